@@ -1,0 +1,118 @@
+package io.github.diffusion4j.model;
+
+import io.github.diffusion4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What a model's output means (diffusers' {@code prediction_type}), and the conversions between the
+ * three parameterisations. With {@code a = alphaBar_t}, {@code x_t = sqrt(a) x0 + sqrt(1 - a) eps}
+ * (Ho et al. eq. 4) and {@code v = sqrt(a) eps - sqrt(1 - a) x0} (Salimans and Ho 2022, section 4).
+ */
+public enum PredictionType {
+  /** The model predicts the noise {@code eps} (Ho et al. eq. 14). */
+  EPSILON("epsilon"),
+  /** The model predicts the clean sample {@code x0}. */
+  SAMPLE("sample"),
+  /** The model predicts the velocity {@code v}. */
+  V_PREDICTION("v_prediction");
+
+  private final String configName;
+
+  PredictionType(String configName) {
+    this.configName = configName;
+  }
+
+  /**
+   * The configuration name.
+   *
+   * @return e.g. {@code "epsilon"}
+   */
+  public String configName() {
+    return configName;
+  }
+
+  /**
+   * Looks a type up by configuration name (case-insensitive).
+   *
+   * @param name the name
+   * @return the type, or empty
+   */
+  public static Optional<PredictionType> fromConfigName(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    return Arrays.stream(values()).filter(p -> p.configName.equals(n)).findFirst();
+  }
+
+  /**
+   * All configuration names.
+   *
+   * @return the names
+   */
+  public static List<String> configNames() {
+    return Arrays.stream(values()).map(PredictionType::configName).toList();
+  }
+
+  /**
+   * The clean sample the model output implies.
+   *
+   * @param output the model output
+   * @param noisy {@code x_t}
+   * @param alphaBar {@code alphaBar_t} (the same for the whole batch)
+   * @return the predicted {@code x0}
+   */
+  public Tensor toSample(Tensor output, Tensor noisy, double alphaBar) {
+    double sa = Math.sqrt(alphaBar);
+    double sb = Math.sqrt(1.0 - alphaBar);
+    return switch (this) {
+      case EPSILON -> noisy.combine(1.0 / sa, output, -sb / sa);
+      case SAMPLE -> output;
+      case V_PREDICTION -> noisy.combine(sa, output, -sb);
+    };
+  }
+
+  /**
+   * The noise the model output implies.
+   *
+   * @param output the model output
+   * @param noisy {@code x_t}
+   * @param alphaBar {@code alphaBar_t}
+   * @return the predicted {@code eps}
+   */
+  public Tensor toEpsilon(Tensor output, Tensor noisy, double alphaBar) {
+    double sa = Math.sqrt(alphaBar);
+    double sb = Math.sqrt(1.0 - alphaBar);
+    return switch (this) {
+      case EPSILON -> output;
+      case SAMPLE -> noisy.combine(1.0 / sb, output, -sa / sb);
+      case V_PREDICTION -> output.combine(sa, noisy, sb);
+    };
+  }
+
+  /**
+   * Writes the training target for a batch: {@code eps}, {@code x0} or {@code v}, item by item.
+   *
+   * @param x0 the clean batch
+   * @param eps the noise
+   * @param alphaBar {@code alphaBar_t} of each item
+   * @param out where the target is written (may be {@code eps} or {@code x0} itself)
+   */
+  public void target(float[] x0, float[] eps, double[] alphaBar, float[] out) {
+    int itemSize = x0.length / alphaBar.length;
+    switch (this) {
+      case EPSILON -> System.arraycopy(eps, 0, out, 0, eps.length);
+      case SAMPLE -> System.arraycopy(x0, 0, out, 0, x0.length);
+      case V_PREDICTION -> {
+        for (int i = 0; i < alphaBar.length; i++) {
+          double sa = Math.sqrt(alphaBar[i]);
+          double sb = Math.sqrt(1.0 - alphaBar[i]);
+          for (int j = i * itemSize, end = j + itemSize; j < end; j++) {
+            out[j] = (float) (sa * eps[j] - sb * x0[j]);
+          }
+        }
+      }
+      default -> throw new AssertionError(this);
+    }
+  }
+}

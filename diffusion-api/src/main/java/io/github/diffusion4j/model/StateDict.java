@@ -1,0 +1,188 @@
+package io.github.diffusion4j.model;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Named float32 arrays in a fixed order: a model's weights (PyTorch {@code state_dict} names and
+ * layouts), an optimiser's state, or anything else stored in a checkpoint. Immutable.
+ */
+public final class StateDict {
+  private final Map<String, FloatArray> entries;
+
+  private StateDict(Map<String, FloatArray> entries) {
+    this.entries = Collections.unmodifiableMap(entries);
+  }
+
+  /**
+   * A state dict with the given entries, in the map's iteration order.
+   *
+   * @param entries the entries
+   * @return the state dict
+   */
+  public static StateDict of(Map<String, FloatArray> entries) {
+    return new StateDict(new LinkedHashMap<>(entries));
+  }
+
+  /**
+   * A builder that keeps insertion order.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The names, in order.
+   *
+   * @return the names
+   */
+  public Set<String> names() {
+    return entries.keySet();
+  }
+
+  /**
+   * The entries, in order.
+   *
+   * @return an unmodifiable view
+   */
+  public Map<String, FloatArray> entries() {
+    return entries;
+  }
+
+  /**
+   * One entry.
+   *
+   * @param name the name
+   * @return the entry
+   * @throws IllegalArgumentException if there is no entry of that name
+   */
+  public FloatArray get(String name) {
+    FloatArray a = entries.get(name);
+    if (a == null) {
+      throw new IllegalArgumentException("no entry '" + name + "'; entries are " + entries.keySet());
+    }
+    return a;
+  }
+
+  /**
+   * Whether an entry exists.
+   *
+   * @param name the name
+   * @return true if present
+   */
+  public boolean contains(String name) {
+    return entries.containsKey(name);
+  }
+
+  /**
+   * The number of entries.
+   *
+   * @return the count
+   */
+  public int size() {
+    return entries.size();
+  }
+
+  /**
+   * Checks that this state dict has exactly the expected names and shapes, and only finite values.
+   *
+   * @param expected the shapes by name
+   * @param what what is being loaded, for the message (e.g. "model weights")
+   * @throws IllegalArgumentException naming the first problem
+   */
+  public void requireLayout(Map<String, int[]> expected, String what) {
+    for (Map.Entry<String, int[]> e : expected.entrySet()) {
+      FloatArray a = entries.get(e.getKey());
+      if (a == null) {
+        throw new IllegalArgumentException(
+            what + ": missing '" + e.getKey() + "' (expected shape " + Arrays.toString(e.getValue())
+                + "); found " + entries.keySet());
+      }
+      if (!a.shape().equals(Shape.of(e.getValue()))) {
+        throw new IllegalArgumentException(
+            what + ": '" + e.getKey() + "' has shape " + a.shape() + ", expected "
+                + Arrays.toString(e.getValue()));
+      }
+      int bad = a.firstNonFinite();
+      if (bad >= 0) {
+        throw new IllegalArgumentException(
+            what + ": '" + e.getKey() + "' has a non-finite value (" + a.get(bad) + ") at index " + bad);
+      }
+    }
+    for (String name : entries.keySet()) {
+      if (!expected.containsKey(name)) {
+        throw new IllegalArgumentException(
+            what + ": unexpected entry '" + name + "'; expected " + expected.keySet());
+      }
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof StateDict s && s.entries.equals(entries);
+  }
+
+  @Override
+  public int hashCode() {
+    return entries.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder b = new StringBuilder("StateDict{");
+    entries.forEach((k, v) -> b.append(k).append(v.shape()).append(", "));
+    if (!entries.isEmpty()) {
+      b.setLength(b.length() - 2);
+    }
+    return b.append('}').toString();
+  }
+
+  /** Builds a {@link StateDict} in insertion order. */
+  public static final class Builder {
+    private final LinkedHashMap<String, FloatArray> entries = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    /**
+     * Adds an entry.
+     *
+     * @param name a name not yet used
+     * @param array the values
+     * @return this builder
+     * @throws IllegalArgumentException if the name is already used
+     */
+    public Builder put(String name, FloatArray array) {
+      if (entries.putIfAbsent(name, array) != null) {
+        throw new IllegalArgumentException("duplicate entry '" + name + "'");
+      }
+      return this;
+    }
+
+    /**
+     * Adds an entry from values and a shape.
+     *
+     * @param name a name not yet used
+     * @param shape the shape
+     * @param data the values (copied)
+     * @return this builder
+     */
+    public Builder put(String name, int[] shape, float[] data) {
+      return put(name, FloatArray.of(Shape.of(shape), data));
+    }
+
+    /**
+     * Builds the state dict.
+     *
+     * @return the state dict
+     */
+    public StateDict build() {
+      return new StateDict(new LinkedHashMap<>(entries));
+    }
+  }
+}

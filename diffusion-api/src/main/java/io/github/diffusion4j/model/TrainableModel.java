@@ -1,0 +1,97 @@
+package io.github.diffusion4j.model;
+
+import io.github.diffusion4j.tensor.Tensor;
+
+/**
+ * A noise predictor that a backend can train: forward, mean-squared-error loss, backward and one
+ * {@link OptimizerSpec Adam} update per {@link #step}, plus its weights, optimiser state and an optional
+ * exponential moving average of the weights, all as {@link StateDict}s.
+ *
+ * <p>{@link #predict} is thread-safe; {@link #step} and the state methods must not run concurrently
+ * with each other or with {@code predict}.
+ */
+public interface TrainableModel extends NoisePredictor, AutoCloseable {
+
+  /**
+   * The architecture.
+   *
+   * @return the spec this model was built from
+   */
+  ModelSpec spec();
+
+  /**
+   * One optimiser step on a batch: predicts, computes {@code mean((prediction - target)^2)}, backpropagates
+   * and updates the weights.
+   *
+   * @param noisy {@code x_t}, shape {@code [N, C, H, W]}
+   * @param timesteps one timestep per item
+   * @param target what the model should output, same shape as {@code noisy}
+   * @return the loss and the prediction (before the update)
+   */
+  StepOutput step(Tensor noisy, int[] timesteps, Tensor target);
+
+  /**
+   * How many optimiser steps have been taken (Adam's {@code t}).
+   *
+   * @return the step count
+   */
+  long stepCount();
+
+  /**
+   * A copy of the weights, with PyTorch's names and layouts.
+   *
+   * @return the state dict
+   */
+  StateDict stateDict();
+
+  /**
+   * Replaces the weights.
+   *
+   * @param weights a state dict with exactly this model's names and shapes, all values finite
+   * @throws IllegalArgumentException naming the first missing, extra, misshapen or non-finite entry
+   */
+  void loadStateDict(StateDict weights);
+
+  /**
+   * The optimiser's state (Adam's first and second moments, named {@code <param>.exp_avg} and
+   * {@code <param>.exp_avg_sq}, and the step count as {@code step}), for exact resumption.
+   *
+   * @return the state
+   */
+  StateDict optimizerState();
+
+  /**
+   * Restores the optimiser's state written by {@link #optimizerState()}.
+   *
+   * @param state the state
+   * @throws IllegalArgumentException if it does not match this model
+   */
+  void loadOptimizerState(StateDict state);
+
+  /**
+   * Updates the exponential moving average of the weights: {@code ema = decay * ema + (1 - decay) *
+   * weights}. The first call starts the average at the current weights (then applies the update).
+   *
+   * @param decay the decay for this step, in [0, 1]
+   */
+  void updateEma(double decay);
+
+  /**
+   * A copy of the moving average of the weights, or of the weights if {@link #updateEma} was never
+   * called.
+   *
+   * @return the averaged state dict
+   */
+  StateDict emaStateDict();
+
+  /**
+   * Replaces the moving average (for resumption).
+   *
+   * @param ema a state dict with this model's names and shapes
+   */
+  void loadEmaStateDict(StateDict ema);
+
+  /** Releases the model's native memory. */
+  @Override
+  void close();
+}

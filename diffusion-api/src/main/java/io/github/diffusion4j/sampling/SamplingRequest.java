@@ -1,0 +1,96 @@
+package io.github.diffusion4j.sampling;
+
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import java.util.Optional;
+
+/**
+ * One sampling run.
+ *
+ * <p>Noise layout (portable and independent of batching): with {@code root = Noise.seeded(seed)}, item
+ * {@code i} of the run is sample number {@code firstSample + i}; its initial noise {@code x_T} is
+ * {@code root.split(0).split(firstSample + i)} and the noise of plan position {@code k} is
+ * {@code root.split(k + 1).split(firstSample + i)}. So samples 0..9 drawn in one batch equal samples
+ * 0..4 and 5..9 drawn in two.
+ *
+ * @param count the number of samples, positive
+ * @param imageShape the shape of one sample, {@code [C, H, W]}
+ * @param seed the seed of the noise
+ * @param plan the timesteps to walk
+ * @param initialNoise the starting latents {@code x_T}, shape {@code [count, C, H, W]}, instead of drawing
+ *     them (for interpolation and tests); not closed by the sampler
+ * @param firstSample the number of the first sample (see the noise layout), at least 0
+ */
+public record SamplingRequest(
+    int count,
+    Shape imageShape,
+    long seed,
+    Timesteps plan,
+    Optional<Tensor> initialNoise,
+    long firstSample) {
+
+  /** Validates the values. */
+  public SamplingRequest {
+    if (count < 1) {
+      throw new IllegalArgumentException("count must be at least 1, got " + count);
+    }
+    if (imageShape == null || plan == null || initialNoise == null) {
+      throw new IllegalArgumentException("imageShape, plan and initialNoise must not be null");
+    }
+    if (firstSample < 0) {
+      throw new IllegalArgumentException("firstSample must be at least 0, got " + firstSample);
+    }
+    Shape expected = Shape.batchOf(count, imageShape);
+    initialNoise.ifPresent(
+        x -> {
+          if (!x.shape().equals(expected)) {
+            throw new IllegalArgumentException(
+                "initial noise has shape " + x.shape() + ", expected " + expected);
+          }
+        });
+  }
+
+  /**
+   * A request that draws its own initial noise.
+   *
+   * @param count the number of samples
+   * @param imageShape {@code [C, H, W]}
+   * @param seed the seed
+   * @param plan the plan
+   * @return the request
+   */
+  public static SamplingRequest of(int count, Shape imageShape, long seed, Timesteps plan) {
+    return new SamplingRequest(count, imageShape, seed, plan, Optional.empty(), 0);
+  }
+
+  /**
+   * This request starting from given latents.
+   *
+   * @param xT the initial noise, {@code [count, C, H, W]}
+   * @return the new request
+   */
+  public SamplingRequest withInitialNoise(Tensor xT) {
+    return new SamplingRequest(count, imageShape, seed, plan, Optional.of(xT), firstSample);
+  }
+
+  /**
+   * This request for a slice of a larger run.
+   *
+   * @param first the number of the first sample
+   * @param n the number of samples in the slice
+   * @return the new request (without initial noise)
+   */
+  public SamplingRequest slice(long first, int n) {
+    return new SamplingRequest(n, imageShape, seed, plan, Optional.empty(), first);
+  }
+
+  /**
+   * The batch shape {@code [count, C, H, W]}.
+   *
+   * @return the shape
+   */
+  public Shape batchShape() {
+    return Shape.batchOf(count, imageShape);
+  }
+}

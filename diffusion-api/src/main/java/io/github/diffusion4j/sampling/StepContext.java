@@ -1,0 +1,127 @@
+package io.github.diffusion4j.sampling;
+
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Tensor;
+import java.util.function.Supplier;
+
+/**
+ * Everything one reverse step may use. The noise is drawn only if the sampler asks for it.
+ */
+public final class StepContext {
+  private final Timesteps plan;
+  private final int index;
+  private final Tensor sample;
+  private final Tensor modelOutput;
+  private final Supplier<Tensor> noise;
+  private final StepResult previous;
+  private Tensor drawnNoise;
+
+  /**
+   * Creates a context.
+   *
+   * @param plan the plan being walked
+   * @param index the position in the plan
+   * @param sample {@code x_t}
+   * @param modelOutput the model's output for {@code x_t} at {@code plan.get(index)}
+   * @param noise supplies this step's portable standard-normal noise, shaped like the sample
+   * @param previous the previous step's result, or null at the first step (multistep samplers use it)
+   */
+  public StepContext(
+      Timesteps plan,
+      int index,
+      Tensor sample,
+      Tensor modelOutput,
+      Supplier<Tensor> noise,
+      StepResult previous) {
+    this.plan = plan;
+    this.index = index;
+    this.sample = sample;
+    this.modelOutput = modelOutput;
+    this.noise = noise;
+    this.previous = previous;
+  }
+
+  /**
+   * The plan.
+   *
+   * @return the plan
+   */
+  public Timesteps plan() {
+    return plan;
+  }
+
+  /**
+   * The position in the plan.
+   *
+   * @return the index, from 0
+   */
+  public int index() {
+    return index;
+  }
+
+  /**
+   * The current timestep {@code t = plan().get(index())}.
+   *
+   * @return the timestep
+   */
+  public int timestep() {
+    return plan.get(index);
+  }
+
+  /**
+   * The next timestep of the plan, or -1 at the last step.
+   *
+   * @return the previous (smaller) timestep
+   */
+  public int prevTimestep() {
+    return plan.next(index);
+  }
+
+  /**
+   * Whether this is the last step of the plan.
+   *
+   * @return true at the last step
+   */
+  public boolean isLast() {
+    return index == plan.size() - 1;
+  }
+
+  /**
+   * {@code x_t}.
+   *
+   * @return the current sample
+   */
+  public Tensor sample() {
+    return sample;
+  }
+
+  /**
+   * The model output at this step.
+   *
+   * @return the output
+   */
+  public Tensor modelOutput() {
+    return modelOutput;
+  }
+
+  /**
+   * This step's noise {@code z}: standard normal, the shape of the sample, portable. Drawn on first use.
+   *
+   * @return the noise
+   */
+  public Tensor noise() {
+    if (drawnNoise == null) {
+      drawnNoise = noise.get();
+    }
+    return drawnNoise;
+  }
+
+  /**
+   * The previous step's result.
+   *
+   * @return the result, or null at the first step
+   */
+  public StepResult previous() {
+    return previous;
+  }
+}

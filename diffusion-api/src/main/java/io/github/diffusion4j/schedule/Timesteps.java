@@ -1,0 +1,238 @@
+package io.github.diffusion4j.schedule;
+
+import java.util.Arrays;
+
+/**
+ * The immutable inference plan: a strictly descending list of timesteps in {@code [0, T)} that a sampler
+ * walks. The timestep that follows {@code get(i)} is always {@code get(i + 1)} (or "none" past the end):
+ * it is never recomputed from a stride, so a plan of any shape is honoured exactly.
+ */
+public final class Timesteps {
+  private final int numTrainTimesteps;
+  private final int[] steps;
+
+  private Timesteps(int numTrainTimesteps, int[] steps) {
+    this.numTrainTimesteps = numTrainTimesteps;
+    this.steps = steps;
+    validate();
+  }
+
+  private void validate() {
+    if (numTrainTimesteps < 1) {
+      throw new IllegalArgumentException(
+          "num_train_timesteps must be positive, got " + numTrainTimesteps);
+    }
+    if (steps.length == 0) {
+      throw new IllegalArgumentException("a timestep plan needs at least one step");
+    }
+    for (int i = 0; i < steps.length; i++) {
+      int s = steps[i];
+      if (s < 0 || s >= numTrainTimesteps) {
+        throw new IllegalArgumentException(
+            "timestep " + s + " (position " + i + ") is outside [0, " + numTrainTimesteps + ")");
+      }
+      if (i > 0 && s >= steps[i - 1]) {
+        throw new IllegalArgumentException(
+            "timesteps must be strictly descending without duplicates, but position "
+                + i + " has " + s + " after " + steps[i - 1]);
+      }
+    }
+  }
+
+  /**
+   * An explicit plan.
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param steps strictly descending timesteps in {@code [0, T)}
+   * @return the plan
+   * @throws IllegalArgumentException if the list is empty, out of range, not strictly descending
+   */
+  public static Timesteps of(int numTrainTimesteps, int... steps) {
+    return new Timesteps(numTrainTimesteps, steps.clone());
+  }
+
+  /**
+   * Every training timestep, {@code T - 1} down to 0 (Algorithm 2 of Ho et al.).
+   *
+   * @param numTrainTimesteps {@code T}
+   * @return the plan
+   */
+  public static Timesteps full(int numTrainTimesteps) {
+    int[] s = new int[numTrainTimesteps];
+    for (int i = 0; i < s.length; i++) {
+      s[i] = numTrainTimesteps - 1 - i;
+    }
+    return new Timesteps(numTrainTimesteps, s);
+  }
+
+  /**
+   * A plan of {@code n} steps laid out by a spacing, as diffusers' {@code set_timesteps}.
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param n the number of inference steps, in {@code [1, T]}
+   * @param spacing the spacing
+   * @param stepsOffset added to every step of a {@code leading} plan (diffusers' {@code steps_offset});
+   *     ignored by the other spacings, as in diffusers
+   * @return the plan
+   * @throws IllegalArgumentException if {@code n} is out of range or the offset pushes a step past
+   *     {@code T - 1}
+   */
+  public static Timesteps create(int numTrainTimesteps, int n, TimestepSpacing spacing, int stepsOffset) {
+    if (n < 1 || n > numTrainTimesteps) {
+      throw new IllegalArgumentException(
+          "the number of inference steps must be in [1, " + numTrainTimesteps
+              + "] (num_train_timesteps), got " + n);
+    }
+    return switch (spacing) {
+      case LEADING -> leading(numTrainTimesteps, n, stepsOffset);
+      case TRAILING -> trailing(numTrainTimesteps, n);
+      case LINSPACE -> linspace(numTrainTimesteps, n);
+    };
+  }
+
+  /**
+   * {@code leading} spacing: {@code i * (T / N) + stepsOffset} for {@code i = N-1 .. 0}.
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param n {@code N}
+   * @param stepsOffset the offset added to every step, at least 0
+   * @return the plan
+   */
+  public static Timesteps leading(int numTrainTimesteps, int n, int stepsOffset) {
+    checkCount(numTrainTimesteps, n);
+    if (stepsOffset < 0) {
+      throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
+    }
+    int ratio = numTrainTimesteps / n;
+    int[] s = new int[n];
+    for (int i = 0; i < n; i++) {
+      s[i] = (n - 1 - i) * ratio + stepsOffset;
+    }
+    if (s[0] >= numTrainTimesteps) {
+      throw new IllegalArgumentException(
+          "steps_offset " + stepsOffset + " with " + n + " leading steps puts timestep " + s[0]
+              + " outside [0, " + numTrainTimesteps + "); lower steps_offset or use trailing spacing");
+    }
+    return new Timesteps(numTrainTimesteps, s);
+  }
+
+  /**
+   * {@code trailing} spacing: {@code round(T - i * T / N) - 1} for {@code i = 0 .. N-1}, rounding half to
+   * even as numpy does.
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param n {@code N}
+   * @return the plan
+   */
+  public static Timesteps trailing(int numTrainTimesteps, int n) {
+    checkCount(numTrainTimesteps, n);
+    double ratio = (double) numTrainTimesteps / n;
+    int[] s = new int[n];
+    for (int i = 0; i < n; i++) {
+      s[i] = (int) Math.rint(numTrainTimesteps - i * ratio) - 1;
+    }
+    return new Timesteps(numTrainTimesteps, s);
+  }
+
+  /**
+   * {@code linspace} spacing: {@code round(linspace(0, T - 1, N))} reversed, rounding half to even.
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param n {@code N}
+   * @return the plan
+   */
+  public static Timesteps linspace(int numTrainTimesteps, int n) {
+    checkCount(numTrainTimesteps, n);
+    double[] l = BetaSchedule.linspace(0, numTrainTimesteps - 1, n);
+    int[] s = new int[n];
+    for (int i = 0; i < n; i++) {
+      s[i] = (int) Math.rint(l[n - 1 - i]);
+    }
+    return new Timesteps(numTrainTimesteps, s);
+  }
+
+  private static void checkCount(int numTrainTimesteps, int n) {
+    if (n < 1 || n > numTrainTimesteps) {
+      throw new IllegalArgumentException(
+          "the number of inference steps must be in [1, " + numTrainTimesteps
+              + "] (num_train_timesteps), got " + n);
+    }
+  }
+
+  /**
+   * {@code T}.
+   *
+   * @return the number of training timesteps this plan is laid over
+   */
+  public int numTrainTimesteps() {
+    return numTrainTimesteps;
+  }
+
+  /**
+   * The number of steps.
+   *
+   * @return the length of the plan
+   */
+  public int size() {
+    return steps.length;
+  }
+
+  /**
+   * The timestep at a position.
+   *
+   * @param index a position in {@code [0, size())}
+   * @return the timestep
+   */
+  public int get(int index) {
+    return steps[index];
+  }
+
+  /**
+   * The timestep after position {@code index}, or -1 after the last.
+   *
+   * @param index a position in {@code [0, size())}
+   * @return the next (smaller) timestep, or -1
+   */
+  public int next(int index) {
+    return index + 1 < steps.length ? steps[index + 1] : -1;
+  }
+
+  /**
+   * A copy of the steps.
+   *
+   * @return the timesteps, descending
+   */
+  public int[] toArray() {
+    return steps.clone();
+  }
+
+  /**
+   * The reverse plan, ascending, for DDIM inversion.
+   *
+   * @return the steps in ascending order
+   */
+  public int[] ascending() {
+    int[] a = new int[steps.length];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = steps[steps.length - 1 - i];
+    }
+    return a;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Timesteps t
+        && t.numTrainTimesteps == numTrainTimesteps
+        && Arrays.equals(t.steps, steps);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * numTrainTimesteps + Arrays.hashCode(steps);
+  }
+
+  @Override
+  public String toString() {
+    return "Timesteps" + Arrays.toString(steps) + " of T=" + numTrainTimesteps;
+  }
+}

@@ -1,0 +1,169 @@
+package io.github.diffusion4j.tensor;
+
+import java.util.Arrays;
+
+/**
+ * The immutable shape of a {@link Tensor}: its dimensions, outermost first (a batch of images is
+ * {@code [N, C, H, W]}).
+ *
+ * <p>Every dimension is positive and the total number of elements fits in an {@code int}, so a tensor
+ * can always be copied into one Java array.
+ */
+public final class Shape {
+  private final int[] dims;
+  private final int size;
+
+  private Shape(int[] dims) {
+    if (dims.length == 0) {
+      throw new IllegalArgumentException("a shape needs at least one dimension");
+    }
+    long n = 1;
+    for (int d : dims) {
+      if (d <= 0) {
+        throw new IllegalArgumentException(
+            "shape " + Arrays.toString(dims) + ": every dimension must be positive");
+      }
+      n *= d;
+      if (n > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "shape " + Arrays.toString(dims) + " has more than " + (Integer.MAX_VALUE - 8) + " elements");
+      }
+    }
+    this.dims = dims;
+    this.size = (int) n;
+  }
+
+  /**
+   * Creates a shape.
+   *
+   * @param dims the dimensions, outermost first; each positive
+   * @return the shape
+   * @throws IllegalArgumentException if there are no dimensions, one is not positive, or the element
+   *     count overflows an {@code int}
+   */
+  public static Shape of(int... dims) {
+    return new Shape(dims.clone());
+  }
+
+  /**
+   * The shape of a batch of {@code batch} items of shape {@code item}: {@code [batch, item...]}.
+   *
+   * @param batch the number of items, positive
+   * @param item the shape of one item
+   * @return the batch shape
+   */
+  public static Shape batchOf(int batch, Shape item) {
+    int[] d = new int[item.rank() + 1];
+    d[0] = batch;
+    System.arraycopy(item.dims, 0, d, 1, item.rank());
+    return new Shape(d);
+  }
+
+  /**
+   * The number of dimensions.
+   *
+   * @return the rank, at least 1
+   */
+  public int rank() {
+    return dims.length;
+  }
+
+  /**
+   * One dimension.
+   *
+   * @param axis the axis, {@code 0 <= axis < rank()}
+   * @return its extent
+   */
+  public int dim(int axis) {
+    return dims[axis];
+  }
+
+  /**
+   * A copy of the dimensions.
+   *
+   * @return the dimensions, outermost first
+   */
+  public int[] dims() {
+    return dims.clone();
+  }
+
+  /**
+   * The total number of elements.
+   *
+   * @return the product of the dimensions
+   */
+  public int size() {
+    return size;
+  }
+
+  /**
+   * The extent of the first axis, the batch size by convention.
+   *
+   * @return {@code dim(0)}
+   */
+  public int batch() {
+    return dims[0];
+  }
+
+  /**
+   * The number of elements in one item of the batch (the product of all but the first dimension).
+   *
+   * @return {@code size() / batch()}
+   */
+  public int itemSize() {
+    return size / dims[0];
+  }
+
+  /**
+   * The shape of one item: all dimensions but the first.
+   *
+   * @return the item shape
+   * @throws IllegalStateException if this shape has rank 1
+   */
+  public Shape item() {
+    if (dims.length < 2) {
+      throw new IllegalStateException("shape " + this + " has no item dimensions");
+    }
+    return new Shape(Arrays.copyOfRange(dims, 1, dims.length));
+  }
+
+  /**
+   * This shape with another batch size.
+   *
+   * @param batch the new first dimension
+   * @return the new shape
+   */
+  public Shape withBatch(int batch) {
+    int[] d = dims.clone();
+    d[0] = batch;
+    return new Shape(d);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Shape s && Arrays.equals(dims, s.dims);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(dims);
+  }
+
+  /** Formats as {@code [3, 5, 5]}. */
+  @Override
+  public String toString() {
+    return Arrays.toString(dims);
+  }
+
+  /** Formats as {@code 3x5x5}, the form used in configuration and file names. */
+  public String toCompactString() {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < dims.length; i++) {
+      if (i > 0) {
+        b.append('x');
+      }
+      b.append(dims[i]);
+    }
+    return b.toString();
+  }
+}
