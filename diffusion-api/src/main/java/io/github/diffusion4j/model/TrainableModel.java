@@ -31,6 +31,18 @@ public interface TrainableModel extends NoisePredictor, AutoCloseable {
   StepOutput step(Tensor noisy, int[] timesteps, Tensor target);
 
   /**
+   * The gradient of the loss {@code mean((predict(noisy, timesteps) - target)^2)} with respect to every
+   * weight, without changing anything (for gradient checks and diagnostics). Gradient clipping and
+   * weight decay are not applied.
+   *
+   * @param noisy {@code x_t}
+   * @param timesteps one timestep per item
+   * @param target the target
+   * @return the gradients, with the state dict's names and shapes
+   */
+  StateDict gradients(Tensor noisy, int[] timesteps, Tensor target);
+
+  /**
    * How many optimiser steps have been taken (Adam's {@code t}).
    *
    * @return the step count
