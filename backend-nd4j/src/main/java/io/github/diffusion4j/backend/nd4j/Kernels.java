@@ -1,0 +1,229 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Fused elementwise passes over ND4J's native buffers (direct {@link FloatBuffer}s) and the model's heap
+ * arrays.
+ *
+ * <p>ND4J has no single op for most of these (a linear combination, a masked product, Adam in PyTorch's
+ * form), and every ND4J op costs 10-20 µs of bookkeeping whatever its size, while these loops touch each
+ * element once; they are plain counted loops so that the JIT compiles them to SIMD code. Each computes in
+ * float32 exactly as written, in the order written, so results match the reference backend.
+ */
+final class Kernels {
+  private Kernels() {}
+
+  /**
+   * {@code r[i] = a * x[i] + b * y[i]}.
+   *
+   * @param a factor of x
+   * @param x first operand
+   * @param b factor of y
+   * @param y second operand
+   * @param r result
+   * @param n element count
+   */
+  static void combine(float a, FloatBuffer x, float b, FloatBuffer y, FloatBuffer r, int n) {
+    for (int i = 0; i < n; i++) {
+      r.put(i, a * x.get(i) + b * y.get(i));
+    }
+  }
+
+  /**
+   * Per item {@code j} of {@code items} items of {@code itemSize} elements:
+   * {@code r = a[j] * x + b[j] * y}.
+   *
+   * @param a factors of x, one per item
+   * @param x first operand
+   * @param b factors of y, one per item
+   * @param y second operand
+   * @param r result
+   * @param itemSize elements per item
+   */
+  static void combinePerItem(double[] a, FloatBuffer x, double[] b, FloatBuffer y, FloatBuffer r, int itemSize) {
+    for (int j = 0; j < a.length; j++) {
+      float fa = (float) a[j];
+      float fb = (float) b[j];
+      for (int i = j * itemSize, end = i + itemSize; i < end; i++) {
+        r.put(i, fa * x.get(i) + fb * y.get(i));
+      }
+    }
+  }
+
+  /**
+   * Per item {@code j}: {@code r = s[j] * x}.
+   *
+   * @param s factors, one per item
+   * @param x operand
+   * @param r result
+   * @param itemSize elements per item
+   */
+  static void scalePerItem(double[] s, FloatBuffer x, FloatBuffer r, int itemSize) {
+    for (int j = 0; j < s.length; j++) {
+      float f = (float) s[j];
+      for (int i = j * itemSize, end = i + itemSize; i < end; i++) {
+        r.put(i, x.get(i) * f);
+      }
+    }
+  }
+
+  /**
+   * {@code r[i] = min(max(x[i], lo), hi)} (NaN stays NaN).
+   *
+   * @param x operand
+   * @param lo lower bound
+   * @param hi upper bound
+   * @param r result
+   * @param n element count
+   */
+  static void clamp(FloatBuffer x, float lo, float hi, FloatBuffer r, int n) {
+    for (int i = 0; i < n; i++) {
+      r.put(i, Math.min(Math.max(x.get(i), lo), hi));
+    }
+  }
+
+  /**
+   * The sum of {@code x[0, n)}, accumulated in double in index order.
+   *
+   * @param x the values
+   * @param n element count
+   * @return the sum
+   */
+  static double sum(FloatBuffer x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      s += x.get(i);
+    }
+    return s;
+  }
+
+  /**
+   * In place {@code x[i] = max(x[i], 0)}.
+   *
+   * @param x the values
+   * @param n element count
+   */
+  static void relu(FloatBuffer x, int n) {
+    for (int i = 0; i < n; i++) {
+      x.put(i, Math.max(x.get(i), 0f));
+    }
+  }
+
+  /**
+   * ReLU's backward pass in place: {@code g[i] = a[i] > 0 ? g[i] : 0}, where {@code a} is the ReLU's
+   * output (positive exactly where its input was).
+   *
+   * @param g the incoming gradient, overwritten with the outgoing one
+   * @param a the ReLU's output
+   * @param n element count
+   */
+  static void reluBackward(FloatBuffer g, FloatBuffer a, int n) {
+    for (int i = 0; i < n; i++) {
+      g.put(i, a.get(i) > 0f ? g.get(i) : 0f);
+    }
+  }
+
+  /**
+   * The mean squared error and its gradient: {@code d[i] = scale * (y[i] - t[i])}.
+   *
+   * @param y the prediction
+   * @param t the target
+   * @param d the gradient (output)
+   * @param n element count
+   * @param scale {@code 2 / n} for the gradient of the mean
+   * @return {@code mean((y - t)^2)}, accumulated in double
+   */
+  static double mse(FloatBuffer y, FloatBuffer t, FloatBuffer d, int n, float scale) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      float e = y.get(i) - t.get(i);
+      d.put(i, scale * e);
+      s += (double) e * e;
+    }
+    return s / n;
+  }
+
+  /**
+   * The Euclidean norm of {@code g}, accumulated in double.
+   *
+   * @param g the values
+   * @return the norm
+   */
+  static double norm(float[] g) {
+    double s0 = 0;
+    double s1 = 0;
+    int i = 0;
+    for (; i + 1 < g.length; i += 2) {
+      s0 += (double) g[i] * g[i];
+      s1 += (double) g[i + 1] * g[i + 1];
+    }
+    if (i < g.length) {
+      s0 += (double) g[i] * g[i];
+    }
+    return Math.sqrt(s0 + s1);
+  }
+
+  /**
+   * One step of PyTorch's Adam ({@code torch.optim.Adam}, {@code amsgrad=False}) on flat arrays: with
+   * {@code grad = gradScale * g + weightDecay * p}, {@code m = beta1 m + (1 - beta1) grad},
+   * {@code v = beta2 v + (1 - beta2) grad^2}, {@code p -= stepSize * m / (sqrt(v) * invSqrtBc2 + eps)}
+   * where {@code stepSize = lr / (1 - beta1^t)} and {@code invSqrtBc2 = 1 / sqrt(1 - beta2^t)}.
+   *
+   * @param p parameters, updated
+   * @param g gradients
+   * @param m first moments, updated
+   * @param v second moments, updated
+   * @param gradScale the clipping factor (1 without clipping)
+   * @param weightDecay the L2 penalty
+   * @param beta1 first-moment decay
+   * @param beta2 second-moment decay
+   * @param stepSize {@code lr / (1 - beta1^t)}
+   * @param invSqrtBc2 {@code 1 / sqrt(1 - beta2^t)}
+   * @param eps the denominator term
+   */
+  static void adam(
+      float[] p,
+      float[] g,
+      float[] m,
+      float[] v,
+      double gradScale,
+      double weightDecay,
+      double beta1,
+      double beta2,
+      double stepSize,
+      double invSqrtBc2,
+      double eps) {
+    float scale = (float) gradScale;
+    float wd = (float) weightDecay;
+    float b1 = (float) beta1;
+    float b2 = (float) beta2;
+    float c1 = (float) (1.0 - beta1);
+    float c2 = (float) (1.0 - beta2);
+    float step = (float) stepSize;
+    float inv = (float) invSqrtBc2;
+    float e = (float) eps;
+    for (int i = 0; i < p.length; i++) {
+      float grad = scale * g[i] + wd * p[i];
+      float mi = b1 * m[i] + c1 * grad;
+      float vi = b2 * v[i] + c2 * grad * grad;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= step * mi / ((float) Math.sqrt(vi) * inv + e);
+    }
+  }
+
+  /**
+   * {@code ema = decay * ema + (1 - decay) * p}, in double per element like the reference.
+   *
+   * @param ema the average, updated
+   * @param p the current values
+   * @param decay the decay
+   */
+  static void ema(float[] ema, float[] p, double decay) {
+    double c = 1.0 - decay;
+    for (int i = 0; i < ema.length; i++) {
+      ema[i] = (float) (decay * ema[i] + c * p[i]);
+    }
+  }
+}

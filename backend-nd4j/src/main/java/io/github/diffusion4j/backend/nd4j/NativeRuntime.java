@@ -1,0 +1,110 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.spi.BackendUnavailableException;
+import java.util.Locale;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+/**
+ * Loads ND4J's native libraries once per process and sets the native thread counts.
+ *
+ * <p>Threads are set in every place this ND4J build reads them: ND4J's environment (its own thread pool
+ * and the number of threads a single op may use), OpenMP ({@code omp_set_num_threads}, which binds the
+ * calling thread; other threads follow {@code OMP_NUM_THREADS}) and OpenBLAS
+ * ({@code openblas_set_num_threads}, process-wide).
+ */
+final class NativeRuntime {
+  private static NativeRuntime instance;
+  private static BackendUnavailableException failure;
+
+  private final String coreType;
+  private volatile int threads;
+
+  private NativeRuntime(String coreType) {
+    this.coreType = coreType;
+  }
+
+  /**
+   * Loads the natives (the first time) and applies the thread count.
+   *
+   * @param threads native threads, at least 1
+   * @return the runtime
+   * @throws BackendUnavailableException if the natives cannot be loaded (also on every later call)
+   */
+  static synchronized NativeRuntime load(int threads) {
+    if (failure != null) {
+      throw failure;
+    }
+    if (instance == null) {
+      try {
+        String coreType = OpenBlasCoreType.configure();
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        Loader.load(openblas_nolapack.class);
+        instance = new NativeRuntime(coreType);
+      } catch (Throwable e) { // UnsatisfiedLinkError, ExceptionInInitializerError, RuntimeException
+        if (e instanceof VirtualMachineError && !(e instanceof OutOfMemoryError)) {
+          throw (VirtualMachineError) e;
+        }
+        failure = new BackendUnavailableException(reason(e), e);
+        throw failure;
+      }
+    }
+    instance.setThreads(threads);
+    return instance;
+  }
+
+  /**
+   * The one-line reason for a load failure: the deepest cause's type and first message line, and what to
+   * check.
+   *
+   * @param e the failure
+   * @return the message
+   */
+  static String reason(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String msg = root.getMessage() == null ? "" : root.getMessage().strip();
+    int nl = msg.indexOf('\n');
+    if (nl >= 0) {
+      msg = msg.substring(0, nl).strip();
+    }
+    String platform =
+        System.getProperty("os.name", "?").toLowerCase(Locale.ROOT) + "-" + System.getProperty("os.arch", "?");
+    return "backend 'nd4j': ND4J's native libraries could not be loaded on " + platform + " ("
+        + root.getClass().getSimpleName() + (msg.isEmpty() ? "" : ": " + msg)
+        + "); add org.nd4j:nd4j-native and org.bytedeco:openblas with this platform's classifier"
+        + " (e.g. linux-x86_64), or choose another backend";
+  }
+
+  private void setThreads(int n) {
+    Nd4j.getEnvironment().setMaxThreads(n);
+    Nd4j.getEnvironment().setMaxMasterThreads(n);
+    NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
+    Nd4j.factory().blas().setMaxThreads(n);
+    this.threads = n;
+  }
+
+  /**
+   * The native thread count last applied.
+   *
+   * @return the thread count
+   */
+  int threads() {
+    return threads;
+  }
+
+  /**
+   * A one-line description of the loaded engine.
+   *
+   * @return versions, BLAS kernel and threads
+   */
+  String describe() {
+    return "ND4J 1.0.0-M2.1 (nd4j-native, OpenBLAS 0.3.19, kernels " + coreType + "), CPU, "
+        + threads + (threads == 1 ? " thread" : " threads");
+  }
+}

@@ -1,0 +1,499 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The tutorial's MLP ({@link MlpSpec}) on ND4J: {@code Linear(k+1, h) -> ReLU -> Linear(h, k)} with the
+ * scaled timestep as the first input, hand-written gradients and PyTorch's Adam.
+ *
+ * <h2>Layout</h2>
+ *
+ * All weights live in one flat native vector (so the optimiser, the moving average and checkpoints are
+ * single passes), each layer stored as its weight matrix with the bias appended as a last column, and the
+ * first layer's time column moved after the pixel columns:
+ *
+ * <pre>
+ *   W1a [h, k+2]: row j = (W1[j, 1..k], W1[j, 0], b1[j])     input row = (x_1..x_k, t/T, 1)
+ *   W2a [k, h+1]: row i = (W2[i, 0..h-1], b2[i])             hidden row = (relu(z_1..z_h), 1)
+ * </pre>
+ *
+ * so that every product is one BLAS call on sub-matrices given by strides, with no copying of the input:
+ * {@code Z = X W1a[:, :k]^T + [t/T, 1] W1a[:, k:]^T}, {@code Y = relu(Z) W2a[:, :h]^T + 1 W2a[:, h]^T}.
+ * The state dict converts to and from PyTorch's names and layouts.
+ *
+ * <h2>Memory</h2>
+ *
+ * {@link #step} works in buffers preallocated for the batch size (reallocated only when it changes) and
+ * allocates nothing else, so long training runs keep a flat resident size. {@link #predict} allocates its
+ * own temporaries per call (it may run on several threads) and frees them before returning. The
+ * optimiser's moments, a heap copy of the weights and the moving average are Java arrays: Adam is one
+ * vectorised loop over them, followed by one copy of the weights into native memory.
+ */
+final class Nd4jMlp implements TrainableModel {
+  private static final String[] NAMES = {MlpSpec.W1, MlpSpec.B1, MlpSpec.W2, MlpSpec.B2};
+  private static final String EXP_AVG = ".exp_avg";
+  private static final String EXP_AVG_SQ = ".exp_avg_sq";
+  private static final String STEP = "step";
+
+  private final Nd4jBackend backend;
+  private final MlpSpec spec;
+  private final OptimizerSpec opt;
+  private final int k;
+  private final int h;
+  /** Offset of W2a in the flat vector: the size of W1a. */
+  private final int layer2;
+  private final int size;
+
+  private final INDArray params;
+  private final INDArray grads;
+  private final FloatPointer w1;
+  private final FloatPointer w1Time;
+  private final FloatPointer w2;
+  private final FloatPointer b2;
+  private final FloatPointer g1;
+  private final FloatPointer g1Time;
+  private final FloatPointer g2;
+  private final FloatPointer gb2;
+
+  private final float[] weights;
+  private final float[] gradient;
+  private final float[] expAvg;
+  private final float[] expAvgSq;
+  private float[] ema;
+  private long steps;
+
+  private Workspace work;
+  private Nd4jTensor lastPrediction;
+  private volatile boolean closed;
+
+  Nd4jMlp(Nd4jBackend backend, MlpSpec spec, OptimizerSpec opt) {
+    this.backend = backend;
+    this.spec = spec;
+    this.opt = opt;
+    this.k = spec.pixels();
+    this.h = spec.hidden();
+    this.layer2 = h * (k + 2);
+    this.size = layer2 + k * (h + 1);
+    this.params = Nd4jBackend.allocate(size);
+    this.grads = Nd4jBackend.allocate(size);
+    FloatPointer p = (FloatPointer) params.data().addressPointer();
+    FloatPointer g = (FloatPointer) grads.data().addressPointer();
+    this.w1 = p;
+    this.w1Time = Blas.at(p, k);
+    this.w2 = Blas.at(p, layer2);
+    this.b2 = Blas.at(p, layer2 + h);
+    this.g1 = g;
+    this.g1Time = Blas.at(g, k);
+    this.g2 = Blas.at(g, layer2);
+    this.gb2 = Blas.at(g, layer2 + h);
+    this.weights = new float[size];
+    this.gradient = new float[size];
+    this.expAvg = new float[size];
+    this.expAvgSq = new float[size];
+  }
+
+  /** Buffers for one batch size; used by one thread at a time. */
+  private final class Workspace implements AutoCloseable {
+    final int n;
+    /** [n, 2]: (t/T, 1) per row; its second column is the ones vector of the biases. */
+    final INDArray time;
+    /** [n, h]: the hidden layer, pre-activation and then (in place) post-ReLU. */
+    final INDArray hidden;
+    /** [n, k]: the output. */
+    final INDArray out;
+    /** [n, k]: dLoss/dOutput (training only). */
+    final INDArray dOut;
+    /** [n, h]: dLoss/dHidden (training only). */
+    final INDArray dHidden;
+    final FloatPointer timeP;
+    final FloatPointer onesP;
+    final FloatPointer hiddenP;
+    final FloatPointer outP;
+    final FloatPointer dOutP;
+    final FloatPointer dHiddenP;
+    final FloatBuffer timeB;
+    final FloatBuffer hiddenB;
+    final FloatBuffer outB;
+    final FloatBuffer dOutB;
+    final FloatBuffer dHiddenB;
+
+    Workspace(int n, INDArray out, boolean training) {
+      this.n = n;
+      this.time = Nd4jBackend.allocate(2L * n);
+      this.hidden = Nd4jBackend.allocate((long) n * h);
+      this.out = out;
+      this.dOut = training ? Nd4jBackend.allocate((long) n * k) : null;
+      this.dHidden = training ? Nd4jBackend.allocate((long) n * h) : null;
+      this.timeP = pointer(time);
+      this.onesP = Blas.at(timeP, 1);
+      this.hiddenP = pointer(hidden);
+      this.outP = pointer(out);
+      this.dOutP = training ? pointer(dOut) : null;
+      this.dHiddenP = training ? pointer(dHidden) : null;
+      this.timeB = time.data().asNioFloat();
+      this.hiddenB = hidden.data().asNioFloat();
+      this.outB = out.data().asNioFloat();
+      this.dOutB = training ? dOut.data().asNioFloat() : null;
+      this.dHiddenB = training ? dHidden.data().asNioFloat() : null;
+    }
+
+    /** Frees the temporaries (not {@link #out} unless asked). */
+    void free(boolean withOut) {
+      time.close();
+      hidden.close();
+      if (dOut != null) {
+        dOut.close();
+        dHidden.close();
+      }
+      if (withOut) {
+        out.close();
+      }
+    }
+
+    @Override
+    public void close() {
+      free(true);
+    }
+  }
+
+  private static FloatPointer pointer(INDArray a) {
+    return (FloatPointer) a.data().addressPointer();
+  }
+
+  @Override
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the nd4j MLP was closed");
+    }
+  }
+
+  private Nd4jTensor input(Tensor noisy, int[] timesteps) {
+    checkOpen();
+    if (!(noisy instanceof Nd4jTensor x) || x.backend() != backend) {
+      throw new IllegalArgumentException(
+          "input " + noisy + " is not a tensor of this nd4j backend; create it with its factory");
+    }
+    Shape s = noisy.shape();
+    if (s.rank() != 4 || !s.item().equals(spec.imageShape())) {
+      throw new IllegalArgumentException(
+          "input has shape " + s + ", expected [N, " + spec.imageShape().toString().substring(1)
+              + " (N items of the model's image_shape " + spec.imageShape().toCompactString() + ")");
+    }
+    if (timesteps.length != s.batch()) {
+      throw new IllegalArgumentException(
+          timesteps.length + " timesteps for a batch of " + s.batch() + "; give one per item");
+    }
+    int tMax = spec.numTrainTimesteps();
+    for (int i = 0; i < timesteps.length; i++) {
+      if (timesteps[i] < 0 || timesteps[i] >= tMax) {
+        throw new IllegalArgumentException(
+            "timestep " + timesteps[i] + " at index " + i + " is outside [0, " + tMax + ")");
+      }
+    }
+    return x;
+  }
+
+  private Nd4jTensor target(Tensor target, Shape shape) {
+    if (!(target instanceof Nd4jTensor y) || y.backend() != backend) {
+      throw new IllegalArgumentException(
+          "target " + target + " is not a tensor of this nd4j backend; create it with its factory");
+    }
+    if (!target.shape().equals(shape)) {
+      throw new IllegalArgumentException("target has shape " + target.shape() + ", expected " + shape);
+    }
+    return y;
+  }
+
+  /** Forward pass: fills the workspace's time, hidden (post-ReLU) and out buffers. */
+  private void forward(FloatPointer x, int[] timesteps, Workspace w) {
+    int n = w.n;
+    double tMax = spec.numTrainTimesteps();
+    for (int i = 0; i < n; i++) {
+      w.timeB.put(2 * i, (float) (timesteps[i] / tMax));
+      w.timeB.put(2 * i + 1, 1f);
+    }
+    // Z = X W1[:, pixels]^T + (t/T, 1) [W1[:, time], b1]^T
+    Blas.gemm(false, true, n, h, k, x, k, w1, k + 2, 0f, w.hiddenP, h);
+    Blas.gemm(false, true, n, h, 2, w.timeP, 2, w1Time, k + 2, 1f, w.hiddenP, h);
+    Kernels.relu(w.hiddenB, n * h);
+    // Y = A W2^T + 1 b2^T
+    Blas.gemm(false, true, n, k, h, w.hiddenP, h, w2, h + 1, 0f, w.outP, k);
+    Blas.gemm(false, true, n, k, 1, w.onesP, 2, b2, h + 1, 1f, w.outP, k);
+  }
+
+  /** Backward pass after {@link #forward}: the loss, and the gradient in {@link #grads}. */
+  private double backward(FloatPointer x, FloatBuffer target, Workspace w) {
+    int n = w.n;
+    double loss = Kernels.mse(w.outB, target, w.dOutB, n * k, (float) (2.0 / ((double) n * k)));
+    // layer 2: dW2 = D^T A, db2 = D^T 1, dA = D W2
+    Blas.gemm(true, false, k, h, n, w.dOutP, k, w.hiddenP, h, 0f, g2, h + 1);
+    Blas.gemvTransposed(n, k, w.dOutP, k, w.onesP, 2, gb2, h + 1);
+    Blas.gemm(false, false, n, h, k, w.dOutP, k, w2, h + 1, 0f, w.dHiddenP, h);
+    Kernels.reluBackward(w.dHiddenB, w.hiddenB, n * h);
+    // layer 1: dW1[:, pixels] = dZ^T X, [dW1[:, time], db1] = dZ^T (t/T, 1)
+    Blas.gemm(true, false, h, k, n, w.dHiddenP, h, x, k, 0f, g1, k + 2);
+    Blas.gemm(true, false, h, 2, n, w.dHiddenP, h, w.timeP, 2, 0f, g1Time, k + 2);
+    return loss;
+  }
+
+  @Override
+  public Tensor predict(Tensor noisy, int[] timesteps) {
+    Nd4jTensor x = input(noisy, timesteps);
+    FloatPointer xp = x.pointer();
+    Workspace w = new Workspace(timesteps.length, backend.allocate(noisy.shape()), false);
+    try {
+      forward(xp, timesteps, w);
+    } catch (RuntimeException | Error e) {
+      w.close();
+      throw e;
+    }
+    w.free(false);
+    return Nd4jTensor.owning(backend, noisy.shape(), w.out);
+  }
+
+  private Workspace trainingWorkspace(Shape shape) {
+    if (work == null || work.n != shape.batch()) {
+      if (work != null) {
+        work.close();
+      }
+      work = null;
+      work = new Workspace(shape.batch(), backend.allocate(shape), true);
+    }
+    return work;
+  }
+
+  private void invalidatePrediction() {
+    if (lastPrediction != null) {
+      lastPrediction.release();
+      lastPrediction = null;
+    }
+  }
+
+  @Override
+  public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
+    Nd4jTensor x = input(noisy, timesteps);
+    FloatBuffer t = target(target, noisy.shape()).buffer();
+    FloatPointer xp = x.pointer();
+    invalidatePrediction();
+    Workspace w = trainingWorkspace(noisy.shape());
+    forward(xp, timesteps, w);
+    double loss = backward(xp, t, w);
+    grads.data().asNioFloat().get(0, gradient);
+    double scale = 1.0;
+    if (opt.maxGradNorm() > 0) {
+      // torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1
+      double coef = opt.maxGradNorm() / (Kernels.norm(gradient) + 1e-6);
+      scale = Math.min(coef, 1.0);
+    }
+    steps++;
+    double bc1 = 1.0 - Math.pow(opt.beta1(), steps);
+    double bc2 = 1.0 - Math.pow(opt.beta2(), steps);
+    Kernels.adam(
+        weights,
+        gradient,
+        expAvg,
+        expAvgSq,
+        scale,
+        opt.weightDecay(),
+        opt.beta1(),
+        opt.beta2(),
+        opt.learningRate() / bc1,
+        1.0 / Math.sqrt(bc2),
+        opt.epsilon());
+    syncWeights();
+    lastPrediction = Nd4jTensor.borrowed(backend, noisy.shape(), w.out);
+    return new StepOutput(loss, lastPrediction);
+  }
+
+  @Override
+  public StateDict gradients(Tensor noisy, int[] timesteps, Tensor target) {
+    Nd4jTensor x = input(noisy, timesteps);
+    FloatBuffer t = target(target, noisy.shape()).buffer();
+    FloatPointer xp = x.pointer();
+    try (Workspace w = new Workspace(timesteps.length, Nd4jBackend.allocate((long) timesteps.length * k), true)) {
+      forward(xp, timesteps, w);
+      backward(xp, t, w);
+    }
+    float[] g = new float[size];
+    grads.data().asNioFloat().get(0, g);
+    return toStateDict(g, "");
+  }
+
+  private void syncWeights() {
+    params.data().asNioFloat().put(0, weights);
+  }
+
+  @Override
+  public long stepCount() {
+    return steps;
+  }
+
+  // ---- state dicts: PyTorch layout <-> internal layout ------------------------------------------
+
+  private StateDict toStateDict(float[] flat, String suffix) {
+    float[] wt1 = new float[h * (k + 1)];
+    float[] bs1 = new float[h];
+    float[] wt2 = new float[k * h];
+    float[] bs2 = new float[k];
+    for (int j = 0; j < h; j++) {
+      int row = j * (k + 2);
+      wt1[j * (k + 1)] = flat[row + k];
+      System.arraycopy(flat, row, wt1, j * (k + 1) + 1, k);
+      bs1[j] = flat[row + k + 1];
+    }
+    for (int i = 0; i < k; i++) {
+      int row = layer2 + i * (h + 1);
+      System.arraycopy(flat, row, wt2, i * h, h);
+      bs2[i] = flat[row + h];
+    }
+    Map<String, int[]> shapes = spec.parameterShapes();
+    float[][] values = {wt1, bs1, wt2, bs2};
+    StateDict.Builder b = StateDict.builder();
+    for (int i = 0; i < NAMES.length; i++) {
+      b.put(NAMES[i] + suffix, FloatArray.wrap(Shape.of(shapes.get(NAMES[i])), values[i]));
+    }
+    return b.build();
+  }
+
+  private void fromStateDict(StateDict d, String suffix, float[] flat) {
+    float[] wt1 = d.get(MlpSpec.W1 + suffix).toArray();
+    float[] bs1 = d.get(MlpSpec.B1 + suffix).toArray();
+    float[] wt2 = d.get(MlpSpec.W2 + suffix).toArray();
+    float[] bs2 = d.get(MlpSpec.B2 + suffix).toArray();
+    for (int j = 0; j < h; j++) {
+      int row = j * (k + 2);
+      System.arraycopy(wt1, j * (k + 1) + 1, flat, row, k);
+      flat[row + k] = wt1[j * (k + 1)];
+      flat[row + k + 1] = bs1[j];
+    }
+    for (int i = 0; i < k; i++) {
+      int row = layer2 + i * (h + 1);
+      System.arraycopy(wt2, i * h, flat, row, h);
+      flat[row + h] = bs2[i];
+    }
+  }
+
+  @Override
+  public StateDict stateDict() {
+    checkOpen();
+    return toStateDict(weights, "");
+  }
+
+  @Override
+  public void loadStateDict(StateDict w) {
+    checkOpen();
+    w.requireLayout(spec.parameterShapes(), "MLP weights");
+    fromStateDict(w, "", weights);
+    syncWeights();
+  }
+
+  private Map<String, int[]> optimizerLayout() {
+    Map<String, int[]> shapes = spec.parameterShapes();
+    LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
+    shapes.forEach((name, shape) -> m.put(name + EXP_AVG, shape));
+    shapes.forEach((name, shape) -> m.put(name + EXP_AVG_SQ, shape));
+    m.put(STEP, new int[] {1});
+    return m;
+  }
+
+  @Override
+  public StateDict optimizerState() {
+    checkOpen();
+    StateDict.Builder b = StateDict.builder();
+    toStateDict(expAvg, EXP_AVG).entries().forEach(b::put);
+    toStateDict(expAvgSq, EXP_AVG_SQ).entries().forEach(b::put);
+    b.put(STEP, FloatArray.scalar(steps));
+    return b.build();
+  }
+
+  @Override
+  public void loadOptimizerState(StateDict state) {
+    checkOpen();
+    state.requireLayout(optimizerLayout(), "optimizer state");
+    float step = state.get(STEP).get(0);
+    if (step < 0 || step != Math.rint(step)) {
+      throw new IllegalArgumentException(
+          "optimizer state: 'step' must be a whole number at least 0, got " + step);
+    }
+    float[] m = new float[size];
+    float[] v = new float[size];
+    fromStateDict(state, EXP_AVG, m);
+    fromStateDict(state, EXP_AVG_SQ, v);
+    for (int i = 0; i < size; i++) {
+      if (v[i] < 0) {
+        throw new IllegalArgumentException(
+            "optimizer state: exp_avg_sq has a negative value (" + v[i] + "); it must be at least 0");
+      }
+    }
+    System.arraycopy(m, 0, expAvg, 0, size);
+    System.arraycopy(v, 0, expAvgSq, 0, size);
+    steps = (long) step;
+  }
+
+  @Override
+  public void updateEma(double decay) {
+    checkOpen();
+    if (!(decay >= 0 && decay <= 1)) {
+      throw new IllegalArgumentException("EMA decay must be in [0, 1], got " + decay);
+    }
+    if (ema == null) {
+      ema = weights.clone();
+    }
+    Kernels.ema(ema, weights, decay);
+  }
+
+  @Override
+  public StateDict emaStateDict() {
+    checkOpen();
+    return toStateDict(ema == null ? weights : ema, "");
+  }
+
+  @Override
+  public void loadEmaStateDict(StateDict d) {
+    checkOpen();
+    d.requireLayout(spec.parameterShapes(), "EMA weights");
+    float[] e = new float[size];
+    fromStateDict(d, "", e);
+    ema = e;
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    invalidatePrediction();
+    if (work != null) {
+      work.close();
+      work = null;
+    }
+    params.close();
+    grads.close();
+    backend.forget(this);
+  }
+
+  @Override
+  public String toString() {
+    return "Nd4jMlp[" + spec + "]";
+  }
+}

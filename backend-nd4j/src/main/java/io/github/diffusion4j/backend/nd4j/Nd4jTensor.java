@@ -1,0 +1,256 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.tensor.ScopeStack;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * A {@link Tensor} over a dense, C-ordered float32 {@link INDArray} that it owns alone (never a view), so
+ * its memory can be freed the moment it is released.
+ *
+ * <p>Single ND4J ops serve the plain arithmetic; the fused forms ({@link #combine},
+ * {@link #combinePerSample}, {@link #mulPerSample}) and {@link #clamp} are one pass of {@link Kernels}
+ * over the native memory, since ND4J would need two or three ops (and as many temporaries) for each.
+ *
+ * <p>A tensor made by {@link #borrowed} wraps memory that a model owns (its last training prediction):
+ * releasing it only makes it unusable.
+ */
+final class Nd4jTensor implements Tensor, ScopeStack.Resource {
+  private final Nd4jBackend backend;
+  private final Shape shape;
+  private final boolean owned;
+  private volatile INDArray array;
+
+  private Nd4jTensor(Nd4jBackend backend, Shape shape, INDArray array, boolean owned) {
+    if (array.length() != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape " + shape + " needs " + shape.size() + " values, the array has " + array.length());
+    }
+    this.backend = backend;
+    this.shape = shape;
+    this.array = array;
+    this.owned = owned;
+  }
+
+  /**
+   * A tensor that owns {@code array} and belongs to the calling thread's innermost scope.
+   *
+   * @param backend the backend
+   * @param shape the shape
+   * @param array a dense C-ordered float array of {@code shape.size()} elements, not a view
+   * @return the tensor
+   */
+  static Nd4jTensor owning(Nd4jBackend backend, Shape shape, INDArray array) {
+    Nd4jTensor t = new Nd4jTensor(backend, shape, array, true);
+    backend.scopes().register(t);
+    return t;
+  }
+
+  /**
+   * A tensor over memory someone else owns and frees; it belongs to no scope.
+   *
+   * @param backend the backend
+   * @param shape the shape
+   * @param array the memory
+   * @return the tensor
+   */
+  static Nd4jTensor borrowed(Nd4jBackend backend, Shape shape, INDArray array) {
+    return new Nd4jTensor(backend, shape, array, false);
+  }
+
+  /**
+   * The array, checking that this tensor is still usable.
+   *
+   * @return the array
+   * @throws IllegalStateException if the tensor was released
+   */
+  INDArray array() {
+    INDArray a = array;
+    if (a == null) {
+      throw new IllegalStateException("tensor " + shape + " was released (closed, or its scope closed)");
+    }
+    return a;
+  }
+
+  /**
+   * The native memory as a pointer for BLAS.
+   *
+   * @return the pointer to element 0
+   */
+  FloatPointer pointer() {
+    return (FloatPointer) array().data().addressPointer();
+  }
+
+  /**
+   * The native memory as a buffer for {@link Kernels}.
+   *
+   * @return a direct buffer over all elements
+   */
+  FloatBuffer buffer() {
+    return array().data().asNioFloat();
+  }
+
+  Nd4jBackend backend() {
+    return backend;
+  }
+
+  private Nd4jTensor operand(Tensor t) {
+    if (!(t instanceof Nd4jTensor n) || n.backend != backend) {
+      throw new IllegalArgumentException(
+          "operand " + t + " is not a tensor of this nd4j backend; create it with this backend's factory");
+    }
+    if (!n.shape.equals(shape)) {
+      throw new IllegalArgumentException("shape mismatch: " + shape + " vs " + n.shape);
+    }
+    return n;
+  }
+
+  private Nd4jTensor result(INDArray a) {
+    return owning(backend, shape, a);
+  }
+
+  private Nd4jTensor uninitialized() {
+    return result(backend.allocate(shape));
+  }
+
+  private void checkBatch(int n) {
+    if (n != shape.batch()) {
+      throw new IllegalArgumentException("got " + n + " factors for a batch of " + shape.batch());
+    }
+  }
+
+  @Override
+  public Shape shape() {
+    return shape;
+  }
+
+  @Override
+  public Tensor add(Tensor other) {
+    return result(array().add(operand(other).array()));
+  }
+
+  @Override
+  public Tensor sub(Tensor other) {
+    return result(array().sub(operand(other).array()));
+  }
+
+  @Override
+  public Tensor mul(Tensor other) {
+    return result(array().mul(operand(other).array()));
+  }
+
+  @Override
+  public Tensor div(Tensor other) {
+    return result(array().div(operand(other).array()));
+  }
+
+  @Override
+  public Tensor add(double s) {
+    return result(array().add((float) s));
+  }
+
+  @Override
+  public Tensor mul(double s) {
+    return result(array().mul((float) s));
+  }
+
+  @Override
+  public Tensor mulPerSample(double[] scale) {
+    checkBatch(scale.length);
+    FloatBuffer x = buffer();
+    Nd4jTensor r = uninitialized();
+    Kernels.scalePerItem(scale, x, r.buffer(), shape.itemSize());
+    return r;
+  }
+
+  @Override
+  public Tensor combine(double a, Tensor other, double b) {
+    FloatBuffer y = operand(other).buffer();
+    FloatBuffer x = buffer();
+    Nd4jTensor r = uninitialized();
+    Kernels.combine((float) a, x, (float) b, y, r.buffer(), shape.size());
+    return r;
+  }
+
+  @Override
+  public Tensor combinePerSample(double[] a, Tensor other, double[] b) {
+    checkBatch(a.length);
+    checkBatch(b.length);
+    FloatBuffer y = operand(other).buffer();
+    FloatBuffer x = buffer();
+    Nd4jTensor r = uninitialized();
+    Kernels.combinePerItem(a, x, b, y, r.buffer(), shape.itemSize());
+    return r;
+  }
+
+  @Override
+  public Tensor sqrt() {
+    return result(Transforms.sqrt(array(), true));
+  }
+
+  @Override
+  public Tensor clamp(double min, double max) {
+    if (!(min <= max)) {
+      throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+    }
+    FloatBuffer x = buffer();
+    Nd4jTensor r = uninitialized();
+    Kernels.clamp(x, (float) min, (float) max, r.buffer(), shape.size());
+    return r;
+  }
+
+  @Override
+  public double sum() {
+    return Kernels.sum(buffer(), shape.size());
+  }
+
+  @Override
+  public Tensor reshape(Shape newShape) {
+    if (newShape.size() != shape.size()) {
+      throw new IllegalArgumentException("cannot reshape " + shape + " to " + newShape);
+    }
+    FloatPointer src = pointer();
+    INDArray copy = backend.allocate(newShape);
+    FloatPointer dst = (FloatPointer) copy.data().addressPointer();
+    FloatPointer.memcpy(dst, src, (long) shape.size() * Float.BYTES);
+    return owning(backend, newShape, copy);
+  }
+
+  @Override
+  public float[] toFloatArray() {
+    float[] out = new float[shape.size()];
+    pointer().get(out);
+    return out;
+  }
+
+  @Override
+  public void close() {
+    release();
+  }
+
+  @Override
+  public void release() {
+    INDArray a;
+    synchronized (this) {
+      a = array;
+      array = null;
+    }
+    if (owned && a != null && a.closeable()) {
+      a.close();
+    }
+  }
+
+  @Override
+  public boolean isReleased() {
+    return array == null;
+  }
+
+  @Override
+  public String toString() {
+    return "Nd4jTensor" + shape + (isReleased() ? " (released)" : "");
+  }
+}

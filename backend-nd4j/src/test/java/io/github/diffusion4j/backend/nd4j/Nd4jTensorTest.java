@@ -1,0 +1,194 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The nd4j tensors against the reference backend. Every operation is float32 arithmetic in the same
+ * order as the reference's (single IEEE operations per element, sums in double in index order), so the
+ * results must be bit-identical: any difference is a bug, not rounding.
+ */
+class Nd4jTensorTest {
+  private static final Shape SHAPE = Shape.of(4, 3, 5, 5);
+  private static Backend backend;
+  private static TensorFactory nd;
+  private static final ReferenceBackend REF = new ReferenceBackend();
+
+  @BeforeAll
+  static void load() {
+    backend = new Nd4jBackendProvider().create(BackendOptions.defaults());
+    nd = backend.tensors();
+  }
+
+  @AfterAll
+  static void close() {
+    backend.close();
+  }
+
+  private static float[] data(long seed) {
+    return Noise.seeded(seed).normals(SHAPE.size());
+  }
+
+  private static float[] positive(long seed) {
+    float[] d = data(seed);
+    for (int i = 0; i < d.length; i++) {
+      d[i] = Math.abs(d[i]) + 0.25f;
+    }
+    return d;
+  }
+
+  private static void sameUnary(Function<Tensor, Tensor> op, float[] x) {
+    Tensor r = op.apply(REF.fromArray(x, SHAPE));
+    Tensor n = op.apply(nd.fromArray(x, SHAPE));
+    assertEquals(r.shape(), n.shape());
+    assertArrayEquals(r.toFloatArray(), n.toFloatArray());
+  }
+
+  private static void sameBinary(BiFunction<Tensor, Tensor, Tensor> op, float[] x, float[] y) {
+    Tensor r = op.apply(REF.fromArray(x, SHAPE), REF.fromArray(y, SHAPE));
+    Tensor n = op.apply(nd.fromArray(x, SHAPE), nd.fromArray(y, SHAPE));
+    assertEquals(r.shape(), n.shape());
+    assertArrayEquals(r.toFloatArray(), n.toFloatArray());
+  }
+
+  @Test
+  void elementwiseOperationsMatchTheReferenceExactly() {
+    float[] x = data(1);
+    float[] y = data(2);
+    float[] p = positive(3);
+    try (TensorScope s = nd.openScope(); TensorScope r = REF.openScope()) {
+      sameBinary(Tensor::add, x, y);
+      sameBinary(Tensor::sub, x, y);
+      sameBinary(Tensor::mul, x, y);
+      sameBinary(Tensor::div, x, p);
+      sameUnary(t -> t.add(0.3), x);
+      sameUnary(t -> t.sub(1.7), x);
+      sameUnary(t -> t.mul(-2.5), x);
+      sameUnary(t -> t.div(3.0), x);
+      sameUnary(Tensor::sqrt, p);
+      sameUnary(t -> t.clamp(-0.5, 0.75), x);
+      double[] scale = {0.5, -1.25, 2.0, 1e-3};
+      double[] other = {1.5, 0.25, -3.0, 7.0};
+      sameUnary(t -> t.mulPerSample(scale), x);
+      sameUnary(t -> t.mulPerSample(new float[] {0.5f, -1.25f, 2f, 1e-3f}), x);
+      sameBinary((a, b) -> a.combine(0.9, b, -0.436), x, y);
+      sameBinary((a, b) -> a.combinePerSample(scale, b, other), x, y);
+      sameUnary(t -> t.reshape(Shape.of(4, 75)), x);
+      assertEquals(REF.fromArray(x, SHAPE).sum(), nd.fromArray(x, SHAPE).sum(), 0.0);
+      assertEquals(REF.fromArray(x, SHAPE).mean(), nd.fromArray(x, SHAPE).mean(), 0.0);
+    }
+  }
+
+  @Test
+  void sqrtOfANegativeValueIsNaNAndClampKeepsNaN() {
+    float[] v = {4f, -1f, Float.NaN, 0f};
+    Tensor t = nd.fromArray(v, Shape.of(4));
+    float[] s = t.sqrt().toFloatArray();
+    assertEquals(2f, s[0]);
+    assertTrue(Float.isNaN(s[1]));
+    assertTrue(Float.isNaN(t.clamp(-1, 1).toFloatArray()[2]));
+    t.close();
+  }
+
+  @Test
+  void factoryMakesZerosCopiesAndPortableNoise() {
+    assertArrayEquals(new float[SHAPE.size()], nd.zeros(SHAPE).toFloatArray());
+    float[] x = data(4);
+    Tensor t = nd.fromArray(x, SHAPE);
+    x[0] = 99f; // fromArray copies
+    assertEquals(data(4)[0], t.toFloatArray()[0]);
+    Noise noise = Noise.seeded(9);
+    assertArrayEquals(REF.normal(SHAPE, noise).toFloatArray(), nd.normal(SHAPE, noise).toFloatArray());
+    assertThrows(IllegalArgumentException.class, () -> nd.fromArray(new float[3], SHAPE));
+  }
+
+  @Test
+  void operandsAreLeftUnchanged() {
+    float[] x = data(5);
+    float[] y = data(6);
+    Tensor a = nd.fromArray(x, SHAPE);
+    Tensor b = nd.fromArray(y, SHAPE);
+    a.add(b);
+    a.combine(2, b, 3);
+    a.combinePerSample(new double[] {1, 2, 3, 4}, b, new double[] {4, 3, 2, 1});
+    a.mul(5);
+    a.sqrt();
+    a.reshape(Shape.of(300)).close();
+    assertArrayEquals(x, a.toFloatArray());
+    assertArrayEquals(y, b.toFloatArray());
+  }
+
+  @Test
+  void badOperandsAreRejectedWithAMessage() {
+    Tensor a = nd.fromArray(data(7), SHAPE);
+    Tensor small = nd.zeros(Shape.of(2, 3, 5, 5));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(small));
+    assertTrue(e.getMessage().contains("shape mismatch"), e.getMessage());
+    Tensor foreign = REF.fromArray(data(7), SHAPE);
+    e = assertThrows(IllegalArgumentException.class, () -> a.combine(1, foreign, 1));
+    assertTrue(e.getMessage().contains("not a tensor of this nd4j backend"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> a.mulPerSample(new double[3]));
+    assertThrows(IllegalArgumentException.class, () -> a.combinePerSample(new double[4], a, new double[5]));
+    assertThrows(IllegalArgumentException.class, () -> a.reshape(Shape.of(7)));
+    assertThrows(IllegalArgumentException.class, () -> a.clamp(1, -1));
+  }
+
+  @Test
+  void aReleasedTensorRefusesEveryOperation() {
+    Tensor a = nd.fromArray(data(8), SHAPE);
+    Tensor b = nd.fromArray(data(9), SHAPE);
+    a.close();
+    a.close(); // idempotent
+    assertThrows(IllegalStateException.class, a::toFloatArray);
+    assertThrows(IllegalStateException.class, a::sum);
+    assertThrows(IllegalStateException.class, () -> a.add(b));
+    assertThrows(IllegalStateException.class, () -> b.add(a));
+    assertThrows(IllegalStateException.class, () -> a.combine(1, b, 1));
+    assertThrows(IllegalStateException.class, () -> b.combine(1, a, 1));
+    assertThrows(IllegalStateException.class, () -> a.mul(2));
+    assertThrows(IllegalStateException.class, () -> a.reshape(Shape.of(300)));
+    assertEquals(SHAPE, a.shape());
+  }
+
+  @Test
+  void scopesReleaseWhatTheyOwnAndKeepMovesOut() {
+    Nd4jBackend b = (Nd4jBackend) backend;
+    int before = b.scopes().rootLiveCount();
+    Tensor kept;
+    Tensor inner;
+    Tensor outer;
+    try (TensorScope s1 = nd.openScope()) {
+      outer = nd.fromArray(data(10), SHAPE);
+      try (TensorScope s2 = nd.openScope()) {
+        inner = outer.mul(2);
+        kept = s2.keep(outer.add(outer));
+      }
+      assertTrue(((Nd4jTensor) inner).isReleased());
+      assertFalse(((Nd4jTensor) kept).isReleased());
+      assertSame(kept, s1.keep(kept));
+    }
+    assertTrue(((Nd4jTensor) outer).isReleased());
+    assertFalse(((Nd4jTensor) kept).isReleased());
+    assertEquals(before + 1, b.scopes().rootLiveCount());
+    kept.close();
+    assertEquals(before, b.scopes().rootLiveCount());
+  }
+}
