@@ -1,5 +1,6 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.sampling.SamplerOptions;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,20 +14,22 @@ import java.util.TreeSet;
 
 /**
  * A read-only view of a free-form part of the configuration, such as {@code sampling.options}, for
- * code the schema does not know (a custom sampler's provider). Values are read with a type, a default
+ * code the schema does not know (a custom sampler's provider, which receives it as its
+ * {@link SamplerOptions}). Values are read with a type, a default
  * and an allowed range; every error is a {@link ConfigException} at the {@code file:line:col} where the
  * key was written:
  *
  * <pre>{@code
  * ConfigSection options = config.sampling().options();
- * options.requireOnly(Set.of("order", "lower_order_final"));
+ * options.requireOnly(Set.of("order", "lower_order_final", "solver"));
  * int order = options.getInt("order", 2, 1, 3);
  * boolean lowerOrderFinal = options.getBoolean("lower_order_final", true);
+ * String solver = options.getString("solver", "midpoint", Set.of("midpoint", "heun"));
  * }</pre>
  *
  * <p>Two sections are equal when they have the same path and the same values (locations are ignored).
  */
-public final class ConfigSection {
+public final class ConfigSection implements SamplerOptions {
   private final String path;
   private final Node.MapNode node;
   private final Path baseDir;
@@ -142,6 +145,7 @@ public final class ConfigSection {
    * @return the value
    * @throws ConfigException if the value is not an integer or out of range
    */
+  @Override
   public int getInt(String key, int defaultValue, int min, int max) {
     return get(key, defaultValue, ValueType.integer(min, max));
   }
@@ -156,6 +160,7 @@ public final class ConfigSection {
    * @return the value, always finite
    * @throws ConfigException if the value is not a finite number or out of range
    */
+  @Override
   public double getDouble(String key, double defaultValue, double min, double max) {
     return get(key, defaultValue, ValueType.number(min, true, max, true));
   }
@@ -168,6 +173,7 @@ public final class ConfigSection {
    * @return the value
    * @throws ConfigException if the value is not {@code true} or {@code false}
    */
+  @Override
   public boolean getBoolean(String key, boolean defaultValue) {
     return get(key, defaultValue, ValueType.bool());
   }
@@ -181,37 +187,37 @@ public final class ConfigSection {
    * @throws ConfigException if the value is not a scalar
    */
   public String getString(String key, String defaultValue) {
+    return getString(key, defaultValue, Set.of());
+  }
+
+  /**
+   * A string option, optionally from a fixed set of values (compared ignoring case), with "did you
+   * mean" for misspellings.
+   *
+   * @param key the key
+   * @param defaultValue the value when the key is absent
+   * @param allowed the allowed values; empty for any string
+   * @return the value, spelt as in {@code allowed}
+   * @throws ConfigException if the value is not a scalar or not one of {@code allowed}
+   */
+  @Override
+  public String getString(String key, String defaultValue, Set<String> allowed) {
     Node.Entry e = node.get(key);
     if (e == null) {
       return defaultValue;
     }
-    if (e.value() instanceof Node.ScalarNode s && s.kind() != Node.Kind.NULL) {
+    if (!(e.value() instanceof Node.ScalarNode s) || s.kind() == Node.Kind.NULL) {
+      throw ValueType.expected(childPath(key), "a string", e.value()).at(e.keyLocation());
+    }
+    if (allowed.isEmpty()) {
       return s.text();
     }
-    throw ValueType.expected(childPath(key), "a string", e.value()).at(e.keyLocation());
-  }
-
-  /**
-   * A string option with a fixed set of values (compared ignoring case), with "did you mean" for
-   * misspellings.
-   *
-   * @param key the key
-   * @param defaultValue the value when the key is absent
-   * @param allowed the allowed values, in the order to list them
-   * @return the value, spelt as in {@code allowed}
-   * @throws ConfigException if the value is not one of {@code allowed}
-   */
-  public String getChoice(String key, String defaultValue, List<String> allowed) {
-    String v = getString(key, null);
-    if (v == null) {
-      return defaultValue;
-    }
     for (String a : allowed) {
-      if (a.equalsIgnoreCase(v)) {
+      if (a.equalsIgnoreCase(s.text())) {
         return a;
       }
     }
-    throw error(key, "unknown value '" + v + "'; " + Suggestions.didYouMean(v, allowed));
+    throw error(key, "unknown value '" + s.text() + "'; " + Suggestions.didYouMean(s.text(), sorted(allowed)));
   }
 
   /**
@@ -239,8 +245,9 @@ public final class ConfigSection {
    * @param allowedKeys the keys that the reader understands
    * @throws ConfigException at the first unknown key
    */
+  @Override
   public void requireOnly(Set<String> allowedKeys) {
-    List<String> sorted = new ArrayList<>(new TreeSet<>(allowedKeys));
+    List<String> sorted = sorted(allowedKeys);
     for (Map.Entry<String, Node.Entry> e : node.entries().entrySet()) {
       if (!allowedKeys.contains(e.getKey())) {
         throw new ConfigException(childPath(e.getKey()),
@@ -272,6 +279,10 @@ public final class ConfigSection {
   @SuppressWarnings("unchecked")
   public Map<String, Object> toMap() {
     return (Map<String, Object>) node.toPlain();
+  }
+
+  private static List<String> sorted(Set<String> words) {
+    return new ArrayList<>(new TreeSet<>(words));
   }
 
   /** The section as one line of YAML flow style. */

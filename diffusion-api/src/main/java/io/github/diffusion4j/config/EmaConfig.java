@@ -1,5 +1,8 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.training.EmaSchedule;
+import java.util.Optional;
+
 /**
  * The exponential moving average of the weights ({@code training.ema:}), with the parameters of
  * diffusers' {@code EMAModel}.
@@ -40,5 +43,16 @@ public record EmaConfig(
           new ConfigException(Schema.EMA_DECAY.path(),
               "must be at least min_decay (" + YamlText.number(minDecay) + "), got " + YamlText.number(decay)));
     }
+  }
+
+  /**
+   * The decay schedule for the trainer.
+   *
+   * @return the schedule when {@code enabled}, else empty
+   */
+  public Optional<EmaSchedule> schedule() {
+    return enabled
+        ? Optional.of(new EmaSchedule(decay, updateAfterStep, useWarmup, invGamma, power, minDecay))
+        : Optional.empty();
   }
 }

@@ -1,9 +1,13 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.SamplerSettings;
 import io.github.diffusion4j.sampling.VarianceType;
+import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.TensorFactory;
 import java.util.List;
 
 /**
@@ -98,5 +102,19 @@ public record SamplingConfig(
   public SampleClipping clipping() {
     return new SampleClipping(clipSample, clipSampleRange, thresholding, dynamicThresholdingRatio,
         sampleMaxValue);
+  }
+
+  /**
+   * What a sampler provider builds its sampler from: these settings with the model's schedule, prediction
+   * type and backend; {@link #options()} become the provider's {@code SamplerOptions}.
+   *
+   * @param schedule the training schedule
+   * @param predictionType what the model outputs
+   * @param tensors the backend's tensor factory
+   * @return the settings
+   */
+  public SamplerSettings settings(Schedule schedule, PredictionType predictionType, TensorFactory tensors) {
+    return new SamplerSettings(schedule, predictionType, tensors, eta, varianceType, setAlphaToOne, clipping(),
+        options);
   }
 }

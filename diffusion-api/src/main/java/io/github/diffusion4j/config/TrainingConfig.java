@@ -1,6 +1,7 @@
 package io.github.diffusion4j.config;
 
 import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.training.TrainerOptions;
 
 /**
  * The training loop ({@code training:}): epochs, batches, Adam with PyTorch's semantics, the weight
@@ -75,5 +76,15 @@ public record TrainingConfig(
    */
   public OptimizerSpec optimizer() {
     return new OptimizerSpec(learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm);
+  }
+
+  /**
+   * How the trainer runs.
+   *
+   * @param seed the run's seed ({@code DiffusionConfig.seed})
+   * @return the trainer options, with the EMA schedule when enabled
+   */
+  public TrainerOptions trainerOptions(long seed) {
+    return new TrainerOptions(epochs, batchSize, seed, logEvery, imageLogEvery, imagesToLog, ema.schedule());
   }
 }

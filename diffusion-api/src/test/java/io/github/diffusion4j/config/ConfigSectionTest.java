@@ -29,7 +29,8 @@ class ConfigSectionTest {
     assertEquals(3.0, s.getDouble("order", 0, 0, 10)); // an integer is a number too
     assertFalse(s.getBoolean("final", true));
     assertTrue(s.getBoolean("absent", true));
-    assertEquals("fast", s.getChoice("mode", "slow", List.of("slow", "fast")));
+    assertEquals("fast", s.getString("mode", "slow", Set.of("slow", "fast")));
+    assertEquals("Fast", s.getString("mode", "slow", Set.of()));
     assertEquals("x", s.getString("label", "y"));
     assertTrue(s.has("order"));
     assertFalse(s.has("absent"));
@@ -43,8 +44,12 @@ class ConfigSectionTest {
         assertThrows(ConfigException.class, () -> s.getInt("order", 2, 1, 3)).getMessage());
     assertEquals("run.yaml:6:5: sampling.options.ratio: expected a number, got 'x'",
         assertThrows(ConfigException.class, () -> s.getDouble("ratio", 1, 0, 1)).getMessage());
-    assertEquals("run.yaml:7:5: sampling.options.mode: unknown value 'quick'; allowed: slow, fast",
-        assertThrows(ConfigException.class, () -> s.getChoice("mode", "slow", List.of("slow", "fast")))
+    assertEquals("run.yaml:7:5: sampling.options.mode: unknown value 'quick'; allowed: fast, slow",
+        assertThrows(ConfigException.class, () -> s.getString("mode", "slow", Set.of("slow", "fast")))
+            .getMessage());
+    assertEquals("run.yaml:7:5: sampling.options.mode: unknown value 'quick'; did you mean 'quickly'? "
+        + "(allowed: quickly, slowly)",
+        assertThrows(ConfigException.class, () -> s.getString("mode", "slow", Set.of("slowly", "quickly")))
             .getMessage());
     assertEquals("run.yaml:8:5: sampling.options.nested: expected a mapping of options such as {order: 2}, got 1",
         assertThrows(ConfigException.class, () -> s.getSection("nested")).getMessage());

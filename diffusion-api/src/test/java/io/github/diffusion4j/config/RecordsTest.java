@@ -9,13 +9,21 @@ import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.BetaSchedule;
+import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import io.github.diffusion4j.training.EmaSchedule;
+import io.github.diffusion4j.training.TrainerOptions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The records' converters to api values, and their validation when built in code. */
@@ -54,6 +62,28 @@ class RecordsTest {
     assertEquals(new OptimizerSpec(0.002, 0.8, 0.99, 1e-6, 0.01, 1.0), c.training().optimizer());
     assertEquals(SampleClipping.NONE, ConfigLoader.defaults().sampling().clipping());
     assertEquals(OptimizerSpec.adam(1e-3), ConfigLoader.defaults().training().optimizer());
+  }
+
+  @Test
+  void trainerOptionsAndEmaSchedule() {
+    DiffusionConfig c = load("training:\n  epochs: 4\n  batch_size: 32\n  log_every: 10\n  image_log_every: 0\n"
+        + "  images_to_log: 2\n  ema: {enabled: true, decay: 0.999, update_after_step: 5, use_warmup: true, "
+        + "inv_gamma: 2, power: 0.75, min_decay: 0.5}\nseed: 9\n");
+    assertEquals(new TrainerOptions(4, 32, 9, 10, 0, 2, Optional.of(new EmaSchedule(0.999, 5, true, 2.0, 0.75, 0.5))),
+        c.training().trainerOptions(c.seed()));
+    assertEquals(Optional.empty(), ConfigLoader.defaults().training().ema().schedule());
+  }
+
+  @Test
+  void samplerSettings() {
+    DiffusionConfig c = load("sampling:\n  eta: 0.5\n  variance_type: tutorial\n  set_alpha_to_one: false\n"
+        + "  clip_sample: true\n  options: {order: 2}\n");
+    Schedule schedule = Schedule.of(c.schedule().toSpec());
+    TensorFactory tensors = new ReferenceBackend().tensors();
+    SamplerSettings s = c.sampling().settings(schedule, PredictionType.SAMPLE, tensors);
+    assertEquals(new SamplerSettings(schedule, PredictionType.SAMPLE, tensors, 0.5, VarianceType.TUTORIAL, false,
+        SampleClipping.clip(1.0), c.sampling().options()), s);
+    assertEquals(2, s.options().getInt("order", 1, 1, 3)); // the options reach the provider, typed
   }
 
   @Test
