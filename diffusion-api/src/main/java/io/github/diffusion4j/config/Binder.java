@@ -74,7 +74,8 @@ final class Binder {
     if (entry == null) {
       return key.defaultFor(kind);
     }
-    return key.type().read(entry.value(), key.path(), baseDir);
+    Path base = Overrides.isOverride(entry.keyLocation()) ? Path.of("").toAbsolutePath() : baseDir;
+    return key.type().read(entry.value(), key.path(), base);
   }
 
   private Node.MapNode sectionNode(Section<?> section, Node.Entry entry, Node.MapNode parent) {

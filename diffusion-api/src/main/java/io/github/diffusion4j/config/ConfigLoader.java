@@ -20,8 +20,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Keys left out take their defaults ({@link #defaults()}); relative paths of IDX files are resolved
- * against the YAML file's folder (the working directory for text and bundled configs) and kept
- * absolute.
+ * against the YAML file's folder (the working directory for text, bundled configs and overrides) and
+ * kept absolute.
  */
 public final class ConfigLoader {
   private static final String RESOURCES = "/io/github/diffusion4j/config/";

@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
  */
 final class Overrides {
   private static final Pattern KEY = Pattern.compile("[A-Za-z0-9_-]+");
+  private static final String PREFIX = "--set ";
 
   private Overrides() {}
 
@@ -24,7 +25,7 @@ final class Overrides {
   static Node.MapNode apply(Node.MapNode root, List<String> overrides) {
     Node.MapNode out = root;
     for (String o : overrides) {
-      String source = "--set " + o;
+      String source = PREFIX + o;
       int eq = o.indexOf('=');
       if (eq < 0) {
         throw new ConfigException(source, 0, 0, "",
@@ -43,6 +44,17 @@ final class Overrides {
       out = set(out, keys, 0, value, Location.of(source));
     }
     return out;
+  }
+
+  /**
+   * Whether a value was given by an override (its relative paths are resolved against the working
+   * directory, where the command was typed, rather than the YAML file's folder).
+   *
+   * @param at where the value's key was written
+   * @return true for an override
+   */
+  static boolean isOverride(Location at) {
+    return at.source() != null && at.line() == 0 && at.source().startsWith(PREFIX);
   }
 
   private static Node.MapNode set(Node.MapNode map, String[] keys, int i, Node value, Location at) {

@@ -173,6 +173,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void overriddenPathsAreResolvedAgainstTheWorkingDirectory() throws IOException {
+    Path sub = Files.createDirectories(dir.resolve("configs"));
+    Path f = Files.writeString(sub.resolve("mnist.yaml"),
+        "data:\n  kind: idx\n  train_images: train.idx\n  eval_images: eval.idx\n");
+    DataConfig d = ConfigLoader.load(f, List.of("data.eval_images=other/eval.idx")).data();
+    assertEquals(Optional.of(sub.toAbsolutePath().normalize().resolve("train.idx")), d.trainImages());
+    assertEquals(Optional.of(Path.of("").toAbsolutePath().resolve("other/eval.idx")), d.evalImages());
+  }
+
+  @Test
   void idxImageShapeIsCheckedAgainstTheFiles() {
     DiffusionConfig c = ConfigLoader.loadString(
         "data:\n  kind: idx\n  image_shape: [1, 28, 28]\n  train_images: a\n  eval_images: b\n", "run.yaml");
