@@ -31,8 +31,11 @@ import org.junit.jupiter.api.Test;
  * <p>Tolerances: outputs are sums of ~130 float32 products of magnitude below 1, so float32 evaluation
  * differs from the double reference by a few 1e-7; 1e-5 absolute leaves an order of magnitude. Adam's
  * first steps move each weight by about {@code lr = 1e-3} times the sign of its gradient, so the updated
- * weights agree to the same 1e-5 unless a gradient is within float noise of zero, which the
- * random batches here do not produce.
+ * weights agree to the same 1e-5 unless a gradient is within float noise of zero. That does happen
+ * here: at the first step of {@code adamStepsMatchTheReference}, {@code model.2.weight[7111]} has a
+ * gradient of 3.8e-8, where a float32 backward pass is off by ~5e-10 (its forward pass already differs
+ * by ~2e-7), so its update {@code lr * g / (|g| + eps)} differs by ~0.3% of {@code lr}, up to 6e-6 with
+ * {@code lr = 2e-3}; the predictions that follow then differ by about 1e-5, so those are held to 2e-5.
  */
 public abstract class MlpContractTest extends BackendFixture {
   /** The tutorial's model: 3x5x5 images, hidden 128, T = 100. */
@@ -40,6 +43,7 @@ public abstract class MlpContractTest extends BackendFixture {
 
   private static final Shape BATCH = Shape.of(16, 3, 5, 5);
   private static final double TOL = 1e-5;
+  private static final double TRAINED_PREDICTION_TOL = 2e-5;
 
   private final ReferenceBackend reference = new ReferenceBackend();
 
@@ -264,7 +268,8 @@ public abstract class MlpContractTest extends BackendFixture {
           try (TensorScope s = t().openScope()) {
             StepOutput o = m.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
             assertEquals(expectedLoss, o.loss(), 1e-5 * expectedLoss, opt + " step " + step + " loss");
-            assertTrue(Batches.maxAbsDiff(expectedPred, o.prediction().toFloatArray()) < TOL);
+            double pd = Batches.maxAbsDiff(expectedPred, o.prediction().toFloatArray());
+            assertTrue(pd < TRAINED_PREDICTION_TOL, opt + " step " + step + ": max prediction difference " + pd);
           }
         }
         assertEquals(5, m.stepCount());
