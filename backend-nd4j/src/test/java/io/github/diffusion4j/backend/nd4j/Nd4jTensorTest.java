@@ -9,16 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.spi.Backend;
-import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.BackendFixture;
 import io.github.diffusion4j.testkit.ReferenceBackend;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,21 +25,19 @@ import org.junit.jupiter.api.Test;
  * order as the reference's (single IEEE operations per element, sums in double in index order), so the
  * results must be bit-identical: any difference is a bug, not rounding.
  */
-class Nd4jTensorTest {
+class Nd4jTensorTest extends BackendFixture {
   private static final Shape SHAPE = Shape.of(4, 3, 5, 5);
-  private static Backend backend;
-  private static TensorFactory nd;
+  private TensorFactory nd;
   private static final ReferenceBackend REF = new ReferenceBackend();
 
-  @BeforeAll
-  static void load() {
-    backend = new Nd4jBackendProvider().create(BackendOptions.defaults());
-    nd = backend.tensors();
+  @Override
+  protected Backend createBackend() {
+    return Nd4jTests.createBackend();
   }
 
-  @AfterAll
-  static void close() {
-    backend.close();
+  @BeforeEach
+  void factory() {
+    nd = backend.tensors();
   }
 
   private static float[] data(long seed) {
@@ -55,14 +52,14 @@ class Nd4jTensorTest {
     return d;
   }
 
-  private static void sameUnary(Function<Tensor, Tensor> op, float[] x) {
+  private void sameUnary(Function<Tensor, Tensor> op, float[] x) {
     Tensor r = op.apply(REF.fromArray(x, SHAPE));
     Tensor n = op.apply(nd.fromArray(x, SHAPE));
     assertEquals(r.shape(), n.shape());
     assertArrayEquals(r.toFloatArray(), n.toFloatArray());
   }
 
-  private static void sameBinary(BiFunction<Tensor, Tensor, Tensor> op, float[] x, float[] y) {
+  private void sameBinary(BiFunction<Tensor, Tensor, Tensor> op, float[] x, float[] y) {
     Tensor r = op.apply(REF.fromArray(x, SHAPE), REF.fromArray(y, SHAPE));
     Tensor n = op.apply(nd.fromArray(x, SHAPE), nd.fromArray(y, SHAPE));
     assertEquals(r.shape(), n.shape());
