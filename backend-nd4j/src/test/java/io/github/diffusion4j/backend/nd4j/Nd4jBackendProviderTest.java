@@ -1,0 +1,108 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.spi.BackendProvider;
+import java.io.File;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class Nd4jBackendProviderTest {
+
+  /** Records every class name it is asked for. */
+  private static final class RecordingLoader extends URLClassLoader {
+    final Set<String> requested = ConcurrentHashMap.newKeySet();
+
+    RecordingLoader(URL[] urls) {
+      super(urls, ClassLoader.getPlatformClassLoader());
+    }
+
+    @Override
+    protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+      requested.add(name);
+      return super.loadClass(name, resolve);
+    }
+  }
+
+  private static URL[] testClassPath() throws Exception {
+    List<URL> urls = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+      urls.add(new File(entry).toURI().toURL());
+    }
+    return urls.toArray(URL[]::new);
+  }
+
+  @Test
+  void describingTheProviderLoadsNoNd4jOrNativeClass() throws Exception {
+    try (RecordingLoader loader = new RecordingLoader(testClassPath())) {
+      Class<?> spi = loader.loadClass(BackendProvider.class.getName());
+      List<String> names = new ArrayList<>();
+      for (Object p : ServiceLoader.load(spi, loader)) {
+        for (String m : List.of("name", "description", "artifact")) {
+          Method method = spi.getMethod(m);
+          names.add((String) method.invoke(p));
+        }
+      }
+      assertTrue(names.contains("nd4j"), "ServiceLoader finds the provider: " + names);
+      assertTrue(names.contains("io.github.diffusion4j:backend-nd4j"), names.toString());
+      Set<String> engine =
+          loader.requested.stream()
+              .filter(n -> n.startsWith("org.nd4j.") || n.startsWith("org.bytedeco.") || n.startsWith("com.sun.jna."))
+              .collect(Collectors.toSet());
+      assertTrue(engine.isEmpty(), "classes loaded before create(): " + engine);
+      assertTrue(loader.requested.contains(Nd4jBackendProvider.class.getName()));
+    }
+  }
+
+  @Test
+  void describesItselfAndCreatesABackendWithTheRequestedThreads() {
+    Nd4jBackendProvider p = new Nd4jBackendProvider();
+    assertEquals("nd4j", p.name());
+    assertEquals("io.github.diffusion4j:backend-nd4j", p.artifact());
+    assertTrue(p.description().startsWith("ND4J 1.0.0-M2.1"));
+    try (Backend b = p.create(new BackendOptions(2))) {
+      assertEquals("nd4j", b.name());
+      assertTrue(b.describe().endsWith("2 threads"), b.describe());
+    }
+    try (Backend b = p.create(BackendOptions.defaults())) {
+      assertTrue(b.describe().endsWith("1 thread"), b.describe());
+      assertFalse(b.describe().contains("\n"));
+    }
+  }
+
+  @Test
+  void aLoadFailureBecomesOneLineNamingTheCauseAndTheFix() {
+    Throwable e =
+        new RuntimeException(
+            "ND4J is probably missing dependencies.",
+            new UnsatisfiedLinkError("no jnind4jcpu in java.library.path: /usr/lib\nsecond line"));
+    String reason = NativeRuntime.reason(e);
+    assertFalse(reason.contains("\n"), reason);
+    assertTrue(reason.contains("UnsatisfiedLinkError: no jnind4jcpu in java.library.path"), reason);
+    assertTrue(reason.contains("org.nd4j:nd4j-native"), reason);
+    assertTrue(reason.contains("classifier"), reason);
+  }
+
+  @Test
+  void openBlasKernelsFollowTheCpuFlags() {
+    Set<String> avx512 = Set.of("sse3", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl");
+    assertEquals(Optional.of("SkylakeX"), OpenBlasCoreType.choose(avx512));
+    assertEquals(Optional.of("Haswell"), OpenBlasCoreType.choose(Set.of("sse3", "avx", "avx2", "fma")));
+    assertEquals(Optional.of("Haswell"), OpenBlasCoreType.choose(Set.of("avx2", "fma", "avx512f")));
+    assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of("sse3", "avx")));
+    assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of()));
+  }
+}
