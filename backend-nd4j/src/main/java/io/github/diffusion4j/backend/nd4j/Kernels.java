@@ -8,10 +8,20 @@ import java.nio.FloatBuffer;
  *
  * <p>ND4J has no single op for most of these (a linear combination, a masked product, Adam in PyTorch's
  * form), and every ND4J op costs 10-20 µs of bookkeeping whatever its size, while these loops touch each
- * element once; they are plain counted loops so that the JIT compiles them to SIMD code. Each computes in
- * float32 exactly as written, in the order written, so results match the reference backend.
+ * element once. The JIT of Java 17 does not vectorise loops over direct buffers (about 1.5 ns per
+ * element here) but does over arrays (about 0.1 ns), so the native data passes through a small
+ * per-thread heap scratch in chunks of {@value #CHUNK} elements: bulk copies in, a plain counted loop
+ * that compiles to SIMD code, a bulk copy out (relu over 128,000 elements: 190 µs in place, 36 µs this
+ * way). Each computes in float32 exactly as written, in the order written, so results match the
+ * reference backend.
  */
 final class Kernels {
+  /** Elements per chunk: three chunks of scratch (48 KB) stay in the L1/L2 cache. */
+  static final int CHUNK = 4096;
+
+  private static final ThreadLocal<float[][]> SCRATCH =
+      ThreadLocal.withInitial(() -> new float[][] {new float[CHUNK], new float[CHUNK], new float[CHUNK]});
+
   private Kernels() {}
 
   /**
@@ -25,8 +35,18 @@ final class Kernels {
    * @param n element count
    */
   static void combine(float a, FloatBuffer x, float b, FloatBuffer y, FloatBuffer r, int n) {
-    for (int i = 0; i < n; i++) {
-      r.put(i, a * x.get(i) + b * y.get(i));
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hy = s[1];
+    float[] hr = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      y.get(off, hy, 0, len);
+      for (int i = 0; i < len; i++) {
+        hr[i] = a * hx[i] + b * hy[i];
+      }
+      r.put(off, hr, 0, len);
     }
   }
 
@@ -42,29 +62,53 @@ final class Kernels {
    * @param itemSize elements per item
    */
   static void combinePerItem(double[] a, FloatBuffer x, double[] b, FloatBuffer y, FloatBuffer r, int itemSize) {
-    for (int j = 0; j < a.length; j++) {
-      float fa = (float) a[j];
-      float fb = (float) b[j];
-      for (int i = j * itemSize, end = i + itemSize; i < end; i++) {
-        r.put(i, fa * x.get(i) + fb * y.get(i));
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hy = s[1];
+    float[] hr = s[2];
+    int n = a.length * itemSize;
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      y.get(off, hy, 0, len);
+      for (int i = 0; i < len; ) {
+        int item = (off + i) / itemSize;
+        int end = Math.min(len, (item + 1) * itemSize - off);
+        float fa = (float) a[item];
+        float fb = (float) b[item];
+        for (; i < end; i++) {
+          hr[i] = fa * hx[i] + fb * hy[i];
+        }
       }
+      r.put(off, hr, 0, len);
     }
   }
 
   /**
-   * Per item {@code j}: {@code r = s[j] * x}.
+   * Per item {@code j}: {@code r = x * s[j]}.
    *
-   * @param s factors, one per item
+   * @param scale factors, one per item
    * @param x operand
    * @param r result
    * @param itemSize elements per item
    */
-  static void scalePerItem(double[] s, FloatBuffer x, FloatBuffer r, int itemSize) {
-    for (int j = 0; j < s.length; j++) {
-      float f = (float) s[j];
-      for (int i = j * itemSize, end = i + itemSize; i < end; i++) {
-        r.put(i, x.get(i) * f);
+  static void scalePerItem(double[] scale, FloatBuffer x, FloatBuffer r, int itemSize) {
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hr = s[2];
+    int n = scale.length * itemSize;
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      for (int i = 0; i < len; ) {
+        int item = (off + i) / itemSize;
+        int end = Math.min(len, (item + 1) * itemSize - off);
+        float f = (float) scale[item];
+        for (; i < end; i++) {
+          hr[i] = hx[i] * f;
+        }
       }
+      r.put(off, hr, 0, len);
     }
   }
 
@@ -78,8 +122,16 @@ final class Kernels {
    * @param n element count
    */
   static void clamp(FloatBuffer x, float lo, float hi, FloatBuffer r, int n) {
-    for (int i = 0; i < n; i++) {
-      r.put(i, Math.min(Math.max(x.get(i), lo), hi));
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hr = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      for (int i = 0; i < len; i++) {
+        hr[i] = Math.min(Math.max(hx[i], lo), hi);
+      }
+      r.put(off, hr, 0, len);
     }
   }
 
@@ -91,11 +143,16 @@ final class Kernels {
    * @return the sum
    */
   static double sum(FloatBuffer x, int n) {
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      s += x.get(i);
+    float[] hx = SCRATCH.get()[0];
+    double sum = 0;
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      for (int i = 0; i < len; i++) {
+        sum += hx[i];
+      }
     }
-    return s;
+    return sum;
   }
 
   /**
@@ -105,8 +162,14 @@ final class Kernels {
    * @param n element count
    */
   static void relu(FloatBuffer x, int n) {
-    for (int i = 0; i < n; i++) {
-      x.put(i, Math.max(x.get(i), 0f));
+    float[] hx = SCRATCH.get()[0];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      for (int i = 0; i < len; i++) {
+        hx[i] = Math.max(hx[i], 0f);
+      }
+      x.put(off, hx, 0, len);
     }
   }
 
@@ -119,8 +182,17 @@ final class Kernels {
    * @param n element count
    */
   static void reluBackward(FloatBuffer g, FloatBuffer a, int n) {
-    for (int i = 0; i < n; i++) {
-      g.put(i, a.get(i) > 0f ? g.get(i) : 0f);
+    float[][] s = SCRATCH.get();
+    float[] hg = s[0];
+    float[] ha = s[1];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      g.get(off, hg, 0, len);
+      a.get(off, ha, 0, len);
+      for (int i = 0; i < len; i++) {
+        hg[i] = ha[i] > 0f ? hg[i] : 0f;
+      }
+      g.put(off, hg, 0, len);
     }
   }
 
@@ -135,13 +207,31 @@ final class Kernels {
    * @return {@code mean((y - t)^2)}, accumulated in double
    */
   static double mse(FloatBuffer y, FloatBuffer t, FloatBuffer d, int n, float scale) {
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      float e = y.get(i) - t.get(i);
-      d.put(i, scale * e);
-      s += (double) e * e;
+    float[][] s = SCRATCH.get();
+    float[] hy = s[0];
+    float[] ht = s[1];
+    float[] hd = s[2];
+    double s0 = 0;
+    double s1 = 0;
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      y.get(off, hy, 0, len);
+      t.get(off, ht, 0, len);
+      for (int i = 0; i < len; i++) {
+        hy[i] -= ht[i];
+        hd[i] = scale * hy[i];
+      }
+      d.put(off, hd, 0, len);
+      int i = 0;
+      for (; i + 1 < len; i += 2) {
+        s0 += (double) hy[i] * hy[i];
+        s1 += (double) hy[i + 1] * hy[i + 1];
+      }
+      if (i < len) {
+        s0 += (double) hy[i] * hy[i];
+      }
     }
-    return s / n;
+    return (s0 + s1) / n;
   }
 
   /**

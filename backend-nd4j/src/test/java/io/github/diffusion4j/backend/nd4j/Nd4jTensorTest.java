@@ -95,6 +95,31 @@ class Nd4jTensorTest extends BackendFixture {
   }
 
   @Test
+  void fusedOperationsMatchTheReferenceAcrossChunkAndItemBoundaries() {
+    // 131 items of 231 elements: 30,261 elements, so the kernels' 4,096-element chunks end inside items
+    Shape large = Shape.of(131, 3, 7, 11);
+    float[] x = Noise.seeded(21).normals(large.size());
+    float[] y = Noise.seeded(22).normals(large.size());
+    double[] a = new double[131];
+    double[] b = new double[131];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = 0.5 + i * 0.01;
+      b[i] = -1.0 + i * 0.003;
+    }
+    try (TensorScope s = nd.openScope(); TensorScope r = REF.openScope()) {
+      Tensor rx = REF.fromArray(x, large);
+      Tensor ry = REF.fromArray(y, large);
+      Tensor nx = nd.fromArray(x, large);
+      Tensor ny = nd.fromArray(y, large);
+      assertArrayEquals(rx.combine(0.7, ry, -0.2).toFloatArray(), nx.combine(0.7, ny, -0.2).toFloatArray());
+      assertArrayEquals(rx.combinePerSample(a, ry, b).toFloatArray(), nx.combinePerSample(a, ny, b).toFloatArray());
+      assertArrayEquals(rx.mulPerSample(a).toFloatArray(), nx.mulPerSample(a).toFloatArray());
+      assertArrayEquals(rx.clamp(-0.3, 0.4).toFloatArray(), nx.clamp(-0.3, 0.4).toFloatArray());
+      assertEquals(rx.sum(), nx.sum(), 0.0);
+    }
+  }
+
+  @Test
   void sqrtOfANegativeValueIsNaNAndClampKeepsNaN() {
     float[] v = {4f, -1f, Float.NaN, 0f};
     Tensor t = nd.fromArray(v, Shape.of(4));
