@@ -12,6 +12,9 @@ import io.github.diffusion4j.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -37,8 +40,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <h2>Memory</h2>
  *
  * {@link #step} works in buffers preallocated for the batch size (reallocated only when it changes) and
- * allocates nothing else, so long training runs keep a flat resident size. {@link #predict} allocates its
- * own temporaries per call (it may run on several threads) and frees them before returning. The
+ * allocates nothing else, so long training runs keep a flat resident size. {@link #predict} may run on
+ * several threads: each call borrows a set of buffers from a pool (as many sets as calls have run at
+ * once, each grown to the largest batch it served, freed when the model closes); only the output is
+ * allocated per call. The
  * optimiser's moments, a heap copy of the weights and the moving average are Java arrays: Adam is one
  * vectorised loop over them, followed by one copy of the weights into native memory.
  */
@@ -76,6 +81,9 @@ final class Nd4jMlp implements TrainableModel {
   private long steps;
 
   private Workspace work;
+  /** Prediction buffers not in use, and all of them (to free at close). */
+  private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
+  private final Set<Workspace> scratches = ConcurrentHashMap.newKeySet();
   private Nd4jTensor lastPrediction;
   private volatile boolean closed;
 
@@ -105,67 +113,51 @@ final class Nd4jMlp implements TrainableModel {
     this.expAvgSq = new float[size];
   }
 
-  /** Buffers for one batch size; used by one thread at a time. */
+  /**
+   * Buffers for up to {@code rows} batch items; used by one thread at a time. A training workspace also
+   * holds the output (the step's prediction, of the batch's exact shape) and the backward pass's buffers.
+   */
   private final class Workspace implements AutoCloseable {
-    final int n;
-    /** [n, 2]: (t/T, 1) per row; its second column is the ones vector of the biases. */
+    final int rows;
+    /** [rows, 2]: (t/T, 1) per row; its second column is the ones vector of the biases. */
     final INDArray time;
-    /** [n, h]: the hidden layer, pre-activation and then (in place) post-ReLU. */
+    /** [rows, h]: the hidden layer, pre-activation and then (in place) post-ReLU. */
     final INDArray hidden;
-    /** [n, k]: the output. */
+    /** The output, [N, C, H, W] (training only). */
     final INDArray out;
-    /** [n, k]: dLoss/dOutput (training only). */
+    /** [rows, k]: dLoss/dOutput (training only). */
     final INDArray dOut;
-    /** [n, h]: dLoss/dHidden (training only). */
+    /** [rows, h]: dLoss/dHidden (training only). */
     final INDArray dHidden;
     final FloatPointer timeP;
     final FloatPointer onesP;
     final FloatPointer hiddenP;
-    final FloatPointer outP;
-    final FloatPointer dOutP;
-    final FloatPointer dHiddenP;
     final FloatBuffer timeB;
     final FloatBuffer hiddenB;
-    final FloatBuffer outB;
-    final FloatBuffer dOutB;
-    final FloatBuffer dHiddenB;
 
-    Workspace(int n, INDArray out, boolean training) {
-      this.n = n;
-      this.time = Nd4jBackend.allocate(2L * n);
-      this.hidden = Nd4jBackend.allocate((long) n * h);
-      this.out = out;
-      this.dOut = training ? Nd4jBackend.allocate((long) n * k) : null;
-      this.dHidden = training ? Nd4jBackend.allocate((long) n * h) : null;
+    Workspace(int rows, Shape training) {
+      this.rows = rows;
+      this.time = Nd4jBackend.allocate(2L * rows);
+      this.hidden = Nd4jBackend.allocate((long) rows * h);
+      this.out = training == null ? null : backend.allocate(training);
+      this.dOut = training == null ? null : Nd4jBackend.allocate((long) rows * k);
+      this.dHidden = training == null ? null : Nd4jBackend.allocate((long) rows * h);
       this.timeP = pointer(time);
       this.onesP = Blas.at(timeP, 1);
       this.hiddenP = pointer(hidden);
-      this.outP = pointer(out);
-      this.dOutP = training ? pointer(dOut) : null;
-      this.dHiddenP = training ? pointer(dHidden) : null;
       this.timeB = time.data().asNioFloat();
       this.hiddenB = hidden.data().asNioFloat();
-      this.outB = out.data().asNioFloat();
-      this.dOutB = training ? dOut.data().asNioFloat() : null;
-      this.dHiddenB = training ? dHidden.data().asNioFloat() : null;
-    }
-
-    /** Frees the temporaries (not {@link #out} unless asked). */
-    void free(boolean withOut) {
-      time.close();
-      hidden.close();
-      if (dOut != null) {
-        dOut.close();
-        dHidden.close();
-      }
-      if (withOut) {
-        out.close();
-      }
     }
 
     @Override
     public void close() {
-      free(true);
+      time.close();
+      hidden.close();
+      if (out != null) {
+        out.close();
+        dOut.close();
+        dHidden.close();
+      }
     }
   }
 
@@ -221,9 +213,9 @@ final class Nd4jMlp implements TrainableModel {
     return y;
   }
 
-  /** Forward pass: fills the workspace's time, hidden (post-ReLU) and out buffers. */
-  private void forward(FloatPointer x, int[] timesteps, Workspace w) {
-    int n = w.n;
+  /** Forward pass of {@code n = timesteps.length} items: fills time, hidden (post-ReLU) and out. */
+  private void forward(FloatPointer x, int[] timesteps, Workspace w, FloatPointer out) {
+    int n = timesteps.length;
     double tMax = spec.numTrainTimesteps();
     for (int i = 0; i < n; i++) {
       w.timeB.put(2 * i, (float) (timesteps[i] / tMax));
@@ -234,22 +226,25 @@ final class Nd4jMlp implements TrainableModel {
     Blas.gemm(false, true, n, h, 2, w.timeP, 2, w1Time, k + 2, 1f, w.hiddenP, h);
     Kernels.relu(w.hiddenB, n * h);
     // Y = A W2^T + 1 b2^T
-    Blas.gemm(false, true, n, k, h, w.hiddenP, h, w2, h + 1, 0f, w.outP, k);
-    Blas.gemm(false, true, n, k, 1, w.onesP, 2, b2, h + 1, 1f, w.outP, k);
+    Blas.gemm(false, true, n, k, h, w.hiddenP, h, w2, h + 1, 0f, out, k);
+    Blas.gemm(false, true, n, k, 1, w.onesP, 2, b2, h + 1, 1f, out, k);
   }
 
-  /** Backward pass after {@link #forward}: the loss, and the gradient in {@link #grads}. */
-  private double backward(FloatPointer x, FloatBuffer target, Workspace w) {
-    int n = w.n;
-    double loss = Kernels.mse(w.outB, target, w.dOutB, n * k, (float) (2.0 / ((double) n * k)));
+  /** Backward pass of {@code n} items after {@link #forward}: the loss; the gradient in {@link #grads}. */
+  private double backward(FloatPointer x, FloatBuffer target, int n, Workspace w) {
+    FloatPointer dOut = pointer(w.dOut);
+    FloatPointer dHidden = pointer(w.dHidden);
+    double loss =
+        Kernels.mse(w.out.data().asNioFloat(), target, w.dOut.data().asNioFloat(), n * k,
+            (float) (2.0 / ((double) n * k)));
     // layer 2: dW2 = D^T A, db2 = D^T 1, dA = D W2
-    Blas.gemm(true, false, k, h, n, w.dOutP, k, w.hiddenP, h, 0f, g2, h + 1);
-    Blas.gemvTransposed(n, k, w.dOutP, k, w.onesP, 2, gb2, h + 1);
-    Blas.gemm(false, false, n, h, k, w.dOutP, k, w2, h + 1, 0f, w.dHiddenP, h);
-    Kernels.reluBackward(w.dHiddenB, w.hiddenB, n * h);
+    Blas.gemm(true, false, k, h, n, dOut, k, w.hiddenP, h, 0f, g2, h + 1);
+    Blas.gemvTransposed(n, k, dOut, k, w.onesP, 2, gb2, h + 1);
+    Blas.gemm(false, false, n, h, k, dOut, k, w2, h + 1, 0f, dHidden, h);
+    Kernels.reluBackward(w.dHidden.data().asNioFloat(), w.hiddenB, n * h);
     // layer 1: dW1[:, pixels] = dZ^T X, [dW1[:, time], db1] = dZ^T (t/T, 1)
-    Blas.gemm(true, false, h, k, n, w.dHiddenP, h, x, k, 0f, g1, k + 2);
-    Blas.gemm(true, false, h, 2, n, w.dHiddenP, h, w.timeP, 2, 0f, g1Time, k + 2);
+    Blas.gemm(true, false, h, k, n, dHidden, h, x, k, 0f, g1, k + 2);
+    Blas.gemm(true, false, h, 2, n, dHidden, h, w.timeP, 2, 0f, g1Time, k + 2);
     return loss;
   }
 
@@ -257,24 +252,45 @@ final class Nd4jMlp implements TrainableModel {
   public Tensor predict(Tensor noisy, int[] timesteps) {
     Nd4jTensor x = input(noisy, timesteps);
     FloatPointer xp = x.pointer();
-    Workspace w = new Workspace(timesteps.length, backend.allocate(noisy.shape()), false);
+    INDArray out = backend.allocate(noisy.shape());
+    Workspace w = takeScratch(timesteps.length);
     try {
-      forward(xp, timesteps, w);
+      forward(xp, timesteps, w, pointer(out));
     } catch (RuntimeException | Error e) {
-      w.close();
+      out.close();
       throw e;
+    } finally {
+      idle.push(w);
     }
-    w.free(false);
-    return Nd4jTensor.owning(backend, noisy.shape(), w.out);
+    return Nd4jTensor.owning(backend, noisy.shape(), out);
   }
 
+  /**
+   * Prediction buffers of at least {@code rows} rows for the calling thread's exclusive use until it
+   * returns them to {@link #idle}; there are as many as calls have ever run at once.
+   */
+  private Workspace takeScratch(int rows) {
+    Workspace w = idle.poll();
+    if (w != null && w.rows >= rows) {
+      return w;
+    }
+    if (w != null) {
+      scratches.remove(w);
+      w.close();
+    }
+    w = new Workspace(rows, null);
+    scratches.add(w);
+    return w;
+  }
+
+  /** The training buffers for a batch shape, reallocated when the batch size changes. */
   private Workspace trainingWorkspace(Shape shape) {
-    if (work == null || work.n != shape.batch()) {
+    if (work == null || work.rows != shape.batch()) {
       if (work != null) {
         work.close();
       }
       work = null;
-      work = new Workspace(shape.batch(), backend.allocate(shape), true);
+      work = new Workspace(shape.batch(), shape);
     }
     return work;
   }
@@ -293,8 +309,8 @@ final class Nd4jMlp implements TrainableModel {
     FloatPointer xp = x.pointer();
     invalidatePrediction();
     Workspace w = trainingWorkspace(noisy.shape());
-    forward(xp, timesteps, w);
-    double loss = backward(xp, t, w);
+    forward(xp, timesteps, w, pointer(w.out));
+    double loss = backward(xp, t, timesteps.length, w);
     grads.data().asNioFloat().get(0, gradient);
     double scale = 1.0;
     if (opt.maxGradNorm() > 0) {
@@ -327,9 +343,9 @@ final class Nd4jMlp implements TrainableModel {
     Nd4jTensor x = input(noisy, timesteps);
     FloatBuffer t = target(target, noisy.shape()).buffer();
     FloatPointer xp = x.pointer();
-    try (Workspace w = new Workspace(timesteps.length, Nd4jBackend.allocate((long) timesteps.length * k), true)) {
-      forward(xp, timesteps, w);
-      backward(xp, t, w);
+    try (Workspace w = new Workspace(timesteps.length, noisy.shape())) {
+      forward(xp, timesteps, w, pointer(w.out));
+      backward(xp, t, timesteps.length, w);
     }
     float[] g = new float[size];
     grads.data().asNioFloat().get(0, g);
@@ -487,6 +503,11 @@ final class Nd4jMlp implements TrainableModel {
       work.close();
       work = null;
     }
+    for (Workspace w : scratches) {
+      w.close();
+    }
+    scratches.clear();
+    idle.clear();
     params.close();
     grads.close();
     backend.forget(this);
