@@ -1,5 +1,6 @@
 package io.github.diffusion4j.io;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -47,7 +48,7 @@ enum DType {
    * @param offset where the first value goes
    * @param count how many elements
    */
-  void decode(java.nio.ByteBuffer src, float[] dst, int offset, int count) {
+  void decode(ByteBuffer src, float[] dst, int offset, int count) {
     switch (this) {
       case F32 -> src.asFloatBuffer().get(dst, offset, count);
       case F64 -> {

@@ -12,6 +12,7 @@ import java.awt.image.RenderedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.slf4j.Logger;
@@ -208,7 +209,7 @@ public final class ImageGrid {
     BufferedImage img = new BufferedImage((int) width, (int) height, BufferedImage.TYPE_INT_RGB);
     int[] px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
     int g = toByte((float) options.padValue());
-    java.util.Arrays.fill(px, (g << 16) | (g << 8) | g);
+    Arrays.fill(px, (g << 16) | (g << 8) | g);
     int plane = h * w;
     int item = c * plane;
     for (int k = 0; k < n; k++) {
@@ -224,7 +225,7 @@ public final class ImageGrid {
                   : (r << 16) | (toByte(images[base + plane]) << 8) | toByte(images[base + 2 * plane]);
           for (int dy = 0; dy < scale; dy++) {
             int row = (y0 + y * scale + dy) * (int) width + x0 + x * scale;
-            java.util.Arrays.fill(px, row, row + scale, rgb);
+            Arrays.fill(px, row, row + scale, rgb);
           }
         }
       }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
+import java.util.Locale;
 
 /**
  * Strict JSON parsing shared by the readers of this package: duplicate keys and trailing content are
@@ -116,7 +117,7 @@ final class Json {
       case NUMBER -> "a number (" + node.asText() + ")";
       case BOOLEAN -> "a boolean (" + node.asText() + ")";
       case NULL -> "null";
-      default -> t.toString().toLowerCase(java.util.Locale.ROOT);
+      default -> t.toString().toLowerCase(Locale.ROOT);
     };
   }
 

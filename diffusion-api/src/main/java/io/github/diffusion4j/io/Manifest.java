@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
@@ -175,8 +174,7 @@ public record Manifest(
       throw Json.wrongType(source, "files", "an object of file name to SHA-256", files);
     }
     Map<String, String> hashes = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = files.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> f = it.next();
+    for (Map.Entry<String, JsonNode> f : files.properties()) {
       if (!f.getValue().isTextual()) {
         throw Json.wrongType(source, "files." + f.getKey(), "a string", f.getValue());
       }

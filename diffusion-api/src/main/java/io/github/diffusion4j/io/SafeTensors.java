@@ -208,8 +208,7 @@ public final class SafeTensors {
 
     Map<String, String> metadata = new LinkedHashMap<>();
     List<Entry> entries = new ArrayList<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> f = it.next();
+    for (Map.Entry<String, JsonNode> f : root.properties()) {
       if (f.getKey().equals(METADATA_KEY)) {
         readMetadata(f.getValue(), metadata, name);
       } else {
@@ -249,8 +248,7 @@ public final class SafeTensors {
       throw CheckpointException.of(
           name, METADATA_KEY + " must be an object of strings, got " + Json.kind(node));
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> m = it.next();
+    for (Map.Entry<String, JsonNode> m : node.properties()) {
       if (!m.getValue().isTextual()) {
         throw CheckpointException.of(
             name,
