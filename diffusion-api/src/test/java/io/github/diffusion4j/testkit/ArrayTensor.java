@@ -18,6 +18,7 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
     this.shape = shape;
     this.data = data;
     backend.scopes().register(this);
+    backend.live.incrementAndGet();
   }
 
   float[] data() {
@@ -187,12 +188,15 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public void close() {
-    data = null;
+    release();
   }
 
   @Override
-  public void release() {
-    data = null;
+  public synchronized void release() {
+    if (data != null) {
+      data = null;
+      backend.live.decrementAndGet();
+    }
   }
 
   @Override

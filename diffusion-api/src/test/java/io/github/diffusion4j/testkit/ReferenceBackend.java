@@ -17,9 +17,19 @@ import io.github.diffusion4j.tensor.TensorScope;
  */
 public final class ReferenceBackend implements Backend, TensorFactory {
   private final ScopeStack scopes = new ScopeStack();
+  final java.util.concurrent.atomic.AtomicInteger live = new java.util.concurrent.atomic.AtomicInteger();
 
   /** Creates the backend. */
   public ReferenceBackend() {}
+
+  /**
+   * The number of tensors created and not yet released, for leak tests.
+   *
+   * @return the count
+   */
+  public int liveTensors() {
+    return live.get();
+  }
 
   ScopeStack scopes() {
     return scopes;

@@ -1,0 +1,146 @@
+package io.github.diffusion4j.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.Batches;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+/** The tutorial's data and forward process. */
+class DataTest {
+  private final ReferenceBackend ref = new ReferenceBackend();
+
+  @Test
+  void gridMatchesTheTutorial() {
+    double[] g = GradientImages.grid(5, 5);
+    assertEquals(0.0, g[0], 0.0);
+    assertEquals(1.0, g[24], 1e-15);
+    // x = linspace(0, 0.5, 5), y = linspace(0, 0.5, 5), grid = (x + y) / 1
+    assertEquals(0.125, g[1], 1e-15);
+    assertEquals(0.125, g[5], 1e-15);
+    assertEquals(0.5, g[12], 1e-15);
+    double[] wide = GradientImages.grid(2, 4);
+    // x = linspace(0, 4/6, 4), y = linspace(0, 2/6, 2); last = 1
+    assertEquals((2.0 / 9) / 1.0, wide[1], 1e-12);
+    assertEquals((1.0 / 3) / 1.0, wide[4], 1e-12);
+  }
+
+  @Test
+  void gradientsHaveIntegerCornersAndLinearRamps() {
+    Shape shape = Shape.of(3, 16, 16);
+    float[] imgs = GradientImages.generate(200, shape, Noise.seeded(1));
+    double[] g = GradientImages.grid(16, 16);
+    int k = shape.size();
+    for (int n = 0; n < 200; n++) {
+      for (int c = 0; c < 3; c++) {
+        int base = n * k + c * 256;
+        double start = imgs[base] * 255.0;
+        double end = imgs[base + 255] * 255.0;
+        assertEquals(Math.rint(start), start, 1e-3, "integer corner");
+        assertEquals(Math.rint(end), end, 1e-3, "integer corner");
+        start = Math.rint(start);
+        end = Math.rint(end);
+        assertTrue(start >= 0 && start <= 254 && end >= 0 && end <= 254);
+        for (int p = 0; p < 256; p++) {
+          assertEquals((start + g[p] * (end - start)) / 255.0, imgs[base + p], 1e-6);
+        }
+      }
+    }
+    assertArrayEquals(imgs, GradientImages.generate(200, shape, Noise.seeded(1)), "seeded");
+  }
+
+  @Test
+  void cornerColoursCoverTheirRange() {
+    float[] imgs = GradientImages.generate(20_000, Shape.of(1, 2, 2), Noise.seeded(2));
+    int[] hist = new int[255];
+    for (int n = 0; n < 20_000; n++) {
+      hist[(int) Math.rint(imgs[n * 4] * 255)]++;
+    }
+    for (int v = 0; v < 255; v++) {
+      assertTrue(hist[v] > 20, "value " + v + " drawn " + hist[v] + " times (expected ~78)");
+    }
+  }
+
+  @Test
+  void normalizationRoundTrips() {
+    float[] px = {0f, 0.25f, 1f};
+    float[] n = Normalization.normalize(px.clone());
+    assertArrayEquals(new float[] {-1f, -0.5f, 1f}, n);
+    assertArrayEquals(px, Normalization.denormalize(n));
+    assertArrayEquals(new float[] {0f, 1f}, Normalization.denormalize(new float[] {-3f, 2f}), "clamped");
+  }
+
+  @Test
+  void datasetGathersImages() {
+    InMemoryDataset d = GradientImages.dataset(10, Shape.of(3, 5, 5), Noise.seeded(3));
+    assertEquals(10, d.size());
+    float[] out = new float[2 * 75];
+    d.gather(new int[] {7, 2}, out);
+    float[] seven = new float[75];
+    d.copyImage(7, seven, 0);
+    assertArrayEquals(seven, java.util.Arrays.copyOf(out, 75));
+    for (float v : out) {
+      assertTrue(v >= -1 && v <= 1);
+    }
+    assertThrows(IllegalArgumentException.class, () -> new InMemoryDataset(Shape.of(3, 5, 5), new float[74]));
+  }
+
+  @Test
+  void reconstructInvertsClosedFormNoising() {
+    ForwardProcess q = new ForwardProcess(Schedule.of(ScheduleSpec.linear(100)));
+    Shape shape = Shape.of(6, 3, 5, 5);
+    int[] ts = {0, 1, 17, 50, 98, 99};
+    try (TensorScope s = ref.openScope()) {
+      float[] x0v = Batches.normal(shape, 1);
+      Tensor x0 = ref.fromArray(x0v, shape);
+      Tensor eps = ref.fromArray(Batches.normal(shape, 2), shape);
+      Tensor xt = q.noise(x0, ts, eps);
+      // the inverse divides by sqrt(alphaBar) >= 0.6: float32 rounding stays below 1e-5
+      assertTrue(Batches.maxAbsDiff(x0v, q.reconstruct(xt, ts, eps).toFloatArray()) < 1e-5);
+      float[] host = new float[shape.size()];
+      q.noise(x0v, ts, Batches.normal(shape, 2), host);
+      assertTrue(Batches.maxAbsDiff(xt.toFloatArray(), host) < 1e-6, "heap and tensor forms agree");
+    }
+  }
+
+  @Test
+  void iterativeAndClosedFormsAgreeInDistribution() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(100));
+    ForwardProcess q = new ForwardProcess(sch);
+    int n = 4000;
+    Shape shape = Shape.of(n, 1, 1, 2);
+    int[] ts = new int[n];
+    java.util.Arrays.fill(ts, 49);
+    float[] x0v = new float[shape.size()];
+    java.util.Arrays.fill(x0v, 0.5f);
+    try (TensorScope s = ref.openScope()) {
+      Tensor x0 = ref.fromArray(x0v, shape);
+      float[] it = q.noiseIteratively(x0, ts, Noise.seeded(5), ref).toFloatArray();
+      float[] cf = q.noise(x0, ts, ref.normal(shape, Noise.seeded(6))).toFloatArray();
+      double ab = sch.alphaBar(49);
+      for (float[] v : new float[][] {it, cf}) {
+        double m = 0, var = 0;
+        for (float x : v) {
+          m += x;
+        }
+        m /= v.length;
+        for (float x : v) {
+          var += (x - m) * (x - m);
+        }
+        var /= v.length - 1;
+        double se = Math.sqrt((1 - ab) / v.length);
+        assertEquals(Math.sqrt(ab) * 0.5, m, 5 * se, "mean");
+        assertEquals(1 - ab, var, 5 * (1 - ab) * Math.sqrt(2.0 / v.length), "variance");
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+package io.github.diffusion4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.Batches;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+/** Prediction-type conversions, the MLP spec and state dicts. */
+class ModelTest {
+  private final ReferenceBackend ref = new ReferenceBackend();
+
+  @Test
+  void predictionTypesConvertConsistently() {
+    Shape shape = Shape.of(2, 3, 2, 2);
+    double ab = 0.37;
+    try (TensorScope s = ref.openScope()) {
+      float[] x0v = Batches.normal(shape, 1);
+      float[] epsv = Batches.normal(shape, 2);
+      Tensor x0 = ref.fromArray(x0v, shape);
+      Tensor eps = ref.fromArray(epsv, shape);
+      Tensor xt = x0.combine(Math.sqrt(ab), eps, Math.sqrt(1 - ab));
+      for (PredictionType p : PredictionType.values()) {
+        float[] target = new float[shape.size()];
+        p.target(x0v, epsv, new double[] {ab, ab}, target);
+        Tensor out = ref.fromArray(target, shape);
+        assertTrue(Batches.maxAbsDiff(x0v, p.toSample(out, xt, ab).toFloatArray()) < 1e-5, p + " x0");
+        assertTrue(Batches.maxAbsDiff(epsv, p.toEpsilon(out, xt, ab).toFloatArray()) < 1e-5, p + " eps");
+      }
+    }
+  }
+
+  @Test
+  void mlpSpecLayoutAndInitialisation() {
+    MlpSpec spec = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
+    assertEquals(75, spec.pixels());
+    assertEquals(76 * 128 + 128 + 128 * 75 + 75, spec.parameterCount());
+    StateDict w = spec.initialWeights(9);
+    assertEquals(w, spec.initialWeights(9));
+    double bound1 = 1 / Math.sqrt(76);
+    double bound2 = 1 / Math.sqrt(128);
+    double max1 = 0;
+    for (float v : w.get(MlpSpec.W1).toArray()) {
+      max1 = Math.max(max1, Math.abs(v));
+    }
+    assertTrue(max1 <= bound1 && max1 > 0.95 * bound1, "uniform in +-1/sqrt(k+1): " + max1);
+    for (float v : w.get(MlpSpec.B2).toArray()) {
+      assertTrue(Math.abs(v) <= bound2);
+    }
+    assertThrows(IllegalArgumentException.class, () -> new MlpSpec(Shape.of(3, 5), 100, 128));
+    assertThrows(IllegalArgumentException.class, () -> new MlpSpec(Shape.of(3, 5, 5), 100, 0));
+  }
+
+  @Test
+  void stateDictRejectsDuplicatesAndReportsLayoutProblems() {
+    StateDict.Builder b = StateDict.builder().put("a", new int[] {2}, new float[] {1, 2});
+    assertThrows(IllegalArgumentException.class, () -> b.put("a", new int[] {1}, new float[] {1}));
+    StateDict d = b.build();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> d.requireLayout(java.util.Map.of("a", new int[] {3}), "weights"));
+    assertTrue(e.getMessage().contains("'a' has shape [2], expected [3]"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> FloatArray.of(Shape.of(3), new float[2]));
+  }
+
+  @Test
+  void optimizerSpecValidates() {
+    assertThrows(IllegalArgumentException.class, () -> OptimizerSpec.adam(0));
+    assertThrows(IllegalArgumentException.class, () -> new OptimizerSpec(1e-3, 1.0, 0.999, 1e-8, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> new OptimizerSpec(1e-3, 0.9, 0.999, 1e-8, -1, 0));
+  }
+}

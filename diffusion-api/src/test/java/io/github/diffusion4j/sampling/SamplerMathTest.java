@@ -1,0 +1,289 @@
+package io.github.diffusion4j.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.NoisePredictor;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.schedule.BetaSchedule;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.Batches;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The samplers' mathematics on the reference backend: Algorithm 2 and the posterior form agree, DDIM with
+ * eta = 1 is DDPM, and with the exact noise predictor of a known data distribution both samplers
+ * reproduce that distribution.
+ */
+class SamplerMathTest {
+  private static final ReferenceBackend REF = new ReferenceBackend();
+  private final ReferenceBackend ref = REF;
+  private static final Shape BATCH = Shape.of(4, 1, 3, 3);
+
+  private Tensor tensor(long seed) {
+    return ref.fromArray(Batches.normal(BATCH, seed), BATCH);
+  }
+
+  private StepContext context(Timesteps plan, int i, Tensor x, Tensor out, Tensor z) {
+    return new StepContext(plan, i, x, out, () -> z, null);
+  }
+
+  @Test
+  void posteriorFormEqualsAlgorithm2WithoutClipping() {
+    Schedule s = Schedule.of(ScheduleSpec.linear(100));
+    Timesteps plan = Timesteps.full(100);
+    DdpmSampler ddpm = new DdpmSampler(s, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE, ref);
+    try (TensorScope scope = ref.openScope()) {
+      for (int i = 0; i < 100; i++) {
+        int t = plan.get(i);
+        Tensor x = tensor(i);
+        Tensor eps = tensor(1000 + i);
+        Tensor z = tensor(2000 + i);
+        float[] actual = ddpm.step(context(plan, i, x, eps, z)).prev().toFloatArray();
+        // Ho et al. Algorithm 2, line 4
+        double c = s.beta(t) / Math.sqrt(1 - s.alphaBar(t));
+        double sigma = t > 0 ? Math.sqrt(s.beta(t)) : 0;
+        float[] xv = x.toFloatArray(), ev = eps.toFloatArray(), zv = z.toFloatArray();
+        float[] expected = new float[xv.length];
+        for (int j = 0; j < xv.length; j++) {
+          expected[j] = (float) ((xv[j] - c * ev[j]) / Math.sqrt(s.alpha(t)) + sigma * zv[j]);
+        }
+        // float32 evaluation of two algebraically equal forms: a few ulps of values of order 1-10
+        assertTrue(Batches.maxAbsDiff(expected, actual) < 1e-5, "t=" + t);
+      }
+    }
+  }
+
+  @Test
+  void ddimWithEtaOneIsDdpmOnTheFullPlan() {
+    Schedule s = Schedule.of(ScheduleSpec.linear(1000));
+    Timesteps plan = Timesteps.full(1000);
+    DdpmSampler ddpm = new DdpmSampler(s, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, ref);
+    DdimSampler ddim = new DdimSampler(s, PredictionType.EPSILON, 1.0, true, SampleClipping.NONE, ref);
+    try (TensorScope scope = ref.openScope()) {
+      for (int i : new int[] {0, 1, 200, 500, 900, 998, 999}) {
+        Tensor x = tensor(i);
+        Tensor eps = tensor(10 + i);
+        Tensor z = tensor(20 + i);
+        float[] a = ddpm.step(context(plan, i, x, eps, z)).prev().toFloatArray();
+        float[] b = ddim.step(context(plan, i, x, eps, z)).prev().toFloatArray();
+        assertTrue(Batches.maxAbsDiff(a, b) < 2e-5, "position " + i + ": " + Batches.maxAbsDiff(a, b));
+      }
+    }
+  }
+
+  @Test
+  void ddimWithEtaZeroIgnoresTheNoise() {
+    Schedule s = Schedule.of(ScheduleSpec.cosine(100));
+    Timesteps plan = Timesteps.trailing(100, 10);
+    DdimSampler ddim = new DdimSampler(s, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, ref);
+    try (TensorScope scope = ref.openScope()) {
+      Tensor x = tensor(1);
+      Tensor eps = tensor(2);
+      assertArrayEquals(
+          ddim.step(context(plan, 3, x, eps, tensor(3))).prev().toFloatArray(),
+          ddim.step(context(plan, 3, x, eps, tensor(4))).prev().toFloatArray());
+    }
+  }
+
+  /**
+   * The exact epsilon predictor when every pixel of x0 is N(mu, s^2) independently:
+   * E[eps | x_t] = sqrt(1 - a) (x_t - sqrt(a) mu) / (a s^2 + 1 - a).
+   */
+  private static NoisePredictor gaussianOracle(Schedule sch, double mu, double s2) {
+    return (x, ts) -> {
+      int n = ts.length;
+      double[] scale = new double[n];
+      double[] shift = new double[n];
+      for (int i = 0; i < n; i++) {
+        double a = sch.alphaBar(ts[i]);
+        double d = a * s2 + 1 - a;
+        scale[i] = Math.sqrt(1 - a) / d;
+        shift[i] = -Math.sqrt(1 - a) * Math.sqrt(a) * mu / d;
+      }
+      return x.mulPerSample(scale).combinePerSample(ones(n), ones(x), shift);
+    };
+  }
+
+  private static double[] ones(int n) {
+    double[] o = new double[n];
+    java.util.Arrays.fill(o, 1.0);
+    return o;
+  }
+
+  private static Tensor ones(Tensor like) {
+    float[] v = new float[like.shape().size()];
+    java.util.Arrays.fill(v, 1f);
+    return REF.fromArray(v, like.shape());
+  }
+
+  private static double[] moments(float[] v) {
+    double m = 0;
+    for (float x : v) {
+      m += x;
+    }
+    m /= v.length;
+    double var = 0;
+    for (float x : v) {
+      var += (x - m) * (x - m);
+    }
+    return new double[] {m, var / (v.length - 1)};
+  }
+
+  @Test
+  void ddpmReproducesAGaussianDataDistribution() {
+    double mu = 0.4;
+    double s2 = 0.09;
+    Schedule sch = Schedule.of(new ScheduleSpec(1000, 1e-4, 0.02, BetaSchedule.LINEAR, false));
+    NoisePredictor oracle = gaussianOracle(sch, mu, s2);
+    int count = 2000;
+    for (VarianceType v : new VarianceType[] {VarianceType.FIXED_SMALL, VarianceType.FIXED_LARGE}) {
+      Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, v, SampleClipping.NONE, REF);
+      try (TensorScope scope = REF.openScope()) {
+        float[] out = ddpm.sample(oracle, REF, SamplingRequest.of(count, Shape.of(1, 2, 2), 11, Timesteps.full(1000)))
+            .toFloatArray();
+        double[] m = moments(out);
+        double n = out.length;
+        // mean: 5 standard errors; variance: 5 standard errors plus 3% for the 1000-step discretisation
+        assertEquals(mu, m[0], 5 * Math.sqrt(s2 / n), v + " mean");
+        assertEquals(s2, m[1], 5 * s2 * Math.sqrt(2 / n) + 0.03 * s2, v + " variance");
+      }
+    }
+  }
+
+  /**
+   * With the exact predictor of a Gaussian, each DDIM step is a known linear map
+   * {@code x_p - sqrt(a_p) mu = c (x_t - sqrt(a_t) mu)} with
+   * {@code c = (sqrt(a_p a_t) s^2 + sqrt((1 - a_p)(1 - a_t))) / (a_t s^2 + 1 - a_t)}, so the output
+   * moments are known exactly; by Cauchy-Schwarz each step shrinks the variance a little, which is
+   * DDIM's discretisation error and vanishes as the plan gets finer.
+   */
+  @Test
+  void ddimFollowsItsExactLinearMapOnAGaussian() {
+    double mu = 0.4;
+    double s2 = 0.09;
+    Schedule sch = Schedule.of(new ScheduleSpec(1000, 1e-4, 0.02, BetaSchedule.LINEAR, false));
+    NoisePredictor oracle = gaussianOracle(sch, mu, s2);
+    for (int steps : new int[] {10, 50, 1000}) {
+      Timesteps plan = Timesteps.trailing(1000, steps);
+      double mean = 0;
+      double var = 1;
+      for (int i = 0; i < plan.size(); i++) {
+        double a = sch.alphaBar(plan.get(i));
+        double p = sch.alphaBarOrOne(plan.next(i));
+        double c = (Math.sqrt(p * a) * s2 + Math.sqrt((1 - p) * (1 - a))) / (a * s2 + 1 - a);
+        mean = Math.sqrt(p) * mu + c * (mean - Math.sqrt(a) * mu);
+        var = c * c * var;
+      }
+      Sampler ddim = new DdimSampler(sch, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, REF);
+      try (TensorScope scope = REF.openScope()) {
+        float[] out = ddim.sample(oracle, REF, SamplingRequest.of(2000, Shape.of(1, 2, 2), 12, plan)).toFloatArray();
+        double[] m = moments(out);
+        double n = out.length;
+        assertEquals(mean, m[0], 5 * Math.sqrt(var / n), steps + " steps: mean");
+        assertEquals(var, m[1], 5 * var * Math.sqrt(2 / n), steps + " steps: variance");
+        if (steps == 1000) {
+          assertEquals(s2, var, 0.02 * s2, "the fine plan reaches the data variance");
+        }
+      }
+    }
+  }
+
+  @Test
+  void pointMassIsRecoveredExactlyByDdim() {
+    Schedule sch = Schedule.of(ScheduleSpec.cosine(100));
+    NoisePredictor oracle = gaussianOracle(sch, -0.3, 0.0);
+    Sampler ddim = new DdimSampler(sch, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, REF);
+    try (TensorScope scope = REF.openScope()) {
+      float[] out = ddim.sample(oracle, REF, SamplingRequest.of(5, Shape.of(1, 2, 2), 3, Timesteps.trailing(100, 7)))
+          .toFloatArray();
+      for (float v : out) {
+        assertEquals(-0.3, v, 1e-5);
+      }
+    }
+  }
+
+  @Test
+  void clippingBoundsThePredictedSample() {
+    Schedule s = Schedule.of(ScheduleSpec.linear(100));
+    Timesteps plan = Timesteps.full(100);
+    DdpmSampler clipped = new DdpmSampler(s, PredictionType.SAMPLE, VarianceType.FIXED_SMALL, SampleClipping.clip(1.0), ref);
+    try (TensorScope scope = ref.openScope()) {
+      Tensor x = tensor(1);
+      Tensor big = tensor(2).mul(10);
+      StepResult r = clipped.step(context(plan, 99, x, big, tensor(3)));
+      for (float v : r.predictedX0().toFloatArray()) {
+        assertTrue(v >= -1 && v <= 1);
+      }
+      // at the last step the output is the (clipped) prediction itself
+      assertArrayEquals(r.predictedX0().toFloatArray(), r.prev().toFloatArray(), 1e-6f);
+    }
+  }
+
+  @Test
+  void dynamicThresholdingUsesPerSampleQuantiles() {
+    assertEquals(2.5, SampleClipping.quantile(new float[] {4, 1, 2, 3}, 0.5), 1e-12);
+    assertEquals(4.0, SampleClipping.quantile(new float[] {4, 1, 2, 3}, 1.0), 1e-12);
+    SampleClipping th = new SampleClipping(false, 1.0, true, 1.0, 3.0);
+    try (TensorScope scope = ref.openScope()) {
+      Tensor x0 = ref.fromArray(new float[] {0.5f, -2f, 1f, 0.25f, 10f, -4f, 0.5f, 0.5f}, Shape.of(2, 1, 2, 2));
+      float[] out = th.apply(x0, ref).toFloatArray();
+      // sample 0: s = max|x| = 2 -> x / 2; sample 1: s = min(10, 3) = 3 -> clamp to [-3, 3] / 3
+      assertArrayEquals(new float[] {0.25f, -1f, 0.5f, 0.125f, 1f, -1f, 0.5f / 3, 0.5f / 3}, out, 1e-6f);
+    }
+  }
+
+  @Test
+  void batchesAndSlicesGiveTheSameSamples() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(50));
+    NoisePredictor model = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
+    SamplingRequest all = SamplingRequest.of(10, Shape.of(1, 2, 2), 77, Timesteps.full(50));
+    try (TensorScope scope = REF.openScope()) {
+      float[] whole = ddpm.sample(model, REF, all).toFloatArray();
+      float[] a = ddpm.sample(model, REF, all.slice(0, 4)).toFloatArray();
+      float[] b = ddpm.sample(model, REF, all.slice(4, 6)).toFloatArray();
+      float[] joined = new float[whole.length];
+      System.arraycopy(a, 0, joined, 0, a.length);
+      System.arraycopy(b, 0, joined, a.length, b.length);
+      assertArrayEquals(whole, joined);
+    }
+  }
+
+  @Test
+  void listenerSeesEveryStepAndScopesStayFlat() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(30));
+    NoisePredictor model = gaussianOracle(sch, 0.0, 1.0);
+    Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
+    List<Integer> seen = new ArrayList<>();
+    try (TensorScope scope = REF.openScope()) {
+      int before = REF.liveTensors();
+      Tensor out = ddpm.sample(model, REF, SamplingRequest.of(3, Shape.of(1, 2, 2), 1, Timesteps.full(30)),
+          (i, plan, r) -> seen.add(plan.get(i)));
+      assertEquals(30, seen.size());
+      assertEquals(29, seen.get(0));
+      assertEquals(0, seen.get(29));
+      assertEquals(before + 1, REF.liveTensors(), "only the result survives the run");
+      out.close();
+    }
+  }
+
+  @Test
+  void initialNoiseFollowsTheDocumentedLayout() {
+    SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.full(10));
+    try (TensorScope scope = REF.openScope()) {
+      float[] x = SamplingLoop.initialNoise(REF, r).toFloatArray();
+      assertArrayEquals(Noise.seeded(5).split(0).split(2).normals(4), java.util.Arrays.copyOfRange(x, 8, 12));
+    }
+  }
+}

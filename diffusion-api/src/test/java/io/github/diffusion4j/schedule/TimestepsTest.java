@@ -1,0 +1,72 @@
+package io.github.diffusion4j.schedule;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The inference plans, with diffusers' goldens. */
+class TimestepsTest {
+  @Test
+  void leading() {
+    assertArrayEquals(
+        new int[] {900, 800, 700, 600, 500, 400, 300, 200, 100, 0}, Timesteps.leading(1000, 10, 0).toArray());
+    assertArrayEquals(new int[] {801, 601, 401, 201, 1}, Timesteps.leading(1000, 5, 1).toArray());
+  }
+
+  @Test
+  void trailing() {
+    assertArrayEquals(new int[] {999, 666, 332}, Timesteps.trailing(1000, 3).toArray());
+    assertArrayEquals(new int[] {99, 94, 89, 84, 79, 74, 69, 64, 59, 54, 49, 44, 39, 34, 29, 24, 19, 14, 9, 4},
+        Timesteps.trailing(100, 20).toArray());
+  }
+
+  @Test
+  void linspace() {
+    assertArrayEquals(new int[] {999, 832, 666, 500, 333, 166, 0}, Timesteps.linspace(1000, 7).toArray());
+  }
+
+  @Test
+  void fullPlanAndNext() {
+    Timesteps full = Timesteps.full(5);
+    assertArrayEquals(new int[] {4, 3, 2, 1, 0}, full.toArray());
+    assertEquals(3, full.next(0));
+    assertEquals(-1, full.next(4));
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4}, full.ascending());
+  }
+
+  @Test
+  void referenceScriptPlanIsTrailing() {
+    // torch_timing.py: ks = [round(T - i * T / s) - 1]
+    int[] ks = new int[20];
+    for (int i = 0; i < 20; i++) {
+      ks[i] = (int) Math.round(100 - i * 100.0 / 20) - 1;
+    }
+    assertArrayEquals(ks, Timesteps.trailing(100, 20).toArray());
+  }
+
+  @Test
+  void createDispatchesOnSpacing() {
+    assertEquals(Timesteps.leading(1000, 5, 1), Timesteps.create(1000, 5, TimestepSpacing.LEADING, 1));
+    assertEquals(Timesteps.trailing(1000, 5), Timesteps.create(1000, 5, TimestepSpacing.TRAILING, 1));
+    assertEquals(Timesteps.linspace(1000, 5), Timesteps.create(1000, 5, TimestepSpacing.LINSPACE, 0));
+  }
+
+  @Test
+  void invalidPlansAreRejectedWithAReason() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Timesteps.of(100, 50, 60, 10));
+    assertTrue(e.getMessage().contains("strictly descending"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.of(100, 50, 50));
+    assertTrue(e.getMessage().contains("strictly descending"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.of(100, 100, 5));
+    assertTrue(e.getMessage().contains("outside [0, 100)"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Timesteps.of(100));
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.trailing(100, 101));
+    assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.leading(1000, 1000, 1));
+    assertTrue(e.getMessage().contains("steps_offset"), e.getMessage());
+  }
+}

@@ -1,0 +1,157 @@
+package io.github.diffusion4j.testkit;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.library.Architectures;
+
+/**
+ * The layering of DESIGN.md section 2 as ArchUnit rules, shared by every module through the test-jar.
+ * Each module runs them all with
+ *
+ * <pre>{@code
+ * @AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+ * class ArchitectureTest {
+ *   @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
+ * }
+ * }</pre>
+ *
+ * Rules about classes a module does not contain (the backends, in the api module) allow an empty
+ * selection; every rule is a {@code @ArchTest} field, which {@code ArchitectureRulesTest} checks, so no
+ * rule is built without being evaluated.
+ */
+public final class ArchitectureRules {
+  private ArchitectureRules() {}
+
+  private static final String ROOT = "io.github.diffusion4j";
+
+  /** The api's packages from the bottom up; a layer may use only layers below it. */
+  @ArchTest
+  public static final ArchRule API_LAYERS =
+      Architectures.layeredArchitecture()
+          .consideringOnlyDependenciesInLayers()
+          .withOptionalLayers(true)
+          .layer("random").definedBy(ROOT + ".random..")
+          .layer("tensor").definedBy(ROOT + ".tensor..")
+          .layer("schedule").definedBy(ROOT + ".schedule..")
+          .layer("model").definedBy(ROOT + ".model..")
+          .layer("spi").definedBy(ROOT + ".spi..")
+          .layer("sampling").definedBy(ROOT + ".sampling..")
+          .layer("data").definedBy(ROOT + ".data..")
+          .layer("eval").definedBy(ROOT + ".eval..")
+          .layer("io").definedBy(ROOT + ".io..")
+          .layer("training").definedBy(ROOT + ".training..")
+          .layer("config").definedBy(ROOT + ".config..")
+          .layer("runtime").definedBy(ROOT + ".runtime..")
+          .layer("backends").definedBy(ROOT + ".backend..")
+          .layer("edges").definedBy(ROOT + ".cli..", ROOT + ".examples..")
+          .whereLayer("tensor").mayOnlyBeAccessedByLayers(
+              "schedule", "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+          .whereLayer("schedule").mayOnlyBeAccessedByLayers(
+              "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+          .whereLayer("model").mayOnlyBeAccessedByLayers(
+              "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+          .whereLayer("spi").mayOnlyBeAccessedByLayers(
+              "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+          .whereLayer("sampling").mayOnlyBeAccessedByLayers(
+              "data", "eval", "io", "training", "config", "runtime", "edges")
+          .whereLayer("data").mayOnlyBeAccessedByLayers("eval", "io", "training", "config", "runtime", "edges")
+          .whereLayer("eval").mayOnlyBeAccessedByLayers("io", "training", "config", "runtime", "edges")
+          .whereLayer("io").mayOnlyBeAccessedByLayers("training", "config", "runtime", "edges")
+          .whereLayer("training").mayOnlyBeAccessedByLayers("config", "runtime", "edges")
+          .whereLayer("config").mayOnlyBeAccessedByLayers("runtime", "edges")
+          .whereLayer("runtime").mayOnlyBeAccessedByLayers("edges")
+          .whereLayer("backends").mayNotBeAccessedByAnyLayer()
+          .because("lower layers never import higher ones (DESIGN.md section 2)");
+
+  /** The numeric core stays free of frameworks and engines. */
+  @ArchTest
+  public static final ArchRule CORE_IS_FRAMEWORK_FREE =
+      noClasses()
+          .that().resideInAnyPackage(
+              ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".model..", ROOT + ".sampling..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "com.fasterxml.jackson..", "com.google.inject..", "jakarta.inject..", "org.nd4j..", "ai.djl..", "org.bytedeco..")
+          .because("tensor, random, schedule, model and sampling must run on any backend with only the JDK");
+
+  /** Backends see only the SPI side of the api. */
+  @ArchTest
+  public static final ArchRule BACKENDS_USE_ONLY_THE_SPI =
+      noClasses()
+          .that().resideInAPackage(ROOT + ".backend..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..", ROOT + ".io..", ROOT + ".training..",
+              ROOT + ".config..", ROOT + ".runtime..", ROOT + ".cli..", ROOT + ".examples..")
+          .allowEmptyShould(true)
+          .because("backends implement tensor, model and spi; everything else is written once in the api");
+
+  /** One engine per backend module: ND4J never touches DJL. */
+  @ArchTest
+  public static final ArchRule ND4J_BACKEND_DOES_NOT_LOAD_DJL =
+      noClasses()
+          .that().resideInAPackage(ROOT + ".backend.nd4j..")
+          .should().dependOnClassesThat().resideInAnyPackage("ai.djl..")
+          .allowEmptyShould(true)
+          .because("one backend per process: choosing nd4j never loads libtorch");
+
+  /** One engine per backend module: DJL never touches ND4J. */
+  @ArchTest
+  public static final ArchRule DJL_BACKEND_DOES_NOT_LOAD_ND4J =
+      noClasses()
+          .that().resideInAPackage(ROOT + ".backend.djl..")
+          .should().dependOnClassesThat().resideInAnyPackage("org.nd4j..", "org.bytedeco..")
+          .allowEmptyShould(true)
+          .because("one backend per process: choosing djl never loads ND4J");
+
+  /** The CLI and the examples reach backends only through ServiceLoader. */
+  @ArchTest
+  public static final ArchRule EDGES_DO_NOT_IMPORT_BACKENDS =
+      noClasses()
+          .that().resideInAnyPackage(ROOT + ".cli..", ROOT + ".examples..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              ROOT + ".backend..", "org.nd4j..", "ai.djl..", "org.bytedeco..")
+          .allowEmptyShould(true)
+          .because("users depend on diffusion-api only; the backend is a runtime choice");
+
+  /** Examples are written against the public api only. */
+  @ArchTest
+  public static final ArchRule EXAMPLES_USE_ONLY_THE_API =
+      classes()
+          .that().resideInAPackage(ROOT + ".examples..")
+          .should().onlyDependOnClassesThat().resideInAnyPackage(
+              ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".model..", ROOT + ".spi..",
+              ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..", ROOT + ".io..", ROOT + ".training..",
+              ROOT + ".config..", ROOT + ".runtime..", ROOT + ".examples..", "java..", "javax.imageio..")
+          .allowEmptyShould(true)
+          .because("the examples show that diffusion-api alone is enough");
+
+  /** Guice is used in one place. */
+  @ArchTest
+  public static final ArchRule ONLY_RUNTIME_USES_GUICE =
+      noClasses()
+          .that().resideOutsideOfPackage(ROOT + ".runtime..")
+          .and().resideInAPackage(ROOT + "..")
+          .should().dependOnClassesThat().resideInAnyPackage("com.google.inject..", "jakarta.inject..")
+          .because("wiring is declarative and lives in the runtime package (DESIGN.md section 5.5)");
+
+  /** YAML is read in one place. */
+  @ArchTest
+  public static final ArchRule ONLY_CONFIG_READS_YAML =
+      noClasses()
+          .that().resideOutsideOfPackage(ROOT + ".config..")
+          .and().resideInAPackage(ROOT + "..")
+          .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml.jackson.dataformat.yaml..", "org.yaml..")
+          .because("the config package is the only YAML reader, so every config error has one format");
+
+  /** Backend implementations hide behind their provider. */
+  @ArchTest
+  public static final ArchRule BACKEND_IMPLEMENTATIONS_ARE_PACKAGE_PRIVATE =
+      classes()
+          .that().resideInAPackage(ROOT + ".backend..")
+          .and().arePublic()
+          .should().haveSimpleNameEndingWith("BackendProvider")
+          .allowEmptyShould(true)
+          .because("a backend's only public type is its provider (DESIGN.md section 1)");
+}

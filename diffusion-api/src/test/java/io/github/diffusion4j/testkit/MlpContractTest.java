@@ -1,0 +1,341 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The MLP contract: a backend's MLP computes the same function, gradients and Adam updates as the
+ * reference (plain Java, double sums) on the tutorial's shapes.
+ *
+ * <p>Tolerances: outputs are sums of ~130 float32 products of magnitude below 1, so float32 evaluation
+ * differs from the double reference by a few 1e-7; 1e-5 absolute leaves an order of magnitude. Adam's
+ * first steps move each weight by about {@code lr = 1e-3} times the sign of its gradient, so the updated
+ * weights agree to the same 1e-5 unless a gradient is within float noise of zero, which the
+ * random batches here do not produce.
+ */
+public abstract class MlpContractTest extends BackendFixture {
+  /** The tutorial's model: 3x5x5 images, hidden 128, T = 100. */
+  protected static final MlpSpec SPEC = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
+
+  private static final Shape BATCH = Shape.of(16, 3, 5, 5);
+  private static final double TOL = 1e-5;
+
+  private final ReferenceBackend reference = new ReferenceBackend();
+
+  private TensorFactory t() {
+    return backend.tensors();
+  }
+
+  private static double maxDiff(StateDict a, StateDict b) {
+    double m = 0;
+    for (String name : a.names()) {
+      m = Math.max(m, Batches.maxAbsDiff(a.get(name).toArray(), b.get(name).toArray()));
+    }
+    return m;
+  }
+
+  @Test
+  void initialWeightsAreTheSpecsPortableInitialisation() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 11)) {
+      assertEquals(SPEC.initialWeights(11), m.stateDict(), "bit-identical initial weights");
+      assertEquals(0, m.stepCount());
+    }
+  }
+
+  @Test
+  void stateDictRoundTripsAndUsesPytorchLayout() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 1)) {
+      StateDict other = SPEC.initialWeights(2);
+      m.loadStateDict(other);
+      StateDict back = m.stateDict();
+      assertEquals(other, back);
+      assertEquals(List.of(MlpSpec.W1, MlpSpec.B1, MlpSpec.W2, MlpSpec.B2), List.copyOf(back.names()));
+      assertEquals(Shape.of(128, 76), back.get(MlpSpec.W1).shape());
+      assertEquals(Shape.of(75, 128), back.get(MlpSpec.W2).shape());
+    }
+  }
+
+  @Test
+  void loadStateDictRejectsBadWeights() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 1)) {
+      StateDict good = SPEC.initialWeights(3);
+      Map<String, FloatArray> missing = new LinkedHashMap<>(good.entries());
+      missing.remove(MlpSpec.B2);
+      assertThrows(IllegalArgumentException.class, () -> m.loadStateDict(StateDict.of(missing)));
+
+      Map<String, FloatArray> misshapen = new LinkedHashMap<>(good.entries());
+      misshapen.put(MlpSpec.B2, FloatArray.of(Shape.of(74), new float[74]));
+      assertThrows(IllegalArgumentException.class, () -> m.loadStateDict(StateDict.of(misshapen)));
+
+      Map<String, FloatArray> nan = new LinkedHashMap<>(good.entries());
+      float[] b = new float[75];
+      b[3] = Float.NaN;
+      nan.put(MlpSpec.B2, FloatArray.of(Shape.of(75), b));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> m.loadStateDict(StateDict.of(nan)));
+      assertTrue(e.getMessage().contains(MlpSpec.B2), e.getMessage());
+      assertEquals(good.entries().keySet(), m.stateDict().names());
+    }
+  }
+
+  @Test
+  void predictMatchesTheReference() {
+    StateDict w = SPEC.initialWeights(5);
+    float[] x = Batches.normal(BATCH, 6);
+    int[] ts = Batches.timesteps(BATCH.batch(), 100, 7);
+    float[] expected;
+    try (TrainableModel r = reference.createModel(SPEC, OptimizerSpec.adam(1e-3), 5);
+        TensorScope s = reference.openScope()) {
+      expected = r.predict(reference.fromArray(x, BATCH), ts).toFloatArray();
+    }
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 5);
+        TensorScope s = t().openScope()) {
+      m.loadStateDict(w);
+      Tensor out = m.predict(t().fromArray(x, BATCH), ts);
+      assertEquals(BATCH, out.shape());
+      assertTrue(Batches.maxAbsDiff(expected, out.toFloatArray()) < TOL);
+    }
+  }
+
+  @Test
+  void predictIsThreadSafe() throws Exception {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 8)) {
+      List<float[]> inputs = new ArrayList<>();
+      List<float[]> sequential = new ArrayList<>();
+      int[] ts = Batches.timesteps(BATCH.batch(), 100, 9);
+      for (int i = 0; i < 8; i++) {
+        float[] x = Batches.normal(BATCH, 100 + i);
+        inputs.add(x);
+        try (TensorScope s = t().openScope()) {
+          sequential.add(m.predict(t().fromArray(x, BATCH), ts).toFloatArray());
+        }
+      }
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      try {
+        for (int round = 0; round < 5; round++) {
+          List<Future<float[]>> futures = new ArrayList<>();
+          for (int i = 0; i < 8; i++) {
+            float[] x = inputs.get(i);
+            futures.add(
+                pool.submit(
+                    () -> {
+                      try (TensorScope s = t().openScope()) {
+                        return m.predict(t().fromArray(x, BATCH), ts).toFloatArray();
+                      }
+                    }));
+          }
+          for (int i = 0; i < 8; i++) {
+            assertArrayEquals(sequential.get(i), futures.get(i).get(), "thread " + i);
+          }
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void gradientsMatchTheReference() {
+    float[] x = Batches.normal(BATCH, 10);
+    float[] y = Batches.normal(BATCH, 11);
+    int[] ts = Batches.timesteps(BATCH.batch(), 100, 12);
+    StateDict expected;
+    try (TrainableModel r = reference.createModel(SPEC, OptimizerSpec.adam(1e-3), 13);
+        TensorScope s = reference.openScope()) {
+      expected = r.gradients(reference.fromArray(x, BATCH), ts, reference.fromArray(y, BATCH));
+    }
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 13);
+        TensorScope s = t().openScope()) {
+      StateDict g = m.gradients(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+      assertEquals(expected.names(), g.names());
+      // gradients are ~1e-3..1e-1; float32 accumulation over 16 items x 128 units stays below 1e-6
+      assertTrue(maxDiff(expected, g) < 1e-6, "max gradient difference " + maxDiff(expected, g));
+      assertEquals(SPEC.initialWeights(13), m.stateDict(), "gradients() does not change the weights");
+    }
+  }
+
+  /** Mean squared error of the backend's own forward pass, accumulated in double. */
+  private double loss(TrainableModel m, float[] x, int[] ts, float[] y, Shape shape) {
+    try (TensorScope s = t().openScope()) {
+      float[] out = m.predict(t().fromArray(x, shape), ts).toFloatArray();
+      double sum = 0;
+      for (int i = 0; i < out.length; i++) {
+        double d = (double) out[i] - y[i];
+        sum += d * d;
+      }
+      return sum / out.length;
+    }
+  }
+
+  @Test
+  void gradientsMatchFiniteDifferences() {
+    Shape shape = Shape.of(4, 3, 5, 5);
+    float[] x = Batches.normal(shape, 20);
+    float[] y = Batches.normal(shape, 21);
+    int[] ts = Batches.timesteps(4, 100, 22);
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 23)) {
+      StateDict w = m.stateDict();
+      StateDict g;
+      try (TensorScope s = t().openScope()) {
+        g = m.gradients(t().fromArray(x, shape), ts, t().fromArray(y, shape));
+      }
+      int checked = 0;
+      for (String name : w.names()) {
+        float[] gv = g.get(name).toArray();
+        // the 5 largest gradients of each tensor: relative error is meaningful there
+        Integer[] idx = new Integer[gv.length];
+        for (int i = 0; i < idx.length; i++) {
+          idx[i] = i;
+        }
+        java.util.Arrays.sort(idx, (a, b) -> Float.compare(Math.abs(gv[b]), Math.abs(gv[a])));
+        for (int r = 0; r < 5; r++) {
+          int i = idx[r];
+          double h = 1e-3;
+          double plus = lossWith(m, w, name, i, h, x, ts, y, shape);
+          double minus = lossWith(m, w, name, i, -h, x, ts, y, shape);
+          double fd = (plus - minus) / (2 * h);
+          // central differences have O(h^2) error (the loss is piecewise quadratic in one weight) and
+          // float32 forward noise of ~1e-7 / h; 2% relative covers both, and a ReLU kink crossing
+          double tol = 0.02 * Math.abs(gv[i]) + 1e-5;
+          assertEquals(gv[i], fd, tol, name + "[" + i + "]");
+          checked++;
+        }
+      }
+      m.loadStateDict(w);
+      assertEquals(20, checked);
+    }
+  }
+
+  private double lossWith(
+      TrainableModel m, StateDict w, String name, int index, double delta, float[] x, int[] ts, float[] y, Shape shape) {
+    Map<String, FloatArray> copy = new LinkedHashMap<>(w.entries());
+    float[] v = w.get(name).toArray();
+    v[index] += (float) delta;
+    copy.put(name, FloatArray.of(w.get(name).shape(), v));
+    m.loadStateDict(StateDict.of(copy));
+    return loss(m, x, ts, y, shape);
+  }
+
+  private static OptimizerSpec[] optimizers() {
+    return new OptimizerSpec[] {
+      OptimizerSpec.adam(1e-3),
+      new OptimizerSpec(1e-3, 0.8, 0.99, 1e-6, 0.01, 0.0),
+      new OptimizerSpec(2e-3, 0.9, 0.999, 1e-8, 0.0, 0.05)
+    };
+  }
+
+  @Test
+  void adamStepsMatchTheReference() {
+    for (OptimizerSpec opt : optimizers()) {
+      try (TrainableModel r = reference.createModel(SPEC, opt, 31);
+          TrainableModel m = backend.createModel(SPEC, opt, 31)) {
+        for (int step = 0; step < 5; step++) {
+          float[] x = Batches.normal(BATCH, 40 + step);
+          float[] y = Batches.normal(BATCH, 50 + step);
+          int[] ts = Batches.timesteps(BATCH.batch(), 100, 60 + step);
+          double expectedLoss;
+          float[] expectedPred;
+          try (TensorScope s = reference.openScope()) {
+            StepOutput o = r.step(reference.fromArray(x, BATCH), ts, reference.fromArray(y, BATCH));
+            expectedLoss = o.loss();
+            expectedPred = o.prediction().toFloatArray();
+          }
+          try (TensorScope s = t().openScope()) {
+            StepOutput o = m.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+            assertEquals(expectedLoss, o.loss(), 1e-5 * expectedLoss, opt + " step " + step + " loss");
+            assertTrue(Batches.maxAbsDiff(expectedPred, o.prediction().toFloatArray()) < TOL);
+          }
+        }
+        assertEquals(5, m.stepCount());
+        double d = maxDiff(r.stateDict(), m.stateDict());
+        assertTrue(d < TOL, opt + ": max weight difference after 5 steps " + d);
+      }
+    }
+  }
+
+  @Test
+  void optimizerStateResumesExactly() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel a = backend.createModel(SPEC, opt, 70);
+        TrainableModel b = backend.createModel(SPEC, opt, 71)) {
+      for (int step = 0; step < 6; step++) {
+        if (step == 3) {
+          b.loadStateDict(a.stateDict());
+          b.loadOptimizerState(a.optimizerState());
+          assertEquals(3, b.stepCount());
+        }
+        float[] x = Batches.normal(BATCH, 80 + step);
+        float[] y = Batches.normal(BATCH, 90 + step);
+        int[] ts = Batches.timesteps(BATCH.batch(), 100, step);
+        try (TensorScope s = t().openScope()) {
+          a.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+          if (step >= 3) {
+            b.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+          }
+        }
+      }
+      assertEquals(a.stateDict(), b.stateDict(), "resumed training is bit-identical");
+      assertEquals(a.optimizerState(), b.optimizerState());
+    }
+  }
+
+  @Test
+  void emaFollowsItsDefinition() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-2), 100)) {
+      assertEquals(m.stateDict(), m.emaStateDict(), "before any update the average is the weights");
+      StateDict w0 = m.stateDict();
+      m.updateEma(0.9);
+      try (TensorScope s = t().openScope()) {
+        m.step(t().fromArray(Batches.normal(BATCH, 1), BATCH), Batches.timesteps(16, 100, 1),
+            t().fromArray(Batches.normal(BATCH, 2), BATCH));
+      }
+      StateDict w1 = m.stateDict();
+      m.updateEma(0.75);
+      StateDict ema = m.emaStateDict();
+      for (String name : w0.names()) {
+        float[] a = w0.get(name).toArray();
+        float[] b = w1.get(name).toArray();
+        float[] e = ema.get(name).toArray();
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(0.75 * a[i] + 0.25 * b[i], e[i], 1e-6, name + "[" + i + "]");
+        }
+      }
+      try (TrainableModel other = backend.createModel(SPEC, OptimizerSpec.adam(1e-2), 101)) {
+        other.loadEmaStateDict(ema);
+        assertEquals(ema, other.emaStateDict());
+      }
+    }
+  }
+
+  @Test
+  void predictRejectsWrongShapes() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 1);
+        TensorScope s = t().openScope()) {
+      Tensor wrong = t().zeros(Shape.of(2, 1, 5, 5));
+      assertThrows(IllegalArgumentException.class, () -> m.predict(wrong, new int[] {0, 0}));
+      Tensor ok = t().zeros(Shape.of(2, 3, 5, 5));
+      assertThrows(IllegalArgumentException.class, () -> m.predict(ok, new int[] {0}));
+    }
+  }
+}

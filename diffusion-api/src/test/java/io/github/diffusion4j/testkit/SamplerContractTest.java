@@ -1,0 +1,93 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.sampling.DdimSampler;
+import io.github.diffusion4j.sampling.DdpmSampler;
+import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.sampling.VarianceType;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Sampler goldens: the api's samplers driven by the backend's MLP give the reference backend's samples
+ * for the same weights and seed. Every backend is held to 5e-5 of the reference after 100 DDPM steps, so
+ * any two backends agree to 1e-4 (the cross-backend requirement) by the triangle inequality.
+ *
+ * <p>Why 5e-5: each step's model output differs from the double-precision reference by ~1e-6 (float32),
+ * and a DDPM step multiplies the sample by {@code 1/sqrt(alpha_t) < 1.011}; summed over 100 steps that is
+ * a few 1e-5 at worst.
+ */
+public abstract class SamplerContractTest extends BackendFixture {
+  private static final MlpSpec SPEC = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
+  private static final Schedule SCHEDULE = Schedule.of(ScheduleSpec.linear(100));
+  private static final double TOL = 5e-5;
+
+  private final ReferenceBackend reference = new ReferenceBackend();
+
+  /** Weights that make the untrained MLP's output non-trivial: one seed's initialisation. */
+  private static StateDict weights() {
+    return SPEC.initialWeights(2024);
+  }
+
+  private float[] sample(Backend b, Sampler sampler, Timesteps plan, long seed) {
+    try (TrainableModel m = b.createModel(SPEC, OptimizerSpec.adam(1e-3), 0);
+        TensorScope s = b.tensors().openScope()) {
+      m.loadStateDict(weights());
+      return sampler.sample(m, b.tensors(), SamplingRequest.of(12, SPEC.imageShape(), seed, plan)).toFloatArray();
+    }
+  }
+
+  private Sampler ddpm(Backend b) {
+    return new DdpmSampler(SCHEDULE, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE, b.tensors());
+  }
+
+  private Sampler ddim(Backend b, double eta) {
+    return new DdimSampler(SCHEDULE, PredictionType.EPSILON, eta, true, SampleClipping.NONE, b.tensors());
+  }
+
+  @Test
+  void ddpmHundredStepsMatchesTheReference() {
+    Timesteps plan = Timesteps.full(100);
+    float[] expected = sample(reference, ddpm(reference), plan, 5);
+    float[] actual = sample(backend, ddpm(backend), plan, 5);
+    double d = Batches.maxAbsDiff(expected, actual);
+    assertTrue(d <= TOL, "max |backend - reference| after 100 DDPM steps = " + d);
+  }
+
+  @Test
+  void ddimTwentyStepsMatchesTheReference() {
+    Timesteps plan = Timesteps.trailing(100, 20);
+    float[] expected = sample(reference, ddim(reference, 0.0), plan, 6);
+    float[] actual = sample(backend, ddim(backend, 0.0), plan, 6);
+    double d = Batches.maxAbsDiff(expected, actual);
+    assertTrue(d <= TOL, "max |backend - reference| after 20 DDIM steps = " + d);
+  }
+
+  @Test
+  void stochasticDdimMatchesTheReference() {
+    Timesteps plan = Timesteps.leading(100, 25, 1);
+    float[] expected = sample(reference, ddim(reference, 0.5), plan, 7);
+    float[] actual = sample(backend, ddim(backend, 0.5), plan, 7);
+    assertTrue(Batches.maxAbsDiff(expected, actual) <= TOL);
+  }
+
+  @Test
+  void deterministicDdimRepeatsBitForBit() {
+    Timesteps plan = Timesteps.trailing(100, 10);
+    assertArrayEquals(sample(backend, ddim(backend, 0.0), plan, 8), sample(backend, ddim(backend, 0.0), plan, 8));
+  }
+}

@@ -1,0 +1,289 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tensor contract every backend passes: each operation against the float32 arithmetic it promises,
+ * immutability of operands, portable noise, and scope semantics.
+ *
+ * <p>Tolerance: elementwise results are compared with 1 ulp-scale slack (2e-7 relative plus 1e-7
+ * absolute), because a backend may evaluate {@code a*x + b*y} with a fused multiply-add, which rounds once
+ * instead of twice.
+ */
+public abstract class TensorContractTest extends BackendFixture {
+  private static final Shape SHAPE = Shape.of(3, 2, 2, 2);
+
+  private TensorFactory t() {
+    return backend.tensors();
+  }
+
+  private static float[] values(int n, long seed) {
+    return Noise.seeded(seed).normals(n);
+  }
+
+  private static float[] positive(int n, long seed) {
+    float[] v = values(n, seed);
+    for (int i = 0; i < n; i++) {
+      v[i] = Math.abs(v[i]) + 0.5f;
+    }
+    return v;
+  }
+
+  private static void close(float[] expected, float[] actual) {
+    assertEquals(expected.length, actual.length, "length");
+    for (int i = 0; i < expected.length; i++) {
+      float tol = 2e-7f * Math.abs(expected[i]) + 1e-7f;
+      assertEquals(expected[i], actual[i], tol, "element " + i);
+    }
+  }
+
+  @Test
+  void fromArrayCopiesAndRoundTrips() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 1);
+      Tensor x = t().fromArray(a, SHAPE);
+      float[] copy = a.clone();
+      a[0] = 1234f;
+      assertEquals(SHAPE, x.shape());
+      assertArrayEquals(copy, x.toFloatArray());
+    }
+  }
+
+  @Test
+  void zerosAreZero() {
+    try (TensorScope s = t().openScope()) {
+      assertArrayEquals(new float[SHAPE.size()], t().zeros(SHAPE).toFloatArray());
+    }
+  }
+
+  @Test
+  void fromArrayRejectsWrongLength() {
+    assertThrows(IllegalArgumentException.class, () -> t().fromArray(new float[5], SHAPE));
+  }
+
+  @Test
+  void elementwiseOperations() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 2);
+      float[] b = positive(SHAPE.size(), 3);
+      Tensor x = t().fromArray(a, SHAPE);
+      Tensor y = t().fromArray(b, SHAPE);
+      float[] add = new float[a.length], sub = new float[a.length], mul = new float[a.length], div = new float[a.length];
+      for (int i = 0; i < a.length; i++) {
+        add[i] = a[i] + b[i];
+        sub[i] = a[i] - b[i];
+        mul[i] = a[i] * b[i];
+        div[i] = a[i] / b[i];
+      }
+      close(add, x.add(y).toFloatArray());
+      close(sub, x.sub(y).toFloatArray());
+      close(mul, x.mul(y).toFloatArray());
+      close(div, x.div(y).toFloatArray());
+      assertArrayEquals(a, x.toFloatArray(), "operands are unchanged");
+      assertArrayEquals(b, y.toFloatArray(), "operands are unchanged");
+    }
+  }
+
+  @Test
+  void scalarOperations() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 4);
+      Tensor x = t().fromArray(a, SHAPE);
+      float[] add = new float[a.length], mul = new float[a.length], sub = new float[a.length], div = new float[a.length];
+      for (int i = 0; i < a.length; i++) {
+        add[i] = a[i] + 0.25f;
+        mul[i] = a[i] * -1.5f;
+        sub[i] = a[i] - 2f;
+        div[i] = a[i] / 4f;
+      }
+      close(add, x.add(0.25).toFloatArray());
+      close(mul, x.mul(-1.5).toFloatArray());
+      close(sub, x.sub(2.0).toFloatArray());
+      close(div, x.div(4.0).toFloatArray());
+    }
+  }
+
+  @Test
+  void perSampleAndFusedOperations() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 5);
+      float[] b = values(SHAPE.size(), 6);
+      Tensor x = t().fromArray(a, SHAPE);
+      Tensor y = t().fromArray(b, SHAPE);
+      double[] sa = {0.5, -2.0, 3.25};
+      double[] sb = {1.5, 0.0, -0.75};
+      int k = SHAPE.itemSize();
+      float[] scaled = new float[a.length], comb = new float[a.length], combPer = new float[a.length];
+      for (int n = 0; n < 3; n++) {
+        for (int j = n * k; j < (n + 1) * k; j++) {
+          scaled[j] = a[j] * (float) sa[n];
+          comb[j] = 0.3f * a[j] + -1.7f * b[j];
+          combPer[j] = (float) sa[n] * a[j] + (float) sb[n] * b[j];
+        }
+      }
+      close(scaled, x.mulPerSample(sa).toFloatArray());
+      close(scaled, x.mulPerSample(new float[] {0.5f, -2.0f, 3.25f}).toFloatArray());
+      close(comb, x.combine(0.3, y, -1.7).toFloatArray());
+      close(combPer, x.combinePerSample(sa, y, sb).toFloatArray());
+      assertThrows(IllegalArgumentException.class, () -> x.mulPerSample(new double[] {1, 2}));
+      assertThrows(IllegalArgumentException.class, () -> x.combinePerSample(new double[2], y, new double[2]));
+    }
+  }
+
+  @Test
+  void sqrtClampSumMean() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = positive(SHAPE.size(), 7);
+      float[] b = values(SHAPE.size(), 8);
+      Tensor x = t().fromArray(a, SHAPE);
+      Tensor y = t().fromArray(b, SHAPE);
+      float[] sq = new float[a.length], cl = new float[a.length];
+      double sum = 0;
+      for (int i = 0; i < a.length; i++) {
+        sq[i] = (float) Math.sqrt(a[i]);
+        cl[i] = Math.min(Math.max(b[i], -0.5f), 0.75f);
+        sum += b[i];
+      }
+      close(sq, x.sqrt().toFloatArray());
+      close(cl, y.clamp(-0.5, 0.75).toFloatArray());
+      assertEquals(sum, y.sum(), 1e-5);
+      assertEquals(sum / b.length, y.mean(), 1e-6);
+    }
+  }
+
+  @Test
+  void sumOfManyValuesIsAccurate() {
+    try (TensorScope s = t().openScope()) {
+      int n = 1 << 20;
+      float[] ones = new float[n];
+      java.util.Arrays.fill(ones, 0.1f);
+      double expected = n * (double) 0.1f;
+      // a naive float accumulator drifts by ~1e-2 relative here; pairwise or double sums stay within 1e-5
+      assertEquals(expected, t().fromArray(ones, Shape.of(n)).sum(), expected * 1e-5);
+    }
+  }
+
+  @Test
+  void shapeMismatchIsRejected() {
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      Tensor y = t().zeros(Shape.of(3, 8));
+      assertThrows(IllegalArgumentException.class, () -> x.add(y));
+      assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1));
+      assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(5, 5)));
+    }
+  }
+
+  @Test
+  void reshapeKeepsRowMajorOrder() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 9);
+      Tensor x = t().fromArray(a, SHAPE).reshape(Shape.of(3, 8));
+      assertEquals(Shape.of(3, 8), x.shape());
+      assertArrayEquals(a, x.toFloatArray());
+    }
+  }
+
+  @Test
+  void normalIsThePortableNoisePerItem() {
+    try (TensorScope s = t().openScope()) {
+      Noise noise = Noise.seeded(123);
+      float[] expected = new float[SHAPE.size()];
+      noise.fillPerItem(expected, SHAPE.batch(), SHAPE.itemSize(), 0);
+      assertArrayEquals(expected, t().normal(SHAPE, noise).toFloatArray(), "bit-identical noise");
+    }
+  }
+
+  @Test
+  void closingAScopeReleasesItsTensorsButNotKeptOnes() {
+    Tensor inner;
+    Tensor kept;
+    try (TensorScope outer = t().openScope()) {
+      try (TensorScope s = t().openScope()) {
+        inner = t().zeros(SHAPE);
+        kept = s.keep(inner.add(1.0));
+      }
+      assertThrows(IllegalStateException.class, inner::toFloatArray, "released with its scope");
+      assertEquals(SHAPE.size(), kept.sum(), 0.0, "kept tensor survives its scope");
+    }
+    assertThrows(IllegalStateException.class, kept::toFloatArray, "released with the enclosing scope");
+  }
+
+  @Test
+  void explicitCloseIsIdempotent() {
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      x.close();
+      x.close();
+      assertThrows(IllegalStateException.class, x::toFloatArray);
+    }
+  }
+
+  @Test
+  void keepOfATensorFromAnEnclosingScopeLeavesIt() {
+    try (TensorScope outer = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      try (TensorScope s = t().openScope()) {
+        s.keep(x);
+      }
+      assertEquals(0.0, x.sum(), 0.0, "still owned by the enclosing scope");
+    }
+  }
+
+  @Test
+  void scopesMustCloseInnermostFirst() {
+    TensorScope outer = t().openScope();
+    TensorScope inner = t().openScope();
+    assertThrows(IllegalStateException.class, outer::close);
+    inner.close();
+    outer.close();
+  }
+
+  @Test
+  void scopesAreThreadConfined() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<Double>> results = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        final int n = i;
+        results.add(
+            pool.submit(
+                () -> {
+                  try (TensorScope s = t().openScope()) {
+                    Tensor x = t().fromArray(values(SHAPE.size(), n), SHAPE);
+                    double total = 0;
+                    for (int r = 0; r < 50; r++) {
+                      try (TensorScope step = t().openScope()) {
+                        total += x.combine(1.0, x, 1.0).sum();
+                      }
+                    }
+                    return total;
+                  }
+                }));
+      }
+      for (int i = 0; i < 8; i++) {
+        double one = 0;
+        for (float v : values(SHAPE.size(), i)) {
+          one += 2.0 * v;
+        }
+        assertEquals(50 * one, results.get(i).get(), 1e-3);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+}
