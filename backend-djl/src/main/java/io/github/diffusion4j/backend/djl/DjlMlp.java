@@ -153,6 +153,7 @@ final class DjlMlp implements TrainableModel {
   // ---------------------------------------------------------------- NoisePredictor / TrainableModel
 
   @Override
+  @SuppressWarnings("try") // the DJL scope is used for what it closes
   public Tensor predict(Tensor noisy, int[] timesteps) {
     DjlTensor x = input(noisy, timesteps);
     PtNDArray out;
@@ -164,6 +165,7 @@ final class DjlMlp implements TrainableModel {
   }
 
   @Override
+  @SuppressWarnings("try") // the DJL scope is used for what it closes
   public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
     DjlTensor x = input(noisy, timesteps);
     DjlTensor y = DjlTensor.of(backend, target, noisy.shape(), "target");
@@ -211,6 +213,7 @@ final class DjlMlp implements TrainableModel {
   }
 
   @Override
+  @SuppressWarnings("try") // the DJL scope is used for what it closes
   public StateDict gradients(Tensor noisy, int[] timesteps, Tensor target) {
     DjlTensor x = input(noisy, timesteps);
     DjlTensor y = DjlTensor.of(backend, target, noisy.shape(), "target");

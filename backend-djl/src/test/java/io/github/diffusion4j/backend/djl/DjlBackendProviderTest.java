@@ -103,6 +103,11 @@ class DjlBackendProviderTest {
   static final class ThreadsProbe {
     private ThreadsProbe() {}
 
+    /**
+     * Creates a backend and prints its thread counts and offline mode.
+     *
+     * @param args the number of threads
+     */
     public static void main(String[] args) {
       try (Backend b = new DjlBackendProvider().create(new BackendOptions(Integer.parseInt(args[0])))) {
         System.out.println(
