@@ -275,6 +275,33 @@ public abstract class MlpContractTest extends BackendFixture {
   }
 
   @Test
+  void stepsAcceptChangingBatchSizes() {
+    // an epoch's last batch is smaller (PyTorch DataLoader semantics), and sampling uses other sizes
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel r = reference.createModel(SPEC, opt, 32);
+        TrainableModel m = backend.createModel(SPEC, opt, 32)) {
+      int[] sizes = {16, 5, 16, 1, 7};
+      for (int step = 0; step < sizes.length; step++) {
+        Shape shape = Shape.of(sizes[step], 3, 5, 5);
+        float[] x = Batches.normal(shape, 140 + step);
+        float[] y = Batches.normal(shape, 150 + step);
+        int[] ts = Batches.timesteps(sizes[step], 100, 160 + step);
+        double expected;
+        try (TensorScope s = reference.openScope()) {
+          expected = r.step(reference.fromArray(x, shape), ts, reference.fromArray(y, shape)).loss();
+        }
+        try (TensorScope s = t().openScope()) {
+          StepOutput o = m.step(t().fromArray(x, shape), ts, t().fromArray(y, shape));
+          assertEquals(expected, o.loss(), 1e-5 * expected, "batch of " + sizes[step]);
+          assertEquals(shape, o.prediction().shape());
+          assertEquals(shape, m.predict(t().fromArray(x, shape), ts).shape());
+        }
+      }
+      assertTrue(maxDiff(r.stateDict(), m.stateDict()) < TOL);
+    }
+  }
+
+  @Test
   void optimizerStateResumesExactly() {
     OptimizerSpec opt = OptimizerSpec.adam(1e-3);
     try (TrainableModel a = backend.createModel(SPEC, opt, 70);

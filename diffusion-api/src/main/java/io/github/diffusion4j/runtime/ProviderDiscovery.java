@@ -1,0 +1,146 @@
+package io.github.diffusion4j.runtime;
+
+import io.github.diffusion4j.sampling.BuiltInSamplers;
+import io.github.diffusion4j.sampling.SamplerProvider;
+import io.github.diffusion4j.spi.BackendProvider;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+
+/**
+ * Finds the {@link BackendProvider}s and {@link SamplerProvider}s on the class path with
+ * {@link ServiceLoader}. Discovery never fails silently: a provider that cannot be instantiated is
+ * reported (see {@link Found#broken()}) and the others are still used; two providers with the same name
+ * are reported too (the first wins).
+ */
+public final class ProviderDiscovery {
+  private ProviderDiscovery() {}
+
+  /** The official backends and the artifacts that provide them, for "add this dependency" messages. */
+  public static final Map<String, String> OFFICIAL_BACKENDS =
+      Map.of("nd4j", "io.github.diffusion4j:backend-nd4j", "djl", "io.github.diffusion4j:backend-djl");
+
+  /**
+   * The outcome of a discovery.
+   *
+   * @param providers the usable providers by name, in discovery order
+   * @param broken one line per provider that could not be loaded or was a duplicate
+   * @param <T> the provider type
+   */
+  public record Found<T>(Map<String, T> providers, List<String> broken) {
+    /** Copies the collections. */
+    public Found {
+      providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
+      broken = List.copyOf(broken);
+    }
+  }
+
+  /**
+   * The backend providers on the class path of this class's loader.
+   *
+   * @return what was found
+   */
+  public static Found<BackendProvider> backends() {
+    return load(BackendProvider.class, BackendProvider::name, List.of());
+  }
+
+  /**
+   * The sampler providers: the built-in {@code ddpm} and {@code ddim}, then those found on the class path.
+   *
+   * @return what was found
+   */
+  public static Found<SamplerProvider> samplers() {
+    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all());
+  }
+
+  private static <T> Found<T> load(Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns) {
+    Map<String, T> found = new LinkedHashMap<>();
+    List<String> broken = new ArrayList<>();
+    for (T b : builtIns) {
+      found.put(name.apply(b), b);
+    }
+    Iterator<T> it = ServiceLoader.load(type, ProviderDiscovery.class.getClassLoader()).iterator();
+    while (true) {
+      T p;
+      try {
+        if (!it.hasNext()) {
+          break;
+        }
+        p = it.next();
+      } catch (ServiceConfigurationError | LinkageError e) {
+        broken.add(type.getSimpleName() + ": " + oneLine(e));
+        continue;
+      }
+      String n;
+      try {
+        n = name.apply(p);
+      } catch (RuntimeException | LinkageError e) {
+        broken.add(p.getClass().getName() + ": name() failed: " + oneLine(e));
+        continue;
+      }
+      if (found.containsKey(n)) {
+        broken.add(p.getClass().getName() + ": duplicate name '" + n + "' (already provided by "
+            + found.get(n).getClass().getName() + "); ignored");
+        continue;
+      }
+      found.put(n, p);
+    }
+    return new Found<>(found, broken);
+  }
+
+  private static String oneLine(Throwable e) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (b.length() > 0) {
+        b.append(": ");
+      }
+      b.append(t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return b.toString().replace('\n', ' ');
+  }
+
+  /**
+   * The message for a backend name that no provider has: what is known, and which artifact to add.
+   *
+   * @param name the requested backend
+   * @param found what discovery found
+   * @return one line
+   */
+  public static String unknownBackend(String name, Found<BackendProvider> found) {
+    StringBuilder b = new StringBuilder("unknown backend '").append(name).append("'; ");
+    b.append(found.providers().isEmpty() ? "no backend is on the class path"
+        : "available: " + String.join(", ", found.providers().keySet()));
+    String artifact = OFFICIAL_BACKENDS.get(name);
+    if (artifact != null) {
+      b.append("; add the dependency ").append(artifact).append(" to use it");
+    } else {
+      b.append("; official backends: ").append(OFFICIAL_BACKENDS.entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")));
+    }
+    if (!found.broken().isEmpty()) {
+      b.append("; broken providers: ").append(String.join("; ", found.broken()));
+    }
+    return b.toString();
+  }
+
+  /**
+   * The message for a sampler name that no provider has.
+   *
+   * @param name the requested sampler
+   * @param found what discovery found
+   * @return one line
+   */
+  public static String unknownSampler(String name, Found<SamplerProvider> found) {
+    return "unknown sampler '" + name + "'; available: " + String.join(", ", found.providers().keySet())
+        + (found.broken().isEmpty() ? "" : "; broken providers: " + String.join("; ", found.broken()))
+        + "; add your own with a SamplerProvider registered in META-INF/services";
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The entry point and the wiring: {@link io.github.diffusion4j.runtime.Diffusion} opens a YAML
+ * configuration and builds the object graph with Guice (the only Guice user), choosing the backend and
+ * the sampler by name among the providers {@link java.util.ServiceLoader} finds
+ * ({@link io.github.diffusion4j.runtime.ProviderDiscovery}).
+ */
+package io.github.diffusion4j.runtime;

@@ -1,0 +1,76 @@
+package io.github.diffusion4j.sampling;
+
+import io.github.diffusion4j.model.NoisePredictor;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.util.Arrays;
+
+/**
+ * DDIM inversion: runs deterministic DDIM ({@code eta = 0}) backwards, from images {@code x0} up the plan
+ * to latents {@code x_T}, so that DDIM sampling with the same plan from those latents gives the images
+ * back (approximately: the model is evaluated at the next, noisier timestep, as in Song et al. 2021,
+ * eq. 14's ODE discretised forwards, and diffusers' {@code DDIMInverseScheduler}).
+ *
+ * <p>Walking the plan in ascending order {@code s_0 < s_1 < ...}, with {@code a_cur} the alpha-bar of the
+ * previous position (1 before the first) and {@code a_next = alphaBar(s_j)}:
+ *
+ * <pre>
+ *   eps = model(x, s_j) as noise;  x0^ = (x - sqrt(1 - a_cur) eps) / sqrt(a_cur)
+ *   x   = sqrt(a_next) x0^ + sqrt(1 - a_next) eps
+ * </pre>
+ */
+public final class DdimInversion {
+  private final Schedule schedule;
+  private final PredictionType predictionType;
+
+  /**
+   * Creates the inversion.
+   *
+   * @param schedule the training schedule
+   * @param predictionType what the model outputs
+   */
+  public DdimInversion(Schedule schedule, PredictionType predictionType) {
+    this.schedule = schedule;
+    this.predictionType = predictionType;
+  }
+
+  /**
+   * Maps images to latents.
+   *
+   * @param model the noise predictor
+   * @param tensors the backend's factory
+   * @param x0 the images {@code [N, C, H, W]} in the model's range ({@code [-1, 1]})
+   * @param plan the plan sampling will use (walked here in reverse)
+   * @return the latents {@code x_T}, in the caller's scope
+   */
+  public Tensor invert(NoisePredictor model, TensorFactory tensors, Tensor x0, Timesteps plan) {
+    int[] ascending = plan.ascending();
+    int[] t = new int[x0.shape().batch()];
+    Tensor x = x0;
+    double aCur = 1.0;
+    try (TensorScope outer = tensors.openScope()) {
+      for (int step : ascending) {
+        Tensor next;
+        try (TensorScope s = tensors.openScope()) {
+          Arrays.fill(t, step);
+          Tensor out = model.predict(x, t);
+          double aNext = schedule.alphaBar(step);
+          Tensor eps = predictionType.toEpsilon(out, x, aNext);
+          Tensor x0Hat = x.combine(1.0 / Math.sqrt(aCur), eps, -Math.sqrt(1 - aCur) / Math.sqrt(aCur));
+          next = s.keep(x0Hat.combine(Math.sqrt(aNext), eps, Math.sqrt(1 - aNext)));
+          aCur = aNext;
+        }
+        if (x != x0) {
+          x.close();
+        }
+        x = next;
+      }
+      outer.keep(x);
+    }
+    return x;
+  }
+}

@@ -1,0 +1,82 @@
+package io.github.diffusion4j.sampling;
+
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+
+/**
+ * Tools on the latent noise {@code x_T}: spherical interpolation between two latents. Because DDIM with
+ * {@code eta = 0} is a deterministic map from latents to images, walking between two latents walks
+ * between two images (Song et al. 2021, section 5.3).
+ */
+public final class Latents {
+  private Latents() {}
+
+  /**
+   * Spherical linear interpolation {@code slerp(a, b, t) = sin((1-t) theta)/sin(theta) a + sin(t
+   * theta)/sin(theta) b} with {@code theta} the angle between {@code a} and {@code b}; falls back to linear
+   * interpolation when they are nearly parallel ({@code |cos theta| > 0.9995}), where the spherical form
+   * is numerically unstable.
+   *
+   * @param a the first latent
+   * @param b the second, same length
+   * @param t the position, 0 gives {@code a} and 1 gives {@code b}
+   * @return the interpolated latent
+   */
+  public static float[] slerp(float[] a, float[] b, double t) {
+    if (a.length != b.length) {
+      throw new IllegalArgumentException("latents differ in size: " + a.length + " vs " + b.length);
+    }
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    double cos = dot / Math.sqrt(na * nb);
+    double wa;
+    double wb;
+    if (!(Math.abs(cos) <= 0.9995)) {
+      wa = 1 - t;
+      wb = t;
+    } else {
+      double theta = Math.acos(cos);
+      double s = Math.sin(theta);
+      wa = Math.sin((1 - t) * theta) / s;
+      wb = Math.sin(t * theta) / s;
+    }
+    float[] out = new float[a.length];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = (float) (wa * a[i] + wb * b[i]);
+    }
+    return out;
+  }
+
+  /**
+   * {@code count} latents evenly spaced along the great circle from {@code a} to {@code b}, both ends
+   * included, as a batch.
+   *
+   * @param tensors the factory
+   * @param a the first latent, one item of shape {@code image}
+   * @param b the last latent
+   * @param image the shape of one latent, {@code [C, H, W]}
+   * @param count the number of latents, at least 2
+   * @return a tensor {@code [count, C, H, W]}
+   */
+  public static Tensor interpolate(TensorFactory tensors, float[] a, float[] b, Shape image, int count) {
+    if (count < 2) {
+      throw new IllegalArgumentException("interpolation needs at least 2 points, got " + count);
+    }
+    int k = image.size();
+    if (a.length != k || b.length != k) {
+      throw new IllegalArgumentException("latents must have " + k + " values (" + image + ")");
+    }
+    float[] all = new float[count * k];
+    for (int i = 0; i < count; i++) {
+      System.arraycopy(slerp(a, b, (double) i / (count - 1)), 0, all, i * k, k);
+    }
+    return tensors.fromArray(all, Shape.batchOf(count, image));
+  }
+}

@@ -1,0 +1,35 @@
+package io.github.diffusion4j.sampling;
+
+/**
+ * Makes a {@link Sampler} available by name: in YAML ({@code sampling.sampler: NAME}) and on the command
+ * line ({@code diffusion sample --sampler NAME}). The built-in {@code ddpm} and {@code ddim} are providers
+ * too. Register yours in {@code META-INF/services/io.github.diffusion4j.sampling.SamplerProvider}; it is
+ * found with {@link java.util.ServiceLoader} and bound next to the built-ins.
+ *
+ * <p>Providers must be cheap to construct and stateless.
+ */
+public interface SamplerProvider {
+
+  /**
+   * The name, a lowercase identifier.
+   *
+   * @return e.g. {@code "dpmpp_2m"}
+   */
+  String name();
+
+  /**
+   * A one-line description for {@code diffusion info}.
+   *
+   * @return the description
+   */
+  String description();
+
+  /**
+   * Builds the sampler; read and validate your own keys from {@code settings.options()} here (call
+   * {@link SamplerOptions#requireOnly} so misspelt keys are reported).
+   *
+   * @param settings the schedule, backend and settings
+   * @return the sampler
+   */
+  Sampler create(SamplerSettings settings);
+}

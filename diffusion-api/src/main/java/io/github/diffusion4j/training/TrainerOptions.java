@@ -1,0 +1,44 @@
+package io.github.diffusion4j.training;
+
+import java.util.Optional;
+
+/**
+ * How the {@link Trainer} runs.
+ *
+ * @param epochs passes over the training set, positive
+ * @param batchSize images per step, positive (the last batch of an epoch may be smaller, as with
+ *     PyTorch's {@code DataLoader})
+ * @param seed the seed of every random draw (shuffling, timesteps, noise)
+ * @param logEvery steps between {@link TrainingListener#onLog} calls, positive
+ * @param imageLogEvery steps between {@link TrainingListener#onImages} calls, 0 for none
+ * @param imagesToLog images per image log, at least 0
+ * @param ema the moving average of the weights, if any
+ */
+public record TrainerOptions(
+    int epochs,
+    int batchSize,
+    long seed,
+    int logEvery,
+    int imageLogEvery,
+    int imagesToLog,
+    Optional<EmaSchedule> ema) {
+
+  /** Validates the values. */
+  public TrainerOptions {
+    if (epochs < 1) {
+      throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
+    }
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    }
+    if (logEvery < 1) {
+      throw new IllegalArgumentException("log interval must be at least 1, got " + logEvery);
+    }
+    if (imageLogEvery < 0 || imagesToLog < 0) {
+      throw new IllegalArgumentException("image log interval and count must be at least 0");
+    }
+    if (ema == null) {
+      throw new IllegalArgumentException("ema must not be null (use Optional.empty())");
+    }
+  }
+}

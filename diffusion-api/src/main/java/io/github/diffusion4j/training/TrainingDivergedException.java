@@ -1,0 +1,27 @@
+package io.github.diffusion4j.training;
+
+/** The loss became NaN or infinite; the message names the step and suggests a cause. */
+public class TrainingDivergedException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final long step;
+
+  /**
+   * Creates the exception.
+   *
+   * @param step the step whose loss was not finite
+   * @param message the explanation
+   */
+  public TrainingDivergedException(long step, String message) {
+    super(message);
+    this.step = step;
+  }
+
+  /**
+   * The step whose loss was not finite.
+   *
+   * @return the step number (from 1)
+   */
+  public long step() {
+    return step;
+  }
+}

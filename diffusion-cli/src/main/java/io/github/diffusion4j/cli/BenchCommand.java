@@ -1,0 +1,211 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.runtime.ProviderDiscovery;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.spi.BackendProvider;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code diffusion bench}: times the tutorial's workload on each backend, each in its own JVM (one backend
+ * per process), and the PyTorch reference script in the same run when it and Debian's python3-torch are
+ * present, and prints the ratios.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Times training and sampling of the tutorial's workload on each backend and against the "
+        + "PyTorch reference (shared/reference/torch_timing.py) measured in the same run; prints ratios."})
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--backend", description = "Only this backend (default: every backend found).")
+  String backend;
+
+  @Option(names = "--threads", defaultValue = "1", description = "Native threads (default: ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--train-steps", defaultValue = "4000", description = "Timed training steps per repetition.")
+  int trainSteps;
+
+  @Option(names = "--samples", defaultValue = "1000", description = "Images to sample.")
+  int samples;
+
+  @Option(names = "--ddim-steps", defaultValue = "20", description = "DDIM steps.")
+  int ddimSteps;
+
+  @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
+  int reps;
+
+  @Option(names = "--reference", description = "Path of torch_timing.py (default: search ../shared/reference).")
+  Path reference;
+
+  @Option(names = "--no-reference", description = "Skip the PyTorch reference.")
+  boolean noReference;
+
+  @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
+  boolean inProcess;
+
+  @Override
+  public Integer call() throws Exception {
+    if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1) {
+      throw new BadInputException("--train-steps, --samples, --ddim-steps, --reps and --threads must be at least 1");
+    }
+    if (inProcess) {
+      BackendProvider p = provider(backend);
+      try (Backend b = p.create(new BackendOptions(threads))) {
+        System.out.println(BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps).toJson());
+      }
+      return 0;
+    }
+    List<String> names = new ArrayList<>();
+    if (backend != null) {
+      provider(backend);
+      names.add(backend);
+    } else {
+      names.addAll(ProviderDiscovery.backends().providers().keySet());
+    }
+    Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
+    Path script = noReference ? null : findReference();
+    if (script != null) {
+      System.err.println("timing the PyTorch reference: " + script);
+      Map<String, Double> torch = runTorch(script);
+      if (torch != null) {
+        rows.put("pytorch", torch);
+      }
+    } else if (!noReference) {
+      System.err.println("PyTorch reference not found (pass --reference PATH); printing absolute figures only");
+    }
+    for (String name : names) {
+      System.err.println("timing backend " + name + " in a child JVM ...");
+      rows.put(name, runChild(name));
+    }
+    print(rows);
+    return 0;
+  }
+
+  private static BackendProvider provider(String name) {
+    ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends();
+    BackendProvider p = found.providers().get(name);
+    if (p == null) {
+      throw new BadInputException("--backend: " + ProviderDiscovery.unknownBackend(name, found));
+    }
+    return p;
+  }
+
+  private Path findReference() {
+    if (reference != null) {
+      if (!Files.isRegularFile(reference)) {
+        throw new BadInputException("--reference " + reference + ": no such file");
+      }
+      return reference;
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      Path p = dir.resolve("shared/reference/torch_timing.py");
+      if (Files.isRegularFile(p)) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  private Map<String, Double> runTorch(Path script) throws IOException, InterruptedException {
+    List<String> cmd = List.of("/usr/bin/python3", script.toString(), "--threads", String.valueOf(threads),
+        "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
+        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+    String json = run(pb);
+    if (json == null) {
+      System.err.println("the PyTorch reference failed (is python3-torch installed? apt-get install -y python3-torch)");
+      return null;
+    }
+    return parse(json);
+  }
+
+  private Map<String, Double> runChild(String name) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx2g");
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Dai.djl.offline=true");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(DiffusionCli.class.getName());
+    cmd.addAll(List.of("bench", "--in-process", "--backend", name, "--threads", String.valueOf(threads),
+        "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
+        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+    pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
+    String json = run(pb);
+    if (json == null) {
+      throw new IllegalStateException("the benchmark of backend " + name + " failed");
+    }
+    return parse(json);
+  }
+
+  private static String run(ProcessBuilder pb) throws IOException, InterruptedException {
+    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+    Process p = pb.start();
+    String last = null;
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = r.readLine()) != null; ) {
+        if (line.startsWith("{")) {
+          last = line;
+        }
+      }
+    }
+    return p.waitFor() == 0 ? last : null;
+  }
+
+  private static final Pattern NUMBER = Pattern.compile("\"(\\w+)\"\\s*:\\s*(-?[0-9.eE+-]+)");
+
+  static Map<String, Double> parse(String json) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    Matcher mt = NUMBER.matcher(json);
+    while (mt.find()) {
+      m.put(mt.group(1), Double.parseDouble(mt.group(2)));
+    }
+    return m;
+  }
+
+  private void print(Map<String, Map<String, Double>> rows) {
+    Map<String, Double> ref = rows.get("pytorch");
+    System.out.printf(Locale.ROOT, "workload: 3x5x5 MLP(128), batch 128, T=100; %d samples; %d threads%n", samples, threads);
+    System.out.printf(Locale.ROOT, "%-10s %14s %10s %12s %10s %12s %10s%n", "backend", "train steps/s", "x torch",
+        "ddpm-100 s", "x torch", "ddim-" + ddimSteps + " s", "x torch");
+    for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+      Map<String, Double> v = e.getValue();
+      System.out.printf(Locale.ROOT, "%-10s %14.1f %10s %12.4f %10s %12.4f %10s%n", e.getKey(),
+          v.get("train_steps_per_s"), ratio(v, ref, "train_steps_per_s"), v.get("ddpm_s"), ratio(v, ref, "ddpm_s"),
+          v.get("ddim_s"), ratio(v, ref, "ddim_s"));
+    }
+    if (ref != null) {
+      System.out.println("x torch: training as (steps/s) / torch's; sampling as time / torch's time (lower is faster)");
+    }
+  }
+
+  private static String ratio(Map<String, Double> v, Map<String, Double> ref, String key) {
+    if (ref == null || !ref.containsKey(key) || !v.containsKey(key)) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, "%.2fx", v.get(key) / ref.get(key));
+  }
+
+  static String classPathOf(Class<?> c) {
+    return new File(c.getProtectionDomain().getCodeSource().getLocation().getPath()).getPath();
+  }
+}

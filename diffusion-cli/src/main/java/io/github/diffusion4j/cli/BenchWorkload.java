@@ -1,0 +1,110 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.data.Dataset;
+import io.github.diffusion4j.data.GradientImages;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.sampling.DdimSampler;
+import io.github.diffusion4j.sampling.DdpmSampler;
+import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.sampling.VarianceType;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.training.Trainer;
+import io.github.diffusion4j.training.TrainerOptions;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingProgress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The reference workload of {@code shared/reference/torch_timing.py}, on one backend, through the same
+ * public code paths a user runs (the {@link Trainer} and the samplers): images 3x5x5, MLP
+ * Linear(76,128)-ReLU-Linear(128,75), Adam lr 1e-3, MSE on the noise, batch 128, T = 100 linear betas
+ * 1e-4..0.02. Each figure is the median of {@code reps} repetitions after a warm-up.
+ */
+final class BenchWorkload {
+  private BenchWorkload() {}
+
+  /** The figures of one backend. */
+  record Result(String backend, int threads, double trainStepsPerS, double ddpmS, double ddimS, int samples, int ddimSteps) {
+    String toJson() {
+      return String.format(java.util.Locale.ROOT,
+          "{\"backend\":\"%s\",\"threads\":%d,\"train_steps_per_s\":%.2f,\"ddpm_s\":%.5f,\"ddim_s\":%.5f,"
+              + "\"n_samples\":%d,\"ddim_steps\":%d}",
+          backend, threads, trainStepsPerS, ddpmS, ddimS, samples, ddimSteps);
+    }
+  }
+
+  static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps) {
+    Shape image = Shape.of(3, 5, 5);
+    int numT = 100;
+    int batch = 128;
+    Schedule schedule = Schedule.of(ScheduleSpec.linear(numT));
+    MlpSpec spec = new MlpSpec(image, numT, 128);
+    Dataset data = GradientImages.dataset(50_000, image, Noise.seeded(0));
+    int warmup = 200;
+    long total = warmup + (long) reps * trainSteps;
+    int epochs = (int) (total / ((data.size() + batch - 1) / batch)) + 2;
+    try (TrainableModel model = backend.createModel(spec, OptimizerSpec.adam(1e-3), 0)) {
+      Trainer trainer = new Trainer(model, backend.tensors(), schedule, PredictionType.EPSILON,
+          new TrainerOptions(epochs, batch, 0, Integer.MAX_VALUE, 0, 0, Optional.empty()));
+      long[] marks = new long[reps + 1];
+      trainer.train(data, null, TrainingProgress.START, new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step >= warmup && (step - warmup) % trainSteps == 0) {
+            int i = (int) ((step - warmup) / trainSteps);
+            marks[i] = System.nanoTime();
+            if (i == reps) {
+              trainer.requestStop();
+            }
+          }
+        }
+      });
+      double[] rates = new double[reps];
+      for (int i = 0; i < reps; i++) {
+        rates[i] = trainSteps / ((marks[i + 1] - marks[i]) / 1e9);
+      }
+      Sampler ddpm = new DdpmSampler(schedule, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE,
+          backend.tensors());
+      Sampler ddim = new DdimSampler(schedule, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, backend.tensors());
+      double ddpmS = timeSampling(model, backend, ddpm, SamplingRequest.of(samples, image, 1, Timesteps.full(numT)), reps);
+      double ddimS = timeSampling(model, backend, ddim,
+          SamplingRequest.of(samples, image, 2, Timesteps.trailing(numT, ddimSteps)), reps);
+      return new Result(backend.name(), threads, median(rates), ddpmS, ddimS, samples, ddimSteps);
+    }
+  }
+
+  private static double timeSampling(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request,
+      int reps) {
+    List<Double> times = new ArrayList<>();
+    for (int r = 0; r <= reps; r++) {
+      long start = System.nanoTime();
+      try (TensorScope s = backend.tensors().openScope()) {
+        sampler.sample(model, backend.tensors(), request).toFloatArray();
+      }
+      if (r > 0) {
+        times.add((System.nanoTime() - start) / 1e9);
+      }
+    }
+    return median(times.stream().mapToDouble(Double::doubleValue).toArray());
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
+}

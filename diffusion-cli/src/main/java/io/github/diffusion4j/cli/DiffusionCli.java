@@ -1,0 +1,93 @@
+package io.github.diffusion4j.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code diffusion} command. Exit codes: 0 success, 1 failure, 2 bad input (one line on stderr, no
+ * stack trace unless {@code --verbose}).
+ */
+@Command(name = "diffusion", mixinStandardHelpOptions = true, versionProvider = DiffusionCli.Version.class,
+    description = "Train and sample denoising diffusion models (DDPM, DDIM) on ND4J or DJL/PyTorch.",
+    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+public final class DiffusionCli {
+  /** Exit code for success. */
+  public static final int OK = 0;
+  /** Exit code for a failure while running. */
+  public static final int FAILURE = 1;
+  /** Exit code for bad input (arguments, files, configuration). */
+  public static final int BAD_INPUT = 2;
+
+  @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
+      description = "Print stack traces of errors.")
+  boolean verbose;
+
+  private DiffusionCli() {}
+
+  /**
+   * Runs the command line.
+   *
+   * @param args the arguments
+   */
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * Runs the command line with given output streams (for tests).
+   *
+   * @param args the arguments
+   * @param out standard output
+   * @param err standard error
+   * @return the exit code
+   */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    DiffusionCli root = new DiffusionCli();
+    CommandLine cl = new CommandLine(root);
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExitCodeExceptionMapper(ErrorReporting::exitCode);
+    cl.setParameterExceptionHandler((ex, a) -> {
+      err.println("diffusion: " + ErrorReporting.oneLine(ex.getMessage()));
+      err.println("Try 'diffusion " + commandPath(ex.getCommandLine()) + "--help' for more information.");
+      return BAD_INPUT;
+    });
+    cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+      err.println("diffusion: " + ErrorReporting.message(ex));
+      if (root.verbose || isVerbose(args)) {
+        ex.printStackTrace(err);
+      }
+      return ErrorReporting.exitCode(ex);
+    });
+    return cl.execute(args);
+  }
+
+  private static boolean isVerbose(String[] args) {
+    for (String a : args) {
+      if (a.equals("-v") || a.equals("--verbose")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String commandPath(CommandLine cl) {
+    StringBuilder b = new StringBuilder();
+    for (CommandLine c = cl; c != null && c.getParent() != null; c = c.getParent()) {
+      b.insert(0, c.getCommandName() + " ");
+    }
+    return b.toString();
+  }
+
+  /** The version from the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = DiffusionCli.class.getPackage().getImplementationVersion();
+      return new String[] {"diffusion4j " + (v == null ? "(development build)" : v),
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+    }
+  }
+}

@@ -1,0 +1,33 @@
+package io.github.diffusion4j.examples;
+
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplerProvider;
+import io.github.diffusion4j.sampling.SamplerSettings;
+import java.util.Set;
+
+/**
+ * Registers {@link DpmSolverPlusPlus2M} as {@code dpmpp_2m} (see
+ * {@code META-INF/services/io.github.diffusion4j.sampling.SamplerProvider}). Its one option is
+ * {@code sampling.options.lower_order_final} (default true).
+ */
+public final class DpmSolverProvider implements SamplerProvider {
+  /** Creates the provider (ServiceLoader needs a public no-argument constructor). */
+  public DpmSolverProvider() {}
+
+  @Override
+  public String name() {
+    return DpmSolverPlusPlus2M.NAME;
+  }
+
+  @Override
+  public String description() {
+    return "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep ODE solver, good samples in 10-20 steps";
+  }
+
+  @Override
+  public Sampler create(SamplerSettings s) {
+    s.options().requireOnly(Set.of("lower_order_final"));
+    boolean lowerOrderFinal = s.options().getBoolean("lower_order_final", true);
+    return new DpmSolverPlusPlus2M(s.schedule(), s.predictionType(), s.clipping(), s.tensors(), lowerOrderFinal);
+  }
+}
