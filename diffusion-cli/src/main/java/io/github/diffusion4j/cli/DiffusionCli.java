@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "diffusion", mixinStandardHelpOptions = true, versionProvider = DiffusionCli.Version.class,
     description = "Train and sample denoising diffusion models (DDPM, DDIM) on ND4J or DJL/PyTorch.",
-    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {InfoCommand.class, ConfigCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DiffusionCli {
   /** Exit code for success. */
   public static final int OK = 0;

@@ -1,0 +1,148 @@
+package io.github.diffusion4j.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Binds a located tree to the records, driven by the {@link Schema}: rejects unknown keys (with "did
+ * you mean") and keys of another kind, reads each value with its type, fills defaults, and builds the
+ * records, whose constructors check ranges and combinations. Every error leaves here located at the
+ * key it names (or at the nearest enclosing key the user wrote).
+ */
+final class Binder {
+  private final String source;
+  private final Path baseDir;
+
+  /**
+   * A binder.
+   *
+   * @param source the name of the main source, for errors that have no better location
+   * @param baseDir the folder relative paths are resolved against
+   */
+  Binder(String source, Path baseDir) {
+    this.source = source;
+    this.baseDir = baseDir;
+  }
+
+  /**
+   * Binds a whole configuration.
+   *
+   * @param root the root mapping
+   * @return the validated configuration
+   * @throws ConfigException located
+   */
+  DiffusionConfig bind(Node.MapNode root) {
+    try {
+      return bindSection(Schema.ROOT, root);
+    } catch (ConfigException e) {
+      throw locate(e, root);
+    }
+  }
+
+  private <R> R bindSection(Section<R> section, Node.MapNode node) {
+    for (Map.Entry<String, Node.Entry> e : node.entries().entrySet()) {
+      if (section.member(e.getKey()) == null) {
+        String path = child(section.path(), e.getKey());
+        throw new ConfigException(path, "unknown key; " + Suggestions.didYouMean(e.getKey(), section.names()))
+            .at(e.getValue().keyLocation());
+      }
+    }
+    String kind = null;
+    if (section.kindKey() != null) {
+      kind = Section.kindName(section.kindKey(), read(section.kindKey(), node.get(section.kindKey().name()), null));
+    }
+    Section.Values values = new Section.Values();
+    for (Section.Member<R> m : section.members()) {
+      Node.Entry entry = node.get(m.name());
+      if (m instanceof Key<R, ?> key) {
+        if (entry != null && !key.appliesTo(kind)) {
+          throw key.notApplicable(kind).at(entry.keyLocation());
+        }
+        values.put(key, read(key, entry, kind));
+      } else {
+        Section.Sub<R, ?> sub = (Section.Sub<R, ?>) m;
+        values.put(sub, bindSection(sub.section(), sectionNode(sub.section(), entry, node)));
+      }
+    }
+    return section.build(values);
+  }
+
+  private <T> T read(Key<?, T> key, Node.Entry entry, String kind) {
+    if (entry == null) {
+      return key.defaultFor(kind);
+    }
+    Path base = Overrides.isOverride(entry.keyLocation()) ? Path.of("").toAbsolutePath() : baseDir;
+    return key.type().read(entry.value(), key.path(), base);
+  }
+
+  private Node.MapNode sectionNode(Section<?> section, Node.Entry entry, Node.MapNode parent) {
+    if (entry == null) {
+      return Node.MapNode.empty(parent.location());
+    }
+    Node v = entry.value();
+    if (v instanceof Node.MapNode m) {
+      return m;
+    }
+    if (v instanceof Node.ScalarNode s && s.kind() == Node.Kind.NULL) {
+      return Node.MapNode.empty(s.location());
+    }
+    throw new ConfigException(section.path(), "expected a mapping (a section with keys "
+        + String.join(", ", section.names()) + "), got " + v.describe()).at(entry.keyLocation());
+  }
+
+  private static String child(String path, String key) {
+    return path.isEmpty() ? key : path + "." + key;
+  }
+
+  /**
+   * Adds a location to an error from a record: that of the first of its alternatives whose key the
+   * user wrote, else that of the nearest enclosing key that was written, else the source alone.
+   */
+  ConfigException locate(ConfigException e, Node.MapNode root) {
+    if (e.located()) {
+      return e;
+    }
+    List<ConfigException> candidates = new ArrayList<>();
+    candidates.add(e);
+    candidates.addAll(e.alternatives());
+    for (ConfigException c : candidates) {
+      Optional<Location> at = find(root, c.path(), false);
+      if (at.isPresent()) {
+        return c.at(at.get());
+      }
+    }
+    return e.at(find(root, e.path(), true).orElse(Location.of(source)));
+  }
+
+  /**
+   * The location of a key path ({@code a.b[2].c}): of the key itself, or, with {@code nearest}, of the
+   * deepest part of the path that exists.
+   */
+  private static Optional<Location> find(Node.MapNode root, String path, boolean nearest) {
+    Node node = root;
+    Location found = null;
+    for (String segment : path.split("\\.")) {
+      int bracket = segment.indexOf('[');
+      String name = bracket < 0 ? segment : segment.substring(0, bracket);
+      if (!(node instanceof Node.MapNode m) || m.get(name) == null) {
+        return nearest ? Optional.ofNullable(found) : Optional.empty();
+      }
+      found = m.get(name).keyLocation();
+      node = m.get(name).value();
+      while (bracket >= 0) {
+        int close = segment.indexOf(']', bracket);
+        int index = Integer.parseInt(segment.substring(bracket + 1, close));
+        if (!(node instanceof Node.ListNode l) || index >= l.items().size()) {
+          return nearest ? Optional.of(found) : Optional.empty();
+        }
+        node = l.items().get(index);
+        found = node.location();
+        bracket = segment.indexOf('[', close);
+      }
+    }
+    return Optional.ofNullable(found);
+  }
+}

@@ -1,0 +1,91 @@
+package io.github.diffusion4j.config;
+
+/**
+ * A whole, validated configuration: what {@link ConfigLoader} reads from a YAML file and
+ * {@link ConfigWriter} writes back. Each section is checked by its own record; this constructor checks
+ * the combinations that span sections (the inference plan against {@code T}, the batch size against
+ * the training set).
+ *
+ * @param backend the numeric backend's name, a lowercase identifier (checked against the registered
+ *     {@code BackendProvider}s when the runtime starts)
+ * @param seed the seed of every random stream
+ * @param threads native compute threads, in [1, 1024]
+ * @param data the images
+ * @param model the noise predictor
+ * @param schedule the noise schedule
+ * @param training the training loop
+ * @param sampling image generation
+ * @param output where runs are written
+ */
+public record DiffusionConfig(
+    String backend,
+    long seed,
+    int threads,
+    DataConfig data,
+    ModelConfig model,
+    ScheduleConfig schedule,
+    TrainingConfig training,
+    SamplingConfig sampling,
+    OutputConfig output) {
+
+  /**
+   * Validates the values and their combinations.
+   *
+   * @throws ConfigException naming the key at fault
+   */
+  public DiffusionConfig {
+    Schema.BACKEND.check(backend);
+    Schema.SEED.check(seed);
+    Schema.THREADS.check(threads);
+    requireSection("data", data);
+    requireSection("model", model);
+    requireSection("schedule", schedule);
+    requireSection("training", training);
+    requireSection("sampling", sampling);
+    requireSection("output", output);
+    checkPlan(sampling, schedule.numTrainTimesteps());
+    checkBatch(training.batchSize(), data);
+  }
+
+  private static void requireSection(String path, Object section) {
+    if (section == null) {
+      throw new ConfigException(path, "a value is required");
+    }
+  }
+
+  private static void checkPlan(SamplingConfig s, int t) {
+    if (!s.timesteps().isEmpty()) {
+      for (int i = 0; i < s.timesteps().size(); i++) {
+        int step = s.timesteps().get(i);
+        if (step >= t) {
+          throw new ConfigException(Schema.TIMESTEPS.path() + "[" + i + "]",
+              "must be below schedule.num_train_timesteps (" + t + "), got " + step);
+        }
+      }
+      return;
+    }
+    if (s.numInferenceSteps() > t) {
+      throw ConfigException.either(
+          new ConfigException(Schema.NUM_INFERENCE_STEPS.path(),
+              "must be at most schedule.num_train_timesteps (" + t + "), got " + s.numInferenceSteps()),
+          new ConfigException(Schema.NUM_TRAIN_TIMESTEPS.path(),
+              "must be at least sampling.num_inference_steps (" + s.numInferenceSteps() + "), got " + t));
+    }
+    try {
+      s.plan(t);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Schema.STEPS_OFFSET.path(), e.getMessage());
+    }
+  }
+
+  private static void checkBatch(int batchSize, DataConfig data) {
+    int n = data.trainSize();
+    if (n > 0 && batchSize > n) {
+      throw ConfigException.either(
+          new ConfigException(Schema.BATCH_SIZE.path(),
+              "must be at most data.train_size (" + n + "), got " + batchSize),
+          new ConfigException(Schema.TRAIN_SIZE.path(),
+              "must be at least training.batch_size (" + batchSize + "), got " + n));
+    }
+  }
+}

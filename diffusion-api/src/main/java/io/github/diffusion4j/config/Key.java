@@ -1,0 +1,158 @@
+package io.github.diffusion4j.config;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * One key of the schema: its path, type, default, description, the record component it fills, and
+ * optionally the {@code kind} of its section it applies to.
+ *
+ * @param <R> the record that holds the value
+ * @param <T> the value's Java type
+ */
+final class Key<R, T> implements Section.Member<R> {
+  private final String path;
+  private final String name;
+  private final ValueType<T> type;
+  private final T defaultValue;
+  private final Function<R, T> getter;
+  private final String doc;
+  private final String onlyFor;
+  private final Map<String, T> kindDefaults;
+
+  private Key(String path, ValueType<T> type, T defaultValue, Function<R, T> getter, String doc,
+      String onlyFor, Map<String, T> kindDefaults) {
+    this.path = path;
+    this.name = path.substring(path.lastIndexOf('.') + 1);
+    this.type = type;
+    this.defaultValue = defaultValue;
+    this.getter = getter;
+    this.doc = doc;
+    this.onlyFor = onlyFor;
+    this.kindDefaults = kindDefaults;
+  }
+
+  /**
+   * A key.
+   *
+   * @param path the full key path, e.g. {@code training.batch_size}
+   * @param getter the record accessor that returns the value
+   * @param type the type
+   * @param defaultValue the default
+   * @param doc one line of description
+   * @param <R> the record
+   * @param <T> the value type
+   * @return the key
+   */
+  static <R, T> Key<R, T> of(String path, Function<R, T> getter, ValueType<T> type, T defaultValue, String doc) {
+    return new Key<>(path, type, defaultValue, getter, doc, null, Map.of());
+  }
+
+  /**
+   * This key, applying only when its section's {@code kind} has a value; elsewhere it must be left out.
+   *
+   * @param kind the kind's configuration name
+   * @return a new key
+   */
+  Key<R, T> onlyFor(String kind) {
+    return new Key<>(path, type, defaultValue, getter, doc, kind, kindDefaults);
+  }
+
+  /**
+   * This key, with another default for one kind.
+   *
+   * @param kind the kind's configuration name
+   * @param value the default for that kind
+   * @return a new key
+   */
+  Key<R, T> defaultFor(String kind, T value) {
+    Map<String, T> m = new LinkedHashMap<>(kindDefaults);
+    m.put(kind, value);
+    return new Key<>(path, type, defaultValue, getter, doc, onlyFor, m);
+  }
+
+  @Override
+  public String path() {
+    return path;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  ValueType<T> type() {
+    return type;
+  }
+
+  String doc() {
+    return doc;
+  }
+
+  /** The kind this key applies to, or null for every kind. */
+  String onlyFor() {
+    return onlyFor;
+  }
+
+  /** Whether the key applies to a kind (null kind: a section without kinds). */
+  boolean appliesTo(String kind) {
+    return onlyFor == null || onlyFor.equals(kind);
+  }
+
+  /** The default for a kind (null: a section without kinds). */
+  T defaultFor(String kind) {
+    return kind != null && kindDefaults.containsKey(kind) ? kindDefaults.get(kind) : defaultValue;
+  }
+
+  /** The per-kind defaults that differ from the general one. */
+  Map<String, T> kindDefaults() {
+    return kindDefaults;
+  }
+
+  /** The value of this key in a record. */
+  T get(R record) {
+    return getter.apply(record);
+  }
+
+  /**
+   * Checks a value's range (for the records' compact constructors).
+   *
+   * @param value the value
+   * @return the value
+   * @throws ConfigException naming this key's path
+   */
+  T check(T value) {
+    if (value == null) {
+      throw new ConfigException(path, "a value is required (" + type.describe() + ")");
+    }
+    type.check(value, path);
+    return value;
+  }
+
+  /**
+   * Checks that a value of a key that does not apply to the record's kind is left at its default (so
+   * that nothing is silently ignored and the written YAML reads back equal).
+   *
+   * @param kind the record's kind
+   * @param value the value
+   * @throws ConfigException if the key does not apply and the value is not the default
+   */
+  void requireDefaultUnlessFor(String kind, T value) {
+    if (!appliesTo(kind) && !Objects.equals(value, defaultFor(kind))) {
+      throw notApplicable(kind);
+    }
+  }
+
+  /** The error for a key given for a kind it does not apply to. */
+  ConfigException notApplicable(String kind) {
+    return new ConfigException(path, "applies only when kind is " + onlyFor + " (kind here is " + kind
+        + "); remove it or change kind");
+  }
+
+  @Override
+  public String toString() {
+    return path;
+  }
+}

@@ -1,0 +1,116 @@
+package io.github.diffusion4j.config;
+
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.List;
+
+/**
+ * The noise predictor's architecture ({@code model:}). Keys of the other kind must stay at their
+ * defaults.
+ *
+ * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+ * @param hidden mlp: the hidden width, at least 1
+ * @param baseChannels unet: channels of the first level, at least 1
+ * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
+ * @param numResBlocks unet: residual blocks per level, at least 1
+ * @param attention unet: self-attention at the lowest resolution
+ * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
+ * @param dropout unet: dropout probability, in [0, 1)
+ */
+public record ModelConfig(
+    Kind kind,
+    int hidden,
+    int baseChannels,
+    List<Integer> channelMult,
+    int numResBlocks,
+    boolean attention,
+    int groups,
+    double dropout) {
+
+  /** The architectures ({@code model.kind}). */
+  public enum Kind {
+    /** The tutorial's two-layer MLP ({@link MlpSpec}). */
+    MLP("mlp"),
+    /** A UNet (not yet supported by {@link #toSpec}). */
+    UNET("unet");
+
+    private final String configName;
+
+    Kind(String configName) {
+      this.configName = configName;
+    }
+
+    /**
+     * The configuration name.
+     *
+     * @return e.g. {@code "mlp"}
+     */
+    public String configName() {
+      return configName;
+    }
+  }
+
+  /**
+   * Validates the values.
+   *
+   * @throws ConfigException naming the key at fault
+   */
+  public ModelConfig {
+    Schema.MODEL_KIND.check(kind);
+    Schema.HIDDEN.check(hidden);
+    Schema.BASE_CHANNELS.check(baseChannels);
+    channelMult = Schema.CHANNEL_MULT.check(channelMult == null ? null : List.copyOf(channelMult));
+    Schema.NUM_RES_BLOCKS.check(numResBlocks);
+    Schema.ATTENTION.check(attention);
+    Schema.GROUPS.check(groups);
+    Schema.DROPOUT.check(dropout);
+    String k = kind.configName();
+    Schema.HIDDEN.requireDefaultUnlessFor(k, hidden);
+    Schema.BASE_CHANNELS.requireDefaultUnlessFor(k, baseChannels);
+    Schema.CHANNEL_MULT.requireDefaultUnlessFor(k, channelMult);
+    Schema.NUM_RES_BLOCKS.requireDefaultUnlessFor(k, numResBlocks);
+    Schema.ATTENTION.requireDefaultUnlessFor(k, attention);
+    Schema.GROUPS.requireDefaultUnlessFor(k, groups);
+    Schema.DROPOUT.requireDefaultUnlessFor(k, dropout);
+    for (int m : channelMult) {
+      if ((long) baseChannels * m % groups != 0) {
+        throw ConfigException.either(
+            new ConfigException(Schema.GROUPS.path(), "must divide the channels of every level, but "
+                + "base_channels " + baseChannels + " x channel_mult " + m + " = " + (long) baseChannels * m
+                + " is not a multiple of " + groups),
+            new ConfigException(Schema.BASE_CHANNELS.path(), "base_channels " + baseChannels
+                + " x channel_mult " + m + " must be a multiple of groups (" + groups + ")"));
+      }
+    }
+  }
+
+  /**
+   * The tutorial's MLP.
+   *
+   * @param hidden the hidden width
+   * @return the config
+   */
+  public static ModelConfig mlp(int hidden) {
+    String k = Kind.MLP.configName();
+    return new ModelConfig(Kind.MLP, hidden, Schema.BASE_CHANNELS.defaultFor(k),
+        Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
+        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k));
+  }
+
+  /**
+   * The architecture for a data shape and schedule.
+   *
+   * @param imageShape {@code [C, H, W]}
+   * @param numTrainTimesteps {@code T}
+   * @return the spec ({@link MlpSpec} for mlp)
+   * @throws ConfigException for kind unet, which this version cannot build yet
+   */
+  public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
+    if (kind == Kind.UNET) {
+      throw new ConfigException(Schema.MODEL_KIND.path(),
+          "unet is not yet supported by this version of diffusion4j; use kind: mlp");
+    }
+    return new MlpSpec(imageShape, numTrainTimesteps, hidden);
+  }
+}

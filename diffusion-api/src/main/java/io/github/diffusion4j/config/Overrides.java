@@ -1,0 +1,71 @@
+package io.github.diffusion4j.config;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Applies {@code key.path=value} overrides (the CLI's {@code --set}) to a located tree. The value is
+ * read as YAML (a scalar, {@code [a, b]} or {@code {k: v}}); every node it adds is located at the
+ * override itself, so errors read {@code --set training.epochs=abc: training.epochs: ...}.
+ */
+final class Overrides {
+  private static final Pattern KEY = Pattern.compile("[A-Za-z0-9_-]+");
+  private static final String PREFIX = "--set ";
+
+  private Overrides() {}
+
+  /**
+   * Applies overrides in order (a later one wins).
+   *
+   * @param root the tree from the file
+   * @param overrides {@code key.path=value} strings
+   * @return the new tree
+   * @throws ConfigException for a malformed override or a value that is not valid YAML
+   */
+  static Node.MapNode apply(Node.MapNode root, List<String> overrides) {
+    Node.MapNode out = root;
+    for (String o : overrides) {
+      String source = PREFIX + o;
+      int eq = o.indexOf('=');
+      if (eq < 0) {
+        throw new ConfigException(source, 0, 0, "",
+            "expected key.path=value, e.g. training.epochs=30");
+      }
+      String path = o.substring(0, eq).strip();
+      String[] keys = path.split("\\.", -1);
+      for (String k : keys) {
+        if (!KEY.matcher(k).matches()) {
+          throw new ConfigException(source, 0, 0, "",
+              "expected key.path=value with keys of letters, digits, '_' and '-' separated by '.', "
+                  + "e.g. training.epochs=30; got key path '" + path + "'");
+        }
+      }
+      Node value = YamlTree.parseValue(o.substring(eq + 1), source, path);
+      out = set(out, keys, 0, value, Location.of(source));
+    }
+    return out;
+  }
+
+  /**
+   * Whether a value was given by an override (its relative paths are resolved against the working
+   * directory, where the command was typed, rather than the YAML file's folder).
+   *
+   * @param at where the value's key was written
+   * @return true for an override
+   */
+  static boolean isOverride(Location at) {
+    return at.source() != null && at.line() == 0 && at.source().startsWith(PREFIX);
+  }
+
+  private static Node.MapNode set(Node.MapNode map, String[] keys, int i, Node value, Location at) {
+    if (i == keys.length - 1) {
+      return map.with(keys[i], new Node.Entry(at, value));
+    }
+    Node.Entry existing = map.get(keys[i]);
+    Node.MapNode child = existing != null && existing.value() instanceof Node.MapNode m
+        ? m
+        : Node.MapNode.empty(at);
+    Location keyAt = existing != null && existing.value() instanceof Node.MapNode ? existing.keyLocation() : at;
+    return map.with(keys[i], new Node.Entry(keyAt, set(child, keys, i + 1, value, at)));
+  }
+}

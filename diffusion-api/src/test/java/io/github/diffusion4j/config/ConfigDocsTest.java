@@ -1,0 +1,70 @@
+package io.github.diffusion4j.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ConfigDocsTest {
+
+  @Test
+  void describeNamesEveryKeyWithItsDescription() {
+    String docs = ConfigDocs.describe();
+    for (Key<?, ?> k : Schema.keys()) {
+      assertTrue(docs.contains(k.name() + ":"), k.path());
+      // the first words of the description (the comment may wrap later)
+      String start = k.doc().split(" ")[0];
+      assertTrue(docs.contains(start), k.path() + ": " + start);
+    }
+    assertTrue(docs.contains("# (unet only) channels of the first UNet level"), docs);
+    assertTrue(docs.contains("  # base_channels: 32"), docs);
+  }
+
+  @Test
+  void describeLoadsBackToTheDefaults() {
+    assertEquals(ConfigLoader.defaults(), ConfigLoader.loadString(ConfigDocs.describe(), "docs.yaml"));
+  }
+
+  @Test
+  void describeLinesAreShort() {
+    for (String line : ConfigDocs.describe().split("\n")) {
+      assertTrue(line.length() <= 100, line);
+    }
+  }
+
+  @Test
+  void markdownTableHasOneRowPerKeyInSchemaOrder() {
+    List<String> rows = ConfigDocs.markdownTable().lines().toList();
+    assertEquals("| key | type | default | description |", rows.get(0));
+    List<Key<?, ?>> keys = Schema.keys();
+    assertEquals(keys.size() + 2, rows.size());
+    for (int i = 0; i < keys.size(); i++) {
+      assertTrue(rows.get(i + 2).startsWith("| `" + keys.get(i).path() + "` | "), rows.get(i + 2));
+    }
+    assertTrue(ConfigDocs.markdownTable().contains(
+        "| `data.train_size` | integer >= 0 | `50000` (idx: `0`) |"), ConfigDocs.markdownTable());
+  }
+
+  @Test
+  void schemaPathsAreUniqueAndMatchTheirSections() {
+    Set<String> seen = new HashSet<>();
+    for (Key<?, ?> k : Schema.keys()) {
+      assertTrue(seen.add(k.path()), "duplicate " + k.path());
+    }
+    assertEquals(64, seen.size(), "every key of the schema; update when adding one");
+    checkPrefixes(Schema.ROOT);
+  }
+
+  private static <R> void checkPrefixes(Section<R> s) {
+    for (Section.Member<R> m : s.members()) {
+      String expected = s.path().isEmpty() ? m.name() : s.path() + "." + m.name();
+      assertEquals(expected, m.path());
+      if (m instanceof Section.Sub<R, ?> sub) {
+        checkPrefixes(sub.section());
+      }
+    }
+  }
+}
