@@ -19,6 +19,7 @@ import io.github.diffusion4j.tensor.Shape;
 record DataSets(Dataset train, Dataset eval, Shape imageShape) {
   static final long TRAIN = 0x7472616E;
   static final long EVAL = 0x6576616C;
+  static final long REFERENCE = 0x72656665;
 
   static DataSets load(LoadedConfig loaded) {
     DataConfig d = loaded.config().data();
