@@ -158,10 +158,55 @@ public final class ConfigLoader {
   }
 
   private static DiffusionConfig bind(String text, String source, Path baseDir, List<String> overrides) {
+    return bindLocated(text, source, baseDir, overrides).config();
+  }
+
+  private static LoadedConfig bindLocated(String text, String source, Path baseDir, List<String> overrides) {
     Objects.requireNonNull(overrides, "overrides");
     Node.MapNode root = YamlTree.parseDocument(text, source);
     root = Overrides.apply(root, overrides);
-    return new Binder(source, baseDir).bind(root);
+    return new LoadedConfig(new Binder(source, baseDir).bind(root), root, source);
+  }
+
+  /**
+   * Like {@link #load(Path, List)}, keeping the location of every value for later errors.
+   *
+   * @param yaml the file
+   * @param overrides {@code key.path=value} strings
+   * @return the configuration and its locations
+   * @throws ConfigException on any bad input
+   */
+  public static LoadedConfig read(Path yaml, List<String> overrides) {
+    String source = yaml.toString();
+    byte[] bytes = read(yaml, source);
+    String text = YamlTree.decodeUtf8(bytes, source);
+    return bindLocated(text, source, yaml.toAbsolutePath().normalize().getParent(), overrides);
+  }
+
+  /**
+   * Like {@link #bundled(String, List)}, keeping locations.
+   *
+   * @param name a bundled configuration's name
+   * @param overrides {@code key.path=value} strings
+   * @return the configuration and its locations
+   * @throws ConfigException if the name is unknown or an override is bad
+   */
+  public static LoadedConfig readBundled(String name, List<String> overrides) {
+    return bindLocated(bundledYaml(name), "bundled:" + name + ".yaml", workingDirectory(), overrides);
+  }
+
+  /**
+   * Like {@link #loadString(String, String, List)}, keeping locations.
+   *
+   * @param yaml the YAML text
+   * @param sourceName the name used in errors
+   * @param overrides {@code key.path=value} strings
+   * @return the configuration and its locations
+   */
+  public static LoadedConfig readString(String yaml, String sourceName, List<String> overrides) {
+    Objects.requireNonNull(yaml, "yaml");
+    return bindLocated(yaml.startsWith("\uFEFF") ? yaml.substring(1) : yaml, sourceName, workingDirectory(),
+        overrides);
   }
 
   private static byte[] read(Path yaml, String source) {

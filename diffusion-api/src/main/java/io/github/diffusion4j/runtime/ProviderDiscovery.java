@@ -46,7 +46,11 @@ public final class ProviderDiscovery {
    * @return what was found
    */
   public static Found<BackendProvider> backends() {
-    return load(BackendProvider.class, BackendProvider::name, List.of());
+    return backends(ProviderDiscovery.class.getClassLoader());
+  }
+
+  static Found<BackendProvider> backends(ClassLoader loader) {
+    return load(BackendProvider.class, BackendProvider::name, List.of(), loader);
   }
 
   /**
@@ -55,16 +59,18 @@ public final class ProviderDiscovery {
    * @return what was found
    */
   public static Found<SamplerProvider> samplers() {
-    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all());
+    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(),
+        ProviderDiscovery.class.getClassLoader());
   }
 
-  private static <T> Found<T> load(Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns) {
+  private static <T> Found<T> load(
+      Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, ClassLoader loader) {
     Map<String, T> found = new LinkedHashMap<>();
     List<String> broken = new ArrayList<>();
     for (T b : builtIns) {
       found.put(name.apply(b), b);
     }
-    Iterator<T> it = ServiceLoader.load(type, ProviderDiscovery.class.getClassLoader()).iterator();
+    Iterator<T> it = ServiceLoader.load(type, loader).iterator();
     while (true) {
       T p;
       try {

@@ -16,7 +16,7 @@ final class ErrorReporting {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String n = t.getClass().getName();
       if (t instanceof BadInputException
-          || n.equals("io.github.diffusion4j.config.ConfigException")
+          || t instanceof io.github.diffusion4j.config.ConfigException
           || n.equals("io.github.diffusion4j.io.CheckpointException")
           || t instanceof NoSuchFileException
           || t instanceof FileNotFoundException

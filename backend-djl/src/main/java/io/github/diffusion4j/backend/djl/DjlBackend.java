@@ -1,0 +1,204 @@
+package io.github.diffusion4j.backend.djl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.spi.BackendUnavailableException;
+import io.github.diffusion4j.tensor.ScopeStack;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The DJL backend: float32 tensors on PyTorch's CPU engine, owned by the api's {@link ScopeStack}, and
+ * the MLP of {@link DjlMlp}.
+ *
+ * <p>Every tensor's {@code NDArray} is attached to one long-lived DJL manager, but its lifetime is the
+ * scope's: a {@link DjlTensor} registers with the {@link ScopeStack} when it is created and closes its
+ * {@code NDArray} when the scope releases it, so a loop that runs each step in a scope keeps a flat
+ * resident size (DJL's own pattern of {@code x = f(x)} on a long-lived manager keeps every intermediate
+ * until the manager closes). Operations close their own intermediates at once.
+ */
+final class DjlBackend implements Backend, TensorFactory {
+  private static final String ENGINE = "PyTorch";
+  private static final Object LOCK = new Object();
+  private static Engine engine; // guarded by LOCK; loaded once per process
+
+  private final int threads;
+  private final PtNDManager root;
+  private final ScopeStack scopes = new ScopeStack();
+  private final Set<DjlMlp> models = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private DjlBackend(int threads, PtNDManager root) {
+    this.threads = threads;
+    this.root = root;
+  }
+
+  /**
+   * Loads the engine once per process (offline, with the requested threads) and creates a backend.
+   *
+   * @param options the options
+   * @return the backend
+   * @throws BackendUnavailableException with a one-line reason if libtorch cannot be loaded
+   */
+  static DjlBackend load(BackendOptions options) {
+    int threads = options.threads();
+    synchronized (LOCK) {
+      try {
+        if (engine == null) {
+          // Before any DJL class initialises: DJL reads these in static initialisers and on load.
+          if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+          }
+          if (System.getProperty("OPT_OUT_TRACKING") == null) {
+            System.setProperty("OPT_OUT_TRACKING", "true");
+          }
+          System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+          System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
+          engine = Engine.getEngine(ENGINE);
+        }
+        // intra-op threads can change after loading (inter-op threads cannot); a second backend in the
+        // same process with other options gets its intra-op count here.
+        if (JniUtils.getNumThreads() != threads) {
+          JniUtils.setNumThreads(threads);
+        }
+        PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
+        return new DjlBackend(threads, root);
+      } catch (RuntimeException | LinkageError e) {
+        throw new BackendUnavailableException(
+            "djl: cannot load the PyTorch engine (" + reason(e) + "); the djl backend needs Linux x86_64 "
+                + "and ai.djl.pytorch:pytorch-native-cpu:linux-x86_64 on the class path",
+            e);
+      }
+    }
+  }
+
+  /** The innermost cause's message on one line. */
+  private static String reason(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    int nl = m.indexOf('\n');
+    return (nl >= 0 ? m.substring(0, nl) : m).strip();
+  }
+
+  /** The manager every tensor's array is attached to. */
+  PtNDManager root() {
+    return root;
+  }
+
+  /** The scopes that own this backend's tensors. */
+  ScopeStack scopes() {
+    return scopes;
+  }
+
+  /**
+   * Wraps a new array as a tensor owned by the innermost scope open on the calling thread.
+   *
+   * @param array a contiguous float32 array attached to {@link #root()}
+   * @param shape its shape
+   * @return the tensor
+   */
+  DjlTensor wrap(PtNDArray array, Shape shape) {
+    DjlTensor t = new DjlTensor(this, array, shape);
+    scopes.register(t);
+    return t;
+  }
+
+  @Override
+  public String name() {
+    return DjlBackendProvider.NAME;
+  }
+
+  @Override
+  public String describe() {
+    return "DJL " + Engine.getDjlVersion() + ", PyTorch " + engine.getVersion() + " (CPU), "
+        + JniUtils.getNumThreads() + " intra-op / " + JniUtils.getNumInteropThreads()
+        + " inter-op threads (requested " + threads + ")";
+  }
+
+  @Override
+  public TensorFactory tensors() {
+    return this;
+  }
+
+  @Override
+  public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
+    checkOpen();
+    if (spec instanceof MlpSpec mlp) {
+      DjlMlp m = new DjlMlp(this, mlp, optimizer);
+      try {
+        m.loadStateDict(mlp.initialWeights(seed));
+      } catch (RuntimeException e) {
+        m.close();
+        throw e;
+      }
+      models.add(m);
+      return m;
+    }
+    throw new UnsupportedOperationException(
+        "djl backend: no model of kind '" + spec.kind() + "'; known kinds: [" + MlpSpec.KIND + "]");
+  }
+
+  /** Forgets a closed model. */
+  void closed(DjlMlp model) {
+    models.remove(model);
+  }
+
+  @Override
+  public Tensor zeros(Shape shape) {
+    checkOpen();
+    return wrap(Nd.zeros(root, Nd.dims(shape)), shape);
+  }
+
+  @Override
+  public Tensor fromArray(float[] data, Shape shape) {
+    checkOpen();
+    if (data.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "fromArray: shape " + shape + " needs " + shape.size() + " values, got " + data.length);
+    }
+    return wrap(Nd.fromArray(root, data, Nd.dims(shape)), shape);
+  }
+
+  @Override
+  public TensorScope openScope() {
+    return scopes.open();
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the djl backend is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    List<DjlMlp> open = new ArrayList<>(models);
+    for (DjlMlp m : open) {
+      m.close();
+    }
+    scopes.releaseRoot();
+    root.close();
+  }
+}

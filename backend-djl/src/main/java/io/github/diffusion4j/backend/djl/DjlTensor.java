@@ -1,0 +1,245 @@
+package io.github.diffusion4j.backend.djl;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.tensor.ScopeStack;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+
+/**
+ * A float32 tensor backed by one contiguous PyTorch {@code NDArray}. Each operation is one or a few
+ * native calls; scalars and per-item factors are created natively, and intermediates are closed before the
+ * operation returns, so the only array an operation leaves behind is its result, owned by the caller's
+ * scope.
+ *
+ * <p>Arithmetic is float32 elementwise, in the same order as the reference ({@code a * x + b * y} is
+ * two products and a sum, each rounded), so results match the reference to the last bit or close to it.
+ */
+final class DjlTensor implements Tensor, ScopeStack.Resource {
+  private final DjlBackend backend;
+  private final PtNDArray array;
+  private final Shape shape;
+
+  /**
+   * Wraps an array; the caller registers the tensor with a scope or owns it.
+   *
+   * @param backend the backend
+   * @param array a contiguous float32 array of the given shape
+   * @param shape its shape
+   */
+  DjlTensor(DjlBackend backend, PtNDArray array, Shape shape) {
+    this.backend = backend;
+    this.array = array;
+    this.shape = shape;
+  }
+
+  /**
+   * The array, checked to be live.
+   *
+   * @return the array
+   * @throws IllegalStateException if this tensor was released
+   */
+  PtNDArray nd() {
+    if (array.isReleased()) {
+      throw new IllegalStateException(
+          "tensor " + shape + " was released (closed, or its scope closed); keep() it to use it later");
+    }
+    return array;
+  }
+
+  /**
+   * Another tensor's array, checked to belong to this backend and to have this shape.
+   *
+   * @param other the operand
+   * @return its array
+   */
+  PtNDArray operand(Tensor other) {
+    return of(backend, other, shape, "operand").nd();
+  }
+
+  /**
+   * Checks that a tensor is one of this backend's with the expected shape.
+   *
+   * @param backend the backend
+   * @param t the tensor
+   * @param expected the shape it must have
+   * @param what what it is, for the message
+   * @return it, as a {@code DjlTensor}
+   */
+  static DjlTensor of(DjlBackend backend, Tensor t, Shape expected, String what) {
+    if (!(t instanceof DjlTensor d) || d.backend != backend) {
+      throw new IllegalArgumentException(
+          what + " is not a tensor of this djl backend: " + (t == null ? "null" : t.getClass().getName()));
+    }
+    if (!d.shape.equals(expected)) {
+      throw new IllegalArgumentException(what + " has shape " + d.shape + ", expected " + expected);
+    }
+    return d;
+  }
+
+  private Tensor result(PtNDArray a) {
+    return backend.wrap(a, shape);
+  }
+
+  @Override
+  public Shape shape() {
+    return shape;
+  }
+
+  @Override
+  public Tensor add(Tensor other) {
+    return result(JniUtils.add(nd(), operand(other)));
+  }
+
+  @Override
+  public Tensor sub(Tensor other) {
+    return result(JniUtils.sub(nd(), operand(other)));
+  }
+
+  @Override
+  public Tensor mul(Tensor other) {
+    return result(JniUtils.mul(nd(), operand(other)));
+  }
+
+  @Override
+  public Tensor div(Tensor other) {
+    return result(JniUtils.div(nd(), operand(other)));
+  }
+
+  @Override
+  public Tensor add(double s) {
+    PtNDArray x = nd();
+    try (PtNDArray c = Nd.scalar(backend.root(), s)) {
+      return result(JniUtils.add(x, c));
+    }
+  }
+
+  @Override
+  public Tensor mul(double s) {
+    PtNDArray x = nd();
+    try (PtNDArray c = Nd.scalar(backend.root(), s)) {
+      return result(JniUtils.mul(x, c));
+    }
+  }
+
+  @Override
+  public Tensor mulPerSample(double[] scale) {
+    checkBatch(scale.length);
+    PtNDArray x = nd();
+    try (PtNDArray f = Nd.perItem(backend.root(), scale, shape.rank())) {
+      return result(JniUtils.mul(x, f));
+    }
+  }
+
+  /** {@code a * this + b * other}: two products and a sum (one product when a factor is 1). */
+  @Override
+  public Tensor combine(double a, Tensor other, double b) {
+    PtNDArray x = nd();
+    PtNDArray y = operand(other);
+    if ((float) a == 1f) {
+      try (PtNDArray cb = Nd.scalar(backend.root(), b);
+          PtNDArray by = JniUtils.mul(y, cb)) {
+        return result(JniUtils.add(x, by));
+      }
+    }
+    try (PtNDArray ca = Nd.scalar(backend.root(), a)) {
+      PtNDArray r = JniUtils.mul(x, ca);
+      addScaled(r, y, b);
+      return result(r);
+    }
+  }
+
+  /** Item {@code i} is {@code a[i] * this[i] + b[i] * other[i]}: two broadcast products and a sum. */
+  @Override
+  public Tensor combinePerSample(double[] a, Tensor other, double[] b) {
+    checkBatch(a.length);
+    checkBatch(b.length);
+    PtNDArray x = nd();
+    PtNDArray y = operand(other);
+    try (PtNDArray fa = Nd.perItem(backend.root(), a, shape.rank());
+        PtNDArray fb = Nd.perItem(backend.root(), b, shape.rank());
+        PtNDArray by = JniUtils.mul(y, fb)) {
+      PtNDArray r = JniUtils.mul(x, fa);
+      JniUtils.addi(r, by);
+      return result(r);
+    }
+  }
+
+  /** {@code r += b * y} in place on a fresh result. */
+  private void addScaled(PtNDArray r, PtNDArray y, double b) {
+    try (PtNDArray cb = Nd.scalar(backend.root(), b);
+        PtNDArray by = JniUtils.mul(y, cb)) {
+      JniUtils.addi(r, by);
+    } catch (RuntimeException e) {
+      r.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public Tensor sqrt() {
+    return result(JniUtils.sqrt(nd()));
+  }
+
+  @Override
+  public Tensor clamp(double min, double max) {
+    if (min > max) {
+      throw new IllegalArgumentException("clamp: min " + min + " is greater than max " + max);
+    }
+    PtNDArray x = nd();
+    try (PtNDArray lo = Nd.scalar(backend.root(), min);
+        PtNDArray hi = Nd.scalar(backend.root(), max);
+        PtNDArray low = JniUtils.max(x, lo)) {
+      return result(JniUtils.min(low, hi));
+    }
+  }
+
+  @Override
+  public double sum() {
+    try (PtNDArray s = JniUtils.sum(nd())) {
+      return Nd.readScalar(s);
+    }
+  }
+
+  @Override
+  public Tensor reshape(Shape newShape) {
+    if (newShape.size() != shape.size()) {
+      throw new IllegalArgumentException(
+          "cannot reshape " + shape + " (" + shape.size() + " values) to " + newShape + " ("
+              + newShape.size() + " values)");
+    }
+    return backend.wrap(JniUtils.reshape(nd(), Nd.dims(newShape)), newShape);
+  }
+
+  @Override
+  public float[] toFloatArray() {
+    return Nd.read(nd(), shape.size());
+  }
+
+  @Override
+  public void close() {
+    array.close();
+  }
+
+  @Override
+  public void release() {
+    array.close();
+  }
+
+  @Override
+  public boolean isReleased() {
+    return array.isReleased();
+  }
+
+  private void checkBatch(int n) {
+    if (n != shape.batch()) {
+      throw new IllegalArgumentException(
+          "got " + n + " per-item factors for a batch of " + shape.batch() + " (shape " + shape + ")");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "DjlTensor" + shape + (array.isReleased() ? " (released)" : "");
+  }
+}

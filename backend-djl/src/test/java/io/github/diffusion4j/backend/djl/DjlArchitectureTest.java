@@ -1,0 +1,13 @@
+package io.github.diffusion4j.backend.djl;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.junit.ArchTests;
+import io.github.diffusion4j.testkit.ArchitectureRules;
+
+/** The shared layering rules, checked on this module's classes. */
+@AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+class DjlArchitectureTest {
+  @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
+}

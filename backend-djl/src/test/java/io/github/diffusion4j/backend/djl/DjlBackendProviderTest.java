@@ -1,0 +1,158 @@
+package io.github.diffusion4j.backend.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.tensor.Shape;
+import java.io.File;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The provider: discovery, laziness, and what {@code create} sets up. */
+class DjlBackendProviderTest {
+
+  @Test
+  void serviceLoaderFindsTheProvider() {
+    List<BackendProvider> found = new ArrayList<>();
+    ServiceLoader.load(BackendProvider.class).forEach(found::add);
+    BackendProvider djl =
+        found.stream().filter(p -> p.name().equals("djl")).findFirst().orElseThrow();
+    assertTrue(djl instanceof DjlBackendProvider);
+    assertEquals("io.github.diffusion4j:backend-djl", djl.artifact());
+    assertTrue(djl.description().startsWith("DJL 0.36.0 (PyTorch 2.7.1"), djl.description());
+  }
+
+  /** A class loader that loads this module's classes itself, so it can tell what they pulled in. */
+  private static final class Isolated extends URLClassLoader {
+    Isolated(URL[] urls) {
+      super(urls, ClassLoader.getPlatformClassLoader());
+    }
+
+    boolean loaded(String name) {
+      return findLoadedClass(name) != null;
+    }
+  }
+
+  private static String testClassPath() {
+    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+  }
+
+  @Test
+  void describingTheProviderLoadsNoDjlClass() throws Exception {
+    String[] entries = testClassPath().split(File.pathSeparator);
+    URL[] urls = new URL[entries.length];
+    for (int i = 0; i < entries.length; i++) {
+      urls[i] = new File(entries[i]).toURI().toURL();
+    }
+    try (Isolated loader = new Isolated(urls)) {
+      String name = DjlBackendProvider.class.getName();
+      Class<?> c = Class.forName(name, true, loader);
+      Object p = c.getConstructor().newInstance();
+      assertEquals("djl", c.getMethod("name").invoke(p));
+      assertNotNull(c.getMethod("description").invoke(p));
+      assertNotNull(c.getMethod("artifact").invoke(p));
+      assertTrue(loader.loaded(name), "the provider was loaded by the isolated loader itself");
+      for (String djl :
+          new String[] {
+            "ai.djl.engine.Engine",
+            "ai.djl.ndarray.NDManager",
+            "ai.djl.pytorch.engine.PtEngine",
+            "ai.djl.pytorch.jni.JniUtils",
+            "ai.djl.pytorch.jni.LibUtils",
+            DjlBackend.class.getName()
+          }) {
+        assertFalse(loader.loaded(djl), djl + " was loaded by name()/description()/artifact()");
+      }
+    }
+  }
+
+  /**
+   * In a fresh JVM without any DJL property: {@code create} with 3 threads must give 3 intra-op and 3
+   * inter-op threads (libtorch's defaults are the core count, 2 on the CI machine, and the surefire
+   * JVM's properties pin 1) and set offline mode.
+   */
+  @Test
+  void createSetsThreadsAndOfflineModeBeforeTheEngineLoads() throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process p =
+        new ProcessBuilder(java, "-cp", testClassPath(), ThreadsProbe.class.getName(), "3")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("intra=3 interop=3 offline=true"), out);
+  }
+
+  /** Prints what a backend created with {@code args[0]} threads got. */
+  static final class ThreadsProbe {
+    private ThreadsProbe() {}
+
+    /**
+     * Creates a backend and prints its thread counts and offline mode.
+     *
+     * @param args the number of threads
+     */
+    public static void main(String[] args) {
+      try (Backend b = new DjlBackendProvider().create(new BackendOptions(Integer.parseInt(args[0])))) {
+        System.out.println(
+            "intra=" + JniUtils.getNumThreads() + " interop=" + JniUtils.getNumInteropThreads()
+                + " offline=" + System.getProperty("ai.djl.offline"));
+      }
+    }
+  }
+
+  @Test
+  void backendDescribesItselfAndRejectsUnknownModels() {
+    try (Backend b = DjlBackends.create()) {
+      assertEquals("djl", b.name());
+      assertTrue(b.describe().contains("PyTorch 2.7.1"), b.describe());
+      assertTrue(b.describe().contains("1 intra-op / 1 inter-op"), b.describe());
+      ModelSpec unet =
+          new ModelSpec() {
+            @Override
+            public String kind() {
+              return "unet";
+            }
+
+            @Override
+            public Shape imageShape() {
+              return Shape.of(1, 4, 4);
+            }
+
+            @Override
+            public int numTrainTimesteps() {
+              return 10;
+            }
+          };
+      UnsupportedOperationException e =
+          assertThrows(
+              UnsupportedOperationException.class,
+              () -> b.createModel(unet, OptimizerSpec.adam(1e-3), 0));
+      assertTrue(e.getMessage().contains("'unet'") && e.getMessage().contains("mlp"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aClosedBackendRefusesWork() {
+    Backend b = DjlBackends.create();
+    b.close();
+    assertThrows(IllegalStateException.class, () -> b.tensors().zeros(Shape.of(2)));
+    b.close();
+  }
+}

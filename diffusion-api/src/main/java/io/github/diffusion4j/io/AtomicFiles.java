@@ -1,0 +1,270 @@
+package io.github.diffusion4j.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+/**
+ * Crash-safe writing of files and directories: the content goes to a temporary sibling named
+ * {@code .tmp-<name>-<random>}, is flushed to disk ({@code fsync}), and is then renamed over the final
+ * name with {@link StandardCopyOption#ATOMIC_MOVE}; finally the parent directory is flushed so that the
+ * rename itself is durable. A reader therefore sees the old content or the new content, never a part.
+ *
+ * <p>Leftover temporaries (from a killed process) start with {@link #TEMP_PREFIX} and can be deleted
+ * at any time; {@link CheckpointStore} does so when it opens.
+ */
+public final class AtomicFiles {
+  /** The prefix of every temporary file or directory written here. */
+  public static final String TEMP_PREFIX = ".tmp-";
+
+  private static final int BUFFER = 1 << 16;
+
+  private AtomicFiles() {}
+
+  /** Writes a file's content to a stream; the stream must not be closed by the writer. */
+  @FunctionalInterface
+  public interface Content {
+    /**
+     * Writes the content.
+     *
+     * @param out the stream (buffered)
+     * @throws IOException if writing fails
+     */
+    void writeTo(OutputStream out) throws IOException;
+  }
+
+  /** Fills a new, empty directory. */
+  @FunctionalInterface
+  public interface DirectoryContent {
+    /**
+     * Writes the files of the directory, each with {@link #writeDurably(Path, Content)}.
+     *
+     * @param directory the temporary directory to fill
+     * @throws IOException if writing fails
+     */
+    void writeInto(Path directory) throws IOException;
+  }
+
+  /**
+   * Writes a file atomically, replacing any existing file of that name.
+   *
+   * @param target the final path; its parent directories are created if missing
+   * @param content the content
+   * @throws IOException if writing fails (the target is then unchanged and no temporary is left)
+   */
+  public static void write(Path target, Content content) throws IOException {
+    Path parent = parentOf(target);
+    Files.createDirectories(parent);
+    Path temp = newTempFile(parent, target.getFileName().toString());
+    try {
+      writeInto(temp, content, StandardOpenOption.TRUNCATE_EXISTING);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException | Error e) {
+      deleteQuietly(temp, e);
+      throw e;
+    }
+    fsyncDirectory(parent);
+  }
+
+  /**
+   * Writes a UTF-8 text file atomically.
+   *
+   * @param target the final path
+   * @param text the text
+   * @throws IOException if writing fails
+   */
+  public static void writeString(Path target, String text) throws IOException {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    write(target, out -> out.write(bytes));
+  }
+
+  /**
+   * Writes a new file in place and flushes it to disk, without a rename: for files inside a
+   * temporary directory that {@link #writeDirectory(Path, DirectoryContent)} renames as a whole.
+   *
+   * @param file the file, which must not exist yet
+   * @param content the content
+   * @throws IOException if writing fails or the file exists
+   */
+  public static void writeDurably(Path file, Content content) throws IOException {
+    writeInto(file, content, StandardOpenOption.CREATE_NEW);
+  }
+
+  /**
+   * Writes a directory atomically: {@code content} fills a temporary sibling directory, which is
+   * flushed and renamed to {@code target}. An existing {@code target} is first renamed to a temporary
+   * name and deleted once the new directory is in place (so between those two renames, a crash leaves
+   * the old directory under a {@code .tmp-} name and no directory under the final name).
+   *
+   * @param target the final directory; its parent is created if missing
+   * @param content what fills the directory
+   * @throws IOException if writing fails (the target is then unchanged and no temporary is left)
+   */
+  public static void writeDirectory(Path target, DirectoryContent content) throws IOException {
+    Path parent = parentOf(target);
+    Files.createDirectories(parent);
+    String name = target.getFileName().toString();
+    Path temp = newTempDirectory(parent, name);
+    try {
+      content.writeInto(temp);
+      fsyncDirectory(temp);
+    } catch (IOException | RuntimeException | Error e) {
+      deleteQuietly(temp, e);
+      throw e;
+    }
+    Path old = null;
+    if (Files.exists(target)) {
+      if (!Files.isDirectory(target)) {
+        deleteQuietly(temp, null);
+        throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
+      }
+      old = temporarySibling(target, "old");
+      try {
+        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException | RuntimeException e) {
+        deleteQuietly(temp, e);
+        throw e;
+      }
+    }
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      if (old != null) {
+        try {
+          Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException restore) {
+          e.addSuppressed(restore);
+        }
+      }
+      deleteQuietly(temp, e);
+      throw e;
+    }
+    fsyncDirectory(parent);
+    if (old != null) {
+      deleteRecursively(old);
+    }
+  }
+
+  /**
+   * Flushes a directory's entries to disk (so that a rename or a new file in it survives a crash).
+   * On platforms that cannot open a directory for reading (Windows), this does nothing.
+   *
+   * @param directory the directory
+   * @throws IOException if the flush fails
+   */
+  public static void fsyncDirectory(Path directory) throws IOException {
+    if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows")) {
+      return;
+    }
+    try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  /**
+   * Deletes a file or a directory tree; does nothing if it does not exist.
+   *
+   * @param path the file or directory
+   * @throws IOException if something cannot be deleted
+   */
+  public static void deleteRecursively(Path path) throws IOException {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      try (Stream<Path> walk = Files.walk(path)) {
+        for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+          Files.deleteIfExists(p);
+        }
+      }
+    } else {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  /**
+   * Whether a file name is one of the temporaries written here.
+   *
+   * @param fileName a file name (no directories)
+   * @return true if it starts with {@link #TEMP_PREFIX}
+   */
+  public static boolean isTemporary(String fileName) {
+    return fileName.startsWith(TEMP_PREFIX);
+  }
+
+  private static void writeInto(Path file, Content content, StandardOpenOption mode) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, mode)) {
+      OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), BUFFER);
+      content.writeTo(out);
+      out.flush();
+      ch.force(true);
+    }
+  }
+
+  private static Path newTempFile(Path parent, String name) throws IOException {
+    while (true) {
+      try {
+        return Files.createFile(parent.resolve(TEMP_PREFIX + name + "-" + randomSuffix()));
+      } catch (FileAlreadyExistsException e) {
+        // try another suffix
+      }
+    }
+  }
+
+  private static Path newTempDirectory(Path parent, String name) throws IOException {
+    while (true) {
+      try {
+        return Files.createDirectory(parent.resolve(TEMP_PREFIX + name + "-" + randomSuffix()));
+      } catch (FileAlreadyExistsException e) {
+        // try another suffix
+      }
+    }
+  }
+
+  /**
+   * A fresh temporary name next to {@code target}: {@code .tmp-<name>-<random>-<tag>}.
+   *
+   * @param target the file or directory
+   * @param tag what the temporary is for
+   * @return the path (not created)
+   */
+  static Path temporarySibling(Path target, String tag) {
+    return parentOf(target)
+        .resolve(TEMP_PREFIX + target.getFileName() + "-" + randomSuffix() + "-" + tag);
+  }
+
+  private static String randomSuffix() {
+    return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+  }
+
+  private static Path parentOf(Path target) {
+    Path parent = target.toAbsolutePath().getParent();
+    if (parent == null) {
+      throw new IllegalArgumentException("cannot write to a file system root: " + target);
+    }
+    return parent;
+  }
+
+  private static void deleteQuietly(Path path, Throwable failure) {
+    try {
+      deleteRecursively(path);
+    } catch (IOException | RuntimeException e) {
+      if (failure != null) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+}

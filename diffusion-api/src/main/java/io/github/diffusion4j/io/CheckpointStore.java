@@ -1,0 +1,211 @@
+package io.github.diffusion4j.io;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code checkpoints/} folder of a training run: one {@link Checkpoint} per saved step, named
+ * {@code step-<N>} with {@code N} zero-padded to {@value #STEP_DIGITS} digits (so names sort like
+ * steps), keeping the last {@code K}.
+ *
+ * <p>{@link #open} deletes the {@code .tmp-*} leftovers of a process that was killed while writing.
+ * One process writes to a store at a time.
+ */
+public final class CheckpointStore {
+  private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+
+  /** The number of digits of the step in a directory name. */
+  public static final int STEP_DIGITS = 8;
+
+  /** A {@code keepLast} that keeps every checkpoint. */
+  public static final int KEEP_ALL = Integer.MAX_VALUE;
+
+  private static final Pattern STEP_NAME = Pattern.compile("step-(\\d{" + STEP_DIGITS + ",18})");
+
+  private final Path directory;
+  private final int keepLast;
+
+  private CheckpointStore(Path directory, int keepLast) {
+    this.directory = directory;
+    this.keepLast = keepLast;
+  }
+
+  /**
+   * Opens (creating if needed) a run's checkpoint folder and deletes leftover temporaries.
+   *
+   * @param directory the folder
+   * @param keepLast how many checkpoints to keep, at least 1 ({@link #KEEP_ALL} for all)
+   * @return the store
+   * @throws IllegalArgumentException if {@code keepLast < 1}
+   * @throws CheckpointException if the folder cannot be created or cleaned
+   */
+  public static CheckpointStore open(Path directory, int keepLast) {
+    if (keepLast < 1) {
+      throw new IllegalArgumentException("keepLast must be at least 1, got " + keepLast);
+    }
+    try {
+      Files.createDirectories(directory);
+      int cleaned = 0;
+      try (Stream<Path> entries = Files.list(directory)) {
+        for (Path p : (Iterable<Path>) entries::iterator) {
+          if (AtomicFiles.isTemporary(p.getFileName().toString())) {
+            AtomicFiles.deleteRecursively(p);
+            cleaned++;
+          }
+        }
+      }
+      if (cleaned > 0) {
+        LOG.info("{}: deleted {} leftover temporary entries of an interrupted write", directory, cleaned);
+      }
+    } catch (IOException e) {
+      throw CheckpointException.of(directory, "cannot open checkpoint folder: " + e, e);
+    }
+    return new CheckpointStore(directory, keepLast);
+  }
+
+  /**
+   * The folder.
+   *
+   * @return the path
+   */
+  public Path directory() {
+    return directory;
+  }
+
+  /**
+   * How many checkpoints are kept.
+   *
+   * @return the count
+   */
+  public int keepLast() {
+    return keepLast;
+  }
+
+  /**
+   * The directory name of a step.
+   *
+   * @param step the step, at least 0
+   * @return e.g. {@code step-00001000}
+   */
+  public static String directoryName(long step) {
+    if (step < 0) {
+      throw new IllegalArgumentException("step must be at least 0, got " + step);
+    }
+    return String.format("step-%0" + STEP_DIGITS + "d", step);
+  }
+
+  /**
+   * The step of a checkpoint directory name.
+   *
+   * @param name a file name
+   * @return the step, or empty if the name is not {@code step-<digits>}
+   */
+  public static OptionalLong stepOf(String name) {
+    Matcher m = STEP_NAME.matcher(name);
+    return m.matches() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
+  }
+
+  /**
+   * Saves a checkpoint under the step of its training state, then deletes the oldest beyond
+   * {@link #keepLast()}.
+   *
+   * @param content the content, with a training state
+   * @param provenance for the manifest
+   * @return the checkpoint's directory
+   * @throws IllegalArgumentException if the content has no training state
+   * @throws CheckpointException if writing fails (earlier checkpoints are then untouched)
+   */
+  public Path save(CheckpointContent content, Provenance provenance) {
+    long step =
+        content
+            .trainingState()
+            .orElseThrow(
+                () -> new IllegalArgumentException("content has no training state; pass the step"))
+            .step();
+    return save(step, content, provenance);
+  }
+
+  /**
+   * Saves a checkpoint as {@code step-<step>} (replacing one of the same step), then deletes the oldest
+   * beyond {@link #keepLast()}.
+   *
+   * @param step the step
+   * @param content the content
+   * @param provenance for the manifest
+   * @return the checkpoint's directory
+   * @throws CheckpointException if writing fails (earlier checkpoints are then untouched)
+   */
+  public Path save(long step, CheckpointContent content, Provenance provenance) {
+    Path target = directory.resolve(directoryName(step));
+    Checkpoint.write(target, content, provenance);
+    prune();
+    return target;
+  }
+
+  /**
+   * The checkpoint directories, oldest step first.
+   *
+   * @return the directories
+   * @throws CheckpointException if the folder cannot be listed
+   */
+  public List<Path> list() {
+    List<Path> out = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(directory)) {
+      entries
+          .filter(p -> stepOf(p.getFileName().toString()).isPresent() && Files.isDirectory(p))
+          .sorted(Comparator.comparingLong(p -> stepOf(p.getFileName().toString()).getAsLong()))
+          .forEach(out::add);
+    } catch (IOException e) {
+      throw CheckpointException.of(directory, "cannot list checkpoints: " + e, e);
+    }
+    return out;
+  }
+
+  /**
+   * The directory of the newest checkpoint.
+   *
+   * @return the directory, or empty if there is none
+   */
+  public Optional<Path> latestDirectory() {
+    List<Path> all = list();
+    return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+  }
+
+  /**
+   * Reads the newest checkpoint.
+   *
+   * @return the checkpoint, or empty if there is none
+   * @throws CheckpointException if the newest checkpoint is damaged
+   */
+  public Optional<Checkpoint> latest() {
+    return latestDirectory().map(Checkpoint::read);
+  }
+
+  /** Deletes the oldest checkpoints beyond {@code keepLast}, each renamed away first. */
+  private void prune() {
+    List<Path> all = list();
+    for (int i = 0; i < all.size() - keepLast; i++) {
+      Path old = all.get(i);
+      Path doomed = AtomicFiles.temporarySibling(old, "deleted");
+      try {
+        // renamed first, so that a crash mid-delete leaves a .tmp- entry, never a partial step-N
+        Files.move(old, doomed, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.deleteRecursively(doomed);
+      } catch (IOException e) {
+        throw CheckpointException.of(old, "cannot delete old checkpoint: " + e, e);
+      }
+    }
+  }
+}

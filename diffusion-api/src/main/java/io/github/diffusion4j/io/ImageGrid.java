@@ -1,0 +1,354 @@
+package io.github.diffusion4j.io;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferInt;
+import java.awt.image.RenderedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lays a batch of images out as one picture, like torchvision's {@code make_grid} and {@code
+ * save_image}: images in rows of {@code nrow}, separated and surrounded by {@code padding} pixels, each
+ * value {@code v} in {@code [0, 1]} becoming the byte {@code (int) (v * 255 + 0.5)} clamped to
+ * {@code [0, 255]} (NaN becomes 0). Tiny images are enlarged by an integer factor, each pixel a square
+ * block, so that every cell is at least {@link Options#minCellPixels()} wide and high: the tutorial's
+ * 5x5 images become 65x65 cells. Optional titles go above the columns (the tutorial's {@code "Step 40"})
+ * and left of the rows.
+ *
+ * <p>Titles are drawn with the JDK's fonts; where none are installed (a bare container), they are
+ * left out with one warning and the layout stays the same.
+ */
+public final class ImageGrid {
+  private static final Logger LOG = LoggerFactory.getLogger(ImageGrid.class);
+
+  /** The height of the band above the columns that holds their titles, in pixels. */
+  public static final int TITLE_BAND = 20;
+
+  private static final int TITLE_MARGIN = 4;
+  private static final int FALLBACK_CHAR_WIDTH = 7;
+  private static final Font FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+  private static volatile boolean fontsFailed;
+
+  private ImageGrid() {}
+
+  /**
+   * How a grid looks.
+   *
+   * @param nrow images per row (torchvision's name), at least 1
+   * @param padding pixels between and around cells, at least 0
+   * @param minCellPixels the smallest cell side after enlarging, at least 1 (1 disables enlarging)
+   * @param padValue the grey level of the padding and title bands, in {@code [0, 1]}
+   * @param columnTitles titles above the columns, at most {@code nrow} (may be empty)
+   * @param rowTitles titles left of the rows (may be empty)
+   */
+  public record Options(
+      int nrow,
+      int padding,
+      int minCellPixels,
+      double padValue,
+      List<String> columnTitles,
+      List<String> rowTitles) {
+
+    /**
+     * Validates and copies.
+     *
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public Options {
+      if (nrow < 1) {
+        throw new IllegalArgumentException("nrow must be at least 1, got " + nrow);
+      }
+      if (padding < 0) {
+        throw new IllegalArgumentException("padding must be at least 0, got " + padding);
+      }
+      if (minCellPixels < 1) {
+        throw new IllegalArgumentException("minCellPixels must be at least 1, got " + minCellPixels);
+      }
+      if (!(padValue >= 0 && padValue <= 1)) {
+        throw new IllegalArgumentException("padValue must be in [0, 1], got " + padValue);
+      }
+      columnTitles = List.copyOf(columnTitles == null ? List.of() : columnTitles);
+      rowTitles = List.copyOf(rowTitles == null ? List.of() : rowTitles);
+      if (columnTitles.size() > nrow) {
+        throw new IllegalArgumentException(
+            columnTitles.size() + " column titles for " + nrow + " columns (nrow)");
+      }
+    }
+
+    /**
+     * torchvision's defaults ({@code nrow = 8}, {@code padding = 2}, black padding), cells of at
+     * least 64 pixels, no titles.
+     *
+     * @return the options
+     */
+    public static Options defaults() {
+      return new Options(8, 2, 64, 0.0, List.of(), List.of());
+    }
+
+    /**
+     * These options with another {@code nrow}.
+     *
+     * @param value images per row
+     * @return the new options
+     */
+    public Options withNrow(int value) {
+      return new Options(value, padding, minCellPixels, padValue, columnTitles, rowTitles);
+    }
+
+    /**
+     * These options with another padding.
+     *
+     * @param value pixels
+     * @return the new options
+     */
+    public Options withPadding(int value) {
+      return new Options(nrow, value, minCellPixels, padValue, columnTitles, rowTitles);
+    }
+
+    /**
+     * These options with another smallest cell side.
+     *
+     * @param value pixels (1: no enlarging)
+     * @return the new options
+     */
+    public Options withMinCellPixels(int value) {
+      return new Options(nrow, padding, value, padValue, columnTitles, rowTitles);
+    }
+
+    /**
+     * These options with another padding grey level.
+     *
+     * @param value in {@code [0, 1]}
+     * @return the new options
+     */
+    public Options withPadValue(double value) {
+      return new Options(nrow, padding, minCellPixels, value, columnTitles, rowTitles);
+    }
+
+    /**
+     * These options with column titles.
+     *
+     * @param titles at most {@code nrow}
+     * @return the new options
+     */
+    public Options withColumnTitles(List<String> titles) {
+      return new Options(nrow, padding, minCellPixels, padValue, titles, rowTitles);
+    }
+
+    /**
+     * These options with row titles.
+     *
+     * @param titles one per row (fewer leaves the last rows untitled)
+     * @return the new options
+     */
+    public Options withRowTitles(List<String> titles) {
+      return new Options(nrow, padding, minCellPixels, padValue, columnTitles, titles);
+    }
+  }
+
+  /**
+   * Renders a grid.
+   *
+   * @param images {@code N * C * H * W} values, row-major
+   * @param shape {@code [N, C, H, W]} with {@code C} 1 (grey) or 3 (RGB)
+   * @param options the layout
+   * @return an RGB image
+   * @throws IllegalArgumentException if the shape or length is wrong, or there are more row titles
+   *     than rows
+   */
+  public static BufferedImage render(float[] images, Shape shape, Options options) {
+    if (shape.rank() != 4 || (shape.dim(1) != 1 && shape.dim(1) != 3)) {
+      throw new IllegalArgumentException("images must have shape [N, C, H, W] with C = 1 or 3, got " + shape);
+    }
+    if (images.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape " + shape + " needs " + shape.size() + " values, got " + images.length);
+    }
+    int n = shape.dim(0);
+    int c = shape.dim(1);
+    int h = shape.dim(2);
+    int w = shape.dim(3);
+    int cols = Math.min(options.nrow(), n);
+    int rows = (n + cols - 1) / cols;
+    if (options.rowTitles().size() > rows) {
+      throw new IllegalArgumentException(options.rowTitles().size() + " row titles for " + rows + " rows");
+    }
+    int scale = scaleFor(h, w, options.minCellPixels());
+    int widest = 0;
+    for (String t : options.columnTitles()) {
+      widest = Math.max(widest, textWidth(t) + 2 * TITLE_MARGIN);
+    }
+    scale = Math.max(scale, (widest + w - 1) / w); // titles fit above their cell
+    int cellW = w * scale;
+    int cellH = h * scale;
+    int pad = options.padding();
+    int top = options.columnTitles().isEmpty() ? 0 : TITLE_BAND;
+    int left = 0;
+    for (String t : options.rowTitles()) {
+      left = Math.max(left, textWidth(t) + 2 * TITLE_MARGIN);
+    }
+    long width = left + (long) cols * (cellW + pad) + pad;
+    long height = top + (long) rows * (cellH + pad) + pad;
+    if (width * height > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "a grid of " + n + " images of " + h + "x" + w + " scaled by " + scale + " is too large ("
+              + width + "x" + height + " pixels)");
+    }
+    BufferedImage img = new BufferedImage((int) width, (int) height, BufferedImage.TYPE_INT_RGB);
+    int[] px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
+    int g = toByte((float) options.padValue());
+    Arrays.fill(px, (g << 16) | (g << 8) | g);
+    int plane = h * w;
+    int item = c * plane;
+    for (int k = 0; k < n; k++) {
+      int x0 = left + pad + (k % cols) * (cellW + pad);
+      int y0 = top + pad + (k / cols) * (cellH + pad);
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int base = k * item + y * w + x;
+          int r = toByte(images[base]);
+          int rgb =
+              c == 1
+                  ? (r << 16) | (r << 8) | r
+                  : (r << 16) | (toByte(images[base + plane]) << 8) | toByte(images[base + 2 * plane]);
+          for (int dy = 0; dy < scale; dy++) {
+            int row = (y0 + y * scale + dy) * (int) width + x0 + x * scale;
+            Arrays.fill(px, row, row + scale, rgb);
+          }
+        }
+      }
+    }
+    Color ink = options.padValue() < 0.5 ? Color.WHITE : Color.BLACK;
+    for (int i = 0; i < options.columnTitles().size(); i++) {
+      int cx = left + pad + i * (cellW + pad) + cellW / 2;
+      drawCentered(img, options.columnTitles().get(i), cx, TITLE_BAND / 2, ink);
+    }
+    for (int i = 0; i < options.rowTitles().size(); i++) {
+      int cy = top + pad + i * (cellH + pad) + cellH / 2;
+      drawCentered(img, options.rowTitles().get(i), left / 2, cy, ink);
+    }
+    return img;
+  }
+
+  /**
+   * Renders a grid and writes it as a PNG, atomically.
+   *
+   * @param file the file
+   * @param images the values
+   * @param shape {@code [N, C, H, W]}
+   * @param options the layout
+   * @throws UncheckedIOException naming the file if writing fails
+   */
+  public static void writePng(Path file, float[] images, Shape shape, Options options) {
+    writePng(file, render(images, shape, options));
+  }
+
+  /**
+   * Writes an image as a PNG, atomically.
+   *
+   * @param file the file
+   * @param image the image
+   * @throws UncheckedIOException naming the file if writing fails
+   */
+  public static void writePng(Path file, RenderedImage image) {
+    try {
+      AtomicFiles.write(
+          file,
+          out -> {
+            if (!ImageIO.write(image, "png", out)) {
+              throw new IOException("no PNG writer for this image type");
+            }
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The integer enlargement that makes the smaller side of an {@code h x w} image at least
+   * {@code minCell} pixels.
+   *
+   * @param h the height
+   * @param w the width
+   * @param minCell the smallest cell side
+   * @return the factor, at least 1
+   */
+  public static int scaleFor(int h, int w, int minCell) {
+    int side = Math.min(h, w);
+    return Math.max(1, (minCell + side - 1) / side);
+  }
+
+  /**
+   * The byte of a value in {@code [0, 1]}, as torchvision's {@code save_image}.
+   *
+   * @param v the value
+   * @return {@code (int) (v * 255 + 0.5)} clamped to {@code [0, 255]}; 0 for NaN
+   */
+  static int toByte(float v) {
+    if (!(v > 0)) {
+      return 0;
+    }
+    if (v >= 1) {
+      return 255;
+    }
+    return (int) (v * 255f + 0.5f);
+  }
+
+  private static int textWidth(String s) {
+    if (!fontsFailed) {
+      try {
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = probe.createGraphics();
+        try {
+          return g.getFontMetrics(FONT).stringWidth(s);
+        } finally {
+          g.dispose();
+        }
+      } catch (RuntimeException | Error e) {
+        fontsUnavailable(e);
+      }
+    }
+    return s.length() * FALLBACK_CHAR_WIDTH;
+  }
+
+  private static void drawCentered(BufferedImage img, String s, int cx, int cy, Color ink) {
+    if (fontsFailed || s.isEmpty()) {
+      return;
+    }
+    Graphics2D g = img.createGraphics();
+    try {
+      g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+      g.setFont(FONT);
+      g.setColor(ink);
+      FontMetrics fm = g.getFontMetrics();
+      g.drawString(s, cx - fm.stringWidth(s) / 2, cy + (fm.getAscent() - fm.getDescent()) / 2);
+    } catch (RuntimeException | Error e) {
+      fontsUnavailable(e);
+    } finally {
+      g.dispose();
+    }
+  }
+
+  /** No usable fonts (a headless system without fontconfig fonts): titles are left out. */
+  private static void fontsUnavailable(Throwable e) {
+    if (e instanceof VirtualMachineError vme) {
+      throw vme;
+    }
+    if (!fontsFailed) {
+      fontsFailed = true;
+      LOG.warn("no usable fonts ({}); image titles are left out", e.toString());
+    }
+  }
+}

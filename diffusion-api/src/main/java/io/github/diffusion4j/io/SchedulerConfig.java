@@ -1,0 +1,400 @@
+package io.github.diffusion4j.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.VarianceType;
+import io.github.diffusion4j.schedule.BetaSchedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.schedule.TimestepSpacing;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A checkpoint's {@code scheduler_config.json}: the noise schedule and sampler settings under the keys
+ * of diffusers' {@code DDPMScheduler} / {@code DDIMScheduler}, so that a diffusers config can be read
+ * and ours read by diffusers.
+ *
+ * <p>Reading is tolerant the way diffusers is: a missing key takes diffusers' default, and keys this
+ * class does not use ({@code _diffusers_version}, {@code trained_betas: null}, other schedulers' keys
+ * such as {@code skip_prk_steps}) are ignored. A value of the wrong type, an unknown enum value, or
+ * explicit {@code trained_betas} is an error naming the key. Writing follows diffusers'
+ * {@code to_json_string}: keys sorted, two-space indent, a final newline.
+ *
+ * @param className {@code _class_name}, e.g. {@code "DDPMScheduler"}
+ * @param numTrainTimesteps {@code num_train_timesteps}
+ * @param betaStart {@code beta_start}
+ * @param betaEnd {@code beta_end}
+ * @param betaSchedule {@code beta_schedule}
+ * @param predictionType {@code prediction_type}
+ * @param varianceType {@code variance_type} (DDPM's reverse-step variance)
+ * @param clipSample {@code clip_sample}
+ * @param clipSampleRange {@code clip_sample_range}
+ * @param setAlphaToOne {@code set_alpha_to_one} (DDIM's final alpha-bar)
+ * @param stepsOffset {@code steps_offset}, at least 0
+ * @param timestepSpacing {@code timestep_spacing}
+ * @param rescaleBetasZeroSnr {@code rescale_betas_zero_snr}
+ * @param thresholding {@code thresholding}
+ * @param dynamicThresholdingRatio {@code dynamic_thresholding_ratio}
+ * @param sampleMaxValue {@code sample_max_value}
+ */
+public record SchedulerConfig(
+    String className,
+    int numTrainTimesteps,
+    double betaStart,
+    double betaEnd,
+    BetaSchedule betaSchedule,
+    PredictionType predictionType,
+    VarianceType varianceType,
+    boolean clipSample,
+    double clipSampleRange,
+    boolean setAlphaToOne,
+    int stepsOffset,
+    TimestepSpacing timestepSpacing,
+    boolean rescaleBetasZeroSnr,
+    boolean thresholding,
+    double dynamicThresholdingRatio,
+    double sampleMaxValue) {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SchedulerConfig.class);
+
+  /** diffusers' default {@code _class_name} for what diffusion4j trains. */
+  public static final String DDPM_SCHEDULER = "DDPMScheduler";
+
+  /**
+   * diffusers' defaults ({@code DDPMScheduler}; {@code set_alpha_to_one} from {@code DDIMScheduler}):
+   * what a key that is absent from a file means.
+   */
+  public static final SchedulerConfig DIFFUSERS_DEFAULTS =
+      new SchedulerConfig(
+          DDPM_SCHEDULER, 1000, 0.0001, 0.02, BetaSchedule.LINEAR, PredictionType.EPSILON,
+          VarianceType.FIXED_SMALL, true, 1.0, true, 0, TimestepSpacing.LEADING, false, false, 0.995,
+          1.0);
+
+  /** Keys diffusers writes that carry nothing for diffusion4j (accepted silently). */
+  private static final Set<String> IGNORED_SILENTLY = Set.of("_diffusers_version", "trained_betas");
+
+  /**
+   * Checks the values; the messages use the JSON keys.
+   *
+   * @throws IllegalArgumentException if a value is out of range or missing
+   */
+  public SchedulerConfig {
+    if (className == null || className.isBlank()) {
+      throw new IllegalArgumentException("_class_name must be a non-empty string");
+    }
+    if (betaSchedule == null || predictionType == null || varianceType == null || timestepSpacing == null) {
+      throw new IllegalArgumentException(
+          "beta_schedule, prediction_type, variance_type and timestep_spacing are required");
+    }
+    if (stepsOffset < 0) {
+      throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
+    }
+    new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
+    new SampleClipping(
+        clipSample, clipSampleRange, thresholding, dynamicThresholdingRatio, sampleMaxValue);
+  }
+
+  /**
+   * The configuration of a model trained with {@code schedule} and {@code predictionType}, sampled
+   * with the given settings; {@code _class_name} is {@value #DDPM_SCHEDULER} and
+   * {@code set_alpha_to_one} is true (change them with the {@code with} methods).
+   *
+   * @param schedule the noise schedule
+   * @param predictionType what the model predicts
+   * @param varianceType DDPM's reverse-step variance
+   * @param clipping the treatment of the predicted {@code x0}
+   * @param timestepSpacing how inference steps are laid out
+   * @param stepsOffset the offset added to {@code leading} timesteps
+   * @return the configuration
+   */
+  public static SchedulerConfig of(
+      ScheduleSpec schedule,
+      PredictionType predictionType,
+      VarianceType varianceType,
+      SampleClipping clipping,
+      TimestepSpacing timestepSpacing,
+      int stepsOffset) {
+    return new SchedulerConfig(
+        DDPM_SCHEDULER, schedule.numTrainTimesteps(), schedule.betaStart(), schedule.betaEnd(),
+        schedule.betaSchedule(), predictionType, varianceType, clipping.clipSample(),
+        clipping.clipSampleRange(), true, stepsOffset, timestepSpacing, schedule.rescaleBetasZeroSnr(),
+        clipping.thresholding(), clipping.dynamicThresholdingRatio(), clipping.sampleMaxValue());
+  }
+
+  /**
+   * This configuration with another {@code _class_name}.
+   *
+   * @param name e.g. {@code "DDIMScheduler"}
+   * @return the new configuration
+   */
+  public SchedulerConfig withClassName(String name) {
+    return new SchedulerConfig(
+        name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, varianceType,
+        clipSample, clipSampleRange, setAlphaToOne, stepsOffset, timestepSpacing, rescaleBetasZeroSnr,
+        thresholding, dynamicThresholdingRatio, sampleMaxValue);
+  }
+
+  /**
+   * This configuration with another {@code set_alpha_to_one}.
+   *
+   * @param value the new value
+   * @return the new configuration
+   */
+  public SchedulerConfig withSetAlphaToOne(boolean value) {
+    return new SchedulerConfig(
+        className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, varianceType,
+        clipSample, clipSampleRange, value, stepsOffset, timestepSpacing, rescaleBetasZeroSnr,
+        thresholding, dynamicThresholdingRatio, sampleMaxValue);
+  }
+
+  /**
+   * The noise schedule.
+   *
+   * @return the schedule spec
+   */
+  public ScheduleSpec scheduleSpec() {
+    return new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
+  }
+
+  /**
+   * The treatment of the predicted {@code x0}.
+   *
+   * @return the clipping setting
+   */
+  public SampleClipping sampleClipping() {
+    return new SampleClipping(
+        clipSample, clipSampleRange, thresholding, dynamicThresholdingRatio, sampleMaxValue);
+  }
+
+  // ------------------------------------------------------------------------------------------ JSON
+
+  /**
+   * Reads a {@code scheduler_config.json}.
+   *
+   * @param file the file
+   * @return the configuration
+   * @throws CheckpointException naming the file and key if it is missing, not JSON, or has a bad value
+   */
+  public static SchedulerConfig read(Path file) {
+    return fromJson(FileSupport.readUtf8(file), file.toString());
+  }
+
+  /**
+   * Parses the JSON of a scheduler configuration.
+   *
+   * @param json the text
+   * @param source a name for messages (the file)
+   * @return the configuration
+   * @throws CheckpointException naming {@code source} and the key if a value is bad
+   */
+  public static SchedulerConfig fromJson(String json, String source) {
+    JsonNode root = Json.parseObject(json, source, "");
+    Reader r = new Reader(root, source);
+    SchedulerConfig d = DIFFUSERS_DEFAULTS;
+    JsonNode trained = root.get("trained_betas");
+    if (trained != null && !trained.isNull()) {
+      throw CheckpointException.of(
+          source, "key 'trained_betas': explicit betas are not supported; use beta_schedule");
+    }
+    SchedulerConfig config;
+    try {
+      config =
+          new SchedulerConfig(
+              r.string("_class_name", d.className),
+              r.integer("num_train_timesteps", d.numTrainTimesteps),
+              r.number("beta_start", d.betaStart),
+              r.number("beta_end", d.betaEnd),
+              r.choice("beta_schedule", d.betaSchedule, BetaSchedule::fromConfigName,
+                  BetaSchedule.configNames()),
+              r.choice("prediction_type", d.predictionType, PredictionType::fromConfigName,
+                  PredictionType.configNames()),
+              r.choice("variance_type", d.varianceType, VarianceType::fromConfigName,
+                  VarianceType.configNames()),
+              r.bool("clip_sample", d.clipSample),
+              r.number("clip_sample_range", d.clipSampleRange),
+              r.bool("set_alpha_to_one", d.setAlphaToOne),
+              r.integer("steps_offset", d.stepsOffset),
+              r.choice("timestep_spacing", d.timestepSpacing, TimestepSpacing::fromConfigName,
+                  TimestepSpacing.configNames()),
+              r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr),
+              r.bool("thresholding", d.thresholding),
+              r.number("dynamic_thresholding_ratio", d.dynamicThresholdingRatio),
+              r.number("sample_max_value", d.sampleMaxValue));
+    } catch (IllegalArgumentException e) {
+      throw CheckpointException.of(source, e.getMessage());
+    }
+    List<String> ignored = new ArrayList<>();
+    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!r.used.contains(k) && !IGNORED_SILENTLY.contains(k)) {
+        ignored.add(k);
+      }
+    }
+    if (!ignored.isEmpty()) {
+      LOG.debug("{}: ignoring keys diffusion4j does not use: {}", source, ignored);
+    }
+    return config;
+  }
+
+  /**
+   * The JSON form, as diffusers writes it (sorted keys, two-space indent, final newline).
+   *
+   * @return the text
+   */
+  public String toJson() {
+    Map<String, String> v = new TreeMap<>();
+    v.put("_class_name", quote(className));
+    v.put("num_train_timesteps", Integer.toString(numTrainTimesteps));
+    v.put("beta_start", number(betaStart));
+    v.put("beta_end", number(betaEnd));
+    v.put("beta_schedule", quote(betaSchedule.configName()));
+    v.put("prediction_type", quote(predictionType.configName()));
+    v.put("variance_type", quote(varianceType.configName()));
+    v.put("clip_sample", Boolean.toString(clipSample));
+    v.put("clip_sample_range", number(clipSampleRange));
+    v.put("set_alpha_to_one", Boolean.toString(setAlphaToOne));
+    v.put("steps_offset", Integer.toString(stepsOffset));
+    v.put("timestep_spacing", quote(timestepSpacing.configName()));
+    v.put("rescale_betas_zero_snr", Boolean.toString(rescaleBetasZeroSnr));
+    v.put("thresholding", Boolean.toString(thresholding));
+    v.put("dynamic_thresholding_ratio", number(dynamicThresholdingRatio));
+    v.put("sample_max_value", number(sampleMaxValue));
+    StringBuilder b = new StringBuilder("{\n");
+    int i = 0;
+    for (Map.Entry<String, String> e : v.entrySet()) {
+      b.append("  \"").append(e.getKey()).append("\": ").append(e.getValue());
+      b.append(++i < v.size() ? ",\n" : "\n");
+    }
+    return b.append("}\n").toString();
+  }
+
+  /**
+   * Writes the JSON form atomically.
+   *
+   * @param file the file
+   * @throws CheckpointException if writing fails
+   */
+  public void write(Path file) {
+    try {
+      AtomicFiles.writeString(file, toJson());
+    } catch (IOException e) {
+      throw CheckpointException.of(file, "cannot write: " + e, e);
+    }
+  }
+
+  /** A JSON string literal. */
+  private static String quote(String s) {
+    try {
+      return Json.MAPPER.writeValueAsString(s);
+    } catch (JsonProcessingException e) {
+      throw new AssertionError(e); // a String always serialises
+    }
+  }
+
+  /** A number as Python's json writes it: {@code 0.0001}, {@code 1.0} (not {@code 1.0E-4}). */
+  private static String number(double d) {
+    String s = Double.toString(d);
+    if (s.indexOf('E') < 0) {
+      return s;
+    }
+    String plain = BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+    return plain.indexOf('.') < 0 ? plain + ".0" : plain;
+  }
+
+  /** Typed access to the keys of one JSON object, with diffusers' defaults for absent keys. */
+  private static final class Reader {
+    private final JsonNode root;
+    private final String source;
+    private final Set<String> used = new HashSet<>();
+
+    Reader(JsonNode root, String source) {
+      this.root = root;
+      this.source = source;
+    }
+
+    private JsonNode get(String key) {
+      used.add(key);
+      return root.get(key);
+    }
+
+    private CheckpointException wrong(String key, String expected, JsonNode v) {
+      return Json.wrongType(source, key, expected, v);
+    }
+
+    String string(String key, String dflt) {
+      JsonNode v = get(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isTextual()) {
+        throw wrong(key, "a string", v);
+      }
+      return v.textValue();
+    }
+
+    int integer(String key, int dflt) {
+      JsonNode v = get(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+        throw wrong(key, "an integer", v);
+      }
+      return v.intValue();
+    }
+
+    double number(String key, double dflt) {
+      JsonNode v = get(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isNumber()) {
+        throw wrong(key, "a number", v);
+      }
+      return v.doubleValue();
+    }
+
+    boolean bool(String key, boolean dflt) {
+      JsonNode v = get(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isBoolean()) {
+        throw wrong(key, "true or false", v);
+      }
+      return v.booleanValue();
+    }
+
+    <E> E choice(String key, E dflt, Function<String, Optional<E>> lookup, List<String> names) {
+      JsonNode v = get(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isTextual()) {
+        throw wrong(key, "one of " + names, v);
+      }
+      return lookup
+          .apply(v.textValue())
+          .orElseThrow(
+              () ->
+                  CheckpointException.of(
+                      source,
+                      "key '" + key + "': unknown value '" + Json.abbreviate(v.textValue())
+                          + "'; allowed are " + names));
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Files: checkpoints and pictures, with no native library and every write atomic.
+ *
+ * <ul>
+ *   <li>{@link io.github.diffusion4j.io.SafeTensors}: the safetensors codec (read F32, F16, BF16, F64;
+ *       write F32), strict about every rule of the format; errors are
+ *       {@link io.github.diffusion4j.io.CheckpointException}s naming the file.
+ *   <li>{@link io.github.diffusion4j.io.Checkpoint}: a checkpoint directory ({@code model.safetensors},
+ *       {@code config.yaml}, optional EMA weights, training state and diffusers-style
+ *       {@link io.github.diffusion4j.io.SchedulerConfig}, and a {@link io.github.diffusion4j.io.Manifest}
+ *       with SHA-256 checksums); {@link io.github.diffusion4j.io.CheckpointStore} keeps the last few of
+ *       a run.
+ *   <li>{@link io.github.diffusion4j.io.ImageGrid} (PNG grids), {@link io.github.diffusion4j.io.GifWriter}
+ *       (animated trajectories), {@link io.github.diffusion4j.io.NpyWriter} (NumPy arrays).
+ *   <li>{@link io.github.diffusion4j.io.AtomicFiles}: temporary sibling, fsync, atomic rename.
+ * </ul>
+ *
+ * <p>This package sits below {@code config}: the configuration is stored as text supplied by the caller.
+ */
+package io.github.diffusion4j.io;

@@ -1,0 +1,87 @@
+package io.github.diffusion4j.runtime;
+
+import io.github.diffusion4j.config.ConfigWriter;
+import io.github.diffusion4j.config.DiffusionConfig;
+import io.github.diffusion4j.io.CheckpointContent;
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.io.TrainingState;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.training.TrainingProgress;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Between models and checkpoint contents. */
+final class Checkpoints {
+  /** The extra training-state key with Adam's exact step count (the tensor entry is float32). */
+  static final String ADAM_STEP = "adam_step";
+
+  private Checkpoints() {}
+
+  static SchedulerConfig schedulerConfig(DiffusionConfig c) {
+    return SchedulerConfig.of(c.schedule().toSpec(), c.schedule().predictionType(), c.sampling().varianceType(),
+        c.sampling().clipping(), c.sampling().timestepSpacing(), c.sampling().stepsOffset())
+        .withSetAlphaToOne(c.sampling().setAlphaToOne());
+  }
+
+  /** Everything needed to resume, refusing weights that are not finite. */
+  static CheckpointContent content(DiffusionConfig config, TrainableModel model, boolean ema, TrainingProgress p) {
+    StateDict weights = model.stateDict();
+    requireFinite(weights, "model weights");
+    CheckpointContent c = CheckpointContent.of(weights, ConfigWriter.toYaml(config))
+        .withScheduler(schedulerConfig(config))
+        .withTrainingState(new TrainingState(p.step(), p.epoch(), p.batchInEpoch(), model.optimizerState(),
+            Map.of(ADAM_STEP, Long.toString(model.stepCount()))));
+    if (ema) {
+      StateDict e = model.emaStateDict();
+      requireFinite(e, "EMA weights");
+      c = c.withEma(e);
+    }
+    return c;
+  }
+
+  static void requireFinite(StateDict d, String what) {
+    for (Map.Entry<String, io.github.diffusion4j.model.FloatArray> e : d.entries().entrySet()) {
+      int bad = e.getValue().firstNonFinite();
+      if (bad >= 0) {
+        throw new IllegalStateException(what + " '" + e.getKey() + "' became " + e.getValue().get(bad)
+            + "; training diverged (lower training.learning_rate or set training.max_grad_norm); "
+            + "no checkpoint was written, earlier checkpoints are kept");
+      }
+    }
+  }
+
+  /** Restores weights, EMA and optimiser state; returns where to resume. */
+  static TrainingProgress restore(Path dir, CheckpointContent c, TrainableModel model) {
+    loadWeights(dir, model, c.model());
+    c.ema().ifPresent(e -> {
+      try {
+        model.loadEmaStateDict(e);
+      } catch (IllegalArgumentException ex) {
+        throw new CheckpointException(dir + ": ema.safetensors: " + ex.getMessage());
+      }
+    });
+    TrainingState s = c.trainingState().orElseThrow(() -> new CheckpointException(
+        dir + ": has no training_state.safetensors, so it cannot be resumed (it can still be sampled)"));
+    try {
+      model.loadOptimizerState(s.optimizer());
+    } catch (IllegalArgumentException ex) {
+      throw new CheckpointException(dir + ": training_state.safetensors: " + ex.getMessage());
+    }
+    if (s.epoch() > Integer.MAX_VALUE || s.noisePosition() > Integer.MAX_VALUE) {
+      throw new CheckpointException(dir + ": training_state.safetensors: epoch or batch out of range");
+    }
+    return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step());
+  }
+
+  static void loadWeights(Path dir, TrainableModel model, StateDict weights) {
+    try {
+      model.loadStateDict(weights);
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(dir + ": model.safetensors does not fit the model of config.yaml ("
+          + model.spec().kind() + " for " + model.spec().imageShape().toCompactString() + " images): "
+          + e.getMessage());
+    }
+  }
+}

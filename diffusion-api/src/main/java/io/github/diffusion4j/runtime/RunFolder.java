@@ -1,0 +1,109 @@
+package io.github.diffusion4j.runtime;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * The layout of a training run's folder.
+ *
+ * <pre>
+ *   config.yaml          the resolved configuration (every key)
+ *   metrics.jsonl        one JSON object per log interval ("train") and per epoch ("eval")
+ *   loss.png             train and eval loss curves (written by the command line)
+ *   images/step-N.png    the tutorial's image logs: x0, noised, noise, predicted noise, reconstruction
+ *   samples.png          samples from the final model
+ *   denoise.gif          the denoising trajectory
+ *   checkpoints/step-N/  checkpoints (the last few are kept)
+ * </pre>
+ *
+ * @param root the run folder
+ */
+public record RunFolder(Path root) {
+
+  /**
+   * The folder for a new run: {@code dir/name}, or {@code dir/<yyyyMMdd-HHmmss>} when the name is empty.
+   *
+   * @param dir the output directory
+   * @param name the run name, or empty
+   * @return the folder (not created)
+   */
+  public static RunFolder under(Path dir, String name) {
+    String n = name == null || name.isBlank()
+        ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : name;
+    return new RunFolder(dir.resolve(n));
+  }
+
+  /**
+   * The resolved configuration.
+   *
+   * @return {@code config.yaml}
+   */
+  public Path config() {
+    return root.resolve("config.yaml");
+  }
+
+  /**
+   * The metrics log.
+   *
+   * @return {@code metrics.jsonl}
+   */
+  public Path metrics() {
+    return root.resolve("metrics.jsonl");
+  }
+
+  /**
+   * The loss chart.
+   *
+   * @return {@code loss.png}
+   */
+  public Path lossChart() {
+    return root.resolve("loss.png");
+  }
+
+  /**
+   * The image-log folder.
+   *
+   * @return {@code images/}
+   */
+  public Path images() {
+    return root.resolve("images");
+  }
+
+  /**
+   * The image log of a step.
+   *
+   * @param step the step
+   * @return {@code images/step-<step>.png}
+   */
+  public Path imageLog(long step) {
+    return images().resolve(String.format("step-%08d.png", step));
+  }
+
+  /**
+   * The final samples.
+   *
+   * @return {@code samples.png}
+   */
+  public Path samples() {
+    return root.resolve("samples.png");
+  }
+
+  /**
+   * The denoising animation.
+   *
+   * @return {@code denoise.gif}
+   */
+  public Path denoiseGif() {
+    return root.resolve("denoise.gif");
+  }
+
+  /**
+   * The checkpoint folder.
+   *
+   * @return {@code checkpoints/}
+   */
+  public Path checkpoints() {
+    return root.resolve("checkpoints");
+  }
+}

@@ -1,0 +1,147 @@
+package io.github.diffusion4j.runtime;
+
+import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.config.ScheduleConfig;
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingListener;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A model loaded from a checkpoint, with the configuration it was trained with, ready to sample on any
+ * backend. Only {@code model.safetensors} and {@code config.yaml} are required, so weights trained
+ * elsewhere (the tutorial's PyTorch module saved with safetensors) load with a small YAML beside them.
+ */
+public final class TrainedModel implements AutoCloseable {
+  private final Diffusion diffusion;
+  private final TrainableModel model;
+  private final Checkpoint checkpoint;
+
+  private TrainedModel(Diffusion diffusion, TrainableModel model, Checkpoint checkpoint) {
+    this.diffusion = diffusion;
+    this.model = model;
+    this.checkpoint = checkpoint;
+  }
+
+  /**
+   * Loads a checkpoint folder, or the latest checkpoint of a run folder.
+   *
+   * @param path a checkpoint folder ({@code .../checkpoints/step-N}) or a run folder
+   * @param overrides configuration overrides ({@code backend=djl}, {@code sampling.sampler=ddpm}, ...)
+   * @return the loaded model
+   * @throws CheckpointException if the folder is not a usable checkpoint
+   */
+  public static TrainedModel load(Path path, List<String> overrides) {
+    Path dir = resolve(path);
+    Checkpoint c = Checkpoint.read(dir);
+    LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
+        overrides);
+    c.content().scheduler().ifPresent(s -> checkConsistent(dir, s, loaded.config().schedule()));
+    Diffusion d = Diffusion.open(loaded);
+    TrainableModel m = null;
+    try {
+      m = d.createModel();
+      boolean ema = loaded.config().sampling().useEma();
+      Checkpoints.loadWeights(dir, m, ema ? c.content().samplingWeights() : c.content().model());
+      return new TrainedModel(d, m, c);
+    } catch (RuntimeException e) {
+      if (m != null) {
+        m.close();
+      }
+      d.close();
+      throw e;
+    }
+  }
+
+  private static Path resolve(Path path) {
+    if (!Files.exists(path)) {
+      throw new CheckpointException(path + ": no such checkpoint folder");
+    }
+    if (!Files.isDirectory(path)) {
+      throw new CheckpointException(path + ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder");
+    }
+    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+      return path;
+    }
+    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
+    if (Files.isDirectory(checkpoints)) {
+      List<Path> all = CheckpointStore.open(checkpoints, CheckpointStore.KEEP_ALL).list();
+      if (!all.isEmpty()) {
+        return all.get(all.size() - 1);
+      }
+    }
+    throw new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
+        + " (not a checkpoint folder, and no checkpoints/ inside)");
+  }
+
+  private static void checkConsistent(Path dir, SchedulerConfig s, ScheduleConfig c) {
+    String where = dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ";
+    mismatch(where, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
+    mismatch(where, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
+    mismatch(where, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
+    mismatch(where, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
+    mismatch(where, "beta_start", s.betaStart(), c.betaStart());
+    mismatch(where, "beta_end", s.betaEnd(), c.betaEnd());
+  }
+
+  private static void mismatch(String where, String key, Object scheduler, Object config) {
+    if (!Objects.equals(scheduler, config)) {
+      throw new CheckpointException(where + key + " is " + scheduler + " but config.yaml's schedule." + key + " is "
+          + config + "; the two files must describe the same schedule");
+    }
+  }
+
+  /**
+   * The wired configuration of the checkpoint (with overrides).
+   *
+   * @return the configuration
+   */
+  public Diffusion diffusion() {
+    return diffusion;
+  }
+
+  /**
+   * The model, holding the sampling weights (EMA if the checkpoint has them and {@code sampling.use_ema}).
+   *
+   * @return the model
+   */
+  public TrainableModel model() {
+    return model;
+  }
+
+  /**
+   * The checkpoint read.
+   *
+   * @return the checkpoint
+   */
+  public Checkpoint checkpoint() {
+    return checkpoint;
+  }
+
+  /**
+   * Samples images.
+   *
+   * @param sampler the sampler
+   * @param request what to sample
+   * @param listener sees each step
+   * @return images {@code [count, C, H, W]} in {@code [0, 1]}
+   */
+  public float[] sample(Sampler sampler, SamplingRequest request, SamplingListener listener) {
+    return diffusion.sampleImages(model, sampler, request, listener);
+  }
+
+  @Override
+  public void close() {
+    model.close();
+    diffusion.close();
+  }
+}

@@ -1,0 +1,274 @@
+package io.github.diffusion4j.runtime;
+
+import io.github.diffusion4j.config.ConfigWriter;
+import io.github.diffusion4j.config.DiffusionConfig;
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.ImageGrid;
+import io.github.diffusion4j.io.Provenance;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.training.EpochSummary;
+import io.github.diffusion4j.training.ImageLog;
+import io.github.diffusion4j.training.LogRecord;
+import io.github.diffusion4j.training.Trainer;
+import io.github.diffusion4j.training.TrainingDivergedException;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingProgress;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A training run with its folder ({@link RunFolder}): the resolved config, the metrics log, image logs,
+ * and checkpoints every {@code training.checkpoint_every} epochs, at the end, and when stopped early. A run
+ * resumed from its latest checkpoint continues exactly as the uninterrupted run would.
+ *
+ * <p>Weights that are not finite are never checkpointed: a diverged run stops with a message and keeps
+ * its last good checkpoint.
+ */
+public final class TrainingRun implements AutoCloseable {
+  private final Diffusion diffusion;
+  private final RunFolder folder;
+  private final TrainableModel model;
+  private final Trainer trainer;
+  private final CheckpointStore store;
+  private final TrainingProgress from;
+  private final MetricsLog metrics;
+  private Path lastCheckpoint;
+
+  private TrainingRun(Diffusion diffusion, RunFolder folder, TrainableModel model, CheckpointStore store,
+      TrainingProgress from, Path lastCheckpoint) {
+    this.diffusion = diffusion;
+    this.folder = folder;
+    this.model = model;
+    this.trainer = diffusion.trainer(model);
+    this.store = store;
+    this.from = from;
+    this.metrics = new MetricsLog(folder.metrics());
+    this.lastCheckpoint = lastCheckpoint;
+  }
+
+  /**
+   * Starts a new run in a folder that has no checkpoints yet.
+   *
+   * @param diffusion the configuration
+   * @param folder the run folder (created if missing)
+   * @return the run
+   * @throws IllegalStateException if the folder already holds checkpoints (resume it instead)
+   */
+  public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
+    CheckpointStore store = openStore(diffusion, folder);
+    if (!store.list().isEmpty()) {
+      throw new IllegalStateException(folder.root() + " already holds checkpoints; resume it (--resume) or "
+          + "choose another output.name");
+    }
+    writeConfig(diffusion.config(), folder);
+    TrainableModel model = diffusion.createModel();
+    return new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null);
+  }
+
+  /**
+   * Resumes a run from its latest checkpoint.
+   *
+   * @param diffusion the configuration (must describe the same model as the checkpoint)
+   * @param folder the run folder
+   * @return the run
+   * @throws io.github.diffusion4j.io.CheckpointException if there is no usable checkpoint
+   */
+  public static TrainingRun resume(Diffusion diffusion, RunFolder folder) {
+    CheckpointStore store = openStore(diffusion, folder);
+    Path latest = store.latestDirectory().orElseThrow(() -> new io.github.diffusion4j.io.CheckpointException(
+        folder.checkpoints() + ": no checkpoint to resume from; start the run without --resume"));
+    io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
+    TrainableModel model = diffusion.createModel();
+    try {
+      TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
+      writeConfig(diffusion.config(), folder);
+      TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest);
+      run.metrics.truncateAfter(p.step());
+      return run;
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+  }
+
+  private static CheckpointStore openStore(Diffusion diffusion, RunFolder folder) {
+    try {
+      Files.createDirectories(folder.images());
+    } catch (IOException e) {
+      throw new UncheckedIOException(folder.root() + ": cannot create the run folder: " + e.getMessage(), e);
+    }
+    return CheckpointStore.open(folder.checkpoints(), diffusion.config().training().keepCheckpoints());
+  }
+
+  private static void writeConfig(DiffusionConfig config, RunFolder folder) {
+    try {
+      AtomicFiles.writeString(folder.config(), ConfigWriter.toYaml(config));
+    } catch (IOException e) {
+      throw new UncheckedIOException(folder.config() + ": cannot write: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The run folder.
+   *
+   * @return the folder
+   */
+  public RunFolder folder() {
+    return folder;
+  }
+
+  /**
+   * The model being trained.
+   *
+   * @return the model (closed with the run)
+   */
+  public TrainableModel model() {
+    return model;
+  }
+
+  /**
+   * Where this run starts.
+   *
+   * @return the progress it starts from
+   */
+  public TrainingProgress startsFrom() {
+    return from;
+  }
+
+  /**
+   * The checkpoint written last (or resumed from).
+   *
+   * @return its folder, if any
+   */
+  public Optional<Path> lastCheckpoint() {
+    return Optional.ofNullable(lastCheckpoint);
+  }
+
+  /** Stops after the current step; the run then writes a final checkpoint and returns. Thread-safe. */
+  public void requestStop() {
+    trainer.requestStop();
+  }
+
+  /**
+   * Trains to the end (or until stopped), writing the run folder.
+   *
+   * @param listeners more listeners (progress bars)
+   * @return the summary
+   * @throws TrainingDivergedException if the loss stops being finite (the message names the last good
+   *     checkpoint)
+   */
+  public TrainingSummary run(TrainingListener... listeners) {
+    DiffusionConfig c = diffusion.config();
+    boolean ema = c.training().ema().enabled();
+    int every = c.training().checkpointEvery();
+    List<TrainingListener> all = new ArrayList<>(List.of(listeners));
+    all.add(0, new TrainingListener() {
+      @Override
+      public void onLog(LogRecord record) {
+        metrics.log(record);
+      }
+
+      @Override
+      public void onImages(ImageLog log) {
+        writeImageLog(log);
+      }
+
+      @Override
+      public void onEpochEnd(EpochSummary e) {
+        metrics.epoch(e);
+        if ((e.epoch() + 1) % every == 0 || e.epoch() + 1 == c.training().epochs()) {
+          checkpoint(e.progress(), ema);
+        }
+      }
+
+      @Override
+      public void onEnd(TrainingSummary s) {
+        if (!s.completed()) {
+          checkpoint(s.progress(), ema);
+        }
+      }
+    });
+    try {
+      return trainer.train(diffusion.trainingData(), diffusion.evalData(), from, fanOut(all));
+    } catch (TrainingDivergedException e) {
+      throw new TrainingDivergedException(e.step(), e.getMessage() + "; " + (lastCheckpoint == null
+          ? "no checkpoint had been written yet" : "the last good checkpoint is kept: " + lastCheckpoint));
+    }
+  }
+
+  private void checkpoint(TrainingProgress p, boolean ema) {
+    if (lastCheckpoint != null && lastCheckpoint.getFileName().toString().equals(CheckpointStore.directoryName(p.step()))) {
+      return;
+    }
+    lastCheckpoint = store.save(p.step(), Checkpoints.content(diffusion.config(), model, ema, p),
+        Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
+  }
+
+  private void writeImageLog(ImageLog log) {
+    int n = log.batchShape().batch();
+    Shape image = log.batchShape().item();
+    int k = image.size();
+    float[] grid = new float[5 * n * k];
+    float[][] rows = {log.x0(), log.noised(), log.noise(), log.predictedNoise(), log.reconstruction()};
+    for (int r = 0; r < 5; r++) {
+      System.arraycopy(rows[r], 0, grid, r * n * k, n * k);
+    }
+    List<String> columns = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      columns.add("t=" + log.timesteps()[i]);
+    }
+    ImageGrid.writePng(folder.imageLog(log.step()), grid, Shape.batchOf(5 * n, image),
+        ImageGrid.Options.defaults().withNrow(n).withColumnTitles(columns)
+            .withRowTitles(List.of("x0", "noised", "noise", "predicted", "reconstructed")));
+  }
+
+  private static TrainingListener fanOut(List<TrainingListener> ls) {
+    return new TrainingListener() {
+      @Override
+      public void onStart(TrainingProgress from, long totalSteps) {
+        ls.forEach(l -> l.onStart(from, totalSteps));
+      }
+
+      @Override
+      public void onStep(long step, int epoch, double loss) {
+        for (TrainingListener l : ls) {
+          l.onStep(step, epoch, loss);
+        }
+      }
+
+      @Override
+      public void onLog(LogRecord record) {
+        ls.forEach(l -> l.onLog(record));
+      }
+
+      @Override
+      public void onImages(ImageLog log) {
+        ls.forEach(l -> l.onImages(log));
+      }
+
+      @Override
+      public void onEpochEnd(EpochSummary summary) {
+        ls.forEach(l -> l.onEpochEnd(summary));
+      }
+
+      @Override
+      public void onEnd(TrainingSummary summary) {
+        ls.forEach(l -> l.onEnd(summary));
+      }
+    };
+  }
+
+  /** Closes the model (not the {@link Diffusion}). */
+  @Override
+  public void close() {
+    model.close();
+  }
+}

@@ -1,0 +1,74 @@
+package io.github.diffusion4j.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.data.GradientImages;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class CornerUniformityTest {
+  private static final Shape SHAPE = Shape.of(3, 5, 5);
+
+  /** The asymptotic critical value of D at level alpha: P(D > c) = alpha (Kolmogorov). */
+  private static double critical(int n, double alpha) {
+    return Math.sqrt(-Math.log(alpha / 2) / 2) / Math.sqrt(n);
+  }
+
+  @Test
+  void gradientCornersAreUniform() {
+    float[] x = GradientImages.generate(2000, SHAPE, Noise.seeded(9));
+    int n = 2 * 2000 * 3;
+    double d = CornerUniformity.ksStatistic(x, SHAPE);
+    // corners are k/255 for k uniform in 0..254, a discrete uniform whose CDF is within 1/255 of the
+    // continuous one; a uniform sample exceeds critical(n, 0.001) with probability 0.001
+    assertTrue(d < critical(n, 0.001) + 1.0 / 255, "D = " + d);
+  }
+
+  @Test
+  void constantValuesAreFarFromUniform() {
+    float[] x = new float[100 * 75];
+    Arrays.fill(x, 0.5f);
+    assertEquals(0.5, CornerUniformity.ksStatistic(x, SHAPE), 1e-12);
+    Arrays.fill(x, 0f);
+    assertEquals(1.0, CornerUniformity.ksStatistic(x, SHAPE), 1e-12);
+    assertTrue(CornerUniformity.pValue(0.5, 600) < 1e-10);
+  }
+
+  @Test
+  void smallSamplesByHand() {
+    assertEquals(0.5, CornerUniformity.ksStatistic(new double[] {0.5}), 1e-15);
+    assertEquals(0.25, CornerUniformity.ksStatistic(new double[] {0.25, 0.75}), 1e-15);
+    // sorted 0.1, 0.2, 0.9: max(1/3 - 0.1, 0.1, 2/3 - 0.2, 0.2 - 1/3, 1 - 0.9, 0.9 - 2/3) = 0.4667
+    assertEquals(2.0 / 3 - 0.2, CornerUniformity.ksStatistic(new double[] {0.9, 0.1, 0.2}), 1e-15);
+    // out-of-range values are clamped, NaN counts as 1
+    assertEquals(1.0, CornerUniformity.ksStatistic(new double[] {-3, -1}), 1e-15);
+    assertEquals(1.0, CornerUniformity.ksStatistic(new double[] {Double.NaN, 7}), 1e-15);
+    assertThrows(IllegalArgumentException.class, () -> CornerUniformity.ksStatistic(new double[0]));
+  }
+
+  @Test
+  void takesTheTopLeftAndBottomRightPixelOfEachChannel() {
+    Shape shape = Shape.of(2, 2, 3);
+    float[] x = new float[2 * 12];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i;
+    }
+    assertArrayEquals(
+        new double[] {0, 5, 6, 11, 12, 17, 18, 23}, CornerUniformity.corners(x, shape), 0.0);
+  }
+
+  @Test
+  void pValueMatchesKnownQuantiles() {
+    // Kolmogorov's distribution: Q(1.3581) = 0.05, Q(1.6276) = 0.01 (standard tables); at large n the
+    // small-sample correction is negligible (0.12 / sqrt(n) ~ 1e-4 relative)
+    int n = 1_000_000;
+    assertEquals(0.05, CornerUniformity.pValue(1.3581 / Math.sqrt(n), n), 5e-4);
+    assertEquals(0.01, CornerUniformity.pValue(1.6276 / Math.sqrt(n), n), 2e-4);
+    assertEquals(1.0, CornerUniformity.pValue(0.0, n), 0.0);
+  }
+}

@@ -1,0 +1,214 @@
+package io.github.diffusion4j.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.data.GradientImages;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class FrechetDistanceTest {
+
+  /**
+   * 2d points {@code mu +- a_i e_i}: their mean is exactly {@code mu} and their unbiased covariance
+   * exactly {@code diag(2 a_i^2 / (2d - 1))}, i.e. standard deviations {@code sigma_i} for
+   * {@code a_i = sigma_i sqrt((2d - 1) / 2)}.
+   */
+  static float[] axisPoints(double[] mu, double[] sigma) {
+    int d = mu.length;
+    float[] x = new float[2 * d * d];
+    for (int i = 0; i < d; i++) {
+      double a = sigma[i] * Math.sqrt((2.0 * d - 1) / 2);
+      for (int s = 0; s < 2; s++) {
+        int row = (2 * i + s) * d;
+        for (int j = 0; j < d; j++) {
+          x[row + j] = (float) mu[j];
+        }
+        x[row + i] = (float) (mu[i] + (s == 0 ? a : -a));
+      }
+    }
+    return x;
+  }
+
+  static double[] filled(int d, double v) {
+    double[] a = new double[d];
+    java.util.Arrays.fill(a, v);
+    return a;
+  }
+
+  @Test
+  void identicalSetsGiveZero() {
+    float[] x = GradientImages.generate(200, Shape.of(3, 5, 5), Noise.seeded(1));
+    double fd = FrechetDistance.between(x, x, 75);
+    // Tr(S) is ~2 here; the cancellation in Tr S1 + Tr S2 - 2 Tr sqrt(S1 S2) leaves ~1e-13
+    assertEquals(0.0, fd, 1e-9);
+  }
+
+  @Test
+  void isotropicGaussiansGiveTheClosedForm() {
+    int d = 6;
+    double[] mu1 = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+    double[] mu2 = {0.3, 0.2, 0.1, 0.0, 0.5, 0.9};
+    double s1 = 0.5;
+    double s2 = 0.125;
+    double expected = 0;
+    for (int i = 0; i < d; i++) {
+      expected += (mu1[i] - mu2[i]) * (mu1[i] - mu2[i]);
+    }
+    expected += d * (s1 - s2) * (s1 - s2);
+    double fd =
+        FrechetDistance.between(axisPoints(mu1, filled(d, s1)), axisPoints(mu2, filled(d, s2)), d);
+    // the points are stored as float32 (relative error 6e-8), so the moments are exact to ~1e-7
+    assertEquals(expected, fd, 1e-6 * expected);
+  }
+
+  @Test
+  void diagonalGaussiansGiveTheClosedForm() {
+    double[] mu = {0, 0, 0, 0};
+    double[] sa = {0.1, 0.2, 0.3, 0.4};
+    double[] sb = {0.4, 0.1, 0.3, 0.05};
+    double expected = 0;
+    for (int i = 0; i < 4; i++) {
+      expected += (sa[i] - sb[i]) * (sa[i] - sb[i]);
+    }
+    double fd = FrechetDistance.between(axisPoints(mu, sa), axisPoints(mu, sb), 4);
+    assertEquals(expected, fd, 1e-6 * expected);
+  }
+
+  @Test
+  void traceSqrtOfNonCommutingTwoByTwoMatchesTheFormula() {
+    // for 2x2 M = S1 S2 with non-negative eigenvalues, Tr sqrt(M) = sqrt(Tr M + 2 sqrt(det M))
+    double[][] s1 = {{2.0, 0.7}, {0.7, 1.0}};
+    double[][] s2 = {{0.5, -0.2}, {-0.2, 3.0}};
+    double[][] m = FrechetDistance.multiply(s1, s2);
+    double tr = m[0][0] + m[1][1];
+    double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    double expected = Math.sqrt(tr + 2 * Math.sqrt(det));
+    assertEquals(expected, FrechetDistance.traceSqrtProduct(s1, s2), 1e-13);
+    assertEquals(expected, FrechetDistance.traceSqrtProduct(s2, s1), 1e-13);
+  }
+
+  @Test
+  void isSymmetricForFullRankSets() {
+    Random r = new Random(3);
+    float[] a = new float[150 * 20];
+    float[] b = new float[200 * 20];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = r.nextFloat();
+    }
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) (0.3 + 0.2 * r.nextGaussian());
+    }
+    double ab = FrechetDistance.between(a, b, 20);
+    double ba = FrechetDistance.between(b, a, 20);
+    assertTrue(ab > 0.1, "uniform and Gaussian noise differ: " + ab);
+    // well-conditioned covariances: the two orders agree to rounding, far below 1e-9 relative
+    assertEquals(ab, ba, 1e-9 * ab);
+  }
+
+  @Test
+  void isSymmetricForRankDeficientSets() {
+    // gradient images have rank-6 covariances (a + b * grid per channel): 69 eigenvalues are zero
+    // up to rounding, ~eps |S|, and each contributes sqrt(eps |S|) ~ 1e-8 to the trace of the square
+    // root; the two orders may therefore differ by up to ~2 * 75 * 1e-8, so 1e-5 absolute is safe
+    Shape shape = Shape.of(3, 5, 5);
+    float[] a = GradientImages.generate(150, shape, Noise.seeded(2));
+    float[] b = new float[150 * 75];
+    Random r = new Random(3);
+    for (int i = 0; i < b.length; i++) {
+      b[i] = r.nextFloat();
+    }
+    double ab = FrechetDistance.between(a, b, 75);
+    double ba = FrechetDistance.between(b, a, 75);
+    assertTrue(ab > 1, "gradients and uniform noise are far apart: " + ab);
+    assertEquals(ab, ba, 1e-5);
+  }
+
+  @Test
+  void matchesScipyOnFullRankData() {
+    Random r = new Random(5);
+    float[] p = new float[300 * 40];
+    float[] q = new float[350 * 40];
+    for (int i = 0; i < p.length; i++) {
+      p[i] = (float) (r.nextFloat() + 0.1 * StrictMath.sin(i));
+    }
+    for (int i = 0; i < q.length; i++) {
+      q[i] = (float) (0.5 + 0.3 * r.nextGaussian() * (1 + (i % 40) / 40.0));
+    }
+    // reference: the same arrays saved with NpyWriter and scored in Python with numpy.cov and
+    // scipy.linalg.sqrtm (scipy 1.17): |m1 - m2|^2 + Tr S1 + Tr S2 - 2 Tr sqrtm(S1 S2)
+    double scipy = 1.6743583109785405;
+    // well-conditioned covariances: the two methods agree to ~1e-14; 1e-10 leaves room for rounding
+    assertEquals(scipy, FrechetDistance.between(p, q, 40), 1e-10);
+  }
+
+  @Test
+  void nearbySetsAreCloserThanFarSets() {
+    Shape shape = Shape.of(3, 5, 5);
+    float[] ref = GradientImages.generate(500, shape, Noise.seeded(10));
+    float[] same = GradientImages.generate(500, shape, Noise.seeded(11));
+    float[] shifted = same.clone();
+    for (int i = 0; i < shifted.length; i++) {
+      shifted[i] = shifted[i] * 0.5f + 0.25f;
+    }
+    double near = FrechetDistance.between(ref, same, 75);
+    double far = FrechetDistance.between(ref, shifted, 75);
+    assertTrue(near < far, near + " < " + far);
+  }
+
+  @Test
+  void nonFiniteValuesGiveNaN() {
+    float[] a = GradientImages.generate(10, Shape.of(1, 2, 2), Noise.seeded(1));
+    float[] b = a.clone();
+    b[3] = Float.NaN;
+    assertTrue(Double.isNaN(FrechetDistance.between(a, b, 4)));
+  }
+
+  @Test
+  void rejectsBadArguments() {
+    assertThrows(IllegalArgumentException.class, () -> FrechetDistance.between(new float[4], new float[4], 4));
+    assertThrows(IllegalArgumentException.class, () -> FrechetDistance.between(new float[8], new float[7], 4));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> FrechetDistance.between(Gaussian.fit(new float[8], 4), Gaussian.fit(new float[9], 3)));
+  }
+
+  @Test
+  void gaussianFitMatchesTwoPassFormulas() {
+    Random r = new Random(5);
+    int n = 37;
+    int d = 5;
+    float[] x = new float[n * d];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextGaussian();
+    }
+    Gaussian g = Gaussian.fit(x, d);
+    double[] mean = g.mean();
+    double[][] cov = g.covariance();
+    for (int i = 0; i < d; i++) {
+      double m = 0;
+      for (int s = 0; s < n; s++) {
+        m += x[s * d + i];
+      }
+      m /= n;
+      assertEquals(m, mean[i], 1e-12);
+      for (int j = 0; j < d; j++) {
+        double c = 0;
+        double mj = 0;
+        for (int s = 0; s < n; s++) {
+          mj += x[s * d + j];
+        }
+        mj /= n;
+        for (int s = 0; s < n; s++) {
+          c += (x[s * d + i] - m) * (x[s * d + j] - mj);
+        }
+        assertEquals(c / (n - 1), cov[i][j], 1e-12);
+      }
+    }
+    assertEquals(n, g.count());
+    assertEquals(d, g.dimension());
+  }
+}

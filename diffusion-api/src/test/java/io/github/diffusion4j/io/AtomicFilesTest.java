@@ -1,0 +1,90 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AtomicFilesTest {
+  @TempDir Path dir;
+
+  List<String> entries() throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void writesAndReplacesFiles() throws IOException {
+    Path f = dir.resolve("a.txt");
+    AtomicFiles.writeString(f, "one");
+    AtomicFiles.writeString(f, "two");
+    assertEquals("two", Files.readString(f));
+    assertEquals(List.of("a.txt"), entries());
+  }
+
+  @Test
+  void aFailingWriteLeavesTheOldFileAndNoTemporary() throws IOException {
+    Path f = dir.resolve("a.txt");
+    AtomicFiles.writeString(f, "old");
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                AtomicFiles.write(
+                    f,
+                    out -> {
+                      out.write("partial new content".getBytes());
+                      out.flush();
+                      throw new IOException("disk full");
+                    }));
+    assertEquals("disk full", e.getMessage());
+    assertEquals("old", Files.readString(f));
+    assertEquals(List.of("a.txt"), entries());
+  }
+
+  @Test
+  void aFailingDirectoryWriteLeavesTheOldDirectoryAndNoTemporary() throws IOException {
+    Path d = dir.resolve("d");
+    AtomicFiles.writeDirectory(d, tmp -> AtomicFiles.writeDurably(tmp.resolve("x"), out -> out.write(1)));
+    assertThrows(
+        IOException.class,
+        () ->
+            AtomicFiles.writeDirectory(
+                d,
+                tmp -> {
+                  AtomicFiles.writeDurably(tmp.resolve("y"), out -> out.write(2));
+                  throw new IOException("crash");
+                }));
+    assertEquals(List.of("d"), entries());
+    assertTrue(Files.exists(d.resolve("x")));
+    assertFalse(Files.exists(d.resolve("y")));
+  }
+
+  @Test
+  void refusesToReplaceAFileWithADirectory() throws IOException {
+    Path f = dir.resolve("f");
+    Files.writeString(f, "x");
+    assertThrows(IOException.class, () -> AtomicFiles.writeDirectory(f, tmp -> {}));
+    assertEquals("x", Files.readString(f));
+    assertEquals(List.of("f"), entries());
+  }
+
+  @Test
+  void recognisesTemporaries() {
+    assertTrue(AtomicFiles.isTemporary(".tmp-model.safetensors-1f"));
+    assertFalse(AtomicFiles.isTemporary("model.safetensors"));
+    Path t = AtomicFiles.temporarySibling(dir.resolve("step-1"), "old");
+    assertEquals(dir, t.getParent());
+    assertTrue(t.getFileName().toString().startsWith(".tmp-step-1-"));
+    assertTrue(t.getFileName().toString().endsWith("-old"));
+  }
+}

@@ -1,0 +1,117 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.StateDict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointStoreTest {
+  @TempDir Path dir;
+
+  static CheckpointContent at(long step) {
+    return CheckpointContent.of(CheckpointTest.weights(step), "step: " + step + "\n")
+        .withTrainingState(TrainingState.of(step, step / 100, step * 7, StateDict.builder().build()));
+  }
+
+  static List<String> names(List<Path> paths) {
+    return paths.stream().map(p -> p.getFileName().toString()).toList();
+  }
+
+  @Test
+  void namesAreZeroPaddedAndParsed() {
+    assertEquals("step-00001000", CheckpointStore.directoryName(1000));
+    assertEquals("step-123456789", CheckpointStore.directoryName(123_456_789));
+    assertEquals(OptionalLong.of(1000), CheckpointStore.stepOf("step-00001000"));
+    assertEquals(OptionalLong.of(123_456_789), CheckpointStore.stepOf("step-123456789"));
+    assertTrue(CheckpointStore.stepOf("step-12").isEmpty());
+    assertTrue(CheckpointStore.stepOf(".tmp-step-00001000-abc").isEmpty());
+    assertTrue(CheckpointStore.stepOf("step-0000100x").isEmpty());
+    assertThrows(IllegalArgumentException.class, () -> CheckpointStore.directoryName(-1));
+  }
+
+  @Test
+  void keepsTheLastK() throws IOException {
+    CheckpointStore store = CheckpointStore.open(dir.resolve("checkpoints"), 2);
+    assertTrue(store.latest().isEmpty());
+    for (long step : new long[] {100, 200, 300, 400, 500}) {
+      Path p = store.save(at(step), CheckpointTest.PROVENANCE);
+      assertEquals(CheckpointStore.directoryName(step), p.getFileName().toString());
+    }
+    assertEquals(List.of("step-00000400", "step-00000500"), names(store.list()));
+    Checkpoint latest = store.latest().orElseThrow();
+    assertEquals(at(500), latest.content());
+    try (var s = Files.list(store.directory())) {
+      assertEquals(2, s.count(), "nothing else in the folder");
+    }
+  }
+
+  @Test
+  void ordersByStepNotByName() {
+    CheckpointStore store = CheckpointStore.open(dir, CheckpointStore.KEEP_ALL);
+    store.save(at(99_999_999), CheckpointTest.PROVENANCE);
+    store.save(at(100_000_000), CheckpointTest.PROVENANCE); // nine digits
+    store.save(at(5), CheckpointTest.PROVENANCE);
+    assertEquals(
+        List.of("step-00000005", "step-99999999", "step-100000000"), names(store.list()));
+    assertEquals("step-100000000", store.latestDirectory().orElseThrow().getFileName().toString());
+  }
+
+  @Test
+  void leftoverTemporariesAreIgnoredAndCleanedOnOpen() throws IOException {
+    Path folder = dir.resolve("checkpoints");
+    CheckpointStore first = CheckpointStore.open(folder, 3);
+    first.save(at(100), CheckpointTest.PROVENANCE);
+    // a process killed while writing step 200 left a half-written temporary directory
+    Path leftover = folder.resolve(".tmp-step-00000200-5f3a");
+    Files.createDirectories(leftover);
+    Files.write(leftover.resolve("model.safetensors"), new byte[] {1, 2, 3});
+    Path leftoverFile = folder.resolve(".tmp-other-77");
+    Files.write(leftoverFile, new byte[] {1});
+    assertEquals(List.of("step-00000100"), names(first.list()), "ignored by the listing");
+    assertEquals(at(100), first.latest().orElseThrow().content());
+
+    CheckpointStore reopened = CheckpointStore.open(folder, 3);
+    assertFalse(Files.exists(leftover), "cleaned on open");
+    assertFalse(Files.exists(leftoverFile));
+    assertEquals(at(100), reopened.latest().orElseThrow().content());
+  }
+
+  @Test
+  void aFailedSaveKeepsTheEarlierCheckpoints() {
+    CheckpointStore store = CheckpointStore.open(dir, 2);
+    store.save(at(100), CheckpointTest.PROVENANCE);
+    store.save(at(200), CheckpointTest.PROVENANCE);
+    StateDict reserved = StateDict.builder().put("__metadata__", new int[] {1}, new float[] {1}).build();
+    assertThrows(
+        CheckpointException.class,
+        () -> store.save(300, CheckpointContent.of(reserved, "x\n"), CheckpointTest.PROVENANCE));
+    assertEquals(List.of("step-00000100", "step-00000200"), names(store.list()));
+  }
+
+  @Test
+  void savingTheSameStepAgainReplacesIt() {
+    CheckpointStore store = CheckpointStore.open(dir, 5);
+    store.save(300, at(1), CheckpointTest.PROVENANCE);
+    store.save(300, at(2), CheckpointTest.PROVENANCE);
+    assertEquals(List.of("step-00000300"), names(store.list()));
+    assertEquals(at(2), store.latest().orElseThrow().content());
+  }
+
+  @Test
+  void rejectsBadArguments() {
+    assertThrows(IllegalArgumentException.class, () -> CheckpointStore.open(dir, 0));
+    CheckpointStore store = CheckpointStore.open(dir, 1);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> store.save(CheckpointContent.of(CheckpointTest.weights(1), ""), CheckpointTest.PROVENANCE));
+  }
+}

@@ -1,0 +1,242 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.StateDict;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointTest {
+  static final Provenance PROVENANCE =
+      new Provenance("nd4j", 42, Instant.parse("2025-01-31T12:00:00Z"));
+
+  @TempDir Path dir;
+
+  static StateDict weights(float scale) {
+    return StateDict.builder()
+        .put("net.0.weight", new int[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6})
+        .put("net.0.bias", new int[] {2}, new float[] {scale, -scale})
+        .build();
+  }
+
+  static CheckpointContent full(float scale) {
+    StateDict moments =
+        StateDict.builder()
+            .put("exp_avg.net.0.bias", new int[] {2}, new float[] {0.1f, 0.2f})
+            .put("exp_avg_sq.net.0.bias", new int[] {2}, new float[] {0.01f, 0.02f})
+            .build();
+    return CheckpointContent.of(weights(scale), "model:\n  hidden: 64  # größe\n")
+        .withEma(weights(scale / 2))
+        .withTrainingState(new TrainingState(1000, 12, 3456, moments, Map.of("adam_step", "1000")))
+        .withScheduler(SchedulerConfigTest.tutorial());
+  }
+
+  static Set<String> names(Path d) throws IOException {
+    try (Stream<Path> s = Files.list(d)) {
+      return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+    }
+  }
+
+  static CheckpointException fails(Path checkpoint, String fragment) {
+    CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.read(checkpoint));
+    assertTrue(e.getMessage().contains(fragment), "'" + fragment + "' in: " + e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+    return e;
+  }
+
+  @Test
+  void roundTrip() throws IOException {
+    Path ck = dir.resolve("ck");
+    CheckpointContent content = full(1);
+    Manifest written = Checkpoint.write(ck, content, PROVENANCE);
+    assertEquals(
+        Set.of("model.safetensors", "ema.safetensors", "training_state.safetensors", "config.yaml",
+            "scheduler_config.json", "manifest.json"),
+        names(ck));
+    Checkpoint read = Checkpoint.read(ck);
+    assertEquals(content, read.content());
+    assertEquals(written, read.manifest().orElseThrow());
+    Manifest m = read.manifest().get();
+    assertEquals(Manifest.FORMAT_VERSION, m.formatVersion());
+    assertEquals("nd4j", m.backend());
+    assertEquals(42, m.seed());
+    assertEquals(PROVENANCE.created(), m.created());
+    assertEquals(5, m.sha256().size());
+    assertEquals(FileSupport.sha256Hex(ck.resolve("model.safetensors")), m.sha256().get("model.safetensors"));
+    assertEquals(content.ema().get(), read.content().samplingWeights());
+    // the weight files are plain safetensors with the "format": "pt" marker Python loaders expect
+    assertEquals(Map.of("format", "pt"), SafeTensors.read(ck.resolve("model.safetensors")).metadata());
+    assertEquals(Set.of("ck"), names(dir), "no temporary left behind");
+  }
+
+  @Test
+  void loadsWithOnlyTheTwoRequiredFiles() throws IOException {
+    Path ck = dir.resolve("minimal");
+    Files.createDirectories(ck);
+    SafeTensors.write(ck.resolve("model.safetensors"), weights(3), Map.of());
+    Files.writeString(ck.resolve("config.yaml"), "seed: 1\n");
+    Checkpoint read = Checkpoint.read(ck);
+    assertEquals(CheckpointContent.of(weights(3), "seed: 1\n"), read.content());
+    assertTrue(read.manifest().isEmpty());
+    assertEquals(weights(3), read.content().samplingWeights());
+  }
+
+  @Test
+  void writesOnlyWhatTheContentHas() throws IOException {
+    Path ck = dir.resolve("small");
+    Checkpoint.write(ck, CheckpointContent.of(weights(1), "a: 1\n"), PROVENANCE);
+    assertEquals(Set.of("model.safetensors", "config.yaml", "manifest.json"), names(ck));
+    assertEquals(CheckpointContent.of(weights(1), "a: 1\n"), Checkpoint.read(ck).content());
+  }
+
+  @Test
+  void missingFilesAreNamed() throws IOException {
+    fails(dir.resolve("absent"), "checkpoint directory not found");
+    Path ck = dir.resolve("ck");
+    Checkpoint.write(ck, CheckpointContent.of(weights(1), "a: 1\n"), PROVENANCE);
+    Files.delete(ck.resolve("manifest.json"));
+    Files.delete(ck.resolve("config.yaml"));
+    CheckpointException e = fails(ck, "config.yaml: missing; a checkpoint needs model.safetensors and config.yaml");
+    assertTrue(e.getMessage().startsWith(ck.resolve("config.yaml").toString()));
+    Files.writeString(ck.resolve("config.yaml"), "a: 1\n");
+    Files.delete(ck.resolve("model.safetensors"));
+    fails(ck, "model.safetensors: missing");
+  }
+
+  @Test
+  void aFileListedInTheManifestMustExist() throws IOException {
+    Path ck = dir.resolve("ck");
+    Checkpoint.write(ck, full(1), PROVENANCE);
+    Files.delete(ck.resolve("ema.safetensors"));
+    fails(ck, "ema.safetensors: listed in manifest.json but missing");
+  }
+
+  @Test
+  void checksumMismatchNamesTheFile() throws IOException {
+    Path ck = dir.resolve("ck");
+    Checkpoint.write(ck, full(1), PROVENANCE);
+    Files.writeString(ck.resolve("config.yaml"), "model:\n  hidden: 65  # größe\n");
+    CheckpointException e = fails(ck, "checksum mismatch");
+    assertTrue(e.getMessage().startsWith(ck.resolve("config.yaml") + ": "), e.getMessage());
+
+    Path ck2 = dir.resolve("ck2");
+    Checkpoint.write(ck2, full(1), PROVENANCE);
+    Path model = ck2.resolve("model.safetensors");
+    byte[] b = Files.readAllBytes(model);
+    b[b.length - 1] ^= 1; // one bit of one weight: still a valid safetensors file
+    Files.write(model, b);
+    assertTrue(fails(ck2, "checksum mismatch").getMessage().startsWith(model + ": "));
+  }
+
+  /** A minimal checkpoint whose manifest has {@code from} replaced by {@code to}. */
+  private Path withEditedManifest(String from, String to) throws IOException {
+    Path ck = dir.resolve("ck");
+    Checkpoint.write(ck, CheckpointContent.of(weights(1), "a: 1\n"), PROVENANCE);
+    Path m = ck.resolve("manifest.json");
+    String text = Files.readString(m);
+    assertTrue(text.contains(from), text);
+    Files.writeString(m, text.replace(from, to));
+    return ck;
+  }
+
+  @Test
+  void aManifestFromANewerFormatIsRefused() throws IOException {
+    fails(
+        withEditedManifest("\"format_version\" : 1", "\"format_version\" : 2"),
+        "format_version 2 was written by a newer diffusion4j; this version reads up to 1");
+  }
+
+  @Test
+  void aManifestCannotPointOutsideTheCheckpoint() throws IOException {
+    fails(
+        withEditedManifest("\"config.yaml\"", "\"../config.yaml\""),
+        "files: '../config.yaml' is not a plain file name");
+  }
+
+  @Test
+  void aBadTrainingStateIsNamed() throws IOException {
+    Path ck = dir.resolve("ck");
+    Files.createDirectories(ck);
+    SafeTensors.write(ck.resolve("model.safetensors"), weights(1), Map.of());
+    Files.writeString(ck.resolve("config.yaml"), "a: 1\n");
+    SafeTensors.write(ck.resolve("training_state.safetensors"), weights(1), Map.of("step", "x", "epoch", "1", "noise_position", "0"));
+    fails(ck, "training_state.safetensors: __metadata__.step must be an integer, got 'x'");
+    SafeTensors.write(ck.resolve("training_state.safetensors"), weights(1), Map.of("step", "1"));
+    fails(ck, "__metadata__ has no 'epoch'");
+  }
+
+  @Test
+  void anExceptionMidWriteLeavesThePreviousCheckpointAndNoPartialDirectory() throws IOException {
+    Path ck = dir.resolve("ck");
+    CheckpointContent before = full(1);
+    Checkpoint.write(ck, before, PROVENANCE);
+    for (String failAfter : List.of("model.safetensors", "config.yaml", "manifest.json")) {
+      RuntimeException e =
+          assertThrows(
+              CheckpointException.class,
+              () ->
+                  Checkpoint.write(
+                      ck, full(2), PROVENANCE,
+                      name -> {
+                        if (name.equals(failAfter)) {
+                          throw new IOException("simulated crash after " + name);
+                        }
+                      }));
+      assertTrue(e.getMessage().contains("simulated crash after " + failAfter), e.getMessage());
+      assertEquals(before, Checkpoint.read(ck).content(), "previous checkpoint intact");
+      assertEquals(Set.of("ck"), names(dir), "no temporary left behind");
+    }
+    // a first write that fails leaves no directory at all
+    Path fresh = dir.resolve("fresh");
+    assertThrows(
+        RuntimeException.class,
+        () ->
+            Checkpoint.write(
+                fresh, full(2), PROVENANCE,
+                name -> {
+                  throw new IllegalStateException("boom");
+                }));
+    assertFalse(Files.exists(fresh));
+    assertEquals(Set.of("ck"), names(dir));
+  }
+
+  @Test
+  void rewritingReplacesTheWholeDirectory() throws IOException {
+    Path ck = dir.resolve("ck");
+    Checkpoint.write(ck, full(1), PROVENANCE);
+    Checkpoint.write(ck, CheckpointContent.of(weights(5), "b: 2\n"), PROVENANCE);
+    assertEquals(Set.of("model.safetensors", "config.yaml", "manifest.json"), names(ck));
+    assertEquals(CheckpointContent.of(weights(5), "b: 2\n"), Checkpoint.read(ck).content());
+    assertEquals(Set.of("ck"), names(dir));
+  }
+
+  @Test
+  void configTextIsStoredVerbatim() throws IOException {
+    Path ck = dir.resolve("ck");
+    String yaml = "# comment\nname: \"ä\"\r\nlist: [1, 2]\n";
+    Checkpoint.write(ck, CheckpointContent.of(weights(1), yaml), PROVENANCE);
+    assertEquals(yaml, new String(Files.readAllBytes(ck.resolve("config.yaml")), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void trainingStateValidatesItsValues() {
+    StateDict empty = StateDict.builder().build();
+    assertThrows(IllegalArgumentException.class, () -> TrainingState.of(-1, 0, 0, empty));
+    assertThrows(IllegalArgumentException.class, () -> TrainingState.of(0, -1, 0, empty));
+    assertThrows(
+        IllegalArgumentException.class, () -> new TrainingState(0, 0, 0, empty, Map.of("step", "1")));
+  }
+}

@@ -1,0 +1,113 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Node;
+
+class GifWriterTest {
+  @TempDir Path dir;
+
+  static Node find(Node root, String name) {
+    if (root.getNodeName().equals(name)) {
+      return root;
+    }
+    for (Node c = root.getFirstChild(); c != null; c = c.getNextSibling()) {
+      Node f = find(c, name);
+      if (f != null) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void writesAnimatedLoopingFrames() throws Exception {
+    Shape shape = Shape.of(2, 3, 5, 5);
+    List<float[]> frames = new ArrayList<>();
+    float[] levels = {0f, 0.4f, 1f};
+    for (float level : levels) {
+      float[] f = new float[shape.size()];
+      java.util.Arrays.fill(f, level);
+      frames.add(f);
+    }
+    Path gif = dir.resolve("trajectory.gif");
+    ImageGrid.Options o = ImageGrid.Options.defaults();
+    GifWriter.writeGrids(gif, frames, shape, o, 120, 0);
+    BufferedImage grid = ImageGrid.render(frames.get(0), shape, o);
+
+    ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
+    try (ImageInputStream in = ImageIO.createImageInputStream(gif.toFile())) {
+      reader.setInput(in);
+      assertEquals(3, reader.getNumImages(true));
+      for (int i = 0; i < 3; i++) {
+        BufferedImage frame = reader.read(i);
+        assertEquals(grid.getWidth(), frame.getWidth());
+        assertEquals(grid.getHeight(), frame.getHeight());
+        // a frame has two colours (black padding and one grey), so the palette holds them exactly
+        int g = ImageGrid.toByte(levels[i]);
+        assertEquals((g << 16) | (g << 8) | g, frame.getRGB(10, 10) & 0xffffff, "frame " + i);
+        assertEquals(0, frame.getRGB(0, 0) & 0xffffff, "padding of frame " + i);
+        IIOMetadataNode meta =
+            (IIOMetadataNode) reader.getImageMetadata(i).getAsTree("javax_imageio_gif_image_1.0");
+        IIOMetadataNode gce = (IIOMetadataNode) find(meta, "GraphicControlExtension");
+        assertEquals("12", gce.getAttribute("delayTime"), "120 ms in hundredths of a second");
+        if (i == 0) {
+          IIOMetadataNode app = (IIOMetadataNode) find(meta, "ApplicationExtension");
+          assertNotNull(app, "NETSCAPE2.0 extension on the first frame");
+          assertEquals("NETSCAPE", app.getAttribute("applicationID"));
+          assertEquals("2.0", app.getAttribute("authenticationCode"));
+          assertArrayEquals(new byte[] {1, 0, 0}, (byte[]) app.getUserObject(), "loop forever");
+        }
+      }
+    } finally {
+      reader.dispose();
+    }
+    try (var s = Files.list(dir)) {
+      assertEquals(List.of(gif), s.toList(), "no temporary left behind");
+    }
+  }
+
+  @Test
+  void encodesTheLoopCount() throws Exception {
+    BufferedImage one = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    Path gif = dir.resolve("one.gif");
+    GifWriter.write(gif, List.of(one), 50, 300);
+    ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
+    try (ImageInputStream in = ImageIO.createImageInputStream(gif.toFile())) {
+      reader.setInput(in);
+      assertEquals(1, reader.getNumImages(true));
+      IIOMetadataNode meta =
+          (IIOMetadataNode) reader.getImageMetadata(0).getAsTree("javax_imageio_gif_image_1.0");
+      IIOMetadataNode app = (IIOMetadataNode) find(meta, "ApplicationExtension");
+      assertArrayEquals(new byte[] {1, (byte) (300 & 0xff), (byte) (300 >> 8)}, (byte[]) app.getUserObject());
+    } finally {
+      reader.dispose();
+    }
+  }
+
+  @Test
+  void rejectsBadFrames() {
+    BufferedImage a = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    BufferedImage b = new BufferedImage(2, 3, BufferedImage.TYPE_INT_RGB);
+    Path f = dir.resolve("x.gif");
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(), 10, 0));
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(a, b), 10, 0));
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(a), -1, 0));
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(a), 10, 70000));
+  }
+}

@@ -1,0 +1,69 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NpyWriterTest {
+  @TempDir Path dir;
+
+  /** Parses a .npy file as numpy.lib.format.read_array would, returning the header dict text. */
+  static String parse(byte[] b, float[] expectedData) {
+    ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals((byte) 0x93, buf.get());
+    byte[] magic = new byte[5];
+    buf.get(magic);
+    assertEquals("NUMPY", new String(magic, StandardCharsets.US_ASCII));
+    assertEquals(1, buf.get(), "major version");
+    assertEquals(0, buf.get(), "minor version");
+    int len = buf.getShort() & 0xffff;
+    assertEquals(0, (10 + len) % 64, "data aligned to 64 bytes");
+    byte[] header = new byte[len];
+    buf.get(header);
+    String h = new String(header, StandardCharsets.US_ASCII);
+    assertEquals('\n', h.charAt(h.length() - 1));
+    assertEquals(expectedData.length * 4, buf.remaining());
+    for (float v : expectedData) {
+      assertEquals(Float.floatToRawIntBits(v), Float.floatToRawIntBits(buf.getFloat()));
+    }
+    return h.stripTrailing();
+  }
+
+  @Test
+  void writesNumpysFormat() throws Exception {
+    float[] v = new float[2 * 3 * 5 * 5];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = i * 0.01f - 0.5f;
+    }
+    v[7] = Float.NaN;
+    Path f = dir.resolve("samples.npy");
+    NpyWriter.write(f, v, Shape.of(2, 3, 5, 5));
+    String header = parse(Files.readAllBytes(f), v);
+    assertEquals("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 5, 5), }", header);
+    try (var s = Files.list(dir)) {
+      assertEquals(List.of(f), s.toList());
+    }
+  }
+
+  @Test
+  void oneDimensionalShapesUseAOneElementTuple() {
+    float[] v = {1, 2, 3};
+    assertEquals(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+        parse(NpyWriter.toBytes(v, Shape.of(3)), v));
+  }
+
+  @Test
+  void rejectsAWrongLength() {
+    assertThrows(IllegalArgumentException.class, () -> NpyWriter.toBytes(new float[5], Shape.of(2, 3)));
+  }
+}

@@ -1,0 +1,407 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.tensor.Shape;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeTensorsTest {
+  private static final String SRC = "test.safetensors";
+
+  @TempDir Path dir;
+
+  // ------------------------------------------------------------------------------------ crafting
+
+  /** A file: 8-byte little-endian N, the header padded with spaces to N bytes, the data. */
+  static byte[] craft(String header, int padding, byte[] data) {
+    byte[] h = (header + " ".repeat(padding)).getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(8 + h.length + data.length)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(h.length)
+        .put(h)
+        .put(data)
+        .array();
+  }
+
+  /** As the reference writer: padded so that N is a multiple of 8. */
+  static byte[] craftAligned(String header, byte[] data) {
+    int len = header.getBytes(StandardCharsets.UTF_8).length;
+    return craft(header, (8 - len % 8) % 8, data);
+  }
+
+  static byte[] f32(float... v) {
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (float f : v) {
+      b.putFloat(f);
+    }
+    return b.array();
+  }
+
+  static byte[] u16(int... v) {
+    ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (int s : v) {
+      b.putShort((short) s);
+    }
+    return b.array();
+  }
+
+  static byte[] f64(double... v) {
+    ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (double d : v) {
+      b.putDouble(d);
+    }
+    return b.array();
+  }
+
+  static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  static String entry(String name, String dtype, String shape, long begin, long end) {
+    return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":["
+        + begin + "," + end + "]}";
+  }
+
+  static CheckpointException rejects(byte[] file, String expectedFragment) {
+    CheckpointException e =
+        assertThrows(CheckpointException.class, () -> SafeTensors.read(file, SRC));
+    assertTrue(e.getMessage().startsWith(SRC + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains(expectedFragment), "'" + expectedFragment + "' in: " + e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    return e;
+  }
+
+  static StateDict sample() {
+    return StateDict.builder()
+        .put("net.2.weight", new int[] {2, 3}, new float[] {1, -2, 3.5f, Float.MIN_VALUE, -0f, 1e30f})
+        .put("net.0.bias", new int[] {3}, new float[] {Float.NaN, Float.POSITIVE_INFINITY, -1})
+        .put("t", new int[] {1, 1, 2, 2}, new float[] {0.25f, 0.5f, 0.75f, 1})
+        .build();
+  }
+
+  // ------------------------------------------------------------------------------------ round trip
+
+  @Test
+  void roundTripInMemoryAndOnDisk() throws Exception {
+    StateDict sd = sample();
+    Map<String, String> meta = Map.of("format", "pt", "step", "100");
+    TensorFile back = SafeTensors.read(SafeTensors.toBytes(sd, meta), SRC);
+    assertEquals(sd, back.tensors());
+    assertEquals(meta, back.metadata());
+    // the file order is by name (bytes of UTF-8), as the reference writer lays tensors out
+    assertEquals(List.of("net.0.bias", "net.2.weight", "t"), List.copyOf(back.tensors().names()));
+
+    Path file = dir.resolve("sub/model.safetensors");
+    SafeTensors.write(file, sd, meta);
+    TensorFile fromDisk = SafeTensors.read(file);
+    assertEquals(sd, fromDisk.tensors());
+    assertEquals(meta, fromDisk.metadata());
+    assertArrayEquals(SafeTensors.toBytes(sd, meta), Files.readAllBytes(file));
+    try (Stream<Path> s = Files.list(file.getParent())) {
+      assertEquals(List.of(file), s.toList(), "no temporary left behind");
+    }
+  }
+
+  @Test
+  void emptyStateDictAndNoMetadata() {
+    byte[] bytes = SafeTensors.toBytes(StateDict.builder().build(), Map.of());
+    assertArrayEquals(craft("{}", 6, new byte[0]), bytes);
+    TensorFile back = SafeTensors.read(bytes, SRC);
+    assertEquals(0, back.tensors().size());
+    assertTrue(back.metadata().isEmpty());
+  }
+
+  @Test
+  void writesExactlyWhatTheReferenceImplementationWrites() {
+    // safetensors.torch.save_file({"weight": [[1, 2], [3, 4]], "bias": [0.5, -1]}, f,
+    // metadata={"format": "pt"}) sorts the tensors by name, writes compact JSON (__metadata__ first,
+    // then dtype, shape, data_offsets) and pads the header with spaces to a multiple of 8 bytes
+    String header =
+        "{\"__metadata__\":{\"format\":\"pt\"}," + entry("bias", "F32", "[2]", 0, 8) + ","
+            + entry("weight", "F32", "[2,2]", 8, 24) + "}";
+    int len = header.length(); // ASCII
+    byte[] expected = craft(header, (8 - len % 8) % 8, f32(0.5f, -1, 1, 2, 3, 4));
+    assertEquals(0, (expected.length - 24) % 8, "header length is a multiple of 8");
+    StateDict sd =
+        StateDict.builder()
+            .put("weight", new int[] {2, 2}, new float[] {1, 2, 3, 4})
+            .put("bias", new int[] {2}, new float[] {0.5f, -1})
+            .build();
+    assertArrayEquals(expected, SafeTensors.toBytes(sd, Map.of("format", "pt")));
+
+    TensorFile read = SafeTensors.read(expected, SRC);
+    assertEquals(sd, read.tensors());
+    assertEquals(Map.of("format", "pt"), read.metadata());
+  }
+
+  @Test
+  void readsTheHalfPrecisionAndDoubleDtypesThatPyTorchUsersSave() {
+    // F16: 1.0, -2.0, 0.5, 65504 (max), 2^-24 (smallest subnormal), +inf
+    // BF16: 1.0, -1.5, 3.140625; F64: 0.1, -1e300 (overflows float to -inf)
+    String header =
+        "{" + entry("h", "F16", "[2,3]", 0, 12) + "," + entry("b", "BF16", "[3]", 12, 18) + ","
+            + entry("d", "F64", "[2]", 18, 34) + "}";
+    byte[] data =
+        concat(
+            u16(0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x7C00),
+            u16(0x3F80, 0xBFC0, 0x4049),
+            f64(0.1, -1e300));
+    TensorFile f = SafeTensors.read(craftAligned(header, data), SRC);
+    assertArrayEquals(
+        new float[] {1, -2, 0.5f, 65504, 0x1p-24f, Float.POSITIVE_INFINITY}, f.tensors().get("h").toArray());
+    assertEquals(Shape.of(2, 3), f.tensors().get("h").shape());
+    assertArrayEquals(new float[] {1, -1.5f, 3.140625f}, f.tensors().get("b").toArray());
+    assertArrayEquals(new float[] {0.1f, Float.NEGATIVE_INFINITY}, f.tensors().get("d").toArray());
+  }
+
+  @Test
+  void halfToFloatIsExactOnEveryPattern() {
+    // cross-check every binary16 pattern against a direct evaluation of the IEEE formula
+    for (int bits = 0; bits < 0x10000; bits++) {
+      int exp = (bits >> 10) & 0x1f;
+      int mant = bits & 0x3ff;
+      double sign = (bits & 0x8000) != 0 ? -1 : 1;
+      float v = DType.halfToFloat((short) bits);
+      if (exp == 0x1f) {
+        assertTrue(mant == 0 ? Float.isInfinite(v) : Float.isNaN(v));
+      } else {
+        double expected = exp == 0 ? sign * mant * Math.pow(2, -24) : sign * (1 + mant / 1024.0) * Math.pow(2, exp - 15);
+        assertEquals((float) expected, v, 0.0f, "bits " + Integer.toHexString(bits));
+        assertEquals(bits >= 0x8000, (Float.floatToRawIntBits(v) & 0x80000000) != 0, "sign of " + bits);
+      }
+    }
+  }
+
+  @Test
+  void readsTensorsInDataOrderWhateverTheHeaderOrder() {
+    String header =
+        "{" + entry("second", "F32", "[1]", 4, 8) + ",\"__metadata__\":{\"a\":\"b\"},"
+            + entry("first", "F32", "[]", 0, 4) + "}";
+    TensorFile f = SafeTensors.read(craft(header, 3, f32(7, 9)), SRC);
+    assertEquals(List.of("first", "second"), List.copyOf(f.tensors().names()));
+    assertEquals(Shape.of(1), f.tensors().get("first").shape(), "a rank-0 scalar is read as [1]");
+    assertEquals(7f, f.tensors().get("first").get(0));
+    assertEquals(Map.of("a", "b"), f.metadata());
+  }
+
+  @Test
+  void acceptsWhitespacePaddingAndNullMetadata() {
+    String header = "{\"__metadata__\":null," + entry("x", "F32", "[1]", 0, 4) + "}";
+    TensorFile f = SafeTensors.read(craft(header, 13, f32(1)), SRC);
+    assertTrue(f.metadata().isEmpty());
+  }
+
+  // ---------------------------------------------------------------------------------- violations
+
+  @Test
+  void rejectsATruncatedFile() {
+    rejects(new byte[] {16, 0, 0}, "truncated: 3 bytes");
+    byte[] good = SafeTensors.toBytes(sample(), Map.of());
+    rejects(java.util.Arrays.copyOf(good, good.length - 1), "ends past the data buffer");
+  }
+
+  @Test
+  void rejectsAHeaderLengthLargerThanTheFile() {
+    byte[] f = craft("{}", 6, new byte[0]);
+    f[0] = 9; // N = 9, but only 8 bytes follow
+    rejects(f, "header length 9 exceeds the 8 bytes that follow it");
+  }
+
+  @Test
+  void rejectsAHeaderOverTheLimitWithoutAllocatingIt() {
+    byte[] f = craft("{}", 6, new byte[0]);
+    ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 100_000_001L);
+    rejects(f, "header length 100000001 exceeds the format's limit of 100000000 bytes");
+    ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putLong(0, -1L); // 2^64 - 1 unsigned
+    rejects(f, "header length 18446744073709551615 exceeds");
+  }
+
+  @Test
+  void rejectsAHeaderThatIsNotJson() {
+    rejects(craft("{\"a\": ", 2, new byte[0]), "header is not valid JSON");
+    rejects(craft("{} {}", 3, new byte[0]), "header is not valid JSON");
+    rejects(craft("{'a': 1}", 0, new byte[0]), "header is not valid JSON");
+  }
+
+  @Test
+  void rejectsAHeaderThatIsNotAnObject() {
+    rejects(craft("[1, 2]", 2, new byte[0]), "header must be a JSON object starting with '{'");
+    rejects(craft(" {}", 5, new byte[0]), "starting with '{'");
+    rejects(craft("", 0, new byte[0]), "starting with '{'");
+    rejects(craft("{\"x\": 1}", 0, new byte[0]), "tensor 'x': must be an object");
+  }
+
+  @Test
+  void rejectsInvalidUtf8() {
+    byte[] f = craft("{\"ab\":1}", 0, new byte[0]);
+    f[8 + 2] = (byte) 0xC3; // a lead byte followed by 'b': malformed
+    rejects(f, "header is not valid UTF-8");
+  }
+
+  @Test
+  void rejectsDuplicateKeys() {
+    String header = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("a", "F32", "[1]", 4, 8) + "}";
+    rejects(craftAligned(header, f32(1, 2)), "Duplicate");
+    rejects(
+        craftAligned("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", new byte[0]), "Duplicate");
+  }
+
+  @Test
+  void rejectsUnknownAndUnsupportedDtypes() {
+    rejects(craftAligned("{" + entry("a", "F33", "[1]", 0, 4) + "}", f32(1)), "unknown dtype 'F33'");
+    rejects(
+        craftAligned("{" + entry("a", "I64", "[1]", 0, 8) + "}", f64(1)),
+        "tensor 'a': dtype 'I64' is not supported; supported are [F32, F16, BF16, F64]");
+    rejects(craftAligned("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,4]}}", f32(1)), "dtype must be a string");
+  }
+
+  @Test
+  void rejectsNegativeOverflowingAndOversizedShapes() {
+    rejects(craftAligned("{" + entry("a", "F32", "[-1,2]", 0, 4) + "}", f32(1)), "shape[0] must be a non-negative integer");
+    rejects(
+        craftAligned("{" + entry("a", "F32", "[4611686018427387904,4]", 0, 4) + "}", f32(1)),
+        "element count overflows");
+    rejects(
+        craftAligned("{" + entry("a", "F32", "[18446744073709551616]", 0, 4) + "}", f32(1)),
+        "below 2^63");
+    rejects(
+        craftAligned("{" + entry("a", "F32", "[65536,65536]", 0, 4) + "}", f32(1)),
+        "more than a Java array holds");
+    rejects(craftAligned("{" + entry("a", "F32", "[1.5]", 0, 4) + "}", f32(1)), "non-negative integer");
+    rejects(craftAligned("{" + entry("a", "F32", "[2,0]", 0, 0) + "}", new byte[0]), "zero dimension");
+  }
+
+  @Test
+  void rejectsAHugeTensorInASmallFileBeforeAllocating() {
+    // 10^9 floats would be 4 GB: the offsets agree with the shape, but the file has 4 bytes of data
+    rejects(
+        craftAligned("{" + entry("a", "F32", "[1000000000]", 0, 4_000_000_000L) + "}", f32(1)),
+        "ends past the data buffer, which has 4 bytes");
+  }
+
+  @Test
+  void rejectsOffsetsThatDisagreeWithTheShape() {
+    rejects(craftAligned("{" + entry("a", "F32", "[2]", 0, 4) + "}", f32(1)), "hold 4 bytes, but dtype F32 and shape [2] need 8");
+    rejects(craftAligned("{" + entry("a", "F32", "[1]", 8, 4) + "}", f32(1)), "end before they begin");
+    rejects(craftAligned("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", f32(1)), "data_offsets must be an array [begin, end]");
+  }
+
+  @Test
+  void rejectsOverlappingOffsets() {
+    String header = "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}";
+    rejects(craftAligned(header, f32(1, 2, 3)), "tensor 'b' (data_offsets [4, 12]) overlaps tensor 'a'");
+  }
+
+  @Test
+  void rejectsHoles() {
+    String middle = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}";
+    rejects(craftAligned(middle, f32(1, 2, 3)), "bytes [4, 8) of the data buffer belong to no tensor (a hole between 'a' and 'b')");
+    String start = "{" + entry("a", "F32", "[1]", 4, 8) + "}";
+    rejects(craftAligned(start, f32(1, 2)), "bytes [0, 4) of the data buffer belong to no tensor (a hole before 'a')");
+  }
+
+  @Test
+  void rejectsOffsetsThatDoNotCoverTheBuffer() {
+    String header = "{" + entry("a", "F32", "[2]", 0, 8) + "}";
+    rejects(craftAligned(header, f32(1)), "ends past the data buffer, which has 4 bytes");
+    // metadata only, but data present
+    rejects(craftAligned("{}", f32(1)), "4 trailing bytes after the last tensor");
+  }
+
+  @Test
+  void rejectsExtraTrailingBytes() {
+    byte[] good = SafeTensors.toBytes(sample(), Map.of());
+    rejects(concat(good, new byte[] {0}), "1 trailing bytes after the last tensor");
+  }
+
+  @Test
+  void rejectsBadMetadata() {
+    rejects(craftAligned("{\"__metadata__\":{\"step\":100}}", new byte[0]), "__metadata__.step must be a string");
+    rejects(craftAligned("{\"__metadata__\":[\"a\"]}", new byte[0]), "__metadata__ must be an object of strings");
+  }
+
+  @Test
+  void rejectsUnknownFieldsInATensorEntry() {
+    rejects(
+        craftAligned("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", f32(1)),
+        "unknown field 'x'");
+  }
+
+  @Test
+  void namesTheFileOnDisk() throws Exception {
+    Path f = dir.resolve("bad.safetensors");
+    Files.write(f, new byte[] {1, 2});
+    CheckpointException e = assertThrows(CheckpointException.class, () -> SafeTensors.read(f));
+    assertEquals(f + ": truncated: 2 bytes, but a safetensors file starts with an 8-byte header length", e.getMessage());
+    CheckpointException missing =
+        assertThrows(CheckpointException.class, () -> SafeTensors.read(dir.resolve("none.safetensors")));
+    assertEquals(dir.resolve("none.safetensors") + ": file not found", missing.getMessage());
+  }
+
+  // -------------------------------------------------------------------------------------- writing
+
+  @Test
+  void refusesTheReservedName() {
+    StateDict sd = StateDict.builder().put("__metadata__", new int[] {1}, new float[] {1}).build();
+    assertThrows(CheckpointException.class, () -> SafeTensors.toBytes(sd, Map.of()));
+  }
+
+  @Test
+  void escapesNamesAsSerdeJsonDoes() {
+    StateDict sd = StateDict.builder().put("a\"b\\c\n\u0001é", new int[] {1}, new float[] {2}).build();
+    byte[] bytes = SafeTensors.toBytes(sd, Map.of());
+    String header = new String(bytes, 8, bytes.length - 12, StandardCharsets.UTF_8);
+    assertTrue(header.startsWith("{\"a\\\"b\\\\c\\n\\u0001é\":"), header);
+    assertEquals(sd, SafeTensors.read(bytes, SRC).tensors());
+  }
+
+  @Test
+  void headerIsAlwaysPaddedToAMultipleOfEight() {
+    for (int len = 1; len <= 9; len++) {
+      StateDict sd = StateDict.builder().put("x".repeat(len), new int[] {1}, new float[] {1}).build();
+      byte[] b = SafeTensors.toBytes(sd, Map.of());
+      long n = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+      assertEquals(0, n % 8);
+      String header = new String(b, 8, (int) n, StandardCharsets.UTF_8);
+      String json = header.stripTrailing();
+      assertTrue(json.endsWith("}"), header);
+      assertTrue(header.length() - json.length() < 8, "at most 7 spaces of padding: '" + header + "'");
+      assertEquals(header.length() - json.length(), header.substring(json.length()).chars().filter(c -> c == ' ').count());
+    }
+  }
+
+  @Test
+  void writesSamplesUnderOneKey() {
+    Path f = dir.resolve("samples.safetensors");
+    float[] v = new float[2 * 3 * 5 * 5];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = i / 150f;
+    }
+    SafeTensors.writeSamples(f, v, Shape.of(2, 3, 5, 5), Map.of("seed", "42"));
+    TensorFile t = SafeTensors.read(f);
+    FloatArray s = t.tensors().get(SafeTensors.SAMPLES_KEY);
+    assertEquals(Shape.of(2, 3, 5, 5), s.shape());
+    assertArrayEquals(v, s.toArray());
+    assertEquals("42", t.metadata().get("seed"));
+  }
+}

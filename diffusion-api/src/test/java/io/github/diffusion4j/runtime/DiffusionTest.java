@@ -1,0 +1,144 @@
+package io.github.diffusion4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.config.ConfigException;
+import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.sampling.DdimSampler;
+import io.github.diffusion4j.sampling.DdpmSampler;
+import io.github.diffusion4j.sampling.SamplingListener;
+import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingProgress;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The entry point, on the reference backend registered in the test class path. */
+class DiffusionTest {
+  @TempDir
+  Path dir;
+
+  private static final String TINY = String.join("\n",
+      "backend: reference",
+      "seed: 3",
+      "data:",
+      "  image_shape: [3, 5, 5]",
+      "  train_size: 256",
+      "  eval_size: 64",
+      "model:",
+      "  hidden: 32",
+      "schedule:",
+      "  num_train_timesteps: 50",
+      "training:",
+      "  epochs: 2",
+      "  batch_size: 64",
+      "  learning_rate: 0.003",
+      "sampling:",
+      "  sampler: ddim",
+      "  num_inference_steps: 10",
+      "");
+
+  private Path yaml(String text) throws IOException {
+    Path p = dir.resolve("run.yaml");
+    Files.writeString(p, text);
+    return p;
+  }
+
+  @Test
+  void opensTrainsAndSamples() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY))) {
+      assertEquals(Shape.of(3, 5, 5), d.imageShape());
+      assertEquals(50, d.schedule().size());
+      assertEquals("reference", d.backend().name());
+      assertEquals(DdimSampler.NAME, d.sampler().name());
+      assertEquals(DdpmSampler.NAME, d.sampler("ddpm").name());
+      try (TrainableModel m = d.createModel()) {
+        TrainingSummary s = d.trainer(m).train(d.trainingData(), d.evalData(), TrainingProgress.START,
+            new TrainingListener() {});
+        assertTrue(s.completed());
+        assertEquals(8, s.progress().step());
+        assertEquals(2, s.evalLosses().size());
+        float[] images = d.sampleImages(m, 4, 1, SamplingListener.NONE);
+        assertEquals(4 * 75, images.length);
+        for (float v : images) {
+          assertTrue(v >= 0 && v <= 1);
+        }
+      }
+    }
+  }
+
+  @Test
+  void overridesApply() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY), List.of("training.epochs=5", "sampling.sampler=ddpm"))) {
+      assertEquals(5, d.config().training().epochs());
+      assertEquals("ddpm", d.sampler().name());
+    }
+  }
+
+  @Test
+  void unknownBackendIsALocatedErrorNamingTheKnownOnes() throws IOException {
+    Path p = yaml(TINY.replace("backend: reference", "backend: djl"));
+    try (Diffusion d = Diffusion.open(p)) {
+      ConfigException e = assertThrows(ConfigException.class, d::backend);
+      assertEquals(1, e.line());
+      assertEquals("backend", e.path());
+      assertTrue(e.getMessage().startsWith(p + ":1:10: backend: unknown backend 'djl'"), e.getMessage());
+      assertTrue(e.getMessage().contains("reference"), e.getMessage());
+      assertTrue(e.getMessage().contains("io.github.diffusion4j:backend-djl"), e.getMessage());
+    }
+  }
+
+  @Test
+  void unknownSamplerIsALocatedError() throws IOException {
+    Path p = yaml(TINY.replace("sampler: ddim", "sampler: euler"));
+    try (Diffusion d = Diffusion.open(p)) {
+      ConfigException e = assertThrows(ConfigException.class, d::sampler);
+      assertEquals("sampling.sampler", e.path());
+      assertEquals(16, e.line());
+      assertTrue(e.getMessage().contains("available: ddpm, ddim"), e.getMessage());
+    }
+  }
+
+  @Test
+  void builtInSamplersRejectOptions() throws IOException {
+    Path p = yaml(TINY + "  options:\n    order: 2\n");
+    try (Diffusion d = Diffusion.open(p)) {
+      ConfigException e = assertThrows(ConfigException.class, d::sampler);
+      assertTrue(e.getMessage().contains("sampling.options.order"), e.getMessage());
+    }
+  }
+
+  @Test
+  void openingLoadsNoBackend() {
+    try (Diffusion d = Diffusion.open(ConfigLoader.readString(TINY.replace("reference", "nonexistent"), "x.yaml", List.of()))) {
+      assertEquals(50, d.schedule().size(), "schedule and data work without a backend");
+    }
+  }
+
+  @Test
+  void brokenProvidersAreReportedAndTheOthersStillWork() throws IOException {
+    Path services = dir.resolve("cp/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BackendProvider.class.getName()), "com.example.DoesNotExist\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends(loader);
+      assertTrue(found.providers().containsKey("reference"));
+      assertFalse(found.broken().isEmpty());
+      assertTrue(found.broken().get(0).contains("com.example.DoesNotExist"), found.broken().toString());
+      assertTrue(ProviderDiscovery.unknownBackend("x", found).contains("broken providers"));
+    }
+  }
+}

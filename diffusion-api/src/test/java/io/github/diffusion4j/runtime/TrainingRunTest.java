@@ -1,0 +1,160 @@
+package io.github.diffusion4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.sampling.SamplingListener;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Run folders, checkpoints and resumption, on the reference backend. */
+class TrainingRunTest {
+  @TempDir
+  Path dir;
+
+  private static final String TINY = String.join("\n",
+      "backend: reference",
+      "seed: 5",
+      "data:",
+      "  image_shape: [3, 5, 5]",
+      "  train_size: 200",
+      "  eval_size: 32",
+      "model:",
+      "  hidden: 16",
+      "schedule:",
+      "  num_train_timesteps: 40",
+      "training:",
+      "  epochs: 3",
+      "  batch_size: 32",
+      "  log_every: 2",
+      "  image_log_every: 5",
+      "  images_to_log: 2",
+      "  ema:",
+      "    enabled: true",
+      "    decay: 0.9",
+      "sampling:",
+      "  num_inference_steps: 8",
+      "");
+
+  private Diffusion open(String... overrides) throws IOException {
+    Path yaml = dir.resolve("run.yaml");
+    Files.writeString(yaml, TINY);
+    return Diffusion.open(yaml, List.of(overrides));
+  }
+
+  @Test
+  void writesTheRunFolder() throws IOException {
+    RunFolder folder = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, folder)) {
+      TrainingSummary s = run.run();
+      assertTrue(s.completed());
+      assertEquals(21, s.progress().step());
+    }
+    assertTrue(Files.readString(folder.config()).contains("backend: reference"));
+    List<String> metrics = Files.readAllLines(folder.metrics());
+    assertEquals(10 + 3, metrics.size(), "10 log lines (every 2 of 21 steps) and 3 epoch lines");
+    assertTrue(metrics.get(0).contains("\"y_hat_var\""));
+    assertTrue(metrics.get(metrics.size() - 1).contains("\"eval_loss\""));
+    try (Stream<Path> images = Files.list(folder.images())) {
+      assertEquals(4, images.count());
+    }
+    try (Stream<Path> cps = Files.list(folder.checkpoints())) {
+      assertEquals(3, cps.count(), "one checkpoint per epoch, keep_checkpoints defaults to 3");
+    }
+    try (TrainedModel m = TrainedModel.load(folder.root(), List.of())) {
+      float[] x = m.sample(m.diffusion().sampler(), m.diffusion().request(3, 1), SamplingListener.NONE);
+      assertEquals(3 * 75, x.length);
+    }
+  }
+
+  @Test
+  void resumedRunEndsWithTheSameWeights() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    RunFolder b = new RunFolder(dir.resolve("b"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, b)) {
+      TrainingSummary s = run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 10) {
+            run.requestStop();
+          }
+        }
+      });
+      assertFalse(s.completed());
+      assertTrue(run.lastCheckpoint().orElseThrow().endsWith("step-00000010"));
+    }
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.resume(d, b)) {
+      assertEquals(10, run.startsFrom().step());
+      assertTrue(run.run().completed());
+    }
+    Checkpoint ca = Checkpoint.read(a.checkpoints().resolve("step-00000021"));
+    Checkpoint cb = Checkpoint.read(b.checkpoints().resolve("step-00000021"));
+    assertEquals(ca.content().model(), cb.content().model(), "bit-identical weights");
+    assertEquals(ca.content().ema(), cb.content().ema(), "bit-identical moving average");
+    long evalLines = Files.readAllLines(b.metrics()).stream().filter(l -> l.contains("\"eval\"")).count();
+    assertEquals(3, evalLines, "the resumed log has each epoch once");
+  }
+
+  @Test
+  void refusesToOverwriteAndToResumeNothing() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    try (Diffusion d = open()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.start(d, a));
+      assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+      CheckpointException c = assertThrows(CheckpointException.class,
+          () -> TrainingRun.resume(d, new RunFolder(dir.resolve("empty"))));
+      assertTrue(c.getMessage().contains("no checkpoint to resume from"), c.getMessage());
+    }
+  }
+
+  @Test
+  void checkpointsLoadWithOnlyWeightsAndConfig() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    Path cp = a.checkpoints().resolve("step-00000007");
+    for (String f : List.of(Checkpoint.EMA_FILE, Checkpoint.TRAINING_STATE_FILE, Checkpoint.SCHEDULER_FILE,
+        Checkpoint.MANIFEST_FILE)) {
+      Files.delete(cp.resolve(f));
+    }
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
+      assertEquals("ddpm", m.diffusion().sampler().name());
+    }
+    CheckpointException e = assertThrows(CheckpointException.class,
+        () -> TrainedModel.load(cp, List.of("data.image_shape=[3, 4, 4]")));
+    assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
+    assertThrows(CheckpointException.class, () -> TrainedModel.load(dir.resolve("nothing"), List.of()));
+  }
+
+  @Test
+  void schedulerConfigMustAgreeWithTheConfig() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    Path cp = a.checkpoints().resolve("step-00000007");
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    Path sched = cp.resolve(Checkpoint.SCHEDULER_FILE);
+    Files.writeString(sched, Files.readString(sched).replaceAll("\"num_train_timesteps\"\\s*:\\s*40", "\"num_train_timesteps\": 1000"));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of()));
+    assertTrue(e.getMessage().contains("num_train_timesteps is 1000"), e.getMessage());
+  }
+}

@@ -1,0 +1,58 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.config.ConfigDocs;
+import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.DiffusionConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion config}: the default configuration with every key explained, or checks a file. */
+@Command(name = "config", mixinStandardHelpOptions = true,
+    description = {"Prints the configuration with every key explained (the defaults, or a bundled config with "
+        + "--bundled), or validates a file with --check."})
+final class ConfigCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--check", paramLabel = "FILE", description = "Validate this YAML file and report the first problem.")
+  Path check;
+
+  @Option(names = "--bundled", paramLabel = "NAME",
+      description = "Print a bundled configuration: ${COMPLETION-CANDIDATES}.", completionCandidates = Bundled.class)
+  String bundled;
+
+  @Option(names = "--markdown", description = "Print the key reference as a Markdown table.")
+  boolean markdown;
+
+  @Override
+  public Integer call() {
+    if (check != null) {
+      DiffusionConfig c = ConfigLoader.load(check);
+      spec.commandLine().getOut().println(check + ": OK (backend " + c.backend() + ", model " + c.model().kind().configName()
+          + ", " + c.training().epochs() + " epochs, sampler " + c.sampling().sampler() + ")");
+      return DiffusionCli.OK;
+    }
+    if (bundled != null) {
+      if (!ConfigLoader.bundledNames().contains(bundled)) {
+        throw new BadInputException("--bundled " + bundled + ": unknown; bundled configs: "
+            + String.join(", ", ConfigLoader.bundledNames()));
+      }
+      spec.commandLine().getOut().print(ConfigLoader.bundledYaml(bundled));
+      return DiffusionCli.OK;
+    }
+    spec.commandLine().getOut().print(markdown ? ConfigDocs.markdownTable() : ConfigDocs.describe());
+    return DiffusionCli.OK;
+  }
+
+  /** The bundled config names, for help and completion. */
+  static final class Bundled implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return ConfigLoader.bundledNames().iterator();
+    }
+  }
+}

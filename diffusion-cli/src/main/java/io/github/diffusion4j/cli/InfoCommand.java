@@ -1,0 +1,76 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.runtime.ProviderDiscovery;
+import io.github.diffusion4j.sampling.SamplerProvider;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.spi.BackendProvider;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion info}: version, backends (and why one could not load), samplers, threads, Java. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+    description = "Shows the version, the backends and samplers found (and why one could not load), threads and Java.")
+final class InfoCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--load", description = "Also load this backend to report its engine (loads native code).")
+  String load;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    for (String v : new DiffusionCli.Version().getVersion()) {
+      out.println(v);
+    }
+    out.println("OS: " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
+        + Runtime.getRuntime().availableProcessors() + " processors, max heap "
+        + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB");
+    out.println("threads: OMP_NUM_THREADS=" + env("OMP_NUM_THREADS") + " (a config's `threads` key sets the backend's)");
+    ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();
+    out.println("backends:");
+    for (Map.Entry<String, BackendProvider> e : backends.providers().entrySet()) {
+      out.printf("  %-10s %s [%s]%n", e.getKey(), e.getValue().description(), e.getValue().artifact());
+    }
+    for (String missing : ProviderDiscovery.OFFICIAL_BACKENDS.keySet()) {
+      if (!backends.providers().containsKey(missing)) {
+        out.printf("  %-10s not on the class path (add %s)%n", missing, ProviderDiscovery.OFFICIAL_BACKENDS.get(missing));
+      }
+    }
+    for (String b : backends.broken()) {
+      out.println("  broken: " + b);
+    }
+    ProviderDiscovery.Found<SamplerProvider> samplers = ProviderDiscovery.samplers();
+    out.println("samplers:");
+    for (Map.Entry<String, SamplerProvider> e : samplers.providers().entrySet()) {
+      out.printf("  %-10s %s%n", e.getKey(), e.getValue().description());
+    }
+    for (String b : samplers.broken()) {
+      out.println("  broken: " + b);
+    }
+    if (load != null) {
+      BackendProvider p = backends.providers().get(load);
+      if (p == null) {
+        throw new BadInputException("--load: " + ProviderDiscovery.unknownBackend(load, backends));
+      }
+      try (Backend b = p.create(BackendOptions.defaults())) {
+        out.println("loaded " + load + ": " + b.describe());
+      } catch (RuntimeException | LinkageError e) {
+        out.println("loading " + load + " failed: " + ErrorReporting.message(e));
+        return DiffusionCli.FAILURE;
+      }
+    }
+    return DiffusionCli.OK;
+  }
+
+  private static String env(String name) {
+    String v = System.getenv(name);
+    return v == null ? "(unset)" : v;
+  }
+}
