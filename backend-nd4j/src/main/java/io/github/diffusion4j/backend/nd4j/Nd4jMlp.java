@@ -304,10 +304,11 @@ final class Nd4jMlp implements TrainableModel {
 
   @Override
   public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
+    // first, so that the last prediction given back as an input fails instead of being overwritten
+    invalidatePrediction();
     Nd4jTensor x = input(noisy, timesteps);
     FloatBuffer t = target(target, noisy.shape()).buffer();
     FloatPointer xp = x.pointer();
-    invalidatePrediction();
     Workspace w = trainingWorkspace(noisy.shape());
     forward(xp, timesteps, w, pointer(w.out));
     double loss = backward(xp, t, timesteps.length, w);

@@ -309,8 +309,10 @@ class Nd4jMlpTest extends BackendFixture {
       assertEquals(BATCH_SHAPE, first.shape());
       Tensor derived = first.sub(y); // usable like any tensor while valid
       assertEquals(copy[0] - b.y[0], derived.toFloatArray()[0], 0f);
-      m.step(x, b.t, y);
+      Tensor second = m.step(x, b.t, y).prediction();
       assertThrows(IllegalStateException.class, first::toFloatArray);
+      // the last prediction given back to step is refused rather than overwritten while read
+      assertThrows(IllegalStateException.class, () -> m.step(x, b.t, second));
       Tensor out;
       try (TensorScope s = nd.openScope()) {
         out = m.predict(x, b.t);

@@ -23,12 +23,13 @@ import org.junit.jupiter.api.Test;
  * arrays), and each loop's VmRSS may grow by less than 24 MB between the end of warm-up and the end.
  *
  * <p>Warm-up is the first 2,000 steps (or a fifth of a longer run): until then the resident size climbs
- * by ~35 MB while the JIT compiles the loops and the allocator settles, then stays flat (measured: 141 MB
- * at step 2,250, 146 MB at step 8,000, 143 MB at step 20,000). Why 24 MB: a leak of the two batch tensors
- * a training step copies in (2 x 38 KB) would add ~75 MB over the 2,000 measured steps of the default
- * run, one leaked 128-image sample per sampling step (38 KB) ~75 MB; what remains is JIT and allocator
- * noise of a few MB. The full-size run (100,000 steps of each loop, about a minute and a half):
- *
+ * by 15-35 MB while the JIT compiles the loops and the allocator settles, then stays flat (training,
+ * sampled every 10,000 steps: 600 MB at the start with the pre-touched heap, 620 MB at 20,000, 621 MB
+ * from 40,000 to 90,000). Why 24 MB: a leak of the two batch tensors a training step copies in
+ * (2 x 38 KB) would add ~75 MB over the 2,000 measured steps of the default run, one leaked 128-image
+ * sample per sampling step (38 KB) ~75 MB; what remains is JIT and allocator noise of a few MB (measured
+ * with 100,000 steps: training +8.9 MB from step 20,000 to the end, sampling +8.6 MB). The full-size run,
+ * about a minute and a half:
  * <pre>
  *   ./mvnw -B -pl backend-nd4j -am verify -Dtest=Nd4jSoakTest -Dsurefire.failIfNoSpecifiedTests=false \
  *       -Dnd4j.soak.steps=100000
