@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import java.io.BufferedReader;
 import java.io.File;
+import java.io.InputStreamReader;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -81,6 +85,30 @@ class Nd4jBackendProviderTest {
       assertTrue(b.describe().endsWith("1 thread"), b.describe());
       assertFalse(b.describe().contains("\n"));
     }
+  }
+
+  @Test
+  void withoutTheNativeJarCreateThrowsBackendUnavailableWithOneLine() throws Exception {
+    String classPath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(e -> !(e.contains("nd4j-native") && e.endsWith("-linux-x86_64.jar")))
+            .collect(Collectors.joining(File.pathSeparator));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process p =
+        new ProcessBuilder(java, "-cp", classPath, Nd4jLoadProbe.class.getName())
+            .redirectErrorStream(true)
+            .start();
+    List<String> lines;
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      lines = r.lines().filter(l -> l.startsWith("loaded: ") || l.startsWith("unavailable: ")).toList();
+    }
+    assertEquals(0, p.waitFor());
+    assertEquals(2, lines.size(), lines.toString());
+    for (String line : lines) {
+      assertTrue(line.startsWith("unavailable: backend 'nd4j': ND4J's native libraries could not be loaded"), line);
+      assertTrue(line.contains("org.nd4j:nd4j-native"), line);
+    }
+    assertEquals(lines.get(0), lines.get(1), "a second attempt fails the same way");
   }
 
   @Test
