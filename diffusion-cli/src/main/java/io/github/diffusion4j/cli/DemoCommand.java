@@ -71,8 +71,9 @@ final class DemoCommand implements Callable<Integer> {
       out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
           + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
       out.println("run folder: " + folder.root().toAbsolutePath());
-      try (TrainingRun run = TrainingRun.start(d, folder)) {
-        TrainingSummary s = TrainCommand.runWithInterrupts(run, out);
+      try (TrainingRun run = TrainingRun.start(d, folder);
+          InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        TrainingSummary s = TrainCommand.runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));

@@ -18,8 +18,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,8 +60,9 @@ final class TrainCommand implements Callable<Integer> {
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = runFolder(d);
       out.println("run folder: " + folder.root().toAbsolutePath());
-      try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder)) {
-        TrainingSummary s = runWithInterrupts(run, out);
+      try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
+          InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        TrainingSummary s = runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
@@ -115,28 +114,9 @@ final class TrainCommand implements Callable<Integer> {
         + out.toAbsolutePath() + "; give --run-dir DIR or set output.name")));
   }
 
-  /** Runs training; Ctrl-C (SIGINT/SIGTERM) asks it to stop, and the JVM waits for the final checkpoint. */
-  static TrainingSummary runWithInterrupts(TrainingRun run, PrintWriter out) {
-    CountDownLatch finished = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      run.requestStop();
-      try {
-        finished.await(120, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "diffusion-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      return run.run(new TrainingProgress(out, TrainingProgress.isTerminal()));
-    } finally {
-      finished.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running: it waits for the latch released above
-      }
-    }
+  /** Runs training with the progress display. */
+  static TrainingSummary runWithProgress(TrainingRun run, PrintWriter out) {
+    return run.run(new TrainingProgress(out, TrainingProgress.isTerminal()));
   }
 
   static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {
