@@ -236,7 +236,8 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
-   * A sampler by name, with the configured settings.
+   * A sampler by name, with the configured settings; {@code sampling.options} belong to the configured
+   * sampler and are given only to it (another sampler gets none).
    *
    * @param name a built-in or registered sampler
    * @return the sampler
@@ -248,7 +249,13 @@ public final class Diffusion implements AutoCloseable {
     if (p == null) {
       throw new IllegalArgumentException(ProviderDiscovery.unknownSampler(name, ProviderDiscovery.samplers()));
     }
-    return p.create(samplerSettings());
+    SamplerSettings settings = samplerSettings();
+    if (!name.equals(config().sampling().sampler())) {
+      settings = new SamplerSettings(settings.schedule(), settings.predictionType(), settings.tensors(), settings.eta(),
+          settings.varianceType(), settings.setAlphaToOne(), settings.clipping(),
+          io.github.diffusion4j.sampling.SamplerOptions.EMPTY);
+    }
+    return p.create(settings);
   }
 
   /**

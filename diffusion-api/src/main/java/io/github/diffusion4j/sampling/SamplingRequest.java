@@ -75,6 +75,16 @@ public record SamplingRequest(
   }
 
   /**
+   * This request with another plan.
+   *
+   * @param newPlan the timesteps to walk
+   * @return the new request
+   */
+  public SamplingRequest withPlan(Timesteps newPlan) {
+    return new SamplingRequest(count, imageShape, seed, newPlan, initialNoise, firstSample);
+  }
+
+  /**
    * This request for a slice of a larger run.
    *
    * @param first the number of the first sample

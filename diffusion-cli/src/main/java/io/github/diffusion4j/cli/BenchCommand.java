@@ -5,7 +5,6 @@ import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +54,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--no-reference", description = "Skip the PyTorch reference.")
   boolean noReference;
 
+  @Option(names = "--torch-blas", paramLabel = "PATH|auto",
+      description = {"Also time PyTorch with this BLAS library preloaded (LD_PRELOAD), e.g. the OpenBLAS that ND4J "
+          + "uses ('auto' finds it in ~/.javacpp/cache once ND4J has run). Debian's python3-torch uses the reference "
+          + "BLAS, which makes it several times slower than a normal PyTorch; this gives a fair baseline. Set "
+          + "OPENBLAS_CORETYPE (e.g. Haswell) if OpenBLAS 0.3.19 does not recognise the CPU."})
+  String torchBlas;
+
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
   boolean inProcess;
 
@@ -78,21 +84,32 @@ final class BenchCommand implements Callable<Integer> {
       names.addAll(ProviderDiscovery.backends().providers().keySet());
     }
     Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
-    Path script = noReference ? null : findReference();
-    if (script != null) {
-      System.err.println("timing the PyTorch reference: " + script);
-      Map<String, Double> torch = runTorch(script);
-      if (torch != null) {
-        rows.put("pytorch", torch);
-      }
-    } else if (!noReference) {
-      System.err.println("PyTorch reference not found (pass --reference PATH); printing absolute figures only");
-    }
     for (String name : names) {
       System.err.println("timing backend " + name + " in a child JVM ...");
       rows.put(name, runChild(name));
     }
-    print(rows);
+    Path script = noReference ? null : findReference();
+    List<String> references = new ArrayList<>();
+    if (script != null) {
+      System.err.println("timing the PyTorch reference: " + script);
+      Map<String, Double> torch = runTorch(script, null);
+      if (torch != null) {
+        rows.put("pytorch", torch);
+        references.add("pytorch");
+      }
+      Path blas = blasLibrary();
+      if (blas != null) {
+        System.err.println("timing the PyTorch reference with LD_PRELOAD=" + blas);
+        Map<String, Double> fast = runTorch(script, blas);
+        if (fast != null) {
+          rows.put("pytorch+blas", fast);
+          references.add(0, "pytorch+blas");
+        }
+      }
+    } else if (!noReference) {
+      System.err.println("PyTorch reference not found (pass --reference PATH); printing absolute figures only");
+    }
+    print(rows, references);
     return 0;
   }
 
@@ -121,12 +138,40 @@ final class BenchCommand implements Callable<Integer> {
     return null;
   }
 
-  private Map<String, Double> runTorch(Path script) throws IOException, InterruptedException {
+  private Path blasLibrary() throws IOException {
+    if (torchBlas == null) {
+      return null;
+    }
+    if (!torchBlas.equals("auto")) {
+      Path p = Path.of(torchBlas);
+      if (!Files.isRegularFile(p)) {
+        throw new BadInputException("--torch-blas " + torchBlas + ": no such file");
+      }
+      return p;
+    }
+    Path cache = Path.of(System.getProperty("user.home"), ".javacpp", "cache");
+    if (Files.isDirectory(cache)) {
+      try (java.util.stream.Stream<Path> files = Files.walk(cache)) {
+        java.util.Optional<Path> found = files.filter(f -> f.getFileName().toString().equals("libopenblas.so.0")).findFirst();
+        if (found.isPresent()) {
+          return found.get();
+        }
+      }
+    }
+    System.err.println("--torch-blas auto: no libopenblas.so.0 under " + cache + " (run the nd4j backend once first)");
+    return null;
+  }
+
+  private Map<String, Double> runTorch(Path script, Path blas) throws IOException, InterruptedException {
     List<String> cmd = List.of("/usr/bin/python3", script.toString(), "--threads", String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+    if (blas != null) {
+      pb.environment().put("LD_PRELOAD", blas.toString());
+      pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
+    }
     String json = run(pb);
     if (json == null) {
       System.err.println("the PyTorch reference failed (is python3-torch installed? apt-get install -y python3-torch)");
@@ -182,19 +227,26 @@ final class BenchCommand implements Callable<Integer> {
     return m;
   }
 
-  private void print(Map<String, Map<String, Double>> rows) {
-    Map<String, Double> ref = rows.get("pytorch");
+  private void print(Map<String, Map<String, Double>> rows, List<String> references) {
     System.out.printf(Locale.ROOT, "workload: 3x5x5 MLP(128), batch 128, T=100; %d samples; %d threads%n", samples, threads);
-    System.out.printf(Locale.ROOT, "%-10s %14s %10s %12s %10s %12s %10s%n", "backend", "train steps/s", "x torch",
-        "ddpm-100 s", "x torch", "ddim-" + ddimSteps + " s", "x torch");
+    System.out.printf(Locale.ROOT, "%-13s %14s %12s %12s%n", "", "train steps/s", "ddpm-100 s", "ddim-" + ddimSteps + " s");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       Map<String, Double> v = e.getValue();
-      System.out.printf(Locale.ROOT, "%-10s %14.1f %10s %12.4f %10s %12.4f %10s%n", e.getKey(),
-          v.get("train_steps_per_s"), ratio(v, ref, "train_steps_per_s"), v.get("ddpm_s"), ratio(v, ref, "ddpm_s"),
-          v.get("ddim_s"), ratio(v, ref, "ddim_s"));
+      System.out.printf(Locale.ROOT, "%-13s %14.1f %12.4f %12.4f%n", e.getKey(), v.get("train_steps_per_s"),
+          v.get("ddpm_s"), v.get("ddim_s"));
     }
-    if (ref != null) {
-      System.out.println("x torch: training as (steps/s) / torch's; sampling as time / torch's time (lower is faster)");
+    for (String refName : references) {
+      Map<String, Double> ref = rows.get(refName);
+      System.out.println("ratios against " + refName + " (training: steps/s over torch's, higher is better; "
+          + "sampling: time over torch's, lower is better):");
+      for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+        if (e.getKey().startsWith("pytorch")) {
+          continue;
+        }
+        Map<String, Double> v = e.getValue();
+        System.out.printf(Locale.ROOT, "%-13s %14s %12s %12s%n", e.getKey(), ratio(v, ref, "train_steps_per_s"),
+            ratio(v, ref, "ddpm_s"), ratio(v, ref, "ddim_s"));
+      }
     }
   }
 
@@ -203,9 +255,5 @@ final class BenchCommand implements Callable<Integer> {
       return "-";
     }
     return String.format(Locale.ROOT, "%.2fx", v.get(key) / ref.get(key));
-  }
-
-  static String classPathOf(Class<?> c) {
-    return new File(c.getProtectionDomain().getCodeSource().getLocation().getPath()).getPath();
   }
 }

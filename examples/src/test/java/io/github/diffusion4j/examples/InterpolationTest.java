@@ -1,0 +1,23 @@
+package io.github.diffusion4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs {@link Interpolation} in its tiny configuration (its own JVM: one native backend per process). */
+class InterpolationTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void runs() throws Exception {
+    Interpolation.main(new String[] {dir.toString(), "--tiny"});
+    for (String f : List.of("interpolation.png")) {
+      assertTrue(Files.exists(dir.resolve(f)), f);
+    }
+  }
+}
