@@ -122,6 +122,31 @@ public abstract class MlpContractTest extends BackendFixture {
     }
   }
 
+  /**
+   * The tutorial's PyTorch module saved with safetensors ({@code model.0.weight [h, k+1]}, ...,
+   * float32) loads into the backend and computes the module's function: the test writes such a file
+   * itself, reads it with the api's codec, and compares with the double-precision reference.
+   */
+  @Test
+  void weightsSavedInPytorchLayoutLoadAndMatch() {
+    StateDict written = SPEC.initialWeights(77);
+    byte[] file = io.github.diffusion4j.io.SafeTensors.toBytes(written, Map.of("format", "pt"));
+    StateDict read = io.github.diffusion4j.io.SafeTensors.read(file, "tutorial.safetensors").tensors();
+    float[] x = Batches.normal(BATCH, 78);
+    int[] ts = Batches.timesteps(BATCH.batch(), 100, 79);
+    float[] expected;
+    try (TrainableModel r = reference.createModel(SPEC, OptimizerSpec.adam(1e-3), 0);
+        TensorScope s = reference.openScope()) {
+      r.loadStateDict(written);
+      expected = r.predict(reference.fromArray(x, BATCH), ts).toFloatArray();
+    }
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 0);
+        TensorScope s = t().openScope()) {
+      m.loadStateDict(read);
+      assertTrue(Batches.maxAbsDiff(expected, m.predict(t().fromArray(x, BATCH), ts).toFloatArray()) < TOL);
+    }
+  }
+
   @Test
   void predictIsThreadSafe() throws Exception {
     try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 8)) {

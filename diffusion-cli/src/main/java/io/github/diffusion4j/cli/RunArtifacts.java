@@ -16,6 +16,9 @@ import java.nio.file.Path;
 
 /** What a finished run leaves besides checkpoints: the loss chart, a sample grid and the denoising GIF. */
 final class RunArtifacts {
+  /** The most images a run's sample grid shows (all samples are still scored). */
+  static final int GRID_MAX = 64;
+
   private RunArtifacts() {}
 
   /**
@@ -52,8 +55,10 @@ final class RunArtifacts {
       }
     }
     float[] images = d.sampleImages(model, sampler, request, progress);
-    int nrow = (int) Math.ceil(Math.sqrt(request.count()));
-    ImageGrid.writePng(png, images, Shape.batchOf(request.count(), image), ImageGrid.Options.defaults().withNrow(nrow));
+    int shown = Math.min(request.count(), GRID_MAX);
+    int nrow = (int) Math.ceil(Math.sqrt(shown));
+    ImageGrid.writePng(png, java.util.Arrays.copyOf(images, shown * image.size()), Shape.batchOf(shown, image),
+        ImageGrid.Options.defaults().withNrow(nrow));
     if (gif != null) {
       Outputs.writeGif(gif, progress.frames(), image);
     }
