@@ -13,6 +13,10 @@ public final class RandomGenerator {
   private static final double V = 0.00492867323399;
   private static final double[] X = new double[LAYERS + 1];
   private static final double[] RATIO = new double[LAYERS];
+  /** {@code X[i] * 2^-52}: the output scale of the integer fast path (exact: a power-of-two scaling). */
+  private static final double[] W = new double[LAYERS];
+  /** {@code ceil(RATIO[i] * 2^52)}: {@code |j| < K[i]} exactly when {@code |j * 2^-52| < RATIO[i]}. */
+  private static final long[] K = new long[LAYERS];
 
   static {
     double f = StrictMath.exp(-0.5 * R * R);
@@ -25,6 +29,8 @@ public final class RandomGenerator {
     X[LAYERS] = 0.0;
     for (int i = 0; i < LAYERS; i++) {
       RATIO[i] = X[i + 1] / X[i];
+      W[i] = X[i] * 0x1.0p-52;
+      K[i] = (long) Math.ceil(RATIO[i] * 0x1.0p52);
     }
   }
 
@@ -89,10 +95,13 @@ public final class RandomGenerator {
     for (;;) {
       long bits = nextLong();
       int i = (int) (bits & 0xFF);
-      double u = 2.0 * ((bits >>> 11) * 0x1.0p-53) - 1.0;
-      if (Math.abs(u) < RATIO[i]) {
-        return u * X[i];
+      // j * 2^-52 is the signed uniform u = 2 ((bits >>> 11) 2^-53) - 1 in [-1, 1), exactly; the fast path
+      // compares and scales in integers, giving bit-for-bit the same values as u < RATIO[i], u * X[i]
+      long j = (bits >>> 11) - (1L << 52);
+      if (Math.abs(j) < K[i]) {
+        return j * W[i];
       }
+      double u = j * 0x1.0p-52;
       if (i == 0) {
         return tail(u < 0);
       }

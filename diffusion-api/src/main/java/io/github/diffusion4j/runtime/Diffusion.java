@@ -182,6 +182,31 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
+   * Real images to judge samples against, in {@code [0, 1]}: for gradient data, {@code count} fresh
+   * images from a stream of their own ({@code Noise.seeded(seed).split(REFERENCE)}, disjoint from the
+   * training and evaluation sets); for file data, the first {@code count} images of the evaluation set
+   * (or of the training set when there is none).
+   *
+   * @param count how many images (fewer if the file data has fewer)
+   * @return {@code [n, C, H, W]} values in {@code [0, 1]}
+   */
+  public float[] referenceImages(int count) {
+    if (config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
+      return io.github.diffusion4j.data.GradientImages.generate(count, imageShape(),
+          io.github.diffusion4j.random.Noise.seeded(config().seed()).split(DataSets.REFERENCE));
+    }
+    Dataset source = evalData() != null ? evalData() : trainingData();
+    int n = Math.min(count, source.size());
+    int[] idx = new int[n];
+    for (int i = 0; i < n; i++) {
+      idx[i] = i;
+    }
+    float[] out = new float[n * imageShape().size()];
+    source.gather(idx, out);
+    return Normalization.denormalize(out);
+  }
+
+  /**
    * A model with freshly initialised weights (from the configuration's seed) and the configured optimiser.
    *
    * @return the model; close it when done

@@ -14,6 +14,7 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
+import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 
@@ -56,20 +57,7 @@ class LatentToolsTest {
     Schedule sch = Schedule.of(ScheduleSpec.cosine(1000));
     double mu = 0.2;
     double s2 = 0.25;
-    NoisePredictor oracle = (x, ts) -> {
-      int n = ts.length;
-      double[] scale = new double[n];
-      double[] shift = new double[n];
-      for (int i = 0; i < n; i++) {
-        double a = sch.alphaBar(ts[i]);
-        double d = a * s2 + 1 - a;
-        scale[i] = Math.sqrt(1 - a) / d;
-        shift[i] = -Math.sqrt(1 - a) * Math.sqrt(a) * mu / d;
-      }
-      float[] ones = new float[x.shape().size()];
-      java.util.Arrays.fill(ones, 1f);
-      return x.combinePerSample(scale, ref.fromArray(ones, x.shape()), shift);
-    };
+    NoisePredictor oracle = GaussianOracle.of(sch, mu, s2, ref);
     Shape batch = Shape.of(6, 1, 2, 2);
     float[] x0 = Batches.normal(batch, 3);
     for (int i = 0; i < x0.length; i++) {

@@ -15,6 +15,7 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
+import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,48 +97,12 @@ class SamplerMathTest {
     }
   }
 
-  /**
-   * The exact epsilon predictor when every pixel of x0 is N(mu, s^2) independently:
-   * E[eps | x_t] = sqrt(1 - a) (x_t - sqrt(a) mu) / (a s^2 + 1 - a).
-   */
   private static NoisePredictor gaussianOracle(Schedule sch, double mu, double s2) {
-    return (x, ts) -> {
-      int n = ts.length;
-      double[] scale = new double[n];
-      double[] shift = new double[n];
-      for (int i = 0; i < n; i++) {
-        double a = sch.alphaBar(ts[i]);
-        double d = a * s2 + 1 - a;
-        scale[i] = Math.sqrt(1 - a) / d;
-        shift[i] = -Math.sqrt(1 - a) * Math.sqrt(a) * mu / d;
-      }
-      return x.mulPerSample(scale).combinePerSample(ones(n), ones(x), shift);
-    };
-  }
-
-  private static double[] ones(int n) {
-    double[] o = new double[n];
-    java.util.Arrays.fill(o, 1.0);
-    return o;
-  }
-
-  private static Tensor ones(Tensor like) {
-    float[] v = new float[like.shape().size()];
-    java.util.Arrays.fill(v, 1f);
-    return REF.fromArray(v, like.shape());
+    return GaussianOracle.of(sch, mu, s2, REF);
   }
 
   private static double[] moments(float[] v) {
-    double m = 0;
-    for (float x : v) {
-      m += x;
-    }
-    m /= v.length;
-    double var = 0;
-    for (float x : v) {
-      var += (x - m) * (x - m);
-    }
-    return new double[] {m, var / (v.length - 1)};
+    return GaussianOracle.moments(v);
   }
 
   @Test

@@ -86,6 +86,40 @@ public abstract class SamplerContractTest extends BackendFixture {
   }
 
   @Test
+  void oneModelSampledFromEightThreadsGivesTheSequentialImages() throws Exception {
+    Timesteps plan = Timesteps.full(100);
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 0)) {
+      m.loadStateDict(weights());
+      Sampler ddpm = ddpm(backend);
+      java.util.List<float[]> sequential = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        try (TensorScope s = backend.tensors().openScope()) {
+          sequential.add(ddpm.sample(m, backend.tensors(), SamplingRequest.of(3, SPEC.imageShape(), 100 + i, plan))
+              .toFloatArray());
+        }
+      }
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        java.util.List<java.util.concurrent.Future<float[]>> futures = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+          final long seed = 100 + i;
+          futures.add(pool.submit(() -> {
+            try (TensorScope s = backend.tensors().openScope()) {
+              return ddpm.sample(m, backend.tensors(), SamplingRequest.of(3, SPEC.imageShape(), seed, plan))
+                  .toFloatArray();
+            }
+          }));
+        }
+        for (int i = 0; i < 8; i++) {
+          assertArrayEquals(sequential.get(i), futures.get(i).get(), "thread " + i);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void deterministicDdimRepeatsBitForBit() {
     Timesteps plan = Timesteps.trailing(100, 10);
     assertArrayEquals(sample(backend, ddim(backend, 0.0), plan, 8), sample(backend, ddim(backend, 0.0), plan, 8));

@@ -14,6 +14,7 @@ import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 
@@ -28,33 +29,11 @@ class DpmSolverTest {
   private static final double S2 = 0.09;
 
   private static NoisePredictor oracle(Schedule sch) {
-    return (x, ts) -> {
-      int n = ts.length;
-      double[] scale = new double[n];
-      double[] shift = new double[n];
-      for (int i = 0; i < n; i++) {
-        double a = sch.alphaBar(ts[i]);
-        double d = a * S2 + 1 - a;
-        scale[i] = Math.sqrt(1 - a) / d;
-        shift[i] = -Math.sqrt(1 - a) * Math.sqrt(a) * MU / d;
-      }
-      float[] ones = new float[x.shape().size()];
-      java.util.Arrays.fill(ones, 1f);
-      return x.combinePerSample(scale, REF.fromArray(ones, x.shape()), shift);
-    };
+    return GaussianOracle.of(sch, MU, S2, REF);
   }
 
   private static double[] moments(float[] v) {
-    double m = 0;
-    for (float x : v) {
-      m += x;
-    }
-    m /= v.length;
-    double var = 0;
-    for (float x : v) {
-      var += (x - m) * (x - m);
-    }
-    return new double[] {m, var / (v.length - 1)};
+    return GaussianOracle.moments(v);
   }
 
   private static double[] run(Sampler s, Timesteps plan) {

@@ -1,0 +1,542 @@
+package io.github.diffusion4j.data;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Reads the IDX files of MNIST and Fashion-MNIST: images (magic {@code 0x00000803}: unsigned bytes,
+ * {@code N x rows x cols}) and labels (magic {@code 0x00000801}: unsigned bytes, {@code N}, each in
+ * {@code 0..9}), plain or gzip-compressed (told by the gzip magic bytes, not by the name).
+ *
+ * <p>Images become a {@link Dataset} of shape {@code [1, H, W]} with {@code pixel / 255 * 2 - 1}, in
+ * {@code [-1, 1]} ({@link Normalization}), optionally padded, centred, to {@code padTo x padTo} with the
+ * background value -1 (a black pixel), and optionally limited to the first {@code limit} images:
+ *
+ * <pre>{@code
+ * IdxImages.Result r = IdxImages.reader().padTo(32).limit(10_000)
+ *     .read(Path.of("train-images-idx3-ubyte.gz"), Optional.of(Path.of("train-labels-idx1-ubyte.gz")));
+ * }</pre>
+ *
+ * <p>Every problem with a file is a one-line {@link DataFileException}. A header is checked before
+ * anything is allocated: its dimensions must be positive and the declared pixels at most {@link
+ * #MAX_BYTES}; a plain file's length must equal the header plus the declared data, and its pixels are
+ * converted as they are read. A compressed file's data length is known only when its gzip trailer
+ * (ISIZE) states the length the header declares; then it is converted as it is read too. Otherwise its
+ * data is read into a buffer that grows only as bytes arrive, and converted afterwards: a lying header
+ * fails as truncated, not with an {@link OutOfMemoryError}. With a limit, only the first {@code limit}
+ * images (and labels) of a compressed file are decompressed.
+ *
+ * <p>Instances are immutable: {@link #padTo} and {@link #limit} return new readers.
+ */
+public final class IdxImages {
+  /** The magic number of an IDX images file: unsigned bytes, 3 dimensions. */
+  public static final int IMAGES_MAGIC = 0x00000803;
+  /** The magic number of an IDX labels file: unsigned bytes, 1 dimension. */
+  public static final int LABELS_MAGIC = 0x00000801;
+  /** The largest data a header may declare: 1 GiB (MNIST's 60,000 images are 47 MB). */
+  public static final long MAX_BYTES = 1L << 30;
+  /** The number of classes: labels are in {@code 0..CLASSES - 1}. */
+  public static final int CLASSES = 10;
+
+  private static final int IMAGES_HEADER = 16;
+  private static final int LABELS_HEADER = 8;
+  private static final int FIRST_CHUNK = 1 << 20;
+  private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+  /** {@code v / 255 * 2 - 1} for every byte value {@code v}. */
+  private static final float[] NORMALISED = normalisedBytes();
+
+  private final int padTo;
+  private final int limit;
+
+  private IdxImages(int padTo, int limit) {
+    this.padTo = padTo;
+    this.limit = limit;
+  }
+
+  /**
+   * A reader that neither pads nor limits.
+   *
+   * @return the reader
+   */
+  public static IdxImages reader() {
+    return new IdxImages(0, 0);
+  }
+
+  /**
+   * Pads every image, centred, to {@code size x size} with -1 (a 28x28 image gets 2 pixels on each
+   * side for 32); images larger than that are an error.
+   *
+   * @param size the padded height and width, or 0 for no padding
+   * @return a new reader
+   */
+  public IdxImages padTo(int size) {
+    if (size < 0) {
+      throw new IllegalArgumentException("padTo must be 0 (no padding) or positive, got " + size);
+    }
+    return new IdxImages(size, limit);
+  }
+
+  /**
+   * Uses only the first {@code max} images (and labels).
+   *
+   * @param max the most images to read, or 0 for all
+   * @return a new reader
+   */
+  public IdxImages limit(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("limit must be 0 (all) or positive, got " + max);
+    }
+    return new IdxImages(padTo, max);
+  }
+
+  /**
+   * What an images file declares.
+   *
+   * @param count the number of images, positive
+   * @param rows the height, positive
+   * @param cols the width, positive
+   */
+  public record Header(int count, int rows, int cols) {
+    /**
+     * The shape of one image as stored, before padding.
+     *
+     * @return {@code [1, rows, cols]}
+     */
+    public Shape imageShape() {
+      return Shape.of(1, rows, cols);
+    }
+  }
+
+  /**
+   * Images read from IDX files.
+   *
+   * @param header what the images file declares (all its images, not only those read)
+   * @param images the images read, {@code [1, H, W]} in {@code [-1, 1]}
+   * @param labels one label in {@code 0..9} per image read, when a labels file was given (the array is
+   *     not copied)
+   */
+  public record Result(Header header, InMemoryDataset images, Optional<int[]> labels) {}
+
+  /**
+   * Reads and checks the header of an images file without reading its images.
+   *
+   * @param images the file
+   * @return what it declares
+   * @throws DataFileException if it is missing, unreadable or not a well-formed IDX images file
+   */
+  public static Header header(Path images) {
+    try (IdxFile f = IdxFile.open(images)) {
+      return f.imagesHeader();
+    }
+  }
+
+  /**
+   * Reads images without labels.
+   *
+   * @param images the IDX images file
+   * @return the images
+   * @throws DataFileException if the file is missing, unreadable or malformed
+   */
+  public Result read(Path images) {
+    return read(images, Optional.empty());
+  }
+
+  /**
+   * Reads images and, when given, their labels.
+   *
+   * @param images the IDX images file
+   * @param labels the IDX labels file, which must declare as many labels as there are images
+   * @return the images and labels
+   * @throws DataFileException if a file is missing, unreadable or malformed, or the files disagree
+   */
+  public Result read(Path images, Optional<Path> labels) {
+    try (IdxFile f = IdxFile.open(images)) {
+      Header h = f.imagesHeader();
+      Optional<int[]> l = labels.map(p -> readLabels(p, h, images));
+      int outRows = padTo > 0 ? padTo : h.rows();
+      int outCols = padTo > 0 ? padTo : h.cols();
+      if (h.rows() > outRows || h.cols() > outCols) {
+        throw f.error("images are " + h.rows() + "x" + h.cols() + ", larger than the padded size "
+            + padTo + "x" + padTo);
+      }
+      int n = used(h.count());
+      long values = (long) n * outRows * outCols;
+      if (values > MAX_ARRAY) {
+        throw f.error(n + " images of " + outRows + "x" + outCols + " are " + values
+            + " values, more than one array holds; read fewer (a limit)");
+      }
+      float[] pixels = f.images(h, n, outRows, outCols);
+      return new Result(h, new InMemoryDataset(Shape.of(1, outRows, outCols), pixels), l);
+    }
+  }
+
+  private int[] readLabels(Path file, Header images, Path imagesFile) {
+    try (IdxFile f = IdxFile.open(file)) {
+      int count = f.labelsHeader();
+      if (count != images.count()) {
+        throw f.error("declares " + count + " labels but " + imagesFile + " declares " + images.count()
+            + " images; the two files must have one label per image");
+      }
+      int n = used(count);
+      byte[] bytes = f.data(n, n == count, "labels");
+      int[] out = new int[n];
+      for (int i = 0; i < n; i++) {
+        int v = bytes[i] & 0xff;
+        if (v >= CLASSES) {
+          throw f.error("label " + v + " at index " + i + " is outside 0.." + (CLASSES - 1));
+        }
+        out[i] = v;
+      }
+      return out;
+    }
+  }
+
+  private int used(int count) {
+    return limit > 0 ? Math.min(limit, count) : count;
+  }
+
+  /**
+   * Normalises {@code count} images of {@code rows x cols} bytes into {@code out} from image {@code
+   * first} on, centred in {@code outRows x outCols} (the border is left as it is).
+   */
+  private static void normalise(byte[] pixels, int count, int rows, int cols, float[] out, int first,
+      int outRows, int outCols) {
+    int top = (outRows - rows) / 2;
+    int left = (outCols - cols) / 2;
+    int src = 0;
+    for (int i = first; i < first + count; i++) {
+      int base = i * outRows * outCols;
+      for (int r = 0; r < rows; r++) {
+        int dst = base + (r + top) * outCols + left;
+        for (int c = 0; c < cols; c++) {
+          out[dst + c] = NORMALISED[pixels[src++] & 0xff];
+        }
+      }
+    }
+  }
+
+  /** A new array for {@code n} images, filled with the background -1 when they are padded. */
+  private static float[] newImages(int n, Header h, int outRows, int outCols) {
+    float[] out = new float[n * outRows * outCols];
+    if (h.rows() != outRows || h.cols() != outCols) {
+      Arrays.fill(out, -1f);
+    }
+    return out;
+  }
+
+  private static float[] normalisedBytes() {
+    float[] t = new float[256];
+    for (int v = 0; v < t.length; v++) {
+      t[v] = v / 255f;
+    }
+    return Normalization.normalize(t);
+  }
+
+  /**
+   * One open IDX file: its stream (decompressed when gzip), its length when plain, and the length its
+   * gzip trailer states when compressed.
+   */
+  private static final class IdxFile implements AutoCloseable {
+    private final Path file;
+    private final InputStream in;
+    /** The file's length, or -1 when it is compressed. */
+    private final long plainLength;
+    /** Compressed: the gzip trailer's ISIZE (the data's length modulo 2^32), or -1. */
+    private final long gzipSize;
+    private final String compressed;
+    private int headerLength;
+    private long declaredBytes;
+
+    private IdxFile(Path file, InputStream in, long plainLength, long gzipSize) {
+      this.file = file;
+      this.in = in;
+      this.plainLength = plainLength;
+      this.gzipSize = gzipSize;
+      this.compressed = plainLength < 0 ? " of the decompressed data" : "";
+    }
+
+    static IdxFile open(Path file) {
+      if (Files.isDirectory(file)) {
+        throw new DataFileException(file, "is a directory; expected an IDX file");
+      }
+      InputStream raw = null;
+      try {
+        long size = Files.size(file);
+        raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        raw.mark(2);
+        boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+        raw.reset();
+        if (!gzip) {
+          return new IdxFile(file, raw, size, -1);
+        }
+        return new IdxFile(file, new GZIPInputStream(raw, 1 << 16), -1, gzipTrailer(file, size));
+      } catch (NoSuchFileException e) {
+        throw new DataFileException(file, "no such file", e);
+      } catch (AccessDeniedException e) {
+        throw new DataFileException(file, "cannot be read (permission denied)", e);
+      } catch (EOFException e) {
+        closeQuietly(raw);
+        throw new DataFileException(file, "truncated gzip header", e);
+      } catch (ZipException e) {
+        closeQuietly(raw);
+        throw new DataFileException(file, "corrupt gzip data: " + e.getMessage(), e);
+      } catch (IOException e) {
+        closeQuietly(raw);
+        throw new DataFileException(file, "cannot be read: " + e.getMessage(), e);
+      }
+    }
+
+    Header imagesHeader() {
+      byte[] b = header(IMAGES_MAGIC, IMAGES_HEADER, "images");
+      long n = u32(b, 4);
+      long rows = u32(b, 8);
+      long cols = u32(b, 12);
+      String dims = n + " images of " + rows + "x" + cols;
+      if (n == 0 || rows == 0 || cols == 0) {
+        throw error("header declares " + dims + "; every dimension must be positive");
+      }
+      checkDeclared(product(n, rows, cols), dims);
+      return new Header((int) n, (int) rows, (int) cols);
+    }
+
+    int labelsHeader() {
+      byte[] b = header(LABELS_MAGIC, LABELS_HEADER, "labels");
+      long n = u32(b, 4);
+      if (n == 0) {
+        throw error("header declares 0 labels; the count must be positive");
+      }
+      checkDeclared(product(n), n + " labels");
+      return (int) n;
+    }
+
+    /** The product of unsigned 32-bit dimensions, or {@code Long.MAX_VALUE} once it passes the limit. */
+    private static long product(long... dims) {
+      long p = 1;
+      for (long d : dims) {
+        if (p > MAX_BYTES || d > MAX_BYTES) {
+          return Long.MAX_VALUE; // both factors at most 2^30 below: p * d cannot overflow
+        }
+        p *= d;
+      }
+      return p;
+    }
+
+    /** The last four bytes of a gzip file, little-endian: the uncompressed size modulo 2^32. */
+    private static long gzipTrailer(Path file, long size) throws IOException {
+      if (size < 18) {
+        return -1; // shorter than a gzip header and trailer: reading reports it
+      }
+      try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        ch.position(size - 4);
+        while (b.hasRemaining() && ch.read(b) >= 0) {
+          // fill
+        }
+        return b.hasRemaining() ? -1 : Integer.toUnsignedLong(b.getInt(0));
+      }
+    }
+
+    /**
+     * Whether the data's length is known to match the header: always for a plain file (checked with the
+     * header); for a compressed one when its gzip trailer states the length the header declares.
+     */
+    private boolean lengthKnown() {
+      return plainLength >= 0 || gzipSize == ((headerLength + declaredBytes) & 0xffffffffL);
+    }
+
+    /**
+     * Reads the first {@code n} images, normalised and padded. When the data's length is known the
+     * values are written as the bytes arrive, in chunks; otherwise the bytes are read first (see {@link
+     * #data}), so that a header that lies costs no more than the data the file holds.
+     */
+    float[] images(Header h, int n, int outRows, int outCols) {
+      int per = h.rows() * h.cols();
+      long bytes = (long) n * per;
+      boolean whole = n == h.count();
+      if (!lengthKnown()) {
+        byte[] pixels = data(bytes, whole, "pixels");
+        float[] out = newImages(n, h, outRows, outCols);
+        normalise(pixels, n, h.rows(), h.cols(), out, 0, outRows, outCols);
+        return out;
+      }
+      float[] out = newImages(n, h, outRows, outCols);
+      int chunk = Math.max(1, FIRST_CHUNK / per);
+      byte[] buf = new byte[Math.min(n, chunk) * per];
+      for (int i = 0; i < n; i += chunk) {
+        int k = Math.min(chunk, n - i);
+        int got = readFully(buf, 0, k * per);
+        if (got < k * per) {
+          throw truncated(bytes, (long) i * per + got, "pixels");
+        }
+        normalise(buf, k, h.rows(), h.cols(), out, i, outRows, outCols);
+      }
+      if (whole) {
+        checkEnd(bytes);
+      }
+      return out;
+    }
+
+    /** Checks the declared data size against the limit and, for a plain file, against its length. */
+    private void checkDeclared(long bytes, String dims) {
+      declaredBytes = bytes;
+      if (bytes > MAX_BYTES) {
+        throw error("header declares " + dims + ", "
+            + (bytes == Long.MAX_VALUE ? "" : bytes + " bytes, ") + "more than the limit of " + MAX_BYTES
+            + " bytes (1 GiB) of data");
+      }
+      if (plainLength >= 0) {
+        long expected = headerLength + bytes;
+        if (plainLength < expected) {
+          throw error("truncated: the header declares " + dims + ", so expected " + expected
+              + " bytes (" + headerLength + " header + " + bytes + " data), found " + plainLength);
+        }
+        if (plainLength > expected) {
+          throw error("longer than its header declares: " + dims + " make " + expected + " bytes ("
+              + headerLength + " header + " + bytes + " data), found " + plainLength);
+        }
+      }
+    }
+
+    private byte[] header(int magic, int length, String kind) {
+      headerLength = length;
+      byte[] b = new byte[length];
+      int got = readFully(b, 0, length);
+      String expected = "an IDX " + kind + " file (magic " + hex(magic) + ")";
+      if (got == 0) {
+        throw error("is empty; expected " + expected);
+      }
+      if (got < 4) {
+        throw error("truncated header: expected " + length + " bytes" + compressed + ", found " + got);
+      }
+      int found = (int) u32(b, 0);
+      if (found != magic) {
+        throw error("expected " + expected + ", found magic " + hex(found) + describe(found, kind));
+      }
+      if (got < length) {
+        throw error("truncated header: expected " + length + " bytes" + compressed + ", found " + got);
+      }
+      return b;
+    }
+
+    private static String describe(int found, String kind) {
+      if (found == LABELS_MAGIC) {
+        return ": this looks like a labels file given as " + kind;
+      }
+      if (found == IMAGES_MAGIC) {
+        return ": this looks like an images file given as " + kind;
+      }
+      if ((found >>> 16) == 0) {
+        int type = (found >>> 8) & 0xff;
+        return " (IDX data type 0x" + String.format(Locale.ROOT, "%02X", type) + " with " + (found & 0xff)
+            + " dimensions); only unsigned bytes (0x08) are supported";
+      }
+      return ": not an IDX file";
+    }
+
+    /**
+     * Reads {@code bytes} bytes of data after the header. A compressed file's buffer grows as data
+     * arrives, so a header that declares more than the file holds cannot make it allocate.
+     *
+     * @param whole whether this is all the declared data (then a compressed file must end after it)
+     */
+    byte[] data(long bytes, boolean whole, String what) {
+      int want = (int) bytes;
+      byte[] buf = new byte[plainLength >= 0 ? want : Math.min(want, FIRST_CHUNK)];
+      int got = 0;
+      while (got < want) {
+        if (got == buf.length) {
+          buf = Arrays.copyOf(buf, (int) Math.min(want, 2L * buf.length));
+        }
+        int r = readFully(buf, got, buf.length - got);
+        got += r;
+        if (got < buf.length) {
+          break;
+        }
+      }
+      if (got < want) {
+        throw truncated(want, got, what);
+      }
+      if (whole) {
+        checkEnd(want);
+      }
+      return buf;
+    }
+
+    private DataFileException truncated(long want, long got, String what) {
+      return error("truncated: expected " + want + " bytes of " + what + " after the " + headerLength
+          + "-byte header" + compressed + ", found " + got);
+    }
+
+    /** A compressed file must end after the data its header declares (a plain one was measured). */
+    private void checkEnd(long dataBytes) {
+      if (plainLength < 0 && readFully(new byte[1], 0, 1) > 0) {
+        throw error("longer than its header declares: more than " + (headerLength + dataBytes)
+            + " bytes" + compressed);
+      }
+    }
+
+    /** Reads until {@code len} bytes or the end; a compressed stream that ends early is an end too. */
+    private int readFully(byte[] b, int off, int len) {
+      int got = 0;
+      try {
+        while (got < len) {
+          int r = in.read(b, off + got, len - got);
+          if (r < 0) {
+            break;
+          }
+          got += r;
+        }
+      } catch (EOFException e) {
+        // GZIPInputStream: the compressed data ends early; the caller reports what is missing
+      } catch (ZipException e) {
+        throw new DataFileException(file, "corrupt gzip data: " + e.getMessage(), e);
+      } catch (IOException e) {
+        throw new DataFileException(file, "cannot be read: " + e.getMessage(), e);
+      }
+      return got;
+    }
+
+    DataFileException error(String problem) {
+      return new DataFileException(file, problem);
+    }
+
+    @Override
+    public void close() {
+      closeQuietly(in);
+    }
+
+    private static void closeQuietly(InputStream s) {
+      if (s != null) {
+        try {
+          s.close();
+        } catch (IOException e) {
+          // nothing was written; a failed close of a read stream loses nothing
+        }
+      }
+    }
+
+    private static long u32(byte[] b, int at) {
+      return ((b[at] & 0xffL) << 24) | ((b[at + 1] & 0xffL) << 16) | ((b[at + 2] & 0xffL) << 8)
+          | (b[at + 3] & 0xffL);
+    }
+
+    private static String hex(int v) {
+      return String.format(Locale.ROOT, "0x%08X", v);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.eval.QualityMetrics;
+import io.github.diffusion4j.eval.QualityReport;
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.model.NoisePredictor;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.RunFolder;
+import io.github.diffusion4j.runtime.TrainingRun;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code diffusion demo}: the main job with no files needed: trains the bundled default configuration on
+ * the gradient data, samples with DDIM and DDPM, scores the samples, and writes everything into a run
+ * folder.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = {"The main job, no files needed: trains the bundled default config on the colour-gradient data, "
+        + "samples with DDIM and DDPM, scores the samples and writes a run folder (printed at the end)."})
+final class DemoCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--backend", paramLabel = "NAME", description = "Backend (default: the config's, nd4j).")
+  String backend;
+
+  @Option(names = "--out-dir", paramLabel = "DIR", defaultValue = "runs", description = "Where the run folder goes (default: ${DEFAULT-VALUE}).")
+  Path outDir;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of the default config.")
+  List<String> overrides = new ArrayList<>();
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "1000", description = "Samples to score (default: ${DEFAULT-VALUE}).")
+  int count;
+
+  @Override
+  public Integer call() throws IOException {
+    if (count < 2) {
+      throw new BadInputException("--count " + count + ": needs at least 2 samples");
+    }
+    List<String> all = new ArrayList<>();
+    all.add("output.dir=" + outDir.toString());
+    all.add("output.name=demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    if (backend != null) {
+      all.add("backend=" + backend);
+    }
+    all.addAll(overrides);
+    LoadedConfig loaded = ConfigLoader.readBundled("default", all);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try (Diffusion d = Diffusion.open(loaded)) {
+      RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
+      out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
+          + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
+      out.println("run folder: " + folder.root().toAbsolutePath());
+      try (TrainingRun run = TrainingRun.start(d, folder);
+          InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        TrainingSummary s = TrainCommand.runWithProgress(run, out);
+        RunArtifacts.lossChart(folder, err);
+        if (!s.completed()) {
+          out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));
+          return DiffusionCli.FAILURE;
+        }
+        TrainableModel ema = RunArtifacts.samplingModel(d, run.model());
+        try {
+          NoisePredictor m = ema != null ? ema : run.model();
+          boolean terminal = TrainingProgress.isTerminal();
+          float[] ddim = RunArtifacts.samples(d, m, d.sampler(), d.request(count, 1), folder.samples(),
+              folder.denoiseGif(), terminal);
+          Sampler ddpm = d.sampler("ddpm");
+          SamplingRequest full = SamplingRequest.of(count, d.imageShape(), 2, Timesteps.full(d.schedule().size()));
+          float[] ddpmImages = RunArtifacts.samples(d, m, ddpm, full, folder.root().resolve("samples-ddpm.png"), null,
+              terminal);
+          float[] reference = d.referenceImages(count);
+          QualityReport qDdim = QualityMetrics.evaluate(ddim, reference, d.imageShape());
+          QualityReport qDdpm = QualityMetrics.evaluate(ddpmImages, reference, d.imageShape());
+          EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
+          EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
+          AtomicFiles.writeString(folder.root().resolve("quality.json"), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
+              + ", \"ddpm\": " + qDdpm.toJson() + "}\n");
+        } finally {
+          if (ema != null) {
+            ema.close();
+          }
+        }
+        out.println("wrote: samples.png (DDIM), samples-ddpm.png, denoise.gif, loss.png, metrics.jsonl, quality.json, "
+            + "images/, checkpoints/");
+        out.println("done: " + folder.root().toAbsolutePath());
+      }
+    }
+    return DiffusionCli.OK;
+  }
+}

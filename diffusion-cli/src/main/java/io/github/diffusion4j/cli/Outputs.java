@@ -1,0 +1,136 @@
+package io.github.diffusion4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.io.GifWriter;
+import io.github.diffusion4j.io.ImageGrid;
+import io.github.diffusion4j.io.NpyWriter;
+import io.github.diffusion4j.io.SafeTensors;
+import io.github.diffusion4j.tensor.Shape;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/** Writing what the commands produce: image grids, raw samples, GIFs, frame strips and the loss chart. */
+final class Outputs {
+  private Outputs() {}
+
+  /** Fails with a one-line bad-input error unless {@code file}'s folder exists and is writable. */
+  static void checkWritable(String option, Path file) {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new BadInputException(option + " " + file + ": the folder " + parent + " does not exist");
+    }
+    if (!Files.isWritable(parent)) {
+      throw new BadInputException(option + " " + file + ": the folder " + parent + " is not writable");
+    }
+    if (Files.isDirectory(file)) {
+      throw new BadInputException(option + " " + file + ": is a folder; give a file name");
+    }
+  }
+
+  /** The output formats {@code --out} accepts, by extension. */
+  static String format(String option, Path file) {
+    String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    for (String ext : List.of(".png", ".npy", ".safetensors")) {
+      if (n.endsWith(ext)) {
+        return ext.substring(1);
+      }
+    }
+    throw new BadInputException(option + " " + file + ": unknown format; use .png (a grid), .npy or .safetensors "
+        + "(raw float32 N x C x H x W in [0, 1])");
+  }
+
+  /** Writes samples in the format of the file's extension. */
+  static void writeSamples(Path file, float[] images, Shape batch, int nrow) {
+    switch (format("--out", file)) {
+      case "png" -> ImageGrid.writePng(file, images, batch, ImageGrid.Options.defaults().withNrow(nrow));
+      case "npy" -> NpyWriter.write(file, images, batch);
+      case "safetensors" -> SafeTensors.writeSamples(file, images, batch, Map.of("range", "[0, 1]"));
+      default -> throw new AssertionError(file);
+    }
+  }
+
+  /** An animated GIF of trajectory frames, each a grid of the recorded images. */
+  static void writeGif(Path file, List<float[]> frames, Shape image) {
+    int n = frames.get(0).length / image.size();
+    int nrow = (int) Math.ceil(Math.sqrt(n));
+    List<float[]> all = new ArrayList<>(frames);
+    for (int i = 0; i < 6; i++) {
+      all.add(frames.get(frames.size() - 1));
+    }
+    GifWriter.writeGrids(file, all, Shape.batchOf(n, image), ImageGrid.Options.defaults().withNrow(nrow), 120, 0);
+  }
+
+  /**
+   * The tutorial's sequential-denoising figure: one row per recorded image, one column per frame, titled
+   * with the step.
+   */
+  static void writeFrames(Path file, List<float[]> frames, List<Integer> steps, Shape image, int planSize, int columns) {
+    int pick = Math.min(columns, frames.size());
+    List<Integer> chosen = new ArrayList<>();
+    for (int c = 0; c < pick; c++) {
+      chosen.add((int) Math.round((double) c * (frames.size() - 1) / Math.max(pick - 1, 1)));
+    }
+    int k = image.size();
+    int rows = frames.get(0).length / k;
+    float[] grid = new float[rows * pick * k];
+    List<String> titles = new ArrayList<>();
+    for (int c = 0; c < pick; c++) {
+      float[] f = frames.get(chosen.get(c));
+      for (int r = 0; r < rows; r++) {
+        System.arraycopy(f, r * k, grid, (r * pick + c) * k, k);
+      }
+      int s = steps.get(chosen.get(c));
+      titles.add(s < 0 ? "noise" : "step " + (s + 1) + "/" + planSize);
+    }
+    ImageGrid.writePng(file, grid, Shape.batchOf(rows * pick, image),
+        ImageGrid.Options.defaults().withNrow(pick).withColumnTitles(titles));
+  }
+
+  /** The loss chart from {@code metrics.jsonl}: training loss per log interval, evaluation loss per epoch. */
+  static void writeLossChart(Path metrics, Path png) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    List<Double> ts = new ArrayList<>();
+    List<Double> tl = new ArrayList<>();
+    List<Double> es = new ArrayList<>();
+    List<Double> el = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode n = json.readTree(line);
+      if ("train".equals(n.path("type").asText())) {
+        ts.add(n.path("step").asDouble());
+        tl.add(n.path("mean_loss").asDouble());
+      } else if (n.has("eval_loss")) {
+        es.add(n.path("step").asDouble());
+        el.add(n.path("eval_loss").asDouble());
+      }
+    }
+    if (ts.isEmpty() && es.isEmpty()) {
+      return;
+    }
+    System.setProperty("java.awt.headless", "true");
+    XYChart chart = new XYChartBuilder().width(900).height(500).title("Loss").xAxisTitle("step")
+        .yAxisTitle("MSE").build();
+    chart.getStyler().setYAxisLogarithmic(true);
+    if (!ts.isEmpty()) {
+      chart.addSeries("train (mean per log interval)", ts, tl).setMarker(SeriesMarkers.NONE);
+    }
+    if (!es.isEmpty()) {
+      chart.addSeries("eval (per epoch)", es, el).setMarker(SeriesMarkers.CIRCLE);
+    }
+    BufferedImage img = BitmapEncoder.getBufferedImage(chart);
+    ImageGrid.writePng(png, img);
+  }
+}

@@ -1,0 +1,155 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.data.Normalization;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.TrainedModel;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingLoop;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion sample}: samples a checkpoint on any backend. */
+@Command(name = "sample", mixinStandardHelpOptions = true,
+    description = {"Samples images from a checkpoint (on either backend, whichever trained it).",
+        "--out FILE.png writes a grid; FILE.npy or FILE.safetensors the raw samples (float32 N x C x H x W in [0, 1])."})
+final class SampleCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "A checkpoint folder or a run folder.")
+  Path checkpoint;
+
+  @Option(names = "--sampler", paramLabel = "NAME", description = "ddpm, ddim or a registered sampler (default: the config's).")
+  String sampler;
+
+  @Option(names = "--steps", paramLabel = "N", description = "Inference steps (default: the config's).")
+  Integer steps;
+
+  @Option(names = "--eta", paramLabel = "E", description = "DDIM's eta, at least 0 (0: deterministic).")
+  Double eta;
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "64", description = "Number of images (default: ${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--backend", paramLabel = "NAME", description = "Backend to sample on (default: the config's).")
+  String backend;
+
+  @Option(names = "--out", paramLabel = "FILE", defaultValue = "samples.png", description = "Output (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Option(names = "--gif", paramLabel = "FILE", description = "Also write the denoising trajectory as an animated GIF.")
+  Path gif;
+
+  @Option(names = "--frames", paramLabel = "N", description = "Also write a strip of N intermediate steps (FILE-frames.png).")
+  Integer frames;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of the checkpoint's config.")
+  List<String> overrides = new ArrayList<>();
+
+  @Override
+  public Integer call() {
+    if (count < 1) {
+      throw new BadInputException("--count " + count + ": must be at least 1");
+    }
+    if (eta != null && !(eta >= 0 && Double.isFinite(eta))) {
+      throw new BadInputException("--eta " + eta + ": must be a finite number at least 0");
+    }
+    if (frames != null && frames < 2) {
+      throw new BadInputException("--frames " + frames + ": must be at least 2");
+    }
+    Outputs.format("--out", out);
+    Outputs.checkWritable("--out", out);
+    if (gif != null) {
+      if (!gif.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif")) {
+        throw new BadInputException("--gif " + gif + ": the file name must end in .gif");
+      }
+      Outputs.checkWritable("--gif", gif);
+    }
+    List<String> all = new ArrayList<>(overrides);
+    if (backend != null) {
+      all.add("backend=" + backend);
+    }
+    if (sampler != null) {
+      all.add("sampling.sampler=" + sampler);
+    }
+    if (eta != null) {
+      all.add("sampling.eta=" + eta);
+    }
+    PrintWriter o = spec.commandLine().getOut();
+    try (TrainedModel m = loadFor(checkpoint, all, steps)) {
+      Diffusion d = m.diffusion();
+      Sampler s = d.sampler();
+      SamplingRequest request = d.request(count, seed);
+      Shape image = d.imageShape();
+      boolean trajectory = gif != null || frames != null;
+      int keep = trajectory ? Math.min(count, gif != null ? 16 : 4) : 0;
+      SamplingProgress progress = new SamplingProgress(s.name(), TrainingProgress.isTerminal(), keep,
+          frames != null ? Math.max(frames, 50) : 50);
+      if (keep > 0) {
+        try (TensorScope scope = d.backend().tensors().openScope()) {
+          progress.recordStart(Normalization.denormalize(SamplingLoop.initialNoise(d.backend().tensors(), request)
+              .toFloatArray()), image.size());
+        }
+      }
+      float[] images = m.sample(s, request, progress);
+      Outputs.writeSamples(out, images, Shape.batchOf(count, image), (int) Math.ceil(Math.sqrt(count)));
+      o.println("wrote " + out + " (" + count + " images, " + s.name() + ", " + request.plan().size() + " steps, "
+          + d.backend().name() + ")");
+      if (gif != null) {
+        Outputs.writeGif(gif, progress.frames(), image);
+        o.println("wrote " + gif);
+      }
+      if (frames != null) {
+        Path strip = sibling(out, "-frames.png");
+        List<float[]> f = progress.frames();
+        List<float[]> firstRows = new ArrayList<>();
+        for (float[] frame : f) {
+          firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
+        }
+        Outputs.writeFrames(strip, firstRows, progress.frameSteps(), image, request.plan().size(), frames);
+        o.println("wrote " + strip);
+      }
+    }
+    return DiffusionCli.OK;
+  }
+
+  /** Loads a checkpoint, validating {@code --steps} against its schedule. */
+  static TrainedModel loadFor(Path checkpoint, List<String> overrides, Integer steps) {
+    List<String> all = new ArrayList<>(overrides);
+    if (steps != null) {
+      if (steps < 1) {
+        throw new BadInputException("--steps " + steps + ": must be at least 1");
+      }
+      all.add("sampling.num_inference_steps=" + steps);
+      all.add("sampling.timesteps=[]");
+    }
+    try {
+      return TrainedModel.load(checkpoint, all);
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      if (steps != null && e.path().startsWith("sampling.num_inference_steps")) {
+        throw new BadInputException("--steps " + steps + ": " + e.detail());
+      }
+      throw e;
+    }
+  }
+
+  static Path sibling(Path file, String suffix) {
+    String n = file.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    String stem = dot > 0 ? n.substring(0, dot) : n;
+    return file.resolveSibling(stem + suffix);
+  }
+}

@@ -1,0 +1,137 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.model.NoisePredictor;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.RunFolder;
+import io.github.diffusion4j.runtime.TrainingRun;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion train}: trains from a YAML file into a run folder; {@code --resume} continues one. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = {"Trains from a YAML configuration and writes a run folder: config.yaml, metrics.jsonl, loss.png, "
+        + "images/step-N.png, checkpoints/, samples.png, denoise.gif.",
+        "Ctrl-C writes a final checkpoint first; --resume continues exactly where it stopped."})
+final class TrainCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The YAML configuration.")
+  Path config;
+
+  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial.")
+  String bundled;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key, e.g. --set training.epochs=5 (repeatable).")
+  List<String> overrides = new ArrayList<>();
+
+  @Option(names = "--resume", description = "Continue the run from its latest checkpoint (the run folder of "
+      + "output.dir/output.name, or --run-dir, or the newest run under output.dir).")
+  boolean resume;
+
+  @Option(names = "--run-dir", paramLabel = "DIR", description = "The run folder (default: output.dir/output.name).")
+  Path runDir;
+
+  @Option(names = "--no-samples", description = "Do not sample samples.png and denoise.gif at the end.")
+  boolean noSamples;
+
+  @Override
+  public Integer call() throws IOException {
+    LoadedConfig loaded = load(config, bundled, overrides);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try (Diffusion d = Diffusion.open(loaded)) {
+      RunFolder folder = runFolder(d);
+      out.println("run folder: " + folder.root().toAbsolutePath());
+      try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
+          InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        TrainingSummary s = runWithProgress(run, out);
+        RunArtifacts.lossChart(folder, err);
+        if (!s.completed()) {
+          out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
+              + "; continue with --resume");
+          return DiffusionCli.FAILURE;
+        }
+        if (!noSamples) {
+          finalSamples(d, run, folder, out);
+        }
+        out.println("checkpoint: " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));
+        out.println("done: " + folder.root().toAbsolutePath());
+      }
+    }
+    return DiffusionCli.OK;
+  }
+
+  static LoadedConfig load(Path config, String bundled, List<String> overrides) {
+    if ((config == null) == (bundled == null)) {
+      throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (default, tutorial)");
+    }
+    if (bundled != null) {
+      if (!ConfigLoader.bundledNames().contains(bundled)) {
+        throw new BadInputException("--bundled " + bundled + ": unknown; bundled configs: "
+            + String.join(", ", ConfigLoader.bundledNames()));
+      }
+      return ConfigLoader.readBundled(bundled, overrides);
+    }
+    return ConfigLoader.read(config, overrides);
+  }
+
+  private RunFolder runFolder(Diffusion d) throws IOException {
+    if (runDir != null) {
+      return new RunFolder(runDir);
+    }
+    Path out = d.config().output().dir();
+    String name = d.config().output().name();
+    if (!resume || !name.isBlank()) {
+      return RunFolder.under(out, name);
+    }
+    Optional<Path> newest = Optional.empty();
+    if (Files.isDirectory(out)) {
+      try (Stream<Path> runs = Files.list(out)) {
+        newest = runs.filter(p -> Files.isDirectory(p.resolve("checkpoints")))
+            .filter(p -> !CheckpointStore.open(p.resolve("checkpoints"), CheckpointStore.KEEP_ALL).list().isEmpty())
+            .max(Comparator.comparing(p -> p.resolve("checkpoints").toFile().lastModified()));
+      }
+    }
+    return new RunFolder(newest.orElseThrow(() -> new BadInputException("--resume: no run with checkpoints under "
+        + out.toAbsolutePath() + "; give --run-dir DIR or set output.name")));
+  }
+
+  /** Runs training with the progress display. */
+  static TrainingSummary runWithProgress(TrainingRun run, PrintWriter out) {
+    return run.run(new TrainingProgress(out, TrainingProgress.isTerminal()));
+  }
+
+  static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {
+    TrainableModel ema = RunArtifacts.samplingModel(d, run.model());
+    try {
+      NoisePredictor m = ema != null ? ema : run.model();
+      int count = d.config().sampling().count();
+      RunArtifacts.samples(d, m, d.sampler(), d.request(count, d.config().seed()), folder.samples(), folder.denoiseGif(),
+          TrainingProgress.isTerminal());
+      out.println("samples: " + folder.samples() + " (" + d.config().sampling().sampler() + ", " + d.plan().size()
+          + " steps" + (ema != null ? ", EMA weights" : "") + "), trajectory: " + folder.denoiseGif());
+    } finally {
+      if (ema != null) {
+        ema.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.training.EpochSummary;
+import io.github.diffusion4j.training.LogRecord;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingSummary;
+import java.io.PrintWriter;
+import java.util.Locale;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * Training progress: a live bar (epoch, step, loss, steps/s, ETA) on a terminal, one plain line per log
+ * interval otherwise, so CI logs stay readable.
+ */
+final class TrainingProgress implements TrainingListener {
+  private final PrintWriter out;
+  private final boolean terminal;
+  private ProgressBar bar;
+  private long total;
+  private long startStep;
+  private long startNanos;
+
+  TrainingProgress(PrintWriter out, boolean terminal) {
+    this.out = out;
+    this.terminal = terminal;
+  }
+
+  static boolean isTerminal() {
+    return System.console() != null && System.getenv("CI") == null;
+  }
+
+  @Override
+  public void onStart(io.github.diffusion4j.training.TrainingProgress from, long totalSteps) {
+    total = totalSteps;
+    startStep = from.step();
+    startNanos = System.nanoTime();
+    if (from.step() > 0) {
+      out.printf(Locale.ROOT, "resuming at step %d (epoch %d)%n", from.step(), from.epoch() + 1);
+    }
+    if (terminal) {
+      bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalSteps).setStyle(ProgressBarStyle.ASCII)
+          .setUpdateIntervalMillis(250).continuousUpdate().showSpeed().setUnit(" steps", 1).startsFrom(from.step(),
+              java.time.Duration.ZERO).build();
+    }
+  }
+
+  @Override
+  public void onStep(long step, int epoch, double loss) {
+    if (bar != null) {
+      bar.stepTo(step);
+      if (step % 10 == 0) {
+        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d loss %.4f", epoch + 1, loss));
+      }
+    }
+  }
+
+  @Override
+  public void onLog(LogRecord r) {
+    if (bar == null) {
+      double elapsed = (System.nanoTime() - startNanos) / 1e9;
+      double rate = (r.step() - startStep) / Math.max(elapsed, 1e-9);
+      double eta = rate > 0 ? (total - r.step()) / rate : Double.NaN;
+      out.printf(Locale.ROOT, "epoch %d step %d/%d loss %.4f (mean %.4f) %.0f steps/s eta %s%n", r.epoch() + 1,
+          r.step(), total, r.trainLoss(), r.meanLoss(), r.stepsPerSecond(), duration(eta));
+    }
+  }
+
+  @Override
+  public void onEpochEnd(EpochSummary e) {
+    String msg = String.format(Locale.ROOT, "epoch %d done: train loss %.4f%s", e.epoch() + 1, e.trainLoss(),
+        e.evalLoss().isPresent() ? String.format(Locale.ROOT, ", eval loss %.4f", e.evalLoss().getAsDouble()) : "");
+    if (bar != null) {
+      bar.setExtraMessage(msg);
+    } else {
+      out.println(msg);
+    }
+  }
+
+  @Override
+  public void onEnd(TrainingSummary s) {
+    if (bar != null) {
+      bar.close();
+      bar = null;
+    }
+    out.printf(Locale.ROOT, "%s at step %d in %.1f s (%.0f steps/s)%n", s.completed() ? "finished" : "stopped",
+        s.progress().step(), s.elapsedSeconds(), s.stepsPerSecond());
+  }
+
+  static String duration(double seconds) {
+    if (!Double.isFinite(seconds)) {
+      return "?";
+    }
+    long s = Math.round(seconds);
+    return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+        : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+  }
+}

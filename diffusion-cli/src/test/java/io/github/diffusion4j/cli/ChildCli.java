@@ -1,0 +1,50 @@
+package io.github.diffusion4j.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the real command in a child JVM with the test class path (so the reference backend is available). */
+final class ChildCli {
+  private ChildCli() {}
+
+  static ProcessBuilder builder(Path workDir, Path log, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Dai.djl.offline=true");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(DiffusionCli.class.getName());
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
+    pb.environment().put("OMP_NUM_THREADS", "1");
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(log.toFile());
+    return pb;
+  }
+
+  /** Runs to completion and returns the exit code; the output is in {@code log}. */
+  static int run(Path workDir, Path log, String... args) throws IOException, InterruptedException {
+    Process p = builder(workDir, log, args).start();
+    if (!p.waitFor(300, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("child JVM timed out: " + String.join(" ", args));
+    }
+    return p.exitValue();
+  }
+
+  static String read(Path log) throws IOException {
+    return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+  }
+
+  /** Sends a signal to a process (SIGKILL, SIGINT) with the kill command. */
+  static void signal(Process p, String signal) throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor();
+  }
+}

@@ -1,0 +1,195 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.SafeTensors;
+import io.github.diffusion4j.io.TensorFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command line in-process, on the reference backend (registered on the test class path), so that no
+ * native engine is loaded into the test JVM.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CliTest {
+  @TempDir
+  static Path dir;
+
+  private Path run;
+
+  record Result(int code, String out, String err) {
+    String all() {
+      return out + err;
+    }
+  }
+
+  static Result cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = DiffusionCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  static final String TINY = String.join("\n",
+      "backend: reference",
+      "seed: 9",
+      "data:",
+      "  image_shape: [3, 5, 5]",
+      "  train_size: 256",
+      "  eval_size: 64",
+      "model:",
+      "  hidden: 16",
+      "schedule:",
+      "  num_train_timesteps: 30",
+      "training:",
+      "  epochs: 2",
+      "  batch_size: 64",
+      "  log_every: 2",
+      "  image_log_every: 4",
+      "  ema:",
+      "    enabled: true",
+      "    decay: 0.9",
+      "sampling:",
+      "  num_inference_steps: 6",
+      "  count: 9",
+      "output:",
+      "  name: tiny",
+      "");
+
+  @BeforeAll
+  void train() throws IOException {
+    Path yaml = dir.resolve("tiny.yaml");
+    Files.writeString(yaml, TINY);
+    Result r = cli("train", "-c", yaml.toString(), "--set", "output.dir=" + dir.resolve("runs"));
+    assertEquals(0, r.code(), r.all());
+    run = dir.resolve("runs/tiny");
+  }
+
+  @Test
+  void trainWritesTheRunFolder() {
+    for (String f : List.of("config.yaml", "metrics.jsonl", "loss.png", "samples.png", "denoise.gif",
+        "checkpoints/step-00000008/model.safetensors", "images/step-00000004.png")) {
+      assertTrue(Files.exists(run.resolve(f)), f);
+    }
+  }
+
+  @Test
+  void sampleWritesGridsRawSamplesGifsAndFrames() throws IOException {
+    Path png = dir.resolve("s.png");
+    Result r = cli("sample", "--checkpoint", run.toString(), "--count", "4", "--out", png.toString(), "--gif",
+        dir.resolve("s.gif").toString(), "--frames", "5", "--sampler", "ddpm");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(ImageIO.read(png.toFile()).getWidth() > 0);
+    assertTrue(Files.size(dir.resolve("s.gif")) > 0);
+    assertTrue(Files.exists(dir.resolve("s-frames.png")));
+
+    Path npy = dir.resolve("s.npy");
+    assertEquals(0, cli("sample", "--checkpoint", run.toString(), "--count", "3", "--out", npy.toString()).code());
+    byte[] b = Files.readAllBytes(npy);
+    assertEquals(0x93, b[0] & 0xff);
+    assertTrue(new String(b, 0, 128, java.nio.charset.StandardCharsets.ISO_8859_1).contains("(3, 3, 5, 5)"));
+
+    Path st = dir.resolve("s.safetensors");
+    assertEquals(0, cli("sample", "--checkpoint", run.toString(), "--count", "3", "--seed", "4", "--out",
+        st.toString()).code());
+    TensorFile f = SafeTensors.read(st);
+    float[] v = f.tensors().get("samples").toArray();
+    assertEquals(3 * 75, v.length);
+    for (float x : v) {
+      assertTrue(x >= 0 && x <= 1);
+    }
+    Path again = dir.resolve("again.safetensors");
+    assertEquals(0, cli("sample", "--checkpoint", run.toString(), "--count", "3", "--seed", "4", "--out",
+        again.toString()).code());
+    assertEquals(f.tensors(), SafeTensors.read(again).tensors(), "same seed, same samples");
+  }
+
+  @Test
+  void interpolateAndEval() throws IOException {
+    Path strip = dir.resolve("i.png");
+    Result r = cli("interpolate", "--checkpoint", run.toString(), "--count", "5", "--out", strip.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.exists(strip));
+    Path json = dir.resolve("q.json");
+    r = cli("eval", "--checkpoint", run.toString(), "--count", "50", "--json", json.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("frechet"), r.out());
+    assertTrue(Files.readString(json).contains("\"frechet\""));
+  }
+
+  @Test
+  void badArgumentsExitTwoWithOneLine() {
+    Path ck = run;
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--count", "0"), "--count 0");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--steps", "31", "--out", dir.resolve("x.png").toString()),
+        "--steps 31");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("missing/x.png").toString()),
+        "does not exist");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("x.jpg").toString()), "unknown format");
+    assertBad(cli("sample", "--checkpoint", dir.resolve("nope").toString()), "no such checkpoint");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "euler"), "unknown sampler 'euler'");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--backend", "tpu"), "unknown backend 'tpu'");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--nonsense"), "Unknown option");
+    assertBad(cli("sample", "--checkpoint"), "Missing required");
+    assertBad(cli("interpolate", "--checkpoint", ck.toString(), "--count", "1"), "--count 1");
+    assertBad(cli("train", "-c", dir.resolve("none.yaml").toString()), "no such file");
+    assertBad(cli("frobnicate"), "Unmatched argument");
+  }
+
+  @Test
+  void configCheckReportsTheLocation() throws IOException {
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "training:\n  epochs: -3\n");
+    Result r = cli("config", "--check", bad.toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().startsWith("diffusion: " + bad + ":2:3: training.epochs:"), r.err());
+    assertEquals(0, cli("config", "--check", dir.resolve("tiny.yaml").toString()).code());
+    Result docs = cli("config");
+    assertTrue(docs.out().contains("num_train_timesteps"), docs.out());
+  }
+
+  @Test
+  void helpAndInfo() {
+    for (String c : List.of("demo", "train", "sample", "interpolate", "eval", "info", "config", "bench")) {
+      Result r = cli(c, "--help");
+      assertEquals(0, r.code(), c);
+      assertTrue(r.out().contains("Usage: diffusion " + c), r.out());
+    }
+    Result info = cli("info");
+    assertEquals(0, info.code());
+    assertTrue(info.out().contains("reference"), info.out());
+    assertTrue(info.out().contains("ddim"), info.out());
+    Result completion = cli("generate-completion");
+    assertEquals(0, completion.code());
+    assertTrue(completion.out().contains("complete"), "a bash completion script");
+  }
+
+  @Test
+  void verboseShowsTheStackTraceOtherwiseOneLine() {
+    Result quiet = cli("sample", "--checkpoint", dir.resolve("nope").toString());
+    assertEquals(1, quiet.err().trim().lines().count(), quiet.err());
+    Result loud = cli("sample", "--checkpoint", dir.resolve("nope").toString(), "--verbose");
+    assertTrue(loud.err().contains("\tat "), loud.err());
+  }
+
+  private static void assertBad(Result r, String fragment) {
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains(fragment), r.err());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+    String first = r.err().lines().findFirst().orElse("");
+    assertTrue(first.startsWith("diffusion: "), r.err());
+  }
+}

@@ -1,0 +1,174 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.model.FloatArray;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults during training, with the real command in child JVMs (reference backend): kills at random
+ * moments, Ctrl-C, divergence, a full disk. Nothing written before the fault is lost, and resumed runs end
+ * where uninterrupted ones do.
+ */
+class FaultToleranceTest {
+  @TempDir
+  Path dir;
+
+  /** Checkpoints every epoch, and epochs are short, so kills often land during a checkpoint write. */
+  static final String CONFIG = String.join("\n",
+      "backend: reference",
+      "seed: 21",
+      "data:",
+      "  image_shape: [3, 5, 5]",
+      "  train_size: 192",
+      "  eval_size: 0",
+      "model:",
+      "  hidden: 24",
+      "schedule:",
+      "  num_train_timesteps: 20",
+      "training:",
+      "  epochs: 40",
+      "  batch_size: 32",
+      "  log_every: 6",
+      "  image_log_every: 0",
+      "  keep_checkpoints: 2",
+      "  ema:",
+      "    enabled: true",
+      "    decay: 0.95",
+      "");
+
+  private Path config(String extra) throws IOException {
+    Path yaml = dir.resolve("fault.yaml");
+    Files.writeString(yaml, CONFIG + extra);
+    return yaml;
+  }
+
+  private String[] train(Path yaml, String name, String... more) {
+    List<String> a = new java.util.ArrayList<>(List.of("train", "-c", yaml.toString(), "--no-samples", "--set",
+        "output.dir=" + dir.resolve("runs"), "--set", "output.name=" + name));
+    a.addAll(List.of(more));
+    return a.toArray(String[]::new);
+  }
+
+  private static Checkpoint last(Path run) {
+    CheckpointStore s = CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL);
+    return s.latest().orElseThrow();
+  }
+
+  @Test
+  void killedAtRandomMomentsResumesToTheUninterruptedResult() throws Exception {
+    Path yaml = config("");
+    Path log = dir.resolve("straight.log");
+    assertEquals(0, ChildCli.run(dir, log, train(yaml, "straight")), ChildCli.read(log));
+    Checkpoint reference = last(dir.resolve("runs/straight"));
+
+    Path run = dir.resolve("runs/killed");
+    Random random = new Random(4);
+    int kills = 0;
+    for (int attempt = 0; attempt < 12; attempt++) {
+      Path l = dir.resolve("killed-" + attempt + ".log");
+      boolean resume = Files.isDirectory(run.resolve("checkpoints"))
+          && !CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL).list().isEmpty();
+      String[] args = resume ? train(yaml, "killed", "--resume") : train(yaml, "killed");
+      Process p = ChildCli.builder(dir, l, args).start();
+      if (attempt < 4) {
+        // kill -9 somewhere in the run: after JVM start-up, during training and checkpoint writes
+        Thread.sleep(1500 + random.nextInt(2500));
+        if (p.isAlive()) {
+          ChildCli.signal(p, "KILL");
+          kills++;
+        }
+        p.waitFor(60, TimeUnit.SECONDS);
+        if (Files.isDirectory(run.resolve("checkpoints"))) {
+          // whatever the moment, the latest checkpoint is complete and loads
+          CheckpointStore store = CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL);
+          store.latest().ifPresent(c -> assertTrue(c.content().trainingState().isPresent()));
+        }
+        continue;
+      }
+      assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), ChildCli.read(l));
+      break;
+    }
+    assertTrue(kills >= 2, "the test killed the child " + kills + " times");
+    Checkpoint resumed = last(run);
+    assertEquals(reference.content().trainingState().orElseThrow().step(),
+        resumed.content().trainingState().orElseThrow().step());
+    assertEquals(reference.content().model(), resumed.content().model(), "bit-identical weights");
+    assertEquals(reference.content().ema(), resumed.content().ema(), "bit-identical moving average");
+  }
+
+  @Test
+  void ctrlCWritesAFinalCheckpoint() throws Exception {
+    Path yaml = config("");
+    Path log = dir.resolve("int.log");
+    Process p = ChildCli.builder(dir, log, train(yaml, "int")).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!ChildCli.read(log).contains("step 12/") && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    ChildCli.signal(p, "INT");
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    String out = ChildCli.read(log);
+    assertTrue(out.contains("interrupted; final checkpoint"), out);
+    Checkpoint c = last(dir.resolve("runs/int"));
+    long step = c.content().trainingState().orElseThrow().step();
+    assertTrue(step >= 12, "stopped at step " + step + ", after the epoch-2 checkpoint at 12");
+    Path resume = dir.resolve("resume.log");
+    assertEquals(0, ChildCli.run(dir, resume, train(yaml, "int", "--resume")), ChildCli.read(resume));
+    assertTrue(ChildCli.read(resume).contains("resuming at step " + step), ChildCli.read(resume));
+  }
+
+  @Test
+  void divergenceStopsNamingTheStepAndKeepsGoodCheckpoints() throws Exception {
+    Path yaml = config("");
+    Path log = dir.resolve("nan.log");
+    int code = ChildCli.run(dir, log, train(yaml, "nan", "--set", "training.learning_rate=1e38"));
+    String out = ChildCli.read(log);
+    assertEquals(1, code, out);
+    assertTrue(out.contains("at step "), out);
+    assertTrue(out.contains("learning_rate"), out);
+    assertFalse(out.contains("\tat "), "one line, no stack trace: " + out);
+    Path cps = dir.resolve("runs/nan/checkpoints");
+    if (Files.isDirectory(cps)) {
+      for (Path cp : CheckpointStore.open(cps, CheckpointStore.KEEP_ALL).list()) {
+        for (FloatArray a : Checkpoint.read(cp).content().model().entries().values()) {
+          assertEquals(-1, a.firstNonFinite(), "no checkpoint holds non-finite weights: " + cp);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aFullDiskIsAClearErrorAndEarlierCheckpointsSurvive() throws Exception {
+    Path yaml = config("");
+    Path run = dir.resolve("runs/full");
+    Path log = dir.resolve("full.log");
+    Process p = ChildCli.builder(dir, log, train(yaml, "full")).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.isDirectory(run.resolve("checkpoints/step-00000012")) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    // the disk fills: from now on every write to the metrics log fails with ENOSPC
+    Path metrics = run.resolve("metrics.jsonl");
+    Files.delete(metrics);
+    Files.createSymbolicLink(metrics, Path.of("/dev/full"));
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    String out = ChildCli.read(log);
+    assertEquals(1, p.exitValue(), out);
+    assertTrue(out.contains("metrics.jsonl") && out.contains("No space left on device"), out);
+    Checkpoint c = last(run);
+    assertTrue(c.content().trainingState().orElseThrow().step() >= 12);
+  }
+}
