@@ -51,8 +51,9 @@ public final class DjlUNetBenchmark {
     int steps = Integer.getInteger("bench.steps", 5);
     int reps = Integer.getInteger("bench.reps", 3);
     int batch = Integer.getInteger("bench.batch", 64);
+    int size = Integer.getInteger("bench.size", 32);
     int[] threads = {1, 2};
-    UNetSpec spec = UNetSpec.defaults(Shape.of(1, 32, 32), 1000);
+    UNetSpec spec = UNetSpec.defaults(Shape.of(1, size, size), 1000);
     Shape shape = Shape.batchOf(batch, spec.imageShape());
     double[][] train = new double[threads.length][reps];
     double[][] forward = new double[threads.length][reps];
@@ -89,11 +90,12 @@ public final class DjlUNetBenchmark {
     for (int k = 0; k < threads.length; k++) {
       Arrays.sort(train[k]);
       Arrays.sort(forward[k]);
-      System.out.printf(Locale.ROOT, "djl   threads %d batch %d: %.3f steps/s, %.3f s per forward pass "
-              + "(median of %d blocks of %d; step range %.3f..%.3f)%n", threads[k], batch, train[k][reps / 2],
+      System.out.printf(Locale.ROOT, "djl   threads %d batch %d, %dx%d: %.3f steps/s, %.3f s per forward pass "
+              + "(median of %d blocks of %d; step range %.3f..%.3f)%n", threads[k], batch, size, size, train[k][reps / 2],
           forward[k][reps / 2], reps, steps, train[k][0], train[k][reps - 1]);
     }
-    if (Boolean.parseBoolean(System.getProperty("bench.torch", "true")) && UNetReference.unavailable() == null) {
+    if (size == 32 && Boolean.parseBoolean(System.getProperty("bench.torch", "true"))
+        && UNetReference.unavailable() == null) {
       for (int t : threads) {
         Process p = new ProcessBuilder("/usr/bin/python3", UNetReference.script().toString(), "bench",
             Integer.toString(steps), Integer.toString(t)).redirectErrorStream(true).start();
