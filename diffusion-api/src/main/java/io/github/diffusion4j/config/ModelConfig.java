@@ -2,6 +2,7 @@ package io.github.diffusion4j.config;
 
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.List;
 
@@ -32,7 +33,7 @@ public record ModelConfig(
   public enum Kind {
     /** The tutorial's two-layer MLP ({@link MlpSpec}). */
     MLP("mlp"),
-    /** A UNet (not yet supported by {@link #toSpec}). */
+    /** The DDPM U-Net ({@link UNetSpec}). */
     UNET("unet");
 
     private final String configName;
@@ -103,14 +104,25 @@ public record ModelConfig(
    *
    * @param imageShape {@code [C, H, W]}
    * @param numTrainTimesteps {@code T}
-   * @return the spec ({@link MlpSpec} for mlp)
-   * @throws ConfigException for kind unet, which this version cannot build yet
+   * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet
+   * @throws ConfigException for a unet whose levels do not fit the image ({@code model.channel_mult}) or
+   *     whose base channels cannot carry the timestep embedding ({@code model.base_channels})
    */
   public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
-    if (kind == Kind.UNET) {
-      throw new ConfigException(Schema.MODEL_KIND.path(),
-          "unet is not yet supported by this version of diffusion4j; use kind: mlp");
+    if (kind == Kind.MLP) {
+      return new MlpSpec(imageShape, numTrainTimesteps, hidden);
     }
-    return new MlpSpec(imageShape, numTrainTimesteps, hidden);
+    if (baseChannels < 4 || baseChannels % 2 != 0) {
+      throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
+          + "timestep embedding has base_channels / 2 frequencies), got " + baseChannels);
+    }
+    int factor = 1 << Math.min(channelMult.size() - 1, 30);
+    if (imageShape.rank() == 3 && (imageShape.dim(1) % factor != 0 || imageShape.dim(2) % factor != 0)) {
+      throw new ConfigException(Schema.CHANNEL_MULT.path(), channelMult.size() + " levels halve the image "
+          + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
+          + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
+    }
+    return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
+        dropout);
   }
 }

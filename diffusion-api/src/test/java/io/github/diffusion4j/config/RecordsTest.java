@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.sampling.SampleClipping;
 import io.github.diffusion4j.sampling.SamplerSettings;
 import io.github.diffusion4j.sampling.VarianceType;
@@ -93,9 +94,18 @@ class RecordsTest {
         c.model().toSpec(c.data().resolveImageShape(null), c.schedule().numTrainTimesteps()));
     ModelConfig unet = load("model:\n  kind: unet\n  channel_mult: [1, 2]\n").model();
     assertEquals(List.of(1, 2), unet.channelMult());
-    ConfigException e = assertThrows(ConfigException.class, () -> unet.toSpec(Shape.of(1, 32, 32), 100));
-    assertEquals("model.kind: unet is not yet supported by this version of diffusion4j; use kind: mlp",
-        e.getMessage());
+    assertEquals(new UNetSpec(Shape.of(1, 32, 32), 100, 32, List.of(1, 2), 1, true, 8, 0.0),
+        unet.toSpec(Shape.of(1, 32, 32), 100));
+    ConfigException e = assertThrows(ConfigException.class, () -> unet.toSpec(Shape.of(1, 28, 27), 100));
+    assertEquals("model.channel_mult: 2 levels halve the image 1 times, so its height and width must be multiples "
+        + "of 2, but the image shape is [1, 28, 27]; use fewer levels or pad the images", e.getMessage());
+    ModelConfig odd = load("model:\n  kind: unet\n  base_channels: 6\n  groups: 3\n").model();
+    assertEquals(new UNetSpec(Shape.of(1, 8, 8), 10, 6, List.of(1, 2, 2), 1, true, 3, 0.0),
+        odd.toSpec(Shape.of(1, 8, 8), 10));
+    ModelConfig tooFew = load("model:\n  kind: unet\n  base_channels: 3\n  groups: 3\n").model();
+    e = assertThrows(ConfigException.class, () -> tooFew.toSpec(Shape.of(1, 8, 8), 10));
+    assertEquals("model.base_channels: must be even and at least 4 for unet (the timestep embedding has "
+        + "base_channels / 2 frequencies), got 3", e.getMessage());
   }
 
   @Test

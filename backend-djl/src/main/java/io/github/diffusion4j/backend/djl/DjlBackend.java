@@ -8,7 +8,9 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendUnavailableException;
@@ -24,7 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The DJL backend: float32 tensors on PyTorch's CPU engine, owned by the api's {@link ScopeStack}, and
- * the MLP of {@link DjlMlp}.
+ * the models: the MLP of {@link DjlMlp} and the U-Net of {@link DjlUNet}.
  *
  * <p>Every tensor's {@code NDArray} is attached to one long-lived DJL manager, but its lifetime is the
  * scope's: a {@link DjlTensor} registers with the {@link ScopeStack} when it is created and closes its
@@ -40,7 +42,7 @@ final class DjlBackend implements Backend, TensorFactory {
   private final int threads;
   private final PtNDManager root;
   private final ScopeStack scopes = new ScopeStack();
-  private final Set<DjlMlp> models = ConcurrentHashMap.newKeySet();
+  private final Set<TrainableModel> models = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private DjlBackend(int threads, PtNDManager root) {
@@ -141,23 +143,30 @@ final class DjlBackend implements Backend, TensorFactory {
   @Override
   public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
     checkOpen();
+    TrainableModel m;
+    StateDict initial;
     if (spec instanceof MlpSpec mlp) {
-      DjlMlp m = new DjlMlp(this, mlp, optimizer);
-      try {
-        m.loadStateDict(mlp.initialWeights(seed));
-      } catch (RuntimeException e) {
-        m.close();
-        throw e;
-      }
-      models.add(m);
-      return m;
+      m = new DjlMlp(this, mlp, optimizer);
+      initial = mlp.initialWeights(seed);
+    } else if (spec instanceof UNetSpec unet) {
+      m = new DjlUNet(this, unet, optimizer, seed);
+      initial = unet.initialWeights(seed);
+    } else {
+      throw new UnsupportedOperationException("djl backend: no model of kind '" + spec.kind()
+          + "'; known kinds: [" + MlpSpec.KIND + ", " + UNetSpec.KIND + "]");
     }
-    throw new UnsupportedOperationException(
-        "djl backend: no model of kind '" + spec.kind() + "'; known kinds: [" + MlpSpec.KIND + "]");
+    try {
+      m.loadStateDict(initial);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+    models.add(m);
+    return m;
   }
 
   /** Forgets a closed model. */
-  void closed(DjlMlp model) {
+  void closed(TrainableModel model) {
     models.remove(model);
   }
 
@@ -194,8 +203,8 @@ final class DjlBackend implements Backend, TensorFactory {
       return;
     }
     closed = true;
-    List<DjlMlp> open = new ArrayList<>(models);
-    for (DjlMlp m : open) {
+    List<TrainableModel> open = new ArrayList<>(models);
+    for (TrainableModel m : open) {
       m.close();
     }
     scopes.releaseRoot();

@@ -4,7 +4,9 @@
  * {@code linux-x86_64} libtorch; nothing is ever downloaded).
  *
  * <p>Everything else in this package is package-private: tensors are float32 {@code NDArray}s owned
- * by the api's {@link io.github.diffusion4j.tensor.ScopeStack}, and the tutorial's MLP trains with
- * hand-written gradients on one flat parameter vector and DJL's fused Adam update.
+ * by the api's {@link io.github.diffusion4j.tensor.ScopeStack}; every model keeps its weights in one flat
+ * parameter vector updated by DJL's fused Adam ({@code FlatParameters}); the tutorial's MLP trains with
+ * hand-written gradients, the DDPM U-Net ({@link io.github.diffusion4j.model.UNetSpec}) through libtorch's
+ * autograd with thread-local grad mode.
  */
 package io.github.diffusion4j.backend.djl;

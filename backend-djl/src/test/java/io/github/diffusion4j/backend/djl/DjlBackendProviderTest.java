@@ -123,11 +123,11 @@ class DjlBackendProviderTest {
       assertEquals("djl", b.name());
       assertTrue(b.describe().contains("PyTorch 2.7.1"), b.describe());
       assertTrue(b.describe().contains("1 intra-op / 1 inter-op"), b.describe());
-      ModelSpec unet =
+      ModelSpec transformer =
           new ModelSpec() {
             @Override
             public String kind() {
-              return "unet";
+              return "transformer";
             }
 
             @Override
@@ -143,8 +143,9 @@ class DjlBackendProviderTest {
       UnsupportedOperationException e =
           assertThrows(
               UnsupportedOperationException.class,
-              () -> b.createModel(unet, OptimizerSpec.adam(1e-3), 0));
-      assertTrue(e.getMessage().contains("'unet'") && e.getMessage().contains("mlp"), e.getMessage());
+              () -> b.createModel(transformer, OptimizerSpec.adam(1e-3), 0));
+      assertTrue(e.getMessage().contains("'transformer'") && e.getMessage().contains("mlp, unet"),
+          e.getMessage());
     }
   }
 
