@@ -3,6 +3,7 @@ package io.github.diffusion4j.backend.nd4j;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.ScopeStack;
@@ -26,7 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
 final class Nd4jBackend implements Backend, TensorFactory {
   private final NativeRuntime runtime;
   private final ScopeStack scopes = new ScopeStack();
-  private final Set<Nd4jMlp> models = ConcurrentHashMap.newKeySet();
+  private final Set<Nd4jModel> models = ConcurrentHashMap.newKeySet();
 
   Nd4jBackend(NativeRuntime runtime) {
     this.runtime = runtime;
@@ -81,29 +82,33 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
+    Nd4jModel model;
+    StateDict initial;
     if (spec instanceof MlpSpec mlp) {
-      Nd4jMlp model = new Nd4jMlp(this, mlp, optimizer);
-      try {
-        model.loadStateDict(mlp.initialWeights(seed));
-      } catch (RuntimeException e) {
-        model.close();
-        throw e;
-      }
-      models.add(model);
-      return model;
+      model = new Nd4jMlp(this, mlp, optimizer);
+      initial = mlp.initialWeights(seed);
+    } else {
+      throw new UnsupportedOperationException(
+          "backend 'nd4j' has no model of kind '" + spec.kind() + "'; it implements: " + MlpSpec.KIND);
     }
-    throw new UnsupportedOperationException(
-        "backend 'nd4j' has no model of kind '" + spec.kind() + "'; it implements: " + MlpSpec.KIND);
+    try {
+      model.loadStateDict(initial);
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+    models.add(model);
+    return model;
   }
 
-  void forget(Nd4jMlp model) {
+  void forget(Nd4jModel model) {
     models.remove(model);
   }
 
   @Override
   public void close() {
-    List<Nd4jMlp> open = new ArrayList<>(models);
-    for (Nd4jMlp m : open) {
+    List<Nd4jModel> open = new ArrayList<>(models);
+    for (Nd4jModel m : open) {
       m.close();
     }
     scopes.releaseRoot();

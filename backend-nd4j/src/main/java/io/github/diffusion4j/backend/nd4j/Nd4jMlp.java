@@ -2,19 +2,13 @@ package io.github.diffusion4j.backend.nd4j;
 
 import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.MlpSpec;
-import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.StepOutput;
-import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import java.nio.FloatBuffer;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -43,17 +37,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * allocates nothing else, so long training runs keep a flat resident size. {@link #predict} may run on
  * several threads: each call borrows a set of buffers from a pool (as many sets as calls have run at
  * once, each grown to the largest batch it served, freed when the model closes); only the output is
- * allocated per call. The
- * optimiser's moments, a heap copy of the weights and the moving average are Java arrays: Adam is one
- * vectorised loop over them, followed by one copy of the weights into native memory.
+ * allocated per call. The weights, the optimiser's moments and the moving average are the
+ * {@link ModelState} every model of this backend shares.
  */
-final class Nd4jMlp implements TrainableModel {
+final class Nd4jMlp extends Nd4jModel {
   private static final String[] NAMES = {MlpSpec.W1, MlpSpec.B1, MlpSpec.W2, MlpSpec.B2};
-  private static final String EXP_AVG = ".exp_avg";
-  private static final String EXP_AVG_SQ = ".exp_avg_sq";
-  private static final String STEP = "step";
 
-  private final Nd4jBackend backend;
   private final MlpSpec spec;
   private final OptimizerSpec opt;
   private final int k;
@@ -62,7 +51,6 @@ final class Nd4jMlp implements TrainableModel {
   private final int layer2;
   private final int size;
 
-  private final INDArray params;
   private final INDArray grads;
   private final FloatPointer w1;
   private final FloatPointer w1Time;
@@ -73,31 +61,20 @@ final class Nd4jMlp implements TrainableModel {
   private final FloatPointer g2;
   private final FloatPointer gb2;
 
-  private final float[] weights;
-  private final float[] gradient;
-  private final float[] expAvg;
-  private final float[] expAvgSq;
-  private float[] ema;
-  private long steps;
-
   private Workspace work;
   /** Prediction buffers not in use, and all of them (to free at close). */
-  private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
-  private final Set<Workspace> scratches = ConcurrentHashMap.newKeySet();
-  private Nd4jTensor lastPrediction;
-  private volatile boolean closed;
+  private final WorkspacePool<Workspace> scratches = new WorkspacePool<>();
 
   Nd4jMlp(Nd4jBackend backend, MlpSpec spec, OptimizerSpec opt) {
-    this.backend = backend;
+    super(backend, spec, spec.parameterShapes(), size(spec), new Layout(spec));
     this.spec = spec;
     this.opt = opt;
     this.k = spec.pixels();
     this.h = spec.hidden();
     this.layer2 = h * (k + 2);
-    this.size = layer2 + k * (h + 1);
-    this.params = Nd4jBackend.allocate(size);
+    this.size = size(spec);
     this.grads = Nd4jBackend.allocate(size);
-    FloatPointer p = (FloatPointer) params.data().addressPointer();
+    FloatPointer p = state.params();
     FloatPointer g = (FloatPointer) grads.data().addressPointer();
     this.w1 = p;
     this.w1Time = Blas.at(p, k);
@@ -107,10 +84,12 @@ final class Nd4jMlp implements TrainableModel {
     this.g1Time = Blas.at(g, k);
     this.g2 = Blas.at(g, layer2);
     this.gb2 = Blas.at(g, layer2 + h);
-    this.weights = new float[size];
-    this.gradient = new float[size];
-    this.expAvg = new float[size];
-    this.expAvgSq = new float[size];
+  }
+
+  private static int size(MlpSpec spec) {
+    int k = spec.pixels();
+    int h = spec.hidden();
+    return h * (k + 2) + k * (h + 1);
   }
 
   /**
@@ -165,54 +144,6 @@ final class Nd4jMlp implements TrainableModel {
     return (FloatPointer) a.data().addressPointer();
   }
 
-  @Override
-  public ModelSpec spec() {
-    return spec;
-  }
-
-  private void checkOpen() {
-    if (closed) {
-      throw new IllegalStateException("the nd4j MLP was closed");
-    }
-  }
-
-  private Nd4jTensor input(Tensor noisy, int[] timesteps) {
-    checkOpen();
-    if (!(noisy instanceof Nd4jTensor x) || x.backend() != backend) {
-      throw new IllegalArgumentException(
-          "input " + noisy + " is not a tensor of this nd4j backend; create it with its factory");
-    }
-    Shape s = noisy.shape();
-    if (s.rank() != 4 || !s.item().equals(spec.imageShape())) {
-      throw new IllegalArgumentException(
-          "input has shape " + s + ", expected [N, " + spec.imageShape().toString().substring(1)
-              + " (N items of the model's image_shape " + spec.imageShape().toCompactString() + ")");
-    }
-    if (timesteps.length != s.batch()) {
-      throw new IllegalArgumentException(
-          timesteps.length + " timesteps for a batch of " + s.batch() + "; give one per item");
-    }
-    int tMax = spec.numTrainTimesteps();
-    for (int i = 0; i < timesteps.length; i++) {
-      if (timesteps[i] < 0 || timesteps[i] >= tMax) {
-        throw new IllegalArgumentException(
-            "timestep " + timesteps[i] + " at index " + i + " is outside [0, " + tMax + ")");
-      }
-    }
-    return x;
-  }
-
-  private Nd4jTensor target(Tensor target, Shape shape) {
-    if (!(target instanceof Nd4jTensor y) || y.backend() != backend) {
-      throw new IllegalArgumentException(
-          "target " + target + " is not a tensor of this nd4j backend; create it with its factory");
-    }
-    if (!target.shape().equals(shape)) {
-      throw new IllegalArgumentException("target has shape " + target.shape() + ", expected " + shape);
-    }
-    return y;
-  }
-
   /** Forward pass of {@code n = timesteps.length} items: fills time, hidden (post-ReLU) and out. */
   private void forward(FloatPointer x, int[] timesteps, Workspace w, FloatPointer out) {
     int n = timesteps.length;
@@ -253,34 +184,17 @@ final class Nd4jMlp implements TrainableModel {
     Nd4jTensor x = input(noisy, timesteps);
     FloatPointer xp = x.pointer();
     INDArray out = backend.allocate(noisy.shape());
-    Workspace w = takeScratch(timesteps.length);
+    int rows = timesteps.length;
+    Workspace w = scratches.take(s -> s.rows >= rows, () -> new Workspace(rows, null));
     try {
       forward(xp, timesteps, w, pointer(out));
     } catch (RuntimeException | Error e) {
       out.close();
       throw e;
     } finally {
-      idle.push(w);
+      scratches.give(w);
     }
     return Nd4jTensor.owning(backend, noisy.shape(), out);
-  }
-
-  /**
-   * Prediction buffers of at least {@code rows} rows for the calling thread's exclusive use until it
-   * returns them to {@link #idle}; there are as many as calls have ever run at once.
-   */
-  private Workspace takeScratch(int rows) {
-    Workspace w = idle.poll();
-    if (w != null && w.rows >= rows) {
-      return w;
-    }
-    if (w != null) {
-      scratches.remove(w);
-      w.close();
-    }
-    w = new Workspace(rows, null);
-    scratches.add(w);
-    return w;
   }
 
   /** The training buffers for a batch shape, reallocated when the batch size changes. */
@@ -295,13 +209,6 @@ final class Nd4jMlp implements TrainableModel {
     return work;
   }
 
-  private void invalidatePrediction() {
-    if (lastPrediction != null) {
-      lastPrediction.release();
-      lastPrediction = null;
-    }
-  }
-
   @Override
   public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
     // first, so that the last prediction given back as an input fails instead of being overwritten
@@ -312,31 +219,9 @@ final class Nd4jMlp implements TrainableModel {
     Workspace w = trainingWorkspace(noisy.shape());
     forward(xp, timesteps, w, pointer(w.out));
     double loss = backward(xp, t, timesteps.length, w);
-    grads.data().asNioFloat().get(0, gradient);
-    double scale = 1.0;
-    if (opt.maxGradNorm() > 0) {
-      // torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1
-      double coef = opt.maxGradNorm() / (Kernels.norm(gradient) + 1e-6);
-      scale = Math.min(coef, 1.0);
-    }
-    steps++;
-    double bc1 = 1.0 - Math.pow(opt.beta1(), steps);
-    double bc2 = 1.0 - Math.pow(opt.beta2(), steps);
-    Kernels.adam(
-        weights,
-        gradient,
-        expAvg,
-        expAvgSq,
-        scale,
-        opt.weightDecay(),
-        opt.beta1(),
-        opt.beta2(),
-        opt.learningRate() / bc1,
-        1.0 / Math.sqrt(bc2),
-        opt.epsilon());
-    syncWeights();
-    lastPrediction = Nd4jTensor.borrowed(backend, noisy.shape(), w.out);
-    return new StepOutput(loss, lastPrediction);
+    grads.data().asNioFloat().get(0, state.gradient);
+    state.adamStep(opt);
+    return stepOutput(loss, noisy.shape(), w.out);
   }
 
   @Override
@@ -348,174 +233,82 @@ final class Nd4jMlp implements TrainableModel {
       forward(xp, timesteps, w, pointer(w.out));
       backward(xp, t, timesteps.length, w);
     }
-    float[] g = new float[size];
-    grads.data().asNioFloat().get(0, g);
-    return toStateDict(g, "");
-  }
-
-  private void syncWeights() {
-    params.data().asNioFloat().put(0, weights);
-  }
-
-  @Override
-  public long stepCount() {
-    return steps;
+    grads.data().asNioFloat().get(0, state.gradient);
+    return state.gradientDict();
   }
 
   // ---- state dicts: PyTorch layout <-> internal layout ------------------------------------------
 
-  private StateDict toStateDict(float[] flat, String suffix) {
-    float[] wt1 = new float[h * (k + 1)];
-    float[] bs1 = new float[h];
-    float[] wt2 = new float[k * h];
-    float[] bs2 = new float[k];
-    for (int j = 0; j < h; j++) {
-      int row = j * (k + 2);
-      wt1[j * (k + 1)] = flat[row + k];
-      System.arraycopy(flat, row, wt1, j * (k + 1) + 1, k);
-      bs1[j] = flat[row + k + 1];
-    }
-    for (int i = 0; i < k; i++) {
-      int row = layer2 + i * (h + 1);
-      System.arraycopy(flat, row, wt2, i * h, h);
-      bs2[i] = flat[row + h];
-    }
-    Map<String, int[]> shapes = spec.parameterShapes();
-    float[][] values = {wt1, bs1, wt2, bs2};
-    StateDict.Builder b = StateDict.builder();
-    for (int i = 0; i < NAMES.length; i++) {
-      b.put(NAMES[i] + suffix, FloatArray.wrap(Shape.of(shapes.get(NAMES[i])), values[i]));
-    }
-    return b.build();
-  }
+  /**
+   * The codec between the internal layout (bias columns appended, the time column moved last) and
+   * PyTorch's {@code fc1}/{@code fc2} weights and biases.
+   */
+  private static final class Layout implements ModelState.Codec {
+    private final MlpSpec spec;
+    private final int k;
+    private final int h;
+    private final int layer2;
 
-  private void fromStateDict(StateDict d, String suffix, float[] flat) {
-    float[] wt1 = d.get(MlpSpec.W1 + suffix).toArray();
-    float[] bs1 = d.get(MlpSpec.B1 + suffix).toArray();
-    float[] wt2 = d.get(MlpSpec.W2 + suffix).toArray();
-    float[] bs2 = d.get(MlpSpec.B2 + suffix).toArray();
-    for (int j = 0; j < h; j++) {
-      int row = j * (k + 2);
-      System.arraycopy(wt1, j * (k + 1) + 1, flat, row, k);
-      flat[row + k] = wt1[j * (k + 1)];
-      flat[row + k + 1] = bs1[j];
+    Layout(MlpSpec spec) {
+      this.spec = spec;
+      this.k = spec.pixels();
+      this.h = spec.hidden();
+      this.layer2 = h * (k + 2);
     }
-    for (int i = 0; i < k; i++) {
-      int row = layer2 + i * (h + 1);
-      System.arraycopy(wt2, i * h, flat, row, h);
-      flat[row + h] = bs2[i];
+
+    @Override
+    public StateDict toStateDict(float[] flat, String suffix) {
+      float[] wt1 = new float[h * (k + 1)];
+      float[] bs1 = new float[h];
+      float[] wt2 = new float[k * h];
+      float[] bs2 = new float[k];
+      for (int j = 0; j < h; j++) {
+        int row = j * (k + 2);
+        wt1[j * (k + 1)] = flat[row + k];
+        System.arraycopy(flat, row, wt1, j * (k + 1) + 1, k);
+        bs1[j] = flat[row + k + 1];
+      }
+      for (int i = 0; i < k; i++) {
+        int row = layer2 + i * (h + 1);
+        System.arraycopy(flat, row, wt2, i * h, h);
+        bs2[i] = flat[row + h];
+      }
+      Map<String, int[]> shapes = spec.parameterShapes();
+      float[][] values = {wt1, bs1, wt2, bs2};
+      StateDict.Builder b = StateDict.builder();
+      for (int i = 0; i < NAMES.length; i++) {
+        b.put(NAMES[i] + suffix, FloatArray.wrap(Shape.of(shapes.get(NAMES[i])), values[i]));
+      }
+      return b.build();
     }
-  }
 
-  @Override
-  public StateDict stateDict() {
-    checkOpen();
-    return toStateDict(weights, "");
-  }
-
-  @Override
-  public void loadStateDict(StateDict w) {
-    checkOpen();
-    w.requireLayout(spec.parameterShapes(), "MLP weights");
-    fromStateDict(w, "", weights);
-    syncWeights();
-  }
-
-  private Map<String, int[]> optimizerLayout() {
-    Map<String, int[]> shapes = spec.parameterShapes();
-    LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
-    shapes.forEach((name, shape) -> m.put(name + EXP_AVG, shape));
-    shapes.forEach((name, shape) -> m.put(name + EXP_AVG_SQ, shape));
-    m.put(STEP, new int[] {1});
-    return m;
-  }
-
-  @Override
-  public StateDict optimizerState() {
-    checkOpen();
-    StateDict.Builder b = StateDict.builder();
-    toStateDict(expAvg, EXP_AVG).entries().forEach(b::put);
-    toStateDict(expAvgSq, EXP_AVG_SQ).entries().forEach(b::put);
-    b.put(STEP, FloatArray.scalar(steps));
-    return b.build();
-  }
-
-  @Override
-  public void loadOptimizerState(StateDict state) {
-    checkOpen();
-    state.requireLayout(optimizerLayout(), "optimizer state");
-    float step = state.get(STEP).get(0);
-    if (step < 0 || step != Math.rint(step)) {
-      throw new IllegalArgumentException(
-          "optimizer state: 'step' must be a whole number at least 0, got " + step);
-    }
-    float[] m = new float[size];
-    float[] v = new float[size];
-    fromStateDict(state, EXP_AVG, m);
-    fromStateDict(state, EXP_AVG_SQ, v);
-    for (int i = 0; i < size; i++) {
-      if (v[i] < 0) {
-        throw new IllegalArgumentException(
-            "optimizer state: exp_avg_sq has a negative value (" + v[i] + "); it must be at least 0");
+    @Override
+    public void fromStateDict(StateDict d, String suffix, float[] flat) {
+      float[] wt1 = d.get(MlpSpec.W1 + suffix).toArray();
+      float[] bs1 = d.get(MlpSpec.B1 + suffix).toArray();
+      float[] wt2 = d.get(MlpSpec.W2 + suffix).toArray();
+      float[] bs2 = d.get(MlpSpec.B2 + suffix).toArray();
+      for (int j = 0; j < h; j++) {
+        int row = j * (k + 2);
+        System.arraycopy(wt1, j * (k + 1) + 1, flat, row, k);
+        flat[row + k] = wt1[j * (k + 1)];
+        flat[row + k + 1] = bs1[j];
+      }
+      for (int i = 0; i < k; i++) {
+        int row = layer2 + i * (h + 1);
+        System.arraycopy(wt2, i * h, flat, row, h);
+        flat[row + h] = bs2[i];
       }
     }
-    System.arraycopy(m, 0, expAvg, 0, size);
-    System.arraycopy(v, 0, expAvgSq, 0, size);
-    steps = (long) step;
   }
 
   @Override
-  public void updateEma(double decay) {
-    checkOpen();
-    if (!(decay >= 0 && decay <= 1)) {
-      throw new IllegalArgumentException("EMA decay must be in [0, 1], got " + decay);
-    }
-    if (ema == null) {
-      ema = weights.clone();
-    }
-    Kernels.ema(ema, weights, decay);
-  }
-
-  @Override
-  public StateDict emaStateDict() {
-    checkOpen();
-    return toStateDict(ema == null ? weights : ema, "");
-  }
-
-  @Override
-  public void loadEmaStateDict(StateDict d) {
-    checkOpen();
-    d.requireLayout(spec.parameterShapes(), "EMA weights");
-    float[] e = new float[size];
-    fromStateDict(d, "", e);
-    ema = e;
-  }
-
-  @Override
-  public void close() {
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
-    }
-    invalidatePrediction();
+  void closeResources() {
     if (work != null) {
       work.close();
       work = null;
     }
-    for (Workspace w : scratches) {
-      w.close();
-    }
-    scratches.clear();
-    idle.clear();
-    params.close();
+    scratches.close();
     grads.close();
-    backend.forget(this);
-  }
-
-  @Override
-  public String toString() {
-    return "Nd4jMlp[" + spec + "]";
   }
 }
