@@ -5,6 +5,7 @@ import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.ScopeStack;
 import io.github.diffusion4j.tensor.Shape;
@@ -22,7 +23,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The ND4J backend: float32 tensors in ND4J's native memory, scoped by the api's {@link ScopeStack}, and
- * the models it implements ({@code mlp}).
+ * the models it implements ({@code mlp}, {@code unet}).
  */
 final class Nd4jBackend implements Backend, TensorFactory {
   private final NativeRuntime runtime;
@@ -87,9 +88,13 @@ final class Nd4jBackend implements Backend, TensorFactory {
     if (spec instanceof MlpSpec mlp) {
       model = new Nd4jMlp(this, mlp, optimizer);
       initial = mlp.initialWeights(seed);
+    } else if (spec instanceof UNetSpec unet) {
+      model = new Nd4jUNet(this, unet, optimizer, seed);
+      initial = unet.initialWeights(seed);
     } else {
       throw new UnsupportedOperationException(
-          "backend 'nd4j' has no model of kind '" + spec.kind() + "'; it implements: " + MlpSpec.KIND);
+          "backend 'nd4j' has no model of kind '" + spec.kind() + "'; it implements: " + MlpSpec.KIND + ", "
+              + UNetSpec.KIND);
     }
     try {
       model.loadStateDict(initial);

@@ -1,15 +1,25 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * Runs the tutorial's training loop or a DDPM sampling loop for a number of steps and prints the
- * resident set size (VmRSS) after warm-up and at the end:
+ * Runs the tutorial's training loop, a DDPM sampling loop, or U-Net training steps (each with a moving
+ * average update and a prediction) for a number of steps and prints the resident set size (VmRSS) after
+ * warm-up and at the end:
  *
  * <pre>
  *   soak loop=training steps=2000 warmup=400 rss_warm_kb=... rss_end_kb=... growth_kb=... seconds=...
@@ -24,7 +34,7 @@ public final class Nd4jSoak {
   /**
    * Entry point.
    *
-   * @param args the loop ({@code training} or {@code sampling}) and its number of steps
+   * @param args the loop ({@code training}, {@code sampling} or {@code unet}) and its number of steps
    * @throws IOException if /proc/self/status cannot be read
    */
   public static void main(String[] args) throws IOException {
@@ -56,9 +66,48 @@ public final class Nd4jSoak {
           sink += w.sample(w.ddpm(), 128, plan, r);
         }
         report(loop, runs * plan.size(), warmRuns * plan.size(), warm, rssKb(), start, sink);
+      } else if (loop.equals("unet")) {
+        int warmup = Math.min(steps / 2, Math.max(100, steps / 5));
+        try (TrainableModel m = backend.createModel(UNET, OptimizerSpec.adam(1e-3), 7)) {
+          for (int i = 0; i < steps; i++) {
+            if (i == warmup) {
+              warm = rssKb();
+            }
+            sink += unetStep(backend, m, i);
+          }
+        }
+        report(loop, steps, warmup, warm, rssKb(), start, sink);
       } else {
-        throw new IllegalArgumentException("loop must be training or sampling, got " + loop);
+        throw new IllegalArgumentException("loop must be training, sampling or unet, got " + loop);
       }
+    }
+  }
+
+  /**
+   * The U-Net of the soak: 1x16x16 images, two levels of 8 and 16 channels, attention, dropout 0.1, so a
+   * step takes every path of the network (dropout masks, skip concatenations, up- and downsampling,
+   * shortcuts, attention) in a few tens of milliseconds.
+   */
+  static final UNetSpec UNET = new UNetSpec(Shape.of(1, 16, 16), 1000, 8, List.of(1, 2), 1, true, 4, 0.1);
+
+  /** Images per U-Net step. */
+  static final int UNET_BATCH = 32;
+
+  /** One U-Net training step with its moving average, then a prediction, as a trainer and a sampler do. */
+  private static double unetStep(Backend backend, TrainableModel unet, int i) {
+    TensorFactory t = backend.tensors();
+    Shape shape = Shape.batchOf(UNET_BATCH, UNET.imageShape());
+    Noise noise = Noise.seeded(11).split(i);
+    int[] ts = new int[UNET_BATCH];
+    for (int j = 0; j < ts.length; j++) {
+      ts[j] = (i * 37 + j * 101) % UNET.numTrainTimesteps();
+    }
+    try (TensorScope scope = t.openScope()) {
+      Tensor x = t.fromArray(noise.split(0).normals(shape.size()), shape);
+      Tensor y = t.fromArray(noise.split(1).normals(shape.size()), shape);
+      double loss = unet.step(x, ts, y).loss();
+      unet.updateEma(0.999);
+      return loss + unet.predict(x, ts).sum();
     }
   }
 
