@@ -13,12 +13,13 @@ import org.bytedeco.javacpp.FloatPointer;
  * outside the image), {@code out = W col + b}, where {@code W} is the weight {@code [Cout, Cin, k, k]} read
  * as a {@code [Cout][Cin k k]} matrix in place in the model's native weights.
  *
- * <p>The backward pass is {@code dW = dOut col^T} and {@code db = rowsum(dOut)}; the input gradient is,
- * for a convolution whose output has the input's size (stride 1, {@code k = 2 pad + 1}), the same
- * convolution of {@code dOut} with the weight transposed and flipped ({@code W'[ci][co][ky][kx] =
- * W[co][ci][k-1-ky][k-1-kx]}), which costs a copy of {@code dOut}'s columns instead of a scatter of
- * {@code W^T dOut}'s; for a 1x1 convolution {@code W^T dOut}; otherwise (the stride-2 downsampling)
- * {@code col2im(W^T dOut)}.
+ * <p>The backward pass has {@code db = rowsum(dOut)}. For a convolution whose output has the input's size
+ * (stride 1, {@code k = 2 pad + 1}) both other gradients come from the columns of {@code dOut}: the input
+ * gradient is the same convolution of {@code dOut} with the weight transposed and flipped
+ * ({@code W'[ci][co][ky][kx] = W[co][ci][k-1-ky][k-1-kx]}), a copy of columns instead of a scatter of
+ * {@code W^T dOut}'s, and the weight gradient the product of the input's rows with those columns, so the
+ * input's columns are not built again. Otherwise {@code dW = dOut col^T}, and {@code dx} is {@code W^T
+ * dOut} for a 1x1 convolution and {@code col2im(W^T dOut)} for the stride-2 downsampling.
  *
  * <p>Images are processed in chunks whose columns fit {@link #BUDGET} floats, so the native buffers stay
  * small whatever the batch, and each chunk is one BLAS call for all its images. The columns are written
@@ -137,6 +138,88 @@ final class Conv2d {
    * @param accumulate whether to add to {@code dx} (else overwrite it)
    */
   void backward(UNetWorkspace ws, float[] x, float[] dOut, int nb, float[] dx, boolean accumulate) {
+    if (same && !pointwise && (dx != null || cout <= cin)) {
+      backwardFromOutputColumns(ws, x, dOut, nb, dx, accumulate);
+    } else {
+      backwardFromInputColumns(ws, x, dOut, nb, dx, accumulate);
+    }
+    UNetKernels.addRowSums(dOut, cout, nb * hout * wout, state.gradient, bOff);
+  }
+
+  /**
+   * The backward pass of a convolution that keeps the size (stride 1, {@code k = 2 pad + 1}) from the
+   * columns of {@code dOut} alone: they give the input gradient as the convolution with the flipped
+   * weight, {@code dx = W' colD}, and the weight gradient, since {@code dW[co][ci][ky][kx] = sum
+   * dOut[co][p] x[ci][p + (ky - pad, kx - pad)] = sum x[ci][p] dOut[co][p - (ky - pad, kx - pad)]}, as
+   * {@code dW'[ci][(co, k-1-ky, k-1-kx)] = (x colD^T)}: one set of columns (of {@code cout} channels)
+   * instead of two (the input's again, of {@code cin} channels, and the output gradient's).
+   */
+  private void backwardFromOutputColumns(
+      UNetWorkspace ws, float[] x, float[] dOut, int nb, float[] dx, boolean accumulate) {
+    int p = hin * win;
+    int m = nb * p;
+    int kf = cout * k * k;
+    int per = chunk(nb, true);
+    Buffer rows = ws.slot(Slot.COLUMNS, (long) cin * per * p);
+    Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, (long) kf * per * p);
+    Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) cin * kf);
+    Buffer drows = dx == null ? null : ws.slot(Slot.INPUT_GRADIENT, (long) cin * per * p);
+    Buffer wf = dx == null ? null : flippedWeight(ws);
+    float[] rowH = dx != null && accumulate ? ws.take(per * p) : null;
+    for (int j0 = 0; j0 < nb; j0 += per) {
+      int jn = Math.min(per, nb - j0);
+      int cols = jn * p;
+      for (int ci = 0; ci < cin; ci++) {
+        rows.buffer.put(ci * cols, x, ci * m + j0 * p, cols);
+      }
+      columns(ws, dOut, cout, nb, j0, jn, dcol);
+      Blas.gemm(false, true, cin, kf, cols, rows.pointer, cols, dcol.pointer, cols, j0 == 0 ? 0f : 1f,
+          wg.pointer, kf);
+      if (dx != null) {
+        Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, dcol.pointer, cols, 0f, drows.pointer, cols);
+        inputGradientRows(drows, nb, j0, jn, dx, accumulate, rowH);
+      }
+    }
+    float[] g = ws.take(cin * kf);
+    wg.buffer.get(0, g, 0, cin * kf);
+    int kk2 = k * k;
+    float[] grad = state.gradient;
+    for (int co = 0; co < cout; co++) {
+      for (int ci = 0; ci < cin; ci++) {
+        int dst = wOff + (co * cin + ci) * kk2;
+        int src = ci * kf + co * kk2 + kk2 - 1;
+        for (int t = 0; t < kk2; t++) {
+          grad[dst + t] += g[src - t];
+        }
+      }
+    }
+    ws.give(g);
+    if (rowH != null) {
+      ws.give(rowH);
+    }
+  }
+
+  /** Copies (or adds) the input gradient of images {@code [j0, j0 + jn)} from native rows into {@code dx}. */
+  private void inputGradientRows(Buffer drows, int nb, int j0, int jn, float[] dx, boolean accumulate, float[] rowH) {
+    int pin = hin * win;
+    int len = jn * pin;
+    for (int ci = 0; ci < cin; ci++) {
+      int off = ci * nb * pin + j0 * pin;
+      if (accumulate) {
+        drows.buffer.get(ci * len, rowH, 0, len);
+        UNetKernels.addTo(dx, off, rowH, 0, len);
+      } else {
+        drows.buffer.get(ci * len, dx, off, len);
+      }
+    }
+  }
+
+  /**
+   * The backward pass from the input's columns: {@code dW = dOut col^T}; {@code dx = W^T dOut} for a 1x1
+   * convolution, {@code col2im(W^T dOut)} for any other (the stride-2 downsampling).
+   */
+  private void backwardFromInputColumns(
+      UNetWorkspace ws, float[] x, float[] dOut, int nb, float[] dx, boolean accumulate) {
     int pin = hin * win;
     int pout = hout * wout;
     int mout = nb * pout;
@@ -145,12 +228,9 @@ final class Conv2d {
     Buffer col = ws.slot(Slot.COLUMNS, (long) kk * per * pout);
     Buffer rows = ws.slot(Slot.ROWS, (long) cout * per * pout);
     Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) cout * kk);
-    boolean flipped = dx != null && same && !pointwise;
-    boolean scatter = dx != null && !same;
-    Buffer dcol = dx == null || pointwise ? null
-        : ws.slot(Slot.COLUMN_GRADIENT, (long) (flipped ? cout * k * k : kk) * per * pout);
-    Buffer drows = dx == null || scatter ? null : ws.slot(Slot.INPUT_GRADIENT, (long) cin * per * pin);
-    Buffer wf = flipped ? flippedWeight(ws) : null;
+    boolean scatter = dx != null && !pointwise;
+    Buffer dcol = scatter ? ws.slot(Slot.COLUMN_GRADIENT, (long) kk * per * pout) : null;
+    Buffer drows = dx != null && pointwise ? ws.slot(Slot.INPUT_GRADIENT, (long) cin * per * pin) : null;
     float[] colH = scatter ? ws.take(kk * per * pout) : null;
     float[] rowH = dx != null && accumulate && !scatter ? ws.take(per * pin) : null;
     for (int j0 = 0; j0 < nb; j0 += per) {
@@ -165,35 +245,20 @@ final class Conv2d {
       if (dx == null) {
         continue;
       }
-      if (scatter) {
-        Blas.gemm(true, false, kk, cols, cout, weight, kk, rows.pointer, cols, 0f, dcol.pointer, cols);
-        dcol.buffer.get(0, colH, 0, kk * cols);
-        if (!accumulate) {
-          for (int ci = 0; ci < cin; ci++) {
-            int off = ci * min + j0 * pin;
-            Arrays.fill(dx, off, off + jn * pin, 0f);
-          }
-        }
-        col2im(colH, cols, nb, j0, jn, dx);
-        continue;
-      }
       if (pointwise) {
         Blas.gemm(true, false, cin, cols, cout, weight, cin, rows.pointer, cols, 0f, drows.pointer, cols);
-      } else {
-        columns(ws, dOut, cout, nb, j0, jn, dcol);
-        int kf = cout * k * k;
-        Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, dcol.pointer, cols, 0f, drows.pointer, cols);
+        inputGradientRows(drows, nb, j0, jn, dx, accumulate, rowH);
+        continue;
       }
-      int len = jn * pin;
-      for (int ci = 0; ci < cin; ci++) {
-        int off = ci * min + j0 * pin;
-        if (accumulate) {
-          drows.buffer.get(ci * len, rowH, 0, len);
-          UNetKernels.addTo(dx, off, rowH, 0, len);
-        } else {
-          drows.buffer.get(ci * len, dx, off, len);
+      Blas.gemm(true, false, kk, cols, cout, weight, kk, rows.pointer, cols, 0f, dcol.pointer, cols);
+      dcol.buffer.get(0, colH, 0, kk * cols);
+      if (!accumulate) {
+        for (int ci = 0; ci < cin; ci++) {
+          int off = ci * min + j0 * pin;
+          Arrays.fill(dx, off, off + jn * pin, 0f);
         }
       }
+      col2im(colH, cols, nb, j0, jn, dx);
     }
     float[] g = ws.take(cout * kk);
     wg.buffer.get(0, g, 0, cout * kk);
@@ -205,7 +270,6 @@ final class Conv2d {
     if (rowH != null) {
       ws.give(rowH);
     }
-    UNetKernels.addRowSums(dOut, cout, mout, state.gradient, bOff);
   }
 
   /** {@code W'[ci][(co, ky, kx)] = W[co][ci][k-1-ky][k-1-kx]} in a native buffer. */
