@@ -169,9 +169,7 @@ final class Conv2d {
     for (int j0 = 0; j0 < nb; j0 += per) {
       int jn = Math.min(per, nb - j0);
       int cols = jn * p;
-      for (int ci = 0; ci < cin; ci++) {
-        rows.buffer.put(ci * cols, x, ci * m + j0 * p, cols);
-      }
+      rows(x, cin, nb, j0, jn, p, rows);
       columns(ws, dOut, cout, nb, j0, jn, dcol);
       Blas.gemm(false, true, cin, kf, cols, rows.pointer, cols, dcol.pointer, cols, j0 == 0 ? 0f : 1f,
           wg.pointer, kf);
@@ -196,6 +194,17 @@ final class Conv2d {
     ws.give(g);
     if (rowH != null) {
       ws.give(rowH);
+    }
+  }
+
+  /**
+   * Puts images {@code [j0, j0 + jn)} of a {@code [c][nb][p]} activation into a native {@code [c][jn * p]}
+   * matrix.
+   */
+  private static void rows(float[] a, int c, int nb, int j0, int jn, int p, Buffer dst) {
+    int cols = jn * p;
+    for (int ci = 0; ci < c; ci++) {
+      dst.buffer.put(ci * cols, a, (ci * nb + j0) * p, cols);
     }
   }
 
@@ -236,9 +245,7 @@ final class Conv2d {
     for (int j0 = 0; j0 < nb; j0 += per) {
       int jn = Math.min(per, nb - j0);
       int cols = jn * pout;
-      for (int co = 0; co < cout; co++) {
-        rows.buffer.put(co * cols, dOut, co * mout + j0 * pout, cols);
-      }
+      rows(dOut, cout, nb, j0, jn, pout, rows);
       columns(ws, x, cin, nb, j0, jn, col);
       Blas.gemm(false, true, cout, kk, cols, rows.pointer, cols, col.pointer, cols, j0 == 0 ? 0f : 1f,
           wg.pointer, kk);
@@ -303,9 +310,7 @@ final class Conv2d {
     int min = nb * pin;
     int cols = jn * pout;
     if (pointwise) {
-      for (int ci = 0; ci < c; ci++) {
-        dst.buffer.put(ci * cols, x, ci * min + j0 * pin, cols);
-      }
+      rows(x, c, nb, j0, jn, pin, dst);
       return;
     }
     if (!same) {
