@@ -49,7 +49,7 @@ final class Conv2d {
   private final boolean same;
   private final ModelState state;
   private final FloatPointer weight;
-  /** Zeros for the padding, as long as any zeroed run. */
+  /** A row of zeros, for the output rows that read only padding. */
   private final float[] zeros;
 
   /**
@@ -83,7 +83,7 @@ final class Conv2d {
     this.pointwise = k == 1 && stride == 1 && pad == 0;
     this.same = stride == 1 && k == 2 * pad + 1;
     this.weight = Blas.at(state.params(), wOff);
-    this.zeros = new float[Math.max(hin, hout) * Math.max(win, wout)];
+    this.zeros = new float[wout];
   }
 
   /** Positions of the output, {@code hout * wout}. */

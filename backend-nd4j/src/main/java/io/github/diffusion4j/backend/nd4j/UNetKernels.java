@@ -9,10 +9,14 @@ import java.util.Arrays;
  * images, and a concatenation along channels is two contiguous copies.
  *
  * <p>Loops run over Java arrays, which the JIT compiles to SIMD code where all operands are indexed
- * alike; reductions accumulate in double. All lengths are given explicitly: arrays come from a
- * {@link UNetWorkspace} and may be longer than their contents.
+ * alike. Reductions run eight float chains over runs of {@value #RUN} elements and add the runs in
+ * double. All lengths are given explicitly: arrays come from a {@link UNetWorkspace} and may be longer
+ * than their contents.
  */
 final class UNetKernels {
+  /** Elements per run of float accumulation in the reductions. */
+  static final int RUN = 1024;
+
   private UNetKernels() {}
 
   // ------------------------------------------------------------------------------ layout
@@ -136,9 +140,6 @@ final class UNetKernels {
     }
     return total;
   }
-
-  /** Elements per run of float accumulation in the reductions. */
-  static final int RUN = 1024;
 
   private static float sumRun(float[] x, int from, int to) {
     float s0 = 0;
