@@ -114,7 +114,7 @@ final class Nd4jUNet extends Nd4jModel {
       int per = itemsPerPass(n);
       for (int n0 = 0; n0 < n; n0 += per) {
         int nb = Math.min(per, n - n0);
-        UNetNetwork.Pass pass = net.new Pass(ws, nb, false, n0, null);
+        UNetNetwork.Pass pass = net.pass(ws, nb, false, n0, null);
         float[] xc = ws.take(channels * nb * positions);
         UNetKernels.toChannelMajor(in, n0, nb, channels, positions, xc);
         float[] y = pass.forward(xc, Arrays.copyOfRange(timesteps, n0, n0 + nb));
@@ -158,7 +158,7 @@ final class Nd4jUNet extends Nd4jModel {
     for (int n0 = 0; n0 < n; n0 += per) {
       int nb = Math.min(per, n - n0);
       int len = channels * nb * positions;
-      UNetNetwork.Pass pass = net.new Pass(ws, nb, true, n0, masks);
+      UNetNetwork.Pass pass = net.pass(ws, nb, true, n0, masks);
       float[] xc = ws.take(len);
       UNetKernels.toChannelMajor(in, n0, nb, channels, positions, xc);
       float[] y = pass.forward(xc, Arrays.copyOfRange(timesteps, n0, n0 + nb));

@@ -43,33 +43,9 @@ final class UNetNetwork {
   /** A GroupNorm: gamma at {@code off}, beta at {@code off + c}; {@code p} positions per channel. */
   private record Norm(int off, int c, int p) {}
 
-  /** A residual block and its layers. */
-  private static final class Block {
-    final int index;
-    final int cin;
-    final int cout;
-    final int p;
-    final Norm norm1;
-    final Conv2d conv1;
-    final Linear tembProj;
-    final Norm norm2;
-    final Conv2d conv2;
-    final Conv2d shortcut;
-
-    Block(int index, int cin, int cout, int p, Norm norm1, Conv2d conv1, Linear tembProj, Norm norm2,
-        Conv2d conv2, Conv2d shortcut) {
-      this.index = index;
-      this.cin = cin;
-      this.cout = cout;
-      this.p = p;
-      this.norm1 = norm1;
-      this.conv1 = conv1;
-      this.tembProj = tembProj;
-      this.norm2 = norm2;
-      this.conv2 = conv2;
-      this.shortcut = shortcut;
-    }
-  }
+  /** A residual block and its layers; {@code index} numbers its dropout mask. */
+  private record Block(int index, int cin, int cout, int p, Norm norm1, Conv2d conv1, Linear tembProj,
+      Norm norm2, Conv2d conv2, Conv2d shortcut) {}
 
   /** The middle's self-attention. */
   private record Attention(int c, int p, Norm norm, Conv2d qkv, Conv2d projOut) {}
@@ -115,8 +91,8 @@ final class UNetNetwork {
     skipP[0] = h0 * w0;
     for (int k = 0; k < downOps.size(); k++) {
       Object op = downOps.get(k);
-      skipC[k + 1] = op instanceof Block b ? b.cout : ((Conv2d) op).cout;
-      skipP[k + 1] = op instanceof Block b ? b.p : ((Conv2d) op).outPositions();
+      skipC[k + 1] = op instanceof Block b ? b.cout() : ((Conv2d) op).cout;
+      skipP[k + 1] = op instanceof Block b ? b.p() : ((Conv2d) op).outPositions();
     }
     this.mid1 = block(spec.midBlock(1), blockIndex);
     this.mid2 = block(spec.midBlock(2), blockIndex);
@@ -202,19 +178,19 @@ final class UNetNetwork {
     ops.addAll(upOps);
     for (Object op : ops) {
       if (op instanceof Block b) {
-        n += (long) (2 * b.cin + 6 * b.cout) * b.p + (upOps.contains(b) ? (long) b.cin * b.p : 0);
-        widest = Math.max(widest, (long) b.cin * b.p);
+        n += (long) (2 * b.cin() + 6 * b.cout()) * b.p() + (upOps.contains(b) ? (long) b.cin() * b.p() : 0);
+        widest = Math.max(widest, (long) b.cin() * b.p());
       } else if (op instanceof Conv2d c) {
         n += (long) c.cout * c.outPositions();
       } else {
         Upsample u = (Upsample) op;
-        n += 8L * u.c * u.h * u.w;
+        n += 8L * u.c() * u.h() * u.w();
       }
     }
     if (attention != null) {
-      n += 6L * attention.c * attention.p + (long) attention.p * attention.p;
+      n += 6L * attention.c() * attention.p() + (long) attention.p() * attention.p();
     }
-    n += (long) (3 * normOut.c + spec.imageShape().dim(0)) * normOut.p;
+    n += (long) (3 * normOut.c() + spec.imageShape().dim(0)) * normOut.p();
     return n + 4 * widest;
   }
 
@@ -247,8 +223,20 @@ final class UNetNetwork {
   }
 
   /**
-   * One forward (and, for training, backward) pass of {@code nb} items in a workspace.
+   * A pass of {@code nb} items.
+   *
+   * @param ws the workspace (reset by the pass)
+   * @param nb the number of items
+   * @param train whether a backward pass follows (keeps what it reads)
+   * @param n0 the index of the first item in the whole batch (for the dropout masks)
+   * @param masks each block's dropout mask for the whole batch ({@code [N, C, H, W]}), or null
+   * @return the pass
    */
+  Pass pass(UNetWorkspace ws, int nb, boolean train, int n0, float[][] masks) {
+    return new Pass(ws, nb, train, n0, masks);
+  }
+
+  /** One forward (and, for training, backward) pass of {@code nb} items in a workspace. */
   final class Pass {
     private final UNetWorkspace ws;
     private final int nb;
@@ -272,16 +260,8 @@ final class UNetNetwork {
     private float[] outA;
     private float[] outS;
 
-    /**
-     * A pass.
-     *
-     * @param ws the workspace (reset by this constructor)
-     * @param nb the number of items
-     * @param train whether a backward pass follows (keeps what it reads)
-     * @param n0 the index of the first item in the whole batch (for the dropout masks)
-     * @param masks each block's dropout mask for the whole batch ({@code [N, C, H, W]}), or null
-     */
-    Pass(UNetWorkspace ws, int nb, boolean train, int n0, float[][] masks) {
+    /** See {@link UNetNetwork#pass}. */
+    private Pass(UNetWorkspace ws, int nb, boolean train, int n0, float[][] masks) {
       ws.reset();
       this.ws = ws;
       this.nb = nb;
@@ -349,10 +329,10 @@ final class UNetNetwork {
       for (Object op : upOps) {
         if (op instanceof Block b) {
           float[] skip = hs.get(--next);
-          int hc = b.cin - skipC[next];
-          float[] cat = ws.take(b.cin * nb * b.p);
-          System.arraycopy(h, 0, cat, 0, hc * nb * b.p);
-          System.arraycopy(skip, 0, cat, hc * nb * b.p, (b.cin - hc) * nb * b.p);
+          int hc = b.cin() - skipC[next];
+          float[] cat = ws.take(b.cin() * nb * b.p());
+          System.arraycopy(h, 0, cat, 0, hc * nb * b.p());
+          System.arraycopy(skip, 0, cat, hc * nb * b.p(), (b.cin() - hc) * nb * b.p());
           done(h);
           done(skip);
           upInputs.add(cat);
@@ -360,12 +340,12 @@ final class UNetNetwork {
           done(cat);
         } else {
           Upsample u = (Upsample) op;
-          float[] big = ws.take(u.c * nb * 4 * u.h * u.w);
-          UNetKernels.upsample2(h, u.c * nb, u.h, u.w, big);
+          float[] big = ws.take(u.c() * nb * 4 * u.h() * u.w());
+          UNetKernels.upsample2(h, u.c() * nb, u.h(), u.w(), big);
           done(h);
           upInputs.add(big);
-          h = ws.take(u.c * nb * 4 * u.h * u.w);
-          u.conv.forward(ws, big, nb, h);
+          h = ws.take(u.c() * nb * 4 * u.h() * u.w());
+          u.conv().forward(ws, big, nb, h);
           done(big);
         }
       }
@@ -373,10 +353,10 @@ final class UNetNetwork {
       outH = h;
       outMean = ws.take(nb * spec.groups());
       outRstd = ws.take(nb * spec.groups());
-      outA = ws.take(n.c * nb * n.p);
-      outS = ws.take(n.c * nb * n.p);
+      outA = ws.take(n.c() * nb * n.p());
+      outS = ws.take(n.c() * nb * n.p());
       groupNorm(n, h, outMean, outRstd, outA, outS);
-      float[] out = ws.take(convOut.cout * nb * n.p);
+      float[] out = ws.take(convOut.cout * nb * n.p());
       convOut.forward(ws, outA, nb, out);
       done(h);
       done(outA);
@@ -387,31 +367,31 @@ final class UNetNetwork {
     }
 
     private void groupNorm(Norm n, float[] x, float[] mean, float[] rstd, float[] y, float[] sigmoid) {
-      UNetKernels.groupNorm(x, n.c, nb, n.p, spec.groups(), UNetSpec.GROUP_NORM_EPS, state.weights, n.off,
+      UNetKernels.groupNorm(x, n.c(), nb, n.p(), spec.groups(), UNetSpec.GROUP_NORM_EPS, state.weights, n.off(),
           mean, rstd, y, sigmoid, ws.math());
     }
 
     private void groupNormBackward(Norm n, float[] x, float[] dy, float[] mean, float[] rstd, float[] dx,
         boolean accumulate) {
-      UNetKernels.groupNormBackward(x, dy, n.c, nb, n.p, spec.groups(), state.weights, n.off, mean, rstd,
+      UNetKernels.groupNormBackward(x, dy, n.c(), nb, n.p(), spec.groups(), state.weights, n.off(), mean, rstd,
           state.gradient, dx, accumulate, ws.doubles(2 * nb * spec.groups()));
     }
 
     private float[] block(Block b, float[] x) {
-      int m = nb * b.p;
+      int m = nb * b.p();
       int g = nb * spec.groups();
       BlockTape t = new BlockTape();
       t.x = x;
       t.mean1 = ws.take(g);
       t.rstd1 = ws.take(g);
-      t.a1 = ws.take(b.cin * m);
-      t.s1 = ws.take(b.cin * m);
-      groupNorm(b.norm1, x, t.mean1, t.rstd1, t.a1, t.s1);
-      t.h = ws.take(b.cout * m);
-      b.conv1.forward(ws, t.a1, nb, t.h);
-      float[] tp = ws.take(nb * b.cout);
-      b.tembProj.forward(ws, tact, nb, tp);
-      UNetKernels.addPerItemChannel(t.h, b.cout, nb, b.p, tp);
+      t.a1 = ws.take(b.cin() * m);
+      t.s1 = ws.take(b.cin() * m);
+      groupNorm(b.norm1(), x, t.mean1, t.rstd1, t.a1, t.s1);
+      t.h = ws.take(b.cout() * m);
+      b.conv1().forward(ws, t.a1, nb, t.h);
+      float[] tp = ws.take(nb * b.cout());
+      b.tembProj().forward(ws, tact, nb, tp);
+      UNetKernels.addPerItemChannel(t.h, b.cout(), nb, b.p(), tp);
       ws.give(tp);
       done(t.a1);
       done(t.s1);
@@ -419,49 +399,49 @@ final class UNetNetwork {
       done(t.rstd1);
       t.mean2 = ws.take(g);
       t.rstd2 = ws.take(g);
-      t.a2 = ws.take(b.cout * m);
-      t.s2 = ws.take(b.cout * m);
-      groupNorm(b.norm2, t.h, t.mean2, t.rstd2, t.a2, t.s2);
+      t.a2 = ws.take(b.cout() * m);
+      t.s2 = ws.take(b.cout() * m);
+      groupNorm(b.norm2(), t.h, t.mean2, t.rstd2, t.a2, t.s2);
       done(t.h);
       done(t.s2);
       done(t.mean2);
       done(t.rstd2);
       t.u = t.a2;
       if (masks != null) {
-        t.u = ws.take(b.cout * m);
-        UNetKernels.applyMask(t.a2, masks[b.index], n0, b.cout, nb, b.p, t.u);
+        t.u = ws.take(b.cout() * m);
+        UNetKernels.applyMask(t.a2, masks[b.index()], n0, b.cout(), nb, b.p(), t.u);
         done(t.a2);
       }
-      float[] out = ws.take(b.cout * m);
-      b.conv2.forward(ws, t.u, nb, out);
+      float[] out = ws.take(b.cout() * m);
+      b.conv2().forward(ws, t.u, nb, out);
       done(t.u);
-      if (b.shortcut != null) {
-        float[] sc = ws.take(b.cout * m);
-        b.shortcut.forward(ws, x, nb, sc);
-        UNetKernels.addTo(out, sc, b.cout * m);
+      if (b.shortcut() != null) {
+        float[] sc = ws.take(b.cout() * m);
+        b.shortcut().forward(ws, x, nb, sc);
+        UNetKernels.addTo(out, sc, b.cout() * m);
         ws.give(sc);
       } else {
-        UNetKernels.addTo(out, x, b.cout * m);
+        UNetKernels.addTo(out, x, b.cout() * m);
       }
       if (train) {
-        tapes[b.index] = t;
+        tapes[b.index()] = t;
       }
       return out;
     }
 
     private float[] attend(float[] x) {
       Attention at = attention;
-      int c = at.c;
-      int p = at.p;
+      int c = at.c();
+      int p = at.p();
       int m = nb * p;
       AttentionTape t = new AttentionTape();
       t.x = x;
       t.mean = ws.take(nb * spec.groups());
       t.rstd = ws.take(nb * spec.groups());
       t.xn = ws.take(c * m);
-      groupNorm(at.norm, x, t.mean, t.rstd, t.xn, null);
+      groupNorm(at.norm(), x, t.mean, t.rstd, t.xn, null);
       t.qkv = ws.take(3 * c * m);
-      at.qkv.forward(ws, t.xn, nb, t.qkv);
+      at.qkv().forward(ws, t.xn, nb, t.qkv);
       done(t.xn);
       done(t.mean);
       done(t.rstd);
@@ -488,7 +468,7 @@ final class UNetNetwork {
       t.h = ws.take(c * m);
       ho.buffer.get(0, t.h, 0, c * m);
       float[] out = ws.take(c * m);
-      at.projOut.forward(ws, t.h, nb, out);
+      at.projOut().forward(ws, t.h, nb, out);
       done(t.h);
       UNetKernels.addTo(out, x, c * m);
       if (train) {
@@ -510,10 +490,10 @@ final class UNetNetwork {
       int tc = spec.embeddingChannels();
       float[] dTact = ws.take(nb * tc);
       Arrays.fill(dTact, 0, nb * tc, 0f);
-      float[] dA = ws.take(n.c * nb * n.p);
+      float[] dA = ws.take(n.c() * nb * n.p());
       convOut.backward(ws, outA, dOut, nb, dA, false);
-      UNetKernels.siluBackward(dA, outA, outS, n.c * nb * n.p);
-      float[] dH = ws.take(n.c * nb * n.p);
+      UNetKernels.siluBackward(dA, outA, outS, n.c() * nb * n.p());
+      float[] dH = ws.take(n.c() * nb * n.p());
       groupNormBackward(n, outH, dA, outMean, outRstd, dH, false);
       ws.give(dA);
 
@@ -525,36 +505,36 @@ final class UNetNetwork {
         Object op = upOps.get(i);
         float[] in = upInputs.get(--up);
         if (op instanceof Block b) {
-          float[] dCat = ws.take(b.cin * nb * b.p);
+          float[] dCat = ws.take(b.cin() * nb * b.p());
           blockBackward(b, dH, dCat, dTact);
           ws.give(dH);
           int sc = skipC[skipIndex];
-          int hc = b.cin - sc;
-          float[] ds = ws.take(sc * nb * b.p);
-          System.arraycopy(dCat, hc * nb * b.p, ds, 0, sc * nb * b.p);
+          int hc = b.cin() - sc;
+          float[] ds = ws.take(sc * nb * b.p());
+          System.arraycopy(dCat, hc * nb * b.p(), ds, 0, sc * nb * b.p());
           dSkip[skipIndex++] = ds;
           dH = dCat;
         } else {
           Upsample u = (Upsample) op;
-          float[] dBig = ws.take(u.c * nb * 4 * u.h * u.w);
-          u.conv.backward(ws, in, dH, nb, dBig, false);
+          float[] dBig = ws.take(u.c() * nb * 4 * u.h() * u.w());
+          u.conv().backward(ws, in, dH, nb, dBig, false);
           ws.give(dH);
-          dH = ws.take(u.c * nb * u.h * u.w);
-          UNetKernels.upsample2Backward(dBig, u.c * nb, u.h, u.w, dH);
+          dH = ws.take(u.c() * nb * u.h() * u.w());
+          UNetKernels.upsample2Backward(dBig, u.c() * nb, u.h(), u.w(), dH);
           ws.give(dBig);
         }
       }
-      float[] d = ws.take(mid2.cin * nb * mid2.p);
+      float[] d = ws.take(mid2.cin() * nb * mid2.p());
       blockBackward(mid2, dH, d, dTact);
       ws.give(dH);
       dH = d;
       if (attention != null) {
-        d = ws.take(attention.c * nb * attention.p);
+        d = ws.take(attention.c() * nb * attention.p());
         attentionBackward(dH, d);
         ws.give(dH);
         dH = d;
       }
-      d = ws.take(mid1.cin * nb * mid1.p);
+      d = ws.take(mid1.cin() * nb * mid1.p());
       blockBackward(mid1, dH, d, dTact);
       ws.give(dH);
       dH = d;
@@ -570,7 +550,7 @@ final class UNetNetwork {
         }
         Object op = downOps.get(i);
         if (op instanceof Block b) {
-          d = ws.take(b.cin * nb * b.p);
+          d = ws.take(b.cin() * nb * b.p());
           blockBackward(b, dH, d, dTact);
         } else {
           Conv2d c = (Conv2d) op;
@@ -592,43 +572,43 @@ final class UNetNetwork {
     }
 
     private void blockBackward(Block b, float[] dOut, float[] dx, float[] dTact) {
-      BlockTape t = tapes[b.index];
-      int m = nb * b.p;
-      if (b.shortcut != null) {
-        b.shortcut.backward(ws, t.x, dOut, nb, dx, false);
+      BlockTape t = tapes[b.index()];
+      int m = nb * b.p();
+      if (b.shortcut() != null) {
+        b.shortcut().backward(ws, t.x, dOut, nb, dx, false);
       } else {
-        System.arraycopy(dOut, 0, dx, 0, b.cout * m);
+        System.arraycopy(dOut, 0, dx, 0, b.cout() * m);
       }
-      float[] du = ws.take(b.cout * m);
-      b.conv2.backward(ws, t.u, dOut, nb, du, false);
+      float[] du = ws.take(b.cout() * m);
+      b.conv2().backward(ws, t.u, dOut, nb, du, false);
       if (masks != null) {
-        UNetKernels.applyMask(du, masks[b.index], n0, b.cout, nb, b.p, du);
+        UNetKernels.applyMask(du, masks[b.index()], n0, b.cout(), nb, b.p(), du);
       }
-      UNetKernels.siluBackward(du, t.a2, t.s2, b.cout * m);
-      float[] dh = ws.take(b.cout * m);
-      groupNormBackward(b.norm2, t.h, du, t.mean2, t.rstd2, dh, false);
+      UNetKernels.siluBackward(du, t.a2, t.s2, b.cout() * m);
+      float[] dh = ws.take(b.cout() * m);
+      groupNormBackward(b.norm2(), t.h, du, t.mean2, t.rstd2, dh, false);
       ws.give(du);
-      float[] dtp = ws.take(nb * b.cout);
-      UNetKernels.sumPerItemChannel(dh, b.cout, nb, b.p, dtp);
-      b.tembProj.backward(ws, tact, dtp, nb, dTact);
+      float[] dtp = ws.take(nb * b.cout());
+      UNetKernels.sumPerItemChannel(dh, b.cout(), nb, b.p(), dtp);
+      b.tembProj().backward(ws, tact, dtp, nb, dTact);
       ws.give(dtp);
-      float[] da = ws.take(b.cin * m);
-      b.conv1.backward(ws, t.a1, dh, nb, da, false);
+      float[] da = ws.take(b.cin() * m);
+      b.conv1().backward(ws, t.a1, dh, nb, da, false);
       ws.give(dh);
-      UNetKernels.siluBackward(da, t.a1, t.s1, b.cin * m);
-      groupNormBackward(b.norm1, t.x, da, t.mean1, t.rstd1, dx, true);
+      UNetKernels.siluBackward(da, t.a1, t.s1, b.cin() * m);
+      groupNormBackward(b.norm1(), t.x, da, t.mean1, t.rstd1, dx, true);
       ws.give(da);
     }
 
     private void attentionBackward(float[] dOut, float[] dx) {
       Attention at = attention;
       AttentionTape t = attn;
-      int c = at.c;
-      int p = at.p;
+      int c = at.c();
+      int p = at.p();
       int m = nb * p;
       System.arraycopy(dOut, 0, dx, 0, c * m);
       float[] dh = ws.take(c * m);
-      at.projOut.backward(ws, t.h, dOut, nb, dh, false);
+      at.projOut().backward(ws, t.h, dOut, nb, dh, false);
       Buffer qkv = ws.slot(Slot.QKV, 3L * c * m);
       Buffer w = ws.slot(Slot.ATTENTION, (long) nb * p * p);
       Buffer dho = ws.slot(Slot.ATTENTION_OUT, (long) c * m);
@@ -660,9 +640,9 @@ final class UNetNetwork {
       float[] dq = ws.take(3 * c * m);
       dqkv.buffer.get(0, dq, 0, 3 * c * m);
       float[] dxn = ws.take(c * m);
-      at.qkv.backward(ws, t.xn, dq, nb, dxn, false);
+      at.qkv().backward(ws, t.xn, dq, nb, dxn, false);
       ws.give(dq);
-      groupNormBackward(at.norm, t.x, dxn, t.mean, t.rstd, dx, true);
+      groupNormBackward(at.norm(), t.x, dxn, t.mean, t.rstd, dx, true);
       ws.give(dxn);
     }
   }
