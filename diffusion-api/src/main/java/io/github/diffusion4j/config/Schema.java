@@ -78,8 +78,8 @@ final class Schema {
 
   static final Key<ModelConfig, ModelConfig.Kind> MODEL_KIND = Key.of("model.kind", ModelConfig::kind,
       ValueType.enumeration(ModelConfig.Kind.class, ModelConfig.Kind::configName), ModelConfig.Kind.MLP,
-      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP) or unet (not yet "
-          + "supported)");
+      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP) or unet (the DDPM U-Net in "
+          + "miniature, docs/unet.md)");
   static final Key<ModelConfig, Integer> HIDDEN = Key.of("model.hidden", ModelConfig::hidden,
       ValueType.atLeast(1), 128, "hidden width of the MLP").onlyFor(MLP);
   static final Key<ModelConfig, Integer> BASE_CHANNELS = Key.of("model.base_channels",

@@ -61,7 +61,11 @@ public final class Noise {
    * @return the child stream
    */
   public Noise split(long index) {
-    return new Noise(mix64(key ^ mix64(index * GOLDEN_GAMMA + SPLIT_SALT)));
+    return new Noise(splitKey(index));
+  }
+
+  private long splitKey(long index) {
+    return mix64(key ^ mix64(index * GOLDEN_GAMMA + SPLIT_SALT));
   }
 
   /**
@@ -116,8 +120,10 @@ public final class Noise {
    * @param firstItem the index of the first item, so a batch can be a slice of a larger one
    */
   public void fillPerItem(float[] dst, int items, int itemSize, long firstItem) {
+    RandomGenerator g = new RandomGenerator(0);
     for (int i = 0; i < items; i++) {
-      split(firstItem + i).fillNormal(dst, i * itemSize, itemSize);
+      g.reset(splitKey(firstItem + i));
+      g.fillGaussian(dst, i * itemSize, itemSize);
     }
   }
 

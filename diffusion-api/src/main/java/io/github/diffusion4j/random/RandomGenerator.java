@@ -40,6 +40,11 @@ public final class RandomGenerator {
     this.state = key;
   }
 
+  /** Restarts this generator at the start of the stream with the given key. */
+  void reset(long key) {
+    this.state = key;
+  }
+
   /**
    * The next 64 random bits.
    *
@@ -101,18 +106,30 @@ public final class RandomGenerator {
       if (Math.abs(j) < K[i]) {
         return j * W[i];
       }
-      double u = j * 0x1.0p-52;
-      if (i == 0) {
-        return tail(u < 0);
-      }
-      double x = u * X[i];
-      double x2 = x * x;
-      double f0 = StrictMath.exp(-0.5 * (X[i] * X[i] - x2));
-      double f1 = StrictMath.exp(-0.5 * (X[i + 1] * X[i + 1] - x2));
-      if (f1 + nextDouble() * (f0 - f1) < 1.0) {
-        return x;
+      double v = slowStep(i, j);
+      if (!Double.isNaN(v)) {
+        return v;
       }
     }
+  }
+
+  /** Finishes a draw that missed the fast path; continues drawing until one is accepted. */
+  private double slowGaussian(int layer, long j) {
+    double v = slowStep(layer, j);
+    return Double.isNaN(v) ? nextGaussian() : v;
+  }
+
+  /** The tail and wedge tests for a draw outside the fast path: the value, or NaN if rejected. */
+  private double slowStep(int i, long j) {
+    double u = j * 0x1.0p-52;
+    if (i == 0) {
+      return tail(u < 0);
+    }
+    double x = u * X[i];
+    double x2 = x * x;
+    double f0 = StrictMath.exp(-0.5 * (X[i] * X[i] - x2));
+    double f1 = StrictMath.exp(-0.5 * (X[i + 1] * X[i + 1] - x2));
+    return f1 + nextDouble() * (f0 - f1) < 1.0 ? x : Double.NaN;
   }
 
   private double tail(boolean negative) {
@@ -133,9 +150,25 @@ public final class RandomGenerator {
    * @param length how many values
    */
   public void fillGaussian(float[] dst, int offset, int length) {
+    // The fast path of nextGaussian() inlined with the SplitMix64 state in a local, so the dependency chain
+    // between draws runs in registers; the rare slow path (about 1% of draws) goes through the fields.
+    long st = state;
     for (int i = offset, end = offset + length; i < end; i++) {
-      dst[i] = (float) nextGaussian();
+      long z = st += Noise.GOLDEN_GAMMA;
+      z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+      z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+      long bits = z ^ (z >>> 31);
+      int layer = (int) (bits & 0xFF);
+      long j = (bits >>> 11) - (1L << 52);
+      if (Math.abs(j) < K[layer]) {
+        dst[i] = (float) (j * W[layer]);
+      } else {
+        state = st;
+        dst[i] = (float) slowGaussian(layer, j);
+        st = state;
+      }
     }
+    state = st;
   }
 
   /**

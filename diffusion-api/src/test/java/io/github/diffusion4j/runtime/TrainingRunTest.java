@@ -145,6 +145,27 @@ class TrainingRunTest {
   }
 
   @Test
+  void aCheckpointWithNonFiniteWeightsIsRefused() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    Path cp = a.checkpoints().resolve("step-00000007");
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    io.github.diffusion4j.model.StateDict w = io.github.diffusion4j.io.SafeTensors.read(cp.resolve(Checkpoint.MODEL_FILE))
+        .tensors();
+    java.util.Map<String, io.github.diffusion4j.model.FloatArray> bad = new java.util.LinkedHashMap<>(w.entries());
+    float[] b = bad.get("model.2.bias").toArray();
+    b[5] = Float.NaN;
+    bad.put("model.2.bias", io.github.diffusion4j.model.FloatArray.of(bad.get("model.2.bias").shape(), b));
+    io.github.diffusion4j.io.SafeTensors.write(cp.resolve(Checkpoint.MODEL_FILE),
+        io.github.diffusion4j.model.StateDict.of(bad), java.util.Map.of());
+    CheckpointException e = assertThrows(CheckpointException.class,
+        () -> TrainedModel.load(cp, List.of("sampling.use_ema=false")));
+    assertTrue(e.getMessage().contains("model.2.bias") && e.getMessage().contains("non-finite"), e.getMessage());
+  }
+
+  @Test
   void schedulerConfigMustAgreeWithTheConfig() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
     try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {

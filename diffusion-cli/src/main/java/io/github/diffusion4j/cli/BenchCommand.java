@@ -36,7 +36,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "1", description = "Native threads (default: ${DEFAULT-VALUE}).")
   int threads;
 
-  @Option(names = "--train-steps", defaultValue = "4000", description = "Timed training steps per repetition.")
+  @Option(names = "--train-steps", description = "Timed steps per repetition (default: 4000 for mlp, 10 for unet).")
+  Integer trainStepsOption;
+
   int trainSteps;
 
   @Option(names = "--samples", defaultValue = "1000", description = "Images to sample.")
@@ -61,20 +63,33 @@ final class BenchCommand implements Callable<Integer> {
           + "OPENBLAS_CORETYPE (e.g. Haswell) if OpenBLAS 0.3.19 does not recognise the CPU."})
   String torchBlas;
 
+  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet",
+      description = {"mlp: the tutorial's workload against shared/reference/torch_timing.py (default);",
+          "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench."})
+  String workload;
+
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
   boolean inProcess;
 
   @Override
   public Integer call() throws Exception {
+    trainSteps = trainStepsOption != null ? trainStepsOption : "unet".equals(workload) ? 10 : 4000;
     if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1) {
       throw new BadInputException("--train-steps, --samples, --ddim-steps, --reps and --threads must be at least 1");
+    }
+    if (!workload.equals("mlp") && !workload.equals("unet")) {
+      throw new BadInputException("--workload " + workload + ": use mlp or unet");
     }
     if (inProcess) {
       BackendProvider p = provider(backend);
       try (Backend b = p.create(new BackendOptions(threads))) {
-        System.out.println(BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps).toJson());
+        System.out.println(workload.equals("unet") ? BenchWorkload.runUNet(b, threads, trainSteps, reps)
+            : BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps).toJson());
       }
       return 0;
+    }
+    if (workload.equals("unet")) {
+      return unet();
     }
     List<String> names = new ArrayList<>();
     if (backend != null) {
@@ -129,8 +144,63 @@ final class BenchCommand implements Callable<Integer> {
       }
       return reference;
     }
+    return findUp("shared/reference/torch_timing.py");
+  }
+
+  /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
+  private int unet() throws IOException, InterruptedException {
+    List<String> names = new ArrayList<>();
+    if (backend != null) {
+      provider(backend);
+      names.add(backend);
+    } else {
+      names.addAll(ProviderDiscovery.backends().providers().keySet());
+    }
+    Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
+    for (String name : names) {
+      System.err.println("timing the U-Net on backend " + name + " in a child JVM ...");
+      rows.put(name, runChild(name));
+    }
+    Path script = noReference ? null : findUp("docs/unet_reference.py");
+    if (script != null) {
+      for (Path blas : java.util.Arrays.asList(null, blasLibrary())) {
+        if (blas == null && rows.containsKey("pytorch")) {
+          continue;
+        }
+        List<String> cmd = List.of("/usr/bin/python3", script.toString(), "bench", String.valueOf(trainSteps),
+            String.valueOf(threads));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+        if (blas != null) {
+          pb.environment().put("LD_PRELOAD", blas.toString());
+          pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
+        }
+        System.err.println("timing the PyTorch U-Net" + (blas == null ? "" : " with LD_PRELOAD=" + blas));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("([0-9.]+) steps/s, ([0-9.]+) s per forward").matcher(out);
+        if (p.waitFor() == 0 && m.find()) {
+          rows.put(blas == null ? "pytorch" : "pytorch+blas", Map.of("unet_train_steps_per_s",
+              Double.parseDouble(m.group(1)), "unet_forward_s", Double.parseDouble(m.group(2))));
+        } else {
+          System.err.println("the PyTorch U-Net reference failed: " + out.strip().replace('\n', ' '));
+        }
+      }
+    }
+    System.out.printf(Locale.ROOT, "workload: U-Net 1x32x32 base 32 mult [1,2,2] attention, batch 64; %d threads%n",
+        threads);
+    System.out.printf(Locale.ROOT, "%-13s %16s %14s %20s%n", "", "train steps/s", "forward s", "DDIM-50 images/s");
+    for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+      double f = e.getValue().get("unet_forward_s");
+      System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %20.2f%n", e.getKey(),
+          e.getValue().get("unet_train_steps_per_s"), f, 64 / (50 * f));
+    }
+    return 0;
+  }
+
+  private static Path findUp(String relative) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path p = dir.resolve("shared/reference/torch_timing.py");
+      Path p = dir.resolve(relative);
       if (Files.isRegularFile(p)) {
         return p;
       }
@@ -189,7 +259,8 @@ final class BenchCommand implements Callable<Integer> {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(DiffusionCli.class.getName());
-    cmd.addAll(List.of("bench", "--in-process", "--backend", name, "--threads", String.valueOf(threads),
+    cmd.addAll(List.of("bench", "--in-process", "--workload", workload, "--backend", name, "--threads",
+        String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
     ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -47,6 +47,57 @@ final class BenchWorkload {
     }
   }
 
+  /**
+   * The U-Net workload of {@code docs/unet_reference.py bench}: the default U-Net (1x32x32, base 32, mult
+   * [1, 2, 2], attention) trained with Adam on one fixed random batch of 64, and the time of one forward
+   * pass of 64 images (a sampling step), each the median of {@code reps} blocks of {@code steps}.
+   *
+   * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
+   */
+  static String runUNet(Backend backend, int threads, int steps, int reps) {
+    Shape image = Shape.of(1, 32, 32);
+    io.github.diffusion4j.model.UNetSpec spec = io.github.diffusion4j.model.UNetSpec.defaults(image, 1000);
+    Shape batch = Shape.batchOf(64, image);
+    float[] x = new float[batch.size()];
+    float[] y = new float[batch.size()];
+    Noise.seeded(0).fillNormal(x, 0, x.length);
+    Noise.seeded(1).fillNormal(y, 0, y.length);
+    int[] t = new int[64];
+    for (int i = 0; i < 64; i++) {
+      t[i] = i * 997 % 1000;
+    }
+    double[] train = new double[reps];
+    double[] forward = new double[reps];
+    try (TrainableModel model = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1);
+        TensorScope outer = backend.tensors().openScope()) {
+      io.github.diffusion4j.tensor.Tensor xt = backend.tensors().fromArray(x, batch);
+      io.github.diffusion4j.tensor.Tensor target = backend.tensors().fromArray(y, batch);
+      for (int r = -1; r < reps; r++) {
+        long start = System.nanoTime();
+        for (int i = 0; i < (r < 0 ? 1 : steps); i++) {
+          try (TensorScope s = backend.tensors().openScope()) {
+            model.step(xt, t, target);
+          }
+        }
+        if (r >= 0) {
+          train[r] = steps / ((System.nanoTime() - start) / 1e9);
+        }
+        start = System.nanoTime();
+        for (int i = 0; i < (r < 0 ? 1 : steps); i++) {
+          try (TensorScope s = backend.tensors().openScope()) {
+            model.predict(xt, t);
+          }
+        }
+        if (r >= 0) {
+          forward[r] = (System.nanoTime() - start) / 1e9 / steps;
+        }
+      }
+    }
+    return String.format(java.util.Locale.ROOT,
+        "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,\"unet_forward_s\":%.5f}",
+        backend.name(), threads, median(train), median(forward));
+  }
+
   static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps) {
     Shape image = Shape.of(3, 5, 5);
     int numT = 100;

@@ -82,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
         TrainableModel ema = RunArtifacts.samplingModel(d, run.model());
         try {
           NoisePredictor m = ema != null ? ema : run.model();
-          boolean terminal = TrainingProgress.isTerminal();
+          boolean terminal = TrainingConsole.isTerminal();
           float[] ddim = RunArtifacts.samples(d, m, d.sampler(), d.request(count, 1), folder.samples(),
               folder.denoiseGif(), terminal);
           Sampler ddpm = d.sampler("ddpm");

@@ -34,7 +34,25 @@ public final class DiffusionCli {
    * @param args the arguments
    */
   public static void main(String[] args) {
+    configureLogging(isVerbose(args));
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * Quiet engine logs (ND4J's and DJL's start-up chatter) unless {@code --verbose}; a user's own
+   * {@code -Dorg.slf4j.simpleLogger.*} settings win.
+   */
+  static void configureLogging(boolean verbose) {
+    setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
+    setIfAbsent("org.slf4j.simpleLogger.log.ai.djl", verbose ? "info" : "error");
+    setIfAbsent("org.slf4j.simpleLogger.log.org.nd4j", verbose ? "info" : "error");
+    setIfAbsent("java.awt.headless", "true");
+  }
+
+  private static void setIfAbsent(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
   }
 
   /**

@@ -68,7 +68,7 @@ final class EvalCommand implements Callable<Integer> {
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
-      float[] samples = m.sample(s, d.request(count, seed), new SamplingProgress(s.name(), TrainingProgress.isTerminal(), 0, 0));
+      float[] samples = m.sample(s, d.request(count, seed), new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0));
       QualityReport r = QualityMetrics.evaluate(samples, d.referenceImages(count), d.imageShape());
       print(spec.commandLine().getOut(), s.name() + " " + d.plan().size() + " steps", r);
       if (json != null) {

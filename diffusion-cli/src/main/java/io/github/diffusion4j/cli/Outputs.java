@@ -30,11 +30,25 @@ final class Outputs {
     if (parent == null || !Files.isDirectory(parent)) {
       throw new BadInputException(option + " " + file + ": the folder " + parent + " does not exist");
     }
-    if (!Files.isWritable(parent)) {
+    if (!canCreateFilesIn(parent)) {
       throw new BadInputException(option + " " + file + ": the folder " + parent + " is not writable");
     }
     if (Files.isDirectory(file)) {
       throw new BadInputException(option + " " + file + ": is a folder; give a file name");
+    }
+  }
+
+  /**
+   * Whether a file can be created in a folder, tried for real (permission bits do not tell the whole story:
+   * read-only file systems, and root, whom they do not bind).
+   */
+  static boolean canCreateFilesIn(Path dir) {
+    try {
+      Path probe = Files.createTempFile(dir, ".diffusion-write-probe-", ".tmp");
+      Files.delete(probe);
+      return true;
+    } catch (IOException | SecurityException e) {
+      return false;
     }
   }
 

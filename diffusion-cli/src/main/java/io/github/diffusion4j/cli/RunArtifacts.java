@@ -47,7 +47,7 @@ final class RunArtifacts {
       boolean terminal) {
     Shape image = d.imageShape();
     int keep = gif == null ? 0 : Math.min(request.count(), 16);
-    SamplingProgress progress = new SamplingProgress(sampler.name(), terminal, keep, 50);
+    SamplingConsole progress = new SamplingConsole(sampler.name(), terminal, keep, 50);
     if (keep > 0) {
       try (TensorScope s = d.backend().tensors().openScope()) {
         float[] x = SamplingLoop.initialNoise(d.backend().tensors(), request).toFloatArray();

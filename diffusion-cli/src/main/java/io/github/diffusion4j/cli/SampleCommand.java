@@ -96,7 +96,7 @@ final class SampleCommand implements Callable<Integer> {
       Shape image = d.imageShape();
       boolean trajectory = gif != null || frames != null;
       int keep = trajectory ? Math.min(count, gif != null ? 16 : 4) : 0;
-      SamplingProgress progress = new SamplingProgress(s.name(), TrainingProgress.isTerminal(), keep,
+      SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50);
       if (keep > 0) {
         try (TensorScope scope = d.backend().tensors().openScope()) {

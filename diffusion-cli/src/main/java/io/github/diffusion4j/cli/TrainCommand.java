@@ -116,7 +116,7 @@ final class TrainCommand implements Callable<Integer> {
 
   /** Runs training with the progress display. */
   static TrainingSummary runWithProgress(TrainingRun run, PrintWriter out) {
-    return run.run(new TrainingProgress(out, TrainingProgress.isTerminal()));
+    return run.run(new TrainingConsole(out, TrainingConsole.isTerminal()));
   }
 
   static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {
@@ -125,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
       NoisePredictor m = ema != null ? ema : run.model();
       int count = d.config().sampling().count();
       RunArtifacts.samples(d, m, d.sampler(), d.request(count, d.config().seed()), folder.samples(), folder.denoiseGif(),
-          TrainingProgress.isTerminal());
+          TrainingConsole.isTerminal());
       out.println("samples: " + folder.samples() + " (" + d.config().sampling().sampler() + ", " + d.plan().size()
           + " steps" + (ema != null ? ", EMA weights" : "") + "), trajectory: " + folder.denoiseGif());
     } finally {

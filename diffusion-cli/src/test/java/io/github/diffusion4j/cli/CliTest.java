@@ -149,6 +149,27 @@ class CliTest {
     assertBad(cli("frobnicate"), "Unmatched argument");
   }
 
+  /**
+   * An output folder nobody may write to: a read-only folder for ordinary users; as root (whom permission
+   * bits do not bind) sysfs, where no one can create files.
+   */
+  @Test
+  void anUnwritableOutputFolderIsBadInput() throws IOException {
+    Path readOnly;
+    if ("root".equals(System.getProperty("user.name"))) {
+      readOnly = Path.of("/sys/kernel");
+    } else {
+      readOnly = dir.resolve("read-only");
+      Files.createDirectories(readOnly);
+      readOnly.toFile().setWritable(false, false);
+    }
+    assertFalse(Outputs.canCreateFilesIn(readOnly), "the test needs a folder where files cannot be created");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--out", readOnly.resolve("x.png").toString()),
+        "is not writable");
+    assertBad(cli("eval", "--checkpoint", run.toString(), "--json", readOnly.resolve("q.json").toString()),
+        "is not writable");
+  }
+
   @Test
   void configCheckReportsTheLocation() throws IOException {
     Path bad = dir.resolve("bad.yaml");

@@ -14,7 +14,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Training progress: a live bar (epoch, step, loss, steps/s, ETA) on a terminal, one plain line per log
  * interval otherwise, so CI logs stay readable.
  */
-final class TrainingProgress implements TrainingListener {
+final class TrainingConsole implements TrainingListener {
   private final PrintWriter out;
   private final boolean terminal;
   private ProgressBar bar;
@@ -22,7 +22,7 @@ final class TrainingProgress implements TrainingListener {
   private long startStep;
   private long startNanos;
 
-  TrainingProgress(PrintWriter out, boolean terminal) {
+  TrainingConsole(PrintWriter out, boolean terminal) {
     this.out = out;
     this.terminal = terminal;
   }

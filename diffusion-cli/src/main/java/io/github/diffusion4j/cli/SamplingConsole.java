@@ -13,7 +13,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Sampling progress on a terminal, and the trajectory frames the GIF and the frame strip need: the
  * denormalised current sample of the first {@code keep} images at chosen plan positions.
  */
-final class SamplingProgress implements SamplingListener {
+final class SamplingConsole implements SamplingListener {
   private final String task;
   private final boolean terminal;
   private final int keep;
@@ -28,7 +28,7 @@ final class SamplingProgress implements SamplingListener {
    * @param keep how many leading images to record (0 for none)
    * @param maxFrames the most frames to record, spread evenly over the plan (the last always included)
    */
-  SamplingProgress(String task, boolean terminal, int keep, int maxFrames) {
+  SamplingConsole(String task, boolean terminal, int keep, int maxFrames) {
     this.task = task;
     this.terminal = terminal;
     this.keep = keep;
