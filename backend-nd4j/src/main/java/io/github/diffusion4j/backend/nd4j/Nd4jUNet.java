@@ -70,13 +70,33 @@ final class Nd4jUNet extends Nd4jModel {
   }
 
   /**
-   * How many items one pass takes: as many as keep about {@link #PASS_FLOATS} floats, at least one.
+   * The estimate of the floats a training pass keeps per item ({@link UNetNetwork#floatsPerItem}).
+   *
+   * @return the estimate
+   */
+  long floatsPerItem() {
+    return perItem;
+  }
+
+  /**
+   * The most items one pass takes: as many as keep about {@code passFloats} floats, at least one.
+   *
+   * @return the bound
+   */
+  int maxItemsPerPass() {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, passFloats / Math.max(1, perItem)));
+  }
+
+  /**
+   * How many items each pass of a batch takes: the batch spread evenly over as few passes as
+   * {@link #maxItemsPerPass} allows (64 items at most 26 a pass: 22, 22, 20).
    *
    * @param n the batch size
-   * @return the items per pass
+   * @return the items per pass (the last pass takes the rest)
    */
   int itemsPerPass(int n) {
-    return (int) Math.max(1, Math.min(n, passFloats / Math.max(1, perItem)));
+    int passes = (n + maxItemsPerPass() - 1) / maxItemsPerPass();
+    return (n + passes - 1) / passes;
   }
 
   /**

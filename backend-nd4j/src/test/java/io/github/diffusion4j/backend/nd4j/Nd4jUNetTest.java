@@ -57,7 +57,7 @@ class Nd4jUNetTest {
   /** A model that runs {@code items} items per pass. */
   private Nd4jUNet model(int items, long seed) {
     Nd4jUNet probe = new Nd4jUNet((Nd4jBackend) backend, SPEC, OptimizerSpec.adam(1e-3), seed);
-    long perItem = Nd4jUNet.PASS_FLOATS / probe.itemsPerPass(Integer.MAX_VALUE);
+    long perItem = probe.floatsPerItem();
     probe.close();
     Nd4jUNet m = new Nd4jUNet((Nd4jBackend) backend, SPEC, OptimizerSpec.adam(1e-3), seed, perItem * items);
     m.loadStateDict(UNetReference.testWeights(SPEC, 3));
