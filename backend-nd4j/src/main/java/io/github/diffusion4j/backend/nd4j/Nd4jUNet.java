@@ -26,7 +26,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * mean squared error (every layer acts on each item alone), and the dropout masks are the whole batch's
  * (sliced per block). So the memory a step holds is bounded whatever the batch, and it lives in a
  * {@link UNetWorkspace} that is reused from step to step: after the first step of a batch size nothing is
- * allocated in native memory, and the Java arrays are the same ones.
+ * allocated in native memory, and the Java arrays are the same ones. Measured for the default U-Net
+ * (1x32x32) at batch 64: three passes of at most 22 items, 209 MB of Java arrays and 12 MB of native
+ * buffers for training, and 61 MB and 7 MB more for each thread that predicts; VmRSS stayed within 6 MB
+ * over 150 steps.
  *
  * <p><b>Threads.</b> {@link #predict} only reads the weights and borrows a workspace from a pool (as many
  * as calls have run at once, freed at close), so any number of threads may predict at once; its output is
