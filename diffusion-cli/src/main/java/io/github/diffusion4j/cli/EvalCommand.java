@@ -69,7 +69,7 @@ final class EvalCommand implements Callable<Integer> {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
       float[] samples = m.sample(s, d.request(count, seed), new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0));
-      QualityReport r = QualityMetrics.evaluate(samples, d.referenceImages(count), d.imageShape());
+      QualityReport r = score(d, samples, d.referenceImages(count));
       print(spec.commandLine().getOut(), s.name() + " " + d.plan().size() + " steps", r);
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
@@ -78,9 +78,25 @@ final class EvalCommand implements Callable<Integer> {
     return DiffusionCli.OK;
   }
 
+  /**
+   * The quality report of samples against real images. The gradient residual and corner uniformity
+   * describe the colour-gradient data only; for other data they are left out (NaN, null in JSON).
+   */
+  static QualityReport score(Diffusion d, float[] samples, float[] reference) {
+    QualityReport r = QualityMetrics.evaluate(samples, reference, d.imageShape());
+    if (d.config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
+      return new QualityReport(r.frechet(), Double.NaN, Double.NaN, r.sampleCount());
+    }
+    return r;
+  }
+
   static void print(PrintWriter out, String what, QualityReport r) {
     out.printf(Locale.ROOT, "%-28s %10s %12s %10s%n", "samples (" + r.sampleCount() + ")", "frechet", "grad resid", "corner KS");
-    out.printf(Locale.ROOT, "%-28s %10.4f %12.4f %10.4f%n", what, r.frechet(), r.gradientResidual(), r.cornerKs());
+    out.printf(Locale.ROOT, "%-28s %10.4f %12s %10s%n", what, r.frechet(), cell(r.gradientResidual()), cell(r.cornerKs()));
     out.println(r.toJson());
+  }
+
+  private static String cell(double v) {
+    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
   }
 }
