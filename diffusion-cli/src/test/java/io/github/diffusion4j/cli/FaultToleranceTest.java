@@ -61,6 +61,23 @@ class FaultToleranceTest {
     return a.toArray(String[]::new);
   }
 
+  /** Waits until the child has logged a step at or beyond {@code step} (log lines come every 6 steps). */
+  private static void waitForStep(Path log, int step, Process p) throws IOException, InterruptedException {
+    java.util.regex.Pattern line = java.util.regex.Pattern.compile("step (\\d+)/");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (p.isAlive() && System.nanoTime() < deadline) {
+      java.util.regex.Matcher m = line.matcher(ChildCli.read(log));
+      int last = -1;
+      while (m.find()) {
+        last = Integer.parseInt(m.group(1));
+      }
+      if (last >= step) {
+        return;
+      }
+      Thread.sleep(5);
+    }
+  }
+
   private static Checkpoint last(Path run) {
     CheckpointStore s = CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL);
     return s.latest().orElseThrow();
@@ -76,32 +93,31 @@ class FaultToleranceTest {
     Path run = dir.resolve("runs/killed");
     Random random = new Random(4);
     int kills = 0;
-    for (int attempt = 0; attempt < 12; attempt++) {
+    // kill -9 four times at random points of the run (measured in logged steps, not in time, so a fast
+    // machine cannot finish first); checkpoints come every 6 steps, so kills often land in a write
+    int[] targets = {30 + random.nextInt(30), 90 + random.nextInt(40), 150 + random.nextInt(30), 200 + random.nextInt(20)};
+    for (int attempt = 0; attempt <= targets.length; attempt++) {
       Path l = dir.resolve("killed-" + attempt + ".log");
       boolean resume = Files.isDirectory(run.resolve("checkpoints"))
           && !CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL).list().isEmpty();
       String[] args = resume ? train(yaml, "killed", "--resume") : train(yaml, "killed");
       Process p = ChildCli.builder(dir, l, args).start();
-      if (attempt < 4) {
-        // kill -9 somewhere in the run: after JVM start-up, during training and checkpoint writes
-        Thread.sleep(1500 + random.nextInt(2500));
+      if (attempt < targets.length) {
+        waitForStep(l, targets[attempt], p);
         if (p.isAlive()) {
           ChildCli.signal(p, "KILL");
           kills++;
         }
         p.waitFor(60, TimeUnit.SECONDS);
-        if (Files.isDirectory(run.resolve("checkpoints"))) {
-          // whatever the moment, the latest checkpoint is complete and loads
-          CheckpointStore store = CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL);
-          store.latest().ifPresent(c -> assertTrue(c.content().trainingState().isPresent()));
-        }
+        // whatever the moment, the latest checkpoint is complete and loads
+        CheckpointStore store = CheckpointStore.open(run.resolve("checkpoints"), CheckpointStore.KEEP_ALL);
+        store.latest().ifPresent(c -> assertTrue(c.content().trainingState().isPresent()));
         continue;
       }
       assertTrue(p.waitFor(300, TimeUnit.SECONDS));
       assertEquals(0, p.exitValue(), ChildCli.read(l));
-      break;
     }
-    assertTrue(kills >= 2, "the test killed the child " + kills + " times");
+    assertEquals(targets.length, kills, "the test killed the child at each target step");
     Checkpoint resumed = last(run);
     assertEquals(reference.content().trainingState().orElseThrow().step(),
         resumed.content().trainingState().orElseThrow().step());
