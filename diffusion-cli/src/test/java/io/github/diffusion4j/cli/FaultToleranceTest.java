@@ -38,7 +38,7 @@ class FaultToleranceTest {
       "schedule:",
       "  num_train_timesteps: 20",
       "training:",
-      "  epochs: 40",
+      "  epochs: 100",
       "  batch_size: 32",
       "  log_every: 6",
       "  image_log_every: 0",
@@ -95,7 +95,7 @@ class FaultToleranceTest {
     int kills = 0;
     // kill -9 four times at random points of the run (measured in logged steps, not in time, so a fast
     // machine cannot finish first); checkpoints come every 6 steps, so kills often land in a write
-    int[] targets = {30 + random.nextInt(30), 90 + random.nextInt(40), 150 + random.nextInt(30), 200 + random.nextInt(20)};
+    int[] targets = {60 + random.nextInt(60), 180 + random.nextInt(60), 300 + random.nextInt(60), 420 + random.nextInt(60)};
     for (int attempt = 0; attempt <= targets.length; attempt++) {
       Path l = dir.resolve("killed-" + attempt + ".log");
       boolean resume = Files.isDirectory(run.resolve("checkpoints"))
@@ -125,25 +125,36 @@ class FaultToleranceTest {
     assertEquals(reference.content().ema(), resumed.content().ema(), "bit-identical moving average");
   }
 
+  /** Starts a long run and waits for a logged step at or beyond {@code step}. */
+  private Process startLong(Path yaml, String name, Path log, int step, String... more) throws Exception {
+    String[] base = train(yaml, name, more);
+    String[] args = java.util.Arrays.copyOf(base, base.length + 2);
+    args[base.length] = "--set";
+    args[base.length + 1] = "training.epochs=5000";
+    Process p = ChildCli.builder(dir, log, args).start();
+    waitForStep(log, step, p);
+    assertTrue(p.isAlive(), "the run is long enough to be interrupted: " + ChildCli.read(log));
+    return p;
+  }
+
   @Test
   void ctrlCWritesAFinalCheckpoint() throws Exception {
     Path yaml = config("");
     Path log = dir.resolve("int.log");
-    Process p = ChildCli.builder(dir, log, train(yaml, "int")).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!ChildCli.read(log).contains("step 12/") && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    Process p = startLong(yaml, "int", log, 15);
     ChildCli.signal(p, "INT");
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     String out = ChildCli.read(log);
     assertTrue(out.contains("interrupted; final checkpoint"), out);
-    Checkpoint c = last(dir.resolve("runs/int"));
-    long step = c.content().trainingState().orElseThrow().step();
-    assertTrue(step >= 12, "stopped at step " + step + ", after the epoch-2 checkpoint at 12");
+    long step = last(dir.resolve("runs/int")).content().trainingState().orElseThrow().step();
+    assertTrue(step >= 15, "stopped at step " + step);
+    // the interrupted run resumes from that checkpoint (and is interrupted again the same way)
     Path resume = dir.resolve("resume.log");
-    assertEquals(0, ChildCli.run(dir, resume, train(yaml, "int", "--resume")), ChildCli.read(resume));
+    Process q = startLong(yaml, "int", resume, (int) step + 12, "--resume");
     assertTrue(ChildCli.read(resume).contains("resuming at step " + step), ChildCli.read(resume));
+    ChildCli.signal(q, "INT");
+    assertTrue(q.waitFor(60, TimeUnit.SECONDS));
+    assertTrue(last(dir.resolve("runs/int")).content().trainingState().orElseThrow().step() >= step + 12);
   }
 
   @Test
@@ -171,11 +182,8 @@ class FaultToleranceTest {
     Path yaml = config("");
     Path run = dir.resolve("runs/full");
     Path log = dir.resolve("full.log");
-    Process p = ChildCli.builder(dir, log, train(yaml, "full")).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.isDirectory(run.resolve("checkpoints/step-00000012")) && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
+    Process p = startLong(yaml, "full", log, 18);
+    assertTrue(Files.isDirectory(run.resolve("checkpoints/step-00000012")));
     // the disk fills: from now on every write to the metrics log fails with ENOSPC
     Path metrics = run.resolve("metrics.jsonl");
     Files.delete(metrics);
