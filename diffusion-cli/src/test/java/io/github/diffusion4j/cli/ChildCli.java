@@ -12,8 +12,27 @@ import java.util.concurrent.TimeUnit;
 final class ChildCli {
   private ChildCli() {}
 
+  /**
+   * Whether {@code env --default-signal=INT} works (GNU coreutils 8.31+). A process started in the
+   * background by a non-interactive shell ignores SIGINT, and its children inherit that, so a CI job could
+   * otherwise run this test in a JVM that cannot receive Ctrl-C; the prefix restores the default.
+   */
+  private static final boolean RESET_SIGINT = resetSigintWorks();
+
+  private static boolean resetSigintWorks() {
+    try {
+      Process p = new ProcessBuilder("env", "--default-signal=INT", "true").start();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
   static ProcessBuilder builder(Path workDir, Path log, String... args) {
     List<String> cmd = new ArrayList<>();
+    if (RESET_SIGINT) {
+      cmd.addAll(List.of("env", "--default-signal=INT"));
+    }
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx512m");
     cmd.add("-XX:+UseSerialGC");
