@@ -81,7 +81,12 @@ public final class DiffusionCli {
       }
       return ErrorReporting.exitCode(ex);
     });
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } finally {
+      out.flush();
+      err.flush();
+    }
   }
 
   private static boolean isVerbose(String[] args) {
