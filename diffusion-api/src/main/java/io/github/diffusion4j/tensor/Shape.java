@@ -155,7 +155,11 @@ public final class Shape {
     return Arrays.toString(dims);
   }
 
-  /** Formats as {@code 3x5x5}, the form used in configuration and file names. */
+  /**
+   * Formats as {@code 3x5x5}, the form used in configuration and file names.
+   *
+   * @return the dimensions joined by {@code x}
+   */
   public String toCompactString() {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < dims.length; i++) {

@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * Open a YAML with {@link Diffusion}, train on the colour gradients, sample a grid. The backend named in
  * the YAML ({@code backend: nd4j}) is found at run time; this code only knows the api.
  *
- * <pre>./mvnw -q -pl examples -am package -DskipTests && java -cp "examples/target/classes:examples/target/lib/*" \
+ * <pre>./mvnw -q -pl examples -am package -DskipTests &amp;&amp; java -cp "examples/target/classes:examples/target/lib/*" \
  *     io.github.diffusion4j.examples.QuickStart [OUT_DIR] [--tiny]</pre>
  */
 public final class QuickStart {
