@@ -57,6 +57,18 @@ public record DataConfig(
   /**
    * Validates the values.
    *
+   * @param kind {@link Kind#GRADIENTS} or {@link Kind#IDX}
+   * @param imageShape {@code [C, H, W]}: required for gradients; for idx empty (read from the files) or given
+   *     to assert the shape the files must have (see {@link #resolveImageShape})
+   * @param trainSize gradients: the number of generated training images, at least 1; idx: at most this many
+   *     are used, 0 = all
+   * @param evalSize gradients: the number of generated evaluation images, 0 = no evaluation; idx: at most
+   *     this many are used, 0 = all
+   * @param trainImages idx: the IDX file of training images (required); absolute once loaded from a file
+   * @param trainLabels idx: the IDX file of training labels (optional)
+   * @param evalImages idx: the IDX file of evaluation images (required)
+   * @param evalLabels idx: the IDX file of evaluation labels (optional)
+   * @param padTo idx: 0, or 32 to pad images with zeros to 32x32
    * @throws ConfigException naming the key at fault
    */
   public DataConfig {

@@ -31,6 +31,16 @@ public record DiffusionConfig(
   /**
    * Validates the values and their combinations.
    *
+   * @param backend the numeric backend's name, a lowercase identifier (checked against the registered {@code
+   *     BackendProvider}s when the runtime starts)
+   * @param seed the seed of every random stream
+   * @param threads native compute threads, in [1, 1024]
+   * @param data the images
+   * @param model the noise predictor
+   * @param schedule the noise schedule
+   * @param training the training loop
+   * @param sampling image generation
+   * @param output where runs are written
    * @throws ConfigException naming the key at fault
    */
   public DiffusionConfig {

@@ -28,6 +28,14 @@ public record EmaConfig(
   /**
    * Validates the values.
    *
+   * @param enabled keep an average
+   * @param decay the largest decay, in [0, 1]
+   * @param updateAfterStep steps before the average starts, at least 0
+   * @param useWarmup warm the decay up as {@code 1 - (1 + step / invGamma)^-power}; without warm-up the decay
+   *     is {@code (1 + step) / (10 + step)}, both capped to {@code [minDecay, decay]}
+   * @param invGamma the warm-up's inverse multiplicative factor, positive
+   * @param power the warm-up's exponent, positive
+   * @param minDecay the smallest decay, in [0, decay]
    * @throws ConfigException naming the key at fault
    */
   public EmaConfig {

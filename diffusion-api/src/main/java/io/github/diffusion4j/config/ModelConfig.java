@@ -55,6 +55,14 @@ public record ModelConfig(
   /**
    * Validates the values.
    *
+   * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+   * @param hidden mlp: the hidden width, at least 1
+   * @param baseChannels unet: channels of the first level, at least 1
+   * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
+   * @param numResBlocks unet: residual blocks per level, at least 1
+   * @param attention unet: self-attention at the lowest resolution
+   * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
+   * @param dropout unet: dropout probability, in [0, 1)
    * @throws ConfigException naming the key at fault
    */
   public ModelConfig {

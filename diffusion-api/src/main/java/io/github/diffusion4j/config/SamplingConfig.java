@@ -54,6 +54,24 @@ public record SamplingConfig(
   /**
    * Validates the values.
    *
+   * @param sampler {@code ddpm}, {@code ddim} or the name of a registered sampler provider, a lowercase
+   *     identifier (checked against the registered providers when the runtime starts)
+   * @param numInferenceSteps steps of the plan, at least 1 and at most {@code T}
+   * @param timestepSpacing how the steps are laid over {@code [0, T)}
+   * @param stepsOffset added to every step of a leading plan, at least 0
+   * @param timesteps an explicit plan, strictly descending, each in {@code [0, T)}; when not empty it
+   *     overrides {@code numInferenceSteps} and {@code timestepSpacing}
+   * @param eta DDIM's noise scale, at least 0
+   * @param varianceType DDPM's step variance
+   * @param clipSample clamp the predicted x0
+   * @param clipSampleRange the clamp bound, positive
+   * @param thresholding dynamic thresholding of the predicted x0
+   * @param dynamicThresholdingRatio the thresholding quantile, in (0, 1]
+   * @param sampleMaxValue the largest threshold, at least 1
+   * @param setAlphaToOne DDIM: alpha-bar after the last step is 1
+   * @param count images to generate, at least 1
+   * @param useEma sample with the EMA weights when the checkpoint has them
+   * @param options sampler-specific options, read by a custom sampler's provider
    * @throws ConfigException naming the key at fault
    */
   public SamplingConfig {

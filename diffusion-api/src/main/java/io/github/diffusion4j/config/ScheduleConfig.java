@@ -26,6 +26,12 @@ public record ScheduleConfig(
   /**
    * Validates the values.
    *
+   * @param numTrainTimesteps {@code T}, at least 2
+   * @param betaStart the first beta, in (0, 1)
+   * @param betaEnd the last beta, in (0, 1), greater than {@code betaStart}
+   * @param betaSchedule the curve between them
+   * @param predictionType what the model predicts
+   * @param rescaleBetasZeroSnr rescale to zero terminal SNR; not with {@link PredictionType#EPSILON}
    * @throws ConfigException naming the key at fault
    */
   public ScheduleConfig {

@@ -41,6 +41,20 @@ public record TrainingConfig(
   /**
    * Validates the values.
    *
+   * @param epochs passes over the training images, at least 1
+   * @param batchSize images per step, at least 1 and at most {@code data.train_size}
+   * @param learningRate Adam's step size, positive
+   * @param adamBeta1 the first-moment decay, in [0, 1)
+   * @param adamBeta2 the second-moment decay, in [0, 1)
+   * @param adamEpsilon the denominator term, positive
+   * @param weightDecay the L2 penalty, at least 0
+   * @param maxGradNorm the gradient-clipping norm, 0 = none
+   * @param ema the weight average
+   * @param logEvery steps between metric lines, at least 1
+   * @param imageLogEvery steps between image logs, 0 = none
+   * @param imagesToLog images per image log, in [1, batchSize]
+   * @param checkpointEvery epochs between checkpoints, at least 1
+   * @param keepCheckpoints the newest checkpoints kept, at least 1
    * @throws ConfigException naming the key at fault
    */
   public TrainingConfig {

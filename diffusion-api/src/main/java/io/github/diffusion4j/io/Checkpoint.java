@@ -70,6 +70,9 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
   /**
    * Checks for nulls.
    *
+   * @param directory where the checkpoint was read from
+   * @param content what it holds
+   * @param manifest its manifest, if it has one
    * @throws IllegalArgumentException if a component is null
    */
   public Checkpoint {

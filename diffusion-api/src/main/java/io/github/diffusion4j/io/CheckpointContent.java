@@ -26,6 +26,11 @@ public record CheckpointContent(
   /**
    * Checks that the required parts are there.
    *
+   * @param model the model's weights ({@code model.safetensors})
+   * @param ema the exponential moving average of the weights ({@code ema.safetensors})
+   * @param trainingState the optimiser state and counters ({@code training_state.safetensors})
+   * @param configYaml the resolved configuration ({@code config.yaml})
+   * @param scheduler the schedule and sampler settings ({@code scheduler_config.json})
    * @throws IllegalArgumentException if the model or the configuration is missing
    */
   public CheckpointContent {

@@ -64,6 +64,12 @@ public final class ImageGrid {
     /**
      * Validates and copies.
      *
+     * @param nrow images per row (torchvision's name), at least 1
+     * @param padding pixels between and around cells, at least 0
+     * @param minCellPixels the smallest cell side after enlarging, at least 1 (1 disables enlarging)
+     * @param padValue the grey level of the padding and title bands, in {@code [0, 1]}
+     * @param columnTitles titles above the columns, at most {@code nrow} (may be empty)
+     * @param rowTitles titles left of the rows (may be empty)
      * @throws IllegalArgumentException if a value is out of range
      */
     public Options {

@@ -51,8 +51,14 @@ public record Manifest(
   /**
    * Validates and copies (files sorted by name).
    *
-   * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, or a
-   *     hash is not 64 lower-case hex digits
+   * @param formatVersion the checkpoint layout version, {@value #FORMAT_VERSION} for this release
+   * @param diffusion4jVersion the version of the library that wrote it
+   * @param backend the backend that trained the model
+   * @param seed the run's seed
+   * @param created when the checkpoint was written
+   * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
+   * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, or a hash is not
+   *     64 lower-case hex digits
    */
   public Manifest {
     if (formatVersion < 1) {

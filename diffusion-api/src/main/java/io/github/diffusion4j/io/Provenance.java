@@ -13,6 +13,9 @@ public record Provenance(String backend, long seed, Instant created) {
   /**
    * Checks for missing values.
    *
+   * @param backend the backend that trained it (e.g. {@code "nd4j"})
+   * @param seed the run's seed
+   * @param created when it was written
    * @throws IllegalArgumentException if the backend or time is missing
    */
   public Provenance {

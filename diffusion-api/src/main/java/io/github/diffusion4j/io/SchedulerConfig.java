@@ -90,6 +90,22 @@ public record SchedulerConfig(
   /**
    * Checks the values; the messages use the JSON keys.
    *
+   * @param className {@code _class_name}, e.g. {@code "DDPMScheduler"}
+   * @param numTrainTimesteps {@code num_train_timesteps}
+   * @param betaStart {@code beta_start}
+   * @param betaEnd {@code beta_end}
+   * @param betaSchedule {@code beta_schedule}
+   * @param predictionType {@code prediction_type}
+   * @param varianceType {@code variance_type} (DDPM's reverse-step variance)
+   * @param clipSample {@code clip_sample}
+   * @param clipSampleRange {@code clip_sample_range}
+   * @param setAlphaToOne {@code set_alpha_to_one} (DDIM's final alpha-bar)
+   * @param stepsOffset {@code steps_offset}, at least 0
+   * @param timestepSpacing {@code timestep_spacing}
+   * @param rescaleBetasZeroSnr {@code rescale_betas_zero_snr}
+   * @param thresholding {@code thresholding}
+   * @param dynamicThresholdingRatio {@code dynamic_thresholding_ratio}
+   * @param sampleMaxValue {@code sample_max_value}
    * @throws IllegalArgumentException if a value is out of range or missing
    */
   public SchedulerConfig {

@@ -13,7 +13,12 @@ import java.util.Map;
  * @param metadata the {@code __metadata__} map (empty if the file has none), unmodifiable
  */
 public record TensorFile(StateDict tensors, Map<String, String> metadata) {
-  /** Copies the metadata into an unmodifiable map and checks for nulls. */
+  /**
+   * Copies the metadata into an unmodifiable map and checks for nulls.
+   *
+   * @param tensors the tensors, converted to float32
+   * @param metadata the {@code __metadata__} map (empty if the file has none), unmodifiable
+   */
   public TensorFile {
     if (tensors == null) {
       throw new IllegalArgumentException("tensors must not be null");

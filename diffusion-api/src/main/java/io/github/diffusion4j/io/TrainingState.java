@@ -39,6 +39,12 @@ public record TrainingState(
   /**
    * Validates and copies.
    *
+   * @param step the number of optimiser steps done, at least 0
+   * @param epoch the number of passes over the data done, at least 0
+   * @param noisePosition where the run's noise stream continues (e.g. the index of the next batch's noise
+   *     split)
+   * @param optimizer the optimiser's tensors, PyTorch-style names
+   * @param extra further strings to keep (must not use the reserved keys)
    * @throws IllegalArgumentException if a counter is negative or {@code extra} uses a reserved key
    */
   public TrainingState {

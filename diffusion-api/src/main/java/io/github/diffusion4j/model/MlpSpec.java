@@ -34,7 +34,13 @@ public record MlpSpec(Shape imageShape, int numTrainTimesteps, int hidden) imple
   /** State-dict name of the second layer's bias. */
   public static final String B2 = "model.2.bias";
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param imageShape {@code [C, H, W]}
+   * @param numTrainTimesteps {@code T}, the divisor of the timestep input
+   * @param hidden the hidden width, positive
+   */
   public MlpSpec {
     if (imageShape == null || imageShape.rank() != 3) {
       throw new IllegalArgumentException("image_shape must be [C, H, W], got " + imageShape);

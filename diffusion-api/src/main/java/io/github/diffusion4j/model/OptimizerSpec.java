@@ -20,7 +20,16 @@ public record OptimizerSpec(
     double weightDecay,
     double maxGradNorm) {
 
-  /** Validates the values; see the component descriptions. */
+  /**
+   * Validates the values; see the component descriptions.
+   *
+   * @param learningRate the step size, positive
+   * @param beta1 the first-moment decay, in [0, 1)
+   * @param beta2 the second-moment decay, in [0, 1)
+   * @param epsilon the denominator term, positive
+   * @param weightDecay the L2 penalty, at least 0
+   * @param maxGradNorm the clipping threshold, positive, or 0 for no clipping
+   */
   public OptimizerSpec {
     if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
       throw new IllegalArgumentException("learning rate must be positive and finite, got " + learningRate);

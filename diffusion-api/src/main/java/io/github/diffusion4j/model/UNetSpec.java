@@ -68,7 +68,18 @@ public record UNetSpec(
   /** The split index of the dropout stream ({@code "UNET_DRO"}): see {@link #dropoutMask}. */
   public static final long DROPOUT_STREAM = 0x554E45545F44524FL;
 
-  /** Validates the values and copies the list. */
+  /**
+   * Validates the values and copies the list.
+   *
+   * @param imageShape {@code [C, H, W]}; {@code H} and {@code W} must be multiples of {@code 2^(L-1)}
+   * @param numTrainTimesteps {@code T}; timesteps given to the model are in {@code [0, T)}
+   * @param baseChannels {@code ch}, even and at least 4 (the embedding has {@code ch / 2} frequencies)
+   * @param channelMult the channel multiplier of each level, not empty, each at least 1
+   * @param numResBlocks residual blocks per level on the way down, at least 1
+   * @param attention whether the middle has self-attention
+   * @param groups GroupNorm groups, dividing every level's channels (and so every block's input)
+   * @param dropout the dropout probability inside residual blocks during training, in [0, 1)
+   */
   public UNetSpec {
     if (imageShape == null || imageShape.rank() != 3) {
       throw new IllegalArgumentException("image_shape must be [C, H, W], got " + imageShape);

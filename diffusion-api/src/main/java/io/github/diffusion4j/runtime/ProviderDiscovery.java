@@ -33,7 +33,12 @@ public final class ProviderDiscovery {
    * @param <T> the provider type
    */
   public record Found<T>(Map<String, T> providers, List<String> broken) {
-    /** Copies the collections. */
+    /**
+     * Copies the collections.
+     *
+     * @param providers the usable providers by name, in discovery order
+     * @param broken one line per provider that could not be loaded or was a duplicate
+     */
     public Found {
       providers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(providers));
       broken = List.copyOf(broken);

@@ -29,7 +29,15 @@ public record SampleClipping(
   /** No clipping, no thresholding. */
   public static final SampleClipping NONE = new SampleClipping(false, 1.0, false, 0.995, 1.0);
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param clipSample clamp {@code x0} to {@code [-clipSampleRange, clipSampleRange]}
+   * @param clipSampleRange the clamp bound, positive
+   * @param thresholding use dynamic thresholding
+   * @param dynamicThresholdingRatio the quantile, in (0, 1]
+   * @param sampleMaxValue the largest threshold, at least 1
+   */
   public SampleClipping {
     if (!(clipSampleRange > 0)) {
       throw new IllegalArgumentException("clip_sample_range must be positive, got " + clipSampleRange);

@@ -27,7 +27,18 @@ public record SamplerSettings(
     SampleClipping clipping,
     SamplerOptions options) {
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param schedule the training schedule
+   * @param predictionType what the model outputs
+   * @param tensors the backend's tensor factory
+   * @param eta DDIM's stochasticity, at least 0
+   * @param varianceType DDPM's reverse variance
+   * @param setAlphaToOne whether alpha-bar past the last step is 1
+   * @param clipping what to do to the predicted x0
+   * @param options the sampler's own keys
+   */
   public SamplerSettings {
     if (schedule == null || predictionType == null || tensors == null || varianceType == null
         || clipping == null || options == null) {

@@ -30,7 +30,17 @@ public record SamplingRequest(
     Optional<Tensor> initialNoise,
     long firstSample) {
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param count the number of samples, positive
+   * @param imageShape the shape of one sample, {@code [C, H, W]}
+   * @param seed the seed of the noise
+   * @param plan the timesteps to walk
+   * @param initialNoise the starting latents {@code x_T}, shape {@code [count, C, H, W]}, instead of drawing
+   *     them (for interpolation and tests); not closed by the sampler
+   * @param firstSample the number of the first sample (see the noise layout), at least 0
+   */
   public SamplingRequest {
     if (count < 1) {
       throw new IllegalArgumentException("count must be at least 1, got " + count);

@@ -18,7 +18,15 @@ public record ScheduleSpec(
     BetaSchedule betaSchedule,
     boolean rescaleBetasZeroSnr) {
 
-  /** Validates the values; see the component descriptions. */
+  /**
+   * Validates the values; see the component descriptions.
+   *
+   * @param numTrainTimesteps {@code T}, the number of diffusion steps in training (at least 2)
+   * @param betaStart the first beta, in (0, 1)
+   * @param betaEnd the last beta, in (0, 1) and greater than {@code betaStart}
+   * @param betaSchedule the curve between them
+   * @param rescaleBetasZeroSnr rescale so that the last alpha-bar is exactly 0 (Lin et al. 2024, algorithm 1)
+   */
   public ScheduleSpec {
     if (numTrainTimesteps < 2) {
       throw new IllegalArgumentException(

@@ -8,7 +8,12 @@ package io.github.diffusion4j.spi;
  */
 public record BackendOptions(int threads) {
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param threads the number of native compute threads (intra-op), at least 1; one is fastest for small
+   *     models on few cores
+   */
   public BackendOptions {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, got " + threads);

@@ -16,7 +16,16 @@ package io.github.diffusion4j.training;
 public record EmaSchedule(
     double decay, int updateAfterStep, boolean useWarmup, double invGamma, double power, double minDecay) {
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param decay the largest decay, in [0, 1]
+   * @param updateAfterStep steps before averaging starts (the average equals the weights until then)
+   * @param useWarmup use the power warm-up instead of {@code (1 + s) / (10 + s)}
+   * @param invGamma the warm-up's inverse multiplicative factor, positive
+   * @param power the warm-up's exponential factor, positive
+   * @param minDecay the smallest decay, in [0, decay]
+   */
   public EmaSchedule {
     if (!(decay >= 0 && decay <= 1)) {
       throw new IllegalArgumentException("ema decay must be in [0, 1], got " + decay);

@@ -23,7 +23,18 @@ public record TrainerOptions(
     int imagesToLog,
     Optional<EmaSchedule> ema) {
 
-  /** Validates the values. */
+  /**
+   * Validates the values.
+   *
+   * @param epochs passes over the training set, positive
+   * @param batchSize images per step, positive (the last batch of an epoch may be smaller, as with PyTorch's
+   *     {@code DataLoader})
+   * @param seed the seed of every random draw (shuffling, timesteps, noise)
+   * @param logEvery steps between {@link TrainingListener#onLog} calls, positive
+   * @param imageLogEvery steps between {@link TrainingListener#onImages} calls, 0 for none
+   * @param imagesToLog images per image log, at least 0
+   * @param ema the moving average of the weights, if any
+   */
   public TrainerOptions {
     if (epochs < 1) {
       throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
