@@ -1,6 +1,7 @@
 package io.github.diffusion4j.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,7 +71,7 @@ public final class DiffusionCli {
     cl.setErr(err);
     cl.setExitCodeExceptionMapper(ErrorReporting::exitCode);
     cl.setParameterExceptionHandler((ex, a) -> {
-      err.println("diffusion: " + ErrorReporting.oneLine(ex.getMessage()));
+      err.println("diffusion: " + parameterError(ex));
       err.println("Try 'diffusion " + commandPath(ex.getCommandLine()) + "--help' for more information.");
       return BAD_INPUT;
     });
@@ -87,6 +88,27 @@ public final class DiffusionCli {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * The one-line message for a command-line error. An unknown option or command is named first, even when
+   * picocli also found a required option missing (usually a consequence of the misspelling), and picocli's
+   * suggestions are added.
+   */
+  static String parameterError(CommandLine.ParameterException ex) {
+    CommandLine.ParameterException shown = ex;
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException)) {
+      List<String> unmatched = ex.getCommandLine().getUnmatchedArguments();
+      if (!unmatched.isEmpty()) {
+        shown = new CommandLine.UnmatchedArgumentException(ex.getCommandLine(), unmatched);
+      }
+    }
+    String message = ErrorReporting.oneLine(shown.getMessage());
+    if (shown instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+      List<String> s = u.getSuggestions();
+      message += " (did you mean " + String.join(", ", s.subList(0, Math.min(3, s.size()))) + "?)";
+    }
+    return message;
   }
 
   private static boolean isVerbose(String[] args) {

@@ -149,6 +149,14 @@ class CliTest {
     assertBad(cli("frobnicate"), "Unmatched argument");
   }
 
+  @Test
+  void aMisspeltOptionIsNamedBeforeTheRequiredOptionItHid() {
+    // without --checkpoint picocli would first complain that it is missing; the typo is the real error
+    assertBad(cli("sample", "--chekpoint", run.toString()), "Unknown options: '--chekpoint'");
+    assertBad(cli("sample", "--chekpoint", run.toString()), "(did you mean --checkpoint?)");
+    assertBad(cli("samle", "--checkpoint", run.toString()), "(did you mean sample");
+  }
+
   /**
    * An output folder nobody may write to: a read-only folder for ordinary users; as root (whom permission
    * bits do not bind) sysfs, where no one can create files.
