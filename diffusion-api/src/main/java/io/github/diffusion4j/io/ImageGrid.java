@@ -13,8 +13,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -273,8 +277,19 @@ public final class ImageGrid {
       AtomicFiles.write(
           file,
           out -> {
-            if (!ImageIO.write(image, "png", out)) {
-              throw new IOException("no PNG writer for this image type");
+            // An explicit in-memory stream: ImageIO.write(image, "png", out) would cache on disk, needing a
+            // writable temp folder and registering a shutdown hook (which fails while the JVM shuts down,
+            // e.g. when the loss chart is drawn after Ctrl-C).
+            Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
+            if (!writers.hasNext()) {
+              throw new IOException("no PNG writer in this Java runtime");
+            }
+            ImageWriter writer = writers.next();
+            try (ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+              writer.setOutput(stream);
+              writer.write(image);
+            } finally {
+              writer.dispose();
             }
           });
     } catch (IOException e) {

@@ -2,6 +2,7 @@ package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.io.Checkpoint;
@@ -146,6 +147,9 @@ class FaultToleranceTest {
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     String out = ChildCli.read(log);
     assertTrue(out.contains("interrupted; final checkpoint"), out);
+    // the loss chart is still drawn while the JVM shuts down (no PNG was written before the interrupt)
+    assertFalse(out.contains("warning"), "a clean stop: " + out);
+    assertNotNull(javax.imageio.ImageIO.read(dir.resolve("runs/int/loss.png").toFile()), "loss.png is a PNG");
     long step = last(dir.resolve("runs/int")).content().trainingState().orElseThrow().step();
     assertTrue(step >= 15, "stopped at step " + step);
     // the interrupted run resumes from that checkpoint (and is interrupted again the same way)
