@@ -7,17 +7,12 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import javax.imageio.IIOImage;
-import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.ImageWriteParam;
-import javax.imageio.ImageWriter;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * Writes an animated GIF (e.g. a denoising trajectory, one grid per frame) with the JDK's
@@ -81,13 +76,7 @@ public final class GifWriter {
   public static void write(OutputStream out, List<? extends RenderedImage> frames, int delayMillis, int loopCount)
       throws IOException {
     check(frames, delayMillis, loopCount);
-    Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("gif");
-    if (!writers.hasNext()) {
-      throw new IOException("this JDK has no GIF writer");
-    }
-    ImageWriter writer = writers.next();
-    try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
-      writer.setOutput(ios);
+    ImageStreams.write(out, "gif", writer -> {
       writer.prepareWriteSequence(null);
       int centis = Math.round(delayMillis / 10f);
       for (int i = 0; i < frames.size(); i++) {
@@ -114,10 +103,7 @@ public final class GifWriter {
         writer.writeToSequence(new IIOImage(frame, null, meta), param);
       }
       writer.endWriteSequence();
-      ios.flush();
-    } finally {
-      writer.dispose();
-    }
+    });
   }
 
   private static void check(List<? extends RenderedImage> frames, int delayMillis, int loopCount) {

@@ -13,12 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -276,22 +271,7 @@ public final class ImageGrid {
     try {
       AtomicFiles.write(
           file,
-          out -> {
-            // An explicit in-memory stream: ImageIO.write(image, "png", out) would cache on disk, needing a
-            // writable temp folder and registering a shutdown hook (which fails while the JVM shuts down,
-            // e.g. when the loss chart is drawn after Ctrl-C).
-            Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
-            if (!writers.hasNext()) {
-              throw new IOException("no PNG writer in this Java runtime");
-            }
-            ImageWriter writer = writers.next();
-            try (ImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
-              writer.setOutput(stream);
-              writer.write(image);
-            } finally {
-              writer.dispose();
-            }
-          });
+          out -> ImageStreams.write(out, "png", writer -> writer.write(image)));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
     }
