@@ -91,18 +91,7 @@ final class BenchCommand implements Callable<Integer> {
     if (workload.equals("unet")) {
       return unet();
     }
-    List<String> names = new ArrayList<>();
-    if (backend != null) {
-      provider(backend);
-      names.add(backend);
-    } else {
-      names.addAll(ProviderDiscovery.backends().providers().keySet());
-    }
-    Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
-    for (String name : names) {
-      System.err.println("timing backend " + name + " in a child JVM ...");
-      rows.put(name, runChild(name));
-    }
+    Map<String, Map<String, Double>> rows = timeBackends("backend");
     Path script = noReference ? null : findReference();
     List<String> references = new ArrayList<>();
     if (script != null) {
@@ -147,8 +136,13 @@ final class BenchCommand implements Callable<Integer> {
     return findUp("shared/reference/torch_timing.py");
   }
 
-  /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
-  private int unet() throws IOException, InterruptedException {
+  /**
+   * Times the chosen backend, or every backend found, each in a child JVM.
+   *
+   * @param what how the progress line names the timing, before the backend's name
+   * @return the child's figures by backend name
+   */
+  private Map<String, Map<String, Double>> timeBackends(String what) throws IOException, InterruptedException {
     List<String> names = new ArrayList<>();
     if (backend != null) {
       provider(backend);
@@ -158,9 +152,15 @@ final class BenchCommand implements Callable<Integer> {
     }
     Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
     for (String name : names) {
-      System.err.println("timing the U-Net on backend " + name + " in a child JVM ...");
+      System.err.println("timing " + what + " " + name + " in a child JVM ...");
       rows.put(name, runChild(name));
     }
+    return rows;
+  }
+
+  /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
+  private int unet() throws IOException, InterruptedException {
+    Map<String, Map<String, Double>> rows = timeBackends("the U-Net on backend");
     Path script = noReference ? null : findUp("docs/unet_reference.py");
     if (script != null) {
       for (Path blas : java.util.Arrays.asList(null, blasLibrary())) {
