@@ -24,13 +24,23 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
    * Wraps an array; the caller registers the tensor with a scope or owns it.
    *
    * @param backend the backend
-   * @param array a contiguous float32 array of the given shape
+   * @param array a float32 array of the given shape; a non-contiguous one is replaced by a contiguous copy
+   *     (and closed)
    * @param shape its shape
    */
   DjlTensor(DjlBackend backend, PtNDArray array, Shape shape) {
     this.backend = backend;
-    this.array = array;
+    this.array = contiguous(array);
     this.shape = shape;
+  }
+
+  /** The array, or a contiguous copy of it that replaces (and closes) it: {@link Nd#read} needs one. */
+  private static PtNDArray contiguous(PtNDArray array) {
+    PtNDArray c = Nd.contiguous(array);
+    if (c != array) {
+      array.close();
+    }
+    return c;
   }
 
   /**

@@ -7,6 +7,10 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.tensor.Shape;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 
 /**
@@ -19,8 +23,12 @@ import java.nio.ByteBuffer;
  * ({@code torch::empty}) and filled through a non-owning direct view of its own memory, so closing it frees
  * it at once and nothing is allocated off-heap by Java.
  *
- * <p>Every array these helpers read or write is contiguous: the backend only creates contiguous arrays
- * (fresh allocations, elementwise results, {@code linear} outputs and reshapes of those).
+ * <p>Every array these helpers read or write must be contiguous: the backend only creates contiguous arrays
+ * (fresh allocations, elementwise results, {@code linear} outputs and reshapes of those). DJL's
+ * {@code getByteBuffer} would quietly hand back a view of a fresh contiguous copy of any other array (a write
+ * into it would be lost, and the copy would stay attached to the manager), so {@link #write} and {@link #read}
+ * check contiguity first and refuse a non-contiguous array. DJL does not make that check public; it is the
+ * engine's own {@code torchIsContiguous}, looked up once.
  */
 final class Nd {
   private static final Device CPU = Device.cpu();
@@ -129,6 +137,10 @@ final class Nd {
    * @param len how many values
    */
   static void write(PtNDArray a, float[] src, int off, int len) {
+    requireContiguous(a, "write");
+    if (len > a.size()) {
+      throw new IllegalArgumentException("Nd.write: " + len + " values into an array of " + a.size());
+    }
     view(a).asFloatBuffer().put(src, off, len);
   }
 
@@ -140,6 +152,10 @@ final class Nd {
    * @return the values
    */
   static float[] read(PtNDArray a, int n) {
+    requireContiguous(a, "read");
+    if (n > a.size()) {
+      throw new IllegalArgumentException("Nd.read: " + n + " values from an array of " + a.size());
+    }
     float[] out = new float[n];
     view(a).asFloatBuffer().get(out);
     return out;
@@ -153,6 +169,88 @@ final class Nd {
    */
   static double readScalar(PtNDArray a) {
     return view(a).getFloat(0);
+  }
+
+  /**
+   * Whether an array's elements are contiguous in row-major order (libtorch's {@code is_contiguous}).
+   *
+   * @param a the array
+   * @return true if they are
+   */
+  static boolean isContiguous(PtNDArray a) {
+    try {
+      return (boolean) IS_CONTIGUOUS.invokeExact(a.getHandle().longValue());
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The array itself if it is contiguous, else a contiguous copy (convolutions, for one, may answer in
+   * oneDNN's channels-last layout). The copy is created like any result, attached to the array's manager.
+   *
+   * @param a the array
+   * @return a contiguous array with the same shape and values
+   */
+  static PtNDArray contiguous(PtNDArray a) {
+    if (isContiguous(a)) {
+      return a;
+    }
+    long[] dims = a.getShape().getShape();
+    // reshape to one dimension cannot be a view of a non-contiguous array, so it copies in row-major order;
+    // the reshape back is a view of that copy
+    PtNDArray flat = JniUtils.reshape(a, new long[] {-1});
+    PtNDArray shaped = JniUtils.reshape(flat, dims);
+    flat.close();
+    return shaped;
+  }
+
+  /**
+   * Checks once, at load, that the contiguity check is available and answers for a fresh array.
+   *
+   * @param manager a manager for the probe array (closed before this returns)
+   * @throws IllegalStateException if it is not
+   */
+  static void verify(PtNDManager manager) {
+    PtNDArray probe = zeros(manager, 2, 3);
+    PtNDArray transposed = JniUtils.transpose(probe, 0, 1);
+    try {
+      if (!isContiguous(probe) || isContiguous(transposed)) {
+        throw new IllegalStateException("djl: libtorch's contiguity check gives wrong answers");
+      }
+    } finally {
+      transposed.close();
+      probe.close();
+    }
+  }
+
+  private static void requireContiguous(PtNDArray a, String what) {
+    if (!isContiguous(a)) {
+      throw new IllegalStateException(
+          "Nd." + what + ": the array " + a.getShape() + " is not contiguous; make it contiguous first (a "
+              + "direct view of it would be a view of a throwaway copy)");
+    }
+  }
+
+  /** {@code PyTorchLibrary.LIB.torchIsContiguous(long)}, bound to the library instance. */
+  private static final MethodHandle IS_CONTIGUOUS = contiguityCheck();
+
+  private static MethodHandle contiguityCheck() {
+    try {
+      Class<?> lib = Class.forName("ai.djl.pytorch.jni.PyTorchLibrary");
+      Field instance = lib.getDeclaredField("LIB");
+      instance.setAccessible(true);
+      Method m = lib.getDeclaredMethod("torchIsContiguous", long.class);
+      m.setAccessible(true);
+      return MethodHandles.lookup().unreflect(m).bindTo(instance.get(null));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      throw new IllegalStateException(
+          "djl: this DJL version has no PyTorchLibrary.torchIsContiguous (" + e + "); the djl backend is built "
+              + "for DJL 0.36.0",
+          e);
+    }
   }
 
   /** A non-owning direct view of a contiguous CPU array's memory, in native byte order. */
