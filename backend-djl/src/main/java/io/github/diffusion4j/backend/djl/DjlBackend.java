@@ -79,6 +79,7 @@ final class DjlBackend implements Backend, TensorFactory {
           JniUtils.setNumThreads(threads);
         }
         PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
+        Nd.verify(root);
         return new DjlBackend(threads, root);
       } catch (RuntimeException | LinkageError e) {
         throw new BackendUnavailableException(
@@ -105,6 +106,15 @@ final class DjlBackend implements Backend, TensorFactory {
     return root;
   }
 
+  /**
+   * How this process computes convolutions (the self-check runs the first time this is asked).
+   *
+   * @return the choice
+   */
+  Convolution.Choice convolutions() {
+    return Convolution.choice(root);
+  }
+
   /** The scopes that own this backend's tensors. */
   ScopeStack scopes() {
     return scopes;
@@ -113,7 +123,8 @@ final class DjlBackend implements Backend, TensorFactory {
   /**
    * Wraps a new array as a tensor owned by the innermost scope open on the calling thread.
    *
-   * @param array a contiguous float32 array attached to {@link #root()}
+   * @param array a float32 array attached to {@link #root()}; if it is not contiguous, it is replaced by a
+   *     contiguous copy (and closed)
    * @param shape its shape
    * @return the tensor
    */
@@ -132,7 +143,7 @@ final class DjlBackend implements Backend, TensorFactory {
   public String describe() {
     return "DJL " + Engine.getDjlVersion() + ", PyTorch " + engine.getVersion() + " (CPU), "
         + JniUtils.getNumThreads() + " intra-op / " + JniUtils.getNumInteropThreads()
-        + " inter-op threads (requested " + threads + ")";
+        + " inter-op threads (requested " + threads + "); " + Convolution.choice(root).describe();
   }
 
   @Override

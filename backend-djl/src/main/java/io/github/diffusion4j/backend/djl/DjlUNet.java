@@ -45,10 +45,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * number of threads may call it at once.
  */
 final class DjlUNet extends DjlModel {
-  private static final ai.djl.ndarray.types.Shape ONE = new ai.djl.ndarray.types.Shape(1, 1);
-  private static final ai.djl.ndarray.types.Shape TWO = new ai.djl.ndarray.types.Shape(2, 2);
-  private static final ai.djl.ndarray.types.Shape ZERO = new ai.djl.ndarray.types.Shape(0, 0);
-
   private final UNetSpec spec;
   private final OptimizerSpec opt;
   private final long seed;
@@ -92,8 +88,8 @@ final class DjlUNet extends DjlModel {
   }
 
   private PtNDArray conv(PtNDArray x, String layer, int stride, int padding) {
-    return JniUtils.convolution(
-        x, w(layer + ".weight"), w(layer + ".bias"), stride == 1 ? ONE : TWO, padding == 1 ? ONE : ZERO, ONE, 1);
+    int[] pad = {padding, padding, padding, padding};
+    return Convolution.apply(backend.root(), x, w(layer + ".weight"), w(layer + ".bias"), stride, pad);
   }
 
   private PtNDArray linear(PtNDArray x, String layer) {

@@ -1,0 +1,330 @@
+package io.github.diffusion4j.backend.djl;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * libtorch's 2-D convolution, made correct on every CPU.
+ *
+ * <p><b>The bug routed around.</b> libtorch 2.7.1's bundled oneDNN convolution kernels give wrong results on
+ * some CPUs (seen on AMD EPYC Zen 5, family 0x1A, AVX-512 with bf16/vnni; Debian's PyTorch 1.13 with oneDNN 2.6
+ * is correct there): the forward pass is wrong when the input channels exceed the kernel's channel block (16
+ * for AVX-512) and are not a multiple of it; the input gradient is wrong when the output channels are not a
+ * multiple of the block, and for every stride-2 convolution, and can read freed memory (NaN). The weight
+ * gradient and {@code linear} are correct. {@code docs/djl-convolutions.md} has the details and the upstream
+ * report.
+ *
+ * <p><b>Strategies.</b> {@link Strategy#DIRECT} calls {@code torch.convolution} as it is. {@link
+ * Strategy#CHANNEL_PADDED} stays on oneDNN's well-trodden paths: input channels above 16 are padded with zero
+ * channels to a multiple of 16 (the weight gets matching zero input channels), and when a gradient is being
+ * recorded the output channels are padded likewise and sliced back, and a stride-2 convolution is computed as
+ * the stride-1 convolution subsampled by two (the same numbers, four times the arithmetic, only for the few
+ * downsampling layers and only in training). Zero channels add exact zeros, so the results equal the direct
+ * ones up to summation order.
+ *
+ * <p><b>Choice.</b> The first convolution of the process runs a self-check ({@link SelfCheck}): small
+ * convolutions that exercise every failure above, forward, input gradient and weight gradient, compared with
+ * plain Java in double precision. The direct strategy is used where it passes; otherwise the padded one, if it
+ * passes; if neither does, every convolution fails with a {@link IllegalStateException} that says so, rather
+ * than compute silently wrong numbers. The system property {@value #PROPERTY} ({@code direct} or {@code
+ * padded}) forces a strategy, for tests and diagnosis; a forced strategy that fails the self-check is refused
+ * too.
+ */
+final class Convolution {
+  /** The system property that forces a strategy. */
+  static final String PROPERTY = "diffusion4j.djl.convolution";
+
+  /** The channel block padded to: AVX-512's 16, a multiple of AVX2's 8. */
+  static final int BLOCK = 16;
+
+  private static final Shape ONE = new Shape(1, 1);
+
+  /** How convolutions are computed. */
+  enum Strategy {
+    /** {@code torch.convolution} as it is. */
+    DIRECT,
+    /** Channels padded to the block, stride 2 as subsampled stride 1 when recording gradients. */
+    CHANNEL_PADDED
+  }
+
+  /** The outcome of the self-check: the strategy chosen, or why none could be. */
+  record Choice(Strategy strategy, String directFailure, String refusal) {
+
+    /**
+     * Whether the workaround is in use.
+     *
+     * @return true when the direct convolutions failed the self-check
+     */
+    boolean workaround() {
+      return strategy == Strategy.CHANNEL_PADDED;
+    }
+
+    /**
+     * One line for {@code diffusion info}.
+     *
+     * @return the description
+     */
+    String describe() {
+      if (strategy == null) {
+        return "convolutions: unusable on this CPU (" + refusal + ")";
+      }
+      if (strategy == Strategy.DIRECT) {
+        return "convolutions: libtorch/oneDNN direct (self-check passed)";
+      }
+      return "convolutions: channel-padded workaround active (libtorch's oneDNN convolutions failed the "
+          + "self-check on this CPU: " + directFailure + ")";
+    }
+  }
+
+  private static volatile Choice choice;
+
+  private Convolution() {}
+
+  /**
+   * The strategy of this process, chosen by the self-check the first time it is asked for.
+   *
+   * @param manager a manager for the self-check's arrays (they are closed before this returns)
+   * @return the choice
+   */
+  static Choice choice(PtNDManager manager) {
+    Choice c = choice;
+    if (c == null) {
+      synchronized (Convolution.class) {
+        c = choice;
+        if (c == null) {
+          c = choose(manager, System.getProperty(PROPERTY));
+          choice = c;
+        }
+      }
+    }
+    return c;
+  }
+
+  /**
+   * The choice the self-check would make with a forced strategy (or none), without caching it.
+   *
+   * @param manager a manager for the self-check's arrays
+   * @param forced the value of {@value #PROPERTY}, or null
+   * @return the choice
+   */
+  static Choice chooseForTest(PtNDManager manager, String forced) {
+    return choose(manager, forced);
+  }
+
+  private static Choice choose(PtNDManager manager, String forced) {
+    if (forced != null && !forced.isBlank()) {
+      Strategy s;
+      try {
+        s = Strategy.valueOf(forced.strip().toUpperCase(Locale.ROOT).replace("PADDED", "CHANNEL_PADDED"));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "system property " + PROPERTY + ": unknown strategy '" + forced + "' (allowed: direct, padded)", e);
+      }
+      String failure = SelfCheck.run(manager, s);
+      return failure == null
+          ? new Choice(s, null, null)
+          : new Choice(null, failure, "the forced strategy " + forced + " failed the self-check: " + failure);
+    }
+    String direct = SelfCheck.run(manager, Strategy.DIRECT);
+    if (direct == null) {
+      return new Choice(Strategy.DIRECT, null, null);
+    }
+    String padded = SelfCheck.run(manager, Strategy.CHANNEL_PADDED);
+    if (padded == null) {
+      return new Choice(Strategy.CHANNEL_PADDED, direct, null);
+    }
+    return new Choice(null, direct, "the direct convolutions failed (" + direct + ") and so did the "
+        + "channel-padded workaround (" + padded + "); use the nd4j backend on this machine");
+  }
+
+  /**
+   * A 2-D convolution with this process's strategy.
+   *
+   * @param manager the manager of the self-check, the first time
+   * @param x the input {@code [N, Ci, H, W]}
+   * @param w the weight {@code [Co, Ci, k, k]}
+   * @param b the bias {@code [Co]}
+   * @param stride the stride, 1 or 2
+   * @param pad the padding {@code top, left, bottom, right}
+   * @return the output
+   * @throws IllegalStateException if no strategy is correct on this CPU
+   */
+  static PtNDArray apply(PtNDManager manager, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
+    Choice c = choice(manager);
+    if (c.strategy() == null) {
+      throw new IllegalStateException("djl: " + c.refusal());
+    }
+    return apply(c.strategy(), x, w, b, stride, pad);
+  }
+
+  /**
+   * A 2-D convolution with a given strategy.
+   *
+   * @param strategy the strategy
+   * @param x the input {@code [N, Ci, H, W]}
+   * @param w the weight {@code [Co, Ci, k, k]}
+   * @param b the bias {@code [Co]}
+   * @param stride the stride, 1 or 2
+   * @param pad the padding {@code top, left, bottom, right}
+   * @return the output
+   */
+  static PtNDArray apply(Strategy strategy, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
+    boolean symmetric = pad[0] == pad[2] && pad[1] == pad[3];
+    PtNDArray in = symmetric ? x : JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0);
+    Shape padding = symmetric ? new Shape(pad[0], pad[1]) : new Shape(0, 0);
+    if (strategy == Strategy.DIRECT) {
+      return JniUtils.convolution(in, w, b, new Shape(stride, stride), padding, ONE, 1);
+    }
+    return padded(in, w, b, stride, padding);
+  }
+
+  private static long roundUp(long c) {
+    return (c + BLOCK - 1) / BLOCK * BLOCK;
+  }
+
+  private static PtNDArray padded(PtNDArray x, PtNDArray w, PtNDArray b, int stride, Shape padding) {
+    boolean recording = JniUtils.isGradMode();
+    long ci = w.getShape().get(1);
+    long co = w.getShape().get(0);
+    long ciPadded = ci <= BLOCK ? ci : roundUp(ci);
+    long coPadded = recording ? roundUp(co) : co;
+    PtNDArray xx = ciPadded == ci ? x : JniUtils.pad(x, new long[] {0, 0, 0, 0, 0, ciPadded - ci}, 0.0);
+    PtNDArray ww =
+        ciPadded == ci && coPadded == co
+            ? w
+            : JniUtils.pad(w, new long[] {0, 0, 0, 0, 0, ciPadded - ci, 0, coPadded - co}, 0.0);
+    PtNDArray bb = coPadded == co ? b : JniUtils.pad(b, new long[] {0, coPadded - co}, 0.0);
+    boolean subsample = recording && stride != 1;
+    Shape strides = subsample ? ONE : new Shape(stride, stride);
+    PtNDArray y = JniUtils.convolution(xx, ww, bb, strides, padding, ONE, 1);
+    if (subsample) {
+      y = JniUtils.slice(y, 2, 0, y.getShape().get(2), stride);
+      y = JniUtils.slice(y, 3, 0, y.getShape().get(3), stride);
+    }
+    return coPadded == co ? y : JniUtils.slice(y, 1, 0, co, 1);
+  }
+
+  /**
+   * The self-check: convolutions that exercise each known failure, compared with plain Java.
+   */
+  static final class SelfCheck {
+    /** {@code {N, Ci, H, Co, k, stride, padTop, padLeft, padBottom, padRight}} of each probe. */
+    static final int[][] PROBES = {
+      {2, 24, 8, 8, 3, 1, 1, 1, 1, 1}, // input channels above the block, not a multiple: forward
+      {2, 16, 8, 24, 3, 1, 1, 1, 1, 1}, // output channels not a multiple: input gradient
+      {2, 40, 6, 3, 3, 1, 1, 1, 1, 1}, // both, and a small output (conv_out)
+      {2, 16, 8, 16, 3, 2, 1, 1, 1, 1}, // stride 2: input gradient
+      {2, 32, 8, 32, 3, 2, 0, 0, 1, 1}, // stride 2, right/bottom padding (DDPM's downsampling)
+      {3, 24, 4, 40, 1, 1, 0, 0, 0, 0}, // 1x1 (shortcut, attention)
+    };
+
+    /** Relative tolerance of a float32 convolution against double precision. */
+    static final double TOLERANCE = 1e-4;
+
+    private SelfCheck() {}
+
+    /**
+     * Runs every probe with a strategy.
+     *
+     * @param manager a manager for the arrays (closed afterwards)
+     * @param strategy the strategy
+     * @return null if every probe passes, else a description of the first failure
+     */
+    static String run(PtNDManager manager, Strategy strategy) {
+      Random r = new Random(20251201L);
+      for (int[] p : PROBES) {
+        String failure = probe(manager, strategy, p, r);
+        if (failure != null) {
+          return failure;
+        }
+      }
+      return null;
+    }
+
+    /**
+     * One probe.
+     *
+     * @param manager a manager for the arrays
+     * @param strategy the strategy
+     * @param p the probe's dimensions (see {@link #PROBES})
+     * @param r the source of the random inputs
+     * @return null if it passes, else what failed
+     */
+    static String probe(PtNDManager manager, Strategy strategy, int[] p, Random r) {
+      int n = p[0];
+      int ci = p[1];
+      int h = p[2];
+      int co = p[3];
+      int k = p[4];
+      int stride = p[5];
+      int[] pad = {p[6], p[7], p[8], p[9]};
+      ReferenceConvolution ref = new ReferenceConvolution(n, ci, h, h, co, k, stride, pad);
+      float[] x = gaussian(r, n * ci * h * h);
+      float[] w = gaussian(r, co * ci * k * k);
+      float[] bias = gaussian(r, co);
+      float[] dy = gaussian(r, n * co * ref.outH() * ref.outW());
+      float[][] expected = ref.run(x, w, bias, dy);
+      boolean before = JniUtils.isGradMode();
+      try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
+        PtNDArray xa = Nd.fromArray(sub, x, n, ci, h, h);
+        PtNDArray wa = Nd.fromArray(sub, w, co, ci, k, k);
+        PtNDArray ba = Nd.fromArray(sub, bias, co);
+        PtNDArray dya = Nd.fromArray(sub, dy, n, co, ref.outH(), ref.outW());
+        JniUtils.setGradMode(false);
+        String f = compare("forward (no gradient)", Nd.read(Nd.contiguous(apply(strategy, xa, wa, ba, stride, pad)), expected[0].length), expected[0]);
+        if (f == null) {
+          JniUtils.attachGradient(xa, true);
+          JniUtils.attachGradient(wa, true);
+          JniUtils.setGradMode(true);
+          PtNDArray y = apply(strategy, xa, wa, ba, stride, pad);
+          JniUtils.backward(y, dya, false, false);
+          JniUtils.setGradMode(false);
+          f = compare("forward", Nd.read(Nd.contiguous(JniUtils.detachGradient(y)), expected[0].length), expected[0]);
+          if (f == null) {
+            f = compare("input gradient", Nd.read(Nd.contiguous(JniUtils.getGradient(xa)), expected[1].length), expected[1]);
+          }
+          if (f == null) {
+            f = compare("weight gradient", Nd.read(Nd.contiguous(JniUtils.getGradient(wa)), expected[2].length), expected[2]);
+          }
+        }
+        return f == null
+            ? null
+            : String.format(
+                Locale.ROOT,
+                "%s of a %dx%d stride-%d convolution [%d, %d, %d, %d] -> %d channels: %s",
+                f.substring(0, f.indexOf(':')), k, k, stride, n, ci, h, h, co, f.substring(f.indexOf(':') + 2));
+      } finally {
+        JniUtils.setGradMode(before);
+      }
+    }
+
+    private static float[] gaussian(Random r, int size) {
+      float[] a = new float[size];
+      for (int i = 0; i < size; i++) {
+        a[i] = (float) r.nextGaussian();
+      }
+      return a;
+    }
+
+    /** Null if {@code actual} is within {@link #TOLERANCE} of {@code expected} (relative to its largest value). */
+    private static String compare(String what, float[] actual, float[] expected) {
+      double scale = 1e-30;
+      for (float e : expected) {
+        scale = Math.max(scale, Math.abs(e));
+      }
+      for (int i = 0; i < expected.length; i++) {
+        double d = Math.abs((double) actual[i] - expected[i]);
+        if (!(d <= TOLERANCE * scale)) {
+          return String.format(
+              Locale.ROOT, "%s: element %d is %s, expected %.6g (relative error %.2g)", what, i, actual[i],
+              expected[i], d / scale);
+        }
+      }
+      return null;
+    }
+  }
+}

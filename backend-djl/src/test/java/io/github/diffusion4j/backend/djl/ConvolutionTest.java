@@ -1,0 +1,145 @@
+package io.github.diffusion4j.backend.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The convolution workaround (docs/djl-convolutions.md): whatever this CPU does, the backend's convolutions
+ * are right, over every channel count modulo the block and the channel counts of the published U-Nets.
+ */
+class ConvolutionTest {
+  private static DjlBackend backend;
+  private static PtNDManager manager;
+
+  @BeforeAll
+  static void load() {
+    backend = DjlBackends.create();
+    manager = backend.root();
+  }
+
+  @AfterAll
+  static void close() {
+    backend.close();
+  }
+
+  @Test
+  void theBackendNeverUsesDirectConvolutionsThatFailTheSelfCheck() {
+    String direct = Convolution.SelfCheck.run(manager, Convolution.Strategy.DIRECT);
+    Convolution.Choice choice = backend.convolutions();
+    if (direct != null) {
+      assertNotEquals(
+          Convolution.Strategy.DIRECT,
+          choice.strategy(),
+          "libtorch's direct convolutions are wrong on this CPU (" + direct + ") but the backend uses them: "
+              + "the channel-padded workaround in Convolution must stay");
+      assertEquals(Convolution.Strategy.CHANNEL_PADDED, choice.strategy(), choice.describe());
+      assertTrue(choice.describe().contains("workaround active"), choice.describe());
+    } else {
+      assertEquals(Convolution.Strategy.DIRECT, choice.strategy(), choice.describe());
+    }
+    assertTrue(backend.describe().contains("convolutions:"), backend.describe());
+  }
+
+  @Test
+  void theWorkaroundPassesTheSelfCheckOnEveryCpu() {
+    assertNull(Convolution.SelfCheck.run(manager, Convolution.Strategy.CHANNEL_PADDED));
+  }
+
+  /** Every input and output channel count from 1 to 34 (each residue modulo 16, below and above the block). */
+  @Test
+  void everyChannelCountModuloTheBlockIsRight() {
+    Convolution.Strategy s = backend.convolutions().strategy();
+    assertNotNull(s, backend.convolutions().describe());
+    Random r = new Random(7);
+    List<String> failures = new ArrayList<>();
+    for (int ci = 1; ci <= 34; ci++) {
+      for (int co = 1; co <= 34; co++) {
+        check(s, new int[] {2, ci, 5, co, 3, 1, 1, 1, 1, 1}, r, failures);
+        check(s, new int[] {2, ci, 6, co, 3, 2, 1, 1, 1, 1}, r, failures);
+        check(s, new int[] {2, ci, 6, co, 3, 2, 0, 0, 1, 1}, r, failures);
+        check(s, new int[] {2, ci, 3, co, 1, 1, 0, 0, 0, 0}, r, failures);
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.size() + " wrong convolutions with " + s + ", e.g. " + failures.subList(0, Math.min(5, failures.size())));
+  }
+
+  /**
+   * The convolutions of the published DDPM U-Nets (channels 128 to 1024, concatenated skips, the 3-channel
+   * input and output), at a small spatial size and batch sizes that take oneDNN's batched kernels.
+   */
+  @Test
+  void theChannelCountsOfThePublishedUNetsAreRight() {
+    Convolution.Strategy s = backend.convolutions().strategy();
+    Random r = new Random(11);
+    List<String> failures = new ArrayList<>();
+    int[][] pairs = {
+      {3, 128}, {128, 3}, {128, 128}, {128, 256}, {256, 256}, {512, 256}, {384, 256}, {384, 128}, {256, 128},
+      {256, 512}, {1024, 512}, {768, 512}, {768, 256}, {512, 512}, {64, 3}, {3, 64}, {96, 64}, {192, 128}
+    };
+    for (int[] p : pairs) {
+      int h = p[0] * p[1] > 200_000 ? 2 : 4;
+      check(s, new int[] {2, p[0], h, p[1], 3, 1, 1, 1, 1, 1}, r, failures);
+      check(s, new int[] {3, p[0], 4, p[1], 1, 1, 0, 0, 0, 0}, r, failures);
+      if (p[0] == p[1]) {
+        check(s, new int[] {2, p[0], 4, p[1], 3, 2, 0, 0, 1, 1}, r, failures);
+        check(s, new int[] {2, p[0], 4, p[1], 3, 2, 1, 1, 1, 1}, r, failures);
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.size() + " wrong convolutions with " + s + ": " + failures);
+  }
+
+  private static void check(Convolution.Strategy s, int[] probe, Random r, List<String> failures) {
+    String f = Convolution.SelfCheck.probe(manager, s, probe, r);
+    if (f != null) {
+      failures.add(f);
+    }
+  }
+
+  @Test
+  void anUnknownForcedStrategyIsNamed() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Convolution.chooseForTest(manager, "fast"));
+    assertTrue(e.getMessage().contains(Convolution.PROPERTY) && e.getMessage().contains("direct, padded"), e.getMessage());
+  }
+
+  @Test
+  void aForcedStrategyThatFailsTheSelfCheckIsRefusedNotUsed() {
+    String direct = Convolution.SelfCheck.run(manager, Convolution.Strategy.DIRECT);
+    Convolution.Choice forced = Convolution.chooseForTest(manager, "direct");
+    if (direct == null) {
+      assertEquals(Convolution.Strategy.DIRECT, forced.strategy());
+    } else {
+      assertNull(forced.strategy(), "a wrong strategy must never be chosen");
+      assertTrue(forced.describe().contains("unusable"), forced.describe());
+    }
+    assertEquals(Convolution.Strategy.CHANNEL_PADDED, Convolution.chooseForTest(manager, "padded").strategy());
+  }
+
+  @Test
+  void nonContiguousArraysAreRefusedByTheRawReadsAndWrites() {
+    try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
+      PtNDArray a = Nd.fromArray(sub, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+      PtNDArray t = JniUtils.transpose(a, 0, 1);
+      assertTrue(Nd.isContiguous(a));
+      IllegalStateException w = assertThrows(IllegalStateException.class, () -> Nd.write(t, new float[6], 0, 6));
+      assertTrue(w.getMessage().contains("not contiguous"), w.getMessage());
+      assertThrows(IllegalStateException.class, () -> Nd.read(t, 6));
+      assertThrows(IllegalArgumentException.class, () -> Nd.write(a, new float[7], 0, 7));
+      assertEquals(6f, Nd.read(a, 6)[5]);
+    }
+  }
+}
