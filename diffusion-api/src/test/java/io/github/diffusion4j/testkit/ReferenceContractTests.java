@@ -28,4 +28,12 @@ class ReferenceContractTests {
       return new ReferenceBackend();
     }
   }
+
+  @Nested
+  class UNet extends UNetContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+  }
 }
