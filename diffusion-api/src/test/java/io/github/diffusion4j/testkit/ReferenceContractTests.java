@@ -36,4 +36,17 @@ class ReferenceContractTests {
       return new ReferenceBackend();
     }
   }
+
+  @Nested
+  class Ddpm extends DdpmUNetContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+
+    @Override
+    protected boolean runs(String name) {
+      return name.equals("mini");
+    }
+  }
 }
