@@ -49,4 +49,12 @@ class ReferenceContractTests {
       return name.equals("mini");
     }
   }
+
+  @Nested
+  class Layers extends LayerContractTests {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+  }
 }
