@@ -39,7 +39,7 @@ public final class ConfigDocs {
   }
 
   private static <R, T> void row(StringBuilder b, Key<R, T> k) {
-    String def = defaultText(k, k.defaultFor(k.onlyFor()));
+    String def = defaultText(k, k.defaultFor(k.firstKind()));
     for (Map.Entry<String, T> e : k.kindDefaults().entrySet()) {
       def += " (" + e.getKey() + ": " + defaultText(k, e.getValue()) + ")";
     }
