@@ -5,11 +5,9 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.random.Noise;
-import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -268,9 +266,9 @@ public record DdpmUNetSpec(
   public LinkedHashMap<String, int[]> parameterShapes() {
     LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
     int temb = embeddingChannels();
-    linear(m, "temb.dense.0", baseChannels, temb);
-    linear(m, "temb.dense.1", temb, temb);
-    conv(m, "conv_in", imageShape.dim(0), baseChannels, 3);
+    UNetLayouts.linear(m, "temb.dense.0", baseChannels, temb);
+    UNetLayouts.linear(m, "temb.dense.1", temb, temb);
+    UNetLayouts.conv(m, "conv_in", imageShape.dim(0), baseChannels, 3);
     List<List<Block>> down = downBlocks();
     for (int i = 0; i < levels(); i++) {
       for (Block b : down.get(i)) {
@@ -282,7 +280,7 @@ public record DdpmUNetSpec(
         }
       }
       if (i < levels() - 1) {
-        conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
       }
     }
     int c = channels(levels() - 1);
@@ -300,46 +298,31 @@ public record DdpmUNetSpec(
         }
       }
       if (i > 0) {
-        conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
       }
     }
-    norm(m, "norm_out", channels(0));
-    conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
+    UNetLayouts.norm(m, "norm_out", channels(0));
+    UNetLayouts.conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
     return m;
   }
 
   private void resBlock(Map<String, int[]> m, Block b) {
     String p = b.prefix() + ".";
-    norm(m, p + "norm1", b.in());
-    conv(m, p + "conv1", b.in(), b.out(), 3);
-    linear(m, p + "temb_proj", embeddingChannels(), b.out());
-    norm(m, p + "norm2", b.out());
-    conv(m, p + "conv2", b.out(), b.out(), 3);
+    UNetLayouts.norm(m, p + "norm1", b.in());
+    UNetLayouts.conv(m, p + "conv1", b.in(), b.out(), 3);
+    UNetLayouts.linear(m, p + "temb_proj", embeddingChannels(), b.out());
+    UNetLayouts.norm(m, p + "norm2", b.out());
+    UNetLayouts.conv(m, p + "conv2", b.out(), b.out(), 3);
     if (b.in() != b.out()) {
-      conv(m, p + "nin_shortcut", b.in(), b.out(), 1);
+      UNetLayouts.conv(m, p + "nin_shortcut", b.in(), b.out(), 1);
     }
   }
 
   private static void attention(Map<String, int[]> m, String prefix, int c) {
-    norm(m, prefix + ".norm", c);
+    UNetLayouts.norm(m, prefix + ".norm", c);
     for (String x : new String[] {"q", "k", "v", "proj_out"}) {
-      conv(m, prefix + "." + x, c, c, 1);
+      UNetLayouts.conv(m, prefix + "." + x, c, c, 1);
     }
-  }
-
-  private static void linear(Map<String, int[]> m, String name, int in, int out) {
-    m.put(name + ".weight", new int[] {out, in});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void conv(Map<String, int[]> m, String name, int in, int out, int k) {
-    m.put(name + ".weight", new int[] {out, in, k, k});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void norm(Map<String, int[]> m, String name, int c) {
-    m.put(name + ".weight", new int[] {c});
-    m.put(name + ".bias", new int[] {c});
   }
 
   /**
@@ -426,8 +409,7 @@ public record DdpmUNetSpec(
    * @return true for {@code norm1}, {@code norm2}, {@code norm} (attention) and {@code norm_out}
    */
   public static boolean isNorm(String name) {
-    String[] parts = name.split("\\.");
-    String layer = parts.length >= 2 ? parts[parts.length - 2] : "";
+    String layer = UNetLayouts.layer(name);
     return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
   }
 
@@ -444,33 +426,8 @@ public record DdpmUNetSpec(
    */
   @Override
   public StateDict initialWeights(long seed) {
-    Noise stream = Noise.seeded(seed).split(INIT_STREAM);
-    StateDict.Builder out = StateDict.builder();
-    int i = 0;
-    for (Map.Entry<String, int[]> e : parameterShapes().entrySet()) {
-      String name = e.getKey();
-      int[] shape = e.getValue();
-      int size = Arrays.stream(shape).reduce(1, (a, b2) -> a * b2);
-      float[] data = new float[size];
-      boolean zero =
-          name.endsWith(".bias")
-              || name.endsWith(".conv2.weight")
-              || name.endsWith(".proj_out.weight")
-              || name.equals("conv_out.weight");
-      if (isNorm(name)) {
-        if (name.endsWith(".weight")) {
-          Arrays.fill(data, 1f);
-        }
-      } else if (!zero) {
-        double bound = 1.0 / Math.sqrt(size / shape[0]);
-        RandomGenerator g = stream.split(i).generator();
-        for (int j = 0; j < size; j++) {
-          data[j] = (float) ((2.0 * g.nextDouble() - 1.0) * bound);
-        }
-      }
-      out.put(name, FloatArray.wrap(Shape.of(shape), data));
-      i++;
-    }
-    return out.build();
+    return UNetLayouts.initialWeights(parameterShapes(), Noise.seeded(seed).split(INIT_STREAM), DdpmUNetSpec::isNorm,
+        name -> name.endsWith(".conv2.weight") || name.endsWith(".proj_out.weight") || name.equals("conv_out.weight"));
   }
+
 }

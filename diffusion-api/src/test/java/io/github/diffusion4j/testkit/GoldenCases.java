@@ -158,7 +158,7 @@ public final class GoldenCases {
 
   /**
    * Whether an entry is a GroupNorm parameter in the U-Nets' naming ({@code norm1}, {@code norm2},
-   * {@code norm}, {@code norm_out}).
+   * {@code norm}, {@code norm_out}; diffusers' {@code group_norm}, {@code conv_norm_out}).
    *
    * @param name a state-dict name
    * @return true if it is
@@ -166,7 +166,8 @@ public final class GoldenCases {
   static boolean isNorm(String name) {
     String[] parts = name.split("\\.");
     String layer = parts.length >= 2 ? parts[parts.length - 2] : "";
-    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
+    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out")
+        || layer.equals("group_norm") || layer.equals("conv_norm_out");
   }
 
   /**

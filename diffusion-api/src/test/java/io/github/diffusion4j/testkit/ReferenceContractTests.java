@@ -51,6 +51,20 @@ class ReferenceContractTests {
   }
 
   @Nested
+  class Diffusers extends DiffusersUNetContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+
+    /** The miniature; {@code -Ddiffusion4j.reference.all=true} runs every case (slow: tens of minutes). */
+    @Override
+    protected boolean runs(String name) {
+      return name.equals("mini") || Boolean.getBoolean("diffusion4j.reference.all");
+    }
+  }
+
+  @Nested
   class Layers extends LayerContractTests {
     @Override
     protected Backend createBackend() {
