@@ -28,7 +28,7 @@ Usage (PyTorch 1.13 or later and NumPy)::
     python3 docs/diffusers_reference.py golden OUT.json             # the tests' golden file (diffusers_golden.json)
     python3 docs/diffusers_reference.py check DIR                   # load a diffusers folder as from_pretrained does
     python3 docs/diffusers_reference.py convert CKPT CONFIG_JSON OUT_DIR   # the authors' state dict -> a folder
-    python3 docs/diffusers_reference.py fixtures OUT_DIR            # small files for the Java reader tests
+    python3 docs/diffusers_reference.py fixtures TORCH_DIR MICRO_DIR  # small files for the Java reader tests
     python3 docs/diffusers_reference.py bench DIR STEPS THREADS     # seconds per image, DDIM-STEPS, batch 1
 
 The five published DDPM folders (google/ddpm-cifar10-32, ddpm-celebahq-256, ddpm-church-256, ddpm-bedroom-256,
@@ -835,6 +835,42 @@ def fixtures(out_dir):
         json.dump(expected, f, indent=1)
 
 
+MICRO_CONFIG = {"_class_name": "UNet2DModel", "_diffusers_version": "0.0.4", "block_out_channels": [8, 8],
+                "layers_per_block": 1, "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
+                "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "attention_head_dim": 4, "norm_num_groups": 4,
+                "norm_eps": 1e-06, "downsample_padding": 0, "flip_sin_to_cos": False, "freq_shift": 1,
+                "sample_size": 8, "act_fn": "silu"}
+
+
+def micro_folder(out_dir):
+    """A model folder as old hub folders are: config.json, diffusion_pytorch_model.bin (torch.save, zip format) with
+    the deprecated attention names, scheduler_config.json; and expected.json, the output for the golden input."""
+    os.makedirs(out_dir, exist_ok=True)
+    model = UNet2DModel(**MICRO_CONFIG)
+    model.load_state_dict(test_weights(model, WEIGHT_SEED))
+    model.eval()
+    sd = __import__("collections").OrderedDict()
+    for name, v in model.state_dict().items():
+        for new, old in (("to_q", "query"), ("to_k", "key"), ("to_v", "value"), ("to_out.0", "proj_attn")):
+            if f".attentions." in name and f".{new}." in name:
+                name = name.replace(f".{new}.", f".{old}.")
+        sd[name] = v.clone()
+    torch.save(sd, os.path.join(out_dir, "diffusion_pytorch_model.bin"))
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(MICRO_CONFIG, f, indent=2, sort_keys=True)
+    with open(os.path.join(out_dir, "scheduler_config.json"), "w") as f:
+        json.dump(dict(_SCHEDULER, variance_type="fixed_small"), f, indent=2, sort_keys=True)
+    x = torch.from_numpy(golden_input(2 * 3 * 8 * 8).reshape(2, 3, 8, 8))
+    with torch.no_grad():
+        out = model(x, torch.as_tensor([0, 999]))
+    loaded, _ = load_folder(out_dir)
+    with torch.no_grad():
+        again = loaded(x, torch.as_tensor([0, 999]))
+    assert torch.equal(out, again), "the folder loads back as from_pretrained would"
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        f.write(_compact({"t": [0, 999], "input": "x_j = ((j * 37) mod 101) / 50 - 1", "output": _flat(out)}) + "\n")
+
+
 def bench(folder, steps, threads):
     """Seconds per image of DDIM-steps sampling (batch 1) with the folder's model, and its parameter count."""
     torch.set_num_threads(threads)
@@ -858,8 +894,9 @@ def main(argv):
         check(argv[1], argv[2] if len(argv) == 3 else None)
     elif len(argv) == 4 and argv[0] == "convert":
         convert(argv[1], argv[2], argv[3])
-    elif len(argv) == 2 and argv[0] == "fixtures":
+    elif len(argv) == 3 and argv[0] == "fixtures":
         fixtures(argv[1])
+        micro_folder(argv[2])
     elif len(argv) == 4 and argv[0] == "bench":
         bench(argv[1], int(argv[2]), int(argv[3]))
     else:

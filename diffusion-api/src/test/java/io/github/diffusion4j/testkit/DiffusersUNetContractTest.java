@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.model.DdpmUNetSpec;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.OptimizerSpec;
@@ -52,7 +53,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  *       authors' model and its conversion computing the same function (1e-5);
  *   <li>a full DDIM-10 run of the CIFAR-10 model at 32x32 with its published scheduler config against the
  *       reference loop (diffusers' {@code DDIMScheduler} with eta 0), within 1e-4 relative;
- *   <li>one full-size 256x256 forward pass (ddpm-church-256), against a digest of the reference's output.
+ *   <li>one full-size 256x256 forward pass (ddpm-church-256), against a digest of the reference's output;
+ *   <li>a model folder as old hub folders are ({@code diffusion_pytorch_model.bin} from {@code torch.save}, the
+ *       attention's older names), read by {@link DiffusersFolder} and run, against the reference's output.
  * </ul>
  *
  * <p>Tolerances: two float32 implementations of networks this deep differ by a few 1e-6 (summation order,
@@ -305,6 +308,35 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     for (int i = 0; i < index.size(); i++) {
       int j = index.get(i).asInt();
       assertEquals(values.get(i).asDouble(), out[j], TOL * maxAbs, "output[" + j + "]");
+    }
+  }
+
+  @Test
+  void anOldHubFolderWithTorchWeightsGivesTheReferenceOutput() throws IOException {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("diffusers-micro");
+    try {
+      for (String name : List.of("config.json", "diffusion_pytorch_model.bin", "scheduler_config.json")) {
+        try (InputStream in = DiffusersUNetContractTest.class.getResourceAsStream("diffusers-micro/" + name)) {
+          java.nio.file.Files.copy(in, dir.resolve(name));
+        }
+      }
+      DiffusersFolder folder = DiffusersFolder.read(dir);
+      JsonNode expected = read("diffusers-micro/expected.json");
+      UNet2DSpec spec = UNet2DSpec.of(folder.unet(), 1000);
+      int[] ts = GoldenCases.ints(expected.get("t"));
+      Shape shape = Shape.batchOf(ts.length, spec.imageShape());
+      try (TrainableModel m = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1)) {
+        m.loadStateDict(folder.weights());
+        double rel = maxRelative(GoldenCases.floats(expected.get("output")), predict(m, GoldenCases.input(shape.size()), shape, ts));
+        assertTrue(rel < TOL, "the folder's model differs from the reference by " + rel + " relative");
+      }
+    } finally {
+      try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir)) {
+        for (java.nio.file.Path f : files.toList()) {
+          java.nio.file.Files.delete(f);
+        }
+      }
+      java.nio.file.Files.delete(dir);
     }
   }
 }
