@@ -157,6 +157,69 @@ public record DdpmUNetSpec(
     return new DdpmUNetSpec(Shape.of(3, 256, 256), 1000, 128, List.of(1, 1, 2, 2, 4, 4), 2, List.of(16), 0.0);
   }
 
+  /**
+   * The spec whose state dict is a given layout (a checkpoint of the authors' {@code Model}): {@code ch} and the
+   * channels from {@code conv_in} and each level's first block, the blocks per level, and the levels with
+   * attention; the image size is not in a state dict and is given.
+   *
+   * @param layout names and shapes, as in the checkpoint
+   * @param imageSize the image size the model was trained for
+   * @param numTrainTimesteps {@code T}
+   * @param dropout the training dropout (not in a state dict; it does not change sampling)
+   * @return the spec, whose {@link #parameterShapes()} are exactly the layout's names and shapes
+   * @throws IllegalArgumentException naming the first entry that does not fit the authors' model
+   */
+  public static DdpmUNetSpec fromLayout(Map<String, int[]> layout, int imageSize, int numTrainTimesteps, double dropout) {
+    int[] in = layout.get("conv_in.weight");
+    if (in == null || in.length != 4) {
+      throw new IllegalArgumentException("no conv_in.weight of rank 4: not the DDPM authors' Model layout");
+    }
+    int ch = in[0];
+    int levels = 0;
+    while (layout.containsKey("down." + levels + ".block.0.conv1.weight")) {
+      levels++;
+    }
+    if (levels == 0) {
+      throw new IllegalArgumentException("no down.0.block.0.conv1.weight: not the DDPM authors' Model layout");
+    }
+    List<Integer> mult = new ArrayList<>();
+    List<Integer> attn = new ArrayList<>();
+    for (int i = 0; i < levels; i++) {
+      int out = layout.get("down." + i + ".block.0.conv1.weight")[0];
+      if (out % ch != 0) {
+        throw new IllegalArgumentException("down." + i + " has " + out + " channels, not a multiple of ch = " + ch);
+      }
+      mult.add(out / ch);
+      if (layout.containsKey("down." + i + ".attn.0.q.weight")) {
+        attn.add(imageSize >> i);
+      }
+    }
+    int blocks = 0;
+    while (layout.containsKey("down.0.block." + blocks + ".conv1.weight")) {
+      blocks++;
+    }
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(in[1], imageSize, imageSize), numTrainTimesteps, ch, mult, blocks,
+        attn, dropout);
+    Map<String, int[]> want = spec.parameterShapes();
+    for (Map.Entry<String, int[]> e : want.entrySet()) {
+      int[] got = layout.get(e.getKey());
+      if (got == null) {
+        throw new IllegalArgumentException("missing '" + e.getKey() + "' of the DDPM authors' Model with ch " + ch
+            + ", ch_mult " + mult + ", num_res_blocks " + blocks);
+      }
+      if (!java.util.Arrays.equals(got, e.getValue())) {
+        throw new IllegalArgumentException("'" + e.getKey() + "' has shape " + java.util.Arrays.toString(got) + " but the DDPM "
+            + "authors' Model with ch " + ch + ", ch_mult " + mult + " has " + java.util.Arrays.toString(e.getValue()));
+      }
+    }
+    for (String name : layout.keySet()) {
+      if (!want.containsKey(name)) {
+        throw new IllegalArgumentException("'" + name + "' is not a parameter of the DDPM authors' Model");
+      }
+    }
+    return spec;
+  }
+
   @Override
   public String kind() {
     return KIND;

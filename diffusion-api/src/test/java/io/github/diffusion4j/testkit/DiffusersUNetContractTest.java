@@ -128,14 +128,7 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
   }
 
   private static double maxRelative(float[] expected, float[] actual) {
-    assertEquals(expected.length, actual.length, "output size");
-    double scale = 0;
-    double diff = 0;
-    for (int i = 0; i < expected.length; i++) {
-      scale = Math.max(scale, Math.abs(expected[i]));
-      diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
-    }
-    return diff / scale;
+    return GoldenCases.maxRelativeDifference(expected, actual);
   }
 
   @ParameterizedTest

@@ -225,4 +225,24 @@ public final class GoldenCases {
     }
     return y;
   }
+
+  /**
+   * The largest difference between two outputs relative to the largest magnitude of the first.
+   *
+   * @param expected the reference output
+   * @param actual the output under test, of the same length
+   * @return {@code max |expected - actual| / max |expected|}
+   */
+  public static double maxRelativeDifference(float[] expected, float[] actual) {
+    if (expected.length != actual.length) {
+      throw new AssertionError("output sizes differ: " + expected.length + " and " + actual.length);
+    }
+    double scale = 0;
+    double diff = 0;
+    for (int i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]));
+      diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+    }
+    return diff / scale;
+  }
 }
