@@ -67,6 +67,11 @@ final class EvalCommand implements Callable<Integer> {
     }
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
+      if (m.fromDiffusersFolder() && d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
+        throw new BadInputException("--checkpoint " + checkpoint + ": a diffusers folder has no images to compare the "
+            + "samples with; give them: --set data.kind=idx --set data.train_images=FILE --set data.eval_images=FILE "
+            + "(IDX images of the model's size)");
+      }
       Sampler s = d.sampler();
       float[] samples = m.sample(s, d.request(count, seed), new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0));
       QualityReport r = score(d, samples, d.referenceImages(count));
