@@ -231,6 +231,29 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     }
   }
 
+  /** The miniature U-Net ({@code model.kind: unet}) and its diffusers form compute the same function. */
+  @Test
+  void theMiniatureUNetAndItsConversionAgree() {
+    io.github.diffusion4j.model.UNetSpec spec =
+        new io.github.diffusion4j.model.UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, true, 4, 0.0);
+    StateDict w = GoldenCases.testWeights(spec.parameterShapes(), GOLDEN.get("weight_seed").asLong());
+    int[] ts = {0, 400, 999};
+    Shape shape = Shape.batchOf(ts.length, spec.imageShape());
+    float[] x = GoldenCases.input(shape.size());
+    float[] a;
+    float[] b;
+    try (TrainableModel m = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1)) {
+      m.loadStateDict(w);
+      a = predict(m, x, shape, ts);
+    }
+    try (TrainableModel m = backend.createModel(DiffusersConversion.spec(spec), OptimizerSpec.adam(1e-3), 1)) {
+      m.loadStateDict(DiffusersConversion.weights(spec, w));
+      b = predict(m, x, shape, ts);
+    }
+    double rel = maxRelative(a, b);
+    assertTrue(rel < 1e-5, "the miniature U-Net and its diffusers form differ by " + rel);
+  }
+
   /**
    * Standard normals from the portable uniforms by Box-Muller, as {@code gaussian} of the reference script.
    *
