@@ -640,6 +640,19 @@ GOLDEN_CASES = [
         "down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
         "attention_head_dim": 16, "norm_num_groups": 8, "norm_eps": 1e-6, "downsample_padding": 0,
         "flip_sin_to_cos": False, "freq_shift": 1, "mid_block_scale_factor": 1.4142135623730951, "sample_size": 8}},
+    # diffusers' defaults where the published models differ: cosines first, no shift, padding 1, one head over all
+    # channels, relu, a time embedding width of its own, the middle attention's own groups, a UNetRes-prefixed type,
+    # a non-square image
+    {"name": "mini-defaults", "base": None, "size": [8, 16], "t": [5, 640], "config": {
+        "_class_name": "UNet2DModel", "block_out_channels": [16, 32], "layers_per_block": 2,
+        "down_block_types": ["AttnDownBlock2D", "UNetResDownBlock2D"], "up_block_types": ["UpBlock2D", "AttnUpBlock2D"],
+        "attention_head_dim": None, "norm_num_groups": 8, "attn_norm_num_groups": 4, "act_fn": "relu",
+        "time_embedding_dim": 48, "sample_size": [8, 16]}},
+    # no middle block, attention_head_dim absent (diffusers' default of 8), dropout (training only)
+    {"name": "mini-nomid", "base": None, "size": 8, "t": [999], "config": {
+        "_class_name": "UNet2DModel", "block_out_channels": [16, 16], "layers_per_block": 1,
+        "down_block_types": ["AttnDownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "AttnUpBlock2D"],
+        "mid_block_type": None, "norm_num_groups": 4, "dropout": 0.1, "sample_size": 8}},
     {"name": "ddpm-cifar10-32", "base": "ddpm-cifar10-32", "size": 16, "t": [17, 999]},
     {"name": "ddpm-celebahq-256", "base": "ddpm-celebahq-256", "size": 32, "t": [500]},
     {"name": "ddpm-church-256", "base": "ddpm-church-256", "size": 32, "t": [999]},
@@ -687,39 +700,39 @@ def golden(out_path):
         model = UNet2DModel(**config)
         model.load_state_dict(test_weights(model, WEIGHT_SEED))
         model.eval()
-        c, s = config["in_channels"] if "in_channels" in config else 3, case["size"]
+        c = config.get("in_channels", 3)
+        h, w = (case["size"], case["size"]) if isinstance(case["size"], int) else case["size"]
         n = len(case["t"])
-        x = torch.from_numpy(golden_input(n * c * s * s).reshape(n, c, s, s))
+        x = torch.from_numpy(golden_input(n * c * h * w).reshape(n, c, h, w))
         with torch.no_grad():
             out = model(x, torch.as_tensor(case["t"]))
         sd = model.state_dict()
         entry = {"name": case["name"], "config": config, "t": case["t"],
                  "layout": [[k, list(v.shape)] for k, v in sd.items()], "output": _flat(out)}
-        if case["base"] is not None or case["name"] == "mini":
-            # the authors' Model with the same function: convert its weights and compare (t = 0 and 1, where the
-            # two float32 orders of the embedding's frequencies agree; see DiffusersConversion)
-            if case["base"] is not None:
-                dcfg = ddpm_config_for(config)
-                authors = ddpm_reference.build(dcfg)
-                authors.load_state_dict(ddpm_reference.test_weights(authors, WEIGHT_SEED))
-                authors.eval()
-                converted, pairs = convert_ddpm(authors.state_dict(), config["layers_per_block"])
-                twin = UNet2DModel(**config)
-                twin.load_state_dict(converted, strict=True)
-                twin.eval()
-                with torch.no_grad():
-                    xs = x[:1].repeat(2, 1, 1, 1)
-                    a = authors(xs, np.asarray([0, 1]))
-                    b = twin(xs, torch.as_tensor([0, 1]))
-                    rel = float((a - b).abs().max() / a.abs().max())
-                    a9 = authors(xs[:1], np.asarray([999]))
-                    b9 = twin(xs[:1], torch.as_tensor([999]))
-                    rel999 = float((a9 - b9).abs().max() / a9.abs().max())
-                assert rel < 1e-5, f"{case['name']}: the authors' model and its conversion differ by {rel}"
-                entry["authors"] = {"config": dcfg, "max_rel_t01": rel, "max_rel_t999": rel999}
-                key = "cifar10" if len(config["block_out_channels"]) == 4 else "lsun256"
-                doc["ddpm_names"].setdefault(key, {"config": dcfg, "pairs": [list(p) for p in pairs]})
-                print(f"{case['name']}: authors vs converted {rel:.2e} (t=0,1), {rel999:.2e} (t=999)", file=sys.stderr)
+        if case["base"] is not None:
+            # the authors' Model with the same function: convert its weights and compare (at t = 0 and 1 the two
+            # float32 orders of the embedding's frequencies give the same numbers; at 999 they differ by an ulp)
+            dcfg = ddpm_config_for(config)
+            authors = ddpm_reference.build(dcfg)
+            authors.load_state_dict(ddpm_reference.test_weights(authors, WEIGHT_SEED))
+            authors.eval()
+            converted, pairs = convert_ddpm(authors.state_dict(), config["layers_per_block"])
+            twin = UNet2DModel(**config)
+            twin.load_state_dict(converted, strict=True)
+            twin.eval()
+            with torch.no_grad():
+                xs = x[:1].repeat(2, 1, 1, 1)
+                a = authors(xs, np.asarray([0, 1]))
+                b = twin(xs, torch.as_tensor([0, 1]))
+                rel = float((a - b).abs().max() / a.abs().max())
+                a9 = authors(xs[:1], np.asarray([999]))
+                b9 = twin(xs[:1], torch.as_tensor([999]))
+                rel999 = float((a9 - b9).abs().max() / a9.abs().max())
+            assert rel < 1e-5, f"{case['name']}: the authors' model and its conversion differ by {rel}"
+            entry["authors"] = {"config": dcfg, "max_rel_t01": rel, "max_rel_t999": rel999}
+            key = "cifar10" if len(config["block_out_channels"]) == 4 else "lsun256"
+            doc["ddpm_names"].setdefault(key, {"config": dcfg, "pairs": [list(p) for p in pairs]})
+            print(f"{case['name']}: authors vs converted {rel:.2e} (t=0,1), {rel999:.2e} (t=999)", file=sys.stderr)
         doc["cases"].append(entry)
         print(f"{case['name']}: {sum(v.numel() for v in sd.values())} parameters, |out| max "
               f"{float(out.abs().max()):.3f}", file=sys.stderr)

@@ -126,6 +126,22 @@ class UNet2DSpecTest {
   }
 
   @Test
+  void theMiddleBlockCanGoWithoutAttentionOrAltogether() {
+    Map<String, Object> m = cifar10();
+    m.put("add_attention", false);
+    UNet2DSpec s = UNet2DSpec.of(UNet2DConfig.fromMap(m), 1000);
+    assertEquals(2 + 3, s.network().nodes().stream().filter(x -> x.layer() instanceof Layer.Attention).count());
+    assertTrue(s.parameterShapes().containsKey("mid_block.resnets.1.conv2.weight"));
+    assertFalse(s.parameterShapes().keySet().stream().anyMatch(k -> k.startsWith("mid_block.attentions")));
+    m.put("mid_block_type", null);
+    s = UNet2DSpec.of(UNet2DConfig.fromMap(m), 1000);
+    assertFalse(s.parameterShapes().keySet().stream().anyMatch(k -> k.startsWith("mid_block")));
+    assertEquals(35_746_307 - UNet2DSpec.of(UNet2DConfig.fromMap(cifar10()), 1000).parameterShapes().entrySet().stream()
+        .filter(e -> e.getKey().startsWith("mid_block")).mapToLong(e -> java.util.Arrays.stream(e.getValue())
+            .asLongStream().reduce(1, (a, b) -> a * b)).sum(), s.network().parameterCount());
+  }
+
+  @Test
   void theMiddleScaleFactorDividesItsResidualSums() {
     Map<String, Object> m = cifar10();
     m.put("mid_block_scale_factor", 2.0);

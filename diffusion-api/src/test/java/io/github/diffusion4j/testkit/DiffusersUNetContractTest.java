@@ -46,7 +46,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <ul>
  *   <li>the state-dict layout (names, shapes, registration order) of the five published DDPM configs
- *       (google/ddpm-cifar10-32, -celebahq-256, -church-256, -bedroom-256, -cat-256) and a miniature;
+ *       (google/ddpm-cifar10-32, -celebahq-256, -church-256, -bedroom-256, -cat-256) and three miniatures that
+ *       exercise the other supported values (heads, padding, scale factor, diffusers' defaults, no middle block);
  *   <li>their outputs for dense random weights, within 1e-4 relative (the 256x256 configs at 32x32 and CIFAR-10
  *       at 16x16: the same levels and attention, diffusers places attention by block type);
  *   <li>the DDPM authors' state-dict names mapped to diffusers' as diffusers' conversion script does, and the
@@ -78,10 +79,10 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
   }
 
   /**
-   * Whether this backend runs a case. The plain-Java reference backend runs the miniature only (the published
+   * Whether this backend runs a case. The plain-Java reference backend runs the miniatures only (the published
    * shapes would take it minutes); every real backend runs them all.
    *
-   * @param name a case: {@code mini}, a published config's name, {@code ddim} or {@code full_size}
+   * @param name a case: a miniature ({@code mini...}), a published config's name, {@code ddim} or {@code full_size}
    * @return true to run it
    */
   protected boolean runs(String name) {
@@ -139,8 +140,7 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     if (layout.isTextual()) {
       layout = caseNode(layout.asText()).get("layout");
     }
-    int size = c.get("config").get("sample_size").asInt();
-    UNet2DSpec spec = new UNet2DSpec(Shape.of(3, size, size), 1000, config(c.get("config")));
+    UNet2DSpec spec = UNet2DSpec.of(config(c.get("config")), 1000);
     List<String> names = new ArrayList<>(spec.parameterShapes().keySet());
     List<String> expected = new ArrayList<>();
     layout.forEach(e -> expected.add(e.get(0).asText()));
@@ -156,8 +156,7 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
   @MethodSource("casesRun")
   void theOutputIsDiffusers(String name) {
     JsonNode c = caseNode(name);
-    int size = c.get("config").get("sample_size").asInt();
-    UNet2DSpec spec = new UNet2DSpec(Shape.of(3, size, size), 1000, config(c.get("config")));
+    UNet2DSpec spec = UNet2DSpec.of(config(c.get("config")), 1000);
     int[] ts = GoldenCases.ints(c.get("t"));
     Shape shape = Shape.batchOf(ts.length, spec.imageShape());
     try (TrainableModel m = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1)) {
