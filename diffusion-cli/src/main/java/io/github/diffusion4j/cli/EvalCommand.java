@@ -153,13 +153,13 @@ final class EvalCommand implements Callable<Integer> {
       }
       VarianceType variance = d.config().sampling().varianceType();
       if (variance == VarianceType.TUTORIAL) {
-        throw new BadInputException("sampling.variance_type is 'tutorial' (sigma = beta), which is not one of the DDPM "
-            + "authors' fixed variances; the bound is defined for fixed_small and fixed_large: add "
+        throw d.loadedConfig().error("sampling.variance_type", "is 'tutorial' (sigma = beta), which is not one of the "
+            + "DDPM authors' fixed variances; the bound is defined for fixed_small and fixed_large: add "
             + "--set sampling.variance_type=fixed_small (or fixed_large)");
       }
       Dataset images = d.evalData();
       if (images == null) {
-        throw new BadInputException("the checkpoint's config has no evaluation images (data.eval_size is 0): add "
+        throw d.loadedConfig().error("data.eval_size", "is 0: the bound is computed on the evaluation images; add "
             + "--set data.eval_size=N");
       }
       outputFolder(dir);

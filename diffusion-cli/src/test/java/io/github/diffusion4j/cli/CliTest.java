@@ -165,8 +165,10 @@ class CliTest {
     assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--batch-size", "0"), "--batch-size 0");
     assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--count", "0"), "--count 0");
     assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "sampling.variance_type=tutorial"),
+        "sampling.variance_type: is 'tutorial'");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "sampling.variance_type=tutorial"),
         "--set sampling.variance_type=fixed_small");
-    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "data.eval_size=0"), "data.eval_size is 0");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "data.eval_size=0"), "data.eval_size: is 0");
     Path file = dir.resolve("a-file");
     Files.writeString(file, "x");
     assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--out", file.toString()), "is a file; give a folder");
