@@ -2,6 +2,8 @@ package io.github.diffusion4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.eval.BoundReport;
+import io.github.diffusion4j.eval.BoundTerm;
 import io.github.diffusion4j.io.GifWriter;
 import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.io.NpyWriter;
@@ -18,9 +20,13 @@ import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-/** Writing what the commands produce: image grids, raw samples, GIFs, frame strips and the loss chart. */
+/**
+ * Writing what the commands produce: image grids, raw samples, GIFs, frame strips, the loss chart and the
+ * likelihood chart.
+ */
 final class Outputs {
   private Outputs() {}
 
@@ -131,18 +137,70 @@ final class Outputs {
         el.add(n.path("eval_loss").asDouble());
       }
     }
-    if (ts.isEmpty() && es.isEmpty()) {
+    List<Series> series = new ArrayList<>();
+    if (!ts.isEmpty()) {
+      series.add(new Series("train (mean per log interval)", ts, tl, Style.LINE));
+    }
+    if (!es.isEmpty()) {
+      series.add(new Series("eval (per epoch)", es, el, Style.LINE_AND_POINTS));
+    }
+    writeChart(png, "Loss", "step", "MSE", series);
+  }
+
+  /**
+   * The likelihood chart: each term of the variational bound against its index {@code t} (the decoder at
+   * 0, the KL terms, the prior at {@code T}), on a logarithmic axis; an estimate's terms are the mean of
+   * the images that drew them, shown as points.
+   */
+  static void writeBoundChart(BoundReport r, Path png) throws IOException {
+    List<Double> kt = new ArrayList<>();
+    List<Double> kv = new ArrayList<>();
+    for (BoundTerm t : r.terms()) {
+      if (t.t() > 0 && t.count() > 0 && t.bpd() > 0 && Double.isFinite(t.bpd())) {
+        kt.add((double) t.t());
+        kv.add(t.bpd());
+      }
+    }
+    List<Series> series = new ArrayList<>();
+    if (!kt.isEmpty()) {
+      series.add(new Series(r.isEstimate() ? "KL terms L_t, as drawn" : "KL terms L_t",
+          kt, kv, r.isEstimate() ? Style.POINTS : Style.LINE));
+    }
+    double decoder = r.terms().get(0).bpd();
+    if (decoder > 0 && Double.isFinite(decoder)) {
+      series.add(new Series("decoder L_0", List.of(0.0), List.of(decoder), Style.POINTS));
+    }
+    if (r.priorBpd() > 0 && Double.isFinite(r.priorBpd())) {
+      series.add(new Series("prior L_T", List.of((double) r.numTrainTimesteps()), List.of(r.priorBpd()), Style.POINTS));
+    }
+    String how = r.isEstimate()
+        ? "estimate from " + r.timestepsPerImage() + " of " + r.numTrainTimesteps() + " timesteps"
+        : "all " + r.numTrainTimesteps() + " timesteps";
+    writeChart(png, String.format(Locale.ROOT, "Variational bound: %.4f bits/dim (%d images, %s)", r.totalBpd(),
+        r.images(), how), "t (L_t of Ho et al. eq. 5; the model is called at timestep t)", "bits per dimension", series);
+  }
+
+  /** How a series is drawn. */
+  enum Style { LINE, LINE_AND_POINTS, POINTS }
+
+  /** One series of a chart. */
+  record Series(String name, List<Double> x, List<Double> y, Style style) {}
+
+  /** A chart with a logarithmic y axis, drawn to a PNG; nothing is written when there is no series. */
+  static void writeChart(Path png, String title, String xTitle, String yTitle, List<Series> series) throws IOException {
+    if (series.isEmpty()) {
       return;
     }
     System.setProperty("java.awt.headless", "true");
-    XYChart chart = new XYChartBuilder().width(900).height(500).title("Loss").xAxisTitle("step")
-        .yAxisTitle("MSE").build();
+    XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(xTitle)
+        .yAxisTitle(yTitle).build();
     chart.getStyler().setYAxisLogarithmic(true);
-    if (!ts.isEmpty()) {
-      chart.addSeries("train (mean per log interval)", ts, tl).setMarker(SeriesMarkers.NONE);
-    }
-    if (!es.isEmpty()) {
-      chart.addSeries("eval (per epoch)", es, el).setMarker(SeriesMarkers.CIRCLE);
+    for (Series s : series) {
+      XYSeries xy = chart.addSeries(s.name(), s.x(), s.y());
+      xy.setMarker(s.style() == Style.LINE ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+      if (s.style() == Style.POINTS) {
+        xy.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+      }
     }
     BufferedImage img = BitmapEncoder.getBufferedImage(chart);
     ImageGrid.writePng(png, img);
