@@ -61,6 +61,10 @@ public final class FolderLock implements AutoCloseable {
    * @throws UncheckedIOException naming the folder if it cannot be created or locked
    */
   public static FolderLock acquire(Path folder, String command) {
+    if (Files.exists(folder) && !Files.isDirectory(folder)) {
+      throw new UncheckedIOException(folder + ": is not a folder", new java.nio.file.NotDirectoryException(
+          folder.toString()));
+    }
     Path real;
     try {
       Files.createDirectories(folder);
