@@ -251,4 +251,22 @@ class RunReliabilityTest {
       assertArrayEquals(java.util.Arrays.copyOfRange(reference, 100 * 75, 150 * 75), sliced, 0f);
     }
   }
+
+  /** The README's example: a checkpoint sampled into a file batch by batch, as one sample call would. */
+  @Test
+  void aCheckpointIsSampledIntoAFileBatchByBatch() throws IOException {
+    Path cp = trained();
+    Path file = dir.resolve("shard-0.npy");
+    int n = 2100;
+    try (TrainedModel m = TrainedModel.load(cp, List.of());
+        io.github.diffusion4j.io.SampleWriter out = io.github.diffusion4j.io.SampleWriter.create(file,
+            m.diffusion().imageShape(), n, Map.of())) {
+      m.sample(m.diffusion().sampler(), m.diffusion().request(n, 7), SamplingListener.NONE,
+          (first, images, count) -> out.write(images, count));
+      out.commit();
+      float[] inMemory = m.sample(m.diffusion().sampler(), m.diffusion().request(n, 7), SamplingListener.NONE);
+      assertArrayEquals(io.github.diffusion4j.io.NpyWriter.toBytes(inMemory,
+          io.github.diffusion4j.tensor.Shape.batchOf(n, m.diffusion().imageShape())), Files.readAllBytes(file));
+    }
+  }
 }
