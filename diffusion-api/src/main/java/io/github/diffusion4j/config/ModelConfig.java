@@ -114,9 +114,16 @@ public record ModelConfig(
    * @param numTrainTimesteps {@code T}
    * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet
    * @throws ConfigException for a unet whose levels do not fit the image ({@code model.channel_mult}) or
-   *     whose base channels cannot carry the timestep embedding ({@code model.base_channels})
+   *     whose base channels cannot carry the timestep embedding ({@code model.base_channels}), or for an
+   *     architecture whose weights or activations would not fit in one tensor (the key that sizes them)
    */
   public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
+    ModelSpec spec = spec(imageShape, numTrainTimesteps);
+    Sizes.checkModel(this, spec, imageShape);
+    return spec;
+  }
+
+  private ModelSpec spec(Shape imageShape, int numTrainTimesteps) {
     if (kind == Kind.MLP) {
       return new MlpSpec(imageShape, numTrainTimesteps, hidden);
     }
@@ -130,7 +137,11 @@ public record ModelConfig(
           + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
-    return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
-        dropout);
+    try {
+      return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
+          dropout);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Schema.BASE_CHANNELS.path(), e.getMessage());
+    }
   }
 }

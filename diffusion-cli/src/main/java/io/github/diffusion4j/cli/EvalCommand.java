@@ -3,7 +3,8 @@ package io.github.diffusion4j.cli;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.eval.BoundOptions;
 import io.github.diffusion4j.eval.BoundReport;
-import io.github.diffusion4j.eval.QualityMetrics;
+import io.github.diffusion4j.eval.Gaussian;
+import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.eval.VariationalBound;
 import io.github.diffusion4j.io.AtomicFiles;
@@ -110,8 +111,9 @@ final class EvalCommand implements Callable<Integer> {
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
-      float[] samples = m.sample(s, d.request(count, seed), new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0));
-      QualityReport r = score(d, samples, d.referenceImages(count));
+      QualityAccumulator samples = new QualityAccumulator(d.imageShape());
+      d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
+      QualityReport r = score(d, samples, d.referenceGaussian(count));
       print(spec.commandLine().getOut(), s.name() + " " + d.plan().size() + " steps", r);
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
@@ -214,15 +216,22 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /**
-   * The quality report of samples against real images. The gradient residual and corner uniformity
-   * describe the colour-gradient data only; for other data they are left out (NaN, null in JSON).
+   * The quality report of samples (accumulated batch by batch) against the Gaussian of real images. The
+   * gradient residual and corner uniformity describe the colour-gradient data only; for other data they
+   * are left out (NaN, null in JSON).
    */
-  static QualityReport score(Diffusion d, float[] samples, float[] reference) {
-    QualityReport r = QualityMetrics.evaluate(samples, reference, d.imageShape());
+  static QualityReport score(Diffusion d, QualityAccumulator samples, Gaussian reference) {
+    QualityReport r = samples.report(reference);
     if (d.config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
       return new QualityReport(r.frechet(), Double.NaN, Double.NaN, r.sampleCount());
     }
     return r;
+  }
+
+  /** A progress bar over all the batches {@code count} images are sampled in. */
+  static SamplingConsole console(Diffusion d, Sampler s, int count) {
+    int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
+    return new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0).batches(batches);
   }
 
   static void print(PrintWriter out, String what, QualityReport r) {

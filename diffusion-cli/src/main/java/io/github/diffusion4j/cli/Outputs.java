@@ -6,8 +6,8 @@ import io.github.diffusion4j.eval.BoundReport;
 import io.github.diffusion4j.eval.BoundTerm;
 import io.github.diffusion4j.io.GifWriter;
 import io.github.diffusion4j.io.ImageGrid;
-import io.github.diffusion4j.io.NpyWriter;
-import io.github.diffusion4j.io.SafeTensors;
+import io.github.diffusion4j.io.SampleWriter;
+import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.tensor.Shape;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -70,14 +70,65 @@ final class Outputs {
         + "(raw float32 N x C x H x W in [0, 1])");
   }
 
-  /** Writes samples in the format of the file's extension. */
-  static void writeSamples(Path file, float[] images, Shape batch, int nrow) {
-    switch (format("--out", file)) {
-      case "png" -> ImageGrid.writePng(file, images, batch, ImageGrid.Options.defaults().withNrow(nrow));
-      case "npy" -> NpyWriter.write(file, images, batch);
-      case "safetensors" -> SafeTensors.writeSamples(file, images, batch, Map.of("range", "[0, 1]"));
-      default -> throw new AssertionError(file);
+  /**
+   * Where sampled images go as they are produced, batch by batch: a PNG grid drawn cell by cell, or raw
+   * samples streamed to {@code .npy} / {@code .safetensors}. Nothing appears under the file's name until
+   * {@link #commit()}.
+   */
+  interface SampleOutput extends Diffusion.ImageSink, AutoCloseable {
+    /** Writes the file (atomically). */
+    void commit();
+
+    @Override
+    void close();
+  }
+
+  /**
+   * Prepares the output for {@code count} images, checking before anything is sampled that a grid can show
+   * them (a grid of more than {@link ImageGrid#MAX_PIXELS} pixels is refused, naming the option).
+   */
+  static SampleOutput samples(String option, Path file, int count, Shape image, Map<String, String> metadata) {
+    if (format(option, file).equals("png")) {
+      int nrow = (int) Math.ceil(Math.sqrt(count));
+      ImageGrid.Canvas canvas;
+      try {
+        canvas = ImageGrid.canvas(Shape.batchOf(count, image), ImageGrid.Options.defaults().withNrow(nrow));
+      } catch (IllegalArgumentException e) {
+        throw new BadInputException("--count " + count + ": " + e.getMessage() + "; for more, write " + option
+            + " FILE.npy or FILE.safetensors");
+      }
+      return new SampleOutput() {
+        @Override
+        public void accept(long first, float[] images, int n) {
+          canvas.draw(Math.toIntExact(first), images, n);
+        }
+
+        @Override
+        public void commit() {
+          ImageGrid.writePng(file, canvas.finish());
+        }
+
+        @Override
+        public void close() {}
+      };
     }
+    SampleWriter w = SampleWriter.create(file, image, count, metadata);
+    return new SampleOutput() {
+      @Override
+      public void accept(long first, float[] images, int n) {
+        w.write(images, n);
+      }
+
+      @Override
+      public void commit() {
+        w.commit();
+      }
+
+      @Override
+      public void close() {
+        w.close();
+      }
+    };
   }
 
   /** An animated GIF of trajectory frames, each a grid of the recorded images. */
