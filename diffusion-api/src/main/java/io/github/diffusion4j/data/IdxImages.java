@@ -274,6 +274,10 @@ public final class IdxImages {
       if (Files.isDirectory(file)) {
         throw new DataFileException(file, "is a directory; expected an IDX file");
       }
+      if (Files.exists(file) && !Files.isRegularFile(file)) {
+        // checked before opening: reading a FIFO would block until something writes to it
+        throw new DataFileException(file, "is not a regular file (a FIFO, socket or device); expected an IDX file");
+      }
       InputStream raw = null;
       try {
         long size = Files.size(file);

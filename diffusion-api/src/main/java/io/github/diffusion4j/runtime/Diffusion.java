@@ -11,6 +11,7 @@ import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.Normalization;
+import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.PredictionType;
@@ -23,7 +24,9 @@ import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendProvider;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.training.Trainer;
 import java.nio.file.Path;
@@ -191,19 +194,54 @@ public final class Diffusion implements AutoCloseable {
    * @return {@code [n, C, H, W]} values in {@code [0, 1]}
    */
   public float[] referenceImages(int count) {
+    return referenceImages(0, count);
+  }
+
+  /**
+   * A slice of the real images of {@link #referenceImages(int)}: images {@code first .. first + count - 1}
+   * (the same images however the range is sliced), so that many can be taken batch by batch.
+   *
+   * @param first the first image, at least 0
+   * @param count how many images (fewer, possibly none, where the file data ends)
+   * @return {@code [n, C, H, W]} values in {@code [0, 1]}
+   */
+  public float[] referenceImages(int first, int count) {
+    if (first < 0 || count < 0) {
+      throw new IllegalArgumentException("first and count must be at least 0, got " + first + " and " + count);
+    }
     if (config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
-      return io.github.diffusion4j.data.GradientImages.generate(count, imageShape(),
+      return io.github.diffusion4j.data.GradientImages.generate(first, count, imageShape(),
           io.github.diffusion4j.random.Noise.seeded(config().seed()).split(DataSets.REFERENCE));
     }
     Dataset source = evalData() != null ? evalData() : trainingData();
-    int n = Math.min(count, source.size());
+    int n = Math.max(0, Math.min(count, source.size() - first));
     int[] idx = new int[n];
     for (int i = 0; i < n; i++) {
-      idx[i] = i;
+      idx[i] = first + i;
     }
     float[] out = new float[n * imageShape().size()];
     source.gather(idx, out);
     return Normalization.denormalize(out);
+  }
+
+  /**
+   * The Gaussian of {@link #referenceImages(int)}, fitted batch by batch (memory independent of
+   * {@code count}): what {@link io.github.diffusion4j.eval.QualityAccumulator#report} compares samples to.
+   *
+   * @param count how many real images (fewer if the file data has fewer), at least 2
+   * @return the fit
+   */
+  public Gaussian referenceGaussian(int count) {
+    Gaussian.Accumulator g = new Gaussian.Accumulator(imageShape().size());
+    int batch = samplingBatchSize();
+    for (int first = 0; first < count; first += batch) {
+      float[] images = referenceImages(first, Math.min(batch, count - first));
+      if (images.length == 0) {
+        break;
+      }
+      g.add(images);
+    }
+    return g.fit();
   }
 
   /**
@@ -315,9 +353,117 @@ public final class Diffusion implements AutoCloseable {
    * @return the images in {@code [0, 1]}
    */
   public float[] sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener) {
+    int k = request.imageShape().size();
+    float[] out = new float[request.batchShape().size()];
+    sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,
+        Math.toIntExact(first * k), n * k));
+    return out;
+  }
+
+  /** Receives sampled images batch by batch ({@link #sampleImages(NoisePredictor, Sampler, SamplingRequest,
+   * SamplingListener, ImageSink)}). */
+  @FunctionalInterface
+  public interface ImageSink {
+    /**
+     * Takes the next batch.
+     *
+     * @param first the index of the batch's first image in the request (0 for the first batch)
+     * @param images the batch, {@code [n, C, H, W]} in {@code [0, 1]}; the array is the receiver's
+     * @param n the number of images in the batch
+     */
+    void accept(long first, float[] images, int n);
+  }
+
+  /**
+   * The most images {@link #sampleImages(NoisePredictor, Sampler, SamplingRequest, SamplingListener,
+   * ImageSink)} samples at once: about {@value #SAMPLING_BATCH_VALUES} values per batch tensor, at most
+   * {@value #MAX_SAMPLING_BATCH} images, at least 1.
+   *
+   * @return the batch size for this configuration's images
+   */
+  public int samplingBatchSize() {
+    return Math.max(1, Math.min(MAX_SAMPLING_BATCH, SAMPLING_BATCH_VALUES / imageShape().size()));
+  }
+
+  /** The values of one sampling batch tensor {@link #samplingBatchSize()} aims at (16 MB of float32). */
+  public static final int SAMPLING_BATCH_VALUES = 1 << 22;
+
+  /** The most images in one sampling batch. */
+  public static final int MAX_SAMPLING_BATCH = 1024;
+
+  /**
+   * Samples images batch by batch, handing each batch to {@code sink} as soon as it is done, in order, so
+   * that memory does not grow with the number of images. The noise of image {@code i} is that of sample
+   * {@code request.firstSample() + i} (see {@link SamplingRequest}), so the images are the same as sampled
+   * in one batch. A request with its own initial noise is sampled in one batch.
+   *
+   * @param model the model
+   * @param sampler the sampler
+   * @param request what to sample
+   * @param listener sees every step of every batch, batch after batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener,
+      ImageSink sink) {
     Backend b = backend();
-    try (TensorScope s = b.tensors().openScope()) {
-      return Normalization.denormalize(sampler.sample(model, b.tensors(), request, listener).toFloatArray());
+    int batch = request.initialNoise().isPresent() ? request.count() : samplingBatchSize();
+    for (int first = 0; first < request.count(); first += batch) {
+      int n = Math.min(batch, request.count() - first);
+      SamplingRequest part = request.initialNoise().isPresent() ? request
+          : request.slice(request.firstSample() + first, n);
+      float[] images;
+      try (TensorScope s = b.tensors().openScope()) {
+        images = Normalization.denormalize(sampler.sample(model, b.tensors(), part, listener).toFloatArray());
+      }
+      sink.accept(first, images, n);
+    }
+  }
+
+  /**
+   * Runs every check that training runs, without loading the backend, creating a model, or reading more of
+   * the data than the IDX files' headers: the backend is on the class path, the sampler is registered and
+   * accepts its options, the data files exist and fit the configuration, every size fits the arrays it
+   * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
+   * {@code output.dir} can hold run folders. {@code diffusion config --check} runs it, and
+   * {@link TrainingRun} runs it before it creates anything.
+   *
+   * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
+   */
+  public void check() {
+    get(Key.get(BackendProvider.class));
+    DataSets.Plan plan = get(Key.get(DataSets.Plan.class));
+    DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
+    modelSpec();
+    SamplerProvider sampler = get(Key.get(SamplerProvider.class));
+    SamplerSettings settings = config().sampling().settings(schedule(), predictionType(), new DeferredTensors());
+    try {
+      sampler.create(settings);
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw loaded.error("sampling.options", "sampler '" + sampler.name() + "' refused its settings: " + e.getMessage());
+    }
+    Path out = config().output().dir();
+    if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
+      throw loaded.error("output.dir", out + " is not a folder");
+    }
+  }
+
+  /** The backend's tensors, loaded only when a tensor is made (so that a sampler can be created to check it). */
+  private final class DeferredTensors implements TensorFactory {
+    @Override
+    public io.github.diffusion4j.tensor.Tensor zeros(Shape shape) {
+      return backend().tensors().zeros(shape);
+    }
+
+    @Override
+    public io.github.diffusion4j.tensor.Tensor fromArray(float[] data, Shape shape) {
+      return backend().tensors().fromArray(data, shape);
+    }
+
+    @Override
+    public TensorScope openScope() {
+      return backend().tensors().openScope();
     }
   }
 

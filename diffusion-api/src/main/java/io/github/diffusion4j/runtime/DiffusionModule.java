@@ -52,7 +52,7 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  Backend backend(Map<String, BackendProvider> providers) {
+  BackendProvider backendProvider(Map<String, BackendProvider> providers) {
     String property = System.getProperty(BACKEND_PROPERTY);
     String name = property == null || property.isBlank() ? config.config().backend() : property.trim();
     BackendProvider p = providers.get(name);
@@ -60,7 +60,13 @@ final class DiffusionModule extends AbstractModule {
       String where = property == null || property.isBlank() ? "" : " (from -D" + BACKEND_PROPERTY + ")";
       throw config.error("backend", ProviderDiscovery.unknownBackend(name, backends) + where);
     }
-    return p.create(new BackendOptions(config.config().threads()));
+    return p;
+  }
+
+  @Provides
+  @Singleton
+  Backend backend(BackendProvider provider) {
+    return provider.create(new BackendOptions(config.config().threads()));
   }
 
   @Provides
@@ -71,8 +77,14 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  DataSets dataSets() {
-    return DataSets.load(config);
+  DataSets.Plan dataPlan() {
+    return DataSets.plan(config);
+  }
+
+  @Provides
+  @Singleton
+  DataSets dataSets(DataSets.Plan plan) {
+    return DataSets.load(config, plan);
   }
 
   @Provides
@@ -84,14 +96,18 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  Shape imageShape(DataSets data) {
+  Shape imageShape(DataSets.Plan data) {
     return data.imageShape();
   }
 
   @Provides
   @Singleton
   ModelSpec modelSpec(Shape imageShape, Schedule schedule) {
-    return config.config().model().toSpec(imageShape, schedule.size());
+    try {
+      return config.config().model().toSpec(imageShape, schedule.size());
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      throw config.error(e.path(), e.detail());
+    }
   }
 
   @Provides

@@ -28,9 +28,12 @@ final class MetricsLog {
 
   /** Keeps only lines up to a step (a resumed run rewrites what the interrupted run logged after it). */
   void truncateAfter(long step) {
-    if (!Files.exists(file)) {
+    if (!Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
+    io.github.diffusion4j.io.FileProblems.ofReading(file).ifPresent(p -> {
+      throw new IllegalStateException(file + ": " + p + "; it should be the run's metrics log");
+    });
     try {
       List<String> kept = new ArrayList<>();
       for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {

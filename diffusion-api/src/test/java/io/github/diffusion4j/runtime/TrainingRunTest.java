@@ -23,7 +23,7 @@ class TrainingRunTest {
   @TempDir
   Path dir;
 
-  private static final String TINY = String.join("\n",
+  static final String TINY = String.join("\n",
       "backend: reference",
       "seed: 5",
       "data:",

@@ -59,9 +59,9 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = runFolder(d);
-      out.println("run folder: " + folder.root().toAbsolutePath());
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
@@ -105,8 +105,7 @@ final class TrainCommand implements Callable<Integer> {
     Optional<Path> newest = Optional.empty();
     if (Files.isDirectory(out)) {
       try (Stream<Path> runs = Files.list(out)) {
-        newest = runs.filter(p -> Files.isDirectory(p.resolve("checkpoints")))
-            .filter(p -> !CheckpointStore.open(p.resolve("checkpoints"), CheckpointStore.KEEP_ALL).list().isEmpty())
+        newest = runs.filter(p -> !CheckpointStore.listIn(p.resolve("checkpoints")).isEmpty())
             .max(Comparator.comparing(p -> p.resolve("checkpoints").toFile().lastModified()));
       }
     }
@@ -125,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
       NoisePredictor m = ema != null ? ema : run.model();
       int count = d.config().sampling().count();
       RunArtifacts.samples(d, m, d.sampler(), d.request(count, d.config().seed()), folder.samples(), folder.denoiseGif(),
-          TrainingConsole.isTerminal());
+          TrainingConsole.isTerminal(), (first, images, n) -> { });
       out.println("samples: " + folder.samples() + " (" + d.config().sampling().sampler() + ", " + d.plan().size()
           + " steps" + (ema != null ? ", EMA weights" : "") + "), trajectory: " + folder.denoiseGif());
     } finally {
