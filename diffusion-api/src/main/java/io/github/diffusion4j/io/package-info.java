@@ -12,6 +12,8 @@
  *       a run.
  *   <li>{@link io.github.diffusion4j.io.ImageGrid} (PNG grids), {@link io.github.diffusion4j.io.GifWriter}
  *       (animated trajectories), {@link io.github.diffusion4j.io.NpyWriter} (NumPy arrays).
+ *   <li>{@link io.github.diffusion4j.io.ImageCache}: decoded training images in one file, built once from an
+ *       image folder or CIFAR-10 batches, checked against its sources, memory-mapped.
  *   <li>{@link io.github.diffusion4j.io.AtomicFiles}: temporary sibling, fsync, atomic rename.
  * </ul>
  *
