@@ -9,6 +9,7 @@ import com.google.inject.name.Names;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.model.ModelSpec;
@@ -170,6 +171,28 @@ public final class Diffusion implements AutoCloseable {
    */
   public Dataset trainingData() {
     return get(Key.get(Dataset.class, Names.named("train")));
+  }
+
+  /**
+   * Loads the data now, if it is not loaded yet, showing the progress of a long preparation (decoding a
+   * folder into its image cache), and says what was loaded.
+   *
+   * @param progress sees the preparation advance (only if this call loads the data)
+   * @return what the training and evaluation sets are
+   * @throws io.github.diffusion4j.data.DataFileException naming the file when the data cannot be used
+   */
+  public DataReport prepareData(DataProgress progress) {
+    return get(Key.get(DataLoader.class)).get(progress).report();
+  }
+
+  /**
+   * What the training and evaluation sets are (loading them if needed): sources, counts, skipped images,
+   * caches.
+   *
+   * @return the report
+   */
+  public DataReport dataReport() {
+    return prepareData(DataProgress.NONE);
   }
 
   /**

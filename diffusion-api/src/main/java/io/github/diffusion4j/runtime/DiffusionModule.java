@@ -7,6 +7,7 @@ import com.google.inject.multibindings.MapBinder;
 import com.google.inject.name.Named;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.sampling.SamplerProvider;
@@ -71,8 +72,13 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  DataSets dataSets() {
-    return DataSets.load(config);
+  DataLoader dataLoader() {
+    return new DataLoader(config);
+  }
+
+  @Provides
+  DataSets dataSets(DataLoader loader) {
+    return loader.get(DataProgress.NONE);
   }
 
   @Provides
@@ -84,7 +90,7 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  Shape imageShape(DataSets data) {
+  Shape imageShape(DataLoader data) {
     return data.imageShape();
   }
 
