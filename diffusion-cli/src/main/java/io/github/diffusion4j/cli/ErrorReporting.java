@@ -18,6 +18,7 @@ final class ErrorReporting {
       if (t instanceof BadInputException
           || t instanceof io.github.diffusion4j.config.ConfigException
           || n.equals("io.github.diffusion4j.io.CheckpointException")
+          || t instanceof io.github.diffusion4j.data.DataFileException
           || t instanceof NoSuchFileException
           || t instanceof FileNotFoundException
           || t instanceof AccessDeniedException) {

@@ -29,12 +29,17 @@ final class ChildCli {
   }
 
   static ProcessBuilder builder(Path workDir, Path log, String... args) {
+    return withHeap(workDir, log, "-Xmx512m", args);
+  }
+
+  /** As {@link #builder(Path, Path, String...)} with another heap limit, e.g. {@code -Xmx48m}. */
+  static ProcessBuilder withHeap(Path workDir, Path log, String maxHeap, String... args) {
     List<String> cmd = new ArrayList<>();
     if (RESET_SIGINT) {
       cmd.addAll(List.of("env", "--default-signal=INT"));
     }
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
+    cmd.add(maxHeap);
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");
