@@ -207,8 +207,10 @@ public final class Diffusion implements AutoCloseable {
   /**
    * Real images to judge samples against, in {@code [0, 1]}: for gradient data, {@code count} fresh
    * images from a stream of their own ({@code Noise.seeded(seed).split(REFERENCE)}, disjoint from the
-   * training and evaluation sets); for file data, the first {@code count} images of the evaluation set
-   * (or of the training set when there is none).
+   * training and evaluation sets); for IDX files, the first {@code count} images of the evaluation set
+   * (or of the training set when there is none); for folders and CIFAR-10, {@code count} images of that set
+   * spread evenly over its order ({@code floor(i * size / count)}), so that a folder sorted by class gives
+   * every class its share.
    *
    * @param count how many images (fewer if the file data has fewer)
    * @return {@code [n, C, H, W]} values in {@code [0, 1]}
@@ -220,9 +222,10 @@ public final class Diffusion implements AutoCloseable {
     }
     Dataset source = evalData() != null ? evalData() : trainingData();
     int n = Math.min(count, source.size());
+    boolean spread = config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.IDX;
     int[] idx = new int[n];
     for (int i = 0; i < n; i++) {
-      idx[i] = i;
+      idx[i] = spread ? (int) ((long) i * source.size() / n) : i;
     }
     float[] out = new float[n * imageShape().size()];
     source.gather(idx, out);

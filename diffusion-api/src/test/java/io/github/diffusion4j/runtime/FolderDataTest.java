@@ -261,6 +261,22 @@ class FolderDataTest {
   }
 
   @Test
+  void referenceImagesAreSpreadOverTheClassesNotTheFirstOnes() throws IOException {
+    Path eval = folder("eval", 12);
+    Path yaml = write(yaml(folderData(folder("train", 8), "  eval_root: " + eval)));
+    try (Diffusion d = Diffusion.open(yaml)) {
+      float[] ref = d.referenceImages(4);
+      assertEquals(4 * 3 * 64, ref.length);
+      // sorted: cats/000, 002, ..., 010, then dogs/001, ..., 011; picks 0, 3, 6, 9: cats 0 and 6, dogs 1 and 7
+      float[] reds = new float[4];
+      for (int i = 0; i < 4; i++) {
+        reds[i] = Math.round(ref[i * 192] * 255) - 1;
+      }
+      assertArrayEquals(new float[] {0, 30, 5, 35}, reds, "two images of each class");
+    }
+  }
+
+  @Test
   void theLimitsSpreadOverTheSortedOrder() throws IOException {
     Path root = folder("train", 20);
     Path yaml = write(yaml(folderData(root, "  train_size: 8")));
