@@ -82,16 +82,10 @@ final class DataBenchCommand implements Callable<Integer> {
     all.add("data.random_flip=false");
     LoadedConfig loaded = TrainCommand.load(config, null, all);
     try (Diffusion d = Diffusion.open(loaded)) {
-      long start = System.nanoTime();
       DataReport report = d.prepareData(DataProgress.NONE);
-      double build = (System.nanoTime() - start) / 1e9;
-      DataReport.Part train = report.train();
-      long cacheBytes = Files.size(train.cacheFile().orElseThrow());
-      int decoded = train.available() + train.skippedCount();
-      out.printf(Locale.ROOT, "data: %s, %s images%n", train.source(), d.imageShape().toCompactString());
-      out.printf(Locale.ROOT, "cache build (training set, from scratch, warm file cache): %,d images in %.2f s "
-          + "(%.0f images/s), %.1f MB%s%n", decoded, build, decoded / build, cacheBytes / 1e6,
-          report.eval().isPresent() ? "; the evaluation set's cache is included in the time" : "");
+      out.printf(Locale.ROOT, "data: %s, %s images%n", report.train().source(), d.imageShape().toCompactString());
+      build(out, "training set", report.train());
+      report.eval().ifPresent(e -> build(out, "evaluation set", e));
       Dataset mapped = spread(d.trainingData(), images);
       int k = mapped.imageShape().size();
       float[] copy = new float[Math.multiplyExact(mapped.size(), k)];
@@ -104,18 +98,22 @@ final class DataBenchCommand implements Callable<Integer> {
       int batch = Math.min(loaded.config().training().batchSize(), mapped.size());
       out.printf(Locale.ROOT, "compared: %,d images (%.1f MB as floats in memory), batch %d, %d repetitions, median%n",
           mapped.size(), copy.length * 4 / 1e6, batch, reps);
-      gather(mapped, batch); // warm-up of both paths
+      gather(mapped, batch); // warm-up of both paths, untimed
       gather(memory, batch);
+      train(d, mapped);
+      train(d, memory);
       double[][] g = new double[2][reps];
       double[][] t = new double[2][reps];
       for (int r = 0; r < reps; r++) {
-        g[0][r] = gather(mapped, batch);
-        g[1][r] = gather(memory, batch);
+        for (int side : r % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) { // alternate which goes first
+          g[side][r] = gather(side == 0 ? mapped : memory, batch);
+        }
       }
       ratio(out, "gather (random batches)", "batches/s", g);
       for (int r = 0; r < reps; r++) {
-        t[0][r] = train(d, mapped);
-        t[1][r] = train(d, memory);
+        for (int side : r % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) {
+          t[side][r] = train(d, side == 0 ? mapped : memory);
+        }
       }
       ratio(out, "training (" + loaded.config().model().kind().configName() + ", " + steps + " steps)", "steps/s", t);
     } finally {
@@ -126,6 +124,20 @@ final class DataBenchCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** One line: a cache's build. */
+  private static void build(PrintWriter out, String what, DataReport.Part p) {
+    int decoded = p.available() + p.skippedCount();
+    long bytes;
+    try {
+      bytes = Files.size(p.cacheFile().orElseThrow());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    out.printf(Locale.ROOT, "cache build, %s (from scratch; source files in the OS cache if read before): %,d images "
+        + "in %.2f s, %.0f images/s, %.1f MB%n", what, decoded, p.cacheSeconds(), decoded / p.cacheSeconds(),
+        bytes / 1e6);
   }
 
   /** One line: the medians from the cache and from memory, and their ratio. */

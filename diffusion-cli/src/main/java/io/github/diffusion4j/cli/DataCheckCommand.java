@@ -111,7 +111,7 @@ final class DataCheckCommand implements Callable<Integer> {
   private int checkConfig(PrintWriter out) {
     LoadedConfig loaded = TrainCommand.load(config, null, overrides);
     try (Diffusion d = Diffusion.open(loaded)) {
-      DataReport report = d.prepareData(new DataConsole(out, TrainingConsole.isTerminal()));
+      DataReport report = d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true));
       out.println("data kind " + report.kind() + ", images " + d.imageShape().toCompactString());
       DataConsole.print(out, report, show);
     }
@@ -152,7 +152,7 @@ final class DataCheckCommand implements Callable<Integer> {
     int unlabelled = 0;
     List<DataFileException> bad = new ArrayList<>();
     int badCount = 0;
-    DataConsole progress = new DataConsole(out, TrainingConsole.isTerminal());
+    DataConsole progress = new DataConsole(out, TrainingConsole.isTerminal(), false);
     int chunk = 512;
     for (int first = 0; first < n; first += chunk) {
       int from = first;

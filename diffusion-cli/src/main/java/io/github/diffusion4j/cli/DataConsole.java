@@ -15,13 +15,22 @@ import me.tongfei.progressbar.ProgressBarStyle;
 final class DataConsole implements DataProgress {
   private final PrintWriter out;
   private final boolean terminal;
+  private final boolean cache;
   private ProgressBar bar;
   private String current;
   private int lastTenth;
 
-  DataConsole(PrintWriter out, boolean terminal) {
+  /**
+   * A console.
+   *
+   * @param out where lines go
+   * @param terminal whether to draw a live bar
+   * @param cache whether the images are decoded into the image cache (else only checked)
+   */
+  DataConsole(PrintWriter out, boolean terminal, boolean cache) {
     this.out = out;
     this.terminal = terminal;
+    this.cache = cache;
   }
 
   @Override
@@ -30,7 +39,8 @@ final class DataConsole implements DataProgress {
       finish();
       current = what;
       lastTenth = 0;
-      out.printf(Locale.ROOT, "decoding %s: %,d images into the image cache (once; later runs reuse it)%n", what, total);
+      out.printf(Locale.ROOT, cache ? "decoding %s: %,d images into the image cache (once; later runs reuse it)%n"
+          : "decoding %s: %,d images to check them%n", what, total);
       if (terminal) {
         bar = new ProgressBarBuilder().setTaskName("decode").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
             .setUpdateIntervalMillis(250).continuousUpdate().showSpeed().setUnit(" images", 1).build();

@@ -159,7 +159,8 @@ class DataCliTest {
     Result r = cli("data", "bench", "-c", config(root).toString(), "--images", "10", "--steps", "3", "--warmup", "1",
         "--reps", "1", "--gather-batches", "20", "--set", "training.epochs=20");
     assertEquals(0, r.code(), r.all());
-    assertTrue(r.out().contains("cache build (training set, from scratch, warm file cache): 16 images in "), r.out());
+    assertTrue(r.out().contains("cache build, training set (from scratch; source files in the OS cache if read "
+        + "before): 16 images in "), r.out());
     assertTrue(r.out().contains("compared: 10 images"), r.out());
     assertTrue(r.out().matches("(?s).*gather \\(random batches\\): cache [0-9.]+ batches/s, memory [0-9.]+ batches/s, "
         + "ratio [0-9.]+.*"), r.out());
