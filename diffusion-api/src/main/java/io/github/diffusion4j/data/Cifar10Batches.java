@@ -49,6 +49,8 @@ public final class Cifar10Batches implements ImageSource {
   private final long[] modified;
   private final int[] firstRecord;
   private final int count;
+  /** Labels seen by {@link #read}, plus one (0: not read yet), so that {@link #label} need not read again. */
+  private final byte[] seenLabels;
 
   private Cifar10Batches(Path dir, String split, ImageFit fit, List<Path> files, long[] sizes, long[] modified) {
     this.dir = dir;
@@ -62,6 +64,7 @@ public final class Cifar10Batches implements ImageSource {
       firstRecord[i + 1] = firstRecord[i] + (int) (sizes[i] / RECORD_BYTES);
     }
     this.count = firstRecord[files.size()];
+    this.seenLabels = new byte[count];
   }
 
   /**
@@ -219,7 +222,8 @@ public final class Cifar10Batches implements ImageSource {
 
   @Override
   public int label(int index) {
-    int label = record(index)[0] & 0xff;
+    int seen = seenLabels[Objects.checkIndex(index, count)];
+    int label = seen != 0 ? seen - 1 : record(index)[0] & 0xff;
     return label < CLASSES.size() ? label : -1;
   }
 
@@ -251,7 +255,9 @@ public final class Cifar10Batches implements ImageSource {
   public ImageInfo read(int index, byte[] dst, int offset) {
     byte[] r = record(index);
     int label = r[0] & 0xff;
-    if (label >= CLASSES.size()) {
+    if (label < CLASSES.size()) {
+      seenLabels[index] = (byte) (label + 1);
+    } else {
       int f = fileOf(index);
       throw new DataFileException(files.get(f), "record " + (index - firstRecord[f]) + ": label " + label
           + " is outside 0..9 (is this a CIFAR-100 file? it has 2 label bytes per record)");
