@@ -57,8 +57,7 @@ public final class IdxImages {
   private static final int LABELS_HEADER = 8;
   private static final int FIRST_CHUNK = 1 << 20;
   private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
-  /** {@code v / 255 * 2 - 1} for every byte value {@code v}. */
-  private static final float[] NORMALISED = normalisedBytes();
+  private static final float[] NORMALISED = Normalization.BYTE_VALUES;
 
   private final int padTo;
   private final int limit;
@@ -237,14 +236,6 @@ public final class IdxImages {
       Arrays.fill(out, -1f);
     }
     return out;
-  }
-
-  private static float[] normalisedBytes() {
-    float[] t = new float[256];
-    for (int v = 0; v < t.length; v++) {
-      t[v] = v / 255f;
-    }
-    return Normalization.normalize(t);
   }
 
   /**

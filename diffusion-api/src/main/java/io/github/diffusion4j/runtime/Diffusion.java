@@ -9,6 +9,7 @@ import com.google.inject.name.Names;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.eval.Gaussian;
@@ -176,6 +177,28 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
+   * Loads the data now, if it is not loaded yet, showing the progress of a long preparation (decoding a
+   * folder into its image cache), and says what was loaded.
+   *
+   * @param progress sees the preparation advance (only if this call loads the data)
+   * @return what the training and evaluation sets are
+   * @throws io.github.diffusion4j.data.DataFileException naming the file when the data cannot be used
+   */
+  public DataReport prepareData(DataProgress progress) {
+    return get(Key.get(DataLoader.class)).get(progress).report();
+  }
+
+  /**
+   * What the training and evaluation sets are (loading them if needed): sources, counts, skipped images,
+   * caches.
+   *
+   * @return the report
+   */
+  public DataReport dataReport() {
+    return prepareData(DataProgress.NONE);
+  }
+
+  /**
    * The evaluation images.
    *
    * @return the dataset, or null when the configuration has none
@@ -187,8 +210,10 @@ public final class Diffusion implements AutoCloseable {
   /**
    * Real images to judge samples against, in {@code [0, 1]}: for gradient data, {@code count} fresh
    * images from a stream of their own ({@code Noise.seeded(seed).split(REFERENCE)}, disjoint from the
-   * training and evaluation sets); for file data, the first {@code count} images of the evaluation set
-   * (or of the training set when there is none).
+   * training and evaluation sets); for IDX files, the first {@code count} images of the evaluation set
+   * (or of the training set when there is none); for folders and CIFAR-10, {@code count} images of that set
+   * spread over its order (image {@code i} is {@code i * stride mod size} with a golden-ratio stride), so
+   * that a folder sorted by class gives every class its share.
    *
    * @param count how many images (fewer if the file data has fewer)
    * @return {@code [n, C, H, W]} values in {@code [0, 1]}
@@ -215,13 +240,29 @@ public final class Diffusion implements AutoCloseable {
     }
     Dataset source = evalData() != null ? evalData() : trainingData();
     int n = Math.max(0, Math.min(count, source.size() - first));
+    boolean spread = config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.IDX;
+    long stride = spread ? spreadStride(source.size()) : 1;
     int[] idx = new int[n];
     for (int i = 0; i < n; i++) {
-      idx[i] = first + i;
+      idx[i] = (int) ((first + i) * stride % source.size());
     }
     float[] out = new float[n * imageShape().size()];
     source.gather(idx, out);
     return Normalization.denormalize(out);
+  }
+
+  /**
+   * The stride of the spread order of folder and CIFAR-10 references: image {@code i} is {@code i * stride mod
+   * size}, the stride the integer nearest {@code 0.618 * size} that is coprime with the size. Every prefix
+   * is spread over the whole set (the golden-ratio sequence), no image repeats before all have been taken,
+   * and an image's place does not depend on how many are asked for, so slices can be taken batch by batch.
+   */
+  static long spreadStride(int size) {
+    long s = Math.max(1, Math.round(0.6180339887498949 * size));
+    while (java.math.BigInteger.valueOf(s).gcd(java.math.BigInteger.valueOf(size)).intValue() != 1) {
+      s++;
+    }
+    return s;
   }
 
   /**

@@ -7,6 +7,7 @@ import com.google.inject.multibindings.MapBinder;
 import com.google.inject.name.Named;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.sampling.SamplerProvider;
@@ -83,8 +84,13 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  DataSets dataSets(DataSets.Plan plan) {
-    return DataSets.load(config, plan);
+  DataLoader dataLoader(DataSets.Plan plan) {
+    return new DataLoader(config, plan);
+  }
+
+  @Provides
+  DataSets dataSets(DataLoader loader) {
+    return loader.get(DataProgress.NONE);
   }
 
   @Provides

@@ -28,8 +28,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A training run with its folder ({@link RunFolder}): the resolved config, the metrics log, image logs,
- * and checkpoints every {@code training.checkpoint_every} epochs, at the end, and when stopped early. A run
+ * A training run with its folder ({@link RunFolder}): the resolved config, the metrics log (which starts
+ * with what the data turned out to be, {@link DataReport}, at every start), image logs, and checkpoints every {@code training.checkpoint_every} epochs, at the end, and when stopped early. A run
  * resumed from its latest checkpoint continues exactly as the uninterrupted run would.
  *
  * <p>Weights that are not finite are never checkpointed: a diverged run stops with a message and keeps
@@ -252,6 +252,7 @@ public final class TrainingRun implements AutoCloseable {
         }
       }
     });
+    metrics.data(diffusion.dataReport(), from.step());
     try {
       return trainer.train(diffusion.trainingData(), diffusion.evalData(), from, fanOut(all));
     } catch (TrainingDivergedException e) {

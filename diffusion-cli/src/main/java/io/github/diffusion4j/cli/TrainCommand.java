@@ -59,6 +59,7 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = runFolder(d);
+      DataConsole.print(out, d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true)), 5);
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
