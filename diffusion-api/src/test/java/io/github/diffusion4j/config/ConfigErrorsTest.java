@@ -510,7 +510,7 @@ class ConfigErrorsTest {
   @Test
   void unknownBundledConfig() {
     assertEquals("bundled:tutorail: no bundled config named 'tutorail'; did you mean 'tutorial'? "
-        + "(allowed: default, tutorial)",
+        + "(allowed: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256)",
         oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.bundled("tutorail"))).getMessage());
   }
 }
