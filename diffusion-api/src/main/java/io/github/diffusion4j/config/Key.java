@@ -48,7 +48,7 @@ final class Key<R, T> implements Section.Member<R> {
    * @return the key
    */
   static <R, T> Key<R, T> of(String path, Function<R, T> getter, ValueType<T> type, T defaultValue, String doc) {
-    return new Key<>(path, type, defaultValue, getter, doc, List.of(), Map.of());
+    return new Key<>(path, type, defaultValue, getter, doc, null, Map.of());
   }
 
   /**
@@ -93,19 +93,19 @@ final class Key<R, T> implements Section.Member<R> {
     return doc;
   }
 
-  /** The kinds this key applies to, as words ("unet or ddpm"), or null for every kind. */
+  /** The kinds this key applies to, as written in docs ({@code "folder, cifar10"}), or null for every kind. */
   String onlyFor() {
-    return onlyFor.isEmpty() ? null : String.join(" or ", onlyFor);
+    return onlyFor == null ? null : String.join(", ", onlyFor);
   }
 
-  /** The first kind this key applies to, or null for every kind. */
+  /** The first kind this key applies to (whose default the docs show), or null for every kind. */
   String firstKind() {
-    return onlyFor.isEmpty() ? null : onlyFor.get(0);
+    return onlyFor == null ? null : onlyFor.get(0);
   }
 
   /** Whether the key applies to a kind (null kind: a section without kinds). */
   boolean appliesTo(String kind) {
-    return onlyFor.isEmpty() || onlyFor.contains(kind);
+    return onlyFor == null || onlyFor.contains(kind);
   }
 
   /** The default for a kind (null: a section without kinds). */
@@ -154,8 +154,8 @@ final class Key<R, T> implements Section.Member<R> {
 
   /** The error for a key given for a kind it does not apply to. */
   ConfigException notApplicable(String kind) {
-    return new ConfigException(path, "applies only when kind is " + onlyFor() + " (kind here is " + kind
-        + "); remove it or change kind");
+    return new ConfigException(path, "applies only when kind is " + String.join(" or ", onlyFor)
+        + " (kind here is " + kind + "); remove it or change kind");
   }
 
   @Override

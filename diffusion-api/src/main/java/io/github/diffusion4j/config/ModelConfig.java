@@ -176,9 +176,17 @@ public record ModelConfig(
    * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet, {@link DdpmUNetSpec} for ddpm,
    *     {@link UNet2DSpec} for unet2d
    * @throws ConfigException for a U-Net whose levels do not fit the image ({@code model.channel_mult}) or
-   *     whose base channels cannot carry the timestep embedding or its GroupNorm ({@code model.base_channels})
+   *     whose base channels cannot carry the timestep embedding or its GroupNorm ({@code model.base_channels}),
+   *     or for an architecture whose weights or activations would not fit in one tensor (the key that sizes
+   *     them)
    */
   public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
+    ModelSpec spec = spec(imageShape, numTrainTimesteps);
+    Sizes.checkModel(this, spec, imageShape);
+    return spec;
+  }
+
+  private ModelSpec spec(Shape imageShape, int numTrainTimesteps) {
     if (kind == Kind.MLP) {
       return new MlpSpec(imageShape, numTrainTimesteps, hidden);
     }
@@ -209,11 +217,15 @@ public record ModelConfig(
           + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
-    if (kind == Kind.DDPM) {
-      return new DdpmUNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attnResolutions,
+    try {
+      if (kind == Kind.DDPM) {
+        return new DdpmUNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks,
+            attnResolutions, dropout);
+      }
+      return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
           dropout);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Schema.BASE_CHANNELS.path(), e.getMessage());
     }
-    return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
-        dropout);
   }
 }

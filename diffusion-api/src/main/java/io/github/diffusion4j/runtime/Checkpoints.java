@@ -44,7 +44,7 @@ final class Checkpoints {
   }
 
   static void requireFinite(StateDict d, String what) {
-    for (Map.Entry<String, FloatArray> e : d.entries().entrySet()) {
+    for (Map.Entry<String, io.github.diffusion4j.model.FloatArray> e : d.entries().entrySet()) {
       int bad = e.getValue().firstNonFinite();
       if (bad >= 0) {
         throw new IllegalStateException(what + " '" + e.getKey() + "' became " + e.getValue().get(bad)
@@ -56,12 +56,13 @@ final class Checkpoints {
 
   /** Restores weights, EMA and optimiser state; returns where to resume. */
   static TrainingProgress restore(Path dir, CheckpointContent c, TrainableModel model) {
-    loadWeights(dir, model, c.model(), null);
+    loadWeights(dir, model, c.model(), io.github.diffusion4j.io.Checkpoint.MODEL_FILE, null);
     c.ema().ifPresent(e -> {
       try {
         model.loadEmaStateDict(e);
       } catch (IllegalArgumentException ex) {
-        throw new CheckpointException(dir + ": ema.safetensors: " + ex.getMessage());
+        throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.EMA_FILE) + ": "
+            + ex.getMessage());
       }
     });
     TrainingState s = c.trainingState().orElseThrow(() -> new CheckpointException(
@@ -69,10 +70,12 @@ final class Checkpoints {
     try {
       model.loadOptimizerState(s.optimizer());
     } catch (IllegalArgumentException ex) {
-      throw new CheckpointException(dir + ": training_state.safetensors: " + ex.getMessage());
+      throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE) + ": "
+          + ex.getMessage());
     }
     if (s.epoch() > Integer.MAX_VALUE || s.noisePosition() > Integer.MAX_VALUE) {
-      throw new CheckpointException(dir + ": training_state.safetensors: epoch or batch out of range");
+      throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE)
+          + ": epoch or batch out of range");
     }
     return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step());
   }
@@ -85,16 +88,17 @@ final class Checkpoints {
    * ({@code noise_schedule.betas}, {@code .alphas}, {@code .alpha_bars}); they are checked against the configured
    * schedule and left out (the schedule lives in the configuration here).
    *
+   * @param file the weight file's name, for messages
    * @param schedule the configured schedule, to check such buffers against (null: no buffers expected)
    */
-  static void loadWeights(Path dir, TrainableModel model, StateDict weights, Schedule schedule) {
+  static void loadWeights(Path dir, TrainableModel model, StateDict weights, String file, Schedule schedule) {
     if (schedule != null) {
-      weights = withoutScheduleBuffers(dir, weights, schedule);
+      weights = withoutScheduleBuffers(dir.resolve(file), weights, schedule);
     }
     try {
       model.loadStateDict(weights);
     } catch (IllegalArgumentException e) {
-      throw new CheckpointException(dir + ": model.safetensors does not fit the model of config.yaml ("
+      throw new CheckpointException(dir.resolve(file) + ": does not fit the model of config.yaml ("
           + model.spec().kind() + " for " + model.spec().imageShape().toCompactString() + " images): "
           + e.getMessage());
     }
@@ -104,13 +108,14 @@ final class Checkpoints {
    * The weights without the tutorial's schedule buffers, after checking each against the configured schedule to
    * float32 precision (relative 1e-5: the tutorial computes them in float32, this SDK in double).
    */
-  static StateDict withoutScheduleBuffers(Path dir, StateDict weights, Schedule schedule) {
+  static StateDict withoutScheduleBuffers(Path file, StateDict weights, Schedule schedule) {
     if (weights.names().stream().noneMatch(n -> n.startsWith(TUTORIAL_SCHEDULE))) {
       return weights;
     }
     Map<String, double[]> expected = Map.of(TUTORIAL_SCHEDULE + "betas", schedule.betas(),
         TUTORIAL_SCHEDULE + "alphas", schedule.alphas(), TUTORIAL_SCHEDULE + "alpha_bars", schedule.alphaBars());
     StateDict.Builder rest = StateDict.builder();
+    String where = file + ": ";
     for (Map.Entry<String, FloatArray> e : weights.entries().entrySet()) {
       String name = e.getKey();
       if (!name.startsWith(TUTORIAL_SCHEDULE)) {
@@ -118,19 +123,18 @@ final class Checkpoints {
         continue;
       }
       double[] want = expected.get(name);
-      String file = dir.resolve(io.github.diffusion4j.io.Checkpoint.MODEL_FILE) + ": ";
       if (want == null) {
-        throw new CheckpointException(file + "'" + name + "' is not one of the tutorial's schedule buffers "
+        throw new CheckpointException(where + "'" + name + "' is not one of the tutorial's schedule buffers "
             + new java.util.TreeSet<>(expected.keySet()));
       }
       FloatArray a = e.getValue();
       if (a.shape().rank() != 1 || a.size() != want.length) {
-        throw new CheckpointException(file + "'" + name + "' has shape " + a.shape() + " but the configured schedule "
+        throw new CheckpointException(where + "'" + name + "' has shape " + a.shape() + " but the configured schedule "
             + "has schedule.num_train_timesteps = " + want.length + " steps");
       }
       for (int t = 0; t < want.length; t++) {
         if (Math.abs(a.get(t) - want[t]) > 1e-5 * Math.abs(want[t]) + 1e-7) {
-          throw new CheckpointException(file + "'" + name + "'[" + t + "] is " + a.get(t) + " but the configured schedule"
+          throw new CheckpointException(where + "'" + name + "'[" + t + "] is " + a.get(t) + " but the configured schedule"
               + " (config.yaml's schedule.*) gives " + want[t] + "; the model was trained with another schedule");
         }
       }

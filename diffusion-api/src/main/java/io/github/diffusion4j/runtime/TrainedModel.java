@@ -9,6 +9,7 @@ import io.github.diffusion4j.io.CheckpointContent;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.io.FolderLock;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.TrainableModel;
@@ -63,18 +64,25 @@ public final class TrainedModel implements AutoCloseable {
     if (DiffusersFolder.isDiffusersFolder(path)) {
       return loadDiffusers(path, overrides);
     }
-    Path dir = resolve(path);
-    Checkpoint c = Checkpoint.read(dir);
+    Checkpoint c = read(path);
+    Path dir = c.directory();
     LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
         overrides);
-    c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", s,
-        loaded.config().schedule()));
+    c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
+        "the two files must describe the same schedule", s, loaded.config().schedule()));
     Diffusion d = Diffusion.open(loaded);
     TrainableModel m = null;
     try {
       m = d.createModel();
-      boolean ema = loaded.config().sampling().useEma();
-      Checkpoints.loadWeights(dir, m, ema ? c.content().samplingWeights() : c.content().model(), d.schedule());
+      // every weight file is checked against the model, whichever is sampled with: the model's weights
+      // first, then the EMA weights (which then stay loaded when sampling with them)
+      Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE, d.schedule());
+      if (c.content().ema().isPresent()) {
+        Checkpoints.loadWeights(dir, m, c.content().ema().get(), Checkpoint.EMA_FILE, d.schedule());
+        if (!loaded.config().sampling().useEma()) {
+          Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE, d.schedule());
+        }
+      }
       return new TrainedModel(d, m, c, false);
     } catch (RuntimeException e) {
       if (m != null) {
@@ -97,7 +105,8 @@ public final class TrainedModel implements AutoCloseable {
         : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
     String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s);
     LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
-    checkConsistent(dir + ": the scheduler config's ", s, loaded.config().schedule());
+    checkConsistent(dir + ": the scheduler config's ", "the configuration",
+        "the model was trained with the scheduler's schedule (do not override schedule.*)", s, loaded.config().schedule());
     Diffusion d = Diffusion.open(loaded);
     TrainableModel m = null;
     try {
@@ -119,6 +128,36 @@ public final class TrainedModel implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads the checkpoint a path names. For a run folder, the newest complete checkpoint (checkpoints are
+   * renamed into place when complete, and the list is read without changing anything, so a run that is
+   * training at the same time is not disturbed); if the run removes it while it is being read (it keeps
+   * only the newest few), the next newest is read.
+   */
+  private static Checkpoint read(Path path) {
+    Path dir = resolve(path);
+    if (dir != null) {
+      return Checkpoint.read(dir);
+    }
+    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
+    for (int attempt = 0; ; attempt++) {
+      List<Path> all = CheckpointStore.listIn(checkpoints);
+      if (all.isEmpty()) {
+        throw noCheckpointYet(path, checkpoints);
+      }
+      Path latest = all.get(all.size() - 1);
+      try {
+        return Checkpoint.read(latest);
+      } catch (CheckpointException e) {
+        if (attempt >= 3 || Files.isDirectory(latest)) {
+          throw e;
+        }
+        // pruned by the run while being read: take the newest again
+      }
+    }
+  }
+
+  /** A checkpoint folder itself, or null for a run folder (or a checkpoints/ folder). */
   private static Path resolve(Path path) {
     if (!Files.exists(path)) {
       throw new CheckpointException(path + ": no such checkpoint folder");
@@ -126,33 +165,36 @@ public final class TrainedModel implements AutoCloseable {
     if (!Files.isDirectory(path)) {
       throw new CheckpointException(path + ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder");
     }
-    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return path;
     }
-    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
-    if (Files.isDirectory(checkpoints)) {
-      List<Path> all = CheckpointStore.open(checkpoints, CheckpointStore.KEEP_ALL).list();
-      if (!all.isEmpty()) {
-        return all.get(all.size() - 1);
-      }
+    return null;
+  }
+
+  private static CheckpointException noCheckpointYet(Path path, Path checkpoints) {
+    if (!Files.isDirectory(checkpoints) || path.equals(checkpoints)) {
+      return new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
+          + " (not a checkpoint folder, and no checkpoints/ inside)");
     }
-    throw new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
-        + " (not a checkpoint folder, and no checkpoints/ inside)");
+    return new CheckpointException(path + ": no checkpoint yet; "
+        + FolderLock.owner(path).map(o -> "the run is still training (" + o + ") and saves its first checkpoint "
+            + "after training.checkpoint_every epochs; sample again then")
+            .orElse("the run stopped before it saved one; train it again"));
   }
 
-  private static void checkConsistent(String where, SchedulerConfig s, ScheduleConfig c) {
-    mismatch(where, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
-    mismatch(where, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
-    mismatch(where, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
-    mismatch(where, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
-    mismatch(where, "beta_start", s.betaStart(), c.betaStart());
-    mismatch(where, "beta_end", s.betaEnd(), c.betaEnd());
+  private static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {
+    mismatch(where, config, why, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
+    mismatch(where, config, why, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
+    mismatch(where, config, why, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
+    mismatch(where, config, why, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
+    mismatch(where, config, why, "beta_start", s.betaStart(), c.betaStart());
+    mismatch(where, config, why, "beta_end", s.betaEnd(), c.betaEnd());
   }
 
-  private static void mismatch(String where, String key, Object scheduler, Object config) {
-    if (!Objects.equals(scheduler, config)) {
-      throw new CheckpointException(where + key + " is " + scheduler + " but the configuration's schedule." + key
-          + " is " + config + "; the model was trained with the scheduler's schedule (do not override schedule.*)");
+  private static void mismatch(String where, String config, String why, String key, Object scheduler, Object value) {
+    if (!Objects.equals(scheduler, value)) {
+      throw new CheckpointException(where + key + " is " + scheduler + " but " + config + "'s schedule." + key + " is "
+          + value + "; " + why);
     }
   }
 
@@ -219,6 +261,21 @@ public final class TrainedModel implements AutoCloseable {
    */
   public float[] sample(Sampler sampler, SamplingRequest request, SamplingListener listener) {
     return diffusion.sampleImages(model, sampler, request, listener);
+  }
+
+  /**
+   * Samples images batch by batch into a sink, in memory independent of their number (see
+   * {@link Diffusion#sampleImages(io.github.diffusion4j.model.NoisePredictor, Sampler, SamplingRequest,
+   * SamplingListener, Diffusion.ImageSink)}); with an {@link io.github.diffusion4j.io.SampleWriter} as the sink,
+   * any number of samples goes to a {@code .npy} or {@code .safetensors} file.
+   *
+   * @param sampler the sampler
+   * @param request what to sample ({@link SamplingRequest#slice} for one shard of a larger run)
+   * @param listener sees each step of each batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void sample(Sampler sampler, SamplingRequest request, SamplingListener listener, Diffusion.ImageSink sink) {
+    diffusion.sampleImages(model, sampler, request, listener, sink);
   }
 
   @Override

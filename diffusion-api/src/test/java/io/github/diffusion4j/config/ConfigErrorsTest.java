@@ -131,6 +131,24 @@ class ConfigErrorsTest {
   }
 
   @Test
+  void fifoInsteadOfFileIsNamedWithoutBlocking() throws Exception {
+    Path fifo = dir.resolve("run.yaml");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+        && mk.exitValue() == 0, "mkfifo is available");
+    // reading a FIFO without a writer would block forever; the check comes first
+    Throwable e = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        ConfigLoader.load(fifo);
+        return null;
+      } catch (ConfigException ce) {
+        return ce;
+      }
+    }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(fifo + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
+  }
+
+  @Test
   void emptyFileOnDisk() throws IOException {
     Path f = Files.writeString(dir.resolve("empty.yaml"), "");
     ConfigException e = oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.load(f)));
@@ -492,7 +510,7 @@ class ConfigErrorsTest {
   @Test
   void unknownBundledConfig() {
     assertEquals("bundled:tutorail: no bundled config named 'tutorail'; did you mean 'tutorial'? "
-        + "(allowed: default, tutorial)",
+        + "(allowed: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256)",
         oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.bundled("tutorail"))).getMessage());
   }
 }

@@ -32,9 +32,9 @@ class ConfigWriterTest {
   void everyKeyIsWrittenForTheDefaults() {
     String yaml = ConfigWriter.toYaml(ConfigLoader.defaults());
     for (Key<?, ?> k : Schema.keys()) {
-      boolean otherKind = !k.appliesTo("mlp") && !k.appliesTo("gradients"); // the defaults: gradients, mlp
+      boolean notForTheDefaultKinds = !k.appliesTo("gradients") && !k.appliesTo("mlp");
       String line = k.name() + ":";
-      if (otherKind) {
+      if (notForTheDefaultKinds) {
         assertFalse(yaml.contains("  " + line), k.path() + " does not apply and is left out");
       } else {
         assertTrue(yaml.contains(line), k.path());

@@ -123,7 +123,9 @@ class RecordsTest {
     assertEquals("data.image_shape: required when kind is gradients", assertThrows(ConfigException.class,
         () -> new DataConfig(DataConfig.Kind.GRADIENTS, java.util.Optional.empty(), 10, 0,
             java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
-            java.util.Optional.empty(), 0)).getMessage());
+            java.util.Optional.empty(), 0, java.util.Optional.empty(), java.util.Optional.empty(),
+            io.github.diffusion4j.data.ImageFit.Resize.CROP, false, io.github.diffusion4j.data.BadDataPolicy.STOP,
+            java.util.Optional.empty(), false)).getMessage());
     assertEquals("data.image_shape: must be [C, H, W] (3 dimensions), got [5, 5]", assertThrows(
         ConfigException.class, () -> DataConfig.gradients(Shape.of(5, 5), 10, 0)).getMessage());
   }

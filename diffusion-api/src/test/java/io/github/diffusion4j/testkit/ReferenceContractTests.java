@@ -71,4 +71,12 @@ class ReferenceContractTests {
       return new ReferenceBackend();
     }
   }
+
+  @Nested
+  class Bound extends VariationalBoundContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+  }
 }
