@@ -18,7 +18,7 @@ final class PublishedConfigs {
   private PublishedConfigs() {}
 
   /**
-   * The YAML of such a configuration.
+   * The YAML of such a configuration, with placeholder data.
    *
    * @param imageShape the image shape, or null when unknown (then {@code data.image_shape} must be given)
    * @param modelYaml the {@code model:} section's lines, each indented by two spaces
@@ -26,13 +26,29 @@ final class PublishedConfigs {
    * @return the YAML text
    */
   static String yaml(Shape imageShape, List<String> modelYaml, SchedulerConfig s) {
+    return yaml(imageShape, modelYaml, s, true);
+  }
+
+  /**
+   * The YAML of such a configuration.
+   *
+   * @param imageShape the image shape, or null when unknown (then {@code data.image_shape} must be given)
+   * @param modelYaml the {@code model:} section's lines, each indented by two spaces
+   * @param s the scheduler configuration
+   * @param placeholderData whether the data is one generated image (else only the image shape is written, for data
+   *     the caller's overrides give, e.g. to score samples against real images)
+   * @return the YAML text
+   */
+  static String yaml(Shape imageShape, List<String> modelYaml, SchedulerConfig s, boolean placeholderData) {
     StringBuilder b = new StringBuilder();
-    b.append("data:\n  kind: gradients\n");
+    b.append("data:\n");
+    if (placeholderData) {
+      b.append("  kind: gradients\n  train_size: 1\n  eval_size: 0\n");
+    }
     if (imageShape != null) {
       b.append("  image_shape: [").append(imageShape.dim(0)).append(", ").append(imageShape.dim(1)).append(", ")
           .append(imageShape.dim(2)).append("]\n");
     }
-    b.append("  train_size: 1\n  eval_size: 0\n");
     b.append("model:\n");
     modelYaml.forEach(line -> b.append("  ").append(line).append('\n'));
     b.append("schedule:\n")

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * google/ddpm-cifar10-32, or a {@code UNet2DModel} folder): the model is {@code model.kind: unet2d} with the folder's
  * {@code config.json}, the schedule and sampler settings come from its {@code scheduler_config.json}, and it samples
  * with DDIM in 50 steps unless overridden; its data and training keys are placeholders
- * ({@link #fromDiffusersFolder()}).
+ * ({@link #fromDiffusersFolder()}) unless the overrides give the data ({@code data.kind=...}).
  */
 public final class TrainedModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
@@ -103,7 +103,9 @@ public final class TrainedModel implements AutoCloseable {
     UNet2DConfig unet = f.unet();
     Shape shape = unet.sampleSize().isEmpty() ? null
         : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
-    String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s);
+    boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
+    String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,
+        !ownData);
     LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
     checkConsistent(dir + ": the scheduler config's ", "the configuration",
         "the model was trained with the scheduler's schedule (do not override schedule.*)", s, loaded.config().schedule());

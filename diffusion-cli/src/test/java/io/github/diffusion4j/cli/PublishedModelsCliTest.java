@@ -54,7 +54,28 @@ class PublishedModelsCliTest {
     assertEquals(0, r.code(), r.all());
     r = cli("eval", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "2", "--count", "4");
     assertEquals(2, r.code(), r.all());
-    assertTrue(r.err().contains("no images to compare") && r.err().contains("data.eval_images"), r.err());
+    assertTrue(r.err().contains("no images to compare") && r.err().contains("data.kind=folder"), r.err());
+  }
+
+  @Test
+  void evalScoresADiffusersFolderAgainstAFolderOfImages() throws IOException {
+    Path folder = diffusersFolder();
+    Path images = Files.createDirectories(dir.resolve("real"));
+    java.util.Random random = new java.util.Random(3);
+    for (int i = 0; i < 6; i++) {
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      for (int y = 0; y < 8; y++) {
+        for (int x = 0; x < 8; x++) {
+          img.setRGB(x, y, random.nextInt(1 << 24));
+        }
+      }
+      javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+    }
+    CliTest.Result r = cli("eval", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "2",
+        "--count", "4", "--set", "data.kind=folder", "--set", "data.root=" + images,
+        "--set", "data.cache_dir=" + dir.resolve("cache"));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("frechet"), r.out());
   }
 
   @Test
