@@ -208,35 +208,15 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
         specs.add(ddpm(c.get("authors").get("config")));
       }
     }
-    long seed = GOLDEN.get("weight_seed").asLong();
     for (DdpmUNetSpec spec : specs) {
-      StateDict w = GoldenCases.testWeights(spec.parameterShapes(), seed);
-      UNet2DSpec twin = DiffusersConversion.spec(spec);
-      int[] ts = {0, 1, 999};
-      Shape shape = Shape.batchOf(ts.length, spec.imageShape());
-      float[] x = GoldenCases.input(shape.size());
-      float[] a;
-      float[] b;
-      try (TrainableModel m = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1)) {
-        m.loadStateDict(w);
-        a = predict(m, x, shape, ts);
-      }
-      try (TrainableModel m = backend.createModel(twin, OptimizerSpec.adam(1e-3), 1)) {
-        m.loadStateDict(DiffusersConversion.weights(spec, w));
-        b = predict(m, x, shape, ts);
-      }
-      double rel = maxRelative(a, b);
+      double rel = conversionDifference(spec, new int[] {0, 1, 999});
       assertTrue(rel < 1e-5, spec + ": the authors' model and its diffusers conversion differ by " + rel);
     }
   }
 
-  /** The miniature U-Net ({@code model.kind: unet}) and its diffusers form compute the same function. */
-  @Test
-  void theMiniatureUNetAndItsConversionAgree() {
-    io.github.diffusion4j.model.UNetSpec spec =
-        new io.github.diffusion4j.model.UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, true, 4, 0.0);
+  /** The largest relative difference between a spec and its diffusers form, for the golden test weights. */
+  private double conversionDifference(io.github.diffusion4j.model.ModelSpec spec, int[] ts) {
     StateDict w = GoldenCases.testWeights(spec.parameterShapes(), GOLDEN.get("weight_seed").asLong());
-    int[] ts = {0, 400, 999};
     Shape shape = Shape.batchOf(ts.length, spec.imageShape());
     float[] x = GoldenCases.input(shape.size());
     float[] a;
@@ -249,7 +229,15 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
       m.loadStateDict(DiffusersConversion.weights(spec, w));
       b = predict(m, x, shape, ts);
     }
-    double rel = maxRelative(a, b);
+    return maxRelative(a, b);
+  }
+
+  /** The miniature U-Net ({@code model.kind: unet}) and its diffusers form compute the same function. */
+  @Test
+  void theMiniatureUNetAndItsConversionAgree() {
+    io.github.diffusion4j.model.UNetSpec spec =
+        new io.github.diffusion4j.model.UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, true, 4, 0.0);
+    double rel = conversionDifference(spec, new int[] {0, 400, 999});
     assertTrue(rel < 1e-5, "the miniature U-Net and its diffusers form differ by " + rel);
   }
 
