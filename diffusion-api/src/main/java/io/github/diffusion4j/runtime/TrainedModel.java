@@ -103,6 +103,10 @@ public final class TrainedModel implements AutoCloseable {
     UNet2DConfig unet = f.unet();
     Shape shape = unet.sampleSize().isEmpty() ? null
         : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
+    if (shape == null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
+      throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
+          + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
+    }
     boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
     String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,
         !ownData);

@@ -95,6 +95,22 @@ class PublishedModelsTest {
     assertTrue(e.getMessage().contains("beta_end"), e.getMessage());
   }
 
+  @Test
+  void aConfigWithoutSampleSizeNeedsTheImageShape() throws IOException {
+    Map<String, Object> values = new java.util.HashMap<>(micro().toMap());
+    values.put("sample_size", null);
+    UNet2DConfig c = UNet2DConfig.fromMap(values);
+    Path folder = dir.resolve("no-size");
+    DiffusersFolder.write(folder, c, GoldenCases.testWeights(UNet2DSpec.of(micro(), 1000).parameterShapes(), 3),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(folder, REFERENCE));
+    assertTrue(e.getMessage().contains("sample_size is null; give the image size with data.image_shape=[3, H, W]"),
+        e.getMessage());
+    try (TrainedModel m = TrainedModel.load(folder, List.of("backend=reference", "data.image_shape=[3, 16, 16]"))) {
+      assertEquals(Shape.of(3, 16, 16), m.diffusion().imageShape());
+    }
+  }
+
   private Path ddpmCheckpoint(DdpmUNetSpec spec, StateDict weights) {
     String yaml = PublishedConfigs.yaml(spec.imageShape(), List.of("kind: ddpm", "base_channels: " + spec.baseChannels(),
         "channel_mult: " + spec.channelMult(), "num_res_blocks: " + spec.numResBlocks(),
