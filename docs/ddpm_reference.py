@@ -192,7 +192,8 @@ def build(config):
 
 
 def _is_norm(name):
-    return name.rsplit(".", 2)[-2] in ("norm1", "norm2", "norm", "norm_out")
+    # the authors' names, and diffusers' (group_norm, conv_norm_out) for docs/diffusers_reference.py
+    return name.rsplit(".", 2)[-2] in ("norm1", "norm2", "norm", "norm_out", "group_norm", "conv_norm_out")
 
 
 def initial_weights(model, seed):

@@ -30,6 +30,7 @@ final class Schema {
   private static final String MLP = ModelConfig.Kind.MLP.configName();
   private static final String UNET = ModelConfig.Kind.UNET.configName();
   private static final String DDPM = ModelConfig.Kind.DDPM.configName();
+  private static final String UNET2D = ModelConfig.Kind.UNET2D.configName();
 
   // ---- top level --------------------------------------------------------------------------------
 
@@ -115,7 +116,8 @@ final class Schema {
   static final Key<ModelConfig, ModelConfig.Kind> MODEL_KIND = Key.of("model.kind", ModelConfig::kind,
       ValueType.enumeration(ModelConfig.Kind.class, ModelConfig.Kind::configName), ModelConfig.Kind.MLP,
       "architecture of the noise predictor: mlp (the tutorial's two-layer MLP), unet (the DDPM U-Net in "
-          + "miniature, docs/unet.md) or ddpm (the DDPM authors' U-Net family, docs/ddpm.md)");
+          + "miniature, docs/unet.md), ddpm (the DDPM authors' U-Net family, docs/ddpm.md) or unet2d (diffusers' "
+          + "UNet2DModel, docs/diffusers.md)");
   static final Key<ModelConfig, Integer> HIDDEN = Key.of("model.hidden", ModelConfig::hidden,
       ValueType.atLeast(1), 128, "hidden width of the MLP").onlyFor(MLP);
   static final Key<ModelConfig, Integer> BASE_CHANNELS = Key.of("model.base_channels",
@@ -140,6 +142,11 @@ final class Schema {
       ModelConfig::attnResolutions, ValueType.intList(1, false), List.of(16),
       "image sizes (height) of the levels with self-attention after every residual block, down and up; the "
           + "middle always has it").onlyFor(DDPM);
+
+  static final Key<ModelConfig, ConfigSection> UNET2D_CONFIG = Key.of("model.unet2d", ModelConfig::unet2d,
+      ValueType.section(), ConfigSection.empty("model.unet2d"),
+      "diffusers' UNet2DModel config: the keys of its config.json, verbatim (absent keys take diffusers' defaults)")
+      .onlyFor(UNET2D);
 
   // ---- schedule ---------------------------------------------------------------------------------
 
@@ -283,9 +290,10 @@ final class Schema {
 
   static final Section<ModelConfig> MODEL = new Section<>("model", "the noise predictor", MODEL_KIND,
       v -> new ModelConfig(v.get(MODEL_KIND), v.get(HIDDEN), v.get(BASE_CHANNELS), v.get(CHANNEL_MULT),
-          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT), v.get(ATTN_RESOLUTIONS)),
+          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT), v.get(ATTN_RESOLUTIONS),
+          v.get(UNET2D_CONFIG)),
       List.of(MODEL_KIND, HIDDEN, BASE_CHANNELS, CHANNEL_MULT, NUM_RES_BLOCKS, ATTENTION, GROUPS,
-          DROPOUT, ATTN_RESOLUTIONS));
+          DROPOUT, ATTN_RESOLUTIONS, UNET2D_CONFIG));
 
   static final Section<ScheduleConfig> SCHEDULE = new Section<>("schedule",
       "the noise schedule (diffusers DDPMScheduler/DDIMScheduler names)", null,

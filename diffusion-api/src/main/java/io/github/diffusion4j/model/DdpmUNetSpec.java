@@ -5,11 +5,9 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.random.Noise;
-import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -159,6 +157,69 @@ public record DdpmUNetSpec(
     return new DdpmUNetSpec(Shape.of(3, 256, 256), 1000, 128, List.of(1, 1, 2, 2, 4, 4), 2, List.of(16), 0.0);
   }
 
+  /**
+   * The spec whose state dict is a given layout (a checkpoint of the authors' {@code Model}): {@code ch} and the
+   * channels from {@code conv_in} and each level's first block, the blocks per level, and the levels with
+   * attention; the image size is not in a state dict and is given.
+   *
+   * @param layout names and shapes, as in the checkpoint
+   * @param imageSize the image size the model was trained for
+   * @param numTrainTimesteps {@code T}
+   * @param dropout the training dropout (not in a state dict; it does not change sampling)
+   * @return the spec, whose {@link #parameterShapes()} are exactly the layout's names and shapes
+   * @throws IllegalArgumentException naming the first entry that does not fit the authors' model
+   */
+  public static DdpmUNetSpec fromLayout(Map<String, int[]> layout, int imageSize, int numTrainTimesteps, double dropout) {
+    int[] in = layout.get("conv_in.weight");
+    if (in == null || in.length != 4) {
+      throw new IllegalArgumentException("no conv_in.weight of rank 4: not the DDPM authors' Model layout");
+    }
+    int ch = in[0];
+    int levels = 0;
+    while (layout.containsKey("down." + levels + ".block.0.conv1.weight")) {
+      levels++;
+    }
+    if (levels == 0) {
+      throw new IllegalArgumentException("no down.0.block.0.conv1.weight: not the DDPM authors' Model layout");
+    }
+    List<Integer> mult = new ArrayList<>();
+    List<Integer> attn = new ArrayList<>();
+    for (int i = 0; i < levels; i++) {
+      int out = layout.get("down." + i + ".block.0.conv1.weight")[0];
+      if (out % ch != 0) {
+        throw new IllegalArgumentException("down." + i + " has " + out + " channels, not a multiple of ch = " + ch);
+      }
+      mult.add(out / ch);
+      if (layout.containsKey("down." + i + ".attn.0.q.weight")) {
+        attn.add(imageSize >> i);
+      }
+    }
+    int blocks = 0;
+    while (layout.containsKey("down.0.block." + blocks + ".conv1.weight")) {
+      blocks++;
+    }
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(in[1], imageSize, imageSize), numTrainTimesteps, ch, mult, blocks,
+        attn, dropout);
+    Map<String, int[]> want = spec.parameterShapes();
+    for (Map.Entry<String, int[]> e : want.entrySet()) {
+      int[] got = layout.get(e.getKey());
+      if (got == null) {
+        throw new IllegalArgumentException("missing '" + e.getKey() + "' of the DDPM authors' Model with ch " + ch
+            + ", ch_mult " + mult + ", num_res_blocks " + blocks);
+      }
+      if (!java.util.Arrays.equals(got, e.getValue())) {
+        throw new IllegalArgumentException("'" + e.getKey() + "' has shape " + java.util.Arrays.toString(got) + " but the DDPM "
+            + "authors' Model with ch " + ch + ", ch_mult " + mult + " has " + java.util.Arrays.toString(e.getValue()));
+      }
+    }
+    for (String name : layout.keySet()) {
+      if (!want.containsKey(name)) {
+        throw new IllegalArgumentException("'" + name + "' is not a parameter of the DDPM authors' Model");
+      }
+    }
+    return spec;
+  }
+
   @Override
   public String kind() {
     return KIND;
@@ -268,9 +329,9 @@ public record DdpmUNetSpec(
   public LinkedHashMap<String, int[]> parameterShapes() {
     LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
     int temb = embeddingChannels();
-    linear(m, "temb.dense.0", baseChannels, temb);
-    linear(m, "temb.dense.1", temb, temb);
-    conv(m, "conv_in", imageShape.dim(0), baseChannels, 3);
+    UNetLayouts.linear(m, "temb.dense.0", baseChannels, temb);
+    UNetLayouts.linear(m, "temb.dense.1", temb, temb);
+    UNetLayouts.conv(m, "conv_in", imageShape.dim(0), baseChannels, 3);
     List<List<Block>> down = downBlocks();
     for (int i = 0; i < levels(); i++) {
       for (Block b : down.get(i)) {
@@ -282,7 +343,7 @@ public record DdpmUNetSpec(
         }
       }
       if (i < levels() - 1) {
-        conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
       }
     }
     int c = channels(levels() - 1);
@@ -300,46 +361,31 @@ public record DdpmUNetSpec(
         }
       }
       if (i > 0) {
-        conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
       }
     }
-    norm(m, "norm_out", channels(0));
-    conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
+    UNetLayouts.norm(m, "norm_out", channels(0));
+    UNetLayouts.conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
     return m;
   }
 
   private void resBlock(Map<String, int[]> m, Block b) {
     String p = b.prefix() + ".";
-    norm(m, p + "norm1", b.in());
-    conv(m, p + "conv1", b.in(), b.out(), 3);
-    linear(m, p + "temb_proj", embeddingChannels(), b.out());
-    norm(m, p + "norm2", b.out());
-    conv(m, p + "conv2", b.out(), b.out(), 3);
+    UNetLayouts.norm(m, p + "norm1", b.in());
+    UNetLayouts.conv(m, p + "conv1", b.in(), b.out(), 3);
+    UNetLayouts.linear(m, p + "temb_proj", embeddingChannels(), b.out());
+    UNetLayouts.norm(m, p + "norm2", b.out());
+    UNetLayouts.conv(m, p + "conv2", b.out(), b.out(), 3);
     if (b.in() != b.out()) {
-      conv(m, p + "nin_shortcut", b.in(), b.out(), 1);
+      UNetLayouts.conv(m, p + "nin_shortcut", b.in(), b.out(), 1);
     }
   }
 
   private static void attention(Map<String, int[]> m, String prefix, int c) {
-    norm(m, prefix + ".norm", c);
+    UNetLayouts.norm(m, prefix + ".norm", c);
     for (String x : new String[] {"q", "k", "v", "proj_out"}) {
-      conv(m, prefix + "." + x, c, c, 1);
+      UNetLayouts.conv(m, prefix + "." + x, c, c, 1);
     }
-  }
-
-  private static void linear(Map<String, int[]> m, String name, int in, int out) {
-    m.put(name + ".weight", new int[] {out, in});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void conv(Map<String, int[]> m, String name, int in, int out, int k) {
-    m.put(name + ".weight", new int[] {out, in, k, k});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void norm(Map<String, int[]> m, String name, int c) {
-    m.put(name + ".weight", new int[] {c});
-    m.put(name + ".bias", new int[] {c});
   }
 
   /**
@@ -426,8 +472,7 @@ public record DdpmUNetSpec(
    * @return true for {@code norm1}, {@code norm2}, {@code norm} (attention) and {@code norm_out}
    */
   public static boolean isNorm(String name) {
-    String[] parts = name.split("\\.");
-    String layer = parts.length >= 2 ? parts[parts.length - 2] : "";
+    String layer = UNetLayouts.layer(name);
     return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
   }
 
@@ -444,33 +489,8 @@ public record DdpmUNetSpec(
    */
   @Override
   public StateDict initialWeights(long seed) {
-    Noise stream = Noise.seeded(seed).split(INIT_STREAM);
-    StateDict.Builder out = StateDict.builder();
-    int i = 0;
-    for (Map.Entry<String, int[]> e : parameterShapes().entrySet()) {
-      String name = e.getKey();
-      int[] shape = e.getValue();
-      int size = Arrays.stream(shape).reduce(1, (a, b2) -> a * b2);
-      float[] data = new float[size];
-      boolean zero =
-          name.endsWith(".bias")
-              || name.endsWith(".conv2.weight")
-              || name.endsWith(".proj_out.weight")
-              || name.equals("conv_out.weight");
-      if (isNorm(name)) {
-        if (name.endsWith(".weight")) {
-          Arrays.fill(data, 1f);
-        }
-      } else if (!zero) {
-        double bound = 1.0 / Math.sqrt(size / shape[0]);
-        RandomGenerator g = stream.split(i).generator();
-        for (int j = 0; j < size; j++) {
-          data[j] = (float) ((2.0 * g.nextDouble() - 1.0) * bound);
-        }
-      }
-      out.put(name, FloatArray.wrap(Shape.of(shape), data));
-      i++;
-    }
-    return out.build();
+    return UNetLayouts.initialWeights(parameterShapes(), Noise.seeded(seed).split(INIT_STREAM), DdpmUNetSpec::isNorm,
+        name -> name.endsWith(".conv2.weight") || name.endsWith(".proj_out.weight") || name.equals("conv_out.weight"));
   }
+
 }

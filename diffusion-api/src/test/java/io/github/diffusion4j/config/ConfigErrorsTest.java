@@ -429,7 +429,7 @@ class ConfigErrorsTest {
         + "(allowed: leading, trailing, linspace)", "sampling:\n  timestep_spacing: trailng\n");
     assertError("run.yaml:2:3: sampling.variance_type: expected one of fixed_small, fixed_large, tutorial, got 3",
         "sampling:\n  variance_type: 3\n");
-    assertError("run.yaml:2:3: model.kind: unknown value 'cnn'; allowed: mlp, unet, ddpm", "model:\n  kind: cnn\n");
+    assertError("run.yaml:2:3: model.kind: unknown value 'cnn'; allowed: mlp, unet, ddpm, unet2d", "model:\n  kind: cnn\n");
   }
 
   @Test

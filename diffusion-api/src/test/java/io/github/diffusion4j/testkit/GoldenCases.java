@@ -158,7 +158,7 @@ public final class GoldenCases {
 
   /**
    * Whether an entry is a GroupNorm parameter in the U-Nets' naming ({@code norm1}, {@code norm2},
-   * {@code norm}, {@code norm_out}).
+   * {@code norm}, {@code norm_out}; diffusers' {@code group_norm}, {@code conv_norm_out}).
    *
    * @param name a state-dict name
    * @return true if it is
@@ -166,7 +166,8 @@ public final class GoldenCases {
   static boolean isNorm(String name) {
     String[] parts = name.split("\\.");
     String layer = parts.length >= 2 ? parts[parts.length - 2] : "";
-    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
+    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out")
+        || layer.equals("group_norm") || layer.equals("conv_norm_out");
   }
 
   /**
@@ -223,5 +224,25 @@ public final class GoldenCases {
       y[j] = (float) (((j * 53L) % 97) / 48.0 - 1.0);
     }
     return y;
+  }
+
+  /**
+   * The largest difference between two outputs relative to the largest magnitude of the first.
+   *
+   * @param expected the reference output
+   * @param actual the output under test, of the same length
+   * @return {@code max |expected - actual| / max |expected|}
+   */
+  public static double maxRelativeDifference(float[] expected, float[] actual) {
+    if (expected.length != actual.length) {
+      throw new AssertionError("output sizes differ: " + expected.length + " and " + actual.length);
+    }
+    double scale = 0;
+    double diff = 0;
+    for (int i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]));
+      diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+    }
+    return diff / scale;
   }
 }
