@@ -1,74 +1,95 @@
 package io.github.diffusion4j.spark;
 
 import io.github.diffusion4j.runtime.TrainedModel;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * The models of one executor JVM: a checkpoint is loaded once per task slot and kept for every later task
- * of the JVM, so that a job of many partitions loads it as often as the executor runs tasks at once (once,
- * with one task per executor), not once per partition. A model is used by one task at a time (backends'
- * models are not thread-safe); when a task of another checkpoint (or other overrides) arrives, the idle
- * models of the previous one are closed, so a long-lived JVM holds one checkpoint's models at most. A model
- * whose task failed is closed rather than reused.
+ * The models of one executor JVM: a checkpoint (with its overrides) is loaded once per JVM, by the first task
+ * that needs it, and shared by every task of the JVM, at the same time and later (sampling only predicts,
+ * which {@link io.github.diffusion4j.model.TrainableModel} makes thread-safe on every backend; each task's
+ * tensors live in its own thread's scopes). When a task of another checkpoint arrives, the models no task is
+ * using are closed, so a long-lived JVM holds the current checkpoint's model and at most those still in use.
  */
 final class ExecutorModels {
-  private static final Deque<TrainedModel> IDLE = new ArrayDeque<>();
+  private static final Map<String, Entry> MODELS = new HashMap<>();
   private static final AtomicInteger LOADS = new AtomicInteger();
-  private static String current;
 
   private ExecutorModels() {}
 
+  /** A model of one source, loaded by its first user. */
+  private static final class Entry {
+    private final ModelSource source;
+    private TrainedModel model; // guarded by this
+    private int users; // guarded by MODELS
+    private boolean retired; // guarded by MODELS
+
+    Entry(ModelSource source) {
+      this.source = source;
+    }
+
+    synchronized TrainedModel model() {
+      if (model == null) {
+        model = source.load();
+        LOADS.incrementAndGet();
+      }
+      return model;
+    }
+
+    synchronized void close() {
+      if (model != null) {
+        model.close();
+        model = null;
+      }
+    }
+  }
+
   /**
-   * Runs work with a model of the source, loading one only if none is idle.
+   * Runs work with the JVM's model of a source, loading it if no task has.
    *
    * @param source the checkpoint
-   * @param work what to do with it
+   * @param work what to do with it (sampling: the model is shared with other tasks)
    * @param <T> the result type
    * @return the work's result
    */
   static <T> T with(ModelSource source, Function<TrainedModel, T> work) {
-    TrainedModel m = borrow(source);
-    boolean ok = false;
+    Entry e = acquire(source);
     try {
-      T result = work.apply(m);
-      ok = true;
-      return result;
+      return work.apply(e.model());
     } finally {
-      giveBack(source, m, ok);
+      release(e);
     }
   }
 
-  private static TrainedModel borrow(ModelSource source) {
-    synchronized (IDLE) {
-      if (!source.key().equals(current)) {
-        closeIdle();
-        current = source.key();
+  private static Entry acquire(ModelSource source) {
+    synchronized (MODELS) {
+      Entry e = MODELS.get(source.key());
+      if (e == null) {
+        for (Iterator<Entry> it = MODELS.values().iterator(); it.hasNext(); ) {
+          Entry old = it.next();
+          old.retired = true;
+          it.remove();
+          if (old.users == 0) {
+            old.close();
+          }
+        }
+        e = new Entry(source);
+        MODELS.put(source.key(), e);
       }
-      if (!IDLE.isEmpty()) {
-        return IDLE.pop();
-      }
+      e.users++;
+      return e;
     }
-    TrainedModel m = source.load();
-    LOADS.incrementAndGet();
-    return m;
   }
 
-  private static void giveBack(ModelSource source, TrainedModel m, boolean ok) {
-    synchronized (IDLE) {
-      if (ok && source.key().equals(current)) {
-        IDLE.push(m);
-        return;
+  private static void release(Entry e) {
+    synchronized (MODELS) {
+      e.users--;
+      if (e.retired && e.users == 0) {
+        e.close();
       }
-    }
-    m.close();
-  }
-
-  private static void closeIdle() {
-    while (!IDLE.isEmpty()) {
-      IDLE.pop().close();
     }
   }
 

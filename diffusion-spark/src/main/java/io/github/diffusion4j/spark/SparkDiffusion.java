@@ -39,7 +39,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * checkpoint folder (a run folder's newest checkpoint, with the SHA-256 of its files) and cuts the samples
  * into shards of whole sampling batches ({@link ShardPlan}). Each task samples its shard with the executor
  * JVM's model of the checkpoint ({@link Shipping}: read from shared storage or broadcast; loaded once per
- * task slot and kept). Noise is keyed by (seed, step, sample), and every batch is a batch of the
+ * executor JVM and shared by its tasks). Noise is keyed by (seed, step, sample), and every batch is a batch of the
  * single-process run, so the samples are bit-identical to {@code diffusion sample}'s for any number of
  * partitions, and a retried or speculative task writes the same bytes again.
  *

@@ -81,9 +81,9 @@ class SparkSampleTest {
       expected.add(SampleManifest.FILE);
       assertEquals(expected.stream().sorted().toList(), SparkTestSupport.list(out));
     }
-    // 11 tasks on 2 task slots: the checkpoint is loaded at most once per slot, not once per task
+    // 11 tasks, 2 at a time: the checkpoint is loaded once in this JVM (or was already), not once per task
     int loads = ExecutorModels.loads() - loadsBefore;
-    assertTrue(loads >= 1 && loads <= 2, loads + " loads");
+    assertTrue(loads <= 1, loads + " loads");
   }
 
   @Test
