@@ -20,18 +20,15 @@ final class ExecutorModels {
 
   private ExecutorModels() {}
 
-  /** A model of one source, loaded by its first user. */
+  /** The model of one key (checkpoint and overrides), loaded by its first user. */
   private static final class Entry {
-    private final ModelSource source;
     private TrainedModel model; // guarded by this
     private int users; // guarded by MODELS
     private boolean retired; // guarded by MODELS
 
-    Entry(ModelSource source) {
-      this.source = source;
-    }
-
-    synchronized TrainedModel model() {
+    /** The model, loaded from this task's source if no task has loaded it (a later job's source may differ only
+     * in how it ships the same bytes). */
+    synchronized TrainedModel model(ModelSource source) {
       if (model == null) {
         model = source.load();
         LOADS.incrementAndGet();
@@ -58,7 +55,7 @@ final class ExecutorModels {
   static <T> T with(ModelSource source, Function<TrainedModel, T> work) {
     Entry e = acquire(source);
     try {
-      return work.apply(e.model());
+      return work.apply(e.model(source));
     } finally {
       release(e);
     }
@@ -76,7 +73,7 @@ final class ExecutorModels {
             old.close();
           }
         }
-        e = new Entry(source);
+        e = new Entry();
         MODELS.put(source.key(), e);
       }
       e.users++;

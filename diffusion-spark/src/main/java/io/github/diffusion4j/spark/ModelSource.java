@@ -5,17 +5,13 @@ import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.runtime.TrainedModel;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -47,7 +43,7 @@ final class ModelSource implements Serializable {
     this.overrides = List.copyOf(overrides);
     this.sha256 = sha256;
     this.bytes = bytes;
-    this.key = sha256Hex((sha256 + "\n" + String.join("\n", overrides)).getBytes(StandardCharsets.UTF_8));
+    this.key = Sha256.of((sha256 + "\n" + String.join("\n", overrides)).getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -66,7 +62,7 @@ final class ModelSource implements Serializable {
     for (String name : FILES) {
       Path f = dir.resolve(name);
       if (Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
-        hashes.put(name, sha256Hex(f));
+        hashes.put(name, Sha256.of(f));
         total += size(f);
       }
     }
@@ -77,7 +73,7 @@ final class ModelSource implements Serializable {
       TreeMap<String, byte[]> files = new TreeMap<>();
       for (String name : hashes.keySet()) {
         byte[] content = read(dir.resolve(name));
-        if (!sha256Hex(content).equals(hashes.get(name))) {
+        if (!Sha256.of(content).equals(hashes.get(name))) {
           throw new CheckpointException(dir.resolve(name) + ": changed while it was being read; try again");
         }
         files.put(name, content);
@@ -134,7 +130,7 @@ final class ModelSource implements Serializable {
     if (bytes == null) {
       Path dir = Path.of(directory);
       for (Map.Entry<String, String> e : sha256.entrySet()) {
-        verify(dir.resolve(e.getKey()), sha256Hex(dir.resolve(e.getKey())), e.getValue());
+        verify(dir.resolve(e.getKey()), Sha256.of(dir.resolve(e.getKey())), e.getValue());
       }
       return TrainedModel.load(dir, overrides);
     }
@@ -142,7 +138,7 @@ final class ModelSource implements Serializable {
     try {
       tmp = Files.createTempDirectory("diffusion4j-checkpoint-");
       for (Map.Entry<String, byte[]> e : bytes.value().entrySet()) {
-        verify(Path.of(directory, e.getKey()), sha256Hex(e.getValue()), sha256.get(e.getKey()));
+        verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
         Files.write(tmp.resolve(e.getKey()), e.getValue());
       }
       return TrainedModel.load(tmp, overrides);
@@ -155,6 +151,17 @@ final class ModelSource implements Serializable {
         } catch (IOException e) {
           // a temporary folder of the executor's; it goes with the machine's temporary files
         }
+      }
+    }
+  }
+
+  /** On the driver, after the job: frees the broadcast bytes on the executors and here (models loaded stay). */
+  void release() {
+    if (bytes != null) {
+      try {
+        bytes.destroy();
+      } catch (RuntimeException e) {
+        // the context may be stopping; its broadcasts go with it
       }
     }
   }
@@ -180,31 +187,6 @@ final class ModelSource implements Serializable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
     }
-  }
-
-  static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("this JVM has no SHA-256", e);
-    }
-  }
-
-  static String sha256Hex(byte[] content) {
-    return HexFormat.of().formatHex(newSha256().digest(content));
-  }
-
-  static String sha256Hex(Path file) {
-    MessageDigest md = newSha256();
-    byte[] buffer = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        md.update(buffer, 0, n);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-    return HexFormat.of().formatHex(md.digest());
   }
 
   @Override

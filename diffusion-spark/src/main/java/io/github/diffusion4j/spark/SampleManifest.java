@@ -8,14 +8,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.diffusion4j.io.AtomicFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -250,13 +248,13 @@ public record SampleManifest(
   }
 
   private static String sha256OfFile(Path file, long[] size) {
-    MessageDigest md = ModelSource.newSha256();
-    update(md, file, size);
-    return HexFormat.of().formatHex(md.digest());
+    MessageDigest md = Sha256.digest();
+    size[0] += update(md, file);
+    return Sha256.hex(md);
   }
 
   private static String sha256OfFolder(Path folder, long[] size) {
-    MessageDigest md = ModelSource.newSha256();
+    MessageDigest md = Sha256.digest();
     List<Path> files;
     try (Stream<Path> list = Files.list(folder)) {
       files = list.filter(p -> !AtomicFiles.isTemporary(p.getFileName().toString())).sorted().toList();
@@ -264,20 +262,17 @@ public record SampleManifest(
       throw new IllegalStateException(folder + ": missing or unreadable (" + e.getMessage() + ")", e);
     }
     for (Path p : files) {
-      update(md, p, size);
+      size[0] += update(md, p);
     }
-    return HexFormat.of().formatHex(md.digest());
+    return Sha256.hex(md);
   }
 
-  private static void update(MessageDigest md, Path file, long[] size) {
-    byte[] buffer = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        md.update(buffer, 0, n);
-        size[0] += n;
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException(file + ": missing or unreadable (" + e.getMessage() + ")", e);
+  /** A shard file's bytes into the digest; a shard that cannot be read does not match. */
+  private static long update(MessageDigest md, Path file) {
+    try {
+      return Sha256.update(md, file);
+    } catch (UncheckedIOException e) {
+      throw new IllegalStateException(file + ": missing or unreadable (" + e.getCause().getMessage() + ")", e);
     }
   }
 }

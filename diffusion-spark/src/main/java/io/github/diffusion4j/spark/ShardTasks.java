@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -62,11 +61,11 @@ final class ShardTasks {
     return ExecutorModels.with(source, m -> {
       checkBatch(m, spec.batchSize());
       Path target = Path.of(spec.out()).resolve(spec.format().shardName(shard.index()));
-      MessageDigest md = ModelSource.newSha256();
+      MessageDigest md = Sha256.digest();
       long bytes = spec.format() == SampleFormat.PNG ? writePngs(m, spec, shard, target, md, hook)
           : writeFile(m, spec, shard, target, md, hook);
       return new ShardResult(shard.index(), shard.first(), shard.count(), target.getFileName().toString(), bytes,
-          HexFormat.of().formatHex(md.digest()));
+          Sha256.hex(md));
     });
   }
 

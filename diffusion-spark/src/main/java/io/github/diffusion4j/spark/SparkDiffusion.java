@@ -87,9 +87,14 @@ public final class SparkDiffusion {
       ShardTasks.Spec spec = new ShardTasks.Spec(job.count(), job.seed(), plan.batchSize(), out.toString(),
           job.format(), metadata);
       sc.setJobDescription("diffusion4j: sample " + job.count() + " images in " + plan.shards().size() + " shards");
-      List<ShardResult> results = new ArrayList<>(SparkJobException.run(() -> shards(sc, plan)
-          .map(shard -> ShardTasks.write(source, spec, shard, hook))
-          .collect()));
+      List<ShardResult> results;
+      try {
+        results = new ArrayList<>(SparkJobException.run(() -> shards(sc, plan)
+            .map(shard -> ShardTasks.write(source, spec, shard, hook))
+            .collect()));
+      } finally {
+        source.release();
+      }
       results.sort(Comparator.comparingInt(ShardResult::index));
       for (ShardResult r : results) {
         Path p = out.resolve(r.file());
@@ -149,6 +154,8 @@ public final class SparkDiffusion {
       } catch (RuntimeException e) {
         reference.cancel(true);
         throw e;
+      } finally {
+        source.release();
       }
       Gaussian ref = reference.join();
       return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size());

@@ -78,7 +78,7 @@ class ShardCommitTest {
       ShardResult rb = b.get(60, TimeUnit.SECONDS);
       assertEquals(ra, rb);
       assertEquals(Files.size(target), ra.bytes());
-      assertEquals(ModelSource.sha256Hex(target), ra.sha256());
+      assertEquals(Sha256.of(target), ra.sha256());
     } finally {
       pool.shutdownNow();
     }
