@@ -47,7 +47,7 @@ public final class ArchitectureRules {
           .layer("config").definedBy(ROOT + ".config..")
           .layer("runtime").definedBy(ROOT + ".runtime..")
           .layer("backends").definedBy(ROOT + ".backend..")
-          .layer("edges").definedBy(ROOT + ".cli..", ROOT + ".examples..")
+          .layer("edges").definedBy(ROOT + ".cli..", ROOT + ".examples..", ROOT + ".spark..")
           .whereLayer("tensor").mayOnlyBeAccessedByLayers(
               "schedule", "nn", "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
           .whereLayer("schedule").mayOnlyBeAccessedByLayers(
@@ -145,11 +145,11 @@ public final class ArchitectureRules {
           .allowEmptyShould(true)
           .because("one backend per process: choosing djl never loads ND4J");
 
-  /** The CLI and the examples reach backends only through ServiceLoader. */
+  /** The CLI, the examples and the Spark module reach backends only through ServiceLoader. */
   @ArchTest
   public static final ArchRule EDGES_DO_NOT_IMPORT_BACKENDS =
       noClasses()
-          .that().resideInAnyPackage(ROOT + ".cli..", ROOT + ".examples..")
+          .that().resideInAnyPackage(ROOT + ".cli..", ROOT + ".examples..", ROOT + ".spark..")
           .should().dependOnClassesThat().resideInAnyPackage(
               ROOT + ".backend..", "org.nd4j..", "ai.djl..", "org.bytedeco..")
           .allowEmptyShould(true)

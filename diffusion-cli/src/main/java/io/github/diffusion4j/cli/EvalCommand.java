@@ -101,13 +101,7 @@ final class EvalCommand implements Callable<Integer> {
     if (json != null) {
       Outputs.checkWritable("--json", json);
     }
-    List<String> all = new ArrayList<>(overrides);
-    if (sampler != null) {
-      all.add("sampling.sampler=" + sampler);
-    }
-    if (backend != null) {
-      all.add("backend=" + backend);
-    }
+    List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
       if (m.fromDiffusersFolder() && d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
