@@ -21,6 +21,7 @@ import io.github.diffusion4j.nn.Value;
  */
 final class ConvKernel implements Kernel {
   private final PtNDManager manager;
+  private final DjlParameters parameters;
   private final PtNDArray weight;
   private final PtNDArray bias;
   private final int stride;
@@ -36,6 +37,7 @@ final class ConvKernel implements Kernel {
   ConvKernel(DjlBackend backend, DjlParameters parameters, Layer.Conv2d layer) {
     this.manager = backend.root();
     int k = layer.kernel();
+    this.parameters = parameters;
     this.weight = parameters.leaf(layer.name() + ".weight", layer.out(), layer.in(), k, k);
     this.bias = layer.bias() ? parameters.leaf(layer.name() + ".bias", layer.out()) : null;
     this.stride = layer.stride();
@@ -45,6 +47,7 @@ final class ConvKernel implements Kernel {
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
+    DjlPass.of(pass).uses(parameters);
     return DjlPass.value(Convolution.apply(manager, DjlPass.nd(inputs[0]), weight, bias, stride, padding));
   }
 }

@@ -7,6 +7,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.tensor.Shape;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -23,17 +24,24 @@ import java.util.Map;
  * norm's {@code [C, 1, 1]}), marked {@code requires_grad}. So writing the weights is one copy into the flat
  * vector, the kernels see the new values at once, and the optimiser is one fused native call for all weights.
  *
- * <p><b>Gradient.</b> libtorch's backward pass accumulates each leaf's gradient in the leaf's own {@code .grad}
- * (in place, after the first pass), so the gradient of a batch split into several passes is their sum. The
- * flat gradient is gathered from the leaves when it is needed ({@link #adam}, {@link #read}): one
- * concatenation of views of the leaves' gradients (taken once), in layout order. {@link #zeroGradients} zeroes the leaves' gradients (and the flat vector a
- * {@link #write} of the gradient may have set).
+ * <p><b>Gradient.</b> libtorch's backward pass accumulates each leaf's gradient in the leaf's own {@code .grad},
+ * so the gradient of a batch split into several passes is their sum. This store keeps every leaf's {@code
+ * .grad} inside one flat gradient vector, so that zeroing it is one native call and the optimiser reads it
+ * without a copy: the flat vector is the {@code .grad} of a stand-in leaf (a zero-stride view of one float,
+ * given its gradient once by a backward pass of its own, so {@code zeroGrad} of the stand-in zeroes all of
+ * it), and when a leaf first has a {@code .grad} (libtorch creates it in the leaf's first backward pass, with
+ * the leaf's contiguous strides) its values are added into the leaf's slice of the flat vector and the
+ * {@code .grad}'s storage is pointed at that slice ({@code torch.Tensor.set_} with non-owning memory, DJL's
+ * {@code JniUtils.set}). libtorch then accumulates into that memory in place (its {@code AccumulateGrad}
+ * adds in place when the backward pass does not create a graph, which this backend's never does), so the
+ * flat vector always holds the whole gradient. The tests check the flat gradient against the reference
+ * backend's and finite differences, over many steps and split batches.
  *
  * <p><b>Adam.</b> {@code torch.optim.Adam} with L2 weight decay, after clipping the gradient's global norm
  * ({@code clip_grad_norm_}): DJL's fused {@code adamUpdate} computes {@code w -= lr' m / (sqrt(v) + eps')}, and
  * {@code lr' = lr sqrt(bc2) / bc1}, {@code eps' = eps sqrt(bc2)} make that PyTorch's {@code w -= lr / bc1 * m /
- * (sqrt(v) / sqrt(bc2) + eps)}; clipping's factor is its {@code rescale_grad} argument, and it adds the weight
- * decay to the (rescaled) gradient as PyTorch does.
+ * (sqrt(v) / sqrt(bc2) + eps)}; the gradient's pending factor ({@link #scaleGradient}) times clipping's factor is
+ * its {@code rescale_grad} argument, and it adds the weight decay to the (rescaled) gradient as PyTorch does.
  *
  * <p><b>Memory.</b> Every array lives on a sub-manager of the backend's root manager (closed by {@link
  * #close}), and is kept out of any DJL scope open on the calling thread; arrays a method creates for its own
@@ -55,10 +63,19 @@ final class DjlParameters implements ParameterStore {
   private final PtNDArray secondMoment;
   /** The autograd leaf of each entry, once a kernel has asked for it. */
   private final PtNDArray[] leaves;
-  /** A flat view of each leaf's {@code .grad}, once libtorch has created it. */
-  private final PtNDArray[] gradients;
-  /** A flat gradient written by {@link #write}, added to the leaves' gradients; null when zero. */
-  private PtNDArray written;
+  /** Whether each leaf's {@code .grad} lives in its slice of {@link #gradient}. */
+  private final boolean[] linked;
+  /** The stand-in leaf whose {@code .grad} is {@link #gradient}. */
+  private final PtNDArray standIn;
+  /** The flat gradient, in layout order: the stand-in's {@code .grad}. */
+  private final PtNDArray gradient;
+  /** Whether every leaf that exists is linked (so {@link #link} has nothing to do). */
+  private boolean allLinked = true;
+  /**
+   * The factor the flat gradient's values are to be multiplied by to give the gradient (the loss's {@code 2
+   * scale}, see {@link #scaleGradient}); NaN while the gradient is zero, when any factor will do.
+   */
+  private double gradientScale = Double.NaN;
   private PtNDArray average;
   private boolean closed;
 
@@ -87,12 +104,30 @@ final class DjlParameters implements ParameterStore {
     this.size = (int) total;
     offsets[names.size()] = size;
     this.leaves = new PtNDArray[names.size()];
-    this.gradients = new PtNDArray[names.size()];
+    this.linked = new boolean[names.size()];
     this.manager = (PtNDManager) backend.root().newSubManager();
     this.weights = Nd.zeros(manager, size);
     this.firstMoment = Nd.zeros(manager, size);
     this.secondMoment = Nd.zeros(manager, size);
-    NDScope.unregister(weights, firstMoment, secondMoment);
+    this.standIn = standIn(manager, size);
+    this.gradient = JniUtils.getGradient(standIn);
+    NDScope.unregister(weights, firstMoment, secondMoment, standIn, gradient);
+  }
+
+  /**
+   * A leaf of {@code size} elements that uses one float of memory (a zero-stride view of it) and has a zero
+   * {@code .grad} of its own: a contiguous {@code [size]} tensor, which libtorch creates when it accumulates
+   * the stand-in's first gradient.
+   */
+  private static PtNDArray standIn(PtNDManager manager, int size) {
+    PtNDArray one = Nd.zeros(manager, 1);
+    PtNDArray leaf = JniUtils.broadcast(one, new ai.djl.ndarray.types.Shape(size));
+    one.close();
+    JniUtils.attachGradient(leaf, true);
+    try (PtNDArray zeros = Nd.zeros(manager, size)) {
+      JniUtils.backward(leaf, zeros, false, false);
+    }
+    return leaf;
   }
 
   /** The manager that owns the vectors, the leaves and the kernels' constants. */
@@ -133,6 +168,7 @@ final class DjlParameters implements ParameterStore {
     JniUtils.attachGradient(view, true);
     NDScope.unregister(view);
     leaves[i] = view;
+    allLinked = false;
     return view;
   }
 
@@ -172,9 +208,15 @@ final class DjlParameters implements ParameterStore {
       case AVERAGE:
         return Nd.read(average == null ? weights : average, size);
       default:
-        try (PtNDArray g = gradient()) {
-          return Nd.read(g, size);
+        link();
+        float[] g = Nd.read(gradient, size);
+        double factor = gradientFactor();
+        if (factor != 1) {
+          for (int i = 0; i < g.length; i++) {
+            g[i] = (float) (g[i] * factor);
+          }
         }
+        return g;
     }
   }
 
@@ -196,9 +238,9 @@ final class DjlParameters implements ParameterStore {
         Nd.write(average, values, 0, size);
       }
       default -> {
-        zeroGradients();
-        written = Nd.fromArray(manager, values, size);
-        NDScope.unregister(written);
+        link();
+        Nd.write(gradient, values, 0, size);
+        gradientScale = 1;
       }
     }
   }
@@ -206,105 +248,98 @@ final class DjlParameters implements ParameterStore {
   @Override
   public void zeroGradients() {
     checkOpen();
-    for (PtNDArray leaf : leaves) {
-      if (leaf != null) {
-        JniUtils.zeroGrad(leaf); // in place: libtorch then accumulates into the same tensor
-      }
-    }
-    if (written != null) {
-      written.close();
-      written = null;
-    }
+    link();
+    JniUtils.zeroGrad(standIn); // the flat gradient, every linked leaf's .grad included
+    gradientScale = Double.NaN;
   }
 
   /**
-   * The flat gradient: the leaves' gradients concatenated in layout order (zeros for a leaf without one),
-   * plus a written gradient.
+   * Takes on a constant factor of the gradient a backward pass is about to add: a backward pass may feed the
+   * gradient {@code g / factor} when the store multiplies by {@code factor} afterwards, which it can do for
+   * every pass of one gradient that has the same factor (the optimiser's fused update applies it for free).
    *
-   * @return a new contiguous array on this store's manager; the caller closes it
+   * @param factor the factor of the coming backward pass, not zero
+   * @return the factor the caller must still apply to what it feeds (1 when the store took all of it)
    */
-  private PtNDArray gradient() {
-    PtNDArray[] parts = new PtNDArray[leaves.length];
-    try {
-      for (int i = 0; i < leaves.length; i++) {
-        parts[i] = gradientView(i);
-        if (parts[i] == null) {
-          parts[i] = Nd.zeros(manager, offsets[i + 1] - offsets[i]);
-        }
-      }
-      PtNDArray g = JniUtils.cat(parts, 0);
-      if (written != null) {
-        JniUtils.addi(g, written);
-      }
-      return g;
-    } finally {
-      for (int i = 0; i < leaves.length; i++) {
-        if (parts[i] != null && parts[i] != gradients[i]) {
-          parts[i].close();
-        }
-      }
+  double scaleGradient(double factor) {
+    if (Double.isNaN(gradientScale)) {
+      gradientScale = factor;
+      return 1;
     }
+    return factor / gradientScale;
+  }
+
+  /** The factor to multiply the flat gradient's values by. */
+  private double gradientFactor() {
+    return Double.isNaN(gradientScale) ? 1 : gradientScale;
   }
 
   /**
-   * A flat view of one leaf's gradient, or null while it has none (or no leaf).
-   *
-   * <p>libtorch creates a leaf's {@code .grad} in its first backward pass, with the leaf's (contiguous)
-   * strides, and afterwards accumulates into that same tensor in place ({@code AccumulateGrad} without
-   * {@code create_graph}); {@link #zeroGradients} zeroes it in place too. So the view is taken once and
-   * stays valid: the gradient costs one concatenation per step, not a handle per parameter. A gradient that
-   * is not contiguous (which libtorch does not create for a contiguous leaf) is copied each time instead.
+   * Moves the {@code .grad} of every leaf that has one and is not linked yet into the leaf's slice of the
+   * flat gradient: adds its values there, then points its storage at the slice.
    */
-  private PtNDArray gradientView(int i) {
-    if (gradients[i] != null || leaves[i] == null) {
-      return gradients[i];
+  private void link() {
+    if (allLinked) {
+      return;
     }
-    PtNDArray g = JniUtils.getGradient(leaves[i]);
-    if (g == null) {
-      return null;
+    boolean all = true;
+    ByteBuffer memory = null;
+    for (int i = 0; i < leaves.length; i++) {
+      if (leaves[i] == null || linked[i]) {
+        continue;
+      }
+      PtNDArray g = JniUtils.getGradient(leaves[i]);
+      if (g == null) {
+        all = false; // not reached by a backward pass yet
+        continue;
+      }
+      try (PtNDArray flat = (PtNDArray) gradient.get(new NDIndex().addSliceDim(offsets[i], offsets[i + 1]));
+          PtNDArray slice = JniUtils.reshape(flat, g.getShape().getShape())) {
+        JniUtils.addi(slice, g);
+        if (memory == null) {
+          memory = Nd.view(gradient);
+        }
+        ByteBuffer part = memory.slice(4 * offsets[i], 4 * (offsets[i + 1] - offsets[i]));
+        JniUtils.set(g, part); // g is the leaf's .grad itself (the same tensor), now over the slice
+        linked[i] = true;
+      } finally {
+        g.close();
+      }
     }
-    PtNDArray flat = JniUtils.reshape(g, new long[] {-1});
-    boolean view = Nd.isContiguous(g);
-    g.close();
-    if (view) {
-      NDScope.unregister(flat);
-      gradients[i] = flat;
-    }
-    return flat;
+    allLinked = all;
   }
 
   @Override
   public void adam(AdamUpdate u) {
     checkOpen();
-    try (PtNDArray g = gradient()) {
-      double rescale = 1;
-      if (u.maxGradNorm() > 0) {
-        double norm;
-        try (PtNDArray n = JniUtils.norm(g, 2, new int[] {0}, false)) {
-          norm = Nd.readScalar(n);
-        }
-        double coef = u.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
-        if (coef < 1) {
-          rescale = coef;
-        }
+    link();
+    double rescale = gradientFactor();
+    if (u.maxGradNorm() > 0) {
+      double norm;
+      try (PtNDArray n = JniUtils.norm(gradient, 2, new int[] {0}, false)) {
+        norm = Math.abs(rescale) * Nd.readScalar(n);
       }
-      double bc1 = 1 - Math.pow(u.beta1(), u.step());
-      double bc2Sqrt = Math.sqrt(1 - Math.pow(u.beta2(), u.step()));
-      JniUtils.adamUpdate(
-          weights,
-          g,
-          firstMoment,
-          secondMoment,
-          (float) u.learningRate(),
-          (float) (u.learningRate() * bc2Sqrt / bc1),
-          (float) u.weightDecay(),
-          (float) rescale,
-          -1f, // no elementwise clipping
-          (float) u.beta1(),
-          (float) u.beta2(),
-          (float) (u.epsilon() * bc2Sqrt),
-          false);
+      double coef = u.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
+      if (coef < 1) {
+        rescale *= coef;
+      }
     }
+    double bc1 = 1 - Math.pow(u.beta1(), u.step());
+    double bc2Sqrt = Math.sqrt(1 - Math.pow(u.beta2(), u.step()));
+    JniUtils.adamUpdate(
+        weights,
+        gradient,
+        firstMoment,
+        secondMoment,
+        (float) u.learningRate(),
+        (float) (u.learningRate() * bc2Sqrt / bc1),
+        (float) u.weightDecay(),
+        (float) rescale,
+        -1f, // no elementwise clipping
+        (float) u.beta1(),
+        (float) u.beta2(),
+        (float) (u.epsilon() * bc2Sqrt),
+        false);
   }
 
   @Override

@@ -27,14 +27,21 @@ import io.github.diffusion4j.tensor.Tensor;
  *
  * <p><b>Loss.</b> {@link #mseBackward} computes {@code d = prediction - target} outside the graph, the loss
  * {@code scale * sum(d^2)} and its gradient {@code 2 scale d}, and starts libtorch's backward pass at the
- * prediction with that gradient: the loss's own operations are never recorded or differentiated.
+ * prediction with that gradient: the loss's own operations are never recorded or differentiated, and the
+ * constant factor goes to the optimiser's fused update rather than through the activations.
  */
 final class DjlPass implements Pass {
   private final DjlBackend backend;
   private final int items;
   private final boolean training;
   private final boolean gradModeBefore;
+  /** The grad mode this pass has set on its thread. */
+  private boolean gradMode;
   private final NDScope scope;
+  /** The parameters the kernels of this pass read, while they are one store. */
+  private DjlParameters parameters;
+  /** Whether the kernels read more than one store. */
+  private boolean mixed;
   private boolean closed;
 
   /**
@@ -49,12 +56,57 @@ final class DjlPass implements Pass {
     this.items = items;
     this.training = training;
     this.gradModeBefore = JniUtils.isGradMode();
+    this.gradMode = training;
+    if (gradModeBefore != training) {
+      JniUtils.setGradMode(training);
+    }
     this.scope = new NDScope();
-    JniUtils.setGradMode(training);
   }
 
-  /** A value of a pass: one array {@code [items, item shape...]}, in any memory layout. */
-  record NdValue(PtNDArray array) implements Value {}
+  /** Sets the calling thread's grad mode, unless it is already so. */
+  private void gradMode(boolean on) {
+    if (gradMode != on) {
+      JniUtils.setGradMode(on);
+      gradMode = on;
+    }
+  }
+
+  /**
+   * A value of a pass: one array {@code [items, item shape...]}, in any memory layout, and whether the pass
+   * owns it (it does not own a caller's batch it borrowed, nor an array it handed over to a tensor).
+   */
+  static final class NdValue implements Value {
+    private final PtNDArray array;
+    private boolean owned;
+
+    NdValue(PtNDArray array, boolean owned) {
+      this.array = array;
+      this.owned = owned;
+    }
+  }
+
+  /**
+   * A pass of this backend.
+   *
+   * @param pass a pass opened by {@link DjlLayers}
+   * @return it
+   */
+  static DjlPass of(Pass pass) {
+    return (DjlPass) pass;
+  }
+
+  /**
+   * Notes the parameters a kernel read in this pass (the store whose gradient the backward pass feeds).
+   *
+   * @param p the parameters
+   */
+  void uses(DjlParameters p) {
+    if (parameters == null) {
+      parameters = p;
+    } else if (parameters != p) {
+      mixed = true;
+    }
+  }
 
   /**
    * The array of a value.
@@ -63,7 +115,7 @@ final class DjlPass implements Pass {
    * @return its array
    */
   static PtNDArray nd(Value v) {
-    return ((NdValue) v).array();
+    return ((NdValue) v).array;
   }
 
   /**
@@ -73,7 +125,7 @@ final class DjlPass implements Pass {
    * @return the value
    */
   static Value value(PtNDArray a) {
-    return new NdValue(a);
+    return new NdValue(a, true);
   }
 
   @Override
@@ -96,15 +148,21 @@ final class DjlPass implements Pass {
     return d;
   }
 
-  /** Items {@code [from, from + items)} of a tensor of this backend: a view, no copy. */
-  private PtNDArray rows(Tensor t, Shape expected, int from, String what) {
-    PtNDArray a = DjlTensor.of(backend, t, expected, what).nd();
-    return JniUtils.slice(a, 0, from, from + items, 1);
+  /** A tensor of this backend, checked. */
+  private PtNDArray array(Tensor t, String what) {
+    return DjlTensor.of(backend, t, t.shape(), what).nd();
   }
 
+  /** Whether the pass covers every item of a batch from {@code from}. */
+  private boolean whole(Tensor t, int from) {
+    return from == 0 && items == t.shape().batch();
+  }
+
+  /** The batch itself (borrowed, never closed by the pass) or a view of the pass's items. */
   @Override
   public Value input(Tensor x, int from) {
-    return value(rows(x, x.shape(), from, "input"));
+    PtNDArray a = array(x, "input");
+    return whole(x, from) ? new NdValue(a, false) : value(JniUtils.slice(a, 0, from, from + items, 1));
   }
 
   @Override
@@ -112,19 +170,29 @@ final class DjlPass implements Pass {
     return value(Nd.fromArray(backend.root(), data, batchDims(itemShape)));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>In training a new handle detached from the graph (so the tensor does not keep the graph alive); in
+   * prediction the value's own array, handed over to the tensor (the pass no longer owns it). Made contiguous
+   * if it is not (a convolution may answer channels-last). The value already has the shape {@code [items,
+   * item shape...]} of its node.
+   */
   @Override
   public Tensor output(Value v, Shape shape) {
-    PtNDArray detached = JniUtils.detachGradient(nd(v)); // a new handle, outside the graph
-    PtNDArray c = Nd.contiguous(detached);
-    long[] dims = Nd.dims(shape);
-    if (!java.util.Arrays.equals(dims, c.getShape().getShape())) {
-      c = JniUtils.reshape(c, dims);
+    NdValue value = (NdValue) v;
+    PtNDArray a;
+    if (training || !value.owned) {
+      a = JniUtils.detachGradient(value.array);
+    } else {
+      a = value.array;
+      value.owned = false;
     }
-    NDScope.unregister(c);
-    if (c.getManager() != backend.root()) {
-      c.attach(backend.root());
+    NDScope.unregister(a);
+    if (a.getManager() != backend.root()) {
+      a.attach(backend.root());
     }
-    return backend.wrap(c, shape);
+    return backend.wrap(a, shape);
   }
 
   @Override
@@ -132,37 +200,47 @@ final class DjlPass implements Pass {
     return value(JniUtils.add(nd(sum), nd(addend)));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>{@code d = prediction - target} and the loss are computed with grad mode off (which stays off: nothing
+   * is recorded after the loss), then libtorch's backward pass starts at the prediction with the gradient
+   * {@code 2 scale d}. The factor {@code 2 scale} is not applied to {@code d}: it is handed to the parameters
+   * ({@link DjlParameters#scaleGradient}), which apply it in the optimiser's fused update (its {@code
+   * rescale_grad}) or when the gradient is read; only when the passes of one gradient use different factors,
+   * or the kernels read more than one store, is {@code d} multiplied here.
+   */
   @Override
   public double mseBackward(Value prediction, Tensor target, int from, double scale) {
     if (!training) {
       throw new IllegalStateException("djl: mseBackward in a prediction pass");
     }
     PtNDArray out = nd(prediction);
-    PtNDArray all = DjlTensor.of(backend, target, target.shape(), "target").nd();
-    boolean whole = from == 0 && items == target.shape().batch();
-    PtNDArray y = whole ? all : JniUtils.slice(all, 0, from, from + items, 1);
+    PtNDArray all = array(target, "target");
+    PtNDArray y = whole(target, from) ? all : JniUtils.slice(all, 0, from, from + items, 1);
+    gradMode(false); // the loss and its gradient are computed, not recorded
+    PtNDArray d = JniUtils.sub(out, y);
     double loss;
-    PtNDArray d;
-    JniUtils.setGradMode(false); // the loss and its gradient are computed, not recorded
-    try {
-      d = JniUtils.sub(out, y);
-      try (PtNDArray norm = JniUtils.norm(d, 2, allAxes(d), false)) {
-        double n = Nd.readScalar(norm);
-        loss = scale * n * n;
-      }
-      try (PtNDArray factor = Nd.scalar(backend.root(), 2 * scale)) {
+    try (PtNDArray norm = JniUtils.norm(d, 2, allAxes(target.shape().rank()), false)) {
+      double n = Nd.readScalar(norm);
+      loss = scale * n * n;
+    }
+    if (parameters == null) {
+      return loss; // no parameter was read: nothing to differentiate
+    }
+    double rest = mixed ? 2 * scale : parameters.scaleGradient(2 * scale);
+    if (rest != 1) {
+      try (PtNDArray factor = Nd.scalar(backend.root(), rest)) {
         JniUtils.muli(d, factor);
       }
-    } finally {
-      JniUtils.setGradMode(true);
     }
     JniUtils.backward(out, d, false, false);
     d.close();
     return loss;
   }
 
-  private static int[] allAxes(PtNDArray a) {
-    int[] axes = new int[a.getShape().dimension()];
+  private static int[] allAxes(int rank) {
+    int[] axes = new int[rank];
     for (int i = 0; i < axes.length; i++) {
       axes[i] = i;
     }
@@ -171,7 +249,10 @@ final class DjlPass implements Pass {
 
   @Override
   public void release(Value v) {
-    nd(v).close();
+    NdValue value = (NdValue) v;
+    if (value.owned) {
+      value.array.close();
+    }
   }
 
   @Override
@@ -181,7 +262,7 @@ final class DjlPass implements Pass {
       try {
         scope.close();
       } finally {
-        JniUtils.setGradMode(gradModeBefore);
+        gradMode(gradModeBefore);
       }
     }
   }

@@ -26,6 +26,7 @@ import java.util.Arrays;
  * outlives the call; in training libtorch's graph keeps what it saved.
  */
 final class GroupNormKernel implements Kernel {
+  private final DjlParameters parameters;
   private final PtNDArray weight;
   private final PtNDArray bias;
   private final PtNDArray ones;
@@ -49,6 +50,7 @@ final class GroupNormKernel implements Kernel {
       Arrays.fill(affine, 1);
       affine[0] = c;
     }
+    this.parameters = parameters;
     this.weight = parameters.leaf(layer.name() + ".weight", affine);
     this.bias = parameters.leaf(layer.name() + ".bias", affine);
     this.groups = layer.groups();
@@ -63,6 +65,7 @@ final class GroupNormKernel implements Kernel {
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
+    DjlPass.of(pass).uses(parameters);
     PtNDArray x = DjlPass.nd(inputs[0]);
     long[] dims = x.getShape().getShape();
     PtNDArray grouped = JniUtils.reshape(x, new long[] {dims[0], groups, rest});

@@ -16,6 +16,7 @@ import io.github.diffusion4j.nn.Value;
  * saves {@code x} (and {@code W}), nothing more than the activations already alive.
  */
 final class LinearKernel implements Kernel {
+  private final DjlParameters parameters;
   private final PtNDArray weight;
   private final PtNDArray bias;
 
@@ -26,12 +27,14 @@ final class LinearKernel implements Kernel {
    * @param layer the layer
    */
   LinearKernel(DjlParameters parameters, Layer.Linear layer) {
+    this.parameters = parameters;
     this.weight = parameters.leaf(layer.name() + ".weight", layer.out(), layer.in());
     this.bias = layer.bias() ? parameters.leaf(layer.name() + ".bias", layer.out()) : null;
   }
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
+    DjlPass.of(pass).uses(parameters);
     return DjlPass.value(JniUtils.linear(DjlPass.nd(inputs[0]), weight, bias));
   }
 }
