@@ -39,12 +39,13 @@ final class DjlBackend implements Backend, TensorFactory {
   private final PtNDManager root;
   private final ScopeStack scopes = new ScopeStack();
   private final Set<DjlParameters> parameters = ConcurrentHashMap.newKeySet();
-  private final DjlLayers layers = new DjlLayers(this);
+  private final DjlLayers layers;
   private volatile boolean closed;
 
-  private DjlBackend(int threads, PtNDManager root) {
+  private DjlBackend(int threads, PtNDManager root, long passMemoryBytes) {
     this.threads = threads;
     this.root = root;
+    this.layers = new DjlLayers(this, passMemoryBytes);
   }
 
   /**
@@ -56,6 +57,7 @@ final class DjlBackend implements Backend, TensorFactory {
    */
   static DjlBackend load(BackendOptions options) {
     int threads = options.threads();
+    long passMemory = DjlLayers.passMemory(System.getProperty(DjlLayers.PASS_MEMORY_PROPERTY));
     synchronized (LOCK) {
       try {
         if (engine == null) {
@@ -77,7 +79,7 @@ final class DjlBackend implements Backend, TensorFactory {
         }
         PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
         Nd.verify(root);
-        return new DjlBackend(threads, root);
+        return new DjlBackend(threads, root, passMemory);
       } catch (RuntimeException | LinkageError e) {
         throw new BackendUnavailableException(
             "djl: cannot load the PyTorch engine (" + reason(e) + "); the djl backend needs Linux x86_64 "
