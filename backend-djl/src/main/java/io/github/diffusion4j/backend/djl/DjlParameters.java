@@ -109,9 +109,12 @@ final class DjlParameters implements ParameterStore {
     this.weights = Nd.zeros(manager, size);
     this.firstMoment = Nd.zeros(manager, size);
     this.secondMoment = Nd.zeros(manager, size);
-    this.standIn = standIn(manager, size);
-    this.gradient = JniUtils.getGradient(standIn);
-    NDScope.unregister(weights, firstMoment, secondMoment, standIn, gradient);
+    this.standIn = size == 0 ? null : standIn(manager, size);
+    this.gradient = size == 0 ? Nd.zeros(manager, 0) : JniUtils.getGradient(standIn);
+    NDScope.unregister(weights, firstMoment, secondMoment, gradient);
+    if (standIn != null) {
+      NDScope.unregister(standIn);
+    }
   }
 
   /**
@@ -249,7 +252,9 @@ final class DjlParameters implements ParameterStore {
   public void zeroGradients() {
     checkOpen();
     link();
-    JniUtils.zeroGrad(standIn); // the flat gradient, every linked leaf's .grad included
+    if (standIn != null) {
+      JniUtils.zeroGrad(standIn); // the flat gradient, every linked leaf's .grad included
+    }
     gradientScale = Double.NaN;
   }
 

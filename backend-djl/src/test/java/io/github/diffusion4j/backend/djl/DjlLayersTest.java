@@ -269,6 +269,53 @@ class DjlLayersTest {
     }
   }
 
+  /** A network without parameters predicts, and a step has nothing to differentiate (its loss is still reported). */
+  @Test
+  void aNetworkWithoutParametersRuns() {
+    Shape image = Shape.of(1, 2, 2);
+    ModelSpec identity =
+        new ModelSpec() {
+          @Override
+          public String kind() {
+            return "identity";
+          }
+
+          @Override
+          public Shape imageShape() {
+            return image;
+          }
+
+          @Override
+          public int numTrainTimesteps() {
+            return 10;
+          }
+
+          @Override
+          public Map<String, int[]> parameterShapes() {
+            return Map.of();
+          }
+
+          @Override
+          public StateDict initialWeights(long seed) {
+            return StateDict.builder().build();
+          }
+
+          @Override
+          public Network network() {
+            NetworkBuilder b = new NetworkBuilder(Map.of());
+            return b.build(b.reshape(b.reshape(b.input(image), Shape.of(4)), image));
+          }
+        };
+    Shape batch = Shape.batchOf(2, image);
+    try (TrainableModel m = backend.createModel(identity, OptimizerSpec.adam(1e-3), 0);
+        TensorScope s = backend.openScope()) {
+      Tensor x = backend.fromArray(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, batch);
+      assertEquals(0, Batches.maxAbsDiff(x.toFloatArray(), m.predict(x, new int[2]).toFloatArray()));
+      assertEquals(204.0 / 8, m.step(x, new int[2], backend.zeros(batch)).loss(), 1e-5);
+      assertEquals(0, m.gradients(x, new int[2], x).size());
+    }
+  }
+
   @Test
   void thePassMemoryIsASystemPropertyInMib() {
     assertEquals(2048L << 20, DjlLayers.passMemory(null));
