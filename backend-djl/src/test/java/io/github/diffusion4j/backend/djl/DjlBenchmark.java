@@ -70,6 +70,11 @@ import java.util.regex.Pattern;
  *     io.github.diffusion4j.backend.djl.DjlBenchmark
  * </pre>
  *
+ * <p><b>{@code bench.workload=cifar10}</b>: memory, not speed: the DDPM authors' CIFAR-10 model (35.7 M
+ * parameters, 3x32x32) training at batch {@code bench.batch} (64) for {@code bench.unetSteps} (2) steps, with the
+ * peak resident size of the process after each (about a minute and a half per step on one thread of the
+ * 2-core machine).
+ *
  * <p>System properties: {@code bench.workload} ({@code mlp}), {@code bench.threads} (1), {@code
  * bench.trainSteps} (4000), {@code bench.reps} (3), {@code bench.samples} (1000), {@code bench.ddimSteps} (20),
  * {@code bench.torch} (path of the torch script, or unset to skip it), {@code bench.python}
@@ -102,8 +107,12 @@ public final class DjlBenchmark {
       unet(threads, reps, Integer.getInteger("bench.batch", 64), Integer.getInteger("bench.unetSteps", 3), ddimSteps);
       return;
     }
+    if (workload.equals("cifar10")) {
+      cifar10(threads, Integer.getInteger("bench.batch", 64), Integer.getInteger("bench.unetSteps", 2));
+      return;
+    }
     if (!workload.equals("mlp")) {
-      throw new IllegalArgumentException("bench.workload: '" + workload + "' is not one of mlp, unet");
+      throw new IllegalArgumentException("bench.workload: '" + workload + "' is not one of mlp, unet, cifar10");
     }
 
     Map<String, Double> torch = new LinkedHashMap<>();
@@ -129,6 +138,55 @@ public final class DjlBenchmark {
       }
     }
     report(djl, torch, trainSteps, samples, ddimSteps, threads);
+  }
+
+  /** A line of {@code /proc/self/status} in kB, e.g. {@code VmHWM} (the peak resident size). */
+  private static long statusKb(String key) {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+        if (line.startsWith(key + ":")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return -1;
+  }
+
+  /**
+   * The memory of the DDPM authors' CIFAR-10 model ({@code DdpmUNetSpec.cifar10()}, 35.7 M parameters)
+   * training at batch {@code bench.batch}: the peak resident size of the process (VmHWM) after each of
+   * {@code bench.unetSteps} steps, and the time of each step; prints a JSON line.
+   */
+  private static void cifar10(int threads, int batch, int steps) {
+    io.github.diffusion4j.model.DdpmUNetSpec spec = io.github.diffusion4j.model.DdpmUNetSpec.cifar10();
+    Shape shape = Shape.batchOf(batch, spec.imageShape());
+    StringBuilder json = new StringBuilder("{\"backend\": \"djl\", \"workload\": \"cifar10\", \"threads\": "
+        + threads + ", \"batch\": " + batch);
+    try (Backend backend = new DjlBackendProvider().create(new BackendOptions(threads));
+        TrainableModel model = backend.createModel(spec, OptimizerSpec.adam(2e-4), 0)) {
+      System.out.println("# " + backend.describe());
+      long perItem = 4L * spec.network().activationFloatsPerItem(true);
+      long passItems = Math.max(1, backend.layers().passMemoryBytes() / perItem);
+      System.out.printf(Locale.ROOT, "# %d parameters; %.0f MB of activations per image (the api's estimate); pass memory"
+          + " %d MiB: passes of at most %d images%n", spec.network().parameterCount(), perItem / 1e6,
+          backend.layers().passMemoryBytes() >> 20, passItems);
+      json.append(String.format(Locale.ROOT, ", \"model_rss_mb\": %.0f", statusKb("VmRSS") / 1024.0));
+      TensorFactory tensors = backend.tensors();
+      int[] ts = Batches.timesteps(batch, 1000, 1);
+      for (int i = 0; i < steps; i++) {
+        long start = System.nanoTime();
+        try (TensorScope s = tensors.openScope()) {
+          model.step(tensors.normal(shape, Noise.seeded(i)), ts, tensors.normal(shape, Noise.seeded(-1 - i)));
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double peak = statusKb("VmHWM") / 1024.0;
+        System.out.printf(Locale.ROOT, "step %d: %.1f s, peak resident size %.0f MB%n", i + 1, seconds, peak);
+        json.append(String.format(Locale.ROOT, ", \"step%d_s\": %.1f, \"step%d_peak_rss_mb\": %.0f", i + 1, seconds, i + 1, peak));
+      }
+    }
+    System.out.println(json.append('}'));
   }
 
   /** The U-Net workload; prints a table and a JSON line. */
