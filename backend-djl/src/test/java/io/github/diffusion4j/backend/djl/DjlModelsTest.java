@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.djl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +12,8 @@ import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.StepOutput;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.sampling.DdpmSampler;
 import io.github.diffusion4j.sampling.SampleClipping;
 import io.github.diffusion4j.sampling.SamplingRequest;
@@ -24,18 +27,30 @@ import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
 import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** DJL-specific behaviour of the MLP beyond the api's contract: layout, ownership and leaks. */
+/**
+ * DJL-specific behaviour of models evaluated on this backend's layer kinds, beyond the api's contracts:
+ * PyTorch's layout, grad mode per thread (two models train at once), ownership of the results, and no native
+ * array left behind.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class DjlMlpTest {
+class DjlModelsTest {
   private static final MlpSpec SPEC = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
   private static final Shape BATCH = Shape.of(16, 3, 5, 5);
+  private static final UNetSpec SMALL = new UNetSpec(Shape.of(1, 8, 8), 100, 8, List.of(1, 2), 1, true, 4, 0.1);
+  private static final Shape SMALL_BATCH = Shape.batchOf(4, SMALL.imageShape());
 
   private DjlBackend backend;
   private TensorFactory t;
@@ -131,19 +146,26 @@ class DjlMlpTest {
     }
   }
 
+  /** A step's prediction is the output before the update, owned by the caller's scope like any result. */
   @Test
-  void stepPredictionIsValidUntilTheNextStep() {
-    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 1);
-        TensorScope s = t.openScope()) {
-      Tensor x = t.fromArray(Batches.normal(BATCH, 1), BATCH);
-      Tensor y = t.fromArray(Batches.normal(BATCH, 2), BATCH);
-      int[] ts = Batches.timesteps(16, 100, 3);
-      float[] before = m.predict(x, ts).toFloatArray();
-      StepOutput first = m.step(x, ts, y);
-      assertEquals(BATCH, first.prediction().shape());
-      assertTrue(Batches.maxAbsDiff(before, first.prediction().toFloatArray()) == 0, "prediction before the update");
-      m.step(x, ts, y);
-      assertThrows(IllegalStateException.class, first.prediction()::toFloatArray);
+  void stepPredictionIsTheOutputBeforeTheUpdateInTheCallersScope() {
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 1)) {
+      Tensor prediction;
+      float[] before;
+      try (TensorScope s = t.openScope()) {
+        Tensor x = t.fromArray(Batches.normal(BATCH, 1), BATCH);
+        Tensor y = t.fromArray(Batches.normal(BATCH, 2), BATCH);
+        int[] ts = Batches.timesteps(16, 100, 3);
+        before = m.predict(x, ts).toFloatArray();
+        StepOutput first = m.step(x, ts, y);
+        prediction = first.prediction();
+        assertEquals(BATCH, prediction.shape());
+        assertEquals(0, Batches.maxAbsDiff(before, prediction.toFloatArray()), "prediction before the update");
+        m.step(x, ts, y);
+        assertEquals(0, Batches.maxAbsDiff(before, prediction.toFloatArray()), "unchanged by the next update");
+        assertTrue(Batches.maxAbsDiff(before, m.predict(x, ts).toFloatArray()) > 0, "the weights changed");
+      }
+      assertThrows(IllegalStateException.class, prediction::toFloatArray, "released with the scope");
     }
   }
 
@@ -209,11 +231,17 @@ class DjlMlpTest {
   /**
    * Every native array an operation, a step, a prediction or a sampling run makes is released with its
    * scope: the count of arrays on the backend's manager (models' included) is the same after the work as
-   * before. One leaked intermediate per call would show here as hundreds.
+   * before. One leaked intermediate per call would show here as hundreds. The first step and average update
+   * run before counting: they create the model's views of the leaves' gradients and its average, which live
+   * as long as the model.
    */
   @Test
   void scopedWorkLeavesNoNativeArrayBehind() {
     try (TrainableModel m = backend.createModel(SPEC, new OptimizerSpec(1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5), 2)) {
+      Shape first = Shape.of(8, 3, 5, 5);
+      try (TensorScope s = t.openScope()) {
+        m.step(t.fromArray(Batches.normal(first, 99), first), new int[8], t.zeros(first));
+      }
       m.updateEma(0.5);
       int before = liveArrays();
       int rootBefore = backend.scopes().rootLiveCount();
@@ -236,13 +264,104 @@ class DjlMlpTest {
         ddpm.sample(m, t, SamplingRequest.of(8, SPEC.imageShape(), 3, Timesteps.full(100)));
         m.gradients(t.fromArray(Batches.normal(shape, 1), shape), new int[32], t.zeros(shape));
       }
-      // the last step's prediction (1 array) stays with the model until its next step
-      assertEquals(before + 1, liveArrays(), "native arrays on the backend's manager");
+      assertEquals(before, liveArrays(), "native arrays on the backend's manager");
       assertEquals(rootBefore, backend.scopes().rootLiveCount(), "tensors owned outside any scope");
       Tensor unscoped = t.zeros(shape);
       assertEquals(rootBefore + 1, backend.scopes().rootLiveCount(), "a tensor made outside any scope");
       unscoped.close();
       assertEquals(rootBefore, backend.scopes().rootLiveCount());
+    }
+  }
+
+  private StepOutput step(TrainableModel m, long i) {
+    Tensor x = t.fromArray(Batches.normal(SMALL_BATCH, 2 * i), SMALL_BATCH);
+    Tensor y = t.fromArray(Batches.normal(SMALL_BATCH, 2 * i + 1), SMALL_BATCH);
+    return m.step(x, Batches.timesteps(4, 100, i), y);
+  }
+
+  private StateDict train(TrainableModel m, int steps) {
+    for (int i = 0; i < steps; i++) {
+      try (TensorScope s = t.openScope()) {
+        step(m, i);
+      }
+    }
+    return m.stateDict();
+  }
+
+  private float[] predict(TrainableModel m, long i) {
+    try (TensorScope s = t.openScope()) {
+      return m.predict(t.fromArray(Batches.normal(SMALL_BATCH, 100 + i), SMALL_BATCH), Batches.timesteps(4, 100, i))
+          .toFloatArray();
+    }
+  }
+
+  /**
+   * DJL's {@code GradientCollector} allows one per process; this backend's passes set libtorch's
+   * thread-local grad mode themselves, so two models train at once on two threads (while a third thread
+   * predicts) and reach exactly the weights they reach one after the other (one intra-op thread: every
+   * kernel is deterministic).
+   */
+  @Test
+  void twoModelsTrainAtOnceOnTwoThreads() throws Exception {
+    StateDict alone;
+    float[] expectedPrediction;
+    try (TrainableModel m = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 3);
+        TrainableModel p = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 4)) {
+      alone = train(m, 6);
+      expectedPrediction = predict(p, 1);
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try (TrainableModel a = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 3);
+        TrainableModel b = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 3);
+        TrainableModel p = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 4)) {
+      Future<StateDict> fa = pool.submit(() -> train(a, 6));
+      Future<StateDict> fb = pool.submit(() -> train(b, 6));
+      Callable<List<float[]>> predictions =
+          () -> {
+            List<float[]> out = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+              out.add(predict(p, 1));
+            }
+            return out;
+          };
+      Future<List<float[]>> fp = pool.submit(predictions);
+      assertEquals(alone, fa.get());
+      assertEquals(alone, fb.get());
+      for (float[] prediction : fp.get()) {
+        assertArrayEquals(expectedPrediction, prediction);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Every native array a step (with dropout masks), a prediction, a gradient computation or an average
+   * update makes is released with its scope: the count of arrays on the backend's manager (the models'
+   * included) is the same after the work as before it. The first call of each kind runs before counting
+   * (the first average update allocates the average).
+   */
+  @Test
+  void unetWorkLeavesNoNativeArrayBehind() {
+    try (TrainableModel m = backend.createModel(SMALL, OptimizerSpec.adam(1e-3), 2)) {
+      Runnable work =
+          () -> {
+            try (TensorScope s = t.openScope()) {
+              StepOutput out = step(m, 5);
+              out.prediction().toFloatArray();
+              predict(m, 3);
+              m.gradients(t.fromArray(Batches.normal(SMALL_BATCH, 7), SMALL_BATCH), new int[4], t.normal(SMALL_BATCH, Noise.seeded(1)));
+              m.updateEma(0.9);
+            }
+          };
+      work.run();
+      int before = liveArrays();
+      int rootBefore = backend.scopes().rootLiveCount();
+      for (int i = 0; i < 10; i++) {
+        work.run();
+      }
+      assertEquals(before, liveArrays(), "native arrays on the backend's manager");
+      assertEquals(rootBefore, backend.scopes().rootLiveCount(), "tensors owned outside any scope");
     }
   }
 }
