@@ -2,7 +2,6 @@ package io.github.diffusion4j.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,7 +35,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -259,9 +261,17 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     return z;
   }
 
-  @Test
-  void ddim10WithTheCifar10ModelIsTheReferenceLoop() {
-    assumeTrue(runs("ddim"), "this backend skips the full-size DDIM run");
+  /**
+   * The full DDIM-10 run, on backends that run it ({@link #runs}: the plain-Java reference does not).
+   *
+   * @return the test, or none
+   */
+  @TestFactory
+  Stream<DynamicTest> ddim10WithTheCifar10ModelIsTheReferenceLoop() {
+    return runs("ddim") ? Stream.of(DynamicTest.dynamicTest("DDIM-10 of the CIFAR-10 config", this::ddim10)) : Stream.empty();
+  }
+
+  private void ddim10() {
     JsonNode d = GOLDEN.get("ddim");
     JsonNode google = GOLDEN.get("google_configs").get(d.get("model").asText());
     UNet2DSpec spec = UNet2DSpec.of(config(google.get("unet")), 1000);
@@ -284,9 +294,17 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     }
   }
 
-  @Test
-  void aFullSize256ModelGivesTheReferenceOutput() {
-    assumeTrue(runs("full_size"), "this backend skips the 256x256 forward pass");
+  /**
+   * One 256x256 forward pass, on backends that run it ({@link #runs}: the plain-Java reference does not).
+   *
+   * @return the test, or none
+   */
+  @TestFactory
+  Stream<DynamicTest> aFullSize256ModelGivesTheReferenceOutput() {
+    return runs("full_size") ? Stream.of(DynamicTest.dynamicTest("a 256x256 forward pass", this::fullSize)) : Stream.empty();
+  }
+
+  private void fullSize() {
     JsonNode f = GOLDEN.get("full_size");
     UNet2DSpec spec = UNet2DSpec.of(config(GOLDEN.get("google_configs").get(f.get("model").asText()).get("unet")), 1000);
     Shape shape = Shape.batchOf(1, spec.imageShape());

@@ -2,6 +2,7 @@ package io.github.diffusion4j.backend.djl;
 
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.testkit.DdpmUNetContractTest;
+import io.github.diffusion4j.testkit.DiffusersUNetContractTest;
 import io.github.diffusion4j.testkit.LayerContractTests;
 import io.github.diffusion4j.testkit.MlpContractTest;
 import io.github.diffusion4j.testkit.SamplerContractTest;
@@ -85,6 +86,14 @@ class DjlContractTests {
 
   @Nested
   class Bound extends VariationalBoundContractTest {
+    @Override
+    protected Backend createBackend() {
+      return DjlBackends.create();
+    }
+  }
+
+  @Nested
+  class Diffusers extends DiffusersUNetContractTest {
     @Override
     protected Backend createBackend() {
       return DjlBackends.create();
