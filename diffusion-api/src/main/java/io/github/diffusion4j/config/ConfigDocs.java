@@ -1,5 +1,8 @@
 package io.github.diffusion4j.config;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,9 +42,15 @@ public final class ConfigDocs {
   }
 
   private static <R, T> void row(StringBuilder b, Key<R, T> k) {
-    String def = defaultText(k, k.defaultFor(k.onlyFor()));
+    String def = defaultText(k, k.defaultFor(k.firstKind()));
+    Map<String, List<String>> kindsByDefault = new LinkedHashMap<>();
     for (Map.Entry<String, T> e : k.kindDefaults().entrySet()) {
-      def += " (" + e.getKey() + ": " + defaultText(k, e.getValue()) + ")";
+      kindsByDefault.computeIfAbsent(defaultText(k, e.getValue()), v -> new ArrayList<>()).add(e.getKey());
+    }
+    List<String> others = new ArrayList<>();
+    kindsByDefault.forEach((text, kinds) -> others.add(String.join(", ", kinds) + ": " + text));
+    if (!others.isEmpty()) {
+      def += " (" + String.join("; ", others) + ")";
     }
     String doc = k.onlyFor() != null ? "(" + k.onlyFor() + " only) " + k.doc() : k.doc();
     b.append("| `").append(k.path()).append("` | ").append(cell(k.type().describe())).append(" | ")

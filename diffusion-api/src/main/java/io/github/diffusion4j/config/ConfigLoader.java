@@ -1,5 +1,6 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.io.FileProblems;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AccessDeniedException;
@@ -25,7 +26,7 @@ import java.util.Objects;
  */
 public final class ConfigLoader {
   private static final String RESOURCES = "/io/github/diffusion4j/config/";
-  private static final List<String> BUNDLED = List.of("default", "tutorial");
+  private static final List<String> BUNDLED = List.of("default", "tutorial", "ddpm-cifar10", "ddpm-celeba", "ddpm-lsun256");
 
   private ConfigLoader() {}
 
@@ -135,7 +136,7 @@ public final class ConfigLoader {
   /**
    * The names of the bundled configurations.
    *
-   * @return {@code [default, tutorial]}
+   * @return {@code [default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256]}
    */
   public static List<String> bundledNames() {
     return BUNDLED;
@@ -213,6 +214,10 @@ public final class ConfigLoader {
     if (Files.isDirectory(yaml)) {
       throw new ConfigException(source, 0, 0, "", "is a directory, not a YAML file");
     }
+    if (Files.exists(yaml) && !Files.isRegularFile(yaml)) {
+      // checked before reading: a FIFO would block until something writes to it
+      throw new ConfigException(source, 0, 0, "", FileProblems.ofReading(yaml).orElse("is not a regular file"));
+    }
     try {
       return Files.readAllBytes(yaml);
     } catch (NoSuchFileException e) {
@@ -221,7 +226,7 @@ public final class ConfigLoader {
     } catch (AccessDeniedException e) {
       throw new ConfigException(source, 0, 0, "", "cannot read the file: permission denied");
     } catch (IOException e) {
-      throw new ConfigException(source, 0, 0, "", "cannot read the file: " + e);
+      throw new ConfigException(source, 0, 0, "", "cannot read the file: " + FileProblems.describe(e));
     }
   }
 

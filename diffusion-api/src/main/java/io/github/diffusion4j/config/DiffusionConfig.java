@@ -1,5 +1,7 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.tensor.Shape;
+
 /**
  * A whole, validated configuration: what {@link ConfigLoader} reads from a YAML file and
  * {@link ConfigWriter} writes back. Each section is checked by its own record; this constructor checks
@@ -55,6 +57,46 @@ public record DiffusionConfig(
     requireSection("output", output);
     checkPlan(sampling, schedule.numTrainTimesteps());
     checkBatch(training.batchSize(), data);
+    if (data.kind() == DataConfig.Kind.GRADIENTS) {
+      Sizes.checkData(new Sizes.Model(model, schedule, training), data.imageShape().orElseThrow(),
+          data.trainSize(), data.evalSize());
+    }
+  }
+
+  /**
+   * Checks the sizes of the data's arrays (the training and evaluation sets, a batch, and a batch's MLP
+   * activations) for images whose shape and number are known only later (IDX files); for gradient data this
+   * constructor already did.
+   *
+   * @param imageShape {@code [C, H, W]} of the images
+   * @param trainImages the number of training images that will be used
+   * @param evalImages the number of evaluation images that will be used
+   * @throws ConfigException at the key to change, with the largest value that fits
+   */
+  public void checkDataSizes(Shape imageShape, long trainImages, long evalImages) {
+    Sizes.checkData(new Sizes.Model(model, schedule, training), imageShape, trainImages, evalImages);
+  }
+
+  /**
+   * Checks every size this configuration multiplies into, before anything is allocated: the training and
+   * evaluation sets, a batch, each weight tensor and the whole parameter vector (and for a U-Net its
+   * largest activation and the attention matrix) must fit in one Java array, and the memory a training run
+   * needs at least must fit in {@code maxHeapBytes}. (For gradient data the data's arrays were checked when
+   * this configuration was built, and {@link ModelConfig#toSpec} checks the model's; for IDX data the image
+   * shape and counts come from the files.)
+   *
+   * @param imageShape {@code [C, H, W]} of the images
+   * @param trainImages the number of training images that will be used
+   * @param evalImages the number of evaluation images that will be used
+   * @param maxHeapBytes the most the Java heap may grow to ({@code Runtime.getRuntime().maxMemory()}), or
+   *     {@code Long.MAX_VALUE} to check the arrays only
+   * @throws ConfigException at the key to change, with the largest value that fits where there is one
+   */
+  public void checkSizes(Shape imageShape, long trainImages, long evalImages, long maxHeapBytes) {
+    Sizes.Model m = new Sizes.Model(model, schedule, training);
+    Sizes.checkData(m, imageShape, trainImages, evalImages);
+    model.toSpec(imageShape, schedule.numTrainTimesteps());
+    Sizes.checkMemory(m, imageShape, trainImages, evalImages, maxHeapBytes);
   }
 
   private static void requireSection(String path, Object section) {

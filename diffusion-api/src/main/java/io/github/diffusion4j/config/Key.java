@@ -1,6 +1,7 @@
 package io.github.diffusion4j.config;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
@@ -19,11 +20,11 @@ final class Key<R, T> implements Section.Member<R> {
   private final T defaultValue;
   private final Function<R, T> getter;
   private final String doc;
-  private final String onlyFor;
+  private final List<String> onlyFor;
   private final Map<String, T> kindDefaults;
 
   private Key(String path, ValueType<T> type, T defaultValue, Function<R, T> getter, String doc,
-      String onlyFor, Map<String, T> kindDefaults) {
+      List<String> onlyFor, Map<String, T> kindDefaults) {
     this.path = path;
     this.name = path.substring(path.lastIndexOf('.') + 1);
     this.type = type;
@@ -51,13 +52,14 @@ final class Key<R, T> implements Section.Member<R> {
   }
 
   /**
-   * This key, applying only when its section's {@code kind} has a value; elsewhere it must be left out.
+   * This key, applying only when its section's {@code kind} has one of some values; elsewhere it must be
+   * left out.
    *
-   * @param kind the kind's configuration name
+   * @param kinds the kinds' configuration names
    * @return a new key
    */
-  Key<R, T> onlyFor(String kind) {
-    return new Key<>(path, type, defaultValue, getter, doc, kind, kindDefaults);
+  Key<R, T> onlyFor(String... kinds) {
+    return new Key<>(path, type, defaultValue, getter, doc, List.of(kinds), kindDefaults);
   }
 
   /**
@@ -91,14 +93,19 @@ final class Key<R, T> implements Section.Member<R> {
     return doc;
   }
 
-  /** The kind this key applies to, or null for every kind. */
+  /** The kinds this key applies to, as written in docs ({@code "folder, cifar10"}), or null for every kind. */
   String onlyFor() {
-    return onlyFor;
+    return onlyFor == null ? null : String.join(", ", onlyFor);
+  }
+
+  /** The first kind this key applies to (whose default the docs show), or null for every kind. */
+  String firstKind() {
+    return onlyFor == null ? null : onlyFor.get(0);
   }
 
   /** Whether the key applies to a kind (null kind: a section without kinds). */
   boolean appliesTo(String kind) {
-    return onlyFor == null || onlyFor.equals(kind);
+    return onlyFor == null || onlyFor.contains(kind);
   }
 
   /** The default for a kind (null: a section without kinds). */
@@ -147,8 +154,8 @@ final class Key<R, T> implements Section.Member<R> {
 
   /** The error for a key given for a kind it does not apply to. */
   ConfigException notApplicable(String kind) {
-    return new ConfigException(path, "applies only when kind is " + onlyFor + " (kind here is " + kind
-        + "); remove it or change kind");
+    return new ConfigException(path, "applies only when kind is " + String.join(" or ", onlyFor)
+        + " (kind here is " + kind + "); remove it or change kind");
   }
 
   @Override

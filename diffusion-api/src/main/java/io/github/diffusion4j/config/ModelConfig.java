@@ -1,5 +1,6 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.model.DdpmUNetSpec;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.UNetSpec;
@@ -10,14 +11,15 @@ import java.util.List;
  * The noise predictor's architecture ({@code model:}). Keys of the other kind must stay at their
  * defaults.
  *
- * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+ * @param kind {@link Kind#MLP}, {@link Kind#UNET} or {@link Kind#DDPM}
  * @param hidden mlp: the hidden width, at least 1
- * @param baseChannels unet: channels of the first level, at least 1
- * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
- * @param numResBlocks unet: residual blocks per level, at least 1
+ * @param baseChannels unet, ddpm: channels of the first level, at least 1
+ * @param channelMult unet, ddpm: the channel multiplier of each level, not empty, each at least 1
+ * @param numResBlocks unet, ddpm: residual blocks per level, at least 1
  * @param attention unet: self-attention at the lowest resolution
  * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
- * @param dropout unet: dropout probability, in [0, 1)
+ * @param dropout unet, ddpm: dropout probability, in [0, 1)
+ * @param attnResolutions ddpm: the image sizes of the levels with attention
  */
 public record ModelConfig(
     Kind kind,
@@ -27,14 +29,17 @@ public record ModelConfig(
     int numResBlocks,
     boolean attention,
     int groups,
-    double dropout) {
+    double dropout,
+    List<Integer> attnResolutions) {
 
   /** The architectures ({@code model.kind}). */
   public enum Kind {
     /** The tutorial's two-layer MLP ({@link MlpSpec}). */
     MLP("mlp"),
-    /** The DDPM U-Net ({@link UNetSpec}). */
-    UNET("unet");
+    /** The DDPM U-Net in miniature ({@link UNetSpec}). */
+    UNET("unet"),
+    /** The DDPM authors' U-Net family ({@link DdpmUNetSpec}). */
+    DDPM("ddpm");
 
     private final String configName;
 
@@ -55,14 +60,15 @@ public record ModelConfig(
   /**
    * Validates the values.
    *
-   * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+   * @param kind {@link Kind#MLP}, {@link Kind#UNET} or {@link Kind#DDPM}
    * @param hidden mlp: the hidden width, at least 1
-   * @param baseChannels unet: channels of the first level, at least 1
-   * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
-   * @param numResBlocks unet: residual blocks per level, at least 1
+   * @param baseChannels unet, ddpm: channels of the first level, at least 1
+   * @param channelMult unet, ddpm: the channel multiplier of each level, not empty, each at least 1
+   * @param numResBlocks unet, ddpm: residual blocks per level, at least 1
    * @param attention unet: self-attention at the lowest resolution
    * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
-   * @param dropout unet: dropout probability, in [0, 1)
+   * @param dropout unet, ddpm: dropout probability, in [0, 1)
+   * @param attnResolutions ddpm: the image sizes of the levels with attention
    * @throws ConfigException naming the key at fault
    */
   public ModelConfig {
@@ -74,6 +80,7 @@ public record ModelConfig(
     Schema.ATTENTION.check(attention);
     Schema.GROUPS.check(groups);
     Schema.DROPOUT.check(dropout);
+    attnResolutions = Schema.ATTN_RESOLUTIONS.check(attnResolutions == null ? null : List.copyOf(attnResolutions));
     String k = kind.configName();
     Schema.HIDDEN.requireDefaultUnlessFor(k, hidden);
     Schema.BASE_CHANNELS.requireDefaultUnlessFor(k, baseChannels);
@@ -82,7 +89,8 @@ public record ModelConfig(
     Schema.ATTENTION.requireDefaultUnlessFor(k, attention);
     Schema.GROUPS.requireDefaultUnlessFor(k, groups);
     Schema.DROPOUT.requireDefaultUnlessFor(k, dropout);
-    for (int m : channelMult) {
+    Schema.ATTN_RESOLUTIONS.requireDefaultUnlessFor(k, attnResolutions);
+    for (int m : kind == Kind.UNET ? channelMult : List.<Integer>of()) {
       if ((long) baseChannels * m % groups != 0) {
         throw ConfigException.either(
             new ConfigException(Schema.GROUPS.path(), "must divide the channels of every level, but "
@@ -104,7 +112,7 @@ public record ModelConfig(
     String k = Kind.MLP.configName();
     return new ModelConfig(Kind.MLP, hidden, Schema.BASE_CHANNELS.defaultFor(k),
         Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
-        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k));
+        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k), Schema.ATTN_RESOLUTIONS.defaultFor(k));
   }
 
   /**
@@ -112,13 +120,31 @@ public record ModelConfig(
    *
    * @param imageShape {@code [C, H, W]}
    * @param numTrainTimesteps {@code T}
-   * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet
-   * @throws ConfigException for a unet whose levels do not fit the image ({@code model.channel_mult}) or
-   *     whose base channels cannot carry the timestep embedding ({@code model.base_channels})
+   * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet, {@link DdpmUNetSpec} for ddpm
+   * @throws ConfigException for a U-Net whose levels do not fit the image ({@code model.channel_mult}) or
+   *     whose base channels cannot carry the timestep embedding or its GroupNorm ({@code model.base_channels}),
+   *     or for an architecture whose weights or activations would not fit in one tensor (the key that sizes
+   *     them)
    */
   public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
+    ModelSpec spec = spec(imageShape, numTrainTimesteps);
+    Sizes.checkModel(this, spec, imageShape);
+    return spec;
+  }
+
+  private ModelSpec spec(Shape imageShape, int numTrainTimesteps) {
     if (kind == Kind.MLP) {
       return new MlpSpec(imageShape, numTrainTimesteps, hidden);
+    }
+    if (kind == Kind.DDPM) {
+      if (baseChannels % DdpmUNetSpec.GROUPS != 0) {
+        throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be a multiple of " + DdpmUNetSpec.GROUPS
+            + " for ddpm (its GroupNorm has " + DdpmUNetSpec.GROUPS + " groups), got " + baseChannels);
+      }
+      if (imageShape.rank() == 3 && imageShape.dim(1) != imageShape.dim(2)) {
+        throw new ConfigException(Schema.IMAGE_SHAPE.path(), "the ddpm model takes square images, got "
+            + imageShape + "; use model.kind unet or crop the images");
+      }
     }
     if (baseChannels < 4 || baseChannels % 2 != 0) {
       throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
@@ -130,7 +156,15 @@ public record ModelConfig(
           + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
-    return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
-        dropout);
+    try {
+      if (kind == Kind.DDPM) {
+        return new DdpmUNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks,
+            attnResolutions, dropout);
+      }
+      return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
+          dropout);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(Schema.BASE_CHANNELS.path(), e.getMessage());
+    }
   }
 }

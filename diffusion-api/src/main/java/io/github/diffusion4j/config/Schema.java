@@ -1,5 +1,7 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.data.BadDataPolicy;
+import io.github.diffusion4j.data.ImageFit;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.BetaSchedule;
@@ -23,8 +25,11 @@ final class Schema {
 
   private static final String GRADIENTS = DataConfig.Kind.GRADIENTS.configName();
   private static final String IDX = DataConfig.Kind.IDX.configName();
+  private static final String FOLDER = DataConfig.Kind.FOLDER.configName();
+  private static final String CIFAR10 = DataConfig.Kind.CIFAR10.configName();
   private static final String MLP = ModelConfig.Kind.MLP.configName();
   private static final String UNET = ModelConfig.Kind.UNET.configName();
+  private static final String DDPM = ModelConfig.Kind.DDPM.configName();
 
   // ---- top level --------------------------------------------------------------------------------
 
@@ -42,22 +47,25 @@ final class Schema {
 
   static final Key<DataConfig, DataConfig.Kind> DATA_KIND = Key.of("data.kind", DataConfig::kind,
       ValueType.enumeration(DataConfig.Kind.class, DataConfig.Kind::configName), DataConfig.Kind.GRADIENTS,
-      "where images come from: gradients (generated colour gradients, as in the tutorial) or idx "
-          + "(MNIST-style IDX files)");
+      "where images come from: gradients (generated colour gradients, as in the tutorial), idx "
+          + "(MNIST-style IDX files), folder (a folder of PNG, JPEG, BMP and GIF images) or cifar10 (the "
+          + "CIFAR-10 binary batches)");
   static final Key<DataConfig, Optional<Shape>> IMAGE_SHAPE = Key.of("data.image_shape",
       DataConfig::imageShape, ValueType.optional(ValueType.shape()), Optional.of(Shape.of(3, 5, 5)),
-      "image shape [C, H, W]; for idx it is read from the files (give it only to assert it)")
-      .defaultFor(IDX, Optional.empty());
+      "image shape [C, H, W]; for idx it is read from the files (give it only to assert it); for folder "
+          + "and cifar10 every image is resized to it, C = 1 for grayscale, 3 for RGB")
+      .defaultFor(IDX, Optional.empty()).defaultFor(FOLDER, Optional.empty())
+      .defaultFor(CIFAR10, Optional.of(Shape.of(3, 32, 32)));
   static final Key<DataConfig, Integer> TRAIN_SIZE = Key.of("data.train_size", DataConfig::trainSize,
       ValueType.atLeast(0), 50_000,
-      "gradients: number of generated training images (at least 1); idx: use at most this many "
-          + "(0 = all)")
-      .defaultFor(IDX, 0);
+      "gradients: number of generated training images (at least 1); idx, folder, cifar10: use at most "
+          + "this many (0 = all; folder, cifar10: spread evenly over the order)")
+      .defaultFor(IDX, 0).defaultFor(FOLDER, 0).defaultFor(CIFAR10, 0);
   static final Key<DataConfig, Integer> EVAL_SIZE = Key.of("data.eval_size", DataConfig::evalSize,
       ValueType.atLeast(0), 1_000,
-      "gradients: number of generated evaluation images (0 = no evaluation); idx: use at most this "
-          + "many (0 = all)")
-      .defaultFor(IDX, 0);
+      "gradients: number of generated evaluation images (0 = no evaluation); idx, folder, cifar10: use "
+          + "at most this many (0 = all; folder, cifar10: spread evenly over the order)")
+      .defaultFor(IDX, 0).defaultFor(FOLDER, 0).defaultFor(CIFAR10, 0);
   static final Key<DataConfig, Optional<Path>> TRAIN_IMAGES = Key.of("data.train_images",
       DataConfig::trainImages, ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
       "IDX file of the training images (required)").onlyFor(IDX);
@@ -73,24 +81,53 @@ final class Schema {
   static final Key<DataConfig, Integer> PAD_TO = Key.of("data.pad_to", DataConfig::padTo,
       ValueType.oneOf(0, 32), 0,
       "pad images with zeros to pad_to x pad_to (0 = no padding; 32 pads MNIST's 28x28)").onlyFor(IDX);
+  static final Key<DataConfig, Optional<Path>> DATA_ROOT = Key.of("data.root", DataConfig::root,
+      ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
+      "folder: the folder of training images, searched recursively (a sub-folder per class is recorded as "
+          + "its label); cifar10: the folder of data_batch_1.bin ... test_batch.bin (required)")
+      .onlyFor(FOLDER, CIFAR10);
+  static final Key<DataConfig, Optional<Path>> EVAL_ROOT = Key.of("data.eval_root", DataConfig::evalRoot,
+      ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
+      "folder of evaluation images (optional; none = no evaluation)").onlyFor(FOLDER);
+  static final Key<DataConfig, ImageFit.Resize> RESIZE = Key.of("data.resize", DataConfig::resize,
+      ValueType.enumeration(ImageFit.Resize.class, ImageFit.Resize::configName), ImageFit.Resize.CROP,
+      "crop: scale the shorter side to the target and cut out the centre; pad: scale the longer side to "
+          + "the target and pad with black, centred").onlyFor(FOLDER, CIFAR10);
+  static final Key<DataConfig, Boolean> UPSCALE = Key.of("data.upscale", DataConfig::upscale,
+      ValueType.bool(), false,
+      "enlarge images smaller than the target (else, with crop, such an image is bad data)")
+      .onlyFor(FOLDER, CIFAR10);
+  static final Key<DataConfig, BadDataPolicy> BAD_DATA = Key.of("data.bad_data", DataConfig::badData,
+      ValueType.enumeration(BadDataPolicy.class, BadDataPolicy::configName), BadDataPolicy.STOP,
+      "an unreadable, truncated, empty or too small image: stop (naming the file) or skip (count it and "
+          + "name it in the run's report)").onlyFor(FOLDER, CIFAR10);
+  static final Key<DataConfig, Optional<Path>> CACHE_DIR = Key.of("data.cache_dir", DataConfig::cacheDir,
+      ValueType.optional(ValueType.path(false)), Optional.<Path>empty(),
+      "folder of the decoded-image cache, built once and memory-mapped (relative to the working "
+          + "directory; none = output.dir/.data-cache)").onlyFor(FOLDER, CIFAR10);
+  static final Key<DataConfig, Boolean> RANDOM_FLIP = Key.of("data.random_flip", DataConfig::randomFlip,
+      ValueType.bool(), false,
+      "flip training images left to right at random, drawn per epoch and image from the seed (DDPM's "
+          + "CIFAR-10 augmentation)");
 
   // ---- model ------------------------------------------------------------------------------------
 
   static final Key<ModelConfig, ModelConfig.Kind> MODEL_KIND = Key.of("model.kind", ModelConfig::kind,
       ValueType.enumeration(ModelConfig.Kind.class, ModelConfig.Kind::configName), ModelConfig.Kind.MLP,
-      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP) or unet (the DDPM U-Net in "
-          + "miniature, docs/unet.md)");
+      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP), unet (the DDPM U-Net in "
+          + "miniature, docs/unet.md) or ddpm (the DDPM authors' U-Net family, docs/ddpm.md)");
   static final Key<ModelConfig, Integer> HIDDEN = Key.of("model.hidden", ModelConfig::hidden,
       ValueType.atLeast(1), 128, "hidden width of the MLP").onlyFor(MLP);
   static final Key<ModelConfig, Integer> BASE_CHANNELS = Key.of("model.base_channels",
-      ModelConfig::baseChannels, ValueType.atLeast(1), 32, "channels of the first UNet level")
-      .onlyFor(UNET);
+      ModelConfig::baseChannels, ValueType.atLeast(1), 32, "channels of the first UNet level (the DDPM authors' ch)")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 128);
   static final Key<ModelConfig, List<Integer>> CHANNEL_MULT = Key.of("model.channel_mult",
       ModelConfig::channelMult, ValueType.intList(1, true), List.of(1, 2, 2),
-      "channel multiplier of each UNet level (one level per entry)").onlyFor(UNET);
+      "channel multiplier of each UNet level (one level per entry; the DDPM authors' ch_mult)").onlyFor(UNET, DDPM)
+      .defaultFor(DDPM, List.of(1, 2, 2, 2));
   static final Key<ModelConfig, Integer> NUM_RES_BLOCKS = Key.of("model.num_res_blocks",
-      ModelConfig::numResBlocks, ValueType.atLeast(1), 1, "residual blocks per UNet level")
-      .onlyFor(UNET);
+      ModelConfig::numResBlocks, ValueType.atLeast(1), 1, "residual blocks per UNet level on the way down")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 2);
   static final Key<ModelConfig, Boolean> ATTENTION = Key.of("model.attention", ModelConfig::attention,
       ValueType.bool(), true, "self-attention at the lowest UNet resolution").onlyFor(UNET);
   static final Key<ModelConfig, Integer> GROUPS = Key.of("model.groups", ModelConfig::groups,
@@ -98,7 +135,11 @@ final class Schema {
       .onlyFor(UNET);
   static final Key<ModelConfig, Double> DROPOUT = Key.of("model.dropout", ModelConfig::dropout,
       ValueType.number(0, true, 1, false), 0.0, "dropout probability in the UNet's residual blocks")
-      .onlyFor(UNET);
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 0.1);
+  static final Key<ModelConfig, List<Integer>> ATTN_RESOLUTIONS = Key.of("model.attn_resolutions",
+      ModelConfig::attnResolutions, ValueType.intList(1, false), List.of(16),
+      "image sizes (height) of the levels with self-attention after every residual block, down and up; the "
+          + "middle always has it").onlyFor(DDPM);
 
   // ---- schedule ---------------------------------------------------------------------------------
 
@@ -235,15 +276,16 @@ final class Schema {
   static final Section<DataConfig> DATA = new Section<>("data", "the training and evaluation images",
       DATA_KIND, v -> new DataConfig(v.get(DATA_KIND), v.get(IMAGE_SHAPE), v.get(TRAIN_SIZE),
           v.get(EVAL_SIZE), v.get(TRAIN_IMAGES), v.get(TRAIN_LABELS), v.get(EVAL_IMAGES),
-          v.get(EVAL_LABELS), v.get(PAD_TO)),
+          v.get(EVAL_LABELS), v.get(PAD_TO), v.get(DATA_ROOT), v.get(EVAL_ROOT), v.get(RESIZE),
+          v.get(UPSCALE), v.get(BAD_DATA), v.get(CACHE_DIR), v.get(RANDOM_FLIP)),
       List.of(DATA_KIND, IMAGE_SHAPE, TRAIN_SIZE, EVAL_SIZE, TRAIN_IMAGES, TRAIN_LABELS, EVAL_IMAGES,
-          EVAL_LABELS, PAD_TO));
+          EVAL_LABELS, PAD_TO, DATA_ROOT, EVAL_ROOT, RESIZE, UPSCALE, BAD_DATA, CACHE_DIR, RANDOM_FLIP));
 
   static final Section<ModelConfig> MODEL = new Section<>("model", "the noise predictor", MODEL_KIND,
       v -> new ModelConfig(v.get(MODEL_KIND), v.get(HIDDEN), v.get(BASE_CHANNELS), v.get(CHANNEL_MULT),
-          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT)),
+          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT), v.get(ATTN_RESOLUTIONS)),
       List.of(MODEL_KIND, HIDDEN, BASE_CHANNELS, CHANNEL_MULT, NUM_RES_BLOCKS, ATTENTION, GROUPS,
-          DROPOUT));
+          DROPOUT, ATTN_RESOLUTIONS));
 
   static final Section<ScheduleConfig> SCHEDULE = new Section<>("schedule",
       "the noise schedule (diffusers DDPMScheduler/DDIMScheduler names)", null,

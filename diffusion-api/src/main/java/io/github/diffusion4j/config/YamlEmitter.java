@@ -83,7 +83,7 @@ final class YamlEmitter {
 
   private <R, T> void key(Key<R, T> key, R record, String kind, String indent) {
     boolean applies = key.appliesTo(kind);
-    T value = applies ? key.get(record) : key.defaultFor(key.onlyFor());
+    T value = applies ? key.get(record) : key.defaultFor(key.firstKind());
     String text = key.type().format(value);
     if (!documented) {
       if (applies && text != null) {

@@ -257,7 +257,7 @@ final class YamlTree {
       line = l == null ? 0 : l.getLineNr();
       column = l == null ? 0 : l.getColumnNr();
       String m = e.getOriginalMessage();
-      detail = "YAML syntax error: " + (m == null ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m));
+      detail = "YAML syntax error" + (m == null ? "" : ": " + m.lines().findFirst().orElse(m));
     }
     return positions
         ? new ConfigException(source, line, column, "", detail)

@@ -32,6 +32,18 @@ public interface Dataset {
   void copyImage(int index, float[] dst, int offset);
 
   /**
+   * The images as the training loop sees them in one epoch: this set itself, unless it augments its
+   * images (e.g. {@link RandomFlip}), when the augmentation is drawn for that epoch. Evaluation and reference
+   * images use the set itself.
+   *
+   * @param epoch the epoch, from 0
+   * @return the images of that epoch
+   */
+  default Dataset epoch(int epoch) {
+    return this;
+  }
+
+  /**
    * Gathers a batch: image {@code indices[i]} goes to item {@code i}.
    *
    * @param indices the images

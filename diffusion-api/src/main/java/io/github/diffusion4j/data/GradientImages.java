@@ -52,6 +52,20 @@ public final class GradientImages {
    * @return {@code count * C * H * W} values
    */
   public static float[] generate(int count, Shape imageShape, Noise noise) {
+    return generate(0, count, imageShape, noise);
+  }
+
+  /**
+   * Generates images {@code first .. first + count - 1} of the stream: the same images however a range
+   * is sliced.
+   *
+   * @param first the number of the first image (image {@code i} uses {@code noise.split(i)})
+   * @param count the number of images
+   * @param imageShape {@code [C, H, W]}
+   * @param noise the stream the corner colours are drawn from
+   * @return {@code count * C * H * W} values in {@code [0, 1]}
+   */
+  public static float[] generate(long first, int count, Shape imageShape, Noise noise) {
     if (imageShape.rank() != 3) {
       throw new IllegalArgumentException("image shape must be [C, H, W], got " + imageShape);
     }
@@ -62,7 +76,7 @@ public final class GradientImages {
     int k = imageShape.size();
     float[] out = new float[count * k];
     for (int n = 0; n < count; n++) {
-      RandomGenerator r = noise.split(n).generator();
+      RandomGenerator r = noise.split(first + n).generator();
       int[] start = new int[c];
       int[] end = new int[c];
       for (int ch = 0; ch < c; ch++) {

@@ -57,8 +57,7 @@ public final class IdxImages {
   private static final int LABELS_HEADER = 8;
   private static final int FIRST_CHUNK = 1 << 20;
   private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
-  /** {@code v / 255 * 2 - 1} for every byte value {@code v}. */
-  private static final float[] NORMALISED = normalisedBytes();
+  private static final float[] NORMALISED = Normalization.BYTE_VALUES;
 
   private final int padTo;
   private final int limit;
@@ -239,14 +238,6 @@ public final class IdxImages {
     return out;
   }
 
-  private static float[] normalisedBytes() {
-    float[] t = new float[256];
-    for (int v = 0; v < t.length; v++) {
-      t[v] = v / 255f;
-    }
-    return Normalization.normalize(t);
-  }
-
   /**
    * One open IDX file: its stream (decompressed when gzip), its length when plain, and the length its
    * gzip trailer states when compressed.
@@ -273,6 +264,10 @@ public final class IdxImages {
     static IdxFile open(Path file) {
       if (Files.isDirectory(file)) {
         throw new DataFileException(file, "is a directory; expected an IDX file");
+      }
+      if (Files.exists(file) && !Files.isRegularFile(file)) {
+        // checked before opening: reading a FIFO would block until something writes to it
+        throw new DataFileException(file, "is not a regular file (a FIFO, socket or device); expected an IDX file");
       }
       InputStream raw = null;
       try {

@@ -5,7 +5,18 @@ package io.github.diffusion4j.data;
  * ({@code x * 2 - 1}) and shown again with {@code clamp((x + 1) / 2, 0, 1)}.
  */
 public final class Normalization {
+  /** {@code v / 255 * 2 - 1} for every byte value {@code v}: how 8-bit pixels are trained. */
+  static final float[] BYTE_VALUES = byteValues();
+
   private Normalization() {}
+
+  private static float[] byteValues() {
+    float[] t = new float[256];
+    for (int v = 0; v < t.length; v++) {
+      t[v] = v / 255f;
+    }
+    return normalize(t);
+  }
 
   /**
    * {@code x * 2 - 1}, in place.

@@ -32,52 +32,154 @@ public final class Gaussian {
       throw new IllegalArgumentException(
           values.length + " values do not split into vectors of length " + dimension);
     }
-    int n = values.length / dimension;
-    if (n < 2) {
-      throw new IllegalArgumentException("a covariance needs at least 2 vectors, got " + n);
-    }
-    int d = dimension;
-    double[] mean = new double[d];
-    for (int s = 0; s < n; s++) {
-      int off = s * d;
-      for (int i = 0; i < d; i++) {
-        mean[i] += values[off + i];
+    return new Accumulator(dimension).add(values).fit();
+  }
+
+  /**
+   * Fits a Gaussian to vectors given batch by batch, in memory independent of their number: the running
+   * mean and the upper triangle of the sum of centred outer products. Each batch is centred on its own
+   * mean (two passes over the batch, as numerically sound as fitting it alone) and merged with the total
+   * by Chan, Golub and LeVeque's update ({@code M += M_b + delta delta^T n_a n_b / (n_a + n_b)}); one batch
+   * gives exactly {@link Gaussian#fit}'s result, many give it to rounding.
+   */
+  public static final class Accumulator {
+    private final int d;
+    private final double[] mean;
+    private final double[][] comoment;
+    private final double[][] block;
+    private long n;
+
+    /**
+     * An empty accumulator.
+     *
+     * @param dimension the length of one vector, positive
+     */
+    public Accumulator(int dimension) {
+      if (dimension < 1) {
+        throw new IllegalArgumentException("dimension must be positive, got " + dimension);
       }
+      this.d = dimension;
+      this.mean = new double[d];
+      this.comoment = new double[d][d];
+      this.block = new double[BLOCK][d];
     }
-    for (int i = 0; i < d; i++) {
-      mean[i] /= n;
+
+    /**
+     * Adds a batch of vectors.
+     *
+     * @param values whole vectors, one after another
+     * @return this
+     * @throws IllegalArgumentException if the length is not a multiple of the dimension
+     */
+    public Accumulator add(float[] values) {
+      if (values.length % d != 0) {
+        throw new IllegalArgumentException(values.length + " values do not split into vectors of length " + d);
+      }
+      return add(values, values.length / d);
     }
-    // upper triangle of sum_s (x_s - mean)(x_s - mean)^T, BLOCK samples at a time so that a row of the
-    // covariance stays in cache while BLOCK rank-1 updates are applied to it
-    double[][] cov = new double[d][d];
-    double[][] block = new double[BLOCK][d];
-    for (int s0 = 0; s0 < n; s0 += BLOCK) {
-      int b = Math.min(BLOCK, n - s0);
-      for (int k = 0; k < b; k++) {
-        int off = (s0 + k) * d;
+
+    /**
+     * Adds the first {@code count} vectors of an array.
+     *
+     * @param values at least {@code count} vectors
+     * @param count how many, at least 0
+     * @return this
+     */
+    public Accumulator add(float[] values, int count) {
+      if (count < 0 || (long) count * d > values.length) {
+        throw new IllegalArgumentException(values.length + " values hold fewer than " + count + " vectors of length " + d);
+      }
+      if (count == 0) {
+        return this;
+      }
+      double[] batchMean = new double[d];
+      for (int s = 0; s < count; s++) {
+        int off = s * d;
         for (int i = 0; i < d; i++) {
-          block[k][i] = values[off + i] - mean[i];
+          batchMean[i] += values[off + i];
         }
       }
       for (int i = 0; i < d; i++) {
-        double[] row = cov[i];
+        batchMean[i] /= count;
+      }
+      // upper triangle of sum_s (x_s - mean_b)(x_s - mean_b)^T, BLOCK samples at a time so that a row of
+      // the matrix stays in cache while BLOCK rank-1 updates are applied to it
+      for (int s0 = 0; s0 < count; s0 += BLOCK) {
+        int b = Math.min(BLOCK, count - s0);
         for (int k = 0; k < b; k++) {
-          double[] x = block[k];
-          double xi = x[i];
-          for (int j = i; j < d; j++) {
-            row[j] += xi * x[j];
+          int off = (s0 + k) * d;
+          for (int i = 0; i < d; i++) {
+            block[k][i] = values[off + i] - batchMean[i];
+          }
+        }
+        for (int i = 0; i < d; i++) {
+          double[] row = comoment[i];
+          for (int k = 0; k < b; k++) {
+            double[] x = block[k];
+            double xi = x[i];
+            for (int j = i; j < d; j++) {
+              row[j] += xi * x[j];
+            }
           }
         }
       }
-    }
-    for (int i = 0; i < d; i++) {
-      cov[i][i] /= (n - 1);
-      for (int j = i + 1; j < d; j++) {
-        cov[i][j] /= (n - 1);
-        cov[j][i] = cov[i][j];
+      long total = n + count;
+      if (n > 0) {
+        double w = (double) n * count / total;
+        double[] delta = new double[d];
+        for (int i = 0; i < d; i++) {
+          delta[i] = batchMean[i] - mean[i];
+        }
+        for (int i = 0; i < d; i++) {
+          double[] row = comoment[i];
+          double di = delta[i] * w;
+          for (int j = i; j < d; j++) {
+            row[j] += di * delta[j];
+          }
+        }
+        double f = (double) count / total;
+        for (int i = 0; i < d; i++) {
+          mean[i] += delta[i] * f;
+        }
+      } else {
+        System.arraycopy(batchMean, 0, mean, 0, d);
       }
+      n = total;
+      return this;
     }
-    return new Gaussian(mean, cov, n);
+
+    /**
+     * The number of vectors added.
+     *
+     * @return the count
+     */
+    public long count() {
+      return n;
+    }
+
+    /**
+     * The Gaussian of the vectors added so far (the accumulator can go on).
+     *
+     * @return the mean and the unbiased covariance
+     * @throws IllegalArgumentException if fewer than 2 vectors were added
+     */
+    public Gaussian fit() {
+      if (n < 2) {
+        throw new IllegalArgumentException("a covariance needs at least 2 vectors, got " + n);
+      }
+      if (n > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("more than " + Integer.MAX_VALUE + " vectors");
+      }
+      double[][] cov = new double[d][d];
+      for (int i = 0; i < d; i++) {
+        cov[i][i] = comoment[i][i] / (n - 1);
+        for (int j = i + 1; j < d; j++) {
+          cov[i][j] = comoment[i][j] / (n - 1);
+          cov[j][i] = cov[i][j];
+        }
+      }
+      return new Gaussian(mean.clone(), cov, (int) n);
+    }
   }
 
   /**

@@ -4,7 +4,8 @@ import io.github.diffusion4j.tensor.Shape;
 
 /**
  * Scores generated images against reference images with all three metrics of this package, in double
- * precision. Images are in {@code [0, 1]} (denormalised), flat {@code N x C x H x W}.
+ * precision. Images are in {@code [0, 1]} (denormalised), flat {@code N x C x H x W}. For more images than
+ * fit in memory, add them batch by batch to a {@link QualityAccumulator}, which these methods use.
  */
 public final class QualityMetrics {
   private QualityMetrics() {}
@@ -34,12 +35,7 @@ public final class QualityMetrics {
    * @return the report
    */
   public static QualityReport evaluate(float[] samples, Gaussian reference, Shape imageShape) {
-    int n = ImageBatch.count(samples, imageShape, "samples");
-    double fd = FrechetDistance.between(Gaussian.fit(samples, imageShape.size()), reference);
-    return new QualityReport(
-        fd,
-        GradientResidual.mean(samples, imageShape),
-        CornerUniformity.ksStatistic(samples, imageShape),
-        n);
+    ImageBatch.count(samples, imageShape, "samples");
+    return new QualityAccumulator(imageShape).add(samples).report(reference);
   }
 }

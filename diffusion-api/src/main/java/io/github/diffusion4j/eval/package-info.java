@@ -6,5 +6,11 @@
  * {@link io.github.diffusion4j.eval.CornerUniformity} KS statistic; {@link
  * io.github.diffusion4j.eval.QualityMetrics} computes all three into a {@link
  * io.github.diffusion4j.eval.QualityReport}.
+ *
+ * <p>Likelihood: {@link io.github.diffusion4j.eval.VariationalBound} computes the DDPM authors' variational
+ * bound on the negative log-likelihood of images under a model, in bits per dimension, in full or as a
+ * stratified estimate ({@link io.github.diffusion4j.eval.TimestepStrata}), into a {@link
+ * io.github.diffusion4j.eval.BoundReport}; {@link io.github.diffusion4j.eval.GaussianTerms} holds its
+ * Gaussian KL and discretised decoder likelihood.
  */
 package io.github.diffusion4j.eval;

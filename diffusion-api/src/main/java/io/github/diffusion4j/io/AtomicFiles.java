@@ -66,17 +66,120 @@ public final class AtomicFiles {
    * @throws IOException if writing fails (the target is then unchanged and no temporary is left)
    */
   public static void write(Path target, Content content) throws IOException {
+    try (PendingFile f = create(target)) {
+      content.writeTo(f.out());
+      f.commit();
+    }
+  }
+
+  /**
+   * Starts writing a file atomically, for content produced over time (e.g. batch by batch): write to
+   * {@link PendingFile#out()}, then {@link PendingFile#commit()}; closing without a commit deletes the
+   * temporary, leaving {@code target} as it was.
+   *
+   * <pre>{@code
+   * try (AtomicFiles.PendingFile f = AtomicFiles.create(path)) {
+   *   f.out().write(header);
+   *   for (...) f.out().write(batch);
+   *   f.commit();
+   * }
+   * }</pre>
+   *
+   * @param target the final path; its parent directories are created if missing
+   * @return the file being written
+   * @throws IOException if the temporary cannot be created
+   */
+  public static PendingFile create(Path target) throws IOException {
     Path parent = parentOf(target);
     Files.createDirectories(parent);
     Path temp = newTempFile(parent, target.getFileName().toString());
     try {
-      writeInto(temp, content, StandardOpenOption.TRUNCATE_EXISTING);
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return new PendingFile(target, temp);
     } catch (IOException | RuntimeException | Error e) {
       deleteQuietly(temp, e);
       throw e;
     }
-    fsyncDirectory(parent);
+  }
+
+  /**
+   * A file being written to a temporary sibling ({@link #create(Path)}): committed, it is flushed to disk
+   * and renamed over its target; closed without a commit, the temporary is deleted. Not thread-safe.
+   */
+  public static final class PendingFile implements AutoCloseable {
+    private final Path target;
+    private final Path temp;
+    private final FileChannel channel;
+    private final OutputStream out;
+    private boolean done;
+
+    private PendingFile(Path target, Path temp) throws IOException {
+      this.target = target;
+      this.temp = temp;
+      this.channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+      this.out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER);
+    }
+
+    /**
+     * The stream to write the content to (buffered; do not close it).
+     *
+     * @return the stream
+     */
+    public OutputStream out() {
+      return out;
+    }
+
+    /**
+     * The final path.
+     *
+     * @return the target
+     */
+    public Path target() {
+      return target;
+    }
+
+    /**
+     * Flushes the content to disk, renames the temporary over the target and flushes the folder.
+     *
+     * @throws IOException if any of that fails (the target is then unchanged and the temporary deleted)
+     * @throws IllegalStateException if already committed or closed
+     */
+    public void commit() throws IOException {
+      if (done) {
+        throw new IllegalStateException(target + ": already committed or closed");
+      }
+      done = true;
+      try {
+        out.flush();
+        channel.force(true);
+        channel.close();
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException | RuntimeException | Error e) {
+        closeQuietly(e);
+        deleteQuietly(temp, e);
+        throw e;
+      }
+      fsyncDirectory(parentOf(target));
+    }
+
+    /** Deletes the temporary unless committed; the target stays as it was. */
+    @Override
+    public void close() {
+      if (!done) {
+        done = true;
+        closeQuietly(null);
+        deleteQuietly(temp, null);
+      }
+    }
+
+    private void closeQuietly(Throwable failure) {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        if (failure != null) {
+          failure.addSuppressed(e);
+        }
+      }
+    }
   }
 
   /**

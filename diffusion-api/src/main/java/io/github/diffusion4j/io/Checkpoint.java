@@ -4,6 +4,7 @@ import io.github.diffusion4j.model.StateDict;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
@@ -133,7 +134,7 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
             observer.written(MANIFEST_FILE);
           });
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot write checkpoint: " + e, e);
+      throw CheckpointException.of(directory, "cannot write checkpoint: " + FileProblems.describe(e), e);
     }
     return manifest[0];
   }
@@ -166,18 +167,24 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
       throw CheckpointException.of(
           directory, Files.exists(directory) ? "not a directory" : "checkpoint directory not found");
     }
+    // every file is checked before any is opened: a folder or a FIFO where a file should be is named as
+    // such (and never blocks the reader), whether or not this caller would use the file
+    for (String name : new String[] {MODEL_FILE, CONFIG_FILE}) {
+      Path p = directory.resolve(name);
+      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+        throw CheckpointException.of(p, "missing; a checkpoint needs " + MODEL_FILE + " and " + CONFIG_FILE);
+      }
+      FileSupport.requireReadable(p);
+    }
+    for (String name : new String[] {EMA_FILE, TRAINING_STATE_FILE, SCHEDULER_FILE, MANIFEST_FILE}) {
+      optional(directory, name).ifPresent(FileSupport::requireReadable);
+    }
     Optional<Manifest> manifest = Optional.empty();
     Path manifestFile = directory.resolve(MANIFEST_FILE);
     if (Files.exists(manifestFile)) {
       Manifest m = Manifest.fromJson(FileSupport.readUtf8(manifestFile), manifestFile.toString());
       verify(directory, m);
       manifest = Optional.of(m);
-    }
-    for (String name : new String[] {MODEL_FILE, CONFIG_FILE}) {
-      if (!Files.isRegularFile(directory.resolve(name))) {
-        throw CheckpointException.of(
-            directory.resolve(name), "missing; a checkpoint needs " + MODEL_FILE + " and " + CONFIG_FILE);
-      }
     }
     StateDict model = SafeTensors.read(directory.resolve(MODEL_FILE)).tensors();
     String yaml = FileSupport.readUtf8(directory.resolve(CONFIG_FILE));
@@ -191,16 +198,17 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
         directory, new CheckpointContent(model, ema, state, yaml, scheduler), manifest);
   }
 
+  /** A file the checkpoint may hold, if anything (even a broken link) is there under its name. */
   private static Optional<Path> optional(Path directory, String name) {
     Path p = directory.resolve(name);
-    return Files.exists(p) ? Optional.of(p) : Optional.empty();
+    return Files.exists(p, LinkOption.NOFOLLOW_LINKS) ? Optional.of(p) : Optional.empty();
   }
 
   /** Checks every listed file against its hash; warns about content files the manifest omits. */
   private static void verify(Path directory, Manifest m) {
     for (Map.Entry<String, String> e : m.sha256().entrySet()) {
       Path file = directory.resolve(e.getKey());
-      if (!Files.isRegularFile(file)) {
+      if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
         throw CheckpointException.of(file, "listed in " + MANIFEST_FILE + " but missing");
       }
       String actual = FileSupport.sha256Hex(file);

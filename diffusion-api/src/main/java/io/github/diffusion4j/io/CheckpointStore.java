@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * {@code step-<N>} with {@code N} zero-padded to {@value #STEP_DIGITS} digits (so names sort like
  * steps), keeping the last {@code K}.
  *
- * <p>{@link #open} deletes the {@code .tmp-*} leftovers of a process that was killed while writing.
- * One process writes to a store at a time.
+ * <p>{@link #open} deletes the {@code .tmp-*} leftovers of a process that was killed while writing, so
+ * only the process that owns the run (holds its {@link FolderLock}) opens its store; readers use
+ * {@link #listIn(Path)}, which changes nothing.
  */
 public final class CheckpointStore {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
@@ -70,7 +71,7 @@ public final class CheckpointStore {
         LOG.info("{}: deleted {} leftover temporary entries of an interrupted write", directory, cleaned);
       }
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot open checkpoint folder: " + e, e);
+      throw CheckpointException.of(directory, "cannot open checkpoint folder: " + FileProblems.describe(e), e);
     }
     return new CheckpointStore(directory, keepLast);
   }
@@ -161,14 +162,30 @@ public final class CheckpointStore {
    * @throws CheckpointException if the folder cannot be listed
    */
   public List<Path> list() {
+    return listIn(directory);
+  }
+
+  /**
+   * The checkpoint directories of a folder, oldest step first, without opening a store: nothing is created
+   * or deleted, so a reader (sampling while a run trains) never disturbs the writer. Only complete
+   * checkpoints are listed: a checkpoint is written under a temporary name and renamed when complete.
+   *
+   * @param directory a {@code checkpoints/} folder
+   * @return the directories; empty if the folder does not exist
+   * @throws CheckpointException if the folder cannot be listed
+   */
+  public static List<Path> listIn(Path directory) {
     List<Path> out = new ArrayList<>();
+    if (!Files.isDirectory(directory)) {
+      return out;
+    }
     try (Stream<Path> entries = Files.list(directory)) {
       entries
           .filter(p -> stepOf(p.getFileName().toString()).isPresent() && Files.isDirectory(p))
           .sorted(Comparator.comparingLong(p -> stepOf(p.getFileName().toString()).getAsLong()))
           .forEach(out::add);
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot list checkpoints: " + e, e);
+      throw CheckpointException.of(directory, "cannot list checkpoints: " + FileProblems.describe(e), e);
     }
     return out;
   }
@@ -204,7 +221,7 @@ public final class CheckpointStore {
         Files.move(old, doomed, StandardCopyOption.ATOMIC_MOVE);
         AtomicFiles.deleteRecursively(doomed);
       } catch (IOException e) {
-        throw CheckpointException.of(old, "cannot delete old checkpoint: " + e, e);
+        throw CheckpointException.of(old, "cannot delete old checkpoint: " + FileProblems.describe(e), e);
       }
     }
   }

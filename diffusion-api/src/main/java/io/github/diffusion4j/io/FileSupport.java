@@ -30,15 +30,28 @@ final class FileSupport {
    * @throws CheckpointException if it is missing, unreadable or not UTF-8
    */
   static String readUtf8(Path file) {
+    requireReadable(file);
     try {
       return decodeUtf8(Files.readAllBytes(file));
     } catch (NoSuchFileException e) {
-      throw CheckpointException.of(file, "file not found");
+      throw CheckpointException.of(file, "no such file");
     } catch (CharacterCodingException e) {
       throw CheckpointException.of(file, "not valid UTF-8 text");
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
+  }
+
+  /**
+   * Checks, without opening it, that a file can be read (see {@link FileProblems#ofReading}).
+   *
+   * @param file the file
+   * @throws CheckpointException naming the file and the problem
+   */
+  static void requireReadable(Path file) {
+    FileProblems.ofReading(file).ifPresent(p -> {
+      throw CheckpointException.of(file, p);
+    });
   }
 
   /**
@@ -78,6 +91,7 @@ final class FileSupport {
    * @throws CheckpointException if it cannot be read
    */
   static String sha256Hex(Path file) {
+    requireReadable(file);
     MessageDigest md = sha256();
     byte[] buf = new byte[1 << 16];
     try (InputStream in = Files.newInputStream(file)) {
@@ -85,9 +99,9 @@ final class FileSupport {
         md.update(buf, 0, n);
       }
     } catch (NoSuchFileException e) {
-      throw CheckpointException.of(file, "file not found");
+      throw CheckpointException.of(file, "no such file");
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
     return HexFormat.of().formatHex(md.digest());
   }
@@ -100,10 +114,22 @@ final class FileSupport {
    * @throws IOException if the stream fails
    */
   static void writeFloatsLittleEndian(OutputStream out, float[] values) throws IOException {
+    writeFloatsLittleEndian(out, values, values.length);
+  }
+
+  /**
+   * Writes the first {@code length} values as little-endian float32, in chunks.
+   *
+   * @param out the stream
+   * @param values the values
+   * @param length how many, at most {@code values.length}
+   * @throws IOException if the stream fails
+   */
+  static void writeFloatsLittleEndian(OutputStream out, float[] values, int length) throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     int perChunk = CHUNK_BYTES / 4;
-    for (int i = 0; i < values.length; i += perChunk) {
-      int n = Math.min(perChunk, values.length - i);
+    for (int i = 0; i < length; i += perChunk) {
+      int n = Math.min(perChunk, length - i);
       buf.clear();
       buf.asFloatBuffer().put(values, i, n);
       out.write(buf.array(), 0, n * 4);

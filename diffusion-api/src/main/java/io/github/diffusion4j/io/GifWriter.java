@@ -40,7 +40,7 @@ public final class GifWriter {
     try {
       AtomicFiles.write(file, out -> write(out, frames, delayMillis, loopCount));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
   }
 

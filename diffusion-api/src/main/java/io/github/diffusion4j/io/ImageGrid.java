@@ -164,87 +164,195 @@ public final class ImageGrid {
   }
 
   /**
+   * The most pixels a grid may have: 2^26 (8192 x 8192, 256 MB as an RGB image). More images than fit are
+   * better written as raw samples; a grid that would be larger is refused before anything is allocated.
+   */
+  public static final long MAX_PIXELS = 1L << 26;
+
+  /**
    * Renders a grid.
    *
    * @param images {@code N * C * H * W} values, row-major
    * @param shape {@code [N, C, H, W]} with {@code C} 1 (grey) or 3 (RGB)
    * @param options the layout
    * @return an RGB image
-   * @throws IllegalArgumentException if the shape or length is wrong, or there are more row titles
-   *     than rows
+   * @throws IllegalArgumentException if the shape or length is wrong, there are more row titles than
+   *     rows, or the grid would have more than {@link #MAX_PIXELS} pixels
    */
   public static BufferedImage render(float[] images, Shape shape, Options options) {
-    if (shape.rank() != 4 || (shape.dim(1) != 1 && shape.dim(1) != 3)) {
-      throw new IllegalArgumentException("images must have shape [N, C, H, W] with C = 1 or 3, got " + shape);
-    }
     if (images.length != shape.size()) {
       throw new IllegalArgumentException(
           "shape " + shape + " needs " + shape.size() + " values, got " + images.length);
     }
-    int n = shape.dim(0);
-    int c = shape.dim(1);
-    int h = shape.dim(2);
-    int w = shape.dim(3);
-    int cols = Math.min(options.nrow(), n);
-    int rows = (n + cols - 1) / cols;
-    if (options.rowTitles().size() > rows) {
-      throw new IllegalArgumentException(options.rowTitles().size() + " row titles for " + rows + " rows");
+    Canvas canvas = canvas(shape, options);
+    canvas.draw(0, images, shape.dim(0));
+    return canvas.finish();
+  }
+
+  /**
+   * Checks that a grid fits in {@link #MAX_PIXELS} without allocating it.
+   *
+   * @param shape {@code [N, C, H, W]}
+   * @param options the layout
+   * @throws IllegalArgumentException if the shape is wrong or the grid is too large; the message says how
+   *     many pixels it would have
+   */
+  public static void checkSize(Shape shape, Options options) {
+    new Layout(shape, options);
+  }
+
+  /**
+   * An empty grid to draw images into as they come (e.g. batch by batch), so that only the picture is held
+   * in memory, never all the images.
+   *
+   * @param shape {@code [N, C, H, W]} of all the images the grid will show
+   * @param options the layout
+   * @return the canvas
+   * @throws IllegalArgumentException as {@link #checkSize}
+   */
+  public static Canvas canvas(Shape shape, Options options) {
+    return new Canvas(new Layout(shape, options));
+  }
+
+  /** A grid being drawn: {@link #draw} the images, then {@link #finish()}. */
+  public static final class Canvas {
+    private final Layout l;
+    private final BufferedImage img;
+    private final int[] px;
+
+    private Canvas(Layout layout) {
+      this.l = layout;
+      this.img = new BufferedImage((int) l.width, (int) l.height, BufferedImage.TYPE_INT_RGB);
+      this.px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
+      int g = toByte((float) l.options.padValue());
+      Arrays.fill(px, (g << 16) | (g << 8) | g);
     }
-    int scale = scaleFor(h, w, options.minCellPixels());
-    int widest = 0;
-    for (String t : options.columnTitles()) {
-      widest = Math.max(widest, textWidth(t) + 2 * TITLE_MARGIN);
-    }
-    scale = Math.max(scale, (widest + w - 1) / w); // titles fit above their cell
-    int cellW = w * scale;
-    int cellH = h * scale;
-    int pad = options.padding();
-    int top = options.columnTitles().isEmpty() ? 0 : TITLE_BAND;
-    int left = 0;
-    for (String t : options.rowTitles()) {
-      left = Math.max(left, textWidth(t) + 2 * TITLE_MARGIN);
-    }
-    long width = left + (long) cols * (cellW + pad) + pad;
-    long height = top + (long) rows * (cellH + pad) + pad;
-    if (width * height > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException(
-          "a grid of " + n + " images of " + h + "x" + w + " scaled by " + scale + " is too large ("
-              + width + "x" + height + " pixels)");
-    }
-    BufferedImage img = new BufferedImage((int) width, (int) height, BufferedImage.TYPE_INT_RGB);
-    int[] px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
-    int g = toByte((float) options.padValue());
-    Arrays.fill(px, (g << 16) | (g << 8) | g);
-    int plane = h * w;
-    int item = c * plane;
-    for (int k = 0; k < n; k++) {
-      int x0 = left + pad + (k % cols) * (cellW + pad);
-      int y0 = top + pad + (k / cols) * (cellH + pad);
-      for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-          int base = k * item + y * w + x;
-          int r = toByte(images[base]);
-          int rgb =
-              c == 1
-                  ? (r << 16) | (r << 8) | r
-                  : (r << 16) | (toByte(images[base + plane]) << 8) | toByte(images[base + 2 * plane]);
-          for (int dy = 0; dy < scale; dy++) {
-            int row = (y0 + y * scale + dy) * (int) width + x0 + x * scale;
-            Arrays.fill(px, row, row + scale, rgb);
+
+    /**
+     * Draws images into their cells.
+     *
+     * @param first the grid position of the first image
+     * @param images at least {@code count} images, {@code C x H x W} values each
+     * @param count how many to draw
+     * @return this
+     * @throws IllegalArgumentException if they do not fit the array or the grid
+     */
+    public Canvas draw(int first, float[] images, int count) {
+      int plane = l.h * l.w;
+      int item = l.c * plane;
+      if (first < 0 || count < 0 || (long) first + count > l.n || (long) count * item > images.length) {
+        throw new IllegalArgumentException("images " + first + ".." + ((long) first + count - 1) + " do not fit a grid of "
+            + l.n + " from " + images.length + " values");
+      }
+      int scale = l.scale;
+      for (int i = 0; i < count; i++) {
+        int k = first + i;
+        int x0 = l.left + l.pad + (k % l.cols) * (l.cellW + l.pad);
+        int y0 = l.top + l.pad + (k / l.cols) * (l.cellH + l.pad);
+        for (int y = 0; y < l.h; y++) {
+          for (int x = 0; x < l.w; x++) {
+            int base = i * item + y * l.w + x;
+            int r = toByte(images[base]);
+            int rgb =
+                l.c == 1
+                    ? (r << 16) | (r << 8) | r
+                    : (r << 16) | (toByte(images[base + plane]) << 8) | toByte(images[base + 2 * plane]);
+            for (int dy = 0; dy < scale; dy++) {
+              int row = (y0 + y * scale + dy) * (int) l.width + x0 + x * scale;
+              Arrays.fill(px, row, row + scale, rgb);
+            }
           }
         }
       }
+      return this;
     }
-    Color ink = options.padValue() < 0.5 ? Color.WHITE : Color.BLACK;
-    for (int i = 0; i < options.columnTitles().size(); i++) {
-      int cx = left + pad + i * (cellW + pad) + cellW / 2;
-      drawCentered(img, options.columnTitles().get(i), cx, TITLE_BAND / 2, ink);
+
+    /**
+     * Draws the titles and returns the picture.
+     *
+     * @return the RGB image
+     */
+    public BufferedImage finish() {
+      Options o = l.options;
+      Color ink = o.padValue() < 0.5 ? Color.WHITE : Color.BLACK;
+      for (int i = 0; i < o.columnTitles().size(); i++) {
+        int cx = l.left + l.pad + i * (l.cellW + l.pad) + l.cellW / 2;
+        drawCentered(img, o.columnTitles().get(i), cx, TITLE_BAND / 2, ink);
+      }
+      for (int i = 0; i < o.rowTitles().size(); i++) {
+        int cy = l.top + l.pad + i * (l.cellH + l.pad) + l.cellH / 2;
+        drawCentered(img, o.rowTitles().get(i), l.left / 2, cy, ink);
+      }
+      return img;
     }
-    for (int i = 0; i < options.rowTitles().size(); i++) {
-      int cy = top + pad + i * (cellH + pad) + cellH / 2;
-      drawCentered(img, options.rowTitles().get(i), left / 2, cy, ink);
+  }
+
+  /** Where everything goes in a grid, checked against {@link #MAX_PIXELS}. */
+  private static final class Layout {
+    final Options options;
+    final int n;
+    final int c;
+    final int h;
+    final int w;
+    final int cols;
+    final int rows;
+    final int scale;
+    final int cellW;
+    final int cellH;
+    final int pad;
+    final int top;
+    final int left;
+    final long width;
+    final long height;
+
+    Layout(Shape shape, Options options) {
+      if (shape.rank() != 4 || (shape.dim(1) != 1 && shape.dim(1) != 3)) {
+        throw new IllegalArgumentException("images must have shape [N, C, H, W] with C = 1 or 3, got " + shape);
+      }
+      this.options = options;
+      n = shape.dim(0);
+      c = shape.dim(1);
+      h = shape.dim(2);
+      w = shape.dim(3);
+      cols = Math.min(options.nrow(), n);
+      rows = (n + cols - 1) / cols;
+      if (options.rowTitles().size() > rows) {
+        throw new IllegalArgumentException(options.rowTitles().size() + " row titles for " + rows + " rows");
+      }
+      int s = scaleFor(h, w, options.minCellPixels());
+      int widest = 0;
+      for (String t : options.columnTitles()) {
+        widest = Math.max(widest, textWidth(t) + 2 * TITLE_MARGIN);
+      }
+      scale = Math.max(s, (widest + w - 1) / w); // titles fit above their cell
+      pad = options.padding();
+      top = options.columnTitles().isEmpty() ? 0 : TITLE_BAND;
+      int widestRow = 0;
+      for (String t : options.rowTitles()) {
+        widestRow = Math.max(widestRow, textWidth(t) + 2 * TITLE_MARGIN);
+      }
+      left = widestRow;
+      long cw = (long) w * scale;
+      long ch = (long) h * scale;
+      width = left + (long) cols * (cw + pad) + pad;
+      height = top + (long) rows * (ch + pad) + pad;
+      if (width > MAX_PIXELS || height > MAX_PIXELS || width * height > MAX_PIXELS) {
+        throw new IllegalArgumentException(
+            "a grid of " + n + " images of " + h + "x" + w + " (cells scaled by " + scale + ") would be " + width + " x "
+                + height + " pixels, more than the " + MAX_PIXELS + " a grid may have; at most "
+                + maxImages(h, w, scale, pad) + " such images fit in a square grid");
+      }
+      cellW = (int) cw;
+      cellH = (int) ch;
     }
-    return img;
+
+    /** The most images of a square grid (as many rows as columns) within {@link #MAX_PIXELS}. */
+    private static long maxImages(int h, int w, int scale, int pad) {
+      long side = (long) Math.floor(Math.sqrt((double) MAX_PIXELS));
+      long across = Math.max(0, (side - pad) / ((long) w * scale + pad));
+      long down = Math.max(0, (side - pad) / ((long) h * scale + pad));
+      return across * down;
+    }
   }
 
   /**
@@ -273,7 +381,7 @@ public final class ImageGrid {
           file,
           out -> ImageStreams.write(out, "png", writer -> writer.write(image)));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
   }
 

@@ -35,7 +35,7 @@ public final class NpyWriter {
     try {
       AtomicFiles.write(file, out -> write(out, data, shape));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
   }
 
@@ -72,11 +72,16 @@ public final class NpyWriter {
 
   /** Magic, version, header length and header. */
   static byte[] preamble(Shape shape) {
+    return preamble(java.util.Arrays.stream(shape.dims()).asLongStream().toArray());
+  }
+
+  /** As {@link #preamble(Shape)}, for dimensions whose product may exceed an {@code int}. */
+  static byte[] preamble(long[] dims) {
     StringBuilder dict = new StringBuilder("{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    for (int i = 0; i < shape.rank(); i++) {
-      dict.append(i > 0 ? ", " : "").append(shape.dim(i));
+    for (int i = 0; i < dims.length; i++) {
+      dict.append(i > 0 ? ", " : "").append(dims[i]);
     }
-    dict.append(shape.rank() == 1 ? ",), }" : "), }");
+    dict.append(dims.length == 1 ? ",), }" : "), }");
     int unpadded = 10 + dict.length() + 1; // magic(6) + version(2) + length(2) + dict + '\n'
     int total = (unpadded + ALIGN - 1) / ALIGN * ALIGN;
     dict.append(" ".repeat(total - unpadded)).append('\n');

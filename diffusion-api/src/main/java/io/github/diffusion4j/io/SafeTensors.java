@@ -69,12 +69,13 @@ public final class SafeTensors {
    * @throws CheckpointException if the file is missing, unreadable, or violates the format
    */
   public static TensorFile read(Path file) {
+    FileSupport.requireReadable(file);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       return parse(new ChannelSource(ch), file.toString());
     } catch (NoSuchFileException e) {
-      throw CheckpointException.of(file, "file not found");
+      throw CheckpointException.of(file, "no such file");
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
   }
 
@@ -90,7 +91,7 @@ public final class SafeTensors {
     try {
       return parse(new ArraySource(bytes), sourceName);
     } catch (IOException e) {
-      throw CheckpointException.of(sourceName, "cannot read: " + e, e);
+      throw CheckpointException.of(sourceName, "cannot read: " + FileProblems.describe(e), e);
     }
   }
 
@@ -109,7 +110,7 @@ public final class SafeTensors {
     try {
       AtomicFiles.write(file, layout::writeTo);
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot write: " + e, e);
+      throw CheckpointException.of(file, "cannot write: " + FileProblems.describe(e), e);
     }
   }
 
@@ -415,61 +416,95 @@ public final class SafeTensors {
 
   // -------------------------------------------------------------------------------------- writing
 
+  /**
+   * The padded JSON header of F32 tensors laid out one after another in the given order: the compact
+   * form of the reference implementation, metadata first and sorted by key.
+   *
+   * @param shapes the tensors' names and shapes, in file order
+   * @param metadata the metadata (may be null or empty)
+   * @param file the file, for messages
+   * @return the header bytes, padded with spaces to a multiple of 8
+   */
+  static byte[] headerBytes(Map<String, long[]> shapes, Map<String, String> metadata, String file) {
+    StringBuilder json = new StringBuilder("{");
+    if (metadata != null && !metadata.isEmpty()) {
+      json.append('"').append(METADATA_KEY).append("\":{");
+      boolean first = true;
+      for (Map.Entry<String, String> m : new TreeMap<>(metadata).entrySet()) {
+        if (m.getValue() == null) {
+          throw CheckpointException.of(file, "metadata '" + m.getKey() + "' has no value");
+        }
+        if (!first) {
+          json.append(',');
+        }
+        first = false;
+        quote(json, m.getKey()).append(':');
+        quote(json, m.getValue());
+      }
+      json.append('}');
+      if (!shapes.isEmpty()) {
+        json.append(',');
+      }
+    }
+    long offset = 0;
+    boolean firstTensor = true;
+    for (Map.Entry<String, long[]> t : shapes.entrySet()) {
+      String name = t.getKey();
+      if (name.equals(METADATA_KEY)) {
+        throw CheckpointException.of(file, "'" + METADATA_KEY + "' is reserved and cannot name a tensor");
+      }
+      long[] dims = t.getValue();
+      long bytes = 4;
+      for (long d : dims) {
+        bytes = Math.multiplyExact(bytes, d);
+      }
+      if (!firstTensor) {
+        json.append(',');
+      }
+      firstTensor = false;
+      quote(json, name).append(":{\"dtype\":\"F32\",\"shape\":[");
+      for (int d = 0; d < dims.length; d++) {
+        json.append(d > 0 ? "," : "").append(dims[d]);
+      }
+      json.append("],\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+      offset += bytes;
+    }
+    json.append('}');
+    byte[] raw = json.toString().getBytes(StandardCharsets.UTF_8);
+    int padded = (raw.length + 7) / 8 * 8; // the reference pads to a multiple of 8 bytes
+    if (padded > MAX_HEADER_BYTES) {
+      throw CheckpointException.of(
+          file, "header of " + padded + " bytes exceeds the format's limit of " + MAX_HEADER_BYTES);
+    }
+    byte[] header = Arrays.copyOf(raw, padded);
+    Arrays.fill(header, raw.length, padded, (byte) ' ');
+    return header;
+  }
+
+  /**
+   * The 8-byte little-endian header length that starts a file.
+   *
+   * @param header the header
+   * @return the 8 bytes
+   */
+  static byte[] headerLength(byte[] header) {
+    return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array();
+  }
+
   /** A header and the tensors in file order. */
   private record Layout(byte[] header, List<Map.Entry<String, FloatArray>> tensors, long dataLength) {
 
     static Layout of(StateDict tensors, Map<String, String> metadata, String file) {
       List<Map.Entry<String, FloatArray>> sorted = new ArrayList<>(tensors.entries().entrySet());
       sorted.sort((a, b) -> compareUtf8(a.getKey(), b.getKey()));
-      StringBuilder json = new StringBuilder("{");
-      if (metadata != null && !metadata.isEmpty()) {
-        json.append('"').append(METADATA_KEY).append("\":{");
-        boolean first = true;
-        for (Map.Entry<String, String> m : new TreeMap<>(metadata).entrySet()) {
-          if (m.getValue() == null) {
-            throw CheckpointException.of(file, "metadata '" + m.getKey() + "' has no value");
-          }
-          if (!first) {
-            json.append(',');
-          }
-          first = false;
-          quote(json, m.getKey()).append(':');
-          quote(json, m.getValue());
-        }
-        json.append('}');
-        if (!sorted.isEmpty()) {
-          json.append(',');
-        }
-      }
+      Map<String, long[]> shapes = new LinkedHashMap<>();
       long offset = 0;
-      for (int i = 0; i < sorted.size(); i++) {
-        String name = sorted.get(i).getKey();
-        if (name.equals(METADATA_KEY)) {
-          throw CheckpointException.of(file, "'" + METADATA_KEY + "' is reserved and cannot name a tensor");
-        }
-        FloatArray a = sorted.get(i).getValue();
-        long bytes = 4L * a.size();
-        if (i > 0) {
-          json.append(',');
-        }
-        quote(json, name).append(":{\"dtype\":\"F32\",\"shape\":[");
-        int[] dims = a.shape().dims();
-        for (int d = 0; d < dims.length; d++) {
-          json.append(d > 0 ? "," : "").append(dims[d]);
-        }
-        json.append("],\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
-        offset += bytes;
+      for (Map.Entry<String, FloatArray> e : sorted) {
+        int[] dims = e.getValue().shape().dims();
+        shapes.put(e.getKey(), Arrays.stream(dims).asLongStream().toArray());
+        offset += 4L * e.getValue().size();
       }
-      json.append('}');
-      byte[] raw = json.toString().getBytes(StandardCharsets.UTF_8);
-      int padded = (raw.length + 7) / 8 * 8; // the reference pads to a multiple of 8 bytes
-      if (padded > MAX_HEADER_BYTES) {
-        throw CheckpointException.of(
-            file, "header of " + padded + " bytes exceeds the format's limit of " + MAX_HEADER_BYTES);
-      }
-      byte[] header = Arrays.copyOf(raw, padded);
-      Arrays.fill(header, raw.length, padded, (byte) ' ');
-      return new Layout(header, sorted, offset);
+      return new Layout(headerBytes(shapes, metadata, file), sorted, offset);
     }
 
     long fileLength() {
@@ -477,7 +512,7 @@ public final class SafeTensors {
     }
 
     void writeTo(OutputStream out) throws IOException {
-      out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+      out.write(headerLength(header));
       out.write(header);
       for (Map.Entry<String, FloatArray> t : tensors) {
         FileSupport.writeFloatsLittleEndian(out, t.getValue().toArray());

@@ -308,7 +308,7 @@ public record SchedulerConfig(
     try {
       AtomicFiles.writeString(file, toJson());
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot write: " + e, e);
+      throw CheckpointException.of(file, "cannot write: " + FileProblems.describe(e), e);
     }
   }
 

@@ -10,9 +10,16 @@
  *       {@link io.github.diffusion4j.io.SchedulerConfig}, and a {@link io.github.diffusion4j.io.Manifest}
  *       with SHA-256 checksums); {@link io.github.diffusion4j.io.CheckpointStore} keeps the last few of
  *       a run.
- *   <li>{@link io.github.diffusion4j.io.ImageGrid} (PNG grids), {@link io.github.diffusion4j.io.GifWriter}
- *       (animated trajectories), {@link io.github.diffusion4j.io.NpyWriter} (NumPy arrays).
+ *   <li>{@link io.github.diffusion4j.io.ImageGrid} (PNG grids, drawn at once or batch by batch),
+ *       {@link io.github.diffusion4j.io.GifWriter} (animated trajectories), {@link io.github.diffusion4j.io.NpyWriter}
+ *       (NumPy arrays), {@link io.github.diffusion4j.io.SampleWriter} (any number of samples to {@code .npy} or
+ *       {@code .safetensors}, batch by batch, in flat memory).
+ *   <li>{@link io.github.diffusion4j.io.ImageCache}: decoded training images in one file, built once from an
+ *       image folder or CIFAR-10 batches, checked against its sources, memory-mapped.
  *   <li>{@link io.github.diffusion4j.io.AtomicFiles}: temporary sibling, fsync, atomic rename.
+ *   <li>{@link io.github.diffusion4j.io.FolderLock}: one process owns a run folder (an OS lock, released
+ *       when the process dies); {@link io.github.diffusion4j.io.FileProblems}: a file is checked before it is
+ *       opened, and failures are described in words.
  * </ul>
  *
  * <p>This package sits below {@code config}: the configuration is stored as text supplied by the caller.

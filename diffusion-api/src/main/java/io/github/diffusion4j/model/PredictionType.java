@@ -63,12 +63,28 @@ public enum PredictionType {
    * @return the predicted {@code x0}
    */
   public Tensor toSample(Tensor output, Tensor noisy, double alphaBar) {
+    if (this == SAMPLE) {
+      return output;
+    }
+    double[] c = sampleCoefficients(alphaBar);
+    return noisy.combine(c[0], output, c[1]);
+  }
+
+  /**
+   * The clean sample the model output implies, as numbers: {@code x0 = c[0] * x_t + c[1] * output} with
+   * {@code (c[0], c[1])} = {@code (1 / sqrt(a), -sqrt(1 - a) / sqrt(a))} for epsilon, {@code (0, 1)} for
+   * sample and {@code (sqrt(a), -sqrt(1 - a))} for v, where {@code a = alphaBar_t}.
+   *
+   * @param alphaBar {@code alphaBar_t}
+   * @return the coefficients of {@code x_t} and of the output
+   */
+  public double[] sampleCoefficients(double alphaBar) {
     double sa = Math.sqrt(alphaBar);
     double sb = Math.sqrt(1.0 - alphaBar);
     return switch (this) {
-      case EPSILON -> noisy.combine(1.0 / sa, output, -sb / sa);
-      case SAMPLE -> output;
-      case V_PREDICTION -> noisy.combine(sa, output, -sb);
+      case EPSILON -> new double[] {1.0 / sa, -sb / sa};
+      case SAMPLE -> new double[] {0.0, 1.0};
+      case V_PREDICTION -> new double[] {sa, -sb};
     };
   }
 

@@ -124,11 +124,10 @@ public sealed interface Layer {
      * The embedding of each timestep, row-major {@code [timesteps.length, dim]}.
      *
      * <p>{@link Precision#DOUBLE}: every step in double precision ({@code StrictMath}), rounded to float at
-     * the end. {@link Precision#FLOAT32}: the float32 operations of the PyTorch reference code, each rounded
-     * to float: {@code i * (float) (-ln(maxPeriod))}, divided by {@code (float) (half - shift)}, {@code exp},
-     * times {@code (float) t}, then {@code sin} and {@code cos} (diffusers' order; the DDPM authors' code
-     * gives the same frequencies to within one float ulp). Java's correctly rounded functions agree with
-     * PyTorch's vectorised ones to about one ulp.
+     * the end. {@link Precision#FLOAT32} and {@link Precision#FLOAT32_DDPM}: the float32 operations of the
+     * PyTorch reference code in its order, each rounded to float, then {@code sin} and {@code cos} of the
+     * float argument. Java's correctly rounded functions agree with PyTorch's vectorised ones to about one
+     * ulp.
      *
      * @param timesteps the integer timesteps
      * @return {@code timesteps.length * dim} values
@@ -141,8 +140,12 @@ public sealed interface Layer {
       for (int i = 0; i < half; i++) {
         if (precision == Precision.DOUBLE) {
           freq[i] = StrictMath.exp(-StrictMath.log(maxPeriod) * i / (half - downscaleFreqShift));
-        } else {
+        } else if (precision == Precision.FLOAT32) {
           float exponent = (i * negLogPeriod) / denominator;
+          freq[i] = (float) StrictMath.exp(exponent);
+        } else {
+          float step = (float) -(StrictMath.log(maxPeriod) / (half - downscaleFreqShift));
+          float exponent = i * step;
           freq[i] = (float) StrictMath.exp(exponent);
         }
       }
@@ -171,8 +174,17 @@ public sealed interface Layer {
   enum Precision {
     /** Computed in double precision, rounded to float once. */
     DOUBLE,
-    /** Computed as PyTorch's float32 operations would. */
-    FLOAT32
+    /**
+     * PyTorch's float32 operations in diffusers' order: {@code exponent = (i * (float) -ln(maxPeriod)) /
+     * (float) (half - shift)}, then {@code exp}, times {@code (float) t}.
+     */
+    FLOAT32,
+    /**
+     * PyTorch's float32 operations in the DDPM authors' order ({@code get_timestep_embedding} of
+     * ermongroup/ddim and hojonathanho/diffusion): {@code i * (float) -(ln(maxPeriod) / (half - shift))},
+     * then {@code exp}, times {@code (float) t}.
+     */
+    FLOAT32_DDPM
   }
 
   /**

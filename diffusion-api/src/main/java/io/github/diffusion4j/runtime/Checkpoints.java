@@ -54,12 +54,13 @@ final class Checkpoints {
 
   /** Restores weights, EMA and optimiser state; returns where to resume. */
   static TrainingProgress restore(Path dir, CheckpointContent c, TrainableModel model) {
-    loadWeights(dir, model, c.model());
+    loadWeights(dir, model, c.model(), io.github.diffusion4j.io.Checkpoint.MODEL_FILE);
     c.ema().ifPresent(e -> {
       try {
         model.loadEmaStateDict(e);
       } catch (IllegalArgumentException ex) {
-        throw new CheckpointException(dir + ": ema.safetensors: " + ex.getMessage());
+        throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.EMA_FILE) + ": "
+            + ex.getMessage());
       }
     });
     TrainingState s = c.trainingState().orElseThrow(() -> new CheckpointException(
@@ -67,19 +68,21 @@ final class Checkpoints {
     try {
       model.loadOptimizerState(s.optimizer());
     } catch (IllegalArgumentException ex) {
-      throw new CheckpointException(dir + ": training_state.safetensors: " + ex.getMessage());
+      throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE) + ": "
+          + ex.getMessage());
     }
     if (s.epoch() > Integer.MAX_VALUE || s.noisePosition() > Integer.MAX_VALUE) {
-      throw new CheckpointException(dir + ": training_state.safetensors: epoch or batch out of range");
+      throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE)
+          + ": epoch or batch out of range");
     }
     return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step());
   }
 
-  static void loadWeights(Path dir, TrainableModel model, StateDict weights) {
+  static void loadWeights(Path dir, TrainableModel model, StateDict weights, String file) {
     try {
       model.loadStateDict(weights);
     } catch (IllegalArgumentException e) {
-      throw new CheckpointException(dir + ": model.safetensors does not fit the model of config.yaml ("
+      throw new CheckpointException(dir.resolve(file) + ": does not fit the model of config.yaml ("
           + model.spec().kind() + " for " + model.spec().imageShape().toCompactString() + " images): "
           + e.getMessage());
     }

@@ -9,8 +9,10 @@ import com.google.inject.name.Names;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.Normalization;
+import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.PredictionType;
@@ -23,7 +25,9 @@ import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendProvider;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.training.Trainer;
 import java.nio.file.Path;
@@ -173,6 +177,28 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
+   * Loads the data now, if it is not loaded yet, showing the progress of a long preparation (decoding a
+   * folder into its image cache), and says what was loaded.
+   *
+   * @param progress sees the preparation advance (only if this call loads the data)
+   * @return what the training and evaluation sets are
+   * @throws io.github.diffusion4j.data.DataFileException naming the file when the data cannot be used
+   */
+  public DataReport prepareData(DataProgress progress) {
+    return get(Key.get(DataLoader.class)).get(progress).report();
+  }
+
+  /**
+   * What the training and evaluation sets are (loading them if needed): sources, counts, skipped images,
+   * caches.
+   *
+   * @return the report
+   */
+  public DataReport dataReport() {
+    return prepareData(DataProgress.NONE);
+  }
+
+  /**
    * The evaluation images.
    *
    * @return the dataset, or null when the configuration has none
@@ -184,26 +210,79 @@ public final class Diffusion implements AutoCloseable {
   /**
    * Real images to judge samples against, in {@code [0, 1]}: for gradient data, {@code count} fresh
    * images from a stream of their own ({@code Noise.seeded(seed).split(REFERENCE)}, disjoint from the
-   * training and evaluation sets); for file data, the first {@code count} images of the evaluation set
-   * (or of the training set when there is none).
+   * training and evaluation sets); for IDX files, the first {@code count} images of the evaluation set
+   * (or of the training set when there is none); for folders and CIFAR-10, {@code count} images of that set
+   * spread over its order (image {@code i} is {@code i * stride mod size} with a golden-ratio stride), so
+   * that a folder sorted by class gives every class its share.
    *
    * @param count how many images (fewer if the file data has fewer)
    * @return {@code [n, C, H, W]} values in {@code [0, 1]}
    */
   public float[] referenceImages(int count) {
+    return referenceImages(0, count);
+  }
+
+  /**
+   * A slice of the real images of {@link #referenceImages(int)}: images {@code first .. first + count - 1}
+   * (the same images however the range is sliced), so that many can be taken batch by batch.
+   *
+   * @param first the first image, at least 0
+   * @param count how many images (fewer, possibly none, where the file data ends)
+   * @return {@code [n, C, H, W]} values in {@code [0, 1]}
+   */
+  public float[] referenceImages(int first, int count) {
+    if (first < 0 || count < 0) {
+      throw new IllegalArgumentException("first and count must be at least 0, got " + first + " and " + count);
+    }
     if (config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
-      return io.github.diffusion4j.data.GradientImages.generate(count, imageShape(),
+      return io.github.diffusion4j.data.GradientImages.generate(first, count, imageShape(),
           io.github.diffusion4j.random.Noise.seeded(config().seed()).split(DataSets.REFERENCE));
     }
     Dataset source = evalData() != null ? evalData() : trainingData();
-    int n = Math.min(count, source.size());
+    int n = Math.max(0, Math.min(count, source.size() - first));
+    boolean spread = config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.IDX;
+    long stride = spread ? spreadStride(source.size()) : 1;
     int[] idx = new int[n];
     for (int i = 0; i < n; i++) {
-      idx[i] = i;
+      idx[i] = (int) ((first + i) * stride % source.size());
     }
     float[] out = new float[n * imageShape().size()];
     source.gather(idx, out);
     return Normalization.denormalize(out);
+  }
+
+  /**
+   * The stride of the spread order of folder and CIFAR-10 references: image {@code i} is {@code i * stride mod
+   * size}, the stride the integer nearest {@code 0.618 * size} that is coprime with the size. Every prefix
+   * is spread over the whole set (the golden-ratio sequence), no image repeats before all have been taken,
+   * and an image's place does not depend on how many are asked for, so slices can be taken batch by batch.
+   */
+  static long spreadStride(int size) {
+    long s = Math.max(1, Math.round(0.6180339887498949 * size));
+    while (java.math.BigInteger.valueOf(s).gcd(java.math.BigInteger.valueOf(size)).intValue() != 1) {
+      s++;
+    }
+    return s;
+  }
+
+  /**
+   * The Gaussian of {@link #referenceImages(int)}, fitted batch by batch (memory independent of
+   * {@code count}): what {@link io.github.diffusion4j.eval.QualityAccumulator#report} compares samples to.
+   *
+   * @param count how many real images (fewer if the file data has fewer), at least 2
+   * @return the fit
+   */
+  public Gaussian referenceGaussian(int count) {
+    Gaussian.Accumulator g = new Gaussian.Accumulator(imageShape().size());
+    int batch = samplingBatchSize();
+    for (int first = 0; first < count; first += batch) {
+      float[] images = referenceImages(first, Math.min(batch, count - first));
+      if (images.length == 0) {
+        break;
+      }
+      g.add(images);
+    }
+    return g.fit();
   }
 
   /**
@@ -315,9 +394,117 @@ public final class Diffusion implements AutoCloseable {
    * @return the images in {@code [0, 1]}
    */
   public float[] sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener) {
+    int k = request.imageShape().size();
+    float[] out = new float[request.batchShape().size()];
+    sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,
+        Math.toIntExact(first * k), n * k));
+    return out;
+  }
+
+  /** Receives sampled images batch by batch ({@link #sampleImages(NoisePredictor, Sampler, SamplingRequest,
+   * SamplingListener, ImageSink)}). */
+  @FunctionalInterface
+  public interface ImageSink {
+    /**
+     * Takes the next batch.
+     *
+     * @param first the index of the batch's first image in the request (0 for the first batch)
+     * @param images the batch, {@code [n, C, H, W]} in {@code [0, 1]}; the array is the receiver's
+     * @param n the number of images in the batch
+     */
+    void accept(long first, float[] images, int n);
+  }
+
+  /**
+   * The most images {@link #sampleImages(NoisePredictor, Sampler, SamplingRequest, SamplingListener,
+   * ImageSink)} samples at once: about {@value #SAMPLING_BATCH_VALUES} values per batch tensor, at most
+   * {@value #MAX_SAMPLING_BATCH} images, at least 1.
+   *
+   * @return the batch size for this configuration's images
+   */
+  public int samplingBatchSize() {
+    return Math.max(1, Math.min(MAX_SAMPLING_BATCH, SAMPLING_BATCH_VALUES / imageShape().size()));
+  }
+
+  /** The values of one sampling batch tensor {@link #samplingBatchSize()} aims at (16 MB of float32). */
+  public static final int SAMPLING_BATCH_VALUES = 1 << 22;
+
+  /** The most images in one sampling batch. */
+  public static final int MAX_SAMPLING_BATCH = 1024;
+
+  /**
+   * Samples images batch by batch, handing each batch to {@code sink} as soon as it is done, in order, so
+   * that memory does not grow with the number of images. The noise of image {@code i} is that of sample
+   * {@code request.firstSample() + i} (see {@link SamplingRequest}), so the images are the same as sampled
+   * in one batch. A request with its own initial noise is sampled in one batch.
+   *
+   * @param model the model
+   * @param sampler the sampler
+   * @param request what to sample
+   * @param listener sees every step of every batch, batch after batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener,
+      ImageSink sink) {
     Backend b = backend();
-    try (TensorScope s = b.tensors().openScope()) {
-      return Normalization.denormalize(sampler.sample(model, b.tensors(), request, listener).toFloatArray());
+    int batch = request.initialNoise().isPresent() ? request.count() : samplingBatchSize();
+    for (int first = 0; first < request.count(); first += batch) {
+      int n = Math.min(batch, request.count() - first);
+      SamplingRequest part = request.initialNoise().isPresent() ? request
+          : request.slice(request.firstSample() + first, n);
+      float[] images;
+      try (TensorScope s = b.tensors().openScope()) {
+        images = Normalization.denormalize(sampler.sample(model, b.tensors(), part, listener).toFloatArray());
+      }
+      sink.accept(first, images, n);
+    }
+  }
+
+  /**
+   * Runs every check that training runs, without loading the backend, creating a model, or reading more of
+   * the data than the IDX files' headers: the backend is on the class path, the sampler is registered and
+   * accepts its options, the data files exist and fit the configuration, every size fits the arrays it
+   * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
+   * {@code output.dir} can hold run folders. {@code diffusion config --check} runs it, and
+   * {@link TrainingRun} runs it before it creates anything.
+   *
+   * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
+   */
+  public void check() {
+    get(Key.get(BackendProvider.class));
+    DataSets.Plan plan = get(Key.get(DataSets.Plan.class));
+    DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
+    modelSpec();
+    SamplerProvider sampler = get(Key.get(SamplerProvider.class));
+    SamplerSettings settings = config().sampling().settings(schedule(), predictionType(), new DeferredTensors());
+    try {
+      sampler.create(settings);
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw loaded.error("sampling.options", "sampler '" + sampler.name() + "' refused its settings: " + e.getMessage());
+    }
+    Path out = config().output().dir();
+    if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
+      throw loaded.error("output.dir", out + " is not a folder");
+    }
+  }
+
+  /** The backend's tensors, loaded only when a tensor is made (so that a sampler can be created to check it). */
+  private final class DeferredTensors implements TensorFactory {
+    @Override
+    public io.github.diffusion4j.tensor.Tensor zeros(Shape shape) {
+      return backend().tensors().zeros(shape);
+    }
+
+    @Override
+    public io.github.diffusion4j.tensor.Tensor fromArray(float[] data, Shape shape) {
+      return backend().tensors().fromArray(data, shape);
+    }
+
+    @Override
+    public TensorScope openScope() {
+      return backend().tensors().openScope();
     }
   }
 

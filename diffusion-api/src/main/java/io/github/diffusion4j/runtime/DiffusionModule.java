@@ -7,6 +7,7 @@ import com.google.inject.multibindings.MapBinder;
 import com.google.inject.name.Named;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.sampling.SamplerProvider;
@@ -52,7 +53,7 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  Backend backend(Map<String, BackendProvider> providers) {
+  BackendProvider backendProvider(Map<String, BackendProvider> providers) {
     String property = System.getProperty(BACKEND_PROPERTY);
     String name = property == null || property.isBlank() ? config.config().backend() : property.trim();
     BackendProvider p = providers.get(name);
@@ -60,7 +61,13 @@ final class DiffusionModule extends AbstractModule {
       String where = property == null || property.isBlank() ? "" : " (from -D" + BACKEND_PROPERTY + ")";
       throw config.error("backend", ProviderDiscovery.unknownBackend(name, backends) + where);
     }
-    return p.create(new BackendOptions(config.config().threads()));
+    return p;
+  }
+
+  @Provides
+  @Singleton
+  Backend backend(BackendProvider provider) {
+    return provider.create(new BackendOptions(config.config().threads()));
   }
 
   @Provides
@@ -71,8 +78,19 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  DataSets dataSets() {
-    return DataSets.load(config);
+  DataSets.Plan dataPlan() {
+    return DataSets.plan(config);
+  }
+
+  @Provides
+  @Singleton
+  DataLoader dataLoader(DataSets.Plan plan) {
+    return new DataLoader(config, plan);
+  }
+
+  @Provides
+  DataSets dataSets(DataLoader loader) {
+    return loader.get(DataProgress.NONE);
   }
 
   @Provides
@@ -84,14 +102,18 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  Shape imageShape(DataSets data) {
+  Shape imageShape(DataSets.Plan data) {
     return data.imageShape();
   }
 
   @Provides
   @Singleton
   ModelSpec modelSpec(Shape imageShape, Schedule schedule) {
-    return config.config().model().toSpec(imageShape, schedule.size());
+    try {
+      return config.config().model().toSpec(imageShape, schedule.size());
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      throw config.error(e.path(), e.detail());
+    }
   }
 
   @Provides

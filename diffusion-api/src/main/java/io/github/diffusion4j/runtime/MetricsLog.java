@@ -16,7 +16,9 @@ import java.util.List;
 
 /**
  * {@code metrics.jsonl}: one JSON object per line, flushed as written. Lines of {@code "type":"train"}
- * carry the tutorial's per-step quantities; lines of {@code "type":"eval"} the per-epoch evaluation loss.
+ * carry the tutorial's per-step quantities; lines of {@code "type":"eval"} the per-epoch evaluation loss;
+ * a line of {@code "type":"data"} at each start what the data is ({@link DataReport}: counts, skipped
+ * images, the cache).
  */
 final class MetricsLog {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,9 +30,12 @@ final class MetricsLog {
 
   /** Keeps only lines up to a step (a resumed run rewrites what the interrupted run logged after it). */
   void truncateAfter(long step) {
-    if (!Files.exists(file)) {
+    if (!Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
+    io.github.diffusion4j.io.FileProblems.ofReading(file).ifPresent(p -> {
+      throw new IllegalStateException(file + ": " + p + "; it should be the run's metrics log");
+    });
     try {
       List<String> kept = new ArrayList<>();
       for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
@@ -63,6 +68,39 @@ final class MetricsLog {
     o.put("noised_mean", r.noisedMean());
     o.put("noised_var", r.noisedVariance());
     append(o);
+  }
+
+  /** What the run trains on: a line of {@code "type":"data"} at the step it starts from. */
+  void data(DataReport report, long step) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("type", "data");
+    o.put("step", step);
+    o.put("kind", report.kind());
+    part(o.putObject("train"), report.train());
+    report.eval().ifPresent(e -> part(o.putObject("eval"), e));
+    append(o);
+  }
+
+  private static void part(ObjectNode o, DataReport.Part p) {
+    o.put("source", p.source());
+    o.put("images", p.images());
+    o.put("available", p.available());
+    o.put("skipped", p.skippedCount());
+    if (!p.skipped().isEmpty()) {
+      var list = o.putArray("skipped_files");
+      p.skipped().forEach(s -> list.addObject().put("file", s.file().toString()).put("problem", s.problem()));
+    }
+    if (!p.classes().isEmpty()) {
+      var list = o.putArray("classes");
+      p.classes().forEach(list::add);
+    }
+    p.cacheFile().ifPresent(f -> {
+      ObjectNode c = o.putObject("cache");
+      c.put("file", f.toString());
+      c.put("status", p.cacheStatus().orElseThrow().name().toLowerCase(java.util.Locale.ROOT));
+      p.cacheNote().ifPresent(n -> c.put("reason", n));
+      c.put("build_seconds", p.cacheSeconds());
+    });
   }
 
   void epoch(EpochSummary e) {

@@ -9,7 +9,7 @@ import java.time.format.DateTimeFormatter;
  *
  * <pre>
  *   config.yaml          the resolved configuration (every key)
- *   metrics.jsonl        one JSON object per log interval ("train") and per epoch ("eval")
+ *   metrics.jsonl        one JSON object per log interval ("train"), per epoch ("eval") and per start ("data")
  *   loss.png             train and eval loss curves (written by the command line)
  *   images/step-N.png    the tutorial's image logs: x0, noised, noise, predicted noise, reconstruction
  *   samples.png          samples from the final model

@@ -6,6 +6,7 @@ import io.github.diffusion4j.config.ScheduleConfig;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.FolderLock;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.sampling.Sampler;
@@ -41,8 +42,8 @@ public final class TrainedModel implements AutoCloseable {
    * @throws CheckpointException if the folder is not a usable checkpoint
    */
   public static TrainedModel load(Path path, List<String> overrides) {
-    Path dir = resolve(path);
-    Checkpoint c = Checkpoint.read(dir);
+    Checkpoint c = read(path);
+    Path dir = c.directory();
     LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
         overrides);
     c.content().scheduler().ifPresent(s -> checkConsistent(dir, s, loaded.config().schedule()));
@@ -50,8 +51,15 @@ public final class TrainedModel implements AutoCloseable {
     TrainableModel m = null;
     try {
       m = d.createModel();
-      boolean ema = loaded.config().sampling().useEma();
-      Checkpoints.loadWeights(dir, m, ema ? c.content().samplingWeights() : c.content().model());
+      // every weight file is checked against the model, whichever is sampled with: the model's weights
+      // first, then the EMA weights (which then stay loaded when sampling with them)
+      Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE);
+      if (c.content().ema().isPresent()) {
+        Checkpoints.loadWeights(dir, m, c.content().ema().get(), Checkpoint.EMA_FILE);
+        if (!loaded.config().sampling().useEma()) {
+          m.loadStateDict(c.content().model());
+        }
+      }
       return new TrainedModel(d, m, c);
     } catch (RuntimeException e) {
       if (m != null) {
@@ -62,6 +70,36 @@ public final class TrainedModel implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads the checkpoint a path names. For a run folder, the newest complete checkpoint (checkpoints are
+   * renamed into place when complete, and the list is read without changing anything, so a run that is
+   * training at the same time is not disturbed); if the run removes it while it is being read (it keeps
+   * only the newest few), the next newest is read.
+   */
+  private static Checkpoint read(Path path) {
+    Path dir = resolve(path);
+    if (dir != null) {
+      return Checkpoint.read(dir);
+    }
+    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
+    for (int attempt = 0; ; attempt++) {
+      List<Path> all = CheckpointStore.listIn(checkpoints);
+      if (all.isEmpty()) {
+        throw noCheckpointYet(path, checkpoints);
+      }
+      Path latest = all.get(all.size() - 1);
+      try {
+        return Checkpoint.read(latest);
+      } catch (CheckpointException e) {
+        if (attempt >= 3 || Files.isDirectory(latest)) {
+          throw e;
+        }
+        // pruned by the run while being read: take the newest again
+      }
+    }
+  }
+
+  /** A checkpoint folder itself, or null for a run folder (or a checkpoints/ folder). */
   private static Path resolve(Path path) {
     if (!Files.exists(path)) {
       throw new CheckpointException(path + ": no such checkpoint folder");
@@ -69,18 +107,21 @@ public final class TrainedModel implements AutoCloseable {
     if (!Files.isDirectory(path)) {
       throw new CheckpointException(path + ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder");
     }
-    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return path;
     }
-    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
-    if (Files.isDirectory(checkpoints)) {
-      List<Path> all = CheckpointStore.open(checkpoints, CheckpointStore.KEEP_ALL).list();
-      if (!all.isEmpty()) {
-        return all.get(all.size() - 1);
-      }
+    return null;
+  }
+
+  private static CheckpointException noCheckpointYet(Path path, Path checkpoints) {
+    if (!Files.isDirectory(checkpoints) || path.equals(checkpoints)) {
+      return new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
+          + " (not a checkpoint folder, and no checkpoints/ inside)");
     }
-    throw new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
-        + " (not a checkpoint folder, and no checkpoints/ inside)");
+    return new CheckpointException(path + ": no checkpoint yet; "
+        + FolderLock.owner(path).map(o -> "the run is still training (" + o + ") and saves its first checkpoint "
+            + "after training.checkpoint_every epochs; sample again then")
+            .orElse("the run stopped before it saved one; train it again"));
   }
 
   private static void checkConsistent(Path dir, SchedulerConfig s, ScheduleConfig c) {
@@ -137,6 +178,21 @@ public final class TrainedModel implements AutoCloseable {
    */
   public float[] sample(Sampler sampler, SamplingRequest request, SamplingListener listener) {
     return diffusion.sampleImages(model, sampler, request, listener);
+  }
+
+  /**
+   * Samples images batch by batch into a sink, in memory independent of their number (see
+   * {@link Diffusion#sampleImages(io.github.diffusion4j.model.NoisePredictor, Sampler, SamplingRequest,
+   * SamplingListener, Diffusion.ImageSink)}); with an {@link io.github.diffusion4j.io.SampleWriter} as the sink,
+   * any number of samples goes to a {@code .npy} or {@code .safetensors} file.
+   *
+   * @param sampler the sampler
+   * @param request what to sample ({@link SamplingRequest#slice} for one shard of a larger run)
+   * @param listener sees each step of each batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void sample(Sampler sampler, SamplingRequest request, SamplingListener listener, Diffusion.ImageSink sink) {
+    diffusion.sampleImages(model, sampler, request, listener, sink);
   }
 
   @Override

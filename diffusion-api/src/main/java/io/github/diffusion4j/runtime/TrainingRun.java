@@ -4,6 +4,8 @@ import io.github.diffusion4j.config.ConfigWriter;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.FileProblems;
+import io.github.diffusion4j.io.FolderLock;
 import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.io.Provenance;
 import io.github.diffusion4j.model.TrainableModel;
@@ -19,14 +21,15 @@ import io.github.diffusion4j.training.TrainingSummary;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * A training run with its folder ({@link RunFolder}): the resolved config, the metrics log, image logs,
- * and checkpoints every {@code training.checkpoint_every} epochs, at the end, and when stopped early. A run
+ * A training run with its folder ({@link RunFolder}): the resolved config, the metrics log (which starts
+ * with what the data turned out to be, {@link DataReport}, at every start), image logs, and checkpoints every {@code training.checkpoint_every} epochs, at the end, and when stopped early. A run
  * resumed from its latest checkpoint continues exactly as the uninterrupted run would.
  *
  * <p>Weights that are not finite are never checkpointed: a diverged run stops with a message and keeps
@@ -40,10 +43,11 @@ public final class TrainingRun implements AutoCloseable {
   private final CheckpointStore store;
   private final TrainingProgress from;
   private final MetricsLog metrics;
+  private final FolderLock lock;
   private Path lastCheckpoint;
 
   private TrainingRun(Diffusion diffusion, RunFolder folder, TrainableModel model, CheckpointStore store,
-      TrainingProgress from, Path lastCheckpoint) {
+      TrainingProgress from, Path lastCheckpoint, FolderLock lock) {
     this.diffusion = diffusion;
     this.folder = folder;
     this.model = model;
@@ -52,50 +56,102 @@ public final class TrainingRun implements AutoCloseable {
     this.from = from;
     this.metrics = new MetricsLog(folder.metrics());
     this.lastCheckpoint = lastCheckpoint;
+    this.lock = lock;
   }
 
+  /** What a command that owns a run folder tells a second process (see {@link FolderLock}). */
+  static final String OWNER = "diffusion training";
+
   /**
-   * Starts a new run in a folder that has no checkpoints yet.
+   * Starts a new run in a folder that has no checkpoints yet. Everything the configuration decides is
+   * checked first ({@link Diffusion#check()}), the data is loaded and the model created, and only then is
+   * the folder created and taken ({@link FolderLock}): a run whose configuration fails leaves no folder, and
+   * a folder another process trains into is refused.
    *
    * @param diffusion the configuration
    * @param folder the run folder (created if missing)
-   * @return the run
-   * @throws IllegalStateException if the folder already holds checkpoints (resume it instead)
+   * @return the run; close it to release the model and the folder
+   * @throws IllegalStateException if the folder already holds checkpoints (resume it instead), or another
+   *     process holds it ({@link FolderLock.FolderInUseException})
    */
   public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
-    CheckpointStore store = openStore(diffusion, folder);
-    if (!store.list().isEmpty()) {
-      throw new IllegalStateException(folder.root() + " already holds checkpoints; resume it (--resume) or "
-          + "choose another output.name");
-    }
-    writeConfig(diffusion.config(), folder);
+    diffusion.check();
+    diffusion.trainingData();
+    diffusion.evalData();
+    boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
     TrainableModel model = diffusion.createModel();
-    return new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null);
+    FolderLock lock = null;
+    try {
+      lock = FolderLock.acquire(folder.root(), OWNER);
+      CheckpointStore store = openStore(diffusion, folder);
+      if (!store.list().isEmpty()) {
+        created = false;
+        throw new IllegalStateException(folder.root() + " already holds checkpoints; resume it (--resume) or "
+            + "choose another output.name");
+      }
+      writeConfig(diffusion.config(), folder);
+      return new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+    } catch (RuntimeException e) {
+      model.close();
+      if (lock != null) {
+        lock.close();
+        if (created) {
+          deleteQuietly(folder.root(), e);
+        }
+      }
+      throw e;
+    }
   }
 
   /**
-   * Resumes a run from its latest checkpoint.
+   * Resumes a run from its latest checkpoint, once the configuration passes {@link Diffusion#check()} and
+   * the folder is taken ({@link FolderLock}).
    *
    * @param diffusion the configuration (must describe the same model as the checkpoint)
    * @param folder the run folder
    * @return the run
    * @throws io.github.diffusion4j.io.CheckpointException if there is no usable checkpoint
+   * @throws FolderLock.FolderInUseException if another process holds the folder
    */
   public static TrainingRun resume(Diffusion diffusion, RunFolder folder) {
-    CheckpointStore store = openStore(diffusion, folder);
-    Path latest = store.latestDirectory().orElseThrow(() -> new io.github.diffusion4j.io.CheckpointException(
-        folder.checkpoints() + ": no checkpoint to resume from; start the run without --resume"));
-    io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
-    TrainableModel model = diffusion.createModel();
+    diffusion.check();
+    if (!Files.isDirectory(folder.root())) {
+      throw noCheckpoint(folder);
+    }
+    FolderLock lock = FolderLock.acquire(folder.root(), OWNER);
+    TrainableModel model = null;
     try {
+      if (CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
+        throw noCheckpoint(folder); // before openStore creates anything
+      }
+      CheckpointStore store = openStore(diffusion, folder);
+      Path latest = store.latestDirectory().orElseThrow(() -> noCheckpoint(folder));
+      io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
+      model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
       writeConfig(diffusion.config(), folder);
-      TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest);
+      TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest, lock);
       run.metrics.truncateAfter(p.step());
       return run;
     } catch (RuntimeException e) {
-      model.close();
+      if (model != null) {
+        model.close();
+      }
+      lock.close();
       throw e;
+    }
+  }
+
+  private static io.github.diffusion4j.io.CheckpointException noCheckpoint(RunFolder folder) {
+    return new io.github.diffusion4j.io.CheckpointException(folder.checkpoints() + ": no checkpoint to resume from; "
+        + "start the run without --resume");
+  }
+
+  private static void deleteQuietly(Path root, RuntimeException failure) {
+    try {
+      AtomicFiles.deleteRecursively(root);
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
     }
   }
 
@@ -103,7 +159,7 @@ public final class TrainingRun implements AutoCloseable {
     try {
       Files.createDirectories(folder.images());
     } catch (IOException e) {
-      throw new UncheckedIOException(folder.root() + ": cannot create the run folder: " + e.getMessage(), e);
+      throw new UncheckedIOException(folder.root() + ": cannot create the run folder: " + FileProblems.describe(e), e);
     }
     return CheckpointStore.open(folder.checkpoints(), diffusion.config().training().keepCheckpoints());
   }
@@ -112,7 +168,7 @@ public final class TrainingRun implements AutoCloseable {
     try {
       AtomicFiles.writeString(folder.config(), ConfigWriter.toYaml(config));
     } catch (IOException e) {
-      throw new UncheckedIOException(folder.config() + ": cannot write: " + e.getMessage(), e);
+      throw new UncheckedIOException(folder.config() + ": cannot write: " + FileProblems.describe(e), e);
     }
   }
 
@@ -196,6 +252,7 @@ public final class TrainingRun implements AutoCloseable {
         }
       }
     });
+    metrics.data(diffusion.dataReport(), from.step());
     try {
       return trainer.train(diffusion.trainingData(), diffusion.evalData(), from, fanOut(all));
     } catch (TrainingDivergedException e) {
@@ -266,9 +323,13 @@ public final class TrainingRun implements AutoCloseable {
     };
   }
 
-  /** Closes the model (not the {@link Diffusion}). */
+  /** Closes the model (not the {@link Diffusion}) and releases the run folder. */
   @Override
   public void close() {
-    model.close();
+    try {
+      model.close();
+    } finally {
+      lock.close();
+    }
   }
 }

@@ -115,7 +115,8 @@ public final class Trainer {
   }
 
   /**
-   * Trains from a given position to the end of the last epoch, or until {@link #requestStop()}.
+   * Trains from a given position to the end of the last epoch, or until {@link #requestStop()}. Epoch
+   * {@code e} reads its batches from {@code train.epoch(e)}, so an augmenting set draws per epoch.
    *
    * @param train the training set
    * @param eval the evaluation set, or null for none
@@ -164,6 +165,7 @@ public final class Trainer {
 
     for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
       int[] perm = permutation(n, options.seed(), epoch);
+      Dataset epochData = train.epoch(epoch);
       double epochLoss = 0;
       int epochSteps = 0;
       int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
@@ -187,7 +189,7 @@ public final class Trainer {
           alphaBar = new double[bs];
         }
         System.arraycopy(perm, b * bsMax, idx, 0, bs);
-        train.gather(idx, x0);
+        epochData.gather(idx, x0);
         RandomGenerator tg = root.split(TIMESTEPS).split(step).generator();
         for (int i = 0; i < bs; i++) {
           t[i] = tg.nextInt(numTimesteps);

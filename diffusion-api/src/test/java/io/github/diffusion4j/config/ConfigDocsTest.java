@@ -19,8 +19,9 @@ class ConfigDocsTest {
       String start = k.doc().split(" ")[0];
       assertTrue(docs.contains(start), k.path() + ": " + start);
     }
-    assertTrue(docs.contains("# (unet only) channels of the first UNet level"), docs);
+    assertTrue(docs.contains("# (unet, ddpm only) channels of the first UNet level"), docs);
     assertTrue(docs.contains("  # base_channels: 32"), docs);
+    assertTrue(docs.contains("# (folder, cifar10 only) an unreadable, truncated"), docs);
   }
 
   @Test
@@ -45,7 +46,10 @@ class ConfigDocsTest {
       assertTrue(rows.get(i + 2).startsWith("| `" + keys.get(i).path() + "` | "), rows.get(i + 2));
     }
     assertTrue(ConfigDocs.markdownTable().contains(
-        "| `data.train_size` | integer >= 0 | `50000` (idx: `0`) |"), ConfigDocs.markdownTable());
+        "| `data.train_size` | integer >= 0 | `50000` (idx, folder, cifar10: `0`) |"), ConfigDocs.markdownTable());
+    assertTrue(ConfigDocs.markdownTable().contains(
+        "| `data.image_shape` | 3 positive integers [C, H, W] | `[3, 5, 5]` (idx, folder: none; cifar10: "
+            + "`[3, 32, 32]`) |"), ConfigDocs.markdownTable());
   }
 
   @Test
@@ -54,7 +58,7 @@ class ConfigDocsTest {
     for (Key<?, ?> k : Schema.keys()) {
       assertTrue(seen.add(k.path()), "duplicate " + k.path());
     }
-    assertEquals(64, seen.size(), "every key of the schema; update when adding one");
+    assertEquals(72, seen.size(), "every key of the schema; update when adding one");
     checkPrefixes(Schema.ROOT);
   }
 

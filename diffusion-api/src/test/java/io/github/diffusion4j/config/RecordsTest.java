@@ -119,11 +119,13 @@ class RecordsTest {
         () -> new ScheduleConfig(10, 0.5, 0.1, BetaSchedule.LINEAR, PredictionType.EPSILON, false)).getMessage());
     assertEquals("model.hidden: applies only when kind is mlp (kind here is unet); remove it or change kind",
         assertThrows(ConfigException.class,
-            () -> new ModelConfig(ModelConfig.Kind.UNET, 64, 32, List.of(1), 1, true, 8, 0.0)).getMessage());
+            () -> new ModelConfig(ModelConfig.Kind.UNET, 64, 32, List.of(1), 1, true, 8, 0.0, List.of(16))).getMessage());
     assertEquals("data.image_shape: required when kind is gradients", assertThrows(ConfigException.class,
         () -> new DataConfig(DataConfig.Kind.GRADIENTS, java.util.Optional.empty(), 10, 0,
             java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
-            java.util.Optional.empty(), 0)).getMessage());
+            java.util.Optional.empty(), 0, java.util.Optional.empty(), java.util.Optional.empty(),
+            io.github.diffusion4j.data.ImageFit.Resize.CROP, false, io.github.diffusion4j.data.BadDataPolicy.STOP,
+            java.util.Optional.empty(), false)).getMessage());
     assertEquals("data.image_shape: must be [C, H, W] (3 dimensions), got [5, 5]", assertThrows(
         ConfigException.class, () -> DataConfig.gradients(Shape.of(5, 5), 10, 0)).getMessage());
   }
@@ -131,7 +133,7 @@ class RecordsTest {
   @Test
   void listsAreCopiedSoRecordsStayImmutable() {
     List<Integer> mult = new ArrayList<>(List.of(1, 2));
-    ModelConfig m = new ModelConfig(ModelConfig.Kind.UNET, 128, 32, mult, 1, true, 8, 0.0);
+    ModelConfig m = new ModelConfig(ModelConfig.Kind.UNET, 128, 32, mult, 1, true, 8, 0.0, List.of(16));
     mult.add(4);
     assertEquals(List.of(1, 2), m.channelMult());
     assertThrows(UnsupportedOperationException.class, () -> m.channelMult().add(3));

@@ -161,4 +161,44 @@ class ImageGridTest {
         IllegalArgumentException.class,
         () -> ImageGrid.render(new float[25], Shape.of(1, 1, 5, 5), d.withRowTitles(List.of("a", "b"))));
   }
+
+  @Test
+  void aCanvasDrawnBatchByBatchIsTheRenderedGrid() {
+    float[] v = new float[7 * 3 * 4 * 4];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (i * 37 % 101) / 100f;
+    }
+    Shape shape = Shape.of(7, 3, 4, 4);
+    ImageGrid.Options o = ImageGrid.Options.defaults().withNrow(3);
+    BufferedImage whole = ImageGrid.render(v, shape, o);
+    ImageGrid.Canvas c = ImageGrid.canvas(shape, o);
+    int k = 3 * 4 * 4;
+    c.draw(0, java.util.Arrays.copyOfRange(v, 0, 3 * k), 3);
+    c.draw(3, java.util.Arrays.copyOfRange(v, 3 * k, 7 * k), 4);
+    BufferedImage batched = c.finish();
+    assertEquals(whole.getWidth(), batched.getWidth());
+    assertEquals(whole.getHeight(), batched.getHeight());
+    for (int y = 0; y < whole.getHeight(); y++) {
+      for (int x = 0; x < whole.getWidth(); x++) {
+        assertEquals(whole.getRGB(x, y), batched.getRGB(x, y), "pixel " + x + ", " + y);
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> c.draw(6, v, 2), "past the last cell");
+  }
+
+  @Test
+  void aGridTooLargeToShowIsRefusedBeforeAnythingIsAllocated() {
+    // a million 5x5 images in a square grid would be about 67,000 pixels on a side: 4.5e9 pixels, 18 GB
+    Shape shape = Shape.of(1_000_000, 3, 5, 5);
+    ImageGrid.Options o = ImageGrid.Options.defaults().withNrow(1000);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(shape, o));
+    assertTrue(e.getMessage().contains("more than the " + ImageGrid.MAX_PIXELS + " a grid may have"), e.getMessage());
+    assertTrue(e.getMessage().contains("at most 14884 such images"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.canvas(shape, o));
+    // the largest square grid the message names does fit
+    ImageGrid.checkSize(Shape.of(14884, 3, 5, 5), o.withNrow(122));
+    // one long row is refused too
+    assertThrows(IllegalArgumentException.class,
+        () -> ImageGrid.checkSize(Shape.of(2_000_000, 1, 5, 5), o.withNrow(2_000_000)));
+  }
 }

@@ -355,7 +355,7 @@ class SafeTensorsTest {
     assertEquals(f + ": truncated: 2 bytes, but a safetensors file starts with an 8-byte header length", e.getMessage());
     CheckpointException missing =
         assertThrows(CheckpointException.class, () -> SafeTensors.read(dir.resolve("none.safetensors")));
-    assertEquals(dir.resolve("none.safetensors") + ": file not found", missing.getMessage());
+    assertEquals(dir.resolve("none.safetensors") + ": no such file", missing.getMessage());
   }
 
   // -------------------------------------------------------------------------------------- writing

@@ -146,7 +146,7 @@ class SchedulerConfigTest {
   void readingAMissingFileNamesIt() {
     Path f = dir.resolve("nope.json");
     CheckpointException e = assertThrows(CheckpointException.class, () -> SchedulerConfig.read(f));
-    assertEquals(f + ": file not found", e.getMessage());
+    assertEquals(f + ": no such file", e.getMessage());
   }
 
   @Test

@@ -23,7 +23,7 @@ class TrainingRunTest {
   @TempDir
   Path dir;
 
-  private static final String TINY = String.join("\n",
+  static final String TINY = String.join("\n",
       "backend: reference",
       "seed: 5",
       "data:",
@@ -63,8 +63,9 @@ class TrainingRunTest {
     }
     assertTrue(Files.readString(folder.config()).contains("backend: reference"));
     List<String> metrics = Files.readAllLines(folder.metrics());
-    assertEquals(10 + 3, metrics.size(), "10 log lines (every 2 of 21 steps) and 3 epoch lines");
-    assertTrue(metrics.get(0).contains("\"y_hat_var\""));
+    assertEquals(1 + 10 + 3, metrics.size(), "a data line, 10 log lines (every 2 of 21 steps) and 3 epoch lines");
+    assertTrue(metrics.get(0).startsWith("{\"type\":\"data\",\"step\":0,\"kind\":\"gradients\""), metrics.get(0));
+    assertTrue(metrics.get(1).contains("\"y_hat_var\""));
     assertTrue(metrics.get(metrics.size() - 1).contains("\"eval_loss\""));
     try (Stream<Path> images = Files.list(folder.images())) {
       assertEquals(4, images.count());
@@ -105,8 +106,12 @@ class TrainingRunTest {
     Checkpoint cb = Checkpoint.read(b.checkpoints().resolve("step-00000021"));
     assertEquals(ca.content().model(), cb.content().model(), "bit-identical weights");
     assertEquals(ca.content().ema(), cb.content().ema(), "bit-identical moving average");
-    long evalLines = Files.readAllLines(b.metrics()).stream().filter(l -> l.contains("\"eval\"")).count();
+    List<String> lines = Files.readAllLines(b.metrics());
+    long evalLines = lines.stream().filter(l -> l.contains("\"type\":\"eval\"")).count();
     assertEquals(3, evalLines, "the resumed log has each epoch once");
+    assertEquals(List.of(0L, 10L), lines.stream().filter(l -> l.contains("\"type\":\"data\""))
+        .map(l -> Long.parseLong(l.replaceAll(".*\"step\":(\\d+).*", "$1"))).toList(),
+        "a data line where the run started and where it was resumed");
   }
 
   @Test

@@ -36,4 +36,33 @@ class ReferenceContractTests {
       return new ReferenceBackend();
     }
   }
+
+  @Nested
+  class Ddpm extends DdpmUNetContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+
+    @Override
+    protected boolean runs(String name) {
+      return name.equals("mini");
+    }
+  }
+
+  @Nested
+  class Layers extends LayerContractTests {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+  }
+
+  @Nested
+  class Bound extends VariationalBoundContractTest {
+    @Override
+    protected Backend createBackend() {
+      return new ReferenceBackend();
+    }
+  }
 }

@@ -2,7 +2,8 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.LoadedConfig;
-import io.github.diffusion4j.eval.QualityMetrics;
+import io.github.diffusion4j.eval.Gaussian;
+import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.model.NoisePredictor;
@@ -70,9 +71,9 @@ final class DemoCommand implements Callable<Integer> {
       RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
       out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
           + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
-      out.println("run folder: " + folder.root().toAbsolutePath());
       try (TrainingRun run = TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = TrainCommand.runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
@@ -83,15 +84,17 @@ final class DemoCommand implements Callable<Integer> {
         try {
           NoisePredictor m = ema != null ? ema : run.model();
           boolean terminal = TrainingConsole.isTerminal();
-          float[] ddim = RunArtifacts.samples(d, m, d.sampler(), d.request(count, 1), folder.samples(),
-              folder.denoiseGif(), terminal);
+          QualityAccumulator ddim = new QualityAccumulator(d.imageShape());
+          RunArtifacts.samples(d, m, d.sampler(), d.request(count, 1), folder.samples(), folder.denoiseGif(), terminal,
+              (first, images, n) -> ddim.add(images));
           Sampler ddpm = d.sampler("ddpm");
           SamplingRequest full = SamplingRequest.of(count, d.imageShape(), 2, Timesteps.full(d.schedule().size()));
-          float[] ddpmImages = RunArtifacts.samples(d, m, ddpm, full, folder.root().resolve("samples-ddpm.png"), null,
-              terminal);
-          float[] reference = d.referenceImages(count);
-          QualityReport qDdim = QualityMetrics.evaluate(ddim, reference, d.imageShape());
-          QualityReport qDdpm = QualityMetrics.evaluate(ddpmImages, reference, d.imageShape());
+          QualityAccumulator ddpmImages = new QualityAccumulator(d.imageShape());
+          RunArtifacts.samples(d, m, ddpm, full, folder.root().resolve("samples-ddpm.png"), null, terminal,
+              (first, images, n) -> ddpmImages.add(images));
+          Gaussian reference = d.referenceGaussian(count);
+          QualityReport qDdim = ddim.report(reference);
+          QualityReport qDdpm = ddpmImages.report(reference);
           EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
           AtomicFiles.writeString(folder.root().resolve("quality.json"), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.io.FileProblems;
 import java.io.FileNotFoundException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -17,7 +18,9 @@ final class ErrorReporting {
       String n = t.getClass().getName();
       if (t instanceof BadInputException
           || t instanceof io.github.diffusion4j.config.ConfigException
+          || t instanceof io.github.diffusion4j.data.DataFileException
           || n.equals("io.github.diffusion4j.io.CheckpointException")
+          || t instanceof io.github.diffusion4j.data.DataFileException
           || t instanceof NoSuchFileException
           || t instanceof FileNotFoundException
           || t instanceof AccessDeniedException) {
@@ -30,19 +33,32 @@ final class ErrorReporting {
     return false;
   }
 
+  /**
+   * The one line shown for an error: its message (the innermost that has one), I/O failures in words, and
+   * never a Java class name.
+   */
   static String message(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof OutOfMemoryError) {
+        return "out of memory (" + (t.getMessage() == null ? "Java heap" : t.getMessage()) + "); give the JVM more "
+            + "(DIFFUSION_JAVA_OPTS=-Xmx8g for ./diffusion) or use smaller sizes";
+      }
+    }
     Throwable t = e;
-    while (t.getMessage() == null && t.getCause() != null && t.getCause() != t) {
+    // skip wrappers without a message of their own (new RuntimeException(cause) copies cause.toString(),
+    // which starts with a class name)
+    while (t.getCause() != null && t.getCause() != t
+        && (t.getMessage() == null || t.getMessage().equals(t.getCause().toString()))) {
       t = t.getCause();
     }
-    if (t instanceof NoSuchFileException nf) {
-      return nf.getFile() + ": no such file or directory";
+    if (t instanceof java.nio.file.FileSystemException fs && fs.getFile() != null) {
+      return fs.getFile() + ": " + FileProblems.describe(fs);
     }
-    if (t instanceof AccessDeniedException ad) {
-      return ad.getFile() + ": permission denied";
+    if (t instanceof java.io.IOException io && t.getMessage() == null) {
+      return FileProblems.describe(io);
     }
     String m = t.getMessage();
-    return oneLine(m == null ? t.getClass().getSimpleName() : m);
+    return m == null ? "internal error; run again with --verbose to see where" : oneLine(m);
   }
 
   static String oneLine(String m) {

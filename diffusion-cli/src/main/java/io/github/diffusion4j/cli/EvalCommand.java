@@ -1,13 +1,20 @@
 package io.github.diffusion4j.cli;
 
-import io.github.diffusion4j.eval.QualityMetrics;
+import io.github.diffusion4j.data.Dataset;
+import io.github.diffusion4j.eval.BoundOptions;
+import io.github.diffusion4j.eval.BoundReport;
+import io.github.diffusion4j.eval.Gaussian;
+import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
+import io.github.diffusion4j.eval.VariationalBound;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.VarianceType;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,10 +25,16 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code diffusion eval}: the sample-quality metrics of a checkpoint. */
+/**
+ * {@code diffusion eval}: the sample-quality metrics of a checkpoint, or with {@code --bpd} its variational
+ * bound on the negative log-likelihood of the evaluation images in bits per dimension.
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = {"Samples a checkpoint and scores the samples against real images: pixel-space Frechet distance, "
-        + "gradient residual and corner uniformity (KS); prints a table and JSON."})
+        + "gradient residual and corner uniformity (KS); prints a table and JSON.",
+        "With --bpd: the DDPM authors' variational bound on the negative log-likelihood of the evaluation images, in "
+        + "bits per dimension (T model evaluations per image; --timesteps K for an unbiased estimate from K), written "
+        + "to --out: bpd.json, bpd_terms.jsonl (one line per term) and bpd.png."})
 final class EvalCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -29,8 +42,29 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "A checkpoint folder or a run folder.")
   Path checkpoint;
 
-  @Option(names = "--count", paramLabel = "N", defaultValue = "2000", description = "Samples and real images (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--count", paramLabel = "N", defaultValue = "2000", description = "Samples and real images "
+      + "(default: ${DEFAULT-VALUE}); with --bpd, the evaluation images used, from the first (default: all).")
   int count;
+
+  @Option(names = "--bpd", description = "Compute the variational bound in bits per dimension instead of sampling.")
+  boolean bpd;
+
+  @Option(names = "--timesteps", paramLabel = "K", description = "With --bpd: evaluate K of the T timesteps per "
+      + "image (the decoder term and one from each of K - 1 strata, importance-weighted): an unbiased estimate at K/T "
+      + "of the cost (default: all T, the full bound).")
+  Integer timesteps;
+
+  @Option(names = "--batch-size", paramLabel = "N", description = "With --bpd: images per model call (default: the "
+      + "config's training.batch_size).")
+  Integer batchSize;
+
+  @Option(names = "--no-clip", description = "With --bpd: do not clip the predicted x0 to [-1, 1] (the DDPM authors' "
+      + "evaluation clips).")
+  boolean noClip;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "With --bpd: the folder for bpd.json, bpd_terms.jsonl and "
+      + "bpd.png, created if missing (default: bpd).")
+  Path out;
 
   @Option(names = "--sampler", paramLabel = "NAME", description = "Sampler (default: the config's).")
   String sampler;
@@ -52,6 +86,15 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (bpd) {
+      return bound();
+    }
+    for (Object[] o : new Object[][] {{"--timesteps", timesteps}, {"--batch-size", batchSize}, {"--out", out},
+        {"--no-clip", noClip ? true : null}}) {
+      if (o[1] != null) {
+        throw new BadInputException(o[0] + " applies only to --bpd");
+      }
+    }
     if (count < 2) {
       throw new BadInputException("--count " + count + ": needs at least 2 samples");
     }
@@ -68,8 +111,9 @@ final class EvalCommand implements Callable<Integer> {
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
-      float[] samples = m.sample(s, d.request(count, seed), new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0));
-      QualityReport r = score(d, samples, d.referenceImages(count));
+      QualityAccumulator samples = new QualityAccumulator(d.imageShape());
+      d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
+      QualityReport r = score(d, samples, d.referenceGaussian(count));
       print(spec.commandLine().getOut(), s.name() + " " + d.plan().size() + " steps", r);
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
@@ -78,16 +122,116 @@ final class EvalCommand implements Callable<Integer> {
     return DiffusionCli.OK;
   }
 
+  /** {@code eval --bpd}. */
+  private int bound() throws IOException {
+    if (sampler != null || steps != null) {
+      throw new BadInputException((sampler != null ? "--sampler" : "--steps") + " does not apply to --bpd, which "
+          + "evaluates every training timestep (or --timesteps K of them), not a sampling plan");
+    }
+    boolean allImages = !spec.commandLine().getParseResult().hasMatchedOption("--count");
+    if (!allImages && count < 1) {
+      throw new BadInputException("--count " + count + ": must be at least 1");
+    }
+    if (batchSize != null && batchSize < 1) {
+      throw new BadInputException("--batch-size " + batchSize + ": must be at least 1");
+    }
+    Path dir = out != null ? out : Path.of("bpd");
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new BadInputException("--out " + dir + ": is a file; give a folder");
+    }
+    if (json != null) {
+      Outputs.checkWritable("--json", json);
+    }
+    List<String> all = new ArrayList<>(overrides);
+    if (backend != null) {
+      all.add("backend=" + backend);
+    }
+    try (TrainedModel m = TrainedModel.load(checkpoint, all)) {
+      Diffusion d = m.diffusion();
+      int t = d.schedule().size();
+      if (timesteps != null && (timesteps < 2 || timesteps > t)) {
+        throw new BadInputException("--timesteps " + timesteps + ": must be in [2, " + t + "] (the decoder term and at "
+            + "least one of the " + (t - 1) + " KL terms; " + t + " = all, the full bound)");
+      }
+      VarianceType variance = d.config().sampling().varianceType();
+      if (variance == VarianceType.TUTORIAL) {
+        throw d.loadedConfig().error("sampling.variance_type", "is 'tutorial' (sigma = beta), which is not one of the "
+            + "DDPM authors' fixed variances; the bound is defined for fixed_small and fixed_large: add "
+            + "--set sampling.variance_type=fixed_small (or fixed_large)");
+      }
+      Dataset images = d.evalData();
+      if (images == null) {
+        throw d.loadedConfig().error("data.eval_size", "is 0: the bound is computed on the evaluation images; add "
+            + "--set data.eval_size=N");
+      }
+      outputFolder(dir);
+      int batch = batchSize != null ? batchSize : d.config().training().batchSize();
+      BoundOptions options = new BoundOptions(allImages ? 0 : count, batch, seed, timesteps == null ? 0 : timesteps);
+      VariationalBound vb = new VariationalBound(d.schedule(), d.predictionType(), variance, !noClip);
+      int n = allImages ? images.size() : Math.min(count, images.size());
+      long start = System.nanoTime();
+      BoundReport r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
+          new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      PrintWriter o = spec.commandLine().getOut();
+      printBound(o, r);
+      long work = (long) r.images() * r.timestepsPerImage();
+      o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work, seconds,
+          work / seconds, d.backend().name(), batch);
+      Path summary = dir.resolve("bpd.json");
+      Path terms = dir.resolve("bpd_terms.jsonl");
+      Path chart = dir.resolve("bpd.png");
+      AtomicFiles.writeString(summary, r.toJson() + "\n");
+      AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");
+      Outputs.writeBoundChart(r, chart);
+      if (json != null) {
+        AtomicFiles.writeString(json, r.toJson() + "\n");
+      }
+      o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
+    }
+    return DiffusionCli.OK;
+  }
+
+  /** Creates the output folder (before the long evaluation), or fails with a one-line bad-input error. */
+  private static void outputFolder(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException | SecurityException e) {
+      throw new BadInputException("--out " + dir + ": cannot create the folder: " + ErrorReporting.message(e));
+    }
+    if (!Outputs.canCreateFilesIn(dir)) {
+      throw new BadInputException("--out " + dir + ": the folder is not writable");
+    }
+  }
+
+  static void printBound(PrintWriter out, BoundReport r) {
+    out.printf(Locale.ROOT, "%-44s %9s %9s %9s %9s%n", "bits/dim (" + r.images() + " images, " + (r.isEstimate()
+        ? "estimate from " + r.timestepsPerImage() + " of " + r.numTrainTimesteps() + " timesteps)"
+        : "all " + r.numTrainTimesteps() + " timesteps)"), "total", "prior", "decoder", "KL terms");
+    out.printf(Locale.ROOT, "%-44s %9.4f %9.4f %9.4f %9.4f%n", r.predictionType().configName() + ", "
+        + r.varianceType().configName() + (r.clipDenoised() ? ", x0 clipped" : ", x0 not clipped"), r.totalBpd(),
+        r.priorBpd(), r.decoderBpd(), r.klBpd());
+    out.printf(Locale.ROOT, "%-44s %9.4f%n", "standard error", r.standardError());
+    out.println(r.toJson());
+  }
+
   /**
-   * The quality report of samples against real images. The gradient residual and corner uniformity
-   * describe the colour-gradient data only; for other data they are left out (NaN, null in JSON).
+   * The quality report of samples (accumulated batch by batch) against the Gaussian of real images. The
+   * gradient residual and corner uniformity describe the colour-gradient data only; for other data they
+   * are left out (NaN, null in JSON).
    */
-  static QualityReport score(Diffusion d, float[] samples, float[] reference) {
-    QualityReport r = QualityMetrics.evaluate(samples, reference, d.imageShape());
+  static QualityReport score(Diffusion d, QualityAccumulator samples, Gaussian reference) {
+    QualityReport r = samples.report(reference);
     if (d.config().data().kind() != io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
       return new QualityReport(r.frechet(), Double.NaN, Double.NaN, r.sampleCount());
     }
     return r;
+  }
+
+  /** A progress bar over all the batches {@code count} images are sampled in. */
+  static SamplingConsole console(Diffusion d, Sampler s, int count) {
+    int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
+    return new SamplingConsole(s.name(), TrainingConsole.isTerminal(), 0, 0).batches(batches);
   }
 
   static void print(PrintWriter out, String what, QualityReport r) {

@@ -62,6 +62,16 @@ final class InterpolateCommand implements Callable<Integer> {
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps)) {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
+      List<String> titles = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));
+      }
+      ImageGrid.Options layout = ImageGrid.Options.defaults().withNrow(count).withColumnTitles(titles);
+      try {
+        ImageGrid.checkSize(Shape.batchOf(count, image), layout);
+      } catch (IllegalArgumentException e) {
+        throw new BadInputException("--count " + count + ": the strip is too long: " + e.getMessage());
+      }
       float[] a = Noise.seeded(seed).split(0).normals(image.size());
       float[] b = Noise.seeded(seed).split(1).normals(image.size());
       Sampler ddim = d.sampler();
@@ -71,12 +81,7 @@ final class InterpolateCommand implements Callable<Integer> {
         SamplingRequest r = SamplingRequest.of(count, image, seed, d.plan()).withInitialNoise(latents);
         images = m.sample(ddim, r, SamplingListener.NONE);
       }
-      List<String> titles = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));
-      }
-      ImageGrid.writePng(out, images, Shape.batchOf(count, image),
-          ImageGrid.Options.defaults().withNrow(count).withColumnTitles(titles));
+      ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
       spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
     }
     return DiffusionCli.OK;

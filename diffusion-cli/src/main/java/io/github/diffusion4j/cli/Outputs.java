@@ -2,10 +2,12 @@ package io.github.diffusion4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.eval.BoundReport;
+import io.github.diffusion4j.eval.BoundTerm;
 import io.github.diffusion4j.io.GifWriter;
 import io.github.diffusion4j.io.ImageGrid;
-import io.github.diffusion4j.io.NpyWriter;
-import io.github.diffusion4j.io.SafeTensors;
+import io.github.diffusion4j.io.SampleWriter;
+import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.tensor.Shape;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -18,9 +20,13 @@ import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-/** Writing what the commands produce: image grids, raw samples, GIFs, frame strips and the loss chart. */
+/**
+ * Writing what the commands produce: image grids, raw samples, GIFs, frame strips, the loss chart and the
+ * likelihood chart.
+ */
 final class Outputs {
   private Outputs() {}
 
@@ -64,14 +70,65 @@ final class Outputs {
         + "(raw float32 N x C x H x W in [0, 1])");
   }
 
-  /** Writes samples in the format of the file's extension. */
-  static void writeSamples(Path file, float[] images, Shape batch, int nrow) {
-    switch (format("--out", file)) {
-      case "png" -> ImageGrid.writePng(file, images, batch, ImageGrid.Options.defaults().withNrow(nrow));
-      case "npy" -> NpyWriter.write(file, images, batch);
-      case "safetensors" -> SafeTensors.writeSamples(file, images, batch, Map.of("range", "[0, 1]"));
-      default -> throw new AssertionError(file);
+  /**
+   * Where sampled images go as they are produced, batch by batch: a PNG grid drawn cell by cell, or raw
+   * samples streamed to {@code .npy} / {@code .safetensors}. Nothing appears under the file's name until
+   * {@link #commit()}.
+   */
+  interface SampleOutput extends Diffusion.ImageSink, AutoCloseable {
+    /** Writes the file (atomically). */
+    void commit();
+
+    @Override
+    void close();
+  }
+
+  /**
+   * Prepares the output for {@code count} images, checking before anything is sampled that a grid can show
+   * them (a grid of more than {@link ImageGrid#MAX_PIXELS} pixels is refused, naming the option).
+   */
+  static SampleOutput samples(String option, Path file, int count, Shape image, Map<String, String> metadata) {
+    if (format(option, file).equals("png")) {
+      int nrow = (int) Math.ceil(Math.sqrt(count));
+      ImageGrid.Canvas canvas;
+      try {
+        canvas = ImageGrid.canvas(Shape.batchOf(count, image), ImageGrid.Options.defaults().withNrow(nrow));
+      } catch (IllegalArgumentException e) {
+        throw new BadInputException("--count " + count + ": " + e.getMessage() + "; for more, write " + option
+            + " FILE.npy or FILE.safetensors");
+      }
+      return new SampleOutput() {
+        @Override
+        public void accept(long first, float[] images, int n) {
+          canvas.draw(Math.toIntExact(first), images, n);
+        }
+
+        @Override
+        public void commit() {
+          ImageGrid.writePng(file, canvas.finish());
+        }
+
+        @Override
+        public void close() {}
+      };
     }
+    SampleWriter w = SampleWriter.create(file, image, count, metadata);
+    return new SampleOutput() {
+      @Override
+      public void accept(long first, float[] images, int n) {
+        w.write(images, n);
+      }
+
+      @Override
+      public void commit() {
+        w.commit();
+      }
+
+      @Override
+      public void close() {
+        w.close();
+      }
+    };
   }
 
   /** An animated GIF of trajectory frames, each a grid of the recorded images. */
@@ -131,18 +188,70 @@ final class Outputs {
         el.add(n.path("eval_loss").asDouble());
       }
     }
-    if (ts.isEmpty() && es.isEmpty()) {
+    List<Series> series = new ArrayList<>();
+    if (!ts.isEmpty()) {
+      series.add(new Series("train (mean per log interval)", ts, tl, Style.LINE));
+    }
+    if (!es.isEmpty()) {
+      series.add(new Series("eval (per epoch)", es, el, Style.LINE_AND_POINTS));
+    }
+    writeChart(png, "Loss", "step", "MSE", series);
+  }
+
+  /**
+   * The likelihood chart: each term of the variational bound against its index {@code t} (the decoder at
+   * 0, the KL terms, the prior at {@code T}), on a logarithmic axis; an estimate's terms are the mean of
+   * the images that drew them, shown as points.
+   */
+  static void writeBoundChart(BoundReport r, Path png) throws IOException {
+    List<Double> kt = new ArrayList<>();
+    List<Double> kv = new ArrayList<>();
+    for (BoundTerm t : r.terms()) {
+      if (t.t() > 0 && t.count() > 0 && t.bpd() > 0 && Double.isFinite(t.bpd())) {
+        kt.add((double) t.t());
+        kv.add(t.bpd());
+      }
+    }
+    List<Series> series = new ArrayList<>();
+    if (!kt.isEmpty()) {
+      series.add(new Series(r.isEstimate() ? "KL terms L_t, as drawn" : "KL terms L_t",
+          kt, kv, r.isEstimate() ? Style.POINTS : Style.LINE));
+    }
+    double decoder = r.terms().get(0).bpd();
+    if (decoder > 0 && Double.isFinite(decoder)) {
+      series.add(new Series("decoder L_0", List.of(0.0), List.of(decoder), Style.POINTS));
+    }
+    if (r.priorBpd() > 0 && Double.isFinite(r.priorBpd())) {
+      series.add(new Series("prior L_T", List.of((double) r.numTrainTimesteps()), List.of(r.priorBpd()), Style.POINTS));
+    }
+    String how = r.isEstimate()
+        ? "estimate from " + r.timestepsPerImage() + " of " + r.numTrainTimesteps() + " timesteps"
+        : "all " + r.numTrainTimesteps() + " timesteps";
+    writeChart(png, String.format(Locale.ROOT, "Variational bound: %.4f bits/dim (%d images, %s)", r.totalBpd(),
+        r.images(), how), "t (L_t of Ho et al. eq. 5; the model is called at timestep t)", "bits per dimension", series);
+  }
+
+  /** How a series is drawn. */
+  enum Style { LINE, LINE_AND_POINTS, POINTS }
+
+  /** One series of a chart. */
+  record Series(String name, List<Double> x, List<Double> y, Style style) {}
+
+  /** A chart with a logarithmic y axis, drawn to a PNG; nothing is written when there is no series. */
+  static void writeChart(Path png, String title, String xTitle, String yTitle, List<Series> series) throws IOException {
+    if (series.isEmpty()) {
       return;
     }
     System.setProperty("java.awt.headless", "true");
-    XYChart chart = new XYChartBuilder().width(900).height(500).title("Loss").xAxisTitle("step")
-        .yAxisTitle("MSE").build();
+    XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(xTitle)
+        .yAxisTitle(yTitle).build();
     chart.getStyler().setYAxisLogarithmic(true);
-    if (!ts.isEmpty()) {
-      chart.addSeries("train (mean per log interval)", ts, tl).setMarker(SeriesMarkers.NONE);
-    }
-    if (!es.isEmpty()) {
-      chart.addSeries("eval (per epoch)", es, el).setMarker(SeriesMarkers.CIRCLE);
+    for (Series s : series) {
+      XYSeries xy = chart.addSeries(s.name(), s.x(), s.y());
+      xy.setMarker(s.style() == Style.LINE ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+      if (s.style() == Style.POINTS) {
+        xy.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+      }
     }
     BufferedImage img = BitmapEncoder.getBufferedImage(chart);
     ImageGrid.writePng(png, img);

@@ -42,26 +42,35 @@ final class RunArtifacts {
     }
   }
 
-  /** Samples a grid to {@code png} and, if {@code gif} is not null, the trajectory of the first images. */
-  static float[] samples(Diffusion d, NoisePredictor model, Sampler sampler, SamplingRequest request, Path png, Path gif,
-      boolean terminal) {
+  /**
+   * Samples a grid of the first {@link #GRID_MAX} images to {@code png} and, if {@code gif} is not null, the
+   * trajectory of the first images; every batch also goes to {@code more} (e.g. a quality accumulator), so
+   * that any number of images is sampled in flat memory.
+   */
+  static void samples(Diffusion d, NoisePredictor model, Sampler sampler, SamplingRequest request, Path png, Path gif,
+      boolean terminal, Diffusion.ImageSink more) {
     Shape image = d.imageShape();
-    int keep = gif == null ? 0 : Math.min(request.count(), 16);
-    SamplingConsole progress = new SamplingConsole(sampler.name(), terminal, keep, 50);
+    int keep = gif == null ? 0 : Math.min(Math.min(request.count(), 16), d.samplingBatchSize());
+    int batches = (int) ((request.count() + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
+    SamplingConsole progress = new SamplingConsole(sampler.name(), terminal, keep, 50).batches(batches);
     if (keep > 0) {
       try (TensorScope s = d.backend().tensors().openScope()) {
-        float[] x = SamplingLoop.initialNoise(d.backend().tensors(), request).toFloatArray();
+        float[] x = SamplingLoop.initialNoise(d.backend().tensors(), request.slice(0, keep)).toFloatArray();
         progress.recordStart(io.github.diffusion4j.data.Normalization.denormalize(x), image.size());
       }
     }
-    float[] images = d.sampleImages(model, sampler, request, progress);
     int shown = Math.min(request.count(), GRID_MAX);
     int nrow = (int) Math.ceil(Math.sqrt(shown));
-    ImageGrid.writePng(png, java.util.Arrays.copyOf(images, shown * image.size()), Shape.batchOf(shown, image),
-        ImageGrid.Options.defaults().withNrow(nrow));
+    ImageGrid.Canvas grid = ImageGrid.canvas(Shape.batchOf(shown, image), ImageGrid.Options.defaults().withNrow(nrow));
+    d.sampleImages(model, sampler, request, progress, (first, images, n) -> {
+      if (first < shown) {
+        grid.draw((int) first, images, (int) Math.min(n, shown - first));
+      }
+      more.accept(first, images, n);
+    });
+    ImageGrid.writePng(png, grid.finish());
     if (gif != null) {
       Outputs.writeGif(gif, progress.frames(), image);
     }
-    return images;
   }
 }

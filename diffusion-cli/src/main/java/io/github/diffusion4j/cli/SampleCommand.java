@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -95,17 +96,21 @@ final class SampleCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       Shape image = d.imageShape();
       boolean trajectory = gif != null || frames != null;
-      int keep = trajectory ? Math.min(count, gif != null ? 16 : 4) : 0;
+      int keep = trajectory ? Math.min(Math.min(count, gif != null ? 16 : 4), d.samplingBatchSize()) : 0;
+      int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
-          frames != null ? Math.max(frames, 50) : 50);
-      if (keep > 0) {
-        try (TensorScope scope = d.backend().tensors().openScope()) {
-          progress.recordStart(Normalization.denormalize(SamplingLoop.initialNoise(d.backend().tensors(), request)
-              .toFloatArray()), image.size());
+          frames != null ? Math.max(frames, 50) : 50).batches(batches);
+      try (Outputs.SampleOutput output = Outputs.samples("--out", out, count, image, Map.of("range", "[0, 1]",
+          "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
+        if (keep > 0) {
+          try (TensorScope scope = d.backend().tensors().openScope()) {
+            progress.recordStart(Normalization.denormalize(SamplingLoop.initialNoise(d.backend().tensors(),
+                request.slice(0, keep)).toFloatArray()), image.size());
+          }
         }
+        d.sampleImages(m.model(), s, request, progress, output);
+        output.commit();
       }
-      float[] images = m.sample(s, request, progress);
-      Outputs.writeSamples(out, images, Shape.batchOf(count, image), (int) Math.ceil(Math.sqrt(count)));
       o.println("wrote " + out + " (" + count + " images, " + s.name() + ", " + request.plan().size() + " steps, "
           + d.backend().name() + ")");
       if (gif != null) {

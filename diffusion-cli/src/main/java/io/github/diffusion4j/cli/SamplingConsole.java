@@ -11,7 +11,8 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Sampling progress on a terminal, and the trajectory frames the GIF and the frame strip need: the
- * denormalised current sample of the first {@code keep} images at chosen plan positions.
+ * denormalised current sample of the first {@code keep} images at chosen plan positions. Images sampled in
+ * several batches (one walk over the plan each) show as one bar; frames come from the first batch.
  */
 final class SamplingConsole implements SamplingListener {
   private final String task;
@@ -20,6 +21,8 @@ final class SamplingConsole implements SamplingListener {
   private final int maxFrames;
   private final List<float[]> frames = new ArrayList<>();
   private final List<Integer> frameSteps = new ArrayList<>();
+  private int batches = 1;
+  private int batch;
   private ProgressBar bar;
 
   /**
@@ -35,6 +38,17 @@ final class SamplingConsole implements SamplingListener {
     this.maxFrames = maxFrames;
   }
 
+  /**
+   * Sets how many batches the images are sampled in (the bar covers them all).
+   *
+   * @param n the number of batches, at least 1
+   * @return this
+   */
+  SamplingConsole batches(int n) {
+    this.batches = Math.max(1, n);
+    return this;
+  }
+
   /** Records the starting noise as the first frame. */
   void recordStart(float[] initialDenormalised, int itemSize) {
     if (keep > 0) {
@@ -45,18 +59,20 @@ final class SamplingConsole implements SamplingListener {
 
   @Override
   public void onStep(int index, Timesteps plan, StepResult result) {
-    if (bar == null && terminal) {
-      bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(plan.size()).setStyle(ProgressBarStyle.ASCII)
+    long total = (long) plan.size() * batches;
+    if (bar == null && terminal && batch < batches) {
+      bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
           .setUpdateIntervalMillis(200).setUnit(" steps", 1).build();
     }
+    long done = (long) batch * plan.size() + index + 1;
     if (bar != null) {
-      bar.stepTo(index + 1);
-      if (index == plan.size() - 1) {
+      bar.stepTo(done);
+      if (done >= total) {
         bar.close();
         bar = null;
       }
     }
-    if (keep > 0 && maxFrames > 0 && isFrame(index, plan.size())) {
+    if (batch == 0 && keep > 0 && maxFrames > 0 && isFrame(index, plan.size())) {
       float[] all = result.prev().toFloatArray();
       int k = all.length / result.prev().shape().batch();
       float[] f = new float[keep * k];
@@ -66,6 +82,9 @@ final class SamplingConsole implements SamplingListener {
       }
       frames.add(f);
       frameSteps.add(index);
+    }
+    if (index == plan.size() - 1) {
+      batch++;
     }
   }
 

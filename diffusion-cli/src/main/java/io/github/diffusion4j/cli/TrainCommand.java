@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The YAML configuration.")
   Path config;
 
-  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial.")
+  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256.")
   String bundled;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key, e.g. --set training.epochs=5 (repeatable).")
@@ -59,9 +59,10 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = runFolder(d);
-      out.println("run folder: " + folder.root().toAbsolutePath());
+      DataConsole.print(out, d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true)), 5);
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
+        out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
@@ -81,7 +82,7 @@ final class TrainCommand implements Callable<Integer> {
 
   static LoadedConfig load(Path config, String bundled, List<String> overrides) {
     if ((config == null) == (bundled == null)) {
-      throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (default, tutorial)");
+      throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (" + String.join(", ", io.github.diffusion4j.config.ConfigLoader.bundledNames()) + ")");
     }
     if (bundled != null) {
       if (!ConfigLoader.bundledNames().contains(bundled)) {
@@ -105,8 +106,7 @@ final class TrainCommand implements Callable<Integer> {
     Optional<Path> newest = Optional.empty();
     if (Files.isDirectory(out)) {
       try (Stream<Path> runs = Files.list(out)) {
-        newest = runs.filter(p -> Files.isDirectory(p.resolve("checkpoints")))
-            .filter(p -> !CheckpointStore.open(p.resolve("checkpoints"), CheckpointStore.KEEP_ALL).list().isEmpty())
+        newest = runs.filter(p -> !CheckpointStore.listIn(p.resolve("checkpoints")).isEmpty())
             .max(Comparator.comparing(p -> p.resolve("checkpoints").toFile().lastModified()));
       }
     }
@@ -125,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
       NoisePredictor m = ema != null ? ema : run.model();
       int count = d.config().sampling().count();
       RunArtifacts.samples(d, m, d.sampler(), d.request(count, d.config().seed()), folder.samples(), folder.denoiseGif(),
-          TrainingConsole.isTerminal());
+          TrainingConsole.isTerminal(), (first, images, n) -> { });
       out.println("samples: " + folder.samples() + " (" + d.config().sampling().sampler() + ", " + d.plan().size()
           + " steps" + (ema != null ? ", EMA weights" : "") + "), trajectory: " + folder.denoiseGif());
     } finally {

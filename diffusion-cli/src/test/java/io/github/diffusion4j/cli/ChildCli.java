@@ -29,12 +29,17 @@ final class ChildCli {
   }
 
   static ProcessBuilder builder(Path workDir, Path log, String... args) {
+    return builder("512m", workDir, log, args);
+  }
+
+  /** A child JVM with the given maximum heap ({@code -Xmx}). */
+  static ProcessBuilder builder(String maxHeap, Path workDir, Path log, String... args) {
     List<String> cmd = new ArrayList<>();
     if (RESET_SIGINT) {
       cmd.addAll(List.of("env", "--default-signal=INT"));
     }
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
+    cmd.add("-Xmx" + maxHeap);
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");

@@ -130,6 +130,53 @@ class CliTest {
   }
 
   @Test
+  void evalBpdWritesTheBoundItsTermsAndTheirChart() throws IOException {
+    Path out = dir.resolve("bpd-full");
+    Result r = cli("eval", "--bpd", "--checkpoint", run.toString(), "--count", "16", "--batch-size", "5", "--out",
+        out.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("bits/dim (16 images, all 30 timesteps)"), r.out());
+    String summary = Files.readString(out.resolve("bpd.json"));
+    assertTrue(summary.contains("\"estimate\": false") && summary.contains("\"images\": 16"), summary);
+    List<String> terms = Files.readAllLines(out.resolve("bpd_terms.jsonl"));
+    assertEquals(31, terms.size(), "30 terms and the prior");
+    assertTrue(terms.get(0).startsWith("{\"term\": \"decoder\", \"t\": 0, "), terms.get(0));
+    assertTrue(terms.get(30).startsWith("{\"term\": \"prior\", \"t\": 30, "), terms.get(30));
+    assertTrue(ImageIO.read(out.resolve("bpd.png").toFile()).getWidth() > 0);
+
+    Path estimate = dir.resolve("bpd-estimate");
+    Path json = dir.resolve("bpd-summary.json");
+    r = cli("eval", "--bpd", "--checkpoint", run.toString(), "--timesteps", "6", "--out", estimate.toString(), "--json",
+        json.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("bits/dim (64 images, estimate from 6 of 30 timesteps)"), r.out());
+    assertTrue(Files.readString(json).contains("\"estimate\": true, \"timesteps_per_image\": 6"));
+    assertTrue(Files.exists(estimate.resolve("bpd.png")));
+  }
+
+  @Test
+  void evalBpdRefusesWhatItCannotDo() throws IOException {
+    String ck = run.toString();
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--timesteps", "31"), "--timesteps 31: must be in [2, 30]");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--timesteps", "1"), "--timesteps 1");
+    assertBad(cli("eval", "--checkpoint", ck, "--timesteps", "5"), "--timesteps applies only to --bpd");
+    assertBad(cli("eval", "--checkpoint", ck, "--no-clip"), "--no-clip applies only to --bpd");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--sampler", "ddpm"), "--sampler does not apply to --bpd");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--batch-size", "0"), "--batch-size 0");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--count", "0"), "--count 0");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "sampling.variance_type=tutorial"),
+        "sampling.variance_type: is 'tutorial'");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "sampling.variance_type=tutorial"),
+        "--set sampling.variance_type=fixed_small");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "data.eval_size=0"), "data.eval_size: is 0");
+    Path file = dir.resolve("a-file");
+    Files.writeString(file, "x");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--out", file.toString()), "is a file; give a folder");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--out", file.resolve("sub").toString()),
+        "cannot create the folder");
+  }
+
+  @Test
   void badArgumentsExitTwoWithOneLine() {
     Path ck = run;
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--count", "0"), "--count 0");

@@ -1,0 +1,233 @@
+package io.github.diffusion4j.data;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How an image of any size becomes a {@code [C, H, W]} image of the target shape: resized and centre-cropped
+ * ({@link Resize#CROP}, the DDPM paper's preprocessing: the shorter side is scaled to the target) or resized
+ * and padded ({@link Resize#PAD}: the longer side is scaled to the target, the rest is black, centred).
+ *
+ * <p>Resampling is area averaging (a box filter: every output pixel is the mean of the source area it
+ * covers, partly covered pixels by their covered fraction), separable, in double precision, rounded once to
+ * the nearest level; the same image gives the same bytes on every JVM. An image is enlarged only when
+ * {@code upscale} is set; otherwise one smaller than the target is a {@link #problem} when cropping, and is
+ * padded without scaling when padding. Scaling by 1 copies pixels exactly.
+ *
+ * @param shape the target {@code [C, H, W]}; {@code C} is 1 (grayscale) or 3 (RGB)
+ * @param resize crop or pad
+ * @param upscale whether images smaller than the target are enlarged
+ */
+public record ImageFit(Shape shape, Resize resize, boolean upscale) {
+
+  /** How the aspect ratio is reconciled with the target's ({@code data.resize}). */
+  public enum Resize {
+    /** Scale the shorter side to the target, cut the centre out of the longer one. */
+    CROP("crop"),
+    /** Scale the longer side to the target, pad the shorter one with black, centred. */
+    PAD("pad");
+
+    private final String configName;
+
+    Resize(String configName) {
+      this.configName = configName;
+    }
+
+    /**
+     * The configuration name.
+     *
+     * @return {@code "crop"} or {@code "pad"}
+     */
+    public String configName() {
+      return configName;
+    }
+  }
+
+  /**
+   * Checks the values.
+   *
+   * @param shape the target {@code [C, H, W]}, {@code C} 1 or 3
+   * @param resize crop or pad
+   * @param upscale whether images smaller than the target are enlarged
+   */
+  public ImageFit {
+    Objects.requireNonNull(shape, "shape");
+    Objects.requireNonNull(resize, "resize");
+    if (shape.rank() != 3 || (shape.dim(0) != 1 && shape.dim(0) != 3)) {
+      throw new IllegalArgumentException("the target must be [C, H, W] with C 1 (grayscale) or 3 (RGB), got "
+          + shape);
+    }
+  }
+
+  /**
+   * The number of channels.
+   *
+   * @return 1 or 3
+   */
+  public int channels() {
+    return shape.dim(0);
+  }
+
+  /**
+   * The target height.
+   *
+   * @return {@code H}
+   */
+  public int height() {
+    return shape.dim(1);
+  }
+
+  /**
+   * The target width.
+   *
+   * @return {@code W}
+   */
+  public int width() {
+    return shape.dim(2);
+  }
+
+  /**
+   * The fit in a few words, e.g. {@code 3x64x64 crop} or {@code 1x32x32 pad upscale}.
+   *
+   * @return the description
+   */
+  public String describe() {
+    return shape.toCompactString() + " " + resize.configName() + (upscale ? " upscale" : "");
+  }
+
+  /**
+   * Why an image of this size cannot be fitted, if it cannot: when cropping without {@code upscale}, a side
+   * shorter than the target's.
+   *
+   * @param imageWidth the image's width
+   * @param imageHeight the image's height
+   * @return the problem, one line, or empty
+   */
+  public Optional<String> problem(int imageWidth, int imageHeight) {
+    if (resize == Resize.CROP && !upscale && (imageWidth < width() || imageHeight < height())) {
+      return Optional.of("is " + imageWidth + "x" + imageHeight + ", smaller than the target " + width() + "x"
+          + height() + "; set data.upscale: true to enlarge such images, or data.resize: pad to pad them");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The factor an image is scaled by: for crop the larger of {@code W / width} and {@code H / height}, for
+   * pad the smaller; at most 1 unless {@code upscale}.
+   *
+   * @param imageWidth the image's width
+   * @param imageHeight the image's height
+   * @return the factor
+   */
+  public double scale(int imageWidth, int imageHeight) {
+    double sx = (double) width() / imageWidth;
+    double sy = (double) height() / imageHeight;
+    double s = resize == Resize.CROP ? Math.max(sx, sy) : Math.min(sx, sy);
+    return s > 1 && !upscale ? 1 : s;
+  }
+
+  /**
+   * Fits an image: {@code C * H * W} bytes, channel-major, written at {@code dst[offset]}.
+   *
+   * @param imageWidth the image's width
+   * @param imageHeight the image's height
+   * @param rows the image's rows, in this fit's channels
+   * @param dst the destination
+   * @param offset where the first byte goes
+   */
+  void apply(int imageWidth, int imageHeight, PixelRows rows, byte[] dst, int offset) {
+    double s = scale(imageWidth, imageHeight);
+    Axis xs = Axis.of(imageWidth, width(), s);
+    Axis ys = Axis.of(imageHeight, height(), s);
+    int c = channels();
+    int w = width();
+    int h = height();
+    double[][] src = new double[c][imageWidth];
+    double[][] across = new double[c][w];
+    double[][] out = new double[c][h * w];
+    int cachedRow = -1;
+    for (int i = 0; i < h; i++) {
+      for (int k = ys.start[i]; k < ys.start[i + 1]; k++) {
+        int y = ys.index[k];
+        if (y != cachedRow) {
+          rows.row(y, src);
+          for (int ch = 0; ch < c; ch++) {
+            xs.resample(src[ch], across[ch]);
+          }
+          cachedRow = y;
+        }
+        double wy = ys.weight[k];
+        for (int ch = 0; ch < c; ch++) {
+          double[] a = across[ch];
+          double[] o = out[ch];
+          for (int j = 0, at = i * w; j < w; j++, at++) {
+            o[at] += wy * a[j];
+          }
+        }
+      }
+    }
+    for (int ch = 0; ch < c; ch++) {
+      double[] o = out[ch];
+      int base = offset + ch * h * w;
+      for (int p = 0; p < h * w; p++) {
+        long v = (long) Math.floor(o[p] + 0.5);
+        dst[base + p] = (byte) (v < 0 ? 0 : (v > 255 ? 255 : v));
+      }
+    }
+  }
+
+  /**
+   * The area weights of one axis: output pixel {@code j} covers the source interval
+   * {@code [(j - o) / s, (j + 1 - o) / s)} with {@code o = (n - length * s) / 2} (centred); source pixel
+   * {@code x} contributes {@code s} times the length of its overlap with that interval. Outside the image
+   * (padding) nothing contributes, so the output there is black.
+   */
+  private static final class Axis {
+    final int[] start;
+    final int[] index;
+    final double[] weight;
+
+    private Axis(int[] start, int[] index, double[] weight) {
+      this.start = start;
+      this.index = index;
+      this.weight = weight;
+    }
+
+    static Axis of(int length, int n, double s) {
+      double o = (n - length * s) / 2;
+      int[] start = new int[n + 1];
+      int capacity = n * ((int) Math.ceil(1 / s) + 2);
+      int[] index = new int[capacity];
+      double[] weight = new double[capacity];
+      int k = 0;
+      for (int j = 0; j < n; j++) {
+        start[j] = k;
+        double a = (j - o) / s;
+        double b = (j + 1 - o) / s;
+        int from = (int) Math.max(0, Math.floor(a));
+        int to = (int) Math.min(length, Math.ceil(b));
+        for (int x = from; x < to; x++) {
+          double cover = (Math.min(b, x + 1) - Math.max(a, x)) * s;
+          if (cover > 0) {
+            index[k] = x;
+            weight[k] = cover;
+            k++;
+          }
+        }
+      }
+      start[n] = k;
+      return new Axis(start, index, weight);
+    }
+
+    void resample(double[] src, double[] dst) {
+      for (int j = 0; j < dst.length; j++) {
+        double v = 0;
+        for (int k = start[j]; k < start[j + 1]; k++) {
+          v += weight[k] * src[index[k]];
+        }
+        dst[j] = v;
+      }
+    }
+  }
+}

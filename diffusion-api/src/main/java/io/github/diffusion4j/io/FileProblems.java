@@ -1,0 +1,86 @@
+package io.github.diffusion4j.io;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * What is wrong with a file, in words a user reads: the checks every reader makes before it opens a file,
+ * and I/O failures described without Java class names.
+ *
+ * <pre>{@code
+ * FileProblems.ofReading(Path.of("ckpt/ema.safetensors"))   // Optional[is a folder, not a file]
+ * FileProblems.describe(new NoSuchFileException("x"))       // "no such file"
+ * }</pre>
+ */
+public final class FileProblems {
+  private FileProblems() {}
+
+  /**
+   * Why a path cannot be read as a regular file, found without opening it (so a FIFO where a file should
+   * be is reported instead of blocking the reader forever).
+   *
+   * @param file the path
+   * @return empty if it is a readable regular file; else the problem, e.g. {@code "no such file"},
+   *     {@code "is a folder, not a file"}, {@code "is not a regular file (a FIFO, socket or device)"},
+   *     {@code "is a broken symbolic link"}, {@code "cannot be read (permission denied)"}
+   */
+  public static Optional<String> ofReading(Path file) {
+    if (!Files.exists(file)) {
+      return Optional.of(Files.exists(file, LinkOption.NOFOLLOW_LINKS)
+          ? "is a broken symbolic link" : "no such file");
+    }
+    if (Files.isDirectory(file)) {
+      return Optional.of("is a folder, not a file");
+    }
+    if (!Files.isRegularFile(file)) {
+      return Optional.of("is not a regular file (a FIFO, socket or device)");
+    }
+    if (!Files.isReadable(file)) {
+      return Optional.of("cannot be read (permission denied)");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * A one-line description of an I/O failure, without Java class names and without repeating the file
+   * name that {@link FileSystemException#getMessage()} puts in front.
+   *
+   * @param e the failure
+   * @return e.g. {@code "no such file"}, {@code "permission denied"}, {@code "No space left on device"}
+   */
+  public static String describe(IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return "no such file";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof FileAlreadyExistsException) {
+      return "already exists";
+    }
+    if (e instanceof NotDirectoryException) {
+      return "not a folder";
+    }
+    if (e instanceof DirectoryNotEmptyException) {
+      return "folder not empty";
+    }
+    if (e instanceof FileSystemException fs) {
+      String reason = fs.getReason();
+      if (reason != null && !reason.isBlank()) {
+        return CheckpointException.oneLine(reason);
+      }
+      return "input/output error";
+    }
+    String m = e.getMessage();
+    return m == null || m.isBlank() ? "input/output error" : CheckpointException.oneLine(m);
+  }
+}

@@ -1,0 +1,173 @@
+package io.github.diffusion4j.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.data.ImageFit.Resize;
+import io.github.diffusion4j.random.RandomGenerator;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Resizing, cropping and padding: exact small cases and a brute-force 2D area integral. */
+class ImageFitTest {
+
+  /** A one-channel image given as rows of levels. */
+  private static PixelRows gray(int[][] rows) {
+    return (y, dst) -> {
+      for (int c = 0; c < dst.length; c++) {
+        for (int x = 0; x < rows[y].length; x++) {
+          dst[c][x] = rows[y][x];
+        }
+      }
+    };
+  }
+
+  private static int[] fit(ImageFit fit, int[][] rows) {
+    byte[] out = new byte[fit.shape().size()];
+    fit.apply(rows[0].length, rows.length, gray(rows), out, 0);
+    int[] v = new int[out.length];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = out[i] & 0xff;
+    }
+    return v;
+  }
+
+  private static ImageFit target(int h, int w, Resize r, boolean upscale) {
+    return new ImageFit(Shape.of(1, h, w), r, upscale);
+  }
+
+  @Test
+  void theSameSizeCopiesExactly() {
+    int[][] img = {{0, 1, 2, 255}, {7, 8, 9, 254}, {100, 101, 102, 3}};
+    assertArrayEquals(new int[] {0, 1, 2, 255, 7, 8, 9, 254, 100, 101, 102, 3},
+        fit(target(3, 4, Resize.CROP, false), img));
+    assertArrayEquals(new int[] {0, 1, 2, 255, 7, 8, 9, 254, 100, 101, 102, 3},
+        fit(target(3, 4, Resize.PAD, false), img));
+  }
+
+  @Test
+  void halvingAveragesBlocksAndRoundsHalvesUp() {
+    int[][] img = {
+        {0, 2, 10, 11},
+        {4, 6, 10, 10},
+        {255, 255, 1, 0},
+        {255, 254, 0, 0}};
+    // means 3, 10.25, 254.75, 0.25
+    assertArrayEquals(new int[] {3, 10, 255, 0}, fit(target(2, 2, Resize.CROP, false), img));
+    int[][] halves = {{1, 2}, {0, 0}};
+    assertArrayEquals(new int[] {1}, fit(target(1, 1, Resize.CROP, false), halves), "0.75 rounds to 1");
+    int[][] half = {{1, 1}, {0, 0}};
+    assertArrayEquals(new int[] {1}, fit(target(1, 1, Resize.CROP, false), half), "0.5 rounds up");
+  }
+
+  @Test
+  void cropCutsTheCentreOfTheLongerSide() {
+    int[][] wide = {{1, 2, 3, 4, 5, 6}, {11, 12, 13, 14, 15, 16}};
+    assertArrayEquals(new int[] {2, 3, 4, 5, 12, 13, 14, 15}, fit(target(2, 4, Resize.CROP, false), wide));
+    // 8x4 to 2x2: scale 1/2 (the shorter side), 4x2 after scaling, columns 1..2 of it kept
+    int[][] big = new int[4][8];
+    for (int y = 0; y < 4; y++) {
+      for (int x = 0; x < 8; x++) {
+        big[y][x] = 10 * x + y;
+      }
+    }
+    // output (i, j) averages rows 2i..2i+1 and columns 2(j+1)..2(j+1)+1
+    assertArrayEquals(new int[] {26, 46, 28, 48}, fit(target(2, 2, Resize.CROP, false), big));
+  }
+
+  @Test
+  void padCentresTheImageOnBlack() {
+    int[][] wide = {{10, 20, 30, 40}, {50, 60, 70, 80}};
+    assertArrayEquals(new int[] {
+        0, 0, 0, 0,
+        10, 20, 30, 40,
+        50, 60, 70, 80,
+        0, 0, 0, 0}, fit(target(4, 4, Resize.PAD, false), wide));
+    // an odd margin: 3 columns in 4 are offset by half a pixel, the edge columns half covered
+    int[][] three = {{100, 200, 40}};
+    assertArrayEquals(new int[] {50, 150, 120, 20}, fit(target(1, 4, Resize.PAD, false), three));
+    // the longer side is scaled to the target: 8x2 into 4x4 is halved to 4x1 and padded
+    int[][] strip = {{10, 30, 10, 30, 10, 30, 10, 30}, {10, 30, 10, 30, 10, 30, 10, 30}};
+    int[] padded = fit(target(4, 4, Resize.PAD, false), strip);
+    assertArrayEquals(new int[] {0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10, 0, 0, 0, 0}, padded,
+        "one row of 20s over 4 output rows: rows 1 and 2 are each half covered");
+  }
+
+  @Test
+  void smallImagesAreAProblemWhenCroppingUnlessUpscaled() {
+    ImageFit crop = target(4, 4, Resize.CROP, false);
+    Optional<String> p = crop.problem(3, 8);
+    assertEquals("is 3x8, smaller than the target 4x4; set data.upscale: true to enlarge such images, or "
+        + "data.resize: pad to pad them", p.orElseThrow());
+    assertTrue(crop.problem(4, 4).isEmpty());
+    assertTrue(target(4, 4, Resize.PAD, false).problem(3, 8).isEmpty());
+    assertTrue(target(4, 4, Resize.CROP, true).problem(3, 8).isEmpty());
+    assertEquals(1.0, target(4, 4, Resize.PAD, false).scale(2, 2), 0.0, "padding never enlarges by itself");
+    assertEquals(2.0, target(4, 4, Resize.PAD, true).scale(2, 2), 0.0);
+  }
+
+  @Test
+  void upscalingByTwoRepeatsPixels() {
+    int[][] img = {{1, 2}, {3, 4}};
+    assertArrayEquals(new int[] {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4},
+        fit(target(4, 4, Resize.CROP, true), img));
+  }
+
+  @Test
+  void targetsMustBeGrayOrRgb() {
+    assertThrows(IllegalArgumentException.class, () -> new ImageFit(Shape.of(2, 4, 4), Resize.CROP, false));
+    assertThrows(IllegalArgumentException.class, () -> new ImageFit(Shape.of(4, 4), Resize.CROP, false));
+  }
+
+  /**
+   * The separable implementation equals the definition: every output pixel is the integral of the image
+   * (zero outside it) over the output pixel's area mapped back to the image, divided by that area. Sizes,
+   * modes and contents are random; the comparison is on the unrounded values through a 1-level tolerance
+   * after rounding (both round a double; they can differ only where a value is within 1e-9 of a half).
+   */
+  @Test
+  void equalsTheTwoDimensionalAreaIntegral() {
+    RandomGenerator r = Noise.seeded(3).generator();
+    for (int trial = 0; trial < 300; trial++) {
+      int w = 1 + r.nextInt(40);
+      int h = 1 + r.nextInt(40);
+      int tw = 1 + r.nextInt(20);
+      int th = 1 + r.nextInt(20);
+      Resize mode = r.nextInt(2) == 0 ? Resize.CROP : Resize.PAD;
+      ImageFit fit = target(th, tw, mode, true);
+      int[][] img = new int[h][w];
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          img[y][x] = r.nextInt(256);
+        }
+      }
+      int[] got = fit(fit, img);
+      double s = fit.scale(w, h);
+      double ox = (tw - w * s) / 2;
+      double oy = (th - h * s) / 2;
+      for (int i = 0; i < th; i++) {
+        for (int j = 0; j < tw; j++) {
+          double ya = (i - oy) / s;
+          double yb = (i + 1 - oy) / s;
+          double xa = (j - ox) / s;
+          double xb = (j + 1 - ox) / s;
+          double sum = 0;
+          for (int y = 0; y < h; y++) {
+            double cy = Math.max(0, Math.min(yb, y + 1) - Math.max(ya, y));
+            for (int x = 0; x < w && cy > 0; x++) {
+              double cx = Math.max(0, Math.min(xb, x + 1) - Math.max(xa, x));
+              sum += cy * cx * img[y][x];
+            }
+          }
+          double expected = sum * s * s;
+          assertEquals(expected, got[i * tw + j], 0.5 + 1e-9,
+              () -> "trial " + w + "x" + h + " -> " + tw + "x" + th + " " + mode);
+        }
+      }
+    }
+  }
+}

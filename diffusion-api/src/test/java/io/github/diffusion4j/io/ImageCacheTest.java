@@ -1,0 +1,290 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.data.BadDataPolicy;
+import io.github.diffusion4j.data.ByteImages;
+import io.github.diffusion4j.data.DataFileException;
+import io.github.diffusion4j.data.DataProgress;
+import io.github.diffusion4j.data.ImageFit;
+import io.github.diffusion4j.data.ImageFolder;
+import io.github.diffusion4j.data.ImageInfo;
+import io.github.diffusion4j.data.ImageSource;
+import io.github.diffusion4j.data.TestImages;
+import io.github.diffusion4j.tensor.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The decoded-image cache: build, reuse, staleness, damage, bad images, atomicity. */
+class ImageCacheTest {
+  @TempDir
+  Path dir;
+
+  private static final ImageFit FIT = new ImageFit(Shape.of(3, 4, 4), ImageFit.Resize.CROP, false);
+
+  /** Counts and optionally sabotages reads of another source. */
+  private static final class Counting implements ImageSource {
+    final ImageSource inner;
+    final AtomicInteger reads = new AtomicInteger();
+    final int failAt;
+
+    Counting(ImageSource inner, int failAt) {
+      this.inner = inner;
+      this.failAt = failAt;
+    }
+
+    @Override
+    public String name() {
+      return inner.name();
+    }
+
+    @Override
+    public String identity() {
+      return inner.identity();
+    }
+
+    @Override
+    public Shape imageShape() {
+      return inner.imageShape();
+    }
+
+    @Override
+    public int size() {
+      return inner.size();
+    }
+
+    @Override
+    public String item(int index) {
+      return inner.item(index);
+    }
+
+    @Override
+    public int label(int index) {
+      return inner.label(index);
+    }
+
+    @Override
+    public List<String> classes() {
+      return inner.classes();
+    }
+
+    @Override
+    public ImageInfo read(int index, byte[] dst, int offset) {
+      reads.incrementAndGet();
+      if (index == failAt) {
+        throw new IllegalStateException("the disk went away");
+      }
+      return inner.read(index, dst, offset);
+    }
+
+    @Override
+    public byte[] fingerprint() {
+      return inner.fingerprint();
+    }
+  }
+
+  private Path images(int n) {
+    Path root = dir.resolve("images");
+    for (int i = 0; i < n; i++) {
+      TestImages.write(root.resolve((i % 2 == 0 ? "even" : "odd") + "/" + i + ".png"),
+          TestImages.rgb(4 + i, 4, 10 * i, 3, 200));
+    }
+    return root;
+  }
+
+  private ImageCache open(Path file, ImageSource s, BadDataPolicy p) {
+    return ImageCache.open(file, s, p, DataProgress.NONE);
+  }
+
+  private static byte[] bytes(ByteImages images, int i) {
+    byte[] b = new byte[images.imageShape().size()];
+    images.copyBytes(i, b, 0);
+    return b;
+  }
+
+  @Test
+  void buildsOnceThenReusesWithoutDecoding() {
+    Path root = images(5);
+    ImageFolder folder = ImageFolder.scan(root, FIT);
+    Path file = ImageCache.fileFor(dir.resolve("cache"), folder);
+    List<Integer> progress = new ArrayList<>();
+    ImageCache built = ImageCache.open(file, folder, BadDataPolicy.STOP, (what, done, total) -> progress.add(done));
+    assertEquals(ImageCache.Status.BUILT, built.status());
+    assertNull(built.reason());
+    assertEquals(5, built.count());
+    assertEquals(5, progress.get(progress.size() - 1));
+    assertEquals(List.of("even", "odd"), built.classes());
+    for (int i = 0; i < 5; i++) {
+      byte[] direct = new byte[48];
+      folder.read(i, direct, 0);
+      assertArrayEquals(direct, bytes(built.images(), i), "image " + i + " as decoded");
+      assertEquals(folder.label(i), built.label(i));
+    }
+    assertEquals(16 + 5 * 48 + 5 * 4 + (4 + 4 + 4 + 4 + 3) + 4 + ImageCache.TRAILER_BYTES, file.toFile().length(),
+        "header, pixels, labels, the 2 class names, no skipped images, the trailer");
+    Counting again = new Counting(ImageFolder.scan(root, FIT), -1);
+    ImageCache reused = open(file, again, BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REUSED, reused.status());
+    assertEquals(0, again.reads.get(), "nothing decoded");
+    assertArrayEquals(bytes(built.images(), 4), bytes(reused.images(), 4));
+    assertEquals(0, reused.buildSeconds(), 0);
+  }
+
+  @Test
+  void aChangedSourceRebuildsTheCache() throws IOException {
+    Path root = images(3);
+    Path file = dir.resolve("c.cache");
+    open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    TestImages.write(root.resolve("odd/new.png"), TestImages.rgb(4, 4, 0, 0, 0));
+    ImageCache added = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, added.status());
+    assertEquals("the source changed: 4 items now, 3 when the cache was built", added.reason());
+    assertEquals(4, added.count());
+    Path one = root.resolve("even/0.png");
+    TestImages.write(one, TestImages.rgb(4, 4, 99, 0, 0));
+    Files.setLastModifiedTime(one, FileTime.fromMillis(Files.getLastModifiedTime(one).toMillis() + 2000));
+    ImageCache modified = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    assertEquals("the source changed: a file was replaced, resized or modified since the cache was built",
+        modified.reason());
+    assertEquals(99, bytes(modified.images(), 0)[0], "the new content");
+    assertEquals(ImageCache.Status.REUSED, open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP).status());
+  }
+
+  @Test
+  void aDamagedCacheIsRebuilt() throws IOException {
+    ImageFolder folder = ImageFolder.scan(images(3), FIT);
+    Path file = dir.resolve("c.cache");
+    open(file, folder, BadDataPolicy.STOP);
+    byte[] good = Files.readAllBytes(file);
+    Files.write(file, java.util.Arrays.copyOf(good, good.length - 5));
+    ImageCache c = open(file, folder, BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, c.status());
+    assertEquals("the cache file is damaged (it does not end with its trailer)", c.reason());
+    assertArrayEquals(good, Files.readAllBytes(file), "rebuilt byte for byte");
+    byte[] bad = good.clone();
+    bad[8 + 3] = 9;
+    Files.write(file, bad);
+    assertEquals("the cache file is damaged (format version 9, this version of the SDK reads 1)",
+        open(file, folder, BadDataPolicy.STOP).reason());
+    bad = good.clone();
+    bad[bad.length - ImageCache.TRAILER_BYTES + 12] = 50; // the count
+    Files.write(file, bad);
+    assertTrue(open(file, folder, BadDataPolicy.STOP).reason().startsWith("the cache file is damaged (its trailer is "
+        + "inconsistent"));
+    Files.write(file, "garbage".getBytes());
+    assertTrue(open(file, folder, BadDataPolicy.STOP).reason().contains("shorter than a header and a trailer"));
+  }
+
+  @Test
+  void badImagesAreSkippedAndCountedOrStopTheBuild() throws IOException {
+    Path root = images(5);
+    Path broken = TestImages.write(root.resolve("even/2.png"), new byte[0]);
+    Path file = dir.resolve("cache/c.cache");
+    DataFileException stop = assertThrows(DataFileException.class,
+        () -> open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP));
+    assertEquals(broken.toAbsolutePath() + ": is empty (0 bytes), not an image (item 2 of 5; data.bad_data is stop: "
+        + "fix or remove such files, or set data.bad_data: skip to train without them; 'diffusion data check' "
+        + "lists them all)", stop.getMessage());
+    assertFalse(Files.exists(file), "nothing written");
+    try (Stream<Path> left = Files.list(file.getParent())) {
+      assertEquals(0, left.count(), "no temporary file left");
+    }
+    ImageCache skip = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.SKIP);
+    assertEquals(4, skip.count());
+    assertEquals(5, skip.sourceCount());
+    assertEquals(1, skip.skippedCount());
+    assertEquals(broken.toAbsolutePath(), skip.skipped().get(0).file());
+    assertEquals("is empty (0 bytes), not an image", skip.skipped().get(0).problem());
+    ImageCache reused = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.SKIP);
+    assertEquals(ImageCache.Status.REUSED, reused.status());
+    assertEquals(skip.skipped(), reused.skipped(), "a reused cache names the skipped images without decoding");
+    DataFileException refused = assertThrows(DataFileException.class,
+        () -> open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP));
+    assertTrue(refused.getMessage().contains("(1 of 5 items are unusable; data.bad_data is stop"), refused.getMessage());
+  }
+
+  @Test
+  void aSourceWithNoUsableImageGivesAnEmptyCache() {
+    Path root = dir.resolve("bad");
+    TestImages.write(root.resolve("a.png"), "not".getBytes());
+    TestImages.write(root.resolve("b.png"), TestImages.rgb(2, 2, 0, 0, 0));
+    ImageCache c = open(dir.resolve("c.cache"), ImageFolder.scan(root, FIT), BadDataPolicy.SKIP);
+    assertEquals(0, c.count());
+    assertEquals(2, c.skippedCount());
+    assertTrue(c.skipped().get(1).problem().startsWith("is 2x2, smaller than the target 4x4"));
+    assertThrows(IllegalStateException.class, c::images);
+  }
+
+  @Test
+  void aFailedBuildKeepsThePreviousCacheAndLeavesNoTemporaryFile() throws IOException {
+    Path root = images(3);
+    Path file = dir.resolve("cache/c.cache");
+    open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    byte[] before = Files.readAllBytes(file);
+    TestImages.write(root.resolve("odd/more.png"), TestImages.rgb(4, 4, 0, 0, 0));
+    Counting failing = new Counting(ImageFolder.scan(root, FIT), 2);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> open(file, failing, BadDataPolicy.STOP));
+    assertEquals("the disk went away", e.getMessage());
+    assertArrayEquals(before, Files.readAllBytes(file), "the earlier cache is intact");
+    try (Stream<Path> files = Files.list(file.getParent())) {
+      assertEquals(List.of(file), files.toList());
+    }
+  }
+
+  @Test
+  void leftoversOfKilledBuildsAreRemovedOnceStale() throws IOException {
+    ImageFolder folder = ImageFolder.scan(images(2), FIT);
+    Path file = dir.resolve("cache/c.cache");
+    Files.createDirectories(file.getParent());
+    Path stale = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "c.cache-1234"), new byte[10]);
+    Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 2 * ImageCache.STALE_TEMP_MILLIS));
+    Path fresh = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "c.cache-5678"), new byte[10]);
+    Path other = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "d.cache-1"), new byte[10]);
+    Files.setLastModifiedTime(other, FileTime.fromMillis(0));
+    open(file, folder, BadDataPolicy.STOP);
+    assertFalse(Files.exists(stale));
+    assertTrue(Files.exists(fresh), "maybe another process building the same cache right now");
+    assertTrue(Files.exists(other), "another cache's");
+  }
+
+  @Test
+  void imagesMayBeMappedInSeveralPieces() {
+    ImageFolder folder = ImageFolder.scan(images(7), FIT);
+    Path file = dir.resolve("c.cache");
+    ImageCache whole = open(file, folder, BadDataPolicy.STOP);
+    ImageCache pieces = ImageCache.open(file, folder, BadDataPolicy.STOP, DataProgress.NONE, 2 * 48);
+    float[] a = new float[7 * 48];
+    float[] b = new float[7 * 48];
+    int[] idx = {6, 0, 3, 2, 5, 1, 4};
+    whole.images().gather(idx, a);
+    pieces.images().gather(idx, b);
+    assertArrayEquals(a, b);
+  }
+
+  @Test
+  void everySourceAndFitHasItsOwnFile() {
+    Path root = images(1);
+    Path d = dir.resolve("cache");
+    Path a = ImageCache.fileFor(d, ImageFolder.scan(root, FIT));
+    assertEquals(a, ImageCache.fileFor(d, ImageFolder.scan(root, FIT)));
+    assertTrue(a.getFileName().toString().matches("images-[0-9a-f]{12}\\.cache"), a.toString());
+    assertNotEquals(a, ImageCache.fileFor(d, ImageFolder.scan(root,
+        new ImageFit(Shape.of(3, 4, 4), ImageFit.Resize.PAD, false))));
+    assertNotEquals(a, ImageCache.fileFor(d, ImageFolder.scan(root, new ImageFit(Shape.of(1, 4, 4),
+        ImageFit.Resize.CROP, false))));
+  }
+}

@@ -1,0 +1,136 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The streaming sample writer: the same bytes as the in-memory writers, batch by batch, atomic. */
+class SampleWriterTest {
+  @TempDir Path dir;
+
+  private static final Shape IMAGE = Shape.of(3, 5, 5);
+
+  private static float[] values(int n) {
+    float[] v = new float[n * IMAGE.size()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) Math.sin(i * 0.37);
+    }
+    return v;
+  }
+
+  private List<String> entries() throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /** Writes {@code all} in batches of the given sizes. */
+  private static void writeInBatches(SampleWriter w, float[] all, int... sizes) {
+    int k = IMAGE.size();
+    int first = 0;
+    for (int n : sizes) {
+      w.write(Arrays.copyOfRange(all, first * k, (first + n) * k));
+      first += n;
+    }
+  }
+
+  @Test
+  void batchesGiveTheBytesOfTheInMemoryWriters() throws IOException {
+    float[] all = values(10);
+    Path npy = dir.resolve("s.npy");
+    try (SampleWriter w = SampleWriter.create(npy, IMAGE, 10, Map.of("seed", "3"))) {
+      writeInBatches(w, all, 4, 1, 5);
+      w.commit();
+    }
+    assertArrayEquals(NpyWriter.toBytes(all, Shape.batchOf(10, IMAGE)), Files.readAllBytes(npy));
+
+    Path st = dir.resolve("s.safetensors");
+    try (SampleWriter w = SampleWriter.create(st, IMAGE, 10, Map.of("seed", "3", "range", "[0, 1]"))) {
+      writeInBatches(w, all, 3, 3, 3, 1);
+      w.commit();
+    }
+    Path reference = dir.resolve("reference.safetensors");
+    SafeTensors.writeSamples(reference, all, Shape.batchOf(10, IMAGE), Map.of("seed", "3", "range", "[0, 1]"));
+    assertArrayEquals(Files.readAllBytes(reference), Files.readAllBytes(st));
+    assertArrayEquals(all, SafeTensors.read(st).tensors().get(SafeTensors.SAMPLES_KEY).toArray());
+  }
+
+  @Test
+  void nothingAppearsBeforeTheCommitAndAnAbandonedWriteLeavesTheOldFile() throws IOException {
+    Path f = dir.resolve("s.npy");
+    Files.writeString(f, "old");
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 4, Map.of())) {
+      w.write(values(2));
+      assertEquals("old", Files.readString(f), "the file appears only when complete");
+      assertEquals(2, w.written());
+    }
+    assertEquals("old", Files.readString(f));
+    assertEquals(List.of("s.npy"), entries(), "no temporary is left");
+  }
+
+  @Test
+  void tooFewOrTooManyImagesAreRefused() throws IOException {
+    Path f = dir.resolve("s.safetensors");
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 3, Map.of())) {
+      w.write(values(2));
+      IllegalArgumentException over = assertThrows(IllegalArgumentException.class, () -> w.write(values(2)));
+      assertTrue(over.getMessage().contains("4 images, but the header says 3"), over.getMessage());
+      IllegalStateException few = assertThrows(IllegalStateException.class, w::commit);
+      assertTrue(few.getMessage().contains("only 2 of 3 images"), few.getMessage());
+    }
+    assertFalse(Files.exists(f));
+    assertEquals(List.of(), entries());
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 3, Map.of())) {
+      assertThrows(IllegalArgumentException.class, () -> w.write(new float[IMAGE.size() + 1]), "a partial image");
+    }
+    assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(dir.resolve("s.png"), IMAGE, 3, Map.of()));
+    assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(f, IMAGE, 0, Map.of()));
+  }
+
+  @Test
+  void theHeaderHoldsCountsBeyondWhatAnArrayHolds() throws IOException {
+    // 40 million 3x32x32 images: 1.2e11 values, more than any Java array; the header is exact
+    Shape image = Shape.of(3, 32, 32);
+    ByteArrayOutputStream npy = new ByteArrayOutputStream();
+    SampleWriter.to(npy, SampleWriter.Format.NPY, image, 40_000_000L, Map.of());
+    assertTrue(npy.toString(StandardCharsets.ISO_8859_1).contains("'shape': (40000000, 3, 32, 32)"), npy.toString());
+    ByteArrayOutputStream st = new ByteArrayOutputStream();
+    SampleWriter.to(st, SampleWriter.Format.SAFETENSORS, image, 40_000_000L, Map.of());
+    String header = st.toString(StandardCharsets.ISO_8859_1);
+    assertTrue(header.contains("\"shape\":[40000000,3,32,32],\"data_offsets\":[0,491520000000]"), header);
+  }
+
+  @Test
+  void aStreamIsWrittenWithoutTheRename() {
+    float[] all = values(3);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    SampleWriter w = SampleWriter.to(out, SampleWriter.Format.NPY, IMAGE, 3, Map.of());
+    w.write(all, 1);
+    w.write(Arrays.copyOfRange(all, IMAGE.size(), all.length));
+    w.commit();
+    assertArrayEquals(NpyWriter.toBytes(all, Shape.batchOf(3, IMAGE)), out.toByteArray());
+    assertThrows(IllegalStateException.class, () -> w.write(all, 1), "no writing after the commit");
+  }
+
+  @Test
+  void formatsAreToldByTheExtension() {
+    assertEquals(SampleWriter.Format.NPY, SampleWriter.Format.of(Path.of("a/B.NPY")).orElseThrow());
+    assertEquals(SampleWriter.Format.SAFETENSORS, SampleWriter.Format.of(Path.of("x.safetensors")).orElseThrow());
+    assertTrue(SampleWriter.Format.of(Path.of("x.png")).isEmpty());
+  }
+}

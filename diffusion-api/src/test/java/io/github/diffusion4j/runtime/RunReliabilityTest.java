@@ -1,0 +1,272 @@
+package io.github.diffusion4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.config.ConfigException;
+import io.github.diffusion4j.data.Normalization;
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.FolderLock;
+import io.github.diffusion4j.io.SafeTensors;
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.sampling.SamplingListener;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.training.TrainingListener;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a hostile or careless user still broke (issue 17), on the reference backend: configurations that
+ * fail leave nothing behind, a run folder has one writer, readers never disturb it, every file a command
+ * reads is checked and named, and sampling streams.
+ */
+class RunReliabilityTest {
+  @TempDir
+  Path dir;
+
+  /** {@link TrainingRunTest}'s tiny run, one epoch of 7 steps unless overridden. */
+  private Diffusion open(String... overrides) throws IOException {
+    Path yaml = dir.resolve("run.yaml");
+    Files.writeString(yaml, TrainingRunTest.TINY);
+    List<String> all = new ArrayList<>(List.of("training.epochs=1", "training.image_log_every=0"));
+    all.addAll(List.of(overrides));
+    return Diffusion.open(yaml, all);
+  }
+
+  private Path trained() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    return a.checkpoints().resolve("step-00000007");
+  }
+
+  // ---- item 3: check() runs every check train runs, and a failing configuration leaves no folder ----------
+
+  @Test
+  void checkFindsWhatTrainWouldFindWithoutLoadingAnything() throws IOException {
+    try (Diffusion d = open()) {
+      d.check();
+    }
+    String[][] cases = {
+        {"sampling.sampler=euler", "sampling.sampler", "unknown sampler 'euler'"},
+        {"backend=tpu", "backend", "unknown backend 'tpu'"},
+        {"sampling.options={order: 2}", "sampling.options.order", "order"},
+        {"model.hidden=2000000000", "model.hidden", "more than one tensor holds"},
+        {"output.dir=" + dir.resolve("run.yaml"), "output.dir", "is not a folder"},
+    };
+    for (String[] c : cases) {
+      ConfigException e = assertThrows(ConfigException.class, () -> {
+        try (Diffusion d = open(c[0])) {
+          d.check();
+        }
+      }, c[0]);
+      assertTrue(e.path().startsWith(c[1]), c[0] + ": " + e.getMessage());
+      assertTrue(e.getMessage().contains(c[2]), e.getMessage());
+    }
+  }
+
+  @Test
+  void aRunWhoseConfigurationFailsLeavesNoFolder() throws IOException {
+    RunFolder folder = new RunFolder(dir.resolve("runs/new"));
+    Path missing = dir.resolve("missing-idx.gz");
+    List<List<String>> bad = List.of(
+        List.of("sampling.sampler=euler"),
+        List.of("backend=tpu"),
+        List.of("sampling.options={order: 2}"),
+        List.of("data.kind=idx", "data.image_shape=[1, 28, 28]", "data.train_images=" + missing,
+            "data.eval_images=" + missing));
+    for (List<String> overrides : bad) {
+      try (Diffusion d = open(overrides.toArray(String[]::new))) {
+        assertThrows(ConfigException.class, () -> TrainingRun.start(d, folder).close(), overrides.toString());
+      }
+      assertFalse(Files.exists(folder.root().getParent()), overrides + " left " + folder.root().getParent());
+    }
+  }
+
+  // ---- item 5: one writer per run folder; readers see complete checkpoints and change nothing -------------
+
+  @Test
+  void aRunFolderHasOneWriterAndIsFreedWhenTheRunCloses() throws IOException {
+    RunFolder folder = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=2")) {
+      TrainingRun first = TrainingRun.start(d, folder);
+      try (Diffusion d2 = open("training.epochs=2")) {
+        FolderLock.FolderInUseException e = assertThrows(FolderLock.FolderInUseException.class,
+            () -> TrainingRun.start(d2, folder));
+        assertTrue(e.getMessage().contains("in use by this process"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertThrows(FolderLock.FolderInUseException.class, () -> TrainingRun.resume(d2, folder).close(),
+            "not even to resume");
+      }
+      assertEquals("this process", FolderLock.owner(folder.root()).orElseThrow());
+      // a reader during training: no checkpoint yet, said so
+      CheckpointException none = assertThrows(CheckpointException.class,
+          () -> TrainedModel.load(folder.root(), List.of()));
+      assertTrue(none.getMessage().contains("no checkpoint yet; the run is still training (this process)"),
+          none.getMessage());
+      first.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 9) {
+            // the writer's temporary checkpoint folder of a save in progress: a reader must leave it alone
+            try {
+              Files.createDirectories(folder.checkpoints().resolve(".tmp-step-00000014-123"));
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            try (TrainedModel m = TrainedModel.load(folder.root(), List.of())) {
+              assertEquals("step-00000007", m.checkpoint().directory().getFileName().toString());
+            }
+            assertTrue(Files.isDirectory(folder.checkpoints().resolve(".tmp-step-00000014-123")));
+          }
+        }
+      });
+      first.close();
+      assertTrue(FolderLock.owner(folder.root()).isEmpty(), "released");
+      try (TrainingRun again = TrainingRun.resume(d, folder)) {
+        assertEquals(14, again.startsFrom().step());
+      }
+    }
+  }
+
+  @Test
+  void aRunWithoutCheckpointsThatStoppedIsToldApart() throws IOException {
+    Path run = dir.resolve("stopped");
+    Files.createDirectories(run.resolve("checkpoints"));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(run, List.of()));
+    assertTrue(e.getMessage().endsWith("no checkpoint yet; the run stopped before it saved one; train it again"),
+        e.getMessage());
+  }
+
+  // ---- item 4: every file is checked before use and named ------------------------------------------------
+
+  private static void rewrite(Path file, String entry, float value, int[] shape) {
+    StateDict w = SafeTensors.read(file).tensors();
+    Map<String, FloatArray> m = new LinkedHashMap<>(w.entries());
+    if (shape != null) {
+      m.put(entry, FloatArray.of(io.github.diffusion4j.tensor.Shape.of(shape), new float[shape[0]]));
+    } else {
+      float[] v = m.get(entry).toArray();
+      v[0] = value;
+      m.put(entry, FloatArray.of(m.get(entry).shape(), v));
+    }
+    SafeTensors.write(file, StateDict.of(m), Map.of());
+  }
+
+  @Test
+  void aBadEmaFileIsNamedAsSuch() throws IOException {
+    Path cp = trained();
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    rewrite(cp.resolve(Checkpoint.EMA_FILE), "model.2.bias", 0, new int[] {3});
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of()));
+    assertTrue(e.getMessage().startsWith(cp.resolve(Checkpoint.EMA_FILE) + ": does not fit"), e.getMessage());
+    assertTrue(e.getMessage().contains("'model.2.bias' has shape [3]"), e.getMessage());
+    // and so when sampling with the model's own weights: every weight file is checked
+    e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of("sampling.use_ema=false")));
+    assertTrue(e.getMessage().startsWith(cp.resolve(Checkpoint.EMA_FILE) + ":"), e.getMessage());
+  }
+
+  @Test
+  void aBadModelFileIsFoundWhenSamplingWithTheEmaWeights() throws IOException {
+    Path cp = trained();
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    rewrite(cp.resolve(Checkpoint.MODEL_FILE), "model.0.bias", Float.NaN, null);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of()));
+    assertTrue(e.getMessage().startsWith(cp.resolve(Checkpoint.MODEL_FILE) + ": does not fit"), e.getMessage());
+    assertTrue(e.getMessage().contains("non-finite"), e.getMessage());
+  }
+
+  @Test
+  void aFolderOrAFifoWhereAFileShouldBeIsNamedAndNeverBlocks() throws Exception {
+    Path cp = trained();
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    Files.delete(cp.resolve(Checkpoint.EMA_FILE));
+    Files.createDirectory(cp.resolve(Checkpoint.EMA_FILE));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of()));
+    assertEquals(cp.resolve(Checkpoint.EMA_FILE) + ": is a folder, not a file", e.getMessage());
+    Files.delete(cp.resolve(Checkpoint.EMA_FILE));
+    Path fifo = cp.resolve(Checkpoint.TRAINING_STATE_FILE);
+    Files.delete(fifo);
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    if (mk.waitFor(10, TimeUnit.SECONDS) && mk.exitValue() == 0) {
+      // reading a FIFO without a writer would block forever
+      java.util.concurrent.CompletableFuture<Throwable> f = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          TrainedModel.load(cp, List.of()).close();
+          return null;
+        } catch (RuntimeException ex) {
+          return ex;
+        }
+      });
+      Throwable t = f.get(60, TimeUnit.SECONDS);
+      assertEquals(fifo + ": is not a regular file (a FIFO, socket or device)", t.getMessage());
+    }
+    Files.delete(fifo);
+    Files.delete(cp.resolve(Checkpoint.MODEL_FILE));
+    Files.createDirectory(cp.resolve(Checkpoint.MODEL_FILE));
+    e = assertThrows(CheckpointException.class, () -> Checkpoint.read(cp));
+    assertEquals(cp.resolve(Checkpoint.MODEL_FILE) + ": is a folder, not a file", e.getMessage());
+  }
+
+  // ---- item 2: sampling streams, batch by batch, with the images of one batch ------------------------------
+
+  @Test
+  void imagesSampledInBatchesAreTheImagesOfOneBatch() throws IOException {
+    try (Diffusion d = open(); TrainableModel m = d.createModel()) {
+      int n = d.samplingBatchSize() * 2 + 37;
+      SamplingRequest r = d.request(n, 4);
+      float[] whole;
+      try (TensorScope s = d.backend().tensors().openScope()) {
+        whole = Normalization.denormalize(d.sampler().sample(m, d.backend().tensors(), r).toFloatArray());
+      }
+      List<long[]> batches = new ArrayList<>();
+      float[] streamed = new float[whole.length];
+      d.sampleImages(m, d.sampler(), r, SamplingListener.NONE, (first, images, count) -> {
+        batches.add(new long[] {first, count});
+        System.arraycopy(images, 0, streamed, (int) first * 75, count * 75);
+      });
+      assertEquals(3, batches.size());
+      assertArrayEquals(new long[] {0, d.samplingBatchSize()}, batches.get(0));
+      assertArrayEquals(new long[] {2L * d.samplingBatchSize(), 37}, batches.get(2));
+      // per-item arithmetic of the reference backend does not depend on the batch: the same bits
+      assertArrayEquals(whole, streamed, 0f);
+      float[] reference = d.referenceImages(n);
+      float[] sliced = d.referenceImages(100, 50);
+      assertArrayEquals(java.util.Arrays.copyOfRange(reference, 100 * 75, 150 * 75), sliced, 0f);
+    }
+  }
+
+  /** The README's example: a checkpoint sampled into a file batch by batch, as one sample call would. */
+  @Test
+  void aCheckpointIsSampledIntoAFileBatchByBatch() throws IOException {
+    Path cp = trained();
+    Path file = dir.resolve("shard-0.npy");
+    int n = 2100;
+    try (TrainedModel m = TrainedModel.load(cp, List.of());
+        io.github.diffusion4j.io.SampleWriter out = io.github.diffusion4j.io.SampleWriter.create(file,
+            m.diffusion().imageShape(), n, Map.of())) {
+      m.sample(m.diffusion().sampler(), m.diffusion().request(n, 7), SamplingListener.NONE,
+          (first, images, count) -> out.write(images, count));
+      out.commit();
+      float[] inMemory = m.sample(m.diffusion().sampler(), m.diffusion().request(n, 7), SamplingListener.NONE);
+      assertArrayEquals(io.github.diffusion4j.io.NpyWriter.toBytes(inMemory,
+          io.github.diffusion4j.tensor.Shape.batchOf(n, m.diffusion().imageShape())), Files.readAllBytes(file));
+    }
+  }
+}

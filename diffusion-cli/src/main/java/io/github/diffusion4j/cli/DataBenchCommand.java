@@ -1,0 +1,197 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.config.LoadedConfig;
+import io.github.diffusion4j.data.DataProgress;
+import io.github.diffusion4j.data.Dataset;
+import io.github.diffusion4j.data.InMemoryDataset;
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.runtime.DataReport;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.training.Trainer;
+import io.github.diffusion4j.training.TrainingListener;
+import io.github.diffusion4j.training.TrainingProgress;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code diffusion data bench}: the cost of the image cache, measured in one run against the same images
+ * held in memory as floats (how IDX data is held): the time to build the cache from scratch, batches per
+ * second gathered, and training steps per second of the configured model.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Times a configuration's image cache (data.kind folder or cifar10): building it from scratch "
+        + "into a fresh folder, then gathering random batches and training the configured model from the "
+        + "memory-mapped cache against the same images copied into memory, in the same run; prints ratios.",
+        "Quiet machine wanted: other work on it changes every figure."})
+final class DataBenchCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE", required = true, description = "The configuration.")
+  Path config;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key (repeatable).")
+  List<String> overrides = new ArrayList<>();
+
+  @Option(names = "--images", paramLabel = "N", defaultValue = "20000",
+      description = "Images compared (spread over the training set; both sides hold the same). Default 20000.")
+  int images;
+
+  @Option(names = "--gather-batches", paramLabel = "N", defaultValue = "2000", description = "Random batches gathered per repetition.")
+  int gatherBatches;
+
+  @Option(names = "--steps", paramLabel = "N", defaultValue = "100", description = "Training steps per repetition.")
+  int steps;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "10", description = "Training steps before timing (at least 1).")
+  int warmup;
+
+  @Option(names = "--reps", paramLabel = "N", defaultValue = "3", description = "Repetitions; the median is reported.")
+  int reps;
+
+  @Option(names = "--keep-cache", description = "Keep the cache built for the timing (it is deleted otherwise).")
+  boolean keepCache;
+
+  @Override
+  public Integer call() throws IOException {
+    if (images < 1 || gatherBatches < 1 || steps < 1 || warmup < 1 || reps < 1) {
+      throw new BadInputException("--images, --gather-batches, --steps, --warmup and --reps must be at least 1");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    LoadedConfig probe = TrainCommand.load(config, null, overrides);
+    String kind = probe.config().data().kind().configName();
+    if (!kind.equals("folder") && !kind.equals("cifar10")) {
+      throw new BadInputException(config + ": data.kind is " + kind + "; the image cache is used by folder and cifar10");
+    }
+    Path cacheDir = probe.config().output().dir().resolve(".data-cache")
+        .resolve("bench-" + Long.toHexString(System.nanoTime()));
+    List<String> all = new ArrayList<>(overrides);
+    all.add("data.cache_dir=" + cacheDir.toAbsolutePath());
+    all.add("data.random_flip=false");
+    LoadedConfig loaded = TrainCommand.load(config, null, all);
+    try (Diffusion d = Diffusion.open(loaded)) {
+      DataReport report = d.prepareData(DataProgress.NONE);
+      out.printf(Locale.ROOT, "data: %s, %s images%n", report.train().source(), d.imageShape().toCompactString());
+      build(out, "training set", report.train());
+      report.eval().ifPresent(e -> build(out, "evaluation set", e));
+      Dataset mapped = spread(d.trainingData(), images);
+      int k = mapped.imageShape().size();
+      float[] copy = new float[Math.multiplyExact(mapped.size(), k)];
+      int[] all0 = new int[mapped.size()];
+      for (int i = 0; i < all0.length; i++) {
+        all0[i] = i;
+      }
+      mapped.gather(all0, copy);
+      Dataset memory = new InMemoryDataset(mapped.imageShape(), copy);
+      int batch = Math.min(loaded.config().training().batchSize(), mapped.size());
+      out.printf(Locale.ROOT, "compared: %,d images (%.1f MB as floats in memory), batch %d, %d repetitions, median%n",
+          mapped.size(), copy.length * 4 / 1e6, batch, reps);
+      gather(mapped, batch); // warm-up of both paths, untimed
+      gather(memory, batch);
+      train(d, mapped);
+      train(d, memory);
+      double[][] g = new double[2][reps];
+      double[][] t = new double[2][reps];
+      for (int r = 0; r < reps; r++) {
+        for (int side : r % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) { // alternate which goes first
+          g[side][r] = gather(side == 0 ? mapped : memory, batch);
+        }
+      }
+      ratio(out, "gather (random batches)", "batches/s", g);
+      for (int r = 0; r < reps; r++) {
+        for (int side : r % 2 == 0 ? new int[] {0, 1} : new int[] {1, 0}) {
+          t[side][r] = train(d, side == 0 ? mapped : memory);
+        }
+      }
+      ratio(out, "training (" + loaded.config().model().kind().configName() + ", " + steps + " steps)", "steps/s", t);
+    } finally {
+      if (!keepCache) {
+        AtomicFiles.deleteRecursively(cacheDir);
+      } else {
+        out.println("cache kept in " + cacheDir.toAbsolutePath());
+      }
+    }
+    return DiffusionCli.OK;
+  }
+
+  /** One line: a cache's build. */
+  private static void build(PrintWriter out, String what, DataReport.Part p) {
+    int decoded = p.available() + p.skippedCount();
+    long bytes;
+    try {
+      bytes = Files.size(p.cacheFile().orElseThrow());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    out.printf(Locale.ROOT, "cache build, %s (from scratch; source files in the OS cache if read before): %,d images "
+        + "in %.2f s, %.0f images/s, %.1f MB%n", what, decoded, p.cacheSeconds(), decoded / p.cacheSeconds(),
+        bytes / 1e6);
+  }
+
+  /** One line: the medians from the cache and from memory, and their ratio. */
+  private static void ratio(PrintWriter out, String what, String unit, double[][] rates) {
+    double cache = BenchWorkload.median(rates[0]);
+    double memory = BenchWorkload.median(rates[1]);
+    out.printf(Locale.ROOT, "%s: cache %.2f %s, memory %.2f %s, ratio %.2f%n", what, cache, unit, memory, unit,
+        cache / memory);
+  }
+
+  private static Dataset spread(Dataset d, int max) {
+    if (d instanceof io.github.diffusion4j.data.ByteImages b) {
+      return b.spread(max);
+    }
+    return d;
+  }
+
+  /** Random batches (a fixed sequence of draws) gathered per second. */
+  private double gather(Dataset data, int batch) {
+    float[] dst = new float[batch * data.imageShape().size()];
+    int[] idx = new int[batch];
+    io.github.diffusion4j.random.RandomGenerator r = Noise.seeded(11).generator();
+    long start = System.nanoTime();
+    for (int b = 0; b < gatherBatches; b++) {
+      for (int i = 0; i < batch; i++) {
+        idx[i] = r.nextInt(data.size());
+      }
+      data.gather(idx, dst);
+    }
+    return gatherBatches / ((System.nanoTime() - start) / 1e9);
+  }
+
+  /** Training steps per second after the warm-up, with a fresh model of the configuration. */
+  private double train(Diffusion d, Dataset data) {
+    try (TrainableModel model = d.createModel()) {
+      Trainer trainer = d.trainer(model);
+      long[] marks = new long[2];
+      trainer.train(data, null, TrainingProgress.START, new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == warmup) {
+            marks[0] = System.nanoTime();
+          }
+          if (step == warmup + steps) {
+            marks[1] = System.nanoTime();
+            trainer.requestStop();
+          }
+        }
+      });
+      if (marks[1] == 0) {
+        throw new BadInputException("training.epochs x the batches of " + data.size() + " images give fewer than "
+            + (warmup + steps) + " steps; raise training.epochs (--set training.epochs=N) or lower --steps");
+      }
+      return steps / ((marks[1] - marks[0]) / 1e9);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.data.DataProgress;
+import io.github.diffusion4j.runtime.DataReport;
+import java.io.PrintWriter;
+import java.util.Locale;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * Progress of a data preparation (decoding images into a cache): a live bar on a terminal, a line per
+ * tenth otherwise; and the data report once it is ready.
+ */
+final class DataConsole implements DataProgress {
+  private final PrintWriter out;
+  private final boolean terminal;
+  private final boolean cache;
+  private ProgressBar bar;
+  private String current;
+  private int lastTenth;
+
+  /**
+   * A console.
+   *
+   * @param out where lines go
+   * @param terminal whether to draw a live bar
+   * @param cache whether the images are decoded into the image cache (else only checked)
+   */
+  DataConsole(PrintWriter out, boolean terminal, boolean cache) {
+    this.out = out;
+    this.terminal = terminal;
+    this.cache = cache;
+  }
+
+  @Override
+  public void onProgress(String what, int done, int total) {
+    if (!what.equals(current)) {
+      finish();
+      current = what;
+      lastTenth = 0;
+      out.printf(Locale.ROOT, cache ? "decoding %s: %,d images into the image cache (once; later runs reuse it)%n"
+          : "decoding %s: %,d images to check them%n", what, total);
+      if (terminal) {
+        bar = new ProgressBarBuilder().setTaskName("decode").setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
+            .setUpdateIntervalMillis(250).continuousUpdate().showSpeed().setUnit(" images", 1).build();
+      }
+    }
+    if (bar != null) {
+      bar.stepTo(done);
+    } else if (done * 10L / Math.max(1, total) > lastTenth || done == total) {
+      lastTenth = (int) (done * 10L / Math.max(1, total));
+      out.printf(Locale.ROOT, "  %,d / %,d%n", done, total);
+    }
+    if (done == total) {
+      finish();
+      current = null;
+    }
+  }
+
+  private void finish() {
+    if (bar != null) {
+      bar.close();
+      bar = null;
+    }
+  }
+
+  /** Prints a data report: a line per set and the first skipped images. */
+  static void print(PrintWriter out, DataReport report, int maxSkipped) {
+    for (String line : report.lines(maxSkipped)) {
+      out.println(line.startsWith(" ") ? line : "data " + line);
+    }
+  }
+}

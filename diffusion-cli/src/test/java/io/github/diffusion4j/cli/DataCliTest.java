@@ -1,0 +1,191 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.cli.CliTest.Result;
+import io.github.diffusion4j.data.TestImages;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code diffusion data check}, {@code data bench}, and training from a folder, in-process on the reference backend. */
+class DataCliTest {
+  @TempDir
+  Path dir;
+
+  private static Result cli(String... args) {
+    return CliTest.cli(args);
+  }
+
+  /** 12 RGB images of 20x16 and 4 gray ones of 8x8, in two classes, a text file, and optionally a bad file. */
+  private Path folder(boolean withBadFile) {
+    Path root = dir.resolve("pics");
+    for (int i = 0; i < 12; i++) {
+      TestImages.write(root.resolve("cats/" + i + ".png"), TestImages.rgb(20, 16, i, 2 * i, 9));
+    }
+    for (int i = 0; i < 4; i++) {
+      TestImages.write(root.resolve("dogs/" + i + ".png"), TestImages.gray(8, 8, 10 * i));
+    }
+    TestImages.write(root.resolve("notes.txt"), "hi".getBytes());
+    if (withBadFile) {
+      TestImages.write(root.resolve("dogs/broken.jpg"), new byte[0]);
+    }
+    return root;
+  }
+
+  private Path config(Path root, String... data) throws IOException {
+    Path yaml = dir.resolve("folder.yaml");
+    Files.writeString(yaml, String.join("\n",
+        "backend: reference",
+        "seed: 2",
+        "data:",
+        "  kind: folder",
+        "  image_shape: [3, 8, 8]",
+        "  root: " + root,
+        String.join("\n", data),
+        "model:",
+        "  hidden: 8",
+        "schedule:",
+        "  num_train_timesteps: 10",
+        "training:",
+        "  epochs: 3",
+        "  batch_size: 4",
+        "  log_every: 2",
+        "  image_log_every: 0",
+        "sampling:",
+        "  num_inference_steps: 3",
+        "  count: 4",
+        "output:",
+        "  dir: " + dir.resolve("runs"),
+        "  name: f",
+        ""));
+    return yaml;
+  }
+
+  private static void assertBad(Result r, String fragment) {
+    assertEquals(2, r.code(), r.all());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+    String first = r.err().lines().findFirst().orElse("");
+    assertTrue(first.startsWith("diffusion: ") && first.contains(fragment), r.err());
+  }
+
+  @Test
+  void checkPrintsWhatTheSdkSeesInAFolder() {
+    Path root = folder(true);
+    Result r = cli("data", "check", root.toString());
+    assertEquals(2, r.code(), "a bad file: exit 2\n" + r.all());
+    String o = r.out();
+    assertTrue(o.contains("folder " + root.toAbsolutePath()), o);
+    assertTrue(o.contains("ignored: 1 files not named as images (notes.txt)"), o);
+    assertTrue(o.contains("images: 17 files, 16 usable"), o);
+    assertTrue(o.contains("  classes: 2 (cats 12, dogs 4)"), o);
+    assertTrue(o.contains("  sizes: 20x16 12, 8x8 4"), o);
+    assertTrue(o.contains("  colour: RGB 12, gray 4"), o);
+    assertTrue(o.contains("  unusable: 1\n    " + root.toAbsolutePath().resolve("dogs/broken.jpg")
+        + ": is empty (0 bytes), not an image"), o);
+    Result fitted = cli("data", "check", root.toString(), "--image-shape", "3,10,10");
+    assertTrue(fitted.out().contains("images: 17 files, 12 usable as 3x10x10 crop"), fitted.out());
+    assertTrue(fitted.out().contains("is 8x8, smaller than the target 10x10"), fitted.out());
+    Result padded = cli("data", "check", root.toString(), "--image-shape", "1,10,10", "--resize", "pad");
+    assertTrue(padded.out().contains("16 usable as 1x10x10 pad"), padded.out());
+    TestImages.write(root.resolve("dogs/broken.jpg"), TestImages.encode(TestImages.rgb(9, 9, 0, 0, 0), "jpeg"));
+    assertEquals(0, cli("data", "check", root.toString()).code(), "every image usable: exit 0");
+  }
+
+  @Test
+  void checkReadsCifarBatches() {
+    Path root = dir.resolve("cifar/cifar-10-batches-bin");
+    TestImages.cifarBatch(root.resolve("data_batch_1.bin"), 0, 1, 1, 42);
+    Result r = cli("data", "check", dir.resolve("cifar").toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.out().contains("CIFAR-10 binary batches in " + root.toAbsolutePath()), r.out());
+    assertTrue(r.out().contains("train: 4 records, 3 usable"), r.out());
+    assertTrue(r.out().contains("classes: 10 (airplane 1, automobile 2, bird 0,"), r.out());
+    assertTrue(r.out().contains("record 3: label 42 is outside 0..9"), r.out());
+    assertTrue(r.out().contains("test: no test_batch.bin (training will have no evaluation set)"), r.out());
+  }
+
+  @Test
+  void badArgumentsAndFoldersAreOneLine() throws IOException {
+    Path root = folder(false);
+    assertBad(cli("data", "check"), "give a folder (diffusion data check DIR) or a configuration (-c FILE)");
+    assertBad(cli("data", "check", root.toString(), "-c", "x.yaml"), "not both");
+    assertBad(cli("data", "check", root.toString(), "--image-shape", "2,8,8"),
+        "--image-shape 2,8,8: give C,H,W with C 1 (gray) or 3 (RGB)");
+    assertBad(cli("data", "check", root.toString(), "--image-shape", "3,8,8", "--resize", "zoom"),
+        "--resize zoom: use crop or pad");
+    assertBad(cli("data", "check", dir.resolve("none").toString()), "none: no such folder");
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    assertBad(cli("data", "check", empty.toString()), empty.toAbsolutePath() + ": holds no images");
+    assertBad(cli("data"), "give a subcommand: check or bench");
+    assertBad(cli("data", "bench", "-c", config(root).toString(), "--steps", "0"), "must be at least 1");
+  }
+
+  @Test
+  void checkWithAConfigPreparesTheCacheAsTrainingDoes() throws IOException {
+    Path root = folder(true);
+    Path stop = config(root);
+    Result refused = cli("data", "check", "-c", stop.toString());
+    assertBad(refused, root.toAbsolutePath().resolve("dogs/broken.jpg") + ": is empty (0 bytes), not an image (item");
+    assertTrue(refused.err().contains("data.bad_data is stop"), refused.err());
+    Result trained = cli("train", "-c", stop.toString());
+    assertBad(trained, "broken.jpg: is empty (0 bytes)");
+    assertFalse(Files.exists(dir.resolve("runs/f")), "no run folder for data that cannot be used");
+    Path skip = config(root, "  bad_data: skip");
+    Result ok = cli("data", "check", "-c", skip.toString());
+    assertEquals(0, ok.code(), ok.all());
+    assertTrue(ok.out().contains("decoding pics: 17 images into the image cache"), ok.out());
+    assertTrue(ok.out().contains("data kind folder, images 3x8x8"), ok.out());
+    assertTrue(ok.out().contains("data train: 16 images from " + root.toAbsolutePath() + ", 2 classes; 1 skipped as "
+        + "unusable; cache "), ok.out());
+    assertTrue(ok.out().contains("  skipped " + root.toAbsolutePath().resolve("dogs/broken.jpg")), ok.out());
+    Result train = cli("train", "-c", skip.toString());
+    assertEquals(0, train.code(), train.all());
+    assertFalse(train.out().contains("decoding"), "the cache built by check is reused: " + train.out());
+    assertTrue(train.out().contains(" reused\n"), train.out());
+    String data = Files.readAllLines(dir.resolve("runs/f/metrics.jsonl")).get(0);
+    assertTrue(data.contains("\"skipped\":1,\"skipped_files\":[{\"file\":\""), data);
+  }
+
+  @Test
+  void benchTimesTheCacheAgainstMemory() throws IOException {
+    Path root = folder(false);
+    Result r = cli("data", "bench", "-c", config(root).toString(), "--images", "10", "--steps", "3", "--warmup", "1",
+        "--reps", "1", "--gather-batches", "20", "--set", "training.epochs=20");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("cache build, training set (from scratch; source files in the OS cache if read "
+        + "before): 16 images in "), r.out());
+    assertTrue(r.out().contains("compared: 10 images"), r.out());
+    assertTrue(r.out().matches("(?s).*gather \\(random batches\\): cache [0-9.]+ batches/s, memory [0-9.]+ batches/s, "
+        + "ratio [0-9.]+.*"), r.out());
+    assertTrue(r.out().matches("(?s).*training \\(mlp, 3 steps\\): cache [0-9.]+ steps/s, memory [0-9.]+ steps/s, "
+        + "ratio [0-9.]+.*"), r.out());
+    try (Stream<Path> left = Files.list(dir.resolve("runs/.data-cache"))) {
+      assertEquals(List.of(), left.toList(), "the timing's cache is deleted");
+    }
+    Result gradients = cli("data", "bench", "-c", writeGradients().toString());
+    assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
+  }
+
+  private Path writeGradients() throws IOException {
+    Path yaml = dir.resolve("g.yaml");
+    Files.writeString(yaml, "backend: reference\n");
+    return yaml;
+  }
+
+  @Test
+  void helpForTheDataCommands() {
+    for (List<String> c : List.of(List.of("data", "--help"), List.of("data", "check", "--help"),
+        List.of("data", "bench", "--help"))) {
+      Result r = cli(c.toArray(String[]::new));
+      assertEquals(0, r.code(), c.toString());
+      assertTrue(r.out().contains("Usage: diffusion " + String.join(" ", c.subList(0, c.size() - 1))), r.out());
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.data.DataFileException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** Errors are one line in words: no Java class names, whatever wraps what. */
+class ErrorReportingTest {
+  private static String shown(Throwable t) {
+    String m = ErrorReporting.message(t);
+    assertFalse(m.contains("java.") || m.contains("Exception") || m.contains("Error:"), m);
+    assertFalse(m.contains("\n"), m);
+    return m;
+  }
+
+  @Test
+  void ioFailuresAreNamedInWordsWithTheirFile() {
+    // new UncheckedIOException(cause) copies cause.toString(), which starts with a class name
+    assertEquals("/x/model.safetensors: no such file",
+        shown(new UncheckedIOException(new NoSuchFileException("/x/model.safetensors"))));
+    assertEquals("/y: permission denied", shown(new RuntimeException(new AccessDeniedException("/y"))));
+    assertEquals("/z: Is a directory", shown(new FileSystemException("/z", null, "Is a directory")));
+    assertEquals("cannot write a.png: No space left on device",
+        shown(new UncheckedIOException("cannot write a.png: No space left on device", new IOException("x"))));
+    assertEquals("input/output error", shown(new IOException()));
+  }
+
+  @Test
+  void outOfMemoryAndInternalErrorsSayWhatToDo() {
+    assertTrue(shown(new OutOfMemoryError("Java heap space")).startsWith("out of memory (Java heap space); give the "
+        + "JVM more"));
+    assertTrue(shown(new IllegalStateException(new OutOfMemoryError())).startsWith("out of memory"));
+    assertEquals("internal error; run again with --verbose to see where", shown(new NullPointerException()));
+  }
+
+  @Test
+  void exitCodes() {
+    assertEquals(DiffusionCli.BAD_INPUT,
+        ErrorReporting.exitCode(new DataFileException(Path.of("t.idx"), "truncated")));
+    assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new IllegalStateException("in use")));
+  }
+}

@@ -1,0 +1,192 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.FolderLock;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 17 against the real command: sampling and evaluation in memory independent of the number of
+ * images (child JVMs with a heap smaller than the images), one writer per run folder across processes,
+ * and configuration errors that leave nothing behind. Reference backend.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ReliabilityCliTest {
+  @TempDir
+  static Path dir;
+
+  private Path run;
+
+  static final String CONFIG = String.join("\n",
+      "backend: reference",
+      "seed: 13",
+      "data:",
+      "  image_shape: [3, 5, 5]",
+      "  train_size: 192",
+      "  eval_size: 0",
+      "model:",
+      "  hidden: 8",
+      "schedule:",
+      "  num_train_timesteps: 20",
+      "training:",
+      "  epochs: 1",
+      "  batch_size: 32",
+      "  image_log_every: 0",
+      "sampling:",
+      "  num_inference_steps: 2",
+      "  count: 4",
+      "");
+
+  @BeforeAll
+  void train() throws IOException {
+    Files.writeString(dir.resolve("r.yaml"), CONFIG);
+    CliTest.Result r = CliTest.cli("train", "-c", dir.resolve("r.yaml").toString(), "--no-samples", "--set",
+        "output.dir=" + dir.resolve("runs"), "--set", "output.name=small");
+    assertEquals(0, r.code(), r.all());
+    run = dir.resolve("runs/small");
+  }
+
+  /**
+   * 300,000 samples are 90 MB of float32: more than the child's whole 48 MB heap, so this passes only if
+   * the samples stream to the file batch by batch (before, they were all held, and 2,000,000 failed with an
+   * OutOfMemoryError).
+   */
+  @Test
+  void manySamplesStreamToAFileInAHeapSmallerThanThem() throws Exception {
+    int n = 300_000;
+    for (String ext : List.of(".npy", ".safetensors")) {
+      Path out = dir.resolve("many" + ext);
+      Path log = dir.resolve("many" + ext + ".log");
+      Process p = ChildCli.builder("48m", dir, log, "sample", "--checkpoint", run.toString(), "--count",
+          Integer.toString(n), "--out", out.toString()).start();
+      assertTrue(p.waitFor(300, TimeUnit.SECONDS), "timed out");
+      assertEquals(0, p.exitValue(), ChildCli.read(log));
+      long data = (long) n * 75 * 4;
+      long header;
+      try (FileChannel ch = FileChannel.open(out, StandardOpenOption.READ)) {
+        ByteBuffer b = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(b, 0);
+        String text = new String(b.array(), StandardCharsets.ISO_8859_1);
+        if (ext.equals(".npy")) {
+          assertTrue(text.contains("'shape': (300000, 3, 5, 5)"), text);
+          header = 10 + (b.getShort(8) & 0xffff);
+        } else {
+          assertTrue(text.contains("\"samples\":{\"dtype\":\"F32\",\"shape\":[300000,3,5,5]"), text);
+          header = 8 + b.getLong(0);
+        }
+        assertEquals(header + data, ch.size(), "header and every sample");
+        ByteBuffer last = ByteBuffer.allocate(75 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(last, ch.size() - last.capacity());
+        last.flip();
+        for (int i = 0; i < 75; i++) {
+          float v = last.getFloat();
+          assertTrue(v >= 0 && v <= 1, "the last sample was written: " + v);
+        }
+      }
+    }
+    // the same in the evaluation: statistics accumulate batch by batch
+    Path log = dir.resolve("eval.log");
+    Process p = ChildCli.builder("48m", dir, log, "eval", "--checkpoint", run.toString(), "--count",
+        Integer.toString(n)).start();
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "timed out");
+    assertEquals(0, p.exitValue(), ChildCli.read(log));
+    assertTrue(ChildCli.read(log).contains("\"sample_count\": 300000"), ChildCli.read(log));
+  }
+
+  @Test
+  void aGridOfMoreImagesThanCanBeShownIsRefusedBeforeSampling() {
+    CliTest.Result r = CliTest.cli("sample", "--checkpoint", run.toString(), "--count", "2000000", "--out",
+        dir.resolve("huge.png").toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("--count 2000000: a grid of 2000000 images") && r.err().contains("FILE.npy"), r.err());
+    assertEquals(1, r.err().trim().lines().count(), r.err());
+    assertFalse(Files.exists(dir.resolve("huge.png")));
+    CliTest.Result i = CliTest.cli("interpolate", "--checkpoint", run.toString(), "--count", "500000", "--out",
+        dir.resolve("strip.png").toString());
+    assertEquals(2, i.code(), i.all());
+    assertTrue(i.err().contains("--count 500000: the strip is too long"), i.err());
+  }
+
+  @Test
+  void configCheckFindsWhatTrainWouldAndAFailedTrainLeavesNoFolder() {
+    String yaml = dir.resolve("r.yaml").toString();
+    for (String[] c : new String[][] {
+        {"sampling.sampler=euler", "unknown sampler 'euler'"},
+        {"backend=tpu", "unknown backend 'tpu'"},
+        {"model.hidden=2000000000", "model.hidden: with training.batch_size 32, makes activations"},
+        {"data.train_size=2000000000", "data.train_size: 2000000000 images of 3x5x5"}}) {
+      CliTest.Result check = CliTest.cli("config", "--check", yaml, "--set", c[0]);
+      assertEquals(2, check.code(), check.all());
+      assertTrue(check.err().contains(c[1]), check.err());
+      CliTest.Result train = CliTest.cli("train", "-c", yaml, "--set", c[0], "--set", "output.dir="
+          + dir.resolve("failed"), "--set", "output.name=x");
+      assertEquals(2, train.code(), train.all());
+      assertTrue(train.err().contains(c[1]), train.err());
+      assertFalse(Files.exists(dir.resolve("failed")), c[0] + " left a run folder");
+      assertFalse(train.out().contains("run folder"), "no run folder is announced: " + train.out());
+    }
+    CliTest.Result ok = CliTest.cli("config", "--check", yaml);
+    assertEquals(0, ok.code(), ok.all());
+    assertTrue(ok.out().contains("OK (backend reference, model mlp for 3x5x5 images"), ok.out());
+  }
+
+  /**
+   * A run folder belongs to one process: a second train (and a resume) is refused with one line while the
+   * first runs; sample says there is no checkpoint yet; and a killed owner's lock is gone with it.
+   */
+  @Test
+  void aRunFolderHasOneWriterAcrossProcesses() throws Exception {
+    Path yaml = dir.resolve("long.yaml");
+    Files.writeString(yaml, CONFIG.replace("epochs: 1", "epochs: 100000").replace("train_size: 192",
+        "train_size: 50000").replace("batch_size: 32", "batch_size: 4").replace("image_log_every: 0",
+        "image_log_every: 0\n  log_every: 5"));
+    Path log = dir.resolve("owner.log");
+    Path folder = dir.resolve("runs/shared");
+    String[] args = {"train", "-c", yaml.toString(), "--no-samples", "--set", "output.dir=" + dir.resolve("runs"),
+        "--set", "output.name=shared"};
+    Process owner = ChildCli.builder(dir, log, args).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!ChildCli.read(log).contains("step ") && owner.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(owner.isAlive(), ChildCli.read(log));
+      CliTest.Result second = CliTest.cli(args);
+      assertEquals(1, second.code(), second.all());
+      assertTrue(second.err().startsWith("diffusion: " + folder + ": in use by process " + owner.pid()
+          + " (diffusion training, since "), second.err());
+      assertEquals(1, second.err().trim().lines().count(), second.err());
+      String[] resume = java.util.Arrays.copyOf(args, args.length + 1);
+      resume[args.length] = "--resume";
+      assertTrue(CliTest.cli(resume).err().contains("in use by process " + owner.pid()));
+      CliTest.Result sample = CliTest.cli("sample", "--checkpoint", folder.toString(), "--out",
+          dir.resolve("early.png").toString());
+      assertEquals(2, sample.code(), sample.all());
+      assertTrue(sample.err().contains("no checkpoint yet; the run is still training (process " + owner.pid()),
+          sample.err());
+      ChildCli.signal(owner, "KILL");
+      assertTrue(owner.waitFor(60, TimeUnit.SECONDS));
+      // the operating system released the killed owner's lock
+      try (FolderLock lock = FolderLock.acquire(folder, "test")) {
+        assertEquals(folder.toRealPath(), lock.folder());
+      }
+    } finally {
+      owner.destroyForcibly();
+    }
+  }
+}
