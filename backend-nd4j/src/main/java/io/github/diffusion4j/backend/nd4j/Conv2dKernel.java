@@ -126,9 +126,10 @@ final class Conv2dKernel implements Kernel {
   /** Writes each channel's bias over its {@code m} floats. */
   private void fillChannels(NativePass ps, NativeValue y, int m) {
     float[] h = ps.ws().chunk(0);
+    float[] bs = params.weights(bias, cout);
     FloatBuffer b = y.buffer();
     for (int co = 0; co < cout; co++) {
-      Arrays.fill(h, 0, Math.min(m, Workspace.CHUNK), params.weights[bias + co]);
+      Arrays.fill(h, 0, Math.min(m, Workspace.CHUNK), bs[co]);
       int base = y.offset + co * m;
       for (int o = 0; o < m; o += Workspace.CHUNK) {
         b.put(base + o, h, 0, Math.min(Workspace.CHUNK, m - o));
@@ -235,11 +236,12 @@ final class Conv2dKernel implements Kernel {
   private Buffer flippedWeight(Workspace ws) {
     int kk2 = k * k;
     int size = cin * cout * kk2;
-    float[] w = params.weights;
+    float[] w = ws.scratch(1, size);
+    params.weights(weight, w, size);
     float[] f = ws.scratch(0, size);
     for (int co = 0; co < cout; co++) {
       for (int ci = 0; ci < cin; ci++) {
-        int src = weight + (co * cin + ci) * kk2;
+        int src = (co * cin + ci) * kk2;
         int dst = (ci * cout + co) * kk2;
         for (int t = 0; t < kk2; t++) {
           f[dst + kk2 - 1 - t] = w[src + t];

@@ -94,7 +94,8 @@ final class GroupNormKernel implements Kernel {
     double count = len;
     float[] h = ps.ws().scratch(0, len);
     float[] hs = silu ? ps.ws().scratch(1, len) : null;
-    float[] w = params.weights;
+    float[] gm = params.weights(gamma, channels);
+    float[] bt = params.weights(beta, channels);
     float[] mean = new float[x.items * groups];
     float[] rstd = new float[x.items * groups];
     for (int n = 0; n < x.items; n++) {
@@ -106,8 +107,8 @@ final class GroupNormKernel implements Kernel {
         rstd[n * groups + g] = r;
         for (int c = 0; c < cg; c++) {
           int ci = g * cg + c;
-          float scale = r * w[gamma + ci];
-          float shift = w[beta + ci] - mu * scale;
+          float scale = r * gm[ci];
+          float shift = bt[ci] - mu * scale;
           for (int i = c * p, end = i + p; i < end; i++) {
             h[i] = h[i] * scale + shift;
           }
@@ -148,7 +149,7 @@ final class GroupNormKernel implements Kernel {
     float[] hd = ws.scratch(1, len);
     double[] sums = ws.doubles(2 * channels);
     java.util.Arrays.fill(sums, 0, 2 * channels, 0.0);
-    float[] w = params.weights;
+    float[] w = params.weights(gamma, channels);
     for (int n = 0; n < x.items; n++) {
       for (int g = 0; g < groups; g++) {
         int k = n * groups + g;
@@ -160,7 +161,7 @@ final class GroupNormKernel implements Kernel {
         double s2 = 0;
         for (int c = 0; c < cg; c++) {
           int ci = g * cg + c;
-          double gm = w[gamma + ci];
+          double gm = w[ci];
           double sdy = ArrayMath.sum(hd, c * p, p);
           double sdyxh = r * ArrayMath.dotCentered(hd, hx, mu, c * p, p);
           sums[ci] += sdyxh;
@@ -175,7 +176,7 @@ final class GroupNormKernel implements Kernel {
         double m2 = s2 / count;
         for (int c = 0; c < cg; c++) {
           int ci = g * cg + c;
-          double gm = w[gamma + ci];
+          double gm = w[ci];
           // dx = r gamma dy - r m1 - (x - mu) r^2 m2 = a dy + b x + c0
           float a = (float) (r * gm);
           float b = (float) (-r * r * m2);

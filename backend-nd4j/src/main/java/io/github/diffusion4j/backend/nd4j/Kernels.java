@@ -156,27 +156,29 @@ final class Kernels {
   }
 
   /**
-   * The Euclidean norm of {@code g}, accumulated in double.
+   * The sum of squares of {@code g[0, len)}, accumulated in double.
    *
    * @param g the values
-   * @return the norm
+   * @param len how many
+   * @return the sum of squares
    */
-  static double norm(float[] g) {
+  static double sumOfSquares(float[] g, int len) {
     double s0 = 0;
     double s1 = 0;
     int i = 0;
-    for (; i + 1 < g.length; i += 2) {
+    for (; i + 1 < len; i += 2) {
       s0 += (double) g[i] * g[i];
       s1 += (double) g[i + 1] * g[i + 1];
     }
-    if (i < g.length) {
+    if (i < len) {
       s0 += (double) g[i] * g[i];
     }
-    return Math.sqrt(s0 + s1);
+    return s0 + s1;
   }
 
   /**
-   * One step of PyTorch's Adam ({@code torch.optim.Adam}, {@code amsgrad=False}) on flat arrays: with
+   * One step of PyTorch's Adam ({@code torch.optim.Adam}, {@code amsgrad=False}) on a chunk of flat arrays:
+   * with
    * {@code grad = gradScale * g + weightDecay * p}, {@code m = beta1 m + (1 - beta1) grad},
    * {@code v = beta2 v + (1 - beta2) grad^2}, {@code p -= stepSize * m / (sqrt(v) * invSqrtBc2 + eps)}
    * where {@code stepSize = lr / (1 - beta1^t)} and {@code invSqrtBc2 = 1 / sqrt(1 - beta2^t)}.
@@ -185,6 +187,7 @@ final class Kernels {
    * @param g gradients
    * @param m first moments, updated
    * @param v second moments, updated
+   * @param len how many elements
    * @param gradScale the clipping factor (1 without clipping)
    * @param weightDecay the L2 penalty
    * @param beta1 first-moment decay
@@ -198,6 +201,7 @@ final class Kernels {
       float[] g,
       float[] m,
       float[] v,
+      int len,
       double gradScale,
       double weightDecay,
       double beta1,
@@ -214,7 +218,7 @@ final class Kernels {
     float step = (float) stepSize;
     float inv = (float) invSqrtBc2;
     float e = (float) eps;
-    for (int i = 0; i < p.length; i++) {
+    for (int i = 0; i < len; i++) {
       float grad = scale * g[i] + wd * p[i];
       float mi = b1 * m[i] + c1 * grad;
       float vi = b2 * v[i] + c2 * grad * grad;
@@ -229,11 +233,12 @@ final class Kernels {
    *
    * @param ema the average, updated
    * @param p the current values
+   * @param len how many elements
    * @param decay the decay
    */
-  static void ema(float[] ema, float[] p, double decay) {
+  static void ema(float[] ema, float[] p, int len, double decay) {
     double c = 1.0 - decay;
-    for (int i = 0; i < ema.length; i++) {
+    for (int i = 0; i < len; i++) {
       ema[i] = (float) (decay * ema[i] + c * p[i]);
     }
   }

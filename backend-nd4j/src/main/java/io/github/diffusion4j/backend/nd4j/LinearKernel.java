@@ -85,8 +85,9 @@ final class LinearKernel implements Kernel {
   private void fillRows(NativePass ps, NativeValue y, int n) {
     float[] h = ps.ws().scratch(2, Math.max(Workspace.CHUNK, out));
     int rows = Math.max(1, h.length / out);
-    for (int r = 0; r < rows; r++) {
-      System.arraycopy(params.weights, bias, h, r * out, out);
+    params.weights(bias, h, out);
+    for (int r = 1; r < rows; r++) {
+      System.arraycopy(h, 0, h, r * out, out);
     }
     for (int r0 = 0; r0 < n; r0 += rows) {
       int nr = Math.min(rows, n - r0);

@@ -12,13 +12,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A network's parameters in flat float32 vectors of the state dict's layout (entry after entry, each
- * row-major): the weights on the heap (the optimiser's copy) and in native memory (the kernels' copy, what
- * BLAS reads), the gradient in native memory (kernels add to it, often as the accumulating output of a
- * matrix product), Adam's two moments and the optional moving average on the heap.
+ * row-major), all in native memory: the weights (what BLAS reads in place), the gradient (kernels add to it,
+ * often as the accumulating output of a matrix product), Adam's two moments and the optional moving average.
+ * Nothing scales with the parameter count on the Java heap, so a model of 100 million parameters fits the
+ * default heap.
  *
- * <p>Adam is one vectorised pass over Java arrays ({@link Kernels#adam}, PyTorch's {@code torch.optim.Adam}
- * after {@code clip_grad_norm_}) followed by one copy of the weights into native memory. Not thread-safe
- * for writing: the model serialises training and state access; any number of passes may read the weights
+ * <p>Adam ({@link Kernels#adam}, PyTorch's {@code torch.optim.Adam} after {@code clip_grad_norm_}) and the
+ * moving average stream the vectors through heap chunks in one vectorised pass each. Not thread-safe for
+ * writing: the model serialises training and state access; any number of passes may read the weights
  * between updates.
  */
 final class Parameters implements ParameterStore {
@@ -26,22 +27,15 @@ final class Parameters implements ParameterStore {
   private final Map<String, int[]> layout;
   private final Map<String, Integer> offsets = new HashMap<>();
   private final int size;
-  /** The weights, the source of truth. */
-  final float[] weights;
-  private final float[] gradient;
-  private final float[] expAvg;
-  private final float[] expAvgSq;
-  private float[] average;
-  private final INDArray nativeWeights;
-  private final INDArray nativeGradient;
+  private final INDArray[] arrays = new INDArray[Buffer.values().length];
+  private final FloatBuffer[] buffers = new FloatBuffer[Buffer.values().length];
   private final FloatPointer weightsPointer;
   private final FloatPointer gradientPointer;
-  private final FloatBuffer weightsBuffer;
-  private final FloatBuffer gradientBuffer;
+  private final float[][] chunks = new float[4][Workspace.CHUNK];
   private boolean closed;
 
   /**
-   * Allocates zeroed vectors for a layout.
+   * Allocates zeroed vectors for a layout (the moving average when it starts).
    *
    * @param owner the layers that track open stores (to close them with the backend)
    * @param layout names and shapes in state-dict order
@@ -62,26 +56,28 @@ final class Parameters implements ParameterStore {
       }
     }
     this.size = (int) total;
-    this.weights = new float[size];
-    this.gradient = new float[size];
-    this.expAvg = new float[size];
-    this.expAvgSq = new float[size];
-    INDArray w = Nd4jBackend.allocate(Math.max(1, size));
-    INDArray g;
     try {
-      g = Nd4jBackend.allocate(Math.max(1, size));
+      for (Buffer b : new Buffer[] {Buffer.WEIGHTS, Buffer.GRADIENTS, Buffer.FIRST_MOMENT, Buffer.SECOND_MOMENT}) {
+        allocate(b);
+      }
     } catch (RuntimeException | Error e) {
-      w.close();
+      free();
       throw e;
     }
-    this.nativeWeights = w;
-    this.nativeGradient = g;
-    this.weightsPointer = (FloatPointer) w.data().addressPointer();
-    this.gradientPointer = (FloatPointer) g.data().addressPointer();
-    this.weightsBuffer = w.data().asNioFloat();
-    this.gradientBuffer = g.data().asNioFloat();
-    syncWeights();
-    zeroGradients();
+    this.weightsPointer = (FloatPointer) arrays[Buffer.WEIGHTS.ordinal()].data().addressPointer();
+    this.gradientPointer = (FloatPointer) arrays[Buffer.GRADIENTS.ordinal()].data().addressPointer();
+  }
+
+  /** A zeroed native vector for a buffer. */
+  private void allocate(Buffer b) {
+    INDArray a = Nd4jBackend.allocate(Math.max(1, size));
+    arrays[b.ordinal()] = a;
+    buffers[b.ordinal()] = a.data().asNioFloat();
+    Pointer.memset(a.data().addressPointer(), 0, (long) Math.max(1, size) * Float.BYTES);
+  }
+
+  private FloatBuffer buffer(Buffer b) {
+    return buffers[b.ordinal()];
   }
 
   /**
@@ -109,6 +105,30 @@ final class Parameters implements ParameterStore {
   }
 
   /**
+   * A copy of some weights (a bias, a norm's scale), for loops on the heap.
+   *
+   * @param offset the first
+   * @param count how many
+   * @return a new array
+   */
+  float[] weights(int offset, int count) {
+    float[] w = new float[count];
+    weights(offset, w, count);
+    return w;
+  }
+
+  /**
+   * Copies some weights into an array.
+   *
+   * @param offset the first
+   * @param dst the array, from index 0
+   * @param count how many
+   */
+  void weights(int offset, float[] dst, int count) {
+    buffer(Buffer.WEIGHTS).get(offset, dst, 0, count);
+  }
+
+  /**
    * The native gradient at an offset, for BLAS.
    *
    * @param offset a parameter's offset
@@ -124,11 +144,7 @@ final class Parameters implements ParameterStore {
    * @return the buffer
    */
   FloatBuffer gradientBuffer() {
-    return gradientBuffer;
-  }
-
-  private void syncWeights() {
-    weightsBuffer.put(0, weights, 0, size);
+    return buffer(Buffer.GRADIENTS);
   }
 
   @Override
@@ -144,17 +160,10 @@ final class Parameters implements ParameterStore {
   @Override
   public float[] read(Buffer buffer) {
     checkOpen();
-    return switch (buffer) {
-      case WEIGHTS -> weights.clone();
-      case GRADIENTS -> {
-        float[] g = new float[size];
-        gradientBuffer.get(0, g, 0, size);
-        yield g;
-      }
-      case FIRST_MOMENT -> expAvg.clone();
-      case SECOND_MOMENT -> expAvgSq.clone();
-      case AVERAGE -> (average == null ? weights : average).clone();
-    };
+    FloatBuffer b = buffer(buffer == Buffer.AVERAGE && !hasAverage() ? Buffer.WEIGHTS : buffer);
+    float[] out = new float[size];
+    b.get(0, out, 0, size);
+    return out;
   }
 
   @Override
@@ -163,16 +172,10 @@ final class Parameters implements ParameterStore {
     if (values.length != size) {
       throw new IllegalArgumentException(values.length + " values for a store of " + size + " parameters");
     }
-    switch (buffer) {
-      case WEIGHTS -> {
-        System.arraycopy(values, 0, weights, 0, size);
-        syncWeights();
-      }
-      case GRADIENTS -> gradientBuffer.put(0, values, 0, size);
-      case FIRST_MOMENT -> System.arraycopy(values, 0, expAvg, 0, size);
-      case SECOND_MOMENT -> System.arraycopy(values, 0, expAvgSq, 0, size);
-      case AVERAGE -> average = values.clone();
+    if (buffer == Buffer.AVERAGE && !hasAverage()) {
+      allocate(Buffer.AVERAGE);
     }
+    buffer(buffer).put(0, values, 0, size);
   }
 
   @Override
@@ -184,31 +187,63 @@ final class Parameters implements ParameterStore {
   @Override
   public void adam(AdamUpdate u) {
     checkOpen();
-    gradientBuffer.get(0, gradient, 0, size);
+    FloatBuffer w = buffer(Buffer.WEIGHTS);
+    FloatBuffer g = buffer(Buffer.GRADIENTS);
+    FloatBuffer m = buffer(Buffer.FIRST_MOMENT);
+    FloatBuffer v = buffer(Buffer.SECOND_MOMENT);
+    float[] hw = chunks[0];
+    float[] hg = chunks[1];
+    float[] hm = chunks[2];
+    float[] hv = chunks[3];
     double scale = 1.0;
     if (u.maxGradNorm() > 0) {
-      scale = Math.min(1.0, u.maxGradNorm() / (Kernels.norm(gradient) + 1e-6));
+      double squares = 0;
+      for (int o = 0; o < size; o += Workspace.CHUNK) {
+        int len = Math.min(Workspace.CHUNK, size - o);
+        g.get(o, hg, 0, len);
+        squares += Kernels.sumOfSquares(hg, len);
+      }
+      scale = Math.min(1.0, u.maxGradNorm() / (Math.sqrt(squares) + 1e-6));
     }
     double bc1 = 1.0 - Math.pow(u.beta1(), u.step());
     double bc2 = 1.0 - Math.pow(u.beta2(), u.step());
-    Kernels.adam(
-        weights, gradient, expAvg, expAvgSq, scale, u.weightDecay(), u.beta1(), u.beta2(),
-        u.learningRate() / bc1, 1.0 / Math.sqrt(bc2), u.epsilon());
-    syncWeights();
+    for (int o = 0; o < size; o += Workspace.CHUNK) {
+      int len = Math.min(Workspace.CHUNK, size - o);
+      w.get(o, hw, 0, len);
+      g.get(o, hg, 0, len);
+      m.get(o, hm, 0, len);
+      v.get(o, hv, 0, len);
+      Kernels.adam(hw, hg, hm, hv, len, scale, u.weightDecay(), u.beta1(), u.beta2(), u.learningRate() / bc1,
+          1.0 / Math.sqrt(bc2), u.epsilon());
+      w.put(o, hw, 0, len);
+      m.put(o, hm, 0, len);
+      v.put(o, hv, 0, len);
+    }
   }
 
   @Override
   public void updateAverage(double decay) {
     checkOpen();
-    if (average == null) {
-      average = weights.clone();
+    FloatBuffer w = buffer(Buffer.WEIGHTS);
+    if (!hasAverage()) {
+      allocate(Buffer.AVERAGE);
+      NativePass.copy(w, 0, buffer(Buffer.AVERAGE), 0, size);
     }
-    Kernels.ema(average, weights, decay);
+    FloatBuffer a = buffer(Buffer.AVERAGE);
+    float[] ha = chunks[0];
+    float[] hw = chunks[1];
+    for (int o = 0; o < size; o += Workspace.CHUNK) {
+      int len = Math.min(Workspace.CHUNK, size - o);
+      a.get(o, ha, 0, len);
+      w.get(o, hw, 0, len);
+      Kernels.ema(ha, hw, len, decay);
+      a.put(o, ha, 0, len);
+    }
   }
 
   @Override
   public boolean hasAverage() {
-    return average != null;
+    return arrays[Buffer.AVERAGE.ordinal()] != null;
   }
 
   private void checkOpen() {
@@ -217,12 +252,21 @@ final class Parameters implements ParameterStore {
     }
   }
 
+  private void free() {
+    for (int i = 0; i < arrays.length; i++) {
+      if (arrays[i] != null) {
+        arrays[i].close();
+        arrays[i] = null;
+        buffers[i] = null;
+      }
+    }
+  }
+
   @Override
   public synchronized void close() {
     if (!closed) {
       closed = true;
-      nativeWeights.close();
-      nativeGradient.close();
+      free();
       owner.forget(this);
     }
   }
