@@ -7,7 +7,9 @@ import com.tngtech.archunit.junit.ArchTests;
 import io.github.diffusion4j.testkit.ArchitectureRules;
 
 /** Checks the shared layering rules on the api module. */
-@AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+@AnalyzeClasses(
+    packages = "io.github.diffusion4j",
+    importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRules.NoTestJars.class})
 class ArchitectureTest {
   @ArchTest
   static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
