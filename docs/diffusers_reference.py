@@ -30,6 +30,7 @@ Usage (PyTorch 1.13 or later and NumPy)::
     python3 docs/diffusers_reference.py convert CKPT CONFIG_JSON OUT_DIR   # the authors' state dict -> a folder
     python3 docs/diffusers_reference.py fixtures TORCH_DIR MICRO_DIR  # small files for the Java reader tests
     python3 docs/diffusers_reference.py bench DIR STEPS THREADS     # seconds per image, DDIM-STEPS, batch 1
+    python3 docs/diffusers_reference.py random NAME OUT_DIR         # a published folder's layout, random weights
 
 The five published DDPM folders (google/ddpm-cifar10-32, ddpm-celebahq-256, ddpm-church-256, ddpm-bedroom-256,
 ddpm-cat-256) share two ``config.json``s, ``GOOGLE_CONFIGS`` below (their hub files were written by diffusers
@@ -898,6 +899,17 @@ def bench(folder, steps, threads):
                       "seconds_per_image": seconds}))
 
 
+def random_folder(name, folder):
+    """A DDPMPipeline folder with the layout and configs of one of GOOGLE_CONFIGS (e.g. ddpm-cifar10-32) and
+    PyTorch's default random initialisation (seed 0): the same shapes, names, order and cost as the published
+    weights, for timing and memory measurements on a machine that cannot reach the hub."""
+    config, sched = GOOGLE_CONFIGS[name]
+    torch.manual_seed(0)
+    model = UNet2DModel(**config)
+    write_folder(folder, config, model.state_dict(), sched)
+    print(json.dumps({"folder": folder, "parameters": sum(p.numel() for p in model.parameters())}))
+
+
 def main(argv):
     if len(argv) == 2 and argv[0] == "names":
         names(json.loads(argv[1]))
@@ -910,6 +922,8 @@ def main(argv):
     elif len(argv) == 3 and argv[0] == "fixtures":
         fixtures(argv[1])
         micro_folder(argv[2])
+    elif len(argv) == 3 and argv[0] == "random":
+        random_folder(argv[1], argv[2])
     elif len(argv) == 4 and argv[0] == "bench":
         bench(argv[1], int(argv[2]), int(argv[3]))
     else:

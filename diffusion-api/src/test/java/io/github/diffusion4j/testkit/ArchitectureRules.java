@@ -3,8 +3,6 @@ package io.github.diffusion4j.testkit;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
-import com.tngtech.archunit.core.importer.ImportOption;
-import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.library.Architectures;
@@ -15,7 +13,7 @@ import com.tngtech.archunit.library.Architectures;
  *
  * <pre>{@code
  * @AnalyzeClasses(packages = "io.github.diffusion4j",
- *     importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRules.NoTestJars.class})
+ *     importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class}) // NoTestJars: this package
  * class ArchitectureTest {
  *   @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
  * }
@@ -29,22 +27,6 @@ public final class ArchitectureRules {
   private ArchitectureRules() {}
 
   private static final String ROOT = "io.github.diffusion4j";
-
-  /**
-   * Leaves out the api's test-jar (the testkit and the api's tests) when a build has packaged it: {@code
-   * DoNotIncludeTests} knows test classes only as {@code test-classes} directories, which is what the class path
-   * holds until the api module is packaged ({@code mvn verify} hands the jar instead). Without it the rules
-   * would judge test code in every module that depends on the test-jar.
-   */
-  public static final class NoTestJars implements ImportOption {
-    /** The option; ArchUnit creates it. */
-    public NoTestJars() {}
-
-    @Override
-    public boolean includes(Location location) {
-      return !location.contains("-tests.jar");
-    }
-  }
 
   /** The api's packages from the bottom up; a layer may use only layers below it. */
   @ArchTest

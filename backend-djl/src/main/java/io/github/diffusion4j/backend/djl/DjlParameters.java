@@ -25,17 +25,14 @@ import java.util.Map;
  * vector, the kernels see the new values at once, and the optimiser is one fused native call for all weights.
  *
  * <p><b>Gradient.</b> libtorch's backward pass accumulates each leaf's gradient in the leaf's own {@code .grad},
- * so the gradient of a batch split into several passes is their sum. This store keeps every leaf's {@code
- * .grad} inside one flat gradient vector, so that zeroing it is one native call and the optimiser reads it
- * without a copy: the flat vector is the {@code .grad} of a stand-in leaf (a zero-stride view of one float,
- * given its gradient once by a backward pass of its own, so {@code zeroGrad} of the stand-in zeroes all of
- * it), and when a leaf first has a {@code .grad} (libtorch creates it in the leaf's first backward pass, with
- * the leaf's contiguous strides) its values are added into the leaf's slice of the flat vector and the
- * {@code .grad}'s storage is pointed at that slice ({@code torch.Tensor.set_} with non-owning memory, DJL's
- * {@code JniUtils.set}). libtorch then accumulates into that memory in place (its {@code AccumulateGrad}
- * adds in place when the backward pass does not create a graph, which this backend's never does), so the
- * flat vector always holds the whole gradient. The tests check the flat gradient against the reference
- * backend's and finite differences, over many steps and split batches.
+ * so the gradient of a batch split into several passes is their sum. The store's gradient is one flat vector
+ * plus what the leaves' {@code .grad}s hold and it has not collected yet: before the gradient is read or
+ * used ({@link #read}, {@link #adam}), each leaf's {@code .grad} is added into the leaf's slice of the flat
+ * vector and zeroed, so the optimiser then reads the flat vector without a further copy. (An earlier version
+ * pointed each {@code .grad}'s storage at its slice with {@code torch.Tensor.set_}, saving those copies, about
+ * 1% of a U-Net step; libtorch warns that {@code set_} under DJL's inference mode guard may give silently wrong
+ * results, so it is not done.) The tests check the flat gradient against the reference backend's and finite
+ * differences, over many steps and split batches.
  *
  * <p><b>Adam.</b> {@code torch.optim.Adam} with L2 weight decay, after clipping the gradient's global norm
  * ({@code clip_grad_norm_}): DJL's fused {@code adamUpdate} computes {@code w -= lr' m / (sqrt(v) + eps')}, and
@@ -63,14 +60,8 @@ final class DjlParameters implements ParameterStore {
   private final PtNDArray secondMoment;
   /** The autograd leaf of each entry, once a kernel has asked for it. */
   private final PtNDArray[] leaves;
-  /** Whether each leaf's {@code .grad} lives in its slice of {@link #gradient}. */
-  private final boolean[] linked;
-  /** The stand-in leaf whose {@code .grad} is {@link #gradient}. */
-  private final PtNDArray standIn;
-  /** The flat gradient, in layout order: the stand-in's {@code .grad}. */
+  /** The flat gradient, in layout order, less what the leaves' {@code .grad}s hold (see {@link #collect}). */
   private final PtNDArray gradient;
-  /** Whether every leaf that exists is linked (so {@link #link} has nothing to do). */
-  private boolean allLinked = true;
   /**
    * The factor the flat gradient's values are to be multiplied by to give the gradient (the loss's {@code 2
    * scale}, see {@link #scaleGradient}); NaN while the gradient is zero, when any factor will do.
@@ -104,33 +95,12 @@ final class DjlParameters implements ParameterStore {
     this.size = (int) total;
     offsets[names.size()] = size;
     this.leaves = new PtNDArray[names.size()];
-    this.linked = new boolean[names.size()];
     this.manager = (PtNDManager) backend.root().newSubManager();
     this.weights = Nd.zeros(manager, size);
     this.firstMoment = Nd.zeros(manager, size);
     this.secondMoment = Nd.zeros(manager, size);
-    this.standIn = size == 0 ? null : standIn(manager, size);
-    this.gradient = size == 0 ? Nd.zeros(manager, 0) : JniUtils.getGradient(standIn);
+    this.gradient = Nd.zeros(manager, size);
     NDScope.unregister(weights, firstMoment, secondMoment, gradient);
-    if (standIn != null) {
-      NDScope.unregister(standIn);
-    }
-  }
-
-  /**
-   * A leaf of {@code size} elements that uses one float of memory (a zero-stride view of it) and has a zero
-   * {@code .grad} of its own: a contiguous {@code [size]} tensor, which libtorch creates when it accumulates
-   * the stand-in's first gradient.
-   */
-  private static PtNDArray standIn(PtNDManager manager, int size) {
-    PtNDArray one = Nd.zeros(manager, 1);
-    PtNDArray leaf = JniUtils.broadcast(one, new ai.djl.ndarray.types.Shape(size));
-    one.close();
-    JniUtils.attachGradient(leaf, true);
-    try (PtNDArray zeros = Nd.zeros(manager, size)) {
-      JniUtils.backward(leaf, zeros, false, false);
-    }
-    return leaf;
   }
 
   /** The manager that owns the vectors, the leaves and the kernels' constants. */
@@ -171,7 +141,6 @@ final class DjlParameters implements ParameterStore {
     JniUtils.attachGradient(view, true);
     NDScope.unregister(view);
     leaves[i] = view;
-    allLinked = false;
     return view;
   }
 
@@ -211,7 +180,7 @@ final class DjlParameters implements ParameterStore {
       case AVERAGE:
         return Nd.read(average == null ? weights : average, size);
       default:
-        link();
+        collect();
         float[] g = Nd.read(gradient, size);
         double factor = gradientFactor();
         if (factor != 1) {
@@ -241,7 +210,7 @@ final class DjlParameters implements ParameterStore {
         Nd.write(average, values, 0, size);
       }
       default -> {
-        link();
+        zeroLeafGradients();
         Nd.write(gradient, values, 0, size);
         gradientScale = 1;
       }
@@ -251,9 +220,13 @@ final class DjlParameters implements ParameterStore {
   @Override
   public void zeroGradients() {
     checkOpen();
-    link();
-    if (standIn != null) {
-      JniUtils.zeroGrad(standIn); // the flat gradient, every linked leaf's .grad included
+    zeroLeafGradients();
+    if (size > 0) {
+      ByteBuffer memory = Nd.view(gradient);
+      byte[] zeros = new byte[Math.min(memory.capacity(), 1 << 16)];
+      while (memory.hasRemaining()) { // overwrites NaN too, which multiplying by zero would keep
+        memory.put(zeros, 0, Math.min(zeros.length, memory.remaining()));
+      }
     }
     gradientScale = Double.NaN;
   }
@@ -280,44 +253,51 @@ final class DjlParameters implements ParameterStore {
   }
 
   /**
-   * Moves the {@code .grad} of every leaf that has one and is not linked yet into the leaf's slice of the
-   * flat gradient: adds its values there, then points its storage at the slice.
+   * Adds the {@code .grad} of every leaf that has one into the leaf's slice of the flat gradient and zeroes
+   * it, so that the flat vector holds the whole gradient.
    */
-  private void link() {
-    if (allLinked) {
-      return;
-    }
-    boolean all = true;
-    ByteBuffer memory = null;
+  private void collect() {
     for (int i = 0; i < leaves.length; i++) {
-      if (leaves[i] == null || linked[i]) {
+      if (leaves[i] == null) {
         continue;
       }
       PtNDArray g = JniUtils.getGradient(leaves[i]);
       if (g == null) {
-        all = false; // not reached by a backward pass yet
-        continue;
+        continue; // not reached by a backward pass yet
       }
       try (PtNDArray flat = (PtNDArray) gradient.get(new NDIndex().addSliceDim(offsets[i], offsets[i + 1]));
           PtNDArray slice = JniUtils.reshape(flat, g.getShape().getShape())) {
         JniUtils.addi(slice, g);
-        if (memory == null) {
-          memory = Nd.view(gradient);
-        }
-        ByteBuffer part = memory.slice(4 * offsets[i], 4 * (offsets[i + 1] - offsets[i]));
-        JniUtils.set(g, part); // g is the leaf's .grad itself (the same tensor), now over the slice
-        linked[i] = true;
       } finally {
         g.close();
       }
+      JniUtils.zeroGrad(leaves[i]);
     }
-    allLinked = all;
+  }
+
+  /** Zeroes the {@code .grad} of every leaf that has one. */
+  private void zeroLeafGradients() {
+    for (PtNDArray leaf : leaves) {
+      if (leaf != null && hasGradient(leaf)) {
+        JniUtils.zeroGrad(leaf);
+      }
+    }
+  }
+
+  /** Whether a leaf has a {@code .grad} yet (libtorch creates it in the leaf's first backward pass). */
+  private static boolean hasGradient(PtNDArray leaf) {
+    PtNDArray g = JniUtils.getGradient(leaf);
+    if (g == null) {
+      return false;
+    }
+    g.close();
+    return true;
   }
 
   @Override
   public void adam(AdamUpdate u) {
     checkOpen();
-    link();
+    collect();
     double rescale = gradientFactor();
     if (u.maxGradNorm() > 0) {
       double norm;
