@@ -13,7 +13,7 @@ import com.tngtech.archunit.library.Architectures;
  *
  * <pre>{@code
  * @AnalyzeClasses(packages = "io.github.diffusion4j",
- *     importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class}) // NoTestJars: this package
+ *     importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class})
  * class ArchitectureTest {
  *   @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
  * }
