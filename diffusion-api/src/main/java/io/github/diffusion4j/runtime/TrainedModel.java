@@ -7,8 +7,10 @@ import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.FolderLock;
+import io.github.diffusion4j.io.Manifest;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
@@ -47,7 +49,8 @@ public final class TrainedModel implements AutoCloseable {
     LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
         overrides);
     c.content().scheduler().ifPresent(s -> checkConsistent(dir, s, loaded.config().schedule()));
-    Diffusion d = Diffusion.open(loaded);
+    // sampled again with the noise its samples were drawn with (version 1 when the manifest does not say)
+    Diffusion d = Diffusion.open(loaded, c.manifest().map(Manifest::noise).orElse(NoiseVersion.ZIGGURAT));
     TrainableModel m = null;
     try {
       m = d.createModel();

@@ -202,6 +202,11 @@ final class DjlBackend implements Backend, TensorFactory {
     return scopes.open();
   }
 
+  @Override
+  public int threads() {
+    return threads;
+  }
+
   private void checkOpen() {
     if (closed) {
       throw new IllegalStateException("the djl backend is closed");
