@@ -1,5 +1,7 @@
 package io.github.diffusion4j.eval;
 
+import java.io.Serializable;
+
 /**
  * A Gaussian fitted to a set of flattened images: the mean and the unbiased covariance ({@code n - 1}
  * in the denominator, as {@code numpy.cov}), in double precision. Fit the reference set once and
@@ -41,12 +43,19 @@ public final class Gaussian {
    * mean (two passes over the batch, as numerically sound as fitting it alone) and merged with the total
    * by Chan, Golub and LeVeque's update ({@code M += M_b + delta delta^T n_a n_b / (n_a + n_b)}); one batch
    * gives exactly {@link Gaussian#fit}'s result, many give it to rounding.
+   *
+   * <p>Accumulators of disjoint parts of a set {@linkplain #merge merge} by the same update, in any order
+   * and grouping (e.g. one per Spark partition, combined by a tree aggregation), again to rounding. An
+   * accumulator is {@link Serializable}: its serial form is the count, the mean and the upper triangle of
+   * {@code M} (nothing but the dimension while empty).
    */
-  public static final class Accumulator {
+  public static final class Accumulator implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     private final int d;
     private final double[] mean;
     private final double[][] comoment;
-    private final double[][] block;
+    private transient double[][] block;
     private long n;
 
     /**
@@ -61,7 +70,6 @@ public final class Gaussian {
       this.d = dimension;
       this.mean = new double[d];
       this.comoment = new double[d][d];
-      this.block = new double[BLOCK][d];
     }
 
     /**
@@ -91,6 +99,9 @@ public final class Gaussian {
       }
       if (count == 0) {
         return this;
+      }
+      if (block == null) {
+        block = new double[BLOCK][d];
       }
       double[] batchMean = new double[d];
       for (int s = 0; s < count; s++) {
@@ -123,12 +134,50 @@ public final class Gaussian {
           }
         }
       }
+      combine(count, batchMean);
+      return this;
+    }
+
+    /**
+     * Adds the vectors another accumulator has seen (a disjoint part of the same set), as if they had been
+     * added here: {@code M = M_a + M_b + delta delta^T n_a n_b / (n_a + n_b)} and
+     * {@code mean = mean_a + delta n_b / (n_a + n_b)} with {@code delta = mean_b - mean_a} (Chan, Golub and
+     * LeVeque 1979, the pairwise update). The other accumulator is not changed.
+     *
+     * @param other an accumulator of the same dimension (may be empty)
+     * @return this
+     * @throws IllegalArgumentException if the dimensions differ
+     */
+    public Accumulator merge(Accumulator other) {
+      if (other.d != d) {
+        throw new IllegalArgumentException("cannot merge vectors of length " + other.d + " into length " + d);
+      }
+      if (other.n == 0) {
+        return this;
+      }
+      for (int i = 0; i < d; i++) {
+        double[] row = comoment[i];
+        double[] add = other.comoment[i];
+        for (int j = i; j < d; j++) {
+          row[j] += add[j];
+        }
+      }
+      combine(other.n, other.mean.clone());
+      return this;
+    }
+
+    /**
+     * Folds in the mean of {@code count} vectors whose centred comoment has already been added to
+     * {@code comoment}: the cross term {@code delta delta^T n_a n_b / (n_a + n_b)}, the mean and the count.
+     * {@code otherMean} is overwritten (with {@code delta}).
+     */
+    private void combine(long count, double[] otherMean) {
       long total = n + count;
       if (n > 0) {
         double w = (double) n * count / total;
-        double[] delta = new double[d];
+        double[] delta = otherMean;
         for (int i = 0; i < d; i++) {
-          delta[i] = batchMean[i] - mean[i];
+          delta[i] -= mean[i];
         }
         for (int i = 0; i < d; i++) {
           double[] row = comoment[i];
@@ -142,10 +191,18 @@ public final class Gaussian {
           mean[i] += delta[i] * f;
         }
       } else {
-        System.arraycopy(batchMean, 0, mean, 0, d);
+        System.arraycopy(otherMean, 0, mean, 0, d);
       }
       n = total;
-      return this;
+    }
+
+    /** The serial form: the dimension, the count, the mean and the upper triangle row by row. */
+    private Object writeReplace() {
+      return new SerialForm(this);
+    }
+
+    private void readObject(java.io.ObjectInputStream in) throws java.io.InvalidObjectException {
+      throw new java.io.InvalidObjectException("an accumulator is read through its serial form");
     }
 
     /**
@@ -179,6 +236,46 @@ public final class Gaussian {
         }
       }
       return new Gaussian(mean.clone(), cov, (int) n);
+    }
+  }
+
+  /** The serial form of an {@link Accumulator}: only the upper triangle of the comoment, none while empty. */
+  private static final class SerialForm implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final int dimension;
+    private final long count;
+    private final double[] mean;
+    private final double[] upper;
+
+    SerialForm(Accumulator a) {
+      this.dimension = a.d;
+      this.count = a.n;
+      this.mean = a.n == 0 ? null : a.mean.clone();
+      this.upper = a.n == 0 ? null : new double[Math.toIntExact((long) a.d * (a.d + 1) / 2)];
+      int k = 0;
+      for (int i = 0; a.n > 0 && i < a.d; i++) {
+        System.arraycopy(a.comoment[i], i, upper, k, a.d - i);
+        k += a.d - i;
+      }
+    }
+
+    private Object readResolve() throws java.io.ObjectStreamException {
+      if (dimension < 1 || count < 0 || (count > 0 && (mean == null || upper == null || mean.length != dimension
+          || upper.length != (long) dimension * (dimension + 1) / 2))) {
+        throw new java.io.InvalidObjectException("inconsistent accumulator of dimension " + dimension);
+      }
+      Accumulator a = new Accumulator(dimension);
+      if (count > 0) {
+        System.arraycopy(mean, 0, a.mean, 0, dimension);
+        int k = 0;
+        for (int i = 0; i < dimension; i++) {
+          System.arraycopy(upper, k, a.comoment[i], i, dimension - i);
+          k += dimension - i;
+        }
+        a.n = count;
+      }
+      return a;
     }
   }
 

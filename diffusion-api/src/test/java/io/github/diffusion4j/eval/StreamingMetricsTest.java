@@ -104,4 +104,112 @@ class StreamingMetricsTest {
     assertEquals(batched.frechet(), oneShot.frechet(), 1e-6);
     assertTrue(batched.frechet() > 0);
   }
+
+  @SuppressWarnings("unchecked")
+  private static <T> T roundTrip(T value) throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(value);
+    }
+    try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      return (T) in.readObject();
+    }
+  }
+
+  @Test
+  void accumulatorsOfPartsMergeToTheWholeInAnyGrouping() throws Exception {
+    float[] all = noisyGradients(1000, 4);
+    Gaussian whole = Gaussian.fit(all, 75);
+    // parts of unequal sizes (one empty), merged left to right and as a tree, some through serialisation
+    int[] sizes = {130, 0, 1, 400, 69, 400};
+    Gaussian.Accumulator[] parts = new Gaussian.Accumulator[sizes.length];
+    int first = 0;
+    for (int p = 0; p < sizes.length; p++) {
+      parts[p] = new Gaussian.Accumulator(75);
+      for (int b = 0; b < sizes[p]; b += 128) {
+        parts[p].add(slice(all, first + b, Math.min(128, sizes[p] - b)));
+      }
+      first += sizes[p];
+    }
+    Gaussian.Accumulator chain = new Gaussian.Accumulator(75);
+    for (Gaussian.Accumulator p : parts) {
+      chain.merge(roundTrip(p));
+    }
+    Gaussian.Accumulator left = roundTrip(parts[0]).merge(parts[1]).merge(parts[2]);
+    Gaussian.Accumulator right = new Gaussian.Accumulator(75).merge(parts[3]).merge(parts[4]).merge(parts[5]);
+    Gaussian.Accumulator tree = roundTrip(left.merge(right));
+    for (Gaussian.Accumulator a : new Gaussian.Accumulator[] {chain, tree}) {
+      assertEquals(1000, a.count());
+      Gaussian g = a.fit();
+      // as for batches above: sums of ~1000 terms, rounding of order 1e-16 relative
+      assertArrayEquals(whole.mean(), g.mean(), 1e-14);
+      for (int i = 0; i < 75; i++) {
+        assertArrayEquals(whole.covariance()[i], g.covariance()[i], 1e-14);
+      }
+    }
+    // merging leaves the other unchanged; a merged-in empty accumulator changes nothing
+    assertEquals(130, parts[0].count());
+    Gaussian before = parts[3].fit();
+    Gaussian after = parts[3].merge(new Gaussian.Accumulator(75)).fit();
+    assertArrayEquals(before.mean(), after.mean(), 0.0);
+    assertThrows(IllegalArgumentException.class, () -> new Gaussian.Accumulator(75).merge(new Gaussian.Accumulator(3)));
+  }
+
+  @Test
+  void serialisationKeepsEveryBitAndIsCompact() throws Exception {
+    float[] all = noisyGradients(300, 5);
+    Gaussian.Accumulator a = new Gaussian.Accumulator(75).add(all);
+    Gaussian copy = roundTrip(a).fit();
+    Gaussian original = a.fit();
+    assertArrayEquals(original.mean(), copy.mean(), 0.0);
+    for (int i = 0; i < 75; i++) {
+      assertArrayEquals(original.covariance()[i], copy.covariance()[i], 0.0);
+    }
+    // an empty accumulator of a large dimension travels as its dimension only (a Spark zero value)
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(new Gaussian.Accumulator(3072));
+    }
+    assertTrue(bytes.size() < 1000, bytes.size() + " bytes");
+    assertEquals(0, roundTrip(new Gaussian.Accumulator(3072)).count());
+
+    QualityAccumulator q = new QualityAccumulator(SHAPE).add(all);
+    QualityAccumulator q2 = roundTrip(q);
+    float[] reference = GradientImages.generate(300, SHAPE, Noise.seeded(6));
+    assertEquals(q.report(Gaussian.fit(reference, 75)), q2.report(Gaussian.fit(reference, 75)));
+    bytes.reset();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(new QualityAccumulator(SHAPE));
+    }
+    assertTrue(bytes.size() < 2000, bytes.size() + " bytes for an empty quality accumulator");
+  }
+
+  @Test
+  void qualityAccumulatorsMergeAndKsCountsAddExactly() throws Exception {
+    float[] samples = noisyGradients(600, 7);
+    // a noisy reference: full-rank covariances, so the distance is a smooth function of them (a clean
+    // gradient's rank-6 covariance passes rounding through square roots of zero eigenvalues, see above)
+    Gaussian ref = Gaussian.fit(noisyGradients(600, 8), 75);
+    QualityAccumulator whole = new QualityAccumulator(SHAPE);
+    QualityAccumulator a = new QualityAccumulator(SHAPE);
+    QualityAccumulator b = new QualityAccumulator(SHAPE);
+    for (int first = 0; first < 600; first += 100) {
+      float[] batch = slice(samples, first, 100);
+      whole.add(batch);
+      (first < 300 ? a : b).add(batch);
+    }
+    QualityAccumulator merged = roundTrip(b).merge(roundTrip(a));
+    QualityReport w = whole.report(ref);
+    QualityReport m = merged.report(ref);
+    assertEquals(600, merged.count());
+    // the histograms are the same counts, so the KS statistic is the same number
+    assertEquals(w.cornerKs(), m.cornerKs(), 0.0);
+    assertEquals(w.gradientResidual(), m.gradientResidual(), 1e-15);
+    assertEquals(w.frechet(), m.frechet(), 1e-9 * w.frechet());
+    Gaussian gw = whole.gaussian();
+    Gaussian gm = merged.gaussian();
+    assertArrayEquals(gw.mean(), gm.mean(), 1e-14);
+    assertThrows(IllegalArgumentException.class, () -> a.merge(new QualityAccumulator(Shape.of(1, 5, 5))));
+  }
 }

@@ -2,6 +2,9 @@ package io.github.diffusion4j.cli;
 
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,6 +17,7 @@ import picocli.CommandLine.Option;
     description = "Train and sample denoising diffusion models (DDPM, DDIM) on ND4J or DJL/PyTorch.",
     subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InterpolateCommand.class,
         EvalCommand.class, InfoCommand.class, ConfigCommand.class, BenchCommand.class, DataCommand.class,
+        ExportCommand.class, ConvertCommand.class,
         picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
 public final class DiffusionCli {
   /** Exit code for success. */
@@ -67,10 +71,16 @@ public final class DiffusionCli {
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
     DiffusionCli root = new DiffusionCli();
     CommandLine cl = new CommandLine(root);
+    addExtensions(cl, err);
     cl.setOut(out);
     cl.setErr(err);
     cl.setExitCodeExceptionMapper(ErrorReporting::exitCode);
     cl.setParameterExceptionHandler((ex, a) -> {
+      String missing = missingOptionalCommand(cl, args);
+      if (missing != null) {
+        err.println("diffusion: '" + missing + "' needs " + OPTIONAL_COMMANDS.get(missing));
+        return BAD_INPUT;
+      }
       err.println("diffusion: " + parameterError(ex));
       err.println("Try 'diffusion " + commandPath(ex.getCommandLine()) + "--help' for more information.");
       return BAD_INPUT;
@@ -88,6 +98,49 @@ public final class DiffusionCli {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * The subcommands of optional modules, by name, and what to do when one is asked for but its module is not
+   * on the class path.
+   */
+  static final Map<String, String> OPTIONAL_COMMANDS = Map.of("spark", "the optional module diffusion-spark with "
+      + "Apache Spark on the class path; ./diffusion spark builds and runs it (docs/spark.md)");
+
+  /**
+   * Adds the subcommands of the {@link CommandExtension}s on the class path. One that cannot be loaded (its
+   * module's own dependencies missing) is reported in one line and left out; the other commands work.
+   */
+  static void addExtensions(CommandLine cl, PrintWriter err) {
+    ServiceLoader<CommandExtension> loader = ServiceLoader.load(CommandExtension.class);
+    var it = loader.iterator();
+    while (true) {
+      String name = "?";
+      try {
+        if (!it.hasNext()) {
+          break;
+        }
+        CommandExtension e = it.next();
+        name = e.name();
+        if (!cl.getSubcommands().containsKey(name)) {
+          cl.addSubcommand(name, e.command());
+        }
+      } catch (ServiceConfigurationError | LinkageError | RuntimeException e) {
+        err.println("diffusion: warning: the optional command '" + name + "' cannot be loaded ("
+            + ErrorReporting.oneLine(String.valueOf(e.getMessage())) + "); it needs " + OPTIONAL_COMMANDS.getOrDefault(
+                name, "its module's dependencies on the class path"));
+      }
+    }
+  }
+
+  /** The optional command the arguments ask for first, if its module is not on the class path; else null. */
+  private static String missingOptionalCommand(CommandLine root, String[] args) {
+    for (String a : args) {
+      if (!a.startsWith("-")) {
+        return OPTIONAL_COMMANDS.containsKey(a) && !root.getSubcommands().containsKey(a) ? a : null;
+      }
+    }
+    return null;
   }
 
   /**

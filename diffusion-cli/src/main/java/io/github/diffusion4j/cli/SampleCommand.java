@@ -65,9 +65,6 @@ final class SampleCommand implements Callable<Integer> {
     if (count < 1) {
       throw new BadInputException("--count " + count + ": must be at least 1");
     }
-    if (eta != null && !(eta >= 0 && Double.isFinite(eta))) {
-      throw new BadInputException("--eta " + eta + ": must be a finite number at least 0");
-    }
     if (frames != null && frames < 2) {
       throw new BadInputException("--frames " + frames + ": must be at least 2");
     }
@@ -79,16 +76,7 @@ final class SampleCommand implements Callable<Integer> {
       }
       Outputs.checkWritable("--gif", gif);
     }
-    List<String> all = new ArrayList<>(overrides);
-    if (backend != null) {
-      all.add("backend=" + backend);
-    }
-    if (sampler != null) {
-      all.add("sampling.sampler=" + sampler);
-    }
-    if (eta != null) {
-      all.add("sampling.eta=" + eta);
-    }
+    List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
@@ -133,21 +121,11 @@ final class SampleCommand implements Callable<Integer> {
 
   /** Loads a checkpoint, validating {@code --steps} against its schedule. */
   static TrainedModel loadFor(Path checkpoint, List<String> overrides, Integer steps) {
-    List<String> all = new ArrayList<>(overrides);
-    if (steps != null) {
-      if (steps < 1) {
-        throw new BadInputException("--steps " + steps + ": must be at least 1");
-      }
-      all.add("sampling.num_inference_steps=" + steps);
-      all.add("sampling.timesteps=[]");
-    }
+    List<String> all = SamplingOverrides.withSteps(overrides, steps);
     try {
       return TrainedModel.load(checkpoint, all);
-    } catch (io.github.diffusion4j.config.ConfigException e) {
-      if (steps != null && e.path().startsWith("sampling.num_inference_steps")) {
-        throw new BadInputException("--steps " + steps + ": " + e.detail());
-      }
-      throw e;
+    } catch (RuntimeException e) {
+      throw SamplingOverrides.forSteps(steps, e);
     }
   }
 

@@ -1,0 +1,76 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.config.ConfigException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The configuration overrides that the sampling options of a command stand for ({@code --backend},
+ * {@code --sampler}, {@code --eta}, {@code --steps}), shared by {@code diffusion sample}, {@code eval},
+ * {@code interpolate} and the commands of optional modules, so that an option means the same everywhere and
+ * its errors name it.
+ */
+public final class SamplingOverrides {
+  private SamplingOverrides() {}
+
+  /**
+   * The overrides of the options given (null for an option not given), after the {@code --set} ones.
+   *
+   * @param set the {@code --set KEY=VALUE} overrides
+   * @param backend {@code --backend}, or null
+   * @param sampler {@code --sampler}, or null
+   * @param eta {@code --eta}, or null
+   * @return the overrides
+   * @throws BadInputException if {@code --eta} is negative or not finite
+   */
+  public static List<String> of(List<String> set, String backend, String sampler, Double eta) {
+    if (eta != null && !(eta >= 0 && Double.isFinite(eta))) {
+      throw new BadInputException("--eta " + eta + ": must be a finite number at least 0");
+    }
+    List<String> all = new ArrayList<>(set);
+    if (backend != null) {
+      all.add("backend=" + backend);
+    }
+    if (sampler != null) {
+      all.add("sampling.sampler=" + sampler);
+    }
+    if (eta != null) {
+      all.add("sampling.eta=" + eta);
+    }
+    return all;
+  }
+
+  /**
+   * The overrides with {@code --steps N} added (the configured plan replaced by {@code N} steps).
+   *
+   * @param overrides the overrides so far
+   * @param steps {@code --steps}, or null
+   * @return the overrides
+   * @throws BadInputException if {@code --steps} is less than 1
+   */
+  public static List<String> withSteps(List<String> overrides, Integer steps) {
+    List<String> all = new ArrayList<>(overrides);
+    if (steps != null) {
+      if (steps < 1) {
+        throw new BadInputException("--steps " + steps + ": must be at least 1");
+      }
+      all.add("sampling.num_inference_steps=" + steps);
+      all.add("sampling.timesteps=[]");
+    }
+    return all;
+  }
+
+  /**
+   * A configuration error caused by {@code --steps} (too many for the schedule), named by the option.
+   *
+   * @param steps {@code --steps}, or null
+   * @param e an error from loading with {@link #withSteps}'s overrides
+   * @return the error to throw
+   */
+  public static RuntimeException forSteps(Integer steps, RuntimeException e) {
+    if (steps != null && e instanceof ConfigException c && c.path().startsWith("sampling.num_inference_steps")) {
+      return new BadInputException("--steps " + steps + ": " + c.detail());
+    }
+    return e;
+  }
+}

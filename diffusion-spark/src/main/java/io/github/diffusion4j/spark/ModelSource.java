@@ -1,0 +1,197 @@
+package io.github.diffusion4j.spark;
+
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.runtime.TrainedModel;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+/**
+ * The checkpoint the driver checked, as the executors get it: its folder, the SHA-256 of each file they
+ * load, the configuration overrides, and (when broadcast) the files' bytes. An executor loads exactly these
+ * bytes or fails: a file changed on the shared storage after the driver read it is refused, so every task
+ * samples the same weights.
+ */
+final class ModelSource implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The files {@link TrainedModel#load} reads that decide the samples. */
+  static final List<String> FILES = List.of(Checkpoint.MODEL_FILE, Checkpoint.EMA_FILE, Checkpoint.CONFIG_FILE,
+      Checkpoint.SCHEDULER_FILE);
+
+  private final String directory;
+  private final List<String> overrides;
+  private final TreeMap<String, String> sha256;
+  private final Broadcast<TreeMap<String, byte[]>> bytes;
+  private final String key;
+
+  private ModelSource(String directory, List<String> overrides, TreeMap<String, String> sha256,
+      Broadcast<TreeMap<String, byte[]>> bytes) {
+    this.directory = directory;
+    this.overrides = List.copyOf(overrides);
+    this.sha256 = sha256;
+    this.bytes = bytes;
+    this.key = Sha256.of((sha256 + "\n" + String.join("\n", overrides)).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Pins a checkpoint folder on the driver: hashes the files, and broadcasts them if so asked.
+   *
+   * @param sc the context
+   * @param checkpoint the checkpoint folder (resolved from a run folder by the driver's load)
+   * @param overrides the configuration overrides every executor applies
+   * @param shipping how the executors get it
+   * @return the source
+   */
+  static ModelSource prepare(JavaSparkContext sc, Path checkpoint, List<String> overrides, Shipping shipping) {
+    Path dir = checkpoint.toAbsolutePath().normalize();
+    TreeMap<String, String> hashes = new TreeMap<>();
+    long total = 0;
+    for (String name : FILES) {
+      Path f = dir.resolve(name);
+      if (Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+        hashes.put(name, Sha256.of(f));
+        total += size(f);
+      }
+    }
+    boolean broadcast = shipping == Shipping.BROADCAST
+        || (shipping == Shipping.AUTO && total <= Shipping.BROADCAST_LIMIT);
+    Broadcast<TreeMap<String, byte[]>> b = null;
+    if (broadcast) {
+      TreeMap<String, byte[]> files = new TreeMap<>();
+      for (String name : hashes.keySet()) {
+        byte[] content = read(dir.resolve(name));
+        if (!Sha256.of(content).equals(hashes.get(name))) {
+          throw new CheckpointException(dir.resolve(name) + ": changed while it was being read; try again");
+        }
+        files.put(name, content);
+      }
+      b = sc.broadcast(files);
+    }
+    return new ModelSource(dir.toString(), overrides, hashes, b);
+  }
+
+  /**
+   * What identifies the model: the files' hashes and the overrides.
+   *
+   * @return a hex digest
+   */
+  String key() {
+    return key;
+  }
+
+  /**
+   * Whether the files travel as a broadcast.
+   *
+   * @return true for a broadcast, false for a path
+   */
+  boolean broadcast() {
+    return bytes != null;
+  }
+
+  /**
+   * The checkpoint folder.
+   *
+   * @return the path the driver read
+   */
+  String directory() {
+    return directory;
+  }
+
+  /**
+   * The files and their SHA-256.
+   *
+   * @return name to hex digest
+   */
+  Map<String, String> sha256() {
+    return java.util.Collections.unmodifiableMap(sha256);
+  }
+
+  /**
+   * Loads the model on an executor: from the broadcast bytes (written to a temporary folder, deleted once
+   * loaded) or from the folder, after checking every file against the driver's hash.
+   *
+   * @return the model; the caller closes it
+   * @throws CheckpointException if a file differs from what the driver read
+   */
+  TrainedModel load() {
+    if (bytes == null) {
+      Path dir = Path.of(directory);
+      for (Map.Entry<String, String> e : sha256.entrySet()) {
+        verify(dir.resolve(e.getKey()), Sha256.of(dir.resolve(e.getKey())), e.getValue());
+      }
+      return TrainedModel.load(dir, overrides);
+    }
+    Path tmp = null;
+    try {
+      tmp = Files.createTempDirectory("diffusion4j-checkpoint-");
+      for (Map.Entry<String, byte[]> e : bytes.value().entrySet()) {
+        verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
+        Files.write(tmp.resolve(e.getKey()), e.getValue());
+      }
+      return TrainedModel.load(tmp, overrides);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the broadcast checkpoint to a temporary folder: " + e.getMessage(), e);
+    } finally {
+      if (tmp != null) {
+        try {
+          AtomicFiles.deleteRecursively(tmp);
+        } catch (IOException e) {
+          // a temporary folder of the executor's; it goes with the machine's temporary files
+        }
+      }
+    }
+  }
+
+  /** On the driver, after the job: frees the broadcast bytes on the executors and here (models loaded stay). */
+  void release() {
+    if (bytes != null) {
+      try {
+        bytes.destroy();
+      } catch (RuntimeException e) {
+        // the context may be stopping; its broadcasts go with it
+      }
+    }
+  }
+
+  private static void verify(Path file, String actual, String expected) {
+    if (!actual.equals(expected)) {
+      throw new CheckpointException(file + ": not the file the driver checked (SHA-256 " + actual.substring(0, 12)
+          + "..., expected " + expected.substring(0, 12) + "...); a checkpoint must not change while a job reads it");
+    }
+  }
+
+  private static long size(Path f) {
+    try {
+      return Files.size(f);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] read(Path f) {
+    try {
+      return Files.readAllBytes(f);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    List<String> parts = new ArrayList<>(sha256.keySet());
+    return directory + " " + parts + (bytes != null ? " (broadcast)" : " (path)");
+  }
+}

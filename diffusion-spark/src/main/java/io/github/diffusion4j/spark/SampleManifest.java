@@ -1,0 +1,278 @@
+package io.github.diffusion4j.spark;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.diffusion4j.io.AtomicFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The {@value #FILE} of a sampling job's output folder: what was sampled (checkpoint and the SHA-256 of its
+ * files, backend, sampler, steps, seed, count, image shape) and every shard with its first sample, count,
+ * size and SHA-256. It is written last, atomically, once every shard is in place: a folder with a manifest
+ * is complete; a folder without one is not a result.
+ *
+ * <pre>{@code
+ * {"format_version": 1, "kind": "diffusion4j-samples", "count": 10000, "seed": 0, "image_shape": [3, 5, 5],
+ *  "format": "npy", "batch_size": 1024, "sampler": "ddim", "steps": 20, "backend": "nd4j",
+ *  "checkpoint": "/shared/runs/demo/checkpoints/step-00007820", "checkpoint_sha256": {"model.safetensors": "..."},
+ *  "shards": [{"index": 0, "file": "shard-00000.npy", "first": 0, "count": 2048, "bytes": 614528,
+ *              "sha256": "..."}, ...]}
+ * }</pre>
+ *
+ * @param count the number of samples
+ * @param seed the noise seed
+ * @param imageShape {@code [C, H, W]}
+ * @param format the shards' format
+ * @param batchSize the sampling batch (shards start at its multiples)
+ * @param sampler the sampler's name
+ * @param steps the inference steps
+ * @param backend the executors' backend
+ * @param checkpoint the checkpoint folder the driver read
+ * @param checkpointSha256 the SHA-256 of the checkpoint files the executors loaded, by name
+ * @param shards the shards in order
+ */
+public record SampleManifest(
+    int count,
+    long seed,
+    List<Integer> imageShape,
+    SampleFormat format,
+    int batchSize,
+    String sampler,
+    int steps,
+    String backend,
+    String checkpoint,
+    Map<String, String> checkpointSha256,
+    List<ShardResult> shards) {
+
+  /** The file name. */
+  public static final String FILE = "manifest.json";
+
+  /** The layout version this release writes and reads. */
+  public static final int FORMAT_VERSION = 1;
+
+  private static final String KIND = "diffusion4j-samples";
+  private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /**
+   * Validates and copies: the shards must cover samples {@code 0 .. count - 1} in order, once.
+   *
+   * @param count the number of samples
+   * @param seed the noise seed
+   * @param imageShape {@code [C, H, W]}
+   * @param format the shards' format
+   * @param batchSize the sampling batch
+   * @param sampler the sampler's name
+   * @param steps the inference steps
+   * @param backend the executors' backend
+   * @param checkpoint the checkpoint folder the driver read
+   * @param checkpointSha256 the SHA-256 of the checkpoint files, by name
+   * @param shards the shards in order
+   */
+  public SampleManifest {
+    imageShape = List.copyOf(imageShape);
+    checkpointSha256 = java.util.Collections.unmodifiableMap(new TreeMap<>(checkpointSha256));
+    shards = List.copyOf(shards);
+    if (format == null || sampler == null || backend == null || checkpoint == null) {
+      throw new IllegalArgumentException("format, sampler, backend and checkpoint are required");
+    }
+    long next = 0;
+    for (int i = 0; i < shards.size(); i++) {
+      ShardResult s = shards.get(i);
+      if (s.index() != i || s.first() != next) {
+        throw new IllegalArgumentException("shards: shard " + i + " (" + s.file() + ") starts at sample " + s.first()
+            + ", expected shard " + i + " at sample " + next);
+      }
+      next += s.count();
+    }
+    if (next != count) {
+      throw new IllegalArgumentException("shards: they hold " + next + " samples, but count is " + count);
+    }
+  }
+
+  /**
+   * The manifest as JSON.
+   *
+   * @return indented JSON text
+   */
+  public String toJson() {
+    ObjectNode root = MAPPER.createObjectNode();
+    root.put("format_version", FORMAT_VERSION);
+    root.put("kind", KIND);
+    root.put("count", count);
+    root.put("seed", seed);
+    ArrayNode shape = root.putArray("image_shape");
+    imageShape.forEach(shape::add);
+    root.put("format", format.configName());
+    root.put("batch_size", batchSize);
+    root.put("sampler", sampler);
+    root.put("steps", steps);
+    root.put("backend", backend);
+    root.put("checkpoint", checkpoint);
+    ObjectNode hashes = root.putObject("checkpoint_sha256");
+    checkpointSha256.forEach(hashes::put);
+    ArrayNode list = root.putArray("shards");
+    for (ShardResult s : shards) {
+      ObjectNode o = list.addObject();
+      o.put("index", s.index());
+      o.put("file", s.file());
+      o.put("first", s.first());
+      o.put("count", s.count());
+      o.put("bytes", s.bytes());
+      o.put("sha256", s.sha256());
+    }
+    try {
+      return MAPPER.writeValueAsString(root) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write the manifest as JSON", e);
+    }
+  }
+
+  /**
+   * Writes {@value #FILE} into a folder, atomically.
+   *
+   * @param folder the output folder
+   * @return the file written
+   * @throws UncheckedIOException if it cannot be written
+   */
+  public Path writeTo(Path folder) {
+    Path file = folder.resolve(FILE);
+    try {
+      AtomicFiles.writeString(file, toJson());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+    return file;
+  }
+
+  /**
+   * Reads a manifest.
+   *
+   * @param file the {@value #FILE}, or the output folder holding it
+   * @return the manifest
+   * @throws IllegalArgumentException naming the file and the key if it is not a valid manifest
+   * @throws UncheckedIOException if it cannot be read
+   */
+  public static SampleManifest read(Path file) {
+    Path f = Files.isDirectory(file) ? file.resolve(FILE) : file;
+    JsonNode root;
+    try {
+      root = MAPPER.readTree(Files.readString(f, StandardCharsets.UTF_8));
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(f + ": not JSON (" + e.getOriginalMessage() + ")");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+    try {
+      if (root == null || !root.isObject() || !KIND.equals(text(root, "kind"))) {
+        throw new IllegalArgumentException("kind: not a diffusion4j samples manifest");
+      }
+      if (integer(root, "format_version") > FORMAT_VERSION) {
+        throw new IllegalArgumentException("format_version: " + root.get("format_version") + " is newer than "
+            + FORMAT_VERSION + ", the newest this release reads");
+      }
+      List<Integer> shape = new ArrayList<>();
+      for (JsonNode d : node(root, "image_shape")) {
+        shape.add(d.asInt());
+      }
+      Map<String, String> hashes = new TreeMap<>();
+      node(root, "checkpoint_sha256").properties().forEach(e -> hashes.put(e.getKey(), e.getValue().asText()));
+      List<ShardResult> shards = new ArrayList<>();
+      for (JsonNode s : node(root, "shards")) {
+        shards.add(new ShardResult((int) integer(s, "index"), integer(s, "first"), (int) integer(s, "count"),
+            text(s, "file"), integer(s, "bytes"), text(s, "sha256")));
+      }
+      String format = text(root, "format");
+      return new SampleManifest((int) integer(root, "count"), integer(root, "seed"), shape,
+          SampleFormat.named(format).orElseThrow(() -> new IllegalArgumentException("format: unknown '" + format
+              + "' (allowed: npy, safetensors, png)")), (int) integer(root, "batch_size"), text(root, "sampler"),
+          (int) integer(root, "steps"), text(root, "backend"), text(root, "checkpoint"), hashes, shards);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static JsonNode node(JsonNode o, String key) {
+    JsonNode v = o.get(key);
+    if (v == null || v.isNull()) {
+      throw new IllegalArgumentException(key + ": missing");
+    }
+    return v;
+  }
+
+  private static String text(JsonNode o, String key) {
+    JsonNode v = node(o, key);
+    if (!v.isTextual()) {
+      throw new IllegalArgumentException(key + ": expected a string, got " + v);
+    }
+    return v.asText();
+  }
+
+  private static long integer(JsonNode o, String key) {
+    JsonNode v = node(o, key);
+    if (!v.isIntegralNumber()) {
+      throw new IllegalArgumentException(key + ": expected an integer, got " + v);
+    }
+    return v.asLong();
+  }
+
+  /**
+   * Checks every shard in a folder against this manifest: present, of its size and SHA-256 (reads them all).
+   *
+   * @param folder the output folder
+   * @throws IllegalStateException naming the first shard that differs
+   */
+  public void verify(Path folder) {
+    for (ShardResult s : shards) {
+      Path p = folder.resolve(s.file());
+      long[] size = new long[1];
+      String actual = format == SampleFormat.PNG ? sha256OfFolder(p, size) : sha256OfFile(p, size);
+      if (size[0] != s.bytes() || !actual.equals(s.sha256())) {
+        throw new IllegalStateException(p + ": does not match " + FILE + " (" + size[0] + " bytes, SHA-256 "
+            + actual.substring(0, 12) + "...; expected " + s.bytes() + " bytes, " + s.sha256().substring(0, 12) + "...)");
+      }
+    }
+  }
+
+  private static String sha256OfFile(Path file, long[] size) {
+    MessageDigest md = Sha256.digest();
+    size[0] += update(md, file);
+    return Sha256.hex(md);
+  }
+
+  private static String sha256OfFolder(Path folder, long[] size) {
+    MessageDigest md = Sha256.digest();
+    List<Path> files;
+    try (Stream<Path> list = Files.list(folder)) {
+      files = list.filter(p -> !AtomicFiles.isTemporary(p.getFileName().toString())).sorted().toList();
+    } catch (IOException e) {
+      throw new IllegalStateException(folder + ": missing or unreadable (" + e.getMessage() + ")", e);
+    }
+    for (Path p : files) {
+      size[0] += update(md, p);
+    }
+    return Sha256.hex(md);
+  }
+
+  /** A shard file's bytes into the digest; a shard that cannot be read does not match. */
+  private static long update(MessageDigest md, Path file) {
+    try {
+      return Sha256.update(md, file);
+    } catch (UncheckedIOException e) {
+      throw new IllegalStateException(file + ": missing or unreadable (" + e.getCause().getMessage() + ")", e);
+    }
+  }
+}

@@ -1,0 +1,247 @@
+package io.github.diffusion4j.spark;
+
+import io.github.diffusion4j.config.DataConfig;
+import io.github.diffusion4j.eval.Gaussian;
+import io.github.diffusion4j.eval.QualityAccumulator;
+import io.github.diffusion4j.eval.QualityReport;
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.TrainedModel;
+import io.github.diffusion4j.tensor.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+
+/**
+ * Sampling and evaluation on Apache Spark: the Java entry point of {@code diffusion spark}.
+ *
+ * <pre>{@code
+ * try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("samples"))) {
+ *   SampleManifest m = SparkDiffusion.sample(sc, SampleJob.of(Path.of("/shared/runs/demo"), 1_000_000,
+ *       Path.of("/shared/samples")).withPartitions(200));
+ *   EvalResult r = SparkDiffusion.evaluate(sc, EvalJob.of(Path.of("/shared/runs/demo"), 50_000));
+ * }
+ * }</pre>
+ *
+ * <p>The driver loads the checkpoint once to check it (one-line errors before any task starts), pins the
+ * checkpoint folder (a run folder's newest checkpoint, with the SHA-256 of its files) and cuts the samples
+ * into shards of whole sampling batches ({@link ShardPlan}). Each task samples its shard with the executor
+ * JVM's model of the checkpoint ({@link Shipping}: read from shared storage or broadcast; loaded once per
+ * executor JVM and shared by its tasks). Noise is keyed by (seed, step, sample), and every batch is a batch of the
+ * single-process run, so the samples are bit-identical to {@code diffusion sample}'s for any number of
+ * partitions, and a retried or speculative task writes the same bytes again.
+ *
+ * <p>Evaluation never brings samples to the driver: each task folds its shard into a {@link
+ * QualityAccumulator} (the samples' mean and centred comoment in double precision, corner histogram,
+ * residual sums) and {@code treeAggregate} merges them pairwise with Chan et al.'s update; the reference
+ * images' Gaussian is fitted on the driver meanwhile, exactly as {@code diffusion eval} fits it.
+ */
+public final class SparkDiffusion {
+  private SparkDiffusion() {}
+
+  /**
+   * Samples a job's images as shards into its output folder and writes the manifest last. If the job fails,
+   * the output folder is emptied (removed if the job created it).
+   *
+   * @param sc the Spark context
+   * @param job the job
+   * @return the manifest written to {@code job.out()/manifest.json}
+   * @throws IllegalArgumentException if the output folder is a file or not empty
+   * @throws io.github.diffusion4j.io.CheckpointException if the checkpoint cannot be used
+   * @throws io.github.diffusion4j.config.ConfigException if an override is wrong
+   * @throws SparkJobException if a shard fails on every attempt Spark allows
+   */
+  public static SampleManifest sample(JavaSparkContext sc, SampleJob job) {
+    return sample(sc, job, TaskHook.NONE);
+  }
+
+  static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook) {
+    Path out = job.out().toAbsolutePath().normalize();
+    boolean created = prepareOutput(out);
+    List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
+    boolean done = false;
+    try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+      Diffusion d = m.diffusion();
+      ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
+      ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
+      String sampler = d.sampler().name();
+      int steps = d.plan().size();
+      Map<String, String> metadata = new LinkedHashMap<>();
+      metadata.put("range", "[0, 1]");
+      metadata.put("sampler", sampler);
+      metadata.put("seed", Long.toString(job.seed()));
+      metadata.put("steps", Integer.toString(steps));
+      metadata.put("count", Integer.toString(job.count()));
+      ShardTasks.Spec spec = new ShardTasks.Spec(job.count(), job.seed(), plan.batchSize(), out.toString(),
+          job.format(), metadata);
+      sc.setJobDescription("diffusion4j: sample " + job.count() + " images in " + plan.shards().size() + " shards");
+      List<ShardResult> results;
+      try {
+        results = new ArrayList<>(SparkJobException.run(() -> shards(sc, plan)
+            .map(shard -> ShardTasks.write(source, spec, shard, hook))
+            .collect()));
+      } finally {
+        source.release();
+      }
+      results.sort(Comparator.comparingInt(ShardResult::index));
+      for (ShardResult r : results) {
+        Path p = out.resolve(r.file());
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+          throw new IllegalStateException(p + ": reported written by its task but not visible to the driver; the "
+              + "output folder must be on storage the driver and every executor share");
+        }
+      }
+      deleteTemporaries(out);
+      SampleManifest manifest = new SampleManifest(job.count(), job.seed(), Arrays.stream(d.imageShape().dims())
+          .boxed().toList(), job.format(), plan.batchSize(), sampler, steps, d.backend().name(), source.directory(),
+          source.sha256(), results);
+      manifest.writeTo(out);
+      done = true;
+      return manifest;
+    } finally {
+      if (!done) {
+        cleanUpFailed(out, created);
+      }
+    }
+  }
+
+  /**
+   * Scores a job's samples against real images, as {@code diffusion eval} does on one machine: the Frechet
+   * statistics of the samples aggregated across partitions, the reference fitted on the driver.
+   *
+   * @param sc the Spark context
+   * @param job the job
+   * @return the scores and the two Gaussians
+   * @throws io.github.diffusion4j.io.CheckpointException if the checkpoint cannot be used
+   * @throws io.github.diffusion4j.config.ConfigException if an override is wrong
+   * @throws SparkJobException if a shard fails on every attempt Spark allows
+   */
+  public static EvalResult evaluate(JavaSparkContext sc, EvalJob job) {
+    return evaluate(sc, job, TaskHook.NONE);
+  }
+
+  static EvalResult evaluate(JavaSparkContext sc, EvalJob job, TaskHook hook) {
+    List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
+    try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+      Diffusion d = m.diffusion();
+      Shape shape = d.imageShape();
+      ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
+      ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
+      int count = job.count();
+      long seed = job.seed();
+      int batch = plan.batchSize();
+      // the real images' Gaussian on the driver, while the cluster samples: the same code and batches as
+      // diffusion eval, so it is the same numbers
+      CompletableFuture<Gaussian> reference = CompletableFuture.supplyAsync(() -> d.referenceGaussian(count));
+      QualityAccumulator samples;
+      try {
+        sc.setJobDescription("diffusion4j: evaluate " + count + " samples in " + plan.shards().size() + " shards");
+        samples = SparkJobException.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
+            (acc, shard) -> ShardTasks.accumulate(source, count, seed, batch, acc, shard, hook),
+            QualityAccumulator::merge, 2));
+      } catch (RuntimeException e) {
+        reference.cancel(true);
+        throw e;
+      } finally {
+        source.release();
+      }
+      Gaussian ref = reference.join();
+      return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size());
+    }
+  }
+
+  /**
+   * The report of {@code diffusion eval}: the gradient residual and corner uniformity describe the
+   * colour-gradient data only, and are left out (NaN) for other data.
+   */
+  private static QualityReport score(Diffusion d, QualityAccumulator samples, Gaussian reference) {
+    QualityReport r = samples.report(reference);
+    return d.config().data().kind() == DataConfig.Kind.GRADIENTS ? r
+        : new QualityReport(r.frechet(), Double.NaN, Double.NaN, r.sampleCount());
+  }
+
+  private static JavaRDD<ShardPlan.Shard> shards(JavaSparkContext sc, ShardPlan plan) {
+    // one shard per partition: parallelize cuts a list of n into n slices of one
+    return sc.parallelize(plan.shards(), plan.shards().size());
+  }
+
+  private static int partitions(JavaSparkContext sc, int requested) {
+    return requested > 0 ? requested : Math.max(1, sc.defaultParallelism());
+  }
+
+  /**
+   * The overrides with {@code threads} set: the job's threads per task, or {@code spark.task.cpus} (the cores
+   * Spark gives each task), so that a task's native backend uses the cores it owns.
+   */
+  static List<String> withThreads(JavaSparkContext sc, List<String> overrides, int threadsPerTask) {
+    int threads = threadsPerTask > 0 ? threadsPerTask : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
+    List<String> all = new ArrayList<>(overrides);
+    all.add("threads=" + threads);
+    return all;
+  }
+
+  /** Checks that the output folder is new or empty, and creates it; true if it was created here. */
+  private static boolean prepareOutput(Path out) {
+    if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new IllegalArgumentException(out + ": is a file; give a new or empty folder for the shards");
+    }
+    boolean existed = Files.isDirectory(out);
+    if (existed) {
+      try (Stream<Path> entries = Files.list(out)) {
+        if (entries.findAny().isPresent()) {
+          throw new IllegalArgumentException(out + ": not empty; give a new or empty folder for the shards");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + out + ": " + e.getMessage(), e);
+      }
+    }
+    try {
+      Files.createDirectories(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + out + ": " + e.getMessage(), e);
+    }
+    return !existed;
+  }
+
+  /** Deletes what attempts that died left: their temporaries. */
+  private static void deleteTemporaries(Path out) {
+    try (Stream<Path> entries = Files.list(out)) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        if (AtomicFiles.isTemporary(p.getFileName().toString())) {
+          AtomicFiles.deleteRecursively(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot clean " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** After a failed job: nothing is left that looks like a result (the folder, if the job created it). */
+  private static void cleanUpFailed(Path out, boolean created) {
+    try {
+      if (created) {
+        AtomicFiles.deleteRecursively(out);
+      } else if (Files.isDirectory(out)) {
+        try (Stream<Path> entries = Files.list(out)) {
+          for (Path p : (Iterable<Path>) entries::iterator) {
+            AtomicFiles.deleteRecursively(p);
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // best effort: without a manifest the folder is not a result anyway
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.github.diffusion4j.spark.cli;
+
+import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.spark.Shipping;
+import io.github.diffusion4j.spark.SparkContexts;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.SparkConf;
+import picocli.CommandLine.Option;
+
+/** The options of {@code diffusion spark sample} and {@code eval} about the cluster. */
+final class ClusterOptions {
+  /** The master when neither --master nor spark-submit gives one: every core, 4 attempts per task. */
+  static final String LOCAL = "local[*,4]";
+
+  @Option(names = "--master", paramLabel = "URL", description = "Spark master: local[N], local[N,F] (F attempts per "
+      + "task), spark://HOST:PORT, yarn, k8s://... (default: spark-submit's, else " + LOCAL + ").")
+  String master;
+
+  @Option(names = "--partitions", paramLabel = "P", description = "Shards (one task each) of whole sampling batches; "
+      + "at most one per batch (default: Spark's default parallelism).")
+  Integer partitions;
+
+  @Option(names = "--threads", paramLabel = "N", description = "Native threads of each task's backend (default: "
+      + "spark.task.cpus, the cores Spark gives a task).")
+  Integer threads;
+
+  @Option(names = "--ship", paramLabel = "HOW", defaultValue = "auto", description = "How executors get the "
+      + "checkpoint: path (shared storage), broadcast (its bytes), auto (broadcast up to 64 MiB; default).")
+  String ship;
+
+  @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "A Spark configuration value (repeatable), e.g. "
+      + "spark.task.maxFailures=8.")
+  List<String> conf = new ArrayList<>();
+
+  /**
+   * The forms of master URL Spark 4 knows; any other {@code SCHEME://...} is left to Spark (a cluster manager
+   * of its own on the class path may take it).
+   */
+  private static final java.util.regex.Pattern MASTER = java.util.regex.Pattern.compile(
+      "local|local\\[(\\d+|\\*)\\s*(,\\s*\\d+\\s*)?]|local-cluster\\[.*]|yarn|[a-z][a-z0-9+.-]*://.+");
+
+  /** Checks the values before anything starts. */
+  void check() {
+    if (master != null && !MASTER.matcher(master).matches()) {
+      throw new BadInputException("--master " + master + ": not a Spark master URL (allowed: local, local[N], "
+          + "local[*], local[N,F] with F attempts per task, spark://HOST:PORT, yarn, k8s://HOST:PORT)");
+    }
+    if (partitions != null && partitions < 1) {
+      throw new BadInputException("--partitions " + partitions + ": must be at least 1");
+    }
+    if (threads != null && threads < 1) {
+      throw new BadInputException("--threads " + threads + ": must be at least 1");
+    }
+    shipping();
+    for (String c : conf) {
+      int eq = c.indexOf('=');
+      if (eq < 1 || !c.startsWith("spark.")) {
+        throw new BadInputException("--conf " + c + ": expected spark.KEY=VALUE");
+      }
+    }
+  }
+
+  Shipping shipping() {
+    try {
+      return Shipping.valueOf(ship.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--ship " + ship + ": unknown (allowed: path, broadcast, auto)");
+    }
+  }
+
+  int partitions() {
+    return partitions == null ? 0 : partitions;
+  }
+
+  int threads() {
+    return threads == null ? 0 : threads;
+  }
+
+  /**
+   * The shared context for a command: spark-submit's configuration (system properties), the options on top.
+   *
+   * @param what the application's name
+   * @param progress whether Spark shows its console progress bar
+   * @return a lease on the context
+   */
+  SparkContexts.Lease start(String what, boolean progress) {
+    SparkConf c = new SparkConf();
+    if (master != null) {
+      c.setMaster(master);
+    } else if (!c.contains("spark.master")) {
+      c.setMaster(LOCAL);
+    }
+    c.setIfMissing("spark.app.name", "diffusion4j " + what);
+    c.setIfMissing("spark.ui.showConsoleProgress", Boolean.toString(progress));
+    if (threads != null) {
+      // executors started for this job get the native thread count in their environment too
+      c.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", threads.toString());
+    }
+    for (String kv : conf) {
+      int eq = kv.indexOf('=');
+      c.set(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    try {
+      return SparkContexts.acquire(c);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) { // Scala throws SparkException undeclared
+      throw new IllegalStateException("Spark cannot start with master " + c.get("spark.master") + ": "
+          + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.github.diffusion4j.spark.cli;
+
+import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.eval.QualityReport;
+import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.spark.EvalJob;
+import io.github.diffusion4j.spark.EvalResult;
+import io.github.diffusion4j.spark.SparkContexts;
+import io.github.diffusion4j.spark.SparkDiffusion;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion spark eval}: the sample-quality metrics of a checkpoint, the samples drawn on Spark. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Samples a checkpoint on Spark and scores the samples against real images as diffusion eval does: "
+        + "each task folds its shard into the samples' mean and covariance (double precision), which treeAggregate "
+        + "merges; no sample goes to the driver, which fits the real images meanwhile.",
+        "Prints the table and JSON of diffusion eval (the same numbers, to rounding)."})
+final class SparkEvalCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  SamplingArguments sampling;
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "2000", description = "Samples and real images "
+      + "(default: ${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Noise seed (default: "
+      + "${DEFAULT-VALUE}, as diffusion eval).")
+  long seed;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to this file.")
+  Path json;
+
+  @Mixin
+  ClusterOptions cluster;
+
+  @Override
+  public Integer call() {
+    if (count < 2) {
+      throw new BadInputException("--count " + count + ": needs at least 2 samples");
+    }
+    if (json != null) {
+      Path parent = json.toAbsolutePath().getParent();
+      if (Files.isDirectory(json) || (parent != null && !Files.isDirectory(parent))) {
+        throw new BadInputException("--json " + json + ": " + (Files.isDirectory(json) ? "is a folder; give a file"
+            : "its folder " + parent + " does not exist"));
+      }
+    }
+    cluster.check();
+    EvalJob job = new EvalJob(sampling.checkpoint, sampling.overrides(), count, seed, cluster.partitions(),
+        cluster.shipping(), cluster.threads());
+    long start = System.nanoTime();
+    EvalResult r;
+    try (SparkContexts.Lease spark = cluster.start("eval", Terminal.isTerminal())) {
+      r = SparkDiffusion.evaluate(spark.context(), job);
+    } catch (RuntimeException e) {
+      throw sampling.translate(e);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    QualityReport q = r.report();
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf(Locale.ROOT, "%-28s %10s %12s %10s%n", "samples (" + q.sampleCount() + ")", "frechet", "grad resid",
+        "corner KS");
+    o.printf(Locale.ROOT, "%-28s %10.4f %12s %10s%n", r.shards() + " shards, " + String.format(Locale.ROOT, "%.1f s",
+        seconds), q.frechet(), cell(q.gradientResidual()), cell(q.cornerKs()));
+    o.println(q.toJson());
+    if (json != null) {
+      try {
+        AtomicFiles.writeString(json, q.toJson() + "\n");
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
+      }
+    }
+    return 0;
+  }
+
+  private static String cell(double v) {
+    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
+  }
+}

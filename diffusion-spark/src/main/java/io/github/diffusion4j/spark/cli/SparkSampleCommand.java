@@ -1,0 +1,108 @@
+package io.github.diffusion4j.spark.cli;
+
+import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.spark.SampleFormat;
+import io.github.diffusion4j.spark.SampleJob;
+import io.github.diffusion4j.spark.SampleManifest;
+import io.github.diffusion4j.spark.SparkContexts;
+import io.github.diffusion4j.spark.SparkDiffusion;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion spark sample}: samples a checkpoint on Spark into shards and a manifest. */
+@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Samples a checkpoint on Spark: each task samples a shard of whole sampling batches and writes it "
+        + "into --out (one .npy, .safetensors or PNG folder per shard), then the driver writes manifest.json with "
+        + "every shard's first sample, count and SHA-256.",
+        "The images are bit-identical to diffusion sample --count N --seed S (default seed 0 here too)."})
+final class SparkSampleCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  SamplingArguments sampling;
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "64", description = "Number of images (default: "
+      + "${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: "
+      + "${DEFAULT-VALUE}, as diffusion sample).")
+  long seed;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "A new or empty folder on storage the "
+      + "driver and every executor see.")
+  Path out;
+
+  @Option(names = "--format", paramLabel = "F", defaultValue = "npy", description = "npy, safetensors or png "
+      + "(default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--verify", description = "After the job, read every shard back on the driver and check it against "
+      + "the manifest.")
+  boolean verify;
+
+  @Mixin
+  ClusterOptions cluster;
+
+  @Override
+  public Integer call() {
+    if (count < 1) {
+      throw new BadInputException("--count " + count + ": must be at least 1");
+    }
+    SampleFormat f = SampleFormat.named(format).orElseThrow(() -> new BadInputException("--format " + format
+        + ": unknown (allowed: npy, safetensors, png)"));
+    checkOutput(out);
+    cluster.check();
+    SampleJob job = new SampleJob(sampling.checkpoint, sampling.overrides(), count, seed, out, f, cluster.partitions(),
+        cluster.shipping(), cluster.threads());
+    PrintWriter o = spec.commandLine().getOut();
+    long start = System.nanoTime();
+    SampleManifest m;
+    try (SparkContexts.Lease spark = cluster.start("sample", Terminal.isTerminal())) {
+      m = SparkDiffusion.sample(spark.context(), job);
+    } catch (RuntimeException e) {
+      throw sampling.translate(e);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (verify) {
+      m.verify(out);
+    }
+    o.printf(Locale.ROOT, "wrote %s (%d images in %d %s shards, %s %d steps, seed %d, %s) in %.1f s%s%n",
+        out.resolve(SampleManifest.FILE), m.count(), m.shards().size(), m.format().configName(), m.sampler(), m.steps(),
+        m.seed(), m.backend(), seconds, verify ? "; every shard verified" : "");
+    return 0;
+  }
+
+  /** The output folder: new, or an empty folder; never a file or a folder with something in it. */
+  static void checkOutput(Path out) {
+    if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new BadInputException("--out " + out + ": is a file; give a new or empty folder");
+    }
+    if (Files.isDirectory(out)) {
+      try (Stream<Path> entries = Files.list(out)) {
+        if (entries.findAny().isPresent()) {
+          throw new BadInputException("--out " + out + ": not empty; give a new or empty folder (the shards and "
+              + "manifest.json go there)");
+        }
+      } catch (IOException e) {
+        throw new BadInputException("--out " + out + ": cannot be read (" + e.getMessage() + ")");
+      }
+    } else {
+      Path parent = out.toAbsolutePath().getParent();
+      if (parent != null && Files.exists(parent) && !Files.isDirectory(parent)) {
+        throw new BadInputException("--out " + out + ": " + parent + " is a file");
+      }
+    }
+  }
+}

@@ -1,0 +1,10 @@
+package io.github.diffusion4j.spark.cli;
+
+/** Whether standard output is a terminal (for Spark's console progress bar). */
+final class Terminal {
+  private Terminal() {}
+
+  static boolean isTerminal() {
+    return System.console() != null;
+  }
+}

@@ -1,0 +1,77 @@
+package io.github.diffusion4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The manifest of an output folder: written and read back, its checks, and what it catches. */
+class ManifestTest {
+  @TempDir
+  Path dir;
+
+  private static final String HASH = "0123456789abcdef".repeat(4);
+
+  private static SampleManifest manifest(List<ShardResult> shards, int count) {
+    return new SampleManifest(count, 7, List.of(3, 5, 5), SampleFormat.NPY, 4, "ddim", 20, "nd4j", "/ck",
+        Map.of("model.safetensors", HASH), shards);
+  }
+
+  @Test
+  void itReadsBackWhatItWrites() {
+    SampleManifest m = manifest(List.of(new ShardResult(0, 0, 8, "shard-00000.npy", 100, HASH),
+        new ShardResult(1, 8, 2, "shard-00001.npy", 40, HASH)), 10);
+    Path file = m.writeTo(dir);
+    assertEquals(dir.resolve(SampleManifest.FILE), file);
+    assertEquals(m, SampleManifest.read(dir));
+    assertEquals(m, SampleManifest.read(file));
+  }
+
+  @Test
+  void shardsMustCoverTheSamplesInOrder() {
+    IllegalArgumentException gap = assertThrows(IllegalArgumentException.class, () -> manifest(List.of(
+        new ShardResult(0, 0, 8, "a.npy", 1, HASH), new ShardResult(1, 9, 1, "b.npy", 1, HASH)), 10));
+    assertEquals("shards: shard 1 (b.npy) starts at sample 9, expected shard 1 at sample 8", gap.getMessage());
+    IllegalArgumentException few = assertThrows(IllegalArgumentException.class,
+        () -> manifest(List.of(new ShardResult(0, 0, 8, "a.npy", 1, HASH)), 10));
+    assertEquals("shards: they hold 8 samples, but count is 10", few.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, "../x.npy", 1, HASH));
+    assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, "x.npy", 1, "ABC"));
+  }
+
+  @Test
+  void aDamagedManifestIsNamedWithItsKey() throws IOException {
+    Path file = dir.resolve(SampleManifest.FILE);
+    Files.writeString(file, "{\"kind\": \"something else\"}");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": kind: not a diffusion4j samples manifest", e.getMessage());
+    String good = manifest(List.of(new ShardResult(0, 0, 10, "s.npy", 1, HASH)), 10).toJson();
+    Files.writeString(file, good.replace("\"count\" : 10,", "\"count\" : \"ten\","));
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": count: expected an integer, got \"ten\"", e.getMessage());
+    Files.writeString(file, "not json");
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertTrue(e.getMessage().startsWith(file + ": not JSON"), e.getMessage());
+  }
+
+  @Test
+  void verifyFindsAShardThatChanged() throws IOException {
+    Path out = SparkTestSupport.root().resolve("verify");
+    SampleManifest m = SparkDiffusion.sample(SparkTestSupport.context(),
+        SampleJob.of(SparkTestSupport.gradientRun(), 1024 + 3, out).withPartitions(2));
+    m.verify(out);
+    Path shard = out.resolve(m.shards().get(1).file());
+    byte[] bytes = Files.readAllBytes(shard);
+    bytes[bytes.length - 1] ^= 1;
+    Files.write(shard, bytes);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertTrue(e.getMessage().startsWith(shard + ": does not match manifest.json"), e.getMessage());
+  }
+}

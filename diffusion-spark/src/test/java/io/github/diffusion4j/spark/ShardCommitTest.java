@@ -1,0 +1,111 @@
+package io.github.diffusion4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.runtime.TrainedModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The commit of a shard, attempt by attempt as Spark may run them: a speculative duplicate running at the same
+ * time as the original, an attempt that dies part-way; and the pinning of the checkpoint's bytes.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ShardCommitTest {
+  static final int COUNT = 1024 + 10;
+  static final long SEED = 11;
+
+  private Path checkpoint;
+  private byte[] single;
+
+  @BeforeAll
+  void setUp() {
+    Path run = SparkTestSupport.gradientRun();
+    try (TrainedModel m = TrainedModel.load(run, List.of())) {
+      checkpoint = m.checkpoint().directory();
+    }
+    single = SparkTestSupport.singleProcessSamples(run, COUNT, SEED);
+  }
+
+  @Test
+  void speculativeDuplicatesAndADeadAttemptLeaveOneCompleteShard() throws Exception {
+    ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("threads=1"), Shipping.PATH);
+    Path out = SparkTestSupport.root().resolve("commit");
+    Files.createDirectories(out);
+    ShardTasks.Spec spec = new ShardTasks.Spec(COUNT, SEED, 1024, out.toString(), SampleFormat.NPY, Map.of());
+    ShardPlan.Shard shard = ShardPlan.of(COUNT, 1024, 2).shards().get(0);
+    Path target = out.resolve("shard-00000.npy");
+
+    // an attempt that dies after its first batch leaves nothing under the shard's name
+    TaskHook dies = (s, done) -> {
+      throw new IllegalStateException("killed");
+    };
+    assertThrows(IllegalStateException.class, () -> ShardTasks.write(source, spec, shard, dies));
+    assertEquals(List.of(), SparkTestSupport.list(out));
+
+    // two attempts of the same shard at the same time (the original and a speculative copy): both are half-way
+    // through their temporaries together, both commit, and the shard is complete and exact
+    CyclicBarrier together = new CyclicBarrier(2);
+    TaskHook meet = (s, done) -> {
+      try {
+        together.await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<ShardResult> a = pool.submit(() -> ShardTasks.write(source, spec, shard, meet));
+      Future<ShardResult> b = pool.submit(() -> ShardTasks.write(source, spec, shard, meet));
+      ShardResult ra = a.get(60, TimeUnit.SECONDS);
+      ShardResult rb = b.get(60, TimeUnit.SECONDS);
+      assertEquals(ra, rb);
+      assertEquals(Files.size(target), ra.bytes());
+      assertEquals(Sha256.of(target), ra.sha256());
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(List.of("shard-00000.npy"), SparkTestSupport.list(out));
+    assertArrayEquals(Arrays.copyOf(single, 1024 * 75 * 4), SparkTestSupport.npyData(target));
+  }
+
+  @Test
+  void anExecutorRefusesACheckpointThatChangedAfterTheDriverReadIt() throws IOException {
+    Path copy = SparkTestSupport.root().resolve("changing-checkpoint");
+    Files.createDirectories(copy);
+    for (String f : SparkTestSupport.list(checkpoint)) {
+      Files.copy(checkpoint.resolve(f), copy.resolve(f));
+    }
+    for (Shipping shipping : new Shipping[] {Shipping.PATH, Shipping.BROADCAST}) {
+      ModelSource source = ModelSource.prepare(SparkTestSupport.context(), copy, List.of(), shipping);
+      assertEquals(shipping == Shipping.BROADCAST, source.broadcast());
+      source.load().close();
+    }
+    ModelSource pinned = ModelSource.prepare(SparkTestSupport.context(), copy, List.of(), Shipping.PATH);
+    ModelSource shipped = ModelSource.prepare(SparkTestSupport.context(), copy, List.of(), Shipping.BROADCAST);
+    Files.write(copy.resolve("config.yaml"), "\n# edited\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        StandardOpenOption.APPEND);
+    CheckpointException e = assertThrows(CheckpointException.class, pinned::load);
+    assertTrue(e.getMessage().startsWith(copy.resolve("config.yaml") + ": not the file the driver checked"),
+        e.getMessage());
+    // the broadcast bytes are those the driver read: the edit does not reach the executors
+    shipped.load().close();
+  }
+}

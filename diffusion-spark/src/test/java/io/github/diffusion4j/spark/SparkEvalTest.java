@@ -1,0 +1,99 @@
+package io.github.diffusion4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.eval.Gaussian;
+import io.github.diffusion4j.eval.QualityAccumulator;
+import io.github.diffusion4j.eval.QualityReport;
+import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.TrainedModel;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Evaluation on Spark equals {@code diffusion eval} on one machine: the samples' Gaussian (aggregated across
+ * partitions with treeAggregate) to 1e-9 relative, and the report.
+ */
+class SparkEvalTest {
+  /** Three sampling batches of 1,024, the last short. */
+  static final int COUNT = 2 * 1024 + 500;
+
+  static final long SEED = 3;
+
+  /** The largest absolute entry. */
+  private static double scale(double[][] m) {
+    double s = 0;
+    for (double[] row : m) {
+      for (double v : row) {
+        s = Math.max(s, Math.abs(v));
+      }
+    }
+    return s;
+  }
+
+  /**
+   * The two covariances agree within {@code rel} of the largest entry (normwise relative: an entry near zero
+   * is a difference of sums, and its rounding is relative to the sums, not to itself).
+   */
+  private static void assertClose(double[][] expected, double[][] actual, double rel, String what) {
+    double tolerance = rel * scale(expected);
+    for (int i = 0; i < expected.length; i++) {
+      for (int j = 0; j < expected.length; j++) {
+        assertEquals(expected[i][j], actual[i][j], tolerance, what + " [" + i + "][" + j + "]");
+      }
+    }
+  }
+
+  @Test
+  void theAggregatedStatisticsAreTheSingleMachineOnesWithin1e9Relative() {
+    Path run = SparkTestSupport.gradientRun();
+    // diffusion eval on one machine: one accumulator over the batches in order, the reference on the side
+    QualityAccumulator single;
+    Gaussian reference;
+    QualityReport expected;
+    try (TrainedModel m = TrainedModel.load(run, List.of("threads=1"))) {
+      Diffusion d = m.diffusion();
+      QualityAccumulator acc = new QualityAccumulator(d.imageShape());
+      d.sampleImages(m.model(), d.sampler(), d.request(COUNT, SEED), (i, plan, r) -> { },
+          (first, images, n) -> acc.add(images));
+      single = acc;
+      reference = d.referenceGaussian(COUNT);
+      expected = acc.report(reference);
+    }
+    Gaussian singleFit = single.gaussian();
+    for (int p : new int[] {1, 3}) {
+      EvalResult r = SparkDiffusion.evaluate(SparkTestSupport.context(),
+          new EvalJob(run, List.of(), COUNT, SEED, p, Shipping.AUTO, 1));
+      assertEquals(p, r.shards());
+      assertEquals(COUNT, r.report().sampleCount());
+      double[] mean = singleFit.mean();
+      double meanScale = java.util.Arrays.stream(mean).map(Math::abs).max().orElseThrow();
+      for (int i = 0; i < mean.length; i++) {
+        assertEquals(mean[i], r.samples().mean()[i], 1e-9 * meanScale, "mean " + i);
+      }
+      assertClose(singleFit.covariance(), r.samples().covariance(), 1e-9, "covariance");
+      // the reference is fitted on the driver by the same code: the same numbers
+      assertEquals(0.0, scale(difference(reference.covariance(), r.reference().covariance())));
+      QualityReport got = r.report();
+      // the samples' covariance is full rank, but the reference (clean gradients) has rank 6 of 75: rounding of
+      // its zero eigenvalues (~1e-17) reaches the distance through square roots (~3e-9 each), so the distance
+      // agrees to ~1e-7 (as in StreamingMetricsTest); the statistics above are the 1e-9 claim
+      assertEquals(expected.frechet(), got.frechet(), 1e-6 + 1e-9 * expected.frechet(), "Frechet distance");
+      assertEquals(expected.gradientResidual(), got.gradientResidual(), 1e-12 * expected.gradientResidual());
+      assertEquals(expected.cornerKs(), got.cornerKs(), 0.0, "the corner histograms add exactly");
+      assertTrue(got.frechet() > 0);
+    }
+  }
+
+  private static double[][] difference(double[][] a, double[][] b) {
+    double[][] d = new double[a.length][a.length];
+    for (int i = 0; i < a.length; i++) {
+      for (int j = 0; j < a.length; j++) {
+        d[i][j] = a[i][j] - b[i][j];
+      }
+    }
+    return d;
+  }
+}

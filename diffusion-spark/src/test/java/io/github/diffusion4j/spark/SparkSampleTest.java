@@ -1,0 +1,205 @@
+package io.github.diffusion4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.ImageGrid;
+import io.github.diffusion4j.tensor.Shape;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.imageio.ImageIO;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Sampling on Spark in local mode gives exactly the bytes of {@code diffusion sample}: for 1, 3 and 7
+ * partitions, through a failed and retried task, on both backends and both ways of shipping the checkpoint.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SparkSampleTest {
+  /** Eight sampling batches of 1,024 [3, 5, 5] images, the last one short. */
+  static final int COUNT = 7 * 1024 + 100;
+
+  static final long SEED = 5;
+
+  /** Attempts seen by the test hooks, by shard (the tasks run in this JVM in local mode). */
+  static final Map<Integer, List<Integer>> ATTEMPTS = new ConcurrentHashMap<>();
+
+  private JavaSparkContext sc;
+  private Path run;
+  private byte[] single;
+
+  @BeforeAll
+  void setUp() {
+    sc = SparkTestSupport.context();
+    run = SparkTestSupport.gradientRun();
+    single = SparkTestSupport.singleProcessSamples(run, COUNT, SEED);
+    assertEquals((long) COUNT * 75 * 4, single.length);
+  }
+
+  private Path out(String name) {
+    return SparkTestSupport.root().resolve("sample-" + name);
+  }
+
+  private SampleJob job(String name) {
+    return SampleJob.of(run, COUNT, out(name)).withSeed(SEED);
+  }
+
+  @Test
+  void oneThreeAndSevenPartitionsGiveTheSingleProcessBytes() {
+    int loadsBefore = ExecutorModels.loads();
+    for (int p : new int[] {1, 3, 7}) {
+      Path out = out("p" + p);
+      SampleManifest m = SparkDiffusion.sample(sc, job("p" + p).withPartitions(p));
+      assertEquals(p, m.shards().size());
+      assertEquals(COUNT, m.count());
+      assertEquals(1024, m.batchSize());
+      for (ShardResult s : m.shards()) {
+        assertEquals(0, s.first() % 1024, "shard " + s.index() + " starts on a batch boundary");
+      }
+      assertArrayEquals(single, SparkTestSupport.joinedShards(out, m), p + " partitions");
+      m.verify(out);
+      assertEquals(m, SampleManifest.read(out));
+      // the shards and the manifest, nothing else (no temporaries, no second copy of a shard)
+      List<String> expected = new ArrayList<>();
+      m.shards().forEach(s -> expected.add(s.file()));
+      expected.add(SampleManifest.FILE);
+      assertEquals(expected.stream().sorted().toList(), SparkTestSupport.list(out));
+    }
+    // 11 tasks, 2 at a time: the checkpoint is loaded once in this JVM (or was already), not once per task
+    int loads = ExecutorModels.loads() - loadsBefore;
+    assertTrue(loads <= 1, loads + " loads");
+  }
+
+  @Test
+  void moreShardsThanBatchesGivesOneShardPerBatch() {
+    SampleManifest m = SparkDiffusion.sample(sc, job("p20").withPartitions(20));
+    assertEquals(8, m.shards().size());
+    assertEquals(100, m.shards().get(7).count());
+    assertArrayEquals(single, SparkTestSupport.joinedShards(out("p20"), m));
+  }
+
+  @Test
+  void aTaskThatFailsPartWayIsRetriedAndTheResultIsExact() {
+    Path out = out("retry");
+    String stray = ".tmp-" + SampleFormat.NPY.shardName(1) + "-left-by-a-killed-attempt";
+    String strayPath = out.resolve(stray).toString();
+    // attempt 0 of shard 1 writes one batch, leaves a temporary as a killed JVM would, and dies
+    TaskHook failOnce = (shard, done) -> {
+      int attempt = TaskContext.get().attemptNumber();
+      if (shard.index() == 1) {
+        ATTEMPTS.computeIfAbsent(1, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(attempt);
+        if (attempt == 0) {
+          try {
+            Files.writeString(Path.of(strayPath), "partial");
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          throw new IllegalStateException("executor lost (simulated) after " + done + " images");
+        }
+      }
+    };
+    ATTEMPTS.clear();
+    SampleManifest m = SparkDiffusion.sample(sc, job("retry").withPartitions(3), failOnce);
+    assertEquals(0, ATTEMPTS.get(1).get(0));
+    assertTrue(ATTEMPTS.get(1).contains(1), "shard 1 ran again: " + ATTEMPTS.get(1));
+    assertArrayEquals(single, SparkTestSupport.joinedShards(out, m));
+    m.verify(out);
+    assertFalse(Files.exists(out.resolve(stray)), "the driver deletes what dead attempts left");
+    assertEquals(List.of(SampleManifest.FILE, "shard-00000.npy", "shard-00001.npy", "shard-00002.npy"),
+        SparkTestSupport.list(out));
+  }
+
+  @Test
+  void aShardThatFailsEveryAttemptFailsTheJobAndLeavesNoFolder() {
+    Path out = out("fails");
+    AtomicInteger unused = new AtomicInteger();
+    TaskHook always = (shard, done) -> {
+      if (shard.index() == 2) {
+        throw new IllegalStateException("shard 2 cannot be sampled here");
+      }
+    };
+    SparkJobException e = assertThrows(SparkJobException.class,
+        () -> SparkDiffusion.sample(sc, job("fails").withPartitions(3), always));
+    assertEquals("a task failed on every attempt Spark allows (spark.task.maxFailures): shard 2 cannot be sampled "
+        + "here", e.getMessage());
+    assertEquals("org.apache.spark.SparkException", e.getCause().getClass().getName());
+    assertFalse(Files.exists(out), "a failed job leaves no output folder");
+    assertEquals(0, unused.get());
+  }
+
+  @Test
+  void broadcastAndPathShippingAndSafetensorsShardsGiveTheSameSamples() {
+    SampleManifest path = SparkDiffusion.sample(sc, job("path").withPartitions(3).withShipping(Shipping.PATH));
+    SampleManifest broadcast = SparkDiffusion.sample(sc, job("broadcast").withPartitions(3)
+        .withShipping(Shipping.BROADCAST).withFormat(SampleFormat.SAFETENSORS));
+    assertArrayEquals(single, SparkTestSupport.joinedShards(out("path"), path));
+    assertArrayEquals(single, SparkTestSupport.joinedShards(out("broadcast"), broadcast));
+    assertEquals(path.checkpointSha256(), broadcast.checkpointSha256());
+    assertTrue(path.checkpointSha256().containsKey("model.safetensors"));
+    assertTrue(broadcast.shards().get(0).file().endsWith(".safetensors"));
+    broadcast.verify(out("broadcast"));
+  }
+
+  @Test
+  void theDjlBackendOnTheExecutorsGivesDiffusionSampleOnDjl() {
+    byte[] djl = SparkTestSupport.singleProcessSamples(run, COUNT, SEED, "--backend", "djl");
+    SampleManifest m = SparkDiffusion.sample(sc, job("djl").withPartitions(3).withOverrides(List.of("backend=djl")));
+    assertEquals("djl", m.backend());
+    assertArrayEquals(djl, SparkTestSupport.joinedShards(out("djl"), m));
+  }
+
+  @Test
+  void pngShardsHoldEachSampleAtItsSize() throws IOException {
+    int count = 40;
+    byte[] data = SparkTestSupport.singleProcessSamples(run, count, SEED);
+    float[] images = new float[count * 75];
+    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(images);
+    Path out = out("png");
+    SampleManifest m = SparkDiffusion.sample(sc, SampleJob.of(run, count, out).withSeed(SEED)
+        .withFormat(SampleFormat.PNG).withPartitions(2));
+    assertEquals(1, m.shards().size(), "40 images are one batch");
+    Path folder = out.resolve("shard-00000");
+    assertEquals(count, SparkTestSupport.list(folder).size());
+    ImageGrid.Options one = new ImageGrid.Options(1, 0, 1, 0.0, List.of(), List.of());
+    for (int i : new int[] {0, 17, 39}) {
+      BufferedImage png = ImageIO.read(folder.resolve(String.format("%08d.png", i)).toFile());
+      BufferedImage expected = ImageGrid.render(java.util.Arrays.copyOfRange(images, i * 75, (i + 1) * 75),
+          Shape.of(1, 3, 5, 5), one);
+      assertEquals(5, png.getWidth());
+      assertEquals(5, png.getHeight());
+      for (int y = 0; y < 5; y++) {
+        for (int x = 0; x < 5; x++) {
+          assertEquals(expected.getRGB(x, y), png.getRGB(x, y), "image " + i + " pixel " + x + "," + y);
+        }
+      }
+    }
+    m.verify(out);
+  }
+
+  @Test
+  void theOutputFolderMustBeNewOrEmpty() throws IOException {
+    Path full = out("full");
+    Files.createDirectories(full);
+    Files.writeString(full.resolve("other.txt"), "x");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SparkDiffusion.sample(sc, job("full")));
+    assertEquals(full.toAbsolutePath() + ": not empty; give a new or empty folder for the shards", e.getMessage());
+    assertEquals(List.of("other.txt"), SparkTestSupport.list(full));
+  }
+}

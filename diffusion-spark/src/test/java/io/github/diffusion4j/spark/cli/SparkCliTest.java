@@ -1,0 +1,124 @@
+package io.github.diffusion4j.spark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.cli.DiffusionCli;
+import io.github.diffusion4j.spark.SampleManifest;
+import io.github.diffusion4j.spark.SparkTestSupport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * {@code diffusion spark} through the {@code diffusion} command line, in this JVM (the extension is found on
+ * the class path; the commands share the tests' local Spark context).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SparkCliTest {
+  private Path run;
+  private Path dir;
+
+  private static SparkTestSupport.Cli cli(String... args) {
+    return SparkTestSupport.cli(args);
+  }
+
+  @BeforeAll
+  void setUp() {
+    SparkTestSupport.context();
+    run = SparkTestSupport.gradientRun();
+    dir = SparkTestSupport.root().resolve("cli");
+  }
+
+  private static void assertBad(SparkTestSupport.Cli r, String start) {
+    assertEquals(DiffusionCli.BAD_INPUT, r.code(), r.all());
+    assertTrue(r.err().startsWith("diffusion: " + start), r.err());
+    // one line; a usage error adds picocli's pointer to --help, as in the other commands
+    java.util.List<String> lines = r.err().strip().lines().toList();
+    assertTrue(lines.size() == 1 || (lines.size() == 2 && lines.get(1).startsWith("Try 'diffusion spark")), r.err());
+  }
+
+  @Test
+  void sampleWritesShardsAndAManifestWithTheBytesOfDiffusionSample() {
+    Path single = dir.resolve("single.npy");
+    assertEquals(0, cli("sample", "--checkpoint", run.toString(), "--count", "1100", "--seed", "4", "--out",
+        single.toString()).code());
+    Path out = dir.resolve("shards");
+    SparkTestSupport.Cli r = cli("spark", "sample", "--checkpoint", run.toString(), "--count", "1100", "--seed", "4", "--out",
+        out.toString(), "--master", SparkTestSupport.MASTER, "--partitions", "2", "--verify");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().startsWith("wrote " + out.resolve("manifest.json") + " (1100 images in 2 npy shards, ddpm 10 "
+        + "steps, seed 4, nd4j) in "), r.out());
+    assertTrue(r.out().strip().endsWith("every shard verified"), r.out());
+    SampleManifest m = SampleManifest.read(out);
+    assertArrayEquals(SparkTestSupport.npyData(single), SparkTestSupport.joinedShards(out, m));
+  }
+
+  @Test
+  void evalPrintsTheReportOfDiffusionEval() throws IOException {
+    Path json = dir.resolve("quality.json");
+    Files.createDirectories(dir);
+    SparkTestSupport.Cli single = cli("eval", "--checkpoint", run.toString(), "--count", "300");
+    assertEquals(0, single.code(), single.all());
+    SparkTestSupport.Cli r = cli("spark", "eval", "--checkpoint", run.toString(), "--count", "300", "--master",
+        SparkTestSupport.MASTER, "--json", json.toString());
+    assertEquals(0, r.code(), r.all());
+    String expected = single.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+    String got = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+    // one batch: one shard, the same accumulation as on one machine, so the same JSON line
+    assertEquals(expected, got);
+    assertEquals(got, Files.readString(json).strip());
+  }
+
+  @Test
+  void badInputIsOneLineAndExitCode2() throws IOException {
+    String ck = run.toString();
+    String m = SparkTestSupport.MASTER;
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--count", "0", "--out", dir.resolve("a").toString()),
+        "--count 0: must be at least 1");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--format", "jpg", "--out", dir.resolve("a").toString()),
+        "--format jpg: unknown (allowed: npy, safetensors, png)");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--ship", "ftp", "--out", dir.resolve("a").toString()),
+        "--ship ftp: unknown (allowed: path, broadcast, auto)");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--partitions", "0", "--out", dir.resolve("a").toString()),
+        "--partitions 0: must be at least 1");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--threads", "0", "--out", dir.resolve("a").toString()),
+        "--threads 0: must be at least 1");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", "bogus", "--out", dir.resolve("a").toString()),
+        "--master bogus: not a Spark master URL (allowed: local, local[N], local[*], local[N,F]");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", "local[2,x]", "--out", dir.resolve("a").toString()),
+        "--master local[2,x]: not a Spark master URL");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--conf", "foo=1", "--out", dir.resolve("a").toString()),
+        "--conf foo=1: expected spark.KEY=VALUE");
+    Path full = dir.resolve("full");
+    Files.createDirectories(full);
+    Files.writeString(full.resolve("x"), "x");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.toString()), "--out " + full + ": not empty");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x").toString()), "--out "
+        + full.resolve("x") + ": is a file");
+    assertBad(cli("spark", "sample", "--checkpoint", dir.resolve("nope").toString(), "--master", m, "--out",
+        dir.resolve("b").toString()), dir.resolve("nope") + ": no such checkpoint folder");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--steps", "31", "--out",
+        dir.resolve("c").toString()), "--steps 31: ");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--backend", "tpu", "--out",
+        dir.resolve("d").toString()), "--set backend=tpu: backend: unknown backend 'tpu'");
+    assertBad(cli("spark", "eval", "--checkpoint", ck, "--count", "1"), "--count 1: needs at least 2 samples");
+    assertBad(cli("spark"), "Missing required subcommand");
+    assertBad(cli("spark", "sample"), "Missing required option");
+    // a failed job leaves no folder behind
+    assertTrue(!Files.exists(dir.resolve("b")) && !Files.exists(dir.resolve("c")) && !Files.exists(dir.resolve("d")));
+  }
+
+  @Test
+  void theMainHelpListsSpark() {
+    SparkTestSupport.Cli r = cli("--help");
+    assertTrue(r.out().contains("spark"), r.out());
+    SparkTestSupport.Cli help = cli("spark", "sample", "--help");
+    assertEquals(0, help.code());
+    assertTrue(help.out().contains("--partitions"), help.out());
+  }
+}
