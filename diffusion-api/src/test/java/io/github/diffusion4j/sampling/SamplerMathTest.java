@@ -285,6 +285,20 @@ class SamplerMathTest {
     }
   }
 
+  private static void joinNoiseThreads() {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("diffusion4j-noise")) {
+        try {
+          t.join(10_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+        assertTrue(!t.isAlive(), "the noise thread ends with its sampling run");
+      }
+    }
+  }
+
   private static boolean noiseThreadAlive() {
     return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("diffusion4j-noise"));
   }
@@ -316,6 +330,8 @@ class SamplerMathTest {
             return oracle.predict(x, t);
           }, new TwoThreads(), r).toFloatArray();
           assertArrayEquals(one, two, sampler.name() + ", noise version " + v.number());
+          joinNoiseThreads(); // a stopped pool's thread may be alive a moment after the loop returns
+
         }
       }
     }
