@@ -57,19 +57,15 @@ final class ActivationKernel implements Kernel {
     NativeValue y = ps.allocate(x.shape, x.layout);
     NativeValue s = saved != null ? ps.allocate(x.shape, x.layout) : null;
     int n = x.size();
-    ps.splitChunks(n, (lane, c0, c1) -> {
+    ps.chunks(n, (lane, c, o, len) -> {
       float[] h = lane.chunk(0);
       float[] hs = lane.chunk(1);
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, n - o);
-        x.buffer().get(x.offset + o, h, 0, len);
-        VectorMath.sigmoid(h, hs, 0, len, true, lane.math());
-        if (s != null) {
-          s.buffer().put(s.offset + o, hs, 0, len);
-        }
-        y.buffer().put(y.offset + o, h, 0, len);
+      x.buffer().get(x.offset + o, h, 0, len);
+      VectorMath.sigmoid(h, hs, 0, len, true, lane.math());
+      if (s != null) {
+        s.buffer().put(s.offset + o, hs, 0, len);
       }
+      y.buffer().put(y.offset + o, h, 0, len);
     });
     if (s != null) {
       saved.put(s);
@@ -99,22 +95,18 @@ final class ActivationKernel implements Kernel {
     }
     NativeValue dx = ps.allocate(y.shape, y.layout);
     int n = y.size();
-    ps.splitChunks(n, (lane, c0, c1) -> {
+    ps.chunks(n, (lane, c, o, len) -> {
       float[] hd = lane.chunk(0);
       float[] hy = lane.chunk(1);
       float[] hs = lane.chunk(2);
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, n - o);
-        dy.buffer().get(dy.offset + o, hd, 0, len);
-        y.buffer().get(y.offset + o, hy, 0, len);
-        s.buffer().get(s.offset + o, hs, 0, len);
-        for (int i = 0; i < len; i++) {
-          float si = hs[i];
-          hd[i] *= si + hy[i] * (1f - si);
-        }
-        dx.buffer().put(dx.offset + o, hd, 0, len);
+      dy.buffer().get(dy.offset + o, hd, 0, len);
+      y.buffer().get(y.offset + o, hy, 0, len);
+      s.buffer().get(s.offset + o, hs, 0, len);
+      for (int i = 0; i < len; i++) {
+        float si = hs[i];
+        hd[i] *= si + hy[i] * (1f - si);
       }
+      dx.buffer().put(dx.offset + o, hd, 0, len);
     });
     ps.release(s);
     return new Value[] {dx};

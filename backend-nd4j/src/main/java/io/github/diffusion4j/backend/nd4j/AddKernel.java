@@ -41,22 +41,18 @@ final class AddKernel implements Kernel {
     NativeValue y = ps.allocate(a.shape, a.layout);
     int n = a.size();
     int p = a.p();
-    ps.splitChunks(n, (lane, c0, c1) -> {
+    ps.chunks(n, (lane, c, o, len) -> {
       float[] ha = lane.chunk(0);
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, n - o);
-        a.buffer().get(a.offset + o, ha, 0, len);
-        for (int i = 0; i < len; ) {
-          int plane = (o + i) / p;
-          int end = Math.min(len, (plane + 1) * p - o);
-          float v = perPlane[plane];
-          for (; i < end; i++) {
-            ha[i] = (ha[i] + v) * scale;
-          }
+      a.buffer().get(a.offset + o, ha, 0, len);
+      for (int i = 0; i < len; ) {
+        int plane = (o + i) / p;
+        int end = Math.min(len, (plane + 1) * p - o);
+        float v = perPlane[plane];
+        for (; i < end; i++) {
+          ha[i] = (ha[i] + v) * scale;
         }
-        y.buffer().put(y.offset + o, ha, 0, len);
       }
+      y.buffer().put(y.offset + o, ha, 0, len);
     });
     return y;
   }

@@ -14,8 +14,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * order.
  *
  * <p>One split runs at a time: a second thread that splits while the workers are busy (two predictions at
- * once) runs all its ranges itself, in order, with the same lane numbers, so it computes the same values
- * and never waits for the other. Workers park between splits (no spinning: on two cores a spinning worker
+ * once, each with its own workspace and so its own lanes' scratch) runs all its ranges itself, in order,
+ * with the same lane numbers, so it computes the same values and never waits for the other. A range must
+ * not split again (its inner ranges would share the scratch of lanes in use): that throws. Workers park between splits (no spinning: on two cores a spinning worker
  * would take the core that OpenBLAS's own thread needs for the matrix products in between).
  */
 final class KernelPool implements AutoCloseable {
@@ -30,6 +31,20 @@ final class KernelPool implements AutoCloseable {
      * @param to one past the last index
      */
     void run(int lane, int from, int to);
+  }
+
+  /** The work of one chunk of a {@link #chunks} loop. */
+  @FunctionalInterface
+  interface ChunkTask {
+    /**
+     * Computes one chunk.
+     *
+     * @param lane which lane runs it: the index of its scratch
+     * @param index the chunk's index
+     * @param offset its first element
+     * @param length its element count
+     */
+    void run(int lane, int index, int offset, int length);
   }
 
   private final int lanes;
@@ -92,6 +107,10 @@ final class KernelPool implements AutoCloseable {
    * @throws RuntimeException or Error: the first failure of any range, after all ranges have ended
    */
   void split(int n, int grain, Task task) {
+    if (lanes > 1 && inRange()) {
+      // its ranges would use the scratch of lanes that the outer split's ranges are using
+      throw new IllegalStateException("a kernel split inside a range of another split");
+    }
     int r = ranges(n, grain);
     if (r == 1) {
       if (n > 0) {
@@ -132,6 +151,39 @@ final class KernelPool implements AutoCloseable {
       caller = null;
       busy.unlock();
     }
+  }
+
+  /**
+   * Runs {@code task} on each chunk of {@code chunk} elements of {@code [0, n)} (the last may be shorter),
+   * the chunks split over the lanes as by {@link #split}.
+   *
+   * @param n the number of elements
+   * @param chunk elements per chunk
+   * @param grain the fewest chunks worth a lane of their own
+   * @param task the work of one chunk
+   */
+  void chunks(int n, int chunk, int grain, ChunkTask task) {
+    int count = (int) (((long) n + chunk - 1) / chunk);
+    split(count, grain, (lane, c0, c1) -> {
+      for (int c = c0; c < c1; c++) {
+        int o = c * chunk;
+        task.run(lane, c, o, Math.min(chunk, n - o));
+      }
+    });
+  }
+
+  /** Whether the calling thread runs a range of a split: it is a worker, or the caller of a split. */
+  private boolean inRange() {
+    Thread t = Thread.currentThread();
+    if (busy.isHeldByCurrentThread()) {
+      return true;
+    }
+    for (Worker w : workers) {
+      if (w.thread == t) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The start of range {@code i} of {@code r} over {@code [0, n)}. */

@@ -115,16 +115,30 @@ final class NativePass implements Pass {
     return (int) Math.max(1, GRAIN / Math.max(1, floats));
   }
 
+  /** The work of one chunk of a {@link #chunks} loop, with its lane's heap scratch. */
+  @FunctionalInterface
+  interface ChunkTask {
+    /**
+     * Computes one chunk.
+     *
+     * @param lane the lane's scratch
+     * @param index the chunk's index
+     * @param offset its first float
+     * @param length its float count
+     */
+    void run(Workspace.Lane lane, int index, int offset, int length);
+  }
+
   /**
-   * Runs a loop over {@code n} floats in chunks of {@link Workspace#CHUNK} on the pool: {@code task} gets
-   * ranges of chunk indices.
+   * Runs a loop over {@code n} floats in chunks of {@link Workspace#CHUNK} on the pool (see
+   * {@link KernelPool#chunks}).
    *
    * @param n the number of floats
-   * @param task the work of chunks {@code [from, to)}
+   * @param task the work of one chunk
    */
-  void splitChunks(int n, RangeTask task) {
-    int chunks = (n + Workspace.CHUNK - 1) / Workspace.CHUNK;
-    split(chunks, grain(Workspace.CHUNK), task);
+  void chunks(int n, ChunkTask task) {
+    layers.threads().chunks(n, Workspace.CHUNK, grain(Workspace.CHUNK),
+        (lane, c, o, len) -> task.run(ws.lane(lane), c, o, len));
   }
 
   /**
@@ -312,19 +326,15 @@ final class NativePass implements Pass {
   NativeValue elementwise(NativeValue a, NativeValue b, ChunkOp op) {
     NativeValue out = allocate(a.shape, a.layout);
     int n = a.size();
-    splitChunks(n, (lane, c0, c1) -> {
+    chunks(n, (lane, c, o, len) -> {
       float[] ha = lane.chunk(0);
       float[] hb = b == null ? null : lane.chunk(1);
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, n - o);
-        a.buffer().get(a.offset + o, ha, 0, len);
-        if (b != null) {
-          b.buffer().get(b.offset + o, hb, 0, len);
-        }
-        op.apply(ha, hb, len);
-        out.buffer().put(out.offset + o, ha, 0, len);
+      a.buffer().get(a.offset + o, ha, 0, len);
+      if (b != null) {
+        b.buffer().get(b.offset + o, hb, 0, len);
       }
+      op.apply(ha, hb, len);
+      out.buffer().put(out.offset + o, ha, 0, len);
     });
     return out;
   }
@@ -470,24 +480,20 @@ final class NativePass implements Pass {
     // each chunk's sum of squares on its lane, the chunks' sums added in order (as one lane adds them)
     double[] sums = new double[(n + Workspace.CHUNK - 1) / Workspace.CHUNK];
     NativeValue goal = tl;
-    splitChunks(n, (lane, c0, c1) -> {
+    chunks(n, (lane, c, o, len) -> {
       float[] hy = lane.chunk(0);
       float[] ht = lane.chunk(1);
       float[] hd = lane.chunk(2);
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, n - o);
-        y.get(p.offset + o, hy, 0, len);
-        tb.get(goal.offset + o, ht, 0, len);
-        for (int i = 0; i < len; i++) {
-          float e = hy[i] - ht[i];
-          hy[i] = e;
-          hd[i] = factor * e;
-          ht[i] = e * e;
-        }
-        d.put(grad.offset + o, hd, 0, len);
-        sums[c] = ArrayMath.sum(ht, 0, len);
+      y.get(p.offset + o, hy, 0, len);
+      tb.get(goal.offset + o, ht, 0, len);
+      for (int i = 0; i < len; i++) {
+        float e = hy[i] - ht[i];
+        hy[i] = e;
+        hd[i] = factor * e;
+        ht[i] = e * e;
       }
+      d.put(grad.offset + o, hd, 0, len);
+      sums[c] = ArrayMath.sum(ht, 0, len);
     });
     double sum = 0;
     for (double s : sums) {

@@ -203,14 +203,10 @@ final class Parameters implements ParameterStore {
     if (u.maxGradNorm() > 0) {
       // each chunk's sum of squares on its lane, added in chunk order (as one lane adds them)
       double[] squares = new double[count];
-      threads.split(count, grain, (lane, c0, c1) -> {
+      threads.chunks(size, Workspace.CHUNK, grain, (lane, c, o, len) -> {
         float[] hg = chunks[lane][1];
-        for (int c = c0; c < c1; c++) {
-          int o = c * Workspace.CHUNK;
-          int len = Math.min(Workspace.CHUNK, size - o);
-          g.get(o, hg, 0, len);
-          squares[c] = Kernels.sumOfSquares(hg, len);
-        }
+        g.get(o, hg, 0, len);
+        squares[c] = Kernels.sumOfSquares(hg, len);
       });
       double total = 0;
       for (double s : squares) {
@@ -221,24 +217,20 @@ final class Parameters implements ParameterStore {
     double clip = scale;
     double bc1 = 1.0 - Math.pow(u.beta1(), u.step());
     double bc2 = 1.0 - Math.pow(u.beta2(), u.step());
-    threads.split(count, grain, (lane, c0, c1) -> {
+    threads.chunks(size, Workspace.CHUNK, grain, (lane, c, o, len) -> {
       float[] hw = chunks[lane][0];
       float[] hg = chunks[lane][1];
       float[] hm = chunks[lane][2];
       float[] hv = chunks[lane][3];
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, size - o);
-        w.get(o, hw, 0, len);
-        g.get(o, hg, 0, len);
-        m.get(o, hm, 0, len);
-        v.get(o, hv, 0, len);
-        Kernels.adam(hw, hg, hm, hv, len, clip, u.weightDecay(), u.beta1(), u.beta2(), u.learningRate() / bc1,
-            1.0 / Math.sqrt(bc2), u.epsilon());
-        w.put(o, hw, 0, len);
-        m.put(o, hm, 0, len);
-        v.put(o, hv, 0, len);
-      }
+      w.get(o, hw, 0, len);
+      g.get(o, hg, 0, len);
+      m.get(o, hm, 0, len);
+      v.get(o, hv, 0, len);
+      Kernels.adam(hw, hg, hm, hv, len, clip, u.weightDecay(), u.beta1(), u.beta2(), u.learningRate() / bc1,
+          1.0 / Math.sqrt(bc2), u.epsilon());
+      w.put(o, hw, 0, len);
+      m.put(o, hm, 0, len);
+      v.put(o, hv, 0, len);
     });
   }
 
@@ -251,18 +243,13 @@ final class Parameters implements ParameterStore {
       NativePass.copy(w, 0, buffer(Buffer.AVERAGE), 0, size);
     }
     FloatBuffer a = buffer(Buffer.AVERAGE);
-    int count = (size + Workspace.CHUNK - 1) / Workspace.CHUNK;
-    threads.split(count, NativePass.grain(Workspace.CHUNK), (lane, c0, c1) -> {
+    threads.chunks(size, Workspace.CHUNK, NativePass.grain(Workspace.CHUNK), (lane, c, o, len) -> {
       float[] ha = chunks[lane][0];
       float[] hw = chunks[lane][1];
-      for (int c = c0; c < c1; c++) {
-        int o = c * Workspace.CHUNK;
-        int len = Math.min(Workspace.CHUNK, size - o);
-        a.get(o, ha, 0, len);
-        w.get(o, hw, 0, len);
-        Kernels.ema(ha, hw, len, decay);
-        a.put(o, ha, 0, len);
-      }
+      a.get(o, ha, 0, len);
+      w.get(o, hw, 0, len);
+      Kernels.ema(ha, hw, len, decay);
+      a.put(o, ha, 0, len);
     });
   }
 

@@ -141,6 +141,10 @@ class Nd4jThreadsTest {
         }
       }));
       assertEquals("lane 1 failed", e.getMessage());
+      // a range that splits again would share lanes' scratch: refused, on the caller and on a worker
+      IllegalStateException nested = assertThrows(IllegalStateException.class,
+          () -> pool.split(100, 1, (lane, from, to) -> pool.split(100, 1, (l, f, t) -> { })));
+      assertTrue(nested.getMessage().contains("inside a range"), nested.getMessage());
       // the pool still works after a failure
       int[] sum = new int[2];
       pool.split(100, 1, (lane, from, to) -> sum[lane] = to - from);
