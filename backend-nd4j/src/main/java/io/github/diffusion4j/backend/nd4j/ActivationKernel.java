@@ -56,19 +56,17 @@ final class ActivationKernel implements Kernel {
     }
     NativeValue y = ps.allocate(x.shape, x.layout);
     NativeValue s = saved != null ? ps.allocate(x.shape, x.layout) : null;
-    Workspace ws = ps.ws();
-    float[] h = ws.chunk(0);
-    float[] hs = ws.chunk(1);
     int n = x.size();
-    for (int o = 0; o < n; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, n - o);
+    ps.chunks(n, (lane, c, o, len) -> {
+      float[] h = lane.chunk(0);
+      float[] hs = lane.chunk(1);
       x.buffer().get(x.offset + o, h, 0, len);
-      VectorMath.sigmoid(h, hs, 0, len, true, ws.math());
+      VectorMath.sigmoid(h, hs, 0, len, true, lane.math());
       if (s != null) {
         s.buffer().put(s.offset + o, hs, 0, len);
       }
       y.buffer().put(y.offset + o, h, 0, len);
-    }
+    });
     if (s != null) {
       saved.put(s);
     }
@@ -96,13 +94,11 @@ final class ActivationKernel implements Kernel {
       })};
     }
     NativeValue dx = ps.allocate(y.shape, y.layout);
-    Workspace ws = ps.ws();
-    float[] hd = ws.chunk(0);
-    float[] hy = ws.chunk(1);
-    float[] hs = ws.chunk(2);
     int n = y.size();
-    for (int o = 0; o < n; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, n - o);
+    ps.chunks(n, (lane, c, o, len) -> {
+      float[] hd = lane.chunk(0);
+      float[] hy = lane.chunk(1);
+      float[] hs = lane.chunk(2);
       dy.buffer().get(dy.offset + o, hd, 0, len);
       y.buffer().get(y.offset + o, hy, 0, len);
       s.buffer().get(s.offset + o, hs, 0, len);
@@ -111,7 +107,7 @@ final class ActivationKernel implements Kernel {
         hd[i] *= si + hy[i] * (1f - si);
       }
       dx.buffer().put(dx.offset + o, hd, 0, len);
-    }
+    });
     ps.release(s);
     return new Value[] {dx};
   }

@@ -39,11 +39,10 @@ final class AddKernel implements Kernel {
     // b is [C]: one value per plane of a, in a's plane order
     float[] perPlane = planeValues(ps, a, b);
     NativeValue y = ps.allocate(a.shape, a.layout);
-    float[] ha = ps.ws().chunk(0);
     int n = a.size();
     int p = a.p();
-    for (int o = 0; o < n; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, n - o);
+    ps.chunks(n, (lane, c, o, len) -> {
+      float[] ha = lane.chunk(0);
       a.buffer().get(a.offset + o, ha, 0, len);
       for (int i = 0; i < len; ) {
         int plane = (o + i) / p;
@@ -54,7 +53,7 @@ final class AddKernel implements Kernel {
         }
       }
       y.buffer().put(y.offset + o, ha, 0, len);
-    }
+    });
     return y;
   }
 
@@ -113,15 +112,17 @@ final class AddKernel implements Kernel {
     int c = dy.c();
     int p = dy.p();
     int items = dy.items;
-    float[] h = ps.ws().scratch(1, p);
     float[] sums = new float[items * c];
     FloatBuffer d = dy.buffer();
-    for (int n = 0; n < items; n++) {
-      for (int ci = 0; ci < c; ci++) {
-        d.get(dy.plane(n, ci), h, 0, p);
-        sums[n * c + ci] = (float) (scale * ArrayMath.sum(h, 0, p));
+    ps.split(items, NativePass.grain((long) c * p), (lane, n0, n1) -> {
+      float[] h = lane.scratch(1, p);
+      for (int n = n0; n < n1; n++) {
+        for (int ci = 0; ci < c; ci++) {
+          d.get(dy.plane(n, ci), h, 0, p);
+          sums[n * c + ci] = (float) (scale * ArrayMath.sum(h, 0, p));
+        }
       }
-    }
+    });
     NativeValue out = ps.allocate(b.shape, Layout.ROWS);
     out.buffer().put(out.offset, sums, 0, sums.length);
     return out;

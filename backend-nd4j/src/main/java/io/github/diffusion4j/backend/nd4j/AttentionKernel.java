@@ -26,6 +26,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * <p>Backward, with {@code dy [d, P]}: {@code dv = dy W}, {@code dW = dy^T v}, {@code dL = W * (dW -
  * rowsum(dW * W)) / sqrt(d)}, {@code dq = k dL^T}, {@code dk = q dL}. The training forward pass saves
  * {@code W} ({@code N heads P^2} floats of native memory); prediction frees it at once.
+ *
+ * <p>Items are independent, so both passes split them over the backend's {@link KernelPool} when the
+ * products are small enough to run single-threaded in OpenBLAS ({@link #grain}).
  */
 final class AttentionKernel implements Kernel {
   private final int heads;
@@ -49,23 +52,25 @@ final class AttentionKernel implements Kernel {
     Workspace ws = ps.ws();
     Block weights = ws.take(nb * heads * pp);
     FloatBuffer wb = weights.buffer;
-    float[] h = ws.scratch(0, (int) pp);
     float scale = (float) (1.0 / Math.sqrt(d));
     NativeValue y = ps.allocate(q.shape, Layout.PLANES);
-    for (int j = 0; j < nb; j++) {
-      for (int hd = 0; hd < heads; hd++) {
-        long rows = hd * d * m + (long) j * p;
-        long at = (j * heads + hd) * pp;
-        FloatPointer w = Blas.at(weights.pointer, at);
-        // L[i][t] = sum_c q[c][i] k[c][t]
-        Blas.gemm(true, false, p, p, d, q.at(rows), (int) m, k.at(rows), (int) m, 0f, w, p);
-        wb.get((int) at, h, 0, (int) pp);
-        ArrayMath.softmaxRows(h, p, p, scale, ws.math());
-        wb.put((int) at, h, 0, (int) pp);
-        // y[c][i] = sum_t v[c][t] W[i][t]
-        Blas.gemm(false, true, d, p, p, v.at(rows), (int) m, w, p, 0f, y.at(rows), (int) m);
+    ps.split(nb, grain(nb, p, d), (lane, j0, j1) -> {
+      float[] h = lane.scratch(0, (int) pp);
+      for (int j = j0; j < j1; j++) {
+        for (int hd = 0; hd < heads; hd++) {
+          long rows = hd * d * m + (long) j * p;
+          long at = (j * heads + hd) * pp;
+          FloatPointer w = Blas.at(weights.pointer, at);
+          // L[i][t] = sum_c q[c][i] k[c][t]
+          Blas.gemm(true, false, p, p, d, q.at(rows), (int) m, k.at(rows), (int) m, 0f, w, p);
+          wb.get((int) at, h, 0, (int) pp);
+          ArrayMath.softmaxRows(h, p, p, scale, lane.math());
+          wb.put((int) at, h, 0, (int) pp);
+          // y[c][i] = sum_t v[c][t] W[i][t]
+          Blas.gemm(false, true, d, p, p, v.at(rows), (int) m, w, p, 0f, y.at(rows), (int) m);
+        }
       }
-    }
+    });
     if (saved != null) {
       saved.put(weights);
     } else {
@@ -93,29 +98,49 @@ final class AttentionKernel implements Kernel {
     NativeValue dq = ps.allocate(q.shape, Layout.PLANES);
     NativeValue dk = ps.allocate(q.shape, Layout.PLANES);
     NativeValue dv = ps.allocate(q.shape, Layout.PLANES);
-    Workspace.Buffer dw = ws.slot(Slot.COLUMN_GRADIENT, pp);
-    float[] hw = ws.scratch(0, pp);
-    float[] hd = ws.scratch(1, pp);
+    int lanes = ps.lanes(nb, grain(nb, p, d));
+    // dL of one item and head, per lane
+    Workspace.Buffer dws = ws.slot(Slot.COLUMN_GRADIENT, (long) lanes * pp);
     float scale = (float) (1.0 / Math.sqrt(d));
-    for (int j = 0; j < nb; j++) {
-      for (int h = 0; h < heads; h++) {
-        long rows = h * d * m + (long) j * p;
-        long at = (long) (j * heads + h) * pp;
-        FloatPointer w = Blas.at(weights.pointer, at);
-        // dv[c][t] = sum_i dy[c][i] W[i][t];  dW[i][t] = sum_c dy[c][i] v[c][t]
-        Blas.gemm(false, false, d, p, p, dy.at(rows), (int) m, w, p, 0f, dv.at(rows), (int) m);
-        Blas.gemm(true, false, p, p, d, dy.at(rows), (int) m, v.at(rows), (int) m, 0f, dw.pointer, p);
-        weights.buffer.get((int) at, hw, 0, pp);
-        dw.buffer.get(0, hd, 0, pp);
-        ArrayMath.softmaxRowsBackward(hd, hw, p, p, scale);
-        dw.buffer.put(0, hd, 0, pp);
-        // dq[c][i] = sum_t k[c][t] dL[i][t];  dk[c][t] = sum_i q[c][i] dL[i][t]
-        Blas.gemm(false, true, d, p, p, k.at(rows), (int) m, dw.pointer, p, 0f, dq.at(rows), (int) m);
-        Blas.gemm(false, false, d, p, p, q.at(rows), (int) m, dw.pointer, p, 0f, dk.at(rows), (int) m);
+    ps.split(nb, grain(nb, p, d), (lane, j0, j1) -> {
+      int index = ps.laneIndex(lane);
+      FloatPointer dw = dws.at((long) index * pp);
+      int dwAt = index * pp;
+      float[] hw = lane.scratch(0, pp);
+      float[] hd = lane.scratch(1, pp);
+      for (int j = j0; j < j1; j++) {
+        for (int h = 0; h < heads; h++) {
+          long rows = h * d * m + (long) j * p;
+          long at = (long) (j * heads + h) * pp;
+          FloatPointer w = Blas.at(weights.pointer, at);
+          // dv[c][t] = sum_i dy[c][i] W[i][t];  dW[i][t] = sum_c dy[c][i] v[c][t]
+          Blas.gemm(false, false, d, p, p, dy.at(rows), (int) m, w, p, 0f, dv.at(rows), (int) m);
+          Blas.gemm(true, false, p, p, d, dy.at(rows), (int) m, v.at(rows), (int) m, 0f, dw, p);
+          weights.buffer.get((int) at, hw, 0, pp);
+          dws.buffer.get(dwAt, hd, 0, pp);
+          ArrayMath.softmaxRowsBackward(hd, hw, p, p, scale);
+          dws.buffer.put(dwAt, hd, 0, pp);
+          // dq[c][i] = sum_t k[c][t] dL[i][t];  dk[c][t] = sum_i q[c][i] dL[i][t]
+          Blas.gemm(false, true, d, p, p, k.at(rows), (int) m, dw, p, 0f, dq.at(rows), (int) m);
+          Blas.gemm(false, false, d, p, p, q.at(rows), (int) m, dw, p, 0f, dk.at(rows), (int) m);
+        }
       }
-    }
+    });
     ws.release(weights);
     return new Value[] {needed[0] ? dq : drop(ps, dq), needed[1] ? dk : drop(ps, dk), needed[2] ? dv : drop(ps, dv)};
+  }
+
+  /**
+   * Items per lane at least: items are split over lanes only while OpenBLAS runs each product of one item
+   * and head on the calling thread alone (0.3.19 runs {@code m n k <= 65536 * 4} single-threaded,
+   * {@code interface/gemm.c}), so lanes never call a multi-threaded OpenBLAS at once; larger attention (the
+   * DDPM model's 16x16 maps) leaves the products to OpenBLAS's own threads.
+   */
+  private int grain(int nb, int p, int d) {
+    if ((long) p * p * d > 4L * 65536) {
+      return nb;
+    }
+    return NativePass.grain((long) heads * p * p);
   }
 
   private static Value drop(NativePass ps, NativeValue v) {

@@ -45,7 +45,7 @@ final class ConcatKernel implements Kernel {
     int at = y.offset;
     for (NativeValue v : in) {
       NativeValue p = ps.as(v, Layout.PLANES);
-      NativePass.copy(p.buffer(), p.offset, y.buffer(), at, p.size());
+      ps.copyParallel(p.buffer(), p.offset, y.buffer(), at, p.size());
       at += p.size();
     }
     return y;

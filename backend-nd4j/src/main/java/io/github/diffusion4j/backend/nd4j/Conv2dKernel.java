@@ -117,7 +117,7 @@ final class Conv2dKernel implements Kernel {
     for (int j0 = 0; j0 < nb; j0 += per) {
       int jn = Math.min(per, nb - j0);
       int cols = jn * pout;
-      columns(ps.ws(), x, cin, j0, jn, col, top, left);
+      columns(ps, x, cin, j0, jn, col, top, left);
       Blas.gemm(false, false, cout, cols, kk, w, kk, col.pointer, cols, beta, y.at((long) j0 * pout), mout);
     }
     return y;
@@ -125,16 +125,18 @@ final class Conv2dKernel implements Kernel {
 
   /** Writes each channel's bias over its {@code m} floats. */
   private void fillChannels(NativePass ps, NativeValue y, int m) {
-    float[] h = ps.ws().chunk(0);
     float[] bs = params.weights(bias, cout);
     FloatBuffer b = y.buffer();
-    for (int co = 0; co < cout; co++) {
-      Arrays.fill(h, 0, Math.min(m, Workspace.CHUNK), bs[co]);
-      int base = y.offset + co * m;
-      for (int o = 0; o < m; o += Workspace.CHUNK) {
-        b.put(base + o, h, 0, Math.min(Workspace.CHUNK, m - o));
+    ps.split(cout, NativePass.grain(m), (lane, c0, c1) -> {
+      float[] h = lane.chunk(0);
+      for (int co = c0; co < c1; co++) {
+        Arrays.fill(h, 0, Math.min(m, Workspace.CHUNK), bs[co]);
+        int base = y.offset + co * m;
+        for (int o = 0; o < m; o += Workspace.CHUNK) {
+          b.put(base + o, h, 0, Math.min(Workspace.CHUNK, m - o));
+        }
       }
-    }
+    });
   }
 
   @Override
@@ -182,7 +184,7 @@ final class Conv2dKernel implements Kernel {
     for (int j0 = 0; j0 < nb; j0 += per) {
       int jn = Math.min(per, nb - j0);
       int cols = jn * p;
-      columns(ws, dy, cout, j0, jn, dcol, bottom, right);
+      columns(ps, dy, cout, j0, jn, dcol, bottom, right);
       Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, dcol.pointer, cols, j0 == 0 ? 0f : 1f,
           wg.pointer, kf);
       if (dx != null) {
@@ -223,11 +225,11 @@ final class Conv2dKernel implements Kernel {
       int jn = Math.min(per, nb - j0);
       int cols = jn * pout;
       FloatPointer rows = dy.at((long) j0 * pout);
-      columns(ws, x, cin, j0, jn, col, top, left);
+      columns(ps, x, cin, j0, jn, col, top, left);
       Blas.gemm(false, true, cout, kk, cols, rows, mout, col.pointer, cols, 1f, g, kk);
       if (dx != null) {
         Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, dcol.pointer, cols);
-        col2im(ws, dcol, cols, j0, jn, dx);
+        col2im(ps, dcol, cols, j0, jn, dx);
       }
     }
   }
@@ -258,12 +260,20 @@ final class Conv2dKernel implements Kernel {
    * input, or for the backward pass the output gradient) into a staging buffer: {@code [(ci, ky, kx)][(j,
    * oy, ox)]}, the padding {@code (padTop, padLeft)} before the image.
    */
-  private void columns(Workspace ws, NativeValue v, int c, int j0, int jn, Buffer dst, int padTop, int padLeft) {
+  private void columns(NativePass ps, NativeValue v, int c, int j0, int jn, Buffer dst, int padTop, int padLeft) {
+    int perChannel = jn * k * k * hout * wout;
+    ps.split(c, NativePass.grain(perChannel), (lane, c0, c1) ->
+        columns(lane, v, c0, c1, j0, jn, dst, padTop, padLeft));
+  }
+
+  /** {@link #columns(NativePass, NativeValue, int, int, int, Buffer, int, int)} for channels {@code [c0, c1)}. */
+  private void columns(
+      Workspace.Lane lane, NativeValue v, int c0, int c1, int j0, int jn, Buffer dst, int padTop, int padLeft) {
     int nb = v.items;
     int pin = hin * win;
     int pout = hout * wout;
     int cols = jn * pout;
-    float[] plane = ws.scratch(2, pin);
+    float[] plane = lane.scratch(2, pin);
     FloatBuffer src = v.buffer();
     if (same) {
       // stride 1, same size: the column row of tap (ky, kx) and one image is the plane shifted by
@@ -273,9 +283,9 @@ final class Conv2dKernel implements Kernel {
       int before = padTop * win + padLeft;
       int after = (k - 1 - padTop) * win + (k - 1 - padLeft);
       int rowLen = before + pin + after;
-      float[] padded = ws.scratch(3, k * rowLen);
+      float[] padded = lane.scratch(3, k * rowLen);
       Arrays.fill(padded, 0, k * rowLen, 0f);
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         for (int j = 0; j < jn; j++) {
           src.get(v.offset + (ci * nb + j0 + j) * pin, plane, 0, pin);
           for (int kx = 0; kx < k; kx++) {
@@ -291,8 +301,8 @@ final class Conv2dKernel implements Kernel {
       }
       return;
     }
-    float[] tap = ws.scratch(3, pout);
-    for (int ci = 0; ci < c; ci++) {
+    float[] tap = lane.scratch(3, pout);
+    for (int ci = c0; ci < c1; ci++) {
       for (int j = 0; j < jn; j++) {
         src.get(v.offset + (ci * nb + j0 + j) * pin, plane, 0, pin);
         for (int ky = 0; ky < k; ky++) {
@@ -360,14 +370,21 @@ final class Conv2dKernel implements Kernel {
    * Adds column gradients back onto the images they came from (the adjoint of the columns) and writes
    * the planes of images {@code [j0, j0 + jn)} of {@code dx}.
    */
-  private void col2im(Workspace ws, Buffer dcol, int cols, int j0, int jn, NativeValue dx) {
+  private void col2im(NativePass ps, Buffer dcol, int cols, int j0, int jn, NativeValue dx) {
+    float[] colH = ps.ws().scratch(0, kk * cols);
+    dcol.buffer.get(0, colH, 0, kk * cols);
+    ps.split(cin, NativePass.grain((long) k * k * cols), (lane, c0, c1) -> {
+      float[] plane = lane.scratch(1, hin * win);
+      col2im(colH, cols, c0, c1, j0, jn, dx, plane);
+    });
+  }
+
+  /** {@link #col2im(NativePass, Buffer, int, int, int, NativeValue)} for input channels {@code [c0, c1)}. */
+  private void col2im(float[] colH, int cols, int c0, int c1, int j0, int jn, NativeValue dx, float[] plane) {
     int nb = dx.items;
     int pin = hin * win;
     int pout = hout * wout;
-    float[] colH = ws.scratch(0, kk * cols);
-    dcol.buffer.get(0, colH, 0, kk * cols);
-    float[] plane = ws.scratch(1, pin);
-    for (int ci = 0; ci < cin; ci++) {
+    for (int ci = c0; ci < c1; ci++) {
       for (int j = 0; j < jn; j++) {
         Arrays.fill(plane, 0, pin, 0f);
         for (int ky = 0; ky < k; ky++) {

@@ -91,14 +91,30 @@ final class GroupNormKernel implements Kernel {
     int cg = channels / groups;
     int p = x.p();
     int len = cg * p;
-    double count = len;
-    float[] h = ps.ws().scratch(0, len);
-    float[] hs = silu ? ps.ws().scratch(1, len) : null;
     float[] gm = params.weights(gamma, channels);
     float[] bt = params.weights(beta, channels);
     float[] mean = new float[x.items * groups];
     float[] rstd = new float[x.items * groups];
-    for (int n = 0; n < x.items; n++) {
+    ps.split(x.items, NativePass.grain((long) channels * p), (lane, n0, n1) -> {
+      float[] h = lane.scratch(0, len);
+      float[] hs = silu ? lane.scratch(1, len) : null;
+      forward(x, y, s, n0, n1, h, hs, gm, bt, mean, rstd, lane.math());
+    });
+    if (saved != null) {
+      saved.put(new Stats(mean, rstd));
+    }
+    return fused == null ? y : new FusedActivation(fused, y, s);
+  }
+
+  /** The forward pass of items {@code [n0, n1)}, in one lane's scratch {@code h} and {@code hs}. */
+  private void forward(NativeValue x, NativeValue y, NativeValue s, int n0, int n1, float[] h, float[] hs,
+      float[] gm, float[] bt, float[] mean, float[] rstd, VectorMath.Scratch math) {
+    boolean silu = fused == Layer.Function.SILU;
+    int cg = channels / groups;
+    int p = x.p();
+    int len = cg * p;
+    double count = len;
+    for (int n = n0; n < n1; n++) {
       for (int g = 0; g < groups; g++) {
         gather(x, n, g * cg, cg, h);
         float mu = (float) (ArrayMath.sum(h, 0, len) / count);
@@ -114,7 +130,7 @@ final class GroupNormKernel implements Kernel {
           }
         }
         if (silu) {
-          VectorMath.sigmoid(h, hs, 0, len, true, ps.ws().math());
+          VectorMath.sigmoid(h, hs, 0, len, true, math);
           if (s != null) {
             scatter(hs, s, n, g * cg, cg);
           }
@@ -126,10 +142,6 @@ final class GroupNormKernel implements Kernel {
         scatter(h, y, n, g * cg, cg);
       }
     }
-    if (saved != null) {
-      saved.put(new Stats(mean, rstd));
-    }
-    return fused == null ? y : new FusedActivation(fused, y, s);
   }
 
   @Override
@@ -140,17 +152,38 @@ final class GroupNormKernel implements Kernel {
     NativeValue dy = ps.as(gradOutput, x.layout);
     Stats st = saved.get();
     NativeValue dx = needed[0] ? ps.allocate(x.shape, x.layout) : null;
+    int p = x.p();
+    int len = channels / groups * p;
+    int items = x.items;
+    // per item and channel: sum(dy xh) at [n][c], sum(dy) at [n][C + c]; added over items in item order
+    // below, the order of one lane
+    double[] perItem = ps.ws().doubles(2 * channels * items);
+    float[] w = params.weights(gamma, channels);
+    ps.split(items, NativePass.grain((long) channels * p), (lane, n0, n1) ->
+        backward(x, dy, dx, st, w, n0, n1, lane.scratch(0, len), lane.scratch(1, len), perItem));
+    double[] sums = new double[2 * channels];
+    for (int n = 0; n < items; n++) {
+      for (int i = 0; i < 2 * channels; i++) {
+        sums[i] += perItem[n * 2 * channels + i];
+      }
+    }
+    float[] dgb = new float[2 * channels];
+    for (int i = 0; i < 2 * channels; i++) {
+      dgb[i] = (float) sums[i];
+    }
+    ps.addToGradient(params, gamma, dgb, 0, channels);
+    ps.addToGradient(params, beta, dgb, channels, channels);
+    return new Value[] {dx};
+  }
+
+  /** The backward pass of items {@code [n0, n1)}, in one lane's scratch {@code hx} and {@code hd}. */
+  private void backward(NativeValue x, NativeValue dy, NativeValue dx, Stats st, float[] w, int n0, int n1,
+      float[] hx, float[] hd, double[] perItem) {
     int cg = channels / groups;
     int p = x.p();
-    int len = cg * p;
-    double count = len;
-    Workspace ws = ps.ws();
-    float[] hx = ws.scratch(0, len);
-    float[] hd = ws.scratch(1, len);
-    double[] sums = ws.doubles(2 * channels);
-    java.util.Arrays.fill(sums, 0, 2 * channels, 0.0);
-    float[] w = params.weights(gamma, channels);
-    for (int n = 0; n < x.items; n++) {
+    double count = cg * p;
+    for (int n = n0; n < n1; n++) {
+      int at = n * 2 * channels;
       for (int g = 0; g < groups; g++) {
         int k = n * groups + g;
         float mu = st.mean()[k];
@@ -164,8 +197,8 @@ final class GroupNormKernel implements Kernel {
           double gm = w[ci];
           double sdy = ArrayMath.sum(hd, c * p, p);
           double sdyxh = r * ArrayMath.dotCentered(hd, hx, mu, c * p, p);
-          sums[ci] += sdyxh;
-          sums[channels + ci] += sdy;
+          perItem[at + ci] = sdyxh;
+          perItem[at + channels + ci] = sdy;
           s1 += gm * sdy;
           s2 += gm * sdyxh;
         }
@@ -188,12 +221,5 @@ final class GroupNormKernel implements Kernel {
         scatter(hd, dx, n, g * cg, cg);
       }
     }
-    float[] dgb = new float[2 * channels];
-    for (int i = 0; i < 2 * channels; i++) {
-      dgb[i] = (float) sums[i];
-    }
-    ps.addToGradient(params, gamma, dgb, 0, channels);
-    ps.addToGradient(params, beta, dgb, channels, channels);
-    return new Value[] {dx};
   }
 }

@@ -50,6 +50,110 @@ final class NativePass implements Pass {
     return ws;
   }
 
+  // ------------------------------------------------------------------ threads
+
+  /**
+   * The fewest floats a lane of a split loop should touch: below this, waking a worker costs more than it
+   * saves.
+   */
+  static final int GRAIN = 1 << 15;
+
+  /** The work of one range of a split loop, with its lane's heap scratch. */
+  @FunctionalInterface
+  interface RangeTask {
+    /**
+     * Computes the outputs {@code [from, to)}.
+     *
+     * @param lane the lane's scratch (never shared with a range running at the same time)
+     * @param from the first output
+     * @param to one past the last output
+     */
+    void run(Workspace.Lane lane, int from, int to);
+  }
+
+  /**
+   * Runs a loop over {@code n} independent outputs on the backend's {@link KernelPool}, split into
+   * contiguous ranges (see {@link KernelPool#split}).
+   *
+   * @param n the number of outputs
+   * @param grain the fewest outputs worth a lane of their own
+   * @param task the work of one range
+   */
+  void split(int n, int grain, RangeTask task) {
+    layers.threads().split(n, grain, (lane, from, to) -> task.run(ws.lane(lane), from, to));
+  }
+
+  /**
+   * How many lanes a split of {@code n} outputs uses (see {@link KernelPool#ranges}), for per-lane native
+   * staging.
+   *
+   * @param n the number of outputs
+   * @param grain the fewest outputs worth a lane
+   * @return the number of lanes, at least 1
+   */
+  int lanes(int n, int grain) {
+    return layers.threads().ranges(n, grain);
+  }
+
+  /**
+   * The index of a lane's scratch in this pass's workspace.
+   *
+   * @param lane a lane's scratch from {@link #split}
+   * @return its index, {@code 0 <= index <} the pool's lanes
+   */
+  int laneIndex(Workspace.Lane lane) {
+    return ws.laneIndex(lane);
+  }
+
+  /**
+   * The grain, in outputs, of a loop whose outputs each touch {@code floats} floats: {@link #GRAIN} floats.
+   *
+   * @param floats floats per output
+   * @return outputs per lane at least
+   */
+  static int grain(long floats) {
+    return (int) Math.max(1, GRAIN / Math.max(1, floats));
+  }
+
+  /** The work of one chunk of a {@link #chunks} loop, with its lane's heap scratch. */
+  @FunctionalInterface
+  interface ChunkTask {
+    /**
+     * Computes one chunk.
+     *
+     * @param lane the lane's scratch
+     * @param index the chunk's index
+     * @param offset its first float
+     * @param length its float count
+     */
+    void run(Workspace.Lane lane, int index, int offset, int length);
+  }
+
+  /**
+   * Runs a loop over {@code n} floats in chunks of {@link Workspace#CHUNK} on the pool (see
+   * {@link KernelPool#chunks}).
+   *
+   * @param n the number of floats
+   * @param task the work of one chunk
+   */
+  void chunks(int n, ChunkTask task) {
+    layers.threads().chunks(n, Workspace.CHUNK, grain(Workspace.CHUNK),
+        (lane, c, o, len) -> task.run(ws.lane(lane), c, o, len));
+  }
+
+  /**
+   * Copies floats between native buffers (absolute indices) on the pool.
+   *
+   * @param src the source
+   * @param from its first float
+   * @param dst the destination
+   * @param to its first float
+   * @param n how many
+   */
+  void copyParallel(FloatBuffer src, int from, FloatBuffer dst, int to, int n) {
+    split(n, GRAIN * 4, (lane, a, b) -> copy(src, from + a, dst, to + a, b - a));
+  }
+
   // ------------------------------------------------------------------ values
 
   /**
@@ -132,10 +236,20 @@ final class NativePass implements Pass {
     int c = src.c();
     int p = src.p();
     int item = c * p;
-    float[] h = ws.scratch(0, item);
     FloatBuffer s = src.buffer();
     FloatBuffer d = dst.buffer();
-    for (int n = 0; n < src.items; n++) {
+    split(src.items, grain(item), (lane, n0, n1) -> {
+      float[] h = lane.scratch(0, item);
+      copyItems(src, dst, s, d, h, n0, n1);
+    });
+  }
+
+  private static void copyItems(NativeValue src, NativeValue dst, FloatBuffer s, FloatBuffer d, float[] h, int n0,
+      int n1) {
+    int c = src.c();
+    int p = src.p();
+    int item = c * p;
+    for (int n = n0; n < n1; n++) {
       if (src.readableAs(Layout.ROWS)) {
         s.get(src.plane(n, 0), h, 0, item);
       } else {
@@ -211,18 +325,17 @@ final class NativePass implements Pass {
    */
   NativeValue elementwise(NativeValue a, NativeValue b, ChunkOp op) {
     NativeValue out = allocate(a.shape, a.layout);
-    float[] ha = ws.chunk(0);
-    float[] hb = b == null ? null : ws.chunk(1);
     int n = a.size();
-    for (int o = 0; o < n; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, n - o);
+    chunks(n, (lane, c, o, len) -> {
+      float[] ha = lane.chunk(0);
+      float[] hb = b == null ? null : lane.chunk(1);
       a.buffer().get(a.offset + o, ha, 0, len);
       if (b != null) {
         b.buffer().get(b.offset + o, hb, 0, len);
       }
       op.apply(ha, hb, len);
       out.buffer().put(out.offset + o, ha, 0, len);
-    }
+    });
     return out;
   }
 
@@ -362,16 +475,17 @@ final class NativePass implements Pass {
     FloatBuffer y = p.buffer();
     FloatBuffer tb = tl.buffer();
     FloatBuffer d = grad.buffer();
-    float[] hy = ws.chunk(0);
-    float[] ht = ws.chunk(1);
-    float[] hd = ws.chunk(2);
     float factor = (float) (2 * scale);
-    double sum = 0;
     int n = p.size();
-    for (int o = 0; o < n; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, n - o);
+    // each chunk's sum of squares on its lane, the chunks' sums added in order (as one lane adds them)
+    double[] sums = new double[(n + Workspace.CHUNK - 1) / Workspace.CHUNK];
+    NativeValue goal = tl;
+    chunks(n, (lane, c, o, len) -> {
+      float[] hy = lane.chunk(0);
+      float[] ht = lane.chunk(1);
+      float[] hd = lane.chunk(2);
       y.get(p.offset + o, hy, 0, len);
-      tb.get(tl.offset + o, ht, 0, len);
+      tb.get(goal.offset + o, ht, 0, len);
       for (int i = 0; i < len; i++) {
         float e = hy[i] - ht[i];
         hy[i] = e;
@@ -379,7 +493,11 @@ final class NativePass implements Pass {
         ht[i] = e * e;
       }
       d.put(grad.offset + o, hd, 0, len);
-      sum += ArrayMath.sum(ht, 0, len);
+      sums[c] = ArrayMath.sum(ht, 0, len);
+    });
+    double sum = 0;
+    for (double s : sums) {
+      sum += s;
     }
     if (tl != t) {
       release(tl);

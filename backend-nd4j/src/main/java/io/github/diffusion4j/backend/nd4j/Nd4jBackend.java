@@ -31,8 +31,8 @@ final class Nd4jBackend implements Backend, TensorFactory {
   private final AtomicLong recycledFloats = new AtomicLong();
   private volatile boolean closed;
 
-  Nd4jBackend(NativeRuntime runtime) {
-    this(runtime, Nd4jLayers.PASS_BYTES);
+  Nd4jBackend(NativeRuntime runtime, int threads) {
+    this(runtime, Nd4jLayers.PASS_BYTES, threads);
   }
 
   /**
@@ -41,10 +41,11 @@ final class Nd4jBackend implements Backend, TensorFactory {
    *
    * @param runtime the loaded natives
    * @param passBytes the activation budget of one pass
+   * @param threads the thread count: the lanes of the kernels' Java loops
    */
-  Nd4jBackend(NativeRuntime runtime, long passBytes) {
+  Nd4jBackend(NativeRuntime runtime, long passBytes, int threads) {
     this.runtime = runtime;
-    this.layers = new Nd4jLayers(this, passBytes);
+    this.layers = new Nd4jLayers(this, passBytes, threads);
   }
 
   ScopeStack scopes() {

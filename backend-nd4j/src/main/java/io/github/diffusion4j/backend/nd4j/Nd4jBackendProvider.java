@@ -11,7 +11,8 @@ import io.github.diffusion4j.spi.BackendUnavailableException;
  * <p>This class is a cheap descriptor: constructing it and calling {@link #name()},
  * {@link #description()} or {@link #artifact()} loads no ND4J class and no native library. Only
  * {@link #create(BackendOptions)} does, once per process, and sets the native thread counts (OpenMP,
- * ND4J's own pool and OpenBLAS) to {@link BackendOptions#threads()}.
+ * ND4J's own pool and OpenBLAS) to {@link BackendOptions#threads()}; each backend also starts that many
+ * lanes minus one daemon threads of its own for its kernels' Java loops, stopped when it closes.
  *
  * <p>It is registered in {@code META-INF/services/io.github.diffusion4j.spi.BackendProvider}, so
  * {@link java.util.ServiceLoader} finds it when {@code io.github.diffusion4j:backend-nd4j} is on the
@@ -53,7 +54,7 @@ public final class Nd4jBackendProvider implements BackendProvider {
   @Override
   public Backend create(BackendOptions options) {
     NativeRuntime runtime = NativeRuntime.load(options.threads());
-    return new Nd4jBackend(runtime);
+    return new Nd4jBackend(runtime, options.threads());
   }
 
   @Override

@@ -23,6 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Where the time goes: matrix products (linear layers, convolutions as im2col, attention) are direct
  * OpenBLAS calls on the values' native memory ({@link Blas}); everything else streams native memory
  * through small heap arrays in loops that the JIT vectorises ({@link ArrayMath}, {@link VectorMath}).
+ * With more than one thread, OpenBLAS uses them inside each product, and the kernels split their Java loops
+ * over independent outputs across the backend's own {@link KernelPool} (bit-identical to one thread).
  */
 final class Nd4jLayers implements LayerBackend {
   /**
@@ -35,16 +37,28 @@ final class Nd4jLayers implements LayerBackend {
   private final long passBytes;
   private final WorkspacePool<Workspace> pool = new WorkspacePool<>();
   private final Set<Parameters> stores = ConcurrentHashMap.newKeySet();
+  private final KernelPool threads;
 
   /**
    * The layers of a backend.
    *
    * @param backend the backend whose tensors the passes read and write
    * @param passBytes the activation budget of one pass (tests use small ones to split batches)
+   * @param threads the backend's thread count: the lanes of the kernels' {@link KernelPool}
    */
-  Nd4jLayers(Nd4jBackend backend, long passBytes) {
+  Nd4jLayers(Nd4jBackend backend, long passBytes, int threads) {
     this.backend = backend;
     this.passBytes = passBytes;
+    this.threads = new KernelPool(threads, "diffusion4j-nd4j-kernels");
+  }
+
+  /**
+   * The threads that the kernels split their Java loops over.
+   *
+   * @return the pool
+   */
+  KernelPool threads() {
+    return threads;
   }
 
   Nd4jBackend backend() {
@@ -58,7 +72,7 @@ final class Nd4jLayers implements LayerBackend {
 
   @Override
   public ParameterStore parameters(Map<String, int[]> layout) {
-    Parameters p = new Parameters(this, layout);
+    Parameters p = new Parameters(this, layout, threads);
     stores.add(p);
     return p;
   }
@@ -138,7 +152,7 @@ final class Nd4jLayers implements LayerBackend {
     if (items < 1) {
       throw new IllegalArgumentException("a pass needs at least one item, got " + items);
     }
-    Workspace ws = pool.take(w -> true, Workspace::new);
+    Workspace ws = pool.take(w -> true, () -> new Workspace(threads.lanes()));
     return new NativePass(this, ws, items, training);
   }
 
@@ -179,5 +193,6 @@ final class Nd4jLayers implements LayerBackend {
       p.close();
     }
     pool.close();
+    threads.close();
   }
 }

@@ -18,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * default heap.
  *
  * <p>Adam ({@link Kernels#adam}, PyTorch's {@code torch.optim.Adam} after {@code clip_grad_norm_}) and the
- * moving average stream the vectors through heap chunks in one vectorised pass each. Not thread-safe for
+ * moving average stream the vectors through heap chunks in one vectorised pass each, the chunks split over
+ * the backend's {@link KernelPool}. Not thread-safe for
  * writing: the model serialises training and state access; any number of passes may read the weights
  * between updates.
  */
@@ -31,7 +32,9 @@ final class Parameters implements ParameterStore {
   private final FloatBuffer[] buffers = new FloatBuffer[Buffer.values().length];
   private final FloatPointer weightsPointer;
   private final FloatPointer gradientPointer;
-  private final float[][] chunks = new float[4][Workspace.CHUNK];
+  private final KernelPool threads;
+  /** Heap chunks per lane of {@link #threads}. */
+  private final float[][][] chunks;
   private boolean closed;
 
   /**
@@ -39,9 +42,12 @@ final class Parameters implements ParameterStore {
    *
    * @param owner the layers that track open stores (to close them with the backend)
    * @param layout names and shapes in state-dict order
+   * @param threads the pool that Adam and the average split their chunks over
    */
-  Parameters(Nd4jLayers owner, Map<String, int[]> layout) {
+  Parameters(Nd4jLayers owner, Map<String, int[]> layout, KernelPool threads) {
     this.owner = owner;
+    this.threads = threads;
+    this.chunks = new float[threads.lanes()][4][Workspace.CHUNK];
     this.layout = Collections.unmodifiableMap(new LinkedHashMap<>(layout));
     long total = 0;
     for (Map.Entry<String, int[]> e : layout.entrySet()) {
@@ -191,34 +197,41 @@ final class Parameters implements ParameterStore {
     FloatBuffer g = buffer(Buffer.GRADIENTS);
     FloatBuffer m = buffer(Buffer.FIRST_MOMENT);
     FloatBuffer v = buffer(Buffer.SECOND_MOMENT);
-    float[] hw = chunks[0];
-    float[] hg = chunks[1];
-    float[] hm = chunks[2];
-    float[] hv = chunks[3];
+    int count = (size + Workspace.CHUNK - 1) / Workspace.CHUNK;
+    int grain = NativePass.grain(Workspace.CHUNK);
     double scale = 1.0;
     if (u.maxGradNorm() > 0) {
-      double squares = 0;
-      for (int o = 0; o < size; o += Workspace.CHUNK) {
-        int len = Math.min(Workspace.CHUNK, size - o);
+      // each chunk's sum of squares on its lane, added in chunk order (as one lane adds them)
+      double[] squares = new double[count];
+      threads.chunks(size, Workspace.CHUNK, grain, (lane, c, o, len) -> {
+        float[] hg = chunks[lane][1];
         g.get(o, hg, 0, len);
-        squares += Kernels.sumOfSquares(hg, len);
+        squares[c] = Kernels.sumOfSquares(hg, len);
+      });
+      double total = 0;
+      for (double s : squares) {
+        total += s;
       }
-      scale = Math.min(1.0, u.maxGradNorm() / (Math.sqrt(squares) + 1e-6));
+      scale = Math.min(1.0, u.maxGradNorm() / (Math.sqrt(total) + 1e-6));
     }
+    double clip = scale;
     double bc1 = 1.0 - Math.pow(u.beta1(), u.step());
     double bc2 = 1.0 - Math.pow(u.beta2(), u.step());
-    for (int o = 0; o < size; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, size - o);
+    threads.chunks(size, Workspace.CHUNK, grain, (lane, c, o, len) -> {
+      float[] hw = chunks[lane][0];
+      float[] hg = chunks[lane][1];
+      float[] hm = chunks[lane][2];
+      float[] hv = chunks[lane][3];
       w.get(o, hw, 0, len);
       g.get(o, hg, 0, len);
       m.get(o, hm, 0, len);
       v.get(o, hv, 0, len);
-      Kernels.adam(hw, hg, hm, hv, len, scale, u.weightDecay(), u.beta1(), u.beta2(), u.learningRate() / bc1,
+      Kernels.adam(hw, hg, hm, hv, len, clip, u.weightDecay(), u.beta1(), u.beta2(), u.learningRate() / bc1,
           1.0 / Math.sqrt(bc2), u.epsilon());
       w.put(o, hw, 0, len);
       m.put(o, hm, 0, len);
       v.put(o, hv, 0, len);
-    }
+    });
   }
 
   @Override
@@ -230,15 +243,14 @@ final class Parameters implements ParameterStore {
       NativePass.copy(w, 0, buffer(Buffer.AVERAGE), 0, size);
     }
     FloatBuffer a = buffer(Buffer.AVERAGE);
-    float[] ha = chunks[0];
-    float[] hw = chunks[1];
-    for (int o = 0; o < size; o += Workspace.CHUNK) {
-      int len = Math.min(Workspace.CHUNK, size - o);
+    threads.chunks(size, Workspace.CHUNK, NativePass.grain(Workspace.CHUNK), (lane, c, o, len) -> {
+      float[] ha = chunks[lane][0];
+      float[] hw = chunks[lane][1];
       a.get(o, ha, 0, len);
       w.get(o, hw, 0, len);
       Kernels.ema(ha, hw, len, decay);
       a.put(o, ha, 0, len);
-    }
+    });
   }
 
   @Override

@@ -47,7 +47,7 @@ final class SliceKernel implements Kernel {
     int before = from * plane;
     int inside = (to - from) * plane;
     ps.zero(dx.buffer(), dx.offset, before);
-    NativePass.copy(dy.buffer(), dy.offset, dx.buffer(), dx.offset + before, inside);
+    ps.copyParallel(dy.buffer(), dy.offset, dx.buffer(), dx.offset + before, inside);
     ps.zero(dx.buffer(), dx.offset + before + inside, (in.dim(0) - to) * plane);
     return new Value[] {dx};
   }

@@ -36,10 +36,17 @@ final class UpsampleKernel implements Kernel {
     int p = h * w;
     int planes = x.items * in.dim(0);
     int per = Math.max(1, Workspace.CHUNK / p);
-    float[] src = ps.ws().scratch(0, per * p);
-    float[] dst = ps.ws().scratch(1, per * p * f * f);
+    int blocks = (planes + per - 1) / per;
+    ps.split(blocks, NativePass.grain((long) per * p * (1 + f * f)), (lane, b0, b1) ->
+        forward(x, y, planes, per, b0, b1, lane.scratch(0, per * p), lane.scratch(1, per * p * f * f)));
+    return y;
+  }
+
+  /** Upsamples the blocks {@code [b0, b1)} of {@code per} planes. */
+  private void forward(NativeValue x, NativeValue y, int planes, int per, int b0, int b1, float[] src, float[] dst) {
+    int p = h * w;
     int w2 = w * f;
-    for (int r0 = 0; r0 < planes; r0 += per) {
+    for (int r0 = b0 * per; r0 < Math.min(planes, b1 * per); r0 += per) {
       int nr = Math.min(per, planes - r0);
       x.buffer().get(x.offset + r0 * p, src, 0, nr * p);
       for (int r = 0; r < nr; r++) {
@@ -69,7 +76,6 @@ final class UpsampleKernel implements Kernel {
       }
       y.buffer().put(y.offset + r0 * p * f * f, dst, 0, nr * p * f * f);
     }
-    return y;
   }
 
   @Override
@@ -86,10 +92,19 @@ final class UpsampleKernel implements Kernel {
     int big = p * f * f;
     int planes = dy.items * in.dim(0);
     int per = Math.max(1, Workspace.CHUNK / big);
-    float[] src = ps.ws().scratch(0, per * big);
-    float[] dst = ps.ws().scratch(1, per * p);
+    int blocks = (planes + per - 1) / per;
+    ps.split(blocks, NativePass.grain((long) per * (big + p)), (lane, b0, b1) ->
+        backward(dy, dx, planes, per, b0, b1, lane.scratch(0, per * big), lane.scratch(1, per * p)));
+    return new Value[] {dx};
+  }
+
+  /** The backward pass of the blocks {@code [b0, b1)} of {@code per} planes. */
+  private void backward(NativeValue dy, NativeValue dx, int planes, int per, int b0, int b1, float[] src,
+      float[] dst) {
+    int p = h * w;
+    int big = p * f * f;
     int w2 = w * f;
-    for (int r0 = 0; r0 < planes; r0 += per) {
+    for (int r0 = b0 * per; r0 < Math.min(planes, b1 * per); r0 += per) {
       int nr = Math.min(per, planes - r0);
       dy.buffer().get(dy.offset + r0 * big, src, 0, nr * big);
       for (int r = 0; r < nr; r++) {
@@ -117,6 +132,5 @@ final class UpsampleKernel implements Kernel {
       }
       dx.buffer().put(dx.offset + r0 * p, dst, 0, nr * p);
     }
-    return new Value[] {dx};
   }
 }

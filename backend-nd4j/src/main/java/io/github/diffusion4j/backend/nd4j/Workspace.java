@@ -152,17 +152,115 @@ final class Workspace implements AutoCloseable {
   private final TreeMap<Integer, ArrayDeque<Block>> free = new TreeMap<>();
   private final List<Block> blocks = new ArrayList<>();
   private final Buffer[] slots = new Buffer[Slot.values().length];
-  private final VectorMath.Scratch math = new VectorMath.Scratch();
-  private final float[][] chunks = new float[4][CHUNK];
+  private final Lane[] lanes;
   private final float[] zeros = new float[CHUNK];
-  private float[][] grown = new float[4][0];
-  private double[] doubles = new double[0];
   private long onesLength;
 
-  Workspace() {
+  /**
+   * The heap scratch of one lane of a {@link KernelPool}: what a range of a split loop works in, so that
+   * lanes running at once never share an array. Lane 0 is the pass's own thread, and the workspace's
+   * {@link Workspace#chunk}, {@link Workspace#scratch}, {@link Workspace#doubles} and {@link Workspace#math}
+   * are lane 0's.
+   */
+  static final class Lane {
+    private final VectorMath.Scratch math = new VectorMath.Scratch();
+    private final float[][] chunks = new float[4][CHUNK];
+    private final float[][] grown = new float[4][0];
+    private double[] doubles = new double[0];
+
+    /**
+     * One of four heap arrays of {@link #CHUNK} floats, contents undefined.
+     *
+     * @param i 0 to 3
+     * @return the array
+     */
+    float[] chunk(int i) {
+      return chunks[i];
+    }
+
+    /**
+     * One of four growable heap arrays of at least {@code size} floats, contents undefined.
+     *
+     * @param i 0 to 3
+     * @param size the length needed
+     * @return the array
+     */
+    float[] scratch(int i, int size) {
+      if (grown[i].length < size) {
+        grown[i] = new float[size];
+      }
+      return grown[i];
+    }
+
+    /**
+     * Double scratch of at least {@code size} elements, contents undefined.
+     *
+     * @param size the number of elements
+     * @return the scratch
+     */
+    double[] doubles(int size) {
+      if (doubles.length < size) {
+        doubles = new double[size];
+      }
+      return doubles;
+    }
+
+    /**
+     * Scratch for {@link VectorMath}.
+     *
+     * @return the scratch
+     */
+    VectorMath.Scratch math() {
+      return math;
+    }
+
+    private long floats() {
+      long n = (long) chunks.length * CHUNK + doubles.length * 2L;
+      for (float[] g : grown) {
+        n += g.length;
+      }
+      return n;
+    }
+  }
+
+  /**
+   * A workspace with heap scratch for {@code lanes} lanes.
+   *
+   * @param lanes the lanes of the backend's {@link KernelPool}
+   */
+  Workspace(int lanes) {
     for (int i = 0; i < slots.length; i++) {
       slots[i] = new Buffer();
     }
+    this.lanes = new Lane[lanes];
+    for (int i = 0; i < lanes; i++) {
+      this.lanes[i] = new Lane();
+    }
+  }
+
+  /**
+   * The heap scratch of a lane.
+   *
+   * @param i the lane, {@code 0 <= i <} the pool's lanes
+   * @return its scratch
+   */
+  Lane lane(int i) {
+    return lanes[i];
+  }
+
+  /**
+   * The index of one of this workspace's lanes.
+   *
+   * @param lane the lane
+   * @return {@code i} such that {@code lane(i) == lane}
+   */
+  int laneIndex(Lane lane) {
+    for (int i = 0; i < lanes.length; i++) {
+      if (lanes[i] == lane) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException("not a lane of this workspace");
   }
 
   /**
@@ -282,13 +380,13 @@ final class Workspace implements AutoCloseable {
   }
 
   /**
-   * One of four heap arrays of {@link #CHUNK} floats, contents undefined.
+   * One of lane 0's four heap arrays of {@link #CHUNK} floats, contents undefined.
    *
    * @param i 0 to 3
    * @return the array
    */
   float[] chunk(int i) {
-    return chunks[i];
+    return lanes[0].chunk(i);
   }
 
   /**
@@ -308,10 +406,7 @@ final class Workspace implements AutoCloseable {
    * @return the array
    */
   float[] scratch(int i, int size) {
-    if (grown[i].length < size) {
-      grown[i] = new float[size];
-    }
-    return grown[i];
+    return lanes[0].scratch(i, size);
   }
 
   /**
@@ -321,10 +416,7 @@ final class Workspace implements AutoCloseable {
    * @return the scratch
    */
   double[] doubles(int size) {
-    if (doubles.length < size) {
-      doubles = new double[size];
-    }
-    return doubles;
+    return lanes[0].doubles(size);
   }
 
   /**
@@ -333,7 +425,7 @@ final class Workspace implements AutoCloseable {
    * @return the scratch
    */
   VectorMath.Scratch math() {
-    return math;
+    return lanes[0].math();
   }
 
   /**
@@ -358,9 +450,9 @@ final class Workspace implements AutoCloseable {
    * @return the total length
    */
   long heapFloats() {
-    long n = (long) chunks.length * CHUNK + doubles.length * 2L;
-    for (float[] g : grown) {
-      n += g.length;
+    long n = 0;
+    for (Lane l : lanes) {
+      n += l.floats();
     }
     return n;
   }

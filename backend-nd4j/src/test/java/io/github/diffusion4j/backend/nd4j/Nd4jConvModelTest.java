@@ -66,7 +66,7 @@ class Nd4jConvModelTest {
    */
   private NetworkModel model(int items, long seed) {
     long perItem = 4 * SPEC.network().activationFloatsPerItem(true);
-    Nd4jBackend b = new Nd4jBackend(NativeRuntime.load(1), perItem * items);
+    Nd4jBackend b = new Nd4jBackend(NativeRuntime.load(1), perItem * items, 1);
     backends.add(b);
     NetworkModel m = NetworkModel.create(SPEC, b.layers(), t, OptimizerSpec.adam(1e-3), seed);
     m.loadStateDict(UNetReference.testWeights(SPEC, 3));

@@ -31,8 +31,9 @@ import java.util.function.IntToDoubleFunction;
  * {@code forward_s} (one forward pass of the batch, what a sampler calls), {@code ddim_s} (the batch sampled
  * with {@code bench.ddimSteps} DDIM steps, default 10). Each figure is the median of {@code bench.reps}
  * (default 3) repetitions of {@code bench.steps} (default 3) after a warm-up; {@code bench.batch} sets the
- * batch. One native thread. It uses only the public api and the provider, so the same source compiles
- * against any build of this module, before the layer rework and after: {@code scripts/nd4j-ab-bench.sh}
+ * batch; {@code bench.threads} (default 1) the backend's thread count (OpenBLAS's and, since issue 16, the
+ * kernels' own threads). It uses only the public api and the provider, so the same source compiles against
+ * any build of this module, before the layer rework and after: {@code scripts/nd4j-ab-bench.sh}
  * runs it (and, for the MLP, {@link Nd4jBenchmark}) on two builds alternately. Run alone:
  *
  * <pre>
@@ -52,10 +53,11 @@ public final class Nd4jImageBenchmark {
     int batch = Integer.getInteger("bench.batch", 64);
     int steps = Integer.getInteger("bench.steps", 3);
     int ddimSteps = Integer.getInteger("bench.ddimSteps", 10);
+    int threads = Integer.getInteger("bench.threads", 1);
     ModelSpec spec = UNetSpec.defaults(Shape.of(1, 32, 32), 1000);
     Shape shape = Shape.batchOf(batch, spec.imageShape());
     Map<String, Double> out = new LinkedHashMap<>();
-    try (Backend backend = new Nd4jBackendProvider().create(new BackendOptions(1));
+    try (Backend backend = new Nd4jBackendProvider().create(new BackendOptions(threads));
         TrainableModel m = backend.createModel(spec, OptimizerSpec.adam(1e-4), 0);
         TensorScope data = backend.tensors().openScope()) {
       TensorFactory f = backend.tensors();

@@ -55,7 +55,7 @@ class Nd4jLayerKindsTest {
   void open() {
     backend = Nd4jTests.createBackend();
     // a backend whose passes hold a few kilobytes: every batch below runs in several passes
-    split = new Nd4jBackend(NativeRuntime.load(1), 16 << 10);
+    split = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1);
   }
 
   @AfterAll
