@@ -26,7 +26,7 @@ import java.util.Objects;
  */
 public final class ConfigLoader {
   private static final String RESOURCES = "/io/github/diffusion4j/config/";
-  private static final List<String> BUNDLED = List.of("default", "tutorial");
+  private static final List<String> BUNDLED = List.of("default", "tutorial", "ddpm-cifar10", "ddpm-celeba", "ddpm-lsun256");
 
   private ConfigLoader() {}
 
@@ -136,7 +136,7 @@ public final class ConfigLoader {
   /**
    * The names of the bundled configurations.
    *
-   * @return {@code [default, tutorial]}
+   * @return {@code [default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256]}
    */
   public static List<String> bundledNames() {
     return BUNDLED;

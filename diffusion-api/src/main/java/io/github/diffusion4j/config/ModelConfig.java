@@ -1,23 +1,32 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.model.DdpmUNetSpec;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.tensor.Shape;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The noise predictor's architecture ({@code model:}). Keys of the other kind must stay at their
  * defaults.
  *
- * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+ * @param kind {@link Kind#MLP}, {@link Kind#UNET}, {@link Kind#DDPM} or {@link Kind#UNET2D}
  * @param hidden mlp: the hidden width, at least 1
- * @param baseChannels unet: channels of the first level, at least 1
- * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
- * @param numResBlocks unet: residual blocks per level, at least 1
+ * @param baseChannels unet, ddpm: channels of the first level, at least 1
+ * @param channelMult unet, ddpm: the channel multiplier of each level, not empty, each at least 1
+ * @param numResBlocks unet, ddpm: residual blocks per level, at least 1
  * @param attention unet: self-attention at the lowest resolution
  * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
- * @param dropout unet: dropout probability, in [0, 1)
+ * @param dropout unet, ddpm: dropout probability, in [0, 1)
+ * @param attnResolutions ddpm: the image sizes of the levels with attention
+ * @param unet2d unet2d: diffusers' {@code UNet2DModel} config ({@code config.json}'s keys)
  */
 public record ModelConfig(
     Kind kind,
@@ -27,14 +36,20 @@ public record ModelConfig(
     int numResBlocks,
     boolean attention,
     int groups,
-    double dropout) {
+    double dropout,
+    List<Integer> attnResolutions,
+    ConfigSection unet2d) {
 
   /** The architectures ({@code model.kind}). */
   public enum Kind {
     /** The tutorial's two-layer MLP ({@link MlpSpec}). */
     MLP("mlp"),
-    /** The DDPM U-Net ({@link UNetSpec}). */
-    UNET("unet");
+    /** The DDPM U-Net in miniature ({@link UNetSpec}). */
+    UNET("unet"),
+    /** The DDPM authors' U-Net family ({@link DdpmUNetSpec}). */
+    DDPM("ddpm"),
+    /** diffusers' {@code UNet2DModel} ({@link UNet2DSpec}). */
+    UNET2D("unet2d");
 
     private final String configName;
 
@@ -55,14 +70,16 @@ public record ModelConfig(
   /**
    * Validates the values.
    *
-   * @param kind {@link Kind#MLP} or {@link Kind#UNET}
+   * @param kind {@link Kind#MLP}, {@link Kind#UNET}, {@link Kind#DDPM} or {@link Kind#UNET2D}
    * @param hidden mlp: the hidden width, at least 1
-   * @param baseChannels unet: channels of the first level, at least 1
-   * @param channelMult unet: the channel multiplier of each level, not empty, each at least 1
-   * @param numResBlocks unet: residual blocks per level, at least 1
+   * @param baseChannels unet, ddpm: channels of the first level, at least 1
+   * @param channelMult unet, ddpm: the channel multiplier of each level, not empty, each at least 1
+   * @param numResBlocks unet, ddpm: residual blocks per level, at least 1
    * @param attention unet: self-attention at the lowest resolution
    * @param groups unet: GroupNorm groups, dividing {@code baseChannels * m} for every multiplier
-   * @param dropout unet: dropout probability, in [0, 1)
+   * @param dropout unet, ddpm: dropout probability, in [0, 1)
+   * @param attnResolutions ddpm: the image sizes of the levels with attention
+   * @param unet2d unet2d: diffusers' {@code UNet2DModel} config ({@code config.json}'s keys), required
    * @throws ConfigException naming the key at fault
    */
   public ModelConfig {
@@ -74,6 +91,8 @@ public record ModelConfig(
     Schema.ATTENTION.check(attention);
     Schema.GROUPS.check(groups);
     Schema.DROPOUT.check(dropout);
+    attnResolutions = Schema.ATTN_RESOLUTIONS.check(attnResolutions == null ? null : List.copyOf(attnResolutions));
+    unet2d = Schema.UNET2D_CONFIG.check(unet2d);
     String k = kind.configName();
     Schema.HIDDEN.requireDefaultUnlessFor(k, hidden);
     Schema.BASE_CHANNELS.requireDefaultUnlessFor(k, baseChannels);
@@ -82,7 +101,12 @@ public record ModelConfig(
     Schema.ATTENTION.requireDefaultUnlessFor(k, attention);
     Schema.GROUPS.requireDefaultUnlessFor(k, groups);
     Schema.DROPOUT.requireDefaultUnlessFor(k, dropout);
-    for (int m : channelMult) {
+    Schema.ATTN_RESOLUTIONS.requireDefaultUnlessFor(k, attnResolutions);
+    Schema.UNET2D_CONFIG.requireDefaultUnlessFor(k, unet2d);
+    if (kind == Kind.UNET2D) {
+      unet2dConfig(unet2d);
+    }
+    for (int m : kind == Kind.UNET ? channelMult : List.<Integer>of()) {
       if ((long) baseChannels * m % groups != 0) {
         throw ConfigException.either(
             new ConfigException(Schema.GROUPS.path(), "must divide the channels of every level, but "
@@ -104,7 +128,44 @@ public record ModelConfig(
     String k = Kind.MLP.configName();
     return new ModelConfig(Kind.MLP, hidden, Schema.BASE_CHANNELS.defaultFor(k),
         Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
-        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k));
+        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k), Schema.ATTN_RESOLUTIONS.defaultFor(k),
+        Schema.UNET2D_CONFIG.defaultFor(k));
+  }
+
+  /**
+   * diffusers' {@code UNet2DModel} with a given {@code config.json} content ({@code model.kind: unet2d}).
+   *
+   * @param values the keys and plain values of the {@code config.json}
+   * @return the config
+   * @throws ConfigException naming {@code model.unet2d.<key>} if a value is not supported
+   */
+  public static ModelConfig ofUNet2D(Map<String, ?> values) {
+    String k = Kind.UNET2D.configName();
+    return new ModelConfig(Kind.UNET2D, Schema.HIDDEN.defaultFor(k), Schema.BASE_CHANNELS.defaultFor(k),
+        Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
+        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k), Schema.ATTN_RESOLUTIONS.defaultFor(k),
+        ConfigSection.of(Schema.UNET2D_CONFIG.path(), values));
+  }
+
+  /** The {@code UNet2DModel} config of {@code model.unet2d}, errors located at its keys. */
+  private static UNet2DConfig unet2dConfig(ConfigSection section) {
+    Map<String, Object> values = section.toMap();
+    if (values.isEmpty()) {
+      throw new ConfigException(Schema.UNET2D_CONFIG.path(), "is required for model.kind unet2d: the keys of "
+          + "diffusers' UNet2DModel config.json, e.g. {block_out_channels: [128, 256, 256, 256], ...} "
+          + "(docs/diffusers.md)");
+    }
+    Set<String> unknown = UNet2DConfig.unknownKeys(values);
+    if (!unknown.isEmpty()) {
+      String key = unknown.iterator().next();
+      throw section.error(key, "not a UNet2DModel key; " + Suggestions.didYouMean(key, new ArrayList<>(
+          new TreeSet<>(UNet2DConfig.KEYS))));
+    }
+    try {
+      return UNet2DConfig.fromMap(values);
+    } catch (UNet2DConfig.InvalidValue e) {
+      throw section.error(e.key(), e.detail());
+    }
   }
 
   /**
@@ -112,10 +173,12 @@ public record ModelConfig(
    *
    * @param imageShape {@code [C, H, W]}
    * @param numTrainTimesteps {@code T}
-   * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet
-   * @throws ConfigException for a unet whose levels do not fit the image ({@code model.channel_mult}) or
-   *     whose base channels cannot carry the timestep embedding ({@code model.base_channels}), or for an
-   *     architecture whose weights or activations would not fit in one tensor (the key that sizes them)
+   * @return the spec: {@link MlpSpec} for mlp, {@link UNetSpec} for unet, {@link DdpmUNetSpec} for ddpm,
+   *     {@link UNet2DSpec} for unet2d
+   * @throws ConfigException for a U-Net whose levels do not fit the image ({@code model.channel_mult}) or
+   *     whose base channels cannot carry the timestep embedding or its GroupNorm ({@code model.base_channels}),
+   *     or for an architecture whose weights or activations would not fit in one tensor (the key that sizes
+   *     them)
    */
   public ModelSpec toSpec(Shape imageShape, int numTrainTimesteps) {
     ModelSpec spec = spec(imageShape, numTrainTimesteps);
@@ -126,6 +189,23 @@ public record ModelConfig(
   private ModelSpec spec(Shape imageShape, int numTrainTimesteps) {
     if (kind == Kind.MLP) {
       return new MlpSpec(imageShape, numTrainTimesteps, hidden);
+    }
+    if (kind == Kind.UNET2D) {
+      try {
+        return new UNet2DSpec(imageShape, numTrainTimesteps, unet2dConfig(unet2d));
+      } catch (UNet2DConfig.InvalidValue e) {
+        throw unet2d.error(e.key(), e.detail() + " (data.image_shape is " + imageShape + ")");
+      }
+    }
+    if (kind == Kind.DDPM) {
+      if (baseChannels % DdpmUNetSpec.GROUPS != 0) {
+        throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be a multiple of " + DdpmUNetSpec.GROUPS
+            + " for ddpm (its GroupNorm has " + DdpmUNetSpec.GROUPS + " groups), got " + baseChannels);
+      }
+      if (imageShape.rank() == 3 && imageShape.dim(1) != imageShape.dim(2)) {
+        throw new ConfigException(Schema.IMAGE_SHAPE.path(), "the ddpm model takes square images, got "
+            + imageShape + "; use model.kind unet or crop the images");
+      }
     }
     if (baseChannels < 4 || baseChannels % 2 != 0) {
       throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
@@ -138,6 +218,10 @@ public record ModelConfig(
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
     try {
+      if (kind == Kind.DDPM) {
+        return new DdpmUNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks,
+            attnResolutions, dropout);
+      }
       return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
           dropout);
     } catch (IllegalArgumentException e) {

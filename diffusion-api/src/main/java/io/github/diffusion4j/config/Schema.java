@@ -29,6 +29,8 @@ final class Schema {
   private static final String CIFAR10 = DataConfig.Kind.CIFAR10.configName();
   private static final String MLP = ModelConfig.Kind.MLP.configName();
   private static final String UNET = ModelConfig.Kind.UNET.configName();
+  private static final String DDPM = ModelConfig.Kind.DDPM.configName();
+  private static final String UNET2D = ModelConfig.Kind.UNET2D.configName();
 
   // ---- top level --------------------------------------------------------------------------------
 
@@ -113,19 +115,21 @@ final class Schema {
 
   static final Key<ModelConfig, ModelConfig.Kind> MODEL_KIND = Key.of("model.kind", ModelConfig::kind,
       ValueType.enumeration(ModelConfig.Kind.class, ModelConfig.Kind::configName), ModelConfig.Kind.MLP,
-      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP) or unet (the DDPM U-Net in "
-          + "miniature, docs/unet.md)");
+      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP), unet (the DDPM U-Net in "
+          + "miniature, docs/unet.md), ddpm (the DDPM authors' U-Net family, docs/ddpm.md) or unet2d (diffusers' "
+          + "UNet2DModel, docs/diffusers.md)");
   static final Key<ModelConfig, Integer> HIDDEN = Key.of("model.hidden", ModelConfig::hidden,
       ValueType.atLeast(1), 128, "hidden width of the MLP").onlyFor(MLP);
   static final Key<ModelConfig, Integer> BASE_CHANNELS = Key.of("model.base_channels",
-      ModelConfig::baseChannels, ValueType.atLeast(1), 32, "channels of the first UNet level")
-      .onlyFor(UNET);
+      ModelConfig::baseChannels, ValueType.atLeast(1), 32, "channels of the first UNet level (the DDPM authors' ch)")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 128);
   static final Key<ModelConfig, List<Integer>> CHANNEL_MULT = Key.of("model.channel_mult",
       ModelConfig::channelMult, ValueType.intList(1, true), List.of(1, 2, 2),
-      "channel multiplier of each UNet level (one level per entry)").onlyFor(UNET);
+      "channel multiplier of each UNet level (one level per entry; the DDPM authors' ch_mult)").onlyFor(UNET, DDPM)
+      .defaultFor(DDPM, List.of(1, 2, 2, 2));
   static final Key<ModelConfig, Integer> NUM_RES_BLOCKS = Key.of("model.num_res_blocks",
-      ModelConfig::numResBlocks, ValueType.atLeast(1), 1, "residual blocks per UNet level")
-      .onlyFor(UNET);
+      ModelConfig::numResBlocks, ValueType.atLeast(1), 1, "residual blocks per UNet level on the way down")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 2);
   static final Key<ModelConfig, Boolean> ATTENTION = Key.of("model.attention", ModelConfig::attention,
       ValueType.bool(), true, "self-attention at the lowest UNet resolution").onlyFor(UNET);
   static final Key<ModelConfig, Integer> GROUPS = Key.of("model.groups", ModelConfig::groups,
@@ -133,7 +137,16 @@ final class Schema {
       .onlyFor(UNET);
   static final Key<ModelConfig, Double> DROPOUT = Key.of("model.dropout", ModelConfig::dropout,
       ValueType.number(0, true, 1, false), 0.0, "dropout probability in the UNet's residual blocks")
-      .onlyFor(UNET);
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 0.1);
+  static final Key<ModelConfig, List<Integer>> ATTN_RESOLUTIONS = Key.of("model.attn_resolutions",
+      ModelConfig::attnResolutions, ValueType.intList(1, false), List.of(16),
+      "image sizes (height) of the levels with self-attention after every residual block, down and up; the "
+          + "middle always has it").onlyFor(DDPM);
+
+  static final Key<ModelConfig, ConfigSection> UNET2D_CONFIG = Key.of("model.unet2d", ModelConfig::unet2d,
+      ValueType.section(), ConfigSection.empty("model.unet2d"),
+      "diffusers' UNet2DModel config: the keys of its config.json, verbatim (absent keys take diffusers' defaults)")
+      .onlyFor(UNET2D);
 
   // ---- schedule ---------------------------------------------------------------------------------
 
@@ -277,9 +290,10 @@ final class Schema {
 
   static final Section<ModelConfig> MODEL = new Section<>("model", "the noise predictor", MODEL_KIND,
       v -> new ModelConfig(v.get(MODEL_KIND), v.get(HIDDEN), v.get(BASE_CHANNELS), v.get(CHANNEL_MULT),
-          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT)),
+          v.get(NUM_RES_BLOCKS), v.get(ATTENTION), v.get(GROUPS), v.get(DROPOUT), v.get(ATTN_RESOLUTIONS),
+          v.get(UNET2D_CONFIG)),
       List.of(MODEL_KIND, HIDDEN, BASE_CHANNELS, CHANNEL_MULT, NUM_RES_BLOCKS, ATTENTION, GROUPS,
-          DROPOUT));
+          DROPOUT, ATTN_RESOLUTIONS, UNET2D_CONFIG));
 
   static final Section<ScheduleConfig> SCHEDULE = new Section<>("schedule",
       "the noise schedule (diffusers DDPMScheduler/DDIMScheduler names)", null,

@@ -1,8 +1,9 @@
 package io.github.diffusion4j.config;
 
-import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
-import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -103,21 +104,22 @@ final class Sizes {
       throw new ConfigException(modelKey(model), "makes " + total + " parameters, more than one flat parameter "
           + "vector holds (" + MAX_ARRAY + ")" + modelHint(model));
     }
-    if (spec instanceof UNetSpec u) {
-      for (int level = 0; level < u.levels(); level++) {
-        // the widest activation of a level: the concatenation on the way up (twice its channels)
-        long act = times(2L * u.channels(level), (long) (image.dim(1) >> level) * (image.dim(2) >> level));
-        if (act > MAX_ARRAY) {
-          throw new ConfigException(Schema.BASE_CHANNELS.path(), "makes level " + level + "'s activation of one image "
-              + act + " values, more than one tensor holds (" + MAX_ARRAY + "); use fewer channels or smaller images");
+    Network network;
+    try {
+      network = spec.network();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(modelKey(model), "makes an activation of one image too large: " + e.getMessage()
+          + modelHint(model));
+    }
+    for (Node n : network.nodes()) {
+      if (n.layer() instanceof Layer.Attention) {
+        long positions = n.itemShape().size() / n.itemShape().dim(0);
+        if (times(positions, positions) > MAX_ARRAY) {
+          throw new ConfigException(model.kind() == ModelConfig.Kind.UNET ? Schema.ATTENTION.path() : modelKey(model),
+              "self-attention over the " + positions + " positions needs " + times(positions, positions)
+                  + " weights per image, more than one tensor holds (" + MAX_ARRAY + "); add a level to "
+                  + "model.channel_mult or use attention at smaller resolutions");
         }
-      }
-      int last = u.levels() - 1;
-      long positions = (long) (image.dim(1) >> last) * (image.dim(2) >> last);
-      if (u.attention() && times(positions, positions) > MAX_ARRAY) {
-        throw new ConfigException(Schema.ATTENTION.path(), "self-attention over the " + positions + " positions of the "
-            + "lowest level needs " + times(positions, positions) + " weights per image, more than one tensor holds ("
-            + MAX_ARRAY + "); add a level to model.channel_mult or set attention: false");
       }
     }
   }
@@ -189,15 +191,9 @@ final class Sizes {
     return c.model().toSpec(image, c.schedule().numTrainTimesteps());
   }
 
-  /** The weight layouts of the architectures this configuration knows. */
+  /** The weight layout of an architecture. */
   private static Map<String, int[]> shapes(ModelSpec spec) {
-    if (spec instanceof MlpSpec m) {
-      return m.parameterShapes();
-    }
-    if (spec instanceof UNetSpec u) {
-      return u.parameterShapes();
-    }
-    return Map.of();
+    return spec.parameterShapes();
   }
 
   private static String modelKey(ModelConfig c) {

@@ -10,7 +10,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Strict JSON parsing shared by the readers of this package: duplicate keys and trailing content are
@@ -125,5 +127,78 @@ final class Json {
   static String abbreviate(String s) {
     String one = CheckpointException.oneLine(s);
     return one.length() <= 60 ? one : one.substring(0, 57) + "...";
+  }
+
+  /**
+   * Plain values as Python's {@code json.dumps(value, indent=2)} writes them (diffusers' config files): two-space
+   * indent, {@code "key": value}, one list item per line, no final newline.
+   *
+   * @param value strings, numbers, booleans, null, lists and maps (keys in the map's order)
+   * @return the text
+   */
+  static String pretty(Object value) {
+    StringBuilder b = new StringBuilder();
+    pretty(b, value, "");
+    return b.toString();
+  }
+
+  private static void pretty(StringBuilder b, Object v, String indent) {
+    try {
+      if (v instanceof Map<?, ?> m) {
+        if (m.isEmpty()) {
+          b.append("{}");
+          return;
+        }
+        b.append("{\n");
+        int i = 0;
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+          b.append(indent).append("  ").append(MAPPER.writeValueAsString(String.valueOf(e.getKey()))).append(": ");
+          pretty(b, e.getValue(), indent + "  ");
+          b.append(++i < m.size() ? ",\n" : "\n");
+        }
+        b.append(indent).append('}');
+      } else if (v instanceof List<?> l) {
+        if (l.isEmpty()) {
+          b.append("[]");
+          return;
+        }
+        b.append("[\n");
+        for (int i = 0; i < l.size(); i++) {
+          b.append(indent).append("  ");
+          pretty(b, l.get(i), indent + "  ");
+          b.append(i + 1 < l.size() ? ",\n" : "\n");
+        }
+        b.append(indent).append(']');
+      } else if (v instanceof Double || v instanceof Float) {
+        double d = ((Number) v).doubleValue();
+        if (!Double.isFinite(d)) {
+          throw new IllegalArgumentException("JSON has no " + d);
+        }
+        b.append(pythonFloat(d));
+      } else {
+        b.append(MAPPER.writeValueAsString(v));
+      }
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not writable as JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** A double as Python's repr writes it: {@code 1e-06}, {@code 0.0001}, {@code 1.0}. */
+  static String pythonFloat(double d) {
+    String s = Double.toString(d);
+    int e = s.indexOf('E');
+    if (e < 0) {
+      return s;
+    }
+    int exp = Integer.parseInt(s.substring(e + 1));
+    if (exp >= -4 && exp < 16) {
+      String plain = java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+      return plain.indexOf('.') < 0 ? plain + ".0" : plain;
+    }
+    String mant = s.substring(0, e);
+    if (mant.endsWith(".0")) {
+      mant = mant.substring(0, mant.length() - 2);
+    }
+    return mant + "e" + (exp < 0 ? "-" : "+") + String.format(Locale.ROOT, "%02d", Math.abs(exp));
   }
 }

@@ -10,6 +10,9 @@
  *       {@link io.github.diffusion4j.io.SchedulerConfig}, and a {@link io.github.diffusion4j.io.Manifest}
  *       with SHA-256 checksums); {@link io.github.diffusion4j.io.CheckpointStore} keeps the last few of
  *       a run.
+ *   <li>{@link io.github.diffusion4j.io.DiffusersFolder}: diffusers {@code UNet2DModel} folders, read and written;
+ *       {@link io.github.diffusion4j.io.TorchCheckpoint}: the state dicts in {@code torch.save} files, read
+ *       without running their pickle.
  *   <li>{@link io.github.diffusion4j.io.ImageGrid} (PNG grids, drawn at once or batch by batch),
  *       {@link io.github.diffusion4j.io.GifWriter} (animated trajectories), {@link io.github.diffusion4j.io.NpyWriter}
  *       (NumPy arrays), {@link io.github.diffusion4j.io.SampleWriter} (any number of samples to {@code .npy} or

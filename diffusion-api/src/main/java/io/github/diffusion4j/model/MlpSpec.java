@@ -1,5 +1,8 @@
 package io.github.diffusion4j.model;
 
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.NetworkBuilder;
+import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.tensor.Shape;
@@ -83,6 +86,7 @@ public record MlpSpec(Shape imageShape, int numTrainTimesteps, int hidden) imple
    *
    * @return the shapes by name
    */
+  @Override
   public LinkedHashMap<String, int[]> parameterShapes() {
     int k = pixels();
     LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
@@ -107,6 +111,7 @@ public record MlpSpec(Shape imageShape, int numTrainTimesteps, int hidden) imple
    * @param seed the run's seed
    * @return the weights
    */
+  @Override
   public StateDict initialWeights(long seed) {
     RandomGenerator g = Noise.seeded(seed).split(INIT_STREAM).generator();
     int k = pixels();
@@ -126,5 +131,20 @@ public record MlpSpec(Shape imageShape, int numTrainTimesteps, int hidden) imple
       b.put(e.getKey(), FloatArray.wrap(Shape.of(shape), data));
     }
     return b.build();
+  }
+
+  /**
+   * The MLP as layers: {@code concat([t / T], flatten(x))}, {@code model.0}, ReLU, {@code model.2},
+   * reshaped to the image.
+   *
+   * @return the network
+   */
+  @Override
+  public Network network() {
+    NetworkBuilder b = new NetworkBuilder(parameterShapes());
+    Node x = b.input(imageShape);
+    Node in = b.concat(b.timestepScale(numTrainTimesteps), b.reshape(x, Shape.of(pixels())));
+    Node h = b.relu(b.linear("model.0", in, hidden));
+    return b.build(b.reshape(b.linear("model.2", h, pixels()), imageShape));
   }
 }

@@ -6,7 +6,8 @@ import io.github.diffusion4j.tensor.Tensor;
  * What one optimiser step returns.
  *
  * @param loss the mean squared error of the prediction before the update
- * @param prediction the model output before the update; owned by the model and valid only until its
- *     next {@code step} (copy it with {@link Tensor#toFloatArray()} to keep it)
+ * @param prediction the model output before the update: a tensor of the caller's innermost
+ *     {@link io.github.diffusion4j.tensor.TensorScope}, released with that scope (or by closing it); copy it
+ *     with {@link Tensor#toFloatArray()} to keep it beyond
  */
 public record StepOutput(double loss, Tensor prediction) {}

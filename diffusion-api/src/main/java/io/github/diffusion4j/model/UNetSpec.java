@@ -1,5 +1,9 @@
 package io.github.diffusion4j.model;
 
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.NetworkBuilder;
+import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.tensor.Shape;
@@ -302,6 +306,7 @@ public record UNetSpec(
    *
    * @return the shapes by name
    */
+  @Override
   public LinkedHashMap<String, int[]> parameterShapes() {
     LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
     int ch = baseChannels;
@@ -434,6 +439,7 @@ public record UNetSpec(
    * @param seed the run's seed
    * @return the weights
    */
+  @Override
   public StateDict initialWeights(long seed) {
     Noise stream = Noise.seeded(seed).split(INIT_STREAM);
     StateDict.Builder b = StateDict.builder();
@@ -460,30 +466,23 @@ public record UNetSpec(
   }
 
   /**
-   * Ho et al.'s sinusoidal embedding of integer timesteps, {@code [N, ch]} row-major: with {@code half =
-   * ch / 2} and {@code f_i = exp(-(ln(10000) * i) / (half - 1))}, row {@code n} is {@code [sin(t_n f_0),
-   * ..., sin(t_n f_{half-1}), cos(t_n f_0), ..., cos(t_n f_{half-1})]}, computed in double and rounded to
-   * float. Every backend takes its embedding from here.
+   * Ho et al.'s sinusoidal embedding as this U-Net computes it: {@code ch} wide, {@code [sin, cos]},
+   * frequencies {@code exp(-ln(10000) i / (half - 1))}, in double precision rounded to float once.
+   *
+   * @return the embedding layer
+   */
+  public Layer.TimestepEmbedding embedding() {
+    return new Layer.TimestepEmbedding(baseChannels, false, 1.0, 10000.0, Layer.Precision.DOUBLE);
+  }
+
+  /**
+   * The embedding of integer timesteps, {@code [N, ch]} row-major (see {@link #embedding()}).
    *
    * @param timesteps the timesteps
    * @return {@code timesteps.length * ch} values
    */
   public float[] timestepEmbedding(int[] timesteps) {
-    int half = baseChannels / 2;
-    double[] freq = new double[half];
-    for (int i = 0; i < half; i++) {
-      freq[i] = StrictMath.exp(-(StrictMath.log(10000.0) * i) / (half - 1));
-    }
-    float[] out = new float[timesteps.length * baseChannels];
-    for (int n = 0; n < timesteps.length; n++) {
-      int row = n * baseChannels;
-      for (int i = 0; i < half; i++) {
-        double a = timesteps[n] * freq[i];
-        out[row + i] = (float) StrictMath.sin(a);
-        out[row + half + i] = (float) StrictMath.cos(a);
-      }
-    }
-    return out;
+    return embedding().compute(timesteps);
   }
 
   /**
@@ -500,12 +499,67 @@ public record UNetSpec(
    * @return the mask
    */
   public float[] dropoutMask(long seed, long step, int block, int size) {
-    RandomGenerator g = Noise.seeded(seed).split(DROPOUT_STREAM).split(step).split(block).generator();
-    float keep = (float) (1.0 / (1.0 - dropout));
-    float[] mask = new float[size];
-    for (int j = 0; j < size; j++) {
-      mask[j] = g.nextDouble() < dropout ? 0f : keep;
+    return new Layer.Dropout(dropout, DROPOUT_STREAM, block).mask(seed, step, size);
+  }
+
+
+  /**
+   * The U-Net as layers, with the names of {@link #parameterShapes()}.
+   *
+   * @return the network
+   */
+  @Override
+  public Network network() {
+    NetworkBuilder b = new NetworkBuilder(parameterShapes());
+    List<ResBlock> all = resBlocks();
+    java.util.Map<String, Integer> index = new java.util.HashMap<>();
+    for (int i = 0; i < all.size(); i++) {
+      index.put(all.get(i).prefix(), i);
     }
-    return mask;
+    Node x = b.input(imageShape);
+    Node temb = b.linear("temb.dense.1", b.silu(b.linear("temb.dense.0", b.timestepEmbedding(embedding()), embeddingChannels())), embeddingChannels());
+    Node tembAct = b.silu(temb);
+    java.util.ArrayDeque<Node> hs = new java.util.ArrayDeque<>();
+    Node h = b.conv("conv_in", x, baseChannels, 3, 1, Layer.Padding.of(1));
+    hs.push(h);
+    for (int level = 0; level < levels(); level++) {
+      for (ResBlock rb : downBlocks(level)) {
+        h = resBlock(b, h, tembAct, rb, index.get(rb.prefix()));
+        hs.push(h);
+      }
+      if (level < levels() - 1) {
+        h = b.conv("down." + level + ".downsample.conv", h, channels(level), 3, 2, Layer.Padding.of(1));
+        hs.push(h);
+      }
+    }
+    h = resBlock(b, h, tembAct, midBlock(1), index.get("mid.block_1"));
+    if (attention) {
+      int c = channels(levels() - 1);
+      Node qkv = b.conv("mid.attn_1.qkv", b.groupNorm("mid.attn_1.norm", h, groups, GROUP_NORM_EPS), 3 * c, 1, 1, Layer.Padding.of(0));
+      Node a = b.attention(b.sliceChannels(qkv, 0, c), b.sliceChannels(qkv, c, 2 * c), b.sliceChannels(qkv, 2 * c, 3 * c), 1);
+      h = b.add(h, b.conv("mid.attn_1.proj_out", a, c, 1, 1, Layer.Padding.of(0)));
+    }
+    h = resBlock(b, h, tembAct, midBlock(2), index.get("mid.block_2"));
+    for (int level = levels() - 1; level >= 0; level--) {
+      for (ResBlock rb : upBlocks(level)) {
+        h = resBlock(b, b.concat(h, hs.pop()), tembAct, rb, index.get(rb.prefix()));
+      }
+      if (level > 0) {
+        h = b.conv("up." + level + ".upsample.conv", b.upsample(h, 2), channels(level), 3, 1, Layer.Padding.of(1));
+      }
+    }
+    Node out = b.conv("conv_out", b.silu(b.groupNorm("norm_out", h, groups, GROUP_NORM_EPS)), imageShape.dim(0), 3, 1, Layer.Padding.of(1));
+    return b.build(out);
+  }
+
+  private Node resBlock(NetworkBuilder b, Node x, Node tembAct, ResBlock rb, int index) {
+    String p = rb.prefix() + ".";
+    Node h = b.conv(p + "conv1", b.silu(b.groupNorm(p + "norm1", x, groups, GROUP_NORM_EPS)), rb.outChannels(), 3, 1, Layer.Padding.of(1));
+    h = b.add(h, b.linear(p + "temb_proj", tembAct, rb.outChannels()));
+    h = b.silu(b.groupNorm(p + "norm2", h, groups, GROUP_NORM_EPS));
+    h = b.dropout(h, dropout, DROPOUT_STREAM, index);
+    h = b.conv(p + "conv2", h, rb.outChannels(), 3, 1, Layer.Padding.of(1));
+    Node skip = rb.hasShortcut() ? b.conv(p + "nin_shortcut", x, rb.outChannels(), 1, 1, Layer.Padding.of(0)) : x;
+    return b.add(skip, h);
   }
 }

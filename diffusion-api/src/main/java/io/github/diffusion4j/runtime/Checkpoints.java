@@ -6,8 +6,10 @@ import io.github.diffusion4j.io.CheckpointContent;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.io.TrainingState;
+import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.training.TrainingProgress;
 import java.nio.file.Path;
 import java.util.Map;
@@ -54,7 +56,7 @@ final class Checkpoints {
 
   /** Restores weights, EMA and optimiser state; returns where to resume. */
   static TrainingProgress restore(Path dir, CheckpointContent c, TrainableModel model) {
-    loadWeights(dir, model, c.model(), io.github.diffusion4j.io.Checkpoint.MODEL_FILE);
+    loadWeights(dir, model, c.model(), io.github.diffusion4j.io.Checkpoint.MODEL_FILE, null);
     c.ema().ifPresent(e -> {
       try {
         model.loadEmaStateDict(e);
@@ -78,7 +80,21 @@ final class Checkpoints {
     return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step());
   }
 
-  static void loadWeights(Path dir, TrainableModel model, StateDict weights, String file) {
+  /** The prefix of the tutorial's schedule buffers in its module's state dict ({@code NoiseSchedule}). */
+  static final String TUTORIAL_SCHEDULE = "noise_schedule.";
+
+  /**
+   * Loads weights into a model. The tutorial's PyTorch module keeps its schedule as buffers of a submodule
+   * ({@code noise_schedule.betas}, {@code .alphas}, {@code .alpha_bars}); they are checked against the configured
+   * schedule and left out (the schedule lives in the configuration here).
+   *
+   * @param file the weight file's name, for messages
+   * @param schedule the configured schedule, to check such buffers against (null: no buffers expected)
+   */
+  static void loadWeights(Path dir, TrainableModel model, StateDict weights, String file, Schedule schedule) {
+    if (schedule != null) {
+      weights = withoutScheduleBuffers(dir.resolve(file), weights, schedule);
+    }
     try {
       model.loadStateDict(weights);
     } catch (IllegalArgumentException e) {
@@ -86,5 +102,43 @@ final class Checkpoints {
           + model.spec().kind() + " for " + model.spec().imageShape().toCompactString() + " images): "
           + e.getMessage());
     }
+  }
+
+  /**
+   * The weights without the tutorial's schedule buffers, after checking each against the configured schedule to
+   * float32 precision (relative 1e-5: the tutorial computes them in float32, this SDK in double).
+   */
+  static StateDict withoutScheduleBuffers(Path file, StateDict weights, Schedule schedule) {
+    if (weights.names().stream().noneMatch(n -> n.startsWith(TUTORIAL_SCHEDULE))) {
+      return weights;
+    }
+    Map<String, double[]> expected = Map.of(TUTORIAL_SCHEDULE + "betas", schedule.betas(),
+        TUTORIAL_SCHEDULE + "alphas", schedule.alphas(), TUTORIAL_SCHEDULE + "alpha_bars", schedule.alphaBars());
+    StateDict.Builder rest = StateDict.builder();
+    String where = file + ": ";
+    for (Map.Entry<String, FloatArray> e : weights.entries().entrySet()) {
+      String name = e.getKey();
+      if (!name.startsWith(TUTORIAL_SCHEDULE)) {
+        rest.put(name, e.getValue());
+        continue;
+      }
+      double[] want = expected.get(name);
+      if (want == null) {
+        throw new CheckpointException(where + "'" + name + "' is not one of the tutorial's schedule buffers "
+            + new java.util.TreeSet<>(expected.keySet()));
+      }
+      FloatArray a = e.getValue();
+      if (a.shape().rank() != 1 || a.size() != want.length) {
+        throw new CheckpointException(where + "'" + name + "' has shape " + a.shape() + " but the configured schedule "
+            + "has schedule.num_train_timesteps = " + want.length + " steps");
+      }
+      for (int t = 0; t < want.length; t++) {
+        if (Math.abs(a.get(t) - want[t]) > 1e-5 * Math.abs(want[t]) + 1e-7) {
+          throw new CheckpointException(where + "'" + name + "'[" + t + "] is " + a.get(t) + " but the configured schedule"
+              + " (config.yaml's schedule.*) gives " + want[t] + "; the model was trained with another schedule");
+        }
+      }
+    }
+    return rest.build();
   }
 }

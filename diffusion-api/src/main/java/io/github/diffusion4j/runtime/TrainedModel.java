@@ -1,66 +1,130 @@
 package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.ConfigWriter;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.config.ScheduleConfig;
 import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointContent;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.FolderLock;
 import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNet2DConfig;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A model loaded from a checkpoint, with the configuration it was trained with, ready to sample on any
  * backend. Only {@code model.safetensors} and {@code config.yaml} are required, so weights trained
  * elsewhere (the tutorial's PyTorch module saved with safetensors) load with a small YAML beside them.
+ *
+ * <p>A diffusers folder loads too ({@link DiffusersFolder}: a {@code DDPMPipeline} folder such as a clone of
+ * google/ddpm-cifar10-32, or a {@code UNet2DModel} folder): the model is {@code model.kind: unet2d} with the folder's
+ * {@code config.json}, the schedule and sampler settings come from its {@code scheduler_config.json}, and it samples
+ * with DDIM in 50 steps unless overridden; its data and training keys are placeholders
+ * ({@link #fromDiffusersFolder()}) unless the overrides give the data ({@code data.kind=...}).
  */
 public final class TrainedModel implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
+
   private final Diffusion diffusion;
   private final TrainableModel model;
   private final Checkpoint checkpoint;
+  private final boolean diffusers;
 
-  private TrainedModel(Diffusion diffusion, TrainableModel model, Checkpoint checkpoint) {
+  private TrainedModel(Diffusion diffusion, TrainableModel model, Checkpoint checkpoint, boolean diffusers) {
     this.diffusion = diffusion;
     this.model = model;
     this.checkpoint = checkpoint;
+    this.diffusers = diffusers;
   }
 
   /**
-   * Loads a checkpoint folder, or the latest checkpoint of a run folder.
+   * Loads a checkpoint folder, the latest checkpoint of a run folder, or a diffusers folder.
    *
-   * @param path a checkpoint folder ({@code .../checkpoints/step-N}) or a run folder
+   * @param path a checkpoint folder ({@code .../checkpoints/step-N}), a run folder, or a diffusers folder
    * @param overrides configuration overrides ({@code backend=djl}, {@code sampling.sampler=ddpm}, ...)
    * @return the loaded model
    * @throws CheckpointException if the folder is not a usable checkpoint
    */
   public static TrainedModel load(Path path, List<String> overrides) {
+    if (DiffusersFolder.isDiffusersFolder(path)) {
+      return loadDiffusers(path, overrides);
+    }
     Checkpoint c = read(path);
     Path dir = c.directory();
     LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
         overrides);
-    c.content().scheduler().ifPresent(s -> checkConsistent(dir, s, loaded.config().schedule()));
+    c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
+        "the two files must describe the same schedule", s, loaded.config().schedule()));
     Diffusion d = Diffusion.open(loaded);
     TrainableModel m = null;
     try {
       m = d.createModel();
       // every weight file is checked against the model, whichever is sampled with: the model's weights
       // first, then the EMA weights (which then stay loaded when sampling with them)
-      Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE);
+      Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE, d.schedule());
       if (c.content().ema().isPresent()) {
-        Checkpoints.loadWeights(dir, m, c.content().ema().get(), Checkpoint.EMA_FILE);
+        Checkpoints.loadWeights(dir, m, c.content().ema().get(), Checkpoint.EMA_FILE, d.schedule());
         if (!loaded.config().sampling().useEma()) {
-          m.loadStateDict(c.content().model());
+          Checkpoints.loadWeights(dir, m, c.content().model(), Checkpoint.MODEL_FILE, d.schedule());
         }
       }
-      return new TrainedModel(d, m, c);
+      return new TrainedModel(d, m, c, false);
+    } catch (RuntimeException e) {
+      if (m != null) {
+        m.close();
+      }
+      d.close();
+      throw e;
+    }
+  }
+
+  private static TrainedModel loadDiffusers(Path dir, List<String> overrides) {
+    DiffusersFolder f = DiffusersFolder.read(dir);
+    SchedulerConfig s = f.scheduler().orElseGet(() -> {
+      LOG.warn("{}: no scheduler_config.json; using diffusers' DDPMScheduler defaults (linear 1e-4 to 0.02, T = 1000)",
+          dir);
+      return SchedulerConfig.DIFFUSERS_DEFAULTS;
+    });
+    UNet2DConfig unet = f.unet();
+    Shape shape = unet.sampleSize().isEmpty() ? null
+        : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
+    if (shape == null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
+      throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
+          + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
+    }
+    boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
+    String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,
+        !ownData);
+    LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
+    checkConsistent(dir + ": the scheduler config's ", "the configuration",
+        "the model was trained with the scheduler's schedule (do not override schedule.*)", s, loaded.config().schedule());
+    Diffusion d = Diffusion.open(loaded);
+    TrainableModel m = null;
+    try {
+      m = d.createModel();
+      try {
+        m.loadStateDict(f.weights());
+      } catch (IllegalArgumentException e) {
+        throw new CheckpointException(f.weightsFile() + ": does not fit the configured model: " + e.getMessage());
+      }
+      Checkpoint c = new Checkpoint(dir, CheckpointContent.of(f.weights(), ConfigWriter.toYaml(loaded.config()))
+          .withScheduler(s), Optional.empty());
+      return new TrainedModel(d, m, c, true);
     } catch (RuntimeException e) {
       if (m != null) {
         m.close();
@@ -124,20 +188,19 @@ public final class TrainedModel implements AutoCloseable {
             .orElse("the run stopped before it saved one; train it again"));
   }
 
-  private static void checkConsistent(Path dir, SchedulerConfig s, ScheduleConfig c) {
-    String where = dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ";
-    mismatch(where, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
-    mismatch(where, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
-    mismatch(where, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
-    mismatch(where, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
-    mismatch(where, "beta_start", s.betaStart(), c.betaStart());
-    mismatch(where, "beta_end", s.betaEnd(), c.betaEnd());
+  private static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {
+    mismatch(where, config, why, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
+    mismatch(where, config, why, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
+    mismatch(where, config, why, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
+    mismatch(where, config, why, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
+    mismatch(where, config, why, "beta_start", s.betaStart(), c.betaStart());
+    mismatch(where, config, why, "beta_end", s.betaEnd(), c.betaEnd());
   }
 
-  private static void mismatch(String where, String key, Object scheduler, Object config) {
-    if (!Objects.equals(scheduler, config)) {
-      throw new CheckpointException(where + key + " is " + scheduler + " but config.yaml's schedule." + key + " is "
-          + config + "; the two files must describe the same schedule");
+  private static void mismatch(String where, String config, String why, String key, Object scheduler, Object value) {
+    if (!Objects.equals(scheduler, value)) {
+      throw new CheckpointException(where + key + " is " + scheduler + " but " + config + "'s schedule." + key + " is "
+          + value + "; " + why);
     }
   }
 
@@ -160,12 +223,38 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
-   * The checkpoint read.
+   * The checkpoint read (for a diffusers folder: its weights, the configuration made from it, its scheduler).
    *
    * @return the checkpoint
    */
   public Checkpoint checkpoint() {
     return checkpoint;
+  }
+
+  /**
+   * Whether the model was loaded from a diffusers folder, whose configuration has no real data (only the image
+   * shape) and no training settings.
+   *
+   * @return true for a diffusers folder
+   */
+  public boolean fromDiffusersFolder() {
+    return diffusers;
+  }
+
+  /**
+   * Writes the model as a diffusers {@code DDPMPipeline} folder (atomically), which diffusers'
+   * {@code DDPMPipeline.from_pretrained(dir)} and {@code UNet2DModel.from_pretrained(dir, subfolder="unet")} load:
+   * the weights loaded here (the EMA weights when the checkpoint has them and {@code sampling.use_ema}) under
+   * diffusers' names ({@link DiffusersConversion}), and the schedule and sampler settings as a
+   * {@code DDPMScheduler} config.
+   *
+   * @param directory the folder to write (replaced if it exists)
+   * @throws IllegalArgumentException if the model has no diffusers equivalent (the tutorial's MLP)
+   * @throws CheckpointException if writing fails
+   */
+  public void exportDiffusers(Path directory) {
+    DiffusersFolder.write(directory, DiffusersConversion.config(model.spec()),
+        DiffusersConversion.weights(model.spec(), model.stateDict()), Checkpoints.schedulerConfig(diffusion.config()));
   }
 
   /**

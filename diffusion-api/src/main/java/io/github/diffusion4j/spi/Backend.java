@@ -1,12 +1,16 @@
 package io.github.diffusion4j.spi;
 
 import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.NetworkModel;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.tensor.TensorFactory;
 
 /**
- * A loaded numeric engine: it makes tensors and models. One per process.
+ * A loaded numeric engine: its tensors and its implementation of the layer kinds. One per process.
+ * Models are not a backend's business: {@link #createModel} runs any architecture's network through
+ * {@link #layers()}.
  */
 public interface Backend extends AutoCloseable {
 
@@ -32,16 +36,25 @@ public interface Backend extends AutoCloseable {
   TensorFactory tensors();
 
   /**
-   * Builds a model with freshly initialised weights.
+   * This backend's layer kinds: parameter storage, a kernel per layer kind, evaluation passes.
+   *
+   * @return the layer SPI
+   */
+  LayerBackend layers();
+
+  /**
+   * Builds a model with freshly initialised weights: the spec's network evaluated on {@link #layers()}.
    *
    * @param spec the architecture
    * @param optimizer the optimiser used by {@link TrainableModel#step}
    * @param seed the seed of the portable generator that initialises the weights; the same seed gives
    *     the same initial weights on every backend
    * @return the model
-   * @throws UnsupportedOperationException if this backend does not implement {@code spec.kind()}
+   * @throws UnsupportedOperationException if this backend lacks one of the network's layer kinds
    */
-  TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed);
+  default TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
+    return NetworkModel.create(spec, layers(), tensors(), optimizer, seed);
+  }
 
   /** Releases every tensor and model of this backend. */
   @Override

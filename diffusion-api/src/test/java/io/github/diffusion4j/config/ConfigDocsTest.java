@@ -19,7 +19,7 @@ class ConfigDocsTest {
       String start = k.doc().split(" ")[0];
       assertTrue(docs.contains(start), k.path() + ": " + start);
     }
-    assertTrue(docs.contains("# (unet only) channels of the first UNet level"), docs);
+    assertTrue(docs.contains("# (unet, ddpm only) channels of the first UNet level"), docs);
     assertTrue(docs.contains("  # base_channels: 32"), docs);
     assertTrue(docs.contains("# (folder, cifar10 only) an unreadable, truncated"), docs);
   }
@@ -58,7 +58,7 @@ class ConfigDocsTest {
     for (Key<?, ?> k : Schema.keys()) {
       assertTrue(seen.add(k.path()), "duplicate " + k.path());
     }
-    assertEquals(71, seen.size(), "every key of the schema; update when adding one");
+    assertEquals(73, seen.size(), "every key of the schema; update when adding one");
     checkPrefixes(Schema.ROOT);
   }
 

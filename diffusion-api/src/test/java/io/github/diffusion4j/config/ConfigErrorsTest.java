@@ -216,7 +216,7 @@ class ConfigErrorsTest {
 
   @Test
   void keyOfAnotherKindIsRejected() {
-    assertError("run.yaml:3:3: model.base_channels: applies only when kind is unet (kind here is mlp); "
+    assertError("run.yaml:3:3: model.base_channels: applies only when kind is unet or ddpm (kind here is mlp); "
         + "remove it or change kind", "model:\n  kind: mlp\n  base_channels: 64\n");
     assertError("run.yaml:3:3: data.pad_to: applies only when kind is idx (kind here is gradients); "
         + "remove it or change kind", "data:\n  image_shape: [1, 28, 28]\n  pad_to: 32\n");
@@ -429,7 +429,7 @@ class ConfigErrorsTest {
         + "(allowed: leading, trailing, linspace)", "sampling:\n  timestep_spacing: trailng\n");
     assertError("run.yaml:2:3: sampling.variance_type: expected one of fixed_small, fixed_large, tutorial, got 3",
         "sampling:\n  variance_type: 3\n");
-    assertError("run.yaml:2:3: model.kind: unknown value 'cnn'; allowed: mlp, unet", "model:\n  kind: cnn\n");
+    assertError("run.yaml:2:3: model.kind: unknown value 'cnn'; allowed: mlp, unet, ddpm, unet2d", "model:\n  kind: cnn\n");
   }
 
   @Test
@@ -510,7 +510,7 @@ class ConfigErrorsTest {
   @Test
   void unknownBundledConfig() {
     assertEquals("bundled:tutorail: no bundled config named 'tutorail'; did you mean 'tutorial'? "
-        + "(allowed: default, tutorial)",
+        + "(allowed: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256)",
         oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.bundled("tutorail"))).getMessage());
   }
 }

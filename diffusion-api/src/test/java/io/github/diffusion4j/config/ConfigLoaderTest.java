@@ -101,10 +101,15 @@ class ConfigLoaderTest {
 
   @Test
   void bundledNamesAreLoadable() {
-    assertEquals(List.of("default", "tutorial"), ConfigLoader.bundledNames());
+    assertEquals(List.of("default", "tutorial", "ddpm-cifar10", "ddpm-celeba", "ddpm-lsun256"), ConfigLoader.bundledNames());
     for (String name : ConfigLoader.bundledNames()) {
       assertTrue(ConfigLoader.bundledYaml(name).contains("backend:"), name);
+      ConfigLoader.bundled(name);
     }
+    assertEquals(35_746_307, ConfigLoader.bundled("ddpm-cifar10").model().toSpec(
+        io.github.diffusion4j.tensor.Shape.of(3, 32, 32), 1000).network().parameterCount());
+    assertEquals(113_673_219, ConfigLoader.bundled("ddpm-lsun256").model().toSpec(
+        io.github.diffusion4j.tensor.Shape.of(3, 256, 256), 1000).network().parameterCount());
   }
 
   @Test

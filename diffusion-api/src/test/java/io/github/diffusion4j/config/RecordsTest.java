@@ -119,7 +119,7 @@ class RecordsTest {
         () -> new ScheduleConfig(10, 0.5, 0.1, BetaSchedule.LINEAR, PredictionType.EPSILON, false)).getMessage());
     assertEquals("model.hidden: applies only when kind is mlp (kind here is unet); remove it or change kind",
         assertThrows(ConfigException.class,
-            () -> new ModelConfig(ModelConfig.Kind.UNET, 64, 32, List.of(1), 1, true, 8, 0.0)).getMessage());
+            () -> new ModelConfig(ModelConfig.Kind.UNET, 64, 32, List.of(1), 1, true, 8, 0.0, List.of(16), ConfigSection.empty("model.unet2d"))).getMessage());
     assertEquals("data.image_shape: required when kind is gradients", assertThrows(ConfigException.class,
         () -> new DataConfig(DataConfig.Kind.GRADIENTS, java.util.Optional.empty(), 10, 0,
             java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
@@ -133,7 +133,7 @@ class RecordsTest {
   @Test
   void listsAreCopiedSoRecordsStayImmutable() {
     List<Integer> mult = new ArrayList<>(List.of(1, 2));
-    ModelConfig m = new ModelConfig(ModelConfig.Kind.UNET, 128, 32, mult, 1, true, 8, 0.0);
+    ModelConfig m = new ModelConfig(ModelConfig.Kind.UNET, 128, 32, mult, 1, true, 8, 0.0, List.of(16), ConfigSection.empty("model.unet2d"));
     mult.add(4);
     assertEquals(List.of(1, 2), m.channelMult());
     assertThrows(UnsupportedOperationException.class, () -> m.channelMult().add(3));

@@ -36,6 +36,7 @@ public final class ArchitectureRules {
           .layer("random").definedBy(ROOT + ".random..")
           .layer("tensor").definedBy(ROOT + ".tensor..")
           .layer("schedule").definedBy(ROOT + ".schedule..")
+          .layer("nn").definedBy(ROOT + ".nn..")
           .layer("model").definedBy(ROOT + ".model..")
           .layer("spi").definedBy(ROOT + ".spi..")
           .layer("sampling").definedBy(ROOT + ".sampling..")
@@ -48,8 +49,10 @@ public final class ArchitectureRules {
           .layer("backends").definedBy(ROOT + ".backend..")
           .layer("edges").definedBy(ROOT + ".cli..", ROOT + ".examples..", ROOT + ".spark..")
           .whereLayer("tensor").mayOnlyBeAccessedByLayers(
-              "schedule", "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+              "schedule", "nn", "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
           .whereLayer("schedule").mayOnlyBeAccessedByLayers(
+              "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
+          .whereLayer("nn").mayOnlyBeAccessedByLayers(
               "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
           .whereLayer("model").mayOnlyBeAccessedByLayers(
               "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
@@ -71,21 +74,58 @@ public final class ArchitectureRules {
   public static final ArchRule CORE_IS_FRAMEWORK_FREE =
       noClasses()
           .that().resideInAnyPackage(
-              ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".model..", ROOT + ".sampling..")
+              ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".nn..", ROOT + ".model..",
+              ROOT + ".sampling..")
           .should().dependOnClassesThat().resideInAnyPackage(
               "com.fasterxml.jackson..", "com.google.inject..", "jakarta.inject..", "org.nd4j..", "ai.djl..", "org.bytedeco..")
-          .because("tensor, random, schedule, model and sampling must run on any backend with only the JDK");
+          .because("tensor, random, schedule, nn, model and sampling must run on any backend with only the JDK");
 
-  /** Backends see only the SPI side of the api. */
+  /** Backends see only the SPI side of the api: tensors, the layer SPI and the backend SPI. */
   @ArchTest
   public static final ArchRule BACKENDS_USE_ONLY_THE_SPI =
       noClasses()
           .that().resideInAPackage(ROOT + ".backend..")
           .should().dependOnClassesThat().resideInAnyPackage(
-              ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..", ROOT + ".io..", ROOT + ".training..",
-              ROOT + ".config..", ROOT + ".runtime..", ROOT + ".cli..", ROOT + ".examples..")
+              ROOT + ".schedule..", ROOT + ".model..", ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..",
+              ROOT + ".io..", ROOT + ".training..", ROOT + ".config..", ROOT + ".runtime..", ROOT + ".cli..",
+              ROOT + ".examples..")
           .allowEmptyShould(true)
-          .because("backends implement tensor, model and spi; everything else is written once in the api");
+          .because("backends implement tensor, nn (the layer kinds) and spi; models, samplers and everything else"
+              + " are written once in the api");
+
+  /** The layer package is the bottom of the model stack: it knows tensors and random numbers, nothing above. */
+  @ArchTest
+  public static final ArchRule LAYERS_KNOW_ONLY_TENSORS =
+      classes()
+          .that().resideInAPackage(ROOT + ".nn..")
+          .should().onlyDependOnClassesThat().resideInAnyPackage(ROOT + ".nn..", ROOT + ".tensor..", ROOT + ".random..", "java..")
+          .allowEmptyShould(true)
+          .because("layer kinds and the layer SPI are what every backend implements; they must not pull in models");
+
+  /** A backend implements layer kinds, never a network. */
+  @ArchTest
+  public static final ArchRule BACKENDS_DEFINE_NO_NETWORK =
+      noClasses()
+          .that().resideInAPackage(ROOT + ".backend..")
+          .should().haveSimpleNameContaining("UNet")
+          .orShould().haveSimpleNameContaining("Unet")
+          .orShould().haveSimpleNameContaining("Mlp")
+          .orShould().haveSimpleNameContaining("MLP")
+          .orShould().implement(ROOT + ".model.ModelSpec")
+          .orShould().implement(ROOT + ".model.TrainableModel")
+          .orShould().implement(ROOT + ".model.NoisePredictor")
+          .allowEmptyShould(true)
+          .because("architectures are written once in the api out of layer kinds (issue: networks defined once)");
+
+  /** Architectures and the model that runs them live in the api's model package. */
+  @ArchTest
+  public static final ArchRule MODELS_LIVE_IN_THE_API =
+      classes()
+          .that().implement(ROOT + ".model.ModelSpec")
+          .or().implement(ROOT + ".model.TrainableModel")
+          .should().resideInAnyPackage(ROOT + ".model..")
+          .allowEmptyShould(true)
+          .because("a network is written once, in the api, and runs on every backend");
 
   /** One engine per backend module: ND4J never touches DJL. */
   @ArchTest

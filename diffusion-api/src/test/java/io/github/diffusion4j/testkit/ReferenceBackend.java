@@ -1,9 +1,6 @@
 package io.github.diffusion4j.testkit;
 
-import io.github.diffusion4j.model.MlpSpec;
-import io.github.diffusion4j.model.ModelSpec;
-import io.github.diffusion4j.model.OptimizerSpec;
-import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.ScopeStack;
 import io.github.diffusion4j.tensor.Shape;
@@ -12,11 +9,13 @@ import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 
 /**
- * The reference backend: plain Java, float32 tensors on the heap and a double-precision MLP. Slow and
- * obviously correct; the contract suites compare every real backend against it.
+ * The reference backend: plain Java, float32 tensors on the heap and the layer kinds of
+ * {@link ReferenceLayers}. Slow and obviously correct; the contract suites compare every real backend
+ * against it, and it runs every network.
  */
 public final class ReferenceBackend implements Backend, TensorFactory {
   private final ScopeStack scopes = new ScopeStack();
+  private final ReferenceLayers layers = new ReferenceLayers(this);
   final java.util.concurrent.atomic.AtomicInteger live = new java.util.concurrent.atomic.AtomicInteger();
 
   /** Creates the backend. */
@@ -51,13 +50,8 @@ public final class ReferenceBackend implements Backend, TensorFactory {
   }
 
   @Override
-  public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
-    if (spec instanceof MlpSpec mlp) {
-      ReferenceMlp m = new ReferenceMlp(this, mlp, optimizer);
-      m.loadStateDict(mlp.initialWeights(seed));
-      return m;
-    }
-    throw new UnsupportedOperationException("reference backend has no model of kind " + spec.kind());
+  public LayerBackend layers() {
+    return layers;
   }
 
   @Override

@@ -82,113 +82,53 @@ public final class UNetReference {
    * @return its content
    */
   public static Golden golden() {
-    try (InputStream in = UNetReference.class.getResourceAsStream("unet_golden.json")) {
-      if (in == null) {
-        throw new IllegalStateException("unet_golden.json is not on the class path");
+    GoldenCases.Golden<UNetSpec> g = GoldenCases.read("unet_golden.json", UNetReference::spec);
+    List<Case> cases = new ArrayList<>();
+    for (GoldenCases.Case<UNetSpec> c : g.cases()) {
+      List<Entry> entries = new ArrayList<>();
+      for (GoldenCases.Entry e : c.entries()) {
+        entries.add(new Entry(e.name(), e.shape(), e.initHead(), e.initSum(), e.gradHead(), e.gradL2()));
       }
-      JsonNode root = JSON.readTree(in);
-      List<Case> cases = new ArrayList<>();
-      for (JsonNode c : root.get("cases")) {
-        List<Entry> entries = new ArrayList<>();
-        for (JsonNode e : c.get("entries")) {
-          entries.add(new Entry(e.get("name").asText(), ints(e.get("shape")), floats(e.get("init_head")),
-              e.get("init_sum").asDouble(), doubles(e.get("grad_head")), e.get("grad_l2").asDouble()));
-        }
-        cases.add(new Case(c.get("name").asText(), spec(c.get("config")), ints(c.get("t")),
-            floats(c.get("output")), c.get("loss").asDouble(), entries));
-      }
-      return new Golden(root.get("weight_seed").asLong(), root.get("init_seed").asLong(), cases);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      cases.add(new Case(c.name(), c.spec(), c.timesteps(), c.output(), c.loss(), entries));
     }
+    return new Golden(g.weightSeed(), g.initSeed(), cases);
   }
 
   private static UNetSpec spec(JsonNode c) {
-    List<Integer> mult = new ArrayList<>();
-    c.get("channel_mult").forEach(m -> mult.add(m.asInt()));
-    return new UNetSpec(Shape.of(ints(c.get("image_shape"))), 1000, c.get("base_channels").asInt(), mult,
-        c.get("num_res_blocks").asInt(), c.get("attention").asBoolean(), c.get("groups").asInt(),
-        c.has("dropout") ? c.get("dropout").asDouble() : 0.0);
-  }
-
-  private static int[] ints(JsonNode a) {
-    int[] out = new int[a.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = a.get(i).asInt();
-    }
-    return out;
-  }
-
-  private static float[] floats(JsonNode a) {
-    float[] out = new float[a.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = (float) a.get(i).asDouble();
-    }
-    return out;
-  }
-
-  private static double[] doubles(JsonNode a) {
-    double[] out = new double[a.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = a.get(i).asDouble();
-    }
-    return out;
+    return new UNetSpec(Shape.of(GoldenCases.ints(c.get("image_shape"))), 1000, c.get("base_channels").asInt(),
+        GoldenCases.intList(c.get("channel_mult")), c.get("num_res_blocks").asInt(), c.get("attention").asBoolean(),
+        c.get("groups").asInt(), c.has("dropout") ? c.get("dropout").asDouble() : 0.0);
   }
 
   /**
-   * The reference script's {@code test_weights}: dense weights with no zeros, so every path carries
-   * signal. Entry {@code i} is {@code (2u - 1) * b}, {@code u} the {@code nextDouble()} sequence of
-   * {@code Noise.seeded(seed).split(i)}, {@code b = 1/sqrt(fan_in)} for entries of rank at least 2 and 0.5
-   * for vectors; GroupNorm weights get 1 added.
+   * The reference script's {@code test_weights} ({@link GoldenCases#testWeights}).
    *
    * @param spec the architecture
    * @param seed the seed
    * @return the weights
    */
   public static StateDict testWeights(UNetSpec spec, long seed) {
-    StateDict.Builder b = StateDict.builder();
-    int i = 0;
-    for (Map.Entry<String, int[]> e : spec.parameterShapes().entrySet()) {
-      int[] shape = e.getValue();
-      int n = Shape.of(shape).size();
-      double bound = shape.length >= 2 ? 1.0 / Math.sqrt(n / shape[0]) : 0.5;
-      double shift = UNetSpec.isNorm(e.getKey()) && e.getKey().endsWith(".weight") ? 1.0 : 0.0;
-      RandomGenerator g = Noise.seeded(seed).split(i++).generator();
-      float[] v = new float[n];
-      for (int j = 0; j < n; j++) {
-        v[j] = (float) ((2.0 * g.nextDouble() - 1.0) * bound + shift);
-      }
-      b.put(e.getKey(), FloatArray.wrap(Shape.of(shape), v));
-    }
-    return b.build();
+    return GoldenCases.testWeights(spec.parameterShapes(), seed);
   }
 
   /**
-   * The golden input, exactly representable: {@code x_j = ((j * 37) mod 101) / 50 - 1}.
+   * The golden input ({@link GoldenCases#input}).
    *
    * @param size the number of values
    * @return the input, row-major
    */
   public static float[] input(int size) {
-    float[] x = new float[size];
-    for (int j = 0; j < size; j++) {
-      x[j] = (float) (((j * 37L) % 101) / 50.0 - 1.0);
-    }
-    return x;
+    return GoldenCases.input(size);
   }
 
   /**
-   * The golden target: {@code y_j = ((j * 53) mod 97) / 48 - 1}.
+   * The golden target ({@link GoldenCases#target}).
    *
    * @param size the number of values
    * @return the target, row-major
    */
   public static float[] target(int size) {
-    float[] y = new float[size];
-    for (int j = 0; j < size; j++) {
-      y[j] = (float) (((j * 53L) % 97) / 48.0 - 1.0);
-    }
-    return y;
+    return GoldenCases.target(size);
   }
 
   // ---------------------------------------------------------------- live exchange with the script
@@ -310,9 +250,9 @@ public final class UNetReference {
       res.get("names").forEach(n -> names.add(n.asText()));
       Map<String, float[]> grads = new java.util.LinkedHashMap<>();
       if (res.has("gradients")) {
-        res.get("gradients").properties().forEach(e -> grads.put(e.getKey(), floats(e.getValue().get("data"))));
+        res.get("gradients").properties().forEach(e -> grads.put(e.getKey(), GoldenCases.floats(e.getValue().get("data"))));
       }
-      return new Result(names, floats(res.get("output").get("data")),
+      return new Result(names, GoldenCases.floats(res.get("output").get("data")),
           res.has("loss") ? res.get("loss").asDouble() : Double.NaN, grads);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

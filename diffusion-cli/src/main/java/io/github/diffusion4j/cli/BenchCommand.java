@@ -44,7 +44,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--samples", defaultValue = "1000", description = "Images to sample.")
   int samples;
 
-  @Option(names = "--ddim-steps", defaultValue = "20", description = "DDIM steps.")
+  @Option(names = "--ddim-steps", description = "DDIM steps (default: 20; 50 for the pretrained workload).")
+  Integer ddimStepsOption;
+
   int ddimSteps;
 
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
@@ -63,10 +65,16 @@ final class BenchCommand implements Callable<Integer> {
           + "OPENBLAS_CORETYPE (e.g. Haswell) if OpenBLAS 0.3.19 does not recognise the CPU."})
   String torchBlas;
 
-  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet",
+  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|pretrained",
       description = {"mlp: the tutorial's workload against shared/reference/torch_timing.py (default);",
-          "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench."})
+          "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench;",
+          "pretrained: seconds per image of DDIM sampling (batch 1) with --checkpoint DIR against "
+              + "docs/diffusers_reference.py bench (the reference needs a diffusers folder)."})
   String workload;
+
+  @Option(names = "--checkpoint", paramLabel = "DIR", description = "The model of the pretrained workload: a diffusers "
+      + "folder (or a checkpoint folder; then without the PyTorch reference).")
+  Path checkpoint;
 
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
   boolean inProcess;
@@ -74,11 +82,18 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     trainSteps = trainStepsOption != null ? trainStepsOption : "unet".equals(workload) ? 10 : 4000;
+    ddimSteps = ddimStepsOption != null ? ddimStepsOption : "pretrained".equals(workload) ? 50 : 20;
     if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1) {
       throw new BadInputException("--train-steps, --samples, --ddim-steps, --reps and --threads must be at least 1");
     }
-    if (!workload.equals("mlp") && !workload.equals("unet")) {
-      throw new BadInputException("--workload " + workload + ": use mlp or unet");
+    if (!workload.equals("mlp") && !workload.equals("unet") && !workload.equals("pretrained")) {
+      throw new BadInputException("--workload " + workload + ": use mlp, unet or pretrained");
+    }
+    if (workload.equals("pretrained")) {
+      if (checkpoint == null) {
+        throw new BadInputException("--workload pretrained needs --checkpoint DIR (a diffusers folder)");
+      }
+      return inProcess ? PretrainedBench.timeInProcess(this) : PretrainedBench.compare(this);
     }
     if (inProcess) {
       BackendProvider p = provider(backend);
@@ -142,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
    * @param what how the progress line names the timing, before the backend's name
    * @return the child's figures by backend name
    */
-  private Map<String, Map<String, Double>> timeBackends(String what) throws IOException, InterruptedException {
+  Map<String, Map<String, Double>> timeBackends(String what) throws IOException, InterruptedException {
     List<String> names = new ArrayList<>();
     if (backend != null) {
       provider(backend);
@@ -198,7 +213,7 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static Path findUp(String relative) {
+  static Path findUp(String relative) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
       Path p = dir.resolve(relative);
       if (Files.isRegularFile(p)) {
@@ -208,7 +223,7 @@ final class BenchCommand implements Callable<Integer> {
     return null;
   }
 
-  private Path blasLibrary() throws IOException {
+  Path blasLibrary() throws IOException {
     if (torchBlas == null) {
       return null;
     }
@@ -253,7 +268,7 @@ final class BenchCommand implements Callable<Integer> {
   private Map<String, Double> runChild(String name) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx2g");
+    cmd.add(workload.equals("pretrained") ? "-Xmx4g" : "-Xmx2g");
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");
@@ -263,6 +278,9 @@ final class BenchCommand implements Callable<Integer> {
         String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
+    if (checkpoint != null) {
+      cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
+    }
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
     pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
@@ -273,7 +291,7 @@ final class BenchCommand implements Callable<Integer> {
     return parse(json);
   }
 
-  private static String run(ProcessBuilder pb) throws IOException, InterruptedException {
+  static String run(ProcessBuilder pb) throws IOException, InterruptedException {
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     Process p = pb.start();
     String last = null;

@@ -104,6 +104,11 @@ final class EvalCommand implements Callable<Integer> {
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();
+      if (m.fromDiffusersFolder() && d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
+        throw new BadInputException("--checkpoint " + checkpoint + ": a diffusers folder has no images to compare the "
+            + "samples with; give them: --set data.kind=folder --set data.root=DIR (or CIFAR-10 batches with "
+            + "data.kind=cifar10, IDX files with data.kind=idx; docs/data.md)");
+      }
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
       d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));

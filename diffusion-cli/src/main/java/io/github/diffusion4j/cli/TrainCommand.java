@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The YAML configuration.")
   Path config;
 
-  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial.")
+  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256.")
   String bundled;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key, e.g. --set training.epochs=5 (repeatable).")
@@ -82,7 +82,7 @@ final class TrainCommand implements Callable<Integer> {
 
   static LoadedConfig load(Path config, String bundled, List<String> overrides) {
     if ((config == null) == (bundled == null)) {
-      throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (default, tutorial)");
+      throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (" + String.join(", ", io.github.diffusion4j.config.ConfigLoader.bundledNames()) + ")");
     }
     if (bundled != null) {
       if (!ConfigLoader.bundledNames().contains(bundled)) {

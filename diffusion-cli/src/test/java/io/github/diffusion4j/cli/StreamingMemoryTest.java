@@ -22,6 +22,11 @@ class StreamingMemoryTest {
   static final int HEAP_MB = 48;
   /** Records in the batch: 3,072 bytes each in the cache, 2.5 times the heap. */
   static final int RECORDS = (int) (2.5 * HEAP_MB * (1 << 20) / 3072);
+  /**
+   * Images per step: a step's working set (the batch as floats, its noise, the network's values and
+   * gradients, each 0.75 MiB at 64 images of 3x32x32) must fit the heap beside the JVM's own use.
+   */
+  static final int BATCH = 64;
 
   @TempDir
   Path dir;
@@ -43,7 +48,7 @@ class StreamingMemoryTest {
         "  num_train_timesteps: 10",
         "training:",
         "  epochs: 1",
-        "  batch_size: 256",
+        "  batch_size: " + BATCH,
         "  log_every: 50",
         "  image_log_every: 0",
         "sampling:",
@@ -60,7 +65,7 @@ class StreamingMemoryTest {
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.contains(String.format(java.util.Locale.ROOT, "data train: %,d images from 1 CIFAR-10 batch file(s)",
         RECORDS)), out);
-    int steps = (RECORDS + 255) / 256;
+    int steps = (RECORDS + BATCH - 1) / BATCH;
     assertTrue(out.contains("finished at step " + steps), "a whole epoch over every image: " + out);
     Path cache;
     try (Stream<Path> files = Files.list(dir.resolve("runs/.data-cache"))) {

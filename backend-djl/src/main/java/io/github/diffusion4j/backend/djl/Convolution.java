@@ -21,9 +21,9 @@ import java.util.Random;
  * <p><b>Strategies.</b> {@link Strategy#DIRECT} calls {@code torch.convolution} as it is. {@link
  * Strategy#CHANNEL_PADDED} stays on oneDNN's well-trodden paths: input channels above 16 are padded with zero
  * channels to a multiple of 16 (the weight gets matching zero input channels), and when a gradient is being
- * recorded the output channels are padded likewise and sliced back, and a stride-2 convolution is computed as
- * the stride-1 convolution subsampled by two (the same numbers, four times the arithmetic, only for the few
- * downsampling layers and only in training). Zero channels add exact zeros, so the results equal the direct
+ * recorded the output channels are padded likewise and sliced back, and a strided convolution is computed as
+ * the stride-1 convolution subsampled by the stride (the same numbers, stride-squared times the arithmetic,
+ * only for the few downsampling layers and only in training). Zero channels add exact zeros, so the results equal the direct
  * ones up to summation order.
  *
  * <p><b>Choice.</b> The first convolution of the process runs a self-check ({@link SelfCheck}): small
@@ -47,7 +47,7 @@ final class Convolution {
   enum Strategy {
     /** {@code torch.convolution} as it is. */
     DIRECT,
-    /** Channels padded to the block, stride 2 as subsampled stride 1 when recording gradients. */
+    /** Channels padded to the block, strided convolutions as subsampled stride-1 ones when recording gradients. */
     CHANNEL_PADDED
   }
 
@@ -147,10 +147,10 @@ final class Convolution {
    * @param manager the manager of the self-check, the first time
    * @param x the input {@code [N, Ci, H, W]}
    * @param w the weight {@code [Co, Ci, k, k]}
-   * @param b the bias {@code [Co]}
-   * @param stride the stride, 1 or 2
+   * @param b the bias {@code [Co]}, or null for none
+   * @param stride the stride, at least 1
    * @param pad the padding {@code top, left, bottom, right}
-   * @return the output
+   * @return the output (a new array; the intermediates' handles are closed)
    * @throws IllegalStateException if no strategy is correct on this CPU
    */
   static PtNDArray apply(PtNDManager manager, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
@@ -167,23 +167,39 @@ final class Convolution {
    * @param strategy the strategy
    * @param x the input {@code [N, Ci, H, W]}
    * @param w the weight {@code [Co, Ci, k, k]}
-   * @param b the bias {@code [Co]}
-   * @param stride the stride, 1 or 2
+   * @param b the bias {@code [Co]}, or null for none
+   * @param stride the stride, at least 1
    * @param pad the padding {@code top, left, bottom, right}
-   * @return the output
+   * @return the output (a new array; the intermediates' handles are closed)
    */
   static PtNDArray apply(Strategy strategy, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
     boolean symmetric = pad[0] == pad[2] && pad[1] == pad[3];
     PtNDArray in = symmetric ? x : JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0);
     Shape padding = symmetric ? new Shape(pad[0], pad[1]) : new Shape(0, 0);
-    if (strategy == Strategy.DIRECT) {
-      return JniUtils.convolution(in, w, b, new Shape(stride, stride), padding, ONE, 1);
+    try {
+      if (strategy == Strategy.DIRECT) {
+        return JniUtils.convolution(in, w, b, new Shape(stride, stride), padding, ONE, 1);
+      }
+      return padded(in, w, b, stride, padding);
+    } finally {
+      closeIfNew(in, x);
     }
-    return padded(in, w, b, stride, padding);
   }
 
   private static long roundUp(long c) {
     return (c + BLOCK - 1) / BLOCK * BLOCK;
+  }
+
+  /**
+   * Closes the handle of an intermediate array (libtorch keeps what a recorded graph saved).
+   *
+   * @param a the intermediate
+   * @param original the array it was made from, which stays open
+   */
+  private static void closeIfNew(PtNDArray a, PtNDArray original) {
+    if (a != null && a != original) {
+      a.close();
+    }
   }
 
   private static PtNDArray padded(PtNDArray x, PtNDArray w, PtNDArray b, int stride, Shape padding) {
@@ -197,15 +213,25 @@ final class Convolution {
         ciPadded == ci && coPadded == co
             ? w
             : JniUtils.pad(w, new long[] {0, 0, 0, 0, 0, ciPadded - ci, 0, coPadded - co}, 0.0);
-    PtNDArray bb = coPadded == co ? b : JniUtils.pad(b, new long[] {0, coPadded - co}, 0.0);
+    PtNDArray bb = coPadded == co || b == null ? b : JniUtils.pad(b, new long[] {0, coPadded - co}, 0.0);
     boolean subsample = recording && stride != 1;
     Shape strides = subsample ? ONE : new Shape(stride, stride);
     PtNDArray y = JniUtils.convolution(xx, ww, bb, strides, padding, ONE, 1);
+    closeIfNew(xx, x);
+    closeIfNew(ww, w);
+    closeIfNew(bb, b);
     if (subsample) {
-      y = JniUtils.slice(y, 2, 0, y.getShape().get(2), stride);
-      y = JniUtils.slice(y, 3, 0, y.getShape().get(3), stride);
+      PtNDArray rows = JniUtils.slice(y, 2, 0, y.getShape().get(2), stride);
+      y.close();
+      y = JniUtils.slice(rows, 3, 0, rows.getShape().get(3), stride);
+      rows.close();
     }
-    return coPadded == co ? y : JniUtils.slice(y, 1, 0, co, 1);
+    if (coPadded == co) {
+      return y;
+    }
+    PtNDArray sliced = JniUtils.slice(y, 1, 0, co, 1);
+    y.close();
+    return sliced;
   }
 
   /**

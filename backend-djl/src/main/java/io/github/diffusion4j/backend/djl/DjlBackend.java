@@ -5,12 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
-import io.github.diffusion4j.model.MlpSpec;
-import io.github.diffusion4j.model.ModelSpec;
-import io.github.diffusion4j.model.OptimizerSpec;
-import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.TrainableModel;
-import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendUnavailableException;
@@ -25,8 +20,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The DJL backend: float32 tensors on PyTorch's CPU engine, owned by the api's {@link ScopeStack}, and
- * the models: the MLP of {@link DjlMlp} and the U-Net of {@link DjlUNet}.
+ * The DJL backend: float32 tensors on PyTorch's CPU engine, owned by the api's {@link ScopeStack}, and the
+ * layer kinds ({@link DjlLayers}) that the api's model runs every network with, differentiated by libtorch's
+ * autograd. Models are the api's ({@code Backend.createModel}); this class owns their parameters' memory.
  *
  * <p>Every tensor's {@code NDArray} is attached to one long-lived DJL manager, but its lifetime is the
  * scope's: a {@link DjlTensor} registers with the {@link ScopeStack} when it is created and closes its
@@ -42,12 +38,14 @@ final class DjlBackend implements Backend, TensorFactory {
   private final int threads;
   private final PtNDManager root;
   private final ScopeStack scopes = new ScopeStack();
-  private final Set<TrainableModel> models = ConcurrentHashMap.newKeySet();
+  private final Set<DjlParameters> parameters = ConcurrentHashMap.newKeySet();
+  private final DjlLayers layers;
   private volatile boolean closed;
 
-  private DjlBackend(int threads, PtNDManager root) {
+  private DjlBackend(int threads, PtNDManager root, long passMemoryBytes) {
     this.threads = threads;
     this.root = root;
+    this.layers = new DjlLayers(this, passMemoryBytes);
   }
 
   /**
@@ -59,6 +57,7 @@ final class DjlBackend implements Backend, TensorFactory {
    */
   static DjlBackend load(BackendOptions options) {
     int threads = options.threads();
+    long passMemory = DjlLayers.passMemory(System.getProperty(DjlLayers.PASS_MEMORY_PROPERTY));
     synchronized (LOCK) {
       try {
         if (engine == null) {
@@ -80,7 +79,7 @@ final class DjlBackend implements Backend, TensorFactory {
         }
         PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
         Nd.verify(root);
-        return new DjlBackend(threads, root);
+        return new DjlBackend(threads, root, passMemory);
       } catch (RuntimeException | LinkageError e) {
         throw new BackendUnavailableException(
             "djl: cannot load the PyTorch engine (" + reason(e) + "); the djl backend needs Linux x86_64 "
@@ -152,33 +151,25 @@ final class DjlBackend implements Backend, TensorFactory {
   }
 
   @Override
-  public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
-    checkOpen();
-    TrainableModel m;
-    StateDict initial;
-    if (spec instanceof MlpSpec mlp) {
-      m = new DjlMlp(this, mlp, optimizer);
-      initial = mlp.initialWeights(seed);
-    } else if (spec instanceof UNetSpec unet) {
-      m = new DjlUNet(this, unet, optimizer, seed);
-      initial = unet.initialWeights(seed);
-    } else {
-      throw new UnsupportedOperationException("djl backend: no model of kind '" + spec.kind()
-          + "'; known kinds: [" + MlpSpec.KIND + ", " + UNetSpec.KIND + "]");
-    }
-    try {
-      m.loadStateDict(initial);
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
-    models.add(m);
-    return m;
+  public LayerBackend layers() {
+    return layers;
   }
 
-  /** Forgets a closed model. */
-  void closed(TrainableModel model) {
-    models.remove(model);
+  /**
+   * Remembers a model's parameters, so that closing the backend frees them.
+   *
+   * @param p the parameters
+   * @return {@code p}
+   */
+  DjlParameters register(DjlParameters p) {
+    checkOpen();
+    parameters.add(p);
+    return p;
+  }
+
+  /** Forgets closed parameters. */
+  void closed(DjlParameters p) {
+    parameters.remove(p);
   }
 
   @Override
@@ -202,7 +193,8 @@ final class DjlBackend implements Backend, TensorFactory {
     return scopes.open();
   }
 
-  private void checkOpen() {
+  /** Throws if the backend is closed. */
+  void checkOpen() {
     if (closed) {
       throw new IllegalStateException("the djl backend is closed");
     }
@@ -214,9 +206,9 @@ final class DjlBackend implements Backend, TensorFactory {
       return;
     }
     closed = true;
-    List<TrainableModel> open = new ArrayList<>(models);
-    for (TrainableModel m : open) {
-      m.close();
+    List<DjlParameters> open = new ArrayList<>(parameters);
+    for (DjlParameters p : open) {
+      p.close();
     }
     scopes.releaseRoot();
     root.close();

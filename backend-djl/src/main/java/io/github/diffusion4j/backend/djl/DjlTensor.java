@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.djl;
 
+import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.tensor.ScopeStack;
@@ -34,10 +35,14 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     this.shape = shape;
   }
 
-  /** The array, or a contiguous copy of it that replaces (and closes) it: {@link Nd#read} needs one. */
+  /**
+   * The array, or a contiguous copy of it that replaces (and closes) it: {@link Nd#read} needs one. The copy
+   * belongs to the tensor, so it is kept out of any DJL scope open on this thread.
+   */
   private static PtNDArray contiguous(PtNDArray array) {
     PtNDArray c = Nd.contiguous(array);
     if (c != array) {
+      NDScope.unregister(c);
       array.close();
     }
     return c;

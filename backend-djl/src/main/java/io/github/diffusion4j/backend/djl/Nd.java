@@ -12,6 +12,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The few native helpers DJL lacks for a hot path: arrays created from Java data without a direct
@@ -28,7 +29,8 @@ import java.nio.ByteBuffer;
  * {@code getByteBuffer} would quietly hand back a view of a fresh contiguous copy of any other array (a write
  * into it would be lost, and the copy would stay attached to the manager), so {@link #write} and {@link #read}
  * check contiguity first and refuse a non-contiguous array. DJL does not make that check public; it is the
- * engine's own {@code torchIsContiguous}, looked up once.
+ * engine's own {@code torchIsContiguous}, looked up once, like {@code torchDirectByteBuffer} (the view itself,
+ * without the four native calls of checks that DJL's {@code getByteBuffer} makes first).
  */
 final class Nd {
   private static final Device CPU = Device.cpu();
@@ -88,13 +90,20 @@ final class Nd {
    * A float32 array holding a copy of {@code data[0, size)}, where size is the product of {@code dims}.
    *
    * @param manager its owner
-   * @param data the values, row-major
+   * @param data the values, row-major, at least as many as the dimensions hold
    * @param dims the dimensions
    * @return the array
    */
   static PtNDArray fromArray(PtNDManager manager, float[] data, long... dims) {
+    long size = 1;
+    for (long d : dims) {
+      size *= d;
+    }
+    if (size > data.length) {
+      throw new IllegalArgumentException("Nd.fromArray: " + data.length + " values for " + size + " elements");
+    }
     PtNDArray a = empty(manager, dims);
-    write(a, data, 0, data.length);
+    view(a).asFloatBuffer().put(data, 0, (int) size); // a fresh array is contiguous: no check needed
     return a;
   }
 
@@ -235,26 +244,42 @@ final class Nd {
   }
 
   /** {@code PyTorchLibrary.LIB.torchIsContiguous(long)}, bound to the library instance. */
-  private static final MethodHandle IS_CONTIGUOUS = contiguityCheck();
+  private static final MethodHandle IS_CONTIGUOUS = library("torchIsContiguous", boolean.class);
 
-  private static MethodHandle contiguityCheck() {
+  /** {@code PyTorchLibrary.LIB.torchDirectByteBuffer(long)}, bound to the library instance. */
+  private static final MethodHandle DIRECT_BUFFER = library("torchDirectByteBuffer", ByteBuffer.class);
+
+  private static MethodHandle library(String name, Class<?> returns) {
     try {
       Class<?> lib = Class.forName("ai.djl.pytorch.jni.PyTorchLibrary");
       Field instance = lib.getDeclaredField("LIB");
       instance.setAccessible(true);
-      Method m = lib.getDeclaredMethod("torchIsContiguous", long.class);
+      Method m = lib.getDeclaredMethod(name, long.class);
+      if (m.getReturnType() != returns) {
+        throw new NoSuchMethodException(name + " returns " + m.getReturnType());
+      }
       m.setAccessible(true);
       return MethodHandles.lookup().unreflect(m).bindTo(instance.get(null));
     } catch (ReflectiveOperationException | RuntimeException e) {
       throw new IllegalStateException(
-          "djl: this DJL version has no PyTorchLibrary.torchIsContiguous (" + e + "); the djl backend is built "
+          "djl: this DJL version has no PyTorchLibrary." + name + " (" + e + "); the djl backend is built "
               + "for DJL 0.36.0",
           e);
     }
   }
 
-  /** A non-owning direct view of a contiguous CPU array's memory, in native byte order. */
-  private static ByteBuffer view(PtNDArray a) {
-    return JniUtils.getByteBuffer(a, true);
+  /**
+   * A non-owning direct view of a contiguous CPU array's memory, in native byte order: one native call
+   * ({@code PyTorchLibrary.torchDirectByteBuffer}). DJL's {@code getByteBuffer} makes four more first (device,
+   * layout twice, contiguity) for checks this class makes once, or that hold for a fresh array.
+   */
+  static ByteBuffer view(PtNDArray a) {
+    try {
+      return ((ByteBuffer) DIRECT_BUFFER.invokeExact(a.getHandle().longValue())).order(ByteOrder.nativeOrder());
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

@@ -5,9 +5,10 @@ import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.junit.ArchTests;
 import io.github.diffusion4j.testkit.ArchitectureRules;
+import io.github.diffusion4j.testkit.NoTestJars;
 
 /** The shared layering rules, checked on this module's classes. */
-@AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+@AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class})
 class DjlArchitectureTest {
   @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
 }

@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.pytorch.jni.JniUtils;
-import io.github.diffusion4j.model.ModelSpec;
-import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
@@ -118,34 +121,19 @@ class DjlBackendProviderTest {
   }
 
   @Test
-  void backendDescribesItselfAndRejectsUnknownModels() {
+  void backendDescribesItselfAndImplementsTheLayerKindsWithAutograd() {
     try (Backend b = DjlBackends.create()) {
       assertEquals("djl", b.name());
       assertTrue(b.describe().contains("PyTorch 2.7.1"), b.describe());
       assertTrue(b.describe().contains("1 intra-op / 1 inter-op"), b.describe());
-      ModelSpec transformer =
-          new ModelSpec() {
-            @Override
-            public String kind() {
-              return "transformer";
-            }
-
-            @Override
-            public Shape imageShape() {
-              return Shape.of(1, 4, 4);
-            }
-
-            @Override
-            public int numTrainTimesteps() {
-              return 10;
-            }
-          };
-      UnsupportedOperationException e =
-          assertThrows(
-              UnsupportedOperationException.class,
-              () -> b.createModel(transformer, OptimizerSpec.adam(1e-3), 0));
-      assertTrue(e.getMessage().contains("'transformer'") && e.getMessage().contains("mlp, unet"),
-          e.getMessage());
+      assertEquals(LayerBackend.Differentiation.AUTOGRAD, b.layers().differentiation());
+      Network network = new MlpSpec(Shape.of(1, 2, 2), 10, 8).network();
+      try (ParameterStore p = b.layers().parameters(network.parameterShapes())) {
+        Node input = network.node(network.input());
+        UnsupportedOperationException e =
+            assertThrows(UnsupportedOperationException.class, () -> b.layers().kernel(network, input, p));
+        assertTrue(e.getMessage().contains("no kernel for Input"), e.getMessage());
+      }
     }
   }
 

@@ -64,20 +64,21 @@ final class Blas {
   }
 
   /**
-   * {@code y = A^T x} for a row-major {@code m x n} matrix A (the column sums of A when x is all ones).
+   * {@code y = op(A) x + beta * y} for a row-major {@code m x n} matrix A, unit strides; {@code op(A)} is A
+   * or its transpose (with x all ones: A's row or column sums).
    *
+   * @param trans whether to transpose A
    * @param m rows of A
    * @param n columns of A
    * @param a A
    * @param lda the row stride of A
-   * @param x the vector of length m
-   * @param incX its stride
-   * @param y the result of length n
-   * @param incY its stride
+   * @param x the vector (length n, or m when transposed)
+   * @param beta the factor of the old y (1: y accumulates)
+   * @param y the result (length m, or n when transposed)
    */
-  static void gemvTransposed(
-      int m, int n, FloatPointer a, int lda, FloatPointer x, int incX, FloatPointer y, int incY) {
-    openblas_nolapack.cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1f, a, lda, x, incX, 0f, y, incY);
+  static void gemv(boolean trans, int m, int n, FloatPointer a, int lda, FloatPointer x, float beta, FloatPointer y) {
+    openblas_nolapack.cblas_sgemv(
+        CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, 1f, a, lda, x, 1, beta, y, 1);
   }
 
   /**

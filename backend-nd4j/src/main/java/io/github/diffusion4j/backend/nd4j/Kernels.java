@@ -3,8 +3,8 @@ package io.github.diffusion4j.backend.nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * Fused elementwise passes over ND4J's native buffers (direct {@link FloatBuffer}s) and the model's heap
- * arrays.
+ * Fused elementwise passes over ND4J's native buffers (direct {@link FloatBuffer}s) for the tensors, and
+ * the optimiser's passes over the parameters' heap arrays.
  *
  * <p>ND4J has no single op for most of these (a linear combination, a masked product, Adam in PyTorch's
  * form), and every ND4J op costs 10-20 µs of bookkeeping whatever its size, while these loops touch each
@@ -156,106 +156,29 @@ final class Kernels {
   }
 
   /**
-   * In place {@code x[i] = max(x[i], 0)}.
-   *
-   * @param x the values
-   * @param n element count
-   */
-  static void relu(FloatBuffer x, int n) {
-    float[] hx = SCRATCH.get()[0];
-    for (int off = 0; off < n; off += CHUNK) {
-      int len = Math.min(CHUNK, n - off);
-      x.get(off, hx, 0, len);
-      for (int i = 0; i < len; i++) {
-        hx[i] = Math.max(hx[i], 0f);
-      }
-      x.put(off, hx, 0, len);
-    }
-  }
-
-  /**
-   * ReLU's backward pass in place: {@code g[i] = a[i] > 0 ? g[i] : 0}, where {@code a} is the ReLU's
-   * output (positive exactly where its input was).
-   *
-   * @param g the incoming gradient, overwritten with the outgoing one
-   * @param a the ReLU's output
-   * @param n element count
-   */
-  static void reluBackward(FloatBuffer g, FloatBuffer a, int n) {
-    float[][] s = SCRATCH.get();
-    float[] hg = s[0];
-    float[] ha = s[1];
-    for (int off = 0; off < n; off += CHUNK) {
-      int len = Math.min(CHUNK, n - off);
-      g.get(off, hg, 0, len);
-      a.get(off, ha, 0, len);
-      for (int i = 0; i < len; i++) {
-        hg[i] = ha[i] > 0f ? hg[i] : 0f;
-      }
-      g.put(off, hg, 0, len);
-    }
-  }
-
-  /**
-   * The mean squared error and its gradient: {@code d[i] = scale * (y[i] - t[i])}.
-   *
-   * @param y the prediction
-   * @param t the target
-   * @param d the gradient (output)
-   * @param n element count
-   * @param scale {@code 2 / n} for the gradient of the mean
-   * @return {@code mean((y - t)^2)}, accumulated in double
-   */
-  static double mse(FloatBuffer y, FloatBuffer t, FloatBuffer d, int n, float scale) {
-    float[][] s = SCRATCH.get();
-    float[] hy = s[0];
-    float[] ht = s[1];
-    float[] hd = s[2];
-    double s0 = 0;
-    double s1 = 0;
-    for (int off = 0; off < n; off += CHUNK) {
-      int len = Math.min(CHUNK, n - off);
-      y.get(off, hy, 0, len);
-      t.get(off, ht, 0, len);
-      for (int i = 0; i < len; i++) {
-        hy[i] -= ht[i];
-        hd[i] = scale * hy[i];
-      }
-      d.put(off, hd, 0, len);
-      int i = 0;
-      for (; i + 1 < len; i += 2) {
-        s0 += (double) hy[i] * hy[i];
-        s1 += (double) hy[i + 1] * hy[i + 1];
-      }
-      if (i < len) {
-        s0 += (double) hy[i] * hy[i];
-      }
-    }
-    return (s0 + s1) / n;
-  }
-
-  /**
-   * The Euclidean norm of {@code g}, accumulated in double.
+   * The sum of squares of {@code g[0, len)}, accumulated in double.
    *
    * @param g the values
-   * @return the norm
+   * @param len how many
+   * @return the sum of squares
    */
-  static double norm(float[] g) {
+  static double sumOfSquares(float[] g, int len) {
     double s0 = 0;
     double s1 = 0;
     int i = 0;
-    for (; i + 1 < g.length; i += 2) {
+    for (; i + 1 < len; i += 2) {
       s0 += (double) g[i] * g[i];
       s1 += (double) g[i + 1] * g[i + 1];
     }
-    if (i < g.length) {
+    if (i < len) {
       s0 += (double) g[i] * g[i];
     }
-    return Math.sqrt(s0 + s1);
+    return s0 + s1;
   }
 
   /**
-   * One step of PyTorch's Adam ({@code torch.optim.Adam}, {@code amsgrad=False}) on flat arrays: with
+   * One step of PyTorch's Adam ({@code torch.optim.Adam}, {@code amsgrad=False}) on a chunk of flat arrays:
+   * with
    * {@code grad = gradScale * g + weightDecay * p}, {@code m = beta1 m + (1 - beta1) grad},
    * {@code v = beta2 v + (1 - beta2) grad^2}, {@code p -= stepSize * m / (sqrt(v) * invSqrtBc2 + eps)}
    * where {@code stepSize = lr / (1 - beta1^t)} and {@code invSqrtBc2 = 1 / sqrt(1 - beta2^t)}.
@@ -264,6 +187,7 @@ final class Kernels {
    * @param g gradients
    * @param m first moments, updated
    * @param v second moments, updated
+   * @param len how many elements
    * @param gradScale the clipping factor (1 without clipping)
    * @param weightDecay the L2 penalty
    * @param beta1 first-moment decay
@@ -277,6 +201,7 @@ final class Kernels {
       float[] g,
       float[] m,
       float[] v,
+      int len,
       double gradScale,
       double weightDecay,
       double beta1,
@@ -293,7 +218,7 @@ final class Kernels {
     float step = (float) stepSize;
     float inv = (float) invSqrtBc2;
     float e = (float) eps;
-    for (int i = 0; i < p.length; i++) {
+    for (int i = 0; i < len; i++) {
       float grad = scale * g[i] + wd * p[i];
       float mi = b1 * m[i] + c1 * grad;
       float vi = b2 * v[i] + c2 * grad * grad;
@@ -308,11 +233,12 @@ final class Kernels {
    *
    * @param ema the average, updated
    * @param p the current values
+   * @param len how many elements
    * @param decay the decay
    */
-  static void ema(float[] ema, float[] p, double decay) {
+  static void ema(float[] ema, float[] p, int len, double decay) {
     double c = 1.0 - decay;
-    for (int i = 0; i < ema.length; i++) {
+    for (int i = 0; i < len; i++) {
       ema[i] = (float) (decay * ema[i] + c * p[i]);
     }
   }

@@ -1,37 +1,50 @@
 package io.github.diffusion4j.backend.nd4j;
 
-import io.github.diffusion4j.model.MlpSpec;
-import io.github.diffusion4j.model.ModelSpec;
-import io.github.diffusion4j.model.OptimizerSpec;
-import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.TrainableModel;
-import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.ScopeStack;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The ND4J backend: float32 tensors in ND4J's native memory, scoped by the api's {@link ScopeStack}, and
- * the models it implements ({@code mlp}, {@code unet}).
+ * the layer kinds ({@link Nd4jLayers}) on which the api runs every network.
  */
 final class Nd4jBackend implements Backend, TensorFactory {
+  /** The most floats of released tensors' arrays kept for reuse (64 MB). */
+  static final long RECYCLE_FLOATS = 1L << 24;
+
   private final NativeRuntime runtime;
   private final ScopeStack scopes = new ScopeStack();
-  private final Set<Nd4jModel> models = ConcurrentHashMap.newKeySet();
+  private final Nd4jLayers layers;
+  private final ConcurrentHashMap<Long, ConcurrentLinkedDeque<INDArray>> recycled = new ConcurrentHashMap<>();
+  private final AtomicLong recycledFloats = new AtomicLong();
+  private volatile boolean closed;
 
   Nd4jBackend(NativeRuntime runtime) {
+    this(runtime, Nd4jLayers.PASS_BYTES);
+  }
+
+  /**
+   * A backend whose passes keep about {@code passBytes} of activations (tests use small budgets to split
+   * batches into several passes).
+   *
+   * @param runtime the loaded natives
+   * @param passBytes the activation budget of one pass
+   */
+  Nd4jBackend(NativeRuntime runtime, long passBytes) {
     this.runtime = runtime;
+    this.layers = new Nd4jLayers(this, passBytes);
   }
 
   ScopeStack scopes() {
@@ -39,13 +52,56 @@ final class Nd4jBackend implements Backend, TensorFactory {
   }
 
   /**
-   * A new dense C-ordered float array, contents undefined; owned by the caller.
+   * A dense float vector of {@code shape.size()} elements for a tensor, contents undefined; owned by the
+   * caller until it gives it back with {@link #recycle}. Arrays of released tensors are reused: allocating
+   * through ND4J costs 15-25 µs of bookkeeping whatever the size, more than most tensor operations and than
+   * a small network's forward pass.
    *
-   * @param shape the shape
+   * @param shape the tensor's shape (the array itself is flat; tensors keep their shape)
    * @return the array
    */
   INDArray allocate(Shape shape) {
-    return Nd4j.createUninitialized(DataType.FLOAT, dims(shape), 'c');
+    long n = shape.size();
+    ConcurrentLinkedDeque<INDArray> q = recycled.get(n);
+    INDArray a = q == null ? null : q.poll();
+    if (a != null) {
+      recycledFloats.addAndGet(-n);
+      return a;
+    }
+    return allocate(n);
+  }
+
+  /**
+   * Takes back the array of a released tensor: kept for reuse while the arrays kept stay within
+   * {@link #RECYCLE_FLOATS} floats, freed otherwise (and always once the backend is closed).
+   *
+   * @param a an array from {@link #allocate(Shape)} or an ND4J operation on such arrays
+   */
+  void recycle(INDArray a) {
+    if (!a.closeable()) {
+      return;
+    }
+    long n = a.length();
+    boolean reusable = !a.isView() && a.rank() == 1 && a.ordering() == 'c' && a.dataType() == DataType.FLOAT;
+    if (reusable && !closed && recycledFloats.addAndGet(n) <= RECYCLE_FLOATS) {
+      recycled.computeIfAbsent(n, k -> new ConcurrentLinkedDeque<>()).push(a);
+      if (closed) {
+        freeRecycled();
+      }
+      return;
+    }
+    if (reusable && !closed) {
+      recycledFloats.addAndGet(-n);
+    }
+    a.close();
+  }
+
+  private void freeRecycled() {
+    for (ConcurrentLinkedDeque<INDArray> q : recycled.values()) {
+      for (INDArray a; (a = q.poll()) != null; ) {
+        a.close();
+      }
+    }
   }
 
   /**
@@ -56,14 +112,6 @@ final class Nd4jBackend implements Backend, TensorFactory {
    */
   static INDArray allocate(long length) {
     return Nd4j.createUninitialized(DataType.FLOAT, new long[] {length}, 'c');
-  }
-
-  private static long[] dims(Shape shape) {
-    long[] d = new long[shape.rank()];
-    for (int i = 0; i < d.length; i++) {
-      d[i] = shape.dim(i);
-    }
-    return d;
   }
 
   @Override
@@ -82,46 +130,32 @@ final class Nd4jBackend implements Backend, TensorFactory {
   }
 
   @Override
-  public TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
-    Nd4jModel model;
-    StateDict initial;
-    if (spec instanceof MlpSpec mlp) {
-      model = new Nd4jMlp(this, mlp, optimizer);
-      initial = mlp.initialWeights(seed);
-    } else if (spec instanceof UNetSpec unet) {
-      model = new Nd4jUNet(this, unet, optimizer, seed);
-      initial = unet.initialWeights(seed);
-    } else {
-      throw new UnsupportedOperationException(
-          "backend 'nd4j' has no model of kind '" + spec.kind() + "'; it implements: " + MlpSpec.KIND + ", "
-              + UNetSpec.KIND);
-    }
-    try {
-      model.loadStateDict(initial);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
-    models.add(model);
-    return model;
+  public LayerBackend layers() {
+    return layers;
   }
 
-  void forget(Nd4jModel model) {
-    models.remove(model);
+  /**
+   * The layers as this backend's own type, for tests.
+   *
+   * @return the layers
+   */
+  Nd4jLayers nd4jLayers() {
+    return layers;
   }
 
   @Override
   public void close() {
-    List<Nd4jModel> open = new ArrayList<>(models);
-    for (Nd4jModel m : open) {
-      m.close();
-    }
+    layers.close();
     scopes.releaseRoot();
+    closed = true;
+    freeRecycled();
   }
 
   @Override
   public Tensor zeros(Shape shape) {
-    return Nd4jTensor.owning(this, shape, Nd4j.create(DataType.FLOAT, dims(shape)));
+    INDArray a = allocate(shape);
+    Pointer.memset(a.data().addressPointer(), 0, (long) shape.size() * Float.BYTES);
+    return Nd4jTensor.owning(this, shape, a);
   }
 
   @Override

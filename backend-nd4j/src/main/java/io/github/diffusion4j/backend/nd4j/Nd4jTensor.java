@@ -16,16 +16,19 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * {@link #combinePerSample}, {@link #mulPerSample}) and {@link #clamp} are one pass of {@link Kernels}
  * over the native memory, since ND4J would need two or three ops (and as many temporaries) for each.
  *
- * <p>A tensor made by {@link #borrowed} wraps memory that a model owns (its last training prediction):
- * releasing it only makes it unusable.
+ * <p>The array is a flat vector (the tensor keeps the shape), so every array of a size can serve any tensor
+ * of that size: a released tensor gives its array back to the backend for reuse ({@link
+ * Nd4jBackend#recycle}).
  */
 final class Nd4jTensor implements Tensor, ScopeStack.Resource {
   private final Nd4jBackend backend;
   private final Shape shape;
-  private final boolean owned;
   private volatile INDArray array;
+  /** Views of the array's memory, made once (each costs a JNI call through ND4J). */
+  private final FloatPointer pointer;
+  private final FloatBuffer buffer;
 
-  private Nd4jTensor(Nd4jBackend backend, Shape shape, INDArray array, boolean owned) {
+  private Nd4jTensor(Nd4jBackend backend, Shape shape, INDArray array) {
     if (array.length() != shape.size()) {
       throw new IllegalArgumentException(
           "shape " + shape + " needs " + shape.size() + " values, the array has " + array.length());
@@ -33,7 +36,8 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
     this.backend = backend;
     this.shape = shape;
     this.array = array;
-    this.owned = owned;
+    this.pointer = (FloatPointer) array.data().addressPointer();
+    this.buffer = array.data().asNioFloat();
   }
 
   /**
@@ -45,21 +49,9 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
    * @return the tensor
    */
   static Nd4jTensor owning(Nd4jBackend backend, Shape shape, INDArray array) {
-    Nd4jTensor t = new Nd4jTensor(backend, shape, array, true);
+    Nd4jTensor t = new Nd4jTensor(backend, shape, array);
     backend.scopes().register(t);
     return t;
-  }
-
-  /**
-   * A tensor over memory someone else owns and frees; it belongs to no scope.
-   *
-   * @param backend the backend
-   * @param shape the shape
-   * @param array the memory
-   * @return the tensor
-   */
-  static Nd4jTensor borrowed(Nd4jBackend backend, Shape shape, INDArray array) {
-    return new Nd4jTensor(backend, shape, array, false);
   }
 
   /**
@@ -82,7 +74,8 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
    * @return the pointer to element 0
    */
   FloatPointer pointer() {
-    return (FloatPointer) array().data().addressPointer();
+    array();
+    return pointer;
   }
 
   /**
@@ -91,7 +84,8 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
    * @return a direct buffer over all elements
    */
   FloatBuffer buffer() {
-    return array().data().asNioFloat();
+    array();
+    return buffer;
   }
 
   Nd4jBackend backend() {
@@ -239,8 +233,8 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
       a = array;
       array = null;
     }
-    if (owned && a != null && a.closeable()) {
-      a.close();
+    if (a != null) {
+      backend.recycle(a);
     }
   }
 

@@ -19,7 +19,7 @@ import java.util.Locale;
 /**
  * Runs the tutorial's training loop, a DDPM sampling loop, or U-Net training steps (each with a moving
  * average update and a prediction) for a number of steps and prints the resident set size (VmRSS) after
- * warm-up and at the end:
+ * warm-up and at the end, each the lowest over a few steps ({@code Floors}):
  *
  * <pre>
  *   soak loop=training steps=2000 warmup=400 rss_warm_kb=... rss_end_kb=... growth_kb=... seconds=...
@@ -43,42 +43,68 @@ public final class Nd4jSoak {
     try (Backend backend = Nd4jTests.createBackend();
         TutorialWorkload w = new TutorialWorkload(backend, 10_000, 42)) {
       long start = System.nanoTime();
-      long warm = 0;
       double sink = 0;
       if (loop.equals("training")) {
         int warmup = Math.min(steps / 2, Math.max(2000, steps / 5));
+        Floors f = new Floors(warmup, steps);
         for (int i = 0; i < steps; i++) {
-          if (i == warmup) {
-            warm = rssKb();
-          }
           sink += w.trainStep(i);
+          f.sample(i);
         }
-        report(loop, steps, warmup, warm, rssKb(), start, sink);
+        report(loop, steps, warmup, f, start, sink);
       } else if (loop.equals("sampling")) {
         // DDPM over the full plan with 128 images: steps / 100 runs of 100 steps each
         Timesteps plan = Timesteps.full(TutorialWorkload.T);
         int runs = Math.max(2, steps / plan.size());
         int warmRuns = Math.min(runs / 2, Math.max(20, runs / 5));
+        Floors f = new Floors(warmRuns, runs);
         for (int r = 0; r < runs; r++) {
-          if (r == warmRuns) {
-            warm = rssKb();
-          }
           sink += w.sample(w.ddpm(), 128, plan, r);
+          f.sample(r);
         }
-        report(loop, runs * plan.size(), warmRuns * plan.size(), warm, rssKb(), start, sink);
+        report(loop, runs * plan.size(), warmRuns * plan.size(), f, start, sink);
       } else if (loop.equals("unet")) {
-        int warmup = Math.min(steps / 2, Math.max(100, steps / 5));
+        int warmup = Math.min(steps / 2, Math.max(150, steps / 5));
+        Floors f = new Floors(warmup, steps);
         try (TrainableModel m = backend.createModel(UNET, OptimizerSpec.adam(1e-3), 7)) {
           for (int i = 0; i < steps; i++) {
-            if (i == warmup) {
-              warm = rssKb();
-            }
             sink += unetStep(backend, m, i);
+            f.sample(i);
           }
         }
-        report(loop, steps, warmup, warm, rssKb(), start, sink);
+        report(loop, steps, warmup, f, start, sink);
       } else {
         throw new IllegalArgumentException("loop must be training, sampling or unet, got " + loop);
+      }
+    }
+  }
+
+  /**
+   * The lowest VmRSS over a window of iterations right after warm-up and over the last iterations. The
+   * floor leaves out transient peaks that are no leak: the JIT compiler's arenas, several megabytes of
+   * malloc'd memory while it compiles a large method, freed afterwards, appear in single samples taken a
+   * hundred steps apart as growth or shrinkage of ±9 MB. A leak raises the floor like any sample.
+   */
+  private static final class Floors {
+    private final int warmFrom;
+    private final int warmTo;
+    private final int endFrom;
+    long warm = Long.MAX_VALUE;
+    long end = Long.MAX_VALUE;
+
+    Floors(int warmup, int steps) {
+      int window = Math.max(1, Math.min(20, (steps - warmup) / 10));
+      this.warmFrom = warmup;
+      this.warmTo = warmup + window;
+      this.endFrom = steps - window;
+    }
+
+    void sample(int i) throws IOException {
+      if (i >= warmFrom && i < warmTo) {
+        warm = Math.min(warm, rssKb());
+      }
+      if (i >= endFrom) {
+        end = Math.min(end, rssKb());
       }
     }
   }
@@ -111,16 +137,16 @@ public final class Nd4jSoak {
     }
   }
 
-  private static void report(String loop, int steps, int warmup, long warm, long end, long start, double sink) {
+  private static void report(String loop, int steps, int warmup, Floors f, long start, double sink) {
     System.out.printf(
         Locale.ROOT,
         "soak loop=%s steps=%d warmup=%d rss_warm_kb=%d rss_end_kb=%d growth_kb=%d seconds=%.1f finite=%b%n",
         loop,
         steps,
         warmup,
-        warm,
-        end,
-        end - warm,
+        f.warm,
+        f.end,
+        f.end - f.warm,
         (System.nanoTime() - start) / 1e9,
         Double.isFinite(sink));
   }

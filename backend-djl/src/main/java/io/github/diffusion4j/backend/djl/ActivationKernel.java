@@ -1,0 +1,40 @@
+package io.github.diffusion4j.backend.djl;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.Saved;
+import io.github.diffusion4j.nn.Value;
+
+/**
+ * {@link Layer.Activation}, elementwise on any shape: ReLU {@code max(x, 0)} ({@code torch.relu}; its backward
+ * saves the output) and SiLU {@code x * sigmoid(x)} (a sigmoid and a product, as DJL has no {@code silu}; the
+ * backward saves {@code x} and {@code sigmoid(x)}). The sigmoid's handle is closed after the product, so in
+ * prediction only the output outlives the call.
+ */
+final class ActivationKernel implements Kernel {
+  private final boolean relu;
+
+  /**
+   * A kernel for one function.
+   *
+   * @param function the function
+   */
+  ActivationKernel(Layer.Function function) {
+    this.relu = function == Layer.Function.RELU;
+  }
+
+  @Override
+  public Value forward(Value[] inputs, Pass pass, Saved saved) {
+    PtNDArray x = DjlPass.nd(inputs[0]);
+    if (relu) {
+      return DjlPass.value(JniUtils.relu(x));
+    }
+    PtNDArray s = JniUtils.sigmoid(x);
+    PtNDArray y = JniUtils.mul(x, s);
+    s.close();
+    return DjlPass.value(y);
+  }
+}

@@ -1,0 +1,137 @@
+package io.github.diffusion4j.backend.djl;
+
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.Map;
+
+/**
+ * The layer kinds on libtorch, differentiated by libtorch's autograd: {@link DjlParameters} (flat weights with
+ * an autograd leaf per parameter, the fused Adam), one kernel class per layer kind (each a few libtorch
+ * operations; convolutions always through {@link Convolution}), and {@link DjlPass}es that own their native
+ * memory and set the calling thread's grad mode.
+ */
+final class DjlLayers implements LayerBackend {
+  /** The system property that sets {@link #passMemoryBytes()} in MiB. */
+  static final String PASS_MEMORY_PROPERTY = "diffusion4j.djl.passMemoryMb";
+
+  /** The default activation memory of a pass: 2 GiB. */
+  static final long DEFAULT_PASS_MEMORY_MB = 2048;
+
+  private final DjlBackend backend;
+  private final long passMemoryBytes;
+
+  /**
+   * The layers of a backend.
+   *
+   * @param backend the backend
+   * @param passMemoryBytes the activation memory a pass should stay within
+   */
+  DjlLayers(DjlBackend backend, long passMemoryBytes) {
+    this.backend = backend;
+    this.passMemoryBytes = passMemoryBytes;
+  }
+
+  /**
+   * The pass memory set by {@value #PASS_MEMORY_PROPERTY}, or the default.
+   *
+   * @param value the property's value, or null
+   * @return bytes
+   * @throws IllegalArgumentException naming the property if the value is not a whole number of MiB from 1
+   */
+  static long passMemory(String value) {
+    if (value == null || value.isBlank()) {
+      return DEFAULT_PASS_MEMORY_MB << 20;
+    }
+    long mb;
+    try {
+      mb = Long.parseLong(value.strip());
+    } catch (NumberFormatException e) {
+      mb = -1;
+    }
+    if (mb < 1 || mb > (Long.MAX_VALUE >> 20)) {
+      throw new IllegalArgumentException(
+          "system property " + PASS_MEMORY_PROPERTY + ": '" + value + "' is not a whole number of MiB from 1 "
+              + "(the activation memory of one pass; default " + DEFAULT_PASS_MEMORY_MB + ")");
+    }
+    return mb << 20;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>{@value #DEFAULT_PASS_MEMORY_MB} MiB unless the system property {@value #PASS_MEMORY_PROPERTY} says
+   * otherwise: the default U-Net trains batches of 64 in one pass (about 18 MB of activations per image by the
+   * api's estimate), while a large model's batch is split into passes whose gradients add up, so its memory
+   * stays bounded.
+   */
+  @Override
+  public long passMemoryBytes() {
+    return passMemoryBytes;
+  }
+
+  @Override
+  public Differentiation differentiation() {
+    return Differentiation.AUTOGRAD;
+  }
+
+  @Override
+  public ParameterStore parameters(Map<String, int[]> layout) {
+    return backend.register(new DjlParameters(backend, layout));
+  }
+
+  @Override
+  public Kernel kernel(Network network, Node node, ParameterStore parameters) {
+    if (!(parameters instanceof DjlParameters p)) {
+      throw new IllegalArgumentException(
+          "djl: the parameters were not created by this backend: " + parameters.getClass().getName());
+    }
+    Layer l = node.layer();
+    Shape in = node.inputs().isEmpty() ? null : network.node(node.inputs().get(0)).itemShape();
+    if (l instanceof Layer.Linear x) {
+      return new LinearKernel(p, x);
+    }
+    if (l instanceof Layer.Conv2d x) {
+      return new ConvKernel(backend, p, x);
+    }
+    if (l instanceof Layer.GroupNorm x) {
+      return new GroupNormKernel(p, x, in);
+    }
+    if (l instanceof Layer.Activation x) {
+      return new ActivationKernel(x.function());
+    }
+    if (l instanceof Layer.Upsample x) {
+      return new UpsampleKernel(x, in);
+    }
+    if (l instanceof Layer.Add x) {
+      return new AddKernel(p, x, in, network.node(node.inputs().get(1)).itemShape());
+    }
+    if (l instanceof Layer.Concat) {
+      return new ConcatKernel();
+    }
+    if (l instanceof Layer.SliceChannels x) {
+      return new SliceKernel(x);
+    }
+    if (l instanceof Layer.Attention x) {
+      return new AttentionKernel(p, x, in.dim(0));
+    }
+    if (l instanceof Layer.Dropout) {
+      return new DropoutKernel();
+    }
+    if (l instanceof Layer.Reshape x) {
+      return new ReshapeKernel(x);
+    }
+    throw new UnsupportedOperationException("djl: no kernel for " + l + " (node " + node.id() + ")");
+  }
+
+  @Override
+  public Pass open(Network network, int items, boolean training) {
+    backend.checkOpen();
+    return new DjlPass(backend, items, training);
+  }
+}

@@ -1,0 +1,128 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.backend.nd4j.NativeValue.Layout;
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.Saved;
+import io.github.diffusion4j.nn.Value;
+import io.github.diffusion4j.tensor.Shape;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * {@link Layer.Linear} ({@code torch.nn.Linear}): {@code Y = X W^T + b} for a batch {@code X [N, in]},
+ * the weight {@code [out, in]} read in place in the native parameters; the output is row-major
+ * {@code [N, out]}.
+ *
+ * <p>The input may arrive in parts (a {@link Joined} concatenation, e.g. a scaled timestep next to a
+ * flattened image): each part {@code X_i} of width {@code F_i} is multiplied by its own columns of the
+ * weight, {@code Y = sum_i X_i W[:, o_i : o_i + F_i]^T}, all accumulating into {@code Y}, so the
+ * concatenation is never copied. A channel-major vector ({@code [F, N]}, the transpose) is read transposed.
+ * The bias is written into {@code Y} first and the products add to it (OpenBLAS with {@code beta = 1} needs
+ * no extra pass over {@code Y}).
+ *
+ * <p>Backward, with {@code dY [N, out]}: {@code dW[:, o_i : o_i + F_i] += dY^T X_i} and {@code db += dY^T
+ * 1} straight into the native gradient (BLAS with {@code beta = 1}), {@code dX_i = dY W[:, o_i : o_i +
+ * F_i]} (a {@link Joined} gradient for a joined input). Nothing is saved: the input stays alive.
+ */
+final class LinearKernel implements Kernel {
+  private final Parameters params;
+  private final int in;
+  private final int out;
+  private final int weight;
+  private final int bias;
+  private final Shape outShape;
+
+  LinearKernel(Parameters params, Layer.Linear layer) {
+    this.params = params;
+    this.in = layer.in();
+    this.out = layer.out();
+    this.weight = params.offset(layer.name() + ".weight");
+    this.bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
+    this.outShape = Shape.of(out);
+  }
+
+  /** The parts of the input: a joined value's, or the value itself. */
+  private static NativeValue[] parts(NativePass ps, Value v) {
+    if (v instanceof Joined j) {
+      return j.parts;
+    }
+    NativeValue x = (NativeValue) v;
+    if (x.readableAs(Layout.ROWS) || x.p() == 1) {
+      return new NativeValue[] {x};
+    }
+    return new NativeValue[] {ps.as(x, Layout.ROWS)};
+  }
+
+  /** Whether a part is stored transposed ({@code [F, N]}: a channel-major batch of vectors). */
+  private static boolean transposed(NativeValue x) {
+    return !x.readableAs(Layout.ROWS);
+  }
+
+  @Override
+  public Value forward(Value[] inputs, Pass pass, Saved saved) {
+    NativePass ps = (NativePass) pass;
+    NativeValue[] parts = parts(ps, inputs[0]);
+    int n = ps.items();
+    NativeValue y = ps.allocate(outShape, Layout.ROWS);
+    float beta = 0f;
+    if (bias >= 0) {
+      fillRows(ps, y, n);
+      beta = 1f;
+    }
+    int col = 0;
+    for (NativeValue x : parts) {
+      int f = x.shape.size();
+      boolean t = transposed(x);
+      Blas.gemm(t, true, n, out, f, x.pointer(), t ? n : f, params.weightsAt(weight + col), in, beta, y.pointer(), out);
+      beta = 1f;
+      col += f;
+    }
+    return y;
+  }
+
+  /** Writes the bias into every row of {@code y}. */
+  private void fillRows(NativePass ps, NativeValue y, int n) {
+    float[] h = ps.ws().scratch(2, Math.max(Workspace.CHUNK, out));
+    int rows = Math.max(1, h.length / out);
+    params.weights(bias, h, out);
+    for (int r = 1; r < rows; r++) {
+      System.arraycopy(h, 0, h, r * out, out);
+    }
+    for (int r0 = 0; r0 < n; r0 += rows) {
+      int nr = Math.min(rows, n - r0);
+      y.buffer().put(y.offset + r0 * out, h, 0, nr * out);
+    }
+  }
+
+  @Override
+  public Value[] backward(
+      Value gradOutput, Value[] inputs, Value output, boolean[] needed, Pass pass, Saved saved) {
+    NativePass ps = (NativePass) pass;
+    NativeValue dy = ps.as(gradOutput, Layout.ROWS);
+    NativeValue[] parts = parts(ps, inputs[0]);
+    int n = ps.items();
+    FloatPointer d = dy.pointer();
+    if (bias >= 0) {
+      Blas.gemv(true, n, out, d, out, ps.ws().ones(n), 1f, params.gradientAt(bias));
+    }
+    NativeValue[] grads = needed[0] ? new NativeValue[parts.length] : null;
+    int col = 0;
+    for (int i = 0; i < parts.length; i++) {
+      NativeValue x = parts[i];
+      int f = x.shape.size();
+      boolean t = transposed(x);
+      Blas.gemm(true, t, out, f, n, d, out, x.pointer(), t ? n : f, 1f, params.gradientAt(weight + col), in);
+      if (grads != null) {
+        NativeValue dx = ps.allocate(x.shape, Layout.ROWS);
+        Blas.gemm(false, false, n, f, out, d, out, params.weightsAt(weight + col), in, 0f, dx.pointer(), f);
+        grads[i] = dx;
+      }
+      col += f;
+    }
+    if (grads == null) {
+      return new Value[] {null};
+    }
+    return new Value[] {inputs[0] instanceof Joined j ? new Joined(grads, j.shape) : grads[0]};
+  }
+}

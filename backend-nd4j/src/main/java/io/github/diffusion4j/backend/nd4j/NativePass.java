@@ -1,0 +1,422 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.backend.nd4j.NativeValue.Layout;
+import io.github.diffusion4j.backend.nd4j.Workspace.Block;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.Value;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One evaluation on this backend: a {@link Workspace} borrowed from the backend's pool for the pass's
+ * lifetime (so concurrent predictions never share memory), the conversions between the api's tensors and
+ * {@link NativeValue}s, and the few operations every kernel needs (new values, views, layout
+ * conversions). Used by one thread; closing it makes every block of the workspace free and gives the
+ * workspace back.
+ */
+final class NativePass implements Pass {
+  private final Nd4jLayers layers;
+  private final Workspace ws;
+  private final int items;
+  private final boolean training;
+  private boolean closed;
+
+  NativePass(Nd4jLayers layers, Workspace ws, int items, boolean training) {
+    this.layers = layers;
+    this.ws = ws;
+    this.items = items;
+    this.training = training;
+  }
+
+  @Override
+  public int items() {
+    return items;
+  }
+
+  @Override
+  public boolean training() {
+    return training;
+  }
+
+  /**
+   * The workspace, for the kernels' scratch.
+   *
+   * @return the workspace
+   */
+  Workspace ws() {
+    return ws;
+  }
+
+  // ------------------------------------------------------------------ values
+
+  /**
+   * A new value of this pass's items with its own block, contents undefined.
+   *
+   * @param shape the item shape
+   * @param layout the layout
+   * @return the value
+   */
+  NativeValue allocate(Shape shape, Layout layout) {
+    return new NativeValue(items, shape, layout, ws.take((long) items * shape.size()), 0);
+  }
+
+  /**
+   * A new value that shares another's memory (a view).
+   *
+   * @param of the value viewed
+   * @param shape the view's item shape
+   * @param layout the view's layout
+   * @param offset where the view starts in the block
+   * @return the view; releasing it and {@code of} are independent
+   */
+  NativeValue view(NativeValue of, Shape shape, Layout layout, int offset) {
+    of.block.retain();
+    return new NativeValue(of.items, shape, layout, of.block, offset);
+  }
+
+  /**
+   * A value as one contiguous value (a {@link Joined} is copied once, then kept with it).
+   *
+   * @param v a value of this backend
+   * @return the value itself, or the copy (owned by {@code v})
+   */
+  NativeValue dense(Value v) {
+    if (v instanceof NativeValue n) {
+      return n;
+    }
+    Joined j = (Joined) v;
+    if (j.dense == null) {
+      NativeValue out = allocate(j.shape, Layout.ROWS);
+      int width = j.shape.size();
+      int col = 0;
+      for (NativeValue part : j.parts) {
+        NativeValue rows = as(part, Layout.ROWS);
+        int w = rows.shape.size();
+        copyColumns(rows, w, 0, out, width, col, w);
+        col += w;
+      }
+      j.dense = out;
+    }
+    return j.dense;
+  }
+
+  /**
+   * A value in a layout: itself if it can be read so, else its conversion (made once and kept with it).
+   *
+   * @param v a value
+   * @param layout the layout wanted
+   * @return a value whose memory is in that layout (address it with {@code layout}, or with
+   *     {@link NativeValue#plane}, which is the same for a layout-free value)
+   */
+  NativeValue as(Value v, Layout layout) {
+    NativeValue n = dense(v);
+    if (n.readableAs(layout)) {
+      return n;
+    }
+    if (n.converted == null) {
+      NativeValue out = allocate(n.shape, layout);
+      copyPlanes(n, out);
+      n.converted = out;
+    }
+    return n.converted;
+  }
+
+  /**
+   * Copies every plane of {@code src} to the same plane of {@code dst} (same items and shape, any layouts),
+   * an item at a time through heap scratch.
+   */
+  void copyPlanes(NativeValue src, NativeValue dst) {
+    int c = src.c();
+    int p = src.p();
+    int item = c * p;
+    float[] h = ws.scratch(0, item);
+    FloatBuffer s = src.buffer();
+    FloatBuffer d = dst.buffer();
+    for (int n = 0; n < src.items; n++) {
+      if (src.readableAs(Layout.ROWS)) {
+        s.get(src.plane(n, 0), h, 0, item);
+      } else {
+        for (int ci = 0; ci < c; ci++) {
+          s.get(src.plane(n, ci), h, ci * p, p);
+        }
+      }
+      if (dst.readableAs(Layout.ROWS)) {
+        d.put(dst.plane(n, 0), h, 0, item);
+      } else {
+        for (int ci = 0; ci < c; ci++) {
+          d.put(dst.plane(n, ci), h, ci * p, p);
+        }
+      }
+    }
+  }
+
+  /**
+   * Copies {@code width} columns of a row-major matrix into another, row by row.
+   *
+   * @param src the source rows ({@code items} of them)
+   * @param srcWidth its row length
+   * @param srcCol the first column read
+   * @param dst the destination rows
+   * @param dstWidth its row length
+   * @param dstCol the first column written
+   * @param width the columns copied
+   */
+  void copyColumns(NativeValue src, int srcWidth, int srcCol, NativeValue dst, int dstWidth, int dstCol, int width) {
+    FloatBuffer s = src.buffer();
+    FloatBuffer d = dst.buffer();
+    int rows = Math.max(1, Workspace.CHUNK / Math.max(1, width));
+    float[] h = ws.scratch(0, rows * width);
+    for (int n0 = 0; n0 < src.items; n0 += rows) {
+      int nr = Math.min(rows, src.items - n0);
+      if (srcWidth == width) {
+        s.get(src.offset + n0 * srcWidth, h, 0, nr * width);
+      } else {
+        for (int r = 0; r < nr; r++) {
+          s.get(src.offset + (n0 + r) * srcWidth + srcCol, h, r * width, width);
+        }
+      }
+      if (dstWidth == width) {
+        d.put(dst.offset + n0 * dstWidth, h, 0, nr * width);
+      } else {
+        for (int r = 0; r < nr; r++) {
+          d.put(dst.offset + (n0 + r) * dstWidth + dstCol, h, r * width, width);
+        }
+      }
+    }
+  }
+
+  /** An elementwise operation on one chunk of one or two operands; the result replaces {@code a}. */
+  interface ChunkOp {
+    /**
+     * Applies the operation.
+     *
+     * @param a the first operand's chunk, overwritten with the result
+     * @param b the second operand's chunk (null for one operand)
+     * @param len the chunk's length
+     */
+    void apply(float[] a, float[] b, int len);
+  }
+
+  /**
+   * A new value of {@code a}'s shape and layout, computed chunk by chunk through heap scratch (loops on
+   * arrays, which the JIT vectorises).
+   *
+   * @param a the first operand
+   * @param b the second operand, in {@code a}'s layout (or readable so), or null
+   * @param op the operation
+   * @return the result
+   */
+  NativeValue elementwise(NativeValue a, NativeValue b, ChunkOp op) {
+    NativeValue out = allocate(a.shape, a.layout);
+    float[] ha = ws.chunk(0);
+    float[] hb = b == null ? null : ws.chunk(1);
+    int n = a.size();
+    for (int o = 0; o < n; o += Workspace.CHUNK) {
+      int len = Math.min(Workspace.CHUNK, n - o);
+      a.buffer().get(a.offset + o, ha, 0, len);
+      if (b != null) {
+        b.buffer().get(b.offset + o, hb, 0, len);
+      }
+      op.apply(ha, hb, len);
+      out.buffer().put(out.offset + o, ha, 0, len);
+    }
+    return out;
+  }
+
+  /**
+   * Copies floats between native buffers (absolute indices). JavaCPP's {@code Pointer.memcpy} is not used
+   * for this: it takes {@code void*}, so a {@code FloatPointer}'s position would count bytes.
+   *
+   * @param src the source
+   * @param from its first float
+   * @param dst the destination
+   * @param to its first float
+   * @param n how many
+   */
+  static void copy(FloatBuffer src, int from, FloatBuffer dst, int to, int n) {
+    dst.put(to, src, from, n);
+  }
+
+  /**
+   * Sets floats of a native buffer to zero.
+   *
+   * @param dst the buffer
+   * @param at the first float (absolute index)
+   * @param n how many
+   */
+  void zero(FloatBuffer dst, int at, int n) {
+    float[] z = ws.zeros();
+    for (int o = 0; o < n; o += z.length) {
+      dst.put(at + o, z, 0, Math.min(z.length, n - o));
+    }
+  }
+
+  /**
+   * Adds parameter gradients computed on the heap to the store's native gradient.
+   *
+   * @param params the store
+   * @param offset the first parameter
+   * @param values the addends
+   * @param from the first addend
+   * @param count how many
+   */
+  void addToGradient(Parameters params, int offset, float[] values, int from, int count) {
+    FloatBuffer g = params.gradientBuffer();
+    float[] h = ws.chunk(3);
+    for (int o = 0; o < count; o += Workspace.CHUNK) {
+      int len = Math.min(Workspace.CHUNK, count - o);
+      g.get(offset + o, h, 0, len);
+      for (int i = 0; i < len; i++) {
+        h[i] += values[from + o + i];
+      }
+      g.put(offset + o, h, 0, len);
+    }
+  }
+
+  // ------------------------------------------------------------------ Pass
+
+  private Nd4jTensor tensor(Tensor t, String what) {
+    if (!(t instanceof Nd4jTensor n) || n.backend() != layers.backend()) {
+      throw new IllegalArgumentException(
+          what + " " + t + " is not a tensor of this nd4j backend; create it with this backend's factory");
+    }
+    return n;
+  }
+
+  /** Items {@code [from, from + items)} of a row-major batch tensor, without a copy. */
+  private NativeValue slice(Tensor x, int from, String what) {
+    Nd4jTensor t = tensor(x, what);
+    Shape item = t.shape().item();
+    if (from < 0 || from + items > t.shape().batch()) {
+      throw new IllegalArgumentException(
+          what + " " + t.shape() + " has no items [" + from + ", " + (from + items) + ")");
+    }
+    Block b = Block.external(t.pointer(), t.buffer(), t.shape().size());
+    return new NativeValue(items, item, Layout.ROWS, b, from * item.size());
+  }
+
+  @Override
+  public Value input(Tensor x, int from) {
+    return slice(x, from, "input");
+  }
+
+  @Override
+  public Value host(float[] data, Shape itemShape) {
+    if (data.length != items * itemShape.size()) {
+      throw new IllegalArgumentException(
+          data.length + " values for " + items + " items of " + itemShape);
+    }
+    NativeValue v = allocate(itemShape, Layout.ROWS);
+    v.buffer().put(v.offset, data, 0, data.length);
+    return v;
+  }
+
+  @Override
+  public Tensor output(Value v, Shape shape) {
+    NativeValue n = dense(v);
+    if (shape.size() != n.size()) {
+      throw new IllegalArgumentException("a value of " + n.size() + " floats cannot be a tensor " + shape);
+    }
+    INDArray a = layers.backend().allocate(shape);
+    try {
+      FloatBuffer dst = a.data().asNioFloat();
+      if (n.readableAs(Layout.ROWS)) {
+        copy(n.buffer(), n.offset, dst, 0, n.size());
+      } else {
+        Block b = Block.external((FloatPointer) a.data().addressPointer(), dst, shape.size());
+        copyPlanes(n, new NativeValue(n.items, n.shape, Layout.ROWS, b, 0));
+      }
+    } catch (RuntimeException | Error e) {
+      a.close();
+      throw e;
+    }
+    return Nd4jTensor.owning(layers.backend(), shape, a);
+  }
+
+  @Override
+  public Value accumulate(Value sum, Value addend) {
+    NativeValue a = dense(sum);
+    return elementwise(a, as(addend, a.layout), (x, y, len) -> {
+      for (int i = 0; i < len; i++) {
+        x[i] += y[i];
+      }
+    });
+  }
+
+  @Override
+  public Loss mse(Value prediction, Tensor target, int from, double scale) {
+    NativeValue p = dense(prediction);
+    NativeValue t = slice(target, from, "target");
+    if (!t.shape.equals(p.shape)) {
+      throw new IllegalArgumentException("target items " + t.shape + " do not match the prediction's " + p.shape);
+    }
+    NativeValue tl = t;
+    if (!t.readableAs(p.layout)) {
+      tl = allocate(t.shape, p.layout);
+      copyPlanes(t, tl);
+    }
+    NativeValue grad = allocate(p.shape, p.layout);
+    FloatBuffer y = p.buffer();
+    FloatBuffer tb = tl.buffer();
+    FloatBuffer d = grad.buffer();
+    float[] hy = ws.chunk(0);
+    float[] ht = ws.chunk(1);
+    float[] hd = ws.chunk(2);
+    float factor = (float) (2 * scale);
+    double sum = 0;
+    int n = p.size();
+    for (int o = 0; o < n; o += Workspace.CHUNK) {
+      int len = Math.min(Workspace.CHUNK, n - o);
+      y.get(p.offset + o, hy, 0, len);
+      tb.get(tl.offset + o, ht, 0, len);
+      for (int i = 0; i < len; i++) {
+        float e = hy[i] - ht[i];
+        hy[i] = e;
+        hd[i] = factor * e;
+        ht[i] = e * e;
+      }
+      d.put(grad.offset + o, hd, 0, len);
+      sum += ArrayMath.sum(ht, 0, len);
+    }
+    if (tl != t) {
+      release(tl);
+    }
+    return new Loss(scale * sum, grad);
+  }
+
+  @Override
+  public void release(Value v) {
+    if (closed || v == null) {
+      return;
+    }
+    if (v instanceof FusedActivation f) {
+      f.release(this);
+    } else if (v instanceof NativeValue n) {
+      ws.release(n.block);
+      if (n.converted != null) {
+        release(n.converted);
+        n.converted = null;
+      }
+    } else {
+      Joined j = (Joined) v;
+      for (NativeValue part : j.parts) {
+        release(part);
+      }
+      if (j.dense != null) {
+        release(j.dense);
+        j.dense = null;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      layers.give(ws);
+    }
+  }
+}

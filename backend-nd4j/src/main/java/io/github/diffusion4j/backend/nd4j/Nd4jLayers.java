@@ -1,0 +1,183 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.tensor.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The layer kinds on ND4J's native memory, differentiated by hand: a {@link Kernel} per layer kind (one
+ * small class each, {@code *Kernel}), {@link Parameters} for the weights, gradient, Adam state and moving
+ * average, and {@link NativePass}es that each borrow a {@link Workspace} from a pool, so any number of
+ * threads may predict at once and a pass of a given size allocates nothing after its first run.
+ *
+ * <p>Where the time goes: matrix products (linear layers, convolutions as im2col, attention) are direct
+ * OpenBLAS calls on the values' native memory ({@link Blas}); everything else streams native memory
+ * through small heap arrays in loops that the JIT vectorises ({@link ArrayMath}, {@link VectorMath}).
+ */
+final class Nd4jLayers implements LayerBackend {
+  /**
+   * The default activation budget of a pass (256 MB): a batch whose activations (as the network counts
+   * them, {@link Network#activationFloatsPerItem}) need more is split into several passes.
+   */
+  static final long PASS_BYTES = 256L << 20;
+
+  private final Nd4jBackend backend;
+  private final long passBytes;
+  private final WorkspacePool<Workspace> pool = new WorkspacePool<>();
+  private final Set<Parameters> stores = ConcurrentHashMap.newKeySet();
+
+  /**
+   * The layers of a backend.
+   *
+   * @param backend the backend whose tensors the passes read and write
+   * @param passBytes the activation budget of one pass (tests use small ones to split batches)
+   */
+  Nd4jLayers(Nd4jBackend backend, long passBytes) {
+    this.backend = backend;
+    this.passBytes = passBytes;
+  }
+
+  Nd4jBackend backend() {
+    return backend;
+  }
+
+  @Override
+  public Differentiation differentiation() {
+    return Differentiation.MANUAL;
+  }
+
+  @Override
+  public ParameterStore parameters(Map<String, int[]> layout) {
+    Parameters p = new Parameters(this, layout);
+    stores.add(p);
+    return p;
+  }
+
+  void forget(Parameters p) {
+    stores.remove(p);
+  }
+
+  @Override
+  public Kernel kernel(Network network, Node node, ParameterStore parameters) {
+    if (!(parameters instanceof Parameters p) || !stores.contains(p)) {
+      throw new IllegalArgumentException("parameters " + parameters + " were not created by this nd4j backend");
+    }
+    Layer layer = node.layer();
+    List<Shape> in = new ArrayList<>();
+    for (int i : node.inputs()) {
+      in.add(network.node(i).itemShape());
+    }
+    Shape out = node.itemShape();
+    if (layer instanceof Layer.Linear l) {
+      return new LinearKernel(p, l);
+    }
+    if (layer instanceof Layer.Conv2d c) {
+      return new Conv2dKernel(p, c, in.get(0), out);
+    }
+    if (layer instanceof Layer.GroupNorm g) {
+      return new GroupNormKernel(p, g, soleActivation(network, node));
+    }
+    if (layer instanceof Layer.Activation a) {
+      Node from = network.node(node.inputs().get(0));
+      return new ActivationKernel(
+          a.function(), from.layer() instanceof Layer.GroupNorm && soleActivation(network, from) != null);
+    }
+    if (layer instanceof Layer.Upsample u) {
+      return new UpsampleKernel(u.factor(), in.get(0));
+    }
+    if (layer instanceof Layer.Add a) {
+      return new AddKernel(a.scale());
+    }
+    if (layer instanceof Layer.Concat) {
+      return new ConcatKernel(out);
+    }
+    if (layer instanceof Layer.SliceChannels s) {
+      return new SliceKernel(s.from(), s.to(), in.get(0), out);
+    }
+    if (layer instanceof Layer.Attention a) {
+      return new AttentionKernel(a.heads());
+    }
+    if (layer instanceof Layer.Dropout) {
+      return new DropoutKernel();
+    }
+    if (layer instanceof Layer.Reshape) {
+      return new ReshapeKernel(in.get(0), out);
+    }
+    throw new UnsupportedOperationException("backend 'nd4j' has no kernel for layer " + layer);
+  }
+
+  /**
+   * The activation that is the only reader of a node's output, if there is one (a group norm then applies
+   * it itself, see {@link FusedActivation}).
+   *
+   * @param network the network
+   * @param node a node
+   * @return the activation's function, or null
+   */
+  private static Layer.Function soleActivation(Network network, Node node) {
+    List<Integer> readers = network.consumers(node.id());
+    if (readers.size() == 1 && network.output() != node.id()
+        && network.node(readers.get(0)).layer() instanceof Layer.Activation a) {
+      return a.function();
+    }
+    return null;
+  }
+
+  @Override
+  public Pass open(Network network, int items, boolean training) {
+    if (items < 1) {
+      throw new IllegalArgumentException("a pass needs at least one item, got " + items);
+    }
+    Workspace ws = pool.take(w -> true, Workspace::new);
+    return new NativePass(this, ws, items, training);
+  }
+
+  /**
+   * Takes a workspace back from a closed pass: every block becomes free.
+   *
+   * @param ws the pass's workspace
+   */
+  void give(Workspace ws) {
+    ws.reset();
+    pool.give(ws);
+  }
+
+  @Override
+  public long passMemoryBytes() {
+    return passBytes;
+  }
+
+  /**
+   * The floats held by every workspace, in native memory and in heap scratch (for tests: constant once
+   * every pass shape in use has run).
+   *
+   * @return {@code {native, heap}}
+   */
+  long[] footprint() {
+    long nat = 0;
+    long heap = 0;
+    for (Workspace w : pool.all()) {
+      nat += w.nativeFloats();
+      heap += w.heapFloats();
+    }
+    return new long[] {nat, heap};
+  }
+
+  /** Frees every workspace and every parameter store still open. */
+  void close() {
+    for (Parameters p : new ArrayList<>(stores)) {
+      p.close();
+    }
+    pool.close();
+  }
+}

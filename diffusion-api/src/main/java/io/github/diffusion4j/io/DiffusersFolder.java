@@ -1,0 +1,328 @@
+package io.github.diffusion4j.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A diffusers folder holding a {@code UNet2DModel}: the {@code DDPMPipeline} layout of the published DDPM models
+ * ({@code model_index.json}, {@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors},
+ * {@code scheduler/scheduler_config.json}), or a model folder ({@code config.json} and the weights side by side,
+ * with {@code scheduler_config.json} beside them if there is one).
+ *
+ * <p>{@link #read} takes the weights from {@code diffusion_pytorch_model.safetensors}, else from
+ * {@code diffusion_pytorch_model.bin} (a {@code torch.save} file, read by {@link TorchCheckpoint} without running
+ * it), else from {@code diffusion_pytorch_model.fp16.safetensors}; renames the attention parameters of older
+ * folders ({@code query}, {@code key}, {@code value}, {@code proj_attn}) to the current names ({@code to_q},
+ * {@code to_k}, {@code to_v}, {@code to_out.0}) as diffusers does when it loads them; and checks that the weights
+ * are exactly the layout of the config. Every problem is a {@link CheckpointException} naming the file and key.
+ *
+ * <p>{@link #write} writes a {@code DDPMPipeline} folder atomically that {@code DDPMPipeline.from_pretrained} and
+ * {@code UNet2DModel.from_pretrained(dir, subfolder="unet")} load.
+ *
+ * @param directory the folder
+ * @param configFile the {@code config.json} read
+ * @param weightsFile the weights file read
+ * @param unet the model's configuration
+ * @param weights the weights under diffusers' current names, in the config's state-dict order
+ * @param scheduler the scheduler configuration, if the folder has one
+ */
+public record DiffusersFolder(
+    Path directory, Path configFile, Path weightsFile, UNet2DConfig unet, StateDict weights,
+    Optional<SchedulerConfig> scheduler) {
+  private static final Logger LOG = LoggerFactory.getLogger(DiffusersFolder.class);
+
+  /** A pipeline's component list. */
+  public static final String MODEL_INDEX = "model_index.json";
+  /** A model's configuration. */
+  public static final String CONFIG = "config.json";
+  /** A model's weights. */
+  public static final String WEIGHTS = "diffusion_pytorch_model.safetensors";
+  /** A model's weights as a {@code torch.save} file (older folders). */
+  public static final String WEIGHTS_BIN = "diffusion_pytorch_model.bin";
+  /** A model's half-precision weights. */
+  public static final String WEIGHTS_FP16 = "diffusion_pytorch_model.fp16.safetensors";
+  /** A scheduler's configuration. */
+  public static final String SCHEDULER = "scheduler_config.json";
+
+  private static final Set<String> PIPELINES = Set.of("DDPMPipeline", "DDIMPipeline");
+  private static final Map<String, String> DEPRECATED = Map.of("query", "to_q", "key", "to_k", "value", "to_v",
+      "proj_attn", "to_out.0");
+
+  /**
+   * Checks for nulls.
+   *
+   * @param directory the folder
+   * @param configFile the config file
+   * @param weightsFile the weights file
+   * @param unet the configuration
+   * @param weights the weights
+   * @param scheduler the scheduler configuration
+   */
+  public DiffusersFolder {
+    if (directory == null || configFile == null || weightsFile == null || unet == null || weights == null || scheduler == null) {
+      throw new IllegalArgumentException("every component of a diffusers folder is required");
+    }
+  }
+
+  /**
+   * Whether a path is a diffusers folder (it has {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, or a
+   * {@value #CONFIG} beside diffusers weights) rather than a diffusion4j checkpoint or run folder.
+   *
+   * @param path a path
+   * @return true if it looks like a diffusers folder
+   */
+  public static boolean isDiffusersFolder(Path path) {
+    if (!Files.isDirectory(path) || Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+      return false;
+    }
+    return Files.isRegularFile(path.resolve(MODEL_INDEX)) || Files.isRegularFile(path.resolve("unet").resolve(CONFIG))
+        || (Files.isRegularFile(path.resolve(CONFIG)) && (Files.exists(path.resolve(WEIGHTS))
+            || Files.exists(path.resolve(WEIGHTS_BIN)) || Files.exists(path.resolve(WEIGHTS_FP16))));
+  }
+
+  /**
+   * Reads a diffusers folder.
+   *
+   * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
+   * @return the folder's model and scheduler
+   * @throws CheckpointException naming the file and key if something is missing, malformed or not supported
+   */
+  public static DiffusersFolder read(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      throw CheckpointException.of(directory, Files.exists(directory) ? "not a folder" : "no such folder");
+    }
+    Path unetDir = directory;
+    Path schedulerDir = directory;
+    Path index = directory.resolve(MODEL_INDEX);
+    if (Files.isRegularFile(index)) {
+      checkIndex(index);
+    }
+    if (Files.isRegularFile(directory.resolve("unet").resolve(CONFIG))) {
+      unetDir = directory.resolve("unet");
+      schedulerDir = directory.resolve("scheduler");
+    } else if (!Files.isRegularFile(directory.resolve(CONFIG))) {
+      throw CheckpointException.of(directory, "not a diffusers folder: no " + CONFIG + " in it or in unet/");
+    }
+    Path configFile = unetDir.resolve(CONFIG);
+    UNet2DConfig config = readConfig(configFile);
+    Path weightsFile = weightsFile(unetDir);
+    rejectLfsPointer(weightsFile);
+    StateDict weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
+        ? readBin(weightsFile) : SafeTensors.read(weightsFile).tensors(), weightsFile);
+    Map<String, int[]> layout = layout(config);
+    try {
+      weights.requireLayout(layout, weightsFile.getFileName() + "'s weights");
+    } catch (IllegalArgumentException e) {
+      throw CheckpointException.of(weightsFile, "does not fit " + configFile + ": " + e.getMessage());
+    }
+    StateDict.Builder ordered = StateDict.builder();
+    layout.keySet().forEach(name -> ordered.put(name, weights.get(name)));
+    Path schedulerFile = schedulerDir.resolve(SCHEDULER);
+    Optional<SchedulerConfig> scheduler = Files.isRegularFile(schedulerFile)
+        ? Optional.of(SchedulerConfig.read(schedulerFile)) : Optional.empty();
+    return new DiffusersFolder(directory, configFile, weightsFile, config, ordered.build(), scheduler);
+  }
+
+  /**
+   * The state-dict layout of a configuration (it does not depend on the image size).
+   *
+   * @param config the configuration
+   * @return the names and shapes, in diffusers' order
+   */
+  public static Map<String, int[]> layout(UNet2DConfig config) {
+    int side = 1 << (config.levels() - 1);
+    return new UNet2DSpec(io.github.diffusion4j.tensor.Shape.of(config.inChannels(), side, side), 1,
+        withoutSampleSize(config)).parameterShapes();
+  }
+
+  private static UNet2DConfig withoutSampleSize(UNet2DConfig c) {
+    return new UNet2DConfig(List.of(), c.inChannels(), c.outChannels(), c.flipSinToCos(), c.freqShift(),
+        c.downBlockTypes(), c.midBlock(), c.upBlockTypes(), c.blockOutChannels(), c.layersPerBlock(),
+        c.midBlockScaleFactor(), c.downsamplePadding(), c.dropout(), c.actFn(), c.attentionHeadDim(), c.normNumGroups(),
+        c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
+  }
+
+  private static void checkIndex(Path index) {
+    JsonNode root = Json.parseObject(FileSupport.readUtf8(index), index, "");
+    JsonNode cls = root.get("_class_name");
+    String name = cls != null && cls.isTextual() ? cls.textValue() : "";
+    if (!PIPELINES.contains(name)) {
+      throw CheckpointException.of(index, "key '_class_name': " + (name.isEmpty() ? "missing" : "'" + name + "'")
+          + " is not supported; diffusion4j loads unconditional pixel-space pipelines " + new java.util.TreeSet<>(PIPELINES)
+          + " (a UNet2DModel and a scheduler)");
+    }
+    for (java.util.Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (k.startsWith("_")) {
+        continue;
+      }
+      JsonNode v = root.get(k);
+      boolean known = k.equals("unet") || k.equals("scheduler");
+      if (!known) {
+        throw CheckpointException.of(index, "key '" + k + "': a pipeline with a " + k + " component is not supported; "
+            + "supported are a unet and a scheduler");
+      }
+      if (k.equals("unet") && !(v.isArray() && v.size() == 2 && UNet2DConfig.CLASS_NAME.equals(v.get(1).asText()))) {
+        throw CheckpointException.of(index, "key 'unet': " + Json.kind(v) + " is not supported; supported is [\"diffusers\", \""
+            + UNet2DConfig.CLASS_NAME + "\"]");
+      }
+    }
+  }
+
+  /**
+   * Reads a {@code config.json} of a {@code UNet2DModel}; keys diffusers' {@code UNet2DModel} does not take are
+   * ignored with a warning, as diffusers does.
+   *
+   * @param file the file
+   * @return the configuration
+   * @throws CheckpointException naming the file and key of a malformed or unsupported value
+   */
+  public static UNet2DConfig readConfig(Path file) {
+    JsonNode root = Json.parseObject(FileSupport.readUtf8(file), file, "");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> values = Json.MAPPER.convertValue(root, LinkedHashMap.class);
+    Set<String> unknown = UNet2DConfig.unknownKeys(values);
+    if (!unknown.isEmpty()) {
+      LOG.warn("{}: ignoring keys that UNet2DModel does not take (as diffusers does): {}", file, unknown);
+    }
+    try {
+      return UNet2DConfig.fromMap(values);
+    } catch (UNet2DConfig.InvalidValue e) {
+      throw CheckpointException.of(file, "key '" + e.key() + "': " + e.detail());
+    }
+  }
+
+  private static Path weightsFile(Path dir) {
+    for (String name : new String[] {WEIGHTS, WEIGHTS_BIN, WEIGHTS_FP16}) {
+      if (Files.isRegularFile(dir.resolve(name))) {
+        return dir.resolve(name);
+      }
+    }
+    throw CheckpointException.of(dir, "no weights: expected " + WEIGHTS + " (or " + WEIGHTS_BIN + ", " + WEIGHTS_FP16
+        + "); a hub repository's weights come with git lfs (git lfs install before git clone, or git lfs pull)");
+  }
+
+  /** A file that Git LFS has not fetched holds a small text pointer instead of the weights. */
+  private static void rejectLfsPointer(Path file) {
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      String head = new String(in.readNBytes(40), StandardCharsets.ISO_8859_1);
+      if (head.startsWith("version https://git-lfs")) {
+        throw CheckpointException.of(file, "is a Git LFS pointer, not the weights: run 'git lfs install' and "
+            + "'git lfs pull' in the clone (or clone again after 'git lfs install')");
+      }
+    } catch (IOException e) {
+      throw CheckpointException.of(file, "cannot read: " + e, e);
+    }
+  }
+
+  private static StateDict readBin(Path file) {
+    try (TorchCheckpoint c = TorchCheckpoint.open(file)) {
+      List<String> names = c.stateDictNames();
+      if (!names.contains("")) {
+        throw CheckpointException.of(file, "holds " + c.describeRoot() + ", not a state dict");
+      }
+      return c.stateDict("");
+    }
+  }
+
+  /**
+   * The weights with the attention parameters of older folders renamed as diffusers renames them on load
+   * ({@code _fix_state_dict_keys_on_load}: {@code query} to {@code to_q}, {@code key} to {@code to_k},
+   * {@code value} to {@code to_v}, {@code proj_attn} to {@code to_out.0}, in the attention blocks).
+   *
+   * @param weights the weights
+   * @param source the file, for messages
+   * @return the weights under the current names, in the same order
+   */
+  public static StateDict renameDeprecated(StateDict weights, Path source) {
+    StateDict.Builder b = StateDict.builder();
+    int renamed = 0;
+    for (Map.Entry<String, io.github.diffusion4j.model.FloatArray> e : weights.entries().entrySet()) {
+      String name = e.getKey();
+      String[] parts = name.split("\\.");
+      int at = parts.length - 2;
+      if (at >= 2 && parts[at - 2].equals("attentions") && DEPRECATED.containsKey(parts[at])) {
+        parts[at] = DEPRECATED.get(parts[at]);
+        String now = String.join(".", parts);
+        if (weights.contains(now)) {
+          throw CheckpointException.of(source, "holds both '" + name + "' and '" + now + "'");
+        }
+        name = now;
+        renamed++;
+      }
+      b.put(name, e.getValue());
+    }
+    if (renamed > 0) {
+      LOG.info("{}: renamed {} attention parameters from diffusers' older names (query, key, value, proj_attn)", source,
+          renamed);
+    }
+    return b.build();
+  }
+
+  // ------------------------------------------------------------------------------------------ write
+
+  /**
+   * The {@value #MODEL_INDEX} of a {@code DDPMPipeline}.
+   *
+   * @return the JSON text
+   */
+  static String modelIndexJson() {
+    Map<String, Object> m = new TreeMap<>();
+    m.put("_class_name", "DDPMPipeline");
+    m.put("_diffusers_version", UNet2DConfig.DIFFUSERS_VERSION);
+    m.put("scheduler", List.of("diffusers", "DDPMScheduler"));
+    m.put("unet", List.of("diffusers", UNet2DConfig.CLASS_NAME));
+    return Json.pretty(m) + "\n";
+  }
+
+  /**
+   * Writes a {@code DDPMPipeline} folder atomically (a temporary sibling, flushed, renamed), replacing what is at
+   * {@code directory}: {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, {@code unet/}{@value #WEIGHTS},
+   * {@code scheduler/}{@value #SCHEDULER}.
+   *
+   * @param directory the folder
+   * @param config the model's configuration
+   * @param weights its weights, in {@link #layout}'s names and shapes
+   * @param scheduler the scheduler configuration ({@code _class_name} is written as {@code DDPMScheduler})
+   * @throws CheckpointException if the weights do not fit the config or writing fails
+   */
+  public static void write(Path directory, UNet2DConfig config, StateDict weights, SchedulerConfig scheduler) {
+    try {
+      weights.requireLayout(layout(config), "diffusers weights");
+    } catch (IllegalArgumentException e) {
+      throw CheckpointException.of(directory, e.getMessage());
+    }
+    byte[] configJson = (Json.pretty(config.toMap()) + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] schedulerJson = scheduler.withClassName("DDPMScheduler").toJson().getBytes(StandardCharsets.UTF_8);
+    byte[] index = modelIndexJson().getBytes(StandardCharsets.UTF_8);
+    try {
+      AtomicFiles.writeDirectory(directory, tmp -> {
+        Files.createDirectory(tmp.resolve("unet"));
+        Files.createDirectory(tmp.resolve("scheduler"));
+        AtomicFiles.writeDurably(tmp.resolve(MODEL_INDEX), out -> out.write(index));
+        AtomicFiles.writeDurably(tmp.resolve("unet").resolve(CONFIG), out -> out.write(configJson));
+        AtomicFiles.writeDurably(tmp.resolve("unet").resolve(WEIGHTS),
+            out -> SafeTensors.write(out, weights, Map.of("format", "pt"), directory.resolve("unet").resolve(WEIGHTS)));
+        AtomicFiles.writeDurably(tmp.resolve("scheduler").resolve(SCHEDULER), out -> out.write(schedulerJson));
+        AtomicFiles.fsyncDirectory(tmp.resolve("unet"));
+        AtomicFiles.fsyncDirectory(tmp.resolve("scheduler"));
+      });
+    } catch (IOException e) {
+      throw CheckpointException.of(directory, "cannot write the diffusers folder: " + e, e);
+    }
+  }
+}

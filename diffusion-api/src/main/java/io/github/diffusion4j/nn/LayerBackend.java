@@ -1,0 +1,66 @@
+package io.github.diffusion4j.nn;
+
+import java.util.Map;
+
+/**
+ * What a backend implements to run networks: storage for parameters, a {@link Kernel} for each layer kind,
+ * and {@link Pass}es to evaluate in. A backend never implements a network: the api's model evaluates any
+ * {@link Network} through this interface (forward, loss, backward by hand or by the backend's autograd,
+ * Adam, the moving average).
+ */
+public interface LayerBackend {
+
+  /** How a backend computes gradients. */
+  enum Differentiation {
+    /** Each kernel's {@link Kernel#backward}, called by the model in reverse order. */
+    MANUAL,
+    /** The backend records the forward pass of a training {@link Pass} and differentiates it itself. */
+    AUTOGRAD
+  }
+
+  /**
+   * How this backend computes gradients.
+   *
+   * @return the kind
+   */
+  Differentiation differentiation();
+
+  /**
+   * Allocates zeroed parameters for a layout.
+   *
+   * @param layout names, shapes and order
+   * @return the store
+   */
+  ParameterStore parameters(Map<String, int[]> layout);
+
+  /**
+   * Compiles one node (never a source, see {@link Layer#isSource()}).
+   *
+   * @param network the network
+   * @param node one of its nodes
+   * @param parameters the store created for the network by this backend
+   * @return the kernel
+   * @throws UnsupportedOperationException if this backend lacks the node's layer kind
+   */
+  Kernel kernel(Network network, Node node, ParameterStore parameters);
+
+  /**
+   * Opens a pass on the calling thread.
+   *
+   * @param network the network it evaluates
+   * @param items how many items
+   * @param training whether a backward pass follows
+   * @return the pass
+   */
+  Pass open(Network network, int items, boolean training);
+
+  /**
+   * The activation memory a pass should stay within: the model splits a batch into passes of at most
+   * {@code passMemoryBytes() / (4 * network.activationFloatsPerItem(training))} items (at least one).
+   *
+   * @return bytes; {@code Long.MAX_VALUE} for no splitting
+   */
+  default long passMemoryBytes() {
+    return Long.MAX_VALUE;
+  }
+}

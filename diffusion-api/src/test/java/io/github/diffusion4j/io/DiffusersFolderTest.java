@@ -1,0 +1,133 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DiffusersFolderTest {
+  @TempDir
+  Path dir;
+
+  static UNet2DConfig micro() {
+    return UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "AttnDownBlock2D"), "up_block_types", List.of("AttnUpBlock2D", "UpBlock2D"),
+        "attention_head_dim", 4, "norm_num_groups", 4, "sample_size", 8));
+  }
+
+  private static StateDict weights(UNet2DConfig c) {
+    return UNet2DSpec.of(c, 1000).initialWeights(9);
+  }
+
+  private static final SchedulerConfig SCHEDULER = SchedulerConfig.DIFFUSERS_DEFAULTS;
+
+  @Test
+  void aWrittenPipelineFolderReadsBack() throws IOException {
+    UNet2DConfig c = micro();
+    StateDict w = weights(c);
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, w, SCHEDULER);
+    assertTrue(Files.isRegularFile(out.resolve("model_index.json")));
+    assertTrue(Files.isRegularFile(out.resolve("unet/config.json")));
+    assertTrue(Files.isRegularFile(out.resolve("unet/diffusion_pytorch_model.safetensors")));
+    assertTrue(Files.isRegularFile(out.resolve("scheduler/scheduler_config.json")));
+    assertTrue(DiffusersFolder.isDiffusersFolder(out));
+    DiffusersFolder f = DiffusersFolder.read(out);
+    assertEquals(c, f.unet());
+    assertEquals(w, f.weights());
+    assertEquals("DDPMScheduler", f.scheduler().orElseThrow().className());
+    String config = Files.readString(out.resolve("unet/config.json"));
+    assertTrue(config.contains("\"_class_name\": \"UNet2DModel\",\n"), config);
+    assertTrue(config.contains("  \"block_out_channels\": [\n    8,\n    8\n  ],\n"), config);
+    assertTrue(config.contains("\"norm_eps\": 1e-05"), config);
+    assertTrue(Files.readString(out.resolve("model_index.json")).contains("\"unet\": [\n    \"diffusers\",\n    \"UNet2DModel\"\n  ]"));
+    assertEquals(Map.of("format", "pt"), SafeTensors.read(out.resolve("unet/diffusion_pytorch_model.safetensors")).metadata());
+  }
+
+  @Test
+  void aModelFolderWithTheOlderAttentionNamesReadsUnderTheCurrentNames() throws IOException {
+    UNet2DConfig c = micro();
+    StateDict w = weights(c);
+    StateDict.Builder old = StateDict.builder();
+    for (Map.Entry<String, FloatArray> e : w.entries().entrySet()) {
+      old.put(e.getKey().replace(".to_q.", ".query.").replace(".to_k.", ".key.").replace(".to_v.", ".value.")
+          .replace(".to_out.0.", ".proj_attn."), e.getValue());
+    }
+    Path flat = Files.createDirectories(dir.resolve("flat"));
+    Files.writeString(flat.resolve("config.json"), Json.pretty(c.toMap()));
+    SafeTensors.write(flat.resolve("diffusion_pytorch_model.safetensors"), old.build(), Map.of());
+    assertTrue(DiffusersFolder.isDiffusersFolder(flat));
+    DiffusersFolder f = DiffusersFolder.read(flat);
+    assertEquals(w, f.weights());
+    assertTrue(f.scheduler().isEmpty());
+    assertTrue(w.names().stream().anyMatch(n -> n.endsWith("attentions.0.to_out.0.weight")));
+  }
+
+  @Test
+  void missingOrUnfetchedWeightsSayWhatToDo() throws IOException {
+    Path d = Files.createDirectories(dir.resolve("lfs"));
+    Files.writeString(d.resolve("config.json"), Json.pretty(micro().toMap()));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().contains("no weights") && e.getMessage().contains("git lfs"), e.getMessage());
+    Files.writeString(d.resolve("diffusion_pytorch_model.safetensors"),
+        "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 143\n");
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().contains("Git LFS pointer"), e.getMessage());
+  }
+
+  @Test
+  void weightsThatDoNotFitTheConfigNameBothFiles() throws IOException {
+    UNet2DConfig c = micro();
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER);
+    Files.writeString(out.resolve("unet/config.json"), Json.pretty(new java.util.TreeMap<>(Map.of("block_out_channels",
+        List.of(8, 16), "layers_per_block", 1, "down_block_types", List.of("DownBlock2D", "AttnDownBlock2D"),
+        "up_block_types", List.of("AttnUpBlock2D", "UpBlock2D"), "attention_head_dim", 4, "norm_num_groups", 4))));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertTrue(e.getMessage().startsWith(out.resolve("unet/diffusion_pytorch_model.safetensors") + ": does not fit "
+        + out.resolve("unet/config.json")), e.getMessage());
+  }
+
+  @Test
+  void unsupportedPipelinesAndValuesAreNamed() throws IOException {
+    UNet2DConfig c = micro();
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER);
+    Path index = out.resolve("model_index.json");
+    Files.writeString(index, "{\"_class_name\": \"LDMPipeline\", \"unet\": [\"diffusers\", \"UNet2DModel\"], "
+        + "\"vqvae\": [\"diffusers\", \"VQModel\"]}");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertEquals(index + ": key '_class_name': 'LDMPipeline' is not supported; diffusion4j loads unconditional "
+        + "pixel-space pipelines [DDIMPipeline, DDPMPipeline] (a UNet2DModel and a scheduler)", e.getMessage());
+    Files.writeString(index, "{\"_class_name\": \"DDPMPipeline\", \"unet\": [\"diffusers\", \"UNet2DConditionModel\"]}");
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertTrue(e.getMessage().startsWith(index + ": key 'unet':"), e.getMessage());
+    Files.writeString(index, DiffusersFolder.modelIndexJson());
+    Path config = out.resolve("unet/config.json");
+    Files.writeString(config, Files.readString(config).replace("\"positional\"", "\"fourier\""));
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertTrue(e.getMessage().startsWith(config + ": key 'time_embedding_type': 'fourier' is not supported"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+  }
+
+  @Test
+  void aDiffusion4jCheckpointIsNotADiffusersFolder() throws IOException {
+    Path ckpt = Files.createDirectories(dir.resolve("ckpt"));
+    Files.writeString(ckpt.resolve("config.json"), "{}");
+    Files.writeString(ckpt.resolve(Checkpoint.MODEL_FILE), "");
+    assertFalse(DiffusersFolder.isDiffusersFolder(ckpt));
+    assertFalse(DiffusersFolder.isDiffusersFolder(dir.resolve("nowhere")));
+  }
+}

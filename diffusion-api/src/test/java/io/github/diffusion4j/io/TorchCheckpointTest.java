@@ -1,0 +1,225 @@
+package io.github.diffusion4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.tensor.Shape;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The reader of {@code torch.save} files, against files written by PyTorch 1.13 ({@code docs/diffusers_reference.py
+ * fixtures}: float32, float64, float16 and bfloat16 tensors, a non-contiguous view, a shared storage, a scalar, in
+ * the zip and the legacy format, and ermongroup/ddim's {@code [model, optimizer, epoch, step, ema]} list), and
+ * against hostile and damaged files.
+ */
+class TorchCheckpointTest {
+  @TempDir
+  Path dir;
+
+  private Path resource(String name) throws IOException {
+    Path p = dir.resolve(name);
+    try (InputStream in = TorchCheckpointTest.class.getResourceAsStream("torch/" + name)) {
+      Files.copy(in, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    return p;
+  }
+
+  private static JsonNode expected() throws IOException {
+    try (InputStream in = TorchCheckpointTest.class.getResourceAsStream("torch/expected.json")) {
+      return new ObjectMapper().readTree(in);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"state_dict_zip.pt", "state_dict_legacy.pt"})
+  void readsWhatTorchSaveWrites(String name) throws IOException {
+    JsonNode expected = expected();
+    try (TorchCheckpoint c = TorchCheckpoint.open(resource(name))) {
+      assertEquals(List.of(""), c.stateDictNames());
+      StateDict sd = c.stateDict("");
+      assertEquals(expected.size(), sd.size());
+      for (Iterator<Map.Entry<String, JsonNode>> it = expected.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        int[] shape = e.getValue().get("shape").isEmpty() ? new int[] {1} : new ObjectMapper().convertValue(
+            e.getValue().get("shape"), int[].class);
+        assertEquals(Shape.of(shape), sd.get(e.getKey()).shape(), e.getKey());
+        float[] want = new float[e.getValue().get("values").size()];
+        for (int i = 0; i < want.length; i++) {
+          want[i] = (float) e.getValue().get("values").get(i).asDouble();
+        }
+        assertArrayEquals(want, sd.get(e.getKey()).toArray(), e.getKey());
+        assertArrayEquals(shape, c.shapes("").get(e.getKey()), e.getKey());
+      }
+    }
+  }
+
+  @Test
+  void findsTheModelAndTheAverageInTheDdimAuthorsList() throws IOException {
+    try (TorchCheckpoint c = TorchCheckpoint.open(resource("ddim_list.pth"))) {
+      assertEquals(List.of("[0]", "[4]"), c.stateDictNames(), "the optimizer state is no state dict of tensors");
+      StateDict ema = c.stateDict("[4]");
+      assertEquals(List.of("module.conv.weight", "module.conv.bias"), List.copyOf(ema.names()));
+      assertEquals(1f, ema.get("module.conv.bias").get(2));
+      assertEquals(0.5f, ema.get("module.conv.weight").get(0), "base[1][0][0] = 12 / 8 - 1");
+      assertEquals("a list of 5 items", c.describeRoot());
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict("[1]"));
+      assertTrue(e.getMessage().contains("[[0], [4]]"), e.getMessage());
+    }
+  }
+
+  private Path zipWith(byte[] pickle, Map<String, byte[]> storages) throws IOException {
+    Path p = Files.createTempFile(dir, "x", ".pt");
+    try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(p))) {
+      z.putNextEntry(new ZipEntry("archive/data.pkl"));
+      z.write(pickle);
+      z.closeEntry();
+      for (Map.Entry<String, byte[]> e : storages.entrySet()) {
+        z.putNextEntry(new ZipEntry("archive/data/" + e.getKey()));
+        z.write(e.getValue());
+        z.closeEntry();
+      }
+    }
+    return p;
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void namesOutsideTheStateDictVocabularyAreNeverCalled() throws IOException {
+    Path marker = dir.resolve("pwned");
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2});
+    b.writeBytes(ascii("cposix\nsystem\n"));
+    String cmd = "touch " + marker;
+    b.write(0x8c);
+    b.write(cmd.length());
+    b.writeBytes(ascii(cmd));
+    b.writeBytes(new byte[] {(byte) 0x85, 'R', '.'});
+    Path p = zipWith(b.toByteArray(), Map.of());
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(List.of(), c.stateDictNames());
+      assertEquals("a posix.system(...)", c.describeRoot());
+      assertThrows(CheckpointException.class, () -> c.stateDict(""));
+    }
+    assertTrue(Files.notExists(marker));
+  }
+
+  @Test
+  void aTensorOutsideItsStorageIsRefused() throws IOException {
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (1000,), (1,), False, OrderedDict())}
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
+    b.write(0x8c);
+    b.write(1);
+    b.write('w');
+    b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
+    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuK\u0002tQ"));
+    b.writeBytes(ascii("K\0M\u00e8\u0003\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)Rt"));
+    b.writeBytes(ascii("Rs."));
+    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[8]));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(List.of(""), c.stateDictNames());
+      assertArrayEquals(new int[] {1000}, c.shapes("").get("w"));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertTrue(e.getMessage().contains("reaches element 999 of storage '0', which has 2"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aHugeDeclaredLengthIsRefusedBeforeAnythingIsAllocated() throws IOException {
+    byte[] pickle = {(byte) 0x80, 2, 'X', (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, '.'};
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(zipWith(pickle, Map.of())));
+    assertTrue(e.getMessage().contains("runs past the end"), e.getMessage());
+  }
+
+  @Test
+  void otherFilesAreNamedForWhatTheyAreNot() throws IOException {
+    Path text = dir.resolve("notes.txt");
+    Files.writeString(text, "hello");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(text));
+    assertTrue(e.getMessage().startsWith(text + ": not a PyTorch checkpoint"), e.getMessage());
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(dir.resolve("missing.pt")));
+    assertTrue(e.getMessage().endsWith("file not found"), e.getMessage());
+    Path trunc = dir.resolve("truncated.pt");
+    byte[] legacy = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    Files.write(trunc, java.util.Arrays.copyOf(legacy, legacy.length - 20));
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(trunc));
+    assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+  }
+
+  /** Random damage gives a state dict or a CheckpointException, never another exception, a hang or a huge allocation. */
+  @Test
+  void damagedFilesFailCleanly() throws IOException {
+    byte[] legacy = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    byte[] pickle;
+    try (ZipFile z = new ZipFile(resource("state_dict_zip.pt").toFile())) {
+      pickle = z.getInputStream(z.getEntry("state_dict_zip/data.pkl")).readAllBytes();
+    }
+    Map<String, byte[]> storages = new java.util.HashMap<>();
+    try (ZipFile z = new ZipFile(resource("state_dict_zip.pt").toFile())) {
+      z.stream().filter(e -> e.getName().contains("/data/")).forEach(e -> {
+        try {
+          storages.put(e.getName().substring(e.getName().lastIndexOf('/') + 1), z.getInputStream(e).readAllBytes());
+        } catch (IOException x) {
+          throw new java.io.UncheckedIOException(x);
+        }
+      });
+    }
+    Random r = new Random(1);
+    int ok = 0;
+    for (int i = 0; i < 600; i++) {
+      boolean zip = i % 2 == 0;
+      byte[] b = (zip ? pickle : legacy).clone();
+      int changes = 1 + r.nextInt(3);
+      for (int j = 0; j < changes; j++) {
+        b[r.nextInt(b.length)] = (byte) r.nextInt(256);
+      }
+      if (r.nextInt(8) == 0) {
+        b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
+      }
+      Path p;
+      if (zip) {
+        p = zipWith(b, storages);
+      } else {
+        p = Files.createTempFile(dir, "l", ".pt");
+        try (OutputStream out = Files.newOutputStream(p)) {
+          out.write(b);
+        }
+      }
+      try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+        for (String name : c.stateDictNames()) {
+          c.stateDict(name);
+        }
+        ok++;
+      } catch (CheckpointException expectedFailure) {
+        assertTrue(expectedFailure.getMessage().startsWith(p.toString()), expectedFailure.getMessage());
+      }
+      Files.delete(p);
+    }
+    assertTrue(ok > 0 && ok < 600, ok + " of 600 damaged files still read");
+  }
+}

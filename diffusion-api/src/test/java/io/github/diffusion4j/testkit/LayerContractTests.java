@@ -1,0 +1,312 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.model.FloatArray;
+import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorFactory;
+import io.github.diffusion4j.tensor.TensorScope;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One contract test class per layer kind, each run on every backend (a backend's test module extends this
+ * class once): a small network around the kind ({@link LayerCases}) must give PyTorch's output and loss
+ * gradients ({@code docs/layers_reference.py}) within 1e-5 relative, and its gradients must agree with
+ * central finite differences of the loss.
+ *
+ * <p>Tolerances: the networks are two to three layers deep, so two float32 implementations differ by about
+ * 1e-7 of the values' scale; 1e-5 leaves room for other summation orders and an ulp in exp or sin, while a
+ * wrong index, sign or constant misses by 1e-2 or more. Finite differences: {@code eps = 1e-2} in a random
+ * unit direction per parameter; truncation ({@code eps^2}) and float32 rounding of the loss ({@code 1e-7 /
+ * eps}) stay near 1e-4, so the check allows {@code 2e-3} absolute plus 2 percent.
+ */
+public abstract class LayerContractTests extends BackendFixture {
+  private static final double TOL = 1e-5;
+
+  private TensorFactory t() {
+    return backend.tensors();
+  }
+
+  /** The checks every kind runs on its cases. */
+  abstract class Kind {
+    private final List<String> cases;
+
+    Kind(String... cases) {
+      this.cases = List.of(cases);
+    }
+
+    private TrainableModel model(LayerCases.Case c, long seed) {
+      TrainableModel m = backend.createModel(c.spec(), OptimizerSpec.adam(1e-3), seed);
+      m.loadStateDict(c.weights());
+      return m;
+    }
+
+    private float[] predict(TrainableModel m, Shape shape) {
+      try (TensorScope s = t().openScope()) {
+        return m.predict(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS).toFloatArray();
+      }
+    }
+
+    @Test
+    void forwardMatchesPyTorch() {
+      for (String name : cases) {
+        if (name.equals("dropout")) {
+          continue; // PyTorch's numbers are the training pass; see trainingAppliesThePortableMask
+        }
+        LayerCases.Case c = LayerCases.get(name);
+        try (TrainableModel m = model(c, 0)) {
+          assertClose(c.output(), predict(m, c.batch()), name + " output");
+        }
+      }
+    }
+
+    @Test
+    void gradientsMatchPyTorch() {
+      for (String name : cases) {
+        if (name.equals("dropout")) {
+          continue;
+        }
+        LayerCases.Case c = LayerCases.get(name);
+        try (TrainableModel m = model(c, 0); TensorScope s = t().openScope()) {
+          Shape shape = c.batch();
+          StateDict g = m.gradients(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS,
+              t().fromArray(GoldenCases.target(shape.size()), shape));
+          assertEquals(c.gradients().keySet(), g.names(), name);
+          // a gradient that vanishes mathematically (the key bias of attention: softmax ignores a constant
+          // per query) is float32 noise in both: its scale is taken as at least 1e-2 of the case's largest
+          double caseScale = 0;
+          for (float[] v : c.gradients().values()) {
+            for (float f : v) {
+              caseScale = Math.max(caseScale, Math.abs(f));
+            }
+          }
+          for (Map.Entry<String, float[]> e : c.gradients().entrySet()) {
+            assertClose(e.getValue(), g.get(e.getKey()).toArray(), 1e-2 * caseScale, name + " gradient of " + e.getKey());
+          }
+        }
+      }
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferences() {
+      for (String name : cases) {
+        LayerCases.Case c = LayerCases.get(name);
+        try (TrainableModel m = model(c, 0)) {
+          Shape shape = c.batch();
+          float[] x = GoldenCases.input(shape.size());
+          float[] y = GoldenCases.target(shape.size());
+          StateDict w = c.weights();
+          StateDict g;
+          try (TensorScope s = t().openScope()) {
+            g = m.gradients(t().fromArray(x, shape), LayerCases.TIMESTEPS, t().fromArray(y, shape));
+          }
+          int k = 0;
+          for (String param : w.names()) {
+            float[] dir = Noise.seeded(31).split(k++).normals(w.get(param).size());
+            double norm = 0;
+            for (float d : dir) {
+              norm += d * d;
+            }
+            norm = Math.sqrt(norm);
+            double analytic = 0;
+            float[] gv = g.get(param).toArray();
+            for (int i = 0; i < dir.length; i++) {
+              dir[i] /= (float) norm;
+              analytic += gv[i] * dir[i];
+            }
+            double eps = 1e-2;
+            m.loadStateDict(moved(w, param, dir, eps));
+            double up = loss(predict(m, shape), y);
+            m.loadStateDict(moved(w, param, dir, -eps));
+            double down = loss(predict(m, shape), y);
+            m.loadStateDict(w);
+            double numeric = (up - down) / (2 * eps);
+            assertEquals(numeric, analytic, 2e-3 + 0.02 * Math.abs(numeric),
+                name + " " + param + ": directional derivative vs finite difference");
+          }
+        }
+      }
+    }
+  }
+
+  private static double loss(float[] out, float[] y) {
+    double sum = 0;
+    for (int i = 0; i < out.length; i++) {
+      double d = (double) out[i] - y[i];
+      sum += d * d;
+    }
+    return sum / out.length;
+  }
+
+  private static StateDict moved(StateDict w, String name, float[] dir, double eps) {
+    Map<String, FloatArray> m = new LinkedHashMap<>(w.entries());
+    float[] v = w.get(name).toArray();
+    for (int i = 0; i < v.length; i++) {
+      v[i] += (float) (eps * dir[i]);
+    }
+    m.put(name, FloatArray.wrap(w.get(name).shape(), v));
+    return StateDict.of(m);
+  }
+
+  private static void assertClose(float[] expected, float[] actual, String what) {
+    assertClose(expected, actual, 1e-30, what);
+  }
+
+  private static void assertClose(float[] expected, float[] actual, double minScale, String what) {
+    assertEquals(expected.length, actual.length, what + ": length");
+    double scale = minScale;
+    double diff = 0;
+    int at = 0;
+    for (int i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]));
+      double d = Math.abs((double) expected[i] - actual[i]);
+      if (d > diff) {
+        diff = d;
+        at = i;
+      }
+    }
+    assertTrue(diff <= TOL * scale, what + ": element " + at + " is " + actual[at] + ", PyTorch gives " + expected[at]
+        + " (relative difference " + diff / scale + ")");
+  }
+
+  /** Fully connected layers, through a reshape to a vector and back. */
+  @Nested
+  class Linear extends Kind {
+    Linear() {
+      super("linear");
+    }
+  }
+
+  /** Convolutions: 3x3 with padding, stride 2 with right/bottom and symmetric padding, 1x1 with a 2-D weight. */
+  @Nested
+  class Conv2d extends Kind {
+    Conv2d() {
+      super("conv3x3", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight");
+    }
+  }
+
+  /** Group normalisation of images and of vectors. */
+  @Nested
+  class GroupNorm extends Kind {
+    GroupNorm() {
+      super("group_norm", "group_norm_vector");
+    }
+  }
+
+  /** SiLU and ReLU. */
+  @Nested
+  class Activation extends Kind {
+    Activation() {
+      super("silu", "relu");
+    }
+  }
+
+  /** Nearest-neighbour upsampling. */
+  @Nested
+  class Upsample extends Kind {
+    Upsample() {
+      super("upsample");
+    }
+  }
+
+  /** Residual sums, scaled and broadcast over positions. */
+  @Nested
+  class Add extends Kind {
+    Add() {
+      super("add_scaled", "add_broadcast");
+    }
+  }
+
+  /** Concatenation along channels. */
+  @Nested
+  class Concat extends Kind {
+    Concat() {
+      super("concat");
+    }
+  }
+
+  /** Channel slices. */
+  @Nested
+  class SliceChannels extends Kind {
+    SliceChannels() {
+      super("slice_channels");
+    }
+  }
+
+  /** Self-attention with one and two heads. */
+  @Nested
+  class Attention extends Kind {
+    Attention() {
+      super("attention_one_head", "attention_two_heads");
+    }
+  }
+
+  /** Timestep embeddings (the DDPM authors', diffusers' flipped, double precision) and the scaled timestep. */
+  @Nested
+  class TimestepEmbedding extends Kind {
+    TimestepEmbedding() {
+      super("embedding_ddpm", "embedding_diffusers_flip", "embedding_double", "add_broadcast");
+    }
+  }
+
+  /** Dropout: the portable mask in training, the identity in prediction. */
+  @Nested
+  class Dropout extends Kind {
+    Dropout() {
+      super("dropout");
+    }
+
+    @Test
+    void trainingAppliesThePortableMask() {
+      LayerCases.Case c = LayerCases.get("dropout");
+      Shape shape = c.batch();
+      try (TrainableModel m = backend.createModel(c.spec(), OptimizerSpec.adam(1e-3), 0);
+          TensorScope s = t().openScope()) {
+        m.loadStateDict(c.weights());
+        float[] plain = m.predict(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS).toFloatArray();
+        StepOutput out = m.step(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS,
+            t().fromArray(GoldenCases.target(shape.size()), shape));
+        assertClose(c.output(), out.prediction().toFloatArray(), "the training pass of step 1");
+        assertEquals(c.loss(), out.loss(), TOL * c.loss(), "the training loss of step 1");
+        int zeros = 0;
+        for (int i = 0; i < plain.length; i++) {
+          if (c.output()[i] == 0) {
+            zeros++;
+          } else {
+            assertEquals(plain[i] / 0.7, c.output()[i], 1e-5 * Math.abs(c.output()[i]) + 1e-6, "kept values are scaled by 1/(1-p)");
+          }
+        }
+        assertTrue(zeros > 0.2 * plain.length && zeros < 0.4 * plain.length, zeros + " of " + plain.length + " dropped at p = 0.3");
+      }
+    }
+  }
+
+  /** Reshapes (image to vector and back, in the linear case). */
+  @Nested
+  class Reshape extends Kind {
+    Reshape() {
+      super("linear");
+    }
+  }
+
+  @Test
+  void everyGoldenCaseBelongsToAKind() {
+    assertArrayEquals(
+        new String[] {"linear", "conv3x3", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight",
+          "group_norm", "group_norm_vector", "silu", "relu", "upsample", "add_scaled", "add_broadcast", "concat",
+          "slice_channels", "attention_one_head", "attention_two_heads", "dropout", "embedding_ddpm",
+          "embedding_diffusers_flip", "embedding_double"},
+        LayerCases.names().toArray(new String[0]));
+  }
+}

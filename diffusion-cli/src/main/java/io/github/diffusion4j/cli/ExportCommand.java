@@ -1,0 +1,68 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.runtime.TrainedModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code diffusion export}: a checkpoint as a diffusers {@code DDPMPipeline} folder. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+    description = {"Writes a checkpoint as a diffusers DDPMPipeline folder (model_index.json, unet/, scheduler/) that "
+        + "Python loads with DDPMPipeline.from_pretrained(DIR) or UNet2DModel.from_pretrained(DIR, subfolder=\"unet\"). "
+        + "Models of kind ddpm, unet and unet2d; the EMA weights when the checkpoint has them (--set sampling.use_ema=false "
+        + "for the raw weights)."})
+final class ExportCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "A checkpoint folder or a run folder.")
+  Path checkpoint;
+
+  @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "diffusers",
+      description = "The folder format: diffusers (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "The folder to write (new, or a diffusers folder to replace).")
+  Path out;
+
+  @Option(names = "--backend", paramLabel = "NAME", description = "Backend to load the weights with (default: the config's).")
+  String backend;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of the checkpoint's config.")
+  List<String> overrides = new ArrayList<>();
+
+  @Override
+  public Integer call() {
+    if (!format.equals("diffusers")) {
+      throw new BadInputException("--format " + format + ": supported is diffusers");
+    }
+    if (Files.exists(out) && !DiffusersFolder.isDiffusersFolder(out)) {
+      throw new BadInputException("--out " + out + ": exists and is not a diffusers folder; choose a new folder");
+    }
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent != null && Files.isDirectory(parent) && !Outputs.canCreateFilesIn(parent)) {
+      throw new BadInputException("--out " + out + ": cannot create files in " + parent);
+    }
+    List<String> all = new ArrayList<>(overrides);
+    if (backend != null) {
+      all.add("backend=" + backend);
+    }
+    try (TrainedModel m = TrainedModel.load(checkpoint, all)) {
+      try {
+        m.exportDiffusers(out);
+      } catch (IllegalArgumentException e) {
+        throw new BadInputException("--checkpoint " + checkpoint + ": " + e.getMessage());
+      }
+      spec.commandLine().getOut().println("wrote " + out + " (diffusers DDPMPipeline: " + m.model().spec().kind()
+          + " as UNet2DModel, " + m.model().spec().network().parameterCount() + " parameters)");
+    }
+    return DiffusionCli.OK;
+  }
+}

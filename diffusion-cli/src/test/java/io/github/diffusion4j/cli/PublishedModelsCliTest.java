@@ -1,0 +1,143 @@
+package io.github.diffusion4j.cli;
+
+import static io.github.diffusion4j.cli.CliTest.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.DdpmUNetSpec;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.GoldenCases;
+import io.github.diffusion4j.testkit.TorchFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code sample}, {@code interpolate}, {@code eval} on diffusers folders, {@code export} and {@code convert}, on the
+ * reference backend with miniature models.
+ */
+class PublishedModelsCliTest {
+  @TempDir
+  Path dir;
+
+  private Path diffusersFolder() {
+    UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "AttnDownBlock2D"), "up_block_types", List.of("AttnUpBlock2D", "UpBlock2D"),
+        "attention_head_dim", 4, "norm_num_groups", 4, "sample_size", 8));
+    StateDict w = GoldenCases.testWeights(UNet2DSpec.of(c, 1000).parameterShapes(), 3);
+    Path folder = dir.resolve("ddpm-micro");
+    DiffusersFolder.write(folder, c, w, SchedulerConfig.DIFFUSERS_DEFAULTS);
+    return folder;
+  }
+
+  @Test
+  void aDiffusersFolderSamplesInterpolatesAndIsRefusedByEvalWithoutImages() {
+    Path folder = diffusersFolder();
+    Path png = dir.resolve("samples.png");
+    CliTest.Result r = cli("sample", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "3",
+        "--count", "4", "--out", png.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("ddim, 3 steps, reference"), r.out());
+    assertTrue(Files.isRegularFile(png));
+    r = cli("interpolate", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "2", "--count", "3",
+        "--out", dir.resolve("strip.png").toString());
+    assertEquals(0, r.code(), r.all());
+    r = cli("eval", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "2", "--count", "4");
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("no images to compare") && r.err().contains("data.kind=folder"), r.err());
+  }
+
+  @Test
+  void evalScoresADiffusersFolderAgainstAFolderOfImages() throws IOException {
+    Path folder = diffusersFolder();
+    Path images = Files.createDirectories(dir.resolve("real"));
+    java.util.Random random = new java.util.Random(3);
+    for (int i = 0; i < 6; i++) {
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      for (int y = 0; y < 8; y++) {
+        for (int x = 0; x < 8; x++) {
+          img.setRGB(x, y, random.nextInt(1 << 24));
+        }
+      }
+      javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+    }
+    CliTest.Result r = cli("eval", "--checkpoint", folder.toString(), "--backend", "reference", "--steps", "2",
+        "--count", "4", "--set", "data.kind=folder", "--set", "data.root=" + images,
+        "--set", "data.cache_dir=" + dir.resolve("cache"));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("frechet"), r.out());
+  }
+
+  @Test
+  void badDiffusersFoldersAreOneLineErrors() throws IOException {
+    Path folder = diffusersFolder();
+    Path config = folder.resolve("unet/config.json");
+    Files.writeString(config, Files.readString(config).replace("\"default\"", "\"scale_shift\""));
+    CliTest.Result r = cli("sample", "--checkpoint", folder.toString(), "--backend", "reference");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: " + config + ": key 'resnet_time_scale_shift': 'scale_shift' is not supported; only "
+        + "'default' (the value of the published DDPM models) can be computed with this SDK's layer kinds\n", r.err());
+  }
+
+  @Test
+  void exportWritesAFolderThatSamplesLikeTheCheckpoint() throws IOException {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    Path ckpt = dir.resolve("model.ckpt");
+    TorchFiles.write(ckpt, GoldenCases.testWeights(spec.parameterShapes(), 5));
+    Path mine = dir.resolve("mine");
+    CliTest.Result r = cli("convert", ckpt.toString(), "--out", mine.toString(), "--image-size", "8");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("3x8x8 images, ch 32, ch_mult [1, 2], attention at [4]"), r.out());
+    Path exported = dir.resolve("exported");
+    r = cli("export", "--checkpoint", mine.toString(), "--out", exported.toString(), "--backend", "reference");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(DiffusersFolder.isDiffusersFolder(exported));
+    Path a = dir.resolve("a.npy");
+    Path b = dir.resolve("b.npy");
+    assertEquals(0, cli("sample", "--checkpoint", mine.toString(), "--backend", "reference", "--steps", "3", "--count", "2",
+        "--out", a.toString()).code());
+    assertEquals(0, cli("sample", "--checkpoint", exported.toString(), "--backend", "reference", "--steps", "3", "--count",
+        "2", "--out", b.toString()).code());
+    byte[] x = Files.readAllBytes(a);
+    byte[] y = Files.readAllBytes(b);
+    assertEquals(x.length, y.length);
+    java.nio.FloatBuffer fx = java.nio.ByteBuffer.wrap(x, x.length - 2 * 3 * 64 * 4, 2 * 3 * 64 * 4)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    java.nio.FloatBuffer fy = java.nio.ByteBuffer.wrap(y, y.length - 2 * 3 * 64 * 4, 2 * 3 * 64 * 4)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    for (int i = 0; i < 2 * 3 * 64; i++) {
+      assertEquals(fx.get(i), fy.get(i), 1e-4, "the same samples from the checkpoint and its export, value " + i);
+    }
+    r = cli("export", "--checkpoint", mine.toString(), "--out", mine.toString(), "--backend", "reference");
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("exists and is not a diffusers folder"), r.err());
+  }
+
+  @Test
+  void convertExplainsWhatItNeeds() throws IOException {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    Path ckpt = dir.resolve("model.ckpt");
+    TorchFiles.write(ckpt, GoldenCases.testWeights(spec.parameterShapes(), 5));
+    CliTest.Result r = cli("convert", ckpt.toString(), "--out", dir.resolve("o").toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("--image-size"), r.err());
+    assertFalse(r.err().contains("\tat "), "no stack trace");
+    Path text = dir.resolve("notes.txt");
+    Files.writeString(text, "hello");
+    r = cli("convert", text.toString(), "--out", dir.resolve("o").toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().startsWith("diffusion: " + text + ": not a PyTorch checkpoint"), r.err());
+    r = cli("convert", ckpt.toString(), "--out", dir.resolve("o").toString(), "--format", "onnx");
+    assertEquals(2, r.code(), r.all());
+  }
+}
