@@ -1,6 +1,9 @@
 /**
  * Configuration: a YAML file read into immutable, validated records ({@link
- * io.github.diffusion4j.config.DiffusionConfig} and its sections), the only place that uses Jackson.
+ * io.github.diffusion4j.config.DiffusionConfig} and its sections). This is the only package that reads YAML: with
+ * Jackson's streaming YAML parser into a located tree, bound by the package's own schema rather than by Jackson's
+ * data binding, so that every error is one located line (docs/design.md, section 12). JSON files are read in
+ * {@code io}, {@code runtime} and the command line's packages.
  *
  * <p>One schema (package-private {@code Schema}) lists every key with its path, type, default, allowed
  * values and a one-line description; binding, validation, the default configuration, the resolved YAML

@@ -4,7 +4,7 @@ import io.github.diffusion4j.tensor.Shape;
 
 /**
  * The three metrics of {@link QualityMetrics} over samples given batch by batch, in memory independent of
- * their number (the Gaussian of the samples, the running sum of gradient residuals and a histogram of the
+ * their number (the Gaussian of the samples, the running sum of gradient residuals and histograms of the
  * corner pixels), so that {@code N} samples are scored as they are generated.
  *
  * <pre>{@code
@@ -21,7 +21,7 @@ public final class QualityAccumulator implements java.io.Serializable {
 
   private final Shape imageShape;
   private final Gaussian.Accumulator gaussian;
-  private final CornerUniformity.Accumulator corners = new CornerUniformity.Accumulator();
+  private final CornerUniformity.Accumulator corners;
   private double residualSum;
   private long residualCount;
   private long images;
@@ -37,6 +37,7 @@ public final class QualityAccumulator implements java.io.Serializable {
     }
     this.imageShape = imageShape;
     this.gaussian = new Gaussian.Accumulator(imageShape.size());
+    this.corners = new CornerUniformity.Accumulator(imageShape.dim(0));
   }
 
   /**
@@ -101,7 +102,7 @@ public final class QualityAccumulator implements java.io.Serializable {
 
   /** The serial form of a {@link QualityAccumulator}. */
   private static final class SerialForm implements java.io.Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     private final int[] dims;
     private final Gaussian.Accumulator gaussian;
@@ -129,8 +130,12 @@ public final class QualityAccumulator implements java.io.Serializable {
       if (gaussian == null || corners == null || images < 0 || residualCount < 0) {
         throw new java.io.InvalidObjectException("inconsistent quality accumulator");
       }
-      q.gaussian.merge(gaussian);
-      q.corners.merge(corners);
+      try {
+        q.gaussian.merge(gaussian);
+        q.corners.merge(corners);
+      } catch (IllegalArgumentException e) {
+        throw new java.io.InvalidObjectException(e.getMessage());
+      }
       q.residualSum = residualSum;
       q.residualCount = residualCount;
       q.images = images;
@@ -156,6 +161,7 @@ public final class QualityAccumulator implements java.io.Serializable {
    */
   public QualityReport report(Gaussian reference) {
     double fd = FrechetDistance.between(gaussian.fit(), reference);
-    return new QualityReport(fd, residualSum / residualCount, corners.ksStatistic(), Math.toIntExact(images));
+    return new QualityReport(fd, residualSum / residualCount, corners.pooledKsStatistic(), corners.meanKsStatistic(),
+        Math.toIntExact(images));
   }
 }

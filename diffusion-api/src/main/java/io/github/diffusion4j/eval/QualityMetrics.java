@@ -3,7 +3,7 @@ package io.github.diffusion4j.eval;
 import io.github.diffusion4j.tensor.Shape;
 
 /**
- * Scores generated images against reference images with all three metrics of this package, in double
+ * Scores generated images against reference images with the sample metrics of this package, in double
  * precision. Images are in {@code [0, 1]} (denormalised), flat {@code N x C x H x W}. For more images than
  * fit in memory, add them batch by batch to a {@link QualityAccumulator}, which these methods use.
  */
@@ -11,8 +11,8 @@ public final class QualityMetrics {
   private QualityMetrics() {}
 
   /**
-   * Computes the Frechet distance to the reference set, the gradient residual and the corner KS
-   * statistic of the samples.
+   * Computes the Frechet distance to the reference set, the gradient residual and the two corner KS
+   * statistics (pooled, and the mean per corner and channel) of the samples.
    *
    * @param samples the generated images, at least 2
    * @param reference the reference images (e.g. fresh training data), at least 2

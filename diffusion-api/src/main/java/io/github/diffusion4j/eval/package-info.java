@@ -3,8 +3,9 @@
  * the pixel-space {@link io.github.diffusion4j.eval.FrechetDistance} between
  * {@link io.github.diffusion4j.eval.Gaussian} fits (with its own symmetric eigensolver), the
  * {@link io.github.diffusion4j.eval.GradientResidual} of a fit to the tutorial's colour ramps, and the
- * {@link io.github.diffusion4j.eval.CornerUniformity} KS statistic; {@link
- * io.github.diffusion4j.eval.QualityMetrics} computes all three into a {@link
+ * {@link io.github.diffusion4j.eval.CornerUniformity} KS statistics (one test of all corners pooled, and the mean
+ * of one test per corner and channel, the PyTorch reference's definition); {@link
+ * io.github.diffusion4j.eval.QualityMetrics} computes them all into a {@link
  * io.github.diffusion4j.eval.QualityReport}.
  *
  * <p>Likelihood: {@link io.github.diffusion4j.eval.VariationalBound} computes the DDPM authors' variational

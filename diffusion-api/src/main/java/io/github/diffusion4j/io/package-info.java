@@ -25,6 +25,11 @@
  *       opened, and failures are described in words.
  * </ul>
  *
+ * <p>JSON (the safetensors header, {@code manifest.json}, {@code scheduler_config.json}, diffusers'
+ * {@code config.json}) is read with Jackson's tree API through one strict parser (duplicate keys and
+ * trailing content are errors) and written with Jackson; an ArchUnit rule keeps Jackson in the packages
+ * that read and write files. YAML is not read here.
+ *
  * <p>This package sits below {@code config}: the configuration is stored as text supplied by the caller.
  */
 package io.github.diffusion4j.io;

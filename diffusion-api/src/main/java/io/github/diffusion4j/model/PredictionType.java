@@ -107,6 +107,25 @@ public enum PredictionType {
   }
 
   /**
+   * The noise the model output implies, as numbers: {@code eps = e[0] * x_t + e[1] * output} with
+   * {@code (e[0], e[1])} = {@code (0, 1)} for epsilon, {@code (1 / sqrt(1 - a), -sqrt(a) / sqrt(1 - a))} for
+   * sample and {@code (sqrt(1 - a), sqrt(a))} for v, where {@code a = alphaBar_t} (the coefficients of
+   * {@link #toEpsilon}).
+   *
+   * @param alphaBar {@code alphaBar_t}
+   * @return the coefficients of {@code x_t} and of the output
+   */
+  public double[] epsilonCoefficients(double alphaBar) {
+    double sa = Math.sqrt(alphaBar);
+    double sb = Math.sqrt(1.0 - alphaBar);
+    return switch (this) {
+      case EPSILON -> new double[] {0.0, 1.0};
+      case SAMPLE -> new double[] {1.0 / sb, -sa / sb};
+      case V_PREDICTION -> new double[] {sb, sa};
+    };
+  }
+
+  /**
    * Writes the training target for a batch: {@code eps}, {@code x0} or {@code v}, item by item.
    *
    * @param x0 the clean batch

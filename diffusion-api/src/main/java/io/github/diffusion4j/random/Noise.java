@@ -12,11 +12,15 @@ package io.github.diffusion4j.random;
  *       {@code mix64(K ^ mix64(k * 0x9E3779B97F4A7C15 + 0xBB67AE8584CAA73B))}.
  *   <li>A stream's generator is SplitMix64 started at the key: the n-th 64-bit word is
  *       {@code mix64(key + n * 0x9E3779B97F4A7C15)}, n = 1, 2, ...
- *   <li>Standard normals use Marsaglia and Tsang's ziggurat with 256 layers (R = 3.6541528853610088,
+ *   <li>Standard normals depend on the stream's {@link NoiseVersion}. Version 1 (the default of
+ *       {@link #seeded(long)}) uses Marsaglia and Tsang's ziggurat with 256 layers (R = 3.6541528853610088,
  *       V = 0.00492867323399) in Doornik's formulation: one word gives the layer (its low 8 bits) and a
  *       signed uniform (its high 53 bits); the wedge test and Marsaglia's tail method use
  *       {@link StrictMath#exp} and {@link StrictMath#log}. Floats are the double result rounded to
- *       nearest.
+ *       nearest. Version 2 ({@link #withVersion withVersion(BOX_MULLER)}, what sampling uses) is a
+ *       float32 Box-Muller transform, two normals per word, specified in docs/noise.md; it runs with SIMD
+ *       instructions when the JDK's {@code jdk.incubator.vector} module is present, with the same bits.
+ *   <li>{@link #generator()}, {@link #split(long)} and the keys do not depend on the version.
  * </ul>
  *
  * <p>Streams are meant to be split along the structure of a computation (per run, per step, per sample),
@@ -29,9 +33,11 @@ public final class Noise {
   private static final long SPLIT_SALT = 0xBB67AE8584CAA73BL;
 
   private final long key;
+  private final NoiseVersion version;
 
-  private Noise(long key) {
+  private Noise(long key, NoiseVersion version) {
     this.key = key;
+    this.version = version;
   }
 
   /**
@@ -41,7 +47,7 @@ public final class Noise {
    * @return the stream
    */
   public static Noise seeded(long seed) {
-    return new Noise(mix64(seed ^ SEED_SALT));
+    return new Noise(mix64(seed ^ SEED_SALT), NoiseVersion.ZIGGURAT);
   }
 
   /**
@@ -51,7 +57,29 @@ public final class Noise {
    * @return the stream
    */
   public static Noise ofKey(long key) {
-    return new Noise(key);
+    return new Noise(key, NoiseVersion.ZIGGURAT);
+  }
+
+  /**
+   * This stream with another transform to normals: the same key, splits and words.
+   *
+   * @param v the version
+   * @return the stream
+   */
+  public Noise withVersion(NoiseVersion v) {
+    if (v == null) {
+      throw new IllegalArgumentException("the noise version must not be null");
+    }
+    return v == version ? this : new Noise(key, v);
+  }
+
+  /**
+   * How this stream's words become normals.
+   *
+   * @return the version
+   */
+  public NoiseVersion version() {
+    return version;
   }
 
   /**
@@ -61,7 +89,7 @@ public final class Noise {
    * @return the child stream
    */
   public Noise split(long index) {
-    return new Noise(splitKey(index));
+    return new Noise(splitKey(index), version);
   }
 
   private long splitKey(long index) {
@@ -78,7 +106,8 @@ public final class Noise {
   }
 
   /**
-   * A new generator at the start of this stream.
+   * A new generator at the start of this stream. Its {@link RandomGenerator#nextGaussian()} is version 1's
+   * ziggurat whatever this stream's version.
    *
    * @return the generator
    */
@@ -95,7 +124,11 @@ public final class Noise {
    * @param length how many values
    */
   public void fillNormal(float[] dst, int offset, int length) {
-    new RandomGenerator(key).fillGaussian(dst, offset, length);
+    if (version == NoiseVersion.BOX_MULLER) {
+      BoxMuller.FASTEST.fill(key, dst, offset, length, offset + length);
+    } else {
+      new RandomGenerator(key).fillGaussian(dst, offset, length);
+    }
   }
 
   /**
@@ -120,6 +153,18 @@ public final class Noise {
    * @param firstItem the index of the first item, so a batch can be a slice of a larger one
    */
   public void fillPerItem(float[] dst, int items, int itemSize, long firstItem) {
+    if (items < 0 || itemSize < 0 || (long) items * itemSize > dst.length) {
+      throw new IndexOutOfBoundsException(
+          items + " items of " + itemSize + " values do not fit an array of " + dst.length);
+    }
+    if (version == NoiseVersion.BOX_MULLER) {
+      BoxMuller.Filler f = BoxMuller.FASTEST;
+      int limit = items * itemSize;
+      for (int i = 0; i < items; i++) {
+        f.fill(splitKey(firstItem + i), dst, i * itemSize, itemSize, limit);
+      }
+      return;
+    }
     RandomGenerator g = new RandomGenerator(0);
     for (int i = 0; i < items; i++) {
       g.reset(splitKey(firstItem + i));
@@ -135,16 +180,16 @@ public final class Noise {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Noise n && n.key == key;
+    return o instanceof Noise n && n.key == key && n.version == version;
   }
 
   @Override
   public int hashCode() {
-    return Long.hashCode(key);
+    return Long.hashCode(key) * 31 + version.number();
   }
 
   @Override
   public String toString() {
-    return "Noise[key=" + Long.toHexString(key) + "]";
+    return "Noise[key=" + Long.toHexString(key) + ", version=" + version.number() + "]";
   }
 }

@@ -17,6 +17,7 @@ import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplerProvider;
 import io.github.diffusion4j.sampling.SamplerSettings;
@@ -50,11 +51,13 @@ import java.util.Map;
  */
 public final class Diffusion implements AutoCloseable {
   private final LoadedConfig loaded;
+  private final NoiseVersion noise;
   private final Injector injector;
   private volatile boolean backendCreated;
 
-  private Diffusion(LoadedConfig loaded) {
+  private Diffusion(LoadedConfig loaded, NoiseVersion noise) {
     this.loaded = loaded;
+    this.noise = noise;
     this.injector = Guice.createInjector(Stage.DEVELOPMENT,
         new DiffusionModule(loaded, ProviderDiscovery.backends(), ProviderDiscovery.samplers()));
   }
@@ -78,7 +81,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(Path yaml, List<String> overrides) {
-    return new Diffusion(ConfigLoader.read(yaml, overrides));
+    return new Diffusion(ConfigLoader.read(yaml, overrides), NoiseVersion.latest());
   }
 
   /**
@@ -88,7 +91,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(DiffusionConfig config) {
-    return new Diffusion(LoadedConfig.of(config));
+    return new Diffusion(LoadedConfig.of(config), NoiseVersion.latest());
   }
 
   /**
@@ -98,7 +101,29 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(LoadedConfig loaded) {
-    return new Diffusion(loaded);
+    return new Diffusion(loaded, NoiseVersion.latest());
+  }
+
+  /**
+   * Wires a loaded configuration whose samples are drawn with a given noise version (a checkpoint's).
+   *
+   * @param loaded the configuration and its locations
+   * @param noise the noise version of {@link #request}
+   * @return the wired configuration
+   */
+  static Diffusion open(LoadedConfig loaded, NoiseVersion noise) {
+    return new Diffusion(loaded, noise);
+  }
+
+  /**
+   * The noise version of this session's sampling requests: the newest, or for a model loaded from a
+   * checkpoint ({@link TrainedModel}) the one its manifest records, so its samples are drawn again as they
+   * were.
+   *
+   * @return the version
+   */
+  public NoiseVersion noiseVersion() {
+    return noise;
   }
 
   /**
@@ -361,14 +386,15 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
-   * A request for {@code count} samples with the configured plan.
+   * A request for {@code count} samples with the configured plan and this session's
+   * {@link #noiseVersion()}.
    *
    * @param count the number of samples
    * @param seed the noise seed
    * @return the request
    */
   public SamplingRequest request(int count, long seed) {
-    return SamplingRequest.of(count, imageShape(), seed, plan());
+    return SamplingRequest.of(count, imageShape(), seed, plan()).withNoise(noise);
   }
 
   /**

@@ -17,6 +17,11 @@ import io.github.diffusion4j.tensor.TensorFactory;
  *   sigma  = eta * sqrt((1 - a_p) / (1 - a_t) * (1 - a_t / a_p))            (eq. 16)
  *   x_prev = sqrt(a_p) x0^ + sqrt(1 - a_p - sigma^2) eps^ + sigma z          (eq. 12)
  * </pre>
+ *
+ * <p>Without clipping, {@code x0^} and {@code eps^} are linear in {@code x_t} and the output, so
+ * {@code x_prev} is one pass over the batch (with the noise, one
+ * {@link Tensor#combine(double, Tensor, double, Tensor, double)}), and {@code x0^} for the step's result is a
+ * second.
  */
 public final class DdimSampler implements Sampler {
   /** The configuration name, {@code "ddim"}. */
@@ -80,15 +85,27 @@ public final class DdimSampler implements Sampler {
     int t = c.timestep();
     double aT = schedule.alphaBar(t);
     double aP = alphaBarPrev(c.prevTimestep());
+    Tensor x = c.sample();
     Tensor output = c.modelOutput();
-    Tensor x0 = clipping.apply(predictionType.toSample(output, c.sample(), aT), tensors);
-    Tensor eps = predictionType.toEpsilon(output, c.sample(), aT);
     double variance = schedule.posteriorVariance(t, aP);
     double sigma = eta * Math.sqrt(variance);
     double direction = Math.sqrt(Math.max(1.0 - aP - sigma * sigma, 0.0));
-    Tensor prev = x0.combine(Math.sqrt(aP), eps, direction);
-    if (eta > 0 && !c.isLast()) {
-      prev = prev.combine(1.0, c.noise(), sigma);
+    boolean noise = eta > 0 && !c.isLast();
+    Tensor x0;
+    Tensor prev;
+    if (!clipping.active()) {
+      // x0^ = k0 x_t + k1 output and eps^ = e0 x_t + e1 output
+      double[] k = predictionType.sampleCoefficients(aT);
+      double[] e = predictionType.epsilonCoefficients(aT);
+      double a = Math.sqrt(aP) * k[0] + direction * e[0];
+      double b = Math.sqrt(aP) * k[1] + direction * e[1];
+      x0 = predictionType.toSample(output, x, aT);
+      prev = noise ? x.combine(a, output, b, c.noise(), sigma) : x.combine(a, output, b);
+    } else {
+      x0 = clipping.apply(predictionType.toSample(output, x, aT), tensors);
+      Tensor eps = predictionType.toEpsilon(output, x, aT);
+      prev = noise ? x0.combine(Math.sqrt(aP), eps, direction, c.noise(), sigma)
+          : x0.combine(Math.sqrt(aP), eps, direction);
     }
     return new StepResult(prev, x0);
   }

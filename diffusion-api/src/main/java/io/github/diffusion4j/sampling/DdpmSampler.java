@@ -24,6 +24,11 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * {@code x_{t-1} = (x_t - beta_t / sqrt(1 - a_t) eps) / sqrt(alpha_t) + sigma_t z}. The variance
  * {@code sigma^2} is chosen by {@link VarianceType}. Unlike diffusers, no noise is added at the last step
  * of a plan that does not end at 0 (Algorithm 2's {@code z = 0} for the final step).
+ *
+ * <p>Without clipping, {@code x0^} is linear in {@code x_t} and the output, so the update is folded into one
+ * pass over the batch, {@code x_prev = a x_t + b output + sigma z} (one
+ * {@link Tensor#combine(double, Tensor, double, Tensor, double)}), and {@code x0^} for the step's result is a
+ * second; with clipping, {@code x0^} comes first and {@code x_prev = cX0 x0^ + cXt x_t + sigma z}.
  */
 public final class DdpmSampler implements Sampler {
   /** The configuration name, {@code "ddpm"}. */
@@ -69,14 +74,21 @@ public final class DdpmSampler implements Sampler {
     double aT = schedule.alphaBar(t);
     double aP = schedule.alphaBarOrOne(prev);
     double beta = 1.0 - aT / aP;
-    Tensor x0 = clipping.apply(predictionType.toSample(c.modelOutput(), c.sample(), aT), tensors);
     double cX0 = Math.sqrt(aP) * beta / (1.0 - aT);
     double cXt = Math.sqrt(1.0 - beta) * (1.0 - aP) / (1.0 - aT);
-    Tensor mean = x0.combine(cX0, c.sample(), cXt);
-    if (prev < 0) {
-      return new StepResult(mean, x0);
+    double sigma = prev < 0 ? 0.0 : Math.sqrt(varianceType.variance(aT, aP));
+    Tensor x = c.sample();
+    Tensor output = c.modelOutput();
+    if (!clipping.active()) {
+      // x0^ = k0 x_t + k1 output, so mu = (cX0 k0 + cXt) x_t + cX0 k1 output
+      double[] k = predictionType.sampleCoefficients(aT);
+      double a = cX0 * k[0] + cXt;
+      double b = cX0 * k[1];
+      Tensor next = prev < 0 ? x.combine(a, output, b) : x.combine(a, output, b, c.noise(), sigma);
+      return new StepResult(next, predictionType.toSample(output, x, aT));
     }
-    double sigma = Math.sqrt(varianceType.variance(aT, aP));
-    return new StepResult(mean.combine(1.0, c.noise(), sigma), x0);
+    Tensor x0 = clipping.apply(predictionType.toSample(output, x, aT), tensors);
+    Tensor next = prev < 0 ? x0.combine(cX0, x, cXt) : x0.combine(cX0, x, cXt, c.noise(), sigma);
+    return new StepResult(next, x0);
   }
 }

@@ -8,12 +8,23 @@ import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import java.util.Arrays;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The reverse-process loop every {@link Sampler} shares: per plan position, in its own
  * {@link TensorScope}, call the model, then the sampler's step, then the listener; keep only the step's
  * result and release the step before it. Noise follows the layout documented on
  * {@link SamplingRequest}.
+ *
+ * <p>When the backend was given more than one thread ({@link TensorFactory#threads()}), a thread of the
+ * loop's own draws each step's noise while the model runs (the noise of a step is a pure function of the
+ * request and the step, so the samples are the same bits as with one thread); it starts on the first step
+ * and on every step after one that drew noise, so a sampler that never draws noise (DDIM with
+ * {@code eta = 0}) costs one unused draw at most.
  */
 public final class SamplingLoop {
   private SamplingLoop() {}
@@ -38,12 +49,18 @@ public final class SamplingLoop {
    * @return standard-normal noise of the batch shape
    */
   public static Tensor stepNoise(TensorFactory tensors, SamplingRequest request, int index) {
+    return tensors.fromArray(noiseValues(request, index), request.batchShape());
+  }
+
+  /** The values of {@link #stepNoise}, on the heap: what the noise thread computes. */
+  static float[] noiseValues(SamplingRequest request, int index) {
     Shape shape = request.batchShape();
     float[] data = new float[shape.size()];
     Noise.seeded(request.seed())
+        .withVersion(request.noise())
         .split(index + 1L)
         .fillPerItem(data, request.count(), shape.itemSize(), request.firstSample());
-    return tensors.fromArray(data, shape);
+    return data;
   }
 
   /**
@@ -67,16 +84,22 @@ public final class SamplingLoop {
     Tensor x = initialNoise(tensors, request);
     Tensor given = request.initialNoise().orElse(null);
     StepResult previous = null;
+    ExecutorService noiseThread = tensors.threads() > 1 && plan.size() > 1 ? newNoiseThread() : null;
+    boolean drewNoise = true;
     try (TensorScope outer = tensors.openScope()) {
       for (int i = 0; i < plan.size(); i++) {
         StepResult result;
+        final int index = i;
+        Future<float[]> next = noiseThread != null && drewNoise
+            ? noiseThread.submit(() -> noiseValues(request, index)) : null;
         try (TensorScope step = tensors.openScope()) {
           Arrays.fill(t, plan.get(i));
           Tensor output = model.predict(x, t);
-          final int index = i;
-          StepContext context =
-              new StepContext(plan, i, x, output, () -> stepNoise(tensors, request, index), previous);
+          StepContext context = new StepContext(plan, i, x, output,
+              () -> next == null ? stepNoise(tensors, request, index)
+                  : tensors.fromArray(await(next), request.batchShape()), previous);
           result = sampler.step(context);
+          drewNoise = context.drewNoise();
           listener.onStep(i, plan, result);
           step.keep(result.prev());
           step.keep(result.predictedX0());
@@ -93,8 +116,51 @@ public final class SamplingLoop {
         release(previous.predictedX0(), given, previous);
       }
       outer.keep(x);
+    } finally {
+      if (noiseThread != null) {
+        stop(noiseThread);
+      }
     }
     return x;
+  }
+
+  /** Stops the noise thread, letting a draw in progress finish, so no work of the run outlives it. */
+  private static void stop(ExecutorService noiseThread) {
+    noiseThread.shutdown();
+    try {
+      if (!noiseThread.awaitTermination(1, TimeUnit.MINUTES)) {
+        noiseThread.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      noiseThread.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static ExecutorService newNoiseThread() {
+    return Executors.newSingleThreadExecutor(r -> {
+      Thread thread = new Thread(r, "diffusion4j-noise");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  private static float[] await(Future<float[]> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the step's noise", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(cause);
+    }
   }
 
   private static void release(Tensor t, Tensor given, StepResult keep) {

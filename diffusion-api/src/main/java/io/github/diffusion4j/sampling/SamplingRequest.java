@@ -1,5 +1,6 @@
 package io.github.diffusion4j.sampling;
 
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
@@ -8,11 +9,13 @@ import java.util.Optional;
 /**
  * One sampling run.
  *
- * <p>Noise layout (portable and independent of batching): with {@code root = Noise.seeded(seed)}, item
- * {@code i} of the run is sample number {@code firstSample + i}; its initial noise {@code x_T} is
- * {@code root.split(0).split(firstSample + i)} and the noise of plan position {@code k} is
- * {@code root.split(k + 1).split(firstSample + i)}. So samples 0..9 drawn in one batch equal samples
- * 0..4 and 5..9 drawn in two.
+ * <p>Noise layout (portable and independent of batching): with
+ * {@code root = Noise.seeded(seed).withVersion(noise)}, item {@code i} of the run is sample number
+ * {@code firstSample + i}; its initial noise {@code x_T} is {@code root.split(0).split(firstSample + i)} and
+ * the noise of plan position {@code k} is {@code root.split(k + 1).split(firstSample + i)}. So samples 0..9
+ * drawn in one batch equal samples 0..4 and 5..9 drawn in two. New requests use the newest
+ * {@link NoiseVersion}; a run sampled again uses the version its checkpoint records
+ * ({@link #withNoise(NoiseVersion)}).
  *
  * @param count the number of samples, positive
  * @param imageShape the shape of one sample, {@code [C, H, W]}
@@ -21,6 +24,7 @@ import java.util.Optional;
  * @param initialNoise the starting latents {@code x_T}, shape {@code [count, C, H, W]}, instead of drawing
  *     them (for interpolation and tests); not closed by the sampler
  * @param firstSample the number of the first sample (see the noise layout), at least 0
+ * @param noise how the noise's words become normals
  */
 public record SamplingRequest(
     int count,
@@ -28,7 +32,8 @@ public record SamplingRequest(
     long seed,
     Timesteps plan,
     Optional<Tensor> initialNoise,
-    long firstSample) {
+    long firstSample,
+    NoiseVersion noise) {
 
   /**
    * Validates the values.
@@ -40,13 +45,14 @@ public record SamplingRequest(
    * @param initialNoise the starting latents {@code x_T}, shape {@code [count, C, H, W]}, instead of drawing
    *     them (for interpolation and tests); not closed by the sampler
    * @param firstSample the number of the first sample (see the noise layout), at least 0
+   * @param noise how the noise's words become normals
    */
   public SamplingRequest {
     if (count < 1) {
       throw new IllegalArgumentException("count must be at least 1, got " + count);
     }
-    if (imageShape == null || plan == null || initialNoise == null) {
-      throw new IllegalArgumentException("imageShape, plan and initialNoise must not be null");
+    if (imageShape == null || plan == null || initialNoise == null || noise == null) {
+      throw new IllegalArgumentException("imageShape, plan, initialNoise and noise must not be null");
     }
     if (firstSample < 0) {
       throw new IllegalArgumentException("firstSample must be at least 0, got " + firstSample);
@@ -62,7 +68,7 @@ public record SamplingRequest(
   }
 
   /**
-   * A request that draws its own initial noise.
+   * A request that draws its own initial noise, with the newest noise version.
    *
    * @param count the number of samples
    * @param imageShape {@code [C, H, W]}
@@ -71,7 +77,17 @@ public record SamplingRequest(
    * @return the request
    */
   public static SamplingRequest of(int count, Shape imageShape, long seed, Timesteps plan) {
-    return new SamplingRequest(count, imageShape, seed, plan, Optional.empty(), 0);
+    return new SamplingRequest(count, imageShape, seed, plan, Optional.empty(), 0, NoiseVersion.latest());
+  }
+
+  /**
+   * This request with another noise version, e.g. the one a checkpoint's samples were drawn with.
+   *
+   * @param version the version
+   * @return the new request
+   */
+  public SamplingRequest withNoise(NoiseVersion version) {
+    return new SamplingRequest(count, imageShape, seed, plan, initialNoise, firstSample, version);
   }
 
   /**
@@ -81,7 +97,7 @@ public record SamplingRequest(
    * @return the new request
    */
   public SamplingRequest withInitialNoise(Tensor xT) {
-    return new SamplingRequest(count, imageShape, seed, plan, Optional.of(xT), firstSample);
+    return new SamplingRequest(count, imageShape, seed, plan, Optional.of(xT), firstSample, noise);
   }
 
   /**
@@ -91,7 +107,7 @@ public record SamplingRequest(
    * @return the new request
    */
   public SamplingRequest withPlan(Timesteps newPlan) {
-    return new SamplingRequest(count, imageShape, seed, newPlan, initialNoise, firstSample);
+    return new SamplingRequest(count, imageShape, seed, newPlan, initialNoise, firstSample, noise);
   }
 
   /**
@@ -102,7 +118,7 @@ public record SamplingRequest(
    * @return the new request (without initial noise)
    */
   public SamplingRequest slice(long first, int n) {
-    return new SamplingRequest(n, imageShape, seed, plan, Optional.empty(), first);
+    return new SamplingRequest(n, imageShape, seed, plan, Optional.empty(), first, noise);
   }
 
   /**

@@ -117,6 +117,15 @@ public final class StepContext {
   }
 
   /**
+   * Whether {@link #noise()} was called.
+   *
+   * @return true once this step's noise was drawn
+   */
+  public boolean drewNoise() {
+    return drawnNoise != null;
+  }
+
+  /**
    * The previous step's result.
    *
    * @return the result, or null at the first step

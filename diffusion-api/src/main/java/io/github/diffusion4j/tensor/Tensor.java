@@ -9,7 +9,8 @@ package io.github.diffusion4j.tensor;
  * {@link TensorFactory#openScope()}), so native memory is bounded by scopes rather than by the garbage
  * collector. Binary operations need operands of the same shape and the same backend.
  *
- * <p>The fused forms ({@link #combine(double, Tensor, double)} and
+ * <p>The fused forms ({@link #combine(double, Tensor, double)},
+ * {@link #combine(double, Tensor, double, Tensor, double)} and
  * {@link #combinePerSample(double[], Tensor, double[])}) exist because at the sizes diffusion models
  * often run, the cost of an operation is its call overhead, not its arithmetic; their default
  * implementations compose the primitive operations, and backends override them with one kernel.
@@ -125,6 +126,27 @@ public interface Tensor {
    */
   default Tensor combine(double a, Tensor other, double b) {
     return mul(a).add(other.mul(b));
+  }
+
+  /**
+   * The fused linear combination of three tensors {@code a * this + b * y + c * z}, in one pass where the
+   * backend can (a sampler's update: the sample, the model's output and the noise). The default composes
+   * two {@link #combine(double, Tensor, double)}s; a backend that overrides it evaluates
+   * {@code (a * this + b * y) + c * z} with each product and sum rounded to float32, or with fused
+   * multiply-adds (which round less often).
+   *
+   * @param a the factor of this tensor
+   * @param y a tensor of the same shape
+   * @param b the factor of {@code y}
+   * @param z a tensor of the same shape
+   * @param c the factor of {@code z}
+   * @return the combination
+   */
+  default Tensor combine(double a, Tensor y, double b, Tensor z, double c) {
+    Tensor ab = combine(a, y, b);
+    Tensor r = ab.combine(1.0, z, c);
+    ab.close();
+    return r;
   }
 
   /**

@@ -44,6 +44,17 @@ public interface TensorFactory {
   }
 
   /**
+   * The compute threads the backend was given ({@code threads} in the configuration,
+   * {@code BackendOptions.threads()}). The api's loops use a thread of their own to prepare the next inputs
+   * (the sampling loop draws a step's portable noise while the model runs) when this is more than 1.
+   *
+   * @return at least 1; 1 unless the backend says otherwise
+   */
+  default int threads() {
+    return 1;
+  }
+
+  /**
    * Opens a scope on the calling thread; it becomes the innermost scope until closed.
    *
    * @return the new scope

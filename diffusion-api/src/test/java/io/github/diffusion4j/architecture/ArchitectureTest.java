@@ -5,9 +5,12 @@ import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.junit.ArchTests;
 import io.github.diffusion4j.testkit.ArchitectureRules;
+import io.github.diffusion4j.testkit.NoTestJars;
 
 /** Checks the shared layering rules on the api module. */
-@AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+@AnalyzeClasses(
+    packages = "io.github.diffusion4j",
+    importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class})
 class ArchitectureTest {
   @ArchTest
   static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);

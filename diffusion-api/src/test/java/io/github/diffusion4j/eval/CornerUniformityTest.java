@@ -23,7 +23,7 @@ class CornerUniformityTest {
   void gradientCornersAreUniform() {
     float[] x = GradientImages.generate(2000, SHAPE, Noise.seeded(9));
     int n = 2 * 2000 * 3;
-    double d = CornerUniformity.ksStatistic(x, SHAPE);
+    double d = CornerUniformity.pooledKsStatistic(x, SHAPE);
     // corners are k/255 for k uniform in 0..254, a discrete uniform whose CDF is within 1/255 of the
     // continuous one; a uniform sample exceeds critical(n, 0.001) with probability 0.001
     assertTrue(d < critical(n, 0.001) + 1.0 / 255, "D = " + d);
@@ -33,9 +33,9 @@ class CornerUniformityTest {
   void constantValuesAreFarFromUniform() {
     float[] x = new float[100 * 75];
     Arrays.fill(x, 0.5f);
-    assertEquals(0.5, CornerUniformity.ksStatistic(x, SHAPE), 1e-12);
+    assertEquals(0.5, CornerUniformity.pooledKsStatistic(x, SHAPE), 1e-12);
     Arrays.fill(x, 0f);
-    assertEquals(1.0, CornerUniformity.ksStatistic(x, SHAPE), 1e-12);
+    assertEquals(1.0, CornerUniformity.pooledKsStatistic(x, SHAPE), 1e-12);
     assertTrue(CornerUniformity.pValue(0.5, 600) < 1e-10);
   }
 
@@ -49,6 +49,56 @@ class CornerUniformityTest {
     assertEquals(1.0, CornerUniformity.ksStatistic(new double[] {-3, -1}), 1e-15);
     assertEquals(1.0, CornerUniformity.ksStatistic(new double[] {Double.NaN, 7}), 1e-15);
     assertThrows(IllegalArgumentException.class, () -> CornerUniformity.ksStatistic(new double[0]));
+  }
+
+  @Test
+  void gradientCornersAreUniformInEveryCornerAndChannel() {
+    float[] x = GradientImages.generate(2000, SHAPE, Noise.seeded(9));
+    double d = CornerUniformity.meanKsStatistic(x, SHAPE);
+    // each of the six tests sees 2000 values; the mean of six statistics is below the largest, which for a
+    // uniform sample exceeds critical(2000, 0.001 / 6) with probability at most 0.001 (union bound)
+    assertTrue(d < critical(2000, 0.001 / 6) + 1.0 / 255, "D = " + d);
+    // and it is not the pooled statistic: its floor is higher (fewer values per test), ~0.87 / sqrt(2000) = 0.019
+    assertTrue(d > CornerUniformity.pooledKsStatistic(x, SHAPE), "mean " + d);
+  }
+
+  /**
+   * Two images of 2 channels of 2x2 pixels; only the top-left and bottom-right pixel of each channel count
+   * (the others are 0.5, which would move every statistic). Channel 0: top-left {0.1, 0.2}, bottom-right
+   * {0.8, 0.9}; channel 1: top-left {0.25, 0.75}, bottom-right {0.75, 0.25}.
+   *
+   * <p>Per corner and channel, with {@code D = max_i max(i/n - x_(i), x_(i) - (i-1)/n)}: {0.1, 0.2} gives
+   * max(0.5 - 0.1, 0.1, 1 - 0.2, 0.2 - 0.5) = 0.8; {0.8, 0.9} gives max(0.5 - 0.8, 0.8, 1 - 0.9, 0.9 - 0.5) =
+   * 0.8; {0.25, 0.75} gives 0.25 twice; the mean is (0.8 + 0.8 + 0.25 + 0.25) / 4 = 0.525.
+   *
+   * <p>Pooled, the 8 values sorted are 0.1, 0.2, 0.25, 0.25, 0.75, 0.75, 0.8, 0.9 against i/8: the largest
+   * gaps are 4/8 - 0.25 and 0.75 - 4/8, so D = 0.25. The pooled test cannot see that channel 0's corners sit
+   * at opposite ends: the two low and two high values pool to a spread-out set.
+   */
+  @Test
+  void theMeanOfPerCornerTestsDiffersFromThePooledTestByHand() {
+    Shape shape = Shape.of(2, 2, 2);
+    float[] x = {
+      0.1f, 0.5f, 0.5f, 0.8f, /* channel 1 */ 0.25f, 0.5f, 0.5f, 0.75f, // image 0
+      0.2f, 0.5f, 0.5f, 0.9f, /* channel 1 */ 0.75f, 0.5f, 0.5f, 0.25f, // image 1
+    };
+    // the inputs are floats (0.1f = 0.1 + 1.5e-9), so the hand values hold to 1e-7
+    assertEquals(0.525, CornerUniformity.meanKsStatistic(x, shape), 1e-7);
+    assertEquals(0.25, CornerUniformity.pooledKsStatistic(x, shape), 1e-7);
+    CornerUniformity.Accumulator acc = new CornerUniformity.Accumulator(2).add(x, shape, 2);
+    double bin = 0.5 / CornerUniformity.Accumulator.BINS;
+    assertEquals(0.525, acc.meanKsStatistic(), bin + 1e-7);
+    assertEquals(0.25, acc.pooledKsStatistic(), bin + 1e-7);
+    assertEquals(8, acc.count());
+  }
+
+  @Test
+  void theAccumulatorTakesImagesOfItsChannelsOnly() {
+    CornerUniformity.Accumulator acc = new CornerUniformity.Accumulator(3);
+    assertThrows(IllegalArgumentException.class, () -> acc.add(new float[4], Shape.of(1, 2, 2), 1));
+    assertThrows(IllegalArgumentException.class, () -> acc.merge(new CornerUniformity.Accumulator(1)));
+    assertThrows(IllegalArgumentException.class, () -> new CornerUniformity.Accumulator(0));
+    assertThrows(IllegalStateException.class, acc::meanKsStatistic);
   }
 
   @Test

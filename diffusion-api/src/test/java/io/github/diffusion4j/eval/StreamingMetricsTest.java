@@ -68,16 +68,18 @@ class StreamingMetricsTest {
         images[i] = (float) (u < 0.1 ? 0.5 + 1e-6 * r.nextGaussian() : u < 0.12 ? -0.3 : u < 0.14 ? 1.7
             : u < 0.15 ? Double.NaN : r.nextDouble());
       }
-      double exact = CornerUniformity.ksStatistic(images, SHAPE);
-      CornerUniformity.Accumulator acc = new CornerUniformity.Accumulator();
+      double exact = CornerUniformity.pooledKsStatistic(images, SHAPE);
+      double exactMean = CornerUniformity.meanKsStatistic(images, SHAPE);
+      CornerUniformity.Accumulator acc = new CornerUniformity.Accumulator(3);
       for (int first = 0; first < n; first += 97) {
         int m = Math.min(97, n - first);
         acc.add(slice(images, first, m), SHAPE, m);
       }
       assertEquals(2L * 3 * n, acc.count());
-      assertEquals(exact, acc.ksStatistic(), 0.5 / CornerUniformity.Accumulator.BINS + 1e-12, "trial " + trial);
+      assertEquals(exact, acc.pooledKsStatistic(), 0.5 / CornerUniformity.Accumulator.BINS + 1e-12, "trial " + trial);
+      assertEquals(exactMean, acc.meanKsStatistic(), 0.5 / CornerUniformity.Accumulator.BINS + 1e-12, "trial " + trial);
     }
-    assertThrows(IllegalStateException.class, () -> new CornerUniformity.Accumulator().ksStatistic());
+    assertThrows(IllegalStateException.class, () -> new CornerUniformity.Accumulator(3).pooledKsStatistic());
   }
 
   @Test
@@ -87,7 +89,8 @@ class StreamingMetricsTest {
     QualityReport whole = new QualityReport(
         FrechetDistance.between(samples, reference, 75),
         GradientResidual.mean(samples, SHAPE),
-        CornerUniformity.ksStatistic(samples, SHAPE),
+        CornerUniformity.pooledKsStatistic(samples, SHAPE),
+        CornerUniformity.meanKsStatistic(samples, SHAPE),
         600);
     QualityAccumulator acc = new QualityAccumulator(SHAPE);
     for (int first = 0; first < 600; first += 128) {
@@ -98,7 +101,8 @@ class StreamingMetricsTest {
     // enter the distance through square roots (about 3e-9 each), so the distance itself agrees to ~1e-7
     assertEquals(whole.frechet(), batched.frechet(), 1e-6);
     assertEquals(whole.gradientResidual(), batched.gradientResidual(), 1e-12);
-    assertEquals(whole.cornerKs(), batched.cornerKs(), 0.5 / CornerUniformity.Accumulator.BINS);
+    assertEquals(whole.cornerKsPooled(), batched.cornerKsPooled(), 0.5 / CornerUniformity.Accumulator.BINS);
+    assertEquals(whole.cornerKsMean(), batched.cornerKsMean(), 0.5 / CornerUniformity.Accumulator.BINS);
     assertEquals(600, batched.sampleCount());
     QualityReport oneShot = QualityMetrics.evaluate(samples, reference, SHAPE);
     assertEquals(batched.frechet(), oneShot.frechet(), 1e-6);
@@ -204,7 +208,8 @@ class StreamingMetricsTest {
     QualityReport m = merged.report(ref);
     assertEquals(600, merged.count());
     // the histograms are the same counts, so the KS statistic is the same number
-    assertEquals(w.cornerKs(), m.cornerKs(), 0.0);
+    assertEquals(w.cornerKsPooled(), m.cornerKsPooled(), 0.0);
+    assertEquals(w.cornerKsMean(), m.cornerKsMean(), 0.0);
     assertEquals(w.gradientResidual(), m.gradientResidual(), 1e-15);
     assertEquals(w.frechet(), m.frechet(), 1e-9 * w.frechet());
     Gaussian gw = whole.gaussian();

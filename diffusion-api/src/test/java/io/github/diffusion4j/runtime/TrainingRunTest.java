@@ -1,5 +1,6 @@
 package io.github.diffusion4j.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.training.TrainingListener;
 import io.github.diffusion4j.training.TrainingSummary;
@@ -76,6 +78,34 @@ class TrainingRunTest {
     try (TrainedModel m = TrainedModel.load(folder.root(), List.of())) {
       float[] x = m.sample(m.diffusion().sampler(), m.diffusion().request(3, 1), SamplingListener.NONE);
       assertEquals(3 * 75, x.length);
+      assertEquals(NoiseVersion.latest(), m.diffusion().request(3, 1).noise(), "a new run's noise version");
+    }
+  }
+
+  /** A checkpoint written before noise versions existed is sampled with version 1, as it was then. */
+  @Test
+  void anOldCheckpointSamplesWithTheOldNoise() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    Path cp = a.checkpoints().resolve("step-00000007");
+    float[] now;
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
+      assertEquals(NoiseVersion.BOX_MULLER, m.diffusion().noiseVersion());
+      now = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
+    }
+    Path manifest = cp.resolve(Checkpoint.MANIFEST_FILE);
+    String text = Files.readString(manifest);
+    assertTrue(text.contains(",\n  \"noise_version\" : 2"), text);
+    Files.writeString(manifest, text.replace(",\n  \"noise_version\" : 2", ""));
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().request(2, 9).noise());
+      float[] old = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
+      float[] again = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9).withNoise(NoiseVersion.BOX_MULLER),
+          SamplingListener.NONE);
+      assertArrayEquals(now, again, "the version is the only difference");
+      assertFalse(java.util.Arrays.equals(now, old), "version 1 noise gives other samples");
     }
   }
 
@@ -142,6 +172,7 @@ class TrainingRunTest {
     }
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
       assertEquals("ddpm", m.diffusion().sampler().name());
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().noiseVersion(), "no manifest: version 1, as before");
     }
     CheckpointException e = assertThrows(CheckpointException.class,
         () -> TrainedModel.load(cp, List.of("data.image_shape=[3, 4, 4]")));

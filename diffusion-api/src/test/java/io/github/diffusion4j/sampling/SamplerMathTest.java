@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.schedule.BetaSchedule;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
 import io.github.diffusion4j.testkit.GaussianOracle;
@@ -246,9 +248,93 @@ class SamplerMathTest {
   @Test
   void initialNoiseFollowsTheDocumentedLayout() {
     SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.full(10));
+    assertEquals(NoiseVersion.BOX_MULLER, r.noise(), "new requests use the newest noise version");
+    assertEquals(NoiseVersion.ZIGGURAT, r.withNoise(NoiseVersion.ZIGGURAT).slice(1, 2).noise());
     try (TensorScope scope = REF.openScope()) {
-      float[] x = SamplingLoop.initialNoise(REF, r).toFloatArray();
-      assertArrayEquals(Noise.seeded(5).split(0).split(2).normals(4), java.util.Arrays.copyOfRange(x, 8, 12));
+      for (NoiseVersion v : NoiseVersion.values()) {
+        float[] x = SamplingLoop.initialNoise(REF, r.withNoise(v)).toFloatArray();
+        assertArrayEquals(Noise.seeded(5).withVersion(v).split(0).split(2).normals(4),
+            java.util.Arrays.copyOfRange(x, 8, 12), "version " + v.number());
+        float[] z = SamplingLoop.stepNoise(REF, r.withNoise(v), 3).toFloatArray();
+        assertArrayEquals(Noise.seeded(5).withVersion(v).split(4).split(0).normals(4),
+            java.util.Arrays.copyOfRange(z, 0, 4), "version " + v.number());
+      }
     }
+  }
+
+  /** The reference backend, reporting that it was given two threads. */
+  private static final class TwoThreads implements TensorFactory {
+    @Override
+    public Tensor zeros(Shape shape) {
+      return REF.zeros(shape);
+    }
+
+    @Override
+    public Tensor fromArray(float[] data, Shape shape) {
+      return REF.fromArray(data, shape);
+    }
+
+    @Override
+    public TensorScope openScope() {
+      return REF.openScope();
+    }
+
+    @Override
+    public int threads() {
+      return 2;
+    }
+  }
+
+  private static void joinNoiseThreads() {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("diffusion4j-noise")) {
+        try {
+          t.join(10_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+        assertTrue(!t.isAlive(), "the noise thread ends with its sampling run");
+      }
+    }
+  }
+
+  private static boolean noiseThreadAlive() {
+    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("diffusion4j-noise"));
+  }
+
+  /**
+   * With two threads the loop draws each step's noise on a thread of its own while the model runs, and the
+   * samples are the same bits as with one; a sampler that draws noise on some steps only (DDPM's last step,
+   * DDIM with eta 0) gets the same results too.
+   */
+  @Test
+  void aSecondThreadDrawsTheNoiseAndChangesNothing() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    boolean[] sawThread = new boolean[2];
+    List<Sampler> samplers = List.of(
+        new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF),
+        new DdimSampler(sch, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, REF),
+        new DdimSampler(sch, PredictionType.EPSILON, 0.7, true, SampleClipping.clip(1.0), REF));
+    for (Sampler sampler : samplers) {
+      for (NoiseVersion v : NoiseVersion.values()) {
+        SamplingRequest r = SamplingRequest.of(6, Shape.of(1, 2, 2), 31, Timesteps.trailing(40, 13)).withNoise(v);
+        try (TensorScope scope = REF.openScope()) {
+          float[] one = sampler.sample((x, t) -> {
+            sawThread[0] |= noiseThreadAlive();
+            return oracle.predict(x, t);
+          }, REF, r).toFloatArray();
+          float[] two = sampler.sample((x, t) -> {
+            sawThread[1] |= noiseThreadAlive();
+            return oracle.predict(x, t);
+          }, new TwoThreads(), r).toFloatArray();
+          assertArrayEquals(one, two, sampler.name() + ", noise version " + v.number());
+          joinNoiseThreads(); // a stopped pool's thread may be alive a moment after the loop returns
+
+        }
+      }
+    }
+    assertTrue(!sawThread[0] && sawThread[1], "the noise thread runs with two threads only");
   }
 }

@@ -8,11 +8,12 @@ import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.library.Architectures;
 
 /**
- * The layering of DESIGN.md section 2 as ArchUnit rules, shared by every module through the test-jar.
+ * The layering of docs/design.md section 2 as ArchUnit rules, shared by every module through the test-jar.
  * Each module runs them all with
  *
  * <pre>{@code
- * @AnalyzeClasses(packages = "io.github.diffusion4j", importOptions = ImportOption.DoNotIncludeTests.class)
+ * @AnalyzeClasses(packages = "io.github.diffusion4j",
+ *     importOptions = {ImportOption.DoNotIncludeTests.class, NoTestJars.class})
  * class ArchitectureTest {
  *   @ArchTest static final ArchTests RULES = ArchTests.in(ArchitectureRules.class);
  * }
@@ -67,7 +68,7 @@ public final class ArchitectureRules {
           .whereLayer("config").mayOnlyBeAccessedByLayers("runtime", "edges")
           .whereLayer("runtime").mayOnlyBeAccessedByLayers("edges")
           .whereLayer("backends").mayNotBeAccessedByAnyLayer()
-          .because("lower layers never import higher ones (DESIGN.md section 2)");
+          .because("lower layers never import higher ones (docs/design.md section 2)");
 
   /** The numeric core stays free of frameworks and engines. */
   @ArchTest
@@ -174,7 +175,7 @@ public final class ArchitectureRules {
           .that().resideOutsideOfPackage(ROOT + ".runtime..")
           .and().resideInAPackage(ROOT + "..")
           .should().dependOnClassesThat().resideInAnyPackage("com.google.inject..", "jakarta.inject..")
-          .because("wiring is declarative and lives in the runtime package (DESIGN.md section 5.5)");
+          .because("wiring is declarative and lives in the runtime package (docs/design.md section 5.5)");
 
   /** YAML is read in one place. */
   @ArchTest
@@ -185,6 +186,25 @@ public final class ArchitectureRules {
           .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml.jackson.dataformat.yaml..", "org.yaml..")
           .because("the config package is the only YAML reader, so every config error has one format");
 
+  /**
+   * Jackson is used where JSON or YAML files are read or written, and nowhere else: {@code config} (the YAML
+   * configuration), {@code io} (the JSON of checkpoints: the safetensors header, {@code manifest.json},
+   * {@code scheduler_config.json}, diffusers' {@code config.json}), {@code runtime} ({@code metrics.jsonl}),
+   * and the edges that write or read their own JSON files ({@code cli}: {@code metrics.jsonl} for the loss
+   * chart; {@code spark}: the samples' {@code manifest.json}). The test kit (test code, shipped in the api's
+   * test-jar) reads golden JSON files and is not part of the product.
+   */
+  @ArchTest
+  public static final ArchRule ONLY_FILE_FORMATS_USE_JACKSON =
+      noClasses()
+          .that().resideInAPackage(ROOT + "..")
+          .and().resideOutsideOfPackages(
+              ROOT + ".config..", ROOT + ".io..", ROOT + ".runtime..", ROOT + ".cli..", ROOT + ".spark..",
+              ROOT + ".testkit..")
+          .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml.jackson..")
+          .because("JSON and YAML are file formats: the packages that read and write files use Jackson (docs/design.md"
+              + " section 2), the numeric core, the models, samplers, data, metrics and training never do");
+
   /** Backend implementations hide behind their provider. */
   @ArchTest
   public static final ArchRule BACKEND_IMPLEMENTATIONS_ARE_PACKAGE_PRIVATE =
@@ -193,5 +213,5 @@ public final class ArchitectureRules {
           .and().arePublic()
           .should().haveSimpleNameEndingWith("BackendProvider")
           .allowEmptyShould(true)
-          .because("a backend's only public type is its provider (DESIGN.md section 1)");
+          .because("a backend's only public type is its provider (docs/design.md section 1)");
 }

@@ -128,6 +128,16 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
   }
 
   @Override
+  public Tensor combine(double a, Tensor y, double b, Tensor z, double c) {
+    float[] xs = data(), ys = other(y), zs = other(z), r = new float[xs.length];
+    float fa = (float) a, fb = (float) b, fc = (float) c;
+    for (int i = 0; i < xs.length; i++) {
+      r[i] = (fa * xs[i] + fb * ys[i]) + fc * zs[i];
+    }
+    return make(r);
+  }
+
+  @Override
   public Tensor combinePerSample(double[] a, Tensor other, double[] b) {
     checkBatch(a.length);
     checkBatch(b.length);

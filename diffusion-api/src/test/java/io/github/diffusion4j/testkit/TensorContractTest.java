@@ -144,6 +144,40 @@ public abstract class TensorContractTest extends BackendFixture {
     }
   }
 
+  /**
+   * The three-operand combination against float32 arithmetic. Tolerance: it rounds up to four times (three
+   * products, two sums, or fewer with fused multiply-adds), each within half an ulp of a partial sum bounded
+   * by {@code |a x| + |b y| + |c z|}, so the results differ by at most ~2.5e-7 of that sum.
+   */
+  @Test
+  void threeOperandCombination() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 9);
+      float[] b = values(SHAPE.size(), 10);
+      float[] c = values(SHAPE.size(), 11);
+      Tensor x = t().fromArray(a, SHAPE);
+      Tensor y = t().fromArray(b, SHAPE);
+      Tensor z = t().fromArray(c, SHAPE);
+      for (double[] f : new double[][] {{0.3, -1.7, 0.6}, {1.0, 0.25, -3.0}, {-2.5, 1.0, 0.0}}) {
+        float[] got = x.combine(f[0], y, f[1], z, f[2]).toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+          float pa = (float) f[0] * a[i];
+          float pb = (float) f[1] * b[i];
+          float pc = (float) f[2] * c[i];
+          float want = (pa + pb) + pc;
+          double tol = 3e-7 * (Math.abs(pa) + Math.abs(pb) + Math.abs(pc)) + 1e-12;
+          assertEquals(want, got[i], tol, "element " + i + " of " + java.util.Arrays.toString(f));
+        }
+      }
+      assertArrayEquals(a, x.toFloatArray(), "operands are unchanged");
+      assertArrayEquals(b, y.toFloatArray(), "operands are unchanged");
+      assertArrayEquals(c, z.toFloatArray(), "operands are unchanged");
+      Tensor other = t().zeros(Shape.of(3, 8));
+      assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1, other, 1));
+      assertThrows(IllegalArgumentException.class, () -> x.combine(1, other, 1, z, 1));
+    }
+  }
+
   @Test
   void sqrtClampSumMean() {
     try (TensorScope s = t().openScope()) {

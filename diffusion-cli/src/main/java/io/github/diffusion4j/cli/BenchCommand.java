@@ -270,6 +270,10 @@ final class BenchCommand implements Callable<Integer> {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add(workload.equals("pretrained") ? "-Xmx4g" : "-Xmx2g");
     cmd.add("-XX:+UseSerialGC");
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+      // the children draw noise as this JVM would (docs/noise.md: the vectorised fill, the same bits)
+      cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
+    }
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));

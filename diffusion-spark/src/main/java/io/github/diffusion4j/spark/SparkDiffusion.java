@@ -169,7 +169,7 @@ public final class SparkDiffusion {
   private static QualityReport score(Diffusion d, QualityAccumulator samples, Gaussian reference) {
     QualityReport r = samples.report(reference);
     return d.config().data().kind() == DataConfig.Kind.GRADIENTS ? r
-        : new QualityReport(r.frechet(), Double.NaN, Double.NaN, r.sampleCount());
+        : r.frechetOnly();
   }
 
   private static JavaRDD<ShardPlan.Shard> shards(JavaSparkContext sc, ShardPlan plan) {

@@ -193,6 +193,11 @@ final class DjlBackend implements Backend, TensorFactory {
     return scopes.open();
   }
 
+  @Override
+  public int threads() {
+    return threads;
+  }
+
   /** Throws if the backend is closed. */
   void checkOpen() {
     if (closed) {

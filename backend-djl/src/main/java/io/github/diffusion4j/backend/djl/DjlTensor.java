@@ -164,6 +164,20 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     }
   }
 
+  /** {@code (a * this + b * y) + c * z}: three products and two in-place sums, no other temporary. */
+  @Override
+  public Tensor combine(double a, Tensor y, double b, Tensor z, double c) {
+    PtNDArray x = nd();
+    PtNDArray py = operand(y);
+    PtNDArray pz = operand(z);
+    try (PtNDArray ca = Nd.scalar(backend.root(), a)) {
+      PtNDArray r = JniUtils.mul(x, ca);
+      addScaled(r, py, b);
+      addScaled(r, pz, c);
+      return result(r);
+    }
+  }
+
   /** Item {@code i} is {@code a[i] * this[i] + b[i] * other[i]}: two broadcast products and a sum. */
   @Override
   public Tensor combinePerSample(double[] a, Tensor other, double[] b) {

@@ -51,6 +51,35 @@ final class Kernels {
   }
 
   /**
+   * {@code r[i] = (a * x[i] + b * y[i]) + c * z[i]}.
+   *
+   * @param a factor of x
+   * @param x first operand
+   * @param b factor of y
+   * @param y second operand
+   * @param c factor of z
+   * @param z third operand
+   * @param r result
+   * @param n element count
+   */
+  static void combine3(float a, FloatBuffer x, float b, FloatBuffer y, float c, FloatBuffer z, FloatBuffer r, int n) {
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hy = s[1];
+    float[] hz = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      y.get(off, hy, 0, len);
+      z.get(off, hz, 0, len);
+      for (int i = 0; i < len; i++) {
+        hz[i] = (a * hx[i] + b * hy[i]) + c * hz[i];
+      }
+      r.put(off, hz, 0, len);
+    }
+  }
+
+  /**
    * Per item {@code j} of {@code items} items of {@code itemSize} elements:
    * {@code r = a[j] * x + b[j] * y}.
    *

@@ -175,6 +175,11 @@ final class Nd4jBackend implements Backend, TensorFactory {
   }
 
   @Override
+  public int threads() {
+    return runtime.threads();
+  }
+
+  @Override
   public String toString() {
     return "Nd4jBackend[" + runtime.describe() + "]";
   }

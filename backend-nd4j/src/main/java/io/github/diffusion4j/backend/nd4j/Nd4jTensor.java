@@ -12,7 +12,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * A {@link Tensor} over a dense, C-ordered float32 {@link INDArray} that it owns alone (never a view), so
  * its memory can be freed the moment it is released.
  *
- * <p>Single ND4J ops serve the plain arithmetic; the fused forms ({@link #combine},
+ * <p>Single ND4J ops serve the plain arithmetic; the fused forms (the {@code combine}s,
  * {@link #combinePerSample}, {@link #mulPerSample}) and {@link #clamp} are one pass of {@link Kernels}
  * over the native memory, since ND4J would need two or three ops (and as many temporaries) for each.
  *
@@ -167,6 +167,16 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
     FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
     Kernels.combine((float) a, x, (float) b, y, r.buffer(), shape.size());
+    return r;
+  }
+
+  @Override
+  public Tensor combine(double a, Tensor y, double b, Tensor z, double c) {
+    FloatBuffer bz = operand(z).buffer();
+    FloatBuffer by = operand(y).buffer();
+    FloatBuffer x = buffer();
+    Nd4jTensor r = uninitialized();
+    Kernels.combine3((float) a, x, (float) b, by, (float) c, bz, r.buffer(), shape.size());
     return r;
   }
 
