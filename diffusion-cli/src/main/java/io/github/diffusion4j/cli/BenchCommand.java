@@ -1,5 +1,8 @@
 package io.github.diffusion4j.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.diffusion4j.runtime.ProviderDiscovery;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
@@ -28,7 +31,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Times training and sampling of the tutorial's workload on each backend and against the "
-        + "PyTorch reference (shared/reference/torch_timing.py) measured in the same run; prints ratios."})
+        + "PyTorch reference (benchmarks/reference/torch_timing.py) measured in the same run; prints ratios."})
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--backend", description = "Only this backend (default: every backend found).")
   String backend;
@@ -52,8 +55,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
   int reps;
 
-  @Option(names = "--reference", description = "Path of torch_timing.py (default: search ../shared/reference).")
+  @Option(names = "--reference", description = "Path of torch_timing.py (default: the repository's "
+      + "benchmarks/reference/torch_timing.py, found from the working directory up).")
   Path reference;
+
+  @Option(names = "--python", defaultValue = "/usr/bin/python3",
+      description = "The Python interpreter of the PyTorch reference (default: ${DEFAULT-VALUE}, Debian's).")
+  String python;
 
   @Option(names = "--no-reference", description = "Skip the PyTorch reference.")
   boolean noReference;
@@ -66,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
   String torchBlas;
 
   @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|pretrained",
-      description = {"mlp: the tutorial's workload against shared/reference/torch_timing.py (default);",
+      description = {"mlp: the tutorial's workload against benchmarks/reference/torch_timing.py (default);",
           "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench;",
           "pretrained: seconds per image of DDIM sampling (batch 1) with --checkpoint DIR against "
               + "docs/diffusers_reference.py bench (the reference needs a diffusers folder)."})
@@ -148,7 +156,27 @@ final class BenchCommand implements Callable<Integer> {
       }
       return reference;
     }
-    return findUp("shared/reference/torch_timing.py");
+    return inRepository(REFERENCE_SCRIPT);
+  }
+
+  /** The PyTorch reference of the tutorial's workload, relative to the repository's root. */
+  static final String REFERENCE_SCRIPT = "benchmarks/reference/torch_timing.py";
+
+  /**
+   * A file of the repository this is run in: the working directory or its first parent that holds the root's
+   * {@code pom.xml} and {@code mvnw}; nothing outside the repository is searched.
+   *
+   * @param relative the path from the root
+   * @return the file, or null if there is no repository or no such file in it
+   */
+  static Path inRepository(String relative) {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("pom.xml")) && Files.isRegularFile(dir.resolve("mvnw"))) {
+        Path p = dir.resolve(relative);
+        return Files.isRegularFile(p) ? p : null;
+      }
+    }
+    return null;
   }
 
   /**
@@ -182,7 +210,7 @@ final class BenchCommand implements Callable<Integer> {
         if (blas == null && rows.containsKey("pytorch")) {
           continue;
         }
-        List<String> cmd = List.of("/usr/bin/python3", script.toString(), "bench", String.valueOf(trainSteps),
+        List<String> cmd = List.of(python, script.toString(), "bench", String.valueOf(trainSteps),
             String.valueOf(threads));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
@@ -248,7 +276,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private Map<String, Double> runTorch(Path script, Path blas) throws IOException, InterruptedException {
-    List<String> cmd = List.of("/usr/bin/python3", script.toString(), "--threads", String.valueOf(threads),
+    List<String> cmd = List.of(python, script.toString(), "--threads", String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps));
     ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -309,14 +337,31 @@ final class BenchCommand implements Callable<Integer> {
     return p.waitFor() == 0 ? last : null;
   }
 
-  private static final Pattern NUMBER = Pattern.compile("\"(\\w+)\"\\s*:\\s*(-?[0-9.eE+-]+)");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * The numeric fields of a one-line JSON object a child or the reference script printed.
+   *
+   * @param json the object
+   * @return its numbers by name, in order
+   * @throws IllegalStateException if it is not a JSON object
+   */
   static Map<String, Double> parse(String json) {
-    Map<String, Double> m = new LinkedHashMap<>();
-    Matcher mt = NUMBER.matcher(json);
-    while (mt.find()) {
-      m.put(mt.group(1), Double.parseDouble(mt.group(2)));
+    JsonNode root;
+    try {
+      root = JSON.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("the benchmark printed malformed JSON: " + e.getOriginalMessage(), e);
     }
+    if (root == null || !root.isObject()) {
+      throw new IllegalStateException("the benchmark printed " + json + ", not a JSON object");
+    }
+    Map<String, Double> m = new LinkedHashMap<>();
+    root.properties().forEach(e -> {
+      if (e.getValue().isNumber()) {
+        m.put(e.getKey(), e.getValue().doubleValue());
+      }
+    });
     return m;
   }
 

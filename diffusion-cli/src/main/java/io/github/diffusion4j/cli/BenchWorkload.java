@@ -29,7 +29,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The reference workload of {@code shared/reference/torch_timing.py}, on one backend, through the same
+ * The reference workload of {@code benchmarks/reference/torch_timing.py}, on one backend, through the same
  * public code paths a user runs (the {@link Trainer} and the samplers): images 3x5x5, MLP
  * Linear(76,128)-ReLU-Linear(128,75), Adam lr 1e-3, MSE on the noise, batch 128, T = 100 linear betas
  * 1e-4..0.02. Each figure is the median of {@code reps} repetitions after a warm-up.

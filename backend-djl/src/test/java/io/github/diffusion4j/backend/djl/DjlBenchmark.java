@@ -30,6 +30,8 @@ import io.github.diffusion4j.testkit.UNetReference;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -65,7 +67,7 @@ import java.util.regex.Pattern;
  * <pre>
  * ./mvnw -B -q -pl backend-djl -am test-compile dependency:build-classpath \
  *     -Dmdep.outputFile=target/test.classpath -Dmdep.includeScope=test
- * java -Dai.djl.offline=true -Dbench.torch=/work/shared/reference/torch_timing.py \
+ * java -Dai.djl.offline=true \
  *     -cp backend-djl/target/test-classes:backend-djl/target/classes:$(cat backend-djl/target/test.classpath) \
  *     io.github.diffusion4j.backend.djl.DjlBenchmark
  * </pre>
@@ -77,7 +79,9 @@ import java.util.regex.Pattern;
  *
  * <p>System properties: {@code bench.workload} ({@code mlp}), {@code bench.threads} (1), {@code
  * bench.trainSteps} (4000), {@code bench.reps} (3), {@code bench.samples} (1000), {@code bench.ddimSteps} (20),
- * {@code bench.torch} (path of the torch script, or unset to skip it), {@code bench.python}
+ * {@code bench.torch} (path of the torch script; by default the repository's
+ * {@code benchmarks/reference/torch_timing.py}, the repository being the working directory or the first parent
+ * with {@code pom.xml} and {@code mvnw}; {@code none} skips it), {@code bench.python}
  * ({@code /usr/bin/python3}); for the U-Net {@code bench.batch} (64) and {@code bench.unetSteps} (3). The last
  * line printed is one JSON object with every figure.
  */
@@ -101,7 +105,12 @@ public final class DjlBenchmark {
     int reps = Integer.getInteger("bench.reps", 3);
     int samples = Integer.getInteger("bench.samples", 1000);
     int ddimSteps = Integer.getInteger("bench.ddimSteps", 20);
-    String script = System.getProperty("bench.torch");
+    String script = System.getProperty("bench.torch", "");
+    if (script.isEmpty()) {
+      script = findScript();
+    } else if (script.equals("none")) {
+      script = null;
+    }
     String workload = System.getProperty("bench.workload", "mlp");
     if (workload.equals("unet")) {
       unet(threads, reps, Integer.getInteger("bench.batch", 64), Integer.getInteger("bench.unetSteps", 3), ddimSteps);
@@ -395,5 +404,16 @@ public final class DjlBenchmark {
     String t = torch == null ? "-" : String.format(Locale.ROOT, "%.3f", torch);
     String r = torch == null ? "-" : String.format(Locale.ROOT, "%.2f", djl / torch);
     System.out.printf(Locale.ROOT, "%-44s %12.3f %12s %10s%n", name, djl, t, r);
+  }
+
+  /** The repository's {@code benchmarks/reference/torch_timing.py}: walks up to the root's pom.xml and mvnw. */
+  private static String findScript() {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("pom.xml")) && Files.isRegularFile(dir.resolve("mvnw"))) {
+        Path candidate = dir.resolve("benchmarks/reference/torch_timing.py");
+        return Files.isRegularFile(candidate) ? candidate.toString() : null;
+      }
+    }
+    return null;
   }
 }

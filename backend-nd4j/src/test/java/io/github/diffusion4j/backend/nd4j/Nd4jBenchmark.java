@@ -43,8 +43,10 @@ import java.util.regex.Pattern;
  * nd4j alternate and the best figure of each side is printed last, which damps the noise of a shared
  * machine); {@code bench.trainSteps} (4000), {@code bench.reps} (3), {@code bench.samples} (1000),
  * {@code bench.ddimSteps} (20); {@code bench.torch}, the path of {@code torch_timing.py} (by default
- * {@code shared/reference/torch_timing.py} in the working directory or a parent; {@code none} skips
- * PyTorch); {@code bench.torchBlas}, a BLAS library to {@code LD_PRELOAD} into PyTorch, e.g. the
+ * the repository's {@code benchmarks/reference/torch_timing.py}, the repository being the working directory
+ * or the first parent with {@code pom.xml} and {@code mvnw}; {@code none} skips PyTorch);
+ * {@code bench.python}, the interpreter ({@code /usr/bin/python3}); {@code bench.torchBlas}, a BLAS library
+ * to {@code LD_PRELOAD} into PyTorch, e.g. the
  * {@code libopenblas.so.0} ND4J uses: Debian's {@code python3-torch} calls the generic
  * {@code libblas.so.3}, which is the unoptimised reference BLAS unless an optimised one is installed as
  * its alternative; with the same OpenBLAS both sides do the same matrix products.
@@ -197,7 +199,7 @@ public final class Nd4jBenchmark {
       return Optional.empty();
     }
     Optional<Path> script = configured.isEmpty() ? findScript() : Optional.of(Path.of(configured));
-    Path python = Path.of("/usr/bin/python3");
+    Path python = Path.of(System.getProperty("bench.python", "/usr/bin/python3"));
     if (script.isEmpty() || !Files.isRegularFile(script.get()) || !Files.isExecutable(python)) {
       System.out.println("# PyTorch reference skipped: no " + (script.isEmpty() ? "torch_timing.py" : python));
       return Optional.empty();
@@ -231,11 +233,12 @@ public final class Nd4jBenchmark {
     return m.size() == 3 ? Optional.of(m) : Optional.empty();
   }
 
+  /** The repository's {@code benchmarks/reference/torch_timing.py}: walks up to the root's pom.xml and mvnw. */
   private static Optional<Path> findScript() {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("shared/reference/torch_timing.py");
-      if (Files.isRegularFile(candidate)) {
-        return Optional.of(candidate);
+      if (Files.isRegularFile(dir.resolve("pom.xml")) && Files.isRegularFile(dir.resolve("mvnw"))) {
+        Path candidate = dir.resolve("benchmarks/reference/torch_timing.py");
+        return Files.isRegularFile(candidate) ? Optional.of(candidate) : Optional.empty();
       }
     }
     return Optional.empty();
