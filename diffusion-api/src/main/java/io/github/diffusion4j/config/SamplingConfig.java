@@ -1,6 +1,7 @@
 package io.github.diffusion4j.config;
 
 import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.SampleClipping;
 import io.github.diffusion4j.sampling.SamplerSettings;
 import io.github.diffusion4j.sampling.VarianceType;
@@ -31,6 +32,8 @@ import java.util.List;
  * @param setAlphaToOne DDIM: alpha-bar after the last step is 1
  * @param count images to generate, at least 1
  * @param useEma sample with the EMA weights when the checkpoint has them
+ * @param noiseVersion the {@link NoiseVersion} number of the sampling noise: 1 (the ziggurat, the default) or 2
+ *     (a float32 Box-Muller, docs/noise.md)
  * @param options sampler-specific options, read by a custom sampler's provider
  */
 public record SamplingConfig(
@@ -49,6 +52,7 @@ public record SamplingConfig(
     boolean setAlphaToOne,
     int count,
     boolean useEma,
+    int noiseVersion,
     ConfigSection options) {
 
   /**
@@ -71,6 +75,7 @@ public record SamplingConfig(
    * @param setAlphaToOne DDIM: alpha-bar after the last step is 1
    * @param count images to generate, at least 1
    * @param useEma sample with the EMA weights when the checkpoint has them
+   * @param noiseVersion the {@link NoiseVersion} number of the sampling noise, 1 or 2
    * @param options sampler-specific options, read by a custom sampler's provider
    * @throws ConfigException naming the key at fault
    */
@@ -86,6 +91,7 @@ public record SamplingConfig(
     Schema.DYNAMIC_THRESHOLDING_RATIO.check(dynamicThresholdingRatio);
     Schema.SAMPLE_MAX_VALUE.check(sampleMaxValue);
     Schema.COUNT.check(count);
+    Schema.NOISE_VERSION.check(noiseVersion);
     Schema.OPTIONS.check(options);
     for (int i = 1; i < timesteps.size(); i++) {
       if (timesteps.get(i) >= timesteps.get(i - 1)) {
@@ -110,6 +116,15 @@ public record SamplingConfig(
       return Timesteps.of(numTrainTimesteps, timesteps.stream().mapToInt(Integer::intValue).toArray());
     }
     return Timesteps.create(numTrainTimesteps, numInferenceSteps, timestepSpacing, stepsOffset);
+  }
+
+  /**
+   * The noise version of this configuration's sampling.
+   *
+   * @return the version
+   */
+  public NoiseVersion noise() {
+    return NoiseVersion.of(noiseVersion);
   }
 
   /**

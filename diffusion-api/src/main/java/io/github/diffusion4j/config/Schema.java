@@ -266,6 +266,10 @@ final class Schema {
       ValueType.atLeast(1), 64, "images to generate");
   static final Key<SamplingConfig, Boolean> USE_EMA = Key.of("sampling.use_ema", SamplingConfig::useEma,
       ValueType.bool(), true, "sample with the EMA weights when the checkpoint has them");
+  static final Key<SamplingConfig, Integer> NOISE_VERSION = Key.of("sampling.noise_version",
+      SamplingConfig::noiseVersion, ValueType.oneOf(1, 2), 1,
+      "how sampling noise becomes normals: 1 ziggurat (every release's samples), 2 float32 Box-Muller "
+          + "(faster with the Vector API on AVX-512; docs/noise.md)");
   static final Key<SamplingConfig, ConfigSection> OPTIONS = Key.of("sampling.options",
       SamplingConfig::options, ValueType.section(), ConfigSection.empty("sampling.options"),
       "sampler-specific options, read by a custom sampler's provider");
@@ -328,10 +332,10 @@ final class Schema {
           v.get(STEPS_OFFSET), v.get(TIMESTEPS), v.get(ETA), v.get(VARIANCE_TYPE), v.get(CLIP_SAMPLE),
           v.get(CLIP_SAMPLE_RANGE), v.get(THRESHOLDING), v.get(DYNAMIC_THRESHOLDING_RATIO),
           v.get(SAMPLE_MAX_VALUE), v.get(SET_ALPHA_TO_ONE), v.get(COUNT), v.get(USE_EMA),
-          v.get(OPTIONS)),
+          v.get(NOISE_VERSION), v.get(OPTIONS)),
       List.of(SAMPLER, NUM_INFERENCE_STEPS, TIMESTEP_SPACING, STEPS_OFFSET, TIMESTEPS, ETA, VARIANCE_TYPE,
           CLIP_SAMPLE, CLIP_SAMPLE_RANGE, THRESHOLDING, DYNAMIC_THRESHOLDING_RATIO, SAMPLE_MAX_VALUE,
-          SET_ALPHA_TO_ONE, COUNT, USE_EMA, OPTIONS));
+          SET_ALPHA_TO_ONE, COUNT, USE_EMA, NOISE_VERSION, OPTIONS));
 
   static final Section<OutputConfig> OUTPUT = new Section<>("output", "where runs are written", null,
       v -> new OutputConfig(v.get(OUTPUT_DIR), v.get(OUTPUT_NAME)), List.of(OUTPUT_DIR, OUTPUT_NAME));

@@ -3,7 +3,6 @@ package io.github.diffusion4j.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.diffusion4j.random.NoiseVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
@@ -15,9 +14,8 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * A checkpoint's {@code manifest.json}: the format version, who wrote it, the noise version its samples
- * are drawn with, and the SHA-256 of every other file, so that a damaged or tampered file is detected on
- * load.
+ * A checkpoint's {@code manifest.json}: the format version, who wrote it, and the SHA-256 of every
+ * other file, so that a damaged or tampered file is detected on load.
  *
  * <pre>{@code
  * {
@@ -26,14 +24,9 @@ import java.util.regex.Pattern;
  *   "backend" : "nd4j",
  *   "seed" : 42,
  *   "created" : "2025-01-31T12:00:00Z",
- *   "files" : { "config.yaml" : "<64 hex digits>", "model.safetensors" : "<64 hex digits>" },
- *   "noise_version" : 2
+ *   "files" : { "config.yaml" : "<64 hex digits>", "model.safetensors" : "<64 hex digits>" }
  * }
  * }</pre>
- *
- * <p>{@code noise_version} ({@link NoiseVersion}) says how the run's sampling noise turns into normals; a
- * manifest without it was written before version 2 existed and means version 1, so sampling an old run
- * again gives the same images.
  *
  * @param formatVersion the checkpoint layout version, {@value #FORMAT_VERSION} for this release
  * @param diffusion4jVersion the version of the library that wrote it
@@ -41,7 +34,6 @@ import java.util.regex.Pattern;
  * @param seed the run's seed
  * @param created when the checkpoint was written
  * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
- * @param noiseVersion the {@link NoiseVersion} number of the run's sampling noise
  */
 public record Manifest(
     int formatVersion,
@@ -49,8 +41,7 @@ public record Manifest(
     String backend,
     long seed,
     Instant created,
-    Map<String, String> sha256,
-    int noiseVersion) {
+    Map<String, String> sha256) {
 
   /** The layout version this release writes and the newest it reads. */
   public static final int FORMAT_VERSION = 1;
@@ -66,12 +57,10 @@ public record Manifest(
    * @param seed the run's seed
    * @param created when the checkpoint was written
    * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
-   * @param noiseVersion the {@link NoiseVersion} number of the run's sampling noise
-   * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, a hash is not
-   *     64 lower-case hex digits, or the noise version is unknown
+   * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, or a hash is not
+   *     64 lower-case hex digits
    */
   public Manifest {
-    NoiseVersion.of(noiseVersion);
     if (formatVersion < 1) {
       throw new IllegalArgumentException("format_version must be at least 1, got " + formatVersion);
     }
@@ -102,16 +91,7 @@ public record Manifest(
   public static Manifest of(Provenance provenance, Map<String, String> sha256) {
     return new Manifest(
         FORMAT_VERSION, libraryVersion(), provenance.backend(), provenance.seed(), provenance.created(),
-        sha256, NoiseVersion.latest().number());
-  }
-
-  /**
-   * The noise version of the run's samples.
-   *
-   * @return the version
-   */
-  public NoiseVersion noise() {
-    return NoiseVersion.of(noiseVersion);
+        sha256);
   }
 
   /**
@@ -153,7 +133,6 @@ public record Manifest(
     root.put("created", created.toString());
     ObjectNode files = root.putObject("files");
     sha256.forEach(files::put);
-    root.put("noise_version", noiseVersion);
     try {
       return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
@@ -207,20 +186,8 @@ public record Manifest(
       }
       hashes.put(f.getKey(), f.getValue().textValue());
     }
-    int noise = NoiseVersion.ZIGGURAT.number();
-    JsonNode nv = root.get("noise_version");
-    if (nv != null) {
-      if (!nv.isIntegralNumber() || !nv.canConvertToInt()) {
-        throw Json.wrongType(source, "noise_version", "an integer", nv);
-      }
-      noise = nv.intValue();
-      if (noise > NoiseVersion.latest().number()) {
-        throw CheckpointException.of(source, "noise_version " + noise + " was written by a newer diffusion4j; "
-            + "this version knows noise versions up to " + NoiseVersion.latest().number());
-      }
-    }
     try {
-      return new Manifest(fv.intValue(), version, backend, seed.longValue(), created, hashes, noise);
+      return new Manifest(fv.intValue(), version, backend, seed.longValue(), created, hashes);
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(source, e.getMessage());
     }

@@ -6,14 +6,15 @@ import java.util.stream.Collectors;
 /**
  * Which transform turns a {@link Noise} stream's 64-bit words into standard normals. Both use the same
  * SplitMix64 words and the same {@link Noise#split(long) splits}; each gives bit-identical numbers on every
- * JVM and backend, but the two give different numbers, so a run records the version its samples were drawn
- * with ({@code noise_version} in a checkpoint's manifest) and sampling it again uses that version.
+ * JVM and backend, but the two give different numbers, so a run's configuration names the version its
+ * samples are drawn with ({@code sampling.noise_version}, default 1; a checkpoint's {@code config.yaml} keeps
+ * it) and sampling it again uses that version.
  */
 public enum NoiseVersion {
   /**
    * Version 1: Marsaglia and Tsang's 256-layer ziggurat, one normal from one or more words (see
    * {@link Noise}). The default of {@link Noise#seeded(long)}: training, weight initialisation and data use
-   * it, and so did sampling before version 2.
+   * it, and so does sampling unless {@code sampling.noise_version} says 2.
    */
   ZIGGURAT(1),
 
@@ -22,8 +23,8 @@ public enum NoiseVersion {
    * cosine (only IEEE 754 additions, multiplications, one division and one square root, so every JVM gives
    * the same bits), two normals from each word and no rejection, so a whole block of values is computed with
    * SIMD instructions at once. Values lie within about 5.77 standard deviations (the limit of a 24-bit
-   * uniform). The default of sampling since it was introduced; the algorithm is specified on
-   * {@code BoxMuller}'s source and in docs/noise.md.
+   * uniform). Chosen with {@code sampling.noise_version: 2}; faster than version 1 only with the Vector API
+   * on AVX-512 CPUs. The algorithm is specified on {@code BoxMuller}'s source and in docs/noise.md.
    */
   BOX_MULLER(2);
 
@@ -43,7 +44,7 @@ public enum NoiseVersion {
   }
 
   /**
-   * The newest version: what new sampling requests and new checkpoints use.
+   * The newest version this release knows.
    *
    * @return {@link #BOX_MULLER}
    */

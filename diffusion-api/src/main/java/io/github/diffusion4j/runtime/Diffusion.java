@@ -55,9 +55,9 @@ public final class Diffusion implements AutoCloseable {
   private final Injector injector;
   private volatile boolean backendCreated;
 
-  private Diffusion(LoadedConfig loaded, NoiseVersion noise) {
+  private Diffusion(LoadedConfig loaded) {
     this.loaded = loaded;
-    this.noise = noise;
+    this.noise = loaded.config().sampling().noise();
     this.injector = Guice.createInjector(Stage.DEVELOPMENT,
         new DiffusionModule(loaded, ProviderDiscovery.backends(), ProviderDiscovery.samplers()));
   }
@@ -81,7 +81,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(Path yaml, List<String> overrides) {
-    return new Diffusion(ConfigLoader.read(yaml, overrides), NoiseVersion.latest());
+    return new Diffusion(ConfigLoader.read(yaml, overrides));
   }
 
   /**
@@ -91,7 +91,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(DiffusionConfig config) {
-    return new Diffusion(LoadedConfig.of(config), NoiseVersion.latest());
+    return new Diffusion(LoadedConfig.of(config));
   }
 
   /**
@@ -101,24 +101,12 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(LoadedConfig loaded) {
-    return new Diffusion(loaded, NoiseVersion.latest());
+    return new Diffusion(loaded);
   }
 
   /**
-   * Wires a loaded configuration whose samples are drawn with a given noise version (a checkpoint's).
-   *
-   * @param loaded the configuration and its locations
-   * @param noise the noise version of {@link #request}
-   * @return the wired configuration
-   */
-  static Diffusion open(LoadedConfig loaded, NoiseVersion noise) {
-    return new Diffusion(loaded, noise);
-  }
-
-  /**
-   * The noise version of this session's sampling requests: the newest, or for a model loaded from a
-   * checkpoint ({@link TrainedModel}) the one its manifest records, so its samples are drawn again as they
-   * were.
+   * The noise version of this session's sampling requests: {@code sampling.noise_version} (1 unless the
+   * configuration says otherwise, so a checkpoint written before the key existed samples as it did).
    *
    * @return the version
    */

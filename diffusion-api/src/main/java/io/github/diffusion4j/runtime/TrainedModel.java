@@ -10,12 +10,10 @@ import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.FolderLock;
-import io.github.diffusion4j.io.Manifest;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNet2DConfig;
-import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
@@ -72,8 +70,7 @@ public final class TrainedModel implements AutoCloseable {
         overrides);
     c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
         "the two files must describe the same schedule", s, loaded.config().schedule()));
-    // sampled again with the noise its samples were drawn with (version 1 when the manifest does not say)
-    Diffusion d = Diffusion.open(loaded, c.manifest().map(Manifest::noise).orElse(NoiseVersion.ZIGGURAT));
+    Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
     TrainableModel m = null;
     try {
       m = d.createModel();

@@ -13,9 +13,9 @@ import java.util.Optional;
  * {@code root = Noise.seeded(seed).withVersion(noise)}, item {@code i} of the run is sample number
  * {@code firstSample + i}; its initial noise {@code x_T} is {@code root.split(0).split(firstSample + i)} and
  * the noise of plan position {@code k} is {@code root.split(k + 1).split(firstSample + i)}. So samples 0..9
- * drawn in one batch equal samples 0..4 and 5..9 drawn in two. New requests use the newest
- * {@link NoiseVersion}; a run sampled again uses the version its checkpoint records
- * ({@link #withNoise(NoiseVersion)}).
+ * drawn in one batch equal samples 0..4 and 5..9 drawn in two. A request uses noise version 1 unless
+ * {@link #withNoise(NoiseVersion)} says otherwise ({@code Diffusion.request} applies the configuration's
+ * {@code sampling.noise_version}).
  *
  * @param count the number of samples, positive
  * @param imageShape the shape of one sample, {@code [C, H, W]}
@@ -68,7 +68,7 @@ public record SamplingRequest(
   }
 
   /**
-   * A request that draws its own initial noise, with the newest noise version.
+   * A request that draws its own initial noise, with noise version 1 ({@link NoiseVersion#ZIGGURAT}).
    *
    * @param count the number of samples
    * @param imageShape {@code [C, H, W]}
@@ -77,11 +77,11 @@ public record SamplingRequest(
    * @return the request
    */
   public static SamplingRequest of(int count, Shape imageShape, long seed, Timesteps plan) {
-    return new SamplingRequest(count, imageShape, seed, plan, Optional.empty(), 0, NoiseVersion.latest());
+    return new SamplingRequest(count, imageShape, seed, plan, Optional.empty(), 0, NoiseVersion.ZIGGURAT);
   }
 
   /**
-   * This request with another noise version, e.g. the one a checkpoint's samples were drawn with.
+   * This request with another noise version ({@code sampling.noise_version}).
    *
    * @param version the version
    * @return the new request

@@ -115,7 +115,7 @@ class ConfigWriterTest {
     SamplingConfig s2 = new SamplingConfig(s.sampler(), s.numInferenceSteps(), s.timestepSpacing(),
         s.stepsOffset(), s.timesteps(), s.eta(), s.varianceType(), s.clipSample(), s.clipSampleRange(),
         s.thresholding(), s.dynamicThresholdingRatio(), s.sampleMaxValue(), s.setAlphaToOne(), s.count(),
-        s.useEma(), ConfigSection.of("sampling.options", options));
+        s.useEma(), s.noiseVersion(), ConfigSection.of("sampling.options", options));
     DiffusionConfig back = roundTrip(new DiffusionConfig(d.backend(), d.seed(), d.threads(), d.data(),
         d.model(), d.schedule(), d.training(), s2, d.output()));
     assertEquals(options, back.sampling().options().toMap());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.random.NoiseVersion;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -158,26 +157,6 @@ class CheckpointTest {
     fails(
         withEditedManifest("\"format_version\" : 1", "\"format_version\" : 2"),
         "format_version 2 was written by a newer diffusion4j; this version reads up to 1");
-  }
-
-  @Test
-  void theManifestRecordsTheNoiseVersionAndOldManifestsMeanVersionOne() throws IOException {
-    Path ck = withEditedManifest("\"noise_version\" : 2", "\"noise_version\" : 2");
-    assertEquals(NoiseVersion.BOX_MULLER, Checkpoint.read(ck).manifest().orElseThrow().noise());
-    Path m = ck.resolve("manifest.json");
-    // a manifest written before noise versions existed has no such key
-    Files.writeString(m, Files.readString(m).replace(",\n  \"noise_version\" : 2", ""));
-    assertFalse(Files.readString(m).contains("noise_version"));
-    assertEquals(NoiseVersion.ZIGGURAT, Checkpoint.read(ck).manifest().orElseThrow().noise());
-  }
-
-  @Test
-  void aNoiseVersionFromANewerLibraryOrOfTheWrongTypeIsRefused() throws IOException {
-    fails(
-        withEditedManifest("\"noise_version\" : 2", "\"noise_version\" : 3"),
-        "noise_version 3 was written by a newer diffusion4j; this version knows noise versions up to 2");
-    fails(withEditedManifest("\"noise_version\" : 2", "\"noise_version\" : \"2\""), "noise_version");
-    fails(withEditedManifest("\"noise_version\" : 2", "\"noise_version\" : 0"), "noise version 0 is unknown");
   }
 
   @Test

@@ -78,36 +78,45 @@ class TrainingRunTest {
     try (TrainedModel m = TrainedModel.load(folder.root(), List.of())) {
       float[] x = m.sample(m.diffusion().sampler(), m.diffusion().request(3, 1), SamplingListener.NONE);
       assertEquals(3 * 75, x.length);
-      assertEquals(NoiseVersion.latest(), m.diffusion().request(3, 1).noise(), "a new run's noise version");
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().request(3, 1).noise(), "the default noise version");
     }
   }
 
-  /** A checkpoint written before noise versions existed is sampled with version 1, as it was then. */
+  /**
+   * The checkpoint's config decides the noise version: a config written before {@code sampling.noise_version}
+   * existed samples with version 1 (the same images as then), and the key or an override chooses version 2.
+   */
   @Test
-  void anOldCheckpointSamplesWithTheOldNoise() throws IOException {
+  void theCheckpointsConfigChoosesTheNoiseVersion() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+    try (Diffusion d = open("training.epochs=1", "sampling.noise_version=2"); TrainingRun run = TrainingRun.start(d, a)) {
       run.run();
     }
     Path cp = a.checkpoints().resolve("step-00000007");
-    float[] now;
+    float[] v2;
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
-      assertEquals(NoiseVersion.BOX_MULLER, m.diffusion().noiseVersion());
-      now = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
+      assertEquals(NoiseVersion.BOX_MULLER, m.diffusion().noiseVersion(), "the run's own setting");
+      v2 = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
     }
-    Path manifest = cp.resolve(Checkpoint.MANIFEST_FILE);
-    String text = Files.readString(manifest);
-    assertTrue(text.contains(",\n  \"noise_version\" : 2"), text);
-    Files.writeString(manifest, text.replace(",\n  \"noise_version\" : 2", ""));
+    Path config = cp.resolve(Checkpoint.CONFIG_FILE);
+    String text = Files.readString(config);
+    assertTrue(text.contains("noise_version: 2"), text);
+    Files.writeString(config, text.replaceAll("\n *noise_version: 2", ""));
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE)); // it holds the config's hash
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
-      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().request(2, 9).noise());
-      float[] old = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().request(2, 9).noise(), "a config without the key");
+      float[] v1 = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
       float[] again = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9).withNoise(NoiseVersion.BOX_MULLER),
           SamplingListener.NONE);
-      assertArrayEquals(now, again, "the version is the only difference");
-      assertFalse(java.util.Arrays.equals(now, old), "version 1 noise gives other samples");
+      assertArrayEquals(v2, again, "the version is the only difference");
+      assertFalse(java.util.Arrays.equals(v2, v1), "version 1 noise gives other samples");
+    }
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm", "sampling.noise_version=2"))) {
+      assertArrayEquals(v2, m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE),
+          "an override chooses version 2");
     }
   }
+
 
   @Test
   void resumedRunEndsWithTheSameWeights() throws IOException {
@@ -172,7 +181,7 @@ class TrainingRunTest {
     }
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
       assertEquals("ddpm", m.diffusion().sampler().name());
-      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().noiseVersion(), "no manifest: version 1, as before");
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().noiseVersion(), "the default noise version");
     }
     CheckpointException e = assertThrows(CheckpointException.class,
         () -> TrainedModel.load(cp, List.of("data.image_shape=[3, 4, 4]")));

@@ -3,6 +3,7 @@ package io.github.diffusion4j.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.runtime.ProviderDiscovery;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
@@ -52,6 +53,10 @@ final class BenchCommand implements Callable<Integer> {
 
   int ddimSteps;
 
+  @Option(names = "--noise-version", paramLabel = "1|2", defaultValue = "1",
+      description = "Sampling noise of the mlp workload (sampling.noise_version, docs/noise.md; default: ${DEFAULT-VALUE}).")
+  int noiseVersion;
+
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
   int reps;
 
@@ -91,6 +96,9 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     trainSteps = trainStepsOption != null ? trainStepsOption : "unet".equals(workload) ? 10 : 4000;
     ddimSteps = ddimStepsOption != null ? ddimStepsOption : "pretrained".equals(workload) ? 50 : 20;
+    if (noiseVersion != 1 && noiseVersion != 2) {
+      throw new BadInputException("--noise-version " + noiseVersion + ": use 1 or 2");
+    }
     if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1) {
       throw new BadInputException("--train-steps, --samples, --ddim-steps, --reps and --threads must be at least 1");
     }
@@ -107,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
       BackendProvider p = provider(backend);
       try (Backend b = p.create(new BackendOptions(threads))) {
         System.out.println(workload.equals("unet") ? BenchWorkload.runUNet(b, threads, trainSteps, reps)
-            : BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps).toJson());
+            : BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
       }
       return 0;
     }
@@ -309,7 +317,8 @@ final class BenchCommand implements Callable<Integer> {
     cmd.addAll(List.of("bench", "--in-process", "--workload", workload, "--backend", name, "--threads",
         String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
-        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
+        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
+        "--noise-version", String.valueOf(noiseVersion)));
     if (checkpoint != null) {
       cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
     }

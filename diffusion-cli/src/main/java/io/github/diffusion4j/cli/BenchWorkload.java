@@ -7,6 +7,7 @@ import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.DdimSampler;
 import io.github.diffusion4j.sampling.DdpmSampler;
 import io.github.diffusion4j.sampling.SampleClipping;
@@ -98,7 +99,8 @@ final class BenchWorkload {
         backend.name(), threads, median(train), median(forward));
   }
 
-  static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps) {
+  static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps,
+      NoiseVersion noise) {
     Shape image = Shape.of(3, 5, 5);
     int numT = 100;
     int batch = 128;
@@ -131,9 +133,9 @@ final class BenchWorkload {
       Sampler ddpm = new DdpmSampler(schedule, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE,
           backend.tensors());
       Sampler ddim = new DdimSampler(schedule, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, backend.tensors());
-      double ddpmS = timeSampling(model, backend, ddpm, SamplingRequest.of(samples, image, 1, Timesteps.full(numT)), reps);
+      double ddpmS = timeSampling(model, backend, ddpm, SamplingRequest.of(samples, image, 1, Timesteps.full(numT)).withNoise(noise), reps);
       double ddimS = timeSampling(model, backend, ddim,
-          SamplingRequest.of(samples, image, 2, Timesteps.trailing(numT, ddimSteps)), reps);
+          SamplingRequest.of(samples, image, 2, Timesteps.trailing(numT, ddimSteps)).withNoise(noise), reps);
       return new Result(backend.name(), threads, median(rates), ddpmS, ddimS, samples, ddimSteps);
     }
   }

@@ -90,8 +90,7 @@ final class ModelSource implements Serializable {
 
   /**
    * The checkpoint's manifest restricted to the files that travel (the training state does not), so that the
-   * executors' copy loads as the folder does: in particular with the noise version its samples are drawn
-   * with (docs/noise.md), which a copy without a manifest would take to be version 1.
+   * executors' copy is checked and loads as the folder does.
    */
   private static Optional<byte[]> shippedManifest(Path dir, Set<String> shipped) {
     Path file = dir.resolve(Checkpoint.MANIFEST_FILE);
@@ -102,7 +101,7 @@ final class ModelSource implements Serializable {
     TreeMap<String, String> listed = new TreeMap<>(m.sha256());
     listed.keySet().retainAll(shipped);
     Manifest copy = new Manifest(m.formatVersion(), m.diffusion4jVersion(), m.backend(), m.seed(), m.created(),
-        listed, m.noiseVersion());
+        listed);
     return Optional.of(copy.toJson().getBytes(StandardCharsets.UTF_8));
   }
 
