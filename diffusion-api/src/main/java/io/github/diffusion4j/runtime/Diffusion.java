@@ -1,11 +1,7 @@
 package io.github.diffusion4j.runtime;
 
 import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.Key;
-import com.google.inject.ProvisionException;
 import com.google.inject.Stage;
-import com.google.inject.name.Names;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
@@ -26,7 +22,6 @@ import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
-import io.github.diffusion4j.spi.BackendProvider;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
@@ -52,14 +47,16 @@ import java.util.Map;
 public final class Diffusion implements AutoCloseable {
   private final LoadedConfig loaded;
   private final NoiseVersion noise;
-  private final Injector injector;
+  private final Session session;
   private volatile boolean backendCreated;
 
   private Diffusion(LoadedConfig loaded) {
     this.loaded = loaded;
     this.noise = loaded.config().sampling().noise();
-    this.injector = Guice.createInjector(Stage.DEVELOPMENT,
-        new DiffusionModule(loaded, ProviderDiscovery.backends(), ProviderDiscovery.samplers()));
+    DiffusionModule module = new DiffusionModule(loaded,
+        DiffusionModule.BackendChoice.of(loaded.config(), System.getProperty(DiffusionModule.BACKEND_PROPERTY)),
+        ProviderDiscovery.backends(), ProviderDiscovery.samplers());
+    this.session = Guice.createInjector(Stage.DEVELOPMENT, module).getInstance(Session.class);
   }
 
   /**
@@ -139,7 +136,7 @@ public final class Diffusion implements AutoCloseable {
    * @throws io.github.diffusion4j.config.ConfigException if the configured backend is not on the class path
    */
   public Backend backend() {
-    Backend b = get(Key.get(Backend.class));
+    Backend b = Session.get(session.backend);
     backendCreated = true;
     return b;
   }
@@ -150,7 +147,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the schedule
    */
   public Schedule schedule() {
-    return get(Key.get(Schedule.class));
+    return Session.get(session.schedule);
   }
 
   /**
@@ -159,7 +156,7 @@ public final class Diffusion implements AutoCloseable {
    * @return {@code [C, H, W]}
    */
   public Shape imageShape() {
-    return get(Key.get(Shape.class));
+    return Session.get(session.imageShape);
   }
 
   /**
@@ -168,7 +165,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the spec
    */
   public ModelSpec modelSpec() {
-    return get(Key.get(ModelSpec.class));
+    return Session.get(session.modelSpec);
   }
 
   /**
@@ -186,7 +183,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the dataset, in {@code [-1, 1]}
    */
   public Dataset trainingData() {
-    return get(Key.get(Dataset.class, Names.named("train")));
+    return Session.get(session.trainingData);
   }
 
   /**
@@ -198,7 +195,7 @@ public final class Diffusion implements AutoCloseable {
    * @throws io.github.diffusion4j.data.DataFileException naming the file when the data cannot be used
    */
   public DataReport prepareData(DataProgress progress) {
-    return get(Key.get(DataLoader.class)).get(progress).report();
+    return Session.get(session.dataLoader).get(progress).report();
   }
 
   /**
@@ -217,7 +214,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the dataset, or null when the configuration has none
    */
   public Dataset evalData() {
-    return get(Key.get(DataSets.class)).eval();
+    return Session.get(session.dataLoader).get(DataProgress.NONE).eval();
   }
 
   /**
@@ -324,7 +321,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the sampler
    */
   public Sampler sampler() {
-    return get(Key.get(SamplerProvider.class)).create(samplerSettings());
+    return Session.get(session.samplerProvider).create(samplerSettings());
   }
 
   /**
@@ -356,7 +353,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the providers by name
    */
   public Map<String, SamplerProvider> samplerProviders() {
-    return get(new Key<Map<String, SamplerProvider>>() {});
+    return session.samplerProviders;
   }
 
   private SamplerSettings samplerSettings() {
@@ -485,11 +482,11 @@ public final class Diffusion implements AutoCloseable {
    * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
    */
   public void check() {
-    get(Key.get(BackendProvider.class));
-    DataSets.Plan plan = get(Key.get(DataSets.Plan.class));
+    Session.get(session.backendProvider);
+    DataSets.Plan plan = Session.get(session.dataPlan);
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     modelSpec();
-    SamplerProvider sampler = get(Key.get(SamplerProvider.class));
+    SamplerProvider sampler = Session.get(session.samplerProvider);
     SamplerSettings settings = config().sampling().settings(schedule(), predictionType(), new DeferredTensors());
     try {
       sampler.create(settings);
@@ -519,22 +516,6 @@ public final class Diffusion implements AutoCloseable {
     @Override
     public TensorScope openScope() {
       return backend().tensors().openScope();
-    }
-  }
-
-  /** Gets from the injector, unwrapping Guice's exception so callers see the original error. */
-  private <T> T get(Key<T> key) {
-    try {
-      return injector.getInstance(key);
-    } catch (ProvisionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException r && e.getErrorMessages().size() == 1) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw e;
     }
   }
 

@@ -20,29 +20,59 @@ import java.util.Map;
 
 /**
  * The object graph of a {@link Diffusion}: the configuration, every discovered backend and sampler
- * provider in a {@link MapBinder}, and the choices keyed by configuration. Declarative: discovery happens
+ * provider in a {@link MapBinder}, the choices keyed by configuration, and the {@link Session} that
+ * {@code Diffusion} uses. Declarative: discovery and the backend override ({@link BackendChoice}) are read
  * before the module is built, and nothing is created until it is first asked for (the backend, which
  * loads native code, only when a tensor or model is needed).
+ *
+ * <p>The binder is strict: every binding is explicit ({@code requireExplicitBindings}, so a missing one is
+ * an error at injector creation, not a just-in-time guess), constructors are injected only where marked
+ * {@code @Inject}, binding annotations match exactly, and a dependency cycle is an error rather than a
+ * proxy. docs/design.md section 8 says why each is on.
  */
 final class DiffusionModule extends AbstractModule {
   /** The system property that overrides the configured backend name, e.g. {@code -Ddiffusion4j.backend=djl}. */
   static final String BACKEND_PROPERTY = "diffusion4j.backend";
 
+  /**
+   * The backend to use: {@code backend} of the configuration, or the {@value #BACKEND_PROPERTY} system
+   * property when it is set (read once, where the module is built).
+   *
+   * @param name the backend's name
+   * @param fromProperty whether the name came from the system property
+   */
+  record BackendChoice(String name, boolean fromProperty) {
+    /** The choice for a configuration and the value of the system property (null when unset). */
+    static BackendChoice of(DiffusionConfig config, String property) {
+      return property == null || property.isBlank() ? new BackendChoice(config.backend(), false)
+          : new BackendChoice(property.trim(), true);
+    }
+  }
+
   private final LoadedConfig config;
+  private final BackendChoice backendChoice;
   private final ProviderDiscovery.Found<BackendProvider> backends;
   private final ProviderDiscovery.Found<SamplerProvider> samplers;
 
   DiffusionModule(
       LoadedConfig config,
+      BackendChoice backendChoice,
       ProviderDiscovery.Found<BackendProvider> backends,
       ProviderDiscovery.Found<SamplerProvider> samplers) {
     this.config = config;
+    this.backendChoice = backendChoice;
     this.backends = backends;
     this.samplers = samplers;
   }
 
   @Override
   protected void configure() {
+    binder().requireExplicitBindings();
+    binder().requireAtInjectOnConstructors();
+    binder().requireExactBindingAnnotations();
+    binder().disableCircularProxies();
+    bind(Session.class);
+    bind(BackendChoice.class).toInstance(backendChoice);
     bind(LoadedConfig.class).toInstance(config);
     bind(DiffusionConfig.class).toInstance(config.config());
     MapBinder<String, BackendProvider> b = MapBinder.newMapBinder(binder(), String.class, BackendProvider.class);
@@ -53,13 +83,11 @@ final class DiffusionModule extends AbstractModule {
 
   @Provides
   @Singleton
-  BackendProvider backendProvider(Map<String, BackendProvider> providers) {
-    String property = System.getProperty(BACKEND_PROPERTY);
-    String name = property == null || property.isBlank() ? config.config().backend() : property.trim();
-    BackendProvider p = providers.get(name);
+  BackendProvider backendProvider(Map<String, BackendProvider> providers, BackendChoice choice) {
+    BackendProvider p = providers.get(choice.name());
     if (p == null) {
-      String where = property == null || property.isBlank() ? "" : " (from -D" + BACKEND_PROPERTY + ")";
-      throw config.error("backend", ProviderDiscovery.unknownBackend(name, backends) + where);
+      String where = choice.fromProperty() ? " (from -D" + BACKEND_PROPERTY + ")" : "";
+      throw config.error("backend", ProviderDiscovery.unknownBackend(choice.name(), backends) + where);
     }
     return p;
   }

@@ -11,14 +11,20 @@ import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds the {@link BackendProvider}s and {@link SamplerProvider}s on the class path with
  * {@link ServiceLoader}. Discovery never fails silently: a provider that cannot be instantiated is
  * reported (see {@link Found#broken()}) and the others are still used; two providers with the same name
- * are reported too (the first wins).
+ * are reported too (the first wins). Each such problem is also logged as a warning (SLF4J, logger
+ * {@code io.github.diffusion4j.runtime.ProviderDiscovery}) every time discovery runs, so it shows even when
+ * the configured provider is found.
  */
 public final class ProviderDiscovery {
+  private static final Logger LOG = LoggerFactory.getLogger(ProviderDiscovery.class);
+
   private ProviderDiscovery() {}
 
   /** The official backends and the artifacts that provide them, for "add this dependency" messages. */
@@ -55,7 +61,11 @@ public final class ProviderDiscovery {
   }
 
   static Found<BackendProvider> backends(ClassLoader loader) {
-    return load(BackendProvider.class, BackendProvider::name, List.of(), loader);
+    return backends(loader, LOG);
+  }
+
+  static Found<BackendProvider> backends(ClassLoader loader, Logger log) {
+    return load(BackendProvider.class, BackendProvider::name, List.of(), loader, log);
   }
 
   /**
@@ -65,11 +75,12 @@ public final class ProviderDiscovery {
    */
   public static Found<SamplerProvider> samplers() {
     return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(),
-        ProviderDiscovery.class.getClassLoader());
+        ProviderDiscovery.class.getClassLoader(), LOG);
   }
 
   private static <T> Found<T> load(
-      Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, ClassLoader loader) {
+      Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, ClassLoader loader,
+      Logger log) {
     Map<String, T> found = new LinkedHashMap<>();
     List<String> broken = new ArrayList<>();
     for (T b : builtIns) {
@@ -100,6 +111,9 @@ public final class ProviderDiscovery {
         continue;
       }
       found.put(n, p);
+    }
+    for (String line : broken) {
+      log.warn("{} discovery: {}", type.getSimpleName(), line);
     }
     return new Found<>(found, broken);
   }

@@ -1,16 +1,30 @@
 package io.github.diffusion4j.sampling;
 
 import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Tensor;
 
 /**
- * Sees every step of a sampling run (progress bars, trajectory frames). Tensors passed in are valid only
- * during the call; copy what you keep with {@link io.github.diffusion4j.tensor.Tensor#toFloatArray()}.
+ * Sees a sampling run start and every step of it (progress bars, trajectory frames). Tensors passed in are
+ * valid only during the call; copy what you keep with {@link Tensor#toFloatArray()}, and do not change or
+ * close them. A run sampled in several batches calls {@link #onStart} and then {@link #onStep} for each
+ * batch in turn.
  */
 @FunctionalInterface
 public interface SamplingListener {
 
   /** A listener that does nothing. */
   SamplingListener NONE = (index, plan, result) -> {};
+
+  /**
+   * Called once per run of the loop, before the first step, with the latents the loop starts from:
+   * {@code x_T}, the request's own initial noise or the noise drawn for it (see {@link SamplingRequest}).
+   * Does nothing unless overridden.
+   *
+   * @param plan the plan the run walks
+   * @param initial {@code x_T}, shape {@code [count, C, H, W]}, in the model's range ({@code [-1, 1]} for
+   *     images, though noise is unbounded)
+   */
+  default void onStart(Timesteps plan, Tensor initial) {}
 
   /**
    * Called after each step.

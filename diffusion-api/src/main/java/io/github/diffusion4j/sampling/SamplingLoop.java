@@ -15,7 +15,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The reverse-process loop every {@link Sampler} shares: per plan position, in its own
+ * The reverse-process loop every {@link Sampler} shares: it shows the listener {@code x_T}
+ * ({@link SamplingListener#onStart}), then per plan position, in its own
  * {@link TensorScope}, call the model, then the sampler's step, then the listener; keep only the step's
  * result and release the step before it. Noise follows the layout documented on
  * {@link SamplingRequest}.
@@ -83,6 +84,7 @@ public final class SamplingLoop {
     int[] t = new int[request.count()];
     Tensor x = initialNoise(tensors, request);
     Tensor given = request.initialNoise().orElse(null);
+    listener.onStart(plan, x);
     StepResult previous = null;
     ExecutorService noiseThread = tensors.threads() > 1 && plan.size() > 1 ? newNoiseThread() : null;
     boolean drewNoise = true;

@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.config.ConfigException;
 import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.sampling.DdimSampler;
 import io.github.diffusion4j.sampling.DdpmSampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.spi.BackendProvider;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.ReferenceBackendProvider;
 import io.github.diffusion4j.training.TrainingListener;
 import io.github.diffusion4j.training.TrainingProgress;
 import io.github.diffusion4j.training.TrainingSummary;
@@ -21,9 +23,14 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Marker;
+import org.slf4j.event.Level;
+import org.slf4j.helpers.LegacyAbstractLogger;
+import org.slf4j.helpers.MessageFormatter;
 
 /** The entry point, on the reference backend registered in the test class path. */
 class DiffusionTest {
@@ -139,6 +146,126 @@ class DiffusionTest {
       assertFalse(found.broken().isEmpty());
       assertTrue(found.broken().get(0).contains("com.example.DoesNotExist"), found.broken().toString());
       assertTrue(ProviderDiscovery.unknownBackend("x", found).contains("broken providers"));
+    }
+  }
+
+  @Test
+  void brokenAndDuplicateProvidersAreLoggedAsWarnings() throws IOException {
+    Path services = dir.resolve("cp2/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BackendProvider.class.getName()),
+        "com.example.DoesNotExist\n" + SecondReference.class.getName() + "\n");
+    RecordingLogger log = new RecordingLogger();
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp2").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends(loader, log);
+      assertEquals(ReferenceBackendProvider.class, found.providers().get("reference").getClass(), "the first wins");
+      assertEquals(2, found.broken().size(), found.broken().toString());
+      assertEquals(2, log.warnings.size(), log.warnings.toString());
+      assertTrue(log.warnings.stream().anyMatch(w -> w.startsWith("BackendProvider discovery: ")
+          && w.contains("com.example.DoesNotExist")), log.warnings.toString());
+      assertTrue(log.warnings.stream().anyMatch(w -> w.contains(SecondReference.class.getName())
+          && w.contains("duplicate name 'reference'")), log.warnings.toString());
+    }
+    RecordingLogger quiet = new RecordingLogger();
+    ProviderDiscovery.backends(DiffusionTest.class.getClassLoader(), quiet);
+    assertEquals(List.of(), quiet.warnings, "a clean class path logs nothing");
+  }
+
+  @Test
+  void theBackendPropertyIsReadWhereTheModuleIsBuilt() {
+    DiffusionConfig config = ConfigLoader.readString(TINY, "x.yaml", List.of()).config();
+    assertEquals(new DiffusionModule.BackendChoice("reference", false), DiffusionModule.BackendChoice.of(config, null));
+    assertEquals(new DiffusionModule.BackendChoice("reference", false), DiffusionModule.BackendChoice.of(config, " "));
+    assertEquals(new DiffusionModule.BackendChoice("djl", true), DiffusionModule.BackendChoice.of(config, " djl "));
+    String before = System.getProperty(DiffusionModule.BACKEND_PROPERTY);
+    System.setProperty(DiffusionModule.BACKEND_PROPERTY, "nonexistent");
+    Diffusion d;
+    try {
+      d = Diffusion.open(config);
+    } finally {
+      if (before == null) {
+        System.clearProperty(DiffusionModule.BACKEND_PROPERTY);
+      } else {
+        System.setProperty(DiffusionModule.BACKEND_PROPERTY, before);
+      }
+    }
+    try (d) {
+      // the property was read when the session was opened, not when the backend is first asked for
+      ConfigException e = assertThrows(ConfigException.class, d::backend);
+      assertTrue(e.getMessage().contains("unknown backend 'nonexistent'")
+          && e.getMessage().contains("(from -Ddiffusion4j.backend)"), e.getMessage());
+    }
+  }
+
+  /** A second provider named {@code reference}, registered after the test kit's: a duplicate. */
+  public static final class SecondReference implements BackendProvider {
+    private final ReferenceBackendProvider delegate = new ReferenceBackendProvider();
+
+    /** Creates it (ServiceLoader needs a public no-argument constructor). */
+    public SecondReference() {}
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public String description() {
+      return delegate.description();
+    }
+
+    @Override
+    public String artifact() {
+      return delegate.artifact();
+    }
+
+    @Override
+    public io.github.diffusion4j.spi.Backend create(io.github.diffusion4j.spi.BackendOptions options) {
+      return delegate.create(options);
+    }
+  }
+
+  /** Keeps the formatted warnings it is given. */
+  private static final class RecordingLogger extends LegacyAbstractLogger {
+    final List<String> warnings = new ArrayList<>();
+
+    @Override
+    public boolean isTraceEnabled() {
+      return false;
+    }
+
+    @Override
+    public boolean isDebugEnabled() {
+      return false;
+    }
+
+    @Override
+    public boolean isInfoEnabled() {
+      return false;
+    }
+
+    @Override
+    public boolean isWarnEnabled() {
+      return true;
+    }
+
+    @Override
+    public boolean isErrorEnabled() {
+      return true;
+    }
+
+    @Override
+    protected String getFullyQualifiedCallerName() {
+      return null;
+    }
+
+    @Override
+    protected void handleNormalizedLoggingCall(Level level, Marker marker, String pattern, Object[] args,
+        Throwable t) {
+      if (level == Level.WARN) {
+        warnings.add(MessageFormatter.basicArrayFormat(pattern, args));
+      }
     }
   }
 }

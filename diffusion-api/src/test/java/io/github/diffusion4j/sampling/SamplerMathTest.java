@@ -246,6 +246,52 @@ class SamplerMathTest {
   }
 
   @Test
+  void onStartReceivesTheLatentsTheLoopStartsFrom() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(20));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
+    SamplingRequest all = SamplingRequest.of(6, Shape.of(1, 2, 2), 41, Timesteps.full(20));
+    try (TensorScope scope = REF.openScope()) {
+      Tensor given = REF.fromArray(Batches.normal(Shape.of(6, 1, 2, 2), 9), Shape.of(6, 1, 2, 2));
+      for (SamplingRequest r : List.of(all, all.slice(2, 3), all.withInitialNoise(given))) {
+        List<float[]> firstInput = new ArrayList<>();
+        NoisePredictor recording = (x, t) -> {
+          if (firstInput.isEmpty()) {
+            firstInput.add(x.toFloatArray());
+          }
+          return oracle.predict(x, t);
+        };
+        List<String> events = new ArrayList<>();
+        float[][] started = new float[1][];
+        Tensor[] startTensor = new Tensor[1];
+        ddpm.sample(recording, REF, r, new SamplingListener() {
+          @Override
+          public void onStart(Timesteps plan, Tensor initial) {
+            events.add("start");
+            assertEquals(r.plan(), plan);
+            started[0] = initial.toFloatArray();
+            startTensor[0] = initial;
+          }
+
+          @Override
+          public void onStep(int index, Timesteps plan, StepResult result) {
+            events.add("step " + index);
+          }
+        });
+        assertEquals("start", events.get(0), "onStart comes before the first step");
+        assertEquals(1, events.stream().filter("start"::equals).count(), "onStart is called once");
+        assertEquals(21, events.size());
+        // exactly (bit for bit) what the model was first given, and the request's documented x_T
+        assertArrayEquals(firstInput.get(0), started[0]);
+        assertArrayEquals(SamplingLoop.initialNoise(REF, r).toFloatArray(), started[0]);
+        if (r.initialNoise().isPresent()) {
+          assertTrue(startTensor[0] == given, "a request's own latents are passed as they are");
+        }
+      }
+    }
+  }
+
+  @Test
   void initialNoiseFollowsTheDocumentedLayout() {
     SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.full(10));
     assertEquals(NoiseVersion.ZIGGURAT, r.noise(), "a request uses version 1 unless told otherwise");

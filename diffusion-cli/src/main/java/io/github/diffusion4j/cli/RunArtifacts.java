@@ -6,10 +6,8 @@ import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.RunFolder;
 import io.github.diffusion4j.sampling.Sampler;
-import io.github.diffusion4j.sampling.SamplingLoop;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.tensor.Shape;
-import io.github.diffusion4j.tensor.TensorScope;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -53,12 +51,6 @@ final class RunArtifacts {
     int keep = gif == null ? 0 : Math.min(Math.min(request.count(), 16), d.samplingBatchSize());
     int batches = (int) ((request.count() + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
     SamplingConsole progress = new SamplingConsole(sampler.name(), terminal, keep, 50).batches(batches);
-    if (keep > 0) {
-      try (TensorScope s = d.backend().tensors().openScope()) {
-        float[] x = SamplingLoop.initialNoise(d.backend().tensors(), request.slice(0, keep)).toFloatArray();
-        progress.recordStart(io.github.diffusion4j.data.Normalization.denormalize(x), image.size());
-      }
-    }
     int shown = Math.min(request.count(), GRID_MAX);
     int nrow = (int) Math.ceil(Math.sqrt(shown));
     ImageGrid.Canvas grid = ImageGrid.canvas(Shape.batchOf(shown, image), ImageGrid.Options.defaults().withNrow(nrow));

@@ -1,13 +1,10 @@
 package io.github.diffusion4j.cli;
 
-import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.sampling.Sampler;
-import io.github.diffusion4j.sampling.SamplingLoop;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.tensor.Shape;
-import io.github.diffusion4j.tensor.TensorScope;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -90,12 +87,6 @@ final class SampleCommand implements Callable<Integer> {
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
       try (Outputs.SampleOutput output = Outputs.samples("--out", out, count, image, Map.of("range", "[0, 1]",
           "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
-        if (keep > 0) {
-          try (TensorScope scope = d.backend().tensors().openScope()) {
-            progress.recordStart(Normalization.denormalize(SamplingLoop.initialNoise(d.backend().tensors(),
-                request.slice(0, keep)).toFloatArray()), image.size());
-          }
-        }
         d.sampleImages(m.model(), s, request, progress, output);
         output.commit();
       }

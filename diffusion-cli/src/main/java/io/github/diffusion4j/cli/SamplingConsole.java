@@ -1,9 +1,12 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.StepResult;
 import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -49,10 +52,11 @@ final class SamplingConsole implements SamplingListener {
     return this;
   }
 
-  /** Records the starting noise as the first frame. */
-  void recordStart(float[] initialDenormalised, int itemSize) {
-    if (keep > 0) {
-      frames.add(java.util.Arrays.copyOf(initialDenormalised, keep * itemSize));
+  /** Records the first batch's starting noise {@code x_T} as the first frame (step -1). */
+  @Override
+  public void onStart(Timesteps plan, Tensor initial) {
+    if (batch == 0 && keep > 0 && maxFrames > 0) {
+      frames.add(firstImages(initial));
       frameSteps.add(-1);
     }
   }
@@ -73,19 +77,19 @@ final class SamplingConsole implements SamplingListener {
       }
     }
     if (batch == 0 && keep > 0 && maxFrames > 0 && isFrame(index, plan.size())) {
-      float[] all = result.prev().toFloatArray();
-      int k = all.length / result.prev().shape().batch();
-      float[] f = new float[keep * k];
-      for (int i = 0; i < f.length; i++) {
-        float v = (all[i] + 1f) * 0.5f;
-        f[i] = v < 0 ? 0 : (v > 1 ? 1 : v);
-      }
-      frames.add(f);
+      frames.add(firstImages(result.prev()));
       frameSteps.add(index);
     }
     if (index == plan.size() - 1) {
       batch++;
     }
+  }
+
+  /** The first {@code keep} images of a batch, denormalised to {@code [0, 1]}. */
+  private float[] firstImages(Tensor batchTensor) {
+    float[] all = batchTensor.toFloatArray();
+    int k = all.length / batchTensor.shape().batch();
+    return Normalization.denormalize(Arrays.copyOf(all, keep * k));
   }
 
   private boolean isFrame(int index, int n) {

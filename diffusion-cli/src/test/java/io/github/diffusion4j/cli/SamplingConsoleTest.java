@@ -1,0 +1,46 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.diffusion4j.data.Normalization;
+import io.github.diffusion4j.model.PredictionType;
+import io.github.diffusion4j.sampling.DdpmSampler;
+import io.github.diffusion4j.sampling.SampleClipping;
+import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplingLoop;
+import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.sampling.VarianceType;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
+import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.testkit.GaussianOracle;
+import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** The trajectory the GIF and the frame strip show starts from the x_T the sampling loop starts from. */
+class SamplingConsoleTest {
+  private static final ReferenceBackend REF = new ReferenceBackend();
+
+  @Test
+  void theFirstFrameIsTheFirstBatchsStartingNoise() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(12));
+    Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
+    SamplingRequest all = SamplingRequest.of(6, Shape.of(1, 2, 2), 17, Timesteps.full(12));
+    int keep = 2;
+    SamplingConsole console = new SamplingConsole("ddpm", false, keep, 50).batches(2);
+    try (TensorScope scope = REF.openScope()) {
+      // two batches, as Diffusion.sampleImages walks them: the frames come from the first only
+      ddpm.sample(GaussianOracle.of(sch, 0.1, 0.5, REF), REF, all.slice(0, 3), console);
+      ddpm.sample(GaussianOracle.of(sch, 0.1, 0.5, REF), REF, all.slice(3, 3), console);
+      float[] xT = SamplingLoop.initialNoise(REF, all).toFloatArray();
+      assertArrayEquals(Normalization.denormalize(Arrays.copyOf(xT, keep * 4)), console.frames().get(0));
+    }
+    assertEquals(-1, console.frameSteps().get(0));
+    assertEquals(13, console.frames().size(), "x_T and the 12 steps of the first batch");
+    assertEquals(1, console.frameSteps().stream().filter(s -> s == -1).count(), "one starting frame");
+  }
+}
