@@ -156,8 +156,8 @@ public final class SampleWriter implements AutoCloseable {
     }
     Map<String, long[]> shapes = new LinkedHashMap<>();
     shapes.put(SafeTensors.SAMPLES_KEY, dims);
-    byte[] header = SafeTensors.headerBytes(shapes, metadata, file);
-    byte[] all = Arrays.copyOf(SafeTensors.headerLength(header), 8 + header.length);
+    byte[] header = SafeTensorsWriter.headerBytes(shapes, metadata, file);
+    byte[] all = Arrays.copyOf(SafeTensorsWriter.headerLength(header), 8 + header.length);
     System.arraycopy(header, 0, all, 8, header.length);
     return all;
   }

@@ -370,15 +370,7 @@ public record DdpmUNetSpec(
   }
 
   private void resBlock(Map<String, int[]> m, Block b) {
-    String p = b.prefix() + ".";
-    UNetLayouts.norm(m, p + "norm1", b.in());
-    UNetLayouts.conv(m, p + "conv1", b.in(), b.out(), 3);
-    UNetLayouts.linear(m, p + "temb_proj", embeddingChannels(), b.out());
-    UNetLayouts.norm(m, p + "norm2", b.out());
-    UNetLayouts.conv(m, p + "conv2", b.out(), b.out(), 3);
-    if (b.in() != b.out()) {
-      UNetLayouts.conv(m, p + "nin_shortcut", b.in(), b.out(), 1);
-    }
+    DdpmResBlock.parameters(m, b.prefix(), b.in(), b.out(), embeddingChannels());
   }
 
   private static void attention(Map<String, int[]> m, String prefix, int c) {
@@ -445,14 +437,8 @@ public record DdpmUNetSpec(
   }
 
   private Node resBlock(NetworkBuilder b, Node x, Node tembAct, Block blk, int index) {
-    String p = blk.prefix() + ".";
-    Node h = b.conv(p + "conv1", b.silu(b.groupNorm(p + "norm1", x, GROUPS, GROUP_NORM_EPS)), blk.out(), 3, 1, Layer.Padding.of(1));
-    h = b.add(h, b.linear(p + "temb_proj", tembAct, blk.out()));
-    h = b.silu(b.groupNorm(p + "norm2", h, GROUPS, GROUP_NORM_EPS));
-    h = b.dropout(h, dropout, DROPOUT_STREAM, index);
-    h = b.conv(p + "conv2", h, blk.out(), 3, 1, Layer.Padding.of(1));
-    Node skip = blk.in() != blk.out() ? b.conv(p + "nin_shortcut", x, blk.out(), 1, 1, Layer.Padding.of(0)) : x;
-    return b.add(skip, h);
+    return new DdpmResBlock(GROUPS, GROUP_NORM_EPS, dropout, DROPOUT_STREAM)
+        .layers(b, x, tembAct, blk.prefix(), blk.in(), blk.out(), index);
   }
 
   private static Node attention(NetworkBuilder b, Node x, String prefix) {
@@ -472,8 +458,7 @@ public record DdpmUNetSpec(
    * @return true for {@code norm1}, {@code norm2}, {@code norm} (attention) and {@code norm_out}
    */
   public static boolean isNorm(String name) {
-    String layer = UNetLayouts.layer(name);
-    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
+    return UNetLayouts.isDdpmNorm(name);
   }
 
   /**
@@ -490,7 +475,7 @@ public record DdpmUNetSpec(
   @Override
   public StateDict initialWeights(long seed) {
     return UNetLayouts.initialWeights(parameterShapes(), Noise.seeded(seed).split(INIT_STREAM), DdpmUNetSpec::isNorm,
-        name -> name.endsWith(".conv2.weight") || name.endsWith(".proj_out.weight") || name.equals("conv_out.weight"));
+        UNetLayouts::isDdpmZeroWeight);
   }
 
 }

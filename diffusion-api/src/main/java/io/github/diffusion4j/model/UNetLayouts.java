@@ -33,6 +33,28 @@ final class UNetLayouts {
   }
 
   /**
+   * Whether an entry is a GroupNorm parameter in the naming of the DDPM U-Net's PyTorch port.
+   *
+   * @param name a state-dict name
+   * @return true for {@code norm1}, {@code norm2}, {@code norm} (attention) and {@code norm_out}
+   */
+  static boolean isDdpmNorm(String name) {
+    String layer = layer(name);
+    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
+  }
+
+  /**
+   * Whether an entry is a weight that starts at zero in the DDPM U-Net's naming: those that end a residual
+   * path ({@code conv2}, the attention's {@code proj_out}) and {@code conv_out}.
+   *
+   * @param name a state-dict name
+   * @return true for those weights
+   */
+  static boolean isDdpmZeroWeight(String name) {
+    return name.endsWith(".conv2.weight") || name.endsWith(".proj_out.weight") || name.equals("conv_out.weight");
+  }
+
+  /**
    * Portable initial weights: GroupNorm weights 1 and biases 0; every other bias 0; the weights {@code zero}
    * selects 0 (those that end a residual path, so every block starts as the identity); every other weight
    * {@code (2u - 1) / sqrt(fan_in)}, {@code u} the successive {@code nextDouble()} of {@code stream.split(i)},

@@ -5,7 +5,6 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.random.Noise;
-import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -311,23 +310,23 @@ public record UNetSpec(
     LinkedHashMap<String, int[]> m = new LinkedHashMap<>();
     int ch = baseChannels;
     int temb = embeddingChannels();
-    linear(m, "temb.dense.0", ch, temb);
-    linear(m, "temb.dense.1", temb, temb);
-    conv(m, "conv_in", imageShape.dim(0), ch, 3);
+    UNetLayouts.linear(m, "temb.dense.0", ch, temb);
+    UNetLayouts.linear(m, "temb.dense.1", temb, temb);
+    UNetLayouts.conv(m, "conv_in", imageShape.dim(0), ch, 3);
     for (int i = 0; i < levels(); i++) {
       for (ResBlock b : downBlocks(i)) {
         resBlock(m, b);
       }
       if (i < levels() - 1) {
-        conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "down." + i + ".downsample.conv", channels(i), channels(i), 3);
       }
     }
     resBlock(m, midBlock(1));
     if (attention) {
       int c = channels(levels() - 1);
-      norm(m, "mid.attn_1.norm", c);
-      conv(m, "mid.attn_1.qkv", c, 3 * c, 1);
-      conv(m, "mid.attn_1.proj_out", c, c, 1);
+      UNetLayouts.norm(m, "mid.attn_1.norm", c);
+      UNetLayouts.conv(m, "mid.attn_1.qkv", c, 3 * c, 1);
+      UNetLayouts.conv(m, "mid.attn_1.proj_out", c, c, 1);
     }
     resBlock(m, midBlock(2));
     for (int i = 0; i < levels(); i++) {
@@ -335,39 +334,16 @@ public record UNetSpec(
         resBlock(m, b);
       }
       if (i > 0) {
-        conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
+        UNetLayouts.conv(m, "up." + i + ".upsample.conv", channels(i), channels(i), 3);
       }
     }
-    norm(m, "norm_out", ch * channelMult.get(0));
-    conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
+    UNetLayouts.norm(m, "norm_out", ch * channelMult.get(0));
+    UNetLayouts.conv(m, "conv_out", channels(0), imageShape.dim(0), 3);
     return m;
   }
 
   private void resBlock(Map<String, int[]> m, ResBlock b) {
-    String p = b.prefix() + ".";
-    norm(m, p + "norm1", b.inChannels());
-    conv(m, p + "conv1", b.inChannels(), b.outChannels(), 3);
-    linear(m, p + "temb_proj", embeddingChannels(), b.outChannels());
-    norm(m, p + "norm2", b.outChannels());
-    conv(m, p + "conv2", b.outChannels(), b.outChannels(), 3);
-    if (b.hasShortcut()) {
-      conv(m, p + "nin_shortcut", b.inChannels(), b.outChannels(), 1);
-    }
-  }
-
-  private static void linear(Map<String, int[]> m, String name, int in, int out) {
-    m.put(name + ".weight", new int[] {out, in});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void conv(Map<String, int[]> m, String name, int in, int out, int k) {
-    m.put(name + ".weight", new int[] {out, in, k, k});
-    m.put(name + ".bias", new int[] {out});
-  }
-
-  private static void norm(Map<String, int[]> m, String name, int c) {
-    m.put(name + ".weight", new int[] {c});
-    m.put(name + ".bias", new int[] {c});
+    DdpmResBlock.parameters(m, b.prefix(), b.inChannels(), b.outChannels(), embeddingChannels());
   }
 
   /**
@@ -402,9 +378,7 @@ public record UNetSpec(
    * @return true for GroupNorm weights and biases
    */
   public static boolean isNorm(String name) {
-    String[] parts = name.split("\\.");
-    String layer = parts.length >= 2 ? parts[parts.length - 2] : "";
-    return layer.equals("norm1") || layer.equals("norm2") || layer.equals("norm") || layer.equals("norm_out");
+    return UNetLayouts.isDdpmNorm(name);
   }
 
   /**
@@ -416,11 +390,7 @@ public record UNetSpec(
    * @return true if {@link #initialWeights} sets it to zero
    */
   public static boolean isZeroInit(String name) {
-    return !isNorm(name)
-        && (name.endsWith(".bias")
-            || name.endsWith(".conv2.weight")
-            || name.endsWith(".proj_out.weight")
-            || name.equals("conv_out.weight"));
+    return !isNorm(name) && (name.endsWith(".bias") || UNetLayouts.isDdpmZeroWeight(name));
   }
 
   /**
@@ -441,28 +411,8 @@ public record UNetSpec(
    */
   @Override
   public StateDict initialWeights(long seed) {
-    Noise stream = Noise.seeded(seed).split(INIT_STREAM);
-    StateDict.Builder b = StateDict.builder();
-    int i = 0;
-    for (Map.Entry<String, int[]> e : parameterShapes().entrySet()) {
-      String name = e.getKey();
-      int[] shape = e.getValue();
-      float[] data = new float[size(shape)];
-      if (isNorm(name)) {
-        if (name.endsWith(".weight")) {
-          java.util.Arrays.fill(data, 1f);
-        }
-      } else if (!isZeroInit(name)) {
-        double bound = 1.0 / Math.sqrt(size(shape) / shape[0]);
-        RandomGenerator g = stream.split(i).generator();
-        for (int j = 0; j < data.length; j++) {
-          data[j] = (float) ((2.0 * g.nextDouble() - 1.0) * bound);
-        }
-      }
-      b.put(name, FloatArray.wrap(Shape.of(shape), data));
-      i++;
-    }
-    return b.build();
+    return UNetLayouts.initialWeights(
+        parameterShapes(), Noise.seeded(seed).split(INIT_STREAM), UNetSpec::isNorm, UNetSpec::isZeroInit);
   }
 
   /**
@@ -553,13 +503,7 @@ public record UNetSpec(
   }
 
   private Node resBlock(NetworkBuilder b, Node x, Node tembAct, ResBlock rb, int index) {
-    String p = rb.prefix() + ".";
-    Node h = b.conv(p + "conv1", b.silu(b.groupNorm(p + "norm1", x, groups, GROUP_NORM_EPS)), rb.outChannels(), 3, 1, Layer.Padding.of(1));
-    h = b.add(h, b.linear(p + "temb_proj", tembAct, rb.outChannels()));
-    h = b.silu(b.groupNorm(p + "norm2", h, groups, GROUP_NORM_EPS));
-    h = b.dropout(h, dropout, DROPOUT_STREAM, index);
-    h = b.conv(p + "conv2", h, rb.outChannels(), 3, 1, Layer.Padding.of(1));
-    Node skip = rb.hasShortcut() ? b.conv(p + "nin_shortcut", x, rb.outChannels(), 1, 1, Layer.Padding.of(0)) : x;
-    return b.add(skip, h);
+    return new DdpmResBlock(groups, GROUP_NORM_EPS, dropout, DROPOUT_STREAM)
+        .layers(b, x, tembAct, rb.prefix(), rb.inChannels(), rb.outChannels(), index);
   }
 }

@@ -2,7 +2,6 @@ package io.github.diffusion4j.training;
 
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.ForwardProcess;
-import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.StepOutput;
 import io.github.diffusion4j.model.TrainableModel;
@@ -126,135 +125,43 @@ public final class Trainer {
    * @throws TrainingDivergedException if a loss is NaN or infinite
    */
   public TrainingSummary train(Dataset train, Dataset eval, TrainingProgress from, TrainingListener listener) {
+    int n = checkTrainingSets(train, eval);
+    int bsMax = options.batchSize();
+    int batches = batchesPerEpoch(n);
+    stopRequested = false;
+    listener.onStart(from, (long) options.epochs() * batches);
+
+    Run run = new Run(from, train.imageShape(), listener);
+    for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
+      int[] perm = permutation(n, options.seed(), epoch);
+      Dataset epochData = train.epoch(epoch);
+      run.startEpoch();
+      int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
+      for (int b = firstBatch; b < batches; b++) {
+        if (stopRequested) {
+          return run.stopped(new TrainingProgress(epoch, b, run.step));
+        }
+        run.step(epochData, perm, b * bsMax, Math.min(bsMax, n - b * bsMax), epoch, b);
+      }
+      run.endEpoch(epoch, eval);
+    }
+    return run.completed(new TrainingProgress(options.epochs(), 0, run.step));
+  }
+
+  /** Checks both sets against the model and the batch size against the training set; returns its size. */
+  private int checkTrainingSets(Dataset train, Dataset eval) {
     checkData(train, "training");
     if (eval != null) {
       checkData(eval, "evaluation");
     }
     int n = train.size();
-    int bsMax = options.batchSize();
-    if (bsMax > n) {
+    if (options.batchSize() > n) {
       throw new IllegalArgumentException(
-          "batch size " + bsMax + " is larger than the training set (" + n + " images)");
+          "batch size " + options.batchSize() + " is larger than the training set (" + n + " images)");
     }
-    int batches = batchesPerEpoch(n);
-    long totalSteps = (long) options.epochs() * batches;
-    stopRequested = false;
-    listener.onStart(from, totalSteps);
-
-    Shape image = train.imageShape();
-    int k = image.size();
-    int numTimesteps = schedule.size();
-    Noise root = Noise.seeded(options.seed());
-    long startNanos = System.nanoTime();
-    long step = from.step();
-    long examples = 0;
-    List<Double> evalLosses = new ArrayList<>();
-    double lastEpochLoss = Double.NaN;
-    double intervalLoss = 0;
-    int intervalSteps = 0;
-    long intervalStart = startNanos;
-
-    int bs = -1;
-    int[] idx = null;
-    int[] t = null;
-    float[] x0 = null;
-    float[] eps = null;
-    float[] xt = null;
-    float[] target = null;
-    double[] alphaBar = null;
-
-    for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
-      int[] perm = permutation(n, options.seed(), epoch);
-      Dataset epochData = train.epoch(epoch);
-      double epochLoss = 0;
-      int epochSteps = 0;
-      int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
-      for (int b = firstBatch; b < batches; b++) {
-        if (stopRequested) {
-          TrainingSummary s = new TrainingSummary(false, new TrainingProgress(epoch, b, step),
-              epochSteps > 0 ? epochLoss / epochSteps : lastEpochLoss, evalLosses, seconds(startNanos),
-              rate(step - from.step(), startNanos));
-          listener.onEnd(s);
-          return s;
-        }
-        int size = Math.min(bsMax, n - b * bsMax);
-        if (size != bs) {
-          bs = size;
-          idx = new int[bs];
-          t = new int[bs];
-          x0 = new float[bs * k];
-          eps = new float[bs * k];
-          xt = new float[bs * k];
-          target = new float[bs * k];
-          alphaBar = new double[bs];
-        }
-        System.arraycopy(perm, b * bsMax, idx, 0, bs);
-        epochData.gather(idx, x0);
-        RandomGenerator tg = root.split(TIMESTEPS).split(step).generator();
-        for (int i = 0; i < bs; i++) {
-          t[i] = tg.nextInt(numTimesteps);
-          alphaBar[i] = schedule.alphaBar(t[i]);
-        }
-        root.split(NOISE).split(step).fillNormal(eps, 0, bs * k);
-        forward.noise(x0, t, eps, xt);
-        predictionType.target(x0, eps, alphaBar, target);
-        Shape shape = Shape.batchOf(bs, image);
-        double loss;
-        float[] prediction = null;
-        try (TensorScope scope = tensors.openScope()) {
-          StepOutput out = model.step(tensors.fromArray(xt, shape), t, tensors.fromArray(target, shape));
-          loss = out.loss();
-          if (!Double.isFinite(loss)) {
-            throw new TrainingDivergedException(step + 1,
-                "loss became " + loss + " at step " + (step + 1) + " (epoch " + (epoch + 1) + ", batch " + (b + 1)
-                    + "): training diverged, most likely because the learning rate is too high; lower "
-                    + "training.learning_rate (the tutorial uses 0.001) or set training.max_grad_norm");
-          }
-          boolean log = (step + 1) % options.logEvery() == 0;
-          boolean images = options.imageLogEvery() > 0 && (step + 1) % options.imageLogEvery() == 0
-              && options.imagesToLog() > 0;
-          if (log || images) {
-            prediction = out.prediction().toFloatArray();
-          }
-        }
-        step++;
-        examples += bs;
-        options.ema().ifPresent(e -> model.updateEma(e.decayAt(model.stepCount())));
-        epochLoss += loss;
-        epochSteps++;
-        intervalLoss += loss;
-        intervalSteps++;
-        listener.onStep(step, epoch, loss);
-        if (step % options.logEvery() == 0) {
-          long now = System.nanoTime();
-          double[] pm = meanVar(prediction);
-          double[] nm = meanVar(xt);
-          listener.onLog(new LogRecord(step, epoch, examples, loss, intervalLoss / intervalSteps, seconds(startNanos),
-              intervalSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1]));
-          intervalLoss = 0;
-          intervalSteps = 0;
-          intervalStart = now;
-        }
-        if (prediction != null && options.imageLogEvery() > 0 && step % options.imageLogEvery() == 0
-            && options.imagesToLog() > 0) {
-          listener.onImages(imageLog(step, image, Math.min(options.imagesToLog(), bs), t, x0, xt, eps, prediction, alphaBar));
-        }
-      }
-      lastEpochLoss = epochSteps > 0 ? epochLoss / epochSteps : Double.NaN;
-      OptionalDouble evalLoss = OptionalDouble.empty();
-      if (eval != null) {
-        double e = evaluate(eval);
-        evalLosses.add(e);
-        evalLoss = OptionalDouble.of(e);
-      }
-      listener.onEpochEnd(new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos),
-          new TrainingProgress(epoch + 1, 0, step)));
-    }
-    TrainingSummary s = new TrainingSummary(true, new TrainingProgress(options.epochs(), 0, step), lastEpochLoss,
-        evalLosses, seconds(startNanos), rate(step - from.step(), startNanos));
-    listener.onEnd(s);
-    return s;
+    return n;
   }
+
 
   /**
    * The mean loss over an evaluation set, with the same timesteps and noise every time it is called (the
@@ -303,63 +210,142 @@ public final class Trainer {
     return total / count;
   }
 
-  private ImageLog imageLog(long step, Shape image, int m, int[] t, float[] x0, float[] xt, float[] eps,
-      float[] prediction, double[] alphaBar) {
-    int k = image.size();
-    float[] predEps = new float[m * k];
-    float[] recon = new float[m * k];
-    for (int i = 0; i < m; i++) {
-      double a = alphaBar[i];
-      double sa = Math.sqrt(a);
-      double sb = Math.sqrt(1 - a);
-      for (int j = i * k; j < (i + 1) * k; j++) {
-        double out = prediction[j];
-        double x = xt[j];
-        double e;
-        double r;
-        switch (predictionType) {
-          case EPSILON -> {
-            e = out;
-            r = (x - sb * e) / sa;
-          }
-          case SAMPLE -> {
-            r = out;
-            e = (x - sa * r) / sb;
-          }
-          case V_PREDICTION -> {
-            r = sa * x - sb * out;
-            e = sa * out + sb * x;
-          }
-          default -> throw new AssertionError(predictionType);
+  /**
+   * One call of {@link #train}: the steps taken, the losses of the current epoch and log interval, the
+   * evaluation losses, and the reused batch arrays.
+   */
+  private final class Run {
+    private final TrainingProgress from;
+    private final Shape image;
+    private final TrainingListener listener;
+    private final Noise root = Noise.seeded(options.seed());
+    private final long startNanos = System.nanoTime();
+    private final List<Double> evalLosses = new ArrayList<>();
+    private long step;
+    private long examples;
+    private double lastEpochLoss = Double.NaN;
+    private double epochLoss;
+    private int epochSteps;
+    private double intervalLoss;
+    private int intervalSteps;
+    private long intervalStart = startNanos;
+    private TrainingBatch batch;
+
+    Run(TrainingProgress from, Shape image, TrainingListener listener) {
+      this.from = from;
+      this.image = image;
+      this.listener = listener;
+      this.step = from.step();
+    }
+
+    void startEpoch() {
+      epochLoss = 0;
+      epochSteps = 0;
+    }
+
+    /** One optimiser step on the images {@code perm[start .. start + size)}, then its logs. */
+    void step(Dataset data, int[] perm, int start, int size, int epoch, int b) {
+      batch = TrainingBatch.ofSize(batch, size, image.size());
+      System.arraycopy(perm, start, batch.indices, 0, size);
+      data.gather(batch.indices, batch.x0);
+      noise(batch);
+      Shape shape = Shape.batchOf(size, image);
+      double loss;
+      float[] prediction = null;
+      try (TensorScope scope = tensors.openScope()) {
+        StepOutput out =
+            model.step(tensors.fromArray(batch.xt, shape), batch.timesteps, tensors.fromArray(batch.target, shape));
+        loss = out.loss();
+        if (!Double.isFinite(loss)) {
+          throw new TrainingDivergedException(step + 1,
+              "loss became " + loss + " at step " + (step + 1) + " (epoch " + (epoch + 1) + ", batch " + (b + 1)
+                  + "): training diverged, most likely because the learning rate is too high; lower "
+                  + "training.learning_rate (the tutorial uses 0.001) or set training.max_grad_norm");
         }
-        predEps[j] = (float) e;
-        recon[j] = (float) r;
+        if (logsAt(step + 1) || imagesAt(step + 1)) {
+          prediction = out.prediction().toFloatArray();
+        }
+      }
+      step++;
+      examples += size;
+      options.ema().ifPresent(e -> model.updateEma(e.decayAt(model.stepCount())));
+      epochLoss += loss;
+      epochSteps++;
+      intervalLoss += loss;
+      intervalSteps++;
+      listener.onStep(step, epoch, loss);
+      log(epoch, loss, prediction);
+    }
+
+    /** Draws the step's timesteps and noise (keyed by the steps taken) and forms {@code x_t} and the target. */
+    private void noise(TrainingBatch x) {
+      RandomGenerator tg = root.split(TIMESTEPS).split(step).generator();
+      for (int i = 0; i < x.size; i++) {
+        x.timesteps[i] = tg.nextInt(schedule.size());
+        x.alphaBar[i] = schedule.alphaBar(x.timesteps[i]);
+      }
+      root.split(NOISE).split(step).fillNormal(x.eps, 0, x.eps.length);
+      forward.noise(x.x0, x.timesteps, x.eps, x.xt);
+      predictionType.target(x.x0, x.eps, x.alphaBar, x.target);
+    }
+
+    private boolean logsAt(long s) {
+      return s % options.logEvery() == 0;
+    }
+
+    private boolean imagesAt(long s) {
+      return options.imageLogEvery() > 0 && s % options.imageLogEvery() == 0 && options.imagesToLog() > 0;
+    }
+
+    /** The log record every {@code logEvery} steps and the images every {@code imageLogEvery} steps. */
+    private void log(int epoch, double loss, float[] prediction) {
+      if (logsAt(step)) {
+        long now = System.nanoTime();
+        double[] pm = StepLogs.meanVar(prediction);
+        double[] nm = StepLogs.meanVar(batch.xt);
+        listener.onLog(new LogRecord(step, epoch, examples, loss, intervalLoss / intervalSteps, seconds(startNanos),
+            intervalSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1]));
+        intervalLoss = 0;
+        intervalSteps = 0;
+        intervalStart = now;
+      }
+      if (prediction != null && imagesAt(step)) {
+        listener.onImages(StepLogs.imageLog(
+            predictionType, step, image, Math.min(options.imagesToLog(), batch.size), batch, prediction));
       }
     }
-    return new ImageLog(step, Shape.batchOf(m, image), java.util.Arrays.copyOf(t, m),
-        Normalization.denormalize(java.util.Arrays.copyOf(x0, m * k)),
-        Normalization.denormalize(java.util.Arrays.copyOf(xt, m * k)),
-        Normalization.denormalize(java.util.Arrays.copyOf(eps, m * k)),
-        Normalization.denormalize(predEps),
-        Normalization.denormalize(recon));
+
+    /** The epoch's mean loss, the evaluation loss when there is an evaluation set, and the epoch's event. */
+    void endEpoch(int epoch, Dataset eval) {
+      lastEpochLoss = epochSteps > 0 ? epochLoss / epochSteps : Double.NaN;
+      OptionalDouble evalLoss = OptionalDouble.empty();
+      if (eval != null) {
+        double e = evaluate(eval);
+        evalLosses.add(e);
+        evalLoss = OptionalDouble.of(e);
+      }
+      listener.onEpochEnd(new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos),
+          new TrainingProgress(epoch + 1, 0, step)));
+    }
+
+    /** The summary of a run stopped at {@code at}: the loss is the current epoch's so far, if any. */
+    TrainingSummary stopped(TrainingProgress at) {
+      return end(false, at, epochSteps > 0 ? epochLoss / epochSteps : lastEpochLoss);
+    }
+
+    /** The summary of a run that trained to the end of its last epoch. */
+    TrainingSummary completed(TrainingProgress at) {
+      return end(true, at, lastEpochLoss);
+    }
+
+    private TrainingSummary end(boolean complete, TrainingProgress at, double loss) {
+      TrainingSummary s = new TrainingSummary(complete, at, loss, evalLosses, seconds(startNanos),
+          rate(step - from.step(), startNanos));
+      listener.onEnd(s);
+      return s;
+    }
   }
 
-  private static double[] meanVar(float[] v) {
-    if (v == null || v.length == 0) {
-      return new double[] {Double.NaN, Double.NaN};
-    }
-    double m = 0;
-    for (float x : v) {
-      m += x;
-    }
-    m /= v.length;
-    double var = 0;
-    for (float x : v) {
-      var += (x - m) * (x - m);
-    }
-    // torch.var is unbiased by default
-    return new double[] {m, v.length > 1 ? var / (v.length - 1) : 0};
-  }
 
   private static double seconds(long startNanos) {
     return (System.nanoTime() - startNanos) / 1e9;
