@@ -44,15 +44,6 @@ public enum NoiseVersion {
   }
 
   /**
-   * The newest version this release knows.
-   *
-   * @return {@link #BOX_MULLER}
-   */
-  public static NoiseVersion latest() {
-    return BOX_MULLER;
-  }
-
-  /**
    * The version with a given number.
    *
    * @param number a version number

@@ -3,7 +3,6 @@ package io.github.diffusion4j.spark;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
-import io.github.diffusion4j.io.Manifest;
 import io.github.diffusion4j.runtime.TrainedModel;
 import java.io.IOException;
 import java.io.Serializable;
@@ -15,8 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -81,28 +78,9 @@ final class ModelSource implements Serializable {
         }
         files.put(name, content);
       }
-      // the checkpoint's identity stays its own files' hashes; the shipped manifest is checked by its bytes
-      shippedManifest(dir, hashes.keySet()).ifPresent(json -> files.put(Checkpoint.MANIFEST_FILE, json));
       b = sc.broadcast(files);
     }
     return new ModelSource(dir.toString(), overrides, hashes, b);
-  }
-
-  /**
-   * The checkpoint's manifest restricted to the files that travel (the training state does not), so that the
-   * executors' copy is checked and loads as the folder does.
-   */
-  private static Optional<byte[]> shippedManifest(Path dir, Set<String> shipped) {
-    Path file = dir.resolve(Checkpoint.MANIFEST_FILE);
-    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-      return Optional.empty();
-    }
-    Manifest m = Manifest.fromJson(new String(read(file), StandardCharsets.UTF_8), file.toString());
-    TreeMap<String, String> listed = new TreeMap<>(m.sha256());
-    listed.keySet().retainAll(shipped);
-    Manifest copy = new Manifest(m.formatVersion(), m.diffusion4jVersion(), m.backend(), m.seed(), m.created(),
-        listed);
-    return Optional.of(copy.toJson().getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -160,9 +138,7 @@ final class ModelSource implements Serializable {
     try {
       tmp = Files.createTempDirectory("diffusion4j-checkpoint-");
       for (Map.Entry<String, byte[]> e : bytes.value().entrySet()) {
-        if (!e.getKey().equals(Checkpoint.MANIFEST_FILE)) { // derived on the driver, not a file of the folder
-          verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
-        }
+        verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
         Files.write(tmp.resolve(e.getKey()), e.getValue());
       }
       return TrainedModel.load(tmp, overrides);
