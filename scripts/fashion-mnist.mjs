@@ -15,6 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
+import { fsyncTree, mulberry32, png, writeAtomically } from './png.mjs';
+
 const ROWS = 28;
 const COLS = 28;
 const PIXELS = ROWS * COLS;
@@ -63,27 +65,6 @@ function sha256(buf) {
 
 function md5(buf) {
   return crypto.createHash('md5').update(buf).digest('hex');
-}
-
-/** Writes a file atomically: temporary file in the same folder, fsync, rename, fsync of the folder. */
-function writeAtomically(file, data) {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  const dfd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(dfd);
-  } finally {
-    fs.closeSync(dfd);
-  }
 }
 
 function idxImages(pixels, count) {
@@ -224,18 +205,6 @@ function fromNpm(pkgDir, outDir) {
   }
 }
 
-/** Mulberry32: a small, well-mixed 32-bit generator, so the shuffle is the same everywhere. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Checks the four files and prints, per file, the count, the checksums and whether it is official. */
 function verify(dir) {
   let allOfficial = true;
@@ -312,69 +281,6 @@ function subset(srcDir, outDir, n, m) {
 const CLASS_FOLDERS = ['0-tshirt-top', '1-trouser', '2-pullover', '3-dress', '4-coat', '5-sandal', '6-shirt',
   '7-sneaker', '8-bag', '9-ankle-boot'];
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) {
-      c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    }
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 of PNG chunks (ISO 3309, the table-driven form of the PNG specification's sample code). */
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) {
-    c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type, data) {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-/** An 8-bit grayscale PNG (colour type 0, no interlace, filter 0 on every row), deflated at level 9. */
-function grayPng(pixels, width, height) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 0;
-  const raw = Buffer.alloc(height * (width + 1));
-  for (let y = 0; y < height; y++) {
-    raw[y * (width + 1)] = 0;
-    raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-/** fsyncs every file and folder below dir, deepest first. */
-function fsyncTree(dir) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      fsyncTree(p);
-    } else {
-      const fd = fs.openSync(p, 'r');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-    }
-  }
-  const fd = fs.openSync(dir, 'r');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-}
-
 /**
  * Writes every image of both splits as OUT_DIR/{train,test}/<label>-<class>/<index>.png, where index is the
  * image's position in its IDX file (5 digits, so names sort in file order). Each split is written into a
@@ -406,7 +312,7 @@ function pngs(srcDir, outDir, perClass) {
         continue;
       }
       const name = path.join(tmp, CLASS_FOLDERS[c], `${String(i).padStart(5, '0')}.png`);
-      fs.writeFileSync(name, grayPng(images.data.subarray(i * PIXELS, (i + 1) * PIXELS), COLS, ROWS));
+      fs.writeFileSync(name, png(images.data.subarray(i * PIXELS, (i + 1) * PIXELS), COLS, ROWS, 1));
       written[c]++;
     }
     fsyncTree(tmp);
