@@ -200,10 +200,10 @@ public final class ArchitectureRules {
           .that().resideInAPackage(ROOT + "..")
           .and().resideOutsideOfPackages(
               ROOT + ".config..", ROOT + ".io..", ROOT + ".runtime..", ROOT + ".cli..", ROOT + ".spark..",
-              ROOT + ".testkit..")
+              ROOT + ".testkit..", ROOT + ".benchmarks.compare..")
           .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml.jackson..")
-          .because("JSON and YAML are file formats: the packages that read and write files use Jackson (docs/design.md"
-              + " section 2), the numeric core, the models, samplers, data, metrics and training never do");
+          .because("JSON and YAML are file formats: the packages that read and write files (and the benchmarks' "
+              + "reader of the reference scripts' JSON lines) use Jackson (docs/design.md section 2), the numeric core, the models, samplers, data, metrics and training never do");
 
   /** Backend implementations hide behind their provider. */
   @ArchTest

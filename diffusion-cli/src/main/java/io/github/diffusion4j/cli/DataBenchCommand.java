@@ -140,10 +140,17 @@ final class DataBenchCommand implements Callable<Integer> {
         bytes / 1e6);
   }
 
+  /** The median of the repetitions (the upper one of an even count). */
+  static double median(double[] v) {
+    double[] s = v.clone();
+    java.util.Arrays.sort(s);
+    return s[s.length / 2];
+  }
+
   /** One line: the medians from the cache and from memory, and their ratio. */
   private static void ratio(PrintWriter out, String what, String unit, double[][] rates) {
-    double cache = BenchWorkload.median(rates[0]);
-    double memory = BenchWorkload.median(rates[1]);
+    double cache = median(rates[0]);
+    double memory = median(rates[1]);
     out.printf(Locale.ROOT, "%s: cache %.2f %s, memory %.2f %s, ratio %.2f%n", what, cache, unit, memory, unit,
         cache / memory);
   }

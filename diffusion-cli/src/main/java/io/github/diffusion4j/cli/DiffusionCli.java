@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 @Command(name = "diffusion", mixinStandardHelpOptions = true, versionProvider = DiffusionCli.Version.class,
     description = "Train and sample denoising diffusion models (DDPM, DDIM) on ND4J or DJL/PyTorch.",
     subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InterpolateCommand.class,
-        EvalCommand.class, InfoCommand.class, ConfigCommand.class, BenchCommand.class, DataCommand.class,
+        EvalCommand.class, InfoCommand.class, ConfigCommand.class, DataCommand.class,
         ExportCommand.class, ConvertCommand.class,
         picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
 public final class DiffusionCli {

@@ -239,7 +239,7 @@ class CliTest {
 
   @Test
   void helpAndInfo() {
-    for (String c : List.of("demo", "train", "sample", "interpolate", "eval", "info", "config", "bench")) {
+    for (String c : List.of("demo", "train", "sample", "interpolate", "eval", "info", "config")) {
       Result r = cli(c, "--help");
       assertEquals(0, r.code(), c);
       assertTrue(r.out().contains("Usage: diffusion " + c), r.out());

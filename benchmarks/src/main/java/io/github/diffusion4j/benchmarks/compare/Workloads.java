@@ -1,4 +1,4 @@
-package io.github.diffusion4j.cli;
+package io.github.diffusion4j.benchmarks.compare;
 
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.GradientImages;
@@ -35,8 +35,8 @@ import java.util.Optional;
  * Linear(76,128)-ReLU-Linear(128,75), Adam lr 1e-3, MSE on the noise, batch 128, T = 100 linear betas
  * 1e-4..0.02. Each figure is the median of {@code reps} repetitions after a warm-up.
  */
-final class BenchWorkload {
-  private BenchWorkload() {}
+final class Workloads {
+  private Workloads() {}
 
   /** The figures of one backend. */
   record Result(String backend, int threads, double trainStepsPerS, double ddpmS, double ddimS, int samples, int ddimSteps) {
@@ -97,6 +97,51 @@ final class BenchWorkload {
     return String.format(java.util.Locale.ROOT,
         "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,\"unet_forward_s\":%.5f}",
         backend.name(), threads, median(train), median(forward));
+  }
+
+  /**
+   * Memory, not speed: the DDPM authors' CIFAR-10 model ({@code DdpmUNetSpec.cifar10()}, 35.7 M parameters)
+   * trained at {@code batch} on random images for {@code steps} steps; the resident size once the model exists,
+   * and after each step the step's time and the process's peak resident size (VmHWM).
+   *
+   * @return a JSON line with {@code model_rss_mb}, {@code step<i>_s} and {@code step<i>_peak_rss_mb}
+   */
+  static String runCifar10Memory(Backend backend, int threads, int batch, int steps) {
+    io.github.diffusion4j.model.DdpmUNetSpec spec = io.github.diffusion4j.model.DdpmUNetSpec.cifar10();
+    Shape shape = Shape.batchOf(batch, spec.imageShape());
+    StringBuilder json = new StringBuilder(String.format(java.util.Locale.ROOT,
+        "{\"backend\":\"%s\",\"threads\":%d,\"batch\":%d", backend.name(), threads, batch));
+    try (TrainableModel model = backend.createModel(spec, OptimizerSpec.adam(2e-4), 0)) {
+      json.append(String.format(java.util.Locale.ROOT, ",\"model_rss_mb\":%.0f", statusKb("VmRSS") / 1024.0));
+      int[] t = new int[batch];
+      for (int i = 0; i < batch; i++) {
+        t[i] = i * 997 % 1000;
+      }
+      for (int i = 1; i <= steps; i++) {
+        long start = System.nanoTime();
+        try (TensorScope s = backend.tensors().openScope()) {
+          model.step(backend.tensors().normal(shape, Noise.seeded(i)), t,
+              backend.tensors().normal(shape, Noise.seeded(-i)));
+        }
+        json.append(String.format(java.util.Locale.ROOT, ",\"step%d_s\":%.1f,\"step%d_peak_rss_mb\":%.0f", i,
+            (System.nanoTime() - start) / 1e9, i, statusKb("VmHWM") / 1024.0));
+      }
+    }
+    return json.append('}').toString();
+  }
+
+  /** A figure of /proc/self/status in kB (VmRSS, VmHWM), or -1 where there is none (not Linux). */
+  private static long statusKb(String key) {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+        if (line.startsWith(key + ":")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+      return -1;
+    } catch (java.io.IOException e) {
+      return -1;
+    }
   }
 
   static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps,

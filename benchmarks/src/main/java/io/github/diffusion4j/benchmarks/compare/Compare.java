@@ -1,4 +1,4 @@
-package io.github.diffusion4j.cli;
+package io.github.diffusion4j.benchmarks.compare;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,18 +22,57 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code diffusion bench}: times the tutorial's workload on each backend, each in its own JVM (one backend
- * per process), and the PyTorch reference script in the same run when it and Debian's python3-torch are
- * present, and prints the ratios.
+ * {@code diffusion bench}: times a workload on each backend, each in its own JVM (one backend per process), and
+ * the PyTorch reference script of that workload in the same run when it and Debian's python3-torch are present,
+ * and prints the ratios. The launcher ({@code ./diffusion bench ...}) runs this class from
+ * {@code benchmarks/target/benchmarks.jar}; the product's command line has no benchmark code.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Times training and sampling of the tutorial's workload on each backend and against the "
-        + "PyTorch reference (benchmarks/reference/torch_timing.py) measured in the same run; prints ratios."})
-final class BenchCommand implements Callable<Integer> {
+@Command(name = "diffusion bench", mixinStandardHelpOptions = true,
+    description = {"Times training and sampling of a workload on each backend and against its PyTorch reference "
+        + "measured in the same run; prints ratios (docs/benchmarks.md)."})
+public final class Compare implements Callable<Integer> {
+  /**
+   * Runs the comparison, or with {@code --in-process} one backend's figures as a JSON line; bad arguments are
+   * one line on standard error and exit code 2.
+   *
+   * @param args the command line after {@code diffusion bench}
+   */
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /**
+   * The command's exit code for these arguments: 0, 2 for bad arguments (one line on standard error), 1 when a
+   * timing failed.
+   *
+   * @param args the command line after {@code diffusion bench}
+   * @return the exit code
+   */
+  static int run(String... args) {
+    CommandLine cli = new CommandLine(new Compare());
+    cli.setParameterExceptionHandler((e, a) -> {
+      System.err.println("diffusion bench: " + e.getMessage() + " (see diffusion bench --help)");
+      return 2;
+    });
+    cli.setExecutionExceptionHandler((e, c, p) -> {
+      boolean bad = e instanceof IllegalArgumentException;
+      System.err.println("diffusion bench: " + e.getMessage());
+      if (((Compare) c.getCommand()).verbose) {
+        e.printStackTrace();
+      }
+      return bad ? 2 : 1;
+    });
+    return cli.execute(args);
+  }
+
+  @Option(names = "--verbose", description = "Print the stack trace of a failure.")
+  boolean verbose;
+
   @Option(names = "--backend", description = "Only this backend (default: every backend found).")
   String backend;
 
@@ -71,75 +110,71 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--no-reference", description = "Skip the PyTorch reference.")
   boolean noReference;
 
-  @Option(names = "--torch-blas", paramLabel = "PATH|auto",
-      description = {"Also time PyTorch with this BLAS library preloaded (LD_PRELOAD), e.g. the OpenBLAS that ND4J "
-          + "uses ('auto' finds it in ~/.javacpp/cache once ND4J has run). Debian's python3-torch uses the reference "
-          + "BLAS, which makes it several times slower than a normal PyTorch; this gives a fair baseline. Set "
-          + "OPENBLAS_CORETYPE (e.g. Haswell) if OpenBLAS 0.3.19 does not recognise the CPU."})
-  String torchBlas;
-
-  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|pretrained",
+  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|pretrained|cifar10",
       description = {"mlp: the tutorial's workload against benchmarks/reference/torch_timing.py (default);",
           "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench;",
           "pretrained: seconds per image of DDIM sampling (batch 1) with --checkpoint DIR against "
-              + "docs/diffusers_reference.py bench (the reference needs a diffusers folder)."})
+              + "docs/diffusers_reference.py bench (the reference needs a diffusers folder);",
+          "cifar10: memory, not speed: the DDPM CIFAR-10 model's training steps at --batch, peak resident size."})
   String workload;
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "The model of the pretrained workload: a diffusers "
       + "folder (or a checkpoint folder; then without the PyTorch reference).")
   Path checkpoint;
 
+  @Option(names = "--batch", defaultValue = "64", description = "Batch of the cifar10 workload (default: ${DEFAULT-VALUE}).")
+  int batch;
+
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
   boolean inProcess;
 
   @Override
   public Integer call() throws Exception {
-    trainSteps = trainStepsOption != null ? trainStepsOption : "unet".equals(workload) ? 10 : 4000;
+    trainSteps = trainStepsOption != null ? trainStepsOption
+        : "unet".equals(workload) ? 10 : "cifar10".equals(workload) ? 2 : 4000;
     ddimSteps = ddimStepsOption != null ? ddimStepsOption : "pretrained".equals(workload) ? 50 : 20;
     if (noiseVersion != 1 && noiseVersion != 2) {
-      throw new BadInputException("--noise-version " + noiseVersion + ": use 1 or 2");
+      throw new IllegalArgumentException("--noise-version " + noiseVersion + ": use 1 or 2");
     }
-    if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1) {
-      throw new BadInputException("--train-steps, --samples, --ddim-steps, --reps and --threads must be at least 1");
+    if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1 || batch < 1) {
+      throw new IllegalArgumentException(
+          "--train-steps, --samples, --ddim-steps, --reps, --threads and --batch must be at least 1");
     }
-    if (!workload.equals("mlp") && !workload.equals("unet") && !workload.equals("pretrained")) {
-      throw new BadInputException("--workload " + workload + ": use mlp, unet or pretrained");
+    if (!List.of("mlp", "unet", "pretrained", "cifar10").contains(workload)) {
+      throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, pretrained or cifar10");
     }
     if (workload.equals("pretrained")) {
       if (checkpoint == null) {
-        throw new BadInputException("--workload pretrained needs --checkpoint DIR (a diffusers folder)");
+        throw new IllegalArgumentException("--workload pretrained needs --checkpoint DIR (a diffusers folder)");
       }
-      return inProcess ? PretrainedBench.timeInProcess(this) : PretrainedBench.compare(this);
+      return inProcess ? PretrainedWorkload.timeInProcess(this) : PretrainedWorkload.compare(this);
     }
     if (inProcess) {
       BackendProvider p = provider(backend);
       try (Backend b = p.create(new BackendOptions(threads))) {
-        System.out.println(workload.equals("unet") ? BenchWorkload.runUNet(b, threads, trainSteps, reps)
-            : BenchWorkload.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
+        System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps)
+            : workload.equals("cifar10") ? Workloads.runCifar10Memory(b, threads, batch, trainSteps)
+            : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
       }
       return 0;
     }
     if (workload.equals("unet")) {
       return unet();
     }
+    if (workload.equals("cifar10")) {
+      return cifar10();
+    }
     Map<String, Map<String, Double>> rows = timeBackends("backend");
     Path script = noReference ? null : findReference();
     List<String> references = new ArrayList<>();
     if (script != null) {
       System.err.println("timing the PyTorch reference: " + script);
-      Map<String, Double> torch = runTorch(script, null);
+      Map<String, Double> torch = runPython(List.of(script.toString(), "--threads", String.valueOf(threads),
+          "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
+          "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
       if (torch != null) {
         rows.put("pytorch", torch);
         references.add("pytorch");
-      }
-      Path blas = blasLibrary();
-      if (blas != null) {
-        System.err.println("timing the PyTorch reference with LD_PRELOAD=" + blas);
-        Map<String, Double> fast = runTorch(script, blas);
-        if (fast != null) {
-          rows.put("pytorch+blas", fast);
-          references.add(0, "pytorch+blas");
-        }
       }
     } else if (!noReference) {
       System.err.println("PyTorch reference not found (pass --reference PATH); printing absolute figures only");
@@ -152,7 +187,7 @@ final class BenchCommand implements Callable<Integer> {
     ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends();
     BackendProvider p = found.providers().get(name);
     if (p == null) {
-      throw new BadInputException("--backend: " + ProviderDiscovery.unknownBackend(name, found));
+      throw new IllegalArgumentException("--backend: " + ProviderDiscovery.unknownBackend(name, found));
     }
     return p;
   }
@@ -160,7 +195,7 @@ final class BenchCommand implements Callable<Integer> {
   private Path findReference() {
     if (reference != null) {
       if (!Files.isRegularFile(reference)) {
-        throw new BadInputException("--reference " + reference + ": no such file");
+        throw new IllegalArgumentException("--reference " + reference + ": no such file");
       }
       return reference;
     }
@@ -209,33 +244,33 @@ final class BenchCommand implements Callable<Integer> {
     return rows;
   }
 
+  /** The CIFAR-10 model's memory: each backend in a child JVM (2 GB heap); no reference. */
+  private int cifar10() throws IOException, InterruptedException {
+    Map<String, Map<String, Double>> rows = timeBackends("the CIFAR-10 model's training steps on backend");
+    System.out.printf(Locale.ROOT, "workload: the DDPM CIFAR-10 model (35.7M parameters), training at batch %d; "
+        + "%d threads; resident sizes of the child JVM%n", batch, threads);
+    System.out.printf(Locale.ROOT, "%-13s %14s %12s %18s%n", "", "model RSS MB", "step s", "peak RSS MB");
+    for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+      Map<String, Double> v = e.getValue();
+      for (int i = 1; i <= trainSteps; i++) {
+        System.out.printf(Locale.ROOT, "%-13s %14s %12.1f %18.0f%n", i == 1 ? e.getKey() : "",
+            i == 1 ? String.format(Locale.ROOT, "%.0f", v.get("model_rss_mb")) : "", v.get("step" + i + "_s"),
+            v.get("step" + i + "_peak_rss_mb"));
+      }
+    }
+    return 0;
+  }
+
   /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
   private int unet() throws IOException, InterruptedException {
     Map<String, Map<String, Double>> rows = timeBackends("the U-Net on backend");
-    Path script = noReference ? null : findUp("docs/unet_reference.py");
+    Path script = reference("docs/unet_reference.py");
     if (script != null) {
-      for (Path blas : java.util.Arrays.asList(null, blasLibrary())) {
-        if (blas == null && rows.containsKey("pytorch")) {
-          continue;
-        }
-        List<String> cmd = List.of(python, script.toString(), "bench", String.valueOf(trainSteps),
-            String.valueOf(threads));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
-        if (blas != null) {
-          pb.environment().put("LD_PRELOAD", blas.toString());
-          pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
-        }
-        System.err.println("timing the PyTorch U-Net" + (blas == null ? "" : " with LD_PRELOAD=" + blas));
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        Matcher m = Pattern.compile("([0-9.]+) steps/s, ([0-9.]+) s per forward").matcher(out);
-        if (p.waitFor() == 0 && m.find()) {
-          rows.put(blas == null ? "pytorch" : "pytorch+blas", Map.of("unet_train_steps_per_s",
-              Double.parseDouble(m.group(1)), "unet_forward_s", Double.parseDouble(m.group(2))));
-        } else {
-          System.err.println("the PyTorch U-Net reference failed: " + out.strip().replace('\n', ' '));
-        }
+      System.err.println("timing the PyTorch U-Net: " + script);
+      Map<String, Double> torch = runPython(List.of(script.toString(), "bench", String.valueOf(trainSteps),
+          String.valueOf(threads)));
+      if (torch != null) {
+        rows.put("pytorch", torch);
       }
     }
     System.out.printf(Locale.ROOT, "workload: U-Net 1x32x32 base 32 mult [1,2,2] attention, batch 64; %d threads%n",
@@ -246,56 +281,56 @@ final class BenchCommand implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %20.2f%n", e.getKey(),
           e.getValue().get("unet_train_steps_per_s"), f, 64 / (50 * f));
     }
-    return 0;
-  }
-
-  static Path findUp(String relative) {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path p = dir.resolve(relative);
-      if (Files.isRegularFile(p)) {
-        return p;
-      }
-    }
-    return null;
-  }
-
-  Path blasLibrary() throws IOException {
-    if (torchBlas == null) {
-      return null;
-    }
-    if (!torchBlas.equals("auto")) {
-      Path p = Path.of(torchBlas);
-      if (!Files.isRegularFile(p)) {
-        throw new BadInputException("--torch-blas " + torchBlas + ": no such file");
-      }
-      return p;
-    }
-    Path cache = Path.of(System.getProperty("user.home"), ".javacpp", "cache");
-    if (Files.isDirectory(cache)) {
-      try (java.util.stream.Stream<Path> files = Files.walk(cache)) {
-        java.util.Optional<Path> found = files.filter(f -> f.getFileName().toString().equals("libopenblas.so.0")).findFirst();
-        if (found.isPresent()) {
-          return found.get();
+    Map<String, Double> ref = rows.get("pytorch");
+    if (ref != null) {
+      System.out.println("ratios against pytorch (training: steps/s over torch's, higher is better; "
+          + "forward: time over torch's, lower is better):");
+      for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+        if (!e.getKey().equals("pytorch")) {
+          System.out.printf(Locale.ROOT, "%-13s %16s %14s%n", e.getKey(), ratio(e.getValue(), ref,
+              "unet_train_steps_per_s"), ratio(e.getValue(), ref, "unet_forward_s"));
         }
       }
     }
-    System.err.println("--torch-blas auto: no libopenblas.so.0 under " + cache + " (run the nd4j backend once first)");
-    return null;
+    return 0;
   }
 
-  private Map<String, Double> runTorch(Path script, Path blas) throws IOException, InterruptedException {
-    List<String> cmd = List.of(python, script.toString(), "--threads", String.valueOf(threads),
-        "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
-        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps));
+  /**
+   * A reference script of the repository, or null (with a line on standard error) when {@code --no-reference}
+   * is given or the script is not there.
+   *
+   * @param relative the script's path from the repository's root
+   * @return the script, or null
+   */
+  Path reference(String relative) {
+    if (noReference) {
+      return null;
+    }
+    Path p = inRepository(relative);
+    if (p == null) {
+      System.err.println("PyTorch reference " + relative + " not found (run from the repository); figures without it");
+    }
+    return p;
+  }
+
+  /**
+   * Runs a reference script with {@code --python} and this run's thread count, and reads the figures of the
+   * last JSON line it prints.
+   *
+   * @param args the script and its arguments
+   * @return its figures, or null (with a line on standard error) if it failed
+   */
+  Map<String, Double> runPython(List<String> args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(python);
+    cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
-    if (blas != null) {
-      pb.environment().put("LD_PRELOAD", blas.toString());
-      pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
-    }
+    pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
     String json = run(pb);
     if (json == null) {
-      System.err.println("the PyTorch reference failed (is python3-torch installed? apt-get install -y python3-torch)");
+      System.err.println("the PyTorch reference failed (" + python + " with python3-torch and libopenblas0-pthread "
+          + "installed? apt-get install -y python3-torch libopenblas0-pthread)");
       return null;
     }
     return parse(json);
@@ -313,12 +348,12 @@ final class BenchCommand implements Callable<Integer> {
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(DiffusionCli.class.getName());
-    cmd.addAll(List.of("bench", "--in-process", "--workload", workload, "--backend", name, "--threads",
+    cmd.add(Compare.class.getName());
+    cmd.addAll(List.of("--in-process", "--workload", workload, "--backend", name, "--threads",
         String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
-        "--noise-version", String.valueOf(noiseVersion)));
+        "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch)));
     if (checkpoint != null) {
       cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
     }

@@ -1,4 +1,4 @@
-package io.github.diffusion4j.cli;
+package io.github.diffusion4j.benchmarks.compare;
 
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.runtime.Diffusion;
@@ -16,11 +16,11 @@ import java.util.Map;
  * pretrained model, on each backend in its own JVM and in PyTorch ({@code docs/diffusers_reference.py bench}, the
  * same folder, the same number of steps) in the same run; ratios over PyTorch.
  */
-final class PretrainedBench {
-  private PretrainedBench() {}
+final class PretrainedWorkload {
+  private PretrainedWorkload() {}
 
   /** In the child JVM: load on one backend, one warm-up image of two steps, then the median of the repetitions. */
-  static int timeInProcess(BenchCommand c) {
+  static int timeInProcess(Compare c) {
     List<String> overrides = List.of("backend=" + c.backend, "threads=" + c.threads, "sampling.sampler=ddim",
         "sampling.num_inference_steps=" + c.ddimSteps, "sampling.timesteps=[]");
     try (TrainedModel m = TrainedModel.load(c.checkpoint, overrides)) {
@@ -35,35 +35,22 @@ final class PretrainedBench {
         m.sample(s, request, SamplingListener.NONE);
         times[r] = (System.nanoTime() - start) / 1e9;
       }
-      System.out.printf(Locale.ROOT, "{\"seconds_per_image\": %.4f, \"parameters\": %d}%n", BenchWorkload.median(times),
+      System.out.printf(Locale.ROOT, "{\"seconds_per_image\": %.4f, \"parameters\": %d}%n", Workloads.median(times),
           m.model().spec().network().parameterCount());
     }
     return 0;
   }
 
   /** In the parent: every backend, then PyTorch on the same folder; a table with ratios. */
-  static int compare(BenchCommand c) throws Exception {
+  static int compare(Compare c) throws Exception {
     Map<String, Map<String, Double>> rows = c.timeBackends("DDIM-" + c.ddimSteps + " with " + c.checkpoint + " on");
-    Path script = c.noReference ? null : BenchCommand.findUp("docs/diffusers_reference.py");
+    Path script = c.reference("docs/diffusers_reference.py");
     if (script != null && DiffusersFolder.isDiffusersFolder(c.checkpoint)) {
-      for (Path blas : java.util.Arrays.asList(null, c.blasLibrary())) {
-        if (blas == null && rows.containsKey("pytorch")) {
-          continue;
-        }
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", script.toString(), "bench",
-            c.checkpoint.toAbsolutePath().toString(), String.valueOf(c.ddimSteps), String.valueOf(c.threads));
-        pb.environment().put("OMP_NUM_THREADS", String.valueOf(c.threads));
-        if (blas != null) {
-          pb.environment().put("LD_PRELOAD", blas.toString());
-          pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(c.threads));
-        }
-        System.err.println("timing the PyTorch reference" + (blas == null ? "" : " with LD_PRELOAD=" + blas));
-        String json = BenchCommand.run(pb);
-        if (json == null) {
-          System.err.println("the PyTorch reference failed (python3-torch installed?)");
-        } else {
-          rows.put(blas == null ? "pytorch" : "pytorch+blas", BenchCommand.parse(json));
-        }
+      System.err.println("timing the PyTorch reference: " + script);
+      Map<String, Double> torch = c.runPython(List.of(script.toString(), "bench",
+          c.checkpoint.toAbsolutePath().toString(), String.valueOf(c.ddimSteps), String.valueOf(c.threads)));
+      if (torch != null) {
+        rows.put("pytorch", torch);
       }
     } else if (script != null) {
       System.err.println(c.checkpoint + " is not a diffusers folder; for the PyTorch reference, export it first: "
@@ -71,7 +58,7 @@ final class PretrainedBench {
     }
     System.out.printf(Locale.ROOT, "workload: %s, DDIM-%d, one image at a time; %d threads%n", c.checkpoint, c.ddimSteps,
         c.threads);
-    Map<String, Double> ref = rows.getOrDefault("pytorch+blas", rows.get("pytorch"));
+    Map<String, Double> ref = rows.get("pytorch");
     System.out.printf(Locale.ROOT, "%-13s %16s %18s%n", "", "seconds/image", "over pytorch");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       double s = e.getValue().get("seconds_per_image");

@@ -1,0 +1,73 @@
+package io.github.diffusion4j.benchmarks.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What {@code diffusion bench} reads (the children's and the reference's JSON, the reference script) and how it
+ * answers bad arguments.
+ */
+class CompareTest {
+
+  @Test
+  void badArgumentsAreOneLineAndExitCodeTwoBeforeAnythingIsTimed() {
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, Compare.run("--workload", "resnet"));
+      assertEquals(2, Compare.run("--reps", "0"));
+      assertEquals(2, Compare.run("--noise-version", "3"));
+      assertEquals(2, Compare.run("--workload", "pretrained"));
+      assertEquals(2, Compare.run("--no-such-option"));
+      assertEquals(2, Compare.run("--backend", "no-such-backend", "--in-process"));
+    } finally {
+      System.setErr(err);
+    }
+    List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+    assertEquals(6, lines.size(), String.join("\n", lines));
+    assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, pretrained or cifar10"), lines.get(0));
+    assertTrue(lines.get(3).contains("needs --checkpoint DIR"), lines.get(3));
+    assertTrue(lines.get(4).contains("--no-such-option"), lines.get(4));
+    assertTrue(lines.get(5).contains("no-such-backend"), lines.get(5));
+    lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
+  }
+
+  @Test
+  void parsesTheNumbersOfAJsonObjectInOrder() {
+    Map<String, Double> m = Compare.parse(
+        "{\"train_steps_per_s\": 2084.5, \"ddpm_s\": 1.02e-1, \"backend\": \"nd4j\", \"ddim_s\": -0.5, \"n\": 3}");
+    assertEquals(List.of("train_steps_per_s", "ddpm_s", "ddim_s", "n"), List.copyOf(m.keySet()));
+    assertEquals(2084.5, m.get("train_steps_per_s"));
+    assertEquals(0.102, m.get("ddpm_s"));
+    assertEquals(-0.5, m.get("ddim_s"));
+    assertEquals(3.0, m.get("n"));
+  }
+
+  @Test
+  void malformedJsonIsAnErrorNotAnEmptyResult() {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Compare.parse("{\"ddpm_s\": 0.1"));
+    assertTrue(e.getMessage().contains("malformed JSON"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> Compare.parse("[1, 2]"));
+  }
+
+  @Test
+  void theReferenceScriptIsFoundInTheRepository() {
+    Path script = Compare.inRepository(Compare.REFERENCE_SCRIPT);
+    assertNotNull(script, "the tests run inside the repository, which holds " + Compare.REFERENCE_SCRIPT);
+    assertTrue(Files.isRegularFile(script));
+    Path root = script.getParent().getParent().getParent();
+    assertTrue(Files.isRegularFile(root.resolve("mvnw")) && Files.isRegularFile(root.resolve("pom.xml")), root.toString());
+    assertTrue(Path.of("").toAbsolutePath().startsWith(root), "found above the working directory");
+    assertNull(Compare.inRepository("benchmarks/reference/no_such_script.py"));
+  }
+}
