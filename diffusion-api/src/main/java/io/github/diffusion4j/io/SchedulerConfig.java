@@ -218,7 +218,7 @@ public record SchedulerConfig(
    * @throws CheckpointException naming {@code source} and the key if a value is bad
    */
   public static SchedulerConfig fromJson(String json, String source) {
-    JsonNode root = Json.parseObject(json, source, "");
+    JsonNode root = StrictJson.parseObject(json, source, "");
     Reader r = new Reader(root, source);
     SchedulerConfig d = DIFFUSERS_DEFAULTS;
     JsonNode trained = root.get("trained_betas");
@@ -315,7 +315,7 @@ public record SchedulerConfig(
   /** A JSON string literal. */
   private static String quote(String s) {
     try {
-      return Json.MAPPER.writeValueAsString(s);
+      return StrictJson.MAPPER.writeValueAsString(s);
     } catch (JsonProcessingException e) {
       throw new AssertionError(e); // a String always serialises
     }
@@ -348,7 +348,7 @@ public record SchedulerConfig(
     }
 
     private CheckpointException wrong(String key, String expected, JsonNode v) {
-      return Json.wrongType(source, key, expected, v);
+      return StrictJson.wrongType(source, key, expected, v);
     }
 
     String string(String key, String dflt) {
@@ -409,7 +409,7 @@ public record SchedulerConfig(
               () ->
                   CheckpointException.of(
                       source,
-                      "key '" + key + "': unknown value '" + Json.abbreviate(v.textValue())
+                      "key '" + key + "': unknown value '" + StrictJson.abbreviate(v.textValue())
                           + "'; allowed are " + names));
     }
   }
