@@ -10,7 +10,7 @@ import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.sampling.SampleClipping;
-import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.BetaSchedule;
 import io.github.diffusion4j.schedule.Schedule;
@@ -76,13 +76,13 @@ class RecordsTest {
   }
 
   @Test
-  void samplerSettings() {
+  void samplerSpec() {
     DiffusionConfig c = load("sampling:\n  eta: 0.5\n  variance_type: tutorial\n  set_alpha_to_one: false\n"
         + "  clip_sample: true\n  options: {order: 2}\n");
     Schedule schedule = Schedule.of(c.schedule().toSpec());
     TensorFactory tensors = new ReferenceBackend().tensors();
-    SamplerSettings s = c.sampling().settings(schedule, PredictionType.SAMPLE, tensors);
-    assertEquals(new SamplerSettings(schedule, PredictionType.SAMPLE, tensors, 0.5, VarianceType.TUTORIAL, false,
+    SamplerSpec s = c.sampling().samplerSpec(schedule, PredictionType.SAMPLE, tensors);
+    assertEquals(new SamplerSpec(schedule, PredictionType.SAMPLE, tensors, 0.5, VarianceType.TUTORIAL, false,
         SampleClipping.clip(1.0), c.sampling().options()), s);
     assertEquals(2, s.options().getInt("order", 1, 1, 3)); // the options reach the provider, typed
   }
