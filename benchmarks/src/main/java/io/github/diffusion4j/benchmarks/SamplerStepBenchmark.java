@@ -9,7 +9,7 @@ import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingLoop;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.sampling.StepContext;
-import io.github.diffusion4j.sampling.StepResult;
+import io.github.diffusion4j.sampling.ReverseStepResult;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
@@ -133,7 +133,7 @@ public class SamplerStepBenchmark {
 
   private void step(Sampler sampler, Timesteps plan, Supplier<Tensor> z, boolean ownsNoise, Blackhole bh) {
     StepContext c = new StepContext(plan, plan.size() / 2, sample, output, z, null);
-    StepResult r = sampler.step(c);
+    ReverseStepResult r = sampler.step(c);
     bh.consume(r.prev());
     bh.consume(r.predictedX0());
     close(r.prev());

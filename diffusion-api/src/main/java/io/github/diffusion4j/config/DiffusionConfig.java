@@ -55,7 +55,7 @@ public record DiffusionConfig(
     requireSection("training", training);
     requireSection("sampling", sampling);
     requireSection("output", output);
-    checkPlan(sampling, schedule.numTrainTimesteps());
+    checkPlan(sampling, schedule.spec().numTrainTimesteps());
     checkBatch(training.batchSize(), data);
     if (data.kind() == DataConfig.Kind.GRADIENTS) {
       Sizes.checkData(new Sizes.Model(model, schedule, training), data.imageShape().orElseThrow(),
@@ -95,7 +95,7 @@ public record DiffusionConfig(
   public void checkSizes(Shape imageShape, long trainImages, long evalImages, long maxHeapBytes) {
     Sizes.Model m = new Sizes.Model(model, schedule, training);
     Sizes.checkData(m, imageShape, trainImages, evalImages);
-    model.toSpec(imageShape, schedule.numTrainTimesteps());
+    model.toSpec(imageShape, schedule.spec().numTrainTimesteps());
     Sizes.checkMemory(m, imageShape, trainImages, evalImages, maxHeapBytes);
   }
 

@@ -3,7 +3,7 @@ package io.github.diffusion4j.config;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.SampleClipping;
-import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.TimestepSpacing;
@@ -144,10 +144,10 @@ public record SamplingConfig(
    * @param schedule the training schedule
    * @param predictionType what the model outputs
    * @param tensors the backend's tensor factory
-   * @return the settings
+   * @return the spec
    */
-  public SamplerSettings settings(Schedule schedule, PredictionType predictionType, TensorFactory tensors) {
-    return new SamplerSettings(schedule, predictionType, tensors, eta, varianceType, setAlphaToOne, clipping(),
+  public SamplerSpec samplerSpec(Schedule schedule, PredictionType predictionType, TensorFactory tensors) {
+    return new SamplerSpec(schedule, predictionType, tensors, eta, varianceType, setAlphaToOne, clipping(),
         options);
   }
 }

@@ -5,49 +5,30 @@ import io.github.diffusion4j.schedule.BetaSchedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
 
 /**
- * The noise schedule and what the model predicts ({@code schedule:}), with diffusers'
- * {@code DDPMScheduler}/{@code DDIMScheduler} names.
+ * The YAML section {@code schedule:}: the noise schedule, one {@link ScheduleSpec} value (the same value a
+ * diffusers {@code scheduler_config.json} is read into), and what the model predicts, with diffusers'
+ * {@code DDPMScheduler}/{@code DDIMScheduler} key names.
  *
- * @param numTrainTimesteps {@code T}, at least 2
- * @param betaStart the first beta, in (0, 1)
- * @param betaEnd the last beta, in (0, 1), greater than {@code betaStart}
- * @param betaSchedule the curve between them
- * @param predictionType what the model predicts
- * @param rescaleBetasZeroSnr rescale to zero terminal SNR; not with {@link PredictionType#EPSILON}
+ * @param spec the noise schedule ({@code num_train_timesteps}, {@code beta_start}, {@code beta_end},
+ *     {@code beta_schedule}, {@code rescale_betas_zero_snr}), checked by its own constructor
+ * @param predictionType what the model predicts; not {@link PredictionType#EPSILON} with
+ *     {@code rescale_betas_zero_snr}
  */
-public record ScheduleConfig(
-    int numTrainTimesteps,
-    double betaStart,
-    double betaEnd,
-    BetaSchedule betaSchedule,
-    PredictionType predictionType,
-    boolean rescaleBetasZeroSnr) {
+public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
 
   /**
-   * Validates the values.
+   * Validates the combination (the schedule itself was checked when it was made).
    *
-   * @param numTrainTimesteps {@code T}, at least 2
-   * @param betaStart the first beta, in (0, 1)
-   * @param betaEnd the last beta, in (0, 1), greater than {@code betaStart}
-   * @param betaSchedule the curve between them
+   * @param spec the noise schedule
    * @param predictionType what the model predicts
-   * @param rescaleBetasZeroSnr rescale to zero terminal SNR; not with {@link PredictionType#EPSILON}
    * @throws ConfigException naming the key at fault
    */
   public ScheduleConfig {
-    Schema.NUM_TRAIN_TIMESTEPS.check(numTrainTimesteps);
-    Schema.BETA_START.check(betaStart);
-    Schema.BETA_END.check(betaEnd);
-    Schema.BETA_SCHEDULE.check(betaSchedule);
-    Schema.PREDICTION_TYPE.check(predictionType);
-    if (!(betaEnd > betaStart)) {
-      throw ConfigException.either(
-          new ConfigException(Schema.BETA_END.path(), "must be greater than beta_start ("
-              + YamlText.number(betaStart) + "), got " + YamlText.number(betaEnd)),
-          new ConfigException(Schema.BETA_START.path(), "must be less than beta_end ("
-              + YamlText.number(betaEnd) + "), got " + YamlText.number(betaStart)));
+    if (spec == null) {
+      throw new ConfigException("schedule", "a value is required");
     }
-    if (rescaleBetasZeroSnr && predictionType == PredictionType.EPSILON) {
+    Schema.PREDICTION_TYPE.check(predictionType);
+    if (spec.rescaleBetasZeroSnr() && predictionType == PredictionType.EPSILON) {
       String why = "zero terminal SNR makes alpha-bar 0 at the last step, where x0 cannot be recovered "
           + "from a predicted noise, so DDPM and DDIM cannot sample";
       throw ConfigException.either(
@@ -61,11 +42,41 @@ public record ScheduleConfig(
   }
 
   /**
-   * The schedule definition for the api.
+   * The section from its keys' values, with errors that name the YAML key at fault.
    *
-   * @return the spec
+   * @param numTrainTimesteps {@code T}, at least 2
+   * @param betaStart the first beta, in (0, 1)
+   * @param betaEnd the last beta, in (0, 1), greater than {@code betaStart}
+   * @param betaSchedule the curve between them
+   * @param predictionType what the model predicts
+   * @param rescaleBetasZeroSnr rescale to zero terminal SNR; not with {@link PredictionType#EPSILON}
+   * @return the section
+   * @throws ConfigException naming the key at fault
    */
-  public ScheduleSpec toSpec() {
-    return new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
+  public static ScheduleConfig of(
+      int numTrainTimesteps,
+      double betaStart,
+      double betaEnd,
+      BetaSchedule betaSchedule,
+      PredictionType predictionType,
+      boolean rescaleBetasZeroSnr) {
+    Schema.NUM_TRAIN_TIMESTEPS.check(numTrainTimesteps);
+    Schema.BETA_START.check(betaStart);
+    Schema.BETA_END.check(betaEnd);
+    Schema.BETA_SCHEDULE.check(betaSchedule);
+    Schema.PREDICTION_TYPE.check(predictionType);
+    ScheduleSpec spec;
+    try {
+      spec = new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
+    } catch (IllegalArgumentException e) {
+      // Each key's own range was checked above, so what the schedule refuses is the order of its betas;
+      // the rule is ScheduleSpec's, the wording (at the key the user wrote) is the configuration's.
+      throw ConfigException.either(
+          new ConfigException(Schema.BETA_END.path(), "must be greater than beta_start ("
+              + YamlText.number(betaStart) + "), got " + YamlText.number(betaEnd)),
+          new ConfigException(Schema.BETA_START.path(), "must be less than beta_end ("
+              + YamlText.number(betaEnd) + "), got " + YamlText.number(betaStart)));
+    }
+    return new ScheduleConfig(spec, predictionType);
   }
 }

@@ -151,23 +151,24 @@ final class Schema {
   // ---- schedule ---------------------------------------------------------------------------------
 
   static final Key<ScheduleConfig, Integer> NUM_TRAIN_TIMESTEPS = Key.of("schedule.num_train_timesteps",
-      ScheduleConfig::numTrainTimesteps, ValueType.atLeast(2), 100,
+      (ScheduleConfig c) -> c.spec().numTrainTimesteps(), ValueType.atLeast(2), 100,
       "T, the number of diffusion steps in training");
   static final Key<ScheduleConfig, Double> BETA_START = Key.of("schedule.beta_start",
-      ScheduleConfig::betaStart, ValueType.number(0, false, 1, false), 1e-4,
+      (ScheduleConfig c) -> c.spec().betaStart(), ValueType.number(0, false, 1, false), 1e-4,
       "first beta (linear, scaled_linear, sigmoid)");
   static final Key<ScheduleConfig, Double> BETA_END = Key.of("schedule.beta_end",
-      ScheduleConfig::betaEnd, ValueType.number(0, false, 1, false), 0.02,
+      (ScheduleConfig c) -> c.spec().betaEnd(), ValueType.number(0, false, 1, false), 0.02,
       "last beta; greater than beta_start");
   static final Key<ScheduleConfig, BetaSchedule> BETA_SCHEDULE = Key.of("schedule.beta_schedule",
-      ScheduleConfig::betaSchedule, ValueType.enumeration(BetaSchedule.class, BetaSchedule::configName),
-      BetaSchedule.LINEAR, "curve of the betas; squaredcos_cap_v2 is the cosine schedule");
+      (ScheduleConfig c) -> c.spec().betaSchedule(),
+      ValueType.enumeration(BetaSchedule.class, BetaSchedule::configName), BetaSchedule.LINEAR, "curve of the betas; squaredcos_cap_v2 is the cosine schedule");
   static final Key<ScheduleConfig, PredictionType> PREDICTION_TYPE = Key.of("schedule.prediction_type",
       ScheduleConfig::predictionType,
       ValueType.enumeration(PredictionType.class, PredictionType::configName), PredictionType.EPSILON,
       "what the model predicts: epsilon (the noise), sample (x0) or v_prediction (v)");
   static final Key<ScheduleConfig, Boolean> RESCALE_BETAS_ZERO_SNR = Key.of(
-      "schedule.rescale_betas_zero_snr", ScheduleConfig::rescaleBetasZeroSnr, ValueType.bool(), false,
+      "schedule.rescale_betas_zero_snr", (ScheduleConfig c) -> c.spec().rescaleBetasZeroSnr(), ValueType.bool(),
+      false,
       "rescale the betas to zero terminal SNR (Lin et al. 2024); needs v_prediction or sample");
 
   // ---- training ---------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ final class Schema {
 
   static final Section<ScheduleConfig> SCHEDULE = new Section<>("schedule",
       "the noise schedule (diffusers DDPMScheduler/DDIMScheduler names)", null,
-      v -> new ScheduleConfig(v.get(NUM_TRAIN_TIMESTEPS), v.get(BETA_START), v.get(BETA_END),
+      v -> ScheduleConfig.of(v.get(NUM_TRAIN_TIMESTEPS), v.get(BETA_START), v.get(BETA_END),
           v.get(BETA_SCHEDULE), v.get(PREDICTION_TYPE), v.get(RESCALE_BETAS_ZERO_SNR)),
       List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END, BETA_SCHEDULE, PREDICTION_TYPE,
           RESCALE_BETAS_ZERO_SNR));

@@ -146,8 +146,8 @@ final class Sizes {
       params = add(params, product(s));
     }
     parts.add(new Part(modelKey(c.model()), "the model (" + params + " parameters)", times(params, 4L * PARAMETER_COPIES)));
-    parts.add(new Part(Schema.NUM_TRAIN_TIMESTEPS.path(), "the schedule (" + c.schedule().numTrainTimesteps()
-        + " timesteps)", times(c.schedule().numTrainTimesteps(), 8L * SCHEDULE_ARRAYS)));
+    parts.add(new Part(Schema.NUM_TRAIN_TIMESTEPS.path(), "the schedule (" + c.schedule().spec().numTrainTimesteps()
+        + " timesteps)", times(c.schedule().spec().numTrainTimesteps(), 8L * SCHEDULE_ARRAYS)));
     parts.sort((a, b) -> Long.compare(b.bytes(), a.bytes()));
     return parts;
   }
@@ -188,7 +188,7 @@ final class Sizes {
   }
 
   private static ModelSpec spec(Model c, Shape image) {
-    return c.model().toSpec(image, c.schedule().numTrainTimesteps());
+    return c.model().toSpec(image, c.schedule().spec().numTrainTimesteps());
   }
 
   /** The weight layout of an architecture. */

@@ -157,7 +157,7 @@ public record DiffusersFolder(
   }
 
   private static void checkIndex(Path index) {
-    JsonNode root = Json.parseObject(FileSupport.readUtf8(index), index, "");
+    JsonNode root = StrictJson.parseObject(FileSupport.readUtf8(index), index, "");
     JsonNode cls = root.get("_class_name");
     String name = cls != null && cls.isTextual() ? cls.textValue() : "";
     if (!PIPELINES.contains(name)) {
@@ -177,7 +177,7 @@ public record DiffusersFolder(
             + "supported are a unet and a scheduler");
       }
       if (k.equals("unet") && !(v.isArray() && v.size() == 2 && UNet2DConfig.CLASS_NAME.equals(v.get(1).asText()))) {
-        throw CheckpointException.of(index, "key 'unet': " + Json.kind(v) + " is not supported; supported is [\"diffusers\", \""
+        throw CheckpointException.of(index, "key 'unet': " + StrictJson.kind(v) + " is not supported; supported is [\"diffusers\", \""
             + UNet2DConfig.CLASS_NAME + "\"]");
       }
     }
@@ -192,9 +192,9 @@ public record DiffusersFolder(
    * @throws CheckpointException naming the file and key of a malformed or unsupported value
    */
   public static UNet2DConfig readConfig(Path file) {
-    JsonNode root = Json.parseObject(FileSupport.readUtf8(file), file, "");
+    JsonNode root = StrictJson.parseObject(FileSupport.readUtf8(file), file, "");
     @SuppressWarnings("unchecked")
-    Map<String, Object> values = Json.MAPPER.convertValue(root, LinkedHashMap.class);
+    Map<String, Object> values = StrictJson.MAPPER.convertValue(root, LinkedHashMap.class);
     Set<String> unknown = UNet2DConfig.unknownKeys(values);
     if (!unknown.isEmpty()) {
       LOG.warn("{}: ignoring keys that UNet2DModel does not take (as diffusers does): {}", file, unknown);
@@ -286,7 +286,7 @@ public record DiffusersFolder(
     m.put("_diffusers_version", UNet2DConfig.DIFFUSERS_VERSION);
     m.put("scheduler", List.of("diffusers", "DDPMScheduler"));
     m.put("unet", List.of("diffusers", UNet2DConfig.CLASS_NAME));
-    return Json.pretty(m) + "\n";
+    return StrictJson.pretty(m) + "\n";
   }
 
   /**
@@ -306,7 +306,7 @@ public record DiffusersFolder(
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(directory, e.getMessage());
     }
-    byte[] configJson = (Json.pretty(config.toMap()) + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] configJson = (StrictJson.pretty(config.toMap()) + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] schedulerJson = scheduler.withClassName("DDPMScheduler").toJson().getBytes(StandardCharsets.UTF_8);
     byte[] index = modelIndexJson().getBytes(StandardCharsets.UTF_8);
     try {

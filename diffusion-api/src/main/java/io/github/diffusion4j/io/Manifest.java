@@ -125,7 +125,7 @@ public record Manifest(
    * @return the text, pretty-printed, with a final newline
    */
   public String toJson() {
-    ObjectNode root = Json.MAPPER.createObjectNode();
+    ObjectNode root = StrictJson.MAPPER.createObjectNode();
     root.put("format_version", formatVersion);
     root.put("diffusion4j_version", diffusion4jVersion);
     root.put("backend", backend);
@@ -134,7 +134,7 @@ public record Manifest(
     ObjectNode files = root.putObject("files");
     sha256.forEach(files::put);
     try {
-      return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+      return StrictJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new AssertionError(e); // a tree of strings and numbers always serialises
     }
@@ -149,10 +149,10 @@ public record Manifest(
    * @throws CheckpointException naming the file and key if it is malformed or from a newer format
    */
   public static Manifest fromJson(String json, String source) {
-    JsonNode root = Json.parseObject(json, source, "");
+    JsonNode root = StrictJson.parseObject(json, source, "");
     JsonNode fv = require(root, "format_version", source);
     if (!fv.isIntegralNumber() || !fv.canConvertToInt()) {
-      throw Json.wrongType(source, "format_version", "an integer", fv);
+      throw StrictJson.wrongType(source, "format_version", "an integer", fv);
     }
     if (fv.intValue() > FORMAT_VERSION) {
       throw CheckpointException.of(
@@ -164,7 +164,7 @@ public record Manifest(
     String backend = text(root, "backend", source);
     JsonNode seed = require(root, "seed", source);
     if (!seed.isIntegralNumber() || !seed.canConvertToLong()) {
-      throw Json.wrongType(source, "seed", "an integer", seed);
+      throw StrictJson.wrongType(source, "seed", "an integer", seed);
     }
     Instant created;
     String c = text(root, "created", source);
@@ -173,16 +173,16 @@ public record Manifest(
     } catch (DateTimeParseException e) {
       throw CheckpointException.of(
           source, "key 'created': expected an ISO-8601 instant like 2025-01-31T12:00:00Z, got '"
-              + Json.abbreviate(c) + "'");
+              + StrictJson.abbreviate(c) + "'");
     }
     JsonNode files = require(root, "files", source);
     if (!files.isObject()) {
-      throw Json.wrongType(source, "files", "an object of file name to SHA-256", files);
+      throw StrictJson.wrongType(source, "files", "an object of file name to SHA-256", files);
     }
     Map<String, String> hashes = new TreeMap<>();
     for (Map.Entry<String, JsonNode> f : files.properties()) {
       if (!f.getValue().isTextual()) {
-        throw Json.wrongType(source, "files." + f.getKey(), "a string", f.getValue());
+        throw StrictJson.wrongType(source, "files." + f.getKey(), "a string", f.getValue());
       }
       hashes.put(f.getKey(), f.getValue().textValue());
     }
@@ -204,7 +204,7 @@ public record Manifest(
   private static String text(JsonNode root, String key, String source) {
     JsonNode v = require(root, key, source);
     if (!v.isTextual()) {
-      throw Json.wrongType(source, key, "a string", v);
+      throw StrictJson.wrongType(source, key, "a string", v);
     }
     return v.textValue();
   }

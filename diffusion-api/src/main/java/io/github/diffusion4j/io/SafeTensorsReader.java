@@ -94,7 +94,7 @@ final class SafeTensorsReader {
     } catch (CharacterCodingException e) {
       throw CheckpointException.of(name, "header is not valid UTF-8");
     }
-    JsonNode root = Json.parseObject(text, name, "header is ");
+    JsonNode root = StrictJson.parseObject(text, name, "header is ");
 
     Map<String, String> metadata = new LinkedHashMap<>();
     List<Entry> entries = new ArrayList<>();
@@ -136,13 +136,13 @@ final class SafeTensorsReader {
     }
     if (!node.isObject()) {
       throw CheckpointException.of(
-          name, SafeTensors.METADATA_KEY + " must be an object of strings, got " + Json.kind(node));
+          name, SafeTensors.METADATA_KEY + " must be an object of strings, got " + StrictJson.kind(node));
     }
     for (Map.Entry<String, JsonNode> m : node.properties()) {
       if (!m.getValue().isTextual()) {
         throw CheckpointException.of(
             name,
-            SafeTensors.METADATA_KEY + "." + m.getKey() + " must be a string, got " + Json.kind(m.getValue()));
+            SafeTensors.METADATA_KEY + "." + m.getKey() + " must be a string, got " + StrictJson.kind(m.getValue()));
       }
       out.put(m.getKey(), m.getValue().textValue());
     }
@@ -212,7 +212,7 @@ final class SafeTensorsReader {
     static Entry parse(String key, JsonNode node, String file) {
       String where = "tensor '" + key + "': ";
       if (!node.isObject()) {
-        throw CheckpointException.of(file, where + "must be an object, got " + Json.kind(node));
+        throw CheckpointException.of(file, where + "must be an object, got " + StrictJson.kind(node));
       }
       for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
         String f = it.next();
@@ -223,7 +223,7 @@ final class SafeTensorsReader {
       }
       JsonNode dt = node.get("dtype");
       if (dt == null || !dt.isTextual()) {
-        throw CheckpointException.of(file, where + "dtype must be a string, got " + Json.kind(dt));
+        throw CheckpointException.of(file, where + "dtype must be a string, got " + StrictJson.kind(dt));
       }
       String dtName = dt.textValue();
       DType dtype =
@@ -233,12 +233,12 @@ final class SafeTensorsReader {
                       CheckpointException.of(
                           file,
                           where + (DType.FORMAT_NAMES.contains(dtName) ? "dtype " : "unknown dtype ")
-                              + "'" + Json.abbreviate(dtName) + "' is not supported; supported are "
+                              + "'" + StrictJson.abbreviate(dtName) + "' is not supported; supported are "
                               + DType.supportedNames()));
 
       JsonNode sh = node.get("shape");
       if (sh == null || !sh.isArray()) {
-        throw CheckpointException.of(file, where + "shape must be an array, got " + Json.kind(sh));
+        throw CheckpointException.of(file, where + "shape must be an array, got " + StrictJson.kind(sh));
       }
       long[] raw = new long[sh.size()];
       long elements = 1;
@@ -272,7 +272,7 @@ final class SafeTensorsReader {
       JsonNode off = node.get("data_offsets");
       if (off == null || !off.isArray() || off.size() != 2) {
         throw CheckpointException.of(
-            file, where + "data_offsets must be an array [begin, end], got " + Json.kind(off));
+            file, where + "data_offsets must be an array [begin, end], got " + StrictJson.kind(off));
       }
       long begin = nonNegative(off.get(0), file, where + "data_offsets[0]");
       long end = nonNegative(off.get(1), file, where + "data_offsets[1]");
@@ -292,7 +292,7 @@ final class SafeTensorsReader {
     private static long nonNegative(JsonNode v, String file, String what) {
       if (v == null || !v.isIntegralNumber()) {
         throw CheckpointException.of(
-            file, what + " must be a non-negative integer, got " + Json.kind(v));
+            file, what + " must be a non-negative integer, got " + StrictJson.kind(v));
       }
       if (!v.canConvertToLong() || v.longValue() < 0) {
         throw CheckpointException.of(

@@ -34,11 +34,13 @@ import org.slf4j.LoggerFactory;
  * explicit {@code trained_betas} is an error naming the key. Writing follows diffusers'
  * {@code to_json_string}: keys sorted, two-space indent, a final newline.
  *
+ * <p>The noise schedule is one value, {@link ScheduleSpec} (the keys {@code num_train_timesteps},
+ * {@code beta_start}, {@code beta_end}, {@code beta_schedule} and {@code rescale_betas_zero_snr}); this file
+ * format and the YAML section {@code schedule:} both parse into it, and its constructor checks it.
+ *
  * @param className {@code _class_name}, e.g. {@code "DDPMScheduler"}
- * @param numTrainTimesteps {@code num_train_timesteps}
- * @param betaStart {@code beta_start}
- * @param betaEnd {@code beta_end}
- * @param betaSchedule {@code beta_schedule}
+ * @param schedule the noise schedule ({@code num_train_timesteps}, {@code beta_start}, {@code beta_end},
+ *     {@code beta_schedule}, {@code rescale_betas_zero_snr})
  * @param predictionType {@code prediction_type}
  * @param varianceType {@code variance_type} (DDPM's reverse-step variance)
  * @param clipSample {@code clip_sample}
@@ -46,17 +48,13 @@ import org.slf4j.LoggerFactory;
  * @param setAlphaToOne {@code set_alpha_to_one} (DDIM's final alpha-bar)
  * @param stepsOffset {@code steps_offset}, at least 0
  * @param timestepSpacing {@code timestep_spacing}
- * @param rescaleBetasZeroSnr {@code rescale_betas_zero_snr}
  * @param thresholding {@code thresholding}
  * @param dynamicThresholdingRatio {@code dynamic_thresholding_ratio}
  * @param sampleMaxValue {@code sample_max_value}
  */
 public record SchedulerConfig(
     String className,
-    int numTrainTimesteps,
-    double betaStart,
-    double betaEnd,
-    BetaSchedule betaSchedule,
+    ScheduleSpec schedule,
     PredictionType predictionType,
     VarianceType varianceType,
     boolean clipSample,
@@ -64,7 +62,6 @@ public record SchedulerConfig(
     boolean setAlphaToOne,
     int stepsOffset,
     TimestepSpacing timestepSpacing,
-    boolean rescaleBetasZeroSnr,
     boolean thresholding,
     double dynamicThresholdingRatio,
     double sampleMaxValue) {
@@ -80,9 +77,9 @@ public record SchedulerConfig(
    */
   public static final SchedulerConfig DIFFUSERS_DEFAULTS =
       new SchedulerConfig(
-          DDPM_SCHEDULER, 1000, 0.0001, 0.02, BetaSchedule.LINEAR, PredictionType.EPSILON,
-          VarianceType.FIXED_SMALL, true, 1.0, true, 0, TimestepSpacing.LEADING, false, false, 0.995,
-          1.0);
+          DDPM_SCHEDULER, new ScheduleSpec(1000, 0.0001, 0.02, BetaSchedule.LINEAR, false),
+          PredictionType.EPSILON, VarianceType.FIXED_SMALL, true, 1.0, true, 0, TimestepSpacing.LEADING, false,
+          0.995, 1.0);
 
   /** Keys diffusers writes that carry nothing for diffusion4j (accepted silently). */
   private static final Set<String> IGNORED_SILENTLY = Set.of("_diffusers_version", "trained_betas");
@@ -91,10 +88,7 @@ public record SchedulerConfig(
    * Checks the values; the messages use the JSON keys.
    *
    * @param className {@code _class_name}, e.g. {@code "DDPMScheduler"}
-   * @param numTrainTimesteps {@code num_train_timesteps}
-   * @param betaStart {@code beta_start}
-   * @param betaEnd {@code beta_end}
-   * @param betaSchedule {@code beta_schedule}
+   * @param schedule the noise schedule (checked by its own constructor)
    * @param predictionType {@code prediction_type}
    * @param varianceType {@code variance_type} (DDPM's reverse-step variance)
    * @param clipSample {@code clip_sample}
@@ -102,7 +96,6 @@ public record SchedulerConfig(
    * @param setAlphaToOne {@code set_alpha_to_one} (DDIM's final alpha-bar)
    * @param stepsOffset {@code steps_offset}, at least 0
    * @param timestepSpacing {@code timestep_spacing}
-   * @param rescaleBetasZeroSnr {@code rescale_betas_zero_snr}
    * @param thresholding {@code thresholding}
    * @param dynamicThresholdingRatio {@code dynamic_thresholding_ratio}
    * @param sampleMaxValue {@code sample_max_value}
@@ -112,14 +105,13 @@ public record SchedulerConfig(
     if (className == null || className.isBlank()) {
       throw new IllegalArgumentException("_class_name must be a non-empty string");
     }
-    if (betaSchedule == null || predictionType == null || varianceType == null || timestepSpacing == null) {
+    if (schedule == null || predictionType == null || varianceType == null || timestepSpacing == null) {
       throw new IllegalArgumentException(
           "beta_schedule, prediction_type, variance_type and timestep_spacing are required");
     }
     if (stepsOffset < 0) {
       throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
     }
-    new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
     new SampleClipping(
         clipSample, clipSampleRange, thresholding, dynamicThresholdingRatio, sampleMaxValue);
   }
@@ -145,10 +137,8 @@ public record SchedulerConfig(
       TimestepSpacing timestepSpacing,
       int stepsOffset) {
     return new SchedulerConfig(
-        DDPM_SCHEDULER, schedule.numTrainTimesteps(), schedule.betaStart(), schedule.betaEnd(),
-        schedule.betaSchedule(), predictionType, varianceType, clipping.clipSample(),
-        clipping.clipSampleRange(), true, stepsOffset, timestepSpacing, schedule.rescaleBetasZeroSnr(),
-        clipping.thresholding(), clipping.dynamicThresholdingRatio(), clipping.sampleMaxValue());
+        DDPM_SCHEDULER, schedule, predictionType, varianceType, clipping.clipSample(),
+        clipping.clipSampleRange(), true, stepsOffset, timestepSpacing, clipping.thresholding(), clipping.dynamicThresholdingRatio(), clipping.sampleMaxValue());
   }
 
   /**
@@ -159,9 +149,8 @@ public record SchedulerConfig(
    */
   public SchedulerConfig withClassName(String name) {
     return new SchedulerConfig(
-        name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, varianceType,
-        clipSample, clipSampleRange, setAlphaToOne, stepsOffset, timestepSpacing, rescaleBetasZeroSnr,
-        thresholding, dynamicThresholdingRatio, sampleMaxValue);
+        name, schedule, predictionType, varianceType, clipSample, clipSampleRange, setAlphaToOne, stepsOffset,
+        timestepSpacing, thresholding, dynamicThresholdingRatio, sampleMaxValue);
   }
 
   /**
@@ -172,18 +161,8 @@ public record SchedulerConfig(
    */
   public SchedulerConfig withSetAlphaToOne(boolean value) {
     return new SchedulerConfig(
-        className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, predictionType, varianceType,
-        clipSample, clipSampleRange, value, stepsOffset, timestepSpacing, rescaleBetasZeroSnr,
-        thresholding, dynamicThresholdingRatio, sampleMaxValue);
-  }
-
-  /**
-   * The noise schedule.
-   *
-   * @return the schedule spec
-   */
-  public ScheduleSpec scheduleSpec() {
-    return new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
+        className, schedule, predictionType, varianceType, clipSample, clipSampleRange, value, stepsOffset,
+        timestepSpacing, thresholding, dynamicThresholdingRatio, sampleMaxValue);
   }
 
   /**
@@ -218,9 +197,10 @@ public record SchedulerConfig(
    * @throws CheckpointException naming {@code source} and the key if a value is bad
    */
   public static SchedulerConfig fromJson(String json, String source) {
-    JsonNode root = Json.parseObject(json, source, "");
+    JsonNode root = StrictJson.parseObject(json, source, "");
     Reader r = new Reader(root, source);
     SchedulerConfig d = DIFFUSERS_DEFAULTS;
+    ScheduleSpec ds = d.schedule;
     JsonNode trained = root.get("trained_betas");
     if (trained != null && !trained.isNull()) {
       throw CheckpointException.of(
@@ -231,11 +211,13 @@ public record SchedulerConfig(
       config =
           new SchedulerConfig(
               r.string("_class_name", d.className),
-              r.integer("num_train_timesteps", d.numTrainTimesteps),
-              r.number("beta_start", d.betaStart),
-              r.number("beta_end", d.betaEnd),
-              r.choice("beta_schedule", d.betaSchedule, BetaSchedule::fromConfigName,
-                  BetaSchedule.configNames()),
+              new ScheduleSpec(
+                  r.integer("num_train_timesteps", ds.numTrainTimesteps()),
+                  r.number("beta_start", ds.betaStart()),
+                  r.number("beta_end", ds.betaEnd()),
+                  r.choice("beta_schedule", ds.betaSchedule(), BetaSchedule::fromConfigName,
+                      BetaSchedule.configNames()),
+                  r.bool("rescale_betas_zero_snr", ds.rescaleBetasZeroSnr())),
               r.choice("prediction_type", d.predictionType, PredictionType::fromConfigName,
                   PredictionType.configNames()),
               r.choice("variance_type", d.varianceType, VarianceType::fromConfigName,
@@ -246,7 +228,6 @@ public record SchedulerConfig(
               r.integer("steps_offset", d.stepsOffset),
               r.choice("timestep_spacing", d.timestepSpacing, TimestepSpacing::fromConfigName,
                   TimestepSpacing.configNames()),
-              r.bool("rescale_betas_zero_snr", d.rescaleBetasZeroSnr),
               r.bool("thresholding", d.thresholding),
               r.number("dynamic_thresholding_ratio", d.dynamicThresholdingRatio),
               r.number("sample_max_value", d.sampleMaxValue));
@@ -274,10 +255,10 @@ public record SchedulerConfig(
   public String toJson() {
     Map<String, String> v = new TreeMap<>();
     v.put("_class_name", quote(className));
-    v.put("num_train_timesteps", Integer.toString(numTrainTimesteps));
-    v.put("beta_start", number(betaStart));
-    v.put("beta_end", number(betaEnd));
-    v.put("beta_schedule", quote(betaSchedule.configName()));
+    v.put("num_train_timesteps", Integer.toString(schedule.numTrainTimesteps()));
+    v.put("beta_start", number(schedule.betaStart()));
+    v.put("beta_end", number(schedule.betaEnd()));
+    v.put("beta_schedule", quote(schedule.betaSchedule().configName()));
     v.put("prediction_type", quote(predictionType.configName()));
     v.put("variance_type", quote(varianceType.configName()));
     v.put("clip_sample", Boolean.toString(clipSample));
@@ -285,7 +266,7 @@ public record SchedulerConfig(
     v.put("set_alpha_to_one", Boolean.toString(setAlphaToOne));
     v.put("steps_offset", Integer.toString(stepsOffset));
     v.put("timestep_spacing", quote(timestepSpacing.configName()));
-    v.put("rescale_betas_zero_snr", Boolean.toString(rescaleBetasZeroSnr));
+    v.put("rescale_betas_zero_snr", Boolean.toString(schedule.rescaleBetasZeroSnr()));
     v.put("thresholding", Boolean.toString(thresholding));
     v.put("dynamic_thresholding_ratio", number(dynamicThresholdingRatio));
     v.put("sample_max_value", number(sampleMaxValue));
@@ -315,7 +296,7 @@ public record SchedulerConfig(
   /** A JSON string literal. */
   private static String quote(String s) {
     try {
-      return Json.MAPPER.writeValueAsString(s);
+      return StrictJson.MAPPER.writeValueAsString(s);
     } catch (JsonProcessingException e) {
       throw new AssertionError(e); // a String always serialises
     }
@@ -348,7 +329,7 @@ public record SchedulerConfig(
     }
 
     private CheckpointException wrong(String key, String expected, JsonNode v) {
-      return Json.wrongType(source, key, expected, v);
+      return StrictJson.wrongType(source, key, expected, v);
     }
 
     String string(String key, String dflt) {
@@ -409,7 +390,7 @@ public record SchedulerConfig(
               () ->
                   CheckpointException.of(
                       source,
-                      "key '" + key + "': unknown value '" + Json.abbreviate(v.textValue())
+                      "key '" + key + "': unknown value '" + StrictJson.abbreviate(v.textValue())
                           + "'; allowed are " + names));
     }
   }

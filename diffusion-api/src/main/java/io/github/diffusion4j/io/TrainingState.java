@@ -118,7 +118,7 @@ public record TrainingState(
       return Long.parseLong(v.trim());
     } catch (NumberFormatException e) {
       throw CheckpointException.of(
-          source, "__metadata__." + key + " must be an integer, got '" + Json.abbreviate(v) + "'");
+          source, "__metadata__." + key + " must be an integer, got '" + StrictJson.abbreviate(v) + "'");
     }
   }
 }

@@ -438,7 +438,7 @@ public final class NetworkModel implements TrainableModel {
   }
 
   @Override
-  public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
+  public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target) {
     checkInput(noisy, timesteps, "input");
     checkTarget(noisy, target);
     Accumulated a = accumulateGradients(noisy, timesteps, target, steps + 1, true);
@@ -447,7 +447,7 @@ public final class NetworkModel implements TrainableModel {
         new ParameterStore.AdamUpdate(
             optimizer.learningRate(), optimizer.beta1(), optimizer.beta2(), optimizer.epsilon(),
             optimizer.weightDecay(), optimizer.maxGradNorm(), steps));
-    return new StepOutput(a.loss(), a.prediction());
+    return new TrainingStepResult(a.loss(), a.prediction());
   }
 
   private void checkTarget(Tensor noisy, Tensor target) {

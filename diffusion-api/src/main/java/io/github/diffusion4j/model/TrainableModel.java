@@ -28,7 +28,7 @@ public interface TrainableModel extends NoisePredictor, AutoCloseable {
    * @param target what the model should output, same shape as {@code noisy}
    * @return the loss and the prediction (before the update)
    */
-  StepOutput step(Tensor noisy, int[] timesteps, Tensor target);
+  TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target);
 
   /**
    * The gradient of the loss {@code mean((predict(noisy, timesteps) - target)^2)} with respect to every

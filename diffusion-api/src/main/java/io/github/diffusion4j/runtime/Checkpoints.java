@@ -22,7 +22,7 @@ final class Checkpoints {
   private Checkpoints() {}
 
   static SchedulerConfig schedulerConfig(DiffusionConfig c) {
-    return SchedulerConfig.of(c.schedule().toSpec(), c.schedule().predictionType(), c.sampling().varianceType(),
+    return SchedulerConfig.of(c.schedule().spec(), c.schedule().predictionType(), c.sampling().varianceType(),
         c.sampling().clipping(), c.sampling().timestepSpacing(), c.sampling().stepsOffset())
         .withSetAlphaToOne(c.sampling().setAlphaToOne());
   }

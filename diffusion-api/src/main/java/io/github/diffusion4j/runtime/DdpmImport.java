@@ -16,7 +16,7 @@ import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.sampling.VarianceType;
-import io.github.diffusion4j.schedule.BetaSchedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import java.nio.file.Path;
 import java.util.List;
@@ -159,8 +159,8 @@ public final class DdpmImport {
 
   /** The authors' schedule and sampling: linear betas, epsilon, fixed_large, x0 clipped, leading DDIM steps. */
   static SchedulerConfig authorsScheduler() {
-    return new SchedulerConfig("DDPMScheduler", 1000, 1e-4, 0.02, BetaSchedule.LINEAR, PredictionType.EPSILON,
-        VarianceType.FIXED_LARGE, true, 1.0, true, 0, TimestepSpacing.LEADING, false, false, 0.995, 1.0);
+    return new SchedulerConfig("DDPMScheduler", ScheduleSpec.linear(1000), PredictionType.EPSILON,
+        VarianceType.FIXED_LARGE, true, 1.0, true, 0, TimestepSpacing.LEADING, false, 0.995, 1.0);
   }
 
   /** The model's state dict: the only one, else the last with the first one's names (the EMA of a DDIM list). */

@@ -16,7 +16,7 @@ import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplerProvider;
-import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Schedule;
@@ -321,7 +321,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the sampler
    */
   public Sampler sampler() {
-    return Session.get(session.samplerProvider).create(samplerSettings());
+    return Session.get(session.samplerProvider).create(samplerSpec());
   }
 
   /**
@@ -338,13 +338,13 @@ public final class Diffusion implements AutoCloseable {
     if (p == null) {
       throw new IllegalArgumentException(ProviderDiscovery.unknownSampler(name, ProviderDiscovery.samplers()));
     }
-    SamplerSettings settings = samplerSettings();
+    SamplerSpec spec = samplerSpec();
     if (!name.equals(config().sampling().sampler())) {
-      settings = new SamplerSettings(settings.schedule(), settings.predictionType(), settings.tensors(), settings.eta(),
-          settings.varianceType(), settings.setAlphaToOne(), settings.clipping(),
+      spec = new SamplerSpec(spec.schedule(), spec.predictionType(), spec.tensors(), spec.eta(),
+          spec.varianceType(), spec.setAlphaToOne(), spec.clipping(),
           io.github.diffusion4j.sampling.SamplerOptions.EMPTY);
     }
-    return p.create(settings);
+    return p.create(spec);
   }
 
   /**
@@ -356,8 +356,8 @@ public final class Diffusion implements AutoCloseable {
     return session.samplerProviders;
   }
 
-  private SamplerSettings samplerSettings() {
-    return config().sampling().settings(schedule(), predictionType(), backend().tensors());
+  private SamplerSpec samplerSpec() {
+    return config().sampling().samplerSpec(schedule(), predictionType(), backend().tensors());
   }
 
   /**
@@ -487,9 +487,9 @@ public final class Diffusion implements AutoCloseable {
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     modelSpec();
     SamplerProvider sampler = Session.get(session.samplerProvider);
-    SamplerSettings settings = config().sampling().settings(schedule(), predictionType(), new DeferredTensors());
+    SamplerSpec spec = config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors());
     try {
-      sampler.create(settings);
+      sampler.create(spec);
     } catch (io.github.diffusion4j.config.ConfigException e) {
       throw e;
     } catch (IllegalArgumentException e) {

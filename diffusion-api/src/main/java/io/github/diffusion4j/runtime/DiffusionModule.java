@@ -101,7 +101,7 @@ final class DiffusionModule extends AbstractModule {
   @Provides
   @Singleton
   Schedule schedule() {
-    return Schedule.of(config.config().schedule().toSpec());
+    return Schedule.of(config.config().schedule().spec());
   }
 
   @Provides

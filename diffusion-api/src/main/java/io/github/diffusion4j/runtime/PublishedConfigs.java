@@ -52,16 +52,16 @@ final class PublishedConfigs {
     b.append("model:\n");
     modelYaml.forEach(line -> b.append("  ").append(line).append('\n'));
     b.append("schedule:\n")
-        .append("  num_train_timesteps: ").append(s.numTrainTimesteps()).append('\n')
-        .append("  beta_start: ").append(number(s.betaStart())).append('\n')
-        .append("  beta_end: ").append(number(s.betaEnd())).append('\n')
-        .append("  beta_schedule: ").append(s.betaSchedule().configName()).append('\n')
+        .append("  num_train_timesteps: ").append(s.schedule().numTrainTimesteps()).append('\n')
+        .append("  beta_start: ").append(number(s.schedule().betaStart())).append('\n')
+        .append("  beta_end: ").append(number(s.schedule().betaEnd())).append('\n')
+        .append("  beta_schedule: ").append(s.schedule().betaSchedule().configName()).append('\n')
         .append("  prediction_type: ").append(s.predictionType().configName()).append('\n')
-        .append("  rescale_betas_zero_snr: ").append(s.rescaleBetasZeroSnr()).append('\n');
+        .append("  rescale_betas_zero_snr: ").append(s.schedule().rescaleBetasZeroSnr()).append('\n');
     b.append("training:\n  batch_size: 1\n  epochs: 1\n  images_to_log: 1\n");
     b.append("sampling:\n")
         .append("  sampler: ddim\n")
-        .append("  num_inference_steps: ").append(Math.min(DDIM_STEPS, s.numTrainTimesteps())).append('\n')
+        .append("  num_inference_steps: ").append(Math.min(DDIM_STEPS, s.schedule().numTrainTimesteps())).append('\n')
         .append("  timestep_spacing: ").append(s.timestepSpacing().configName()).append('\n')
         .append("  steps_offset: ").append(s.stepsOffset()).append('\n')
         .append("  variance_type: ").append(s.varianceType().configName()).append('\n')

@@ -17,6 +17,7 @@ import io.github.diffusion4j.model.UNet2DConfig;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,12 +190,18 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   private static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {
-    mismatch(where, config, why, "num_train_timesteps", s.numTrainTimesteps(), c.numTrainTimesteps());
-    mismatch(where, config, why, "beta_schedule", s.betaSchedule().configName(), c.betaSchedule().configName());
+    if (s.schedule().equals(c.spec()) && s.predictionType() == c.predictionType()) {
+      return;
+    }
+    // They differ: the message names the first key that does.
+    ScheduleSpec a = s.schedule();
+    ScheduleSpec b = c.spec();
+    mismatch(where, config, why, "num_train_timesteps", a.numTrainTimesteps(), b.numTrainTimesteps());
+    mismatch(where, config, why, "beta_schedule", a.betaSchedule().configName(), b.betaSchedule().configName());
     mismatch(where, config, why, "prediction_type", s.predictionType().configName(), c.predictionType().configName());
-    mismatch(where, config, why, "rescale_betas_zero_snr", s.rescaleBetasZeroSnr(), c.rescaleBetasZeroSnr());
-    mismatch(where, config, why, "beta_start", s.betaStart(), c.betaStart());
-    mismatch(where, config, why, "beta_end", s.betaEnd(), c.betaEnd());
+    mismatch(where, config, why, "rescale_betas_zero_snr", a.rescaleBetasZeroSnr(), b.rescaleBetasZeroSnr());
+    mismatch(where, config, why, "beta_start", a.betaStart(), b.betaStart());
+    mismatch(where, config, why, "beta_end", a.betaEnd(), b.betaEnd());
   }
 
   private static void mismatch(String where, String config, String why, String key, Object scheduler, Object value) {

@@ -20,7 +20,7 @@ public final class BuiltInSamplers {
     }
 
     @Override
-    public Sampler create(SamplerSettings s) {
+    public Sampler create(SamplerSpec s) {
       s.options().requireOnly(Set.of());
       return new DdpmSampler(s.schedule(), s.predictionType(), s.varianceType(), s.clipping(), s.tensors());
     }
@@ -39,7 +39,7 @@ public final class BuiltInSamplers {
     }
 
     @Override
-    public Sampler create(SamplerSettings s) {
+    public Sampler create(SamplerSpec s) {
       s.options().requireOnly(Set.of());
       return new DdimSampler(s.schedule(), s.predictionType(), s.eta(), s.setAlphaToOne(), s.clipping(), s.tensors());
     }

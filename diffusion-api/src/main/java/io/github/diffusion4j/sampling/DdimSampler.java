@@ -81,7 +81,7 @@ public final class DdimSampler implements Sampler {
   }
 
   @Override
-  public StepResult step(StepContext c) {
+  public ReverseStepResult step(StepContext c) {
     int t = c.timestep();
     double aT = schedule.alphaBar(t);
     double aP = alphaBarPrev(c.prevTimestep());
@@ -107,6 +107,6 @@ public final class DdimSampler implements Sampler {
       prev = noise ? x0.combine(Math.sqrt(aP), eps, direction, c.noise(), sigma)
           : x0.combine(Math.sqrt(aP), eps, direction);
     }
-    return new StepResult(prev, x0);
+    return new ReverseStepResult(prev, x0);
   }
 }

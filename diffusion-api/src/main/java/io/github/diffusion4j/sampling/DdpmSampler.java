@@ -68,7 +68,7 @@ public final class DdpmSampler implements Sampler {
   }
 
   @Override
-  public StepResult step(StepContext c) {
+  public ReverseStepResult step(StepContext c) {
     int t = c.timestep();
     int prev = c.prevTimestep();
     double aT = schedule.alphaBar(t);
@@ -85,10 +85,10 @@ public final class DdpmSampler implements Sampler {
       double a = cX0 * k[0] + cXt;
       double b = cX0 * k[1];
       Tensor next = prev < 0 ? x.combine(a, output, b) : x.combine(a, output, b, c.noise(), sigma);
-      return new StepResult(next, predictionType.toSample(output, x, aT));
+      return new ReverseStepResult(next, predictionType.toSample(output, x, aT));
     }
     Tensor x0 = clipping.apply(predictionType.toSample(output, x, aT), tensors);
     Tensor next = prev < 0 ? x0.combine(cX0, x, cXt) : x0.combine(cX0, x, cXt, c.noise(), sigma);
-    return new StepResult(next, x0);
+    return new ReverseStepResult(next, x0);
   }
 }

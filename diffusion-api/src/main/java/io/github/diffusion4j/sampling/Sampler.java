@@ -28,7 +28,7 @@ public interface Sampler {
    * @param context the step's inputs
    * @return the next sample and the predicted clean sample
    */
-  StepResult step(StepContext context);
+  ReverseStepResult step(StepContext context);
 
   /**
    * Runs the whole reverse process.

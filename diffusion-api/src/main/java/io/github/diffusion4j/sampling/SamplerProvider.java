@@ -25,11 +25,11 @@ public interface SamplerProvider {
   String description();
 
   /**
-   * Builds the sampler; read and validate your own keys from {@code settings.options()} here (call
+   * Builds the sampler; read and validate your own keys from {@code spec.options()} here (call
    * {@link SamplerOptions#requireOnly} so misspelt keys are reported).
    *
-   * @param settings the schedule, backend and settings
+   * @param spec the schedule, prediction type, backend, common sampling settings and own options
    * @return the sampler
    */
-  Sampler create(SamplerSettings settings);
+  Sampler create(SamplerSpec spec);
 }

@@ -33,5 +33,5 @@ public interface SamplingListener {
    * @param plan the plan
    * @param result the step's result
    */
-  void onStep(int index, Timesteps plan, StepResult result);
+  void onStep(int index, Timesteps plan, ReverseStepResult result);
 }

@@ -85,12 +85,12 @@ public final class SamplingLoop {
     Tensor x = initialNoise(tensors, request);
     Tensor given = request.initialNoise().orElse(null);
     listener.onStart(plan, x);
-    StepResult previous = null;
+    ReverseStepResult previous = null;
     ExecutorService noiseThread = tensors.threads() > 1 && plan.size() > 1 ? newNoiseThread() : null;
     boolean drewNoise = true;
     try (TensorScope outer = tensors.openScope()) {
       for (int i = 0; i < plan.size(); i++) {
-        StepResult result;
+        ReverseStepResult result;
         final int index = i;
         Future<float[]> next = noiseThread != null && drewNoise
             ? noiseThread.submit(() -> noiseValues(request, index)) : null;
@@ -165,7 +165,7 @@ public final class SamplingLoop {
     }
   }
 
-  private static void release(Tensor t, Tensor given, StepResult keep) {
+  private static void release(Tensor t, Tensor given, ReverseStepResult keep) {
     if (t != null && t != given && t != keep.prev() && t != keep.predictedX0()) {
       t.close();
     }

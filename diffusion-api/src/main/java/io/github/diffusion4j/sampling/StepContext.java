@@ -13,7 +13,7 @@ public final class StepContext {
   private final Tensor sample;
   private final Tensor modelOutput;
   private final Supplier<Tensor> noise;
-  private final StepResult previous;
+  private final ReverseStepResult previous;
   private Tensor drawnNoise;
 
   /**
@@ -32,7 +32,7 @@ public final class StepContext {
       Tensor sample,
       Tensor modelOutput,
       Supplier<Tensor> noise,
-      StepResult previous) {
+      ReverseStepResult previous) {
     this.plan = plan;
     this.index = index;
     this.sample = sample;
@@ -130,7 +130,7 @@ public final class StepContext {
    *
    * @return the result, or null at the first step
    */
-  public StepResult previous() {
+  public ReverseStepResult previous() {
     return previous;
   }
 }

@@ -4,6 +4,11 @@ package io.github.diffusion4j.schedule;
  * What defines a {@link Schedule}, with diffusers' names: {@code num_train_timesteps}, {@code beta_start},
  * {@code beta_end}, {@code beta_schedule}, {@code rescale_betas_zero_snr}.
  *
+ * <p>The one value of a noise schedule: the YAML section {@code schedule:} ({@code config.ScheduleConfig})
+ * and diffusers' {@code scheduler_config.json} ({@code io.SchedulerConfig}) are two file formats that parse
+ * into it, and two schedules are the same when they are {@code equals}. Its constructor is where the
+ * schedule's rules are checked (the configuration words a failure at the YAML key it concerns).
+ *
  * @param numTrainTimesteps {@code T}, the number of diffusion steps in training (at least 2)
  * @param betaStart the first beta, in (0, 1)
  * @param betaEnd the last beta, in (0, 1) and greater than {@code betaStart}

@@ -3,7 +3,7 @@ package io.github.diffusion4j.training;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.ForwardProcess;
 import io.github.diffusion4j.model.PredictionType;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.random.RandomGenerator;
@@ -253,7 +253,7 @@ public final class Trainer {
       double loss;
       float[] prediction = null;
       try (TensorScope scope = tensors.openScope()) {
-        StepOutput out =
+        TrainingStepResult out =
             model.step(tensors.fromArray(batch.xt, shape), batch.timesteps, tensors.fromArray(batch.target, shape));
         loss = out.loss();
         if (!Double.isFinite(loss)) {

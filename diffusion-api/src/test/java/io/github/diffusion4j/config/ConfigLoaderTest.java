@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.BetaSchedule;
+import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import io.github.diffusion4j.tensor.Shape;
 import java.io.IOException;
@@ -31,7 +32,7 @@ class ConfigLoaderTest {
     assertEquals(1, d.threads());
     assertEquals(DataConfig.gradients(Shape.of(3, 5, 5), 50_000, 1_000), d.data());
     assertEquals(ModelConfig.mlp(128), d.model());
-    assertEquals(new ScheduleConfig(100, 1e-4, 0.02, BetaSchedule.LINEAR, PredictionType.EPSILON, false),
+    assertEquals(new ScheduleConfig(ScheduleSpec.linear(100), PredictionType.EPSILON),
         d.schedule());
     assertEquals(new EmaConfig(false, 0.9999, 0, false, 1.0, 2.0 / 3.0, 0.0), d.training().ema());
     assertEquals(20, d.training().epochs());
@@ -64,7 +65,7 @@ class ConfigLoaderTest {
     DiffusionConfig t = ConfigLoader.bundled("tutorial");
     assertEquals(DataConfig.gradients(Shape.of(3, 5, 5), 50_000, 1_000), t.data());
     assertEquals(ModelConfig.mlp(128), t.model());
-    assertEquals(new ScheduleConfig(100, 1e-4, 0.02, BetaSchedule.LINEAR, PredictionType.EPSILON, false),
+    assertEquals(new ScheduleConfig(ScheduleSpec.linear(100), PredictionType.EPSILON),
         t.schedule());
     assertEquals(20, t.training().epochs());
     assertEquals(128, t.training().batchSize());
@@ -76,7 +77,7 @@ class ConfigLoaderTest {
     assertEquals(VarianceType.FIXED_LARGE, t.sampling().varianceType());
     assertFalse(t.sampling().useEma());
     // all 100 steps, 99 down to 0 (Algorithm 2)
-    int[] plan = t.sampling().plan(t.schedule().numTrainTimesteps()).toArray();
+    int[] plan = t.sampling().plan(t.schedule().spec().numTrainTimesteps()).toArray();
     assertEquals(100, plan.length);
     for (int i = 0; i < plan.length; i++) {
       assertEquals(99 - i, plan[i]);
@@ -87,8 +88,8 @@ class ConfigLoaderTest {
   void defaultBundledConfig() {
     DiffusionConfig d = ConfigLoader.bundled("default");
     assertEquals(Optional.of(Shape.of(3, 5, 5)), d.data().imageShape());
-    assertEquals(BetaSchedule.SQUAREDCOS_CAP_V2, d.schedule().betaSchedule());
-    assertEquals(100, d.schedule().numTrainTimesteps());
+    assertEquals(BetaSchedule.SQUAREDCOS_CAP_V2, d.schedule().spec().betaSchedule());
+    assertEquals(100, d.schedule().spec().numTrainTimesteps());
     assertEquals(ModelConfig.mlp(512), d.model());
     assertTrue(d.training().ema().enabled());
     assertEquals(0.9995, d.training().ema().decay());
@@ -131,7 +132,7 @@ class ConfigLoaderTest {
         "seed=-3"));
     assertEquals(6, c.training().epochs());
     assertEquals(List.of(99, 50, 0), c.sampling().timesteps());
-    assertEquals(BetaSchedule.SQUAREDCOS_CAP_V2, c.schedule().betaSchedule());
+    assertEquals(BetaSchedule.SQUAREDCOS_CAP_V2, c.schedule().spec().betaSchedule());
     assertTrue(c.training().ema().enabled());
     assertEquals(Map.of("order", 3L, "mode", "fast"), c.sampling().options().toMap());
     assertEquals("", c.output().name());
@@ -201,7 +202,7 @@ class ConfigLoaderTest {
   @Test
   void enumValuesIgnoreCase() {
     assertEquals(BetaSchedule.SCALED_LINEAR,
-        ConfigLoader.loadString("schedule:\n  beta_schedule: Scaled_Linear\n", "r").schedule().betaSchedule());
+        ConfigLoader.loadString("schedule:\n  beta_schedule: Scaled_Linear\n", "r").schedule().spec().betaSchedule());
   }
 
   @Test

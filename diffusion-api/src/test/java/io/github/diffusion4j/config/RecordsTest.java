@@ -1,16 +1,19 @@
 package io.github.diffusion4j.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.sampling.SampleClipping;
-import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.BetaSchedule;
 import io.github.diffusion4j.schedule.Schedule;
@@ -39,7 +42,7 @@ class RecordsTest {
     ScheduleConfig s = load("schedule:\n  num_train_timesteps: 1000\n  beta_schedule: scaled_linear\n"
         + "  beta_start: 0.00085\n  beta_end: 0.012\n  prediction_type: v_prediction\n"
         + "  rescale_betas_zero_snr: true\n").schedule();
-    assertEquals(new ScheduleSpec(1000, 0.00085, 0.012, BetaSchedule.SCALED_LINEAR, true), s.toSpec());
+    assertEquals(new ScheduleSpec(1000, 0.00085, 0.012, BetaSchedule.SCALED_LINEAR, true), s.spec());
     assertEquals(PredictionType.V_PREDICTION, s.predictionType());
   }
 
@@ -76,13 +79,13 @@ class RecordsTest {
   }
 
   @Test
-  void samplerSettings() {
+  void samplerSpec() {
     DiffusionConfig c = load("sampling:\n  eta: 0.5\n  variance_type: tutorial\n  set_alpha_to_one: false\n"
         + "  clip_sample: true\n  options: {order: 2}\n");
-    Schedule schedule = Schedule.of(c.schedule().toSpec());
+    Schedule schedule = Schedule.of(c.schedule().spec());
     TensorFactory tensors = new ReferenceBackend().tensors();
-    SamplerSettings s = c.sampling().settings(schedule, PredictionType.SAMPLE, tensors);
-    assertEquals(new SamplerSettings(schedule, PredictionType.SAMPLE, tensors, 0.5, VarianceType.TUTORIAL, false,
+    SamplerSpec s = c.sampling().samplerSpec(schedule, PredictionType.SAMPLE, tensors);
+    assertEquals(new SamplerSpec(schedule, PredictionType.SAMPLE, tensors, 0.5, VarianceType.TUTORIAL, false,
         SampleClipping.clip(1.0), c.sampling().options()), s);
     assertEquals(2, s.options().getInt("order", 1, 1, 3)); // the options reach the provider, typed
   }
@@ -91,7 +94,7 @@ class RecordsTest {
   void modelToSpec() {
     DiffusionConfig c = load("model:\n  hidden: 64\n");
     assertEquals(new MlpSpec(Shape.of(3, 5, 5), 100, 64),
-        c.model().toSpec(c.data().resolveImageShape(null), c.schedule().numTrainTimesteps()));
+        c.model().toSpec(c.data().resolveImageShape(null), c.schedule().spec().numTrainTimesteps()));
     ModelConfig unet = load("model:\n  kind: unet\n  channel_mult: [1, 2]\n").model();
     assertEquals(List.of(1, 2), unet.channelMult());
     assertEquals(new UNetSpec(Shape.of(1, 32, 32), 100, 32, List.of(1, 2), 1, true, 8, 0.0),
@@ -109,6 +112,25 @@ class RecordsTest {
   }
 
   @Test
+  void theYamlSectionAndDiffusersJsonParseIntoOneScheduleValue() {
+    ScheduleConfig yaml = load("schedule:\n  num_train_timesteps: 1000\n  beta_schedule: scaled_linear\n"
+        + "  beta_start: 0.00085\n  beta_end: 0.012\n  prediction_type: v_prediction\n"
+        + "  rescale_betas_zero_snr: true\n").schedule();
+    SchedulerConfig json = SchedulerConfig.fromJson("{\"num_train_timesteps\": 1000, \"beta_schedule\": "
+        + "\"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012, \"prediction_type\": "
+        + "\"v_prediction\", \"rescale_betas_zero_snr\": true}", "scheduler_config.json");
+    assertEquals(yaml.spec(), json.schedule());
+    SchedulerConfig other = SchedulerConfig.fromJson("{\"num_train_timesteps\": 1000, \"beta_schedule\": "
+        + "\"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.0121, \"prediction_type\": "
+        + "\"v_prediction\", \"rescale_betas_zero_snr\": true}", "scheduler_config.json");
+    assertNotEquals(yaml.spec(), other.schedule());
+    // the beta rule lives in ScheduleSpec; each format words its failure at its own key
+    assertEquals("scheduler_config.json: beta_end (0.1) must be greater than beta_start (0.5)",
+        assertThrows(CheckpointException.class, () -> SchedulerConfig.fromJson(
+            "{\"beta_start\": 0.5, \"beta_end\": 0.1}", "scheduler_config.json")).getMessage());
+  }
+
+  @Test
   void recordsBuiltInCodeAreValidatedWithTheKeyPath() {
     ConfigException e = assertThrows(ConfigException.class, () -> new OutputConfig(null, "x"));
     assertEquals("output.dir: a value is required (path)", e.getMessage());
@@ -116,7 +138,7 @@ class RecordsTest {
     assertTrue(e instanceof IllegalArgumentException);
     assertEquals("schedule.beta_end: must be greater than beta_start (0.5), got 0.1", assertThrows(
         ConfigException.class,
-        () -> new ScheduleConfig(10, 0.5, 0.1, BetaSchedule.LINEAR, PredictionType.EPSILON, false)).getMessage());
+        () -> ScheduleConfig.of(10, 0.5, 0.1, BetaSchedule.LINEAR, PredictionType.EPSILON, false)).getMessage());
     assertEquals("model.hidden: applies only when kind is mlp (kind here is unet); remove it or change kind",
         assertThrows(ConfigException.class,
             () -> new ModelConfig(ModelConfig.Kind.UNET, 64, 32, List.of(1), 1, true, 8, 0.0, List.of(16), ConfigSection.empty("model.unet2d"))).getMessage());

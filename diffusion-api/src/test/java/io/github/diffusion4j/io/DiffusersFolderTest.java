@@ -66,7 +66,7 @@ class DiffusersFolderTest {
           .replace(".to_out.0.", ".proj_attn."), e.getValue());
     }
     Path flat = Files.createDirectories(dir.resolve("flat"));
-    Files.writeString(flat.resolve("config.json"), Json.pretty(c.toMap()));
+    Files.writeString(flat.resolve("config.json"), StrictJson.pretty(c.toMap()));
     SafeTensors.write(flat.resolve("diffusion_pytorch_model.safetensors"), old.build(), Map.of());
     assertTrue(DiffusersFolder.isDiffusersFolder(flat));
     DiffusersFolder f = DiffusersFolder.read(flat);
@@ -78,7 +78,7 @@ class DiffusersFolderTest {
   @Test
   void missingOrUnfetchedWeightsSayWhatToDo() throws IOException {
     Path d = Files.createDirectories(dir.resolve("lfs"));
-    Files.writeString(d.resolve("config.json"), Json.pretty(micro().toMap()));
+    Files.writeString(d.resolve("config.json"), StrictJson.pretty(micro().toMap()));
     CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
     assertTrue(e.getMessage().contains("no weights") && e.getMessage().contains("git lfs"), e.getMessage());
     Files.writeString(d.resolve("diffusion_pytorch_model.safetensors"),
@@ -92,7 +92,7 @@ class DiffusersFolderTest {
     UNet2DConfig c = micro();
     Path out = dir.resolve("pipe");
     DiffusersFolder.write(out, c, weights(c), SCHEDULER);
-    Files.writeString(out.resolve("unet/config.json"), Json.pretty(new java.util.TreeMap<>(Map.of("block_out_channels",
+    Files.writeString(out.resolve("unet/config.json"), StrictJson.pretty(new java.util.TreeMap<>(Map.of("block_out_channels",
         List.of(8, 16), "layers_per_block", 1, "down_block_types", List.of("DownBlock2D", "AttnDownBlock2D"),
         "up_block_types", List.of("AttnUpBlock2D", "UpBlock2D"), "attention_head_dim", 4, "norm_num_groups", 4))));
     CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));

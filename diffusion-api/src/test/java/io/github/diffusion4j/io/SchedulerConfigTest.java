@@ -89,7 +89,7 @@ class SchedulerConfigTest {
             + "  \"variance_type\": \"fixed_small\"\n}\n";
     SchedulerConfig c = SchedulerConfig.fromJson(json, SRC);
     assertEquals(SchedulerConfig.DIFFUSERS_DEFAULTS, c);
-    assertEquals(ScheduleSpec.linear(1000), c.scheduleSpec());
+    assertEquals(ScheduleSpec.linear(1000), c.schedule());
     assertEquals(SampleClipping.clip(1.0), c.sampleClipping());
   }
 
@@ -104,8 +104,8 @@ class SchedulerConfigTest {
             + " \"timestep_spacing\": \"leading\"}";
     SchedulerConfig c = SchedulerConfig.fromJson(json, SRC);
     assertEquals("PNDMScheduler", c.className());
-    assertEquals(BetaSchedule.SCALED_LINEAR, c.betaSchedule());
-    assertEquals(0.00085, c.betaStart());
+    assertEquals(BetaSchedule.SCALED_LINEAR, c.schedule().betaSchedule());
+    assertEquals(0.00085, c.schedule().betaStart());
     assertEquals(1, c.stepsOffset());
     assertFalse(c.setAlphaToOne());
     assertFalse(c.clipSample());

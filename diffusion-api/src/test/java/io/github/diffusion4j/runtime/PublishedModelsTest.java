@@ -139,7 +139,7 @@ class PublishedModelsTest {
       assertTrue(m.fromDiffusersFolder());
       double rel = maxRelative(before, predict(m, t));
       assertTrue(rel < 1e-5, "the exported model differs by " + rel);
-      assertEquals(Schedule.of(DdpmImport.authorsScheduler().scheduleSpec()).alphaBar(999), m.diffusion().schedule().alphaBar(999));
+      assertEquals(Schedule.of(DdpmImport.authorsScheduler().schedule()).alphaBar(999), m.diffusion().schedule().alphaBar(999));
     }
   }
 
@@ -211,8 +211,8 @@ class PublishedModelsTest {
   void theTutorialsStateDictWithItsScheduleBuffersLoads() throws IOException {
     String yaml = ConfigLoader.bundledYaml("tutorial").replace("backend: nd4j", "backend: reference");
     io.github.diffusion4j.config.DiffusionConfig config = ConfigLoader.loadString(yaml, "tutorial.yaml");
-    int t = config.schedule().numTrainTimesteps();
-    Schedule schedule = Schedule.of(config.schedule().toSpec());
+    int t = config.schedule().spec().numTrainTimesteps();
+    Schedule schedule = Schedule.of(config.schedule().spec());
     Map<String, int[]> layout = config.model().toSpec(config.data().imageShape().orElseThrow(), t).parameterShapes();
     StateDict.Builder b = StateDict.builder();
     GoldenCases.testWeights(layout, 4).entries().forEach(b::put);

@@ -188,7 +188,7 @@ class SamplerMathTest {
     try (TensorScope scope = ref.openScope()) {
       Tensor x = tensor(1);
       Tensor big = tensor(2).mul(10);
-      StepResult r = clipped.step(context(plan, 99, x, big, tensor(3)));
+      ReverseStepResult r = clipped.step(context(plan, 99, x, big, tensor(3)));
       for (float v : r.predictedX0().toFloatArray()) {
         assertTrue(v >= -1 && v <= 1);
       }
@@ -274,7 +274,7 @@ class SamplerMathTest {
           }
 
           @Override
-          public void onStep(int index, Timesteps plan, StepResult result) {
+          public void onStep(int index, Timesteps plan, ReverseStepResult result) {
             events.add("step " + index);
           }
         });

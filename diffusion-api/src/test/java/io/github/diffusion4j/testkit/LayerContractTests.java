@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.tensor.Shape;
@@ -275,7 +275,7 @@ public abstract class LayerContractTests extends BackendFixture {
           TensorScope s = t().openScope()) {
         m.loadStateDict(c.weights());
         float[] plain = m.predict(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS).toFloatArray();
-        StepOutput out = m.step(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS,
+        TrainingStepResult out = m.step(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS,
             t().fromArray(GoldenCases.target(shape.size()), shape));
         assertClose(c.output(), out.prediction().toFloatArray(), "the training pass of step 1");
         assertEquals(c.loss(), out.loss(), TOL * c.loss(), "the training loss of step 1");

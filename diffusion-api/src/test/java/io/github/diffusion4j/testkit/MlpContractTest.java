@@ -9,7 +9,7 @@ import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
@@ -286,12 +286,12 @@ public abstract class MlpContractTest extends BackendFixture {
           double expectedLoss;
           float[] expectedPred;
           try (TensorScope s = reference.openScope()) {
-            StepOutput o = r.step(reference.fromArray(x, BATCH), ts, reference.fromArray(y, BATCH));
+            TrainingStepResult o = r.step(reference.fromArray(x, BATCH), ts, reference.fromArray(y, BATCH));
             expectedLoss = o.loss();
             expectedPred = o.prediction().toFloatArray();
           }
           try (TensorScope s = t().openScope()) {
-            StepOutput o = m.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+            TrainingStepResult o = m.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
             assertEquals(expectedLoss, o.loss(), 1e-5 * expectedLoss, opt + " step " + step + " loss");
             double pd = Batches.maxAbsDiff(expectedPred, o.prediction().toFloatArray());
             assertTrue(pd < TRAINED_PREDICTION_TOL, opt + " step " + step + ": max prediction difference " + pd);
@@ -321,7 +321,7 @@ public abstract class MlpContractTest extends BackendFixture {
           expected = r.step(reference.fromArray(x, shape), ts, reference.fromArray(y, shape)).loss();
         }
         try (TensorScope s = t().openScope()) {
-          StepOutput o = m.step(t().fromArray(x, shape), ts, t().fromArray(y, shape));
+          TrainingStepResult o = m.step(t().fromArray(x, shape), ts, t().fromArray(y, shape));
           assertEquals(expected, o.loss(), 1e-5 * expected, "batch of " + sizes[step]);
           assertEquals(shape, o.prediction().shape());
           assertEquals(shape, m.predict(t().fromArray(x, shape), ts).shape());

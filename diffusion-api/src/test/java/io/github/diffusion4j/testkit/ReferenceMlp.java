@@ -5,7 +5,7 @@ import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
@@ -174,7 +174,7 @@ final class ReferenceMlp implements TrainableModel {
   }
 
   @Override
-  public StepOutput step(Tensor noisy, int[] timesteps, Tensor target) {
+  public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target) {
     double[][] g = zeroGrads();
     float[] pred = new float[noisy.shape().size()];
     double loss = lossAndGradients(noisy, timesteps, target, g, pred);
@@ -209,7 +209,7 @@ final class ReferenceMlp implements TrainableModel {
         p[j] = (float) (p[j] - opt.learningRate() / bc1 * mj / denom);
       }
     }
-    return new StepOutput(loss, backend.fromArray(pred, noisy.shape()));
+    return new TrainingStepResult(loss, backend.fromArray(pred, noisy.shape()));
   }
 
   @Override

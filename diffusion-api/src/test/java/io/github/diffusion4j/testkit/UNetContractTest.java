@@ -11,7 +11,7 @@ import io.github.diffusion4j.io.SafeTensors;
 import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.random.Noise;
@@ -244,7 +244,7 @@ public abstract class UNetContractTest extends BackendFixture {
       StateDict g = gradients(m, x, ts(c), y, shape);
       double loss;
       try (TensorScope s = t().openScope()) {
-        StepOutput out = m.step(t().fromArray(x, shape), ts(c), t().fromArray(y, shape));
+        TrainingStepResult out = m.step(t().fromArray(x, shape), ts(c), t().fromArray(y, shape));
         loss = out.loss();
         double direct = 0;
         float[] p = out.prediction().toFloatArray();

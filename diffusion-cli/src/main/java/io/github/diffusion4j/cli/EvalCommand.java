@@ -100,7 +100,7 @@ final class EvalCommand implements Callable<Integer> {
       throw new BadInputException("--count " + count + ": needs at least 2 samples");
     }
     if (json != null) {
-      Outputs.checkWritable("--json", json);
+      OutputFiles.checkWritable("--json", json);
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
@@ -140,7 +140,7 @@ final class EvalCommand implements Callable<Integer> {
       throw new BadInputException("--out " + dir + ": is a file; give a folder");
     }
     if (json != null) {
-      Outputs.checkWritable("--json", json);
+      OutputFiles.checkWritable("--json", json);
     }
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
@@ -183,7 +183,7 @@ final class EvalCommand implements Callable<Integer> {
       Path chart = dir.resolve("bpd.png");
       AtomicFiles.writeString(summary, r.toJson() + "\n");
       AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");
-      Outputs.writeBoundChart(r, chart);
+      OutputFiles.writeBoundChart(r, chart);
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
       }
@@ -199,7 +199,7 @@ final class EvalCommand implements Callable<Integer> {
     } catch (IOException | SecurityException e) {
       throw new BadInputException("--out " + dir + ": cannot create the folder: " + ErrorReporting.message(e));
     }
-    if (!Outputs.canCreateFilesIn(dir)) {
+    if (!OutputFiles.canCreateFilesIn(dir)) {
       throw new BadInputException("--out " + dir + ": the folder is not writable");
     }
   }

@@ -47,7 +47,7 @@ final class ExportCommand implements Callable<Integer> {
       throw new BadInputException("--out " + out + ": exists and is not a diffusers folder; choose a new folder");
     }
     Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && Files.isDirectory(parent) && !Outputs.canCreateFilesIn(parent)) {
+    if (parent != null && Files.isDirectory(parent) && !OutputFiles.canCreateFilesIn(parent)) {
       throw new BadInputException("--out " + out + ": cannot create files in " + parent);
     }
     List<String> all = new ArrayList<>(overrides);

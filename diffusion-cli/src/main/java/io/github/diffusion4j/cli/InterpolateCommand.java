@@ -51,10 +51,10 @@ final class InterpolateCommand implements Callable<Integer> {
     if (count < 2) {
       throw new BadInputException("--count " + count + ": an interpolation needs at least 2 images");
     }
-    if (!"png".equals(Outputs.format("--out", out))) {
+    if (!"png".equals(OutputFiles.format("--out", out))) {
       throw new BadInputException("--out " + out + ": interpolate writes a .png strip");
     }
-    Outputs.checkWritable("--out", out);
+    OutputFiles.checkWritable("--out", out);
     List<String> overrides = new ArrayList<>(List.of("sampling.sampler=ddim", "sampling.eta=0.0"));
     if (backend != null) {
       overrides.add("backend=" + backend);

@@ -34,7 +34,7 @@ final class RunArtifacts {
 
   static void lossChart(RunFolder folder, PrintWriter err) {
     try {
-      Outputs.writeLossChart(folder.metrics(), folder.lossChart());
+      OutputFiles.writeLossChart(folder.metrics(), folder.lossChart());
     } catch (IOException | RuntimeException e) {
       err.println("diffusion: warning: could not draw " + folder.lossChart() + ": " + ErrorReporting.message(e));
     }
@@ -62,7 +62,7 @@ final class RunArtifacts {
     });
     ImageGrid.writePng(png, grid.finish());
     if (gif != null) {
-      Outputs.writeGif(gif, progress.frames(), image);
+      OutputFiles.writeGif(gif, progress.frames(), image);
     }
   }
 }

@@ -65,13 +65,13 @@ final class SampleCommand implements Callable<Integer> {
     if (frames != null && frames < 2) {
       throw new BadInputException("--frames " + frames + ": must be at least 2");
     }
-    Outputs.format("--out", out);
-    Outputs.checkWritable("--out", out);
+    OutputFiles.format("--out", out);
+    OutputFiles.checkWritable("--out", out);
     if (gif != null) {
       if (!gif.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif")) {
         throw new BadInputException("--gif " + gif + ": the file name must end in .gif");
       }
-      Outputs.checkWritable("--gif", gif);
+      OutputFiles.checkWritable("--gif", gif);
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
     PrintWriter o = spec.commandLine().getOut();
@@ -85,7 +85,7 @@ final class SampleCommand implements Callable<Integer> {
       int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
-      try (Outputs.SampleOutput output = Outputs.samples("--out", out, count, image, Map.of("range", "[0, 1]",
+      try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, Map.of("range", "[0, 1]",
           "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
         d.sampleImages(m.model(), s, request, progress, output);
         output.commit();
@@ -93,7 +93,7 @@ final class SampleCommand implements Callable<Integer> {
       o.println("wrote " + out + " (" + count + " images, " + s.name() + ", " + request.plan().size() + " steps, "
           + d.backend().name() + ")");
       if (gif != null) {
-        Outputs.writeGif(gif, progress.frames(), image);
+        OutputFiles.writeGif(gif, progress.frames(), image);
         o.println("wrote " + gif);
       }
       if (frames != null) {
@@ -103,7 +103,7 @@ final class SampleCommand implements Callable<Integer> {
         for (float[] frame : f) {
           firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
         }
-        Outputs.writeFrames(strip, firstRows, progress.frameSteps(), image, request.plan().size(), frames);
+        OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, request.plan().size(), frames);
         o.println("wrote " + strip);
       }
     }

@@ -2,7 +2,7 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.data.Normalization;
 import io.github.diffusion4j.sampling.SamplingListener;
-import io.github.diffusion4j.sampling.StepResult;
+import io.github.diffusion4j.sampling.ReverseStepResult;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Tensor;
 import java.util.ArrayList;
@@ -62,7 +62,7 @@ final class SamplingConsole implements SamplingListener {
   }
 
   @Override
-  public void onStep(int index, Timesteps plan, StepResult result) {
+  public void onStep(int index, Timesteps plan, ReverseStepResult result) {
     long total = (long) plan.size() * batches;
     if (bar == null && terminal && batch < batches) {
       bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)

@@ -218,7 +218,7 @@ class CliTest {
       Files.createDirectories(readOnly);
       readOnly.toFile().setWritable(false, false);
     }
-    assertFalse(Outputs.canCreateFilesIn(readOnly), "the test needs a folder where files cannot be created");
+    assertFalse(OutputFiles.canCreateFilesIn(readOnly), "the test needs a folder where files cannot be created");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--out", readOnly.resolve("x.png").toString()),
         "is not writable");
     assertBad(cli("eval", "--checkpoint", run.toString(), "--json", readOnly.resolve("q.json").toString()),

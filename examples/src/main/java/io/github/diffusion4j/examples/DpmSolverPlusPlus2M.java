@@ -4,7 +4,7 @@ import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.SampleClipping;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.StepContext;
-import io.github.diffusion4j.sampling.StepResult;
+import io.github.diffusion4j.sampling.ReverseStepResult;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
@@ -70,13 +70,13 @@ public final class DpmSolverPlusPlus2M implements Sampler {
   }
 
   @Override
-  public StepResult step(StepContext c) {
+  public ReverseStepResult step(StepContext c) {
     int t = c.timestep();
     int s = c.prevTimestep();
     double abT = schedule.alphaBar(t);
     Tensor d0 = clipping.apply(predictionType.toSample(c.modelOutput(), c.sample(), abT), tensors);
     if (s < 0) {
-      return new StepResult(d0, d0);
+      return new ReverseStepResult(d0, d0);
     }
     double abS = schedule.alphaBar(s);
     double sigmaRatio = Math.sqrt((1 - abS) / (1 - abT));
@@ -89,6 +89,6 @@ public final class DpmSolverPlusPlus2M implements Sampler {
       double r = (lambda(t) - lambda(c.plan().get(c.index() - 1))) / h;
       data = d0.combine(1 + 0.5 / r, c.previous().predictedX0(), -0.5 / r);
     }
-    return new StepResult(c.sample().combine(sigmaRatio, data, coef), d0);
+    return new ReverseStepResult(c.sample().combine(sigmaRatio, data, coef), d0);
   }
 }

@@ -2,7 +2,7 @@ package io.github.diffusion4j.examples;
 
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplerProvider;
-import io.github.diffusion4j.sampling.SamplerSettings;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import java.util.Set;
 
 /**
@@ -25,7 +25,7 @@ public final class DpmSolverProvider implements SamplerProvider {
   }
 
   @Override
-  public Sampler create(SamplerSettings s) {
+  public Sampler create(SamplerSpec s) {
     s.options().requireOnly(Set.of("lower_order_final"));
     boolean lowerOrderFinal = s.options().getBoolean("lower_order_final", true);
     return new DpmSolverPlusPlus2M(s.schedule(), s.predictionType(), s.clipping(), s.tensors(), lowerOrderFinal);

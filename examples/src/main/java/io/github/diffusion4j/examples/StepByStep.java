@@ -7,7 +7,7 @@ import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.runtime.Diffusion;
@@ -90,7 +90,7 @@ public final class StepByStep {
         int[] ts = {3, 17, 42, 99, 0, 65, 8, 31};
         Tensor noise = t.normal(Shape.batchOf(8, spec.imageShape()), Noise.seeded(5));
         Tensor xt = q.noise(t.fromArray(batch, noise.shape()), ts, noise);
-        StepOutput o = model.step(xt, ts, noise);
+        TrainingStepResult o = model.step(xt, ts, noise);
         System.out.printf("one Adam step on 8 images: loss %.4f (an untrained model predicts noise of variance ~1)%n",
             o.loss());
 

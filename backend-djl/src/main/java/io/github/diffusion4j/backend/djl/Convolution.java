@@ -296,12 +296,12 @@ final class Convolution {
       float[][] expected = ref.run(x, w, bias, dy);
       boolean before = JniUtils.isGradMode();
       try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
-        PtNDArray xa = Nd.fromArray(sub, x, n, ci, h, h);
-        PtNDArray wa = Nd.fromArray(sub, w, co, ci, k, k);
-        PtNDArray ba = Nd.fromArray(sub, bias, co);
-        PtNDArray dya = Nd.fromArray(sub, dy, n, co, ref.outH(), ref.outW());
+        PtNDArray xa = PtArrays.fromArray(sub, x, n, ci, h, h);
+        PtNDArray wa = PtArrays.fromArray(sub, w, co, ci, k, k);
+        PtNDArray ba = PtArrays.fromArray(sub, bias, co);
+        PtNDArray dya = PtArrays.fromArray(sub, dy, n, co, ref.outH(), ref.outW());
         JniUtils.setGradMode(false);
-        String f = compare("forward (no gradient)", Nd.read(Nd.contiguous(apply(strategy, xa, wa, ba, stride, pad)), expected[0].length), expected[0]);
+        String f = compare("forward (no gradient)", PtArrays.read(PtArrays.contiguous(apply(strategy, xa, wa, ba, stride, pad)), expected[0].length), expected[0]);
         if (f == null) {
           JniUtils.attachGradient(xa, true);
           JniUtils.attachGradient(wa, true);
@@ -309,12 +309,12 @@ final class Convolution {
           PtNDArray y = apply(strategy, xa, wa, ba, stride, pad);
           JniUtils.backward(y, dya, false, false);
           JniUtils.setGradMode(false);
-          f = compare("forward", Nd.read(Nd.contiguous(JniUtils.detachGradient(y)), expected[0].length), expected[0]);
+          f = compare("forward", PtArrays.read(PtArrays.contiguous(JniUtils.detachGradient(y)), expected[0].length), expected[0]);
           if (f == null) {
-            f = compare("input gradient", Nd.read(Nd.contiguous(JniUtils.getGradient(xa)), expected[1].length), expected[1]);
+            f = compare("input gradient", PtArrays.read(PtArrays.contiguous(JniUtils.getGradient(xa)), expected[1].length), expected[1]);
           }
           if (f == null) {
-            f = compare("weight gradient", Nd.read(Nd.contiguous(JniUtils.getGradient(wa)), expected[2].length), expected[2]);
+            f = compare("weight gradient", PtArrays.read(PtArrays.contiguous(JniUtils.getGradient(wa)), expected[2].length), expected[2]);
           }
         }
         return f == null

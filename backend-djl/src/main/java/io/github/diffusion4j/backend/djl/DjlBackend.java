@@ -78,7 +78,7 @@ final class DjlBackend implements Backend, TensorFactory {
           JniUtils.setNumThreads(threads);
         }
         PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
-        Nd.verify(root);
+        PtArrays.verify(root);
         return new DjlBackend(threads, root, passMemory);
       } catch (RuntimeException | LinkageError e) {
         throw new BackendUnavailableException(
@@ -175,7 +175,7 @@ final class DjlBackend implements Backend, TensorFactory {
   @Override
   public Tensor zeros(Shape shape) {
     checkOpen();
-    return wrap(Nd.zeros(root, Nd.dims(shape)), shape);
+    return wrap(PtArrays.zeros(root, PtArrays.dims(shape)), shape);
   }
 
   @Override
@@ -185,7 +185,7 @@ final class DjlBackend implements Backend, TensorFactory {
       throw new IllegalArgumentException(
           "fromArray: shape " + shape + " needs " + shape.size() + " values, got " + data.length);
     }
-    return wrap(Nd.fromArray(root, data, Nd.dims(shape)), shape);
+    return wrap(PtArrays.fromArray(root, data, PtArrays.dims(shape)), shape);
   }
 
   @Override

@@ -96,10 +96,10 @@ final class DjlParameters implements ParameterStore {
     offsets[names.size()] = size;
     this.leaves = new PtNDArray[names.size()];
     this.manager = (PtNDManager) backend.root().newSubManager();
-    this.weights = Nd.zeros(manager, size);
-    this.firstMoment = Nd.zeros(manager, size);
-    this.secondMoment = Nd.zeros(manager, size);
-    this.gradient = Nd.zeros(manager, size);
+    this.weights = PtArrays.zeros(manager, size);
+    this.firstMoment = PtArrays.zeros(manager, size);
+    this.secondMoment = PtArrays.zeros(manager, size);
+    this.gradient = PtArrays.zeros(manager, size);
     NDScope.unregister(weights, firstMoment, secondMoment, gradient);
   }
 
@@ -152,7 +152,7 @@ final class DjlParameters implements ParameterStore {
    * @return the array, owned by this store and kept out of any DJL scope
    */
   PtNDArray constant(float[] values, long... dims) {
-    PtNDArray a = Nd.fromArray(manager, values, dims);
+    PtNDArray a = PtArrays.fromArray(manager, values, dims);
     NDScope.unregister(a);
     return a;
   }
@@ -172,16 +172,16 @@ final class DjlParameters implements ParameterStore {
     checkOpen();
     switch (buffer) {
       case WEIGHTS:
-        return Nd.read(weights, size);
+        return PtArrays.read(weights, size);
       case FIRST_MOMENT:
-        return Nd.read(firstMoment, size);
+        return PtArrays.read(firstMoment, size);
       case SECOND_MOMENT:
-        return Nd.read(secondMoment, size);
+        return PtArrays.read(secondMoment, size);
       case AVERAGE:
-        return Nd.read(average == null ? weights : average, size);
+        return PtArrays.read(average == null ? weights : average, size);
       default:
         collect();
-        float[] g = Nd.read(gradient, size);
+        float[] g = PtArrays.read(gradient, size);
         double factor = gradientFactor();
         if (factor != 1) {
           for (int i = 0; i < g.length; i++) {
@@ -199,19 +199,19 @@ final class DjlParameters implements ParameterStore {
       throw new IllegalArgumentException("djl: " + values.length + " values for " + size + " parameters");
     }
     switch (buffer) {
-      case WEIGHTS -> Nd.write(weights, values, 0, size);
-      case FIRST_MOMENT -> Nd.write(firstMoment, values, 0, size);
-      case SECOND_MOMENT -> Nd.write(secondMoment, values, 0, size);
+      case WEIGHTS -> PtArrays.write(weights, values, 0, size);
+      case FIRST_MOMENT -> PtArrays.write(firstMoment, values, 0, size);
+      case SECOND_MOMENT -> PtArrays.write(secondMoment, values, 0, size);
       case AVERAGE -> {
         if (average == null) {
-          average = Nd.empty(manager, size);
+          average = PtArrays.empty(manager, size);
           NDScope.unregister(average);
         }
-        Nd.write(average, values, 0, size);
+        PtArrays.write(average, values, 0, size);
       }
       default -> {
         zeroLeafGradients();
-        Nd.write(gradient, values, 0, size);
+        PtArrays.write(gradient, values, 0, size);
         gradientScale = 1;
       }
     }
@@ -222,7 +222,7 @@ final class DjlParameters implements ParameterStore {
     checkOpen();
     zeroLeafGradients();
     if (size > 0) {
-      ByteBuffer memory = Nd.view(gradient);
+      ByteBuffer memory = PtArrays.view(gradient);
       byte[] zeros = new byte[Math.min(memory.capacity(), 1 << 16)];
       while (memory.hasRemaining()) { // overwrites NaN too, which multiplying by zero would keep
         memory.put(zeros, 0, Math.min(zeros.length, memory.remaining()));
@@ -302,7 +302,7 @@ final class DjlParameters implements ParameterStore {
     if (u.maxGradNorm() > 0) {
       double norm;
       try (PtNDArray n = JniUtils.norm(gradient, 2, new int[] {0}, false)) {
-        norm = Math.abs(rescale) * Nd.readScalar(n);
+        norm = Math.abs(rescale) * PtArrays.readScalar(n);
       }
       double coef = u.maxGradNorm() / (norm + 1e-6); // torch.nn.utils.clip_grad_norm_
       if (coef < 1) {
@@ -334,8 +334,8 @@ final class DjlParameters implements ParameterStore {
       average = JniUtils.clone(weights);
       NDScope.unregister(average);
     }
-    try (PtNDArray keep = Nd.scalar(manager, decay);
-        PtNDArray take = Nd.scalar(manager, 1 - decay);
+    try (PtNDArray keep = PtArrays.scalar(manager, decay);
+        PtNDArray take = PtArrays.scalar(manager, 1 - decay);
         PtNDArray part = JniUtils.mul(weights, take)) {
       JniUtils.muli(average, keep);
       JniUtils.addi(average, part);

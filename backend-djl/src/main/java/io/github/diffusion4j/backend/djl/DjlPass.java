@@ -167,7 +167,7 @@ final class DjlPass implements Pass {
 
   @Override
   public Value host(float[] data, Shape itemShape) {
-    return value(Nd.fromArray(backend.root(), data, batchDims(itemShape)));
+    return value(PtArrays.fromArray(backend.root(), data, batchDims(itemShape)));
   }
 
   /**
@@ -222,7 +222,7 @@ final class DjlPass implements Pass {
     PtNDArray d = JniUtils.sub(out, y);
     double loss;
     try (PtNDArray norm = JniUtils.norm(d, 2, allAxes(target.shape().rank()), false)) {
-      double n = Nd.readScalar(norm);
+      double n = PtArrays.readScalar(norm);
       loss = scale * n * n;
     }
     if (parameters == null) {
@@ -230,7 +230,7 @@ final class DjlPass implements Pass {
     }
     double rest = mixed ? 2 * scale : parameters.scaleGradient(2 * scale);
     if (rest != 1) {
-      try (PtNDArray factor = Nd.scalar(backend.root(), rest)) {
+      try (PtNDArray factor = PtArrays.scalar(backend.root(), rest)) {
         JniUtils.muli(d, factor);
       }
     }

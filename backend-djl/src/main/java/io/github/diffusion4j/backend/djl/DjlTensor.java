@@ -36,11 +36,11 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
   }
 
   /**
-   * The array, or a contiguous copy of it that replaces (and closes) it: {@link Nd#read} needs one. The copy
+   * The array, or a contiguous copy of it that replaces (and closes) it: {@link PtArrays#read} needs one. The copy
    * belongs to the tensor, so it is kept out of any DJL scope open on this thread.
    */
   private static PtNDArray contiguous(PtNDArray array) {
-    PtNDArray c = Nd.contiguous(array);
+    PtNDArray c = PtArrays.contiguous(array);
     if (c != array) {
       NDScope.unregister(c);
       array.close();
@@ -124,7 +124,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
   @Override
   public Tensor add(double s) {
     PtNDArray x = nd();
-    try (PtNDArray c = Nd.scalar(backend.root(), s)) {
+    try (PtNDArray c = PtArrays.scalar(backend.root(), s)) {
       return result(JniUtils.add(x, c));
     }
   }
@@ -132,7 +132,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
   @Override
   public Tensor mul(double s) {
     PtNDArray x = nd();
-    try (PtNDArray c = Nd.scalar(backend.root(), s)) {
+    try (PtNDArray c = PtArrays.scalar(backend.root(), s)) {
       return result(JniUtils.mul(x, c));
     }
   }
@@ -141,7 +141,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
   public Tensor mulPerSample(double[] scale) {
     checkBatch(scale.length);
     PtNDArray x = nd();
-    try (PtNDArray f = Nd.perItem(backend.root(), scale, shape.rank())) {
+    try (PtNDArray f = PtArrays.perItem(backend.root(), scale, shape.rank())) {
       return result(JniUtils.mul(x, f));
     }
   }
@@ -152,12 +152,12 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     PtNDArray x = nd();
     PtNDArray y = operand(other);
     if ((float) a == 1f) {
-      try (PtNDArray cb = Nd.scalar(backend.root(), b);
+      try (PtNDArray cb = PtArrays.scalar(backend.root(), b);
           PtNDArray by = JniUtils.mul(y, cb)) {
         return result(JniUtils.add(x, by));
       }
     }
-    try (PtNDArray ca = Nd.scalar(backend.root(), a)) {
+    try (PtNDArray ca = PtArrays.scalar(backend.root(), a)) {
       PtNDArray r = JniUtils.mul(x, ca);
       addScaled(r, y, b);
       return result(r);
@@ -170,7 +170,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     PtNDArray x = nd();
     PtNDArray py = operand(y);
     PtNDArray pz = operand(z);
-    try (PtNDArray ca = Nd.scalar(backend.root(), a)) {
+    try (PtNDArray ca = PtArrays.scalar(backend.root(), a)) {
       PtNDArray r = JniUtils.mul(x, ca);
       addScaled(r, py, b);
       addScaled(r, pz, c);
@@ -185,8 +185,8 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     checkBatch(b.length);
     PtNDArray x = nd();
     PtNDArray y = operand(other);
-    try (PtNDArray fa = Nd.perItem(backend.root(), a, shape.rank());
-        PtNDArray fb = Nd.perItem(backend.root(), b, shape.rank());
+    try (PtNDArray fa = PtArrays.perItem(backend.root(), a, shape.rank());
+        PtNDArray fb = PtArrays.perItem(backend.root(), b, shape.rank());
         PtNDArray by = JniUtils.mul(y, fb)) {
       PtNDArray r = JniUtils.mul(x, fa);
       JniUtils.addi(r, by);
@@ -196,7 +196,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
 
   /** {@code r += b * y} in place on a fresh result. */
   private void addScaled(PtNDArray r, PtNDArray y, double b) {
-    try (PtNDArray cb = Nd.scalar(backend.root(), b);
+    try (PtNDArray cb = PtArrays.scalar(backend.root(), b);
         PtNDArray by = JniUtils.mul(y, cb)) {
       JniUtils.addi(r, by);
     } catch (RuntimeException e) {
@@ -216,8 +216,8 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
       throw new IllegalArgumentException("clamp: min " + min + " is greater than max " + max);
     }
     PtNDArray x = nd();
-    try (PtNDArray lo = Nd.scalar(backend.root(), min);
-        PtNDArray hi = Nd.scalar(backend.root(), max);
+    try (PtNDArray lo = PtArrays.scalar(backend.root(), min);
+        PtNDArray hi = PtArrays.scalar(backend.root(), max);
         PtNDArray low = JniUtils.max(x, lo)) {
       return result(JniUtils.min(low, hi));
     }
@@ -226,7 +226,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
   @Override
   public double sum() {
     try (PtNDArray s = JniUtils.sum(nd())) {
-      return Nd.readScalar(s);
+      return PtArrays.readScalar(s);
     }
   }
 
@@ -237,12 +237,12 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
           "cannot reshape " + shape + " (" + shape.size() + " values) to " + newShape + " ("
               + newShape.size() + " values)");
     }
-    return backend.wrap(JniUtils.reshape(nd(), Nd.dims(newShape)), newShape);
+    return backend.wrap(JniUtils.reshape(nd(), PtArrays.dims(newShape)), newShape);
   }
 
   @Override
   public float[] toFloatArray() {
-    return Nd.read(nd(), shape.size());
+    return PtArrays.read(nd(), shape.size());
   }
 
   @Override

@@ -154,14 +154,14 @@ class ConvolutionTest {
   @Test
   void nonContiguousArraysAreRefusedByTheRawReadsAndWrites() {
     try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
-      PtNDArray a = Nd.fromArray(sub, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+      PtNDArray a = PtArrays.fromArray(sub, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
       PtNDArray t = JniUtils.transpose(a, 0, 1);
-      assertTrue(Nd.isContiguous(a));
-      IllegalStateException w = assertThrows(IllegalStateException.class, () -> Nd.write(t, new float[6], 0, 6));
+      assertTrue(PtArrays.isContiguous(a));
+      IllegalStateException w = assertThrows(IllegalStateException.class, () -> PtArrays.write(t, new float[6], 0, 6));
       assertTrue(w.getMessage().contains("not contiguous"), w.getMessage());
-      assertThrows(IllegalStateException.class, () -> Nd.read(t, 6));
-      assertThrows(IllegalArgumentException.class, () -> Nd.write(a, new float[7], 0, 7));
-      assertEquals(6f, Nd.read(a, 6)[5]);
+      assertThrows(IllegalStateException.class, () -> PtArrays.read(t, 6));
+      assertThrows(IllegalArgumentException.class, () -> PtArrays.write(a, new float[7], 0, 7));
+      assertEquals(6f, PtArrays.read(a, 6)[5]);
     }
   }
 }

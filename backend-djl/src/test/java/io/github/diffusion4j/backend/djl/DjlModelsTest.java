@@ -10,7 +10,7 @@ import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.random.Noise;
@@ -157,7 +157,7 @@ class DjlModelsTest {
         Tensor y = t.fromArray(Batches.normal(BATCH, 2), BATCH);
         int[] ts = Batches.timesteps(16, 100, 3);
         before = m.predict(x, ts).toFloatArray();
-        StepOutput first = m.step(x, ts, y);
+        TrainingStepResult first = m.step(x, ts, y);
         prediction = first.prediction();
         assertEquals(BATCH, prediction.shape());
         assertEquals(0, Batches.maxAbsDiff(before, prediction.toFloatArray()), "prediction before the update");
@@ -273,7 +273,7 @@ class DjlModelsTest {
     }
   }
 
-  private StepOutput step(TrainableModel m, long i) {
+  private TrainingStepResult step(TrainableModel m, long i) {
     Tensor x = t.fromArray(Batches.normal(SMALL_BATCH, 2 * i), SMALL_BATCH);
     Tensor y = t.fromArray(Batches.normal(SMALL_BATCH, 2 * i + 1), SMALL_BATCH);
     return m.step(x, Batches.timesteps(4, 100, i), y);
@@ -347,7 +347,7 @@ class DjlModelsTest {
       Runnable work =
           () -> {
             try (TensorScope s = t.openScope()) {
-              StepOutput out = step(m, 5);
+              TrainingStepResult out = step(m, 5);
               out.prediction().toFloatArray();
               predict(m, 3);
               m.gradients(t.fromArray(Batches.normal(SMALL_BATCH, 7), SMALL_BATCH), new int[4], t.normal(SMALL_BATCH, Noise.seeded(1)));

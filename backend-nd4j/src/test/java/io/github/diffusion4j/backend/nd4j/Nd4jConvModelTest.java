@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.model.NetworkModel;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.spi.Backend;
@@ -117,8 +117,8 @@ class Nd4jConvModelTest {
       assertTrue(d < TOL, "gradients differ by " + d);
       // a training step with dropout: each pass takes its items' part of the batch's masks
       for (int i = 0; i < 2; i++) {
-        StepOutput a = whole.step(xw, ts, yw);
-        StepOutput b = split.step(xs, ts, ys);
+        TrainingStepResult a = whole.step(xw, ts, yw);
+        TrainingStepResult b = split.step(xs, ts, ys);
         assertEquals(a.loss(), b.loss(), TOL * a.loss(), "loss of step " + (i + 1));
         d = relativeDiff(a.prediction().toFloatArray(), b.prediction().toFloatArray());
         assertTrue(d < TOL, "step prediction differs by " + d);
@@ -204,7 +204,7 @@ class Nd4jConvModelTest {
     Shape shape = Shape.batchOf(2, SPEC.imageShape());
     try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 4)) {
       Tensor p;
-      StepOutput out;
+      TrainingStepResult out;
       try (TensorScope s = t.openScope()) {
         Tensor x = t.fromArray(Batches.normal(shape, 1), shape);
         p = m.predict(x, new int[] {1, 2});

@@ -9,7 +9,7 @@ import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.random.RandomGenerator;
@@ -113,8 +113,8 @@ class Nd4jDenseModelTest extends BackendFixture {
     try (TrainableModel m = backend.createModel(SPEC, adam, 2);
         TrainableModel r = REF.createModel(SPEC, adam, 2)) {
       Batch b = batch(12);
-      StepOutput got = m.step(b.x(nd), b.t, b.y(nd));
-      StepOutput want = r.step(b.x(REF), b.t, b.y(REF));
+      TrainingStepResult got = m.step(b.x(nd), b.t, b.y(nd));
+      TrainingStepResult want = r.step(b.x(REF), b.t, b.y(REF));
       // the loss is a mean of 2400 squares of order 1 accumulated in double from float predictions
       // that are within 1e-5 of the reference's: relative error well below 1e-5
       assertEquals(want.loss(), got.loss(), 1e-5 * want.loss());

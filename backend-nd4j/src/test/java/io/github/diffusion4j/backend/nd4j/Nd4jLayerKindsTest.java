@@ -8,7 +8,7 @@ import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.NetworkModel;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
-import io.github.diffusion4j.model.StepOutput;
+import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.nn.Layer;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
@@ -175,8 +175,8 @@ class Nd4jLayerKindsTest {
           double gd = Batches.maxAbsDiff(w, got.get(name).toArray()) / scale;
           assertTrue(gd < GRAD_TOL, where + ": gradient of " + name + " differs by " + gd);
         }
-        StepOutput a = r.step(xr, ts, yr);
-        StepOutput c = m.step(xt, ts, yt);
+        TrainingStepResult a = r.step(xr, ts, yr);
+        TrainingStepResult c = m.step(xt, ts, yt);
         assertEquals(a.loss(), c.loss(), 1e-5 * a.loss(), where + ": loss of a training step");
         d = relative(a.prediction().toFloatArray(), c.prediction().toFloatArray());
         assertTrue(d < OUT_TOL, where + ": training prediction differs by " + d);

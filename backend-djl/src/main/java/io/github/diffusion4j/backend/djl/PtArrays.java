@@ -32,11 +32,11 @@ import java.nio.ByteOrder;
  * engine's own {@code torchIsContiguous}, looked up once, like {@code torchDirectByteBuffer} (the view itself,
  * without the four native calls of checks that DJL's {@code getByteBuffer} makes first).
  */
-final class Nd {
+final class PtArrays {
   private static final Device CPU = Device.cpu();
   private static final ai.djl.ndarray.types.Shape SCALAR = new ai.djl.ndarray.types.Shape();
 
-  private Nd() {}
+  private PtArrays() {}
 
   /**
    * DJL's shape for ours.
@@ -100,7 +100,7 @@ final class Nd {
       size *= d;
     }
     if (size > data.length) {
-      throw new IllegalArgumentException("Nd.fromArray: " + data.length + " values for " + size + " elements");
+      throw new IllegalArgumentException("PtArrays.fromArray: " + data.length + " values for " + size + " elements");
     }
     PtNDArray a = empty(manager, dims);
     view(a).asFloatBuffer().put(data, 0, (int) size); // a fresh array is contiguous: no check needed
@@ -148,7 +148,7 @@ final class Nd {
   static void write(PtNDArray a, float[] src, int off, int len) {
     requireContiguous(a, "write");
     if (len > a.size()) {
-      throw new IllegalArgumentException("Nd.write: " + len + " values into an array of " + a.size());
+      throw new IllegalArgumentException("PtArrays.write: " + len + " values into an array of " + a.size());
     }
     view(a).asFloatBuffer().put(src, off, len);
   }
@@ -163,7 +163,7 @@ final class Nd {
   static float[] read(PtNDArray a, int n) {
     requireContiguous(a, "read");
     if (n > a.size()) {
-      throw new IllegalArgumentException("Nd.read: " + n + " values from an array of " + a.size());
+      throw new IllegalArgumentException("PtArrays.read: " + n + " values from an array of " + a.size());
     }
     float[] out = new float[n];
     view(a).asFloatBuffer().get(out);
@@ -238,7 +238,7 @@ final class Nd {
   private static void requireContiguous(PtNDArray a, String what) {
     if (!isContiguous(a)) {
       throw new IllegalStateException(
-          "Nd." + what + ": the array " + a.getShape() + " is not contiguous; make it contiguous first (a "
+          "PtArrays." + what + ": the array " + a.getShape() + " is not contiguous; make it contiguous first (a "
               + "direct view of it would be a view of a throwaway copy)");
     }
   }

@@ -3,11 +3,12 @@ package io.github.diffusion4j.sampling;
 import io.github.diffusion4j.tensor.Tensor;
 
 /**
- * What one reverse step returns.
+ * What one reverse (denoising) step of a {@link Sampler} returns; a training step returns a
+ * {@link io.github.diffusion4j.model.TrainingStepResult}.
  *
  * @param prev the sample at the next timestep of the plan ({@code x_{t-1}}, or the final image after the
  *     last step)
  * @param predictedX0 the clean sample the model's output implied at this step (after clipping, if
  *     enabled)
  */
-public record StepResult(Tensor prev, Tensor predictedX0) {}
+public record ReverseStepResult(Tensor prev, Tensor predictedX0) {}

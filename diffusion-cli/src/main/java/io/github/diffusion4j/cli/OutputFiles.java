@@ -27,8 +27,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Writing what the commands produce: image grids, raw samples, GIFs, frame strips, the loss chart and the
  * likelihood chart.
  */
-final class Outputs {
-  private Outputs() {}
+final class OutputFiles {
+  private OutputFiles() {}
 
   /** Fails with a one-line bad-input error unless {@code file}'s folder exists and is writable. */
   static void checkWritable(String option, Path file) {

@@ -5,8 +5,10 @@ import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.tensor.TensorFactory;
 
 /**
- * What a {@link SamplerProvider} builds a sampler from: the trained model's schedule and prediction type,
- * the backend, the common sampling settings (diffusers' names), and the sampler's own options.
+ * What defines a sampler, and what a {@link SamplerProvider} builds one from: the trained model's schedule
+ * and prediction type, the backend, the common sampling settings (diffusers' names), and the sampler's own
+ * options ({@link SamplerOptions}). The user configures these as {@code sampling:} ({@code SamplingConfig});
+ * one run of a sampler is a {@link SamplingRequest}.
  *
  * @param schedule the training schedule
  * @param predictionType what the model outputs
@@ -17,7 +19,7 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * @param clipping what to do to the predicted x0
  * @param options the sampler's own keys
  */
-public record SamplerSettings(
+public record SamplerSpec(
     Schedule schedule,
     PredictionType predictionType,
     TensorFactory tensors,
@@ -39,7 +41,7 @@ public record SamplerSettings(
    * @param clipping what to do to the predicted x0
    * @param options the sampler's own keys
    */
-  public SamplerSettings {
+  public SamplerSpec {
     if (schedule == null || predictionType == null || tensors == null || varianceType == null
         || clipping == null || options == null) {
       throw new IllegalArgumentException("sampler settings must not contain nulls");
@@ -57,8 +59,8 @@ public record SamplerSettings(
    * @param tensors the backend's tensors
    * @return the settings
    */
-  public static SamplerSettings defaults(Schedule schedule, TensorFactory tensors) {
-    return new SamplerSettings(schedule, PredictionType.EPSILON, tensors, 0.0, VarianceType.FIXED_SMALL, true,
+  public static SamplerSpec defaults(Schedule schedule, TensorFactory tensors) {
+    return new SamplerSpec(schedule, PredictionType.EPSILON, tensors, 0.0, VarianceType.FIXED_SMALL, true,
         SampleClipping.NONE, SamplerOptions.EMPTY);
   }
 }

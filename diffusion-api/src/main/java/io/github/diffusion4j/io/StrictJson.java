@@ -18,7 +18,7 @@ import java.util.Map;
  * Strict JSON parsing shared by the readers of this package: duplicate keys and trailing content are
  * errors (Jackson accepts both by default), and messages fit on one line.
  */
-final class Json {
+final class StrictJson {
   /** Large enough for a 100 MB safetensors header, which may hold one long string. */
   private static final int MAX_LENGTH = 100_000_000;
 
@@ -35,7 +35,7 @@ final class Json {
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
 
-  private Json() {}
+  private StrictJson() {}
 
   /**
    * Parses a JSON document.
