@@ -21,7 +21,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/nd4j-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 SRC=backend-nd4j/src/test/java/io/github/diffusion4j/backend/nd4j/Nd4jImageBenchmark.java
 
-# the test class path of a checkout, with the reactor's own diffusion-api and backend-nd4j classes
+# the test class path of a checkout, with the reactor's own diffusion-api, testkit and backend-nd4j classes
+# (the testkit was the api's test-classes before diffusion-testkit, so both are listed for older checkouts)
 classpath() {
   local dir=$1 out=$2
   (cd "$dir" && ./mvnw -o -q -B -pl backend-nd4j -am test-compile -DskipTests \
@@ -29,7 +30,7 @@ classpath() {
          -Dmdep.outputFile="$out" -Dmdep.includeScope=test) >&2
   local deps
   deps=$(tr ':' '\n' < "$out" | grep -v '/io/github/diffusion4j/' | paste -sd: -)
-  echo "$dir/backend-nd4j/target/test-classes:$dir/backend-nd4j/target/classes:$dir/diffusion-api/target/test-classes:$dir/diffusion-api/target/classes:$deps"
+  echo "$dir/backend-nd4j/target/test-classes:$dir/backend-nd4j/target/classes:$dir/diffusion-testkit/target/classes:$dir/diffusion-api/target/test-classes:$dir/diffusion-api/target/classes:$deps"
 }
 
 bench_classes() {
