@@ -31,7 +31,7 @@ every term of the golden cases: it exits 0 when they agree with the functions he
 max(1, |term|)).
 
 The golden file (``bpd_golden.json``) and the three MLP checkpoints it uses (``mlp-*.safetensors``, state-dict
-names of the tutorial's ``nn.Sequential``) live in ``diffusion-api/src/test/resources/io/github/diffusion4j/
+names of the tutorial's ``nn.Sequential``) live in ``diffusion-testkit/src/main/resources/io/github/diffusion4j/
 testkit/bpd/``; ``VariationalBoundContractTest`` holds every backend to them.
 """
 import json

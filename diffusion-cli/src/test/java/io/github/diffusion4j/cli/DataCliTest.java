@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.cli.CliTest.Result;
-import io.github.diffusion4j.data.TestImages;
+import io.github.diffusion4j.testkit.TestImages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.testkit.ReferenceBackendProvider;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -69,6 +70,21 @@ class Nd4jBackendProviderTest {
       assertTrue(engine.isEmpty(), "classes loaded before create(): " + engine);
       assertTrue(loader.requested.contains(Nd4jBackendProvider.class.getName()));
     }
+  }
+
+  /**
+   * The testkit is on this module's test class path (the contract suites come from it) but registers no
+   * backend: ServiceLoader finds ND4J's provider and nothing else, in particular not the reference backend,
+   * which a test asks for explicitly.
+   */
+  @Test
+  void theTestkitPutsNoBackendOnAConsumersClassPath() {
+    assertEquals("reference", new ReferenceBackendProvider().name(), "the testkit is on the test class path");
+    List<String> found = new ArrayList<>();
+    for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+      found.add(p.name());
+    }
+    assertEquals(List.of("nd4j"), found);
   }
 
   @Test

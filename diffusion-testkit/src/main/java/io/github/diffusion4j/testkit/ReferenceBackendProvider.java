@@ -4,7 +4,12 @@ import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
 
-/** Registers the reference backend as {@code reference} for tests of the runtime (test class path only). */
+/**
+ * The reference backend as {@code reference}, for tests that find backends by name. The testkit registers it
+ * nowhere: a module whose tests need it lists this class in its own test resources
+ * ({@code src/test/resources/META-INF/services/io.github.diffusion4j.spi.BackendProvider}), so it is on that
+ * module's test class path only.
+ */
 public final class ReferenceBackendProvider implements BackendProvider {
   /** Creates the provider. */
   public ReferenceBackendProvider() {}
@@ -21,7 +26,7 @@ public final class ReferenceBackendProvider implements BackendProvider {
 
   @Override
   public String artifact() {
-    return "io.github.diffusion4j:diffusion-api:tests";
+    return "io.github.diffusion4j:diffusion-testkit";
   }
 
   @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.data.ImageFit.Resize;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.TestImages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
-package io.github.diffusion4j.data;
+package io.github.diffusion4j.testkit;
 
+import io.github.diffusion4j.data.Cifar10Batches;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,11 +16,20 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageOutputStream;
 
-/** Image files for the data tests, written with the JDK's ImageIO. */
+/** Image files for the data tests (folders of images, CIFAR-10 batches, broken files), written with the JDK's ImageIO. */
 public final class TestImages {
   private TestImages() {}
 
-  /** An RGB image whose pixel (x, y) is (r0 + x, g0 + y, b) clamped, so positions are recognisable. */
+  /**
+   * An RGB image whose pixel (x, y) is (r0 + x, g0 + y, b) clamped, so positions are recognisable.
+   *
+   * @param w the width
+   * @param h the height
+   * @param r0 the red value at x = 0
+   * @param g0 the green value at y = 0
+   * @param b the blue value everywhere
+   * @return the image
+   */
   public static BufferedImage rgb(int w, int h, int r0, int g0, int b) {
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < h; y++) {
@@ -30,7 +40,14 @@ public final class TestImages {
     return img;
   }
 
-  /** A gray image whose sample (x, y) is {@code v0 + x + w * y} (mod 256). */
+  /**
+   * A gray image whose sample (x, y) is {@code v0 + x + w * y} (mod 256).
+   *
+   * @param w the width
+   * @param h the height
+   * @param v0 the value at (0, 0)
+   * @return the image
+   */
   public static BufferedImage gray(int w, int h, int v0) {
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
     for (int y = 0; y < h; y++) {
@@ -41,7 +58,13 @@ public final class TestImages {
     return img;
   }
 
-  /** Encodes an image in a format ImageIO writes (png, bmp, gif, jpeg). */
+  /**
+   * Encodes an image in a format ImageIO writes (png, bmp, gif, jpeg).
+   *
+   * @param img the image
+   * @param format the ImageIO format name
+   * @return the encoded file's bytes
+   */
   public static byte[] encode(BufferedImage img, String format) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
@@ -54,7 +77,12 @@ public final class TestImages {
     return out.toByteArray();
   }
 
-  /** A progressive JPEG (the JDK's writer in progressive mode). */
+  /**
+   * A progressive JPEG (the JDK's writer in progressive mode).
+   *
+   * @param img the image
+   * @return the encoded file's bytes
+   */
   public static byte[] progressiveJpeg(BufferedImage img) {
     ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -71,7 +99,13 @@ public final class TestImages {
     return out.toByteArray();
   }
 
-  /** Writes bytes to a file, creating its folders. */
+  /**
+   * Writes bytes to a file, creating its folders.
+   *
+   * @param file the file
+   * @param bytes its content
+   * @return {@code file}
+   */
   public static Path write(Path file, byte[] bytes) {
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
@@ -81,7 +115,13 @@ public final class TestImages {
     }
   }
 
-  /** Writes an image file in the format of its extension. */
+  /**
+   * Writes an image file in the format of its extension.
+   *
+   * @param file the file ({@code .png}, {@code .jpg}, ...)
+   * @param img the image
+   * @return {@code file}
+   */
   public static Path write(Path file, BufferedImage img) {
     String name = file.getFileName().toString();
     String ext = name.substring(name.lastIndexOf('.') + 1).toLowerCase(java.util.Locale.ROOT);
@@ -91,6 +131,10 @@ public final class TestImages {
   /**
    * Writes a CIFAR-10 batch of {@code labels.length} records: record {@code r} has label {@code labels[r]}
    * and pixel (c, y, x) = {@code (r * 7 + c * 50 + y + x) mod 256}.
+   *
+   * @param file the file
+   * @param labels one label per record
+   * @return {@code file}
    */
   public static Path cifarBatch(Path file, int... labels) {
     byte[] b = new byte[labels.length * Cifar10Batches.RECORD_BYTES];
@@ -108,7 +152,13 @@ public final class TestImages {
     return write(file, b);
   }
 
-  /** The first {@code n} bytes of an encoding. */
+  /**
+   * The first {@code n} bytes of an encoding.
+   *
+   * @param bytes the encoding
+   * @param n how many bytes to keep
+   * @return the prefix
+   */
   public static byte[] truncated(byte[] bytes, int n) {
     return Arrays.copyOf(bytes, n);
   }
@@ -116,6 +166,10 @@ public final class TestImages {
   /**
    * A PNG that declares {@code w x h} 8-bit RGB pixels but holds almost no image data: a header that
    * lies about its size.
+   *
+   * @param w the declared width
+   * @param h the declared height
+   * @return the file's bytes
    */
   public static byte[] lyingPng(int w, int h) {
     ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2).put((byte) 0)

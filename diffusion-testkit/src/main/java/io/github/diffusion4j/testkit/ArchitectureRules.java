@@ -8,7 +8,7 @@ import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.library.Architectures;
 
 /**
- * The layering of docs/design.md section 2 as ArchUnit rules, shared by every module through the test-jar.
+ * The layering of docs/design.md section 2 as ArchUnit rules, shared by every module through the testkit.
  * Each module runs them all with
  *
  * <pre>{@code
@@ -191,8 +191,8 @@ public final class ArchitectureRules {
    * configuration), {@code io} (the JSON of checkpoints: the safetensors header, {@code manifest.json},
    * {@code scheduler_config.json}, diffusers' {@code config.json}), {@code runtime} ({@code metrics.jsonl}),
    * and the edges that write or read their own JSON files ({@code cli}: {@code metrics.jsonl} for the loss
-   * chart; {@code spark}: the samples' {@code manifest.json}). The test kit (test code, shipped in the api's
-   * test-jar) reads golden JSON files and is not part of the product.
+   * chart; {@code spark}: the samples' {@code manifest.json}). The testkit (test code, the
+   * {@code diffusion-testkit} artifact) reads golden JSON files and is not part of the product.
    */
   @ArchTest
   public static final ArchRule ONLY_FILE_FORMATS_USE_JACKSON =

@@ -171,7 +171,7 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
 
   @Test
   void theAuthorsNamesMapAsDiffusersConversionScript() {
-    for (Map.Entry<String, JsonNode> e : iterable(GOLDEN.get("ddpm_names"))) {
+    for (Map.Entry<String, JsonNode> e : GOLDEN.get("ddpm_names").properties()) {
       DdpmUNetSpec spec = ddpm(e.getValue().get("config"));
       Map<String, String> expected = new LinkedHashMap<>();
       e.getValue().get("pairs").forEach(p -> expected.put(p.get(0).asText(), p.get(1).asText()));
@@ -182,12 +182,6 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
       assertEquals(new java.util.HashSet<>(expected.values()), DiffusersConversion.spec(spec).parameterShapes().keySet(),
           e.getKey() + ": the converted names are exactly diffusers' layout");
     }
-  }
-
-  private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode object) {
-    List<Map.Entry<String, JsonNode>> out = new ArrayList<>();
-    object.fields().forEachRemaining(out::add);
-    return out;
   }
 
   private static DdpmUNetSpec ddpm(JsonNode c) {
