@@ -23,11 +23,9 @@ import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
-import java.io.IOException;
+import io.github.diffusion4j.testkit.ResidentSize;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
@@ -73,20 +71,6 @@ class DjlSoakTest {
     backend.close();
   }
 
-  /** The resident set size of this process in kB, from {@code /proc/self/status}. */
-  static long residentKb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        }
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read /proc/self/status", e);
-    }
-    throw new IllegalStateException("no VmRSS in /proc/self/status");
-  }
-
   /** How many collections the JVM has run so far. */
   private static long collections() {
     long n = 0;
@@ -108,12 +92,12 @@ class DjlSoakTest {
     }
     System.gc();
     int arrays = backend.root().getManagedArrays().size();
-    long before = residentKb();
+    long before = ResidentSize.kb();
     long start = System.nanoTime();
     loop.run();
     double seconds = (System.nanoTime() - start) / 1e9;
     System.gc();
-    long after = residentKb();
+    long after = ResidentSize.kb();
     double growthMb = (after - before) / 1024.0;
     System.out.printf(
         Locale.ROOT,

@@ -10,16 +10,14 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.github.diffusion4j.testkit.ResidentSize;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * Runs the tutorial's training loop, a DDPM sampling loop, or U-Net training steps (each with a moving
  * average update and a prediction) for a number of steps and prints the resident set size (VmRSS) after
- * warm-up and at the end, each the lowest over a few steps ({@code Floors}):
+ * warm-up and at the end, each the lowest over a few steps ({@link ResidentSize.Floors}):
  *
  * <pre>
  *   soak loop=training steps=2000 warmup=400 rss_warm_kb=... rss_end_kb=... growth_kb=... seconds=...
@@ -35,9 +33,8 @@ public final class Nd4jSoak {
    * Entry point.
    *
    * @param args the loop ({@code training}, {@code sampling} or {@code unet}) and its number of steps
-   * @throws IOException if /proc/self/status cannot be read
    */
-  public static void main(String[] args) throws IOException {
+  public static void main(String[] args) {
     String loop = args[0];
     int steps = Integer.parseInt(args[1]);
     try (Backend backend = Nd4jTests.createBackend();
@@ -46,7 +43,7 @@ public final class Nd4jSoak {
       double sink = 0;
       if (loop.equals("training")) {
         int warmup = Math.min(steps / 2, Math.max(2000, steps / 5));
-        Floors f = new Floors(warmup, steps);
+        ResidentSize.Floors f = new ResidentSize.Floors(warmup, steps);
         for (int i = 0; i < steps; i++) {
           sink += w.trainStep(i);
           f.sample(i);
@@ -57,7 +54,7 @@ public final class Nd4jSoak {
         Timesteps plan = Timesteps.full(TutorialWorkload.T);
         int runs = Math.max(2, steps / plan.size());
         int warmRuns = Math.min(runs / 2, Math.max(20, runs / 5));
-        Floors f = new Floors(warmRuns, runs);
+        ResidentSize.Floors f = new ResidentSize.Floors(warmRuns, runs);
         for (int r = 0; r < runs; r++) {
           sink += w.sample(w.ddpm(), 128, plan, r);
           f.sample(r);
@@ -65,7 +62,7 @@ public final class Nd4jSoak {
         report(loop, runs * plan.size(), warmRuns * plan.size(), f, start, sink);
       } else if (loop.equals("unet")) {
         int warmup = Math.min(steps / 2, Math.max(150, steps / 5));
-        Floors f = new Floors(warmup, steps);
+        ResidentSize.Floors f = new ResidentSize.Floors(warmup, steps);
         try (TrainableModel m = backend.createModel(UNET, OptimizerSpec.adam(1e-3), 7)) {
           for (int i = 0; i < steps; i++) {
             sink += unetStep(backend, m, i);
@@ -75,36 +72,6 @@ public final class Nd4jSoak {
         report(loop, steps, warmup, f, start, sink);
       } else {
         throw new IllegalArgumentException("loop must be training, sampling or unet, got " + loop);
-      }
-    }
-  }
-
-  /**
-   * The lowest VmRSS over a window of iterations right after warm-up and over the last iterations. The
-   * floor leaves out transient peaks that are no leak: the JIT compiler's arenas, several megabytes of
-   * malloc'd memory while it compiles a large method, freed afterwards, appear in single samples taken a
-   * hundred steps apart as growth or shrinkage of ±9 MB. A leak raises the floor like any sample.
-   */
-  private static final class Floors {
-    private final int warmFrom;
-    private final int warmTo;
-    private final int endFrom;
-    long warm = Long.MAX_VALUE;
-    long end = Long.MAX_VALUE;
-
-    Floors(int warmup, int steps) {
-      int window = Math.max(1, Math.min(20, (steps - warmup) / 10));
-      this.warmFrom = warmup;
-      this.warmTo = warmup + window;
-      this.endFrom = steps - window;
-    }
-
-    void sample(int i) throws IOException {
-      if (i >= warmFrom && i < warmTo) {
-        warm = Math.min(warm, rssKb());
-      }
-      if (i >= endFrom) {
-        end = Math.min(end, rssKb());
       }
     }
   }
@@ -137,32 +104,17 @@ public final class Nd4jSoak {
     }
   }
 
-  private static void report(String loop, int steps, int warmup, Floors f, long start, double sink) {
+  private static void report(String loop, int steps, int warmup, ResidentSize.Floors f, long start, double sink) {
     System.out.printf(
         Locale.ROOT,
         "soak loop=%s steps=%d warmup=%d rss_warm_kb=%d rss_end_kb=%d growth_kb=%d seconds=%.1f finite=%b%n",
         loop,
         steps,
         warmup,
-        f.warm,
-        f.end,
-        f.end - f.warm,
+        f.warm(),
+        f.end(),
+        f.end() - f.warm(),
         (System.nanoTime() - start) / 1e9,
         Double.isFinite(sink));
-  }
-
-  /**
-   * The resident set size of this process.
-   *
-   * @return VmRSS in kB
-   * @throws IOException if /proc/self/status cannot be read
-   */
-  static long rssKb() throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
-      }
-    }
-    throw new IOException("no VmRSS in /proc/self/status");
   }
 }

@@ -3,14 +3,8 @@ package io.github.diffusion4j.backend.nd4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
+import io.github.diffusion4j.testkit.ResidentSize;
+import io.github.diffusion4j.testkit.SoakJvm;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -18,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Long loops keep a flat resident size: {@link Nd4jSoak} runs the tutorial MLP's training loop and DDPM
  * sampling loop for {@code -Dnd4j.soak.steps} steps (default 4,000, a few seconds), and U-Net training
- * steps (see {@link #theUNetLoopKeepsAFlatResidentSize}), each in a fresh JVM whose
+ * steps (see {@link #theUNetLoopKeepsAFlatResidentSize}), each in a fresh JVM ({@link SoakJvm}) whose
  * 512 MB heap is touched up front ({@code -XX:+AlwaysPreTouch}, so the heap adds nothing to the resident
  * size later and the garbage collector rarely runs, so it cannot hide a leak by freeing unreachable
  * arrays), and each loop's VmRSS may grow by less than 24 MB between the end of warm-up and the end.
@@ -73,34 +67,9 @@ class Nd4jSoakTest {
 
   /** Runs one loop in a fresh JVM (so the other loop's garbage cannot hide a leak) and checks it. */
   private static void soak(String loop, String steps, long boundKb) throws Exception {
-    Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")), "needs /proc (Linux)");
-    String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command =
-        List.of(java, "-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
-            "-cp", System.getProperty("java.class.path"), Nd4jSoak.class.getName(), loop, steps);
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    // glibc gives each thread that mallocs (the JIT compilers above all) an arena of its own, which grows and
-    // shrinks by megabytes as large methods compile; two arenas keep that noise out of VmRSS (a leak grows
-    // the arena it is in all the same)
-    pb.environment().put("MALLOC_ARENA_MAX", "2");
-    Process p = pb.start();
-    List<String> output = new ArrayList<>();
-    Map<String, String> fields = new HashMap<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      for (String line; (line = r.readLine()) != null; ) {
-        output.add(line);
-        if (line.startsWith("soak ")) {
-          for (String kv : line.substring(5).split(" ")) {
-            int eq = kv.indexOf('=');
-            fields.put(kv.substring(0, eq), kv.substring(eq + 1));
-          }
-          System.out.println(line);
-        }
-      }
-    }
-    assertEquals(0, p.waitFor(), "soak JVM failed:\n" + String.join("\n", output));
-    assertEquals(loop, fields.get("loop"), "no result line:\n" + String.join("\n", output));
+    Assumptions.assumeTrue(ResidentSize.measurable(), "needs /proc (Linux)");
+    Map<String, String> fields = SoakJvm.run(Nd4jSoak.class, loop, steps);
+    assertEquals(loop, fields.get("loop"), "no result line: " + fields);
     assertEquals("true", fields.get("finite"), loop + " produced non-finite values");
     long growth = Long.parseLong(fields.get("growth_kb"));
     assertTrue(growth < boundKb, loop + ": VmRSS grew by " + growth + " kB after warm-up: " + fields);
