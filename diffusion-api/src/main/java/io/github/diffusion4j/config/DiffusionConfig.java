@@ -30,6 +30,18 @@ public record DiffusionConfig(
     SamplingConfig sampling,
     OutputConfig output) {
 
+  // ---- keys: path, type, default and description of each component; Schema assembles them ----
+
+  static final Key<DiffusionConfig, String> BACKEND = Key.of("backend", DiffusionConfig::backend,
+      ValueType.identifier(), "nd4j",
+      "numeric backend: the name of a BackendProvider on the class path (nd4j, djl)");
+  static final Key<DiffusionConfig, Long> SEED = Key.of("seed", DiffusionConfig::seed,
+      ValueType.anyLong(), 42L,
+      "seed of every random stream (data, initial weights, training noise, sampling noise)");
+  static final Key<DiffusionConfig, Integer> THREADS = Key.of("threads", DiffusionConfig::threads,
+      ValueType.integer(1, 1024), 1,
+      "native compute threads (intra-op); 1 is fastest for small models on few cores");
+
   /**
    * Validates the values and their combinations.
    *
@@ -46,9 +58,9 @@ public record DiffusionConfig(
    * @throws ConfigException naming the key at fault
    */
   public DiffusionConfig {
-    Schema.BACKEND.check(backend);
-    Schema.SEED.check(seed);
-    Schema.THREADS.check(threads);
+    BACKEND.check(backend);
+    SEED.check(seed);
+    THREADS.check(threads);
     requireSection("data", data);
     requireSection("model", model);
     requireSection("schedule", schedule);
@@ -110,7 +122,7 @@ public record DiffusionConfig(
       for (int i = 0; i < s.timesteps().size(); i++) {
         int step = s.timesteps().get(i);
         if (step >= t) {
-          throw new ConfigException(Schema.TIMESTEPS.path() + "[" + i + "]",
+          throw new ConfigException(SamplingConfig.TIMESTEPS.path() + "[" + i + "]",
               "must be below schedule.num_train_timesteps (" + t + "), got " + step);
         }
       }
@@ -118,15 +130,15 @@ public record DiffusionConfig(
     }
     if (s.numInferenceSteps() > t) {
       throw ConfigException.either(
-          new ConfigException(Schema.NUM_INFERENCE_STEPS.path(),
+          new ConfigException(SamplingConfig.NUM_INFERENCE_STEPS.path(),
               "must be at most schedule.num_train_timesteps (" + t + "), got " + s.numInferenceSteps()),
-          new ConfigException(Schema.NUM_TRAIN_TIMESTEPS.path(),
+          new ConfigException(ScheduleConfig.NUM_TRAIN_TIMESTEPS.path(),
               "must be at least sampling.num_inference_steps (" + s.numInferenceSteps() + "), got " + t));
     }
     try {
       s.plan(t);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(Schema.STEPS_OFFSET.path(), e.getMessage());
+      throw new ConfigException(SamplingConfig.STEPS_OFFSET.path(), e.getMessage());
     }
   }
 
@@ -134,9 +146,9 @@ public record DiffusionConfig(
     int n = data.trainSize();
     if (n > 0 && batchSize > n) {
       throw ConfigException.either(
-          new ConfigException(Schema.BATCH_SIZE.path(),
+          new ConfigException(TrainingConfig.BATCH_SIZE.path(),
               "must be at most data.train_size (" + n + "), got " + batchSize),
-          new ConfigException(Schema.TRAIN_SIZE.path(),
+          new ConfigException(DataConfig.TRAIN_SIZE.path(),
               "must be at least training.batch_size (" + batchSize + "), got " + n));
     }
   }

@@ -40,6 +40,47 @@ public record ModelConfig(
     List<Integer> attnResolutions,
     ConfigSection unet2d) {
 
+  // ---- keys: path, type, default and description of each component; Schema assembles them ----
+
+  private static final String MLP = Kind.MLP.configName();
+  private static final String UNET = Kind.UNET.configName();
+  private static final String DDPM = Kind.DDPM.configName();
+  private static final String UNET2D = Kind.UNET2D.configName();
+
+  static final Key<ModelConfig, Kind> KIND = Key.of("model.kind", ModelConfig::kind,
+      ValueType.enumeration(Kind.class, Kind::configName), Kind.MLP,
+      "architecture of the noise predictor: mlp (the tutorial's two-layer MLP), unet (the DDPM U-Net in "
+          + "miniature, docs/unet.md), ddpm (the DDPM authors' U-Net family, docs/ddpm.md) or unet2d (diffusers' "
+          + "UNet2DModel, docs/diffusers.md)");
+  static final Key<ModelConfig, Integer> HIDDEN = Key.of("model.hidden", ModelConfig::hidden,
+      ValueType.atLeast(1), 128, "hidden width of the MLP").onlyFor(MLP);
+  static final Key<ModelConfig, Integer> BASE_CHANNELS = Key.of("model.base_channels",
+      ModelConfig::baseChannels, ValueType.atLeast(1), 32, "channels of the first UNet level (the DDPM authors' ch)")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 128);
+  static final Key<ModelConfig, List<Integer>> CHANNEL_MULT = Key.of("model.channel_mult",
+      ModelConfig::channelMult, ValueType.intList(1, true), List.of(1, 2, 2),
+      "channel multiplier of each UNet level (one level per entry; the DDPM authors' ch_mult)").onlyFor(UNET, DDPM)
+      .defaultFor(DDPM, List.of(1, 2, 2, 2));
+  static final Key<ModelConfig, Integer> NUM_RES_BLOCKS = Key.of("model.num_res_blocks",
+      ModelConfig::numResBlocks, ValueType.atLeast(1), 1, "residual blocks per UNet level on the way down")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 2);
+  static final Key<ModelConfig, Boolean> ATTENTION = Key.of("model.attention", ModelConfig::attention,
+      ValueType.bool(), true, "self-attention at the lowest UNet resolution").onlyFor(UNET);
+  static final Key<ModelConfig, Integer> GROUPS = Key.of("model.groups", ModelConfig::groups,
+      ValueType.atLeast(1), 8, "GroupNorm groups; must divide the channels of every UNet level")
+      .onlyFor(UNET);
+  static final Key<ModelConfig, Double> DROPOUT = Key.of("model.dropout", ModelConfig::dropout,
+      ValueType.number(0, true, 1, false), 0.0, "dropout probability in the UNet's residual blocks")
+      .onlyFor(UNET, DDPM).defaultFor(DDPM, 0.1);
+  static final Key<ModelConfig, List<Integer>> ATTN_RESOLUTIONS = Key.of("model.attn_resolutions",
+      ModelConfig::attnResolutions, ValueType.intList(1, false), List.of(16),
+      "image sizes (height) of the levels with self-attention after every residual block, down and up; the "
+          + "middle always has it").onlyFor(DDPM);
+  static final Key<ModelConfig, ConfigSection> UNET2D_CONFIG = Key.of("model.unet2d", ModelConfig::unet2d,
+      ValueType.section(), ConfigSection.empty("model.unet2d"),
+      "diffusers' UNet2DModel config: the keys of its config.json, verbatim (absent keys take diffusers' defaults)")
+      .onlyFor(UNET2D);
+
   /** The architectures ({@code model.kind}). */
   public enum Kind {
     /** The tutorial's two-layer MLP ({@link MlpSpec}). */
@@ -83,36 +124,36 @@ public record ModelConfig(
    * @throws ConfigException naming the key at fault
    */
   public ModelConfig {
-    Schema.MODEL_KIND.check(kind);
-    Schema.HIDDEN.check(hidden);
-    Schema.BASE_CHANNELS.check(baseChannels);
-    channelMult = Schema.CHANNEL_MULT.check(channelMult == null ? null : List.copyOf(channelMult));
-    Schema.NUM_RES_BLOCKS.check(numResBlocks);
-    Schema.ATTENTION.check(attention);
-    Schema.GROUPS.check(groups);
-    Schema.DROPOUT.check(dropout);
-    attnResolutions = Schema.ATTN_RESOLUTIONS.check(attnResolutions == null ? null : List.copyOf(attnResolutions));
-    unet2d = Schema.UNET2D_CONFIG.check(unet2d);
+    KIND.check(kind);
+    HIDDEN.check(hidden);
+    BASE_CHANNELS.check(baseChannels);
+    channelMult = CHANNEL_MULT.check(channelMult == null ? null : List.copyOf(channelMult));
+    NUM_RES_BLOCKS.check(numResBlocks);
+    ATTENTION.check(attention);
+    GROUPS.check(groups);
+    DROPOUT.check(dropout);
+    attnResolutions = ATTN_RESOLUTIONS.check(attnResolutions == null ? null : List.copyOf(attnResolutions));
+    unet2d = UNET2D_CONFIG.check(unet2d);
     String k = kind.configName();
-    Schema.HIDDEN.requireDefaultUnlessFor(k, hidden);
-    Schema.BASE_CHANNELS.requireDefaultUnlessFor(k, baseChannels);
-    Schema.CHANNEL_MULT.requireDefaultUnlessFor(k, channelMult);
-    Schema.NUM_RES_BLOCKS.requireDefaultUnlessFor(k, numResBlocks);
-    Schema.ATTENTION.requireDefaultUnlessFor(k, attention);
-    Schema.GROUPS.requireDefaultUnlessFor(k, groups);
-    Schema.DROPOUT.requireDefaultUnlessFor(k, dropout);
-    Schema.ATTN_RESOLUTIONS.requireDefaultUnlessFor(k, attnResolutions);
-    Schema.UNET2D_CONFIG.requireDefaultUnlessFor(k, unet2d);
+    HIDDEN.requireDefaultUnlessFor(k, hidden);
+    BASE_CHANNELS.requireDefaultUnlessFor(k, baseChannels);
+    CHANNEL_MULT.requireDefaultUnlessFor(k, channelMult);
+    NUM_RES_BLOCKS.requireDefaultUnlessFor(k, numResBlocks);
+    ATTENTION.requireDefaultUnlessFor(k, attention);
+    GROUPS.requireDefaultUnlessFor(k, groups);
+    DROPOUT.requireDefaultUnlessFor(k, dropout);
+    ATTN_RESOLUTIONS.requireDefaultUnlessFor(k, attnResolutions);
+    UNET2D_CONFIG.requireDefaultUnlessFor(k, unet2d);
     if (kind == Kind.UNET2D) {
       unet2dConfig(unet2d);
     }
     for (int m : kind == Kind.UNET ? channelMult : List.<Integer>of()) {
       if ((long) baseChannels * m % groups != 0) {
         throw ConfigException.either(
-            new ConfigException(Schema.GROUPS.path(), "must divide the channels of every level, but "
+            new ConfigException(GROUPS.path(), "must divide the channels of every level, but "
                 + "base_channels " + baseChannels + " x channel_mult " + m + " = " + (long) baseChannels * m
                 + " is not a multiple of " + groups),
-            new ConfigException(Schema.BASE_CHANNELS.path(), "base_channels " + baseChannels
+            new ConfigException(BASE_CHANNELS.path(), "base_channels " + baseChannels
                 + " x channel_mult " + m + " must be a multiple of groups (" + groups + ")"));
       }
     }
@@ -126,10 +167,10 @@ public record ModelConfig(
    */
   public static ModelConfig mlp(int hidden) {
     String k = Kind.MLP.configName();
-    return new ModelConfig(Kind.MLP, hidden, Schema.BASE_CHANNELS.defaultFor(k),
-        Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
-        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k), Schema.ATTN_RESOLUTIONS.defaultFor(k),
-        Schema.UNET2D_CONFIG.defaultFor(k));
+    return new ModelConfig(Kind.MLP, hidden, BASE_CHANNELS.defaultFor(k),
+        CHANNEL_MULT.defaultFor(k), NUM_RES_BLOCKS.defaultFor(k), ATTENTION.defaultFor(k),
+        GROUPS.defaultFor(k), DROPOUT.defaultFor(k), ATTN_RESOLUTIONS.defaultFor(k),
+        UNET2D_CONFIG.defaultFor(k));
   }
 
   /**
@@ -141,17 +182,17 @@ public record ModelConfig(
    */
   public static ModelConfig ofUNet2D(Map<String, ?> values) {
     String k = Kind.UNET2D.configName();
-    return new ModelConfig(Kind.UNET2D, Schema.HIDDEN.defaultFor(k), Schema.BASE_CHANNELS.defaultFor(k),
-        Schema.CHANNEL_MULT.defaultFor(k), Schema.NUM_RES_BLOCKS.defaultFor(k), Schema.ATTENTION.defaultFor(k),
-        Schema.GROUPS.defaultFor(k), Schema.DROPOUT.defaultFor(k), Schema.ATTN_RESOLUTIONS.defaultFor(k),
-        ConfigSection.of(Schema.UNET2D_CONFIG.path(), values));
+    return new ModelConfig(Kind.UNET2D, HIDDEN.defaultFor(k), BASE_CHANNELS.defaultFor(k),
+        CHANNEL_MULT.defaultFor(k), NUM_RES_BLOCKS.defaultFor(k), ATTENTION.defaultFor(k),
+        GROUPS.defaultFor(k), DROPOUT.defaultFor(k), ATTN_RESOLUTIONS.defaultFor(k),
+        ConfigSection.of(UNET2D_CONFIG.path(), values));
   }
 
   /** The {@code UNet2DModel} config of {@code model.unet2d}, errors located at its keys. */
   private static UNet2DConfig unet2dConfig(ConfigSection section) {
     Map<String, Object> values = section.toMap();
     if (values.isEmpty()) {
-      throw new ConfigException(Schema.UNET2D_CONFIG.path(), "is required for model.kind unet2d: the keys of "
+      throw new ConfigException(UNET2D_CONFIG.path(), "is required for model.kind unet2d: the keys of "
           + "diffusers' UNet2DModel config.json, e.g. {block_out_channels: [128, 256, 256, 256], ...} "
           + "(docs/diffusers.md)");
     }
@@ -199,21 +240,21 @@ public record ModelConfig(
     }
     if (kind == Kind.DDPM) {
       if (baseChannels % DdpmUNetSpec.GROUPS != 0) {
-        throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be a multiple of " + DdpmUNetSpec.GROUPS
+        throw new ConfigException(BASE_CHANNELS.path(), "must be a multiple of " + DdpmUNetSpec.GROUPS
             + " for ddpm (its GroupNorm has " + DdpmUNetSpec.GROUPS + " groups), got " + baseChannels);
       }
       if (imageShape.rank() == 3 && imageShape.dim(1) != imageShape.dim(2)) {
-        throw new ConfigException(Schema.IMAGE_SHAPE.path(), "the ddpm model takes square images, got "
+        throw new ConfigException(DataConfig.IMAGE_SHAPE.path(), "the ddpm model takes square images, got "
             + imageShape + "; use model.kind unet or crop the images");
       }
     }
     if (baseChannels < 4 || baseChannels % 2 != 0) {
-      throw new ConfigException(Schema.BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
+      throw new ConfigException(BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
           + "timestep embedding has base_channels / 2 frequencies), got " + baseChannels);
     }
     int factor = 1 << Math.min(channelMult.size() - 1, 30);
     if (imageShape.rank() == 3 && (imageShape.dim(1) % factor != 0 || imageShape.dim(2) % factor != 0)) {
-      throw new ConfigException(Schema.CHANNEL_MULT.path(), channelMult.size() + " levels halve the image "
+      throw new ConfigException(CHANNEL_MULT.path(), channelMult.size() + " levels halve the image "
           + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
@@ -225,7 +266,7 @@ public record ModelConfig(
       return new UNetSpec(imageShape, numTrainTimesteps, baseChannels, channelMult, numResBlocks, attention, groups,
           dropout);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(Schema.BASE_CHANNELS.path(), e.getMessage());
+      throw new ConfigException(BASE_CHANNELS.path(), e.getMessage());
     }
   }
 }

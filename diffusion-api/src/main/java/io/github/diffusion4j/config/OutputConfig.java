@@ -11,6 +11,14 @@ import java.nio.file.Path;
  */
 public record OutputConfig(Path dir, String name) {
 
+  // ---- keys: path, type, default and description of each component; Schema assembles them ----
+
+  static final Key<OutputConfig, Path> DIR = Key.of("output.dir", OutputConfig::dir,
+      ValueType.path(false), Path.of("runs"),
+      "folder that holds the run folders (relative to the working directory)");
+  static final Key<OutputConfig, String> NAME = Key.of("output.name", OutputConfig::name,
+      ValueType.folderName(), "", "run folder name; empty = a timestamp");
+
   /**
    * Validates the values.
    *
@@ -20,7 +28,7 @@ public record OutputConfig(Path dir, String name) {
    * @throws ConfigException naming the key at fault
    */
   public OutputConfig {
-    Schema.OUTPUT_DIR.check(dir);
-    Schema.OUTPUT_NAME.check(name);
+    DIR.check(dir);
+    NAME.check(name);
   }
 }

@@ -16,6 +16,30 @@ import io.github.diffusion4j.schedule.ScheduleSpec;
  */
 public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
 
+  // ---- keys: path, type, default and description of each component; Schema assembles them ----
+
+  static final Key<ScheduleConfig, Integer> NUM_TRAIN_TIMESTEPS = Key.of("schedule.num_train_timesteps",
+      (ScheduleConfig c) -> c.spec().numTrainTimesteps(), ValueType.atLeast(2), 100,
+      "T, the number of diffusion steps in training");
+  static final Key<ScheduleConfig, Double> BETA_START = Key.of("schedule.beta_start",
+      (ScheduleConfig c) -> c.spec().betaStart(), ValueType.number(0, false, 1, false), 1e-4,
+      "first beta (linear, scaled_linear, sigmoid)");
+  static final Key<ScheduleConfig, Double> BETA_END = Key.of("schedule.beta_end",
+      (ScheduleConfig c) -> c.spec().betaEnd(), ValueType.number(0, false, 1, false), 0.02,
+      "last beta; greater than beta_start");
+  static final Key<ScheduleConfig, BetaSchedule> BETA_SCHEDULE = Key.of("schedule.beta_schedule",
+      (ScheduleConfig c) -> c.spec().betaSchedule(),
+      ValueType.enumeration(BetaSchedule.class, BetaSchedule::configName), BetaSchedule.LINEAR,
+      "curve of the betas; squaredcos_cap_v2 is the cosine schedule");
+  static final Key<ScheduleConfig, PredictionType> PREDICTION_TYPE = Key.of("schedule.prediction_type",
+      ScheduleConfig::predictionType,
+      ValueType.enumeration(PredictionType.class, PredictionType::configName), PredictionType.EPSILON,
+      "what the model predicts: epsilon (the noise), sample (x0) or v_prediction (v)");
+  static final Key<ScheduleConfig, Boolean> RESCALE_BETAS_ZERO_SNR = Key.of(
+      "schedule.rescale_betas_zero_snr", (ScheduleConfig c) -> c.spec().rescaleBetasZeroSnr(), ValueType.bool(),
+      false,
+      "rescale the betas to zero terminal SNR (Lin et al. 2024); needs v_prediction or sample");
+
   /**
    * Validates the combination (the schedule itself was checked when it was made).
    *
@@ -27,15 +51,15 @@ public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
     if (spec == null) {
       throw new ConfigException("schedule", "a value is required");
     }
-    Schema.PREDICTION_TYPE.check(predictionType);
+    PREDICTION_TYPE.check(predictionType);
     if (spec.rescaleBetasZeroSnr() && predictionType == PredictionType.EPSILON) {
       String why = "zero terminal SNR makes alpha-bar 0 at the last step, where x0 cannot be recovered "
           + "from a predicted noise, so DDPM and DDIM cannot sample";
       throw ConfigException.either(
-          new ConfigException(Schema.RESCALE_BETAS_ZERO_SNR.path(),
+          new ConfigException(RESCALE_BETAS_ZERO_SNR.path(),
               "cannot be true with prediction_type epsilon: " + why
                   + "; set prediction_type to v_prediction (or sample)"),
-          new ConfigException(Schema.PREDICTION_TYPE.path(),
+          new ConfigException(PREDICTION_TYPE.path(),
               "epsilon cannot be used with rescale_betas_zero_snr: true: " + why
                   + "; use v_prediction (or sample), or set rescale_betas_zero_snr to false"));
     }
@@ -60,11 +84,11 @@ public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
       BetaSchedule betaSchedule,
       PredictionType predictionType,
       boolean rescaleBetasZeroSnr) {
-    Schema.NUM_TRAIN_TIMESTEPS.check(numTrainTimesteps);
-    Schema.BETA_START.check(betaStart);
-    Schema.BETA_END.check(betaEnd);
-    Schema.BETA_SCHEDULE.check(betaSchedule);
-    Schema.PREDICTION_TYPE.check(predictionType);
+    NUM_TRAIN_TIMESTEPS.check(numTrainTimesteps);
+    BETA_START.check(betaStart);
+    BETA_END.check(betaEnd);
+    BETA_SCHEDULE.check(betaSchedule);
+    PREDICTION_TYPE.check(predictionType);
     ScheduleSpec spec;
     try {
       spec = new ScheduleSpec(numTrainTimesteps, betaStart, betaEnd, betaSchedule, rescaleBetasZeroSnr);
@@ -72,9 +96,9 @@ public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
       // Each key's own range was checked above, so what the schedule refuses is the order of its betas;
       // the rule is ScheduleSpec's, the wording (at the key the user wrote) is the configuration's.
       throw ConfigException.either(
-          new ConfigException(Schema.BETA_END.path(), "must be greater than beta_start ("
+          new ConfigException(BETA_END.path(), "must be greater than beta_start ("
               + YamlText.number(betaStart) + "), got " + YamlText.number(betaEnd)),
-          new ConfigException(Schema.BETA_START.path(), "must be less than beta_end ("
+          new ConfigException(BETA_START.path(), "must be less than beta_end ("
               + YamlText.number(betaEnd) + "), got " + YamlText.number(betaStart)));
     }
     return new ScheduleConfig(spec, predictionType);

@@ -61,18 +61,18 @@ final class Sizes {
   static void checkData(Model c, Shape image, long trainImages, long evalImages) {
     long k = image.size();
     String shape = image.toCompactString();
-    fits(Schema.TRAIN_SIZE.path(), trainImages, k, "images of " + shape, "the training set");
-    fits(Schema.EVAL_SIZE.path(), evalImages, k, "images of " + shape, "the evaluation set");
+    fits(DataConfig.TRAIN_SIZE.path(), trainImages, k, "images of " + shape, "the training set");
+    fits(DataConfig.EVAL_SIZE.path(), evalImages, k, "images of " + shape, "the evaluation set");
     int batch = c.training().batchSize();
-    fits(Schema.BATCH_SIZE.path(), batch, k, "images of " + shape, "a batch");
+    fits(TrainingConfig.BATCH_SIZE.path(), batch, k, "images of " + shape, "a batch");
     if (c.model().kind() == ModelConfig.Kind.MLP) {
       int hidden = c.model().hidden();
       long widest = Math.max(hidden, k + 1);
       if (times(batch, widest) > MAX_ARRAY) {
-        ConfigException atBatch = new ConfigException(Schema.BATCH_SIZE.path(), "with model.hidden " + hidden
+        ConfigException atBatch = new ConfigException(TrainingConfig.BATCH_SIZE.path(), "with model.hidden " + hidden
             + ", a batch of " + batch + " makes activations of " + times(batch, widest) + " values, more than one "
             + "tensor holds (" + MAX_ARRAY + "); use at most " + MAX_ARRAY / widest);
-        ConfigException atHidden = new ConfigException(Schema.HIDDEN.path(), "with training.batch_size " + batch
+        ConfigException atHidden = new ConfigException(ModelConfig.HIDDEN.path(), "with training.batch_size " + batch
             + ", makes activations of " + times(batch, widest) + " values, more than one tensor holds ("
             + MAX_ARRAY + "); use at most " + MAX_ARRAY / batch);
         // reported at the larger of the two factors when both were written
@@ -115,7 +115,8 @@ final class Sizes {
       if (n.layer() instanceof Layer.Attention) {
         long positions = n.itemShape().size() / n.itemShape().dim(0);
         if (times(positions, positions) > MAX_ARRAY) {
-          throw new ConfigException(model.kind() == ModelConfig.Kind.UNET ? Schema.ATTENTION.path() : modelKey(model),
+          throw new ConfigException(
+              model.kind() == ModelConfig.Kind.UNET ? ModelConfig.ATTENTION.path() : modelKey(model),
               "self-attention over the " + positions + " positions needs " + times(positions, positions)
                   + " weights per image, more than one tensor holds (" + MAX_ARRAY + "); add a level to "
                   + "model.channel_mult or use attention at smaller resolutions");
@@ -137,17 +138,18 @@ final class Sizes {
     long k = image.size();
     List<Part> parts = new ArrayList<>();
     String shape = image.toCompactString();
-    parts.add(new Part(Schema.TRAIN_SIZE.path(), "the training set (" + trainImages + " images of " + shape + ")",
+    parts.add(new Part(DataConfig.TRAIN_SIZE.path(), "the training set (" + trainImages + " images of " + shape + ")",
         times(times(trainImages, k), 4L * DATA_PEAK_COPIES)));
-    parts.add(new Part(Schema.EVAL_SIZE.path(), "the evaluation set (" + evalImages + " images of " + shape + ")",
+    parts.add(new Part(DataConfig.EVAL_SIZE.path(), "the evaluation set (" + evalImages + " images of " + shape + ")",
         times(times(evalImages, k), 4L * DATA_PEAK_COPIES)));
     long params = 0;
     for (int[] s : shapes(spec(c, image)).values()) {
       params = add(params, product(s));
     }
     parts.add(new Part(modelKey(c.model()), "the model (" + params + " parameters)", times(params, 4L * PARAMETER_COPIES)));
-    parts.add(new Part(Schema.NUM_TRAIN_TIMESTEPS.path(), "the schedule (" + c.schedule().spec().numTrainTimesteps()
-        + " timesteps)", times(c.schedule().spec().numTrainTimesteps(), 8L * SCHEDULE_ARRAYS)));
+    parts.add(new Part(ScheduleConfig.NUM_TRAIN_TIMESTEPS.path(),
+        "the schedule (" + c.schedule().spec().numTrainTimesteps() + " timesteps)",
+        times(c.schedule().spec().numTrainTimesteps(), 8L * SCHEDULE_ARRAYS)));
     parts.sort((a, b) -> Long.compare(b.bytes(), a.bytes()));
     return parts;
   }
@@ -181,7 +183,7 @@ final class Sizes {
       throw ConfigException.either(
           new ConfigException(key, count + " " + items + " make " + what + " " + times(count, perItem)
               + " values, more than one Java array holds (" + MAX_ARRAY + "); use at most " + MAX_ARRAY / perItem),
-          new ConfigException(Schema.IMAGE_SHAPE.path(), "with " + key + " " + count + ", images of " + perItem
+          new ConfigException(DataConfig.IMAGE_SHAPE.path(), "with " + key + " " + count + ", images of " + perItem
               + " values make " + what + " " + times(count, perItem) + " values, more than one Java array holds ("
               + MAX_ARRAY + "); use smaller images"));
     }
@@ -197,7 +199,7 @@ final class Sizes {
   }
 
   private static String modelKey(ModelConfig c) {
-    return c.kind() == ModelConfig.Kind.MLP ? Schema.HIDDEN.path() : Schema.BASE_CHANNELS.path();
+    return c.kind() == ModelConfig.Kind.MLP ? ModelConfig.HIDDEN.path() : ModelConfig.BASE_CHANNELS.path();
   }
 
   private static String modelHint(ModelConfig c) {

@@ -38,6 +38,40 @@ public record TrainingConfig(
     int checkpointEvery,
     int keepCheckpoints) {
 
+  // ---- keys: path, type, default and description of each component; Schema assembles them ----
+
+  static final Key<TrainingConfig, Integer> EPOCHS = Key.of("training.epochs", TrainingConfig::epochs,
+      ValueType.atLeast(1), 20, "passes over the training images");
+  static final Key<TrainingConfig, Integer> BATCH_SIZE = Key.of("training.batch_size",
+      TrainingConfig::batchSize, ValueType.atLeast(1), 128,
+      "images per training step; at most data.train_size");
+  static final Key<TrainingConfig, Double> LEARNING_RATE = Key.of("training.learning_rate",
+      TrainingConfig::learningRate, ValueType.positive(), 1e-3, "Adam's step size");
+  static final Key<TrainingConfig, Double> ADAM_BETA1 = Key.of("training.adam_beta1",
+      TrainingConfig::adamBeta1, ValueType.number(0, true, 1, false), 0.9, "Adam's first-moment decay");
+  static final Key<TrainingConfig, Double> ADAM_BETA2 = Key.of("training.adam_beta2",
+      TrainingConfig::adamBeta2, ValueType.number(0, true, 1, false), 0.999,
+      "Adam's second-moment decay");
+  static final Key<TrainingConfig, Double> ADAM_EPSILON = Key.of("training.adam_epsilon",
+      TrainingConfig::adamEpsilon, ValueType.positive(), 1e-8, "Adam's denominator term");
+  static final Key<TrainingConfig, Double> WEIGHT_DECAY = Key.of("training.weight_decay",
+      TrainingConfig::weightDecay, ValueType.nonNegative(), 0.0, "L2 penalty added to the gradient");
+  static final Key<TrainingConfig, Double> MAX_GRAD_NORM = Key.of("training.max_grad_norm",
+      TrainingConfig::maxGradNorm, ValueType.nonNegative(), 0.0,
+      "clip the gradient to this global L2 norm (0 = no clipping)");
+  static final Key<TrainingConfig, Integer> LOG_EVERY = Key.of("training.log_every",
+      TrainingConfig::logEvery, ValueType.atLeast(1), 50, "steps between metric lines");
+  static final Key<TrainingConfig, Integer> IMAGE_LOG_EVERY = Key.of("training.image_log_every",
+      TrainingConfig::imageLogEvery, ValueType.atLeast(0), 200,
+      "steps between image logs (the tutorial's img_log_interval; 0 = none)");
+  static final Key<TrainingConfig, Integer> IMAGES_TO_LOG = Key.of("training.images_to_log",
+      TrainingConfig::imagesToLog, ValueType.atLeast(1), 3,
+      "images in each image log; at most batch_size");
+  static final Key<TrainingConfig, Integer> CHECKPOINT_EVERY = Key.of("training.checkpoint_every",
+      TrainingConfig::checkpointEvery, ValueType.atLeast(1), 1, "epochs between checkpoints");
+  static final Key<TrainingConfig, Integer> KEEP_CHECKPOINTS = Key.of("training.keep_checkpoints",
+      TrainingConfig::keepCheckpoints, ValueType.atLeast(1), 3, "newest checkpoints kept on disk");
+
   /**
    * Validates the values.
    *
@@ -58,27 +92,27 @@ public record TrainingConfig(
    * @throws ConfigException naming the key at fault
    */
   public TrainingConfig {
-    Schema.EPOCHS.check(epochs);
-    Schema.BATCH_SIZE.check(batchSize);
-    Schema.LEARNING_RATE.check(learningRate);
-    Schema.ADAM_BETA1.check(adamBeta1);
-    Schema.ADAM_BETA2.check(adamBeta2);
-    Schema.ADAM_EPSILON.check(adamEpsilon);
-    Schema.WEIGHT_DECAY.check(weightDecay);
-    Schema.MAX_GRAD_NORM.check(maxGradNorm);
+    EPOCHS.check(epochs);
+    BATCH_SIZE.check(batchSize);
+    LEARNING_RATE.check(learningRate);
+    ADAM_BETA1.check(adamBeta1);
+    ADAM_BETA2.check(adamBeta2);
+    ADAM_EPSILON.check(adamEpsilon);
+    WEIGHT_DECAY.check(weightDecay);
+    MAX_GRAD_NORM.check(maxGradNorm);
     if (ema == null) {
-      throw new ConfigException(Schema.EMA.path(), "a value is required");
+      throw new ConfigException(EmaConfig.SECTION, "a value is required");
     }
-    Schema.LOG_EVERY.check(logEvery);
-    Schema.IMAGE_LOG_EVERY.check(imageLogEvery);
-    Schema.IMAGES_TO_LOG.check(imagesToLog);
-    Schema.CHECKPOINT_EVERY.check(checkpointEvery);
-    Schema.KEEP_CHECKPOINTS.check(keepCheckpoints);
+    LOG_EVERY.check(logEvery);
+    IMAGE_LOG_EVERY.check(imageLogEvery);
+    IMAGES_TO_LOG.check(imagesToLog);
+    CHECKPOINT_EVERY.check(checkpointEvery);
+    KEEP_CHECKPOINTS.check(keepCheckpoints);
     if (imagesToLog > batchSize) {
       throw ConfigException.either(
-          new ConfigException(Schema.IMAGES_TO_LOG.path(),
+          new ConfigException(IMAGES_TO_LOG.path(),
               "must be at most batch_size (" + batchSize + "), got " + imagesToLog),
-          new ConfigException(Schema.BATCH_SIZE.path(),
+          new ConfigException(BATCH_SIZE.path(),
               "must be at least images_to_log (" + imagesToLog + "), got " + batchSize));
     }
   }

@@ -5,8 +5,9 @@
  * data binding, so that every error is one located line (docs/design.md, section 12). JSON files are read in
  * {@code io}, {@code runtime} and the command line's packages.
  *
- * <p>One schema (package-private {@code Schema}) lists every key with its path, type, default, allowed
- * values and a one-line description; binding, validation, the default configuration, the resolved YAML
+ * <p>Each record declares its keys (path, type, default, allowed values and a one-line description) and
+ * checks its values with them; one schema (package-private {@code Schema}) assembles them into the sections
+ * and lists every key; binding, validation, the default configuration, the resolved YAML
  * written by {@link io.github.diffusion4j.config.ConfigWriter} and the documentation of {@link
  * io.github.diffusion4j.config.ConfigDocs} all come from it.
  *
