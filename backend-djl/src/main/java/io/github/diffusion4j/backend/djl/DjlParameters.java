@@ -10,6 +10,7 @@ import io.github.diffusion4j.tensor.Shape;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,14 @@ import java.util.Map;
  * so the gradient of a batch split into several passes is their sum. The store's gradient is one flat vector
  * plus what the leaves' {@code .grad}s hold and it has not collected yet: before the gradient is read or
  * used ({@link #read}, {@link #adam}), each leaf's {@code .grad} is added into the leaf's slice of the flat
- * vector and zeroed, so the optimiser then reads the flat vector without a further copy. (An earlier version
+ * vector and zeroed, so the optimiser then reads the flat vector without a further copy. That is two native
+ * calls per leaf and step: each leaf's slice of the flat gradient is a view made once, with the leaf, and
+ * each {@code .grad} is looked up once, when a backward pass has created it, since libtorch then only adds
+ * into it and zeroes it in place (without grad mode, {@code AccumulateGrad} in
+ * torch/csrc/autograd/functions/accumulate_grad.h adds a new gradient into a defined {@code .grad} in place;
+ * DJL's {@code zeroGrad} calls {@code zero_()}). Passes tell the store when their backward pass has run
+ * ({@link #backwardRan}); with no backward pass since the last collection the leaves' {@code .grad}s are known
+ * to be zero and are not visited at all. (An earlier version
  * pointed each {@code .grad}'s storage at its slice with {@code torch.Tensor.set_}, saving those copies, about
  * 1% of a U-Net step; libtorch warns that {@code set_} under DJL's inference mode guard may give silently wrong
  * results, so it is not done.) The tests check the flat gradient against the reference backend's and finite
@@ -60,6 +68,14 @@ final class DjlParameters implements ParameterStore {
   private final PtNDArray secondMoment;
   /** The autograd leaf of each entry, once a kernel has asked for it. */
   private final PtNDArray[] leaves;
+  /** The entry of each leaf. */
+  private final Map<PtNDArray, Integer> leafIndex = new IdentityHashMap<>();
+  /** Each leaf's slice of {@link #gradient}, with the leaf's dimensions (a view). */
+  private final PtNDArray[] gradientSlices;
+  /** Each leaf's {@code .grad}, once a backward pass has created it (libtorch keeps it and adds into it). */
+  private final PtNDArray[] leafGradients;
+  /** Whether a backward pass may have added to the leaves' {@code .grad}s since they were last collected. */
+  private boolean leafGradientsPending;
   /** The flat gradient, in layout order, less what the leaves' {@code .grad}s hold (see {@link #collect}). */
   private final PtNDArray gradient;
   /**
@@ -95,6 +111,8 @@ final class DjlParameters implements ParameterStore {
     this.size = (int) total;
     offsets[names.size()] = size;
     this.leaves = new PtNDArray[names.size()];
+    this.gradientSlices = new PtNDArray[names.size()];
+    this.leafGradients = new PtNDArray[names.size()];
     this.manager = (PtNDManager) backend.root().newSubManager();
     this.weights = PtArrays.zeros(manager, size);
     this.firstMoment = PtArrays.zeros(manager, size);
@@ -135,13 +153,38 @@ final class DjlParameters implements ParameterStore {
     if (leaves[i] != null) {
       throw new IllegalStateException("djl: parameter '" + name + "' is already read by another layer");
     }
-    PtNDArray flat = (PtNDArray) weights.get(new NDIndex().addSliceDim(offsets[i], offsets[i + 1]));
+    PtNDArray view = slice(weights, i, dims);
+    JniUtils.attachGradient(view, true);
+    leaves[i] = view;
+    leafIndex.put(view, i);
+    gradientSlices[i] = slice(gradient, i, dims);
+    return view;
+  }
+
+  /** A view of entry {@code i}'s part of a flat vector with the given dimensions, kept out of any DJL scope. */
+  private PtNDArray slice(PtNDArray vector, int i, long[] dims) {
+    PtNDArray flat = (PtNDArray) vector.get(new NDIndex().addSliceDim(offsets[i], offsets[i + 1]));
     PtNDArray view = JniUtils.reshape(flat, dims);
     flat.close();
-    JniUtils.attachGradient(view, true);
     NDScope.unregister(view);
-    leaves[i] = view;
     return view;
+  }
+
+  /**
+   * Adds a gradient computed by a kernel's own backward pass to an entry's part of the flat gradient (a network
+   * differentiated by hand, {@link DjlLayers#differentiation}).
+   *
+   * @param leaf the entry's leaf, as {@link #leaf} returned it
+   * @param g the gradient, with the leaf's dimensions, for the loss gradient the pass fed back (whose factor the
+   *     store has taken on, {@link #scaleGradient})
+   * @throws IllegalArgumentException if the leaf is not one of this store's
+   */
+  void addGradient(PtNDArray leaf, PtNDArray g) {
+    Integer i = leafIndex.get(leaf);
+    if (i == null) {
+      throw new IllegalArgumentException("djl: not a parameter of this store");
+    }
+    JniUtils.addi(gradientSlices[i], g);
   }
 
   /**
@@ -253,45 +296,55 @@ final class DjlParameters implements ParameterStore {
   }
 
   /**
+   * Notes that a backward pass is about to add to the leaves' {@code .grad}s (called by a pass before it
+   * starts libtorch's backward pass from a value computed from these parameters).
+   */
+  void backwardRan() {
+    leafGradientsPending = true;
+  }
+
+  /**
    * Adds the {@code .grad} of every leaf that has one into the leaf's slice of the flat gradient and zeroes
-   * it, so that the flat vector holds the whole gradient.
+   * it, so that the flat vector holds the whole gradient. Nothing to do when no backward pass has run since the
+   * last time.
    */
   private void collect() {
+    if (!leafGradientsPending) {
+      return;
+    }
     for (int i = 0; i < leaves.length; i++) {
-      if (leaves[i] == null) {
-        continue;
+      PtNDArray g = leafGradient(i);
+      if (g != null) {
+        JniUtils.addi(gradientSlices[i], g);
+        JniUtils.zeroGrad(leaves[i]);
       }
+    }
+    leafGradientsPending = false;
+  }
+
+  /** Leaf {@code i}'s {@code .grad}, looked up until a backward pass has created it; null before. */
+  private PtNDArray leafGradient(int i) {
+    if (leafGradients[i] == null && leaves[i] != null) {
       PtNDArray g = JniUtils.getGradient(leaves[i]);
-      if (g == null) {
-        continue; // not reached by a backward pass yet
+      if (g != null) {
+        NDScope.unregister(g);
+        leafGradients[i] = g;
       }
-      try (PtNDArray flat = (PtNDArray) gradient.get(new NDIndex().addSliceDim(offsets[i], offsets[i + 1]));
-          PtNDArray slice = JniUtils.reshape(flat, g.getShape().getShape())) {
-        JniUtils.addi(slice, g);
-      } finally {
-        g.close();
-      }
-      JniUtils.zeroGrad(leaves[i]);
     }
+    return leafGradients[i];
   }
 
-  /** Zeroes the {@code .grad} of every leaf that has one. */
+  /** Zeroes the {@code .grad} of every leaf that has one, unless no backward pass has run since the last time. */
   private void zeroLeafGradients() {
-    for (PtNDArray leaf : leaves) {
-      if (leaf != null && hasGradient(leaf)) {
-        JniUtils.zeroGrad(leaf);
+    if (!leafGradientsPending) {
+      return;
+    }
+    for (int i = 0; i < leaves.length; i++) {
+      if (leafGradient(i) != null) {
+        JniUtils.zeroGrad(leaves[i]);
       }
     }
-  }
-
-  /** Whether a leaf has a {@code .grad} yet (libtorch creates it in the leaf's first backward pass). */
-  private static boolean hasGradient(PtNDArray leaf) {
-    PtNDArray g = JniUtils.getGradient(leaf);
-    if (g == null) {
-      return false;
-    }
-    g.close();
-    return true;
+    leafGradientsPending = false;
   }
 
   @Override
