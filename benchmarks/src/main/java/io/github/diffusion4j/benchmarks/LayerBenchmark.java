@@ -143,7 +143,7 @@ public class LayerBenchmark {
       Set<Value> extra = Collections.newSetFromMap(new IdentityHashMap<>());
       double scale = 1.0 / target.shape().size();
       double loss;
-      if (layers.differentiation() == LayerBackend.Differentiation.AUTOGRAD) {
+      if (layers.differentiation(net) == LayerBackend.Differentiation.AUTOGRAD) {
         loss = pass.mseBackward(values[net.output()], target, 0, scale);
       } else {
         Pass.Loss l = pass.mse(values[net.output()], target, 0, scale);

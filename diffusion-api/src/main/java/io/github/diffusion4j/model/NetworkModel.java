@@ -35,7 +35,8 @@ import java.util.Map;
  * masks of {@link Layer.Dropout#mask}), takes the mean-squared-error loss and its gradient, and runs the
  * backward pass: the kernels' hand-written backward passes in reverse order, summing the gradients of values
  * read by several nodes ({@link LayerBackend.Differentiation#MANUAL}), or the backend's own autograd
- * ({@link LayerBackend.Differentiation#AUTOGRAD}); then one Adam update in the parameter store.
+ * ({@link LayerBackend.Differentiation#AUTOGRAD}), as the backend chooses for the network; then one Adam
+ * update in the parameter store.
  *
  * <p>{@link #predict} may run on several threads at once (each call has its own passes); {@link #step} and
  * the state methods must not run concurrently with each other or with {@code predict}.
@@ -54,6 +55,8 @@ public final class NetworkModel implements TrainableModel {
   private final ParameterStore parameters;
   private final Kernel[] kernels;
   private final boolean[] needsGradient;
+  /** Whether the backend differentiates this network with its own autograd, rather than by the kernels. */
+  private final boolean autograd;
   /** In prediction: each node's input ids with dropouts skipped (a dropout's own entry is null). */
   private final int[][] predictInputs;
   /** In prediction: the last node that reads each node (through skipped dropouts). */
@@ -77,6 +80,7 @@ public final class NetworkModel implements TrainableModel {
     int n = network.size();
     this.kernels = new Kernel[n];
     this.needsGradient = new boolean[n];
+    this.autograd = layers.differentiation(network) == LayerBackend.Differentiation.AUTOGRAD;
     this.predictInputs = new int[n][];
     this.predictLastUse = new int[n];
     try {
@@ -363,7 +367,7 @@ public final class NetworkModel implements TrainableModel {
 
     double lossAndBackward(Tensor target, double scale) {
       Value out = values[network.output()];
-      if (layers.differentiation() == LayerBackend.Differentiation.AUTOGRAD) {
+      if (autograd) {
         return pass.mseBackward(out, target, from, scale);
       }
       Pass.Loss loss = pass.mse(out, target, from, scale);

@@ -19,11 +19,15 @@ public interface LayerBackend {
   }
 
   /**
-   * How this backend computes gradients.
+   * How this backend computes the gradients of a network. A backend with an autograd may still differentiate by
+   * hand the networks whose layer kinds all have a {@link Kernel#backward} of its own (DJL does, for the
+   * networks of linear layers, activations, concatenations and reshapes, where libtorch's autograd costs more
+   * than the arithmetic).
    *
-   * @return the kind
+   * @param network the network
+   * @return the kind; the same for the same network every time
    */
-  Differentiation differentiation();
+  Differentiation differentiation(Network network);
 
   /**
    * Allocates zeroed parameters for a layout.

@@ -63,7 +63,7 @@ public final class ReferenceLayers implements LayerBackend {
   }
 
   @Override
-  public Differentiation differentiation() {
+  public Differentiation differentiation(Network network) {
     return Differentiation.MANUAL;
   }
 

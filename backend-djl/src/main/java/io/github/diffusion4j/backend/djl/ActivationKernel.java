@@ -13,6 +13,10 @@ import io.github.diffusion4j.nn.Value;
  * saves the output) and SiLU {@code x * sigmoid(x)} (a sigmoid and a product, as DJL has no {@code silu}; the
  * backward saves {@code x} and {@code sigmoid(x)}). The sigmoid's handle is closed after the product, so in
  * prediction only the output outlives the call.
+ *
+ * <p>Backward by hand ({@link #backward}, in a network differentiated by hand): ReLU's {@code dy * sign(y)} (the
+ * output is 0 or positive, so its sign is the step function); SiLU's {@code dy * s (1 + x (1 - s))} with {@code s =
+ * sigmoid(x)}.
  */
 final class ActivationKernel implements Kernel {
   private final boolean relu;
@@ -36,5 +40,28 @@ final class ActivationKernel implements Kernel {
     PtNDArray y = JniUtils.mul(x, s);
     s.close();
     return DjlPass.value(y);
+  }
+
+  @Override
+  public Value[] backward(
+      Value gradOutput, Value[] inputs, Value output, boolean[] needed, Pass pass, Saved saved) {
+    if (!needed[0]) {
+      return new Value[1];
+    }
+    PtNDArray dy = DjlPass.nd(gradOutput);
+    if (relu) {
+      try (PtNDArray step = JniUtils.sign(DjlPass.nd(output))) {
+        return new Value[] {DjlPass.value(JniUtils.mul(dy, step))};
+      }
+    }
+    PtNDArray x = DjlPass.nd(inputs[0]);
+    try (PtNDArray s = JniUtils.sigmoid(x);
+        PtNDArray xs = JniUtils.mul(x, s);
+        PtNDArray slope = JniUtils.sub(x, xs); // x (1 - s)
+        PtNDArray one = PtArrays.scalar(DjlPass.of(pass).manager(), 1)) {
+      JniUtils.addi(slope, one);
+      JniUtils.muli(slope, s);
+      return new Value[] {DjlPass.value(JniUtils.mul(dy, slope))};
+    }
   }
 }

@@ -11,10 +11,18 @@ import io.github.diffusion4j.tensor.Shape;
 import java.util.Map;
 
 /**
- * The layer kinds on libtorch, differentiated by libtorch's autograd: {@link DjlParameters} (flat weights with
- * an autograd leaf per parameter, the fused Adam), one kernel class per layer kind (each a few libtorch
- * operations; convolutions always through {@link Convolution}), and {@link DjlPass}es that own their native
- * memory and set the calling thread's grad mode.
+ * The layer kinds on libtorch: {@link DjlParameters} (flat weights with an autograd leaf per parameter, the
+ * fused Adam), one kernel class per layer kind (each a few libtorch operations; convolutions always through
+ * {@link Convolution}), and {@link DjlPass}es that own their native memory and set the calling thread's grad
+ * mode.
+ *
+ * <p><b>Differentiation.</b> libtorch's autograd differentiates every network that has a convolution, a group
+ * norm, attention or any other kind without a backward pass here. The kinds of the tutorial's MLP (linear,
+ * activation, concatenation, reshape) have their own backward passes ({@link Kernel#backward}, a few libtorch
+ * operations each, as the hand-written MLP had), and a network made only of them is differentiated by hand:
+ * for such small networks the autograd's bookkeeping (recording the graph, running its engine, accumulating
+ * each parameter's {@code .grad} before it is collected into the flat gradient) cost about a fifth of a
+ * training step.
  */
 final class DjlLayers implements LayerBackend {
   /** The system property that sets {@link #passMemoryBytes()} in MiB. */
@@ -75,9 +83,26 @@ final class DjlLayers implements LayerBackend {
     return passMemoryBytes;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>{@link Differentiation#MANUAL} when every layer kind of the network has a backward pass here ({@link
+   * #byHand}), else {@link Differentiation#AUTOGRAD}.
+   */
   @Override
-  public Differentiation differentiation() {
-    return Differentiation.AUTOGRAD;
+  public Differentiation differentiation(Network network) {
+    for (Node node : network.nodes()) {
+      if (!node.layer().isSource() && !byHand(node.layer())) {
+        return Differentiation.AUTOGRAD;
+      }
+    }
+    return Differentiation.MANUAL;
+  }
+
+  /** Whether this backend's kernel of a layer kind has its own backward pass. */
+  static boolean byHand(Layer l) {
+    return l instanceof Layer.Linear || l instanceof Layer.Activation || l instanceof Layer.Concat
+        || l instanceof Layer.Reshape;
   }
 
   @Override
@@ -112,7 +137,11 @@ final class DjlLayers implements LayerBackend {
       return new AddKernel(p, x, in, network.node(node.inputs().get(1)).itemShape());
     }
     if (l instanceof Layer.Concat) {
-      return new ConcatKernel();
+      long[] channels = new long[node.inputs().size()];
+      for (int i = 0; i < channels.length; i++) {
+        channels[i] = network.node(node.inputs().get(i)).itemShape().dim(0);
+      }
+      return new ConcatKernel(channels);
     }
     if (l instanceof Layer.SliceChannels x) {
       return new SliceKernel(x);
@@ -124,7 +153,7 @@ final class DjlLayers implements LayerBackend {
       return new DropoutKernel();
     }
     if (l instanceof Layer.Reshape x) {
-      return new ReshapeKernel(x);
+      return new ReshapeKernel(x, in);
     }
     throw new UnsupportedOperationException("djl: no kernel for " + l + " (node " + node.id() + ")");
   }
@@ -132,6 +161,7 @@ final class DjlLayers implements LayerBackend {
   @Override
   public Pass open(Network network, int items, boolean training) {
     backend.checkOpen();
-    return new DjlPass(backend, items, training);
+    return new DjlPass(backend, items, training,
+        training && differentiation(network) == Differentiation.AUTOGRAD);
   }
 }

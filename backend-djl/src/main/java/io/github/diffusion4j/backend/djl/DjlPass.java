@@ -2,11 +2,14 @@ package io.github.diffusion4j.backend.djl;
 
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One evaluation on libtorch, on the thread that opened it: the owner of every native array the evaluation
@@ -20,12 +23,14 @@ import io.github.diffusion4j.tensor.Tensor;
  * pass ({@link #output}) are taken out of the scope.
  *
  * <p><b>Grad mode.</b> libtorch records a graph only while grad mode is on, and grad mode is per thread. A
- * training pass turns it on for its thread, a prediction pass turns it off (a new thread starts with it on),
- * and {@link #close} restores what the thread had. DJL's {@code GradientCollector} is not used: it allows one
+ * training pass that libtorch differentiates turns it on for its thread; a prediction pass, and a training
+ * pass of a network the kernels differentiate by hand ({@link DjlLayers#differentiation}), turn it off (a new
+ * thread starts with it on); {@link #close} restores what the thread had. DJL's {@code GradientCollector} is not used: it allows one
  * collector per process (a static flag) although the state it sets is per thread, so two models could not
  * train at once.
  *
- * <p><b>Loss.</b> {@link #mseBackward} computes {@code d = prediction - target} outside the graph, the loss
+ * <p><b>Loss.</b> {@link #mse} (differentiation by hand) returns {@code d = prediction - target} as the loss's
+ * gradient, its factor {@code 2 scale} handed to the parameters as below. {@link #mseBackward} computes {@code d = prediction - target} outside the graph, the loss
  * {@code scale * sum(d^2)} and its gradient {@code 2 scale d}, and starts libtorch's backward pass at the
  * prediction with that gradient: the loss's own operations are never recorded or differentiated, and the
  * constant factor goes to the optimiser's fused update rather than through the activations.
@@ -34,6 +39,8 @@ final class DjlPass implements Pass {
   private final DjlBackend backend;
   private final int items;
   private final boolean training;
+  /** Whether libtorch records this pass for its backward pass (a training pass it differentiates). */
+  private final boolean recording;
   private final boolean gradModeBefore;
   /** The grad mode this pass has set on its thread. */
   private boolean gradMode;
@@ -42,6 +49,8 @@ final class DjlPass implements Pass {
   private DjlParameters parameters;
   /** Whether the kernels read more than one store. */
   private boolean mixed;
+  /** Every store the kernels read, when that is more than one ({@link #mixed}). */
+  private List<DjlParameters> stores;
   private boolean closed;
 
   /**
@@ -49,16 +58,21 @@ final class DjlPass implements Pass {
    *
    * @param backend the backend
    * @param items the number of items
-   * @param training whether to record a graph for a backward pass
+   * @param training whether a backward pass follows
+   * @param recording whether libtorch is to record the pass and differentiate it (only in training)
    */
-  DjlPass(DjlBackend backend, int items, boolean training) {
+  DjlPass(DjlBackend backend, int items, boolean training, boolean recording) {
+    if (recording && !training) {
+      throw new IllegalArgumentException("djl: only a training pass is recorded");
+    }
     this.backend = backend;
     this.items = items;
     this.training = training;
+    this.recording = recording;
     this.gradModeBefore = JniUtils.isGradMode();
-    this.gradMode = training;
-    if (gradModeBefore != training) {
-      JniUtils.setGradMode(training);
+    this.gradMode = recording;
+    if (gradModeBefore != recording) {
+      JniUtils.setGradMode(recording);
     }
     this.scope = new NDScope();
   }
@@ -104,8 +118,23 @@ final class DjlPass implements Pass {
     if (parameters == null) {
       parameters = p;
     } else if (parameters != p) {
-      mixed = true;
+      if (stores == null) {
+        stores = new ArrayList<>(List.of(parameters));
+        mixed = true;
+      }
+      if (!stores.contains(p)) {
+        stores.add(p);
+      }
     }
+  }
+
+  /**
+   * The manager of the arrays a kernel makes for its own use (they belong to the pass's scope as well).
+   *
+   * @return the backend's root manager
+   */
+  PtNDManager manager() {
+    return backend.root();
   }
 
   /**
@@ -138,8 +167,13 @@ final class DjlPass implements Pass {
     return training;
   }
 
-  /** {@code [items, dims...]}. */
-  private long[] batchDims(Shape itemShape) {
+  /**
+   * The dimensions of a value of this pass.
+   *
+   * @param itemShape the item shape
+   * @return {@code [items, dims...]}
+   */
+  long[] batchDims(Shape itemShape) {
     long[] d = new long[itemShape.rank() + 1];
     d[0] = items;
     for (int i = 0; i < itemShape.rank(); i++) {
@@ -212,31 +246,70 @@ final class DjlPass implements Pass {
    */
   @Override
   public double mseBackward(Value prediction, Tensor target, int from, double scale) {
-    if (!training) {
-      throw new IllegalStateException("djl: mseBackward in a prediction pass");
+    if (!recording) {
+      throw new IllegalStateException("djl: mseBackward in a pass that libtorch does not record");
     }
-    PtNDArray out = nd(prediction);
-    PtNDArray all = array(target, "target");
-    PtNDArray y = whole(target, from) ? all : JniUtils.slice(all, 0, from, from + items, 1);
     gradMode(false); // the loss and its gradient are computed, not recorded
-    PtNDArray d = JniUtils.sub(out, y);
-    double loss;
-    try (PtNDArray norm = JniUtils.norm(d, 2, allAxes(target.shape().rank()), false)) {
-      double n = PtArrays.readScalar(norm);
-      loss = scale * n * n;
-    }
+    PtNDArray d = JniUtils.sub(nd(prediction), target(target, from));
+    double loss = squaredSum(d, target) * scale;
     if (parameters == null) {
+      d.close();
       return loss; // no parameter was read: nothing to differentiate
     }
-    double rest = mixed ? 2 * scale : parameters.scaleGradient(2 * scale);
+    scaleForParameters(d, scale);
+    if (mixed) {
+      stores.forEach(DjlParameters::backwardRan);
+    } else {
+      parameters.backwardRan();
+    }
+    JniUtils.backward(nd(prediction), d, false, false);
+    d.close();
+    return loss;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For a training pass differentiated by hand: the gradient is {@code d = prediction - target}, whose factor
+   * {@code 2 scale} goes to the parameters as in {@link #mseBackward}.
+   */
+  @Override
+  public Loss mse(Value prediction, Tensor target, int from, double scale) {
+    if (!training || recording) {
+      throw new IllegalStateException("djl: mse outside a training pass differentiated by hand");
+    }
+    PtNDArray d = JniUtils.sub(nd(prediction), target(target, from));
+    double loss = squaredSum(d, target) * scale;
+    scaleForParameters(d, scale);
+    return new Loss(loss, value(d));
+  }
+
+  /** The pass's items of a target batch. */
+  private PtNDArray target(Tensor target, int from) {
+    PtNDArray all = array(target, "target");
+    return whole(target, from) ? all : JniUtils.slice(all, 0, from, from + items, 1);
+  }
+
+  /** {@code sum(d^2)}. */
+  private static double squaredSum(PtNDArray d, Tensor target) {
+    try (PtNDArray norm = JniUtils.norm(d, 2, allAxes(target.shape().rank()), false)) {
+      double n = PtArrays.readScalar(norm);
+      return n * n;
+    }
+  }
+
+  /**
+   * Makes {@code d} the loss's gradient up to the factor the parameters take on ({@link
+   * DjlParameters#scaleGradient}): multiplies it by what they do not (all of {@code 2 scale} when no single store
+   * was read).
+   */
+  private void scaleForParameters(PtNDArray d, double scale) {
+    double rest = parameters == null || mixed ? 2 * scale : parameters.scaleGradient(2 * scale);
     if (rest != 1) {
       try (PtNDArray factor = PtArrays.scalar(backend.root(), rest)) {
         JniUtils.muli(d, factor);
       }
     }
-    JniUtils.backward(out, d, false, false);
-    d.close();
-    return loss;
   }
 
   private static int[] allAxes(int rank) {

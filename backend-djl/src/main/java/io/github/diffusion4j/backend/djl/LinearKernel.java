@@ -12,8 +12,10 @@ import io.github.diffusion4j.nn.Value;
  * {@link Layer.Linear}: {@code y = x W^T + b}, {@code [N, in] -> [N, out]}, one {@code torch.nn.functional.linear}
  * (an {@code addmm}) with the weight leaf {@code [out, in]} and the bias leaf {@code [out]}.
  *
- * <p>Backward (libtorch's autograd): {@code dx = dy W}, {@code dW = dy^T x}, {@code db = sum_n dy}; the graph
- * saves {@code x} (and {@code W}), nothing more than the activations already alive.
+ * <p>Backward: {@code dx = dy W}, {@code dW = dy^T x}, {@code db = sum_n dy}, by libtorch's autograd (the graph
+ * saves {@code x} and {@code W}, nothing more than the activations already alive) or, in a network
+ * differentiated by hand, by {@link #backward}: two products and a sum, {@code dW} and {@code db} added into the
+ * store's flat gradient.
  */
 final class LinearKernel implements Kernel {
   private final DjlParameters parameters;
@@ -36,5 +38,21 @@ final class LinearKernel implements Kernel {
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
     DjlPass.of(pass).uses(parameters);
     return DjlPass.value(JniUtils.linear(DjlPass.nd(inputs[0]), weight, bias));
+  }
+
+  @Override
+  public Value[] backward(
+      Value gradOutput, Value[] inputs, Value output, boolean[] needed, Pass pass, Saved saved) {
+    PtNDArray dy = DjlPass.nd(gradOutput);
+    try (PtNDArray dyT = JniUtils.transpose(dy, 0, 1);
+        PtNDArray dw = JniUtils.matmul(dyT, DjlPass.nd(inputs[0]))) {
+      parameters.addGradient(weight, dw);
+    }
+    if (bias != null) {
+      try (PtNDArray db = JniUtils.sum(dy, new long[] {0}, false)) {
+        parameters.addGradient(bias, db);
+      }
+    }
+    return new Value[] {needed[0] ? DjlPass.value(JniUtils.matmul(dy, weight)) : null};
   }
 }

@@ -11,27 +11,36 @@ import io.github.diffusion4j.tensor.Shape;
 /**
  * {@link Layer.Reshape}: the same values, row-major, with another item shape: {@code torch.reshape} to {@code
  * [N, shape...]}, a view of a contiguous input and a row-major copy of any other. Backward (libtorch's
- * autograd): the gradient reshaped back; nothing is saved.
+ * autograd, or {@link #backward} in a network differentiated by hand): the gradient reshaped back; nothing is
+ * saved.
  */
 final class ReshapeKernel implements Kernel {
   private final Shape itemShape;
+  private final Shape inputShape;
 
   /**
    * A kernel for one target shape.
    *
    * @param layer the layer
+   * @param inputShape the input's item shape (the gradient's shape in the backward pass)
    */
-  ReshapeKernel(Layer.Reshape layer) {
+  ReshapeKernel(Layer.Reshape layer, Shape inputShape) {
     this.itemShape = layer.itemShape();
+    this.inputShape = inputShape;
   }
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
-    long[] dims = new long[itemShape.rank() + 1];
-    dims[0] = pass.items();
-    for (int i = 0; i < itemShape.rank(); i++) {
-      dims[i + 1] = itemShape.dim(i);
+    return DjlPass.value(JniUtils.reshape(DjlPass.nd(inputs[0]), DjlPass.of(pass).batchDims(itemShape)));
+  }
+
+  @Override
+  public Value[] backward(
+      Value gradOutput, Value[] inputs, Value output, boolean[] needed, Pass pass, Saved saved) {
+    if (!needed[0]) {
+      return new Value[1];
     }
-    return DjlPass.value(JniUtils.reshape(DjlPass.nd(inputs[0]), dims));
+    long[] dims = DjlPass.of(pass).batchDims(inputShape);
+    return new Value[] {DjlPass.value(JniUtils.reshape(DjlPass.nd(gradOutput), dims))};
   }
 }

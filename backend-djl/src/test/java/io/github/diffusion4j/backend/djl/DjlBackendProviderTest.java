@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.Node;
@@ -121,13 +122,15 @@ class DjlBackendProviderTest {
   }
 
   @Test
-  void backendDescribesItselfAndImplementsTheLayerKindsWithAutograd() {
+  void backendDescribesItselfAndDifferentiatesByHandOnlyNetworksOfItsHandDifferentiatedKinds() {
     try (Backend b = DjlBackends.create()) {
       assertEquals("djl", b.name());
       assertTrue(b.describe().contains("PyTorch 2.7.1"), b.describe());
       assertTrue(b.describe().contains("1 intra-op / 1 inter-op"), b.describe());
-      assertEquals(LayerBackend.Differentiation.AUTOGRAD, b.layers().differentiation());
       Network network = new MlpSpec(Shape.of(1, 2, 2), 10, 8).network();
+      assertEquals(LayerBackend.Differentiation.MANUAL, b.layers().differentiation(network));
+      Network unet = new UNetSpec(Shape.of(1, 8, 8), 10, 8, List.of(1, 2), 1, false, 4, 0).network();
+      assertEquals(LayerBackend.Differentiation.AUTOGRAD, b.layers().differentiation(unet));
       try (ParameterStore p = b.layers().parameters(network.parameterShapes())) {
         Node input = network.node(network.input());
         UnsupportedOperationException e =

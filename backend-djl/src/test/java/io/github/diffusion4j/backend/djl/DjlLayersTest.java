@@ -1,6 +1,7 @@
 package io.github.diffusion4j.backend.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
@@ -28,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +40,8 @@ import org.junit.jupiter.api.TestInstance;
  * The layer kinds on libtorch against the reference kernels (plain Java, double sums) in the settings that the
  * api's MLP and U-Net do not use (a group norm of vectors, a scaled and broadcast sum, a stride-2 convolution
  * padded right and bottom only, a stride-3 one, a 1x1 weight stored as a linear one, two attention heads, three
- * inputs concatenated, upsampling by three), and the passes' bookkeeping: a batch split into one-item passes
+ * inputs concatenated, upsampling by three), the kinds that are differentiated by hand in a network of only them,
+ * and the passes' bookkeeping: a batch split into one-item passes
  * gives the gradient, the steps and the predictions of the whole batch.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,11 +61,19 @@ class DjlLayersTest {
     backend.close();
   }
 
-  /** A network that uses every layer kind, most of them in a setting the api's networks do not use. */
+  /** A small network of layer kinds, with its own parameter shapes and random weights. */
   static final class Probe implements ModelSpec {
-    private final Map<String, int[]> shapes = new LinkedHashMap<>();
+    private final Map<String, int[]> shapes;
+    private final BiFunction<NetworkBuilder, Node, Node> body;
 
-    Probe() {
+    private Probe(Map<String, int[]> shapes, BiFunction<NetworkBuilder, Node, Node> body) {
+      this.shapes = shapes;
+      this.body = body;
+    }
+
+    /** A network that uses every layer kind, most of them in a setting the api's networks do not use. */
+    static Probe everyKind() {
+      Map<String, int[]> shapes = new LinkedHashMap<>();
       shapes.put("down.weight", new int[] {8, 4, 3, 3});
       shapes.put("down.bias", new int[] {8});
       shapes.put("gn.weight", new int[] {8});
@@ -78,6 +90,43 @@ class DjlLayersTest {
       shapes.put("o.bias", new int[] {4});
       shapes.put("fin.weight", new int[] {144, 144});
       shapes.put("fin.bias", new int[] {144});
+      return new Probe(shapes, (b, x) -> {
+        Node a = b.conv("down", x, 8, 3, 2, new Layer.Padding(0, 0, 1, 1)); // [8, 3, 3]
+        a = b.silu(b.groupNorm("gn", a, 4, 1e-6));
+        Node e = b.timestepEmbedding(new Layer.TimestepEmbedding(8, false, 1, 10000, Layer.Precision.DOUBLE));
+        e = b.groupNorm("tn", b.linear("tl", e, 8), 2, 1e-5); // a group norm of vectors
+        a = b.add(a, e, 0.5); // broadcast over positions, scaled
+        Node qkv = b.conv("qkv", a, 24, 1, 1, Layer.Padding.of(0));
+        Node att =
+            b.attention(b.sliceChannels(qkv, 0, 8), b.sliceChannels(qkv, 8, 16), b.sliceChannels(qkv, 16, 24), 2);
+        a = b.dropout(b.add(a, att), 0.3, 77, 0);
+        Node c = b.concat(b.upsample(a, 2), x, b.relu(x)); // [16, 6, 6]
+        Node s = b.upsample(b.conv("s3", c, 4, 3, 3, Layer.Padding.of(1)), 3); // [4, 2, 2] -> [4, 6, 6]
+        Node out = b.add(s, b.conv("o", c, 4, 3, 1, Layer.Padding.of(1)));
+        Node flat = b.linear("fin", b.reshape(out, Shape.of(144)), 144);
+        return b.reshape(flat, IMAGE);
+      });
+    }
+
+    /**
+     * A network of only the kinds that the DJL kernels differentiate by hand, in settings the MLP does not use:
+     * SiLU, a linear layer without bias, a value read twice by a concatenation of three parts whose gradients are
+     * all needed (so they are summed), a reshape between two vector shapes.
+     */
+    static Probe handDifferentiated() {
+      Map<String, int[]> shapes = new LinkedHashMap<>();
+      shapes.put("a.weight", new int[] {12, 145});
+      shapes.put("a.bias", new int[] {12});
+      shapes.put("b.weight", new int[] {6, 145});
+      shapes.put("c.weight", new int[] {144, 30});
+      shapes.put("c.bias", new int[] {144});
+      return new Probe(shapes, (b, x) -> {
+        Node in = b.concat(b.timestepScale(10), b.reshape(x, Shape.of(144))); // [145]
+        Node a = b.silu(b.linear("a", in, 12));
+        Node h = b.concat(a, b.relu(b.linear("b", in, 6, false)), a); // [30]
+        Node wide = b.reshape(b.reshape(h, Shape.of(30, 1)), Shape.of(30));
+        return b.reshape(b.linear("c", wide, 144), IMAGE);
+      });
     }
 
     @Override
@@ -120,20 +169,7 @@ class DjlLayersTest {
     @Override
     public Network network() {
       NetworkBuilder b = new NetworkBuilder(shapes);
-      Node x = b.input(IMAGE);
-      Node a = b.conv("down", x, 8, 3, 2, new Layer.Padding(0, 0, 1, 1)); // [8, 3, 3]
-      a = b.silu(b.groupNorm("gn", a, 4, 1e-6));
-      Node e = b.timestepEmbedding(new Layer.TimestepEmbedding(8, false, 1, 10000, Layer.Precision.DOUBLE));
-      e = b.groupNorm("tn", b.linear("tl", e, 8), 2, 1e-5); // a group norm of vectors
-      a = b.add(a, e, 0.5); // broadcast over positions, scaled
-      Node qkv = b.conv("qkv", a, 24, 1, 1, Layer.Padding.of(0));
-      Node att = b.attention(b.sliceChannels(qkv, 0, 8), b.sliceChannels(qkv, 8, 16), b.sliceChannels(qkv, 16, 24), 2);
-      a = b.dropout(b.add(a, att), 0.3, 77, 0);
-      Node c = b.concat(b.upsample(a, 2), x, b.relu(x)); // [16, 6, 6]
-      Node s = b.upsample(b.conv("s3", c, 4, 3, 3, Layer.Padding.of(1)), 3); // [4, 2, 2] -> [4, 6, 6]
-      Node out = b.add(s, b.conv("o", c, 4, 3, 1, Layer.Padding.of(1)));
-      Node flat = b.linear("fin", b.reshape(out, Shape.of(144)), 144);
-      return b.build(b.reshape(flat, IMAGE));
+      return b.build(body.apply(b, b.input(IMAGE)));
     }
   }
 
@@ -194,7 +230,7 @@ class DjlLayersTest {
    */
   @Test
   void everyLayerKindMatchesTheReferenceKernels() {
-    Probe spec = new Probe();
+    Probe spec = Probe.everyKind();
     OptimizerSpec adam = new OptimizerSpec(1e-3, 0.9, 0.999, 1e-8, 0.01, 1.0);
     Run djl;
     try (TrainableModel m = backend.createModel(spec, adam, 5)) {
@@ -214,6 +250,44 @@ class DjlLayersTest {
     assertTrue(grad < 1e-5, report);
     assertTrue(weights < 1e-5, report);
     assertEquals(expected.loss(), djl.loss(), 1e-5 * expected.loss(), report);
+  }
+
+  /**
+   * A network of the kinds whose DJL kernels have their own backward passes is differentiated by hand (grad mode
+   * off in its training passes), and its outputs, gradients, losses and weights after three Adam steps are the
+   * reference kernels', to the tolerances of {@link #everyLayerKindMatchesTheReferenceKernels}, in one pass and
+   * in one-item passes whose gradients add up.
+   */
+  @Test
+  void aNetworkOfTheHandDifferentiatedKindsMatchesTheReferenceKernels() {
+    Probe spec = Probe.handDifferentiated();
+    assertEquals(LayerBackend.Differentiation.MANUAL, backend.layers().differentiation(spec.network()));
+    assertEquals(LayerBackend.Differentiation.AUTOGRAD, backend.layers().differentiation(Probe.everyKind().network()));
+    try (Pass pass = backend.layers().open(spec.network(), 2, true)) {
+      assertFalse(JniUtils.isGradMode(), "a training pass differentiated by hand records nothing");
+    }
+    OptimizerSpec adam = new OptimizerSpec(1e-3, 0.9, 0.999, 1e-8, 0.01, 1.0);
+    ReferenceBackend ref = new ReferenceBackend();
+    Run expected;
+    try (TrainableModel m = ref.createModel(spec, adam, 5)) {
+      expected = run(m, ref);
+    }
+    for (long passMemory : new long[] {DjlLayers.DEFAULT_PASS_MEMORY_MB << 20, 1}) {
+      Run djl;
+      try (TrainableModel m = NetworkModel.create(spec, new DjlLayers(backend, passMemory), backend, adam, 5)) {
+        djl = run(m, backend);
+      }
+      double out = Batches.maxAbsDiff(expected.prediction(), djl.prediction()) / scaleOf(expected.prediction());
+      double grad = relativeDifference(expected.gradients(), djl.gradients());
+      double weights = relativeDifference(expected.weights(), djl.weights());
+      String report = String.format(Locale.ROOT, "pass memory %d: output %.2e, gradients %.2e, weights %.2e",
+          passMemory, out, grad, weights);
+      System.out.println("djl by hand against the reference kernels: " + report);
+      assertTrue(out < 1e-5, report);
+      assertTrue(grad < 1e-5, report);
+      assertTrue(weights < 1e-5, report);
+      assertEquals(expected.loss(), djl.loss(), 1e-5 * expected.loss(), report);
+    }
   }
 
   /**
@@ -252,7 +326,7 @@ class DjlLayersTest {
   /** A pass sets grad mode on its own thread (on in training, off in prediction) and gives back what it found. */
   @Test
   void passesSetTheirThreadsGradModeAndRestoreIt() {
-    Network network = new Probe().network();
+    Network network = Probe.everyKind().network();
     boolean before = JniUtils.isGradMode();
     try {
       for (boolean found : new boolean[] {true, false}) {

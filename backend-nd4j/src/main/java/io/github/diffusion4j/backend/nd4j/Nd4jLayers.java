@@ -66,7 +66,7 @@ final class Nd4jLayers implements LayerBackend {
   }
 
   @Override
-  public Differentiation differentiation() {
+  public Differentiation differentiation(Network network) {
     return Differentiation.MANUAL;
   }
 
