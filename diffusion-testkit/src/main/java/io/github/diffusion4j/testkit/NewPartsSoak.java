@@ -21,7 +21,8 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code training}: a {@link TrainingRun} of the configuration {@code soak.yaml} in the given folder (a
  *       {@code model.kind: ddpm} U-Net fed from an image folder through its image cache, with EMA, metrics and
- *       checkpoints), for the given number of optimiser steps (rounded up to whole epochs);
+ *       checkpoints every given number of epochs, two kept), for the given number of optimiser steps (rounded
+ *       up to whole epochs);
  *   <li>{@code sampling}: a short run of the same configuration, exported as a diffusers folder
  *       ({@link TrainedModel#exportDiffusers}, what {@code diffusion export} does), loaded back from that folder
  *       (a {@code unet2d} model), then sampled in runs of {@link #SAMPLING_STEPS} steps of {@link #BATCH} images,
@@ -46,13 +47,18 @@ public final class NewPartsSoak {
   /** Training images in the folder: six batches of eight per epoch. */
   static final int IMAGES = 48;
 
+  /** The default number of epochs between training checkpoints (30 steps). */
+  static final int CHECKPOINT_EVERY = 5;
+
   private NewPartsSoak() {}
 
   /**
    * Entry point.
    *
-   * @param args the backend, the loop ({@code training} or {@code sampling}), its number of steps, and the folder
-   *     with {@code soak.yaml} (written with its images if missing, {@link #writeInputs})
+   * @param args the backend, the loop ({@code training} or {@code sampling}), its number of steps, the folder
+   *     with {@code soak.yaml} (written with its images if missing, {@link #writeInputs}), and optionally the
+   *     epochs between checkpoints in training (default 5: with six steps an epoch, a checkpoint every 30
+   *     steps, so that anything a checkpoint leaves behind adds up)
    * @throws IOException if the inputs cannot be written
    */
   public static void main(String[] args) throws IOException {
@@ -60,12 +66,13 @@ public final class NewPartsSoak {
     String loop = args[1];
     int steps = Integer.parseInt(args[2]);
     Path dir = Path.of(args[3]);
+    int checkpointEvery = args.length > 4 ? Integer.parseInt(args[4]) : CHECKPOINT_EVERY;
     Path yaml = dir.resolve("soak.yaml");
     if (!Files.exists(yaml)) {
       writeInputs(dir);
     }
     if (loop.equals("training")) {
-      train(yaml, backend, steps, dir.resolve("runs/training"), true);
+      train(yaml, backend, steps, checkpointEvery, dir.resolve("runs/training"), true);
     } else if (loop.equals("sampling")) {
       sample(yaml, backend, steps, dir);
     } else {
@@ -114,15 +121,16 @@ public final class NewPartsSoak {
         ""));
   }
 
-  /** Trains for at least {@code steps} steps into {@code run}, reporting the floors if {@code report}. */
-  private static void train(Path yaml, String backend, int steps, Path run, boolean report) {
+  /**
+   * Trains for at least {@code steps} steps into {@code run}, with a checkpoint every {@code every} epochs (and at
+   * the end), reporting the floors if {@code report}.
+   */
+  private static void train(Path yaml, String backend, int steps, int every, Path run, boolean report) {
     try (Diffusion d = Diffusion.open(yaml, List.of("backend=" + backend))) {
       int perEpoch = (d.trainingData().size() + d.config().training().batchSize() - 1)
           / d.config().training().batchSize();
       int epochs = Math.max(1, (steps + perEpoch - 1) / perEpoch);
       int total = epochs * perEpoch;
-      // about five checkpoints in a run, each replacing the oldest
-      int every = Math.max(1, epochs / 5);
       try (Diffusion e = Diffusion.open(yaml, List.of("backend=" + backend, "training.epochs=" + epochs,
               "training.checkpoint_every=" + every));
           TrainingRun r = TrainingRun.start(e, new RunFolder(run))) {
@@ -152,7 +160,7 @@ public final class NewPartsSoak {
   private static void sample(Path yaml, String backend, int steps, Path dir) {
     Path run = dir.resolve("runs/export");
     Path diffusers = dir.resolve("diffusers");
-    train(yaml, backend, 1, run, false);
+    train(yaml, backend, 1, CHECKPOINT_EVERY, run, false);
     try (TrainedModel m = TrainedModel.load(run, List.of())) {
       m.exportDiffusers(diffusers);
     }
