@@ -7,7 +7,9 @@
 #   scripts/ab-bench.sh 50d32ae 3 --workload unet --backend nd4j --no-reference
 #
 # REF is checked out with `git worktree add --detach` into a temporary folder (removed at the end) and built
-# there by its own launcher on first use (offline Maven). A REF must have `diffusion bench` (older commits ran it
+# there by its own launcher on first use (offline Maven). REF may also be the folder of a checkout kept for
+# repeated comparisons (e.g. one made with `git worktree add --detach ../ref 50d32ae`), which is used as it is
+# and built once. A REF must have `diffusion bench` (older commits ran it
 # from the CLI, newer ones from the benchmarks module; the launcher hides the difference) and understand the
 # arguments given. Compare the ratios against PyTorch of the two sides rather than absolute times.
 set -euo pipefail
@@ -20,12 +22,19 @@ rounds=$2
 shift 2
 case "$rounds" in ''|0|*[!0-9]*) echo "ab-bench: ROUNDS must be a positive integer, got '$rounds'" >&2; exit 2 ;; esac
 root=$(git rev-parse --show-toplevel)
-git -C "$root" rev-parse --verify --quiet "$ref^{commit}" >/dev/null \
-  || { echo "ab-bench: REF '$ref' is not a commit of $root" >&2; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/ab-bench.XXXXXX")
-cleanup() { git -C "$root" worktree remove --force "$work/a" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-git -C "$root" worktree add --detach "$work/a" "$ref" >/dev/null
+if [ -d "$ref" ]; then
+  [ -x "$ref/diffusion" ] && git -C "$ref" rev-parse --verify --quiet HEAD >/dev/null \
+    || { echo "ab-bench: REF '$ref' is a folder but not a checkout with a diffusion launcher" >&2; exit 2; }
+  a=$(cd "$ref" && pwd)
+else
+  git -C "$root" rev-parse --verify --quiet "$ref^{commit}" >/dev/null \
+    || { echo "ab-bench: REF '$ref' is neither a commit of $root nor a checkout's folder" >&2; exit 2; }
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ab-bench.XXXXXX")
+  cleanup() { git -C "$root" worktree remove --force "$work/a" >/dev/null 2>&1 || true; rm -rf "$work"; }
+  trap cleanup EXIT
+  git -C "$root" worktree add --detach "$work/a" "$ref" >/dev/null
+  a=$work/a
+fi
 side() {
   local label=$1 dir=$2
   echo "=== $label ($(git -C "$dir" rev-parse --short HEAD)$( [ "$dir" = "$root" ] && ! git -C "$dir" diff --quiet && echo ", with changes"))"
@@ -35,8 +44,8 @@ side() {
 for ((r = 1; r <= rounds; r++)); do
   echo "##### round $r of $rounds"
   if ((r % 2 == 1)); then
-    side A "$work/a" "$@"; side B "$root" "$@"
+    side A "$a" "$@"; side B "$root" "$@"
   else
-    side B "$root" "$@"; side A "$work/a" "$@"
+    side B "$root" "$@"; side A "$a" "$@"
   fi
 done
