@@ -25,12 +25,13 @@ import java.util.List;
  * <p><b>Grad mode.</b> libtorch records a graph only while grad mode is on, and grad mode is per thread. A
  * training pass that libtorch differentiates turns it on for its thread; a prediction pass, and a training
  * pass of a network the kernels differentiate by hand ({@link DjlLayers#differentiation}), turn it off (a new
- * thread starts with it on); {@link #close} restores what the thread had. DJL's {@code GradientCollector} is not used: it allows one
- * collector per process (a static flag) although the state it sets is per thread, so two models could not
- * train at once.
+ * thread starts with it on); {@link #close} restores what the thread had. DJL's {@code GradientCollector} is
+ * not used: it allows one collector per process (a static flag) although the state it sets is per thread, so
+ * two models could not train at once.
  *
  * <p><b>Loss.</b> {@link #mse} (differentiation by hand) returns {@code d = prediction - target} as the loss's
- * gradient, its factor {@code 2 scale} handed to the parameters as below. {@link #mseBackward} computes {@code d = prediction - target} outside the graph, the loss
+ * gradient, its factor {@code 2 scale} handed to the parameters as below. {@link #mseBackward} computes {@code
+ * d = prediction - target} outside the graph, the loss
  * {@code scale * sum(d^2)} and its gradient {@code 2 scale d}, and starts libtorch's backward pass at the
  * prediction with that gradient: the loss's own operations are never recorded or differentiated, and the
  * constant factor goes to the optimiser's fused update rather than through the activations.
