@@ -20,9 +20,8 @@ public interface LayerBackend {
 
   /**
    * How this backend computes the gradients of a network. A backend with an autograd may still differentiate by
-   * hand the networks whose layer kinds all have a {@link Kernel#backward} of its own (DJL does, for the
-   * networks of linear layers, activations, concatenations and reshapes, where libtorch's autograd costs more
-   * than the arithmetic).
+   * hand the networks whose layer kinds all have a {@link Kernel#backward} of its own, where its autograd's
+   * bookkeeping would cost more than the arithmetic (small networks such as the tutorial's MLP).
    *
    * @param network the network
    * @return the kind; the same for the same network every time
