@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * image cache, and sampling (DDIM and DDPM in turn, runs of 10 steps of 8 images) the same kind of model exported
  * as a diffusers folder and loaded back from it ({@link NewPartsSoak}). Each loop runs in a fresh JVM with a
  * pre-touched 512 MB heap ({@link SoakJvm}), for {@code -D<backend>.soak.newPartsSteps} steps (default 600), and
- * the floor of VmRSS over the last steps may exceed the floor right after warm-up (a fifth of the steps, at least
+ * the floor of VmRSS (less the JIT compiler's memory, {@link ResidentSize#withoutJitKb()}) over the last steps may exceed the floor right after warm-up (a fifth of the steps, at least
  * 300 training steps or 15 sampling runs; the floors are over windows of up to 20 steps or runs,
  * {@link ResidentSize.Floors}) by less than {@link #BOUND_KB}.
  *

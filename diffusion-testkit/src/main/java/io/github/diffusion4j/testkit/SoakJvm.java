@@ -16,7 +16,8 @@ import java.util.Map;
  * ({@code soak key=value key=value ...}, the last one printed). The child's 512 MB heap is touched up front
  * ({@code -XX:+AlwaysPreTouch}), so the heap adds nothing to the resident size later and the garbage
  * collector rarely runs (it cannot hide a leak by freeing unreachable arrays); a fresh JVM per loop keeps one
- * loop's garbage from hiding another's leak.
+ * loop's garbage from hiding another's leak. Native memory tracking is on, so that {@link ResidentSize.Floors}
+ * can leave the JIT compiler's own memory out of VmRSS.
  */
 public final class SoakJvm {
   private SoakJvm() {}
@@ -35,7 +36,8 @@ public final class SoakJvm {
   public static Map<String, String> run(Class<?> main, String... args) throws IOException, InterruptedException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(
-        List.of(java, "-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"));
+        List.of(java, "-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC",
+            "-XX:NativeMemoryTracking=summary"));
     for (String key : System.getProperties().stringPropertyNames()) {
       if (key.startsWith("ai.djl.") || key.startsWith("org.bytedeco.")) {
         command.add("-D" + key + "=" + System.getProperty(key));
