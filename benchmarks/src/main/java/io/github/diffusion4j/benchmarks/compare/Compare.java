@@ -152,6 +152,7 @@ public final class Compare implements Callable<Integer> {
     if (inProcess) {
       BackendProvider p = provider(backend);
       try (Backend b = p.create(new BackendOptions(threads))) {
+        System.err.println("engine " + backend + ": " + b.describe());
         System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps)
             : workload.equals("cifar10") ? Workloads.runCifar10Memory(b, threads, batch, trainSteps)
             : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
@@ -292,6 +293,10 @@ public final class Compare implements Callable<Integer> {
         }
       }
     }
+    ProductFlops unet = ProductFlops.of(Workloads.unetSpec().network());
+    printFloors(rows, List.of(
+        new Floor("unet_train_steps_per_s", "training step", Workloads.UNET_BATCH * (double) unet.training(), true),
+        new Floor("unet_forward_s", "forward pass", Workloads.UNET_BATCH * (double) unet.forward(), false)));
     return 0;
   }
 
@@ -321,6 +326,7 @@ public final class Compare implements Callable<Integer> {
    * @return its figures, or null (with a line on standard error) if it failed
    */
   Map<String, Double> runPython(List<String> args) throws IOException, InterruptedException {
+    describeReference();
     List<String> cmd = new ArrayList<>();
     cmd.add(python);
     cmd.addAll(args);
@@ -335,6 +341,96 @@ public final class Compare implements Callable<Integer> {
     }
     return parse(json);
   }
+
+  /** The reference's single-matrix-product rate in GFLOP/s, measured once per run; NaN until then or if unknown. */
+  private double sgemmGflops = Double.NaN;
+
+  private boolean engineDescribed;
+
+  /**
+   * Prints on standard error, once per run, the reference's engine: PyTorch's version and the OpenBLAS kernels it
+   * runs ({@code openblas_get_corename} of the {@code libblas.so.3} it loaded), and {@code OPENBLAS_CORETYPE} if
+   * the environment sets it, since both the reference and the ND4J backend follow it (docs/benchmarks.md); and
+   * measures the machine's matrix product rate with it ({@code torch.mm} of two 1024x1024 matrices on this run's
+   * threads, the best of twenty after three unmeasured), from which the floors are printed.
+   */
+  private void describeReference() throws IOException, InterruptedException {
+    if (engineDescribed) {
+      return;
+    }
+    engineDescribed = true;
+    String coreType = System.getenv("OPENBLAS_CORETYPE");
+    System.err.println("OPENBLAS_CORETYPE: " + (coreType == null || coreType.isBlank() ? "not set" : coreType)
+        + " (ND4J and the PyTorch reference follow it)");
+    ProcessBuilder pb = new ProcessBuilder(python, "-c", String.join("\n",
+        "import ctypes, time, torch",
+        "torch.set_num_threads(" + threads + ")",
+        "try:",
+        "    f = ctypes.CDLL('libblas.so.3').openblas_get_corename",
+        "    f.restype = ctypes.c_char_p",
+        "    blas = 'OpenBLAS kernels ' + f().decode()",
+        "except Exception:",
+        "    blas = 'BLAS not OpenBLAS'",
+        "a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)",
+        "best = float('inf')",
+        "for i in range(23):",
+        "    t = time.perf_counter(); torch.mm(a, b); t = time.perf_counter() - t",
+        "    best = t if i >= 3 and t < best else best",
+        "print('engine pytorch: torch ' + torch.__version__ + ', ' + blas)",
+        "print('sgemm_gflops %.1f' % (2 * 1024 ** 3 / best / 1e9))"));
+    pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+    pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      return;
+    }
+    for (String line : out.split("\n")) {
+      if (line.startsWith("engine ")) {
+        System.err.println(line.strip());
+      } else if (line.startsWith("sgemm_gflops ")) {
+        sgemmGflops = Double.parseDouble(line.substring(13).strip());
+      }
+    }
+  }
+
+  /**
+   * Prints the floor of a workload's figures (its matrix products, {@link ProductFlops}, at the reference's
+   * matrix product rate) and the fraction of it each row reaches: the floor's time over the measured time. Above
+   * 100% a side's products ran faster than the reference's {@code sgemm} of 1024x1024 matrices (oneDNN's
+   * direct convolutions in PyTorch and libtorch can).
+   *
+   * @param rows the measured rows
+   * @param figures per figure: its JSON key, its label, its operations, and whether it is a rate (per second)
+   *     rather than a time
+   */
+  private void printFloors(Map<String, Map<String, Double>> rows, List<Floor> figures) {
+    if (!(sgemmGflops > 0)) {
+      return;
+    }
+    StringBuilder what = new StringBuilder();
+    for (Floor f : figures) {
+      what.append(String.format(Locale.ROOT, "%s%s %.3g GFLOP = %.4f s", what.length() == 0 ? "" : "; ", f.label,
+          f.flops / 1e9, f.flops / 1e9 / sgemmGflops));
+    }
+    System.out.printf(Locale.ROOT, "floor: the matrix products alone at the reference's sgemm rate (1024^3, %d "
+        + "threads: %.1f GFLOP/s): %s%n", threads, sgemmGflops, what);
+    System.out.println("fraction of the floor reached (the floor's time over the measured time):");
+    for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-13s", e.getKey()));
+      for (Floor f : figures) {
+        Double v = e.getValue().get(f.key);
+        double seconds = v == null ? Double.NaN : f.rate ? 1 / v : v;
+        line.append(String.format(Locale.ROOT, " %14s", Double.isFinite(seconds)
+            ? String.format(Locale.ROOT, "%.0f%%", 100 * f.flops / 1e9 / sgemmGflops / seconds) : "-"));
+      }
+      System.out.println(line);
+    }
+  }
+
+  /** One figure of a workload with its operations, for {@link #printFloors}. */
+  private record Floor(String key, String label, double flops, boolean rate) {}
 
   private Map<String, Double> runChild(String name) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
@@ -430,6 +526,12 @@ public final class Compare implements Callable<Integer> {
             ratio(v, ref, "ddpm_s"), ratio(v, ref, "ddim_s"));
       }
     }
+    ProductFlops mlp = ProductFlops.of(Workloads.mlpSpec().network());
+    printFloors(rows, List.of(
+        new Floor("train_steps_per_s", "training step", Workloads.MLP_BATCH * (double) mlp.training(), true),
+        new Floor("ddpm_s", "DDPM-" + Workloads.MLP_TIMESTEPS, (double) samples * Workloads.MLP_TIMESTEPS
+            * mlp.forward(), false),
+        new Floor("ddim_s", "DDIM-" + ddimSteps, (double) samples * ddimSteps * mlp.forward(), false)));
   }
 
   private static String ratio(Map<String, Double> v, Map<String, Double> ref, String key) {

@@ -56,15 +56,15 @@ final class Workloads {
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
   static String runUNet(Backend backend, int threads, int steps, int reps) {
-    Shape image = Shape.of(1, 32, 32);
-    io.github.diffusion4j.model.UNetSpec spec = io.github.diffusion4j.model.UNetSpec.defaults(image, 1000);
-    Shape batch = Shape.batchOf(64, image);
+    io.github.diffusion4j.model.UNetSpec spec = unetSpec();
+    Shape image = spec.imageShape();
+    Shape batch = Shape.batchOf(UNET_BATCH, image);
     float[] x = new float[batch.size()];
     float[] y = new float[batch.size()];
     Noise.seeded(0).fillNormal(x, 0, x.length);
     Noise.seeded(1).fillNormal(y, 0, y.length);
-    int[] t = new int[64];
-    for (int i = 0; i < 64; i++) {
+    int[] t = new int[UNET_BATCH];
+    for (int i = 0; i < UNET_BATCH; i++) {
       t[i] = i * 997 % 1000;
     }
     double[] train = new double[reps];
@@ -144,13 +144,40 @@ final class Workloads {
     }
   }
 
+  /** The U-Net workload's batch. */
+  static final int UNET_BATCH = 64;
+
+  /** The MLP workload's training batch. */
+  static final int MLP_BATCH = 128;
+
+  /** The MLP workload's timesteps (its DDPM sampling runs all of them). */
+  static final int MLP_TIMESTEPS = 100;
+
+  /**
+   * The U-Net workload's model: the default U-Net on 1x32x32 images.
+   *
+   * @return its spec
+   */
+  static io.github.diffusion4j.model.UNetSpec unetSpec() {
+    return io.github.diffusion4j.model.UNetSpec.defaults(Shape.of(1, 32, 32), 1000);
+  }
+
+  /**
+   * The MLP workload's model: the tutorial's MLP (128 hidden) on 3x5x5 images.
+   *
+   * @return its spec
+   */
+  static MlpSpec mlpSpec() {
+    return new MlpSpec(Shape.of(3, 5, 5), MLP_TIMESTEPS, 128);
+  }
+
   static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps,
       NoiseVersion noise) {
-    Shape image = Shape.of(3, 5, 5);
-    int numT = 100;
-    int batch = 128;
+    MlpSpec spec = mlpSpec();
+    Shape image = spec.imageShape();
+    int numT = MLP_TIMESTEPS;
+    int batch = MLP_BATCH;
     Schedule schedule = Schedule.of(ScheduleSpec.linear(numT));
-    MlpSpec spec = new MlpSpec(image, numT, 128);
     Dataset data = GradientImages.dataset(50_000, image, Noise.seeded(0));
     int warmup = 200;
     long total = warmup + (long) reps * trainSteps;
