@@ -18,7 +18,7 @@ Usage (PyTorch 1.13 or later and NumPy; Debian: ``apt install python3-torch``)::
 
     python3 docs/ddpm_reference.py names '{"ch": 128, "ch_mult": [1, 2, 2, 2], "attn_resolutions": [16]}'
     python3 docs/ddpm_reference.py golden OUT.json    # regenerates the tests' golden file
-    python3 docs/ddpm_reference.py bench CONFIG_JSON BATCH THREADS
+    python3 docs/ddpm_reference.py bench CONFIG_JSON BATCH THREADS [STEPS]
 """
 
 import json
@@ -296,15 +296,32 @@ def golden(out_path):
 
 
 def bench(config, batch, threads, steps=3):
-    """Seconds per forward pass (no gradient) and per training step (Adam) for a config, random weights."""
+    """Training steps/s (Adam, mean squared error against a random target, dropout on) and seconds per forward
+    pass without gradients for a config, random weights; one unmeasured step of each first. The reference of
+    `diffusion bench --workload ddpm`."""
     import time
     torch.set_num_threads(threads)
     model = build(config)
     model.load_state_dict(test_weights(model, 1))
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
     c, s = model.conv_in.in_channels, config.get("image_size", DEFAULT["image_size"])
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, c, s, s, generator=gen)
+    y = torch.randn(batch, c, s, s, generator=gen)
     t = np.arange(batch) * 997 % 1000
+
+    def step():
+        opt.zero_grad()
+        loss = ((model(x, t) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    model.train()
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    train = steps / (time.perf_counter() - start)
     with torch.no_grad():
         model.eval()
         model(x, t)
@@ -312,7 +329,9 @@ def bench(config, batch, threads, steps=3):
         for _ in range(steps):
             model(x, t)
         fwd = (time.perf_counter() - start) / steps
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "batch": batch, "forward_s": fwd}))
+    # the line `diffusion bench --workload ddpm` reads
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "batch": batch, "forward_s": fwd,
+                      "unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(fwd, 5)}))
 
 
 def main(argv):
@@ -325,8 +344,8 @@ def main(argv):
         print(f"# {total} parameters")
     elif len(argv) == 2 and argv[0] == "golden":
         golden(argv[1])
-    elif len(argv) == 4 and argv[0] == "bench":
-        bench(json.loads(argv[1]), int(argv[2]), int(argv[3]))
+    elif len(argv) in (4, 5) and argv[0] == "bench":
+        bench(json.loads(argv[1]), int(argv[2]), int(argv[3]), *(int(a) for a in argv[4:]))
     else:
         print(__doc__)
         return 2

@@ -110,9 +110,10 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--no-reference", description = "Skip the PyTorch reference.")
   boolean noReference;
 
-  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|pretrained|cifar10",
+  @Option(names = "--workload", defaultValue = "mlp", paramLabel = "mlp|unet|ddpm|pretrained|cifar10",
       description = {"mlp: the tutorial's workload against benchmarks/reference/torch_timing.py (default);",
           "unet: the default U-Net (1x32x32, batch 64) against docs/unet_reference.py bench;",
+          "ddpm: the DDPM authors' CIFAR-10 model (35.7M parameters) at --batch against docs/ddpm_reference.py bench;",
           "pretrained: seconds per image of DDIM sampling (batch 1) with --checkpoint DIR against "
               + "docs/diffusers_reference.py bench (the reference needs a diffusers folder);",
           "cifar10: memory, not speed: the DDPM CIFAR-10 model's training steps at --batch, peak resident size."})
@@ -122,7 +123,9 @@ public final class Compare implements Callable<Integer> {
       + "folder (or a checkpoint folder; then without the PyTorch reference).")
   Path checkpoint;
 
-  @Option(names = "--batch", defaultValue = "64", description = "Batch of the cifar10 workload (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch", description = "Batch of the ddpm and cifar10 workloads (default: 16 for ddpm, 64 for cifar10).")
+  Integer batchOption;
+
   int batch;
 
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
@@ -131,7 +134,8 @@ public final class Compare implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     trainSteps = trainStepsOption != null ? trainStepsOption
-        : "unet".equals(workload) ? 10 : "cifar10".equals(workload) ? 2 : 4000;
+        : "unet".equals(workload) ? 10 : "ddpm".equals(workload) ? 3 : "cifar10".equals(workload) ? 2 : 4000;
+    batch = batchOption != null ? batchOption : "ddpm".equals(workload) ? 16 : 64;
     ddimSteps = ddimStepsOption != null ? ddimStepsOption : "pretrained".equals(workload) ? 50 : 20;
     if (noiseVersion != 1 && noiseVersion != 2) {
       throw new IllegalArgumentException("--noise-version " + noiseVersion + ": use 1 or 2");
@@ -140,8 +144,8 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--train-steps, --samples, --ddim-steps, --reps, --threads and --batch must be at least 1");
     }
-    if (!List.of("mlp", "unet", "pretrained", "cifar10").contains(workload)) {
-      throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, pretrained or cifar10");
+    if (!List.of("mlp", "unet", "ddpm", "pretrained", "cifar10").contains(workload)) {
+      throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, ddpm, pretrained or cifar10");
     }
     if (workload.equals("pretrained")) {
       if (checkpoint == null) {
@@ -154,6 +158,7 @@ public final class Compare implements Callable<Integer> {
       try (Backend b = p.create(new BackendOptions(threads))) {
         System.err.println("engine " + backend + ": " + b.describe());
         System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps)
+            : workload.equals("ddpm") ? Workloads.runDdpm(b, threads, batch, trainSteps, reps)
             : workload.equals("cifar10") ? Workloads.runCifar10Memory(b, threads, batch, trainSteps)
             : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
       }
@@ -161,6 +166,9 @@ public final class Compare implements Callable<Integer> {
     }
     if (workload.equals("unet")) {
       return unet();
+    }
+    if (workload.equals("ddpm")) {
+      return ddpm();
     }
     if (workload.equals("cifar10")) {
       return cifar10();
@@ -264,23 +272,48 @@ public final class Compare implements Callable<Integer> {
 
   /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
   private int unet() throws IOException, InterruptedException {
-    Map<String, Map<String, Double>> rows = timeBackends("the U-Net on backend");
-    Path script = reference("docs/unet_reference.py");
-    if (script != null) {
-      System.err.println("timing the PyTorch U-Net: " + script);
-      Map<String, Double> torch = runPython(List.of(script.toString(), "bench", String.valueOf(trainSteps),
-          String.valueOf(threads)));
+    return model("the U-Net", "U-Net 1x32x32 base 32 mult [1,2,2] attention", Workloads.unetSpec(),
+        Workloads.UNET_BATCH, "docs/unet_reference.py", List.of("bench", String.valueOf(trainSteps),
+            String.valueOf(threads)));
+  }
+
+  /** The DDPM CIFAR-10 model's comparison, as {@link #unet()}, at {@code --batch}. */
+  private int ddpm() throws IOException, InterruptedException {
+    return model("the DDPM CIFAR-10 model", "the DDPM CIFAR-10 model (35.7M parameters, 3x32x32)",
+        io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, "docs/ddpm_reference.py",
+        List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps)));
+  }
+
+  /**
+   * Times a model's training steps and forward passes on each backend in a child JVM, then its reference module in
+   * PyTorch, and prints the figures, the ratios and the floors.
+   *
+   * @param what how the progress lines name the model
+   * @param title how the table names the workload
+   * @param spec the model
+   * @param size the batch
+   * @param script the reference script, relative to the repository
+   * @param args its arguments
+   */
+  private int model(String what, String title, io.github.diffusion4j.model.ModelSpec spec, int size, String script,
+      List<String> args) throws IOException, InterruptedException {
+    Map<String, Map<String, Double>> rows = timeBackends(what + " on backend");
+    Path path = reference(script);
+    if (path != null) {
+      System.err.println("timing the PyTorch reference: " + path);
+      List<String> all = new ArrayList<>(List.of(path.toString()));
+      all.addAll(args);
+      Map<String, Double> torch = runPython(all);
       if (torch != null) {
         rows.put("pytorch", torch);
       }
     }
-    System.out.printf(Locale.ROOT, "workload: U-Net 1x32x32 base 32 mult [1,2,2] attention, batch 64; %d threads%n",
-        threads);
+    System.out.printf(Locale.ROOT, "workload: %s, batch %d; %d threads%n", title, size, threads);
     System.out.printf(Locale.ROOT, "%-13s %16s %14s %20s%n", "", "train steps/s", "forward s", "DDIM-50 images/s");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       double f = e.getValue().get("unet_forward_s");
       System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %20.2f%n", e.getKey(),
-          e.getValue().get("unet_train_steps_per_s"), f, 64 / (50 * f));
+          e.getValue().get("unet_train_steps_per_s"), f, size / (50 * f));
     }
     Map<String, Double> ref = rows.get("pytorch");
     if (ref != null) {
@@ -293,10 +326,10 @@ public final class Compare implements Callable<Integer> {
         }
       }
     }
-    ProductFlops unet = ProductFlops.of(Workloads.unetSpec().network());
+    ProductFlops products = ProductFlops.of(spec.network());
     printFloors(rows, List.of(
-        new Floor("unet_train_steps_per_s", "training step", Workloads.UNET_BATCH * (double) unet.training(), true),
-        new Floor("unet_forward_s", "forward pass", Workloads.UNET_BATCH * (double) unet.forward(), false)));
+        new Floor("unet_train_steps_per_s", "training step", size * (double) products.training(), true),
+        new Floor("unet_forward_s", "forward pass", size * (double) products.forward(), false)));
     return 0;
   }
 

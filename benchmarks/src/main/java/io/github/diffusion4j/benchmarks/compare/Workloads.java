@@ -56,15 +56,34 @@ final class Workloads {
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
   static String runUNet(Backend backend, int threads, int steps, int reps) {
-    io.github.diffusion4j.model.UNetSpec spec = unetSpec();
+    return runModel(backend, unetSpec(), UNET_BATCH, threads, steps, reps);
+  }
+
+  /**
+   * The DDPM workload of {@code docs/ddpm_reference.py bench}: the DDPM authors' CIFAR-10 model
+   * ({@code DdpmUNetSpec.cifar10()}, 35.7 M parameters) timed as {@link #runUNet} times the default U-Net, at
+   * {@code batch}.
+   *
+   * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
+   */
+  static String runDdpm(Backend backend, int threads, int batch, int steps, int reps) {
+    return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps);
+  }
+
+  /**
+   * A model trained with Adam on one fixed random batch, and the time of one forward pass of that batch, each
+   * the median of {@code reps} blocks of {@code steps} after one unmeasured step of each.
+   */
+  private static String runModel(Backend backend, io.github.diffusion4j.model.ModelSpec spec, int size, int threads,
+      int steps, int reps) {
     Shape image = spec.imageShape();
-    Shape batch = Shape.batchOf(UNET_BATCH, image);
+    Shape batch = Shape.batchOf(size, image);
     float[] x = new float[batch.size()];
     float[] y = new float[batch.size()];
     Noise.seeded(0).fillNormal(x, 0, x.length);
     Noise.seeded(1).fillNormal(y, 0, y.length);
-    int[] t = new int[UNET_BATCH];
-    for (int i = 0; i < UNET_BATCH; i++) {
+    int[] t = new int[size];
+    for (int i = 0; i < size; i++) {
       t[i] = i * 997 % 1000;
     }
     double[] train = new double[reps];

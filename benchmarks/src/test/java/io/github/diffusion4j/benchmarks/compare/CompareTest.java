@@ -26,6 +26,7 @@ class CompareTest {
     try {
       assertEquals(2, Compare.run("--workload", "resnet"));
       assertEquals(2, Compare.run("--reps", "0"));
+      assertEquals(2, Compare.run("--workload", "ddpm", "--batch", "0"));
       assertEquals(2, Compare.run("--noise-version", "3"));
       assertEquals(2, Compare.run("--workload", "pretrained"));
       assertEquals(2, Compare.run("--no-such-option"));
@@ -34,11 +35,12 @@ class CompareTest {
       System.setErr(err);
     }
     List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-    assertEquals(6, lines.size(), String.join("\n", lines));
-    assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, pretrained or cifar10"), lines.get(0));
-    assertTrue(lines.get(3).contains("needs --checkpoint DIR"), lines.get(3));
-    assertTrue(lines.get(4).contains("--no-such-option"), lines.get(4));
-    assertTrue(lines.get(5).contains("no-such-backend"), lines.get(5));
+    assertEquals(7, lines.size(), String.join("\n", lines));
+    assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, ddpm, pretrained or cifar10"), lines.get(0));
+    assertTrue(lines.get(2).contains("--batch must be at least 1"), lines.get(2));
+    assertTrue(lines.get(4).contains("needs --checkpoint DIR"), lines.get(4));
+    assertTrue(lines.get(5).contains("--no-such-option"), lines.get(5));
+    assertTrue(lines.get(6).contains("no-such-backend"), lines.get(6));
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
