@@ -330,7 +330,7 @@ def bench(config, batch, threads, steps=3):
             model(x, t)
         fwd = (time.perf_counter() - start) / steps
     # the line `diffusion bench --workload ddpm` reads
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "batch": batch, "forward_s": fwd,
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "batch": batch,
                       "unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(fwd, 5)}))
 
 
