@@ -34,10 +34,26 @@ import org.bytedeco.javacpp.FloatPointer;
  * <p>Images are processed in chunks whose columns fit {@link #BUDGET} floats, so the staging buffers stay
  * small whatever the batch. Columns are built a plane at a time through heap scratch: for the
  * size-keeping case a column row of one image is its plane shifted, read from a zero-margined copy.
+ *
+ * <p>Threads: OpenBLAS runs on one thread ({@link NativeRuntime}); the kernel's lanes share the work. With
+ * several chunks, each lane takes whole chunks (its own columns, then its products); the weight gradient,
+ * a sum over chunks, is accumulated in at most {@link #PARTIALS} partial sums over fixed groups of chunks
+ * and then added in group order. With one chunk, the columns are built a channel range per lane and each
+ * product is cut into fixed pieces of its columns ({@link NativePass#pieces}). Every cut depends only on
+ * the shapes, never on the number of lanes, so the results are bit-identical whatever the threads.
  */
 final class Conv2dKernel implements Kernel {
   /** Floats of columns per chunk (1 MB, about half the L2 cache of one core here). */
   static final int BUDGET = 1 << 18;
+
+  /**
+   * The most partial sums a weight gradient is accumulated in, over fixed groups of chunks: as many lanes
+   * as this share the backward pass of a batch of several chunks.
+   */
+  static final int PARTIALS = 4;
+
+  /** The fewest rows of a piece of a weight gradient cut by rows. */
+  private static final int ROWS = 16;
 
   private final Parameters params;
   private final int cin;
@@ -108,18 +124,34 @@ final class Conv2dKernel implements Kernel {
       beta = 1f;
     }
     FloatPointer w = params.weightsAt(weight);
+    float b = beta;
     if (pointwise) {
-      Blas.gemm(false, false, cout, mout, cin, w, cin, x.pointer(), min, beta, y.pointer(), mout);
+      ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) ->
+          Blas.gemm(false, false, cout, c1 - c0, cin, w, cin, x.at(c0), min, b, y.at(c0), mout));
       return y;
     }
     int per = chunk(nb, false);
-    Buffer col = ps.ws().slot(Slot.COLUMNS, (long) kk * per * pout);
-    for (int j0 = 0; j0 < nb; j0 += per) {
-      int jn = Math.min(per, nb - j0);
-      int cols = jn * pout;
-      columns(ps, x, cin, j0, jn, col, top, left);
-      Blas.gemm(false, false, cout, cols, kk, w, kk, col.pointer, cols, beta, y.at((long) j0 * pout), mout);
+    int count = (nb + per - 1) / per;
+    long size = (long) kk * per * pout;
+    if (count == 1) {
+      Buffer col = ps.ws().slot(Slot.COLUMNS, size);
+      columns(ps, x, cin, 0, nb, col, top, left);
+      ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) ->
+          Blas.gemm(false, false, cout, c1 - c0, kk, w, kk, Blas.at(col.pointer, c0), mout, b, y.at(c0), mout));
+      return y;
     }
+    Buffer col = ps.ws().slot(Slot.COLUMNS, size * ps.lanes(count, 1));
+    ps.split(count, 1, (lane, c0, c1) -> {
+      long base = size * ps.laneIndex(lane);
+      FloatPointer own = Blas.at(col.pointer, base);
+      for (int c = c0; c < c1; c++) {
+        int j0 = c * per;
+        int jn = Math.min(per, nb - j0);
+        int cols = jn * pout;
+        columns(lane, x, 0, cin, j0, jn, col, base, top, left);
+        Blas.gemm(false, false, cout, cols, kk, w, kk, own, cols, b, y.at((long) j0 * pout), mout);
+      }
+    });
     return y;
   }
 
@@ -153,9 +185,14 @@ final class Conv2dKernel implements Kernel {
     NativeValue dx = needed[0] ? ps.allocate(x.shape, Layout.PLANES) : null;
     if (pointwise) {
       int min = nb * hin * win;
-      Blas.gemm(false, true, cout, cin, mout, dy.pointer(), mout, x.pointer(), min, 1f, params.gradientAt(weight), cin);
+      // dW += dy x^T a range of dW's rows per piece (each a whole sum over the batch); dx a range of columns
+      FloatPointer g = params.gradientAt(weight);
+      ps.pieces(cout, NativePass.pieceCount(cout, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, r1 - r0, cin, mout,
+          dy.at((long) r0 * mout), mout, x.pointer(), min, 1f, Blas.at(g, (long) r0 * cin), cin));
       if (dx != null) {
-        Blas.gemm(true, false, cin, mout, cout, params.weightsAt(weight), cin, dy.pointer(), mout, 0f, dx.pointer(), min);
+        FloatPointer w = params.weightsAt(weight);
+        ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) ->
+            Blas.gemm(true, false, cin, c1 - c0, cout, w, cin, dy.at(c0), mout, 0f, dx.at(c0), min));
       }
     } else if (same && (dx != null || cout <= cin)) {
       backwardFromOutputColumns(ps, x, dy, dx);
@@ -178,24 +215,46 @@ final class Conv2dKernel implements Kernel {
     int m = nb * p;
     int kf = cout * k * k;
     int per = chunk(nb, true);
-    Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, (long) kf * per * p);
-    Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) cin * kf);
+    int count = (nb + per - 1) / per;
+    long size = (long) kf * per * p;
+    int wsize = cin * kf;
     Buffer wf = dx == null ? null : flippedWeight(ws);
-    for (int j0 = 0; j0 < nb; j0 += per) {
-      int jn = Math.min(per, nb - j0);
-      int cols = jn * p;
-      columns(ps, dy, cout, j0, jn, dcol, bottom, right);
-      Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, dcol.pointer, cols, j0 == 0 ? 0f : 1f,
-          wg.pointer, kf);
+    int groups = Math.min(count, PARTIALS);
+    Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) wsize * groups);
+    if (count == 1) {
+      Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size);
+      columns(ps, dy, cout, 0, nb, dcol, bottom, right);
+      ps.pieces(kf, NativePass.pieceCount(kf, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, cin, r1 - r0, m,
+          x.pointer(), m, Blas.at(dcol.pointer, (long) r0 * m), m, 0f, Blas.at(wg.pointer, r0), kf));
       if (dx != null) {
-        Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, dcol.pointer, cols, 0f, dx.at((long) j0 * p), m);
+        ps.pieces(m, NativePass.pieceCount(m), (lane, c0, c1) -> Blas.gemm(false, false, cin, c1 - c0, kf,
+            wf.pointer, kf, Blas.at(dcol.pointer, c0), m, 0f, dx.at(c0), m));
       }
+    } else {
+      Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size * ps.lanes(groups, 1));
+      ps.split(groups, 1, (lane, g0, g1) -> {
+        long base = size * ps.laneIndex(lane);
+        FloatPointer own = Blas.at(dcol.pointer, base);
+        for (int gi = g0; gi < g1; gi++) {
+          int first = KernelPool.bound(count, groups, gi);
+          FloatPointer partial = Blas.at(wg.pointer, (long) gi * wsize);
+          for (int c = first; c < KernelPool.bound(count, groups, gi + 1); c++) {
+            int j0 = c * per;
+            int jn = Math.min(per, nb - j0);
+            int cols = jn * p;
+            columns(lane, dy, 0, cout, j0, jn, dcol, base, bottom, right);
+            Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, own, cols, c == first ? 0f : 1f,
+                partial, kf);
+            if (dx != null) {
+              Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, own, cols, 0f, dx.at((long) j0 * p), m);
+            }
+          }
+        }
+      });
     }
+    float[] g = sumPartials(ws, wg, wsize, groups);
     int kk2 = k * k;
-    int size = cin * kf;
-    float[] g = ws.scratch(0, size);
-    wg.buffer.get(0, g, 0, size);
-    float[] add = ws.scratch(1, size);
+    float[] add = ws.scratch(1, wsize);
     for (int co = 0; co < cout; co++) {
       for (int ci = 0; ci < cin; ci++) {
         int dst = (co * cin + ci) * kk2;
@@ -205,7 +264,23 @@ final class Conv2dKernel implements Kernel {
         }
       }
     }
-    ps.addToGradient(params, weight, add, 0, size);
+    ps.addToGradient(params, weight, add, 0, wsize);
+  }
+
+  /** The sum of {@code groups} partial weight gradients of {@code size} floats, in group order, on the heap. */
+  private static float[] sumPartials(Workspace ws, Buffer partials, int size, int groups) {
+    float[] sum = ws.scratch(0, size);
+    partials.buffer.get(0, sum, 0, size);
+    if (groups > 1) {
+      float[] h = ws.scratch(2, size);
+      for (int gi = 1; gi < groups; gi++) {
+        partials.buffer.get(gi * size, h, 0, size);
+        for (int i = 0; i < size; i++) {
+          sum[i] += h[i];
+        }
+      }
+    }
+    return sum;
   }
 
   /**
@@ -217,21 +292,49 @@ final class Conv2dKernel implements Kernel {
     int pout = hout * wout;
     int mout = nb * pout;
     int per = chunk(nb, true);
-    Buffer col = ws.slot(Slot.COLUMNS, (long) kk * per * pout);
-    Buffer dcol = dx == null ? null : ws.slot(Slot.COLUMN_GRADIENT, (long) kk * per * pout);
+    int count = (nb + per - 1) / per;
+    long size = (long) kk * per * pout;
+    int wsize = cout * kk;
+    int groups = Math.min(count, PARTIALS);
+    Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) wsize * groups);
     FloatPointer w = params.weightsAt(weight);
-    FloatPointer g = params.gradientAt(weight);
-    for (int j0 = 0; j0 < nb; j0 += per) {
-      int jn = Math.min(per, nb - j0);
-      int cols = jn * pout;
-      FloatPointer rows = dy.at((long) j0 * pout);
-      columns(ps, x, cin, j0, jn, col, top, left);
-      Blas.gemm(false, true, cout, kk, cols, rows, mout, col.pointer, cols, 1f, g, kk);
+    if (count == 1) {
+      Buffer col = ws.slot(Slot.COLUMNS, size);
+      columns(ps, x, cin, 0, nb, col, top, left);
+      ps.pieces(kk, NativePass.pieceCount(kk, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, cout, r1 - r0, mout,
+          dy.pointer(), mout, Blas.at(col.pointer, (long) r0 * mout), mout, 0f, Blas.at(wg.pointer, r0), kk));
       if (dx != null) {
-        Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, dcol.pointer, cols);
-        col2im(ps, dcol, cols, j0, jn, dx);
+        Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size);
+        ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) -> Blas.gemm(true, false, kk, c1 - c0, cout,
+            w, kk, dy.at(c0), mout, 0f, Blas.at(dcol.pointer, c0), mout));
+        col2im(ps, dcol, mout, dx);
       }
+    } else {
+      int lanes = ps.lanes(groups, 1);
+      Buffer col = ws.slot(Slot.COLUMNS, size * lanes);
+      Buffer dcol = dx == null ? null : ws.slot(Slot.COLUMN_GRADIENT, size * lanes);
+      ps.split(groups, 1, (lane, g0, g1) -> {
+        long base = size * ps.laneIndex(lane);
+        FloatPointer own = Blas.at(col.pointer, base);
+        for (int gi = g0; gi < g1; gi++) {
+          int first = KernelPool.bound(count, groups, gi);
+          FloatPointer partial = Blas.at(wg.pointer, (long) gi * wsize);
+          for (int c = first; c < KernelPool.bound(count, groups, gi + 1); c++) {
+            int j0 = c * per;
+            int jn = Math.min(per, nb - j0);
+            int cols = jn * pout;
+            FloatPointer rows = dy.at((long) j0 * pout);
+            columns(lane, x, 0, cin, j0, jn, col, base, top, left);
+            Blas.gemm(false, true, cout, kk, cols, rows, mout, own, cols, c == first ? 0f : 1f, partial, kk);
+            if (dcol != null) {
+              Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, Blas.at(dcol.pointer, base), cols);
+              col2im(lane, dcol, base, cols, j0, jn, dx);
+            }
+          }
+        }
+      });
     }
+    ps.addToGradient(params, weight, sumPartials(ws, wg, wsize, groups), 0, wsize);
   }
 
   /** {@code W'[ci][(co, ky, kx)] = W[co][ci][k-1-ky][k-1-kx]} in a staging buffer. */
@@ -263,12 +366,15 @@ final class Conv2dKernel implements Kernel {
   private void columns(NativePass ps, NativeValue v, int c, int j0, int jn, Buffer dst, int padTop, int padLeft) {
     int perChannel = jn * k * k * hout * wout;
     ps.split(c, NativePass.grain(perChannel), (lane, c0, c1) ->
-        columns(lane, v, c0, c1, j0, jn, dst, padTop, padLeft));
+        columns(lane, v, c0, c1, j0, jn, dst, 0, padTop, padLeft));
   }
 
-  /** {@link #columns(NativePass, NativeValue, int, int, int, Buffer, int, int)} for channels {@code [c0, c1)}. */
-  private void columns(
-      Workspace.Lane lane, NativeValue v, int c0, int c1, int j0, int jn, Buffer dst, int padTop, int padLeft) {
+  /**
+   * {@link #columns(NativePass, NativeValue, int, int, int, Buffer, int, int)} for channels {@code [c0, c1)},
+   * on one lane, written {@code base} floats into {@code dst}.
+   */
+  private void columns(Workspace.Lane lane, NativeValue v, int c0, int c1, int j0, int jn, Buffer dst, long base,
+      int padTop, int padLeft) {
     int nb = v.items;
     int pin = hin * win;
     int pout = hout * wout;
@@ -293,7 +399,7 @@ final class Conv2dKernel implements Kernel {
           }
           for (int ky = 0; ky < k; ky++) {
             for (int kx = 0; kx < k; kx++) {
-              int at = ((ci * k + ky) * k + kx) * cols + j * pout;
+              int at = (int) base + ((ci * k + ky) * k + kx) * cols + j * pout;
               dst.buffer.put(at, padded, kx * rowLen + before + (ky - padTop) * win + kx - padLeft, pin);
             }
           }
@@ -308,7 +414,7 @@ final class Conv2dKernel implements Kernel {
         for (int ky = 0; ky < k; ky++) {
           for (int kx = 0; kx < k; kx++) {
             gatherTap(plane, ky, kx, padTop, padLeft, tap);
-            dst.buffer.put(((ci * k + ky) * k + kx) * cols + j * pout, tap, 0, pout);
+            dst.buffer.put((int) base + ((ci * k + ky) * k + kx) * cols + j * pout, tap, 0, pout);
           }
         }
       }
@@ -370,16 +476,23 @@ final class Conv2dKernel implements Kernel {
    * Adds column gradients back onto the images they came from (the adjoint of the columns) and writes
    * the planes of images {@code [j0, j0 + jn)} of {@code dx}.
    */
-  private void col2im(NativePass ps, Buffer dcol, int cols, int j0, int jn, NativeValue dx) {
+  private void col2im(NativePass ps, Buffer dcol, int cols, NativeValue dx) {
     float[] colH = ps.ws().scratch(0, kk * cols);
     dcol.buffer.get(0, colH, 0, kk * cols);
     ps.split(cin, NativePass.grain((long) k * k * cols), (lane, c0, c1) -> {
       float[] plane = lane.scratch(1, hin * win);
-      col2im(colH, cols, c0, c1, j0, jn, dx, plane);
+      col2im(colH, cols, c0, c1, 0, dx.items, dx, plane);
     });
   }
 
-  /** {@link #col2im(NativePass, Buffer, int, int, int, NativeValue)} for input channels {@code [c0, c1)}. */
+  /** {@link #col2im(NativePass, Buffer, int, NativeValue)} of images {@code [j0, j0 + jn)} on one lane. */
+  private void col2im(Workspace.Lane lane, Buffer dcol, long base, int cols, int j0, int jn, NativeValue dx) {
+    float[] colH = lane.scratch(0, kk * cols);
+    dcol.buffer.get((int) base, colH, 0, kk * cols);
+    col2im(colH, cols, 0, cin, j0, jn, dx, lane.scratch(1, hin * win));
+  }
+
+  /** The column gradients {@code colH} of images {@code [j0, j0 + jn)} added onto input channels {@code [c0, c1)}. */
   private void col2im(float[] colH, int cols, int c0, int c1, int j0, int jn, NativeValue dx, float[] plane) {
     int nb = dx.items;
     int pin = hin * win;

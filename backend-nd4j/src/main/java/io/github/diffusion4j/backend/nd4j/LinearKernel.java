@@ -24,8 +24,14 @@ import org.bytedeco.javacpp.FloatPointer;
  * <p>Backward, with {@code dY [N, out]}: {@code dW[:, o_i : o_i + F_i] += dY^T X_i} and {@code db += dY^T
  * 1} straight into the native gradient (BLAS with {@code beta = 1}), {@code dX_i = dY W[:, o_i : o_i +
  * F_i]} (a {@link Joined} gradient for a joined input). Nothing is saved: the input stays alive.
+ *
+ * <p>Threads: {@code Y} and {@code dX} are computed in fixed pieces of at least {@link #ROWS} rows shared
+ * over the lanes ({@link NativePass#pieces}); the weight gradient, a sum over the batch, is one product.
  */
 final class LinearKernel implements Kernel {
+  /** The fewest rows (items) of a piece of the forward product and the input gradient. */
+  private static final int ROWS = 256;
+
   private final Parameters params;
   private final int in;
   private final int out;
@@ -74,7 +80,11 @@ final class LinearKernel implements Kernel {
     for (NativeValue x : parts) {
       int f = x.shape.size();
       boolean t = transposed(x);
-      Blas.gemm(t, true, n, out, f, x.pointer(), t ? n : f, params.weightsAt(weight + col), in, beta, y.pointer(), out);
+      FloatPointer w = params.weightsAt(weight + col);
+      float b = beta;
+      // rows of y in fixed pieces over the lanes
+      ps.pieces(n, NativePass.pieceCount(n, ROWS), (lane, r0, r1) -> Blas.gemm(t, true, r1 - r0, out, f,
+          t ? x.at(r0) : x.at((long) r0 * f), t ? n : f, w, in, b, y.at((long) r0 * out), out));
       beta = 1f;
       col += f;
     }
@@ -115,7 +125,9 @@ final class LinearKernel implements Kernel {
       Blas.gemm(true, t, out, f, n, d, out, x.pointer(), t ? n : f, 1f, params.gradientAt(weight + col), in);
       if (grads != null) {
         NativeValue dx = ps.allocate(x.shape, Layout.ROWS);
-        Blas.gemm(false, false, n, f, out, d, out, params.weightsAt(weight + col), in, 0f, dx.pointer(), f);
+        FloatPointer w = params.weightsAt(weight + col);
+        ps.pieces(n, NativePass.pieceCount(n, ROWS), (lane, r0, r1) -> Blas.gemm(false, false, r1 - r0, f, out,
+            dy.at((long) r0 * out), out, w, in, 0f, dx.at((long) r0 * f), f));
         grads[i] = dx;
       }
       col += f;

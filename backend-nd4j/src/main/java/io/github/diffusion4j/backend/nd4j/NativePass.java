@@ -58,6 +58,12 @@ final class NativePass implements Pass {
    */
   static final int GRAIN = 1 << 15;
 
+  /** The fewest columns of a piece of a matrix product cut by {@link #pieces(int, int, RangeTask)}. */
+  static final int PIECE_COLUMNS = 512;
+
+  /** The most pieces a matrix product is cut into. */
+  static final int MAX_PIECES = 8;
+
   /** The work of one range of a split loop, with its lane's heap scratch. */
   @FunctionalInterface
   interface RangeTask {
@@ -113,6 +119,47 @@ final class NativePass implements Pass {
    */
   static int grain(long floats) {
     return (int) Math.max(1, GRAIN / Math.max(1, floats));
+  }
+
+  /**
+   * Runs {@code task} on {@code pieces} contiguous pieces of {@code [0, n)} (piece {@code i} is
+   * {@code [n i / pieces, n (i + 1) / pieces)}), the pieces split over the lanes. The pieces depend only on
+   * {@code n} and {@code pieces}, never on the number of lanes, so a matrix product cut this way (each
+   * piece a product of its own, OpenBLAS on one thread) computes the same bits on any number of threads.
+   *
+   * @param n the extent to cut (columns or rows of a product)
+   * @param pieces how many pieces, at least 1 (see {@link #pieceCount(long)})
+   * @param task the work of one piece: its lane's scratch and {@code [from, to)}
+   */
+  void pieces(int n, int pieces, RangeTask task) {
+    split(pieces, 1, (lane, p0, p1) -> {
+      for (int p = p0; p < p1; p++) {
+        task.run(lane, KernelPool.bound(n, pieces, p), KernelPool.bound(n, pieces, p + 1));
+      }
+    });
+  }
+
+  /**
+   * How many pieces the {@code n} columns of a product are cut into: pieces of at least
+   * {@link #PIECE_COLUMNS} columns, at most {@link #MAX_PIECES} (see {@link #pieces(int, int, RangeTask)}).
+   *
+   * @param n the columns
+   * @return the number of pieces, at least 1
+   */
+  static int pieceCount(long n) {
+    return pieceCount(n, PIECE_COLUMNS);
+  }
+
+  /**
+   * How many pieces {@code n} rows or columns are cut into, each at least {@code least} long, at most
+   * {@link #MAX_PIECES}.
+   *
+   * @param n the extent
+   * @param least the shortest piece
+   * @return the number of pieces, at least 1
+   */
+  static int pieceCount(long n, int least) {
+    return (int) Math.max(1, Math.min(MAX_PIECES, n / least));
   }
 
   /** The work of one chunk of a {@link #chunks} loop, with its lane's heap scratch. */

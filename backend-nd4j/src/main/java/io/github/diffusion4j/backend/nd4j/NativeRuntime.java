@@ -13,8 +13,9 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  *
  * <p>Threads are set in every place this ND4J build reads them: ND4J's environment (its own thread pool
  * and the number of threads a single op may use), OpenMP ({@code omp_set_num_threads}, which binds the
- * calling thread; other threads follow {@code OMP_NUM_THREADS}) and OpenBLAS
- * ({@code openblas_set_num_threads}, process-wide).
+ * calling thread; other threads follow {@code OMP_NUM_THREADS}). OpenBLAS ({@code openblas_set_num_threads},
+ * process-wide) always runs on one thread: the kernels share their products over their own lanes
+ * ({@link KernelPool}).
  */
 final class NativeRuntime {
   private static NativeRuntime instance;
@@ -85,7 +86,11 @@ final class NativeRuntime {
     Nd4j.getEnvironment().setMaxThreads(n);
     Nd4j.getEnvironment().setMaxMasterThreads(n);
     NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(n);
-    Nd4j.factory().blas().setMaxThreads(n);
+    // OpenBLAS stays on one thread: the kernels cut their products into fixed pieces and share them over
+    // their own lanes (Conv2dKernel, NativePass#pieces), which is faster on few cores than OpenBLAS's
+    // threads (they spin between the many small products and take the core the kernels' lanes need) and
+    // keeps the results the same whatever the thread count
+    Nd4j.factory().blas().setMaxThreads(1);
     this.threads = n;
   }
 
