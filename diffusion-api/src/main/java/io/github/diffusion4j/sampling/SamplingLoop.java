@@ -53,10 +53,17 @@ public final class SamplingLoop {
     return tensors.fromArray(noiseValues(request, index), request.batchShape());
   }
 
-  /** The values of {@link #stepNoise}, on the heap: what the noise thread computes. */
+  /** The values of {@link #stepNoise}, on the heap. */
   static float[] noiseValues(SamplingRequest request, int index) {
+    return noiseValues(request, index, new float[request.batchShape().size()]);
+  }
+
+  /**
+   * The values of {@link #stepNoise} written into {@code data} (the loop's one buffer, reused every step:
+   * a new array per step would be zeroed by the JVM first, a pass over the batch for nothing).
+   */
+  static float[] noiseValues(SamplingRequest request, int index, float[] data) {
     Shape shape = request.batchShape();
-    float[] data = new float[shape.size()];
     Noise.seeded(request.seed())
         .withVersion(request.noise())
         .split(index + 1L)
@@ -88,20 +95,25 @@ public final class SamplingLoop {
     ReverseStepResult previous = null;
     ExecutorService noiseThread = tensors.threads() > 1 && plan.size() > 1 ? newNoiseThread() : null;
     boolean drewNoise = true;
+    // the step's noise is drawn into this buffer and uploaded from it before the next step draws again
+    float[] noise = new float[request.batchShape().size()];
     try (TensorScope outer = tensors.openScope()) {
       for (int i = 0; i < plan.size(); i++) {
         ReverseStepResult result;
         final int index = i;
         Future<float[]> next = noiseThread != null && drewNoise
-            ? noiseThread.submit(() -> noiseValues(request, index)) : null;
+            ? noiseThread.submit(() -> noiseValues(request, index, noise)) : null;
         try (TensorScope step = tensors.openScope()) {
           Arrays.fill(t, plan.get(i));
           Tensor output = model.predict(x, t);
           StepContext context = new StepContext(plan, i, x, output,
-              () -> next == null ? stepNoise(tensors, request, index)
-                  : tensors.fromArray(await(next), request.batchShape()), previous);
+              () -> tensors.fromArray(next == null ? noiseValues(request, index, noise) : await(next),
+                  request.batchShape()), previous);
           result = sampler.step(context);
           drewNoise = context.drewNoise();
+          if (next != null && !drewNoise) {
+            await(next); // a draw the step did not use still writes the buffer: let it finish first
+          }
           listener.onStep(i, plan, result);
           step.keep(result.prev());
           step.keep(result.predictedX0());

@@ -7,6 +7,7 @@ import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.Saved;
 import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.tensor.Shape;
+import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -72,13 +73,21 @@ final class LinearKernel implements Kernel {
     int n = ps.items();
     NativeValue y = ps.allocate(outShape, Layout.ROWS);
     float beta = 0f;
-    if (bias >= 0) {
-      fillRows(ps, y, n);
+    boolean narrow = false;
+    for (NativeValue x : parts) {
+      narrow |= parts.length > 1 && x.shape.size() == 1;
+    }
+    if (bias >= 0 || narrow) {
+      fillRows(ps, y, n, parts);
       beta = 1f;
     }
     int col = 0;
     for (NativeValue x : parts) {
       int f = x.shape.size();
+      if (narrow && f == 1) {
+        col += f; // added by fillRows
+        continue;
+      }
       boolean t = transposed(x);
       FloatPointer w = params.weightsAt(weight + col);
       float b = beta;
@@ -91,16 +100,65 @@ final class LinearKernel implements Kernel {
     return y;
   }
 
-  /** Writes the bias into every row of {@code y}. */
-  private void fillRows(NativePass ps, NativeValue y, int n) {
-    float[] h = ps.ws().scratch(2, Math.max(Workspace.CHUNK, out));
+  /**
+   * Writes the bias into every row of {@code y}, plus, for an input in several parts, the products of its
+   * one-feature parts (a scaled timestep beside an image): {@code Y[r][o] = b[o] + sum_p x_p[r] W[o][c_p]}.
+   * A product of depth one through BLAS would be one more pass over {@code Y} and a call of its own.
+   */
+  private void fillRows(NativePass ps, NativeValue y, int n, NativeValue[] parts) {
+    Workspace ws = ps.ws();
+    float[] h = ws.scratch(2, Math.max(Workspace.CHUNK, out));
     int rows = Math.max(1, h.length / out);
-    params.weights(bias, h, out);
-    for (int r = 1; r < rows; r++) {
-      System.arraycopy(h, 0, h, r * out, out);
+    float[] b = ws.scratch(0, out);
+    if (bias >= 0) {
+      params.weights(bias, b, out);
+    } else {
+      Arrays.fill(b, 0, out, 0f);
+    }
+    int narrow = 0;
+    for (NativeValue x : parts) {
+      narrow += parts.length > 1 && x.shape.size() == 1 ? 1 : 0;
+    }
+    if (narrow == 0) {
+      for (int r = 0; r < rows; r++) {
+        System.arraycopy(b, 0, h, r * out, out);
+      }
+      for (int r0 = 0; r0 < n; r0 += rows) {
+        int nr = Math.min(rows, n - r0);
+        y.buffer().put(y.offset + r0 * out, h, 0, nr * out);
+      }
+      return;
+    }
+    float[] xs = ws.scratch(1, narrow * n);
+    float[] w = ws.scratch(3, out * in + narrow * out);
+    params.weights(weight, w, out * in);
+    int ws1 = out * in; // the narrow parts' weight columns, after the weight
+    int col = 0;
+    int p = 0;
+    for (NativeValue x : parts) {
+      int f = x.shape.size();
+      if (f == 1) {
+        x.buffer().get(x.offset, xs, p * n, n); // [1, N] and [N, 1] alike: n consecutive values
+        for (int o = 0; o < out; o++) {
+          w[ws1 + p * out + o] = w[o * in + col];
+        }
+        p++;
+      }
+      col += f;
     }
     for (int r0 = 0; r0 < n; r0 += rows) {
       int nr = Math.min(rows, n - r0);
+      for (int r = 0; r < nr; r++) {
+        int at = r * out;
+        System.arraycopy(b, 0, h, at, out);
+        for (int q = 0; q < narrow; q++) {
+          float v = xs[q * n + r0 + r];
+          int wq = ws1 + q * out;
+          for (int o = 0; o < out; o++) {
+            h[at + o] += v * w[wq + o];
+          }
+        }
+      }
       y.buffer().put(y.offset + r0 * out, h, 0, nr * out);
     }
   }

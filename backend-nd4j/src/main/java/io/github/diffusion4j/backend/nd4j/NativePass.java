@@ -61,7 +61,7 @@ final class NativePass implements Pass {
   /** The fewest columns of a piece of a matrix product cut by {@link #pieces(int, int, RangeTask)}. */
   static final int PIECE_COLUMNS = 512;
 
-  /** The most pieces a matrix product is cut into. */
+  /** The most pieces a matrix product is cut into (a power of two). */
   static final int MAX_PIECES = 8;
 
   /** The work of one range of a split loop, with its lane's heap scratch. */
@@ -151,15 +151,15 @@ final class NativePass implements Pass {
   }
 
   /**
-   * How many pieces {@code n} rows or columns are cut into, each at least {@code least} long, at most
-   * {@link #MAX_PIECES}.
+   * How many pieces {@code n} rows or columns are cut into, each at least {@code least} long: a power of two
+   * (so that two or four lanes get equal shares), at most {@link #MAX_PIECES}.
    *
    * @param n the extent
    * @param least the shortest piece
    * @return the number of pieces, at least 1
    */
   static int pieceCount(long n, int least) {
-    return (int) Math.max(1, Math.min(MAX_PIECES, n / least));
+    return Integer.highestOneBit((int) Math.max(1, Math.min(MAX_PIECES, n / least)));
   }
 
   /** The work of one chunk of a {@link #chunks} loop, with its lane's heap scratch. */
