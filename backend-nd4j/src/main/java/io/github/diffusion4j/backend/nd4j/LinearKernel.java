@@ -31,7 +31,7 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class LinearKernel implements Kernel {
   /** The fewest rows (items) of a piece of the forward product and the input gradient. */
-  private static final int ROWS = 256;
+  private static final int ROWS = 512;
 
   private final Parameters params;
   private final int in;
