@@ -218,7 +218,7 @@ final class Conv2dKernel implements Kernel {
     int count = (nb + per - 1) / per;
     long size = (long) kf * per * p;
     int wsize = cin * kf;
-    Buffer wf = dx == null ? null : flippedWeight(ws);
+    Buffer wf = dx == null ? null : flippedWeight(ps);
     int groups = Math.min(count, PARTIALS);
     Buffer wg = ws.slot(Slot.WEIGHT_GRADIENT, (long) wsize * groups);
     if (count == 1) {
@@ -252,35 +252,57 @@ final class Conv2dKernel implements Kernel {
         }
       });
     }
-    float[] g = sumPartials(ws, wg, wsize, groups);
+    // the partial sums added in group order, read back flipped into W's layout and added to the gradient,
+    // a range of output channels per lane
     int kk2 = k * k;
-    float[] add = ws.scratch(1, wsize);
-    for (int co = 0; co < cout; co++) {
+    ps.split(cout, NativePass.grain((long) cin * kk2 * (groups + 2)), (lane, co0, co1) -> {
+      int run = (co1 - co0) * kk2;
+      float[] sum = lane.scratch(0, cin * run);
+      float[] h = lane.scratch(1, run);
       for (int ci = 0; ci < cin; ci++) {
-        int dst = (co * cin + ci) * kk2;
-        int src = ci * kf + co * kk2 + kk2 - 1;
-        for (int t = 0; t < kk2; t++) {
-          add[dst + t] = g[src - t];
+        int at = ci * kf + co0 * kk2;
+        wg.buffer.get(at, sum, ci * run, run);
+        for (int gi = 1; gi < groups; gi++) {
+          wg.buffer.get(gi * wsize + at, h, 0, run);
+          for (int i = 0; i < run; i++) {
+            sum[ci * run + i] += h[i];
+          }
         }
       }
-    }
-    ps.addToGradient(params, weight, add, 0, wsize);
+      float[] add = lane.scratch(2, run * cin);
+      for (int co = co0; co < co1; co++) {
+        for (int ci = 0; ci < cin; ci++) {
+          int dst = ((co - co0) * cin + ci) * kk2;
+          int src = ci * run + (co - co0) * kk2 + kk2 - 1;
+          for (int t = 0; t < kk2; t++) {
+            add[dst + t] = sum[src - t];
+          }
+        }
+      }
+      NativePass.addToGradient(lane, params, weight + co0 * cin * kk2, add, 0, run * cin);
+    });
   }
 
-  /** The sum of {@code groups} partial weight gradients of {@code size} floats, in group order, on the heap. */
-  private static float[] sumPartials(Workspace ws, Buffer partials, int size, int groups) {
-    float[] sum = ws.scratch(0, size);
-    partials.buffer.get(0, sum, 0, size);
-    if (groups > 1) {
-      float[] h = ws.scratch(2, size);
-      for (int gi = 1; gi < groups; gi++) {
-        partials.buffer.get(gi * size, h, 0, size);
-        for (int i = 0; i < size; i++) {
-          sum[i] += h[i];
+  /**
+   * Adds {@code groups} partial weight gradients of {@code size} floats, summed in group order, to the
+   * gradient of the weight: a range per lane.
+   */
+  private void addPartials(NativePass ps, Buffer partials, int size, int groups) {
+    ps.split(size, NativePass.grain(groups + 2), (lane, i0, i1) -> {
+      float[] sum = lane.scratch(0, Workspace.CHUNK);
+      float[] h = lane.scratch(1, Workspace.CHUNK);
+      for (int o = i0; o < i1; o += Workspace.CHUNK) {
+        int len = Math.min(Workspace.CHUNK, i1 - o);
+        partials.buffer.get(o, sum, 0, len);
+        for (int gi = 1; gi < groups; gi++) {
+          partials.buffer.get(gi * size + o, h, 0, len);
+          for (int i = 0; i < len; i++) {
+            sum[i] += h[i];
+          }
         }
+        NativePass.addToGradient(lane, params, weight + o, sum, 0, len);
       }
-    }
-    return sum;
+    });
   }
 
   /**
@@ -334,25 +356,28 @@ final class Conv2dKernel implements Kernel {
         }
       });
     }
-    ps.addToGradient(params, weight, sumPartials(ws, wg, wsize, groups), 0, wsize);
+    addPartials(ps, wg, wsize, groups);
   }
 
   /** {@code W'[ci][(co, ky, kx)] = W[co][ci][k-1-ky][k-1-kx]} in a staging buffer. */
-  private Buffer flippedWeight(Workspace ws) {
+  private Buffer flippedWeight(NativePass ps) {
+    Workspace ws = ps.ws();
     int kk2 = k * k;
     int size = cin * cout * kk2;
     float[] w = ws.scratch(1, size);
     params.weights(weight, w, size);
     float[] f = ws.scratch(0, size);
-    for (int co = 0; co < cout; co++) {
-      for (int ci = 0; ci < cin; ci++) {
-        int src = (co * cin + ci) * kk2;
-        int dst = (ci * cout + co) * kk2;
-        for (int t = 0; t < kk2; t++) {
-          f[dst + kk2 - 1 - t] = w[src + t];
+    ps.split(cout, NativePass.grain((long) cin * kk2 * 2), (lane, co0, co1) -> {
+      for (int co = co0; co < co1; co++) {
+        for (int ci = 0; ci < cin; ci++) {
+          int src = (co * cin + ci) * kk2;
+          int dst = (ci * cout + co) * kk2;
+          for (int t = 0; t < kk2; t++) {
+            f[dst + kk2 - 1 - t] = w[src + t];
+          }
         }
       }
-    }
+    });
     Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, size);
     b.buffer.put(0, f, 0, size);
     return b;
@@ -384,23 +409,35 @@ final class Conv2dKernel implements Kernel {
     if (same) {
       // stride 1, same size: the column row of tap (ky, kx) and one image is the plane shifted by
       // dy = ky - padTop rows and dx = kx - padLeft columns, zero where that reads outside: one contiguous
-      // copy from a copy of the plane with padTop rows and padLeft columns of zeros before it and the rest
-      // after, in which the |dx| columns that the shift wraps around to the neighbouring row are zero.
-      int before = padTop * win + padLeft;
-      int after = (k - 1 - padTop) * win + (k - 1 - padLeft);
-      int rowLen = before + pin + after;
-      float[] padded = lane.scratch(3, k * rowLen);
-      Arrays.fill(padded, 0, k * rowLen, 0f);
+      // native-to-native copy of the flat plane shifted by dy * win + dx, zeros where the flat shift leaves
+      // the plane, and zeros over the |dx| columns that it wraps around to the neighbouring row
+      float[] zeros = lane.scratch(3, pin);
+      Arrays.fill(zeros, 0, pin, 0f);
+      FloatBuffer out = dst.buffer;
       for (int ci = c0; ci < c1; ci++) {
         for (int j = 0; j < jn; j++) {
-          src.get(v.offset + (ci * nb + j0 + j) * pin, plane, 0, pin);
-          for (int kx = 0; kx < k; kx++) {
-            maskedCopy(plane, padded, kx * rowLen + before, kx - padLeft);
-          }
+          int plane0 = v.offset + (ci * nb + j0 + j) * pin;
           for (int ky = 0; ky < k; ky++) {
             for (int kx = 0; kx < k; kx++) {
               int at = (int) base + ((ci * k + ky) * k + kx) * cols + j * pout;
-              dst.buffer.put(at, padded, kx * rowLen + before + (ky - padTop) * win + kx - padLeft, pin);
+              int dx = kx - padLeft;
+              int shift = (ky - padTop) * win + dx;
+              int lo = Math.min(pin, Math.max(0, -shift));
+              int hi = Math.max(lo, Math.min(pin, pin - shift));
+              out.put(at, zeros, 0, lo);
+              if (hi > lo) {
+                out.put(at + lo, src, plane0 + lo + shift, hi - lo);
+              }
+              out.put(at + hi, zeros, 0, pin - hi);
+              if (dx != 0) {
+                int count = Math.min(win, Math.abs(dx));
+                int first = dx > 0 ? win - count : 0;
+                for (int y = 0; y < hin; y++) {
+                  for (int i = at + y * win + first, e = i + count; i < e; i++) {
+                    out.put(i, 0f);
+                  }
+                }
+              }
             }
           }
         }
@@ -417,26 +454,6 @@ final class Conv2dKernel implements Kernel {
             dst.buffer.put((int) base + ((ci * k + ky) * k + kx) * cols + j * pout, tap, 0, pout);
           }
         }
-      }
-    }
-  }
-
-  /**
-   * Copies a plane and zeroes its {@code |dx|} columns that a shift by {@code dx} wraps onto: the first
-   * columns for {@code dx > 0} (read past a row's end), the last ones for {@code dx < 0}.
-   */
-  private void maskedCopy(float[] plane, float[] dst, int at, int dx) {
-    int w = win;
-    System.arraycopy(plane, 0, dst, at, hin * w);
-    if (dx == 0) {
-      return;
-    }
-    int count = Math.min(w, Math.abs(dx));
-    int first = dx > 0 ? 0 : w - count;
-    for (int y = 0; y < hin; y++) {
-      int row = at + y * w + first;
-      for (int i = 0; i < count; i++) {
-        dst[row + i] = 0f;
       }
     }
   }

@@ -424,8 +424,23 @@ final class NativePass implements Pass {
    * @param count how many
    */
   void addToGradient(Parameters params, int offset, float[] values, int from, int count) {
+    addToGradient(ws.lane(0), params, offset, values, from, count);
+  }
+
+  /**
+   * {@link #addToGradient(Parameters, int, float[], int, int)} through a lane's scratch, for a range of a
+   * split loop.
+   *
+   * @param lane the lane
+   * @param params the store
+   * @param offset the first parameter
+   * @param values the addends
+   * @param from the first addend
+   * @param count how many
+   */
+  static void addToGradient(Workspace.Lane lane, Parameters params, int offset, float[] values, int from, int count) {
     FloatBuffer g = params.gradientBuffer();
-    float[] h = ws.chunk(3);
+    float[] h = lane.chunk(3);
     for (int o = 0; o < count; o += Workspace.CHUNK) {
       int len = Math.min(Workspace.CHUNK, count - o);
       g.get(offset + o, h, 0, len);
