@@ -141,16 +141,11 @@ final class Conv2dKernel implements Kernel {
       return y;
     }
     Buffer col = ps.ws().slot(Slot.COLUMNS, size * ps.lanes(count, 1));
-    ps.split(count, 1, (lane, c0, c1) -> {
-      long base = size * ps.laneIndex(lane);
-      FloatPointer own = Blas.at(col.pointer, base);
-      for (int c = c0; c < c1; c++) {
-        int j0 = c * per;
-        int jn = Math.min(per, nb - j0);
-        int cols = jn * pout;
-        columns(lane, x, 0, cin, j0, jn, col, base, top, left);
-        Blas.gemm(false, false, cout, cols, kk, w, kk, own, cols, b, y.at((long) j0 * pout), mout);
-      }
+    chunkGroups(ps, nb, per, count, size, (lane, base, group, first, j0, jn) -> {
+      int cols = jn * pout;
+      columns(lane, x, 0, cin, j0, jn, col, base, top, left);
+      Blas.gemm(false, false, cout, cols, kk, w, kk, Blas.at(col.pointer, base), cols, b, y.at((long) j0 * pout),
+          mout);
     });
     return y;
   }
@@ -232,23 +227,14 @@ final class Conv2dKernel implements Kernel {
       }
     } else {
       Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size * ps.lanes(groups, 1));
-      ps.split(groups, 1, (lane, g0, g1) -> {
-        long base = size * ps.laneIndex(lane);
+      chunkGroups(ps, nb, per, groups, size, (lane, base, group, first, j0, jn) -> {
+        int cols = jn * p;
         FloatPointer own = Blas.at(dcol.pointer, base);
-        for (int gi = g0; gi < g1; gi++) {
-          int first = KernelPool.bound(count, groups, gi);
-          FloatPointer partial = Blas.at(wg.pointer, (long) gi * wsize);
-          for (int c = first; c < KernelPool.bound(count, groups, gi + 1); c++) {
-            int j0 = c * per;
-            int jn = Math.min(per, nb - j0);
-            int cols = jn * p;
-            columns(lane, dy, 0, cout, j0, jn, dcol, base, bottom, right);
-            Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, own, cols, c == first ? 0f : 1f,
-                partial, kf);
-            if (dx != null) {
-              Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, own, cols, 0f, dx.at((long) j0 * p), m);
-            }
-          }
+        columns(lane, dy, 0, cout, j0, jn, dcol, base, bottom, right);
+        Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, own, cols, first ? 0f : 1f,
+            Blas.at(wg.pointer, (long) group * wsize), kf);
+        if (dx != null) {
+          Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, own, cols, 0f, dx.at((long) j0 * p), m);
         }
       });
     }
@@ -335,28 +321,53 @@ final class Conv2dKernel implements Kernel {
       int lanes = ps.lanes(groups, 1);
       Buffer col = ws.slot(Slot.COLUMNS, size * lanes);
       Buffer dcol = dx == null ? null : ws.slot(Slot.COLUMN_GRADIENT, size * lanes);
-      ps.split(groups, 1, (lane, g0, g1) -> {
-        long base = size * ps.laneIndex(lane);
-        FloatPointer own = Blas.at(col.pointer, base);
-        for (int gi = g0; gi < g1; gi++) {
-          int first = KernelPool.bound(count, groups, gi);
-          FloatPointer partial = Blas.at(wg.pointer, (long) gi * wsize);
-          for (int c = first; c < KernelPool.bound(count, groups, gi + 1); c++) {
-            int j0 = c * per;
-            int jn = Math.min(per, nb - j0);
-            int cols = jn * pout;
-            FloatPointer rows = dy.at((long) j0 * pout);
-            columns(lane, x, 0, cin, j0, jn, col, base, top, left);
-            Blas.gemm(false, true, cout, kk, cols, rows, mout, own, cols, c == first ? 0f : 1f, partial, kk);
-            if (dcol != null) {
-              Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, Blas.at(dcol.pointer, base), cols);
-              col2im(lane, dcol, base, cols, j0, jn, dx);
-            }
-          }
+      chunkGroups(ps, nb, per, groups, size, (lane, base, group, first, j0, jn) -> {
+        int cols = jn * pout;
+        FloatPointer rows = dy.at((long) j0 * pout);
+        columns(lane, x, 0, cin, j0, jn, col, base, top, left);
+        Blas.gemm(false, true, cout, kk, cols, rows, mout, Blas.at(col.pointer, base), cols, first ? 0f : 1f,
+            Blas.at(wg.pointer, (long) group * wsize), kk);
+        if (dcol != null) {
+          Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, Blas.at(dcol.pointer, base), cols);
+          col2im(lane, dcol, base, cols, j0, jn, dx);
         }
       });
     }
     addPartials(ps, wg, wsize, groups);
+  }
+
+  /** The work of one chunk of images in {@link #chunkGroups}. */
+  @FunctionalInterface
+  private interface ChunkStep {
+    /**
+     * Computes one chunk.
+     *
+     * @param lane the lane's scratch
+     * @param base the first float of the lane's own part of the staging buffers
+     * @param group the chunk's group: the index of the weight gradient's partial sum it adds to
+     * @param first whether it is its group's first chunk (the partial sum starts there)
+     * @param j0 the chunk's first image
+     * @param jn its images
+     */
+    void run(Workspace.Lane lane, long base, int group, boolean first, int j0, int jn);
+  }
+
+  /**
+   * Runs the {@code ceil(nb / per)} chunks of images in {@code groups} fixed contiguous groups over the lanes,
+   * each group's chunks in order on one lane, each lane staging at {@code size * lane}.
+   */
+  private static void chunkGroups(NativePass ps, int nb, int per, int groups, long size, ChunkStep step) {
+    int count = (nb + per - 1) / per;
+    ps.split(groups, 1, (lane, g0, g1) -> {
+      long base = size * ps.laneIndex(lane);
+      for (int g = g0; g < g1; g++) {
+        int first = KernelPool.bound(count, groups, g);
+        for (int c = first; c < KernelPool.bound(count, groups, g + 1); c++) {
+          int j0 = c * per;
+          step.run(lane, base, g, c == first, j0, Math.min(per, nb - j0));
+        }
+      }
+    });
   }
 
   /** {@code W'[ci][(co, ky, kx)] = W[co][ci][k-1-ky][k-1-kx]} in a staging buffer. */
