@@ -27,8 +27,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * rowsum(dW * W)) / sqrt(d)}, {@code dq = k dL^T}, {@code dk = q dL}. The training forward pass saves
  * {@code W} ({@code N heads P^2} floats of native memory); prediction frees it at once.
  *
- * <p>Items are independent, so both passes split them over the backend's {@link KernelPool} when the
- * products are small enough to run single-threaded in OpenBLAS ({@link #grain}).
+ * <p>Items are independent, so both passes split them over the backend's {@link KernelPool} ({@link
+ * #grain}), each product of one item and head on its lane's thread.
  */
 final class AttentionKernel implements Kernel {
   private final int heads;
@@ -54,7 +54,7 @@ final class AttentionKernel implements Kernel {
     FloatBuffer wb = weights.buffer;
     float scale = (float) (1.0 / Math.sqrt(d));
     NativeValue y = ps.allocate(q.shape, Layout.PLANES);
-    ps.split(nb, grain(nb, p, d), (lane, j0, j1) -> {
+    ps.split(nb, grain(p), (lane, j0, j1) -> {
       float[] h = lane.scratch(0, (int) pp);
       for (int j = j0; j < j1; j++) {
         for (int hd = 0; hd < heads; hd++) {
@@ -98,11 +98,11 @@ final class AttentionKernel implements Kernel {
     NativeValue dq = ps.allocate(q.shape, Layout.PLANES);
     NativeValue dk = ps.allocate(q.shape, Layout.PLANES);
     NativeValue dv = ps.allocate(q.shape, Layout.PLANES);
-    int lanes = ps.lanes(nb, grain(nb, p, d));
+    int lanes = ps.lanes(nb, grain(p));
     // dL of one item and head, per lane
     Workspace.Buffer dws = ws.slot(Slot.COLUMN_GRADIENT, (long) lanes * pp);
     float scale = (float) (1.0 / Math.sqrt(d));
-    ps.split(nb, grain(nb, p, d), (lane, j0, j1) -> {
+    ps.split(nb, grain(p), (lane, j0, j1) -> {
       int index = ps.laneIndex(lane);
       FloatPointer dw = dws.at((long) index * pp);
       int dwAt = index * pp;
@@ -131,15 +131,10 @@ final class AttentionKernel implements Kernel {
   }
 
   /**
-   * Items per lane at least: items are split over lanes only while OpenBLAS runs each product of one item
-   * and head on the calling thread alone (0.3.19 runs {@code m n k <= 65536 * 4} single-threaded,
-   * {@code interface/gemm.c}), so lanes never call a multi-threaded OpenBLAS at once; larger attention (the
-   * DDPM model's 16x16 maps) leaves the products to OpenBLAS's own threads.
+   * Items per lane at least (OpenBLAS runs on one thread, {@link NativeRuntime}, so the lanes are the only
+   * parallelism: every size of attention splits its items).
    */
-  private int grain(int nb, int p, int d) {
-    if ((long) p * p * d > 4L * 65536) {
-      return nb;
-    }
+  private int grain(int p) {
     return NativePass.grain((long) heads * p * p);
   }
 

@@ -32,14 +32,15 @@ import org.bytedeco.javacpp.FloatPointer;
  * saved: the input stays alive.
  *
  * <p>Images are processed in chunks whose columns fit {@link #BUDGET} floats, so the staging buffers stay
- * small whatever the batch. Columns are built a plane at a time through heap scratch: for the
- * size-keeping case a column row of one image is its plane shifted, read from a zero-margined copy.
+ * small whatever the batch. For the size-keeping case a column row of one image is its plane shifted,
+ * copied native to native (zeros where the shift leaves the plane or wraps to the next row); otherwise
+ * columns are gathered a plane at a time through heap scratch.
  *
  * <p>Threads: OpenBLAS runs on one thread ({@link NativeRuntime}); the kernel's lanes share the work. With
  * several chunks, each lane takes whole chunks (its own columns, then its products); the weight gradient,
  * a sum over chunks, is accumulated in at most {@link #PARTIALS} partial sums over fixed groups of chunks
  * and then added in group order. With one chunk, the columns are built a channel range per lane and each
- * product is cut into fixed pieces of its columns ({@link NativePass#pieces}). Every cut depends only on
+ * product is cut into fixed pieces of its columns or rows ({@link NativePass#pieces}). Every cut depends only on
  * the shapes, never on the number of lanes, so the results are bit-identical whatever the threads.
  */
 final class Conv2dKernel implements Kernel {
