@@ -416,7 +416,6 @@ final class Conv2dKernel implements Kernel {
     int pin = hin * win;
     int pout = hout * wout;
     int cols = jn * pout;
-    float[] plane = lane.scratch(2, pin);
     FloatBuffer src = v.buffer();
     if (same) {
       // stride 1, same size: the column row of tap (ky, kx) and one image is the plane shifted by
@@ -456,6 +455,7 @@ final class Conv2dKernel implements Kernel {
       }
       return;
     }
+    float[] plane = lane.scratch(2, pin);
     float[] tap = lane.scratch(3, pout);
     for (int ci = c0; ci < c1; ci++) {
       for (int j = 0; j < jn; j++) {

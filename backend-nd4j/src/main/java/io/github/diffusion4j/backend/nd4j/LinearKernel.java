@@ -73,18 +73,14 @@ final class LinearKernel implements Kernel {
     int n = ps.items();
     NativeValue y = ps.allocate(outShape, Layout.ROWS);
     float beta = 0f;
-    boolean narrow = false;
-    for (NativeValue x : parts) {
-      narrow |= parts.length > 1 && x.shape.size() == 1;
-    }
-    if (bias >= 0 || narrow) {
+    if (bias >= 0 || narrow(parts)) {
       fillRows(ps, y, n, parts);
       beta = 1f;
     }
     int col = 0;
     for (NativeValue x : parts) {
       int f = x.shape.size();
-      if (narrow && f == 1) {
+      if (narrow(parts) && f == 1) {
         col += f; // added by fillRows
         continue;
       }
@@ -98,6 +94,18 @@ final class LinearKernel implements Kernel {
       col += f;
     }
     return y;
+  }
+
+  /** Whether the input comes in several parts, one-feature ones among them (added by {@link #fillRows}). */
+  private static boolean narrow(NativeValue[] parts) {
+    if (parts.length > 1) {
+      for (NativeValue x : parts) {
+        if (x.shape.size() == 1) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -115,36 +123,27 @@ final class LinearKernel implements Kernel {
     } else {
       Arrays.fill(b, 0, out, 0f);
     }
+    // the one-feature parts: their values, and their weight columns read one weight at a time
     int narrow = 0;
-    for (NativeValue x : parts) {
-      narrow += parts.length > 1 && x.shape.size() == 1 ? 1 : 0;
-    }
-    if (narrow == 0) {
-      for (int r = 0; r < rows; r++) {
-        System.arraycopy(b, 0, h, r * out, out);
+    if (narrow(parts)) {
+      for (NativeValue x : parts) {
+        narrow += x.shape.size() == 1 ? 1 : 0;
       }
-      for (int r0 = 0; r0 < n; r0 += rows) {
-        int nr = Math.min(rows, n - r0);
-        y.buffer().put(y.offset + r0 * out, h, 0, nr * out);
-      }
-      return;
     }
     float[] xs = ws.scratch(1, narrow * n);
-    float[] w = ws.scratch(3, out * in + narrow * out);
-    params.weights(weight, w, out * in);
-    int ws1 = out * in; // the narrow parts' weight columns, after the weight
+    float[] wc = ws.scratch(3, narrow * out);
     int col = 0;
     int p = 0;
-    for (NativeValue x : parts) {
-      int f = x.shape.size();
-      if (f == 1) {
+    for (int i = 0; i < parts.length && p < narrow; i++) {
+      NativeValue x = parts[i];
+      if (x.shape.size() == 1) {
         x.buffer().get(x.offset, xs, p * n, n); // [1, N] and [N, 1] alike: n consecutive values
         for (int o = 0; o < out; o++) {
-          w[ws1 + p * out + o] = w[o * in + col];
+          wc[p * out + o] = params.weight(weight + o * in + col);
         }
         p++;
       }
-      col += f;
+      col += x.shape.size();
     }
     for (int r0 = 0; r0 < n; r0 += rows) {
       int nr = Math.min(rows, n - r0);
@@ -153,9 +152,8 @@ final class LinearKernel implements Kernel {
         System.arraycopy(b, 0, h, at, out);
         for (int q = 0; q < narrow; q++) {
           float v = xs[q * n + r0 + r];
-          int wq = ws1 + q * out;
           for (int o = 0; o < out; o++) {
-            h[at + o] += v * w[wq + o];
+            h[at + o] += v * wc[q * out + o];
           }
         }
       }

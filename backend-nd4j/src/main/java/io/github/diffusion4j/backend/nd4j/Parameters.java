@@ -135,6 +135,16 @@ final class Parameters implements ParameterStore {
   }
 
   /**
+   * One weight.
+   *
+   * @param offset its offset
+   * @return its value
+   */
+  float weight(int offset) {
+    return buffer(Buffer.WEIGHTS).get(offset);
+  }
+
+  /**
    * The native gradient at an offset, for BLAS.
    *
    * @param offset a parameter's offset
