@@ -380,10 +380,16 @@ public final class Compare implements Callable<Integer> {
 
   private boolean engineDescribed;
 
+  private static String envOr(String name) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? "glibc's default" : v;
+  }
+
   /**
    * Prints on standard error, once per run, the reference's engine: PyTorch's version and the OpenBLAS kernels it
    * runs ({@code openblas_get_corename} of the {@code libblas.so.3} it loaded), and {@code OPENBLAS_CORETYPE} if
-   * the environment sets it, since both the reference and the ND4J backend follow it (docs/benchmarks.md); and
+   * the environment sets it, since both the reference and the ND4J backend follow it (docs/benchmarks.md), and
+   * glibc's allocation thresholds, which every side inherits (the {@code diffusion} launcher sets them); and
    * measures the machine's matrix product rate with it ({@code torch.mm} of two 1024x1024 matrices on this run's
    * threads, the best of twenty after three unmeasured), from which the floors are printed.
    */
@@ -395,6 +401,8 @@ public final class Compare implements Callable<Integer> {
     String coreType = System.getenv("OPENBLAS_CORETYPE");
     System.err.println("OPENBLAS_CORETYPE: " + (coreType == null || coreType.isBlank() ? "not set" : coreType)
         + " (ND4J and the PyTorch reference follow it)");
+    System.err.println("native allocation (every side): MALLOC_MMAP_THRESHOLD_=" + envOr("MALLOC_MMAP_THRESHOLD_")
+        + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_"));
     ProcessBuilder pb = new ProcessBuilder(python, "-c", String.join("\n",
         "import ctypes, time, torch",
         "torch.set_num_threads(" + threads + ")",
