@@ -13,7 +13,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code diffusion info}: version, backends (and why one could not load), samplers, threads, Java. */
+/**
+ * {@code diffusion info}: version, backends (and why one could not load), samplers, threads, glibc's allocation
+ * settings, Java.
+ */
 @Command(name = "info", mixinStandardHelpOptions = true,
     description = "Shows the version, the backends and samplers found (and why one could not load), threads and Java.")
 final class InfoCommand implements Callable<Integer> {
@@ -33,6 +36,9 @@ final class InfoCommand implements Callable<Integer> {
         + Runtime.getRuntime().availableProcessors() + " processors, max heap "
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB");
     out.println("threads: OMP_NUM_THREADS=" + env("OMP_NUM_THREADS") + " (a config's `threads` key sets the backend's)");
+    out.println("native allocation: MALLOC_MMAP_THRESHOLD_=" + env("MALLOC_MMAP_THRESHOLD_") + ", MALLOC_TRIM_THRESHOLD_="
+        + env("MALLOC_TRIM_THRESHOLD_") + " (the launcher sets both; unset, DJL's training faults its activations in "
+        + "again every step: README, From Java)");
     ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();
     out.println("backends:");
     for (Map.Entry<String, BackendProvider> e : backends.providers().entrySet()) {

@@ -248,6 +248,7 @@ class CliTest {
     assertEquals(0, info.code());
     assertTrue(info.out().contains("reference"), info.out());
     assertTrue(info.out().contains("ddim"), info.out());
+    assertTrue(info.out().contains("native allocation: MALLOC_MMAP_THRESHOLD_="), info.out());
     Result completion = cli("generate-completion");
     assertEquals(0, completion.code());
     assertTrue(completion.out().contains("complete"), "a bash completion script");
