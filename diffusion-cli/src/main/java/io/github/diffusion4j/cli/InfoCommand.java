@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
  * settings, Java.
  */
 @Command(name = "info", mixinStandardHelpOptions = true,
-    description = "Shows the version, the backends and samplers found (and why one could not load), threads and Java.")
+    description = "Shows the version, the backends and samplers found (and why one could not load), threads, glibc's "
+        + "allocation settings and Java.")
 final class InfoCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
