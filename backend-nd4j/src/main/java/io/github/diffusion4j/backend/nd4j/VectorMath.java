@@ -14,12 +14,66 @@ package io.github.diffusion4j.backend.nd4j;
  *
  * <p>Each call runs over chunks of {@value #CHUNK} elements through the caller's {@link Scratch}, in
  * loops that each index all their arrays alike (which the JIT needs to vectorise a loop); a fused loop
- * with the bit reinterpretation is not vectorised.
+ * with the bit reinterpretation is not vectorised. Where the JDK's Vector API is present and 512-bit vectors
+ * are native ({@link #SIMD}), {@code VectorMathSimd} computes the whole vectors of a range in one pass with the
+ * same operations in the same order (the same bits), and these loops only the remainder.
  */
 final class VectorMath {
   private static final int CHUNK = 1024;
-  private static final float MAGIC = 12582912f; // 1.5 * 2^23
-  private static final int MAGIC_BITS = 0x4B400000;
+  static final float MAGIC = 12582912f; // 1.5 * 2^23
+  static final int MAGIC_BITS = 0x4B400000;
+  static final float LOG2E = 1.44269504f;
+  static final float LN2_HI = 0.693359375f;
+  static final float LN2_LO = 2.12194440e-4f;
+  static final float P0 = 1.9875691500E-4f;
+  static final float P1 = 1.3981999507E-3f;
+  static final float P2 = 8.3334519073E-3f;
+  static final float P3 = 4.1665795894E-2f;
+  static final float P4 = 1.6666665459E-1f;
+  static final float P5 = 5.0000001201E-1f;
+
+  /** The Vector API implementation: it computes a prefix of a range and answers where it stopped. */
+  interface Simd {
+    /**
+     * {@link VectorMath#sigmoid} on {@code [from, i)}, {@code i} the end of the last whole vector.
+     *
+     * @param y the input (with {@code silu}, overwritten with {@code y * sigmoid(y)})
+     * @param s the sigmoid (output)
+     * @param from the first index
+     * @param to one past the last index
+     * @param silu whether to multiply {@code y} by its sigmoid
+     * @return {@code i}, where the scalar loop goes on
+     */
+    int sigmoid(float[] y, float[] s, int from, int to, boolean silu);
+
+    /**
+     * {@link VectorMath#exp} on {@code [from, i)}, {@code i} the end of the last whole vector.
+     *
+     * @param x the arguments, overwritten with their exponentials
+     * @param from the first index
+     * @param to one past the last index
+     * @return {@code i}, where the scalar loop goes on
+     */
+    int exp(float[] x, int from, int to);
+  }
+
+  /**
+   * The Vector API implementation, or null where the module is absent, the CPU has no native 512-bit
+   * vectors, or the system property {@code diffusion4j.nd4j.vector} is {@code false}.
+   */
+  static final Simd SIMD = simd();
+
+  private static Simd simd() {
+    if (!Boolean.parseBoolean(System.getProperty("diffusion4j.nd4j.vector", "true"))
+        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return null;
+    }
+    try {
+      return (Simd) Class.forName(VectorMath.class.getName() + "Simd").getDeclaredMethod("simd").invoke(null);
+    } catch (ReflectiveOperationException | LinkageError e) {
+      return null;
+    }
+  }
 
   /** Chunk buffers, for one thread at a time. */
   static final class Scratch {
@@ -43,6 +97,20 @@ final class VectorMath {
    * @param sc scratch
    */
   static void sigmoid(float[] y, float[] s, int from, int to, boolean silu, Scratch sc) {
+    sigmoidScalar(y, s, SIMD == null ? from : SIMD.sigmoid(y, s, from, to, silu), to, silu, sc);
+  }
+
+  /**
+   * {@link #sigmoid} in the scalar loops only (the reference for the Vector API implementation's tests).
+   *
+   * @param y the input; with {@code silu}, overwritten with {@code y * sigmoid(y)}
+   * @param s the sigmoid (output)
+   * @param from the first index
+   * @param to one past the last index
+   * @param silu whether to multiply {@code y} by its sigmoid
+   * @param sc scratch
+   */
+  static void sigmoidScalar(float[] y, float[] s, int from, int to, boolean silu, Scratch sc) {
     float[] in = sc.in;
     float[] p = sc.poly;
     float[] e = sc.scale;
@@ -76,6 +144,18 @@ final class VectorMath {
    * @param sc scratch
    */
   static void exp(float[] x, int from, int to, Scratch sc) {
+    expScalar(x, SIMD == null ? from : SIMD.exp(x, from, to), to, sc);
+  }
+
+  /**
+   * {@link #exp} in the scalar loops only (the reference for the Vector API implementation's tests).
+   *
+   * @param x the arguments, overwritten with their exponentials
+   * @param from the first index
+   * @param to one past the last index
+   * @param sc scratch
+   */
+  static void expScalar(float[] x, int from, int to, Scratch sc) {
     float[] in = sc.in;
     float[] p = sc.poly;
     float[] e = sc.scale;
@@ -97,15 +177,15 @@ final class VectorMath {
     float[] e = sc.scale;
     for (int i = 0; i < len; i++) {
       float v = Math.min(Math.max(sign * in[i], -87f), 87f);
-      float shifted = v * 1.44269504f + MAGIC;
+      float shifted = v * LOG2E + MAGIC;
       float k = shifted - MAGIC;
-      float r = v - k * 0.693359375f + k * 2.12194440e-4f;
-      float q = 1.9875691500E-4f;
-      q = q * r + 1.3981999507E-3f;
-      q = q * r + 8.3334519073E-3f;
-      q = q * r + 4.1665795894E-2f;
-      q = q * r + 1.6666665459E-1f;
-      q = q * r + 5.0000001201E-1f;
+      float r = v - k * LN2_HI + k * LN2_LO;
+      float q = P0;
+      q = q * r + P1;
+      q = q * r + P2;
+      q = q * r + P3;
+      q = q * r + P4;
+      q = q * r + P5;
       p[i] = q * r * r + r + 1f;
       sh[i] = shifted;
     }
