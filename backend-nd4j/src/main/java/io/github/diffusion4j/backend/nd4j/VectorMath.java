@@ -20,6 +20,7 @@ package io.github.diffusion4j.backend.nd4j;
  */
 final class VectorMath {
   private static final int CHUNK = 1024;
+  // Cephes' expf (class comment), shared with VectorMathSimd so that both compute the same bits
   static final float MAGIC = 12582912f; // 1.5 * 2^23
   static final int MAGIC_BITS = 0x4B400000;
   static final float LOG2E = 1.44269504f;
@@ -101,7 +102,8 @@ final class VectorMath {
   }
 
   /**
-   * {@link #sigmoid} in the scalar loops only (the reference for the Vector API implementation's tests).
+   * {@link #sigmoid} in the scalar loops only: what is left after the Vector API's whole vectors, and the reference
+   * that its tests compare with.
    *
    * @param y the input; with {@code silu}, overwritten with {@code y * sigmoid(y)}
    * @param s the sigmoid (output)
@@ -148,7 +150,8 @@ final class VectorMath {
   }
 
   /**
-   * {@link #exp} in the scalar loops only (the reference for the Vector API implementation's tests).
+   * {@link #exp} in the scalar loops only: what is left after the Vector API's whole vectors, and the reference
+   * that its tests compare with.
    *
    * @param x the arguments, overwritten with their exponentials
    * @param from the first index
