@@ -247,14 +247,7 @@ final class Conv2dKernel implements Kernel {
       float[] sum = lane.scratch(0, cin * run);
       float[] h = lane.scratch(1, run);
       for (int ci = 0; ci < cin; ci++) {
-        int at = ci * kf + co0 * kk2;
-        wg.buffer.get(at, sum, ci * run, run);
-        for (int gi = 1; gi < groups; gi++) {
-          wg.buffer.get(gi * wsize + at, h, 0, run);
-          for (int i = 0; i < run; i++) {
-            sum[ci * run + i] += h[i];
-          }
-        }
+        sumGroups(wg, wsize, groups, ci * kf + co0 * kk2, run, sum, ci * run, h);
       }
       float[] add = lane.scratch(2, run * cin);
       for (int co = co0; co < co1; co++) {
@@ -280,16 +273,25 @@ final class Conv2dKernel implements Kernel {
       float[] h = lane.scratch(1, Workspace.CHUNK);
       for (int o = i0; o < i1; o += Workspace.CHUNK) {
         int len = Math.min(Workspace.CHUNK, i1 - o);
-        partials.buffer.get(o, sum, 0, len);
-        for (int gi = 1; gi < groups; gi++) {
-          partials.buffer.get(gi * size + o, h, 0, len);
-          for (int i = 0; i < len; i++) {
-            sum[i] += h[i];
-          }
-        }
+        sumGroups(partials, size, groups, o, len, sum, 0, h);
         NativePass.addToGradient(lane, params, weight + o, sum, 0, len);
       }
     });
+  }
+
+  /**
+   * {@code sum[to, to + len)}: floats {@code [at, at + len)} of {@code groups} partial sums of {@code size}
+   * floats each, added in group order ({@code h} is scratch of at least {@code len}).
+   */
+  private static void sumGroups(Buffer partials, int size, int groups, int at, int len, float[] sum, int to,
+      float[] h) {
+    partials.buffer.get(at, sum, to, len);
+    for (int gi = 1; gi < groups; gi++) {
+      partials.buffer.get(gi * size + at, h, 0, len);
+      for (int i = 0; i < len; i++) {
+        sum[to + i] += h[i];
+      }
+    }
   }
 
   /**
@@ -444,9 +446,7 @@ final class Conv2dKernel implements Kernel {
                 int count = Math.min(win, Math.abs(dx));
                 int first = dx > 0 ? win - count : 0;
                 for (int y = 0; y < hin; y++) {
-                  for (int i = at + y * win + first, e = i + count; i < e; i++) {
-                    out.put(i, 0f);
-                  }
+                  out.put(at + y * win + first, zeros, 0, count);
                 }
               }
             }

@@ -73,14 +73,15 @@ final class LinearKernel implements Kernel {
     int n = ps.items();
     NativeValue y = ps.allocate(outShape, Layout.ROWS);
     float beta = 0f;
-    if (bias >= 0 || narrow(parts)) {
-      fillRows(ps, y, n, parts);
+    int narrow = narrowParts(parts);
+    if (bias >= 0 || narrow > 0) {
+      fillRows(ps, y, n, parts, narrow);
       beta = 1f;
     }
     int col = 0;
     for (NativeValue x : parts) {
       int f = x.shape.size();
-      if (narrow(parts) && f == 1) {
+      if (narrow > 0 && f == 1) {
         col += f; // added by fillRows
         continue;
       }
@@ -96,16 +97,18 @@ final class LinearKernel implements Kernel {
     return y;
   }
 
-  /** Whether the input comes in several parts, one-feature ones among them (added by {@link #fillRows}). */
-  private static boolean narrow(NativeValue[] parts) {
+  /**
+   * How many one-feature parts an input in several parts has (added by {@link #fillRows}); 0 for an input in
+   * one part.
+   */
+  private static int narrowParts(NativeValue[] parts) {
+    int narrow = 0;
     if (parts.length > 1) {
       for (NativeValue x : parts) {
-        if (x.shape.size() == 1) {
-          return true;
-        }
+        narrow += x.shape.size() == 1 ? 1 : 0;
       }
     }
-    return false;
+    return narrow;
   }
 
   /**
@@ -113,7 +116,7 @@ final class LinearKernel implements Kernel {
    * one-feature parts (a scaled timestep beside an image): {@code Y[r][o] = b[o] + sum_p x_p[r] W[o][c_p]}.
    * A product of depth one through BLAS would be one more pass over {@code Y} and a call of its own.
    */
-  private void fillRows(NativePass ps, NativeValue y, int n, NativeValue[] parts) {
+  private void fillRows(NativePass ps, NativeValue y, int n, NativeValue[] parts, int narrow) {
     Workspace ws = ps.ws();
     float[] h = ws.scratch(2, Math.max(Workspace.CHUNK, out));
     int rows = Math.max(1, h.length / out);
@@ -124,12 +127,6 @@ final class LinearKernel implements Kernel {
       Arrays.fill(b, 0, out, 0f);
     }
     // the one-feature parts: their values, and their weight columns read one weight at a time
-    int narrow = 0;
-    if (narrow(parts)) {
-      for (NativeValue x : parts) {
-        narrow += x.shape.size() == 1 ? 1 : 0;
-      }
-    }
     float[] xs = ws.scratch(1, narrow * n);
     float[] wc = ws.scratch(3, narrow * out);
     int col = 0;
