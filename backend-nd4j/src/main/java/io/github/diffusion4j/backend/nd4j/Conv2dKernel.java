@@ -20,7 +20,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * image), {@code y = W col + b}, where {@code W} is the weight {@code [Cout, Cin, k, k]} read in place in the
  * native parameters as a {@code [Cout, Cin k k]} matrix. A 1x1 convolution without padding needs no columns:
  * the input itself is the {@code [Cin, N P]} matrix. Products write straight into the output (row stride
- * {@code N P}), on which the bias was written first.
+ * {@code N P}), on which the bias was written first. Where the Vector API is available, the forward pass of
+ * a stride-1 convolution on planes large enough runs without columns instead ({@link DirectConv}).
  *
  * <p>Backward: {@code db = rowsum(dy)} (a matrix-vector product into the gradient). For a convolution that
  * keeps the size (stride 1, {@code top + bottom = left + right = k - 1}), both other gradients come from the
@@ -76,8 +77,14 @@ final class Conv2dKernel implements Kernel {
   private final boolean pointwise;
   /** Stride 1 with an output the size of the input: columns are shifted planes. */
   private final boolean same;
+  /** The forward pass without columns, or null (products of columns). */
+  private final DirectConv direct;
 
-  Conv2dKernel(Parameters params, Layer.Conv2d layer, Shape in, Shape out) {
+  /**
+   * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}), else on products of
+   * columns.
+   */
+  Conv2dKernel(Parameters params, Layer.Conv2d layer, Shape in, Shape out, DirectConv.Use use) {
     this.params = params;
     this.cin = layer.in();
     this.cout = layer.out();
@@ -97,6 +104,7 @@ final class Conv2dKernel implements Kernel {
     this.outShape = out;
     this.pointwise = k == 1 && stride == 1 && top + left + bottom + right == 0;
     this.same = stride == 1 && hout == hin && wout == win;
+    this.direct = DirectConv.of(use, params, layer, hin, win);
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
@@ -119,6 +127,10 @@ final class Conv2dKernel implements Kernel {
     int min = nb * pin;
     int mout = nb * pout;
     NativeValue y = ps.allocate(outShape, Layout.PLANES);
+    if (direct != null) {
+      direct.forward(ps, x, y);
+      return y;
+    }
     float beta = 0f;
     if (bias >= 0) {
       fillChannels(ps, y, mout);

@@ -44,8 +44,21 @@ final class Nd4jBackend implements Backend, TensorFactory {
    * @param threads the thread count: the lanes of the kernels' Java loops
    */
   Nd4jBackend(NativeRuntime runtime, long passBytes, int threads) {
+    this(runtime, passBytes, threads, DirectConv.Use.DEFAULT);
+  }
+
+  /**
+   * A backend with a choice of the convolutions that run their forward pass directly (tests choose either
+   * form on any CPU).
+   *
+   * @param runtime the loaded natives
+   * @param passBytes the activation budget of one pass
+   * @param threads the thread count: the lanes of the kernels' Java loops
+   * @param convolution which convolutions run their forward pass directly ({@link DirectConv})
+   */
+  Nd4jBackend(NativeRuntime runtime, long passBytes, int threads, DirectConv.Use convolution) {
     this.runtime = runtime;
-    this.layers = new Nd4jLayers(this, passBytes, threads);
+    this.layers = new Nd4jLayers(this, passBytes, threads, convolution);
   }
 
   ScopeStack scopes() {

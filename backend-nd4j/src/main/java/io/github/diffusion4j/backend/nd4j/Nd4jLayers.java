@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * threads may predict at once and a pass of a given size allocates nothing after its first run.
  *
  * <p>Where the time goes: matrix products (linear layers, convolutions as im2col, attention) are direct
- * OpenBLAS calls on the values' native memory ({@link Blas}); everything else streams native memory
+ * OpenBLAS calls on the values' native memory ({@link Blas}), except the forward pass of stride-1
+ * convolutions where the Vector API is available ({@link DirectConv}); everything else streams native memory
  * through small heap arrays in loops that the JIT vectorises ({@link ArrayMath}, {@link VectorMath}).
  * With more than one thread, OpenBLAS uses them inside each product, and the kernels split their Java loops
  * over independent outputs across the backend's own {@link KernelPool} (bit-identical to one thread).
@@ -38,6 +39,7 @@ final class Nd4jLayers implements LayerBackend {
   private final WorkspacePool<Workspace> pool = new WorkspacePool<>();
   private final Set<Parameters> stores = ConcurrentHashMap.newKeySet();
   private final KernelPool threads;
+  private final DirectConv.Use convolution;
 
   /**
    * The layers of a backend.
@@ -45,11 +47,13 @@ final class Nd4jLayers implements LayerBackend {
    * @param backend the backend whose tensors the passes read and write
    * @param passBytes the activation budget of one pass (tests use small ones to split batches)
    * @param threads the backend's thread count: the lanes of the kernels' {@link KernelPool}
+   * @param convolution which convolutions run their forward pass directly ({@link DirectConv})
    */
-  Nd4jLayers(Nd4jBackend backend, long passBytes, int threads) {
+  Nd4jLayers(Nd4jBackend backend, long passBytes, int threads, DirectConv.Use convolution) {
     this.backend = backend;
     this.passBytes = passBytes;
     this.threads = new KernelPool(threads, "diffusion4j-nd4j-kernels");
+    this.convolution = convolution;
   }
 
   /**
@@ -96,7 +100,7 @@ final class Nd4jLayers implements LayerBackend {
       return new LinearKernel(p, l);
     }
     if (layer instanceof Layer.Conv2d c) {
-      return new Conv2dKernel(p, c, in.get(0), out);
+      return new Conv2dKernel(p, c, in.get(0), out, convolution);
     }
     if (layer instanceof Layer.GroupNorm g) {
       return new GroupNormKernel(p, g, soleActivation(network, node));

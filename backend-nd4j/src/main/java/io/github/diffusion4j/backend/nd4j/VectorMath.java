@@ -60,21 +60,9 @@ final class VectorMath {
 
   /**
    * The Vector API implementation, or null where the module is absent, the CPU has no native 512-bit
-   * vectors, or the system property {@code diffusion4j.nd4j.vector} is {@code false}.
+   * vectors, or the system property {@value VectorApi#PROPERTY} is {@code false} ({@link VectorApi}).
    */
-  static final Simd SIMD = simd();
-
-  private static Simd simd() {
-    if (!Boolean.parseBoolean(System.getProperty("diffusion4j.nd4j.vector", "true"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-      return null;
-    }
-    try {
-      return (Simd) Class.forName(VectorMath.class.getName() + "Simd").getDeclaredMethod("simd").invoke(null);
-    } catch (ReflectiveOperationException | LinkageError e) {
-      return null;
-    }
-  }
+  static final Simd SIMD = VectorApi.load(Simd.class, VectorMath.class.getName() + "Simd");
 
   /** Chunk buffers, for one thread at a time. */
   static final class Scratch {

@@ -34,7 +34,9 @@ import org.junit.jupiter.api.TestInstance;
  * Each layer kind of this backend against the reference kernels, in small networks built for it (so every
  * kernel's forward pass, its parameter gradients and, through a layer before it, its input gradient are
  * compared), on shapes and settings the two architectures do not use: odd sizes, asymmetric padding,
- * strides, several heads, row-major and channel-major inputs to each kind, batches split into passes.
+ * strides, several heads, row-major and channel-major inputs to each kind, batches split into passes, and
+ * both forms of the convolutions' forward pass (products of columns, and {@link DirectConv} on every
+ * stride-1 shape on two lanes), whichever this CPU would choose.
  *
  * <p>Tolerances: outputs within 1e-5 of their largest magnitude (float32 sums of at most a few hundred
  * terms in another order than the reference's double sums); each gradient within 1e-4 of its largest
@@ -49,6 +51,8 @@ class Nd4jLayerKindsTest {
 
   private Backend backend;
   private Backend split;
+  private Backend products;
+  private Backend direct;
   private final ReferenceBackend ref = new ReferenceBackend();
 
   @BeforeAll
@@ -56,12 +60,18 @@ class Nd4jLayerKindsTest {
     backend = Nd4jTests.createBackend();
     // a backend whose passes hold a few kilobytes: every batch below runs in several passes
     split = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1);
+    // both forms of the convolutions' forward pass on any CPU (the Vector API's 512-bit vectors run, slowly,
+    // where they are not native), the direct one on every stride-1 shape, split into passes, on two lanes
+    products = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1, new DirectConv.Use(null, false));
+    direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2, new DirectConv.Use(Nd4jTests.simd(DirectConv.Simd.class), true));
   }
 
   @AfterAll
   void close() {
     backend.close();
     split.close();
+    products.close();
+    direct.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -142,7 +152,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split}) {
+    for (Backend b : new Backend[] {backend, split, products, direct}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -153,7 +163,8 @@ class Nd4jLayerKindsTest {
           NetworkModel r = NetworkModel.create(spec, ref.layers(), ref, adam, 5);
           TensorScope s = f.openScope();
           TensorScope s2 = ref.openScope()) {
-        String where = what + (b == split ? " (split into passes)" : "");
+        String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
+            : b == direct ? " (direct convolutions)" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);

@@ -15,4 +15,22 @@ final class Nd4jTests {
   static Backend createBackend() {
     return new Nd4jBackendProvider().create(BackendOptions.defaults());
   }
+
+  /**
+   * The Vector API implementation of {@code type} (class {@code type}'s outer class name + {@code Simd}) on any
+   * CPU, even where {@link VectorApi} would not load it (there its 512-bit vectors run slowly, but right).
+   *
+   * @param type the interface, nested in the class whose name the implementation extends
+   * @param <T> the interface
+   * @return the implementation
+   */
+  static <T> T simd(Class<T> type) {
+    try {
+      var c = Class.forName(type.getEnclosingClass().getName() + "Simd").getDeclaredConstructor();
+      c.setAccessible(true);
+      return type.cast(c.newInstance());
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError("the Vector API implementation does not load (is the module added?)", e);
+    }
+  }
 }

@@ -13,17 +13,7 @@ import org.junit.jupiter.api.Test;
  * functions are right against {@code Math.exp} to about one float rounding.
  */
 class VectorMathTest {
-  private static final VectorMath.Simd SIMD = simd();
-
-  private static VectorMath.Simd simd() {
-    try {
-      var c = Class.forName(VectorMath.class.getName() + "Simd").getDeclaredConstructor();
-      c.setAccessible(true);
-      return (VectorMath.Simd) c.newInstance();
-    } catch (ReflectiveOperationException e) {
-      throw new AssertionError("the Vector API implementation does not load (is the module added?)", e);
-    }
-  }
+  private static final VectorMath.Simd SIMD = Nd4jTests.simd(VectorMath.Simd.class);
 
   /** Arguments across the clamp, with the specials: infinities, NaN, both zeros, subnormals. */
   private static float[] arguments(int n, long seed) {

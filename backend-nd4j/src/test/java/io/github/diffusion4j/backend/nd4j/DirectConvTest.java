@@ -1,0 +1,64 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.github.diffusion4j.nn.Layer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Which convolutions {@link DirectConv} takes (its results are checked against the reference kernels in
+ * {@link Nd4jLayerKindsTest}, and in the U-Net and DDPM contract tests where the CPU chooses it).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DirectConvTest {
+  private Nd4jBackend backend;
+  private DirectConv.Simd loop;
+
+  @BeforeAll
+  void open() {
+    backend = new Nd4jBackend(NativeRuntime.load(1), 1);
+    loop = Nd4jTests.simd(DirectConv.Simd.class);
+  }
+
+  @AfterAll
+  void close() {
+    backend.close();
+  }
+
+  private DirectConv of(DirectConv.Use use, int k, int stride, Layer.Padding pad, int size) {
+    Map<String, int[]> layout = new LinkedHashMap<>();
+    layout.put("c.weight", new int[] {8, 8, k, k});
+    layout.put("c.bias", new int[] {8});
+    Parameters p = (Parameters) backend.layers().parameters(layout);
+    try {
+      return DirectConv.of(use, p, new Layer.Conv2d("c", 8, 8, k, stride, pad, true), size, size);
+    } finally {
+      p.close();
+    }
+  }
+
+  @Test
+  void stride1ConvolutionsOfLargeEnoughPlanesRunDirectly() {
+    DirectConv.Use pays = new DirectConv.Use(loop, false);
+    assertNotNull(of(pays, 3, 1, Layer.Padding.of(1), 32));
+    assertNotNull(of(pays, 3, 1, Layer.Padding.of(1), 8)); // 64 of 80 positions valid
+    assertNotNull(of(pays, 2, 1, new Layer.Padding(0, 0, 1, 1), 16)); // an even kernel, padded on one side
+    assertNotNull(of(pays, 5, 1, new Layer.Padding(2, 1, 2, 3), 16));
+  }
+
+  @Test
+  void smallPlanesStridesAndPlainProductsDoNot() {
+    DirectConv.Use pays = new DirectConv.Use(loop, false);
+    assertNull(of(pays, 3, 1, Layer.Padding.of(1), 4)); // 16 of 32 positions valid
+    assertNull(of(pays, 3, 2, Layer.Padding.of(1), 32));
+    assertNull(of(pays, 1, 1, Layer.Padding.of(0), 32));
+    assertNull(of(new DirectConv.Use(null, true), 3, 1, Layer.Padding.of(1), 32));
+    assertNotNull(of(new DirectConv.Use(loop, true), 3, 1, Layer.Padding.of(1), 4));
+  }
+}
