@@ -112,10 +112,7 @@ final class DirectConv {
     if (use.simd() == null || layer.stride() != 1 || pointwise) {
       return null;
     }
-    int weight = params.offset(layer.name() + ".weight");
-    int bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
-    DirectConv d = new DirectConv(use.simd(), params, weight, bias, layer.in(), layer.out(), layer.kernel(), pad,
-        hin, win);
+    DirectConv d = new DirectConv(use.simd(), params, layer, hin, win);
     return use.everywhere() || d.pays() ? d : null;
   }
 
@@ -129,14 +126,15 @@ final class DirectConv {
     return rowStride >= 4 * simd.lanes() && 4 * hout * wout >= 3 * rowStride;
   }
 
-  private DirectConv(Simd simd, Parameters params, int weight, int bias, int cin, int cout, int k,
-      Layer.Padding pad, int hin, int win) {
+  private DirectConv(Simd simd, Parameters params, Layer.Conv2d layer, int hin, int win) {
     this.simd = simd;
     this.params = params;
-    this.weight = weight;
-    this.bias = bias;
-    this.cin = cin;
-    this.cout = cout;
+    this.weight = params.offset(layer.name() + ".weight");
+    this.bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
+    this.cin = layer.in();
+    this.cout = layer.out();
+    int k = layer.kernel();
+    Layer.Padding pad = layer.padding();
     this.top = pad.top();
     this.left = pad.left();
     this.hin = hin;
