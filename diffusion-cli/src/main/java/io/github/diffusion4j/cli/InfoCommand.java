@@ -38,8 +38,9 @@ final class InfoCommand implements Callable<Integer> {
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB");
     out.println("threads: OMP_NUM_THREADS=" + env("OMP_NUM_THREADS") + " (a config's `threads` key sets the backend's)");
     out.println("native allocation: MALLOC_MMAP_THRESHOLD_=" + env("MALLOC_MMAP_THRESHOLD_") + ", MALLOC_TRIM_THRESHOLD_="
-        + env("MALLOC_TRIM_THRESHOLD_") + " (the launcher sets both; unset, DJL's training faults its activations in "
-        + "again every step: README, From Java)");
+        + env("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + env("MALLOC_ARENA_MAX")
+        + " (the launcher sets all three; unset, DJL's passes fault their activations in "
+        + "again on every pass: README, From Java)");
     ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();
     out.println("backends:");
     for (Map.Entry<String, BackendProvider> e : backends.providers().entrySet()) {
