@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A noise predictor's function as a graph of {@link Layer}s: nodes in evaluation order, the node whose
@@ -196,6 +197,23 @@ public final class Network {
    */
   public List<Integer> consumers(int id) {
     return consumers.get(id);
+  }
+
+  /**
+   * The activation that is the only reader of a node's output, if there is one: a backend may apply it where
+   * that output is computed (a group norm followed by SiLU, with the group in cache) and have the activation's
+   * kernel pass its input on.
+   *
+   * @param id the node
+   * @return the activation's function; empty when the node is the network's output, or its output has another
+   *     reader, or none, or its reader is not an activation
+   */
+  public Optional<Layer.Function> soleActivation(int id) {
+    List<Integer> readers = consumers(id);
+    if (readers.size() == 1 && output() != id && node(readers.get(0)).layer() instanceof Layer.Activation a) {
+      return Optional.of(a.function());
+    }
+    return Optional.empty();
   }
 
   /**

@@ -17,22 +17,31 @@ import io.github.diffusion4j.nn.Value;
  * <p>Backward by hand ({@link #backward}, in a network differentiated by hand): ReLU's {@code dy * sign(y)} (the
  * output is 0 or positive, so its sign is the step function); SiLU's {@code dy * s (1 + x (1 - s))} with {@code s =
  * sigmoid(x)}.
+ *
+ * <p>After a group norm whose only reader it is, the group norm has applied the function already ({@link
+ * GroupNormKernel}): the kernel then passes its input on (a view, no copy; the gradient passes back unchanged).
  */
 final class ActivationKernel implements Kernel {
   private final boolean relu;
+  private final boolean applied;
 
   /**
    * A kernel for one function.
    *
    * @param function the function
+   * @param applied whether the input has the function applied already (by a group norm)
    */
-  ActivationKernel(Layer.Function function) {
+  ActivationKernel(Layer.Function function, boolean applied) {
     this.relu = function == Layer.Function.RELU;
+    this.applied = applied;
   }
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
     PtNDArray x = DjlPass.nd(inputs[0]);
+    if (applied) {
+      return DjlPass.value(JniUtils.reshape(x, x.getShape().getShape()));
+    }
     if (relu) {
       return DjlPass.value(JniUtils.relu(x));
     }
@@ -49,6 +58,9 @@ final class ActivationKernel implements Kernel {
       return new Value[1];
     }
     PtNDArray dy = DjlPass.nd(gradOutput);
+    if (applied) {
+      return new Value[] {DjlPass.value(JniUtils.reshape(dy, dy.getShape().getShape()))};
+    }
     if (relu) {
       try (PtNDArray step = JniUtils.sign(DjlPass.nd(output))) {
         return new Value[] {DjlPass.value(JniUtils.mul(dy, step))};

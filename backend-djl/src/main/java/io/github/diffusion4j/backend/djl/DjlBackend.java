@@ -40,11 +40,13 @@ final class DjlBackend implements Backend, TensorFactory {
   private final ScopeStack scopes = new ScopeStack();
   private final Set<DjlParameters> parameters = ConcurrentHashMap.newKeySet();
   private final DjlLayers layers;
+  private final ScriptOps scriptOps;
   private volatile boolean closed;
 
   private DjlBackend(int threads, PtNDManager root, long passMemoryBytes) {
     this.threads = threads;
     this.root = root;
+    this.scriptOps = new ScriptOps(root);
     this.layers = new DjlLayers(this, passMemoryBytes);
   }
 
@@ -103,6 +105,11 @@ final class DjlBackend implements Backend, TensorFactory {
   /** The manager every tensor's array is attached to. */
   PtNDManager root() {
     return root;
+  }
+
+  /** The libtorch operators reached through TorchScript modules, which live as long as {@link #root()}. */
+  ScriptOps scriptOps() {
+    return scriptOps;
   }
 
   /**

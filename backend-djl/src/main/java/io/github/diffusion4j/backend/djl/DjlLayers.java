@@ -125,10 +125,12 @@ final class DjlLayers implements LayerBackend {
       return new ConvKernel(backend, p, x);
     }
     if (l instanceof Layer.GroupNorm x) {
-      return new GroupNormKernel(p, x, in);
+      return new GroupNormKernel(backend.scriptOps(), p, x, network.soleActivation(node.id()).orElse(null));
     }
     if (l instanceof Layer.Activation x) {
-      return new ActivationKernel(x.function());
+      Node from = network.node(node.inputs().get(0));
+      return new ActivationKernel(x.function(),
+          from.layer() instanceof Layer.GroupNorm && network.soleActivation(from.id()).isPresent());
     }
     if (l instanceof Layer.Upsample x) {
       return new UpsampleKernel(x, in);

@@ -94,7 +94,7 @@ class DjlLayersTest {
         Node a = b.conv("down", x, 8, 3, 2, new Layer.Padding(0, 0, 1, 1)); // [8, 3, 3]
         a = b.silu(b.groupNorm("gn", a, 4, 1e-6));
         Node e = b.timestepEmbedding(new Layer.TimestepEmbedding(8, false, 1, 10000, Layer.Precision.DOUBLE));
-        e = b.groupNorm("tn", b.linear("tl", e, 8), 2, 1e-5); // a group norm of vectors
+        e = b.relu(b.groupNorm("tn", b.linear("tl", e, 8), 2, 1e-5)); // a group norm of vectors, then ReLU
         a = b.add(a, e, 0.5); // broadcast over positions, scaled
         Node qkv = b.conv("qkv", a, 24, 1, 1, Layer.Padding.of(0));
         Node att =

@@ -103,12 +103,12 @@ final class Nd4jLayers implements LayerBackend {
       return new Conv2dKernel(p, c, in.get(0), out, convolution);
     }
     if (layer instanceof Layer.GroupNorm g) {
-      return new GroupNormKernel(p, g, soleActivation(network, node));
+      return new GroupNormKernel(p, g, network.soleActivation(node.id()).orElse(null));
     }
     if (layer instanceof Layer.Activation a) {
       Node from = network.node(node.inputs().get(0));
       return new ActivationKernel(
-          a.function(), from.layer() instanceof Layer.GroupNorm && soleActivation(network, from) != null);
+          a.function(), from.layer() instanceof Layer.GroupNorm && network.soleActivation(from.id()).isPresent());
     }
     if (layer instanceof Layer.Upsample u) {
       return new UpsampleKernel(u.factor(), in.get(0));
@@ -132,23 +132,6 @@ final class Nd4jLayers implements LayerBackend {
       return new ReshapeKernel(in.get(0), out);
     }
     throw new UnsupportedOperationException("backend 'nd4j' has no kernel for layer " + layer);
-  }
-
-  /**
-   * The activation that is the only reader of a node's output, if there is one (a group norm then applies
-   * it itself, see {@link FusedActivation}).
-   *
-   * @param network the network
-   * @param node a node
-   * @return the activation's function, or null
-   */
-  private static Layer.Function soleActivation(Network network, Node node) {
-    List<Integer> readers = network.consumers(node.id());
-    if (readers.size() == 1 && network.output() != node.id()
-        && network.node(readers.get(0)).layer() instanceof Layer.Activation a) {
-      return a.function();
-    }
-    return null;
   }
 
   @Override

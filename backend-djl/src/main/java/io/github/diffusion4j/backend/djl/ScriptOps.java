@@ -1,0 +1,141 @@
+package io.github.diffusion4j.backend.djl;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.nn.Layer;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * libtorch operators that DJL's bindings lack, reached through small TorchScript modules this backend writes
+ * itself: {@code torch.group_norm} (one kernel, the per-channel affine applied as it normalises) followed by
+ * {@code torch.silu} or {@code torch.relu}. Without them a group norm is {@code layer_norm} of a grouped view,
+ * then a product and a sum for the affine, and SiLU a sigmoid and a product: three more passes over the
+ * activations, each with a fresh output, and as many more in the backward pass.
+ *
+ * <p><b>The modules.</b> A TorchScript archive is a zip of the module's code (Python-like text), its pickled
+ * attributes and a format version. {@link #archive} writes the smallest one libtorch loads: a module {@code M}
+ * with no parameters whose {@code forward(x, w, b)} calls the operators with the group count and epsilon
+ * written into the code (the layout of {@code torch.jit.save}'s output; {@code torch/csrc/jit/serialization}
+ * reads it). One module per (groups, epsilon, activation), loaded once per backend from memory (no file) and
+ * closed with the backend's manager.
+ *
+ * <p><b>Gradients.</b> The module runs with the calling thread's grad mode: in a training pass libtorch's
+ * autograd records {@code group_norm}'s and {@code silu}'s own backward functions (the group means and
+ * reciprocal deviations saved, {@code 2 N G} floats, and the activation's input); in a prediction pass nothing
+ * is recorded.
+ */
+final class ScriptOps {
+  /** The TorchScript format version written (the one PyTorch 1.13's {@code torch.jit.save} writes). */
+  static final String FORMAT_VERSION = "3";
+
+  private final PtNDManager manager;
+  private final Map<String, PtSymbolBlock> modules = new ConcurrentHashMap<>();
+
+  /**
+   * Operators whose modules live as long as a manager.
+   *
+   * @param manager the manager the modules are attached to (the backend's root)
+   */
+  ScriptOps(PtNDManager manager) {
+    this.manager = manager;
+  }
+
+  /**
+   * {@code activation(group_norm(x, groups, w, b, eps))}.
+   *
+   * @param x the input {@code [N, C, ...]}, contiguous
+   * @param w the scale {@code [C]}
+   * @param b the shift {@code [C]}
+   * @param groups the number of groups, dividing {@code C}
+   * @param eps added to the variance
+   * @param activation the activation applied to the result, or null for none
+   * @return a new array on {@code x}'s manager
+   */
+  PtNDArray groupNorm(PtNDArray x, PtNDArray w, PtNDArray b, int groups, double eps, Layer.Function activation) {
+    String body = "torch.group_norm(x, " + groups + ", w, b, " + eps + ")";
+    if (activation != null) {
+      body = switch (activation) {
+        case SILU -> "torch.silu(" + body + ")";
+        case RELU -> "torch.relu(" + body + ")";
+      };
+    }
+    PtSymbolBlock module = modules.computeIfAbsent(body, this::load);
+    // the plain interpreter: no profiling runs, no specialisation to the shapes seen (a module serves every
+    // group norm of a network, at many shapes); the setting is the calling thread's
+    JniUtils.setGraphExecutorOptimize(false);
+    // is_train true: no guard of DJL's, so the thread's grad mode decides whether a graph is recorded
+    NDList out = IValueUtils.forward(module, new NDList(x, w, b), true);
+    return (PtNDArray) out.singletonOrThrow();
+  }
+
+  private PtSymbolBlock load(String body) {
+    byte[] bytes = archive("    return " + body + "\n");
+    try {
+      return JniUtils.loadModule(manager, new ByteArrayInputStream(bytes), false, false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("djl: loading the TorchScript module of " + body, e);
+    }
+  }
+
+  /**
+   * A TorchScript archive of a module {@code M} without parameters whose {@code forward(x, w, b)} is the
+   * given body.
+   *
+   * @param body the body of {@code forward}, indented by four spaces, ending in a newline
+   * @return the archive's bytes
+   */
+  static byte[] archive(String body) {
+    String code = "class M(Module):\n"
+        + "  __parameters__ = []\n"
+        + "  __buffers__ = []\n"
+        + "  training : bool\n"
+        + "  def forward(self: __torch__.M, x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n"
+        + body;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(out)) {
+      // pickle protocol 2: an object of class __torch__.M whose state is {'training': False}
+      put(zip, "m/data.pkl", pickle("(X\u0008\u0000\u0000\u0000trainingq\u0001\u0089ubq\u0002."));
+      put(zip, "m/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
+      put(zip, "m/constants.pkl", pickle(null)); // the empty tuple
+      put(zip, "m/version", (FORMAT_VERSION + "\n").getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // in memory: not expected
+    }
+    return out.toByteArray();
+  }
+
+  /** A protocol-2 pickle: the module object with the given state opcodes, or the empty tuple for null. */
+  private static byte[] pickle(String state) {
+    String p = state == null
+        ? "\u0080\u0002)."
+        : "\u0080\u0002c__torch__\nM\nq\u0000)\u0081}" + state;
+    return p.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /** One uncompressed entry (libtorch's reader needs no compression; sizes and CRC up front). */
+  private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
+    ZipEntry e = new ZipEntry(name);
+    e.setMethod(ZipEntry.STORED);
+    e.setSize(data.length);
+    e.setCompressedSize(data.length);
+    CRC32 crc = new CRC32();
+    crc.update(data);
+    e.setCrc(crc.getValue());
+    zip.putNextEntry(e);
+    zip.write(data);
+    zip.closeEntry();
+  }
+}
