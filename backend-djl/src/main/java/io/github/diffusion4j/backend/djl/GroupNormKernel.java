@@ -21,13 +21,10 @@ import io.github.diffusion4j.nn.Value;
  * reciprocal deviations, {@code 2 N G} floats) and the activation's.
  */
 final class GroupNormKernel implements Kernel {
-  private final ScriptOps ops;
+  private final ScriptOps.Module module;
   private final DjlParameters parameters;
   private final PtNDArray weight;
   private final PtNDArray bias;
-  private final int groups;
-  private final double eps;
-  private final Layer.Function activation;
 
   /**
    * Binds the layer to its parameters.
@@ -38,18 +35,15 @@ final class GroupNormKernel implements Kernel {
    * @param activation the activation applied to the result here, or null
    */
   GroupNormKernel(ScriptOps ops, DjlParameters parameters, Layer.GroupNorm layer, Layer.Function activation) {
-    this.ops = ops;
+    this.module = ops.groupNorm(layer.groups(), layer.eps(), activation);
     this.parameters = parameters;
     this.weight = parameters.leaf(layer.name() + ".weight", layer.channels());
     this.bias = parameters.leaf(layer.name() + ".bias", layer.channels());
-    this.groups = layer.groups();
-    this.eps = layer.eps();
-    this.activation = activation;
   }
 
   @Override
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
     DjlPass.of(pass).uses(parameters);
-    return DjlPass.value(ops.groupNorm(DjlPass.nd(inputs[0]), weight, bias, groups, eps, activation));
+    return DjlPass.value(module.apply(DjlPass.nd(inputs[0]), weight, bias));
   }
 }

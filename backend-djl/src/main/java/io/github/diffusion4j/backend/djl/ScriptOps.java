@@ -42,7 +42,7 @@ final class ScriptOps {
   static final String FORMAT_VERSION = "3";
 
   private final PtNDManager manager;
-  private final Map<String, PtSymbolBlock> modules = new ConcurrentHashMap<>();
+  private final Map<String, Module> modules = new ConcurrentHashMap<>();
 
   /**
    * Operators whose modules live as long as a manager.
@@ -54,17 +54,14 @@ final class ScriptOps {
   }
 
   /**
-   * {@code activation(group_norm(x, groups, w, b, eps))}.
+   * The module of {@code activation(group_norm(x, groups, w, b, eps))}, loaded the first time it is asked for.
    *
-   * @param x the input {@code [N, C, ...]}, contiguous
-   * @param w the scale {@code [C]}
-   * @param b the shift {@code [C]}
-   * @param groups the number of groups, dividing {@code C}
+   * @param groups the number of groups, dividing the input's channels
    * @param eps added to the variance
    * @param activation the activation applied to the result, or null for none
-   * @return a new array on {@code x}'s manager
+   * @return the module; its {@link Module#apply} takes {@code x [N, C, ...]}, {@code w [C]}, {@code b [C]}
    */
-  PtNDArray groupNorm(PtNDArray x, PtNDArray w, PtNDArray b, int groups, double eps, Layer.Function activation) {
+  Module groupNorm(int groups, double eps, Layer.Function activation) {
     String body = "torch.group_norm(x, " + groups + ", w, b, " + eps + ")";
     if (activation != null) {
       body = switch (activation) {
@@ -72,13 +69,31 @@ final class ScriptOps {
         case RELU -> "torch.relu(" + body + ")";
       };
     }
-    PtSymbolBlock module = modules.computeIfAbsent(body, this::load);
-    // the plain interpreter: no profiling runs, no specialisation to the shapes seen (a module serves every
-    // group norm of a network, at many shapes); the setting is the calling thread's
-    JniUtils.setGraphExecutorOptimize(false);
-    // is_train true: no guard of DJL's, so the thread's grad mode decides whether a graph is recorded
-    NDList out = IValueUtils.forward(module, new NDList(x, w, b), true);
-    return (PtNDArray) out.singletonOrThrow();
+    return modules.computeIfAbsent(body, b -> new Module(load(b)));
+  }
+
+  /**
+   * A loaded module.
+   *
+   * @param block DJL's handle of it
+   */
+  record Module(PtSymbolBlock block) {
+    /**
+     * Runs the module's {@code forward}.
+     *
+     * @param x the first argument
+     * @param w the second
+     * @param b the third
+     * @return a new array on {@code x}'s manager
+     */
+    PtNDArray apply(PtNDArray x, PtNDArray w, PtNDArray b) {
+      // the plain interpreter: no profiling runs, no specialisation to the shapes seen (a module serves every
+      // group norm of a network, at many shapes); the setting is the calling thread's
+      JniUtils.setGraphExecutorOptimize(false);
+      // is_train true: no guard of DJL's, so the thread's grad mode decides whether a graph is recorded
+      NDList out = IValueUtils.forward(block, new NDList(x, w, b), true);
+      return (PtNDArray) out.singletonOrThrow();
+    }
   }
 
   private PtSymbolBlock load(String body) {

@@ -2,6 +2,8 @@ package io.github.diffusion4j.backend.djl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,8 +83,8 @@ class ScriptOpsTest {
       PtNDArray wa = PtArrays.fromArray(m, w, C);
       JniUtils.attachGradient(wa, true);
       JniUtils.setGradMode(false);
-      PtNDArray y = backend.scriptOps().groupNorm(PtArrays.fromArray(m, x, N, C, 2, 5), wa,
-          PtArrays.fromArray(m, b, C), groups, eps, activation);
+      PtNDArray y = backend.scriptOps().groupNorm(groups, eps, activation)
+          .apply(PtArrays.fromArray(m, x, N, C, 2, 5), wa, PtArrays.fromArray(m, b, C));
       assertArrayEquals(new long[] {N, C, 2, 5}, y.getShape().getShape());
       PtNDArray sum = JniUtils.sum(y);
       PtNDArray one = PtArrays.scalar(m, 1);
@@ -92,6 +94,14 @@ class ScriptOpsTest {
     } finally {
       JniUtils.setGradMode(before);
     }
+  }
+
+  @Test
+  void aModuleIsLoadedOncePerConfiguration() {
+    ScriptOps ops = backend.scriptOps();
+    assertSame(ops.groupNorm(4, 1e-6, Layer.Function.SILU), ops.groupNorm(4, 1e-6, Layer.Function.SILU));
+    assertNotSame(ops.groupNorm(4, 1e-6, Layer.Function.SILU), ops.groupNorm(4, 1e-6, null));
+    assertNotSame(ops.groupNorm(4, 1e-6, null), ops.groupNorm(4, 1e-5, null));
   }
 
   @Test
@@ -112,7 +122,7 @@ class ScriptOpsTest {
       PtNDArray wa = PtArrays.fromArray(m, w, C);
       JniUtils.attachGradient(wa, true);
       JniUtils.setGradMode(true);
-      PtNDArray y = backend.scriptOps().groupNorm(xa, wa, PtArrays.fromArray(m, b, C), groups, 1e-6, null);
+      PtNDArray y = backend.scriptOps().groupNorm(groups, 1e-6, null).apply(xa, wa, PtArrays.fromArray(m, b, C));
       JniUtils.backward(JniUtils.sum(y), PtArrays.scalar(m, 1), false, false);
       JniUtils.setGradMode(false);
       assertClose(expected, PtArrays.read(PtArrays.contiguous(JniUtils.getGradient(wa)), C));
