@@ -121,16 +121,16 @@ final class Conv2dKernel implements Kernel {
   public Value forward(Value[] inputs, Pass pass, Saved saved) {
     NativePass ps = (NativePass) pass;
     NativeValue x = ps.as(inputs[0], Layout.PLANES);
-    int nb = x.items;
-    int pin = hin * win;
-    int pout = hout * wout;
-    int min = nb * pin;
-    int mout = nb * pout;
     NativeValue y = ps.allocate(outShape, Layout.PLANES);
     if (direct != null) {
       direct.forward(ps, x, y);
       return y;
     }
+    int nb = x.items;
+    int pin = hin * win;
+    int pout = hout * wout;
+    int min = nb * pin;
+    int mout = nb * pout;
     float beta = 0f;
     if (bias >= 0) {
       fillChannels(ps, y, mout);

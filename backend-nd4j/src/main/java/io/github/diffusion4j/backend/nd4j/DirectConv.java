@@ -176,12 +176,16 @@ final class DirectConv {
     ps.split(nb * groups, 1, (lane, u0, u1) -> {
       float[] xp = lane.scratch(0, cin * planeStride);
       float[] acc = lane.scratch(1, Math.max(blocks * CO * rowStride, hin * win));
+      int padded = -1; // the image in xp: a lane that takes several groups of one image pads it once
       for (int u = u0; u < u1; u++) {
         int n = u / groups;
         int g = u % groups;
         int b0 = KernelPool.bound(blocks, groups, g);
         int b1 = KernelPool.bound(blocks, groups, g + 1);
-        pad(x, n, xp, acc);
+        if (n != padded) {
+          pad(x, n, xp, acc);
+          padded = n;
+        }
         simd.convolve(xp, offsets, w, blocks * CO * cin * taps2, b0, b1, positions, acc, rowStride);
         write(acc, b0 * CO, Math.min(cout, b1 * CO), y, n);
       }
