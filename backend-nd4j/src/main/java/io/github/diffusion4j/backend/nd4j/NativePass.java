@@ -58,6 +58,17 @@ final class NativePass implements Pass {
    */
   static final int GRAIN = 1 << 15;
 
+  /**
+   * The fewest floats a lane of a streaming loop ({@link #chunks}: a few operations per float, read from
+   * native memory and written back) should take. Such a loop runs a few floats per nanosecond, while a split
+   * costs two wake-ups, of a parked worker and then of the parked caller: about 200 us a split on this
+   * project's two-vCPU virtual machine, where a parked vCPU halts (an MLP's DDIM step with one split of its
+   * 128,000 hidden values took 0.6-0.9 ms at two threads, 0.6 ms with none: docs/benchmarks.md). Below 2^18
+   * floats a lane the second lane costs more than it saves; the U-Net's activations (2M floats at 32x32)
+   * still split.
+   */
+  static final int STREAM_GRAIN = 1 << 18;
+
   /** The fewest columns of a piece of a matrix product cut by {@link #pieces(int, int, RangeTask)}. */
   static final int PIECE_COLUMNS = 512;
 
@@ -119,6 +130,15 @@ final class NativePass implements Pass {
    */
   static int grain(long floats) {
     return (int) Math.max(1, GRAIN / Math.max(1, floats));
+  }
+
+  /**
+   * The grain, in chunks of {@link Workspace#CHUNK} floats, of a streaming loop: {@link #STREAM_GRAIN} floats.
+   *
+   * @return chunks per lane at least
+   */
+  static int streamChunks() {
+    return STREAM_GRAIN / Workspace.CHUNK;
   }
 
   /**
@@ -184,7 +204,7 @@ final class NativePass implements Pass {
    * @param task the work of one chunk
    */
   void chunks(int n, ChunkTask task) {
-    layers.threads().chunks(n, Workspace.CHUNK, grain(Workspace.CHUNK),
+    layers.threads().chunks(n, Workspace.CHUNK, streamChunks(),
         (lane, c, o, len) -> task.run(ws.lane(lane), c, o, len));
   }
 
