@@ -16,8 +16,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>One split runs at a time: a second thread that splits while the workers are busy (two predictions at
  * once, each with its own workspace and so its own lanes' scratch) runs all its ranges itself, in order,
  * with the same lane numbers, so it computes the same values and never waits for the other. A range must
- * not split again (its inner ranges would share the scratch of lanes in use): that throws. Workers park between splits (no spinning: on two cores a spinning worker
- * would take the core that OpenBLAS's own thread needs for the matrix products in between).
+ * not split again (its inner ranges would share the scratch of lanes in use): that throws. Between splits a
+ * worker spins for {@link #SPIN_NANOS} and then parks, and a caller waiting for the workers does the same
+ * (OpenBLAS runs on one thread, inside the lanes, so no other thread of the backend needs the core then).
  */
 final class KernelPool implements AutoCloseable {
   /** The work of one range. */
@@ -47,6 +48,16 @@ final class KernelPool implements AutoCloseable {
     void run(int lane, int index, int offset, int length);
   }
 
+  /**
+   * How long a worker that finished a range, and a caller that finished its own, wait for the next range or
+   * for the other lanes by spinning before they park: 300 us. A parked thread on a virtual machine sits on a
+   * halted vCPU that takes ~100 us to wake; a U-Net's training step and forward pass split ~1,100 times, most
+   * within a few hundred microseconds of the last, so a split that finds its worker spinning, and a caller
+   * that is still spinning when the worker finishes, save a wake-up each (default U-Net at two threads,
+   * alternating runs: training 7-10% faster, the forward pass 1-6%; docs/benchmarks.md). Longer spins gained
+   * nothing more; the spin ends with the next split or after 300 us, and a pool of one lane never spins.
+   */
+  static final long SPIN_NANOS = 300_000;
   private final int lanes;
   private final Worker[] workers;
   private final ReentrantLock busy = new ReentrantLock();
@@ -136,6 +147,10 @@ final class KernelPool implements AutoCloseable {
         task.run(0, 0, bound(n, r, 1));
       } catch (RuntimeException | Error e) {
         own = e;
+      }
+      long spinEnd = System.nanoTime() + SPIN_NANOS;
+      while (pending.get() > 0 && System.nanoTime() < spinEnd) {
+        Thread.onSpinWait();
       }
       while (pending.get() > 0) {
         LockSupport.park(this);
@@ -227,13 +242,18 @@ final class KernelPool implements AutoCloseable {
 
     @Override
     public void run() {
+      long spinEnd = 0;
       while (true) {
         Task t = task;
         if (t == null) {
           if (closed) {
             return;
           }
-          LockSupport.park(this);
+          if (System.nanoTime() < spinEnd) {
+            Thread.onSpinWait();
+          } else {
+            LockSupport.park(this);
+          }
           continue;
         }
         Throwable err = null;
@@ -244,6 +264,7 @@ final class KernelPool implements AutoCloseable {
         }
         task = null;
         done(err);
+        spinEnd = System.nanoTime() + SPIN_NANOS;
       }
     }
   }

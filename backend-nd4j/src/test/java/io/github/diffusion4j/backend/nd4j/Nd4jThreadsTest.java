@@ -162,6 +162,41 @@ class Nd4jThreadsTest {
     }
   }
 
+  /**
+   * Splits back to back, as a network's kernels make them, find the worker still spinning from the last one
+   * ({@link KernelPool#SPIN_NANOS}) or parked after a pause longer than the spin: either way every range runs
+   * once, on its lane's thread, and a worker that is still spinning stops when the pool closes.
+   */
+  @Test
+  void backToBackSplitsRunEveryRangeOnceAndASpinningWorkerStops() throws InterruptedException {
+    KernelPool pool = new KernelPool(2, "test-spin");
+    long[] covered = new long[64];
+    Set<Thread> workers = ConcurrentHashMap.newKeySet();
+    for (int round = 0; round < 2_000; round++) {
+      if (round % 500 == 499) {
+        Thread.sleep(2 * KernelPool.SPIN_NANOS / 1_000_000 + 1); // past the spin: the worker parks
+      }
+      pool.split(64, 8, (lane, from, to) -> {
+        if (lane == 1) {
+          workers.add(Thread.currentThread());
+        }
+        for (int i = from; i < to; i++) {
+          covered[i]++;
+        }
+      });
+    }
+    for (long c : covered) {
+      assertEquals(2_000, c);
+    }
+    assertEquals(1, workers.size(), "lane 1 is always the pool's one worker");
+    Thread worker = workers.iterator().next();
+    assertFalse(worker == Thread.currentThread());
+    pool.split(64, 8, (lane, from, to) -> { }); // the worker is spinning now
+    pool.close();
+    worker.join(5000);
+    assertFalse(worker.isAlive(), "the worker still runs after the pool closed");
+  }
+
   @Test
   void backendThreadsAreDaemonsStoppedOnClose() throws InterruptedException {
     Backend b = new Nd4jBackendProvider().create(new BackendOptions(2));
