@@ -8,11 +8,6 @@ import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import java.util.Arrays;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The reverse-process loop every {@link Sampler} shares: it shows the listener {@code x_T}
@@ -93,7 +88,7 @@ public final class SamplingLoop {
     Tensor given = request.initialNoise().orElse(null);
     listener.onStart(plan, x);
     ReverseStepResult previous = null;
-    ExecutorService noiseThread = tensors.threads() > 1 && plan.size() > 1 ? newNoiseThread() : null;
+    NoiseAhead noiseThread = tensors.threads() > 1 && plan.size() > 1 ? new NoiseAhead() : null;
     boolean drewNoise = true;
     // the step's noise is drawn into this buffer and uploaded from it before the next step draws again
     float[] noise = new float[request.batchShape().size()];
@@ -101,18 +96,20 @@ public final class SamplingLoop {
       for (int i = 0; i < plan.size(); i++) {
         ReverseStepResult result;
         final int index = i;
-        Future<float[]> next = noiseThread != null && drewNoise
-            ? noiseThread.submit(() -> noiseValues(request, index, noise)) : null;
+        boolean ahead = noiseThread != null && drewNoise;
+        if (ahead) {
+          noiseThread.submit(() -> noiseValues(request, index, noise));
+        }
         try (TensorScope step = tensors.openScope()) {
           Arrays.fill(t, plan.get(i));
           Tensor output = model.predict(x, t);
           StepContext context = new StepContext(plan, i, x, output,
-              () -> tensors.fromArray(next == null ? noiseValues(request, index, noise) : await(next),
+              () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, index, noise),
                   request.batchShape()), previous);
           result = sampler.step(context);
           drewNoise = context.drewNoise();
-          if (next != null && !drewNoise) {
-            await(next); // a draw the step did not use still writes the buffer: let it finish first
+          if (ahead && !drewNoise) {
+            noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
           }
           listener.onStep(i, plan, result);
           step.keep(result.prev());
@@ -132,49 +129,10 @@ public final class SamplingLoop {
       outer.keep(x);
     } finally {
       if (noiseThread != null) {
-        stop(noiseThread);
+        noiseThread.close(); // a draw in progress ends first, so no work of the run outlives it
       }
     }
     return x;
-  }
-
-  /** Stops the noise thread, letting a draw in progress finish, so no work of the run outlives it. */
-  private static void stop(ExecutorService noiseThread) {
-    noiseThread.shutdown();
-    try {
-      if (!noiseThread.awaitTermination(1, TimeUnit.MINUTES)) {
-        noiseThread.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      noiseThread.shutdownNow();
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static ExecutorService newNoiseThread() {
-    return Executors.newSingleThreadExecutor(r -> {
-      Thread thread = new Thread(r, "diffusion4j-noise");
-      thread.setDaemon(true);
-      return thread;
-    });
-  }
-
-  private static float[] await(Future<float[]> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for the step's noise", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException(cause);
-    }
   }
 
   private static void release(Tensor t, Tensor given, ReverseStepResult keep) {

@@ -1,0 +1,94 @@
+package io.github.diffusion4j.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sampling loop's noise thread: every draw handed over comes back to {@link NoiseAhead#await}, whether the
+ * thread was still spinning from the last draw or had parked; a draw's failure is rethrown there and the thread
+ * serves the next one; misuse is refused; closing lets a draw in progress end and stops the thread.
+ */
+class NoiseAheadTest {
+
+  private static Thread noiseThread(AtomicReference<Thread> seen) {
+    Thread t = seen.get();
+    assertNotSame(Thread.currentThread(), t, "the draw runs on the noise thread");
+    assertEquals("diffusion4j-noise", t.getName());
+    assertTrue(t.isDaemon());
+    return t;
+  }
+
+  @Test
+  void everyDrawComesBackWhetherTheThreadSpunOrParked() throws InterruptedException {
+    AtomicReference<Thread> seen = new AtomicReference<>();
+    NoiseAhead ahead = new NoiseAhead();
+    for (int i = 0; i < 3_000; i++) {
+      if (i % 1_000 == 999) {
+        Thread.sleep(2 * NoiseAhead.SPIN_NANOS / 1_000_000 + 1); // past the spin: the thread parks
+      }
+      float v = i;
+      ahead.submit(() -> {
+        seen.set(Thread.currentThread());
+        return new float[] {v, -v};
+      });
+      assertArrayEquals(new float[] {v, -v}, ahead.await());
+    }
+    Thread t = noiseThread(seen);
+    ahead.close();
+    t.join(5_000);
+    assertFalse(t.isAlive(), "the noise thread still runs after close");
+  }
+
+  @Test
+  void aFailedDrawIsRethrownAndTheThreadGoesOn() {
+    NoiseAhead ahead = new NoiseAhead();
+    try {
+      ahead.submit(() -> {
+        throw new IllegalArgumentException("bad request");
+      });
+      assertEquals("bad request", assertThrows(IllegalArgumentException.class, ahead::await).getMessage());
+      ahead.submit(() -> {
+        throw new OutOfMemoryError("no room");
+      });
+      assertEquals("no room", assertThrows(OutOfMemoryError.class, ahead::await).getMessage());
+      ahead.submit(() -> new float[] {1f});
+      assertArrayEquals(new float[] {1f}, ahead.await());
+      assertThrows(IllegalStateException.class, ahead::await, "nothing was handed over");
+      ahead.submit(() -> new float[0]);
+      assertThrows(IllegalStateException.class, () -> ahead.submit(() -> new float[0]), "one draw at a time");
+      ahead.await();
+    } finally {
+      ahead.close();
+    }
+  }
+
+  @Test
+  void closingLetsTheDrawInProgressEnd() throws InterruptedException {
+    AtomicReference<Thread> seen = new AtomicReference<>();
+    AtomicBoolean ended = new AtomicBoolean();
+    NoiseAhead ahead = new NoiseAhead();
+    ahead.submit(() -> {
+      seen.set(Thread.currentThread());
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ended.set(true);
+      return new float[0];
+    });
+    ahead.close();
+    assertTrue(ended.get(), "close returned before the draw in progress ended");
+    Thread t = noiseThread(seen);
+    t.join(5_000);
+    assertFalse(t.isAlive(), "the noise thread still runs after close");
+  }
+}
