@@ -36,10 +36,22 @@ final class DirectConv {
    * @param simd the inner loop, or null: none (products of columns throughout)
    * @param everywhere whether every stride-1 convolution does, or only those whose planes are large enough to
    *     pay ({@link #pays}); tests use {@code true} to run the direct form on small shapes
+   * @param tileFloats the input floats a tile of positions may read ({@link #TILE_FLOATS}; tests use a few
+   *     hundred to cut small planes into several tiles)
    */
-  record Use(Simd simd, boolean everywhere) {
+  record Use(Simd simd, boolean everywhere, int tileFloats) {
     /** The default: the Vector API's inner loop where it is available, where it pays. */
     static final Use DEFAULT = new Use(SIMD, false);
+
+    /**
+     * Tiles of {@link #TILE_FLOATS}.
+     *
+     * @param simd the inner loop, or null
+     * @param everywhere whether every stride-1 convolution runs directly
+     */
+    Use(Simd simd, boolean everywhere) {
+      this(simd, everywhere, TILE_FLOATS);
+    }
   }
 
   /** The inner loop. */
@@ -55,7 +67,7 @@ final class DirectConv {
     /**
      * For the blocks of {@value DirectConv#CO} output channels {@code [b0, b1)}: {@code y[co rowStride + p] =
      * w[biasAt + co] + sum_j w[(b J + j) CO + co % CO] x[p + offsets[j]]} ({@code J} the number of offsets)
-     * for {@code p} in {@code [0, positions)} rounded up to whole vectors.
+     * for {@code p} in {@code [from, to)} rounded up to whole vectors.
      *
      * @param x the padded input planes
      * @param offsets where each (input channel, tap) pair reads in {@code x}, in the weights' order
@@ -63,12 +75,13 @@ final class DirectConv {
      * @param biasAt where the bias starts in {@code w} (padded with zeros to whole blocks)
      * @param b0 the first block
      * @param b1 one past the last block
-     * @param positions the positions to compute
+     * @param from the first position to compute, a multiple of {@link #lanes()}
+     * @param to one past the last position to compute
      * @param y the output rows, {@code rowStride} floats apart
-     * @param rowStride the distance between two output rows, at least {@code positions} rounded up to vectors
+     * @param rowStride the distance between two output rows, at least the positions rounded up to vectors
      */
     void convolve(
-        float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int positions, float[] y, int rowStride);
+        float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride);
   }
 
   private final Simd simd;
@@ -94,6 +107,18 @@ final class DirectConv {
   private final int positions;
   /** Floats from one output row to the next: {@link #positions} rounded up to whole vectors. */
   private final int rowStride;
+  /** Positions per tile (whole runs of four vectors), see {@link #TILE_FLOATS}. */
+  private final int tile;
+
+  /**
+   * The input floats that one tile of positions may read, all input channels together: 2^17 (512 KiB, half a
+   * Zen 5 core's L2 cache). Every block of output channels reads the whole padded input of its positions, so
+   * the positions are computed in tiles, each for every block before the next tile: a tile's input stays in
+   * the cache for all the blocks. Without tiles a 256x256 plane of 128 channels (8.5 MB padded) came from
+   * memory once per block, and DDIM-2 of a 256x256 model took 17.1 s on ND4J against 9.5 s without direct
+   * convolutions (docs/benchmarks.md). The default U-Net's planes (up to 64 channels at 32x32) are one tile.
+   */
+  static final int TILE_FLOATS = 1 << 17;
 
   /**
    * The direct form of a convolution, or null where it does not apply (no inner loop, stride above 1, or a
@@ -112,7 +137,7 @@ final class DirectConv {
     if (use.simd() == null || layer.stride() != 1 || pointwise) {
       return null;
     }
-    DirectConv d = new DirectConv(use.simd(), params, layer, hin, win);
+    DirectConv d = new DirectConv(use.simd(), use.tileFloats(), params, layer, hin, win);
     return use.everywhere() || d.pays() ? d : null;
   }
 
@@ -126,7 +151,7 @@ final class DirectConv {
     return rowStride >= 4 * simd.lanes() && 4 * hout * wout >= 3 * rowStride;
   }
 
-  private DirectConv(Simd simd, Parameters params, Layer.Conv2d layer, int hin, int win) {
+  private DirectConv(Simd simd, int tileFloats, Parameters params, Layer.Conv2d layer, int hin, int win) {
     this.simd = simd;
     this.params = params;
     this.weight = params.offset(layer.name() + ".weight");
@@ -150,6 +175,8 @@ final class DirectConv {
     this.rowStride = (positions + lanes - 1) / lanes * lanes;
     // the last run reads up to rowStride - 1 + taps[last] = rowStride + (k - 1) (wp + 1) - 1
     this.planeStride = Math.max(hp * wp, rowStride + (k - 1) * (wp + 1));
+    int run = 4 * lanes;
+    this.tile = Math.max(run, (tileFloats / cin - (k - 1) * (wp + 1)) / run * run);
     this.offsets = new int[cin * taps2];
     for (int ci = 0; ci < cin; ci++) {
       for (int ky = 0; ky < k; ky++) {
@@ -186,7 +213,10 @@ final class DirectConv {
           pad(x, n, xp, acc);
           padded = n;
         }
-        simd.convolve(xp, offsets, w, blocks * CO * cin * taps2, b0, b1, positions, acc, rowStride);
+        for (int p = 0; p < positions; p += tile) {
+          simd.convolve(xp, offsets, w, blocks * CO * cin * taps2, b0, b1, p, Math.min(positions, p + tile), acc,
+              rowStride);
+        }
         write(acc, b0 * CO, Math.min(cout, b1 * CO), y, n);
       }
     });

@@ -37,14 +37,14 @@ final class DirectConvSimd implements DirectConv.Simd {
 
   @Override
   public void convolve(
-      float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int positions, float[] y, int rowStride) {
-    int nv = (positions + L - 1) / L;
+      float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride) {
+    int nv = (to + L - 1) / L;
     int per = offsets.length * DirectConv.CO;
     for (int b = b0; b < b1; b++) {
       int wb = b * per;
       int bias = biasAt + b * DirectConv.CO;
       int yb = b * DirectConv.CO * rowStride;
-      int v = 0;
+      int v = from / L;
       for (; v + 4 <= nv; v += 4) {
         four(x, offsets, w, wb, bias, v * L, y, yb, rowStride);
       }

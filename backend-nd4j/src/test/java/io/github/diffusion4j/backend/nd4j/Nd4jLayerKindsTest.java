@@ -63,7 +63,9 @@ class Nd4jLayerKindsTest {
     // both forms of the convolutions' forward pass on any CPU (the Vector API's 512-bit vectors run, slowly,
     // where they are not native), the direct one on every stride-1 shape, split into passes, on two lanes
     products = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1, new DirectConv.Use(null, false));
-    direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2, new DirectConv.Use(Nd4jTests.simd(DirectConv.Simd.class), true));
+    // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
+    direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
+        new DirectConv.Use(Nd4jTests.simd(DirectConv.Simd.class), true, 256));
   }
 
   @AfterAll
@@ -215,6 +217,17 @@ class Nd4jLayerKindsTest {
       return b.reshape(v, Shape.of(3, 7, 6));
     });
     check("convolutions", spec, 3);
+  }
+
+  @Test
+  void convolutionsOfPlanesInSeveralTiles() {
+    // 20x18 planes: 400 and 440 padded positions, in tiles of 64 on the direct backend (the last one short)
+    Layout l = new Layout().conv("a", 3, 6, 3).conv("b", 6, 3, 5);
+    Spec spec = new Spec(Shape.of(3, 20, 18), l.m, (b, x) -> {
+      Node h = b.silu(b.conv("a", x, 6, 3, 1, pad(1)));
+      return b.conv("b", h, 3, 5, 1, new Layer.Padding(2, 1, 2, 3));
+    });
+    check("convolutions in tiles", spec, 2);
   }
 
   @Test
