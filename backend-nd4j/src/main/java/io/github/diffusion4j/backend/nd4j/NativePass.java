@@ -63,7 +63,7 @@ final class NativePass implements Pass {
    * native memory and written back) should take. Such a loop runs a few floats per nanosecond, while a split
    * costs two wake-ups, of a parked worker and then of the parked caller: about 200 us a split on this
    * project's two-vCPU virtual machine, where a parked vCPU halts (an MLP's DDIM step with one split of its
-   * 128,000 hidden values took 0.6-0.9 ms at two threads, 0.6 ms with none: docs/benchmarks.md). Below 2^18
+   * 128,000 hidden values took 0.8-1.0 ms at two threads, 0.6-0.7 ms with none: docs/benchmarks.md). Below 2^18
    * floats a lane the second lane costs more than it saves; the U-Net's activations (2M floats at 32x32)
    * still split.
    */
