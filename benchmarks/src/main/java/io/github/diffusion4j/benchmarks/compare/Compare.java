@@ -402,7 +402,8 @@ public final class Compare implements Callable<Integer> {
     System.err.println("OPENBLAS_CORETYPE: " + (coreType == null || coreType.isBlank() ? "not set" : coreType)
         + " (ND4J and the PyTorch reference follow it)");
     System.err.println("native allocation (every side): MALLOC_MMAP_THRESHOLD_=" + envOr("MALLOC_MMAP_THRESHOLD_")
-        + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + envOr("MALLOC_ARENA_MAX"));
+        + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + envOr("MALLOC_ARENA_MAX")
+        + ", MALLOC_MMAP_MAX_=" + envOr("MALLOC_MMAP_MAX_"));
     ProcessBuilder pb = new ProcessBuilder(python, "-c", String.join("\n",
         "import ctypes, time, torch",
         "torch.set_num_threads(" + threads + ")",
