@@ -59,8 +59,8 @@ final class NativePass implements Pass {
   static final int GRAIN = 1 << 15;
 
   /**
-   * The fewest floats a lane of a streaming loop ({@link #chunks}: a few operations per float, read from
-   * native memory and written back) should take. Such a loop runs a few floats per nanosecond, while a split
+   * The fewest floats a lane of a streaming loop ({@link #chunks}, {@link #copyParallel}: a few operations per
+   * float, read from native memory and written back) should take. Such a loop runs a few floats per nanosecond, while a split
    * costs two wake-ups, of a parked worker and then of the parked caller: about 200 us a split on this
    * project's two-vCPU virtual machine, where a parked vCPU halts (an MLP's DDIM step with one split of its
    * 128,000 hidden values took 0.8-1.0 ms at two threads, 0.6-0.7 ms with none: docs/benchmarks.md). Below 2^18
@@ -209,7 +209,8 @@ final class NativePass implements Pass {
   }
 
   /**
-   * Copies floats between native buffers (absolute indices) on the pool.
+   * Copies floats between native buffers (absolute indices) on the pool: a streaming loop, so a second lane
+   * only from {@link #STREAM_GRAIN} floats a lane.
    *
    * @param src the source
    * @param from its first float
@@ -218,7 +219,7 @@ final class NativePass implements Pass {
    * @param n how many
    */
   void copyParallel(FloatBuffer src, int from, FloatBuffer dst, int to, int n) {
-    split(n, GRAIN * 4, (lane, a, b) -> copy(src, from + a, dst, to + a, b - a));
+    split(n, STREAM_GRAIN, (lane, a, b) -> copy(src, from + a, dst, to + a, b - a));
   }
 
   // ------------------------------------------------------------------ values
