@@ -21,7 +21,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * native parameters as a {@code [Cout, Cin k k]} matrix. A 1x1 convolution without padding needs no columns:
  * the input itself is the {@code [Cin, N P]} matrix. Products write straight into the output (row stride
  * {@code N P}), on which the bias was written first. Where the Vector API is available, the forward pass of
- * a stride-1 convolution on planes large enough runs without columns instead ({@link DirectConv}).
+ * a stride-1 convolution on planes large enough runs without columns instead ({@link DirectConv}), and so does
+ * the input gradient of a size-keeping one of up to {@link DirectConv#GRADIENT_CHANNELS} input channels
+ * ({@link DirectConv#inputGradient}); the weight gradient then comes from the smaller set of columns.
  *
  * <p>Backward: {@code db = rowsum(dy)} (a matrix-vector product into the gradient). For a convolution that
  * keeps the size (stride 1, {@code top + bottom = left + right = k - 1}), both other gradients come from the
@@ -79,6 +81,8 @@ final class Conv2dKernel implements Kernel {
   private final boolean same;
   /** The forward pass without columns, or null (products of columns). */
   private final DirectConv direct;
+  /** The input gradient without columns, or null (products of columns). */
+  private final DirectConv directGradient;
 
   /**
    * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}), else on products of
@@ -105,6 +109,7 @@ final class Conv2dKernel implements Kernel {
     this.pointwise = k == 1 && stride == 1 && top + left + bottom + right == 0;
     this.same = stride == 1 && hout == hin && wout == win;
     this.direct = DirectConv.of(use, params, layer, hin, win);
+    this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win);
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
@@ -202,10 +207,17 @@ final class Conv2dKernel implements Kernel {
         ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) ->
             Blas.gemm(true, false, cin, c1 - c0, cout, w, cin, dy.at(c0), mout, 0f, dx.at(c0), min));
       }
-    } else if (same && (dx != null || cout <= cin)) {
-      backwardFromOutputColumns(ps, x, dy, dx);
+      return new Value[] {dx};
+    }
+    NativeValue dxFromColumns = dx;
+    if (dx != null && directGradient != null) {
+      directGradient.forward(ps, dy, dx);
+      dxFromColumns = null;
+    }
+    if (same && (dxFromColumns != null || cout <= cin)) {
+      backwardFromOutputColumns(ps, x, dy, dxFromColumns);
     } else {
-      backwardFromInputColumns(ps, x, dy, dx);
+      backwardFromInputColumns(ps, x, dy, dxFromColumns);
     }
     return new Value[] {dx};
   }

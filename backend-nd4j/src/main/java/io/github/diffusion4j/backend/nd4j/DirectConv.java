@@ -17,11 +17,11 @@ import java.util.Arrays;
  * <p>Each output is one sum in a fixed order (input channel, then tap), computed by one lane, so the results
  * are the same bits whatever the threads; they differ from the im2col products' in the last bits (another
  * order of the same sum). Used where the Vector API is available ({@link #SIMD}) and the planes are large
- * enough ({@link #pays}). The backward pass stays with the products: a direct one ({@code dx} as the
- * convolution of {@code dy} with the weight transposed and flipped, {@code dW} as a vectorised correlation of
- * {@code dy} with the padded input over chunks of images) was written and passed the gradient checks, but was
- * no faster (JMH {@code LayerBenchmark.train}, {@code conv3x3}: 6.8 ms against 6.1-6.3 ms), because the
- * products share one set of columns between the two gradients and their long sums keep OpenBLAS efficient.
+ * enough ({@link #pays}). The input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
+ * input channels runs directly too ({@link #inputGradient}: the convolution of {@code dy} with the weight
+ * transposed and flipped); the weight gradient stays with the products. A direct weight gradient (a vectorised
+ * correlation of {@code dy} with the padded input over chunks of images) was written and passed the gradient
+ * checks, but was no faster (54-141 GFLOP/s), because the products' long sums keep OpenBLAS efficient.
  */
 final class DirectConv {
   /** Output channels per block of the inner loop. */
@@ -57,17 +57,27 @@ final class DirectConv {
   /** The inner loop. */
   interface Simd {
     /**
-     * The floats of one vector: {@code y}'s rows are whole vectors, and a run reads up to a vector past
-     * {@code positions}.
+     * The positions of a whole run: {@link #convolve} computes runs of this many from {@code from}, so a tile
+     * of positions that is a multiple of it has no rest.
      *
-     * @return the vector length in floats
+     * @return the floats of a run
      */
-    int lanes();
+    int run();
+
+    /**
+     * The positions computed for a row of {@code positions}: at least {@code positions}, the rest after the
+     * whole runs being computed whole. Output rows must be this long, and the input must be readable this far
+     * past each tap's offset.
+     *
+     * @param positions the positions of a row
+     * @return the positions computed
+     */
+    int computed(int positions);
 
     /**
      * For the blocks of {@value DirectConv#CO} output channels {@code [b0, b1)}: {@code y[co rowStride + p] =
      * w[biasAt + co] + sum_j w[(b J + j) CO + co % CO] x[p + offsets[j]]} ({@code J} the number of offsets)
-     * for {@code p} in {@code [from, to)} rounded up to whole vectors.
+     * for {@code p} in {@code [from, to)}, and for positions past {@code to} up to {@link #computed}.
      *
      * @param x the padded input planes
      * @param offsets where each (input channel, tap) pair reads in {@code x}, in the weights' order
@@ -75,10 +85,11 @@ final class DirectConv {
      * @param biasAt where the bias starts in {@code w} (padded with zeros to whole blocks)
      * @param b0 the first block
      * @param b1 one past the last block
-     * @param from the first position to compute, a multiple of {@link #lanes()}
-     * @param to one past the last position to compute
+     * @param from the first position to compute, a multiple of {@link #run()}
+     * @param to one past the last position to compute: a multiple of {@link #run()} past {@code from}, or the
+     *     row's end
      * @param y the output rows, {@code rowStride} floats apart
-     * @param rowStride the distance between two output rows, at least the positions rounded up to vectors
+     * @param rowStride the distance between two output rows, at least {@link #computed} of the row's positions
      */
     void convolve(
         float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride);
@@ -88,6 +99,8 @@ final class DirectConv {
   private final Parameters params;
   private final int weight;
   private final int bias;
+  /** Whether this is the input gradient of the layer: the weight read transposed and flipped ({@link #pack}). */
+  private final boolean transposed;
   private final int cin;
   private final int cout;
   private final int top;
@@ -105,9 +118,9 @@ final class DirectConv {
   private final int planeStride;
   /** Padded positions computed per output plane ({@code hout wp}). */
   private final int positions;
-  /** Floats from one output row to the next: {@link #positions} rounded up to whole vectors. */
+  /** Floats from one output row to the next: the positions the inner loop computes ({@link Simd#computed}). */
   private final int rowStride;
-  /** Positions per tile (whole runs of four vectors), see {@link #TILE_FLOATS}. */
+  /** Positions per tile (whole runs of the inner loop), see {@link #TILE_FLOATS}. */
   private final int tile;
 
   /**
@@ -119,6 +132,15 @@ final class DirectConv {
    * convolutions (docs/benchmarks.md). The default U-Net's planes (up to 64 channels at 32x32) are one tile.
    */
   static final int TILE_FLOATS = 1 << 17;
+
+  /**
+   * The most input channels of a layer whose input gradient runs directly ({@link #inputGradient}): the
+   * products of columns compute it as {@code W'} ({@code cin} rows) times the output gradient's columns, which
+   * OpenBLAS ran at 107-146 GFLOP/s with 32-64 rows and 157-165 with 96-128 here, against 190-200 for the
+   * direct form; with more rows the products are as fast, and the columns they need for the weight gradient
+   * anyway serve both products.
+   */
+  static final int GRADIENT_CHANNELS = 64;
 
   /**
    * The direct form of a convolution, or null where it does not apply (no inner loop, stride above 1, or a
@@ -137,29 +159,64 @@ final class DirectConv {
     if (use.simd() == null || layer.stride() != 1 || pointwise) {
       return null;
     }
-    DirectConv d = new DirectConv(use.simd(), use.tileFloats(), params, layer, hin, win);
+    DirectConv d = new DirectConv(use, params, layer, false, layer.in(), layer.out(), pad, hin, win);
     return use.everywhere() || d.pays() ? d : null;
   }
 
   /**
-   * Whether the direct form beats the products: at least four vectors of positions per plane, three quarters
-   * of them valid. Small planes waste most of their vectors on the rows' padding and the last vector's tail
-   * (4x4 images: 16 valid positions of 32 computed, ~30 GFLOP/s here against 110-150 from 8x8 up), where
-   * OpenBLAS's products of columns over the whole batch stay efficient.
+   * The input gradient of a size-keeping convolution (stride 1, {@code top + bottom = left + right = k - 1})
+   * computed directly: {@code dx} is the convolution of {@code dy} with the weight transposed and flipped,
+   * {@code W'[ci][co][ky][kx] = W[co][ci][k-1-ky][k-1-kx]}, padded the mirrored way ({@code bottom} and
+   * {@code right} first), without a bias. Null where the forward pass would not run directly ({@link #of}), the
+   * convolution changes the size, or the layer has more than {@link #GRADIENT_CHANNELS} input channels.
+   *
+   * @param use which convolutions run directly
+   * @param params the parameters
+   * @param layer the layer
+   * @param hin the input's height
+   * @param win the input's width
+   * @return the direct form of the input gradient, or null
    */
-  private boolean pays() {
-    return rowStride >= 4 * simd.lanes() && 4 * hout * wout >= 3 * rowStride;
+  static DirectConv inputGradient(Use use, Parameters params, Layer.Conv2d layer, int hin, int win) {
+    Layer.Padding pad = layer.padding();
+    int k = layer.kernel();
+    boolean same = pad.top() + pad.bottom() == k - 1 && pad.left() + pad.right() == k - 1;
+    if (use.simd() == null || layer.stride() != 1 || k == 1 || !same) {
+      return null;
+    }
+    Layer.Padding mirrored = new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left());
+    DirectConv d = new DirectConv(use, params, layer, true, layer.out(), layer.in(), mirrored, hin, win);
+    return use.everywhere() || (d.pays() && layer.in() <= GRADIENT_CHANNELS) ? d : null;
   }
 
-  private DirectConv(Simd simd, int tileFloats, Parameters params, Layer.Conv2d layer, int hin, int win) {
-    this.simd = simd;
+  /**
+   * Whether the direct form beats the products: at least 64 positions computed per plane, two thirds of them
+   * valid (the inner loop computes 160-200 GFLOP/s here, OpenBLAS's products of columns over the whole batch
+   * 60-78, so the direct form pays down to about 40% valid; the margin covers the padding copies). Small planes
+   * waste most of their work on the rows' padding and the computed rest of the row (4x4 images: 16 valid
+   * positions of 80 computed); 8x8 images compute 80 positions for 64 valid ones.
+   */
+  private boolean pays() {
+    return rowStride >= 64 && 3 * hout * wout >= 2 * rowStride;
+  }
+
+  /**
+   * The forward pass of {@code layer}, or with {@code transposed} its input gradient.
+   *
+   * @param cin the channels read: the layer's input channels, or for its input gradient its output channels
+   * @param cout the channels written
+   * @param pad the padding of what is read
+   */
+  private DirectConv(Use use, Parameters params, Layer.Conv2d layer, boolean transposed, int cin, int cout,
+      Layer.Padding pad, int hin, int win) {
+    this.simd = use.simd();
     this.params = params;
     this.weight = params.offset(layer.name() + ".weight");
-    this.bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
-    this.cin = layer.in();
-    this.cout = layer.out();
+    this.bias = layer.bias() && !transposed ? params.offset(layer.name() + ".bias") : -1;
+    this.transposed = transposed;
+    this.cin = cin;
+    this.cout = cout;
     int k = layer.kernel();
-    Layer.Padding pad = layer.padding();
     this.top = pad.top();
     this.left = pad.left();
     this.hin = hin;
@@ -170,13 +227,12 @@ final class DirectConv {
     this.wout = wp - k + 1;
     this.taps2 = k * k;
     this.blocks = (cout + CO - 1) / CO;
-    int lanes = simd.lanes();
     this.positions = hout * wp;
-    this.rowStride = (positions + lanes - 1) / lanes * lanes;
+    this.rowStride = simd.computed(positions);
     // the last run reads up to rowStride - 1 + taps[last] = rowStride + (k - 1) (wp + 1) - 1
     this.planeStride = Math.max(hp * wp, rowStride + (k - 1) * (wp + 1));
-    int run = 4 * lanes;
-    this.tile = Math.max(run, (tileFloats / cin - (k - 1) * (wp + 1)) / run * run);
+    int run = simd.run();
+    this.tile = Math.max(run, (use.tileFloats() / cin - (k - 1) * (wp + 1)) / run * run);
     this.offsets = new int[cin * taps2];
     for (int ci = 0; ci < cin; ci++) {
       for (int ky = 0; ky < k; ky++) {
@@ -226,7 +282,9 @@ final class DirectConv {
    * The weights {@code [cout][cin][k][k]} as blocks {@code [block][ci][tap][CO]}, zero past {@code cout},
    * then the bias (zeros without one). Packed again on every pass (training steps change the weights between
    * passes; about 2% of a convolution's time at 128 channels). The inner loop reading the layer's own layout
-   * instead, four weight rows apart, saved the packing but ran up to 8% slower at 128 channels.
+   * instead, four weight rows apart, saved the packing but ran up to 8% slower at 128 channels. For the input
+   * gradient the layer's weight {@code [cin][cout][k][k]} (its own output channels first) is read transposed
+   * and flipped: the tap {@code t} of the pair {@code (co, ci)} is the layer's {@code [ci][co][k^2 - 1 - t]}.
    */
   private void pack(float[] w, float[] raw) {
     int per = cin * taps2;
@@ -235,8 +293,21 @@ final class DirectConv {
       for (int c = 0; c < CO; c++) {
         int co = b * CO + c;
         int dst = b * per * CO + c;
-        for (int i = 0, src = co * per; i < per; i++) {
-          w[dst + i * CO] = co < cout ? raw[src + i] : 0f;
+        if (co >= cout) {
+          for (int i = 0; i < per; i++) {
+            w[dst + i * CO] = 0f;
+          }
+        } else if (transposed) {
+          for (int ci = 0; ci < cin; ci++) {
+            int src = (ci * cout + co) * taps2 + taps2 - 1;
+            for (int t = 0; t < taps2; t++) {
+              w[dst + (ci * taps2 + t) * CO] = raw[src - t];
+            }
+          }
+        } else {
+          for (int i = 0, src = co * per; i < per; i++) {
+            w[dst + i * CO] = raw[src + i];
+          }
         }
       }
     }

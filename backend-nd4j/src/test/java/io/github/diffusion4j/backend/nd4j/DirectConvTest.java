@@ -32,12 +32,18 @@ class DirectConvTest {
   }
 
   private DirectConv of(DirectConv.Use use, int k, int stride, Layer.Padding pad, int size) {
+    return of(use, 8, k, stride, pad, size, false);
+  }
+
+  /** The direct forward pass, or with {@code gradient} the direct input gradient, of a conv of {@code cin} to 8. */
+  private DirectConv of(DirectConv.Use use, int cin, int k, int stride, Layer.Padding pad, int size, boolean gradient) {
     Map<String, int[]> layout = new LinkedHashMap<>();
-    layout.put("c.weight", new int[] {8, 8, k, k});
+    layout.put("c.weight", new int[] {8, cin, k, k});
     layout.put("c.bias", new int[] {8});
     Parameters p = (Parameters) backend.layers().parameters(layout);
     try {
-      return DirectConv.of(use, p, new Layer.Conv2d("c", 8, 8, k, stride, pad, true), size, size);
+      Layer.Conv2d layer = new Layer.Conv2d("c", cin, 8, k, stride, pad, true);
+      return gradient ? DirectConv.inputGradient(use, p, layer, size, size) : DirectConv.of(use, p, layer, size, size);
     } finally {
       p.close();
     }
@@ -47,18 +53,33 @@ class DirectConvTest {
   void stride1ConvolutionsOfLargeEnoughPlanesRunDirectly() {
     DirectConv.Use pays = new DirectConv.Use(loop, false);
     assertNotNull(of(pays, 3, 1, Layer.Padding.of(1), 32));
-    assertNotNull(of(pays, 3, 1, Layer.Padding.of(1), 8)); // 64 of 80 positions valid
+    assertNotNull(of(pays, 3, 1, Layer.Padding.of(1), 8)); // 64 of 80 positions computed valid
     assertNotNull(of(pays, 2, 1, new Layer.Padding(0, 0, 1, 1), 16)); // an even kernel, padded on one side
-    assertNotNull(of(pays, 5, 1, new Layer.Padding(2, 1, 2, 3), 16));
+    assertNotNull(of(pays, 5, 1, new Layer.Padding(2, 1, 2, 3), 16)); // 256 of 368 computed valid
   }
 
   @Test
   void smallPlanesStridesAndPlainProductsDoNot() {
     DirectConv.Use pays = new DirectConv.Use(loop, false);
-    assertNull(of(pays, 3, 1, Layer.Padding.of(1), 4)); // 16 of 32 positions valid
+    assertNull(of(pays, 3, 1, Layer.Padding.of(1), 4)); // 16 of 80 positions computed valid
+    assertNull(of(pays, 3, 1, Layer.Padding.of(1), 7)); // 49 of 80
     assertNull(of(pays, 3, 2, Layer.Padding.of(1), 32));
     assertNull(of(pays, 1, 1, Layer.Padding.of(0), 32));
     assertNull(of(new DirectConv.Use(null, true), 3, 1, Layer.Padding.of(1), 32));
     assertNotNull(of(new DirectConv.Use(loop, true), 3, 1, Layer.Padding.of(1), 4));
+  }
+
+  @Test
+  void inputGradientsOfSizeKeepingConvolutionsOfFewInputChannelsRunDirectly() {
+    DirectConv.Use pays = new DirectConv.Use(loop, false);
+    int most = DirectConv.GRADIENT_CHANNELS;
+    assertNotNull(of(pays, most, 3, 1, Layer.Padding.of(1), 16, true));
+    assertNotNull(of(pays, 8, 2, 1, new Layer.Padding(0, 0, 1, 1), 16, true)); // mirrored: 1 before, 0 after
+    assertNull(of(pays, most + 1, 3, 1, Layer.Padding.of(1), 16, true)); // the products are as fast
+    assertNull(of(pays, 8, 3, 1, Layer.Padding.of(0), 16, true)); // the size changes
+    assertNull(of(pays, 8, 3, 2, Layer.Padding.of(1), 16, true));
+    assertNull(of(pays, 8, 1, 1, Layer.Padding.of(0), 16, true));
+    assertNull(of(pays, 8, 3, 1, Layer.Padding.of(1), 4, true)); // too small to pay
+    assertNotNull(of(new DirectConv.Use(loop, true), most + 1, 3, 1, Layer.Padding.of(1), 4, true));
   }
 }
