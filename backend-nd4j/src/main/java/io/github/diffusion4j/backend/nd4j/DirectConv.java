@@ -244,8 +244,8 @@ final class DirectConv {
   }
 
   /**
-   * {@code y = conv(x) + b} for a batch, images (or, for one image, groups of output channels) shared over
-   * the lanes.
+   * {@code y = conv(x) + b} for a batch, images (or, where they do not share out evenly, groups of each
+   * image's output channels) shared over the lanes.
    *
    * @param ps the pass
    * @param x the input, channel-major planes
@@ -255,7 +255,10 @@ final class DirectConv {
     int nb = x.items;
     float[] w = ps.ws().scratch(3, blocks * CO * (cin * taps2 + 1));
     pack(w, ps.ws().scratch(2, cout * cin * taps2));
-    int groups = nb > 1 ? 1 : Math.min(blocks, 4);
+    // whole images per lane where they share out evenly; otherwise each image's blocks in groups, so that the
+    // lanes take equal work (13 images on two lanes: 6.5 each, not 7 and 6) and pad at most one image twice
+    int lanes = ps.lanes(nb * blocks, 1);
+    int groups = nb % lanes == 0 ? 1 : Math.min(blocks, nb > 1 ? lanes : 4);
     ps.split(nb * groups, 1, (lane, u0, u1) -> {
       float[] xp = lane.scratch(0, cin * planeStride);
       float[] acc = lane.scratch(1, Math.max(blocks * CO * rowStride, hin * win));
