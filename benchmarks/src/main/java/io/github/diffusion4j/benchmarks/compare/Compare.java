@@ -477,8 +477,10 @@ public final class Compare implements Callable<Integer> {
   private Map<String, Double> runChild(String name) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add(workload.equals("pretrained") ? "-Xmx4g" : "-Xmx2g");
-    cmd.add("-XX:+UseSerialGC");
+    // the launcher's default options for the product's commands (`diffusion train`, `sample`): the backends as
+    // users run them; with -Xmx2g -XX:+UseSerialGC ND4J's U-Net ran 1-5% slower at two threads (docs/benchmarks.md)
+    cmd.add("-Xmx4g");
+    cmd.add("-XX:+UseParallelGC");
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
       // the children draw noise as this JVM would (docs/noise.md: the vectorised fill, the same bits)
       cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
