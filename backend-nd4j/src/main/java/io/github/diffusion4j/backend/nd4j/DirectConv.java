@@ -137,8 +137,9 @@ final class DirectConv {
    * The most input channels of a layer whose input gradient runs directly ({@link #inputGradient}): the
    * products of columns compute it as {@code W'} ({@code cin} rows) times the output gradient's columns, which
    * OpenBLAS ran at 107-146 GFLOP/s with 32-64 rows and 157-165 with 96-128 here, against 190-200 for the
-   * direct form; with more rows the products are as fast, and the columns they need for the weight gradient
-   * anyway serve both products.
+   * direct form. With more rows the gain is smaller, and the DDPM model's training (every layer of 128 channels
+   * or more) was no faster with it in alternating runs; there the columns, which the weight gradient needs
+   * anyway, serve both products.
    */
   static final int GRADIENT_CHANNELS = 64;
 
