@@ -59,6 +59,7 @@ final class KernelPool implements AutoCloseable {
    */
   static final long SPIN_NANOS = 300_000;
   private final int lanes;
+  private final long spinNanos;
   private final Worker[] workers;
   private final ReentrantLock busy = new ReentrantLock();
   private final AtomicInteger pending = new AtomicInteger();
@@ -73,10 +74,22 @@ final class KernelPool implements AutoCloseable {
    * @param name the workers' name prefix
    */
   KernelPool(int lanes, String name) {
+    this(lanes, name, SPIN_NANOS);
+  }
+
+  /**
+   * Starts {@code lanes - 1} worker threads that spin {@code spinNanos} after each range (tests).
+   *
+   * @param lanes the number of lanes, at least 1
+   * @param name the workers' name prefix
+   * @param spinNanos how long a worker spins before it parks
+   */
+  KernelPool(int lanes, String name, long spinNanos) {
     if (lanes < 1) {
       throw new IllegalArgumentException("a kernel pool needs at least one lane, got " + lanes);
     }
     this.lanes = lanes;
+    this.spinNanos = spinNanos;
     this.workers = new Worker[lanes - 1];
     for (int i = 0; i < workers.length; i++) {
       workers[i] = new Worker();
@@ -106,6 +119,23 @@ final class KernelPool implements AutoCloseable {
    */
   int ranges(int n, int grain) {
     return (int) Math.max(1, Math.min(lanes, n / Math.max(1, (long) grain)));
+  }
+
+  /**
+   * Whether every worker is spinning after its last range, so that a split now costs no wake-up: true within
+   * {@link #SPIN_NANOS} of the last split, false after a pause, and false for a pool of one lane. A loop whose
+   * results do not depend on its ranges can take a finer grain while the workers are awake (see
+   * {@link NativePass#streamGrain}).
+   *
+   * @return whether the workers are awake
+   */
+  boolean awake() {
+    for (Worker w : workers) {
+      if (w.parked) {
+        return false;
+      }
+    }
+    return workers.length > 0;
   }
 
   /**
@@ -148,7 +178,7 @@ final class KernelPool implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         own = e;
       }
-      long spinEnd = System.nanoTime() + SPIN_NANOS;
+      long spinEnd = System.nanoTime() + spinNanos;
       while (pending.get() > 0 && System.nanoTime() < spinEnd) {
         Thread.onSpinWait();
       }
@@ -228,6 +258,8 @@ final class KernelPool implements AutoCloseable {
   private final class Worker implements Runnable {
     private Thread thread;
     private volatile Task task;
+    /** Parked or about to park: a split would have to wake it. Starts true (a new worker parks at once). */
+    private volatile boolean parked = true;
     private int lane;
     private int from;
     private int to;
@@ -252,10 +284,12 @@ final class KernelPool implements AutoCloseable {
           if (System.nanoTime() < spinEnd) {
             Thread.onSpinWait();
           } else {
+            parked = true;
             LockSupport.park(this);
           }
           continue;
         }
+        parked = false;
         Throwable err = null;
         try {
           t.run(lane, from, to);
@@ -264,7 +298,7 @@ final class KernelPool implements AutoCloseable {
         }
         task = null;
         done(err);
-        spinEnd = System.nanoTime() + SPIN_NANOS;
+        spinEnd = System.nanoTime() + spinNanos;
       }
     }
   }

@@ -60,12 +60,13 @@ final class NativePass implements Pass {
 
   /**
    * The fewest floats a lane of a streaming loop ({@link #chunks}, {@link #copyParallel}: a few operations per
-   * float, read from native memory and written back) should take. Such a loop runs a few floats per nanosecond, while a split
-   * costs two wake-ups, of a parked worker and then of the parked caller: about 200 us a split on this
-   * project's two-vCPU virtual machine, where a parked vCPU halts (an MLP's DDIM step with one split of its
-   * 128,000 hidden values took 0.8-1.0 ms at two threads, 0.6-0.7 ms with none: docs/benchmarks.md). Below 2^18
-   * floats a lane the second lane costs more than it saves; the U-Net's activations (2M floats at 32x32)
-   * still split.
+   * float, read from native memory and written back) should take when a split would wake a parked worker. Such
+   * a loop runs a few floats per nanosecond, while a split then costs two wake-ups, of the worker and then of
+   * the parked caller: about 200 us a split on this project's two-vCPU virtual machine, where a parked vCPU
+   * halts (an MLP's DDIM step with one split of its 128,000 hidden values took 0.8-1.0 ms at two threads,
+   * 0.6-0.7 ms with none: docs/benchmarks.md). Below 2^18 floats a lane the second lane costs more than it
+   * saves. In training, while the workers still spin from the last split, a streaming loop takes {@link #GRAIN}
+   * instead ({@link #streamGrain}).
    */
   static final int STREAM_GRAIN = 1 << 18;
 
@@ -133,12 +134,34 @@ final class NativePass implements Pass {
   }
 
   /**
-   * The grain, in chunks of {@link Workspace#CHUNK} floats, of a streaming loop: {@link #STREAM_GRAIN} floats.
+   * The grain, in floats, of a streaming loop now: {@link #GRAIN} in training while the pool's workers are
+   * awake ({@link KernelPool#awake}: a U-Net's kernels split back to back, so a split then costs no wake-up),
+   * else {@link #STREAM_GRAIN}. Not in prediction: a sampling loop draws the next step's noise on a thread of
+   * its own while the network runs, and at two threads a worker's range of a small loop then waits for that
+   * thread's core (the MLP's DDPM-100 at two threads 15% slower with the finer grain in its passes). A
+   * streaming loop computes each float (each chunk's partial sum) the same on any lane, so the grain changes
+   * which lane computes what, never a result. (Default U-Net at two threads, one training step alternating
+   * with the other grain in one process: 2-6% faster; the group norms' backward passes had found the worker
+   * parked after a SiLU backward pass of 2^19 floats that did not split, and waited ~0.15 ms for it;
+   * docs/benchmarks.md.)
    *
+   * @param threads the pool
+   * @param training whether the loop is part of training (a training pass, the optimiser's update)
+   * @return floats per lane at least
+   */
+  static int streamGrain(KernelPool threads, boolean training) {
+    return training && threads.awake() ? GRAIN : STREAM_GRAIN;
+  }
+
+  /**
+   * {@link #streamGrain} in chunks of {@link Workspace#CHUNK} floats.
+   *
+   * @param threads the pool
+   * @param training whether the loop is part of training
    * @return chunks per lane at least
    */
-  static int streamChunks() {
-    return STREAM_GRAIN / Workspace.CHUNK;
+  static int streamChunks(KernelPool threads, boolean training) {
+    return streamGrain(threads, training) / Workspace.CHUNK;
   }
 
   /**
@@ -204,13 +227,12 @@ final class NativePass implements Pass {
    * @param task the work of one chunk
    */
   void chunks(int n, ChunkTask task) {
-    layers.threads().chunks(n, Workspace.CHUNK, streamChunks(),
+    layers.threads().chunks(n, Workspace.CHUNK, streamChunks(layers.threads(), training),
         (lane, c, o, len) -> task.run(ws.lane(lane), c, o, len));
   }
 
   /**
-   * Copies floats between native buffers (absolute indices) on the pool: a streaming loop, so a second lane
-   * only from {@link #STREAM_GRAIN} floats a lane.
+   * Copies floats between native buffers (absolute indices) on the pool: a streaming loop ({@link #streamGrain}).
    *
    * @param src the source
    * @param from its first float
@@ -219,7 +241,7 @@ final class NativePass implements Pass {
    * @param n how many
    */
   void copyParallel(FloatBuffer src, int from, FloatBuffer dst, int to, int n) {
-    split(n, STREAM_GRAIN, (lane, a, b) -> copy(src, from + a, dst, to + a, b - a));
+    split(n, streamGrain(layers.threads(), training), (lane, a, b) -> copy(src, from + a, dst, to + a, b - a));
   }
 
   // ------------------------------------------------------------------ values

@@ -208,7 +208,7 @@ final class Parameters implements ParameterStore {
     FloatBuffer m = buffer(Buffer.FIRST_MOMENT);
     FloatBuffer v = buffer(Buffer.SECOND_MOMENT);
     int count = (size + Workspace.CHUNK - 1) / Workspace.CHUNK;
-    int grain = NativePass.streamChunks();
+    int grain = NativePass.streamChunks(threads, true);
     double scale = 1.0;
     if (u.maxGradNorm() > 0) {
       // each chunk's sum of squares on its lane, added in chunk order (as one lane adds them)
@@ -253,7 +253,7 @@ final class Parameters implements ParameterStore {
       NativePass.copy(w, 0, buffer(Buffer.AVERAGE), 0, size);
     }
     FloatBuffer a = buffer(Buffer.AVERAGE);
-    threads.chunks(size, Workspace.CHUNK, NativePass.streamChunks(), (lane, c, o, len) -> {
+    threads.chunks(size, Workspace.CHUNK, NativePass.streamChunks(threads, true), (lane, c, o, len) -> {
       float[] ha = chunks[lane][0];
       float[] hw = chunks[lane][1];
       a.get(o, ha, 0, len);

@@ -197,6 +197,36 @@ class Nd4jThreadsTest {
     assertFalse(worker.isAlive(), "the worker still runs after the pool closed");
   }
 
+  /**
+   * A pool's workers are awake (spinning from the last split) until their spin ends and they park; a streaming
+   * loop takes the finer grain only then, and only in training (a sampling loop's noise thread may hold the
+   * other core in prediction). A pool of one lane is never awake.
+   */
+  @Test
+  void streamingLoopsTakeTheFinerGrainOnlyInTrainingWhileTheWorkersSpin() throws InterruptedException {
+    try (KernelPool spinning = new KernelPool(2, "test-awake", 60_000_000_000L);
+        KernelPool parking = new KernelPool(2, "test-parked", 0);
+        KernelPool one = new KernelPool(1, "test-one")) {
+      assertFalse(spinning.awake(), "a new worker parks until its first range");
+      assertEquals(NativePass.STREAM_GRAIN, NativePass.streamGrain(spinning, true));
+      spinning.split(64, 8, (lane, from, to) -> { });
+      assertTrue(spinning.awake(), "the worker spins after its range");
+      assertEquals(NativePass.GRAIN, NativePass.streamGrain(spinning, true));
+      assertEquals(NativePass.GRAIN / Workspace.CHUNK, NativePass.streamChunks(spinning, true));
+      assertEquals(NativePass.STREAM_GRAIN, NativePass.streamGrain(spinning, false), "prediction keeps the coarse grain");
+      parking.split(64, 8, (lane, from, to) -> { });
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (parking.awake() && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertFalse(parking.awake(), "a worker that does not spin parks after its range");
+      assertEquals(NativePass.STREAM_GRAIN, NativePass.streamGrain(parking, true));
+      one.split(64, 8, (lane, from, to) -> { });
+      assertFalse(one.awake());
+      assertEquals(NativePass.STREAM_GRAIN, NativePass.streamGrain(one, true));
+    }
+  }
+
   @Test
   void backendThreadsAreDaemonsStoppedOnClose() throws InterruptedException {
     Backend b = new Nd4jBackendProvider().create(new BackendOptions(2));
