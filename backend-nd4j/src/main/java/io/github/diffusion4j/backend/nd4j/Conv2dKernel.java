@@ -30,9 +30,12 @@ import org.bytedeco.javacpp.FloatPointer;
  * columns of {@code dy} taken with the mirrored padding ({@code bottom}, {@code right} first): the input
  * gradient is the convolution of {@code dy} with the weight transposed and flipped ({@code W'[ci][co][ky][kx]
  * = W[co][ci][k-1-ky][k-1-kx]}), and the weight gradient is {@code x colD^T} read back flipped, so the
- * input's columns are not built again. Otherwise {@code dW += dy col^T} (straight into the gradient) and
- * {@code dx} is {@code W^T dy} for a 1x1 convolution, {@code col2im(W^T dy)} for any other. Nothing is
- * saved: the input stays alive.
+ * input's columns are not built again. Otherwise {@code dW += dy col^T} and {@code dx} is {@code W^T dy}
+ * for a 1x1 convolution (the product straight into the gradient), {@code col2im(W^T dy)} for any other.
+ * The weight gradients from columns are computed transposed, {@code colD x^T} and {@code col dy^T}: the
+ * product's rows are then the columns' (288-1152 of them) instead of the channels (32-128), and OpenBLAS's
+ * kernels ran these shapes 1.1-1.7x faster (32x288 by 1,024 positions: 89 against 151 GFLOP/s;
+ * docs/benchmarks.md); the partial sums are read back transposed. Nothing is saved: the input stays alive.
  *
  * <p>Images are processed in chunks whose columns fit {@link #BUDGET} floats, so the staging buffers stay
  * small whatever the batch. For the size-keeping case a column row of one image is its plane shifted,
@@ -224,7 +227,8 @@ final class Conv2dKernel implements Kernel {
 
   /**
    * The backward pass of a size-keeping convolution from the columns of {@code dy} (taken with the
-   * mirrored padding): {@code dx = W' colD} and {@code dW'[ci][(co, k-1-ky, k-1-kx)] = (x colD^T)}, since
+   * mirrored padding): {@code dx = W' colD} and {@code dW[co][ci][k-1-ky][k-1-kx] = (colD x^T)[(co, ky, kx)][ci]},
+   * since
    * {@code dW[co][ci][t] = sum_i x[ci][i] dy[co][i - t + top] = sum_i x[ci][i] dy[co][i + (k-1-t) - bottom]}
    * along each axis: one set of columns (of {@code cout} channels) instead of two.
    */
@@ -244,8 +248,8 @@ final class Conv2dKernel implements Kernel {
     if (count == 1) {
       Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size);
       columns(ps, dy, cout, 0, nb, dcol, bottom, right);
-      ps.pieces(kf, NativePass.pieceCount(kf, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, cin, r1 - r0, m,
-          x.pointer(), m, Blas.at(dcol.pointer, (long) r0 * m), m, 0f, Blas.at(wg.pointer, r0), kf));
+      ps.pieces(kf, NativePass.pieceCount(kf, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, r1 - r0, cin, m,
+          Blas.at(dcol.pointer, (long) r0 * m), m, x.pointer(), m, 0f, Blas.at(wg.pointer, (long) r0 * cin), cin));
       if (dx != null) {
         ps.pieces(m, NativePass.pieceCount(m), (lane, c0, c1) -> Blas.gemm(false, false, cin, c1 - c0, kf,
             wf.pointer, kf, Blas.at(dcol.pointer, c0), m, 0f, dx.at(c0), m));
@@ -256,30 +260,27 @@ final class Conv2dKernel implements Kernel {
         int cols = jn * p;
         FloatPointer own = Blas.at(dcol.pointer, base);
         columns(lane, dy, 0, cout, j0, jn, dcol, base, bottom, right);
-        Blas.gemm(false, true, cin, kf, cols, x.at((long) j0 * p), m, own, cols, first ? 0f : 1f,
-            Blas.at(wg.pointer, (long) group * wsize), kf);
+        Blas.gemm(false, true, kf, cin, cols, own, cols, x.at((long) j0 * p), m, first ? 0f : 1f,
+            Blas.at(wg.pointer, (long) group * wsize), cin);
         if (dx != null) {
           Blas.gemm(false, false, cin, cols, kf, wf.pointer, kf, own, cols, 0f, dx.at((long) j0 * p), m);
         }
       });
     }
-    // the partial sums added in group order, read back flipped into W's layout and added to the gradient,
-    // a range of output channels per lane
+    // the partial sums ([kf][cin]) added in group order, read back transposed and flipped into W's layout
+    // ([cout][cin][k][k]) and added to the gradient, a range of output channels per lane
     int kk2 = k * k;
     ps.split(cout, NativePass.grain((long) cin * kk2 * (groups + 2)), (lane, co0, co1) -> {
       int run = (co1 - co0) * kk2;
-      float[] sum = lane.scratch(0, cin * run);
-      float[] h = lane.scratch(1, run);
-      for (int ci = 0; ci < cin; ci++) {
-        sumGroups(wg, wsize, groups, ci * kf + co0 * kk2, run, sum, ci * run, h);
-      }
+      float[] sum = lane.scratch(0, run * cin);
+      sumGroups(wg, wsize, groups, co0 * kk2 * cin, run * cin, sum, 0, lane.scratch(1, run * cin));
       float[] add = lane.scratch(2, run * cin);
       for (int co = co0; co < co1; co++) {
         for (int ci = 0; ci < cin; ci++) {
           int dst = ((co - co0) * cin + ci) * kk2;
-          int src = ci * run + (co - co0) * kk2 + kk2 - 1;
+          int src = ((co - co0) * kk2 + kk2 - 1) * cin + ci;
           for (int t = 0; t < kk2; t++) {
-            add[dst + t] = sum[src - t];
+            add[dst + t] = sum[src - t * cin];
           }
         }
       }
@@ -288,18 +289,25 @@ final class Conv2dKernel implements Kernel {
   }
 
   /**
-   * Adds {@code groups} partial weight gradients of {@code size} floats, summed in group order, to the
-   * gradient of the weight: a range per lane.
+   * Adds {@code groups} partial weight gradients, each {@code dW^T} ({@code [kk][cout]}), summed in group
+   * order, to the gradient of the weight ({@code [cout][kk]}): a range of output channels per lane.
    */
-  private void addPartials(NativePass ps, Buffer partials, int size, int groups) {
-    ps.split(size, NativePass.grain(groups + 2), (lane, i0, i1) -> {
-      float[] sum = lane.scratch(0, Workspace.CHUNK);
-      float[] h = lane.scratch(1, Workspace.CHUNK);
-      for (int o = i0; o < i1; o += Workspace.CHUNK) {
-        int len = Math.min(Workspace.CHUNK, i1 - o);
-        sumGroups(partials, size, groups, o, len, sum, 0, h);
-        NativePass.addToGradient(lane, params, weight + o, sum, 0, len);
+  private void addTransposedPartials(NativePass ps, Buffer partials, int groups) {
+    int size = kk * cout;
+    ps.split(cout, NativePass.grain((long) kk * (groups + 2)), (lane, co0, co1) -> {
+      int n = co1 - co0;
+      float[] sum = lane.scratch(0, kk * n);
+      float[] h = lane.scratch(1, n);
+      for (int r = 0; r < kk; r++) {
+        sumGroups(partials, size, groups, r * cout + co0, n, sum, r * n, h);
       }
+      float[] add = lane.scratch(2, kk * n);
+      for (int c = 0; c < n; c++) {
+        for (int r = 0; r < kk; r++) {
+          add[c * kk + r] = sum[r * n + c];
+        }
+      }
+      NativePass.addToGradient(lane, params, weight + co0 * kk, add, 0, kk * n);
     });
   }
 
@@ -319,7 +327,7 @@ final class Conv2dKernel implements Kernel {
   }
 
   /**
-   * The backward pass from the input's columns: {@code dW += dy col^T}; {@code dx = col2im(W^T dy)}.
+   * The backward pass from the input's columns: {@code dW += (col dy^T)^T}; {@code dx = col2im(W^T dy)}.
    */
   private void backwardFromInputColumns(NativePass ps, NativeValue x, NativeValue dy, NativeValue dx) {
     Workspace ws = ps.ws();
@@ -336,8 +344,9 @@ final class Conv2dKernel implements Kernel {
     if (count == 1) {
       Buffer col = ws.slot(Slot.COLUMNS, size);
       columns(ps, x, cin, 0, nb, col, top, left);
-      ps.pieces(kk, NativePass.pieceCount(kk, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, cout, r1 - r0, mout,
-          dy.pointer(), mout, Blas.at(col.pointer, (long) r0 * mout), mout, 0f, Blas.at(wg.pointer, r0), kk));
+      ps.pieces(kk, NativePass.pieceCount(kk, ROWS), (lane, r0, r1) -> Blas.gemm(false, true, r1 - r0, cout, mout,
+          Blas.at(col.pointer, (long) r0 * mout), mout, dy.pointer(), mout, 0f, Blas.at(wg.pointer, (long) r0 * cout),
+          cout));
       if (dx != null) {
         Buffer dcol = ws.slot(Slot.COLUMN_GRADIENT, size);
         ps.pieces(mout, NativePass.pieceCount(mout), (lane, c0, c1) -> Blas.gemm(true, false, kk, c1 - c0, cout,
@@ -352,15 +361,15 @@ final class Conv2dKernel implements Kernel {
         int cols = jn * pout;
         FloatPointer rows = dy.at((long) j0 * pout);
         columns(lane, x, 0, cin, j0, jn, col, base, top, left);
-        Blas.gemm(false, true, cout, kk, cols, rows, mout, Blas.at(col.pointer, base), cols, first ? 0f : 1f,
-            Blas.at(wg.pointer, (long) group * wsize), kk);
+        Blas.gemm(false, true, kk, cout, cols, Blas.at(col.pointer, base), cols, rows, mout, first ? 0f : 1f,
+            Blas.at(wg.pointer, (long) group * wsize), cout);
         if (dcol != null) {
           Blas.gemm(true, false, kk, cols, cout, w, kk, rows, mout, 0f, Blas.at(dcol.pointer, base), cols);
           col2im(lane, dcol, base, cols, j0, jn, dx);
         }
       });
     }
-    addPartials(ps, wg, wsize, groups);
+    addTransposedPartials(ps, wg, groups);
   }
 
   /** The work of one chunk of images in {@link #chunkGroups}. */
