@@ -46,6 +46,15 @@ public final class NetworkModel implements TrainableModel {
   private static final String EXP_AVG_SQ = ".exp_avg_sq";
   private static final String STEP = "step";
 
+  /**
+   * The multiple of items that a split batch's passes hold ({@link #passSizes}): a backend shares a pass's
+   * items over its threads, and multiples of four share evenly over one, two or four of them (ND4J also adds
+   * a convolution's weight gradient in four fixed groups of images). The default U-Net's training at two
+   * threads on ND4J, passes of 16, 12, 12, 12 and 12 images against 13, 13, 13, 13 and 12, alternating in one
+   * process: 4-5% faster a step; at one thread no different (docs/benchmarks.md).
+   */
+  static final int PASS_QUANTUM = 4;
+
   private final ModelSpec spec;
   private final Network network;
   private final LayerBackend layers;
@@ -182,16 +191,39 @@ public final class NetworkModel implements TrainableModel {
     }
   }
 
-  /** Items per pass: the backend's memory budget over one item's activations. */
-  private int passItems(int batch, boolean training) {
+  /** The items of each pass of a batch on this model's backend ({@link #passSizes(int, long)}). */
+  private int[] passSizes(int batch, boolean training) {
     long budget = layers.passMemoryBytes();
     long perItem = 4L * Math.max(1, network.activationFloatsPerItem(training));
-    long items = budget == Long.MAX_VALUE ? batch : Math.max(1, budget / perItem);
+    return passSizes(batch, budget == Long.MAX_VALUE ? batch : Math.max(1, budget / perItem));
+  }
+
+  /**
+   * The items of each pass: one pass where the backend's memory budget ({@link LayerBackend#passMemoryBytes})
+   * holds the batch; otherwise as many passes as the budget needs, their sizes spread evenly in whole
+   * multiples of {@link #PASS_QUANTUM} items (the last one gives back what the batch lacks): 64 items with room
+   * for 13 a pass in passes of 16, 12, 12, 12 and 12, not 13, 13, 13, 13 and 12 (nor 26, 26 and 12). A pass may
+   * so hold up to {@code PASS_QUANTUM - 1} items more than the budget. With room for fewer than
+   * {@code PASS_QUANTUM} items the sizes are spread evenly item by item. The sizes depend on the batch and the
+   * budget only, never on the backend's threads.
+   *
+   * @param batch the batch's items, at least 1
+   * @param items the items the budget holds, at least 1
+   * @return the items of each pass, in order; they add up to {@code batch}
+   */
+  static int[] passSizes(int batch, long items) {
     if (items >= batch) {
-      return batch;
+      return new int[] {batch};
     }
     int passes = (int) ((batch + items - 1) / items);
-    return (batch + passes - 1) / passes; // spread evenly: 64 items in passes of 22, 22, 20, not 26, 26, 12
+    int quantum = items >= PASS_QUANTUM ? PASS_QUANTUM : 1;
+    int units = (batch + quantum - 1) / quantum;
+    int[] sizes = new int[passes];
+    for (int i = 0; i < passes; i++) {
+      sizes[i] = (units / passes + (i < units % passes ? 1 : 0)) * quantum;
+    }
+    sizes[passes - 1] -= units * quantum - batch;
+    return sizes;
   }
 
   private Value source(Node node, Pass pass, Tensor x, int[] timesteps, int from) {
@@ -220,16 +252,16 @@ public final class NetworkModel implements TrainableModel {
   public Tensor predict(Tensor noisy, int[] timesteps) {
     checkInput(noisy, timesteps, "input");
     int batch = noisy.shape().batch();
-    int per = passItems(batch, false);
-    if (per >= batch) {
+    int[] sizes = passSizes(batch, false);
+    if (sizes.length == 1) {
       try (Pass pass = layers.open(network, batch, false)) {
         return predictPass(pass, noisy, timesteps, 0, noisy.shape());
       }
     }
     float[] out = new float[noisy.shape().size()];
     int item = noisy.shape().itemSize();
-    for (int from = 0; from < batch; from += per) {
-      int nb = Math.min(per, batch - from);
+    for (int i = 0, from = 0; i < sizes.length; from += sizes[i++]) {
+      int nb = sizes[i];
       try (TensorScope scope = tensors.openScope();
           Pass pass = layers.open(network, nb, false)) {
         float[] part = predictPass(pass, noisy, timesteps, from, noisy.shape().withBatch(nb)).toFloatArray();
@@ -283,11 +315,11 @@ public final class NetworkModel implements TrainableModel {
   private Accumulated accumulateGradients(Tensor noisy, int[] timesteps, Tensor target, long step, boolean keepPrediction) {
     parameters.zeroGradients();
     int batch = noisy.shape().batch();
-    int per = passItems(batch, true);
+    int[] sizes = passSizes(batch, true);
     double scale = 1.0 / noisy.shape().size();
     double loss = 0;
     float[][] masks = new float[network.size()][];
-    if (per >= batch) {
+    if (sizes.length == 1) {
       try (Pass pass = layers.open(network, batch, true)) {
         TrainingPass t = new TrainingPass(pass, noisy, timesteps, 0, step, masks);
         Tensor prediction = keepPrediction ? pass.output(t.values[network.output()], noisy.shape()) : null;
@@ -297,8 +329,8 @@ public final class NetworkModel implements TrainableModel {
     }
     float[] out = keepPrediction ? new float[noisy.shape().size()] : null;
     int item = noisy.shape().itemSize();
-    for (int from = 0; from < batch; from += per) {
-      int nb = Math.min(per, batch - from);
+    for (int i = 0, from = 0; i < sizes.length; from += sizes[i++]) {
+      int nb = sizes[i];
       try (TensorScope scope = tensors.openScope();
           Pass pass = layers.open(network, nb, true)) {
         TrainingPass t = new TrainingPass(pass, noisy, timesteps, from, step, masks);

@@ -58,8 +58,10 @@ public interface LayerBackend {
   Pass open(Network network, int items, boolean training);
 
   /**
-   * The activation memory a pass should stay within: the model splits a batch into passes of at most
-   * {@code passMemoryBytes() / (4 * network.activationFloatsPerItem(training))} items (at least one).
+   * The activation memory a pass should stay within: the model splits a batch into as many passes as
+   * {@code passMemoryBytes() / (4 * network.activationFloatsPerItem(training))} items a pass (at least one)
+   * need, sized in multiples of four items where that budget holds four or more (so up to three items over it;
+   * see {@code NetworkModel}'s pass sizes).
    *
    * @return bytes; {@code Long.MAX_VALUE} for no splitting
    */
