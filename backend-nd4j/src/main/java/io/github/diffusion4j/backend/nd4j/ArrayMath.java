@@ -3,18 +3,62 @@ package io.github.diffusion4j.backend.nd4j;
 /**
  * Reductions and row operations on Java arrays, in loops that the JIT compiles to SIMD code (all operands
  * indexed alike). Reductions run eight float chains over runs of {@value #RUN} elements, so each run's
- * rounding stays near that of a pairwise sum, and add the runs in double. All lengths are explicit:
- * scratch arrays are often longer than their contents.
+ * rounding stays near that of a pairwise sum, and add the runs in double; where the JDK's Vector API is present
+ * and 512-bit vectors are native ({@link #SIMD}), {@code ArrayMathSimd} computes each run in sixteen chains
+ * instead (other bits in the last places, three to six times faster). All lengths are explicit: scratch arrays
+ * are often longer than their contents.
  */
 final class ArrayMath {
   /** Elements per run of float accumulation in the reductions. */
   static final int RUN = 1024;
 
+  /** The Vector API implementation of one run of each reduction (at most {@link #RUN} elements). */
+  interface Simd {
+    /**
+     * {@code sum(x[i])} over {@code [from, to)}.
+     *
+     * @param x the values
+     * @param from the first index
+     * @param to one past the last index
+     * @return the sum
+     */
+    float sumRun(float[] x, int from, int to);
+
+    /**
+     * {@code sum((x[i] - mean)^2)} over {@code [from, to)}.
+     *
+     * @param x the values
+     * @param from the first index
+     * @param to one past the last index
+     * @param mean the value subtracted
+     * @return the sum
+     */
+    float squaredDeviationsRun(float[] x, int from, int to, float mean);
+
+    /**
+     * {@code sum(a[i] * (b[i] - c))} over {@code [from, to)}.
+     *
+     * @param a first factor
+     * @param b second factor
+     * @param c the value subtracted from {@code b}
+     * @param from the first index
+     * @param to one past the last index
+     * @return the sum
+     */
+    float dotRun(float[] a, float[] b, float c, int from, int to);
+  }
+
+  /**
+   * The Vector API implementation, or null where the module is absent, the CPU has no native 512-bit vectors,
+   * or the system property {@value VectorApi#PROPERTY} is {@code false} ({@link VectorApi}).
+   */
+  static final Simd SIMD = VectorApi.load(Simd.class, ArrayMath.class.getName() + "Simd");
+
   private ArrayMath() {}
 
   /**
-   * The sum of {@code x[off, off + n)}: eight float chains over runs of {@value #RUN} elements (so each
-   * run's rounding stays near that of a pairwise sum), the runs added in double.
+   * The sum of {@code x[off, off + n)}: eight float chains (sixteen with {@link #SIMD}) over runs of
+   * {@value #RUN} elements (so each run's rounding stays near that of a pairwise sum), the runs added in double.
    *
    * @param x the values
    * @param off the first index
@@ -24,7 +68,8 @@ final class ArrayMath {
   static double sum(float[] x, int off, int n) {
     double total = 0;
     for (int from = off, end = off + n; from < end; from += RUN) {
-      total += sumRun(x, from, Math.min(end, from + RUN));
+      int to = Math.min(end, from + RUN);
+      total += SIMD != null ? SIMD.sumRun(x, from, to) : sumRun(x, from, to);
     }
     return total;
   }
@@ -132,7 +177,8 @@ final class ArrayMath {
   static double dotCentered(float[] a, float[] b, float c, int off, int n) {
     double total = 0;
     for (int from = off, end = off + n; from < end; from += RUN) {
-      total += dotRun(a, b, c, from, Math.min(end, from + RUN));
+      int to = Math.min(end, from + RUN);
+      total += SIMD != null ? SIMD.dotRun(a, b, c, from, to) : dotRun(a, b, c, from, to);
     }
     return total;
   }
@@ -149,7 +195,8 @@ final class ArrayMath {
   static double squaredDeviations(float[] x, int off, int n, float mean) {
     double total = 0;
     for (int from = off, end = off + n; from < end; from += RUN) {
-      total += sumSquaredDeviations(x, from, Math.min(end, from + RUN), mean);
+      int to = Math.min(end, from + RUN);
+      total += SIMD != null ? SIMD.squaredDeviationsRun(x, from, to, mean) : sumSquaredDeviations(x, from, to, mean);
     }
     return total;
   }

@@ -1,0 +1,77 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link ArrayMath}'s reductions with the JDK's (incubating) Vector API: each run of {@value ArrayMath#RUN}
+ * elements in sixteen float chains, one 512-bit vector of accumulators (fused multiply-adds for the products),
+ * the chains then added lane by lane and the rest of the run after them, the runs added in double as in the
+ * scalar loops. The sums group the terms differently from the scalar loops' eight chains, so the results
+ * differ from a JVM without the module in the last bits (as {@link DirectConv}'s do); on one configuration they
+ * are the same bits whatever the threads (each sum is computed by one lane). One vector of accumulators runs
+ * at 0.05-0.06 ns an element on the Zen 5 this was measured on, the scalar chains at 0.17-0.37: a third of a
+ * group norm's time (docs/benchmarks.md). The eight chains as a 256-bit vector would keep the scalar bits, but
+ * a second species in the process made every Vector API loop of Java 17 ~15x slower. Compiled on its own with
+ * the module added and loaded by reflection ({@link VectorApi}).
+ */
+final class ArrayMathSimd implements ArrayMath.Simd {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+  private static final int LANES = F.length();
+
+  private ArrayMathSimd() {}
+
+  /**
+   * The implementation, if this CPU has native 512-bit vectors.
+   *
+   * @return the implementation, or null
+   */
+  static ArrayMath.Simd simd() {
+    return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new ArrayMathSimd() : null;
+  }
+
+  @Override
+  public float sumRun(float[] x, int from, int to) {
+    FloatVector acc = FloatVector.zero(F);
+    int i = from;
+    for (int end = to - LANES; i <= end; i += LANES) {
+      acc = acc.add(FloatVector.fromArray(F, x, i));
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < to; i++) {
+      s += x[i];
+    }
+    return s;
+  }
+
+  @Override
+  public float squaredDeviationsRun(float[] x, int from, int to, float mean) {
+    FloatVector acc = FloatVector.zero(F);
+    int i = from;
+    for (int end = to - LANES; i <= end; i += LANES) {
+      FloatVector d = FloatVector.fromArray(F, x, i).sub(mean);
+      acc = d.fma(d, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < to; i++) {
+      float d = x[i] - mean;
+      s += d * d;
+    }
+    return s;
+  }
+
+  @Override
+  public float dotRun(float[] a, float[] b, float c, int from, int to) {
+    FloatVector acc = FloatVector.zero(F);
+    int i = from;
+    for (int end = to - LANES; i <= end; i += LANES) {
+      acc = FloatVector.fromArray(F, a, i).fma(FloatVector.fromArray(F, b, i).sub(c), acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < to; i++) {
+      s += a[i] * (b[i] - c);
+    }
+    return s;
+  }
+}
