@@ -6,29 +6,31 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link ArrayMath}'s reductions with the JDK's (incubating) Vector API: each run of {@value ArrayMath#RUN}
- * elements in sixteen float chains, one 512-bit vector of accumulators (fused multiply-adds for the products),
- * the chains then added lane by lane and the rest of the run after them, the runs added in double as in the
- * scalar loops. The sums group the terms differently from the scalar loops' eight chains, so the results
- * differ from a JVM without the module in the last bits (as {@link DirectConv}'s do); on one configuration they
- * are the same bits whatever the threads (each sum is computed by one lane). One vector of accumulators runs
- * at 0.05-0.06 ns an element on the Zen 5 this was measured on, the scalar chains at 0.17-0.37: a third of a
- * group norm's time (docs/benchmarks.md). The eight chains as a 256-bit vector would keep the scalar bits, but
- * a second species in the process made every Vector API loop of Java 17 ~15x slower. Compiled on its own with
- * the module added and loaded by reflection ({@link VectorApi}).
+ * elements in one vector of float chains, in the CPU's widest native vectors (sixteen chains in 512 bits, eight
+ * in 256), with fused multiply-adds for the products, the chains then added lane by lane and the rest of the run
+ * after them, the runs added in double as in the scalar loops. The sums round differently from the scalar loops'
+ * eight chains (other groups, or the same chains added in another order, and one rounding per product), so the
+ * results differ from a JVM without the module in the last bits (as {@link DirectConv}'s do); on one
+ * configuration they are the same bits whatever the threads (each sum is computed by one lane). One vector of
+ * accumulators runs at 0.05-0.06 ns an element on the Zen 5 this was measured on, the scalar chains at
+ * 0.17-0.37: a third of a group norm's time (docs/benchmarks.md); a sum on a Zen 3 with AVX2 0.085 ns an element
+ * against 0.20. Running 256-bit vectors beside 512-bit ones on a Zen 5 made every Vector API loop of Java 17
+ * ~15x slower, so every implementation takes the one preferred species. Compiled on its own with the module
+ * added and loaded by reflection ({@link VectorApi}).
  */
 final class ArrayMathSimd implements ArrayMath.Simd {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int LANES = F.length();
 
   private ArrayMathSimd() {}
 
   /**
-   * The implementation, if this CPU has native 512-bit vectors.
+   * The implementation, if this CPU has native vectors of 256 bits or more, in its widest ones.
    *
    * @return the implementation, or null
    */
   static ArrayMath.Simd simd() {
-    return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new ArrayMathSimd() : null;
+    return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256 ? new ArrayMathSimd() : null;
   }
 
   @Override

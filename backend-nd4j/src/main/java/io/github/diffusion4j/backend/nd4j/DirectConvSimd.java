@@ -33,12 +33,14 @@ final class DirectConvSimd implements DirectConv.Simd {
   private DirectConvSimd() {}
 
   /**
-   * The implementation, if this CPU has native 512-bit vectors.
+   * The implementation for this CPU's widest native vectors: this one for 512 bits, {@link DirectConvSimd256}
+   * for 256 bits (AVX2), none below.
    *
    * @return the implementation, or null
    */
   static DirectConv.Simd simd() {
-    return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new DirectConvSimd() : null;
+    int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    return bits >= 512 ? new DirectConvSimd() : bits == 256 ? new DirectConvSimd256() : null;
   }
 
   @Override

@@ -14,8 +14,8 @@ package io.github.diffusion4j.backend.nd4j;
  *
  * <p>Each call runs over chunks of {@value #CHUNK} elements through the caller's {@link Scratch}, in
  * loops that each index all their arrays alike (which the JIT needs to vectorise a loop); a fused loop
- * with the bit reinterpretation is not vectorised. Where the JDK's Vector API is present and 512-bit vectors
- * are native ({@link #SIMD}), {@code VectorMathSimd} computes the whole vectors of a range in one pass with the
+ * with the bit reinterpretation is not vectorised. Where the JDK's Vector API is present and 256-bit or wider
+ * vectors are native ({@link #SIMD}), {@code VectorMathSimd} computes the whole vectors of a range in one pass with the
  * same operations in the same order (the same bits), and these loops only the remainder.
  */
 final class VectorMath {
@@ -59,8 +59,8 @@ final class VectorMath {
   }
 
   /**
-   * The Vector API implementation, or null where the module is absent, the CPU has no native 512-bit
-   * vectors, or the system property {@value VectorApi#PROPERTY} is {@code false} ({@link VectorApi}).
+   * The Vector API implementation, or null where the module is absent, the CPU has no native vectors of 256
+   * bits or more, or the system property {@value VectorApi#PROPERTY} is {@code false} ({@link VectorApi}).
    */
   static final Simd SIMD = VectorApi.load(Simd.class, VectorMath.class.getName() + "Simd");
 

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -81,5 +82,20 @@ class DirectConvTest {
     assertNull(of(pays, 8, 1, 1, Layer.Padding.of(0), 16, true));
     assertNull(of(pays, 8, 3, 1, Layer.Padding.of(1), 4, true)); // too small to pay
     assertNotNull(of(new DirectConv.Use(loop, true), most + 1, 3, 1, Layer.Padding.of(1), 4, true));
+  }
+
+  @Test
+  void theLoopOf256BitVectorsComputesRunsOfTwoVectorsAndTheRowsRestAsAWholeRun() {
+    DirectConv.Simd narrow = new DirectConvSimd256();
+    assertEquals(16, narrow.run());
+    assertEquals(16, narrow.computed(1));
+    assertEquals(80, narrow.computed(80)); // 8x8 images: 8 rows of 10 padded positions, five runs
+    assertEquals(96, narrow.computed(81));
+    assertEquals(288, narrow.computed(288)); // 16x16: 16 rows of 18
+    assertEquals(1088, narrow.computed(1088)); // 32x32: 32 rows of 34
+    assertNotNull(of(new DirectConv.Use(narrow, false), 3, 1, Layer.Padding.of(1), 8));
+    // 7x7: 49 valid of 64 computed (of 80 with the 512-bit loop's runs: there it does not pay)
+    assertNotNull(of(new DirectConv.Use(narrow, false), 3, 1, Layer.Padding.of(1), 7));
+    assertNull(of(new DirectConv.Use(narrow, false), 3, 1, Layer.Padding.of(1), 4)); // 16 of 32
   }
 }

@@ -53,6 +53,7 @@ class Nd4jLayerKindsTest {
   private Backend split;
   private Backend products;
   private Backend direct;
+  private Backend direct256;
   private final ReferenceBackend ref = new ReferenceBackend();
 
   @BeforeAll
@@ -66,6 +67,9 @@ class Nd4jLayerKindsTest {
     // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
         new DirectConv.Use(Nd4jTests.simd(DirectConv.Simd.class), true, 256));
+    // ... and with the inner loop of CPUs whose widest vectors are 256 bits (AVX2), on one lane
+    direct256 = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1,
+        new DirectConv.Use(new DirectConvSimd256(), true, 256));
   }
 
   @AfterAll
@@ -74,6 +78,7 @@ class Nd4jLayerKindsTest {
     split.close();
     products.close();
     direct.close();
+    direct256.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -154,7 +159,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split, products, direct}) {
+    for (Backend b : new Backend[] {backend, split, products, direct, direct256}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -166,7 +171,8 @@ class Nd4jLayerKindsTest {
           TensorScope s = f.openScope();
           TensorScope s2 = ref.openScope()) {
         String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
-            : b == direct ? " (direct convolutions)" : "");
+            : b == direct ? " (direct convolutions)"
+            : b == direct256 ? " (direct convolutions, 256-bit loop)" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);
