@@ -18,7 +18,8 @@ final class Nd4jTests {
 
   /**
    * The Vector API implementation of {@code type} (class {@code type}'s outer class name + {@code Simd}) on any
-   * CPU, even where {@link VectorApi} would not load it (there its 512-bit vectors run slowly, but right).
+   * CPU, even where {@link VectorApi} would not load it (there vectors wider than the CPU's run slowly, but
+   * right; {@code DirectConvSimd} is always the 512-bit loop, the others take the preferred species).
    *
    * @param type the interface, nested in the class whose name the implementation extends
    * @param <T> the interface
