@@ -20,7 +20,9 @@ import java.util.Arrays;
  * on AVX2 CPUs, {@code DirectConvSimd256}). Used where the Vector API is available ({@link #SIMD}) and the planes
  * are large enough ({@link #pays}). On a Zen 3 (AVX2, OpenBLAS's Haswell kernels) the 256-bit loop ran the
  * default U-Net's forward pass 9-11% faster than the products and its training steps 4-6% faster, alternating in
- * one process at one and two threads: 28-75% faster on the 32x32 planes, as fast on the smaller ones. The input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
+ * one process at one and two threads: 19-75% faster on the 32x32 planes of 32 output channels and fewer, as fast
+ * on the 64-channel ones, slower on a 256x256 model's 128-512 channels; there only layers of up to
+ * {@link Simd#mostOutputChannels} output channels run directly. The input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
  * input channels runs directly too ({@link #inputGradient}: the convolution of {@code dy} with the weight
  * transposed and flipped); the weight gradient stays with the products. A direct weight gradient (a vectorised
  * correlation of {@code dy} with the padded input over chunks of images) was written and passed the gradient
@@ -96,6 +98,16 @@ final class DirectConv {
      */
     void convolve(
         float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride);
+
+    /**
+     * The most output channels of a convolution on which this loop beats the products of columns (more rows
+     * make the products faster, not this loop; {@link #of} and {@link #inputGradient} keep the products above it).
+     *
+     * @return the most output channels that run directly; {@link Integer#MAX_VALUE} for no limit
+     */
+    default int mostOutputChannels() {
+      return Integer.MAX_VALUE;
+    }
   }
 
   private final Simd simd;
@@ -164,7 +176,7 @@ final class DirectConv {
       return null;
     }
     DirectConv d = new DirectConv(use, params, layer, false, layer.in(), layer.out(), pad, hin, win);
-    return use.everywhere() || d.pays() ? d : null;
+    return use.everywhere() || (d.pays() && layer.out() <= use.simd().mostOutputChannels()) ? d : null;
   }
 
   /**
@@ -190,7 +202,8 @@ final class DirectConv {
     }
     Layer.Padding mirrored = new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left());
     DirectConv d = new DirectConv(use, params, layer, true, layer.out(), layer.in(), mirrored, hin, win);
-    return use.everywhere() || (d.pays() && layer.in() <= GRADIENT_CHANNELS) ? d : null;
+    int most = Math.min(GRADIENT_CHANNELS, use.simd().mostOutputChannels());
+    return use.everywhere() || (d.pays() && layer.in() <= most) ? d : null;
   }
 
   /**

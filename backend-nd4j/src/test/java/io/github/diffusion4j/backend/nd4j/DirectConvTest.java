@@ -38,12 +38,17 @@ class DirectConvTest {
 
   /** The direct forward pass, or with {@code gradient} the direct input gradient, of a conv of {@code cin} to 8. */
   private DirectConv of(DirectConv.Use use, int cin, int k, int stride, Layer.Padding pad, int size, boolean gradient) {
+    return of(use, cin, 8, k, stride, pad, size, gradient);
+  }
+
+  private DirectConv of(
+      DirectConv.Use use, int cin, int cout, int k, int stride, Layer.Padding pad, int size, boolean gradient) {
     Map<String, int[]> layout = new LinkedHashMap<>();
-    layout.put("c.weight", new int[] {8, cin, k, k});
-    layout.put("c.bias", new int[] {8});
+    layout.put("c.weight", new int[] {cout, cin, k, k});
+    layout.put("c.bias", new int[] {cout});
     Parameters p = (Parameters) backend.layers().parameters(layout);
     try {
-      Layer.Conv2d layer = new Layer.Conv2d("c", cin, 8, k, stride, pad, true);
+      Layer.Conv2d layer = new Layer.Conv2d("c", cin, cout, k, stride, pad, true);
       return gradient ? DirectConv.inputGradient(use, p, layer, size, size) : DirectConv.of(use, p, layer, size, size);
     } finally {
       p.close();
@@ -97,5 +102,21 @@ class DirectConvTest {
     // 7x7: 49 valid of 64 computed (of 80 with the 512-bit loop's runs: there it does not pay)
     assertNotNull(of(new DirectConv.Use(narrow, false), 3, 1, Layer.Padding.of(1), 7));
     assertNull(of(new DirectConv.Use(narrow, false), 3, 1, Layer.Padding.of(1), 4)); // 16 of 32
+  }
+
+  @Test
+  void theLoopOf256BitVectorsLeavesLayersOfMoreThan32OutputChannelsToTheProducts() {
+    DirectConv.Use narrow = new DirectConv.Use(new DirectConvSimd256(), false);
+    DirectConv.Use wide = new DirectConv.Use(loop, false);
+    Layer.Padding same = Layer.Padding.of(1);
+    assertEquals(32, narrow.simd().mostOutputChannels());
+    assertNotNull(of(narrow, 64, 32, 3, 1, same, 32, false));
+    assertNull(of(narrow, 64, 33, 3, 1, same, 32, false));
+    assertNotNull(of(wide, 64, 128, 3, 1, same, 32, false));
+    // the input gradient's output channels are the layer's input channels
+    assertNotNull(of(narrow, 32, 128, 3, 1, same, 32, true));
+    assertNull(of(narrow, 33, 8, 3, 1, same, 32, true));
+    assertNotNull(of(wide, 64, 8, 3, 1, same, 32, true));
+    assertNotNull(of(new DirectConv.Use(narrow.simd(), true), 64, 128, 3, 1, same, 8, false)); // everywhere
   }
 }
