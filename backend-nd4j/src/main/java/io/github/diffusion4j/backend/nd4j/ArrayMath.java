@@ -5,9 +5,9 @@ package io.github.diffusion4j.backend.nd4j;
  * indexed alike). Reductions run eight float chains over runs of {@value #RUN} elements, so each run's
  * rounding stays near that of a pairwise sum, and add the runs in double; where the JDK's Vector API is present
  * and 256-bit or wider vectors are native ({@link #SIMD}), {@code ArrayMathSimd} computes each run in one vector
- * of chains instead (sixteen with 512-bit vectors: other bits in the last places, three to six times faster;
- * eight with 256-bit ones, grouped otherwise than the scalar loops' eight, 2.3 times faster). All lengths are explicit: scratch arrays
- * are often longer than their contents.
+ * of chains instead, with other bits in the last places (sixteen chains with 512-bit vectors, three to six times
+ * faster; eight with 256-bit ones, added in another order, a sum 2.3 times faster). All lengths are explicit:
+ * scratch arrays are often longer than their contents.
  */
 final class ArrayMath {
   /** Elements per run of float accumulation in the reductions. */
