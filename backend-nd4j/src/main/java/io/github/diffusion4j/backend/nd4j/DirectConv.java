@@ -16,13 +16,16 @@ import java.util.Arrays;
  *
  * <p>Each output is one sum in a fixed order (input channel, then tap), computed by one lane, so the results
  * are the same bits whatever the threads; they differ from the im2col products' in the last bits (another
- * order of the same sum), and between the two inner loops (512-bit vectors, {@code DirectConvSimd}; 256-bit ones
- * on AVX2 CPUs, {@code DirectConvSimd256}). Used where the Vector API is available ({@link #SIMD}) and the planes
- * are large enough ({@link #pays}). On a Zen 3 (AVX2, OpenBLAS's Haswell kernels) the 256-bit loop ran the
- * default U-Net's forward pass 9-11% faster than the products and its training steps 4-6% faster, alternating in
- * one process at one and two threads: 19-75% faster on the 32x32 planes of 32 output channels and fewer, as fast
- * on the 64-channel ones, slower on a 256x256 model's 128-512 channels; there only layers of up to
- * {@link Simd#mostOutputChannels} output channels run directly. The input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
+ * order of the same sum). The two inner loops (512-bit vectors, {@code DirectConvSimd}; 256-bit ones on AVX2
+ * CPUs, {@code DirectConvSimd256}) compute the same bits: the same fused multiply-adds in the same order, lane by
+ * lane (compared once on a Zen 3 with the 512-bit loop run as Java objects; not in the tests, which keep to one
+ * vector width per JVM, see {@link VectorApi}). Used where the Vector API is available ({@link #SIMD}) and the planes
+ * are large enough ({@link #pays}). On a Zen 3 (AVX2, OpenBLAS's Haswell kernels) the 256-bit loop was 19-75%
+ * faster than the products on the default U-Net's 32x32 planes of 32 output channels and fewer, as fast on its
+ * 64-channel ones and slower on a 256x256 model's 128-512 channels, so there only layers of up to
+ * {@link Simd#mostOutputChannels} output channels run directly: the U-Net's forward pass 10-11% faster than with
+ * the products alone, a training step 4% at one thread (alternating in one process; docs/benchmarks.md). The
+ * input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
  * input channels runs directly too ({@link #inputGradient}: the convolution of {@code dy} with the weight
  * transposed and flipped); the weight gradient stays with the products. A direct weight gradient (a vectorised
  * correlation of {@code dy} with the padded input over chunks of images) was written and passed the gradient

@@ -30,7 +30,7 @@ final class DirectConvSimd implements DirectConv.Simd {
   /** Vectors computed for the rest of a row of runs. */
   private static final int REST = 5;
 
-  private DirectConvSimd() {}
+  DirectConvSimd() {}
 
   /**
    * The implementation for this CPU's widest native vectors: this one for 512 bits, {@link DirectConvSimd256}

@@ -53,7 +53,7 @@ class Nd4jLayerKindsTest {
   private Backend split;
   private Backend products;
   private Backend direct;
-  private Backend direct256;
+  private DirectConv.Simd loop;
   private final ReferenceBackend ref = new ReferenceBackend();
 
   @BeforeAll
@@ -61,15 +61,14 @@ class Nd4jLayerKindsTest {
     backend = Nd4jTests.createBackend();
     // a backend whose passes hold a few kilobytes: every batch below runs in several passes
     split = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1);
-    // both forms of the convolutions' forward pass on any CPU (the Vector API's 512-bit vectors run, slowly,
-    // where they are not native), the direct one on every stride-1 shape, split into passes, on two lanes
+    // both forms of the convolutions' forward pass on any CPU (the direct one in the inner loop of this CPU's
+    // vectors: 512 bits on AVX-512, 256 on AVX2; elsewhere the 512-bit loop, slowly), the direct one on every
+    // stride-1 shape, split into passes, on two lanes
     products = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1, new DirectConv.Use(null, false));
     // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
+    loop = Nd4jTests.simd(DirectConv.Simd.class);
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
-        new DirectConv.Use(Nd4jTests.simd(DirectConv.Simd.class), true, 256));
-    // ... and with the inner loop of CPUs whose widest vectors are 256 bits (AVX2), on one lane
-    direct256 = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1,
-        new DirectConv.Use(new DirectConvSimd256(), true, 256));
+        new DirectConv.Use(loop, true, 256));
   }
 
   @AfterAll
@@ -78,7 +77,6 @@ class Nd4jLayerKindsTest {
     split.close();
     products.close();
     direct.close();
-    direct256.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -159,7 +157,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split, products, direct, direct256}) {
+    for (Backend b : new Backend[] {backend, split, products, direct}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -171,8 +169,7 @@ class Nd4jLayerKindsTest {
           TensorScope s = f.openScope();
           TensorScope s2 = ref.openScope()) {
         String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
-            : b == direct ? " (direct convolutions)"
-            : b == direct256 ? " (direct convolutions, 256-bit loop)" : "");
+            : b == direct ? " (direct convolutions, " + loop.getClass().getSimpleName() + ")" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);

@@ -18,8 +18,11 @@ final class Nd4jTests {
 
   /**
    * The Vector API implementation of {@code type} (class {@code type}'s outer class name + {@code Simd}) on any
-   * CPU, even where {@link VectorApi} would not load it (there vectors wider than the CPU's run slowly, but
-   * right; {@code DirectConvSimd} is always the 512-bit loop, the others take the preferred species).
+   * CPU: the one the backend runs here (its static {@code simd()}: the 512-bit convolution loop on AVX-512, the
+   * 256-bit one on AVX2), or where the CPU has neither, the class itself (its vectors then run slowly, but
+   * right). Never a second vector width beside the CPU's: with two species in one JVM every Vector API loop of
+   * Java 17 ran ~15x slower (docs/benchmarks.md), which would slow the rest of the module's tests, which share
+   * the JVM.
    *
    * @param type the interface, nested in the class whose name the implementation extends
    * @param <T> the interface
@@ -27,7 +30,14 @@ final class Nd4jTests {
    */
   static <T> T simd(Class<T> type) {
     try {
-      var c = Class.forName(type.getEnclosingClass().getName() + "Simd").getDeclaredConstructor();
+      Class<?> impl = Class.forName(type.getEnclosingClass().getName() + "Simd");
+      var factory = impl.getDeclaredMethod("simd");
+      factory.setAccessible(true);
+      Object here = factory.invoke(null);
+      if (here != null) {
+        return type.cast(here);
+      }
+      var c = impl.getDeclaredConstructor();
       c.setAccessible(true);
       return type.cast(c.newInstance());
     } catch (ReflectiveOperationException e) {
