@@ -58,7 +58,7 @@ final class ArrayMath {
   private ArrayMath() {}
 
   /**
-   * The sum of {@code x[off, off + n)}: eight float chains (sixteen with {@link #SIMD}) over runs of
+   * The sum of {@code x[off, off + n)}: eight float chains (one vector of chains with {@link #SIMD}) over runs of
    * {@value #RUN} elements (so each run's rounding stays near that of a pairwise sum), the runs added in double.
    *
    * @param x the values
