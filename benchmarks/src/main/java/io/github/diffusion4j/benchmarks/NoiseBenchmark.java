@@ -21,7 +21,7 @@ import org.openjdk.jmh.annotations.State;
  *
  * <p>{@code scalar} forks a JVM with the Vector API switched off ({@code -Ddiffusion4j.noise.vector=false});
  * {@code vector} forks one with {@code --add-modules jdk.incubator.vector}, where version 2 runs its SIMD
- * implementation if the CPU has 512-bit vectors (version 1 has no vectorised form: its two figures should
+ * implementation if the CPU has AVX2 or AVX-512 (version 1 has no vectorised form: its two figures should
  * agree). {@code contiguous} fills the 75,000 values as one stream ({@link Noise#fillNormal}), the fastest
  * case, without the per-item splits.
  */

@@ -38,7 +38,7 @@ package io.github.diffusion4j.random;
  *
  * <p>Two implementations compute it: this class's scalar loop, and {@code BoxMullerVector} (the JDK's Vector
  * API, a block at a time), used when the {@code jdk.incubator.vector} module is present and the CPU has
- * 512-bit vectors. Tests check that they agree bit for bit, and against values computed independently with
+ * 256-bit integer vectors (AVX2) or 512-bit vectors. Tests check that they agree bit for bit, and against values computed independently with
  * NumPy ({@code docs/noise_reference.py}).
  */
 final class BoxMuller {

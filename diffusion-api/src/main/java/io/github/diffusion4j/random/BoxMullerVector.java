@@ -8,17 +8,24 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link BoxMuller}'s algorithm with the JDK's Vector API: 8 words (16 normals) per block, the words in a
- * 512-bit long vector and the float arithmetic in 256-bit vectors, with the same operations in the same order
- * as the scalar code, so the results are the same bits. (Variants measured slower on this project's AMD EPYC:
- * the float arithmetic in 512-bit vectors ran at less than half the rate per lane, and interleaving each
- * word's cosine and sine in memory cost a fifth more than the block layout.)
+ * {@link BoxMuller}'s algorithm with the JDK's Vector API: 8 words (16 normals) per block, the float arithmetic
+ * in 256-bit vectors, with the same operations in the same order as the scalar code, so the results are the
+ * same bits. Two fills differ in how they make a block's words: {@link #fill} in one 512-bit long vector (for
+ * AVX-512 CPUs, where SplitMix64's 64-bit multiplications are SIMD instructions), {@link #fill256} one at a
+ * time in scalar code (for AVX2 CPUs: a 512-bit long vector is emulated there and ran 2.5x slower than the
+ * scalar loop, 256-bit long vectors' conversions to ints were not intrinsified in JDK 17; on an AMD EPYC Zen
+ * 3, 75,000 values per item of 75 in 250-290 us against 610-980 us for the scalar loop). (Variants measured
+ * slower on this project's AMD EPYC Zen 5: the float arithmetic in 512-bit vectors ran at less than half the
+ * rate per lane, and interleaving each word's cosine and sine in memory cost a fifth more than the block
+ * layout. On the Zen 3, computing the next block's words before this block's floats gained nothing.)
+ *
+ * <p>A block's two integer fields pass through a small scratch array to {@link #normals}, which C2 compiles
+ * as a method of its own (it is too large to inline), so that no vector is passed to a call that is not
+ * inlined (such a vector is boxed on the heap).
  *
  * <p>Compiled and loaded only with the incubator module {@code jdk.incubator.vector}; {@link BoxMuller}
  * finds it by reflection and falls back to the scalar loop without it. The species are constants (C2 in JDK
- * 17 compiles Vector API code to SIMD instructions only then), and the class is used only where 512-bit
- * vectors are native (AVX-512): elsewhere the 64-bit multiplications are not intrinsified in JDK 17 and the
- * scalar loop is faster.
+ * 17 compiles Vector API code to SIMD instructions only then).
  */
 final class BoxMullerVector {
   /** Words per block. */
@@ -40,36 +47,92 @@ final class BoxMullerVector {
   private BoxMullerVector() {}
 
   /**
-   * The vectorised filler, if this CPU has native 512-bit vectors.
+   * The vectorised filler for this CPU: {@link #fill} with native 512-bit vectors, {@link #fill256} with
+   * 256-bit integer vectors (AVX2).
    *
-   * @return the filler, or null
+   * @return the filler, or null where neither is faster than the scalar loop
    */
   static BoxMuller.Filler filler() {
-    return LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? BoxMullerVector::fill : null;
+    if (LongVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
+      return BoxMullerVector::fill;
+    }
+    return IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256 ? BoxMullerVector::fill256 : null;
   }
 
+  /**
+   * The fill for CPUs with 512-bit vectors (AVX-512): a block's words in one 512-bit long vector. Same
+   * contract as {@link BoxMuller.Filler#fill}.
+   */
   static void fill(long key, float[] dst, int off, int n, int limit) {
+    fill(VECTOR_WORDS, key, dst, off, n, limit);
+  }
+
+  /**
+   * The fill for CPUs whose vectors have 256 bits (AVX2): SplitMix64's words one at a time (its 64-bit
+   * multiplications have no SIMD instruction there). Same contract as {@link BoxMuller.Filler#fill}.
+   */
+  static void fill256(long key, float[] dst, int off, int n, int limit) {
+    fill(SCALAR_WORDS, key, dst, off, n, limit);
+  }
+
+  /** How a block's words are made: their two fields written to a scratch block. */
+  private interface Fields {
+    /**
+     * Writes the fields of the 8 words after state {@code st}: {@code v = (w >>> 40) + 1} to {@code fields[0,
+     * 8)}, {@code c = (w >>> 16) and 0xFFFFFF} to {@code fields[8, 16)}.
+     *
+     * @return the state after the 8 words
+     */
+    long next(long st, int[] fields);
+  }
+
+  private static final Fields SCALAR_WORDS = BoxMullerVector::scalarFields;
+  private static final Fields VECTOR_WORDS = BoxMullerVector::vectorFields;
+
+  private static void fill(Fields words, long key, float[] dst, int off, int n, int limit) {
     BoxMuller.checkRange(dst, off, n, limit);
+    int[] fields = new int[2 * WORDS];
     long st = key;
     int end = off + n;
     int o = off;
     for (; o < end && o + 2 * WORDS <= limit; o += 2 * WORDS) {
-      block(st, dst, o);
-      st += WORDS * Noise.GOLDEN_GAMMA;
+      st = words.next(st, fields);
+      normals(fields, dst, o);
     }
     if (o < end) {
       float[] last = new float[2 * WORDS];
-      block(st, last, 0);
+      words.next(st, fields);
+      normals(fields, last, 0);
       System.arraycopy(last, 0, dst, o, end - o);
     }
   }
 
-  /** The 16 normals of the 8 words after state {@code st}: cosines to {@code dst[o, o + 8)}, sines after. */
-  private static void block(long st, float[] dst, int o) {
-    LongVector w = mix(STEPS.add(st));
+  private static long scalarFields(long st, int[] fields) {
+    for (int l = 0; l < WORDS; l++) {
+      long w = Noise.mix64(st += Noise.GOLDEN_GAMMA);
+      fields[l] = (int) (w >>> 40) + 1;
+      fields[WORDS + l] = (int) (w >>> 16) & 0xFFFFFF;
+    }
+    return st;
+  }
 
-    // r = sqrt(-2 ln u1): v = (w >>> 40) + 1 as a float (exact below 2^24), its exponent and mantissa
-    IntVector v = (IntVector) w.lanewise(VectorOperators.LSHR, 40).add(1L).convertShape(VectorOperators.L2I, I, 0);
+  private static long vectorFields(long st, int[] fields) {
+    LongVector w = mix(STEPS.add(st));
+    ((IntVector) w.lanewise(VectorOperators.LSHR, 40).add(1L).convertShape(VectorOperators.L2I, I, 0))
+        .intoArray(fields, 0);
+    ((IntVector) w.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2I, I, 0)).and(0xFFFFFF)
+        .intoArray(fields, WORDS);
+    return st + WORDS * Noise.GOLDEN_GAMMA;
+  }
+
+  /**
+   * The 16 normals of 8 words from their two fields: {@code v = (w >>> 40) + 1} and {@code c = (w >>> 16) and
+   * 0xFFFFFF}; cosines to {@code dst[o, o + 8)}, sines after.
+   */
+  private static void normals(int[] fields, float[] dst, int o) {
+    IntVector v = IntVector.fromArray(I, fields, 0);
+    IntVector c = IntVector.fromArray(I, fields, WORDS);
+    // r = sqrt(-2 ln u1): v as a float (exact below 2^24), its exponent and mantissa
     IntVector bits = ((FloatVector) v.convertShape(VectorOperators.I2F, F, 0)).reinterpretAsInts();
     IntVector mb = bits.and(0x7FFFFF).or(0x3F800000);
     VectorMask<Integer> big = mb.compare(VectorOperators.GT, BoxMuller.SQRT2_BITS);
@@ -85,8 +148,6 @@ final class BoxMullerVector {
     FloatVector r = ln.mul(-2f).sqrt();
 
     // the angle: quadrant, half quadrant, and the angle to the nearest axis
-    IntVector c = ((IntVector) w.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2I, I, 0))
-        .and(0xFFFFFF);
     VectorMask<Integer> h = c.and(1 << 21).compare(VectorOperators.NE, 0);
     IntVector f = c.and(0x1FFFFF);
     IntVector g = f.blend(f.neg().add(1 << 21), h);

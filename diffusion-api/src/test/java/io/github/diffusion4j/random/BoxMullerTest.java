@@ -20,13 +20,16 @@ import org.junit.jupiter.api.Test;
  * <p>Statistical bounds are about 5 standard errors for fixed seeds, as in {@link NoiseTest}.
  */
 class BoxMullerTest {
-  private static final BoxMuller.Filler VECTOR = vectorFiller();
+  /**
+   * The Vector API fills, whatever the CPU (elsewhere the 512-bit one is used only with AVX-512 and the
+   * 256-bit one only with AVX2, for speed): the words in 512-bit long vectors, and the words one at a time.
+   */
+  private static final BoxMuller.Filler[] VECTOR = vectorFillers();
 
-  /** The Vector API code, whatever the CPU (elsewhere it is used only with 512-bit vectors, for speed). */
-  private static BoxMuller.Filler vectorFiller() {
+  private static BoxMuller.Filler[] vectorFillers() {
     assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
         "the api's tests run with --add-modules jdk.incubator.vector (diffusion-api/pom.xml)");
-    return BoxMullerVector::fill;
+    return new BoxMuller.Filler[] {BoxMullerVector::fill, BoxMullerVector::fill256};
   }
 
   private static float[] fill(BoxMuller.Filler f, long key, int n) {
@@ -51,7 +54,9 @@ class BoxMullerTest {
         want[i] = Integer.parseUnsignedInt(p[2 + i], 16);
       }
       assertArrayEquals(want, bits(fill(BoxMuller.SCALAR, key, n)), "scalar, key " + p[0]);
-      assertArrayEquals(want, bits(fill(VECTOR, key, n)), "vector, key " + p[0]);
+      for (int f = 0; f < VECTOR.length; f++) {
+        assertArrayEquals(want, bits(fill(VECTOR[f], key, n)), "vector fill " + f + ", key " + p[0]);
+      }
       assertArrayEquals(want, bits(Noise.ofKey(key).withVersion(NoiseVersion.BOX_MULLER).normals(n)),
           "Noise.normals, key " + p[0]);
       streams++;
@@ -69,6 +74,12 @@ class BoxMullerTest {
 
   @Test
   void scalarAndVectorAgreeOnEveryLayout() {
+    for (BoxMuller.Filler vector : VECTOR) {
+      scalarAndVectorAgreeOnEveryLayout(vector);
+    }
+  }
+
+  private static void scalarAndVectorAgreeOnEveryLayout(BoxMuller.Filler vector) {
     for (int n = 0; n <= 70; n++) {
       for (int off : new int[] {0, 3}) {
         long key = 0x5DEECE66DL * (n + 1) + off;
@@ -77,7 +88,7 @@ class BoxMullerTest {
         Arrays.fill(s, 7f);
         Arrays.fill(v, 7f);
         BoxMuller.SCALAR.fill(key, s, off, n, off + n);
-        VECTOR.fill(key, v, off, n, off + n);
+        vector.fill(key, v, off, n, off + n);
         assertArrayEquals(s, v, "n " + n + " off " + off);
         for (int i = 0; i < s.length; i++) {
           if (i < off || i >= off + n) {
@@ -111,8 +122,10 @@ class BoxMullerTest {
   void rangesAreChecked() {
     float[] a = new float[10];
     assertThrows(IndexOutOfBoundsException.class, () -> BoxMuller.SCALAR.fill(1, a, 5, 6, 11));
-    assertThrows(IndexOutOfBoundsException.class, () -> VECTOR.fill(1, a, 5, 6, 11));
-    assertThrows(IndexOutOfBoundsException.class, () -> VECTOR.fill(1, a, 0, 6, 5));
+    for (BoxMuller.Filler vector : VECTOR) {
+      assertThrows(IndexOutOfBoundsException.class, () -> vector.fill(1, a, 5, 6, 11));
+      assertThrows(IndexOutOfBoundsException.class, () -> vector.fill(1, a, 0, 6, 5));
+    }
     assertThrows(IndexOutOfBoundsException.class,
         () -> Noise.seeded(1).withVersion(NoiseVersion.BOX_MULLER).fillPerItem(a, 3, 4, 0));
   }
