@@ -62,11 +62,12 @@ class Nd4jLayerKindsTest {
     // a backend whose passes hold a few kilobytes: every batch below runs in several passes
     split = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 1);
     // both forms of the convolutions' forward pass on any CPU (the direct one in the inner loop of this CPU's
-    // vectors: 512 bits on AVX-512, 256 on AVX2; elsewhere the 512-bit loop, slowly), the direct one on every
-    // stride-1 shape, split into passes, on two lanes
+    // vectors: 512 bits on AVX-512, 256 on AVX2; elsewhere the 512-bit loop, slowly; in the pom's second test
+    // run the other width's loop, Nd4jTests.convolutionLoop), the direct one on every stride-1 shape, split
+    // into passes, on two lanes
     products = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1, new DirectConv.Use(null, false));
     // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
-    loop = Nd4jTests.simd(DirectConv.Simd.class);
+    loop = Nd4jTests.convolutionLoop();
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
         new DirectConv.Use(loop, true, 256));
   }

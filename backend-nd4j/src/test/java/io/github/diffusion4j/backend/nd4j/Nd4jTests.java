@@ -44,4 +44,27 @@ final class Nd4jTests {
       throw new AssertionError("the Vector API implementation does not load (is the module added?)", e);
     }
   }
+
+  /**
+   * The system property that makes {@link #convolutionLoop} return the other vector width's loop: the pom's
+   * second surefire execution sets it for {@link Nd4jLayerKindsTest}, so the layer-kind checks run both loops
+   * on every CPU, each in a JVM of its own (on an AVX2 CPU the 512-bit loop's vectors are emulated, slowly but
+   * right).
+   */
+  static final String OTHER_LOOP = "diffusion4j.test.otherConvolutionLoop";
+
+  /**
+   * The direct convolutions' inner loop for the tests: this CPU's ({@link #simd}), or with the system property
+   * {@value #OTHER_LOOP} set to {@code true}, the other vector width's (256 bits where the CPU's loop is the
+   * 512-bit one, else 512 bits).
+   *
+   * @return the loop
+   */
+  static DirectConv.Simd convolutionLoop() {
+    DirectConv.Simd here = simd(DirectConv.Simd.class);
+    if (!Boolean.getBoolean(OTHER_LOOP)) {
+      return here;
+    }
+    return here instanceof DirectConvSimd256 ? new DirectConvSimd() : new DirectConvSimd256();
+  }
 }
