@@ -83,24 +83,24 @@ final class DirectConv {
     int computed(int positions);
 
     /**
-     * For the blocks of {@value DirectConv#CO} output channels {@code [b0, b1)}: {@code y[co rowStride + p] =
-     * w[biasAt + co] + sum_j w[(b J + j) CO + co % CO] x[p + offsets[j]]} ({@code J} the number of offsets)
-     * for {@code p} in {@code [from, to)}, and for positions past {@code to} up to {@link #computed}.
+     * For one block of {@value DirectConv#CO} output channels: {@code y[yAt + c rowStride + p] = w[biasAt + c] +
+     * sum_j w[wAt + j CO + c] x[p + offsets[j]]} ({@code c < CO}) for {@code p} in {@code [from, to)}, and for
+     * positions past {@code to} up to {@link #computed}.
      *
      * @param x the padded input planes
      * @param offsets where each (input channel, tap) pair reads in {@code x}, in the weights' order
      * @param w the packed weights, then the bias
-     * @param biasAt where the bias starts in {@code w} (padded with zeros to whole blocks)
-     * @param b0 the first block
-     * @param b1 one past the last block
+     * @param wAt where the block's weights start in {@code w}, {@code [offsets.length][CO]}
+     * @param biasAt where the block's bias starts in {@code w}
      * @param from the first position to compute, a multiple of {@link #run()}
      * @param to one past the last position to compute: a multiple of {@link #run()} past {@code from}, or the
      *     row's end
      * @param y the output rows, {@code rowStride} floats apart
+     * @param yAt where the block's first output row starts in {@code y}
      * @param rowStride the distance between two output rows, at least {@link #computed} of the row's positions
      */
     void convolve(
-        float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride);
+        float[] x, int[] offsets, float[] w, int wAt, int biasAt, int from, int to, float[] y, int yAt, int rowStride);
 
     /**
      * The most output channels of a convolution on which this loop beats the products of columns (more rows
@@ -292,9 +292,12 @@ final class DirectConv {
           pad(x, n, xp, acc);
           padded = n;
         }
+        int per = CO * cin * taps2;
         for (int p = 0; p < positions; p += tile) {
-          simd.convolve(xp, offsets, w, blocks * CO * cin * taps2, b0, b1, p, Math.min(positions, p + tile), acc,
-              rowStride);
+          int end = Math.min(positions, p + tile);
+          for (int b = b0; b < b1; b++) {
+            simd.convolve(xp, offsets, w, b * per, blocks * per + b * CO, p, end, acc, b * CO * rowStride, rowStride);
+          }
         }
         write(acc, b0 * CO, Math.min(cout, b1 * CO), y, n);
       }

@@ -57,20 +57,14 @@ final class DirectConvSimd implements DirectConv.Simd {
 
   @Override
   public void convolve(
-      float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride) {
+      float[] x, int[] offsets, float[] w, int wAt, int biasAt, int from, int to, float[] y, int yAt, int rowStride) {
     int nv = (to + L - 1) / L;
-    int per = offsets.length * DirectConv.CO;
-    for (int b = b0; b < b1; b++) {
-      int wb = b * per;
-      int bias = biasAt + b * DirectConv.CO;
-      int yb = b * DirectConv.CO * rowStride;
-      int v = from / L;
-      for (; v + RUN <= nv; v += RUN) {
-        six(x, offsets, w, wb, bias, v * L, y, yb, rowStride);
-      }
-      if (v < nv) {
-        five(x, offsets, w, wb, bias, v * L, y, yb, rowStride);
-      }
+    int v = from / L;
+    for (; v + RUN <= nv; v += RUN) {
+      six(x, offsets, w, wAt, biasAt, v * L, y, yAt, rowStride);
+    }
+    if (v < nv) {
+      five(x, offsets, w, wAt, biasAt, v * L, y, yAt, rowStride);
     }
   }
 

@@ -48,16 +48,10 @@ final class DirectConvSimd256 implements DirectConv.Simd {
 
   @Override
   public void convolve(
-      float[] x, int[] offsets, float[] w, int biasAt, int b0, int b1, int from, int to, float[] y, int rowStride) {
+      float[] x, int[] offsets, float[] w, int wAt, int biasAt, int from, int to, float[] y, int yAt, int rowStride) {
     int nv = (to + L - 1) / L;
-    int per = offsets.length * DirectConv.CO;
-    for (int b = b0; b < b1; b++) {
-      int wb = b * per;
-      int bias = biasAt + b * DirectConv.CO;
-      int yb = b * DirectConv.CO * rowStride;
-      for (int v = from / L; v < nv; v += RUN) {
-        two(x, offsets, w, wb, bias, v * L, y, yb, rowStride);
-      }
+    for (int v = from / L; v < nv; v += RUN) {
+      two(x, offsets, w, wAt, biasAt, v * L, y, yAt, rowStride);
     }
   }
 
