@@ -99,6 +99,11 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
   int reps;
 
+  @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the whole comparison (every backend, "
+      + "then the reference), each printed; with two or more, each ratio's median over the rounds and every "
+      + "round's value (mlp, unet and ddpm workloads; default: ${DEFAULT-VALUE}).")
+  int rounds;
+
   @Option(names = "--reference", description = "Path of torch_timing.py (default: the repository's "
       + "benchmarks/reference/torch_timing.py, found from the working directory up).")
   Path reference;
@@ -140,12 +145,16 @@ public final class Compare implements Callable<Integer> {
     if (noiseVersion != 1 && noiseVersion != 2) {
       throw new IllegalArgumentException("--noise-version " + noiseVersion + ": use 1 or 2");
     }
-    if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1 || batch < 1) {
+    if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1 || batch < 1 || rounds < 1) {
       throw new IllegalArgumentException(
-          "--train-steps, --samples, --ddim-steps, --reps, --threads and --batch must be at least 1");
+          "--train-steps, --samples, --ddim-steps, --reps, --threads, --batch and --rounds must be at least 1");
     }
     if (!List.of("mlp", "unet", "ddpm", "pretrained", "cifar10").contains(workload)) {
       throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, ddpm, pretrained or cifar10");
+    }
+    if (rounds > 1 && !List.of("mlp", "unet", "ddpm").contains(workload)) {
+      throw new IllegalArgumentException("--rounds " + rounds + " with --workload " + workload
+          + ": rounds apply to the mlp, unet and ddpm workloads");
     }
     if (workload.equals("pretrained")) {
       if (checkpoint == null) {
@@ -173,23 +182,39 @@ public final class Compare implements Callable<Integer> {
     if (workload.equals("cifar10")) {
       return cifar10();
     }
-    Map<String, Map<String, Double>> rows = timeBackends("backend");
     Path script = noReference ? null : findReference();
-    List<String> references = new ArrayList<>();
-    if (script != null) {
-      System.err.println("timing the PyTorch reference: " + script);
-      Map<String, Double> torch = runPython(List.of(script.toString(), "--threads", String.valueOf(threads),
-          "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
-          "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
-      if (torch != null) {
-        rows.put("pytorch", torch);
-        references.add("pytorch");
-      }
-    } else if (!noReference) {
+    if (script == null && !noReference) {
       System.err.println("PyTorch reference not found (pass --reference PATH); printing absolute figures only");
     }
-    print(rows, references);
+    Rounds all = new Rounds(List.of("train_steps_per_s", "ddpm_s", "ddim_s"),
+        List.of("train", "ddpm-" + Workloads.MLP_TIMESTEPS, "ddim-" + ddimSteps));
+    for (int round = 1; round <= rounds; round++) {
+      announce(round);
+      Map<String, Map<String, Double>> rows = timeBackends("backend");
+      List<String> references = new ArrayList<>();
+      if (script != null) {
+        System.err.println("timing the PyTorch reference: " + script);
+        Map<String, Double> torch = runPython(List.of(script.toString(), "--threads", String.valueOf(threads),
+            "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
+            "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
+        if (torch != null) {
+          rows.put(Rounds.REFERENCE, torch);
+          references.add(Rounds.REFERENCE);
+        }
+      }
+      print(rows, references);
+      all.add(rows);
+    }
+    all.summary().forEach(System.out::println);
     return 0;
+  }
+
+  /** With {@code --rounds} above one, a line on standard error and one on standard output before each round. */
+  private void announce(int round) {
+    if (rounds > 1) {
+      System.err.println("round " + round + " of " + rounds);
+      System.out.println("round " + round + " of " + rounds + ":");
+    }
   }
 
   private static BackendProvider provider(String name) {
@@ -297,6 +322,19 @@ public final class Compare implements Callable<Integer> {
    */
   private int model(String what, String title, io.github.diffusion4j.model.ModelSpec spec, int size, String script,
       List<String> args) throws IOException, InterruptedException {
+    Rounds all = new Rounds(List.of("unet_train_steps_per_s", "unet_forward_s"), List.of("train", "forward"));
+    for (int round = 1; round <= rounds; round++) {
+      announce(round);
+      all.add(modelRound(what, title, spec, size, script, args));
+    }
+    all.summary().forEach(System.out::println);
+    return 0;
+  }
+
+  /** One round of {@link #model}: its table; returns its rows. */
+  private Map<String, Map<String, Double>> modelRound(String what, String title,
+      io.github.diffusion4j.model.ModelSpec spec, int size, String script, List<String> args)
+      throws IOException, InterruptedException {
     Map<String, Map<String, Double>> rows = timeBackends(what + " on backend");
     Path path = reference(script);
     if (path != null) {
@@ -305,7 +343,7 @@ public final class Compare implements Callable<Integer> {
       all.addAll(args);
       Map<String, Double> torch = runPython(all);
       if (torch != null) {
-        rows.put("pytorch", torch);
+        rows.put(Rounds.REFERENCE, torch);
       }
     }
     System.out.printf(Locale.ROOT, "workload: %s, batch %d; %d threads%n", title, size, threads);
@@ -315,7 +353,7 @@ public final class Compare implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %20.2f%n", e.getKey(),
           e.getValue().get("unet_train_steps_per_s"), f, size / (50 * f));
     }
-    Map<String, Double> ref = rows.get("pytorch");
+    Map<String, Double> ref = rows.get(Rounds.REFERENCE);
     if (ref != null) {
       System.out.println("ratios against pytorch (training: steps/s over torch's, higher is better; "
           + "forward: time over torch's, lower is better):");
@@ -330,7 +368,7 @@ public final class Compare implements Callable<Integer> {
     printFloors(rows, List.of(
         new Floor("unet_train_steps_per_s", "training step", size * (double) products.training(), true),
         new Floor("unet_forward_s", "forward pass", size * (double) products.forward(), false)));
-    return 0;
+    return rows;
   }
 
   /**

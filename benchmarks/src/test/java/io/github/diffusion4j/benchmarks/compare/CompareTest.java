@@ -31,16 +31,20 @@ class CompareTest {
       assertEquals(2, Compare.run("--workload", "pretrained"));
       assertEquals(2, Compare.run("--no-such-option"));
       assertEquals(2, Compare.run("--backend", "no-such-backend", "--in-process"));
+      assertEquals(2, Compare.run("--rounds", "0"));
+      assertEquals(2, Compare.run("--workload", "cifar10", "--rounds", "2"));
     } finally {
       System.setErr(err);
     }
     List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-    assertEquals(7, lines.size(), String.join("\n", lines));
+    assertEquals(9, lines.size(), String.join("\n", lines));
     assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, ddpm, pretrained or cifar10"), lines.get(0));
-    assertTrue(lines.get(2).contains("--batch must be at least 1"), lines.get(2));
+    assertTrue(lines.get(2).contains("--batch and --rounds must be at least 1"), lines.get(2));
     assertTrue(lines.get(4).contains("needs --checkpoint DIR"), lines.get(4));
     assertTrue(lines.get(5).contains("--no-such-option"), lines.get(5));
     assertTrue(lines.get(6).contains("no-such-backend"), lines.get(6));
+    assertTrue(lines.get(7).contains("--rounds must be at least 1"), lines.get(7));
+    assertTrue(lines.get(8).contains("rounds apply to the mlp, unet and ddpm workloads"), lines.get(8));
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
