@@ -102,7 +102,7 @@ public record SamplingConfig(
   static final Key<SamplingConfig, Integer> NOISE_VERSION = Key.of("sampling.noise_version",
       SamplingConfig::noiseVersion, ValueType.oneOf(1, 2), 1,
       "how sampling noise becomes normals: 1 ziggurat (every release's samples), 2 float32 Box-Muller "
-          + "(faster with the Vector API on AVX2 or AVX-512; docs/noise.md)");
+          + "(faster with the Vector API on AVX-512, on AVX2 with DJL; docs/noise.md)");
   static final Key<SamplingConfig, ConfigSection> OPTIONS = Key.of("sampling.options",
       SamplingConfig::options, ValueType.section(), ConfigSection.empty("sampling.options"),
       "sampler-specific options, read by a custom sampler's provider");

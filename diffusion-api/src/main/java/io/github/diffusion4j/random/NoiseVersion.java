@@ -24,7 +24,7 @@ public enum NoiseVersion {
    * the same bits), two normals from each word and no rejection, so a whole block of values is computed with
    * SIMD instructions at once. Values lie within about 5.77 standard deviations (the limit of a 24-bit
    * uniform). Chosen with {@code sampling.noise_version: 2}; faster than version 1 only with the Vector API
-   * on AVX2 or AVX-512 CPUs. The algorithm is specified on {@code BoxMuller}'s source and in docs/noise.md.
+   * on AVX-512 CPUs, and on AVX2 CPUs where ND4J's kernels do not run in the same process (docs/noise.md). The algorithm is specified on {@code BoxMuller}'s source and in docs/noise.md.
    */
   BOX_MULLER(2);
 
