@@ -31,17 +31,27 @@ final class BoxMullerVector {
   /** Words per block. */
   private static final int WORDS = 8;
 
-  private static final VectorSpecies<Long> L = LongVector.SPECIES_512;
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-  /** {@code k * gamma} for the words {@code k = 1..8} of a block. */
-  private static final LongVector STEPS;
-  static {
-    long[] s = new long[WORDS];
-    for (int i = 0; i < s.length; i++) {
-      s[i] = (i + 1) * Noise.GOLDEN_GAMMA;
+
+  /**
+   * The 512-bit long vector of {@link #fill}, made only where that fill runs: on an AVX2 CPU it would be an
+   * emulated vector of a second species in the process.
+   */
+  private static final class Words512 {
+    static final VectorSpecies<Long> L = LongVector.SPECIES_512;
+    /** {@code k * gamma} for the words {@code k = 1..8} of a block. */
+    static final LongVector STEPS;
+
+    static {
+      long[] s = new long[WORDS];
+      for (int i = 0; i < s.length; i++) {
+        s[i] = (i + 1) * Noise.GOLDEN_GAMMA;
+      }
+      STEPS = LongVector.fromArray(L, s, 0);
     }
-    STEPS = LongVector.fromArray(L, s, 0);
+
+    private Words512() {}
   }
 
   private BoxMullerVector() {}
@@ -117,7 +127,7 @@ final class BoxMullerVector {
   }
 
   private static long vectorFields(long st, int[] fields) {
-    LongVector w = mix(STEPS.add(st));
+    LongVector w = mix(Words512.STEPS.add(st));
     ((IntVector) w.lanewise(VectorOperators.LSHR, 40).add(1L).convertShape(VectorOperators.L2I, I, 0))
         .intoArray(fields, 0);
     ((IntVector) w.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2I, I, 0)).and(0xFFFFFF)

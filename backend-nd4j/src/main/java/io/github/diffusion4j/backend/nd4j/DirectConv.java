@@ -18,8 +18,9 @@ import java.util.Arrays;
  * are the same bits whatever the threads; they differ from the im2col products' in the last bits (another
  * order of the same sum). The two inner loops (512-bit vectors, {@code DirectConvSimd}; 256-bit ones on AVX2
  * CPUs, {@code DirectConvSimd256}) compute the same bits: the same fused multiply-adds in the same order, lane by
- * lane (compared once on a Zen 3 with the 512-bit loop run as Java objects; not in the tests, which keep to one
- * vector width per JVM, see {@link VectorApi}). Used where the Vector API is available ({@link #SIMD}) and the planes
+ * lane (compared once on a Zen 3 with the 512-bit loop run as Java objects); the tests check each against the
+ * reference kernels on every CPU, the other width's loop in a test JVM of its own (one vector width per JVM, see
+ * {@link VectorApi}). Used where the Vector API is available ({@link #SIMD}) and the planes
  * are large enough ({@link #pays}). On a Zen 3 (AVX2, OpenBLAS's Haswell kernels) the 256-bit loop was 19-75%
  * faster than the products on the default U-Net's 32x32 planes of 32 output channels and fewer, as fast on its
  * 64-channel ones and slower on a 256x256 model's 128-512 channels, so there only layers of up to
@@ -279,6 +280,7 @@ final class DirectConv {
     // lanes take equal work (13 images on two lanes: 6.5 each, not 7 and 6) and pad at most one image twice
     int lanes = ps.lanes(nb * blocks, 1);
     int groups = nb % lanes == 0 ? 1 : Math.min(blocks, nb > 1 ? lanes : 4);
+    int per = CO * cin * taps2;
     ps.split(nb * groups, 1, (lane, u0, u1) -> {
       float[] xp = lane.scratch(0, cin * planeStride);
       float[] acc = lane.scratch(1, Math.max(blocks * CO * rowStride, hin * win));
@@ -292,7 +294,6 @@ final class DirectConv {
           pad(x, n, xp, acc);
           padded = n;
         }
-        int per = CO * cin * taps2;
         for (int p = 0; p < positions; p += tile) {
           int end = Math.min(positions, p + tile);
           for (int b = b0; b < b1; b++) {
