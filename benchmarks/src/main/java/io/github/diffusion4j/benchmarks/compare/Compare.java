@@ -188,8 +188,7 @@ public final class Compare implements Callable<Integer> {
     }
     Rounds all = new Rounds(List.of("train_steps_per_s", "ddpm_s", "ddim_s"),
         List.of("train", "ddpm-" + Workloads.MLP_TIMESTEPS, "ddim-" + ddimSteps));
-    for (int round = 1; round <= rounds; round++) {
-      announce(round);
+    inRounds(all, () -> {
       Map<String, Map<String, Double>> rows = timeBackends("backend");
       List<String> references = new ArrayList<>();
       if (script != null) {
@@ -203,18 +202,29 @@ public final class Compare implements Callable<Integer> {
         }
       }
       print(rows, references);
-      all.add(rows);
-    }
-    all.summary().forEach(System.out::println);
+      return rows;
+    });
     return 0;
   }
 
-  /** With {@code --rounds} above one, a line on standard error and one on standard output before each round. */
-  private void announce(int round) {
-    if (rounds > 1) {
-      System.err.println("round " + round + " of " + rounds);
-      System.out.println("round " + round + " of " + rounds + ":");
+  /** One round of a comparison: prints its table and returns its rows. */
+  private interface Round {
+    Map<String, Map<String, Double>> run() throws IOException, InterruptedException;
+  }
+
+  /**
+   * Runs {@code --rounds} rounds, each announced (a line on standard error and one on standard output when there
+   * are several), adds their rows to {@code all} and prints its summary.
+   */
+  private void inRounds(Rounds all, Round round) throws IOException, InterruptedException {
+    for (int r = 1; r <= rounds; r++) {
+      if (rounds > 1) {
+        System.err.println("round " + r + " of " + rounds);
+        System.out.println("round " + r + " of " + rounds + ":");
+      }
+      all.add(round.run());
     }
+    all.summary().forEach(System.out::println);
   }
 
   private static BackendProvider provider(String name) {
@@ -323,11 +333,7 @@ public final class Compare implements Callable<Integer> {
   private int model(String what, String title, io.github.diffusion4j.model.ModelSpec spec, int size, String script,
       List<String> args) throws IOException, InterruptedException {
     Rounds all = new Rounds(List.of("unet_train_steps_per_s", "unet_forward_s"), List.of("train", "forward"));
-    for (int round = 1; round <= rounds; round++) {
-      announce(round);
-      all.add(modelRound(what, title, spec, size, script, args));
-    }
-    all.summary().forEach(System.out::println);
+    inRounds(all, () -> modelRound(what, title, spec, size, script, args));
     return 0;
   }
 
