@@ -26,17 +26,34 @@ import java.util.Random;
  * only for the few downsampling layers and only in training). Zero channels add exact zeros, so the results equal the direct
  * ones up to summation order.
  *
+ * <p><b>Layout of prediction passes.</b> libtorch hands a convolution of a plain {@code [N, C, H, W]} array to
+ * oneDNN with a reorder of the input into oneDNN's blocked layout before it and of the output back after it;
+ * in the default U-Net's forward pass these copies were 18% of oneDNN's time. An input in the channels-last
+ * layout (the same shape, strides of {@code [N, H, W, C]}) goes to oneDNN's channels-last kernels without
+ * them, and the output stays channels-last, as do the element-wise operations, group norms, concatenations
+ * and upsamplings that follow, so the next convolution's input is channels-last already ({@link
+ * PtArrays#channelsLast} copies it only where it is not, e.g. after the attention's reshapes). This is done
+ * where no gradient is recorded (DDPM and DDIM sampling, evaluation): the forward pass of the default U-Net
+ * ran in 0.66 s against 0.78 s (docs/benchmarks.md). Training keeps the plain layout: libtorch's channels-last
+ * group norm backward kernel and the element-wise gradients of mixed layouts cost more than the reorders saved.
+ * The numbers are those of the plain layout up to summation order.
+ *
  * <p><b>Choice.</b> The first convolution of the process runs a self-check ({@link SelfCheck}): small
  * convolutions that exercise every failure above, forward, input gradient and weight gradient, compared with
  * plain Java in double precision. The direct strategy is used where it passes; otherwise the padded one, if it
  * passes; if neither does, every convolution fails with a {@link IllegalStateException} that says so, rather
- * than compute silently wrong numbers. The system property {@value #PROPERTY} ({@code direct} or {@code
+ * than compute silently wrong numbers. With the direct strategy, the self-check runs again on channels-last
+ * inputs, and prediction passes use that layout only if it passes too (the system property {@value
+ * #CHANNELS_LAST_PROPERTY}{@code =false} turns it off, for diagnosis and comparisons). The system property {@value #PROPERTY} ({@code direct} or {@code
  * padded}) forces a strategy, for tests and diagnosis; a forced strategy that fails the self-check is refused
  * too.
  */
 final class Convolution {
   /** The system property that forces a strategy. */
   static final String PROPERTY = "diffusion4j.djl.convolution";
+
+  /** The system property that turns channels-last inputs of prediction passes off ({@code false}). */
+  static final String CHANNELS_LAST_PROPERTY = "diffusion4j.djl.channelsLast";
 
   /** The channel block padded to: AVX-512's 16, a multiple of AVX2's 8. */
   static final int BLOCK = 16;
@@ -51,8 +68,15 @@ final class Convolution {
     CHANNEL_PADDED
   }
 
-  /** The outcome of the self-check: the strategy chosen, or why none could be. */
-  record Choice(Strategy strategy, String directFailure, String refusal) {
+  /**
+   * The outcome of the self-check: the strategy chosen, or why none could be.
+   *
+   * @param strategy the strategy, or null if none is correct on this CPU
+   * @param channelsLast whether prediction passes give the convolutions channels-last inputs
+   * @param directFailure why the direct strategy failed the self-check, or null
+   * @param refusal why no strategy is used, or null
+   */
+  record Choice(Strategy strategy, boolean channelsLast, String directFailure, String refusal) {
 
     /**
      * Whether the workaround is in use.
@@ -73,7 +97,8 @@ final class Convolution {
         return "convolutions: unusable on this CPU (" + refusal + ")";
       }
       if (strategy == Strategy.DIRECT) {
-        return "convolutions: libtorch/oneDNN direct (self-check passed)";
+        return "convolutions: libtorch/oneDNN direct (self-check passed)"
+            + (channelsLast ? ", channels-last in prediction passes" : "");
       }
       return "convolutions: channel-padded workaround active (libtorch's oneDNN convolutions failed the "
           + "self-check on this CPU: " + directFailure + ")";
@@ -126,19 +151,32 @@ final class Convolution {
       }
       String failure = SelfCheck.run(manager, s);
       return failure == null
-          ? new Choice(s, null, null)
-          : new Choice(null, failure, "the forced strategy " + forced + " failed the self-check: " + failure);
+          ? new Choice(s, channelsLast(manager, s), null, null)
+          : new Choice(null, false, failure, "the forced strategy " + forced + " failed the self-check: " + failure);
     }
     String direct = SelfCheck.run(manager, Strategy.DIRECT);
     if (direct == null) {
-      return new Choice(Strategy.DIRECT, null, null);
+      return new Choice(Strategy.DIRECT, channelsLast(manager, Strategy.DIRECT), null, null);
     }
     String padded = SelfCheck.run(manager, Strategy.CHANNEL_PADDED);
     if (padded == null) {
-      return new Choice(Strategy.CHANNEL_PADDED, direct, null);
+      return new Choice(Strategy.CHANNEL_PADDED, false, direct, null);
     }
-    return new Choice(null, direct, "the direct convolutions failed (" + direct + ") and so did the "
+    return new Choice(null, false, direct, "the direct convolutions failed (" + direct + ") and so did the "
         + "channel-padded workaround (" + padded + "); use the nd4j backend on this machine");
+  }
+
+  /** Whether prediction passes use channels-last inputs: the direct strategy, allowed, and passing on them. */
+  private static boolean channelsLast(PtNDManager manager, Strategy strategy) {
+    String p = System.getProperty(CHANNELS_LAST_PROPERTY);
+    if (p != null && !p.isBlank() && !p.strip().equalsIgnoreCase("true")) {
+      if (!p.strip().equalsIgnoreCase("false")) {
+        throw new IllegalArgumentException(
+            "system property " + CHANNELS_LAST_PROPERTY + ": '" + p + "' is not a boolean (allowed: true, false)");
+      }
+      return false;
+    }
+    return strategy == Strategy.DIRECT && SelfCheck.run(manager, strategy, true) == null;
   }
 
   /**
@@ -158,7 +196,7 @@ final class Convolution {
     if (c.strategy() == null) {
       throw new IllegalStateException("djl: " + c.refusal());
     }
-    return apply(c.strategy(), x, w, b, stride, pad);
+    return apply(c.strategy(), c.channelsLast() && !JniUtils.isGradMode(), x, w, b, stride, pad);
   }
 
   /**
@@ -173,8 +211,26 @@ final class Convolution {
    * @return the output (a new array; the intermediates' handles are closed)
    */
   static PtNDArray apply(Strategy strategy, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
+    return apply(strategy, false, x, w, b, stride, pad);
+  }
+
+  /**
+   * A 2-D convolution with a given strategy and input layout.
+   *
+   * @param strategy the strategy
+   * @param channelsLast whether the input is given to libtorch channels-last ({@link PtArrays#channelsLast})
+   * @param x the input {@code [N, Ci, H, W]}
+   * @param w the weight {@code [Co, Ci, k, k]}
+   * @param b the bias {@code [Co]}, or null for none
+   * @param stride the stride, at least 1
+   * @param pad the padding {@code top, left, bottom, right}
+   * @return the output (a new array, channels-last when the input was; the intermediates' handles are closed)
+   */
+  static PtNDArray apply(
+      Strategy strategy, boolean channelsLast, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
     boolean symmetric = pad[0] == pad[2] && pad[1] == pad[3];
-    PtNDArray in = symmetric ? x : JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0);
+    PtNDArray padded = symmetric ? x : JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0);
+    PtNDArray in = channelsLast ? PtArrays.channelsLast(padded) : padded;
     Shape padding = symmetric ? new Shape(pad[0], pad[1]) : new Shape(0, 0);
     try {
       if (strategy == Strategy.DIRECT) {
@@ -182,7 +238,8 @@ final class Convolution {
       }
       return padded(in, w, b, stride, padding);
     } finally {
-      closeIfNew(in, x);
+      closeIfNew(in, padded);
+      closeIfNew(padded, x);
     }
   }
 
@@ -261,9 +318,21 @@ final class Convolution {
      * @return null if every probe passes, else a description of the first failure
      */
     static String run(PtNDManager manager, Strategy strategy) {
+      return run(manager, strategy, false);
+    }
+
+    /**
+     * Runs every probe with a strategy and input layout.
+     *
+     * @param manager a manager for the arrays (closed afterwards)
+     * @param strategy the strategy
+     * @param channelsLast whether the inputs are given channels-last
+     * @return null if every probe passes, else a description of the first failure
+     */
+    static String run(PtNDManager manager, Strategy strategy, boolean channelsLast) {
       Random r = new Random(20251201L);
       for (int[] p : PROBES) {
-        String failure = probe(manager, strategy, p, r);
+        String failure = probe(manager, strategy, channelsLast, p, r);
         if (failure != null) {
           return failure;
         }
@@ -281,6 +350,20 @@ final class Convolution {
      * @return null if it passes, else what failed
      */
     static String probe(PtNDManager manager, Strategy strategy, int[] p, Random r) {
+      return probe(manager, strategy, false, p, r);
+    }
+
+    /**
+     * One probe with a given input layout.
+     *
+     * @param manager a manager for the arrays
+     * @param strategy the strategy
+     * @param channelsLast whether the input is given channels-last
+     * @param p the probe's dimensions (see {@link #PROBES})
+     * @param r the source of the random inputs
+     * @return null if it passes, else what failed
+     */
+    static String probe(PtNDManager manager, Strategy strategy, boolean channelsLast, int[] p, Random r) {
       int n = p[0];
       int ci = p[1];
       int h = p[2];
@@ -301,12 +384,12 @@ final class Convolution {
         PtNDArray ba = PtArrays.fromArray(sub, bias, co);
         PtNDArray dya = PtArrays.fromArray(sub, dy, n, co, ref.outH(), ref.outW());
         JniUtils.setGradMode(false);
-        String f = compare("forward (no gradient)", PtArrays.read(PtArrays.contiguous(apply(strategy, xa, wa, ba, stride, pad)), expected[0].length), expected[0]);
+        String f = compare("forward (no gradient)", PtArrays.read(PtArrays.contiguous(apply(strategy, channelsLast, xa, wa, ba, stride, pad)), expected[0].length), expected[0]);
         if (f == null) {
           JniUtils.attachGradient(xa, true);
           JniUtils.attachGradient(wa, true);
           JniUtils.setGradMode(true);
-          PtNDArray y = apply(strategy, xa, wa, ba, stride, pad);
+          PtNDArray y = apply(strategy, channelsLast, xa, wa, ba, stride, pad);
           JniUtils.backward(y, dya, false, false);
           JniUtils.setGradMode(false);
           f = compare("forward", PtArrays.read(PtArrays.contiguous(JniUtils.detachGradient(y)), expected[0].length), expected[0]);
@@ -321,8 +404,9 @@ final class Convolution {
             ? null
             : String.format(
                 Locale.ROOT,
-                "%s of a %dx%d stride-%d convolution [%d, %d, %d, %d] -> %d channels: %s",
-                f.substring(0, f.indexOf(':')), k, k, stride, n, ci, h, h, co, f.substring(f.indexOf(':') + 2));
+                "%s of a %dx%d stride-%d convolution [%d, %d, %d, %d]%s -> %d channels: %s",
+                f.substring(0, f.indexOf(':')), k, k, stride, n, ci, h, h, channelsLast ? " channels-last" : "",
+                co, f.substring(f.indexOf(':') + 2));
       } finally {
         JniUtils.setGradMode(before);
       }

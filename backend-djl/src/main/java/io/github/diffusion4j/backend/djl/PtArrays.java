@@ -217,6 +217,49 @@ final class PtArrays {
   }
 
   /**
+   * The array in the channels-last layout: a 4-D array {@code [N, C, H, W]} whose elements lie in memory as
+   * {@code [N, H, W, C]} (libtorch's {@code torch.channels_last}), which libtorch's convolutions hand to oneDNN
+   * without reordering it. The array itself if it already is (its {@code [N, H, W, C]} permutation is
+   * contiguous) or is not 4-D; a view if it has one channel (memory is the same in both layouts, only the
+   * strides that tell libtorch the layout change); else a channels-last copy. DJL has no memory-format
+   * argument, so the copy is made by the operations that define it: the permutation to {@code [N, H, W, C]}
+   * copied in row-major order (a reshape to one dimension), viewed back as {@code [N, C, H, W]}. Recorded by
+   * autograd like any operation.
+   *
+   * @param a the array
+   * @return the array or a new one (a view or a copy) with the same shape and values
+   */
+  static PtNDArray channelsLast(PtNDArray a) {
+    long[] d = a.getShape().getShape();
+    if (d.length != 4) {
+      return a;
+    }
+    long[] nhwc = {d[0], d[2], d[3], d[1]};
+    long[] back = {0, 3, 1, 2};
+    if (d[1] == 1) {
+      // contiguous [N, 1, H, W] is contiguous [N, H, W, 1] too; the view gives it the channels-last strides
+      PtNDArray rows = JniUtils.reshape(a, nhwc);
+      PtNDArray view = JniUtils.permute(rows, back);
+      rows.close();
+      return view;
+    }
+    PtNDArray permuted = JniUtils.permute(a, new long[] {0, 2, 3, 1});
+    try {
+      if (isContiguous(permuted)) {
+        return a;
+      }
+      PtNDArray flat = JniUtils.reshape(permuted, new long[] {-1});
+      PtNDArray rows = JniUtils.reshape(flat, nhwc);
+      flat.close();
+      PtNDArray view = JniUtils.permute(rows, back);
+      rows.close();
+      return view;
+    } finally {
+      permuted.close();
+    }
+  }
+
+  /**
    * Checks once, at load, that the contiguity check is available and answers for a fresh array.
    *
    * @param manager a manager for the probe array (closed before this returns)

@@ -1,9 +1,13 @@
 package io.github.diffusion4j.backend.djl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +59,60 @@ class ConvolutionTest {
   }
 
   @Test
+  void predictionPassesAreChannelsLastExactlyWhereTheDirectStrategyPassesTheSelfCheckOnThatLayout() {
+    Convolution.Choice choice = backend.convolutions();
+    boolean passes = choice.strategy() == Convolution.Strategy.DIRECT
+        && Convolution.SelfCheck.run(manager, Convolution.Strategy.DIRECT, true) == null;
+    boolean off = "false".equalsIgnoreCase(System.getProperty(Convolution.CHANNELS_LAST_PROPERTY, "true").strip());
+    assertEquals(passes && !off, choice.channelsLast(), choice.describe());
+    assertEquals(choice.channelsLast(), choice.describe().contains("channels-last in prediction passes"),
+        choice.describe());
+  }
+
+  @Test
+  void aChannelsLastPropertyThatIsNotABooleanIsNamed() {
+    String before = System.getProperty(Convolution.CHANNELS_LAST_PROPERTY);
+    System.setProperty(Convolution.CHANNELS_LAST_PROPERTY, "fast");
+    try {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Convolution.chooseForTest(manager, null));
+      assertTrue(e.getMessage().contains(Convolution.CHANNELS_LAST_PROPERTY) && e.getMessage().contains("'fast'")
+          && e.getMessage().contains("true, false"), e.getMessage());
+      System.setProperty(Convolution.CHANNELS_LAST_PROPERTY, "false");
+      assertFalse(Convolution.chooseForTest(manager, null).channelsLast());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Convolution.CHANNELS_LAST_PROPERTY);
+      } else {
+        System.setProperty(Convolution.CHANNELS_LAST_PROPERTY, before);
+      }
+    }
+  }
+
+  /** The layout change keeps every value, copies only where needed, and gives a convolution channels-last input. */
+  @Test
+  void channelsLastKeepsTheValuesAndIsIdempotent() {
+    try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
+      float[] v = new float[2 * 3 * 4 * 5];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = i * 0.5f - 7f;
+      }
+      PtNDArray a = PtArrays.fromArray(sub, v, 2, 3, 4, 5);
+      PtNDArray cl = PtArrays.channelsLast(a);
+      assertNotSame(a, cl);
+      assertFalse(PtArrays.isContiguous(cl), "a channels-last array of 3 channels is not row-major");
+      assertTrue(PtArrays.isContiguous(JniUtils.permute(cl, new long[] {0, 2, 3, 1})));
+      assertArrayEquals(v, PtArrays.read(PtArrays.contiguous(cl), v.length));
+      assertSame(cl, PtArrays.channelsLast(cl), "already channels-last: no copy");
+      PtNDArray one = PtArrays.fromArray(sub, java.util.Arrays.copyOf(v, 40), 2, 1, 4, 5);
+      PtNDArray oneCl = PtArrays.channelsLast(one);
+      assertArrayEquals(java.util.Arrays.copyOf(v, 40), PtArrays.read(PtArrays.contiguous(oneCl), 40));
+      PtNDArray flat = PtArrays.fromArray(sub, new float[6], 2, 3);
+      assertSame(flat, PtArrays.channelsLast(flat), "only 4-D arrays have a channels-last layout");
+    }
+  }
+
+  @Test
   void theWorkaroundPassesTheSelfCheckOnEveryCpu() {
     assertNull(Convolution.SelfCheck.run(manager, Convolution.Strategy.CHANNEL_PADDED));
   }
@@ -92,11 +150,13 @@ class ConvolutionTest {
     };
     for (int[] p : pairs) {
       int h = p[0] * p[1] > 200_000 ? 2 : 4;
-      check(s, new int[] {2, p[0], h, p[1], 3, 1, 1, 1, 1, 1}, r, failures);
-      check(s, new int[] {3, p[0], 4, p[1], 1, 1, 0, 0, 0, 0}, r, failures);
-      if (p[0] == p[1]) {
-        check(s, new int[] {2, p[0], 4, p[1], 3, 2, 0, 0, 1, 1}, r, failures);
-        check(s, new int[] {2, p[0], 4, p[1], 3, 2, 1, 1, 1, 1}, r, failures);
+      for (boolean cl : layouts()) {
+        check(s, cl, new int[] {2, p[0], h, p[1], 3, 1, 1, 1, 1, 1}, r, failures);
+        check(s, cl, new int[] {3, p[0], 4, p[1], 1, 1, 0, 0, 0, 0}, r, failures);
+        if (p[0] == p[1]) {
+          check(s, cl, new int[] {2, p[0], 4, p[1], 3, 2, 0, 0, 1, 1}, r, failures);
+          check(s, cl, new int[] {2, p[0], 4, p[1], 3, 2, 1, 1, 1, 1}, r, failures);
+        }
       }
     }
     assertTrue(failures.isEmpty(), failures.size() + " wrong convolutions with " + s + ": " + failures);
@@ -117,15 +177,26 @@ class ConvolutionTest {
       for (int ci : channels) {
         for (int co : channels) {
           int[] p = paddings[(ci + co + stride) % paddings.length];
-          check(s, new int[] {2, ci, 9, co, 3, stride, p[0], p[1], p[2], p[3]}, r, failures);
+          for (boolean cl : layouts()) {
+            check(s, cl, new int[] {2, ci, 9, co, 3, stride, p[0], p[1], p[2], p[3]}, r, failures);
+          }
         }
       }
     }
     assertTrue(failures.isEmpty(), failures.size() + " wrong convolutions with " + s + ": " + failures);
   }
 
+  /** The input layouts the backend uses here: plain, and channels-last where prediction passes use it. */
+  private static boolean[] layouts() {
+    return backend.convolutions().channelsLast() ? new boolean[] {false, true} : new boolean[] {false};
+  }
+
   private static void check(Convolution.Strategy s, int[] probe, Random r, List<String> failures) {
-    String f = Convolution.SelfCheck.probe(manager, s, probe, r);
+    check(s, false, probe, r, failures);
+  }
+
+  private static void check(Convolution.Strategy s, boolean cl, int[] probe, Random r, List<String> failures) {
+    String f = Convolution.SelfCheck.probe(manager, s, cl, probe, r);
     if (f != null) {
       failures.add(f);
     }
