@@ -223,7 +223,7 @@ final class PtArrays {
    * contiguous) or is not 4-D; a view if it has one channel (memory is the same in both layouts, only the
    * strides that tell libtorch the layout change); else a channels-last copy. DJL has no memory-format
    * argument, so the copy is made by the operations that define it: the permutation to {@code [N, H, W, C]}
-   * copied in row-major order (a reshape to one dimension), viewed back as {@code [N, C, H, W]}. Recorded by
+   * made {@link #contiguous}, viewed back as {@code [N, C, H, W]}. Recorded by
    * autograd like any operation.
    *
    * @param a the array
@@ -248,9 +248,7 @@ final class PtArrays {
       if (isContiguous(permuted)) {
         return a;
       }
-      PtNDArray flat = JniUtils.reshape(permuted, new long[] {-1});
-      PtNDArray rows = JniUtils.reshape(flat, nhwc);
-      flat.close();
+      PtNDArray rows = contiguous(permuted); // a row-major [N, H, W, C] copy
       PtNDArray view = JniUtils.permute(rows, back);
       rows.close();
       return view;
