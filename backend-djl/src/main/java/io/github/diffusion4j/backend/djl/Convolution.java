@@ -44,9 +44,9 @@ import java.util.Random;
  * passes; if neither does, every convolution fails with a {@link IllegalStateException} that says so, rather
  * than compute silently wrong numbers. With the direct strategy, the self-check runs again on channels-last
  * inputs, and prediction passes use that layout only if it passes too (the system property {@value
- * #CHANNELS_LAST_PROPERTY}{@code =false} turns it off, for diagnosis and comparisons). The system property {@value #PROPERTY} ({@code direct} or {@code
- * padded}) forces a strategy, for tests and diagnosis; a forced strategy that fails the self-check is refused
- * too.
+ * #CHANNELS_LAST_PROPERTY}{@code =false} turns it off, for diagnosis and comparisons). The system property
+ * {@value #PROPERTY} ({@code direct} or {@code padded}) forces a strategy, for tests and diagnosis; a forced
+ * strategy that fails the self-check is refused too.
  */
 final class Convolution {
   /** The system property that forces a strategy. */

@@ -223,8 +223,7 @@ final class PtArrays {
    * contiguous) or is not 4-D; a view if it has one channel (memory is the same in both layouts, only the
    * strides that tell libtorch the layout change); else a channels-last copy. DJL has no memory-format
    * argument, so the copy is made by the operations that define it: the permutation to {@code [N, H, W, C]}
-   * made {@link #contiguous}, viewed back as {@code [N, C, H, W]}. Recorded by
-   * autograd like any operation.
+   * made {@link #contiguous}, viewed back as {@code [N, C, H, W]}. Recorded by autograd like any operation.
    *
    * @param a the array
    * @return the array or a new one (a view or a copy) with the same shape and values
