@@ -40,26 +40,51 @@ final class DirectConv {
   static final Simd SIMD = VectorApi.load(Simd.class, DirectConv.class.getName() + "Simd");
 
   /**
-   * Which convolutions a backend runs directly.
+   * Which form each convolution's forward pass takes: directly, by Winograd's F(2x2, 3x3) ({@link WinogradConv}),
+   * or as products of columns.
    *
-   * @param simd the inner loop, or null: none (products of columns throughout)
-   * @param everywhere whether every stride-1 convolution does, or only those whose planes are large enough to
-   *     pay ({@link #pays}); tests use {@code true} to run the direct form on small shapes
+   * @param simd the inner loop, or null: none (no direct convolutions)
+   * @param everywhere whether every stride-1 convolution runs directly, or only those whose planes are large enough
+   *     to pay ({@link #pays}); tests use {@code true} to run the direct form on small shapes
    * @param tileFloats the input floats a tile of positions may read ({@link #TILE_FLOATS}; tests use a few
    *     hundred to cut small planes into several tiles)
+   * @param winogradFloats 0: the 3x3 stride-1 convolutions that do not run directly take products of columns;
+   *     otherwise they run by Winograd's F(2x2, 3x3), in chunks of images of about this many floats of transformed
+   *     input ({@link WinogradConv#BUDGET}; tests use a few thousand to cut small batches into several chunks)
    */
-  record Use(Simd simd, boolean everywhere, int tileFloats) {
-    /** The default: the Vector API's inner loop where it is available, where it pays. */
-    static final Use DEFAULT = new Use(SIMD, false);
-
+  record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats) {
     /**
-     * Tiles of {@link #TILE_FLOATS}.
+     * Tiles of {@link #TILE_FLOATS}, no Winograd form.
      *
      * @param simd the inner loop, or null
      * @param everywhere whether every stride-1 convolution runs directly
      */
     Use(Simd simd, boolean everywhere) {
-      this(simd, everywhere, TILE_FLOATS);
+      this(simd, everywhere, TILE_FLOATS, 0);
+    }
+
+    /**
+     * The default: the Vector API's inner loop where it is available, where it pays; the Winograd form for the
+     * other 3x3 stride-1 convolutions unless the system property {@value WinogradConv#PROPERTY} is {@code false}.
+     *
+     * @return the default choice
+     * @throws IllegalArgumentException if that property is set to something other than {@code true} or {@code false}
+     */
+    static Use defaults() {
+      return new Use(SIMD, false, TILE_FLOATS, WinogradConv.enabled() ? WinogradConv.BUDGET : 0);
+    }
+
+    /**
+     * The forms in a few words, for {@code Backend.describe}.
+     *
+     * @return e.g. "direct (DirectConvSimd256) where it pays, Winograd F(2x2, 3x3) for other 3x3 stride 1, im2col
+     *     products otherwise"
+     */
+    String describe() {
+      String d = simd == null ? "" : "direct (" + simd.getClass().getSimpleName() + ")"
+          + (everywhere ? " for stride 1, " : " where it pays, ");
+      return d + (winogradFloats > 0 ? "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1, " : "")
+          + "im2col products otherwise";
     }
   }
 

@@ -106,10 +106,11 @@ final class NativeRuntime {
   /**
    * A one-line description of the loaded engine.
    *
-   * @return versions, BLAS kernel and threads
+   * @param convolutions how the backend computes its convolutions ({@link DirectConv.Use#describe})
+   * @return versions, BLAS kernel, convolutions and threads
    */
-  String describe() {
-    return "ND4J 1.0.0-M2.1 (nd4j-native, OpenBLAS 0.3.19, kernels " + coreType + "), CPU, "
-        + threads + (threads == 1 ? " thread" : " threads");
+  String describe(String convolutions) {
+    return "ND4J 1.0.0-M2.1 (nd4j-native, OpenBLAS 0.3.19, kernels " + coreType + "; convolutions: " + convolutions
+        + "), CPU, " + threads + (threads == 1 ? " thread" : " threads");
   }
 }

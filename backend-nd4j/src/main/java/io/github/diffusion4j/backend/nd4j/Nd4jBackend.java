@@ -44,7 +44,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
    * @param threads the thread count: the lanes of the kernels' Java loops
    */
   Nd4jBackend(NativeRuntime runtime, long passBytes, int threads) {
-    this(runtime, passBytes, threads, DirectConv.Use.DEFAULT);
+    this(runtime, passBytes, threads, DirectConv.Use.defaults());
   }
 
   /**
@@ -135,7 +135,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public String describe() {
-    return runtime.describe();
+    return runtime.describe(layers.convolution().describe());
   }
 
   @Override
@@ -195,6 +195,6 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public String toString() {
-    return "Nd4jBackend[" + runtime.describe() + "]";
+    return "Nd4jBackend[" + describe() + "]";
   }
 }

@@ -2,6 +2,7 @@ package io.github.diffusion4j.backend.nd4j;
 
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.testkit.DdpmUNetContractTest;
+import io.github.diffusion4j.testkit.DiffusersUNetContractTest;
 import io.github.diffusion4j.testkit.LayerContractTests;
 import io.github.diffusion4j.testkit.MlpContractTest;
 import io.github.diffusion4j.testkit.SamplerContractTest;
@@ -79,6 +80,18 @@ class Nd4jContractTests {
   /** A short training run improves every quality metric. */
   @Nested
   class TrainingQuality extends TrainingQualityContractTest {
+    @Override
+    protected Backend createBackend() {
+      return Nd4jTests.createBackend();
+    }
+  }
+
+  /**
+   * diffusers' UNet2DModel: the published configs, the authors' names, DDIM-10 and a full-size 256x256 forward
+   * pass against PyTorch's numbers (its 128-512-channel 3x3 convolutions by Winograd's F(2x2, 3x3) on AVX2).
+   */
+  @Nested
+  class Diffusers extends DiffusersUNetContractTest {
     @Override
     protected Backend createBackend() {
       return Nd4jTests.createBackend();

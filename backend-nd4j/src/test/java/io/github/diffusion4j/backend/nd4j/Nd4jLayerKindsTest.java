@@ -53,6 +53,7 @@ class Nd4jLayerKindsTest {
   private Backend split;
   private Backend products;
   private Backend direct;
+  private Backend winograd;
   private DirectConv.Simd loop;
   private final ReferenceBackend ref = new ReferenceBackend();
 
@@ -69,7 +70,11 @@ class Nd4jLayerKindsTest {
     // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
     loop = Nd4jTests.convolutionLoop();
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
-        new DirectConv.Use(loop, true, 256));
+        new DirectConv.Use(loop, true, 256, 0));
+    // Winograd's F(2x2, 3x3) for every 3x3 stride-1 convolution, in chunks of one or two images on two lanes
+    // (the transforms' plain loops where the Vector API is off)
+    winograd = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
+        new DirectConv.Use(null, false, DirectConv.TILE_FLOATS, 2048));
   }
 
   @AfterAll
@@ -78,6 +83,7 @@ class Nd4jLayerKindsTest {
     split.close();
     products.close();
     direct.close();
+    winograd.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -158,7 +164,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split, products, direct}) {
+    for (Backend b : new Backend[] {backend, split, products, direct, winograd}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -170,7 +176,8 @@ class Nd4jLayerKindsTest {
           TensorScope s = f.openScope();
           TensorScope s2 = ref.openScope()) {
         String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
-            : b == direct ? " (direct convolutions, " + loop.getClass().getSimpleName() + ")" : "");
+            : b == direct ? " (direct convolutions, " + loop.getClass().getSimpleName() + ")"
+            : b == winograd ? " (Winograd convolutions)" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);

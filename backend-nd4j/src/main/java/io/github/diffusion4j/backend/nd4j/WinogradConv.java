@@ -1,0 +1,446 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import io.github.diffusion4j.backend.nd4j.Workspace.Buffer;
+import io.github.diffusion4j.backend.nd4j.Workspace.Slot;
+import io.github.diffusion4j.nn.Layer;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * The forward pass of a 3x3 stride-1 convolution ({@link Conv2dKernel}) by Winograd's minimal filtering
+ * F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of
+ * output positions is {@code A^T [U . V] A}, where {@code V = B^T d B} is the transform of the tile's 4x4 input
+ * patch {@code d}, {@code U = G g G^T} that of the 3x3 kernel {@code g}, and {@code .} the element-wise product
+ * over the 16 points, summed over the input channels. With the points as the outer index, that sum is 16 matrix
+ * products {@code M[p] = U[p] V[p]} ({@code [cout, cin]} by {@code [cin, tiles]}), run by OpenBLAS: 16 products
+ * of {@code 2 cout cin} per tile of four outputs against {@code 36 cout cin} for four outputs directly, 2.25x
+ * fewer multiply-adds than im2col's products, and the transformed input is 4x the input where im2col's columns
+ * are 9x.
+ *
+ * <pre>
+ *   B^T = | 1  0 -1  0 |    G = | 1    0    0  |    A^T = | 1  1  1  0 |
+ *         | 0  1  1  0 |        | 1/2  1/2  1/2 |          | 0  1 -1 -1 |
+ *         | 0 -1  1  0 |        | 1/2 -1/2  1/2 |
+ *         | 0  1  0 -1 |        | 0    0    1  |
+ * </pre>
+ *
+ * <p>Accuracy: the transforms add and halve (exact in float32 but for the roundings of the sums), and each output
+ * is a sum over {@code 16 cin} products in another order than the direct one; the layer-kind tests hold it to the
+ * same tolerance as the products of columns against the reference.
+ *
+ * <p>Images are processed in chunks whose transformed input and products fit {@link #BUDGET} floats each. With
+ * several chunks each lane takes whole chunks (its own staging); with one, the transforms are split over the
+ * channels and the products over the points. Every product is a whole one on one OpenBLAS thread whatever the
+ * split, and every transform a fixed sequence per tile, so the results are the same bits on any number of threads.
+ */
+final class WinogradConv {
+  /** The points of a tile's transform (4x4). */
+  static final int POINTS = 16;
+
+  /** Floats of transformed input, and of products, per chunk of images (1 MiB each). */
+  static final int BUDGET = 1 << 18;
+
+  /** The system property that turns the Winograd form off ({@code false}: products of columns instead). */
+  static final String PROPERTY = "diffusion4j.nd4j.winograd";
+
+  /**
+   * Whether the Winograd form is on: the system property {@value #PROPERTY}, {@code true} unless set.
+   *
+   * @return whether it is on
+   * @throws IllegalArgumentException if the property is set to something other than {@code true} or {@code false}
+   */
+  static boolean enabled() {
+    String v = System.getProperty(PROPERTY);
+    if (v == null || v.equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (v.equalsIgnoreCase("false")) {
+      return false;
+    }
+    throw new IllegalArgumentException(
+        "system property " + PROPERTY + ": '" + v + "' is not a boolean (allowed: true, false)");
+  }
+
+  /** The tile transforms in vectors ({@code WinogradConvSimd}), or null where the Vector API is not available. */
+  static final Simd SIMD = VectorApi.load(Simd.class, WinogradConv.class.getName() + "Simd");
+
+  /** The tile transforms in vectors: the same bits as the plain loops. */
+  interface Simd {
+    /**
+     * {@link WinogradConv#inputTiles} of slots {@code [0, n)}.
+     *
+     * @param q the four parity planes
+     * @param quarter floats per parity plane
+     * @param we floats per row of a parity plane (tile slots per row)
+     * @param n the slots
+     * @param rows the transformed tiles, {@code [16][cols]}
+     * @param at where slot 0 goes in each row
+     * @param cols floats per row of {@code rows}
+     */
+    void inputTiles(float[] q, int quarter, int we, int n, float[] rows, int at, int cols);
+
+    /**
+     * {@link WinogradConv#outputTiles} of every slot.
+     *
+     * @param rows the products, {@code [16][cols]}
+     * @param cols the slots
+     * @param bias added to every output
+     * @param quads the outputs, {@code [4][cols]}
+     */
+    void outputTiles(float[] rows, int cols, float bias, float[] quads);
+  }
+
+  private final Simd simd = SIMD;
+  private final int budget;
+  private final Parameters params;
+  private final int weight;
+  private final int bias;
+  private final int cin;
+  private final int cout;
+  private final int top;
+  private final int left;
+  private final int hin;
+  private final int win;
+  private final int hout;
+  private final int wout;
+  /** Tile rows and columns per image. */
+  private final int th;
+  private final int tw;
+  /**
+   * Tile slots per row: {@code tw + 1}. The transforms run over slots {@code ty we + tx}, the last of each row a
+   * slot that no output reads (it lets one loop run over a whole image's tiles, see {@link #inputTransform}); the
+   * products compute it too, {@code 1 / we} of their work.
+   */
+  private final int we;
+  /** Tile slots per image: {@code th we}. */
+  private final int slots;
+
+  /**
+   * The Winograd form of a convolution, or null where it does not apply (a kernel other than 3x3, a stride above 1).
+   *
+   * @param params the parameters
+   * @param layer the layer
+   * @param hin the input's height
+   * @param win the input's width
+   * @param budget the floats of transformed input, and of products, per chunk of images ({@link #BUDGET})
+   * @return the Winograd form, or null
+   */
+  static WinogradConv of(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+    if (layer.kernel() != 3 || layer.stride() != 1) {
+      return null;
+    }
+    return new WinogradConv(params, layer, hin, win, budget);
+  }
+
+  private WinogradConv(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+    this.budget = budget;
+    this.params = params;
+    this.weight = params.offset(layer.name() + ".weight");
+    this.bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
+    this.cin = layer.in();
+    this.cout = layer.out();
+    Layer.Padding pad = layer.padding();
+    this.top = pad.top();
+    this.left = pad.left();
+    this.hin = hin;
+    this.win = win;
+    this.hout = hin + pad.top() + pad.bottom() - 2;
+    this.wout = win + pad.left() + pad.right() - 2;
+    this.th = (hout + 1) / 2;
+    this.tw = (wout + 1) / 2;
+    this.we = tw + 1;
+    this.slots = th * we;
+  }
+
+  /** Images per chunk: as many as keep the transformed input and the products within the budget. */
+  int chunk(int nb) {
+    long perImage = (long) POINTS * Math.max(cin, cout) * slots;
+    return (int) Math.max(1, Math.min(nb, budget / perImage));
+  }
+
+  /**
+   * {@code y = conv(x) + b} for a batch.
+   *
+   * @param ps the pass
+   * @param x the input, channel-major planes
+   * @param y the output, channel-major planes
+   */
+  void forward(NativePass ps, NativeValue x, NativeValue y) {
+    Workspace ws = ps.ws();
+    int nb = x.items;
+    int per = chunk(nb);
+    int count = (nb + per - 1) / per;
+    long vSize = (long) POINTS * cin * per * slots;
+    long mSize = (long) POINTS * cout * per * slots;
+    Buffer u = transformedWeights(ps);
+    float[] b = bias >= 0 ? params.weights(bias, cout) : new float[cout];
+    if (count == 1) {
+      Buffer v = ws.slot(Slot.COLUMNS, vSize);
+      Buffer m = ws.slot(Slot.COLUMN_GRADIENT, mSize);
+      int cols = nb * slots;
+      ps.split(cin, NativePass.grain((long) POINTS * cols), (lane, c0, c1) ->
+          inputTransform(lane, x, c0, c1, 0, nb, v, 0));
+      ps.pieces(POINTS, POINTS, (lane, p0, p1) -> products(u, v, 0, m, 0, cols, p0, p1));
+      ps.split(cout, NativePass.grain((long) POINTS * cols), (lane, c0, c1) ->
+          outputTransform(lane, m, 0, c0, c1, 0, nb, b, y));
+      return;
+    }
+    int lanes = ps.lanes(count, 1);
+    Buffer v = ws.slot(Slot.COLUMNS, vSize * lanes);
+    Buffer m = ws.slot(Slot.COLUMN_GRADIENT, mSize * lanes);
+    ps.split(count, 1, (lane, k0, k1) -> {
+      int index = ps.laneIndex(lane);
+      long vb = vSize * index;
+      long mb = mSize * index;
+      for (int c = k0; c < k1; c++) {
+        int j0 = c * per;
+        int jn = Math.min(per, nb - j0);
+        inputTransform(lane, x, 0, cin, j0, jn, v, vb);
+        products(u, v, vb, m, mb, jn * slots, 0, POINTS);
+        outputTransform(lane, m, mb, 0, cout, j0, jn, b, y);
+      }
+    });
+  }
+
+  /** {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}, over {@code cols} tiles. */
+  private void products(Buffer u, Buffer v, long vb, Buffer m, long mb, int cols, int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+      Blas.gemm(false, false, cout, cols, cin, Blas.at(u.pointer, (long) p * cout * cin), cin,
+          Blas.at(v.pointer, vb + (long) p * cin * cols), cols, 0f, Blas.at(m.pointer, mb + (long) p * cout * cols),
+          cols);
+    }
+  }
+
+  /**
+   * {@code U[p][co][ci] = (G g G^T)[p]} for every kernel {@code g = w[co][ci]}, in a native staging buffer.
+   * Computed again on every pass (training changes the weights between passes): {@code 16 cout cin} floats.
+   */
+  private Buffer transformedWeights(NativePass ps) {
+    Workspace ws = ps.ws();
+    int pairs = cout * cin;
+    float[] w = ws.scratch(1, pairs * 9);
+    params.weights(weight, w, pairs * 9);
+    float[] u = ws.scratch(0, pairs * POINTS);
+    ps.split(pairs, NativePass.grain(POINTS + 9), (lane, q0, q1) -> {
+      for (int q = q0; q < q1; q++) {
+        int s = q * 9;
+        for (int r = 0; r < 4; r++) {
+          // row r of G g: rows of g combined
+          float a;
+          float bb;
+          float c;
+          if (r == 0) {
+            a = w[s];
+            bb = w[s + 1];
+            c = w[s + 2];
+          } else if (r == 3) {
+            a = w[s + 6];
+            bb = w[s + 7];
+            c = w[s + 8];
+          } else {
+            float sign = r == 1 ? 1f : -1f;
+            a = 0.5f * (w[s] + w[s + 6] + sign * w[s + 3]);
+            bb = 0.5f * (w[s + 1] + w[s + 7] + sign * w[s + 4]);
+            c = 0.5f * (w[s + 2] + w[s + 8] + sign * w[s + 5]);
+          }
+          u[(r * 4) * pairs + q] = a;
+          u[(r * 4 + 1) * pairs + q] = 0.5f * (a + c + bb);
+          u[(r * 4 + 2) * pairs + q] = 0.5f * (a + c - bb);
+          u[(r * 4 + 3) * pairs + q] = c;
+        }
+      }
+    });
+    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
+    b.buffer.put(0, u, 0, pairs * POINTS);
+    return b;
+  }
+
+  /**
+   * {@code V[p][ci][(j, tile)] = (B^T d B)[p]} for input channels {@code [c0, c1)} of images {@code [j0, j0 +
+   * jn)}, written {@code base} floats into {@code v}. Each padded plane is first split by the parity of its rows and
+   * columns into four planes of {@code th + 1} rows of {@code we} floats (zeros where the padding is), so that the
+   * 4x4 patch of every tile reads each of them at {@code i}, {@code i + 1}, {@code i + we} and {@code i + we + 1}
+   * for the tile's slot {@code i = ty we + tx}: one loop over the slots (see {@link #slots}).
+   */
+  private void inputTransform(Workspace.Lane lane, NativeValue x, int c0, int c1, int j0, int jn, Buffer v,
+      long base) {
+    int nb = x.items;
+    int pin = hin * win;
+    int cols = jn * slots;
+    int quarter = (th + 1) * we + 1;
+    float[] plane = lane.scratch(0, pin);
+    float[] q = lane.scratch(1, 4 * quarter);
+    float[] rows = lane.scratch(2, POINTS * cols);
+    Arrays.fill(q, 0, 4 * quarter, 0f);
+    FloatBuffer src = x.buffer();
+    FloatBuffer dst = v.buffer;
+    for (int ci = c0; ci < c1; ci++) {
+      for (int j = 0; j < jn; j++) {
+        src.get(x.offset + (ci * nb + j0 + j) * pin, plane, 0, pin);
+        for (int iy = 0; iy < hin; iy++) {
+          int qy = iy + top;
+          int row = ((qy & 1) * 2) * quarter + (qy >> 1) * we;
+          // the input columns that land on even padded columns, then those on odd ones
+          int first = left & 1;
+          int src0 = iy * win;
+          for (int ix = first, to = row + ((ix + left) >> 1); ix < win; ix += 2, to++) {
+            q[to] = plane[src0 + ix];
+          }
+          for (int ix = 1 - first, to = row + quarter + ((ix + left) >> 1); ix < win; ix += 2, to++) {
+            q[to] = plane[src0 + ix];
+          }
+        }
+        if (simd != null) {
+          simd.inputTiles(q, quarter, we, slots, rows, j * slots, cols);
+        } else {
+          inputTiles(q, quarter, we, 0, slots, rows, j * slots, cols);
+        }
+      }
+      for (int p = 0; p < POINTS; p++) {
+        dst.put((int) (base + ((long) p * cin + ci) * cols), rows, p * cols, cols);
+      }
+    }
+  }
+
+  /**
+   * The transforms of {@code n} tile slots: {@code rows[p cols + at + i] = (B^T d B)[p]}, the patch {@code d} of
+   * slot {@code i} read from the four parity planes in {@code q} (even rows' even and odd columns, then odd rows'),
+   * each {@code quarter} floats, rows {@code we} apart.
+   */
+  static void inputTiles(float[] q, int quarter, int we, int from, int n, float[] rows, int at, int cols) {
+    int ee = 0;
+    int eo = quarter;
+    int oe = 2 * quarter;
+    int oo = 3 * quarter;
+    for (int i = from; i < n; i++) {
+      // d[r][c]: row r (0, 1 from the even-row planes at i; 2, 3 at i + we), column c likewise
+      float d00 = q[ee + i];
+      float d01 = q[eo + i];
+      float d02 = q[ee + i + 1];
+      float d03 = q[eo + i + 1];
+      float d10 = q[oe + i];
+      float d11 = q[oo + i];
+      float d12 = q[oe + i + 1];
+      float d13 = q[oo + i + 1];
+      float d20 = q[ee + i + we];
+      float d21 = q[eo + i + we];
+      float d22 = q[ee + i + we + 1];
+      float d23 = q[eo + i + we + 1];
+      float d30 = q[oe + i + we];
+      float d31 = q[oo + i + we];
+      float d32 = q[oe + i + we + 1];
+      float d33 = q[oo + i + we + 1];
+      // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
+      float t00 = d00 - d20;
+      float t01 = d01 - d21;
+      float t02 = d02 - d22;
+      float t03 = d03 - d23;
+      float t10 = d10 + d20;
+      float t11 = d11 + d21;
+      float t12 = d12 + d22;
+      float t13 = d13 + d23;
+      float t20 = d20 - d10;
+      float t21 = d21 - d11;
+      float t22 = d22 - d12;
+      float t23 = d23 - d13;
+      float t30 = d10 - d30;
+      float t31 = d11 - d31;
+      float t32 = d12 - d32;
+      float t33 = d13 - d33;
+      // then B along the columns, the same combinations
+      int o = at + i;
+      rows[o] = t00 - t02;
+      rows[o + cols] = t01 + t02;
+      rows[o + 2 * cols] = t02 - t01;
+      rows[o + 3 * cols] = t01 - t03;
+      rows[o + 4 * cols] = t10 - t12;
+      rows[o + 5 * cols] = t11 + t12;
+      rows[o + 6 * cols] = t12 - t11;
+      rows[o + 7 * cols] = t11 - t13;
+      rows[o + 8 * cols] = t20 - t22;
+      rows[o + 9 * cols] = t21 + t22;
+      rows[o + 10 * cols] = t22 - t21;
+      rows[o + 11 * cols] = t21 - t23;
+      rows[o + 12 * cols] = t30 - t32;
+      rows[o + 13 * cols] = t31 + t32;
+      rows[o + 14 * cols] = t32 - t31;
+      rows[o + 15 * cols] = t31 - t33;
+    }
+  }
+
+  /**
+   * {@code y[co][j] = A^T M A + b[co]} for output channels {@code [c0, c1)} of images {@code [j0, j0 + jn)},
+   * the products read {@code base} floats into {@code m}.
+   */
+  private void outputTransform(Workspace.Lane lane, Buffer m, long base, int c0, int c1, int j0, int jn, float[] b,
+      NativeValue y) {
+    int nb = y.items;
+    int pout = hout * wout;
+    int cols = jn * slots;
+    float[] rows = lane.scratch(2, POINTS * cols);
+    float[] quads = lane.scratch(3, 4 * cols);
+    float[] out = lane.scratch(0, jn * pout);
+    FloatBuffer src = m.buffer;
+    FloatBuffer dst = y.buffer();
+    for (int co = c0; co < c1; co++) {
+      for (int p = 0; p < POINTS; p++) {
+        src.get((int) (base + ((long) p * cout + co) * cols), rows, p * cols, cols);
+      }
+      if (simd != null) {
+        simd.outputTiles(rows, cols, b[co], quads);
+      } else {
+        outputTiles(rows, cols, 0, b[co], quads);
+      }
+      for (int j = 0; j < jn; j++) {
+        int plane = j * pout;
+        for (int ty = 0; ty < th; ty++) {
+          int oy = 2 * ty;
+          int s = j * slots + ty * we;
+          int r0 = plane + oy * wout;
+          interleave(quads, s, cols + s, out, r0);
+          if (oy + 1 < hout) {
+            interleave(quads, 2 * cols + s, 3 * cols + s, out, r0 + wout);
+          }
+        }
+      }
+      for (int j = 0; j < jn; j++) {
+        dst.put(y.offset + (co * nb + j0 + j) * pout, out, j * pout, pout);
+      }
+    }
+  }
+
+  /** One output row: {@code out[at + 2 tx] = quads[even + tx]}, {@code out[at + 2 tx + 1] = quads[odd + tx]}. */
+  private void interleave(float[] quads, int even, int odd, float[] out, int at) {
+    int pairs = wout / 2;
+    for (int tx = 0; tx < pairs; tx++) {
+      out[at + 2 * tx] = quads[even + tx];
+      out[at + 2 * tx + 1] = quads[odd + tx];
+    }
+    if (pairs < tw) {
+      out[at + 2 * pairs] = quads[even + pairs];
+    }
+  }
+
+  /**
+   * The inverse transforms of {@code cols} tile slots: {@code quads[(2 a + b) cols + i] = (A^T M A)[a][b] + bias}
+   * for the points {@code M[p] = rows[p cols + i]}.
+   */
+  static void outputTiles(float[] rows, int cols, int from, float bias, float[] quads) {
+    for (int i = from; i < cols; i++) {
+      // A^T M: rows m0 + m1 + m2 and m1 - m2 - m3 of the 4x4 points
+      float a0 = rows[i] + rows[4 * cols + i] + rows[8 * cols + i];
+      float a1 = rows[cols + i] + rows[5 * cols + i] + rows[9 * cols + i];
+      float a2 = rows[2 * cols + i] + rows[6 * cols + i] + rows[10 * cols + i];
+      float a3 = rows[3 * cols + i] + rows[7 * cols + i] + rows[11 * cols + i];
+      float s0 = rows[4 * cols + i] - rows[8 * cols + i] - rows[12 * cols + i];
+      float s1 = rows[5 * cols + i] - rows[9 * cols + i] - rows[13 * cols + i];
+      float s2 = rows[6 * cols + i] - rows[10 * cols + i] - rows[14 * cols + i];
+      float s3 = rows[7 * cols + i] - rows[11 * cols + i] - rows[15 * cols + i];
+      // then A along the columns
+      quads[i] = a0 + a1 + a2 + bias;
+      quads[cols + i] = a1 - a2 - a3 + bias;
+      quads[2 * cols + i] = s0 + s1 + s2 + bias;
+      quads[3 * cols + i] = s1 - s2 - s3 + bias;
+    }
+  }
+}

@@ -1,0 +1,134 @@
+package io.github.diffusion4j.backend.nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link WinogradConv}'s parts that the layer-kind tests do not reach on every CPU: the tile transforms in vectors
+ * against the plain loops (bit for bit), the transforms against their definition, and the system property. The
+ * convolutions themselves are checked against the reference kernels in {@link Nd4jLayerKindsTest} (every 3x3
+ * stride-1 shape there, on one and several chunks of images), and in the U-Net, DDPM and diffusers contract tests
+ * where the default choice takes them.
+ */
+class WinogradConvTest {
+  private static final float[] BT = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+  private static final float[] AT = {1, 1, 1, 0, 0, 1, -1, -1};
+
+  /** Four parity planes of {@code th + 1} rows of {@code we} random floats, as the input transform reads them. */
+  private static float[] planes(int th, int we, long seed) {
+    int quarter = (th + 1) * we + 1;
+    float[] q = new float[4 * quarter];
+    Random r = new Random(seed);
+    for (int i = 0; i < q.length; i++) {
+      q[i] = (float) r.nextGaussian();
+    }
+    return q;
+  }
+
+  @Test
+  void vectorTransformsComputeThePlainLoopsBits() {
+    WinogradConv.Simd simd = WinogradConv.SIMD;
+    assertNotNull(simd, "the tests run with the Vector API module on a CPU with AVX2 or AVX-512");
+    // 8x8 tiles (a 16x16 plane: two vectors of 256 bits, one of 512 and a rest), 4x4 (rest only on 512 bits)
+    for (int[] tiles : new int[][] {{8, 8}, {4, 4}, {3, 5}, {16, 16}}) {
+      int th = tiles[0];
+      int we = tiles[1] + 1;
+      int n = th * we;
+      int quarter = (th + 1) * we + 1;
+      float[] q = planes(th, we, n);
+      int cols = 3 * n + 5;
+      int at = n + 2;
+      float[] plain = new float[16 * cols];
+      float[] vector = new float[16 * cols];
+      WinogradConv.inputTiles(q, quarter, we, 0, n, plain, at, cols);
+      simd.inputTiles(q, quarter, we, n, vector, at, cols);
+      assertArrayEquals(plain, vector, "input transform, " + th + " tile rows");
+      float[] quadsPlain = new float[4 * cols];
+      float[] quadsVector = new float[4 * cols];
+      WinogradConv.outputTiles(plain, cols, 0, 0.25f, quadsPlain);
+      simd.outputTiles(plain, cols, 0.25f, quadsVector);
+      assertArrayEquals(quadsPlain, quadsVector, "output transform, " + th + " tile rows");
+    }
+  }
+
+  @Test
+  void transformsAreBtDBAndAtMA() {
+    int th = 2;
+    int we = 3;
+    int n = th * we;
+    int quarter = (th + 1) * we + 1;
+    float[] q = planes(th, we, 5);
+    float[] rows = new float[16 * n];
+    WinogradConv.inputTiles(q, quarter, we, 0, n, rows, 0, n);
+    float[] quads = new float[4 * n];
+    WinogradConv.outputTiles(rows, n, 0, 1.5f, quads);
+    for (int i = 0; i < n; i++) {
+      // the tile's 4x4 patch: row r from the even (r = 0, 2) or odd (1, 3) row planes, column c likewise
+      double[][] d = new double[4][4];
+      for (int r = 0; r < 4; r++) {
+        for (int c = 0; c < 4; c++) {
+          int plane = (r & 1) * 2 + (c & 1);
+          d[r][c] = q[plane * quarter + i + (r >> 1) * we + (c >> 1)];
+        }
+      }
+      double[][] v = new double[4][4];
+      for (int a = 0; a < 4; a++) {
+        for (int b = 0; b < 4; b++) {
+          double s = 0;
+          for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 4; c++) {
+              s += BT[a * 4 + r] * d[r][c] * BT[b * 4 + c];
+            }
+          }
+          v[a][b] = s;
+          assertEquals(s, rows[(a * 4 + b) * n + i], 1e-5, "V[" + a + "][" + b + "] of slot " + i);
+        }
+      }
+      // A^T V A + bias, V taken as the products M
+      for (int a = 0; a < 2; a++) {
+        for (int b = 0; b < 2; b++) {
+          double s = 1.5;
+          for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 4; c++) {
+              s += AT[a * 4 + r] * v[r][c] * AT[b * 4 + c];
+            }
+          }
+          assertEquals(s, quads[(a * 2 + b) * n + i], 1e-4, "Y[" + a + "][" + b + "] of slot " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void propertyTurnsItOffAndRefusesNonBooleans() {
+    String before = System.getProperty(WinogradConv.PROPERTY);
+    try {
+      System.clearProperty(WinogradConv.PROPERTY);
+      assertTrue(WinogradConv.enabled());
+      assertTrue(DirectConv.Use.defaults().winogradFloats() > 0);
+      assertTrue(DirectConv.Use.defaults().describe().contains("Winograd F(2x2, 3x3)"),
+          DirectConv.Use.defaults().describe());
+      System.setProperty(WinogradConv.PROPERTY, "FALSE");
+      assertFalse(WinogradConv.enabled());
+      assertEquals(0, DirectConv.Use.defaults().winogradFloats());
+      assertFalse(DirectConv.Use.defaults().describe().contains("Winograd"));
+      System.setProperty(WinogradConv.PROPERTY, "fast");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, DirectConv.Use::defaults);
+      assertEquals("system property diffusion4j.nd4j.winograd: 'fast' is not a boolean (allowed: true, false)",
+          e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(WinogradConv.PROPERTY);
+      } else {
+        System.setProperty(WinogradConv.PROPERTY, before);
+      }
+    }
+  }
+}
