@@ -90,6 +90,13 @@ final class Conv2dKernel implements Kernel {
   private final DirectConv directGradient;
   /** The forward pass by Winograd's F(2x2, 3x3), or null. */
   private final WinogradConv winograd;
+  /**
+   * The input gradient by Winograd's F(2x2, 3x3), or null. Where it is not null, the forward pass runs by Winograd
+   * too and so does the weight gradient ({@link WinogradConv#weightGradient}): no columns at all. (The weight
+   * gradient of the layers whose forward pass runs directly was no faster by Winograd, in alternating steps of
+   * one process.)
+   */
+  private final WinogradConv winogradGradient;
 
   /**
    * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}), else by Winograd's
@@ -120,6 +127,8 @@ final class Conv2dKernel implements Kernel {
     this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win);
     this.winograd = direct == null && use.winogradFloats() > 0
         ? WinogradConv.of(params, layer, hin, win, use.winogradFloats()) : null;
+    this.winogradGradient = winograd == null ? null
+        : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats());
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
@@ -228,6 +237,13 @@ final class Conv2dKernel implements Kernel {
       directGradient.forward(ps, dy, dx);
       dxFromColumns = null;
     }
+    if (winogradGradient != null) {
+      winograd.weightGradient(ps, x, dy);
+      if (dxFromColumns != null) {
+        winogradGradient.forward(ps, dy, dx);
+      }
+      return new Value[] {dx};
+    }
     if (same && (dxFromColumns != null || cout <= cin)) {
       backwardFromOutputColumns(ps, x, dy, dxFromColumns);
     } else {
@@ -326,7 +342,7 @@ final class Conv2dKernel implements Kernel {
    * {@code sum[to, to + len)}: floats {@code [at, at + len)} of {@code groups} partial sums of {@code size}
    * floats each, added in group order ({@code h} is scratch of at least {@code len}).
    */
-  private static void sumGroups(Buffer partials, int size, int groups, int at, int len, float[] sum, int to,
+  static void sumGroups(Buffer partials, int size, int groups, int at, int len, float[] sum, int to,
       float[] h) {
     partials.buffer.get(at, sum, to, len);
     for (int gi = 1; gi < groups; gi++) {
@@ -385,7 +401,7 @@ final class Conv2dKernel implements Kernel {
 
   /** The work of one chunk of images in {@link #chunkGroups}. */
   @FunctionalInterface
-  private interface ChunkStep {
+  interface ChunkStep {
     /**
      * Computes one chunk.
      *
@@ -403,7 +419,7 @@ final class Conv2dKernel implements Kernel {
    * Runs the {@code ceil(nb / per)} chunks of images in {@code groups} fixed contiguous groups over the lanes,
    * each group's chunks in order on one lane, each lane staging at {@code size * lane}.
    */
-  private static void chunkGroups(NativePass ps, int nb, int per, int groups, long size, ChunkStep step) {
+  static void chunkGroups(NativePass ps, int nb, int per, int groups, long size, ChunkStep step) {
     int count = (nb + per - 1) / per;
     ps.split(groups, 1, (lane, g0, g1) -> {
       long base = size * ps.laneIndex(lane);

@@ -88,10 +88,24 @@ final class WinogradConv {
      * @param quads the outputs, {@code [4][cols]}
      */
     void outputTiles(float[] rows, int cols, float bias, float[] quads);
+
+    /**
+     * {@link WinogradConv#gradientTiles} of slots {@code [0, n)}.
+     *
+     * @param q the four parity planes of the output gradient
+     * @param quarter floats per parity plane
+     * @param n the slots
+     * @param rows the transformed tiles, {@code [16][cols]}
+     * @param at where slot 0 goes in each row
+     * @param cols floats per row of {@code rows}
+     */
+    void gradientTiles(float[] q, int quarter, int n, float[] rows, int at, int cols);
   }
 
   private final Simd simd = SIMD;
   private final int budget;
+  /** Whether this is the input gradient of the layer: the weight read transposed and flipped. */
+  private final boolean transposed;
   private final Parameters params;
   private final int weight;
   private final int bias;
@@ -132,14 +146,48 @@ final class WinogradConv {
     return new WinogradConv(params, layer, hin, win, budget);
   }
 
+  /**
+   * The input gradient of a size-keeping 3x3 convolution (stride 1, {@code top + bottom = left + right = 2}) by
+   * Winograd's F(2x2, 3x3): {@code dx} is the convolution of {@code dy} with the weight transposed and flipped,
+   * {@code W'[ci][co][ky][kx] = W[co][ci][2-ky][2-kx]}, padded the mirrored way ({@code bottom} and {@code right}
+   * first), without a bias; run with {@link #forward}. Null where that does not apply.
+   *
+   * @param params the parameters
+   * @param layer the layer
+   * @param hin the input's height
+   * @param win the input's width
+   * @param budget the floats per chunk of images ({@link #BUDGET})
+   * @return the Winograd form of the input gradient, or null
+   */
+  static WinogradConv inputGradient(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+    Layer.Padding pad = layer.padding();
+    if (layer.kernel() != 3 || layer.stride() != 1 || pad.top() + pad.bottom() != 2 || pad.left() + pad.right() != 2) {
+      return null;
+    }
+    return new WinogradConv(params, layer, true, layer.out(), layer.in(),
+        new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left()), hin, win, budget);
+  }
+
   private WinogradConv(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+    this(params, layer, false, layer.in(), layer.out(), layer.padding(), hin, win, budget);
+  }
+
+  /**
+   * The forward pass of {@code layer}, or with {@code transposed} its input gradient.
+   *
+   * @param cin the channels read: the layer's input channels, or for its input gradient its output channels
+   * @param cout the channels written
+   * @param pad the padding of what is read
+   */
+  private WinogradConv(Parameters params, Layer.Conv2d layer, boolean transposed, int cin, int cout,
+      Layer.Padding pad, int hin, int win, int budget) {
     this.budget = budget;
     this.params = params;
+    this.transposed = transposed;
     this.weight = params.offset(layer.name() + ".weight");
-    this.bias = layer.bias() ? params.offset(layer.name() + ".bias") : -1;
-    this.cin = layer.in();
-    this.cout = layer.out();
-    Layer.Padding pad = layer.padding();
+    this.bias = layer.bias() && !transposed ? params.offset(layer.name() + ".bias") : -1;
+    this.cin = cin;
+    this.cout = cout;
     this.top = pad.top();
     this.left = pad.left();
     this.hin = hin;
@@ -202,6 +250,146 @@ final class WinogradConv {
     });
   }
 
+  /**
+   * Adds the weight gradient to the parameters' gradient: with {@code Z = A dY A^T} the transform of each tile's
+   * 2x2 output gradient (zero past the output's edges and on the rows' spare slots), {@code dU[p] = sum over the
+   * tiles of Z[p] V[p]^T} ({@code [cout, tiles]} by {@code [tiles, cin]}: 16 products with the tiles as their long
+   * sum), then {@code dW += G^T dU G} for each pair of channels. The chunks' sums are accumulated in at most
+   * {@link Conv2dKernel#PARTIALS} partial sums over fixed groups of chunks and added in group order, as the
+   * products of columns do, so the result is the same bits on any number of threads.
+   *
+   * @param ps the pass
+   * @param x the layer's input, channel-major planes
+   * @param dy the output gradient, channel-major planes
+   */
+  void weightGradient(NativePass ps, NativeValue x, NativeValue dy) {
+    Workspace ws = ps.ws();
+    int nb = x.items;
+    int per = chunk(nb);
+    int count = (nb + per - 1) / per;
+    int groups = Math.min(count, Conv2dKernel.PARTIALS);
+    long vSize = (long) POINTS * cin * per * slots;
+    long zSize = (long) POINTS * cout * per * slots;
+    int uSize = POINTS * cout * cin;
+    Buffer du = ws.slot(Slot.WEIGHT_GRADIENT, (long) uSize * groups);
+    if (count == 1) {
+      Buffer v = ws.slot(Slot.COLUMNS, vSize);
+      Buffer z = ws.slot(Slot.COLUMN_GRADIENT, zSize);
+      int cols = nb * slots;
+      ps.split(cin, NativePass.grain((long) POINTS * cols), (lane, c0, c1) ->
+          inputTransform(lane, x, c0, c1, 0, nb, v, 0));
+      ps.split(cout, NativePass.grain((long) POINTS * cols), (lane, c0, c1) ->
+          gradientTransform(lane, dy, c0, c1, 0, nb, z, 0));
+      ps.pieces(POINTS, POINTS, (lane, p0, p1) -> weightProducts(z, 0, v, 0, cols, du, 0, 0f, p0, p1));
+    } else {
+      int lanes = ps.lanes(groups, 1);
+      Buffer v = ws.slot(Slot.COLUMNS, vSize * lanes);
+      Buffer z = ws.slot(Slot.COLUMN_GRADIENT, zSize * lanes);
+      Conv2dKernel.chunkGroups(ps, nb, per, groups, 1, (lane, index, group, first, j0, jn) -> {
+        long vb = vSize * index;
+        long zb = zSize * index;
+        inputTransform(lane, x, 0, cin, j0, jn, v, vb);
+        gradientTransform(lane, dy, 0, cout, j0, jn, z, zb);
+        weightProducts(z, zb, v, vb, jn * slots, du, (long) group * uSize, first ? 0f : 1f, 0, POINTS);
+      });
+    }
+    // dW[co][ci] += G^T dU G, the partial sums added in group order first, a range of output channels per lane
+    ps.split(cout, NativePass.grain((long) cin * POINTS * (groups + 1)), (lane, co0, co1) -> {
+      int run = (co1 - co0) * cin;
+      float[] sum = lane.scratch(0, POINTS * run);
+      float[] h = lane.scratch(1, run);
+      for (int p = 0; p < POINTS; p++) {
+        Conv2dKernel.sumGroups(du, uSize, groups, (p * cout + co0) * cin, run, sum, p * run, h);
+      }
+      float[] add = lane.scratch(2, 9 * run);
+      for (int q = 0; q < run; q++) {
+        // G^T D: rows D0 + (D1 + D2) / 2, (D1 - D2) / 2, (D1 + D2) / 2 + D3; then G along the columns
+        for (int r = 0; r < 3; r++) {
+          float c0 = combine(sum, run, q, r, 0);
+          float c1 = combine(sum, run, q, r, 1);
+          float c2 = combine(sum, run, q, r, 2);
+          float c3 = combine(sum, run, q, r, 3);
+          add[q * 9 + r * 3] = c0 + 0.5f * (c1 + c2);
+          add[q * 9 + r * 3 + 1] = 0.5f * (c1 - c2);
+          add[q * 9 + r * 3 + 2] = 0.5f * (c1 + c2) + c3;
+        }
+      }
+      NativePass.addToGradient(lane, params, weight + co0 * cin * 9, add, 0, 9 * run);
+    });
+  }
+
+  /** Row {@code r} of {@code G^T D}, column {@code c}, for the pair {@code q} of the summed points {@code D}. */
+  private static float combine(float[] sum, int run, int q, int r, int c) {
+    float d0 = sum[c * run + q];
+    float d1 = sum[(4 + c) * run + q];
+    float d2 = sum[(8 + c) * run + q];
+    float d3 = sum[(12 + c) * run + q];
+    return r == 0 ? d0 + 0.5f * (d1 + d2) : r == 1 ? 0.5f * (d1 - d2) : 0.5f * (d1 + d2) + d3;
+  }
+
+  /** {@code dU[p] = beta dU[p] + Z[p] V[p]^T} for points {@code [p0, p1)}, over {@code cols} tile slots. */
+  private void weightProducts(Buffer z, long zb, Buffer v, long vb, int cols, Buffer du, long ub, float beta,
+      int p0, int p1) {
+    for (int p = p0; p < p1; p++) {
+      Blas.gemm(false, true, cout, cin, cols, Blas.at(z.pointer, zb + (long) p * cout * cols), cols,
+          Blas.at(v.pointer, vb + (long) p * cin * cols), cols, beta,
+          Blas.at(du.pointer, ub + (long) p * cout * cin), cin);
+    }
+  }
+
+  /**
+   * {@code Z[p][co][(j, tile)] = (A dY A^T)[p]} for output channels {@code [c0, c1)} of images {@code [j0, j0 +
+   * jn)}, written {@code base} floats into {@code z}: each output-gradient plane split by the parity of its rows
+   * and columns into four planes of {@code th} rows of {@code we} floats (zeros past the edges and in the spare
+   * slots, so that those contribute nothing), then {@link #gradientTiles}.
+   */
+  private void gradientTransform(Workspace.Lane lane, NativeValue dy, int c0, int c1, int j0, int jn, Buffer z,
+      long base) {
+    transform(lane, dy, cout, hout, wout, 0, 0, slots, c0, c1, j0, jn, z, base, (q, quarter, rows, at, cols) -> {
+      if (simd != null) {
+        simd.gradientTiles(q, quarter, slots, rows, at, cols);
+      } else {
+        gradientTiles(q, quarter, 0, slots, rows, at, cols);
+      }
+    });
+  }
+
+  /**
+   * The transforms of the output gradient's tile slots {@code [from, n)}: {@code rows[p cols + at + i] = (A dY
+   * A^T)[p]}, the tile's 2x2 gradient read from the four parity planes in {@code q} at {@code i} (even rows' even
+   * and odd columns, then odd rows'), each {@code quarter} floats.
+   */
+  static void gradientTiles(float[] q, int quarter, int from, int n, float[] rows, int at, int cols) {
+    for (int i = from; i < n; i++) {
+      float y00 = q[i];
+      float y01 = q[quarter + i];
+      float y10 = q[2 * quarter + i];
+      float y11 = q[3 * quarter + i];
+      // A dY: rows Y0, Y0 + Y1, Y0 - Y1, -Y1; then A^T along the columns: [u, v] -> [u, u + v, u - v, -v]
+      float s0 = y00 + y10;
+      float s1 = y01 + y11;
+      float d0 = y00 - y10;
+      float d1 = y01 - y11;
+      int o = at + i;
+      rows[o] = y00;
+      rows[o + cols] = y00 + y01;
+      rows[o + 2 * cols] = y00 - y01;
+      rows[o + 3 * cols] = -y01;
+      rows[o + 4 * cols] = s0;
+      rows[o + 5 * cols] = s0 + s1;
+      rows[o + 6 * cols] = s0 - s1;
+      rows[o + 7 * cols] = -s1;
+      rows[o + 8 * cols] = d0;
+      rows[o + 9 * cols] = d0 + d1;
+      rows[o + 10 * cols] = d0 - d1;
+      rows[o + 11 * cols] = -d1;
+      rows[o + 12 * cols] = -y10;
+      rows[o + 13 * cols] = -(y10 + y11);
+      rows[o + 14 * cols] = y11 - y10;
+      rows[o + 15 * cols] = y11;
+    }
+  }
+
   /** {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}, over {@code cols} tiles. */
   private void products(Buffer u, Buffer v, long vb, Buffer m, long mb, int cols, int p0, int p1) {
     for (int p = p0; p < p1; p++) {
@@ -218,8 +406,23 @@ final class WinogradConv {
   private Buffer transformedWeights(NativePass ps) {
     Workspace ws = ps.ws();
     int pairs = cout * cin;
-    float[] w = ws.scratch(1, pairs * 9);
-    params.weights(weight, w, pairs * 9);
+    float[] raw = ws.scratch(1, pairs * 9);
+    params.weights(weight, raw, pairs * 9);
+    float[] w = raw;
+    if (transposed) {
+      // g[(co, ci)] = W[ci][co] flipped: the layer's weight is [cin][cout][3][3] in this object's terms
+      w = ws.scratch(2, pairs * 9);
+      for (int co = 0; co < cout; co++) {
+        for (int ci = 0; ci < cin; ci++) {
+          int src = (ci * cout + co) * 9 + 8;
+          int dst = (co * cin + ci) * 9;
+          for (int t = 0; t < 9; t++) {
+            w[dst + t] = raw[src - t];
+          }
+        }
+      }
+    }
+    float[] g = w;
     float[] u = ws.scratch(0, pairs * POINTS);
     ps.split(pairs, NativePass.grain(POINTS + 9), (lane, q0, q1) -> {
       for (int q = q0; q < q1; q++) {
@@ -230,18 +433,18 @@ final class WinogradConv {
           float bb;
           float c;
           if (r == 0) {
-            a = w[s];
-            bb = w[s + 1];
-            c = w[s + 2];
+            a = g[s];
+            bb = g[s + 1];
+            c = g[s + 2];
           } else if (r == 3) {
-            a = w[s + 6];
-            bb = w[s + 7];
-            c = w[s + 8];
+            a = g[s + 6];
+            bb = g[s + 7];
+            c = g[s + 8];
           } else {
             float sign = r == 1 ? 1f : -1f;
-            a = 0.5f * (w[s] + w[s + 6] + sign * w[s + 3]);
-            bb = 0.5f * (w[s + 1] + w[s + 7] + sign * w[s + 4]);
-            c = 0.5f * (w[s + 2] + w[s + 8] + sign * w[s + 5]);
+            a = 0.5f * (g[s] + g[s + 6] + sign * g[s + 3]);
+            bb = 0.5f * (g[s + 1] + g[s + 7] + sign * g[s + 4]);
+            c = 0.5f * (g[s + 2] + g[s + 8] + sign * g[s + 5]);
           }
           u[(r * 4) * pairs + q] = a;
           u[(r * 4 + 1) * pairs + q] = 0.5f * (a + c + bb);
@@ -264,40 +467,59 @@ final class WinogradConv {
    */
   private void inputTransform(Workspace.Lane lane, NativeValue x, int c0, int c1, int j0, int jn, Buffer v,
       long base) {
-    int nb = x.items;
-    int pin = hin * win;
+    transform(lane, x, cin, hin, win, top, left, (th + 1) * we + 1, c0, c1, j0, jn, v, base,
+        (q, quarter, rows, at, cols) -> {
+          if (simd != null) {
+            simd.inputTiles(q, quarter, we, slots, rows, at, cols);
+          } else {
+            inputTiles(q, quarter, we, 0, slots, rows, at, cols);
+          }
+        });
+  }
+
+  /** The transform of one image's tile slots from its four parity planes ({@link #transform}). */
+  @FunctionalInterface
+  private interface Tiles {
+    void run(float[] q, int quarter, float[] rows, int at, int cols);
+  }
+
+  /**
+   * Channels {@code [c0, c1)} of images {@code [j0, j0 + jn)} of {@code value} ({@code channels} planes of {@code h}
+   * by {@code w}), each plane placed at row {@code top} and column {@code left} of a zero plane and split by the
+   * parity of its rows and columns into four planes of {@code quarter} floats, rows {@code we} apart, transformed
+   * by {@code tiles} into {@code [16][jn slots]}, written {@code base} floats into {@code dst} as {@code
+   * [16][channels][jn slots]}.
+   */
+  private void transform(Workspace.Lane lane, NativeValue value, int channels, int h, int w, int top, int left,
+      int quarter, int c0, int c1, int j0, int jn, Buffer dst, long base, Tiles tiles) {
+    int nb = value.items;
+    int plane = h * w;
     int cols = jn * slots;
-    int quarter = (th + 1) * we + 1;
-    float[] plane = lane.scratch(0, pin);
+    float[] in = lane.scratch(0, plane);
     float[] q = lane.scratch(1, 4 * quarter);
     float[] rows = lane.scratch(2, POINTS * cols);
     Arrays.fill(q, 0, 4 * quarter, 0f);
-    FloatBuffer src = x.buffer();
-    FloatBuffer dst = v.buffer;
-    for (int ci = c0; ci < c1; ci++) {
+    FloatBuffer src = value.buffer();
+    int first = left & 1;
+    for (int c = c0; c < c1; c++) {
       for (int j = 0; j < jn; j++) {
-        src.get(x.offset + (ci * nb + j0 + j) * pin, plane, 0, pin);
-        for (int iy = 0; iy < hin; iy++) {
+        src.get(value.offset + (c * nb + j0 + j) * plane, in, 0, plane);
+        for (int iy = 0; iy < h; iy++) {
           int qy = iy + top;
           int row = ((qy & 1) * 2) * quarter + (qy >> 1) * we;
-          // the input columns that land on even padded columns, then those on odd ones
-          int first = left & 1;
-          int src0 = iy * win;
-          for (int ix = first, to = row + ((ix + left) >> 1); ix < win; ix += 2, to++) {
-            q[to] = plane[src0 + ix];
+          // the columns that land on even padded columns, then those on odd ones
+          int src0 = iy * w;
+          for (int ix = first, to = row + ((ix + left) >> 1); ix < w; ix += 2, to++) {
+            q[to] = in[src0 + ix];
           }
-          for (int ix = 1 - first, to = row + quarter + ((ix + left) >> 1); ix < win; ix += 2, to++) {
-            q[to] = plane[src0 + ix];
+          for (int ix = 1 - first, to = row + quarter + ((ix + left) >> 1); ix < w; ix += 2, to++) {
+            q[to] = in[src0 + ix];
           }
         }
-        if (simd != null) {
-          simd.inputTiles(q, quarter, we, slots, rows, j * slots, cols);
-        } else {
-          inputTiles(q, quarter, we, 0, slots, rows, j * slots, cols);
-        }
+        tiles.run(q, quarter, rows, j * slots, cols);
       }
       for (int p = 0; p < POINTS; p++) {
-        dst.put((int) (base + ((long) p * cin + ci) * cols), rows, p * cols, cols);
+        dst.buffer.put((int) (base + ((long) p * channels + c) * cols), rows, p * cols, cols);
       }
     }
   }

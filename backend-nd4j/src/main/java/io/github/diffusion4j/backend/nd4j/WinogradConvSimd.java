@@ -111,4 +111,37 @@ final class WinogradConvSimd implements WinogradConv.Simd {
   private static FloatVector point(float[] rows, int at) {
     return FloatVector.fromArray(F, rows, at);
   }
+
+  @Override
+  public void gradientTiles(float[] q, int quarter, int n, float[] rows, int at, int cols) {
+    int i = 0;
+    for (int end = n - LANES; i <= end; i += LANES) {
+      FloatVector y00 = FloatVector.fromArray(F, q, i);
+      FloatVector y01 = FloatVector.fromArray(F, q, quarter + i);
+      FloatVector y10 = FloatVector.fromArray(F, q, 2 * quarter + i);
+      FloatVector y11 = FloatVector.fromArray(F, q, 3 * quarter + i);
+      FloatVector s0 = y00.add(y10);
+      FloatVector s1 = y01.add(y11);
+      FloatVector d0 = y00.sub(y10);
+      FloatVector d1 = y01.sub(y11);
+      int o = at + i;
+      y00.intoArray(rows, o);
+      y00.add(y01).intoArray(rows, o + cols);
+      y00.sub(y01).intoArray(rows, o + 2 * cols);
+      y01.neg().intoArray(rows, o + 3 * cols);
+      s0.intoArray(rows, o + 4 * cols);
+      s0.add(s1).intoArray(rows, o + 5 * cols);
+      s0.sub(s1).intoArray(rows, o + 6 * cols);
+      s1.neg().intoArray(rows, o + 7 * cols);
+      d0.intoArray(rows, o + 8 * cols);
+      d0.add(d1).intoArray(rows, o + 9 * cols);
+      d0.sub(d1).intoArray(rows, o + 10 * cols);
+      d1.neg().intoArray(rows, o + 11 * cols);
+      y10.neg().intoArray(rows, o + 12 * cols);
+      y10.add(y11).neg().intoArray(rows, o + 13 * cols);
+      y11.sub(y10).intoArray(rows, o + 14 * cols);
+      y11.intoArray(rows, o + 15 * cols);
+    }
+    WinogradConv.gradientTiles(q, quarter, i, n, rows, at, cols);
+  }
 }

@@ -55,6 +55,11 @@ class WinogradConvTest {
       WinogradConv.outputTiles(plain, cols, 0, 0.25f, quadsPlain);
       simd.outputTiles(plain, cols, 0.25f, quadsVector);
       assertArrayEquals(quadsPlain, quadsVector, "output transform, " + th + " tile rows");
+      float[] gradPlain = new float[16 * cols];
+      float[] gradVector = new float[16 * cols];
+      WinogradConv.gradientTiles(q, n, 0, n, gradPlain, at, cols);
+      simd.gradientTiles(q, n, n, gradVector, at, cols);
+      assertArrayEquals(gradPlain, gradVector, "output-gradient transform, " + th + " tile rows");
     }
   }
 
@@ -101,6 +106,28 @@ class WinogradConvTest {
             }
           }
           assertEquals(s, quads[(a * 2 + b) * n + i], 1e-4, "Y[" + a + "][" + b + "] of slot " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void gradientTransformIsADyAt() {
+    int n = 7;
+    float[] q = planes(1, n, 9); // four parity planes of n floats each (and more)
+    float[] rows = new float[16 * n];
+    WinogradConv.gradientTiles(q, n, 0, n, rows, 0, n);
+    for (int i = 0; i < n; i++) {
+      double[][] dy = {{q[i], q[n + i]}, {q[2 * n + i], q[3 * n + i]}};
+      for (int a = 0; a < 4; a++) {
+        for (int b = 0; b < 4; b++) {
+          double s = 0;
+          for (int r = 0; r < 2; r++) {
+            for (int c = 0; c < 2; c++) {
+              s += AT[r * 4 + a] * dy[r][c] * AT[c * 4 + b];
+            }
+          }
+          assertEquals(s, rows[(a * 4 + b) * n + i], 1e-5, "Z[" + a + "][" + b + "] of slot " + i);
         }
       }
     }
