@@ -37,6 +37,9 @@ final class WinogradConv {
   /** The points of a tile's transform (4x4). */
   static final int POINTS = 16;
 
+  /** Pairs of channels per block of the weight transforms (their 16 points in 16 runs of this many floats). */
+  private static final int BLOCK = 64;
+
   /** Floats of transformed input, and of products, per chunk of images (1 MiB each). */
   static final int BUDGET = 1 << 18;
 
@@ -302,16 +305,26 @@ final class WinogradConv {
         Conv2dKernel.sumGroups(du, uSize, groups, (p * cout + co0) * cin, run, sum, p * run, h);
       }
       float[] add = lane.scratch(2, 9 * run);
-      for (int q = 0; q < run; q++) {
-        // G^T D: rows D0 + (D1 + D2) / 2, (D1 - D2) / 2, (D1 + D2) / 2 + D3; then G along the columns
-        for (int r = 0; r < 3; r++) {
-          float c0 = combine(sum, run, q, r, 0);
-          float c1 = combine(sum, run, q, r, 1);
-          float c2 = combine(sum, run, q, r, 2);
-          float c3 = combine(sum, run, q, r, 3);
-          add[q * 9 + r * 3] = c0 + 0.5f * (c1 + c2);
-          add[q * 9 + r * 3 + 1] = 0.5f * (c1 - c2);
-          add[q * 9 + r * 3 + 2] = 0.5f * (c1 + c2) + c3;
+      float[] blk = lane.scratch(3, POINTS * BLOCK);
+      // a block of pairs at a time, its 16 points copied together first (read straight from the sums, a
+      // power-of-two stride apart, they evicted each other from the cache's sets)
+      for (int k0 = 0; k0 < run; k0 += BLOCK) {
+        int len = Math.min(BLOCK, run - k0);
+        for (int p = 0; p < POINTS; p++) {
+          System.arraycopy(sum, p * run + k0, blk, p * BLOCK, len);
+        }
+        for (int k = 0; k < len; k++) {
+          int q = k0 + k;
+          // G^T D: rows D0 + (D1 + D2) / 2, (D1 - D2) / 2, (D1 + D2) / 2 + D3; then G along the columns
+          for (int r = 0; r < 3; r++) {
+            float c0 = combine(blk, BLOCK, k, r, 0);
+            float c1 = combine(blk, BLOCK, k, r, 1);
+            float c2 = combine(blk, BLOCK, k, r, 2);
+            float c3 = combine(blk, BLOCK, k, r, 3);
+            add[q * 9 + r * 3] = c0 + 0.5f * (c1 + c2);
+            add[q * 9 + r * 3 + 1] = 0.5f * (c1 - c2);
+            add[q * 9 + r * 3 + 2] = 0.5f * (c1 + c2) + c3;
+          }
         }
       }
       NativePass.addToGradient(lane, params, weight + co0 * cin * 9, add, 0, 9 * run);
@@ -423,39 +436,45 @@ final class WinogradConv {
       }
     }
     float[] g = w;
-    float[] u = ws.scratch(0, pairs * POINTS);
+    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
+    // a block of pairs at a time, its 16 points into 16 runs of the buffer: writing the points of each pair
+    // straight into U ([16][pairs], a power-of-two stride apart) made 16 streams that evict each other from the
+    // cache's sets (a quarter of the DDPM model's training step at 256 channels)
     ps.split(pairs, NativePass.grain(POINTS + 9), (lane, q0, q1) -> {
-      for (int q = q0; q < q1; q++) {
-        int s = q * 9;
-        for (int r = 0; r < 4; r++) {
-          // row r of G g: rows of g combined
-          float a;
-          float bb;
-          float c;
-          if (r == 0) {
-            a = g[s];
-            bb = g[s + 1];
-            c = g[s + 2];
-          } else if (r == 3) {
-            a = g[s + 6];
-            bb = g[s + 7];
-            c = g[s + 8];
-          } else {
-            float sign = r == 1 ? 1f : -1f;
-            a = 0.5f * (g[s] + g[s + 6] + sign * g[s + 3]);
-            bb = 0.5f * (g[s + 1] + g[s + 7] + sign * g[s + 4]);
-            c = 0.5f * (g[s + 2] + g[s + 8] + sign * g[s + 5]);
-          }
-          u[(r * 4) * pairs + q] = a;
-          u[(r * 4 + 1) * pairs + q] = 0.5f * (a + c + bb);
-          u[(r * 4 + 2) * pairs + q] = 0.5f * (a + c - bb);
-          u[(r * 4 + 3) * pairs + q] = c;
+      float[] u = lane.scratch(0, POINTS * BLOCK);
+      for (int k0 = q0; k0 < q1; k0 += BLOCK) {
+        int len = Math.min(BLOCK, q1 - k0);
+        for (int k = 0; k < len; k++) {
+          int s = (k0 + k) * 9;
+          // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the kernel's rows; then G along the columns
+          float g00 = g[s];
+          float g01 = g[s + 1];
+          float g02 = g[s + 2];
+          float g20 = g[s + 6];
+          float g21 = g[s + 7];
+          float g22 = g[s + 8];
+          float e0 = g00 + g20;
+          float e1 = g01 + g21;
+          float e2 = g02 + g22;
+          row(u, k, 0, g00, g01, g02);
+          row(u, k, 1, 0.5f * (e0 + g[s + 3]), 0.5f * (e1 + g[s + 4]), 0.5f * (e2 + g[s + 5]));
+          row(u, k, 2, 0.5f * (e0 - g[s + 3]), 0.5f * (e1 - g[s + 4]), 0.5f * (e2 - g[s + 5]));
+          row(u, k, 3, g20, g21, g22);
+        }
+        for (int p = 0; p < POINTS; p++) {
+          b.buffer.put(p * pairs + k0, u, p * BLOCK, len);
         }
       }
     });
-    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
-    b.buffer.put(0, u, 0, pairs * POINTS);
     return b;
+  }
+
+  /** Row {@code r} of {@code G g} times {@code G^T}: {@code [a, (a + b + c) / 2, (a - b + c) / 2, c]} into the block. */
+  private static void row(float[] u, int k, int r, float a, float b, float c) {
+    u[(r * 4) * BLOCK + k] = a;
+    u[(r * 4 + 1) * BLOCK + k] = 0.5f * (a + c + b);
+    u[(r * 4 + 2) * BLOCK + k] = 0.5f * (a + c - b);
+    u[(r * 4 + 3) * BLOCK + k] = c;
   }
 
   /**
