@@ -25,7 +25,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * the input gradient of a size-keeping one of up to {@link DirectConv#GRADIENT_CHANNELS} input channels
  * ({@link DirectConv#inputGradient}); the weight gradient then comes from the smaller set of columns. The forward
  * pass of the other 3x3 stride-1 convolutions runs by Winograd's F(2x2, 3x3) ({@link WinogradConv}: 2.25x fewer
- * multiply-adds in the products, a transformed input 4x the input instead of columns 9x).
+ * multiply-adds in the products, a transformed input 4x the input instead of columns 9x), and for those that keep
+ * the size both gradients do too (no columns at all).
  *
  * <p>Backward: {@code db = rowsum(dy)} (a matrix-vector product into the gradient). For a convolution that
  * keeps the size (stride 1, {@code top + bottom = left + right = k - 1}), both other gradients come from the

@@ -7,15 +7,16 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
- * The forward pass of a 3x3 stride-1 convolution ({@link Conv2dKernel}) by Winograd's minimal filtering
- * F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of
+ * A 3x3 stride-1 convolution ({@link Conv2dKernel}) by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of
  * output positions is {@code A^T [U . V] A}, where {@code V = B^T d B} is the transform of the tile's 4x4 input
  * patch {@code d}, {@code U = G g G^T} that of the 3x3 kernel {@code g}, and {@code .} the element-wise product
  * over the 16 points, summed over the input channels. With the points as the outer index, that sum is 16 matrix
  * products {@code M[p] = U[p] V[p]} ({@code [cout, cin]} by {@code [cin, tiles]}), run by OpenBLAS: 16 products
  * of {@code 2 cout cin} per tile of four outputs against {@code 36 cout cin} for four outputs directly, 2.25x
  * fewer multiply-adds than im2col's products, and the transformed input is 4x the input where im2col's columns
- * are 9x.
+ * are 9x. The input gradient of a size-keeping layer is the same computation with the weight transposed and
+ * flipped ({@link #inputGradient}), and the weight gradient {@code G^T [sum over tiles of Z[p] V[p]^T] G} with
+ * {@code Z = A dY A^T} ({@link #weightGradient}).
  *
  * <pre>
  *   B^T = | 1  0 -1  0 |    G = | 1    0    0  |    A^T = | 1  1  1  0 |
@@ -28,7 +29,8 @@ import java.util.Arrays;
  * is a sum over {@code 16 cin} products in another order than the direct one; the layer-kind tests hold it to the
  * same tolerance as the products of columns against the reference.
  *
- * <p>Images are processed in chunks whose transformed input and products fit {@link #BUDGET} floats each. With
+ * <p>Images are processed in chunks whose transformed input and products fit a budget of floats each
+ * ({@link #BUDGET} by default). With
  * several chunks each lane takes whole chunks (its own staging); with one, the transforms are split over the
  * channels and the products over the points. Every product is a whole one on one OpenBLAS thread whatever the
  * split, and every transform a fixed sequence per tile, so the results are the same bits on any number of threads.
