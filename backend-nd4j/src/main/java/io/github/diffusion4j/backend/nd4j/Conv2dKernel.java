@@ -442,6 +442,24 @@ final class Conv2dKernel implements Kernel {
     float[] w = ws.scratch(1, size);
     params.weights(weight, w, size);
     float[] f = ws.scratch(0, size);
+    flipTransposed(ps, w, f, cout, cin, kk2);
+    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, size);
+    b.buffer.put(0, f, 0, size);
+    return b;
+  }
+
+  /**
+   * A convolution's weight transposed and flipped, the weight of its input gradient: {@code f[ci][co][t] =
+   * w[co][ci][kk2 - 1 - t]}, a range of output channels per lane.
+   *
+   * @param ps the pass
+   * @param w the weight, {@code [cout][cin][kk2]}
+   * @param f the result, {@code [cin][cout][kk2]}
+   * @param cout the layer's output channels
+   * @param cin the layer's input channels
+   * @param kk2 the taps of the kernel
+   */
+  static void flipTransposed(NativePass ps, float[] w, float[] f, int cout, int cin, int kk2) {
     ps.split(cout, NativePass.grain((long) cin * kk2 * 2), (lane, co0, co1) -> {
       for (int co = co0; co < co1; co++) {
         for (int ci = 0; ci < cin; ci++) {
@@ -453,9 +471,6 @@ final class Conv2dKernel implements Kernel {
         }
       }
     });
-    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, size);
-    b.buffer.put(0, f, 0, size);
-    return b;
   }
 
   /**

@@ -238,20 +238,14 @@ final class WinogradConv {
           outputTransform(lane, m, 0, c0, c1, 0, nb, b, y));
       return;
     }
+    // each chunk a group of its own; a staging size of 1 makes the step's base its lane's index
     int lanes = ps.lanes(count, 1);
     Buffer v = ws.slot(Slot.COLUMNS, vSize * lanes);
     Buffer m = ws.slot(Slot.COLUMN_GRADIENT, mSize * lanes);
-    ps.split(count, 1, (lane, k0, k1) -> {
-      int index = ps.laneIndex(lane);
-      long vb = vSize * index;
-      long mb = mSize * index;
-      for (int c = k0; c < k1; c++) {
-        int j0 = c * per;
-        int jn = Math.min(per, nb - j0);
-        inputTransform(lane, x, 0, cin, j0, jn, v, vb);
-        products(u, v, vb, m, mb, jn * slots, 0, POINTS);
-        outputTransform(lane, m, mb, 0, cout, j0, jn, b, y);
-      }
+    Conv2dKernel.chunkGroups(ps, nb, per, count, 1, (lane, index, group, first, j0, jn) -> {
+      inputTransform(lane, x, 0, cin, j0, jn, v, vSize * index);
+      products(u, v, vSize * index, m, mSize * index, jn * slots, 0, POINTS);
+      outputTransform(lane, m, mSize * index, 0, cout, j0, jn, b, y);
     });
   }
 
@@ -290,6 +284,7 @@ final class WinogradConv {
       int lanes = ps.lanes(groups, 1);
       Buffer v = ws.slot(Slot.COLUMNS, vSize * lanes);
       Buffer z = ws.slot(Slot.COLUMN_GRADIENT, zSize * lanes);
+      // a staging size of 1 makes the step's base its lane's index
       Conv2dKernel.chunkGroups(ps, nb, per, groups, 1, (lane, index, group, first, j0, jn) -> {
         long vb = vSize * index;
         long zb = zSize * index;
@@ -308,6 +303,7 @@ final class WinogradConv {
       }
       float[] add = lane.scratch(2, 9 * run);
       float[] blk = lane.scratch(3, POINTS * BLOCK);
+      float[] t = new float[12];
       // a block of pairs at a time, its 16 points copied together first (read straight from the sums, a
       // power-of-two stride apart, they evicted each other from the cache's sets)
       for (int k0 = 0; k0 < run; k0 += BLOCK) {
@@ -316,30 +312,27 @@ final class WinogradConv {
           System.arraycopy(sum, p * run + k0, blk, p * BLOCK, len);
         }
         for (int k = 0; k < len; k++) {
-          int q = k0 + k;
-          // G^T D: rows D0 + (D1 + D2) / 2, (D1 - D2) / 2, (D1 + D2) / 2 + D3; then G along the columns
+          // G^T D: rows D0 + (D1 + D2) / 2, (D1 - D2) / 2, (D1 + D2) / 2 + D3, column by column
+          for (int c = 0; c < 4; c++) {
+            float d0 = blk[c * BLOCK + k];
+            float d1 = blk[(4 + c) * BLOCK + k];
+            float d2 = blk[(8 + c) * BLOCK + k];
+            float d3 = blk[(12 + c) * BLOCK + k];
+            t[c] = d0 + 0.5f * (d1 + d2);
+            t[4 + c] = 0.5f * (d1 - d2);
+            t[8 + c] = 0.5f * (d1 + d2) + d3;
+          }
+          // then G along the columns, the same combinations
+          int o = (k0 + k) * 9;
           for (int r = 0; r < 3; r++) {
-            float c0 = combine(blk, BLOCK, k, r, 0);
-            float c1 = combine(blk, BLOCK, k, r, 1);
-            float c2 = combine(blk, BLOCK, k, r, 2);
-            float c3 = combine(blk, BLOCK, k, r, 3);
-            add[q * 9 + r * 3] = c0 + 0.5f * (c1 + c2);
-            add[q * 9 + r * 3 + 1] = 0.5f * (c1 - c2);
-            add[q * 9 + r * 3 + 2] = 0.5f * (c1 + c2) + c3;
+            add[o + r * 3] = t[r * 4] + 0.5f * (t[r * 4 + 1] + t[r * 4 + 2]);
+            add[o + r * 3 + 1] = 0.5f * (t[r * 4 + 1] - t[r * 4 + 2]);
+            add[o + r * 3 + 2] = 0.5f * (t[r * 4 + 1] + t[r * 4 + 2]) + t[r * 4 + 3];
           }
         }
       }
       NativePass.addToGradient(lane, params, weight + co0 * cin * 9, add, 0, 9 * run);
     });
-  }
-
-  /** Row {@code r} of {@code G^T D}, column {@code c}, for the pair {@code q} of the summed points {@code D}. */
-  private static float combine(float[] sum, int run, int q, int r, int c) {
-    float d0 = sum[c * run + q];
-    float d1 = sum[(4 + c) * run + q];
-    float d2 = sum[(8 + c) * run + q];
-    float d3 = sum[(12 + c) * run + q];
-    return r == 0 ? d0 + 0.5f * (d1 + d2) : r == 1 ? 0.5f * (d1 - d2) : 0.5f * (d1 + d2) + d3;
   }
 
   /** {@code dU[p] = beta dU[p] + Z[p] V[p]^T} for points {@code [p0, p1)}, over {@code cols} tile slots. */
@@ -425,17 +418,9 @@ final class WinogradConv {
     params.weights(weight, raw, pairs * 9);
     float[] w = raw;
     if (transposed) {
-      // g[(co, ci)] = W[ci][co] flipped: the layer's weight is [cin][cout][3][3] in this object's terms
+      // the layer's weight is [cin][cout][3][3] in this object's terms: g = its flipped transpose
       w = ws.scratch(2, pairs * 9);
-      for (int co = 0; co < cout; co++) {
-        for (int ci = 0; ci < cin; ci++) {
-          int src = (ci * cout + co) * 9 + 8;
-          int dst = (co * cin + ci) * 9;
-          for (int t = 0; t < 9; t++) {
-            w[dst + t] = raw[src - t];
-          }
-        }
-      }
+      Conv2dKernel.flipTransposed(ps, raw, w, cin, cout, 9);
     }
     float[] g = w;
     Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
