@@ -26,7 +26,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * ({@link DirectConv#inputGradient}); the weight gradient then comes from the smaller set of columns. The forward
  * pass of the other 3x3 stride-1 convolutions runs by Winograd's F(2x2, 3x3) ({@link WinogradConv}: 2.25x fewer
  * multiply-adds in the products, a transformed input 4x the input instead of columns 9x), and for those that keep
- * the size both gradients do too (no columns at all).
+ * the size both gradients do too (no columns at all). Where the Winograd form's products run in vectors and the
+ * direct loop yields a layer to it ({@link DirectConv.Simd#yieldsToWinograd}: the 256-bit loop from 16 channels),
+ * that layer's forward pass runs by Winograd too, its gradients as the direct form has them.
  *
  * <p>Backward: {@code db = rowsum(dy)} (a matrix-vector product into the gradient). For a convolution that
  * keeps the size (stride 1, {@code top + bottom = left + right = k - 1}), both other gradients come from the
@@ -89,20 +91,21 @@ final class Conv2dKernel implements Kernel {
   private final DirectConv direct;
   /** The input gradient without columns, or null (products of columns). */
   private final DirectConv directGradient;
-  /** The forward pass by Winograd's F(2x2, 3x3), or null. */
+  /** The forward pass by Winograd's F(2x2, 3x3), or null (directly, or products of columns). */
   private final WinogradConv winograd;
   /**
    * The input gradient by Winograd's F(2x2, 3x3), or null. Where it is not null, the forward pass runs by Winograd
-   * too and so does the weight gradient ({@link WinogradConv#weightGradient}): no columns at all. (The weight
-   * gradient of the layers whose forward pass runs directly was no faster by Winograd, in alternating steps of
-   * one process.)
+   * too and so does the weight gradient ({@link WinogradConv#weightGradient}): no columns at all. Null for the
+   * layers the direct form would take, also where their forward pass yields to Winograd: the weight gradient of
+   * those layers was no faster by Winograd (alternating steps of one process), nor was Winograd's input gradient
+   * through OpenBLAS's products of 32 rows (the whole training step 2-7% slower).
    */
   private final WinogradConv winogradGradient;
 
   /**
-   * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}), else by Winograd's
-   * F(2x2, 3x3) for a 3x3 stride-1 convolution where {@code use} allows it ({@link WinogradConv}), else on products
-   * of columns.
+   * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}) and the loop does not
+   * yield it to Winograd, else by Winograd's F(2x2, 3x3) for a 3x3 stride-1 convolution where {@code use} allows it
+   * ({@link WinogradConv}), else on products of columns.
    */
   Conv2dKernel(Parameters params, Layer.Conv2d layer, Shape in, Shape out, DirectConv.Use use) {
     this.params = params;
@@ -124,12 +127,17 @@ final class Conv2dKernel implements Kernel {
     this.outShape = out;
     this.pointwise = k == 1 && stride == 1 && top + left + bottom + right == 0;
     this.same = stride == 1 && hout == hin && wout == win;
-    this.direct = DirectConv.of(use, params, layer, hin, win);
+    DirectConv d = DirectConv.of(use, params, layer, hin, win);
+    WinogradConv w = use.winogradFloats() > 0
+        ? WinogradConv.of(params, layer, hin, win, use.winogradFloats(), use.winogradVectors()) : null;
+    // where the direct loop yields a layer's forward pass to Winograd, its gradients stay as the loop has them
+    boolean yields = d != null && w != null && !use.everywhere() && w.vectorProducts()
+        && use.simd().yieldsToWinograd(cin, cout);
+    this.direct = yields ? null : d;
     this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win);
-    this.winograd = direct == null && use.winogradFloats() > 0
-        ? WinogradConv.of(params, layer, hin, win, use.winogradFloats()) : null;
-    this.winogradGradient = winograd == null ? null
-        : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats());
+    this.winograd = d == null || yields ? w : null;
+    this.winogradGradient = d != null || w == null ? null
+        : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats(), use.winogradVectors());
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */

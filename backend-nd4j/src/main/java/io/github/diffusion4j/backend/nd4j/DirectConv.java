@@ -51,8 +51,10 @@ final class DirectConv {
    * @param winogradFloats 0: the 3x3 stride-1 convolutions that do not run directly take products of columns;
    *     otherwise they run by Winograd's F(2x2, 3x3), in chunks of images of about this many floats of transformed
    *     input ({@link WinogradConv#BUDGET}; tests use a few thousand to cut small batches into several chunks)
+   * @param winogradVectors whether the Winograd form's forward pass runs its products in vectors where the Vector
+   *     API is available ({@link WinogradConv#vectorProducts}), or always by OpenBLAS (tests, to run that path)
    */
-  record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats) {
+  record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors) {
     /**
      * Tiles of {@link #TILE_FLOATS}, no Winograd form.
      *
@@ -61,6 +63,18 @@ final class DirectConv {
      */
     Use(Simd simd, boolean everywhere) {
       this(simd, everywhere, TILE_FLOATS, 0);
+    }
+
+    /**
+     * The Winograd form's products in vectors where the Vector API is available.
+     *
+     * @param simd the inner loop, or null
+     * @param everywhere whether every stride-1 convolution runs directly
+     * @param tileFloats the input floats a tile of positions may read
+     * @param winogradFloats 0, or the floats per chunk of the Winograd form
+     */
+    Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats) {
+      this(simd, everywhere, tileFloats, winogradFloats, true);
     }
 
     /**
@@ -77,14 +91,18 @@ final class DirectConv {
     /**
      * The forms in a few words, for {@code Backend.describe}.
      *
-     * @return e.g. "direct (DirectConvSimd256) where it pays, Winograd F(2x2, 3x3) for other 3x3 stride 1, im2col
-     *     products otherwise"
+     * @return e.g. "direct (DirectConvSimd256) where it pays, Winograd F(2x2, 3x3) for other 3x3 stride 1 (products in
+     *     vectors; first where the direct loop yields), im2col products otherwise"
      */
     String describe() {
       String d = simd == null ? "" : "direct (" + simd.getClass().getSimpleName() + ")"
           + (everywhere ? " for stride 1, " : " where it pays, ");
-      return d + (winogradFloats > 0 ? "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1, " : "")
-          + "im2col products otherwise";
+      boolean vectors = winogradVectors && WinogradConv.SIMD != null;
+      String w = winogradFloats == 0 ? "" : "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1"
+          + (vectors ? " (products in vectors" + (simd != null && !everywhere
+              && simd.yieldsToWinograd(Integer.MAX_VALUE, Integer.MAX_VALUE) ? "; first where the direct loop yields)"
+              : ")") : "") + ", ";
+      return d + w + "im2col products otherwise";
     }
   }
 
@@ -136,6 +154,19 @@ final class DirectConv {
      */
     default int mostOutputChannels() {
       return Integer.MAX_VALUE;
+    }
+
+    /**
+     * Whether a 3x3 stride-1 forward pass this loop would take runs by Winograd's F(2x2, 3x3) instead, where that
+     * form's products run in vectors ({@link WinogradConv#vectorProducts}); its gradients stay as they were
+     * (this loop for the input gradient, columns for the weight gradient).
+     *
+     * @param in the layer's input channels
+     * @param out the layer's output channels
+     * @return whether the Winograd form goes first; {@code false} by default
+     */
+    default boolean yieldsToWinograd(int in, int out) {
+      return false;
     }
   }
 

@@ -11,10 +11,15 @@ import java.util.Arrays;
  * output positions is {@code A^T [U . V] A}, where {@code V = B^T d B} is the transform of the tile's 4x4 input
  * patch {@code d}, {@code U = G g G^T} that of the 3x3 kernel {@code g}, and {@code .} the element-wise product
  * over the 16 points, summed over the input channels. With the points as the outer index, that sum is 16 matrix
- * products {@code M[p] = U[p] V[p]} ({@code [cout, cin]} by {@code [cin, tiles]}), run by OpenBLAS: 16 products
- * of {@code 2 cout cin} per tile of four outputs against {@code 36 cout cin} for four outputs directly, 2.25x
- * fewer multiply-adds than im2col's products, and the transformed input is 4x the input where im2col's columns
- * are 9x. The input gradient of a size-keeping layer is the same computation with the weight transposed and
+ * products {@code M[p] = U[p] V[p]} ({@code [cout, cin]} by {@code [cin, tiles]}): 16 products of {@code 2 cout
+ * cin} per tile of four outputs against {@code 36 cout cin} for four outputs directly, 2.25x fewer multiply-adds
+ * than im2col's products, and the transformed input is 4x the input where im2col's columns are 9x. Where the
+ * Vector API is available the forward pass runs those products in Java ({@link Simd#products}) on the transformed
+ * input laid out in panels of two vectors of tile slots on the heap, written there by the input transform
+ * ({@link Simd#inputPanels}): no staging in native memory, and on the Zen 3 this was measured on, timed inside the
+ * U-Net's forward pass, 62-69 GFLOP/s where OpenBLAS ran the same chunks at 57-60 (and OpenBLAS is slower still
+ * with the 32 rows of the layers this lets Winograd take from the direct loop). Elsewhere, and for the weight
+ * gradient (whose products sum over the tiles), OpenBLAS runs them on native staging buffers. The input gradient of a size-keeping layer is the same computation with the weight transposed and
  * flipped ({@link #inputGradient}), and the weight gradient {@code G^T [sum over tiles of Z[p] V[p]^T] G} with
  * {@code Z = A dY A^T} ({@link #weightGradient}).
  *
@@ -32,8 +37,9 @@ import java.util.Arrays;
  * <p>Images are processed in chunks whose transformed input and products fit a budget of floats each
  * ({@link #BUDGET} by default). With
  * several chunks each lane takes whole chunks (its own staging); with one, the transforms are split over the
- * channels and the products over the points. Every product is a whole one on one OpenBLAS thread whatever the
- * split, and every transform a fixed sequence per tile, so the results are the same bits on any number of threads.
+ * channels and the products over the points. Every product is a whole one on one thread (one OpenBLAS call, or
+ * one Java loop summing over the input channels in order) whatever the split, and every transform a fixed sequence
+ * per tile, so the results are the same bits on any number of threads.
  */
 final class WinogradConv {
   /** The points of a tile's transform (4x4). */
@@ -87,12 +93,56 @@ final class WinogradConv {
     /**
      * {@link WinogradConv#outputTiles} of every slot.
      *
-     * @param rows the products, {@code [16][cols]}
+     * @param m the products, point {@code p} of slot {@code i} at {@code m[at + p pointStride + i]}
+     * @param at where point 0 of slot 0 is
+     * @param pointStride floats from one point to the next
      * @param cols the slots
      * @param bias added to every output
      * @param quads the outputs, {@code [4][cols]}
      */
-    void outputTiles(float[] rows, int cols, float bias, float[] quads);
+    void outputTiles(float[] m, int at, int pointStride, int cols, float bias, float[] quads);
+
+    /**
+     * The width of a panel of {@link #products}: tile slots per vector.
+     *
+     * @return the slots per panel
+     */
+    int panel();
+
+    /**
+     * {@link WinogradConv#inputTiles} of one image and channel straight into the panels of {@link #products}: the
+     * transform of slot {@code i} to {@code v[((p panels + s / W) channels + channel) W + s % W]}, {@code s = at + i},
+     * {@code W} the {@link #panel} width, for {@code i} in {@code [0, n)} rounded up to whole vectors (the slots past
+     * {@code n} from what the parity planes hold past the image; {@code q} must have a vector's worth of floats past
+     * its four planes).
+     *
+     * @param q the four parity planes
+     * @param quarter floats per parity plane
+     * @param we floats per row of a parity plane (tile slots per row)
+     * @param n the image's slots
+     * @param v the panels, {@code [16][panels][channels][W]}
+     * @param at the image's first slot, a multiple of the vector length ({@code W / 2})
+     * @param channel the channel
+     * @param channels the channels
+     * @param panels the panels per point
+     */
+    void inputPanels(float[] q, int quarter, int we, int n, float[] v, int at, int channel, int channels, int panels);
+
+    /**
+     * {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}: {@code m[((p blocks + cb) 4 + r) panels W + s] = sum over
+     * ci of u[((p blocks + cb) cin + ci) 4 + r] v[((p panels + s / W) cin + ci) W + s % W]}, the sum over the input
+     * channels in order, for every slot of every panel.
+     *
+     * @param u the transformed weight, {@code [16][blocks][cin][4]} (output channels in blocks of four)
+     * @param v the panels of the transformed input, {@code [16][panels][cin][W]}
+     * @param m the products, {@code [16][4 blocks][panels W]}
+     * @param blocks the blocks of four output channels
+     * @param cin the input channels
+     * @param panels the panels per point
+     * @param p0 the first point
+     * @param p1 past the last point
+     */
+    void products(float[] u, float[] v, float[] m, int blocks, int cin, int panels, int p0, int p1);
 
     /**
      * {@link WinogradConv#gradientTiles} of slots {@code [0, n)}.
@@ -107,7 +157,8 @@ final class WinogradConv {
     void gradientTiles(float[] q, int quarter, int n, float[] rows, int at, int cols);
   }
 
-  private final Simd simd = SIMD;
+  /** The vector loops, or null: the plain loops and products by OpenBLAS. */
+  private final Simd simd;
   private final int budget;
   /** Whether this is the input gradient of the layer: the weight read transposed and flipped. */
   private final boolean transposed;
@@ -142,13 +193,15 @@ final class WinogradConv {
    * @param hin the input's height
    * @param win the input's width
    * @param budget the floats of transformed input, and of products, per chunk of images ({@link #BUDGET})
+   * @param vectors whether to use the vector loops ({@link #SIMD}) where the Vector API is available
    * @return the Winograd form, or null
    */
-  static WinogradConv of(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+  static WinogradConv of(Parameters params, Layer.Conv2d layer, int hin, int win, int budget, boolean vectors) {
     if (layer.kernel() != 3 || layer.stride() != 1) {
       return null;
     }
-    return new WinogradConv(params, layer, hin, win, budget);
+    return new WinogradConv(params, layer, false, layer.in(), layer.out(), layer.padding(), hin, win, budget,
+        vectors ? SIMD : null);
   }
 
   /**
@@ -162,19 +215,17 @@ final class WinogradConv {
    * @param hin the input's height
    * @param win the input's width
    * @param budget the floats per chunk of images ({@link #BUDGET})
+   * @param vectors whether to use the vector loops ({@link #SIMD}) where the Vector API is available
    * @return the Winograd form of the input gradient, or null
    */
-  static WinogradConv inputGradient(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
+  static WinogradConv inputGradient(Parameters params, Layer.Conv2d layer, int hin, int win, int budget,
+      boolean vectors) {
     Layer.Padding pad = layer.padding();
     if (layer.kernel() != 3 || layer.stride() != 1 || pad.top() + pad.bottom() != 2 || pad.left() + pad.right() != 2) {
       return null;
     }
     return new WinogradConv(params, layer, true, layer.out(), layer.in(),
-        new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left()), hin, win, budget);
-  }
-
-  private WinogradConv(Parameters params, Layer.Conv2d layer, int hin, int win, int budget) {
-    this(params, layer, false, layer.in(), layer.out(), layer.padding(), hin, win, budget);
+        new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left()), hin, win, budget, vectors ? SIMD : null);
   }
 
   /**
@@ -185,7 +236,8 @@ final class WinogradConv {
    * @param pad the padding of what is read
    */
   private WinogradConv(Parameters params, Layer.Conv2d layer, boolean transposed, int cin, int cout,
-      Layer.Padding pad, int hin, int win, int budget) {
+      Layer.Padding pad, int hin, int win, int budget, Simd simd) {
+    this.simd = simd;
     this.budget = budget;
     this.params = params;
     this.transposed = transposed;
@@ -219,6 +271,10 @@ final class WinogradConv {
    * @param y the output, channel-major planes
    */
   void forward(NativePass ps, NativeValue x, NativeValue y) {
+    if (simd != null) {
+      forwardInVectors(ps, x, y);
+      return;
+    }
     Workspace ws = ps.ws();
     int nb = x.items;
     int per = chunk(nb);
@@ -235,7 +291,7 @@ final class WinogradConv {
           inputTransform(lane, x, c0, c1, 0, nb, v, 0));
       ps.pieces(POINTS, POINTS, (lane, p0, p1) -> products(u, v, 0, m, 0, cols, p0, p1));
       ps.split(cout, NativePass.grain((long) POINTS * cols), (lane, c0, c1) ->
-          outputTransform(lane, m, 0, c0, c1, 0, nb, b, y));
+          outputTransform(lane, staged(lane, m, 0, cols), slots, c0, c1, 0, nb, b, y));
       return;
     }
     // each chunk a group of its own; a staging size of 1 makes the step's base its lane's index
@@ -245,8 +301,102 @@ final class WinogradConv {
     Conv2dKernel.chunkGroups(ps, nb, per, count, 1, (lane, index, group, first, j0, jn) -> {
       inputTransform(lane, x, 0, cin, j0, jn, v, vSize * index);
       products(u, v, vSize * index, m, mSize * index, jn * slots, 0, POINTS);
-      outputTransform(lane, m, mSize * index, 0, cout, j0, jn, b, y);
+      outputTransform(lane, staged(lane, m, mSize * index, jn * slots), slots, 0, cout, j0, jn, b, y);
     });
+  }
+
+  /**
+   * {@link #forward} with the products in Java ({@link Simd#products}) on heap panels: no staging in native memory.
+   * The transformed weight, input and products live in heap scratch: the weight and, with
+   * one chunk, the input and products in the caller's (lane 0's), shared by the lanes; with several chunks each lane
+   * takes whole chunks in its own.
+   */
+  private void forwardInVectors(NativePass ps, NativeValue x, NativeValue y) {
+    Workspace ws = ps.ws();
+    int nb = x.items;
+    int per = chunk(nb);
+    int count = (nb + per - 1) / per;
+    int blocks = (cout + 3) / 4;
+    float[] u = heapWeights(ps, blocks);
+    float[] b = bias >= 0 ? params.weights(bias, cout) : new float[cout];
+    int imageSlots = imageSlots();
+    if (count == 1) {
+      int panels = panels(nb * imageSlots);
+      float[] v = ws.scratch(V_SCRATCH, POINTS * cin * panels * simd.panel());
+      float[] m = ws.scratch(M_SCRATCH, POINTS * blocks * 4 * panels * simd.panel());
+      ps.split(cin, NativePass.grain((long) POINTS * nb * slots), (lane, c0, c1) ->
+          inputPanels(lane, x, c0, c1, 0, nb, v, panels));
+      ps.pieces(POINTS, POINTS, (lane, p0, p1) -> simd.products(u, v, m, blocks, cin, panels, p0, p1));
+      ps.split(cout, NativePass.grain((long) POINTS * nb * slots), (lane, c0, c1) ->
+          outputTransform(lane, products(m, blocks, panels), imageSlots, c0, c1, 0, nb, b, y));
+      return;
+    }
+    Conv2dKernel.chunkGroups(ps, nb, per, count, 0, (lane, index, group, first, j0, jn) -> {
+      int panels = panels(jn * imageSlots);
+      float[] v = lane.scratch(V_SCRATCH, POINTS * cin * panels * simd.panel());
+      float[] m = lane.scratch(M_SCRATCH, POINTS * blocks * 4 * panels * simd.panel());
+      inputPanels(lane, x, 0, cin, j0, jn, v, panels);
+      simd.products(u, v, m, blocks, cin, panels, 0, POINTS);
+      outputTransform(lane, products(m, blocks, panels), imageSlots, 0, cout, j0, jn, b, y);
+    });
+  }
+
+  /**
+   * Tile slots per image in {@link #forwardInVectors}: {@link #slots} rounded up to whole vectors (half a panel),
+   * so that each image's slots start a vector and {@link Simd#inputPanels} stores whole vectors.
+   */
+  private int imageSlots() {
+    int vector = simd.panel() / 2;
+    return (slots + vector - 1) / vector * vector;
+  }
+
+  /**
+   * Whether the forward pass runs its products in vectors ({@link Simd#products}; with the Vector API), not by
+   * OpenBLAS.
+   *
+   * @return whether it does
+   */
+  boolean vectorProducts() {
+    return simd != null;
+  }
+
+  /** The heap scratch of {@link #forwardInVectors}: transformed input, products, transformed weight. */
+  private static final int V_SCRATCH = 4;
+  private static final int M_SCRATCH = 5;
+  private static final int U_SCRATCH = 6;
+
+  /** Panels for {@code cols} slots. */
+  private int panels(int cols) {
+    return (cols + simd.panel() - 1) / simd.panel();
+  }
+
+  /** The products of {@link Simd#products} as {@link #outputTransform} reads them. */
+  private Products products(float[] m, int blocks, int panels) {
+    int stride = panels * simd.panel();
+    int pointStride = blocks * 4 * stride;
+    return (co, cols, bias, quads) -> simd.outputTiles(m, co * stride, pointStride, cols, bias, quads);
+  }
+
+  /** Products staged in native memory ({@link #products}), copied to a lane's heap scratch one channel at a time. */
+  private Products staged(Workspace.Lane lane, Buffer m, long base, int cols) {
+    float[] rows = lane.scratch(2, POINTS * cols);
+    FloatBuffer src = m.buffer;
+    return (co, n, bias, quads) -> {
+      for (int p = 0; p < POINTS; p++) {
+        src.get((int) (base + ((long) p * cout + co) * cols), rows, p * cols, cols);
+      }
+      if (simd != null) {
+        simd.outputTiles(rows, 0, cols, cols, bias, quads);
+      } else {
+        outputTiles(rows, 0, cols, cols, 0, bias, quads);
+      }
+    };
+  }
+
+  /** The inverse transforms of one output channel's tile slots, into {@code quads} ({@link #outputTiles}). */
+  @FunctionalInterface
+  private interface Products {
+    void tiles(int co, int cols, float bias, float[] quads);
   }
 
   /**
@@ -353,13 +503,22 @@ final class WinogradConv {
    */
   private void gradientTransform(Workspace.Lane lane, NativeValue dy, int c0, int c1, int j0, int jn, Buffer z,
       long base) {
-    transform(lane, dy, cout, hout, wout, 0, 0, slots, c0, c1, j0, jn, z, base, (q, quarter, rows, at, cols) -> {
+    int cols = jn * slots;
+    float[] rows = lane.scratch(2, POINTS * cols);
+    transform(lane, dy, hout, wout, 0, 0, slots, c0, c1, j0, jn, (q, quarter, c, j) -> {
       if (simd != null) {
-        simd.gradientTiles(q, quarter, slots, rows, at, cols);
+        simd.gradientTiles(q, quarter, slots, rows, j * slots, cols);
       } else {
-        gradientTiles(q, quarter, 0, slots, rows, at, cols);
+        gradientTiles(q, quarter, 0, slots, rows, j * slots, cols);
       }
-    });
+    }, c -> stage(rows, cols, z, base, cout, c));
+  }
+
+  /** One channel's transformed tiles ({@code rows}, {@code [16][cols]}) into {@code [16][channels][cols]} at {@code base}. */
+  private static void stage(float[] rows, int cols, Buffer dst, long base, int channels, int c) {
+    for (int p = 0; p < POINTS; p++) {
+      dst.buffer.put((int) (base + ((long) p * channels + c) * cols), rows, p * cols, cols);
+    }
   }
 
   /**
@@ -412,18 +571,9 @@ final class WinogradConv {
    * Computed again on every pass (training changes the weights between passes): {@code 16 cout cin} floats.
    */
   private Buffer transformedWeights(NativePass ps) {
-    Workspace ws = ps.ws();
     int pairs = cout * cin;
-    float[] raw = ws.scratch(1, pairs * 9);
-    params.weights(weight, raw, pairs * 9);
-    float[] w = raw;
-    if (transposed) {
-      // the layer's weight is [cin][cout][3][3] in this object's terms: g = its flipped transpose
-      w = ws.scratch(2, pairs * 9);
-      Conv2dKernel.flipTransposed(ps, raw, w, cin, cout, 9);
-    }
-    float[] g = w;
-    Buffer b = ws.slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
+    float[] g = kernels(ps);
+    Buffer b = ps.ws().slot(Slot.FLIPPED_WEIGHT, (long) pairs * POINTS);
     // a block of pairs at a time, its 16 points into 16 runs of the buffer: writing the points of each pair
     // straight into U ([16][pairs], a power-of-two stride apart) made 16 streams that evict each other from the
     // cache's sets (a quarter of the DDPM model's training step at 256 channels)
@@ -432,21 +582,7 @@ final class WinogradConv {
       for (int k0 = q0; k0 < q1; k0 += BLOCK) {
         int len = Math.min(BLOCK, q1 - k0);
         for (int k = 0; k < len; k++) {
-          int s = (k0 + k) * 9;
-          // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the kernel's rows; then G along the columns
-          float g00 = g[s];
-          float g01 = g[s + 1];
-          float g02 = g[s + 2];
-          float g20 = g[s + 6];
-          float g21 = g[s + 7];
-          float g22 = g[s + 8];
-          float e0 = g00 + g20;
-          float e1 = g01 + g21;
-          float e2 = g02 + g22;
-          row(u, k, 0, g00, g01, g02);
-          row(u, k, 1, 0.5f * (e0 + g[s + 3]), 0.5f * (e1 + g[s + 4]), 0.5f * (e2 + g[s + 5]));
-          row(u, k, 2, 0.5f * (e0 - g[s + 3]), 0.5f * (e1 - g[s + 4]), 0.5f * (e2 - g[s + 5]));
-          row(u, k, 3, g20, g21, g22);
+          kernel(g, (k0 + k) * 9, u, k);
         }
         for (int p = 0; p < POINTS; p++) {
           b.buffer.put(p * pairs + k0, u, p * BLOCK, len);
@@ -454,6 +590,83 @@ final class WinogradConv {
       }
     });
     return b;
+  }
+
+  /** Input channels per block of {@link #heapWeights}: a block of four output channels by these, 64 pairs. */
+  private static final int RUN = BLOCK / 4;
+
+  /**
+   * {@code U} as {@link Simd#products} reads it, {@code [16][blocks][cin][4]} in the caller's heap scratch (the
+   * output channels past {@code cout} in the last block zero), computed in blocks of four output channels by
+   * {@link #RUN} input channels, each point of a block one contiguous run of {@code U}.
+   */
+  private float[] heapWeights(NativePass ps, int blocks) {
+    float[] g = kernels(ps);
+    float[] u = ps.ws().scratch(U_SCRATCH, POINTS * blocks * 4 * cin);
+    int blockFloats = blocks * 4 * cin;
+    int runs = (cin + RUN - 1) / RUN;
+    ps.split(blocks * runs, NativePass.grain((long) (POINTS + 9) * BLOCK), (lane, i0, i1) -> {
+      float[] t = lane.scratch(0, POINTS * BLOCK);
+      for (int i = i0; i < i1; i++) {
+        int cb = i / runs;
+        int ci0 = (i - cb * runs) * RUN;
+        int len = Math.min(RUN, cin - ci0);
+        for (int c = 0; c < len; c++) {
+          for (int r = 0; r < 4; r++) {
+            int co = cb * 4 + r;
+            if (co < cout) {
+              kernel(g, (co * cin + ci0 + c) * 9, t, c * 4 + r);
+            } else {
+              for (int p = 0; p < POINTS; p++) {
+                t[p * BLOCK + c * 4 + r] = 0f;
+              }
+            }
+          }
+        }
+        int at = (cb * cin + ci0) * 4;
+        for (int p = 0; p < POINTS; p++) {
+          System.arraycopy(t, p * BLOCK, u, p * blockFloats + at, len * 4);
+        }
+      }
+    });
+    return u;
+  }
+
+  /**
+   * The layer's 3x3 kernels {@code g[co][ci]} in this object's terms, {@code [cout][cin][9]} in the caller's heap
+   * scratch: the weight, or for the input gradient its flipped transpose. {@code U} is computed from them again on
+   * every pass (training changes the weights between passes): {@code 16 cout cin} floats.
+   */
+  private float[] kernels(NativePass ps) {
+    Workspace ws = ps.ws();
+    int pairs = cout * cin;
+    float[] raw = ws.scratch(1, pairs * 9);
+    params.weights(weight, raw, pairs * 9);
+    if (!transposed) {
+      return raw;
+    }
+    // the layer's weight is [cin][cout][3][3] in this object's terms: g = its flipped transpose
+    float[] w = ws.scratch(2, pairs * 9);
+    Conv2dKernel.flipTransposed(ps, raw, w, cin, cout, 9);
+    return w;
+  }
+
+  /** {@code U = G g G^T} of the kernel at {@code g[s..s + 9)}: point {@code p} to {@code u[p BLOCK + k]}. */
+  private static void kernel(float[] g, int s, float[] u, int k) {
+    // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the kernel's rows; then G along the columns
+    float g00 = g[s];
+    float g01 = g[s + 1];
+    float g02 = g[s + 2];
+    float g20 = g[s + 6];
+    float g21 = g[s + 7];
+    float g22 = g[s + 8];
+    float e0 = g00 + g20;
+    float e1 = g01 + g21;
+    float e2 = g02 + g22;
+    row(u, k, 0, g00, g01, g02);
+    row(u, k, 1, 0.5f * (e0 + g[s + 3]), 0.5f * (e1 + g[s + 4]), 0.5f * (e2 + g[s + 5]));
+    row(u, k, 2, 0.5f * (e0 - g[s + 3]), 0.5f * (e1 - g[s + 4]), 0.5f * (e2 - g[s + 5]));
+    row(u, k, 3, g20, g21, g22);
   }
 
   /** Row {@code r} of {@code G g} times {@code G^T}: {@code [a, (a + b + c) / 2, (a - b + c) / 2, c]} into the block. */
@@ -473,38 +686,54 @@ final class WinogradConv {
    */
   private void inputTransform(Workspace.Lane lane, NativeValue x, int c0, int c1, int j0, int jn, Buffer v,
       long base) {
-    transform(lane, x, cin, hin, win, top, left, (th + 1) * we + 1, c0, c1, j0, jn, v, base,
-        (q, quarter, rows, at, cols) -> {
-          if (simd != null) {
-            simd.inputTiles(q, quarter, we, slots, rows, at, cols);
-          } else {
-            inputTiles(q, quarter, we, 0, slots, rows, at, cols);
-          }
-        });
+    int cols = jn * slots;
+    float[] rows = lane.scratch(2, POINTS * cols);
+    transform(lane, x, hin, win, top, left, inputQuarter(), c0, c1, j0, jn, (q, quarter, c, j) -> {
+      if (simd != null) {
+        simd.inputTiles(q, quarter, we, slots, rows, j * slots, cols);
+      } else {
+        inputTiles(q, quarter, we, 0, slots, rows, j * slots, cols);
+      }
+    }, c -> stage(rows, cols, v, base, cin, c));
+  }
+
+  /**
+   * {@link #inputTransform} into the heap panels of {@link Simd#products}, {@code [16][panels][cin][W]}: image
+   * {@code j}'s slots from {@code j} {@link #imageSlots}; the slots past each image's {@link #slots} are computed
+   * from whatever the parity planes hold there, and no output reads them.
+   */
+  private void inputPanels(Workspace.Lane lane, NativeValue x, int c0, int c1, int j0, int jn, float[] v, int panels) {
+    int imageSlots = imageSlots();
+    transform(lane, x, hin, win, top, left, inputQuarter(), c0, c1, j0, jn,
+        (q, quarter, c, j) -> simd.inputPanels(q, quarter, we, slots, v, j * imageSlots, c, cin, panels), null);
+  }
+
+  /** Floats per parity plane of the input: {@code th + 1} rows of {@code we}, and one for the last tile's reach. */
+  private int inputQuarter() {
+    return (th + 1) * we + 1;
   }
 
   /** The transform of one image's tile slots from its four parity planes ({@link #transform}). */
   @FunctionalInterface
   private interface Tiles {
-    void run(float[] q, int quarter, float[] rows, int at, int cols);
+    void run(float[] q, int quarter, int channel, int image);
   }
 
   /**
    * Channels {@code [c0, c1)} of images {@code [j0, j0 + jn)} of {@code value} ({@code channels} planes of {@code h}
    * by {@code w}), each plane placed at row {@code top} and column {@code left} of a zero plane and split by the
-   * parity of its rows and columns into four planes of {@code quarter} floats, rows {@code we} apart, transformed
-   * by {@code tiles} into {@code [16][jn slots]}, written {@code base} floats into {@code dst} as {@code
-   * [16][channels][jn slots]}.
+   * parity of its rows and columns into four planes of {@code quarter} floats, rows {@code we} apart, handed to
+   * {@code tiles} (image {@code j} counted from {@code j0}); {@code channelDone}, if not null, after each channel's
+   * images. The four planes are followed by a vector's worth of zeros, so that a vector loop may run past the
+   * last slot.
    */
-  private void transform(Workspace.Lane lane, NativeValue value, int channels, int h, int w, int top, int left,
-      int quarter, int c0, int c1, int j0, int jn, Buffer dst, long base, Tiles tiles) {
+  private void transform(Workspace.Lane lane, NativeValue value, int h, int w, int top, int left, int quarter,
+      int c0, int c1, int j0, int jn, Tiles tiles, java.util.function.IntConsumer channelDone) {
     int nb = value.items;
     int plane = h * w;
-    int cols = jn * slots;
     float[] in = lane.scratch(0, plane);
-    float[] q = lane.scratch(1, 4 * quarter);
-    float[] rows = lane.scratch(2, POINTS * cols);
-    Arrays.fill(q, 0, 4 * quarter, 0f);
+    float[] q = lane.scratch(1, 4 * quarter + OVERRUN);
+    Arrays.fill(q, 0, 4 * quarter + OVERRUN, 0f);
     FloatBuffer src = value.buffer();
     int first = left & 1;
     for (int c = c0; c < c1; c++) {
@@ -522,13 +751,16 @@ final class WinogradConv {
             q[to] = in[src0 + ix];
           }
         }
-        tiles.run(q, quarter, rows, j * slots, cols);
+        tiles.run(q, quarter, c, j);
       }
-      for (int p = 0; p < POINTS; p++) {
-        dst.buffer.put((int) (base + ((long) p * channels + c) * cols), rows, p * cols, cols);
+      if (channelDone != null) {
+        channelDone.accept(c);
       }
     }
   }
+
+  /** Floats past the parity planes that a vector loop over whole vectors of slots may read (two 512-bit vectors). */
+  private static final int OVERRUN = 32;
 
   /**
    * The transforms of {@code n} tile slots: {@code rows[p cols + at + i] = (B^T d B)[p]}, the patch {@code d} of
@@ -597,33 +829,24 @@ final class WinogradConv {
   }
 
   /**
-   * {@code y[co][j] = A^T M A + b[co]} for output channels {@code [c0, c1)} of images {@code [j0, j0 + jn)},
-   * the products read {@code base} floats into {@code m}.
+   * {@code y[co][j] = A^T M A + b[co]} for output channels {@code [c0, c1)} of images {@code [j0, j0 + jn)}, image
+   * {@code j}'s products at slots from {@code j imageSlots} of what {@code m} reads.
    */
-  private void outputTransform(Workspace.Lane lane, Buffer m, long base, int c0, int c1, int j0, int jn, float[] b,
-      NativeValue y) {
+  private void outputTransform(Workspace.Lane lane, Products m, int imageSlots, int c0, int c1, int j0, int jn,
+      float[] b, NativeValue y) {
     int nb = y.items;
     int pout = hout * wout;
-    int cols = jn * slots;
-    float[] rows = lane.scratch(2, POINTS * cols);
+    int cols = jn * imageSlots;
     float[] quads = lane.scratch(3, 4 * cols);
     float[] out = lane.scratch(0, jn * pout);
-    FloatBuffer src = m.buffer;
     FloatBuffer dst = y.buffer();
     for (int co = c0; co < c1; co++) {
-      for (int p = 0; p < POINTS; p++) {
-        src.get((int) (base + ((long) p * cout + co) * cols), rows, p * cols, cols);
-      }
-      if (simd != null) {
-        simd.outputTiles(rows, cols, b[co], quads);
-      } else {
-        outputTiles(rows, cols, 0, b[co], quads);
-      }
+      m.tiles(co, cols, b[co], quads);
       for (int j = 0; j < jn; j++) {
         int plane = j * pout;
         for (int ty = 0; ty < th; ty++) {
           int oy = 2 * ty;
-          int s = j * slots + ty * we;
+          int s = j * imageSlots + ty * we;
           int r0 = plane + oy * wout;
           interleave(quads, s, cols + s, out, r0);
           if (oy + 1 < hout) {
@@ -653,17 +876,18 @@ final class WinogradConv {
    * The inverse transforms of {@code cols} tile slots: {@code quads[(2 a + b) cols + i] = (A^T M A)[a][b] + bias}
    * for the points {@code M[p] = rows[p cols + i]}.
    */
-  static void outputTiles(float[] rows, int cols, int from, float bias, float[] quads) {
+  static void outputTiles(float[] m, int at, int ps, int cols, int from, float bias, float[] quads) {
     for (int i = from; i < cols; i++) {
+      int o = at + i;
       // A^T M: rows m0 + m1 + m2 and m1 - m2 - m3 of the 4x4 points
-      float a0 = rows[i] + rows[4 * cols + i] + rows[8 * cols + i];
-      float a1 = rows[cols + i] + rows[5 * cols + i] + rows[9 * cols + i];
-      float a2 = rows[2 * cols + i] + rows[6 * cols + i] + rows[10 * cols + i];
-      float a3 = rows[3 * cols + i] + rows[7 * cols + i] + rows[11 * cols + i];
-      float s0 = rows[4 * cols + i] - rows[8 * cols + i] - rows[12 * cols + i];
-      float s1 = rows[5 * cols + i] - rows[9 * cols + i] - rows[13 * cols + i];
-      float s2 = rows[6 * cols + i] - rows[10 * cols + i] - rows[14 * cols + i];
-      float s3 = rows[7 * cols + i] - rows[11 * cols + i] - rows[15 * cols + i];
+      float a0 = m[o] + m[o + 4 * ps] + m[o + 8 * ps];
+      float a1 = m[o + ps] + m[o + 5 * ps] + m[o + 9 * ps];
+      float a2 = m[o + 2 * ps] + m[o + 6 * ps] + m[o + 10 * ps];
+      float a3 = m[o + 3 * ps] + m[o + 7 * ps] + m[o + 11 * ps];
+      float s0 = m[o + 4 * ps] - m[o + 8 * ps] - m[o + 12 * ps];
+      float s1 = m[o + 5 * ps] - m[o + 9 * ps] - m[o + 13 * ps];
+      float s2 = m[o + 6 * ps] - m[o + 10 * ps] - m[o + 14 * ps];
+      float s3 = m[o + 7 * ps] - m[o + 11 * ps] - m[o + 15 * ps];
       // then A along the columns
       quads[i] = a0 + a1 + a2 + bias;
       quads[cols + i] = a1 - a2 - a3 + bias;

@@ -165,7 +165,7 @@ final class Workspace implements AutoCloseable {
   static final class Lane {
     private final VectorMath.Scratch math = new VectorMath.Scratch();
     private final float[][] chunks = new float[4][CHUNK];
-    private final float[][] grown = new float[4][0];
+    private final float[][] grown = new float[8][0];
     private double[] doubles = new double[0];
 
     /**
@@ -179,9 +179,9 @@ final class Workspace implements AutoCloseable {
     }
 
     /**
-     * One of four growable heap arrays of at least {@code size} floats, contents undefined.
+     * One of eight growable heap arrays of at least {@code size} floats, contents undefined.
      *
-     * @param i 0 to 3
+     * @param i 0 to 7
      * @param size the length needed
      * @return the array
      */
@@ -399,9 +399,9 @@ final class Workspace implements AutoCloseable {
   }
 
   /**
-   * One of four growable heap arrays of at least {@code size} floats, contents undefined.
+   * One of eight growable heap arrays of at least {@code size} floats, contents undefined.
    *
-   * @param i 0 to 3
+   * @param i 0 to 7
    * @param size the length needed
    * @return the array
    */

@@ -54,6 +54,7 @@ class Nd4jLayerKindsTest {
   private Backend products;
   private Backend direct;
   private Backend winograd;
+  private Backend winogradBlas;
   private DirectConv.Simd loop;
   private final ReferenceBackend ref = new ReferenceBackend();
 
@@ -75,6 +76,9 @@ class Nd4jLayerKindsTest {
     // (the transforms' plain loops where the Vector API is off)
     winograd = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
         new DirectConv.Use(null, false, DirectConv.TILE_FLOATS, 2048));
+    // ... and with the forward pass's products by OpenBLAS (the path where the Vector API is off)
+    winogradBlas = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
+        new DirectConv.Use(null, false, DirectConv.TILE_FLOATS, 2048, false));
   }
 
   @AfterAll
@@ -84,6 +88,7 @@ class Nd4jLayerKindsTest {
     products.close();
     direct.close();
     winograd.close();
+    winogradBlas.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -164,7 +169,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split, products, direct, winograd}) {
+    for (Backend b : new Backend[] {backend, split, products, direct, winograd, winogradBlas}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -177,7 +182,8 @@ class Nd4jLayerKindsTest {
           TensorScope s2 = ref.openScope()) {
         String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
             : b == direct ? " (direct convolutions, " + loop.getClass().getSimpleName() + ")"
-            : b == winograd ? " (Winograd convolutions)" : "");
+            : b == winograd ? " (Winograd convolutions)"
+            : b == winogradBlas ? " (Winograd convolutions, products by OpenBLAS)" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);

@@ -52,14 +52,97 @@ class WinogradConvTest {
       assertArrayEquals(plain, vector, "input transform, " + th + " tile rows");
       float[] quadsPlain = new float[4 * cols];
       float[] quadsVector = new float[4 * cols];
-      WinogradConv.outputTiles(plain, cols, 0, 0.25f, quadsPlain);
-      simd.outputTiles(plain, cols, 0.25f, quadsVector);
+      WinogradConv.outputTiles(plain, 0, cols, cols, 0, 0.25f, quadsPlain);
+      simd.outputTiles(plain, 0, cols, cols, 0.25f, quadsVector);
       assertArrayEquals(quadsPlain, quadsVector, "output transform, " + th + " tile rows");
       float[] gradPlain = new float[16 * cols];
       float[] gradVector = new float[16 * cols];
       WinogradConv.gradientTiles(q, n, 0, n, gradPlain, at, cols);
       simd.gradientTiles(q, n, n, gradVector, at, cols);
       assertArrayEquals(gradPlain, gradVector, "output-gradient transform, " + th + " tile rows");
+    }
+  }
+
+  @Test
+  void vectorTransformIntoPanelsComputesThePlainLoopsBits() {
+    WinogradConv.Simd simd = WinogradConv.SIMD;
+    assertNotNull(simd, "the tests run with the Vector API module on a CPU with AVX2 or AVX-512");
+    int w = simd.panel();
+    for (int[] tiles : new int[][] {{8, 8}, {4, 4}, {3, 5}, {16, 16}, {1, 1}}) {
+      int th = tiles[0];
+      int we = tiles[1] + 1;
+      int n = th * we;
+      int quarter = (th + 1) * we + 1;
+      float[] q = java.util.Arrays.copyOf(planes(th, we, n), 4 * quarter + 32);
+      float[] rows = new float[16 * n];
+      WinogradConv.inputTiles(q, quarter, we, 0, n, rows, 0, n);
+      int channels = 3;
+      int at = 3 * (w / 2); // a later image's slots, starting in the middle of a panel
+      int panels = (at + n + w - 1) / w + 1;
+      float[] v = new float[16 * panels * channels * w];
+      simd.inputPanels(q, quarter, we, n, v, at, 1, channels, panels);
+      for (int p = 0; p < 16; p++) {
+        for (int i = 0; i < n; i++) {
+          int s = at + i;
+          assertEquals(rows[p * n + i], v[((p * panels + s / w) * channels + 1) * w + s % w], 0f,
+              "point " + p + " of slot " + i + ", " + th + " tile rows");
+        }
+      }
+    }
+  }
+
+  @Test
+  void vectorProductsAreTheSumsOverTheInputChannels() {
+    WinogradConv.Simd simd = WinogradConv.SIMD;
+    assertNotNull(simd, "the tests run with the Vector API module on a CPU with AVX2 or AVX-512");
+    int w = simd.panel();
+    Random r = new Random(3);
+    // output channels not a multiple of four (a zero-padded block), slots not a multiple of the panels' width
+    for (int[] shape : new int[][] {{5, 3, 7}, {8, 17, 4 * w + 3}, {1, 2, 1}, {12, 9, 6 * w}}) {
+      int cout = shape[0];
+      int cin = shape[1];
+      int cols = shape[2];
+      int blocks = (cout + 3) / 4;
+      int panels = (cols + w - 1) / w;
+      float[][][] uu = new float[16][cout][cin];
+      float[] u = new float[16 * blocks * cin * 4];
+      for (int p = 0; p < 16; p++) {
+        for (int co = 0; co < cout; co++) {
+          for (int ci = 0; ci < cin; ci++) {
+            uu[p][co][ci] = (float) r.nextGaussian();
+            u[((p * blocks + co / 4) * cin + ci) * 4 + co % 4] = uu[p][co][ci];
+          }
+        }
+      }
+      float[][] rows = new float[cin][16 * cols];
+      float[] v = new float[16 * panels * cin * w];
+      java.util.Arrays.fill(v, Float.NaN); // slots past cols: whatever is there must not reach the others
+      for (int ci = 0; ci < cin; ci++) {
+        for (int p = 0; p < 16; p++) {
+          for (int c = 0; c < cols; c++) {
+            rows[ci][p * cols + c] = (float) r.nextGaussian();
+            v[((p * panels + c / w) * cin + ci) * w + c % w] = rows[ci][p * cols + c];
+          }
+        }
+      }
+      float[] m = new float[16 * blocks * 4 * panels * w];
+      simd.products(u, v, m, blocks, cin, panels, 0, 16);
+      int stride = panels * w;
+      for (int p = 0; p < 16; p++) {
+        for (int co = 0; co < cout; co++) {
+          for (int s = 0; s < cols; s++) {
+            double sum = 0;
+            double abs = 0;
+            for (int ci = 0; ci < cin; ci++) {
+              sum += (double) uu[p][co][ci] * rows[ci][p * cols + s];
+              abs += Math.abs((double) uu[p][co][ci] * rows[ci][p * cols + s]);
+            }
+            // float32 sums of cin products: within cin ulps of the sum of magnitudes
+            assertEquals(sum, m[(p * blocks * 4 + co) * stride + s], 1e-6 * cin * abs + 1e-30,
+                "M[" + p + "][" + co + "][" + s + "] of " + cout + "x" + cin + "x" + cols);
+          }
+        }
+      }
     }
   }
 
@@ -73,7 +156,7 @@ class WinogradConvTest {
     float[] rows = new float[16 * n];
     WinogradConv.inputTiles(q, quarter, we, 0, n, rows, 0, n);
     float[] quads = new float[4 * n];
-    WinogradConv.outputTiles(rows, n, 0, 1.5f, quads);
+    WinogradConv.outputTiles(rows, 0, n, n, 0, 1.5f, quads);
     for (int i = 0; i < n; i++) {
       // the tile's 4x4 patch: row r from the even (r = 0, 2) or odd (1, 3) row planes, column c likewise
       double[][] d = new double[4][4];
