@@ -98,7 +98,8 @@ final class DirectConv {
       String d = simd == null ? "" : "direct (" + simd.getClass().getSimpleName() + ")"
           + (everywhere ? " for stride 1, " : " where it pays, ");
       boolean vectors = winogradVectors && WinogradConv.SIMD != null;
-      String w = winogradFloats == 0 ? "" : "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1"
+      String w = winogradFloats == 0 ? ""
+          : "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1"
           + (vectors ? " (products in vectors" + (simd != null && !everywhere
               && simd.yieldsToWinograd(Integer.MAX_VALUE, Integer.MAX_VALUE) ? "; first where the direct loop yields)"
               : ")") : "") + ", ";

@@ -7,8 +7,9 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
- * A 3x3 stride-1 convolution ({@link Conv2dKernel}) by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of
- * output positions is {@code A^T [U . V] A}, where {@code V = B^T d B} is the transform of the tile's 4x4 input
+ * A 3x3 stride-1 convolution ({@link Conv2dKernel}) by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of output positions is
+ * {@code A^T [U . V] A}, where {@code V = B^T d B} is the transform of the tile's 4x4 input
  * patch {@code d}, {@code U = G g G^T} that of the 3x3 kernel {@code g}, and {@code .} the element-wise product
  * over the 16 points, summed over the input channels. With the points as the outer index, that sum is 16 matrix
  * products {@code M[p] = U[p] V[p]} ({@code [cout, cin]} by {@code [cin, tiles]}): 16 products of {@code 2 cout
@@ -19,9 +20,10 @@ import java.util.Arrays;
  * ({@link Simd#inputPanels}): no staging in native memory, and on the Zen 3 this was measured on, timed inside the
  * U-Net's forward pass, 62-69 GFLOP/s where OpenBLAS ran the same chunks at 57-60 (and OpenBLAS is slower still
  * with the 32 rows of the layers this lets Winograd take from the direct loop). Elsewhere, and for the weight
- * gradient (whose products sum over the tiles), OpenBLAS runs them on native staging buffers. The input gradient of a size-keeping layer is the same computation with the weight transposed and
- * flipped ({@link #inputGradient}), and the weight gradient {@code G^T [sum over tiles of Z[p] V[p]^T] G} with
- * {@code Z = A dY A^T} ({@link #weightGradient}).
+ * gradient (whose products sum over the tiles), OpenBLAS runs them on native staging buffers. The input gradient
+ * of a size-keeping layer is the same computation with the weight transposed and flipped ({@link #inputGradient}),
+ * and the weight gradient {@code G^T [sum over tiles of Z[p] V[p]^T] G} with {@code Z = A dY A^T}
+ * ({@link #weightGradient}).
  *
  * <pre>
  *   B^T = | 1  0 -1  0 |    G = | 1    0    0  |    A^T = | 1  1  1  0 |
@@ -103,7 +105,7 @@ final class WinogradConv {
     void outputTiles(float[] m, int at, int pointStride, int cols, float bias, float[] quads);
 
     /**
-     * The width of a panel of {@link #products}: tile slots per vector.
+     * The width of a panel of {@link #products}: the tile slots of two vectors.
      *
      * @return the slots per panel
      */
@@ -377,7 +379,10 @@ final class WinogradConv {
     return (co, cols, bias, quads) -> simd.outputTiles(m, co * stride, pointStride, cols, bias, quads);
   }
 
-  /** Products staged in native memory ({@link #products}), copied to a lane's heap scratch one channel at a time. */
+  /**
+   * Products staged in native memory ({@link #products}, the path without the vector loops), copied to a lane's heap
+   * scratch one channel at a time.
+   */
   private Products staged(Workspace.Lane lane, Buffer m, long base, int cols) {
     float[] rows = lane.scratch(2, POINTS * cols);
     FloatBuffer src = m.buffer;
@@ -385,11 +390,7 @@ final class WinogradConv {
       for (int p = 0; p < POINTS; p++) {
         src.get((int) (base + ((long) p * cout + co) * cols), rows, p * cols, cols);
       }
-      if (simd != null) {
-        simd.outputTiles(rows, 0, cols, cols, bias, quads);
-      } else {
-        outputTiles(rows, 0, cols, cols, 0, bias, quads);
-      }
+      outputTiles(rows, 0, cols, cols, 0, bias, quads);
     };
   }
 
@@ -514,7 +515,7 @@ final class WinogradConv {
     }, c -> stage(rows, cols, z, base, cout, c));
   }
 
-  /** One channel's transformed tiles ({@code rows}, {@code [16][cols]}) into {@code [16][channels][cols]} at {@code base}. */
+  /** One channel's transformed tiles ({@code rows}, {@code [16][cols]}) into {@code [16][channels][cols]} at base. */
   private static void stage(float[] rows, int cols, Buffer dst, long base, int channels, int c) {
     for (int p = 0; p < POINTS; p++) {
       dst.buffer.put((int) (base + ((long) p * channels + c) * cols), rows, p * cols, cols);
@@ -669,7 +670,7 @@ final class WinogradConv {
     row(u, k, 3, g20, g21, g22);
   }
 
-  /** Row {@code r} of {@code G g} times {@code G^T}: {@code [a, (a + b + c) / 2, (a - b + c) / 2, c]} into the block. */
+  /** Row {@code r} of {@code G g} times {@code G^T} into the block: {@code [a, (a + b + c) / 2, (a - b + c) / 2, c]} */
   private static void row(float[] u, int k, int r, float a, float b, float c) {
     u[(r * 4) * BLOCK + k] = a;
     u[(r * 4 + 1) * BLOCK + k] = 0.5f * (a + c + b);
