@@ -583,7 +583,7 @@ final class WinogradConv {
       for (int k0 = q0; k0 < q1; k0 += BLOCK) {
         int len = Math.min(BLOCK, q1 - k0);
         for (int k = 0; k < len; k++) {
-          kernel(g, (k0 + k) * 9, u, k);
+          kernel(g, pairAt(k0 + k), u, k);
         }
         for (int p = 0; p < POINTS; p++) {
           b.buffer.put(p * pairs + k0, u, p * BLOCK, len);
@@ -616,7 +616,7 @@ final class WinogradConv {
           for (int r = 0; r < 4; r++) {
             int co = cb * 4 + r;
             if (co < cout) {
-              kernel(g, (co * cin + ci0 + c) * 9, t, c * 4 + r);
+              kernel(g, pairAt(co * cin + ci0 + c), t, c * 4 + r);
             } else {
               for (int p = 0; p < POINTS; p++) {
                 t[p * BLOCK + c * 4 + r] = 0f;
@@ -634,39 +634,55 @@ final class WinogradConv {
   }
 
   /**
-   * The layer's 3x3 kernels {@code g[co][ci]} in this object's terms, {@code [cout][cin][9]} in the caller's heap
-   * scratch: the weight, or for the input gradient its flipped transpose. {@code U} is computed from them again on
-   * every pass (training changes the weights between passes): {@code 16 cout cin} floats.
+   * The layer's weight, {@code [layer out][layer in][3][3]}, in the caller's heap scratch: the kernels of this
+   * object's pairs at {@link #pairAt}. {@code U} is computed from them again on every pass (training changes the
+   * weights between passes): {@code 16 cout cin} floats.
    */
   private float[] kernels(NativePass ps) {
-    Workspace ws = ps.ws();
     int pairs = cout * cin;
-    float[] raw = ws.scratch(1, pairs * 9);
+    float[] raw = ps.ws().scratch(1, pairs * 9);
     params.weights(weight, raw, pairs * 9);
-    if (!transposed) {
-      return raw;
-    }
-    // the layer's weight is [cin][cout][3][3] in this object's terms: g = its flipped transpose
-    float[] w = ws.scratch(2, pairs * 9);
-    Conv2dKernel.flipTransposed(ps, raw, w, cin, cout, 9);
-    return w;
+    return raw;
   }
 
-  /** {@code U = G g G^T} of the kernel at {@code g[s..s + 9)}: point {@code p} to {@code u[p BLOCK + k]}. */
-  private static void kernel(float[] g, int s, float[] u, int k) {
+  /**
+   * Where the kernel of pair {@code q = co cin + ci} (this object's terms) starts in the layer's weight, and in
+   * which direction its nine taps run: {@code 9 q} forward; for the input gradient the flipped transpose, the
+   * layer's kernel {@code [ci][co]} read from its last tap back, as {@code -(9 (ci cout + co) + 8) - 1} (negative:
+   * {@link #kernel} reads it backwards).
+   */
+  private int pairAt(int q) {
+    if (!transposed) {
+      return 9 * q;
+    }
+    int co = q / cin;
+    int ci = q - co * cin;
+    return -(9 * (ci * cout + co) + 8) - 1;
+  }
+
+  /**
+   * {@code U = G g G^T} of the kernel at {@code at} ({@link #pairAt}: taps {@code g[at..at + 9)}, or for a negative
+   * {@code at} the taps {@code g[-at - 1 - t]}, the kernel flipped): point {@code p} to {@code u[p BLOCK + k]}.
+   */
+  private static void kernel(float[] w, int at, float[] u, int k) {
+    int s = at >= 0 ? at : -at - 1;
+    int d = at >= 0 ? 1 : -1;
     // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the kernel's rows; then G along the columns
-    float g00 = g[s];
-    float g01 = g[s + 1];
-    float g02 = g[s + 2];
-    float g20 = g[s + 6];
-    float g21 = g[s + 7];
-    float g22 = g[s + 8];
+    float g00 = w[s];
+    float g01 = w[s + d];
+    float g02 = w[s + 2 * d];
+    float g10 = w[s + 3 * d];
+    float g11 = w[s + 4 * d];
+    float g12 = w[s + 5 * d];
+    float g20 = w[s + 6 * d];
+    float g21 = w[s + 7 * d];
+    float g22 = w[s + 8 * d];
     float e0 = g00 + g20;
     float e1 = g01 + g21;
     float e2 = g02 + g22;
     row(u, k, 0, g00, g01, g02);
-    row(u, k, 1, 0.5f * (e0 + g[s + 3]), 0.5f * (e1 + g[s + 4]), 0.5f * (e2 + g[s + 5]));
-    row(u, k, 2, 0.5f * (e0 - g[s + 3]), 0.5f * (e1 - g[s + 4]), 0.5f * (e2 - g[s + 5]));
+    row(u, k, 1, 0.5f * (e0 + g10), 0.5f * (e1 + g11), 0.5f * (e2 + g12));
+    row(u, k, 2, 0.5f * (e0 - g10), 0.5f * (e1 - g11), 0.5f * (e2 - g12));
     row(u, k, 3, g20, g21, g22);
   }
 
