@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Where the time goes: matrix products (linear layers, convolutions as im2col, attention) are direct
  * OpenBLAS calls on the values' native memory ({@link Blas}), except the forward pass of stride-1
  * convolutions where the Vector API is available ({@link DirectConv}) and that of the other 3x3 stride-1 ones,
- * by Winograd's F(2x2, 3x3) around OpenBLAS products ({@link WinogradConv}); everything else streams native memory
+ * by Winograd's F(2x2, 3x3) ({@link WinogradConv}: its forward products in Java vectors where the Vector API is
+ * available, else, and for its weight gradient, OpenBLAS's); everything else streams native memory
  * through small heap arrays in loops that the JIT vectorises ({@link ArrayMath}, {@link VectorMath}).
  * With more than one thread, OpenBLAS uses them inside each product, and the kernels split their Java loops
  * over independent outputs across the backend's own {@link KernelPool} (bit-identical to one thread).
