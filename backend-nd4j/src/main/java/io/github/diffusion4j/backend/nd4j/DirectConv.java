@@ -95,15 +95,21 @@ final class DirectConv {
      *     vectors; first where the direct loop yields), im2col products otherwise"
      */
     String describe() {
-      String d = simd == null ? "" : "direct (" + simd.getClass().getSimpleName() + ")"
-          + (everywhere ? " for stride 1, " : " where it pays, ");
-      boolean vectors = winogradVectors && WinogradConv.SIMD != null;
-      String w = winogradFloats == 0 ? ""
-          : "Winograd F(2x2, 3x3) for " + (simd == null ? "" : "other ") + "3x3 stride 1"
-          + (vectors ? " (products in vectors" + (simd != null && !everywhere
-              && simd.yieldsToWinograd(Integer.MAX_VALUE, Integer.MAX_VALUE) ? "; first where the direct loop yields)"
-              : ")") : "") + ", ";
-      return d + w + "im2col products otherwise";
+      StringBuilder b = new StringBuilder();
+      if (simd != null) {
+        b.append("direct (").append(simd.getClass().getSimpleName())
+            .append(everywhere ? ") for stride 1, " : ") where it pays, ");
+      }
+      if (winogradFloats > 0) {
+        b.append("Winograd F(2x2, 3x3) for ").append(simd == null ? "" : "other ").append("3x3 stride 1");
+        if (winogradVectors && WinogradConv.SIMD != null) {
+          // whether the loop yields any layer at all: asked for the widest one
+          boolean yields = simd != null && !everywhere && simd.yieldsToWinograd(Integer.MAX_VALUE, Integer.MAX_VALUE);
+          b.append(yields ? " (products in vectors; first where the direct loop yields)" : " (products in vectors)");
+        }
+        b.append(", ");
+      }
+      return b.append("im2col products otherwise").toString();
     }
   }
 

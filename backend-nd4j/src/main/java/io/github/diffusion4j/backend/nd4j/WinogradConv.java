@@ -164,6 +164,8 @@ final class WinogradConv {
   private final int budget;
   /** Whether this is the input gradient of the layer: the weight read transposed and flipped. */
   private final boolean transposed;
+  /** The step between a kernel's taps as {@link #kernel} reads them: 1, or -1 for the flipped kernel. */
+  private final int tapStep;
   private final Parameters params;
   private final int weight;
   private final int bias;
@@ -243,6 +245,7 @@ final class WinogradConv {
     this.budget = budget;
     this.params = params;
     this.transposed = transposed;
+    this.tapStep = transposed ? -1 : 1;
     this.weight = params.offset(layer.name() + ".weight");
     this.bias = layer.bias() && !transposed ? params.offset(layer.name() + ".bias") : -1;
     this.cin = cin;
@@ -583,7 +586,7 @@ final class WinogradConv {
       for (int k0 = q0; k0 < q1; k0 += BLOCK) {
         int len = Math.min(BLOCK, q1 - k0);
         for (int k = 0; k < len; k++) {
-          kernel(g, pairAt(k0 + k), u, k);
+          kernel(g, pairAt(k0 + k), tapStep, u, k);
         }
         for (int p = 0; p < POINTS; p++) {
           b.buffer.put(p * pairs + k0, u, p * BLOCK, len);
@@ -616,7 +619,7 @@ final class WinogradConv {
           for (int r = 0; r < 4; r++) {
             int co = cb * 4 + r;
             if (co < cout) {
-              kernel(g, pairAt(co * cin + ci0 + c), t, c * 4 + r);
+              kernel(g, pairAt(co * cin + ci0 + c), tapStep, t, c * 4 + r);
             } else {
               for (int p = 0; p < POINTS; p++) {
                 t[p * BLOCK + c * 4 + r] = 0f;
@@ -646,10 +649,9 @@ final class WinogradConv {
   }
 
   /**
-   * Where the kernel of pair {@code q = co cin + ci} (this object's terms) starts in the layer's weight, and in
-   * which direction its nine taps run: {@code 9 q} forward; for the input gradient the flipped transpose, the
-   * layer's kernel {@code [ci][co]} read from its last tap back, as {@code -(9 (ci cout + co) + 8) - 1} (negative:
-   * {@link #kernel} reads it backwards).
+   * Where the first tap {@link #kernel} reads of pair {@code q = co cin + ci} (this object's terms) is in the layer's
+   * weight: {@code 9 q}; for the input gradient, whose kernel is the flipped transpose, the last tap of the layer's
+   * kernel {@code [ci][co]}, read backwards from there ({@link #tapStep}).
    */
   private int pairAt(int q) {
     if (!transposed) {
@@ -657,16 +659,14 @@ final class WinogradConv {
     }
     int co = q / cin;
     int ci = q - co * cin;
-    return -(9 * (ci * cout + co) + 8) - 1;
+    return 9 * (ci * cout + co) + 8;
   }
 
   /**
-   * {@code U = G g G^T} of the kernel at {@code at} ({@link #pairAt}: taps {@code g[at..at + 9)}, or for a negative
-   * {@code at} the taps {@code g[-at - 1 - t]}, the kernel flipped): point {@code p} to {@code u[p BLOCK + k]}.
+   * {@code U = G g G^T} of the kernel whose taps are {@code w[s + t d]}, {@code t = 0..8} ({@code d} -1: the layer's
+   * kernel flipped): point {@code p} to {@code u[p BLOCK + k]}.
    */
-  private static void kernel(float[] w, int at, float[] u, int k) {
-    int s = at >= 0 ? at : -at - 1;
-    int d = at >= 0 ? 1 : -1;
+  private static void kernel(float[] w, int s, int d, float[] u, int k) {
     // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the kernel's rows; then G along the columns
     float g00 = w[s];
     float g01 = w[s + d];
