@@ -6,6 +6,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendUnavailableException;
@@ -59,7 +60,7 @@ final class DjlBackend implements Backend, TensorFactory {
    */
   static DjlBackend load(BackendOptions options) {
     int threads = options.threads();
-    long passMemory = DjlLayers.passMemory(System.getProperty(DjlLayers.PASS_MEMORY_PROPERTY));
+    long passMemory = PassMemory.fromSystemProperty(DjlLayers.PASS_MEMORY_PROPERTY);
     synchronized (LOCK) {
       try {
         if (engine == null) {

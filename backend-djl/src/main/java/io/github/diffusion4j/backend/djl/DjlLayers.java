@@ -7,6 +7,7 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.Map;
 
@@ -25,11 +26,8 @@ import java.util.Map;
  * training step.
  */
 final class DjlLayers implements LayerBackend {
-  /** The system property that sets {@link #passMemoryBytes()} in MiB. */
+  /** The system property that sets {@link #passMemoryBytes()} in MiB ({@link PassMemory}). */
   static final String PASS_MEMORY_PROPERTY = "diffusion4j.djl.passMemoryMb";
-
-  /** The default activation memory of a pass: 2 GiB. */
-  static final long DEFAULT_PASS_MEMORY_MB = 2048;
 
   private final DjlBackend backend;
   private final long passMemoryBytes;
@@ -46,37 +44,11 @@ final class DjlLayers implements LayerBackend {
   }
 
   /**
-   * The pass memory set by {@value #PASS_MEMORY_PROPERTY}, or the default.
-   *
-   * @param value the property's value, or null
-   * @return bytes
-   * @throws IllegalArgumentException naming the property if the value is not a whole number of MiB from 1
-   */
-  static long passMemory(String value) {
-    if (value == null || value.isBlank()) {
-      return DEFAULT_PASS_MEMORY_MB << 20;
-    }
-    long mb;
-    try {
-      mb = Long.parseLong(value.strip());
-    } catch (NumberFormatException e) {
-      mb = -1;
-    }
-    if (mb < 1 || mb > (Long.MAX_VALUE >> 20)) {
-      throw new IllegalArgumentException(
-          "system property " + PASS_MEMORY_PROPERTY + ": '" + value + "' is not a whole number of MiB from 1 "
-              + "(the activation memory of one pass; default " + DEFAULT_PASS_MEMORY_MB + ")");
-    }
-    return mb << 20;
-  }
-
-  /**
    * {@inheritDoc}
    *
-   * <p>{@value #DEFAULT_PASS_MEMORY_MB} MiB unless the system property {@value #PASS_MEMORY_PROPERTY} says
-   * otherwise: the default U-Net trains batches of 64 in one pass (about 18 MB of activations per image by the
-   * api's estimate), while a large model's batch is split into passes whose gradients add up, so its memory
-   * stays bounded.
+   * <p>{@link PassMemory#DEFAULT_MB} MiB unless the system property {@value #PASS_MEMORY_PROPERTY} says
+   * otherwise ({@link PassMemory}): a large model's batch is split into passes whose gradients add up, so its
+   * memory stays bounded.
    */
   @Override
   public long passMemoryBytes() {

@@ -19,6 +19,7 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
@@ -272,7 +273,7 @@ class DjlLayersTest {
     try (TrainableModel m = ref.createModel(spec, adam, 5)) {
       expected = run(m, ref);
     }
-    for (long passMemory : new long[] {DjlLayers.DEFAULT_PASS_MEMORY_MB << 20, 1}) {
+    for (long passMemory : new long[] {PassMemory.DEFAULT_MB << 20, 1}) {
       Run djl;
       try (TrainableModel m = NetworkModel.create(spec, new DjlLayers(backend, passMemory), backend, adam, 5)) {
         djl = run(m, backend);
@@ -392,10 +393,10 @@ class DjlLayersTest {
 
   @Test
   void thePassMemoryIsASystemPropertyInMib() {
-    assertEquals(2048L << 20, DjlLayers.passMemory(null));
-    assertEquals(64L << 20, DjlLayers.passMemory(" 64 "));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DjlLayers.passMemory("1g"));
+    assertEquals(2048L << 20, PassMemory.parse(DjlLayers.PASS_MEMORY_PROPERTY, null));
+    assertEquals(64L << 20, PassMemory.parse(DjlLayers.PASS_MEMORY_PROPERTY, " 64 "));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PassMemory.parse(DjlLayers.PASS_MEMORY_PROPERTY, "1g"));
     assertTrue(e.getMessage().contains(DjlLayers.PASS_MEMORY_PROPERTY) && e.getMessage().contains("'1g'"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> DjlLayers.passMemory("0"));
+    assertThrows(IllegalArgumentException.class, () -> PassMemory.parse(DjlLayers.PASS_MEMORY_PROPERTY, "0"));
   }
 }

@@ -31,10 +31,6 @@ final class Nd4jBackend implements Backend, TensorFactory {
   private final AtomicLong recycledFloats = new AtomicLong();
   private volatile boolean closed;
 
-  Nd4jBackend(NativeRuntime runtime, int threads) {
-    this(runtime, Nd4jLayers.PASS_BYTES, threads);
-  }
-
   /**
    * A backend whose passes keep about {@code passBytes} of activations (tests use small budgets to split
    * batches into several passes).

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
@@ -50,11 +51,14 @@ public final class Nd4jBackendProvider implements BackendProvider {
    * @param options the number of native threads
    * @return a new backend
    * @throws BackendUnavailableException with a one-line reason if the native libraries cannot be loaded
+   * @throws IllegalArgumentException naming the property if {@value Nd4jLayers#PASS_MEMORY_PROPERTY} is not a
+   *     whole number of MiB from 1 (checked before anything is loaded)
    */
   @Override
   public Backend create(BackendOptions options) {
+    long passBytes = PassMemory.fromSystemProperty(Nd4jLayers.PASS_MEMORY_PROPERTY);
     NativeRuntime runtime = NativeRuntime.load(options.threads());
-    return new Nd4jBackend(runtime, options.threads());
+    return new Nd4jBackend(runtime, passBytes, options.threads());
   }
 
   @Override

@@ -7,6 +7,7 @@ import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +32,14 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Nd4jLayers implements LayerBackend {
   /**
-   * The default activation budget of a pass (256 MB): a batch whose activations (as the network counts
-   * them, {@link Network#activationFloatsPerItem}) need more is split into several passes.
+   * The system property that sets the activation budget of a pass in MiB ({@link PassMemory}): a batch whose
+   * activations (as the network counts them, {@link Network#activationFloatsPerItem}) need more is split into
+   * several passes.
    */
-  static final long PASS_BYTES = 256L << 20;
+  static final String PASS_MEMORY_PROPERTY = "diffusion4j.nd4j.passMemoryMb";
+
+  /** The default activation budget of a pass ({@link PassMemory#DEFAULT_MB}), in bytes. */
+  static final long PASS_BYTES = PassMemory.DEFAULT_MB << 20;
 
   private final Nd4jBackend backend;
   private final long passBytes;

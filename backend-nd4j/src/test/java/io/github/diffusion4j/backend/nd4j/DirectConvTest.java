@@ -23,7 +23,7 @@ class DirectConvTest {
 
   @BeforeAll
   void open() {
-    backend = new Nd4jBackend(NativeRuntime.load(1), 1);
+    backend = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1);
     // the 512-bit loop on any CPU: these tests only build the direct forms (packing weights, no vectors run)
     loop = new DirectConvSimd();
   }

@@ -2,6 +2,7 @@ package io.github.diffusion4j.backend.nd4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.spi.Backend;
@@ -100,6 +101,33 @@ class Nd4jBackendProviderTest {
     try (Backend b = p.create(BackendOptions.defaults())) {
       assertTrue(b.describe().endsWith("1 thread"), b.describe());
       assertFalse(b.describe().contains("\n"));
+    }
+  }
+
+  @Test
+  void thePassMemoryIsASystemPropertyInMibCheckedBeforeTheBackendIsCreated() {
+    Nd4jBackendProvider p = new Nd4jBackendProvider();
+    String before = System.getProperty(Nd4jLayers.PASS_MEMORY_PROPERTY);
+    try {
+      System.clearProperty(Nd4jLayers.PASS_MEMORY_PROPERTY);
+      try (Backend b = p.create(BackendOptions.defaults())) {
+        assertEquals(2048L << 20, b.layers().passMemoryBytes());
+      }
+      System.setProperty(Nd4jLayers.PASS_MEMORY_PROPERTY, " 64 ");
+      try (Backend b = p.create(BackendOptions.defaults())) {
+        assertEquals(64L << 20, b.layers().passMemoryBytes());
+      }
+      System.setProperty(Nd4jLayers.PASS_MEMORY_PROPERTY, "1g");
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> p.create(BackendOptions.defaults()));
+      assertEquals("system property diffusion4j.nd4j.passMemoryMb: '1g' is not a whole number of MiB from 1 "
+          + "(the activation memory of one pass; default 2048)", e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Nd4jLayers.PASS_MEMORY_PROPERTY);
+      } else {
+        System.setProperty(Nd4jLayers.PASS_MEMORY_PROPERTY, before);
+      }
     }
   }
 
