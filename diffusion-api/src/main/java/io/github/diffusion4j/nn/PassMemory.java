@@ -7,10 +7,11 @@ package io.github.diffusion4j.nn;
  *
  * <p>The default, {@value #DEFAULT_MB} MiB, trains the default U-Net at batch 64 in one pass (about 20 MB of
  * activations per image by {@link Network#activationFloatsPerItem}) and the DDPM authors' CIFAR-10 model
- * (about 135 MB per image) at batch 16 in one pass, or at batch 64 in passes of at most 16 images; a larger
+ * (about 135 MB per image) at batch 16 in two passes of eight images, at batch 64 in five of 12 to 16; a larger
  * batch adds passes, not memory. A smaller budget bounds memory further and costs speed: each pass repeats
  * the work done per pass on the weights and runs the products on fewer images (ND4J trained the CIFAR-10 model
- * at batch 16 at 0.077 steps/s in passes of one image under 256 MiB, at 0.126 in one pass; docs/benchmarks.md).
+ * at batch 16 at 0.077 steps/s in sixteen passes of one image under 256 MiB, 0.116-0.125 in two passes;
+ * docs/benchmarks.md).
  */
 public final class PassMemory {
   /** The default activation memory of a pass, in MiB: 2 GiB. */
