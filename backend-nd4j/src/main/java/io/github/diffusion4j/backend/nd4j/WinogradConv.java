@@ -50,6 +50,15 @@ final class WinogradConv {
   /** Pairs of channels per block of the weight transforms (their 16 points in 16 runs of this many floats). */
   private static final int BLOCK = 64;
 
+  /**
+   * Output channels per block of {@code U} in {@link Simd#products}: six, by a panel of two vectors of tile slots, is
+   * twelve accumulators, which keep both of a core's multiply-add pipes busy where eight (blocks of four) left gaps
+   * (78-87 against 56-67 GFLOP/s on AVX2 in a harness over the U-Nets' shapes; three vectors by four channels, twelve
+   * accumulators too but fifteen live vectors, spilled: 40). A layer whose output channels are not a multiple of six
+   * computes zero channels in its last block (four of 36 for 32 channels, two of 66 for 64).
+   */
+  static final int BLOCK_OUT = 6;
+
   /** Floats of transformed input, and of products, per chunk of images (1 MiB each). */
   static final int BUDGET = 1 << 18;
 
@@ -131,14 +140,14 @@ final class WinogradConv {
     void inputPanels(float[] q, int quarter, int we, int n, float[] v, int at, int channel, int channels, int panels);
 
     /**
-     * {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}: {@code m[((p blocks + cb) 4 + r) panels W + s] = sum over
-     * ci of u[((p blocks + cb) cin + ci) 4 + r] v[((p panels + s / W) cin + ci) W + s % W]}, the sum over the input
-     * channels in order, for every slot of every panel.
+     * {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}: {@code m[((p blocks + cb) B + r) panels W + s] = sum over
+     * ci of u[((p blocks + cb) cin + ci) B + r] v[((p panels + s / W) cin + ci) W + s % W]} with {@code B =}
+     * {@link #BLOCK_OUT}, the sum over the input channels in order, for every slot of every panel.
      *
-     * @param u the transformed weight, {@code [16][blocks][cin][4]} (output channels in blocks of four)
+     * @param u the transformed weight, {@code [16][blocks][cin][B]} (output channels in blocks of {@code B})
      * @param v the panels of the transformed input, {@code [16][panels][cin][W]}
-     * @param m the products, {@code [16][4 blocks][panels W]}
-     * @param blocks the blocks of four output channels
+     * @param m the products, {@code [16][B blocks][panels W]}
+     * @param blocks the blocks of {@code B} output channels
      * @param cin the input channels
      * @param panels the panels per point
      * @param p0 the first point
@@ -321,14 +330,14 @@ final class WinogradConv {
     int nb = x.items;
     int per = chunk(nb);
     int count = (nb + per - 1) / per;
-    int blocks = (cout + 3) / 4;
+    int blocks = (cout + BLOCK_OUT - 1) / BLOCK_OUT;
     float[] u = heapWeights(ps, blocks);
     float[] b = bias >= 0 ? params.weights(bias, cout) : new float[cout];
     int imageSlots = imageSlots();
     if (count == 1) {
       int panels = panels(nb * imageSlots);
       float[] v = ws.scratch(V_SCRATCH, POINTS * cin * panels * simd.panel());
-      float[] m = ws.scratch(M_SCRATCH, POINTS * blocks * 4 * panels * simd.panel());
+      float[] m = ws.scratch(M_SCRATCH, POINTS * blocks * BLOCK_OUT * panels * simd.panel());
       ps.split(cin, NativePass.grain((long) POINTS * nb * slots), (lane, c0, c1) ->
           inputPanels(lane, x, c0, c1, 0, nb, v, panels));
       ps.pieces(POINTS, POINTS, (lane, p0, p1) -> simd.products(u, v, m, blocks, cin, panels, p0, p1));
@@ -339,7 +348,7 @@ final class WinogradConv {
     Conv2dKernel.chunkGroups(ps, nb, per, count, 0, (lane, index, group, first, j0, jn) -> {
       int panels = panels(jn * imageSlots);
       float[] v = lane.scratch(V_SCRATCH, POINTS * cin * panels * simd.panel());
-      float[] m = lane.scratch(M_SCRATCH, POINTS * blocks * 4 * panels * simd.panel());
+      float[] m = lane.scratch(M_SCRATCH, POINTS * blocks * BLOCK_OUT * panels * simd.panel());
       inputPanels(lane, x, 0, cin, j0, jn, v, panels);
       simd.products(u, v, m, blocks, cin, panels, 0, POINTS);
       outputTransform(lane, products(m, blocks, panels), imageSlots, 0, cout, j0, jn, b, y);
@@ -378,7 +387,7 @@ final class WinogradConv {
   /** The products of {@link Simd#products} as {@link #outputTransform} reads them. */
   private Products products(float[] m, int blocks, int panels) {
     int stride = panels * simd.panel();
-    int pointStride = blocks * 4 * stride;
+    int pointStride = blocks * BLOCK_OUT * stride;
     return (co, cols, bias, quads) -> simd.outputTiles(m, co * stride, pointStride, cols, bias, quads);
   }
 
@@ -596,18 +605,19 @@ final class WinogradConv {
     return b;
   }
 
-  /** Input channels per block of {@link #heapWeights}: a block of four output channels by these, 64 pairs. */
-  private static final int RUN = BLOCK / 4;
+  /** Input channels per block of {@link #heapWeights}: a block of {@link #BLOCK_OUT} output channels by these. */
+  private static final int RUN = BLOCK / BLOCK_OUT;
 
   /**
-   * {@code U} as {@link Simd#products} reads it, {@code [16][blocks][cin][4]} in the caller's heap scratch (the
-   * output channels past {@code cout} in the last block zero), computed in blocks of four output channels by
+   * {@code U} as {@link Simd#products} reads it, {@code [16][blocks][cin][BLOCK_OUT]} in the caller's heap scratch
+   * (the output channels past {@code cout} in the last block zero), computed in blocks of {@link #BLOCK_OUT} output
+   * channels by
    * {@link #RUN} input channels, each point of a block one contiguous run of {@code U}.
    */
   private float[] heapWeights(NativePass ps, int blocks) {
     float[] g = kernels(ps);
-    float[] u = ps.ws().scratch(U_SCRATCH, POINTS * blocks * 4 * cin);
-    int blockFloats = blocks * 4 * cin;
+    float[] u = ps.ws().scratch(U_SCRATCH, POINTS * blocks * BLOCK_OUT * cin);
+    int blockFloats = blocks * BLOCK_OUT * cin;
     int runs = (cin + RUN - 1) / RUN;
     ps.split(blocks * runs, NativePass.grain((long) (POINTS + 9) * BLOCK), (lane, i0, i1) -> {
       float[] t = lane.scratch(0, POINTS * BLOCK);
@@ -616,20 +626,20 @@ final class WinogradConv {
         int ci0 = (i - cb * runs) * RUN;
         int len = Math.min(RUN, cin - ci0);
         for (int c = 0; c < len; c++) {
-          for (int r = 0; r < 4; r++) {
-            int co = cb * 4 + r;
+          for (int r = 0; r < BLOCK_OUT; r++) {
+            int co = cb * BLOCK_OUT + r;
             if (co < cout) {
-              kernel(g, pairAt(co * cin + ci0 + c), tapStep, t, c * 4 + r);
+              kernel(g, pairAt(co * cin + ci0 + c), tapStep, t, c * BLOCK_OUT + r);
             } else {
               for (int p = 0; p < POINTS; p++) {
-                t[p * BLOCK + c * 4 + r] = 0f;
+                t[p * BLOCK + c * BLOCK_OUT + r] = 0f;
               }
             }
           }
         }
-        int at = (cb * cin + ci0) * 4;
+        int at = (cb * cin + ci0) * BLOCK_OUT;
         for (int p = 0; p < POINTS; p++) {
-          System.arraycopy(t, p * BLOCK, u, p * blockFloats + at, len * 4);
+          System.arraycopy(t, p * BLOCK, u, p * blockFloats + at, len * BLOCK_OUT);
         }
       }
     });

@@ -8,9 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
  * slots at a time in the CPU's widest native vectors (the one preferred species, see {@link VectorApi}). The same
  * additions in the same order as the plain loops ({@link WinogradConv#inputTiles}, {@link WinogradConv#outputTiles}),
  * which compute the rest of a run: the same bits. Also the forward pass's 16 products {@code M[p] = U[p] V[p]}
- * ({@link #products}), on panels of two vectors of tile slots: four output channels by one panel at a time in eight
- * accumulators, like {@link DirectConvSimd256}'s loop. Panels of one vector each, read as two streams, ran at half
- * the rate. Compiled on its own with the module added and loaded by reflection ({@link VectorApi}).
+ * ({@link #products}), on panels of two vectors of tile slots: six output channels ({@link WinogradConv#BLOCK_OUT})
+ * by one panel at a time in twelve accumulators (four channels in eight, as {@link DirectConvSimd256}'s loop does,
+ * ran 25-40% slower). Panels of one vector each, read as two streams, ran at half the rate. Compiled on its own
+ * with the module added and loaded by reflection ({@link VectorApi}).
  */
 final class WinogradConvSimd implements WinogradConv.Simd {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -147,16 +148,18 @@ final class WinogradConvSimd implements WinogradConv.Simd {
   public void products(float[] u, float[] v, float[] m, int blocks, int cin, int panels, int p0, int p1) {
     int stride = panels * PANEL;
     int panelFloats = cin * PANEL;
+    int blockFloats = cin * WinogradConv.BLOCK_OUT;
     for (int p = p0; p < p1; p++) {
-      int uAt = p * blocks * cin * 4;
+      int uAt = p * blocks * blockFloats;
       int vAt = p * panels * panelFloats;
-      int mAt = p * blocks * 4 * stride;
+      int mAt = p * blocks * WinogradConv.BLOCK_OUT * stride;
       // panels in groups that stay in the cache while every block of output channels passes over them
       for (int q0 = 0; q0 < panels; q0 += GROUP) {
         int q1 = Math.min(panels, q0 + GROUP);
         for (int cb = 0; cb < blocks; cb++) {
           for (int q = q0; q < q1; q++) {
-            run(u, uAt + cb * cin * 4, v, vAt + q * panelFloats, cin, m, mAt + cb * 4 * stride + q * PANEL, stride);
+            run(u, uAt + cb * blockFloats, v, vAt + q * panelFloats, cin, m,
+                mAt + cb * WinogradConv.BLOCK_OUT * stride + q * PANEL, stride);
           }
         }
       }
@@ -167,8 +170,9 @@ final class WinogradConvSimd implements WinogradConv.Simd {
   private static final int GROUP = 8;
 
   /**
-   * One panel (two vectors of tile slots) by four output channels: eight accumulators, two loads and four
-   * broadcasts per eight fused multiply-adds, the sum over the input channels in order.
+   * One panel (two vectors of tile slots) by six output channels ({@link WinogradConv#BLOCK_OUT}): twelve
+   * accumulators, two loads and six broadcasts per twelve fused multiply-adds, the sum over the input channels in
+   * order.
    */
   private static void run(float[] u, int ui, float[] v, int vi, int cin, float[] m, int mi, int stride) {
     FloatVector a00 = FloatVector.zero(F);
@@ -179,33 +183,44 @@ final class WinogradConvSimd implements WinogradConv.Simd {
     FloatVector a21 = a00;
     FloatVector a30 = a00;
     FloatVector a31 = a00;
-    for (int k = 0; k < cin; k++, vi += PANEL, ui += 4) {
+    FloatVector a40 = a00;
+    FloatVector a41 = a00;
+    FloatVector a50 = a00;
+    FloatVector a51 = a00;
+    for (int k = 0; k < cin; k++, vi += PANEL, ui += WinogradConv.BLOCK_OUT) {
       FloatVector x0 = FloatVector.fromArray(F, v, vi);
       FloatVector x1 = FloatVector.fromArray(F, v, vi + LANES);
-      FloatVector c0 = FloatVector.broadcast(F, u[ui]);
-      a00 = x0.fma(c0, a00);
-      a01 = x1.fma(c0, a01);
-      FloatVector c1 = FloatVector.broadcast(F, u[ui + 1]);
-      a10 = x0.fma(c1, a10);
-      a11 = x1.fma(c1, a11);
-      FloatVector c2 = FloatVector.broadcast(F, u[ui + 2]);
-      a20 = x0.fma(c2, a20);
-      a21 = x1.fma(c2, a21);
-      FloatVector c3 = FloatVector.broadcast(F, u[ui + 3]);
-      a30 = x0.fma(c3, a30);
-      a31 = x1.fma(c3, a31);
+      FloatVector c = FloatVector.broadcast(F, u[ui]);
+      a00 = x0.fma(c, a00);
+      a01 = x1.fma(c, a01);
+      c = FloatVector.broadcast(F, u[ui + 1]);
+      a10 = x0.fma(c, a10);
+      a11 = x1.fma(c, a11);
+      c = FloatVector.broadcast(F, u[ui + 2]);
+      a20 = x0.fma(c, a20);
+      a21 = x1.fma(c, a21);
+      c = FloatVector.broadcast(F, u[ui + 3]);
+      a30 = x0.fma(c, a30);
+      a31 = x1.fma(c, a31);
+      c = FloatVector.broadcast(F, u[ui + 4]);
+      a40 = x0.fma(c, a40);
+      a41 = x1.fma(c, a41);
+      c = FloatVector.broadcast(F, u[ui + 5]);
+      a50 = x0.fma(c, a50);
+      a51 = x1.fma(c, a51);
     }
-    a00.intoArray(m, mi);
-    a01.intoArray(m, mi + LANES);
-    mi += stride;
-    a10.intoArray(m, mi);
-    a11.intoArray(m, mi + LANES);
-    mi += stride;
-    a20.intoArray(m, mi);
-    a21.intoArray(m, mi + LANES);
-    mi += stride;
-    a30.intoArray(m, mi);
-    a31.intoArray(m, mi + LANES);
+    store(a00, a01, m, mi);
+    store(a10, a11, m, mi + stride);
+    store(a20, a21, m, mi + 2 * stride);
+    store(a30, a31, m, mi + 3 * stride);
+    store(a40, a41, m, mi + 4 * stride);
+    store(a50, a51, m, mi + 5 * stride);
+  }
+
+  /** One output channel's panel of products. */
+  private static void store(FloatVector lo, FloatVector hi, float[] m, int at) {
+    lo.intoArray(m, at);
+    hi.intoArray(m, at + LANES);
   }
 
   private static FloatVector point(float[] rows, int at) {

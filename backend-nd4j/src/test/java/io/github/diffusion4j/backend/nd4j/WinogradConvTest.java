@@ -97,20 +97,21 @@ class WinogradConvTest {
     assertNotNull(simd, "the tests run with the Vector API module on a CPU with AVX2 or AVX-512");
     int w = simd.panel();
     Random r = new Random(3);
-    // output channels not a multiple of four (a zero-padded block), slots not a multiple of the panels' width
-    for (int[] shape : new int[][] {{5, 3, 7}, {8, 17, 4 * w + 3}, {1, 2, 1}, {12, 9, 6 * w}}) {
+    // output channels not a multiple of a block (a zero-padded block), slots not a multiple of the panels' width
+    int bo = WinogradConv.BLOCK_OUT;
+    for (int[] shape : new int[][] {{5, 3, 7}, {8, 17, 4 * w + 3}, {1, 2, 1}, {12, 9, 6 * w}, {32, 32, 3 * w}}) {
       int cout = shape[0];
       int cin = shape[1];
       int cols = shape[2];
-      int blocks = (cout + 3) / 4;
+      int blocks = (cout + bo - 1) / bo;
       int panels = (cols + w - 1) / w;
       float[][][] uu = new float[16][cout][cin];
-      float[] u = new float[16 * blocks * cin * 4];
+      float[] u = new float[16 * blocks * cin * bo];
       for (int p = 0; p < 16; p++) {
         for (int co = 0; co < cout; co++) {
           for (int ci = 0; ci < cin; ci++) {
             uu[p][co][ci] = (float) r.nextGaussian();
-            u[((p * blocks + co / 4) * cin + ci) * 4 + co % 4] = uu[p][co][ci];
+            u[((p * blocks + co / bo) * cin + ci) * bo + co % bo] = uu[p][co][ci];
           }
         }
       }
@@ -125,7 +126,7 @@ class WinogradConvTest {
           }
         }
       }
-      float[] m = new float[16 * blocks * 4 * panels * w];
+      float[] m = new float[16 * blocks * bo * panels * w];
       simd.products(u, v, m, blocks, cin, panels, 0, 16);
       int stride = panels * w;
       for (int p = 0; p < 16; p++) {
@@ -138,7 +139,7 @@ class WinogradConvTest {
               abs += Math.abs((double) uu[p][co][ci] * rows[ci][p * cols + s]);
             }
             // float32 sums of cin products: within cin ulps of the sum of magnitudes
-            assertEquals(sum, m[(p * blocks * 4 + co) * stride + s], 1e-6 * cin * abs + 1e-30,
+            assertEquals(sum, m[(p * blocks * bo + co) * stride + s], 1e-6 * cin * abs + 1e-30,
                 "M[" + p + "][" + co + "][" + s + "] of " + cout + "x" + cin + "x" + cols);
           }
         }
