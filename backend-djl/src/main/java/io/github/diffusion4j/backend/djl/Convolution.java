@@ -141,6 +141,7 @@ final class Convolution {
   }
 
   private static Choice choose(PtNDManager manager, String forced) {
+    boolean channelsLastAllowed = channelsLastAllowed();
     if (forced != null && !forced.isBlank()) {
       Strategy s;
       try {
@@ -151,12 +152,13 @@ final class Convolution {
       }
       String failure = SelfCheck.run(manager, s);
       return failure == null
-          ? new Choice(s, channelsLast(manager, s), null, null)
+          ? new Choice(s, channelsLastAllowed && channelsLastPasses(manager, s), null, null)
           : new Choice(null, false, failure, "the forced strategy " + forced + " failed the self-check: " + failure);
     }
     String direct = SelfCheck.run(manager, Strategy.DIRECT);
     if (direct == null) {
-      return new Choice(Strategy.DIRECT, channelsLast(manager, Strategy.DIRECT), null, null);
+      return new Choice(
+          Strategy.DIRECT, channelsLastAllowed && channelsLastPasses(manager, Strategy.DIRECT), null, null);
     }
     String padded = SelfCheck.run(manager, Strategy.CHANNEL_PADDED);
     if (padded == null) {
@@ -166,16 +168,24 @@ final class Convolution {
         + "channel-padded workaround (" + padded + "); use the nd4j backend on this machine");
   }
 
-  /** Whether prediction passes use channels-last inputs: the direct strategy, allowed, and passing on them. */
-  private static boolean channelsLast(PtNDManager manager, Strategy strategy) {
+  /**
+   * Whether {@value #CHANNELS_LAST_PROPERTY} allows channels-last inputs (unset, blank or {@code true}). Read before
+   * any self-check, so a bad value is refused on every machine, whichever strategy this CPU ends up with.
+   */
+  private static boolean channelsLastAllowed() {
     String p = System.getProperty(CHANNELS_LAST_PROPERTY);
-    if (p != null && !p.isBlank() && !p.strip().equalsIgnoreCase("true")) {
-      if (!p.strip().equalsIgnoreCase("false")) {
-        throw new IllegalArgumentException(
-            "system property " + CHANNELS_LAST_PROPERTY + ": '" + p + "' is not a boolean (allowed: true, false)");
-      }
-      return false;
+    if (p == null || p.isBlank() || p.strip().equalsIgnoreCase("true")) {
+      return true;
     }
+    if (!p.strip().equalsIgnoreCase("false")) {
+      throw new IllegalArgumentException(
+          "system property " + CHANNELS_LAST_PROPERTY + ": '" + p + "' is not a boolean (allowed: true, false)");
+    }
+    return false;
+  }
+
+  /** Whether channels-last inputs are correct here: the direct strategy, passing its self-check on them. */
+  private static boolean channelsLastPasses(PtNDManager manager, Strategy strategy) {
     return strategy == Strategy.DIRECT && SelfCheck.run(manager, strategy, true) == null;
   }
 
