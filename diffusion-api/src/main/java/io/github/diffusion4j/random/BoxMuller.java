@@ -1,5 +1,7 @@
 package io.github.diffusion4j.random;
 
+import io.github.diffusion4j.settings.SystemSwitch;
+
 /**
  * Noise version 2 ({@link NoiseVersion#BOX_MULLER}): standard normals by the Box-Muller transform in float32,
  * specified exactly so that every JVM, with or without SIMD, gives the same bits.
@@ -92,14 +94,36 @@ final class BoxMuller {
   /** The scalar implementation. */
   static final Filler SCALAR = BoxMuller::fillScalar;
 
+  /**
+   * The system property that turns the Vector API implementation off ({@code false}; the same bits, slower). Any
+   * value but {@code true} or {@code false} is refused by every fill ({@link io.github.diffusion4j.settings.SystemSwitch}).
+   */
+  static final String VECTOR_PROPERTY = "diffusion4j.noise.vector";
+
   /** The fastest implementation this JVM runs: the Vector API's, or the scalar one. */
   static final Filler FASTEST = fastest();
 
   private BoxMuller() {}
 
-  private static Filler fastest() {
-    if (!Boolean.parseBoolean(System.getProperty("diffusion4j.noise.vector", "true"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+  /**
+   * The implementation the property {@value #VECTOR_PROPERTY} and this JVM allow ({@link #FASTEST} is its value at
+   * class initialisation; tests call it again with the property set).
+   *
+   * @return the Vector API's filler, the scalar one, or for a value that is not a boolean one whose every fill
+   *     refuses it
+   */
+  static Filler fastest() {
+    boolean on;
+    try {
+      on = SystemSwitch.read(VECTOR_PROPERTY, true);
+    } catch (IllegalArgumentException e) {
+      // a static initialiser must not fail (the class would be unusable, with a NoClassDefFoundError later):
+      // every fill refuses the value instead, with the same one-line message
+      return (key, dst, off, n, limit) -> {
+        throw new IllegalArgumentException(e.getMessage());
+      };
+    }
+    if (!on || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       return SCALAR;
     }
     try {

@@ -166,4 +166,25 @@ class BoxMullerTest {
     assertEquals(n * p3, beyond3, 5 * Math.sqrt(n * p3), "count beyond 3 sigma");
     assertEquals(n * p4, beyond4, 5 * Math.sqrt(n * p4), "count beyond 4 sigma");
   }
+
+  @Test
+  void aVectorSwitchThatIsNotABooleanIsRefusedByEveryFillNotSilentlyTurnedOff() {
+    String before = System.getProperty(BoxMuller.VECTOR_PROPERTY);
+    try {
+      System.setProperty(BoxMuller.VECTOR_PROPERTY, "ture");
+      BoxMuller.Filler f = BoxMuller.fastest();
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> f.fill(1, new float[16], 0, 16, 16));
+      assertEquals("system property diffusion4j.noise.vector: 'ture' is not a boolean (allowed: true, false)",
+          e.getMessage());
+      System.setProperty(BoxMuller.VECTOR_PROPERTY, "FALSE");
+      assertTrue(BoxMuller.fastest() == BoxMuller.SCALAR);
+    } finally {
+      if (before == null) {
+        System.clearProperty(BoxMuller.VECTOR_PROPERTY);
+      } else {
+        System.setProperty(BoxMuller.VECTOR_PROPERTY, before);
+      }
+    }
+  }
 }

@@ -34,6 +34,7 @@ public final class ArchitectureRules {
       Architectures.layeredArchitecture()
           .consideringOnlyDependenciesInLayers()
           .withOptionalLayers(true)
+          .layer("settings").definedBy(ROOT + ".settings..")
           .layer("random").definedBy(ROOT + ".random..")
           .layer("tensor").definedBy(ROOT + ".tensor..")
           .layer("schedule").definedBy(ROOT + ".schedule..")
@@ -49,6 +50,7 @@ public final class ArchitectureRules {
           .layer("runtime").definedBy(ROOT + ".runtime..")
           .layer("backends").definedBy(ROOT + ".backend..")
           .layer("edges").definedBy(ROOT + ".cli..", ROOT + ".examples..", ROOT + ".spark..")
+          .whereLayer("settings").mayNotAccessAnyLayer()
           .whereLayer("tensor").mayOnlyBeAccessedByLayers(
               "schedule", "nn", "model", "spi", "sampling", "data", "eval", "io", "training", "config", "runtime", "backends", "edges")
           .whereLayer("schedule").mayOnlyBeAccessedByLayers(
@@ -75,11 +77,12 @@ public final class ArchitectureRules {
   public static final ArchRule CORE_IS_FRAMEWORK_FREE =
       noClasses()
           .that().resideInAnyPackage(
-              ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".nn..", ROOT + ".model..",
-              ROOT + ".sampling..")
+              ROOT + ".settings..", ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".nn..",
+              ROOT + ".model..", ROOT + ".sampling..")
           .should().dependOnClassesThat().resideInAnyPackage(
               "com.fasterxml.jackson..", "com.google.inject..", "jakarta.inject..", "org.nd4j..", "ai.djl..", "org.bytedeco..")
-          .because("tensor, random, schedule, nn, model and sampling must run on any backend with only the JDK");
+          .because("settings, tensor, random, schedule, nn, model and sampling must run on any backend with only the"
+              + " JDK");
 
   /** Backends see only the SPI side of the api: tensors, the layer SPI and the backend SPI. */
   @ArchTest

@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.settings.SystemSwitch;
 import java.util.Locale;
 import java.util.Random;
 
@@ -173,15 +174,7 @@ final class Convolution {
    * any self-check, so a bad value is refused on every machine, whichever strategy this CPU ends up with.
    */
   private static boolean channelsLastAllowed() {
-    String p = System.getProperty(CHANNELS_LAST_PROPERTY);
-    if (p == null || p.isBlank() || p.strip().equalsIgnoreCase("true")) {
-      return true;
-    }
-    if (!p.strip().equalsIgnoreCase("false")) {
-      throw new IllegalArgumentException(
-          "system property " + CHANNELS_LAST_PROPERTY + ": '" + p + "' is not a boolean (allowed: true, false)");
-    }
-    return false;
+    return SystemSwitch.read(CHANNELS_LAST_PROPERTY, true);
   }
 
   /** Whether channels-last inputs are correct here: the direct strategy, passing its self-check on them. */

@@ -1,5 +1,7 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import io.github.diffusion4j.settings.SystemSwitch;
+
 /**
  * Loads this backend's implementations on the JDK's incubating Vector API ({@code VectorMathSimd},
  * {@code ArrayMathSimd}, {@code DirectConvSimd}): classes compiled on their own with the module added and loaded
@@ -8,13 +10,25 @@ package io.github.diffusion4j.backend.nd4j;
  * the convolutions' inner loop then in its own layout, {@code DirectConvSimd256}), and null where they are
  * narrower (there the plain loops are faster). All of them use the one preferred species: vectors of a width the
  * CPU does not have run as Java objects, and a second species in the process made every Vector API loop of Java
- * 17 ~15x slower. The system property {@value #PROPERTY} set to {@code false} turns all of them off.
+ * 17 ~15x slower. The system property {@value #PROPERTY} set to {@code false} turns all of them off; any value but
+ * {@code true} or {@code false} is refused when the backend is created ({@link #enabled}).
  */
 final class VectorApi {
   /** The system property that turns the Vector API implementations off ({@code false}). */
   static final String PROPERTY = "diffusion4j.nd4j.vector";
 
   private VectorApi() {}
+
+  /**
+   * Whether the property allows the Vector API implementations: unset, blank or {@code true}. {@link
+   * Nd4jBackendProvider#create} calls it first, so a bad value is refused before anything is loaded.
+   *
+   * @return whether they are allowed
+   * @throws IllegalArgumentException naming the property and its value if it is not a boolean
+   */
+  static boolean enabled() {
+    return SystemSwitch.read(PROPERTY, true);
+  }
 
   /**
    * The implementation in class {@code className}, or null where the property turns it off, the module is
@@ -26,8 +40,14 @@ final class VectorApi {
    * @return the implementation, or null
    */
   static <T> T load(Class<T> type, String className) {
-    if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+    boolean on;
+    try {
+      on = enabled();
+    } catch (IllegalArgumentException e) {
+      // called from static initialisers, which must not fail: the backend refuses the value when it is created
+      on = true;
+    }
+    if (!on || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       return null;
     }
     try {

@@ -3,6 +3,7 @@ package io.github.diffusion4j.backend.nd4j;
 import io.github.diffusion4j.backend.nd4j.Workspace.Buffer;
 import io.github.diffusion4j.backend.nd4j.Workspace.Slot;
 import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.settings.SystemSwitch;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -72,15 +73,7 @@ final class WinogradConv {
    * @throws IllegalArgumentException if the property is set to something other than {@code true} or {@code false}
    */
   static boolean enabled() {
-    String v = System.getProperty(PROPERTY);
-    if (v == null || v.equalsIgnoreCase("true")) {
-      return true;
-    }
-    if (v.equalsIgnoreCase("false")) {
-      return false;
-    }
-    throw new IllegalArgumentException(
-        "system property " + PROPERTY + ": '" + v + "' is not a boolean (allowed: true, false)");
+    return SystemSwitch.read(PROPERTY, true);
   }
 
   /** The tile transforms in vectors ({@code WinogradConvSimd}), or null where the Vector API is not available. */

@@ -132,6 +132,33 @@ class Nd4jBackendProviderTest {
   }
 
   @Test
+  void theVectorAndWinogradSwitchesAreBooleansCheckedBeforeTheBackendIsCreated() {
+    Nd4jBackendProvider p = new Nd4jBackendProvider();
+    for (String property : new String[] {VectorApi.PROPERTY, WinogradConv.PROPERTY}) {
+      String before = System.getProperty(property);
+      try {
+        System.setProperty(property, "ture");
+        IllegalArgumentException e =
+            assertThrows(IllegalArgumentException.class, () -> p.create(BackendOptions.defaults()));
+        assertEquals("system property " + property + ": 'ture' is not a boolean (allowed: true, false)",
+            e.getMessage());
+        // the loaders, called from static initialisers, never throw: they keep the default
+        assertTrue(VectorApi.load(DirectConv.Simd.class, DirectConv.class.getName() + "Simd") != null);
+        System.setProperty(property, " TRUE ");
+        try (Backend b = p.create(BackendOptions.defaults())) {
+          assertTrue(b.describe().contains("direct"), b.describe());
+        }
+      } finally {
+        if (before == null) {
+          System.clearProperty(property);
+        } else {
+          System.setProperty(property, before);
+        }
+      }
+    }
+  }
+
+  @Test
   void withoutTheNativeJarCreateThrowsBackendUnavailableWithOneLine() throws Exception {
     String classPath =
         Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
