@@ -105,7 +105,7 @@ final class Conv2dKernel implements Kernel {
   /**
    * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}) and the loop does not
    * yield it to Winograd, else by Winograd's F(2x2, 3x3) for a 3x3 stride-1 convolution where {@code use} allows it
-   * ({@link WinogradConv}), else on products of columns.
+   * and it pays ({@link WinogradConv#pays}; always with {@code use.everywhere()}), else on products of columns.
    */
   Conv2dKernel(Parameters params, Layer.Conv2d layer, Shape in, Shape out, DirectConv.Use use) {
     this.params = params;
@@ -130,6 +130,9 @@ final class Conv2dKernel implements Kernel {
     DirectConv d = DirectConv.of(use, params, layer, hin, win);
     WinogradConv w = use.winogradFloats() > 0
         ? WinogradConv.of(params, layer, hin, win, use.winogradFloats(), use.winogradVectors()) : null;
+    if (w != null && !use.everywhere() && !w.pays()) {
+      w = null;
+    }
     // where the direct loop yields a layer's forward pass to Winograd, its gradients stay as the loop has them
     boolean yields = d != null && w != null && !use.everywhere() && w.vectorProducts()
         && use.simd().yieldsToWinograd(cin, cout);

@@ -45,7 +45,9 @@ final class DirectConv {
    *
    * @param simd the inner loop, or null: none (no direct convolutions)
    * @param everywhere whether every stride-1 convolution runs directly, or only those whose planes are large enough
-   *     to pay ({@link #pays}); tests use {@code true} to run the direct form on small shapes
+   *     to pay ({@link #pays}); and without the direct form ({@code simd} null), whether the Winograd form takes
+   *     every 3x3 stride-1 convolution or only those where it pays ({@link WinogradConv#pays}); tests use
+   *     {@code true} to run either form on small shapes
    * @param tileFloats the input floats a tile of positions may read ({@link #TILE_FLOATS}; tests use a few
    *     hundred to cut small planes into several tiles)
    * @param winogradFloats 0: the 3x3 stride-1 convolutions that do not run directly take products of columns;

@@ -113,11 +113,25 @@ class DirectConvTest {
     assertEquals(32, narrow.simd().mostOutputChannels());
     assertNotNull(of(narrow, 64, 32, 3, 1, same, 32, false));
     assertNull(of(narrow, 64, 33, 3, 1, same, 32, false));
-    assertNotNull(of(wide, 64, 128, 3, 1, same, 32, false));
+    assertNotNull(of(wide, 64, 64, 3, 1, same, 32, false));
     // the input gradient's output channels are the layer's input channels
     assertNotNull(of(narrow, 32, 128, 3, 1, same, 32, true));
     assertNull(of(narrow, 33, 8, 3, 1, same, 32, true));
     assertNotNull(of(wide, 64, 8, 3, 1, same, 32, true));
     assertNotNull(of(new DirectConv.Use(narrow.simd(), true), 64, 128, 3, 1, same, 8, false)); // everywhere
+  }
+
+  @Test
+  void theLoopOf512BitVectorsLeavesLayersOfMoreThan64OutputChannelsToWinogradOrTheProducts() {
+    DirectConv.Use wide = new DirectConv.Use(loop, false);
+    Layer.Padding same = Layer.Padding.of(1);
+    assertEquals(64, loop.mostOutputChannels());
+    assertNotNull(of(wide, 128, 64, 3, 1, same, 32, false));
+    assertNull(of(wide, 128, 65, 3, 1, same, 32, false));
+    assertNull(of(wide, 3, 128, 3, 1, same, 32, false)); // the CIFAR-10 model's input layer too
+    // the input gradient's output channels are the layer's input channels
+    assertNotNull(of(wide, 64, 256, 3, 1, same, 32, true));
+    assertNull(of(wide, 65, 8, 3, 1, same, 32, true));
+    assertNotNull(of(new DirectConv.Use(loop, true), 128, 256, 3, 1, same, 8, false)); // everywhere
   }
 }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.diffusion4j.nn.Layer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -213,6 +216,32 @@ class WinogradConvTest {
           }
           assertEquals(s, rows[(a * 4 + b) * n + i], 1e-5, "Z[" + a + "][" + b + "] of slot " + i);
         }
+      }
+    }
+  }
+
+  @Test
+  void itPaysWhereItDoesFewerMultiplyAddsThanTheProductsOfColumns() {
+    WinogradConv.Simd simd = WinogradConv.SIMD;
+    assertNotNull(simd, "the tests run with the Vector API module on a CPU with AVX2 or AVX-512");
+    try (Nd4jBackend backend = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1)) {
+      Map<String, int[]> layout = new LinkedHashMap<>();
+      layout.put("c.weight", new int[] {8, 8, 3, 3});
+      layout.put("c.bias", new int[] {8});
+      try (Parameters p = (Parameters) backend.layers().parameters(layout)) {
+        Layer.Conv2d layer = new Layer.Conv2d("c", 8, 8, 3, 1, Layer.Padding.of(1), true);
+        int budget = WinogradConv.BUDGET;
+        // by OpenBLAS: 16 th (tw + 1) multiply-adds against 9 hout wout; a 4x4 plane 16 x 6 against 144
+        assertTrue(WinogradConv.of(p, layer, 4, 4, budget, false).pays());
+        assertTrue(WinogradConv.of(p, layer, 2, 2, budget, false).pays()); // 32 against 36
+        assertFalse(WinogradConv.of(p, layer, 1, 1, budget, false).pays()); // 32 against 9
+        // in vectors each image's slots are rounded up to a vector: a 4x4 plane's six to 16 on AVX-512 (256
+        // against 144), to 8 on AVX2 (128)
+        boolean avx512 = simd.panel() / 2 >= 16;
+        assertEquals(!avx512, WinogradConv.of(p, layer, 4, 4, budget, true).pays());
+        assertEquals(!avx512, WinogradConv.inputGradient(p, layer, 4, 4, budget, true).pays());
+        assertTrue(WinogradConv.of(p, layer, 8, 8, budget, true).pays()); // 20 slots: 32 (512) against 576
+        assertTrue(WinogradConv.of(p, layer, 32, 32, budget, true).pays());
       }
     }
   }
