@@ -237,13 +237,13 @@ final class WinogradConv {
   /**
    * Whether this form does fewer multiply-adds than the products of columns ({@link Conv2dKernel} takes the
    * products where it does not): {@code 16} per tile slot of an image
-   * against {@code 9} per output position. Without vectors it always does ({@code 16 th (tw + 1)} against
-   * {@code 9 hout wout}, at most 0.89 of it from 4x4 outputs on). With them each image's slots are rounded up to
+   * against {@code 9} per output position. Without vectors it does from 2x2 outputs on ({@code 16 th (tw + 1)}
+   * against {@code 9 hout wout}: 0.89 of it at 2x2, 0.67 at 4x4). With them each image's slots are rounded up to
    * whole vectors ({@link #imageSlots}), which on small planes costs more than Winograd saves: a 4x4 plane has six
    * slots, a whole 512-bit vector of 16 computed, 1.8x the products' work; on the Zen 5 this was measured on (one
    * thread, the DDPM authors' CIFAR-10 model's 256-channel 4x4 layers at batch 16) the products of columns took
-   * 2.9 ms where this form took 3.9-4.8 (and the direct loop 8.4). With 256-bit vectors the 4x4 plane's slots are
-   * rounded to eight (0.89 of the products' work) and the form is kept, as measured on the Zen 3.
+   * 2.9 ms where this form took 4.5 (and the direct loop 8.2). With 256-bit vectors the 4x4 plane's slots are
+   * rounded to eight (0.89 of the products' work) and the form is kept, as it was measured on the Zen 3.
    */
   boolean pays() {
     int computed = simd == null ? slots : imageSlots();

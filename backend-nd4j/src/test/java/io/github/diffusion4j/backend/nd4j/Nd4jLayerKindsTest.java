@@ -72,8 +72,8 @@ class Nd4jLayerKindsTest {
     loop = Nd4jTests.convolutionLoop();
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
         new DirectConv.Use(loop, true, 256, 0));
-    // Winograd's F(2x2, 3x3) for every 3x3 stride-1 convolution (also where it does not pay), in chunks of one or two images on two lanes
-    // (the transforms' plain loops where the Vector API is off)
+    // Winograd's F(2x2, 3x3) for every 3x3 stride-1 convolution (also where it does not pay), in chunks of one or
+    // two images on two lanes (the transforms' plain loops where the Vector API is off)
     winograd = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
         new DirectConv.Use(null, true, DirectConv.TILE_FLOATS, 2048));
     // ... and with the forward pass's products by OpenBLAS (the path where the Vector API is off)
