@@ -522,9 +522,9 @@ public final class Compare implements Callable<Integer> {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // the launcher's default options for the product's commands (`diffusion train`, `sample`): the backends as
-    // users run them; with -Xmx2g -XX:+UseSerialGC ND4J's U-Net ran 1-5% slower at two threads (docs/benchmarks.md)
+    // users run them, on the JVM's default collector (G1); with the Parallel collector ND4J's U-Net trained 21-38%
+    // slower on a Zen 5, with -Xmx2g -XX:+UseSerialGC 1-5% slower at two threads on a Zen 3 (docs/benchmarks.md)
     cmd.add("-Xmx4g");
-    cmd.add("-XX:+UseParallelGC");
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
       // the children draw noise as this JVM would (docs/noise.md: the vectorised fill, the same bits)
       cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
