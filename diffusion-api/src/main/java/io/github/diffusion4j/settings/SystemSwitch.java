@@ -5,7 +5,7 @@ package io.github.diffusion4j.settings;
  * {@code false} (any case, surrounding blanks allowed) mean themselves, and anything else is refused with one
  * line naming the property, the value and what is allowed, so a typo never silently turns code off. The
  * switches: {@code diffusion4j.nd4j.vector}, {@code diffusion4j.nd4j.winograd}, {@code diffusion4j.djl.channelsLast}
- * and {@code diffusion4j.noise.vector} (README, "Speed").
+ * and {@code diffusion4j.noise.vector} (README, "From Java"; docs/noise.md).
  */
 public final class SystemSwitch {
   private SystemSwitch() {}
