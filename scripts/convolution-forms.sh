@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times ND4J's forms of the convolutions (direct loop, Winograd, im2col products, the backend's default choice)
+# Times ND4J's forms of the convolutions (direct loop, Winograd, im2col products, the backend's default choice,
+# and that choice with the weight gradients from columns: default-columns)
 # on every distinct 3x3 stride-1 layer of a model, all forms in one JVM and alternating layer by layer, so that
 # the machine's drift between processes does not pass for a difference between forms. Prints one line per
 # layer (forward / training milliseconds per form) and the totals weighted by how many layers have each shape.

@@ -23,7 +23,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * {@code N P}), on which the bias was written first. Where the Vector API is available, the forward pass of
  * a stride-1 convolution on planes large enough runs without columns instead ({@link DirectConv}), and so does
  * the input gradient of a size-keeping one of up to {@link DirectConv#GRADIENT_CHANNELS} input channels
- * ({@link DirectConv#inputGradient}); the weight gradient then comes from the smaller set of columns. The forward
+ * ({@link DirectConv#inputGradient}); the weight gradient then comes from the smaller set of columns, or where the
+ * CPU has 512-bit vectors from no columns at all ({@link DirectWeightGradient}, which also lets the input gradient
+ * of up to {@link DirectConv#GRADIENT_CHANNELS_WITHOUT_COLUMNS} input channels run directly). The forward
  * pass of the other 3x3 stride-1 convolutions runs by Winograd's F(2x2, 3x3) ({@link WinogradConv}: 2.25x fewer
  * multiply-adds in the products, a transformed input 4x the input instead of columns 9x), and for those that keep
  * the size both gradients do too (no columns at all). Where the Winograd form's products run in vectors and the
@@ -101,6 +103,11 @@ final class Conv2dKernel implements Kernel {
    * through OpenBLAS's products of 32 rows (the whole training step 2-7% slower).
    */
   private final WinogradConv winogradGradient;
+  /**
+   * The weight gradient without columns, or null (from columns). Used where the input gradient runs directly or
+   * is not needed, so that no columns are built at all.
+   */
+  private final DirectWeightGradient weightGradient;
 
   /**
    * A kernel whose forward pass runs directly where {@code use} says so ({@link DirectConv}) and the loop does not
@@ -137,10 +144,12 @@ final class Conv2dKernel implements Kernel {
     boolean yields = d != null && w != null && !use.everywhere() && w.vectorProducts()
         && use.simd().yieldsToWinograd(cin, cout);
     this.direct = yields ? null : d;
-    this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win);
     this.winograd = d == null || yields ? w : null;
     this.winogradGradient = d != null || w == null ? null
         : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats(), use.winogradVectors());
+    this.weightGradient = winogradGradient != null ? null
+        : DirectWeightGradient.of(use.weightGradient(), layer, hin, win);
+    this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win, weightGradient != null);
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
@@ -248,6 +257,13 @@ final class Conv2dKernel implements Kernel {
     if (dx != null && directGradient != null) {
       directGradient.forward(ps, dy, dx);
       dxFromColumns = null;
+    }
+    if (weightGradient != null && dxFromColumns == null) {
+      int groups = Math.min(nb, PARTIALS);
+      Buffer wg = ps.ws().slot(Slot.WEIGHT_GRADIENT, (long) kk * cout * groups);
+      weightGradient.partials(ps, x, dy, wg, groups);
+      addTransposedPartials(ps, wg, groups);
+      return new Value[] {dx};
     }
     if (winogradGradient != null) {
       winograd.weightGradient(ps, x, dy);

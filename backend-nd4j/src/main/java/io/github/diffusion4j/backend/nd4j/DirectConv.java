@@ -28,9 +28,12 @@ import java.util.Arrays;
  * the products alone, a training step 4% at one thread (alternating in one process; docs/benchmarks.md). The
  * input gradient of a size-keeping convolution of up to {@link #GRADIENT_CHANNELS}
  * input channels runs directly too ({@link #inputGradient}: the convolution of {@code dy} with the weight
- * transposed and flipped); the weight gradient stays with the products. A direct weight gradient (a vectorised
- * correlation of {@code dy} with the padded input over chunks of images) was written and passed the gradient
- * checks, but was no faster (54-141 GFLOP/s), because the products' long sums keep OpenBLAS efficient.
+ * transposed and flipped). Its weight gradient comes from the products of columns, or with 512-bit vectors from
+ * {@link DirectWeightGradient} (vectors over the output channels, an outer product per position), which then also
+ * lets the input gradient of layers of up to {@link #GRADIENT_CHANNELS_WITHOUT_COLUMNS} input channels run here. An
+ * earlier direct weight gradient with vectors over the positions (a correlation of {@code dy} with the padded input,
+ * reduced across the lanes) passed the gradient checks but was no faster than the products (54-141 GFLOP/s; 61-111
+ * again on a Zen 5, its unaligned shifted loads the limit).
  */
 final class DirectConv {
   /** Output channels per block of the inner loop. */
@@ -55,8 +58,24 @@ final class DirectConv {
    *     input ({@link WinogradConv#BUDGET}; tests use a few thousand to cut small batches into several chunks)
    * @param winogradVectors whether the Winograd form's forward pass runs its products in vectors where the Vector
    *     API is available ({@link WinogradConv#vectorProducts}), or always by OpenBLAS (tests, to run that path)
+   * @param weightGradient the inner loop of the direct weight gradient ({@link DirectWeightGradient}) of the layers
+   *     whose input gradient runs directly (or is not needed), or null: their weight gradient from columns
    */
-  record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors) {
+  record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors,
+      DirectWeightGradient.Simd weightGradient) {
+    /**
+     * No direct weight gradient.
+     *
+     * @param simd the inner loop, or null
+     * @param everywhere whether every stride-1 convolution runs directly
+     * @param tileFloats the input floats a tile of positions may read
+     * @param winogradFloats 0, or the floats per chunk of the Winograd form
+     * @param winogradVectors whether the Winograd form's products run in vectors where they can
+     */
+    Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors) {
+      this(simd, everywhere, tileFloats, winogradFloats, winogradVectors, null);
+    }
+
     /**
      * Tiles of {@link #TILE_FLOATS}, no Winograd form.
      *
@@ -81,13 +100,15 @@ final class DirectConv {
 
     /**
      * The default: the Vector API's inner loop where it is available, where it pays; the Winograd form for the
-     * other 3x3 stride-1 convolutions unless the system property {@value WinogradConv#PROPERTY} is {@code false}.
+     * other 3x3 stride-1 convolutions unless the system property {@value WinogradConv#PROPERTY} is {@code false}; the
+     * direct weight gradient where its loop is available (512-bit vectors).
      *
      * @return the default choice
      * @throws IllegalArgumentException if that property is set to something other than {@code true} or {@code false}
      */
     static Use defaults() {
-      return new Use(SIMD, false, TILE_FLOATS, WinogradConv.enabled() ? WinogradConv.BUDGET : 0);
+      return new Use(SIMD, false, TILE_FLOATS, WinogradConv.enabled() ? WinogradConv.BUDGET : 0, true,
+          DirectWeightGradient.SIMD);
     }
 
     /**
@@ -110,6 +131,9 @@ final class DirectConv {
           b.append(yields ? " (products in vectors; first where the direct loop yields)" : " (products in vectors)");
         }
         b.append(", ");
+      }
+      if (weightGradient != null) {
+        b.append("direct weight gradients (").append(weightGradient.getClass().getSimpleName()).append("), ");
       }
       return b.append("im2col products otherwise").toString();
     }
@@ -228,6 +252,13 @@ final class DirectConv {
   static final int GRADIENT_CHANNELS = 64;
 
   /**
+   * The most input channels of a layer whose input gradient runs directly where its weight gradient does too
+   * ({@link DirectWeightGradient}): then the columns would serve the input gradient alone, and the default U-Net's
+   * decoder layers of 96 and 128 input channels trained 35-38% faster without them on a Zen 5.
+   */
+  static final int GRADIENT_CHANNELS_WITHOUT_COLUMNS = 128;
+
+  /**
    * The direct form of a convolution, or null where it does not apply (no inner loop, stride above 1, or a
    * 1x1 convolution without padding, which is a plain product already) or does not pay.
    *
@@ -263,6 +294,24 @@ final class DirectConv {
    * @return the direct form of the input gradient, or null
    */
   static DirectConv inputGradient(Use use, Parameters params, Layer.Conv2d layer, int hin, int win) {
+    return inputGradient(use, params, layer, hin, win, false);
+  }
+
+  /**
+   * {@link #inputGradient(Use, Parameters, Layer.Conv2d, int, int)}, for up to {@link
+   * #GRADIENT_CHANNELS_WITHOUT_COLUMNS} input channels where {@code withoutColumns} says that the weight gradient
+   * runs directly too.
+   *
+   * @param use which convolutions run directly
+   * @param params the parameters
+   * @param layer the layer
+   * @param hin the input's height
+   * @param win the input's width
+   * @param withoutColumns whether the layer's weight gradient runs directly ({@link DirectWeightGradient})
+   * @return the direct form of the input gradient, or null
+   */
+  static DirectConv inputGradient(
+      Use use, Parameters params, Layer.Conv2d layer, int hin, int win, boolean withoutColumns) {
     Layer.Padding pad = layer.padding();
     int k = layer.kernel();
     boolean same = pad.top() + pad.bottom() == k - 1 && pad.left() + pad.right() == k - 1;
@@ -271,7 +320,8 @@ final class DirectConv {
     }
     Layer.Padding mirrored = new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left());
     DirectConv d = new DirectConv(use, params, layer, true, layer.out(), layer.in(), mirrored, hin, win);
-    int most = Math.min(GRADIENT_CHANNELS, use.simd().mostOutputChannels());
+    int most = withoutColumns ? GRADIENT_CHANNELS_WITHOUT_COLUMNS
+        : Math.min(GRADIENT_CHANNELS, use.simd().mostOutputChannels());
     return use.everywhere() || (d.pays() && layer.in() <= most) ? d : null;
   }
 

@@ -4,14 +4,16 @@ import io.github.diffusion4j.settings.SystemSwitch;
 
 /**
  * Loads this backend's implementations on the JDK's incubating Vector API ({@code VectorMathSimd},
- * {@code ArrayMathSimd}, {@code DirectConvSimd}): classes compiled on their own with the module added and loaded
- * by reflection only where the module is present at run time. Each answers through a static {@code simd()}
- * method, which returns an implementation in the CPU's widest native vectors, 512 bits (AVX-512) or 256 (AVX2;
- * the convolutions' inner loop then in its own layout, {@code DirectConvSimd256}), and null where they are
- * narrower (there the plain loops are faster). All of them use the one preferred species: vectors of a width the
- * CPU does not have run as Java objects, and a second species in the process made every Vector API loop of Java
- * 17 ~15x slower. The system property {@value #PROPERTY} set to {@code false} turns all of them off; any value but
- * {@code true} or {@code false} is refused when the backend is created ({@link #enabled}).
+ * {@code ArrayMathSimd}, {@code DirectConvSimd}, {@code WinogradConvSimd}, {@code DirectWeightGradientSimd}): classes
+ * compiled on their own with the module added and loaded by reflection only where the module is present at run time.
+ * Each answers through a static {@code simd()} method, which returns an implementation in the CPU's widest native
+ * vectors, 512 bits (AVX-512) or 256 (AVX2; the convolutions' inner loop then in its own layout,
+ * {@code DirectConvSimd256}), and null where they are narrower (there the plain loops are faster; the direct weight
+ * gradient's loop needs 512 bits). The direct loops use the 512-bit species by name, the others the preferred one,
+ * which on AVX-512 is the same: vectors of a width the CPU does not have run as Java objects, and a second species in
+ * the process made every Vector API loop of Java 17 ~15x slower. The system property {@value #PROPERTY} set to
+ * {@code false} turns all of them off; any value but {@code true} or {@code false} is refused when the backend is
+ * created ({@link #enabled}).
  */
 final class VectorApi {
   /** The system property that turns the Vector API implementations off ({@code false}). */

@@ -35,7 +35,8 @@ import java.util.Map;
  *
  * <p>Forms: {@code direct} (this CPU's direct loop on every stride-1 layer), {@code winograd} (F(2x2, 3x3) on
  * every 3x3 stride-1 layer, products in vectors where the Vector API is on), {@code im2col} (products of
- * columns), {@code default} (the backend's own choice, {@link DirectConv.Use#defaults}). A speed tool, not a
+ * columns), {@code default} (the backend's own choice, {@link DirectConv.Use#defaults}), {@code default-columns}
+ * (that choice with every weight gradient from columns, no {@link DirectWeightGradient}). A speed tool, not a
  * test; {@code ConvolutionFormsTest} runs it on a small batch to keep it working.
  */
 public final class ConvolutionForms {
@@ -98,11 +99,16 @@ public final class ConvolutionForms {
   static DirectConv.Use use(String form) {
     return switch (form) {
       case "default" -> DirectConv.Use.defaults();
+      case "default-columns" -> {
+        DirectConv.Use d = DirectConv.Use.defaults();
+        yield new DirectConv.Use(
+            d.simd(), d.everywhere(), d.tileFloats(), d.winogradFloats(), d.winogradVectors(), null);
+      }
       case "im2col" -> new DirectConv.Use(null, false, DirectConv.TILE_FLOATS, 0);
       case "winograd" -> new DirectConv.Use(null, true, DirectConv.TILE_FLOATS, WinogradConv.BUDGET);
       case "direct" -> new DirectConv.Use(DirectConv.SIMD, true, DirectConv.TILE_FLOATS, 0);
       default -> throw new IllegalArgumentException(
-          "form '" + form + "' is unknown (allowed: direct, winograd, im2col, default)");
+          "form '" + form + "' is unknown (allowed: direct, winograd, im2col, default, default-columns)");
     };
   }
 

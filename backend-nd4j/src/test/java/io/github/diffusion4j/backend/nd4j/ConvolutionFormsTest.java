@@ -49,6 +49,6 @@ class ConvolutionFormsTest {
     IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> ConvolutionForms.spec("vit"));
     assertEquals("model 'vit' is unknown (allowed: unet, ddpm)", m.getMessage());
     IllegalArgumentException f = assertThrows(IllegalArgumentException.class, () -> ConvolutionForms.use("fft"));
-    assertEquals("form 'fft' is unknown (allowed: direct, winograd, im2col, default)", f.getMessage());
+    assertEquals("form 'fft' is unknown (allowed: direct, winograd, im2col, default, default-columns)", f.getMessage());
   }
 }

@@ -70,8 +70,10 @@ class Nd4jLayerKindsTest {
     products = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 1, new DirectConv.Use(null, false));
     // ... in tiles of 64 positions (a few hundred input floats a tile), so planes from 8x8 up take several
     loop = Nd4jTests.convolutionLoop();
+    // (and the direct weight gradient of the layers of 32k output channels, in 512-bit vectors where the CPU has
+    // them, elsewhere in its plain loop)
     direct = new Nd4jBackend(NativeRuntime.load(1), 16 << 10, 2,
-        new DirectConv.Use(loop, true, 256, 0));
+        new DirectConv.Use(loop, true, 256, 0, true, Nd4jTests.weightGradientLoop()));
     // Winograd's F(2x2, 3x3) for every 3x3 stride-1 convolution (also where it does not pay), in chunks of one or
     // two images on two lanes (the transforms' plain loops where the Vector API is off)
     winograd = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
@@ -234,6 +236,20 @@ class Nd4jLayerKindsTest {
       return b.reshape(v, Shape.of(3, 7, 6));
     });
     check("convolutions", spec, 3);
+  }
+
+  @Test
+  void directWeightGradientsOfWideLayers() {
+    // layers of 32 and 64 output channels (the direct weight gradient's blocks), with a 5x5 kernel padded
+    // asymmetrically; 4x5 planes in chunks of many images, and a batch of several chunks per group of images
+    Layout l = new Layout().conv("a", 3, 8, 3).conv("b", 8, 32, 3).conv("c", 32, 64, 5).conv("d", 64, 3, 3);
+    Spec spec = new Spec(Shape.of(3, 4, 5), l.m, (b, x) -> {
+      Node h = b.silu(b.conv("a", x, 8, 3, 1, pad(1)));
+      h = b.silu(b.conv("b", h, 32, 3, 1, pad(1)));
+      h = b.silu(b.conv("c", h, 64, 5, 1, new Layer.Padding(2, 1, 2, 3)));
+      return b.conv("d", h, 3, 3, 1, pad(1));
+    });
+    check("direct weight gradients", spec, 90);
   }
 
   @Test

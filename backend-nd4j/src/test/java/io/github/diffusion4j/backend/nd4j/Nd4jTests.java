@@ -67,4 +67,14 @@ final class Nd4jTests {
     }
     return here instanceof DirectConvSimd256 ? new DirectConvSimd() : new DirectConvSimd256();
   }
+
+  /**
+   * The direct weight gradient's inner loop for the tests: the 512-bit one where the CPU has such vectors, else the
+   * plain loop (the same bits, slowly), so that its grids and sums are checked on every CPU.
+   *
+   * @return the loop
+   */
+  static DirectWeightGradient.Simd weightGradientLoop() {
+    return DirectWeightGradient.SIMD != null ? DirectWeightGradient.SIMD : new DirectWeightGradient.Plain();
+  }
 }
