@@ -7,10 +7,12 @@ import java.util.Arrays;
 /**
  * The forward pass of a stride-1 convolution ({@link Conv2dKernel}, kernel larger than 1x1) computed directly,
  * without columns: each image's input planes are copied, zero-padded, into a heap array of rows of width
- * {@code wp = left + W + right}; then output position {@code (oy, ox)}, as index {@code p = oy wp + ox} of
- * the padded plane, is {@code b[co] + sum_{ci, ky, kx} w[co][ci][ky][kx] xp[ci][p + ky wp + kx]}, a sum over
- * shifted copies of whole planes, which {@link Simd} runs in vectors over runs of {@code p}. The
- * {@code k - 1} positions at the end of each row ({@code ox >= wout}) are computed and dropped; the valid
+ * {@code wp = gap + W}, each row after {@code gap = max(left, right)} zeros, which serve as the row's left border
+ * and the previous row's right border; then output position {@code (oy, ox)}, as index {@code p = oy wp + ox} of
+ * the padded plane, is {@code b[co] + sum_{ci, ky, kx} w[co][ci][ky][kx] xp[ci][p + ky wp + kx + gap - left]}, a sum
+ * over shifted copies of whole planes, which {@link Simd} runs in vectors over runs of {@code p}. The
+ * {@code wp - wout} positions at the end of each row are computed and dropped (one for a 3x3 size-keeping layer,
+ * where a border on each side would make two: a 32x32 plane computes 1,056 positions instead of 1,088); the valid
  * ones read only inside their plane. Against im2col products this skips building the columns ({@code k^2}
  * times the input) and OpenBLAS's packing of them, which took ~40% of the U-Net's forward pass.
  *
@@ -218,6 +220,8 @@ final class DirectConv {
   private final int hout;
   private final int wout;
   private final int wp;
+  /** Zeros before each row of the padded planes: the larger of the left and right padding. */
+  private final int gap;
   private final int taps2;
   /** Where each (input channel, tap) pair reads in the padded planes: {@code ci planeStride + ky wp + kx}. */
   private final int[] offsets;
@@ -357,23 +361,26 @@ final class DirectConv {
     this.left = pad.left();
     this.hin = hin;
     this.win = win;
-    this.wp = left + win + pad.right();
+    // one run of zeros between two rows serves as the right border of the one and the left border of the next
+    this.gap = Math.max(left, pad.right());
+    this.wp = gap + win;
     int hp = top + hin + pad.bottom();
     this.hout = hp - k + 1;
-    this.wout = wp - k + 1;
+    this.wout = left + win + pad.right() - k + 1;
     this.taps2 = k * k;
     this.blocks = (cout + CO - 1) / CO;
     this.positions = hout * wp;
     this.rowStride = simd.computed(positions);
-    // the last run reads up to rowStride - 1 + taps[last] = rowStride + (k - 1) (wp + 1) - 1
-    this.planeStride = Math.max(hp * wp, rowStride + (k - 1) * (wp + 1));
+    // the last row's right border is the gap after the plane; the last run reads up to rowStride - 1 +
+    // taps[last] = rowStride + (k - 1) (wp + 1) + gap - left - 1
+    this.planeStride = Math.max(hp * wp + gap, rowStride + (k - 1) * (wp + 1) + gap - left);
     int run = simd.run();
     this.tile = Math.max(run, (use.tileFloats() / cin - (k - 1) * (wp + 1)) / run * run);
     this.offsets = new int[cin * taps2];
     for (int ci = 0; ci < cin; ci++) {
       for (int ky = 0; ky < k; ky++) {
         for (int kx = 0; kx < k; kx++) {
-          offsets[(ci * k + ky) * k + kx] = ci * planeStride + ky * wp + kx;
+          offsets[(ci * k + ky) * k + kx] = ci * planeStride + ky * wp + kx + gap - left;
         }
       }
     }
@@ -472,9 +479,8 @@ final class DirectConv {
       int row = base + top * wp;
       Arrays.fill(xp, base, row, 0f);
       for (int r = 0; r < hin; r++, row += wp) {
-        Arrays.fill(xp, row, row + left, 0f);
-        System.arraycopy(tmp, r * win, xp, row + left, win);
-        Arrays.fill(xp, row + left + win, row + wp, 0f);
+        Arrays.fill(xp, row, row + gap, 0f);
+        System.arraycopy(tmp, r * win, xp, row + gap, win);
       }
       Arrays.fill(xp, row, base + planeStride, 0f);
     }
