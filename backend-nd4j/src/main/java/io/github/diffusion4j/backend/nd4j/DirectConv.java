@@ -223,7 +223,10 @@ final class DirectConv {
   /** Zeros before each row of the padded planes: the larger of the left and right padding. */
   private final int gap;
   private final int taps2;
-  /** Where each (input channel, tap) pair reads in the padded planes: {@code ci planeStride + ky wp + kx}. */
+  /**
+   * Where each (input channel, tap) pair reads in the padded planes, relative to the output position:
+   * {@code ci planeStride + ky wp + kx + gap - left}.
+   */
   private final int[] offsets;
   private final int blocks;
   /** Floats from one padded input plane to the next (the plane, then room for the last run's overreach). */
@@ -258,7 +261,7 @@ final class DirectConv {
   /**
    * The most input channels of a layer whose input gradient runs directly where its weight gradient does too
    * ({@link DirectWeightGradient}): then the columns would serve the input gradient alone, and the default U-Net's
-   * decoder layers of 96 and 128 input channels trained 35-38% faster without them on a Zen 5.
+   * decoder layers of 96 and 128 input channels trained in 22-36% less time without them on a Zen 5.
    */
   static final int GRADIENT_CHANNELS_WITHOUT_COLUMNS = 128;
 
@@ -288,30 +291,17 @@ final class DirectConv {
    * computed directly: {@code dx} is the convolution of {@code dy} with the weight transposed and flipped,
    * {@code W'[ci][co][ky][kx] = W[co][ci][k-1-ky][k-1-kx]}, padded the mirrored way ({@code bottom} and
    * {@code right} first), without a bias. Null where the forward pass would not run directly ({@link #of}), the
-   * convolution changes the size, or the layer has more than {@link #GRADIENT_CHANNELS} input channels.
+   * convolution changes the size, or the layer has more input channels than {@link #GRADIENT_CHANNELS} (and than
+   * the loop's {@link Simd#mostOutputChannels}), or with {@code withoutColumns} than {@link
+   * #GRADIENT_CHANNELS_WITHOUT_COLUMNS}.
    *
    * @param use which convolutions run directly
    * @param params the parameters
    * @param layer the layer
    * @param hin the input's height
    * @param win the input's width
-   * @return the direct form of the input gradient, or null
-   */
-  static DirectConv inputGradient(Use use, Parameters params, Layer.Conv2d layer, int hin, int win) {
-    return inputGradient(use, params, layer, hin, win, false);
-  }
-
-  /**
-   * {@link #inputGradient(Use, Parameters, Layer.Conv2d, int, int)}, for up to {@link
-   * #GRADIENT_CHANNELS_WITHOUT_COLUMNS} input channels where {@code withoutColumns} says that the weight gradient
-   * runs directly too.
-   *
-   * @param use which convolutions run directly
-   * @param params the parameters
-   * @param layer the layer
-   * @param hin the input's height
-   * @param win the input's width
-   * @param withoutColumns whether the layer's weight gradient runs directly ({@link DirectWeightGradient})
+   * @param withoutColumns whether the layer's weight gradient runs directly ({@link DirectWeightGradient}), so that
+   *     no columns would be built for it
    * @return the direct form of the input gradient, or null
    */
   static DirectConv inputGradient(

@@ -57,26 +57,6 @@ final class DirectWeightGradient {
     void accumulate(float[] x, int[] offsets, int pairs, float[] dy, int cout, int q0, int q1, float[] acc);
   }
 
-  /**
-   * The inner loop in plain Java: the same fused multiply-adds in the same order as {@code DirectWeightGradientSimd}
-   * (the same bits), slowly; tests run the direct weight gradient with it on CPUs without 512-bit vectors.
-   */
-  static final class Plain implements Simd {
-    @Override
-    public void accumulate(float[] x, int[] offsets, int pairs, float[] dy, int cout, int q0, int q1, float[] acc) {
-      for (int p = 0; p < pairs; p++) {
-        int o = offsets[p];
-        for (int co = 0; co < cout; co++) {
-          float a = acc[p * cout + co];
-          for (int q = q0; q < q1; q++) {
-            a = Math.fma(dy[q * cout + co], x[q + o], a);
-          }
-          acc[p * cout + co] = a;
-        }
-      }
-    }
-  }
-
   private final Simd simd;
   private final int cin;
   private final int cout;

@@ -50,7 +50,8 @@ class DirectConvTest {
     Parameters p = (Parameters) backend.layers().parameters(layout);
     try {
       Layer.Conv2d layer = new Layer.Conv2d("c", cin, cout, k, stride, pad, true);
-      return gradient ? DirectConv.inputGradient(use, p, layer, size, size) : DirectConv.of(use, p, layer, size, size);
+      return gradient ? DirectConv.inputGradient(use, p, layer, size, size, false)
+          : DirectConv.of(use, p, layer, size, size);
     } finally {
       p.close();
     }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * Nd4jThreadsTest}.
  */
 class DirectWeightGradientTest {
-  private static final DirectWeightGradient.Simd PLAIN = new DirectWeightGradient.Plain();
+  private static final DirectWeightGradient.Simd PLAIN = new PlainWeightGradient();
 
   private static DirectWeightGradient of(int cin, int cout, int k, int stride, Layer.Padding pad, int size) {
     return DirectWeightGradient.of(PLAIN, new Layer.Conv2d("c", cin, cout, k, stride, pad, true), size, size);
@@ -72,7 +72,7 @@ class DirectWeightGradientTest {
     if (simd == null) {
       // no 512-bit vectors here (or the Vector API is off): the layers keep the columns, and the plain loop is
       // what the tests' direct backend runs
-      assertTrue(Nd4jTests.weightGradientLoop() instanceof DirectWeightGradient.Plain);
+      assertTrue(Nd4jTests.weightGradientLoop() instanceof PlainWeightGradient);
       return;
     }
     SplittableRandom r = new SplittableRandom(11);

@@ -75,6 +75,6 @@ final class Nd4jTests {
    * @return the loop
    */
   static DirectWeightGradient.Simd weightGradientLoop() {
-    return DirectWeightGradient.SIMD != null ? DirectWeightGradient.SIMD : new DirectWeightGradient.Plain();
+    return DirectWeightGradient.SIMD != null ? DirectWeightGradient.SIMD : new PlainWeightGradient();
   }
 }
