@@ -5,6 +5,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.syntax.elements.ClassesShouldConjunction;
 import com.tngtech.archunit.library.Architectures;
 
 /**
@@ -217,4 +218,35 @@ public final class ArchitectureRules {
           .should().haveSimpleNameEndingWith("BackendProvider")
           .allowEmptyShould(true)
           .because("a backend's only public type is its provider (docs/design.md section 1)");
+
+  /**
+   * One vector width per element type in a process. Java 17's Vector API keeps the profiles C2 compiles its loops
+   * from per method of the API, shared by every caller, so a process that runs float (or int) vectors of two widths
+   * can get its loops compiled with boxed vectors: one build with a 256-bit float store in the noise beside ND4J's
+   * 512-bit kernels trained the U-Net 8x slower (docs/benchmarks.md, "The sampling noise on AVX-512"). ND4J's
+   * kernels use the CPU's widest vectors, so a narrower species may be named only by classes chosen where 256 bits
+   * are the widest: {@code DirectConvSimd256}, and {@code BoxMullerVector}, whose 256-bit floats beside ND4J on
+   * AVX-512 are the known exception (docs/noise.md, "The same on AVX-512 with ND4J").
+   */
+  @ArchTest
+  public static final ArchRule ONE_VECTOR_WIDTH = narrowSpecies(
+      noClasses()
+          .that().doNotHaveFullyQualifiedName(ROOT + ".backend.nd4j.DirectConvSimd256")
+          .and().doNotHaveFullyQualifiedName(ROOT + ".random.BoxMullerVector")
+          .should().accessField("jdk.incubator.vector.FloatVector", "SPECIES_64"))
+      .allowEmptyShould(true)
+      .because("vectors of two widths of one element type in a process make Java 17's Vector API box them");
+
+  /** The rule's other narrow species: 128 and 256 bits of floats, 64 to 256 bits of ints. */
+  private static ClassesShouldConjunction narrowSpecies(
+      ClassesShouldConjunction rule) {
+    for (String type : new String[] {"FloatVector", "IntVector"}) {
+      for (String bits : new String[] {"64", "128", "256"}) {
+        if (!(type.equals("FloatVector") && bits.equals("64"))) {
+          rule = rule.orShould().accessField("jdk.incubator.vector." + type, "SPECIES_" + bits);
+        }
+      }
+    }
+    return rule;
+  }
 }
