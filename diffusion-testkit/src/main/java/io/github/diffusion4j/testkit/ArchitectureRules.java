@@ -237,9 +237,11 @@ public final class ArchitectureRules {
       .allowEmptyShould(true)
       .because("vectors of two widths of one element type in a process make Java 17's Vector API box them");
 
-  /** The rule's other narrow species: 128 and 256 bits of floats, 64 to 256 bits of ints. */
-  private static ClassesShouldConjunction narrowSpecies(
-      ClassesShouldConjunction rule) {
+  /**
+   * {@link #ONE_VECTOR_WIDTH}'s other narrow species, after its first (64-bit floats): 128 and 256 bits of floats,
+   * 64 to 256 bits of ints.
+   */
+  private static ClassesShouldConjunction narrowSpecies(ClassesShouldConjunction rule) {
     for (String type : new String[] {"FloatVector", "IntVector"}) {
       for (String bits : new String[] {"64", "128", "256"}) {
         if (!(type.equals("FloatVector") && bits.equals("64"))) {
