@@ -232,15 +232,16 @@ public final class NetworkModel implements TrainableModel {
     if (l instanceof Layer.Input) {
       return pass.input(x, from);
     }
-    int[] ts = Arrays.copyOfRange(timesteps, from, from + nb);
     if (l instanceof Layer.TimestepScale s) {
       float[] v = new float[nb];
       for (int i = 0; i < nb; i++) {
-        v[i] = (float) (ts[i] / s.divisor());
+        v[i] = (float) (timesteps[from + i] / s.divisor());
       }
       return pass.host(v, node.itemShape());
     }
     if (l instanceof Layer.TimestepEmbedding e) {
+      // a pass over the whole batch (the usual case) reads the caller's array, which compute does not change
+      int[] ts = from == 0 && nb == timesteps.length ? timesteps : Arrays.copyOfRange(timesteps, from, from + nb);
       return pass.host(e.compute(ts), node.itemShape());
     }
     throw new IllegalStateException("not a source: " + l);

@@ -84,14 +84,15 @@ public final class SamplingLoop {
       SamplingListener listener) {
     Timesteps plan = request.plan();
     int[] t = new int[request.count()];
-    Tensor x = initialNoise(tensors, request);
+    // x_T and then each step's noise are drawn into this buffer and uploaded from it (fromArray copies) before
+    // the next draw: one array per run, not one per draw (every array is fresh heap the JVM must touch and zero)
+    float[] noise = new float[request.batchShape().size()];
     Tensor given = request.initialNoise().orElse(null);
+    Tensor x = given != null ? given : tensors.fromArray(noiseValues(request, -1, noise), request.batchShape());
     listener.onStart(plan, x);
     ReverseStepResult previous = null;
     NoiseAhead noiseThread = tensors.threads() > 1 && plan.size() > 1 ? new NoiseAhead() : null;
     boolean drewNoise = true;
-    // the step's noise is drawn into this buffer and uploaded from it before the next step draws again
-    float[] noise = new float[request.batchShape().size()];
     try (TensorScope outer = tensors.openScope()) {
       for (int i = 0; i < plan.size(); i++) {
         ReverseStepResult result;
