@@ -7,6 +7,7 @@ import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.Saved;
 import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.tensor.Shape;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -142,20 +143,53 @@ final class LinearKernel implements Kernel {
       }
       col += x.shape.size();
     }
+    if (sameRows(xs, narrow, n)) {
+      // every row alike (a sampling step: one timestep for the whole batch): one row written, then copied
+      // in native memory, doubling, instead of each row computed on the heap and copied over
+      int at = y.offset;
+      FloatBuffer yb = y.buffer();
+      rowsInto(h, b, xs, wc, narrow, n, 0, 1);
+      yb.put(at, h, 0, out);
+      for (int done = 1; done < n; done *= 2) {
+        NativePass.copy(yb, at, yb, at + done * out, Math.min(done, n - done) * out);
+      }
+      return;
+    }
     for (int r0 = 0; r0 < n; r0 += rows) {
       int nr = Math.min(rows, n - r0);
-      for (int r = 0; r < nr; r++) {
-        int at = r * out;
-        System.arraycopy(b, 0, h, at, out);
-        for (int q = 0; q < narrow; q++) {
-          float v = xs[q * n + r0 + r];
-          for (int o = 0; o < out; o++) {
-            h[at + o] += v * wc[q * out + o];
-          }
-        }
-      }
+      rowsInto(h, b, xs, wc, narrow, n, r0, nr);
       y.buffer().put(y.offset + r0 * out, h, 0, nr * out);
     }
+  }
+
+  /**
+   * Rows {@code r0 .. r0 + nr} of {@link #fillRows}' sum into {@code h}: the bias, then each one-feature
+   * part's value times its weight column.
+   */
+  private void rowsInto(float[] h, float[] b, float[] xs, float[] wc, int narrow, int n, int r0, int nr) {
+    for (int r = 0; r < nr; r++) {
+      int at = r * out;
+      System.arraycopy(b, 0, h, at, out);
+      for (int q = 0; q < narrow; q++) {
+        float v = xs[q * n + r0 + r];
+        for (int o = 0; o < out; o++) {
+          h[at + o] += v * wc[q * out + o];
+        }
+      }
+    }
+  }
+
+  /** Whether every one-feature part has one value for all {@code n} rows (the rows of the sum are alike). */
+  private static boolean sameRows(float[] xs, int narrow, int n) {
+    for (int q = 0; q < narrow; q++) {
+      float first = xs[q * n];
+      for (int r = 1; r < n; r++) {
+        if (xs[q * n + r] != first) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   @Override

@@ -22,6 +22,7 @@ import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
 import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -192,6 +193,10 @@ class Nd4jLayerKindsTest {
         Tensor yr = ref.fromArray(y, shape);
         double d = relative(r.predict(xr, ts).toFloatArray(), m.predict(xt, ts).toFloatArray());
         assertTrue(d < OUT_TOL, where + ": output differs by " + d);
+        int[] one = new int[batch]; // a sampling step: one timestep for the whole batch
+        Arrays.fill(one, ts[batch / 2]);
+        d = relative(r.predict(xr, one).toFloatArray(), m.predict(xt, one).toFloatArray());
+        assertTrue(d < OUT_TOL, where + ": output at one timestep for the batch differs by " + d);
         StateDict want = r.gradients(xr, ts, yr);
         StateDict got = m.gradients(xt, ts, yt);
         double largest = 0;
