@@ -3,6 +3,7 @@ package io.github.diffusion4j.benchmarks.compare;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.runtime.ProviderDiscovery;
 import io.github.diffusion4j.spi.Backend;
@@ -11,6 +12,7 @@ import io.github.diffusion4j.spi.BackendProvider;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -525,6 +527,11 @@ public final class Compare implements Callable<Integer> {
     // users run them, on the JVM's default collector (G1); with the Parallel collector ND4J's U-Net trained 21-38%
     // slower on a Zen 5, with -Xmx2g -XX:+UseSerialGC 1-5% slower at two threads on a Zen 3 (docs/benchmarks.md)
     cmd.add("-Xmx4g");
+    if (hugePages()) {
+      // as the launcher gives the product's commands where the kernel offers them (docs/benchmarks.md, "The Java
+      // heap in huge pages"); this JVM has it on only if the launcher asked and the kernel allowed it
+      cmd.add("-XX:+UseTransparentHugePages");
+    }
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
       // the children draw noise as this JVM would (docs/noise.md: the vectorised fill, the same bits)
       cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
@@ -549,6 +556,12 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalStateException("the benchmark of backend " + name + " failed");
     }
     return parse(json);
+  }
+
+  /** Whether this JVM keeps its heap in transparent huge pages. */
+  private static boolean hugePages() {
+    return Boolean.parseBoolean(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+        .getVMOption("UseTransparentHugePages").getValue());
   }
 
   static String run(ProcessBuilder pb) throws IOException, InterruptedException {
