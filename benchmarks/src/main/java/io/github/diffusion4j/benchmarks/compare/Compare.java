@@ -450,6 +450,8 @@ public final class Compare implements Callable<Integer> {
     System.err.println("native allocation (every side): MALLOC_MMAP_THRESHOLD_=" + envOr("MALLOC_MMAP_THRESHOLD_")
         + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + envOr("MALLOC_ARENA_MAX")
         + ", MALLOC_MMAP_MAX_=" + envOr("MALLOC_MMAP_MAX_"));
+    System.err.println("Java heap of the backends' children: " + (hugePages()
+        ? "transparent huge pages (-XX:+UseTransparentHugePages)" : "4 KiB pages (huge pages not asked for or not offered)"));
     ProcessBuilder pb = new ProcessBuilder(python, "-c", String.join("\n",
         "import ctypes, time, torch",
         "torch.set_num_threads(" + threads + ")",
