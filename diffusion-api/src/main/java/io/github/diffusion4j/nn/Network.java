@@ -24,6 +24,9 @@ public final class Network {
   private final Map<String, int[]> parameterShapes;
   private final int input;
   private final int[] lastUse;
+  /** {@link #activationFloatsPerItem}'s two answers, computed once (the network does not change). */
+  private final long inferenceFloats;
+  private final long trainingFloats;
   private final List<List<Integer>> consumers;
 
   Network(List<Node> nodes, int output, LinkedHashMap<String, int[]> parameterShapes) {
@@ -64,6 +67,12 @@ public final class Network {
     }
     this.consumers = List.copyOf(frozen);
     checkParameters();
+    long total = 0;
+    for (Node n : nodes) {
+      total += n.itemSize();
+    }
+    this.trainingFloats = 2 * total; // activations and their gradients
+    this.inferenceFloats = peakFloatsPerItem();
   }
 
   private void checkParameters() {
@@ -241,7 +250,11 @@ public final class Network {
    * @return the number of floats per item
    */
   public long activationFloatsPerItem(boolean training) {
-    long total = 0;
+    return training ? trainingFloats : inferenceFloats;
+  }
+
+  /** The most floats of one item alive at once in an evaluation that frees each activation after its last read. */
+  private long peakFloatsPerItem() {
     long peak = 0;
     long live = 0;
     List<List<Integer>> dying = new ArrayList<>();
@@ -249,11 +262,7 @@ public final class Network {
       dying.add(new ArrayList<>());
     }
     for (Node n : nodes) {
-      total += n.itemSize();
       dying.get(Math.min(lastUse[n.id()], nodes.size())).add(n.id());
-    }
-    if (training) {
-      return 2 * total; // activations and their gradients
     }
     for (Node n : nodes) {
       live += n.itemSize();

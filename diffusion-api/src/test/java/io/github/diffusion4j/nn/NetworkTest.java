@@ -34,6 +34,19 @@ class NetworkTest {
   }
 
   @Test
+  void activationFloatsCountEveryValueForTrainingAndThePeakForAnEvaluation() {
+    NetworkBuilder b = new NetworkBuilder(SHAPES);
+    Node x = b.input(Shape.of(4, 3, 3)); // every value of this network is 36 floats an item
+    Node n = b.groupNorm("b", b.silu(b.groupNorm("a", x, 2, 1e-6)), 2, 1e-6);
+    Node both = b.add(b.relu(n), n); // n, its ReLU and their sum alive at once: the peak
+    Network net = b.build(b.silu(b.groupNorm("c", both, 2, 1e-6)));
+
+    assertEquals(2 * 8 * 36, net.activationFloatsPerItem(true), "eight values and their gradients");
+    assertEquals(3 * 36, net.activationFloatsPerItem(false));
+    assertEquals(3 * 36, net.activationFloatsPerItem(false), "the same on a second call");
+  }
+
+  @Test
   void theOutputHasNoSoleActivationEvenWhenAnActivationReadsIt() {
     NetworkBuilder b = new NetworkBuilder(Map.of("a.weight", new int[] {4}, "a.bias", new int[] {4}));
     Node x = b.input(Shape.of(4, 3, 3));

@@ -143,7 +143,7 @@ final class LinearKernel implements Kernel {
       }
       col += x.shape.size();
     }
-    if (sameRows(xs, narrow, n)) {
+    if (n > 1 && sameRows(xs, narrow, n)) {
       // every row alike (a sampling step: one timestep for the whole batch): one row written, then copied
       // in native memory, doubling, instead of each row computed on the heap and copied over
       int at = y.offset;
