@@ -57,6 +57,13 @@ import java.util.Map;
  * read the weights.
  */
 final class DjlParameters implements ParameterStore {
+  /**
+   * Zeros written over the flat gradient by {@link #zeroGradients}, a block at a time; only ever read. One block for
+   * the process: a new one per step was most of the Java heap a DJL training step allocated (64 KB a step, the
+   * MLP's 128 MB a minute), and on a virtual machine every fresh page of heap is a costly first touch.
+   */
+  private static final byte[] ZEROS = new byte[1 << 16];
+
   private final DjlBackend backend;
   private final Map<String, int[]> layout;
   private final Map<String, Integer> index = new HashMap<>();
@@ -266,9 +273,8 @@ final class DjlParameters implements ParameterStore {
     zeroLeafGradients();
     if (size > 0) {
       ByteBuffer memory = PtArrays.view(gradient);
-      byte[] zeros = new byte[Math.min(memory.capacity(), 1 << 16)];
       while (memory.hasRemaining()) { // overwrites NaN too, which multiplying by zero would keep
-        memory.put(zeros, 0, Math.min(zeros.length, memory.remaining()));
+        memory.put(ZEROS, 0, Math.min(ZEROS.length, memory.remaining()));
       }
     }
     gradientScale = Double.NaN;
