@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 # Copied into the repository from the team's shared reference folder (shared/reference/torch_timing.py,
-# outside the clone) so that the benchmarks find it here: benchmarks/reference/torch_timing.py. Unchanged below.
+# outside the clone) so that the benchmarks find it here: benchmarks/reference/torch_timing.py. One change
+# (2026-12-05): --sampling-warmup SECONDS, sampling before each sampler is timed, as `diffusion bench` does on
+# the Java side; its default 0 times the samplers as the shared script does.
 """Times the tutorial's workload in PyTorch, for side-by-side benchmarks.
 
 Needs Debian's PyTorch:  apt-get install -y python3-torch   (then run with /usr/bin/python3)
@@ -21,6 +23,7 @@ p.add_argument("--train-steps", type=int, default=4000)
 p.add_argument("--n-samples", type=int, default=1000)
 p.add_argument("--ddim-steps", type=int, default=20)
 p.add_argument("--reps", type=int, default=3)
+p.add_argument("--sampling-warmup", type=float, default=0.0)
 a = p.parse_args()
 os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
 import torch as t
@@ -90,7 +93,10 @@ def ddim(n, s):
     return x
 
 
-def best(f):
+def best(f, warmup=0.0):
+    end = time.perf_counter() + warmup
+    while time.perf_counter() < end:
+        f()
     times = []
     for _ in range(a.reps):
         s = time.perf_counter(); f(); times.append(time.perf_counter() - s)
@@ -101,7 +107,7 @@ train(200)  # warm-up
 tr = best(lambda: train(a.train_steps))
 out = dict(torch=t.__version__, threads=a.threads,
            train_steps_per_s=a.train_steps / tr,
-           ddpm_s=best(lambda: ddpm(a.n_samples)),
-           ddim_s=best(lambda: ddim(a.n_samples, a.ddim_steps)),
+           ddpm_s=best(lambda: ddpm(a.n_samples), a.sampling_warmup),
+           ddim_s=best(lambda: ddim(a.n_samples, a.ddim_steps), a.sampling_warmup),
            n_samples=a.n_samples, ddim_steps=a.ddim_steps)
 print(json.dumps(out))

@@ -101,6 +101,11 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
   int reps;
 
+  @Option(names = "--sampling-warmup", paramLabel = "SECONDS", defaultValue = "2",
+      description = "Seconds each sampler of the mlp workload samples before it is timed, on every side "
+          + "(default: ${DEFAULT-VALUE}; 0: one call, as before 2026-12-05).")
+  double samplingWarmup;
+
   @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the whole comparison (every backend, "
       + "then the reference), each printed; with two or more, each ratio's median over the rounds and every "
       + "round's value (mlp, unet and ddpm workloads; default: ${DEFAULT-VALUE}).")
@@ -147,6 +152,9 @@ public final class Compare implements Callable<Integer> {
     if (noiseVersion != 1 && noiseVersion != 2) {
       throw new IllegalArgumentException("--noise-version " + noiseVersion + ": use 1 or 2");
     }
+    if (!(samplingWarmup >= 0 && samplingWarmup <= 600)) {
+      throw new IllegalArgumentException("--sampling-warmup " + samplingWarmup + ": use seconds from 0 to 600");
+    }
     if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1 || batch < 1 || rounds < 1) {
       throw new IllegalArgumentException(
           "--train-steps, --samples, --ddim-steps, --reps, --threads, --batch and --rounds must be at least 1");
@@ -171,7 +179,8 @@ public final class Compare implements Callable<Integer> {
         System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps)
             : workload.equals("ddpm") ? Workloads.runDdpm(b, threads, batch, trainSteps, reps)
             : workload.equals("cifar10") ? Workloads.runCifar10Memory(b, threads, batch, trainSteps)
-            : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion)).toJson());
+            : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion),
+                samplingWarmup).toJson());
       }
       return 0;
     }
@@ -197,7 +206,8 @@ public final class Compare implements Callable<Integer> {
         System.err.println("timing the PyTorch reference: " + script);
         Map<String, Double> torch = runPython(List.of(script.toString(), "--threads", String.valueOf(threads),
             "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
-            "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps)));
+            "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
+            "--sampling-warmup", String.valueOf(samplingWarmup)));
         if (torch != null) {
           rows.put(Rounds.REFERENCE, torch);
           references.add(Rounds.REFERENCE);
@@ -546,7 +556,8 @@ public final class Compare implements Callable<Integer> {
         String.valueOf(threads),
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
-        "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch)));
+        "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch),
+        "--sampling-warmup", String.valueOf(samplingWarmup)));
     if (checkpoint != null) {
       cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
     }

@@ -24,9 +24,7 @@ import io.github.diffusion4j.training.Trainer;
 import io.github.diffusion4j.training.TrainerOptions;
 import io.github.diffusion4j.training.TrainingListener;
 import io.github.diffusion4j.training.TrainingProgress;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -190,8 +188,12 @@ final class Workloads {
     return new MlpSpec(Shape.of(3, 5, 5), MLP_TIMESTEPS, 128);
   }
 
+  /**
+   * The MLP workload: training steps per second, then each sampler's time after {@code warmupSeconds} of
+   * sampling with it (at least one call).
+   */
   static Result run(Backend backend, int threads, int trainSteps, int samples, int ddimSteps, int reps,
-      NoiseVersion noise) {
+      NoiseVersion noise, double warmupSeconds) {
     MlpSpec spec = mlpSpec();
     Shape image = spec.imageShape();
     int numT = MLP_TIMESTEPS;
@@ -224,26 +226,40 @@ final class Workloads {
       Sampler ddpm = new DdpmSampler(schedule, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE,
           backend.tensors());
       Sampler ddim = new DdimSampler(schedule, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, backend.tensors());
-      double ddpmS = timeSampling(model, backend, ddpm, SamplingRequest.of(samples, image, 1, Timesteps.full(numT)).withNoise(noise), reps);
+      double ddpmS = timeSampling(model, backend, ddpm,
+          SamplingRequest.of(samples, image, 1, Timesteps.full(numT)).withNoise(noise), reps, warmupSeconds);
       double ddimS = timeSampling(model, backend, ddim,
-          SamplingRequest.of(samples, image, 2, Timesteps.trailing(numT, ddimSteps)).withNoise(noise), reps);
+          SamplingRequest.of(samples, image, 2, Timesteps.trailing(numT, ddimSteps)).withNoise(noise), reps,
+          warmupSeconds);
       return new Result(backend.name(), threads, median(rates), ddpmS, ddimS, samples, ddimSteps);
     }
   }
 
+  /**
+   * The median time of {@code reps} calls, after calls for {@code warmupSeconds} (at least one): the JIT compiles
+   * the sampler's code, and the Java heap's young generation grows over fresh memory, in a process's first
+   * seconds of sampling (two threads: 2x the steady time in the first calls on a 2-vCPU VM; docs/benchmarks.md).
+   * The PyTorch reference warms up the same way.
+   */
   private static double timeSampling(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request,
-      int reps) {
-    List<Double> times = new ArrayList<>();
-    for (int r = 0; r <= reps; r++) {
+      int reps, double warmupSeconds) {
+    long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+    do {
+      sampleOnce(model, backend, sampler, request);
+    } while (System.nanoTime() < warmupEnd);
+    double[] times = new double[reps];
+    for (int r = 0; r < reps; r++) {
       long start = System.nanoTime();
-      try (TensorScope s = backend.tensors().openScope()) {
-        sampler.sample(model, backend.tensors(), request).toFloatArray();
-      }
-      if (r > 0) {
-        times.add((System.nanoTime() - start) / 1e9);
-      }
+      sampleOnce(model, backend, sampler, request);
+      times[r] = (System.nanoTime() - start) / 1e9;
     }
-    return median(times.stream().mapToDouble(Double::doubleValue).toArray());
+    return median(times);
+  }
+
+  private static void sampleOnce(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request) {
+    try (TensorScope s = backend.tensors().openScope()) {
+      sampler.sample(model, backend.tensors(), request).toFloatArray();
+    }
   }
 
   static double median(double[] v) {

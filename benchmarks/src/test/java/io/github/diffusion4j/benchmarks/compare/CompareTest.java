@@ -33,11 +33,13 @@ class CompareTest {
       assertEquals(2, Compare.run("--backend", "no-such-backend", "--in-process"));
       assertEquals(2, Compare.run("--rounds", "0"));
       assertEquals(2, Compare.run("--workload", "cifar10", "--rounds", "2"));
+      assertEquals(2, Compare.run("--sampling-warmup", "-1"));
+      assertEquals(2, Compare.run("--sampling-warmup", "NaN"));
     } finally {
       System.setErr(err);
     }
     List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-    assertEquals(9, lines.size(), String.join("\n", lines));
+    assertEquals(11, lines.size(), String.join("\n", lines));
     assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, ddpm, pretrained or cifar10"), lines.get(0));
     assertTrue(lines.get(2).contains("--batch and --rounds must be at least 1"), lines.get(2));
     assertTrue(lines.get(4).contains("needs --checkpoint DIR"), lines.get(4));
@@ -45,6 +47,8 @@ class CompareTest {
     assertTrue(lines.get(6).contains("no-such-backend"), lines.get(6));
     assertTrue(lines.get(7).contains("--rounds must be at least 1"), lines.get(7));
     assertTrue(lines.get(8).contains("rounds apply to the mlp, unet and ddpm workloads"), lines.get(8));
+    assertTrue(lines.get(9).contains("--sampling-warmup -1.0: use seconds from 0 to 600"), lines.get(9));
+    assertTrue(lines.get(10).contains("--sampling-warmup NaN: use seconds from 0 to 600"), lines.get(10));
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
