@@ -260,6 +260,12 @@ final class Kernels {
   /**
    * {@code ema = decay * ema + (1 - decay) * p}, in double per element like the reference.
    *
+   * <p>Four elements an iteration, each from its own locals: written as one element an iteration, the loop ran at
+   * ~3.4 ns an element once the JIT of Java 17 had inlined it into {@link Parameters#updateAverage}'s chunk loop
+   * (275 us for the demo MLP's 78,000 parameters, a quarter of its training step; 57-86 us when kept from
+   * inlining, 61 us this way, the same bits), as if each element's float-double conversions waited for the last
+   * one's.
+   *
    * @param ema the average, updated
    * @param p the current values
    * @param len how many elements
@@ -267,8 +273,24 @@ final class Kernels {
    */
   static void ema(float[] ema, float[] p, int len, double decay) {
     double c = 1.0 - decay;
-    for (int i = 0; i < len; i++) {
+    int i = 0;
+    for (; i + 3 < len; i += 4) {
+      double a0 = ema[i];
+      double a1 = ema[i + 1];
+      double a2 = ema[i + 2];
+      double a3 = ema[i + 3];
+      double p0 = p[i];
+      double p1 = p[i + 1];
+      double p2 = p[i + 2];
+      double p3 = p[i + 3];
+      ema[i] = (float) (decay * a0 + c * p0);
+      ema[i + 1] = (float) (decay * a1 + c * p1);
+      ema[i + 2] = (float) (decay * a2 + c * p2);
+      ema[i + 3] = (float) (decay * a3 + c * p3);
+    }
+    for (; i < len; i++) {
       ema[i] = (float) (decay * ema[i] + c * p[i]);
     }
   }
+
 }
