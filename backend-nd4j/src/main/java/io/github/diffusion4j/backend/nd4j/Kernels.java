@@ -292,5 +292,4 @@ final class Kernels {
       ema[i] = (float) (decay * ema[i] + c * p[i]);
     }
   }
-
 }
