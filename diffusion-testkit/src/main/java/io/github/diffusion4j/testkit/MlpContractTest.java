@@ -23,6 +23,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The MLP contract: a backend's MLP computes the same function, gradients and Adam updates as the
@@ -103,22 +105,29 @@ public abstract class MlpContractTest extends BackendFixture {
     }
   }
 
-  @Test
-  void predictMatchesTheReference() {
+  /**
+   * Predictions match the reference at the contract's batch and at the benchmark's 1,000 images (a backend
+   * may compute large products another way: split over threads, another library's kernels).
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {16, 1000})
+  void predictMatchesTheReference(int items) {
+    Shape batch = Shape.of(items, 3, 5, 5);
     StateDict w = SPEC.initialWeights(5);
-    float[] x = Batches.normal(BATCH, 6);
-    int[] ts = Batches.timesteps(BATCH.batch(), 100, 7);
+    float[] x = Batches.normal(batch, 6);
+    int[] ts = Batches.timesteps(items, 100, 7);
     float[] expected;
     try (TrainableModel r = reference.createModel(SPEC, OptimizerSpec.adam(1e-3), 5);
         TensorScope s = reference.openScope()) {
-      expected = r.predict(reference.fromArray(x, BATCH), ts).toFloatArray();
+      expected = r.predict(reference.fromArray(x, batch), ts).toFloatArray();
     }
     try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 5);
         TensorScope s = t().openScope()) {
       m.loadStateDict(w);
-      Tensor out = m.predict(t().fromArray(x, BATCH), ts);
-      assertEquals(BATCH, out.shape());
-      assertTrue(Batches.maxAbsDiff(expected, out.toFloatArray()) < TOL);
+      Tensor out = m.predict(t().fromArray(x, batch), ts);
+      assertEquals(batch, out.shape());
+      double diff = Batches.maxAbsDiff(expected, out.toFloatArray());
+      assertTrue(diff < TOL, "max difference " + diff);
     }
   }
 
@@ -184,21 +193,25 @@ public abstract class MlpContractTest extends BackendFixture {
     }
   }
 
-  @Test
-  void gradientsMatchTheReference() {
-    float[] x = Batches.normal(BATCH, 10);
-    float[] y = Batches.normal(BATCH, 11);
-    int[] ts = Batches.timesteps(BATCH.batch(), 100, 12);
+  /** Gradients match the reference at the contract's batch and at 1,000 items (see the predictions'). */
+  @ParameterizedTest
+  @ValueSource(ints = {16, 1000})
+  void gradientsMatchTheReference(int items) {
+    Shape batch = Shape.of(items, 3, 5, 5);
+    float[] x = Batches.normal(batch, 10);
+    float[] y = Batches.normal(batch, 11);
+    int[] ts = Batches.timesteps(items, 100, 12);
     StateDict expected;
     try (TrainableModel r = reference.createModel(SPEC, OptimizerSpec.adam(1e-3), 13);
         TensorScope s = reference.openScope()) {
-      expected = r.gradients(reference.fromArray(x, BATCH), ts, reference.fromArray(y, BATCH));
+      expected = r.gradients(reference.fromArray(x, batch), ts, reference.fromArray(y, batch));
     }
     try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 13);
         TensorScope s = t().openScope()) {
-      StateDict g = m.gradients(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+      StateDict g = m.gradients(t().fromArray(x, batch), ts, t().fromArray(y, batch));
       assertEquals(expected.names(), g.names());
-      // gradients are ~1e-3..1e-1; float32 accumulation over 16 items x 128 units stays below 1e-6
+      // gradients are ~1e-3..1e-1 (means over the items); float32 accumulation over up to 1,000 items x 128
+      // units stays below 1e-6
       assertTrue(maxDiff(expected, g) < 1e-6, "max gradient difference " + maxDiff(expected, g));
       assertEquals(SPEC.initialWeights(13), m.stateDict(), "gradients() does not change the weights");
     }

@@ -18,8 +18,9 @@ import io.github.diffusion4j.nn.Value;
  * output is 0 or positive, so its sign is the step function); SiLU's {@code dy * s (1 + x (1 - s))} with {@code s =
  * sigmoid(x)}.
  *
- * <p>After a group norm whose only reader it is, the group norm has applied the function already ({@link
- * GroupNormKernel}): the kernel then passes its input on (a view, no copy; the gradient passes back unchanged).
+ * <p>After a group norm or a linear layer whose only reader it is, that layer has applied the function already
+ * ({@link GroupNormKernel}; {@link LinearKernel}, ReLU only): the kernel then passes its input on (a view, no copy;
+ * the gradient passes back unchanged).
  */
 final class ActivationKernel implements Kernel {
   private final boolean relu;
@@ -29,7 +30,7 @@ final class ActivationKernel implements Kernel {
    * A kernel for one function.
    *
    * @param function the function
-   * @param applied whether the input has the function applied already (by a group norm)
+   * @param applied whether the input has the function applied already (by the layer before)
    */
   ActivationKernel(Layer.Function function, boolean applied) {
     this.relu = function == Layer.Function.RELU;
@@ -62,9 +63,7 @@ final class ActivationKernel implements Kernel {
       return new Value[] {DjlPass.value(JniUtils.reshape(dy, dy.getShape().getShape()))};
     }
     if (relu) {
-      try (PtNDArray step = JniUtils.sign(DjlPass.nd(output))) {
-        return new Value[] {DjlPass.value(JniUtils.mul(dy, step))};
-      }
+      return new Value[] {DjlPass.value(reluGradient(dy, DjlPass.nd(output)))};
     }
     PtNDArray x = DjlPass.nd(inputs[0]);
     try (PtNDArray s = JniUtils.sigmoid(x);
@@ -74,6 +73,20 @@ final class ActivationKernel implements Kernel {
       JniUtils.addi(slope, one);
       JniUtils.muli(slope, s);
       return new Value[] {DjlPass.value(JniUtils.mul(dy, slope))};
+    }
+  }
+
+  /**
+   * ReLU's input gradient from its output: {@code dy * sign(y)} (the output is 0 or positive, so its sign is the
+   * step function).
+   *
+   * @param dy the output gradient
+   * @param y the output
+   * @return a new array
+   */
+  static PtNDArray reluGradient(PtNDArray dy, PtNDArray y) {
+    try (PtNDArray step = JniUtils.sign(y)) {
+      return JniUtils.mul(dy, step);
     }
   }
 }

@@ -415,7 +415,8 @@ final class Convolution {
       }
     }
 
-    private static float[] gaussian(Random r, int size) {
+    /** Standard normal values from {@code r}, as floats. */
+    static float[] gaussian(Random r, int size) {
       float[] a = new float[size];
       for (int i = 0; i < size; i++) {
         a[i] = (float) r.nextGaussian();
@@ -424,7 +425,7 @@ final class Convolution {
     }
 
     /** Null if {@code actual} is within {@link #TOLERANCE} of {@code expected} (relative to its largest value). */
-    private static String compare(String what, float[] actual, float[] expected) {
+    static String compare(String what, float[] actual, float[] expected) {
       double scale = 1e-30;
       for (float e : expected) {
         scale = Math.max(scale, Math.abs(e));

@@ -42,12 +42,14 @@ final class DjlBackend implements Backend, TensorFactory {
   private final Set<DjlParameters> parameters = ConcurrentHashMap.newKeySet();
   private final DjlLayers layers;
   private final ScriptOps scriptOps;
+  private final InnerProduct innerProduct;
   private volatile boolean closed;
 
   private DjlBackend(int threads, PtNDManager root, long passMemoryBytes) {
     this.threads = threads;
     this.root = root;
     this.scriptOps = new ScriptOps(root);
+    this.innerProduct = new InnerProduct(root, scriptOps);
     this.layers = new DjlLayers(this, passMemoryBytes);
   }
 
@@ -93,7 +95,7 @@ final class DjlBackend implements Backend, TensorFactory {
   }
 
   /** The innermost cause's message on one line. */
-  private static String reason(Throwable e) {
+  static String reason(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
@@ -111,6 +113,11 @@ final class DjlBackend implements Backend, TensorFactory {
   /** The libtorch operators reached through TorchScript modules, which live as long as {@link #root()}. */
   ScriptOps scriptOps() {
     return scriptOps;
+  }
+
+  /** The products of linear layers. */
+  InnerProduct innerProduct() {
+    return innerProduct;
   }
 
   /**
@@ -150,7 +157,8 @@ final class DjlBackend implements Backend, TensorFactory {
   public String describe() {
     return "DJL " + Engine.getDjlVersion() + ", PyTorch " + engine.getVersion() + " (CPU), "
         + JniUtils.getNumThreads() + " intra-op / " + JniUtils.getNumInteropThreads()
-        + " inter-op threads (requested " + threads + "); " + Convolution.choice(root).describe();
+        + " inter-op threads (requested " + threads + "); " + Convolution.choice(root).describe() + "; "
+        + InnerProduct.choice(root, scriptOps).describe();
   }
 
   @Override

@@ -91,7 +91,7 @@ final class DjlLayers implements LayerBackend {
     Layer l = node.layer();
     Shape in = node.inputs().isEmpty() ? null : network.node(node.inputs().get(0)).itemShape();
     if (l instanceof Layer.Linear x) {
-      return new LinearKernel(p, x);
+      return new LinearKernel(backend.innerProduct(), p, x, appliesRelu(network, node));
     }
     if (l instanceof Layer.Conv2d x) {
       return new ConvKernel(backend, p, x);
@@ -102,7 +102,8 @@ final class DjlLayers implements LayerBackend {
     if (l instanceof Layer.Activation x) {
       Node from = network.node(node.inputs().get(0));
       return new ActivationKernel(x.function(),
-          from.layer() instanceof Layer.GroupNorm && network.soleActivation(from.id()).isPresent());
+          from.layer() instanceof Layer.GroupNorm && network.soleActivation(from.id()).isPresent()
+              || appliesRelu(network, from));
     }
     if (l instanceof Layer.Upsample x) {
       return new UpsampleKernel(x, in);
@@ -130,6 +131,12 @@ final class DjlLayers implements LayerBackend {
       return new ReshapeKernel(x, in);
     }
     throw new UnsupportedOperationException("djl: no kernel for " + l + " (node " + node.id() + ")");
+  }
+
+  /** Whether a node is a linear layer that applies the ReLU which is its output's only reader. */
+  private static boolean appliesRelu(Network network, Node node) {
+    return node.layer() instanceof Layer.Linear
+        && network.soleActivation(node.id()).orElse(null) == Layer.Function.RELU;
   }
 
   @Override

@@ -21,9 +21,10 @@ import java.util.zip.ZipOutputStream;
 /**
  * libtorch operators that DJL's bindings lack, reached through small TorchScript modules this backend writes
  * itself: {@code torch.group_norm} (one kernel, the per-channel affine applied as it normalises) followed by
- * {@code torch.silu} or {@code torch.relu}. Without them a group norm is {@code layer_norm} of a grouped view,
- * then a product and a sum for the affine, and SiLU a sigmoid and a product: three more passes over the
- * activations, each with a fresh output, and as many more in the backward pass.
+ * {@code torch.silu} or {@code torch.relu}, and oneDNN's inner product ({@link InnerProduct}). Without them a
+ * group norm is {@code layer_norm} of a grouped view, then a product and a sum for the affine, and SiLU a
+ * sigmoid and a product: three more passes over the activations, each with a fresh output, and as many more in
+ * the backward pass; and every linear layer's product goes to MKL.
  *
  * <p><b>The modules.</b> A TorchScript archive is a zip of the module's code (Python-like text), its pickled
  * attributes and a format version. {@link #archive} writes the smallest one libtorch loads: a module {@code M}
@@ -69,6 +70,21 @@ final class ScriptOps {
         case RELU -> "torch.relu(" + body + ")";
       };
     }
+    return modules.computeIfAbsent(body, b -> new Module(load(b)));
+  }
+
+  /**
+   * The module of oneDNN's inner product {@code x w^T + b} ({@code torch.ops.mkldnn._linear_pointwise}, which
+   * reads transposed views of its operands as they are), with ReLU applied as it writes the result if asked.
+   * It has no backward function: it serves only where no graph is recorded ({@link InnerProduct}).
+   *
+   * @param bias whether to add the third argument as the bias; without, the third argument is ignored
+   * @param relu whether to apply ReLU
+   * @return the module; its {@link Module#apply} takes {@code x [N, in]}, {@code w [out, in]}, {@code b [out]}
+   */
+  Module innerProduct(boolean bias, boolean relu) {
+    String body = "ops.mkldnn._linear_pointwise(x, w, " + (bias ? "b" : "None") + ", \"" + (relu ? "relu" : "none")
+        + "\", annotate(List[Optional[number]], []), None)";
     return modules.computeIfAbsent(body, b -> new Module(load(b)));
   }
 

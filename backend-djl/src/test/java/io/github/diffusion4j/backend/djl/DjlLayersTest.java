@@ -32,10 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiFunction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The layer kinds on libtorch against the reference kernels (plain Java, double sums) in the settings that the
@@ -45,22 +42,9 @@ import org.junit.jupiter.api.TestInstance;
  * and the passes' bookkeeping: a batch split into one-item passes
  * gives the gradient, the steps and the predictions of the whole batch.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class DjlLayersTest {
+class DjlLayersTest extends DjlBackendTest {
   private static final Shape IMAGE = Shape.of(4, 6, 6);
   private static final Shape BATCH = Shape.batchOf(5, IMAGE);
-
-  private DjlBackend backend;
-
-  @BeforeAll
-  void open() {
-    backend = DjlBackends.create();
-  }
-
-  @AfterAll
-  void close() {
-    backend.close();
-  }
 
   /** A small network of layer kinds, with its own parameter shapes and random weights. */
   static final class Probe implements ModelSpec {

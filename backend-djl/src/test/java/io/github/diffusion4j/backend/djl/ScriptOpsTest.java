@@ -18,10 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,26 +26,13 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The TorchScript modules this backend writes: they load, and {@code group_norm} with each activation matches a
  * plain-Java group norm in double precision, with and without a recorded graph.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ScriptOpsTest {
+class ScriptOpsTest extends DjlBackendTest {
   private static final int N = 3;
   private static final int C = 6;
   private static final int P = 10; // positions (2 x 5)
 
   /** float32 statistics over groups of up to 30 values against double sums: a few units in the last place. */
   private static final double TOLERANCE = 1e-5;
-
-  private DjlBackend backend;
-
-  @BeforeAll
-  void open() {
-    backend = DjlBackends.create();
-  }
-
-  @AfterAll
-  void close() {
-    backend.close();
-  }
 
   @Test
   void theArchiveHoldsTheCodeAndTheVersion() throws IOException {

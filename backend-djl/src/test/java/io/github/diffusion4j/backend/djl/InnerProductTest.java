@@ -1,0 +1,86 @@
+package io.github.diffusion4j.backend.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The linear layers' products: each route computes each form like plain Java in double precision, at sizes on
+ * both sides of the oneDNN threshold; products recorded for libtorch's autograd never take the oneDNN route;
+ * the route property is checked.
+ */
+class InnerProductTest extends DjlBackendTest {
+  /** The routes this CPU can run: addmm always, oneDNN where it passes its self-check. */
+  private InnerProduct.Route[] routes() {
+    return InnerProduct.choice(backend.root(), backend.scriptOps()).route() == InnerProduct.Route.ONEDNN
+        ? InnerProduct.Route.values()
+        : new InnerProduct.Route[] {InnerProduct.Route.ADDMM};
+  }
+
+  @ParameterizedTest
+  @CsvSource({"16, 76, 128", "1000, 76, 128", "1000, 128, 75", "129, 512, 33"})
+  void everyFormMatchesPlainJavaOnEveryRoute(int n, int in, int out) {
+    InnerProduct.Probe probe = InnerProduct.Probe.random(new Random(n * 31L + in), n, in, out);
+    for (InnerProduct.Route route : routes()) {
+      assertNull(probe.check(backend.root(), route, backend.scriptOps()), route.toString());
+    }
+  }
+
+  @Test
+  void aRecordedProductIsDifferentiableAtAnySize() {
+    // oneDNN's inner product has no backward function: a recorded product must go by addmm however large
+    int n = 1000;
+    int in = 76;
+    int out = 128;
+    assertTrue((long) n * in * out >= InnerProduct.MIN_MULTIPLY_ADDS);
+    InnerProduct.Probe p = InnerProduct.Probe.random(new Random(5), n, in, out);
+    float[] expected = p.expected()[2];
+    boolean before = JniUtils.isGradMode();
+    try (PtNDManager m = (PtNDManager) backend.root().newSubManager()) {
+      PtNDArray xa = PtArrays.fromArray(m, p.x(), n, in);
+      PtNDArray wa = PtArrays.fromArray(m, p.w(), out, in);
+      JniUtils.attachGradient(wa, true);
+      JniUtils.setGradMode(true);
+      PtNDArray y = backend.innerProduct().forward(xa, wa, null, false);
+      JniUtils.backward(y, PtArrays.fromArray(m, p.dy(), n, out), false, false);
+      JniUtils.setGradMode(false);
+      assertNull(Convolution.SelfCheck.compare("weight gradient",
+          PtArrays.read(PtArrays.contiguous(JniUtils.getGradient(wa)), expected.length), expected));
+    } finally {
+      JniUtils.setGradMode(before);
+    }
+  }
+
+  @Test
+  void theRoutePropertyIsChecked() {
+    PtNDManager root = backend.root();
+    ScriptOps ops = backend.scriptOps();
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> InnerProduct.choose(root, ops, "fast"));
+    assertTrue(e.getMessage().contains(InnerProduct.PROPERTY) && e.getMessage().contains("onednn, addmm"),
+        e.getMessage());
+    InnerProduct.Choice forced = InnerProduct.choose(root, ops, " ADDMM ");
+    assertEquals(InnerProduct.Route.ADDMM, forced.route());
+    assertTrue(forced.describe().contains("forced"), forced.describe());
+    InnerProduct.Choice auto = InnerProduct.choose(root, ops, null);
+    if (auto.route() == InnerProduct.Route.ONEDNN) {
+      assertNull(auto.failure());
+      assertEquals(InnerProduct.Route.ONEDNN, InnerProduct.choose(root, ops, "onednn").route());
+    } else { // a CPU whose oneDNN fails the self-check: the reason is given, and forcing oneDNN is refused
+      assertTrue(auto.describe().contains(auto.failure()), auto.describe());
+      // wrong numbers are the CPU's; an error calling the operator would be this backend's own bug
+      assertFalse(auto.failure().startsWith("oneDNN's inner product failed"), auto.failure());
+      assertThrows(IllegalStateException.class, () -> InnerProduct.choose(root, ops, "onednn"));
+    }
+  }
+}
