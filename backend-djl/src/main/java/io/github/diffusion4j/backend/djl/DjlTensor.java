@@ -146,36 +146,16 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
     }
   }
 
-  /** {@code a * this + b * other}: two products and a sum (one product when a factor is 1). */
+  /** {@code a * this + b * other}: a product and a fused multiply-add ({@link ScriptOps#combine}). */
   @Override
   public Tensor combine(double a, Tensor other, double b) {
-    PtNDArray x = nd();
-    PtNDArray y = operand(other);
-    if ((float) a == 1f) {
-      try (PtNDArray cb = PtArrays.scalar(backend.root(), b);
-          PtNDArray by = JniUtils.mul(y, cb)) {
-        return result(JniUtils.add(x, by));
-      }
-    }
-    try (PtNDArray ca = PtArrays.scalar(backend.root(), a)) {
-      PtNDArray r = JniUtils.mul(x, ca);
-      addScaled(r, y, b);
-      return result(r);
-    }
+    return result(backend.scriptOps().combine(nd(), a, operand(other), b, null, 0));
   }
 
-  /** {@code (a * this + b * y) + c * z}: three products and two in-place sums, no other temporary. */
+  /** {@code (a * this + b * y) + c * z}: a product and two fused multiply-adds ({@link ScriptOps#combine}). */
   @Override
   public Tensor combine(double a, Tensor y, double b, Tensor z, double c) {
-    PtNDArray x = nd();
-    PtNDArray py = operand(y);
-    PtNDArray pz = operand(z);
-    try (PtNDArray ca = PtArrays.scalar(backend.root(), a)) {
-      PtNDArray r = JniUtils.mul(x, ca);
-      addScaled(r, py, b);
-      addScaled(r, pz, c);
-      return result(r);
-    }
+    return result(backend.scriptOps().combine(nd(), a, operand(y), b, operand(z), c));
   }
 
   /** Item {@code i} is {@code a[i] * this[i] + b[i] * other[i]}: two broadcast products and a sum. */
@@ -191,17 +171,6 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
       PtNDArray r = JniUtils.mul(x, fa);
       JniUtils.addi(r, by);
       return result(r);
-    }
-  }
-
-  /** {@code r += b * y} in place on a fresh result. */
-  private void addScaled(PtNDArray r, PtNDArray y, double b) {
-    try (PtNDArray cb = PtArrays.scalar(backend.root(), b);
-        PtNDArray by = JniUtils.mul(y, cb)) {
-      JniUtils.addi(r, by);
-    } catch (RuntimeException e) {
-      r.close();
-      throw e;
     }
   }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.nn.Layer;
@@ -42,8 +43,12 @@ final class ScriptOps {
   /** The TorchScript format version written (the one PyTorch 1.13's {@code torch.jit.save} writes). */
   static final String FORMAT_VERSION = "3";
 
+  /** The parameters of the modules that take three tensors. */
+  private static final String TENSORS = "x: Tensor, w: Tensor, b: Tensor";
+
   private final PtNDManager manager;
   private final Map<String, Module> modules = new ConcurrentHashMap<>();
+  private final Map<Integer, PtSymbolBlock> combinations = new ConcurrentHashMap<>();
 
   /**
    * Operators whose modules live as long as a manager.
@@ -89,6 +94,43 @@ final class ScriptOps {
   }
 
   /**
+   * {@code a x + b y}, or {@code a x + b y + c z}, in one output array: {@code torch.mul}, then {@code add_}
+   * with {@code alpha} for each further term (libtorch's fused multiply-add loop), so two or three passes over
+   * the values where DJL's bindings need a product per term, a sum per term after the first and a scalar array
+   * per coefficient. Runs without recording a graph.
+   *
+   * @param x the first term's array
+   * @param a its coefficient
+   * @param y the second term's array, of {@code x}'s shape
+   * @param b its coefficient
+   * @param z the third term's array, of {@code x}'s shape, or null for two terms
+   * @param c its coefficient (ignored without {@code z})
+   * @return a new array on {@code x}'s manager
+   */
+  PtNDArray combine(PtNDArray x, double a, PtNDArray y, double b, PtNDArray z, double c) {
+    int terms = z == null ? 2 : 3;
+    PtSymbolBlock block = combinations.computeIfAbsent(terms, t -> load(
+        t == 2 ? "x: Tensor, a: float, y: Tensor, b: float" : "x: Tensor, a: float, y: Tensor, b: float, z: Tensor, c: float",
+        "    r = torch.mul(x, a)\n"
+            + "    r0 = torch.add_(r, y, alpha=b)\n"
+            + (t == 2 ? "" : "    r1 = torch.add_(r, z, alpha=c)\n")
+            + "    return r\n"));
+    IValue[] args = z == null
+        ? new IValue[] {IValue.from(x), IValue.from(a), IValue.from(y), IValue.from(b)}
+        : new IValue[] {IValue.from(x), IValue.from(a), IValue.from(y), IValue.from(b), IValue.from(z), IValue.from(c)};
+    try {
+      JniUtils.setGraphExecutorOptimize(false);
+      try (IValue out = IValueUtils.forward(block, args)) {
+        return out.toTensor(x.getManager());
+      }
+    } finally {
+      for (IValue v : args) {
+        v.close();
+      }
+    }
+  }
+
+  /**
    * A loaded module.
    *
    * @param block DJL's handle of it
@@ -113,7 +155,11 @@ final class ScriptOps {
   }
 
   private PtSymbolBlock load(String body) {
-    byte[] bytes = archive("    return " + body + "\n");
+    return load(TENSORS, "    return " + body + "\n");
+  }
+
+  private PtSymbolBlock load(String params, String body) {
+    byte[] bytes = archive(params, body);
     try {
       return JniUtils.loadModule(manager, new ByteArrayInputStream(bytes), false, false);
     } catch (IOException e) {
@@ -129,11 +175,23 @@ final class ScriptOps {
    * @return the archive's bytes
    */
   static byte[] archive(String body) {
+    return archive(TENSORS, body);
+  }
+
+  /**
+   * A TorchScript archive of a module {@code M} without parameters whose {@code forward} takes the given
+   * parameters and has the given body.
+   *
+   * @param params the parameters after {@code self}, with their types ({@code x: Tensor, a: float})
+   * @param body the body of {@code forward}, each line indented by four spaces and ending in a newline
+   * @return the archive's bytes
+   */
+  static byte[] archive(String params, String body) {
     String code = "class M(Module):\n"
         + "  __parameters__ = []\n"
         + "  __buffers__ = []\n"
         + "  training : bool\n"
-        + "  def forward(self: __torch__.M, x: Tensor, w: Tensor, b: Tensor) -> Tensor:\n"
+        + "  def forward(self: __torch__.M, " + params + ") -> Tensor:\n"
         + body;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (ZipOutputStream zip = new ZipOutputStream(out)) {
