@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.djl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -9,7 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -58,6 +64,38 @@ class InnerProductTest extends DjlBackendTest {
           PtArrays.read(PtArrays.contiguous(JniUtils.getGradient(wa)), expected.length), expected));
     } finally {
       JniUtils.setGradMode(before);
+    }
+  }
+
+  @Test
+  void productsOnManyThreadsAtOnceMatchTheSameProductsInTurn() throws Exception {
+    // the modules are shared by every thread of the process, as the network's kernels are
+    int n = 1000;
+    int in = 76;
+    int out = 128;
+    InnerProduct.Probe p = InnerProduct.Probe.random(new Random(9), n, in, out);
+    try (PtNDManager m = (PtNDManager) backend.root().newSubManager()) {
+      PtNDArray x = PtArrays.fromArray(m, p.x(), n, in);
+      PtNDArray w = PtArrays.fromArray(m, p.w(), out, in);
+      PtNDArray b = PtArrays.fromArray(m, p.b(), out);
+      float[] alone = PtArrays.read(backend.innerProduct().forward(x, w, b, true), n * out);
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<float[]>> results = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+          results.add(pool.submit(() -> {
+            JniUtils.setGradMode(false);
+            try (PtNDArray y = backend.innerProduct().forward(x, w, b, true)) {
+              return PtArrays.read(y, n * out);
+            }
+          }));
+        }
+        for (Future<float[]> f : results) {
+          assertArrayEquals(alone, f.get());
+        }
+      } finally {
+        pool.shutdownNow();
+      }
     }
   }
 
