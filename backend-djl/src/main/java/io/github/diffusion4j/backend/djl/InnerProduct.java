@@ -100,7 +100,7 @@ final class InnerProduct {
    * @return a new array {@code [N, out]}
    */
   PtNDArray forward(PtNDArray x, PtNDArray w, PtNDArray b, boolean relu) {
-    return forward(route(x, w), ops, x, w, b, relu);
+    return forward(route(x, w.getShape().get(0)), ops, x, w, b, relu);
   }
 
   /**
@@ -111,7 +111,7 @@ final class InnerProduct {
    * @return a new array {@code [N, in]}
    */
   PtNDArray inputGradient(PtNDArray dy, PtNDArray w) {
-    return inputGradient(route(dy, w), ops, dy, w);
+    return inputGradient(route(dy, w.getShape().get(1)), ops, dy, w);
   }
 
   /**
@@ -122,14 +122,19 @@ final class InnerProduct {
    * @return a new array {@code [out, in]}
    */
   PtNDArray weightGradient(PtNDArray dy, PtNDArray x) {
-    return weightGradient(route(dy, x), ops, dy, x);
+    return weightGradient(route(dy, x.getShape().get(1)), ops, dy, x);
   }
 
-  /** The route of a product of {@code [N, k]} by the transpose of {@code [m, k]} or by {@code [k, m]}. */
-  private Route route(PtNDArray a, PtNDArray b) {
-    long[] as = a.getShape().getShape();
-    long[] bs = b.getShape().getShape();
-    long multiplyAdds = as[0] * as[1] * (bs[0] == as[1] ? bs[1] : bs[0]);
+  /**
+   * The route of a product of {@code a [N, k]} (or its transpose) by a {@code k}-by-{@code m} matrix.
+   *
+   * @param a the first operand
+   * @param m the columns of the result
+   * @return oneDNN for at least {@link #MIN_MULTIPLY_ADDS} multiply-adds with grad mode off on this thread, where
+   *     the self-check passed; else addmm
+   */
+  Route route(PtNDArray a, long m) {
+    long multiplyAdds = a.getShape().get(0) * a.getShape().get(1) * m;
     if (multiplyAdds < MIN_MULTIPLY_ADDS || JniUtils.isGradMode()) {
       return Route.ADDMM;
     }

@@ -43,6 +43,24 @@ class InnerProductTest extends DjlBackendTest {
   }
 
   @Test
+  void onlyLargeProductsWithoutARecordedGraphTakeOneDnn() {
+    InnerProduct products = backend.innerProduct();
+    InnerProduct.Route large = InnerProduct.choice(backend.root(), backend.scriptOps()).route();
+    boolean before = JniUtils.isGradMode();
+    try (PtNDManager m = (PtNDManager) backend.root().newSubManager()) {
+      PtNDArray dy = PtArrays.zeros(m, 128, 75); // the demo's batch, its second layer's output gradient
+      JniUtils.setGradMode(false);
+      assertEquals(large, products.route(dy, 512)); // its weight gradient: 128 x 75 x 512 = 4.9 million
+      assertEquals(InnerProduct.Route.ADDMM, products.route(dy, 128)); // 1.2 million
+      assertEquals(large, products.route(dy, InnerProduct.MIN_MULTIPLY_ADDS / (128 * 75) + 1));
+      JniUtils.setGradMode(true);
+      assertEquals(InnerProduct.Route.ADDMM, products.route(dy, 512));
+    } finally {
+      JniUtils.setGradMode(before);
+    }
+  }
+
+  @Test
   void aRecordedProductIsDifferentiableAtAnySize() {
     // oneDNN's inner product has no backward function: a recorded product must go by addmm however large
     int n = 1000;
