@@ -97,7 +97,7 @@ final class ScriptOps {
    * {@code a x + b y}, or {@code a x + b y + c z}, in one output array: {@code torch.mul}, then {@code add_}
    * with {@code alpha} for each further term (libtorch's fused multiply-add loop), so two or three passes over
    * the values where DJL's bindings need a product per term, a sum per term after the first and a scalar array
-   * per coefficient. Runs without recording a graph.
+   * per coefficient. For tensors' arithmetic, whose arrays are outside any graph.
    *
    * @param x the first term's array
    * @param a its coefficient
@@ -110,7 +110,7 @@ final class ScriptOps {
   PtNDArray combine(PtNDArray x, double a, PtNDArray y, double b, PtNDArray z, double c) {
     int terms = z == null ? 2 : 3;
     PtSymbolBlock block = combinations.computeIfAbsent(terms, t -> load(
-        t == 2 ? "x: Tensor, a: float, y: Tensor, b: float" : "x: Tensor, a: float, y: Tensor, b: float, z: Tensor, c: float",
+        "x: Tensor, a: float, y: Tensor, b: float" + (t == 2 ? "" : ", z: Tensor, c: float"),
         "    r = torch.mul(x, a)\n"
             + "    r0 = torch.add_(r, y, alpha=b)\n"
             + (t == 2 ? "" : "    r1 = torch.add_(r, z, alpha=c)\n")
