@@ -143,14 +143,8 @@ final class Convolution {
 
   private static Choice choose(PtNDManager manager, String forced) {
     boolean channelsLastAllowed = channelsLastAllowed();
-    if (forced != null && !forced.isBlank()) {
-      Strategy s;
-      try {
-        s = Strategy.valueOf(forced.strip().toUpperCase(Locale.ROOT).replace("PADDED", "CHANNEL_PADDED"));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "system property " + PROPERTY + ": unknown strategy '" + forced + "' (allowed: direct, padded)", e);
-      }
+    Strategy s = forcedStrategy(forced);
+    if (s != null) {
       String failure = SelfCheck.run(manager, s);
       return failure == null
           ? new Choice(s, channelsLastAllowed && channelsLastPasses(manager, s), null, null)
@@ -167,6 +161,36 @@ final class Convolution {
     }
     return new Choice(null, false, direct, "the direct convolutions failed (" + direct + ") and so did the "
         + "channel-padded workaround (" + padded + "); use the nd4j backend on this machine");
+  }
+
+  /**
+   * Reads a value of {@value #PROPERTY}.
+   *
+   * @param forced the value, or null or blank for none
+   * @return the forced strategy, or null
+   * @throws IllegalArgumentException naming the property, the value and the allowed ones
+   */
+  static Strategy forcedStrategy(String forced) {
+    if (forced == null || forced.isBlank()) {
+      return null;
+    }
+    try {
+      return Strategy.valueOf(forced.strip().toUpperCase(Locale.ROOT).replace("PADDED", "CHANNEL_PADDED"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "system property " + PROPERTY + ": unknown strategy '" + forced + "' (allowed: direct, padded)", e);
+    }
+  }
+
+  /**
+   * Checks the values of {@value #PROPERTY} and {@value #CHANNELS_LAST_PROPERTY} without running the self-check:
+   * the backend calls this when it is created, so a bad value fails there, before any work.
+   *
+   * @throws IllegalArgumentException naming the property, the value and the allowed ones
+   */
+  static void checkProperties() {
+    forcedStrategy(System.getProperty(PROPERTY));
+    channelsLastAllowed();
   }
 
   /**

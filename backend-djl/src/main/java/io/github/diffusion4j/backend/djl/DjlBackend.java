@@ -63,6 +63,9 @@ final class DjlBackend implements Backend, TensorFactory {
   static DjlBackend load(BackendOptions options) {
     int threads = options.threads();
     long passMemory = PassMemory.fromSystemProperty(DjlLayers.PASS_MEMORY_PROPERTY);
+    // the strategies' properties: a bad value fails here, before any work (their self-checks run at first use)
+    Convolution.checkProperties();
+    InnerProduct.forcedRoute(System.getProperty(InnerProduct.PROPERTY));
     synchronized (LOCK) {
       try {
         if (engine == null) {

@@ -164,6 +164,26 @@ final class InnerProduct {
   }
 
   /**
+   * Reads a value of {@value #PROPERTY}; the backend reads it when it is created, so a bad value fails there,
+   * before any work.
+   *
+   * @param forced the value, or null or blank for none
+   * @return the forced route, or null
+   * @throws IllegalArgumentException naming the property, the value and the allowed ones
+   */
+  static Route forcedRoute(String forced) {
+    if (forced == null || forced.isBlank()) {
+      return null;
+    }
+    try {
+      return Route.valueOf(forced.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "system property " + PROPERTY + ": unknown route '" + forced + "' (allowed: onednn, addmm)", e);
+    }
+  }
+
+  /**
    * The choice the self-check makes with a forced route (or none), without caching it.
    *
    * @param manager a manager for the self-check's arrays
@@ -172,15 +192,7 @@ final class InnerProduct {
    * @return the choice
    */
   static Choice choose(PtNDManager manager, ScriptOps ops, String forced) {
-    Route forcedRoute = null;
-    if (forced != null && !forced.isBlank()) {
-      try {
-        forcedRoute = Route.valueOf(forced.strip().toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "system property " + PROPERTY + ": unknown route '" + forced + "' (allowed: onednn, addmm)", e);
-      }
-    }
+    Route forcedRoute = forcedRoute(forced);
     if (forcedRoute == Route.ADDMM) {
       return new Choice(Route.ADDMM, null);
     }

@@ -26,9 +26,35 @@ import java.util.List;
 import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The provider: discovery, laziness, and what {@code create} sets up. */
 class DjlBackendProviderTest {
+
+  /** A bad value of a strategy's property fails the backend's creation, before any work, on every CPU. */
+  @ParameterizedTest
+  @CsvSource({
+    Convolution.PROPERTY + ", fast, direct",
+    Convolution.CHANNELS_LAST_PROPERTY + ", fast, true",
+    InnerProduct.PROPERTY + ", fast, onednn"
+  })
+  void aBadStrategyPropertyFailsTheBackendsCreation(String property, String value, String allowed) {
+    String before = System.getProperty(property);
+    System.setProperty(property, value);
+    try {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new DjlBackendProvider().create(new BackendOptions(1)));
+      assertTrue(e.getMessage().contains(property) && e.getMessage().contains("'" + value + "'")
+          && e.getMessage().contains(allowed), e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(property);
+      } else {
+        System.setProperty(property, before);
+      }
+    }
+  }
 
   @Test
   void serviceLoaderFindsTheProvider() {
