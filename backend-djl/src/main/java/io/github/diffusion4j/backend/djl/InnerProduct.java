@@ -71,8 +71,11 @@ final class InnerProduct {
     }
   }
 
-  /** {@code {rows, inputs, outputs}} of each self-check probe. */
-  static final int[][] PROBES = {{7, 17, 3}, {67, 76, 75}, {33, 512, 40}, {300, 76, 128}};
+  /**
+   * {@code {rows, inputs, outputs}} of each self-check probe: odd sizes, the MLP's layer at 300 rows, and 1,000
+   * rows as sampling has them (about 50 ms in all, once a process, on the project's machine).
+   */
+  static final int[][] PROBES = {{7, 17, 3}, {67, 76, 75}, {33, 512, 40}, {300, 76, 128}, {1000, 40, 24}};
 
   private static volatile Choice choice;
 
