@@ -137,7 +137,8 @@ final class InnerProduct {
    *     the self-check passed; else addmm
    */
   Route route(PtNDArray a, long m) {
-    long multiplyAdds = a.getShape().get(0) * a.getShape().get(1) * m;
+    long[] dims = a.getShape().getShape();
+    long multiplyAdds = dims[0] * dims[1] * m;
     if (multiplyAdds < MIN_MULTIPLY_ADDS || JniUtils.isGradMode()) {
       return Route.ADDMM;
     }

@@ -48,7 +48,6 @@ final class ScriptOps {
 
   private final PtNDManager manager;
   private final Map<String, Module> modules = new ConcurrentHashMap<>();
-  private final Map<Integer, PtSymbolBlock> combinations = new ConcurrentHashMap<>();
 
   /**
    * Operators whose modules live as long as a manager.
@@ -109,12 +108,12 @@ final class ScriptOps {
    */
   PtNDArray combine(PtNDArray x, double a, PtNDArray y, double b, PtNDArray z, double c) {
     int terms = z == null ? 2 : 3;
-    PtSymbolBlock block = combinations.computeIfAbsent(terms, t -> load(
-        "x: Tensor, a: float, y: Tensor, b: float" + (t == 2 ? "" : ", z: Tensor, c: float"),
-        "    r = torch.mul(x, a)\n"
-            + "    r0 = torch.add_(r, y, alpha=b)\n"
-            + (t == 2 ? "" : "    r1 = torch.add_(r, z, alpha=c)\n")
-            + "    return r\n"));
+    String params = "x: Tensor, a: float, y: Tensor, b: float" + (terms == 2 ? "" : ", z: Tensor, c: float");
+    String body = "    r = torch.mul(x, a)\n"
+        + "    r0 = torch.add_(r, y, alpha=b)\n"
+        + (terms == 2 ? "" : "    r1 = torch.add_(r, z, alpha=c)\n")
+        + "    return r\n";
+    PtSymbolBlock block = modules.computeIfAbsent(params + body, k -> new Module(load(params, body))).block();
     IValue[] args = z == null
         ? new IValue[] {IValue.from(x), IValue.from(a), IValue.from(y), IValue.from(b)}
         : new IValue[] {IValue.from(x), IValue.from(a), IValue.from(y), IValue.from(b), IValue.from(z), IValue.from(c)};
