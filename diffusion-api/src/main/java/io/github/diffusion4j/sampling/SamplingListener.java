@@ -7,7 +7,10 @@ import io.github.diffusion4j.tensor.Tensor;
  * Sees a sampling run start and every step of it (progress bars, trajectory frames). Tensors passed in are
  * valid only during the call; copy what you keep with {@link Tensor#toFloatArray()}, and do not change or
  * close them. A run sampled in several batches calls {@link #onStart} and then {@link #onStep} for each
- * batch in turn.
+ * batch in turn. With a backend of several threads the loop walks a batch in slices on as many threads and
+ * calls the listener on the calling thread, once per step, with the whole batch: the slices joined, read
+ * only when the listener reads them (an operation on such a tensor computes on a joined copy, released when
+ * the call returns; call it on the tensor passed in, not with it as another tensor's operand).
  */
 @FunctionalInterface
 public interface SamplingListener {

@@ -7,7 +7,12 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.tensor.ThreadConfinement;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.IntConsumer;
 
 /**
  * The reverse-process loop every {@link Sampler} shares: it shows the listener {@code x_T}
@@ -16,13 +21,32 @@ import java.util.Arrays;
  * result and release the step before it. Noise follows the layout documented on
  * {@link SamplingRequest}.
  *
- * <p>When the backend was given more than one thread ({@link TensorFactory#threads()}), a thread of the
- * loop's own draws each step's noise while the model runs (the noise of a step is a pure function of the
- * request and the step, so the samples are the same bits as with one thread); it starts on the first step
- * and on every step after one that drew noise, so a sampler that never draws noise (DDIM with
- * {@code eta = 0}) costs one unused draw at most.
+ * <p>When the backend was given more than one thread ({@link TensorFactory#threads()}), the loop splits the
+ * batch into that many slices of consecutive images and walks each on a thread of its own (the calling thread
+ * walks the first), under {@link TensorFactory#confineToCallingThread()}, in step: every slice makes step
+ * {@code k} before the listener sees it, joined into one batch ({@link JoinedBatch}, copied only if read).
+ * An image's noise is a pure function of the request, the step and the image's number, so a slice draws its own;
+ * the slices share nothing but the model and the sampler. The samples equal one thread's up to rounding: a
+ * backend may round an image's model output differently in a smaller batch (OpenBLAS's products of few rows,
+ * convolutions that take images in chunks sized by the batch; the backends' thread tests bound it), and the
+ * reference backend, which computes every image alone, gives the same bits. A small model's
+ * step is too short to split inside it (each operation's hand-over between threads costs more than its half of
+ * the work on a two-core machine), and whole slices need none: the tutorial MLP's DDPM-100 of 1,000 images
+ * took 0.031-0.035 s on two threads against 0.051-0.055 on one (docs/benchmarks.md, "A batch split over the
+ * threads"). A batch of one image,
+ * or one with given initial noise, is walked whole; there, a thread of the loop's own draws each step's noise
+ * while the model runs; it starts on the first step and on every step after one that drew noise, so a sampler
+ * that never draws noise (DDIM with {@code eta = 0}) costs one unused draw at most.
  */
 public final class SamplingLoop {
+  /**
+   * The slice threads no run is using: a run takes what it needs and gives them back when it ends, so threads
+   * are made once per process (a thread's first native operations cost more than a small model's whole run: the
+   * tutorial MLP's DDIM-20 of 1,000 images on DJL took 0.0071-0.0076 s with new threads a run, 0.0049 with
+   * reused ones). They are daemons and park 300 us after their last job.
+   */
+  private static final ConcurrentLinkedQueue<LoopThread<Void>> IDLE_SLICE_THREADS = new ConcurrentLinkedQueue<>();
+
   private SamplingLoop() {}
 
   /**
@@ -82,63 +106,276 @@ public final class SamplingLoop {
       TensorFactory tensors,
       SamplingRequest request,
       SamplingListener listener) {
+    int slices = request.initialNoise().isPresent() ? 1 : Math.min(tensors.threads(), request.count());
+    return slices > 1
+        ? runSliced(sampler, model, tensors, request, listener, slices)
+        : runWhole(sampler, model, tensors, request, listener);
+  }
+
+  private static Tensor runWhole(
+      Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
+      SamplingListener listener) {
     Timesteps plan = request.plan();
-    int[] t = new int[request.count()];
-    // x_T and then each step's noise are drawn into this buffer and uploaded from it (fromArray copies) before
-    // the next draw: one array per run, not one per draw (every array is fresh heap the JVM must touch and zero)
-    float[] noise = new float[request.batchShape().size()];
-    Tensor given = request.initialNoise().orElse(null);
-    Tensor x = given != null ? given : tensors.fromArray(noiseValues(request, -1, noise), request.batchShape());
-    listener.onStart(plan, x);
-    ReverseStepResult previous = null;
-    NoiseAhead noiseThread = tensors.threads() > 1 && plan.size() > 1 ? new NoiseAhead() : null;
-    boolean drewNoise = true;
-    try (TensorScope outer = tensors.openScope()) {
+    LoopThread<float[]> noiseThread =
+        tensors.threads() > 1 && plan.size() > 1 ? new LoopThread<>("diffusion4j-noise") : null;
+    try (Walk walk = new Walk(sampler, model, tensors, request, noiseThread, ThreadConfinement.NONE)) {
+      listener.onStart(plan, walk.x);
       for (int i = 0; i < plan.size(); i++) {
-        ReverseStepResult result;
-        final int index = i;
-        boolean ahead = noiseThread != null && drewNoise;
-        if (ahead) {
-          noiseThread.submit(() -> noiseValues(request, index, noise));
-        }
-        try (TensorScope step = tensors.openScope()) {
-          Arrays.fill(t, plan.get(i));
-          Tensor output = model.predict(x, t);
-          StepContext context = new StepContext(plan, i, x, output,
-              () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, index, noise),
-                  request.batchShape()), previous);
-          result = sampler.step(context);
-          drewNoise = context.drewNoise();
-          if (ahead && !drewNoise) {
-            noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
-          }
-          listener.onStep(i, plan, result);
-          step.keep(result.prev());
-          step.keep(result.predictedX0());
-        }
-        release(x, given, result);
-        if (previous != null) {
-          release(previous.predictedX0(), given, result);
-          release(previous.prev(), given, result);
-        }
-        previous = result;
-        x = result.prev();
+        notify(listener, tensors, i, plan, walk.step(i));
       }
-      if (previous != null && previous.predictedX0() != x) {
-        release(previous.predictedX0(), given, previous);
-      }
-      outer.keep(x);
+      return walk.finish();
     } finally {
       if (noiseThread != null) {
         noiseThread.close(); // a draw in progress ends first, so no work of the run outlives it
       }
     }
-    return x;
   }
 
-  private static void release(Tensor t, Tensor given, ReverseStepResult keep) {
-    if (t != null && t != given && t != keep.prev() && t != keep.predictedX0()) {
-      t.close();
+  /**
+   * Walks {@code n} slices of the batch in step, slice 0 on the calling thread and each other on a
+   * {@link LoopThread} of its own; each slice's tensors live and die on its thread.
+   */
+  private static Tensor runSliced(
+      Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
+      SamplingListener listener, int n) {
+    Timesteps plan = request.plan();
+    Walk[] walks = new Walk[n];
+    List<LoopThread<Void>> helpers = new ArrayList<>(n - 1);
+    ThreadConfinement own = tensors.confineToCallingThread();
+    try {
+      for (int k = 1; k < n; k++) {
+        LoopThread<Void> idle = IDLE_SLICE_THREADS.poll();
+        helpers.add(idle != null ? idle : new LoopThread<>("diffusion4j-slice"));
+      }
+      onEach(helpers, k -> {
+        int from = bound(request.count(), n, k);
+        SamplingRequest slice = request.slice(request.firstSample() + from, bound(request.count(), n, k + 1) - from);
+        ThreadConfinement confinement = k == 0 ? ThreadConfinement.NONE : tensors.confineToCallingThread();
+        try {
+          walks[k] = new Walk(sampler, model, tensors, slice, null, confinement);
+        } catch (RuntimeException | Error e) {
+          confinement.close();
+          throw e;
+        }
+      });
+      listener.onStart(plan, JoinedBatch.of(tensors, Arrays.stream(walks).map(w -> w.x).toArray(Tensor[]::new)));
+      ReverseStepResult[] results = new ReverseStepResult[n];
+      for (int i = 0; i < plan.size(); i++) {
+        final int index = i;
+        onEach(helpers, k -> results[k] = walks[k].step(index));
+        notify(listener, tensors, i, plan, joined(tensors, results));
+      }
+      float[][] values = new float[n][];
+      onEach(helpers, k -> {
+        values[k] = walks[k].x.toFloatArray();
+        walks[k].close();
+      });
+      float[] all = new float[request.batchShape().size()];
+      for (int k = 0, at = 0; k < n; at += values[k].length, k++) {
+        System.arraycopy(values[k], 0, all, at, values[k].length);
+      }
+      return tensors.fromArray(all, request.batchShape());
+    } finally {
+      try {
+        // after a failure: each walk left open is closed on its own thread
+        onEach(helpers, k -> {
+          if (walks[k] != null) {
+            walks[k].close();
+          }
+        });
+      } finally {
+        IDLE_SLICE_THREADS.addAll(helpers); // every job ended (onEach awaits them all, failed or not)
+        own.close();
+      }
+    }
+  }
+
+  /** One step's results of every slice, joined; the predicted {@code x_0} is the sample itself where it was. */
+  private static ReverseStepResult joined(TensorFactory tensors, ReverseStepResult[] results) {
+    Tensor[] prev = new Tensor[results.length];
+    Tensor[] x0 = new Tensor[results.length];
+    boolean same = true;
+    for (int k = 0; k < results.length; k++) {
+      prev[k] = results[k].prev();
+      x0[k] = results[k].predictedX0();
+      same &= prev[k] == x0[k];
+    }
+    Tensor p = JoinedBatch.of(tensors, prev);
+    return new ReverseStepResult(p, same ? p : JoinedBatch.of(tensors, x0));
+  }
+
+  /**
+   * Runs {@code job(k)} for every slice {@code k}, slice 0 on the calling thread and slice {@code k > 0} on
+   * helper {@code k - 1}, and returns when all have ended.
+   *
+   * @throws RuntimeException or Error: the first failure (slice 0's, else the lowest helper's), the others
+   *     suppressed in it
+   */
+  private static void onEach(List<LoopThread<Void>> helpers, IntConsumer job) {
+    for (int k = 1; k <= helpers.size(); k++) {
+      final int slice = k;
+      helpers.get(k - 1).submit(() -> {
+        job.accept(slice);
+        return null;
+      });
+    }
+    Throwable failure = null;
+    try {
+      job.accept(0);
+    } catch (RuntimeException | Error e) {
+      failure = e;
+    }
+    for (LoopThread<Void> h : helpers) {
+      try {
+        h.await();
+      } catch (RuntimeException | Error e) {
+        if (failure == null) {
+          failure = e;
+        } else if (failure != e) {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (failure instanceof Error e) {
+      throw e;
+    }
+  }
+
+  /** The start of slice {@code k} of {@code n} over {@code count} images. */
+  private static int bound(int count, int n, int k) {
+    return (int) ((long) count * k / n);
+  }
+
+  /** Shows the listener a step; what the listener makes of the step's tensors is released after it. */
+  private static void notify(
+      SamplingListener listener, TensorFactory tensors, int i, Timesteps plan, ReverseStepResult result) {
+    if (listener == SamplingListener.NONE) {
+      return;
+    }
+    try (TensorScope scope = tensors.openScope()) {
+      listener.onStep(i, plan, result);
+    }
+  }
+
+  /**
+   * One batch's walk over the plan on the thread that makes it and calls it: its current sample, its last
+   * result, its noise buffer and the scope its tensors live in.
+   */
+  private static final class Walk implements AutoCloseable {
+    private final Sampler sampler;
+    private final NoisePredictor model;
+    private final TensorFactory tensors;
+    private final SamplingRequest request;
+    private final LoopThread<float[]> noiseThread;
+    private final ThreadConfinement confinement;
+    private final int[] t;
+    /**
+     * {@code x_T} and then each step's noise are drawn into this buffer and uploaded from it (fromArray copies)
+     * before the next draw: one array per walk, not one per draw (every array is fresh heap the JVM must touch
+     * and zero).
+     */
+    private final float[] noise;
+    private final Tensor given;
+    private final TensorScope outer;
+    private Tensor x;
+    private ReverseStepResult previous;
+    private boolean drewNoise = true;
+    private boolean closed;
+
+    /**
+     * Opens the walk's scope and takes or draws {@code x_T}.
+     *
+     * @param noiseThread draws the next step's noise while the model runs, or null to draw on this thread
+     * @param confinement closed with the walk
+     */
+    Walk(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
+        LoopThread<float[]> noiseThread, ThreadConfinement confinement) {
+      this.sampler = sampler;
+      this.model = model;
+      this.tensors = tensors;
+      this.request = request;
+      this.noiseThread = noiseThread;
+      this.confinement = confinement;
+      this.t = new int[request.count()];
+      this.noise = new float[request.batchShape().size()];
+      this.given = request.initialNoise().orElse(null);
+      this.x = given;
+      this.outer = tensors.openScope();
+      if (x == null) {
+        try {
+          x = tensors.fromArray(noiseValues(request, -1, noise), request.batchShape());
+        } catch (RuntimeException | Error e) {
+          outer.close();
+          throw e;
+        }
+      }
+    }
+
+    /** Makes plan position {@code i}'s step and releases the tensors of the step before it. */
+    ReverseStepResult step(int i) {
+      Timesteps plan = request.plan();
+      boolean ahead = noiseThread != null && drewNoise;
+      if (ahead) {
+        noiseThread.submit(() -> noiseValues(request, i, noise));
+      }
+      ReverseStepResult result;
+      try (TensorScope step = tensors.openScope()) {
+        Arrays.fill(t, plan.get(i));
+        Tensor output = model.predict(x, t);
+        StepContext context = new StepContext(plan, i, x, output,
+            () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, i, noise),
+                request.batchShape()), previous);
+        result = sampler.step(context);
+        drewNoise = context.drewNoise();
+        if (ahead && !drewNoise) {
+          noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
+        }
+        step.keep(result.prev());
+        step.keep(result.predictedX0());
+      }
+      release(x, result);
+      if (previous != null) {
+        release(previous.predictedX0(), result);
+        release(previous.prev(), result);
+      }
+      previous = result;
+      x = result.prev();
+      return result;
+    }
+
+    /**
+     * The final samples, moved out of the walk's scope into the enclosing one; the walk's last predicted
+     * {@code x_0} is released.
+     */
+    Tensor finish() {
+      if (previous != null && previous.predictedX0() != x) {
+        release(previous.predictedX0(), previous);
+      }
+      outer.keep(x);
+      return x;
+    }
+
+    private void release(Tensor tensor, ReverseStepResult keep) {
+      if (tensor != null && tensor != given && tensor != keep.prev() && tensor != keep.predictedX0()) {
+        tensor.close();
+      }
+    }
+
+    /** Releases what the walk still owns and ends its confinement. */
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        outer.close();
+      } finally {
+        confinement.close();
+      }
     }
   }
 }

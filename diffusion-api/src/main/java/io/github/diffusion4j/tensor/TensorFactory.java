@@ -45,13 +45,27 @@ public interface TensorFactory {
 
   /**
    * The compute threads the backend was given ({@code threads} in the configuration,
-   * {@code BackendOptions.threads()}). The api's loops use a thread of their own to prepare the next inputs
-   * (the sampling loop draws a step's portable noise while the model runs) when this is more than 1.
+   * {@code BackendOptions.threads()}). When this is more than 1 the sampling loop splits a batch into that
+   * many slices, each walked on a thread of its own under {@link #confineToCallingThread()} (a batch of one
+   * image is not split: a thread of the loop's own then draws each step's noise while the model runs).
    *
    * @return at least 1; 1 unless the backend says otherwise
    */
   default int threads() {
     return 1;
+  }
+
+  /**
+   * Keeps the backend's compute for the calling thread on that thread until the returned confinement is closed:
+   * its own worker threads and native thread pools stay out of that thread's work. The sampling loop opens one
+   * on each thread that walks a slice of a batch, so that {@link #threads()} such threads use the cores the
+   * backend was given and no more. Confinements may be open on several threads at once; close each on the
+   * thread that opened it, in the reverse order of opening.
+   *
+   * @return the confinement; {@link ThreadConfinement#NONE} by default (a backend without threads of its own)
+   */
+  default ThreadConfinement confineToCallingThread() {
+    return ThreadConfinement.NONE;
   }
 
   /**

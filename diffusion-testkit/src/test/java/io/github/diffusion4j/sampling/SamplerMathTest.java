@@ -2,6 +2,8 @@ package io.github.diffusion4j.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.NoisePredictor;
@@ -16,11 +18,13 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import io.github.diffusion4j.testkit.Batches;
 import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -308,8 +312,13 @@ class SamplerMathTest {
     }
   }
 
-  /** The reference backend, reporting that it was given two threads. */
+  /**
+   * The reference backend, reporting that it was given two threads, and recording each confinement as
+   * "open THREAD" and "close THREAD".
+   */
   private static final class TwoThreads implements TensorFactory {
+    final List<String> confinements = java.util.Collections.synchronizedList(new ArrayList<>());
+
     @Override
     public Tensor zeros(Shape shape) {
       return REF.zeros(shape);
@@ -328,6 +337,16 @@ class SamplerMathTest {
     @Override
     public int threads() {
       return 2;
+    }
+
+    @Override
+    public ThreadConfinement confineToCallingThread() {
+      Thread opener = Thread.currentThread();
+      confinements.add("open " + opener.getName());
+      return () -> {
+        assertSame(opener, Thread.currentThread(), "a confinement is closed on the thread that opened it");
+        confinements.add("close " + opener.getName());
+      };
     }
   }
 
@@ -349,16 +368,8 @@ class SamplerMathTest {
     return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("diffusion4j-noise"));
   }
 
-  /**
-   * With two threads the loop draws each step's noise on a thread of its own while the model runs, and the
-   * samples are the same bits as with one; a sampler that draws noise on some steps only (DDPM's last step,
-   * DDIM with eta 0, one that alternates) gets the same results too.
-   */
-  @Test
-  void aSecondThreadDrawsTheNoiseAndChangesNothing() {
-    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
-    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
-    boolean[] sawThread = new boolean[2];
+  /** The samplers of the two-thread tests: DDPM, DDIM with and without noise, and one that draws on even steps. */
+  private static List<Sampler> samplers(Schedule sch) {
     Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
     Sampler ddim = new DdimSampler(sch, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, REF);
     // draws on even steps only: the loop's noise buffer is reused after a step that left a draw unused
@@ -373,26 +384,132 @@ class SamplerMathTest {
         return (c.index() % 2 == 0 ? ddpm : ddim).step(c);
       }
     };
-    List<Sampler> samplers = List.of(ddpm, ddim,
+    return List.of(ddpm, ddim,
         new DdimSampler(sch, PredictionType.EPSILON, 0.7, true, SampleClipping.clip(1.0), REF), alternating);
-    for (Sampler sampler : samplers) {
+  }
+
+  /**
+   * With two threads and one image, the loop draws each step's noise on a thread of its own while the model
+   * runs, and the samples are the same bits as with one; a sampler that draws noise on some steps only (DDPM's
+   * last step, DDIM with eta 0, one that alternates) gets the same results too.
+   */
+  @Test
+  void aSecondThreadDrawsTheNoiseOfOneImageAndChangesNothing() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    boolean[] sawThread = new boolean[2];
+    for (Sampler sampler : samplers(sch)) {
       for (NoiseVersion v : NoiseVersion.values()) {
-        SamplingRequest r = SamplingRequest.of(6, Shape.of(1, 2, 2), 31, Timesteps.trailing(40, 13)).withNoise(v);
+        SamplingRequest r = SamplingRequest.of(1, Shape.of(1, 2, 2), 31, Timesteps.trailing(40, 13)).withNoise(v);
         try (TensorScope scope = REF.openScope()) {
           float[] one = sampler.sample((x, t) -> {
             sawThread[0] |= noiseThreadAlive();
             return oracle.predict(x, t);
           }, REF, r).toFloatArray();
-          float[] two = sampler.sample((x, t) -> {
+          TwoThreads two = new TwoThreads();
+          float[] twoThreads = sampler.sample((x, t) -> {
             sawThread[1] |= noiseThreadAlive();
             return oracle.predict(x, t);
-          }, new TwoThreads(), r).toFloatArray();
-          assertArrayEquals(one, two, sampler.name() + ", noise version " + v.number());
+          }, two, r).toFloatArray();
+          assertArrayEquals(one, twoThreads, sampler.name() + ", noise version " + v.number());
+          assertEquals(List.of(), two.confinements, "one image is walked whole");
           joinNoiseThreads(); // a stopped pool's thread may be alive a moment after the loop returns
-
         }
       }
     }
     assertTrue(!sawThread[0] && sawThread[1], "the noise thread runs with two threads only");
+  }
+
+  /** What a listener saw: x_T, each step's two tensors, and what an operation on them computed. */
+  private static final class Recorder implements SamplingListener {
+    final List<float[]> seen = new ArrayList<>();
+
+    @Override
+    public void onStart(Timesteps plan, Tensor initial) {
+      seen.add(initial.toFloatArray());
+    }
+
+    @Override
+    public void onStep(int index, Timesteps plan, ReverseStepResult result) {
+      seen.add(result.prev().toFloatArray());
+      seen.add(result.predictedX0().toFloatArray());
+      seen.add(result.prev().sub(result.predictedX0()).mul(2.0).toFloatArray());
+      seen.add(new float[] {(float) result.prev().sum(), result.prev().shape().batch()});
+    }
+  }
+
+  /**
+   * With two threads, a batch of several images is split into two slices walked on two threads in step (each
+   * under a confinement opened and closed on its thread, the caller's last), and everything comes out as with
+   * one thread, bit for bit: the samples, and what the listener saw of the whole batch at every step (the
+   * slices joined; an operation on them computes on a joined copy, released after the listener returns).
+   */
+  @Test
+  void aBatchSplitOverTwoThreadsGivesTheSameBitsAndTheListenerTheWholeBatch() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    for (Sampler sampler : samplers(sch)) {
+      for (NoiseVersion v : NoiseVersion.values()) {
+        SamplingRequest r =
+            new SamplingRequest(7, Shape.of(1, 2, 2), 31, Timesteps.trailing(40, 13), java.util.Optional.empty(), 5, v);
+        Recorder oneSaw = new Recorder();
+        Recorder twoSaw = new Recorder();
+        TwoThreads two = new TwoThreads();
+        Set<String> modelThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<Integer> batches = java.util.Collections.synchronizedList(new ArrayList<>());
+        int live = REF.liveTensors();
+        try (TensorScope scope = REF.openScope()) {
+          float[] one = sampler.sample(oracle, REF, r, oneSaw).toFloatArray();
+          float[] twoThreads = sampler.sample((x, t) -> {
+            modelThreads.add(Thread.currentThread().getName());
+            batches.add(x.shape().batch());
+            return oracle.predict(x, t);
+          }, two, r, twoSaw).toFloatArray();
+          assertArrayEquals(one, twoThreads, sampler.name() + ", noise version " + v.number());
+        }
+        assertEquals(live, REF.liveTensors(), "every tensor of the run is released");
+        assertEquals(oneSaw.seen.size(), twoSaw.seen.size());
+        for (int i = 0; i < oneSaw.seen.size(); i++) {
+          assertArrayEquals(oneSaw.seen.get(i), twoSaw.seen.get(i), sampler.name() + ", what the listener saw #" + i);
+        }
+        assertEquals(Set.of(Thread.currentThread().getName(), "diffusion4j-slice"), modelThreads);
+        assertEquals(Set.of(3, 4), Set.copyOf(batches), "slices of 3 and 4 images");
+        String caller = Thread.currentThread().getName();
+        assertEquals(4, two.confinements.size(), two.confinements.toString());
+        assertEquals("open " + caller, two.confinements.get(0));
+        assertEquals("close " + caller, two.confinements.get(3), "the caller's confinement is closed last");
+        assertTrue(two.confinements.containsAll(List.of("open diffusion4j-slice", "close diffusion4j-slice")));
+      }
+    }
+  }
+
+  /**
+   * A failure on a slice's thread reaches the caller as it was thrown; both slices' tensors are released and
+   * both confinements closed, and the next run on the same threads gives the one-thread samples.
+   */
+  @Test
+  void aFailureOnASliceThreadReachesTheCallerAndReleasesEverything() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddpm = samplers(sch).get(0);
+    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    TwoThreads two = new TwoThreads();
+    int live = REF.liveTensors();
+    try (TensorScope scope = REF.openScope()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> ddpm.sample((x, t) -> {
+        if (t[0] < 20 && Thread.currentThread().getName().equals("diffusion4j-slice")) {
+          throw new IllegalStateException("model failed");
+        }
+        return oracle.predict(x, t);
+      }, two, r));
+      assertEquals("model failed", e.getMessage());
+    }
+    assertEquals(live, REF.liveTensors(), "every tensor of the failed run is released");
+    assertEquals(4, two.confinements.size(), two.confinements.toString());
+    assertEquals("close " + Thread.currentThread().getName(), two.confinements.get(3));
+    try (TensorScope scope = REF.openScope()) {
+      assertArrayEquals(ddpm.sample(oracle, REF, r).toFloatArray(), ddpm.sample(oracle, two, r).toFloatArray());
+    }
+    assertEquals(live, REF.liveTensors());
   }
 }

@@ -15,6 +15,7 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -215,6 +216,29 @@ final class DjlBackend implements Backend, TensorFactory {
   @Override
   public int threads() {
     return threads;
+  }
+
+  /**
+   * libtorch's intra-op threads at one for the calling thread, then back to what they were. The count is
+   * OpenMP's, which is kept per thread (and MKL's, per thread too); libtorch also keeps it as the default a
+   * thread takes on its first operation, which the last confinement closed, the sampling loop's calling
+   * thread's, puts back.
+   */
+  @Override
+  public ThreadConfinement confineToCallingThread() {
+    checkOpen();
+    if (threads == 1) {
+      return ThreadConfinement.NONE;
+    }
+    int before = JniUtils.getNumThreads();
+    JniUtils.setNumThreads(1);
+    boolean[] closed = new boolean[1];
+    return () -> {
+      if (!closed[0]) {
+        closed[0] = true;
+        JniUtils.setNumThreads(before);
+      }
+    };
   }
 
   /** Throws if the backend is closed. */

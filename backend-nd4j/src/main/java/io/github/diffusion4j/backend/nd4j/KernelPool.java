@@ -1,5 +1,6 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -63,6 +64,8 @@ final class KernelPool implements AutoCloseable {
   private final Worker[] workers;
   private final ReentrantLock busy = new ReentrantLock();
   private final AtomicInteger pending = new AtomicInteger();
+  /** Per thread: how many {@link #confine()} confinements are open on it. */
+  private final ThreadLocal<int[]> confined = ThreadLocal.withInitial(() -> new int[1]);
   private volatile Thread caller;
   private volatile Throwable failure;
   private volatile boolean closed;
@@ -118,7 +121,33 @@ final class KernelPool implements AutoCloseable {
    * @return the number of ranges, at least 1
    */
   int ranges(int n, int grain) {
+    if (lanes > 1 && confined.get()[0] > 0) {
+      return 1;
+    }
     return (int) Math.max(1, Math.min(lanes, n / Math.max(1, (long) grain)));
+  }
+
+  /**
+   * Keeps the calling thread's splits on that thread until the result is closed: each runs as one range, on
+   * lane 0, as {@link #split} runs a split of one range (the same values: a split's ranges never change what
+   * is computed). The sampling loop walks a slice of a batch on each of {@link #lanes()} threads this way, so
+   * the workers stay parked instead of taking a core a slice needs. Confinements nest; close each on its thread.
+   *
+   * @return the confinement
+   */
+  ThreadConfinement confine() {
+    if (lanes == 1) {
+      return ThreadConfinement.NONE;
+    }
+    int[] depth = confined.get();
+    depth[0]++;
+    boolean[] closed = new boolean[1];
+    return () -> {
+      if (!closed[0]) {
+        closed[0] = true;
+        depth[0]--;
+      }
+    };
   }
 
   /**

@@ -7,6 +7,7 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
@@ -187,6 +188,12 @@ final class Nd4jBackend implements Backend, TensorFactory {
   @Override
   public int threads() {
     return runtime.threads();
+  }
+
+  /** The calling thread's kernels run on it alone ({@link KernelPool#confine()}). */
+  @Override
+  public ThreadConfinement confineToCallingThread() {
+    return layers.threads().confine();
   }
 
   @Override

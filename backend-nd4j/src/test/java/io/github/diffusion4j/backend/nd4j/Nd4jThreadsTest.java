@@ -21,6 +21,8 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
+import io.github.diffusion4j.tensor.ThreadConfinement;
+import io.github.diffusion4j.testkit.SplitSampling;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +42,8 @@ import org.junit.jupiter.api.Test;
  * U-Net (group norm with fused SiLU, size-keeping convolutions over several chunks and over one, attention,
  * upsampling, concatenation, slices, broadcast adds) and a miniature of the DDPM authors' U-Net (strided and
  * asymmetrically padded convolutions: the general columns and col2im), at batches that do not divide evenly
- * between the lanes, plus Adam with clipping and the moving average.
+ * between the lanes, plus Adam with clipping and the moving average. Sampling splits a batch over the threads
+ * instead ({@link #samplingSplitsABatchOverTheThreads}).
  */
 class Nd4jThreadsTest {
 
@@ -126,6 +129,30 @@ class Nd4jThreadsTest {
     assertBitIdentical(new DdpmUNetSpec(Shape.of(3, 16, 16), 1000, 32, List.of(1, 2), 1, List.of(8), 0.0), 3);
   }
 
+  /** {@link SplitSampling#samples} on a backend of {@code threads} threads. */
+  private static Map<String, float[]> sample(int threads, ModelSpec spec, int count, int steps) {
+    try (Backend b = new Nd4jBackend(NativeRuntime.load(threads), Nd4jLayers.PASS_BYTES, threads)) {
+      return SplitSampling.samples(b, spec, count, steps);
+    } finally {
+      NativeRuntime.load(1);
+    }
+  }
+
+  /**
+   * Sampling at {@code threads: 2}: the loop splits a batch of several images into two slices walked on two
+   * threads, each slice's kernels confined to its thread; the samples equal one thread's up to rounding
+   * ({@link SplitSampling}: OpenBLAS rounds the MLP's products of 18 and 19 rows differently from those of 37,
+   * and a convolution takes its images in chunks sized by the batch). The MLP: 37 images, DDPM-100 and DDIM-20;
+   * the U-Net: three images (slices of one and two), DDPM-10 and DDIM-2.
+   */
+  @Test
+  void samplingSplitsABatchOverTheThreads() {
+    ModelSpec mlp = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
+    SplitSampling.assertEqualUpToRounding("MLP", sample(1, mlp, 37, 100), sample(2, mlp, 37, 100));
+    ModelSpec unet = UNetSpec.defaults(Shape.of(1, 32, 32), 1000);
+    SplitSampling.assertEqualUpToRounding("U-Net", sample(1, unet, 3, 10), sample(2, unet, 3, 10));
+  }
+
   @Test
   void poolSplitsOverItsLanesAndRethrows() {
     try (KernelPool pool = new KernelPool(2, "test-kernels")) {
@@ -159,6 +186,44 @@ class Nd4jThreadsTest {
       int[] sum = new int[2];
       pool.split(100, 1, (lane, from, to) -> sum[lane] = to - from);
       assertEquals(100, sum[0] + sum[1]);
+    }
+  }
+
+  /**
+   * A thread under {@link KernelPool#confine()} runs its splits as one range on lane 0, itself, while another
+   * thread's splits still use both lanes; confinements nest, closing twice does nothing, and after the last
+   * is closed the thread's splits use both lanes again.
+   */
+  @Test
+  void aConfinedThreadRunsItsSplitsAlone() throws Exception {
+    try (KernelPool pool = new KernelPool(2, "test-confine")) {
+      Set<Thread> seen = ConcurrentHashMap.newKeySet();
+      Set<Integer> lanes = ConcurrentHashMap.newKeySet();
+      KernelPool.Task record = (lane, from, to) -> {
+        seen.add(Thread.currentThread());
+        lanes.add(lane);
+      };
+      ThreadConfinement outer = pool.confine();
+      ThreadConfinement inner = pool.confine();
+      pool.split(100, 1, record);
+      assertEquals(Set.of(Thread.currentThread()), seen);
+      assertEquals(Set.of(0), lanes);
+      inner.close();
+      inner.close();
+      seen.clear();
+      pool.split(100, 1, record);
+      assertEquals(Set.of(Thread.currentThread()), seen, "the outer confinement still holds");
+      Thread other = new Thread(() -> pool.split(100, 1, record));
+      seen.clear();
+      other.start();
+      other.join();
+      assertEquals(2, seen.size(), "another thread's split uses both lanes");
+      outer.close();
+      seen.clear();
+      lanes.clear();
+      pool.split(100, 1, record);
+      assertEquals(2, seen.size());
+      assertEquals(Set.of(0, 1), lanes);
     }
   }
 

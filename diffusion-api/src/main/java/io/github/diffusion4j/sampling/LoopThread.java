@@ -4,62 +4,71 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
- * The sampling loop's second thread ({@code diffusion4j-noise}): it draws the next step's noise while the model
- * runs. One draw at a time: {@link #submit} hands it over, {@link #await} takes its result.
+ * A thread of the sampling loop's own: it runs one job at a time, handed over by {@link #submit} and taken
+ * back by {@link #await}. The loop uses one ({@code diffusion4j-noise}) to draw the next step's noise while the
+ * model runs, and one per slice after the first ({@code diffusion4j-slice-K}) when it splits a batch over
+ * threads.
  *
- * <p>Both sides spin for {@link #SPIN_NANOS} before they park: the thread after a draw, for the next one, and
- * the loop in {@link #await}, for the draw. Waking a parked thread costs the waker tens of microseconds and the
+ * <p>Both sides spin for {@link #SPIN_NANOS} before they park: the thread after a job, for the next one, and
+ * the loop in {@link #await}, for the job. Waking a parked thread costs the waker tens of microseconds and the
  * sleeper a halted vCPU's wake-up on a virtual machine, and a small model's step is shorter than that: the
  * tutorial MLP's DDPM step takes about 0.5 ms, and a thread pool's hand-over (a parked worker woken every step)
  * cost the loop ~38 us a step in the waker alone (a profile at two threads, docs/benchmarks.md). A large
- * model's step is long, so the thread spins 300 us after each draw and then parks.
+ * model's step is long, so the thread spins 300 us after each job and then parks.
+ *
+ * @param <T> what a job returns
  */
-final class NoiseAhead implements AutoCloseable {
+final class LoopThread<T> implements AutoCloseable {
   /** How long each side spins before it parks. */
   static final long SPIN_NANOS = 300_000;
 
   private final Thread thread;
-  private volatile Supplier<float[]> job;
-  /** Set by the thread when the draw handed over last has ended; publishes {@link #result} and {@link #failure}. */
+  private volatile Supplier<T> job;
+  /** Set by the thread when the job handed over last has ended; publishes {@link #result} and {@link #failure}. */
   private volatile boolean finished;
-  private float[] result;
+  private T result;
   private Throwable failure;
   private volatile Thread waiter;
   private volatile boolean closed;
-  /** Whether a draw was handed over and not yet awaited (the loop's thread only). */
+  /** Whether a job was handed over and not yet awaited (the loop's thread only). */
   private boolean inFlight;
 
-  NoiseAhead() {
-    thread = new Thread(this::run, "diffusion4j-noise");
+  /**
+   * Starts the thread (a daemon).
+   *
+   * @param name its name
+   */
+  LoopThread(String name) {
+    thread = new Thread(this::run, name);
     thread.setDaemon(true);
     thread.start();
   }
 
   /**
-   * Hands a draw over; the previous one must have been {@linkplain #await awaited}.
+   * Hands a job over; the previous one must have been {@linkplain #await awaited}.
    *
-   * @param draw the draw
+   * @param work the job
    */
-  void submit(Supplier<float[]> draw) {
+  void submit(Supplier<T> work) {
     if (inFlight) {
-      throw new IllegalStateException("the previous draw was not awaited");
+      throw new IllegalStateException("the previous job was not awaited");
     }
     inFlight = true;
     finished = false;
-    job = draw; // volatile write: publishes the reset above
+    job = work; // volatile write: publishes the reset above
     LockSupport.unpark(thread);
   }
 
   /**
-   * Waits for the draw handed over last.
+   * Waits for the job handed over last.
    *
-   * @return its values
-   * @throws RuntimeException or Error: the draw's failure
+   * @return its result
+   * @throws RuntimeException or Error: the job's failure
    */
-  float[] await() {
+  T await() {
     waitFinished();
     Throwable f = failure;
-    float[] r = result;
+    T r = result;
     failure = null;
     result = null;
     if (f instanceof RuntimeException e) {
@@ -73,7 +82,7 @@ final class NoiseAhead implements AutoCloseable {
 
   private void waitFinished() {
     if (!inFlight) {
-      throw new IllegalStateException("no draw was handed over");
+      throw new IllegalStateException("no job was handed over");
     }
     inFlight = false;
     long end = System.nanoTime() + SPIN_NANOS;
@@ -91,15 +100,15 @@ final class NoiseAhead implements AutoCloseable {
     }
     waiter = null;
     if (interrupted) {
-      Thread.currentThread().interrupt(); // a draw takes microseconds: finish it, keep the interrupt
+      Thread.currentThread().interrupt(); // a job is one step: finish it, keep the interrupt
     }
   }
 
   private void run() {
     long spinEnd = 0;
     while (true) {
-      Supplier<float[]> draw = job;
-      if (draw == null) {
+      Supplier<T> work = job;
+      if (work == null) {
         if (closed) {
           return;
         }
@@ -112,7 +121,7 @@ final class NoiseAhead implements AutoCloseable {
       }
       job = null;
       try {
-        result = draw.get();
+        result = work.get();
       } catch (Throwable t) { // handed to the loop, which rethrows it
         failure = t;
       }
@@ -125,7 +134,7 @@ final class NoiseAhead implements AutoCloseable {
     }
   }
 
-  /** Lets a draw in progress end (its result unused), then stops the thread. */
+  /** Lets a job in progress end (its result unused), then stops the thread. */
   @Override
   public void close() {
     if (inFlight) {

@@ -12,11 +12,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sampling loop's noise thread: every draw handed over comes back to {@link NoiseAhead#await}, whether the
- * thread was still spinning from the last draw or had parked; a draw's failure is rethrown there and the thread
- * serves the next one; misuse is refused; closing lets a draw in progress end and stops the thread.
+ * A thread of the sampling loop (here as its noise thread): every job handed over comes back to
+ * {@link LoopThread#await}, whether the thread was still spinning from the last job or had parked; a job's
+ * failure is rethrown there and the thread serves the next one; misuse is refused; closing lets a job in
+ * progress end and stops the thread.
  */
-class NoiseAheadTest {
+class LoopThreadTest {
 
   private static Thread noiseThread(AtomicReference<Thread> seen) {
     Thread t = seen.get();
@@ -29,10 +30,10 @@ class NoiseAheadTest {
   @Test
   void everyDrawComesBackWhetherTheThreadSpunOrParked() throws InterruptedException {
     AtomicReference<Thread> seen = new AtomicReference<>();
-    NoiseAhead ahead = new NoiseAhead();
+    LoopThread<float[]> ahead = new LoopThread<float[]>("diffusion4j-noise");
     for (int i = 0; i < 3_000; i++) {
       if (i % 1_000 == 999) {
-        Thread.sleep(2 * NoiseAhead.SPIN_NANOS / 1_000_000 + 1); // past the spin: the thread parks
+        Thread.sleep(2 * LoopThread.SPIN_NANOS / 1_000_000 + 1); // past the spin: the thread parks
       }
       float v = i;
       ahead.submit(() -> {
@@ -49,7 +50,7 @@ class NoiseAheadTest {
 
   @Test
   void aFailedDrawIsRethrownAndTheThreadGoesOn() {
-    NoiseAhead ahead = new NoiseAhead();
+    LoopThread<float[]> ahead = new LoopThread<float[]>("diffusion4j-noise");
     try {
       ahead.submit(() -> {
         throw new IllegalArgumentException("bad request");
@@ -63,7 +64,7 @@ class NoiseAheadTest {
       assertArrayEquals(new float[] {1f}, ahead.await());
       assertThrows(IllegalStateException.class, ahead::await, "nothing was handed over");
       ahead.submit(() -> new float[0]);
-      assertThrows(IllegalStateException.class, () -> ahead.submit(() -> new float[0]), "one draw at a time");
+      assertThrows(IllegalStateException.class, () -> ahead.submit(() -> new float[0]), "one job at a time");
       ahead.await();
     } finally {
       ahead.close();
@@ -74,7 +75,7 @@ class NoiseAheadTest {
   void closingLetsTheDrawInProgressEnd() throws InterruptedException {
     AtomicReference<Thread> seen = new AtomicReference<>();
     AtomicBoolean ended = new AtomicBoolean();
-    NoiseAhead ahead = new NoiseAhead();
+    LoopThread<float[]> ahead = new LoopThread<float[]>("diffusion4j-noise");
     ahead.submit(() -> {
       seen.set(Thread.currentThread());
       try {

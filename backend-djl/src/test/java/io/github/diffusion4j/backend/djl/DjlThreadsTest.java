@@ -1,0 +1,93 @@
+package io.github.diffusion4j.backend.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.ModelSpec;
+import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.spi.BackendOptions;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.ThreadConfinement;
+import io.github.diffusion4j.testkit.SplitSampling;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code threads: 2} on DJL: a confinement puts libtorch's intra-op threads of the calling thread at one and
+ * back, and the sampling loop, which splits a batch over two threads under such confinements, gives the samples
+ * of one thread up to rounding.
+ */
+class DjlThreadsTest {
+
+  /** Runs {@code test} with a backend of two threads, then leaves libtorch at one, as the other tests expect. */
+  private static void withTwoThreads(java.util.function.Consumer<DjlBackend> test) {
+    try (DjlBackend two = DjlBackend.load(new BackendOptions(2))) {
+      test.accept(two);
+    } finally {
+      JniUtils.setNumThreads(1);
+    }
+  }
+
+  /**
+   * On the calling thread and on a new one: one intra-op thread inside, the count from before after; closing
+   * twice changes nothing; a one-thread backend's confinement is {@link ThreadConfinement#NONE}.
+   */
+  @Test
+  void aConfinementPutsTheCallingThreadAtOneIntraOpThreadAndBack() throws InterruptedException {
+    try (DjlBackend one = DjlBackends.create()) {
+      assertSame(ThreadConfinement.NONE, one.confineToCallingThread());
+    }
+    withTwoThreads(two -> {
+      assertEquals(2, JniUtils.getNumThreads());
+      ThreadConfinement c = two.confineToCallingThread();
+      assertEquals(1, JniUtils.getNumThreads());
+      c.close();
+      c.close();
+      assertEquals(2, JniUtils.getNumThreads());
+      AtomicInteger inside = new AtomicInteger();
+      AtomicInteger after = new AtomicInteger();
+      Thread t = new Thread(() -> {
+        int before = JniUtils.getNumThreads();
+        try (ThreadConfinement own = two.confineToCallingThread()) {
+          inside.set(JniUtils.getNumThreads());
+        }
+        after.set(JniUtils.getNumThreads() == before ? 1 : 0);
+      });
+      t.start();
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      assertEquals(1, inside.get());
+      assertEquals(1, after.get(), "a new thread gets its count back");
+      assertEquals(2, JniUtils.getNumThreads(), "another thread's confinement leaves this one's count");
+    });
+  }
+
+  /**
+   * The samples of a two-thread backend (the batch split in two slices, each on its own thread at one intra-op
+   * thread) against a one-thread backend's: equal up to rounding ({@link SplitSampling}). The MLP: 37 images,
+   * DDPM-100 and DDIM-20; the U-Net: three images, DDPM-10 and DDIM-2.
+   */
+  @Test
+  void samplingSplitsABatchOverTheThreads() {
+    for (ModelSpec spec : new ModelSpec[] {new MlpSpec(Shape.of(3, 5, 5), 100, 128),
+        UNetSpec.defaults(Shape.of(1, 32, 32), 1000)}) {
+      boolean mlp = spec instanceof MlpSpec;
+      int count = mlp ? 37 : 3;
+      int steps = mlp ? 100 : 10;
+      Map<String, float[]> expected;
+      try (DjlBackend one = DjlBackends.create()) {
+        expected = SplitSampling.samples(one, spec, count, steps);
+      }
+      Map<String, float[]> actual = new LinkedHashMap<>();
+      withTwoThreads(two -> actual.putAll(SplitSampling.samples(two, spec, count, steps)));
+      SplitSampling.assertEqualUpToRounding(spec.getClass().getSimpleName(), expected, actual);
+    }
+  }
+}
