@@ -38,7 +38,7 @@ final class InfoCommand implements Callable<Integer> {
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB");
     out.println("threads: OMP_NUM_THREADS=" + env("OMP_NUM_THREADS") + " (a config's `threads` key sets the backend's)");
     out.println("native allocation: MALLOC_MMAP_THRESHOLD_=" + env("MALLOC_MMAP_THRESHOLD_") + ", MALLOC_TRIM_THRESHOLD_="
-        + env("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + env("MALLOC_ARENA_MAX") + ", MALLOC_MMAP_MAX_="
+        + env("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_TOP_PAD_=" + env("MALLOC_TOP_PAD_") + ", MALLOC_MMAP_MAX_="
         + env("MALLOC_MMAP_MAX_") + " (the launcher sets all four; unset, DJL's passes fault their activations in "
         + "again on every pass: README, From Java)");
     ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();

@@ -249,7 +249,7 @@ class CliTest {
     assertTrue(info.out().contains("reference"), info.out());
     assertTrue(info.out().contains("ddim"), info.out());
     assertTrue(info.out().contains("native allocation: MALLOC_MMAP_THRESHOLD_="), info.out());
-    assertTrue(info.out().contains(", MALLOC_ARENA_MAX="), info.out());
+    assertTrue(info.out().contains(", MALLOC_TOP_PAD_="), info.out());
     assertTrue(info.out().contains(", MALLOC_MMAP_MAX_="), info.out());
     Result completion = cli("generate-completion");
     assertEquals(0, completion.code());

@@ -458,7 +458,7 @@ public final class Compare implements Callable<Integer> {
     System.err.println("OPENBLAS_CORETYPE: " + (coreType == null || coreType.isBlank() ? "not set" : coreType)
         + " (ND4J and the PyTorch reference follow it)");
     System.err.println("native allocation (every side): MALLOC_MMAP_THRESHOLD_=" + envOr("MALLOC_MMAP_THRESHOLD_")
-        + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_ARENA_MAX=" + envOr("MALLOC_ARENA_MAX")
+        + ", MALLOC_TRIM_THRESHOLD_=" + envOr("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_TOP_PAD_=" + envOr("MALLOC_TOP_PAD_")
         + ", MALLOC_MMAP_MAX_=" + envOr("MALLOC_MMAP_MAX_"));
     System.err.println("Java heap of the backends' children: " + (hugePages()
         ? "transparent huge pages (-XX:+UseTransparentHugePages)" : "4 KiB pages (huge pages not asked for or not offered)"));
