@@ -457,9 +457,11 @@ def golden(out_path):
         f.write(" ]\n}\n")
 
 
-def bench(steps, threads, batch=64):
-    """Training steps/s of this module with torch.optim.Adam on random data (the default config), and
-    seconds per forward pass without gradients: the reference for the backends' benchmarks."""
+def bench(steps, threads, batch=64, ddim_steps=5):
+    """Training steps/s of this module with torch.optim.Adam on random data (the default config), seconds per
+    forward pass without gradients, and seconds per deterministic DDIM sampling of a batch in ``ddim_steps``
+    steps (linear betas 1e-4..0.02 over 1,000 timesteps, a trailing plan, as the Java side's DdimSampler):
+    the reference for the backends' benchmarks."""
     import time
     torch.set_num_threads(threads)
     model = build({})
@@ -488,10 +490,32 @@ def bench(steps, threads, batch=64):
         for _ in range(steps):
             model(x, t)
         forward = (time.perf_counter() - start) / steps
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64), 0)
+    plan = [round(1000 - 1000 * i / ddim_steps) - 1 for i in range(ddim_steps)]  # trailing: 999, 799, ...
+
+    def ddim():
+        z = torch.randn(batch, c, h, w, generator=gen)
+        with torch.no_grad():
+            for i, t_i in enumerate(plan):
+                eps = model(z, np.full(batch, t_i))
+                a = abar[t_i].item()
+                a_prev = abar[plan[i + 1]].item() if i + 1 < len(plan) else 1.0
+                x0 = (z - math.sqrt(1 - a) * eps) / math.sqrt(a)
+                z = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps
+        return z
+
+    ddim()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        ddim()
+        times.append(time.perf_counter() - start)
+    ddim_s = sorted(times)[1]
     print(f"torch {torch.__version__} threads {threads} batch {batch}: {train:.3f} steps/s, "
-          f"{forward:.3f} s per forward pass")
+          f"{forward:.3f} s per forward pass, {ddim_s:.3f} s per DDIM-{ddim_steps}")
     # the line `diffusion bench --workload unet` reads
-    print(json.dumps({"unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(forward, 5)}))
+    print(json.dumps({"unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(forward, 5),
+                      "unet_ddim_s": round(ddim_s, 5)}))
 
 
 def infer_config(sd):

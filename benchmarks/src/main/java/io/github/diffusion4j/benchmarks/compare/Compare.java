@@ -344,7 +344,8 @@ public final class Compare implements Callable<Integer> {
    */
   private int model(String what, String title, io.github.diffusion4j.model.ModelSpec spec, int size, String script,
       List<String> args) throws IOException, InterruptedException {
-    Rounds all = new Rounds(List.of("unet_train_steps_per_s", "unet_forward_s"), List.of("train", "forward"));
+    Rounds all = new Rounds(List.of("unet_train_steps_per_s", "unet_forward_s", "unet_ddim_s"),
+        List.of("train", "forward", "ddim-" + Workloads.UNET_DDIM_STEPS));
     inRounds(all, () -> modelRound(what, title, spec, size, script, args));
     return 0;
   }
@@ -365,20 +366,27 @@ public final class Compare implements Callable<Integer> {
       }
     }
     System.out.printf(Locale.ROOT, "workload: %s, batch %d; %d threads%n", title, size, threads);
-    System.out.printf(Locale.ROOT, "%-13s %16s %14s %20s%n", "", "train steps/s", "forward s", "DDIM-50 images/s");
+    // DDIM-50 images/s: from the measured sampling where the workload samples (the U-Net's DDIM-5 of the batch, ten
+    // times as many steps), else from the forward pass (50 passes a sampling)
+    String ddim = "DDIM-" + Workloads.UNET_DDIM_STEPS + " s";
+    System.out.printf(Locale.ROOT, "%-13s %16s %14s %14s %20s%n", "", "train steps/s", "forward s", ddim,
+        "DDIM-50 images/s");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       double f = e.getValue().get("unet_forward_s");
-      System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %20.2f%n", e.getKey(),
-          e.getValue().get("unet_train_steps_per_s"), f, size / (50 * f));
+      Double d = e.getValue().get("unet_ddim_s");
+      System.out.printf(Locale.ROOT, "%-13s %16.3f %14.4f %14s %20.2f%n", e.getKey(),
+          e.getValue().get("unet_train_steps_per_s"), f, d == null ? "-" : String.format(Locale.ROOT, "%.4f", d),
+          d == null ? size / (50 * f) : size * Workloads.UNET_DDIM_STEPS / (50 * d));
     }
     Map<String, Double> ref = rows.get(Rounds.REFERENCE);
     if (ref != null) {
       System.out.println("ratios against pytorch (training: steps/s over torch's, higher is better; "
-          + "forward: time over torch's, lower is better):");
+          + "forward and DDIM: time over torch's, lower is better):");
       for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
         if (!e.getKey().equals("pytorch")) {
-          System.out.printf(Locale.ROOT, "%-13s %16s %14s%n", e.getKey(), ratio(e.getValue(), ref,
-              "unet_train_steps_per_s"), ratio(e.getValue(), ref, "unet_forward_s"));
+          System.out.printf(Locale.ROOT, "%-13s %16s %14s %14s%n", e.getKey(), ratio(e.getValue(), ref,
+              "unet_train_steps_per_s"), ratio(e.getValue(), ref, "unet_forward_s"),
+              ratio(e.getValue(), ref, "unet_ddim_s"));
         }
       }
     }

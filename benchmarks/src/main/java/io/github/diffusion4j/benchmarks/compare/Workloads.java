@@ -54,7 +54,7 @@ final class Workloads {
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
   static String runUNet(Backend backend, int threads, int steps, int reps) {
-    return runModel(backend, unetSpec(), UNET_BATCH, threads, steps, reps);
+    return runModel(backend, unetSpec(), UNET_BATCH, threads, steps, reps, UNET_DDIM_STEPS);
   }
 
   /**
@@ -65,15 +65,18 @@ final class Workloads {
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
   static String runDdpm(Backend backend, int threads, int batch, int steps, int reps) {
-    return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps);
+    return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps, 0);
   }
 
   /**
    * A model trained with Adam on one fixed random batch, and the time of one forward pass of that batch, each
-   * the median of {@code reps} blocks of {@code steps} after one unmeasured step of each.
+   * the median of {@code reps} blocks of {@code steps} after one unmeasured step of each; with
+   * {@code ddimSteps > 0} also the median time of {@code reps} deterministic DDIM samplings of a batch of the same
+   * size in that many steps, after one unmeasured ({@code unet_ddim_s}: the sampling loop's own time, which at
+   * several threads splits the batch, where the forward pass shares each operation).
    */
   private static String runModel(Backend backend, io.github.diffusion4j.model.ModelSpec spec, int size, int threads,
-      int steps, int reps) {
+      int steps, int reps, int ddimSteps) {
     Shape image = spec.imageShape();
     Shape batch = Shape.batchOf(size, image);
     float[] x = new float[batch.size()];
@@ -109,6 +112,22 @@ final class Workloads {
         if (r >= 0) {
           forward[r] = (System.nanoTime() - start) / 1e9 / steps;
         }
+      }
+      if (ddimSteps > 0) {
+        int n = spec.numTrainTimesteps();
+        Sampler ddim = new DdimSampler(Schedule.of(ScheduleSpec.linear(n)), PredictionType.EPSILON, 0.0, true,
+            SampleClipping.NONE, backend.tensors());
+        SamplingRequest request = SamplingRequest.of(size, image, 3, Timesteps.trailing(n, ddimSteps));
+        sampleOnce(model, backend, ddim, request);
+        double[] ddimS = new double[reps];
+        for (int r = 0; r < reps; r++) {
+          long start = System.nanoTime();
+          sampleOnce(model, backend, ddim, request);
+          ddimS[r] = (System.nanoTime() - start) / 1e9;
+        }
+        return String.format(java.util.Locale.ROOT, "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,"
+            + "\"unet_forward_s\":%.5f,\"unet_ddim_s\":%.5f}", backend.name(), threads, median(train), median(forward),
+            median(ddimS));
       }
     }
     return String.format(java.util.Locale.ROOT,
@@ -163,6 +182,9 @@ final class Workloads {
 
   /** The U-Net workload's batch. */
   static final int UNET_BATCH = 64;
+
+  /** The steps of the U-Net workload's DDIM sampling (a trailing plan over 1,000 timesteps, as the reference's). */
+  static final int UNET_DDIM_STEPS = 5;
 
   /** The MLP workload's training batch. */
   static final int MLP_BATCH = 128;
