@@ -9,6 +9,7 @@ import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.Map;
 
 /**
@@ -139,10 +140,20 @@ final class DjlLayers implements LayerBackend {
         && network.soleActivation(node.id()).orElse(null) == Layer.Function.RELU;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A pass of a network differentiated by hand ({@link Differentiation#MANUAL}: linear layers and
+   * activations, small by nature) runs confined to the calling thread ({@link DjlBackend#confineToCallingThread()})
+   * when the backend has several threads: libtorch's parallel regions cost more than they save on operations that
+   * small (the bench's MLP trained at 1,470-1,530 steps/s at two threads against 2,760-2,960 at one;
+   * docs/benchmarks.md).
+   */
   @Override
   public Pass open(Network network, int items, boolean training) {
     backend.checkOpen();
-    return new DjlPass(backend, items, training,
-        training && differentiation(network) == Differentiation.AUTOGRAD);
+    boolean manual = differentiation(network) == Differentiation.MANUAL;
+    return new DjlPass(backend, items, training, training && !manual,
+        manual ? backend.confineToCallingThread() : ThreadConfinement.NONE);
   }
 }

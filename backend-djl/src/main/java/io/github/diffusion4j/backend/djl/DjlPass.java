@@ -8,6 +8,7 @@ import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,6 +47,8 @@ final class DjlPass implements Pass {
   /** The grad mode this pass has set on its thread. */
   private boolean gradMode;
   private final NDScope scope;
+  /** The pass's confinement to its thread, or {@link ThreadConfinement#NONE}. */
+  private final ThreadConfinement confinement;
   /** The parameters the kernels of this pass read, while they are one store. */
   private DjlParameters parameters;
   /** Whether the kernels read more than one store. */
@@ -61,11 +64,14 @@ final class DjlPass implements Pass {
    * @param items the number of items
    * @param training whether a backward pass follows
    * @param recording whether libtorch is to record the pass and differentiate it (only in training)
+   * @param confinement closed with the pass
    */
-  DjlPass(DjlBackend backend, int items, boolean training, boolean recording) {
+  DjlPass(DjlBackend backend, int items, boolean training, boolean recording, ThreadConfinement confinement) {
     if (recording && !training) {
+      confinement.close();
       throw new IllegalArgumentException("djl: only a training pass is recorded");
     }
+    this.confinement = confinement;
     this.backend = backend;
     this.items = items;
     this.training = training;
@@ -336,7 +342,11 @@ final class DjlPass implements Pass {
       try {
         scope.close();
       } finally {
-        gradMode(gradModeBefore);
+        try {
+          gradMode(gradModeBefore);
+        } finally {
+          confinement.close();
+        }
       }
     }
   }

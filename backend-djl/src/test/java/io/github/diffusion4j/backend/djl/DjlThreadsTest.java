@@ -7,6 +7,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.ThreadConfinement;
@@ -18,8 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code threads: 2} on DJL: a confinement puts libtorch's intra-op threads of the calling thread at one and
- * back, and the sampling loop, which splits a batch over two threads under such confinements, gives the samples
- * of one thread up to rounding.
+ * back; the passes of networks differentiated by hand run so; and the sampling loop, which splits a batch over
+ * two threads under such confinements, gives the samples of one thread up to rounding.
  */
 class DjlThreadsTest {
 
@@ -66,6 +67,26 @@ class DjlThreadsTest {
       assertEquals(1, inside.get());
       assertEquals(1, after.get(), "a new thread gets its count back");
       assertEquals(2, JniUtils.getNumThreads(), "another thread's confinement leaves this one's count");
+    });
+  }
+
+  /**
+   * A pass of a network the backend differentiates by hand (the MLP) runs at one intra-op thread on a backend of
+   * two, training or not, and gives the thread its count back when it closes; a pass of a network libtorch
+   * differentiates (the U-Net) keeps both threads.
+   */
+  @Test
+  void passesOfNetworksDifferentiatedByHandRunOnTheirThreadAlone() {
+    withTwoThreads(two -> {
+      for (boolean training : new boolean[] {false, true}) {
+        try (Pass pass = two.layers().open(new MlpSpec(Shape.of(3, 5, 5), 100, 128).network(), 8, training)) {
+          assertEquals(1, JniUtils.getNumThreads(), "MLP, training " + training);
+        }
+        assertEquals(2, JniUtils.getNumThreads());
+        try (Pass pass = two.layers().open(UNetSpec.defaults(Shape.of(1, 32, 32), 1000).network(), 8, training)) {
+          assertEquals(2, JniUtils.getNumThreads(), "U-Net, training " + training);
+        }
+      }
     });
   }
 
