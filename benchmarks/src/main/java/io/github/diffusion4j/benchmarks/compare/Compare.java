@@ -101,9 +101,10 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
   int reps;
 
-  @Option(names = "--sampling-warmup", paramLabel = "SECONDS", defaultValue = "2",
+  @Option(names = "--sampling-warmup", paramLabel = "SECONDS", defaultValue = "5",
       description = "Seconds each sampler of the mlp workload samples before it is timed, on every side "
-          + "(default: ${DEFAULT-VALUE}; 0: one call, as before 2026-12-05).")
+          + "(default: ${DEFAULT-VALUE}, 2 before the sampling loop split batches over threads; 0: one call, as "
+          + "before 2026-12-05).")
   double samplingWarmup;
 
   @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the whole comparison (every backend, "

@@ -260,7 +260,9 @@ final class Workloads {
   /**
    * The median time of {@code reps} calls, after calls for {@code warmupSeconds} (at least one): the JIT compiles
    * the sampler's code, and the Java heap's young generation grows over fresh memory, in a process's first
-   * seconds of sampling (two threads: 2x the steady time in the first calls on a 2-vCPU VM; docs/benchmarks.md).
+   * seconds of sampling (two threads: 2x the steady time in the first calls on a 2-vCPU VM, and with the batch
+   * split over both threads DJL's DDPM-100 took 0.08-0.13 s in the first second and 0.04-0.06 s after two;
+   * docs/benchmarks.md).
    * The PyTorch reference warms up the same way.
    */
   private static double timeSampling(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request,
