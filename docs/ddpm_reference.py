@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from unet_reference import Noise, _flat
+from unet_reference import Noise, _flat, ddim_seconds
 
 GROUPS = 32
 EPS = 1e-6
@@ -295,10 +295,11 @@ def golden(out_path):
         f.write(" ]\n}\n")
 
 
-def bench(config, batch, threads, steps=3):
-    """Training steps/s (Adam, mean squared error against a random target, dropout on) and seconds per forward
-    pass without gradients for a config, random weights; one unmeasured step of each first. The reference of
-    `diffusion bench --workload ddpm`."""
+def bench(config, batch, threads, steps=3, ddim_steps=5):
+    """Training steps/s (Adam, mean squared error against a random target, dropout on), seconds per forward
+    pass without gradients, and seconds per DDIM sampling of the batch in ``ddim_steps`` steps
+    (``unet_reference.ddim_seconds``) for a config, random weights; one unmeasured step of each first. The
+    reference of `diffusion bench --workload ddpm`."""
     import time
     torch.set_num_threads(threads)
     model = build(config)
@@ -329,9 +330,11 @@ def bench(config, batch, threads, steps=3):
         for _ in range(steps):
             model(x, t)
         fwd = (time.perf_counter() - start) / steps
+    ddim_s = ddim_seconds(model, x.shape, ddim_steps, gen)
     # the line `diffusion bench --workload ddpm` reads
     print(json.dumps({"torch": torch.__version__, "threads": threads, "batch": batch,
-                      "unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(fwd, 5)}))
+                      "unet_train_steps_per_s": round(train, 4), "unet_forward_s": round(fwd, 5),
+                      "unet_ddim_s": round(ddim_s, 5)}))
 
 
 def main(argv):

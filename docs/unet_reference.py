@@ -457,6 +457,36 @@ def golden(out_path):
         f.write(" ]\n}\n")
 
 
+def ddim_seconds(model, shape, ddim_steps, gen, reps=3):
+    """The median seconds of ``reps`` deterministic DDIM samplings of a batch of ``shape`` in ``ddim_steps`` steps,
+    after one unmeasured: linear betas 1e-4..0.02 over 1,000 timesteps, a trailing plan, the final alpha one (as the
+    Java side's DdimSampler); the model takes (x, numpy timesteps). Shared by the U-Net's and the DDPM model's
+    benches."""
+    import time
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64), 0)
+    plan = [round(1000 - 1000 * i / ddim_steps) - 1 for i in range(ddim_steps)]  # trailing: 999, 799, ...
+    batch = shape[0]
+
+    def ddim():
+        z = torch.randn(*shape, generator=gen)
+        with torch.no_grad():
+            for i, t_i in enumerate(plan):
+                eps = model(z, np.full(batch, t_i))
+                a = abar[t_i].item()
+                a_prev = abar[plan[i + 1]].item() if i + 1 < len(plan) else 1.0
+                x0 = (z - math.sqrt(1 - a) * eps) / math.sqrt(a)
+                z = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps
+        return z
+
+    ddim()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        ddim()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
 def bench(steps, threads, batch=64, ddim_steps=5):
     """Training steps/s of this module with torch.optim.Adam on random data (the default config), seconds per
     forward pass without gradients, and seconds per deterministic DDIM sampling of a batch in ``ddim_steps``
@@ -490,27 +520,7 @@ def bench(steps, threads, batch=64, ddim_steps=5):
         for _ in range(steps):
             model(x, t)
         forward = (time.perf_counter() - start) / steps
-    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64), 0)
-    plan = [round(1000 - 1000 * i / ddim_steps) - 1 for i in range(ddim_steps)]  # trailing: 999, 799, ...
-
-    def ddim():
-        z = torch.randn(batch, c, h, w, generator=gen)
-        with torch.no_grad():
-            for i, t_i in enumerate(plan):
-                eps = model(z, np.full(batch, t_i))
-                a = abar[t_i].item()
-                a_prev = abar[plan[i + 1]].item() if i + 1 < len(plan) else 1.0
-                x0 = (z - math.sqrt(1 - a) * eps) / math.sqrt(a)
-                z = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps
-        return z
-
-    ddim()
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ddim()
-        times.append(time.perf_counter() - start)
-    ddim_s = sorted(times)[1]
+    ddim_s = ddim_seconds(model, x.shape, ddim_steps, gen)
     print(f"torch {torch.__version__} threads {threads} batch {batch}: {train:.3f} steps/s, "
           f"{forward:.3f} s per forward pass, {ddim_s:.3f} s per DDIM-{ddim_steps}")
     # the line `diffusion bench --workload unet` reads

@@ -65,7 +65,8 @@ final class Workloads {
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
   static String runDdpm(Backend backend, int threads, int batch, int steps, int reps) {
-    return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps, 0);
+    return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps,
+        UNET_DDIM_STEPS);
   }
 
   /**
@@ -183,7 +184,10 @@ final class Workloads {
   /** The U-Net workload's batch. */
   static final int UNET_BATCH = 64;
 
-  /** The steps of the U-Net workload's DDIM sampling (a trailing plan over 1,000 timesteps, as the reference's). */
+  /**
+   * The steps of the U-Net and DDPM workloads' DDIM sampling (a trailing plan over 1,000 timesteps, as the
+   * reference's {@code ddim_seconds} in docs/unet_reference.py).
+   */
   static final int UNET_DDIM_STEPS = 5;
 
   /** The MLP workload's training batch. */
