@@ -7,6 +7,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -353,9 +354,27 @@ final class DjlParameters implements ParameterStore {
     leafGradientsPending = false;
   }
 
+  /**
+   * A store of fewer parameters than this updates them on the calling thread alone (its optimiser step and moving
+   * average, each a few libtorch operations over the flat arrays): below it a parallel region's wake-up of the
+   * other thread costs more than half the work saves.
+   */
+  static final int CONFINED_BELOW = 1 << 18;
+
+  /** The confinement of an update of this store: the backend's for a small store, else none. */
+  ThreadConfinement updateConfinement() {
+    return size < CONFINED_BELOW ? backend.confineToCallingThread() : ThreadConfinement.NONE;
+  }
+
   @Override
   public void adam(AdamUpdate u) {
     checkOpen();
+    try (ThreadConfinement c = updateConfinement()) {
+      adamUpdate(u);
+    }
+  }
+
+  private void adamUpdate(AdamUpdate u) {
     collect();
     double rescale = gradientFactor();
     if (u.maxGradNorm() > 0) {
@@ -389,6 +408,12 @@ final class DjlParameters implements ParameterStore {
   @Override
   public void updateAverage(double decay) {
     checkOpen();
+    try (ThreadConfinement c = updateConfinement()) {
+      average(decay);
+    }
+  }
+
+  private void average(double decay) {
     if (average == null) {
       average = JniUtils.clone(weights);
       NDScope.unregister(average);

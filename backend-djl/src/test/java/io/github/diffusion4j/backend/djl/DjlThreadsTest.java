@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code threads: 2} on DJL: a confinement puts libtorch's intra-op threads of the calling thread at one and
- * back; the passes of networks differentiated by hand run so; and the sampling loop, which splits a batch over
- * two threads under such confinements, gives the samples of one thread up to rounding.
+ * back; the passes of networks differentiated by hand and the updates of small stores run so; and the sampling
+ * loop, which splits a batch over two threads under such confinements, gives the samples of one thread up to
+ * rounding.
  */
 class DjlThreadsTest {
 
@@ -86,6 +87,26 @@ class DjlThreadsTest {
         try (Pass pass = two.layers().open(UNetSpec.defaults(Shape.of(1, 32, 32), 1000).network(), 8, training)) {
           assertEquals(2, JniUtils.getNumThreads(), "U-Net, training " + training);
         }
+      }
+    });
+  }
+
+  /**
+   * The optimiser step and moving average of a store of fewer than {@link DjlParameters#CONFINED_BELOW}
+   * parameters run at one intra-op thread on a backend of two; a larger store's keep both; a one-thread backend
+   * confines nothing.
+   */
+  @Test
+  void smallStoresUpdateOnTheirThreadAlone() {
+    withTwoThreads(two -> {
+      try (DjlParameters small = (DjlParameters) two.layers().parameters(Map.of("w", new int[] {1000}));
+          DjlParameters large = (DjlParameters) two.layers().parameters(
+              Map.of("w", new int[] {DjlParameters.CONFINED_BELOW}))) {
+        try (ThreadConfinement c = small.updateConfinement()) {
+          assertEquals(1, JniUtils.getNumThreads());
+        }
+        assertEquals(2, JniUtils.getNumThreads());
+        assertSame(ThreadConfinement.NONE, large.updateConfinement());
       }
     });
   }
