@@ -220,9 +220,9 @@ final class DjlBackend implements Backend, TensorFactory {
 
   /**
    * libtorch's intra-op threads at one for the calling thread, then back to what they were. The count is
-   * OpenMP's, which is kept per thread (and MKL's, per thread too); libtorch also keeps it as the default a
-   * thread takes on its first operation, which the last confinement closed, the sampling loop's calling
-   * thread's, puts back.
+   * OpenMP's and MKL's, both kept per thread; libtorch also keeps the last count set as the one a new thread
+   * takes on its first operation, so confinements are closed in the reverse order of opening (the sampling
+   * loop closes its calling thread's last, which puts the backend's count back).
    */
   @Override
   public ThreadConfinement confineToCallingThread() {
@@ -232,13 +232,7 @@ final class DjlBackend implements Backend, TensorFactory {
     }
     int before = JniUtils.getNumThreads();
     JniUtils.setNumThreads(1);
-    boolean[] closed = new boolean[1];
-    return () -> {
-      if (!closed[0]) {
-        closed[0] = true;
-        JniUtils.setNumThreads(before);
-      }
-    };
+    return ThreadConfinement.closingOnce(() -> JniUtils.setNumThreads(before));
   }
 
   /** Throws if the backend is closed. */

@@ -141,13 +141,7 @@ final class KernelPool implements AutoCloseable {
     }
     int[] depth = confined.get();
     depth[0]++;
-    boolean[] closed = new boolean[1];
-    return () -> {
-      if (!closed[0]) {
-        closed[0] = true;
-        depth[0]--;
-      }
-    };
+    return ThreadConfinement.closingOnce(() -> depth[0]--);
   }
 
   /**

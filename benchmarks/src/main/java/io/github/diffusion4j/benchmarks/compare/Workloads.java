@@ -90,6 +90,7 @@ final class Workloads {
     }
     double[] train = new double[reps];
     double[] forward = new double[reps];
+    String ddimField = "";
     try (TrainableModel model = backend.createModel(spec, OptimizerSpec.adam(1e-3), 1);
         TensorScope outer = backend.tensors().openScope()) {
       io.github.diffusion4j.tensor.Tensor xt = backend.tensors().fromArray(x, batch);
@@ -119,21 +120,13 @@ final class Workloads {
         Sampler ddim = new DdimSampler(Schedule.of(ScheduleSpec.linear(n)), PredictionType.EPSILON, 0.0, true,
             SampleClipping.NONE, backend.tensors());
         SamplingRequest request = SamplingRequest.of(size, image, 3, Timesteps.trailing(n, ddimSteps));
-        sampleOnce(model, backend, ddim, request);
-        double[] ddimS = new double[reps];
-        for (int r = 0; r < reps; r++) {
-          long start = System.nanoTime();
-          sampleOnce(model, backend, ddim, request);
-          ddimS[r] = (System.nanoTime() - start) / 1e9;
-        }
-        return String.format(java.util.Locale.ROOT, "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,"
-            + "\"unet_forward_s\":%.5f,\"unet_ddim_s\":%.5f}", backend.name(), threads, median(train), median(forward),
-            median(ddimS));
+        ddimField = String.format(java.util.Locale.ROOT, ",\"unet_ddim_s\":%.5f",
+            timeSampling(model, backend, ddim, request, reps, 0));
       }
     }
     return String.format(java.util.Locale.ROOT,
-        "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,\"unet_forward_s\":%.5f}",
-        backend.name(), threads, median(train), median(forward));
+        "{\"backend\":\"%s\",\"threads\":%d,\"unet_train_steps_per_s\":%.4f,\"unet_forward_s\":%.5f%s}",
+        backend.name(), threads, median(train), median(forward), ddimField);
   }
 
   /**
