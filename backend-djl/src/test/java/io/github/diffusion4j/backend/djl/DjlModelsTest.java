@@ -2,9 +2,13 @@ package io.github.diffusion4j.backend.djl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.OptimizerSpec;
@@ -13,6 +17,7 @@ import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNetSpec;
+import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.nn.ParameterStore.Buffer;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.sampling.DdpmSampler;
@@ -395,6 +400,63 @@ class DjlModelsTest {
       }
       long perCall = (mx.getThreadAllocatedBytes(thread) - before) / 20;
       assertTrue(perCall <= 4096, "zeroGradients allocated " + perCall + " bytes of heap a call");
+    }
+  }
+
+  /**
+   * A store larger than {@link DjlParameters#UPDATE_CHUNK} (two chunks and a part) updates in chunks, and its Adam
+   * steps (weight decay and clipping on) and moving average give the same bits as DJL's fused Adam and the
+   * average's operations over the whole vectors at once: the operations are elementwise.
+   */
+  @Test
+  void aLargeStoreUpdatesInChunksToTheSameBits() {
+    updatesLikeOneCall(100_000);
+    updatesLikeOneCall(2 * DjlParameters.UPDATE_CHUNK + 12_345);
+  }
+
+  private void updatesLikeOneCall(int size) {
+    float[][] start = new float[4][size];
+    for (int j = 0; j < 4; j++) {
+      Noise.seeded(40 + j).fillNormal(start[j], 0, size);
+    }
+    for (int i = 0; i < size; i++) {
+      start[3][i] = Math.abs(start[3][i]); // a second moment
+    }
+    ParameterStore.AdamUpdate u = new ParameterStore.AdamUpdate(1e-3, 0.9, 0.999, 1e-8, 0.01, 1.0, 3);
+    try (DjlParameters p = new DjlParameters(backend, Map.of("w", new int[] {size}));
+        PtNDManager m = (PtNDManager) backend.root().newSubManager()) {
+      p.write(Buffer.WEIGHTS, start[0]);
+      p.write(Buffer.GRADIENTS, start[1]);
+      p.write(Buffer.FIRST_MOMENT, start[2]);
+      p.write(Buffer.SECOND_MOMENT, start[3]);
+      p.adam(u);
+      p.updateAverage(0.99);
+      p.updateAverage(0.99);
+
+      PtNDArray w = PtArrays.fromArray(m, start[0], size);
+      PtNDArray g = PtArrays.fromArray(m, start[1], size);
+      PtNDArray m1 = PtArrays.fromArray(m, start[2], size);
+      PtNDArray m2 = PtArrays.fromArray(m, start[3], size);
+      double norm = PtArrays.readScalar(JniUtils.norm(g, 2, new int[] {0}, false)); // as the store clips
+      double bc1 = 1 - Math.pow(0.9, 3);
+      double bc2Sqrt = Math.sqrt(1 - Math.pow(0.999, 3));
+      JniUtils.adamUpdate(w, g, m1, m2, 1e-3f, (float) (1e-3 * bc2Sqrt / bc1), 0.01f,
+          (float) (1.0 / (norm + 1e-6)), -1f, 0.9f, 0.999f, (float) (1e-8 * bc2Sqrt), false);
+      float[] weights = PtArrays.read(w, size);
+      assertFalse(Arrays.equals(start[0], weights), "the whole-vector update changed nothing");
+      assertArrayEquals(weights, p.read(Buffer.WEIGHTS), "weights, size " + size);
+      assertArrayEquals(PtArrays.read(m1, size), p.read(Buffer.FIRST_MOMENT), "first moment");
+      assertArrayEquals(PtArrays.read(m2, size), p.read(Buffer.SECOND_MOMENT), "second moment");
+
+      PtNDArray average = JniUtils.clone(w);
+      PtNDArray keep = PtArrays.scalar(m, 0.99);
+      PtNDArray take = PtArrays.scalar(m, 1 - 0.99);
+      for (int i = 0; i < 2; i++) {
+        PtNDArray part = JniUtils.mul(w, take);
+        JniUtils.muli(average, keep);
+        JniUtils.addi(average, part);
+      }
+      assertArrayEquals(PtArrays.read(average, size), p.read(Buffer.AVERAGE), "moving average");
     }
   }
 }
