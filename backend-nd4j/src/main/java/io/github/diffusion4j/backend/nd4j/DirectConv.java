@@ -395,7 +395,7 @@ final class DirectConv {
     int per = CO * cin * taps2;
     ps.split(nb * groups, 1, (lane, u0, u1) -> {
       float[] xp = lane.scratch(0, cin * planeStride);
-      float[] acc = lane.scratch(1, Math.max(blocks * CO * rowStride, hin * win));
+      float[] acc = lane.scratch(1, blocks * CO * rowStride);
       int padded = -1; // the image in xp: a lane that takes several groups of one image pads it once
       for (int u = u0; u < u1; u++) {
         int n = u / groups;
@@ -403,7 +403,7 @@ final class DirectConv {
         int b0 = KernelPool.bound(blocks, groups, g);
         int b1 = KernelPool.bound(blocks, groups, g + 1);
         if (n != padded) {
-          pad(x, n, xp, acc);
+          pad(x, n, xp);
           padded = n;
         }
         for (int p = 0; p < positions; p += tile) {
@@ -458,19 +458,22 @@ final class DirectConv {
     }
   }
 
-  /** Image {@code n}'s input planes into {@code xp}, zero-padded, through {@code tmp}. */
-  private void pad(NativeValue x, int n, float[] xp, float[] tmp) {
+  /**
+   * Image {@code n}'s input planes into {@code xp}, zero-padded: each row read from native memory into its place
+   * (a plane read whole into a scratch array and then copied row by row cost a second pass over the input).
+   */
+  private void pad(NativeValue x, int n, float[] xp) {
     FloatBuffer b = x.buffer();
     int pin = hin * win;
     long stride = (long) x.items * pin;
     for (int ci = 0; ci < cin; ci++) {
-      b.get((int) (x.offset + ci * stride + (long) n * pin), tmp, 0, pin);
+      int src = (int) (x.offset + ci * stride + (long) n * pin);
       int base = ci * planeStride;
       int row = base + top * wp;
       Arrays.fill(xp, base, row, 0f);
-      for (int r = 0; r < hin; r++, row += wp) {
+      for (int r = 0; r < hin; r++, row += wp, src += win) {
         Arrays.fill(xp, row, row + gap, 0f);
-        System.arraycopy(tmp, r * win, xp, row + gap, win);
+        b.get(src, xp, row + gap, win);
       }
       Arrays.fill(xp, row, base + planeStride, 0f);
     }
@@ -483,12 +486,14 @@ final class DirectConv {
     long stride = (long) y.items * pout;
     for (int co = c0; co < c1; co++) {
       int base = co * rowStride;
-      if (wout != wp) {
-        for (int oy = 1; oy < hout; oy++) {
-          System.arraycopy(acc, base + oy * wp, acc, base + oy * wout, wout);
+      int dst = (int) (y.offset + co * stride + (long) n * pout);
+      if (wout == wp) {
+        b.put(dst, acc, base, pout);
+      } else {
+        for (int oy = 0; oy < hout; oy++) { // each row's valid positions straight into place
+          b.put(dst + oy * wout, acc, base + oy * wp, wout);
         }
       }
-      b.put((int) (y.offset + co * stride + (long) n * pout), acc, base, pout);
     }
   }
 }
