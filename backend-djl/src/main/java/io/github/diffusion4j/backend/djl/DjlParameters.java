@@ -417,7 +417,7 @@ final class DjlParameters implements ParameterStore {
    * temporaries the size of its arrays (a copy of the gradient, then {@code m lr}, {@code sqrt(v)}, its sum with
    * eps and the quotient) and passes over them a dozen times. Over the whole of a large store (the DDPM CIFAR-10
    * model's 143 MB) each temporary is a fresh mapping of memory, above the allocator's mmap threshold, whose pages
-   * fault in on every step, and each pass streams from memory: a fifth of a DJL training step of that model. A
+   * fault in on every step, and each pass streams from memory: about a third of a DJL training step of that model. A
    * chunk's temporaries come from the allocator's heap and are reused, and its passes stay in the cache. The
    * operations are elementwise, so chunks give the same bits as one call over the whole.
    */
