@@ -18,7 +18,7 @@ Usage (PyTorch 1.13 or later and NumPy; Debian: ``apt install python3-torch``)::
 
     python3 docs/ddpm_reference.py names '{"ch": 128, "ch_mult": [1, 2, 2, 2], "attn_resolutions": [16]}'
     python3 docs/ddpm_reference.py golden OUT.json    # regenerates the tests' golden file
-    python3 docs/ddpm_reference.py bench CONFIG_JSON BATCH THREADS [STEPS]
+    python3 docs/ddpm_reference.py bench CONFIG_JSON BATCH THREADS [STEPS [DDIM_STEPS [TRAIN_WARMUP_S]]]
 """
 
 import json
@@ -295,7 +295,7 @@ def golden(out_path):
         f.write(" ]\n}\n")
 
 
-def bench(config, batch, threads, steps=3, ddim_steps=5):
+def bench(config, batch, threads, steps=3, ddim_steps=5, train_warmup=0.0):
     """Training steps/s (Adam, mean squared error against a random target, dropout on), seconds per forward
     pass without gradients, and seconds per DDIM sampling of the batch in ``ddim_steps`` steps
     (``unet_reference.ddim_seconds``) for a config, random weights; one unmeasured step of each first. The
@@ -318,7 +318,10 @@ def bench(config, batch, threads, steps=3, ddim_steps=5):
         opt.step()
 
     model.train()
+    warm_end = time.perf_counter() + train_warmup  # training before it is timed, as the Java side's
     step()
+    while time.perf_counter() < warm_end:
+        step()
     start = time.perf_counter()
     for _ in range(steps):
         step()
@@ -347,8 +350,9 @@ def main(argv):
         print(f"# {total} parameters")
     elif len(argv) == 2 and argv[0] == "golden":
         golden(argv[1])
-    elif len(argv) in (4, 5) and argv[0] == "bench":
-        bench(json.loads(argv[1]), int(argv[2]), int(argv[3]), *(int(a) for a in argv[4:]))
+    elif len(argv) in (4, 5, 6, 7) and argv[0] == "bench":
+        bench(json.loads(argv[1]), int(argv[2]), int(argv[3]), *(int(a) for a in argv[4:6]),
+              *(float(a) for a in argv[6:]))
     else:
         print(__doc__)
         return 2

@@ -14,7 +14,7 @@ It runs with PyTorch 1.13 or later and NumPy, nothing else (Debian: ``apt instal
     python3 docs/unet_reference.py predict CHECKPOINT_DIR_OR_SAFETENSORS X.npy T.npy OUT.npy
     python3 docs/unet_reference.py exchange IN.json OUT.json     # what the Java tests use
     python3 docs/unet_reference.py golden OUT.json               # regenerates the tests' golden file
-    python3 docs/unet_reference.py bench STEPS THREADS           # training speed, for comparison
+    python3 docs/unet_reference.py bench STEPS THREADS [TRAIN_WARMUP_S]   # training speed, for comparison
 
 ``predict`` loads a diffusion4j ``model.safetensors`` (or a checkpoint directory holding one): the
 architecture follows from the tensor names and shapes except ``groups``, read from the checkpoint's
@@ -487,7 +487,7 @@ def ddim_seconds(model, shape, ddim_steps, gen, reps=3):
     return sorted(times)[len(times) // 2]
 
 
-def bench(steps, threads, batch=64, ddim_steps=5):
+def bench(steps, threads, batch=64, ddim_steps=5, train_warmup=0.0):
     """Training steps/s of this module with torch.optim.Adam on random data (the default config), seconds per
     forward pass without gradients, and seconds per deterministic DDIM sampling of a batch in ``ddim_steps``
     steps (linear betas 1e-4..0.02 over 1,000 timesteps, a trailing plan, as the Java side's DdimSampler):
@@ -509,7 +509,10 @@ def bench(steps, threads, batch=64, ddim_steps=5):
         loss.backward()
         opt.step()
 
+    warm_end = time.perf_counter() + train_warmup  # training before it is timed, as the Java side's
     step()
+    while time.perf_counter() < warm_end:
+        step()
     start = time.perf_counter()
     for _ in range(steps):
         step()
@@ -584,8 +587,8 @@ def main(argv):
         exchange(argv[1], argv[2])
     elif len(argv) == 2 and argv[0] == "golden":
         golden(argv[1])
-    elif len(argv) == 3 and argv[0] == "bench":
-        bench(int(argv[1]), int(argv[2]))
+    elif len(argv) in (3, 4) and argv[0] == "bench":
+        bench(int(argv[1]), int(argv[2]), train_warmup=float(argv[3]) if len(argv) == 4 else 0.0)
     else:
         print(__doc__)
         return 2

@@ -107,6 +107,12 @@ public final class Compare implements Callable<Integer> {
           + "before 2026-12-05).")
   double samplingWarmup;
 
+  @Option(names = "--train-warmup", paramLabel = "SECONDS", defaultValue = "20",
+      description = "Seconds the unet and ddpm workloads train before training is timed, on every side (default: "
+          + "${DEFAULT-VALUE}; one step before 2026-12-05's fifth sitting: the JIT compiles ND4J's kernels over a "
+          + "U-Net's first ~20 steps).")
+  double trainWarmup;
+
   @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the whole comparison (every backend, "
       + "then the reference), each printed; with two or more, each ratio's median over the rounds and every "
       + "round's value (mlp, unet and ddpm workloads; default: ${DEFAULT-VALUE}).")
@@ -156,6 +162,9 @@ public final class Compare implements Callable<Integer> {
     if (!(samplingWarmup >= 0 && samplingWarmup <= 600)) {
       throw new IllegalArgumentException("--sampling-warmup " + samplingWarmup + ": use seconds from 0 to 600");
     }
+    if (!(trainWarmup >= 0 && trainWarmup <= 600)) {
+      throw new IllegalArgumentException("--train-warmup " + trainWarmup + ": use seconds from 0 to 600");
+    }
     if (trainSteps < 1 || samples < 1 || ddimSteps < 1 || reps < 1 || threads < 1 || batch < 1 || rounds < 1) {
       throw new IllegalArgumentException(
           "--train-steps, --samples, --ddim-steps, --reps, --threads, --batch and --rounds must be at least 1");
@@ -177,8 +186,8 @@ public final class Compare implements Callable<Integer> {
       BackendProvider p = provider(backend);
       try (Backend b = p.create(new BackendOptions(threads))) {
         System.err.println("engine " + backend + ": " + b.describe());
-        System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps)
-            : workload.equals("ddpm") ? Workloads.runDdpm(b, threads, batch, trainSteps, reps)
+        System.out.println(workload.equals("unet") ? Workloads.runUNet(b, threads, trainSteps, reps, trainWarmup)
+            : workload.equals("ddpm") ? Workloads.runDdpm(b, threads, batch, trainSteps, reps, trainWarmup)
             : workload.equals("cifar10") ? Workloads.runCifar10Memory(b, threads, batch, trainSteps)
             : Workloads.run(b, threads, trainSteps, samples, ddimSteps, reps, NoiseVersion.of(noiseVersion),
                 samplingWarmup).toJson());
@@ -322,14 +331,15 @@ public final class Compare implements Callable<Integer> {
   private int unet() throws IOException, InterruptedException {
     return model("the U-Net", "U-Net 1x32x32 base 32 mult [1,2,2] attention", Workloads.unetSpec(),
         Workloads.UNET_BATCH, "docs/unet_reference.py", List.of("bench", String.valueOf(trainSteps),
-            String.valueOf(threads)));
+            String.valueOf(threads), String.valueOf(trainWarmup)));
   }
 
   /** The DDPM CIFAR-10 model's comparison, as {@link #unet()}, at {@code --batch}. */
   private int ddpm() throws IOException, InterruptedException {
     return model("the DDPM CIFAR-10 model", "the DDPM CIFAR-10 model (35.7M parameters, 3x32x32)",
         io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, "docs/ddpm_reference.py",
-        List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps)));
+        List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps),
+            "5", String.valueOf(trainWarmup)));
   }
 
   /**
@@ -566,7 +576,7 @@ public final class Compare implements Callable<Integer> {
         "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
         "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
         "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch),
-        "--sampling-warmup", String.valueOf(samplingWarmup)));
+        "--sampling-warmup", String.valueOf(samplingWarmup), "--train-warmup", String.valueOf(trainWarmup)));
     if (checkpoint != null) {
       cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
     }

@@ -49,12 +49,13 @@ final class Workloads {
   /**
    * The U-Net workload of {@code docs/unet_reference.py bench}: the default U-Net (1x32x32, base 32, mult
    * [1, 2, 2], attention) trained with Adam on one fixed random batch of 64, and the time of one forward
-   * pass of 64 images (a sampling step), each the median of {@code reps} blocks of {@code steps}.
+   * pass of 64 images (a sampling step), each the median of {@code reps} blocks of {@code steps}, the training
+   * after {@code trainWarmupSeconds} of training.
    *
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
-  static String runUNet(Backend backend, int threads, int steps, int reps) {
-    return runModel(backend, unetSpec(), UNET_BATCH, threads, steps, reps, UNET_DDIM_STEPS);
+  static String runUNet(Backend backend, int threads, int steps, int reps, double trainWarmupSeconds) {
+    return runModel(backend, unetSpec(), UNET_BATCH, threads, steps, reps, UNET_DDIM_STEPS, trainWarmupSeconds);
   }
 
   /**
@@ -64,20 +65,22 @@ final class Workloads {
    *
    * @return a JSON line with {@code unet_train_steps_per_s} and {@code unet_forward_s}
    */
-  static String runDdpm(Backend backend, int threads, int batch, int steps, int reps) {
+  static String runDdpm(Backend backend, int threads, int batch, int steps, int reps, double trainWarmupSeconds) {
     return runModel(backend, io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, threads, steps, reps,
-        UNET_DDIM_STEPS);
+        UNET_DDIM_STEPS, trainWarmupSeconds);
   }
 
   /**
    * A model trained with Adam on one fixed random batch, and the time of one forward pass of that batch, each
-   * the median of {@code reps} blocks of {@code steps} after one unmeasured step of each; with
+   * the median of {@code reps} blocks of {@code steps} after unmeasured ones: training for
+   * {@code trainWarmupSeconds} (at least one step; ND4J's U-Net trained at 1.0 steps/s through its first 20 steps
+   * at one thread, at 1.15-1.2 from then on: the JIT compiler's work on its kernels), one forward pass; with
    * {@code ddimSteps > 0} also the median time of {@code reps} deterministic DDIM samplings of a batch of the same
    * size in that many steps, after one unmeasured ({@code unet_ddim_s}: the sampling loop's own time, which at
    * several threads splits the batch, where the forward pass shares each operation).
    */
   private static String runModel(Backend backend, io.github.diffusion4j.model.ModelSpec spec, int size, int threads,
-      int steps, int reps, int ddimSteps) {
+      int steps, int reps, int ddimSteps, double trainWarmupSeconds) {
     Shape image = spec.imageShape();
     Shape batch = Shape.batchOf(size, image);
     float[] x = new float[batch.size()];
@@ -95,9 +98,10 @@ final class Workloads {
         TensorScope outer = backend.tensors().openScope()) {
       io.github.diffusion4j.tensor.Tensor xt = backend.tensors().fromArray(x, batch);
       io.github.diffusion4j.tensor.Tensor target = backend.tensors().fromArray(y, batch);
+      long warmupEnd = System.nanoTime() + (long) (trainWarmupSeconds * 1e9);
       for (int r = -1; r < reps; r++) {
         long start = System.nanoTime();
-        for (int i = 0; i < (r < 0 ? 1 : steps); i++) {
+        for (int i = 0; r < 0 ? i == 0 || System.nanoTime() < warmupEnd : i < steps; i++) {
           try (TensorScope s = backend.tensors().openScope()) {
             model.step(xt, t, target);
           }

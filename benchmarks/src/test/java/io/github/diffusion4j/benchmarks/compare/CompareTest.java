@@ -35,11 +35,12 @@ class CompareTest {
       assertEquals(2, Compare.run("--workload", "cifar10", "--rounds", "2"));
       assertEquals(2, Compare.run("--sampling-warmup", "-1"));
       assertEquals(2, Compare.run("--sampling-warmup", "NaN"));
+      assertEquals(2, Compare.run("--workload", "unet", "--train-warmup", "601"));
     } finally {
       System.setErr(err);
     }
     List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-    assertEquals(11, lines.size(), String.join("\n", lines));
+    assertEquals(12, lines.size(), String.join("\n", lines));
     assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, ddpm, pretrained or cifar10"), lines.get(0));
     assertTrue(lines.get(2).contains("--batch and --rounds must be at least 1"), lines.get(2));
     assertTrue(lines.get(4).contains("needs --checkpoint DIR"), lines.get(4));
@@ -49,6 +50,7 @@ class CompareTest {
     assertTrue(lines.get(8).contains("rounds apply to the mlp, unet and ddpm workloads"), lines.get(8));
     assertTrue(lines.get(9).contains("--sampling-warmup -1.0: use seconds from 0 to 600"), lines.get(9));
     assertTrue(lines.get(10).contains("--sampling-warmup NaN: use seconds from 0 to 600"), lines.get(10));
+    assertTrue(lines.get(11).contains("--train-warmup 601.0: use seconds from 0 to 600"), lines.get(11));
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
