@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from unet_reference import Noise, _flat, ddim_seconds
+from unet_reference import Noise, _flat, ddim_seconds, steps_per_second
 
 GROUPS = 32
 EPS = 1e-6
@@ -318,14 +318,7 @@ def bench(config, batch, threads, steps=3, ddim_steps=5, train_warmup=0.0):
         opt.step()
 
     model.train()
-    warm_end = time.perf_counter() + train_warmup  # training before it is timed, as the Java side's
-    step()
-    while time.perf_counter() < warm_end:
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train = steps / (time.perf_counter() - start)
+    train = steps_per_second(step, steps, train_warmup)
     with torch.no_grad():
         model.eval()
         model(x, t)

@@ -457,6 +457,21 @@ def golden(out_path):
         f.write(" ]\n}\n")
 
 
+def steps_per_second(step, steps, warmup):
+    """Steps per second of ``steps`` calls of ``step()`` after calls for ``warmup`` seconds (at least one): the
+    training figure of the bench functions here and in ddpm_reference.py, warmed up as `diffusion bench`'s Java
+    side (``--train-warmup``)."""
+    import time
+    warm_end = time.perf_counter() + warmup
+    step()
+    while time.perf_counter() < warm_end:
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps / (time.perf_counter() - start)
+
+
 def ddim_seconds(model, shape, ddim_steps, gen, reps=3):
     """The median seconds of ``reps`` deterministic DDIM samplings of a batch of ``shape`` in ``ddim_steps`` steps,
     after one unmeasured: linear betas 1e-4..0.02 over 1,000 timesteps, a trailing plan, the final alpha one (as the
@@ -509,14 +524,7 @@ def bench(steps, threads, batch=64, ddim_steps=5, train_warmup=0.0):
         loss.backward()
         opt.step()
 
-    warm_end = time.perf_counter() + train_warmup  # training before it is timed, as the Java side's
-    step()
-    while time.perf_counter() < warm_end:
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train = steps / (time.perf_counter() - start)
+    train = steps_per_second(step, steps, train_warmup)
     with torch.no_grad():
         model(x, t)
         start = time.perf_counter()
