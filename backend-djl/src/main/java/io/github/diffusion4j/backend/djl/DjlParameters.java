@@ -92,9 +92,9 @@ final class DjlParameters implements ParameterStore {
    */
   private double gradientScale = Double.NaN;
   private PtNDArray average;
-  /** Views of {@code [weights, gradient, firstMoment, secondMoment]} per update chunk ({@link #chunks}). */
-  private PtNDArray[][] chunks;
-  /** Views of {@link #average} per update chunk, once it exists. */
+  /** {@link #chunks} of {@code weights, gradient, firstMoment, secondMoment}, made at the first update. */
+  private PtNDArray[][] updateChunks;
+  /** {@link #chunks} of {@link #average}, made at its first update. */
   private PtNDArray[] averageChunks;
   private boolean closed;
 
@@ -393,12 +393,13 @@ final class DjlParameters implements ParameterStore {
     }
     double bc1 = 1 - Math.pow(u.beta1(), u.step());
     double bc2Sqrt = Math.sqrt(1 - Math.pow(u.beta2(), u.step()));
-    for (PtNDArray[] c : chunks()) {
+    PtNDArray[][] c = updateChunks();
+    for (int k = 0; k < c[0].length; k++) {
       JniUtils.adamUpdate(
-          c[0],
-          c[1],
-          c[2],
-          c[3],
+          c[0][k],
+          c[1][k],
+          c[2][k],
+          c[3][k],
           (float) u.learningRate(),
           (float) (u.learningRate() * bc2Sqrt / bc1),
           (float) u.weightDecay(),
@@ -423,33 +424,30 @@ final class DjlParameters implements ParameterStore {
    */
   static final int UPDATE_CHUNK = 1 << 20;
 
-  /**
-   * Views of {@code [weights, gradient, firstMoment, secondMoment]} for each {@link #UPDATE_CHUNK} of the flat
-   * vectors in order (the vectors themselves when they fit one chunk), made at the first update.
-   */
-  private PtNDArray[][] chunks() {
-    if (chunks == null) {
-      PtNDArray[] vectors = {weights, gradient, firstMoment, secondMoment};
-      chunks = new PtNDArray[(size + UPDATE_CHUNK - 1) / UPDATE_CHUNK][];
-      for (int k = 0; k < chunks.length; k++) {
-        chunks[k] = new PtNDArray[vectors.length];
-        for (int j = 0; j < vectors.length; j++) {
-          chunks[k][j] = chunk(vectors[j], k);
-        }
-      }
+  /** {@link #chunks} of {@code weights, gradient, firstMoment, secondMoment}, in that order. */
+  private PtNDArray[][] updateChunks() {
+    if (updateChunks == null) {
+      updateChunks = new PtNDArray[][] {chunks(weights), chunks(gradient), chunks(firstMoment), chunks(secondMoment)};
     }
-    return chunks;
+    return updateChunks;
   }
 
-  /** Chunk {@code k} of a flat vector of this store: a view owned by {@link #manager}, or the vector itself. */
-  private PtNDArray chunk(PtNDArray vector, int k) {
-    if (size <= UPDATE_CHUNK) {
-      return vector;
+  /**
+   * A flat vector of this store in {@link #UPDATE_CHUNK}s, in order: views owned by {@link #manager}, or the vector
+   * itself where it fits one chunk.
+   */
+  private PtNDArray[] chunks(PtNDArray vector) {
+    int n = (size + UPDATE_CHUNK - 1) / UPDATE_CHUNK;
+    if (n <= 1) {
+      return new PtNDArray[] {vector};
     }
-    long from = (long) k * UPDATE_CHUNK;
-    PtNDArray view = JniUtils.slice(vector, 0, from, Math.min(size, from + UPDATE_CHUNK), 1);
-    NDScope.unregister(view);
-    return view;
+    PtNDArray[] views = new PtNDArray[n];
+    for (int k = 0; k < n; k++) {
+      long from = (long) k * UPDATE_CHUNK;
+      views[k] = JniUtils.slice(vector, 0, from, Math.min(size, from + UPDATE_CHUNK), 1);
+      NDScope.unregister(views[k]);
+    }
+    return views;
   }
 
   @Override
@@ -465,17 +463,14 @@ final class DjlParameters implements ParameterStore {
       average = JniUtils.clone(weights);
       NDScope.unregister(average);
     }
-    PtNDArray[][] c = chunks();
-    if (averageChunks == null) { // the average is made here or by a state load, once
-      averageChunks = new PtNDArray[c.length];
-      for (int k = 0; k < c.length; k++) {
-        averageChunks[k] = chunk(average, k);
-      }
+    if (averageChunks == null) { // the average is made here or by a state load, once, and never replaced
+      averageChunks = chunks(average);
     }
+    PtNDArray[] weightChunks = updateChunks()[0];
     try (PtNDArray keep = PtArrays.scalar(manager, decay);
         PtNDArray take = PtArrays.scalar(manager, 1 - decay)) {
-      for (int k = 0; k < c.length; k++) {
-        try (PtNDArray part = JniUtils.mul(c[k][0], take)) {
+      for (int k = 0; k < averageChunks.length; k++) {
+        try (PtNDArray part = JniUtils.mul(weightChunks[k], take)) {
           JniUtils.muli(averageChunks[k], keep);
           JniUtils.addi(averageChunks[k], part);
         }

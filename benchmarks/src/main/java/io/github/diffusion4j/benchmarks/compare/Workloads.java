@@ -98,26 +98,21 @@ final class Workloads {
         TensorScope outer = backend.tensors().openScope()) {
       io.github.diffusion4j.tensor.Tensor xt = backend.tensors().fromArray(x, batch);
       io.github.diffusion4j.tensor.Tensor target = backend.tensors().fromArray(y, batch);
-      long warmupEnd = System.nanoTime() + (long) (trainWarmupSeconds * 1e9);
-      for (int r = -1; r < reps; r++) {
-        long start = System.nanoTime();
-        for (int i = 0; r < 0 ? i == 0 || System.nanoTime() < warmupEnd : i < steps; i++) {
-          try (TensorScope s = backend.tensors().openScope()) {
-            model.step(xt, t, target);
-          }
+      Runnable step = () -> {
+        try (TensorScope s = backend.tensors().openScope()) {
+          model.step(xt, t, target);
         }
-        if (r >= 0) {
-          train[r] = steps / ((System.nanoTime() - start) / 1e9);
+      };
+      Runnable predict = () -> {
+        try (TensorScope s = backend.tensors().openScope()) {
+          model.predict(xt, t);
         }
-        start = System.nanoTime();
-        for (int i = 0; i < (r < 0 ? 1 : steps); i++) {
-          try (TensorScope s = backend.tensors().openScope()) {
-            model.predict(xt, t);
-          }
-        }
-        if (r >= 0) {
-          forward[r] = (System.nanoTime() - start) / 1e9 / steps;
-        }
+      };
+      repeatFor(trainWarmupSeconds, step);
+      repeatFor(0, predict);
+      for (int r = 0; r < reps; r++) {
+        train[r] = steps / seconds(step, steps);
+        forward[r] = seconds(predict, steps) / steps;
       }
       if (ddimSteps > 0) {
         int n = spec.numTrainTimesteps();
@@ -268,17 +263,30 @@ final class Workloads {
    */
   private static double timeSampling(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request,
       int reps, double warmupSeconds) {
-    long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
-    do {
-      sampleOnce(model, backend, sampler, request);
-    } while (System.nanoTime() < warmupEnd);
+    Runnable once = () -> sampleOnce(model, backend, sampler, request);
+    repeatFor(warmupSeconds, once);
     double[] times = new double[reps];
     for (int r = 0; r < reps; r++) {
-      long start = System.nanoTime();
-      sampleOnce(model, backend, sampler, request);
-      times[r] = (System.nanoTime() - start) / 1e9;
+      times[r] = seconds(once, 1);
     }
     return median(times);
+  }
+
+  /** Calls {@code call} once, then again until {@code seconds} have passed since the first call began. */
+  private static void repeatFor(double seconds, Runnable call) {
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    do {
+      call.run();
+    } while (System.nanoTime() < end);
+  }
+
+  /** The seconds {@code times} calls of {@code call} take. */
+  private static double seconds(Runnable call, int times) {
+    long start = System.nanoTime();
+    for (int i = 0; i < times; i++) {
+      call.run();
+    }
+    return (System.nanoTime() - start) / 1e9;
   }
 
   private static void sampleOnce(TrainableModel model, Backend backend, Sampler sampler, SamplingRequest request) {
