@@ -61,11 +61,16 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code concat}) gets 1x1 convolutions in front of each of its inputs (as the layer contract tests do), and
  * the backward pass must go through it; the {@code conv1x1} case times one such convolution alone
  * ({@code attention} has three: its q, k and v projections).
+ *
+ * <p>Each fork runs with the JDK's Vector API module, as the launcher runs the CLI and {@code diffusion bench} its
+ * children on CPUs with AVX2 or AVX-512: without it ND4J's kernels fall back to their scalar loops and products
+ * of columns (no direct or Winograd convolutions, a scalar sigmoid), which is not what a user runs (until
+ * 2026-12-05 this benchmark's forks lacked it, so its ND4J figures timed those fallbacks).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(jvmArgsAppend = "-Dai.djl.offline=true")
+@Fork(jvmArgsAppend = {"-Dai.djl.offline=true", "--add-modules", "jdk.incubator.vector"})
 public class LayerBenchmark {
   static final int BATCH = 16;
   static final int CHANNELS = 64;
