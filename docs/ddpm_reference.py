@@ -298,8 +298,9 @@ def golden(out_path):
 def bench(config, batch, threads, steps=3, ddim_steps=5, train_warmup=0.0):
     """Training steps/s (Adam, mean squared error against a random target, dropout on), seconds per forward
     pass without gradients, and seconds per DDIM sampling of the batch in ``ddim_steps`` steps
-    (``unet_reference.ddim_seconds``) for a config, random weights; one unmeasured step of each first. The
-    reference of `diffusion bench --workload ddpm`."""
+    (``unet_reference.ddim_seconds``) for a config, random weights; first ``train_warmup`` seconds of training (at
+    least one step, ``unet_reference.steps_per_second``) and one unmeasured forward pass. The reference of
+    `diffusion bench --workload ddpm`."""
     import time
     torch.set_num_threads(threads)
     model = build(config)

@@ -339,7 +339,7 @@ public final class Compare implements Callable<Integer> {
     return model("the DDPM CIFAR-10 model", "the DDPM CIFAR-10 model (35.7M parameters, 3x32x32)",
         io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, "docs/ddpm_reference.py",
         List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps),
-            "5", String.valueOf(trainWarmup)));
+            String.valueOf(Workloads.UNET_DDIM_STEPS), String.valueOf(trainWarmup)));
   }
 
   /**
