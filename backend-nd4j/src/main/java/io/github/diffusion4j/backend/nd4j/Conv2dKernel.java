@@ -30,7 +30,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * multiply-adds in the products, a transformed input 4x the input instead of columns 9x), and for those that keep
  * the size both gradients do too (no columns at all). Where the Winograd form's products run in vectors and the
  * direct loop yields a layer to it ({@link DirectConv.Simd#yieldsToWinograd}: the 256-bit loop from 16 channels),
- * that layer's forward pass runs by Winograd too, its gradients as the direct form has them.
+ * that layer's forward pass runs by Winograd too, its gradients as the direct form has them. Before all of these,
+ * the forward pass and the input gradient of the size-keeping 3x3 layers where Winograd's F(4x4, 3x3) pays run by
+ * it ({@link Winograd4Conv}, 4x fewer multiply-adds than directly), their weight gradient as the layer has it.
  *
  * <p>Backward: {@code db = rowsum(dy)} (a matrix-vector product into the gradient). For a convolution that
  * keeps the size (stride 1, {@code top + bottom = left + right = k - 1}), both other gradients come from the
@@ -89,6 +91,10 @@ final class Conv2dKernel implements Kernel {
   private final boolean pointwise;
   /** Stride 1 with an output the size of the input: columns are shifted planes. */
   private final boolean same;
+  /** The forward pass by Winograd's F(4x4, 3x3), or null; where set, it goes before every other form. */
+  private final Winograd4Conv winograd4;
+  /** The input gradient by Winograd's F(4x4, 3x3), or null; where set, it goes before every other form. */
+  private final Winograd4Conv winograd4Gradient;
   /** The forward pass without columns, or null (products of columns). */
   private final DirectConv direct;
   /** The input gradient without columns, or null (products of columns). */
@@ -150,6 +156,8 @@ final class Conv2dKernel implements Kernel {
     this.weightGradient = winogradGradient != null ? null
         : DirectWeightGradient.of(use.weightGradient(), layer, hin, win);
     this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win, weightGradient != null);
+    this.winograd4 = Winograd4Conv.of(use, params, layer, hin, win);
+    this.winograd4Gradient = Winograd4Conv.inputGradient(use, params, layer, hin, win);
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
@@ -167,6 +175,10 @@ final class Conv2dKernel implements Kernel {
     NativePass ps = (NativePass) pass;
     NativeValue x = ps.as(inputs[0], Layout.PLANES);
     NativeValue y = ps.allocate(outShape, Layout.PLANES);
+    if (winograd4 != null) {
+      winograd4.forward(ps, x, y);
+      return y;
+    }
     if (direct != null) {
       direct.forward(ps, x, y);
       return y;
@@ -254,7 +266,10 @@ final class Conv2dKernel implements Kernel {
       return new Value[] {dx};
     }
     NativeValue dxFromColumns = dx;
-    if (dx != null && directGradient != null) {
+    if (dx != null && winograd4Gradient != null) {
+      winograd4Gradient.forward(ps, dy, dx);
+      dxFromColumns = null;
+    } else if (dx != null && directGradient != null) {
       directGradient.forward(ps, dy, dx);
       dxFromColumns = null;
     }

@@ -62,9 +62,26 @@ final class DirectConv {
    *     API is available ({@link WinogradConv#vectorProducts}), or always by OpenBLAS (tests, to run that path)
    * @param weightGradient the inner loop of the direct weight gradient ({@link DirectWeightGradient}) of the layers
    *     whose input gradient runs directly (or is not needed), or null: their weight gradient from columns
+   * @param winograd4 whether the forward pass and the input gradient of the 3x3 layers that keep the size run by
+   *     Winograd's F(4x4, 3x3) ({@link Winograd4Conv}, its products in {@code simd}'s loop), before every other form
    */
   record Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors,
-      DirectWeightGradient.Simd weightGradient) {
+      DirectWeightGradient.Simd weightGradient, boolean winograd4) {
+    /**
+     * No F(4x4, 3x3) form.
+     *
+     * @param simd the inner loop, or null
+     * @param everywhere whether every stride-1 convolution runs directly
+     * @param tileFloats the input floats a tile of positions may read
+     * @param winogradFloats 0, or the floats per chunk of the Winograd form
+     * @param winogradVectors whether the Winograd form's products run in vectors where they can
+     * @param weightGradient the direct weight gradient's loop, or null
+     */
+    Use(Simd simd, boolean everywhere, int tileFloats, int winogradFloats, boolean winogradVectors,
+        DirectWeightGradient.Simd weightGradient) {
+      this(simd, everywhere, tileFloats, winogradFloats, winogradVectors, weightGradient, false);
+    }
+
     /**
      * No direct weight gradient.
      *
@@ -110,7 +127,7 @@ final class DirectConv {
      */
     static Use defaults() {
       return new Use(SIMD, false, TILE_FLOATS, WinogradConv.enabled() ? WinogradConv.BUDGET : 0, true,
-          DirectWeightGradient.SIMD);
+          DirectWeightGradient.SIMD, Winograd4Conv.enabled());
     }
 
     /**
@@ -121,6 +138,9 @@ final class DirectConv {
      */
     String describe() {
       StringBuilder b = new StringBuilder();
+      if (winograd4 && simd != null && Winograd4Conv.SIMD != null) {
+        b.append("Winograd F(4x4, 3x3) for 3x3 layers that keep the size, ");
+      }
       if (simd != null) {
         b.append("direct (").append(simd.getClass().getSimpleName())
             .append(everywhere ? ") for stride 1, " : ") where it pays, ");

@@ -52,14 +52,15 @@ public final class Nd4jBackendProvider implements BackendProvider {
    * @return a new backend
    * @throws BackendUnavailableException with a one-line reason if the native libraries cannot be loaded
    * @throws IllegalArgumentException naming the property if {@value Nd4jLayers#PASS_MEMORY_PROPERTY} is not a
-   *     whole number of MiB from 1, or {@value VectorApi#PROPERTY} or {@value WinogradConv#PROPERTY} is not a
-   *     boolean (checked before anything is loaded)
+   *     whole number of MiB from 1, or {@value VectorApi#PROPERTY}, {@value WinogradConv#PROPERTY} or {@value
+   *     Winograd4Conv#PROPERTY} is not a boolean (checked before anything is loaded)
    */
   @Override
   public Backend create(BackendOptions options) {
     long passBytes = PassMemory.fromSystemProperty(Nd4jLayers.PASS_MEMORY_PROPERTY);
     VectorApi.enabled();
     WinogradConv.enabled();
+    Winograd4Conv.enabled();
     NativeRuntime runtime = NativeRuntime.load(options.threads());
     return new Nd4jBackend(runtime, passBytes, options.threads());
   }

@@ -4,8 +4,9 @@ import io.github.diffusion4j.settings.SystemSwitch;
 
 /**
  * Loads this backend's implementations on the JDK's incubating Vector API ({@code VectorMathSimd},
- * {@code ArrayMathSimd}, {@code DirectConvSimd}, {@code WinogradConvSimd}, {@code DirectWeightGradientSimd}): classes
- * compiled on their own with the module added and loaded by reflection only where the module is present at run time.
+ * {@code ArrayMathSimd}, {@code DirectConvSimd}, {@code WinogradConvSimd}, {@code Winograd4ConvSimd},
+ * {@code DirectWeightGradientSimd}): classes compiled on their own with the module added and loaded by reflection
+ * only where the module is present at run time.
  * Each answers through a static {@code simd()} method, which returns an implementation in the CPU's widest native
  * vectors, 512 bits (AVX-512) or 256 (AVX2; the convolutions' inner loop then in its own layout,
  * {@code DirectConvSimd256}), and null where they are narrower (there the plain loops are faster; the direct weight

@@ -104,6 +104,11 @@ public final class ConvolutionForms {
         yield new DirectConv.Use(
             d.simd(), d.everywhere(), d.tileFloats(), d.winogradFloats(), d.winogradVectors(), null);
       }
+      case "winograd4", "no-winograd4" -> {
+        DirectConv.Use d = DirectConv.Use.defaults();
+        yield new DirectConv.Use(d.simd(), d.everywhere(), d.tileFloats(), d.winogradFloats(), d.winogradVectors(),
+            d.weightGradient(), form.equals("winograd4"));
+      }
       case "im2col" -> new DirectConv.Use(null, false, DirectConv.TILE_FLOATS, 0);
       case "winograd" -> new DirectConv.Use(null, true, DirectConv.TILE_FLOATS, WinogradConv.BUDGET);
       case "direct" -> new DirectConv.Use(DirectConv.SIMD, true, DirectConv.TILE_FLOATS, 0);

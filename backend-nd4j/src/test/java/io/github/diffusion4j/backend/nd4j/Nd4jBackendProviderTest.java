@@ -134,7 +134,7 @@ class Nd4jBackendProviderTest {
   @Test
   void theVectorAndWinogradSwitchesAreBooleansCheckedBeforeTheBackendIsCreated() {
     Nd4jBackendProvider p = new Nd4jBackendProvider();
-    for (String property : new String[] {VectorApi.PROPERTY, WinogradConv.PROPERTY}) {
+    for (String property : new String[] {VectorApi.PROPERTY, WinogradConv.PROPERTY, Winograd4Conv.PROPERTY}) {
       String before = System.getProperty(property);
       try {
         System.setProperty(property, "ture");

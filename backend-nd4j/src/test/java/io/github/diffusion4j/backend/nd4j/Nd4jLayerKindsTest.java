@@ -56,6 +56,7 @@ class Nd4jLayerKindsTest {
   private Backend direct;
   private Backend winograd;
   private Backend winogradBlas;
+  private Backend winograd4;
   private DirectConv.Simd loop;
   private final ReferenceBackend ref = new ReferenceBackend();
 
@@ -82,6 +83,10 @@ class Nd4jLayerKindsTest {
     // ... and with the forward pass's products by OpenBLAS (the path where the Vector API is off)
     winogradBlas = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
         new DirectConv.Use(null, true, DirectConv.TILE_FLOATS, 2048, false));
+    // Winograd's F(4x4, 3x3) for the forward pass and the input gradient of every 3x3 layer that keeps the size
+    // (any channels, any plane), the products in this CPU's loop, on two lanes
+    winograd4 = new Nd4jBackend(NativeRuntime.load(1), Nd4jLayers.PASS_BYTES, 2,
+        new DirectConv.Use(loop, true, 256, 0, true, Nd4jTests.weightGradientLoop(), true));
   }
 
   @AfterAll
@@ -92,6 +97,7 @@ class Nd4jLayerKindsTest {
     direct.close();
     winograd.close();
     winogradBlas.close();
+    winograd4.close();
   }
 
   /** A network for a test: its layout and the method that builds it. */
@@ -172,7 +178,7 @@ class Nd4jLayerKindsTest {
 
   /** Output, every gradient, and a training step (with dropout masks, if any) against the reference. */
   private void check(String what, Spec spec, int batch) {
-    for (Backend b : new Backend[] {backend, split, products, direct, winograd, winogradBlas}) {
+    for (Backend b : new Backend[] {backend, split, products, direct, winograd, winogradBlas, winograd4}) {
       Shape shape = Shape.batchOf(batch, spec.imageShape());
       float[] x = Batches.normal(shape, 1);
       float[] y = Batches.normal(shape, 2);
@@ -186,7 +192,8 @@ class Nd4jLayerKindsTest {
         String where = what + (b == split ? " (split into passes)" : b == products ? " (products of columns)"
             : b == direct ? " (direct convolutions, " + loop.getClass().getSimpleName() + ")"
             : b == winograd ? " (Winograd convolutions)"
-            : b == winogradBlas ? " (Winograd convolutions, products by OpenBLAS)" : "");
+            : b == winogradBlas ? " (Winograd convolutions, products by OpenBLAS)"
+            : b == winograd4 ? " (Winograd F(4x4, 3x3))" : "");
         Tensor xt = f.fromArray(x, shape);
         Tensor yt = f.fromArray(y, shape);
         Tensor xr = ref.fromArray(x, shape);

@@ -258,7 +258,7 @@ class WinogradConvTest {
       System.setProperty(WinogradConv.PROPERTY, "FALSE");
       assertFalse(WinogradConv.enabled());
       assertEquals(0, DirectConv.Use.defaults().winogradFloats());
-      assertFalse(DirectConv.Use.defaults().describe().contains("Winograd"));
+      assertFalse(DirectConv.Use.defaults().describe().contains("Winograd F(2x2"));
       System.setProperty(WinogradConv.PROPERTY, "fast");
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, DirectConv.Use::defaults);
       assertEquals("system property diffusion4j.nd4j.winograd: 'fast' is not a boolean (allowed: true, false)",
