@@ -133,13 +133,15 @@ final class DirectConv {
     /**
      * The forms in a few words, for {@code Backend.describe}.
      *
-     * @return e.g. "direct (DirectConvSimd256) where it pays, Winograd F(2x2, 3x3) for other 3x3 stride 1 (products in
-     *     vectors; first where the direct loop yields), im2col products otherwise"
+     * @return e.g. "Winograd F(4x4, 3x3) for 3x3 layers that keep the size where it pays, direct (DirectConvSimd256)
+     *     where it pays, Winograd F(2x2, 3x3) for other 3x3 stride 1 (products in vectors; first where the direct loop
+     *     yields), im2col products otherwise"
      */
     String describe() {
       StringBuilder b = new StringBuilder();
       if (winograd4 && simd != null && Winograd4Conv.SIMD != null) {
-        b.append("Winograd F(4x4, 3x3) for 3x3 layers that keep the size, ");
+        b.append("Winograd F(4x4, 3x3) for 3x3 layers that keep the size")
+            .append(everywhere ? ", " : " where it pays, ");
       }
       if (simd != null) {
         b.append("direct (").append(simd.getClass().getSimpleName())

@@ -112,12 +112,19 @@ final class Winograd4Conv {
    * a small batch; on 4x4 planes (one tile an image, in two slots) 15.1 against 4.4.
    */
   static boolean pays(DirectConv.Simd loop, int in, int out, int hin, int win) {
-    if (in < CHANNELS || out < CHANNELS || hin < 8 || win < 8) {
+    long imageSlots = (long) ((hin + 3) / 4) * ((win + 3) / 4 + 1);
+    if (in < CHANNELS || out < CHANNELS || hin < 8 || win < 8 || POINTS * (in + out) * imageSlots > LARGEST) {
       return false;
     }
     boolean direct = out <= loop.mostOutputChannels() && !loop.yieldsToWinograd(in, out);
     return (hin >= 16 && win >= 16) || direct;
   }
+
+  /**
+   * The most floats of one image's {@code V} and {@code M} together for this form to pay: 64 MiB (a 128>128 layer at
+   * 128x128 has 39 MiB; at 256x256, 153 MiB a lane, it keeps the other forms).
+   */
+  private static final long LARGEST = 1 << 24;
 
   /** The most slots of a group of images, unless one image has more. */
   private static final int GROUP_SLOTS = 320;
@@ -176,11 +183,13 @@ final class Winograd4Conv {
   private final int[] inputPlaces;
   /** Where each output position is in the output transform's rows. */
   private final int[] outputPlaces;
+  /** Slots per tile of the products: whole runs of the loop. */
+  private final int tileSlots;
   /** Where the products' loop reads each input channel of each point in {@code V}. */
   private final int[][] offsets;
 
-  private Winograd4Conv(DirectConv.Simd loop, Simd simd, Parameters params, Layer.Conv2d layer, boolean transposed,
-      int hin, int win) {
+  private Winograd4Conv(DirectConv.Simd loop, int tileFloats, Simd simd, Parameters params, Layer.Conv2d layer,
+      boolean transposed, int hin, int win) {
     this.loop = loop;
     this.simd = simd;
     this.params = params;
@@ -214,6 +223,7 @@ final class Winograd4Conv {
         outputPlaces[iy * win + ix] = ((iy & 3) * 4 + (ix & 3)) * outStride + (iy >> 2) * we + (ix >> 2);
       }
     }
+    this.tileSlots = Math.max(loop.run(), tileFloats / cin / loop.run() * loop.run());
     this.offsets = new int[POINTS][cin];
     for (int p = 0; p < POINTS; p++) {
       for (int ci = 0; ci < cin; ci++) {
@@ -235,7 +245,8 @@ final class Winograd4Conv {
    * @return the form, or null
    */
   static Winograd4Conv of(DirectConv.Use use, Parameters params, Layer.Conv2d layer, int hin, int win) {
-    return applies(use, layer, hin, win) ? new Winograd4Conv(use.simd(), SIMD, params, layer, false, hin, win) : null;
+    return applies(use, layer, hin, win)
+        ? new Winograd4Conv(use.simd(), use.tileFloats(), SIMD, params, layer, false, hin, win) : null;
   }
 
   /**
@@ -250,7 +261,8 @@ final class Winograd4Conv {
    * @return the form of the input gradient, or null
    */
   static Winograd4Conv inputGradient(DirectConv.Use use, Parameters params, Layer.Conv2d layer, int hin, int win) {
-    return applies(use, layer, hin, win) ? new Winograd4Conv(use.simd(), SIMD, params, layer, true, hin, win) : null;
+    return applies(use, layer, hin, win)
+        ? new Winograd4Conv(use.simd(), use.tileFloats(), SIMD, params, layer, true, hin, win) : null;
   }
 
   private static boolean applies(DirectConv.Use use, Layer.Conv2d layer, int hin, int win) {
@@ -332,14 +344,21 @@ final class Winograd4Conv {
     }
   }
 
-  /** {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}, every block of output channels, a group's slots. */
+  /**
+   * {@code M[p] = U[p] V[p]} for points {@code [p0, p1)}, every block of output channels, a group's slots: in tiles of
+   * slots whose {@code V} fits {@link DirectConv.Use#tileFloats} floats, each for every block before the next, so a
+   * large image's {@code V[p]} comes from memory once per point, not once per block (as {@link DirectConv}'s tiles).
+   */
   private void products(float[] u, float[] v, float[] m, int count, int p0, int p1) {
     int perPoint = blocks * DirectConv.CO * cin;
     int slots = count * imageSlots;
     for (int p = p0; p < p1; p++) {
-      for (int k = 0; k < blocks; k++) {
-        loop.convolve(v, offsets[p], u, p * perPoint + k * DirectConv.CO * cin, POINTS * perPoint, 0, slots, m,
-            (p * blocks + k) * DirectConv.CO * stride, stride);
+      for (int s0 = 0; s0 < slots; s0 += tileSlots) {
+        int s1 = Math.min(slots, s0 + tileSlots);
+        for (int k = 0; k < blocks; k++) {
+          loop.convolve(v, offsets[p], u, p * perPoint + k * DirectConv.CO * cin, POINTS * perPoint, s0, s1, m,
+              (p * blocks + k) * DirectConv.CO * stride, stride);
+        }
       }
     }
   }

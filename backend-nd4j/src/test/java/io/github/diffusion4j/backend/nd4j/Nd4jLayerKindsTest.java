@@ -276,6 +276,18 @@ class Nd4jLayerKindsTest {
   }
 
   @Test
+  void convolutionsOfLargePlanesInGroups() {
+    // 32x32 planes: Winograd F(4x4, 3x3) takes four images a group (288 tile slots), its products in tiles of 96
+    // slots on the backends with small tiles; the direct loop's tiles of 64 positions
+    Layout l = new Layout().conv("a", 4, 6, 3).conv("b", 6, 4, 3);
+    Spec spec = new Spec(Shape.of(4, 32, 32), l.m, (b, x) -> {
+      Node h = b.silu(b.conv("a", x, 6, 3, 1, pad(1)));
+      return b.conv("b", h, 4, 3, 1, pad(1));
+    });
+    check("convolutions of 32x32 planes", spec, 5);
+  }
+
+  @Test
   void groupNormOnImagesAndVectorsWithActivations() {
     Layout l = new Layout().conv("a", 4, 6, 3).norm("gn", 6).conv("b", 6, 4, 3).norm("gn2", 4).norm("gn3", 4)
         .linear("fc", 1, 6).norm("vn", 6).linear("fc2", 6, 4 * 5 * 3);
