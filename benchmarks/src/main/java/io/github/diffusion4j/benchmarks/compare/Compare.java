@@ -518,7 +518,8 @@ public final class Compare implements Callable<Integer> {
    * Prints the floor of a workload's figures (its matrix products, {@link ProductFlops}, at the reference's
    * matrix product rate) and the fraction of it each row reaches: the floor's time over the measured time. Above
    * 100% a side's products ran faster than the reference's {@code sgemm} of 1024x1024 matrices (oneDNN's
-   * direct convolutions in PyTorch and libtorch can).
+   * direct convolutions in PyTorch and libtorch can), or it did fewer multiply-adds than the floor counts (ND4J's
+   * Winograd forms of the 3x3 convolutions: 2.25x and 4x fewer).
    *
    * @param rows the measured rows
    * @param figures per figure: its JSON key, its label, its operations, and whether it is a rate (per second)
@@ -535,7 +536,8 @@ public final class Compare implements Callable<Integer> {
     }
     System.out.printf(Locale.ROOT, "floor: the matrix products alone at the reference's sgemm rate (1024^3, %d "
         + "threads: %.1f GFLOP/s): %s%n", threads, sgemmGflops, what);
-    System.out.println("fraction of the floor reached (the floor's time over the measured time):");
+    System.out.println("fraction of the floor reached (the floor's time over the measured time; above 100%: faster "
+        + "products, or fewer multiply-adds, as Winograd's convolutions do):");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-13s", e.getKey()));
       for (Floor f : figures) {
