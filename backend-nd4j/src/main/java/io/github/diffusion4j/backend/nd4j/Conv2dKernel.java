@@ -140,6 +140,8 @@ final class Conv2dKernel implements Kernel {
     this.outShape = out;
     this.pointwise = k == 1 && stride == 1 && top + left + bottom + right == 0;
     this.same = stride == 1 && hout == hin && wout == win;
+    this.winograd4 = Winograd4Conv.of(use, params, layer, hin, win);
+    this.winograd4Gradient = Winograd4Conv.inputGradient(use, params, layer, hin, win);
     DirectConv d = DirectConv.of(use, params, layer, hin, win);
     WinogradConv w = use.winogradFloats() > 0
         ? WinogradConv.of(params, layer, hin, win, use.winogradFloats(), use.winogradVectors()) : null;
@@ -149,15 +151,15 @@ final class Conv2dKernel implements Kernel {
     // where the direct loop yields a layer's forward pass to Winograd, its gradients stay as the loop has them
     boolean yields = d != null && w != null && !use.everywhere() && w.vectorProducts()
         && use.simd().yieldsToWinograd(cin, cout);
-    this.direct = yields ? null : d;
+    // F(4x4, 3x3) takes the forward pass and the input gradient of its layers: no direct form for those
+    this.direct = yields || winograd4 != null ? null : d;
     this.winograd = d == null || yields ? w : null;
     this.winogradGradient = d != null || w == null ? null
         : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats(), use.winogradVectors());
     this.weightGradient = winogradGradient != null ? null
         : DirectWeightGradient.of(use.weightGradient(), layer, hin, win);
-    this.directGradient = DirectConv.inputGradient(use, params, layer, hin, win, weightGradient != null);
-    this.winograd4 = Winograd4Conv.of(use, params, layer, hin, win);
-    this.winograd4Gradient = Winograd4Conv.inputGradient(use, params, layer, hin, win);
+    this.directGradient = winograd4Gradient != null ? null
+        : DirectConv.inputGradient(use, params, layer, hin, win, weightGradient != null);
   }
 
   /** Images per chunk: as many as keep the columns within {@link #BUDGET}. */
