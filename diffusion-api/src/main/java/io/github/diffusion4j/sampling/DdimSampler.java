@@ -21,7 +21,7 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * <p>Without clipping, {@code x0^} and {@code eps^} are linear in {@code x_t} and the output, so
  * {@code x_prev} is one pass over the batch (with the noise, one
  * {@link Tensor#combine(double, Tensor, double, Tensor, double)}), and {@code x0^} for the step's result is a
- * second.
+ * second, skipped where no one reads it ({@link StepContext#predictedX0Wanted()}).
  */
 public final class DdimSampler implements Sampler {
   /** The configuration name, {@code "ddim"}. */
@@ -99,7 +99,7 @@ public final class DdimSampler implements Sampler {
       double[] e = predictionType.epsilonCoefficients(aT);
       double a = Math.sqrt(aP) * k[0] + direction * e[0];
       double b = Math.sqrt(aP) * k[1] + direction * e[1];
-      x0 = predictionType.toSample(output, x, aT);
+      x0 = c.predictedX0Wanted() ? predictionType.toSample(output, x, aT) : null;
       prev = noise ? x.combine(a, output, b, c.noise(), sigma) : x.combine(a, output, b);
     } else {
       x0 = clipping.apply(predictionType.toSample(output, x, aT), tensors);

@@ -28,7 +28,8 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * <p>Without clipping, {@code x0^} is linear in {@code x_t} and the output, so the update is folded into one
  * pass over the batch, {@code x_prev = a x_t + b output + sigma z} (one
  * {@link Tensor#combine(double, Tensor, double, Tensor, double)}), and {@code x0^} for the step's result is a
- * second; with clipping, {@code x0^} comes first and {@code x_prev = cX0 x0^ + cXt x_t + sigma z}.
+ * second, skipped where no one reads it ({@link StepContext#predictedX0Wanted()}); with clipping, {@code x0^}
+ * comes first and {@code x_prev = cX0 x0^ + cXt x_t + sigma z}.
  */
 public final class DdpmSampler implements Sampler {
   /** The configuration name, {@code "ddpm"}. */
@@ -85,7 +86,7 @@ public final class DdpmSampler implements Sampler {
       double a = cX0 * k[0] + cXt;
       double b = cX0 * k[1];
       Tensor next = prev < 0 ? x.combine(a, output, b) : x.combine(a, output, b, c.noise(), sigma);
-      return new ReverseStepResult(next, predictionType.toSample(output, x, aT));
+      return new ReverseStepResult(next, c.predictedX0Wanted() ? predictionType.toSample(output, x, aT) : null);
     }
     Tensor x0 = clipping.apply(predictionType.toSample(output, x, aT), tensors);
     Tensor next = prev < 0 ? x0.combine(cX0, x, cXt) : x0.combine(cX0, x, cXt, c.noise(), sigma);

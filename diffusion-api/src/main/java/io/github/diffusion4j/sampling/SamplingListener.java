@@ -15,8 +15,16 @@ import io.github.diffusion4j.tensor.Tensor;
 @FunctionalInterface
 public interface SamplingListener {
 
-  /** A listener that does nothing. */
-  SamplingListener NONE = (index, plan, result) -> {};
+  /** A listener that does nothing (and reads no predicted {@code x_0}). */
+  SamplingListener NONE = new SamplingListener() {
+    @Override
+    public void onStep(int index, Timesteps plan, ReverseStepResult result) {}
+
+    @Override
+    public boolean readsPredictedX0() {
+      return false;
+    }
+  };
 
   /**
    * Called once per run of the loop, before the first step, with the latents the loop starts from:
@@ -37,4 +45,15 @@ public interface SamplingListener {
    * @param result the step's result
    */
   void onStep(int index, Timesteps plan, ReverseStepResult result);
+
+  /**
+   * Whether {@link #onStep} reads {@link ReverseStepResult#predictedX0()}. A listener that shows only the
+   * samples (a progress bar, frames of {@code prev}) returns false, and the built-in samplers then skip
+   * computing it (one pass over the batch a step); {@link ReverseStepResult#predictedX0()} is then null.
+   *
+   * @return true unless overridden
+   */
+  default boolean readsPredictedX0() {
+    return true;
+  }
 }

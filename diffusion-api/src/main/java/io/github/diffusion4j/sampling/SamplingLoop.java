@@ -118,7 +118,8 @@ public final class SamplingLoop {
     Timesteps plan = request.plan();
     LoopThread<float[]> noiseThread =
         tensors.threads() > 1 && plan.size() > 1 ? new LoopThread<>("diffusion4j-noise") : null;
-    try (Walk walk = new Walk(sampler, model, tensors, request, noiseThread, ThreadConfinement.NONE)) {
+    try (Walk walk = new Walk(sampler, model, tensors, request, noiseThread, ThreadConfinement.NONE,
+        listener.readsPredictedX0())) {
       listener.onStart(plan, walk.x);
       for (int i = 0; i < plan.size(); i++) {
         notify(listener, tensors, i, plan, walk.step(i));
@@ -152,7 +153,7 @@ public final class SamplingLoop {
         SamplingRequest slice = request.slice(request.firstSample() + from, bound(request.count(), n, k + 1) - from);
         ThreadConfinement confinement = k == 0 ? ThreadConfinement.NONE : tensors.confineToCallingThread();
         try {
-          walks[k] = new Walk(sampler, model, tensors, slice, null, confinement);
+          walks[k] = new Walk(sampler, model, tensors, slice, null, confinement, listener.readsPredictedX0());
         } catch (RuntimeException | Error e) {
           confinement.close();
           throw e;
@@ -190,18 +191,23 @@ public final class SamplingLoop {
     }
   }
 
-  /** One step's results of every slice, joined; the predicted {@code x_0} is the sample itself where it was. */
+  /**
+   * One step's results of every slice, joined; the predicted {@code x_0} is the sample itself where it was, and
+   * null where a slice's step skipped it.
+   */
   private static ReverseStepResult joined(TensorFactory tensors, ReverseStepResult[] results) {
     Tensor[] prev = new Tensor[results.length];
     Tensor[] x0 = new Tensor[results.length];
     boolean same = true;
+    boolean skipped = false;
     for (int k = 0; k < results.length; k++) {
       prev[k] = results[k].prev();
       x0[k] = results[k].predictedX0();
       same &= prev[k] == x0[k];
+      skipped |= x0[k] == null;
     }
     Tensor p = JoinedBatch.of(tensors, prev);
-    return new ReverseStepResult(p, same ? p : JoinedBatch.of(tensors, x0));
+    return new ReverseStepResult(p, skipped ? null : same ? p : JoinedBatch.of(tensors, x0));
   }
 
   /**
@@ -282,6 +288,7 @@ public final class SamplingLoop {
     private final TensorScope outer;
     private Tensor x;
     private ReverseStepResult previous;
+    private final boolean predictedX0Wanted;
     private boolean drewNoise = true;
     private boolean closed;
 
@@ -290,15 +297,17 @@ public final class SamplingLoop {
      *
      * @param noiseThread draws the next step's noise while the model runs, or null to draw on this thread
      * @param confinement closed with the walk
+     * @param predictedX0Wanted whether the steps' predicted {@code x_0} is read ({@link StepContext#predictedX0Wanted()})
      */
     Walk(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-        LoopThread<float[]> noiseThread, ThreadConfinement confinement) {
+        LoopThread<float[]> noiseThread, ThreadConfinement confinement, boolean predictedX0Wanted) {
       this.sampler = sampler;
       this.model = model;
       this.tensors = tensors;
       this.request = request;
       this.noiseThread = noiseThread;
       this.confinement = confinement;
+      this.predictedX0Wanted = predictedX0Wanted;
       this.t = new int[request.count()];
       this.noise = new float[request.batchShape().size()];
       this.given = request.initialNoise().orElse(null);
@@ -327,14 +336,16 @@ public final class SamplingLoop {
         Tensor output = model.predict(x, t);
         StepContext context = new StepContext(plan, i, x, output,
             () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, i, noise),
-                request.batchShape()), previous);
+                request.batchShape()), previous, predictedX0Wanted);
         result = sampler.step(context);
         drewNoise = context.drewNoise();
         if (ahead && !drewNoise) {
           noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
         }
         step.keep(result.prev());
-        step.keep(result.predictedX0());
+        if (result.predictedX0() != null) {
+          step.keep(result.predictedX0());
+        }
       }
       release(x, result);
       if (previous != null) {

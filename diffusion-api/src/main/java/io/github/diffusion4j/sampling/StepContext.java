@@ -5,7 +5,8 @@ import io.github.diffusion4j.tensor.Tensor;
 import java.util.function.Supplier;
 
 /**
- * Everything one reverse step may use. The noise is drawn only if the sampler asks for it.
+ * Everything one reverse step may use. The noise is drawn only if the sampler asks for it, and the step's
+ * predicted {@code x_0} is needed only if someone reads it ({@link #predictedX0Wanted()}).
  */
 public final class StepContext {
   private final Timesteps plan;
@@ -14,6 +15,7 @@ public final class StepContext {
   private final Tensor modelOutput;
   private final Supplier<Tensor> noise;
   private final ReverseStepResult previous;
+  private final boolean predictedX0Wanted;
   private Tensor drawnNoise;
 
   /**
@@ -33,12 +35,36 @@ public final class StepContext {
       Tensor modelOutput,
       Supplier<Tensor> noise,
       ReverseStepResult previous) {
+    this(plan, index, sample, modelOutput, noise, previous, true);
+  }
+
+  /**
+   * Creates a context that may tell the sampler that no one reads the step's predicted {@code x_0}.
+   *
+   * @param plan the plan being walked
+   * @param index the position in the plan
+   * @param sample {@code x_t}
+   * @param modelOutput the model's output for {@code x_t} at {@code plan.get(index)}
+   * @param noise supplies this step's portable standard-normal noise, shaped like the sample
+   * @param previous the previous step's result, or null at the first step (multistep samplers use it)
+   * @param predictedX0Wanted false when neither a listener nor the caller reads the result's predicted
+   *     {@code x_0} ({@link #predictedX0Wanted()})
+   */
+  public StepContext(
+      Timesteps plan,
+      int index,
+      Tensor sample,
+      Tensor modelOutput,
+      Supplier<Tensor> noise,
+      ReverseStepResult previous,
+      boolean predictedX0Wanted) {
     this.plan = plan;
     this.index = index;
     this.sample = sample;
     this.modelOutput = modelOutput;
     this.noise = noise;
     this.previous = previous;
+    this.predictedX0Wanted = predictedX0Wanted;
   }
 
   /**
@@ -132,5 +158,17 @@ public final class StepContext {
    */
   public ReverseStepResult previous() {
     return previous;
+  }
+
+  /**
+   * Whether anyone outside the sampler reads this step's {@link ReverseStepResult#predictedX0()}: false when
+   * the loop runs without a listener that reads it ({@link SamplingListener#readsPredictedX0()}). A sampler may
+   * then return null for it instead of computing it (the built-in samplers save a pass over the batch a step);
+   * a sampler that reads its own {@code previous().predictedX0()} at the next step keeps computing it.
+   *
+   * @return whether the step's predicted {@code x_0} is read after the step
+   */
+  public boolean predictedX0Wanted() {
+    return predictedX0Wanted;
   }
 }

@@ -61,6 +61,12 @@ final class SamplingConsole implements SamplingListener {
     }
   }
 
+  /** The bar and the frames read only the samples ({@code prev}), so the samplers may skip {@code x_0}. */
+  @Override
+  public boolean readsPredictedX0() {
+    return false;
+  }
+
   @Override
   public void onStep(int index, Timesteps plan, ReverseStepResult result) {
     long total = (long) plan.size() * batches;

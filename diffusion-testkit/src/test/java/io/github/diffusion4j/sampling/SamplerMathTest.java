@@ -512,4 +512,52 @@ class SamplerMathTest {
     }
     assertEquals(live, REF.liveTensors());
   }
+  /**
+   * Without a listener that reads the predicted {@code x_0} (none, or one whose {@code readsPredictedX0()} is
+   * false) the built-in samplers skip it: the listener sees null for it, the samples are the same bits as with a
+   * listener that reads it, with one thread and with two, and every tensor of the run is released. With clipping
+   * the step needs {@code x_0} itself, and computes it either way.
+   */
+  @Test
+  void thePredictedX0IsSkippedWhereNoOneReadsItAndTheSamplesAreTheSame() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    List<Sampler> all = new ArrayList<>(samplers(sch));
+    all.add(new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.clip(1.0), REF));
+    for (int k = 0; k < all.size(); k++) {
+      Sampler sampler = all.get(k);
+      boolean clipped = k == 2 || k == all.size() - 1; // samplers(sch)'s DDIM with eta 0.7, and the DDPM added
+      SamplingRequest r = SamplingRequest.of(7, Shape.of(1, 2, 2), 31, Timesteps.trailing(40, 13));
+      for (TensorFactory f : List.of((TensorFactory) REF, new TwoThreads())) {
+        List<float[]> prevs = new ArrayList<>();
+        List<Boolean> skipped = new ArrayList<>();
+        SamplingListener samplesOnly = new SamplingListener() {
+          @Override
+          public void onStep(int index, Timesteps plan, ReverseStepResult result) {
+            prevs.add(result.prev().toFloatArray());
+            skipped.add(result.predictedX0() == null);
+          }
+
+          @Override
+          public boolean readsPredictedX0() {
+            return false;
+          }
+        };
+        Recorder reads = new Recorder();
+        int live = REF.liveTensors();
+        try (TensorScope scope = REF.openScope()) {
+          float[] withX0 = sampler.sample(oracle, f, r, reads).toFloatArray();
+          String what = sampler.name() + (clipped ? " (clipped)" : "") + ", threads " + f.threads();
+          assertArrayEquals(withX0, sampler.sample(oracle, f, r, samplesOnly).toFloatArray(), what);
+          assertArrayEquals(withX0, sampler.sample(oracle, f, r, SamplingListener.NONE).toFloatArray(), what);
+          assertEquals(13, prevs.size());
+          for (int i = 0; i < prevs.size(); i++) {
+            assertArrayEquals(reads.seen.get(1 + 4 * i), prevs.get(i), what + ", step " + i);
+            assertEquals(!clipped, skipped.get(i), what + ", step " + i + ": x0 skipped");
+          }
+        }
+        assertEquals(live, REF.liveTensors(), "every tensor of the runs is released");
+      }
+    }
+  }
 }
