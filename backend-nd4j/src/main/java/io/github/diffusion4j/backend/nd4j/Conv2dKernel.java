@@ -102,12 +102,14 @@ final class Conv2dKernel implements Kernel {
   /** The forward pass by Winograd's F(2x2, 3x3), or null (directly, or products of columns). */
   private final WinogradConv winograd;
   /**
-   * The input gradient by Winograd's F(2x2, 3x3), or null. Where it is not null, the forward pass runs by Winograd
-   * too and so does the weight gradient ({@link WinogradConv#weightGradient}): no columns at all. Null for the
-   * layers the direct form would take, also where their forward pass yields to Winograd: the weight gradient of
-   * those layers was no faster by Winograd (alternating steps of one process), nor was Winograd's input gradient
-   * through OpenBLAS's products of 32 rows (the whole training step 2-7% slower).
+   * Whether the weight gradient runs by Winograd's F(2x2, 3x3) ({@link WinogradConv#weightGradient}, through
+   * {@link #winograd}), and with it the input gradient ({@link #winogradGradient}) unless F(4x4, 3x3) takes that: no
+   * columns at all. False for the layers the direct form would take, also where their forward pass yields to
+   * Winograd: the weight gradient of those layers was no faster by Winograd (alternating steps of one process), nor
+   * was Winograd's input gradient through OpenBLAS's products of 32 rows (the whole training step 2-7% slower).
    */
+  private final boolean winogradWeightGradient;
+  /** The input gradient by Winograd's F(2x2, 3x3), or null (see {@link #winogradWeightGradient}). */
   private final WinogradConv winogradGradient;
   /**
    * The weight gradient without columns, or null (from columns). Used where the input gradient runs directly or
@@ -154,9 +156,10 @@ final class Conv2dKernel implements Kernel {
     // F(4x4, 3x3) takes the forward pass and the input gradient of its layers: no direct form for those
     this.direct = yields || winograd4 != null ? null : d;
     this.winograd = d == null || yields ? w : null;
-    this.winogradGradient = d != null || w == null ? null
+    this.winogradWeightGradient = d == null && w != null && WinogradConv.hasInputGradient(layer);
+    this.winogradGradient = !winogradWeightGradient || winograd4Gradient != null ? null
         : WinogradConv.inputGradient(params, layer, hin, win, use.winogradFloats(), use.winogradVectors());
-    this.weightGradient = winogradGradient != null ? null
+    this.weightGradient = winogradWeightGradient ? null
         : DirectWeightGradient.of(use.weightGradient(), layer, hin, win);
     this.directGradient = winograd4Gradient != null ? null
         : DirectConv.inputGradient(use, params, layer, hin, win, weightGradient != null);
@@ -282,7 +285,7 @@ final class Conv2dKernel implements Kernel {
       addTransposedPartials(ps, wg, groups);
       return new Value[] {dx};
     }
-    if (winogradGradient != null) {
+    if (winogradWeightGradient) {
       winograd.weightGradient(ps, x, dy);
       if (dxFromColumns != null) {
         winogradGradient.forward(ps, dy, dx);

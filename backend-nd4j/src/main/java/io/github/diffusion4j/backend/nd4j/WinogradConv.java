@@ -211,6 +211,18 @@ final class WinogradConv {
   }
 
   /**
+   * Whether {@link #inputGradient} applies to a layer: a 3x3 stride-1 convolution that keeps the size (two rows and
+   * two columns of padding in all).
+   *
+   * @param layer the layer
+   * @return whether its input gradient has this form
+   */
+  static boolean hasInputGradient(Layer.Conv2d layer) {
+    Layer.Padding pad = layer.padding();
+    return layer.kernel() == 3 && layer.stride() == 1 && pad.top() + pad.bottom() == 2 && pad.left() + pad.right() == 2;
+  }
+
+  /**
    * The input gradient of a size-keeping 3x3 convolution (stride 1, {@code top + bottom = left + right = 2}) by
    * Winograd's F(2x2, 3x3): {@code dx} is the convolution of {@code dy} with the weight transposed and flipped,
    * {@code W'[ci][co][ky][kx] = W[co][ci][2-ky][2-kx]}, padded the mirrored way ({@code bottom} and {@code right}
@@ -226,10 +238,10 @@ final class WinogradConv {
    */
   static WinogradConv inputGradient(Parameters params, Layer.Conv2d layer, int hin, int win, int budget,
       boolean vectors) {
-    Layer.Padding pad = layer.padding();
-    if (layer.kernel() != 3 || layer.stride() != 1 || pad.top() + pad.bottom() != 2 || pad.left() + pad.right() != 2) {
+    if (!hasInputGradient(layer)) {
       return null;
     }
+    Layer.Padding pad = layer.padding();
     return new WinogradConv(params, layer, true, layer.out(), layer.in(),
         new Layer.Padding(pad.bottom(), pad.right(), pad.top(), pad.left()), hin, win, budget, vectors ? SIMD : null);
   }
