@@ -164,7 +164,9 @@ public final class StepContext {
    * Whether anyone outside the sampler reads this step's {@link ReverseStepResult#predictedX0()}: false when
    * the loop runs without a listener that reads it ({@link SamplingListener#readsPredictedX0()}). A sampler may
    * then return null for it instead of computing it (the built-in samplers save a pass over the batch a step);
-   * a sampler that reads its own {@code previous().predictedX0()} at the next step keeps computing it.
+   * a sampler that reads its own {@code previous().predictedX0()} at the next step keeps computing it, and one that
+   * calls another sampler's {@code step} and reads the result's predicted {@code x_0} passes it a context of its own
+   * that wants it (the seven-argument constructor).
    *
    * @return whether the step's predicted {@code x_0} is read after the step
    */
