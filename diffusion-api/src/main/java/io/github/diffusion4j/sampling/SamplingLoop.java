@@ -287,8 +287,8 @@ public final class SamplingLoop {
     private final Tensor given;
     private final TensorScope outer;
     private Tensor x;
-    private ReverseStepResult previous;
     private final boolean predictedX0Wanted;
+    private ReverseStepResult previous;
     private boolean drewNoise = true;
     private boolean closed;
 
@@ -297,7 +297,8 @@ public final class SamplingLoop {
      *
      * @param noiseThread draws the next step's noise while the model runs, or null to draw on this thread
      * @param confinement closed with the walk
-     * @param predictedX0Wanted whether the steps' predicted {@code x_0} is read ({@link StepContext#predictedX0Wanted()})
+     * @param predictedX0Wanted whether the steps' predicted {@code x_0} is read
+     *     ({@link StepContext#predictedX0Wanted()})
      */
     Walk(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
         LoopThread<float[]> noiseThread, ThreadConfinement confinement, boolean predictedX0Wanted) {
