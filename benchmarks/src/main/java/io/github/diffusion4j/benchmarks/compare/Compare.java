@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.management.HotSpotDiagnosticMXBean;
+import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.runtime.ProviderDiscovery;
 import io.github.diffusion4j.spi.Backend;
@@ -667,6 +668,43 @@ public final class Compare implements Callable<Integer> {
         new Floor("ddpm_s", "DDPM-" + Workloads.MLP_TIMESTEPS, (double) samples * Workloads.MLP_TIMESTEPS
             * mlp.forward(), false),
         new Floor("ddim_s", "DDIM-" + ddimSteps, (double) samples * ddimSteps * mlp.forward(), false)));
+    printNoiseFloor(rows, (double) samples * mlp.forward());
+  }
+
+  /**
+   * Adds the portable noise to the MLP's sampling floors, as issue 16 counts them ("3.9 GFLOP at ~100 GFLOP/s plus
+   * 7.5M normals"): the normals of one draw of the batch ({@code samples} images of 75 values, drawn as the
+   * sampling loop draws them, {@code Noise.fillPerItem}) timed in this process, the median of 30 draws after two
+   * seconds of them,
+   * and each sampler's products and draws (DDPM: {@code x_T} and every step but the last; deterministic DDIM:
+   * {@code x_T}) against PyTorch's measured time: where that ratio is above a target, no backend drawing this noise
+   * with products at the reference's rate can reach the target.
+   */
+  private void printNoiseFloor(Map<String, Map<String, Double>> rows, double flopsPerStep) {
+    Map<String, Double> torch = rows.get("pytorch");
+    if (!(sgemmGflops > 0) || torch == null) {
+      return;
+    }
+    int item = Workloads.mlpSpec().imageShape().size();
+    float[] draw = new float[samples * item];
+    Noise noise = Noise.seeded(1).withVersion(NoiseVersion.of(noiseVersion));
+    long warm = System.nanoTime() + 2_000_000_000L; // two seconds of draws first: the JIT compiler's time
+    for (long k = 0; System.nanoTime() < warm; k++) {
+      noise.split(k).fillPerItem(draw, samples, item, 0);
+    }
+    double[] times = new double[30];
+    for (int i = 0; i < times.length; i++) {
+      long t = System.nanoTime();
+      noise.split(i).fillPerItem(draw, samples, item, 0);
+      times[i] = (System.nanoTime() - t) / 1e9;
+    }
+    double perDraw = Workloads.median(times);
+    double ddpm = Workloads.MLP_TIMESTEPS * (flopsPerStep / 1e9 / sgemmGflops + perDraw);
+    double ddim = ddimSteps * flopsPerStep / 1e9 / sgemmGflops + perDraw;
+    System.out.printf(Locale.ROOT, "with the portable noise (version %d, %d values a draw, %.2f ns a value in this "
+        + "process): DDPM-%d (%d draws) %.4f s = %.2fx pytorch's time; DDIM-%d (1 draw) %.4f s = %.2fx%n",
+        noiseVersion, draw.length, perDraw / draw.length * 1e9, Workloads.MLP_TIMESTEPS, Workloads.MLP_TIMESTEPS,
+        ddpm, ddpm / torch.get("ddpm_s"), ddimSteps, ddim, ddim / torch.get("ddim_s"));
   }
 
   private static String ratio(Map<String, Double> v, Map<String, Double> ref, String key) {
