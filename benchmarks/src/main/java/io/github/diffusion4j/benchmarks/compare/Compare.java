@@ -675,10 +675,9 @@ public final class Compare implements Callable<Integer> {
    * Adds the portable noise to the MLP's sampling floors, as issue 16 counts them ("3.9 GFLOP at ~100 GFLOP/s plus
    * 7.5M normals"): the normals of one draw of the batch ({@code samples} images of 75 values, drawn as the
    * sampling loop draws them, {@code Noise.fillPerItem}) timed in this process, the median of 30 draws after two
-   * seconds of them,
-   * and each sampler's products and draws (DDPM: {@code x_T} and every step but the last; deterministic DDIM:
-   * {@code x_T}) against PyTorch's measured time: where that ratio is above a target, no backend drawing this noise
-   * with products at the reference's rate can reach the target.
+   * seconds of them, and each sampler's products and draws (DDPM: {@code x_T} and every step but the last;
+   * deterministic DDIM: {@code x_T}) against PyTorch's measured time: where that ratio is above a target, no backend
+   * drawing this noise with products at the reference's rate can reach the target.
    */
   private void printNoiseFloor(Map<String, Map<String, Double>> rows, double flopsPerStep) {
     Map<String, Double> torch = rows.get("pytorch");
