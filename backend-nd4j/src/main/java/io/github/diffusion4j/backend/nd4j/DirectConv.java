@@ -440,6 +440,22 @@ final class DirectConv {
   }
 
   /**
+   * Where an input gradient's kernel of the pair {@code (co, ci)} starts in the layer's weight: the input gradient's
+   * kernel is the layer's flipped transpose, so it is the last tap of the layer's kernel {@code [ci][co]}, read
+   * backwards from there. (Here {@code co} counts the input gradient's outputs, the layer's input channels, and
+   * {@code cout} is their number.)
+   *
+   * @param co the input gradient's output channel
+   * @param ci its input channel (a layer's output channel)
+   * @param cout the input gradient's output channels
+   * @param taps the taps of a kernel, {@code k * k}
+   * @return the index of the layer's weight that is the kernel's first tap
+   */
+  static int flippedLastTap(int co, int ci, int cout, int taps) {
+    return (ci * cout + co) * taps + taps - 1;
+  }
+
+  /**
    * The weights {@code [cout][cin][k][k]} as blocks {@code [block][ci][tap][CO]}, zero past {@code cout},
    * then the bias (zeros without one). Packed again on every pass (training steps change the weights between
    * passes; about 2% of a convolution's time at 128 channels). The inner loop reading the layer's own layout
@@ -460,7 +476,7 @@ final class DirectConv {
           }
         } else if (transposed) {
           for (int ci = 0; ci < cin; ci++) {
-            int src = (ci * cout + co) * taps2 + taps2 - 1;
+            int src = flippedLastTap(co, ci, cout, taps2);
             for (int t = 0; t < taps2; t++) {
               w[dst + (ci * taps2 + t) * CO] = raw[src - t];
             }

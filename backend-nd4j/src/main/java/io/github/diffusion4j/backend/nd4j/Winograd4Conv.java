@@ -430,7 +430,7 @@ final class Winograd4Conv {
         for (int ci = ci0; ci < ci0 + run; ci++) {
           for (int c = 0; c < DirectConv.CO && k * DirectConv.CO + c < cout; c++) {
             int co = k * DirectConv.CO + c;
-            int src = transposed ? (ci * cout + co) * 9 + 8 : (co * cin + ci) * 9;
+            int src = transposed ? DirectConv.flippedLastTap(co, ci, cout, 9) : (co * cin + ci) * 9;
             int step = transposed ? -1 : 1;
             // G g (6x3) by columns, then each of its rows times G^T (6x6)
             for (int col = 0; col < 3; col++) {

@@ -690,7 +690,7 @@ final class WinogradConv {
     }
     int co = q / cin;
     int ci = q - co * cin;
-    return 9 * (ci * cout + co) + 8;
+    return DirectConv.flippedLastTap(co, ci, cout, 9);
   }
 
   /**
