@@ -1,6 +1,9 @@
 package io.github.diffusion4j.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,6 +146,100 @@ class FrechetDistanceTest {
     double scipy = 1.6743583109785405;
     // well-conditioned covariances: the two methods agree to ~1e-14; 1e-10 leaves room for rounding
     assertEquals(scipy, FrechetDistance.between(p, q, 40), 1e-10);
+  }
+
+  /** {@code n} vectors of dimension {@code d}: uniform noise of the given spread around a per-dimension pattern. */
+  private static float[] vectors(int n, int d, long seed, double spread, double shift) {
+    Random r = new Random(seed);
+    float[] x = new float[n * d];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (shift + 0.1 * StrictMath.sin(i % d) + spread * r.nextFloat());
+    }
+    return x;
+  }
+
+  @Test
+  void fitsOfFewerVectorsThanDimensionsGiveTheDistanceOfTheirCovariances() {
+    int d = 60;
+    float[] a = vectors(25, d, 1, 1.0, 0.0);
+    float[] b = vectors(40, d, 2, 0.5, 0.2);
+    Gaussian ca = Gaussian.fit(a, d);
+    Gaussian cb = Gaussian.fit(b, d);
+    assertNotNull(ca.centredView(), "25 vectors of 60 values are kept centred");
+    assertNotNull(cb.centredView());
+    Gaussian da = new Gaussian.Accumulator(d, 0).add(a).fit();
+    Gaussian db = new Gaussian.Accumulator(d, 0).add(b).fit();
+    assertNull(da.centredView(), "an accumulator that keeps nothing holds the covariance");
+    // the same statistics: a mean of 25 and sums of 25 products in another order, ~1e-16 relative
+    assertArrayEquals(da.mean(), ca.mean(), 1e-15);
+    double[][] built = ca.covariance();
+    for (int i = 0; i < d; i++) {
+      assertArrayEquals(da.covariance()[i], built[i], 1e-15);
+    }
+    double fromCovariances = FrechetDistance.between(da, db);
+    double fromVectors = FrechetDistance.between(ca, cb);
+    assertTrue(fromCovariances > 1, "the sets differ: " + fromCovariances);
+    // the covariances have rank 24 and 39 of 60: the eigendecompositions' zero eigenvalues come out as
+    // +-eps |S| and enter through square roots (~1e-8 each, 60 of them), so the covariance route is exact to
+    // ~1e-6 absolute; the vectors' route has no such eigenvalues but one (the centring's) of its order 25
+    assertEquals(fromCovariances, fromVectors, 1e-5);
+    assertEquals(fromVectors, FrechetDistance.between(cb, ca), 1e-9 * fromVectors);
+    // one of each form: the centred one's covariance is built
+    assertEquals(fromCovariances, FrechetDistance.between(ca, db), 1e-5);
+    assertEquals(0.0, FrechetDistance.between(ca, Gaussian.fit(a, d)), 1e-7);
+  }
+
+  @Test
+  void imagesOfTwelveThousandValuesAreScoredFromTheirVectors() {
+    // 3x64x64 images: a covariance would be 12288 x 12288 doubles (1.2 GB) and an eigendecomposition of
+    // ~10^12 operations; 16 images of each set take 16 x 12288 values. Values that are the same in every image
+    // add nothing to the distance, so the 12288-value sets score as their first 30 values do
+    int small = 30;
+    int d = 3 * 64 * 64;
+    int n = 16;
+    float[] a = vectors(n, small, 3, 1.0, 0.0);
+    float[] b = vectors(n, small, 4, 0.6, 0.1);
+    float[] wideA = new float[n * d];
+    float[] wideB = new float[n * d];
+    for (int s = 0; s < n; s++) {
+      java.util.Arrays.fill(wideA, s * d, (s + 1) * d, 0.5f);
+      java.util.Arrays.fill(wideB, s * d, (s + 1) * d, 0.5f);
+      System.arraycopy(a, s * small, wideA, s * d, small);
+      System.arraycopy(b, s * small, wideB, s * d, small);
+    }
+    Gaussian wa = Gaussian.fit(wideA, d);
+    assertNotNull(wa.centredView());
+    double wide = FrechetDistance.between(wa, Gaussian.fit(wideB, d));
+    double narrow = FrechetDistance.between(Gaussian.fit(a, small), Gaussian.fit(b, small));
+    assertTrue(narrow > 0.1, "the sets differ: " + narrow);
+    // the same sums with 12258 more zero terms: equal to rounding
+    assertEquals(narrow, wide, 1e-9 * narrow);
+  }
+
+  @Test
+  void theHeapCheckRefusesWhatWouldNotFitAndNamesTheLargestCountThatDoes() {
+    Shape big = Shape.of(3, 64, 64);
+    int d = big.size();
+    // vectors kept up to the dimension, covariances past it: the estimate grows with the count and jumps there
+    assertTrue(FrechetDistance.heapBytes(d, 1000, 1000) > FrechetDistance.heapBytes(d, 999, 999));
+    assertTrue(FrechetDistance.heapBytes(d, d, d) < FrechetDistance.heapBytes(d, d + 1, d + 1));
+    // 64 images of 12288 values: ~19 MB of floats and centred doubles; one covariance would be 1.2 GB
+    assertTrue(FrechetDistance.heapBytes(d, 64, 64) < 20_000_000L, FrechetDistance.heapBytes(d, 64, 64) + " bytes");
+    assertTrue(FrechetDistance.heapBytes(d, 50_000, 50_000) > 40L * d * d);
+    FrechetDistance.checkHeap(big, 64, 100_000_000L);
+    long budget = 2_000_000_000L;
+    ScoringMemoryException e =
+        assertThrows(ScoringMemoryException.class, () -> FrechetDistance.checkHeap(big, 50_000, budget));
+    long fits = e.largestCount();
+    assertTrue(fits >= 2 && fits <= d, "kept vectors fit, covariances do not: " + fits);
+    assertTrue(FrechetDistance.heapBytes(d, fits, fits) <= budget);
+    assertTrue(FrechetDistance.heapBytes(d, fits + 1, fits + 1) > budget);
+    assertTrue(e.getMessage().contains("score " + fits + " or fewer") && e.getMessage().contains("3x64x64 images"),
+        e.getMessage());
+    ScoringMemoryException none = assertThrows(ScoringMemoryException.class,
+        () -> FrechetDistance.checkHeap(big, 10, 1000));
+    assertEquals(0, none.largestCount());
+    assertTrue(none.getMessage().contains("no count fits"), none.getMessage());
   }
 
   @Test

@@ -122,6 +122,50 @@ class StreamingMetricsTest {
   }
 
   @Test
+  void keptVectorsFormTheComomentAsTheyCameWhenTheyOutnumberTheDimension() throws Exception {
+    float[] all = noisyGradients(120, 9);
+    // batches of 30, 30, 10 (70 <= 75: kept), then 50: the comoment of the four batches in that order
+    Gaussian.Accumulator acc = new Gaussian.Accumulator(75);
+    Gaussian.Accumulator dense = new Gaussian.Accumulator(75, 0);
+    int[] sizes = {30, 30, 10, 50};
+    int first = 0;
+    for (int i = 0; i < sizes.length; i++) {
+      acc.add(slice(all, first, sizes[i]));
+      dense.add(slice(all, first, sizes[i]));
+      first += sizes[i];
+      if (i == 2) {
+        Gaussian kept = roundTrip(acc).fit();
+        assertTrue(kept.centredView() != null, "70 vectors of 75 values are kept");
+        Gaussian fit = Gaussian.fit(Arrays.copyOf(all, 70 * 75), 75);
+        assertArrayEquals(fit.mean(), kept.mean(), 1e-15);
+        assertEquals(0, FrechetDistance.between(fit, kept), 1e-7);
+      }
+    }
+    Gaussian g = acc.fit();
+    Gaussian h = dense.fit();
+    assertTrue(g.centredView() == null);
+    assertArrayEquals(h.mean(), g.mean(), 0.0);
+    for (int i = 0; i < 75; i++) {
+      assertArrayEquals(h.covariance()[i], g.covariance()[i], 0.0);
+    }
+    // kept parts merge by joining their batches, and past the dimension as accumulators of those batches
+    Gaussian.Accumulator p = new Gaussian.Accumulator(75).add(slice(all, 0, 30));
+    Gaussian.Accumulator q = roundTrip(new Gaussian.Accumulator(75).add(slice(all, 30, 30)));
+    p.merge(q);
+    assertEquals(60, p.count());
+    assertTrue(p.fit().centredView() != null);
+    p.merge(new Gaussian.Accumulator(75).add(slice(all, 60, 60)));
+    Gaussian merged = p.fit();
+    Gaussian expected = new Gaussian.Accumulator(75, 0).add(slice(all, 0, 30)).add(slice(all, 30, 30))
+        .merge(new Gaussian.Accumulator(75, 0).add(slice(all, 60, 60))).fit();
+    assertArrayEquals(expected.mean(), merged.mean(), 0.0);
+    for (int i = 0; i < 75; i++) {
+      assertArrayEquals(expected.covariance()[i], merged.covariance()[i], 0.0);
+    }
+    assertEquals(30, q.count(), "the other accumulator is not changed");
+  }
+
+  @Test
   void accumulatorsOfPartsMergeToTheWholeInAnyGrouping() throws Exception {
     float[] all = noisyGradients(1000, 4);
     Gaussian whole = Gaussian.fit(all, 75);

@@ -86,7 +86,7 @@ public final class DiffusionCli {
       return BAD_INPUT;
     });
     cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
-      err.println("diffusion: " + ErrorReporting.message(ex));
+      err.println("diffusion: " + SamplingOverrides.asTyped(ErrorReporting.message(ex), parseResult));
       if (root.verbose || isVerbose(args)) {
         ex.printStackTrace(err);
       }
@@ -94,6 +94,12 @@ public final class DiffusionCli {
     });
     try {
       return cl.execute(args);
+    } catch (OutOfMemoryError e) { // an Error, which picocli's handler above does not see
+      err.println("diffusion: " + ErrorReporting.message(e));
+      if (root.verbose || isVerbose(args)) {
+        e.printStackTrace(err);
+      }
+      return FAILURE;
     } finally {
       out.flush();
       err.flush();

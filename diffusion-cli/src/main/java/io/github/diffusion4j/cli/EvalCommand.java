@@ -3,6 +3,7 @@ package io.github.diffusion4j.cli;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.eval.BoundOptions;
 import io.github.diffusion4j.eval.BoundReport;
+import io.github.diffusion4j.eval.FrechetDistance;
 import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
@@ -110,16 +111,55 @@ final class EvalCommand implements Callable<Integer> {
             + "samples with; give them: --set data.kind=folder --set data.root=DIR (or CIFAR-10 batches with "
             + "data.kind=cifar10, IDX files with data.kind=idx; docs/data.md)");
       }
+      checkHeap(d, count);
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
       d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
-      QualityReport r = score(d, samples, d.referenceGaussian(count));
-      print(spec.commandLine().getOut(), s.name() + " " + d.plan().size() + " steps", r);
+      Gaussian reference = d.referenceGaussian(count);
+      QualityReport r = score(d, samples, reference);
+      PrintWriter o = spec.commandLine().getOut();
+      printTable(o, s.name() + " " + d.plan().size() + " steps", r);
+      describeReference(o, spec.commandLine().getErr(), d, count, reference.count());
+      o.println(r.toJson());
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /**
+   * Refuses, before anything is sampled, a count whose pixel-space scoring would not fit half of the JVM's heap
+   * ({@link FrechetDistance#checkHeap}; the rest is the model's, the batches' and the JVM's).
+   */
+  static void checkHeap(Diffusion d, int count) {
+    try {
+      FrechetDistance.checkHeap(d.imageShape(), count, Runtime.getRuntime().maxMemory() / 2);
+    } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
+      throw badCount(count, e);
+    }
+  }
+
+  /** A scoring that does not fit, as the one-line error of {@code --count}. */
+  static BadInputException badCount(int count, io.github.diffusion4j.eval.ScoringMemoryException e) {
+    return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx16g for "
+        + "./diffusion");
+  }
+
+  /**
+   * Says which real images the samples were scored against, and, where there were no more samples than values
+   * in an image, that the distance then mostly measures the small number of samples.
+   */
+  static void describeReference(PrintWriter out, PrintWriter err, Diffusion d, int count, int references) {
+    String source = d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS
+        ? "generated gradient images (the training data's generator, a seed of their own)"
+        : d.evalData() != null ? "the evaluation images" : "the training images (the run has no evaluation images)";
+    out.println("real images: " + references + " of " + source);
+    int values = d.imageShape().size();
+    if (count <= values) {
+      err.println("note: " + count + " samples of " + values + " values each: a Frechet distance in pixel space from "
+          + "no more samples than values is dominated by how few they are; compare runs at the same --count");
+    }
   }
 
   /** {@code eval --bpd}. */
@@ -235,11 +275,16 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   static void print(PrintWriter out, String what, QualityReport r) {
+    printTable(out, what, r);
+    out.println(r.toJson());
+  }
+
+  /** The report's table: a header and one row. */
+  private static void printTable(PrintWriter out, String what, QualityReport r) {
     out.printf(Locale.ROOT, "%-28s %10s %12s %15s %13s%n", "samples (" + r.sampleCount() + ")", "frechet", "grad resid",
         "corner KS pooled", "corner KS mean");
     out.printf(Locale.ROOT, "%-28s %10.4f %12s %15s %13s%n", what, r.frechet(), cell(r.gradientResidual()),
         cell(r.cornerKsPooled()), cell(r.cornerKsMean()));
-    out.println(r.toJson());
   }
 
   private static String cell(double v) {

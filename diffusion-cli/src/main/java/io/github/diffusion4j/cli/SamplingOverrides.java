@@ -40,6 +40,40 @@ public final class SamplingOverrides {
     return all;
   }
 
+  /** The options that stand for a configuration key, with that key. */
+  private static final java.util.Map<String, String> OPTION_KEYS = java.util.Map.of("--backend", "backend",
+      "--sampler", "sampling.sampler", "--eta", "sampling.eta");
+
+  /**
+   * An error message as the command line was typed: an error located at an override that one of the sampling
+   * options stands for ({@code --set sampling.sampler=x: ...}) names the option ({@code --sampler x: ...}) where
+   * the command line gave the option rather than that {@code --set}.
+   *
+   * @param message the one-line message
+   * @param parsed the parsed command line (its innermost subcommand has the options)
+   * @return the message, its location renamed where it applies
+   */
+  public static String asTyped(String message, picocli.CommandLine.ParseResult parsed) {
+    picocli.CommandLine.ParseResult command = parsed;
+    while (command.subcommand() != null) {
+      command = command.subcommand();
+    }
+    List<String> sets = command.hasMatchedOption("--set")
+        ? command.matchedOption("--set").getValue() : List.of();
+    for (java.util.Map.Entry<String, String> e : OPTION_KEYS.entrySet()) {
+      if (!command.hasMatchedOption(e.getKey())) {
+        continue;
+      }
+      Object value = command.matchedOption(e.getKey()).getValue();
+      String override = e.getValue() + "=" + value;
+      String prefix = "--set " + override + ": ";
+      if (message.startsWith(prefix) && !sets.contains(override)) {
+        return e.getKey() + " " + value + ": " + message.substring(prefix.length());
+      }
+    }
+    return message;
+  }
+
   /**
    * The overrides with {@code --steps N} added (the configured plan replaced by {@code N} steps).
    *

@@ -187,8 +187,14 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("x.jpg").toString()), "unknown format");
     assertBad(cli("sample", "--checkpoint", dir.resolve("nope").toString()), "no such checkpoint");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta");
-    assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "euler"), "unknown sampler 'euler'");
-    assertBad(cli("sample", "--checkpoint", ck.toString(), "--backend", "tpu"), "unknown backend 'tpu'");
+    // an option's error names the option as typed, a --set's names the --set
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "euler"),
+        "diffusion: --sampler euler: sampling.sampler: unknown sampler 'euler'");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--set", "sampling.sampler=euler"),
+        "diffusion: --set sampling.sampler=euler: sampling.sampler: unknown sampler 'euler'");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--backend", "tpu"),
+        "diffusion: --backend tpu: backend: unknown backend 'tpu'");
+    assertBad(cli("eval", "--checkpoint", ck.toString(), "--backend", "tpu"), "diffusion: --backend tpu: backend:");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--nonsense"), "Unknown option");
     assertBad(cli("sample", "--checkpoint"), "Missing required");
     assertBad(cli("interpolate", "--checkpoint", ck.toString(), "--count", "1"), "--count 1");

@@ -126,6 +126,8 @@ public final class SparkDiffusion {
    * @return the scores and the two Gaussians
    * @throws io.github.diffusion4j.io.CheckpointException if the checkpoint cannot be used
    * @throws io.github.diffusion4j.config.ConfigException if an override is wrong
+   * @throws io.github.diffusion4j.eval.ScoringMemoryException if the driver's heap would not hold the fits (half
+   *     of it is allowed for them), before any task runs
    * @throws SparkJobException if a shard fails on every attempt Spark allows
    */
   public static EvalResult evaluate(JavaSparkContext sc, EvalJob job) {
@@ -137,6 +139,9 @@ public final class SparkDiffusion {
     try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
       Diffusion d = m.diffusion();
       Shape shape = d.imageShape();
+      // the driver fits the real images and receives the samples' merged fit: refused before any task if they
+      // would not fit its heap
+      io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, job.count(), Runtime.getRuntime().maxMemory() / 2);
       ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
       ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
       int count = job.count();

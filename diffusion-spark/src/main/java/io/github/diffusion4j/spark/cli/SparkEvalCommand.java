@@ -66,6 +66,8 @@ final class SparkEvalCommand implements Callable<Integer> {
     EvalResult r;
     try (SparkContexts.Lease spark = cluster.start("eval", Terminal.isTerminal())) {
       r = SparkDiffusion.evaluate(spark.context(), job);
+    } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
+      throw new BadInputException("--count " + count + ": " + e.getMessage());
     } catch (RuntimeException e) {
       throw sampling.translate(e);
     }

@@ -105,7 +105,7 @@ class SparkCliTest {
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--steps", "31", "--out",
         dir.resolve("c").toString()), "--steps 31: ");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--backend", "tpu", "--out",
-        dir.resolve("d").toString()), "--set backend=tpu: backend: unknown backend 'tpu'");
+        dir.resolve("d").toString()), "--backend tpu: backend: unknown backend 'tpu'");
     assertBad(cli("spark", "eval", "--checkpoint", ck, "--count", "1"), "--count 1: needs at least 2 samples");
     assertBad(cli("spark"), "Missing required subcommand");
     assertBad(cli("spark", "sample"), "Missing required option");
