@@ -47,8 +47,8 @@ public final class LoadedConfig {
   }
 
   /**
-   * An error about a key, located at its value in the file (or at the nearest enclosing section the
-   * file has, or at the file itself when the key was left to its default).
+   * An error about a key, located at its value in the file or the override that set it (or, when the key was
+   * left to its default, at the nearest enclosing section the file has, else at the file itself).
    *
    * @param keyPath a dotted key path such as {@code sampling.sampler}
    * @param detail what is wrong and what is allowed
@@ -58,9 +58,12 @@ public final class LoadedConfig {
     if (root == null) {
       return new ConfigException(keyPath, detail);
     }
-    Location at = Location.of(source);
+    Location file = Location.of(source);
+    Location at = file;
     Node node = root;
-    for (String part : keyPath.split("\\.")) {
+    String[] parts = keyPath.split("\\.");
+    int found = 0;
+    for (String part : parts) {
       if (!(node instanceof Node.MapNode map)) {
         break;
       }
@@ -71,6 +74,12 @@ public final class LoadedConfig {
       }
       node = e.value();
       at = node.location();
+      found++;
+    }
+    if (found < parts.length && !java.util.Objects.equals(at.source(), source)) {
+      // the key has its default, and the nearest section the path has came from an override (--set training.x=1),
+      // which is not what is at fault: the file is
+      at = file;
     }
     return new ConfigException(at.source(), at.line(), at.column(), keyPath, detail);
   }

@@ -137,7 +137,28 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
    * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
    * DataFileException} (with {@code bad_data: stop}).
    */
-  private static DataSets loadImages(LoadedConfig loaded, DataConfig d, DataProgress progress) {
+  /**
+   * The listed images of a folder or CIFAR-10 configuration: its training and (where there are any) evaluation
+   * sources, with their folders.
+   */
+  private record Sources(Path root, Optional<Path> evalRoot, ImageSource train, ImageSource eval) {}
+
+  /**
+   * Checks what {@link #load} checks of folder and CIFAR-10 data before it decodes anything (the folders, their
+   * listings, the batch size against the images listed): what {@code diffusion config --check} adds for them.
+   * Does nothing for the other kinds, whose {@link #plan} checks them.
+   *
+   * @param loaded the configuration
+   * @throws ConfigException located at the key to change, or a {@link DataFileException} naming the file
+   */
+  static void checkListing(LoadedConfig loaded) {
+    DataConfig d = loaded.config().data();
+    if (d.kind() == DataConfig.Kind.FOLDER || d.kind() == DataConfig.Kind.CIFAR10) {
+      sources(loaded, d);
+    }
+  }
+
+  private static Sources sources(LoadedConfig loaded, DataConfig d) {
     Path root = folder(loaded, "data.root", d.root().orElseThrow());
     Optional<Path> evalRoot = d.evalRoot().map(p -> folder(loaded, "data.eval_root", p));
     ImageSource trainSource;
@@ -165,6 +186,16 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
       throw loaded.error("training.batch_size", "must be at most the " + trainSource.size() + " training images "
           + "of " + root + ", got " + batch);
     }
+    return new Sources(root, evalRoot, trainSource, evalSource);
+  }
+
+  private static DataSets loadImages(LoadedConfig loaded, DataConfig d, DataProgress progress) {
+    Sources listed = sources(loaded, d);
+    Path root = listed.root();
+    Optional<Path> evalRoot = listed.evalRoot();
+    ImageSource trainSource = listed.train();
+    ImageSource evalSource = listed.eval();
+    int batch = loaded.config().training().batchSize();
     Path cacheDir = d.cacheDir().orElse(loaded.config().output().dir().resolve(DEFAULT_CACHE_DIR));
     ImageCache trainCache = cache(cacheDir, trainSource, d, progress);
     ByteImages train = trainCache.images().spread(d.trainSize());

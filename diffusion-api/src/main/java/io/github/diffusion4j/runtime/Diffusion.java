@@ -473,8 +473,10 @@ public final class Diffusion implements AutoCloseable {
 
   /**
    * Runs every check that training runs, without loading the backend, creating a model, or reading more of
-   * the data than the IDX files' headers: the backend is on the class path, the sampler is registered and
-   * accepts its options, the data files exist and fit the configuration, every size fits the arrays it
+   * the data than the IDX files' headers and the image folders' listings: the backend is on the class path, the
+   * sampler is registered and accepts its options, the data files and folders exist and fit the configuration
+   * (the batch size at most the images listed; images that do not decode are found when the training run
+   * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
    * {@code output.dir} can hold run folders. {@code diffusion config --check} runs it, and
    * {@link TrainingRun} runs it before it creates anything.
@@ -485,6 +487,7 @@ public final class Diffusion implements AutoCloseable {
     Session.get(session.backendProvider);
     DataSets.Plan plan = Session.get(session.dataPlan);
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
+    DataSets.checkListing(loaded);
     modelSpec();
     SamplerProvider sampler = Session.get(session.samplerProvider);
     SamplerSpec spec = config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors());

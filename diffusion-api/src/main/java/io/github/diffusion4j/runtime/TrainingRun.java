@@ -71,11 +71,15 @@ public final class TrainingRun implements AutoCloseable {
    * @param diffusion the configuration
    * @param folder the run folder (created if missing)
    * @return the run; close it to release the model and the folder
-   * @throws IllegalStateException if the folder already holds checkpoints (resume it instead), or another
-   *     process holds it ({@link FolderLock.FolderInUseException})
+   * @throws io.github.diffusion4j.io.CheckpointException if the folder already holds checkpoints (resume it
+   *     instead), found before the data is loaded
+   * @throws FolderLock.FolderInUseException if another process holds the folder
    */
   public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
     diffusion.check();
+    if (Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
+      throw holdsCheckpoints(folder); // a user's mistake: said before the data is built
+    }
     diffusion.trainingData();
     diffusion.evalData();
     boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
@@ -86,8 +90,7 @@ public final class TrainingRun implements AutoCloseable {
       CheckpointStore store = openStore(diffusion, folder);
       if (!store.list().isEmpty()) {
         created = false;
-        throw new IllegalStateException(folder.root() + " already holds checkpoints; resume it (--resume) or "
-            + "choose another output.name");
+        throw holdsCheckpoints(folder); // written meanwhile by a process that has since let the folder go
       }
       writeConfig(diffusion.config(), folder);
       return new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
@@ -140,6 +143,11 @@ public final class TrainingRun implements AutoCloseable {
       lock.close();
       throw e;
     }
+  }
+
+  private static io.github.diffusion4j.io.CheckpointException holdsCheckpoints(RunFolder folder) {
+    return new io.github.diffusion4j.io.CheckpointException(folder.root() + " already holds checkpoints; resume it "
+        + "(--resume) or choose another output.name");
   }
 
   private static io.github.diffusion4j.io.CheckpointException noCheckpoint(RunFolder folder) {

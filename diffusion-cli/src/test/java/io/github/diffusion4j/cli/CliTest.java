@@ -199,6 +199,9 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint"), "Missing required");
     assertBad(cli("interpolate", "--checkpoint", ck.toString(), "--count", "1"), "--count 1");
     assertBad(cli("train", "-c", dir.resolve("none.yaml").toString()), "no such file");
+    // training again into the finished run's folder: refused before anything is built
+    assertBad(cli("train", "-c", dir.resolve("tiny.yaml").toString(), "--set", "output.dir=" + dir.resolve("runs")),
+        run + " already holds checkpoints; resume it (--resume) or choose another output.name");
     assertBad(cli("frobnicate"), "Unmatched argument");
   }
 

@@ -261,6 +261,44 @@ class FolderDataTest {
   }
 
   @Test
+  void theChecksBeforeTrainingListTheFoldersWithoutDecodingThem() throws IOException {
+    Path root = folder("train", 8);
+    Path missing = dir.resolve("nowhere");
+    try (Diffusion d = Diffusion.open(write(yaml(folderData(missing))))) {
+      assertEquals("data.root", assertThrows(ConfigException.class, d::check).path());
+    }
+    try (Diffusion d = Diffusion.open(write(yaml(folderData(root, "  eval_root: " + missing))))) {
+      assertEquals("data.eval_root", assertThrows(ConfigException.class, d::check).path());
+    }
+    try (Diffusion d = Diffusion.open(write(yaml(folderData(root)).replace("batch_size: 8", "batch_size: 9")))) {
+      ConfigException batch = assertThrows(ConfigException.class, d::check);
+      assertEquals("training.batch_size", batch.path());
+      assertEquals("must be at most the 8 training images of " + root + ", got 9", batch.detail());
+    }
+    // the batch size left to its default (128) in a file without a training section, and an override that made
+    // the section to set another key of it: the file is at fault, not the override
+    Path yaml = write(yaml(folderData(root)).replaceAll("training:\n(  .*\n)*", ""));
+    assertFalse(Files.readString(yaml).contains("training"), Files.readString(yaml));
+    try (Diffusion d = Diffusion.open(yaml, List.of("training.epochs=1"))) {
+      ConfigException batch = assertThrows(ConfigException.class, d::check);
+      assertEquals("training.batch_size", batch.path());
+      assertEquals(yaml.toString(), batch.file());
+    }
+    try (Diffusion d = Diffusion.open(yaml, List.of("training.batch_size=100"))) {
+      assertEquals("--set training.batch_size=100", assertThrows(ConfigException.class, d::check).file());
+    }
+    // nothing is decoded or cached by the checks
+    Path bad = folder("withbad", 8);
+    Files.writeString(bad.resolve("cats/broken.png"), "not a png");
+    try (Diffusion d = Diffusion.open(write(yaml(folderData(bad))))) {
+      d.check();
+    }
+    try (Stream<Path> made = Files.list(dir)) {
+      assertFalse(made.anyMatch(p -> p.getFileName().toString().equals("runs")), "no cache was built");
+    }
+  }
+
+  @Test
   void referenceImagesAreSpreadOverTheClassesNotTheFirstOnes() throws IOException {
     Path eval = folder("eval", 12);
     Path yaml = write(yaml(folderData(folder("train", 8), "  eval_root: " + eval)));

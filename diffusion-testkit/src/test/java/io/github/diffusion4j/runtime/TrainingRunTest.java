@@ -160,7 +160,7 @@ class TrainingRunTest {
       run.run();
     }
     try (Diffusion d = open()) {
-      IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.start(d, a));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TrainingRun.start(d, a));
       assertTrue(e.getMessage().contains("--resume"), e.getMessage());
       CheckpointException c = assertThrows(CheckpointException.class,
           () -> TrainingRun.resume(d, new RunFolder(dir.resolve("empty"))));
