@@ -119,8 +119,8 @@ else
   fi
 fi
 
-echo "Fashion-MNIST in $data: $how"
 node "$tool" verify "$data"
+echo "Fashion-MNIST in $data: $how"
 
 if [ -n "$subset" ]; then
   echo "writing a balanced subset of $subset training and $eval_subset test images to $out"
