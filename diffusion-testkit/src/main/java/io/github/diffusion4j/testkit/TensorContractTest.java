@@ -117,6 +117,33 @@ public abstract class TensorContractTest extends BackendFixture {
     }
   }
 
+  /**
+   * NaN and infinite scalars give what float arithmetic gives: a library that swaps a NaN operand for a small
+   * number (ND4J's scalar operations do) would turn a sampler's NaN into plausible images.
+   */
+  @Test
+  void scalarOperationsPropagateNaNAndInfinities() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 7);
+      a[0] = 0f;
+      Tensor x = t().fromArray(a, SHAPE);
+      float[] nan = new float[a.length];
+      java.util.Arrays.fill(nan, Float.NaN);
+      assertArrayEquals(nan, x.add(Double.NaN).toFloatArray(), "x + NaN");
+      assertArrayEquals(nan, x.mul(Double.NaN).toFloatArray(), "x * NaN");
+      assertArrayEquals(nan, x.sub(Double.NaN).toFloatArray(), "x - NaN");
+      assertArrayEquals(nan, x.div(Double.NaN).toFloatArray(), "x / NaN");
+      float[] timesInf = new float[a.length];
+      float[] plusMinusInf = new float[a.length];
+      for (int i = 0; i < a.length; i++) {
+        timesInf[i] = a[i] * Float.POSITIVE_INFINITY; // NaN for the 0
+        plusMinusInf[i] = a[i] + Float.NEGATIVE_INFINITY;
+      }
+      assertArrayEquals(timesInf, x.mul(Double.POSITIVE_INFINITY).toFloatArray(), "x * inf");
+      assertArrayEquals(plusMinusInf, x.add(Double.NEGATIVE_INFINITY).toFloatArray(), "x + -inf");
+    }
+  }
+
   @Test
   void perSampleAndFusedOperations() {
     try (TensorScope s = t().openScope()) {

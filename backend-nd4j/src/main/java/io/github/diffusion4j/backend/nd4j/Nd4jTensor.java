@@ -144,12 +144,26 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor add(double s) {
-    return result(array().add((float) s));
+    return Double.isNaN(s) ? filled(Float.NaN) : result(array().add((float) s));
   }
 
   @Override
   public Tensor mul(double s) {
-    return result(array().mul((float) s));
+    return Double.isNaN(s) ? filled(Float.NaN) : result(array().mul((float) s));
+  }
+
+  /**
+   * A tensor of this shape with every value {@code v}: what {@code x + NaN} and {@code x * NaN} are. ND4J's scalar
+   * operations replace a NaN operand by {@code Nd4j.EPS_THRESHOLD} (1e-5; {@code BaseNDArray.addi/muli(Number)}),
+   * so they are not asked.
+   */
+  private Nd4jTensor filled(float v) {
+    Nd4jTensor r = uninitialized();
+    FloatBuffer b = r.buffer();
+    for (int i = 0; i < shape.size(); i++) {
+      b.put(i, v);
+    }
+    return r;
   }
 
   @Override
