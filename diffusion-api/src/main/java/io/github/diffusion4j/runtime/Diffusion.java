@@ -49,6 +49,7 @@ public final class Diffusion implements AutoCloseable {
   private final NoiseVersion noise;
   private final Session session;
   private volatile boolean backendCreated;
+  private volatile boolean closed;
 
   private Diffusion(LoadedConfig loaded) {
     this.loaded = loaded;
@@ -78,6 +79,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(Path yaml, List<String> overrides) {
+    java.util.Objects.requireNonNull(yaml, "yaml: the configuration file must not be null");
     return new Diffusion(ConfigLoader.read(yaml, overrides));
   }
 
@@ -88,6 +90,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(DiffusionConfig config) {
+    java.util.Objects.requireNonNull(config, "config must not be null");
     return new Diffusion(LoadedConfig.of(config));
   }
 
@@ -98,6 +101,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the wired configuration
    */
   public static Diffusion open(LoadedConfig loaded) {
+    java.util.Objects.requireNonNull(loaded, "loaded must not be null");
     return new Diffusion(loaded);
   }
 
@@ -134,8 +138,12 @@ public final class Diffusion implements AutoCloseable {
    *
    * @return the backend
    * @throws io.github.diffusion4j.config.ConfigException if the configured backend is not on the class path
+   * @throws IllegalStateException after {@link #close()}
    */
   public Backend backend() {
+    if (closed) {
+      throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+    }
     Backend b = Session.get(session.backend);
     backendCreated = true;
     return b;
@@ -333,6 +341,7 @@ public final class Diffusion implements AutoCloseable {
    * @throws IllegalArgumentException naming the known samplers if there is none of that name
    */
   public Sampler sampler(String name) {
+    java.util.Objects.requireNonNull(name, "name: the sampler's name must not be null");
     Map<String, SamplerProvider> all = samplerProviders();
     SamplerProvider p = all.get(name);
     if (p == null) {
@@ -457,6 +466,12 @@ public final class Diffusion implements AutoCloseable {
    */
   public void sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener,
       ImageSink sink) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(sampler, "sampler must not be null");
+    java.util.Objects.requireNonNull(request, "request must not be null");
+    java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
+    java.util.Objects.requireNonNull(sink, "sink must not be null");
+    schedule().checkPlan(request.plan());
     Backend b = backend();
     int batch = request.initialNoise().isPresent() ? request.count() : samplingBatchSize();
     for (int first = 0; first < request.count(); first += batch) {
@@ -524,8 +539,13 @@ public final class Diffusion implements AutoCloseable {
 
   @Override
   public void close() {
-    if (backendCreated) {
-      backend().close();
+    if (closed) {
+      return;
+    }
+    Backend b = backendCreated ? backend() : null;
+    closed = true;
+    if (b != null) {
+      b.close();
     }
   }
 }

@@ -29,6 +29,7 @@ public record RunFolder(Path root) {
    * @return the folder (not created)
    */
   public static RunFolder under(Path dir, String name) {
+    java.util.Objects.requireNonNull(dir, "dir must not be null");
     String n = name == null || name.isBlank()
         ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : name;
     return new RunFolder(dir.resolve(n));

@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * {@code config.json}, the schedule and sampler settings come from its {@code scheduler_config.json}, and it samples
  * with DDIM in 50 steps unless overridden; its data and training keys are placeholders
  * ({@link #fromDiffusersFolder()}) unless the overrides give the data ({@code data.kind=...}).
+ *
+ * <p>Sampling ({@link #sample}) may run on several threads at once, each call with its own tensors; {@link #close}
+ * must come after every call has returned.
  */
 public final class TrainedModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
@@ -62,6 +65,8 @@ public final class TrainedModel implements AutoCloseable {
    * @throws CheckpointException if the folder is not a usable checkpoint
    */
   public static TrainedModel load(Path path, List<String> overrides) {
+    java.util.Objects.requireNonNull(path, "path: the checkpoint or run folder must not be null");
+    java.util.Objects.requireNonNull(overrides, "overrides must not be null (List.of() for none)");
     if (DiffusersFolder.isDiffusersFolder(path)) {
       return loadDiffusers(path, overrides);
     }

@@ -45,6 +45,9 @@ public final class TrainingRun implements AutoCloseable {
   private final MetricsLog metrics;
   private final FolderLock lock;
   private Path lastCheckpoint;
+  /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
+   * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
+  private boolean ran;
 
   private TrainingRun(Diffusion diffusion, RunFolder folder, TrainableModel model, CheckpointStore store,
       TrainingProgress from, Path lastCheckpoint, FolderLock lock) {
@@ -147,7 +150,7 @@ public final class TrainingRun implements AutoCloseable {
 
   private static io.github.diffusion4j.io.CheckpointException holdsCheckpoints(RunFolder folder) {
     return new io.github.diffusion4j.io.CheckpointException(folder.root() + " already holds checkpoints; resume it "
-        + "(--resume) or choose another output.name");
+        + "(--resume; TrainingRun.resume from Java) or choose another output.name");
   }
 
   private static io.github.diffusion4j.io.CheckpointException noCheckpoint(RunFolder folder) {
@@ -228,8 +231,15 @@ public final class TrainingRun implements AutoCloseable {
    * @return the summary
    * @throws TrainingDivergedException if the loss stops being finite (the message names the last good
    *     checkpoint)
+   * @throws IllegalStateException if this run has been run before (to train further, resume the folder:
+   *     {@link #resume})
    */
   public TrainingSummary run(TrainingListener... listeners) {
+    if (ran) {
+      throw new IllegalStateException(folder.root() + ": this run has been run; to train further, close it and "
+          + "resume the folder (TrainingRun.resume, or diffusion train --resume)");
+    }
+    ran = true;
     DiffusionConfig c = diffusion.config();
     boolean ema = c.training().ema().enabled();
     int every = c.training().checkpointEvery();

@@ -48,6 +48,7 @@ public final class DdimInversion {
    * @return the latents {@code x_T}, in the caller's scope
    */
   public Tensor invert(NoisePredictor model, TensorFactory tensors, Tensor x0, Timesteps plan) {
+    schedule.checkPlan(plan);
     int[] ascending = plan.ascending();
     int[] t = new int[x0.shape().batch()];
     Tensor x = x0;

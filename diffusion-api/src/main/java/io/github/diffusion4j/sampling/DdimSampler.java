@@ -82,6 +82,7 @@ public final class DdimSampler implements Sampler {
 
   @Override
   public ReverseStepResult step(StepContext c) {
+    schedule.checkPlan(c.plan());
     int t = c.timestep();
     double aT = schedule.alphaBar(t);
     double aP = alphaBarPrev(c.prevTimestep());

@@ -70,6 +70,7 @@ public final class DdpmSampler implements Sampler {
 
   @Override
   public ReverseStepResult step(StepContext c) {
+    schedule.checkPlan(c.plan());
     int t = c.timestep();
     int prev = c.prevTimestep();
     double aT = schedule.alphaBar(t);

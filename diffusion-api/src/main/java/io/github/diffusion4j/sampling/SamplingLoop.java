@@ -338,7 +338,7 @@ public final class SamplingLoop {
         StepContext context = new StepContext(plan, i, x, output,
             () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, i, noise),
                 request.batchShape()), previous, predictedX0Wanted);
-        result = sampler.step(context);
+        result = checked(sampler.step(context), i);
         drewNoise = context.drewNoise();
         if (ahead && !drewNoise) {
           noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
@@ -355,6 +355,27 @@ public final class SamplingLoop {
       }
       previous = result;
       x = result.prev();
+      return result;
+    }
+
+    /**
+     * A step's result as the loop needs it: a sample of the batch's shape (and a predicted {@code x_0} of it, or
+     * none), else an error that names the sampler, not the model the next step would hand it to.
+     */
+    private ReverseStepResult checked(ReverseStepResult result, int i) {
+      Shape shape = request.batchShape();
+      String where = "sampler '" + sampler.name() + "', step " + (i + 1) + " of " + request.plan().size() + ": ";
+      if (result == null || result.prev() == null) {
+        throw new IllegalStateException(where + "returned no sample (ReverseStepResult.prev must be x_{t-1})");
+      }
+      if (!result.prev().shape().equals(shape)) {
+        throw new IllegalStateException(where + "returned a sample of shape " + result.prev().shape() + " for a batch "
+            + "of " + shape);
+      }
+      if (result.predictedX0() != null && !result.predictedX0().shape().equals(shape)) {
+        throw new IllegalStateException(where + "returned a predicted x0 of shape " + result.predictedX0().shape()
+            + " for a batch of " + shape);
+      }
       return result;
     }
 

@@ -13,7 +13,9 @@ import java.util.Optional;
  * {@code root = Noise.seeded(seed).withVersion(noise)}, item {@code i} of the run is sample number
  * {@code firstSample + i}; its initial noise {@code x_T} is {@code root.split(0).split(firstSample + i)} and
  * the noise of plan position {@code k} is {@code root.split(k + 1).split(firstSample + i)}. So samples 0..9
- * drawn in one batch equal samples 0..4 and 5..9 drawn in two. A request uses noise version 1 unless
+ * drawn in one batch get the same noise as samples 0..4 and 5..9 drawn in two, and equal them up to the rounding
+ * of the model's products (a backend may round a product of five rows differently from one of ten; in the last
+ * bits). A request uses noise version 1 unless
  * {@link #withNoise(NoiseVersion)} says otherwise ({@code Diffusion.request} applies the configuration's
  * {@code sampling.noise_version}).
  *

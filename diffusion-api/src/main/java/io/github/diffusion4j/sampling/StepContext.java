@@ -49,6 +49,7 @@ public final class StepContext {
    * @param previous the previous step's result, or null at the first step (multistep samplers use it)
    * @param predictedX0Wanted false when neither a listener nor the caller reads the result's predicted
    *     {@code x_0} ({@link #predictedX0Wanted()})
+   * @throws IllegalArgumentException if {@code index} is not a position of the plan
    */
   public StepContext(
       Timesteps plan,
@@ -58,6 +59,13 @@ public final class StepContext {
       Supplier<Tensor> noise,
       ReverseStepResult previous,
       boolean predictedX0Wanted) {
+    java.util.Objects.requireNonNull(plan, "plan");
+    java.util.Objects.requireNonNull(sample, "sample");
+    java.util.Objects.requireNonNull(modelOutput, "modelOutput");
+    java.util.Objects.requireNonNull(noise, "noise");
+    if (index < 0 || index >= plan.size()) {
+      throw new IllegalArgumentException("step index " + index + " is outside the plan's [0, " + plan.size() + ")");
+    }
     this.plan = plan;
     this.index = index;
     this.sample = sample;

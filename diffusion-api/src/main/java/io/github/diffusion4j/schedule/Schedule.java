@@ -114,9 +114,10 @@ public final class Schedule {
    *
    * @param t a timestep in {@code [0, T)}
    * @return the value
+   * @throws IllegalArgumentException if {@code t} is outside {@code [0, T)}
    */
   public double alpha(int t) {
-    return alphas[t];
+    return alphas[checkTimestep(t)];
   }
 
   /**
@@ -124,9 +125,10 @@ public final class Schedule {
    *
    * @param t a timestep in {@code [0, T)}
    * @return the value
+   * @throws IllegalArgumentException if {@code t} is outside {@code [0, T)}
    */
   public double alphaBar(int t) {
-    return alphaBars[t];
+    return alphaBars[checkTimestep(t)];
   }
 
   /**
@@ -134,9 +136,31 @@ public final class Schedule {
    *
    * @param t a timestep in {@code [-1, T)}
    * @return the value
+   * @throws IllegalArgumentException if {@code t} is outside {@code [-1, T)}
    */
   public double alphaBarOrOne(int t) {
-    return t < 0 ? 1.0 : alphaBars[t];
+    return t == -1 ? 1.0 : alphaBars[checkTimestep(t)];
+  }
+
+  /**
+   * Checks that a plan was made for this schedule's number of training timesteps (a plan of another {@code T}
+   * would walk timesteps whose alpha-bars mean something else).
+   *
+   * @param plan the plan
+   * @throws IllegalArgumentException if the plan's {@link Timesteps#numTrainTimesteps()} is not {@link #size()}
+   */
+  public void checkPlan(Timesteps plan) {
+    if (plan.numTrainTimesteps() != alphaBars.length) {
+      throw new IllegalArgumentException("the plan is made for " + plan.numTrainTimesteps() + " training timesteps, "
+          + "the schedule has " + alphaBars.length + "; make it with Timesteps.*(" + alphaBars.length + ", steps)");
+    }
+  }
+
+  private int checkTimestep(int t) {
+    if (t < 0 || t >= alphaBars.length) {
+      throw new IllegalArgumentException("timestep " + t + " is outside [0, " + alphaBars.length + ")");
+    }
+    return t;
   }
 
   /**

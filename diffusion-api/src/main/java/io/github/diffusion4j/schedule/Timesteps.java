@@ -78,11 +78,7 @@ public final class Timesteps {
    *     {@code T - 1}
    */
   public static Timesteps create(int numTrainTimesteps, int n, TimestepSpacing spacing, int stepsOffset) {
-    if (n < 1 || n > numTrainTimesteps) {
-      throw new IllegalArgumentException(
-          "the number of inference steps must be in [1, " + numTrainTimesteps
-              + "] (num_train_timesteps), got " + n);
-    }
+    checkCount(numTrainTimesteps, n);
     return switch (spacing) {
       case LEADING -> leading(numTrainTimesteps, n, stepsOffset);
       case TRAILING -> trailing(numTrainTimesteps, n);
@@ -152,6 +148,9 @@ public final class Timesteps {
   }
 
   private static void checkCount(int numTrainTimesteps, int n) {
+    if (numTrainTimesteps < 1) {
+      throw new IllegalArgumentException("the number of training timesteps must be at least 1, got " + numTrainTimesteps);
+    }
     if (n < 1 || n > numTrainTimesteps) {
       throw new IllegalArgumentException(
           "the number of inference steps must be in [1, " + numTrainTimesteps
@@ -182,8 +181,12 @@ public final class Timesteps {
    *
    * @param index a position in {@code [0, size())}
    * @return the timestep
+   * @throws IllegalArgumentException if {@code index} is outside {@code [0, size())}
    */
   public int get(int index) {
+    if (index < 0 || index >= steps.length) {
+      throw new IllegalArgumentException("position " + index + " is outside the plan's [0, " + steps.length + ")");
+    }
     return steps[index];
   }
 

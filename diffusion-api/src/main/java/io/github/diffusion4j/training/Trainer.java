@@ -125,6 +125,9 @@ public final class Trainer {
    * @throws TrainingDivergedException if a loss is NaN or infinite
    */
   public TrainingSummary train(Dataset train, Dataset eval, TrainingProgress from, TrainingListener listener) {
+    java.util.Objects.requireNonNull(train, "train: the training set must not be null");
+    java.util.Objects.requireNonNull(from, "from must not be null (TrainingProgress.START for a new run)");
+    java.util.Objects.requireNonNull(listener, "listener must not be null (a TrainingListener that does nothing for none)");
     int n = checkTrainingSets(train, eval);
     int bsMax = options.batchSize();
     int batches = batchesPerEpoch(n);

@@ -201,7 +201,8 @@ class CliTest {
     assertBad(cli("train", "-c", dir.resolve("none.yaml").toString()), "no such file");
     // training again into the finished run's folder: refused before anything is built
     assertBad(cli("train", "-c", dir.resolve("tiny.yaml").toString(), "--set", "output.dir=" + dir.resolve("runs")),
-        run + " already holds checkpoints; resume it (--resume) or choose another output.name");
+        run + " already holds checkpoints; resume it (--resume; TrainingRun.resume from Java) or choose another "
+            + "output.name");
     assertBad(cli("frobnicate"), "Unmatched argument");
   }
 

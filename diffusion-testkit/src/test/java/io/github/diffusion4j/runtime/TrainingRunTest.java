@@ -156,9 +156,15 @@ class TrainingRunTest {
   @Test
   void refusesToOverwriteAndToResumeNothing() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
+    Diffusion closed;
     try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
       run.run();
+      // a second run would train on while its steps and checkpoints started again: refused
+      IllegalStateException twice = assertThrows(IllegalStateException.class, run::run);
+      assertTrue(twice.getMessage().contains("this run has been run"), twice.getMessage());
+      closed = d;
     }
+    assertTrue(assertThrows(IllegalStateException.class, closed::createModel).getMessage().contains("is closed"));
     try (Diffusion d = open()) {
       CheckpointException e = assertThrows(CheckpointException.class, () -> TrainingRun.start(d, a));
       assertTrue(e.getMessage().contains("--resume"), e.getMessage());

@@ -484,6 +484,67 @@ class SamplerMathTest {
   }
 
   /**
+   * What a sampler hands back is checked at the step that made it, naming the sampler: no sample, or one of
+   * another shape, would otherwise surface as the model's wrong input at the next step (or an index error past
+   * the last). A plan made for another number of training timesteps is refused by the built-in samplers and
+   * the schedule, and a step context's index must be a position of its plan. Nothing is left allocated.
+   */
+  @Test
+  void aSamplersBrokenResultsAndAPlanOfAnotherScheduleAreNamedWhereTheyHappen() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddim = samplers(sch).get(1);
+    SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.trailing(40, 4));
+    int live = REF.liveTensors();
+    try (TensorScope scope = REF.openScope()) {
+      Sampler wrongShape = new Sampler() {
+        @Override
+        public String name() {
+          return "mine";
+        }
+
+        @Override
+        public ReverseStepResult step(StepContext c) {
+          ReverseStepResult d = ddim.step(c);
+          return c.index() == 2 ? new ReverseStepResult(REF.zeros(Shape.of(1, 1, 2, 2)), null) : d;
+        }
+      };
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> wrongShape.sample(oracle, REF, r));
+      assertEquals("sampler 'mine', step 3 of 4: returned a sample of shape [1, 1, 2, 2] for a batch of [3, 1, 2, 2]",
+          e.getMessage());
+      Sampler none = new Sampler() {
+        @Override
+        public String name() {
+          return "empty";
+        }
+
+        @Override
+        public ReverseStepResult step(StepContext c) {
+          return new ReverseStepResult(null, null);
+        }
+      };
+      e = assertThrows(IllegalStateException.class, () -> none.sample(oracle, REF, r));
+      assertTrue(e.getMessage().startsWith("sampler 'empty', step 1 of 4: returned no sample"), e.getMessage());
+      SamplingRequest otherT = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.trailing(20, 4));
+      IllegalArgumentException p = assertThrows(IllegalArgumentException.class, () -> ddim.sample(oracle, REF, otherT));
+      assertEquals("the plan is made for 20 training timesteps, the schedule has 40; make it with Timesteps.*(40, "
+          + "steps)", p.getMessage());
+      Tensor x = REF.zeros(Shape.of(3, 1, 2, 2));
+      IllegalArgumentException i = assertThrows(IllegalArgumentException.class,
+          () -> new StepContext(r.plan(), 4, x, x, () -> x, null));
+      assertEquals("step index 4 is outside the plan's [0, 4)", i.getMessage());
+    }
+    assertEquals(live, REF.liveTensors(), "every tensor of the failed runs is released");
+    assertEquals("timestep 40 is outside [0, 40)",
+        assertThrows(IllegalArgumentException.class, () -> sch.alphaBar(40)).getMessage());
+    assertEquals("timestep -2 is outside [0, 40)",
+        assertThrows(IllegalArgumentException.class, () -> sch.alphaBarOrOne(-2)).getMessage());
+    assertEquals(1.0, sch.alphaBarOrOne(-1));
+    assertEquals("position 4 is outside the plan's [0, 4)",
+        assertThrows(IllegalArgumentException.class, () -> r.plan().get(4)).getMessage());
+  }
+
+  /**
    * A failure on a slice's thread reaches the caller as it was thrown; both slices' tensors are released and
    * both confinements closed, and the next run on the same threads gives the one-thread samples.
    */
