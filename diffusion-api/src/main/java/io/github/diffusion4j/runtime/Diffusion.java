@@ -270,6 +270,19 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
+   * Where {@link #referenceImages(int)} come from, in words for a report: generated gradient images, the
+   * evaluation images, or the training images where the run has no evaluation images.
+   *
+   * @return the description
+   */
+  public String referenceSource() {
+    if (config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
+      return "generated gradient images (the training data's generator, a seed of their own)";
+    }
+    return evalData() != null ? "the evaluation images" : "the training images (the run has no evaluation images)";
+  }
+
+  /**
    * The stride of the spread order of folder and CIFAR-10 references: image {@code i} is {@code i * stride mod
    * size}, the stride the integer nearest {@code 0.618 * size} that is coprime with the size. Every prefix
    * is spread over the whole set (the golden-ratio sequence), no image repeats before all have been taken,

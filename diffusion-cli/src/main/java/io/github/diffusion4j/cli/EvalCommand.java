@@ -118,8 +118,9 @@ final class EvalCommand implements Callable<Integer> {
       Gaussian reference = d.referenceGaussian(count);
       QualityReport r = score(d, samples, reference);
       PrintWriter o = spec.commandLine().getOut();
-      printTable(o, s.name() + " " + d.plan().size() + " steps", r);
-      describeReference(o, spec.commandLine().getErr(), d, count, reference.count());
+      QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
+      QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
+          d.imageShape().size());
       o.println(r.toJson());
       if (json != null) {
         AtomicFiles.writeString(json, r.toJson() + "\n");
@@ -144,22 +145,6 @@ final class EvalCommand implements Callable<Integer> {
   static BadInputException badCount(int count, io.github.diffusion4j.eval.ScoringMemoryException e) {
     return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx16g for "
         + "./diffusion");
-  }
-
-  /**
-   * Says which real images the samples were scored against, and, where there were no more samples than values
-   * in an image, that the distance then mostly measures the small number of samples.
-   */
-  static void describeReference(PrintWriter out, PrintWriter err, Diffusion d, int count, int references) {
-    String source = d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS
-        ? "generated gradient images (the training data's generator, a seed of their own)"
-        : d.evalData() != null ? "the evaluation images" : "the training images (the run has no evaluation images)";
-    out.println("real images: " + references + " of " + source);
-    int values = d.imageShape().size();
-    if (count <= values) {
-      err.println("note: " + count + " samples of " + values + " values each: a Frechet distance in pixel space from "
-          + "no more samples than values is dominated by how few they are; compare runs at the same --count");
-    }
   }
 
   /** {@code eval --bpd}. */
@@ -275,19 +260,6 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   static void print(PrintWriter out, String what, QualityReport r) {
-    printTable(out, what, r);
-    out.println(r.toJson());
-  }
-
-  /** The report's table: a header and one row. */
-  private static void printTable(PrintWriter out, String what, QualityReport r) {
-    out.printf(Locale.ROOT, "%-28s %10s %12s %15s %13s%n", "samples (" + r.sampleCount() + ")", "frechet", "grad resid",
-        "corner KS pooled", "corner KS mean");
-    out.printf(Locale.ROOT, "%-28s %10.4f %12s %15s %13s%n", what, r.frechet(), cell(r.gradientResidual()),
-        cell(r.cornerKsPooled()), cell(r.cornerKsMean()));
-  }
-
-  private static String cell(double v) {
-    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
+    QualityTable.print(out, what, r);
   }
 }

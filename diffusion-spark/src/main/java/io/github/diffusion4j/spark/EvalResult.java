@@ -10,5 +10,7 @@ import io.github.diffusion4j.eval.QualityReport;
  * @param samples the Gaussian of the samples (mean and covariance in double, aggregated across partitions)
  * @param reference the Gaussian of the real images (fitted on the driver, as on one machine)
  * @param shards the number of shards the samples were drawn in
+ * @param referenceSource where the real images come from, in words ({@code Diffusion.referenceSource()})
  */
-public record EvalResult(QualityReport report, Gaussian samples, Gaussian reference, int shards) {}
+public record EvalResult(QualityReport report, Gaussian samples, Gaussian reference, int shards,
+    String referenceSource) {}

@@ -163,7 +163,8 @@ public final class SparkDiffusion {
         source.release();
       }
       Gaussian ref = reference.join();
-      return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size());
+      return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size(),
+          d.referenceSource());
     }
   }
 

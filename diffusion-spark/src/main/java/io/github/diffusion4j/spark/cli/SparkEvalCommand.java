@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.cli.QualityTable;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.spark.EvalJob;
@@ -74,10 +75,9 @@ final class SparkEvalCommand implements Callable<Integer> {
     double seconds = (System.nanoTime() - start) / 1e9;
     QualityReport q = r.report();
     PrintWriter o = spec.commandLine().getOut();
-    o.printf(Locale.ROOT, "%-28s %10s %12s %15s %13s%n", "samples (" + q.sampleCount() + ")", "frechet", "grad resid",
-        "corner KS pooled", "corner KS mean");
-    o.printf(Locale.ROOT, "%-28s %10.4f %12s %15s %13s%n", r.shards() + " shards, " + String.format(Locale.ROOT,
-        "%.1f s", seconds), q.frechet(), cell(q.gradientResidual()), cell(q.cornerKsPooled()), cell(q.cornerKsMean()));
+    QualityTable.printTable(o, r.shards() + " shards, " + String.format(Locale.ROOT, "%.1f s", seconds), q);
+    QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), count,
+        r.reference().dimension());
     o.println(q.toJson());
     if (json != null) {
       try {
@@ -87,9 +87,5 @@ final class SparkEvalCommand implements Callable<Integer> {
       }
     }
     return 0;
-  }
-
-  private static String cell(double v) {
-    return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
   }
 }

@@ -71,6 +71,8 @@ class SparkCliTest {
     String got = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();
     // one batch: one shard, the same accumulation as on one machine, so the same JSON line
     assertEquals(expected, got);
+    String real = "real images: 300 of generated gradient images";
+    assertTrue(single.out().contains(real) && r.out().contains(real), single.out() + r.out());
     assertEquals(got, Files.readString(json).strip());
   }
 
