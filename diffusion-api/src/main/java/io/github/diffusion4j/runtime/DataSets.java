@@ -133,11 +133,6 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
   }
 
   /**
-   * Folders and CIFAR-10: each set is listed, decoded into its cache (or its cache reused) and read from the
-   * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
-   * DataFileException} (with {@code bad_data: stop}).
-   */
-  /**
    * The listed images of a folder or CIFAR-10 configuration: its training and (where there are any) evaluation
    * sources, with their folders.
    */
@@ -189,6 +184,11 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
     return new Sources(root, evalRoot, trainSource, evalSource);
   }
 
+  /**
+   * Folders and CIFAR-10: each set is listed, decoded into its cache (or its cache reused) and read from the
+   * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
+   * DataFileException} (with {@code bad_data: stop}).
+   */
   private static DataSets loadImages(LoadedConfig loaded, DataConfig d, DataProgress progress) {
     Sources listed = sources(loaded, d);
     Path root = listed.root();
