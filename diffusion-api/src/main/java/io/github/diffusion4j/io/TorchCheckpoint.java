@@ -471,7 +471,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     if (root instanceof Map<?, ?> m) {
       List<String> keys = new ArrayList<>();
       m.keySet().stream().limit(8).forEach(k -> keys.add(String.valueOf(k)));
-      return "a dict with " + m.size() + " keys " + keys + (m.size() > 8 ? " ..." : "");
+      return "a dict with " + m.size() + (m.size() == 1 ? " key " : " keys ") + keys + (m.size() > 8 ? " ..." : "");
     }
     if (root instanceof List<?> l) {
       return "a list of " + l.size() + " items";

@@ -90,7 +90,7 @@ final class SampleCommand implements Callable<Integer> {
         d.sampleImages(m.model(), s, request, progress, output);
         output.commit();
       }
-      o.println("wrote " + out + " (" + count + " images, " + s.name() + ", " + request.plan().size() + " steps, "
+      o.println("wrote " + out + " (" + count + (count == 1 ? " image, " : " images, ") + s.name() + ", " + request.plan().size() + " steps, "
           + d.backend().name() + ")");
       if (gif != null) {
         OutputFiles.writeGif(gif, progress.frames(), image);
