@@ -17,4 +17,59 @@ public final class ConfigWriter {
   public static String toYaml(DiffusionConfig config) {
     return YamlEmitter.write(config, false, "diffusion4j configuration (fully resolved)");
   }
+
+  /**
+   * The keys whose values differ between two configurations written by {@link #toYaml} (a run's or a checkpoint's
+   * {@code config.yaml}), each as {@code key.path: before -> after}, in the order of the later one's keys, then
+   * the keys only the earlier one has; a key one side lacks shows {@code (none)} there.
+   *
+   * @param before the earlier configuration's YAML
+   * @param after the later one's
+   * @return the differences, empty if there are none
+   */
+  public static java.util.List<String> changes(String before, String after) {
+    java.util.Map<String, String> a = flatten(before);
+    java.util.Map<String, String> b = flatten(after);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (java.util.Map.Entry<String, String> e : b.entrySet()) {
+      String old = a.get(e.getKey());
+      if (!e.getValue().equals(old)) {
+        out.add(e.getKey() + ": " + (old == null ? "(none)" : old) + " -> " + e.getValue());
+      }
+    }
+    for (java.util.Map.Entry<String, String> e : a.entrySet()) {
+      if (!b.containsKey(e.getKey())) {
+        out.add(e.getKey() + ": " + e.getValue() + " -> (none)");
+      }
+    }
+    return out;
+  }
+
+  /** {@code key.path -> value} of {@link #toYaml}'s block form (two spaces an indent, one key a line). */
+  private static java.util.Map<String, String> flatten(String yaml) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    java.util.List<String> path = new java.util.ArrayList<>();
+    for (String line : yaml.split("\n")) {
+      String t = line.strip();
+      if (t.isEmpty() || t.startsWith("#")) {
+        continue;
+      }
+      int depth = (line.length() - line.stripLeading().length()) / 2;
+      while (path.size() > depth) {
+        path.remove(path.size() - 1);
+      }
+      int colon = t.indexOf(':');
+      if (colon < 0) {
+        continue; // not a key of this form
+      }
+      String key = t.substring(0, colon);
+      String value = t.substring(colon + 1).strip();
+      if (value.isEmpty()) {
+        path.add(key); // a section
+      } else {
+        out.put(path.isEmpty() ? key : String.join(".", path) + "." + key, value);
+      }
+    }
+    return out;
+  }
 }

@@ -48,6 +48,8 @@ public final class TrainingRun implements AutoCloseable {
   /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
    * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
   private boolean ran;
+  /** What {@link #changedSettings()} returns. */
+  private List<String> changedSettings = List.of();
 
   private TrainingRun(Diffusion diffusion, RunFolder folder, TrainableModel model, CheckpointStore store,
       TrainingProgress from, Path lastCheckpoint, FolderLock lock) {
@@ -64,6 +66,8 @@ public final class TrainingRun implements AutoCloseable {
 
   /** What a command that owns a run folder tells a second process (see {@link FolderLock}). */
   static final String OWNER = "diffusion training";
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainingRun.class);
 
   /**
    * Starts a new run in a folder that has no checkpoints yet. Everything the configuration decides is
@@ -135,8 +139,13 @@ public final class TrainingRun implements AutoCloseable {
       io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
       model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
+      List<String> changed = changedSettings(latest, folder, diffusion.config());
       writeConfig(diffusion.config(), folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest, lock);
+      run.changedSettings = changed;
+      if (!changed.isEmpty()) {
+        LOG.warn("{}: resumed with changed settings: {}", folder.root(), String.join("; ", changed));
+      }
       run.metrics.truncateAfter(p.step());
       return run;
     } catch (RuntimeException e) {
@@ -173,6 +182,34 @@ public final class TrainingRun implements AutoCloseable {
       throw new UncheckedIOException(folder.root() + ": cannot create the run folder: " + FileProblems.describe(e), e);
     }
     return CheckpointStore.open(folder.checkpoints(), diffusion.config().training().keepCheckpoints());
+  }
+
+  /**
+   * The settings of {@code config} that differ from those the latest checkpoint was written with (its
+   * {@code config.yaml}, else the run folder's), as {@link ConfigWriter#changes} gives them.
+   */
+  private static List<String> changedSettings(Path latest, RunFolder folder, DiffusionConfig config) {
+    Path before = Files.isRegularFile(latest.resolve("config.yaml")) ? latest.resolve("config.yaml") : folder.config();
+    if (!Files.isRegularFile(before)) {
+      return List.of();
+    }
+    try {
+      return List.copyOf(ConfigWriter.changes(Files.readString(before), ConfigWriter.toYaml(config)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(before + ": cannot read: " + FileProblems.describe(e), e);
+    }
+  }
+
+  /**
+   * The settings this run was resumed with that differ from those of the checkpoint it resumed from, each as
+   * {@code key.path: before -> after} ({@code training.epochs: 30 -> 60}). A resumed run ends with the weights of
+   * an uninterrupted one only where nothing but {@code training.epochs}, {@code backend} or {@code threads}
+   * changed (the last two to rounding); the command line prints the list.
+   *
+   * @return the changes; empty for a new run, or a resume with the same settings
+   */
+  public List<String> changedSettings() {
+    return changedSettings;
   }
 
   private static void writeConfig(DiffusionConfig config, RunFolder folder) {
