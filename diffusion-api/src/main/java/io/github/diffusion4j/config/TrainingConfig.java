@@ -108,7 +108,7 @@ public record TrainingConfig(
     IMAGES_TO_LOG.check(imagesToLog);
     CHECKPOINT_EVERY.check(checkpointEvery);
     KEEP_CHECKPOINTS.check(keepCheckpoints);
-    if (imagesToLog > batchSize) {
+    if (imageLogEvery > 0 && imagesToLog > batchSize) { // with image logs off, images_to_log is not used
       throw ConfigException.either(
           new ConfigException(IMAGES_TO_LOG.path(),
               "must be at most batch_size (" + batchSize + "), got " + imagesToLog),

@@ -305,8 +305,8 @@ public final class ImageFolder implements ImageSource {
 
   @Override
   public String toString() {
-    return identity() + " (" + files.length + " images" + (classes.isEmpty() ? "" : " in " + classes.size()
-        + " classes") + ")";
+    return identity() + " (" + files.length + (files.length == 1 ? " image" : " images") + (classes.isEmpty() ? ""
+        : " in " + classes.size() + (classes.size() == 1 ? " class" : " classes")) + ")";
   }
 
   /** For tests: the sorted relative names. */

@@ -35,6 +35,15 @@ class ConfigErrorsTest {
     assertEquals(expected, error(yaml).getMessage());
   }
 
+  @Test
+  void imagesToLogIsCheckedAgainstTheBatchOnlyWhereImagesAreLogged() {
+    ConfigException e = error("training:\n  batch_size: 2\n  images_to_log: 3\n");
+    assertTrue(e.getMessage().contains("training.images_to_log: must be at most batch_size (2), got 3")
+        || e.getMessage().contains("training.batch_size: must be at least images_to_log (3), got 2"), e.getMessage());
+    assertEquals(2, ConfigLoader.loadString("training:\n  batch_size: 2\n  image_log_every: 0\n", "run.yaml")
+        .training().batchSize());
+  }
+
   // ---- YAML itself --------------------------------------------------------------------------------
 
   @Test
