@@ -100,7 +100,10 @@ public final class TrainingRun implements AutoCloseable {
         throw holdsCheckpoints(folder); // written meanwhile by a process that has since let the folder go
       }
       writeConfig(diffusion.config(), folder);
-      return new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+      TrainingRun run = new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+      // a run killed before its first checkpoint left its log lines here: this run starts the log again
+      run.metrics.truncateAfter(-1);
+      return run;
     } catch (RuntimeException e) {
       model.close();
       if (lock != null) {

@@ -160,6 +160,19 @@ class TrainingRunTest {
   }
 
   @Test
+  void aFolderLeftByARunKilledBeforeItsFirstCheckpointStartsItsLogAgain() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("killed"));
+    Files.createDirectories(a.root());
+    Files.writeString(a.metrics(), "{\"type\":\"data\",\"step\":0}\n{\"type\":\"train\",\"step\":2}\n{\"type\":\"tr");
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    List<String> lines = Files.readAllLines(a.metrics());
+    assertEquals(1, lines.stream().filter(l -> l.contains("\"type\":\"data\"")).count(), lines.toString());
+    assertTrue(lines.stream().noneMatch(l -> l.endsWith("\"tr")), "the torn line is gone");
+  }
+
+  @Test
   void refusesToOverwriteAndToResumeNothing() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
     Diffusion closed;
