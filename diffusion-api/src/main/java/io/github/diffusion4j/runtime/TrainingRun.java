@@ -197,19 +197,30 @@ public final class TrainingRun implements AutoCloseable {
       return List.of();
     }
     try {
-      return List.copyOf(ConfigWriter.changes(Files.readString(before), ConfigWriter.toYaml(config)));
+      return ConfigWriter.changes(Files.readString(before), ConfigWriter.toYaml(config)).stream()
+          .filter(c -> !continues(c.substring(0, c.indexOf(':'))))
+          .toList();
     } catch (IOException e) {
       throw new UncheckedIOException(before + ": cannot read: " + FileProblems.describe(e), e);
     }
   }
 
   /**
-   * The settings this run was resumed with that differ from those of the checkpoint it resumed from, each as
-   * {@code key.path: before -> after} ({@code training.epochs: 30 -> 60}). A resumed run ends with the weights of
-   * an uninterrupted one only where nothing but {@code training.epochs}, {@code backend} or {@code threads}
-   * changed (the last two to rounding); the command line prints the list.
+   * Whether a key may change on resume and the run still end as an uninterrupted one would: more epochs (how a run
+   * is continued), another backend or thread count (the same bits on ND4J at any count, to rounding across
+   * backends), and where the output goes.
+   */
+  private static boolean continues(String key) {
+    return key.equals("training.epochs") || key.equals("backend") || key.equals("threads") || key.startsWith("output.");
+  }
+
+  /**
+   * The settings this run was resumed with that differ from those of the checkpoint it resumed from and make it
+   * end otherwise than an uninterrupted run would, each as {@code key.path: before -> after}
+   * ({@code training.learning_rate: 0.001 -> 5.0e-4}); more epochs, another backend or thread count and another
+   * output place are not listed. A non-empty list is also logged as a warning.
    *
-   * @return the changes; empty for a new run, or a resume with the same settings
+   * @return the changes; empty for a new run, or a resume that continues the run as it was
    */
   public List<String> changedSettings() {
     return changedSettings;
