@@ -45,31 +45,18 @@ public final class ConfigWriter {
     return out;
   }
 
-  /** {@code key.path -> value} of {@link #toYaml}'s block form (two spaces an indent, one key a line). */
+  /** {@code key.path -> value as written} of a configuration's YAML, read by the loader's own parser. */
   private static java.util.Map<String, String> flatten(String yaml) {
     java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
-    java.util.List<String> path = new java.util.ArrayList<>();
-    for (String line : yaml.split("\n")) {
-      String t = line.strip();
-      if (t.isEmpty() || t.startsWith("#")) {
-        continue;
-      }
-      int depth = (line.length() - line.stripLeading().length()) / 2;
-      while (path.size() > depth) {
-        path.remove(path.size() - 1);
-      }
-      int colon = t.indexOf(':');
-      if (colon < 0) {
-        continue; // not a key of this form
-      }
-      String key = t.substring(0, colon);
-      String value = t.substring(colon + 1).strip();
-      if (value.isEmpty()) {
-        path.add(key); // a section
-      } else {
-        out.put(path.isEmpty() ? key : String.join(".", path) + "." + key, value);
-      }
-    }
+    flatten(YamlTree.parseDocument(yaml, "config.yaml"), "", out);
     return out;
+  }
+
+  private static void flatten(Node node, String path, java.util.Map<String, String> out) {
+    if (node instanceof Node.MapNode map && !map.entries().isEmpty()) {
+      map.entries().forEach((k, e) -> flatten(e.value(), path.isEmpty() ? k : path + "." + k, out));
+    } else {
+      out.put(path, node instanceof Node.ScalarNode sc ? sc.text() : String.valueOf(node.toPlain()));
+    }
   }
 }

@@ -115,6 +115,19 @@ public final class FrechetDistance {
   }
 
   /**
+   * {@link #checkHeap(io.github.diffusion4j.tensor.Shape, long, long)} with half of this JVM's largest heap as the
+   * budget (the rest is the model's, the batches' and the JVM's): what {@code diffusion eval} and {@code spark
+   * eval} check before they sample.
+   *
+   * @param imageShape the images' {@code [C, H, W]}
+   * @param count the samples and the reference images, at least 2
+   * @throws ScoringMemoryException if the scoring would not fit
+   */
+  public static void checkHeap(io.github.diffusion4j.tensor.Shape imageShape, long count) {
+    checkHeap(imageShape, count, Runtime.getRuntime().maxMemory() / 2);
+  }
+
+  /**
    * Checks, before anything is sampled, that scoring {@code count} samples of an image shape against as many
    * real images fits a heap ({@link #heapBytes}).
    *

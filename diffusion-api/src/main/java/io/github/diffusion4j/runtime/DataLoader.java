@@ -13,6 +13,8 @@ final class DataLoader {
   private final LoadedConfig loaded;
   private final DataSets.Plan plan;
   private DataSets sets;
+  /** The folder listing the checks made ({@link #checkListing}), which loading then uses instead of listing again. */
+  private DataSets.Sources listed;
 
   DataLoader(LoadedConfig loaded, DataSets.Plan plan) {
     this.loaded = loaded;
@@ -21,9 +23,20 @@ final class DataLoader {
 
   synchronized DataSets get(DataProgress progress) {
     if (sets == null) {
-      sets = DataSets.load(loaded, plan, progress);
+      sets = DataSets.load(loaded, plan, progress, listed);
+      listed = null;
     }
     return sets;
+  }
+
+  /**
+   * Lists folder data and checks it before anything is decoded ({@link DataSets#list}); the listing is kept for
+   * the load that follows, so a training run's start lists a folder once.
+   */
+  synchronized void checkListing() {
+    if (sets == null) {
+      listed = DataSets.list(loaded);
+    }
   }
 
   Shape imageShape() {

@@ -99,12 +99,20 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
    * @return the data
    */
   static DataSets load(LoadedConfig loaded, Plan p, DataProgress progress) {
+    return load(loaded, p, progress, null);
+  }
+
+  /**
+   * {@link #load(LoadedConfig, Plan, DataProgress)} with the folder or CIFAR-10 listing {@link #list} made
+   * before (by the checks), or null to list here.
+   */
+  static DataSets load(LoadedConfig loaded, Plan p, DataProgress progress, Sources listed) {
     checkSizes(loaded, p, Runtime.getRuntime().maxMemory());
     DataConfig d = loaded.config().data();
     DataSets sets = switch (d.kind()) {
       case GRADIENTS -> loadGradients(loaded, d);
       case IDX -> loadIdx(loaded, d, p);
-      case FOLDER, CIFAR10 -> loadImages(loaded, d, progress);
+      case FOLDER, CIFAR10 -> loadImages(loaded, d, progress, listed != null ? listed : list(loaded));
     };
     if (!d.randomFlip()) {
       return sets;
@@ -136,21 +144,20 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
    * The listed images of a folder or CIFAR-10 configuration: its training and (where there are any) evaluation
    * sources, with their folders.
    */
-  private record Sources(Path root, Optional<Path> evalRoot, ImageSource train, ImageSource eval) {}
+  record Sources(Path root, Optional<Path> evalRoot, ImageSource train, ImageSource eval) {}
 
   /**
-   * Checks what {@link #load} checks of folder and CIFAR-10 data before it decodes anything (the folders, their
-   * listings, the batch size against the images listed): what {@code diffusion config --check} adds for them.
-   * Does nothing for the other kinds, whose {@link #plan} checks them.
+   * Lists folder or CIFAR-10 data and checks what {@link #load} checks before it decodes anything (the folders,
+   * their listings, the batch size against the images listed): what {@code diffusion config --check} adds for
+   * them. Null for the other kinds, whose {@link #plan} checks them.
    *
    * @param loaded the configuration
+   * @return the listing, for {@link #load(LoadedConfig, Plan, DataProgress, Sources)}; null for other kinds
    * @throws ConfigException located at the key to change, or a {@link DataFileException} naming the file
    */
-  static void checkListing(LoadedConfig loaded) {
+  static Sources list(LoadedConfig loaded) {
     DataConfig d = loaded.config().data();
-    if (d.kind() == DataConfig.Kind.FOLDER || d.kind() == DataConfig.Kind.CIFAR10) {
-      sources(loaded, d);
-    }
+    return d.kind() == DataConfig.Kind.FOLDER || d.kind() == DataConfig.Kind.CIFAR10 ? sources(loaded, d) : null;
   }
 
   private static Sources sources(LoadedConfig loaded, DataConfig d) {
@@ -189,8 +196,7 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
    * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
    * DataFileException} (with {@code bad_data: stop}).
    */
-  private static DataSets loadImages(LoadedConfig loaded, DataConfig d, DataProgress progress) {
-    Sources listed = sources(loaded, d);
+  private static DataSets loadImages(LoadedConfig loaded, DataConfig d, DataProgress progress, Sources listed) {
     Path root = listed.root();
     Optional<Path> evalRoot = listed.evalRoot();
     ImageSource trainSource = listed.train();

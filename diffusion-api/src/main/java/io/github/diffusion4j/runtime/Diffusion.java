@@ -515,7 +515,7 @@ public final class Diffusion implements AutoCloseable {
     Session.get(session.backendProvider);
     DataSets.Plan plan = Session.get(session.dataPlan);
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
-    DataSets.checkListing(loaded);
+    Session.get(session.dataLoader).checkListing();
     modelSpec();
     SamplerProvider sampler = Session.get(session.samplerProvider);
     SamplerSpec spec = config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors());

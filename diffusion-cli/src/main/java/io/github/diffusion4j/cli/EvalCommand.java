@@ -135,7 +135,7 @@ final class EvalCommand implements Callable<Integer> {
    */
   static void checkHeap(Diffusion d, int count) {
     try {
-      FrechetDistance.checkHeap(d.imageShape(), count, Runtime.getRuntime().maxMemory() / 2);
+      FrechetDistance.checkHeap(d.imageShape(), count);
     } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
       throw badCount(count, e);
     }

@@ -141,7 +141,7 @@ public final class SparkDiffusion {
       Shape shape = d.imageShape();
       // the driver fits the real images and receives the samples' merged fit: refused before any task if they
       // would not fit its heap
-      io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, job.count(), Runtime.getRuntime().maxMemory() / 2);
+      io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, job.count());
       ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
       ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
       int count = job.count();
