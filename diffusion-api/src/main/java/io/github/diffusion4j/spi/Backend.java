@@ -56,7 +56,10 @@ public interface Backend extends AutoCloseable {
     return NetworkModel.create(spec, layers(), tensors(), optimizer, seed);
   }
 
-  /** Releases every tensor and model of this backend. */
+  /**
+   * Releases every tensor and model of this backend; closing twice does nothing. Its factory then refuses new
+   * tensors and scopes ({@code IllegalStateException}: "the NAME backend is closed").
+   */
   @Override
   void close();
 }

@@ -30,6 +30,7 @@ public final class ScopeStack {
 
   private final ThreadLocal<ArrayDeque<Scope>> stacks = ThreadLocal.withInitial(ArrayDeque::new);
   private final Scope root = new Scope(null, null);
+  private volatile String closedOwner;
 
   /** Creates an empty stack. */
   public ScopeStack() {}
@@ -40,6 +41,7 @@ public final class ScopeStack {
    * @return the scope, now the innermost on this thread
    */
   public TensorScope open() {
+    checkOpen();
     ArrayDeque<Scope> stack = stacks.get();
     Scope s = new Scope(stack.peek(), stack);
     stack.push(s);
@@ -52,6 +54,7 @@ public final class ScopeStack {
    * @param resource the new allocation
    */
   public void register(Resource resource) {
+    checkOpen();
     Scope s = stacks.get().peek();
     (s == null ? root : s).add(resource);
   }
@@ -74,9 +77,21 @@ public final class ScopeStack {
     return root.liveCount();
   }
 
-  /** Releases everything the root scope owns (when the backend closes). */
-  public void releaseRoot() {
+  /**
+   * Releases everything the root scope owns and refuses new scopes and resources from then on (when the backend
+   * closes): a tensor made after that would belong to no one and never be freed.
+   *
+   * @param owner the owner as named in the refusals, e.g. {@code "the nd4j backend"}
+   */
+  public void close(String owner) {
+    closedOwner = owner;
     root.releaseAll();
+  }
+
+  private void checkOpen() {
+    if (closedOwner != null) {
+      throw new IllegalStateException(closedOwner + " is closed");
+    }
   }
 
   private final class Scope implements TensorScope {

@@ -88,6 +88,21 @@ public final class Shape {
   }
 
   /**
+   * Checks that an array holds this shape's values, as {@link TensorFactory#fromArray} requires.
+   *
+   * @param data the values in row-major order
+   * @return {@code data}
+   * @throws IllegalArgumentException if {@code data} is null or its length is not {@link #size()}
+   */
+  public float[] checkValues(float[] data) {
+    if (data == null || data.length != size) {
+      throw new IllegalArgumentException("shape " + this + " needs " + size + " values, got "
+          + (data == null ? "null" : data.length));
+    }
+    return data;
+  }
+
+  /**
    * The total number of elements.
    *
    * @return the product of the dimensions

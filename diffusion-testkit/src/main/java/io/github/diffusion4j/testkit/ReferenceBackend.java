@@ -56,7 +56,7 @@ public final class ReferenceBackend implements Backend, TensorFactory {
 
   @Override
   public void close() {
-    scopes.releaseRoot();
+    scopes.close("the reference backend");
   }
 
   @Override
@@ -66,7 +66,7 @@ public final class ReferenceBackend implements Backend, TensorFactory {
 
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
-    return new ArrayTensor(this, shape, data.clone());
+    return new ArrayTensor(this, shape, shape.checkValues(data).clone());
   }
 
   @Override

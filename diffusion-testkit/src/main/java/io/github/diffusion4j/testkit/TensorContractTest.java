@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.diffusion4j.random.Noise;
+import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
@@ -15,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * The tensor contract every backend passes: each operation against the float32 arithmetic it promises,
@@ -72,7 +74,27 @@ public abstract class TensorContractTest extends BackendFixture {
 
   @Test
   void fromArrayRejectsWrongLength() {
-    assertThrows(IllegalArgumentException.class, () -> t().fromArray(new float[5], SHAPE));
+    IllegalArgumentException wrong =
+        assertThrows(IllegalArgumentException.class, () -> t().fromArray(new float[5], SHAPE));
+    assertEquals("shape " + SHAPE + " needs 24 values, got 5", wrong.getMessage());
+    IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> t().fromArray(null, SHAPE));
+    assertEquals("shape " + SHAPE + " needs 24 values, got null", none.getMessage());
+  }
+
+  @Test
+  void aClosedBackendRefusesNewTensorsAndScopes() {
+    Backend other = createBackend();
+    TensorFactory f = other.tensors();
+    Tensor made = f.fromArray(values(SHAPE.size(), 3), SHAPE);
+    other.close();
+    other.close();
+    for (Executable e : List.<Executable>of(
+        () -> f.zeros(SHAPE), () -> f.fromArray(new float[SHAPE.size()], SHAPE), f::openScope,
+        () -> f.normal(SHAPE, Noise.seeded(1)))) {
+      IllegalStateException refused = assertThrows(IllegalStateException.class, e);
+      assertEquals("the " + other.name() + " backend is closed", refused.getMessage());
+    }
+    assertThrows(IllegalStateException.class, made::toFloatArray, "a tensor of a closed backend was released");
   }
 
   @Test

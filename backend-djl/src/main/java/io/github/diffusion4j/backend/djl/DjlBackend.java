@@ -201,10 +201,7 @@ final class DjlBackend implements Backend, TensorFactory {
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
     checkOpen();
-    if (data.length != shape.size()) {
-      throw new IllegalArgumentException(
-          "fromArray: shape " + shape + " needs " + shape.size() + " values, got " + data.length);
-    }
+    shape.checkValues(data);
     return wrap(PtArrays.fromArray(root, data, PtArrays.dims(shape)), shape);
   }
 
@@ -252,7 +249,7 @@ final class DjlBackend implements Backend, TensorFactory {
     for (DjlParameters p : open) {
       p.close();
     }
-    scopes.releaseRoot();
+    scopes.close("the djl backend");
     root.close();
   }
 }

@@ -157,7 +157,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
   @Override
   public void close() {
     layers.close();
-    scopes.releaseRoot();
+    scopes.close("the nd4j backend");
     closed = true;
     freeRecycled();
   }
@@ -171,10 +171,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
-    if (data.length != shape.size()) {
-      throw new IllegalArgumentException(
-          "shape " + shape + " needs " + shape.size() + " values, got " + data.length);
-    }
+    shape.checkValues(data);
     INDArray a = allocate(shape);
     ((FloatPointer) a.data().addressPointer()).put(data);
     return Nd4jTensor.owning(this, shape, a);
