@@ -103,6 +103,19 @@ public final class Shape {
   }
 
   /**
+   * Checks that an operand has this shape, with the message every backend gives.
+   *
+   * @param actual the operand's shape
+   * @param what what the operand is, e.g. {@code "operand"}
+   * @throws IllegalArgumentException "WHAT has shape ACTUAL, expected THIS" if the shapes differ
+   */
+  public void checkSame(Shape actual, String what) {
+    if (!equals(actual)) {
+      throw new IllegalArgumentException(what + " has shape " + actual + ", expected " + this);
+    }
+  }
+
+  /**
    * The total number of elements.
    *
    * @return the product of the dimensions

@@ -11,9 +11,7 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
   private float[] data;
 
   ArrayTensor(ReferenceBackend backend, Shape shape, float[] data) {
-    if (data.length != shape.size()) {
-      throw new IllegalArgumentException("shape " + shape + " needs " + shape.size() + " values, got " + data.length);
-    }
+    shape.checkValues(data);
     this.backend = backend;
     this.shape = shape;
     this.data = data;
@@ -32,9 +30,7 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
     if (!(t instanceof ArrayTensor a)) {
       throw new IllegalArgumentException("not a reference tensor: " + t);
     }
-    if (!a.shape.equals(shape)) {
-      throw new IllegalArgumentException("shape mismatch: " + shape + " vs " + a.shape);
-    }
+    shape.checkSame(a.shape, "operand");
     return a.data();
   }
 

@@ -265,8 +265,9 @@ public abstract class TensorContractTest extends BackendFixture {
     try (TensorScope s = t().openScope()) {
       Tensor x = t().zeros(SHAPE);
       Tensor y = t().zeros(Shape.of(3, 8));
-      assertThrows(IllegalArgumentException.class, () -> x.add(y));
-      assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1));
+      String expected = "operand has shape " + y.shape() + ", expected " + SHAPE;
+      assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.add(y)).getMessage());
+      assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1)).getMessage());
       assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(5, 5)));
     }
   }

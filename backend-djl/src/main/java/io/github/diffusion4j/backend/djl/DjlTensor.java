@@ -86,9 +86,7 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
       throw new IllegalArgumentException(
           what + " is not a tensor of this djl backend: " + (t == null ? "null" : t.getClass().getName()));
     }
-    if (!d.shape.equals(expected)) {
-      throw new IllegalArgumentException(what + " has shape " + d.shape + ", expected " + expected);
-    }
+    expected.checkSame(d.shape, what);
     return d;
   }
 

@@ -97,9 +97,7 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
       throw new IllegalArgumentException(
           "operand " + t + " is not a tensor of this nd4j backend; create it with this backend's factory");
     }
-    if (!n.shape.equals(shape)) {
-      throw new IllegalArgumentException("shape mismatch: " + shape + " vs " + n.shape);
-    }
+    shape.checkSame(n.shape, "operand");
     return n;
   }
 
