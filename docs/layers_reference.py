@@ -53,7 +53,7 @@ def conv(p, name, x, stride=1, pad=(0, 0, 0, 0)):
     top, left, bottom, right = pad
     if any(pad):
         x = F.pad(x, (left, right, top, bottom))
-    return F.conv2d(x, w, p[name + ".bias"], stride=stride)
+    return F.conv2d(x, w, p.get(name + ".bias"), stride=stride)
 
 
 def linear(p, name, x):
@@ -101,6 +101,9 @@ CASES = {
     "conv3x3": ([("pre.weight", [C, C, 1, 1]), ("pre.bias", [C]), ("c.weight", [5, C, 3, 3]), ("c.bias", [5]),
                  ("post.weight", [C, 5, 1, 1]), ("post.bias", [C])],
                 lambda p, x, t: conv(p, "post", conv(p, "c", conv(p, "pre", x), 1, (1, 1, 1, 1)))),
+    "conv3x3_no_bias": ([("pre.weight", [C, C, 1, 1]), ("pre.bias", [C]), ("c.weight", [5, C, 3, 3]),
+                         ("post.weight", [C, 5, 1, 1]), ("post.bias", [C])],
+                        lambda p, x, t: conv(p, "post", conv(p, "c", conv(p, "pre", x), 1, (1, 1, 1, 1)))),
     "conv_stride2_right_bottom": ([("pre.weight", [C, C, 1, 1]), ("pre.bias", [C]), ("c.weight", [C, C, 3, 3]),
                                    ("c.bias", [C])],
                                   lambda p, x, t: F.interpolate(conv(p, "c", conv(p, "pre", x), 2, (0, 0, 1, 1)),

@@ -28,8 +28,8 @@ import java.util.Map;
  * <p><b>Evaluation.</b> Nodes run in order. Sources are computed here (the batch itself, the scaled
  * timestep, the sinusoidal embedding) and handed to the backend as data. In prediction a value is given back
  * as soon as its last reader has run, so memory follows the network's live set, not its size. A batch is
- * split into passes of at most {@link LayerBackend#passMemoryBytes()} of activations (one pass when it
- * fits); training accumulates the gradient over the passes, so the result does not depend on the split.
+ * split into passes of about {@link LayerBackend#passMemoryBytes()} of activations (one pass when it
+ * fits; passes hold multiples of four items, so one may hold up to three items more than the budget); training accumulates the gradient over the passes, so the result does not depend on the split.
  *
  * <p><b>Training.</b> {@link #step} zeroes the gradient, runs each pass forward (with the portable dropout
  * masks of {@link Layer.Dropout#mask}), takes the mean-squared-error loss and its gradient, and runs the
@@ -77,6 +77,14 @@ public final class NetworkModel implements TrainableModel {
 
   private NetworkModel(
       ModelSpec spec, Network network, LayerBackend layers, TensorFactory tensors, OptimizerSpec optimizer, long seed) {
+    if (!network.inputShape().equals(spec.imageShape())) {
+      // checked before any parameter is allocated: a backend would otherwise read the batch with the spec's
+      // shape through kernels planned for the network's (an index error on one backend, silently another
+      // function on the other)
+      throw new IllegalArgumentException(
+          spec.kind() + ": the network's input " + network.inputShape() + " is not the spec's image shape "
+              + spec.imageShape());
+    }
     this.spec = spec;
     this.network = network;
     this.layers = layers;

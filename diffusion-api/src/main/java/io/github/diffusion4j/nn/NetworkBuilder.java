@@ -48,6 +48,18 @@ public final class NetworkBuilder {
     return n;
   }
 
+  /** Checks that every input is a node of this builder, naming the layer being added. */
+  private void requireNodes(String what, Node... xs) {
+    for (Node x : xs) {
+      if (x == null) {
+        throw new IllegalArgumentException(what + ": an input node is null");
+      }
+      if (x.id() >= nodes.size() || nodes.get(x.id()) != x) {
+        throw new IllegalArgumentException(what + ": input " + x.layer() + " is not a node of this builder");
+      }
+    }
+  }
+
   private static int channels(Node x) {
     return x.itemShape().dim(0);
   }
@@ -65,6 +77,9 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node input(Shape itemShape) {
+    if (itemShape == null) {
+      throw new IllegalArgumentException("the input needs a shape [C, H, W]");
+    }
     if (itemShape.rank() != 3) {
       throw new IllegalArgumentException("the input must be [C, H, W], got " + itemShape);
     }
@@ -88,6 +103,9 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node timestepEmbedding(Layer.TimestepEmbedding embedding) {
+    if (embedding == null) {
+      throw new IllegalArgumentException("timestep embedding: settings are required");
+    }
     return add(embedding, Shape.of(embedding.dim()));
   }
 
@@ -113,6 +131,7 @@ public final class NetworkBuilder {
    * @return the node, {@code [out]}
    */
   public Node linear(String name, Node x, int out, boolean bias) {
+    requireNodes("linear " + name, x);
     if (x.itemShape().rank() != 1) {
       throw new IllegalArgumentException("linear " + name + " needs a vector input, got " + x.itemShape());
     }
@@ -131,8 +150,25 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node conv(String name, Node x, int out, int kernel, int stride, Layer.Padding padding) {
+    return conv(name, x, out, kernel, stride, padding, true);
+  }
+
+  /**
+   * A convolution, with or without a bias (PyTorch's {@code Conv2d(..., bias=False)}, as before a norm).
+   *
+   * @param name its state-dict prefix
+   * @param x an image input
+   * @param out the output channels
+   * @param kernel the kernel size
+   * @param stride the stride
+   * @param padding the padding
+   * @param bias whether it has a bias ({@code name.bias} in the layout)
+   * @return the node
+   */
+  public Node conv(String name, Node x, int out, int kernel, int stride, Layer.Padding padding, boolean bias) {
+    requireNodes("conv " + name, x);
     requireImage("conv " + name, x);
-    Layer.Conv2d c = new Layer.Conv2d(name, channels(x), out, kernel, stride, padding, true);
+    Layer.Conv2d c = new Layer.Conv2d(name, channels(x), out, kernel, stride, padding, bias);
     int h = x.itemShape().dim(1) + padding.top() + padding.bottom() - kernel;
     int w = x.itemShape().dim(2) + padding.left() + padding.right() - kernel;
     if (h < 0 || w < 0) {
@@ -152,6 +188,7 @@ public final class NetworkBuilder {
    * @return the node, shaped as {@code x}
    */
   public Node groupNorm(String name, Node x, int groups, double eps) {
+    requireNodes("group norm " + name, x);
     return add(new Layer.GroupNorm(name, channels(x), groups, eps), x.itemShape(), x);
   }
 
@@ -162,6 +199,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node silu(Node x) {
+    requireNodes("silu", x);
     return add(new Layer.Activation(Layer.Function.SILU), x.itemShape(), x);
   }
 
@@ -172,6 +210,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node relu(Node x) {
+    requireNodes("relu", x);
     return add(new Layer.Activation(Layer.Function.RELU), x.itemShape(), x);
   }
 
@@ -183,6 +222,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node upsample(Node x, int factor) {
+    requireNodes("upsampling", x);
     requireImage("upsampling", x);
     Shape s = x.itemShape();
     return add(new Layer.Upsample(factor), Shape.of(s.dim(0), s.dim(1) * factor, s.dim(2) * factor), x);
@@ -208,6 +248,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node add(Node a, Node b, double scale) {
+    requireNodes("add", a, b);
     boolean same = a.itemShape().equals(b.itemShape());
     boolean broadcast = a.itemShape().rank() == 3 && b.itemShape().rank() == 1 && b.itemShape().dim(0) == channels(a);
     if (!same && !broadcast) {
@@ -226,6 +267,7 @@ public final class NetworkBuilder {
     if (xs.length < 2) {
       throw new IllegalArgumentException("concat needs at least two inputs");
     }
+    requireNodes("concat", xs);
     int c = 0;
     int[] rest = Arrays.copyOfRange(xs[0].itemShape().dims(), 1, xs[0].itemShape().rank());
     for (Node x : xs) {
@@ -249,6 +291,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node sliceChannels(Node x, int from, int to) {
+    requireNodes("channel slice", x);
     if (to > channels(x)) {
       throw new IllegalArgumentException("channel slice [" + from + ", " + to + ") of " + x.itemShape());
     }
@@ -267,6 +310,8 @@ public final class NetworkBuilder {
    * @return the node, {@code [C, H, W]}
    */
   public Node attention(Node q, Node k, Node v, int heads) {
+    requireNodes("attention", q, k, v);
+    Layer.Attention layer = new Layer.Attention(heads); // heads checked before they divide anything
     requireImage("attention", q);
     if (!q.itemShape().equals(k.itemShape()) || !q.itemShape().equals(v.itemShape())) {
       throw new IllegalArgumentException("attention: q, k and v shapes differ: " + q.itemShape() + ", " + k.itemShape() + ", " + v.itemShape());
@@ -274,7 +319,7 @@ public final class NetworkBuilder {
     if (channels(q) % heads != 0) {
       throw new IllegalArgumentException("attention: " + heads + " heads do not divide " + channels(q) + " channels");
     }
-    return add(new Layer.Attention(heads), q.itemShape(), q, k, v);
+    return add(layer, q.itemShape(), q, k, v);
   }
 
   /**
@@ -287,6 +332,7 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node dropout(Node x, double p, long stream, int index) {
+    requireNodes("dropout", x);
     Layer.Dropout d = new Layer.Dropout(p, stream, index);
     return p == 0 ? x : add(d, x.itemShape(), x);
   }
@@ -299,6 +345,10 @@ public final class NetworkBuilder {
    * @return the node
    */
   public Node reshape(Node x, Shape itemShape) {
+    requireNodes("reshape", x);
+    if (itemShape == null) {
+      throw new IllegalArgumentException("reshape needs a shape");
+    }
     if (itemShape.size() != x.itemSize()) {
       throw new IllegalArgumentException("reshape " + x.itemShape() + " to " + itemShape + ": sizes differ");
     }
@@ -314,6 +364,7 @@ public final class NetworkBuilder {
    *     not the input's
    */
   public Network build(Node output) {
+    requireNodes("the output", output);
     Network n = new Network(nodes, output.id(), parameterShapes);
     if (!output.itemShape().equals(n.inputShape())) {
       throw new IllegalArgumentException("the output " + output.itemShape() + " must have the input's shape " + n.inputShape());

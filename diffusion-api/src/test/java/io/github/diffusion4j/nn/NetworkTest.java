@@ -1,6 +1,7 @@
 package io.github.diffusion4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.tensor.Shape;
@@ -54,5 +55,36 @@ class NetworkTest {
     b.silu(a);
     Network net = b.build(a); // the group norm is the output; the SiLU is not evaluated for it
     assertTrue(net.soleActivation(a.id()).isEmpty());
+  }
+
+  @Test
+  void theBuilderRefusesNullAndForeignNodesAndZeroHeadsInOneLine() {
+    NetworkBuilder other = new NetworkBuilder(Map.of());
+    Node foreign = other.relu(other.input(Shape.of(4, 3, 3))); // id 1, as the SiLU below
+    NetworkBuilder b = new NetworkBuilder(Map.of());
+    Node x = b.input(Shape.of(4, 3, 3));
+    b.silu(x);
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.build(foreign));
+    assertTrue(e.getMessage().contains("not a node of this builder"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.conv("c", null, 4, 3, 1, Layer.Padding.of(1)));
+    assertEquals("conv c: an input node is null", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.add(x, null));
+    assertEquals("add: an input node is null", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.concat(x, null));
+    assertEquals("concat: an input node is null", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.attention(x, x, x, 0));
+    assertEquals("attention heads must be positive, got 0", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.reshape(x, null));
+    assertEquals("reshape needs a shape", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> b.input(null));
+  }
+
+  @Test
+  void aConvolutionWithoutBiasReadsOnlyItsWeight() {
+    NetworkBuilder b = new NetworkBuilder(Map.of("c.weight", new int[] {4, 4, 3, 3}));
+    Node x = b.input(Shape.of(4, 3, 3));
+    Network net = b.build(b.conv("c", x, 4, 3, 1, Layer.Padding.of(1), false));
+    assertEquals(java.util.List.of("c.weight"), net.node(net.output()).layer().parameterNames());
   }
 }

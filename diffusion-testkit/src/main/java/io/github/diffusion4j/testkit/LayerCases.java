@@ -52,6 +52,10 @@ public final class LayerCases {
         b.reshape(b.linear("lin", b.reshape(b.conv("pre", x, C, 1, 1, none), Shape.of(144)), 144), IMAGE));
     define("conv3x3", layout("pre", pre, "c", new int[] {5, C, 3, 3}, "post", new int[] {C, 5, 1, 1}), (b, x) ->
         b.conv("post", b.conv("c", b.conv("pre", x, C, 1, 1, none), 5, 3, 1, same), C, 1, 1, none));
+    LinkedHashMap<String, int[]> noBias = layout("pre", pre, "c", new int[] {5, C, 3, 3}, "post", new int[] {C, 5, 1, 1});
+    noBias.remove("c.bias");
+    define("conv3x3_no_bias", noBias, (b, x) ->
+        b.conv("post", b.conv("c", b.conv("pre", x, C, 1, 1, none), 5, 3, 1, same, false), C, 1, 1, none));
     define("conv_stride2_right_bottom", layout("pre", pre, "c", new int[] {C, C, 3, 3}), (b, x) ->
         b.upsample(b.conv("c", b.conv("pre", x, C, 1, 1, none), C, 3, 2, new Padding(0, 0, 1, 1)), 2));
     define("conv_stride2_symmetric", layout("pre", pre, "c", new int[] {C, C, 3, 3}), (b, x) ->

@@ -192,7 +192,7 @@ public abstract class LayerContractTests extends BackendFixture {
   @Nested
   class Conv2d extends Kind {
     Conv2d() {
-      super("conv3x3", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight");
+      super("conv3x3", "conv3x3_no_bias", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight");
     }
   }
 
@@ -303,7 +303,7 @@ public abstract class LayerContractTests extends BackendFixture {
   @Test
   void everyGoldenCaseBelongsToAKind() {
     assertArrayEquals(
-        new String[] {"linear", "conv3x3", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight",
+        new String[] {"linear", "conv3x3", "conv3x3_no_bias", "conv_stride2_right_bottom", "conv_stride2_symmetric", "conv1x1_linear_weight",
           "group_norm", "group_norm_vector", "silu", "relu", "upsample", "add_scaled", "add_broadcast", "concat",
           "slice_channels", "attention_one_head", "attention_two_heads", "dropout", "embedding_ddpm",
           "embedding_diffusers_flip", "embedding_double"},

@@ -36,6 +36,22 @@ class ModelTest {
   }
 
   @Test
+  void aSpecWhoseNetworkReadsAnotherImageShapeIsRefusedBeforeAnyAllocation() {
+    MlpSpec mlp = new MlpSpec(Shape.of(2, 4, 4), 100, 8);
+    ModelSpec wrong = new ModelSpec() {
+      @Override public String kind() { return "custom"; }
+      @Override public Shape imageShape() { return Shape.of(2, 8, 8); } // the network reads [2, 4, 4]
+      @Override public int numTrainTimesteps() { return 100; }
+      @Override public java.util.Map<String, int[]> parameterShapes() { return mlp.parameterShapes(); }
+      @Override public StateDict initialWeights(long seed) { return mlp.initialWeights(seed); }
+      @Override public io.github.diffusion4j.nn.Network network() { return mlp.network(); }
+    };
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ref.createModel(wrong, OptimizerSpec.adam(1e-3), 1));
+    assertEquals("custom: the network's input [2, 4, 4] is not the spec's image shape [2, 8, 8]", e.getMessage());
+  }
+
+  @Test
   void mlpSpecLayoutAndInitialisation() {
     MlpSpec spec = new MlpSpec(Shape.of(3, 5, 5), 100, 128);
     assertEquals(75, spec.pixels());
