@@ -325,7 +325,7 @@ public sealed interface Layer {
      * @param name the state-dict prefix
      * @param channels the channels, positive
      * @param groups the groups, positive, dividing the channels
-     * @param eps the constant, positive
+     * @param eps the constant, positive and finite
      */
     public GroupNorm {
       requireName(name);
@@ -335,8 +335,8 @@ public sealed interface Layer {
         throw new IllegalArgumentException(
             "group norm " + name + ": " + groups + " groups do not divide " + channels + " channels");
       }
-      if (!(eps > 0)) {
-        throw new IllegalArgumentException("group norm " + name + ": eps must be positive, got " + eps);
+      if (!(eps > 0 && Double.isFinite(eps))) {
+        throw new IllegalArgumentException("group norm " + name + ": eps must be positive and finite, got " + eps);
       }
     }
 

@@ -32,6 +32,14 @@ public final class NetworkBuilder {
    * @param parameterShapes names, shapes and order of the parameters
    */
   public NetworkBuilder(Map<String, int[]> parameterShapes) {
+    if (parameterShapes == null) {
+      throw new IllegalArgumentException("the parameter layout must not be null (an empty map for none)");
+    }
+    parameterShapes.forEach((name, shape) -> {
+      if (name == null || shape == null) {
+        throw new IllegalArgumentException("parameter layout: entry " + name + " has no shape");
+      }
+    });
     this.parameterShapes = new LinkedHashMap<>(parameterShapes);
   }
 

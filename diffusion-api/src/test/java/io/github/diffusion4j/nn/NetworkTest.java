@@ -78,6 +78,12 @@ class NetworkTest {
     e = assertThrows(IllegalArgumentException.class, () -> b.reshape(x, null));
     assertEquals("reshape needs a shape", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> b.input(null));
+    java.util.Map<String, int[]> noShape = new java.util.HashMap<>();
+    noShape.put("c.weight", null);
+    e = assertThrows(IllegalArgumentException.class, () -> new NetworkBuilder(noShape));
+    assertEquals("parameter layout: entry c.weight has no shape", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> b.groupNorm("n", x, 2, Double.POSITIVE_INFINITY));
+    assertEquals("group norm n: eps must be positive and finite, got Infinity", e.getMessage());
   }
 
   @Test
