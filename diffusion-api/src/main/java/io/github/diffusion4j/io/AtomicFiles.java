@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -187,11 +188,21 @@ public final class AtomicFiles {
    *
    * @param target the final path
    * @param text the text
-   * @throws IOException if writing fails
+   * @throws IOException if writing fails; one that names no file (a full disk's "No space left on device") is a
+   *     {@link java.nio.file.FileSystemException} naming {@code target}
    */
   public static void writeString(Path target, String text) throws IOException {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    write(target, out -> out.write(bytes));
+    try {
+      write(target, out -> out.write(bytes));
+    } catch (java.nio.file.FileSystemException e) {
+      throw e;
+    } catch (IOException e) {
+      java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(target.toString(), null,
+          e.getMessage());
+      named.initCause(e);
+      throw named;
+    }
   }
 
   /**
@@ -219,6 +230,7 @@ public final class AtomicFiles {
   public static void writeDirectory(Path target, DirectoryContent content) throws IOException {
     Path parent = parentOf(target);
     Files.createDirectories(parent);
+    cleanStaleTemporaries(target);
     String name = target.getFileName().toString();
     Path temp = newTempDirectory(parent, name);
     try {
@@ -258,6 +270,63 @@ public final class AtomicFiles {
     fsyncDirectory(parent);
     if (old != null) {
       deleteRecursively(old);
+    }
+  }
+
+  /** How long a temporary must have been left untouched before a later write of the same name deletes it. */
+  public static final long STALE_TEMP_MILLIS = 10 * 60 * 1000L;
+
+  /**
+   * Tidies what killed writers of {@code target} left beside it: temporaries ({@code .tmp-<name>-<random>})
+   * that nothing has touched for {@link #STALE_TEMP_MILLIS} are deleted (a process killed with SIGKILL, or a
+   * command interrupted with Ctrl-C, cannot delete its own); a {@code -old} directory left by a crash between
+   * the two renames of {@link #writeDirectory} is renamed back to {@code target} when no {@code target}
+   * exists, so the previous content is never lost. Best effort: failures are ignored.
+   *
+   * @param target the file or directory about to be written
+   */
+  public static void cleanStaleTemporaries(Path target) {
+    Path parent = target.toAbsolutePath().getParent();
+    if (parent == null || target.getFileName() == null || !Files.isDirectory(parent)) {
+      return;
+    }
+    String prefix = TEMP_PREFIX + target.getFileName() + "-";
+    long now = System.currentTimeMillis();
+    try (DirectoryStream<Path> ls = Files.newDirectoryStream(parent,
+        p -> p.getFileName().toString().startsWith(prefix))) {
+      for (Path p : ls) {
+        String rest = p.getFileName().toString().substring(prefix.length());
+        if (!rest.matches("[0-9a-f]+(-old)?")) {
+          continue; // another target's temporary whose name extends this one's (".tmp-a-b-..." for "a" and "a-b")
+        }
+        try {
+          if (now - newestModification(p) <= STALE_TEMP_MILLIS) {
+            continue;
+          }
+          if (rest.endsWith("-old") && !Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
+          } else {
+            deleteRecursively(p);
+          }
+        } catch (IOException | RuntimeException e) {
+          // another process may be removing it; it is only a leftover
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // listing is only for tidying up
+    }
+  }
+
+  private static long newestModification(Path p) throws IOException {
+    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis();
+    }
+    try (Stream<Path> walk = Files.walk(p)) {
+      long newest = 0;
+      for (Path q : (Iterable<Path>) walk::iterator) {
+        newest = Math.max(newest, Files.getLastModifiedTime(q, LinkOption.NOFOLLOW_LINKS).toMillis());
+      }
+      return newest;
     }
   }
 

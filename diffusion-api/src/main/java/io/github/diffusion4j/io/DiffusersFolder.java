@@ -309,6 +309,7 @@ public record DiffusersFolder(
     byte[] configJson = (StrictJson.pretty(config.toMap()) + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] schedulerJson = scheduler.withClassName("DDPMScheduler").toJson().getBytes(StandardCharsets.UTF_8);
     byte[] index = modelIndexJson().getBytes(StandardCharsets.UTF_8);
+    checkReplaceable(directory);
     try {
       AtomicFiles.writeDirectory(directory, tmp -> {
         Files.createDirectory(tmp.resolve("unet"));
@@ -322,7 +323,43 @@ public record DiffusersFolder(
         AtomicFiles.fsyncDirectory(tmp.resolve("scheduler"));
       });
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot write the diffusers folder: " + e, e);
+      throw CheckpointException.of(directory, "cannot write the diffusers folder: " + FileProblems.describe(e), e);
+    }
+  }
+
+  /**
+   * Refuses to replace a folder that holds files {@link #write} would not write again (a README, a {@code .git}
+   * folder, another pipeline component of a cloned hub repository): replacing the folder would delete them.
+   *
+   * @param directory the folder to be written (it need not exist)
+   * @throws CheckpointException naming the first such file
+   */
+  public static void checkReplaceable(Path directory) {
+    foreignFile(directory).ifPresent(f -> {
+      throw CheckpointException.of(directory, "holds " + directory.relativize(f) + ", which writing a diffusers "
+          + "folder there would delete; choose a new folder, or move such files out first");
+    });
+  }
+
+  /**
+   * The first file or folder under an existing {@code directory} that {@link #write} would not write again.
+   *
+   * @param directory the folder {@link #write} is to replace
+   * @return the first such path (sorted), empty if there is none or the folder does not exist
+   */
+  private static java.util.Optional<Path> foreignFile(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      return java.util.Optional.empty();
+    }
+    java.util.Set<Path> ours = java.util.Set.of(Path.of(MODEL_INDEX), Path.of("unet"), Path.of("scheduler"),
+        Path.of("unet", CONFIG), Path.of("unet", WEIGHTS), Path.of("scheduler", SCHEDULER));
+    try (java.util.stream.Stream<Path> walk = Files.walk(directory)) {
+      return walk.filter(p -> !p.equals(directory))
+          .filter(p -> !ours.contains(directory.relativize(p)))
+          .sorted()
+          .findFirst();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return java.util.Optional.empty();
     }
   }
 }

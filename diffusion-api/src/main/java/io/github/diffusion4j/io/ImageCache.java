@@ -14,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -66,8 +65,6 @@ public final class ImageCache {
   static final int TRAILER_BYTES = 6 * 4 + 32 + 8 + 8;
   /** The most bad images recorded by name; the count is always complete. */
   public static final int SKIPPED_KEPT = 1000;
-  /** How long a leftover temporary file must have been untouched before it is deleted. */
-  static final long STALE_TEMP_MILLIS = 10 * 60 * 1000L;
   private static final long MAX_MAPPING = Integer.MAX_VALUE;
   private static final int MAX_STRING = 1 << 16;
 
@@ -148,6 +145,11 @@ public final class ImageCache {
     byte[] fingerprint = source.fingerprint();
     String reason = null;
     Status status = Status.BUILT;
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      // checked before anything is decoded: a FIFO would block the reader forever, a folder fails the rename
+      throw new DataFileException(file, FileProblems.ofReading(file).orElse("is not a regular file")
+          + ", where the image cache should be; delete it, and the cache is built again");
+    }
     if (Files.exists(file)) {
       try {
         Layout l = Layout.read(file);
@@ -163,7 +165,7 @@ public final class ImageCache {
       status = Status.REBUILT;
     }
     long start = System.nanoTime();
-    cleanLeftovers(file);
+    AtomicFiles.cleanStaleTemporaries(file);
     try {
       AtomicFiles.write(file, out -> build(new DataOutputStream(out), source, policy, fingerprint, progress));
       Layout l = Layout.read(file);
@@ -316,29 +318,6 @@ public final class ImageCache {
     long heap = Runtime.getRuntime().maxMemory();
     int byHeap = (int) Math.max(1, Math.min(Integer.MAX_VALUE, heap / (256L << 20)));
     return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), byHeap));
-  }
-
-  /** Deletes temporary files of earlier, killed builds of this cache that nothing has touched for a while. */
-  private static void cleanLeftovers(Path file) {
-    Path dir = file.toAbsolutePath().getParent();
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    String prefix = AtomicFiles.TEMP_PREFIX + file.getFileName() + "-";
-    long now = System.currentTimeMillis();
-    try (DirectoryStream<Path> ls = Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(prefix))) {
-      for (Path p : ls) {
-        try {
-          if (now - Files.getLastModifiedTime(p).toMillis() > STALE_TEMP_MILLIS) {
-            Files.deleteIfExists(p);
-          }
-        } catch (IOException e) {
-          // another process may be removing it; it is only a leftover
-        }
-      }
-    } catch (IOException e) {
-      // listing is only for tidying up
-    }
   }
 
   private static ImageCache map(Path file, Layout l, Status status, String reason, double seconds,

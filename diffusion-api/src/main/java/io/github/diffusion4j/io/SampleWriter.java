@@ -104,6 +104,7 @@ public final class SampleWriter implements AutoCloseable {
     byte[] preamble = preamble(format, imageShape, count, metadata, file.toString());
     AtomicFiles.PendingFile pending = null;
     try {
+      AtomicFiles.cleanStaleTemporaries(file); // a killed sampling's stream of this name: often gigabytes
       pending = AtomicFiles.create(file);
       pending.out().write(preamble);
       return new SampleWriter(file.toString(), imageShape, count, pending.out(), pending);

@@ -107,8 +107,14 @@ public final class TrainedModel implements AutoCloseable {
       return SchedulerConfig.DIFFUSERS_DEFAULTS;
     });
     UNet2DConfig unet = f.unet();
-    Shape shape = unet.sampleSize().isEmpty() ? null
-        : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
+    Shape shape;
+    try {
+      shape = unet.sampleSize().isEmpty() ? null
+          : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(f.configFile() + ": key 'sample_size': " + unet.sampleSize() + " with in_channels "
+          + unet.inChannels() + " makes images too large: " + e.getMessage());
+    }
     if (shape == null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
       throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
           + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");

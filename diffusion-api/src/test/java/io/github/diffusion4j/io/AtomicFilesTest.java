@@ -87,4 +87,39 @@ class AtomicFilesTest {
     assertTrue(t.getFileName().toString().startsWith(".tmp-step-1-"));
     assertTrue(t.getFileName().toString().endsWith("-old"));
   }
+
+  @Test
+  void staleTemporariesOfKilledWritersAreDeletedByTheNextWriteOfTheSameName() throws IOException {
+    long old = System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS;
+    Path staleFile = Files.write(dir.resolve(".tmp-a.npy-1f2e"), new byte[100]);
+    Files.setLastModifiedTime(staleFile, java.nio.file.attribute.FileTime.fromMillis(old));
+    Path fresh = Files.write(dir.resolve(".tmp-a.npy-3c4d"), new byte[10]);
+    Path otherName = Files.write(dir.resolve(".tmp-a.npy.bak-5"), new byte[10]);
+    Files.setLastModifiedTime(otherName, java.nio.file.attribute.FileTime.fromMillis(old));
+    SampleWriter.create(dir.resolve("a.npy"), io.github.diffusion4j.tensor.Shape.of(1, 1, 1), 1, java.util.Map.of())
+        .close();
+    assertFalse(Files.exists(staleFile), "left by a killed 'diffusion sample --out a.npy'");
+    assertTrue(Files.exists(fresh), "maybe another process writing a.npy right now");
+    assertTrue(Files.exists(otherName), "another target's");
+
+    Path staleDir = Files.createDirectories(dir.resolve(".tmp-d-9a"));
+    Files.write(staleDir.resolve("x"), new byte[10]);
+    Files.setLastModifiedTime(staleDir.resolve("x"), java.nio.file.attribute.FileTime.fromMillis(old));
+    Files.setLastModifiedTime(staleDir, java.nio.file.attribute.FileTime.fromMillis(old));
+    AtomicFiles.writeDirectory(dir.resolve("d"), tmp -> AtomicFiles.writeDurably(tmp.resolve("y"), out -> out.write(1)));
+    assertFalse(Files.exists(staleDir), "left by a killed 'diffusion convert --out d'");
+  }
+
+  @Test
+  void anOldDirectoryLeftBetweenTheTwoRenamesIsRestoredNotDeleted() throws IOException {
+    Path old = Files.createDirectories(dir.resolve(".tmp-d-77-old"));
+    Files.writeString(old.resolve("weights"), "the only copy");
+    Files.setLastModifiedTime(old.resolve("weights"),
+        java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
+    Files.setLastModifiedTime(old,
+        java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
+    AtomicFiles.cleanStaleTemporaries(dir.resolve("d"));
+    assertEquals("the only copy", Files.readString(dir.resolve("d").resolve("weights")));
+    assertEquals(List.of("d"), entries());
+  }
 }

@@ -130,4 +130,19 @@ class DiffusersFolderTest {
     assertFalse(DiffusersFolder.isDiffusersFolder(ckpt));
     assertFalse(DiffusersFolder.isDiffusersFolder(dir.resolve("nowhere")));
   }
+
+  @Test
+  void replacingAFolderThatHoldsOtherFilesIsRefusedAndDeletesNothing() throws IOException {
+    UNet2DConfig c = micro();
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER);
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER); // its own files only: replaced
+    Files.writeString(out.resolve("README.md"), "my notes");
+    Files.createDirectories(out.resolve(".git"));
+    CheckpointException e = assertThrows(CheckpointException.class,
+        () -> DiffusersFolder.write(out, c, weights(c), SCHEDULER));
+    assertTrue(e.getMessage().contains("holds .git"), e.getMessage());
+    assertEquals("my notes", Files.readString(out.resolve("README.md")));
+    assertTrue(Files.isDirectory(out.resolve(".git")));
+  }
 }

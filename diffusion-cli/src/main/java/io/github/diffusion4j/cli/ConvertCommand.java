@@ -58,6 +58,7 @@ final class ConvertCommand implements Callable<Integer> {
     if (Files.exists(out) && !(f == DdpmImport.Format.DIFFUSERS && DiffusersFolder.isDiffusersFolder(out))) {
       throw new BadInputException("--out " + out + ": exists; choose a new folder");
     }
+    DiffusersFolder.checkReplaceable(out); // before anything is loaded
     DdpmImport.Result r = DdpmImport.convert(file, out, new DdpmImport.Options(
         imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
     var s = r.spec();

@@ -46,6 +46,7 @@ final class ExportCommand implements Callable<Integer> {
     if (Files.exists(out) && !DiffusersFolder.isDiffusersFolder(out)) {
       throw new BadInputException("--out " + out + ": exists and is not a diffusers folder; choose a new folder");
     }
+    DiffusersFolder.checkReplaceable(out); // before anything is loaded
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null && Files.isDirectory(parent) && !OutputFiles.canCreateFilesIn(parent)) {
       throw new BadInputException("--out " + out + ": cannot create files in " + parent);

@@ -87,8 +87,19 @@ final class SampleCommand implements Callable<Integer> {
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
       try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, Map.of("range", "[0, 1]",
           "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
-        d.sampleImages(m.model(), s, request, progress, output);
-        output.commit();
+        // Ctrl-C (SIGINT) or SIGTERM: delete the temporary the samples stream into (it can be gigabytes)
+        Thread discard = new Thread(output::close, "diffusion-discard-output");
+        Runtime.getRuntime().addShutdownHook(discard);
+        try {
+          d.sampleImages(m.model(), s, request, progress, output);
+          output.commit();
+        } finally {
+          try {
+            Runtime.getRuntime().removeShutdownHook(discard);
+          } catch (IllegalStateException shuttingDown) {
+            // the hook is running
+          }
+        }
       }
       o.println("wrote " + out + " (" + count + (count == 1 ? " image, " : " images, ") + s.name() + ", " + request.plan().size() + " steps, "
           + d.backend().name() + ")");

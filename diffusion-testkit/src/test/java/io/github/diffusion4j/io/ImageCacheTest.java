@@ -251,7 +251,7 @@ class ImageCacheTest {
     Path file = dir.resolve("cache/c.cache");
     Files.createDirectories(file.getParent());
     Path stale = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "c.cache-1234"), new byte[10]);
-    Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 2 * ImageCache.STALE_TEMP_MILLIS));
+    Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
     Path fresh = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "c.cache-5678"), new byte[10]);
     Path other = Files.write(file.getParent().resolve(AtomicFiles.TEMP_PREFIX + "d.cache-1"), new byte[10]);
     Files.setLastModifiedTime(other, FileTime.fromMillis(0));
@@ -259,6 +259,22 @@ class ImageCacheTest {
     assertFalse(Files.exists(stale));
     assertTrue(Files.exists(fresh), "maybe another process building the same cache right now");
     assertTrue(Files.exists(other), "another cache's");
+  }
+
+  @Test
+  void aFifoOrAFolderWhereTheCacheShouldBeIsNamedBeforeAnythingIsDecoded() throws Exception {
+    ImageFolder folder = ImageFolder.scan(images(2), FIT);
+    Path fifo = dir.resolve("fifo.cache");
+    Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo is available");
+    io.github.diffusion4j.data.DataFileException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+        java.time.Duration.ofSeconds(20), () -> org.junit.jupiter.api.Assertions.assertThrows(
+            io.github.diffusion4j.data.DataFileException.class, () -> open(fifo, folder, BadDataPolicy.STOP)));
+    assertTrue(e.getMessage().contains("FIFO"), e.getMessage());
+    Path folderCache = Files.createDirectories(dir.resolve("dir.cache"));
+    e = org.junit.jupiter.api.Assertions.assertThrows(io.github.diffusion4j.data.DataFileException.class,
+        () -> open(folderCache, folder, BadDataPolicy.STOP));
+    assertTrue(e.getMessage().contains("is a folder"), e.getMessage());
   }
 
   @Test
