@@ -51,6 +51,47 @@ public final class FileProblems {
   }
 
   /**
+   * Why files cannot be created in a folder (created first, with its missing parents, if need be), found
+   * without changing anything: a creation is tried for real in the folder or its nearest existing ancestor
+   * (permission bits do not tell the whole story: read-only file systems, and root, whom they do not bind).
+   *
+   * @param folder the folder
+   * @return empty if files can be created there; else the problem, e.g. {@code "is not a folder"},
+   *     {@code "cannot create files in /data (read-only or permission denied)"}
+   */
+  public static Optional<String> ofWritingInto(Path folder) {
+    Path existing = folder.toAbsolutePath().normalize();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return Optional.empty();
+    }
+    if (!Files.isDirectory(existing)) {
+      return Optional.of(existing.equals(folder.toAbsolutePath().normalize())
+          ? "is not a folder" : existing + " is not a folder");
+    }
+    return canCreateFilesIn(existing) ? Optional.empty()
+        : Optional.of("cannot create files in " + existing + " (read-only or permission denied)");
+  }
+
+  /**
+   * Whether a file can be created in an existing folder, tried for real (a probe file created and deleted).
+   *
+   * @param dir the folder
+   * @return true if a file could be created there
+   */
+  public static boolean canCreateFilesIn(Path dir) {
+    try {
+      Path probe = Files.createTempFile(dir, ".diffusion-write-probe-", ".tmp");
+      Files.delete(probe);
+      return true;
+    } catch (IOException | SecurityException e) {
+      return false;
+    }
+  }
+
+  /**
    * A one-line description of an I/O failure, without Java class names and without repeating the file
    * name that {@link FileSystemException#getMessage()} puts in front.
    *

@@ -506,7 +506,8 @@ public final class Diffusion implements AutoCloseable {
    * (the batch size at most the images listed; images that do not decode are found when the training run
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
-   * {@code output.dir} can hold run folders. {@code diffusion config --check} runs it, and
+   * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created.
+   * {@code diffusion config --check} runs it, and
    * {@link TrainingRun} runs it before it creates anything.
    *
    * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
@@ -527,9 +528,13 @@ public final class Diffusion implements AutoCloseable {
       throw loaded.error("sampling.options", "sampler '" + sampler.name() + "' refused its settings: " + e.getMessage());
     }
     Path out = config().output().dir();
-    if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
-      throw loaded.error("output.dir", out + " is not a folder");
-    }
+    io.github.diffusion4j.io.FileProblems.ofWritingInto(out).ifPresent(p -> {
+      throw loaded.error("output.dir", out + ": " + p);
+    });
+    config().data().cacheDir().ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
+        .ifPresent(p -> {
+          throw loaded.error("data.cache_dir", cache + ": " + p);
+        }));
   }
 
   /** The backend's tensors, loaded only when a tensor is made (so that a sampler can be created to check it). */

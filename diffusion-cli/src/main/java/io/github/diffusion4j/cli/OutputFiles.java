@@ -44,18 +44,9 @@ final class OutputFiles {
     }
   }
 
-  /**
-   * Whether a file can be created in a folder, tried for real (permission bits do not tell the whole story:
-   * read-only file systems, and root, whom they do not bind).
-   */
+  /** Whether a file can be created in a folder ({@link io.github.diffusion4j.io.FileProblems#canCreateFilesIn}). */
   static boolean canCreateFilesIn(Path dir) {
-    try {
-      Path probe = Files.createTempFile(dir, ".diffusion-write-probe-", ".tmp");
-      Files.delete(probe);
-      return true;
-    } catch (IOException | SecurityException e) {
-      return false;
-    }
+    return io.github.diffusion4j.io.FileProblems.canCreateFilesIn(dir);
   }
 
   /** The output formats {@code --out} accepts, by extension. */

@@ -270,6 +270,15 @@ class FolderDataTest {
     try (Diffusion d = Diffusion.open(write(yaml(folderData(root, "  eval_root: " + missing))))) {
       assertEquals("data.eval_root", assertThrows(ConfigException.class, d::check).path());
     }
+    // a cache folder that is a file, or under one: found by the checks, not after the images are decoded
+    Path file = Files.writeString(dir.resolve("a-file"), "x");
+    for (Path cache : List.of(file, file.resolve("cache"))) {
+      try (Diffusion d = Diffusion.open(write(yaml(folderData(root, "  cache_dir: " + cache))))) {
+        ConfigException e = assertThrows(ConfigException.class, d::check);
+        assertEquals("data.cache_dir", e.path());
+        assertTrue(e.detail().contains("is not a folder"), e.detail());
+      }
+    }
     try (Diffusion d = Diffusion.open(write(yaml(folderData(root)).replace("batch_size: 8", "batch_size: 9")))) {
       ConfigException batch = assertThrows(ConfigException.class, d::check);
       assertEquals("training.batch_size", batch.path());

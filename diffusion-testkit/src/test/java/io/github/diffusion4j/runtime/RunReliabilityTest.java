@@ -69,6 +69,8 @@ class RunReliabilityTest {
         {"sampling.options={order: 2}", "sampling.options.order", "order"},
         {"model.hidden=2000000000", "model.hidden", "more than one tensor holds"},
         {"output.dir=" + dir.resolve("run.yaml"), "output.dir", "is not a folder"},
+        {"output.dir=" + dir.resolve("run.yaml/runs"), "output.dir", "run.yaml is not a folder"},
+        {"output.dir=" + readOnlyFolder().resolve("runs"), "output.dir", "cannot create files in"},
     };
     for (String[] c : cases) {
       ConfigException e = assertThrows(ConfigException.class, () -> {
@@ -79,6 +81,16 @@ class RunReliabilityTest {
       assertTrue(e.path().startsWith(c[1]), c[0] + ": " + e.getMessage());
       assertTrue(e.getMessage().contains(c[2]), e.getMessage());
     }
+  }
+
+  /** A folder where files cannot be created, also for root (whom permission bits do not bind). */
+  private Path readOnlyFolder() throws IOException {
+    if ("root".equals(System.getProperty("user.name"))) {
+      return Path.of("/sys/kernel");
+    }
+    Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+    readOnly.toFile().setWritable(false, false);
+    return readOnly;
   }
 
   @Test
