@@ -93,7 +93,9 @@ final class StrictJson {
    * @return e.g. {@code "Duplicate Object property \"a\" (line 1, column 12)"}
    */
   static String describe(JsonProcessingException e) {
-    String msg = CheckpointException.oneLine(e.getOriginalMessage());
+    // Jackson names where an unclosed value started as "[Source: REDACTED (...); line: 1, column: 1]"
+    String msg = CheckpointException.oneLine(e.getOriginalMessage())
+        .replaceAll("\\[Source: .*?; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
     JsonLocation loc = e.getLocation();
     if (loc != null && loc.getLineNr() > 0) {
       msg += " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";

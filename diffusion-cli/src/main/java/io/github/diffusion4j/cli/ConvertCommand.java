@@ -55,7 +55,8 @@ final class ConvertCommand implements Callable<Integer> {
     if (!Files.isRegularFile(file)) {
       throw new BadInputException(file + ": " + (Files.exists(file) ? "not a file" : "no such file"));
     }
-    if (Files.exists(out) && !(f == DdpmImport.Format.DIFFUSERS && DiffusersFolder.isDiffusersFolder(out))) {
+    if (Files.exists(out) && !OutputFiles.isEmptyFolder(out)
+        && !(f == DdpmImport.Format.DIFFUSERS && DiffusersFolder.isDiffusersFolder(out))) {
       throw new BadInputException("--out " + out + ": exists; choose a new folder");
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded

@@ -43,7 +43,7 @@ final class ExportCommand implements Callable<Integer> {
     if (!format.equals("diffusers")) {
       throw new BadInputException("--format " + format + ": supported is diffusers");
     }
-    if (Files.exists(out) && !DiffusersFolder.isDiffusersFolder(out)) {
+    if (Files.exists(out) && !OutputFiles.isEmptyFolder(out) && !DiffusersFolder.isDiffusersFolder(out)) {
       throw new BadInputException("--out " + out + ": exists and is not a diffusers folder; choose a new folder");
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded

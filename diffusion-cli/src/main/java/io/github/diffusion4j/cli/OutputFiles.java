@@ -34,13 +34,26 @@ final class OutputFiles {
   static void checkWritable(String option, Path file) {
     Path parent = file.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
-      throw new BadInputException(option + " " + file + ": the folder " + parent + " does not exist");
+      throw new BadInputException(option + " " + file + ": " + (parent != null && Files.exists(parent)
+          ? parent + " is a file, not a folder" : "the folder " + parent + " does not exist"));
     }
     if (!canCreateFilesIn(parent)) {
       throw new BadInputException(option + " " + file + ": the folder " + parent + " is not writable");
     }
     if (Files.isDirectory(file)) {
       throw new BadInputException(option + " " + file + ": is a folder; give a file name");
+    }
+  }
+
+  /** Whether a path is a folder with nothing in it (an output folder made beforehand, which a writer may replace). */
+  static boolean isEmptyFolder(Path p) {
+    if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> entries = Files.list(p)) {
+      return entries.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -73,6 +73,10 @@ final class SampleCommand implements Callable<Integer> {
       }
       OutputFiles.checkWritable("--gif", gif);
     }
+    if (frames != null) {
+      OutputFiles.checkWritable("--frames (the strip " + sibling(out, "-frames.png").getFileName() + ")",
+          sibling(out, "-frames.png"));
+    }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps)) {

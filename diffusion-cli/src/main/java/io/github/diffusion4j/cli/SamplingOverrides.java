@@ -40,9 +40,9 @@ public final class SamplingOverrides {
     return all;
   }
 
-  /** The options that stand for a configuration key, with that key. */
+  /** The options that stand for a configuration key, with that key (demo's {@code --out-dir} too). */
   private static final java.util.Map<String, String> OPTION_KEYS = java.util.Map.of("--backend", "backend",
-      "--sampler", "sampling.sampler", "--eta", "sampling.eta");
+      "--sampler", "sampling.sampler", "--eta", "sampling.eta", "--out-dir", "output.dir");
 
   /**
    * An error message as the command line was typed: an error located at an override that one of the sampling

@@ -184,6 +184,21 @@ class CliTest {
         "--steps 31");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("missing/x.png").toString()),
         "does not exist");
+    Path aFile = dir.resolve("a-file");
+    try {
+      java.nio.file.Files.writeString(aFile, "x");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", aFile.resolve("x.png").toString()),
+        aFile + " is a file, not a folder");
+    assertBad(cli("demo", "--out-dir", aFile.toString()),
+        "diffusion: --out-dir " + aFile + ": output.dir: " + aFile + ": is not a folder");
+    // the frame strip's place is checked before sampling, like --out's and --gif's
+    java.nio.file.Path strip = dir.resolve("strip-frames.png");
+    strip.toFile().mkdirs();
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--frames", "3", "--out", dir.resolve("strip.png").toString()),
+        "--frames (the strip strip-frames.png) " + strip + ": is a folder; give a file name");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("x.jpg").toString()), "unknown format");
     assertBad(cli("sample", "--checkpoint", dir.resolve("nope").toString()), "no such checkpoint");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta");

@@ -98,7 +98,7 @@ class PublishedModelsCliTest {
     CliTest.Result r = cli("convert", ckpt.toString(), "--out", mine.toString(), "--image-size", "8");
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("3x8x8 images, ch 32, ch_mult [1, 2], attention at [4]"), r.out());
-    Path exported = dir.resolve("exported");
+    Path exported = Files.createDirectories(dir.resolve("exported")); // an empty folder made beforehand is taken
     r = cli("export", "--checkpoint", mine.toString(), "--out", exported.toString(), "--backend", "reference");
     assertEquals(0, r.code(), r.all());
     assertTrue(DiffusersFolder.isDiffusersFolder(exported));
@@ -121,6 +121,15 @@ class PublishedModelsCliTest {
     r = cli("export", "--checkpoint", mine.toString(), "--out", mine.toString(), "--backend", "reference");
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().contains("exists and is not a diffusers folder"), r.err());
+    // an export's own folder is replaced; one that holds other files (a cloned repository's) is refused, kept whole
+    assertEquals(0, cli("export", "--checkpoint", mine.toString(), "--out", exported.toString(), "--backend",
+        "reference").code());
+    Files.writeString(exported.resolve("README.md"), "my notes");
+    r = cli("export", "--checkpoint", mine.toString(), "--out", exported.toString(), "--backend", "reference");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: " + exported + ": holds README.md, which writing a diffusers folder there would delete; "
+        + "choose a new folder, or move such files out first\n", r.err());
+    assertEquals("my notes", Files.readString(exported.resolve("README.md")));
   }
 
   @Test
