@@ -23,8 +23,9 @@ import java.util.TreeMap;
 
 /**
  * A folder of images, searched recursively: every file named {@code *.png}, {@code *.jpg}, {@code *.jpeg},
- * {@code *.bmp} or {@code *.gif} (any case) is an image; other files are listed as ignored; files and
- * folders whose names start with a dot are passed over; symbolic links are followed.
+ * {@code *.bmp} or {@code *.gif} (any case) is an image; other files are listed as ignored (a broken link or a
+ * FIFO with an image's name too, marked so); files and folders whose names start with a dot are passed over;
+ * symbolic links are followed.
  *
  * <p>The order is fixed: images are sorted by their path relative to the folder, name by name in code-point
  * order (so {@code a/x.png} comes before {@code a.png/} and {@code B} before {@code a}), the same on every
@@ -93,11 +94,15 @@ public final class ImageFolder implements ImageSource {
 
             @Override
             public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
-              if (hidden(f) || !attrs.isRegularFile()) {
+              if (hidden(f)) {
                 return FileVisitResult.CONTINUE;
               }
               String rel = relative(dir, f);
-              if (isImageName(f)) {
+              if (!attrs.isRegularFile()) {
+                // a broken link or a FIFO named like an image is shown, not dropped without a word
+                rel += attrs.isSymbolicLink() ? " (a broken symbolic link)" : " (not a regular file)";
+              }
+              if (isImageName(f) && attrs.isRegularFile()) {
                 entries.add(new Entry(rel, attrs.size(), attrs.lastModifiedTime().toMillis()));
               } else {
                 if (ignored.size() < IGNORED_KEPT) {

@@ -74,6 +74,18 @@ class ImageFolderTest {
   }
 
   @Test
+  void aBrokenLinkOrAFifoNamedLikeAnImageIsListedAsIgnoredNotDroppedSilently() throws Exception {
+    TestImages.write(dir.resolve("a/1.png"), TestImages.encode(TestImages.rgb(4, 4, 0, 0, 0), "png"));
+    Files.createSymbolicLink(dir.resolve("a/gone.png"), dir.resolve("nowhere.png"));
+    Process fifo = new ProcessBuilder("mkfifo", dir.resolve("a/pipe.png").toString()).start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(fifo.waitFor() == 0, "mkfifo is available");
+    ImageFolder folder = ImageFolder.scan(dir, rgb(4, 4));
+    assertEquals(List.of("a/1.png"), folder.names());
+    assertEquals(List.of("a/gone.png (a broken symbolic link)", "a/pipe.png (not a regular file)"),
+        folder.ignored().stream().sorted().toList());
+  }
+
+  @Test
   void theFingerprintFollowsNamesSizesAndTimesAndTheFit() throws IOException {
     Path a = TestImages.write(dir.resolve("a.png"), TestImages.rgb(4, 4, 0, 0, 0));
     TestImages.write(dir.resolve("b.png"), TestImages.rgb(4, 4, 9, 0, 0));
