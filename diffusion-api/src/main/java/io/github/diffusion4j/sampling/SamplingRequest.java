@@ -59,9 +59,11 @@ public record SamplingRequest(
     if (firstSample < 0) {
       throw new IllegalArgumentException("firstSample must be at least 0, got " + firstSample);
     }
-    Shape expected = Shape.batchOf(count, imageShape);
+    // the whole run's shape only where initial noise is given: a run of more than 2^31 values (sampled, and
+    // sharded by diffusion spark, batch by batch) has no such shape, and needs none
     initialNoise.ifPresent(
         x -> {
+          Shape expected = Shape.batchOf(count, imageShape);
           if (!x.shape().equals(expected)) {
             throw new IllegalArgumentException(
                 "initial noise has shape " + x.shape() + ", expected " + expected);

@@ -15,4 +15,17 @@ public final class BadInputException extends RuntimeException {
   public BadInputException(String message) {
     super(message);
   }
+
+  /**
+   * The error of a {@code --count} whose quality scoring would not fit the heap (eval, spark eval), with how to
+   * give {@code ./diffusion} more.
+   *
+   * @param count the count given
+   * @param e the api's refusal, naming the largest count that fits
+   * @return the error
+   */
+  public static BadInputException ofScoringCount(int count, io.github.diffusion4j.eval.ScoringMemoryException e) {
+    return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx16g for "
+        + "./diffusion");
+  }
 }

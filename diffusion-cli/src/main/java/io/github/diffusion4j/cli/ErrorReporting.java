@@ -20,7 +20,6 @@ final class ErrorReporting {
           || t instanceof io.github.diffusion4j.config.ConfigException
           || t instanceof io.github.diffusion4j.data.DataFileException
           || n.equals("io.github.diffusion4j.io.CheckpointException")
-          || t instanceof io.github.diffusion4j.data.DataFileException
           || t instanceof NoSuchFileException
           || t instanceof FileNotFoundException
           || t instanceof AccessDeniedException) {

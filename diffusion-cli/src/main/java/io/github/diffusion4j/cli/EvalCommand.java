@@ -137,14 +137,8 @@ final class EvalCommand implements Callable<Integer> {
     try {
       FrechetDistance.checkHeap(d.imageShape(), count);
     } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
-      throw badCount(count, e);
+      throw BadInputException.ofScoringCount(count, e);
     }
-  }
-
-  /** A scoring that does not fit, as the one-line error of {@code --count}. */
-  static BadInputException badCount(int count, io.github.diffusion4j.eval.ScoringMemoryException e) {
-    return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx16g for "
-        + "./diffusion");
   }
 
   /** {@code eval --bpd}. */

@@ -159,7 +159,9 @@ final class ModelSource implements Serializable {
   void release() {
     if (bytes != null) {
       try {
-        bytes.destroy();
+        // blocking: an asynchronous removal still under way when the context stops right after (the command
+        // line) is rejected by Spark's stopped thread pool, which prints a RejectedExecutionException
+        bytes.destroy(true);
       } catch (RuntimeException e) {
         // the context may be stopping; its broadcasts go with it
       }

@@ -28,6 +28,14 @@ public final class SparkJobException extends RuntimeException {
   static <T> T run(java.util.function.Supplier<T> action) {
     try {
       return action.get();
+    } catch (IllegalStateException e) {
+      if (String.valueOf(e.getMessage()).startsWith("Cannot call methods on a stopped SparkContext")) {
+        // a standalone master that could not be reached stops the context before the job starts; Spark's
+        // message is its whole creation stack trace
+        throw new SparkJobException("Spark stopped before the job could run (was the master reachable? Spark's "
+            + "log above says why)", e);
+      }
+      throw e;
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Exception e) {
@@ -43,6 +51,10 @@ public final class SparkJobException extends RuntimeException {
     }
     String m = root.getMessage();
     String line = m == null ? root.getClass().getSimpleName() : m.lines().findFirst().orElse("").strip();
+    if (line.contains("cancelled because SparkContext was shut down")) {
+      // no task failed: the context stopped under the job (Ctrl-C, SIGTERM, a lost master)
+      return new SparkJobException("the job was cancelled: Spark shut down while it ran (interrupted?)", e);
+    }
     return new SparkJobException("a task failed on every attempt Spark allows (spark.task.maxFailures): " + line, e);
   }
 }

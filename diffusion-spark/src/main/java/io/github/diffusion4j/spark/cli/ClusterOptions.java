@@ -39,13 +39,36 @@ final class ClusterOptions {
    * of its own on the class path may take it).
    */
   private static final java.util.regex.Pattern MASTER = java.util.regex.Pattern.compile(
-      "local|local\\[(\\d+|\\*)\\s*(,\\s*\\d+\\s*)?]|local-cluster\\[.*]|yarn|[a-z][a-z0-9+.-]*://.+");
+      "local|local\\[([1-9]\\d*|\\*)\\s*(,\\s*[1-9]\\d*\\s*)?]|local-cluster\\[.*]|yarn|[a-z][a-z0-9+.-]*://.+");
+
+  /**
+   * Whether a cluster manager on the class path takes a master URL (YARN's and Kubernetes' come with spark-yarn
+   * and spark-kubernetes, found by Spark as this looks for them: {@code ExternalClusterManager} services).
+   */
+  private static boolean hasClusterManager(String master) {
+    try {
+      for (org.apache.spark.scheduler.ExternalClusterManager m
+          : java.util.ServiceLoader.load(org.apache.spark.scheduler.ExternalClusterManager.class)) {
+        if (m.canCreate(master)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (java.util.ServiceConfigurationError | LinkageError e) {
+      return true; // Spark will say what is wrong with it
+    }
+  }
 
   /** Checks the values before anything starts. */
   void check() {
     if (master != null && !MASTER.matcher(master).matches()) {
       throw new BadInputException("--master " + master + ": not a Spark master URL (allowed: local, local[N], "
-          + "local[*], local[N,F] with F attempts per task, spark://HOST:PORT, yarn, k8s://HOST:PORT)");
+          + "local[*], local[N,F] with N and F at least 1, spark://HOST:PORT, yarn, k8s://HOST:PORT)");
+    }
+    if (master != null && !master.startsWith("local") && !master.startsWith("spark://") && !hasClusterManager(master)) {
+      throw new BadInputException("--master " + master + ": no Spark cluster manager for it on the class path (the "
+          + "diffusion launcher carries Spark's core: local, local[N], spark://HOST:PORT; for YARN or Kubernetes run "
+          + "the job with spark-submit, which brings them; docs/spark.md)");
     }
     if (partitions != null && partitions < 1) {
       throw new BadInputException("--partitions " + partitions + ": must be at least 1");

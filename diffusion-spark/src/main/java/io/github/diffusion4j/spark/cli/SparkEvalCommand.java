@@ -68,7 +68,7 @@ final class SparkEvalCommand implements Callable<Integer> {
     try (SparkContexts.Lease spark = cluster.start("eval", Terminal.isTerminal())) {
       r = SparkDiffusion.evaluate(spark.context(), job);
     } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
-      throw new BadInputException("--count " + count + ": " + e.getMessage());
+      throw BadInputException.ofScoringCount(count, e);
     } catch (RuntimeException e) {
       throw sampling.translate(e);
     }

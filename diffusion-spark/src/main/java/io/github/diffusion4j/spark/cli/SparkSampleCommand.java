@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.spark.SampleFormat;
 import io.github.diffusion4j.spark.SampleJob;
 import io.github.diffusion4j.spark.SampleManifest;
@@ -10,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -78,8 +80,9 @@ final class SparkSampleCommand implements Callable<Integer> {
     if (verify) {
       m.verify(out);
     }
-    o.printf(Locale.ROOT, "wrote %s (%d images in %d %s shards, %s %d steps, seed %d, %s) in %.1f s%s%n",
-        out.resolve(SampleManifest.FILE), m.count(), m.shards().size(), m.format().configName(), m.sampler(), m.steps(),
+    o.printf(Locale.ROOT, "wrote %s (%d %s in %d %s %s, %s %d steps, seed %d, %s) in %.1f s%s%n",
+        out.resolve(SampleManifest.FILE), m.count(), m.count() == 1 ? "image" : "images", m.shards().size(),
+        m.format().configName(), m.shards().size() == 1 ? "shard" : "shards", m.sampler(), m.steps(),
         m.seed(), m.backend(), seconds, verify ? "; every shard verified" : "");
     return 0;
   }
@@ -91,7 +94,12 @@ final class SparkSampleCommand implements Callable<Integer> {
     }
     if (Files.isDirectory(out)) {
       try (Stream<Path> entries = Files.list(out)) {
-        if (entries.findAny().isPresent()) {
+        List<Path> all = entries.toList();
+        if (!all.isEmpty() && all.stream().allMatch(p -> AtomicFiles.isTemporary(p.getFileName().toString()))) {
+          throw new BadInputException("--out " + out + ": holds only the temporaries of an interrupted run (e.g. "
+              + all.get(0).getFileName() + "); delete the folder, or give a new or empty one");
+        }
+        if (!all.isEmpty()) {
           throw new BadInputException("--out " + out + ": not empty; give a new or empty folder (the shards and "
               + "manifest.json go there)");
         }

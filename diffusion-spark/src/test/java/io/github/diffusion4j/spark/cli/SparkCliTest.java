@@ -94,12 +94,19 @@ class SparkCliTest {
         "--master bogus: not a Spark master URL (allowed: local, local[N], local[*], local[N,F]");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", "local[2,x]", "--out", dir.resolve("a").toString()),
         "--master local[2,x]: not a Spark master URL");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", "local[0]", "--out", dir.resolve("a").toString()),
+        "--master local[0]: not a Spark master URL");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", "yarn", "--out", dir.resolve("a").toString()),
+        "--master yarn: no Spark cluster manager for it on the class path");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--conf", "foo=1", "--out", dir.resolve("a").toString()),
         "--conf foo=1: expected spark.KEY=VALUE");
     Path full = dir.resolve("full");
     Files.createDirectories(full);
     Files.writeString(full.resolve("x"), "x");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.toString()), "--out " + full + ": not empty");
+    Path left = Files.createDirectories(dir.resolve("interrupted").resolve(".tmp-shard-00003-5f2a"));
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", left.getParent().toString()), "--out "
+        + left.getParent() + ": holds only the temporaries of an interrupted run (e.g. .tmp-shard-00003-5f2a)");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x").toString()), "--out "
         + full.resolve("x") + ": is a file");
     assertBad(cli("spark", "sample", "--checkpoint", dir.resolve("nope").toString(), "--master", m, "--out",
