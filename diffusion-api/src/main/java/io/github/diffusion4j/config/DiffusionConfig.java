@@ -40,7 +40,11 @@ public record DiffusionConfig(
       "seed of every random stream (data, initial weights, training noise, sampling noise)");
   static final Key<DiffusionConfig, Integer> THREADS = Key.of("threads", DiffusionConfig::threads,
       ValueType.integer(1, 1024), 1,
-      "native compute threads (intra-op); 2 speed up the U-Nets, small models gain little");
+      "native compute threads; sampling splits a batch into this many slices, each walked on a thread of its own "
+          + "(samples equal one thread's up to rounding in the last bits), while training and a batch of one image "
+          + "share each operation over them (on ND4J any count gives the same bits; on DJL libtorch's sums round "
+          + "otherwise at another count, which Adam's first steps can magnify); 2 speed up the U-Nets and the "
+          + "tutorial MLP's sampling (README, Speed)");
 
   /**
    * Validates the values and their combinations.
@@ -73,6 +77,7 @@ public record DiffusionConfig(
       Sizes.checkData(new Sizes.Model(model, schedule, training), data.imageShape().orElseThrow(),
           data.trainSize(), data.evalSize());
     }
+    data.imageShape().ifPresent(image -> Sizes.checkSampleCount(sampling.count(), image));
   }
 
   /**
@@ -87,6 +92,7 @@ public record DiffusionConfig(
    */
   public void checkDataSizes(Shape imageShape, long trainImages, long evalImages) {
     Sizes.checkData(new Sizes.Model(model, schedule, training), imageShape, trainImages, evalImages);
+    Sizes.checkSampleCount(sampling.count(), imageShape);
   }
 
   /**
@@ -107,6 +113,7 @@ public record DiffusionConfig(
   public void checkSizes(Shape imageShape, long trainImages, long evalImages, long maxHeapBytes) {
     Sizes.Model m = new Sizes.Model(model, schedule, training);
     Sizes.checkData(m, imageShape, trainImages, evalImages);
+    Sizes.checkSampleCount(sampling.count(), imageShape);
     model.toSpec(imageShape, schedule.spec().numTrainTimesteps());
     Sizes.checkMemory(m, imageShape, trainImages, evalImages, maxHeapBytes);
   }

@@ -30,5 +30,12 @@ public record OutputConfig(Path dir, String name) {
   public OutputConfig {
     DIR.check(dir);
     NAME.check(name);
+    if (name.length() > MAX_NAME) { // the name is ASCII (NAME's pattern): characters are bytes
+      throw new ConfigException(NAME.path(), "must be at most " + MAX_NAME + " characters (the file systems' limit "
+          + "for a folder name), got " + name.length());
+    }
   }
+
+  /** The longest file name ext4, XFS, APFS and NTFS take, in bytes. */
+  static final int MAX_NAME = 255;
 }

@@ -102,7 +102,8 @@ public record SamplingConfig(
   static final Key<SamplingConfig, Integer> NOISE_VERSION = Key.of("sampling.noise_version",
       SamplingConfig::noiseVersion, ValueType.oneOf(1, 2), 1,
       "how sampling noise becomes normals: 1 ziggurat (every release's samples), 2 float32 Box-Muller "
-          + "(faster with the Vector API on AVX-512, on AVX2 with DJL; docs/noise.md)");
+          + "(faster with the Vector API and DJL; beside ND4J's vector kernels Java 17 compiles one of the two badly "
+          + "in some processes, the fill on AVX2, ND4J's kernels on AVX-512: keep 1 with ND4J; docs/noise.md)");
   static final Key<SamplingConfig, ConfigSection> OPTIONS = Key.of("sampling.options",
       SamplingConfig::options, ValueType.section(), ConfigSection.empty("sampling.options"),
       "sampler-specific options, read by a custom sampler's provider");

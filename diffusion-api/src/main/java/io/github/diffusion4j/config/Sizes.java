@@ -178,6 +178,18 @@ final class Sizes {
     }
   }
 
+  /**
+   * Checks that {@code sampling.count} images fit in one request: a sampling request spans its whole count,
+   * so its {@code [count, C, H, W]} must be a shape one tensor may have (found only after training, before).
+   *
+   * @param count the images to generate
+   * @param image {@code [C, H, W]}
+   * @throws ConfigException at {@code sampling.count}
+   */
+  static void checkSampleCount(int count, Shape image) {
+    fits(SamplingConfig.COUNT.path(), count, image.size(), "images of " + image.toCompactString(), "the samples");
+  }
+
   private static void fits(String key, long count, long perItem, String items, String what) {
     if (times(count, perItem) > MAX_ARRAY) {
       throw ConfigException.either(

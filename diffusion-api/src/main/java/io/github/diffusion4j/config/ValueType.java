@@ -72,7 +72,27 @@ abstract class ValueType<T> {
   abstract String describe();
 
   static ConfigException expected(String path, String what, Node got) {
+    if (got instanceof Node.ScalarNode s && s.kind() == Node.Kind.STRING && LEADING_ZEROS.matcher(s.text()).matches()
+        && (what.equals("an integer") || what.equals("a number"))) {
+      // YAML 1.1 reads a leading 0 as octal, so 089 (no octal digits) is not a number at all
+      return new ConfigException(path, "expected " + what + ", got '" + s.text() + "': write it without leading zeros");
+    }
     return new ConfigException(path, "expected " + what + ", got " + got.describe());
+  }
+
+  /** A plain integer with a leading zero ({@code 0042}, {@code -010}), which YAML 1.1 reads as octal. */
+  private static final Pattern LEADING_ZEROS = Pattern.compile("[-+]?0[0-9_]+");
+
+  /**
+   * Refuses an integer written with leading zeros: YAML 1.1 (SnakeYAML, Jackson) reads {@code 0042} as the octal
+   * 34, which nobody who pads a seed or a size with zeros means.
+   */
+  static void rejectLeadingZeros(Node.ScalarNode s, String path) {
+    if (LEADING_ZEROS.matcher(s.text()).matches()) {
+      String plain = s.text().replaceFirst("^([-+]?)0+(?=[0-9])", "$1").replace("_", "");
+      throw new ConfigException(path, "write " + s.text() + " without leading zeros (YAML reads a leading 0 as octal: "
+          + s.text() + " would be " + s.value() + "); e.g. " + plain);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -163,9 +183,16 @@ abstract class ValueType<T> {
     @Override
     Integer read(Node node, String path, Path baseDir) {
       if (node instanceof Node.ScalarNode s && s.kind() == Node.Kind.INT) {
+        rejectLeadingZeros(s, path);
         BigInteger v = (BigInteger) s.value();
-        if (v.compareTo(BigInteger.valueOf(min)) < 0 || v.compareTo(BigInteger.valueOf(max)) > 0) {
+        if (v.compareTo(BigInteger.valueOf(min)) < 0) {
           throw new ConfigException(path, rangeMessage(v.toString()));
+        }
+        if (v.compareTo(BigInteger.valueOf(max)) > 0) {
+          // a range open at the top (max is the largest 32-bit integer) still has a ceiling: say it
+          throw new ConfigException(path, max == Integer.MAX_VALUE
+              ? "must be at most " + max + " (the largest 32-bit integer), got " + v
+              : rangeMessage(v.toString()));
         }
         return v.intValue();
       }
@@ -212,6 +239,7 @@ abstract class ValueType<T> {
     @Override
     Long read(Node node, String path, Path baseDir) {
       if (node instanceof Node.ScalarNode s && s.kind() == Node.Kind.INT) {
+        rejectLeadingZeros(s, path);
         BigInteger v = (BigInteger) s.value();
         if (v.bitLength() > 63) {
           throw new ConfigException(path, "must fit in 64 bits (between " + Long.MIN_VALUE + " and "
@@ -251,7 +279,12 @@ abstract class ValueType<T> {
     Double read(Node node, String path, Path baseDir) {
       if (node instanceof Node.ScalarNode s) {
         if (s.kind() == Node.Kind.INT) {
-          return ((BigInteger) s.value()).doubleValue();
+          rejectLeadingZeros(s, path);
+          double d = ((BigInteger) s.value()).doubleValue();
+          if (!Double.isFinite(d)) { // an integer literal beyond the doubles' range
+            throw new ConfigException(path, "must be a finite number, got " + s.text());
+          }
+          return d;
         }
         if (s.kind() == Node.Kind.FLOAT) {
           double d = (Double) s.value();

@@ -257,6 +257,10 @@ final class YamlTree {
       line = l == null ? 0 : l.getLineNr();
       column = l == null ? 0 : l.getColumnNr();
       String m = e.getOriginalMessage();
+      if (m != null && m.startsWith("Expected a field name")) {
+        // Jackson's text names SnakeYAML's event class ("<org.yaml.snakeyaml.events.SequenceStartEvent(...)>")
+        m = "a key must be a plain name, not a list or a mapping ('? [a, b]' or '{a: 1}: ...')";
+      }
       detail = "YAML syntax error" + (m == null ? "" : ": " + m.lines().findFirst().orElse(m));
     }
     return positions

@@ -53,6 +53,22 @@ class ConfigDocsTest {
   }
 
   @Test
+  void theReadmesTableIsTheGeneratedOne() throws java.io.IOException {
+    // the README's key table is `diffusion config --markdown`'s output, pasted: it must not drift from the code
+    java.nio.file.Path readme = java.nio.file.Path.of("..", "README.md");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(readme), "run from the module");
+    List<String> lines = java.nio.file.Files.readAllLines(readme);
+    int start = lines.indexOf("| key | type | default | description |");
+    assertTrue(start >= 0, "README.md has the key table");
+    int end = start;
+    while (end < lines.size() && lines.get(end).startsWith("|")) {
+      end++;
+    }
+    assertEquals(ConfigDocs.markdownTable().strip(), String.join("\n", lines.subList(start, end)),
+        "README.md's key table: paste `./diffusion config --markdown` over it");
+  }
+
+  @Test
   void schemaPathsAreUniqueAndMatchTheirSections() {
     Set<String> seen = new HashSet<>();
     for (Key<?, ?> k : Schema.keys()) {

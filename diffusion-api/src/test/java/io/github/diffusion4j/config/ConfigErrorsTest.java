@@ -294,7 +294,7 @@ class ConfigErrorsTest {
 
   @Test
   void integerTooLarge() {
-    assertError("run.yaml:2:3: training.epochs: must be at least 1, got 99999999999",
+    assertError("run.yaml:2:3: training.epochs: must be at most 2147483647 (the largest 32-bit integer), got 99999999999",
         "training:\n  epochs: 99999999999\n");
     assertError("run.yaml:1:1: seed: must fit in 64 bits (between -9223372036854775808 and "
         + "9223372036854775807), got 99999999999999999999", "seed: 99999999999999999999\n");

@@ -1,0 +1,78 @@
+package io.github.diffusion4j.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.tensor.Shape;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Messages and checks found by a walk of the configuration surface. */
+class ConfigWalkTest {
+
+  private static String error(String yaml) {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.loadString(yaml, "run.yaml"));
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    assertFalse(e.getMessage().contains("org.yaml"), e.getMessage());
+    return e.getMessage();
+  }
+
+  @Test
+  void anIntegerAboveTheLargest32BitOneSaysSoRatherThanAtLeastOne() {
+    assertEquals("run.yaml:2:3: training.epochs: must be at most 2147483647 (the largest 32-bit integer), got "
+        + "99999999999999999999", error("training:\n  epochs: 99999999999999999999\n"));
+    assertEquals("run.yaml:1:1: threads: must be between 1 and 1024, got 5000", error("threads: 5000\n"));
+    assertEquals("run.yaml:2:3: training.epochs: must be at least 1, got -1", error("training:\n  epochs: -1\n"));
+  }
+
+  @Test
+  void anIntegerLiteralBeyondTheDoublesRangeIsNotFinite() {
+    String big = "1" + "0".repeat(400);
+    assertEquals("run.yaml:2:3: training.learning_rate: must be a finite number, got " + big,
+        error("training:\n  learning_rate: " + big + "\n"));
+  }
+
+  @Test
+  void leadingZerosAreRefusedNotReadAsOctal() {
+    assertEquals("run.yaml:1:1: seed: write 0042 without leading zeros (YAML reads a leading 0 as octal: 0042 "
+        + "would be 34); e.g. 42", error("seed: 0042\n"));
+    assertTrue(error("training:\n  epochs: 010\n").startsWith("run.yaml:2:3: training.epochs: write 010 without "
+        + "leading zeros"));
+    assertEquals("run.yaml:1:1: seed: expected an integer, got '089': write it without leading zeros",
+        error("seed: 089\n"));
+    // zero itself, hexadecimal and decimals stay as they were; a folder name keeps its zeros
+    assertEquals(0L, ConfigLoader.loadString("seed: 0\n", "run.yaml").seed());
+    assertEquals(16, ConfigLoader.loadString("training:\n  epochs: 0x10\n", "run.yaml").training().epochs());
+    assertEquals(0.001, ConfigLoader.loadString("training:\n  learning_rate: 0.001\n", "run.yaml").training()
+        .learningRate());
+    assertEquals("0042", ConfigLoader.loadString("output:\n  name: 0042\n", "run.yaml").output().name());
+  }
+
+  @Test
+  void aComplexKeyIsNamedWithoutSnakeYamlsClassNames() {
+    assertEquals("run.yaml:1:4: YAML syntax error: a key must be a plain name, not a list or a mapping "
+        + "('? [a, b]' or '{a: 1}: ...')", error("? [a, b]\n: 1\n"));
+  }
+
+  @Test
+  void aSampleCountWhoseSamplesCannotBeOneTensorIsRefusedUpFront() {
+    String m = error("sampling:\n  count: 2000000000\n");
+    assertTrue(m.startsWith("run.yaml:2:3: sampling.count: 2000000000 images of 3x5x5 make the samples "
+        + "150000000000 values, more than one Java array holds (2147483639); use at most 28633115"), m);
+    assertEquals(28633115, ConfigLoader.loadString("sampling:\n  count: 28633115\n", "run.yaml").sampling().count());
+    DiffusionConfig folder = ConfigLoader.loadString("sampling:\n  count: 1000000\n", "run.yaml");
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> folder.checkDataSizes(Shape.of(3, 64, 64), 10, 0));
+    assertEquals("sampling.count", e.path());
+  }
+
+  @Test
+  void aRunFolderNameLongerThanTheFileSystemsTakeIsRefused() {
+    assertEquals("run.yaml:2:3: output.name: must be at most 255 characters (the file systems' limit for a folder "
+        + "name), got 300", error("output:\n  name: " + "a".repeat(300) + "\n"));
+    assertEquals(255, ConfigLoader.loadString("output:\n  name: " + "a".repeat(255) + "\n", "run.yaml", List.of())
+        .output().name().length());
+  }
+}
