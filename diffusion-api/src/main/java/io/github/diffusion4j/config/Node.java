@@ -103,6 +103,18 @@ sealed interface Node permits Node.MapNode, Node.ListNode, Node.ScalarNode {
       return new MapNode(location, m);
     }
 
+    /**
+     * A copy without one entry.
+     *
+     * @param key the key
+     * @return the new mapping
+     */
+    MapNode without(String key) {
+      LinkedHashMap<String, Entry> m = new LinkedHashMap<>(entries);
+      m.remove(key);
+      return new MapNode(location, m);
+    }
+
     @Override
     public String describe() {
       return "a mapping";

@@ -47,6 +47,38 @@ final class Overrides {
   }
 
   /**
+   * The file's {@code sampling.options} belong to the file's sampler: where the overrides name another sampler
+   * and give no options of their own, the file's are dropped (as {@code Diffusion.sampler(name)} gives another
+   * sampler none), so that a run trained with a custom sampler's options samples with {@code --sampler ddim}.
+   *
+   * @param file the tree from the file
+   * @param overridden the tree after the overrides
+   * @param overrides the overrides
+   * @return {@code overridden}, without the file's sampler options where they belong to a sampler no longer chosen
+   */
+  static Node.MapNode withoutOtherSamplersOptions(Node.MapNode file, Node.MapNode overridden, List<String> overrides) {
+    Object before = samplingValue(file, "sampler");
+    Object after = samplingValue(overridden, "sampler");
+    boolean optionsOverridden = overrides.stream().map(o -> o.substring(0, Math.max(0, o.indexOf('='))).strip())
+        .anyMatch(k -> k.equals("sampling") || k.startsWith("sampling.options"));
+    if (java.util.Objects.equals(before, after) || optionsOverridden
+        || !(overridden.get("sampling") != null && overridden.get("sampling").value() instanceof Node.MapNode s)
+        || s.get("options") == null) {
+      return overridden;
+    }
+    Node.Entry sampling = overridden.get("sampling");
+    return overridden.with("sampling", new Node.Entry(sampling.keyLocation(), s.without("options")));
+  }
+
+  private static Object samplingValue(Node.MapNode root, String key) {
+    Node.Entry sampling = root.get("sampling");
+    if (sampling == null || !(sampling.value() instanceof Node.MapNode s) || s.get(key) == null) {
+      return null;
+    }
+    return s.get(key).value() instanceof Node.ScalarNode v ? v.value() : s.get(key).value();
+  }
+
+  /**
    * Whether a value was given by an override (its relative paths are resolved against the working
    * directory, where the command was typed, rather than the YAML file's folder).
    *

@@ -342,7 +342,28 @@ public final class Diffusion implements AutoCloseable {
    * @return the sampler
    */
   public Sampler sampler() {
-    return Session.get(session.samplerProvider).create(samplerSpec());
+    return create(Session.get(session.samplerProvider), samplerSpec(), true);
+  }
+
+  /**
+   * A provider's sampler: a refusal of its settings is the configuration's error, located at {@code
+   * sampling.options} where they are the configured ones; a provider that returns no sampler is named.
+   */
+  private Sampler create(SamplerProvider p, SamplerSpec spec, boolean configured) {
+    Sampler s;
+    try {
+      s = p.create(spec);
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      String refused = "sampler '" + p.name() + "' refused its settings: " + e.getMessage();
+      throw configured ? loaded.error("sampling.options", refused) : new IllegalArgumentException(refused, e);
+    }
+    if (s == null) {
+      throw new IllegalStateException("sampler provider " + p.getClass().getName() + " ('" + p.name()
+          + "') returned no sampler");
+    }
+    return s;
   }
 
   /**
@@ -366,7 +387,7 @@ public final class Diffusion implements AutoCloseable {
           spec.varianceType(), spec.setAlphaToOne(), spec.clipping(),
           io.github.diffusion4j.sampling.SamplerOptions.EMPTY);
     }
-    return p.create(spec);
+    return create(p, spec, name.equals(config().sampling().sampler()));
   }
 
   /**
@@ -518,15 +539,8 @@ public final class Diffusion implements AutoCloseable {
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     Session.get(session.dataLoader).checkListing();
     modelSpec();
-    SamplerProvider sampler = Session.get(session.samplerProvider);
-    SamplerSpec spec = config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors());
-    try {
-      sampler.create(spec);
-    } catch (io.github.diffusion4j.config.ConfigException e) {
-      throw e;
-    } catch (IllegalArgumentException e) {
-      throw loaded.error("sampling.options", "sampler '" + sampler.name() + "' refused its settings: " + e.getMessage());
-    }
+    create(Session.get(session.samplerProvider),
+        config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors()), true);
     Path out = config().output().dir();
     io.github.diffusion4j.io.FileProblems.ofWritingInto(out).ifPresent(p -> {
       throw loaded.error("output.dir", out + ": " + p);

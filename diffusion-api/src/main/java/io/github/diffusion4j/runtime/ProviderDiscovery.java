@@ -105,6 +105,11 @@ public final class ProviderDiscovery {
         broken.add(p.getClass().getName() + ": name() failed: " + oneLine(e));
         continue;
       }
+      if (n == null || !NAME.matcher(n).matches()) {
+        broken.add(p.getClass().getName() + ": name() returned " + (n == null ? "null" : "'" + n + "'")
+            + ", not a lowercase identifier ([a-z][a-z0-9_]*) that a configuration can name; ignored");
+        continue;
+      }
       if (found.containsKey(n)) {
         broken.add(p.getClass().getName() + ": duplicate name '" + n + "' (already provided by "
             + found.get(n).getClass().getName() + "); ignored");
@@ -117,6 +122,9 @@ public final class ProviderDiscovery {
     }
     return new Found<>(found, broken);
   }
+
+  /** What a configuration accepts as a backend or sampler name (config.ValueType's lowercase identifier). */
+  private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[a-z][a-z0-9_]*");
 
   private static String oneLine(Throwable e) {
     StringBuilder b = new StringBuilder();

@@ -99,6 +99,8 @@ public final class SamplingLoop {
    * @param request the request
    * @param listener the listener
    * @return the final samples, owned by the caller's current scope
+   * @throws IllegalStateException if a step's result is not a sample of the batch's shape, or the final samples
+   *     hold NaN or infinite values (they are not returned, so not written)
    */
   public static Tensor run(
       Sampler sampler,
@@ -107,9 +109,16 @@ public final class SamplingLoop {
       SamplingRequest request,
       SamplingListener listener) {
     int slices = request.initialNoise().isPresent() ? 1 : Math.min(tensors.threads(), request.count());
-    return slices > 1
+    Tensor samples = slices > 1
         ? runSliced(sampler, model, tensors, request, listener, slices)
         : runWhole(sampler, model, tensors, request, listener);
+    if (!Double.isFinite(samples.sum())) { // one pass over the batch, against a model's pass per step
+      samples.close();
+      throw new IllegalStateException("sampler '" + sampler.name() + "': the samples of " + request.plan().size()
+          + (request.plan().size() == 1 ? " step" : " steps") + " hold NaN or infinite values (a diverged model, or "
+          + "a sampler's division by zero); nothing is returned for them");
+    }
+    return samples;
   }
 
   private static Tensor runWhole(

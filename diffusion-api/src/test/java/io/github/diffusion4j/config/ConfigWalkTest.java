@@ -75,4 +75,18 @@ class ConfigWalkTest {
     assertEquals(255, ConfigLoader.loadString("output:\n  name: " + "a".repeat(255) + "\n", "run.yaml", List.of())
         .output().name().length());
   }
+
+  @Test
+  void aFilesSamplerOptionsStayWithItsSamplerWhenAnOverrideChoosesAnother() {
+    String yaml = "sampling:\n  sampler: mine\n  options:\n    order: 3\n";
+    assertEquals(3, ConfigLoader.loadString(yaml, "run.yaml").sampling().options().getInt("order", 0, 0, 9));
+    DiffusionConfig ddim = ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=ddim"));
+    assertEquals("ddim", ddim.sampling().sampler());
+    assertTrue(ddim.sampling().options().isEmpty(), "the file's options were mine's, not ddim's");
+    assertEquals(3, ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=mine"))
+        .sampling().options().getInt("order", 0, 0, 9), "the same sampler keeps them");
+    assertEquals(2, ConfigLoader.loadString(yaml, "run.yaml",
+        List.of("sampling.sampler=other", "sampling.options={order: 2}")).sampling().options().getInt("order", 0, 0, 9),
+        "given with it");
+  }
 }

@@ -119,6 +119,59 @@ class DiffusionTest {
   }
 
   @Test
+  void aProvidersRefusalIsTheConfigurationsErrorAndANullSamplerIsNamed() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY.replace("sampler: ddim", "sampler: refusing")))) {
+      ConfigException e = assertThrows(ConfigException.class, d::sampler);
+      assertEquals("sampling.options", e.path());
+      assertTrue(e.getMessage().endsWith("sampler 'refusing' refused its settings: order must be at most the steps"),
+          e.getMessage());
+      assertEquals("sampling.options", assertThrows(ConfigException.class, d::check).path(), "check() says the same");
+    }
+    try (Diffusion d = Diffusion.open(yaml(TINY))) {
+      assertEquals("sampler 'refusing' refused its settings: order must be at most the steps",
+          assertThrows(IllegalArgumentException.class, () -> d.sampler("refusing")).getMessage());
+      assertEquals("sampler provider " + NoSampler.class.getName() + " ('nothing') returned no sampler",
+          assertThrows(IllegalStateException.class, () -> d.sampler("nothing")).getMessage());
+    }
+  }
+
+  /** A sampler provider that refuses every setting (registered in this module's test services). */
+  public static final class RefusingSampler implements io.github.diffusion4j.sampling.SamplerProvider {
+    @Override
+    public String name() {
+      return "refusing";
+    }
+
+    @Override
+    public String description() {
+      return "refuses its settings (a test provider)";
+    }
+
+    @Override
+    public io.github.diffusion4j.sampling.Sampler create(io.github.diffusion4j.sampling.SamplerSpec spec) {
+      throw new IllegalArgumentException("order must be at most the steps");
+    }
+  }
+
+  /** A sampler provider that returns no sampler (registered in this module's test services). */
+  public static final class NoSampler implements io.github.diffusion4j.sampling.SamplerProvider {
+    @Override
+    public String name() {
+      return "nothing";
+    }
+
+    @Override
+    public String description() {
+      return "returns null (a test provider)";
+    }
+
+    @Override
+    public io.github.diffusion4j.sampling.Sampler create(io.github.diffusion4j.sampling.SamplerSpec spec) {
+      return null;
+    }
+  }
+
+  @Test
   void builtInSamplersRejectOptions() throws IOException {
     Path p = yaml(TINY + "  options:\n    order: 2\n");
     try (Diffusion d = Diffusion.open(p)) {
@@ -170,6 +223,72 @@ class DiffusionTest {
     RecordingLogger quiet = new RecordingLogger();
     ProviderDiscovery.backends(DiffusionTest.class.getClassLoader(), quiet);
     assertEquals(List.of(), quiet.warnings, "a clean class path logs nothing");
+  }
+
+  @Test
+  void providersWithoutAUsableNameAreReportedAndIgnored() throws IOException {
+    Path services = dir.resolve("cp3/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BackendProvider.class.getName()),
+        NullName.class.getName() + "\n" + UpperCaseName.class.getName() + "\n");
+    RecordingLogger log = new RecordingLogger();
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp3").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends(loader, log);
+      assertFalse(found.providers().containsKey(null), "a null name would break the session's bindings");
+      assertFalse(found.providers().containsKey("My-Backend"));
+      assertTrue(found.providers().containsKey("reference"));
+      assertEquals(2, found.broken().size(), found.broken().toString());
+      assertTrue(found.broken().get(0).contains(NullName.class.getName()) && found.broken().get(0).contains("null"),
+          found.broken().toString());
+      assertTrue(found.broken().get(1).contains("'My-Backend'"), found.broken().toString());
+    }
+  }
+
+  /** A provider whose name() is null. */
+  public static final class NullName extends Renamed {
+    /** Creates it. */
+    public NullName() {
+      super(null);
+    }
+  }
+
+  /** A provider whose name() no configuration can name. */
+  public static final class UpperCaseName extends Renamed {
+    /** Creates it. */
+    public UpperCaseName() {
+      super("My-Backend");
+    }
+  }
+
+  /** The reference backend under another name. */
+  public abstract static class Renamed implements BackendProvider {
+    private final ReferenceBackendProvider delegate = new ReferenceBackendProvider();
+    private final String name;
+
+    Renamed(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public String description() {
+      return delegate.description();
+    }
+
+    @Override
+    public String artifact() {
+      return delegate.artifact();
+    }
+
+    @Override
+    public io.github.diffusion4j.spi.Backend create(io.github.diffusion4j.spi.BackendOptions options) {
+      return delegate.create(options);
+    }
   }
 
   @Test

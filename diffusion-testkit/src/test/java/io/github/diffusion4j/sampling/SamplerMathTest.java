@@ -525,6 +525,21 @@ class SamplerMathTest {
       };
       e = assertThrows(IllegalStateException.class, () -> none.sample(oracle, REF, r));
       assertTrue(e.getMessage().startsWith("sampler 'empty', step 1 of 4: returned no sample"), e.getMessage());
+      Sampler diverging = new Sampler() {
+        @Override
+        public String name() {
+          return "nan";
+        }
+
+        @Override
+        public ReverseStepResult step(StepContext c) {
+          ReverseStepResult d = ddim.step(c);
+          return c.index() == 1 ? new ReverseStepResult(d.prev().mul(Float.NaN), null) : d;
+        }
+      };
+      e = assertThrows(IllegalStateException.class, () -> diverging.sample(oracle, REF, r));
+      assertEquals("sampler 'nan': the samples of 4 steps hold NaN or infinite values (a diverged model, or a sampler's "
+          + "division by zero); nothing is returned for them", e.getMessage());
       SamplingRequest otherT = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.trailing(20, 4));
       IllegalArgumentException p = assertThrows(IllegalArgumentException.class, () -> ddim.sample(oracle, REF, otherT));
       assertEquals("the plan is made for 20 training timesteps, the schedule has 40; make it with Timesteps.*(40, "
