@@ -136,38 +136,48 @@ class DiffusionTest {
   }
 
   /** A sampler provider that refuses every setting (registered in this module's test services). */
-  public static final class RefusingSampler implements io.github.diffusion4j.sampling.SamplerProvider {
-    @Override
-    public String name() {
-      return "refusing";
-    }
-
-    @Override
-    public String description() {
-      return "refuses its settings (a test provider)";
-    }
-
-    @Override
-    public io.github.diffusion4j.sampling.Sampler create(io.github.diffusion4j.sampling.SamplerSpec spec) {
-      throw new IllegalArgumentException("order must be at most the steps");
+  public static final class RefusingSampler extends TestSamplerProvider {
+    /** Creates it. */
+    public RefusingSampler() {
+      super("refusing", spec -> {
+        throw new IllegalArgumentException("order must be at most the steps");
+      });
     }
   }
 
   /** A sampler provider that returns no sampler (registered in this module's test services). */
-  public static final class NoSampler implements io.github.diffusion4j.sampling.SamplerProvider {
+  public static final class NoSampler extends TestSamplerProvider {
+    /** Creates it. */
+    public NoSampler() {
+      super("nothing", spec -> null);
+    }
+  }
+
+  /** A named provider whose create is given. */
+  abstract static class TestSamplerProvider implements io.github.diffusion4j.sampling.SamplerProvider {
+    private final String name;
+    private final java.util.function.Function<io.github.diffusion4j.sampling.SamplerSpec,
+        io.github.diffusion4j.sampling.Sampler> create;
+
+    TestSamplerProvider(String name, java.util.function.Function<io.github.diffusion4j.sampling.SamplerSpec,
+        io.github.diffusion4j.sampling.Sampler> create) {
+      this.name = name;
+      this.create = create;
+    }
+
     @Override
     public String name() {
-      return "nothing";
+      return name;
     }
 
     @Override
     public String description() {
-      return "returns null (a test provider)";
+      return "a test provider";
     }
 
     @Override
     public io.github.diffusion4j.sampling.Sampler create(io.github.diffusion4j.sampling.SamplerSpec spec) {
-      return null;
+      return create.apply(spec);
     }
   }
 
@@ -318,34 +328,13 @@ class DiffusionTest {
   }
 
   /** A second provider named {@code reference}, registered after the test kit's: a duplicate. */
-  public static final class SecondReference implements BackendProvider {
-    private final ReferenceBackendProvider delegate = new ReferenceBackendProvider();
-
+  public static final class SecondReference extends Renamed {
     /** Creates it (ServiceLoader needs a public no-argument constructor). */
-    public SecondReference() {}
-
-    @Override
-    public String name() {
-      return delegate.name();
-    }
-
-    @Override
-    public String description() {
-      return delegate.description();
-    }
-
-    @Override
-    public String artifact() {
-      return delegate.artifact();
-    }
-
-    @Override
-    public io.github.diffusion4j.spi.Backend create(io.github.diffusion4j.spi.BackendOptions options) {
-      return delegate.create(options);
+    public SecondReference() {
+      super("reference");
     }
   }
 
-  /** Keeps the formatted warnings it is given. */
   private static final class RecordingLogger extends LegacyAbstractLogger {
     final List<String> warnings = new ArrayList<>();
 

@@ -373,17 +373,7 @@ class SamplerMathTest {
     Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
     Sampler ddim = new DdimSampler(sch, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, REF);
     // draws on even steps only: the loop's noise buffer is reused after a step that left a draw unused
-    Sampler alternating = new Sampler() {
-      @Override
-      public String name() {
-        return "alternating";
-      }
-
-      @Override
-      public ReverseStepResult step(StepContext c) {
-        return (c.index() % 2 == 0 ? ddpm : ddim).step(c);
-      }
-    };
+    Sampler alternating = named("alternating", c -> (c.index() % 2 == 0 ? ddpm : ddim).step(c));
     return List.of(ddpm, ddim,
         new DdimSampler(sch, PredictionType.EPSILON, 0.7, true, SampleClipping.clip(1.0), REF), alternating);
   }
@@ -497,46 +487,20 @@ class SamplerMathTest {
     SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.trailing(40, 4));
     int live = REF.liveTensors();
     try (TensorScope scope = REF.openScope()) {
-      Sampler wrongShape = new Sampler() {
-        @Override
-        public String name() {
-          return "mine";
-        }
-
-        @Override
-        public ReverseStepResult step(StepContext c) {
-          ReverseStepResult d = ddim.step(c);
-          return c.index() == 2 ? new ReverseStepResult(REF.zeros(Shape.of(1, 1, 2, 2)), null) : d;
-        }
-      };
+      Sampler wrongShape = named("mine", c -> {
+        ReverseStepResult d = ddim.step(c);
+        return c.index() == 2 ? new ReverseStepResult(REF.zeros(Shape.of(1, 1, 2, 2)), null) : d;
+      });
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> wrongShape.sample(oracle, REF, r));
       assertEquals("sampler 'mine', step 3 of 4: returned a sample of shape [1, 1, 2, 2] for a batch of [3, 1, 2, 2]",
           e.getMessage());
-      Sampler none = new Sampler() {
-        @Override
-        public String name() {
-          return "empty";
-        }
-
-        @Override
-        public ReverseStepResult step(StepContext c) {
-          return new ReverseStepResult(null, null);
-        }
-      };
+      Sampler none = named("empty", c -> new ReverseStepResult(null, null));
       e = assertThrows(IllegalStateException.class, () -> none.sample(oracle, REF, r));
       assertTrue(e.getMessage().startsWith("sampler 'empty', step 1 of 4: returned no sample"), e.getMessage());
-      Sampler diverging = new Sampler() {
-        @Override
-        public String name() {
-          return "nan";
-        }
-
-        @Override
-        public ReverseStepResult step(StepContext c) {
-          ReverseStepResult d = ddim.step(c);
-          return c.index() == 1 ? new ReverseStepResult(d.prev().mul(Float.NaN), null) : d;
-        }
-      };
+      Sampler diverging = named("nan", c -> {
+        ReverseStepResult d = ddim.step(c);
+        return c.index() == 1 ? new ReverseStepResult(d.prev().mul(Float.NaN), null) : d;
+      });
       e = assertThrows(IllegalStateException.class, () -> diverging.sample(oracle, REF, r));
       assertEquals("sampler 'nan': the samples of 4 steps hold NaN or infinite values (a diverged model, or a sampler's "
           + "division by zero); nothing is returned for them", e.getMessage());
@@ -635,5 +599,20 @@ class SamplerMathTest {
         assertEquals(live, REF.liveTensors(), "every tensor of the runs is released");
       }
     }
+  }
+
+  /** A sampler of a name whose step is given. */
+  private static Sampler named(String name, java.util.function.Function<StepContext, ReverseStepResult> step) {
+    return new Sampler() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public ReverseStepResult step(StepContext c) {
+        return step.apply(c);
+      }
+    };
   }
 }
