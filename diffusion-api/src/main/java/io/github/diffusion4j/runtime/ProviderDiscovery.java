@@ -174,6 +174,7 @@ public final class ProviderDiscovery {
   public static String unknownSampler(String name, Found<SamplerProvider> found) {
     return "unknown sampler '" + name + "'; available: " + String.join(", ", found.providers().keySet())
         + (found.broken().isEmpty() ? "" : "; broken providers: " + String.join("; ", found.broken()))
-        + "; add your own with a SamplerProvider registered in META-INF/services";
+        + "; add your own with a SamplerProvider registered in META-INF/services (for ./diffusion, its jar or class "
+        + "folder in DIFFUSION_CLASSPATH)";
   }
 }

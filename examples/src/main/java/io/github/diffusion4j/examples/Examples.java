@@ -11,7 +11,7 @@ import java.util.List;
 final class Examples {
   private Examples() {}
 
-  /** The output folder (first non-flag argument, default {@code out/<name>}), created. */
+  /** The output folder (the last argument that is not a flag, default {@code out/<name>}), created. */
   static Path outDir(String[] args, String name) throws java.io.IOException {
     Path dir = Path.of("out", name);
     for (String a : args) {
@@ -40,9 +40,14 @@ final class Examples {
 
   /**
    * The example's YAML (a resource of this module) with the run folder under {@code dir}, made small with
-   * {@code --tiny}.
+   * {@code --tiny}. The run folder an earlier run of the example left there ({@code dir/run}) is deleted, so the
+   * example trains again from the start (a training run refuses a folder that holds checkpoints).
    */
   static LoadedConfig config(String resource, Path dir, boolean tiny, String... more) throws java.io.IOException {
+    Path earlier = dir.resolve("run");
+    if (Files.isDirectory(earlier.resolve("checkpoints")) || Files.isRegularFile(earlier.resolve("metrics.jsonl"))) {
+      io.github.diffusion4j.io.AtomicFiles.deleteRecursively(earlier);
+    }
     String yaml;
     try (var in = Examples.class.getResourceAsStream(resource)) {
       yaml = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

@@ -19,5 +19,7 @@ class QuickStartTest {
     for (String f : List.of("quickstart.png", "run/checkpoints")) {
       assertTrue(Files.exists(dir.resolve(f)), f);
     }
+    QuickStart.main(new String[] {dir.toString(), "--tiny"}); // again into the same folder: it starts over
+    assertTrue(Files.exists(dir.resolve("run/checkpoints")));
   }
 }
