@@ -545,6 +545,10 @@ public final class Diffusion implements AutoCloseable {
     io.github.diffusion4j.io.FileProblems.ofWritingInto(out).ifPresent(p -> {
       throw loaded.error("output.dir", out + ": " + p);
     });
+    Path run = out.resolve(config().output().name());
+    if (java.nio.file.Files.exists(run) && !java.nio.file.Files.isDirectory(run)) {
+      throw loaded.error("output.name", run + " is a file, not a run folder");
+    }
     config().data().cacheDir().ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
         .ifPresent(p -> {
           throw loaded.error("data.cache_dir", cache + ": " + p);

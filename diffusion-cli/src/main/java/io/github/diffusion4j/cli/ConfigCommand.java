@@ -22,8 +22,13 @@ final class ConfigCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--check", paramLabel = "FILE", description = "Validate this YAML file and report the first problem.")
+  @Option(names = "--check", paramLabel = "FILE", arity = "0..1", fallbackValue = "",
+      description = "Validate this YAML file (or -c FILE's, or --bundled NAME's) and report the first problem.")
   Path check;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "With --check: the file to validate, as "
+      + "train takes it.")
+  Path config;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "With --check: override a key, as train does.")
   List<String> overrides = new ArrayList<>();
@@ -37,25 +42,34 @@ final class ConfigCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (check != null && markdown) {
+      throw new BadInputException("--markdown prints the key reference; it does not go with --check");
+    }
     if (check != null) {
+      boolean named = !check.toString().isEmpty();
+      if (named && config != null) {
+        throw new BadInputException("--check " + check + " and -c " + config + ": give the file once");
+      }
+      Path file = named ? check : config;
       // every check train makes before it creates anything: names, data files, sizes, memory
-      try (Diffusion d = Diffusion.open(ConfigLoader.read(check, overrides))) {
+      try (Diffusion d = Diffusion.open(TrainCommand.load(file, bundled, overrides))) {
         d.check();
         DiffusionConfig c = d.config();
-        spec.commandLine().getOut().println(check + ": OK (backend " + c.backend() + ", model "
+        spec.commandLine().getOut().println((file != null ? file : "bundled " + bundled) + ": OK (backend "
+            + c.backend() + ", model "
             + c.model().kind().configName() + " for " + d.imageShape().toCompactString() + " images, "
             + c.training().epochs() + " epochs, sampler " + c.sampling().sampler() + ")");
       }
       return DiffusionCli.OK;
     }
-    if (!overrides.isEmpty()) {
-      throw new BadInputException("--set: only with --check FILE");
+    if (!overrides.isEmpty() || config != null) {
+      throw new BadInputException((config != null ? "-c" : "--set") + ": only with --check");
+    }
+    if (bundled != null && markdown) {
+      throw new BadInputException("--markdown prints the key reference; it does not go with --bundled");
     }
     if (bundled != null) {
-      if (!ConfigLoader.bundledNames().contains(bundled)) {
-        throw new BadInputException("--bundled " + bundled + ": unknown; bundled configs: "
-            + String.join(", ", ConfigLoader.bundledNames()));
-      }
+      TrainCommand.checkBundled(bundled);
       spec.commandLine().getOut().print(ConfigLoader.bundledYaml(bundled));
       return DiffusionCli.OK;
     }

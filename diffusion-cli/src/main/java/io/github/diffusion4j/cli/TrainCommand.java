@@ -85,13 +85,24 @@ final class TrainCommand implements Callable<Integer> {
       throw new BadInputException("give exactly one of -c/--config FILE and --bundled NAME (" + String.join(", ", io.github.diffusion4j.config.ConfigLoader.bundledNames()) + ")");
     }
     if (bundled != null) {
-      if (!ConfigLoader.bundledNames().contains(bundled)) {
-        throw new BadInputException("--bundled " + bundled + ": unknown; bundled configs: "
-            + String.join(", ", ConfigLoader.bundledNames()));
-      }
+      checkBundled(bundled);
       return ConfigLoader.readBundled(bundled, overrides);
     }
     return ConfigLoader.read(config, overrides);
+  }
+
+  /** Refuses an unknown {@code --bundled} name, naming the bundled configs and the closest. */
+  static void checkBundled(String bundled) {
+    if (!ConfigLoader.bundledNames().contains(bundled)) {
+      String closest = "";
+      try {
+        ConfigLoader.bundledYaml(bundled);
+      } catch (io.github.diffusion4j.config.ConfigException e) {
+        closest = e.detail().contains("did you mean") ? e.detail().substring(e.detail().indexOf("did you mean")) : "";
+      }
+      throw new BadInputException("--bundled " + bundled + ": unknown; bundled configs: "
+          + String.join(", ", ConfigLoader.bundledNames()) + (closest.isEmpty() ? "" : "; " + closest));
+    }
   }
 
   private RunFolder runFolder(Diffusion d) throws IOException {

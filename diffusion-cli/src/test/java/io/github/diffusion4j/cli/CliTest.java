@@ -258,6 +258,15 @@ class CliTest {
     assertEquals(2, r.code());
     assertTrue(r.err().startsWith("diffusion: " + bad + ":2:3: training.epochs:"), r.err());
     assertEquals(0, cli("config", "--check", dir.resolve("tiny.yaml").toString()).code());
+    // the file as train takes it (-c), a bundled config with overrides, and what does not go together
+    assertEquals(0, cli("config", "--check", "-c", dir.resolve("tiny.yaml").toString()).code());
+    Result bundled = cli("config", "--check", "--bundled", "tutorial", "--set", "training.epochs=2");
+    assertEquals(0, bundled.code(), bundled.all());
+    assertTrue(bundled.out().startsWith("bundled tutorial: OK"), bundled.out());
+    assertBad(cli("config", "--bundled", "tutorail"), "--bundled tutorail: unknown; bundled configs: ");
+    assertTrue(cli("config", "--bundled", "tutorail").err().contains("did you mean 'tutorial'"));
+    assertBad(cli("config", "--markdown", "--bundled", "tutorial"), "does not go with --bundled");
+    assertBad(cli("config", "-c", bad.toString()), "-c: only with --check");
     Result docs = cli("config");
     assertTrue(docs.out().contains("num_train_timesteps"), docs.out());
   }

@@ -81,6 +81,11 @@ class RunReliabilityTest {
       assertTrue(e.path().startsWith(c[1]), c[0] + ": " + e.getMessage());
       assertTrue(e.getMessage().contains(c[2]), e.getMessage());
     }
+    try (Diffusion d = open("output.dir=" + dir, "output.name=run.yaml")) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertEquals("output.name", e.path());
+      assertTrue(e.getMessage().endsWith("run.yaml is a file, not a run folder"), e.getMessage());
+    }
   }
 
   /** A folder where files cannot be created, also for root (whom permission bits do not bind). */
