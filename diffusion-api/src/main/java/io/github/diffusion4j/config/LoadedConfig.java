@@ -1,5 +1,7 @@
 package io.github.diffusion4j.config;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -82,5 +84,59 @@ public final class LoadedConfig {
       at = file;
     }
     return new ConfigException(at.source(), at.line(), at.column(), keyPath, detail);
+  }
+
+  /**
+   * The settings given (in the file or by an override) that the rest of the configuration leaves without
+   * effect, each as one located line, e.g. {@code run.yaml:14:22: sampling.clip_sample_range: has no effect:
+   * sampling.clip_sample is false}. Nothing is refused for them; {@code train} and {@code config --check}
+   * show them as warnings ({@code Diffusion.check}). Defaults are never listed, nor is a configuration built in
+   * code.
+   *
+   * @return the lines, in key order; empty if there are none
+   */
+  public List<String> ineffectiveSettings() {
+    List<String> out = new ArrayList<>();
+    if (root == null) {
+      return out;
+    }
+    SamplingConfig s = config.sampling();
+    // (sampling.eta and variance_type are not listed with the other sampler: they are what --sampler ddim or ddpm
+    // samples the run with later, as the bundled DDPM configs set the authors' variance beside ddim)
+    note(out, "sampling.steps_offset", !s.timesteps().isEmpty()
+        || s.timestepSpacing() != io.github.diffusion4j.schedule.TimestepSpacing.LEADING,
+        "only a leading plan adds it (sampling.timestep_spacing: leading, without explicit sampling.timesteps)");
+    note(out, "sampling.clip_sample_range", !s.clipSample(), "sampling.clip_sample is false");
+    if (!config.training().ema().enabled() && given("training.ema")
+        && node("training.ema") instanceof Node.MapNode ema) {
+      for (String key : ema.entries().keySet()) {
+        note(out, "training.ema." + key, !key.equals("enabled"), "training.ema.enabled is false");
+      }
+    }
+    note(out, "data.eval_size", config.data().kind() == DataConfig.Kind.FOLDER && config.data().evalRoot().isEmpty(),
+        "a folder without data.eval_root has no evaluation images");
+    return out;
+  }
+
+  private void note(List<String> out, String keyPath, boolean ineffective, String why) {
+    if (ineffective && given(keyPath)) {
+      out.add(error(keyPath, "has no effect: " + why).getMessage());
+    }
+  }
+
+  /** Whether a key was given in the file or by an override, rather than left to its default. */
+  private boolean given(String keyPath) {
+    return node(keyPath) != null;
+  }
+
+  private Node node(String keyPath) {
+    Node node = root;
+    for (String part : keyPath.split("\\.")) {
+      if (!(node instanceof Node.MapNode map) || map.get(part) == null) {
+        return null;
+      }
+      node = map.get(part).value();
+    }
+    return node;
   }
 }

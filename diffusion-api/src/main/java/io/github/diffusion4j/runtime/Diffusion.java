@@ -527,7 +527,8 @@ public final class Diffusion implements AutoCloseable {
    * (the batch size at most the images listed; images that do not decode are found when the training run
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
-   * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created.
+   * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created. Settings
+   * given without effect ({@link LoadedConfig#ineffectiveSettings()}) are logged as warnings.
    * {@code diffusion config --check} runs it, and
    * {@link TrainingRun} runs it before it creates anything.
    *
@@ -548,6 +549,9 @@ public final class Diffusion implements AutoCloseable {
     Path run = out.resolve(config().output().name());
     if (java.nio.file.Files.exists(run) && !java.nio.file.Files.isDirectory(run)) {
       throw loaded.error("output.name", run + " is a file, not a run folder");
+    }
+    for (String ineffective : loaded.ineffectiveSettings()) {
+      org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
     }
     config().data().cacheDir().ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
         .ifPresent(p -> {

@@ -89,4 +89,37 @@ class ConfigWalkTest {
         List.of("sampling.sampler=other", "sampling.options={order: 2}")).sampling().options().getInt("order", 0, 0, 9),
         "given with it");
   }
+
+  @Test
+  void settingsGivenWithoutEffectAreListedWhereTheyAreWritten() {
+    String yaml = "sampling:\n  sampler: ddpm\n  eta: 0.5\n  clip_sample: false\n  clip_sample_range: 2.0\n"
+        + "  steps_offset: 1\ntraining:\n  ema:\n    enabled: false\n    decay: 0.99\n";
+    assertEquals(List.of(
+        "run.yaml:6:17: sampling.steps_offset: has no effect: only a leading plan adds it (sampling.timestep_spacing: "
+            + "leading, without explicit sampling.timesteps)",
+        "run.yaml:5:22: sampling.clip_sample_range: has no effect: sampling.clip_sample is false",
+        "run.yaml:10:12: training.ema.decay: has no effect: training.ema.enabled is false"),
+        ConfigLoader.readString(yaml, "run.yaml", List.of()).ineffectiveSettings());
+    // the same values where they have an effect, or left to their defaults: nothing
+    assertEquals(List.of(), ConfigLoader.readString("sampling:\n  clip_sample: true\n  clip_sample_range: 2.0\n"
+        + "  timestep_spacing: leading\n  steps_offset: 1\n", "run.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of("--set data.eval_size=5: data.eval_size: has no effect: a folder without data.eval_root has "
+        + "no evaluation images"), ConfigLoader.readString("data:\n  kind: folder\n  root: x\n  image_shape: [3, 8, 8]\n",
+        "run.yaml", List.of("data.eval_size=5")).ineffectiveSettings());
+  }
+
+  @Test
+  void theBundledAndTheRepositorysConfigurationsSetNothingWithoutEffect() throws java.io.IOException {
+    for (String name : ConfigLoader.bundledNames()) {
+      assertEquals(List.of(), ConfigLoader.readBundled(name, List.of()).ineffectiveSettings(), name);
+    }
+    java.nio.file.Path configs = java.nio.file.Path.of("..", "configs");
+    if (java.nio.file.Files.isDirectory(configs)) {
+      try (var files = java.nio.file.Files.list(configs)) {
+        for (java.nio.file.Path f : files.filter(f -> f.toString().endsWith(".yaml")).toList()) {
+          assertEquals(List.of(), ConfigLoader.read(f, List.of()).ineffectiveSettings(), f.toString());
+        }
+      }
+    }
+  }
 }
