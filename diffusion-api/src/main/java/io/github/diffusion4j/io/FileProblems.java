@@ -99,6 +99,9 @@ public final class FileProblems {
    * @return e.g. {@code "no such file"}, {@code "permission denied"}, {@code "No space left on device"}
    */
   public static String describe(IOException e) {
+    if (e instanceof java.nio.channels.ClosedByInterruptException) {
+      return "interrupted (the writing thread was interrupted, which closes its file)";
+    }
     if (e instanceof NoSuchFileException) {
       return "no such file";
     }

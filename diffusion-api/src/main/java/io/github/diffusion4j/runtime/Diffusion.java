@@ -50,6 +50,10 @@ public final class Diffusion implements AutoCloseable {
   private final Session session;
   private volatile boolean backendCreated;
   private volatile boolean closed;
+  /** Held shared by every sampling call and exclusively by {@link #close()}: a close waits for the calls in
+   * progress (their tensors and the model's weights are native memory that closing frees). */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock inUse =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
 
   private Diffusion(LoadedConfig loaded) {
     this.loaded = loaded;
@@ -448,6 +452,7 @@ public final class Diffusion implements AutoCloseable {
    * @return the images in {@code [0, 1]}
    */
   public float[] sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener) {
+    java.util.Objects.requireNonNull(request, "request must not be null");
     int k = request.imageShape().size();
     float[] out = new float[request.batchShape().size()];
     sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,
@@ -506,6 +511,17 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
     java.util.Objects.requireNonNull(sink, "sink must not be null");
     schedule().checkPlan(request.plan());
+    java.util.concurrent.locks.Lock using = inUse.readLock();
+    using.lock();
+    try {
+      sampleImagesInUse(model, sampler, request, listener, sink);
+    } finally {
+      using.unlock();
+    }
+  }
+
+  private void sampleImagesInUse(NoisePredictor model, Sampler sampler, SamplingRequest request,
+      SamplingListener listener, ImageSink sink) {
     Backend b = backend();
     int batch = request.initialNoise().isPresent() ? request.count() : samplingBatchSize();
     for (int first = 0; first < request.count(); first += batch) {
@@ -577,15 +593,36 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
+  /**
+   * Releases the backend. Sampling calls in progress on other threads ({@link #sampleImages}) end first: close
+   * waits for them; a call made after it fails with {@link IllegalStateException}.
+   *
+   * @throws IllegalStateException if called from within a sampling call on the same thread (a listener or sink)
+   */
   @Override
   public void close() {
-    if (closed) {
-      return;
+    closeAfter(() -> {});
+  }
+
+  /** Waits for the sampling calls in progress, then runs {@code first} and releases the backend (once). */
+  void closeAfter(Runnable first) {
+    if (inUse.getReadHoldCount() > 0) {
+      throw new IllegalStateException("close() from within a sampling call (a listener or sink) on the same thread; "
+          + "close after the call returns");
     }
-    Backend b = backendCreated ? backend() : null;
-    closed = true;
-    if (b != null) {
-      b.close();
+    inUse.writeLock().lock();
+    try {
+      first.run();
+      if (closed) {
+        return;
+      }
+      Backend b = backendCreated ? backend() : null;
+      closed = true;
+      if (b != null) {
+        b.close();
+      }
+    } finally {
+      inUse.writeLock().unlock();
     }
   }
 }

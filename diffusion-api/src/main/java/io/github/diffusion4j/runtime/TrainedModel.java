@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * ({@link #fromDiffusersFolder()}) unless the overrides give the data ({@code data.kind=...}).
  *
  * <p>Sampling ({@link #sample}) may run on several threads at once, each call with its own tensors; {@link #close}
- * must come after every call has returned.
+ * waits for the calls in progress to return, and a call after it fails with {@link IllegalStateException}.
  */
 public final class TrainedModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
@@ -302,9 +302,9 @@ public final class TrainedModel implements AutoCloseable {
     diffusion.sampleImages(model, sampler, request, listener, sink);
   }
 
+  /** Waits for the sampling calls in progress, then releases the model and its backend. Closing twice does nothing. */
   @Override
   public void close() {
-    model.close();
-    diffusion.close();
+    diffusion.closeAfter(model::close);
   }
 }

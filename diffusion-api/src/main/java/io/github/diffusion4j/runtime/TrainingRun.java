@@ -270,7 +270,8 @@ public final class TrainingRun implements AutoCloseable {
     return Optional.ofNullable(lastCheckpoint);
   }
 
-  /** Stops after the current step; the run then writes a final checkpoint and returns. Thread-safe. */
+  /** Stops after the current step; the run then writes a final checkpoint and returns. Thread-safe. Interrupting
+   * the thread in {@link #run} does the same (the thread stays interrupted). */
   public void requestStop() {
     trainer.requestStop();
   }
@@ -334,8 +335,17 @@ public final class TrainingRun implements AutoCloseable {
     if (lastCheckpoint != null && lastCheckpoint.getFileName().toString().equals(CheckpointStore.directoryName(p.step()))) {
       return;
     }
-    lastCheckpoint = store.save(p.step(), Checkpoints.content(diffusion.config(), model, ema, p),
-        Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
+    // an interrupted thread's file channels refuse to write (ClosedByInterruptException): the checkpoint that an
+    // interrupt stops the run for is written with the flag cleared, and the flag set again after
+    boolean interrupted = Thread.interrupted();
+    try {
+      lastCheckpoint = store.save(p.step(), Checkpoints.content(diffusion.config(), model, ema, p),
+          Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private void writeImageLog(ImageLog log) {

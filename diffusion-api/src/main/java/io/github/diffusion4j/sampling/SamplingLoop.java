@@ -101,6 +101,8 @@ public final class SamplingLoop {
    * @return the final samples, owned by the caller's current scope
    * @throws IllegalStateException if a step's result is not a sample of the batch's shape, or the final samples
    *     hold NaN or infinite values (they are not returned, so not written)
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (checked before each
+   *     step; the thread stays interrupted and every tensor of the run is released)
    */
   public static Tensor run(
       Sampler sampler,
@@ -131,6 +133,7 @@ public final class SamplingLoop {
         listener.readsPredictedX0())) {
       listener.onStart(plan, walk.x);
       for (int i = 0; i < plan.size(); i++) {
+        checkInterrupt(sampler, i, plan);
         notify(listener, tensors, i, plan, walk.step(i));
       }
       return walk.finish();
@@ -171,6 +174,7 @@ public final class SamplingLoop {
       listener.onStart(plan, JoinedBatch.of(tensors, Arrays.stream(walks).map(w -> w.x).toArray(Tensor[]::new)));
       ReverseStepResult[] results = new ReverseStepResult[n];
       for (int i = 0; i < plan.size(); i++) {
+        checkInterrupt(sampler, i, plan);
         final int index = i;
         onEach(helpers, k -> results[k] = walks[k].step(index));
         notify(listener, tensors, i, plan, joined(tensors, results));
@@ -256,6 +260,14 @@ public final class SamplingLoop {
     }
     if (failure instanceof Error e) {
       throw e;
+    }
+  }
+
+  /** Ends a run whose thread was interrupted, before step {@code i} (the thread stays interrupted). */
+  private static void checkInterrupt(Sampler sampler, int i, Timesteps plan) {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new java.util.concurrent.CancellationException("sampler '" + sampler.name() + "': interrupted before step "
+          + (i + 1) + " of " + plan.size());
     }
   }
 

@@ -23,10 +23,11 @@ public interface TensorScope extends AutoCloseable {
    * Moves a tensor out of this scope into the enclosing one (or, for an outermost scope, to the
    * backend, which owns it until it is closed explicitly or the backend closes).
    *
-   * @param tensor a tensor owned by this scope
+   * @param tensor a tensor owned by this scope; one it does not own (already kept, owned by an outer scope or
+   *     the backend, or released) is left where it is
    * @param <T> the tensor type
    * @return the same tensor, for chaining
-   * @throws IllegalArgumentException if this scope does not own the tensor
+   * @throws IllegalStateException if this scope is closed
    */
   <T extends Tensor> T keep(T tensor);
 

@@ -114,7 +114,8 @@ public final class Trainer {
   }
 
   /**
-   * Trains from a given position to the end of the last epoch, or until {@link #requestStop()}. Epoch
+   * Trains from a given position to the end of the last epoch, or until {@link #requestStop()} or an interrupt of the
+   * training thread (which stays interrupted). Epoch
    * {@code e} reads its batches from {@code train.epoch(e)}, so an augmenting set draws per epoch.
    *
    * @param train the training set
@@ -141,7 +142,7 @@ public final class Trainer {
       run.startEpoch();
       int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
       for (int b = firstBatch; b < batches; b++) {
-        if (stopRequested) {
+        if (stopRequested || Thread.currentThread().isInterrupted()) { // an interrupt stops as requestStop does
           return run.stopped(new TrainingProgress(epoch, b, run.step));
         }
         run.step(epochData, perm, b * bsMax, Math.min(bsMax, n - b * bsMax), epoch, b);

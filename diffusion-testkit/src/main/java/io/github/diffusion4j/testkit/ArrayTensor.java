@@ -159,8 +159,8 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor clamp(double min, double max) {
-    if (min > max) {
-      throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+    if (!(min <= max)) { // a NaN bound too (libtorch made every value NaN)
+      throw new IllegalArgumentException("clamp: needs min <= max, got min " + min + " and max " + max);
     }
     float[] a = data(), r = new float[a.length];
     float lo = (float) min, hi = (float) max;

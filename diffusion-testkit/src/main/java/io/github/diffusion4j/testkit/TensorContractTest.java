@@ -243,6 +243,11 @@ public abstract class TensorContractTest extends BackendFixture {
       }
       close(sq, x.sqrt().toFloatArray());
       close(cl, y.clamp(-0.5, 0.75).toFloatArray());
+      // bounds that are no interval are refused alike (libtorch made every value NaN for a NaN bound)
+      assertEquals("clamp: needs min <= max, got min 1.0 and max -1.0",
+          assertThrows(IllegalArgumentException.class, () -> y.clamp(1, -1)).getMessage());
+      assertThrows(IllegalArgumentException.class, () -> y.clamp(Double.NaN, 1));
+      assertThrows(IllegalArgumentException.class, () -> y.clamp(-1, Double.NaN));
       assertEquals(sum, y.sum(), 1e-5);
       assertEquals(sum / b.length, y.mean(), 1e-6);
     }

@@ -286,4 +286,97 @@ class RunReliabilityTest {
           io.github.diffusion4j.tensor.Shape.batchOf(n, m.diffusion().imageShape())), Files.readAllBytes(file));
     }
   }
+
+  // ---- a service's lifecycle: close while sampling, interrupts -------------------------------------------
+
+  @Test
+  void closeWaitsForTheSamplingCallsInProgressAndLaterCallsAreRefused() throws Exception {
+    Path cp = trained();
+    TrainedModel m = TrainedModel.load(cp, List.of());
+    java.util.concurrent.CountDownLatch sampling = new java.util.concurrent.CountDownLatch(2);
+    java.util.concurrent.atomic.AtomicInteger lastSteps = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<float[]>> calls = new ArrayList<>();
+      for (int k = 0; k < 2; k++) {
+        calls.add(pool.submit(() -> m.sample(m.diffusion().sampler(), m.diffusion().request(64, 3), (i, plan, r) -> {
+          if (i == 0) {
+            sampling.countDown();
+          }
+          if (i == plan.size() - 1) {
+            lastSteps.incrementAndGet();
+          }
+          try {
+            Thread.sleep(20); // a slow listener: the call is still running when close comes
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        })));
+      }
+      assertTrue(sampling.await(30, TimeUnit.SECONDS));
+      m.close();
+      assertEquals(2, lastSteps.get(), "close returned before the sampling calls ended");
+      for (java.util.concurrent.Future<float[]> c : calls) {
+        assertEquals(64 * 75, c.get().length);
+      }
+      IllegalStateException after = assertThrows(IllegalStateException.class,
+          () -> m.sample(m.diffusion().sampler(), m.diffusion().request(2, 1), SamplingListener.NONE));
+      assertTrue(after.getMessage().contains("closed"), after.getMessage());
+      m.close(); // twice: nothing
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void closeFromWithinASamplingCallIsRefusedNotADeadlock() throws IOException {
+    Path cp = trained();
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.sample(m.diffusion().sampler(),
+          m.diffusion().request(2, 1), (i, plan, r) -> m.close()));
+      assertTrue(e.getMessage().contains("within a sampling call"), e.getMessage());
+      assertEquals(2 * 75, m.sample(m.diffusion().sampler(), m.diffusion().request(2, 1), SamplingListener.NONE).length);
+    }
+  }
+
+  @Test
+  void anInterruptEndsSamplingBeforeTheNextStepAndTheThreadStaysInterrupted() throws IOException {
+    Path cp = trained();
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      int[] steps = {0};
+      java.util.concurrent.CancellationException e = assertThrows(java.util.concurrent.CancellationException.class,
+          () -> m.sample(m.diffusion().sampler(), m.diffusion().request(4, 1), (i, plan, r) -> {
+            steps[0]++;
+            if (i == 2) {
+              Thread.currentThread().interrupt();
+            }
+          }));
+      assertTrue(Thread.interrupted(), "the interrupt is kept");
+      assertEquals(3, steps[0]);
+      assertTrue(e.getMessage().contains("interrupted before step 4 of 8"), e.getMessage());
+      assertEquals(4 * 75, m.sample(m.diffusion().sampler(), m.diffusion().request(4, 1), SamplingListener.NONE).length);
+    }
+  }
+
+  @Test
+  void anInterruptStopsTrainingWithAFinalCheckpoint() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=3", "training.checkpoint_every=100"); TrainingRun run = TrainingRun.start(d, a)) {
+      io.github.diffusion4j.training.TrainingSummary s = run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 10) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      assertTrue(Thread.interrupted(), "the interrupt is kept");
+      assertFalse(s.completed());
+      assertEquals(10, s.progress().step());
+      assertEquals(a.checkpoints().resolve("step-00000010"), run.lastCheckpoint().orElseThrow());
+    }
+    try (TrainedModel m = TrainedModel.load(a.root(), List.of())) {
+      assertEquals(a.checkpoints().resolve("step-00000010"), m.checkpoint().directory());
+    }
+  }
 }

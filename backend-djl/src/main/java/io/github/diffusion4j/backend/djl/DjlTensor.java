@@ -179,8 +179,8 @@ final class DjlTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor clamp(double min, double max) {
-    if (min > max) {
-      throw new IllegalArgumentException("clamp: min " + min + " is greater than max " + max);
+    if (!(min <= max)) { // a NaN bound too (libtorch made every value NaN)
+      throw new IllegalArgumentException("clamp: needs min <= max, got min " + min + " and max " + max);
     }
     PtNDArray x = nd();
     try (PtNDArray lo = PtArrays.scalar(backend.root(), min);

@@ -210,8 +210,8 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor clamp(double min, double max) {
-    if (!(min <= max)) {
-      throw new IllegalArgumentException("clamp: min " + min + " > max " + max);
+    if (!(min <= max)) { // a NaN bound too (libtorch made every value NaN)
+      throw new IllegalArgumentException("clamp: needs min <= max, got min " + min + " and max " + max);
     }
     FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
