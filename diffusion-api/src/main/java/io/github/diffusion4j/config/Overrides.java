@@ -25,6 +25,9 @@ final class Overrides {
   static Node.MapNode apply(Node.MapNode root, List<String> overrides) {
     Node.MapNode out = root;
     for (String o : overrides) {
+      if (o == null) {
+        throw new IllegalArgumentException("an override is null; overrides are key.path=value strings");
+      }
       String source = PREFIX + o;
       int eq = o.indexOf('=');
       if (eq < 0) {

@@ -4,6 +4,7 @@ import io.github.diffusion4j.tensor.Shape;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -99,6 +100,13 @@ public final class SampleWriter implements AutoCloseable {
    * @throws UncheckedIOException naming the file if it cannot be started
    */
   public static SampleWriter create(Path file, Shape imageShape, long count, Map<String, String> metadata) {
+    if (file == null || imageShape == null) {
+      throw new IllegalArgumentException("SampleWriter.create needs a file and an image shape, got " + file + " and "
+          + imageShape);
+    }
+    if (Files.isDirectory(file)) {
+      throw new IllegalArgumentException(file + ": is a folder; give a .npy or .safetensors file");
+    }
     Format format = Format.of(file).orElseThrow(() -> new IllegalArgumentException(
         file + ": unknown sample format; use .npy or .safetensors"));
     byte[] preamble = preamble(format, imageShape, count, metadata, file.toString());

@@ -48,6 +48,9 @@ public final class Timesteps {
    * @throws IllegalArgumentException if the list is empty, out of range, not strictly descending
    */
   public static Timesteps of(int numTrainTimesteps, int... steps) {
+    if (steps == null) {
+      throw new IllegalArgumentException("a plan needs its timesteps, got null");
+    }
     return new Timesteps(numTrainTimesteps, steps.clone());
   }
 

@@ -42,6 +42,9 @@ public final class Shape {
    *     count overflows an {@code int}
    */
   public static Shape of(int... dims) {
+    if (dims == null) {
+      throw new IllegalArgumentException("a shape needs its dimensions, got null");
+    }
     return new Shape(dims.clone());
   }
 
@@ -53,6 +56,9 @@ public final class Shape {
    * @return the batch shape
    */
   public static Shape batchOf(int batch, Shape item) {
+    if (item == null) {
+      throw new IllegalArgumentException("a batch shape needs the item's shape, got null");
+    }
     int[] d = new int[item.rank() + 1];
     d[0] = batch;
     System.arraycopy(item.dims, 0, d, 1, item.rank());

@@ -122,4 +122,17 @@ class ConfigWalkTest {
       }
     }
   }
+
+  @Test
+  void nullArgumentsOfThePublicEntryPointsAreNamed() {
+    assertEquals("an override is null; overrides are key.path=value strings", assertThrows(
+        IllegalArgumentException.class, () -> ConfigLoader.loadString("seed: 1\n", "run.yaml",
+            java.util.Arrays.asList((String) null))).getMessage());
+    assertEquals("a shape needs its dimensions, got null",
+        assertThrows(IllegalArgumentException.class, () -> Shape.of((int[]) null)).getMessage());
+    assertEquals("a batch shape needs the item's shape, got null",
+        assertThrows(IllegalArgumentException.class, () -> Shape.batchOf(2, null)).getMessage());
+    assertEquals("a plan needs its timesteps, got null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.schedule.Timesteps.of(10, (int[]) null)).getMessage());
+  }
 }
