@@ -159,7 +159,7 @@ public final class FrechetDistance {
             + "Java heap in pixel space (%s); %.1f GB are available for it: %s, or give the JVM more heap (-Xmx)",
         count, dims, d, need / 1e9, count <= d ? "the images as double-precision vectors"
             : "their " + d + " x " + d + " covariances and an eigendecomposition", budget / 1e9,
-        lo >= 2 ? "score " + lo + " or fewer" : "no count fits"), lo >= 2 ? lo : 0);
+        lo >= 2 ? "score " + lo + " or fewer" : "no count fits"), lo >= 2 ? lo : 0, need, budget);
   }
 
   /**

@@ -10,6 +10,11 @@ public final class ScoringMemoryException extends IllegalArgumentException {
   /** The largest count that fits, or 0 if none does. */
   private final long largestCount;
 
+  /** The heap scoring would take, in bytes, and the budget it was held to (0 when not known). */
+  private final long neededBytes;
+
+  private final long budgetBytes;
+
   /**
    * An exception with its one-line message.
    *
@@ -17,8 +22,40 @@ public final class ScoringMemoryException extends IllegalArgumentException {
    * @param largestCount the largest count that fits, 0 if none
    */
   public ScoringMemoryException(String message, long largestCount) {
+    this(message, largestCount, 0, 0);
+  }
+
+  /**
+   * An exception with its one-line message and the sizes it compared.
+   *
+   * @param message what would not fit, and what to do
+   * @param largestCount the largest count that fits, 0 if none
+   * @param neededBytes the heap the scoring would take
+   * @param budgetBytes the heap it may take
+   */
+  public ScoringMemoryException(String message, long largestCount, long neededBytes, long budgetBytes) {
     super(message);
     this.largestCount = largestCount;
+    this.neededBytes = neededBytes;
+    this.budgetBytes = budgetBytes;
+  }
+
+  /**
+   * The heap the refused scoring would take.
+   *
+   * @return bytes, 0 if not known
+   */
+  public long neededBytes() {
+    return neededBytes;
+  }
+
+  /**
+   * The heap the scoring was allowed ({@link FrechetDistance#checkHeap} allows half of the JVM's maximum).
+   *
+   * @return bytes, 0 if not known
+   */
+  public long budgetBytes() {
+    return budgetBytes;
   }
 
   /**

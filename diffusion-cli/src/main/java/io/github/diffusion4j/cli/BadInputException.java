@@ -25,7 +25,22 @@ public final class BadInputException extends RuntimeException {
    * @return the error
    */
   public static BadInputException ofScoringCount(int count, io.github.diffusion4j.eval.ScoringMemoryException e) {
-    return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx16g for "
-        + "./diffusion");
+    return new BadInputException("--count " + count + ": " + e.getMessage() + "; DIFFUSION_JAVA_OPTS=-Xmx"
+        + heapGigabytes(e) + "g for ./diffusion");
+  }
+
+  /**
+   * The {@code -Xmx} in GiB under which the refused scoring fits: the scoring may take the share of the maximum
+   * heap that {@code e}'s budget was of this JVM's, plus 1 GiB of slack; 16 where the sizes are not known.
+   */
+  static long heapGigabytes(io.github.diffusion4j.eval.ScoringMemoryException e) {
+    if (e.neededBytes() <= 0 || e.budgetBytes() <= 0) {
+      return 16;
+    }
+    double share = (double) e.budgetBytes() / Runtime.getRuntime().maxMemory();
+    if (!(share > 0) || share > 1) {
+      share = 0.5;
+    }
+    return (long) Math.ceil(e.neededBytes() / share / (1L << 30)) + 1;
   }
 }

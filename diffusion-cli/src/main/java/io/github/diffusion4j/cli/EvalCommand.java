@@ -112,6 +112,12 @@ final class EvalCommand implements Callable<Integer> {
             + "data.kind=cifar10, IDX files with data.kind=idx; docs/data.md)");
       }
       checkHeap(d, count);
+      int available = d.referenceImages(0, 2).length / d.imageShape().size();
+      if (available < 2) {
+        throw new BadInputException("--checkpoint " + checkpoint + ": the samples are compared with "
+            + d.referenceSource() + ", of which there " + (available == 1 ? "is 1" : "are none") + "; the Frechet "
+            + "distance needs at least 2 real images (data.eval_root, or data.root without it; docs/data.md)");
+      }
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
       d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
@@ -180,6 +186,14 @@ final class EvalCommand implements Callable<Integer> {
       }
       Dataset images = d.evalData();
       if (images == null) {
+        if (m.fromDiffusersFolder()) {
+          throw new BadInputException("--checkpoint " + checkpoint + ": a diffusers folder has no evaluation images; "
+              + "give them: --set data.kind=folder --set data.root=DIR --set data.eval_root=DIR (docs/data.md)");
+        }
+        if (d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.FOLDER) {
+          throw d.loadedConfig().error("data.eval_root", "is not set: the bound is computed on the evaluation "
+              + "images; add --set data.eval_root=DIR");
+        }
         throw d.loadedConfig().error("data.eval_size", "is 0: the bound is computed on the evaluation images; add "
             + "--set data.eval_size=N");
       }

@@ -54,6 +54,10 @@ public final class QualityTable {
     if (count <= values) {
       err.println("note: " + count + " samples of " + values + " values each: a Frechet distance in pixel space from "
           + "no more samples than values is dominated by how few they are; compare runs at the same --count");
+    } else if (references <= values) {
+      err.println("note: " + references + " real images of " + values + " values each (fewer than the " + count
+          + " samples): a Frechet distance in pixel space from no more images than values is dominated by how few "
+          + "they are; compare runs against the same real images");
     }
   }
 
