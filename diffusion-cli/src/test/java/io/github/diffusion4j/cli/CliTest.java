@@ -298,11 +298,11 @@ class CliTest {
     assertTrue(loud.err().contains("\tat "), loud.err());
   }
 
-  private static void assertBad(Result r, String fragment) {
+  /** Bad input as the CLI must report it: exit 2, no stack trace, one line "diffusion: ..." holding the fragment. */
+  static void assertBad(Result r, String fragment) {
     assertEquals(2, r.code(), r.all());
-    assertTrue(r.err().contains(fragment), r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
     String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith("diffusion: "), r.err());
+    assertTrue(first.startsWith("diffusion: ") && first.contains(fragment), r.err());
   }
 }

@@ -68,12 +68,6 @@ class DataCliTest {
     return yaml;
   }
 
-  private static void assertBad(Result r, String fragment) {
-    assertEquals(2, r.code(), r.all());
-    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith("diffusion: ") && first.contains(fragment), r.err());
-  }
 
   @Test
   void checkPrintsWhatTheSdkSeesInAFolder() {
@@ -114,17 +108,17 @@ class DataCliTest {
   @Test
   void badArgumentsAndFoldersAreOneLine() throws IOException {
     Path root = folder(false);
-    assertBad(cli("data", "check"), "give a folder (diffusion data check DIR) or a configuration (-c FILE)");
-    assertBad(cli("data", "check", root.toString(), "-c", "x.yaml"), "not both");
-    assertBad(cli("data", "check", root.toString(), "--image-shape", "2,8,8"),
+    CliTest.assertBad(cli("data", "check"), "give a folder (diffusion data check DIR) or a configuration (-c FILE)");
+    CliTest.assertBad(cli("data", "check", root.toString(), "-c", "x.yaml"), "not both");
+    CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "2,8,8"),
         "--image-shape 2,8,8: give C,H,W with C 1 (gray) or 3 (RGB)");
-    assertBad(cli("data", "check", root.toString(), "--image-shape", "3,8,8", "--resize", "zoom"),
+    CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "3,8,8", "--resize", "zoom"),
         "--resize zoom: use crop or pad");
-    assertBad(cli("data", "check", dir.resolve("none").toString()), "none: no such folder");
+    CliTest.assertBad(cli("data", "check", dir.resolve("none").toString()), "none: no such folder");
     Path empty = Files.createDirectories(dir.resolve("empty"));
-    assertBad(cli("data", "check", empty.toString()), empty.toAbsolutePath() + ": holds no images");
-    assertBad(cli("data"), "give a subcommand: check or bench");
-    assertBad(cli("data", "bench", "-c", config(root).toString(), "--steps", "0"), "must be at least 1");
+    CliTest.assertBad(cli("data", "check", empty.toString()), empty.toAbsolutePath() + ": holds no images");
+    CliTest.assertBad(cli("data"), "give a subcommand: check or bench");
+    CliTest.assertBad(cli("data", "bench", "-c", config(root).toString(), "--steps", "0"), "must be at least 1");
   }
 
   @Test
@@ -132,10 +126,10 @@ class DataCliTest {
     Path root = folder(true);
     Path stop = config(root);
     Result refused = cli("data", "check", "-c", stop.toString());
-    assertBad(refused, root.toAbsolutePath().resolve("dogs/broken.jpg") + ": is empty (0 bytes), not an image (item");
+    CliTest.assertBad(refused, root.toAbsolutePath().resolve("dogs/broken.jpg") + ": is empty (0 bytes), not an image (item");
     assertTrue(refused.err().contains("data.bad_data is stop"), refused.err());
     Result trained = cli("train", "-c", stop.toString());
-    assertBad(trained, "broken.jpg: is empty (0 bytes)");
+    CliTest.assertBad(trained, "broken.jpg: is empty (0 bytes)");
     assertFalse(Files.exists(dir.resolve("runs/f")), "no run folder for data that cannot be used");
     Path skip = config(root, "  bad_data: skip");
     Result ok = cli("data", "check", "-c", skip.toString());
@@ -170,7 +164,7 @@ class DataCliTest {
       assertEquals(List.of(), left.toList(), "the timing's cache is deleted");
     }
     Result gradients = cli("data", "bench", "-c", writeGradients().toString());
-    assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
+    CliTest.assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
   }
 
   private Path writeGradients() throws IOException {

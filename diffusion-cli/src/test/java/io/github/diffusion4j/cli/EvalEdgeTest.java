@@ -37,18 +37,12 @@ class EvalEdgeTest {
     return dir.resolve("runs/f");
   }
 
-  private static void assertBad(Result r, String fragment) {
-    assertEquals(2, r.code(), r.all());
-    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith("diffusion: ") && first.contains(fragment), r.err());
-  }
 
   @Test
   void boundOnFolderDataWithoutEvaluationImagesNamesEvalRoot() throws IOException {
     String ck = run().toString();
     Result r = CliTest.cli("eval", "--bpd", "--checkpoint", ck, "--out", dir.resolve("bpd").toString());
-    assertBad(r, "data.eval_root: is not set");
+    CliTest.assertBad(r, "data.eval_root: is not set");
     assertFalse(r.err().contains("eval_size"), r.err());
     Result ok = CliTest.cli("eval", "--bpd", "--checkpoint", ck, "--count", "3", "--set",
         "data.eval_root=" + dir.resolve("pics"), "--out", dir.resolve("bpd").toString());
@@ -58,7 +52,7 @@ class EvalEdgeTest {
   @Test
   void fewerThanTwoRealImagesAreRefusedBeforeSampling() throws IOException {
     String ck = run().toString();
-    assertBad(CliTest.cli("eval", "--checkpoint", ck, "--count", "5", "--set", "data.eval_root=" + dir.resolve("one")),
+    CliTest.assertBad(CliTest.cli("eval", "--checkpoint", ck, "--count", "5", "--set", "data.eval_root=" + dir.resolve("one")),
         "needs at least 2 real images");
   }
 
