@@ -566,13 +566,13 @@ public final class Diffusion implements AutoCloseable {
     if (java.nio.file.Files.exists(run) && !java.nio.file.Files.isDirectory(run)) {
       throw loaded.error("output.name", run + " is a file, not a run folder");
     }
-    for (String ineffective : loaded.ineffectiveSettings()) {
-      org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
-    }
     config().data().cacheDir().ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
         .ifPresent(p -> {
           throw loaded.error("data.cache_dir", cache + ": " + p);
         }));
+    for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
+      org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
+    }
   }
 
   /** The backend's tensors, loaded only when a tensor is made (so that a sampler can be created to check it). */
