@@ -134,7 +134,7 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
             observer.written(MANIFEST_FILE);
           });
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot write checkpoint: " + FileProblems.describe(e), e);
+      throw CheckpointWriteException.of(directory, "cannot write checkpoint: " + FileProblems.describe(e), e);
     }
     return manifest[0];
   }

@@ -323,7 +323,7 @@ public record DiffusersFolder(
         AtomicFiles.fsyncDirectory(tmp.resolve("scheduler"));
       });
     } catch (IOException e) {
-      throw CheckpointException.of(directory, "cannot write the diffusers folder: " + FileProblems.describe(e), e);
+      throw CheckpointWriteException.of(directory, "cannot write the diffusers folder: " + FileProblems.describe(e), e);
     }
   }
 

@@ -15,11 +15,11 @@ final class ErrorReporting {
 
   static boolean isBadInput(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      String n = t.getClass().getName();
       if (t instanceof BadInputException
           || t instanceof io.github.diffusion4j.config.ConfigException
           || t instanceof io.github.diffusion4j.data.DataFileException
-          || n.equals("io.github.diffusion4j.io.CheckpointException")
+          || t instanceof io.github.diffusion4j.io.CheckpointException
+              && !(t instanceof io.github.diffusion4j.io.CheckpointWriteException) // a full disk is no bad input
           || t instanceof NoSuchFileException
           || t instanceof FileNotFoundException
           || t instanceof AccessDeniedException) {

@@ -35,6 +35,16 @@ class ErrorReportingTest {
   }
 
   @Test
+  void aCheckpointThatCannotBeReadIsBadInputOneThatCannotBeWrittenIsAFailure() {
+    assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(
+        new io.github.diffusion4j.io.CheckpointException("ck/model.safetensors: checksum mismatch")));
+    assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new io.github.diffusion4j.io.CheckpointWriteException(
+        "out: cannot write checkpoint: No space left on device", new IOException("No space left on device"))));
+    assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(new io.github.diffusion4j.io.CheckpointWriteException(
+        "out: cannot write checkpoint: permission denied", new AccessDeniedException("out"))), "the user's folder");
+  }
+
+  @Test
   void outOfMemoryAndInternalErrorsSayWhatToDo() {
     assertTrue(shown(new OutOfMemoryError("Java heap space")).startsWith("out of memory (Java heap space); give the "
         + "JVM more"));
