@@ -25,14 +25,21 @@ public record RunFolder(Path root) {
    * The folder for a new run: {@code dir/name}, or {@code dir/<yyyyMMdd-HHmmss>} when the name is empty.
    *
    * @param dir the output directory
-   * @param name the run name, or empty
+   * @param name the run name (one folder name, as {@code output.name} takes it), or empty or null
    * @return the folder (not created)
+   * @throws IllegalArgumentException if the name is not one folder name inside {@code dir} ({@code ..}, a path)
    */
   public static RunFolder under(Path dir, String name) {
     java.util.Objects.requireNonNull(dir, "dir must not be null");
     String n = name == null || name.isBlank()
         ? LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : name;
-    return new RunFolder(dir.resolve(n));
+    Path run = dir.resolve(n);
+    boolean inside = run.getParent() == null ? dir.toString().isEmpty() : run.getParent().equals(dir);
+    if (n.equals(".") || n.equals("..") || !inside) {
+      throw new IllegalArgumentException("run name '" + n + "': must be one folder name inside " + dir
+          + " (no '/', not '.' or '..')");
+    }
+    return new RunFolder(run);
   }
 
   /**

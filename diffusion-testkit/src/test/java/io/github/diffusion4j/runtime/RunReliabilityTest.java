@@ -379,4 +379,15 @@ class RunReliabilityTest {
       assertEquals(a.checkpoints().resolve("step-00000010"), m.checkpoint().directory());
     }
   }
+
+  @Test
+  void aRunNameIsOneFolderInsideTheOutputFolder() {
+    Path out = dir.resolve("runs");
+    assertEquals(out.resolve("x"), RunFolder.under(out, "x").root());
+    assertEquals(out, RunFolder.under(out, null).root().getParent(), "no name: a timestamped folder");
+    for (String bad : List.of("../x", "a/b", "..", ".")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunFolder.under(out, bad));
+      assertTrue(e.getMessage().startsWith("run name '" + bad + "': must be one folder name inside"), e.getMessage());
+    }
+  }
 }
