@@ -81,6 +81,17 @@ final class DataBenchCommand implements Callable<Integer> {
     all.add("data.cache_dir=" + cacheDir.toAbsolutePath());
     all.add("data.random_flip=false");
     LoadedConfig loaded = TrainCommand.load(config, null, all);
+    // Ctrl-C or SIGTERM: the cache built for the timing goes too (it is as large as the data set)
+    Thread discard = new Thread(() -> {
+      try {
+        AtomicFiles.deleteRecursively(cacheDir);
+      } catch (IOException e) {
+        // the process is ending; it is only a cache
+      }
+    }, "diffusion-discard-bench-cache");
+    if (!keepCache) {
+      Runtime.getRuntime().addShutdownHook(discard);
+    }
     try (Diffusion d = Diffusion.open(loaded)) {
       DataReport report = d.prepareData(DataProgress.NONE);
       out.printf(Locale.ROOT, "data: %s, %s images%n", report.train().source(), d.imageShape().toCompactString());
@@ -118,6 +129,11 @@ final class DataBenchCommand implements Callable<Integer> {
       ratio(out, "training (" + loaded.config().model().kind().configName() + ", " + steps + " steps)", "steps/s", t);
     } finally {
       if (!keepCache) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(discard);
+        } catch (IllegalStateException shuttingDown) {
+          // the hook is running
+        }
         AtomicFiles.deleteRecursively(cacheDir);
       } else {
         out.println("cache kept in " + cacheDir.toAbsolutePath());
