@@ -165,7 +165,7 @@ public final class ConfigLoader {
   private static LoadedConfig bindLocated(String text, String source, Path baseDir, List<String> overrides) {
     Objects.requireNonNull(overrides, "overrides");
     Node.MapNode root = YamlTree.parseDocument(text, source);
-    root = Overrides.withoutOtherSamplersOptions(root, Overrides.apply(root, overrides), overrides);
+    root = Overrides.withoutOtherSamplersOptions(root, Overrides.apply(root, overrides));
     return new LoadedConfig(new Binder(source, baseDir).bind(root), root, source);
   }
 

@@ -56,17 +56,15 @@ final class Overrides {
    *
    * @param file the tree from the file
    * @param overridden the tree after the overrides
-   * @param overrides the overrides
    * @return {@code overridden}, without the file's sampler options where they belong to a sampler no longer chosen
    */
-  static Node.MapNode withoutOtherSamplersOptions(Node.MapNode file, Node.MapNode overridden, List<String> overrides) {
+  static Node.MapNode withoutOtherSamplersOptions(Node.MapNode file, Node.MapNode overridden) {
     Object before = samplingValue(file, "sampler");
     Object after = samplingValue(overridden, "sampler");
-    boolean optionsOverridden = overrides.stream().map(o -> o.substring(0, Math.max(0, o.indexOf('='))).strip())
-        .anyMatch(k -> k.equals("sampling") || k.startsWith("sampling.options"));
-    if (java.util.Objects.equals(before, after) || optionsOverridden
+    if (java.util.Objects.equals(before, after)
         || !(overridden.get("sampling") != null && overridden.get("sampling").value() instanceof Node.MapNode s)
-        || s.get("options") == null) {
+        || s.get("options") == null
+        || isOverride(s.get("options").value().location())) { // options given with the override are its own
       return overridden;
     }
     Node.Entry sampling = overridden.get("sampling");

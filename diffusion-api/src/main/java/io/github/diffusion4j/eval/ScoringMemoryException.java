@@ -10,20 +10,10 @@ public final class ScoringMemoryException extends IllegalArgumentException {
   /** The largest count that fits, or 0 if none does. */
   private final long largestCount;
 
-  /** The heap scoring would take, in bytes, and the budget it was held to (0 when not known). */
+  /** The heap scoring would take, in bytes, and the budget it was held to. */
   private final long neededBytes;
 
   private final long budgetBytes;
-
-  /**
-   * An exception with its one-line message.
-   *
-   * @param message what would not fit, and what to do
-   * @param largestCount the largest count that fits, 0 if none
-   */
-  public ScoringMemoryException(String message, long largestCount) {
-    this(message, largestCount, 0, 0);
-  }
 
   /**
    * An exception with its one-line message and the sizes it compared.
@@ -43,7 +33,7 @@ public final class ScoringMemoryException extends IllegalArgumentException {
   /**
    * The heap the refused scoring would take.
    *
-   * @return bytes, 0 if not known
+   * @return bytes
    */
   public long neededBytes() {
     return neededBytes;
@@ -52,7 +42,7 @@ public final class ScoringMemoryException extends IllegalArgumentException {
   /**
    * The heap the scoring was allowed ({@link FrechetDistance#checkHeap} allows half of the JVM's maximum).
    *
-   * @return bytes, 0 if not known
+   * @return bytes
    */
   public long budgetBytes() {
     return budgetBytes;

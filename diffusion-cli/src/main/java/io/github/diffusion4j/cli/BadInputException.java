@@ -31,12 +31,9 @@ public final class BadInputException extends RuntimeException {
 
   /**
    * The {@code -Xmx} in GiB under which the refused scoring fits: the scoring may take the share of the maximum
-   * heap that {@code e}'s budget was of this JVM's, plus 1 GiB of slack; 16 where the sizes are not known.
+   * heap that {@code e}'s budget was of this JVM's (half, unless a budget was given), plus 1 GiB of slack.
    */
   static long heapGigabytes(io.github.diffusion4j.eval.ScoringMemoryException e) {
-    if (e.neededBytes() <= 0 || e.budgetBytes() <= 0) {
-      return 16;
-    }
     double share = (double) e.budgetBytes() / Runtime.getRuntime().maxMemory();
     if (!(share > 0) || share > 1) {
       share = 0.5;

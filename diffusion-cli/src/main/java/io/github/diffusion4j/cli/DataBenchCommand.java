@@ -81,17 +81,17 @@ final class DataBenchCommand implements Callable<Integer> {
     all.add("data.cache_dir=" + cacheDir.toAbsolutePath());
     all.add("data.random_flip=false");
     LoadedConfig loaded = TrainCommand.load(config, null, all);
-    // Ctrl-C or SIGTERM: the cache built for the timing goes too (it is as large as the data set)
-    Thread discard = new Thread(() -> {
-      try {
-        AtomicFiles.deleteRecursively(cacheDir);
-      } catch (IOException e) {
-        // the process is ending; it is only a cache
-      }
-    }, "diffusion-discard-bench-cache");
-    if (!keepCache) {
-      Runtime.getRuntime().addShutdownHook(discard);
+    // Ctrl-C or SIGTERM interrupts the timing (training stops at its next step), and bench deletes
+    // the cache built for it (as large as the data set) before the guard lets the JVM go
+    Thread timing = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(timing::interrupt)) {
+      bench(out, loaded, cacheDir);
     }
+    return DiffusionCli.OK;
+  }
+
+  /** The timing itself; the cache built for it is deleted at the end unless kept. */
+  private void bench(PrintWriter out, LoadedConfig loaded, Path cacheDir) throws IOException {
     try (Diffusion d = Diffusion.open(loaded)) {
       DataReport report = d.prepareData(DataProgress.NONE);
       out.printf(Locale.ROOT, "data: %s, %s images%n", report.train().source(), d.imageShape().toCompactString());
@@ -129,17 +129,11 @@ final class DataBenchCommand implements Callable<Integer> {
       ratio(out, "training (" + loaded.config().model().kind().configName() + ", " + steps + " steps)", "steps/s", t);
     } finally {
       if (!keepCache) {
-        try {
-          Runtime.getRuntime().removeShutdownHook(discard);
-        } catch (IllegalStateException shuttingDown) {
-          // the hook is running
-        }
         AtomicFiles.deleteRecursively(cacheDir);
       } else {
         out.println("cache kept in " + cacheDir.toAbsolutePath());
       }
     }
-    return DiffusionCli.OK;
   }
 
   /** One line: a cache's build. */
@@ -210,6 +204,9 @@ final class DataBenchCommand implements Callable<Integer> {
           }
         }
       });
+      if (marks[1] == 0 && Thread.currentThread().isInterrupted()) {
+        throw new java.util.concurrent.CancellationException("data bench: interrupted");
+      }
       if (marks[1] == 0) {
         throw new BadInputException("training.epochs x the batches of " + data.size() + " images give fewer than "
             + (warmup + steps) + " steps; raise training.epochs (--set training.epochs=N) or lower --steps");

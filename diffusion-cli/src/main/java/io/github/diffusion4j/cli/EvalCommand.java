@@ -232,7 +232,7 @@ final class EvalCommand implements Callable<Integer> {
     } catch (IOException | SecurityException e) {
       throw new BadInputException("--out " + dir + ": cannot create the folder: " + ErrorReporting.message(e));
     }
-    if (!OutputFiles.canCreateFilesIn(dir)) {
+    if (!io.github.diffusion4j.io.FileProblems.canCreateFilesIn(dir)) {
       throw new BadInputException("--out " + dir + ": the folder is not writable");
     }
   }

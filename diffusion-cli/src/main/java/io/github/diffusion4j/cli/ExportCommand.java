@@ -48,7 +48,7 @@ final class ExportCommand implements Callable<Integer> {
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded
     Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && Files.isDirectory(parent) && !OutputFiles.canCreateFilesIn(parent)) {
+    if (parent != null && Files.isDirectory(parent) && !io.github.diffusion4j.io.FileProblems.canCreateFilesIn(parent)) {
       throw new BadInputException("--out " + out + ": cannot create files in " + parent);
     }
     List<String> all = new ArrayList<>(overrides);

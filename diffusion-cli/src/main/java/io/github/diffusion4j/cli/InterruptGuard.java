@@ -5,8 +5,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Turns Ctrl-C (SIGINT, or SIGTERM) into a polite stop: the shutdown hook asks the work to stop, then
- * holds the JVM until the command has finished its clean-up (the final checkpoint and its report), or two
- * minutes at most.
+ * holds the JVM until the command has finished its clean-up, or two minutes at most: training's final
+ * checkpoint and report ({@code requestStop}), or, for sampling and {@code data bench}, an interrupt of the
+ * command's thread, which ends sampling and training at their next step, and the deletion of their
+ * temporaries as their resources close (open the guard first, so it is released last).
  */
 final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.diffusion4j.eval.BoundReport;
 import io.github.diffusion4j.eval.BoundTerm;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.io.GifWriter;
 import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.io.SampleWriter;
@@ -37,7 +38,7 @@ final class OutputFiles {
       throw new BadInputException(option + " " + file + ": " + (parent != null && Files.exists(parent)
           ? parent + " is a file, not a folder" : "the folder " + parent + " does not exist"));
     }
-    if (!canCreateFilesIn(parent)) {
+    if (!FileProblems.canCreateFilesIn(parent)) {
       throw new BadInputException(option + " " + file + ": the folder " + parent + " is not writable");
     }
     if (Files.isDirectory(file)) {
@@ -55,11 +56,6 @@ final class OutputFiles {
     } catch (IOException e) {
       return false;
     }
-  }
-
-  /** Whether a file can be created in a folder ({@link io.github.diffusion4j.io.FileProblems#canCreateFilesIn}). */
-  static boolean canCreateFilesIn(Path dir) {
-    return io.github.diffusion4j.io.FileProblems.canCreateFilesIn(dir);
   }
 
   /** The output formats {@code --out} accepts, by extension. */

@@ -89,30 +89,14 @@ final class SampleCommand implements Callable<Integer> {
       int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
-      try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, Map.of("range", "[0, 1]",
-          "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
-        // Ctrl-C (SIGINT) or SIGTERM: delete the temporary the samples stream into (it can be gigabytes)
-        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread discard = new Thread(() -> {
-          stopping.set(true);
-          output.close();
-        }, "diffusion-discard-output");
-        Runtime.getRuntime().addShutdownHook(discard);
-        try {
-          d.sampleImages(m.model(), s, request, progress, output);
-          output.commit();
-        } catch (RuntimeException e) {
-          if (stopping.get()) {
-            awaitExit(); // the JVM is exiting on a signal: the write failed because the hook discarded the file
-          }
-          throw e;
-        } finally {
-          try {
-            Runtime.getRuntime().removeShutdownHook(discard);
-          } catch (IllegalStateException shuttingDown) {
-            // the hook is running
-          }
-        }
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
+      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes)
+      Thread sampling = Thread.currentThread();
+      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt);
+          OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, Map.of("range", "[0, 1]",
+              "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
+        d.sampleImages(m.model(), s, request, progress, output);
+        output.commit();
       }
       o.println("wrote " + out + " (" + count + (count == 1 ? " image, " : " images, ") + s.name() + ", " + request.plan().size() + " steps, "
           + d.backend().name() + ")");
@@ -149,19 +133,5 @@ final class SampleCommand implements Callable<Integer> {
     int dot = n.lastIndexOf('.');
     String stem = dot > 0 ? n.substring(0, dot) : n;
     return file.resolveSibling(stem + suffix);
-  }
-
-  /**
-   * Blocks a thread whose work a shutdown hook has undone, until the JVM halts, so that it reports nothing: the
-   * process ends with the signal's status (130 for Ctrl-C) and the output as it was.
-   */
-  private static void awaitExit() {
-    while (true) {
-      try {
-        Thread.sleep(Long.MAX_VALUE);
-      } catch (InterruptedException e) {
-        // keep waiting: the JVM is halting
-      }
-    }
   }
 }
