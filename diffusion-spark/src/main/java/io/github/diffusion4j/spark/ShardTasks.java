@@ -103,10 +103,15 @@ final class ShardTasks {
     int k = image.size();
     String name = "%0" + Math.max(8, String.valueOf(spec.count() - 1).length()) + "d.png";
     long[] bytes = new long[1];
+    TaskContext task = TaskContext.get();
     try {
       AtomicFiles.writeDirectory(target, tmp -> sample(m, spec.count(), spec.seed(), shard, hook,
           (first, images, n) -> {
             for (int i = 0; i < n; i++) {
+              if (task != null) {
+                // a batch is a thousand files written durably, seconds: a killed task stops between two
+                task.killTaskIfInterrupted();
+              }
               BufferedImage png = ImageGrid.render(Arrays.copyOfRange(images, i * k, (i + 1) * k),
                   Shape.batchOf(1, image), ONE_IMAGE);
               Path file = tmp.resolve(String.format(Locale.ROOT, name, shard.first() + first + i));

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -47,6 +48,11 @@ import org.apache.spark.api.java.JavaSparkContext;
  * QualityAccumulator} (the samples' mean and centred comoment in double precision, corner histogram,
  * residual sums) and {@code treeAggregate} merges them pairwise with Chan et al.'s update; the reference
  * images' Gaussian is fitted on the driver meanwhile, exactly as {@code diffusion eval} fits it.
+ *
+ * <p>The jobs of a call are interrupt-on-cancel and carry a job tag of their own (the caller's job group, tags
+ * and interrupt setting are as they were afterwards). If the JVM shuts down during a call (Ctrl-C, SIGTERM),
+ * its jobs are cancelled before Spark stops the context, their tasks interrupted, and the call cleans up and
+ * throws {@link SparkJobException} before the shutdown goes on (25 seconds at most).
  */
 public final class SparkDiffusion {
   private SparkDiffusion() {}
@@ -68,51 +74,60 @@ public final class SparkDiffusion {
   }
 
   static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook) {
+    return sample(sc, job, hook, JobScope::new);
+  }
+
+  /** With the scope of the job's Spark jobs made by {@code scopes} (tests shut it down by hand). */
+  static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook,
+      Function<JavaSparkContext, JobScope> scopes) {
     Path out = job.out().toAbsolutePath().normalize();
-    boolean created = prepareOutput(out);
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
-    boolean done = false;
-    try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
-      Diffusion d = m.diffusion();
-      ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
-      ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
-      String sampler = d.sampler().name();
-      int steps = d.plan().size();
-      Map<String, String> metadata = new LinkedHashMap<>();
-      metadata.put("range", "[0, 1]");
-      metadata.put("sampler", sampler);
-      metadata.put("seed", Long.toString(job.seed()));
-      metadata.put("steps", Integer.toString(steps));
-      metadata.put("count", Integer.toString(job.count()));
-      ShardTasks.Spec spec = new ShardTasks.Spec(job.count(), job.seed(), plan.batchSize(), out.toString(),
-          job.format(), metadata);
-      sc.setJobDescription("diffusion4j: sample " + job.count() + " images in " + plan.shards().size() + " shards");
-      List<ShardResult> results;
-      try {
-        results = new ArrayList<>(SparkJobException.run(() -> shards(sc, plan)
-            .map(shard -> ShardTasks.write(source, spec, shard, hook))
-            .collect()));
-      } finally {
-        source.release();
-      }
-      results.sort(Comparator.comparingInt(ShardResult::index));
-      for (ShardResult r : results) {
-        Path p = out.resolve(r.file());
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-          throw new IllegalStateException(p + ": reported written by its task but not visible to the driver; the "
-              + "output folder must be on storage the driver and every executor share");
+    try (JobScope scope = scopes.apply(sc)) {
+      boolean created = prepareOutput(out);
+      boolean done = false;
+      try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+        Diffusion d = m.diffusion();
+        ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
+        ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
+        String sampler = d.sampler().name();
+        int steps = d.plan().size();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("range", "[0, 1]");
+        metadata.put("sampler", sampler);
+        metadata.put("seed", Long.toString(job.seed()));
+        metadata.put("steps", Integer.toString(steps));
+        metadata.put("count", Integer.toString(job.count()));
+        ShardTasks.Spec spec = new ShardTasks.Spec(job.count(), job.seed(), plan.batchSize(), out.toString(),
+            job.format(), metadata);
+        sc.setJobDescription("diffusion4j: sample " + job.count() + " images in " + plan.shards().size() + " shards");
+        List<ShardResult> results;
+        try {
+          results = new ArrayList<>(scope.run(() -> shards(sc, plan)
+              .map(shard -> ShardTasks.write(source, spec, shard, hook))
+              .collect()));
+        } finally {
+          source.release();
         }
-      }
-      deleteTemporaries(out);
-      SampleManifest manifest = new SampleManifest(job.count(), job.seed(), Arrays.stream(d.imageShape().dims())
-          .boxed().toList(), job.format(), plan.batchSize(), sampler, steps, d.backend().name(), source.directory(),
-          source.sha256(), results);
-      manifest.writeTo(out);
-      done = true;
-      return manifest;
-    } finally {
-      if (!done) {
-        cleanUpFailed(out, created);
+        results.sort(Comparator.comparingInt(ShardResult::index));
+        for (ShardResult r : results) {
+          Path p = out.resolve(r.file());
+          if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalStateException(p + ": reported written by its task but not visible to the driver; the "
+                + "output folder must be on storage the driver and every executor share");
+          }
+        }
+        deleteTemporaries(out);
+        SampleManifest manifest = new SampleManifest(job.count(), job.seed(), Arrays.stream(d.imageShape().dims())
+            .boxed().toList(), job.format(), plan.batchSize(), sampler, steps, d.backend().name(), source.directory(),
+            source.sha256(), results);
+        manifest.writeTo(out);
+        done = true;
+        return manifest;
+      } finally {
+        if (!done) {
+          scope.awaitTasks();
+          cleanUpFailed(out, created);
+        }
       }
     }
   }
@@ -136,7 +151,8 @@ public final class SparkDiffusion {
 
   static EvalResult evaluate(JavaSparkContext sc, EvalJob job, TaskHook hook) {
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
-    try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+    try (JobScope scope = new JobScope(sc);
+        TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
       Diffusion d = m.diffusion();
       Shape shape = d.imageShape();
       // the driver fits the real images and receives the samples' merged fit: refused before any task if they
@@ -153,7 +169,7 @@ public final class SparkDiffusion {
       QualityAccumulator samples;
       try {
         sc.setJobDescription("diffusion4j: evaluate " + count + " samples in " + plan.shards().size() + " shards");
-        samples = SparkJobException.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
+        samples = scope.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
             (acc, shard) -> ShardTasks.accumulate(source, count, seed, batch, acc, shard, hook),
             QualityAccumulator::merge, 2));
       } catch (RuntimeException e) {

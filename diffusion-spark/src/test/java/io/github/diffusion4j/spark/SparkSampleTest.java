@@ -17,8 +17,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.imageio.ImageIO;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -141,6 +147,62 @@ class SparkSampleTest {
     assertEquals("org.apache.spark.SparkException", e.getCause().getClass().getName());
     assertFalse(Files.exists(out), "a failed job leaves no output folder");
     assertEquals(0, unused.get());
+  }
+
+  /** Counted down by the shutdown test's tasks after their first batch (tasks run in this JVM in local mode). */
+  static final CountDownLatch STARTED = new CountDownLatch(2);
+
+  /** Set by the shutdown test's tasks when their wait is interrupted. */
+  static final AtomicBoolean INTERRUPTED = new AtomicBoolean();
+
+  @Test
+  void aShutdownCancelsTheJobInterruptsItsTasksAndCleansUpBeforeSparkStops() throws Exception {
+    Path out = out("shutdown");
+    // each task stops after its first batch, inside a PNG shard's temporary folder, for as long as it is let be
+    TaskHook waitAfterFirstBatch = (shard, done) -> {
+      STARTED.countDown();
+      try {
+        Thread.sleep(120_000);
+      } catch (InterruptedException e) {
+        INTERRUPTED.set(true);
+        Thread.currentThread().interrupt();
+      }
+    };
+    AtomicReference<JobScope> scope = new AtomicReference<>();
+    CompletableFuture<SampleManifest> running = CompletableFuture.supplyAsync(() -> SparkDiffusion.sample(sc,
+        job("shutdown").withPartitions(2).withFormat(SampleFormat.PNG), waitAfterFirstBatch, c -> {
+          JobScope s = new JobScope(c);
+          scope.set(s);
+          return s;
+        }));
+    assertTrue(STARTED.await(120, TimeUnit.SECONDS), "both tasks sampled a batch");
+    List<String> during = SparkTestSupport.list(out);
+    assertEquals(2, during.size(), "two shards' temporaries: " + during);
+    assertTrue(during.stream().allMatch(n -> n.startsWith(".tmp-shard-")), during.toString());
+
+    // what the shutdown hook runs before Spark's own stops the context: it returns once the driver has cleaned up
+    scope.get().cancelForShutdown();
+    assertFalse(Files.exists(out), "the driver removed the folder it had created, temporaries and all, before the "
+        + "shutdown went on");
+    assertTrue(INTERRUPTED.get(), "the tasks were interrupted, not left to run into a halting JVM");
+    ExecutionException e = assertThrows(ExecutionException.class, () -> running.get(30, TimeUnit.SECONDS));
+    assertEquals(SparkJobException.class, e.getCause().getClass());
+    assertEquals("the job was cancelled: the JVM is shutting down (Ctrl-C or SIGTERM?)", e.getCause().getMessage());
+  }
+
+  @Test
+  void theCallersJobGroupTagsAndInterruptSettingAreAsTheyWereAfterAJob() {
+    sc.setJobGroup("callers-group", "the caller's", false);
+    sc.addJobTag("callers-tag");
+    try {
+      SparkDiffusion.sample(sc, SampleJob.of(run, 10, out("callers")));
+      assertEquals("callers-group", sc.getLocalProperty("spark.jobGroup.id"));
+      assertEquals("false", sc.getLocalProperty("spark.job.interruptOnCancel"));
+      assertEquals(java.util.Set.of("callers-tag"), sc.getJobTags());
+    } finally {
+      sc.clearJobGroup();
+      sc.clearJobTags();
+    }
   }
 
   @Test
