@@ -524,7 +524,11 @@ abstract class ValueType<T> {
     }
   }
 
-  /** A file path; relative paths are optionally resolved against the YAML file's folder. */
+  /**
+   * A file path; relative paths are optionally resolved against the YAML file's folder. A leading {@code ~/} (or
+   * {@code ~} alone, quoted) is the user's home folder, as a shell would expand it (YAML files and {@code --set}
+   * values do not go through one).
+   */
   static final class PathType extends ValueType<Path> {
     private final boolean resolve;
 
@@ -539,7 +543,7 @@ abstract class ValueType<T> {
           throw new ConfigException(path, "must not be empty (a file path)");
         }
         try {
-          Path p = Path.of(s.text());
+          Path p = expandHome(s.text());
           if (resolve && baseDir != null) {
             p = baseDir.resolve(p).toAbsolutePath().normalize();
           }
@@ -549,6 +553,15 @@ abstract class ValueType<T> {
         }
       }
       throw expected(path, "a path", node);
+    }
+
+    /** {@code ~} and {@code ~/rest} as the home folder and a path under it; other paths as written. */
+    static Path expandHome(String text) {
+      if (text.equals("~") || text.startsWith("~/")) {
+        Path home = Path.of(System.getProperty("user.home"));
+        return text.length() <= 2 ? home : home.resolve(text.substring(2));
+      }
+      return Path.of(text);
     }
 
     @Override

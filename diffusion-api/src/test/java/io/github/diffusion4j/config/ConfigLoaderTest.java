@@ -189,6 +189,31 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aLeadingTildeIsTheHomeFolderInTheFileAndInOverrides() throws IOException {
+    Path home = Path.of(System.getProperty("user.home"));
+    Path f = Files.writeString(dir.resolve("home.yaml"), String.join("\n",
+        "data:",
+        "  kind: folder",
+        "  image_shape: [3, 32, 32]",
+        "  root: ~/pictures/train",
+        "  eval_root: '~'",
+        "model:",
+        "  kind: unet",
+        "output:",
+        "  dir: ~/runs",
+        ""));
+    DiffusionConfig c = ConfigLoader.load(f, List.of("data.cache_dir=~/cache"));
+    assertEquals(Optional.of(home.resolve("pictures/train")), c.data().root());
+    assertEquals(Optional.of(home), c.data().evalRoot());
+    assertEquals(home.resolve("runs"), c.output().dir());
+    assertEquals(Optional.of(home.resolve("cache")), c.data().cacheDir());
+    // only a leading ~/ : a name that starts with ~ is a name, relative to the YAML file's folder
+    Path g = Files.writeString(dir.resolve("tilde.yaml"), "data:\n  kind: folder\n"
+        + "  image_shape: [3, 32, 32]\n  root: ~user/x\nmodel:\n  kind: unet\n");
+    assertEquals(Optional.of(dir.toAbsolutePath().normalize().resolve("~user/x")), ConfigLoader.load(g).data().root());
+  }
+
+  @Test
   void idxImageShapeIsCheckedAgainstTheFiles() {
     DiffusionConfig c = ConfigLoader.loadString(
         "data:\n  kind: idx\n  image_shape: [1, 28, 28]\n  train_images: a\n  eval_images: b\n", "run.yaml");
