@@ -60,6 +60,7 @@ final class ConvertCommand implements Callable<Integer> {
       throw new BadInputException("--out " + out + ": exists; choose a new folder");
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded
+    OutputFiles.checkFolderWritable("--out", out);
     DdpmImport.Result r = DdpmImport.convert(file, out, new DdpmImport.Options(
         imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
     var s = r.spec();

@@ -47,10 +47,7 @@ final class ExportCommand implements Callable<Integer> {
       throw new BadInputException("--out " + out + ": exists and is not a diffusers folder; choose a new folder");
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null && Files.isDirectory(parent) && !io.github.diffusion4j.io.FileProblems.canCreateFilesIn(parent)) {
-      throw new BadInputException("--out " + out + ": cannot create files in " + parent);
-    }
+    OutputFiles.checkFolderWritable("--out", out);
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
       all.add("backend=" + backend);

@@ -46,6 +46,16 @@ final class OutputFiles {
     }
   }
 
+  /**
+   * Fails with a one-line bad-input error unless a folder can be written at {@code folder} (created with its
+   * missing parents): no file in its way, and its nearest existing ancestor writable.
+   */
+  static void checkFolderWritable(String option, Path folder) {
+    io.github.diffusion4j.io.FileProblems.ofWritingInto(folder).ifPresent(problem -> {
+      throw new BadInputException(option + " " + folder + ": " + problem);
+    });
+  }
+
   /** Whether a path is a folder with nothing in it (an output folder made beforehand, which a writer may replace). */
   static boolean isEmptyFolder(Path p) {
     if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

@@ -148,5 +148,15 @@ class PublishedModelsCliTest {
     assertTrue(r.err().startsWith("diffusion: " + text + ": not a PyTorch checkpoint"), r.err());
     r = cli("convert", ckpt.toString(), "--out", dir.resolve("o").toString(), "--format", "onnx");
     assertEquals(2, r.code(), r.all());
+    // an --out under a file: named before the checkpoint is read (it was "cannot write checkpoint: already exists")
+    Path under = text.resolve("o");
+    for (String format : new String[] {"diffusion4j", "diffusers"}) {
+      r = cli("convert", ckpt.toString(), "--out", under.toString(), "--image-size", "8", "--format", format);
+      assertEquals(2, r.code(), r.all());
+      assertEquals("diffusion: --out " + under + ": " + text + " is not a folder\n", r.err());
+      r = cli("export", "--checkpoint", dir.toString(), "--out", under.toString());
+      assertEquals(2, r.code(), r.all());
+      assertEquals("diffusion: --out " + under + ": " + text + " is not a folder\n", r.err());
+    }
   }
 }
