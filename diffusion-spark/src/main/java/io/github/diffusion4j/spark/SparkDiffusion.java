@@ -180,7 +180,7 @@ public final class SparkDiffusion {
       }
       Gaussian ref = reference.join();
       return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size(),
-          d.referenceSource());
+          d.referenceSource(), d.sampler().name(), d.plan().size());
     }
   }
 

@@ -75,7 +75,8 @@ final class SparkEvalCommand implements Callable<Integer> {
     double seconds = (System.nanoTime() - start) / 1e9;
     QualityReport q = r.report();
     PrintWriter o = spec.commandLine().getOut();
-    QualityTable.printTable(o, r.shards() + " shards, " + String.format(Locale.ROOT, "%.1f s", seconds), q);
+    QualityTable.printTable(o, String.format(Locale.ROOT, "%s %d steps, %d %s, %.1f s", r.sampler(), r.steps(),
+        r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
     QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), count,
         r.reference().dimension());
     o.println(q.toJson());

@@ -71,6 +71,10 @@ class SparkCliTest {
     String got = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();
     // one batch: one shard, the same accumulation as on one machine, so the same JSON line
     assertEquals(expected, got);
+    // the table's row says what sampled, as eval's does
+    String row = single.out().lines().filter(l -> l.startsWith("ddpm 10 steps")).findFirst().orElseThrow();
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("ddpm 10 steps, 1 shard, ")
+        && l.endsWith(row.substring("ddpm 10 steps".length()).strip())), r.out() + "\n" + row);
     String real = "real images: 300 of generated gradient images";
     assertTrue(single.out().contains(real) && r.out().contains(real), single.out() + r.out());
     assertEquals(got, Files.readString(json).strip());
