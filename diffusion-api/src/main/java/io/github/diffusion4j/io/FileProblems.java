@@ -99,6 +99,10 @@ public final class FileProblems {
    * @return e.g. {@code "no such file"}, {@code "permission denied"}, {@code "No space left on device"}
    */
   public static String describe(IOException e) {
+    if (e instanceof javax.imageio.IIOException && e.getCause() instanceof IOException cause) {
+      // ImageIO's writers say "I/O error writing PNG file!" over the failure that matters (a full disk)
+      return describe(cause);
+    }
     if (e instanceof java.nio.channels.ClosedByInterruptException) {
       return "interrupted (the writing thread was interrupted, which closes its file)";
     }

@@ -176,7 +176,7 @@ public final class ImageCache {
       throw new UncheckedIOException(new IOException(file + ": the cache just written does not read back: "
           + e.getMessage()));
     } catch (IOException e) {
-      throw new UncheckedIOException(file + ": cannot write the image cache: " + e.getMessage(), e);
+      throw new UncheckedIOException(file + ": cannot write the image cache: " + FileProblems.describe(e), e);
     }
   }
 

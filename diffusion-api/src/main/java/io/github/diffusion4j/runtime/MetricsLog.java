@@ -3,6 +3,7 @@ package io.github.diffusion4j.runtime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.training.EpochSummary;
 import io.github.diffusion4j.training.LogRecord;
 import java.io.IOException;
@@ -121,7 +122,7 @@ final class MetricsLog {
       Files.writeString(file, o.toString() + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
           StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     } catch (IOException e) {
-      throw new UncheckedIOException(file + ": cannot write the metrics log: " + e.getMessage(), e);
+      throw new UncheckedIOException(file + ": cannot write the metrics log: " + FileProblems.describe(e), e);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.github.diffusion4j.spark;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.runtime.TrainedModel;
 import java.io.IOException;
 import java.io.Serializable;
@@ -143,7 +144,8 @@ final class ModelSource implements Serializable {
       }
       return TrainedModel.load(tmp, overrides);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the broadcast checkpoint to a temporary folder: " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write the broadcast checkpoint to a temporary folder: "
+          + FileProblems.describe(e), e);
     } finally {
       if (tmp != null) {
         try {
@@ -179,7 +181,7 @@ final class ModelSource implements Serializable {
     try {
       return Files.size(f);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot read " + f + ": " + FileProblems.describe(e), e);
     }
   }
 
@@ -187,7 +189,7 @@ final class ModelSource implements Serializable {
     try {
       return Files.readAllBytes(f);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot read " + f + ": " + FileProblems.describe(e), e);
     }
   }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -153,7 +154,7 @@ public record SampleManifest(
     try {
       AtomicFiles.writeString(file, toJson());
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
     return file;
   }
@@ -174,7 +175,7 @@ public record SampleManifest(
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(f + ": not JSON (" + e.getOriginalMessage() + ")");
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot read " + f + ": " + FileProblems.describe(e), e);
     }
     try {
       if (root == null || !root.isObject() || !KIND.equals(text(root, "kind"))) {
@@ -259,7 +260,7 @@ public record SampleManifest(
     try (Stream<Path> list = Files.list(folder)) {
       files = list.filter(p -> !AtomicFiles.isTemporary(p.getFileName().toString())).sorted().toList();
     } catch (IOException e) {
-      throw new IllegalStateException(folder + ": missing or unreadable (" + e.getMessage() + ")", e);
+      throw new IllegalStateException(folder + ": missing or unreadable (" + FileProblems.describe(e) + ")", e);
     }
     for (Path p : files) {
       size[0] += update(md, p);

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.spark;
 
+import io.github.diffusion4j.io.FileProblems;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -50,7 +51,7 @@ final class Sha256 {
         size += n;
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot read " + file + ": " + FileProblems.describe(e), e);
     }
     return size;
   }

@@ -2,6 +2,7 @@ package io.github.diffusion4j.spark;
 
 import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.io.SampleWriter;
 import io.github.diffusion4j.runtime.Diffusion;
@@ -91,7 +92,7 @@ final class ShardTasks {
       f.commit();
       return counted.count;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + target + ": " + FileProblems.describe(e), e);
     }
   }
 
@@ -127,12 +128,12 @@ final class ShardTasks {
                   bytes[0] += counted.count;
                 });
               } catch (IOException e) {
-                throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
               }
             }
           }));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + target + ": " + FileProblems.describe(e), e);
     }
     return bytes[0];
   }

@@ -5,6 +5,7 @@ import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.tensor.Shape;
@@ -226,13 +227,13 @@ public final class SparkDiffusion {
           throw new IllegalArgumentException(out + ": not empty; give a new or empty folder for the shards");
         }
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + out + ": " + e.getMessage(), e);
+        throw new UncheckedIOException("cannot read " + out + ": " + FileProblems.describe(e), e);
       }
     }
     try {
       Files.createDirectories(out);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + out + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot create " + out + ": " + FileProblems.describe(e), e);
     }
     return !existed;
   }
@@ -246,7 +247,7 @@ public final class SparkDiffusion {
         }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot clean " + out + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot clean " + out + ": " + FileProblems.describe(e), e);
     }
   }
 

@@ -4,6 +4,7 @@ import io.github.diffusion4j.cli.BadInputException;
 import io.github.diffusion4j.cli.QualityTable;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.EvalJob;
 import io.github.diffusion4j.spark.EvalResult;
 import io.github.diffusion4j.spark.SparkContexts;
@@ -84,7 +85,7 @@ final class SparkEvalCommand implements Callable<Integer> {
       try {
         AtomicFiles.writeString(json, q.toJson() + "\n");
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot write " + json + ": " + e.getMessage(), e);
+        throw new UncheckedIOException("cannot write " + json + ": " + FileProblems.describe(e), e);
       }
     }
     return 0;

@@ -2,6 +2,7 @@ package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.SampleFormat;
 import io.github.diffusion4j.spark.SampleJob;
 import io.github.diffusion4j.spark.SampleManifest;
@@ -104,7 +105,7 @@ final class SparkSampleCommand implements Callable<Integer> {
               + "manifest.json go there)");
         }
       } catch (IOException e) {
-        throw new BadInputException("--out " + out + ": cannot be read (" + e.getMessage() + ")");
+        throw new BadInputException("--out " + out + ": cannot be read (" + FileProblems.describe(e) + ")");
       }
     } else {
       Path parent = out.toAbsolutePath().getParent();
