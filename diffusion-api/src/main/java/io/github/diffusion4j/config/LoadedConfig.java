@@ -115,6 +115,17 @@ public final class LoadedConfig {
     }
     note(out, "data.eval_size", config.data().kind() == DataConfig.Kind.FOLDER && config.data().evalRoot().isEmpty(),
         "a folder without data.eval_root has no evaluation images");
+    ModelConfig m = config.model();
+    if (m.kind() == ModelConfig.Kind.DDPM && config.data().imageShape().isPresent()) {
+      // the levels' image sizes: the height halved once per level after the first
+      List<Integer> sizes = new ArrayList<>();
+      for (int i = 0, h = config.data().imageShape().get().dim(1); i < m.channelMult().size(); i++, h /= 2) {
+        sizes.add(h);
+      }
+      List<Integer> unused = m.attnResolutions().stream().filter(r -> !sizes.contains(r)).toList();
+      note(out, "model.attn_resolutions", !unused.isEmpty(), "no level has the image size "
+          + (unused.size() == 1 ? unused.get(0) : unused) + " (the levels' sizes are " + sizes + ")");
+    }
     return out;
   }
 

@@ -80,7 +80,8 @@ public record DiffusersFolder(
 
   /**
    * Whether a path is a diffusers folder (it has {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, or a
-   * {@value #CONFIG} beside diffusers weights) rather than a diffusion4j checkpoint or run folder.
+   * {@value #CONFIG} beside diffusers weights or a {@value #SCHEDULER}) rather than a diffusion4j checkpoint or run
+   * folder; a model folder whose weights are missing is one, so that reading it says which weights it lacks.
    *
    * @param path a path
    * @return true if it looks like a diffusers folder
@@ -91,7 +92,8 @@ public record DiffusersFolder(
     }
     return Files.isRegularFile(path.resolve(MODEL_INDEX)) || Files.isRegularFile(path.resolve("unet").resolve(CONFIG))
         || (Files.isRegularFile(path.resolve(CONFIG)) && (Files.exists(path.resolve(WEIGHTS))
-            || Files.exists(path.resolve(WEIGHTS_BIN)) || Files.exists(path.resolve(WEIGHTS_FP16))));
+            || Files.exists(path.resolve(WEIGHTS_BIN)) || Files.exists(path.resolve(WEIGHTS_FP16))
+            || Files.isRegularFile(path.resolve(SCHEDULER))));
   }
 
   /**

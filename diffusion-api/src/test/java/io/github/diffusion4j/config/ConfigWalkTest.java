@@ -106,6 +106,12 @@ class ConfigWalkTest {
     assertEquals(List.of("--set data.eval_size=5: data.eval_size: has no effect: a folder without data.eval_root has "
         + "no evaluation images"), ConfigLoader.readString("data:\n  kind: folder\n  root: x\n  image_shape: [3, 8, 8]\n",
         "run.yaml", List.of("data.eval_size=5")).ineffectiveSettings());
+    String ddpm = "data:\n  image_shape: [3, 32, 32]\nmodel:\n  kind: ddpm\n  channel_mult: [1, 2, 2]\n"
+        + "  attn_resolutions: [16, 5]\n";
+    assertEquals(List.of("run.yaml:6:21: model.attn_resolutions: has no effect: no level has the image size 5 (the "
+        + "levels' sizes are [32, 16, 8])"), ConfigLoader.readString(ddpm, "run.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of(), ConfigLoader.readString(ddpm.replace(", 5]", "]"), "run.yaml", List.of())
+        .ineffectiveSettings());
   }
 
   @Test

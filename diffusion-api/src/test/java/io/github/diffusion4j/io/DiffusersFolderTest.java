@@ -81,6 +81,10 @@ class DiffusersFolderTest {
     Files.writeString(d.resolve("config.json"), StrictJson.pretty(micro().toMap()));
     CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
     assertTrue(e.getMessage().contains("no weights") && e.getMessage().contains("git lfs"), e.getMessage());
+    // a model folder copied without its weights is still told apart from a checkpoint, so its error says so
+    assertFalse(DiffusersFolder.isDiffusersFolder(d));
+    Files.writeString(d.resolve("scheduler_config.json"), "{\"_class_name\": \"DDPMScheduler\"}");
+    assertTrue(DiffusersFolder.isDiffusersFolder(d));
     Files.writeString(d.resolve("diffusion_pytorch_model.safetensors"),
         "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 143\n");
     e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));

@@ -70,7 +70,8 @@ final class DataCheckCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     if ((dir == null) == (config == null)) {
-      throw new BadInputException("give a folder (diffusion data check DIR) or a configuration (-c FILE), not both");
+      throw new BadInputException("give a folder (diffusion data check DIR) or a configuration (-c FILE)"
+          + (dir == null ? "" : ", not both"));
     }
     if (show < 0) {
       throw new BadInputException("--show " + show + ": must be 0 or more");

@@ -62,8 +62,8 @@ final class TrainingConsole implements TrainingListener {
       double elapsed = (System.nanoTime() - startNanos) / 1e9;
       double rate = (r.step() - startStep) / Math.max(elapsed, 1e-9);
       double eta = rate > 0 ? (total - r.step()) / rate : Double.NaN;
-      out.printf(Locale.ROOT, "epoch %d step %d/%d loss %.4f (mean %.4f) %.0f steps/s eta %s%n", r.epoch() + 1,
-          r.step(), total, r.trainLoss(), r.meanLoss(), r.stepsPerSecond(), duration(eta));
+      out.printf(Locale.ROOT, "epoch %d step %d/%d loss %.4f (mean %.4f) %s steps/s eta %s%n", r.epoch() + 1,
+          r.step(), total, r.trainLoss(), r.meanLoss(), rate(r.stepsPerSecond()), duration(eta));
     }
   }
 
@@ -84,8 +84,13 @@ final class TrainingConsole implements TrainingListener {
       bar.close();
       bar = null;
     }
-    out.printf(Locale.ROOT, "%s at step %d in %.1f s (%.0f steps/s)%n", s.completed() ? "finished" : "stopped",
-        s.progress().step(), s.elapsedSeconds(), s.stepsPerSecond());
+    out.printf(Locale.ROOT, "%s at step %d in %.1f s (%s steps/s)%n", s.completed() ? "finished" : "stopped",
+        s.progress().step(), s.elapsedSeconds(), rate(s.stepsPerSecond()));
+  }
+
+  /** Steps per second as printed: whole numbers from 10, two decimals below (a U-Net's 0.47 is not 0). */
+  static String rate(double stepsPerSecond) {
+    return String.format(Locale.ROOT, stepsPerSecond >= 10 ? "%.0f" : "%.2f", stepsPerSecond);
   }
 
   static String duration(double seconds) {

@@ -108,7 +108,9 @@ class DataCliTest {
   @Test
   void badArgumentsAndFoldersAreOneLine() throws IOException {
     Path root = folder(false);
-    CliTest.assertBad(cli("data", "check"), "give a folder (diffusion data check DIR) or a configuration (-c FILE)");
+    Result none = cli("data", "check");
+    CliTest.assertBad(none, "give a folder (diffusion data check DIR) or a configuration (-c FILE)");
+    assertFalse(none.err().contains("not both"), none.err());
     CliTest.assertBad(cli("data", "check", root.toString(), "-c", "x.yaml"), "not both");
     CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "2,8,8"),
         "--image-shape 2,8,8: give C,H,W with C 1 (gray) or 3 (RGB)");
