@@ -90,8 +90,8 @@ public final class LoadedConfig {
    * The settings given (in the file or by an override) that the rest of the configuration leaves without
    * effect, each as one located line, e.g. {@code run.yaml:14:22: sampling.clip_sample_range: has no effect:
    * sampling.clip_sample is false}. Nothing is refused for them; {@code train} and {@code config --check}
-   * show them as warnings ({@code Diffusion.check}). Defaults are never listed, nor is a configuration built in
-   * code.
+   * show them as warnings ({@code Diffusion.check}). Defaults are never listed, even where the file gives them (a
+   * run's {@code config.yaml} lists every key), nor is a configuration built in code.
    *
    * @return the lines, in key order; empty if there are none
    */
@@ -130,13 +130,20 @@ public final class LoadedConfig {
   }
 
   private void note(List<String> out, String keyPath, boolean ineffective, String why) {
-    if (ineffective && given(keyPath)) {
+    // a default is not a setting, even where a file restates it (a run's config.yaml lists every key)
+    if (ineffective && given(keyPath) && !Schema.ROOT.holdsDefault(config, keyPath)) {
       out.add(error(keyPath, "has no effect: " + why).getMessage());
     }
   }
 
-  /** Whether a key was given in the file or by an override, rather than left to its default. */
-  private boolean given(String keyPath) {
+  /**
+   * Whether a key was given in the file or by an override, rather than left to its default (a configuration
+   * built in code gives none).
+   *
+   * @param keyPath a dotted key path such as {@code sampling.noise_version}
+   * @return true if the file or an override sets it
+   */
+  public boolean given(String keyPath) {
     return node(keyPath) != null;
   }
 

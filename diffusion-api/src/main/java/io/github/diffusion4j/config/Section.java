@@ -139,6 +139,29 @@ final class Section<R> {
   }
 
   /** Every key of this section and its subsections, depth first, in order. */
+  /**
+   * Whether the key at a dotted path holds its default (for the record's kind) in a record of this section.
+   *
+   * @param record a record of this section
+   * @param keyPath the full path of a key of this section or a subsection
+   * @return true if the value equals the default; false if it differs or no such key exists
+   */
+  boolean holdsDefault(R record, String keyPath) {
+    for (Member<R> m : members) {
+      if (m instanceof Key<R, ?> k && k.path().equals(keyPath)) {
+        return java.util.Objects.equals(k.get(record), k.defaultFor(kindOf(record)));
+      }
+      if (m instanceof Sub<R, ?> sub && keyPath.startsWith(sub.path() + ".")) {
+        return subHoldsDefault(sub, record, keyPath);
+      }
+    }
+    return false;
+  }
+
+  private static <R, S> boolean subHoldsDefault(Sub<R, S> sub, R record, String keyPath) {
+    return sub.section().holdsDefault(sub.getter().apply(record), keyPath);
+  }
+
   List<Key<?, ?>> allKeys() {
     List<Key<?, ?>> out = new ArrayList<>();
     for (Member<R> m : members) {

@@ -3,12 +3,14 @@ package io.github.diffusion4j.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.diffusion4j.random.NoiseVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Collections;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -28,12 +30,20 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
+ * <p>Manifests written by builds of 2026-12-02 between noise version 2 and {@code sampling.noise_version} (which
+ * sampled with version 2 and had no such key) also hold {@code "noise_version" : 2}: the noise their run's samples
+ * were drawn with. {@link #noiseVersion()} keeps it, so that such a checkpoint samples the same images again
+ * ({@code TrainedModel.load} applies it where the checkpoint's {@code config.yaml} does not say); manifests
+ * written now leave it out, since {@code config.yaml} says it.
+ *
  * @param formatVersion the checkpoint layout version, {@value #FORMAT_VERSION} for this release
  * @param diffusion4jVersion the version of the library that wrote it
  * @param backend the backend that trained the model
  * @param seed the run's seed
  * @param created when the checkpoint was written
  * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
+ * @param noiseVersion the sampling noise version the manifest records ({@code noise_version}); empty when it
+ *     records none (every manifest written since 2026-12-02, and those written before noise version 2)
  */
 public record Manifest(
     int formatVersion,
@@ -41,7 +51,8 @@ public record Manifest(
     String backend,
     long seed,
     Instant created,
-    Map<String, String> sha256) {
+    Map<String, String> sha256,
+    Optional<NoiseVersion> noiseVersion) {
 
   /** The layout version this release writes and the newest it reads. */
   public static final int FORMAT_VERSION = 1;
@@ -57,10 +68,14 @@ public record Manifest(
    * @param seed the run's seed
    * @param created when the checkpoint was written
    * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
+   * @param noiseVersion the sampling noise version the manifest records; empty when it records none
    * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, or a hash is not
    *     64 lower-case hex digits
    */
   public Manifest {
+    if (noiseVersion == null) {
+      throw new IllegalArgumentException("noiseVersion must not be null (Optional.empty() for none)");
+    }
     if (formatVersion < 1) {
       throw new IllegalArgumentException("format_version must be at least 1, got " + formatVersion);
     }
@@ -79,6 +94,24 @@ public record Manifest(
             "files." + name + ": expected 64 lower-case hex digits, got '" + e.getValue() + "'");
       }
     }
+  }
+
+  /**
+   * A manifest that records no noise version (as every manifest written now).
+   *
+   * @param formatVersion the checkpoint layout version, {@value #FORMAT_VERSION} for this release
+   * @param diffusion4jVersion the version of the library that wrote it
+   * @param backend the backend that trained the model
+   * @param seed the run's seed
+   * @param created when the checkpoint was written
+   * @param sha256 lower-case hex SHA-256 by file name (the manifest itself is not listed)
+   * @throws IllegalArgumentException if a value is missing, a file name is not a plain name, or a hash is not
+   *     64 lower-case hex digits
+   */
+  public Manifest(
+      int formatVersion, String diffusion4jVersion, String backend, long seed, Instant created,
+      Map<String, String> sha256) {
+    this(formatVersion, diffusion4jVersion, backend, seed, created, sha256, Optional.empty());
   }
 
   /**
@@ -133,6 +166,7 @@ public record Manifest(
     root.put("created", created.toString());
     ObjectNode files = root.putObject("files");
     sha256.forEach(files::put);
+    noiseVersion.ifPresent(v -> root.put("noise_version", v.number()));
     try {
       return StrictJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
@@ -186,8 +220,21 @@ public record Manifest(
       }
       hashes.put(f.getKey(), f.getValue().textValue());
     }
+    Optional<NoiseVersion> noise = Optional.empty();
+    JsonNode nv = root.get("noise_version");
+    if (nv != null) {
+      if (!nv.isIntegralNumber() || !nv.canConvertToInt()) {
+        throw StrictJson.wrongType(source, "noise_version", "an integer", nv);
+      }
+      try {
+        noise = Optional.of(NoiseVersion.of(nv.intValue()));
+      } catch (IllegalArgumentException e) { // "noise version 3 is unknown; this diffusion4j knows 1, 2"
+        throw CheckpointException.of(source, "key 'noise_version': " + e.getMessage()
+            + " (a newer diffusion4j wrote it, or the file was edited)");
+      }
+    }
     try {
-      return new Manifest(fv.intValue(), version, backend, seed.longValue(), created, hashes);
+      return new Manifest(fv.intValue(), version, backend, seed.longValue(), created, hashes, noise);
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(source, e.getMessage());
     }

@@ -10,10 +10,12 @@ import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.FolderLock;
+import io.github.diffusion4j.io.Manifest;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
@@ -21,6 +23,7 @@ import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -43,6 +46,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TrainedModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
+  private static final String NOISE_VERSION_KEY = "sampling.noise_version";
 
   private final Diffusion diffusion;
   private final TrainableModel model;
@@ -72,8 +76,7 @@ public final class TrainedModel implements AutoCloseable {
     }
     Checkpoint c = read(path);
     Path dir = c.directory();
-    LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), dir.resolve(Checkpoint.CONFIG_FILE).toString(),
-        overrides);
+    LoadedConfig loaded = readConfig(c, overrides);
     c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
         "the two files must describe the same schedule", s, loaded.config().schedule()));
     Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
@@ -97,6 +100,24 @@ public final class TrainedModel implements AutoCloseable {
       d.close();
       throw e;
     }
+  }
+
+  /**
+   * The checkpoint's configuration with the overrides. A checkpoint written on 2026-12-02 before
+   * {@code sampling.noise_version} existed has no such key, and its manifest records the noise version its samples
+   * were drawn with (2); that version applies unless the config.yaml or an override says otherwise.
+   */
+  static LoadedConfig readConfig(Checkpoint c, List<String> overrides) {
+    String source = c.directory().resolve(Checkpoint.CONFIG_FILE).toString();
+    LoadedConfig loaded = ConfigLoader.readString(c.content().configYaml(), source, overrides);
+    Optional<NoiseVersion> recorded = c.manifest().flatMap(Manifest::noiseVersion);
+    if (recorded.isEmpty() || loaded.given(NOISE_VERSION_KEY)) {
+      return loaded;
+    }
+    List<String> withRecorded = new ArrayList<>();
+    withRecorded.add(NOISE_VERSION_KEY + "=" + recorded.get().number());
+    withRecorded.addAll(overrides);
+    return ConfigLoader.readString(c.content().configYaml(), source, withRecorded);
   }
 
   private static TrainedModel loadDiffusers(Path dir, List<String> overrides) {

@@ -142,7 +142,7 @@ public final class TrainingRun implements AutoCloseable {
       io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
       model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
-      List<String> changed = changedSettings(latest, folder, diffusion.config());
+      List<String> changed = changedSettings(latest, c, folder, diffusion.config());
       writeConfig(diffusion.config(), folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest, lock);
       run.changedSettings = changed;
@@ -189,15 +189,27 @@ public final class TrainingRun implements AutoCloseable {
 
   /**
    * The settings of {@code config} that differ from those the latest checkpoint was written with (its
-   * {@code config.yaml}, else the run folder's), as {@link ConfigWriter#changes} gives them.
+   * {@code config.yaml}, else the run folder's), as {@link ConfigWriter#changes} gives them. The checkpoint's
+   * {@code config.yaml} is compared as this version reads it ({@link TrainedModel}'s reading, the manifest's noise
+   * version included), so a key added since an older build wrote it counts as the value it stood for there, not as a
+   * change; one this version no longer reads is compared as written.
    */
-  private static List<String> changedSettings(Path latest, RunFolder folder, DiffusionConfig config) {
+  private static List<String> changedSettings(
+      Path latest, io.github.diffusion4j.io.Checkpoint checkpoint, RunFolder folder, DiffusionConfig config) {
     Path before = Files.isRegularFile(latest.resolve("config.yaml")) ? latest.resolve("config.yaml") : folder.config();
     if (!Files.isRegularFile(before)) {
       return List.of();
     }
     try {
-      return ConfigWriter.changes(Files.readString(before), ConfigWriter.toYaml(config)).stream()
+      String was = Files.readString(before);
+      if (before.equals(latest.resolve("config.yaml"))) {
+        try {
+          was = ConfigWriter.toYaml(TrainedModel.readConfig(checkpoint, List.of()).config());
+        } catch (io.github.diffusion4j.config.ConfigException e) {
+          // not a configuration this version reads: compared as written
+        }
+      }
+      return ConfigWriter.changes(was, ConfigWriter.toYaml(config)).stream()
           .filter(c -> !continues(c.substring(0, c.indexOf(':'))))
           .toList();
     } catch (IOException e) {

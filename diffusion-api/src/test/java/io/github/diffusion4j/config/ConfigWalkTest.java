@@ -114,6 +114,29 @@ class ConfigWalkTest {
         .ineffectiveSettings());
   }
 
+  /**
+   * A run's or checkpoint's config.yaml lists every key, defaults included: checking it ({@code config --check
+   * runs/x/config.yaml}, {@code train -c runs/x/config.yaml --resume}) warns about none of them, and neither does a
+   * hand-written file that restates a default; a setting that is not the default still is warned about, in the file
+   * or by an override.
+   */
+  @Test
+  void defaultsWarnAboutNothingEvenWhereAFileRestatesThem() {
+    String resolved = ConfigWriter.toYaml(ConfigLoader.loadString(
+        "training:\n  ema:\n    enabled: false\nsampling:\n  clip_sample: false\n", "run.yaml"));
+    assertTrue(resolved.contains("steps_offset: 0") && resolved.contains("clip_sample_range: 1.0")
+        && resolved.contains("decay: 0.9999"), resolved);
+    assertEquals(List.of(), ConfigLoader.readString(resolved, "config.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of("--set sampling.clip_sample_range=2: sampling.clip_sample_range: has no effect: "
+        + "sampling.clip_sample is false"), ConfigLoader.readString(resolved, "config.yaml",
+        List.of("sampling.clip_sample_range=2")).ineffectiveSettings());
+    assertEquals(List.of(), ConfigLoader.readString("sampling:\n  clip_sample: false\n  clip_sample_range: 1.0\n",
+        "run.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of("run.yaml:3:22: sampling.clip_sample_range: has no effect: sampling.clip_sample is false"),
+        ConfigLoader.readString("sampling:\n  clip_sample: false\n  clip_sample_range: 2.0\n", "run.yaml",
+            List.of()).ineffectiveSettings());
+  }
+
   @Test
   void theBundledAndTheRepositorysConfigurationsSetNothingWithoutEffect() throws java.io.IOException {
     for (String name : ConfigLoader.bundledNames()) {

@@ -159,6 +159,28 @@ class CheckpointTest {
         "format_version 2 was written by a newer diffusion4j; this version reads up to 1");
   }
 
+  /**
+   * Manifests written on 2026-12-02 before {@code sampling.noise_version} existed record the noise version their
+   * samples were drawn with; it is kept (and written back), and one this version does not know is refused in one
+   * line naming the file.
+   */
+  @Test
+  void aManifestsNoiseVersionIsReadAndAnUnknownOneRefused() throws IOException {
+    Path ck = withEditedManifest("\n}", ",\n  \"noise_version\" : 2\n}");
+    Manifest m = Checkpoint.read(ck).manifest().orElseThrow();
+    assertEquals(java.util.Optional.of(io.github.diffusion4j.random.NoiseVersion.BOX_MULLER), m.noiseVersion());
+    assertTrue(m.toJson().contains("\"noise_version\" : 2"), m.toJson());
+    assertEquals(m, Manifest.fromJson(m.toJson(), "manifest.json"));
+    assertTrue(Manifest.of(PROVENANCE, Map.of()).noiseVersion().isEmpty(), "written now: config.yaml says it");
+    assertFalse(Manifest.of(PROVENANCE, Map.of()).toJson().contains("noise_version"));
+
+    Path future = withEditedManifest("\n}", ",\n  \"noise_version\" : 3\n}");
+    CheckpointException e = fails(future, "manifest.json: key 'noise_version': noise version 3 is unknown; "
+        + "this diffusion4j knows 1, 2");
+    assertTrue(e.getMessage().startsWith(future.resolve("manifest.json") + ": "), e.getMessage());
+    fails(withEditedManifest("\n}", ",\n  \"noise_version\" : \"2\"\n}"), "noise_version");
+  }
+
   @Test
   void aManifestCannotPointOutsideTheCheckpoint() throws IOException {
     fails(

@@ -89,7 +89,8 @@ public final class SparkDiffusion {
       try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
         Diffusion d = m.diffusion();
         ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
-        ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
+        ModelSource source =
+            ModelSource.prepare(sc, m.checkpoint().directory(), withNoise(overrides, d), job.shipping());
         String sampler = d.sampler().name();
         int steps = d.plan().size();
         Map<String, String> metadata = new LinkedHashMap<>();
@@ -160,7 +161,7 @@ public final class SparkDiffusion {
       // would not fit its heap
       io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, job.count());
       ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
-      ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), overrides, job.shipping());
+      ModelSource source = ModelSource.prepare(sc, m.checkpoint().directory(), withNoise(overrides, d), job.shipping());
       int count = job.count();
       long seed = job.seed();
       int batch = plan.batchSize();
@@ -212,6 +213,18 @@ public final class SparkDiffusion {
     int threads = threadsPerTask > 0 ? threadsPerTask : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
     List<String> all = new ArrayList<>(overrides);
     all.add("threads=" + threads);
+    return all;
+  }
+
+  /**
+   * The overrides with the driver's noise version pinned, so that every executor draws the noise the driver's
+   * {@code diffusion sample} would: a broadcast copy leaves {@code manifest.json} behind (it lists files that are not
+   * shipped), and a checkpoint written on 2026-12-02 before {@code sampling.noise_version} existed records its noise
+   * version only there.
+   */
+  static List<String> withNoise(List<String> overrides, Diffusion d) {
+    List<String> all = new ArrayList<>(overrides);
+    all.add("sampling.noise_version=" + d.noiseVersion().number());
     return all;
   }
 

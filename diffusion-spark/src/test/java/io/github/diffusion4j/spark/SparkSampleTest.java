@@ -218,6 +218,43 @@ class SparkSampleTest {
     broadcast.verify(out("broadcast"));
   }
 
+  /**
+   * A checkpoint written on 2026-12-02 before {@code sampling.noise_version} existed keeps its noise version (2) only
+   * in manifest.json, which a broadcast copy does not ship: the executors still sample what {@code diffusion sample}
+   * does.
+   */
+  @Test
+  void aCheckpointWhoseManifestHoldsTheNoiseVersionSamplesAlikeEitherWay() throws IOException {
+    Path ck;
+    try (java.util.stream.Stream<Path> cps = Files.list(run.resolve("checkpoints"))) {
+      ck = cps.max(Path::compareTo).orElseThrow();
+    }
+    Path old = SparkTestSupport.root().resolve("old-checkpoint");
+    Files.createDirectories(old);
+    for (String f : List.of("model.safetensors", "ema.safetensors", "training_state.safetensors", "config.yaml",
+        "scheduler_config.json", "manifest.json")) {
+      if (Files.exists(ck.resolve(f))) {
+        Files.copy(ck.resolve(f), old.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    Path config = old.resolve("config.yaml");
+    Files.writeString(config, Files.readString(config).replaceAll("\n *noise_version: 1", ""));
+    Path manifest = old.resolve("manifest.json");
+    Files.writeString(manifest, Files.readString(manifest)
+        .replaceAll("\"config.yaml\" : \"[0-9a-f]{64}\"", "\"config.yaml\" : \"" + Sha256.of(config) + "\"")
+        .replace("\n}", ",\n  \"noise_version\" : 2\n}"));
+    int count = 300;
+    byte[] expected = SparkTestSupport.singleProcessSamples(old, count, SEED);
+    assertFalse(java.util.Arrays.equals(SparkTestSupport.singleProcessSamples(old, count, SEED, "--set",
+        "sampling.noise_version=1"), expected), "the manifest's version is what the images are drawn with");
+    for (Shipping shipping : List.of(Shipping.BROADCAST, Shipping.PATH)) { // broadcast first: executors cache the model
+      Path out = out("old-" + shipping);
+      SampleManifest m = SparkDiffusion.sample(sc, SampleJob.of(old, count, out).withSeed(SEED).withPartitions(2)
+          .withShipping(shipping));
+      assertArrayEquals(expected, SparkTestSupport.joinedShards(out, m), shipping.toString());
+    }
+  }
+
   @Test
   void theDjlBackendOnTheExecutorsGivesDiffusionSampleOnDjl() {
     byte[] djl = SparkTestSupport.singleProcessSamples(run, COUNT, SEED, "--backend", "djl");

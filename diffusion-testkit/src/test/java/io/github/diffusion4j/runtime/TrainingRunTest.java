@@ -88,11 +88,7 @@ class TrainingRunTest {
    */
   @Test
   void theCheckpointsConfigChoosesTheNoiseVersion() throws IOException {
-    RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=1", "sampling.noise_version=2"); TrainingRun run = TrainingRun.start(d, a)) {
-      run.run();
-    }
-    Path cp = a.checkpoints().resolve("step-00000007");
+    Path cp = oneEpochCheckpoint("sampling.noise_version=2");
     float[] v2;
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
       assertEquals(NoiseVersion.BOX_MULLER, m.diffusion().noiseVersion(), "the run's own setting");
@@ -114,6 +110,31 @@ class TrainingRunTest {
     try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm", "sampling.noise_version=2"))) {
       assertArrayEquals(v2, m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE),
           "an override chooses version 2");
+    }
+  }
+
+  /**
+   * A checkpoint written on 2026-12-02 before {@code sampling.noise_version} existed: its config has no key and its
+   * manifest records {@code "noise_version" : 2}, the noise its samples were drawn with; it samples those images
+   * again, and an override still chooses.
+   */
+  @Test
+  void aManifestsNoiseVersionAppliesWhereTheConfigHasNone() throws IOException {
+    Path cp = oneEpochCheckpoint("sampling.noise_version=2");
+    float[] v2;
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
+      v2 = m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE);
+    }
+    // the checkpoint as those builds wrote it: no key in config.yaml, the version in the manifest
+    String json = asWrittenBeforeTheKey(cp, 2);
+    Files.writeString(cp.resolve(Checkpoint.MANIFEST_FILE), json.replace("\n}", ",\n  \"noise_version\" : 2\n}"));
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm"))) {
+      assertEquals(NoiseVersion.BOX_MULLER, m.diffusion().noiseVersion(), "the manifest's version");
+      assertArrayEquals(v2, m.sample(m.diffusion().sampler(), m.diffusion().request(2, 9), SamplingListener.NONE),
+          "the images those builds sampled");
+    }
+    try (TrainedModel m = TrainedModel.load(cp, List.of("sampling.sampler=ddpm", "sampling.noise_version=1"))) {
+      assertEquals(NoiseVersion.ZIGGURAT, m.diffusion().noiseVersion(), "an override comes first");
     }
   }
 
@@ -161,6 +182,26 @@ class TrainingRunTest {
         "a data line where the run started and where it was resumed");
   }
 
+  /**
+   * Resuming a checkpoint that an older build wrote, before a key existed: the key counts as the value it stood for
+   * there (its default; for {@code sampling.noise_version} the manifest's version where it records one), not as a
+   * change from "(none)".
+   */
+  @Test
+  void resumingAnOlderBuildsCheckpointListsOnlyRealChanges() throws IOException {
+    Path cp = oneEpochCheckpoint();
+    String json = asWrittenBeforeTheKey(cp, 1);
+    Path manifest = cp.resolve(Checkpoint.MANIFEST_FILE);
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.resume(d, a)) {
+      assertEquals(List.of(), run.changedSettings(), "a key the old config lacks is its default, not a change");
+    }
+    Files.writeString(manifest, json.replace("\n}", ",\n  \"noise_version\" : 2\n}")); // sampled with version 2
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.resume(d, a)) {
+      assertEquals(List.of("sampling.noise_version: 2 -> 1"), run.changedSettings());
+    }
+  }
+
   @Test
   void aFolderLeftByARunKilledBeforeItsFirstCheckpointStartsItsLogAgain() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("killed"));
@@ -197,11 +238,7 @@ class TrainingRunTest {
 
   @Test
   void checkpointsLoadWithOnlyWeightsAndConfig() throws IOException {
-    RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
-      run.run();
-    }
-    Path cp = a.checkpoints().resolve("step-00000007");
+    Path cp = oneEpochCheckpoint();
     for (String f : List.of(Checkpoint.EMA_FILE, Checkpoint.TRAINING_STATE_FILE, Checkpoint.SCHEDULER_FILE,
         Checkpoint.MANIFEST_FILE)) {
       Files.delete(cp.resolve(f));
@@ -218,11 +255,7 @@ class TrainingRunTest {
 
   @Test
   void aCheckpointWithNonFiniteWeightsIsRefused() throws IOException {
-    RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
-      run.run();
-    }
-    Path cp = a.checkpoints().resolve("step-00000007");
+    Path cp = oneEpochCheckpoint();
     Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
     io.github.diffusion4j.model.StateDict w = io.github.diffusion4j.io.SafeTensors.read(cp.resolve(Checkpoint.MODEL_FILE))
         .tensors();
@@ -239,15 +272,49 @@ class TrainingRunTest {
 
   @Test
   void schedulerConfigMustAgreeWithTheConfig() throws IOException {
-    RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
-      run.run();
-    }
-    Path cp = a.checkpoints().resolve("step-00000007");
+    Path cp = oneEpochCheckpoint();
     Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
     Path sched = cp.resolve(Checkpoint.SCHEDULER_FILE);
     Files.writeString(sched, Files.readString(sched).replaceAll("\"num_train_timesteps\"\\s*:\\s*40", "\"num_train_timesteps\": 1000"));
     CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of()));
     assertTrue(e.getMessage().contains("num_train_timesteps is 1000"), e.getMessage());
+  }
+
+  /** Trains one epoch into the run folder {@code a} and returns its checkpoint (step 7). */
+  private Path oneEpochCheckpoint(String... overrides) throws IOException {
+    List<String> all = new java.util.ArrayList<>(List.of("training.epochs=1"));
+    all.addAll(List.of(overrides));
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(all.toArray(String[]::new)); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    return a.checkpoints().resolve("step-00000007");
+  }
+
+  /**
+   * Makes a checkpoint's config.yaml as builds before {@code sampling.noise_version} wrote it (without the key; it
+   * held {@code version}), with the new hash in its manifest.
+   *
+   * @return the manifest's text
+   */
+  private static String asWrittenBeforeTheKey(Path cp, int version) throws IOException {
+    Path config = cp.resolve(Checkpoint.CONFIG_FILE);
+    String text = Files.readString(config);
+    assertTrue(text.contains("noise_version: " + version), text);
+    Files.writeString(config, text.replaceAll("\n *noise_version: " + version, ""));
+    String hash = java.util.HexFormat.of().formatHex(sha256(Files.readAllBytes(config)));
+    Path manifest = cp.resolve(Checkpoint.MANIFEST_FILE);
+    String json = Files.readString(manifest).replaceAll("\"config.yaml\" : \"[0-9a-f]{64}\"",
+        "\"config.yaml\" : \"" + hash + "\"");
+    Files.writeString(manifest, json);
+    return json;
+  }
+
+  private static byte[] sha256(byte[] bytes) {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 }
