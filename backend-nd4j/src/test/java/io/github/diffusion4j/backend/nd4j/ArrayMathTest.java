@@ -1,7 +1,9 @@
 package io.github.diffusion4j.backend.nd4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -80,5 +82,77 @@ class ArrayMathTest {
     assertEquals(sum, ArrayMath.sum(a, 9, n), TOL * abs);
     assertEquals(sq, ArrayMath.squaredDeviations(b, 9, n, 0.5f), TOL * sq);
     assertEquals(dot, ArrayMath.dotCentered(a, b, 0.5f, 9, n), TOL * dotAbs);
+  }
+
+  /**
+   * A run's bits do not depend on whether the JIT has compiled its loop: the chains are added in lane order, as
+   * before compilation (Java 25's compiled {@code reduceLanes(ADD)} adds them pairwise, which differs in the last
+   * bit for some runs, and two threads' training then differed from one thread's). Checked against that order
+   * computed here, on 64 runs of 1,000 values over a wide range of magnitudes (each ending inside a vector), from the
+   * first call until C2 has had a second to compile the loops.
+   */
+  @Test
+  void theRunsAreTheSameBitsBeforeAndAfterTheJitCompilesThem() throws ReflectiveOperationException {
+    var field = Class.forName(ArrayMath.class.getName() + "Simd").getDeclaredField("LANES");
+    field.setAccessible(true);
+    int lanes = field.getInt(null);
+    Random r = new Random(7);
+    int runs = 64;
+    int n = 1000;
+    float c = 0.75f;
+    float[] a = new float[runs * n];
+    float[] b = new float[runs * n];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) (r.nextGaussian() * (1 << (i % 13)));
+      b[i] = (float) (r.nextGaussian() * (1 << (i % 11)) + 1);
+    }
+    int[][] expected = new int[runs][3];
+    for (int run = 0; run < runs; run++) {
+      float[] sum = new float[lanes];
+      float[] sq = new float[lanes];
+      float[] dot = new float[lanes];
+      int i = run * n;
+      for (; i + lanes <= (run + 1) * n; i += lanes) {
+        for (int k = 0; k < lanes; k++) {
+          sum[k] += a[i + k];
+          float d = b[i + k] - c;
+          sq[k] = Math.fma(d, d, sq[k]);
+          dot[k] = Math.fma(a[i + k], d, dot[k]);
+        }
+      }
+      float s = 0;
+      float q = 0;
+      float p = 0;
+      for (int k = 0; k < lanes; k++) {
+        s += sum[k];
+        q += sq[k];
+        p += dot[k];
+      }
+      for (; i < (run + 1) * n; i++) {
+        s += a[i];
+        float d = b[i] - c;
+        q += d * d;
+        p += a[i] * d;
+      }
+      expected[run] =
+          new int[] {Float.floatToRawIntBits(s), Float.floatToRawIntBits(q), Float.floatToRawIntBits(p)};
+    }
+    long end = System.nanoTime() + 1_000_000_000L;
+    for (int call = 0; call < 2_000 || System.nanoTime() < end; call++) {
+      for (int run = 0; run < runs; run++) {
+        int from = run * n;
+        int to = from + n;
+        int[] got = {Float.floatToRawIntBits(SIMD.sumRun(a, from, to)),
+            Float.floatToRawIntBits(SIMD.squaredDeviationsRun(b, from, to, c)),
+            Float.floatToRawIntBits(SIMD.dotRun(a, b, c, from, to))};
+        for (int op = 0; op < 3; op++) {
+          if (got[op] != expected[run][op]) {
+            String what = List.of("sum", "squared deviations", "dot").get(op);
+            fail("pass " + call + ", run " + run + ": the " + what + " is " + Float.intBitsToFloat(got[op])
+                + ", in lane order " + Float.intBitsToFloat(expected[run][op]));
+          }
+        }
+      }
+    }
   }
 }
