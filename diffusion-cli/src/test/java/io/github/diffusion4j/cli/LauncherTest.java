@@ -1,0 +1,109 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher {@code ./diffusion} gives the options of newer JVMs only to the JVMs that know them (Java 17 refuses
+ * to start on an option it does not know): its functions {@code java_feature} (the JVM's feature version, from its
+ * home's {@code release} file or {@code java -version}) and {@code newer_jvm_options}, run by bash on fake JVMs and
+ * on the one running this test.
+ */
+class LauncherTest {
+  private static final Path LAUNCHER = Path.of("..", "diffusion").toAbsolutePath().normalize();
+
+  @TempDir
+  Path dir;
+
+  /** Runs {@code call} (with {@code java_cmd} set to {@code javaCmd}) after the launcher's two functions. */
+  private static String bash(String javaCmd, String call) throws IOException, InterruptedException {
+    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
+    String script = "eval \"$(sed -n -e '/^java_feature() {/,/^}/p' -e '/^newer_jvm_options() {/,/^}/p' \"$1\")\"\n"
+        + "java_cmd=\"$2\"\n" + call;
+    Process p;
+    try {
+      p = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), javaCmd).redirectErrorStream(true)
+          .start();
+    } catch (IOException e) {
+      assumeTrue(false, "no bash: " + e.getMessage());
+      throw e;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+    assertEquals(0, p.exitValue(), out);
+    return out;
+  }
+
+  /** A fake JVM home: {@code bin/java} prints {@code versionOutput} to stderr; a {@code release} file if given. */
+  private Path fakeJava(String name, String versionOutput, String release) throws IOException {
+    Path bin = Files.createDirectories(dir.resolve(name).resolve("bin"));
+    Path java = bin.resolve("java");
+    Files.writeString(java, "#!/bin/sh\ncat >&2 <<'EOF'\n" + versionOutput + "\nEOF\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    if (release != null) {
+      Files.writeString(dir.resolve(name).resolve("release"), release);
+    }
+    return java;
+  }
+
+  @Test
+  void theFeatureVersionComesFromTheReleaseFileElseFromJavaVersion() throws Exception {
+    // the release file wins, and no JVM is started for it (this java would say 11)
+    Path withRelease = fakeJava("release", "openjdk version \"11.0.2\" 2019-01-15",
+        "IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_RUNTIME_VERSION=\"25.0.3+9-LTS\"\nJAVA_VERSION=\"25.0.3\"\n");
+    assertEquals("25", bash(withRelease.toString(), "java_feature"));
+    // reached through a link, as /usr/bin/java is
+    Path link = Files.createSymbolicLink(dir.resolve("java-link"), withRelease);
+    assertEquals("25", bash(link.toString(), "java_feature"));
+    List<String[]> outputs = List.of(
+        new String[] {"17", "openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6)"},
+        new String[] {"21", "Picked up JAVA_TOOL_OPTIONS: -Dfile.encoding=UTF-8 -Dv=\"9\"\n"
+            + "openjdk version \"21\" 2023-09-19\nOpenJDK 64-Bit Server VM (build 21+35, mixed mode)"},
+        new String[] {"26", "openjdk version \"26-ea\" 2026-03-17"},
+        new String[] {"23", "java version \"23.0.1\" 2024-10-15\nJava(TM) SE Runtime Environment Oracle GraalVM"},
+        new String[] {"1", "java version \"1.8.0_392\""},
+        new String[] {"", "Error: could not find libjava.so"});
+    List<String> got = new ArrayList<>();
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < outputs.size(); i++) {
+      expected.add(outputs.get(i)[0]);
+      got.add(bash(fakeJava("jdk" + i, outputs.get(i)[1], null).toString(), "java_feature"));
+    }
+    assertEquals(expected, got);
+    assertEquals("", bash(dir.resolve("no-such-java").toString(), "java_feature"));
+  }
+
+  @Test
+  void theNewerOptionsAreGivenFromJava24On() throws Exception {
+    String newer = "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow";
+    for (String feature : List.of("", "1", "17", "21", "23", "x")) {
+      assertEquals("", bash("java", "newer_jvm_options '" + feature + "'"), "Java " + feature);
+    }
+    for (String feature : List.of("24", "25", "26")) {
+      assertEquals(newer, bash("java", "newer_jvm_options '" + feature + "'"), "Java " + feature);
+    }
+  }
+
+  /** This JVM's version is read, and this JVM starts with the options the launcher would give it. */
+  @Test
+  void thisJvmStartsWithTheOptionsTheLauncherGivesIt() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    assertEquals(String.valueOf(Runtime.version().feature()), bash(java, "java_feature"));
+    String out = bash(java, "read -r -a opts <<< \"$(newer_jvm_options \"$(java_feature)\")\"\n"
+        + "echo \"options: ${opts[*]}\"\n\"$java_cmd\" \"${opts[@]}\" -version");
+    assertTrue(out.startsWith(Runtime.version().feature() >= 24
+        ? "options: --enable-native-access" : "options: \n"), out);
+  }
+}
