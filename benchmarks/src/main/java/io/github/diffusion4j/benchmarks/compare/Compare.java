@@ -570,6 +570,7 @@ public final class Compare implements Callable<Integer> {
       // the children draw noise as this JVM would (docs/noise.md: the vectorised fill, the same bits)
       cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
     }
+    cmd.addAll(newerJvmOptions(Runtime.version().feature()));
     cmd.add("-Dai.djl.offline=true");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
@@ -591,6 +592,20 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalStateException("the benchmark of backend " + name + " failed");
     }
     return parse(json);
+  }
+
+  /**
+   * The options that a JVM of feature version {@code feature} takes and Java 17 does not know, as the launcher
+   * gives them (its {@code newer_jvm_options}): from Java 24 on, native access and {@code sun.misc.Unsafe}'s memory
+   * access allowed, so that a child does not print four WARNING lines for each on first use.
+   *
+   * @param feature the JVM's feature version ({@link Runtime.Version#feature()})
+   * @return the options, none before Java 24
+   */
+  static List<String> newerJvmOptions(int feature) {
+    return feature >= 24
+        ? List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow")
+        : List.of();
   }
 
   /** Whether this JVM keeps its heap in transparent huge pages. */

@@ -54,6 +54,22 @@ class CompareTest {
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
+  /** The children get the launcher's options of newer JVMs only where the JVM knows them (Java 17 won't start). */
+  @Test
+  void theChildrenGetTheOptionsOfNewerJvmsOnlyFromJava24On() throws Exception {
+    assertEquals(List.of(), Compare.newerJvmOptions(17));
+    assertEquals(List.of(), Compare.newerJvmOptions(23));
+    assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"),
+        Compare.newerJvmOptions(25));
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(Compare.newerJvmOptions(Runtime.version().feature()));
+    cmd.add("-version");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), "this JVM starts with them: " + out);
+  }
+
   @Test
   void parsesTheNumbersOfAJsonObjectInOrder() {
     Map<String, Double> m = Compare.parse(
