@@ -219,6 +219,12 @@ public final class ConfigLoader {
       throw new ConfigException(source, 0, 0, "", FileProblems.ofReading(yaml).orElse("is not a regular file"));
     }
     try {
+      // UTF-8 takes at most 4 bytes a character: a larger file is refused before it is read into memory
+      long size = Files.isRegularFile(yaml) ? Files.size(yaml) : 0;
+      if (size > 4L * YamlTree.MAX_CODE_POINTS) {
+        throw new ConfigException(source, 0, 0, "", "holds " + size + " bytes; a config file holds at most "
+            + YamlTree.MAX_CODE_POINTS + " characters");
+      }
       return Files.readAllBytes(yaml);
     } catch (NoSuchFileException e) {
       throw new ConfigException(source, 0, 0, "",

@@ -111,7 +111,18 @@ final class YamlTree {
     return n == null ? new Node.ScalarNode(Location.of(source), Node.Kind.STRING, "", "") : n;
   }
 
+  /**
+   * The most characters (code points) a config document may hold: SnakeYAML's own limit ({@code
+   * LoaderOptions.codePointLimit}), checked before parsing, as SnakeYAML found it only after scanning a long token in
+   * time quadratic in its length (a 20 MB line took 85 s).
+   */
+  static final int MAX_CODE_POINTS = 3 * 1024 * 1024;
+
   private static Node parse(String text, String source, boolean positions, String path) {
+    if (text.length() > MAX_CODE_POINTS && text.codePointCount(0, text.length()) > MAX_CODE_POINTS) {
+      throw new ConfigException(source, 0, 0, "", "holds " + text.codePointCount(0, text.length())
+          + " characters; a config file holds at most " + MAX_CODE_POINTS);
+    }
     Reader reader = new Reader(source, positions);
     try (YAMLParser p = FACTORY.createParser(text)) {
       JsonToken t = p.nextToken();

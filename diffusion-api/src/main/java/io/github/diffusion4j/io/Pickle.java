@@ -29,6 +29,8 @@ final class Pickle {
   static final int MAX_OBJECTS = 1 << 24;
   /** The most memo entries. */
   static final int MAX_MEMO = 1 << 22;
+  /** The most MARKs open at once (Python's pickler nests them as deep as the value: under its recursion limit). */
+  static final int MAX_MARKS = 10_000;
 
   /** A Python tuple. */
   record Tuple(List<Object> items) {
@@ -273,11 +275,26 @@ final class Pickle {
     }
     for (int i = 0; i < kv.size(); i += 2) {
       Object k = kv.get(i);
-      if (k instanceof List<?> || k instanceof Map<?, ?>) {
-        throw error("an unhashable dict key (" + kind(k) + ")");
+      if (!isKey(k)) {
+        // hashing a nested key takes time exponential in its depth when it shares parts, or recurses forever
+        throw error("a dict key that is a " + kind(k) + "; keys are None, bools, numbers, strings, bytes or tuples "
+            + "of them");
       }
       m.put(k, kv.get(i + 1));
     }
+  }
+
+  /** A scalar, or a tuple of scalars: the dict keys whose hash is bounded by their size. */
+  private static boolean isKey(Object k) {
+    if (k instanceof Tuple t) {
+      return t.items().stream().allMatch(Pickle::isScalar);
+    }
+    return isScalar(k);
+  }
+
+  private static boolean isScalar(Object k) {
+    return k == null || k instanceof Boolean || k instanceof Long || k instanceof BigInteger || k instanceof Double
+        || k instanceof String || k instanceof Bytes || k instanceof Opaque || k instanceof Global;
   }
 
   @SuppressWarnings("unchecked")
@@ -292,7 +309,17 @@ final class Pickle {
   }
 
   static String kind(Object o) {
-    return o == null ? "None" : o instanceof Opaque op ? op.what() : o.getClass().getSimpleName();
+    // Python's names for what a pickle holds: a message reads "a list", not "a ArrayList"
+    if (o == null) {
+      return "None";
+    }
+    if (o instanceof Opaque op) {
+      return op.what();
+    }
+    return o instanceof List<?> ? "list" : o instanceof Map<?, ?> ? "dict" : o instanceof Tuple ? "tuple"
+        : o instanceof String ? "str" : o instanceof Long || o instanceof BigInteger ? "int"
+        : o instanceof Double ? "float" : o instanceof Boolean ? "bool" : o instanceof Bytes ? "bytes"
+        : o.getClass().getSimpleName();
   }
 
   private Object call(Object function, Object args) {
@@ -328,6 +355,9 @@ final class Pickle {
           return v;
         }
         case '(' -> {
+          if (marks.size() >= MAX_MARKS) {
+            throw error("more than " + MAX_MARKS + " nested MARKs; not a state dict");
+          }
           marks.add(stack.size());
           stack.add(MARK);
         }

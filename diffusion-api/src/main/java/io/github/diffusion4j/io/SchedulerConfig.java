@@ -68,6 +68,12 @@ public record SchedulerConfig(
 
   private static final Logger LOG = LoggerFactory.getLogger(SchedulerConfig.class);
 
+  /**
+   * The most {@code num_train_timesteps} a file may declare: the schedule's arrays are allocated with that length
+   * (diffusers' schedulers use 1000; a file declaring 10^9 asked for gigabytes before anything else was checked).
+   */
+  public static final int MAX_NUM_TRAIN_TIMESTEPS = 1_000_000;
+
   /** diffusers' default {@code _class_name} for what diffusion4j trains. */
   public static final String DDPM_SCHEDULER = "DDPMScheduler";
 
@@ -212,7 +218,7 @@ public record SchedulerConfig(
           new SchedulerConfig(
               r.string("_class_name", d.className),
               new ScheduleSpec(
-                  r.integer("num_train_timesteps", ds.numTrainTimesteps()),
+                  r.integer("num_train_timesteps", ds.numTrainTimesteps(), MAX_NUM_TRAIN_TIMESTEPS),
                   r.number("beta_start", ds.betaStart()),
                   r.number("beta_end", ds.betaEnd()),
                   r.choice("beta_schedule", ds.betaSchedule(), BetaSchedule::fromConfigName,
@@ -352,6 +358,14 @@ public record SchedulerConfig(
         throw wrong(key, "an integer", v);
       }
       return v.intValue();
+    }
+
+    int integer(String key, int dflt, int max) {
+      int v = integer(key, dflt);
+      if (v > max) {
+        throw CheckpointException.of(source, "key '" + key + "': must be at most " + max + ", got " + v);
+      }
+      return v;
     }
 
     double number(String key, double dflt) {

@@ -201,6 +201,7 @@ public final class TorchCheckpoint implements AutoCloseable {
           throw CheckpointException.of(file, "storage '" + s.key() + "' holds " + e.getSize() + " bytes but its "
               + s.numel() + " elements need " + bytes);
         }
+        checkExpansion(e, file);
         try (InputStream in = zip.getInputStream(e)) {
           in.skipNBytes(from * s.kind().bytes);
           byte[] b = in.readNBytes((int) (count * s.kind().bytes));
@@ -222,6 +223,7 @@ public final class TorchCheckpoint implements AutoCloseable {
       throw CheckpointException.of(file, e.getName() + " holds " + e.getSize() + " bytes, more than the " + max
           + " a state dict's pickle needs");
     }
+    checkExpansion(e, file);
     try (InputStream in = zip.getInputStream(e)) {
       byte[] b = in.readNBytes(max + 1);
       if (b.length > max) {
@@ -230,6 +232,22 @@ public final class TorchCheckpoint implements AutoCloseable {
       return b;
     } catch (IOException x) {
       throw CheckpointException.of(file, "cannot read " + e.getName() + ": " + x, x);
+    }
+  }
+
+  /** How many times its compressed size a compressed entry may expand to (beyond the first MiB). */
+  static final int MAX_EXPANSION = 100;
+
+  /**
+   * Refuses an entry that expands far beyond the bytes it takes in the file (a zip bomb: a few MB that inflate to
+   * gigabytes, which would be allocated before the data is seen). torch.save stores its entries uncompressed.
+   */
+  private static void checkExpansion(ZipEntry e, Path file) {
+    long packed = e.getCompressedSize();
+    if (e.getMethod() != ZipEntry.STORED && e.getSize() > (1 << 20)
+        && (packed < 0 || e.getSize() / MAX_EXPANSION > packed)) {
+      throw CheckpointException.of(file, e.getName() + " inflates from " + packed + " to " + e.getSize()
+          + " bytes, more than " + MAX_EXPANSION + " times; torch.save stores entries uncompressed (a zip bomb?)");
     }
   }
 
@@ -284,7 +302,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     }
     Pickle.Result protocol = Pickle.read(head, magic.end(), src, pid -> null, none);
     if (!Long.valueOf(1001).equals(protocol.value())) {
-      throw CheckpointException.of(file, "legacy protocol " + protocol.value() + "; only 1001 is known");
+      throw CheckpointException.of(file, "legacy protocol " + (protocol.value() instanceof Long l ? l
+          : Pickle.kind(protocol.value())) + "; only 1001 is known");
     }
     Pickle.Result sys = Pickle.read(head, protocol.end(), src, pid -> null, none);
     if (sys.value() instanceof Map<?, ?> info && Boolean.FALSE.equals(info.get("little_endian"))) {
@@ -314,7 +333,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     for (Object k : keyList) {
       Storage s = k instanceof String key ? storages.get(key) : null;
       if (s == null) {
-        throw CheckpointException.of(file, "the storage list names " + k + ", which no tensor uses");
+        throw CheckpointException.of(file, "the storage list names " + (k instanceof String key ? "'" + key + "'"
+            : "a " + Pickle.kind(k)) + ", which no tensor uses");
       }
       eight.clear();
       if (at + 8 > size || ch.read(eight, at) != 8) {
@@ -518,12 +538,18 @@ public final class TorchCheckpoint implements AutoCloseable {
       return new int[] {1};
     }
     int[] s = new int[t.shape().length];
+    long elements = 1;
     for (int i = 0; i < s.length; i++) {
       if (t.shape()[i] < 1 || t.shape()[i] > Integer.MAX_VALUE - 8) {
         throw CheckpointException.of(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
             + "; dimensions must be positive");
       }
       s[i] = (int) t.shape()[i];
+      elements *= s[i]; // below 2^31 before, a factor below 2^31: no overflow
+      if (elements > Integer.MAX_VALUE - 8) {
+        throw CheckpointException.of(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+            + ", more than the " + (Integer.MAX_VALUE - 8) + " elements an array holds");
+      }
     }
     return s;
   }

@@ -111,9 +111,16 @@ public record UNet2DConfig(
      * @param detail what is wrong and what is allowed
      */
     public InvalidValue(String key, String detail) {
-      super(key + ": " + detail);
+      super(key + ": " + shorten(detail));
       this.key = key;
-      this.detail = detail;
+      this.detail = shorten(detail);
+    }
+
+    /** The middle of a detail longer than 500 characters cut out: it may quote a value of megabytes. */
+    private static String shorten(String detail) {
+      return detail.length() <= 500 ? detail
+          : detail.substring(0, 300) + " ... (" + (detail.length() - 400) + " characters) ... "
+              + detail.substring(detail.length() - 100);
     }
 
     /**
@@ -240,17 +247,27 @@ public record UNet2DConfig(
     }
   }
 
+  /** A value for a message, at most about 200 characters: a file may hold a list of a million entries. */
+  static String brief(Object v) {
+    String s = String.valueOf(v);
+    if (s.length() <= 200) {
+      return s;
+    }
+    return s.substring(0, 196) + " ..." + (v instanceof List<?> l ? " (" + l.size() + " entries)" : "");
+  }
+
   private static List<String> blockTypes(String key, List<String> types, int levels, String plain, String attention) {
     if (types == null || types.size() != levels) {
       throw new InvalidValue(key, "must list one block type per entry of block_out_channels (" + levels + "), got "
-          + (types == null ? "none" : types.size() + ": " + types));
+          + (types == null ? "none" : types.size() + ": " + brief(types)));
     }
     List<String> out = new ArrayList<>();
     for (String t : types) {
       // diffusers' get_down_block / get_up_block accept the same names with a "UNetRes" prefix
       String name = t != null && t.startsWith("UNetRes") ? t.substring(7) : t;
       if (!plain.equals(name) && !attention.equals(name)) {
-        throw new InvalidValue(key, "block type '" + t + "' is not supported; supported are " + plain + " and " + attention);
+        throw new InvalidValue(key, "block type '" + brief(t) + "' is not supported; supported are " + plain + " and "
+            + attention);
       }
       out.add(name);
     }
@@ -450,7 +467,7 @@ public record UNet2DConfig(
     }
 
     private static String describe(Object v) {
-      return v == null ? "null" : v instanceof String s ? "'" + s + "'" : String.valueOf(v);
+      return v == null ? "null" : v instanceof String s ? "'" + brief(s) + "'" : brief(v);
     }
 
     private static InvalidValue wrong(String key, String expected, Object v) {

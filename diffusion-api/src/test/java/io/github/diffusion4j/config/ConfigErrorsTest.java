@@ -3,6 +3,7 @@ package io.github.diffusion4j.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -155,6 +156,23 @@ class ConfigErrorsTest {
       }
     }).get(60, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(fifo + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
+  }
+
+  /** SnakeYAML scans one long token in quadratic time (85 s for a 20 MB key) before its own limit stops it. */
+  @Test
+  void aFileLongerThanTheLimitIsRefusedBeforeParsing() throws IOException {
+    String key = "k".repeat(YamlTree.MAX_CODE_POINTS + 1);
+    ConfigException e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> error(key + ": 1\n"));
+    assertEquals("run.yaml: holds " + (YamlTree.MAX_CODE_POINTS + 5) + " characters; a config file holds at most "
+        + YamlTree.MAX_CODE_POINTS, e.getMessage());
+    Path f = dir.resolve("big.yaml");
+    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+      r.setLength(4L * YamlTree.MAX_CODE_POINTS + 1); // sparse: nothing is written
+    }
+    e = oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.load(f)));
+    assertEquals(f + ": holds " + (4L * YamlTree.MAX_CODE_POINTS + 1) + " bytes; a config file holds at most "
+        + YamlTree.MAX_CODE_POINTS + " characters", e.getMessage());
   }
 
   @Test

@@ -116,6 +116,8 @@ class SchedulerConfigTest {
   void rejectsValuesOfTheWrongType() {
     rejects("{\"num_train_timesteps\": \"1000\"}", "key 'num_train_timesteps': expected an integer, got a string (\"1000\")");
     rejects("{\"num_train_timesteps\": 1000.5}", "key 'num_train_timesteps': expected an integer");
+    // the schedule's arrays have this length: 10^9 ran out of memory before anything said what was wrong
+    rejects("{\"num_train_timesteps\": 1000000000}", "key 'num_train_timesteps': must be at most 1000000, got 1000000000");
     rejects("{\"beta_start\": \"0.1\"}", "key 'beta_start': expected a number");
     rejects("{\"clip_sample\": 1}", "key 'clip_sample': expected true or false, got a number (1)");
     rejects("{\"beta_schedule\": null}", "key 'beta_schedule': expected one of [linear");

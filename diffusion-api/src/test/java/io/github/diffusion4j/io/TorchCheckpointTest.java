@@ -3,6 +3,7 @@ package io.github.diffusion4j.io;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -149,11 +150,107 @@ class TorchCheckpointTest {
     }
   }
 
+  /** Each dimension fits an int, their product does not: named with the file, not a bare "shape ... has more". */
+  @Test
+  void aShapeWithTooManyElementsIsNamedWithItsFile() throws IOException {
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (65536, 65536), (65536, 1), ...)}
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
+    b.write(0x8c);
+    b.write(1);
+    b.write('w');
+    b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
+    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuK\u0002tQ"));
+    b.writeBytes(ascii("K\0J\0\0\u0001\0J\0\0\u0001\0\u0086J\0\0\u0001\0K\u0001\u0086\u0089ccollections\nOrderedDict\n)Rt"));
+    b.writeBytes(ascii("Rs."));
+    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[8]));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(List.of(""), c.stateDictNames());
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.shapes(""));
+      assertEquals(p + ": tensor 'w' has shape [65536, 65536], more than the 2147483639 elements an array holds",
+          e.getMessage());
+      assertThrows(CheckpointException.class, () -> c.stateDict(""));
+    }
+  }
+
+  /** 64 MiB of zeros deflate to 64 KB: refused before the storage is allocated, naming the entry. */
+  @Test
+  void aStorageThatInflatesFarBeyondItsSizeIsRefused() throws IOException {
+    int n = 16 << 20;
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, n), 0, (n,), (1,), False, OrderedDict())}
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
+    b.write(0x8c);
+    b.write(1);
+    b.write('w');
+    b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
+    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuJ\0\0\0\u0001tQ"));
+    b.writeBytes(ascii("K\0J\0\0\0\u0001\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)Rt"));
+    b.writeBytes(ascii("Rs."));
+    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[4 * n]));
+    assertTrue(Files.size(p) < 1 << 20, "deflated: " + Files.size(p));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertArrayEquals(new int[] {n}, c.shapes("").get("w"));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertTrue(e.getMessage().startsWith(p + ": archive/data/0 inflates from "), e.getMessage());
+      assertTrue(e.getMessage().endsWith("torch.save stores entries uncompressed (a zip bomb?)"), e.getMessage());
+    }
+  }
+
   @Test
   void aHugeDeclaredLengthIsRefusedBeforeAnythingIsAllocated() throws IOException {
     byte[] pickle = {(byte) 0x80, 2, 'X', (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, '.'};
     CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(zipWith(pickle, Map.of())));
     assertTrue(e.getMessage().contains("runs past the end"), e.getMessage());
+  }
+
+  /** A dict key whose hash recurses forever (a list holding itself) or takes 2^60 steps (a tuple of a tuple ...). */
+  @Test
+  void nestedDictKeysAreRefusedWithoutHashingThem() throws IOException {
+    // {([L],): 1} with L = [L]
+    byte[] cyclic = {(byte) 0x80, 2, '}', ']', 'q', 1, 'h', 1, 'a', (byte) 0x85, 'K', 1, 's', '.'};
+    // {t60: 1} with t0 = () and t(i+1) = (ti, ti), each built from the memo
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2, '}', ')', 'q', 1, '0'});
+    for (int i = 0; i < 60; i++) {
+      b.writeBytes(new byte[] {'h', 1, 'h', 1, (byte) 0x86, 'q', 1, '0'});
+    }
+    b.writeBytes(new byte[] {'h', 1, 'K', 1, 's', '.'});
+    for (byte[] pickle : List.of(cyclic, b.toByteArray())) {
+      Path p = zipWith(pickle, Map.of());
+      CheckpointException e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+          () -> assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p)));
+      assertTrue(e.getMessage().startsWith(p + ": archive/data.pkl: pickle at byte "), e.getMessage());
+      assertTrue(e.getMessage().contains("a dict key that is a "), e.getMessage());
+    }
+  }
+
+  /** Each MARK is a stack entry: a compressed data.pkl of 200 MB of '(' took more than 2 GB of heap. */
+  @Test
+  void deeplyNestedMarksAreRefused() throws IOException {
+    byte[] pickle = new byte[Pickle.MAX_MARKS + 10];
+    java.util.Arrays.fill(pickle, (byte) '(');
+    pickle[0] = (byte) 0x80;
+    pickle[1] = 2;
+    Path p = zipWith(pickle, Map.of());
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().contains("more than " + Pickle.MAX_MARKS + " nested MARKs"), e.getMessage());
+  }
+
+  /** Messages about the legacy pickles never print a value, which may nest deeper than the Java stack. */
+  @Test
+  void aDeeplyNestedLegacyPickleFailsWithAMessage() throws IOException {
+    byte[] legacy = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    int n = 200_000;
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    // the legacy file's first pickle (the magic number, protocol 2: 0x80 0x02 0x8a 0x0a and 10 bytes, '.')
+    b.write(legacy, 0, 15);
+    b.writeBytes(new byte[] {(byte) 0x80, 2});
+    b.writeBytes(("]".repeat(n) + "a".repeat(n - 1) + ".").getBytes(StandardCharsets.ISO_8859_1));
+    Path p = dir.resolve("deep.pt");
+    Files.write(p, b.toByteArray());
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": legacy protocol list; only 1001 is known", e.getMessage());
   }
 
   @Test

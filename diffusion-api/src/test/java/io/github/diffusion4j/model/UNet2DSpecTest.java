@@ -183,6 +183,21 @@ class UNet2DSpecTest {
     assertFalse(e.getMessage().contains("\n"));
   }
 
+  /** A list of a million entries, or a string of a million characters, is not copied into the one-line message. */
+  @Test
+  void hugeValuesAreAbbreviatedInMessages() {
+    List<Object> million = java.util.Collections.nCopies(1_000_000, 8);
+    for (String key : List.of("block_out_channels", "down_block_types", "act_fn")) {
+      Map<String, Object> m = cifar10();
+      m.put(key, key.equals("down_block_types") ? java.util.Collections.nCopies(1_000_000, "DownBlock2D")
+          : key.equals("act_fn") ? "x".repeat(1_000_000) : million);
+      UNet2DConfig.InvalidValue e = assertThrows(UNet2DConfig.InvalidValue.class, () -> UNet2DConfig.fromMap(m));
+      assertEquals(key, e.key(), e.getMessage());
+      assertTrue(e.getMessage().length() < 500, () -> e.getMessage().length() + " characters: "
+          + e.getMessage().substring(0, 300));
+    }
+  }
+
   @Test
   void anUnknownBlockTypeListsTheSupportedOnes() {
     Map<String, Object> m = cifar10();
