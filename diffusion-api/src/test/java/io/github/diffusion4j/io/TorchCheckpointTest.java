@@ -129,9 +129,11 @@ class TorchCheckpointTest {
     assertTrue(Files.notExists(marker));
   }
 
-  @Test
-  void aTensorOutsideItsStorageIsRefused() throws IOException {
-    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (1000,), (1,), False, OrderedDict())}
+  /**
+   * The pickle of {@code {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), OFFSET, SIZE, STRIDE,
+   * False, OrderedDict())}}, with the pickle opcodes of the offset, size and stride given.
+   */
+  private static byte[] oneTensor(String offsetSizeStride) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
     b.write(0x8c);
@@ -139,9 +141,15 @@ class TorchCheckpointTest {
     b.write('w');
     b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
     b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuK\u0002tQ"));
-    b.writeBytes(ascii("K\0M\u00e8\u0003\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)Rt"));
+    b.writeBytes(ascii(offsetSizeStride + "\u0089ccollections\nOrderedDict\n)Rt"));
     b.writeBytes(ascii("Rs."));
-    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[8]));
+    return b.toByteArray();
+  }
+
+  @Test
+  void aTensorOutsideItsStorageIsRefused() throws IOException {
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (1000,), (1,), False, OrderedDict())}
+    Path p = zipWith(oneTensor("K\0M\u00e8\u0003\u0085K\u0001\u0085"), Map.of("0", new byte[8]));
     try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
       assertEquals(List.of(""), c.stateDictNames());
       assertArrayEquals(new int[] {1000}, c.shapes("").get("w"));
@@ -154,16 +162,8 @@ class TorchCheckpointTest {
   @Test
   void aShapeWithTooManyElementsIsNamedWithItsFile() throws IOException {
     // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (65536, 65536), (65536, 1), ...)}
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
-    b.write(0x8c);
-    b.write(1);
-    b.write('w');
-    b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
-    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuK\u0002tQ"));
-    b.writeBytes(ascii("K\0J\0\0\u0001\0J\0\0\u0001\0\u0086J\0\0\u0001\0K\u0001\u0086\u0089ccollections\nOrderedDict\n)Rt"));
-    b.writeBytes(ascii("Rs."));
-    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[8]));
+    Path p = zipWith(oneTensor("K\0J\0\0\u0001\0J\0\0\u0001\0\u0086J\0\0\u0001\0K\u0001\u0086"),
+        Map.of("0", new byte[8]));
     try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
       assertEquals(List.of(""), c.stateDictNames());
       CheckpointException e = assertThrows(CheckpointException.class, () -> c.shapes(""));
