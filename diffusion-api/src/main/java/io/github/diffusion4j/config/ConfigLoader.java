@@ -166,7 +166,8 @@ public final class ConfigLoader {
     Objects.requireNonNull(overrides, "overrides");
     Node.MapNode root = YamlTree.parseDocument(text, source);
     root = Overrides.withoutOtherSamplersOptions(root, Overrides.apply(root, overrides));
-    return new LoadedConfig(new Binder(source, baseDir).bind(root), root, source);
+    DiffusionConfig config = new Binder(source, baseDir).bind(root);
+    return new LoadedConfig(config, root, source, path -> Schema.ROOT.holdsDefault(config, path));
   }
 
   /**

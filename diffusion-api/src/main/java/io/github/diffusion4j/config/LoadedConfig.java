@@ -3,6 +3,7 @@ package io.github.diffusion4j.config;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * A configuration together with where each of its values came from, so that checks made after loading
@@ -13,11 +14,19 @@ public final class LoadedConfig {
   private final DiffusionConfig config;
   private final Node.MapNode root;
   private final String source;
+  private final Predicate<String> holdsDefault;
 
-  LoadedConfig(DiffusionConfig config, Node.MapNode root, String source) {
+  /**
+   * A configuration and where its values came from.
+   *
+   * @param holdsDefault whether the key at a path holds its default ({@link ConfigLoader} asks the schema)
+   */
+  LoadedConfig(DiffusionConfig config, Node.MapNode root, String source,
+      Predicate<String> holdsDefault) {
     this.config = config;
     this.root = root;
     this.source = source;
+    this.holdsDefault = holdsDefault;
   }
 
   /**
@@ -27,7 +36,7 @@ public final class LoadedConfig {
    * @return the wrapper
    */
   public static LoadedConfig of(DiffusionConfig config) {
-    return new LoadedConfig(config, null, null);
+    return new LoadedConfig(config, null, null, path -> true);
   }
 
   /**
@@ -131,7 +140,7 @@ public final class LoadedConfig {
 
   private void note(List<String> out, String keyPath, boolean ineffective, String why) {
     // a default is not a setting, even where a file restates it (a run's config.yaml lists every key)
-    if (ineffective && given(keyPath) && !Schema.ROOT.holdsDefault(config, keyPath)) {
+    if (ineffective && given(keyPath) && !holdsDefault.test(keyPath)) {
       out.add(error(keyPath, "has no effect: " + why).getMessage());
     }
   }
