@@ -7,14 +7,14 @@
 #   scripts/ab-bench.sh 50d32ae 3 --workload unet --backend nd4j --no-reference
 #
 # REF is checked out with `git worktree add --detach` into a temporary folder (removed at the end) and built
-# there by its own launcher on first use (offline Maven). REF may also be the folder of a checkout kept for
+# there by its own launcher on first use (its Maven build). REF may also be the folder of a checkout kept for
 # repeated comparisons (e.g. one made with `git worktree add --detach ../ref 50d32ae`), which is used as it is
 # and built once. A REF must have `diffusion bench` (older commits ran it
 # from the CLI, newer ones from the benchmarks module; the launcher hides the difference) and understand the
 # arguments given. Compare the ratios against PyTorch of the two sides rather than absolute times.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 ref=$1

@@ -43,7 +43,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *   <li>{@code ddpm}: a middle step of DDPM-100 with noise ({@code x_prev = a x_t + b eps + sigma z}); the
  *       noise is a tensor made in the setup, so only the update is timed.
  *   <li>{@code ddpmDrawingNoise}: the same step drawing its noise as the sampling loop does on one thread
- *       ({@link SamplingLoop#stepNoise}: 75,000 normals of noise version 2 and their upload).
+ *       ({@link SamplingLoop#stepNoise}: 75,000 normals of the default noise version, 1, and their upload).
  *   <li>{@code ddim}: a middle step of deterministic DDIM-20 ({@code eta = 0}, no noise).
  * </ul>
  */

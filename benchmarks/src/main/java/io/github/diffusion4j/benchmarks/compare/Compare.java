@@ -79,18 +79,18 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--backend", description = "Only this backend (default: every backend found).")
   String backend;
 
-  @Option(names = "--threads", defaultValue = "1", description = "Native threads (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--threads", defaultValue = "1", description = "Native threads, 1 to 1024 (default: ${DEFAULT-VALUE}).")
   int threads;
 
-  @Option(names = "--train-steps", description = "Timed steps per repetition (default: 4000 for mlp, 10 for unet).")
+  @Option(names = "--train-steps", description = "Timed steps per repetition (default: 4000 for mlp, 10 for unet, 3 for ddpm, 2 for cifar10).")
   Integer trainStepsOption;
 
   int trainSteps;
 
-  @Option(names = "--samples", defaultValue = "1000", description = "Images to sample.")
+  @Option(names = "--samples", defaultValue = "1000", description = "Images to sample (mlp workload; default: ${DEFAULT-VALUE}).")
   int samples;
 
-  @Option(names = "--ddim-steps", description = "DDIM steps (default: 20; 50 for the pretrained workload).")
+  @Option(names = "--ddim-steps", description = "DDIM steps of the mlp and pretrained workloads (default: 20; 50 for pretrained).")
   Integer ddimStepsOption;
 
   int ddimSteps;
@@ -99,7 +99,9 @@ public final class Compare implements Callable<Integer> {
       description = "Sampling noise of the mlp workload (sampling.noise_version, docs/noise.md; default: ${DEFAULT-VALUE}).")
   int noiseVersion;
 
-  @Option(names = "--reps", defaultValue = "3", description = "Repetitions; the median is reported.")
+  @Option(names = "--reps", defaultValue = "3", description = "Repetitions of each timing; the median is reported "
+      + "(default: ${DEFAULT-VALUE}; the unet, ddpm and pretrained workloads' PyTorch references do not take it: "
+      + "they time training once, DDIM the median of three, and one image).")
   int reps;
 
   @Option(names = "--sampling-warmup", paramLabel = "SECONDS", defaultValue = "5",
@@ -151,6 +153,25 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--in-process", hidden = true, description = "Run one backend in this JVM and print JSON.")
   boolean inProcess;
 
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  /** The most native threads, as the configuration's {@code threads} key allows. */
+  static final int MAX_THREADS = 1024;
+
+  /** The options that only some workloads read, with those workloads. */
+  private static final Map<String, List<String>> WORKLOADS_OF_OPTION = Map.of(
+      "--samples", List.of("mlp"),
+      "--noise-version", List.of("mlp"),
+      "--sampling-warmup", List.of("mlp"),
+      "--reference", List.of("mlp"),
+      "--ddim-steps", List.of("mlp", "pretrained"),
+      "--train-steps", List.of("mlp", "unet", "ddpm", "cifar10"),
+      "--reps", List.of("mlp", "unet", "ddpm", "pretrained"),
+      "--train-warmup", List.of("unet", "ddpm"),
+      "--batch", List.of("ddpm", "cifar10"),
+      "--checkpoint", List.of("pretrained"));
+
   @Override
   public Integer call() throws Exception {
     trainSteps = trainStepsOption != null ? trainStepsOption
@@ -173,6 +194,24 @@ public final class Compare implements Callable<Integer> {
     if (!List.of("mlp", "unet", "ddpm", "pretrained", "cifar10").contains(workload)) {
       throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, ddpm, pretrained or cifar10");
     }
+    if (threads > MAX_THREADS) {
+      throw new IllegalArgumentException("--threads " + threads + ": use 1 to " + MAX_THREADS);
+    }
+    if (workload.equals("mlp") && ddimSteps > Workloads.MLP_TIMESTEPS) {
+      throw new IllegalArgumentException("--ddim-steps " + ddimSteps + ": the mlp workload has "
+          + Workloads.MLP_TIMESTEPS + " timesteps; use 1 to " + Workloads.MLP_TIMESTEPS);
+    }
+    if (!inProcess) {
+      // the children get every option, whatever their workload; a user's option that the workload does not
+      // read would be ignored without a word
+      CommandLine.ParseResult given = spec.commandLine().getParseResult();
+      for (Map.Entry<String, List<String>> e : WORKLOADS_OF_OPTION.entrySet()) {
+        if (given.hasMatchedOption(e.getKey()) && !e.getValue().contains(workload)) {
+          throw new IllegalArgumentException(e.getKey() + " does not apply to --workload " + workload
+              + " (only to " + String.join(", ", e.getValue()) + ")");
+        }
+      }
+    }
     if (rounds > 1 && !List.of("mlp", "unet", "ddpm").contains(workload)) {
       throw new IllegalArgumentException("--rounds " + rounds + " with --workload " + workload
           + ": rounds apply to the mlp, unet and ddpm workloads");
@@ -181,6 +220,19 @@ public final class Compare implements Callable<Integer> {
       if (checkpoint == null) {
         throw new IllegalArgumentException("--workload pretrained needs --checkpoint DIR (a diffusers folder)");
       }
+      if (!Files.isDirectory(checkpoint)) {
+        throw new IllegalArgumentException("--checkpoint " + checkpoint + ": no such folder");
+      }
+    }
+    if (!inProcess && !noReference && !workload.equals("cifar10")) {
+      String problem = pythonProblem(python);
+      if (problem != null) {
+        System.err.println("the PyTorch reference is skipped: " + python + " cannot import torch (" + problem
+            + "); install python3-torch and libopenblas0-pthread, or pass --python with an interpreter that has them");
+        noReference = true;
+      }
+    }
+    if (workload.equals("pretrained")) {
       return inProcess ? PretrainedWorkload.timeInProcess(this) : PretrainedWorkload.compare(this);
     }
     if (inProcess) {
@@ -257,6 +309,31 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalArgumentException("--backend: " + ProviderDiscovery.unknownBackend(name, found));
     }
     return p;
+  }
+
+  /**
+   * Whether an interpreter imports torch, checked before anything is timed.
+   *
+   * @param python the interpreter
+   * @return null if it does, else its last line of output (or its exit code)
+   * @throws IllegalArgumentException if it cannot be run at all
+   */
+  static String pythonProblem(String python) throws IOException, InterruptedException {
+    Process p;
+    try {
+      p = new ProcessBuilder(python, "-c", "import torch").redirectErrorStream(true).start();
+    } catch (IOException e) {
+      // "Cannot run program "x": error=2, No such file or directory"
+      Matcher m = Pattern.compile("error=\\d+, (.*)").matcher(String.valueOf(e.getMessage()));
+      throw new IllegalArgumentException("--python " + python + ": cannot run it ("
+          + (m.find() ? m.group(1) : e.getMessage()) + ")");
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    int code = p.waitFor();
+    if (code == 0) {
+      return null;
+    }
+    return out.isEmpty() ? "exit code " + code : out.substring(out.lastIndexOf('\n') + 1).strip();
   }
 
   private Path findReference() {
@@ -617,15 +694,26 @@ public final class Compare implements Callable<Integer> {
   static String run(ProcessBuilder pb) throws IOException, InterruptedException {
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     Process p = pb.start();
-    String last = null;
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      for (String line; (line = r.readLine()) != null; ) {
-        if (line.startsWith("{")) {
-          last = line;
+    // a child does not outlive this JVM: a bench stopped by a signal (timeout, kill) would leave it timing on
+    Thread reaper = new Thread(p::destroyForcibly, "diffusion-bench-child-reaper");
+    Runtime.getRuntime().addShutdownHook(reaper);
+    try {
+      String last = null;
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          if (line.startsWith("{")) {
+            last = line;
+          }
         }
       }
+      return p.waitFor() == 0 ? last : null;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(reaper);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs
+      }
     }
-    return p.waitFor() == 0 ? last : null;
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -63,7 +63,7 @@ final class PretrainedWorkload {
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       double s = e.getValue().get("seconds_per_image");
       String ratio = ref == null ? "-" : String.format(Locale.ROOT, "%.2fx", s / ref.get("seconds_per_image"));
-      System.out.printf(Locale.ROOT, "%-13s %16.2f %18s%n", e.getKey(), s, ratio);
+      System.out.printf(Locale.ROOT, "%-13s %16.4f %18s%n", e.getKey(), s, ratio);
     }
     return 0;
   }

@@ -21,6 +21,8 @@ final class Rounds {
   private final List<String> labels;
   /** Per round: the ratios of each backend by key. */
   private final List<Map<String, Map<String, Double>>> ratios = new ArrayList<>();
+  /** The rounds added, with the reference or without. */
+  private int rounds;
 
   /**
    * Ratios of the given figures.
@@ -43,6 +45,7 @@ final class Rounds {
    * @param rows the round's rows by name, the reference's under {@value #REFERENCE}
    */
   void add(Map<String, Map<String, Double>> rows) {
+    rounds++;
     Map<String, Double> ref = rows.get(REFERENCE);
     if (ref == null) {
       return;
@@ -67,13 +70,18 @@ final class Rounds {
 
   /**
    * The summary: a title line, then one line per backend with each figure's median ratio and every round's
-   * ratio in brackets; nothing with fewer than two rounds that had the reference.
+   * ratio in brackets; nothing after one round, and one line saying why there are no medians when fewer than two
+   * of several rounds had the reference.
    *
    * @return the lines
    */
   List<String> summary() {
-    if (ratios.size() < 2) {
+    if (rounds < 2) {
       return List.of();
+    }
+    if (ratios.size() < 2) {
+      return List.of(String.format(Locale.ROOT, "over %d rounds, no median ratios: the %s reference ran in %d of "
+          + "them (--no-reference, or it failed or was not found)", rounds, REFERENCE, ratios.size()));
     }
     List<String> lines = new ArrayList<>();
     lines.add(String.format(Locale.ROOT, "over %d rounds, the median ratio against %s (each round's in brackets, "

@@ -71,6 +71,87 @@ class CompareTest {
   }
 
   @Test
+  void optionsAWorkloadWouldIgnoreAndValuesBeyondItsRangeAreRefusedBeforeAnythingIsTimed() {
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, Compare.run("--threads", "1025"));
+      assertEquals(2, Compare.run("--ddim-steps", "101"));
+      assertEquals(2, Compare.run("--workload", "unet", "--ddim-steps", "50"));
+      assertEquals(2, Compare.run("--workload", "unet", "--samples", "10"));
+      assertEquals(2, Compare.run("--train-warmup", "0"));
+      assertEquals(2, Compare.run("--workload", "cifar10", "--reps", "1"));
+      assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", "x", "--train-steps", "1"));
+      assertEquals(2, Compare.run("--workload", "ddpm", "--reference", "x.py"));
+    } finally {
+      System.setErr(err);
+    }
+    List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+    assertEquals(8, lines.size(), String.join("\n", lines));
+    assertEquals("diffusion bench: --threads 1025: use 1 to 1024", lines.get(0));
+    assertEquals("diffusion bench: --ddim-steps 101: the mlp workload has 100 timesteps; use 1 to 100", lines.get(1));
+    assertEquals("diffusion bench: --ddim-steps does not apply to --workload unet (only to mlp, pretrained)",
+        lines.get(2));
+    assertTrue(lines.get(3).contains("--samples does not apply to --workload unet (only to mlp)"), lines.get(3));
+    assertTrue(lines.get(4).contains("--train-warmup does not apply to --workload mlp (only to unet, ddpm)"),
+        lines.get(4));
+    assertTrue(lines.get(5).contains("--reps does not apply to --workload cifar10"), lines.get(5));
+    assertTrue(lines.get(6).contains("--train-steps does not apply to --workload pretrained"), lines.get(6));
+    assertTrue(lines.get(7).contains("--reference does not apply to --workload ddpm (only to mlp)"), lines.get(7));
+  }
+
+  @Test
+  void aChildGetsEveryOptionWhateverItsWorkload() {
+    // runChild passes --samples, --batch, --train-warmup, ... to every child: they are not refused there
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, Compare.run("--in-process", "--workload", "unet", "--backend", "no-such-backend",
+          "--samples", "10", "--ddim-steps", "20", "--noise-version", "1", "--batch", "64",
+          "--sampling-warmup", "5", "--train-warmup", "0"));
+    } finally {
+      System.setErr(err);
+    }
+    String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(out.contains("no-such-backend") && !out.contains("does not apply"), out);
+  }
+
+  @Test
+  void anInterpreterThatCannotRunIsABadArgumentAndOneWithoutTorchIsNamedInOneLine(
+      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Compare.pythonProblem(dir.resolve("no-such-python").toString()));
+    assertEquals("--python " + dir.resolve("no-such-python") + ": cannot run it (No such file or directory)",
+        e.getMessage());
+    assertEquals(2, Compare.run("--python", dir.resolve("no-such-python").toString()));
+    Path noTorch = dir.resolve("python-without-torch");
+    Files.writeString(noTorch, "#!/bin/sh\necho 'Traceback (most recent call last):'\n"
+        + "echo \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n");
+    assertTrue(noTorch.toFile().setExecutable(true));
+    assertEquals("ModuleNotFoundError: No module named 'torch'", Compare.pythonProblem(noTorch.toString()));
+    Path withTorch = dir.resolve("python-with-torch");
+    Files.writeString(withTorch, "#!/bin/sh\nexit 0\n");
+    assertTrue(withTorch.toFile().setExecutable(true));
+    assertNull(Compare.pythonProblem(withTorch.toString()));
+  }
+
+  @Test
+  void aPretrainedWorkloadWithoutItsFolderIsABadArgumentBeforeAnyChildStarts(@org.junit.jupiter.api.io.TempDir Path dir) {
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", dir.resolve("none").toString()));
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals("diffusion bench: --checkpoint " + dir.resolve("none") + ": no such folder",
+        buf.toString(java.nio.charset.StandardCharsets.UTF_8).strip());
+  }
+
+  @Test
   void parsesTheNumbersOfAJsonObjectInOrder() {
     Map<String, Double> m = Compare.parse(
         "{\"train_steps_per_s\": 2084.5, \"ddpm_s\": 1.02e-1, \"backend\": \"nd4j\", \"ddim_s\": -0.5, \"n\": 3}");

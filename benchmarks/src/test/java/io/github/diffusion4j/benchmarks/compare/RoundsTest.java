@@ -36,12 +36,17 @@ class RoundsTest {
   }
 
   @Test
-  void roundsWithoutTheReferenceAddNothingAndOneRoundHasNoSummary() {
+  void roundsWithoutTheReferenceAddNoRatiosAndOneRoundHasNoSummary() {
+    Rounds one = new Rounds(List.of("train"), List.of("train"));
+    one.add(round(1, 1, 1, 1));
+    assertEquals(List.of(), one.summary());
     Rounds r = new Rounds(List.of("train"), List.of("train"));
     r.add(round(1, 1, 1, 1));
     Map<String, Map<String, Double>> noReference = round(1, 1, 1, 1);
     noReference.remove(Rounds.REFERENCE);
     r.add(noReference);
-    assertEquals(List.of(), r.summary());
+    r.add(noReference);
+    assertEquals(List.of("over 3 rounds, no median ratios: the pytorch reference ran in 1 of them (--no-reference, "
+        + "or it failed or was not found)"), r.summary());
   }
 }
