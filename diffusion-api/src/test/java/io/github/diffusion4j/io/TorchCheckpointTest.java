@@ -134,13 +134,19 @@ class TorchCheckpointTest {
    * False, OrderedDict())}}, with the pickle opcodes of the offset, size and stride given.
    */
   private static byte[] oneTensor(String offsetSizeStride) {
+    return oneTensor("K\u0002", offsetSizeStride);
+  }
+
+  /** {@link #oneTensor(String)} with the opcodes of the storage's element count given too. */
+  private static byte[] oneTensor(String storageElements, String offsetSizeStride) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
     b.write(0x8c);
     b.write(1);
     b.write('w');
     b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
-    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuK\u0002tQ"));
+    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpu"
+        + storageElements + "tQ"));
     b.writeBytes(ascii(offsetSizeStride + "\u0089ccollections\nOrderedDict\n)Rt"));
     b.writeBytes(ascii("Rs."));
     return b.toByteArray();
@@ -178,16 +184,7 @@ class TorchCheckpointTest {
   void aStorageThatInflatesFarBeyondItsSizeIsRefused() throws IOException {
     int n = 16 << 20;
     // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, n), 0, (n,), (1,), False, OrderedDict())}
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
-    b.write(0x8c);
-    b.write(1);
-    b.write('w');
-    b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n("));
-    b.writeBytes(ascii("(X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0" + "0" + "X\u0003\0\0\0cpuJ\0\0\0\u0001tQ"));
-    b.writeBytes(ascii("K\0J\0\0\0\u0001\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)Rt"));
-    b.writeBytes(ascii("Rs."));
-    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[4 * n]));
+    Path p = zipWith(oneTensor("J\0\0\0\u0001", "K\0J\0\0\0\u0001\u0085K\u0001\u0085"), Map.of("0", new byte[4 * n]));
     assertTrue(Files.size(p) < 1 << 20, "deflated: " + Files.size(p));
     try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
       assertArrayEquals(new int[] {n}, c.shapes("").get("w"));
