@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
  * and prints the ratios. The launcher ({@code ./diffusion bench ...}) runs this class from
  * {@code benchmarks/target/benchmarks.jar}; the product's command line has no benchmark code.
  */
-@Command(name = "diffusion bench", mixinStandardHelpOptions = true,
+@Command(name = "diffusion bench", mixinStandardHelpOptions = true, versionProvider = Compare.Version.class,
     description = {"Times training and sampling of a workload on each backend and against its PyTorch reference "
         + "measured in the same run; prints ratios (docs/benchmarks.md)."})
 public final class Compare implements Callable<Integer> {
@@ -56,6 +56,16 @@ public final class Compare implements Callable<Integer> {
    * @param args the command line after {@code diffusion bench}
    * @return the exit code
    */
+  /** The version of the build, and the JVM (what {@code diffusion --version} says, for the bench). */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Compare.class.getPackage().getImplementationVersion();
+      return new String[] {"diffusion bench, diffusion4j " + (v == null ? "(development build)" : v),
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+    }
+  }
+
   static int run(String... args) {
     CommandLine cli = new CommandLine(new Compare());
     cli.setParameterExceptionHandler((e, a) -> {
@@ -388,7 +398,7 @@ public final class Compare implements Callable<Integer> {
     return rows;
   }
 
-  /** The CIFAR-10 model's memory: each backend in a child JVM (2 GB heap); no reference. */
+  /** The CIFAR-10 model's memory: each backend in a child JVM (the children's 4 GB heap); no reference. */
   private int cifar10() throws IOException, InterruptedException {
     Map<String, Map<String, Double>> rows = timeBackends("the CIFAR-10 model's training steps on backend");
     System.out.printf(Locale.ROOT, "workload: the DDPM CIFAR-10 model (35.7M parameters), training at batch %d; "

@@ -54,6 +54,21 @@ class CompareTest {
     lines.forEach(l -> assertTrue(l.startsWith("diffusion bench: "), l));
   }
 
+  @Test
+  void versionSaysWhatRuns() {
+    java.io.PrintStream out = System.out;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(0, Compare.run("--version"));
+    } finally {
+      System.setOut(out);
+    }
+    String printed = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(printed.startsWith("diffusion bench, diffusion4j "), printed);
+    assertTrue(printed.contains("Java " + System.getProperty("java.version")), printed);
+  }
+
   /** The children get the launcher's options of newer JVMs only where the JVM knows them (Java 17 won't start). */
   @Test
   void theChildrenGetTheOptionsOfNewerJvmsOnlyFromJava24On() throws Exception {
