@@ -51,7 +51,7 @@ public final class PassMemory {
       mb = -1;
     }
     if (mb < 1 || mb > (Long.MAX_VALUE >> 20)) {
-      throw new IllegalArgumentException(
+      throw new io.github.diffusion4j.settings.InvalidPropertyException(
           "system property " + property + ": '" + value + "' is not a whole number of MiB from 1 "
               + "(the activation memory of one pass; default " + DEFAULT_MB + ")");
     }

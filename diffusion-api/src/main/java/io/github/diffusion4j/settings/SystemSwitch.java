@@ -44,7 +44,7 @@ public final class SystemSwitch {
     if (v.equalsIgnoreCase("false")) {
       return false;
     }
-    throw new IllegalArgumentException(
+    throw new InvalidPropertyException(
         "system property " + property + ": '" + value + "' is not a boolean (allowed: true, false)");
   }
 }

@@ -18,6 +18,7 @@ final class ErrorReporting {
       if (t instanceof BadInputException
           || t instanceof io.github.diffusion4j.config.ConfigException
           || t instanceof io.github.diffusion4j.data.DataFileException
+          || t instanceof io.github.diffusion4j.settings.InvalidPropertyException
           || t instanceof io.github.diffusion4j.io.CheckpointException
               && !(t instanceof io.github.diffusion4j.io.CheckpointWriteException) // a full disk is no bad input
           || t instanceof NoSuchFileException

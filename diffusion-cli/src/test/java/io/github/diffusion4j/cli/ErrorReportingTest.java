@@ -1,6 +1,7 @@
 package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,5 +58,11 @@ class ErrorReportingTest {
     assertEquals(DiffusionCli.BAD_INPUT,
         ErrorReporting.exitCode(new DataFileException(Path.of("t.idx"), "truncated")));
     assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new IllegalStateException("in use")));
+    // a -Ddiffusion4j... switch with a value it does not allow is bad input, also where a backend wraps it
+    IllegalArgumentException property = assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.settings.SystemSwitch.parse("diffusion4j.nd4j.vector", "ture", true));
+    assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(property));
+    assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(new IllegalStateException("backend", property)));
+    assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new IllegalArgumentException("a bug's argument")));
   }
 }

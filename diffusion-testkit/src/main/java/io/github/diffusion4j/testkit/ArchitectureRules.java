@@ -104,7 +104,8 @@ public final class ArchitectureRules {
   public static final ArchRule LAYERS_KNOW_ONLY_TENSORS =
       classes()
           .that().resideInAPackage(ROOT + ".nn..")
-          .should().onlyDependOnClassesThat().resideInAnyPackage(ROOT + ".nn..", ROOT + ".tensor..", ROOT + ".random..", "java..")
+          .should().onlyDependOnClassesThat().resideInAnyPackage(ROOT + ".nn..", ROOT + ".tensor..", ROOT + ".random..",
+              ROOT + ".settings..", "java..")
           .allowEmptyShould(true)
           .because("layer kinds and the layer SPI are what every backend implements; they must not pull in models");
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.settings.InvalidPropertyException;
 import io.github.diffusion4j.settings.SystemSwitch;
 import java.util.Locale;
 import java.util.Random;
@@ -177,8 +178,8 @@ final class Convolution {
     try {
       return Strategy.valueOf(forced.strip().toUpperCase(Locale.ROOT).replace("PADDED", "CHANNEL_PADDED"));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "system property " + PROPERTY + ": unknown strategy '" + forced + "' (allowed: direct, padded)", e);
+      throw new InvalidPropertyException(
+          "system property " + PROPERTY + ": unknown strategy '" + forced + "' (allowed: direct, padded)");
     }
   }
 

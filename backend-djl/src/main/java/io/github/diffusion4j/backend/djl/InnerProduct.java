@@ -3,6 +3,7 @@ package io.github.diffusion4j.backend.djl;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.github.diffusion4j.settings.InvalidPropertyException;
 import java.util.Locale;
 import java.util.Random;
 
@@ -182,8 +183,8 @@ final class InnerProduct {
     try {
       return Route.valueOf(forced.strip().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "system property " + PROPERTY + ": unknown route '" + forced + "' (allowed: onednn, addmm)", e);
+      throw new InvalidPropertyException(
+          "system property " + PROPERTY + ": unknown route '" + forced + "' (allowed: onednn, addmm)");
     }
   }
 
