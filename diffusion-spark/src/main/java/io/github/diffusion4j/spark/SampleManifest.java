@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -64,6 +65,12 @@ public record SampleManifest(
 
   /** The layout version this release writes and reads. */
   public static final int FORMAT_VERSION = 1;
+
+  /**
+   * The largest manifest read (256 MiB, over a million shards): a larger file is refused before it is read, not
+   * read into memory whole.
+   */
+  public static final long MAX_BYTES = 256L << 20;
 
   private static final String KIND = "diffusion4j-samples";
   private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -169,8 +176,17 @@ public record SampleManifest(
    */
   public static SampleManifest read(Path file) {
     Path f = Files.isDirectory(file) ? file.resolve(FILE) : file;
+    String problem = FileProblems.ofReading(f).orElse(null);
+    if (problem != null) {
+      throw new UncheckedIOException("cannot read " + f + ": " + problem, new IOException(problem));
+    }
     JsonNode root;
     try {
+      long size = Files.size(f);
+      if (size > MAX_BYTES) {
+        throw new IllegalArgumentException(f + ": " + size + " bytes, larger than a samples manifest can be ("
+            + MAX_BYTES + " bytes)");
+      }
       root = MAPPER.readTree(Files.readString(f, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(f + ": not JSON (" + e.getOriginalMessage() + ")");
@@ -193,14 +209,14 @@ public record SampleManifest(
       node(root, "checkpoint_sha256").properties().forEach(e -> hashes.put(e.getKey(), e.getValue().asText()));
       List<ShardResult> shards = new ArrayList<>();
       for (JsonNode s : node(root, "shards")) {
-        shards.add(new ShardResult((int) integer(s, "index"), integer(s, "first"), (int) integer(s, "count"),
+        shards.add(new ShardResult(int32(s, "index"), integer(s, "first"), int32(s, "count"),
             text(s, "file"), integer(s, "bytes"), text(s, "sha256")));
       }
       String format = text(root, "format");
-      return new SampleManifest((int) integer(root, "count"), integer(root, "seed"), shape,
+      return new SampleManifest(int32(root, "count"), integer(root, "seed"), shape,
           SampleFormat.named(format).orElseThrow(() -> new IllegalArgumentException("format: unknown '" + format
-              + "' (allowed: npy, safetensors, png)")), (int) integer(root, "batch_size"), text(root, "sampler"),
-          (int) integer(root, "steps"), text(root, "backend"), text(root, "checkpoint"), hashes, shards);
+              + "' (allowed: npy, safetensors, png)")), int32(root, "batch_size"), text(root, "sampler"),
+          int32(root, "steps"), text(root, "backend"), text(root, "checkpoint"), hashes, shards);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
     }
@@ -224,14 +240,25 @@ public record SampleManifest(
 
   private static long integer(JsonNode o, String key) {
     JsonNode v = node(o, key);
-    if (!v.isIntegralNumber()) {
+    if (!v.isIntegralNumber() || !v.canConvertToLong()) {
       throw new IllegalArgumentException(key + ": expected an integer, got " + v);
     }
     return v.asLong();
   }
 
+  /** An integer that must fit a Java int: a larger one is refused, not wrapped around. */
+  private static int int32(JsonNode o, String key) {
+    long v = integer(o, key);
+    if (v != (int) v) {
+      throw new IllegalArgumentException(key + ": " + v + " is out of range (at most " + Integer.MAX_VALUE + ")");
+    }
+    return (int) v;
+  }
+
   /**
-   * Checks every shard in a folder against this manifest: present, of its size and SHA-256 (reads them all).
+   * Checks every shard in a folder against this manifest: present, of its size and SHA-256 (reads them all). A
+   * shard must be a regular file (for PNG, a folder of regular files) inside the folder, not a symbolic link, a
+   * FIFO or a device; its size is compared before its bytes are read.
    *
    * @param folder the output folder
    * @throws IllegalStateException naming the first shard that differs
@@ -239,12 +266,55 @@ public record SampleManifest(
   public void verify(Path folder) {
     for (ShardResult s : shards) {
       Path p = folder.resolve(s.file());
+      long expected = plainSize(p, format == SampleFormat.PNG);
+      if (expected != s.bytes()) {
+        throw new IllegalStateException(p + ": does not match " + FILE + " (" + expected + " bytes; expected "
+            + s.bytes() + " bytes)");
+      }
       long[] size = new long[1];
       String actual = format == SampleFormat.PNG ? sha256OfFolder(p, size) : sha256OfFile(p, size);
       if (size[0] != s.bytes() || !actual.equals(s.sha256())) {
         throw new IllegalStateException(p + ": does not match " + FILE + " (" + size[0] + " bytes, SHA-256 "
             + actual.substring(0, 12) + "...; expected " + s.bytes() + " bytes, " + s.sha256().substring(0, 12) + "...)");
       }
+    }
+  }
+
+  /**
+   * The size of a shard (a PNG shard: of its files), read from the file system without opening anything.
+   *
+   * @throws IllegalStateException naming the path if it is missing, a symbolic link or not a regular file
+   */
+  private static long plainSize(Path p, boolean isFolder) {
+    try {
+      if (Files.isSymbolicLink(p)) {
+        throw new IllegalStateException(p + ": is a symbolic link; a shard is a " + (isFolder ? "folder" : "file")
+            + " the job wrote into the output folder");
+      }
+      if (!isFolder) {
+        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+          throw new IllegalStateException(p + ": " + FileProblems.ofReading(p).orElse("is not a regular file"));
+        }
+        return Files.size(p);
+      }
+      if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        throw new IllegalStateException(p + ": " + (Files.exists(p) ? "is not a folder" : "no such folder"));
+      }
+      long total = 0;
+      try (Stream<Path> list = Files.list(p)) {
+        for (Path f : (Iterable<Path>) list::iterator) {
+          if (AtomicFiles.isTemporary(f.getFileName().toString())) {
+            continue;
+          }
+          if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalStateException(f + ": is not a regular file (a symbolic link, folder, FIFO or device)");
+          }
+          total += Files.size(f);
+        }
+      }
+      return total;
+    } catch (IOException e) {
+      throw new IllegalStateException(p + ": missing or unreadable (" + FileProblems.describe(e) + ")", e);
     }
   }
 

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,6 +62,58 @@ class ManifestTest {
     Files.writeString(file, "not json");
     e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
     assertTrue(e.getMessage().startsWith(file + ": not JSON"), e.getMessage());
+  }
+
+  @Test
+  void aManifestThatIsAFifoOrTooLargeIsRefusedBeforeItIsRead() throws Exception {
+    Path fifo = dir.resolve("fifo");
+    Files.createDirectories(fifo);
+    Process mk = new ProcessBuilder("mkfifo", fifo.resolve(SampleManifest.FILE).toString()).start();
+    Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> SampleManifest.read(fifo));
+    assertEquals("cannot read " + fifo.resolve(SampleManifest.FILE) + ": is not a regular file (a FIFO, socket or "
+        + "device)", e.getMessage());
+    Path huge = dir.resolve("huge.json");
+    try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
+      f.setLength(SampleManifest.MAX_BYTES + 1); // sparse: nothing is written
+    }
+    IllegalArgumentException tooLarge = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(huge));
+    assertEquals(huge + ": " + (SampleManifest.MAX_BYTES + 1) + " bytes, larger than a samples manifest can be ("
+        + SampleManifest.MAX_BYTES + " bytes)", tooLarge.getMessage());
+  }
+
+  @Test
+  void countsBeyondAnIntAreRefusedNotWrappedAround() throws IOException {
+    Path file = dir.resolve(SampleManifest.FILE);
+    String good = manifest(List.of(new ShardResult(0, 0, 4, "s.npy", 1, HASH)), 4).toJson();
+    Files.writeString(file, good.replace("\"count\" : 4,", "\"count\" : 4294967300,"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": count: 4294967300 is out of range (at most 2147483647)", e.getMessage());
+    Files.writeString(file, good.replace("\"seed\" : 7,", "\"seed\" : 1000000000000000000000000000000,"));
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": seed: expected an integer, got 1000000000000000000000000000000", e.getMessage());
+  }
+
+  @Test
+  void verifyRefusesLinksAndSpecialFilesAndComparesSizesFirst() throws Exception {
+    Path outside = Files.writeString(dir.resolve("outside.npy"), "x".repeat(100));
+    SampleManifest m = manifest(List.of(new ShardResult(0, 0, 4, "s.npy", 100, HASH)), 4);
+    Path out = Files.createDirectories(dir.resolve("out"));
+    Path shard = out.resolve("s.npy");
+    Files.createSymbolicLink(shard, outside);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertTrue(e.getMessage().startsWith(shard + ": is a symbolic link"), e.getMessage());
+    Files.delete(shard);
+    try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "rw")) {
+      f.setLength(10L << 30); // sparse, 10 GiB: refused by its size, never read
+    }
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard + ": does not match manifest.json (10737418240 bytes; expected 100 bytes)", e.getMessage());
+    Files.delete(shard);
+    Process mk = new ProcessBuilder("mkfifo", shard.toString()).start();
+    Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
   }
 
   @Test
