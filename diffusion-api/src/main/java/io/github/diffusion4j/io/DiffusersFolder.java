@@ -214,6 +214,14 @@ public record DiffusersFolder(
         return dir.resolve(name);
       }
     }
+    for (String name : new String[] {WEIGHTS, WEIGHTS_BIN}) {
+      if (Files.exists(dir.resolve(name + ".index.json"))) {
+        // what save_pretrained writes for a model larger than its max_shard_size: the published DDPM models are not
+        throw CheckpointException.of(dir, "weights split into shards (" + name + ".index.json) are not supported; "
+            + "one file is read: " + WEIGHTS + ", " + WEIGHTS_BIN + " or " + WEIGHTS_FP16 + " (save_pretrained with "
+            + "a max_shard_size above the model's size writes one)");
+      }
+    }
     throw CheckpointException.of(dir, "no weights: expected " + WEIGHTS + " (or " + WEIGHTS_BIN + ", " + WEIGHTS_FP16
         + "); a hub repository's weights come with git lfs (git lfs install before git clone, or git lfs pull)");
   }

@@ -81,6 +81,12 @@ class DiffusersFolderTest {
     Files.writeString(d.resolve("config.json"), StrictJson.pretty(micro().toMap()));
     CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
     assertTrue(e.getMessage().contains("no weights") && e.getMessage().contains("git lfs"), e.getMessage());
+    // weights in shards: said so, not "no weights"
+    Files.writeString(d.resolve("diffusion_pytorch_model.safetensors.index.json"), "{\"weight_map\": {}}");
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().contains("weights split into shards (diffusion_pytorch_model.safetensors.index.json) "
+        + "are not supported"), e.getMessage());
+    Files.delete(d.resolve("diffusion_pytorch_model.safetensors.index.json"));
     // a model folder copied without its weights is still told apart from a checkpoint, so its error says so
     assertFalse(DiffusersFolder.isDiffusersFolder(d));
     Files.writeString(d.resolve("scheduler_config.json"), "{\"_class_name\": \"DDPMScheduler\"}");
