@@ -96,14 +96,34 @@ final class ImageDecoder {
     }
   }
 
+  /** The formats the folder's extensions name ({@link ImageFolder#EXTENSIONS}), by ImageIO's format names. */
+  private static final java.util.Set<String> LISTED_FORMATS = java.util.Set.of("PNG", "JPEG", "JPG", "BMP", "GIF");
+
+  /**
+   * A file named as one of the listed formats must hold one of them: any of the four (scraped data sets name JPEGs
+   * .png), but not another format that ImageIO would sniff and read by its content, a TIFF above all, whose reader
+   * buffers a whole declared strip (a 672-byte TIFF named .png asked for 1.3 GB).
+   */
+  private static void checkFormat(Path file, String format) {
+    String name = file.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    String ext = dot > 0 ? name.substring(dot + 1).toLowerCase(Locale.ROOT) : "";
+    if (ImageFolder.EXTENSIONS.contains(ext) && !LISTED_FORMATS.contains(format)) {
+      throw new DataFileException(file, "holds a " + format + " image, not the ." + ext + " its name says; a file "
+          + "named " + String.join(", ", new java.util.TreeSet<>(ImageFolder.EXTENSIONS)) + " must hold PNG, JPEG, "
+          + "BMP or GIF (convert it, e.g. to PNG)");
+    }
+  }
+
   private static ImageInfo decode(Path file, ImageReader reader, ImageInputStream in, ImageFit fit, byte[] dst,
       int offset) throws IOException {
     reader.setInput(in, true, true);
     List<String> warnings = new ArrayList<>();
     reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+    String format = reader.getFormatName().toUpperCase(Locale.ROOT);
+    checkFormat(file, format);
     int w = reader.getWidth(0);
     int h = reader.getHeight(0);
-    String format = reader.getFormatName().toUpperCase(Locale.ROOT);
     if (w < 1 || h < 1) {
       throw new DataFileException(file, "declares a " + w + "x" + h + " " + format + " image; both sides must be "
           + "positive");

@@ -221,6 +221,14 @@ class ImageFolderTest {
     // a JPEG missing only its end marker decodes with a warning, which is taken as damage too
     Path eoi = TestImages.write(dir.resolve("eoi.jpg"), TestImages.truncated(jpeg, jpeg.length - 2));
     assertEquals(eoi + ": is truncated or corrupt: Truncated File - Missing EOI marker", bad(eoi, fit).getMessage());
+    // a TIFF named .png is refused before its header is used (its reader buffers whole strips); a JPEG named .png
+    // is read as the JPEG it is
+    Path tiff = TestImages.write(dir.resolve("tiff.png"), TestImages.encode(TestImages.rgb(16, 16, 0, 0, 3), "tiff"));
+    assertEquals(tiff + ": holds a TIF image, not the .png its name says; a file named bmp, gif, jpeg, jpg, png must "
+        + "hold PNG, JPEG, BMP or GIF (convert it, e.g. to PNG)", bad(tiff, fit).getMessage());
+    Path jpegNamedPng = TestImages.write(dir.resolve("photo.png"), TestImages.encode(TestImages.rgb(64, 64, 0, 0, 3),
+        "jpeg"));
+    assertEquals(64, ImageDecoder.read(jpegNamedPng, fit, new byte[fit.shape().size()], 0).width());
     Path small = TestImages.write(dir.resolve("small.png"), TestImages.rgb(7, 20, 0, 0, 0));
     assertEquals(small + ": is 7x20, smaller than the target 8x8; set data.upscale: true to enlarge such images, "
         + "or data.resize: pad to pad them", bad(small, fit).getMessage());
