@@ -105,10 +105,8 @@ final class ImageDecoder {
    * buffers a whole declared strip (a 672-byte TIFF named .png asked for 1.3 GB).
    */
   private static void checkFormat(Path file, String format) {
-    String name = file.getFileName().toString();
-    int dot = name.lastIndexOf('.');
-    String ext = dot > 0 ? name.substring(dot + 1).toLowerCase(Locale.ROOT) : "";
-    if (ImageFolder.EXTENSIONS.contains(ext) && !LISTED_FORMATS.contains(format)) {
+    String ext = ImageFolder.extension(file);
+    if (ImageFolder.isImageName(file) && !LISTED_FORMATS.contains(format)) {
       throw new DataFileException(file, "holds a " + format + " image, not the ." + ext + " its name says; a file "
           + "named " + String.join(", ", new java.util.TreeSet<>(ImageFolder.EXTENSIONS)) + " must hold PNG, JPEG, "
           + "BMP or GIF (convert it, e.g. to PNG)");

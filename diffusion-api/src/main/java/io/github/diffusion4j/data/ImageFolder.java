@@ -163,9 +163,14 @@ public final class ImageFolder implements ImageSource {
 
   /** Whether a file's name ends with one of {@link #EXTENSIONS}, in any case. */
   static boolean isImageName(Path f) {
+    return EXTENSIONS.contains(extension(f));
+  }
+
+  /** A file name's extension in lower case, without the dot; empty if it has none. */
+  static String extension(Path f) {
     String name = f.getFileName().toString();
     int dot = name.lastIndexOf('.');
-    return dot > 0 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+    return dot > 0 ? name.substring(dot + 1).toLowerCase(Locale.ROOT) : "";
   }
 
   private static boolean hidden(Path p) {

@@ -20,26 +20,21 @@ class CompareTest {
 
   @Test
   void badArgumentsAreOneLineAndExitCodeTwoBeforeAnythingIsTimed() {
-    java.io.PrintStream err = System.err;
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      assertEquals(2, Compare.run("--workload", "resnet"));
-      assertEquals(2, Compare.run("--reps", "0"));
-      assertEquals(2, Compare.run("--workload", "ddpm", "--batch", "0"));
-      assertEquals(2, Compare.run("--noise-version", "3"));
-      assertEquals(2, Compare.run("--workload", "pretrained"));
-      assertEquals(2, Compare.run("--no-such-option"));
-      assertEquals(2, Compare.run("--backend", "no-such-backend", "--in-process"));
-      assertEquals(2, Compare.run("--rounds", "0"));
-      assertEquals(2, Compare.run("--workload", "cifar10", "--rounds", "2"));
-      assertEquals(2, Compare.run("--sampling-warmup", "-1"));
-      assertEquals(2, Compare.run("--sampling-warmup", "NaN"));
-      assertEquals(2, Compare.run("--workload", "unet", "--train-warmup", "601"));
-    } finally {
-      System.setErr(err);
-    }
-    List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+    String printed = stderr(() -> {
+    assertEquals(2, Compare.run("--workload", "resnet"));
+    assertEquals(2, Compare.run("--reps", "0"));
+    assertEquals(2, Compare.run("--workload", "ddpm", "--batch", "0"));
+    assertEquals(2, Compare.run("--noise-version", "3"));
+    assertEquals(2, Compare.run("--workload", "pretrained"));
+    assertEquals(2, Compare.run("--no-such-option"));
+    assertEquals(2, Compare.run("--backend", "no-such-backend", "--in-process"));
+    assertEquals(2, Compare.run("--rounds", "0"));
+    assertEquals(2, Compare.run("--workload", "cifar10", "--rounds", "2"));
+    assertEquals(2, Compare.run("--sampling-warmup", "-1"));
+    assertEquals(2, Compare.run("--sampling-warmup", "NaN"));
+    assertEquals(2, Compare.run("--workload", "unet", "--train-warmup", "601"));
+    });
+    List<String> lines = printed.lines().toList();
     assertEquals(12, lines.size(), String.join("\n", lines));
     assertTrue(lines.get(0).contains("--workload resnet: use mlp, unet, ddpm, pretrained or cifar10"), lines.get(0));
     assertTrue(lines.get(2).contains("--batch and --rounds must be at least 1"), lines.get(2));
@@ -56,19 +51,14 @@ class CompareTest {
 
   @Test
   void versionSaysWhatRuns() {
-    java.io.PrintStream out = System.out;
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      assertEquals(0, Compare.run("--version"));
-    } finally {
-      System.setOut(out);
-    }
-    String printed = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    String printed = stdout(() -> {
+    assertEquals(0, Compare.run("--version"));
+    });
     assertTrue(printed.startsWith("diffusion bench, diffusion4j "), printed);
     assertTrue(printed.contains("Java " + System.getProperty("java.version")), printed);
   }
 
+  /** The children get the launcher's options of newer JVMs only where the JVM knows them (Java 17 won't start). */
   /** The children get the launcher's options of newer JVMs only where the JVM knows them (Java 17 won't start). */
   @Test
   void theChildrenGetTheOptionsOfNewerJvmsOnlyFromJava24On() throws Exception {
@@ -87,22 +77,17 @@ class CompareTest {
 
   @Test
   void optionsAWorkloadWouldIgnoreAndValuesBeyondItsRangeAreRefusedBeforeAnythingIsTimed() {
-    java.io.PrintStream err = System.err;
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      assertEquals(2, Compare.run("--threads", "1025"));
-      assertEquals(2, Compare.run("--ddim-steps", "101"));
-      assertEquals(2, Compare.run("--workload", "unet", "--ddim-steps", "50"));
-      assertEquals(2, Compare.run("--workload", "unet", "--samples", "10"));
-      assertEquals(2, Compare.run("--train-warmup", "0"));
-      assertEquals(2, Compare.run("--workload", "cifar10", "--reps", "1"));
-      assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", "x", "--train-steps", "1"));
-      assertEquals(2, Compare.run("--workload", "ddpm", "--reference", "x.py"));
-    } finally {
-      System.setErr(err);
-    }
-    List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+    String printed = stderr(() -> {
+    assertEquals(2, Compare.run("--threads", "1025"));
+    assertEquals(2, Compare.run("--ddim-steps", "101"));
+    assertEquals(2, Compare.run("--workload", "unet", "--ddim-steps", "50"));
+    assertEquals(2, Compare.run("--workload", "unet", "--samples", "10"));
+    assertEquals(2, Compare.run("--train-warmup", "0"));
+    assertEquals(2, Compare.run("--workload", "cifar10", "--reps", "1"));
+    assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", "x", "--train-steps", "1"));
+    assertEquals(2, Compare.run("--workload", "ddpm", "--reference", "x.py"));
+    });
+    List<String> lines = printed.lines().toList();
     assertEquals(8, lines.size(), String.join("\n", lines));
     assertEquals("diffusion bench: --threads 1025: use 1 to 1024", lines.get(0));
     assertEquals("diffusion bench: --ddim-steps 101: the mlp workload has 100 timesteps; use 1 to 100", lines.get(1));
@@ -119,18 +104,12 @@ class CompareTest {
   @Test
   void aChildGetsEveryOptionWhateverItsWorkload() {
     // runChild passes --samples, --batch, --train-warmup, ... to every child: they are not refused there
-    java.io.PrintStream err = System.err;
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      assertEquals(2, Compare.run("--in-process", "--workload", "unet", "--backend", "no-such-backend",
-          "--samples", "10", "--ddim-steps", "20", "--noise-version", "1", "--batch", "64",
-          "--sampling-warmup", "5", "--train-warmup", "0"));
-    } finally {
-      System.setErr(err);
-    }
-    String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
-    assertTrue(out.contains("no-such-backend") && !out.contains("does not apply"), out);
+    String printed = stderr(() -> {
+    assertEquals(2, Compare.run("--in-process", "--workload", "unet", "--backend", "no-such-backend",
+        "--samples", "10", "--ddim-steps", "20", "--noise-version", "1", "--batch", "64",
+        "--sampling-warmup", "5", "--train-warmup", "0"));
+    });
+    assertTrue(printed.contains("no-such-backend") && !printed.contains("does not apply"), printed);
   }
 
   @Test
@@ -154,16 +133,11 @@ class CompareTest {
 
   @Test
   void aPretrainedWorkloadWithoutItsFolderIsABadArgumentBeforeAnyChildStarts(@org.junit.jupiter.api.io.TempDir Path dir) {
-    java.io.PrintStream err = System.err;
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", dir.resolve("none").toString()));
-    } finally {
-      System.setErr(err);
-    }
+    String printed = stderr(() -> {
+    assertEquals(2, Compare.run("--workload", "pretrained", "--checkpoint", dir.resolve("none").toString()));
+    });
     assertEquals("diffusion bench: --checkpoint " + dir.resolve("none") + ": no such folder",
-        buf.toString(java.nio.charset.StandardCharsets.UTF_8).strip());
+        printed.strip());
   }
 
   @Test
@@ -193,5 +167,36 @@ class CompareTest {
     assertTrue(Files.isRegularFile(root.resolve("mvnw")) && Files.isRegularFile(root.resolve("pom.xml")), root.toString());
     assertTrue(Path.of("").toAbsolutePath().startsWith(root), "found above the working directory");
     assertNull(Compare.inRepository("benchmarks/reference/no_such_script.py"));
+  }
+
+  /** What {@code body} printed on standard error. */
+  private static String stderr(Runnable body) {
+    return captured(false, body);
+  }
+
+  /** What {@code body} printed on standard output. */
+  private static String stdout(Runnable body) {
+    return captured(true, body);
+  }
+
+  private static String captured(boolean out, Runnable body) {
+    java.io.PrintStream was = out ? System.out : System.err;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream to = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8);
+    if (out) {
+      System.setOut(to);
+    } else {
+      System.setErr(to);
+    }
+    try {
+      body.run();
+    } finally {
+      if (out) {
+        System.setOut(was);
+      } else {
+        System.setErr(was);
+      }
+    }
+    return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 }
