@@ -163,6 +163,25 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
    * @throws CheckpointException naming the file if something is missing, damaged or malformed
    */
   public static Checkpoint read(Path directory) {
+    return read(directory, true);
+  }
+
+  /**
+   * Reads what sampling needs: as {@link #read}, but the content of {@value #TRAINING_STATE_FILE} is neither read
+   * nor checked against the manifest (a folder or FIFO under its name is still refused), and the result holds no
+   * training state. A damaged optimiser state does not stop a
+   * model from being sampled (resuming it still fails, naming the file), and its Adam moments, twice the
+   * model's size, are not read for nothing.
+   *
+   * @param directory the checkpoint's directory
+   * @return the checkpoint, without its training state
+   * @throws CheckpointException naming the file if something it reads is missing, damaged or malformed
+   */
+  public static Checkpoint readForSampling(Path directory) {
+    return read(directory, false);
+  }
+
+  private static Checkpoint read(Path directory, boolean withTrainingState) {
     if (!Files.isDirectory(directory)) {
       throw CheckpointException.of(
           directory, Files.exists(directory) ? "not a directory" : "checkpoint directory not found");
@@ -183,7 +202,7 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
     Path manifestFile = directory.resolve(MANIFEST_FILE);
     if (Files.exists(manifestFile)) {
       Manifest m = Manifest.fromJson(FileSupport.readUtf8(manifestFile), manifestFile.toString());
-      verify(directory, m);
+      verify(directory, m, withTrainingState);
       manifest = Optional.of(m);
     }
     StateDict model = SafeTensors.read(directory.resolve(MODEL_FILE)).tensors();
@@ -192,6 +211,7 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
         optional(directory, EMA_FILE).map(p -> SafeTensors.read(p).tensors());
     Optional<TrainingState> state =
         optional(directory, TRAINING_STATE_FILE)
+            .filter(p -> withTrainingState)
             .map(p -> TrainingState.from(SafeTensors.read(p), p.toString()));
     Optional<SchedulerConfig> scheduler = optional(directory, SCHEDULER_FILE).map(SchedulerConfig::read);
     return new Checkpoint(
@@ -205,8 +225,11 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
   }
 
   /** Checks every listed file against its hash; warns about content files the manifest omits. */
-  private static void verify(Path directory, Manifest m) {
+  private static void verify(Path directory, Manifest m, boolean withTrainingState) {
     for (Map.Entry<String, String> e : m.sha256().entrySet()) {
+      if (!withTrainingState && e.getKey().equals(TRAINING_STATE_FILE)) {
+        continue;
+      }
       Path file = directory.resolve(e.getKey());
       if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
         throw CheckpointException.of(file, "listed in " + MANIFEST_FILE + " but missing");
@@ -220,6 +243,9 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
       }
     }
     for (String name : CONTENT_FILES) {
+      if (!withTrainingState && name.equals(TRAINING_STATE_FILE)) {
+        continue;
+      }
       if (!m.sha256().containsKey(name) && Files.exists(directory.resolve(name))) {
         LOG.warn("{}: not listed in {}; loading it unverified", directory.resolve(name), MANIFEST_FILE);
       }

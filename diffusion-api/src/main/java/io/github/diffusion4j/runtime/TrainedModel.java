@@ -176,7 +176,7 @@ public final class TrainedModel implements AutoCloseable {
   private static Checkpoint read(Path path) {
     Path dir = resolve(path);
     if (dir != null) {
-      return Checkpoint.read(dir);
+      return Checkpoint.readForSampling(dir);
     }
     Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
     for (int attempt = 0; ; attempt++) {
@@ -186,7 +186,7 @@ public final class TrainedModel implements AutoCloseable {
       }
       Path latest = all.get(all.size() - 1);
       try {
-        return Checkpoint.read(latest);
+        return Checkpoint.readForSampling(latest);
       } catch (CheckpointException e) {
         if (attempt >= 3 || Files.isDirectory(latest)) {
           throw e;
@@ -262,7 +262,8 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
-   * The checkpoint read (for a diffusers folder: its weights, the configuration made from it, its scheduler).
+   * The checkpoint read (for a diffusers folder: its weights, the configuration made from it, its scheduler);
+   * without its training state, which sampling does not read ({@link Checkpoint#readForSampling}).
    *
    * @return the checkpoint
    */

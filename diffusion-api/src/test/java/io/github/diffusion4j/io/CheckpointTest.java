@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -198,6 +199,30 @@ class CheckpointTest {
     fails(ck, "training_state.safetensors: __metadata__.step must be an integer, got 'x'");
     SafeTensors.write(ck.resolve("training_state.safetensors"), weights(1), Map.of("step", "1"));
     fails(ck, "__metadata__ has no 'epoch'");
+  }
+
+  @Test
+  void samplingReadsNeitherADamagedNorAMalformedTrainingState() throws IOException {
+    Path ck = dir.resolve("ck");
+    CheckpointContent full = full(1);
+    Checkpoint.write(ck, full, PROVENANCE);
+    CheckpointContent content =
+        new CheckpointContent(full.model(), full.ema(), Optional.empty(), full.configYaml(), full.scheduler());
+    Path state = ck.resolve("training_state.safetensors");
+    byte[] b = Files.readAllBytes(state);
+    b[b.length - 1] ^= 1;
+    Files.write(state, b);
+    fails(ck, "training_state.safetensors: checksum mismatch");
+    Checkpoint forSampling = Checkpoint.readForSampling(ck);
+    assertEquals(content, forSampling.content());
+    assertTrue(forSampling.manifest().isPresent());
+
+    Files.writeString(state, "not safetensors");
+    Files.delete(ck.resolve("manifest.json"));
+    assertEquals(content, Checkpoint.readForSampling(ck).content());
+    // what sampling does read is still checked
+    Files.writeString(ck.resolve("ema.safetensors"), "not safetensors either");
+    assertThrows(CheckpointException.class, () -> Checkpoint.readForSampling(ck));
   }
 
   @Test

@@ -210,6 +210,27 @@ class RunReliabilityTest {
   }
 
   @Test
+  void aDamagedTrainingStateStopsResumingButNotSampling() throws IOException {
+    Path cp = trained();
+    float[] before;
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      before = m.sample(m.diffusion().sampler(), m.diffusion().request(4, 7), SamplingListener.NONE);
+    }
+    Path state = cp.resolve(Checkpoint.TRAINING_STATE_FILE);
+    byte[] b = Files.readAllBytes(state);
+    b[b.length / 2] ^= 1;
+    Files.write(state, b);
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      assertArrayEquals(before, m.sample(m.diffusion().sampler(), m.diffusion().request(4, 7), SamplingListener.NONE));
+    }
+    CheckpointException e;
+    try (Diffusion d = open()) {
+      e = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, new RunFolder(dir.resolve("a"))));
+    }
+    assertTrue(e.getMessage().startsWith(state + ": checksum mismatch"), e.getMessage());
+  }
+
+  @Test
   void aFolderOrAFifoWhereAFileShouldBeIsNamedAndNeverBlocks() throws Exception {
     Path cp = trained();
     Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
