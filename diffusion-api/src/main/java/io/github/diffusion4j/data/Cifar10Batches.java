@@ -216,8 +216,13 @@ public final class Cifar10Batches implements ImageSource {
 
   @Override
   public String item(int index) {
+    return files.get(fileOf(index)).getFileName() + " " + recordName(index);
+  }
+
+  /** "record K of N" within its file, counted from 1 as every item number a user sees is. */
+  private String recordName(int index) {
     int f = fileOf(index);
-    return files.get(f).getFileName() + " record " + (index - firstRecord[f]);
+    return "record " + (index - firstRecord[f] + 1) + " of " + (firstRecord[f + 1] - firstRecord[f]);
   }
 
   @Override
@@ -241,7 +246,7 @@ public final class Cifar10Batches implements ImageSource {
       long at = (long) (index - firstRecord[f]) * RECORD_BYTES;
       while (b.hasRemaining()) {
         if (ch.read(b, at + b.position()) < 0) {
-          throw new DataFileException(file, "record " + (index - firstRecord[f]) + ": the file ends early; it "
+          throw new DataFileException(file, recordName(index) + ": the file ends early; it "
               + "was " + sizes[f] + " bytes when listed (did it change?)");
         }
       }
@@ -258,8 +263,7 @@ public final class Cifar10Batches implements ImageSource {
     if (label < CLASSES.size()) {
       seenLabels[index] = (byte) (label + 1);
     } else {
-      int f = fileOf(index);
-      throw new DataFileException(files.get(f), "record " + (index - firstRecord[f]) + ": label " + label
+      throw new DataFileException(files.get(fileOf(index)), recordName(index) + ": label " + label
           + " is outside 0..9 (is this a CIFAR-100 file? it has 2 label bytes per record)");
     }
     int c = fit.channels();

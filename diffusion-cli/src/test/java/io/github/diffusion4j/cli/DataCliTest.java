@@ -101,7 +101,7 @@ class DataCliTest {
     assertTrue(r.out().contains("CIFAR-10 binary batches in " + root.toAbsolutePath()), r.out());
     assertTrue(r.out().contains("train: 4 records, 3 usable"), r.out());
     assertTrue(r.out().contains("classes: 10 (airplane 1, automobile 2, bird 0,"), r.out());
-    assertTrue(r.out().contains("record 3: label 42 is outside 0..9"), r.out());
+    assertTrue(r.out().contains("record 4 of 4: label 42 is outside 0..9"), r.out());
     assertTrue(r.out().contains("test: no test_batch.bin (training will have no evaluation set)"), r.out());
   }
 

@@ -29,7 +29,7 @@ class Cifar10BatchesTest {
     TestImages.cifarBatch(dir.resolve("test_batch.bin"), 5, 5, 5);
     Cifar10Batches train = Cifar10Batches.train(dir, RGB32);
     assertEquals(3, train.size());
-    assertEquals("data_batch_2.bin record 0", train.item(2));
+    assertEquals("data_batch_2.bin record 1 of 1", train.item(2));
     assertEquals(9, train.label(1));
     assertEquals("cat", train.classes().get(train.label(0)));
     byte[] img = new byte[3 * 1024];
@@ -93,7 +93,7 @@ class Cifar10BatchesTest {
     Cifar10Batches train = Cifar10Batches.train(dir, RGB32);
     assertEquals(-1, train.label(1));
     DataFileException e = assertThrows(DataFileException.class, () -> train.read(1, new byte[3072], 0));
-    assertEquals(dir.resolve("data_batch_1.bin") + ": record 1: label 42 is outside 0..9 (is this a CIFAR-100 file? "
+    assertEquals(dir.resolve("data_batch_1.bin") + ": record 2 of 2: label 42 is outside 0..9 (is this a CIFAR-100 file? "
         + "it has 2 label bytes per record)", e.getMessage());
   }
 
