@@ -25,7 +25,9 @@ public final class SamplingOverrides {
    */
   public static List<String> of(List<String> set, String backend, String sampler, Double eta) {
     if (eta != null && !(eta >= 0 && Double.isFinite(eta))) {
-      throw new BadInputException("--eta " + eta + ": must be a finite number at least 0");
+      // as typed where it can be: -1, not -1.0
+      String typed = Double.isFinite(eta) ? java.math.BigDecimal.valueOf(eta).stripTrailingZeros().toString() : "" + eta;
+      throw new BadInputException("--eta " + typed + ": must be a finite number at least 0");
     }
     List<String> all = new ArrayList<>(set);
     if (backend != null) {

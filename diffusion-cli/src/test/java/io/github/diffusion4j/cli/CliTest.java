@@ -201,7 +201,9 @@ class CliTest {
         "--frames (the strip strip-frames.png) " + strip + ": is a folder; give a file name");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("x.jpg").toString()), "unknown format");
     assertBad(cli("sample", "--checkpoint", dir.resolve("nope").toString()), "no such checkpoint");
-    assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta -1: must be a finite number at least 0");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-0.25"), "--eta -0.25: must");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "NaN"), "--eta NaN: must");
     // an option's error names the option as typed, a --set's names the --set
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "euler"),
         "diffusion: --sampler euler: sampling.sampler: unknown sampler 'euler'");
