@@ -292,6 +292,11 @@ public final class Compare implements Callable<Integer> {
     return 0;
   }
 
+  /** "1 thread", "2 threads": for the tables' headings. */
+  static String threadCount(int threads) {
+    return threads + (threads == 1 ? " thread" : " threads");
+  }
+
   /** One round of a comparison: prints its table and returns its rows. */
   private interface Round {
     Map<String, Map<String, Double>> run() throws IOException, InterruptedException;
@@ -402,7 +407,7 @@ public final class Compare implements Callable<Integer> {
   private int cifar10() throws IOException, InterruptedException {
     Map<String, Map<String, Double>> rows = timeBackends("the CIFAR-10 model's training steps on backend");
     System.out.printf(Locale.ROOT, "workload: the DDPM CIFAR-10 model (35.7M parameters), training at batch %d; "
-        + "%d threads; resident sizes of the child JVM%n", batch, threads);
+        + "%s; resident sizes of the child JVM%n", batch, threadCount(threads));
     System.out.printf(Locale.ROOT, "%-13s %14s %12s %18s%n", "", "model RSS MB", "step s", "peak RSS MB");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       Map<String, Double> v = e.getValue();
@@ -464,7 +469,7 @@ public final class Compare implements Callable<Integer> {
         rows.put(Rounds.REFERENCE, torch);
       }
     }
-    System.out.printf(Locale.ROOT, "workload: %s, batch %d; %d threads%n", title, size, threads);
+    System.out.printf(Locale.ROOT, "workload: %s, batch %d; %s%n", title, size, threadCount(threads));
     // DDIM-50 images/s: from the measured sampling where the workload samples (the U-Net's DDIM-5 of the batch, ten
     // times as many steps), else from the forward pass (50 passes a sampling)
     String ddim = "DDIM-" + Workloads.UNET_DDIM_STEPS + " s";
@@ -755,7 +760,8 @@ public final class Compare implements Callable<Integer> {
   }
 
   private void print(Map<String, Map<String, Double>> rows, List<String> references) {
-    System.out.printf(Locale.ROOT, "workload: 3x5x5 MLP(128), batch 128, T=100; %d samples; %d threads%n", samples, threads);
+    System.out.printf(Locale.ROOT, "workload: 3x5x5 MLP(128), batch 128, T=100; %d samples; %s%n", samples,
+        threadCount(threads));
     System.out.printf(Locale.ROOT, "%-13s %14s %12s %12s%n", "", "train steps/s", "ddpm-100 s", "ddim-" + ddimSteps + " s");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
       Map<String, Double> v = e.getValue();

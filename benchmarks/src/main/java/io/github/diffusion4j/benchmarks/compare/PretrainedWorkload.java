@@ -25,6 +25,7 @@ final class PretrainedWorkload {
         "sampling.num_inference_steps=" + c.ddimSteps, "sampling.timesteps=[]");
     try (TrainedModel m = TrainedModel.load(c.checkpoint, overrides)) {
       Diffusion d = m.diffusion();
+      System.err.println("engine " + c.backend + ": " + d.backend().describe());
       Sampler s = d.sampler();
       SamplingRequest request = d.request(1, 1);
       m.sample(s, request.withPlan(io.github.diffusion4j.schedule.Timesteps.of(d.schedule().size(),
@@ -56,8 +57,8 @@ final class PretrainedWorkload {
       System.err.println(c.checkpoint + " is not a diffusers folder; for the PyTorch reference, export it first: "
           + "diffusion export --checkpoint " + c.checkpoint + " --out DIR");
     }
-    System.out.printf(Locale.ROOT, "workload: %s, DDIM-%d, one image at a time; %d threads%n", c.checkpoint, c.ddimSteps,
-        c.threads);
+    System.out.printf(Locale.ROOT, "workload: %s, DDIM-%d, one image at a time; %s%n", c.checkpoint, c.ddimSteps,
+        Compare.threadCount(c.threads));
     Map<String, Double> ref = rows.get("pytorch");
     System.out.printf(Locale.ROOT, "%-13s %16s %18s%n", "", "seconds/image", "over pytorch");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {
