@@ -2,6 +2,7 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.config.ConfigDocs;
 import io.github.diffusion4j.config.ConfigLoader;
+import io.github.diffusion4j.config.DataConfig;
 import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.runtime.Diffusion;
 import java.nio.file.Path;
@@ -59,6 +60,13 @@ final class ConfigCommand implements Callable<Integer> {
             + c.backend() + ", model "
             + c.model().kind().configName() + " for " + d.imageShape().toCompactString() + " images, "
             + c.training().epochs() + " epochs, sampler " + c.sampling().sampler() + ")");
+        if (c.data().kind() == DataConfig.Kind.FOLDER) {
+          // listing a folder is cheap; decoding 50,000 images is not, and is data check's work
+          spec.commandLine().getOut().println("  the images were listed, not decoded: 'diffusion data check "
+              + (file != null ? "-c " + file + (overrides.isEmpty() ? "" : " --set ...")
+                  : c.data().root().map(Path::toString).orElse("DIR"))
+              + "' decodes every one, as training will");
+        }
       }
       return DiffusionCli.OK;
     }

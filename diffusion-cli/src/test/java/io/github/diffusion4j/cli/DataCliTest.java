@@ -127,6 +127,11 @@ class DataCliTest {
   void checkWithAConfigPreparesTheCacheAsTrainingDoes() throws IOException {
     Path root = folder(true);
     Path stop = config(root);
+    // config --check lists the folder without decoding it, and says what decodes it
+    Result listed = cli("config", "--check", stop.toString());
+    assertEquals(0, listed.code(), listed.all());
+    assertTrue(listed.out().contains("the images were listed, not decoded: 'diffusion data check -c " + stop
+        + "' decodes every one, as training will"), listed.out());
     Result refused = cli("data", "check", "-c", stop.toString());
     CliTest.assertBad(refused, root.toAbsolutePath().resolve("dogs/broken.jpg") + ": is empty (0 bytes), not an image (item");
     assertTrue(refused.err().contains("data.bad_data is stop"), refused.err());
