@@ -117,6 +117,14 @@ class Nd4jConvModelTest {
       assertTrue(d < TOL, "gradients differ by " + d);
       // a training step with dropout: each pass takes its items' part of the batch's masks
       for (int i = 0; i < 2; i++) {
+        if (i > 0) {
+          // Adam's first step moves each weight by about lr = 1e-3 whatever its gradient's size, so where a
+          // gradient is near zero its rounding can turn the update around: the two models then differ by far
+          // more than rounding (2.3e-5 of a prediction's scale was seen once on JDK 25). The second step starts
+          // from the same weights and moments, so that it too differs by rounding only.
+          split.loadStateDict(whole.stateDict());
+          split.loadOptimizerState(whole.optimizerState());
+        }
         TrainingStepResult a = whole.step(xw, ts, yw);
         TrainingStepResult b = split.step(xs, ts, ys);
         assertEquals(a.loss(), b.loss(), TOL * a.loss(), "loss of step " + (i + 1));
@@ -132,14 +140,13 @@ class Nd4jConvModelTest {
           assertTrue(d < TOL, name + " differs by " + d);
         }
       }
-      // Adam's first steps move each weight by about lr = 1e-3 whatever the gradient's size, so where a
-      // gradient is near zero its rounding (sums in another order) can turn an update around: two steps
-      // differ by at most 2 * 2 lr there, and everywhere else by far less
+      // the second step from the same weights: where a gradient is near zero an update can still turn around
+      // (2 lr apart), and everywhere else the weights differ by far less
       StateDict ww = whole.stateDict();
       StateDict ws = split.stateDict();
       for (String name : ww.names()) {
         double diff = Batches.maxAbsDiff(ww.get(name).toArray(), ws.get(name).toArray());
-        assertTrue(diff <= 4e-3, "weights " + name + " after two steps differ by " + diff);
+        assertTrue(diff <= 2e-3 * (1 + 1e-3), "weights " + name + " after the second step differ by " + diff);
       }
     }
   }
