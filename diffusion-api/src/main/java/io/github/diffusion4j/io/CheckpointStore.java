@@ -7,6 +7,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
@@ -104,7 +105,8 @@ public final class CheckpointStore {
     if (step < 0) {
       throw new IllegalArgumentException("step must be at least 0, got " + step);
     }
-    return String.format("step-%0" + STEP_DIGITS + "d", step);
+    // Locale.ROOT: under ar-EG, fa-IR or th-TH-u-nu-thai %d writes that locale's digits, which stepOf does not read back
+    return String.format(Locale.ROOT, "step-%0" + STEP_DIGITS + "d", step);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.github.diffusion4j.runtime;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 
 /**
  * The layout of a training run's folder.
@@ -85,7 +86,7 @@ public record RunFolder(Path root) {
    * @return {@code images/step-<step>.png}
    */
   public Path imageLog(long step) {
-    return images().resolve(String.format("step-%08d.png", step));
+    return images().resolve(String.format(Locale.ROOT, "step-%08d.png", step));
   }
 
   /**

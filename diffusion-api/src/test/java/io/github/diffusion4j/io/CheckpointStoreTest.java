@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.runtime.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +38,24 @@ class CheckpointStoreTest {
     assertTrue(CheckpointStore.stepOf(".tmp-step-00001000-abc").isEmpty());
     assertTrue(CheckpointStore.stepOf("step-0000100x").isEmpty());
     assertThrows(IllegalArgumentException.class, () -> CheckpointStore.directoryName(-1));
+  }
+
+  @Test
+  void namesAreAsciiDigitsWhateverTheDefaultLocale() {
+    // ar-EG, fa-IR and th-TH-u-nu-thai format %d in their own digits: a run trained under them wrote
+    // checkpoints/step-٠٠٠٠٠٠١٦, which stepOf does not read, so sample and --resume said "no checkpoint yet"
+    Locale before = Locale.getDefault();
+    try {
+      for (String tag : List.of("ar-EG", "fa-IR", "th-TH-u-nu-thai", "hi-IN-u-nu-deva")) {
+        Locale.setDefault(Locale.forLanguageTag(tag));
+        assertEquals("step-00001000", CheckpointStore.directoryName(1000), tag);
+        assertEquals(OptionalLong.of(16), CheckpointStore.stepOf(CheckpointStore.directoryName(16)), tag);
+        assertEquals("step-00000016.png",
+            new RunFolder(dir).imageLog(16).getFileName().toString(), tag);
+      }
+    } finally {
+      Locale.setDefault(before);
+    }
   }
 
   @Test
