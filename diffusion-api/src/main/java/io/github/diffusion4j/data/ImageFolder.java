@@ -44,6 +44,8 @@ public final class ImageFolder implements ImageSource {
   private final Path root;
   private final ImageFit fit;
   private final String[] files;
+  /** The files as listed, relative: their names as the file system holds them (files[i] is for showing). */
+  private final Path[] paths;
   private final long[] sizes;
   private final long[] modified;
   private final int[] labels;
@@ -51,11 +53,12 @@ public final class ImageFolder implements ImageSource {
   private final int ignoredCount;
   private final List<String> ignored;
 
-  private ImageFolder(Path root, ImageFit fit, String[] files, long[] sizes, long[] modified, int[] labels,
-      List<String> classes, int ignoredCount, List<String> ignored) {
+  private ImageFolder(Path root, ImageFit fit, String[] files, Path[] paths, long[] sizes, long[] modified,
+      int[] labels, List<String> classes, int ignoredCount, List<String> ignored) {
     this.root = root;
     this.fit = fit;
     this.files = files;
+    this.paths = paths;
     this.sizes = sizes;
     this.modified = modified;
     this.labels = labels;
@@ -103,7 +106,7 @@ public final class ImageFolder implements ImageSource {
                 rel += attrs.isSymbolicLink() ? " (a broken symbolic link)" : " (not a regular file)";
               }
               if (isImageName(f) && attrs.isRegularFile()) {
-                entries.add(new Entry(rel, attrs.size(), attrs.lastModifiedTime().toMillis()));
+                entries.add(new Entry(rel, dir.relativize(f), attrs.size(), attrs.lastModifiedTime().toMillis()));
               } else {
                 if (ignored.size() < IGNORED_KEPT) {
                   ignored.add(rel);
@@ -133,9 +136,12 @@ public final class ImageFolder implements ImageSource {
               + String.join(", ", ignored.subList(0, Math.min(3, ignored.size()))))
           + ")");
     }
-    entries.sort(Comparator.comparing(e -> e.key));
+    // names that differ only in characters the platform encoding cannot show are equal as strings (each such
+    // character is a replacement character under LANG=C): their paths, bytes on Unix, order them
+    entries.sort(Comparator.<Entry, String>comparing(e -> e.key).thenComparing(e -> e.file));
     int n = entries.size();
     String[] files = new String[n];
+    Path[] paths = new Path[n];
     long[] sizes = new long[n];
     long[] modified = new long[n];
     Map<String, Integer> classIndex = new TreeMap<>();
@@ -153,12 +159,14 @@ public final class ImageFolder implements ImageSource {
     for (int i = 0; i < n; i++) {
       Entry e = entries.get(i);
       files[i] = e.path;
+      paths[i] = e.file;
       sizes[i] = e.size;
       modified[i] = e.modified;
       int slash = e.path.indexOf('/');
       labels[i] = slash > 0 ? classIndex.get(e.path.substring(0, slash)) : -1;
     }
-    return new ImageFolder(dir, fit, files, sizes, modified, labels, classes, ignoredCount[0], List.copyOf(ignored));
+    return new ImageFolder(dir, fit, files, paths, sizes, modified, labels, classes, ignoredCount[0],
+        List.copyOf(ignored));
   }
 
   /** Whether a file's name ends with one of {@link #EXTENSIONS}, in any case. */
@@ -190,9 +198,9 @@ public final class ImageFolder implements ImageSource {
   }
 
   /** A listed image; {@code key} sorts name by name ('/' below every other character). */
-  private record Entry(String path, long size, long modified, String key) {
-    Entry(String path, long size, long modified) {
-      this(path, size, modified, path.replace('/', '\0'));
+  private record Entry(String path, Path file, long size, long modified, String key) {
+    Entry(String path, Path file, long size, long modified) {
+      this(path, file, size, modified, path.replace('/', '\0'));
     }
   }
 
@@ -221,7 +229,9 @@ public final class ImageFolder implements ImageSource {
    * @return its absolute path
    */
   public Path file(int index) {
-    return root.resolve(files[index]);
+    // the listed path, not its name as a string: under a platform encoding that cannot represent a name
+    // (LANG=C and a file named bild-ü.png) the string has replacement characters and names no file
+    return root.resolve(paths[index]);
   }
 
   /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.diffusion4j.data.ImageFit.Resize;
 import io.github.diffusion4j.tensor.Shape;
@@ -11,10 +12,12 @@ import io.github.diffusion4j.testkit.TestImages;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,6 +74,46 @@ class ImageFolderTest {
     assertEquals(List.of("a/notes.txt", "readme.md"), folder.ignored().stream().sorted().toList());
     assertEquals("a/y.PNG", folder.item(1));
     assertEquals(dir.toAbsolutePath().normalize().resolve("a/y.PNG"), folder.file(1));
+  }
+
+  /**
+   * Under LANG=C (a container without a locale) the JVM decodes file names as ASCII: a name with a non-ASCII
+   * character became a string with replacement characters, which ImageFolder resolved again to read the file
+   * ("Malformed input or input contains unmappable characters" from data check and train). Run in a JVM of
+   * its own started with LC_ALL=C, which lists and reads such a folder ({@link ScanUnderC}).
+   */
+  @Test
+  void namesThePlatformEncodingCannotShowAreStillRead() throws Exception {
+    for (String[] f : new String[][] {{"k\u00e4tze/bild-\u00fc.png", "10"}, {"k\u00e4tze/bild-\u00f6.png", "20"},
+        {"dog/a.png", "30"}}) {
+      TestImages.write(dir.resolve(f[0]), TestImages.encode(TestImages.rgb(4, 4, Integer.parseInt(f[1]), 0, 0), "png"));
+    }
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), ScanUnderC.class.getName(), dir.toString()).redirectErrorStream(true);
+    pb.environment().keySet().removeIf(k -> k.startsWith("LC_") || k.equals("LANG") || k.equals("JAVA_TOOL_OPTIONS"));
+    pb.environment().put("LC_ALL", "C");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the JVM ended");
+    assumeTrue(out.startsWith("ascii"), "the JVM under LC_ALL=C decodes names as ASCII: " + out);
+    assertEquals(0, p.exitValue(), out);
+    // red 30 (dog), then the two cats in the order of their names' bytes: \u00f6 (c3 b6) before \u00fc (c3 bc)
+    assertEquals("ascii 3 images: 30 20 10", out);
+  }
+
+  /** Lists the folder {@code args[0]} and prints the first red value of each image, in order. */
+  static final class ScanUnderC {
+    public static void main(String[] args) {
+      String jnu = System.getProperty("sun.jnu.encoding", "");
+      System.out.print(jnu.contains("646") || jnu.contains("ASCII") || jnu.contains("X3.4")
+          ? "ascii" : "not-ascii(" + jnu + ")");
+      ImageFolder f = ImageFolder.scan(Path.of(args[0]), rgb(4, 4));
+      StringBuilder b = new StringBuilder(" " + f.size() + " images:");
+      for (int i = 0; i < f.size(); i++) {
+        b.append(' ').append(read(f, i)[0]);
+      }
+      System.out.println(b);
+    }
   }
 
   @Test
