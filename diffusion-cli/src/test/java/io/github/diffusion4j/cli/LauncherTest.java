@@ -106,4 +106,28 @@ class LauncherTest {
     assertTrue(out.startsWith(Runtime.version().feature() >= 24
         ? "options: --enable-native-access" : "options: \n"), out);
   }
+
+  /**
+   * The launcher is found through symbolic links to it ({@code ln -s ~/diffusion4j/diffusion ~/bin/diffusion}):
+   * its function {@code script_dir} gives the clone's folder, where the launcher looked for the jar and
+   * {@code ./mvnw} beside the link before ("./mvnw: No such file or directory").
+   */
+  @Test
+  void theCloneIsFoundThroughSymbolicLinksToTheLauncher() throws Exception {
+    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
+    Path clone = Files.createDirectories(dir.resolve("a clone $x 'q' \u00fc"));
+    Path launcher = Files.copy(LAUNCHER, clone.resolve("diffusion"));
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path absolute = Files.createSymbolicLink(bin.resolve("diffusion"), launcher);
+    Path relative = Files.createSymbolicLink(dir.resolve("-d"), dir.relativize(absolute)); // a link to a link
+    String script = "eval \"$(sed -n -e '/^script_dir() {/,/^}/p' \"$1\")\"\n"
+        + "for f in \"$2\" \"$3\" \"$4\" ./-d; do script_dir \"$f\"; done";
+    Process p = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), launcher.toString(),
+        absolute.toString(), relative.toString()).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+    assertEquals(0, p.exitValue(), out);
+    String real = clone.toRealPath().toString();
+    assertEquals(String.join("\n", real, real, real, real), out);
+  }
 }
