@@ -90,6 +90,13 @@ final class DjlBackend implements Backend, TensorFactory {
         PtArrays.verify(root);
         return new DjlBackend(threads, root, passMemory);
       } catch (RuntimeException | LinkageError e) {
+        if (unpackingFailed(e)) {
+          // the library is there, but there is no writable folder to unpack it into (no writable home folder and
+          // java.io.tmpdir missing or read-only, as in a container with a read-only root): adding jars is no fix
+          throw new BackendUnavailableException("djl: cannot unpack the PyTorch native library (" + reason(e)
+              + "); DJL unpacks it into ~/.djl.ai, or under java.io.tmpdir where the home folder cannot take it:"
+              + " set the environment variable DJL_CACHE_DIR to a writable folder", e);
+        }
         throw new BackendUnavailableException(
             "djl: cannot load the PyTorch engine (" + reason(e) + "); the djl backend needs Linux x86_64 "
                 + "and ai.djl.pytorch:pytorch-native-cpu:linux-x86_64 on the class path",
@@ -98,13 +105,25 @@ final class DjlBackend implements Backend, TensorFactory {
     }
   }
 
-  /** The innermost cause's message on one line. */
+  /** Whether loading failed while unpacking libtorch (no writable cache folder), not for want of it. */
+  static boolean unpackingFailed(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().startsWith("Failed to extract PyTorch native library")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The innermost cause's message on one line (with its type where the message is only a file's name). */
   static String reason(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    String m = t.getMessage() == null ? t.getClass().getSimpleName()
+        : t instanceof java.nio.file.FileSystemException ? t.getClass().getSimpleName() + ": " + t.getMessage()
+        : t.getMessage();
     int nl = m.indexOf('\n');
     return (nl >= 0 ? m.substring(0, nl) : m).strip();
   }

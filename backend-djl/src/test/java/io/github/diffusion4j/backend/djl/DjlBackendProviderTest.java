@@ -56,6 +56,22 @@ class DjlBackendProviderTest {
     }
   }
 
+  /**
+   * With no writable folder to unpack libtorch into (a read-only home and java.io.tmpdir missing), the message
+   * was "cannot load the PyTorch engine (/nonexistent); ... needs ... pytorch-native-cpu on the class path":
+   * it names the cause and the variable that fixes it.
+   */
+  @Test
+  void aLibraryThatCannotBeUnpackedNamesTheCacheFolderNotMissingJars() {
+    RuntimeException e = new ai.djl.engine.EngineException("Failed to extract PyTorch native library",
+        new java.nio.file.AccessDeniedException("/nonexistent"));
+    assertTrue(DjlBackend.unpackingFailed(e));
+    assertEquals("AccessDeniedException: /nonexistent", DjlBackend.reason(e));
+    Error missing = new UnsatisfiedLinkError("no torch in java.library.path");
+    assertFalse(DjlBackend.unpackingFailed(missing));
+    assertEquals("no torch in java.library.path", DjlBackend.reason(missing));
+  }
+
   @Test
   void serviceLoaderFindsTheProvider() {
     List<BackendProvider> found = new ArrayList<>();

@@ -76,10 +76,30 @@ final class NativeRuntime {
     }
     String platform =
         System.getProperty("os.name", "?").toLowerCase(Locale.ROOT) + "-" + System.getProperty("os.arch", "?");
+    if (unpackingFailed(e)) {
+      // the libraries are there, but JavaCPP found no folder to unpack them into (no writable home folder and
+      // java.io.tmpdir missing or read-only, as in a container with a read-only root): adding jars is no fix
+      return "backend 'nd4j': ND4J's native libraries could not be unpacked on " + platform + " ("
+          + root.getClass().getSimpleName() + (msg.isEmpty() ? "" : ": " + msg) + "); JavaCPP unpacks them into"
+          + " ~/.javacpp/cache, or under java.io.tmpdir where the home folder cannot take them: give a writable"
+          + " folder with -Dorg.bytedeco.javacpp.cachedir=DIR (for the diffusion command, in DIFFUSION_JAVA_OPTS)";
+    }
     return "backend 'nd4j': ND4J's native libraries could not be loaded on " + platform + " ("
         + root.getClass().getSimpleName() + (msg.isEmpty() ? "" : ": " + msg)
         + "); add org.nd4j:nd4j-native and org.bytedeco:openblas with this platform's classifier"
         + " (e.g. linux-x86_64), or choose another backend";
+  }
+
+  /** Whether a load failed for want of a writable folder to unpack into (JavaCPP's cache), not of the libraries. */
+  static boolean unpackingFailed(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String m = t.getMessage();
+      if (t instanceof java.nio.file.FileSystemException
+          || m != null && (m.contains("Could not create the cache") || m.contains("org.bytedeco.javacpp.cachedir"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void setThreads(int n) {

@@ -195,6 +195,18 @@ class Nd4jBackendProviderTest {
     assertTrue(reason.contains("classifier"), reason);
   }
 
+  /** No writable folder to unpack into (read-only home, java.io.tmpdir missing) is named as such, not as missing jars. */
+  @Test
+  void aCacheThatCannotBeCreatedIsNamedNotMissingJars() {
+    Throwable e = new RuntimeException("ND4J is probably missing dependencies.", new java.io.IOException(
+        "Could not create the cache: Set the \"org.bytedeco.javacpp.cachedir\" system property."));
+    String reason = NativeRuntime.reason(e);
+    assertTrue(reason.startsWith("backend 'nd4j': ND4J's native libraries could not be unpacked"), reason);
+    assertTrue(reason.contains("-Dorg.bytedeco.javacpp.cachedir=DIR"), reason);
+    assertFalse(reason.contains("classifier"), reason);
+    assertFalse(NativeRuntime.unpackingFailed(new UnsatisfiedLinkError("no jnind4jcpu in java.library.path")));
+  }
+
   @Test
   void openBlasKernelsFollowTheCpuFlags() {
     Set<String> avx512 = Set.of("sse3", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl");
