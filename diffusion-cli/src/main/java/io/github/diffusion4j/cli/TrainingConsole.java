@@ -28,7 +28,36 @@ final class TrainingConsole implements TrainingListener {
   }
 
   static boolean isTerminal() {
-    return System.console() != null && System.getenv("CI") == null;
+    return isTerminal(System.console() != null, System.getenv("CI"), System.getenv("TERM"), standardErrorTarget());
+  }
+
+  /**
+   * Whether to draw live bars: {@code console} (stdin and stdout are a terminal) is not enough, since the bars
+   * are drawn on stderr, which {@code 2>train.log} sends to a file (it got carriage returns and cursor moves
+   * four times a second); a terminal that cannot move the cursor ({@code TERM=dumb}) gets lines too.
+   *
+   * @param console whether {@link System#console()} is there
+   * @param ci the variable {@code CI}, or null
+   * @param term the variable {@code TERM}, or null
+   * @param stderr what file descriptor 2 is open on (from {@code /proc/self/fd/2}), or empty where unknown
+   * @return whether to draw bars
+   */
+  static boolean isTerminal(boolean console, String ci, String term, java.util.Optional<String> stderr) {
+    if (!console || ci != null || "dumb".equals(term)) {
+      return false;
+    }
+    return stderr.map(t -> t.startsWith("/dev/pts/") || t.startsWith("/dev/tty") || t.equals("/dev/console"))
+        .orElse(true);
+  }
+
+  /** The file stderr is open on (Linux: {@code /proc/self/fd/2}), or empty where that cannot be read. */
+  static java.util.Optional<String> standardErrorTarget() {
+    try {
+      return java.util.Optional.of(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2"))
+          .toString());
+    } catch (java.io.IOException | UnsupportedOperationException | SecurityException e) {
+      return java.util.Optional.empty();
+    }
   }
 
   @Override

@@ -1,6 +1,10 @@
 package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
@@ -12,5 +16,18 @@ class TrainingConsoleTest {
     assertEquals("9.99", TrainingConsole.rate(9.991));
     assertEquals("248", TrainingConsole.rate(248.4));
     assertEquals("0.00", TrainingConsole.rate(0));
+  }
+
+  /** Bars are drawn on stderr: only where it is a terminal that moves the cursor, not into 2>train.log. */
+  @Test
+  void barsOnlyWhereStandardErrorIsATerminalThatMovesTheCursor() {
+    assertTrue(TrainingConsole.isTerminal(true, null, "xterm-256color", Optional.of("/dev/pts/3")));
+    assertTrue(TrainingConsole.isTerminal(true, null, null, Optional.of("/dev/tty1")));
+    assertTrue(TrainingConsole.isTerminal(true, null, "xterm", Optional.empty()), "no /proc: as the console says");
+    assertFalse(TrainingConsole.isTerminal(true, null, "xterm", Optional.of("/home/me/train.log")));
+    assertFalse(TrainingConsole.isTerminal(true, null, "xterm", Optional.of("pipe:[12345]")));
+    assertFalse(TrainingConsole.isTerminal(true, null, "dumb", Optional.of("/dev/pts/3")));
+    assertFalse(TrainingConsole.isTerminal(true, "true", "xterm", Optional.of("/dev/pts/3")));
+    assertFalse(TrainingConsole.isTerminal(false, null, "xterm", Optional.of("/dev/pts/3")));
   }
 }
