@@ -1,5 +1,10 @@
 package io.github.diffusion4j.cli;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +45,77 @@ public final class DiffusionCli {
    */
   public static void main(String[] args) {
     configureLogging(isVerbose(args));
-    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    // standard output through a stream that keeps its first error: System.out swallows them, so a full disk
+    // (config --bundled default > my.yaml) or a closed stdout lost the output and still exited 0
+    RecordingStream stdout = new RecordingStream(new FileOutputStream(FileDescriptor.out));
+    PrintWriter err = new PrintWriter(System.err, true);
+    int code = run(args, new PrintWriter(stdout, true), err);
+    System.exit(afterOutput(code, stdout.failure(), err));
+  }
+
+  /**
+   * The exit code once the output is written: a failed write to standard output is reported and fails the
+   * command, except a broken pipe (the reader has gone, as with {@code | head -1}: quiet, as SIGPIPE is).
+   *
+   * @param code the command's exit code
+   * @param failure the first error writing standard output, or null
+   * @param err standard error
+   * @return the exit code
+   */
+  static int afterOutput(int code, IOException failure, PrintWriter err) {
+    if (failure == null || "Broken pipe".equals(failure.getMessage())) {
+      return code;
+    }
+    err.println("diffusion: cannot write to standard output: " + failure.getMessage());
+    err.flush();
+    return code == OK ? FAILURE : code;
+  }
+
+  /** An output stream that remembers the first error of the stream under it. */
+  static final class RecordingStream extends FilterOutputStream {
+    private volatile IOException failure;
+
+    RecordingStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      try {
+        out.write(b);
+      } catch (IOException e) {
+        throw record(e);
+      }
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+      } catch (IOException e) {
+        throw record(e);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        throw record(e);
+      }
+    }
+
+    private IOException record(IOException e) {
+      if (failure == null) {
+        failure = e;
+      }
+      return e;
+    }
+
+    IOException failure() {
+      return failure;
+    }
   }
 
   /**

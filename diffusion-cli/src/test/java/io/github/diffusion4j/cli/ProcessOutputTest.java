@@ -2,6 +2,14 @@ package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -19,5 +27,36 @@ class ProcessOutputTest {
     String out = ChildCli.read(log);
     assertTrue(out.contains("num_train_timesteps: 100"), out);
     assertTrue(out.strip().endsWith("use_ema: false"), "the last line arrives too: " + out);
+  }
+
+  /** Output that cannot be written (a full disk) fails the command: it exited 0 with nothing written. */
+  @Test
+  void standardOutputOnAFullDiskFailsTheCommand() throws Exception {
+    assumeTrue(Files.exists(Path.of("/dev/full")), "Linux's /dev/full");
+    Path log = dir.resolve("err.log");
+    ProcessBuilder pb = ChildCli.builder(dir, log, "config", "--bundled", "tutorial");
+    pb.redirectErrorStream(false);
+    pb.redirectOutput(new File("/dev/full"));
+    pb.redirectError(log.toFile());
+    Process p = pb.start();
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the child ended");
+    String err = ChildCli.read(log);
+    assertEquals(DiffusionCli.FAILURE, p.exitValue(), err);
+    assertTrue(err.contains("diffusion: cannot write to standard output: No space left on device"), err);
+  }
+
+  @Test
+  void aBrokenPipeIsQuietAndOtherWriteErrorsAreReported() {
+    StringWriter text = new StringWriter();
+    PrintWriter err = new PrintWriter(text);
+    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, null, err));
+    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Broken pipe"), err));
+    assertEquals("", text.toString(), "| head -1 prints nothing more");
+    assertEquals(DiffusionCli.FAILURE,
+        DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Bad file descriptor"), err));
+    assertEquals(DiffusionCli.BAD_INPUT,
+        DiffusionCli.afterOutput(DiffusionCli.BAD_INPUT, new IOException("No space left on device"), err));
+    assertTrue(text.toString().startsWith("diffusion: cannot write to standard output: Bad file descriptor"),
+        text.toString());
   }
 }
