@@ -137,7 +137,7 @@ abstract class ValueType<T> {
 
   static ValueType<String> folderName() {
     return new NameType(Pattern.compile("|(?!\\.\\.?$)[A-Za-z0-9._-]+"),
-        "a folder name of letters, digits, '.', '_' and '-' (not '.' or '..'), or empty",
+        "a folder name of ASCII letters, digits, '.', '_' and '-' (not '.' or '..'), or empty",
         "folder name (empty = timestamp)");
   }
 

@@ -479,10 +479,13 @@ class ConfigErrorsTest {
 
   @Test
   void outputNameMustBeAFolderName() {
-    assertError("run.yaml:2:3: output.name: must be a folder name of letters, digits, '.', '_' and '-' "
+    assertError("run.yaml:2:3: output.name: must be a folder name of ASCII letters, digits, '.', '_' and '-' "
         + "(not '.' or '..'), or empty, got 'a/b'", "output:\n  name: a/b\n");
-    assertError("run.yaml:2:3: output.name: must be a folder name of letters, digits, '.', '_' and '-' "
+    assertError("run.yaml:2:3: output.name: must be a folder name of ASCII letters, digits, '.', '_' and '-' "
         + "(not '.' or '..'), or empty, got '..'", "output:\n  name: ..\n");
+    // a letter outside ASCII is refused, and the message says why ('letters' alone read as if it were one)
+    assertError("run.yaml:2:3: output.name: must be a folder name of ASCII letters, digits, '.', '_' and '-' "
+        + "(not '.' or '..'), or empty, got 'lauf-\u00e9'", "output:\n  name: lauf-\u00e9\n");
   }
 
   @Test
