@@ -130,4 +130,33 @@ class LauncherTest {
     String real = clone.toRealPath().toString();
     assertEquals(String.join("\n", real, real, real, real), out);
   }
+
+  /**
+   * Under the C locale the JVM decodes arguments and file names as ASCII ({@code --out b\u00e4ume.png}: "Malformed
+   * input"): the launcher's {@code utf8_if_ascii} gives the JVM C.UTF-8 there, and leaves any other locale alone.
+   */
+  @Test
+  void anAsciiLocaleBecomesCUtf8AndOthersStay() throws Exception {
+    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
+    String script = "eval \"$(sed -n -e '/^utf8_if_ascii() {/,/^}/p' \"$1\")\"\n"
+        + "export LC_ALL=\"$2\"; utf8_if_ascii; echo \"$LC_ALL $(locale charmap 2>/dev/null)\"";
+    List<String> got = new ArrayList<>();
+    for (String locale : List.of("C", "POSIX", "C.UTF-8")) {
+      ProcessBuilder pb = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), locale)
+          .redirectErrorStream(true);
+      Process p;
+      try {
+        p = pb.start();
+      } catch (IOException e) {
+        assumeTrue(false, "no bash: " + e.getMessage());
+        throw e;
+      }
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+      assertEquals(0, p.exitValue(), out);
+      got.add(out);
+    }
+    assumeTrue(got.get(2).equals("C.UTF-8 UTF-8"), "this system has the locale C.UTF-8: " + got);
+    assertEquals(List.of("C.UTF-8 UTF-8", "C.UTF-8 UTF-8", "C.UTF-8 UTF-8"), got);
+  }
 }
