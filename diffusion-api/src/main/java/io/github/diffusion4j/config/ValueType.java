@@ -558,10 +558,23 @@ abstract class ValueType<T> {
     /** {@code ~} and {@code ~/rest} as the home folder and a path under it; other paths as written. */
     static Path expandHome(String text) {
       if (text.equals("~") || text.startsWith("~/")) {
-        Path home = Path.of(System.getProperty("user.home"));
+        Path home = home(System.getenv("HOME"), System.getProperty("user.home"));
         return text.length() <= 2 ? home : home.resolve(text.substring(2));
       }
       return Path.of(text);
+    }
+
+    /**
+     * The home folder {@code ~} names: {@code $HOME} where it is set, as the shell expands {@code ~}; else Java's
+     * {@code user.home}, which comes from the password database (with HOME set elsewhere, as in containers and
+     * CI jobs, {@code ~/pics} named the passwd entry's folder, and {@code ?/pics} for a user without one).
+     *
+     * @param homeVariable the variable {@code HOME}, or null
+     * @param userHome the property {@code user.home}
+     * @return the home folder
+     */
+    static Path home(String homeVariable, String userHome) {
+      return Path.of(homeVariable != null && !homeVariable.isEmpty() ? homeVariable : userHome);
     }
 
     @Override

@@ -190,7 +190,7 @@ class ConfigLoaderTest {
 
   @Test
   void aLeadingTildeIsTheHomeFolderInTheFileAndInOverrides() throws IOException {
-    Path home = Path.of(System.getProperty("user.home"));
+    Path home = ValueType.PathType.home(System.getenv("HOME"), System.getProperty("user.home"));
     Path f = Files.writeString(dir.resolve("home.yaml"), String.join("\n",
         "data:",
         "  kind: folder",
@@ -211,6 +211,14 @@ class ConfigLoaderTest {
     Path g = Files.writeString(dir.resolve("tilde.yaml"), "data:\n  kind: folder\n"
         + "  image_shape: [3, 32, 32]\n  root: ~user/x\nmodel:\n  kind: unet\n");
     assertEquals(Optional.of(dir.toAbsolutePath().normalize().resolve("~user/x")), ConfigLoader.load(g).data().root());
+  }
+
+  /** ~ is $HOME, as the shell has it, where HOME is set; user.home (the passwd entry) only where it is not. */
+  @Test
+  void theHomeFolderIsHomeWhereItIsSet() {
+    assertEquals(Path.of("/work/me"), ValueType.PathType.home("/work/me", "/root"));
+    assertEquals(Path.of("/root"), ValueType.PathType.home(null, "/root"));
+    assertEquals(Path.of("/root"), ValueType.PathType.home("", "/root"));
   }
 
   @Test
