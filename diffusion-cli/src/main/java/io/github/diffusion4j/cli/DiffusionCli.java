@@ -44,6 +44,7 @@ public final class DiffusionCli {
    * @param args the arguments
    */
   public static void main(String[] args) {
+    configureHome(System.getenv("HOME"));
     configureLogging(isVerbose(args));
     // standard output through a stream that keeps its first error: System.out swallows them, so a full disk
     // (config --bundled default > my.yaml) or a closed stdout lost the output and still exited 0
@@ -127,6 +128,20 @@ public final class DiffusionCli {
     setIfAbsent("org.slf4j.simpleLogger.log.ai.djl", verbose ? "info" : "error");
     setIfAbsent("org.slf4j.simpleLogger.log.org.nd4j", verbose ? "info" : "error");
     setIfAbsent("java.awt.headless", "true");
+  }
+
+  /**
+   * A user without an entry in the password database ({@code docker run -u 1000}) has the home folder {@code ?}
+   * in Java, and JavaCPP and DJL unpacked their native libraries (830 MB) into {@code ./?/.javacpp} and
+   * {@code ./?/.djl.ai} under each working directory: there {@code $HOME}, where set, is the home folder.
+   *
+   * @param homeVariable the variable {@code HOME}, or null
+   */
+  static void configureHome(String homeVariable) {
+    String home = System.getProperty("user.home");
+    if ((home == null || home.isEmpty() || home.equals("?")) && homeVariable != null && !homeVariable.isEmpty()) {
+      System.setProperty("user.home", homeVariable);
+    }
   }
 
   private static void setIfAbsent(String key, String value) {

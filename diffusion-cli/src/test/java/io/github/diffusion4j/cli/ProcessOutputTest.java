@@ -59,4 +59,21 @@ class ProcessOutputTest {
     assertTrue(text.toString().startsWith("diffusion: cannot write to standard output: Bad file descriptor"),
         text.toString());
   }
+
+  /** A user without a passwd entry has user.home "?": natives were unpacked into ./?/ (HOME is taken there). */
+  @Test
+  void anUnknownHomeFolderIsTakenFromHome() {
+    String before = System.getProperty("user.home");
+    try {
+      System.setProperty("user.home", "?");
+      DiffusionCli.configureHome(null);
+      assertEquals("?", System.getProperty("user.home"), "no HOME: nothing better to take");
+      DiffusionCli.configureHome("/home/me");
+      assertEquals("/home/me", System.getProperty("user.home"));
+      DiffusionCli.configureHome("/elsewhere");
+      assertEquals("/home/me", System.getProperty("user.home"), "a known home folder stays");
+    } finally {
+      System.setProperty("user.home", before);
+    }
+  }
 }
