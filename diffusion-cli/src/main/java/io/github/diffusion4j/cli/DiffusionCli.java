@@ -162,6 +162,7 @@ public final class DiffusionCli {
     DiffusionCli root = new DiffusionCli();
     CommandLine cl = new CommandLine(root);
     addExtensions(cl, err);
+    cl.setColorScheme(CommandLine.Help.defaultColorScheme(ansi(System.getenv("TERM"))));
     cl.setOut(out);
     cl.setErr(err);
     cl.setExitCodeExceptionMapper(ErrorReporting::exitCode);
@@ -194,6 +195,17 @@ public final class DiffusionCli {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * Whether help may be coloured: never on a terminal that cannot show colours ({@code TERM=dumb}, which got
+   * escape sequences); elsewhere as picocli decides (a terminal, {@code NO_COLOR} unset).
+   *
+   * @param term the variable {@code TERM}, or null
+   * @return the setting
+   */
+  static CommandLine.Help.Ansi ansi(String term) {
+    return "dumb".equals(term) ? CommandLine.Help.Ansi.OFF : CommandLine.Help.Ansi.AUTO;
   }
 
   /**

@@ -30,4 +30,11 @@ class TrainingConsoleTest {
     assertFalse(TrainingConsole.isTerminal(true, "true", "xterm", Optional.of("/dev/pts/3")));
     assertFalse(TrainingConsole.isTerminal(false, null, "xterm", Optional.of("/dev/pts/3")));
   }
+
+  @Test
+  void helpIsNotColouredOnADumbTerminal() {
+    assertEquals(picocli.CommandLine.Help.Ansi.OFF, DiffusionCli.ansi("dumb"));
+    assertEquals(picocli.CommandLine.Help.Ansi.AUTO, DiffusionCli.ansi("xterm-256color"));
+    assertEquals(picocli.CommandLine.Help.Ansi.AUTO, DiffusionCli.ansi(null));
+  }
 }
