@@ -43,10 +43,50 @@ final class Overrides {
                   + "e.g. training.epochs=30; got key path '" + path + "'");
         }
       }
-      Node value = YamlTree.parseValue(o.substring(eq + 1), source, path);
+      String text = o.substring(eq + 1);
+      int comment = commentStart(text);
+      if (comment >= 0) {
+        throw new ConfigException(source, 0, 0, "", "'#' after a space starts a YAML comment, which would drop '"
+            + text.substring(comment) + "' from the value; quote the value (" + path + "=\"" + text.strip()
+            + "\") or remove the comment");
+      }
+      Node value = YamlTree.parseValue(text, source, path);
       out = set(out, keys, 0, value, Location.of(source));
     }
     return out;
+  }
+
+  /**
+   * Where a YAML comment starts in an override's value: a {@code #} at its start or after a space, outside quotes.
+   * YAML drops it and everything after, so {@code output.dir=runs #2} was {@code runs}, silently.
+   *
+   * @param text the value
+   * @return the index of the {@code #}, or -1
+   */
+  static int commentStart(String text) {
+    char quote = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      char before = i == 0 ? ' ' : text.charAt(i - 1);
+      if (quote == '"') {
+        if (c == '\\') {
+          i++;
+        } else if (c == '"') {
+          quote = 0;
+        }
+      } else if (quote == '\'') {
+        if (c == '\'' && i + 1 < text.length() && text.charAt(i + 1) == '\'') {
+          i++; // '' is a quote inside single quotes
+        } else if (c == '\'') {
+          quote = 0;
+        }
+      } else if (c == '#' && Character.isWhitespace(before)) {
+        return i;
+      } else if ((c == '"' || c == '\'') && (Character.isWhitespace(before) || "[{,".indexOf(before) >= 0)) {
+        quote = c; // a quoted scalar starts only where a token does ("it's" is a plain scalar)
+      }
+    }
+    return -1;
   }
 
   /**

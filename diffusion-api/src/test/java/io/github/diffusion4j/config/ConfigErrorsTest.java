@@ -529,6 +529,23 @@ class ConfigErrorsTest {
             () -> ConfigLoader.loadString("seed: 1\n", "run.yaml", List.of("sampling.timesteps=[1,")))).getMessage());
   }
 
+  /** A comment in an override dropped the rest of the value without a word: output.dir=runs #2 was 'runs'. */
+  @Test
+  void aCommentInAnOverrideIsRefusedNotDropped() {
+    assertEquals("--set output.dir=runs #2: '#' after a space starts a YAML comment, which would drop '#2' from the "
+        + "value; quote the value (output.dir=\"runs #2\") or remove the comment",
+        oneLine(assertThrows(ConfigException.class,
+            () -> ConfigLoader.loadString("seed: 1\n", "run.yaml", List.of("output.dir=runs #2")))).getMessage());
+    for (String value : List.of("\"runs #2\"", "'it''s #2'", "runs#2", "it's#2", "[1, 2]", "{dir: \"a #b\"}")) {
+      assertEquals(-1, Overrides.commentStart(value), value);
+    }
+    for (String value : List.of("#x", "a # b", "[1, 2] # c", "\"a\" #c", "'a''b' #c", "it's #c")) {
+      assertTrue(Overrides.commentStart(value) >= 0, value);
+    }
+    assertEquals(Path.of("runs #2"), ConfigLoader.loadString("seed: 1\n", "run.yaml",
+        List.of("output.dir=\"runs #2\"")).output().dir());
+  }
+
   @Test
   void overrideThatBreaksACombinationIsReportedAtTheOverride() {
     ConfigException e = oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.loadString(
