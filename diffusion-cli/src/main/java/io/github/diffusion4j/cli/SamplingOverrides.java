@@ -67,13 +67,38 @@ public final class SamplingOverrides {
         continue;
       }
       Object value = command.matchedOption(e.getKey()).getValue();
-      String override = e.getValue() + "=" + value;
-      String prefix = "--set " + override + ": ";
-      if (message.startsWith(prefix) && !sets.contains(override)) {
-        return e.getKey() + " " + value + ": " + message.substring(prefix.length());
+      String key = e.getValue();
+      for (String override : List.of(key + "=" + value, key + "=" + yamlString(String.valueOf(value)))) {
+        String prefix = "--set " + override + ": ";
+        if (message.startsWith(prefix) && !sets.contains(override)) {
+          return e.getKey() + " " + value + ": " + message.substring(prefix.length());
+        }
       }
     }
     return message;
+  }
+
+  /**
+   * A text as a YAML double-quoted scalar, for an override whose value is a path given on the command line: the
+   * value of an override is read as YAML, so a folder named {@code d: x}, {@code [runs]} or {@code runs #2} was
+   * a mapping, a list, or cut at the comment.
+   *
+   * @param text the text
+   * @return {@code "text"}, with quotes, backslashes and control characters escaped
+   */
+  static String yamlString(String text) {
+    StringBuilder b = new StringBuilder(text.length() + 2).append('"');
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        b.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
   }
 
   /**

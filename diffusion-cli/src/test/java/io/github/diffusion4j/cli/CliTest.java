@@ -194,6 +194,18 @@ class CliTest {
         aFile + " is a file, not a folder");
     assertBad(cli("demo", "--out-dir", aFile.toString()),
         "diffusion: --out-dir " + aFile + ": output.dir: " + aFile + ": is not a folder");
+    // a folder name that YAML reads as a mapping, a list or a comment is still the path (it was 'expected a path,
+    // got a mapping'): the override the option stands for quotes it
+    for (String name : List.of("d: x", "[runs]", "runs #2", "q\"uote\\")) {
+      Path odd = dir.resolve(name);
+      try {
+        java.nio.file.Files.writeString(odd, "x");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      assertBad(cli("demo", "--out-dir", odd.toString()),
+          "diffusion: --out-dir " + odd + ": output.dir: " + odd + ": is not a folder");
+    }
     // the frame strip's place is checked before sampling, like --out's and --gif's
     java.nio.file.Path strip = dir.resolve("strip-frames.png");
     strip.toFile().mkdirs();
