@@ -59,7 +59,7 @@ final class ConfigCommand implements Callable<Integer> {
         spec.commandLine().getOut().println((file != null ? file : "bundled " + bundled) + ": OK (backend "
             + c.backend() + ", model "
             + c.model().kind().configName() + " for " + d.imageShape().toCompactString() + " images, "
-            + c.training().epochs() + " epochs, sampler " + c.sampling().sampler() + ")");
+            + c.training().epochs() + (c.training().epochs() == 1 ? " epoch" : " epochs") + ", sampler " + c.sampling().sampler() + ")");
         if (c.data().kind() == DataConfig.Kind.FOLDER) {
           // listing a folder is cheap; decoding 50,000 images is not, and is data check's work
           spec.commandLine().getOut().println("  the images were listed, not decoded: 'diffusion data check "

@@ -30,7 +30,8 @@ class LauncherTest {
   /** Runs {@code call} (with {@code java_cmd} set to {@code javaCmd}) after the launcher's two functions. */
   private static String bash(String javaCmd, String call) throws IOException, InterruptedException {
     assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
-    String script = "eval \"$(sed -n -e '/^java_feature() {/,/^}/p' -e '/^newer_jvm_options() {/,/^}/p' \"$1\")\"\n"
+    String script = "eval \"$(sed -n -e '/^java_feature() {/,/^}/p' -e '/^newer_jvm_options() {/,/^}/p' "
+        + "-e '/^require_java() {/,/^}/p' \"$1\")\"\n"
         + "java_cmd=\"$2\"\n" + call;
     Process p;
     try {
@@ -83,6 +84,24 @@ class LauncherTest {
     }
     assertEquals(expected, got);
     assertEquals("", bash(dir.resolve("no-such-java").toString(), "java_feature"));
+  }
+
+  /** No java, a JAVA_HOME without one, or a Java older than 17: one line each, exit 1, before anything is built. */
+  @Test
+  void aMissingOrOldJavaIsOneLine() throws Exception {
+    String check = "require_java \"$(java_feature)\" 2>&1 && echo ok || echo \"exit $?\"";
+    assertEquals("diffusion: no java on PATH: install a JDK 17 or later (Debian: apt-get install "
+        + "openjdk-17-jdk-headless), or set JAVA_HOME to one\nexit 1", bash(dir.resolve("no-such-java").toString(),
+        "unset JAVA_HOME; " + check));
+    assertEquals("diffusion: JAVA_HOME=/nowhere has no bin/java: set JAVA_HOME to a JDK 17 or later, or unset it to "
+        + "use the java on PATH\nexit 1", bash("/nowhere/bin/java", "JAVA_HOME=/nowhere " + check));
+    Path old = fakeJava("jdk8", "java version \"1.8.0_392\"", null);
+    assertEquals("diffusion: " + old + " is older than Java 17, which diffusion4j needs: set JAVA_HOME to a JDK 17 "
+        + "or later\nexit 1", bash(old.toString(), check));
+    Path eleven = fakeJava("jdk11", "openjdk version \"11.0.2\"", null);
+    assertTrue(bash(eleven.toString(), check).endsWith("is older than Java 17, which diffusion4j needs: set "
+        + "JAVA_HOME to a JDK 17 or later\nexit 1"));
+    assertEquals("ok", bash(fakeJava("jdk17", "openjdk version \"17.0.15\" 2025-04-15", null).toString(), check));
   }
 
   @Test
