@@ -161,13 +161,13 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   private static io.github.diffusion4j.io.CheckpointException holdsCheckpoints(RunFolder folder) {
-    return new io.github.diffusion4j.io.CheckpointException(folder.root() + " already holds checkpoints; resume it "
+    return new io.github.diffusion4j.io.CheckpointException(folder.root().toAbsolutePath() + " already holds checkpoints; resume it "
         + "(--resume; TrainingRun.resume from Java) or choose another output.name");
   }
 
   private static io.github.diffusion4j.io.CheckpointException noCheckpoint(RunFolder folder) {
-    return new io.github.diffusion4j.io.CheckpointException(folder.checkpoints() + ": no checkpoint to resume from; "
-        + "start the run without --resume");
+    return new io.github.diffusion4j.io.CheckpointException(folder.checkpoints().toAbsolutePath() + ": no checkpoint to resume "
+        + "from (a relative output.dir is resolved against the working folder); start the run without --resume");
   }
 
   private static void deleteQuietly(Path root, RuntimeException failure) {

@@ -233,6 +233,11 @@ class TrainingRunTest {
       CheckpointException c = assertThrows(CheckpointException.class,
           () -> TrainingRun.resume(d, new RunFolder(dir.resolve("empty"))));
       assertTrue(c.getMessage().contains("no checkpoint to resume from"), c.getMessage());
+      // a relative run folder is named absolute: it is resolved against the working folder, not the config's
+      c = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, new RunFolder(Path.of("no-such-run"))));
+      assertTrue(c.getMessage().startsWith(Path.of("no-such-run/checkpoints").toAbsolutePath() + ": no checkpoint"),
+          c.getMessage());
+      assertFalse(java.nio.file.Files.exists(Path.of("no-such-run")), "resuming created nothing");
     }
   }
 
