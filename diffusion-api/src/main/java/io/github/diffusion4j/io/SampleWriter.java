@@ -114,6 +114,7 @@ public final class SampleWriter implements AutoCloseable {
     try {
       AtomicFiles.cleanStaleTemporaries(file); // a killed sampling's stream of this name: often gigabytes
       pending = AtomicFiles.create(file);
+      checkSpace(file, preamble.length + count * imageShape.size() * (long) Float.BYTES, count, imageShape);
       pending.out().write(preamble);
       return new SampleWriter(file.toString(), imageShape, count, pending.out(), pending);
     } catch (IOException e) {
@@ -122,6 +123,34 @@ public final class SampleWriter implements AutoCloseable {
       }
       throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
+  }
+
+  /**
+   * Refuses, before anything is sampled, a file larger than the free space of the disk that would hold it (it
+   * used to be found only when the disk filled, after sampling all that fitted: hours for a large model).
+   * A file system that reports no sizes (total space 0) is not checked.
+   */
+  private static void checkSpace(Path file, long bytes, long count, Shape imageShape) throws IOException {
+    Path folder = file.toAbsolutePath().getParent();
+    java.nio.file.FileStore store = Files.getFileStore(folder);
+    long free = store.getUsableSpace();
+    if (store.getTotalSpace() > 0 && bytes > free) {
+      throw new IOException(count + " images of " + imageShape + " make a file of " + bytes + " bytes ("
+          + human(bytes) + "), but the disk holding " + folder + " has " + free + " bytes (" + human(free)
+          + ") free; free some space or write fewer images");
+    }
+  }
+
+  /** A size in the largest decimal unit that leaves a number of at least 1 ({@code 30.0 MB}, {@code 12.3 PB}). */
+  private static String human(long bytes) {
+    String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+    double v = bytes;
+    int u = 0;
+    while (v >= 1000 && u < units.length - 1) {
+      v /= 1000;
+      u++;
+    }
+    return u == 0 ? bytes + " bytes" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
   }
 
   /**

@@ -116,6 +116,23 @@ class SampleWriterTest {
   }
 
   @Test
+  void aFileLargerThanTheFreeSpaceIsRefusedBeforeAnythingIsWritten() throws IOException {
+    // a trillion 3x32x32 images: 12 PB, more than any disk the tests run on has free
+    Path f = dir.resolve("s.npy");
+    java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+        () -> SampleWriter.create(f, Shape.of(3, 32, 32), 1_000_000_000_000L, Map.of()));
+    assertTrue(e.getMessage().startsWith("cannot write " + f + ": 1000000000000 images of "), e.getMessage());
+    assertTrue(e.getMessage().contains("make a file of 12288000000000128 bytes (12.3 PB)") && e.getMessage().contains(") free;"),
+        e.getMessage());
+    assertEquals(List.of(), entries(), "no file and no temporary");
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 2, Map.of())) { // what fits is written as before
+      w.write(values(2));
+      w.commit();
+    }
+    assertEquals(128 + 2 * IMAGE.size() * 4, Files.size(f));
+  }
+
+  @Test
   void aStreamIsWrittenWithoutTheRename() {
     float[] all = values(3);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
