@@ -107,6 +107,16 @@ final class Nd4jBackend implements Backend, TensorFactory {
     a.close();
   }
 
+  /**
+   * The floats of released tensors' arrays kept for reuse (for tests: constant once a loop's shapes have run,
+   * since every tensor the loop makes takes its array from them).
+   *
+   * @return at most {@link #RECYCLE_FLOATS}
+   */
+  long recycledFloats() {
+    return recycledFloats.get();
+  }
+
   private void freeRecycled() {
     for (ConcurrentLinkedDeque<INDArray> q : recycled.values()) {
       for (INDArray a; (a = q.poll()) != null; ) {

@@ -6,7 +6,6 @@ import io.github.diffusion4j.tensor.Tensor;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * A {@link Tensor} over a dense, C-ordered float32 {@link INDArray} that it owns alone (never a view), so
@@ -122,32 +121,54 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor add(Tensor other) {
-    return result(array().add(operand(other).array()));
+    INDArray o = operand(other).array();
+    Nd4jTensor r = uninitialized();
+    array().add(o, r.array());
+    return r;
   }
 
   @Override
   public Tensor sub(Tensor other) {
-    return result(array().sub(operand(other).array()));
+    INDArray o = operand(other).array();
+    Nd4jTensor r = uninitialized();
+    array().sub(o, r.array());
+    return r;
   }
 
   @Override
   public Tensor mul(Tensor other) {
-    return result(array().mul(operand(other).array()));
+    INDArray o = operand(other).array();
+    Nd4jTensor r = uninitialized();
+    array().mul(o, r.array());
+    return r;
   }
 
   @Override
   public Tensor div(Tensor other) {
-    return result(array().div(operand(other).array()));
+    INDArray o = operand(other).array();
+    Nd4jTensor r = uninitialized();
+    array().div(o, r.array());
+    return r;
   }
 
   @Override
   public Tensor add(double s) {
-    return Double.isNaN(s) ? filled(Float.NaN) : result(array().add((float) s));
+    if (Double.isNaN(s)) {
+      return filled(Float.NaN);
+    }
+    Nd4jTensor r = uninitialized();
+    array().add((float) s, r.array());
+    return r;
   }
 
   @Override
   public Tensor mul(double s) {
-    return Double.isNaN(s) ? filled(Float.NaN) : result(array().mul((float) s));
+    if (Double.isNaN(s)) {
+      return filled(Float.NaN);
+    }
+    Nd4jTensor r = uninitialized();
+    array().mul((float) s, r.array());
+    return r;
   }
 
   /**
@@ -205,7 +226,10 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor sqrt() {
-    return result(Transforms.sqrt(array(), true));
+    Nd4jTensor r = uninitialized();
+    org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(
+        new org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt(array(), r.array()));
+    return r;
   }
 
   @Override
