@@ -2,8 +2,10 @@ package io.github.diffusion4j.model;
 
 import io.github.diffusion4j.tensor.Shape;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -12,6 +14,9 @@ import java.util.Set;
  * layouts), an optimiser's state, or anything else stored in a checkpoint. Immutable.
  */
 public final class StateDict {
+  /** How many names a layout error lists: a 256x256 model has 450, which made one error line of 25 KB. */
+  private static final int NAMES_SHOWN = 5;
+
   private final Map<String, FloatArray> entries;
 
   private StateDict(Map<String, FloatArray> entries) {
@@ -100,9 +105,12 @@ public final class StateDict {
     for (Map.Entry<String, int[]> e : expected.entrySet()) {
       FloatArray a = entries.get(e.getKey());
       if (a == null) {
+        List<String> missing = expected.keySet().stream().filter(k -> !entries.containsKey(k)).toList();
         throw new IllegalArgumentException(
-            what + ": missing '" + e.getKey() + "' (expected shape " + Arrays.toString(e.getValue())
-                + "); found " + entries.keySet());
+            what + ": missing '" + e.getKey() + "' (expected shape " + Arrays.toString(e.getValue()) + ")"
+                + others(missing.size() - 1, "missing", missing.subList(1, missing.size()))
+                + "; the file has " + entries.size() + " entries, the model expects " + expected.size()
+                + unexpectedHint(expected));
       }
       if (!a.shape().equals(Shape.of(e.getValue()))) {
         throw new IllegalArgumentException(
@@ -117,10 +125,31 @@ public final class StateDict {
     }
     for (String name : entries.keySet()) {
       if (!expected.containsKey(name)) {
+        List<String> unexpected =
+            entries.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
         throw new IllegalArgumentException(
-            what + ": unexpected entry '" + name + "'; expected " + expected.keySet());
+            what + ": unexpected entry '" + name + "'"
+                + others(unexpected.size() - 1, "unexpected", unexpected.subList(1, unexpected.size()))
+                + "; the file has " + entries.size() + " entries, the model expects " + expected.size()
+                + " (" + abbreviated(expected.keySet()) + ")");
       }
     }
+  }
+
+  /** Names the file has that the model does not: a renamed or prefixed layout shows here. */
+  private String unexpectedHint(Map<String, int[]> expected) {
+    List<String> unexpected = entries.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
+    return unexpected.isEmpty() ? "" : "; not expected: " + abbreviated(unexpected);
+  }
+
+  private static String others(int count, String kind, Collection<String> names) {
+    return count <= 0 ? "" : " and " + count + " more " + kind + " (" + abbreviated(names) + ")";
+  }
+
+  private static String abbreviated(Collection<String> names) {
+    List<String> all = List.copyOf(names);
+    String shown = String.join(", ", all.subList(0, Math.min(NAMES_SHOWN, all.size())));
+    return all.size() > NAMES_SHOWN ? shown + ", ... " + (all.size() - NAMES_SHOWN) + " more" : shown;
   }
 
   @Override

@@ -83,6 +83,36 @@ class ModelTest {
     assertThrows(IllegalArgumentException.class, () -> FloatArray.of(Shape.of(3), new float[2]));
   }
 
+  /** A 256x256 diffusers model has 450 entries: one missing or extra name must not list them all. */
+  @Test
+  void layoutErrorsOfLargeModelsNameAFewEntriesNotAll() {
+    java.util.Map<String, int[]> layout = new java.util.LinkedHashMap<>();
+    StateDict.Builder b = StateDict.builder();
+    for (int i = 0; i < 450; i++) {
+      layout.put("block." + i + ".weight", new int[] {1});
+      if (i != 7 && i != 300) {
+        b.put("block." + i + ".weight", new int[] {1}, new float[] {1});
+      }
+    }
+    b.put("model.block.7.weight", new int[] {1}, new float[] {1});
+    StateDict missing = b.build();
+    String m = assertThrows(IllegalArgumentException.class, () -> missing.requireLayout(layout, "weights"))
+        .getMessage();
+    assertTrue(m.startsWith("weights: missing 'block.7.weight' (expected shape [1]) and 1 more missing (block.300.weight)"), m);
+    assertTrue(m.contains("the file has 449 entries, the model expects 450"), m);
+    assertTrue(m.contains("not expected: model.block.7.weight"), m);
+    assertTrue(m.length() < 400, m.length() + " characters: " + m);
+
+    StateDict.Builder extra = StateDict.builder();
+    layout.keySet().forEach(k -> extra.put(k, new int[] {1}, new float[] {1}));
+    extra.put("extra.weight", new int[] {3}, new float[3]);
+    StateDict withExtra = extra.build();
+    String u = assertThrows(IllegalArgumentException.class, () -> withExtra.requireLayout(layout, "weights"))
+        .getMessage();
+    assertTrue(u.startsWith("weights: unexpected entry 'extra.weight'; the file has 451 entries, the model expects 450"), u);
+    assertTrue(u.length() < 400, u.length() + " characters: " + u);
+  }
+
   @Test
   void optimizerSpecValidates() {
     assertThrows(IllegalArgumentException.class, () -> OptimizerSpec.adam(0));
