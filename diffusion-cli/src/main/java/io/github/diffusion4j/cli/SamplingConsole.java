@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
@@ -27,6 +28,7 @@ final class SamplingConsole implements SamplingListener {
   private int batches = 1;
   private int batch;
   private ProgressBar bar;
+  private final ProgressBarConsumer consumer;
 
   /**
    * @param task the bar's name
@@ -35,10 +37,16 @@ final class SamplingConsole implements SamplingListener {
    * @param maxFrames the most frames to record, spread evenly over the plan (the last always included)
    */
   SamplingConsole(String task, boolean terminal, int keep, int maxFrames) {
+    this(task, terminal, keep, maxFrames, null);
+  }
+
+  /** As above, the bar drawn by {@code consumer} (null: the terminal's). */
+  SamplingConsole(String task, boolean terminal, int keep, int maxFrames, ProgressBarConsumer consumer) {
     this.task = task;
     this.terminal = terminal;
     this.keep = keep;
     this.maxFrames = maxFrames;
+    this.consumer = consumer;
   }
 
   /**
@@ -52,9 +60,14 @@ final class SamplingConsole implements SamplingListener {
     return this;
   }
 
-  /** Records the first batch's starting noise {@code x_T} as the first frame (step -1). */
+  /**
+   * Starts the bar, at 0 steps, before the first step runs (its clock then counts that step: a bar started after it
+   * showed "1/4 steps (0:00:00 / 0:00:00)" where the step of a 256x256 model had taken 5 s, and every later ETA was
+   * short by one step's share), and records the first batch's starting noise {@code x_T} as the first frame (step -1).
+   */
   @Override
   public void onStart(Timesteps plan, Tensor initial) {
+    startBar(plan);
     if (batch == 0 && keep > 0 && maxFrames > 0) {
       frames.add(firstImages(initial));
       frameSteps.add(-1);
@@ -70,10 +83,7 @@ final class SamplingConsole implements SamplingListener {
   @Override
   public void onStep(int index, Timesteps plan, ReverseStepResult result) {
     long total = (long) plan.size() * batches;
-    if (bar == null && terminal && batch < batches) {
-      bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-          .setUpdateIntervalMillis(200).setUnit(" steps", 1).build();
-    }
+    startBar(plan);
     long done = (long) batch * plan.size() + index + 1;
     if (bar != null) {
       bar.stepTo(done);
@@ -88,6 +98,17 @@ final class SamplingConsole implements SamplingListener {
     }
     if (index == plan.size() - 1) {
       batch++;
+    }
+  }
+
+  private void startBar(Timesteps plan) {
+    if (bar == null && terminal && batch < batches) {
+      ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax((long) plan.size() * batches)
+          .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).setUnit(" steps", 1);
+      if (consumer != null) {
+        b.setConsumer(consumer);
+      }
+      bar = b.build();
     }
   }
 
