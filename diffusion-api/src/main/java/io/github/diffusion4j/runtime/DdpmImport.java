@@ -137,6 +137,14 @@ public final class DdpmImport {
     } catch (IllegalArgumentException e) {
       throw new CheckpointException(file + ": " + where(entry) + "with image size " + size + ": " + e.getMessage());
     }
+    try {
+      // before anything is written, in either format: a NaN or infinite weight (a diverged or damaged checkpoint)
+      // was written to a diffusion4j folder that no command could then load, and the diffusers conversion named
+      // neither the file nor the entry
+      weights.requireLayout(spec.parameterShapes(), file + ": " + where(entry).trim());
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(e.getMessage());
+    }
     SchedulerConfig scheduler = authorsScheduler();
     if (options.format() == Format.DIFFUSERS) {
       DiffusersFolder.write(out, DiffusersConversion.config(spec), DiffusersConversion.weights(spec, weights), scheduler);

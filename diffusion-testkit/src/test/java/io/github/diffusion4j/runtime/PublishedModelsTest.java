@@ -187,6 +187,30 @@ class PublishedModelsTest {
     assertTrue(e.getMessage().contains("[[0], [3]]"), e.getMessage());
   }
 
+  /** A NaN weight is refused by convert, naming the file, in both formats; nothing is written. */
+  @Test
+  void aNonFiniteWeightIsRefusedBeforeAnythingIsWritten() throws IOException {
+    StateDict w = GoldenCases.testWeights(MINI.parameterShapes(), 12);
+    StateDict.Builder b = StateDict.builder();
+    w.entries().forEach((k, v) -> {
+      float[] a = v.toArray();
+      if (k.equals("conv_in.weight")) {
+        a[3] = Float.NaN;
+      }
+      b.put(k, v.shape().dims(), a);
+    });
+    Path ckpt = dir.resolve("diverged.ckpt");
+    TorchFiles.write(ckpt, b.build());
+    for (DdpmImport.Format f : DdpmImport.Format.values()) {
+      Path out = dir.resolve("out-" + f);
+      CheckpointException e = assertThrows(CheckpointException.class, () -> DdpmImport.convert(ckpt, out,
+          new DdpmImport.Options(OptionalInt.of(8), Optional.empty(), f)), f.toString());
+      assertTrue(e.getMessage().startsWith(ckpt + ": the state dict: 'conv_in.weight' has a non-finite value (NaN) at index 3"),
+          e.getMessage());
+      assertFalse(Files.exists(out), f + ": " + out + " was written");
+    }
+  }
+
   private static StateDict prefixed(StateDict w) {
     StateDict.Builder b = StateDict.builder();
     w.entries().forEach((k, v) -> b.put("module." + k, v));
