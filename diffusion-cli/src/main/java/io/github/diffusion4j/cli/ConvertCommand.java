@@ -61,8 +61,14 @@ final class ConvertCommand implements Callable<Integer> {
     }
     DiffusersFolder.checkReplaceable(out); // before anything is loaded
     OutputFiles.checkFolderWritable("--out", out);
-    DdpmImport.Result r = DdpmImport.convert(file, out, new DdpmImport.Options(
-        imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
+    DdpmImport.Result r;
+    // Ctrl-C (SIGINT) or SIGTERM interrupts the conversion, whose next file operation then fails and deletes the
+    // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)
+    Thread converting = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(converting::interrupt)) {
+      r = DdpmImport.convert(file, out, new DdpmImport.Options(
+          imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
+    }
     var s = r.spec();
     spec.commandLine().getOut().println("wrote " + out + " (" + format + "): the DDPM authors' model, "
         + s.imageShape().toCompactString() + " images" + (r.imageSizeGuessed() ? " (the published size for ch_mult "

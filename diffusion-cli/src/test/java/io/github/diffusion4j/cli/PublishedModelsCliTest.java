@@ -159,4 +159,43 @@ class PublishedModelsCliTest {
       assertEquals("diffusion: --out " + under + ": " + text + " is not a folder\n", r.err());
     }
   }
+
+  /**
+   * SIGTERM (or Ctrl-C) while convert writes deletes the temporary folder beside --out: it stayed behind (a 256x256
+   * model's is 455 MB, hidden as a .tmp- sibling) until a later write of the same name ten minutes on.
+   */
+  @Test
+  void aSigtermDuringConvertLeavesNoTemporary() throws Exception {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 32, 32), 1000, 64, List.of(1, 2, 2, 2), 2, List.of(16), 0.1);
+    Path ckpt = dir.resolve("model.ckpt");
+    TorchFiles.write(ckpt, GoldenCases.testWeights(spec.parameterShapes(), 5));
+    for (String format : new String[] {"diffusion4j", "diffusers"}) {
+      Path parent = Files.createDirectories(dir.resolve("to-" + format));
+      boolean caught = false;
+      for (int attempt = 0; attempt < 5 && !caught; attempt++) {
+        Path out = parent.resolve("o" + attempt);
+        Path log = dir.resolve("convert-" + format + attempt + ".log");
+        Process p = ChildCli.builder(dir, log, "convert", ckpt.toString(), "--out", out.toString(), "--format", format)
+            .start();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (p.isAlive() && temporaries(parent).isEmpty() && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+        if (p.isAlive() && !temporaries(parent).isEmpty()) {
+          ChildCli.signal(p, "TERM");
+          caught = true;
+        }
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), ChildCli.read(log));
+        assertEquals(List.of(), temporaries(parent), format + ": " + ChildCli.read(log));
+        assertFalse(ChildCli.read(log).contains("\tat "), "no stack trace: " + ChildCli.read(log));
+      }
+      assertTrue(caught, format + ": the conversion was signalled while it wrote");
+    }
+  }
+
+  private static List<String> temporaries(Path parent) throws IOException {
+    try (var s = Files.list(parent)) {
+      return s.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".tmp-")).toList();
+    }
+  }
 }
