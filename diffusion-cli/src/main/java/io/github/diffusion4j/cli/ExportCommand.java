@@ -52,7 +52,11 @@ final class ExportCommand implements Callable<Integer> {
     if (backend != null) {
       all.add("backend=" + backend);
     }
-    try (TrainedModel m = TrainedModel.load(checkpoint, all)) {
+    // Ctrl-C (SIGINT) or SIGTERM interrupts the export, whose next file operation then fails and deletes the
+    // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)
+    Thread exporting = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(exporting::interrupt);
+        TrainedModel m = TrainedModel.load(checkpoint, all)) {
       try {
         m.exportDiffusers(out);
       } catch (IllegalArgumentException e) {

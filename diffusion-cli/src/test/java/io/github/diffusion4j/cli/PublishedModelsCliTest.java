@@ -161,22 +161,26 @@ class PublishedModelsCliTest {
   }
 
   /**
-   * SIGTERM (or Ctrl-C) while convert writes deletes the temporary folder beside --out: it stayed behind (a 256x256
-   * model's is 455 MB, hidden as a .tmp- sibling) until a later write of the same name ten minutes on.
+   * SIGTERM (or Ctrl-C) while convert or export writes deletes the temporary folder beside --out: it stayed behind (a
+   * 256x256 model's is 455 MB, hidden as a .tmp- sibling) until a later write of the same name ten minutes on.
    */
   @Test
-  void aSigtermDuringConvertLeavesNoTemporary() throws Exception {
+  void aSigtermDuringConvertOrExportLeavesNoTemporary() throws Exception {
     DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 32, 32), 1000, 64, List.of(1, 2, 2, 2), 2, List.of(16), 0.1);
     Path ckpt = dir.resolve("model.ckpt");
     TorchFiles.write(ckpt, GoldenCases.testWeights(spec.parameterShapes(), 5));
-    for (String format : new String[] {"diffusion4j", "diffusers"}) {
+    Path converted = dir.resolve("converted");
+    assertEquals(0, cli("convert", ckpt.toString(), "--out", converted.toString()).code());
+    for (String format : new String[] {"diffusion4j", "diffusers", "export"}) {
       Path parent = Files.createDirectories(dir.resolve("to-" + format));
       boolean caught = false;
       for (int attempt = 0; attempt < 5 && !caught; attempt++) {
         Path out = parent.resolve("o" + attempt);
         Path log = dir.resolve("convert-" + format + attempt + ".log");
-        Process p = ChildCli.builder(dir, log, "convert", ckpt.toString(), "--out", out.toString(), "--format", format)
-            .start();
+        String[] args = format.equals("export")
+            ? new String[] {"export", "--checkpoint", converted.toString(), "--out", out.toString(), "--backend", "reference"}
+            : new String[] {"convert", ckpt.toString(), "--out", out.toString(), "--format", format};
+        Process p = ChildCli.builder(dir, log, args).start();
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (p.isAlive() && temporaries(parent).isEmpty() && System.nanoTime() < deadline) {
           Thread.sleep(1);
