@@ -15,6 +15,7 @@ import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
 import io.github.diffusion4j.random.NoiseVersion;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
@@ -139,6 +140,15 @@ public final class TrainedModel implements AutoCloseable {
     if (shape == null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
       throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
           + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
+    }
+    if (shape != null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
+      // the image size against the levels, named in the user's config.json (this surfaced from the YAML built below,
+      // as "DIR (diffusers folder):8:789: model.unet2d.sample_size: ... (data.image_shape is [3, 100, 100])")
+      try {
+        UNet2DSpec.of(unet, s.schedule().numTrainTimesteps());
+      } catch (UNet2DConfig.InvalidValue e) {
+        throw new CheckpointException(f.configFile() + ": key '" + e.key() + "': " + e.detail());
+      }
     }
     boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
     String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,

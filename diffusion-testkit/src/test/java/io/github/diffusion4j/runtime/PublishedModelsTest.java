@@ -111,6 +111,19 @@ class PublishedModelsTest {
     }
   }
 
+  /** A sample_size the levels cannot halve is named in config.json, not in the YAML built from it. */
+  @Test
+  void aSampleSizeTheLevelsCannotHalveIsNamedInConfigJson() throws IOException {
+    Map<String, Object> values = new java.util.HashMap<>(micro().toMap());
+    values.put("sample_size", 9);
+    Path folder = dir.resolve("odd-size");
+    DiffusersFolder.write(folder, UNet2DConfig.fromMap(values),
+        GoldenCases.testWeights(UNet2DSpec.of(micro(), 1000).parameterShapes(), 3), SchedulerConfig.DIFFUSERS_DEFAULTS);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(folder, REFERENCE));
+    assertEquals(DiffusersFolder.read(folder).configFile() + ": key 'sample_size': 2 levels halve the image 1 times, "
+        + "so its height and width must be multiples of 2, got 9x9", e.getMessage());
+  }
+
   private Path ddpmCheckpoint(DdpmUNetSpec spec, StateDict weights) {
     String yaml = PublishedConfigs.yaml(spec.imageShape(), List.of("kind: ddpm", "base_channels: " + spec.baseChannels(),
         "channel_mult: " + spec.channelMult(), "num_res_blocks: " + spec.numResBlocks(),
