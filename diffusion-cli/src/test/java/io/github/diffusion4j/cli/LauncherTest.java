@@ -27,16 +27,32 @@ class LauncherTest {
   @TempDir
   Path dir;
 
-  /** Runs {@code call} (with {@code java_cmd} set to {@code javaCmd}) after the launcher's two functions. */
+  /** Runs {@code call} (with {@code java_cmd} set to {@code javaCmd}) after the launcher's Java functions. */
   private static String bash(String javaCmd, String call) throws IOException, InterruptedException {
+    return withFunctions(List.of("java_feature", "newer_jvm_options", "require_java"), "java_cmd=\"$2\"\n" + call,
+        null, javaCmd);
+  }
+
+  /**
+   * Runs {@code script} in bash after the launcher's {@code functions} (taken from the launcher itself), in
+   * {@code cwd} (null: this one), with {@code args} as {@code $2}... ({@code $1} is the launcher); its output,
+   * once it has exited 0.
+   */
+  private static String withFunctions(List<String> functions, String script, Path cwd, String... args)
+      throws IOException, InterruptedException {
     assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
-    String script = "eval \"$(sed -n -e '/^java_feature() {/,/^}/p' -e '/^newer_jvm_options() {/,/^}/p' "
-        + "-e '/^require_java() {/,/^}/p' \"$1\")\"\n"
-        + "java_cmd=\"$2\"\n" + call;
+    StringBuilder sed = new StringBuilder("sed -n");
+    functions.forEach(f -> sed.append(" -e '/^").append(f).append("() {/,/^}/p'"));
+    List<String> command = new ArrayList<>(List.of("bash", "-c", "eval \"$(" + sed + " \"$1\")\"\n" + script,
+        "bash", LAUNCHER.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    if (cwd != null) {
+      pb.directory(cwd.toFile());
+    }
     Process p;
     try {
-      p = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), javaCmd).redirectErrorStream(true)
-          .start();
+      p = pb.start();
     } catch (IOException e) {
       assumeTrue(false, "no bash: " + e.getMessage());
       throw e;
@@ -133,19 +149,13 @@ class LauncherTest {
    */
   @Test
   void theCloneIsFoundThroughSymbolicLinksToTheLauncher() throws Exception {
-    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
     Path clone = Files.createDirectories(dir.resolve("a clone $x 'q' \u00fc"));
     Path launcher = Files.copy(LAUNCHER, clone.resolve("diffusion"));
     Path bin = Files.createDirectories(dir.resolve("bin"));
     Path absolute = Files.createSymbolicLink(bin.resolve("diffusion"), launcher);
     Path relative = Files.createSymbolicLink(dir.resolve("-d"), dir.relativize(absolute)); // a link to a link
-    String script = "eval \"$(sed -n -e '/^script_dir() {/,/^}/p' \"$1\")\"\n"
-        + "for f in \"$2\" \"$3\" \"$4\" ./-d; do script_dir \"$f\"; done";
-    Process p = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), launcher.toString(),
-        absolute.toString(), relative.toString()).directory(dir.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
-    assertEquals(0, p.exitValue(), out);
+    String out = withFunctions(List.of("script_dir"), "for f in \"$2\" \"$3\" \"$4\" ./-d; do script_dir \"$f\"; done",
+        dir, launcher.toString(), absolute.toString(), relative.toString());
     String real = clone.toRealPath().toString();
     assertEquals(String.join("\n", real, real, real, real), out);
   }
@@ -156,24 +166,10 @@ class LauncherTest {
    */
   @Test
   void anAsciiLocaleBecomesCUtf8AndOthersStay() throws Exception {
-    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
-    String script = "eval \"$(sed -n -e '/^utf8_if_ascii() {/,/^}/p' \"$1\")\"\n"
-        + "export LC_ALL=\"$2\"; utf8_if_ascii; echo \"$LC_ALL $(locale charmap 2>/dev/null)\"";
     List<String> got = new ArrayList<>();
     for (String locale : List.of("C", "POSIX", "C.UTF-8")) {
-      ProcessBuilder pb = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), locale)
-          .redirectErrorStream(true);
-      Process p;
-      try {
-        p = pb.start();
-      } catch (IOException e) {
-        assumeTrue(false, "no bash: " + e.getMessage());
-        throw e;
-      }
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
-      assertEquals(0, p.exitValue(), out);
-      got.add(out);
+      got.add(withFunctions(List.of("utf8_if_ascii"),
+          "export LC_ALL=\"$2\"; utf8_if_ascii; echo \"$LC_ALL $(locale charmap 2>/dev/null)\"", null, locale));
     }
     assumeTrue(got.get(2).equals("C.UTF-8 UTF-8"), "this system has the locale C.UTF-8: " + got);
     assertEquals(List.of("C.UTF-8 UTF-8", "C.UTF-8 UTF-8", "C.UTF-8 UTF-8"), got);
