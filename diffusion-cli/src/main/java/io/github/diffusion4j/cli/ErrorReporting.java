@@ -34,14 +34,28 @@ final class ErrorReporting {
   }
 
   /**
+   * The heap option to suggest after running out of memory with at most {@code maxHeap} bytes: twice that, in whole
+   * GiB, at least 1 GiB (a 256 MB heap: {@code -Xmx1g}; the launcher's 4 GiB: {@code -Xmx8g}).
+   *
+   * @param maxHeap the heap's limit ({@link Runtime#maxMemory()})
+   * @return e.g. {@code -Xmx8g}
+   */
+  static String largerHeap(long maxHeap) {
+    long gib = 1L << 30;
+    return "-Xmx" + Math.max(1, (2 * maxHeap + gib / 2) / gib) + "g";
+  }
+
+  /**
    * The one line shown for an error: its message (the innermost that has one), I/O failures in words, and
    * never a Java class name.
    */
   static String message(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof OutOfMemoryError) {
-        return "out of memory (" + (t.getMessage() == null ? "Java heap" : t.getMessage()) + "); give the JVM more "
-            + "(DIFFUSION_JAVA_OPTS=-Xmx8g for ./diffusion) or use smaller sizes";
+        long heap = Runtime.getRuntime().maxMemory();
+        return "out of memory (" + (t.getMessage() == null ? "Java heap" : t.getMessage()) + ") with a heap of at most "
+            + (heap >> 20) + " MB; give the JVM more (DIFFUSION_JAVA_OPTS=" + largerHeap(heap)
+            + " for ./diffusion) or use smaller sizes";
       }
     }
     Throwable t = e;

@@ -47,8 +47,17 @@ class ErrorReportingTest {
 
   @Test
   void outOfMemoryAndInternalErrorsSayWhatToDo() {
-    assertTrue(shown(new OutOfMemoryError("Java heap space")).startsWith("out of memory (Java heap space); give the "
-        + "JVM more"));
+    long heap = Runtime.getRuntime().maxMemory();
+    assertEquals("out of memory (Java heap space) with a heap of at most " + (heap >> 20) + " MB; give the JVM more "
+        + "(DIFFUSION_JAVA_OPTS=" + ErrorReporting.largerHeap(heap) + " for ./diffusion) or use smaller sizes",
+        shown(new OutOfMemoryError("Java heap space")));
+    // twice the heap it ran out of, in whole GiB: never a size the user already has (a 2 GB heap was told -Xmx8g
+    // as much as a 4 GB one, and 8 GB was told 8)
+    assertEquals("-Xmx8g", ErrorReporting.largerHeap(4L << 30));
+    assertEquals("-Xmx8g", ErrorReporting.largerHeap((4L << 30) - (170L << 20))); // -Xmx4g less a survivor space
+    assertEquals("-Xmx4g", ErrorReporting.largerHeap(2L << 30));
+    assertEquals("-Xmx16g", ErrorReporting.largerHeap(8L << 30));
+    assertEquals("-Xmx1g", ErrorReporting.largerHeap(256L << 20));
     assertTrue(shown(new IllegalStateException(new OutOfMemoryError())).startsWith("out of memory"));
     assertEquals("internal error; run again with --verbose to see where", shown(new NullPointerException()));
   }
