@@ -14,7 +14,7 @@ import me.tongfei.progressbar.ProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * Sampling progress on a terminal, and the trajectory frames the GIF and the frame strip need: the
+ * Sampling progress: a bar on a terminal, elsewhere (a log, {@code nohup}) a line every 30 seconds; and the trajectory frames the GIF and the frame strip need: the
  * denormalised current sample of the first {@code keep} images at chosen plan positions. Images sampled in
  * several batches (one walk over the plan each) show as one bar; frames come from the first batch.
  */
@@ -29,6 +29,14 @@ final class SamplingConsole implements SamplingListener {
   private int batch;
   private ProgressBar bar;
   private final ProgressBarConsumer consumer;
+  /** Off a terminal: where a progress line goes at most every {@link #LINE_EVERY_NANOS}, or null. */
+  private final java.io.PrintWriter lines;
+  private final java.util.function.LongSupplier clock;
+  private long startNanos = -1;
+  private long lastLineNanos;
+
+  /** Off a terminal a line every 30 s: a long run (a 256x256 model, minutes) shows it lives; a short one stays quiet. */
+  static final long LINE_EVERY_NANOS = 30_000_000_000L;
 
   /**
    * @param task the bar's name
@@ -37,16 +45,23 @@ final class SamplingConsole implements SamplingListener {
    * @param maxFrames the most frames to record, spread evenly over the plan (the last always included)
    */
   SamplingConsole(String task, boolean terminal, int keep, int maxFrames) {
-    this(task, terminal, keep, maxFrames, null);
+    this(task, terminal, keep, maxFrames, null, terminal ? null : new java.io.PrintWriter(System.err, true),
+        System::nanoTime);
   }
 
-  /** As above, the bar drawn by {@code consumer} (null: the terminal's). */
-  SamplingConsole(String task, boolean terminal, int keep, int maxFrames, ProgressBarConsumer consumer) {
+  /**
+   * As above, the bar drawn by {@code consumer} (null: the terminal's), and off a terminal the progress lines
+   * written to {@code lines} (null: none) by the time of {@code clock}.
+   */
+  SamplingConsole(String task, boolean terminal, int keep, int maxFrames, ProgressBarConsumer consumer,
+      java.io.PrintWriter lines, java.util.function.LongSupplier clock) {
     this.task = task;
     this.terminal = terminal;
     this.keep = keep;
     this.maxFrames = maxFrames;
     this.consumer = consumer;
+    this.lines = terminal ? null : lines;
+    this.clock = clock;
   }
 
   /**
@@ -68,6 +83,10 @@ final class SamplingConsole implements SamplingListener {
   @Override
   public void onStart(Timesteps plan, Tensor initial) {
     startBar(plan);
+    if (startNanos < 0) {
+      startNanos = clock.getAsLong();
+      lastLineNanos = startNanos;
+    }
     if (batch == 0 && keep > 0 && maxFrames > 0) {
       frames.add(firstImages(initial));
       frameSteps.add(-1);
@@ -92,6 +111,7 @@ final class SamplingConsole implements SamplingListener {
         bar = null;
       }
     }
+    printLine(done, total);
     if (batch == 0 && keep > 0 && maxFrames > 0 && isFrame(index, plan.size())) {
       frames.add(firstImages(result.prev()));
       frameSteps.add(index);
@@ -99,6 +119,22 @@ final class SamplingConsole implements SamplingListener {
     if (index == plan.size() - 1) {
       batch++;
     }
+  }
+
+  /** Off a terminal, every 30 s: "ddim: 12/50 steps, 1m05s elapsed, eta 3m26s". */
+  private void printLine(long done, long total) {
+    if (lines == null || startNanos < 0 || done >= total) {
+      return;
+    }
+    long now = clock.getAsLong();
+    if (now - lastLineNanos < LINE_EVERY_NANOS) {
+      return;
+    }
+    lastLineNanos = now;
+    double elapsed = (now - startNanos) / 1e9;
+    lines.printf(java.util.Locale.ROOT, "%s: %d/%d steps, %s elapsed, eta %s%n", task, done, total,
+        TrainingConsole.duration(elapsed), TrainingConsole.duration(elapsed / done * (total - done)));
+    lines.flush();
   }
 
   private void startBar(Timesteps plan) {

@@ -62,7 +62,7 @@ class SamplingConsoleTest {
           synchronized (lines) {
             lines.add(line);
           }
-        }, 120));
+        }, 120), null, System::nanoTime);
     try (TensorScope scope = REF.openScope()) {
       var x = REF.zeros(Shape.of(1, 1, 2, 2));
       console.onStart(plan, x);
@@ -75,5 +75,41 @@ class SamplingConsoleTest {
       last = lines.get(lines.size() - 1);
     }
     assertTrue(last.contains("2/2 steps (0:00:01"), "the elapsed time counts the first step: " + last);
+  }
+
+  /** Off a terminal (a log, nohup): a line every 30 s of a long run, none for a short one and none at the end. */
+  @Test
+  void offATerminalALongRunPrintsALineEveryThirtySeconds() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    long[] now = {0};
+    Timesteps plan = Timesteps.of(1000, 999, 749, 499, 249);
+    SamplingConsole console = new SamplingConsole("ddim", false, 0, 0, null, new java.io.PrintWriter(text),
+        () -> now[0]).batches(2);
+    long second = 1_000_000_000L;
+    try (TensorScope scope = REF.openScope()) {
+      var x = REF.zeros(Shape.of(1, 1, 2, 2));
+      for (int b = 0; b < 2; b++) {
+        console.onStart(plan, x);
+        for (int i = 0; i < plan.size(); i++) {
+          now[0] += 20 * second; // a 256x256 model's step
+          console.onStep(i, plan, new ReverseStepResult(x, null));
+        }
+      }
+    }
+    // 8 steps of 20 s: lines at 40 s (2 steps), 80 s (4) and 120 s (6); none at 160 s, the end
+    assertEquals(String.join("\n", "ddim: 2/8 steps, 0m40s elapsed, eta 2m00s", "ddim: 4/8 steps, 1m20s elapsed, eta 1m20s",
+        "ddim: 6/8 steps, 2m00s elapsed, eta 0m40s", ""), text.toString());
+    java.io.StringWriter quick = new java.io.StringWriter();
+    SamplingConsole shortRun = new SamplingConsole("ddim", false, 0, 0, null, new java.io.PrintWriter(quick),
+        () -> now[0]);
+    try (TensorScope scope = REF.openScope()) {
+      var x = REF.zeros(Shape.of(1, 1, 2, 2));
+      shortRun.onStart(plan, x);
+      for (int i = 0; i < plan.size(); i++) {
+        now[0] += second;
+        shortRun.onStep(i, plan, new ReverseStepResult(x, null));
+      }
+    }
+    assertEquals("", quick.toString(), "a run shorter than 30 s prints nothing");
   }
 }
