@@ -136,6 +136,9 @@ public final class Trainer {
     listener.onStart(from, (long) options.epochs() * batches);
 
     Run run = new Run(from, train.imageShape(), listener);
+    // the images the steps before `from` saw: each earlier epoch whole and the batches of its own before its next
+    // one (all full: only an epoch's last batch is short), so a resumed run counts on as the uninterrupted one did
+    run.examples = (long) from.epoch() * n + Math.min((long) from.batchInEpoch() * bsMax, n);
     for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
       int[] perm = permutation(n, options.seed(), epoch);
       Dataset epochData = train.epoch(epoch);

@@ -119,6 +119,38 @@ class TrainerTest {
   }
 
   @Test
+  void aResumedRunCountsTheImagesSeenBeforeIt() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    TrainerOptions o = options(3, 32);
+    List<LogRecord> whole = new ArrayList<>();
+    List<LogRecord> resumed = new ArrayList<>();
+    try (TrainableModel a = ref.createModel(spec, opt, 5); TrainableModel c = ref.createModel(spec, opt, 5)) {
+      new Trainer(a, ref, schedule, PredictionType.EPSILON, o).train(train, null, TrainingProgress.START,
+          new TrainingListener() {
+            @Override
+            public void onLog(LogRecord r) {
+              whole.add(r);
+            }
+          });
+      // 300 images in batches of 32 (9 full and one of 12): step 13 is batch 3 of epoch 1
+      new Trainer(c, ref, schedule, PredictionType.EPSILON, o).train(train, null, new TrainingProgress(1, 3, 13),
+          new TrainingListener() {
+            @Override
+            public void onLog(LogRecord r) {
+              resumed.add(r);
+            }
+          });
+    }
+    assertEquals(15, resumed.get(0).step());
+    assertEquals(300 + 5 * 32, resumed.get(0).examplesSeen(), "epoch 0 whole and five batches of epoch 1");
+    List<LogRecord> same = whole.subList(whole.size() - resumed.size(), whole.size());
+    for (int i = 0; i < resumed.size(); i++) {
+      assertEquals(same.get(i).step(), resumed.get(i).step());
+      assertEquals(same.get(i).examplesSeen(), resumed.get(i).examplesSeen(), "at step " + resumed.get(i).step());
+    }
+  }
+
+  @Test
   void divergenceStopsWithAMessageNamingTheStep() {
     try (TrainableModel m = ref.createModel(spec, OptimizerSpec.adam(1e38), 1)) {
       Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(3, 32));
