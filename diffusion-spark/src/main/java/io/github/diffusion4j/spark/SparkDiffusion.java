@@ -206,14 +206,24 @@ public final class SparkDiffusion {
   }
 
   /**
-   * The overrides with {@code threads} set: the job's threads per task, or {@code spark.task.cpus} (the cores
-   * Spark gives each task), so that a task's native backend uses the cores it owns.
+   * The overrides with {@code threads} set: the job's threads per task; else the job's own {@code threads=N}
+   * override, as {@code diffusion sample --set threads=N} takes it (the samples' bits depend on it); else
+   * {@code spark.task.cpus} (the cores Spark gives each task), so that a task's native backend uses the cores it
+   * owns.
    */
   static List<String> withThreads(JavaSparkContext sc, List<String> overrides, int threadsPerTask) {
-    int threads = threadsPerTask > 0 ? threadsPerTask : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
     List<String> all = new ArrayList<>(overrides);
+    if (threadsPerTask <= 0 && overrides.stream().anyMatch(SparkDiffusion::setsThreads)) {
+      return all;
+    }
+    int threads = threadsPerTask > 0 ? threadsPerTask : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
     all.add("threads=" + threads);
     return all;
+  }
+
+  private static boolean setsThreads(String override) {
+    int eq = override.indexOf('=');
+    return eq > 0 && override.substring(0, eq).strip().equals("threads");
   }
 
   /**

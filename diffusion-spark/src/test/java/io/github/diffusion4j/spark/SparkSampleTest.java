@@ -256,6 +256,28 @@ class SparkSampleTest {
   }
 
   @Test
+  void aThreadsOverrideIsTakenAsDiffusionSampleTakesIt() {
+    // the threads split a sampling batch into slices, which round otherwise than one batch: a job's
+    // --set threads=2 must reach the tasks as diffusion sample --set threads=2 takes it, not be replaced by
+    // spark.task.cpus (1), or the samples are not diffusion sample's bits
+    assertEquals("2", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("seed=3", "threads=2"), 0)));
+    assertEquals("3", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("threads=2"), 3)), "--threads wins");
+    assertEquals("1", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("seed=3"), 0)), "spark.task.cpus");
+  }
+
+  /** The value of the last {@code threads} override: the one the tasks' configuration takes. */
+  private static String threadsOfTasks(List<String> overrides) {
+    String value = null;
+    for (String o : overrides) {
+      int eq = o.indexOf('=');
+      if (o.substring(0, eq).strip().equals("threads")) {
+        value = o.substring(eq + 1).strip();
+      }
+    }
+    return value;
+  }
+
+  @Test
   void theDjlBackendOnTheExecutorsGivesDiffusionSampleOnDjl() {
     byte[] djl = SparkTestSupport.singleProcessSamples(run, COUNT, SEED, "--backend", "djl");
     SampleManifest m = SparkDiffusion.sample(sc, job("djl").withPartitions(3).withOverrides(List.of("backend=djl")));

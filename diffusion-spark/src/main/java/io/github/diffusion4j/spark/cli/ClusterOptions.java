@@ -23,7 +23,7 @@ final class ClusterOptions {
   Integer partitions;
 
   @Option(names = "--threads", paramLabel = "N", description = "Native threads of each task's backend (default: "
-      + "spark.task.cpus, the cores Spark gives a task).")
+      + "a --set threads=N, else spark.task.cpus, the cores Spark gives a task).")
   Integer threads;
 
   @Option(names = "--ship", paramLabel = "HOW", defaultValue = "auto", description = "How executors get the "
