@@ -219,8 +219,9 @@ public final class TrainingRun implements AutoCloseable {
 
   /**
    * Whether a key may change on resume and the run still end as an uninterrupted one would: more epochs (how a run
-   * is continued), another backend or thread count (the same bits on ND4J at any count, to rounding across
-   * backends), and where the output goes.
+   * is continued), another backend or thread count (the same bits on ND4J at any count; across backends, and across
+   * DJL's counts, the rounding differs and training magnifies it, so the weights end otherwise, not listed since
+   * moving a run to another backend is intended), and where the output goes.
    */
   private static boolean continues(String key) {
     return key.equals("training.epochs") || key.equals("backend") || key.equals("threads") || key.startsWith("output.");
