@@ -13,7 +13,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -240,37 +242,73 @@ public final class AtomicFiles {
       deleteQuietly(temp, e);
       throw e;
     }
-    Path old = null;
-    if (Files.exists(target)) {
-      if (!Files.isDirectory(target)) {
-        deleteQuietly(temp, null);
-        throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
-      }
-      old = temporarySibling(target, "old");
+    // Another process may write the same target at once (two exports to one --out): it may move the old
+    // directory away between our look and our rename, or put its new one in place before ours. Then the
+    // replacement is tried again, so both writers succeed and the last rename wins, as for files.
+    List<Path> olds = new ArrayList<>();
+    for (int attempt = 1; ; attempt++) {
+      boolean again = attempt < REPLACE_ATTEMPTS;
+      java.nio.file.attribute.BasicFileAttributes present;
       try {
-        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        present = Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
+      } catch (java.nio.file.NoSuchFileException e) {
+        present = null;
+      }
+      if (present != null) {
+        if (!present.isDirectory()) {
+          restoreAndDelete(target, olds, temp, null);
+          throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
+        }
+        Path old = temporarySibling(target, "old");
+        try {
+          Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+          olds.add(old);
+        } catch (IOException | RuntimeException e) {
+          if (again && e instanceof java.nio.file.NoSuchFileException) {
+            continue; // another writer moved it away (and may have put its own there since)
+          }
+          restoreAndDelete(target, olds, temp, e);
+          throw e;
+        }
+      }
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        break;
       } catch (IOException | RuntimeException e) {
-        deleteQuietly(temp, e);
+        if (again && e instanceof java.nio.file.FileSystemException
+            && !(e instanceof java.nio.file.AccessDeniedException) && Files.isDirectory(temp, LinkOption.NOFOLLOW_LINKS)) {
+          continue; // another writer's directory took the name first: move it aside as well
+        }
+        restoreAndDelete(target, olds, temp, e);
         throw e;
       }
     }
-    try {
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException | RuntimeException e) {
-      if (old != null) {
-        try {
-          Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException restore) {
-          e.addSuppressed(restore);
-        }
-      }
-      deleteQuietly(temp, e);
-      throw e;
-    }
     fsyncDirectory(parent);
-    if (old != null) {
+    for (Path old : olds) {
       deleteRecursively(old);
     }
+  }
+
+  /** How often {@link #writeDirectory} tries its two renames when other writers of the target interfere. */
+  private static final int REPLACE_ATTEMPTS = 64;
+
+  /** After a failed replacement: the newest directory moved aside is put back if the name is free; the rest go. */
+  private static void restoreAndDelete(Path target, List<Path> olds, Path temp, Throwable failure) {
+    for (int i = olds.size() - 1; i >= 0; i--) {
+      Path old = olds.get(i);
+      if (i == olds.size() - 1 && !Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        try {
+          Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+          continue;
+        } catch (IOException restore) {
+          if (failure != null) {
+            failure.addSuppressed(restore);
+          }
+        }
+      }
+      deleteQuietly(old, failure);
+    }
+    deleteQuietly(temp, failure);
   }
 
   /** How long a temporary must have been left untouched before a later write of the same name deletes it. */

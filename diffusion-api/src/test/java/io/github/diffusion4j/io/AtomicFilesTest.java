@@ -8,7 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,5 +127,42 @@ class AtomicFilesTest {
     AtomicFiles.cleanStaleTemporaries(dir.resolve("d"));
     assertEquals("the only copy", Files.readString(dir.resolve("d").resolve("weights")));
     assertEquals(List.of("d"), entries());
+  }
+
+  @Test
+  void twoWritersOfOneDirectoryAtOnceBothSucceedAndTheLastRenameWins() throws Exception {
+    // two `export`s or `convert`s to one --out at once: as for files, each succeeds, the folder is one of them
+    // whole, and nothing is left beside it (one of them failed with "Directory not empty" or NoSuchFile)
+    Path d = dir.resolve("d");
+    AtomicFiles.writeDirectory(d, tmp -> AtomicFiles.writeDurably(tmp.resolve("first"), out -> out.write(0)));
+    int rounds = 200;
+    CyclicBarrier barrier = new CyclicBarrier(2);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> writers = new ArrayList<>();
+      for (int w = 0; w < 2; w++) {
+        String name = "writer" + w;
+        writers.add(pool.submit(() -> {
+          for (int i = 0; i < rounds; i++) {
+            barrier.await(30, TimeUnit.SECONDS); // a writer that failed breaks the barrier of the other
+            AtomicFiles.writeDirectory(d, tmp -> {
+              AtomicFiles.writeDurably(tmp.resolve(name), out -> out.write(1));
+              AtomicFiles.writeDurably(tmp.resolve("z"), out -> out.write(2));
+            });
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : writers) {
+        f.get(120, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(List.of("d"), entries());
+    try (Stream<Path> s = Files.list(d)) {
+      List<String> names = s.map(p -> p.getFileName().toString()).sorted().toList();
+      assertTrue(names.equals(List.of("writer0", "z")) || names.equals(List.of("writer1", "z")), names.toString());
+    }
   }
 }
