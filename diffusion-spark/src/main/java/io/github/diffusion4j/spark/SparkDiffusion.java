@@ -11,9 +11,11 @@ import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.tensor.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -238,27 +240,63 @@ public final class SparkDiffusion {
     return all;
   }
 
-  /** Checks that the output folder is new or empty, and creates it; true if it was created here. */
-  private static boolean prepareOutput(Path out) {
+  /**
+   * The file by which a job claims its output folder before any task writes there: created exclusively, so of two
+   * jobs given one new or empty folder at once (two commands, or a scheduler's retry beside the first), only one
+   * writes into it; the other is refused without touching it (it used to write there too, delete the first job's
+   * temporaries and, failing, empty the folder after the first had written its manifest). A temporary name: the
+   * driver deletes it with the dead attempts' leftovers before the manifest is written, and one left by a
+   * {@code kill -9} marks the folder as an interrupted run's.
+   */
+  static final String CLAIM = AtomicFiles.TEMP_PREFIX + "job";
+
+  /** Checks that the output folder is new or empty, creates it and claims it; true if it was created here. */
+  static boolean prepareOutput(Path out) {
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new IllegalArgumentException(out + ": is a file; give a new or empty folder for the shards");
     }
     boolean existed = Files.isDirectory(out);
     if (existed) {
-      try (Stream<Path> entries = Files.list(out)) {
-        if (entries.findAny().isPresent()) {
-          throw new IllegalArgumentException(out + ": not empty; give a new or empty folder for the shards");
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read " + out + ": " + FileProblems.describe(e), e);
-      }
+      requireEmpty(out, null);
     }
     try {
       Files.createDirectories(out);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + out + ": " + FileProblems.describe(e), e);
     }
+    Path claim = out.resolve(CLAIM);
+    try {
+      Files.writeString(claim, "process " + ProcessHandle.current().pid() + " since " + java.time.Instant.now() + "\n",
+          StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    } catch (FileAlreadyExistsException e) {
+      throw new IllegalArgumentException(out + ": another job is writing into it; give a new or empty folder for "
+          + "the shards");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + claim + ": " + FileProblems.describe(e), e);
+    }
+    // another job may have passed its look, claimed, written and finished in between: then its result is there
+    try {
+      requireEmpty(out, claim);
+    } catch (RuntimeException e) {
+      try {
+        Files.deleteIfExists(claim);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
     return !existed;
+  }
+
+  /** Refuses a folder that holds anything but {@code except} (null: anything at all). */
+  private static void requireEmpty(Path out, Path except) {
+    try (Stream<Path> entries = Files.list(out)) {
+      if (entries.anyMatch(p -> !p.equals(except))) {
+        throw new IllegalArgumentException(out + ": not empty; give a new or empty folder for the shards");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + out + ": " + FileProblems.describe(e), e);
+    }
   }
 
   /** Deletes what attempts that died left: their temporaries. */

@@ -176,7 +176,7 @@ class SparkSampleTest {
           return s;
         }));
     assertTrue(STARTED.await(120, TimeUnit.SECONDS), "both tasks sampled a batch");
-    List<String> during = SparkTestSupport.list(out);
+    List<String> during = SparkTestSupport.list(out).stream().filter(n -> !n.equals(SparkDiffusion.CLAIM)).toList();
     assertEquals(2, during.size(), "two shards' temporaries: " + during);
     assertTrue(during.stream().allMatch(n -> n.startsWith(".tmp-shard-")), during.toString());
 
@@ -322,5 +322,19 @@ class SparkSampleTest {
         () -> SparkDiffusion.sample(sc, job("full")));
     assertEquals(full.toAbsolutePath() + ": not empty; give a new or empty folder for the shards", e.getMessage());
     assertEquals(List.of("other.txt"), SparkTestSupport.list(full));
+  }
+
+  @Test
+  void aSecondJobIntoAFolderThatAnotherJobHasClaimedIsRefusedAndTouchesNothing() throws IOException {
+    // two `diffusion spark sample --out samples/` at once: both found the folder new or empty, both wrote shards
+    // into it, one deleted the other's temporaries, failed, and emptied the folder after the other had printed
+    // "wrote samples/manifest.json" (exit 0, no file left)
+    Path out = out("claimed");
+    assertTrue(SparkDiffusion.prepareOutput(out), "the first job's driver made the folder; its tasks have not started");
+    List<String> claimed = SparkTestSupport.list(out);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SparkDiffusion.sample(sc, job("claimed").withPartitions(1)));
+    assertTrue(e.getMessage().startsWith(out.toAbsolutePath() + ": "), e.getMessage());
+    assertEquals(claimed, SparkTestSupport.list(out), "the refused job left the first job's folder as it was");
   }
 }
