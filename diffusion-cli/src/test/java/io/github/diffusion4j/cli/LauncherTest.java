@@ -174,4 +174,41 @@ class LauncherTest {
     assumeTrue(got.get(2).equals("C.UTF-8 UTF-8"), "this system has the locale C.UTF-8: " + got);
     assertEquals(List.of("C.UTF-8 UTF-8", "C.UTF-8 UTF-8", "C.UTF-8 UTF-8"), got);
   }
+
+  /**
+   * Two launchers started at once in a clone whose jar is stale (a job scheduler's tasks after a pull) build one
+   * after the other: two {@code ./mvnw} at once deleted each other's class files and one failed ("NoSuchFileException:
+   * .../target/classes/...class", exit 1). Here a fake {@code ./mvnw} that fails when another runs in the clone.
+   */
+  @Test
+  void launchersStartedAtOnceBuildOneAfterTheOther() throws Exception {
+    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
+    assumeTrue(new ProcessBuilder("sh", "-c", "command -v flock").start().waitFor() == 0, "flock (util-linux)");
+    Path clone = Files.createDirectories(dir.resolve("clone"));
+    Files.createDirectories(clone.resolve("m/src"));
+    Files.writeString(clone.resolve("m/src/A.java"), "class A {}");
+    Path mvnw = clone.resolve("mvnw");
+    Files.writeString(mvnw, "#!/bin/sh\n"
+        + "mkdir building 2>/dev/null || { echo 'two builds at once' >&2; exit 1; }\n"
+        + "echo build >> builds.log\n"
+        + "sleep 2\n"
+        + "mkdir -p m/target && echo jar > m/target/m.jar\n"
+        + "rmdir building\n");
+    Files.setPosixFilePermissions(mvnw, PosixFilePermissions.fromString("rwxr-xr-x"));
+    String sed = "sed -n -e '/^stale() {/,/^}/p' -e '/^build() {/,/^}/p' -e '/^build_if_stale() {/,/^}/p'";
+    String script = "set -euo pipefail\neval \"$(" + sed + " \"$1\")\"\n"
+        + "here=\"$2\"; module=m; jar=\"$here/m/target/m.jar\"\nbuild_if_stale\necho built";
+    List<Process> launchers = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      launchers.add(new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), clone.toString())
+          .redirectErrorStream(true).start());
+    }
+    for (Process p : launchers) {
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+      assertEquals(0, p.exitValue(), out);
+      assertTrue(out.endsWith("built"), out);
+    }
+    assertEquals(List.of("build"), Files.readAllLines(clone.resolve("builds.log")), "the second found the jar fresh");
+  }
 }
