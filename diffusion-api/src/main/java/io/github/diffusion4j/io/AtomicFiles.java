@@ -120,6 +120,13 @@ public final class AtomicFiles {
       this.temp = temp;
       this.channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
       this.out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER);
+      // alive while written, however long a batch takes: cleanStaleTemporaries passes over it
+      LIVE.add(temp.toAbsolutePath().normalize());
+      try {
+        channel.tryLock(); // released when the channel closes, or by the OS when the process dies
+      } catch (IOException | RuntimeException e) {
+        // a file system without locks: other processes then judge it by its age alone
+      }
     }
 
     /**
@@ -154,6 +161,7 @@ public final class AtomicFiles {
       try {
         out.flush();
         channel.force(true);
+        LIVE.remove(temp.toAbsolutePath().normalize());
         channel.close();
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (IOException | RuntimeException | Error e) {
@@ -175,6 +183,7 @@ public final class AtomicFiles {
     }
 
     private void closeQuietly(Throwable failure) {
+      LIVE.remove(temp.toAbsolutePath().normalize());
       try {
         channel.close();
       } catch (IOException e) {
@@ -311,6 +320,13 @@ public final class AtomicFiles {
     deleteQuietly(temp, failure);
   }
 
+  /**
+   * The temporaries of this JVM's {@link PendingFile}s being written: never judged stale here. Other processes see
+   * them locked ({@link FileChannel#tryLock()}); a JVM does not open a file it locks itself (on POSIX systems closing
+   * any descriptor of a locked file releases the process's lock).
+   */
+  private static final java.util.Set<Path> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /** How long a temporary must have been left untouched before a later write of the same name deletes it. */
   public static final long STALE_TEMP_MILLIS = 10 * 60 * 1000L;
 
@@ -338,7 +354,7 @@ public final class AtomicFiles {
           continue; // another target's temporary whose name extends this one's (".tmp-a-b-..." for "a" and "a-b")
         }
         try {
-          if (now - newestModification(p) <= STALE_TEMP_MILLIS) {
+          if (now - newestModification(p) <= STALE_TEMP_MILLIS || isBeingWritten(p)) {
             continue;
           }
           if (rest.endsWith("-old") && !Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
@@ -352,6 +368,32 @@ public final class AtomicFiles {
       }
     } catch (IOException | RuntimeException e) {
       // listing is only for tidying up
+    }
+  }
+
+  /**
+   * Whether a temporary file is still being written, by this JVM or by a live process that holds its lock: a
+   * sampling batch of a large model can take longer than {@link #STALE_TEMP_MILLIS} without a byte written (a second
+   * {@code sample --out} of the same name deleted the first's file, which then failed at its end, "no such file").
+   */
+  private static boolean isBeingWritten(Path p) {
+    if (LIVE.contains(p.toAbsolutePath().normalize())) {
+      return true;
+    }
+    if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+      java.nio.channels.FileLock lock = ch.tryLock();
+      if (lock == null) {
+        return true; // another process holds it
+      }
+      lock.release();
+      return false;
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 

@@ -165,4 +165,24 @@ class AtomicFilesTest {
       assertTrue(names.equals(List.of("writer0", "z")) || names.equals(List.of("writer1", "z")), names.toString());
     }
   }
+
+  @Test
+  void aTemporaryStillBeingWrittenIsNotDeletedHoweverOldItLooks() throws IOException {
+    // a sampling batch of a large model can take longer than STALE_TEMP_MILLIS without a byte written: a second
+    // `sample --out a.npy` then deleted the first's temporary, and the first failed at its end ("no such file")
+    Path target = dir.resolve("a.npy");
+    try (AtomicFiles.PendingFile f = AtomicFiles.create(target)) {
+      f.out().write(new byte[] {1, 2, 3});
+      f.out().flush();
+      Path temp = entries().stream().map(dir::resolve).filter(p -> AtomicFiles.isTemporary(p.getFileName().toString()))
+          .findFirst().orElseThrow();
+      long old = System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS;
+      Files.setLastModifiedTime(temp, java.nio.file.attribute.FileTime.fromMillis(old));
+      AtomicFiles.cleanStaleTemporaries(target);
+      assertTrue(Files.exists(temp), "still being written");
+      f.commit();
+    }
+    assertEquals(3, Files.size(target));
+    assertEquals(List.of("a.npy"), entries());
+  }
 }
