@@ -100,16 +100,7 @@ public final class SampleWriter implements AutoCloseable {
    * @throws UncheckedIOException naming the file if it cannot be started
    */
   public static SampleWriter create(Path file, Shape imageShape, long count, Map<String, String> metadata) {
-    if (file == null || imageShape == null) {
-      throw new IllegalArgumentException("SampleWriter.create needs a file and an image shape, got " + file + " and "
-          + imageShape);
-    }
-    if (Files.isDirectory(file)) {
-      throw new IllegalArgumentException(file + ": is a folder; give a .npy or .safetensors file");
-    }
-    Format format = Format.of(file).orElseThrow(() -> new IllegalArgumentException(
-        file + ": unknown sample format; use .npy or .safetensors"));
-    byte[] preamble = preamble(format, imageShape, count, metadata, file.toString());
+    byte[] preamble = preamble(file, imageShape, count, metadata);
     AtomicFiles.PendingFile pending = null;
     try {
       AtomicFiles.cleanStaleTemporaries(file); // a killed sampling's stream of this name: often gigabytes
@@ -123,6 +114,40 @@ public final class SampleWriter implements AutoCloseable {
       }
       throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
+  }
+
+  /**
+   * Checks, writing nothing, what {@link #create} would refuse: the name, the sizes, and a file larger than the free
+   * space of its disk; for a caller that has slow work to do before it creates the file (loading a large model).
+   *
+   * @param file a {@code .npy} or {@code .safetensors} file
+   * @param imageShape {@code [C, H, W]} of one image
+   * @param count how many images the file will hold
+   * @param metadata safetensors metadata (ignored for .npy)
+   * @throws IllegalArgumentException as {@link #create} does
+   * @throws UncheckedIOException if the file would not fit the disk
+   */
+  public static void check(Path file, Shape imageShape, long count, Map<String, String> metadata) {
+    byte[] preamble = preamble(file, imageShape, count, metadata);
+    try {
+      checkSpace(file, preamble.length + count * imageShape.size() * (long) Float.BYTES, count, imageShape);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
+    }
+  }
+
+  /** The file's header, once its name and sizes are checked. */
+  private static byte[] preamble(Path file, Shape imageShape, long count, Map<String, String> metadata) {
+    if (file == null || imageShape == null) {
+      throw new IllegalArgumentException("SampleWriter.create needs a file and an image shape, got " + file + " and "
+          + imageShape);
+    }
+    if (Files.isDirectory(file)) {
+      throw new IllegalArgumentException(file + ": is a folder; give a .npy or .safetensors file");
+    }
+    Format format = Format.of(file).orElseThrow(() -> new IllegalArgumentException(
+        file + ": unknown sample format; use .npy or .safetensors"));
+    return preamble(format, imageShape, count, metadata, file.toString());
   }
 
   /**

@@ -104,6 +104,45 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
+   * The image shape a model folder samples, read from its configuration alone ({@code config.yaml} of the checkpoint
+   * {@link #load} would read, or a diffusers folder's {@code config.json}), without its weights: for checks a caller
+   * makes before a load that can take a minute and gigabytes (a 256x256 model), such as whether the output can hold
+   * the images asked for. Empty where the configuration alone does not say (data whose shape comes from its files,
+   * or overrides of a diffusers folder's model or data) or cannot be read; {@link #load} then reports what is wrong.
+   *
+   * @param path as for {@link #load}
+   * @param overrides as for {@link #load}
+   * @return {@code [C, H, W]}, or empty
+   */
+  public static Optional<Shape> imageShape(Path path, List<String> overrides) {
+    try {
+      if (DiffusersFolder.isDiffusersFolder(path)) {
+        if (overrides.stream().anyMatch(o -> o.strip().startsWith("data.") || o.strip().startsWith("model."))) {
+          return Optional.empty();
+        }
+        Path unetConfig = Files.isRegularFile(path.resolve("unet").resolve(DiffusersFolder.CONFIG))
+            ? path.resolve("unet").resolve(DiffusersFolder.CONFIG) : path.resolve(DiffusersFolder.CONFIG);
+        UNet2DConfig unet = DiffusersFolder.readConfig(unetConfig);
+        return unet.sampleSize().isEmpty() ? Optional.empty()
+            : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
+      }
+      Path dir = resolve(path);
+      if (dir == null) {
+        List<Path> all = CheckpointStore.listIn(
+            Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path);
+        if (all.isEmpty()) {
+          return Optional.empty();
+        }
+        dir = all.get(all.size() - 1);
+      }
+      // as a YAML file is read (a FIFO or a huge file refused, not waited on)
+      return ConfigLoader.load(dir.resolve(Checkpoint.CONFIG_FILE), overrides).data().imageShape();
+    } catch (RuntimeException e) {
+      return Optional.empty(); // the load names it
+    }
+  }
+
+  /**
    * The checkpoint's configuration with the overrides. A checkpoint written on 2026-12-02 before
    * {@code sampling.noise_version} existed has no such key, and its manifest records the noise version its samples
    * were drawn with (2); that version applies unless the config.yaml or an override says otherwise.

@@ -68,6 +68,33 @@ final class OutputFiles {
     }
   }
 
+  /**
+   * Refuses, before a model is loaded (a minute and gigabytes for a 256x256 model), what {@link #samples} would
+   * refuse for {@code count} images of {@code image}: a grid too large to show, a file larger than its disk's free
+   * space.
+   */
+  static void checkCapacity(String option, Path file, int count, Shape image) {
+    if (format(option, file).equals("png")) {
+      try {
+        ImageGrid.checkSize(Shape.batchOf(count, image), gridOf(count));
+      } catch (IllegalArgumentException e) {
+        throw tooManyForAGrid(option, count, e);
+      }
+    } else {
+      SampleWriter.check(file, image, count, Map.of());
+    }
+  }
+
+  /** The square grid {@code sample --out x.png} draws. */
+  private static ImageGrid.Options gridOf(int count) {
+    return ImageGrid.Options.defaults().withNrow((int) Math.ceil(Math.sqrt(count)));
+  }
+
+  private static BadInputException tooManyForAGrid(String option, int count, IllegalArgumentException e) {
+    return new BadInputException("--count " + count + ": " + e.getMessage() + "; for more, write " + option
+        + " FILE.npy or FILE.safetensors");
+  }
+
   /** The output formats {@code --out} accepts, by extension. */
   static String format(String option, Path file) {
     String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -99,13 +126,11 @@ final class OutputFiles {
    */
   static SampleOutput samples(String option, Path file, int count, Shape image, Map<String, String> metadata) {
     if (format(option, file).equals("png")) {
-      int nrow = (int) Math.ceil(Math.sqrt(count));
       ImageGrid.Canvas canvas;
       try {
-        canvas = ImageGrid.canvas(Shape.batchOf(count, image), ImageGrid.Options.defaults().withNrow(nrow));
+        canvas = ImageGrid.canvas(Shape.batchOf(count, image), gridOf(count));
       } catch (IllegalArgumentException e) {
-        throw new BadInputException("--count " + count + ": " + e.getMessage() + "; for more, write " + option
-            + " FILE.npy or FILE.safetensors");
+        throw tooManyForAGrid(option, count, e);
       }
       return new SampleOutput() {
         @Override

@@ -78,6 +78,8 @@ final class SampleCommand implements Callable<Integer> {
           sibling(out, "-frames.png"));
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
+    // what the output cannot hold is refused before the model is loaded, where its configuration says the shape
+    TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> OutputFiles.checkCapacity("--out", out, count, shape));
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps)) {
       Diffusion d = m.diffusion();

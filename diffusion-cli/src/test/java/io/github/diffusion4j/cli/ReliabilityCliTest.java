@@ -122,6 +122,34 @@ class ReliabilityCliTest {
     assertTrue(i.err().contains("--count 500000: the strip is too long"), i.err());
   }
 
+  /**
+   * What the output cannot hold is refused before the model is loaded (for a 256x256 model that took 26-40 s and
+   * 3.6 GB): here the weights could not even be read, and the count is still what is named.
+   */
+  @Test
+  void anOutputTooSmallForTheCountIsRefusedBeforeTheModelIsLoaded() throws IOException {
+    Path latest;
+    try (java.util.stream.Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+      latest = s.filter(p -> p.getFileName().toString().startsWith("step-")).sorted().reduce((a, b) -> b).orElseThrow();
+    }
+    Path ck = Files.createDirectories(dir.resolve("unloadable"));
+    Files.copy(latest.resolve("config.yaml"), ck.resolve("config.yaml"));
+    Files.writeString(ck.resolve("model.safetensors"), "not weights");
+    CliTest.Result grid = CliTest.cli("sample", "--checkpoint", ck.toString(), "--count", "2000000", "--out",
+        dir.resolve("huge.png").toString());
+    assertEquals(2, grid.code(), grid.all());
+    assertTrue(grid.err().startsWith("diffusion: --count 2000000: a grid of 2000000 images"), grid.err());
+    CliTest.Result file = CliTest.cli("sample", "--checkpoint", ck.toString(), "--count", "2000000000", "--out",
+        dir.resolve("huge.npy").toString());
+    assertEquals(1, file.code(), file.all());
+    assertTrue(file.err().contains("huge.npy: 2000000000 images of [3, 5, 5] make a file of 600000000128 bytes"),
+        file.err());
+    // a count the output holds: the load comes, and names the weights
+    CliTest.Result load = CliTest.cli("sample", "--checkpoint", ck.toString(), "--count", "4", "--out",
+        dir.resolve("small.png").toString());
+    assertTrue(load.err().contains("model.safetensors"), load.err());
+  }
+
   @Test
   void configCheckFindsWhatTrainWouldAndAFailedTrainLeavesNoFolder() {
     String yaml = dir.resolve("r.yaml").toString();

@@ -210,6 +210,21 @@ class RunReliabilityTest {
   }
 
   @Test
+  void theImageShapeIsReadFromTheConfigurationAloneBeforeALoad() throws IOException {
+    Path cp = trained();
+    io.github.diffusion4j.tensor.Shape shape;
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      shape = m.diffusion().imageShape();
+    }
+    Files.writeString(cp.resolve(Checkpoint.MODEL_FILE), "not weights"); // never read for it
+    assertEquals(java.util.Optional.of(shape), TrainedModel.imageShape(cp, List.of()));
+    assertEquals(java.util.Optional.of(shape), TrainedModel.imageShape(dir.resolve("a"), List.of()), "a run folder");
+    assertEquals(java.util.Optional.empty(), TrainedModel.imageShape(dir.resolve("none"), List.of()));
+    assertEquals(java.util.Optional.empty(), TrainedModel.imageShape(cp, List.of("no.such.key=1")),
+        "what it cannot read, the load names");
+  }
+
+  @Test
   void aDamagedTrainingStateStopsResumingButNotSampling() throws IOException {
     Path cp = trained();
     float[] before;
