@@ -59,19 +59,12 @@ final class InterpolateCommand implements Callable<Integer> {
     if (backend != null) {
       overrides.add("backend=" + backend);
     }
+    // a strip too long to show is refused before the model is loaded, where its configuration says the shape
+    TrainedModel.imageShape(checkpoint, overrides).ifPresent(this::strip);
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps)) {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
-      List<String> titles = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));
-      }
-      ImageGrid.Options layout = ImageGrid.Options.defaults().withNrow(count).withColumnTitles(titles);
-      try {
-        ImageGrid.checkSize(Shape.batchOf(count, image), layout);
-      } catch (IllegalArgumentException e) {
-        throw new BadInputException("--count " + count + ": the strip is too long: " + e.getMessage());
-      }
+      ImageGrid.Options layout = strip(image);
       float[] a = Noise.seeded(seed).split(0).normals(image.size());
       float[] b = Noise.seeded(seed).split(1).normals(image.size());
       Sampler ddim = d.sampler();
@@ -85,5 +78,20 @@ final class InterpolateCommand implements Callable<Integer> {
       spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
     }
     return DiffusionCli.OK;
+  }
+
+  /** The strip's layout for {@code count} images of {@code image}, refused if too long to show. */
+  private ImageGrid.Options strip(Shape image) {
+    List<String> titles = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));
+    }
+    ImageGrid.Options layout = ImageGrid.Options.defaults().withNrow(count).withColumnTitles(titles);
+    try {
+      ImageGrid.checkSize(Shape.batchOf(count, image), layout);
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--count " + count + ": the strip is too long: " + e.getMessage());
+    }
+    return layout;
   }
 }

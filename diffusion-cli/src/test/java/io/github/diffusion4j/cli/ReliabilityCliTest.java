@@ -144,6 +144,10 @@ class ReliabilityCliTest {
     assertEquals(1, file.code(), file.all());
     assertTrue(file.err().contains("huge.npy: 2000000000 images of [3, 5, 5] make a file of 600000000128 bytes"),
         file.err());
+    CliTest.Result strip = CliTest.cli("interpolate", "--checkpoint", ck.toString(), "--count", "500000", "--out",
+        dir.resolve("strip.png").toString());
+    assertEquals(2, strip.code(), strip.all());
+    assertTrue(strip.err().startsWith("diffusion: --count 500000: the strip is too long"), strip.err());
     // a count the output holds: the load comes, and names the weights
     CliTest.Result load = CliTest.cli("sample", "--checkpoint", ck.toString(), "--count", "4", "--out",
         dir.resolve("small.png").toString());
