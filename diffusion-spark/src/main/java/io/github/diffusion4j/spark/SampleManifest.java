@@ -23,13 +23,13 @@ import java.util.stream.Stream;
 
 /**
  * The {@value #FILE} of a sampling job's output folder: what was sampled (checkpoint and the SHA-256 of its
- * files, backend, sampler, steps, seed, count, image shape) and every shard with its first sample, count,
+ * files, backend, its threads, sampler, steps, seed, count, image shape) and every shard with its first sample, count,
  * size and SHA-256. It is written last, atomically, once every shard is in place: a folder with a manifest
  * is complete; a folder without one is not a result.
  *
  * <pre>{@code
  * {"format_version": 1, "kind": "diffusion4j-samples", "count": 10000, "seed": 0, "image_shape": [3, 5, 5],
- *  "format": "npy", "batch_size": 1024, "sampler": "ddim", "steps": 20, "backend": "nd4j",
+ *  "format": "npy", "batch_size": 1024, "sampler": "ddim", "steps": 20, "backend": "nd4j", "threads": 1,
  *  "checkpoint": "/shared/runs/demo/checkpoints/step-00007820", "checkpoint_sha256": {"model.safetensors": "..."},
  *  "shards": [{"index": 0, "file": "shard-00000.npy", "first": 0, "count": 2048, "bytes": 614528,
  *              "sha256": "..."}, ...]}
@@ -43,6 +43,9 @@ import java.util.stream.Stream;
  * @param sampler the sampler's name
  * @param steps the inference steps
  * @param backend the executors' backend
+ * @param threads the native threads each task's backend sampled with (the samples' last bits depend on them: a
+ *     single-process run reproduces the shards with {@code --set threads=N}); 0 when read from a manifest written
+ *     before the key existed (2026-12-06)
  * @param checkpoint the checkpoint folder the driver read
  * @param checkpointSha256 the SHA-256 of the checkpoint files the executors loaded, by name
  * @param shards the shards in order
@@ -56,6 +59,7 @@ public record SampleManifest(
     String sampler,
     int steps,
     String backend,
+    int threads,
     String checkpoint,
     Map<String, String> checkpointSha256,
     List<ShardResult> shards) {
@@ -86,6 +90,9 @@ public record SampleManifest(
    * @param sampler the sampler's name
    * @param steps the inference steps
    * @param backend the executors' backend
+ * @param threads the native threads each task's backend sampled with (the samples' last bits depend on them: a
+ *     single-process run reproduces the shards with {@code --set threads=N}); 0 when read from a manifest written
+ *     before the key existed (2026-12-06)
    * @param checkpoint the checkpoint folder the driver read
    * @param checkpointSha256 the SHA-256 of the checkpoint files, by name
    * @param shards the shards in order
@@ -129,6 +136,7 @@ public record SampleManifest(
     root.put("sampler", sampler);
     root.put("steps", steps);
     root.put("backend", backend);
+    root.put("threads", threads);
     root.put("checkpoint", checkpoint);
     ObjectNode hashes = root.putObject("checkpoint_sha256");
     checkpointSha256.forEach(hashes::put);
@@ -216,7 +224,8 @@ public record SampleManifest(
       return new SampleManifest(int32(root, "count"), integer(root, "seed"), shape,
           SampleFormat.named(format).orElseThrow(() -> new IllegalArgumentException("format: unknown '" + format
               + "' (allowed: npy, safetensors, png)")), int32(root, "batch_size"), text(root, "sampler"),
-          int32(root, "steps"), text(root, "backend"), text(root, "checkpoint"), hashes, shards);
+          int32(root, "steps"), text(root, "backend"), root.has("threads") ? int32(root, "threads") : 0,
+          text(root, "checkpoint"), hashes, shards);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
     }

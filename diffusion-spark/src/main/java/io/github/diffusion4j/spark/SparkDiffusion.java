@@ -122,7 +122,8 @@ public final class SparkDiffusion {
         }
         deleteTemporaries(out);
         SampleManifest manifest = new SampleManifest(job.count(), job.seed(), Arrays.stream(d.imageShape().dims())
-            .boxed().toList(), job.format(), plan.batchSize(), sampler, steps, d.backend().name(), source.directory(),
+            .boxed().toList(), job.format(), plan.batchSize(), sampler, steps, d.backend().name(), d.config().threads(),
+            source.directory(),
             source.sha256(), results);
         manifest.writeTo(out);
         done = true;

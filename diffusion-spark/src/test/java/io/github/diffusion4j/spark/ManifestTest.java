@@ -23,8 +23,18 @@ class ManifestTest {
   private static final String HASH = "0123456789abcdef".repeat(4);
 
   private static SampleManifest manifest(List<ShardResult> shards, int count) {
-    return new SampleManifest(count, 7, List.of(3, 5, 5), SampleFormat.NPY, 4, "ddim", 20, "nd4j", "/ck",
+    return new SampleManifest(count, 7, List.of(3, 5, 5), SampleFormat.NPY, 4, "ddim", 20, "nd4j", 2, "/ck",
         Map.of("model.safetensors", HASH), shards);
+  }
+
+  @Test
+  void aManifestWrittenBeforeTheThreadsKeyReadsAsNotRecorded() throws java.io.IOException {
+    SampleManifest m = manifest(List.of(new ShardResult(0, 0, 8, "shard-00000.npy", 100, HASH)), 8);
+    Path file = m.writeTo(dir);
+    String text = java.nio.file.Files.readString(file);
+    assertTrue(text.contains("\"threads\" : 2"), text);
+    java.nio.file.Files.writeString(file, text.replace("\"threads\" : 2,", ""));
+    assertEquals(0, SampleManifest.read(dir).threads());
   }
 
   @Test

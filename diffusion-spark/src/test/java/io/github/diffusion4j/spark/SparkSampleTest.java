@@ -95,6 +95,8 @@ class SparkSampleTest {
   @Test
   void moreShardsThanBatchesGivesOneShardPerBatch() {
     SampleManifest m = SparkDiffusion.sample(sc, job("p20").withPartitions(20));
+    assertEquals(1, m.threads(), "the tasks' threads: spark.task.cpus");
+    assertEquals(2, SparkDiffusion.sample(sc, job("t2").withOverrides(List.of("threads=2"))).threads());
     assertEquals(8, m.shards().size());
     assertEquals(100, m.shards().get(7).count());
     assertArrayEquals(single, SparkTestSupport.joinedShards(out("p20"), m));
