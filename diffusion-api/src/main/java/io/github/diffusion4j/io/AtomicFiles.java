@@ -262,6 +262,9 @@ public final class AtomicFiles {
         present = Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
       } catch (java.nio.file.NoSuchFileException e) {
         present = null;
+      } catch (IOException | RuntimeException e) {
+        restoreAndDelete(target, olds, temp, e); // a directory already moved aside goes back
+        throw e;
       }
       if (present != null) {
         if (!present.isDirectory()) {
@@ -272,6 +275,9 @@ public final class AtomicFiles {
         try {
           Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
           olds.add(old);
+          // a rename keeps the folder's times: an export older than ten minutes would look stale at once, and
+          // another writer's cleanStaleTemporaries delete it while this one does
+          Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
         } catch (IOException | RuntimeException e) {
           if (again && e instanceof java.nio.file.NoSuchFileException) {
             continue; // another writer moved it away (and may have put its own there since)
@@ -286,15 +292,30 @@ public final class AtomicFiles {
       } catch (IOException | RuntimeException e) {
         if (again && e instanceof java.nio.file.FileSystemException
             && !(e instanceof java.nio.file.AccessDeniedException) && Files.isDirectory(temp, LinkOption.NOFOLLOW_LINKS)) {
+          // (the JDK reports ENOTEMPTY as a plain FileSystemException, so it cannot be told apart by type; a
+          // lasting failure is only tried again, REPLACE_ATTEMPTS renames in all)
           continue; // another writer's directory took the name first: move it aside as well
         }
         restoreAndDelete(target, olds, temp, e);
         throw e;
       }
     }
-    fsyncDirectory(parent);
-    for (Path old : olds) {
-      deleteRecursively(old);
+    // the new directory is in place: an interrupt (Ctrl-C) now must not leave the old ones behind, nor fail the
+    // write (FileChannel.force is interruptible), and an old one already deleted by another writer is no error
+    boolean interrupted = Thread.interrupted();
+    try {
+      fsyncDirectory(parent);
+    } finally {
+      for (Path old : olds) {
+        try {
+          deleteRecursively(old);
+        } catch (IOException | RuntimeException e) {
+          // gone already, or left for a later write of the name (cleanStaleTemporaries) to delete
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

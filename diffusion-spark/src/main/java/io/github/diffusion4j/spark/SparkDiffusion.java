@@ -249,7 +249,7 @@ public final class SparkDiffusion {
    * driver deletes it with the dead attempts' leftovers before the manifest is written, and one left by a
    * {@code kill -9} marks the folder as an interrupted run's.
    */
-  static final String CLAIM = AtomicFiles.TEMP_PREFIX + "job";
+  public static final String CLAIM = AtomicFiles.TEMP_PREFIX + "job";
 
   /** Checks that the output folder is new or empty, creates it and claims it; true if it was created here. */
   static boolean prepareOutput(Path out) {

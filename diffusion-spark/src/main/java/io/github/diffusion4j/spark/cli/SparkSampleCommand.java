@@ -88,6 +88,30 @@ final class SparkSampleCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Who holds a job's claim on its folder, where that is a live process of this machine ("another job, process N
+   * since T, is writing into it"): its temporaries are not an interrupted run's, and must not be deleted. A claim
+   * of a dead process, or of another machine's (shared storage), reads as an interrupted run's, with its text.
+   */
+  static java.util.Optional<String> claimedBy(Path claim) {
+    try {
+      if (!Files.isRegularFile(claim, java.nio.file.LinkOption.NOFOLLOW_LINKS) || Files.size(claim) > 4096) {
+        return java.util.Optional.empty();
+      }
+      String text = Files.readString(claim).strip(); // "process 1234 since 2026-12-06T03:00:00Z"
+      String[] words = text.split(" ");
+      if (words.length >= 2 && words[0].equals("process") && words[1].matches("[0-9]{1,18}")
+          && ProcessHandle.of(Long.parseLong(words[1])).map(ProcessHandle::isAlive).orElse(false)) {
+        return java.util.Optional.of("another job (" + text + ") is writing into it; give another new or empty folder");
+      }
+      return java.util.Optional.of("holds only the temporaries of an interrupted run, or of a job on another machine ("
+          + SparkDiffusion.CLAIM + ": " + text + "); delete the folder once no job writes there, or give a new or "
+          + "empty one");
+    } catch (IOException | RuntimeException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   /** The output folder: new, or an empty folder; never a file or a folder with something in it. */
   static void checkOutput(Path out) {
     if (Files.exists(out) && !Files.isDirectory(out)) {
@@ -97,8 +121,9 @@ final class SparkSampleCommand implements Callable<Integer> {
       try (Stream<Path> entries = Files.list(out)) {
         List<Path> all = entries.toList();
         if (!all.isEmpty() && all.stream().allMatch(p -> AtomicFiles.isTemporary(p.getFileName().toString()))) {
-          throw new BadInputException("--out " + out + ": holds only the temporaries of an interrupted run (e.g. "
-              + all.get(0).getFileName() + "); delete the folder, or give a new or empty one");
+          throw new BadInputException("--out " + out + ": " + claimedBy(out.resolve(SparkDiffusion.CLAIM)).orElse(
+              "holds only the temporaries of an interrupted run (e.g. " + all.get(0).getFileName() + "); delete the "
+                  + "folder, or give a new or empty one"));
         }
         if (!all.isEmpty()) {
           throw new BadInputException("--out " + out + ": not empty; give a new or empty folder (the shards and "

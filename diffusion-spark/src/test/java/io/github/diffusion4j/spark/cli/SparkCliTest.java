@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.cli.DiffusionCli;
 import io.github.diffusion4j.spark.SampleManifest;
+import io.github.diffusion4j.spark.SparkDiffusion;
 import io.github.diffusion4j.spark.SparkTestSupport;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,6 +112,16 @@ class SparkCliTest {
     Path left = Files.createDirectories(dir.resolve("interrupted").resolve(".tmp-shard-00003-5f2a"));
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", left.getParent().toString()), "--out "
         + left.getParent() + ": holds only the temporaries of an interrupted run (e.g. .tmp-shard-00003-5f2a)");
+    // a folder another job has claimed: named as such while its process lives (its temporaries are not to be
+    // deleted), as an interrupted run's once it is gone
+    Path claimed = Files.createDirectories(dir.resolve("claimed"));
+    Files.writeString(claimed.resolve(SparkDiffusion.CLAIM), "process " + ProcessHandle.current().pid() + " since now\n");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", claimed.toString()), "--out " + claimed
+        + ": another job (process " + ProcessHandle.current().pid() + " since now) is writing into it");
+    Files.writeString(claimed.resolve(SparkDiffusion.CLAIM), "process 999999999999 since then\n");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", claimed.toString()), "--out " + claimed
+        + ": holds only the temporaries of an interrupted run, or of a job on another machine (.tmp-job: process "
+        + "999999999999 since then)");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x").toString()), "--out "
         + full.resolve("x") + ": is a file");
     assertBad(cli("spark", "sample", "--checkpoint", dir.resolve("nope").toString(), "--master", m, "--out",
