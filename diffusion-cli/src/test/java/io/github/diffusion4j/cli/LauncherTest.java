@@ -210,5 +210,19 @@ class LauncherTest {
       assertTrue(out.endsWith("built"), out);
     }
     assertEquals(List.of("build"), Files.readAllLines(clone.resolve("builds.log")), "the second found the jar fresh");
+    // a file system without locks (flock fails, not for a conflict): the build runs without the lock
+    Files.delete(clone.resolve("m/target/m.jar"));
+    Path bin = Files.createDirectories(dir.resolve("nolocks"));
+    Files.writeString(bin.resolve("flock"), "#!/bin/sh\necho 'flock: 9: No locks available' >&2\nexit 1\n");
+    Files.setPosixFilePermissions(bin.resolve("flock"), PosixFilePermissions.fromString("rwxr-xr-x"));
+    ProcessBuilder unlocked = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), clone.toString())
+        .redirectErrorStream(true);
+    unlocked.environment().put("PATH", bin + ":" + unlocked.environment().get("PATH"));
+    Process p = unlocked.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.endsWith("built") && !out.contains("waiting"), out);
+    assertEquals(List.of("build", "build"), Files.readAllLines(clone.resolve("builds.log")));
   }
 }
