@@ -157,9 +157,19 @@ public final class SampleWriter implements AutoCloseable {
    */
   private static void checkSpace(Path file, long bytes, long count, Shape imageShape) throws IOException {
     Path folder = file.toAbsolutePath().getParent();
-    java.nio.file.FileStore store = Files.getFileStore(folder);
-    long free = store.getUsableSpace();
-    if (store.getTotalSpace() > 0 && bytes > free) {
+    while (folder != null && !Files.isDirectory(folder)) {
+      folder = folder.getParent(); // a folder the writer would create: its disk is its nearest existing ancestor's
+    }
+    long free;
+    long total;
+    try {
+      java.nio.file.FileStore store = Files.getFileStore(folder);
+      free = store.getUsableSpace();
+      total = store.getTotalSpace();
+    } catch (IOException | RuntimeException e) {
+      return; // a file system that does not say (some container mounts): the write finds out, as before the check
+    }
+    if (total > 0 && bytes > free) {
       throw new IOException(count + " images of " + imageShape + " make a file of " + bytes + " bytes ("
           + human(bytes) + "), but the disk holding " + folder + " has " + free + " bytes (" + human(free)
           + ") free; free some space or write fewer images");

@@ -133,6 +133,17 @@ class SampleWriterTest {
   }
 
   @Test
+  void checkWritesNothingAndMeasuresTheDiskOfAFolderStillToBeMade() {
+    Path f = dir.resolve("not/yet/s.npy");
+    SampleWriter.check(f, IMAGE, 2, Map.of()); // fits: no error, nothing created
+    assertFalse(Files.exists(dir.resolve("not")));
+    java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+        () -> SampleWriter.check(f, Shape.of(3, 32, 32), 1_000_000_000_000L, Map.of()));
+    assertTrue(e.getMessage().contains("but the disk holding " + dir + " has "), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> SampleWriter.check(dir.resolve("s.png"), IMAGE, 2, Map.of()));
+  }
+
+  @Test
   void aStreamIsWrittenWithoutTheRename() {
     float[] all = values(3);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
