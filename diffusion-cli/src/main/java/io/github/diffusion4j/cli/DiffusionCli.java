@@ -51,7 +51,8 @@ public final class DiffusionCli {
     RecordingStream stdout = new RecordingStream(new FileOutputStream(FileDescriptor.out));
     PrintWriter err = new PrintWriter(System.err, true);
     int code = run(args, new PrintWriter(stdout, true), err);
-    System.exit(afterOutput(code, stdout.failure(), err));
+    System.exit(afterOutput(code, stdout.failure(),
+        TrainingConsole.descriptorTarget(1).map(t -> t.startsWith("pipe:")).orElse(false), err));
   }
 
   /**
@@ -60,11 +61,14 @@ public final class DiffusionCli {
    *
    * @param code the command's exit code
    * @param failure the first error writing standard output, or null
+   * @param toPipe whether standard output is a pipe
    * @param err standard error
    * @return the exit code
    */
-  static int afterOutput(int code, IOException failure, PrintWriter err) {
-    if (failure == null || "Broken pipe".equals(failure.getMessage())) {
+  static int afterOutput(int code, IOException failure, boolean toPipe, PrintWriter err) {
+    // a write to a pipe fails only when its reader has gone (EPIPE), whose message is in the locale's words
+    // ("Datenübergabe unterbrochen" under de_DE): a pipe's failure is quiet whatever it says
+    if (failure == null || toPipe || "Broken pipe".equals(failure.getMessage())) {
       return code;
     }
     err.println("diffusion: cannot write to standard output: " + failure.getMessage());

@@ -52,8 +52,16 @@ final class TrainingConsole implements TrainingListener {
 
   /** The file stderr is open on (Linux: {@code /proc/self/fd/2}), or empty where that cannot be read. */
   static java.util.Optional<String> standardErrorTarget() {
+    return descriptorTarget(2);
+  }
+
+  /**
+   * What a file descriptor of this process is open on (Linux: the link {@code /proc/self/fd/N}: a file's path,
+   * {@code /dev/pts/3}, {@code pipe:[12345]}), or empty where that cannot be read.
+   */
+  static java.util.Optional<String> descriptorTarget(int fd) {
     try {
-      return java.util.Optional.of(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2"))
+      return java.util.Optional.of(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd))
           .toString());
     } catch (java.io.IOException | UnsupportedOperationException | SecurityException e) {
       return java.util.Optional.empty();

@@ -49,13 +49,15 @@ class ProcessOutputTest {
   void aBrokenPipeIsQuietAndOtherWriteErrorsAreReported() {
     StringWriter text = new StringWriter();
     PrintWriter err = new PrintWriter(text);
-    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, null, err));
-    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Broken pipe"), err));
+    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, null, false, err));
+    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Broken pipe"), false, err));
+    assertEquals(DiffusionCli.OK, DiffusionCli.afterOutput(DiffusionCli.OK,
+        new IOException("Datenübergabe unterbrochen (broken pipe)"), true, err), "a pipe's failure in other words");
     assertEquals("", text.toString(), "| head -1 prints nothing more");
     assertEquals(DiffusionCli.FAILURE,
-        DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Bad file descriptor"), err));
+        DiffusionCli.afterOutput(DiffusionCli.OK, new IOException("Bad file descriptor"), false, err));
     assertEquals(DiffusionCli.BAD_INPUT,
-        DiffusionCli.afterOutput(DiffusionCli.BAD_INPUT, new IOException("No space left on device"), err));
+        DiffusionCli.afterOutput(DiffusionCli.BAD_INPUT, new IOException("No space left on device"), false, err));
     assertTrue(text.toString().startsWith("diffusion: cannot write to standard output: Bad file descriptor"),
         text.toString());
   }
