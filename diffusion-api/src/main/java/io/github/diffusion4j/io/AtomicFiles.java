@@ -113,6 +113,7 @@ public final class AtomicFiles {
     private final Path temp;
     private final FileChannel channel;
     private final OutputStream out;
+    private final Object liveKey;
     private boolean done;
 
     private PendingFile(Path target, Path temp) throws IOException {
@@ -121,7 +122,8 @@ public final class AtomicFiles {
       this.channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
       this.out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER);
       // alive while written, however long a batch takes: cleanStaleTemporaries passes over it
-      LIVE.add(temp.toAbsolutePath().normalize());
+      this.liveKey = liveKey(temp);
+      LIVE.add(liveKey);
       try {
         channel.tryLock(); // released when the channel closes, or by the OS when the process dies
       } catch (IOException | RuntimeException e) {
@@ -161,7 +163,7 @@ public final class AtomicFiles {
       try {
         out.flush();
         channel.force(true);
-        LIVE.remove(temp.toAbsolutePath().normalize());
+        LIVE.remove(liveKey);
         channel.close();
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (IOException | RuntimeException | Error e) {
@@ -183,7 +185,7 @@ public final class AtomicFiles {
     }
 
     private void closeQuietly(Throwable failure) {
-      LIVE.remove(temp.toAbsolutePath().normalize());
+      LIVE.remove(liveKey);
       try {
         channel.close();
       } catch (IOException e) {
@@ -346,7 +348,25 @@ public final class AtomicFiles {
    * them locked ({@link FileChannel#tryLock()}); a JVM does not open a file it locks itself (on POSIX systems closing
    * any descriptor of a locked file releases the process's lock).
    */
-  private static final java.util.Set<Path> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final java.util.Set<Object> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A file's identity for {@link #LIVE}: its file key (device and inode on Unix), the same however a path spells it
+   * (through a link to a parent, say), so that this JVM never opens, and so unlocks, a file it writes; the normalised
+   * absolute path where the file system has no keys.
+   */
+  private static Object liveKey(Path p) {
+    try {
+      Object key = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+          .fileKey();
+      if (key != null) {
+        return key;
+      }
+    } catch (IOException | RuntimeException e) {
+      // as below
+    }
+    return p.toAbsolutePath().normalize();
+  }
 
   /** How long a temporary must have been left untouched before a later write of the same name deletes it. */
   public static final long STALE_TEMP_MILLIS = 10 * 60 * 1000L;
@@ -398,7 +418,7 @@ public final class AtomicFiles {
    * {@code sample --out} of the same name deleted the first's file, which then failed at its end, "no such file").
    */
   private static boolean isBeingWritten(Path p) {
-    if (LIVE.contains(p.toAbsolutePath().normalize())) {
+    if (LIVE.contains(liveKey(p))) {
       return true;
     }
     if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {

@@ -167,6 +167,28 @@ class AtomicFilesTest {
   }
 
   @Test
+  void aTemporaryBeingWrittenIsKnownThroughAnotherSpellingOfItsPath() throws IOException {
+    // written through a link to its folder, cleaned through the real path: the same file, never opened (which
+    // would drop this process's lock on it) nor deleted
+    Path real = Files.createDirectories(dir.resolve("real"));
+    Path link = Files.createSymbolicLink(dir.resolve("link"), real);
+    try (AtomicFiles.PendingFile f = AtomicFiles.create(link.resolve("a.npy"))) {
+      f.out().write(new byte[] {1, 2, 3});
+      f.out().flush();
+      Path temp;
+      try (java.util.stream.Stream<Path> list = Files.list(real)) {
+        temp = list.filter(p -> AtomicFiles.isTemporary(p.getFileName().toString())).findFirst().orElseThrow();
+      }
+      Files.setLastModifiedTime(temp, java.nio.file.attribute.FileTime.fromMillis(
+          System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
+      AtomicFiles.cleanStaleTemporaries(real.resolve("a.npy"));
+      assertTrue(Files.exists(temp), "still being written");
+      f.commit();
+    }
+    assertEquals(3, Files.size(real.resolve("a.npy")));
+  }
+
+  @Test
   void aTemporaryStillBeingWrittenIsNotDeletedHoweverOldItLooks() throws IOException {
     // a sampling batch of a large model can take longer than STALE_TEMP_MILLIS without a byte written: a second
     // `sample --out a.npy` then deleted the first's temporary, and the first failed at its end ("no such file")
