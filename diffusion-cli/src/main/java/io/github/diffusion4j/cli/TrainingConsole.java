@@ -28,7 +28,7 @@ final class TrainingConsole implements TrainingListener {
   }
 
   static boolean isTerminal() {
-    return isTerminal(System.console() != null, System.getenv("CI"), System.getenv("TERM"), standardErrorTarget());
+    return isTerminal(Consoles.isInteractive(), System.getenv("CI"), System.getenv("TERM"), standardErrorTarget());
   }
 
   /**

@@ -31,6 +31,12 @@ class TrainingConsoleTest {
     assertFalse(TrainingConsole.isTerminal(false, null, "xterm", Optional.of("/dev/pts/3")));
   }
 
+  /** Tests run with their output in files: not interactive, on Java 17 (no console) and 22+ (a console, no terminal). */
+  @Test
+  void aTestRunIsNotInteractive() {
+    assertFalse(Consoles.isInteractive());
+  }
+
   @Test
   void helpIsNotColouredOnADumbTerminal() {
     assertEquals(picocli.CommandLine.Help.Ansi.OFF, DiffusionCli.ansi("dumb"));

@@ -5,6 +5,6 @@ final class Terminal {
   private Terminal() {}
 
   static boolean isTerminal() {
-    return System.console() != null;
+    return io.github.diffusion4j.cli.Consoles.isInteractive();
   }
 }
