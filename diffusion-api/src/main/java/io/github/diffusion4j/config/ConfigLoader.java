@@ -211,6 +211,26 @@ public final class ConfigLoader {
         overrides);
   }
 
+  /**
+   * Whether an override sets a key path, a key below it, or a section that holds it ({@code data={...}} sets
+   * {@code data.image_shape}): for callers that must know whether the user chose a value before the configuration
+   * is read.
+   *
+   * @param overrides {@code key.path=value} strings
+   * @param keyPath e.g. {@code threads}, {@code data.image_shape}
+   * @return whether one of them touches it
+   */
+  public static boolean overridesTouch(List<String> overrides, String keyPath) {
+    for (String o : overrides) {
+      int eq = o == null ? -1 : o.indexOf('=');
+      String key = eq < 0 ? "" : o.substring(0, eq).strip(); // as Overrides.apply reads it
+      if (!key.isEmpty() && (key.equals(keyPath) || key.startsWith(keyPath + ".") || keyPath.startsWith(key + "."))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static byte[] read(Path yaml, String source) {
     if (Files.isDirectory(yaml)) {
       throw new ConfigException(source, 0, 0, "", "is a directory, not a YAML file");

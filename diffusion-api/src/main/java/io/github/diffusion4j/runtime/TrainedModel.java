@@ -117,7 +117,7 @@ public final class TrainedModel implements AutoCloseable {
   public static Optional<Shape> imageShape(Path path, List<String> overrides) {
     try {
       if (DiffusersFolder.isDiffusersFolder(path)) {
-        if (overrides.stream().anyMatch(o -> o.strip().startsWith("data.") || o.strip().startsWith("model."))) {
+        if (ConfigLoader.overridesTouch(overrides, "data") || ConfigLoader.overridesTouch(overrides, "model")) {
           return Optional.empty();
         }
         Path unetConfig = Files.isRegularFile(path.resolve("unet").resolve(DiffusersFolder.CONFIG))
@@ -128,8 +128,7 @@ public final class TrainedModel implements AutoCloseable {
       }
       Path dir = resolve(path);
       if (dir == null) {
-        List<Path> all = CheckpointStore.listIn(
-            Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path);
+        List<Path> all = CheckpointStore.listIn(checkpointsOf(path));
         if (all.isEmpty()) {
           return Optional.empty();
         }
@@ -176,11 +175,11 @@ public final class TrainedModel implements AutoCloseable {
       throw new CheckpointException(f.configFile() + ": key 'sample_size': " + unet.sampleSize() + " with in_channels "
           + unet.inChannels() + " makes images too large: " + e.getMessage());
     }
-    if (shape == null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
+    if (shape == null && !ConfigLoader.overridesTouch(overrides, "data.image_shape")) {
       throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
           + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
     }
-    if (shape != null && overrides.stream().noneMatch(o -> o.startsWith("data.image_shape="))) {
+    if (shape != null && !ConfigLoader.overridesTouch(overrides, "data.image_shape")) {
       // the image size against the levels, named in the user's config.json (this surfaced from the YAML built below,
       // as "DIR (diffusers folder):8:789: model.unet2d.sample_size: ... (data.image_shape is [3, 100, 100])")
       try {
@@ -227,7 +226,7 @@ public final class TrainedModel implements AutoCloseable {
     if (dir != null) {
       return Checkpoint.readForSampling(dir);
     }
-    Path checkpoints = Files.isDirectory(path.resolve("checkpoints")) ? path.resolve("checkpoints") : path;
+    Path checkpoints = checkpointsOf(path);
     for (int attempt = 0; ; attempt++) {
       List<Path> all = CheckpointStore.listIn(checkpoints);
       if (all.isEmpty()) {
@@ -243,6 +242,11 @@ public final class TrainedModel implements AutoCloseable {
         // pruned by the run while being read: take the newest again
       }
     }
+  }
+
+  /** The folder a run's checkpoints are listed in: its checkpoints/, or the path itself (a checkpoints/ folder). */
+  private static Path checkpointsOf(Path runFolder) {
+    return Files.isDirectory(runFolder.resolve("checkpoints")) ? runFolder.resolve("checkpoints") : runFolder;
   }
 
   /** A checkpoint folder itself, or null for a run folder (or a checkpoints/ folder). */

@@ -213,6 +213,15 @@ class ConfigLoaderTest {
     assertEquals(Optional.of(dir.toAbsolutePath().normalize().resolve("~user/x")), ConfigLoader.load(g).data().root());
   }
 
+  @Test
+  void anOverrideTouchesItsKeyTheKeysBelowAndTheKeyOfItsSection() {
+    assertTrue(ConfigLoader.overridesTouch(List.of("seed=1", " threads =2"), "threads"));
+    assertTrue(ConfigLoader.overridesTouch(List.of("data={kind: folder}"), "data.image_shape"), "the section");
+    assertTrue(ConfigLoader.overridesTouch(List.of("data.image_shape=[3, 8, 8]"), "data"), "a key below");
+    assertFalse(ConfigLoader.overridesTouch(List.of("threadsx=2", "data.image_shapes=1", "malformed"), "threads"));
+    assertFalse(ConfigLoader.overridesTouch(List.of("data.root=x"), "data.image_shape"));
+  }
+
   /** ~ is $HOME, as the shell has it, where HOME is set; user.home (the passwd entry) only where it is not. */
   @Test
   void theHomeFolderIsHomeWhereItIsSet() {

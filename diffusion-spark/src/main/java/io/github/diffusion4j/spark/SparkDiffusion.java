@@ -216,17 +216,12 @@ public final class SparkDiffusion {
    */
   static List<String> withThreads(JavaSparkContext sc, List<String> overrides, int threadsPerTask) {
     List<String> all = new ArrayList<>(overrides);
-    if (threadsPerTask <= 0 && overrides.stream().anyMatch(SparkDiffusion::setsThreads)) {
+    if (threadsPerTask <= 0 && io.github.diffusion4j.config.ConfigLoader.overridesTouch(overrides, "threads")) {
       return all;
     }
     int threads = threadsPerTask > 0 ? threadsPerTask : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
     all.add("threads=" + threads);
     return all;
-  }
-
-  private static boolean setsThreads(String override) {
-    int eq = override.indexOf('=');
-    return eq > 0 && override.substring(0, eq).strip().equals("threads");
   }
 
   /**

@@ -39,6 +39,16 @@ import picocli.CommandLine.Option;
     description = {"Times training and sampling of a workload on each backend and against its PyTorch reference "
         + "measured in the same run; prints ratios (docs/benchmarks.md)."})
 public final class Compare implements Callable<Integer> {
+  /** The version of the build, and the JVM (what {@code diffusion --version} says, for the bench). */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Compare.class.getPackage().getImplementationVersion();
+      return new String[] {"diffusion bench, diffusion4j " + (v == null ? "(development build)" : v),
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+    }
+  }
+
   /**
    * Runs the comparison, or with {@code --in-process} one backend's figures as a JSON line; bad arguments are
    * one line on standard error and exit code 2.
@@ -56,16 +66,6 @@ public final class Compare implements Callable<Integer> {
    * @param args the command line after {@code diffusion bench}
    * @return the exit code
    */
-  /** The version of the build, and the JVM (what {@code diffusion --version} says, for the bench). */
-  static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      String v = Compare.class.getPackage().getImplementationVersion();
-      return new String[] {"diffusion bench, diffusion4j " + (v == null ? "(development build)" : v),
-          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
-    }
-  }
-
   static int run(String... args) {
     CommandLine cli = new CommandLine(new Compare());
     cli.setParameterExceptionHandler((e, a) -> {
