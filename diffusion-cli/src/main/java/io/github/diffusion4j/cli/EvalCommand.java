@@ -104,7 +104,7 @@ final class EvalCommand implements Callable<Integer> {
       OutputFiles.checkWritable("--json", json);
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
-    try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps)) {
+    try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       if (m.fromDiffusersFolder() && d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
         throw new BadInputException("--checkpoint " + checkpoint + ": a diffusers folder has no images to compare the "
@@ -171,7 +171,7 @@ final class EvalCommand implements Callable<Integer> {
     if (backend != null) {
       all.add("backend=" + backend);
     }
-    try (TrainedModel m = TrainedModel.load(checkpoint, all)) {
+    try (TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       int t = d.schedule().size();
       if (timesteps != null && (timesteps < 2 || timesteps > t)) {

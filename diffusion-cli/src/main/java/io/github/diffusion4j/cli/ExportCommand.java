@@ -56,7 +56,7 @@ final class ExportCommand implements Callable<Integer> {
     // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)
     Thread exporting = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(exporting::interrupt);
-        TrainedModel m = TrainedModel.load(checkpoint, all)) {
+        TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
       try {
         m.exportDiffusers(out);
       } catch (IllegalArgumentException e) {

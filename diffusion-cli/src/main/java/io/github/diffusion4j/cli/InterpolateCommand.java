@@ -61,7 +61,7 @@ final class InterpolateCommand implements Callable<Integer> {
     }
     // a strip too long to show is refused before the model is loaded, where its configuration says the shape
     TrainedModel.imageShape(checkpoint, overrides).ifPresent(this::strip);
-    try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps)) {
+    try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
       ImageGrid.Options layout = strip(image);

@@ -81,7 +81,7 @@ final class SampleCommand implements Callable<Integer> {
     // what the output cannot hold is refused before the model is loaded, where its configuration says the shape
     TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> OutputFiles.checkCapacity("--out", out, count, shape));
     PrintWriter o = spec.commandLine().getOut();
-    try (TrainedModel m = loadFor(checkpoint, all, steps)) {
+    try (TrainedModel m = loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
       SamplingRequest request = d.request(count, seed);
@@ -120,13 +120,20 @@ final class SampleCommand implements Callable<Integer> {
     return DiffusionCli.OK;
   }
 
-  /** Loads a checkpoint, validating {@code --steps} against its schedule. */
-  static TrainedModel loadFor(Path checkpoint, List<String> overrides, Integer steps) {
+  /** Loads a checkpoint, validating {@code --steps} against its schedule, as {@link #load} says. */
+  static TrainedModel loadFor(Path checkpoint, List<String> overrides, Integer steps, PrintWriter err) {
     List<String> all = SamplingOverrides.withSteps(overrides, steps);
     try {
-      return TrainedModel.load(checkpoint, all);
+      return load(checkpoint, all, err);
     } catch (RuntimeException e) {
       throw SamplingOverrides.forSteps(steps, e);
+    }
+  }
+
+  /** Loads a checkpoint, saying so on {@code err} when the load takes longer than {@link LoadNotice#DELAY}. */
+  static TrainedModel load(Path checkpoint, List<String> overrides, PrintWriter err) {
+    try (LoadNotice notice = new LoadNotice(err, checkpoint, LoadNotice.DELAY)) {
+      return TrainedModel.load(checkpoint, overrides);
     }
   }
 
