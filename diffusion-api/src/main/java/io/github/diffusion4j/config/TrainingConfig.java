@@ -2,6 +2,8 @@ package io.github.diffusion4j.config;
 
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.training.TrainerOptions;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The training loop ({@code training:}): epochs, batches, Adam with PyTorch's semantics, the weight
@@ -21,6 +23,8 @@ import io.github.diffusion4j.training.TrainerOptions;
  * @param imagesToLog images per image log, in [1, batchSize]
  * @param checkpointEvery epochs between checkpoints, at least 1
  * @param keepCheckpoints the newest checkpoints kept, at least 1
+ * @param initFrom the weights a new run starts from (fine-tuning): a checkpoint or run folder, or a diffusers
+ *     folder; empty for freshly initialised weights
  */
 public record TrainingConfig(
     int epochs,
@@ -36,7 +40,8 @@ public record TrainingConfig(
     int imageLogEvery,
     int imagesToLog,
     int checkpointEvery,
-    int keepCheckpoints) {
+    int keepCheckpoints,
+    Optional<Path> initFrom) {
 
   // ---- keys: path, type, default and description of each component; Schema assembles them ----
 
@@ -71,6 +76,11 @@ public record TrainingConfig(
       TrainingConfig::checkpointEvery, ValueType.atLeast(1), 1, "epochs between checkpoints");
   static final Key<TrainingConfig, Integer> KEEP_CHECKPOINTS = Key.of("training.keep_checkpoints",
       TrainingConfig::keepCheckpoints, ValueType.atLeast(1), 3, "newest checkpoints kept on disk");
+  static final Key<TrainingConfig, Optional<Path>> INIT_FROM = Key.of("training.init_from",
+      TrainingConfig::initFrom, ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
+      "start a new run from these weights (fine-tuning): a checkpoint or run folder of this SDK (its EMA weights "
+          + "where it has them) or a diffusers UNet2DModel/DDPMPipeline folder; the model section must describe the "
+          + "same network; Adam starts afresh; --resume continues from the run's own checkpoint");
 
   /**
    * Validates the values.
@@ -89,6 +99,7 @@ public record TrainingConfig(
    * @param imagesToLog images per image log, in [1, batchSize]
    * @param checkpointEvery epochs between checkpoints, at least 1
    * @param keepCheckpoints the newest checkpoints kept, at least 1
+   * @param initFrom the weights a new run starts from, or empty
    * @throws ConfigException naming the key at fault
    */
   public TrainingConfig {
@@ -108,6 +119,9 @@ public record TrainingConfig(
     IMAGES_TO_LOG.check(imagesToLog);
     CHECKPOINT_EVERY.check(checkpointEvery);
     KEEP_CHECKPOINTS.check(keepCheckpoints);
+    if (initFrom == null) {
+      throw new ConfigException(INIT_FROM.path(), "a value is required (Optional.empty() for none)");
+    }
     if (imageLogEvery > 0 && imagesToLog > batchSize) { // with image logs off, images_to_log is not used
       throw ConfigException.either(
           new ConfigException(IMAGES_TO_LOG.path(),

@@ -207,4 +207,44 @@ public final class DiffusersConversion {
     result.requireLayout(target.parameterShapes(), "diffusers weights");
     return result;
   }
+
+  /**
+   * The inverse of {@link #weights}: weights in the layout of a spec's {@code UNet2DModel} equivalent ({@link #spec}),
+   * such as a diffusers folder's, under the spec's own names and shapes, so that a published model can be the start
+   * of a run of the equivalent architecture (the attention's {@code [C, C]} linear weights become {@code [C, C, 1, 1]}
+   * convolutions, and the miniature U-Net's {@code to_q}, {@code to_k}, {@code to_v} its fused {@code qkv}).
+   *
+   * @param spec a {@link UNet2DSpec}, {@link DdpmUNetSpec} or {@link UNetSpec}
+   * @param weights weights in the layout of {@code spec(spec)}
+   * @return the same weights in {@code spec}'s layout, in its state-dict order
+   * @throws IllegalArgumentException if the weights do not fit {@code spec}'s diffusers equivalent
+   */
+  public static StateDict fromDiffusers(ModelSpec spec, StateDict weights) {
+    UNet2DSpec target = spec(spec);
+    weights.requireLayout(target.parameterShapes(), "diffusers weights of the configured " + spec.kind());
+    if (spec instanceof UNet2DSpec) {
+      return weights;
+    }
+    int levels = target.config().levels();
+    StateDict.Builder out = StateDict.builder();
+    for (Map.Entry<String, int[]> e : spec.parameterShapes().entrySet()) {
+      String name = e.getKey();
+      Shape shape = Shape.of(e.getValue());
+      float[] data;
+      if (name.startsWith("mid.attn_1.qkv.")) {
+        String what = name.substring("mid.attn_1.qkv.".length());
+        data = new float[shape.size()];
+        int at = 0;
+        for (String part : new String[] {"to_q.", "to_k.", "to_v."}) {
+          float[] p = weights.get("mid_block.attentions.0." + part + what).toArray();
+          System.arraycopy(p, 0, data, at, p.length);
+          at += p.length;
+        }
+      } else {
+        data = weights.get(diffusersName(name, levels)).toArray(); // a [C, C] linear weight is a [C, C, 1, 1] one
+      }
+      out.put(name, FloatArray.wrap(shape, data));
+    }
+    return out.build();
+  }
 }

@@ -546,7 +546,8 @@ public final class Diffusion implements AutoCloseable {
    * (the batch size at most the images listed; images that do not decode are found when the training run
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
-   * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created. Settings
+   * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created, and
+   * {@code training.init_from}, if set, names a model folder (its weights are read when the run starts). Settings
    * given without effect ({@link LoadedConfig#ineffectiveSettings()}) are logged as warnings.
    * {@code diffusion config --check} runs it, and
    * {@link TrainingRun} runs it before it creates anything.
@@ -554,6 +555,11 @@ public final class Diffusion implements AutoCloseable {
    * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
    */
   public void check() {
+    check(true);
+  }
+
+  /** {@link #check()}; {@code training.init_from} is checked only for a new run (a resumed one does not read it). */
+  void check(boolean newRun) {
     Session.get(session.backendProvider);
     DataSets.Plan plan = Session.get(session.dataPlan);
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
@@ -573,6 +579,9 @@ public final class Diffusion implements AutoCloseable {
         .ifPresent(p -> {
           throw loaded.error("data.cache_dir", cache + ": " + p);
         }));
+    if (newRun) {
+      config().training().initFrom().ifPresent(from -> InitialWeights.check(loaded, from));
+    }
     for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
       org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
     }

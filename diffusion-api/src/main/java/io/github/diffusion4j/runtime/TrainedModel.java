@@ -221,7 +221,7 @@ public final class TrainedModel implements AutoCloseable {
    * training at the same time is not disturbed); if the run removes it while it is being read (it keeps
    * only the newest few), the next newest is read.
    */
-  private static Checkpoint read(Path path) {
+  static Checkpoint read(Path path) {
     Path dir = resolve(path);
     if (dir != null) {
       return Checkpoint.readForSampling(dir);
@@ -274,7 +274,7 @@ public final class TrainedModel implements AutoCloseable {
             .orElse("the run stopped before it saved one; train it again"));
   }
 
-  private static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {
+  static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {
     if (s.schedule().equals(c.spec()) && s.predictionType() == c.predictionType()) {
       return;
     }

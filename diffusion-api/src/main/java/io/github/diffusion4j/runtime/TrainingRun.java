@@ -48,6 +48,8 @@ public final class TrainingRun implements AutoCloseable {
   /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
    * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
   private boolean ran;
+  /** What {@link #initialWeights()} returns. */
+  private Optional<Path> initialWeights = Optional.empty();
   /** What {@link #changedSettings()} returns. */
   private List<String> changedSettings = List.of();
 
@@ -93,6 +95,9 @@ public final class TrainingRun implements AutoCloseable {
     TrainableModel model = diffusion.createModel();
     FolderLock lock = null;
     try {
+      Optional<Path> initFrom = diffusion.config().training().initFrom();
+      // before the folder is made: weights that do not fit leave none
+      Optional<Path> initialWeights = initFrom.map(from -> InitialWeights.load(diffusion, from, model));
       lock = FolderLock.acquire(folder.root(), OWNER);
       CheckpointStore store = openStore(diffusion, folder);
       if (!store.list().isEmpty()) {
@@ -101,6 +106,7 @@ public final class TrainingRun implements AutoCloseable {
       }
       writeConfig(diffusion.config(), folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+      run.initialWeights = initialWeights;
       // a run killed before its first checkpoint left its log lines here: this run starts the log again
       run.metrics.truncateAfter(-1);
       return run;
@@ -127,7 +133,7 @@ public final class TrainingRun implements AutoCloseable {
    * @throws FolderLock.FolderInUseException if another process holds the folder
    */
   public static TrainingRun resume(Diffusion diffusion, RunFolder folder) {
-    diffusion.check();
+    diffusion.check(false); // its weights are its checkpoint's: training.init_from is not read, nor need be there
     if (!Files.isDirectory(folder.root())) {
       throw noCheckpoint(folder);
     }
@@ -221,10 +227,22 @@ public final class TrainingRun implements AutoCloseable {
    * Whether a key may change on resume and the run still end as an uninterrupted one would: more epochs (how a run
    * is continued), another backend or thread count (the same bits on ND4J at any count; across backends, and across
    * DJL's counts, the rounding differs and training magnifies it, so the weights end otherwise, not listed since
-   * moving a run to another backend is intended), and where the output goes.
+   * moving a run to another backend is intended), where the output goes, and the weights a new run started from
+   * ({@code training.init_from}, which a resumed run does not read).
    */
   private static boolean continues(String key) {
-    return key.equals("training.epochs") || key.equals("backend") || key.equals("threads") || key.startsWith("output.");
+    return key.equals("training.epochs") || key.equals("backend") || key.equals("threads") || key.startsWith("output.")
+        || key.equals(InitialWeights.KEY);
+  }
+
+  /**
+   * The weights file a new run started from ({@code training.init_from}: a checkpoint's {@code ema.safetensors} or
+   * {@code model.safetensors}, or a diffusers folder's weights).
+   *
+   * @return the file; empty for freshly initialised weights and for a resumed run
+   */
+  public Optional<Path> initialWeights() {
+    return initialWeights;
   }
 
   /**

@@ -276,7 +276,7 @@ class ConfigErrorsTest {
     ConfigException e = error("training: [1, 2]\n");
     assertEquals("run.yaml:1:1: training: expected a mapping (a section with keys epochs, batch_size, "
         + "learning_rate, adam_beta1, adam_beta2, adam_epsilon, weight_decay, max_grad_norm, ema, log_every, "
-        + "image_log_every, images_to_log, checkpoint_every, keep_checkpoints), got a list", e.getMessage());
+        + "image_log_every, images_to_log, checkpoint_every, keep_checkpoints, init_from), got a list", e.getMessage());
   }
 
   @Test

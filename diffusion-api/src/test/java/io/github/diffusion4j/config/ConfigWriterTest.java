@@ -34,7 +34,9 @@ class ConfigWriterTest {
     for (Key<?, ?> k : Schema.keys()) {
       boolean notForTheDefaultKinds = !k.appliesTo("gradients") && !k.appliesTo("mlp");
       String line = k.name() + ":";
-      if (notForTheDefaultKinds) {
+      if (java.util.Optional.empty().equals(k.defaultFor(k.firstKind()))) {
+        assertFalse(yaml.contains(line), k.path() + " is empty by default: written only when set");
+      } else if (notForTheDefaultKinds) {
         assertFalse(yaml.contains("  " + line), k.path() + " does not apply and is left out");
       } else {
         assertTrue(yaml.contains(line), k.path());
@@ -96,7 +98,7 @@ class ConfigWriterTest {
       TrainingConfig t = c.training();
       TrainingConfig t2 = new TrainingConfig(t.epochs(), t.batchSize(), lr, t.adamBeta1(), t.adamBeta2(),
           t.adamEpsilon(), t.weightDecay(), t.maxGradNorm(), t.ema(), t.logEvery(), t.imageLogEvery(),
-          t.imagesToLog(), t.checkpointEvery(), t.keepCheckpoints());
+          t.imagesToLog(), t.checkpointEvery(), t.keepCheckpoints(), t.initFrom());
       DiffusionConfig back = roundTrip(new DiffusionConfig(c.backend(), c.seed(), c.threads(), c.data(),
           c.model(), c.schedule(), t2, c.sampling(), c.output()));
       assertEquals(lr, back.training().learningRate());

@@ -264,4 +264,22 @@ class UNet2DSpecTest {
         () -> DiffusersConversion.config(new MlpSpec(Shape.of(3, 5, 5), 100, 16)));
     assertTrue(e.getMessage().contains("mlp"), e.getMessage());
   }
+
+  @Test
+  void diffusersWeightsConvertBackToEachUNetsOwnLayout() {
+    UNetSpec mini = UNetSpec.defaults(Shape.of(1, 32, 32), 1000);
+    DdpmUNetSpec ddpm = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    for (ModelSpec spec : List.of(mini, ddpm)) {
+      StateDict w = spec.initialWeights(7);
+      StateDict back = DiffusersConversion.fromDiffusers(spec, DiffusersConversion.weights(spec, w));
+      assertEquals(w, back, spec.kind() + ": names, shapes (the attention's [C, C, 1, 1]), order and values");
+      assertEquals(List.copyOf(w.names()), List.copyOf(back.names()), "in the spec's state-dict order");
+    }
+    UNet2DSpec u = DiffusersConversion.spec(ddpm);
+    StateDict d = u.initialWeights(2);
+    assertEquals(d, DiffusersConversion.fromDiffusers(u, d), "a UNet2DModel's weights are its own");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> DiffusersConversion.fromDiffusers(mini, d));
+    assertTrue(e.getMessage().startsWith("diffusers weights of the configured unet"), e.getMessage());
+  }
 }

@@ -63,6 +63,7 @@ final class TrainCommand implements Callable<Integer> {
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
+        run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
         TrainingSummary s = runWithProgress(run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {

@@ -1,0 +1,144 @@
+package io.github.diffusion4j.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.config.ConfigException;
+import io.github.diffusion4j.io.Checkpoint;
+import io.github.diffusion4j.io.CheckpointStore;
+import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.DdpmUNetSpec;
+import io.github.diffusion4j.model.DiffusersConversion;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.GoldenCases;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code training.init_from}: a new run starting from a checkpoint's or a diffusers folder's weights (fine-tuning). */
+class InitialWeightsTest {
+  @TempDir
+  Path dir;
+
+  private Diffusion open(String yaml, String... overrides) throws IOException {
+    Path file = dir.resolve("run.yaml");
+    Files.writeString(file, yaml);
+    return Diffusion.open(file, List.of(overrides));
+  }
+
+  private Path trained() throws IOException {
+    RunFolder base = new RunFolder(dir.resolve("base"));
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.epochs=1"); TrainingRun run = TrainingRun.start(d, base)) {
+      run.run();
+    }
+    return base.root();
+  }
+
+  @Test
+  void aNewRunStartsFromTheEmaWeightsOfARunsLatestCheckpoint() throws IOException {
+    Path base = trained();
+    Path latest = CheckpointStore.listIn(base.resolve("checkpoints")).get(0);
+    StateDict ema = Checkpoint.read(latest).content().ema().orElseThrow();
+    RunFolder tuned = new RunFolder(dir.resolve("tuned"));
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base, "training.learning_rate=1e-4");
+        TrainingRun run = TrainingRun.start(d, tuned)) {
+      assertEquals(ema, run.model().stateDict(), "the sampling (EMA) weights, not the last step's");
+      assertEquals(latest.resolve(Checkpoint.EMA_FILE), run.initialWeights().orElseThrow());
+      assertEquals(0, run.startsFrom().step(), "a new run: its steps, Adam's moments and the log start afresh");
+      assertTrue(run.run().completed());
+    }
+    assertTrue(Files.readString(tuned.config()).contains("init_from: "), "the resolved config records where it began");
+    // resumed, the run's own checkpoint is read: the folder it started from may be gone
+    deleteTree(base);
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base, "training.learning_rate=1e-4",
+        "training.epochs=4"); TrainingRun run = TrainingRun.resume(d, tuned)) {
+      assertTrue(run.initialWeights().isEmpty());
+      assertTrue(run.run().completed());
+    }
+  }
+
+  @Test
+  void weightsOfAnotherNetworkAreRefusedBeforeTheRunFolderIsMade() throws IOException {
+    Path base = trained();
+    RunFolder tuned = new RunFolder(dir.resolve("tuned"));
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base, "model.hidden=8")) {
+      ConfigException e = assertThrows(ConfigException.class, () -> TrainingRun.start(d, tuned));
+      assertTrue(e.getMessage().contains("training.init_from: " + base), e.getMessage());
+      assertTrue(e.getMessage().contains("ema.safetensors: does not fit the configured model (mlp for 3x5x5 images): "),
+          e.getMessage());
+    }
+    assertFalse(Files.exists(tuned.root()));
+  }
+
+  @Test
+  void aFolderWithoutAModelIsRefusedByTheChecks() throws IOException {
+    for (Path bad : List.of(dir.resolve("missing"), Files.createDirectories(dir.resolve("empty")))) {
+      try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + bad)) {
+        ConfigException e = assertThrows(ConfigException.class, d::check);
+        assertTrue(e.getMessage().contains("training.init_from: " + bad + ": "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("give a checkpoint folder, a run folder or a diffusers folder"),
+            e.getMessage());
+      }
+    }
+  }
+
+  @Test
+  void aDiffusersFolderStartsARunOfTheEquivalentDdpmUNet() throws IOException {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    StateDict w = GoldenCases.testWeights(spec.parameterShapes(), 21);
+    Path published = dir.resolve("published");
+    DiffusersFolder.write(published, DiffusersConversion.config(spec), DiffusersConversion.weights(spec, w),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    String yaml = String.join("\n", "backend: reference", "data:", "  image_shape: [3, 8, 8]", "  train_size: 8",
+        "  eval_size: 0", "model:", "  kind: ddpm", "  base_channels: 32", "  channel_mult: [1, 2]",
+        "  num_res_blocks: 1", "  attn_resolutions: [4]", "  dropout: 0.0", "training:", "  epochs: 1",
+        "  batch_size: 8", "");
+    try (Diffusion d = open(yaml, "training.init_from=" + published);
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("tuned")))) {
+      assertEquals(w, run.model().stateDict(), "the authors' names and shapes, from diffusers' ones");
+    }
+    try (Diffusion d = open(yaml, "training.init_from=" + published, "model.dropout=0.1")) {
+      try (TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("with-dropout")))) {
+        assertEquals(w, run.model().stateDict(), "dropout is a training setting: it may differ");
+      }
+    }
+    // the same names and shapes, another function: refused
+    java.util.Map<String, Object> other = new java.util.HashMap<>(DiffusersConversion.config(spec).toMap());
+    other.put("norm_eps", 1e-5);
+    Path otherEps = dir.resolve("other-eps");
+    DiffusersFolder.write(otherEps, io.github.diffusion4j.model.UNet2DConfig.fromMap(other),
+        DiffusersConversion.weights(spec, w), SchedulerConfig.DIFFUSERS_DEFAULTS);
+    try (Diffusion d = open(yaml, "training.init_from=" + otherEps)) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TrainingRun.start(d, new RunFolder(dir.resolve("eps"))));
+      assertTrue(e.getMessage().contains("config.json: key 'norm_eps' is 1.0E-5 but the configured model's is 1.0E-6; "),
+          e.getMessage());
+    }
+    try (Diffusion d = open(yaml, "training.init_from=" + published, "model.base_channels=64")) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TrainingRun.start(d, new RunFolder(dir.resolve("other"))));
+      assertTrue(e.getMessage().contains("config.json: key 'block_out_channels' is [32, 64] but the configured "
+          + "model's is [64, 128]; the run must configure the same network"), e.getMessage());
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    List<Path> all = new ArrayList<>();
+    try (var s = Files.walk(root)) {
+      s.forEach(all::add);
+    }
+    all.sort((a, b) -> b.getNameCount() - a.getNameCount());
+    for (Path p : all) {
+      Files.delete(p);
+    }
+  }
+}
