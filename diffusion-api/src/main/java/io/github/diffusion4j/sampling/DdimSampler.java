@@ -18,6 +18,9 @@ import io.github.diffusion4j.tensor.TensorFactory;
  *   x_prev = sqrt(a_p) x0^ + sqrt(1 - a_p - sigma^2) eps^ + sigma z          (eq. 12)
  * </pre>
  *
+ * <p>The noise is added wherever {@code sigma > 0}, the last step included: with {@code set_alpha_to_one} false
+ * and {@code eta > 0} the last step's {@code sigma} is not 0, and diffusers adds its noise there too.
+ *
  * <p>Without clipping, {@code x0^} and {@code eps^} are linear in {@code x_t} and the output, so
  * {@code x_prev} is one pass over the batch (with the noise, one
  * {@link Tensor#combine(double, Tensor, double, Tensor, double)}), and {@code x0^} for the step's result is a
@@ -91,7 +94,9 @@ public final class DdimSampler implements Sampler {
     double variance = schedule.posteriorVariance(t, aP);
     double sigma = eta * Math.sqrt(variance);
     double direction = Math.sqrt(Math.max(1.0 - aP - sigma * sigma, 0.0));
-    boolean noise = eta > 0 && !c.isLast();
+    // as diffusers: the noise goes with the sigma^2 taken from the direction, also at the last step (not 0 there
+    // when set_alpha_to_one is false)
+    boolean noise = sigma > 0;
     Tensor x0;
     Tensor prev;
     if (!clipping.active()) {
