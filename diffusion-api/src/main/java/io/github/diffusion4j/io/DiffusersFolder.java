@@ -59,6 +59,11 @@ public record DiffusersFolder(
   public static final String SCHEDULER = "scheduler_config.json";
 
   private static final Set<String> PIPELINES = Set.of("DDPMPipeline", "DDIMPipeline");
+  /**
+   * The schedulers whose maths the built-in samplers compute; another's settings (PNDM's, Euler's) would be sampled
+   * with other maths than the folder names.
+   */
+  private static final Set<String> SCHEDULERS = Set.of("DDPMScheduler", "DDIMScheduler");
   private static final Map<String, String> DEPRECATED = Map.of("query", "to_q", "key", "to_k", "value", "to_v",
       "proj_attn", "to_out.0");
 
@@ -136,6 +141,7 @@ public record DiffusersFolder(
     Path schedulerFile = schedulerDir.resolve(SCHEDULER);
     Optional<SchedulerConfig> scheduler = Files.isRegularFile(schedulerFile)
         ? Optional.of(SchedulerConfig.read(schedulerFile)) : Optional.empty();
+    scheduler.ifPresent(c -> checkScheduler(schedulerFile, "_class_name", c.className()));
     return new DiffusersFolder(directory, configFile, weightsFile, config, ordered.build(), scheduler);
   }
 
@@ -178,10 +184,25 @@ public record DiffusersFolder(
         throw CheckpointException.of(index, "key '" + k + "': a pipeline with a " + k + " component is not supported; "
             + "supported are a unet and a scheduler");
       }
+      if (k.equals("scheduler") && v.isArray() && v.size() == 2 && v.get(1).isTextual()) {
+        checkScheduler(index, "scheduler", v.get(1).textValue());
+      }
       if (k.equals("unet") && !(v.isArray() && v.size() == 2 && UNet2DConfig.CLASS_NAME.equals(v.get(1).asText()))) {
         throw CheckpointException.of(index, "key 'unet': " + StrictJson.kind(v) + " is not supported; supported is [\"diffusers\", \""
             + UNet2DConfig.CLASS_NAME + "\"]");
       }
+    }
+  }
+
+  /**
+   * Refuses a scheduler other than {@code DDPMScheduler} and {@code DDIMScheduler}: its settings describe other
+   * maths (PNDM's, Euler's), which the built-in samplers would not compute.
+   */
+  private static void checkScheduler(Path file, String key, String className) {
+    if (!SCHEDULERS.contains(className)) {
+      throw CheckpointException.of(file, "key '" + key + "': '" + StrictJson.abbreviate(className) + "' is not "
+          + "supported; allowed are " + new java.util.TreeSet<>(SCHEDULERS) + " (diffusion4j samples with DDPM or "
+          + "DDIM; to sample this model with DDIM, as diffusers' DDIMPipeline does, write \"DDIMScheduler\" there)");
     }
   }
 

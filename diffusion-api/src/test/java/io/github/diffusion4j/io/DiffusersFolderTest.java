@@ -133,6 +133,37 @@ class DiffusersFolderTest {
   }
 
   @Test
+  void anotherSchedulerIsRefusedNotSampledWithOtherMaths() throws IOException {
+    UNet2DConfig c = micro();
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER);
+    // a PNDM or Euler scheduler's settings were read as DDPM's and sampled with DDIM, silently
+    Path scheduler = out.resolve("scheduler/scheduler_config.json");
+    Files.writeString(scheduler, "{\"_class_name\": \"EulerDiscreteScheduler\", \"use_karras_sigmas\": true}");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertEquals(scheduler + ": key '_class_name': 'EulerDiscreteScheduler' is not supported; allowed are "
+        + "[DDIMScheduler, DDPMScheduler] (diffusion4j samples with DDPM or DDIM; to sample this model with DDIM, as "
+        + "diffusers' DDIMPipeline does, write \"DDIMScheduler\" there)", e.getMessage());
+    Files.writeString(scheduler, "{\"_class_name\": \"DDIMScheduler\"}");
+    assertEquals("DDIMScheduler", DiffusersFolder.read(out).scheduler().orElseThrow().className());
+    // the pipeline's own list names the scheduler class diffusers loads
+    Path index = out.resolve("model_index.json");
+    Files.writeString(index, DiffusersFolder.modelIndexJson().replace("\"DDPMScheduler\"", "\"PNDMScheduler\""));
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertTrue(e.getMessage().startsWith(index + ": key 'scheduler': 'PNDMScheduler' is not supported; allowed are "
+        + "[DDIMScheduler, DDPMScheduler]"), e.getMessage());
+    // a model folder's scheduler_config.json beside config.json is checked alike
+    Path model = dir.resolve("model");
+    Files.createDirectories(model);
+    Files.copy(out.resolve("unet/config.json"), model.resolve("config.json"));
+    Files.copy(out.resolve("unet/diffusion_pytorch_model.safetensors"), model.resolve("diffusion_pytorch_model.safetensors"));
+    Files.writeString(model.resolve("scheduler_config.json"), "{\"_class_name\": \"PNDMScheduler\"}");
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(model));
+    assertTrue(e.getMessage().startsWith(model.resolve("scheduler_config.json") + ": key '_class_name': "
+        + "'PNDMScheduler' is not supported"), e.getMessage());
+  }
+
+  @Test
   void aDiffusion4jCheckpointIsNotADiffusersFolder() throws IOException {
     Path ckpt = Files.createDirectories(dir.resolve("ckpt"));
     Files.writeString(ckpt.resolve("config.json"), "{}");
