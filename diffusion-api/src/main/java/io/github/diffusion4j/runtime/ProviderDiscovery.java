@@ -31,6 +31,11 @@ public final class ProviderDiscovery {
   public static final Map<String, String> OFFICIAL_BACKENDS =
       Map.of("nd4j", "io.github.diffusion4j:backend-nd4j", "djl", "io.github.diffusion4j:backend-djl");
 
+  /** The official backends' provider classes, to tell a backend whose jar is there but whose service entry is not. */
+  private static final Map<String, String> OFFICIAL_PROVIDER_CLASSES = Map.of(
+      "nd4j", "io.github.diffusion4j.backend.nd4j.Nd4jBackendProvider",
+      "djl", "io.github.diffusion4j.backend.djl.DjlBackendProvider");
+
   /**
    * The outcome of a discovery.
    *
@@ -148,11 +153,25 @@ public final class ProviderDiscovery {
    * @return one line
    */
   public static String unknownBackend(String name, Found<BackendProvider> found) {
+    return unknownBackend(name, found, OFFICIAL_PROVIDER_CLASSES.get(name), ProviderDiscovery.class.getClassLoader());
+  }
+
+  /**
+   * As {@link #unknownBackend(String, Found)}, with the official backend's provider class looked for in
+   * {@code loader}: a provider class that loads but was not discovered lost its {@code META-INF/services} entry,
+   * as in a fat jar that kept one backend's service file of several, and adding the dependency would not help.
+   */
+  static String unknownBackend(String name, Found<BackendProvider> found, String providerClass, ClassLoader loader) {
     StringBuilder b = new StringBuilder("unknown backend '").append(name).append("'; ");
     b.append(found.providers().isEmpty() ? "no backend is on the class path"
         : "available: " + String.join(", ", found.providers().keySet()));
     String artifact = OFFICIAL_BACKENDS.get(name);
-    if (artifact != null) {
+    if (artifact != null && providerClass != null && loads(providerClass, loader)) {
+      b.append("; ").append(providerClass).append(" is on the class path but not listed in META-INF/services/")
+          .append(BackendProvider.class.getName())
+          .append(" (a fat jar that kept one service file of several): merge the service files, e.g. with "
+              + "maven-shade-plugin's ServicesResourceTransformer (README, \"Packaging an application\")");
+    } else if (artifact != null) {
       b.append("; add the dependency ").append(artifact).append(" to use it");
     } else {
       b.append("; official backends: ").append(OFFICIAL_BACKENDS.entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -162,6 +181,15 @@ public final class ProviderDiscovery {
       b.append("; broken providers: ").append(String.join("; ", found.broken()));
     }
     return b.toString();
+  }
+
+  private static boolean loads(String className, ClassLoader loader) {
+    try {
+      Class.forName(className, false, loader);
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
   }
 
   /**

@@ -108,6 +108,22 @@ class DiffusionTest {
   }
 
   @Test
+  void aBackendWhoseServiceEntryWasLostIsToldToMergeServiceFilesNotToAddTheDependency() {
+    ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends();
+    ClassLoader loader = DiffusionTest.class.getClassLoader();
+    // a fat jar whose service file lists nd4j only: djl's provider class is there, unregistered
+    String lost = ProviderDiscovery.unknownBackend("djl", found, SecondReference.class.getName(), loader);
+    assertTrue(lost.contains(SecondReference.class.getName() + " is on the class path but not listed in "
+        + "META-INF/services/io.github.diffusion4j.spi.BackendProvider"), lost);
+    assertTrue(lost.contains("ServicesResourceTransformer"), lost);
+    assertFalse(lost.contains("add the dependency"), lost);
+    String absent = ProviderDiscovery.unknownBackend("djl", found, "com.example.NotThere", loader);
+    assertTrue(absent.contains("add the dependency io.github.diffusion4j:backend-djl"), absent);
+    assertFalse(absent.contains("ServicesResourceTransformer"), absent);
+    assertTrue(ProviderDiscovery.unknownBackend("djl", found).contains("add the dependency"), "djl is not here");
+  }
+
+  @Test
   void unknownSamplerIsALocatedError() throws IOException {
     Path p = yaml(TINY.replace("sampler: ddim", "sampler: euler"));
     try (Diffusion d = Diffusion.open(p)) {
