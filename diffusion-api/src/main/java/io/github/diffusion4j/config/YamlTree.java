@@ -27,9 +27,12 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * {@link ConfigException}s at SnakeYAML's position.
  */
 final class YamlTree {
-  /** An empty plain value ({@code key:}) reads as null; a quoted {@code ''} stays a string. */
-  private static final YAMLFactory FACTORY =
-      YAMLFactory.builder().enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL).build();
+  /** Built at the first parse, after {@link JacksonVersions#require()} (a mix of versions may fail here). */
+  private static final class Factory {
+    /** An empty plain value ({@code key:}) reads as null; a quoted {@code ''} stays a string. */
+    static final YAMLFactory INSTANCE =
+        YAMLFactory.builder().enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL).build();
+  }
 
   private YamlTree() {}
 
@@ -123,8 +126,9 @@ final class YamlTree {
       throw new ConfigException(source, 0, 0, "", "holds " + text.codePointCount(0, text.length())
           + " characters; a config file holds at most " + MAX_CODE_POINTS);
     }
+    JacksonVersions.require();
     Reader reader = new Reader(source, positions);
-    try (YAMLParser p = FACTORY.createParser(text)) {
+    try (YAMLParser p = Factory.INSTANCE.createParser(text)) {
       JsonToken t = p.nextToken();
       if (t == null) {
         return null;

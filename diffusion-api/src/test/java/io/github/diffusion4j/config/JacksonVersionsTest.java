@@ -1,0 +1,43 @@
+package io.github.diffusion4j.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import com.fasterxml.jackson.core.Version;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JacksonVersionsTest {
+  private static Map<String, Version> versions(String core, String databind, String yaml) {
+    Map<String, Version> m = new LinkedHashMap<>();
+    m.put("jackson-core", parse(core));
+    m.put("jackson-databind", parse(databind));
+    m.put("jackson-dataformat-yaml", parse(yaml));
+    return m;
+  }
+
+  private static Version parse(String v) {
+    String[] p = v.split("\\.");
+    return new Version(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), null,
+        "com.fasterxml.jackson.core", "x");
+  }
+
+  @Test
+  void aDatabindPinnedAloneIsOneLineNamingTheVersionsAndTheBom() {
+    assertEquals("the Jackson modules on the class path are of different versions (jackson-core 2.17.2, "
+        + "jackson-databind 2.17.2, jackson-dataformat-yaml 2.21.8); diffusion4j reads its configuration with all "
+        + "three, which need one version: align them, e.g. by importing com.fasterxml.jackson:jackson-bom (README, "
+        + "\"Packaging an application\")", JacksonVersions.mismatch(versions("2.17.2", "2.17.2", "2.21.8")));
+  }
+
+  @Test
+  void oneMinorVersionPassesWhateverThePatchLevels() {
+    assertNull(JacksonVersions.mismatch(versions("2.17.2", "2.17.1", "2.17.0")));
+  }
+
+  @Test
+  void theClassPathOfThisBuildPasses() {
+    JacksonVersions.require();
+  }
+}
