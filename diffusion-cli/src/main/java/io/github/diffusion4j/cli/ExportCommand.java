@@ -64,6 +64,13 @@ final class ExportCommand implements Callable<Integer> {
       }
       spec.commandLine().getOut().println("wrote " + out + " (diffusers DDPMPipeline: " + m.model().spec().kind()
           + " as UNet2DModel, " + m.model().spec().network().parameterCount() + " parameters)");
+      if (m.diffusion().config().sampling().varianceType() == io.github.diffusion4j.sampling.VarianceType.TUTORIAL) {
+        // diffusers' DDPMScheduler takes a variance_type it does not know for fixed_small, without a word
+        spec.commandLine().getErr().println("warning: sampling.variance_type is tutorial (sigma = beta), which "
+            + "diffusers' DDPMScheduler does not know: DDPMPipeline samples this folder with fixed_small (this SDK "
+            + "reads it back as tutorial); export with --set sampling.variance_type=fixed_small or fixed_large to "
+            + "say which diffusers is to use");
+      }
     }
     return DiffusionCli.OK;
   }

@@ -130,6 +130,14 @@ class PublishedModelsCliTest {
     assertEquals("diffusion: " + exported + ": holds README.md, which writing a diffusers folder there would delete; "
         + "choose a new folder, or move such files out first\n", r.err());
     assertEquals("my notes", Files.readString(exported.resolve("README.md")));
+    // a variance diffusers does not know is written, and said
+    r = cli("export", "--checkpoint", mine.toString(), "--out", dir.resolve("tutorial").toString(), "--backend",
+        "reference", "--set", "sampling.variance_type=tutorial");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.err().startsWith("warning: sampling.variance_type is tutorial (sigma = beta), which diffusers' "
+        + "DDPMScheduler does not know: DDPMPipeline samples this folder with fixed_small"), r.err());
+    assertEquals("", cli("export", "--checkpoint", mine.toString(), "--out", dir.resolve("small").toString(),
+        "--backend", "reference").err());
   }
 
   @Test
