@@ -285,6 +285,12 @@ public final class NetworkModel implements TrainableModel {
     Value[] values = new Value[n];
     for (Node node : network.nodes()) {
       int id = node.id();
+      // an interrupted thread ends the pass between two layers (a 256x256 U-Net's pass over a batch takes a minute:
+      // Ctrl-C waited for it); the pass's values are released as it closes
+      if (Thread.currentThread().isInterrupted()) {
+        throw new java.util.concurrent.CancellationException(
+            spec.kind() + ": interrupted during a prediction pass, before layer " + (id + 1) + " of " + n);
+      }
       if (predictInputs[id] == null) {
         continue; // a dropout: the identity in prediction
       }

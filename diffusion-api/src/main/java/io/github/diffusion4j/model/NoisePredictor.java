@@ -18,6 +18,8 @@ public interface NoisePredictor {
    * @param noisy the noisy batch {@code [N, C, H, W]}
    * @param timesteps one timestep per item, each in {@code [0, T)}
    * @return the model output, of the same shape as {@code noisy}, in the current scope
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (the networks of this
+   *     SDK check between two layers; the thread stays interrupted)
    */
   Tensor predict(Tensor noisy, int[] timesteps);
 }

@@ -18,6 +18,11 @@ import java.util.Map;
 final class Checkpoints {
   /** The extra training-state key with Adam's exact step count (the tensor entry is float32). */
   static final String ADAM_STEP = "adam_step";
+  /** The {@code training_state} strings of {@link TrainingProgress.Losses} (absent before 2026-12-06: none summed). */
+  static final String EPOCH_LOSS_SUM = "epoch_loss_sum";
+  static final String EPOCH_LOSS_STEPS = "epoch_loss_steps";
+  static final String INTERVAL_LOSS_SUM = "interval_loss_sum";
+  static final String INTERVAL_LOSS_STEPS = "interval_loss_steps";
 
   private Checkpoints() {}
 
@@ -34,7 +39,11 @@ final class Checkpoints {
     CheckpointContent c = CheckpointContent.of(weights, ConfigWriter.toYaml(config))
         .withScheduler(schedulerConfig(config))
         .withTrainingState(new TrainingState(p.step(), p.epoch(), p.batchInEpoch(), model.optimizerState(),
-            Map.of(ADAM_STEP, Long.toString(model.stepCount()))));
+            Map.of(ADAM_STEP, Long.toString(model.stepCount()),
+                EPOCH_LOSS_SUM, Double.toString(p.losses().epochSum()),
+                EPOCH_LOSS_STEPS, Integer.toString(p.losses().epochSteps()),
+                INTERVAL_LOSS_SUM, Double.toString(p.losses().intervalSum()),
+                INTERVAL_LOSS_STEPS, Integer.toString(p.losses().intervalSteps()))));
     if (ema) {
       StateDict e = model.emaStateDict();
       requireFinite(e, "EMA weights");
@@ -77,7 +86,8 @@ final class Checkpoints {
       throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE)
           + ": epoch or batch out of range");
     }
-    return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step());
+    return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step(),
+        losses(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE), s.extra()));
   }
 
   /** The prefix of the tutorial's schedule buffers in its module's state dict ({@code NoiseSchedule}). */
@@ -140,5 +150,24 @@ final class Checkpoints {
       }
     }
     return rest.build();
+  }
+
+  /**
+   * The losses summed before a checkpoint; none for a checkpoint written before they were recorded (its resumed
+   * epoch then logs the mean of its resumed steps, as it did).
+   */
+  static TrainingProgress.Losses losses(Path file, Map<String, String> extra) {
+    if (!extra.containsKey(EPOCH_LOSS_SUM)) {
+      return TrainingProgress.Losses.NONE;
+    }
+    try {
+      return new TrainingProgress.Losses(Double.parseDouble(extra.get(EPOCH_LOSS_SUM)),
+          Integer.parseInt(extra.get(EPOCH_LOSS_STEPS)), Double.parseDouble(extra.get(INTERVAL_LOSS_SUM)),
+          Integer.parseInt(extra.get(INTERVAL_LOSS_STEPS)));
+    } catch (RuntimeException e) { // a missing string, a malformed number, a negative count
+      throw new CheckpointException(file + ": loss sums " + extra.get(EPOCH_LOSS_SUM) + "/"
+          + extra.get(EPOCH_LOSS_STEPS) + "/" + extra.get(INTERVAL_LOSS_SUM) + "/" + extra.get(INTERVAL_LOSS_STEPS)
+          + " are not two finite sums and two step counts: " + e.getMessage());
+    }
   }
 }

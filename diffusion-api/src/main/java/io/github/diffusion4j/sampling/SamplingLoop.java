@@ -102,7 +102,8 @@ public final class SamplingLoop {
    * @throws IllegalStateException if a step's result is not a sample of the batch's shape, or the final samples
    *     hold NaN or infinite values (they are not returned, so not written)
    * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (checked before each
-   *     step; the thread stays interrupted and every tensor of the run is released)
+   *     step, and by the networks of this SDK between two layers; the thread stays interrupted and every tensor of
+   *     the run is released)
    */
   public static Tensor run(
       Sampler sampler,

@@ -142,17 +142,25 @@ public final class Trainer {
     for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
       int[] perm = permutation(n, options.seed(), epoch);
       Dataset epochData = train.epoch(epoch);
-      run.startEpoch();
+      run.startEpoch(epoch == from.epoch());
       int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
       for (int b = firstBatch; b < batches; b++) {
         if (stopRequested || Thread.currentThread().isInterrupted()) { // an interrupt stops as requestStop does
-          return run.stopped(new TrainingProgress(epoch, b, run.step));
+          return run.stopped(run.at(epoch, b));
         }
         run.step(epochData, perm, b * bsMax, Math.min(bsMax, n - b * bsMax), epoch, b);
       }
-      run.endEpoch(epoch, eval);
+      try {
+        run.endEpoch(epoch, eval);
+      } catch (java.util.concurrent.CancellationException e) {
+        if (!Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        // interrupted during the evaluation, which a resume from here runs first (its steps are all taken)
+        return run.stopped(run.at(epoch, batches));
+      }
     }
-    return run.completed(new TrainingProgress(options.epochs(), 0, run.step));
+    return run.completed(run.at(options.epochs(), 0));
   }
 
   /** Checks both sets against the model and the batch size against the training set; returns its size. */
@@ -176,6 +184,8 @@ public final class Trainer {
    *
    * @param eval the evaluation set
    * @return the mean squared error against the prediction type's target
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (the model's passes
+   *     check between their layers)
    */
   public double evaluate(Dataset eval) {
     checkData(eval, "evaluation");
@@ -243,11 +253,23 @@ public final class Trainer {
       this.image = image;
       this.listener = listener;
       this.step = from.step();
+      this.intervalLoss = from.losses().intervalSum();
+      this.intervalSteps = from.losses().intervalSteps();
     }
 
-    void startEpoch() {
-      epochLoss = 0;
-      epochSteps = 0;
+    /** Starts an epoch's loss sums: from the position's where the run resumes within it, else from nothing. */
+    void startEpoch(boolean resumed) {
+      epochLoss = resumed ? from.losses().epochSum() : 0;
+      epochSteps = resumed ? from.losses().epochSteps() : 0;
+    }
+
+    /**
+     * The position before batch {@code batch} of {@code epoch}, with the losses summed so far: the log interval's, and
+     * the epoch's within an epoch (at its first batch, nothing of it is summed yet).
+     */
+    TrainingProgress at(int epoch, int batch) {
+      return new TrainingProgress(epoch, batch, step, new TrainingProgress.Losses(batch == 0 ? 0 : epochLoss,
+          batch == 0 ? 0 : epochSteps, intervalLoss, intervalSteps));
     }
 
     /** One optimiser step on the images {@code perm[start .. start + size)}, then its logs. */
@@ -331,8 +353,7 @@ public final class Trainer {
         evalLosses.add(e);
         evalLoss = OptionalDouble.of(e);
       }
-      listener.onEpochEnd(new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos),
-          new TrainingProgress(epoch + 1, 0, step)));
+      listener.onEpochEnd(new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos), at(epoch + 1, 0)));
     }
 
     /** The summary of a run stopped at {@code at}: the loss is the current epoch's so far, if any. */

@@ -417,6 +417,77 @@ class RunReliabilityTest {
   }
 
   @Test
+  void anInterruptEndsAPredictionPassBetweenTwoLayers() throws IOException {
+    Path cp = trained();
+    try (TrainedModel m = TrainedModel.load(cp, List.of())) {
+      io.github.diffusion4j.tensor.TensorFactory f = m.diffusion().backend().tensors();
+      io.github.diffusion4j.tensor.Shape shape = io.github.diffusion4j.tensor.Shape.batchOf(2, m.diffusion().imageShape());
+      Thread.currentThread().interrupt();
+      java.util.concurrent.CancellationException e;
+      try (io.github.diffusion4j.tensor.TensorScope s = f.openScope()) {
+        e = assertThrows(java.util.concurrent.CancellationException.class,
+            () -> m.model().predict(f.zeros(shape), new int[] {1, 2}));
+      }
+      assertTrue(Thread.interrupted(), "the interrupt is kept");
+      assertTrue(e.getMessage().startsWith("mlp: interrupted during a prediction pass, before layer 1 of "),
+          e.getMessage());
+      try (io.github.diffusion4j.tensor.TensorScope s = f.openScope()) {
+        assertEquals(shape, m.model().predict(f.zeros(shape), new int[] {1, 2}).shape(), "the model works on");
+      }
+    }
+  }
+
+  @Test
+  void anInterruptDuringTheEvaluationStopsWhereAResumeEvaluatesFirst() throws IOException {
+    RunFolder whole = new RunFolder(dir.resolve("whole"));
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.start(d, whole)) {
+      assertTrue(run.run().completed());
+    }
+    RunFolder cut = new RunFolder(dir.resolve("cut"));
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.start(d, cut)) {
+      io.github.diffusion4j.training.TrainingSummary s = run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 7) { // the last step of epoch 1 (200 images, batches of 32): its evaluation comes next
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      assertTrue(Thread.interrupted(), "the interrupt is kept");
+      assertFalse(s.completed());
+      assertEquals(List.of(0, 7, 7L), List.of(s.progress().epoch(), s.progress().batchInEpoch(), s.progress().step()));
+    }
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.resume(d, cut)) {
+      assertTrue(run.run().completed());
+    }
+    try (TrainedModel a = TrainedModel.load(whole.root(), List.of());
+        TrainedModel b = TrainedModel.load(cut.root(), List.of())) {
+      assertEquals(a.model().stateDict(), b.model().stateDict(), "the uninterrupted run's weights");
+    }
+    List<String> evals = Files.readAllLines(cut.metrics()).stream().filter(l -> l.contains("\"eval_loss\"")).toList();
+    assertEquals(Files.readAllLines(whole.metrics()).stream().filter(l -> l.contains("\"eval_loss\""))
+        .map(l -> l.replaceAll(",\"elapsed\":[^,}]*", "")).toList(),
+        evals.stream().map(l -> l.replaceAll(",\"elapsed\":[^,}]*", "")).toList(),
+        "both epochs' evaluations, as the uninterrupted run logged them");
+  }
+
+  @Test
+  void lossSumsReadFromATrainingStateOrNoneFromAnOlderOne() {
+    Path file = dir.resolve("training_state.safetensors");
+    assertEquals(io.github.diffusion4j.training.TrainingProgress.Losses.NONE,
+        Checkpoints.losses(file, java.util.Map.of(Checkpoints.ADAM_STEP, "3")), "written before the sums were");
+    assertEquals(new io.github.diffusion4j.training.TrainingProgress.Losses(0.1 + 0.2, 3, 1.0 / 3, 1),
+        Checkpoints.losses(file, java.util.Map.of(Checkpoints.EPOCH_LOSS_SUM, Double.toString(0.1 + 0.2),
+            Checkpoints.EPOCH_LOSS_STEPS, "3", Checkpoints.INTERVAL_LOSS_SUM, Double.toString(1.0 / 3),
+            Checkpoints.INTERVAL_LOSS_STEPS, "1")), "exactly, as written");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.losses(file,
+        java.util.Map.of(Checkpoints.EPOCH_LOSS_SUM, "x", Checkpoints.EPOCH_LOSS_STEPS, "3",
+            Checkpoints.INTERVAL_LOSS_SUM, "0", Checkpoints.INTERVAL_LOSS_STEPS, "-1")));
+    assertTrue(e.getMessage().startsWith(file + ": loss sums x/3/0/-1 are not two finite sums and two step counts"),
+        e.getMessage());
+  }
+
+  @Test
   void aRunNameIsOneFolderInsideTheOutputFolder() {
     Path out = dir.resolve("runs");
     assertEquals(out.resolve("x"), RunFolder.under(out, "x").root());

@@ -66,7 +66,7 @@ class TrainerTest {
       assertTrue(s.completed());
       // 300 images in batches of 32: 9 full batches and one of 12 per epoch
       assertEquals(60, steps[0]);
-      assertEquals(new TrainingProgress(6, 0, 60), s.progress());
+      assertEquals(List.of(6, 0, 60L), List.of(s.progress().epoch(), s.progress().batchInEpoch(), s.progress().step()));
       assertEquals(12, logs.size());
       assertEquals(6, images.size());
       assertEquals(Shape.of(3, 3, 5, 5), images.get(0).batchShape());
@@ -92,9 +92,11 @@ class TrainerTest {
   void resumingGivesTheUninterruptedRun() {
     OptimizerSpec opt = OptimizerSpec.adam(1e-3);
     TrainerOptions o = options(2, 32);
+    List<String> whole = new ArrayList<>();
+    List<String> resumed = new ArrayList<>();
     try (TrainableModel a = ref.createModel(spec, opt, 5); TrainableModel b = ref.createModel(spec, opt, 5)) {
       new Trainer(a, ref, schedule, PredictionType.V_PREDICTION, o).train(train, null, TrainingProgress.START,
-          new TrainingListener() {});
+          lossesInto(whole));
       Trainer first = new Trainer(b, ref, schedule, PredictionType.V_PREDICTION, o);
       TrainingSummary partial = first.train(train, null, TrainingProgress.START, new TrainingListener() {
         @Override
@@ -105,15 +107,22 @@ class TrainerTest {
         }
       });
       assertFalse(partial.completed());
-      assertEquals(new TrainingProgress(1, 3, 13), partial.progress());
+      TrainingProgress p = partial.progress();
+      assertEquals(List.of(1, 3, 13L), List.of(p.epoch(), p.batchInEpoch(), p.step()));
+      assertEquals(3, p.losses().epochSteps(), "epoch 2's three steps so far");
+      assertEquals(3, p.losses().intervalSteps(), "steps 11 to 13 of the interval logged at 15");
       try (TrainableModel c = ref.createModel(spec, opt, 99)) {
         c.loadStateDict(b.stateDict());
         c.loadOptimizerState(b.optimizerState());
         c.loadEmaStateDict(b.emaStateDict());
         new Trainer(c, ref, schedule, PredictionType.V_PREDICTION, o).train(train, null, partial.progress(),
-            new TrainingListener() {});
+            lossesInto(resumed));
         assertEquals(a.stateDict(), c.stateDict(), "bit-identical weights");
         assertEquals(a.emaStateDict(), c.emaStateDict(), "bit-identical moving average");
+        assertEquals(whole.subList(whole.size() - resumed.size(), whole.size()), resumed,
+            "the resumed epoch's train_loss and the first interval's mean_loss as the uninterrupted run logged them");
+        assertEquals(List.of("log 15 mean ", "log 20 mean ", "epoch 1 train "),
+            resumed.stream().map(l -> l.replaceAll("[-0-9.E]+$", "")).toList());
       }
     }
   }
@@ -199,5 +208,20 @@ class TrainerTest {
       assertEquals(i, sorted[i]);
     }
     assertTrue(java.util.Arrays.equals(p0, Trainer.permutation(50, 1, 0)));
+  }
+
+  /** Each log's mean loss and each epoch's train loss, as lines. */
+  private static TrainingListener lossesInto(List<String> lines) {
+    return new TrainingListener() {
+      @Override
+      public void onLog(LogRecord r) {
+        lines.add("log " + r.step() + " mean " + r.meanLoss());
+      }
+
+      @Override
+      public void onEpochEnd(EpochSummary e) {
+        lines.add("epoch " + e.epoch() + " train " + e.trainLoss());
+      }
+    };
   }
 }
