@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Finds the {@link BackendProvider}s and {@link SamplerProvider}s on the class path with
- * {@link ServiceLoader}. Discovery never fails silently: a provider that cannot be instantiated is
+ * {@link ServiceLoader}: through this class's loader, then through the calling thread's context class loader where
+ * that is another (an application server's or plugin system's loader of the application, which holds a backend the
+ * SDK's own loader cannot see). Discovery never fails silently: a provider that cannot be instantiated is
  * reported (see {@link Found#broken()}) and the others are still used; two providers with the same name
  * are reported too (the first wins). Each such problem is also logged as a warning (SLF4J, logger
  * {@code io.github.diffusion4j.runtime.ProviderDiscovery}) every time discovery runs, so it shows even when
@@ -57,12 +59,12 @@ public final class ProviderDiscovery {
   }
 
   /**
-   * The backend providers on the class path of this class's loader.
+   * The backend providers on the class path of this class's loader and of the thread's context class loader.
    *
    * @return what was found
    */
   public static Found<BackendProvider> backends() {
-    return backends(ProviderDiscovery.class.getClassLoader());
+    return load(BackendProvider.class, BackendProvider::name, List.of(), loaders(), LOG);
   }
 
   static Found<BackendProvider> backends(ClassLoader loader) {
@@ -70,7 +72,22 @@ public final class ProviderDiscovery {
   }
 
   static Found<BackendProvider> backends(ClassLoader loader, Logger log) {
-    return load(BackendProvider.class, BackendProvider::name, List.of(), loader, log);
+    return load(BackendProvider.class, BackendProvider::name, List.of(), List.of(loader), log);
+  }
+
+  /**
+   * This class's loader, then the thread's context class loader unless it is that loader or one of its ancestors
+   * (which would find nothing more).
+   */
+  static List<ClassLoader> loaders() {
+    ClassLoader own = ProviderDiscovery.class.getClassLoader();
+    ClassLoader context = Thread.currentThread().getContextClassLoader();
+    for (ClassLoader l = own; l != null; l = l.getParent()) {
+      if (l == context) {
+        return List.of(own);
+      }
+    }
+    return context == null ? List.of(own) : List.of(own, context);
   }
 
   /**
@@ -79,18 +96,29 @@ public final class ProviderDiscovery {
    * @return what was found
    */
   public static Found<SamplerProvider> samplers() {
-    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(),
-        ProviderDiscovery.class.getClassLoader(), LOG);
+    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(), loaders(), LOG);
   }
 
   private static <T> Found<T> load(
-      Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, ClassLoader loader,
+      Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, List<ClassLoader> loaders,
       Logger log) {
     Map<String, T> found = new LinkedHashMap<>();
     List<String> broken = new ArrayList<>();
     for (T b : builtIns) {
       found.put(name.apply(b), b);
     }
+    for (ClassLoader loader : loaders) {
+      find(type, name, loader, found, broken);
+    }
+    for (String line : broken) {
+      log.warn("{} discovery: {}", type.getSimpleName(), line);
+    }
+    return new Found<>(found, broken);
+  }
+
+  /** Adds the providers one loader finds; one a loader before it found (by delegation) is the same, not a duplicate. */
+  private static <T> void find(Class<T> type, java.util.function.Function<T, String> name, ClassLoader loader,
+      Map<String, T> found, List<String> broken) {
     Iterator<T> it = ServiceLoader.load(type, loader).iterator();
     while (true) {
       T p;
@@ -115,6 +143,9 @@ public final class ProviderDiscovery {
             + ", not a lowercase identifier ([a-z][a-z0-9_]*) that a configuration can name; ignored");
         continue;
       }
+      if (found.containsKey(n) && found.get(n).getClass() == p.getClass()) {
+        continue; // seen through an earlier loader
+      }
       if (found.containsKey(n)) {
         broken.add(p.getClass().getName() + ": duplicate name '" + n + "' (already provided by "
             + found.get(n).getClass().getName() + "); ignored");
@@ -122,10 +153,6 @@ public final class ProviderDiscovery {
       }
       found.put(n, p);
     }
-    for (String line : broken) {
-      log.warn("{} discovery: {}", type.getSimpleName(), line);
-    }
-    return new Found<>(found, broken);
   }
 
   /** What a configuration accepts as a backend or sampler name (config.ValueType's lowercase identifier). */

@@ -271,6 +271,33 @@ class DiffusionTest {
     }
   }
 
+  @Test
+  void aBackendThatOnlyTheContextClassLoaderSeesIsFound() throws IOException {
+    Path services = dir.resolve("cp4/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BackendProvider.class.getName()), ContextOnly.class.getName() + "\n");
+    ClassLoader before = Thread.currentThread().getContextClassLoader();
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp4").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      assertFalse(ProviderDiscovery.backends().providers().containsKey("contextonly"));
+      Thread.currentThread().setContextClassLoader(loader); // an application server's loader of the application
+      ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends();
+      assertTrue(found.providers().containsKey("contextonly"), found.providers().keySet().toString());
+      assertTrue(found.providers().containsKey("reference"));
+      assertEquals(List.of(), found.broken(), "what both loaders see is one provider each, not a duplicate");
+    } finally {
+      Thread.currentThread().setContextClassLoader(before);
+    }
+  }
+
+  /** A provider that only a child loader lists. */
+  public static final class ContextOnly extends Renamed {
+    /** Creates it. */
+    public ContextOnly() {
+      super("contextonly");
+    }
+  }
+
   /** A provider whose name() is null. */
   public static final class NullName extends Renamed {
     /** Creates it. */
