@@ -245,6 +245,8 @@ public final class Trainer {
     private int epochSteps;
     private double intervalLoss;
     private int intervalSteps;
+    /** The interval's steps taken by this call, since {@link #intervalStart} (a resumed interval's earlier ones not). */
+    private int timedSteps;
     private long intervalStart = startNanos;
     private TrainingBatch batch;
 
@@ -302,6 +304,7 @@ public final class Trainer {
       epochSteps++;
       intervalLoss += loss;
       intervalSteps++;
+      timedSteps++;
       listener.onStep(step, epoch, loss);
       log(epoch, loss, prediction);
     }
@@ -333,9 +336,10 @@ public final class Trainer {
         double[] pm = StepLogs.meanVar(prediction);
         double[] nm = StepLogs.meanVar(batch.xt);
         listener.onLog(new LogRecord(step, epoch, examples, loss, intervalLoss / intervalSteps, seconds(startNanos),
-            intervalSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1]));
+            timedSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1]));
         intervalLoss = 0;
         intervalSteps = 0;
+        timedSteps = 0;
         intervalStart = now;
       }
       if (prediction != null && imagesAt(step)) {
