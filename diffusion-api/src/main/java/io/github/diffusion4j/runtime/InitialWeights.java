@@ -1,16 +1,24 @@
 package io.github.diffusion4j.runtime;
 
+import io.github.diffusion4j.config.ConfigException;
+import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.DdpmUNetSpec;
 import io.github.diffusion4j.model.DiffusersConversion;
+import io.github.diffusion4j.model.ModelSpec;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.schedule.Schedule;
+import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -52,77 +60,166 @@ final class InitialWeights {
   }
 
   /**
+   * What {@link #load} read: the weights file and the folder that holds exactly those weights (the checkpoint folder
+   * of a run folder's latest checkpoint, or the diffusers folder), which the run records as its {@code init_from}.
+   */
+  record Loaded(Path file, Path folder) {}
+
+  /**
    * Loads the weights {@code training.init_from} names into a new model, after {@link #check}.
    *
-   * @return the weights file read
-   * @throws io.github.diffusion4j.config.ConfigException if the weights do not fit the configured model
-   * @throws CheckpointException if the folder cannot be read
+   * @return the weights file read and the folder recorded as the run's start
+   * @throws io.github.diffusion4j.config.ConfigException naming the key if the folder cannot be read (a damaged or
+   *     truncated file, a non-finite weight) or its weights do not fit the configured model
    */
-  static Path load(Diffusion diffusion, Path from, TrainableModel model) {
+  static Loaded load(Diffusion diffusion, Path from, TrainableModel model) {
     check(diffusion.loadedConfig(), from);
-    StateDict weights;
-    Path file;
-    Optional<SchedulerConfig> scheduler;
-    String fit = "does not fit the configured model (" + model.spec().kind() + " for "
-        + model.spec().imageShape().toCompactString() + " images): ";
-    if (DiffusersFolder.isDiffusersFolder(from)) {
-      DiffusersFolder f = DiffusersFolder.read(from);
-      file = f.weightsFile();
-      scheduler = f.scheduler();
-      sameFunction(diffusion, f, model);
-      try {
-        weights = DiffusersConversion.fromDiffusers(model.spec(), f.weights());
-      } catch (IllegalArgumentException e) {
-        throw diffusion.loadedConfig().error(KEY, file + ": " + fit + e.getMessage());
-      }
-    } else {
-      Checkpoint c = TrainedModel.read(from);
-      boolean ema = c.content().ema().isPresent();
-      file = c.directory().resolve(ema ? Checkpoint.EMA_FILE : Checkpoint.MODEL_FILE);
-      scheduler = c.content().scheduler();
-      weights = Checkpoints.withoutScheduleBuffers(file, ema ? c.content().ema().get() : c.content().model(),
-          diffusion.schedule());
+    try {
+      return DiffusersFolder.isDiffusersFolder(from) ? loadDiffusers(diffusion, from, model)
+          : loadCheckpoint(diffusion, from, model);
+    } catch (CheckpointException e) { // a file that cannot be read: named with the key, as every other refusal
+      throw diffusion.loadedConfig().error(KEY, e.getMessage());
     }
+  }
+
+  private static String fit(TrainableModel model) {
+    return "does not fit the configured model (" + model.spec().kind() + " for "
+        + model.spec().imageShape().toCompactString() + " images): ";
+  }
+
+  private static Loaded loadDiffusers(Diffusion diffusion, Path from, TrainableModel model) {
+    DiffusersFolder f = DiffusersFolder.read(from);
+    Path file = f.weightsFile();
+    sameFunction(diffusion, f.configFile() + ": key '", f.unet().toMap(), f.directory(), model,
+        "(model.kind unet2d with the folder's config.json values, or the bundled configuration of its architecture, "
+            + "e.g. ddpm-cifar10 for google/ddpm-cifar10-32)");
+    StateDict weights;
+    try {
+      weights = DiffusersConversion.fromDiffusers(model.spec(), f.weights());
+    } catch (IllegalArgumentException e) {
+      throw diffusion.loadedConfig().error(KEY, file + ": " + fit(model) + e.getMessage());
+    }
+    load(diffusion, file, weights, model);
+    Path scheduler = f.directory().resolve("scheduler").resolve("scheduler_config.json");
+    f.scheduler().ifPresent(s -> warnIfAnotherObjective(diffusion,
+        (Files.isRegularFile(scheduler) ? scheduler : f.directory()) + ": its ", s));
+    return new Loaded(file, from.toAbsolutePath().normalize());
+  }
+
+  private static Loaded loadCheckpoint(Diffusion diffusion, Path from, TrainableModel model) {
+    Checkpoint c = TrainedModel.read(from);
+    boolean ema = c.content().ema().isPresent();
+    Path file = c.directory().resolve(ema ? Checkpoint.EMA_FILE : Checkpoint.MODEL_FILE);
+    Path yaml = c.directory().resolve(Checkpoint.CONFIG_FILE);
+    // the checkpoint's own configuration: the network its weights compute and the schedule they were trained for
+    DiffusionConfig trained;
+    ModelSpec trainedSpec;
+    try {
+      trained = TrainedModel.readConfig(c, List.of()).config();
+      Shape shape = trained.data().imageShape().orElse(model.spec().imageShape());
+      trainedSpec = trained.model().toSpec(shape, trained.schedule().spec().numTrainTimesteps());
+    } catch (ConfigException e) {
+      throw diffusion.loadedConfig().error(KEY, yaml + ": not a configuration this version reads: " + e.getMessage());
+    }
+    // the tutorial's schedule buffers are checked against the schedule the checkpoint was trained with: a fine-tuning
+    // may change the schedule (warned below)
+    StateDict weights = Checkpoints.withoutScheduleBuffers(file, ema ? c.content().ema().get() : c.content().model(),
+        Schedule.of(trained.schedule().spec()));
+    Optional<UNet2DConfig> asUnet = diffusersConfig(trainedSpec);
+    if (asUnet.isPresent() && diffusersConfig(model.spec()).isPresent()) {
+      sameFunction(diffusion, yaml + ": its model (as a diffusers UNet2DModel config.json) key '", asUnet.get().toMap(),
+          c.directory(), model, "(the model section of its config.yaml)");
+      if (!trainedSpec.kind().equals(model.spec().kind())) { // the same network in another kind's names
+        try {
+          weights = DiffusersConversion.fromDiffusers(model.spec(), DiffusersConversion.weights(trainedSpec, weights));
+        } catch (IllegalArgumentException e) {
+          throw diffusion.loadedConfig().error(KEY, file + ": " + fit(model) + e.getMessage());
+        }
+      }
+    }
+    load(diffusion, file, weights, model);
+    Path scheduler = c.directory().resolve(Checkpoint.SCHEDULER_FILE);
+    warnIfAnotherObjective(diffusion, (Files.isRegularFile(scheduler) ? scheduler : yaml) + ": its ",
+        c.content().scheduler().orElse(Checkpoints.schedulerConfig(trained)));
+    return new Loaded(file, c.directory().toAbsolutePath().normalize());
+  }
+
+  private static void load(Diffusion diffusion, Path file, StateDict weights, TrainableModel model) {
     try {
       model.loadStateDict(weights);
     } catch (IllegalArgumentException e) {
-      throw diffusion.loadedConfig().error(KEY, file + ": " + fit + e.getMessage());
+      throw diffusion.loadedConfig().error(KEY, file + ": " + fit(model) + e.getMessage());
     }
-    // another schedule or prediction type is the user's choice (a fine-tuning can change them), said once
-    scheduler.ifPresent(s -> {
-      try {
-        TrainedModel.checkConsistent(file.getParent() + ": its scheduler's ", "this run's configuration",
-            "the run starts from weights trained for another objective", s, diffusion.config().schedule());
-      } catch (CheckpointException e) {
-        LOG.warn("{}: {}", KEY, e.getMessage());
-      }
-    });
-    return file;
+  }
+
+  /** Another schedule or prediction type is the user's choice (a fine-tuning can change them), said once. */
+  private static void warnIfAnotherObjective(Diffusion diffusion, String where, SchedulerConfig s) {
+    try {
+      TrainedModel.checkConsistent(where, "this run's configuration",
+          "the run starts from weights trained for another objective", s, diffusion.config().schedule());
+    } catch (CheckpointException e) {
+      LOG.warn("{}: {}", KEY, e.getMessage());
+    }
+  }
+
+  private static Optional<UNet2DConfig> diffusersConfig(ModelSpec spec) {
+    try {
+      return Optional.of(DiffusersConversion.config(spec));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
   }
 
   /**
-   * Refuses a diffusers folder whose {@code config.json} computes another function than the configured model with
-   * weights of the same names and shapes (GroupNorm groups or eps, attention heads, the timestep embedding's
-   * {@code flip_sin_to_cos} or {@code freq_shift}, ...): loading them would start from another model than the folder's.
-   * The image size and dropout may differ: a fine-tuning may train at another size and with another dropout.
+   * Refuses weights whose network, as a diffusers {@code config.json}, computes another function than the configured
+   * model with weights of the same names and shapes (GroupNorm groups or eps, attention heads, the timestep
+   * embedding's {@code flip_sin_to_cos} or {@code freq_shift}, ...): loading them would start from another model than
+   * the folder's. The image size and dropout may differ: a fine-tuning may train at another size and with another
+   * dropout.
+   *
+   * @param where the file and the start of the message, up to the key
+   * @param have the {@code config.json} of the weights
+   * @param folder the folder the weights are in
+   * @param advice how to configure the same network, in parentheses
    */
-  private static void sameFunction(Diffusion diffusion, DiffusersFolder f, TrainableModel model) {
+  private static void sameFunction(Diffusion diffusion, String where, java.util.Map<String, Object> have, Path folder,
+      TrainableModel model, String advice) {
     java.util.Map<String, Object> want;
     try {
       want = DiffusersConversion.config(model.spec()).toMap();
     } catch (IllegalArgumentException e) {
-      throw diffusion.loadedConfig().error(KEY, f.directory() + ": a diffusers folder starts only a U-Net: "
+      throw diffusion.loadedConfig().error(KEY, folder + ": a diffusers folder starts only a U-Net: "
           + e.getMessage());
     }
-    java.util.Map<String, Object> have = f.unet().toMap();
     for (String key : want.keySet()) {
       if (!MAY_DIFFER.contains(key) && !java.util.Objects.equals(want.get(key), have.get(key))) {
-        throw diffusion.loadedConfig().error(KEY, f.configFile() + ": key '" + key + "' is " + have.get(key)
+        throw diffusion.loadedConfig().error(KEY, where + key + "' is " + have.get(key)
             + " but the configured model's is " + want.get(key) + "; the run must configure the same network "
-            + "(model.kind unet2d with the folder's config.json values, or the bundled configuration of its "
-            + "architecture, e.g. ddpm-cifar10 for google/ddpm-cifar10-32)");
+            + attentionHint(key, have, model).orElse(advice));
       }
     }
+  }
+
+  /**
+   * For the DDPM authors' U-Net at another image size: its {@code model.attn_resolutions} are image sizes, so the
+   * levels with attention move with the size, and the weights' levels are kept by giving the sizes they have here.
+   */
+  private static Optional<String> attentionHint(String key, java.util.Map<String, Object> have, TrainableModel model) {
+    if (!(model.spec() instanceof DdpmUNetSpec ddpm) || !(key.equals("down_block_types")
+        || key.equals("up_block_types")) || !(have.get("down_block_types") instanceof List<?> types)) {
+      return Optional.empty();
+    }
+    int size = ddpm.imageShape().dim(1);
+    List<Integer> at = new java.util.ArrayList<>();
+    for (int level = 0; level < types.size(); level++) {
+      if (String.valueOf(types.get(level)).startsWith("Attn")) {
+        at.add(size >> level);
+      }
+    }
+    String list = at.toString().replace(" ", "");
+    return Optional.of("(model.attn_resolutions are image sizes: at " + size + "x" + size + " the weights' "
+        + "attention levels are model.attn_resolutions=" + list + ", which --set model.attn_resolutions=" + list
+        + " gives)");
   }
 
   /** The {@code config.json} keys a fine-tuning may change. */

@@ -97,7 +97,7 @@ public final class TrainingRun implements AutoCloseable {
     try {
       Optional<Path> initFrom = diffusion.config().training().initFrom();
       // before the folder is made: weights that do not fit leave none
-      Optional<Path> initialWeights = initFrom.map(from -> InitialWeights.load(diffusion, from, model));
+      Optional<Path> initialWeights = initFrom.map(from -> InitialWeights.load(diffusion, from, model).file());
       lock = FolderLock.acquire(folder.root(), OWNER);
       CheckpointStore store = openStore(diffusion, folder);
       if (!store.list().isEmpty()) {

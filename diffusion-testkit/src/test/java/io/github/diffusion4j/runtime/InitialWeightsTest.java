@@ -131,6 +131,121 @@ class InitialWeightsTest {
     }
   }
 
+  @Test
+  void aDamagedCheckpointIsRefusedNamingTheKey() throws IOException {
+    Path base = trained();
+    Path latest = CheckpointStore.listIn(base.resolve("checkpoints")).get(0);
+    byte[] b = Files.readAllBytes(latest.resolve(Checkpoint.EMA_FILE));
+    b[b.length - 1] ^= 0x55;
+    Files.write(latest.resolve(Checkpoint.EMA_FILE), b);
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base)) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TrainingRun.start(d, new RunFolder(dir.resolve("tuned"))));
+      assertTrue(e.getMessage().contains("training.init_from: " + latest.resolve(Checkpoint.EMA_FILE) + ": "),
+          e.getMessage());
+      assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+  }
+
+  @Test
+  void theTutorialsScheduleBuffersAreCheckedAgainstTheCheckpointsScheduleNotTheNewOne() throws IOException {
+    Path base = trained();
+    Path latest = CheckpointStore.listIn(base.resolve("checkpoints")).get(0);
+    StateDict ema = Checkpoint.read(latest).content().ema().orElseThrow();
+    StateDict.Builder tutorial = StateDict.builder();
+    ema.entries().forEach(tutorial::put);
+    try (Diffusion d = open(TrainingRunTest.TINY)) {
+      io.github.diffusion4j.schedule.Schedule s = d.schedule();
+      tutorial.put("noise_schedule.betas", floats(s.betas()));
+      tutorial.put("noise_schedule.alphas", floats(s.alphas()));
+      tutorial.put("noise_schedule.alpha_bars", floats(s.alphaBars()));
+    }
+    Path saved = dir.resolve("tutorial"); // model.safetensors and config.yaml, as a PyTorch user writes them
+    Checkpoint.write(saved, io.github.diffusion4j.io.CheckpointContent.of(tutorial.build(),
+        Files.readString(latest.resolve("config.yaml"))), io.github.diffusion4j.io.Provenance.now("reference", 5));
+    // a fine-tuning with another schedule: allowed (a warning), the buffers are not the run's
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + saved, "schedule.num_train_timesteps=50");
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("tuned")))) {
+      assertEquals(ema, run.model().stateDict());
+    }
+  }
+
+  private static io.github.diffusion4j.model.FloatArray floats(double[] v) {
+    float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      f[i] = (float) v[i];
+    }
+    return io.github.diffusion4j.model.FloatArray.wrap(Shape.of(v.length), f);
+  }
+
+  private static final String UNET = String.join("\n", "backend: reference", "data:", "  image_shape: [3, 8, 8]",
+      "  train_size: 8", "  eval_size: 0", "model:", "  kind: unet", "  base_channels: 8", "  channel_mult: [1, 2]",
+      "  groups: 4", "training:", "  epochs: 1", "  batch_size: 8", "");
+
+  @Test
+  void aCheckpointOfTheSameShapesComputingAnotherFunctionIsRefused() throws IOException {
+    Path saved = dir.resolve("groups4");
+    StateDict w;
+    try (Diffusion d = open(UNET)) {
+      w = d.modelSpec().initialWeights(3);
+    }
+    Checkpoint.write(saved, io.github.diffusion4j.io.CheckpointContent.of(w, UNET),
+        io.github.diffusion4j.io.Provenance.now("reference", 5));
+    try (Diffusion d = open(UNET, "training.init_from=" + saved, "model.groups=8")) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TrainingRun.start(d, new RunFolder(dir.resolve("groups8"))));
+      assertTrue(e.getMessage().contains("training.init_from: " + saved.resolve("config.yaml") + ": its model (as a "
+          + "diffusers UNet2DModel config.json) key 'norm_num_groups' is 4 but the configured model's is 8; "),
+          e.getMessage());
+    }
+    try (Diffusion d = open(UNET, "training.init_from=" + saved, "model.dropout=0.1");
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("same")))) {
+      assertEquals(w, run.model().stateDict(), "dropout may differ");
+    }
+  }
+
+  @Test
+  void aDdpmCheckpointStartsARunOfTheSameNetworkAsUnet2d() throws IOException {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    StateDict w = GoldenCases.testWeights(spec.parameterShapes(), 21);
+    String ddpm = String.join("\n", "backend: reference", "data:", "  image_shape: [3, 8, 8]", "  train_size: 8",
+        "  eval_size: 0", "model:", "  kind: ddpm", "  base_channels: 32", "  channel_mult: [1, 2]",
+        "  num_res_blocks: 1", "  attn_resolutions: [4]", "  dropout: 0.0", "training:", "  epochs: 1",
+        "  batch_size: 8", "");
+    Path saved = dir.resolve("ddpm");
+    Checkpoint.write(saved, io.github.diffusion4j.io.CheckpointContent.of(w, ddpm),
+        io.github.diffusion4j.io.Provenance.now("reference", 5));
+    String unet2d = ddpm.replaceAll("(?s)model:.*training:", "model:\n  kind: unet2d\n  unet2d: "
+        + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(DiffusersConversion.config(spec).toMap())
+        + "\ntraining:");
+    try (Diffusion d = open(unet2d, "training.init_from=" + saved);
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("as-unet2d")))) {
+      assertEquals(DiffusersConversion.weights(spec, w), run.model().stateDict(), "renamed to diffusers' names");
+    }
+  }
+
+  @Test
+  void theDdpmUNetAtAnotherImageSizeIsToldTheAttentionResolutionsThatKeepTheWeightsLevels() throws IOException {
+    DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
+    Path published = dir.resolve("published");
+    DiffusersFolder.write(published, DiffusersConversion.config(spec),
+        DiffusersConversion.weights(spec, GoldenCases.testWeights(spec.parameterShapes(), 21)),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    String yaml = String.join("\n", "backend: reference", "data:", "  image_shape: [3, 16, 16]", "  train_size: 8",
+        "  eval_size: 0", "model:", "  kind: ddpm", "  base_channels: 32", "  channel_mult: [1, 2]",
+        "  num_res_blocks: 1", "  attn_resolutions: [4]", "training:", "  epochs: 1", "  batch_size: 8", "");
+    try (Diffusion d = open(yaml, "training.init_from=" + published)) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TrainingRun.start(d, new RunFolder(dir.resolve("tuned"))));
+      assertTrue(e.getMessage().contains("(model.attn_resolutions are image sizes: at 16x16 the weights' attention "
+          + "levels are model.attn_resolutions=[8], which --set model.attn_resolutions=[8] gives)"), e.getMessage());
+    }
+    try (Diffusion d = open(yaml, "training.init_from=" + published, "model.attn_resolutions=[8]");
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("tuned16")))) {
+      assertTrue(run.initialWeights().isPresent(), "as the hint says");
+    }
+  }
+
   private static void deleteTree(Path root) throws IOException {
     List<Path> all = new ArrayList<>();
     try (var s = Files.walk(root)) {
