@@ -2,6 +2,7 @@ package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.config.ConfigWriter;
 import io.github.diffusion4j.config.DiffusionConfig;
+import io.github.diffusion4j.config.TrainingConfig;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.FileProblems;
@@ -50,6 +51,12 @@ public final class TrainingRun implements AutoCloseable {
   private boolean ran;
   /** What {@link #initialWeights()} returns. */
   private Optional<Path> initialWeights = Optional.empty();
+  /**
+   * The configuration the run folder's and its checkpoints' {@code config.yaml} record: the run's, with
+   * {@code training.init_from} as the run started (the checkpoint folder whose weights it read, not a run folder whose
+   * latest checkpoint moves on), kept on resume, which does not read the key.
+   */
+  private DiffusionConfig recorded;
   /** What {@link #changedSettings()} returns. */
   private List<String> changedSettings = List.of();
 
@@ -64,6 +71,7 @@ public final class TrainingRun implements AutoCloseable {
     this.metrics = new MetricsLog(folder.metrics());
     this.lastCheckpoint = lastCheckpoint;
     this.lock = lock;
+    this.recorded = diffusion.config();
   }
 
   /** What a command that owns a run folder tells a second process (see {@link FolderLock}). */
@@ -97,16 +105,18 @@ public final class TrainingRun implements AutoCloseable {
     try {
       Optional<Path> initFrom = diffusion.config().training().initFrom();
       // before the folder is made: weights that do not fit leave none
-      Optional<Path> initialWeights = initFrom.map(from -> InitialWeights.load(diffusion, from, model).file());
+      Optional<InitialWeights.Loaded> initial = initFrom.map(from -> InitialWeights.load(diffusion, from, model));
+      DiffusionConfig recorded = withInitFrom(diffusion.config(), initial.map(InitialWeights.Loaded::folder));
       lock = FolderLock.acquire(folder.root(), OWNER);
       CheckpointStore store = openStore(diffusion, folder);
       if (!store.list().isEmpty()) {
         created = false;
         throw holdsCheckpoints(folder); // written meanwhile by a process that has since let the folder go
       }
-      writeConfig(diffusion.config(), folder);
+      writeConfig(recorded, folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
-      run.initialWeights = initialWeights;
+      run.initialWeights = initial.map(InitialWeights.Loaded::file);
+      run.recorded = recorded;
       // a run killed before its first checkpoint left its log lines here: this run starts the log again
       run.metrics.truncateAfter(-1);
       return run;
@@ -149,8 +159,10 @@ public final class TrainingRun implements AutoCloseable {
       model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
       List<String> changed = changedSettings(latest, c, folder, diffusion.config());
-      writeConfig(diffusion.config(), folder);
+      DiffusionConfig recorded = withInitFrom(diffusion.config(), startedFrom(c));
+      writeConfig(recorded, folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, p, latest, lock);
+      run.recorded = recorded;
       run.changedSettings = changed;
       if (!changed.isEmpty()) {
         LOG.warn("{}: resumed with changed settings: {}", folder.root(), String.join("; ", changed));
@@ -255,6 +267,27 @@ public final class TrainingRun implements AutoCloseable {
    */
   public List<String> changedSettings() {
     return changedSettings;
+  }
+
+  /** The start a resumed run's checkpoint records ({@code training.init_from}), empty where it records none. */
+  private static Optional<Path> startedFrom(io.github.diffusion4j.io.Checkpoint checkpoint) {
+    try {
+      return TrainedModel.readConfig(checkpoint, List.of()).config().training().initFrom();
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      return Optional.empty(); // not a configuration this version reads: it records no start this version knows
+    }
+  }
+
+  private static DiffusionConfig withInitFrom(DiffusionConfig c, Optional<Path> initFrom) {
+    TrainingConfig t = c.training();
+    if (t.initFrom().equals(initFrom)) {
+      return c;
+    }
+    return new DiffusionConfig(c.backend(), c.seed(), c.threads(), c.data(), c.model(), c.schedule(),
+        new TrainingConfig(t.epochs(), t.batchSize(), t.learningRate(), t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(),
+            t.weightDecay(), t.maxGradNorm(), t.ema(), t.logEvery(), t.imageLogEvery(), t.imagesToLog(),
+            t.checkpointEvery(), t.keepCheckpoints(), initFrom),
+        c.sampling(), c.output());
   }
 
   private static void writeConfig(DiffusionConfig config, RunFolder folder) {
@@ -370,7 +403,7 @@ public final class TrainingRun implements AutoCloseable {
     // interrupt stops the run for is written with the flag cleared, and the flag set again after
     boolean interrupted = Thread.interrupted();
     try {
-      lastCheckpoint = store.save(p.step(), Checkpoints.content(diffusion.config(), model, ema, p),
+      lastCheckpoint = store.save(p.step(), Checkpoints.content(recorded, model, ema, p),
           Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
     } finally {
       if (interrupted) {

@@ -56,7 +56,9 @@ class InitialWeightsTest {
       assertEquals(0, run.startsFrom().step(), "a new run: its steps, Adam's moments and the log start afresh");
       assertTrue(run.run().completed());
     }
-    assertTrue(Files.readString(tuned.config()).contains("init_from: "), "the resolved config records where it began");
+    String began = "init_from: " + latest.toAbsolutePath().normalize() + "\n";
+    assertTrue(Files.readString(tuned.config()).contains(began),
+        "the resolved config records the checkpoint it began from, not the run folder whose latest moves on");
     // resumed, the run's own checkpoint is read: the folder it started from may be gone
     deleteTree(base);
     try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base, "training.learning_rate=1e-4",
@@ -64,6 +66,15 @@ class InitialWeightsTest {
       assertTrue(run.initialWeights().isEmpty());
       assertTrue(run.run().completed());
     }
+    // resumed with another init_from (not read): the run still records where it began, and so do its checkpoints
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + elsewhere, "training.learning_rate=1e-4",
+        "training.epochs=5"); TrainingRun run = TrainingRun.resume(d, tuned)) {
+      assertEquals(List.of(), run.changedSettings(), "init_from is not a change of a resumed run");
+      assertTrue(run.run().completed());
+      assertTrue(Files.readString(run.lastCheckpoint().orElseThrow().resolve("config.yaml")).contains(began));
+    }
+    assertTrue(Files.readString(tuned.config()).contains(began), Files.readString(tuned.config()));
   }
 
   @Test
