@@ -547,7 +547,9 @@ public final class Diffusion implements AutoCloseable {
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
    * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created, and
-   * {@code training.init_from}, if set, names a model folder (its weights are read when the run starts). Settings
+   * {@code training.init_from}, if set, names a model folder whose configuration ({@code config.json}, a
+   * checkpoint's {@code config.yaml}) describes the configured network (its weights are read when the run
+   * starts). Settings
    * given without effect ({@link LoadedConfig#ineffectiveSettings()}) are logged as warnings.
    * {@code diffusion config --check} runs it, and
    * {@link TrainingRun} runs it before it creates anything.
@@ -580,7 +582,7 @@ public final class Diffusion implements AutoCloseable {
           throw loaded.error("data.cache_dir", cache + ": " + p);
         }));
     if (newRun) {
-      config().training().initFrom().ifPresent(from -> InitialWeights.check(loaded, from));
+      config().training().initFrom().ifPresent(from -> InitialWeights.check(this, from));
     }
     for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
       org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);

@@ -60,6 +60,46 @@ final class InitialWeights {
   }
 
   /**
+   * {@link #check(LoadedConfig, Path)}, then, from the folder's configuration alone ({@code config.json} or a
+   * checkpoint's {@code config.yaml}, without its weights), that it describes the configured network: what
+   * {@code diffusion config --check} and {@code train} check before anything is read or made. A configuration that
+   * cannot be read is left to {@link #load}, which names it.
+   */
+  static void check(Diffusion diffusion, Path from) {
+    check(diffusion.loadedConfig(), from);
+    ModelSpec spec = diffusion.modelSpec();
+    if (DiffusersFolder.isDiffusersFolder(from)) {
+      Path config = Files.isRegularFile(from.resolve("unet").resolve(DiffusersFolder.CONFIG))
+          ? from.resolve("unet").resolve(DiffusersFolder.CONFIG) : from.resolve(DiffusersFolder.CONFIG);
+      java.util.Map<String, Object> have;
+      try {
+        have = DiffusersFolder.readConfig(config).toMap();
+      } catch (RuntimeException e) {
+        return;
+      }
+      sameFunction(diffusion, config + ": key '", have, from, spec, DIFFUSERS_ADVICE);
+      return;
+    }
+    Path dir = from;
+    if (!Files.exists(from.resolve(Checkpoint.MODEL_FILE))) {
+      List<Path> all = CheckpointStore.listIn(Files.isDirectory(from.resolve("checkpoints"))
+          ? from.resolve("checkpoints") : from);
+      if (all.isEmpty()) {
+        return;
+      }
+      dir = all.get(all.size() - 1);
+    }
+    Path yaml = dir.resolve(Checkpoint.CONFIG_FILE);
+    DiffusionConfig trained;
+    try {
+      trained = io.github.diffusion4j.config.ConfigLoader.load(yaml, List.of());
+    } catch (RuntimeException e) {
+      return; // pruned by a run training there, or not readable: the load reads the checkpoint and names it
+    }
+    sameNetwork(diffusion, yaml, trained, spec);
+  }
+
+  /**
    * What {@link #load} read: the weights file and the folder that holds exactly those weights (the checkpoint folder
    * of a run folder's latest checkpoint, or the diffusers folder), which the run records as its {@code init_from}.
    */
@@ -90,9 +130,7 @@ final class InitialWeights {
   private static Loaded loadDiffusers(Diffusion diffusion, Path from, TrainableModel model) {
     DiffusersFolder f = DiffusersFolder.read(from);
     Path file = f.weightsFile();
-    sameFunction(diffusion, f.configFile() + ": key '", f.unet().toMap(), f.directory(), model,
-        "(model.kind unet2d with the folder's config.json values, or the bundled configuration of its architecture, "
-            + "e.g. ddpm-cifar10 for google/ddpm-cifar10-32)");
+    sameFunction(diffusion, f.configFile() + ": key '", f.unet().toMap(), f.directory(), model.spec(), DIFFUSERS_ADVICE);
     StateDict weights;
     try {
       weights = DiffusersConversion.fromDiffusers(model.spec(), f.weights());
@@ -113,22 +151,17 @@ final class InitialWeights {
     Path yaml = c.directory().resolve(Checkpoint.CONFIG_FILE);
     // the checkpoint's own configuration: the network its weights compute and the schedule they were trained for
     DiffusionConfig trained;
-    ModelSpec trainedSpec;
     try {
       trained = TrainedModel.readConfig(c, List.of()).config();
-      Shape shape = trained.data().imageShape().orElse(model.spec().imageShape());
-      trainedSpec = trained.model().toSpec(shape, trained.schedule().spec().numTrainTimesteps());
     } catch (ConfigException e) {
       throw diffusion.loadedConfig().error(KEY, yaml + ": not a configuration this version reads: " + e.getMessage());
     }
+    ModelSpec trainedSpec = sameNetwork(diffusion, yaml, trained, model.spec());
     // the tutorial's schedule buffers are checked against the schedule the checkpoint was trained with: a fine-tuning
     // may change the schedule (warned below)
     StateDict weights = Checkpoints.withoutScheduleBuffers(file, ema ? c.content().ema().get() : c.content().model(),
         Schedule.of(trained.schedule().spec()));
-    Optional<UNet2DConfig> asUnet = diffusersConfig(trainedSpec);
-    if (asUnet.isPresent() && diffusersConfig(model.spec()).isPresent()) {
-      sameFunction(diffusion, yaml + ": its model (as a diffusers UNet2DModel config.json) key '", asUnet.get().toMap(),
-          c.directory(), model, "(the model section of its config.yaml)");
+    if (diffusersConfig(trainedSpec).isPresent() && diffusersConfig(model.spec()).isPresent()) {
       if (!trainedSpec.kind().equals(model.spec().kind())) { // the same network in another kind's names
         try {
           weights = DiffusersConversion.fromDiffusers(model.spec(), DiffusersConversion.weights(trainedSpec, weights));
@@ -143,6 +176,29 @@ final class InitialWeights {
         c.content().scheduler().orElse(Checkpoints.schedulerConfig(trained)));
     return new Loaded(file, c.directory().toAbsolutePath().normalize());
   }
+
+  /**
+   * The network a checkpoint's {@code config.yaml} describes, refused where it is a U-Net computing another function
+   * than the configured one ({@link #sameFunction}).
+   */
+  private static ModelSpec sameNetwork(Diffusion diffusion, Path yaml, DiffusionConfig trained, ModelSpec spec) {
+    ModelSpec trainedSpec;
+    try {
+      Shape shape = trained.data().imageShape().orElse(spec.imageShape());
+      trainedSpec = trained.model().toSpec(shape, trained.schedule().spec().numTrainTimesteps());
+    } catch (ConfigException e) {
+      throw diffusion.loadedConfig().error(KEY, yaml + ": not a configuration this version reads: " + e.getMessage());
+    }
+    Optional<UNet2DConfig> asUnet = diffusersConfig(trainedSpec);
+    if (asUnet.isPresent() && diffusersConfig(spec).isPresent()) {
+      sameFunction(diffusion, yaml + ": its model (as a diffusers UNet2DModel config.json) key '", asUnet.get().toMap(),
+          yaml.getParent(), spec, "(the model section of its config.yaml)");
+    }
+    return trainedSpec;
+  }
+
+  private static final String DIFFUSERS_ADVICE = "(model.kind unet2d with the folder's config.json values, or the "
+      + "bundled configuration of its architecture, e.g. ddpm-cifar10 for google/ddpm-cifar10-32)";
 
   private static void load(Diffusion diffusion, Path file, StateDict weights, TrainableModel model) {
     try {
@@ -183,10 +239,10 @@ final class InitialWeights {
    * @param advice how to configure the same network, in parentheses
    */
   private static void sameFunction(Diffusion diffusion, String where, java.util.Map<String, Object> have, Path folder,
-      TrainableModel model, String advice) {
+      ModelSpec spec, String advice) {
     java.util.Map<String, Object> want;
     try {
-      want = DiffusersConversion.config(model.spec()).toMap();
+      want = DiffusersConversion.config(spec).toMap();
     } catch (IllegalArgumentException e) {
       throw diffusion.loadedConfig().error(KEY, folder + ": a diffusers folder starts only a U-Net: "
           + e.getMessage());
@@ -195,7 +251,7 @@ final class InitialWeights {
       if (!MAY_DIFFER.contains(key) && !java.util.Objects.equals(want.get(key), have.get(key))) {
         throw diffusion.loadedConfig().error(KEY, where + key + "' is " + have.get(key)
             + " but the configured model's is " + want.get(key) + "; the run must configure the same network "
-            + attentionHint(key, have, model).orElse(advice));
+            + attentionHint(key, have, spec).orElse(advice));
       }
     }
   }
@@ -204,8 +260,8 @@ final class InitialWeights {
    * For the DDPM authors' U-Net at another image size: its {@code model.attn_resolutions} are image sizes, so the
    * levels with attention move with the size, and the weights' levels are kept by giving the sizes they have here.
    */
-  private static Optional<String> attentionHint(String key, java.util.Map<String, Object> have, TrainableModel model) {
-    if (!(model.spec() instanceof DdpmUNetSpec ddpm) || !(key.equals("down_block_types")
+  private static Optional<String> attentionHint(String key, java.util.Map<String, Object> have, ModelSpec spec) {
+    if (!(spec instanceof DdpmUNetSpec ddpm) || !(key.equals("down_block_types")
         || key.equals("up_block_types")) || !(have.get("down_block_types") instanceof List<?> types)) {
       return Optional.empty();
     }

@@ -13,6 +13,7 @@ import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DdpmUNetSpec;
 import io.github.diffusion4j.model.DiffusersConversion;
 import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.UNetSpec;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.testkit.GoldenCases;
 import java.io.IOException;
@@ -28,6 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 class InitialWeightsTest {
   @TempDir
   Path dir;
+
+  private Path writeYaml(String yaml) throws IOException {
+    Path file = dir.resolve("other.yaml");
+    Files.writeString(file, yaml);
+    return file;
+  }
 
   private Diffusion open(String yaml, String... overrides) throws IOException {
     Path file = dir.resolve("run.yaml");
@@ -208,6 +215,20 @@ class InitialWeightsTest {
       assertTrue(e.getMessage().contains("training.init_from: " + saved.resolve("config.yaml") + ": its model (as a "
           + "diffusers UNet2DModel config.json) key 'norm_num_groups' is 4 but the configured model's is 8; "),
           e.getMessage());
+      // config --check says so too, from the config.yaml alone
+      assertEquals(e.getMessage(), assertThrows(ConfigException.class, d::check).getMessage());
+    }
+    // and for a diffusers folder: an MLP cannot start from one, said by the checks
+    Path published = dir.resolve("published");
+    UNetSpec unetSpec;
+    try (Diffusion d = Diffusion.open(writeYaml(UNET), List.of())) {
+      unetSpec = (UNetSpec) d.modelSpec();
+    }
+    DiffusersFolder.write(published, DiffusersConversion.config(unetSpec), DiffusersConversion.weights(unetSpec, w),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + published)) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertTrue(e.getMessage().contains("a diffusers folder starts only a U-Net: "), e.getMessage());
     }
     try (Diffusion d = open(UNET, "training.init_from=" + saved, "model.dropout=0.1");
         TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("same")))) {
