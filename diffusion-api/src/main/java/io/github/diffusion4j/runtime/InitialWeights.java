@@ -190,9 +190,18 @@ final class InitialWeights {
       throw diffusion.loadedConfig().error(KEY, yaml + ": not a configuration this version reads: " + e.getMessage());
     }
     Optional<UNet2DConfig> asUnet = diffusersConfig(trainedSpec);
-    if (asUnet.isPresent() && diffusersConfig(spec).isPresent()) {
+    boolean unets = asUnet.isPresent() && diffusersConfig(spec).isPresent();
+    String advice = "(the model section of its config.yaml)";
+    if (unets) {
       sameFunction(diffusion, yaml + ": its model (as a diffusers UNet2DModel config.json) key '", asUnet.get().toMap(),
-          yaml.getParent(), spec, "(the model section of its config.yaml)");
+          yaml.getParent(), spec, advice);
+    } else if (!trainedSpec.kind().equals(spec.kind())) {
+      throw diffusion.loadedConfig().error(KEY, yaml + ": its model.kind is " + trainedSpec.kind() + " but the "
+          + "configured model.kind is " + spec.kind() + "; the run must configure the same network " + advice);
+    } else if (trainedSpec instanceof io.github.diffusion4j.model.MlpSpec a
+        && spec instanceof io.github.diffusion4j.model.MlpSpec b && a.hidden() != b.hidden()) {
+      throw diffusion.loadedConfig().error(KEY, yaml + ": its model.hidden is " + a.hidden() + " but the configured "
+          + "model.hidden is " + b.hidden() + "; the run must configure the same network " + advice);
     }
     return trainedSpec;
   }

@@ -91,10 +91,16 @@ class InitialWeightsTest {
     try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base, "model.hidden=8")) {
       ConfigException e = assertThrows(ConfigException.class, () -> TrainingRun.start(d, tuned));
       assertTrue(e.getMessage().contains("training.init_from: " + base), e.getMessage());
-      assertTrue(e.getMessage().contains("ema.safetensors: does not fit the configured model (mlp for 3x5x5 images): "),
-          e.getMessage());
+      assertTrue(e.getMessage().contains("config.yaml: its model.hidden is 16 but the configured model.hidden is 8; "
+          + "the run must configure the same network (the model section of its config.yaml)"), e.getMessage());
     }
     assertFalse(Files.exists(tuned.root()));
+    // another kind: named as such, not as a list of missing weights
+    try (Diffusion d = open(UNET, "training.init_from=" + base)) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertTrue(e.getMessage().contains("config.yaml: its model.kind is mlp but the configured model.kind is unet; "),
+          e.getMessage());
+    }
   }
 
   @Test
