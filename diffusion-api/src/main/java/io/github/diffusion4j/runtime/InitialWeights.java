@@ -51,7 +51,11 @@ final class InitialWeights {
     } else if (!DiffusersFolder.isDiffusersFolder(from) && !Files.exists(from.resolve(Checkpoint.MODEL_FILE))
         && CheckpointStore.listIn(Files.isDirectory(from.resolve("checkpoints")) ? from.resolve("checkpoints") : from)
             .isEmpty()) {
-      problem = "holds no model (no " + Checkpoint.MODEL_FILE + ", no checkpoints/ with a checkpoint, no diffusers "
+      problem = Files.isDirectory(from.resolve("checkpoints")) ? "a run folder with no checkpoint yet ("
+          + io.github.diffusion4j.io.FolderLock.owner(from).map(o -> "the run is still training, " + o + ", and saves "
+              + "its first checkpoint after training.checkpoint_every epochs; start this run then")
+              .orElse("the run stopped before it saved one") + ")"
+          : "holds no model (no " + Checkpoint.MODEL_FILE + ", no checkpoints/ with a checkpoint, no diffusers "
           + DiffusersFolder.CONFIG + ")";
     }
     if (problem != null) {

@@ -156,6 +156,17 @@ class InitialWeightsTest {
   }
 
   @Test
+  void aRunFolderWithoutACheckpointYetIsSaidToBeOne() throws IOException {
+    Path run = Files.createDirectories(dir.resolve("run").resolve("checkpoints")).getParent();
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + run)) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertTrue(e.getMessage().contains("training.init_from: " + run + ": a run folder with no checkpoint yet (the "
+          + "run stopped before it saved one); give a checkpoint folder, a run folder or a diffusers folder"),
+          e.getMessage());
+    }
+  }
+
+  @Test
   void aDamagedCheckpointIsRefusedNamingTheKey() throws IOException {
     Path base = trained();
     Path latest = CheckpointStore.listIn(base.resolve("checkpoints")).get(0);
