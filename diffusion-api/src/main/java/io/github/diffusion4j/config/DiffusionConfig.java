@@ -44,7 +44,7 @@ public record DiffusionConfig(
           + "(samples equal one thread's up to rounding in the last bits), while training and a batch of one image "
           + "share each operation over them (on ND4J any count gives the same bits; on DJL libtorch's sums round "
           + "otherwise at another count, which Adam's first steps can magnify); 2 speed up the U-Nets and the "
-          + "tutorial MLP's sampling (README, Speed)");
+          + "tutorial MLP's sampling (README, \"Quality and speed\")");
 
   /**
    * Validates the values and their combinations.

@@ -69,6 +69,29 @@ class ConfigDocsTest {
   }
 
   @Test
+  void theReadmeSectionsTheDescriptionsNameExist() throws java.io.IOException {
+    // a description that sends the reader to the README names one of its headings: `(README, "Quality and
+    // speed")`, or one word without quotes (`(README, Speed)` named a section the README does not have)
+    java.nio.file.Path readme = java.nio.file.Path.of("..", "README.md");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(readme), "run from the module");
+    Set<String> headings = new HashSet<>();
+    for (String line : java.nio.file.Files.readAllLines(readme)) {
+      if (line.startsWith("#")) {
+        headings.add(line.replaceFirst("^#+\\s*", ""));
+      }
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("README, (?:\"([^\"]+)\"|([A-Z][A-Za-z ]*?)\\))")
+        .matcher(ConfigDocs.markdownTable());
+    int found = 0;
+    while (m.find()) {
+      String section = m.group(1) != null ? m.group(1) : m.group(2);
+      assertTrue(headings.contains(section), "README.md has no section \"" + section + "\": " + m.group());
+      found++;
+    }
+    assertTrue(found > 0, "the descriptions name a README section (the threads key's)");
+  }
+
+  @Test
   void schemaPathsAreUniqueAndMatchTheirSections() {
     Set<String> seen = new HashSet<>();
     for (Key<?, ?> k : Schema.keys()) {
