@@ -27,7 +27,7 @@ import java.util.Optional;
  * a run folder), or a diffusers folder's {@code UNet2DModel} weights, renamed to the configured architecture where it
  * is one of this SDK's U-Nets with a diffusers equivalent ({@link DiffusersConversion#fromDiffusers}), so that
  * {@code --bundled ddpm-cifar10} starts from google/ddpm-cifar10-32. Only the weights are taken: Adam's moments and
- * the step count start afresh, and the weight average starts from the loaded weights.
+ * the step count start afresh, and the weight average starts as in a new run (from the weights after its first step).
  */
 final class InitialWeights {
   /** The configuration key. */
