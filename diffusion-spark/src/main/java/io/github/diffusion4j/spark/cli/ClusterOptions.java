@@ -3,6 +3,8 @@ package io.github.diffusion4j.spark.cli;
 import io.github.diffusion4j.cli.BadInputException;
 import io.github.diffusion4j.spark.Shipping;
 import io.github.diffusion4j.spark.SparkContexts;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -93,22 +95,11 @@ final class ClusterOptions {
     }
   }
 
-  int partitions() {
-    return partitions == null ? 0 : partitions;
-  }
-
-  int threads() {
-    return threads == null ? 0 : threads;
-  }
-
   /**
-   * The shared context for a command: spark-submit's configuration (system properties), the options on top.
-   *
-   * @param what the application's name
-   * @param progress whether Spark shows its console progress bar
-   * @return a lease on the context
+   * The context's configuration: spark-submit's (system properties), the options on top; on a cluster, the
+   * application's jars in {@code spark.jars} unless spark-submit or a --conf gives them.
    */
-  SparkContexts.Lease start(String what, boolean progress) {
+  SparkConf conf(String what, boolean progress) {
     SparkConf c = new SparkConf();
     if (master != null) {
       c.setMaster(master);
@@ -125,6 +116,72 @@ final class ClusterOptions {
       int eq = kv.indexOf('=');
       c.set(kv.substring(0, eq), kv.substring(eq + 1));
     }
+    String m = c.get("spark.master");
+    if (!m.startsWith("local") && !c.contains("spark.jars")) {
+      // executors of a cluster have Spark's jars only: without the application's (spark-submit's primary jar and
+      // --jars), every task failed with "ClassNotFoundException: ...ShardPlan$Shard"
+      String jars = applicationJars(System.getProperty("java.class.path", ""), sparkJars());
+      if (!jars.isEmpty()) {
+        c.set("spark.jars", jars);
+      }
+    }
+    return c;
+  }
+
+  /** The folder of Spark's own jars on this class path (that of spark-core), or null if Spark is not in a jar. */
+  private static Path sparkJars() {
+    try {
+      java.security.CodeSource src = SparkConf.class.getProtectionDomain().getCodeSource();
+      Path jar = src == null ? null : Path.of(src.getLocation().toURI());
+      return jar == null || !Files.isRegularFile(jar) ? null : jar.toAbsolutePath().getParent();
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * What a cluster's executors need besides Spark, for {@code spark.jars}: the jars of this class path (the
+   * launcher's diffusion-spark.jar and lib/, and DIFFUSION_CLASSPATH's jars), without Spark's own (those in
+   * the folder of Spark's jars); class folders cannot be shipped and are left out.
+   *
+   * @param classPath the JVM's class path
+   * @param sparkJars the folder of Spark's jars, or null
+   * @return comma-separated jar paths
+   */
+  static String applicationJars(String classPath, Path sparkJars) {
+    List<String> jars = new ArrayList<>();
+    for (String entry : classPath.split(java.io.File.pathSeparator)) {
+      if (entry.isEmpty() || !entry.endsWith(".jar")) {
+        continue;
+      }
+      Path p = Path.of(entry).toAbsolutePath().normalize();
+      if (!Files.isRegularFile(p) || (sparkJars != null && sparkJars.equals(p.getParent()))) {
+        continue;
+      }
+      if (!jars.contains(p.toString())) {
+        jars.add(p.toString());
+      }
+    }
+    return String.join(",", jars);
+  }
+
+  int partitions() {
+    return partitions == null ? 0 : partitions;
+  }
+
+  int threads() {
+    return threads == null ? 0 : threads;
+  }
+
+  /**
+   * The shared context for a command: spark-submit's configuration (system properties), the options on top.
+   *
+   * @param what the application's name
+   * @param progress whether Spark shows its console progress bar
+   * @return a lease on the context
+   */
+  SparkContexts.Lease start(String what, boolean progress) {
+    SparkConf c = conf(what, progress);
     try {
       return SparkContexts.acquire(c);
     } catch (RuntimeException e) {

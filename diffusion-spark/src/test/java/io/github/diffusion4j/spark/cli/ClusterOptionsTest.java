@@ -1,0 +1,59 @@
+package io.github.diffusion4j.spark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.SparkConf;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Spark configuration the commands start with. */
+class ClusterOptionsTest {
+  private static ClusterOptions options(String master, String... conf) {
+    ClusterOptions o = new ClusterOptions();
+    o.master = master;
+    o.ship = "auto";
+    o.conf = new java.util.ArrayList<>(List.of(conf));
+    return o;
+  }
+
+  /**
+   * On a standalone cluster the executors have Spark's jars only; without spark.jars every task failed with
+   * "ClassNotFoundException: io.github.diffusion4j.spark.ShardPlan$Shard" (the launcher gave none).
+   */
+  @Test
+  void aClusterMasterShipsTheApplicationJarsButNotSparks() {
+    SparkConf c = options("spark://head:7077").conf("sample", false);
+    assertTrue(c.contains("spark.jars"), c.toDebugString());
+    List<String> jars = List.of(c.get("spark.jars").split(","));
+    // picocli is on this class path as a jar (the command line's); Spark's core is where Spark's jars are
+    assertTrue(jars.stream().anyMatch(j -> j.contains("picocli")), jars.toString());
+    assertFalse(jars.stream().anyMatch(j -> j.contains("spark-core_")), jars.toString());
+  }
+
+  @Test
+  void localModeAndAGivenSparkJarsAreLeftAlone() {
+    assertFalse(options("local[2]").conf("sample", false).contains("spark.jars"));
+    assertEquals("/opt/app.jar",
+        options("spark://head:7077", "spark.jars=/opt/app.jar").conf("sample", false).get("spark.jars"));
+  }
+
+  @Test
+  void applicationJarsAreTheClassPathsJarsOutsideSparksFolder(@TempDir Path dir) throws IOException {
+    Path spark = Files.createDirectories(dir.resolve("spark-lib"));
+    Path lib = Files.createDirectories(dir.resolve("lib"));
+    Path classes = Files.createDirectories(dir.resolve("classes"));
+    Path core = Files.createFile(spark.resolve("spark-core_2.13-4.2.0.jar"));
+    Path app = Files.createFile(dir.resolve("diffusion-spark.jar"));
+    Path dep = Files.createFile(lib.resolve("picocli-4.7.7.jar"));
+    String cp = String.join(File.pathSeparator, app.toString(), dep.toString(), core.toString(), classes.toString(),
+        dir.resolve("missing.jar").toString(), dep.toString(), "");
+    assertEquals(app + "," + dep, ClusterOptions.applicationJars(cp, spark));
+  }
+}
