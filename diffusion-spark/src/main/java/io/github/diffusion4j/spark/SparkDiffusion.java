@@ -83,6 +83,16 @@ public final class SparkDiffusion {
   /** With the scope of the job's Spark jobs made by {@code scopes} (tests shut it down by hand). */
   static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook,
       Function<JavaSparkContext, JobScope> scopes) {
+    try {
+      return sampleOn(sc, job, hook, scopes);
+    } catch (RuntimeException e) {
+      // the context stopped before the job, under the driver's check of the checkpoint or its broadcast
+      throw SparkJobException.ifStopped(e);
+    }
+  }
+
+  private static SampleManifest sampleOn(JavaSparkContext sc, SampleJob job, TaskHook hook,
+      Function<JavaSparkContext, JobScope> scopes) {
     Path out = job.out().toAbsolutePath().normalize();
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
     try (JobScope scope = scopes.apply(sc)) {
@@ -155,6 +165,14 @@ public final class SparkDiffusion {
   }
 
   static EvalResult evaluate(JavaSparkContext sc, EvalJob job, TaskHook hook) {
+    try {
+      return evaluateOn(sc, job, hook);
+    } catch (RuntimeException e) {
+      throw SparkJobException.ifStopped(e);
+    }
+  }
+
+  private static EvalResult evaluateOn(JavaSparkContext sc, EvalJob job, TaskHook hook) {
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
     try (JobScope scope = new JobScope(sc);
         TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {

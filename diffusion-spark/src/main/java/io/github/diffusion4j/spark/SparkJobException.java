@@ -28,19 +28,32 @@ public final class SparkJobException extends RuntimeException {
   static <T> T run(java.util.function.Supplier<T> action) {
     try {
       return action.get();
-    } catch (IllegalStateException e) {
-      if (String.valueOf(e.getMessage()).startsWith("Cannot call methods on a stopped SparkContext")) {
-        // a standalone master that could not be reached stops the context before the job starts; Spark's
-        // message is its whole creation stack trace
-        throw new SparkJobException("Spark stopped before the job could run (was the master reachable? Spark's "
-            + "log above says why)", e);
-      }
-      throw e;
-    } catch (RuntimeException | Error e) {
+    } catch (RuntimeException e) {
+      throw ifStopped(e);
+    } catch (Error e) {
       throw e;
     } catch (Exception e) {
       throw of(e);
     }
+  }
+
+  /**
+   * Spark's error for a context that stopped before the job could run, in one line; any other error as it is.
+   * A standalone master that cannot be reached, or that removes the application (its executors failed to start
+   * 10 times), stops the context in a thread of its own: the next call on it, wherever it is (the context's
+   * start, the checkpoint's broadcast, the job), throws Spark's "Cannot call methods on a stopped SparkContext",
+   * whose message is the context's whole creation stack trace.
+   *
+   * @param e an error of a call on the context
+   * @return this exception if the context had stopped, else {@code e}
+   */
+  public static RuntimeException ifStopped(RuntimeException e) {
+    if (e instanceof IllegalStateException
+        && String.valueOf(e.getMessage()).startsWith("Cannot call methods on a stopped SparkContext")) {
+      return new SparkJobException("Spark stopped before the job could run (was the master reachable, and could "
+          + "its workers start executors? Spark's log above says why)", e);
+    }
+    return e;
   }
 
   /** The exception for a failed job: the innermost error's first line. */

@@ -19,8 +19,8 @@ class SparkJobExceptionTest {
       throw new IllegalStateException("Cannot call methods on a stopped SparkContext.\nThis stopped SparkContext was "
           + "created at:\n\norg.apache.spark.SparkContext.<init>(SparkContext.scala:1)");
     }));
-    assertEquals("Spark stopped before the job could run (was the master reachable? Spark's log above says why)",
-        stopped.getMessage());
+    assertEquals("Spark stopped before the job could run (was the master reachable, and could its workers start "
+        + "executors? Spark's log above says why)", stopped.getMessage());
     IllegalStateException other = new IllegalStateException("something else");
     assertEquals(other, assertThrows(IllegalStateException.class, () -> SparkJobException.run(() -> {
       throw other;

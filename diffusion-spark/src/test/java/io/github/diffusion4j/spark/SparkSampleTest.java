@@ -151,6 +151,31 @@ class SparkSampleTest {
     assertEquals(0, unused.get());
   }
 
+  /**
+   * A context that a standalone master stopped (unreachable, or its executors failed to start) while the driver
+   * checked the checkpoint: the broadcast is the first call on it. That was Spark's "Cannot call methods on a stopped
+   * SparkContext" with the context's creation stack trace as the command's message; it is one line now.
+   */
+  @Test
+  void aContextStoppedBeforeTheJobIsOneLineAndLeavesNoFolder() {
+    Path out = out("stopped");
+    JavaSparkContext stopped = new JavaSparkContext(sc.sc()) {
+      @Override
+      public <T> org.apache.spark.broadcast.Broadcast<T> broadcast(T value) {
+        throw new IllegalStateException("Cannot call methods on a stopped SparkContext.\nThis stopped SparkContext "
+            + "was created at:\n\norg.apache.spark.SparkContext.<init>(SparkContext.scala:1)");
+      }
+    };
+    SparkJobException e = assertThrows(SparkJobException.class,
+        () -> SparkDiffusion.sample(stopped, job("stopped").withShipping(Shipping.BROADCAST)));
+    assertTrue(e.getMessage().startsWith("Spark stopped before the job could run (was the master reachable"),
+        e.getMessage());
+    assertFalse(Files.exists(out), "a failed job leaves no output folder");
+    SparkJobException eval = assertThrows(SparkJobException.class,
+        () -> SparkDiffusion.evaluate(stopped, new EvalJob(run, List.of(), 10, 1, 0, Shipping.BROADCAST, 0)));
+    assertTrue(eval.getMessage().startsWith("Spark stopped before the job could run"), eval.getMessage());
+  }
+
   /** Counted down by the shutdown test's tasks after their first batch (tasks run in this JVM in local mode). */
   static final CountDownLatch STARTED = new CountDownLatch(2);
 

@@ -185,7 +185,8 @@ final class ClusterOptions {
     try {
       return SparkContexts.acquire(c);
     } catch (RuntimeException e) {
-      throw e;
+      // a standalone master that cannot be reached: the context's start waits for it, then stops the context
+      throw io.github.diffusion4j.spark.SparkJobException.ifStopped(e);
     } catch (Exception e) { // Scala throws SparkException undeclared
       throw new IllegalStateException("Spark cannot start with master " + c.get("spark.master") + ": "
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
