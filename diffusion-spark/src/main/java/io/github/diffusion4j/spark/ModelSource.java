@@ -130,6 +130,15 @@ final class ModelSource implements Serializable {
   TrainedModel load() {
     if (bytes == null) {
       Path dir = Path.of(directory);
+      for (String name : sha256.keySet()) {
+        Path f = dir.resolve(name);
+        if (!Files.isReadable(f)) {
+          // the driver read it: this executor does not see the driver's files
+          throw new CheckpointException(f + ": " + (Files.exists(f) ? "not readable" : "not found") + " on this "
+              + "executor (--ship path reads the checkpoint at the driver's path on every executor: put it on storage "
+              + "they all see, or use --ship broadcast)");
+        }
+      }
       for (Map.Entry<String, String> e : sha256.entrySet()) {
         verify(dir.resolve(e.getKey()), Sha256.of(dir.resolve(e.getKey())), e.getValue());
       }

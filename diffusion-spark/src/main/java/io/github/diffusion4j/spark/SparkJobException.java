@@ -58,9 +58,18 @@ public final class SparkJobException extends RuntimeException {
 
   /** The exception for a failed job: the innermost error's first line. */
   static SparkJobException of(Exception e) {
+    // the innermost error, but not below one whose message already says what its cause says and more: the task's
+    // "cannot read /shared/ck/config.yaml: file not found", not its cause's bare "/shared/ck/config.yaml"
+    // (Spark's own wrappers, and the outermost exception, say only that the job failed)
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
+      Throwable cause = root.getCause();
+      boolean wrapper = root == e || root.getClass().getName().startsWith("org.apache.spark.");
+      if (!wrapper && root.getMessage() != null && cause.getMessage() != null
+          && root.getMessage().contains(cause.getMessage())) {
+        break;
+      }
+      root = cause;
     }
     String m = root.getMessage();
     String line = m == null ? root.getClass().getSimpleName() : m.lines().findFirst().orElse("").strip();

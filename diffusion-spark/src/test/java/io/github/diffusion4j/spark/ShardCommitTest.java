@@ -107,5 +107,12 @@ class ShardCommitTest {
         e.getMessage());
     // the broadcast bytes are those the driver read: the edit does not reach the executors
     shipped.load().close();
+    // an executor that does not see the driver's folder (--ship path without shared storage): says what to do, where
+    // the task's error was the bare path of the file
+    Files.delete(copy.resolve("model.safetensors"));
+    CheckpointException gone = assertThrows(CheckpointException.class, pinned::load);
+    assertEquals(copy.resolve("model.safetensors") + ": not found on this executor (--ship path reads the checkpoint "
+        + "at the driver's path on every executor: put it on storage they all see, or use --ship broadcast)",
+        gone.getMessage());
   }
 }
