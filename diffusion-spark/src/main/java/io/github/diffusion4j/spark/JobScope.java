@@ -53,7 +53,8 @@ final class JobScope implements AutoCloseable {
   }
 
   /**
-   * What the shutdown hook does: cancels the jobs, interrupting their tasks, and waits for {@link #close}.
+   * What the shutdown hook does: cancels the jobs, interrupting their tasks, and waits for {@link #close} and for
+   * the open {@link ShutdownHold}s (25 seconds at most in all).
    * Package-private so that tests can run it without stopping their JVM.
    */
   void cancelForShutdown() {
@@ -61,8 +62,11 @@ final class JobScope implements AutoCloseable {
     if (!sc.sc().isStopped()) {
       sc.cancelJobsWithTag(tag, "the JVM is shutting down (Ctrl-C or SIGTERM?)");
     }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
     try {
       closed.await(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      // and the caller's report of the cancelled job ({@link ShutdownHold}): the JVM halts once the hooks end
+      ShutdownHold.awaitAll(deadline);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

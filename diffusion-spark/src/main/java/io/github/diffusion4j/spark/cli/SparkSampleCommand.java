@@ -6,6 +6,7 @@ import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.SampleFormat;
 import io.github.diffusion4j.spark.SampleJob;
 import io.github.diffusion4j.spark.SampleManifest;
+import io.github.diffusion4j.spark.ShutdownHold;
 import io.github.diffusion4j.spark.SparkContexts;
 import io.github.diffusion4j.spark.SparkDiffusion;
 import java.io.IOException;
@@ -72,10 +73,21 @@ final class SparkSampleCommand implements Callable<Integer> {
     PrintWriter o = spec.commandLine().getOut();
     long start = System.nanoTime();
     SampleManifest m;
-    try (SparkContexts.Lease spark = cluster.start("sample", Terminal.isTerminal())) {
-      m = SparkDiffusion.sample(spark.context(), job);
-    } catch (RuntimeException e) {
-      throw sampling.translate(e);
+    try (ShutdownHold hold = ShutdownHold.acquire()) {
+      try (SparkContexts.Lease spark = cluster.start("sample", Terminal.isTerminal())) {
+        m = SparkDiffusion.sample(spark.context(), job);
+      } catch (RuntimeException e) {
+        RuntimeException t = sampling.translate(e);
+        if (ShutdownHold.inShutdown()) {
+          // Ctrl-C or SIGTERM: the JVM halts once its shutdown hooks end, and they wait for this hold only; the
+          // line printed after this method returns could be lost (exit 143 and no word)
+          PrintWriter err = spec.commandLine().getErr();
+          err.println("diffusion: " + t.getMessage());
+          err.flush();
+          return 1;
+        }
+        throw t;
+      }
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     if (verify) {
