@@ -125,7 +125,33 @@ final class ClusterOptions {
         c.set("spark.jars", jars);
       }
     }
+    if (!m.startsWith("local")) {
+      executorEnvironment(c, System.getenv());
+    }
     return c;
+  }
+
+  /** What the launcher sets for its own JVM that the executors' JVMs need as well (docs/spark.md, spark-submit). */
+  static final List<String> EXECUTOR_ENV = List.of("OMP_WAIT_POLICY", "MALLOC_MMAP_THRESHOLD_",
+      "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_");
+
+  /**
+   * On a cluster, gives the executors the launcher's native settings (passive OpenMP waits, glibc's allocation
+   * settings) and DJL's offline mode, unless the configuration sets them: executors that a standalone worker
+   * starts have none of the driver's environment, so {@code ./diffusion spark --master spark://...} ran them with
+   * spinning OpenMP threads and glibc's defaults (DJL's activations faulted in again every pass).
+   */
+  static void executorEnvironment(SparkConf c, java.util.Map<String, String> env) {
+    for (String name : EXECUTOR_ENV) {
+      String value = env.get(name);
+      if (value != null && !value.isEmpty()) {
+        c.setIfMissing("spark.executorEnv." + name, value);
+      }
+    }
+    String opts = c.get("spark.executor.extraJavaOptions", "");
+    if (!opts.contains("ai.djl.offline")) {
+      c.set("spark.executor.extraJavaOptions", (opts + " -Dai.djl.offline=true").strip());
+    }
   }
 
   /** The folder of Spark's own jars on this class path (that of spark-core), or null if Spark is not in a jar. */

@@ -56,4 +56,18 @@ class ClusterOptionsTest {
         dir.resolve("missing.jar").toString(), dep.toString(), "");
     assertEquals(app + "," + dep, ClusterOptions.applicationJars(cp, spark));
   }
+
+  @Test
+  void clusterExecutorsGetTheLaunchersNativeSettingsUnlessGiven() {
+    SparkConf c = new SparkConf(false).set("spark.executorEnv.MALLOC_TOP_PAD_", "1")
+        .set("spark.executor.extraJavaOptions", "-Dx=1");
+    ClusterOptions.executorEnvironment(c, java.util.Map.of("OMP_WAIT_POLICY", "PASSIVE", "MALLOC_TOP_PAD_",
+        "67108864", "MALLOC_MMAP_MAX_", "0", "HOME", "/root"));
+    assertEquals("PASSIVE", c.get("spark.executorEnv.OMP_WAIT_POLICY"));
+    assertEquals("0", c.get("spark.executorEnv.MALLOC_MMAP_MAX_"));
+    assertEquals("1", c.get("spark.executorEnv.MALLOC_TOP_PAD_"));
+    assertFalse(c.contains("spark.executorEnv.HOME"));
+    assertEquals("-Dx=1 -Dai.djl.offline=true", c.get("spark.executor.extraJavaOptions"));
+    assertFalse(options("local[2]").conf("sample", false).contains("spark.executor.extraJavaOptions"));
+  }
 }
