@@ -106,6 +106,11 @@ final class SparkSampleCommand implements Callable<Integer> {
    * of a dead process, or of another machine's (shared storage), reads as an interrupted run's, with its text.
    */
   static java.util.Optional<String> claimedBy(Path claim) {
+    return claimedBy(claim, "holds only the temporaries of an interrupted run, or of a job on another machine");
+  }
+
+  /** As {@link #claimedBy(Path)}, with what the folder holds where no live process of this machine claims it. */
+  static java.util.Optional<String> claimedBy(Path claim, String holds) {
     try {
       if (!Files.isRegularFile(claim, java.nio.file.LinkOption.NOFOLLOW_LINKS) || Files.size(claim) > 4096) {
         return java.util.Optional.empty();
@@ -116,7 +121,7 @@ final class SparkSampleCommand implements Callable<Integer> {
           && ProcessHandle.of(Long.parseLong(words[1])).map(ProcessHandle::isAlive).orElse(false)) {
         return java.util.Optional.of("another job (" + text + ") is writing into it; give another new or empty folder");
       }
-      return java.util.Optional.of("holds only the temporaries of an interrupted run, or of a job on another machine ("
+      return java.util.Optional.of(holds + " ("
           + SparkDiffusion.CLAIM + ": " + text + "); delete the folder once no job writes there, or give a new or "
           + "empty one");
     } catch (IOException | RuntimeException e) {
@@ -136,6 +141,15 @@ final class SparkSampleCommand implements Callable<Integer> {
           throw new BadInputException("--out " + out + ": " + claimedBy(out.resolve(SparkDiffusion.CLAIM)).orElse(
               "holds only the temporaries of an interrupted run (e.g. " + all.get(0).getFileName() + "); delete the "
                   + "folder, or give a new or empty one"));
+        }
+        if (!all.isEmpty() && !Files.exists(out.resolve(SampleManifest.FILE))) {
+          // a driver killed with kill -9 (or lost with its machine) leaves its claim, the shards its tasks finished and
+          // their temporaries: not a result, and not a folder of the user's either
+          java.util.Optional<String> claimed = claimedBy(out.resolve(SparkDiffusion.CLAIM), "holds the shards and "
+              + "temporaries of an interrupted run, without " + SampleManifest.FILE + ", or of a job on another machine");
+          if (claimed.isPresent()) {
+            throw new BadInputException("--out " + out + ": " + claimed.get());
+          }
         }
         if (!all.isEmpty()) {
           throw new BadInputException("--out " + out + ": not empty; give a new or empty folder (the shards and "

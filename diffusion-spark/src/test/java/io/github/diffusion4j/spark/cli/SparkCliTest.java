@@ -122,6 +122,15 @@ class SparkCliTest {
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", claimed.toString()), "--out " + claimed
         + ": holds only the temporaries of an interrupted run, or of a job on another machine (.tmp-job: process "
         + "999999999999 since then)");
+    // a driver killed with kill -9 on a cluster: its claim, a finished shard and a temporary, no manifest (was "not
+    // empty", as for a folder of the user's)
+    Files.writeString(claimed.resolve("shard-00000.npy"), "x");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", claimed.toString()), "--out " + claimed
+        + ": holds the shards and temporaries of an interrupted run, without manifest.json, or of a job on another "
+        + "machine (.tmp-job: process 999999999999 since then); delete the folder once no job writes there");
+    Files.writeString(claimed.resolve("manifest.json"), "{}");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", claimed.toString()), "--out " + claimed
+        + ": not empty");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x").toString()), "--out "
         + full.resolve("x") + ": is a file");
     assertBad(cli("spark", "sample", "--checkpoint", dir.resolve("nope").toString(), "--master", m, "--out",
