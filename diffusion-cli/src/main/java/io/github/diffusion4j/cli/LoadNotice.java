@@ -26,7 +26,7 @@ final class LoadNotice implements AutoCloseable {
       }
       synchronized (lock) {
         if (!closed) {
-          err.println("loading " + checkpoint + " (a large model takes a minute or so) ...");
+          err.println("loading " + checkpoint + " ...");
           err.flush();
         }
       }

@@ -18,7 +18,7 @@ class LoadNoticeTest {
         Thread.sleep(10);
       }
     }
-    assertEquals("loading " + Path.of("runs", "big") + " (a large model takes a minute or so) ..."
+    assertEquals("loading " + Path.of("runs", "big") + " ..."
         + System.lineSeparator(), err.toString());
   }
 
