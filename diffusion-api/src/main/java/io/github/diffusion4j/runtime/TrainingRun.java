@@ -49,6 +49,8 @@ public final class TrainingRun implements AutoCloseable {
   /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
    * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
   private boolean ran;
+  /** Where {@link #lastCheckpoint} stands: the position resumed from, or the last one saved; null for none. */
+  private TrainingProgress savedAt;
   /** What {@link #initialWeights()} returns. */
   private Optional<Path> initialWeights = Optional.empty();
   /**
@@ -70,6 +72,7 @@ public final class TrainingRun implements AutoCloseable {
     this.from = from;
     this.metrics = new MetricsLog(folder.metrics());
     this.lastCheckpoint = lastCheckpoint;
+    this.savedAt = lastCheckpoint == null ? null : from;
     this.lock = lock;
     this.recorded = diffusion.config();
   }
@@ -334,8 +337,9 @@ public final class TrainingRun implements AutoCloseable {
     return Optional.ofNullable(lastCheckpoint);
   }
 
-  /** Stops after the current step; the run then writes a final checkpoint and returns. Thread-safe. Interrupting
-   * the thread in {@link #run} does the same (the thread stays interrupted). */
+  /** Stops after the current step (during an epoch's evaluation, before its next batch: a resume evaluates first);
+   * the run then writes a final checkpoint and returns. Thread-safe. Interrupting the thread in {@link #run} does the
+   * same (the thread stays interrupted). */
   public void requestStop() {
     trainer.requestStop();
   }
@@ -396,7 +400,10 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   private void checkpoint(TrainingProgress p, boolean ema) {
-    if (lastCheckpoint != null && lastCheckpoint.getFileName().toString().equals(CheckpointStore.directoryName(p.step()))) {
+    // the same position is not written twice; the same step at another position is (a run stopped during its
+    // last epoch's evaluation was saved before that evaluation, and its epoch's end replaces it)
+    if (lastCheckpoint != null && savedAt != null && savedAt.step() == p.step() && savedAt.epoch() == p.epoch()
+        && savedAt.batchInEpoch() == p.batchInEpoch()) {
       return;
     }
     // an interrupted thread's file channels refuse to write (ClosedByInterruptException): the checkpoint that an
@@ -405,6 +412,7 @@ public final class TrainingRun implements AutoCloseable {
     try {
       lastCheckpoint = store.save(p.step(), Checkpoints.content(recorded, model, ema, p),
           Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
+      savedAt = p;
     } finally {
       if (interrupted) {
         Thread.currentThread().interrupt();

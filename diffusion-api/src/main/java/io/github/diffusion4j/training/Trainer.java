@@ -74,7 +74,10 @@ public final class Trainer {
     this.options = options;
   }
 
-  /** Asks the loop to stop after the current step; {@link #train} then returns an incomplete summary. */
+  /**
+   * Asks the loop to stop after the current step (or, during an epoch's evaluation, before its next batch: a resume
+   * evaluates first); {@link #train} then returns an incomplete summary.
+   */
   public void requestStop() {
     stopRequested = true;
   }
@@ -153,10 +156,10 @@ public final class Trainer {
       try {
         run.endEpoch(epoch, eval);
       } catch (java.util.concurrent.CancellationException e) {
-        if (!Thread.currentThread().isInterrupted()) {
+        if (!stopRequested && !Thread.currentThread().isInterrupted()) {
           throw e;
         }
-        // interrupted during the evaluation, which a resume from here runs first (its steps are all taken)
+        // stopped during the evaluation, which a resume from here runs first (its steps are all taken)
         return run.stopped(run.at(epoch, batches));
       }
     }
@@ -188,6 +191,11 @@ public final class Trainer {
    *     check between their layers)
    */
   public double evaluate(Dataset eval) {
+    return evaluate(eval, false);
+  }
+
+  /** {@link #evaluate(Dataset)}; a training run's ends before its next batch once a stop is requested. */
+  private double evaluate(Dataset eval, boolean stoppable) {
     checkData(eval, "evaluation");
     int n = eval.size();
     int bsMax = Math.min(options.batchSize(), n);
@@ -196,6 +204,9 @@ public final class Trainer {
     double total = 0;
     long count = 0;
     for (int start = 0, b = 0; start < n; start += bsMax, b++) {
+      if (stoppable && stopRequested) {
+        throw new java.util.concurrent.CancellationException("a stop was requested during the evaluation");
+      }
       int bs = Math.min(bsMax, n - start);
       int[] idx = new int[bs];
       for (int i = 0; i < bs; i++) {
@@ -353,7 +364,7 @@ public final class Trainer {
       lastEpochLoss = epochSteps > 0 ? epochLoss / epochSteps : Double.NaN;
       OptionalDouble evalLoss = OptionalDouble.empty();
       if (eval != null) {
-        double e = evaluate(eval);
+        double e = evaluate(eval, true);
         evalLosses.add(e);
         evalLoss = OptionalDouble.of(e);
       }

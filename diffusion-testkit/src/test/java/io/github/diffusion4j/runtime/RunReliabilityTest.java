@@ -472,6 +472,35 @@ class RunReliabilityTest {
   }
 
   @Test
+  void aStopDuringTheLastEvaluationEndsWithTheEpochsCheckpointOnResume() throws IOException {
+    RunFolder cut = new RunFolder(dir.resolve("cut"));
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.start(d, cut)) {
+      io.github.diffusion4j.training.TrainingSummary s = run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 14) { // the last step: the run's last evaluation comes next, and a stop ends it at once
+            run.requestStop();
+          }
+        }
+      });
+      assertFalse(s.completed());
+      assertEquals(List.of(1, 7, 14L), List.of(s.progress().epoch(), s.progress().batchInEpoch(), s.progress().step()));
+    }
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.resume(d, cut)) {
+      assertTrue(run.run().completed());
+    }
+    io.github.diffusion4j.io.TrainingState state = Checkpoint.read(cut.checkpoints().resolve("step-00000014"))
+        .content().trainingState().orElseThrow();
+    assertEquals(List.of(2L, 0L), List.of(state.epoch(), state.noisePosition()),
+        "the epoch's end replaced the checkpoint saved before its evaluation (same step, another position)");
+    try (Diffusion d = open("training.epochs=2"); TrainingRun run = TrainingRun.resume(d, cut)) {
+      assertTrue(run.run().completed());
+    }
+    assertEquals(2, Files.readAllLines(cut.metrics()).stream().filter(l -> l.contains("\"eval_loss\"")).count(),
+        "a finished run resumed again evaluates nothing more");
+  }
+
+  @Test
   void lossSumsReadFromATrainingStateOrNoneFromAnOlderOne() {
     Path file = dir.resolve("training_state.safetensors");
     assertEquals(io.github.diffusion4j.training.TrainingProgress.Losses.NONE,
