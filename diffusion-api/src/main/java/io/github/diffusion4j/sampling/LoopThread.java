@@ -116,10 +116,12 @@ final class LoopThread<T> implements AutoCloseable {
           Thread.onSpinWait();
         } else {
           LockSupport.park(this);
+          Thread.interrupted(); // one meant for a job that has ended (else park would return at once, again)
         }
         continue;
       }
       job = null;
+      Thread.interrupted(); // one meant for an earlier job
       try {
         result = work.get();
       } catch (Throwable t) { // handed to the loop, which rethrows it
@@ -132,6 +134,14 @@ final class LoopThread<T> implements AutoCloseable {
       }
       spinEnd = System.nanoTime() + SPIN_NANOS;
     }
+  }
+
+  /**
+   * Interrupts the job in progress, if any (the model's passes end between two layers): for a loop whose own thread
+   * was interrupted. An interrupt that comes after the job has ended is dropped before the next.
+   */
+  void interruptJob() {
+    thread.interrupt();
   }
 
   /** Lets a job in progress end (its result unused), then stops the thread. */

@@ -245,6 +245,11 @@ public final class SamplingLoop {
     } catch (RuntimeException | Error e) {
       failure = e;
     }
+    if (Thread.currentThread().isInterrupted()) {
+      for (LoopThread<Void> h : helpers) {
+        h.interruptJob(); // their slices' passes end between two layers too, not at the end of their step
+      }
+    }
     for (LoopThread<Void> h : helpers) {
       try {
         h.await();

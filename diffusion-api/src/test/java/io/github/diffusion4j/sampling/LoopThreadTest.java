@@ -92,4 +92,32 @@ class LoopThreadTest {
     t.join(5_000);
     assertFalse(t.isAlive(), "the noise thread still runs after close");
   }
+
+  @Test
+  void anInterruptEndsTheJobInProgressAndNeverReachesTheNext() {
+    try (LoopThread<String> slice = new LoopThread<>("diffusion4j-slice")) {
+      java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+      slice.submit(() -> {
+        started.countDown();
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < end) { // a long pass, checking between its layers
+          if (Thread.currentThread().isInterrupted()) {
+            return "interrupted";
+          }
+          Thread.onSpinWait();
+        }
+        return "ran to its end";
+      });
+      try {
+        started.await();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      slice.interruptJob();
+      assertEquals("interrupted", slice.await());
+      slice.interruptJob(); // after the job has ended: meant for nothing
+      slice.submit(() -> Thread.currentThread().isInterrupted() ? "a stale interrupt" : "clean");
+      assertEquals("clean", slice.await());
+    }
+  }
 }
