@@ -81,6 +81,16 @@ public record DiffusionConfig(
   }
 
   /**
+   * This configuration with other training settings.
+   *
+   * @param t the training settings
+   * @return the configuration
+   */
+  public DiffusionConfig withTraining(TrainingConfig t) {
+    return new DiffusionConfig(backend, seed, threads, data, model, schedule, t, sampling, output);
+  }
+
+  /**
    * Checks the sizes of the data's arrays (the training and evaluation sets, a batch, and a batch's MLP
    * activations) for images whose shape and number are known only later (IDX files); for gradient data this
    * constructor already did.

@@ -78,9 +78,10 @@ public record TrainingConfig(
       TrainingConfig::keepCheckpoints, ValueType.atLeast(1), 3, "newest checkpoints kept on disk");
   static final Key<TrainingConfig, Optional<Path>> INIT_FROM = Key.of("training.init_from",
       TrainingConfig::initFrom, ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
-      "start a new run from these weights (fine-tuning): a checkpoint or run folder of this SDK (its EMA weights "
-          + "where it has them) or a diffusers UNet2DModel/DDPMPipeline folder; the model section must describe the "
-          + "same network; Adam starts afresh; --resume continues from the run's own checkpoint");
+      "start a new run from these weights (fine-tuning): a checkpoint or run folder of this SDK (the weights it "
+          + "samples with: EMA where it has them and sampling.use_ema) or a diffusers UNet2DModel/DDPMPipeline "
+          + "folder; the model section must describe the same network; Adam starts afresh; --resume continues from "
+          + "the run's own checkpoint");
 
   /**
    * Validates the values.
@@ -129,6 +130,43 @@ public record TrainingConfig(
           new ConfigException(BATCH_SIZE.path(),
               "must be at least images_to_log (" + imagesToLog + "), got " + batchSize));
     }
+  }
+
+  /**
+   * The settings without {@code training.init_from} (freshly initialised weights), as before that key existed.
+   *
+   * @param epochs passes over the training images, at least 1
+   * @param batchSize images per step, at least 1 and at most {@code data.train_size}
+   * @param learningRate Adam's step size, positive
+   * @param adamBeta1 the first-moment decay, in [0, 1)
+   * @param adamBeta2 the second-moment decay, in [0, 1)
+   * @param adamEpsilon the denominator term, positive
+   * @param weightDecay the L2 penalty, at least 0
+   * @param maxGradNorm the gradient-clipping norm, 0 = none
+   * @param ema the weight average
+   * @param logEvery steps between metric lines, at least 1
+   * @param imageLogEvery steps between image logs, 0 = none
+   * @param imagesToLog images per image log, in [1, batchSize]
+   * @param checkpointEvery epochs between checkpoints, at least 1
+   * @param keepCheckpoints the newest checkpoints kept, at least 1
+   * @throws ConfigException naming the key at fault
+   */
+  public TrainingConfig(int epochs, int batchSize, double learningRate, double adamBeta1, double adamBeta2,
+      double adamEpsilon, double weightDecay, double maxGradNorm, EmaConfig ema, int logEvery, int imageLogEvery,
+      int imagesToLog, int checkpointEvery, int keepCheckpoints) {
+    this(epochs, batchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm, ema, logEvery,
+        imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, Optional.empty());
+  }
+
+  /**
+   * These settings with another {@code training.init_from}.
+   *
+   * @param from the weights a new run starts from, or empty
+   * @return the settings
+   */
+  public TrainingConfig withInitFrom(Optional<Path> from) {
+    return new TrainingConfig(epochs, batchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
+        maxGradNorm, ema, logEvery, imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, from);
   }
 
   /**

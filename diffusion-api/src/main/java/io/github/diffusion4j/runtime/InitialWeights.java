@@ -150,8 +150,6 @@ final class InitialWeights {
 
   private static Loaded loadCheckpoint(Diffusion diffusion, Path from, TrainableModel model) {
     Checkpoint c = TrainedModel.read(from);
-    boolean ema = c.content().ema().isPresent();
-    Path file = c.directory().resolve(ema ? Checkpoint.EMA_FILE : Checkpoint.MODEL_FILE);
     Path yaml = c.directory().resolve(Checkpoint.CONFIG_FILE);
     // the checkpoint's own configuration: the network its weights compute and the schedule they were trained for
     DiffusionConfig trained;
@@ -160,6 +158,9 @@ final class InitialWeights {
     } catch (ConfigException e) {
       throw diffusion.loadedConfig().error(KEY, yaml + ": not a configuration this version reads: " + e.getMessage());
     }
+    // the weights it samples with: the average where it has one and samples with it (sampling.use_ema)
+    boolean ema = c.content().ema().isPresent() && trained.sampling().useEma();
+    Path file = c.directory().resolve(ema ? Checkpoint.EMA_FILE : Checkpoint.MODEL_FILE);
     ModelSpec trainedSpec = sameNetwork(diffusion, yaml, trained, model.spec());
     // the tutorial's schedule buffers are checked against the schedule the checkpoint was trained with: a fine-tuning
     // may change the schedule (warned below)

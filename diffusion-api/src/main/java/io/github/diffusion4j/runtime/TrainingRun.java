@@ -2,7 +2,6 @@ package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.config.ConfigWriter;
 import io.github.diffusion4j.config.DiffusionConfig;
-import io.github.diffusion4j.config.TrainingConfig;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.FileProblems;
@@ -282,15 +281,7 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   private static DiffusionConfig withInitFrom(DiffusionConfig c, Optional<Path> initFrom) {
-    TrainingConfig t = c.training();
-    if (t.initFrom().equals(initFrom)) {
-      return c;
-    }
-    return new DiffusionConfig(c.backend(), c.seed(), c.threads(), c.data(), c.model(), c.schedule(),
-        new TrainingConfig(t.epochs(), t.batchSize(), t.learningRate(), t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(),
-            t.weightDecay(), t.maxGradNorm(), t.ema(), t.logEvery(), t.imageLogEvery(), t.imagesToLog(),
-            t.checkpointEvery(), t.keepCheckpoints(), initFrom),
-        c.sampling(), c.output());
+    return c.training().initFrom().equals(initFrom) ? c : c.withTraining(c.training().withInitFrom(initFrom));
   }
 
   private static void writeConfig(DiffusionConfig config, RunFolder folder) {

@@ -65,7 +65,7 @@ public final class SparkJobException extends RuntimeException {
     while (root.getCause() != null && root.getCause() != root) {
       Throwable cause = root.getCause();
       boolean wrapper = root == e || root.getClass().getName().startsWith("org.apache.spark.");
-      if (!wrapper && root.getMessage() != null && cause.getMessage() != null
+      if (!wrapper && root.getMessage() != null && cause.getMessage() != null && !cause.getMessage().isEmpty()
           && root.getMessage().contains(cause.getMessage())) {
         break;
       }

@@ -42,12 +42,28 @@ class InitialWeightsTest {
     return Diffusion.open(file, List.of(overrides));
   }
 
-  private Path trained() throws IOException {
+  private Path trained(String... overrides) throws IOException {
     RunFolder base = new RunFolder(dir.resolve("base"));
-    try (Diffusion d = open(TrainingRunTest.TINY, "training.epochs=1"); TrainingRun run = TrainingRun.start(d, base)) {
+    List<String> all = new ArrayList<>(List.of("training.epochs=1"));
+    all.addAll(List.of(overrides));
+    try (Diffusion d = open(TrainingRunTest.TINY, all.toArray(String[]::new));
+        TrainingRun run = TrainingRun.start(d, base)) {
       run.run();
     }
     return base.root();
+  }
+
+  @Test
+  void aCheckpointThatSamplesWithItsRawWeightsStartsFromThem() throws IOException {
+    Path base = trained("sampling.use_ema=false");
+    Path latest = CheckpointStore.listIn(base.resolve("checkpoints")).get(0);
+    Checkpoint c = Checkpoint.read(latest);
+    assertTrue(c.content().ema().isPresent(), "it keeps an average, but does not sample with it");
+    try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + base);
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("tuned")))) {
+      assertEquals(c.content().model(), run.model().stateDict());
+      assertEquals(latest.resolve(Checkpoint.MODEL_FILE), run.initialWeights().orElseThrow());
+    }
   }
 
   @Test

@@ -125,7 +125,8 @@ final class ClusterOptions {
         c.set("spark.jars", jars);
       }
     }
-    if (!m.startsWith("local")) {
+    if (!m.startsWith("local") && System.getProperty("SPARK_SUBMIT") == null) {
+      // under spark-submit its command line gives the executors' settings (docs/spark.md's spark-submit line)
       executorEnvironment(c, System.getenv());
     }
     return c;
