@@ -109,6 +109,24 @@ public record DiffusersFolder(
    * @throws CheckpointException naming the file and key if something is missing, malformed or not supported
    */
   public static DiffusersFolder read(Path directory) {
+    return read(directory, true);
+  }
+
+  /**
+   * Reads a diffusers folder for its model alone, as the start of a training run ({@code training.init_from}): a
+   * scheduler of another class than {@code DDPMScheduler} and {@code DDIMScheduler} (a pipeline saved after
+   * {@code pipe.scheduler = DPMSolverMultistepScheduler...}) is not refused, since the run's own schedule and
+   * samplers replace it.
+   *
+   * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
+   * @return the folder's model and scheduler
+   * @throws CheckpointException naming the file and key if the model is missing, malformed or not supported
+   */
+  public static DiffusersFolder readModel(Path directory) {
+    return read(directory, false);
+  }
+
+  private static DiffusersFolder read(Path directory, boolean forSampling) {
     if (!Files.isDirectory(directory)) {
       throw CheckpointException.of(directory, Files.exists(directory) ? "not a folder" : "no such folder");
     }
@@ -116,7 +134,7 @@ public record DiffusersFolder(
     Path schedulerDir = directory;
     Path index = directory.resolve(MODEL_INDEX);
     if (Files.isRegularFile(index)) {
-      checkIndex(index);
+      checkIndex(index, forSampling);
     }
     if (Files.isRegularFile(directory.resolve("unet").resolve(CONFIG))) {
       unetDir = directory.resolve("unet");
@@ -141,7 +159,9 @@ public record DiffusersFolder(
     Path schedulerFile = schedulerDir.resolve(SCHEDULER);
     Optional<SchedulerConfig> scheduler = Files.isRegularFile(schedulerFile)
         ? Optional.of(SchedulerConfig.read(schedulerFile)) : Optional.empty();
-    scheduler.ifPresent(c -> checkScheduler(schedulerFile, "_class_name", c.className()));
+    if (forSampling) {
+      scheduler.ifPresent(c -> checkScheduler(schedulerFile, "_class_name", c.className()));
+    }
     return new DiffusersFolder(directory, configFile, weightsFile, config, ordered.build(), scheduler);
   }
 
@@ -164,7 +184,7 @@ public record DiffusersFolder(
         c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
   }
 
-  private static void checkIndex(Path index) {
+  private static void checkIndex(Path index, boolean forSampling) {
     JsonNode root = StrictJson.parseObject(FileSupport.readUtf8(index), index, "");
     JsonNode cls = root.get("_class_name");
     String name = cls != null && cls.isTextual() ? cls.textValue() : "";
@@ -184,7 +204,7 @@ public record DiffusersFolder(
         throw CheckpointException.of(index, "key '" + k + "': a pipeline with a " + k + " component is not supported; "
             + "supported are a unet and a scheduler");
       }
-      if (k.equals("scheduler") && v.isArray() && v.size() == 2 && v.get(1).isTextual()) {
+      if (forSampling && k.equals("scheduler") && v.isArray() && v.size() == 2 && v.get(1).isTextual()) {
         checkScheduler(index, "scheduler", v.get(1).textValue());
       }
       if (k.equals("unet") && !(v.isArray() && v.size() == 2 && UNet2DConfig.CLASS_NAME.equals(v.get(1).asText()))) {

@@ -5,7 +5,6 @@ import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
-import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.SchedulerConfig;
 import io.github.diffusion4j.model.DdpmUNetSpec;
@@ -48,9 +47,7 @@ final class InitialWeights {
       problem = "no such folder";
     } else if (!Files.isDirectory(from)) {
       problem = "not a folder";
-    } else if (!DiffusersFolder.isDiffusersFolder(from) && !Files.exists(from.resolve(Checkpoint.MODEL_FILE))
-        && CheckpointStore.listIn(Files.isDirectory(from.resolve("checkpoints")) ? from.resolve("checkpoints") : from)
-            .isEmpty()) {
+    } else if (!DiffusersFolder.isDiffusersFolder(from) && TrainedModel.checkpointFolder(from).isEmpty()) {
       problem = Files.isDirectory(from.resolve("checkpoints")) ? "a run folder with no checkpoint yet ("
           + io.github.diffusion4j.io.FolderLock.owner(from).map(o -> "the run is still training, " + o + ", and saves "
               + "its first checkpoint after training.checkpoint_every epochs; start this run then")
@@ -84,16 +81,11 @@ final class InitialWeights {
       sameFunction(diffusion, config + ": key '", have, from, spec, DIFFUSERS_ADVICE);
       return;
     }
-    Path dir = from;
-    if (!Files.exists(from.resolve(Checkpoint.MODEL_FILE))) {
-      List<Path> all = CheckpointStore.listIn(Files.isDirectory(from.resolve("checkpoints"))
-          ? from.resolve("checkpoints") : from);
-      if (all.isEmpty()) {
-        return;
-      }
-      dir = all.get(all.size() - 1);
+    Optional<Path> dir = TrainedModel.checkpointFolder(from);
+    if (dir.isEmpty()) {
+      return;
     }
-    Path yaml = dir.resolve(Checkpoint.CONFIG_FILE);
+    Path yaml = dir.get().resolve(Checkpoint.CONFIG_FILE);
     DiffusionConfig trained;
     try {
       trained = io.github.diffusion4j.config.ConfigLoader.load(yaml, List.of());
@@ -132,7 +124,7 @@ final class InitialWeights {
   }
 
   private static Loaded loadDiffusers(Diffusion diffusion, Path from, TrainableModel model) {
-    DiffusersFolder f = DiffusersFolder.read(from);
+    DiffusersFolder f = DiffusersFolder.readModel(from); // its scheduler's class is the run's to replace
     Path file = f.weightsFile();
     sameFunction(diffusion, f.configFile() + ": key '", f.unet().toMap(), f.directory(), model.spec(), DIFFUSERS_ADVICE);
     StateDict weights;

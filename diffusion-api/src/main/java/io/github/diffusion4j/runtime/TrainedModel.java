@@ -126,16 +126,13 @@ public final class TrainedModel implements AutoCloseable {
         return unet.sampleSize().isEmpty() ? Optional.empty()
             : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
       }
-      Path dir = resolve(path);
-      if (dir == null) {
-        List<Path> all = CheckpointStore.listIn(checkpointsOf(path));
-        if (all.isEmpty()) {
-          return Optional.empty();
-        }
-        dir = all.get(all.size() - 1);
+      resolve(path); // a missing path or a file: the load names it
+      Optional<Path> dir = checkpointFolder(path);
+      if (dir.isEmpty()) {
+        return Optional.empty();
       }
       // as a YAML file is read (a FIFO or a huge file refused, not waited on)
-      return ConfigLoader.load(dir.resolve(Checkpoint.CONFIG_FILE), overrides).data().imageShape();
+      return ConfigLoader.load(dir.get().resolve(Checkpoint.CONFIG_FILE), overrides).data().imageShape();
     } catch (RuntimeException e) {
       return Optional.empty(); // the load names it
     }
@@ -244,8 +241,22 @@ public final class TrainedModel implements AutoCloseable {
     }
   }
 
+  /**
+   * The checkpoint folder a folder names, without reading it: the folder itself where it holds
+   * {@code model.safetensors}, else the newest complete checkpoint of a run folder (or a checkpoints/ folder).
+   *
+   * @return the folder; empty where there is no checkpoint yet
+   */
+  static Optional<Path> checkpointFolder(Path path) {
+    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return Optional.of(path);
+    }
+    List<Path> all = CheckpointStore.listIn(checkpointsOf(path));
+    return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+  }
+
   /** The folder a run's checkpoints are listed in: its checkpoints/, or the path itself (a checkpoints/ folder). */
-  private static Path checkpointsOf(Path runFolder) {
+  static Path checkpointsOf(Path runFolder) {
     return Files.isDirectory(runFolder.resolve("checkpoints")) ? runFolder.resolve("checkpoints") : runFolder;
   }
 

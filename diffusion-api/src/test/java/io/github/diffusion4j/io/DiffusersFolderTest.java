@@ -161,6 +161,9 @@ class DiffusersFolderTest {
     e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(model));
     assertTrue(e.getMessage().startsWith(model.resolve("scheduler_config.json") + ": key '_class_name': "
         + "'PNDMScheduler' is not supported"), e.getMessage());
+    // the model alone (the start of a fine-tuning, whose own schedule replaces the scheduler) is read from both
+    assertEquals("PNDMScheduler", DiffusersFolder.readModel(model).scheduler().orElseThrow().className());
+    assertEquals(c, DiffusersFolder.readModel(out).unet(), "the pipeline whose model_index.json names PNDMScheduler");
   }
 
   @Test

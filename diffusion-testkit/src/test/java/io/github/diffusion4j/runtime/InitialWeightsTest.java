@@ -151,6 +151,15 @@ class InitialWeightsTest {
         assertEquals(w, run.model().stateDict(), "dropout is a training setting: it may differ");
       }
     }
+    // a pipeline saved with another scheduler (which sampling refuses): the run's own schedule replaces it
+    Files.writeString(published.resolve("scheduler/scheduler_config.json"),
+        "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"num_train_timesteps\": 1000}");
+    Files.writeString(published.resolve("model_index.json"), Files.readString(published.resolve("model_index.json"))
+        .replace("DDPMScheduler", "DPMSolverMultistepScheduler"));
+    try (Diffusion d = open(yaml, "training.init_from=" + published);
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("other-scheduler")))) {
+      assertEquals(w, run.model().stateDict());
+    }
     // the same names and shapes, another function: refused
     java.util.Map<String, Object> other = new java.util.HashMap<>(DiffusersConversion.config(spec).toMap());
     other.put("norm_eps", 1e-5);
