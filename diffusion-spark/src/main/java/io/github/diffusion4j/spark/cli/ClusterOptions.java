@@ -219,4 +219,43 @@ final class ClusterOptions {
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
   }
+
+  /**
+   * Runs a job on the shared context ({@link #start}). A failure is translated; under Ctrl-C or SIGTERM it is printed
+   * at once, before the context stops (which takes seconds of the shutdown's budget: the JVM halts once its hooks end,
+   * and they wait for the {@link io.github.diffusion4j.spark.ShutdownHold} only, so a line printed later could be
+   * lost: exit 143 and no word), and the result is empty for the command to exit 1.
+   *
+   * @param what the application's name
+   * @param job the job on the context
+   * @param translate what a failure means to the user
+   * @param err where the line goes under a shutdown
+   * @param <T> the job's result
+   * @return the result; empty after a failure reported under a shutdown
+   */
+  <T> java.util.Optional<T> run(String what, java.util.function.Function<org.apache.spark.api.java.JavaSparkContext, T> job,
+      java.util.function.UnaryOperator<RuntimeException> translate, java.io.PrintWriter err) {
+    try (io.github.diffusion4j.spark.ShutdownHold hold = io.github.diffusion4j.spark.ShutdownHold.acquire()) {
+      SparkContexts.Lease spark;
+      try {
+        spark = start(what, Terminal.isTerminal());
+      } catch (RuntimeException e) {
+        return reported(translate.apply(e), err);
+      }
+      try (spark) {
+        return java.util.Optional.of(job.apply(spark.context()));
+      } catch (RuntimeException e) {
+        return reported(translate.apply(e), err);
+      }
+    }
+  }
+
+  private static <T> java.util.Optional<T> reported(RuntimeException t, java.io.PrintWriter err) {
+    if (!io.github.diffusion4j.spark.ShutdownHold.inShutdown()) {
+      throw t;
+    }
+    err.println("diffusion: " + t.getMessage());
+    err.flush();
+    return java.util.Optional.empty();
+  }
 }

@@ -7,8 +7,6 @@ import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.EvalJob;
 import io.github.diffusion4j.spark.EvalResult;
-import io.github.diffusion4j.spark.ShutdownHold;
-import io.github.diffusion4j.spark.SparkContexts;
 import io.github.diffusion4j.spark.SparkDiffusion;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -66,25 +64,13 @@ final class SparkEvalCommand implements Callable<Integer> {
     EvalJob job = new EvalJob(sampling.checkpoint, sampling.overrides(), count, seed, cluster.partitions(),
         cluster.shipping(), cluster.threads());
     long start = System.nanoTime();
-    EvalResult r;
-    try (ShutdownHold hold = ShutdownHold.acquire()) {
-      try (SparkContexts.Lease spark = cluster.start("eval", Terminal.isTerminal())) {
-        r = SparkDiffusion.evaluate(spark.context(), job);
-      } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
-        throw BadInputException.ofScoringCount(count, e);
-      } catch (RuntimeException e) {
-        RuntimeException t = sampling.translate(e);
-        if (ShutdownHold.inShutdown()) {
-          // Ctrl-C or SIGTERM: the JVM halts once its shutdown hooks end, and they wait for this hold only; the
-          // line printed after this method returns could be lost (exit 143 and no word)
-          PrintWriter err = spec.commandLine().getErr();
-          err.println("diffusion: " + t.getMessage());
-          err.flush();
-          return 1;
-        }
-        throw t;
-      }
+    java.util.Optional<EvalResult> done = cluster.run("eval", sc -> SparkDiffusion.evaluate(sc, job),
+        e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s ? BadInputException.ofScoringCount(count, s)
+            : sampling.translate(e), spec.commandLine().getErr());
+    if (done.isEmpty()) {
+      return 1; // reported under Ctrl-C or SIGTERM
     }
+    EvalResult r = done.get();
     double seconds = (System.nanoTime() - start) / 1e9;
     QualityReport q = r.report();
     PrintWriter o = spec.commandLine().getOut();

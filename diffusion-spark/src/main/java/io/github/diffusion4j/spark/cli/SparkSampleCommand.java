@@ -6,8 +6,6 @@ import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.SampleFormat;
 import io.github.diffusion4j.spark.SampleJob;
 import io.github.diffusion4j.spark.SampleManifest;
-import io.github.diffusion4j.spark.ShutdownHold;
-import io.github.diffusion4j.spark.SparkContexts;
 import io.github.diffusion4j.spark.SparkDiffusion;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -72,23 +70,12 @@ final class SparkSampleCommand implements Callable<Integer> {
         cluster.shipping(), cluster.threads());
     PrintWriter o = spec.commandLine().getOut();
     long start = System.nanoTime();
-    SampleManifest m;
-    try (ShutdownHold hold = ShutdownHold.acquire()) {
-      try (SparkContexts.Lease spark = cluster.start("sample", Terminal.isTerminal())) {
-        m = SparkDiffusion.sample(spark.context(), job);
-      } catch (RuntimeException e) {
-        RuntimeException t = sampling.translate(e);
-        if (ShutdownHold.inShutdown()) {
-          // Ctrl-C or SIGTERM: the JVM halts once its shutdown hooks end, and they wait for this hold only; the
-          // line printed after this method returns could be lost (exit 143 and no word)
-          PrintWriter err = spec.commandLine().getErr();
-          err.println("diffusion: " + t.getMessage());
-          err.flush();
-          return 1;
-        }
-        throw t;
-      }
+    java.util.Optional<SampleManifest> done = cluster.run("sample", sc -> SparkDiffusion.sample(sc, job),
+        sampling::translate, spec.commandLine().getErr());
+    if (done.isEmpty()) {
+      return 1; // reported under Ctrl-C or SIGTERM
     }
+    SampleManifest m = done.get();
     double seconds = (System.nanoTime() - start) / 1e9;
     if (verify) {
       m.verify(out);
