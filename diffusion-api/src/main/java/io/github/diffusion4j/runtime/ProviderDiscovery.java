@@ -180,7 +180,10 @@ public final class ProviderDiscovery {
    * @return one line
    */
   public static String unknownBackend(String name, Found<BackendProvider> found) {
-    return unknownBackend(name, found, OFFICIAL_PROVIDER_CLASSES.get(name), ProviderDiscovery.class.getClassLoader());
+    String providerClass = OFFICIAL_PROVIDER_CLASSES.get(name);
+    ClassLoader where = loaders().stream().filter(l -> providerClass != null && loads(providerClass, l)).findFirst()
+        .orElse(ProviderDiscovery.class.getClassLoader()); // the loaders discovery asked
+    return unknownBackend(name, found, providerClass, where);
   }
 
   /**
