@@ -100,6 +100,37 @@ class BoxMullerTest {
     }
   }
 
+  /**
+   * The fills as the JIT compiles them give the scalar loop's bits: the tests above fill at most 70 values, which
+   * run the Vector API's Java fallbacks (interpreted), not the CPU's SIMD instructions; here one long fill (C2
+   * compiles its loop on the stack) and thousands of short ones (C2 compiles the per-block method) run the compiled
+   * code, which differs between CPUs (512-bit, 256-bit or emulated vectors: run with {@code -Pisa-avx2} or
+   * {@code -XX:MaxVectorSize=16} to check the others, docs/reliability.md). The scalar results are compiled too,
+   * and must be the same bits (docs/noise.md: no fused multiply-add, exact or correctly rounded operations).
+   */
+  @Test
+  void compiledFillsGiveTheScalarBits() {
+    int n = 1 << 20;
+    long key = 0x243F6A8885A308D3L;
+    int[] want = bits(fill(BoxMuller.SCALAR, key, n));
+    int items = 5000;
+    int itemSize = 75;
+    float[] scalarItems = new float[items * itemSize];
+    for (int i = 0; i < items; i++) {
+      BoxMuller.SCALAR.fill(key + i, scalarItems, i * itemSize, itemSize, items * itemSize);
+    }
+    BoxMuller.Filler[] fillers = Arrays.copyOf(VECTOR, VECTOR.length + 1);
+    fillers[VECTOR.length] = BoxMuller.FASTEST;
+    for (int f = 0; f < fillers.length; f++) {
+      assertArrayEquals(want, bits(fill(fillers[f], key, n)), "fill " + f + " of " + n + " values");
+      float[] got = new float[items * itemSize];
+      for (int i = 0; i < items; i++) {
+        fillers[f].fill(key + i, got, i * itemSize, itemSize, items * itemSize);
+      }
+      assertArrayEquals(bits(scalarItems), bits(got), "fill " + f + ", " + items + " items of " + itemSize);
+    }
+  }
+
   @Test
   void perItemFillsSpillOnlyIntoTheirBatch() {
     for (int itemSize : new int[] {1, 5, 16, 17, 75}) {
