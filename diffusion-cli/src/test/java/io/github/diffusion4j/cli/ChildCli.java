@@ -28,6 +28,18 @@ final class ChildCli {
     }
   }
 
+  /** Whether the launcher adds the Vector API here: a CPU with 256-bit (AVX2) or 512-bit vectors. */
+  static final boolean VECTOR_CPU = vectorCpu();
+
+  private static boolean vectorCpu() {
+    try {
+      String info = Files.readString(Path.of("/proc/cpuinfo"));
+      return info.matches("(?s).*\\b(avx2|avx512f)\\b.*");
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   static ProcessBuilder builder(Path workDir, Path log, String... args) {
     return builder("512m", workDir, log, args);
   }
@@ -42,6 +54,11 @@ final class ChildCli {
     cmd.add("-Xmx" + maxHeap);
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-Dai.djl.offline=true");
+    if (VECTOR_CPU) {
+      // as the launcher runs the command line: the Vector API's code paths (ND4J's kernels, the noise's vector
+      // fill) are the ones these children exercise, as users' runs do
+      cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
+    }
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(DiffusionCli.class.getName());
