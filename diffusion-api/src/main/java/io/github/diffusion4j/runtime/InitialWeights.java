@@ -102,14 +102,14 @@ final class InitialWeights {
   record Loaded(Path file, Path folder) {}
 
   /**
-   * Loads the weights {@code training.init_from} names into a new model, after {@link #check}.
+   * Loads the weights {@code training.init_from} names into a new model, after {@link Diffusion#check()} (which runs
+   * {@link #check(Diffusion, Path)}); a folder that changed since is named by its reader, with the key.
    *
    * @return the weights file read and the folder recorded as the run's start
    * @throws io.github.diffusion4j.config.ConfigException naming the key if the folder cannot be read (a damaged or
    *     truncated file, a non-finite weight) or its weights do not fit the configured model
    */
   static Loaded load(Diffusion diffusion, Path from, TrainableModel model) {
-    check(diffusion.loadedConfig(), from);
     try {
       return DiffusersFolder.isDiffusersFolder(from) ? loadDiffusers(diffusion, from, model)
           : loadCheckpoint(diffusion, from, model);
@@ -158,13 +158,12 @@ final class InitialWeights {
     // may change the schedule (warned below)
     StateDict weights = Checkpoints.withoutScheduleBuffers(file, ema ? c.content().ema().get() : c.content().model(),
         Schedule.of(trained.schedule().spec()));
-    if (diffusersConfig(trainedSpec).isPresent() && diffusersConfig(model.spec()).isPresent()) {
-      if (!trainedSpec.kind().equals(model.spec().kind())) { // the same network in another kind's names
-        try {
-          weights = DiffusersConversion.fromDiffusers(model.spec(), DiffusersConversion.weights(trainedSpec, weights));
-        } catch (IllegalArgumentException e) {
-          throw diffusion.loadedConfig().error(KEY, file + ": " + fit(model) + e.getMessage());
-        }
+    if (!trainedSpec.kind().equals(model.spec().kind()) && diffusersConfig(trainedSpec).isPresent()
+        && diffusersConfig(model.spec()).isPresent()) { // the same U-Net in another kind's names
+      try {
+        weights = DiffusersConversion.fromDiffusers(model.spec(), DiffusersConversion.weights(trainedSpec, weights));
+      } catch (IllegalArgumentException e) {
+        throw diffusion.loadedConfig().error(KEY, file + ": " + fit(model) + e.getMessage());
       }
     }
     load(diffusion, file, weights, model);
