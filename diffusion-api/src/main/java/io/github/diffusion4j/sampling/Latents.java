@@ -5,12 +5,32 @@ import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 
 /**
- * Tools on the latent noise {@code x_T}: spherical interpolation between two latents. Because DDIM with
- * {@code eta = 0} is a deterministic map from latents to images, walking between two latents walks
- * between two images (Song et al. 2021, section 5.3).
+ * Tools on the latent noise {@code x_T}: spherical interpolation between two latents, and the latent a sampling run
+ * starts a given sample from. Because DDIM with {@code eta = 0} is a deterministic map from latents to images,
+ * walking between two latents walks between two images (Song et al. 2021, section 5.3), and walking between the
+ * latents of two samples of a run walks between those two images.
  */
 public final class Latents {
   private Latents() {}
+
+  /**
+   * The initial latent {@code x_T} that a sampling run draws for one of its samples: sample number {@code sample} of
+   * {@code request}'s seed and noise version, by the request's noise layout (its count, plan and first sample do not
+   * matter). With it, an interpolation can start and end at images that {@code sample} produced: with DDIM at
+   * {@code eta = 0} and the same plan, the image of this latent is that sample (up to the rounding of the model's
+   * products, which may differ in the last bits between batches of other sizes).
+   *
+   * @param request the run's request (its seed and noise version)
+   * @param sample the number of the sample, at least 0
+   * @return the {@code C * H * W} values of its {@code x_T}
+   * @throws IllegalArgumentException if {@code sample} is negative
+   */
+  public static float[] initialLatent(SamplingRequest request, long sample) {
+    if (sample < 0) {
+      throw new IllegalArgumentException("sample must be at least 0, got " + sample);
+    }
+    return SamplingLoop.noiseValues(request.slice(sample, 1), -1);
+  }
 
   /**
    * Spherical linear interpolation {@code slerp(a, b, t) = sin((1-t) theta)/sin(theta) a + sin(t
@@ -20,7 +40,7 @@ public final class Latents {
    *
    * @param a the first latent
    * @param b the second, same length
-   * @param t the position, 0 gives {@code a} and 1 gives {@code b}
+   * @param t the position, 0 gives {@code a} and 1 gives {@code b} (exactly: the weights are then 1 and 0)
    * @return the interpolated latent
    */
   public static float[] slerp(float[] a, float[] b, double t) {

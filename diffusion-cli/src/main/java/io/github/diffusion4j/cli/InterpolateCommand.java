@@ -23,7 +23,11 @@ import picocli.CommandLine.Spec;
 /** {@code diffusion interpolate}: deterministic DDIM along a spherical path between two latents. */
 @Command(name = "interpolate", mixinStandardHelpOptions = true,
     description = {"Samples with deterministic DDIM (eta = 0) along a spherical interpolation between two noise "
-        + "latents and writes the images as a strip."})
+        + "latents and writes the images as a strip.",
+        "--between I,J starts at sample I and ends at sample J of 'sample --seed S' (with --sampler ddim --eta 0 and "
+        + "the same --steps, those are its images I and J); without it, the ends are two latents of the seed's own.",
+        "--out FILE.png writes the strip; FILE.npy or FILE.safetensors the raw images (float32 N x C x H x W in "
+        + "[0, 1])."})
 final class InterpolateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -37,13 +41,18 @@ final class InterpolateCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of the two end latents.")
   long seed;
 
+  @Option(names = "--between", paramLabel = "I,J", split = ",",
+      description = "Start at sample I and end at sample J of 'sample --seed S' (sample numbers from 0).")
+  long[] between;
+
   @Option(names = "--steps", paramLabel = "N", description = "DDIM steps (default: the config's).")
   Integer steps;
 
   @Option(names = "--backend", paramLabel = "NAME", description = "Backend (default: the config's).")
   String backend;
 
-  @Option(names = "--out", paramLabel = "FILE", defaultValue = "interpolation.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--out", paramLabel = "FILE", defaultValue = "interpolation.png",
+      description = "Output: .png (a strip), .npy or .safetensors (default: ${DEFAULT-VALUE}).")
   Path out;
 
   @Override
@@ -51,30 +60,55 @@ final class InterpolateCommand implements Callable<Integer> {
     if (count < 2) {
       throw new BadInputException("--count " + count + ": an interpolation needs at least 2 images");
     }
-    if (!"png".equals(OutputFiles.format("--out", out))) {
-      throw new BadInputException("--out " + out + ": interpolate writes a .png strip");
+    if (between != null && (between.length != 2 || between[0] < 0 || between[1] < 0 || between[0] == between[1])) {
+      throw new BadInputException("--between " + java.util.Arrays.stream(between).mapToObj(Long::toString)
+          .collect(java.util.stream.Collectors.joining(",")) + ": give two different sample numbers I,J, each at "
+          + "least 0 (the samples of 'sample --seed " + seed + "' that the strip starts and ends at)");
     }
+    boolean png = "png".equals(OutputFiles.format("--out", out));
     OutputFiles.checkWritable("--out", out);
     List<String> overrides = new ArrayList<>(List.of("sampling.sampler=ddim", "sampling.eta=0.0"));
     if (backend != null) {
       overrides.add("backend=" + backend);
     }
     // a strip too long to show is refused before the model is loaded, where its configuration says the shape
-    TrainedModel.imageShape(checkpoint, overrides).ifPresent(this::strip);
+    TrainedModel.imageShape(checkpoint, overrides).ifPresent(shape -> {
+      if (png) {
+        strip(shape);
+      } else {
+        OutputFiles.checkCapacity("--out", out, count, shape);
+      }
+    });
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
-      ImageGrid.Options layout = strip(image);
-      float[] a = Noise.seeded(seed).split(0).normals(image.size());
-      float[] b = Noise.seeded(seed).split(1).normals(image.size());
+      ImageGrid.Options layout = png ? strip(image) : null;
+      SamplingRequest request = d.request(count, seed);
+      float[] a;
+      float[] b;
+      if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
+        a = Latents.initialLatent(request, between[0]);
+        b = Latents.initialLatent(request, between[1]);
+      } else {
+        a = Noise.seeded(seed).split(0).normals(image.size());
+        b = Noise.seeded(seed).split(1).normals(image.size());
+      }
       Sampler ddim = d.sampler();
       float[] images;
       try (TensorScope s = d.backend().tensors().openScope()) {
         Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
-        SamplingRequest r = SamplingRequest.of(count, image, seed, d.plan()).withInitialNoise(latents);
-        images = m.sample(ddim, r, SamplingListener.NONE);
+        images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
       }
-      ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
+      if (png) {
+        ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
+      } else {
+        try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
+            "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
+            Integer.toString(d.plan().size())))) {
+          output.accept(0, images, count);
+          output.commit();
+        }
+      }
       spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
     }
     return DiffusionCli.OK;

@@ -53,6 +53,41 @@ class LatentToolsTest {
   }
 
   @Test
+  void theInitialLatentOfASampleIsTheOneARunDrawsForItAndTheStripEndsAreThoseLatentsExactly() {
+    Shape image = Shape.of(3, 2, 2);
+    Timesteps plan = Timesteps.trailing(1000, 2);
+    for (io.github.diffusion4j.random.NoiseVersion version : io.github.diffusion4j.random.NoiseVersion.values()) {
+      SamplingRequest request = SamplingRequest.of(6, image, 11, plan).withNoise(version);
+      float[][] seen = new float[1][];
+      SamplingListener xT = new SamplingListener() {
+        @Override
+        public void onStart(Timesteps p, Tensor initial) {
+          seen[0] = initial.toFloatArray();
+        }
+
+        @Override
+        public void onStep(int index, Timesteps p, ReverseStepResult result) {}
+      };
+      float[] a = Latents.initialLatent(request.slice(0, 1), 2); // the request's count and first sample do not matter
+      float[] b = Latents.initialLatent(request, 5);
+      DdimSampler ddim = new DdimSampler(Schedule.of(ScheduleSpec.linear(1000)), PredictionType.EPSILON, 0.0, true,
+          SampleClipping.NONE, ref);
+      try (TensorScope s = ref.openScope()) {
+        SamplingLoop.run(ddim, GaussianOracle.of(Schedule.of(ScheduleSpec.linear(1000)), 0, 1, ref), ref, request, xT);
+        int k = image.size();
+        assertArrayEquals(java.util.Arrays.copyOfRange(seen[0], 2 * k, 3 * k), a, version + ": sample 2's x_T");
+        assertArrayEquals(java.util.Arrays.copyOfRange(seen[0], 5 * k, 6 * k), b, version + ": sample 5's x_T");
+        float[] strip = Latents.interpolate(ref, a, b, image, 4).toFloatArray();
+        // bit for bit: the weights at t = 0 and t = 1 are exactly 1 and 0, so a strip between two samples' latents
+        // starts and ends at those samples' images
+        assertArrayEquals(a, java.util.Arrays.copyOfRange(strip, 0, k));
+        assertArrayEquals(b, java.util.Arrays.copyOfRange(strip, 3 * k, 4 * k));
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> Latents.initialLatent(SamplingRequest.of(1, image, 1, plan), -1));
+  }
+
+  @Test
   void inversionThenSamplingRoundTrips() {
     Schedule sch = Schedule.of(ScheduleSpec.cosine(1000));
     double mu = 0.2;
