@@ -174,6 +174,8 @@ final class ClusterOptions {
    * @param classPath the JVM's class path
    * @param sparkJars the folder of Spark's jars, or null
    * @return comma-separated jar paths
+   * @throws BadInputException if a jar's path holds a comma, which {@code spark.jars} would split into two paths
+   *     that do not exist (every task failing with a missing class)
    */
   static String applicationJars(String classPath, Path sparkJars) {
     List<String> jars = new ArrayList<>();
@@ -184,6 +186,11 @@ final class ClusterOptions {
       Path p = Path.of(entry).toAbsolutePath().normalize();
       if (!Files.isRegularFile(p) || (sparkJars != null && sparkJars.equals(p.getParent()))) {
         continue;
+      }
+      if (p.toString().contains(",")) {
+        throw new BadInputException("--master: the jar " + p + " has a comma in its path, which Spark's spark.jars "
+            + "(a comma-separated list) cannot hold; install diffusion4j under a path without commas, or give the "
+            + "executors the jars with --conf spark.jars=URL,... (for example copies under a path without commas)");
       }
       if (!jars.contains(p.toString())) {
         jars.add(p.toString());

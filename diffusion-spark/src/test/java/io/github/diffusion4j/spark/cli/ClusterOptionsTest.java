@@ -2,8 +2,10 @@ package io.github.diffusion4j.spark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.diffusion4j.cli.BadInputException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,6 +57,12 @@ class ClusterOptionsTest {
     String cp = String.join(File.pathSeparator, app.toString(), dep.toString(), core.toString(), classes.toString(),
         dir.resolve("missing.jar").toString(), dep.toString(), "");
     assertEquals(app + "," + dep, ClusterOptions.applicationJars(cp, spark));
+
+    // spark.jars is comma-separated: a jar under a folder with a comma would become two missing paths
+    Path comma = Files.createFile(Files.createDirectories(dir.resolve("a,b")).resolve("app.jar"));
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> ClusterOptions.applicationJars(app + File.pathSeparator + comma, spark));
+    assertTrue(e.getMessage().startsWith("--master: the jar " + comma + " has a comma in its path"), e.getMessage());
   }
 
   @Test
