@@ -146,7 +146,8 @@ final class ModelSource implements Serializable {
     }
     Path tmp = null;
     try {
-      tmp = Files.createTempDirectory("diffusion4j-checkpoint-");
+      tmp = Files.createTempDirectory(TEMP_PREFIX + ProcessHandle.current().pid() + "-");
+      removeStale(tmp.getParent(), java.time.Instant.now().minus(STALE_AFTER));
       for (Map.Entry<String, byte[]> e : bytes.value().entrySet()) {
         verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
         Files.write(tmp.resolve(e.getKey()), e.getValue());
@@ -163,6 +164,52 @@ final class ModelSource implements Serializable {
           // a temporary folder of the executor's; it goes with the machine's temporary files
         }
       }
+    }
+  }
+
+  /** The start of the temporary folder's name; the executor's process id and a random number follow. */
+  static final String TEMP_PREFIX = "diffusion4j-checkpoint-";
+
+  /** How old a dead process's temporary folder must be to be removed (a load takes seconds to minutes). */
+  static final java.time.Duration STALE_AFTER = java.time.Duration.ofHours(1);
+
+  /**
+   * Removes the temporary checkpoint folders that executors killed while loading left in {@code dir} (a folder as
+   * large as the checkpoint each, 140 MB for the CIFAR-10 model): those whose process is no longer running and that
+   * were last changed before {@code before}. A folder of a live process, of this one, or newer is left alone (the
+   * age also covers a process of another PID namespace sharing the folder, whose id means nothing here); nothing
+   * that cannot be read or removed stops the load.
+   *
+   * @param dir the temporary files' folder
+   * @param before the newest modification time a removed folder may have
+   */
+  static void removeStale(Path dir, java.time.Instant before) {
+    long me = ProcessHandle.current().pid();
+    try (java.util.stream.Stream<Path> entries = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        String name = p.getFileName().toString();
+        int dash = name.indexOf('-', TEMP_PREFIX.length());
+        if (!name.startsWith(TEMP_PREFIX) || dash < 0) {
+          continue;
+        }
+        long pid;
+        try {
+          pid = Long.parseLong(name.substring(TEMP_PREFIX.length(), dash));
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        if (pid != me && ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()
+            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+            && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(before)) {
+          try {
+            AtomicFiles.deleteRecursively(p);
+          } catch (IOException e) {
+            // another user's, or being removed by another executor: left
+          }
+        }
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // the folder cannot be listed: nothing is removed
     }
   }
 
