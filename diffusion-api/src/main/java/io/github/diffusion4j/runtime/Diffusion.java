@@ -145,13 +145,19 @@ public final class Diffusion implements AutoCloseable {
    * @throws IllegalStateException after {@link #close()}
    */
   public Backend backend() {
-    if (closed) {
-      throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+    // under the lock close() reads backendCreated with: a backend made while another thread closes (its native
+    // libraries load for seconds) is then released by that close, not left open after it
+    synchronized (backendLock) {
+      if (closed) {
+        throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+      }
+      Backend b = Session.get(session.backend);
+      backendCreated = true;
+      return b;
     }
-    Backend b = Session.get(session.backend);
-    backendCreated = true;
-    return b;
   }
+
+  private final Object backendLock = new Object();
 
   /**
    * The noise schedule.
@@ -627,11 +633,14 @@ public final class Diffusion implements AutoCloseable {
     inUse.writeLock().lock();
     try {
       first.run();
-      if (closed) {
-        return;
+      Backend b;
+      synchronized (backendLock) {
+        if (closed) {
+          return;
+        }
+        b = backendCreated ? backend() : null;
+        closed = true;
       }
-      Backend b = backendCreated ? backend() : null;
-      closed = true;
       if (b != null) {
         b.close();
       }

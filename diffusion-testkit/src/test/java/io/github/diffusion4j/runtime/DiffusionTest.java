@@ -344,6 +344,87 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * A backend made on one thread while another closes the session (its native libraries load for seconds) is
+   * released by that close: the close used to see no backend yet, and the one made after it stayed open.
+   */
+  @Test
+  void aBackendMadeWhileTheSessionClosesIsReleasedByTheClose() throws Exception {
+    Path services = Files.createDirectories(dir.resolve("cp-slow/META-INF/services"));
+    Files.writeString(services.resolve(BackendProvider.class.getName()), SlowBackend.class.getName() + "\n");
+    ClassLoader previous = Thread.currentThread().getContextClassLoader();
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp-slow").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      Thread.currentThread().setContextClassLoader(loader);
+      Diffusion d = Diffusion.open(ConfigLoader.readString(TINY.replace("reference", "slow"), "x.yaml", List.of()));
+      java.util.concurrent.CompletableFuture<io.github.diffusion4j.spi.Backend> made =
+          java.util.concurrent.CompletableFuture.supplyAsync(d::backend);
+      assertTrue(SlowBackend.CREATING.await(30, java.util.concurrent.TimeUnit.SECONDS), "the backend is being made");
+      Thread closing = new Thread(d::close);
+      closing.start();
+      // the close cannot finish while the backend is being made; let the creation finish after the close began
+      closing.join(300);
+      SlowBackend.RELEASE.countDown();
+      closing.join(30_000);
+      assertFalse(closing.isAlive(), "the close ends");
+      made.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(1, SlowBackend.CLOSED.get(), "the backend made during the close is released, once");
+      assertThrows(IllegalStateException.class, d::backend);
+    } finally {
+      Thread.currentThread().setContextClassLoader(previous);
+    }
+  }
+
+  /** A backend whose creation waits for the test (registered only through the test's class loader). */
+  public static final class SlowBackend extends Renamed {
+    static final java.util.concurrent.CountDownLatch CREATING = new java.util.concurrent.CountDownLatch(1);
+    static final java.util.concurrent.CountDownLatch RELEASE = new java.util.concurrent.CountDownLatch(1);
+    static final java.util.concurrent.atomic.AtomicInteger CLOSED = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Creates it (ServiceLoader needs a public no-argument constructor). */
+    public SlowBackend() {
+      super("slow");
+    }
+
+    @Override
+    public io.github.diffusion4j.spi.Backend create(io.github.diffusion4j.spi.BackendOptions options) {
+      CREATING.countDown();
+      try {
+        RELEASE.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      io.github.diffusion4j.spi.Backend b = super.create(options);
+      return new io.github.diffusion4j.spi.Backend() {
+        @Override
+        public String name() {
+          return "slow";
+        }
+
+        @Override
+        public String describe() {
+          return b.describe();
+        }
+
+        @Override
+        public io.github.diffusion4j.tensor.TensorFactory tensors() {
+          return b.tensors();
+        }
+
+        @Override
+        public io.github.diffusion4j.nn.LayerBackend layers() {
+          return b.layers();
+        }
+
+        @Override
+        public void close() {
+          CLOSED.incrementAndGet();
+          b.close();
+        }
+      };
+    }
+  }
+
   @Test
   void theBackendPropertyIsReadWhereTheModuleIsBuilt() {
     DiffusionConfig config = ConfigLoader.readString(TINY, "x.yaml", List.of()).config();
