@@ -21,7 +21,7 @@ public final class ForwardProcess {
    * @param schedule the schedule
    */
   public ForwardProcess(Schedule schedule) {
-    this.schedule = schedule;
+    this.schedule = java.util.Objects.requireNonNull(schedule, "schedule must not be null");
   }
 
   /**
@@ -110,8 +110,15 @@ public final class ForwardProcess {
    * @param timesteps one timestep per item
    * @param eps the noise
    * @param out where {@code x_t} goes (may not alias {@code x0} or {@code eps})
+   * @throws IllegalArgumentException unless {@code x0}, {@code eps} and {@code out} have the same length, a whole
+   *     number of items per timestep
    */
   public void noise(float[] x0, int[] timesteps, float[] eps, float[] out) {
+    if (timesteps.length == 0 || x0.length % timesteps.length != 0 || eps.length != x0.length
+        || out.length != x0.length) {
+      throw new IllegalArgumentException("x0, eps and out must be items of one size per timestep; got "
+          + x0.length + ", " + eps.length + " and " + out.length + " values for " + timesteps.length + " timesteps");
+    }
     int k = x0.length / timesteps.length;
     for (int i = 0; i < timesteps.length; i++) {
       double ab = schedule.alphaBar(timesteps[i]);

@@ -60,7 +60,8 @@ public enum PredictionType {
    * @param output the model output
    * @param noisy {@code x_t}
    * @param alphaBar {@code alphaBar_t} (the same for the whole batch)
-   * @return the predicted {@code x0}
+   * @return the predicted {@code x0}: a new tensor, except for {@link #SAMPLE}, where it is {@code output} itself
+   *     (close it only if it is not {@code output})
    */
   public Tensor toSample(Tensor output, Tensor noisy, double alphaBar) {
     if (this == SAMPLE) {
@@ -94,7 +95,8 @@ public enum PredictionType {
    * @param output the model output
    * @param noisy {@code x_t}
    * @param alphaBar {@code alphaBar_t}
-   * @return the predicted {@code eps}
+   * @return the predicted {@code eps}: a new tensor, except for {@link #EPSILON}, where it is {@code output} itself
+   *     (close it only if it is not {@code output})
    */
   public Tensor toEpsilon(Tensor output, Tensor noisy, double alphaBar) {
     double sa = Math.sqrt(alphaBar);
@@ -132,8 +134,15 @@ public enum PredictionType {
    * @param eps the noise
    * @param alphaBar {@code alphaBar_t} of each item
    * @param out where the target is written (may be {@code eps} or {@code x0} itself)
+   * @throws IllegalArgumentException unless {@code x0}, {@code eps} and {@code out} have the same length, a whole
+   *     number of items per {@code alphaBar}
    */
   public void target(float[] x0, float[] eps, double[] alphaBar, float[] out) {
+    if (alphaBar.length == 0 || x0.length % alphaBar.length != 0 || eps.length != x0.length
+        || out.length != x0.length) {
+      throw new IllegalArgumentException("x0, eps and out must be items of one size per alphaBar; got "
+          + x0.length + ", " + eps.length + " and " + out.length + " values for " + alphaBar.length + " items");
+    }
     int itemSize = x0.length / alphaBar.length;
     switch (this) {
       case EPSILON -> System.arraycopy(eps, 0, out, 0, eps.length);

@@ -28,9 +28,12 @@ public final class StateDict {
    *
    * @param entries the entries
    * @return the state dict
+   * @throws NullPointerException if a name or an array is null
    */
   public static StateDict of(Map<String, FloatArray> entries) {
-    return new StateDict(new LinkedHashMap<>(entries));
+    Builder b = builder();
+    entries.forEach(b::put);
+    return b.build();
   }
 
   /**
@@ -185,8 +188,11 @@ public final class StateDict {
      * @param array the values
      * @return this builder
      * @throws IllegalArgumentException if the name is already used
+     * @throws NullPointerException if the name or the array is null
      */
     public Builder put(String name, FloatArray array) {
+      java.util.Objects.requireNonNull(name, "a state dict entry's name must not be null");
+      java.util.Objects.requireNonNull(array, () -> "state dict entry '" + name + "' must not be null");
       if (entries.putIfAbsent(name, array) != null) {
         throw new IllegalArgumentException("duplicate entry '" + name + "'");
       }

@@ -32,9 +32,7 @@ public final class Network {
   Network(List<Node> nodes, int output, LinkedHashMap<String, int[]> parameterShapes) {
     this.nodes = List.copyOf(nodes);
     this.output = output;
-    LinkedHashMap<String, int[]> copy = new LinkedHashMap<>();
-    parameterShapes.forEach((k, v) -> copy.put(k, v.clone()));
-    this.parameterShapes = Collections.unmodifiableMap(copy);
+    this.parameterShapes = copyOf(parameterShapes);
     int in = -1;
     for (Node n : nodes) {
       if (n.layer() instanceof Layer.Input) {
@@ -181,10 +179,17 @@ public final class Network {
   /**
    * The state-dict layout: names, shapes and order.
    *
-   * @return an unmodifiable view (do not modify the arrays)
+   * @return a copy, in order (the network stays as built whatever its caller does with the arrays)
    */
   public Map<String, int[]> parameterShapes() {
-    return parameterShapes;
+    return copyOf(parameterShapes);
+  }
+
+  /** An unmodifiable copy, in order, with copies of the arrays. */
+  private static Map<String, int[]> copyOf(Map<String, int[]> shapes) {
+    LinkedHashMap<String, int[]> copy = new LinkedHashMap<>();
+    shapes.forEach((name, shape) -> copy.put(name, shape.clone()));
+    return Collections.unmodifiableMap(copy);
   }
 
   /**

@@ -23,6 +23,16 @@ import java.util.Locale;
 public record RunFolder(Path root) {
 
   /**
+   * Checks the folder.
+   *
+   * @param root the run folder
+   * @throws NullPointerException if {@code root} is null
+   */
+  public RunFolder {
+    java.util.Objects.requireNonNull(root, "root must not be null");
+  }
+
+  /**
    * The folder for a new run: {@code dir/name}, or {@code dir/<yyyyMMdd-HHmmss>} when the name is empty.
    *
    * @param dir the output directory

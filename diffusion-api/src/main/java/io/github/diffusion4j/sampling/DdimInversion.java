@@ -34,8 +34,8 @@ public final class DdimInversion {
    * @param predictionType what the model outputs
    */
   public DdimInversion(Schedule schedule, PredictionType predictionType) {
-    this.schedule = schedule;
-    this.predictionType = predictionType;
+    this.schedule = java.util.Objects.requireNonNull(schedule, "schedule must not be null");
+    this.predictionType = java.util.Objects.requireNonNull(predictionType, "predictionType must not be null");
   }
 
   /**

@@ -104,9 +104,10 @@ public final class Schedule {
    *
    * @param t a timestep in {@code [0, T)}
    * @return the forward-process variance of step {@code t}
+   * @throws IllegalArgumentException if {@code t} is outside {@code [0, T)}
    */
   public double beta(int t) {
-    return betas[t];
+    return betas[checkTimestep(t)];
   }
 
   /**
@@ -169,12 +170,13 @@ public final class Schedule {
    * {@code (1 - alphaBar_prev) / (1 - alphaBar_t) * (1 - alphaBar_t / alphaBar_prev)}.
    * This is also DDIM's {@code sigma_t^2 / eta^2} (Song et al. eq. 16).
    *
-   * @param t the current timestep
+   * @param t the current timestep, in {@code [0, T)}
    * @param alphaBarPrev {@code alphaBar} at the previous (smaller) timestep of the plan, 1 past the end
    * @return the variance, 0 when {@code alphaBarPrev} is 1
+   * @throws IllegalArgumentException if {@code t} is outside {@code [0, T)}
    */
   public double posteriorVariance(int t, double alphaBarPrev) {
-    double abT = alphaBars[t];
+    double abT = alphaBars[checkTimestep(t)];
     return (1.0 - alphaBarPrev) / (1.0 - abT) * (1.0 - abT / alphaBarPrev);
   }
 
@@ -184,6 +186,7 @@ public final class Schedule {
    *
    * @param t a timestep in {@code [0, T)}
    * @return the variance
+   * @throws IllegalArgumentException if {@code t} is outside {@code [0, T)}
    */
   public double posteriorVariance(int t) {
     return posteriorVariance(t, alphaBarOrOne(t - 1));

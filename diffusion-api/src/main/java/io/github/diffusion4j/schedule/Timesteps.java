@@ -198,8 +198,10 @@ public final class Timesteps {
    *
    * @param index a position in {@code [0, size())}
    * @return the next (smaller) timestep, or -1
+   * @throws IllegalArgumentException if {@code index} is outside {@code [0, size())}
    */
   public int next(int index) {
+    get(index); // the position's check
     return index + 1 < steps.length ? steps[index + 1] : -1;
   }
 

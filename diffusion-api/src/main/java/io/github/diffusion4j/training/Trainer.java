@@ -62,6 +62,11 @@ public final class Trainer {
       Schedule schedule,
       PredictionType predictionType,
       TrainerOptions options) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(tensors, "tensors must not be null");
+    java.util.Objects.requireNonNull(schedule, "schedule must not be null");
+    java.util.Objects.requireNonNull(predictionType, "predictionType must not be null");
+    java.util.Objects.requireNonNull(options, "options must not be null");
     if (model.spec().numTrainTimesteps() != schedule.size()) {
       throw new IllegalArgumentException(
           "the model expects T = " + model.spec().numTrainTimesteps() + " but the schedule has " + schedule.size());
