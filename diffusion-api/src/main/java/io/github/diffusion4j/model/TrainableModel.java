@@ -103,7 +103,11 @@ public interface TrainableModel extends NoisePredictor, AutoCloseable {
    */
   void loadEmaStateDict(StateDict ema);
 
-  /** Releases the model's native memory. */
+  /**
+   * Releases the model's native memory. Call it once no call of this model is in progress on any thread: a model
+   * is not a session that waits for its callers ({@code TrainedModel} and {@code Diffusion} are; use them where
+   * other threads may still be predicting); a second close does nothing.
+   */
   @Override
   void close();
 }

@@ -17,7 +17,8 @@ package io.github.diffusion4j.random;
  *       V = 0.00492867323399) in Doornik's formulation: one word gives the layer (its low 8 bits) and a
  *       signed uniform (its high 53 bits); the wedge test and Marsaglia's tail method use
  *       {@link StrictMath#exp} and {@link StrictMath#log}. Floats are the double result rounded to
- *       nearest. Version 2 ({@link #withVersion withVersion(BOX_MULLER)}, what sampling uses) is a
+ *       nearest. Version 2 ({@link #withVersion withVersion(BOX_MULLER)}; sampling uses it with
+ *       {@code sampling.noise_version: 2}) is a
  *       float32 Box-Muller transform, two normals per word, specified in docs/noise.md; it runs with SIMD
  *       instructions when the JDK's {@code jdk.incubator.vector} module is present, with the same bits.
  *   <li>{@link #generator()}, {@link #split(long)} and the keys do not depend on the version.

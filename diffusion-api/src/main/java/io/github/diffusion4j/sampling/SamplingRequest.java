@@ -115,9 +115,12 @@ public record SamplingRequest(
   }
 
   /**
-   * This request for a slice of a larger run.
+   * This request for a slice of a larger run: samples {@code first} to {@code first + n - 1} of the run's seed,
+   * numbered from the run's start (not from this request's {@link #firstSample()}: a slice of a slice names the
+   * run's numbers again); any numbers may be asked for, also beyond this request's {@link #count()} (a run has
+   * as many samples as are drawn).
    *
-   * @param first the number of the first sample
+   * @param first the number of the first sample, counted from the run's start
    * @param n the number of samples in the slice
    * @return the new request (without initial noise)
    */

@@ -9,7 +9,8 @@ package io.github.diffusion4j.spi;
 public interface BackendProvider {
 
   /**
-   * The name used in configuration ({@code backend: nd4j}); lower case.
+   * The name used in configuration ({@code backend: nd4j}): a lower-case letter, then lower-case letters, digits or
+   * underscores ({@code [a-z][a-z0-9_]*}); a provider with another name is left out of discovery with a warning.
    *
    * @return the name
    */

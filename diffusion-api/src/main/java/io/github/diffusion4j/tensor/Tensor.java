@@ -16,6 +16,11 @@ package io.github.diffusion4j.tensor;
  * implementations compose the primitive operations, and backends override them with one kernel.
  *
  * <p>Tensors may be read from several threads at once. Scopes are confined to the thread that opened them.
+ *
+ * <p>A tensor is not {@link AutoCloseable}, by design: its owner is its scope ({@link TensorScope} is), and most
+ * tensors are intermediate values of expressions that no try-with-resources could hold, which compilers and
+ * leak checkers would then flag by the dozen. {@link #close()} frees one early, where a long loop would otherwise
+ * hold many until its scope ends.
  */
 public interface Tensor {
 

@@ -7,6 +7,10 @@ import io.github.diffusion4j.tensor.Shape;
  * {@code [0, 1]} (denormalised and clamped): the clean images, their noised versions, the true noise, the
  * predicted noise, and the reconstruction from the prediction.
  *
+ * <p>The arrays are the log's own, not copied: every {@link TrainingListener} of a run gets the same instance, so a
+ * listener that changes them (say, to draw on them) changes them for the others; copy first. As for any record
+ * with array components, {@code equals} and {@code hashCode} compare the arrays by identity.
+ *
  * @param step optimiser steps taken
  * @param batchShape {@code [n, C, H, W]}
  * @param timesteps the timestep of each image
