@@ -152,10 +152,14 @@ class BoxMullerTest {
   @Test
   void rangesAreChecked() {
     float[] a = new float[10];
-    assertThrows(IndexOutOfBoundsException.class, () -> BoxMuller.SCALAR.fill(1, a, 5, 6, 11));
-    for (BoxMuller.Filler vector : VECTOR) {
-      assertThrows(IndexOutOfBoundsException.class, () -> vector.fill(1, a, 5, 6, 11));
-      assertThrows(IndexOutOfBoundsException.class, () -> vector.fill(1, a, 0, 6, 5));
+    BoxMuller.Filler[] all = Arrays.copyOf(VECTOR, VECTOR.length + 1);
+    all[VECTOR.length] = BoxMuller.SCALAR;
+    for (BoxMuller.Filler f : all) {
+      assertThrows(IndexOutOfBoundsException.class, () -> f.fill(1, a, 5, 6, 11));
+      assertThrows(IndexOutOfBoundsException.class, () -> f.fill(1, a, 0, 6, 5));
+      assertThrows(IndexOutOfBoundsException.class, () -> f.fill(1, a, 0, -1, 10));
+      // off + n overflows to a negative end, which no later comparison with the limit would notice
+      assertThrows(IndexOutOfBoundsException.class, () -> f.fill(1, a, 20, Integer.MAX_VALUE - 15, 10));
     }
     assertThrows(IndexOutOfBoundsException.class,
         () -> Noise.seeded(1).withVersion(NoiseVersion.BOX_MULLER).fillPerItem(a, 3, 4, 0));

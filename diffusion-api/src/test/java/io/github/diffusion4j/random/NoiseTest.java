@@ -2,7 +2,9 @@ package io.github.diffusion4j.random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -61,7 +63,7 @@ class NoiseTest {
     assertNotEquals(Arrays.toString(one.normals(4)), Arrays.toString(two.normals(4)));
     assertEquals(NoiseVersion.BOX_MULLER, NoiseVersion.of(2));
     assertEquals(NoiseVersion.ZIGGURAT, NoiseVersion.of(NoiseVersion.ZIGGURAT.number()));
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> NoiseVersion.of(3));
     assertEquals("noise version 3 is unknown; this diffusion4j knows 1, 2", e.getMessage());
   }
@@ -84,6 +86,22 @@ class NoiseTest {
     n.fillPerItem(tail, 4, 6, 6);
     assertArrayEquals(Arrays.copyOfRange(all, 36, 60), tail);
     assertArrayEquals(n.split(3).normals(6), Arrays.copyOfRange(all, 18, 24));
+  }
+
+  /** Both versions refuse a batch that does not fit before writing any of it; empty batches are no-ops. */
+  @Test
+  void perItemFillChecksTheWholeBatchFirst() {
+    for (NoiseVersion v : NoiseVersion.values()) {
+      Noise n = Noise.seeded(5).withVersion(v);
+      float[] a = new float[10];
+      assertThrows(IndexOutOfBoundsException.class, () -> n.fillPerItem(a, 3, 4, 0), v.toString());
+      assertArrayEquals(new float[10], a, v + ": nothing written");
+      n.fillPerItem(a, 0, 4, 0);
+      n.fillPerItem(a, 3, 0, 0);
+      assertArrayEquals(new float[10], a, v + ": empty batches");
+      n.fillPerItem(a, 2, 5, 0);
+      assertArrayEquals(n.split(1).normals(5), Arrays.copyOfRange(a, 5, 10), v + ": an exact fit");
+    }
   }
 
   static double phi(double x) {
@@ -158,21 +176,68 @@ class NoiseTest {
   @Test
   void boundedIntegersAreUniformAndInRange() {
     RandomGenerator g = Noise.seeded(1).generator();
-    int[] counts = new int[7];
-    int n = 70_000;
-    for (int i = 0; i < n; i++) {
-      counts[g.nextInt(7)]++;
-    }
-    double chi2 = 0;
-    for (int c : counts) {
-      chi2 += (c - n / 7.0) * (c - n / 7.0) / (n / 7.0);
-    }
+    double chi2 = chiSquare(g, 7, 70_000);
     assertTrue(chi2 < 22.5, "chi-square with 6 degrees of freedom at 0.1%: " + chi2);
     int[] perm = {0, 1, 2, 3, 4, 5, 6, 7};
     g.shuffle(perm);
     int[] sorted = perm.clone();
     Arrays.sort(sorted);
     assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, sorted);
+  }
+
+  /** Pearson's chi-square of {@code n} draws of {@code nextInt(bound)} against the uniform distribution. */
+  static double chiSquare(RandomGenerator g, int bound, int n) {
+    int[] counts = new int[bound];
+    for (int i = 0; i < n; i++) {
+      counts[g.nextInt(bound)]++;
+    }
+    double expected = (double) n / bound;
+    double chi2 = 0;
+    for (int c : counts) {
+      chi2 += (c - expected) * (c - expected) / expected;
+    }
+    return chi2;
+  }
+
+  /**
+   * An even bound: the counts of odd and even results must balance (a generator that lost its low bit would
+   * give only even values, which the odd bound above cannot see), and an empty range is refused.
+   */
+  @Test
+  void boundedIntegersCoverEvenBoundsAndRefuseEmptyRanges() {
+    RandomGenerator g = Noise.seeded(11).generator();
+    double chi2 = chiSquare(g, 6, 60_000);
+    assertTrue(chi2 < 20.5, "chi-square with 5 degrees of freedom at 0.1%: " + chi2);
+    assertThrows(IllegalArgumentException.class, () -> g.nextInt(0));
+    assertThrows(IllegalArgumentException.class, () -> g.nextInt(-3));
+  }
+
+  /**
+   * The documented Fisher-Yates order (last index down, {@code nextInt(i + 1)} for {@code i >= 1}), done here
+   * by hand on a twin generator: the same permutation, and the same number of draws (the next word agrees),
+   * so a seeded shuffle stays reproducible; 100 elements left in order would have probability 1/100!.
+   */
+  @Test
+  void shuffleIsTheDocumentedFisherYates() {
+    RandomGenerator g = Noise.seeded(8).generator();
+    RandomGenerator twin = Noise.seeded(8).generator();
+    int[] perm = new int[100];
+    int[] expected = new int[100];
+    for (int i = 0; i < perm.length; i++) {
+      perm[i] = i;
+      expected[i] = i;
+    }
+    int[] identity = perm.clone();
+    g.shuffle(perm);
+    for (int i = expected.length - 1; i >= 1; i--) {
+      int j = twin.nextInt(i + 1);
+      int t = expected[i];
+      expected[i] = expected[j];
+      expected[j] = t;
+    }
+    assertArrayEquals(expected, perm);
+    assertFalse(Arrays.equals(identity, perm), "the shuffle moved something");
+    assertEquals(twin.nextLong(), g.nextLong(), "shuffle drew exactly n - 1 bounded integers");
   }
 
   @Test
@@ -183,6 +248,14 @@ class NoiseTest {
       float f = g.nextFloat();
       assertTrue(d >= 0 && d < 1);
       assertTrue(f >= 0 && f < 1);
+    }
+    // the float's 24 bits are the top 24 of the word whose top 53 make the double: on twin generators the
+    // float is the double rounded down to a multiple of 2^-24, exactly (both are exact binary fractions)
+    RandomGenerator a = Noise.seeded(4).generator();
+    RandomGenerator b = Noise.seeded(4).generator();
+    for (int i = 0; i < 1000; i++) {
+      double d = b.nextDouble();
+      assertEquals(Math.floor(d * 0x1.0p24) * 0x1.0p-24, a.nextFloat(), 0.0, "draw " + i);
     }
   }
 }
