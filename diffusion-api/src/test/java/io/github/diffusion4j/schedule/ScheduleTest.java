@@ -56,6 +56,16 @@ class ScheduleTest {
     assertEquals(1.0, s.beta(999), 1e-15);
     Schedule plain = of(BetaSchedule.SCALED_LINEAR, 1000, false);
     assertEquals(plain.alphaBar(0), s.alphaBar(0), 1e-12, "the first alpha-bar is unchanged");
+    // every step, from the paper's algorithm 1 applied to the plain schedule's alpha-bars: sqrt(abar) is
+    // shifted by sqrt(abar_T) and scaled by sqrt(abar_0) / (sqrt(abar_0) - sqrt(abar_T)); the rescaled
+    // schedule's alpha-bars are its own product of (1 - beta), a different route. Both are sums and products
+    // of a thousand doubles, good to about 1e-13 relative: 1e-11 relative leaves a margin
+    double a0 = Math.sqrt(plain.alphaBar(0));
+    double aT = Math.sqrt(plain.alphaBar(999));
+    for (int t = 0; t < 999; t++) {
+      double root = (Math.sqrt(plain.alphaBar(t)) - aT) * a0 / (a0 - aT);
+      assertEquals(root * root, s.alphaBar(t), 1e-11 * root * root, "t = " + t);
+    }
   }
 
   @Test
@@ -88,6 +98,11 @@ class ScheduleTest {
     assertThrows(IllegalArgumentException.class, () -> new ScheduleSpec(10, 0.02, 0.01, BetaSchedule.LINEAR, false));
     assertThrows(IllegalArgumentException.class, () -> new ScheduleSpec(10, 1e-4, 1.0, BetaSchedule.LINEAR, false));
     assertThrows(IllegalArgumentException.class, () -> new ScheduleSpec(10, 0, 0.02, BetaSchedule.LINEAR, false));
+    // the smallest schedule is allowed, and its timesteps are [0, T)
+    Schedule two = Schedule.of(new ScheduleSpec(2, 1e-4, 0.02, BetaSchedule.LINEAR, false));
+    assertEquals(0.02, two.beta(1), 1e-15);
+    assertThrows(IllegalArgumentException.class, () -> two.alphaBar(2));
+    assertThrows(IllegalArgumentException.class, () -> two.alpha(-1));
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.github.diffusion4j.schedule;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,6 +53,16 @@ class TimestepsTest {
     assertEquals(Timesteps.leading(1000, 5, 1), Timesteps.create(1000, 5, TimestepSpacing.LEADING, 1));
     assertEquals(Timesteps.trailing(1000, 5), Timesteps.create(1000, 5, TimestepSpacing.TRAILING, 1));
     assertEquals(Timesteps.linspace(1000, 5), Timesteps.create(1000, 5, TimestepSpacing.LINSPACE, 0));
+    assertNotEquals(Timesteps.leading(1000, 5, 0), Timesteps.leading(1000, 5, 1));
+    assertNotEquals(Timesteps.of(100, 5, 3), Timesteps.of(200, 5, 3));
+  }
+
+  /** As many steps as training timesteps is allowed for every spacing, and each gives the full plan. */
+  @Test
+  void everySpacingWithTStepsIsTheFullPlan() {
+    for (TimestepSpacing spacing : TimestepSpacing.values()) {
+      assertEquals(Timesteps.full(50), Timesteps.create(50, 50, spacing, 0), spacing.toString());
+    }
   }
 
   @Test
@@ -68,5 +79,19 @@ class TimestepsTest {
     assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> Timesteps.leading(1000, 1000, 1));
     assertTrue(e.getMessage().contains("steps_offset"), e.getMessage());
+    for (TimestepSpacing spacing : TimestepSpacing.values()) {
+      for (int n : new int[] {0, 101}) {
+        e = assertThrows(IllegalArgumentException.class, () -> Timesteps.create(100, n, spacing, 0));
+        assertTrue(e.getMessage().contains("[1, 100]"), spacing + ", " + n + ": " + e.getMessage());
+      }
+    }
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.leading(100, 0, 0));
+    assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Timesteps.linspace(100, 101));
+    assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
+    Timesteps plan = Timesteps.of(100, 50, 10);
+    assertEquals(10, plan.get(1));
+    assertThrows(IllegalArgumentException.class, () -> plan.get(2));
+    assertThrows(IllegalArgumentException.class, () -> plan.get(-1));
   }
 }
