@@ -377,6 +377,13 @@ class ConfigErrorsTest {
     assertError("run.yaml:3:3: model.dropout: must be in [0, 1), got 1.0", "model:\n  kind: unet\n  dropout: 1.0\n");
     assertError("run.yaml:3:3: data.pad_to: must be 0 or 32, got 28",
         "data:\n  kind: idx\n  pad_to: 28\n  train_images: a\n  eval_images: b\n");
+    // inclusive ends are allowed: (0, 1] takes 1 and [1, inf) takes 1
+    DiffusionConfig c = ConfigLoader.loadString("sampling:\n  dynamic_thresholding_ratio: 1\n"
+        + "  sample_max_value: 1.0\ntraining:\n  ema:\n    decay: 1\n", "run.yaml");
+    assertEquals(1.0, c.sampling().dynamicThresholdingRatio());
+    assertEquals(1.0, c.training().ema().decay());
+    // a real-valued key written with a leading zero is refused as the integer keys are: YAML would read 010 as 8
+    assertTrue(error("sampling:\n  eta: 010\n").getMessage().contains("write 010 without leading zeros"));
   }
 
   @Test

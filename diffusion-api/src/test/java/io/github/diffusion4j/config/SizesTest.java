@@ -89,6 +89,35 @@ class SizesTest {
   }
 
   @Test
+  void aUNetBatchLargerThanAnArrayNamesBatchSize() {
+    // a U-Net has no activation check of its own at the batch (the MLP's covers its batch); the batch must
+    // still fit one array: 40000 images of 3x256x256 are 7.9e9 values
+    DiffusionConfig c = ConfigLoader.loadString("model:\n  kind: unet\ntraining:\n  batch_size: 40000\n", "run.yaml");
+    ConfigException e = assertThrows(ConfigException.class, () -> c.checkDataSizes(Shape.of(3, 256, 256), 1000, 10));
+    assertEquals("training.batch_size", e.path());
+    assertTrue(e.detail().contains("use at most 10922"), e.detail());
+    c.checkDataSizes(Shape.of(3, 32, 32), 1000, 10);
+  }
+
+  /** The limits are inclusive: exactly as many values as one array holds fit, one more does not. */
+  @Test
+  void anArrayOfExactlyTheLimitFits() {
+    DiffusionConfig c = ConfigLoader.loadString("training:\n  epochs: 1\n", "run.yaml");
+    c.checkDataSizes(Shape.of(1, 1, 1), Sizes.MAX_ARRAY, 10);
+    assertEquals("data.train_size", assertThrows(ConfigException.class,
+        () -> c.checkDataSizes(Shape.of(1, 1, 1), Sizes.MAX_ARRAY + 1, 10)).path());
+    // the heap too: a run that needs exactly the heap fits (the sum of the parts, as the error reports them)
+    Shape image = Shape.of(3, 5, 5);
+    long needed = 0;
+    for (Sizes.Part p : Sizes.memory(new Sizes.Model(c.model(), c.schedule(), c.training()), image, 5000, 100)) {
+      needed += p.bytes();
+    }
+    long exactly = needed;
+    c.checkSizes(image, 5000, 100, exactly);
+    assertThrows(ConfigException.class, () -> c.checkSizes(image, 5000, 100, exactly - 1));
+  }
+
+  @Test
   void theBundledConfigsPass() {
     for (String name : ConfigLoader.bundledNames()) {
       DiffusionConfig c = ConfigLoader.bundled(name);
