@@ -3,6 +3,7 @@ package io.github.diffusion4j.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.PredictionType;
@@ -176,6 +177,11 @@ class ConfigLoaderTest {
     assertEquals(0, d.trainSize()); // the idx default: all
     assertEquals(32, d.padTo());
     assertEquals(Shape.of(1, 32, 32), d.resolveImageShape(Shape.of(1, 28, 28)));
+    // images already of the padded size are kept; one pixel more in either direction is refused
+    assertEquals(Shape.of(1, 32, 32), d.resolveImageShape(Shape.of(1, 32, 32)));
+    for (Shape tooLarge : List.of(Shape.of(1, 33, 32), Shape.of(1, 32, 33))) {
+      assertEquals("data.pad_to", assertThrows(ConfigException.class, () -> d.resolveImageShape(tooLarge)).path());
+    }
   }
 
   @Test
@@ -235,8 +241,7 @@ class ConfigLoaderTest {
     DiffusionConfig c = ConfigLoader.loadString(
         "data:\n  kind: idx\n  image_shape: [1, 28, 28]\n  train_images: a\n  eval_images: b\n", "run.yaml");
     assertEquals(Shape.of(1, 28, 28), c.data().resolveImageShape(Shape.of(1, 28, 28)));
-    ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
-        () -> c.data().resolveImageShape(Shape.of(1, 32, 32)));
+    ConfigException e = assertThrows(ConfigException.class, () -> c.data().resolveImageShape(Shape.of(1, 32, 32)));
     assertEquals("data.image_shape: is [1, 28, 28] but the IDX files give [1, 32, 32]; remove image_shape or "
         + "correct it", e.getMessage());
   }
