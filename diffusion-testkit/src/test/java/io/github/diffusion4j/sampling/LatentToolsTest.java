@@ -38,6 +38,21 @@ class LatentToolsTest {
     assertThrows(IllegalArgumentException.class, () -> Latents.slerp(a, new float[2], 0.5));
   }
 
+  /**
+   * Between vectors of equal norm at 60 degrees (neither orthogonal nor of norm 1), slerp rotates by t times the
+   * angle and keeps the norm: the expected points are 2 (cos 60t, sin 60t). Float results of order 1: 1e-6.
+   */
+  @Test
+  void slerpRotatesByTheAngleBetweenTheVectors() {
+    float[] a = {2, 0, 0};
+    float[] b = {1, (float) Math.sqrt(3), 0};
+    for (double t : new double[] {0.25, 0.5, 0.75}) {
+      double angle = Math.toRadians(60 * t);
+      assertArrayEquals(new float[] {(float) (2 * Math.cos(angle)), (float) (2 * Math.sin(angle)), 0},
+          Latents.slerp(a, b, t), 1e-6f, "t = " + t);
+    }
+  }
+
   @Test
   void interpolateBuildsABatch() {
     Shape image = Shape.of(1, 2, 2);
@@ -106,11 +121,17 @@ class LatentToolsTest {
       int steps = stepCounts[k];
       Timesteps plan = Timesteps.trailing(1000, steps);
       try (TensorScope s = ref.openScope()) {
-        Tensor xT = inversion.invert(oracle, ref, ref.fromArray(x0, batch), plan);
+        Tensor input = ref.fromArray(x0, batch);
+        Tensor xT = inversion.invert(oracle, ref, input, plan);
+        assertArrayEquals(x0, input.toFloatArray(), "the caller's images are left as they were");
         float[] back = ddim.sample(oracle, ref, SamplingRequest.of(6, Shape.of(1, 2, 2), 0, plan).withInitialNoise(xT))
             .toFloatArray();
         errors[k] = Batches.maxAbsDiff(x0, back);
       }
+    }
+    try (TensorScope s = ref.openScope()) {
+      assertThrows(IllegalArgumentException.class,
+          () -> inversion.invert(oracle, ref, ref.fromArray(x0, batch), Timesteps.trailing(500, 20)));
     }
     // both directions discretise the same ODE to first order: ten times the steps, about a tenth the error
     assertTrue(errors[0] < 0.15, "20 steps: round-trip error " + errors[0]);
