@@ -610,6 +610,9 @@ class SamplerMathTest {
       IllegalArgumentException i = assertThrows(IllegalArgumentException.class,
           () -> new StepContext(r.plan(), 4, x, x, () -> x, null));
       assertEquals("step index 4 is outside the plan's [0, 4)", i.getMessage());
+      Tensor two = REF.zeros(Shape.of(2, 1, 2, 2));
+      assertEquals("initial noise has shape [2, 1, 2, 2], expected [3, 1, 2, 2]",
+          assertThrows(IllegalArgumentException.class, () -> r.withInitialNoise(two)).getMessage());
     }
     assertEquals(live, REF.liveTensors(), "every tensor of the failed runs is released");
     assertEquals("timestep 40 is outside [0, 40)",
