@@ -63,6 +63,11 @@ class TimestepsTest {
     for (TimestepSpacing spacing : TimestepSpacing.values()) {
       assertEquals(Timesteps.full(50), Timesteps.create(50, 50, spacing, 0), spacing.toString());
     }
+    // and one step is the least: leading 0 * (T / 1), trailing round(T - 0) - 1, linspace(0, T - 1, 1) = [0]
+    assertArrayEquals(new int[] {0}, Timesteps.leading(50, 1, 0).toArray());
+    assertArrayEquals(new int[] {49}, Timesteps.trailing(50, 1).toArray());
+    assertArrayEquals(new int[] {0}, Timesteps.linspace(50, 1).toArray());
+    assertArrayEquals(new int[] {0}, Timesteps.trailing(1, 1).toArray(), "a plan over a single training timestep");
   }
 
   @Test
@@ -90,6 +95,7 @@ class TimestepsTest {
     e = assertThrows(IllegalArgumentException.class, () -> Timesteps.linspace(100, 101));
     assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
     Timesteps plan = Timesteps.of(100, 50, 10);
+    assertEquals(50, plan.get(0));
     assertEquals(10, plan.get(1));
     assertThrows(IllegalArgumentException.class, () -> plan.get(2));
     assertThrows(IllegalArgumentException.class, () -> plan.get(-1));
