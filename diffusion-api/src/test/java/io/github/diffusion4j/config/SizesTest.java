@@ -97,6 +97,14 @@ class SizesTest {
     assertEquals("training.batch_size", e.path());
     assertTrue(e.detail().contains("use at most 10922"), e.detail());
     c.checkDataSizes(Shape.of(3, 32, 32), 1000, 10);
+    // the whole check does the same, with the heap left out, and so does the samples' array
+    assertEquals("training.batch_size", assertThrows(ConfigException.class,
+        () -> c.checkSizes(Shape.of(3, 256, 256), 1000, 10, Long.MAX_VALUE)).path());
+    DiffusionConfig samples = ConfigLoader.loadString("sampling:\n  count: 40000\n", "run.yaml");
+    assertEquals("sampling.count", assertThrows(ConfigException.class,
+        () -> samples.checkSizes(Shape.of(3, 256, 256), 1000, 10, Long.MAX_VALUE)).path());
+    assertEquals("sampling.count", assertThrows(ConfigException.class,
+        () -> samples.checkDataSizes(Shape.of(3, 256, 256), 1000, 10)).path());
   }
 
   /** The limits are inclusive: exactly as many values as one array holds fit, one more does not. */
