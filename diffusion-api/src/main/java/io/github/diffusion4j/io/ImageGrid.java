@@ -190,6 +190,17 @@ public final class ImageGrid {
   }
 
   /**
+   * Whether images of this shape can be drawn: a grid (and a GIF of grids) shows 1 channel as gray and 3 as RGB,
+   * nothing else (a model of 2 or 4 channels samples to {@code .npy} or {@code .safetensors} only).
+   *
+   * @param image {@code [C, H, W]}
+   * @return whether {@code C} is 1 or 3
+   */
+  public static boolean canShow(Shape image) {
+    return image.rank() == 3 && (image.dim(0) == 1 || image.dim(0) == 3);
+  }
+
+  /**
    * Checks that a grid fits in {@link #MAX_PIXELS} without allocating it.
    *
    * @param shape {@code [N, C, H, W]}
@@ -306,7 +317,7 @@ public final class ImageGrid {
     final long height;
 
     Layout(Shape shape, Options options) {
-      if (shape.rank() != 4 || (shape.dim(1) != 1 && shape.dim(1) != 3)) {
+      if (shape.rank() != 4 || !canShow(Shape.of(shape.dim(1), shape.dim(2), shape.dim(3)))) {
         throw new IllegalArgumentException("images must have shape [N, C, H, W] with C = 1 or 3, got " + shape);
       }
       this.options = options;

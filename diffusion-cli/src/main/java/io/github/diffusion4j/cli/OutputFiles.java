@@ -75,6 +75,7 @@ final class OutputFiles {
    */
   static void checkCapacity(String option, Path file, int count, Shape image) {
     if (format(option, file).equals("png")) {
+      checkDrawable(option, file, image, "write " + option + " FILE.npy or FILE.safetensors instead");
       try {
         ImageGrid.checkSize(Shape.batchOf(count, image), gridOf(count));
       } catch (IllegalArgumentException e) {
@@ -82,6 +83,17 @@ final class OutputFiles {
       }
     } else {
       SampleWriter.check(file, image, count, Map.of());
+    }
+  }
+
+  /**
+   * Refuses a picture ({@code --out x.png}, {@code --gif}, {@code --frames}, a strip) of images that a picture cannot
+   * show: anything but 1 (gray) or 3 (RGB) channels, as a diffusers folder with {@code in_channels: 4} samples.
+   */
+  static void checkDrawable(String option, Path file, Shape image, String instead) {
+    if (!ImageGrid.canShow(image)) {
+      throw new BadInputException(option + " " + file + ": a picture shows images of 1 (grayscale) or 3 (RGB) "
+          + "channels, but this model's images are " + image + "; " + instead);
     }
   }
 

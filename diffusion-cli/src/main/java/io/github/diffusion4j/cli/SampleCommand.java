@@ -79,13 +79,14 @@ final class SampleCommand implements Callable<Integer> {
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
     // what the output cannot hold is refused before the model is loaded, where its configuration says the shape
-    TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> OutputFiles.checkCapacity("--out", out, count, shape));
+    TrainedModel.imageShape(checkpoint, all).ifPresent(this::checkOutputs);
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
       SamplingRequest request = d.request(count, seed);
       Shape image = d.imageShape();
+      checkOutputs(image);
       boolean trajectory = gif != null || frames != null;
       int keep = trajectory ? Math.min(Math.min(count, gif != null ? 16 : 4), d.samplingBatchSize()) : 0;
       int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
@@ -118,6 +119,18 @@ final class SampleCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** Refuses what the outputs asked for cannot hold for {@code count} images of {@code image}. */
+  private void checkOutputs(Shape image) {
+    OutputFiles.checkCapacity("--out", out, count, image);
+    if (gif != null) {
+      OutputFiles.checkDrawable("--gif", gif, image, "leave --gif out");
+    }
+    if (frames != null) {
+      OutputFiles.checkDrawable("--frames (the strip " + sibling(out, "-frames.png").getFileName() + ")",
+          sibling(out, "-frames.png"), image, "leave --frames out");
+    }
   }
 
   /** Loads a checkpoint, validating {@code --steps} against its schedule, as {@link #load} says. */

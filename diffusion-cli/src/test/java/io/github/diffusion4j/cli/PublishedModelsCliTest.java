@@ -58,6 +58,41 @@ class PublishedModelsCliTest {
   }
 
   @Test
+  void aFourChannelFolderSamplesToNpyAndAPictureOfItIsRefusedBeforeSampling() {
+    UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "DownBlock2D"), "up_block_types", List.of("UpBlock2D", "UpBlock2D"),
+        "in_channels", 4, "out_channels", 4, "norm_num_groups", 4, "sample_size", 8));
+    Path folder = dir.resolve("latent-micro");
+    DiffusersFolder.write(folder, c, GoldenCases.testWeights(UNet2DSpec.of(c, 1000).parameterShapes(), 3),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    String m = folder.toString();
+    CliTest.Result r = cli("sample", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "2",
+        "--out", dir.resolve("x.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    Path png = dir.resolve("x.png");
+    r = cli("sample", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "2", "--out", png.toString());
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: --out " + png + ": a picture shows images of 1 (grayscale) or 3 (RGB) channels, but this "
+        + "model's images are [4, 8, 8]; write --out FILE.npy or FILE.safetensors instead\n", r.err());
+    Path gif = dir.resolve("x.gif");
+    r = cli("sample", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "2",
+        "--out", dir.resolve("y.npy").toString(), "--gif", gif.toString());
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: --gif " + gif + ": a picture shows images of 1 (grayscale) or 3 (RGB) channels, but this "
+        + "model's images are [4, 8, 8]; leave --gif out\n", r.err());
+    assertFalse(Files.exists(dir.resolve("y.npy")), "refused before sampling");
+    r = cli("sample", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "2",
+        "--out", dir.resolve("z.npy").toString(), "--frames", "2");
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().startsWith("diffusion: --frames (the strip z-frames.png) "), r.err());
+    r = cli("interpolate", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "3",
+        "--out", png.toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().startsWith("diffusion: --out " + png + ": a picture shows images of 1 (grayscale) or 3 (RGB)")
+        && r.err().endsWith("; interpolate writes a .png strip only\n"), r.err());
+  }
+
+  @Test
   void evalScoresADiffusersFolderAgainstAFolderOfImages() throws IOException {
     Path folder = diffusersFolder();
     Path images = Files.createDirectories(dir.resolve("real"));
