@@ -551,7 +551,8 @@ public final class Diffusion implements AutoCloseable {
    * sampler is registered and accepts its options, the data files and folders exist and fit the configuration
    * (the batch size at most the images listed; images that do not decode are found when the training run
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
-   * multiplies into and the run's memory fits in the heap, the architecture fits the images, and
+   * multiplies into and the run's memory fits in the heap, the architecture fits the images, which are gray or
+   * RGB (a run draws them), and
    * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created, and
    * {@code training.init_from}, if set, names a model folder whose configuration ({@code config.json}, a
    * checkpoint's {@code config.yaml}) describes the configured network (its weights are read when the run
@@ -573,6 +574,10 @@ public final class Diffusion implements AutoCloseable {
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     Session.get(session.dataLoader).checkListing();
     modelSpec();
+    if (!io.github.diffusion4j.io.ImageGrid.canShow(imageShape())) { // a model sampled only to .npy may have any C
+      throw loaded.error("data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels to train: a run draws "
+          + "its images (image logs, samples.png, denoise.gif), got " + imageShape());
+    }
     create(Session.get(session.samplerProvider),
         config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors()), true);
     Path out = config().output().dir();

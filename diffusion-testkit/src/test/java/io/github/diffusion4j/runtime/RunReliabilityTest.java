@@ -71,6 +71,8 @@ class RunReliabilityTest {
         {"output.dir=" + dir.resolve("run.yaml"), "output.dir", "is not a folder"},
         {"output.dir=" + dir.resolve("run.yaml/runs"), "output.dir", "run.yaml is not a folder"},
         {"output.dir=" + readOnlyFolder().resolve("runs"), "output.dir", "cannot create files in"},
+        // a run draws its images: 4 channels passed, and train failed after its last step at samples.png
+        {"data.image_shape=[4, 5, 5]", "data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels to train"},
     };
     for (String[] c : cases) {
       ConfigException e = assertThrows(ConfigException.class, () -> {
