@@ -40,18 +40,24 @@ public final class DiffusersConversion {
   private DiffusersConversion() {}
 
   /**
-   * The {@code UNet2DModel} configuration of a spec.
+   * The {@code UNet2DModel} configuration of a spec, its {@code sample_size} the spec's image size (also where a
+   * {@code model.unet2d} configuration left it null and took the size from {@code data.image_shape}: diffusers'
+   * {@code DDPMPipeline} draws its noise at {@code sample_size}, and a folder without it samples nowhere).
    *
    * @param spec a {@link UNet2DSpec}, {@link DdpmUNetSpec} or {@link UNetSpec}
    * @return the configuration
    * @throws IllegalArgumentException for another kind (the tutorial's MLP has no diffusers equivalent)
    */
   public static UNet2DConfig config(ModelSpec spec) {
-    if (spec instanceof UNet2DSpec u) {
-      return u.config();
-    }
     Shape image = spec.imageShape();
     List<Integer> size = List.of(image.dim(1), image.dim(2));
+    if (spec instanceof UNet2DSpec u) {
+      UNet2DConfig c = u.config();
+      return new UNet2DConfig(size, c.inChannels(), c.outChannels(), c.flipSinToCos(), c.freqShift(),
+          c.downBlockTypes(), c.midBlock(), c.upBlockTypes(), c.blockOutChannels(), c.layersPerBlock(),
+          c.midBlockScaleFactor(), c.downsamplePadding(), c.dropout(), c.actFn(), c.attentionHeadDim(),
+          c.normNumGroups(), c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
+    }
     if (spec instanceof DdpmUNetSpec d) {
       int l = d.levels();
       String[] down = new String[l];

@@ -227,6 +227,20 @@ class UNet2DSpecTest {
   }
 
   @Test
+  void aNullSampleSizeIsExportedAsTheImageSizeTheModelWasBuiltFor() {
+    // model.unet2d without sample_size takes the size from data.image_shape; the exported config.json said null,
+    // which neither diffusers' DDPMPipeline nor this SDK's own loader can sample from without being told the size
+    Map<String, Object> m = cifar10();
+    m.put("sample_size", null);
+    UNet2DConfig exported = DiffusersConversion.config(new UNet2DSpec(Shape.of(3, 16, 24), 1000, UNet2DConfig.fromMap(m)));
+    assertEquals(List.of(16, 24), exported.sampleSize());
+    assertEquals(List.of(16, 24), exported.toMap().get("sample_size"));
+    m.put("sample_size", 32);
+    UNet2DConfig given = UNet2DConfig.fromMap(m);
+    assertEquals(given, DiffusersConversion.config(UNet2DSpec.of(given, 1000)));
+  }
+
+  @Test
   void unknownKeysAreListed() {
     Map<String, Object> m = cifar10();
     m.put("some_future_key", 1);
