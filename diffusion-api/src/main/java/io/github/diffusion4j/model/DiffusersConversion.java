@@ -58,6 +58,13 @@ public final class DiffusersConversion {
           c.midBlockScaleFactor(), c.downsamplePadding(), c.dropout(), c.actFn(), c.attentionHeadDim(),
           c.normNumGroups(), c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
     }
+    List<Integer> mult = spec instanceof DdpmUNetSpec d ? d.channelMult()
+        : spec instanceof UNetSpec u ? u.channelMult() : List.of(1);
+    if (mult.get(0) != 1) { // diffusers has conv_in and the timestep embedding at block_out_channels[0]
+      throw new IllegalArgumentException("model.channel_mult " + mult + " starts with " + mult.get(0) + ", which a "
+          + "diffusers UNet2DModel cannot express: its conv_in and timestep embedding have the first level's "
+          + "channels, this model's have base_channels; only a channel_mult starting with 1 has an equivalent");
+    }
     if (spec instanceof DdpmUNetSpec d) {
       int l = d.levels();
       String[] down = new String[l];

@@ -198,6 +198,12 @@ final class InitialWeights {
         && spec instanceof io.github.diffusion4j.model.MlpSpec b && a.hidden() != b.hidden()) {
       throw diffusion.loadedConfig().error(KEY, yaml + ": its model.hidden is " + a.hidden() + " but the configured "
           + "model.hidden is " + b.hidden() + "; the run must configure the same network " + advice);
+    } else if (trainedSpec instanceof io.github.diffusion4j.model.UNetSpec a
+        && spec instanceof io.github.diffusion4j.model.UNetSpec b && a.groups() != b.groups()) {
+      // a U-Net without a diffusers equivalent (channel_mult not starting with 1): the one setting its weights'
+      // names and shapes do not show
+      throw diffusion.loadedConfig().error(KEY, yaml + ": its model.groups is " + a.groups() + " but the configured "
+          + "model.groups is " + b.groups() + "; the run must configure the same network " + advice);
     }
     return trainedSpec;
   }

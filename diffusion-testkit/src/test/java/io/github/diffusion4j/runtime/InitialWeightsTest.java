@@ -279,6 +279,32 @@ class InitialWeightsTest {
   }
 
   @Test
+  void aUNetWithoutADiffusersEquivalentIsStillRefusedForOtherGroups() throws IOException {
+    // channel_mult [2, 1]: conv_in has base_channels, the first level twice that, which diffusers cannot express
+    String unet21 = UNET.replace("channel_mult: [1, 2]", "channel_mult: [2, 1]");
+    Path saved = dir.resolve("mult21");
+    StateDict w;
+    try (Diffusion d = open(unet21)) {
+      w = d.modelSpec().initialWeights(3);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> DiffusersConversion.config(d.modelSpec()));
+      assertTrue(e.getMessage().startsWith("model.channel_mult [2, 1] starts with 2, which a diffusers UNet2DModel "
+          + "cannot express"), e.getMessage());
+    }
+    Checkpoint.write(saved, io.github.diffusion4j.io.CheckpointContent.of(w, unet21),
+        io.github.diffusion4j.io.Provenance.now("reference", 5));
+    try (Diffusion d = open(unet21, "training.init_from=" + saved, "model.groups=8")) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertTrue(e.getMessage().contains("training.init_from: " + saved.resolve("config.yaml") + ": its model.groups "
+          + "is 4 but the configured model.groups is 8; "), e.getMessage());
+    }
+    try (Diffusion d = open(unet21, "training.init_from=" + saved, "model.dropout=0.1");
+        TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("same21")))) {
+      assertEquals(w, run.model().stateDict(), "the same network starts from the weights");
+    }
+  }
+
+  @Test
   void aDdpmCheckpointStartsARunOfTheSameNetworkAsUnet2d() throws IOException {
     DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
     StateDict w = GoldenCases.testWeights(spec.parameterShapes(), 21);
