@@ -252,10 +252,12 @@ public record ModelConfig(
       throw new ConfigException(BASE_CHANNELS.path(), "must be even and at least 4 for unet (the "
           + "timestep embedding has base_channels / 2 frequencies), got " + baseChannels);
     }
-    int factor = 1 << Math.min(channelMult.size() - 1, 30);
+    int halvings = channelMult.size() - 1;
+    long factor = 1L << Math.min(halvings, 62); // beyond 2^31 no image side is a multiple
     if (imageShape.rank() == 3 && (imageShape.dim(1) % factor != 0 || imageShape.dim(2) % factor != 0)) {
       throw new ConfigException(CHANNEL_MULT.path(), channelMult.size() + " levels halve the image "
-          + (channelMult.size() - 1) + " times, so its height and width must be multiples of " + factor
+          + halvings + " times, so its height and width must be multiples of "
+          + (halvings <= 62 ? Long.toString(factor) : "2^" + halvings)
           + ", but the image shape is " + imageShape + "; use fewer levels or pad the images");
     }
     try {

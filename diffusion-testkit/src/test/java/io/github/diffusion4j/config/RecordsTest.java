@@ -102,6 +102,12 @@ class RecordsTest {
     ConfigException e = assertThrows(ConfigException.class, () -> unet.toSpec(Shape.of(1, 28, 27), 100));
     assertEquals("model.channel_mult: 2 levels halve the image 1 times, so its height and width must be multiples "
         + "of 2, but the image shape is [1, 28, 27]; use fewer levels or pad the images", e.getMessage());
+    // 33 levels said "multiples of 1073741824" (2^30), where the factor was capped
+    ModelConfig deep = load("model:\n  kind: unet\n  channel_mult: ["
+        + String.join(", ", java.util.Collections.nCopies(33, "1")) + "]\n").model();
+    e = assertThrows(ConfigException.class, () -> deep.toSpec(Shape.of(1, 32, 32), 100));
+    assertEquals("model.channel_mult: 33 levels halve the image 32 times, so its height and width must be multiples "
+        + "of 4294967296, but the image shape is [1, 32, 32]; use fewer levels or pad the images", e.getMessage());
     ModelConfig odd = load("model:\n  kind: unet\n  base_channels: 6\n  groups: 3\n").model();
     assertEquals(new UNetSpec(Shape.of(1, 8, 8), 10, 6, List.of(1, 2, 2), 1, true, 3, 0.0),
         odd.toSpec(Shape.of(1, 8, 8), 10));
