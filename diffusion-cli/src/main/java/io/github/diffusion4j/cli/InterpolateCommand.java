@@ -116,7 +116,7 @@ final class InterpolateCommand implements Callable<Integer> {
 
   /** The strip's layout for {@code count} images of {@code image}, refused if too long to show. */
   private ImageGrid.Options strip(Shape image) {
-    OutputFiles.checkDrawable("--out", out, image, "interpolate writes a .png strip only");
+    OutputFiles.checkDrawable("--out", out, image, "write --out FILE.npy or FILE.safetensors instead");
     List<String> titles = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));

@@ -58,7 +58,7 @@ class PublishedModelsCliTest {
   }
 
   @Test
-  void aFourChannelFolderSamplesToNpyAndAPictureOfItIsRefusedBeforeSampling() {
+  void aFourChannelFolderSamplesToNpyAndAPictureOfItIsRefusedBeforeSampling() throws IOException {
     UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
         "down_block_types", List.of("DownBlock2D", "DownBlock2D"), "up_block_types", List.of("UpBlock2D", "UpBlock2D"),
         "in_channels", 4, "out_channels", 4, "norm_num_groups", 4, "sample_size", 8));
@@ -89,7 +89,12 @@ class PublishedModelsCliTest {
         "--out", png.toString());
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().startsWith("diffusion: --out " + png + ": a picture shows images of 1 (grayscale) or 3 (RGB)")
-        && r.err().endsWith("; interpolate writes a .png strip only\n"), r.err());
+        && r.err().endsWith("; write --out FILE.npy or FILE.safetensors instead\n"), r.err());
+    Path strip = dir.resolve("strip.npy");
+    r = cli("interpolate", "--checkpoint", m, "--backend", "reference", "--steps", "2", "--count", "3",
+        "--out", strip.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.size(strip) > 3 * 4 * 8 * 8 * 4, "the strip's raw values, all four channels");
   }
 
   @Test
