@@ -1,9 +1,6 @@
 package io.github.diffusion4j.config;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Documentation generated from the schema: the default configuration with every key commented (printed
@@ -43,12 +40,7 @@ public final class ConfigDocs {
 
   private static <R, T> void row(StringBuilder b, Key<R, T> k) {
     String def = defaultText(k, k.defaultFor(k.firstKind()));
-    Map<String, List<String>> kindsByDefault = new LinkedHashMap<>();
-    for (Map.Entry<String, T> e : k.kindDefaults().entrySet()) {
-      kindsByDefault.computeIfAbsent(defaultText(k, e.getValue()), v -> new ArrayList<>()).add(e.getKey());
-    }
-    List<String> others = new ArrayList<>();
-    kindsByDefault.forEach((text, kinds) -> others.add(String.join(", ", kinds) + ": " + text));
+    List<String> others = k.kindDefaultTexts(v -> defaultText(k, v));
     if (!others.isEmpty()) {
       def += " (" + String.join("; ", others) + ")";
     }

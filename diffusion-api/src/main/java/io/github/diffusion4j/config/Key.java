@@ -113,9 +113,30 @@ final class Key<R, T> implements Section.Member<R> {
     return kind != null && kindDefaults.containsKey(kind) ? kindDefaults.get(kind) : defaultValue;
   }
 
-  /** The per-kind defaults that differ from the general one. */
-  Map<String, T> kindDefaults() {
-    return kindDefaults;
+  /**
+   * The kinds that take the general default, as written in docs ({@code "unet"}), or null where the key applies to
+   * every kind.
+   */
+  String generalDefaultKinds() {
+    return onlyFor == null ? null
+        : String.join(", ", onlyFor.stream().filter(k -> !kindDefaults.containsKey(k)).toList());
+  }
+
+  /**
+   * The per-kind defaults that differ from the general one, as the docs write them: kinds of one default together,
+   * {@code "ddpm: 128"} or {@code "a, b: x"}; empty if there are none.
+   *
+   * @param text how a value is written
+   * @return one text per distinct default
+   */
+  List<String> kindDefaultTexts(Function<T, String> text) {
+    Map<String, List<String>> kindsByDefault = new LinkedHashMap<>();
+    for (Map.Entry<String, T> e : kindDefaults.entrySet()) {
+      kindsByDefault.computeIfAbsent(text.apply(e.getValue()), v -> new java.util.ArrayList<>()).add(e.getKey());
+    }
+    List<String> texts = new java.util.ArrayList<>();
+    kindsByDefault.forEach((value, kinds) -> texts.add(String.join(", ", kinds) + ": " + value));
+    return texts;
   }
 
   /** The value of this key in a record. */

@@ -91,7 +91,10 @@ final class YamlEmitter {
       }
       return;
     }
-    comment(indent, (key.onlyFor() == null ? "" : "(" + key.onlyFor() + " only) ") + key.doc());
+    java.util.List<String> others = key.kindDefaultTexts(v -> String.valueOf(key.type().format(v)));
+    comment(indent, (key.onlyFor() == null ? "" : "(" + key.onlyFor() + " only) ") + key.doc()
+        + (others.isEmpty() ? "" : " (" + (key.generalDefaultKinds() == null ? "default" : key.generalDefaultKinds())
+            + ": " + key.type().format(key.defaultFor(null)) + "; " + String.join("; ", others) + ")"));
     StringBuilder line = new StringBuilder(indent);
     if (!applies || text == null) {
       line.append("# ");

@@ -21,6 +21,9 @@ class ConfigDocsTest {
     }
     assertTrue(docs.contains("# (unet, ddpm only) channels of the first UNet level"), docs);
     assertTrue(docs.contains("  # base_channels: 32"), docs);
+    // a key whose default differs by kind says each kind's, not only the first kind's (ddpm's were not shown)
+    assertTrue(docs.contains("the DDPM authors' ch) (unet: 32; ddpm: 128)"), docs);
+    assertTrue(docs.contains("on the way down (unet: 1; ddpm: 2)"), docs);
     assertTrue(docs.contains("# (folder, cifar10 only) an unreadable, truncated"), docs);
   }
 
