@@ -63,6 +63,7 @@ class SamplingConsoleTest {
             lines.add(line);
           }
         }, 120), null, System::nanoTime);
+    long before = System.nanoTime();
     try (TensorScope scope = REF.openScope()) {
       var x = REF.zeros(Shape.of(1, 1, 2, 2));
       console.onStart(plan, x);
@@ -70,11 +71,21 @@ class SamplingConsoleTest {
       console.onStep(0, plan, new ReverseStepResult(x, null));
       console.onStep(1, plan, new ReverseStepResult(x, null));
     }
+    long wallSeconds = (long) Math.ceil((System.nanoTime() - before) / 1e9);
     String last;
     synchronized (lines) {
       last = lines.get(lines.size() - 1);
     }
-    assertTrue(last.contains("2/2 steps (0:00:01"), "the elapsed time counts the first step: " + last);
+    // the bar's elapsed time (H:MM:SS, whole seconds) counts the first step: at least 1 s, where a clock started
+    // after it showed 0:00:00. Its upper bound is the wall time the two steps took here, not 0:00:01: a loaded or
+    // slow machine may stall the test thread for most of a second between the sleep and the bar's last render
+    java.util.regex.Matcher elapsed = java.util.regex.Pattern.compile("2/2 steps \\((\\d+):(\\d{2}):(\\d{2}) ")
+        .matcher(last);
+    assertTrue(elapsed.find(), "the bar's last line shows both steps and the elapsed time: " + last);
+    long seconds = Long.parseLong(elapsed.group(1)) * 3600 + Long.parseLong(elapsed.group(2)) * 60
+        + Long.parseLong(elapsed.group(3));
+    assertTrue(seconds >= 1, "the elapsed time counts the first step: " + last);
+    assertTrue(seconds <= wallSeconds, "the elapsed time is at most the " + wallSeconds + " s the steps took: " + last);
   }
 
   /** Off a terminal (a log, nohup): a line every 30 s of a long run, none for a short one and none at the end. */
