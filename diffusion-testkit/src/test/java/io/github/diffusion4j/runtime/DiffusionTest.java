@@ -362,8 +362,14 @@ class DiffusionTest {
       assertTrue(SlowBackend.CREATING.await(30, java.util.concurrent.TimeUnit.SECONDS), "the backend is being made");
       Thread closing = new Thread(d::close);
       closing.start();
-      // the close cannot finish while the backend is being made; let the creation finish after the close began
-      closing.join(300);
+      // the close cannot finish while the backend is being made; let the creation finish after the close began.
+      // Waited for by the closing thread's state, not a fixed 300 ms: on a loaded machine the thread may not have
+      // reached the close by then, and the creation, released first, would end before the close and test nothing
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+      while (closing.isAlive() && closing.getState() != Thread.State.BLOCKED
+          && closing.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
       SlowBackend.RELEASE.countDown();
       closing.join(30_000);
       assertFalse(closing.isAlive(), "the close ends");
