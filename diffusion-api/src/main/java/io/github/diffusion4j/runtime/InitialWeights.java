@@ -262,7 +262,7 @@ final class InitialWeights {
       if (!MAY_DIFFER.contains(key) && !java.util.Objects.equals(want.get(key), have.get(key))) {
         throw diffusion.loadedConfig().error(KEY, where + key + "' is " + have.get(key)
             + " but the configured model's is " + want.get(key) + "; the run must configure the same network "
-            + attentionHint(key, have, spec).orElse(advice));
+            + attentionHint(key, have, spec).or(() -> channelsHint(key)).orElse(advice));
       }
     }
   }
@@ -287,6 +287,12 @@ final class InitialWeights {
     return Optional.of("(model.attn_resolutions are image sizes: at " + size + "x" + size + " the weights' "
         + "attention levels are model.attn_resolutions=" + list + ", which --set model.attn_resolutions=" + list
         + " gives)");
+  }
+
+  /** The image channels are the data's, not the model section's: {@code data.image_shape} gives them. */
+  private static Optional<String> channelsHint(String key) {
+    return key.equals("in_channels") || key.equals("out_channels")
+        ? Optional.of("(the image channels are data.image_shape's first entry)") : Optional.empty();
   }
 
   /** The {@code config.json} keys a fine-tuning may change. */

@@ -260,6 +260,12 @@ class InitialWeightsTest {
       // config --check says so too, from the config.yaml alone
       assertEquals(e.getMessage(), assertThrows(ConfigException.class, d::check).getMessage());
     }
+    // gray images from an RGB model: the channels are the data's, and the message says where they are set
+    try (Diffusion d = open(UNET.replace("[3, 8, 8]", "[1, 8, 8]"), "training.init_from=" + saved)) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertTrue(e.getMessage().contains("key 'in_channels' is 3 but the configured model's is 1; the run must "
+          + "configure the same network (the image channels are data.image_shape's first entry)"), e.getMessage());
+    }
     // and for a diffusers folder: an MLP cannot start from one, said by the checks
     Path published = dir.resolve("published");
     UNetSpec unetSpec;
