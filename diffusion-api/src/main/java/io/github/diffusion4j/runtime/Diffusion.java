@@ -552,7 +552,7 @@ public final class Diffusion implements AutoCloseable {
    * (the batch size at most the images listed; images that do not decode are found when the training run
    * caches them, and {@code diffusion data check} lists them), every size fits the arrays it
    * multiplies into and the run's memory fits in the heap, the architecture fits the images, which are gray or
-   * RGB (a run draws them), and
+   * RGB where the run draws image logs ({@code training.image_log_every} above 0), and
    * {@code output.dir} and {@code data.cache_dir} are folders (or can be made) where files can be created, and
    * {@code training.init_from}, if set, names a model folder whose configuration ({@code config.json}, a
    * checkpoint's {@code config.yaml}) describes the configured network (its weights are read when the run
@@ -574,9 +574,11 @@ public final class Diffusion implements AutoCloseable {
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     Session.get(session.dataLoader).checkListing();
     modelSpec();
-    if (!io.github.diffusion4j.io.ImageGrid.canShow(imageShape())) { // a model sampled only to .npy may have any C
-      throw loaded.error("data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels to train: a run draws "
-          + "its images (image logs, samples.png, denoise.gif), got " + imageShape());
+    if (config().training().imageLogEvery() > 0 && !io.github.diffusion4j.io.ImageGrid.canShow(imageShape())) {
+      // image logs are pictures; a run without them, and a model sampled only to .npy, may have any channels
+      throw loaded.error("data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels for the run's image logs "
+          + "(training.image_log_every " + config().training().imageLogEvery() + "; 0 turns them off), got "
+          + imageShape());
     }
     create(Session.get(session.samplerProvider),
         config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors()), true);

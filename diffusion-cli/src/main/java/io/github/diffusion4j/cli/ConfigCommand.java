@@ -55,6 +55,7 @@ final class ConfigCommand implements Callable<Integer> {
       // every check train makes before it creates anything: names, data files, sizes, memory
       try (Diffusion d = Diffusion.open(TrainCommand.load(file, bundled, overrides))) {
         d.check();
+        TrainCommand.checkDrawable(d, "train --no-samples does not");
         DiffusionConfig c = d.config();
         spec.commandLine().getOut().println((file != null ? file : "bundled " + bundled) + ": OK (backend "
             + c.backend() + ", model "

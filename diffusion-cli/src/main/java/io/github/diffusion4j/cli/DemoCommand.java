@@ -69,6 +69,7 @@ final class DemoCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
+      TrainCommand.checkDrawable(d, "the demo always draws them");
       out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
           + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
       try (TrainingRun run = TrainingRun.start(d, folder);

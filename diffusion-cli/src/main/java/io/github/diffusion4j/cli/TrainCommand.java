@@ -59,6 +59,9 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = runFolder(d);
+      if (!noSamples) {
+        checkDrawable(d, "train --no-samples does not");
+      }
       DataConsole.print(out, d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true)), 5);
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
@@ -122,6 +125,19 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** Runs training with the progress display. */
+  /**
+   * Refuses, before anything is made, images that {@code samples.png} and {@code denoise.gif} cannot show (a
+   * picture shows 1 or 3 channels; the api refuses them only where its image logs would draw them).
+   *
+   * @param unless what draws no samples, for the message
+   */
+  static void checkDrawable(Diffusion d, String unless) {
+    if (!io.github.diffusion4j.io.ImageGrid.canShow(d.imageShape())) {
+      throw d.loadedConfig().error("data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels for the "
+          + "samples.png and denoise.gif that train draws at its end (" + unless + "), got " + d.imageShape());
+    }
+  }
+
   static TrainingSummary runWithProgress(TrainingRun run, PrintWriter out) {
     return run.run(new TrainingConsole(out, TrainingConsole.isTerminal()));
   }

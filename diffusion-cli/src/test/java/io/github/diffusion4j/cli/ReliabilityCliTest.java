@@ -161,7 +161,10 @@ class ReliabilityCliTest {
         {"sampling.sampler=euler", "unknown sampler 'euler'"},
         {"backend=tpu", "unknown backend 'tpu'"},
         {"model.hidden=2000000000", "model.hidden: with training.batch_size 32, makes activations"},
-        {"data.train_size=2000000000", "data.train_size: 2000000000 images of 3x5x5"}}) {
+        {"data.train_size=2000000000", "data.train_size: 2000000000 images of 3x5x5"},
+        // 4 channels passed, trained, and failed after the last step at samples.png with exit 1
+        {"data.image_shape=[4, 5, 5]", "data.image_shape: must have 1 (grayscale) or 3 (RGB) channels for the "
+            + "samples.png and denoise.gif that train draws at its end (train --no-samples does not), got [4, 5, 5]"}}) {
       CliTest.Result check = CliTest.cli("config", "--check", yaml, "--set", c[0]);
       assertEquals(2, check.code(), check.all());
       assertTrue(check.err().contains(c[1]), check.err());
@@ -175,6 +178,9 @@ class ReliabilityCliTest {
     CliTest.Result ok = CliTest.cli("config", "--check", yaml);
     assertEquals(0, ok.code(), ok.all());
     assertTrue(ok.out().contains("OK (backend reference, model mlp for 3x5x5 images"), ok.out());
+    CliTest.Result four = CliTest.cli("train", "-c", yaml, "--no-samples", "--set", "data.image_shape=[4, 5, 5]",
+        "--set", "output.dir=" + dir.resolve("four"), "--set", "output.name=x");
+    assertEquals(0, four.code(), "without samples nothing draws them: " + four.all());
   }
 
   /**

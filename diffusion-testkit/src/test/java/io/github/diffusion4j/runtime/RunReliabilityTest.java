@@ -71,8 +71,6 @@ class RunReliabilityTest {
         {"output.dir=" + dir.resolve("run.yaml"), "output.dir", "is not a folder"},
         {"output.dir=" + dir.resolve("run.yaml/runs"), "output.dir", "run.yaml is not a folder"},
         {"output.dir=" + readOnlyFolder().resolve("runs"), "output.dir", "cannot create files in"},
-        // a run draws its images: 4 channels passed, and train failed after its last step at samples.png
-        {"data.image_shape=[4, 5, 5]", "data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels to train"},
     };
     for (String[] c : cases) {
       ConfigException e = assertThrows(ConfigException.class, () -> {
@@ -82,6 +80,18 @@ class RunReliabilityTest {
       }, c[0]);
       assertTrue(e.path().startsWith(c[1]), c[0] + ": " + e.getMessage());
       assertTrue(e.getMessage().contains(c[2]), e.getMessage());
+    }
+    // image logs are pictures: 4 channels passed, and the first image log failed mid-run; a run without image logs
+    // may train them (the command line's train, which draws samples.png, refuses them itself)
+    try (Diffusion d = open("data.image_shape=[4, 5, 5]", "training.image_log_every=4")) {
+      ConfigException e = assertThrows(ConfigException.class, d::check);
+      assertEquals("data.image_shape", e.path());
+      assertTrue(e.getMessage().contains("must have 1 (grayscale) or 3 (RGB) channels for the run's image logs "
+          + "(training.image_log_every 4; 0 turns them off), got [4, 5, 5]"), e.getMessage());
+    }
+    try (Diffusion d = open("data.image_shape=[4, 5, 5]"); TrainingRun run = TrainingRun.start(d,
+        new RunFolder(dir.resolve("four-channels")))) {
+      assertTrue(run.run().completed(), "trained without image logs");
     }
     try (Diffusion d = open("output.dir=" + dir, "output.name=run.yaml")) {
       ConfigException e = assertThrows(ConfigException.class, d::check);
