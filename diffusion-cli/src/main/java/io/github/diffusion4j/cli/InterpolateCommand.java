@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
     description = {"Samples with deterministic DDIM (eta = 0) along a spherical interpolation between two noise "
         + "latents and writes the images as a strip.",
         "--between I,J starts at sample I and ends at sample J of 'sample --seed S' (with --sampler ddim --eta 0 and "
-        + "the same --steps, those are its images I and J); without it, the ends are two latents of the seed's own.",
+        + "the same --steps and --set, those are its images I and J); without it, the ends are two latents of the "
+        + "seed's own.",
         "--out FILE.png writes the strip; FILE.npy or FILE.safetensors the raw images (float32 N x C x H x W in "
         + "[0, 1])."})
 final class InterpolateCommand implements Callable<Integer> {
@@ -51,6 +52,10 @@ final class InterpolateCommand implements Callable<Integer> {
   @Option(names = "--backend", paramLabel = "NAME", description = "Backend (default: the config's).")
   String backend;
 
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = "Override a key of the checkpoint's config, as 'sample --set' does.")
+  List<String> overrides = new ArrayList<>();
+
   @Option(names = "--out", paramLabel = "FILE", defaultValue = "interpolation.png",
       description = "Output: .png (a strip), .npy or .safetensors (default: ${DEFAULT-VALUE}).")
   Path out;
@@ -67,19 +72,17 @@ final class InterpolateCommand implements Callable<Integer> {
     }
     boolean png = "png".equals(OutputFiles.format("--out", out));
     OutputFiles.checkWritable("--out", out);
-    List<String> overrides = new ArrayList<>(List.of("sampling.sampler=ddim", "sampling.eta=0.0"));
-    if (backend != null) {
-      overrides.add("backend=" + backend);
-    }
+    // the user's settings, then deterministic DDIM over them (a --set of the sampler or eta cannot undo it)
+    List<String> all = SamplingOverrides.of(overrides, backend, "ddim", 0.0);
     // a strip too long to show is refused before the model is loaded, where its configuration says the shape
-    TrainedModel.imageShape(checkpoint, overrides).ifPresent(shape -> {
+    TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> {
       if (png) {
         strip(shape);
       } else {
         OutputFiles.checkCapacity("--out", out, count, shape);
       }
     });
-    try (TrainedModel m = SampleCommand.loadFor(checkpoint, overrides, steps, spec.commandLine().getErr())) {
+    try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
       ImageGrid.Options layout = png ? strip(image) : null;
@@ -104,7 +107,7 @@ final class InterpolateCommand implements Callable<Integer> {
       } else {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
             "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
-            Integer.toString(d.plan().size())))) {
+            Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1]))) {
           output.accept(0, images, count);
           output.commit();
         }

@@ -154,6 +154,18 @@ class CliTest {
       middle = Math.max(middle, Math.abs(i[75 + k] - s[75 + k]));
     }
     assertTrue(middle > 1e-3, "the middle is another image: " + middle);
+    // with the sample's own settings (--set as for sample): another noise version draws other latents
+    Path v2 = dir.resolve("five-v2.safetensors");
+    assertEquals(0, cli("sample", "--checkpoint", run.toString(), "--sampler", "ddim", "--eta", "0", "--count", "5",
+        "--seed", "7", "--set", "sampling.noise_version=2", "--out", v2.toString()).code());
+    Path stripV2 = dir.resolve("strip-v2.safetensors");
+    r = cli("interpolate", "--checkpoint", run.toString(), "--between", "1,4", "--count", "3", "--seed", "7", "--set",
+        "sampling.noise_version=2", "--out", stripV2.toString());
+    assertEquals(0, r.code(), r.all());
+    float[] s2 = SafeTensors.read(v2).tensors().get("samples").toArray();
+    float[] i2 = SafeTensors.read(stripV2).tensors().get("samples").toArray();
+    assertArrayEquals(Arrays.copyOfRange(s2, 75, 150), Arrays.copyOfRange(i2, 0, 75), tolerance, "version 2's sample 1");
+    assertFalse(Arrays.equals(Arrays.copyOfRange(s, 75, 150), Arrays.copyOfRange(s2, 75, 150)), "other latents");
     assertBad(cli("interpolate", "--checkpoint", run.toString(), "--between", "2,2"), "--between 2,2");
     assertBad(cli("interpolate", "--checkpoint", run.toString(), "--between", "3"), "--between 3");
   }
