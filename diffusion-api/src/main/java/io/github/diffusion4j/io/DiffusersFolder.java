@@ -174,14 +174,7 @@ public record DiffusersFolder(
   public static Map<String, int[]> layout(UNet2DConfig config) {
     int side = 1 << (config.levels() - 1);
     return new UNet2DSpec(io.github.diffusion4j.tensor.Shape.of(config.inChannels(), side, side), 1,
-        withoutSampleSize(config)).parameterShapes();
-  }
-
-  private static UNet2DConfig withoutSampleSize(UNet2DConfig c) {
-    return new UNet2DConfig(List.of(), c.inChannels(), c.outChannels(), c.flipSinToCos(), c.freqShift(),
-        c.downBlockTypes(), c.midBlock(), c.upBlockTypes(), c.blockOutChannels(), c.layersPerBlock(),
-        c.midBlockScaleFactor(), c.downsamplePadding(), c.dropout(), c.actFn(), c.attentionHeadDim(), c.normNumGroups(),
-        c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
+        config.withSampleSize(List.of())).parameterShapes();
   }
 
   private static void checkIndex(Path index, boolean forSampling) {

@@ -52,11 +52,7 @@ public final class DiffusersConversion {
     Shape image = spec.imageShape();
     List<Integer> size = List.of(image.dim(1), image.dim(2));
     if (spec instanceof UNet2DSpec u) {
-      UNet2DConfig c = u.config();
-      return new UNet2DConfig(size, c.inChannels(), c.outChannels(), c.flipSinToCos(), c.freqShift(),
-          c.downBlockTypes(), c.midBlock(), c.upBlockTypes(), c.blockOutChannels(), c.layersPerBlock(),
-          c.midBlockScaleFactor(), c.downsamplePadding(), c.dropout(), c.actFn(), c.attentionHeadDim(),
-          c.normNumGroups(), c.attnNormNumGroups(), c.normEps(), c.addAttention(), c.timeEmbeddingDim());
+      return u.config().withSampleSize(size);
     }
     List<Integer> mult = spec instanceof DdpmUNetSpec d ? d.channelMult()
         : spec instanceof UNetSpec u ? u.channelMult() : List.of(1);

@@ -275,6 +275,18 @@ public record UNet2DConfig(
   }
 
   /**
+   * This configuration with another {@code sample_size}: the same network, drawn at another image size.
+   *
+   * @param size {@code [height, width]}, or empty for none
+   * @return the new configuration
+   */
+  public UNet2DConfig withSampleSize(List<Integer> size) {
+    return new UNet2DConfig(size, inChannels, outChannels, flipSinToCos, freqShift, downBlockTypes, midBlock,
+        upBlockTypes, blockOutChannels, layersPerBlock, midBlockScaleFactor, downsamplePadding, dropout, actFn,
+        attentionHeadDim, normNumGroups, attnNormNumGroups, normEps, addAttention, timeEmbeddingDim);
+  }
+
+  /**
    * The number of levels.
    *
    * @return {@code block_out_channels.size()}
