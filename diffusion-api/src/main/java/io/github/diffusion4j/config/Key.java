@@ -115,11 +115,12 @@ final class Key<R, T> implements Section.Member<R> {
 
   /**
    * The kinds that take the general default, as written in docs ({@code "unet"}), or null where the key applies to
-   * every kind.
+   * every kind or every kind it applies to has its own default.
    */
   String generalDefaultKinds() {
-    return onlyFor == null ? null
-        : String.join(", ", onlyFor.stream().filter(k -> !kindDefaults.containsKey(k)).toList());
+    List<String> kinds = onlyFor == null ? List.of()
+        : onlyFor.stream().filter(k -> !kindDefaults.containsKey(k)).toList();
+    return kinds.isEmpty() ? null : String.join(", ", kinds);
   }
 
   /**
