@@ -490,15 +490,29 @@ public final class NetworkModel implements TrainableModel {
 
   @Override
   public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target) {
+    return step(noisy, timesteps, target, optimizer.learningRate());
+  }
+
+  @Override
+  public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target, double learningRate) {
+    if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
+      throw new IllegalArgumentException(spec.kind() + ": the learning rate must be finite and at least 0, got "
+          + learningRate);
+    }
     checkInput(noisy, timesteps, "input");
     checkTarget(noisy, target);
     Accumulated a = accumulateGradients(noisy, timesteps, target, steps + 1, true);
     steps++;
     parameters.adam(
         new ParameterStore.AdamUpdate(
-            optimizer.learningRate(), optimizer.beta1(), optimizer.beta2(), optimizer.epsilon(),
+            learningRate, optimizer.beta1(), optimizer.beta2(), optimizer.epsilon(),
             optimizer.weightDecay(), optimizer.maxGradNorm(), steps));
     return new TrainingStepResult(a.loss(), a.prediction());
+  }
+
+  @Override
+  public java.util.Optional<OptimizerSpec> optimizer() {
+    return java.util.Optional.of(optimizer);
   }
 
   private void checkTarget(Tensor noisy, Tensor target) {

@@ -31,6 +31,43 @@ public interface TrainableModel extends NoisePredictor, AutoCloseable {
   TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target);
 
   /**
+   * {@link #step(Tensor, int[], Tensor)} with this step's learning rate in place of the optimiser's (a
+   * learning-rate schedule's, {@code io.github.diffusion4j.training.LearningRateSchedule}); every other Adam setting
+   * is the optimiser's. Adam's moments and step count are what they would be with the optimiser's rate: the rate
+   * scales only the update, as PyTorch's {@code LambdaLR} changes {@code lr} between steps.
+   *
+   * <p>The default takes only the optimiser's own rate ({@link #optimizer()}), which it passes to the
+   * three-argument step; any other rate, or a model that does not report its optimiser, is refused: implement this
+   * method to train with a schedule.
+   *
+   * @param noisy {@code x_t}, shape {@code [N, C, H, W]}
+   * @param timesteps one timestep per item
+   * @param target what the model should output, same shape as {@code noisy}
+   * @param learningRate this step's rate, finite and at least 0
+   * @return the loss and the prediction (before the update)
+   * @throws UnsupportedOperationException if this model takes only its optimiser's rate and was given another
+   */
+  default TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target, double learningRate) {
+    java.util.Optional<OptimizerSpec> own = optimizer();
+    if (own.isPresent() && own.get().learningRate() == learningRate) {
+      return step(noisy, timesteps, target);
+    }
+    throw new UnsupportedOperationException(getClass().getName() + " takes only its optimiser's learning rate"
+        + own.map(o -> " (" + o.learningRate() + ")").orElse("") + ", not " + learningRate + ": it cannot follow a "
+        + "learning-rate schedule (training.lr_schedule, training.lr_warmup_steps); implement "
+        + "TrainableModel.step(noisy, timesteps, target, learningRate) to train it with one");
+  }
+
+  /**
+   * The optimiser this model steps with, where it reports one (a learning-rate schedule scales its rate).
+   *
+   * @return the optimiser's settings; empty by default
+   */
+  default java.util.Optional<OptimizerSpec> optimizer() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * The gradient of the loss {@code mean((predict(noisy, timesteps) - target)^2)} with respect to every
    * weight, without changing anything (for gradient checks and diagnostics). Gradient clipping and
    * weight decay are not applied.

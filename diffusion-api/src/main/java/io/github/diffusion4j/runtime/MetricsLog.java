@@ -17,7 +17,8 @@ import java.util.List;
 
 /**
  * {@code metrics.jsonl}: one JSON object per line, flushed as written. Lines of {@code "type":"train"}
- * carry the tutorial's per-step quantities; lines of {@code "type":"eval"} the per-epoch evaluation loss;
+ * carry the tutorial's per-step quantities and the rate the step was taken with ({@code "lr"}); lines of
+ * {@code "type":"eval"} the per-epoch evaluation loss;
  * a line of {@code "type":"data"} at each start what the data is ({@link DataReport}: counts, skipped
  * images, the cache).
  */
@@ -68,6 +69,9 @@ final class MetricsLog {
     o.put("y_hat_var", r.predictionVariance());
     o.put("noised_mean", r.noisedMean());
     o.put("noised_var", r.noisedVariance());
+    if (Double.isFinite(r.learningRate())) {
+      o.put("lr", r.learningRate());
+    }
     append(o);
   }
 

@@ -31,6 +31,12 @@ import java.util.OptionalDouble;
  * across epochs. A run resumed from a {@link TrainingProgress} therefore repeats the uninterrupted run step
  * for step.
  *
+ * <p>The learning rate of the step that starts with {@code k} steps taken is the optimiser's rate times
+ * {@link TrainerOptions#learningRateSchedule()}'s {@link LearningRateSchedule#factor factor(k, N)}, where {@code N}
+ * is the run's total steps ({@code epochs x batchesPerEpoch}); a resumed run counts {@code k} on from its
+ * position, so it follows the schedule as the uninterrupted run did. With {@link LearningRateSchedule#CONSTANT}
+ * every step is the model's three-argument {@link TrainableModel#step(Tensor, int[], Tensor) step}.
+ *
  * <p>Not thread-safe; {@link #requestStop()} may be called from any thread (e.g. a signal handler).
  */
 public final class Trainer {
@@ -67,6 +73,11 @@ public final class Trainer {
     java.util.Objects.requireNonNull(schedule, "schedule must not be null");
     java.util.Objects.requireNonNull(predictionType, "predictionType must not be null");
     java.util.Objects.requireNonNull(options, "options must not be null");
+    if (!options.learningRateSchedule().isConstant() && model.optimizer().isEmpty()) {
+      throw new IllegalArgumentException("the learning-rate schedule " + options.learningRateSchedule()
+          + " scales the optimiser's rate, but " + model.getClass().getName() + " does not report its optimiser "
+          + "(TrainableModel.optimizer()); use LearningRateSchedule.CONSTANT");
+    }
     if (model.spec().numTrainTimesteps() != schedule.size()) {
       throw new IllegalArgumentException(
           "the model expects T = " + model.spec().numTrainTimesteps() + " but the schedule has " + schedule.size());
@@ -143,7 +154,7 @@ public final class Trainer {
     stopRequested = false;
     listener.onStart(from, (long) options.epochs() * batches);
 
-    Run run = new Run(from, train.imageShape(), listener);
+    Run run = new Run(from, train.imageShape(), listener, (long) options.epochs() * batches);
     // the images the steps before `from` saw: each earlier epoch whole and the batches of its own before its next
     // one (all full: only an epoch's last batch is short), so a resumed run counts on as the uninterrupted one did
     run.examples = (long) from.epoch() * n + Math.min((long) from.batchInEpoch() * bsMax, n);
@@ -265,9 +276,14 @@ public final class Trainer {
     private int timedSteps;
     private long intervalStart = startNanos;
     private TrainingBatch batch;
+    /** The run's total steps, {@code N} of the learning-rate schedule. */
+    private final long totalSteps;
+    /** The rate of the step taken last (NaN before the first, or where the model does not report its optimiser). */
+    private double learningRate = Double.NaN;
 
-    Run(TrainingProgress from, Shape image, TrainingListener listener) {
+    Run(TrainingProgress from, Shape image, TrainingListener listener, long totalSteps) {
       this.from = from;
+      this.totalSteps = totalSteps;
       this.image = image;
       this.listener = listener;
       this.step = from.step();
@@ -299,9 +315,18 @@ public final class Trainer {
       Shape shape = Shape.batchOf(size, image);
       double loss;
       float[] prediction = null;
+      LearningRateSchedule lrSchedule = options.learningRateSchedule();
       try (TensorScope scope = tensors.openScope()) {
-        TrainingStepResult out =
-            model.step(tensors.fromArray(batch.xt, shape), batch.timesteps, tensors.fromArray(batch.target, shape));
+        Tensor xt = tensors.fromArray(batch.xt, shape);
+        Tensor target = tensors.fromArray(batch.target, shape);
+        TrainingStepResult out;
+        if (lrSchedule.isConstant()) { // the optimiser's own rate, exactly as before schedules existed
+          learningRate = model.optimizer().map(o -> o.learningRate()).orElse(Double.NaN);
+          out = model.step(xt, batch.timesteps, target);
+        } else {
+          learningRate = model.optimizer().orElseThrow().learningRate() * lrSchedule.factor(step, totalSteps);
+          out = model.step(xt, batch.timesteps, target, learningRate);
+        }
         loss = out.loss();
         if (!Double.isFinite(loss)) {
           throw new TrainingDivergedException(step + 1,
@@ -352,7 +377,7 @@ public final class Trainer {
         double[] pm = StepLogs.meanVar(prediction);
         double[] nm = StepLogs.meanVar(batch.xt);
         listener.onLog(new LogRecord(step, epoch, examples, loss, intervalLoss / intervalSteps, seconds(startNanos),
-            timedSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1]));
+            timedSteps / Math.max((now - intervalStart) / 1e9, 1e-9), pm[0], pm[1], nm[0], nm[1], learningRate));
         intervalLoss = 0;
         intervalSteps = 0;
         timedSteps = 0;

@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param imageLogEvery steps between {@link TrainingListener#onImages} calls, 0 for none
  * @param imagesToLog images per image log, at least 0
  * @param ema the moving average of the weights, if any
+ * @param learningRateSchedule the rate of each step ({@link LearningRateSchedule#CONSTANT}: the optimiser's own)
  */
 public record TrainerOptions(
     int epochs,
@@ -21,7 +22,8 @@ public record TrainerOptions(
     int logEvery,
     int imageLogEvery,
     int imagesToLog,
-    Optional<EmaSchedule> ema) {
+    Optional<EmaSchedule> ema,
+    LearningRateSchedule learningRateSchedule) {
 
   /**
    * Validates the values.
@@ -34,6 +36,7 @@ public record TrainerOptions(
    * @param imageLogEvery steps between {@link TrainingListener#onImages} calls, 0 for none
    * @param imagesToLog images per image log, at least 0
    * @param ema the moving average of the weights, if any
+   * @param learningRateSchedule the rate of each step ({@link LearningRateSchedule#CONSTANT}: the optimiser's own)
    */
   public TrainerOptions {
     if (epochs < 1) {
@@ -51,5 +54,36 @@ public record TrainerOptions(
     if (ema == null) {
       throw new IllegalArgumentException("ema must not be null (use Optional.empty())");
     }
+    if (learningRateSchedule == null) {
+      throw new IllegalArgumentException(
+          "learningRateSchedule must not be null (use LearningRateSchedule.CONSTANT for the optimiser's own rate)");
+    }
+  }
+
+  /**
+   * The options with the optimiser's own rate at every step ({@link LearningRateSchedule#CONSTANT}), as before
+   * learning-rate schedules existed.
+   *
+   * @param epochs passes over the training set, positive
+   * @param batchSize images per step, positive
+   * @param seed the seed of every random draw (shuffling, timesteps, noise)
+   * @param logEvery steps between {@link TrainingListener#onLog} calls, positive
+   * @param imageLogEvery steps between {@link TrainingListener#onImages} calls, 0 for none
+   * @param imagesToLog images per image log, at least 0
+   * @param ema the moving average of the weights, if any
+   */
+  public TrainerOptions(int epochs, int batchSize, long seed, int logEvery, int imageLogEvery, int imagesToLog,
+      Optional<EmaSchedule> ema) {
+    this(epochs, batchSize, seed, logEvery, imageLogEvery, imagesToLog, ema, LearningRateSchedule.CONSTANT);
+  }
+
+  /**
+   * These options with another learning-rate schedule.
+   *
+   * @param schedule the rate of each step
+   * @return the options
+   */
+  public TrainerOptions withLearningRateSchedule(LearningRateSchedule schedule) {
+    return new TrainerOptions(epochs, batchSize, seed, logEvery, imageLogEvery, imagesToLog, ema, schedule);
   }
 }

@@ -175,6 +175,16 @@ final class ReferenceMlp implements TrainableModel {
 
   @Override
   public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target) {
+    return step(noisy, timesteps, target, opt.learningRate());
+  }
+
+  @Override
+  public java.util.Optional<OptimizerSpec> optimizer() {
+    return java.util.Optional.of(opt);
+  }
+
+  @Override
+  public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target, double learningRate) {
     double[][] g = zeroGrads();
     float[] pred = new float[noisy.shape().size()];
     double loss = lossAndGradients(noisy, timesteps, target, g, pred);
@@ -206,7 +216,7 @@ final class ReferenceMlp implements TrainableModel {
         m[i][j] = (float) mj;
         v[i][j] = (float) vj;
         double denom = Math.sqrt(vj) / Math.sqrt(bc2) + opt.epsilon();
-        p[j] = (float) (p[j] - opt.learningRate() / bc1 * mj / denom);
+        p[j] = (float) (p[j] - learningRate / bc1 * mj / denom);
       }
     }
     return new TrainingStepResult(loss, backend.fromArray(pred, noisy.shape()));

@@ -210,6 +210,264 @@ class TrainerTest {
     assertTrue(java.util.Arrays.equals(p0, Trainer.permutation(50, 1, 0)));
   }
 
+  @Test
+  void eachStepTakesTheScheduledRate() {
+    // 300 images in batches of 32: 10 steps an epoch, N = 20 steps in 2 epochs; W = 4
+    OptimizerSpec opt = OptimizerSpec.adam(2e-3);
+    for (LearningRateSchedule.Kind kind : List.of(LearningRateSchedule.Kind.LINEAR, LearningRateSchedule.Kind.COSINE)) {
+      TrainerOptions o = options(2, 32).withLearningRateSchedule(new LearningRateSchedule(kind, 4));
+      List<LogRecord> logs = new ArrayList<>();
+      try (Recording m = new Recording(ref.createModel(spec, opt, 5))) {
+        new Trainer(m, ref, schedule, PredictionType.EPSILON, o).train(train, null, TrainingProgress.START,
+            new TrainingListener() {
+              @Override
+              public void onLog(LogRecord r) {
+                logs.add(r);
+              }
+            });
+        assertEquals(20, m.rates.size());
+        for (int k = 0; k < 20; k++) {
+          // the formulas of diffusers' lr_lambda written out here for N = 20, W = 4 (as LearningRateScheduleTest's
+          // table); the products are the same double operations, so 1e-18 (far below lr's ulp, 4e-19) is exact but
+          // for cos's last bit
+          double f = k < 4 ? k / 4.0
+              : kind == LearningRateSchedule.Kind.LINEAR ? (20.0 - k) / 16.0
+              : 0.5 * (1 + Math.cos(Math.PI * (k - 4) / 16.0));
+          assertEquals(2e-3 * f, m.rates.get(k), 1e-18, kind + " step k = " + k);
+        }
+        assertEquals(0.0, m.rates.get(0), "the first step's rate is 0, as with diffusers' LambdaLR");
+        assertEquals(2e-3, m.rates.get(4), "the warm-up ends at learning_rate exactly");
+        assertEquals(List.of(5L, 10L, 15L, 20L), logs.stream().map(LogRecord::step).toList());
+        for (LogRecord r : logs) {
+          assertEquals(m.rates.get((int) r.step() - 1), r.learningRate(), "a log carries its step's rate");
+        }
+      }
+    }
+  }
+
+  @Test
+  void theDefaultScheduleIsTheOptimisersOwnRate() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    List<LogRecord> logs = new ArrayList<>();
+    try (Recording m = new Recording(ref.createModel(spec, opt, 5));
+        TrainableModel plain = ref.createModel(spec, opt, 5)) {
+      assertEquals(LearningRateSchedule.CONSTANT, options(1, 32).learningRateSchedule());
+      new Trainer(m, ref, schedule, PredictionType.EPSILON, options(1, 32)).train(train, null, TrainingProgress.START,
+          new TrainingListener() {
+            @Override
+            public void onLog(LogRecord r) {
+              logs.add(r);
+            }
+          });
+      assertEquals(10, m.ownRateSteps, "every step the three-argument step, as before schedules existed");
+      assertTrue(m.rates.isEmpty());
+      assertEquals(1e-3, logs.get(0).learningRate());
+      // the four-argument step with the optimiser's rate is the three-argument one, bit for bit
+      TrainerOptions explicit = options(1, 32).withLearningRateSchedule(
+          new LearningRateSchedule(LearningRateSchedule.Kind.LINEAR, 0));
+      try (TrainableModel a = ref.createModel(spec, opt, 5)) {
+        new Trainer(plain, ref, schedule, PredictionType.EPSILON, options(1, 32)).train(train, null,
+            TrainingProgress.START, new TrainingListener() {});
+        Recording fixed = new Recording(a) {
+          @Override
+          public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+              int[] timesteps, io.github.diffusion4j.tensor.Tensor target, double learningRate) {
+            return super.step(noisy, timesteps, target, 1e-3);
+          }
+        };
+        new Trainer(fixed, ref, schedule, PredictionType.EPSILON, explicit).train(train, null, TrainingProgress.START,
+            new TrainingListener() {});
+        assertEquals(plain.stateDict(), a.stateDict(), "bit-identical weights");
+      }
+    }
+  }
+
+  @Test
+  void aModelWithoutASchedulableRateIsRefused() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel inner = ref.createModel(spec, opt, 5)) {
+      Recording silent = new Recording(inner) {
+        @Override
+        public Optional<OptimizerSpec> optimizer() {
+          return Optional.empty();
+        }
+      };
+      TrainerOptions o = options(1, 32).withLearningRateSchedule(
+          new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 3));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new Trainer(silent, ref, schedule, PredictionType.EPSILON, o));
+      assertTrue(e.getMessage().contains("does not report its optimiser"), e.getMessage());
+      // the interface's default four-argument step takes only the optimiser's own rate
+      Recording defaults = new Recording(inner);
+      defaults.interfaceDefault = true;
+      io.github.diffusion4j.tensor.Tensor x = ref.zeros(Shape.batchOf(1, IMAGE));
+      UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+          () -> defaults.step(x, new int[] {3}, x, 5e-4));
+      assertTrue(u.getMessage().contains("training.lr_schedule"), u.getMessage());
+      defaults.step(x, new int[] {3}, x, 1e-3);
+      assertEquals(1, inner.stepCount());
+    }
+  }
+
+  @Test
+  void resumingFollowsTheSchedule() {
+    // cosine with a warm-up of 5 over N = 20 steps, stopped after step 3 (in the warm-up) and resumed, then after 13
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    TrainerOptions o = options(2, 32).withLearningRateSchedule(
+        new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 5));
+    List<String> whole = new ArrayList<>();
+    List<String> resumed = new ArrayList<>();
+    try (Recording a = new Recording(ref.createModel(spec, opt, 5));
+        Recording b = new Recording(ref.createModel(spec, opt, 5))) {
+      new Trainer(a, ref, schedule, PredictionType.V_PREDICTION, o).train(train, null, TrainingProgress.START,
+          lossesInto(whole));
+      TrainingProgress at = TrainingProgress.START;
+      TrainableModel current = b;
+      for (long stop : new long[] {3, 13, -1}) {
+        Trainer t = new Trainer(current, ref, schedule, PredictionType.V_PREDICTION, o);
+        resumed.clear();
+        TrainingListener losses = lossesInto(resumed);
+        TrainingSummary s = t.train(train, null, at, new TrainingListener() {
+          @Override
+          public void onStep(long step, int epoch, double loss) {
+            if (step == stop) {
+              t.requestStop();
+            }
+          }
+
+          @Override
+          public void onLog(LogRecord r) {
+            losses.onLog(r);
+          }
+
+          @Override
+          public void onEpochEnd(EpochSummary e) {
+            losses.onEpochEnd(e);
+          }
+        });
+        at = s.progress();
+        if (stop < 0) {
+          assertTrue(s.completed());
+          break;
+        }
+        assertEquals(stop, at.step());
+        // a fresh model from the stopped one's state, as a checkpoint restores it
+        Recording next = new Recording(ref.createModel(spec, opt, 99));
+        next.loadStateDict(current.stateDict());
+        next.loadOptimizerState(current.optimizerState());
+        next.loadEmaStateDict(current.emaStateDict());
+        next.rates.addAll(((Recording) current).rates);
+        if (current != b) {
+          current.close();
+        }
+        current = next;
+      }
+      assertEquals(a.rates, ((Recording) current).rates, "the resumed runs took the uninterrupted run's rates");
+      assertEquals(a.stateDict(), current.stateDict(), "bit-identical weights");
+      assertEquals(a.emaStateDict(), current.emaStateDict(), "bit-identical moving average");
+      assertEquals(whole.subList(whole.size() - resumed.size(), whole.size()), resumed);
+      if (current != b) {
+        current.close();
+      }
+    }
+  }
+
+  /** A model that records the rate each step was given (its own rate's steps counted apart). */
+  private static class Recording implements TrainableModel {
+    final TrainableModel inner;
+    final List<Double> rates = new ArrayList<>();
+    int ownRateSteps;
+    /** Whether the four-argument step is the interface's default. */
+    boolean interfaceDefault;
+
+    Recording(TrainableModel inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+        int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
+      ownRateSteps++;
+      return inner.step(noisy, timesteps, target);
+    }
+
+    @Override
+    public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+        int[] timesteps, io.github.diffusion4j.tensor.Tensor target, double learningRate) {
+      if (interfaceDefault) {
+        return TrainableModel.super.step(noisy, timesteps, target, learningRate);
+      }
+      rates.add(learningRate);
+      return inner.step(noisy, timesteps, target, learningRate);
+    }
+
+    @Override
+    public Optional<OptimizerSpec> optimizer() {
+      return inner.optimizer();
+    }
+
+    @Override
+    public io.github.diffusion4j.model.ModelSpec spec() {
+      return inner.spec();
+    }
+
+    @Override
+    public io.github.diffusion4j.tensor.Tensor predict(io.github.diffusion4j.tensor.Tensor noisy, int[] timesteps) {
+      return inner.predict(noisy, timesteps);
+    }
+
+    @Override
+    public io.github.diffusion4j.model.StateDict gradients(io.github.diffusion4j.tensor.Tensor noisy,
+        int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
+      return inner.gradients(noisy, timesteps, target);
+    }
+
+    @Override
+    public long stepCount() {
+      return inner.stepCount();
+    }
+
+    @Override
+    public io.github.diffusion4j.model.StateDict stateDict() {
+      return inner.stateDict();
+    }
+
+    @Override
+    public void loadStateDict(io.github.diffusion4j.model.StateDict weights) {
+      inner.loadStateDict(weights);
+    }
+
+    @Override
+    public io.github.diffusion4j.model.StateDict optimizerState() {
+      return inner.optimizerState();
+    }
+
+    @Override
+    public void loadOptimizerState(io.github.diffusion4j.model.StateDict state) {
+      inner.loadOptimizerState(state);
+    }
+
+    @Override
+    public void updateEma(double decay) {
+      inner.updateEma(decay);
+    }
+
+    @Override
+    public io.github.diffusion4j.model.StateDict emaStateDict() {
+      return inner.emaStateDict();
+    }
+
+    @Override
+    public void loadEmaStateDict(io.github.diffusion4j.model.StateDict ema) {
+      inner.loadEmaStateDict(ema);
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
   /** Each log's mean loss and each epoch's train loss, as lines. */
   private static TrainingListener lossesInto(List<String> lines) {
     return new TrainingListener() {
