@@ -70,9 +70,10 @@ final class Schema {
           v.get(TrainingConfig.WEIGHT_DECAY), v.get(TrainingConfig.MAX_GRAD_NORM), v.get(TRAINING_EMA),
           v.get(TrainingConfig.LOG_EVERY), v.get(TrainingConfig.IMAGE_LOG_EVERY),
           v.get(TrainingConfig.IMAGES_TO_LOG), v.get(TrainingConfig.CHECKPOINT_EVERY),
-          v.get(TrainingConfig.KEEP_CHECKPOINTS), v.get(TrainingConfig.INIT_FROM)),
+          v.get(TrainingConfig.KEEP_CHECKPOINTS), v.get(TrainingConfig.INIT_FROM), v.get(TrainingConfig.LR_SCHEDULE),
+          v.get(TrainingConfig.LR_WARMUP_STEPS)),
       List.of(TrainingConfig.EPOCHS, TrainingConfig.BATCH_SIZE, TrainingConfig.LEARNING_RATE,
-          TrainingConfig.ADAM_BETA1, TrainingConfig.ADAM_BETA2, TrainingConfig.ADAM_EPSILON,
+          TrainingConfig.LR_SCHEDULE, TrainingConfig.LR_WARMUP_STEPS, TrainingConfig.ADAM_BETA1, TrainingConfig.ADAM_BETA2, TrainingConfig.ADAM_EPSILON,
           TrainingConfig.WEIGHT_DECAY, TrainingConfig.MAX_GRAD_NORM, TRAINING_EMA, TrainingConfig.LOG_EVERY,
           TrainingConfig.IMAGE_LOG_EVERY, TrainingConfig.IMAGES_TO_LOG, TrainingConfig.CHECKPOINT_EVERY,
           TrainingConfig.KEEP_CHECKPOINTS, TrainingConfig.INIT_FROM));

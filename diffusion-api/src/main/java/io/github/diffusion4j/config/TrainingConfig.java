@@ -1,13 +1,14 @@
 package io.github.diffusion4j.config;
 
 import io.github.diffusion4j.model.OptimizerSpec;
+import io.github.diffusion4j.training.LearningRateSchedule;
 import io.github.diffusion4j.training.TrainerOptions;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The training loop ({@code training:}): epochs, batches, Adam with PyTorch's semantics, the weight
- * average, logging and checkpoints.
+ * The training loop ({@code training:}): epochs, batches, Adam with PyTorch's semantics, the learning-rate
+ * schedule, the weight average, logging and checkpoints.
  *
  * @param epochs passes over the training images, at least 1
  * @param batchSize images per step, at least 1 and at most {@code data.train_size}
@@ -25,6 +26,9 @@ import java.util.Optional;
  * @param keepCheckpoints the newest checkpoints kept, at least 1
  * @param initFrom the weights a new run starts from (fine-tuning): a checkpoint or run folder, or a diffusers
  *     folder; empty for freshly initialised weights
+ * @param lrSchedule what follows the warm-up: the constant rate, a linear or a cosine decay to 0 at the last step
+ *     (diffusers' {@code get_*_schedule_with_warmup}; {@link LearningRateSchedule})
+ * @param lrWarmupSteps optimiser steps over which the rate rises linearly from 0, at least 0
  */
 public record TrainingConfig(
     int epochs,
@@ -41,7 +45,9 @@ public record TrainingConfig(
     int imagesToLog,
     int checkpointEvery,
     int keepCheckpoints,
-    Optional<Path> initFrom) {
+    Optional<Path> initFrom,
+    LearningRateSchedule.Kind lrSchedule,
+    int lrWarmupSteps) {
 
   // ---- keys: path, type, default and description of each component; Schema assembles them ----
 
@@ -82,6 +88,15 @@ public record TrainingConfig(
           + "samples with: EMA where it has them and sampling.use_ema) or a diffusers UNet2DModel/DDPMPipeline "
           + "folder; the model section must describe the same network; Adam starts afresh; --resume continues from "
           + "the run's own checkpoint");
+  static final Key<TrainingConfig, LearningRateSchedule.Kind> LR_SCHEDULE = Key.of("training.lr_schedule",
+      TrainingConfig::lrSchedule,
+      ValueType.enumeration(LearningRateSchedule.Kind.class, LearningRateSchedule.Kind::configName),
+      LearningRateSchedule.Kind.CONSTANT,
+      "the rate after the warm-up: learning_rate (with a warm-up, diffusers' lr_scheduler constant_with_warmup), "
+          + "or a linear or half-cosine decay to 0 at the run's last step (linear, cosine)");
+  static final Key<TrainingConfig, Integer> LR_WARMUP_STEPS = Key.of("training.lr_warmup_steps",
+      TrainingConfig::lrWarmupSteps, ValueType.atLeast(0), 0,
+      "steps over which the rate rises linearly from 0 to learning_rate (diffusers' lr_warmup_steps; 0 = none)");
 
   /**
    * Validates the values.
@@ -101,6 +116,8 @@ public record TrainingConfig(
    * @param checkpointEvery epochs between checkpoints, at least 1
    * @param keepCheckpoints the newest checkpoints kept, at least 1
    * @param initFrom the weights a new run starts from, or empty
+   * @param lrSchedule what follows the warm-up
+   * @param lrWarmupSteps the warm-up steps, at least 0
    * @throws ConfigException naming the key at fault
    */
   public TrainingConfig {
@@ -123,6 +140,10 @@ public record TrainingConfig(
     if (initFrom == null) {
       throw new ConfigException(INIT_FROM.path(), "a value is required (Optional.empty() for none)");
     }
+    if (lrSchedule == null) {
+      throw new ConfigException(LR_SCHEDULE.path(), "a value is required");
+    }
+    LR_WARMUP_STEPS.check(lrWarmupSteps);
     if (imageLogEvery > 0 && imagesToLog > batchSize) { // with image logs off, images_to_log is not used
       throw ConfigException.either(
           new ConfigException(IMAGES_TO_LOG.path(),
@@ -159,6 +180,34 @@ public record TrainingConfig(
   }
 
   /**
+   * The settings with the constant learning rate and no warm-up, as before {@code training.lr_schedule} and
+   * {@code training.lr_warmup_steps} existed.
+   *
+   * @param epochs passes over the training images, at least 1
+   * @param batchSize images per step, at least 1 and at most {@code data.train_size}
+   * @param learningRate Adam's step size, positive
+   * @param adamBeta1 the first-moment decay, in [0, 1)
+   * @param adamBeta2 the second-moment decay, in [0, 1)
+   * @param adamEpsilon the denominator term, positive
+   * @param weightDecay the L2 penalty, at least 0
+   * @param maxGradNorm the gradient-clipping norm, 0 = none
+   * @param ema the weight average
+   * @param logEvery steps between metric lines, at least 1
+   * @param imageLogEvery steps between image logs, 0 = none
+   * @param imagesToLog images per image log, in [1, batchSize]
+   * @param checkpointEvery epochs between checkpoints, at least 1
+   * @param keepCheckpoints the newest checkpoints kept, at least 1
+   * @param initFrom the weights a new run starts from, or empty
+   * @throws ConfigException naming the key at fault
+   */
+  public TrainingConfig(int epochs, int batchSize, double learningRate, double adamBeta1, double adamBeta2,
+      double adamEpsilon, double weightDecay, double maxGradNorm, EmaConfig ema, int logEvery, int imageLogEvery,
+      int imagesToLog, int checkpointEvery, int keepCheckpoints, Optional<Path> initFrom) {
+    this(epochs, batchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm, ema, logEvery,
+        imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, initFrom, LearningRateSchedule.Kind.CONSTANT, 0);
+  }
+
+  /**
    * These settings with another {@code training.init_from}.
    *
    * @param from the weights a new run starts from, or empty
@@ -166,7 +215,31 @@ public record TrainingConfig(
    */
   public TrainingConfig withInitFrom(Optional<Path> from) {
     return new TrainingConfig(epochs, batchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
-        maxGradNorm, ema, logEvery, imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, from);
+        maxGradNorm, ema, logEvery, imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, from, lrSchedule,
+        lrWarmupSteps);
+  }
+
+  /**
+   * These settings with another learning-rate schedule.
+   *
+   * @param schedule what follows the warm-up ({@code training.lr_schedule})
+   * @param warmupSteps the warm-up steps ({@code training.lr_warmup_steps}), at least 0
+   * @return the settings
+   * @throws ConfigException naming the key at fault
+   */
+  public TrainingConfig withLearningRateSchedule(LearningRateSchedule.Kind schedule, int warmupSteps) {
+    return new TrainingConfig(epochs, batchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
+        maxGradNorm, ema, logEvery, imageLogEvery, imagesToLog, checkpointEvery, keepCheckpoints, initFrom, schedule,
+        warmupSteps);
+  }
+
+  /**
+   * The learning-rate schedule for the trainer.
+   *
+   * @return {@code training.lr_schedule} with {@code training.lr_warmup_steps}
+   */
+  public LearningRateSchedule learningRateSchedule() {
+    return new LearningRateSchedule(lrSchedule, lrWarmupSteps);
   }
 
   /**
@@ -182,9 +255,10 @@ public record TrainingConfig(
    * How the trainer runs.
    *
    * @param seed the run's seed ({@code DiffusionConfig.seed})
-   * @return the trainer options, with the EMA schedule when enabled
+   * @return the trainer options, with the EMA schedule when enabled and the learning-rate schedule
    */
   public TrainerOptions trainerOptions(long seed) {
-    return new TrainerOptions(epochs, batchSize, seed, logEvery, imageLogEvery, imagesToLog, ema.schedule());
+    return new TrainerOptions(epochs, batchSize, seed, logEvery, imageLogEvery, imagesToLog, ema.schedule(),
+        learningRateSchedule());
   }
 }

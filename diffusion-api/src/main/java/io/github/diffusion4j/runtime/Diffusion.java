@@ -600,6 +600,29 @@ public final class Diffusion implements AutoCloseable {
     for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
       org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
     }
+    warmupBeyondRun(plan).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
+  }
+
+  /**
+   * A warning where {@code training.lr_warmup_steps} is more than the run's steps (allowed, as diffusers allows it:
+   * the rate never reaches {@code training.learning_rate}); only where the plan knows the training images (a folder's
+   * are counted when the run starts).
+   */
+  private java.util.Optional<String> warmupBeyondRun(DataSets.Plan plan) {
+    io.github.diffusion4j.config.TrainingConfig t = config().training();
+    if (t.lrWarmupSteps() == 0 || plan.trainImages() <= 0) {
+      return java.util.Optional.empty();
+    }
+    long batches = (plan.trainImages() + (long) t.batchSize() - 1) / t.batchSize();
+    long total = t.epochs() * batches;
+    if (t.lrWarmupSteps() <= total) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(loaded.error("training.lr_warmup_steps", "is more than the run's " + total
+        + " steps (" + t.epochs() + " epochs x " + batches + " batches): the warm-up does not end, and the last "
+        + "step's rate is "
+        + String.format(java.util.Locale.ROOT, "%.3g", t.learningRate() * (total - 1) / t.lrWarmupSteps())
+        + ", not training.learning_rate (" + t.learningRate() + ")").getMessage());
   }
 
   /** The backend's tensors, loaded only when a tensor is made (so that a sampler can be created to check it). */

@@ -275,7 +275,7 @@ class ConfigErrorsTest {
   void listForMapping() {
     ConfigException e = error("training: [1, 2]\n");
     assertEquals("run.yaml:1:1: training: expected a mapping (a section with keys epochs, batch_size, "
-        + "learning_rate, adam_beta1, adam_beta2, adam_epsilon, weight_decay, max_grad_norm, ema, log_every, "
+        + "learning_rate, lr_schedule, lr_warmup_steps, adam_beta1, adam_beta2, adam_epsilon, weight_decay, max_grad_norm, ema, log_every, "
         + "image_log_every, images_to_log, checkpoint_every, keep_checkpoints, init_from), got a list", e.getMessage());
   }
 
@@ -464,6 +464,26 @@ class ConfigErrorsTest {
     assertError("run.yaml:2:3: sampling.variance_type: expected one of fixed_small, fixed_large, tutorial, got 3",
         "sampling:\n  variance_type: 3\n");
     assertError("run.yaml:2:3: model.kind: unknown value 'cnn'; allowed: mlp, unet, ddpm, unet2d", "model:\n  kind: cnn\n");
+  }
+
+  @Test
+  void learningRateScheduleKeys() {
+    TrainingConfig t = ConfigLoader.loadString("training:\n  lr_schedule: cosine\n  lr_warmup_steps: 500\n",
+        "run.yaml").training();
+    assertEquals(new io.github.diffusion4j.training.LearningRateSchedule(
+        io.github.diffusion4j.training.LearningRateSchedule.Kind.COSINE, 500), t.trainerOptions(1).learningRateSchedule());
+    assertEquals(t, t.withInitFrom(java.util.Optional.empty()), "init_from keeps the schedule");
+    TrainingConfig d = ConfigLoader.loadString("training:\n  epochs: 2\n", "run.yaml").training();
+    assertEquals(io.github.diffusion4j.training.LearningRateSchedule.CONSTANT, d.trainerOptions(1).learningRateSchedule());
+    assertEquals(d, new TrainingConfig(d.epochs(), d.batchSize(), d.learningRate(), d.adamBeta1(), d.adamBeta2(),
+        d.adamEpsilon(), d.weightDecay(), d.maxGradNorm(), d.ema(), d.logEvery(), d.imageLogEvery(), d.imagesToLog(),
+        d.checkpointEvery(), d.keepCheckpoints()), "the kept constructor: constant, no warm-up");
+    assertError("run.yaml:2:3: training.lr_schedule: unknown value 'cosnie'; did you mean 'cosine'? "
+        + "(allowed: constant, linear, cosine)", "training:\n  lr_schedule: cosnie\n");
+    assertError("run.yaml:2:3: training.lr_schedule: unknown value 'polynomial'; allowed: constant, linear, cosine",
+        "training:\n  lr_schedule: polynomial\n");
+    assertError("run.yaml:2:3: training.lr_warmup_steps: must be at least 0, got -1",
+        "training:\n  lr_warmup_steps: -1\n");
   }
 
   @Test

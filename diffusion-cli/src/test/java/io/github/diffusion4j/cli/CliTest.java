@@ -85,6 +85,16 @@ class CliTest {
         "checkpoints/step-00000008/model.safetensors", "images/step-00000004.png")) {
       assertTrue(Files.exists(run.resolve(f)), f);
     }
+    // each train line carries its step's learning rate (the constant default: training.learning_rate)
+    List<String> trainLines;
+    try {
+      trainLines = Files.readAllLines(run.resolve("metrics.jsonl")).stream()
+          .filter(l -> l.contains("\"type\":\"train\"")).toList();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    assertFalse(trainLines.isEmpty());
+    trainLines.forEach(l -> assertTrue(l.contains("\"lr\":0.001"), l));
   }
 
   @Test
@@ -303,6 +313,39 @@ class CliTest {
         "is not writable");
     assertBad(cli("eval", "--checkpoint", run.toString(), "--json", readOnly.resolve("q.json").toString()),
         "is not writable");
+  }
+
+  @Test
+  void configCheckWarnsOfAWarmUpLongerThanTheRun() {
+    String tiny = dir.resolve("tiny.yaml").toString();
+    // the warning is logged (slf4j-simple, to System.err), as the other configuration warnings are
+    java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream stderr = System.err;
+    Result r;
+    Result fits;
+    String warnings;
+    String fitWarnings;
+    try {
+      System.setErr(new java.io.PrintStream(logged, true, java.nio.charset.StandardCharsets.UTF_8));
+      r = cli("config", "--check", tiny, "--set", "training.lr_warmup_steps=100000");
+      warnings = logged.toString(java.nio.charset.StandardCharsets.UTF_8);
+      logged.reset();
+      fits = cli("config", "--check", tiny, "--set", "training.lr_warmup_steps=8", "--set",
+          "training.lr_schedule=cosine");
+      fitWarnings = logged.toString(java.nio.charset.StandardCharsets.UTF_8);
+    } finally {
+      System.setErr(stderr);
+    }
+    assertEquals(0, r.code(), r.all());
+    // 256 images in batches of 64 for 2 epochs: 8 steps
+    assertTrue(warnings.contains("--set training.lr_warmup_steps=100000: training.lr_warmup_steps: is more than the "
+        + "run's 8 steps (2 epochs x 4 batches)"), warnings);
+    assertEquals(1, warnings.lines().filter(l -> l.contains("lr_warmup_steps")).count(), "warned once: " + warnings);
+    assertEquals(0, fits.code(), fits.all());
+    assertFalse(fitWarnings.contains("lr_warmup_steps"),
+        "a warm-up as long as the run is not warned of: " + fitWarnings);
+    assertBad(cli("config", "--check", tiny, "--set", "training.lr_schedule=step"),
+        "training.lr_schedule: unknown value 'step'; allowed: constant, linear, cosine");
   }
 
   @Test
