@@ -103,7 +103,7 @@ public record LearningRateSchedule(Kind kind, long warmupSteps) {
     return switch (kind) {
       case CONSTANT -> 1.0;
       case LINEAR -> Math.max(0.0, (double) (total - k) / span);
-      case COSINE -> Math.max(0.0, 0.5 * (1.0 + Math.cos(Math.PI * ((double) (k - warmupSteps) / span))));
+      case COSINE -> Math.max(0.0, 0.5 * (1.0 + StrictMath.cos(Math.PI * ((double) (k - warmupSteps) / span))));
     };
   }
 
