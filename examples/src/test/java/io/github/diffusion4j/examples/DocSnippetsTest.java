@@ -1,0 +1,79 @@
+package io.github.diffusion4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.testkit.DocSnippets;
+import io.github.diffusion4j.testkit.DocSnippets.Snippet;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every {@code ```java} block of the README and docs/*.md compiles against the current api, test kit and DJL
+ * (compiled, never run), so the code shown to users cannot drift. docs/spark.md's blocks need Spark and are
+ * compiled by diffusion-spark's {@code SparkDocSnippetsTest}.
+ */
+class DocSnippetsTest {
+  /** Given to the blocks without imports of their own; a block that needs another type adds it here. */
+  static final List<String> IMPORTS = List.of(
+      "import java.nio.file.Path;",
+      "import java.util.List;",
+      "import java.util.Map;",
+      "import io.github.diffusion4j.eval.BoundListener;",
+      "import io.github.diffusion4j.eval.BoundOptions;",
+      "import io.github.diffusion4j.eval.BoundReport;",
+      "import io.github.diffusion4j.eval.VariationalBound;",
+      "import io.github.diffusion4j.io.ImageGrid;",
+      "import io.github.diffusion4j.io.SampleWriter;",
+      "import io.github.diffusion4j.model.PredictionType;",
+      "import io.github.diffusion4j.runtime.Diffusion;",
+      "import io.github.diffusion4j.runtime.RunFolder;",
+      "import io.github.diffusion4j.runtime.TrainedModel;",
+      "import io.github.diffusion4j.runtime.TrainingRun;",
+      "import io.github.diffusion4j.sampling.ReverseStepResult;",
+      "import io.github.diffusion4j.sampling.Sampler;",
+      "import io.github.diffusion4j.sampling.SamplerSpec;",
+      "import io.github.diffusion4j.sampling.SamplingListener;",
+      "import io.github.diffusion4j.sampling.StepContext;",
+      "import io.github.diffusion4j.sampling.VarianceType;",
+      "import io.github.diffusion4j.schedule.Schedule;",
+      "import io.github.diffusion4j.spi.Backend;",
+      "import io.github.diffusion4j.tensor.Shape;",
+      "import io.github.diffusion4j.tensor.Tensor;",
+      "import io.github.diffusion4j.testkit.LayerContractTests;",
+      "import io.github.diffusion4j.testkit.TensorContractTest;",
+      "import org.junit.jupiter.api.Nested;");
+
+  /** What the README names as the reader's own. */
+  static final Map<String, String> STAND_INS = Map.of("MyBackend", """
+      class MyBackend implements io.github.diffusion4j.spi.Backend {
+        public String name() { return "mine"; }
+        public String describe() { return "mine"; }
+        public io.github.diffusion4j.tensor.TensorFactory tensors() { throw new UnsupportedOperationException(); }
+        public io.github.diffusion4j.nn.LayerBackend layers() { throw new UnsupportedOperationException(); }
+        public void close() {}
+      }""");
+
+  /** Compiled by diffusion-spark's test, which has Spark on its class path. */
+  static final String SPARK_DOC = "spark.md";
+
+  @Test
+  void javaBlocksOfTheReadmeAndTheDocsCompile() {
+    List<Path> files = new ArrayList<>();
+    files.add(Path.of("..", "README.md"));
+    for (Path p : DocSnippets.markdownFiles(Path.of("..", "docs"))) {
+      if (!p.getFileName().toString().equals(SPARK_DOC)) {
+        files.add(p);
+      }
+    }
+    List<Snippet> snippets = new ArrayList<>();
+    files.forEach(f -> snippets.addAll(DocSnippets.extract(f)));
+    assertTrue(snippets.stream().filter(s -> !s.fragment()).count() >= 5,
+        "the README's and docs' java blocks are found: " + snippets);
+    List<String> errors = DocSnippets.compile(snippets, IMPORTS, STAND_INS);
+    assertEquals("", String.join("\n", errors), "java blocks in the docs that do not compile");
+  }
+}
