@@ -600,20 +600,34 @@ public final class Diffusion implements AutoCloseable {
     for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
       org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
     }
-    warmupBeyondRun(plan).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
+    if (plan.trainImages() > 0) { // else the images are counted as they are loaded: warnWarmupBeyondLoadedRun
+      warmupBeyondRun(plan.trainImages()).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
+    }
+  }
+
+  /**
+   * {@link #check()}'s warning of a warm-up longer than the run, for data whose training images the plan does not
+   * count (a folder's and CIFAR-10's, counted as they are loaded): once the training data is loaded. Nothing where
+   * {@link #check()} could count them (it warned already), so a run is warned once.
+   */
+  void warnWarmupBeyondLoadedRun() {
+    if (config().training().lrWarmupSteps() > 0 && Session.get(session.dataPlan).trainImages() <= 0) {
+      warmupBeyondRun(trainingData().size()).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
+    }
   }
 
   /**
    * A warning where {@code training.lr_warmup_steps} is more than the run's steps (allowed, as diffusers allows it:
-   * the rate never reaches {@code training.learning_rate}); only where the plan knows the training images (a folder's
-   * are counted when the run starts).
+   * the rate never reaches {@code training.learning_rate}).
+   *
+   * @param trainImages the run's training images, at least 1
    */
-  private java.util.Optional<String> warmupBeyondRun(DataSets.Plan plan) {
+  private java.util.Optional<String> warmupBeyondRun(long trainImages) {
     io.github.diffusion4j.config.TrainingConfig t = config().training();
-    if (t.lrWarmupSteps() == 0 || plan.trainImages() <= 0) {
+    if (t.lrWarmupSteps() == 0 || trainImages <= 0) {
       return java.util.Optional.empty();
     }
-    long batches = (plan.trainImages() + (long) t.batchSize() - 1) / t.batchSize();
+    long batches = (trainImages + (long) t.batchSize() - 1) / t.batchSize();
     long total = t.epochs() * batches;
     if (t.lrWarmupSteps() <= total) {
       return java.util.Optional.empty();

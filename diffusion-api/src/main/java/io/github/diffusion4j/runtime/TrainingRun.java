@@ -382,6 +382,7 @@ public final class TrainingRun implements AutoCloseable {
       }
     });
     metrics.data(diffusion.dataReport(), from.step());
+    diffusion.warnWarmupBeyondLoadedRun();
     try {
       return trainer.train(diffusion.trainingData(), diffusion.evalData(), from, fanOut(all));
     } catch (TrainingDivergedException e) {

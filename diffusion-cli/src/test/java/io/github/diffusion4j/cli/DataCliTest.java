@@ -189,4 +189,26 @@ class DataCliTest {
       assertTrue(r.out().contains("Usage: diffusion " + String.join(" ", c.subList(0, c.size() - 1))), r.out());
     }
   }
+
+  @Test
+  void trainingFromAFolderWarnsOnceOfAWarmUpLongerThanTheRun() throws IOException {
+    // a folder's images are counted as they are loaded, not by config --check's plan: the run warns once they are
+    Path yaml = config(folder(false));
+    java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream stderr = System.err;
+    Result r;
+    try {
+      System.setErr(new java.io.PrintStream(logged, true, java.nio.charset.StandardCharsets.UTF_8));
+      r = cli("train", "-c", yaml.toString(), "--no-samples", "--set", "training.lr_schedule=cosine", "--set",
+          "training.lr_warmup_steps=100");
+    } finally {
+      System.setErr(stderr);
+    }
+    String warnings = logged.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, r.code(), r.all() + warnings);
+    // 16 images in batches of 4 for 3 epochs: 12 steps, the last one's rate 11/100 of 0.001
+    assertTrue(warnings.contains("training.lr_warmup_steps: is more than the run's 12 steps (3 epochs x 4 batches): "
+        + "the warm-up does not end, and the last step's rate is 0.000110"), warnings);
+    assertEquals(1, warnings.lines().filter(l -> l.contains("lr_warmup_steps")).count(), "warned once: " + warnings);
+  }
 }
