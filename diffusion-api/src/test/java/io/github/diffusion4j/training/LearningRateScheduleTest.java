@@ -65,7 +65,8 @@ class LearningRateScheduleTest {
   };
 
   /**
-   * Java's Math.cos is within 1 ulp of the exact cosine, as is CPython's (the C library's); every other operation is
+   * The schedule's StrictMath.cos (fdlibm) is within 1 ulp of the exact cosine, as is CPython's (the C library's), and
+   * the two differ in the last bit for some arguments (about 1 step in 40 of a cosine run); every other operation is
    * the same IEEE-754 double operation in the same order. So the factors agree to a few ulps (about 1e-16); 1e-13 is
    * well clear of that yet far below the smallest difference an off-by-one step would make here (5.8e-8 at N - 1).
    */
