@@ -229,8 +229,14 @@ public final class TrainingRun implements AutoCloseable {
           // not a configuration this version reads: compared as written
         }
       }
+      // more epochs continue a run unless a decaying learning rate spreads its decay over the run's steps: the
+      // resumed run's rates then follow another curve than either run's
+      boolean decays = config.training().lrSchedule() != io.github.diffusion4j.training.LearningRateSchedule.Kind.CONSTANT;
       return ConfigWriter.changes(was, ConfigWriter.toYaml(config)).stream()
-          .filter(c -> !continues(c.substring(0, c.indexOf(':'))))
+          .filter(c -> {
+            String key = c.substring(0, c.indexOf(':'));
+            return !continues(key) || (decays && key.equals("training.epochs"));
+          })
           .toList();
     } catch (IOException e) {
       throw new UncheckedIOException(before + ": cannot read: " + FileProblems.describe(e), e);
@@ -239,7 +245,7 @@ public final class TrainingRun implements AutoCloseable {
 
   /**
    * Whether a key may change on resume and the run still end as an uninterrupted one would: more epochs (how a run
-   * is continued), another backend or thread count (the same bits on ND4J at any count; across backends, and across
+   * is continued; not with a linear or cosine learning rate, whose decay spans the run's steps), another backend or thread count (the same bits on ND4J at any count; across backends, and across
    * DJL's counts, the rounding differs and training magnifies it, so the weights end otherwise, not listed since
    * moving a run to another backend is intended), where the output goes, and the weights a new run started from
    * ({@code training.init_from}, which a resumed run does not read).
@@ -262,8 +268,8 @@ public final class TrainingRun implements AutoCloseable {
   /**
    * The settings this run was resumed with that differ from those of the checkpoint it resumed from and make it
    * end otherwise than an uninterrupted run would, each as {@code key.path: before -> after}
-   * ({@code training.learning_rate: 0.001 -> 5.0e-4}); more epochs, another backend or thread count and another
-   * output place are not listed. A non-empty list is also logged as a warning.
+   * ({@code training.learning_rate: 0.001 -> 5.0e-4}); more epochs (unless the learning rate decays over the run's
+   * steps), another backend or thread count and another output place are not listed. A non-empty list is also logged as a warning.
    *
    * @return the changes; empty for a new run, or a resume that continues the run as it was
    */

@@ -170,6 +170,12 @@ class TrainingRunTest {
         TrainingRun.resume(d, b)) {
       assertEquals(List.of("training.learning_rate: 0.001 -> 5.0e-4"), run.changedSettings());
     }
+    // a decaying rate spans the run's steps: more epochs then change every later step's rate, so they are listed
+    try (Diffusion d = open("training.epochs=4", "training.lr_schedule=cosine"); TrainingRun run =
+        TrainingRun.resume(d, b)) {
+      assertTrue(run.changedSettings().stream().anyMatch(c -> c.startsWith("training.epochs: ")),
+          run.changedSettings().toString());
+    }
     Checkpoint ca = Checkpoint.read(a.checkpoints().resolve("step-00000021"));
     Checkpoint cb = Checkpoint.read(b.checkpoints().resolve("step-00000021"));
     assertEquals(ca.content().model(), cb.content().model(), "bit-identical weights");
