@@ -512,7 +512,7 @@ public final class NetworkModel implements TrainableModel {
 
   @Override
   public java.util.Optional<OptimizerSpec> optimizer() {
-    return java.util.Optional.of(optimizer);
+    return java.util.Optional.ofNullable(optimizer);
   }
 
   private void checkTarget(Tensor noisy, Tensor target) {

@@ -50,6 +50,19 @@ public final class Trainer {
   private final Schedule schedule;
   private final ForwardProcess forward;
   private final PredictionType predictionType;
+
+  /**
+   * Whether a model's four-argument {@code step} is the interface's default, which takes only the optimiser's own
+   * rate: refused here, before a run starts, rather than at its first step (a warm-up's rate 0).
+   */
+  private static boolean takesOnlyItsOwnRate(TrainableModel model) {
+    try {
+      return model.getClass().getMethod("step", io.github.diffusion4j.tensor.Tensor.class, int[].class,
+          io.github.diffusion4j.tensor.Tensor.class, double.class).isDefault();
+    } catch (NoSuchMethodException e) {
+      return true;
+    }
+  }
   private final TrainerOptions options;
   private volatile boolean stopRequested;
 
@@ -73,10 +86,12 @@ public final class Trainer {
     java.util.Objects.requireNonNull(schedule, "schedule must not be null");
     java.util.Objects.requireNonNull(predictionType, "predictionType must not be null");
     java.util.Objects.requireNonNull(options, "options must not be null");
-    if (!options.learningRateSchedule().isConstant() && model.optimizer().isEmpty()) {
+    if (!options.learningRateSchedule().isConstant() && (model.optimizer().isEmpty() || takesOnlyItsOwnRate(model))) {
       throw new IllegalArgumentException("the learning-rate schedule " + options.learningRateSchedule()
-          + " scales the optimiser's rate, but " + model.getClass().getName() + " does not report its optimiser "
-          + "(TrainableModel.optimizer()); use LearningRateSchedule.CONSTANT");
+          + " scales the optimiser's rate, but " + model.getClass().getName() + (model.optimizer().isEmpty()
+              ? " does not report its optimiser (TrainableModel.optimizer())"
+              : " does not take a rate per step (TrainableModel.step(noisy, timesteps, target, learningRate))")
+          + "; use LearningRateSchedule.CONSTANT");
     }
     if (model.spec().numTrainTimesteps() != schedule.size()) {
       throw new IllegalArgumentException(

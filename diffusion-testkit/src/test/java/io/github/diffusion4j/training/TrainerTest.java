@@ -297,9 +297,13 @@ class TrainerTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> new Trainer(silent, ref, schedule, PredictionType.EPSILON, o));
       assertTrue(e.getMessage().contains("does not report its optimiser"), e.getMessage());
-      // the interface's default four-argument step takes only the optimiser's own rate
-      Recording defaults = new Recording(inner);
-      defaults.interfaceDefault = true;
+      // the interface's default four-argument step takes only the optimiser's own rate: refused before the run
+      // (where it would fail at its first step, a warm-up's rate 0), and by the step itself
+      Delegating defaults = new Delegating(inner);
+      e = assertThrows(IllegalArgumentException.class,
+          () -> new Trainer(defaults, ref, schedule, PredictionType.EPSILON, o));
+      assertTrue(e.getMessage().contains("does not take a rate per step"), e.getMessage());
+      new Trainer(defaults, ref, schedule, PredictionType.EPSILON, options(1, 32)); // the constant rate: accepted
       io.github.diffusion4j.tensor.Tensor x = ref.zeros(Shape.batchOf(1, IMAGE));
       UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
           () -> defaults.step(x, new int[] {3}, x, 5e-4));
@@ -373,14 +377,27 @@ class TrainerTest {
   }
 
   /** A model that records the rate each step was given (its own rate's steps counted apart). */
-  private static class Recording implements TrainableModel {
-    final TrainableModel inner;
+  private static class Recording extends Delegating {
     final List<Double> rates = new ArrayList<>();
-    int ownRateSteps;
-    /** Whether the four-argument step is the interface's default. */
-    boolean interfaceDefault;
 
     Recording(TrainableModel inner) {
+      super(inner);
+    }
+
+    @Override
+    public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+        int[] timesteps, io.github.diffusion4j.tensor.Tensor target, double learningRate) {
+      rates.add(learningRate);
+      return inner.step(noisy, timesteps, target, learningRate);
+    }
+  }
+
+  /** A model that delegates everything but the four-argument step, which stays the interface's default. */
+  private static class Delegating implements TrainableModel {
+    final TrainableModel inner;
+    int ownRateSteps;
+
+    Delegating(TrainableModel inner) {
       this.inner = inner;
     }
 
@@ -389,16 +406,6 @@ class TrainerTest {
         int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
       ownRateSteps++;
       return inner.step(noisy, timesteps, target);
-    }
-
-    @Override
-    public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
-        int[] timesteps, io.github.diffusion4j.tensor.Tensor target, double learningRate) {
-      if (interfaceDefault) {
-        return TrainableModel.super.step(noisy, timesteps, target, learningRate);
-      }
-      rates.add(learningRate);
-      return inner.step(noisy, timesteps, target, learningRate);
     }
 
     @Override
