@@ -36,6 +36,9 @@ public final class DocSnippets {
   public static final String FRAGMENT = "<!-- snippet: fragment -->";
 
   private static final Pattern UNIT = Pattern.compile("^(import|package)\\s", Pattern.MULTILINE);
+  private static final Pattern PACKAGE = Pattern.compile("^package\\s", Pattern.MULTILINE);
+  private static final Pattern DECLARED = Pattern.compile(
+      "^(?:public\\s+|final\\s+|abstract\\s+)*(?:class|interface|record|enum)\\s+(\\w+)", Pattern.MULTILINE);
   private static final Pattern TYPE =
       Pattern.compile("^(public\\s+|final\\s+|abstract\\s+)*(class|interface|record|enum)\\s", Pattern.MULTILINE);
 
@@ -135,7 +138,9 @@ public final class DocSnippets {
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
     try {
       javac.getTask(null, null, diagnostics,
-          List.of("-proc:none", "-nowarn", "-Xlint:none", "-classpath", classPath, "-d", out.toString()),
+          // --release 17: the README promises Java 17, so a snippet must not pass by a newer JDK's API or syntax
+          List.of("--release", "17", "-proc:none", "-nowarn", "-Xlint:none", "-classpath", classPath, "-d",
+              out.toString()),
           null, sources).call();
     } finally {
       deleteTree(out);
@@ -202,9 +207,9 @@ public final class DocSnippets {
       }
       java.util.regex.Matcher type = TYPE.matcher(code);
       if (unit || type.find()) {
-        java.util.regex.Matcher m = Pattern.compile("(?:class|interface|record|enum)\\s+(\\w+)").matcher(code);
+        java.util.regex.Matcher m = DECLARED.matcher(code); // a declaration line, not a comment's "a record that"
         className = m.find() ? m.group(1) : "Snippet";
-        if (code.contains("package ")) {
+        if (PACKAGE.matcher(code).find()) {
           prefix.setLength(0);
         }
       } else {
