@@ -106,6 +106,10 @@ class LearningRateScheduleTest {
     assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(Kind.LINEAR, -1));
     assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(null, 0));
     assertThrows(IllegalArgumentException.class, () -> LearningRateSchedule.CONSTANT.factor(-1, 10));
+    assertThrows(IllegalArgumentException.class, () -> LearningRateSchedule.CONSTANT.factor(0, -1));
+    // a run of 0 steps is allowed: diffusers' lambdas at W = N = k = 0 (constant: 1.0; linear: max(0, 0 / max(1, 0)))
+    assertEquals(1.0, LearningRateSchedule.CONSTANT.factor(0, 0));
+    assertEquals(0.0, new LearningRateSchedule(Kind.LINEAR, 0).factor(0, 0));
     assertEquals("cosine (500 warm-up steps)", new LearningRateSchedule(Kind.COSINE, 500).toString());
   }
 }

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.training;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -195,6 +196,29 @@ class TrainerTest {
     EmaSchedule warm = new EmaSchedule(0.9999, 10, true, 1.0, 0.75, 0.1);
     assertEquals(0.0, warm.decayAt(11), 0.0);
     assertEquals(Math.max(1 - Math.pow(1 + 5, -0.75), 0.1), warm.decayAt(16), 1e-15);
+    // inv_gamma divides the step: s = 8, 1 - (1 + 8 / 2)^(-1/2) = 1 - 1/sqrt(5); a few ulps of pow's rounding
+    assertEquals(1 - 1 / Math.sqrt(5), new EmaSchedule(0.9999, 0, true, 2.0, 0.5, 0.0).decayAt(9), 1e-15);
+  }
+
+  @Test
+  void emaAndOptionBoundsAreInclusive() {
+    // the documented closed ranges: decay in [0, 1], update_after_step >= 0, min_decay in [0, decay]
+    assertDoesNotThrow(() -> new EmaSchedule(0.0, 0, false, 1.0, 1.0, 0.0));
+    assertDoesNotThrow(() -> new EmaSchedule(1.0, 0, false, 1.0, 1.0, 1.0));
+    assertThrows(IllegalArgumentException.class, () -> new EmaSchedule(1.0, -1, false, 1.0, 1.0, 0.0));
+    assertThrows(IllegalArgumentException.class, () -> new EmaSchedule(0.5, 0, false, 1.0, 1.0, 0.6));
+    assertThrows(IllegalArgumentException.class, () -> new EmaSchedule(0.5, 0, false, 1.0, 1.0, -0.1));
+    // epochs, batch size and log interval at least 1; image interval and count at least 0
+    assertDoesNotThrow(() -> new TrainerOptions(1, 1, 0, 1, 0, 0, Optional.empty()));
+    assertThrows(IllegalArgumentException.class, () -> new TrainerOptions(0, 1, 0, 1, 0, 0, Optional.empty()));
+    assertThrows(IllegalArgumentException.class, () -> new TrainerOptions(1, 0, 0, 1, 0, 0, Optional.empty()));
+    assertThrows(IllegalArgumentException.class, () -> new TrainerOptions(1, 1, 0, 0, 0, 0, Optional.empty()));
+    assertThrows(IllegalArgumentException.class, () -> new TrainerOptions(1, 1, 0, 1, -1, 0, Optional.empty()));
+    assertThrows(IllegalArgumentException.class, () -> new TrainerOptions(1, 1, 0, 1, 0, -1, Optional.empty()));
+    assertDoesNotThrow(() -> new TrainingProgress(0, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> new TrainingProgress(0, 0, -1));
+    assertThrows(IllegalArgumentException.class, () -> new TrainingProgress(-1, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> new TrainingProgress(0, -1, 0));
   }
 
   @Test
