@@ -113,6 +113,37 @@ class DataTest {
   }
 
   @Test
+  void theIterativeFormTakesStepsZeroToTItemByItem() {
+    // Ho et al. eq. 2 by hand: x <- sqrt(1 - beta_s) x + sqrt(beta_s) z_s for s = 0 .. t (t inclusive), z_s the
+    // stream's split s; item 0 stops after s = 0, item 1 after s = 2
+    Schedule sch = Schedule.of(ScheduleSpec.linear(10));
+    ForwardProcess q = new ForwardProcess(sch);
+    Shape shape = Shape.of(2, 1, 1, 2);
+    float[] x0v = {0.5f, -0.25f, 1f, 0f};
+    int[] ts = {0, 2};
+    double[] expected = new double[4];
+    for (int j = 0; j < 4; j++) {
+      expected[j] = x0v[j];
+    }
+    for (int s = 0; s <= 2; s++) {
+      float[] z = ref.normal(shape, Noise.seeded(3).split(s)).toFloatArray();
+      double beta = sch.beta(s);
+      for (int j = 0; j < 4; j++) {
+        if (s <= ts[j / 2]) {
+          expected[j] = Math.sqrt(1 - beta) * expected[j] + Math.sqrt(beta) * z[j];
+        }
+      }
+    }
+    try (TensorScope scope = ref.openScope()) {
+      float[] it = q.noiseIteratively(ref.fromArray(x0v, shape), ts, Noise.seeded(3), ref).toFloatArray();
+      for (int j = 0; j < 4; j++) {
+        // float tensors against double arithmetic over three steps: a few float ulps of values below 2
+        assertEquals(expected[j], it[j], 1e-6, "value " + j);
+      }
+    }
+  }
+
+  @Test
   void iterativeAndClosedFormsAgreeInDistribution() {
     Schedule sch = Schedule.of(ScheduleSpec.linear(100));
     ForwardProcess q = new ForwardProcess(sch);

@@ -140,6 +140,12 @@ class ImageFolderTest {
     Files.setLastModifiedTime(a, java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(a).toMillis()
         - 5000));
     assertTrue(!Arrays.equals(first, ImageFolder.scan(dir, rgb(4, 4)).fingerprint()), "a modification time");
+    byte[] moved = ImageFolder.scan(dir, rgb(4, 4)).fingerprint();
+    Path b = dir.resolve("b.png");
+    java.nio.file.attribute.FileTime time = Files.getLastModifiedTime(b);
+    Files.move(b, dir.resolve("c.png"));
+    Files.setLastModifiedTime(dir.resolve("c.png"), time);
+    assertTrue(!Arrays.equals(moved, ImageFolder.scan(dir, rgb(4, 4)).fingerprint()), "a name (same size and time)");
   }
 
   @Test
