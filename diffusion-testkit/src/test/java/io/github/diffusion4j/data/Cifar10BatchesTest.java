@@ -98,6 +98,17 @@ class Cifar10BatchesTest {
   }
 
   @Test
+  void theLastClassIsNineAndTenIsRefused() throws IOException {
+    Path edge = Files.createDirectories(dir.resolve("edge"));
+    TestImages.cifarBatch(edge.resolve("data_batch_1.bin"), 9, 10);
+    Cifar10Batches train = Cifar10Batches.train(edge, RGB32);
+    assertEquals(new ImageInfo(32, 32, "RGB"), train.read(0, new byte[3072], 0));
+    assertEquals("truck", train.classes().get(train.label(0)));
+    assertThrows(DataFileException.class, () -> train.read(1, new byte[3072], 0));
+    assertEquals(-1, train.label(1));
+  }
+
+  @Test
   void aTargetLargerThanTheRecordsNeedsUpscaleOrPad() {
     TestImages.cifarBatch(dir.resolve("data_batch_1.bin"), 1);
     String m = assertThrows(DataFileException.class,
