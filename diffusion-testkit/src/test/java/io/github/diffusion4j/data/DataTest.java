@@ -59,6 +59,31 @@ class DataTest {
   }
 
   @Test
+  void aSliceIsTheSameImagesAndEveryChannelHasItsOwnCorners() {
+    Shape shape = Shape.of(3, 2, 3);
+    int k = shape.size();
+    float[] all = GradientImages.generate(0, 6, shape, Noise.seeded(4));
+    float[] slice = GradientImages.generate(4, 2, shape, Noise.seeded(4));
+    assertArrayEquals(java.util.Arrays.copyOfRange(all, 4 * k, 6 * k), slice, "images 4 and 5 however sliced");
+    for (int n = 0; n < 6; n++) {
+      // image n draws C start corners then C end corners from noise.split(n), each in 0..254
+      io.github.diffusion4j.random.RandomGenerator r = Noise.seeded(4).split(n).generator();
+      int[] corners = new int[6];
+      for (int i = 0; i < 6; i++) {
+        corners[i] = r.nextInt(255);
+      }
+      for (int c = 0; c < 3; c++) {
+        // the top-left pixel is the start colour and the bottom-right the end (the grid runs 0 to 1); 1e-6 is
+        // float rounding of a value in [0, 1]
+        assertEquals(corners[c] / 255.0, all[n * k + c * 6], 1e-6, "start, image " + n + " channel " + c);
+        assertEquals(corners[3 + c] / 255.0, all[n * k + c * 6 + 5], 1e-6, "end, image " + n + " channel " + c);
+      }
+    }
+    // a 1x1 grid is the single value 0 (nothing to normalise by)
+    assertArrayEquals(new double[] {0.0}, GradientImages.grid(1, 1));
+  }
+
+  @Test
   void cornerColoursCoverTheirRange() {
     float[] imgs = GradientImages.generate(20_000, Shape.of(1, 2, 2), Noise.seeded(2));
     int[] hist = new int[255];
