@@ -50,6 +50,10 @@ class ByteImagesTest {
     assertEquals(1f, Normalization.BYTE_VALUES[255], 0f);
     assertThrows(IllegalArgumentException.class, () -> ByteImages.of(IMAGE, List.of(ByteBuffer.allocate(11)), 2, 2),
         "two images need 12 bytes");
+    // one image in one buffer of one image is the smallest set; none, or buffers of none, are refused
+    assertEquals(1, images(1, 1).size());
+    assertThrows(IllegalArgumentException.class, () -> ByteImages.of(IMAGE, List.of(ByteBuffer.allocate(12)), 2, 0));
+    assertThrows(IllegalArgumentException.class, () -> ByteImages.of(IMAGE, List.of(ByteBuffer.allocate(12)), 0, 2));
   }
 
   @Test

@@ -126,6 +126,10 @@ class IdxImagesTest {
     assertArrayEquals(all.images().head(50), some.images().head(50));
     assertArrayEquals(Arrays.copyOf(all.labels().orElseThrow(), 50), some.labels().orElseThrow());
     assertEquals(1000, IdxImages.reader().limit(5000).read(TRAIN_IMAGES).images().size());
+    // 0 is the documented "no limit" and "no padding", not a refused value
+    assertEquals(1000, IdxImages.reader().limit(0).padTo(0).read(TRAIN_IMAGES).images().size());
+    assertThrows(IllegalArgumentException.class, () -> IdxImages.reader().limit(-1));
+    assertThrows(IllegalArgumentException.class, () -> IdxImages.reader().padTo(-1));
   }
 
   @Test
