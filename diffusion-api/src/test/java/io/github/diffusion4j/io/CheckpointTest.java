@@ -285,5 +285,7 @@ class CheckpointTest {
     assertThrows(IllegalArgumentException.class, () -> TrainingState.of(0, -1, 0, empty));
     assertThrows(
         IllegalArgumentException.class, () -> new TrainingState(0, 0, 0, empty, Map.of("step", "1")));
+    // 0 is a valid counter (a run saved before its first step)
+    assertEquals(0, TrainingState.of(0, 0, 0, empty).step());
   }
 }

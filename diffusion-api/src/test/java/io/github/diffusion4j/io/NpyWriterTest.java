@@ -63,6 +63,20 @@ class NpyWriterTest {
   }
 
   @Test
+  void aHeaderThatFillsItsBlockIsNotPadded() {
+    // 20 dims of 1 and a 10: the dict is 51 + 62 + 4 = 117 characters, so magic, version, length, dict and '\n'
+    // are 10 + 117 + 1 = 128 bytes, a multiple of 64: numpy adds no padding, and the data starts at byte 128
+    int[] dims = new int[21];
+    java.util.Arrays.fill(dims, 1);
+    dims[20] = 10;
+    float[] v = new float[10];
+    byte[] b = NpyWriter.toBytes(v, Shape.of(dims));
+    assertEquals(128 + 40, b.length);
+    assertEquals(118, (b[8] & 0xff) | (b[9] & 0xff) << 8, "the header length field: dict and '\\n'");
+    parse(b, v);
+  }
+
+  @Test
   void rejectsAWrongLength() {
     assertThrows(IllegalArgumentException.class, () -> NpyWriter.toBytes(new float[5], Shape.of(2, 3)));
   }
