@@ -627,15 +627,15 @@ public final class Diffusion implements AutoCloseable {
     if (t.lrWarmupSteps() == 0 || trainImages <= 0) {
       return java.util.Optional.empty();
     }
-    long batches = (trainImages + (long) t.batchSize() - 1) / t.batchSize();
-    long total = t.epochs() * batches;
+    io.github.diffusion4j.training.TrainerOptions options = t.trainerOptions(config().seed());
+    long total = options.totalSteps(trainImages);
     if (t.lrWarmupSteps() <= total) {
       return java.util.Optional.empty();
     }
     return java.util.Optional.of(loaded.error("training.lr_warmup_steps", "is more than the run's " + total
-        + " steps (" + t.epochs() + " epochs x " + batches + " batches): the warm-up does not end, and the last "
-        + "step's rate is "
-        + String.format(java.util.Locale.ROOT, "%.3g", t.learningRate() * (total - 1) / t.lrWarmupSteps())
+        + " steps (" + t.epochs() + " epochs x " + options.batchesPerEpoch(trainImages) + " batches): the warm-up "
+        + "does not end, and the last step's rate is " + String.format(java.util.Locale.ROOT, "%.3g",
+            t.learningRate() * t.learningRateSchedule().factor(Math.max(0, total - 1), total))
         + ", not training.learning_rate (" + t.learningRate() + ")").getMessage());
   }
 

@@ -120,7 +120,7 @@ public final class Trainer {
    * @return the batches per epoch
    */
   public int batchesPerEpoch(int datasetSize) {
-    return (datasetSize + options.batchSize() - 1) / options.batchSize();
+    return Math.toIntExact(options.batchesPerEpoch(datasetSize));
   }
 
   /**
@@ -167,9 +167,9 @@ public final class Trainer {
     int bsMax = options.batchSize();
     int batches = batchesPerEpoch(n);
     stopRequested = false;
-    listener.onStart(from, (long) options.epochs() * batches);
+    listener.onStart(from, options.totalSteps(n));
 
-    Run run = new Run(from, train.imageShape(), listener, (long) options.epochs() * batches);
+    Run run = new Run(from, train.imageShape(), listener, options.totalSteps(n));
     // the images the steps before `from` saw: each earlier epoch whole and the batches of its own before its next
     // one (all full: only an epoch's last batch is short), so a resumed run counts on as the uninterrupted one did
     run.examples = (long) from.epoch() * n + Math.min((long) from.batchInEpoch() * bsMax, n);

@@ -78,6 +78,28 @@ public record TrainerOptions(
   }
 
   /**
+   * The batches of an epoch over {@code images} training images: {@code ceil(images / batchSize)} (only an epoch's
+   * last batch is short).
+   *
+   * @param images the training images, at least 0
+   * @return the batches per epoch
+   */
+  public long batchesPerEpoch(long images) {
+    return (images + batchSize - 1) / batchSize;
+  }
+
+  /**
+   * The run's optimiser steps over {@code images} training images: {@code epochs x batchesPerEpoch(images)}, the
+   * {@code N} of the learning-rate schedule.
+   *
+   * @param images the training images, at least 0
+   * @return the steps
+   */
+  public long totalSteps(long images) {
+    return epochs * batchesPerEpoch(images);
+  }
+
+  /**
    * These options with another learning-rate schedule.
    *
    * @param schedule the rate of each step
