@@ -15,7 +15,6 @@ import java.util.Objects;
  * positions only, so an instance is safe to use from several threads.
  */
 public final class ByteImages implements Dataset {
-  private static final float[] NORMALISED = Normalization.BYTE_VALUES;
 
   private final Shape imageShape;
   private final List<ByteBuffer> buffers;
@@ -132,7 +131,7 @@ public final class ByteImages implements Dataset {
     int k = imageShape.size();
     byte[] bytes = new byte[k];
     copyBytes(index, bytes, 0);
-    normalise(bytes, dst, offset);
+    Normalization.fromBytes(bytes, dst, offset);
   }
 
   @Override
@@ -141,13 +140,7 @@ public final class ByteImages implements Dataset {
     byte[] bytes = new byte[k];
     for (int i = 0; i < indices.length; i++) {
       copyBytes(indices[i], bytes, 0);
-      normalise(bytes, dst, i * k);
-    }
-  }
-
-  private static void normalise(byte[] bytes, float[] dst, int offset) {
-    for (int j = 0; j < bytes.length; j++) {
-      dst[offset + j] = NORMALISED[bytes[j] & 0xff];
+      Normalization.fromBytes(bytes, dst, i * k);
     }
   }
 }

@@ -128,6 +128,26 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
   }
 
   /**
+   * Decodes one image file and fits it as a folder's training images are fitted (the same bytes): the values
+   * of one {@code [C, H, W]} image in the model's range, {@code v / 255 * 2 - 1} for each fitted 8-bit level
+   * {@code v}. For images a model starts from ({@link io.github.diffusion4j.sampling.ImageToImage}, DDIM
+   * inversion).
+   *
+   * @param file a PNG, JPEG, BMP or GIF file, or a format of an ImageIO plugin on the class path
+   * @return {@code shape().size()} values, channel-major
+   * @throws DataFileException naming the file: missing, unreadable, not an image, damaged, or an image this fit
+   *     cannot take ({@link #problem})
+   */
+  public float[] read(java.nio.file.Path file) {
+    Objects.requireNonNull(file, "file must not be null");
+    byte[] bytes = new byte[shape.size()];
+    ImageDecoder.read(file, this, bytes, 0);
+    float[] values = new float[bytes.length];
+    Normalization.fromBytes(bytes, values, 0);
+    return values;
+  }
+
+  /**
    * Fits an image: {@code C * H * W} bytes, channel-major, written at {@code dst[offset]}.
    *
    * @param imageWidth the image's width

@@ -19,6 +19,19 @@ public final class Normalization {
   }
 
   /**
+   * The trained values of 8-bit pixels: {@code dst[offset + j] = bytes[j] / 255 * 2 - 1}.
+   *
+   * @param bytes the pixels
+   * @param dst where the values go
+   * @param offset where the first goes
+   */
+  static void fromBytes(byte[] bytes, float[] dst, int offset) {
+    for (int j = 0; j < bytes.length; j++) {
+      dst[offset + j] = BYTE_VALUES[bytes[j] & 0xff];
+    }
+  }
+
+  /**
    * {@code x * 2 - 1}, in place.
    *
    * @param values pixels in {@code [0, 1]}

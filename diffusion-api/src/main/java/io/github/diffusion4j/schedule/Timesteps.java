@@ -206,6 +206,23 @@ public final class Timesteps {
   }
 
   /**
+   * The plan's last {@code n} positions, the same timesteps: where sampling that starts part of the way down
+   * begins ({@link io.github.diffusion4j.sampling.ImageToImage}).
+   *
+   * @param n how many positions, in {@code [1, size()]}
+   * @return the shorter plan (this plan when {@code n == size()})
+   * @throws IllegalArgumentException if {@code n} is outside {@code [1, size()]}
+   */
+  public Timesteps last(int n) {
+    if (n < 1 || n > steps.length) {
+      throw new IllegalArgumentException("the last " + n + " positions of a plan of " + steps.length
+          + ": the count must be in [1, " + steps.length + "]");
+    }
+    return n == steps.length ? this
+        : new Timesteps(numTrainTimesteps, Arrays.copyOfRange(steps, steps.length - n, steps.length));
+  }
+
+  /**
    * A copy of the steps.
    *
    * @return the timesteps, descending

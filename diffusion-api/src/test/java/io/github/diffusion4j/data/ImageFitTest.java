@@ -170,4 +170,38 @@ class ImageFitTest {
       }
     }
   }
+
+  /**
+   * {@link ImageFit#read} gives the fitted bytes as the model's values, {@code v / 255 * 2 - 1}: an RGB PNG of the
+   * target's size comes back level for level (float32 of {@code v / 255f * 2 - 1}, so compared exactly), channel-major.
+   */
+  @Test
+  void readingAFileGivesItsLevelsInTheModelsRange(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(3, 2, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    int[][] rgb = {{0, 10, 255}, {128, 64, 1}, {200, 7, 33}, {90, 91, 92}, {5, 250, 17}, {60, 70, 80}};
+    for (int i = 0; i < 6; i++) {
+      img.setRGB(i % 3, i / 3, rgb[i][0] << 16 | rgb[i][1] << 8 | rgb[i][2]);
+    }
+    java.nio.file.Path png = dir.resolve("a.png");
+    javax.imageio.ImageIO.write(img, "png", png.toFile());
+    float[] v = new ImageFit(Shape.of(3, 2, 3), Resize.CROP, false).read(png);
+    assertEquals(18, v.length);
+    for (int c = 0; c < 3; c++) {
+      for (int i = 0; i < 6; i++) {
+        assertEquals(rgb[i][c] / 255f * 2f - 1f, v[c * 6 + i], "channel " + c + ", pixel " + i);
+      }
+    }
+    // one channel: PIL's luma of each pixel, rounded to a level
+    float[] gray = new ImageFit(Shape.of(1, 2, 3), Resize.CROP, false).read(png);
+    assertEquals(Math.round(0.299 * 128 + 0.587 * 64 + 0.114 * 1) / 255f * 2f - 1f, gray[1]);
+    DataFileException small = assertThrows(DataFileException.class,
+        () -> new ImageFit(Shape.of(3, 4, 4), Resize.CROP, false).read(png));
+    assertEquals(png, small.file());
+    assertTrue(small.getMessage().contains("is 3x2, smaller than the target 4x4"), small.getMessage());
+    assertEquals(48, new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true).read(png).length, "enlarged when upscale");
+    DataFileException missing = assertThrows(DataFileException.class,
+        () -> new ImageFit(Shape.of(3, 2, 3), Resize.CROP, false).read(dir.resolve("none.png")));
+    assertTrue(missing.getMessage().startsWith(dir.resolve("none.png") + ": no such file"), missing.getMessage());
+  }
 }

@@ -71,6 +71,19 @@ class TimestepsTest {
   }
 
   @Test
+  void theLastPositionsKeepTheirTimesteps() {
+    Timesteps plan = Timesteps.trailing(1000, 10); // 999, 899, ..., 99
+    assertArrayEquals(new int[] {299, 199, 99}, plan.last(3).toArray());
+    assertEquals(1000, plan.last(3).numTrainTimesteps());
+    assertArrayEquals(new int[] {99}, plan.last(1).toArray());
+    assertEquals(plan, plan.last(10));
+    assertEquals(-1, plan.last(2).next(1), "the last position is still the last");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plan.last(0));
+    assertEquals("the last 0 positions of a plan of 10: the count must be in [1, 10]", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> plan.last(11));
+  }
+
+  @Test
   void invalidPlansAreRejectedWithAReason() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Timesteps.of(100, 50, 60, 10));
