@@ -17,6 +17,16 @@ public final class BadInputException extends RuntimeException {
   }
 
   /**
+   * An error for bad input that another exception found ({@code --verbose} shows it).
+   *
+   * @param message one line: the argument or file, what was wrong, what is allowed
+   * @param cause what found it
+   */
+  public BadInputException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  /**
    * The error of a {@code --count} whose quality scoring would not fit the heap (eval, spark eval), with how to
    * give {@code ./diffusion} more.
    *

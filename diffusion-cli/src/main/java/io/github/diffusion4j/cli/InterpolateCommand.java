@@ -4,6 +4,7 @@ import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
+import io.github.diffusion4j.sampling.DdimInversion;
 import io.github.diffusion4j.sampling.Latents;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
@@ -27,6 +28,8 @@ import picocli.CommandLine.Spec;
         "--between I,J starts at sample I and ends at sample J of 'sample --seed S' (with --sampler ddim --eta 0 and "
         + "the same --steps and --set, those are its images I and J); without it, the ends are two latents of the "
         + "seed's own.",
+        "--images A,B starts and ends at two image files instead: DDIM inversion finds the latents that DDIM samples "
+        + "back to them (approximately; the closer, the more --steps).",
         "--out FILE.png writes the strip; FILE.npy or FILE.safetensors the raw images (float32 N x C x H x W in "
         + "[0, 1])."})
 final class InterpolateCommand implements Callable<Integer> {
@@ -45,6 +48,10 @@ final class InterpolateCommand implements Callable<Integer> {
   @Option(names = "--between", paramLabel = "I,J", split = ",",
       description = "Start at sample I and end at sample J of 'sample --seed S' (sample numbers from 0).")
   long[] between;
+
+  @Option(names = "--images", paramLabel = "A,B", split = ",",
+      description = "Start at image file A and end at image file B (centre-cropped and resized to the model's images).")
+  List<Path> images;
 
   @Option(names = "--steps", paramLabel = "N", description = "DDIM steps (default: the config's).")
   Integer steps;
@@ -70,12 +77,20 @@ final class InterpolateCommand implements Callable<Integer> {
           .collect(java.util.stream.Collectors.joining(",")) + ": give two different sample numbers I,J, each at "
           + "least 0 (the samples of 'sample --seed " + seed + "' that the strip starts and ends at)");
     }
+    if (images != null && between != null) {
+      throw new BadInputException("--images and --between: give one of them (the strip's ends are either two image "
+          + "files or two samples of the seed)");
+    }
     boolean png = "png".equals(OutputFiles.format("--out", out));
     OutputFiles.checkWritable("--out", out);
     // the user's settings, then deterministic DDIM over them (a --set of the sampler or eta cannot undo it)
     List<String> all = SamplingOverrides.of(overrides, backend, "ddim", 0.0);
-    // a strip too long to show is refused before the model is loaded, where its configuration says the shape
+    // a strip too long to show and the --images are refused before the model is loaded, where its configuration
+    // says the shape
     TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> {
+      if (images != null) {
+        ends(shape);
+      }
       if (png) {
         strip(shape);
       } else {
@@ -89,7 +104,12 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
+      InputImages ends = images == null ? null : ends(image);
+      if (ends != null) { // the latents DDIM samples back to the two images
+        float[][] latents = invert(m, ends);
+        a = latents[0];
+        b = latents[1];
+      } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
         a = Latents.initialLatent(request, between[0]);
         b = Latents.initialLatent(request, between[1]);
       } else {
@@ -113,8 +133,51 @@ final class InterpolateCommand implements Callable<Integer> {
         }
       }
       spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
+      if (ends != null) {
+        int k = image.size();
+        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
+            + "%.1f levels of 255 (DDIM inversion over %d steps; more --steps come closer)%n", ends.file(0).getFileName(),
+            ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
+            meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size());
+      }
     }
     return DiffusionCli.OK;
+  }
+
+  /** The two --images, checked for the model's {@code image} shape. */
+  private InputImages ends(Shape image) {
+    InputImages ends = InputImages.of("--images", images, image);
+    if (ends.size() != 2) {
+      throw new BadInputException("--images: " + ends.size() + (ends.size() == 1 ? " image" : " images")
+          + "; give two, A,B (the strip's start and end)");
+    }
+    return ends;
+  }
+
+  /** The latents of the two images, by DDIM inversion over the plan the strip is sampled with. */
+  private static float[][] invert(TrainedModel m, InputImages ends) {
+    Diffusion d = m.diffusion();
+    Shape image = d.imageShape();
+    float[] x0 = new float[2 * image.size()];
+    System.arraycopy(ends.read(0), 0, x0, 0, image.size());
+    System.arraycopy(ends.read(1), 0, x0, image.size(), image.size());
+    float[] latents;
+    try (TensorScope s = d.backend().tensors().openScope()) {
+      Tensor x = d.backend().tensors().fromArray(x0, Shape.batchOf(2, image));
+      latents = new DdimInversion(d.schedule(), d.predictionType()).invert(m.model(), d.backend().tensors(), x, d.plan())
+          .toFloatArray();
+    }
+    return new float[][] {java.util.Arrays.copyOfRange(latents, 0, image.size()),
+        java.util.Arrays.copyOfRange(latents, image.size(), latents.length)};
+  }
+
+  /** The mean absolute difference, in 8-bit levels, of an image in {@code [-1, 1]} and a sample in {@code [0, 1]}. */
+  private static double meanLevels(float[] image, float[] samples, int offset, int k) {
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+      sum += Math.abs((image[j] + 1) / 2 - samples[offset + j]);
+    }
+    return sum / k * 255;
   }
 
   /** The strip's layout for {@code count} images of {@code image}, refused if too long to show. */

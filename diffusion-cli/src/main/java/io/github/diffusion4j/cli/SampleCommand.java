@@ -2,14 +2,18 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
+import io.github.diffusion4j.sampling.ImageToImage;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingRequest;
+import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.TensorScope;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +23,10 @@ import picocli.CommandLine.Spec;
 /** {@code diffusion sample}: samples a checkpoint on any backend. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
     description = {"Samples images from a checkpoint (on either backend, whichever trained it).",
-        "--out FILE.png writes a grid; FILE.npy or FILE.safetensors the raw samples (float32 N x C x H x W in [0, 1])."})
+        "--out FILE.png writes a grid; FILE.npy or FILE.safetensors the raw samples (float32 N x C x H x W in [0, 1]).",
+        "--init FILE|DIR starts from images instead of noise (SDEdit): each is noised part of the way up and sampled "
+        + "back down, the last floor(steps x --strength) steps of the plan; sample i starts from image i mod the "
+        + "number of images."})
 final class SampleCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -36,8 +43,19 @@ final class SampleCommand implements Callable<Integer> {
   @Option(names = "--eta", paramLabel = "E", description = "DDIM's eta, at least 0 (0: deterministic).")
   Double eta;
 
-  @Option(names = "--count", paramLabel = "N", defaultValue = "64", description = "Number of images (default: ${DEFAULT-VALUE}).")
-  int count;
+  @Option(names = "--count", paramLabel = "N",
+      description = "Number of images (default: " + DEFAULT_COUNT + ", or one per --init image).")
+  Integer count;
+
+  @Option(names = "--init", paramLabel = "FILE|DIR", split = ",",
+      description = "Start from these images (PNG, JPEG, BMP, GIF; a folder: all its images), centre-cropped and "
+          + "resized to the model's images.")
+  List<Path> init;
+
+  @Option(names = "--strength", paramLabel = "S",
+      description = "With --init: how far up the images are noised, in (0, 1]; 1 keeps little of them (default: "
+          + DEFAULT_STRENGTH + ").")
+  Double strength;
 
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -57,10 +75,23 @@ final class SampleCommand implements Callable<Integer> {
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key of the checkpoint's config.")
   List<String> overrides = new ArrayList<>();
 
+  /** The images sampled when neither {@code --count} nor {@code --init} says how many. */
+  static final int DEFAULT_COUNT = 64;
+  /** {@code --strength}'s default, diffusers' image-to-image pipelines'. */
+  static final double DEFAULT_STRENGTH = 0.8;
+
   @Override
   public Integer call() {
-    if (count < 1) {
+    if (count != null && count < 1) {
       throw new BadInputException("--count " + count + ": must be at least 1");
+    }
+    if (strength != null && init == null) {
+      throw new BadInputException("--strength " + strength + ": only with --init (how far up the --init images are "
+          + "noised)");
+    }
+    if (strength != null && !(strength > 0 && strength <= 1)) {
+      throw new BadInputException("--strength " + strength + ": must be in (0, 1] (1 noises the --init images all "
+          + "the way up)");
     }
     if (frames != null && frames < 2) {
       throw new BadInputException("--frames " + frames + ": must be at least 2");
@@ -78,30 +109,43 @@ final class SampleCommand implements Callable<Integer> {
           sibling(out, "-frames.png"));
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, eta);
-    // what the output cannot hold is refused before the model is loaded, where its configuration says the shape
-    TrainedModel.imageShape(checkpoint, all).ifPresent(this::checkOutputs);
+    // the --init images and what the output cannot hold are checked before the model is loaded, where its
+    // configuration says the shape
+    Optional<Shape> known = TrainedModel.imageShape(checkpoint, all);
+    InputImages checked = init == null ? null : known.map(shape -> InputImages.of("--init", init, shape)).orElse(null);
+    known.ifPresent(shape -> checkOutputs(shape, count(checked)));
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
-      SamplingRequest request = d.request(count, seed);
       Shape image = d.imageShape();
-      checkOutputs(image);
+      InputImages inits = init != null && checked == null ? InputImages.of("--init", init, image) : checked;
+      int total = count(inits);
+      checkOutputs(image, total);
+      SamplingRequest request = d.request(total, seed);
+      double strengthUsed = strength == null ? DEFAULT_STRENGTH : strength;
+      Timesteps walked = inits == null ? request.plan() : walked(request.plan(), strengthUsed);
       boolean trajectory = gif != null || frames != null;
-      int keep = trajectory ? Math.min(Math.min(count, gif != null ? 16 : 4), d.samplingBatchSize()) : 0;
-      int batches = (int) ((count + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
+      int keep = trajectory ? Math.min(Math.min(total, gif != null ? 16 : 4), d.samplingBatchSize()) : 0;
+      int batches = (int) ((total + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
       // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
       // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes)
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt);
-          OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, Map.of("range", "[0, 1]",
-              "sampler", s.name(), "seed", Long.toString(seed), "steps", Integer.toString(request.plan().size())))) {
-        d.sampleImages(m.model(), s, request, progress, output);
+          OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
+              metadata(s, walked, inits, strengthUsed))) {
+        if (inits == null) {
+          d.sampleImages(m.model(), s, request, progress, output);
+        } else {
+          sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
+        }
         output.commit();
       }
-      o.println("wrote " + out + " (" + count + (count == 1 ? " image, " : " images, ") + s.name() + ", " + request.plan().size() + " steps, "
+      o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
+          + (inits == null ? request.plan().size() + " steps, "
+              : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed + ", ")
           + d.backend().name() + ")");
       if (gif != null) {
         OutputFiles.writeGif(gif, progress.frames(), image);
@@ -114,15 +158,72 @@ final class SampleCommand implements Callable<Integer> {
         for (float[] frame : f) {
           firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
         }
-        OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, request.plan().size(), frames);
+        OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, walked.size(), frames);
         o.println("wrote " + strip);
       }
     }
     return DiffusionCli.OK;
   }
 
+  /** The number of images: {@code --count}, else one per {@code --init} image, else {@link #DEFAULT_COUNT}. */
+  private int count(InputImages inits) {
+    if (inits == null) {
+      return count == null ? DEFAULT_COUNT : count;
+    }
+    if (count != null && count < inits.size()) {
+      throw new BadInputException("--count " + count + ": fewer than the " + inits.size() + " --init images; give "
+          + "at least " + inits.size() + " (sample i starts from image i mod " + inits.size() + "), or fewer images");
+    }
+    return count == null ? inits.size() : count;
+  }
+
+  /** The plan's positions walked from the --init images, or a bad-input error naming --strength. */
+  private static Timesteps walked(Timesteps plan, double strength) {
+    try {
+      return ImageToImage.plan(plan, strength);
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--" + e.getMessage(), e);
+    }
+  }
+
+  private Map<String, String> metadata(Sampler s, Timesteps walked, InputImages inits, double strength) {
+    Map<String, String> m = new java.util.LinkedHashMap<>(Map.of("range", "[0, 1]", "sampler", s.name(), "seed",
+        Long.toString(seed), "steps", Integer.toString(walked.size())));
+    if (inits != null) {
+      m.put("init", inits.size() == 1 ? inits.file(0).getFileName().toString() : inits.size() + " images");
+      m.put("strength", Double.toString(strength));
+    }
+    return m;
+  }
+
+  /**
+   * Samples from the {@code --init} images batch by batch (each batch's images decoded once, so memory does not grow
+   * with the count): sample i starts from image i mod their number, noised with sample i's own initial noise.
+   */
+  private static void sampleFromImages(TrainedModel m, Sampler s, SamplingRequest request, InputImages inits,
+      double strength, SamplingConsole progress, OutputFiles.SampleOutput output) {
+    Diffusion d = m.diffusion();
+    int k = d.imageShape().size();
+    int batch = d.samplingBatchSize();
+    for (int first = 0; first < request.count(); first += batch) {
+      int n = Math.min(batch, request.count() - first);
+      float[] x0 = new float[n * k];
+      Map<Integer, float[]> decoded = new java.util.HashMap<>();
+      for (int i = 0; i < n; i++) {
+        float[] values = decoded.computeIfAbsent((first + i) % inits.size(), inits::read);
+        System.arraycopy(values, 0, x0, i * k, k);
+      }
+      int at = first;
+      try (TensorScope scope = d.backend().tensors().openScope()) {
+        SamplingRequest edit = ImageToImage.request(d.backend().tensors(), d.schedule(), request.slice(first, n), x0,
+            strength);
+        d.sampleImages(m.model(), s, edit, progress, (f, images, c) -> output.accept(at + f, images, c));
+      }
+    }
+  }
+
   /** Refuses what the outputs asked for cannot hold for {@code count} images of {@code image}. */
-  private void checkOutputs(Shape image) {
+  private void checkOutputs(Shape image, int count) {
     OutputFiles.checkCapacity("--out", out, count, image);
     if (gif != null) {
       OutputFiles.checkDrawable("--gif", gif, image, "leave --gif out");

@@ -1,0 +1,112 @@
+package io.github.diffusion4j.cli;
+
+import io.github.diffusion4j.data.DataFileException;
+import io.github.diffusion4j.data.ImageFit;
+import io.github.diffusion4j.data.ImageFolder;
+import io.github.diffusion4j.tensor.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Image files a command starts from ({@code sample --init}, {@code interpolate --images}): each given file, or every
+ * image of a given folder in the order training lists them, fitted to the model's images as a folder's training
+ * images are (centre-cropped, enlarged when smaller), so any photo can be given.
+ */
+final class InputImages {
+  private final String option;
+  private final ImageFit fit;
+  private final List<Path> files;
+
+  private InputImages(String option, ImageFit fit, List<Path> files) {
+    this.option = option;
+    this.fit = fit;
+    this.files = files;
+  }
+
+  /**
+   * Lists the images and decodes each once, so that a file that cannot be used is refused before any sampling.
+   *
+   * @param option the option, for messages (e.g. {@code --init})
+   * @param given files and folders
+   * @param image the model's image shape {@code [C, H, W]}
+   * @return the images, in the order given (a folder's in its listing order)
+   * @throws BadInputException naming the option and the file: missing, not an image, or a model whose images are
+   *     neither gray nor RGB
+   */
+  static InputImages of(String option, List<Path> given, Shape image) {
+    ImageFit fit = fitFor(option, image);
+    List<Path> files = new ArrayList<>();
+    for (Path p : given) {
+      try {
+        if (!Files.exists(p)) {
+          throw new BadInputException(option + " " + p + ": no such file or folder");
+        }
+        if (Files.isDirectory(p)) {
+          ImageFolder folder = ImageFolder.scan(p, fit);
+          for (int i = 0; i < folder.size(); i++) {
+            files.add(folder.file(i));
+          }
+        } else {
+          files.add(p);
+        }
+      } catch (DataFileException e) {
+        throw new BadInputException(option + " " + e.getMessage(), e);
+      }
+    }
+    InputImages images = new InputImages(option, fit, List.copyOf(files));
+    for (int i = 0; i < files.size(); i++) {
+      images.read(i);
+    }
+    return images;
+  }
+
+  /**
+   * Checks, before a model is loaded, that its images can be started from image files.
+   *
+   * @param option the option, for messages
+   * @param image the model's image shape
+   * @return the fit
+   */
+  static ImageFit fitFor(String option, Shape image) {
+    if (image.rank() != 3 || (image.dim(0) != 1 && image.dim(0) != 3)) {
+      throw new BadInputException(option + ": the model's images are " + image + "; only a model of gray (1 channel) "
+          + "or RGB (3 channels) images can start from image files");
+    }
+    return new ImageFit(image, ImageFit.Resize.CROP, true);
+  }
+
+  /**
+   * The number of images.
+   *
+   * @return at least 0
+   */
+  int size() {
+    return files.size();
+  }
+
+  /**
+   * An image's file.
+   *
+   * @param index the image
+   * @return the file
+   */
+  Path file(int index) {
+    return files.get(index);
+  }
+
+  /**
+   * Decodes and fits an image.
+   *
+   * @param index the image
+   * @return its values in {@code [-1, 1]}, {@code [C, H, W]}
+   */
+  float[] read(int index) {
+    try {
+      return fit.read(files.get(index));
+    } catch (DataFileException e) {
+      throw new BadInputException(option + " " + e.getMessage(), e);
+    }
+  }
+}
