@@ -75,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
       try (TrainingRun run = TrainingRun.start(d, folder);
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
-        TrainingSummary s = TrainCommand.runWithProgress(run, out);
+        TrainingSummary s = TrainCommand.runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));

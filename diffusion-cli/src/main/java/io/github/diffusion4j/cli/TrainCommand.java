@@ -67,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
           InterruptGuard guard = new InterruptGuard(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
-        TrainingSummary s = runWithProgress(run, out);
+        TrainingSummary s = runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
@@ -124,7 +124,6 @@ final class TrainCommand implements Callable<Integer> {
         + out.toAbsolutePath() + "; give --run-dir DIR or set output.name")));
   }
 
-  /** Runs training with the progress display. */
   /**
    * Refuses, before anything is made, images that {@code samples.png} and {@code denoise.gif} cannot show (a
    * picture shows 1 or 3 channels; the api refuses them only where its image logs would draw them).
@@ -138,8 +137,10 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  static TrainingSummary runWithProgress(TrainingRun run, PrintWriter out) {
-    return run.run(new TrainingConsole(out, TrainingConsole.isTerminal()));
+  /** Runs training with the progress display, which shows the learning rate where the configuration changes it. */
+  static TrainingSummary runWithProgress(Diffusion d, TrainingRun run, PrintWriter out) {
+    return run.run(new TrainingConsole(out, TrainingConsole.isTerminal(),
+        !d.config().training().learningRateSchedule().isConstant()));
   }
 
   static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {

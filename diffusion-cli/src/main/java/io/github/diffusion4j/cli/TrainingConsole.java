@@ -22,9 +22,26 @@ final class TrainingConsole implements TrainingListener {
   private long startStep;
   private long startNanos;
 
+  /** Whether the rate changes during the run ({@code training.lr_schedule}, a warm-up), so lines show it. */
+  private final boolean showRate;
+  /** The rate of the last logged step, shown on the bar (NaN before the first log). */
+  private double lastRate = Double.NaN;
+
   TrainingConsole(PrintWriter out, boolean terminal) {
+    this(out, terminal, false);
+  }
+
+  /**
+   * A console.
+   *
+   * @param out where lines go
+   * @param terminal whether to draw a live bar
+   * @param showRate whether the learning rate changes during the run, so that progress shows it
+   */
+  TrainingConsole(PrintWriter out, boolean terminal, boolean showRate) {
     this.out = out;
     this.terminal = terminal;
+    this.showRate = showRate;
   }
 
   static boolean isTerminal() {
@@ -88,19 +105,21 @@ final class TrainingConsole implements TrainingListener {
     if (bar != null) {
       bar.stepTo(step);
       if (step % 10 == 0) {
-        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d loss %.4f", epoch + 1, loss));
+        bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d loss %.4f", epoch + 1, loss) + rateText(lastRate));
       }
     }
   }
 
   @Override
   public void onLog(LogRecord r) {
+    lastRate = r.learningRate();
     if (bar == null) {
       double elapsed = (System.nanoTime() - startNanos) / 1e9;
       double rate = (r.step() - startStep) / Math.max(elapsed, 1e-9);
       double eta = rate > 0 ? (total - r.step()) / rate : Double.NaN;
-      out.printf(Locale.ROOT, "epoch %d step %d/%d loss %.4f (mean %.4f) %s steps/s eta %s%n", r.epoch() + 1,
-          r.step(), total, r.trainLoss(), r.meanLoss(), rate(r.stepsPerSecond()), duration(eta));
+      out.printf(Locale.ROOT, "epoch %d step %d/%d loss %.4f (mean %.4f)%s %s steps/s eta %s%n", r.epoch() + 1,
+          r.step(), total, r.trainLoss(), r.meanLoss(), rateText(r.learningRate()), rate(r.stepsPerSecond()),
+          duration(eta));
     }
   }
 
@@ -126,6 +145,12 @@ final class TrainingConsole implements TrainingListener {
   }
 
   /** Steps per second as printed: whole numbers from 10, two decimals below (a U-Net's 0.47 is not 0). */
+  /** {@code " lr 2.5e-04"} where the run's rate changes and is known, else nothing. */
+  String rateText(double learningRate) {
+    return showRate && Double.isFinite(learningRate)
+        ? String.format(Locale.ROOT, " lr %.2e", learningRate) : "";
+  }
+
   static String rate(double stepsPerSecond) {
     return String.format(Locale.ROOT, stepsPerSecond >= 10 ? "%.0f" : "%.2f", stepsPerSecond);
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,32 @@ class TrainingConsoleTest {
     assertFalse(TrainingConsole.isTerminal(true, null, "dumb", Optional.of("/dev/pts/3")));
     assertFalse(TrainingConsole.isTerminal(true, "true", "xterm", Optional.of("/dev/pts/3")));
     assertFalse(TrainingConsole.isTerminal(false, null, "xterm", Optional.of("/dev/pts/3")));
+  }
+
+  /**
+   * A log line shows the step's rate where the run's rate changes (a schedule or warm-up), and not otherwise; a model
+   * that does not report its optimiser's rate (NaN) shows none.
+   */
+  @Test
+  void logLinesShowTheRateWhereItChanges() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    java.io.PrintWriter out = new java.io.PrintWriter(text, true);
+    io.github.diffusion4j.training.TrainingProgress start = io.github.diffusion4j.training.TrainingProgress.START;
+    TrainingConsole scheduled = new TrainingConsole(out, false, true);
+    scheduled.onStart(start, 100);
+    scheduled.onLog(record(2.5e-4));
+    scheduled.onLog(record(Double.NaN));
+    TrainingConsole constant = new TrainingConsole(out, false, false);
+    constant.onStart(start, 100);
+    constant.onLog(record(1e-3));
+    List<String> lines = text.toString().lines().toList();
+    assertTrue(lines.get(0).startsWith("epoch 1 step 10/100 loss 0.5000 (mean 0.6000) lr 2.50e-04 "), lines.get(0));
+    assertTrue(lines.get(1).startsWith("epoch 1 step 10/100 loss 0.5000 (mean 0.6000) 20 steps/s"), lines.get(1));
+    assertFalse(lines.get(2).contains(" lr "), lines.get(2));
+  }
+
+  private static io.github.diffusion4j.training.LogRecord record(double rate) {
+    return new io.github.diffusion4j.training.LogRecord(10, 0, 640, 0.5, 0.6, 0.5, 20, 0, 1, 0, 1, rate);
   }
 
   /** Tests run with their output in files: not interactive, on Java 17 (no console) and 22+ (a console, no terminal). */
