@@ -22,6 +22,12 @@ import java.util.Arrays;
  *   eps = model(x, s_j) as noise;  x0^ = (x - sqrt(1 - a_cur) eps) / sqrt(a_cur)
  *   x   = sqrt(a_next) x0^ + sqrt(1 - a_next) eps
  * </pre>
+ *
+ * <p>For epsilon models (every bundled and published DDPM model) this is diffusers' {@code DDIMInverseScheduler} step
+ * for step. Two differences for others: a {@code v_prediction} or {@code sample} output is converted to noise with
+ * {@code a_next}, the alpha-bar of the timestep the model was asked about (as DDIM sampling converts it there);
+ * diffusers converts with {@code a_cur}, which for {@code sample} divides by zero at the first step ({@code a_cur =
+ * 1}). And {@code x0^} is never clipped (diffusers clips it where the scheduler's {@code clip_sample} is set).
  */
 public final class DdimInversion {
   private final Schedule schedule;

@@ -19,9 +19,15 @@ import java.util.Objects;
  * same values however the samples are batched, and DDPM's step noise is the request's as in plain sampling.
  *
  * <pre>{@code
- * SamplingRequest edit = ImageToImage.request(tensors, d.schedule(), d.request(n, seed), images, 0.6);
- * float[] out = d.sampleImages(model, d.sampler(), edit, SamplingListener.NONE);
+ * try (TensorScope s = tensors.openScope()) {   // the noised start is a tensor of the current scope
+ *   SamplingRequest edit = ImageToImage.request(tensors, d.schedule(), d.request(n, seed), images, 0.6);
+ *   float[] out = d.sampleImages(model, d.sampler(), edit, SamplingListener.NONE);
+ * }
  * }</pre>
+ *
+ * <p>A request with initial latents is sampled as one batch; for many images make one request per batch of
+ * {@code request.slice(first, n)} (each sample's start is the same however they are sliced), as
+ * {@code diffusion sample --init} does.
  */
 public final class ImageToImage {
   private ImageToImage() {}
@@ -39,13 +45,29 @@ public final class ImageToImage {
     if (!(strength > 0 && strength <= 1)) {
       throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
     }
-    int n = (int) (plan.size() * strength);
+    int n = walked(plan.size(), strength);
     if (n < 1) {
       throw new IllegalArgumentException("strength " + strength + " walks no step of a " + plan.size()
-          + "-step plan (it walks floor(steps x strength)); give at least 1/" + plan.size() + " = "
-          + (1.0 / plan.size()) + ", or more steps");
+          + "-step plan (it walks floor(steps x strength)); give at least " + minimum(plan.size()) + ", or more steps");
     }
     return plan.last(n);
+  }
+
+  /** diffusers' {@code int(num_inference_steps * strength)}, in the same double arithmetic. */
+  private static int walked(int steps, double strength) {
+    return (int) (steps * strength);
+  }
+
+  /**
+   * The smallest strength of six decimals that walks one step of {@code steps}: {@code 1 / steps} rounded up (1/49
+   * itself walks none: 49 x 0.02040816326530612 is just below 1).
+   */
+  static double minimum(int steps) {
+    double s = Math.ceil(1e6 / steps) / 1e6;
+    while (walked(steps, s) < 1) {
+      s = Math.nextUp(s);
+    }
+    return s;
   }
 
   /**

@@ -12,17 +12,25 @@ import java.util.List;
 /**
  * Image files a command starts from ({@code sample --init}, {@code interpolate --images}): each given file, or every
  * image of a given folder in the order training lists them, fitted to the model's images as a folder's training
- * images are (centre-cropped, enlarged when smaller), so any photo can be given.
+ * images are (centre-cropped, enlarged when smaller), so any photo can be given. Each file is decoded when listed (so a
+ * bad one is refused before anything is sampled) and kept while all of them fit in {@link #KEPT_VALUES}; beyond that
+ * (thousands of large pictures) each is decoded again where it is used, so memory stays flat.
  */
 final class InputImages {
   private final String option;
   private final ImageFit fit;
   private final List<Path> files;
+  /** The decoded images, or null where they are decoded where used. */
+  private final float[][] kept;
+
+  /** The most values kept decoded: 16 MB of float32, a sampling batch's worth. */
+  static final long KEPT_VALUES = 1L << 22;
 
   private InputImages(String option, ImageFit fit, List<Path> files) {
     this.option = option;
     this.fit = fit;
     this.files = files;
+    this.kept = (long) files.size() * fit.shape().size() <= KEPT_VALUES ? new float[files.size()][] : null;
   }
 
   /**
@@ -57,7 +65,10 @@ final class InputImages {
     }
     InputImages images = new InputImages(option, fit, List.copyOf(files));
     for (int i = 0; i < files.size(); i++) {
-      images.read(i);
+      float[] values = images.decode(i);
+      if (images.kept != null) {
+        images.kept[i] = values;
+      }
     }
     return images;
   }
@@ -97,12 +108,16 @@ final class InputImages {
   }
 
   /**
-   * Decodes and fits an image.
+   * An image, fitted.
    *
    * @param index the image
-   * @return its values in {@code [-1, 1]}, {@code [C, H, W]}
+   * @return its values in {@code [-1, 1]}, {@code [C, H, W]} (the caller must not change them)
    */
   float[] read(int index) {
+    return kept != null ? kept[index] : decode(index);
+  }
+
+  private float[] decode(int index) {
     try {
       return fit.read(files.get(index));
     } catch (DataFileException e) {

@@ -50,7 +50,8 @@ final class InterpolateCommand implements Callable<Integer> {
   long[] between;
 
   @Option(names = "--images", paramLabel = "A,B", split = ",",
-      description = "Start at image file A and end at image file B (centre-cropped and resized to the model's images).")
+      description = "Start at image file A and end at image file B (centre-cropped and resized to the model's images; "
+          + "a file whose name has a comma: give a folder of the two).")
   List<Path> images;
 
   @Option(names = "--steps", paramLabel = "N", description = "DDIM steps (default: the config's).")
@@ -87,10 +88,9 @@ final class InterpolateCommand implements Callable<Integer> {
     List<String> all = SamplingOverrides.of(overrides, backend, "ddim", 0.0);
     // a strip too long to show and the --images are refused before the model is loaded, where its configuration
     // says the shape
-    TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> {
-      if (images != null) {
-        ends(shape);
-      }
+    java.util.Optional<Shape> known = TrainedModel.imageShape(checkpoint, all);
+    InputImages checked = images == null ? null : known.map(this::ends).orElse(null);
+    known.ifPresent(shape -> {
       if (png) {
         strip(shape);
       } else {
@@ -104,7 +104,7 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      InputImages ends = images == null ? null : ends(image);
+      InputImages ends = images != null && checked == null ? ends(image) : checked;
       if (ends != null) { // the latents DDIM samples back to the two images
         float[][] latents = invert(m, ends);
         a = latents[0];
@@ -135,10 +135,12 @@ final class InterpolateCommand implements Callable<Integer> {
       spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
       if (ends != null) {
         int k = image.size();
+        boolean fewer = d.plan().size() < d.schedule().size();
         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
-            + "%.1f levels of 255 (DDIM inversion over %d steps; more --steps come closer)%n", ends.file(0).getFileName(),
+            + "%.1f levels of 255 (DDIM inversion over %d steps%s)%n", ends.file(0).getFileName(),
             ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
-            meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size());
+            meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size(),
+            fewer ? "; more --steps come closer" : "");
       }
     }
     return DiffusionCli.OK;

@@ -49,7 +49,7 @@ final class SampleCommand implements Callable<Integer> {
 
   @Option(names = "--init", paramLabel = "FILE|DIR", split = ",",
       description = "Start from these images (PNG, JPEG, BMP, GIF; a folder: all its images), centre-cropped and "
-          + "resized to the model's images.")
+          + "resized to the model's images; comma-separated (a file whose name has a comma: give its folder).")
   List<Path> init;
 
   @Option(names = "--strength", paramLabel = "S",
@@ -135,7 +135,7 @@ final class SampleCommand implements Callable<Integer> {
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt);
           OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
-              metadata(s, walked, inits, strengthUsed))) {
+              metadata(s, request.plan(), walked, inits, strengthUsed))) {
         if (inits == null) {
           d.sampleImages(m.model(), s, request, progress, output);
         } else {
@@ -186,12 +186,18 @@ final class SampleCommand implements Callable<Integer> {
     }
   }
 
-  private Map<String, String> metadata(Sampler s, Timesteps walked, InputImages inits, double strength) {
-    Map<String, String> m = new java.util.LinkedHashMap<>(Map.of("range", "[0, 1]", "sampler", s.name(), "seed",
-        Long.toString(seed), "steps", Integer.toString(walked.size())));
+  /** The output's metadata: {@code steps} is the plan's (as {@code --steps}); with --init also what was walked. */
+  private Map<String, String> metadata(Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
+      double strength) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    m.put("range", "[0, 1]");
+    m.put("sampler", s.name());
+    m.put("seed", Long.toString(seed));
+    m.put("steps", Integer.toString(plan.size()));
     if (inits != null) {
       m.put("init", inits.size() == 1 ? inits.file(0).getFileName().toString() : inits.size() + " images");
       m.put("strength", Double.toString(strength));
+      m.put("walked_steps", Integer.toString(walked.size()));
     }
     return m;
   }

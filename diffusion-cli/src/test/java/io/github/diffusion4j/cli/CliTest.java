@@ -225,7 +225,8 @@ class CliTest {
     float[] cli = file.tensors().get("samples").toArray();
     assertEquals("2 images", file.metadata().get("init"));
     assertEquals("0.5", file.metadata().get("strength"));
-    assertEquals("3", file.metadata().get("steps"));
+    assertEquals("6", file.metadata().get("steps"), "the plan's, as --steps");
+    assertEquals("3", file.metadata().get("walked_steps"));
     float[] api;
     try (io.github.diffusion4j.runtime.TrainedModel m = io.github.diffusion4j.runtime.TrainedModel.load(run,
         List.of("sampling.sampler=ddpm"))) {

@@ -42,7 +42,15 @@ class ImageToImageTest {
     IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
         () -> ImageToImage.plan(plan50, 0.01));
     assertEquals("strength 0.01 walks no step of a 50-step plan (it walks floor(steps x strength)); give at least "
-        + "1/50 = 0.02, or more steps", none.getMessage());
+        + "0.02, or more steps", none.getMessage());
+    // the smallest strength named walks one step, also where 1/n itself walks none (49 x (1/49) < 1 in doubles)
+    for (int n = 1; n <= 1000; n++) {
+      double min = ImageToImage.minimum(n);
+      assertEquals(1, ImageToImage.plan(Timesteps.trailing(1000, n), min).size(), n + " steps, strength " + min);
+      assertTrue(min - 1.0 / n < 1e-6, n + " steps: " + min + " is 1/n rounded up to six decimals");
+    }
+    assertEquals(0, (int) (49 * (1.0 / 49)), "the edge the rounding up is for");
+    assertEquals(0.020409, ImageToImage.minimum(49));
     for (double bad : new double[] {0, -0.5, 1.0000001, Double.NaN, Double.POSITIVE_INFINITY}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageToImage.plan(plan50, bad));
       assertEquals("strength must be in (0, 1], got " + bad, e.getMessage());
