@@ -37,6 +37,28 @@ public final class AtomicFiles {
 
   private AtomicFiles() {}
 
+  /**
+   * Runs work that an interrupt of the calling thread must not cut short nor lose: a checkpoint an interrupt stops a
+   * run for, a log written between two steps. An interrupted thread's file channels refuse to write
+   * ({@link java.nio.channels.ClosedByInterruptException}), and some JDK code clears the flag (Java2D's font loading
+   * does, behind every picture with text): the flag is cleared for the work and set again after it where it was set
+   * before or came during it, whether the work succeeds or fails.
+   *
+   * @param work the work
+   * @param <T> its result
+   * @return what the work returns
+   */
+  public static <T> T uninterrupted(java.util.function.Supplier<T> work) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      return work.get();
+    } finally {
+      if (Thread.interrupted() || interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Writes a file's content to a stream; the stream must not be closed by the writer. */
   @FunctionalInterface
   public interface Content {
@@ -171,7 +193,16 @@ public final class AtomicFiles {
         deleteQuietly(temp, e);
         throw e;
       }
-      fsyncDirectory(parentOf(target));
+      // the file is in place under its name: an interrupt now must not report the write as failed (FileChannel.force
+      // of the folder is interruptible)
+      boolean interrupted = Thread.interrupted();
+      try {
+        fsyncDirectory(parentOf(target));
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
     }
 
     /** Deletes the temporary unless committed; the target stays as it was. */

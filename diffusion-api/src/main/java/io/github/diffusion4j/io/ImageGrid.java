@@ -184,9 +184,12 @@ public final class ImageGrid {
       throw new IllegalArgumentException(
           "shape " + shape + " needs " + shape.size() + " values, got " + images.length);
     }
-    Canvas canvas = canvas(shape, options);
-    canvas.draw(0, images, shape.dim(0));
-    return canvas.finish();
+    // Java2D's font loading clears an interrupt of the calling thread: keep it for the caller
+    return AtomicFiles.uninterrupted(() -> {
+      Canvas canvas = canvas(shape, options);
+      canvas.draw(0, images, shape.dim(0));
+      return canvas.finish();
+    });
   }
 
   /**

@@ -54,6 +54,10 @@ public final class Diffusion implements AutoCloseable {
    * progress (their tensors and the model's weights are native memory that closing frees). */
   private final java.util.concurrent.locks.ReentrantReadWriteLock inUse =
       new java.util.concurrent.locks.ReentrantReadWriteLock();
+  /** The training runs in progress ({@link TrainingRun#run}), each holding {@link #inUse} shared: close stops them. */
+  private final java.util.Set<TrainingRun> training = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Set first by {@link #close()}, so that no training run starts while it waits for those in progress. */
+  private volatile boolean closing;
 
   private Diffusion(LoadedConfig loaded) {
     this.loaded = loaded;
@@ -658,10 +662,34 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
-   * Releases the backend. Sampling calls in progress on other threads ({@link #sampleImages}) end first: close
-   * waits for them; a call made after it fails with {@link IllegalStateException}.
+   * Holds this configuration's backend for a training run's {@link TrainingRun#run} on the calling thread, until
+   * {@link #trainingEnded}; {@link #close()} asks such runs to stop and waits for them.
    *
-   * @throws IllegalStateException if called from within a sampling call on the same thread (a listener or sink)
+   * @throws IllegalStateException if this is closed or closing
+   */
+  void trainingStarted(TrainingRun run) {
+    inUse.readLock().lock();
+    if (closing || closed) {
+      inUse.readLock().unlock();
+      throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+    }
+    training.add(run);
+  }
+
+  /** The end of {@link #trainingStarted}, on the same thread. */
+  void trainingEnded(TrainingRun run) {
+    training.remove(run);
+    inUse.readLock().unlock();
+  }
+
+  /**
+   * Releases the backend. Sampling calls in progress on other threads ({@link #sampleImages}) end first: close
+   * waits for them; training runs in progress ({@link TrainingRun#run}) are asked to stop, as
+   * {@link TrainingRun#requestStop()} does, and close waits until they have written their final checkpoint and
+   * returned. A call made after it fails with {@link IllegalStateException}.
+   *
+   * @throws IllegalStateException if called from within a sampling call or a training run on the same thread (a
+   *     listener or sink)
    */
   @Override
   public void close() {
@@ -671,9 +699,11 @@ public final class Diffusion implements AutoCloseable {
   /** Waits for the sampling calls in progress, then runs {@code first} and releases the backend (once). */
   void closeAfter(Runnable first) {
     if (inUse.getReadHoldCount() > 0) {
-      throw new IllegalStateException("close() from within a sampling call (a listener or sink) on the same thread; "
-          + "close after the call returns");
+      throw new IllegalStateException("close() from within a sampling call or training run (a listener or sink) on "
+          + "the same thread; close after the call returns");
     }
+    closing = true;
+    training.forEach(TrainingRun::requestStop);
     inUse.writeLock().lock();
     try {
       first.run();

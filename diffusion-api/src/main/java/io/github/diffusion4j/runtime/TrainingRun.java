@@ -48,6 +48,8 @@ public final class TrainingRun implements AutoCloseable {
   /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
    * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
   private boolean ran;
+  /** Held by {@link #run} while it trains: {@link #close()} waits for it. */
+  private final java.util.concurrent.locks.ReentrantLock running = new java.util.concurrent.locks.ReentrantLock();
   /** Where {@link #lastCheckpoint} stands: the position resumed from, or the last one saved; null for none. */
   private TrainingProgress savedAt;
   /** What {@link #initialWeights()} returns. */
@@ -352,6 +354,20 @@ public final class TrainingRun implements AutoCloseable {
    *     {@link #resume})
    */
   public TrainingSummary run(TrainingListener... listeners) {
+    running.lock();
+    try {
+      diffusion.trainingStarted(this);
+      try {
+        return runOnce(listeners);
+      } finally {
+        diffusion.trainingEnded(this);
+      }
+    } finally {
+      running.unlock();
+    }
+  }
+
+  private TrainingSummary runOnce(TrainingListener... listeners) {
     if (ran) {
       throw new IllegalStateException(folder.root() + ": this run has been run; to train further, close it and "
           + "resume the folder (TrainingRun.resume, or diffusion train --resume)");
@@ -361,20 +377,31 @@ public final class TrainingRun implements AutoCloseable {
     boolean ema = c.training().ema().enabled();
     int every = c.training().checkpointEvery();
     List<TrainingListener> all = new ArrayList<>(List.of(listeners));
+    // the run folder's files are written whether or not the thread is interrupted (an interrupt stops the run
+    // before its next step, with a final checkpoint; a log it cut short would fail the run instead)
     all.add(0, new TrainingListener() {
       @Override
       public void onLog(LogRecord record) {
-        metrics.log(record);
+        AtomicFiles.uninterrupted(() -> {
+          metrics.log(record);
+          return null;
+        });
       }
 
       @Override
       public void onImages(ImageLog log) {
-        writeImageLog(log);
+        AtomicFiles.uninterrupted(() -> {
+          writeImageLog(log);
+          return null;
+        });
       }
 
       @Override
       public void onEpochEnd(EpochSummary e) {
-        metrics.epoch(e);
+        AtomicFiles.uninterrupted(() -> {
+          metrics.epoch(e);
+          return null;
+        });
         if ((e.epoch() + 1) % every == 0 || e.epoch() + 1 == c.training().epochs()) {
           checkpoint(e.progress(), ema);
         }
@@ -393,7 +420,7 @@ public final class TrainingRun implements AutoCloseable {
       return trainer.train(diffusion.trainingData(), diffusion.evalData(), from, fanOut(all));
     } catch (TrainingDivergedException e) {
       throw new TrainingDivergedException(e.step(), e.getMessage() + "; " + (lastCheckpoint == null
-          ? "no checkpoint had been written yet" : "the last good checkpoint is kept: " + lastCheckpoint));
+          ? "no checkpoint had been written yet" : "the last good checkpoint is kept: " + lastCheckpoint), e);
     }
   }
 
@@ -404,18 +431,10 @@ public final class TrainingRun implements AutoCloseable {
         && savedAt.batchInEpoch() == p.batchInEpoch()) {
       return;
     }
-    // an interrupted thread's file channels refuse to write (ClosedByInterruptException): the checkpoint that an
-    // interrupt stops the run for is written with the flag cleared, and the flag set again after
-    boolean interrupted = Thread.interrupted();
-    try {
-      lastCheckpoint = store.save(p.step(), Checkpoints.content(recorded, model, ema, p),
-          Provenance.now(diffusion.backend().name(), diffusion.config().seed()));
-      savedAt = p;
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    // the checkpoint that an interrupt stops the run for is written with the flag cleared, and set again after
+    lastCheckpoint = AtomicFiles.uninterrupted(() -> store.save(p.step(), Checkpoints.content(recorded, model, ema, p),
+        Provenance.now(diffusion.backend().name(), diffusion.config().seed())));
+    savedAt = p;
   }
 
   private void writeImageLog(ImageLog log) {
@@ -472,13 +491,29 @@ public final class TrainingRun implements AutoCloseable {
     };
   }
 
-  /** Closes the model (not the {@link Diffusion}) and releases the run folder. */
+  /**
+   * Closes the model (not the {@link Diffusion}) and releases the run folder. While {@link #run} is in progress on
+   * another thread, it is asked to stop first ({@link #requestStop()}), and close waits until it has written its final
+   * checkpoint and returned.
+   *
+   * @throws IllegalStateException if called from within {@link #run} on the same thread (a listener)
+   */
   @Override
   public void close() {
+    if (running.isHeldByCurrentThread()) {
+      throw new IllegalStateException(folder.root() + ": close() from within run() (a listener) on the same thread; "
+          + "close after run returns");
+    }
+    requestStop();
+    running.lock();
     try {
       model.close();
     } finally {
-      lock.close();
+      try {
+        lock.close();
+      } finally {
+        running.unlock();
+      }
     }
   }
 }

@@ -107,7 +107,9 @@ public final class Trainer {
 
   /**
    * Asks the loop to stop after the current step (or, during an epoch's evaluation, before its next batch: a resume
-   * evaluates first); {@link #train} then returns an incomplete summary.
+   * evaluates first); {@link #train} then returns an incomplete summary. A stop asked for before {@link #train} is
+   * called stops that call before its first step (a signal while a run loads its data is not lost); each call of
+   * {@code train} ends by forgetting it.
    */
   public void requestStop() {
     stopRequested = true;
@@ -158,43 +160,101 @@ public final class Trainer {
    * @param listener receives the logs
    * @return the summary
    * @throws TrainingDivergedException if a loss is NaN or infinite
+   * @throws RuntimeException what a listener threw: the listener's {@code onEnd} has then been told of a stop at the
+   *     position after the last step taken (so a run folder saves its final checkpoint), and the failure is thrown on
    */
   public TrainingSummary train(Dataset train, Dataset eval, TrainingProgress from, TrainingListener listener) {
+    try {
+      return trainUntilStopped(train, eval, from, listener);
+    } finally {
+      stopRequested = false;
+    }
+  }
+
+  private TrainingSummary trainUntilStopped(Dataset train, Dataset eval, TrainingProgress from,
+      TrainingListener listener) {
     java.util.Objects.requireNonNull(train, "train: the training set must not be null");
     java.util.Objects.requireNonNull(from, "from must not be null (TrainingProgress.START for a new run)");
     java.util.Objects.requireNonNull(listener, "listener must not be null (a TrainingListener that does nothing for none)");
     int n = checkTrainingSets(train, eval);
     int bsMax = options.batchSize();
     int batches = batchesPerEpoch(n);
-    stopRequested = false;
     listener.onStart(from, options.totalSteps(n));
 
     Run run = new Run(from, train.imageShape(), listener, options.totalSteps(n));
     // the images the steps before `from` saw: each earlier epoch whole and the batches of its own before its next
     // one (all full: only an epoch's last batch is short), so a resumed run counts on as the uninterrupted one did
     run.examples = (long) from.epoch() * n + Math.min((long) from.batchInEpoch() * bsMax, n);
-    for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
-      int[] perm = permutation(n, options.seed(), epoch);
-      Dataset epochData = train.epoch(epoch);
-      run.startEpoch(epoch == from.epoch());
-      int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
-      for (int b = firstBatch; b < batches; b++) {
-        if (stopRequested || Thread.currentThread().isInterrupted()) { // an interrupt stops as requestStop does
-          return run.stopped(run.at(epoch, b));
+    try {
+      for (int epoch = from.epoch(); epoch < options.epochs(); epoch++) {
+        int[] perm = permutation(n, options.seed(), epoch);
+        Dataset epochData = train.epoch(epoch);
+        run.startEpoch(epoch == from.epoch());
+        int firstBatch = epoch == from.epoch() ? from.batchInEpoch() : 0;
+        for (int b = firstBatch; b < batches; b++) {
+          if (stopRequested || Thread.currentThread().isInterrupted()) { // an interrupt stops as requestStop does
+            return run.stopped(run.at(epoch, b));
+          }
+          run.step(epochData, perm, b * bsMax, Math.min(bsMax, n - b * bsMax), epoch, b);
         }
-        run.step(epochData, perm, b * bsMax, Math.min(bsMax, n - b * bsMax), epoch, b);
+        try {
+          run.endEpoch(epoch, eval);
+        } catch (java.util.concurrent.CancellationException e) {
+          if (!stopRequested && !Thread.currentThread().isInterrupted()) {
+            throw e;
+          }
+          // stopped during the evaluation, which a resume from here runs first (its steps are all taken)
+          return run.stopped(run.at(epoch, batches));
+        }
       }
+    } catch (ListenerFailure f) {
+      // the model and the position are consistent (the failure came after a step or an epoch's end): end there, so
+      // that a run folder writes its final checkpoint, then throw what the listener threw
       try {
-        run.endEpoch(epoch, eval);
-      } catch (java.util.concurrent.CancellationException e) {
-        if (!stopRequested && !Thread.currentThread().isInterrupted()) {
-          throw e;
-        }
-        // stopped during the evaluation, which a resume from here runs first (its steps are all taken)
-        return run.stopped(run.at(epoch, batches));
+        run.stopped(f.position);
+      } catch (RuntimeException | Error e) {
+        f.getCause().addSuppressed(e);
       }
+      throw f.rethrown();
     }
     return run.completed(run.at(options.epochs(), 0));
+  }
+
+  /** A listener's failure after a step or an epoch's end, with the position the run is consistent at. */
+  private static final class ListenerFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final transient TrainingProgress position;
+
+    ListenerFailure(TrainingProgress position, Throwable cause) {
+      super(cause);
+      this.position = position;
+    }
+
+    /** The listener's own exception (unchecked: listeners throw nothing else). */
+    RuntimeException rethrown() {
+      if (getCause() instanceof Error e) {
+        throw e;
+      }
+      return (RuntimeException) getCause();
+    }
+  }
+
+  /**
+   * Calls listeners after the model and the counts have moved to {@code position}: a failure is a {@link
+   * ListenerFailure} at it, and an interrupt that came before the call stays set although a listener cleared it (JDK
+   * code that listeners run clears it: Java2D's font loading, behind an image log).
+   */
+  private static void notifyAt(TrainingProgress position, Runnable call) {
+    boolean interrupted = Thread.currentThread().isInterrupted();
+    try {
+      call.run();
+    } catch (RuntimeException | Error e) {
+      throw new ListenerFailure(position, e);
+    } finally {
+      if (interrupted && !Thread.currentThread().isInterrupted()) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /** Checks both sets against the model and the batch size against the training set; returns its size. */
@@ -361,8 +421,11 @@ public final class Trainer {
       intervalLoss += loss;
       intervalSteps++;
       timedSteps++;
-      listener.onStep(step, epoch, loss);
-      log(epoch, loss, prediction);
+      float[] logged = prediction;
+      notifyAt(at(epoch, b + 1), () -> {
+        listener.onStep(step, epoch, loss);
+        log(epoch, loss, logged);
+      });
     }
 
     /** Draws the step's timesteps and noise (keyed by the steps taken) and forms {@code x_t} and the target. */
@@ -413,7 +476,9 @@ public final class Trainer {
         evalLosses.add(e);
         evalLoss = OptionalDouble.of(e);
       }
-      listener.onEpochEnd(new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos), at(epoch + 1, 0)));
+      EpochSummary summary = new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos),
+          at(epoch + 1, 0));
+      notifyAt(summary.progress(), () -> listener.onEpochEnd(summary));
     }
 
     /** The summary of a run stopped at {@code at}: the loss is the current epoch's so far, if any. */

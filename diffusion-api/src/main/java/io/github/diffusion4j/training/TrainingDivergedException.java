@@ -17,6 +17,18 @@ public class TrainingDivergedException extends RuntimeException {
   }
 
   /**
+   * Creates the exception with what found it.
+   *
+   * @param step the step whose loss was not finite
+   * @param message the explanation
+   * @param cause the exception this one adds to (e.g. the trainer's, with where the last checkpoint is)
+   */
+  public TrainingDivergedException(long step, String message, Throwable cause) {
+    super(message, cause);
+    this.step = step;
+  }
+
+  /**
    * The step whose loss was not finite.
    *
    * @return the step number (from 1)

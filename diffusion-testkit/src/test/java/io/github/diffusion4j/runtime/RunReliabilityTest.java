@@ -406,25 +406,124 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * An interrupt of the training thread stops the run with a final checkpoint, also at a step that writes an image log
+   * (every 5 steps): drawing the log's titles loads fonts, and Java2D's font loading cleared the flag, so the run went
+   * on to its end; and an interrupted thread's file channel refused the log's PNG.
+   */
   @Test
   void anInterruptStopsTrainingWithAFinalCheckpoint() throws IOException {
+    for (int imageLogEvery : new int[] {0, 5}) {
+      RunFolder a = new RunFolder(dir.resolve("a" + imageLogEvery));
+      try (Diffusion d = open("training.epochs=3", "training.checkpoint_every=100",
+          "training.image_log_every=" + imageLogEvery); TrainingRun run = TrainingRun.start(d, a)) {
+        io.github.diffusion4j.training.TrainingSummary s = run.run(new TrainingListener() {
+          @Override
+          public void onStep(long step, int epoch, double loss) {
+            if (step == 10) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        });
+        assertTrue(Thread.interrupted(), "the interrupt is kept");
+        assertFalse(s.completed());
+        assertEquals(10, s.progress().step(), "image logs every " + imageLogEvery);
+        assertEquals(a.checkpoints().resolve("step-00000010"), run.lastCheckpoint().orElseThrow());
+        assertEquals(imageLogEvery > 0, Files.exists(a.imageLog(10)), "the step's image log is written");
+      }
+      try (TrainedModel m = TrainedModel.load(a.root(), List.of())) {
+        assertEquals(a.checkpoints().resolve("step-00000010"), m.checkpoint().directory());
+      }
+    }
+  }
+
+  /** A listener that fails ends the run with a final checkpoint at its step, and its exception is thrown. */
+  @Test
+  void aFailingListenerLeavesAFinalCheckpointAtItsStep() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
-    try (Diffusion d = open("training.epochs=3", "training.checkpoint_every=100"); TrainingRun run = TrainingRun.start(d, a)) {
-      io.github.diffusion4j.training.TrainingSummary s = run.run(new TrainingListener() {
+    try (Diffusion d = open("training.epochs=3", "training.checkpoint_every=100");
+        TrainingRun run = TrainingRun.start(d, a)) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.run(new TrainingListener() {
         @Override
         public void onStep(long step, int epoch, double loss) {
-          if (step == 10) {
-            Thread.currentThread().interrupt();
+          if (step == 9) {
+            throw new IllegalStateException("the listener's bug");
           }
         }
-      });
-      assertTrue(Thread.interrupted(), "the interrupt is kept");
-      assertFalse(s.completed());
-      assertEquals(10, s.progress().step());
-      assertEquals(a.checkpoints().resolve("step-00000010"), run.lastCheckpoint().orElseThrow());
+      }));
+      assertEquals("the listener's bug", e.getMessage());
+      assertEquals(a.checkpoints().resolve("step-00000009"), run.lastCheckpoint().orElseThrow());
     }
-    try (TrainedModel m = TrainedModel.load(a.root(), List.of())) {
-      assertEquals(a.checkpoints().resolve("step-00000010"), m.checkpoint().directory());
+    try (Diffusion d = open("training.epochs=3", "training.checkpoint_every=100");
+        TrainingRun resumed = TrainingRun.resume(d, a)) {
+      assertEquals(21, resumed.run().progress().step(), "resumed from step 9 to the end (7 batches x 3 epochs)");
+    }
+  }
+
+  /** A stop asked for while the run loads its data (before training's first step) is not lost. */
+  @Test
+  void aStopRequestedBeforeTheFirstStepStopsTheRun() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      run.requestStop();
+      io.github.diffusion4j.training.TrainingSummary s = run.run();
+      assertFalse(s.completed());
+      assertEquals(0, s.progress().step());
+    }
+  }
+
+  /**
+   * Closing a run, or its {@code Diffusion}, from another thread while it trains stops it (it writes its final
+   * checkpoint) and waits for it; neither frees the model under the training thread.
+   */
+  @Test
+  void closingWhileTrainingStopsTheRunAndWaitsForIt() throws Exception {
+    for (boolean wholeDiffusion : new boolean[] {false, true}) {
+      RunFolder a = new RunFolder(dir.resolve(wholeDiffusion ? "d" : "r"));
+      Diffusion d = open("training.epochs=3", "training.checkpoint_every=100");
+      TrainingRun run = TrainingRun.start(d, a);
+      java.util.concurrent.CountDownLatch atStep3 = new java.util.concurrent.CountDownLatch(1);
+      Thread[] closer = new Thread[1];
+      java.util.concurrent.atomic.AtomicReference<Throwable> closeFailure = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.CompletableFuture<io.github.diffusion4j.training.TrainingSummary> trained =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> run.run(new TrainingListener() {
+            @Override
+            public void onStep(long step, int epoch, double loss) {
+              if (step == 3) {
+                atStep3.countDown();
+                // hold step 3 until the closer waits for the run (it has asked for the stop by then)
+                long until = System.nanoTime() + 10_000_000_000L;
+                while (closer[0] == null || closer[0].getState() != Thread.State.WAITING) {
+                  if (System.nanoTime() > until) {
+                    throw new AssertionError("the closer did not wait for the run");
+                  }
+                  Thread.onSpinWait();
+                }
+              }
+            }
+          }));
+      assertTrue(atStep3.await(30, java.util.concurrent.TimeUnit.SECONDS));
+      closer[0] = new Thread(() -> {
+        try {
+          if (wholeDiffusion) {
+            d.close();
+          } else {
+            run.close();
+          }
+        } catch (Throwable t) {
+          closeFailure.set(t);
+        }
+      });
+      closer[0].start();
+      io.github.diffusion4j.training.TrainingSummary s = trained.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      closer[0].join(30_000);
+      assertFalse(closer[0].isAlive());
+      assertEquals(null, closeFailure.get());
+      assertFalse(s.completed(), wholeDiffusion ? "Diffusion.close" : "TrainingRun.close");
+      assertEquals(3, s.progress().step());
+      assertEquals(a.checkpoints().resolve("step-00000003"), run.lastCheckpoint().orElseThrow());
+      run.close();
+      d.close();
     }
   }
 

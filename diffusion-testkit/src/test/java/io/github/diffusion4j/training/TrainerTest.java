@@ -3,6 +3,7 @@ package io.github.diffusion4j.training;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,6 +87,66 @@ class TrainerTest {
       assertEquals(160, r.examplesSeen());
       // x_t mixes data of variance ~1/3 (uniform corners in [-1, 1]) with unit noise: between the two
       assertTrue(r.noisedVariance() > 0.25 && r.noisedVariance() < 1.1, "x_t variance " + r.noisedVariance());
+    }
+  }
+
+  /**
+   * A stop asked for before {@code train} (a signal while a run loads its data) stops that call before its first step;
+   * the call then forgets it, so the next call trains.
+   */
+  @Test
+  void aStopRequestedBeforeTrainStopsThatCallAndIsThenForgotten() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel m = ref.createModel(spec, opt, 5)) {
+      Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(1, 32));
+      t.requestStop();
+      int[] steps = {0};
+      TrainingListener counting = new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          steps[0]++;
+        }
+      };
+      TrainingSummary stopped = t.train(train, null, TrainingProgress.START, counting);
+      assertFalse(stopped.completed());
+      assertEquals(0, stopped.progress().step());
+      assertEquals(0, steps[0]);
+      TrainingSummary whole = t.train(train, null, TrainingProgress.START, counting);
+      assertTrue(whole.completed(), "the stop was for the call it came before");
+      assertEquals(10, steps[0], "300 images in batches of 32: 10 steps");
+    }
+  }
+
+  /**
+   * A listener that throws after a step ends the run there: {@code onEnd} hears of a stop at the position after that
+   * step (so a run folder writes its final checkpoint), then the listener's own exception is thrown.
+   */
+  @Test
+  void aListenerFailureEndsTheRunAtItsPositionThenIsThrown() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel m = ref.createModel(spec, opt, 5)) {
+      Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(2, 32));
+      TrainingSummary[] ended = new TrainingSummary[1];
+      IllegalStateException boom = new IllegalStateException("boom");
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.train(train, null,
+          TrainingProgress.START, new TrainingListener() {
+            @Override
+            public void onStep(long step, int epoch, double loss) {
+              if (step == 13) {
+                throw boom;
+              }
+            }
+
+            @Override
+            public void onEnd(TrainingSummary s) {
+              ended[0] = s;
+            }
+          }));
+      assertSame(boom, e);
+      assertFalse(ended[0].completed());
+      TrainingProgress p = ended[0].progress();
+      assertEquals(List.of(1, 3, 13L), List.of(p.epoch(), p.batchInEpoch(), p.step()), "after step 13: epoch 2, batch 4");
+      assertEquals(13, m.stepCount(), "the model took step 13");
     }
   }
 
