@@ -104,43 +104,48 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      InputImages ends = images != null && checked == null ? ends(image) : checked;
-      if (ends != null) { // the latents DDIM samples back to the two images
-        float[][] latents = invert(m, ends);
-        a = latents[0];
-        b = latents[1];
-      } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
-        a = Latents.initialLatent(request, between[0]);
-        b = Latents.initialLatent(request, between[1]);
-      } else {
-        a = Noise.seeded(seed).split(0).normals(image.size());
-        b = Noise.seeded(seed).split(1).normals(image.size());
-      }
-      Sampler ddim = d.sampler();
-      float[] images;
-      try (TensorScope s = d.backend().tensors().openScope()) {
-        Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
-        images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
-      }
-      if (png) {
-        ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
-      } else {
-        try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
-            "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
-            Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1]))) {
-          output.accept(0, images, count);
-          output.commit();
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the inversion or sampling, which ends before its next step, and a file
+      // being written is abandoned with its temporary deleted before the guard lets the JVM go
+      try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
+        InputImages ends = images != null && checked == null ? ends(image) : checked;
+        if (ends != null) { // the latents DDIM samples back to the two images
+          float[][] latents = invert(m, ends);
+          a = latents[0];
+          b = latents[1];
+        } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
+          a = Latents.initialLatent(request, between[0]);
+          b = Latents.initialLatent(request, between[1]);
+        } else {
+          a = Noise.seeded(seed).split(0).normals(image.size());
+          b = Noise.seeded(seed).split(1).normals(image.size());
         }
-      }
-      spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
-      if (ends != null) {
-        int k = image.size();
-        boolean fewer = d.plan().size() < d.schedule().size();
-        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
-            + "%.1f levels of 255 (DDIM inversion over %d steps%s)%n", ends.file(0).getFileName(),
-            ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
-            meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size(),
-            fewer ? "; more --steps come closer" : "");
+        Sampler ddim = d.sampler();
+        float[] images;
+        try (TensorScope s = d.backend().tensors().openScope()) {
+          Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
+          images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
+        }
+        if (png) {
+          ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
+        } else {
+          try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
+              "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
+              Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1],
+              "images", ends == null ? "none" : ends.file(0).getFileName() + "," + ends.file(1).getFileName()))) {
+            output.accept(0, images, count);
+            output.commit();
+          }
+        }
+        spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
+        if (ends != null) {
+          int k = image.size();
+          boolean fewer = d.plan().size() < d.schedule().size();
+          spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
+              + "%.1f levels of 255 (DDIM inversion over %d steps%s)%n", ends.file(0).getFileName(),
+              ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
+              meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size(),
+              fewer ? "; more --steps come closer" : "");
+        }
       }
     }
     return DiffusionCli.OK;

@@ -14,6 +14,25 @@ final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
   private final Thread hook;
 
+  /**
+   * The guard of a command that trains, then samples: a signal during training asks it to stop ({@code stop}: its
+   * final checkpoint follows), one once {@code sampling} is set interrupts the command's thread (the calling one), so
+   * the sampling ends at its next step and its outputs' temporaries are deleted.
+   *
+   * @param stop asks the training to stop
+   * @param sampling set when the command has moved on to sampling
+   * @return the guard
+   */
+  static InterruptGuard stoppingThenInterrupting(Runnable stop, java.util.concurrent.atomic.AtomicBoolean sampling) {
+    Thread command = Thread.currentThread();
+    return new InterruptGuard(() -> {
+      stop.run();
+      if (sampling.get()) {
+        command.interrupt();
+      }
+    });
+  }
+
   InterruptGuard(Runnable stop) {
     hook = new Thread(() -> {
       stop.run();

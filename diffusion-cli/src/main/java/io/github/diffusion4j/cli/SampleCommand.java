@@ -131,35 +131,38 @@ final class SampleCommand implements Callable<Integer> {
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
       // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
-      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes)
+      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes), and
+      // a GIF or strip being written is abandoned with its temporary deleted, as the guard covers them too
       Thread sampling = Thread.currentThread();
-      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt);
-          OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
-              metadata(s, request.plan(), walked, inits, strengthUsed))) {
-        if (inits == null) {
-          d.sampleImages(m.model(), s, request, progress, output);
-        } else {
-          sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
+      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt)) {
+        try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
+            metadata(s, request.plan(), walked, inits, strengthUsed))) {
+          if (inits == null) {
+            d.sampleImages(m.model(), s, request, progress, output);
+          } else {
+            sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
+          }
+          output.commit();
         }
-        output.commit();
-      }
-      o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
-          + (inits == null ? request.plan().size() + " steps, "
-              : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed + ", ")
-          + d.backend().name() + ")");
-      if (gif != null) {
-        OutputFiles.writeGif(gif, progress.frames(), image);
-        o.println("wrote " + gif);
-      }
-      if (frames != null) {
-        Path strip = sibling(out, "-frames.png");
-        List<float[]> f = progress.frames();
-        List<float[]> firstRows = new ArrayList<>();
-        for (float[] frame : f) {
-          firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
+        o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
+            + (inits == null ? request.plan().size() + " steps, "
+                : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed
+                    + ", ")
+            + d.backend().name() + ")");
+        if (gif != null) {
+          OutputFiles.writeGif(gif, progress.frames(), image);
+          o.println("wrote " + gif);
         }
-        OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, walked.size(), frames);
-        o.println("wrote " + strip);
+        if (frames != null) {
+          Path strip = sibling(out, "-frames.png");
+          List<float[]> f = progress.frames();
+          List<float[]> firstRows = new ArrayList<>();
+          for (float[] frame : f) {
+            firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
+          }
+          OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, walked.size(), frames);
+          o.println("wrote " + strip);
+        }
       }
     }
     return DiffusionCli.OK;

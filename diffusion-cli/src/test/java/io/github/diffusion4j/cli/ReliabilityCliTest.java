@@ -62,6 +62,43 @@ class ReliabilityCliTest {
   }
 
   /**
+   * SIGTERM once training has finished, while train draws its final samples: the sampling stops at its next step and
+   * leaves no temporary (the signal only asked the finished training to stop, so the JVM was held two minutes, then
+   * halted, possibly in the middle of samples.png).
+   */
+  @Test
+  void aSigtermDuringTrainsFinalSamplesEndsThemPromptly() throws Exception {
+    // a wide MLP on 32x32 images sampled with 1000 DDPM steps on the reference backend: minutes of sampling
+    Path yaml = dir.resolve("slow-samples.yaml");
+    Files.writeString(yaml, CONFIG.replace("[3, 5, 5]", "[3, 32, 32]").replace("hidden: 8", "hidden: 512")
+        .replace("train_size: 192", "train_size: 32").replace("num_train_timesteps: 20", "num_train_timesteps: 1000")
+        .replace("num_inference_steps: 2", "num_inference_steps: 1000").replace("count: 4", "count: 64"));
+    Path runs = dir.resolve("slow-runs");
+    Path log = dir.resolve("slow-samples.log");
+    Process p = ChildCli.builder(dir, log, "train", "-c", yaml.toString(), "--set", "output.dir=" + runs, "--set",
+        "output.name=slow").start();
+    long deadline = System.nanoTime() + 240_000_000_000L;
+    while (p.isAlive() && !ChildCli.read(log).contains("finished at step") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(p.isAlive(), "still sampling when signalled: " + ChildCli.read(log));
+    Thread.sleep(300); // into the sampling
+    long signalled = System.nanoTime();
+    ChildCli.signal(p, "TERM");
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), ChildCli.read(log));
+    double seconds = (System.nanoTime() - signalled) / 1e9;
+    // a step of this sampling is milliseconds; the JVM's own exit well under the guard's 120 s hold
+    assertTrue(seconds < 30, "ended " + seconds + " s after the signal: " + ChildCli.read(log));
+    Path folder = runs.resolve("slow");
+    assertFalse(Files.exists(folder.resolve("samples.png")), "the samples were not finished");
+    try (var files = Files.walk(folder)) {
+      assertEquals(List.of(), files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".tmp-")).toList());
+    }
+    assertFalse(ChildCli.read(log).contains("\tat "), "no stack trace: " + ChildCli.read(log));
+    assertTrue(Files.exists(folder.resolve("checkpoints/step-00000001/model.safetensors")), "the training's checkpoint");
+  }
+
+  /**
    * 300,000 samples are 90 MB of float32: more than the child's whole 48 MB heap, so this passes only if
    * the samples stream to the file batch by batch (before, they were all held, and 2,000,000 failed with an
    * OutOfMemoryError).
