@@ -54,12 +54,14 @@ final class RunArtifacts {
     int shown = Math.min(request.count(), GRID_MAX);
     int nrow = (int) Math.ceil(Math.sqrt(shown));
     ImageGrid.Canvas grid = ImageGrid.canvas(Shape.batchOf(shown, image), ImageGrid.Options.defaults().withNrow(nrow));
-    d.sampleImages(model, sampler, request, progress, (first, images, n) -> {
-      if (first < shown) {
-        grid.draw((int) first, images, (int) Math.min(n, shown - first));
-      }
-      more.accept(first, images, n);
-    });
+    try (progress) {
+      d.sampleImages(model, sampler, request, progress, (first, images, n) -> {
+        if (first < shown) {
+          grid.draw((int) first, images, (int) Math.min(n, shown - first));
+        }
+        more.accept(first, images, n);
+      });
+    }
     ImageGrid.writePng(png, grid.finish());
     if (gif != null) {
       OutputFiles.writeGif(gif, progress.frames(), image);

@@ -134,7 +134,7 @@ final class SampleCommand implements Callable<Integer> {
       // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes), and
       // a GIF or strip being written is abandoned with its temporary deleted, as the guard covers them too
       Thread sampling = Thread.currentThread();
-      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt)) {
+      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
             metadata(s, request.plan(), walked, inits, strengthUsed))) {
           if (inits == null) {

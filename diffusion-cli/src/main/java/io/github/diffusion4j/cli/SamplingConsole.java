@@ -18,7 +18,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * denormalised current sample of the first {@code keep} images at chosen plan positions. Images sampled in
  * several batches (one walk over the plan each) show as one bar; frames come from the first batch.
  */
-final class SamplingConsole implements SamplingListener {
+final class SamplingConsole implements SamplingListener, AutoCloseable {
   private final String task;
   private final boolean terminal;
   private final int keep;
@@ -118,6 +118,18 @@ final class SamplingConsole implements SamplingListener {
     }
     if (index == plan.size() - 1) {
       batch++;
+    }
+  }
+
+  /**
+   * Ends the bar where sampling ended early (a failure, an interrupt): its thread would otherwise go on redrawing it
+   * around the error's line.
+   */
+  @Override
+  public void close() {
+    if (bar != null) {
+      bar.close();
+      bar = null;
     }
   }
 

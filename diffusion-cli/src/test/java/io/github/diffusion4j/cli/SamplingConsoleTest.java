@@ -2,6 +2,7 @@ package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.data.Normalization;
@@ -86,6 +87,30 @@ class SamplingConsoleTest {
         + Long.parseLong(elapsed.group(3));
     assertTrue(seconds >= 1, "the elapsed time counts the first step: " + last);
     assertTrue(seconds <= wallSeconds, "the elapsed time is at most the " + wallSeconds + " s the steps took: " + last);
+  }
+
+  /** A run that ends early (a failure, an interrupt) closes its bar, whose thread would go on drawing it. */
+  @Test
+  void closingEndsABarLeftOpenByARunThatEndedEarly() {
+    boolean[] closed = {false};
+    SamplingConsole console = new SamplingConsole("ddim", true, 0, 0,
+        new DelegatingProgressBarConsumer(line -> { }, 120) {
+          @Override
+          public void close() {
+            closed[0] = true;
+            super.close();
+          }
+        }, null, System::nanoTime);
+    Timesteps plan = Timesteps.of(1000, 999, 499);
+    try (TensorScope scope = REF.openScope()) {
+      var x = REF.zeros(Shape.of(1, 1, 2, 2));
+      console.onStart(plan, x);
+      console.onStep(0, plan, new ReverseStepResult(x, null)); // the run fails before its second step
+    }
+    assertFalse(closed[0], "open while the run goes on");
+    console.close();
+    assertTrue(closed[0], "closed");
+    console.close(); // again: nothing left to close
   }
 
   /** Off a terminal (a log, nohup): a line every 30 s of a long run, none for a short one and none at the end. */
