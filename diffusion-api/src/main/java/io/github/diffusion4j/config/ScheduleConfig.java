@@ -34,7 +34,9 @@ public record ScheduleConfig(ScheduleSpec spec, PredictionType predictionType) {
   static final Key<ScheduleConfig, PredictionType> PREDICTION_TYPE = Key.of("schedule.prediction_type",
       ScheduleConfig::predictionType,
       ValueType.enumeration(PredictionType.class, PredictionType::configName), PredictionType.EPSILON,
-      "what the model predicts: epsilon (the noise), sample (x0) or v_prediction (v)");
+      "what the model predicts: epsilon (the noise), sample (x0) or v_prediction (v); the loss is the plain mean "
+          + "squared error against it (for sample not weighted by the SNR as diffusers' `train_unconditional.py` "
+          + "weights it)");
   static final Key<ScheduleConfig, Boolean> RESCALE_BETAS_ZERO_SNR = Key.of(
       "schedule.rescale_betas_zero_snr", (ScheduleConfig c) -> c.spec().rescaleBetasZeroSnr(), ValueType.bool(),
       false,
