@@ -84,6 +84,18 @@ public record DiffusersFolder(
   }
 
   /**
+   * The UNet's {@value #CONFIG} of a diffusers folder: {@code unet/}{@value #CONFIG} where the folder has one (a
+   * pipeline, {@code DDPMPipeline.save_pretrained}), else the folder's own (a bare {@code UNet2DModel}).
+   *
+   * @param directory the folder
+   * @return the file (which need not exist)
+   */
+  public static Path unetConfigFile(Path directory) {
+    Path inUnet = directory.resolve("unet").resolve(CONFIG);
+    return Files.isRegularFile(inUnet) ? inUnet : directory.resolve(CONFIG);
+  }
+
+  /**
    * Whether a path is a diffusers folder (it has {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, or a
    * {@value #CONFIG} beside diffusers weights or a {@value #SCHEDULER}) rather than a diffusion4j checkpoint or run
    * folder; a model folder whose weights are missing is one, so that reading it says which weights it lacks.
@@ -136,13 +148,14 @@ public record DiffusersFolder(
     if (Files.isRegularFile(index)) {
       checkIndex(index, forSampling);
     }
-    if (Files.isRegularFile(directory.resolve("unet").resolve(CONFIG))) {
-      unetDir = directory.resolve("unet");
-      schedulerDir = directory.resolve("scheduler");
-    } else if (!Files.isRegularFile(directory.resolve(CONFIG))) {
+    Path configFile = unetConfigFile(directory);
+    if (!Files.isRegularFile(configFile)) {
       throw CheckpointException.of(directory, "not a diffusers folder: no " + CONFIG + " in it or in unet/");
     }
-    Path configFile = unetDir.resolve(CONFIG);
+    if (!configFile.getParent().equals(directory)) {
+      unetDir = directory.resolve("unet");
+      schedulerDir = directory.resolve("scheduler");
+    }
     UNet2DConfig config = readConfig(configFile);
     Path weightsFile = weightsFile(unetDir);
     rejectLfsPointer(weightsFile);

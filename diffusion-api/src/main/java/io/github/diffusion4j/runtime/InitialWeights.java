@@ -70,8 +70,7 @@ final class InitialWeights {
     check(diffusion.loadedConfig(), from);
     ModelSpec spec = diffusion.modelSpec();
     if (DiffusersFolder.isDiffusersFolder(from)) {
-      Path config = Files.isRegularFile(from.resolve("unet").resolve(DiffusersFolder.CONFIG))
-          ? from.resolve("unet").resolve(DiffusersFolder.CONFIG) : from.resolve(DiffusersFolder.CONFIG);
+      Path config = DiffusersFolder.unetConfigFile(from);
       java.util.Map<String, Object> have;
       try {
         have = DiffusersFolder.readConfig(config).toMap();

@@ -120,9 +120,7 @@ public final class TrainedModel implements AutoCloseable {
         if (ConfigLoader.overridesTouch(overrides, "data") || ConfigLoader.overridesTouch(overrides, "model")) {
           return Optional.empty();
         }
-        Path unetConfig = Files.isRegularFile(path.resolve("unet").resolve(DiffusersFolder.CONFIG))
-            ? path.resolve("unet").resolve(DiffusersFolder.CONFIG) : path.resolve(DiffusersFolder.CONFIG);
-        UNet2DConfig unet = DiffusersFolder.readConfig(unetConfig);
+        UNet2DConfig unet = DiffusersFolder.readConfig(DiffusersFolder.unetConfigFile(path));
         return unet.sampleSize().isEmpty() ? Optional.empty()
             : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
       }

@@ -294,39 +294,42 @@ public final class Trainer {
     Noise root = Noise.seeded(options.seed()).split(EVAL);
     double total = 0;
     long count = 0;
+    TrainingBatch x = null;
     for (int start = 0, b = 0; start < n; start += bsMax, b++) {
       if (stoppable && stopRequested) {
         throw new java.util.concurrent.CancellationException("a stop was requested during the evaluation");
       }
       int bs = Math.min(bsMax, n - start);
-      int[] idx = new int[bs];
+      x = TrainingBatch.ofSize(x, bs, k);
       for (int i = 0; i < bs; i++) {
-        idx[i] = start + i;
+        x.indices[i] = start + i;
       }
-      float[] x0 = new float[bs * k];
-      eval.gather(idx, x0);
+      eval.gather(x.indices, x.x0);
       Noise batchNoise = root.split(b);
-      RandomGenerator tg = batchNoise.split(0).generator();
-      int[] t = new int[bs];
-      double[] alphaBar = new double[bs];
-      for (int i = 0; i < bs; i++) {
-        t[i] = tg.nextInt(schedule.size());
-        alphaBar[i] = schedule.alphaBar(t[i]);
-      }
-      float[] eps = new float[bs * k];
-      batchNoise.split(1).fillNormal(eps, 0, bs * k);
-      float[] xt = new float[bs * k];
-      forward.noise(x0, t, eps, xt);
-      float[] target = new float[bs * k];
-      predictionType.target(x0, eps, alphaBar, target);
+      draw(x, batchNoise.split(0).generator(), batchNoise.split(1));
       Shape shape = Shape.batchOf(bs, eval.imageShape());
       try (TensorScope scope = tensors.openScope()) {
-        Tensor diff = model.predict(tensors.fromArray(xt, shape), t).sub(tensors.fromArray(target, shape));
+        Tensor diff = model.predict(tensors.fromArray(x.xt, shape), x.timesteps)
+            .sub(tensors.fromArray(x.target, shape));
         total += diff.mul(diff).sum();
         count += (long) bs * k;
       }
     }
     return total / count;
+  }
+
+  /**
+   * Draws a batch's timesteps from {@code timesteps} and its noise from {@code noise}, and forms {@code x_t} and the
+   * target from its clean images.
+   */
+  private void draw(TrainingBatch x, RandomGenerator timesteps, Noise noise) {
+    for (int i = 0; i < x.size; i++) {
+      x.timesteps[i] = timesteps.nextInt(schedule.size());
+      x.alphaBar[i] = schedule.alphaBar(x.timesteps[i]);
+    }
+    noise.fillNormal(x.eps, 0, x.eps.length);
+    forward.noise(x.x0, x.timesteps, x.eps, x.xt);
+    predictionType.target(x.x0, x.eps, x.alphaBar, x.target);
   }
 
   /**
@@ -430,14 +433,7 @@ public final class Trainer {
 
     /** Draws the step's timesteps and noise (keyed by the steps taken) and forms {@code x_t} and the target. */
     private void noise(TrainingBatch x) {
-      RandomGenerator tg = root.split(TIMESTEPS).split(step).generator();
-      for (int i = 0; i < x.size; i++) {
-        x.timesteps[i] = tg.nextInt(schedule.size());
-        x.alphaBar[i] = schedule.alphaBar(x.timesteps[i]);
-      }
-      root.split(NOISE).split(step).fillNormal(x.eps, 0, x.eps.length);
-      forward.noise(x.x0, x.timesteps, x.eps, x.xt);
-      predictionType.target(x.x0, x.eps, x.alphaBar, x.target);
+      draw(x, root.split(TIMESTEPS).split(step).generator(), root.split(NOISE).split(step));
     }
 
     private boolean logsAt(long s) {
