@@ -11,6 +11,7 @@ import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
@@ -407,5 +408,28 @@ public abstract class MlpContractTest extends BackendFixture {
       Tensor ok = t().zeros(Shape.of(2, 3, 5, 5));
       assertThrows(IllegalArgumentException.class, () -> m.predict(ok, new int[] {0}));
     }
+  }
+
+  /**
+   * A model whose backend was closed (its parameters freed) refuses a pass with the backend's own message
+   * instead of running it on freed memory (a step, the parameters' own); the input tensors, in a scope still open, are not the backend's to
+   * keep alive.
+   */
+  @Test
+  void passesOfAModelWhoseBackendClosedAreRefused() {
+    Backend other = createBackend();
+    TrainableModel m = other.createModel(SPEC, OptimizerSpec.adam(1e-3), 7);
+    TensorScope scope = other.tensors().openScope();
+    Tensor x = other.tensors().fromArray(Batches.normal(BATCH, 1), BATCH);
+    int[] ts = Batches.timesteps(BATCH.batch(), 100, 2);
+    m.predict(x, ts);
+    other.close();
+    IllegalStateException refused = assertThrows(IllegalStateException.class, () -> m.predict(x, ts));
+    assertEquals("the " + other.name() + " backend is closed", refused.getMessage());
+    // a step reaches the parameters (zeroing their gradient) before its pass
+    IllegalStateException step = assertThrows(IllegalStateException.class, () -> m.step(x, ts, x));
+    assertTrue(step.getMessage().contains("closed"), step.getMessage());
+    scope.close();
+    m.close();
   }
 }

@@ -485,7 +485,7 @@ final class DjlParameters implements ParameterStore {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("djl: the parameters are closed");
+      throw new IllegalStateException("djl: the parameters are closed (their model or backend was closed)");
     }
   }
 

@@ -164,16 +164,35 @@ final class Nd4jBackend implements Backend, TensorFactory {
     return layers;
   }
 
+  /**
+   * Throws if the backend is closed: what a pass opened, or a tensor made, after {@link #close} gets instead of
+   * running on freed memory.
+   *
+   * @throws IllegalStateException "the nd4j backend is closed" (the djl backend's words, with its name)
+   */
+  void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the nd4j backend is closed");
+    }
+  }
+
+  /**
+   * Frees every parameter store, workspace and tensor of this backend. Like a model's close, it does not wait
+   * for passes in progress on other threads (close it once none is; {@code Diffusion} and {@code TrainedModel}
+   * wait for their calls): a pass opened afterwards, and a kernel reading closed parameters, throw
+   * {@link IllegalStateException} instead.
+   */
   @Override
   public void close() {
+    closed = true;
     layers.close();
     scopes.close("the nd4j backend");
-    closed = true;
     freeRecycled();
   }
 
   @Override
   public Tensor zeros(Shape shape) {
+    checkOpen();
     INDArray a = allocate(shape);
     Pointer.memset(a.data().addressPointer(), 0, (long) shape.size() * Float.BYTES);
     return Nd4jTensor.owning(this, shape, a);
@@ -181,6 +200,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
+    checkOpen();
     shape.checkValues(data);
     INDArray a = allocate(shape);
     ((FloatPointer) a.data().addressPointer()).put(data);

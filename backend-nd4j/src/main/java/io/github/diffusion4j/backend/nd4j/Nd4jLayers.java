@@ -155,6 +155,7 @@ final class Nd4jLayers implements LayerBackend {
     if (items < 1) {
       throw new IllegalArgumentException("a pass needs at least one item, got " + items);
     }
+    backend.checkOpen();
     Workspace ws = pool.take(w -> true, () -> new Workspace(threads.lanes()));
     return new NativePass(this, ws, items, training);
   }

@@ -40,7 +40,9 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
   }
 
   /**
-   * A tensor that owns {@code array} and belongs to the calling thread's innermost scope.
+   * A tensor that owns {@code array} and belongs to the calling thread's innermost scope. Where it cannot be
+   * made (the backend is closed, or the array does not fit the shape), the array goes back to the backend
+   * ({@link Nd4jBackend#recycle}, which frees it once the backend is closed) instead of leaking.
    *
    * @param backend the backend
    * @param shape the shape
@@ -48,9 +50,14 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
    * @return the tensor
    */
   static Nd4jTensor owning(Nd4jBackend backend, Shape shape, INDArray array) {
-    Nd4jTensor t = new Nd4jTensor(backend, shape, array);
-    backend.scopes().register(t);
-    return t;
+    try {
+      Nd4jTensor t = new Nd4jTensor(backend, shape, array);
+      backend.scopes().register(t);
+      return t;
+    } catch (RuntimeException | Error e) {
+      backend.recycle(array);
+      throw e;
+    }
   }
 
   /**

@@ -30,12 +30,13 @@ final class Parameters implements ParameterStore {
   private final int size;
   private final INDArray[] arrays = new INDArray[Buffer.values().length];
   private final FloatBuffer[] buffers = new FloatBuffer[Buffer.values().length];
-  private final FloatPointer weightsPointer;
-  private final FloatPointer gradientPointer;
+  /** The weights' and gradient's native memory; null once closed (then every accessor throws). */
+  private volatile FloatPointer weightsPointer;
+  private volatile FloatPointer gradientPointer;
   private final KernelPool threads;
   /** Heap chunks per lane of {@link #threads}. */
   private final float[][][] chunks;
-  private boolean closed;
+  private volatile boolean closed;
 
   /**
    * Allocates zeroed vectors for a layout (the moving average when it starts).
@@ -82,7 +83,9 @@ final class Parameters implements ParameterStore {
     Pointer.memset(a.data().addressPointer(), 0, (long) Math.max(1, size) * Float.BYTES);
   }
 
+  /** A buffer of an open store. */
   private FloatBuffer buffer(Buffer b) {
+    checkOpen();
     return buffers[b.ordinal()];
   }
 
@@ -107,7 +110,7 @@ final class Parameters implements ParameterStore {
    * @return a pointer
    */
   FloatPointer weightsAt(int offset) {
-    return Blas.at(weightsPointer, offset);
+    return Blas.at(open(weightsPointer), offset);
   }
 
   /**
@@ -151,7 +154,7 @@ final class Parameters implements ParameterStore {
    * @return a pointer
    */
   FloatPointer gradientAt(int offset) {
-    return Blas.at(gradientPointer, offset);
+    return Blas.at(open(gradientPointer), offset);
   }
 
   /**
@@ -196,8 +199,7 @@ final class Parameters implements ParameterStore {
 
   @Override
   public void zeroGradients() {
-    checkOpen();
-    Pointer.memset(gradientPointer, 0, (long) Math.max(1, size) * Float.BYTES);
+    Pointer.memset(open(gradientPointer), 0, (long) Math.max(1, size) * Float.BYTES);
   }
 
   @Override
@@ -270,8 +272,20 @@ final class Parameters implements ParameterStore {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("the parameters were closed (their model or backend was closed)");
+      throw closedStore();
     }
+  }
+
+  /** A cached pointer of an open store (null once closed, when this throws instead). */
+  private FloatPointer open(FloatPointer p) {
+    if (p == null || closed) {
+      throw closedStore();
+    }
+    return p;
+  }
+
+  private static IllegalStateException closedStore() {
+    return new IllegalStateException("nd4j: the parameters are closed (their model or backend was closed)");
   }
 
   private void free() {
@@ -288,6 +302,8 @@ final class Parameters implements ParameterStore {
   public synchronized void close() {
     if (!closed) {
       closed = true;
+      weightsPointer = null;
+      gradientPointer = null;
       free();
       owner.forget(this);
     }

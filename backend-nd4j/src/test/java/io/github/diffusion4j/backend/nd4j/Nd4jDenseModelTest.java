@@ -359,4 +359,19 @@ class Nd4jDenseModelTest extends BackendFixture {
       return m.predict(b.x(nd), b.t).toFloatArray();
     }
   }
+
+  /**
+   * Closed parameters refuse every accessor a kernel reads them through (their pointers were cleared), so a
+   * pass that reaches them after its backend closed fails instead of handing freed memory to BLAS.
+   */
+  @Test
+  void closedParametersRefuseTheKernelsAccessors() {
+    Parameters p = (Parameters) backend.layers().parameters(Map.of("w", new int[] {4, 3}));
+    p.close();
+    for (Runnable read : List.<Runnable>of(() -> p.weightsAt(0), () -> p.gradientAt(0), () -> p.weights(0, 2),
+        () -> p.weight(1), p::gradientBuffer, p::zeroGradients)) {
+      IllegalStateException refused = assertThrows(IllegalStateException.class, read::run);
+      assertEquals("nd4j: the parameters are closed (their model or backend was closed)", refused.getMessage());
+    }
+  }
 }

@@ -19,6 +19,7 @@ import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The nd4j tensors against the reference backend. Every operation is float32 arithmetic in the same
@@ -236,5 +237,17 @@ class Nd4jTensorTest extends BackendFixture {
     assertEquals(before + 1, b.scopes().rootLiveCount());
     kept.close();
     assertEquals(before, b.scopes().rootLiveCount());
+  }
+
+  /** An array that a closed backend's tensor cannot take is freed, not leaked, and the tensor is refused. */
+  @Test
+  void anArrayForAClosedBackendIsFreed() {
+    Nd4jBackend other = (Nd4jBackend) Nd4jTests.createBackend();
+    INDArray a = Nd4jBackend.allocate(SHAPE.size());
+    other.close();
+    IllegalStateException refused =
+        assertThrows(IllegalStateException.class, () -> Nd4jTensor.owning(other, SHAPE, a));
+    assertEquals("the nd4j backend is closed", refused.getMessage());
+    assertTrue(a.wasClosed(), "the array was freed");
   }
 }
