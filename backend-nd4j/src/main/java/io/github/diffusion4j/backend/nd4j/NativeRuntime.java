@@ -16,13 +16,16 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * calling thread; other threads follow {@code OMP_NUM_THREADS}). OpenBLAS ({@code openblas_set_num_threads},
  * process-wide) always runs on one thread: the kernels share their products over their own lanes
  * ({@link KernelPool}).
+ *
+ * <p>These native counts are process-wide (there is one runtime per process): each backend made applies its
+ * own, the last one made wins, and they govern only ND4J's own ops. A backend's thread count is its own
+ * ({@link Nd4jBackend#threads}: its kernels' lanes), whatever backend was made after it.
  */
 final class NativeRuntime {
   private static NativeRuntime instance;
   private static BackendUnavailableException failure;
 
   private final String coreType;
-  private volatile int threads;
 
   private NativeRuntime(String coreType) {
     this.coreType = coreType;
@@ -111,25 +114,16 @@ final class NativeRuntime {
     // threads (they spin between the many small products and take the core the kernels' lanes need) and
     // keeps the results the same whatever the thread count
     Nd4j.factory().blas().setMaxThreads(1);
-    this.threads = n;
-  }
-
-  /**
-   * The native thread count last applied.
-   *
-   * @return the thread count
-   */
-  int threads() {
-    return threads;
   }
 
   /**
    * A one-line description of the loaded engine.
    *
    * @param convolutions how the backend computes its convolutions ({@link DirectConv.Use#describe})
+   * @param threads the backend's thread count
    * @return versions, BLAS kernel, convolutions and threads
    */
-  String describe(String convolutions) {
+  String describe(String convolutions, int threads) {
     return "ND4J 1.0.0-M2.1 (nd4j-native, OpenBLAS 0.3.19, kernels " + coreType + "; convolutions: " + convolutions
         + "), CPU, " + threads + (threads == 1 ? " thread" : " threads");
   }

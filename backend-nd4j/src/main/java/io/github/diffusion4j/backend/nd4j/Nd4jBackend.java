@@ -142,7 +142,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
 
   @Override
   public String describe() {
-    return runtime.describe(layers.convolution().describe());
+    return runtime.describe(layers.convolution().describe(), threads());
   }
 
   @Override
@@ -212,9 +212,14 @@ final class Nd4jBackend implements Backend, TensorFactory {
     return scopes.open();
   }
 
+  /**
+   * This backend's own thread count: its kernels' lanes ({@link KernelPool}), fixed when it was made. The native
+   * counts it applied ({@link NativeRuntime}) are process-wide and change with the next backend made; this does
+   * not.
+   */
   @Override
   public int threads() {
-    return runtime.threads();
+    return layers.threads().lanes();
   }
 
   /** The calling thread's kernels run on it alone ({@link KernelPool#confine()}). */

@@ -292,6 +292,23 @@ class Nd4jThreadsTest {
     }
   }
 
+  /**
+   * A backend's thread count (what the sampling loop splits a batch by) and description are its own, though
+   * the native counts it applied are process-wide and a backend made later replaces them.
+   */
+  @Test
+  void aBackendKeepsItsThreadCountWhenAnotherIsMade() {
+    try (Backend two = new Nd4jBackendProvider().create(new BackendOptions(2))) {
+      try (Backend one = Nd4jTests.createBackend()) {
+        assertEquals(2, two.tensors().threads());
+        assertTrue(two.describe().endsWith("2 threads"), two.describe());
+        assertEquals(1, one.tensors().threads());
+      }
+    } finally {
+      NativeRuntime.load(1);
+    }
+  }
+
   @Test
   void backendThreadsAreDaemonsStoppedOnClose() throws InterruptedException {
     Backend b = new Nd4jBackendProvider().create(new BackendOptions(2));
