@@ -235,10 +235,8 @@ final class DjlBackend implements Backend, TensorFactory {
   }
 
   /**
-   * libtorch's intra-op threads at one for the calling thread, then back to what they were. The count is
-   * OpenMP's and MKL's, both kept per thread; libtorch also keeps the last count set as the one a new thread
-   * takes on its first operation, so confinements are closed in the reverse order of opening (the sampling
-   * loop closes its calling thread's last, which puts the backend's count back).
+   * libtorch's intra-op threads at one for the calling thread, then back to this backend's count
+   * ({@link IntraOpThreads}: per thread, nested, and without leaving other threads at one).
    */
   @Override
   public ThreadConfinement confineToCallingThread() {
@@ -246,9 +244,7 @@ final class DjlBackend implements Backend, TensorFactory {
     if (threads == 1) {
       return ThreadConfinement.NONE;
     }
-    int before = JniUtils.getNumThreads();
-    JniUtils.setNumThreads(1);
-    return ThreadConfinement.closingOnce(() -> JniUtils.setNumThreads(before));
+    return IntraOpThreads.confine(threads);
   }
 
   /** Throws if the backend is closed. */

@@ -14,6 +14,7 @@ import io.github.diffusion4j.tensor.ThreadConfinement;
 import io.github.diffusion4j.testkit.SplitSampling;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +69,106 @@ class DjlThreadsTest {
       assertEquals(1, inside.get());
       assertEquals(1, after.get(), "a new thread gets its count back");
       assertEquals(2, JniUtils.getNumThreads(), "another thread's confinement leaves this one's count");
+    });
+  }
+
+  /** Runs {@code body} on a new thread and waits for it. */
+  private static void onNewThread(Runnable body) {
+    Thread t = new Thread(body);
+    t.start();
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * A thread whose first libtorch operation comes while another thread is confined takes the backend's count,
+   * not the confined thread's one, and keeps it after; confinements on two threads closing out of order, and
+   * confinements nested on one thread, each leave the backend's count behind; a thread that confines before its
+   * first operation runs at one inside.
+   */
+  @Test
+  void confinementsStayOnTheirThreads() {
+    withTwoThreads(two -> {
+      AtomicInteger inside = new AtomicInteger();
+      AtomicInteger after = new AtomicInteger();
+      CountDownLatch read = new CountDownLatch(1);
+      CountDownLatch released = new CountDownLatch(1);
+      Thread starting = new Thread(() -> {
+        inside.set(JniUtils.getNumThreads());
+        read.countDown();
+        try {
+          released.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        after.set(JniUtils.getNumThreads());
+      });
+      try {
+        try (ThreadConfinement c = two.confineToCallingThread()) {
+          starting.start();
+          read.await();
+          assertEquals(1, JniUtils.getNumThreads());
+        }
+        released.countDown();
+        starting.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      assertEquals(2, inside.get(), "a thread starting during another's confinement");
+      assertEquals(2, after.get(), "and after it closed");
+      assertEquals(2, JniUtils.getNumThreads());
+
+      // two threads: this one confines first and closes first; the other closes last
+      CountDownLatch opened = new CountDownLatch(1);
+      CountDownLatch closed = new CountDownLatch(1);
+      AtomicInteger otherInside = new AtomicInteger();
+      AtomicInteger otherAfter = new AtomicInteger();
+      ThreadConfinement mine = two.confineToCallingThread();
+      Thread other = new Thread(() -> {
+        try (ThreadConfinement c = two.confineToCallingThread()) {
+          opened.countDown();
+          closed.await();
+          otherInside.set(JniUtils.getNumThreads());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        otherAfter.set(JniUtils.getNumThreads());
+      });
+      other.start();
+      try {
+        opened.await();
+        mine.close();
+        assertEquals(2, JniUtils.getNumThreads());
+        closed.countDown();
+        other.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      assertEquals(1, otherInside.get(), "the other thread stays confined after this one's confinement closed");
+      assertEquals(2, otherAfter.get());
+      assertEquals(2, JniUtils.getNumThreads());
+      onNewThread(() -> after.set(JniUtils.getNumThreads()));
+      assertEquals(2, after.get(), "a thread starting after both closed");
+
+      // nested on one thread: the inner close keeps the thread confined
+      try (ThreadConfinement outer = two.confineToCallingThread()) {
+        try (ThreadConfinement inner = two.confineToCallingThread()) {
+          assertEquals(1, JniUtils.getNumThreads());
+        }
+        assertEquals(1, JniUtils.getNumThreads(), "still inside the outer confinement");
+      }
+      assertEquals(2, JniUtils.getNumThreads());
+
+      // a thread whose first operation comes inside its own confinement
+      onNewThread(() -> {
+        try (ThreadConfinement c = two.confineToCallingThread()) {
+          inside.set(JniUtils.getNumThreads());
+        }
+      });
+      assertEquals(1, inside.get());
     });
   }
 
