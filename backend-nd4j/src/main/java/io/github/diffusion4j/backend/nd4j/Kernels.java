@@ -3,8 +3,10 @@ package io.github.diffusion4j.backend.nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * Fused elementwise passes over ND4J's native buffers (direct {@link FloatBuffer}s) for the tensors, and
- * the optimiser's passes over the parameters' heap arrays.
+ * Elementwise passes over ND4J's native buffers (direct {@link FloatBuffer}s) for the tensors, and the
+ * optimiser's passes over the parameters' heap arrays. The tensors' plain arithmetic runs here too rather than
+ * as ND4J ops: those run on libnd4j's threads, whose count is process-wide, so a thread confined to itself
+ * ({@link KernelPool#confine}), such as each of a sampling loop's slices, would still start them.
  *
  * <p>ND4J has no single op for most of these (a linear combination, a masked product, Adam in PyTorch's
  * form), and every ND4J op costs 10-20 µs of bookkeeping whatever its size, while these loops touch each
@@ -23,6 +25,121 @@ final class Kernels {
       ThreadLocal.withInitial(() -> new float[][] {new float[CHUNK], new float[CHUNK], new float[CHUNK]});
 
   private Kernels() {}
+
+  /** The plain arithmetic of two operands, one IEEE float32 operation per element. */
+  enum Arithmetic {
+    ADD,
+    SUB,
+    MUL,
+    DIV
+  }
+
+  /**
+   * {@code r[i] = x[i] op y[i]}.
+   *
+   * @param op the operation
+   * @param x first operand
+   * @param y second operand
+   * @param r result
+   * @param n element count
+   */
+  static void apply(Arithmetic op, FloatBuffer x, FloatBuffer y, FloatBuffer r, int n) {
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hy = s[1];
+    float[] hr = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      y.get(off, hy, 0, len);
+      switch (op) {
+        case ADD -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] + hy[i];
+          }
+        }
+        case SUB -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] - hy[i];
+          }
+        }
+        case MUL -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] * hy[i];
+          }
+        }
+        case DIV -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] / hy[i];
+          }
+        }
+      }
+      r.put(off, hr, 0, len);
+    }
+  }
+
+  /**
+   * {@code r[i] = x[i] op s}: a tensor and a scalar (a NaN scalar makes every value NaN, as IEEE says).
+   *
+   * @param op the operation
+   * @param x the tensor's values
+   * @param v the scalar
+   * @param r result
+   * @param n element count
+   */
+  static void apply(Arithmetic op, FloatBuffer x, float v, FloatBuffer r, int n) {
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hr = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      switch (op) {
+        case ADD -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] + v;
+          }
+        }
+        case SUB -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] - v;
+          }
+        }
+        case MUL -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] * v;
+          }
+        }
+        case DIV -> {
+          for (int i = 0; i < len; i++) {
+            hr[i] = hx[i] / v;
+          }
+        }
+      }
+      r.put(off, hr, 0, len);
+    }
+  }
+
+  /**
+   * {@code r[i] = sqrt(x[i])}, correctly rounded (NaN for a negative value).
+   *
+   * @param x the values
+   * @param r result
+   * @param n element count
+   */
+  static void sqrt(FloatBuffer x, FloatBuffer r, int n) {
+    float[][] s = SCRATCH.get();
+    float[] hx = s[0];
+    float[] hr = s[2];
+    for (int off = 0; off < n; off += CHUNK) {
+      int len = Math.min(CHUNK, n - off);
+      x.get(off, hx, 0, len);
+      for (int i = 0; i < len; i++) {
+        hr[i] = (float) Math.sqrt(hx[i]);
+      }
+      r.put(off, hr, 0, len);
+    }
+  }
 
   /**
    * {@code r[i] = a * x[i] + b * y[i]}.

@@ -11,9 +11,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A {@link Tensor} over a dense, C-ordered float32 {@link INDArray} that it owns alone (never a view), so
  * its memory can be freed the moment it is released.
  *
- * <p>Single ND4J ops serve the plain arithmetic; the fused forms (the {@code combine}s,
- * {@link #combinePerSample}, {@link #mulPerSample}) and {@link #clamp} are one pass of {@link Kernels}
- * over the native memory, since ND4J would need two or three ops (and as many temporaries) for each.
+ * <p>Every operation is one pass of {@link Kernels} over the native memory, on the calling thread: the fused forms
+ * (the {@code combine}s, {@link #combinePerSample}, {@link #mulPerSample}) would take ND4J two or three ops (and as
+ * many temporaries) each, and ND4J's ops, the plain arithmetic's too, run on libnd4j's threads, whose count is
+ * process-wide, so a confined thread would still start them.
  *
  * <p>The array is a flat vector (the tensor keeps the shape), so every array of a size can serve any tensor
  * of that size: a released tensor gives its array back to the backend for reuse ({@link
@@ -128,67 +129,48 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor add(Tensor other) {
-    INDArray o = operand(other).array();
-    Nd4jTensor r = uninitialized();
-    array().add(o, r.array());
-    return r;
+    return arithmetic(Kernels.Arithmetic.ADD, other);
   }
 
   @Override
   public Tensor sub(Tensor other) {
-    INDArray o = operand(other).array();
-    Nd4jTensor r = uninitialized();
-    array().sub(o, r.array());
-    return r;
+    return arithmetic(Kernels.Arithmetic.SUB, other);
   }
 
   @Override
   public Tensor mul(Tensor other) {
-    INDArray o = operand(other).array();
-    Nd4jTensor r = uninitialized();
-    array().mul(o, r.array());
-    return r;
+    return arithmetic(Kernels.Arithmetic.MUL, other);
   }
 
   @Override
   public Tensor div(Tensor other) {
-    INDArray o = operand(other).array();
-    Nd4jTensor r = uninitialized();
-    array().div(o, r.array());
-    return r;
+    return arithmetic(Kernels.Arithmetic.DIV, other);
   }
 
   @Override
   public Tensor add(double s) {
-    if (Double.isNaN(s)) {
-      return filled(Float.NaN);
-    }
-    Nd4jTensor r = uninitialized();
-    array().add((float) s, r.array());
-    return r;
+    return arithmetic(Kernels.Arithmetic.ADD, s);
   }
 
   @Override
   public Tensor mul(double s) {
-    if (Double.isNaN(s)) {
-      return filled(Float.NaN);
-    }
+    return arithmetic(Kernels.Arithmetic.MUL, s);
+  }
+
+  /** {@code this op other}, elementwise. */
+  private Nd4jTensor arithmetic(Kernels.Arithmetic op, Tensor other) {
+    FloatBuffer y = operand(other).buffer();
+    FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
-    array().mul((float) s, r.array());
+    Kernels.apply(op, x, y, r.buffer(), shape.size());
     return r;
   }
 
-  /**
-   * A tensor of this shape with every value {@code v}: what {@code x + NaN} and {@code x * NaN} are. ND4J's scalar
-   * operations replace a NaN operand by {@code Nd4j.EPS_THRESHOLD} (1e-5; {@code BaseNDArray.addi/muli(Number)}),
-   * so they are not asked.
-   */
-  private Nd4jTensor filled(float v) {
+  /** {@code this op s}, elementwise. */
+  private Nd4jTensor arithmetic(Kernels.Arithmetic op, double s) {
+    FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
-    FloatBuffer b = r.buffer();
-    for (int i = 0; i < shape.size(); i++) {
-      b.put(i, v);
-    }
+    Kernels.apply(op, x, (float) s, r.buffer(), shape.size());
     return r;
   }
 
@@ -233,9 +215,9 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor sqrt() {
+    FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
-    org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(
-        new org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt(array(), r.array()));
+    Kernels.sqrt(x, r.buffer(), shape.size());
     return r;
   }
 

@@ -15,11 +15,14 @@ import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.BackendFixture;
 import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.profiler.ProfilerConfig;
 
 /**
  * The nd4j tensors against the reference backend. Every operation is float32 arithmetic in the same
@@ -249,5 +252,25 @@ class Nd4jTensorTest extends BackendFixture {
         assertThrows(IllegalStateException.class, () -> Nd4jTensor.owning(other, SHAPE, a));
     assertEquals("the nd4j backend is closed", refused.getMessage());
     assertTrue(a.wasClosed(), "the array was freed");
+  }
+
+  /**
+   * The elementwise operations run in this backend's own loops, not as ND4J ops, whose native threads follow a
+   * process-wide count that a confinement cannot narrow: with ND4J's check for NaN and infinite outputs on, which
+   * fails every ND4J op that makes one, each still gives its IEEE result.
+   */
+  @Test
+  void elementwiseOperationsAreNotNd4jOps() {
+    Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().checkForNAN(true).checkForINF(true).build());
+    try (TensorScope s = nd.openScope()) {
+      Tensor x = nd.fromArray(new float[] {-1f, 0f, 1f, Float.NaN}, Shape.of(4));
+      Tensor y = nd.fromArray(new float[] {0f, 0f, Float.POSITIVE_INFINITY, 1f}, Shape.of(4));
+      for (Tensor r : List.of(x.add(y), x.sub(y), x.mul(y), x.div(y), x.sqrt(), x.add(1.0), x.mul(2.0))) {
+        assertTrue(Float.isNaN(r.toFloatArray()[3]) || Float.isNaN(r.toFloatArray()[0]), r.toString());
+      }
+      assertArrayEquals(new float[] {Float.NEGATIVE_INFINITY, Float.NaN, 0f, Float.NaN}, x.div(y).toFloatArray());
+    } finally {
+      Nd4j.getExecutioner().setProfilingConfig(ProfilerConfig.builder().build()); // the default: no checks
+    }
   }
 }
