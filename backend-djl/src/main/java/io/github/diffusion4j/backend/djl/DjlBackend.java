@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The DJL backend: float32 tensors on PyTorch's CPU engine, owned by the api's {@link ScopeStack}, and the
@@ -62,6 +63,19 @@ final class DjlBackend implements Backend, TensorFactory {
    * @throws BackendUnavailableException with a one-line reason if libtorch cannot be loaded
    */
   static DjlBackend load(BackendOptions options) {
+    return load(options, PtArrays::verify);
+  }
+
+  /**
+   * {@link #load(BackendOptions)} with the check that the new root manager passes before the backend is made
+   * (tests give one that fails, to see the manager closed).
+   *
+   * @param options the options
+   * @param check checks the root manager; throws if it is unusable
+   * @return the backend
+   * @throws BackendUnavailableException with a one-line reason if libtorch cannot be loaded
+   */
+  static DjlBackend load(BackendOptions options, Consumer<PtNDManager> check) {
     int threads = options.threads();
     long passMemory = PassMemory.fromSystemProperty(DjlLayers.PASS_MEMORY_PROPERTY);
     // the strategies' properties: a bad value fails here, before any work (their self-checks run at first use)
@@ -87,8 +101,13 @@ final class DjlBackend implements Backend, TensorFactory {
           JniUtils.setNumThreads(threads);
         }
         PtNDManager root = (PtNDManager) engine.newBaseManager(Device.cpu());
-        PtArrays.verify(root);
-        return new DjlBackend(threads, root, passMemory);
+        try {
+          check.accept(root);
+          return new DjlBackend(threads, root, passMemory);
+        } catch (RuntimeException | Error e) {
+          root.close(); // what the check or the backend's parts attached to it
+          throw e;
+        }
       } catch (RuntimeException | LinkageError e) {
         if (unpackingFailed(e)) {
           // the library is there, but there is no writable folder to unpack it into (no writable home folder and

@@ -263,15 +263,11 @@ final class PtArrays {
    * @throws IllegalStateException if it is not
    */
   static void verify(PtNDManager manager) {
-    PtNDArray probe = zeros(manager, 2, 3);
-    PtNDArray transposed = JniUtils.transpose(probe, 0, 1);
-    try {
+    try (PtNDArray probe = zeros(manager, 2, 3);
+        PtNDArray transposed = JniUtils.transpose(probe, 0, 1)) {
       if (!isContiguous(probe) || isContiguous(transposed)) {
         throw new IllegalStateException("djl: libtorch's contiguity check gives wrong answers");
       }
-    } finally {
-      transposed.close();
-      probe.close();
     }
   }
 

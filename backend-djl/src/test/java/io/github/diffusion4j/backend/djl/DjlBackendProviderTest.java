@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.MlpSpec;
 import io.github.diffusion4j.model.UNetSpec;
@@ -16,6 +18,7 @@ import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.spi.BackendUnavailableException;
 import io.github.diffusion4j.tensor.Shape;
 import java.io.File;
 import java.net.URL;
@@ -188,5 +191,21 @@ class DjlBackendProviderTest {
     b.close();
     assertThrows(IllegalStateException.class, () -> b.tensors().zeros(Shape.of(2)));
     b.close();
+  }
+
+  /** A root manager that fails its check at load is closed, with what the check made on it, not leaked. */
+  @Test
+  void aRootManagerThatFailsItsCheckIsClosed() {
+    List<PtNDManager> roots = new ArrayList<>();
+    List<PtNDArray> made = new ArrayList<>();
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> DjlBackend.load(BackendOptions.defaults(), root -> {
+          roots.add(root);
+          made.add(PtArrays.zeros(root, 2, 3));
+          throw new IllegalStateException("djl: a check that fails");
+        }));
+    assertTrue(e.getMessage().contains("a check that fails"), e.getMessage());
+    assertFalse(roots.get(0).isOpen(), "the root manager was closed");
+    assertTrue(made.get(0).isReleased(), "and the array the check made on it");
   }
 }
