@@ -22,6 +22,27 @@ import org.nd4j.linalg.factory.Nd4j;
  * the layer kinds ({@link Nd4jLayers}) on which the api runs every network.
  */
 final class Nd4jBackend implements Backend, TensorFactory {
+  /**
+   * The most floats of one native array that the kernels read: they read arrays through direct
+   * {@code FloatBuffer} views ({@code asNioFloat()}), whose size in bytes an {@code int} counts (2 GiB), so
+   * sizes are checked against this before anything is allocated.
+   */
+  static final long MAX_BUFFER_FLOATS = Integer.MAX_VALUE / Float.BYTES;
+
+  /**
+   * Refuses a native array larger than {@link #MAX_BUFFER_FLOATS}, before it is allocated.
+   *
+   * @param floats the array's size
+   * @param what what it is for the message ("a value", "a tensor")
+   * @throws IllegalArgumentException if it is larger
+   */
+  static void checkBufferFloats(long floats, String what) {
+    if (floats > MAX_BUFFER_FLOATS) {
+      throw new IllegalArgumentException(what + " of " + floats + " floats is more than one native buffer holds ("
+          + MAX_BUFFER_FLOATS + " floats, 2 GiB); use smaller batches");
+    }
+  }
+
   /** The most floats of released tensors' arrays kept for reuse (64 MB). */
   static final long RECYCLE_FLOATS = 1L << 24;
 
@@ -70,9 +91,11 @@ final class Nd4jBackend implements Backend, TensorFactory {
    *
    * @param shape the tensor's shape (the array itself is flat; tensors keep their shape)
    * @return the array
+   * @throws IllegalArgumentException if it is larger than {@link #MAX_BUFFER_FLOATS}
    */
   INDArray allocate(Shape shape) {
     long n = shape.size();
+    checkBufferFloats(n, "a tensor");
     ConcurrentLinkedDeque<INDArray> q = recycled.get(n);
     INDArray a = q == null ? null : q.poll();
     if (a != null) {

@@ -58,8 +58,9 @@ final class Parameters implements ParameterStore {
         k *= d;
       }
       total += k;
-      if (total > Integer.MAX_VALUE - 8) {
-        throw new IllegalArgumentException("more than " + (Integer.MAX_VALUE - 8) + " parameters");
+      if (total > Nd4jBackend.MAX_BUFFER_FLOATS) {
+        throw new IllegalArgumentException("more than " + Nd4jBackend.MAX_BUFFER_FLOATS
+            + " parameters: more than one native buffer holds (2 GiB)");
       }
     }
     this.size = (int) total;

@@ -116,6 +116,7 @@ final class Workspace implements AutoCloseable {
 
     private void ensure(long size) {
       if (size > capacity) {
+        Nd4jBackend.checkBufferFloats(size, "a staging buffer");
         INDArray old = array;
         array = null;
         pointer = null;
@@ -294,14 +295,12 @@ final class Workspace implements AutoCloseable {
   /**
    * A block of at least {@code floats} floats for the caller (one reference), contents undefined.
    *
-   * @param floats the size, at most {@code Integer.MAX_VALUE - 8}
+   * @param floats the size, at most {@link Nd4jBackend#MAX_BUFFER_FLOATS}
    * @return the block
+   * @throws IllegalArgumentException if the size is larger, before anything is allocated
    */
   Block take(long floats) {
-    if (floats > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException(
-          "a value of " + floats + " floats is too large for one native buffer; use smaller batches");
-    }
+    Nd4jBackend.checkBufferFloats(floats, "a value");
     int c = sizeClass(floats);
     Block b = null;
     Map.Entry<Integer, ArrayDeque<Block>> e = free.ceilingEntry(c);
@@ -312,7 +311,7 @@ final class Workspace implements AutoCloseable {
       }
     }
     if (b == null) {
-      long cap = Math.min(classCapacity(c), Integer.MAX_VALUE - 8);
+      long cap = Math.min(classCapacity(c), Nd4jBackend.MAX_BUFFER_FLOATS);
       b = new Block(Nd4jBackend.allocate(cap), cap, c);
       blocks.add(b);
     }
