@@ -168,7 +168,8 @@ final class KernelPool implements AutoCloseable {
    * @param n the number of outputs
    * @param grain the fewest outputs worth a lane of their own
    * @param task the work
-   * @throws RuntimeException or Error: the first failure of any range, after all ranges have ended
+   * @throws RuntimeException or Error: the first failure of any range, after all ranges have ended (a checked
+   *     exception that a worker's range threw undeclared comes wrapped in an {@link IllegalStateException})
    */
   void split(int n, int grain, Task task) {
     if (lanes > 1 && inRange()) {
@@ -214,6 +215,9 @@ final class KernelPool implements AutoCloseable {
       }
       if (f instanceof Error e) {
         throw e;
+      }
+      if (f != null) { // a checked exception thrown past the compiler on a worker
+        throw new IllegalStateException("a kernel range failed: " + f, f);
       }
     } finally {
       caller = null;

@@ -3,6 +3,7 @@ package io.github.diffusion4j.backend.nd4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,6 +24,7 @@ import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.tensor.ThreadConfinement;
 import io.github.diffusion4j.testkit.SplitSampling;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -178,6 +180,15 @@ class Nd4jThreadsTest {
         }
       }));
       assertEquals("lane 1 failed", e.getMessage());
+      // a checked exception thrown past the compiler on a worker is wrapped, not dropped
+      IOException io = new IOException("lane 1 read nothing");
+      IllegalStateException wrapped = assertThrows(IllegalStateException.class,
+          () -> pool.split(100, 1, (lane, from, to) -> {
+            if (lane == 1) {
+              Nd4jThreadsTest.<RuntimeException>sneaky(io);
+            }
+          }));
+      assertSame(io, wrapped.getCause());
       // a range that splits again would share lanes' scratch: refused, on the caller and on a worker
       IllegalStateException nested = assertThrows(IllegalStateException.class,
           () -> pool.split(100, 1, (lane, from, to) -> pool.split(100, 1, (l, f, t) -> { })));
@@ -194,6 +205,12 @@ class Nd4jThreadsTest {
    * thread's splits still use both lanes; confinements nest, closing twice does nothing, and after the last
    * is closed the thread's splits use both lanes again.
    */
+  /** Throws {@code t} whatever its type, as code compiled without checked exceptions may. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> void sneaky(Throwable t) throws T {
+    throw (T) t;
+  }
+
   @Test
   void aConfinedThreadRunsItsSplitsAlone() throws Exception {
     try (KernelPool pool = new KernelPool(2, "test-confine")) {
