@@ -2,6 +2,7 @@ package io.github.diffusion4j.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -315,5 +316,173 @@ class TorchCheckpointTest {
       Files.delete(p);
     }
     assertTrue(ok > 0 && ok < 600, ok + " of 600 damaged files still read");
+  }
+
+  @Test
+  void looksLikeTorchFileByItsFirstFourBytes() throws IOException {
+    assertTrue(TorchCheckpoint.looksLikeTorchFile(resource("state_dict_zip.pt")));
+    assertTrue(TorchCheckpoint.looksLikeTorchFile(resource("state_dict_legacy.pt")));
+    Path p = dir.resolve("x.bin");
+    Files.write(p, new byte[] {(byte) 0x80, 2, 0, 0});
+    assertTrue(TorchCheckpoint.looksLikeTorchFile(p), "a pickle");
+    Files.write(p, new byte[] {(byte) 0x80, 2, 0});
+    assertFalse(TorchCheckpoint.looksLikeTorchFile(p), "three bytes");
+    Files.write(p, new byte[] {'P', 'K', 3, 5});
+    assertFalse(TorchCheckpoint.looksLikeTorchFile(p), "not the zip magic");
+    Files.writeString(p, "hello");
+    assertFalse(TorchCheckpoint.looksLikeTorchFile(p));
+    assertFalse(TorchCheckpoint.looksLikeTorchFile(dir.resolve("missing.pt")));
+  }
+
+  @Test
+  void shortAndTarFilesAreNamedForWhatTheyAre() throws IOException {
+    Path p = dir.resolve("x.pt");
+    Files.write(p, new byte[0]);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().startsWith(p + ": not a PyTorch checkpoint"), e.getMessage());
+    // just the zip magic: read as a zip archive, which it is not
+    Files.write(p, new byte[] {'P', 'K', 3, 4});
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().startsWith(p + ": not a readable zip archive"), e.getMessage());
+    // a tar header is 512 bytes with "ustar" at 257: 262 bytes are enough to tell
+    byte[] tar = new byte[262];
+    System.arraycopy(ascii("ustar"), 0, tar, 257, 5);
+    Files.write(p, tar);
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().startsWith(p + ": a tar archive (PyTorch before 0.4)"), e.getMessage());
+    Files.write(p, java.util.Arrays.copyOf(tar, 261));
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().startsWith(p + ": not a PyTorch checkpoint"), e.getMessage());
+  }
+
+  private Path zipWithEntries(Map<String, byte[]> entries) throws IOException {
+    Path p = Files.createTempFile(dir, "x", ".pt");
+    try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(p))) {
+      for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+        z.putNextEntry(new ZipEntry(e.getKey()));
+        z.write(e.getValue());
+        z.closeEntry();
+      }
+    }
+    return p;
+  }
+
+  /** The byteorder entry takes at most 16 bytes, surrounding blanks ignored; "big" is refused. */
+  @Test
+  void theByteOrderEntryIsRead() throws IOException {
+    byte[] pickle = oneTensor("K\0K\u0002\u0085K\u0001\u0085");
+    byte[] storage = {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40}; // 1f, 2f
+    Map<String, byte[]> entries = new java.util.LinkedHashMap<>();
+    entries.put("archive/data.pkl", pickle);
+    entries.put("archive/data/0", storage);
+    entries.put("archive/byteorder", ascii("          little"));
+    try (TorchCheckpoint c = TorchCheckpoint.open(zipWithEntries(entries))) {
+      assertArrayEquals(new float[] {1f, 2f}, c.stateDict("").get("w").toArray());
+    }
+    entries.put("archive/byteorder", ascii("           little"));
+    Path p = zipWithEntries(entries);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": archive/byteorder holds 17 bytes, more than the 16 a state dict's pickle needs", e.getMessage());
+    entries.put("archive/byteorder", ascii("big"));
+    Path big = zipWithEntries(entries);
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(big));
+    assertEquals(big + ": byte order 'big'; only little-endian files are read", e.getMessage());
+  }
+
+  /**
+   * Compressed entries up to 1 MiB, or expanding at most 100 times, are read; a compressed pickle that expands more
+   * is refused like a compressed storage.
+   */
+  @Test
+  void compressedEntriesAreReadUnlessTheyExpandTooMuch() throws IOException {
+    int n = (1 << 20) / 4; // exactly 1 MiB of float zeros: deflates about 1000 times, still read
+    Path p = zipWith(oneTensor("J\0\0\u0004\0", "K\0J\0\0\u0004\0\u0085K\u0001\u0085"), Map.of("0", new byte[4 * n]));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(0f, c.stateDict("").get("w").get(n - 1));
+    }
+    // 2 MiB of random floats do not deflate: read
+    int m = 2 * n;
+    byte[] noise = new byte[4 * m];
+    new Random(3).nextBytes(noise);
+    for (int i = 3; i < noise.length; i += 4) {
+      noise[i] &= 0x3f; // finite floats
+    }
+    Path q = zipWith(oneTensor("J\0\0\u0008\0", "K\0J\0\0\u0008\0\u0085K\u0001\u0085"), Map.of("0", noise));
+    try (TorchCheckpoint c = TorchCheckpoint.open(q)) {
+      assertEquals(java.nio.ByteBuffer.wrap(noise).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(4 * (m - 1)),
+          c.stateDict("").get("w").get(m - 1));
+    }
+    Path bomb = zipWith(new byte[2 << 20], Map.of());
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(bomb));
+    assertTrue(e.getMessage().startsWith(bomb + ": archive/data.pkl inflates from "), e.getMessage());
+  }
+
+  @Test
+  void aTruncatedPickleIsNamedWithItsEntry() throws IOException {
+    byte[] pickle = oneTensor("K\0K\u0002\u0085K\u0001\u0085");
+    Path p = zipWith(java.util.Arrays.copyOf(pickle, pickle.length - 1), Map.of("0", new byte[8]));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertTrue(e.getMessage().startsWith(p + ": archive/data.pkl: the pickle ends before its STOP opcode"),
+        e.getMessage());
+  }
+
+  /**
+   * A legacy file holding {@code {'w': _rebuild_tensor_v2(storage '0' of 4 floats 10, 11, 12, 13 [viewed as
+   * VIEW], 0, (2,), (1,), False, OrderedDict())}}: the header pickles of the fixture, the body, the storage list
+   * ['0'], then the storage's element count and floats.
+   */
+  private Path legacyWithView(String view) throws IOException {
+    byte[] fixture = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.write(fixture, 0, 137); // magic number, protocol 1001, system info
+    b.writeBytes(oneTensor("K\u0004" + view, "K\0K\u0002\u0085K\u0001\u0085"));
+    b.writeBytes(new byte[] {(byte) 0x80, 2, ']', 'X', 1, 0, 0, 0, '0', 'a', '.'});
+    java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(8 + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    data.putLong(4).putFloat(10).putFloat(11).putFloat(12).putFloat(13);
+    b.writeBytes(data.array());
+    Path p = Files.createTempFile(dir, "legacy", ".pt");
+    Files.write(p, b.toByteArray());
+    return p;
+  }
+
+  /** A legacy storage id may name a view (key, offset, size) of a larger storage: the tensor starts at its offset. */
+  @Test
+  void legacyStorageViewsAreReadWithinTheirStorage() throws IOException {
+    try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("N"))) {
+      assertArrayEquals(new float[] {10, 11}, c.stateDict("").get("w").toArray());
+    }
+    try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("(X\u0001\0\0\0vK\u0001K\u0002t"))) {
+      assertArrayEquals(new float[] {11, 12}, c.stateDict("").get("w").toArray());
+    }
+    try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("(X\u0001\0\0\0vK\u0002K\u0002t"))) {
+      assertArrayEquals(new float[] {12, 13}, c.stateDict("").get("w").toArray(), "a view up to the storage's end");
+    }
+    for (String bad : List.of("(X\u0001\0\0\0vK\u0003K\u0002t", "(X\u0001\0\0\0vJ\u00ff\u00ff\u00ff\u00ffK\u0002t",
+        "(X\u0001\0\0\0vK\u0000J\u00ff\u00ff\u00ff\u00fft", "(X\u0001\0\0\0vK\u0001t", "K\u0001")) {
+      Path p = legacyWithView(bad);
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p), bad);
+      assertEquals(p + ": a malformed storage view of '0'", e.getMessage());
+    }
+  }
+
+  /** Truncation named by where it cuts: in the pickles, in a storage's element count, in its data. */
+  @Test
+  void truncatedLegacyFilesSayWhatIsMissing() throws IOException {
+    byte[] legacy = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    // the fixture's last storage, '856978144' (24 floats), has its element count at byte 1026 and ends the file
+    assertEquals(1130, legacy.length);
+    Path p = dir.resolve("cut.pt");
+    Files.write(p, java.util.Arrays.copyOf(legacy, 500));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": the pickle ends before its STOP opcode at byte 500 (truncated)", e.getMessage());
+    Files.write(p, java.util.Arrays.copyOf(legacy, 1034));
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": truncated: storage '856978144' runs past the end of the file", e.getMessage());
+    Files.write(p, java.util.Arrays.copyOf(legacy, 1033));
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": truncated: storage '856978144' is missing", e.getMessage());
+    Files.write(p, java.util.Arrays.copyOf(legacy, 1129));
+    e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": truncated: storage '856978144' runs past the end of the file", e.getMessage());
   }
 }
