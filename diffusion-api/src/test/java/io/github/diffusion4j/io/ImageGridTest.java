@@ -201,4 +201,142 @@ class ImageGridTest {
     assertThrows(IllegalArgumentException.class,
         () -> ImageGrid.checkSize(Shape.of(2_000_000, 1, 5, 5), o.withNrow(2_000_000)));
   }
+
+  /** Four grey 1x1 images in a 2x2 grid, cells enlarged to 2x2, padding 1: every pixel where torchvision puts it. */
+  @Test
+  void aGridOfSeveralRowsPutsEachImageInItsCell() {
+    float[] v = {0.2f, 0.4f, 0.6f, 0.8f};
+    ImageGrid.Options o = ImageGrid.Options.defaults().withNrow(2).withPadding(1).withMinCellPixels(2);
+    ImageGrid.Canvas c = ImageGrid.canvas(Shape.of(4, 1, 1, 1), o);
+    BufferedImage img = c.draw(0, new float[] {0.2f, 0.4f}, 2).draw(2, new float[] {0.6f, 0.8f}, 2)
+        .draw(4, new float[0], 0).finish();
+    assertEquals(7, img.getWidth());
+    assertEquals(7, img.getHeight());
+    for (int y = 0; y < 7; y++) {
+      for (int x = 0; x < 7; x++) {
+        int col = x % 3 == 0 ? -1 : x / 3;
+        int row = y % 3 == 0 ? -1 : y / 3;
+        int g = col < 0 || row < 0 ? 0 : ImageGrid.toByte(v[2 * row + col]);
+        assertEquals(rgb(g, g, g), img.getRGB(x, y) & 0xffffff, "pixel " + x + "," + y);
+      }
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.draw(0, new float[2], 3));
+    assertEquals("images 0..2 do not fit a grid of 4 from 2 values", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> c.draw(0, new float[4], -1));
+    assertThrows(IllegalArgumentException.class, () -> c.draw(-1, new float[4], 1));
+  }
+
+  @Test
+  void limitsAreInclusive() {
+    ImageGrid.Options o = ImageGrid.Options.defaults().withPadding(0).withMinCellPixels(1);
+    assertEquals(0, o.padding());
+    assertEquals(2, o.withNrow(2).withColumnTitles(List.of("a", "b")).columnTitles().size(), "one title per column");
+    // exactly MAX_PIXELS pixels: as a square, a row, a column
+    ImageGrid.checkSize(Shape.of(1, 1, 8192, 8192), o);
+    ImageGrid.checkSize(Shape.of(1, 1, 1, 1 << 26), o);
+    ImageGrid.checkSize(Shape.of(1, 1, 1 << 26, 1), o);
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(Shape.of(1, 1, 1, (1 << 26) + 1), o));
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(Shape.of(1, 1, (1 << 26) + 1, 1), o));
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(Shape.of(1, 1, 8193, 8192), o));
+    assertThrows(IllegalArgumentException.class, () -> o.withPadding(-1));
+    assertThrows(IllegalArgumentException.class, () -> o.withMinCellPixels(0));
+  }
+
+  /** The square-grid advice: 8192 pixels a side; cells of 2 + 10 across and 1 + 10 down after padding 10. */
+  @Test
+  void theAdviceCountsTheSquareGridThatFits() {
+    ImageGrid.Options o = ImageGrid.Options.defaults().withPadding(10).withMinCellPixels(1).withNrow(1000);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ImageGrid.checkSize(Shape.of(1_000_000, 1, 1, 2), o));
+    // across (8192 - 10) / 12 = 681, down (8192 - 10) / 11 = 743
+    assertTrue(e.getMessage().contains("at most " + 681 * 743 + " such images"), e.getMessage());
+  }
+
+  /** The share of lit pixels, and their centre, in a region: {count, mean x, mean y}. */
+  private static double[] ink(BufferedImage img, int x0, int x1, int y0, int y1) {
+    double n = 0;
+    double sx = 0;
+    double sy = 0;
+    for (int y = y0; y < y1; y++) {
+      for (int x = x0; x < x1; x++) {
+        if ((img.getRGB(x, y) & 0xffffff) != 0) {
+          n++;
+          sx += x;
+          sy += y;
+        }
+      }
+    }
+    return new double[] {n, sx / n, sy / n};
+  }
+
+  /**
+   * Titles are centred over their column and beside their row. Tolerance 3 pixels: the centre of a glyph's ink is
+   * not the centre of its advance width, and depends on the font; the mutations this guards against (a sign or a
+   * halving got wrong) move a title by 10 pixels or more.
+   */
+  @Test
+  void titlesAreCentredOnTheirCells() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        GraphicsEnvironment.getLocalGraphicsEnvironment().getAvailableFontFamilyNames().length > 0, "no fonts");
+    float[] v = new float[4 * 25]; // black images on black padding: only the titles are lit
+    ImageGrid.Options o = ImageGrid.Options.defaults().withNrow(2).withPadding(10)
+        .withColumnTitles(List.of("OO", "OO")).withRowTitles(List.of("OO", "OO"));
+    BufferedImage img = ImageGrid.render(v, Shape.of(4, 1, 5, 5), o);
+    int cell = 65; // 5 pixels enlarged 13 times
+    int left = img.getWidth() - (2 * (cell + 10) + 10);
+    assertTrue(left > 8, "a band for the row titles: " + left);
+    assertEquals(ImageGrid.TITLE_BAND + 2 * (cell + 10) + 10, img.getHeight());
+    for (int i = 0; i < 2; i++) {
+      double[] col = ink(img, left + i * (cell + 10), left + (i + 1) * (cell + 10) + 10, 0, ImageGrid.TITLE_BAND);
+      assertTrue(col[0] > 10, "column title " + i + " drawn");
+      assertEquals(left + 10 + i * (cell + 10) + cell / 2.0, col[1], 3, "column title " + i + " x");
+      assertEquals(ImageGrid.TITLE_BAND / 2.0, col[2], 3, "column title " + i + " y");
+      double[] row = ink(img, 0, left, ImageGrid.TITLE_BAND + i * (cell + 10),
+          ImageGrid.TITLE_BAND + (i + 1) * (cell + 10) + 10);
+      assertTrue(row[0] > 10, "row title " + i + " drawn");
+      assertEquals(left / 2.0, row[1], 3, "row title " + i + " x");
+      assertEquals(ImageGrid.TITLE_BAND + 10 + i * (cell + 10) + cell / 2.0, row[2], 3, "row title " + i + " y");
+    }
+    // antialiased: the edges of the glyphs are shades between the ink and the padding
+    boolean shades = false;
+    for (int x = 0; x < img.getWidth() && !shades; x++) {
+      for (int y = 0; y < ImageGrid.TITLE_BAND && !shades; y++) {
+        int g = img.getRGB(x, y) & 0xff;
+        shades = g > 0 && g < 255;
+      }
+    }
+    assertTrue(shades, "antialiased text");
+  }
+
+  /** The ink is white on a dark padding and black from a padding of 0.5 on, in the font's own width. */
+  @Test
+  void titleInkContrastsWithThePaddingAndTitlesAreMeasuredInTheirFont() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        GraphicsEnvironment.getLocalGraphicsEnvironment().getAvailableFontFamilyNames().length > 0, "no fonts");
+    float[] v = new float[25];
+    for (double pad : new double[] {0.5, 1.0}) {
+      BufferedImage img = ImageGrid.render(v, Shape.of(1, 1, 5, 5),
+          ImageGrid.Options.defaults().withPadValue(pad).withColumnTitles(List.of("HHH")));
+      int darkest = 255;
+      int brightest = 0;
+      for (int y = 0; y < ImageGrid.TITLE_BAND; y++) {
+        for (int x = 0; x < img.getWidth(); x++) {
+          darkest = Math.min(darkest, img.getRGB(x, y) & 0xff);
+          brightest = Math.max(brightest, img.getRGB(x, y) & 0xff);
+        }
+      }
+      assertTrue(darkest < 60, "black ink on padding " + pad + ": darkest " + darkest);
+      assertEquals(ImageGrid.toByte((float) pad), brightest, "nothing brighter than the padding " + pad);
+    }
+    // a title much wider than its 65-pixel cell sets the scale by its measured width: 60 'i's are far narrower than
+    // the 7-pixel fallback per character
+    String narrow = "i".repeat(60);
+    java.awt.Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    int width = g.getFontMetrics(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 12)).stringWidth(narrow);
+    g.dispose();
+    BufferedImage img = ImageGrid.render(v, Shape.of(1, 1, 5, 5),
+        ImageGrid.Options.defaults().withColumnTitles(List.of(narrow)));
+    int scale = Math.max(13, (width + 8 + 4) / 5);
+    assertEquals(5 * scale + 4, img.getWidth(), "title width " + width);
+  }
 }
