@@ -1,5 +1,6 @@
 package io.github.diffusion4j.io;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -206,5 +207,121 @@ class AtomicFilesTest {
     }
     assertEquals(3, Files.size(target));
     assertEquals(List.of("a.npy"), entries());
+  }
+
+  private Path onlyTemporary(Path folder) throws IOException {
+    try (Stream<Path> list = Files.list(folder)) {
+      List<Path> t = list.filter(p -> AtomicFiles.isTemporary(p.getFileName().toString())).toList();
+      assertEquals(1, t.size(), t.toString());
+      return t.get(0);
+    }
+  }
+
+  private static void age(Path p) throws IOException {
+    Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(
+        System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
+  }
+
+  /**
+   * Ages a file without opening it in this process: {@code Files.setLastModifiedTime} opens the file, and closing
+   * that descriptor would drop this process's lock on it.
+   */
+  private static void ageFromAnotherProcess(Path p) throws IOException {
+    long seconds = (System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS) / 1000;
+    try {
+      assertEquals(0, new ProcessBuilder("touch", "-m", "-d", "@" + seconds, p.toString()).inheritIO().start()
+          .waitFor());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  /**
+   * Judging a temporary written by this JVM must not open it: on POSIX systems closing any descriptor of a locked
+   * file drops the process's lock, and another process would then see it as abandoned.
+   */
+  @Test
+  void cleaningKeepsTheLockOfATemporaryThisProcessWrites() throws IOException {
+    Path real = Files.createDirectories(dir.resolve("real"));
+    Path link = Files.createSymbolicLink(dir.resolve("link"), real);
+    try (AtomicFiles.PendingFile f = AtomicFiles.create(link.resolve("a.npy"))) {
+      assertEquals(link.resolve("a.npy"), f.target());
+      f.out().write(1);
+      Path temp = onlyTemporary(real);
+      assertTrue(temp.getFileName().toString().matches("\\.tmp-a\\.npy-[0-9a-f]+"), temp.toString());
+      ageFromAnotherProcess(temp);
+      assertTrue(Files.getLastModifiedTime(temp).toMillis() < System.currentTimeMillis() - AtomicFiles.STALE_TEMP_MILLIS);
+      AtomicFiles.cleanStaleTemporaries(real.resolve("a.npy"));
+      IllegalStateException busy = assertThrows(IllegalStateException.class, () -> new OtherProcessLock(temp).close());
+      assertTrue(busy.getMessage().endsWith("busy"), busy.getMessage());
+      f.commit();
+    }
+    // committed: the channel is closed, so the lock is gone with it
+    new OtherProcessLock(real.resolve("a.npy")).close();
+  }
+
+  /** A stale-looking temporary is kept while a process holds its lock (another one, or this one outside a write). */
+  @Test
+  void aLockedTemporaryIsKeptAnUnlockedStaleOneGoes() throws IOException {
+    Path locked = Files.write(dir.resolve(".tmp-a.npy-11"), new byte[1]);
+    Path mine = Files.write(dir.resolve(".tmp-a.npy-22"), new byte[1]);
+    Path stale = Files.write(dir.resolve(".tmp-a.npy-33"), new byte[1]);
+    for (String unrelated : List.of("a", "b", "c", "d", "e", "f", "g", "h")) {
+      Files.write(dir.resolve(unrelated), new byte[1]); // names shorter than the temporaries' prefix
+    }
+    try (OtherProcessLock other = new OtherProcessLock(locked);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(mine,
+            java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock = ch.lock()) {
+      for (Path p : List.of(locked, mine, stale)) {
+        age(p);
+      }
+      AtomicFiles.cleanStaleTemporaries(dir.resolve("a.npy"));
+      assertTrue(Files.exists(locked), "another process holds it");
+      assertTrue(Files.exists(mine), "this process holds it");
+      assertFalse(Files.exists(stale), "nobody holds it");
+    }
+  }
+
+  /** Two writers of one name at once each get their own temporary; the last commit wins. */
+  @Test
+  void twoPendingFilesOfOneTargetCoexist() throws IOException {
+    Path target = dir.resolve("a.bin");
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+      try (AtomicFiles.PendingFile f = AtomicFiles.create(target);
+          AtomicFiles.PendingFile g = AtomicFiles.create(target)) {
+        f.out().write(1);
+        g.out().write(new byte[] {2, 2});
+        f.commit();
+        assertEquals(1, Files.size(target));
+        g.commit();
+      }
+    });
+    assertArrayEquals(new byte[] {2, 2}, Files.readAllBytes(target));
+  }
+
+  @Test
+  void aPendingFileIsCommittedOnceAndAFailedCommitLeavesNoTemporary() throws IOException {
+    Path target = dir.resolve("a.bin");
+    AtomicFiles.PendingFile f = AtomicFiles.create(target);
+    f.out().write(7);
+    f.commit();
+    IllegalStateException e = assertThrows(IllegalStateException.class, f::commit);
+    assertEquals(target + ": already committed or closed", e.getMessage());
+    f.close();
+    assertArrayEquals(new byte[] {7}, Files.readAllBytes(target));
+    AtomicFiles.PendingFile closed = AtomicFiles.create(target);
+    closed.close();
+    assertThrows(IllegalStateException.class, closed::commit);
+    // a folder with content where the file should go: the rename fails, the folder stays, the temporary goes
+    Path folder = Files.createDirectories(dir.resolve("b.bin"));
+    Files.write(folder.resolve("x"), new byte[1]);
+    AtomicFiles.PendingFile g = AtomicFiles.create(folder);
+    g.out().write(1);
+    assertThrows(IOException.class, g::commit);
+    g.close();
+    assertEquals(List.of("a.bin", "b.bin"), entries());
+    assertTrue(Files.exists(folder.resolve("x")));
   }
 }
