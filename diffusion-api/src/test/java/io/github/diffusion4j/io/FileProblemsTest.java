@@ -1,12 +1,19 @@
 package io.github.diffusion4j.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import javax.imageio.IIOException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** I/O failures in words, without Java class names or the wrappers' generic messages. */
 class FileProblemsTest {
@@ -28,5 +35,51 @@ class FileProblemsTest {
     // without a cause, its own message
     assertEquals("Can't create an ImageOutputStream!", FileProblems.describe(
         new IIOException("Can't create an ImageOutputStream!")));
+  }
+
+  @Test
+  void everyKindOfFailureHasItsWords() {
+    assertEquals("interrupted (the writing thread was interrupted, which closes its file)",
+        FileProblems.describe(new java.nio.channels.ClosedByInterruptException()));
+    assertEquals("no such file", FileProblems.describe(new java.nio.file.NoSuchFileException("/x/y")));
+    assertEquals("already exists", FileProblems.describe(new java.nio.file.FileAlreadyExistsException("/x/y")));
+    assertEquals("not a folder", FileProblems.describe(new java.nio.file.NotDirectoryException("/x/y")));
+    assertEquals("folder not empty", FileProblems.describe(new java.nio.file.DirectoryNotEmptyException("/x/y")));
+    assertEquals("input/output error", FileProblems.describe(new FileSystemException("/x/y", null, " ")));
+    assertEquals("input/output error", FileProblems.describe(new FileSystemException("/x/y")));
+    assertEquals("Stale file handle", FileProblems.describe(new IOException("Stale file handle")));
+    assertEquals("input/output error", FileProblems.describe(new IOException(" ")));
+  }
+
+  @Test
+  void whyAPathCannotBeRead(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("f"), "x");
+    assertEquals(Optional.empty(), FileProblems.ofReading(file));
+    assertEquals(Optional.of("no such file"), FileProblems.ofReading(dir.resolve("missing")));
+    assertEquals(Optional.of("is a broken symbolic link"),
+        FileProblems.ofReading(Files.createSymbolicLink(dir.resolve("l"), dir.resolve("missing"))));
+    assertEquals(Optional.of("is a folder, not a file"), FileProblems.ofReading(dir));
+    assertEquals(Optional.of("is not a regular file (a FIFO, socket or device)"),
+        FileProblems.ofReading(Path.of("/dev/null")));
+  }
+
+  @Test
+  void whyFilesCannotBeCreatedInAFolder(@TempDir Path dir) throws IOException {
+    assertEquals(Optional.empty(), FileProblems.ofWritingInto(dir));
+    assertEquals(Optional.empty(), FileProblems.ofWritingInto(dir.resolve("a/b")), "created later, under dir");
+    Path file = Files.writeString(dir.resolve("f"), "x");
+    assertEquals(Optional.of("is not a folder"), FileProblems.ofWritingInto(file));
+    assertEquals(Optional.of(file + " is not a folder"), FileProblems.ofWritingInto(file.resolve("sub")));
+    assertTrue(FileProblems.canCreateFilesIn(dir));
+    try (var s = Files.list(dir)) {
+      assertEquals(List.of(file), s.toList(), "the probe is deleted");
+    }
+    assertFalse(FileProblems.canCreateFilesIn(dir.resolve("missing")));
+    // /proc takes no new files, whoever asks (root included)
+    Path proc = Path.of("/proc");
+    if (Files.isDirectory(proc) && !FileProblems.canCreateFilesIn(proc)) {
+      assertEquals(Optional.of("cannot create files in /proc (read-only or permission denied)"),
+          FileProblems.ofWritingInto(proc.resolve("x")));
+    }
   }
 }
