@@ -404,4 +404,66 @@ class SafeTensorsTest {
     assertArrayEquals(v, s.toArray());
     assertEquals("42", t.metadata().get("seed"));
   }
+
+  /**
+   * Tensors larger than the reader's 64 KiB chunk, of 4- and 2-byte types, after a first tensor: each chunk is read
+   * from where the previous one ended, and the last, partial one is as long as what is left.
+   */
+  @Test
+  void tensorsSpanningSeveralChunksAreReadWhole() throws java.io.IOException {
+    int n32 = 40_000; // 2.4 chunks of 16384 floats
+    int n16 = 81_920; // 2.5 chunks of 32768 bfloat16s
+    float[] a = new float[n32];
+    ByteBuffer data = ByteBuffer.allocate(4 + 4 * n32 + 2 * n16).order(ByteOrder.LITTLE_ENDIAN);
+    data.putFloat(-1f);
+    for (int i = 0; i < n32; i++) {
+      a[i] = i;
+      data.putFloat(i);
+    }
+    float[] b = new float[n16];
+    for (int i = 0; i < n16; i++) {
+      b[i] = i % 251; // integers below 256 are exact in bfloat16: the upper half of their float32 bits
+      data.putShort((short) (Float.floatToIntBits(b[i]) >>> 16));
+    }
+    String header = "{" + entry("first", "F32", "[]", 0, 4) + "," + entry("a", "F32", "[" + n32 + "]", 4, 4 + 4L * n32)
+        + "," + entry("b", "BF16", "[" + n16 + "]", 4 + 4L * n32, 4 + 4L * n32 + 2L * n16) + "}";
+    byte[] file = craftAligned(header, data.array());
+    Path p = dir.resolve("big.safetensors");
+    Files.write(p, file);
+    for (TensorFile t : List.of(SafeTensors.read(file, SRC), SafeTensors.read(p))) {
+      assertArrayEquals(new float[] {-1f}, t.tensors().get("first").toArray());
+      assertArrayEquals(a, t.tensors().get("a").toArray());
+      assertArrayEquals(b, t.tensors().get("b").toArray());
+    }
+  }
+
+  @Test
+  void anEightByteFileHasAnEmptyHeaderAndFewerBytesAreTruncated() {
+    rejects(new byte[8], "header must be a JSON object starting with '{'");
+    rejects(new byte[7], "truncated: 7 bytes, but a safetensors file starts with an 8-byte header length");
+  }
+
+  @Test
+  void offsetsAreCheckedAgainstTheBytesTheShapeNeeds() {
+    // begin == end: an empty range, not one that ends before it begins
+    rejects(craftAligned("{" + entry("w", "F32", "[]", 4, 4) + "}", new byte[8]),
+        "data_offsets [4, 4] hold 0 bytes, but dtype F32 and shape [] need 4");
+    rejects(craftAligned("{" + entry("w", "F32", "[]", 4, 2) + "}", new byte[8]),
+        "data_offsets [4, 2] end before they begin");
+    rejects(craftAligned("{" + entry("w", "F32", "[2]", 4, 8) + "}", new byte[8]),
+        "data_offsets [4, 8] hold 4 bytes, but dtype F32 and shape [2] need 8");
+    // the largest array Java holds has 2^31 - 9 elements: such a shape is no error of its own
+    CheckpointException e = rejects(craftAligned("{" + entry("w", "F32", "[2147483639]", 0, 4) + "}", new byte[8]),
+        "hold 4 bytes, but dtype F32 and shape [2147483639] need 8589934556");
+    assertFalse(e.getMessage().contains("more than a Java array holds"), e.getMessage());
+    rejects(craftAligned("{" + entry("w", "F32", "[2147483640]", 0, 4) + "}", new byte[8]),
+        "has 2147483640 elements, more than a Java array holds (2147483639)");
+  }
+
+  @Test
+  void aFolderIsNamedAsOne() {
+    CheckpointException e = assertThrows(CheckpointException.class, () -> SafeTensors.read(dir));
+    assertTrue(e.getMessage().startsWith(dir + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("folder"), e.getMessage());
+  }
 }
