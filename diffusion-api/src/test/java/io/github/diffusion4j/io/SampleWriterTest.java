@@ -161,4 +161,61 @@ class SampleWriterTest {
     assertEquals(SampleWriter.Format.SAFETENSORS, SampleWriter.Format.of(Path.of("x.safetensors")).orElseThrow());
     assertTrue(SampleWriter.Format.of(Path.of("x.png")).isEmpty());
   }
+
+  /** The size is told in the largest unit that leaves a number of at least 1, up to exabytes. */
+  @Test
+  void theSizeOfAFileTooLargeIsToldInUnits() {
+    Path f = dir.resolve("s.npy");
+    // 10^15 one-value images: 4 PB and the 128-byte header
+    java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+        () -> SampleWriter.check(f, Shape.of(1), 1_000_000_000_000_000L, Map.of()));
+    assertTrue(e.getMessage().contains("make a file of 4000000000000128 bytes (4.0 PB), but"), e.getMessage());
+    // 2^60 images: 4.6 EB, the largest unit
+    e = assertThrows(java.io.UncheckedIOException.class,
+        () -> SampleWriter.check(f, Shape.of(1), 1L << 60, Map.of()));
+    assertTrue(e.getMessage().contains("make a file of 4611686018427388032 bytes (4.6 EB), but"), e.getMessage());
+  }
+
+  @Test
+  void anArrayOfExactlyTheImagesIsWrittenAndOneValueLessIsRefused() throws IOException {
+    Path f = dir.resolve("s.npy");
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 2, Map.of())) {
+      assertEquals(2, w.count());
+      float[] one = Arrays.copyOf(values(1), IMAGE.size());
+      w.write(one, 1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> w.write(Arrays.copyOf(one, IMAGE.size() - 1), 1));
+      assertEquals(f + ": " + (IMAGE.size() - 1) + " values hold fewer than 1 images of " + IMAGE, e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> w.write(one, -1));
+      w.write(one, 1);
+      assertEquals(2, w.written());
+      w.commit();
+    }
+    assertEquals(128 + 2 * IMAGE.size() * 4, Files.size(f));
+    assertEquals(".npy", SampleWriter.Format.NPY.extension());
+    assertEquals(".safetensors", SampleWriter.Format.SAFETENSORS.extension());
+  }
+
+  /** A commit with images missing deletes the temporary at once, without waiting for the close. */
+  @Test
+  void aCommitWithImagesMissingLeavesNothing() throws IOException {
+    Path f = dir.resolve("s.npy");
+    SampleWriter w = SampleWriter.create(f, IMAGE, 2, Map.of());
+    w.write(values(1));
+    assertThrows(IllegalStateException.class, w::commit);
+    assertEquals(List.of(), entries(), "no file and no temporary before close()");
+    w.close();
+  }
+
+  /** The commit flushes a buffered stream: everything written is in what the stream wraps. */
+  @Test
+  void aCommitFlushesTheStream() {
+    float[] all = values(2);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(out, 1 << 16);
+    SampleWriter w = SampleWriter.to(buffered, SampleWriter.Format.NPY, IMAGE, 2, Map.of());
+    w.write(all);
+    w.commit();
+    assertArrayEquals(NpyWriter.toBytes(all, Shape.batchOf(2, IMAGE)), out.toByteArray());
+  }
 }
