@@ -110,4 +110,26 @@ class GifWriterTest {
     assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(a), -1, 0));
     assertThrows(IllegalArgumentException.class, () -> GifWriter.write(f, List.of(a), 10, 70000));
   }
+
+  /** The limits are inclusive, and a stream is checked as a file is. */
+  @Test
+  void delayAndLoopLimitsAreInclusiveAndStreamsAreCheckedToo() throws java.io.IOException {
+    BufferedImage a = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    BufferedImage b = new BufferedImage(2, 3, BufferedImage.TYPE_INT_RGB);
+    for (int[] ok : new int[][] {{0, 0}, {655_350, 65_535}}) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      GifWriter.write(out, List.of(a), ok[0], ok[1]);
+      byte[] gif = out.toByteArray();
+      assertEquals("GIF89a", new String(gif, 0, 6, java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals(0x3B, gif[gif.length - 1], "the GIF trailer ends the sequence");
+    }
+    java.io.OutputStream sink = java.io.OutputStream.nullOutputStream();
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(sink, List.of(a), 655_351, 0));
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(sink, List.of(a), 0, 65_536));
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(sink, List.of(a), 0, -1));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> GifWriter.write(sink, List.of(a, a, b), 10, 0));
+    assertEquals("frame 2 is 2x3, frame 0 is 3x2", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> GifWriter.write(sink, List.of(), 10, 0));
+  }
 }
