@@ -101,11 +101,12 @@ public final class SampleWriter implements AutoCloseable {
    */
   public static SampleWriter create(Path file, Shape imageShape, long count, Map<String, String> metadata) {
     byte[] preamble = preamble(file, imageShape, count, metadata);
+    long bytes = fileBytes(file, preamble, imageShape, count);
     AtomicFiles.PendingFile pending = null;
     try {
       AtomicFiles.cleanStaleTemporaries(file); // a killed sampling's stream of this name: often gigabytes
       pending = AtomicFiles.create(file);
-      checkSpace(file, preamble.length + count * imageShape.size() * (long) Float.BYTES, count, imageShape);
+      checkSpace(file, bytes, count, imageShape);
       pending.out().write(preamble);
       return new SampleWriter(file.toString(), imageShape, count, pending.out(), pending);
     } catch (IOException e) {
@@ -129,8 +130,9 @@ public final class SampleWriter implements AutoCloseable {
    */
   public static void check(Path file, Shape imageShape, long count, Map<String, String> metadata) {
     byte[] preamble = preamble(file, imageShape, count, metadata);
+    long bytes = fileBytes(file, preamble, imageShape, count);
     try {
-      checkSpace(file, preamble.length + count * imageShape.size() * (long) Float.BYTES, count, imageShape);
+      checkSpace(file, bytes, count, imageShape);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + FileProblems.describe(e), e);
     }
@@ -148,6 +150,19 @@ public final class SampleWriter implements AutoCloseable {
     Format format = Format.of(file).orElseThrow(() -> new IllegalArgumentException(
         file + ": unknown sample format; use .npy or .safetensors"));
     return preamble(format, imageShape, count, metadata, file.toString());
+  }
+
+  /**
+   * The file's size, its header and its floats; refused where it passes what a file size (a long) can hold: the
+   * count limit of {@link #preamble} leaves no room for the header, and the sum, wrapped to a negative size, used to
+   * pass the free-space check.
+   */
+  private static long fileBytes(Path file, byte[] preamble, Shape imageShape, long count) {
+    try {
+      return Math.addExact(preamble.length, Math.multiplyExact(count, imageShape.size() * (long) Float.BYTES));
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(file + ": " + count + " images of " + imageShape + " do not fit in a file");
+    }
   }
 
   /**

@@ -218,4 +218,26 @@ class SampleWriterTest {
     w.commit();
     assertArrayEquals(NpyWriter.toBytes(all, Shape.batchOf(2, IMAGE)), out.toByteArray());
   }
+
+  /**
+   * Counts just below the header's limit (2^63 / 4 values) made a file size past 2^63 - 1 once the header was added:
+   * it wrapped to a negative size, which every disk has room for, so the check passed and the writer was started.
+   */
+  @Test
+  void aFileSizeBeyondWhatALongHoldsIsRefusedNotWrapped() throws IOException {
+    Path f = dir.resolve("s.npy");
+    long count = Long.MAX_VALUE / 4; // the most the header allows: 4 * count = 2^63 - 4, and 128 header bytes on top
+    for (Shape image : List.of(Shape.of(1), Shape.of(3))) {
+      long n = count / image.size();
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> SampleWriter.check(f, image, n, Map.of()));
+      assertEquals(f + ": " + n + " images of " + image + " do not fit in a file", e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(f, image, n, Map.of()).close());
+    }
+    assertEquals(List.of(), entries(), "nothing created");
+    // 32 images fewer: 2^63 - 132 + 128 bytes fit a long, and no disk
+    java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+        () -> SampleWriter.check(f, Shape.of(1), count - 32, Map.of()));
+    assertTrue(e.getMessage().contains("make a file of 9223372036854775804 bytes (9.2 EB), but"), e.getMessage());
+  }
 }
