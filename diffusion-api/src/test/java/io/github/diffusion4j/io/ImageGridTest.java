@@ -224,6 +224,10 @@ class ImageGridTest {
     assertEquals("images 0..2 do not fit a grid of 4 from 2 values", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> c.draw(0, new float[4], -1));
     assertThrows(IllegalArgumentException.class, () -> c.draw(-1, new float[4], 1));
+    // images of 4 values: two need 8
+    ImageGrid.Canvas c4 = ImageGrid.canvas(Shape.of(2, 1, 2, 2), o);
+    e = assertThrows(IllegalArgumentException.class, () -> c4.draw(0, new float[7], 2));
+    assertEquals("images 0..1 do not fit a grid of 2 from 7 values", e.getMessage());
   }
 
   @Test

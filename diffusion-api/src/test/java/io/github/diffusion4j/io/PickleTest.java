@@ -149,6 +149,8 @@ class PickleTest {
       v = ((Pickle.Tuple) v).get(0);
     }
     assertEquals(new Pickle.Tuple(List.of()), v);
+    String m = failure(0x80, 2, "(".repeat(n + 1), "t".repeat(n + 1), ".");
+    assertTrue(m.contains("more than " + n + " nested MARKs"), "one mark more is refused: " + m);
   }
 
   @Test
