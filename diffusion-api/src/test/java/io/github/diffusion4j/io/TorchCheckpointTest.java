@@ -485,4 +485,30 @@ class TorchCheckpointTest {
     e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
     assertEquals(p + ": truncated: storage '856978144' runs past the end of the file", e.getMessage());
   }
+
+  /** The argument tuple of {@code _rebuild_tensor_v2}: the 2-float storage '0', offset 0, size (2,), stride (1,). */
+  private static final String TENSOR_ARGS = "((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0"
+      + "0X\u0003\0\0\0cpuK\u0002tQK\0K\u0002\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)Rt";
+
+  /**
+   * An {@code nn.Parameter} is pickled as {@code _rebuild_parameter(tensor, requires_grad, hooks)}, a tensor
+   * subclass as {@code _rebuild_from_type_v2(function, type, args, state)}: both are read as the tensor inside.
+   */
+  @Test
+  void parametersAndTensorSubclassesAreReadAsTheirTensors() throws IOException {
+    byte[] storage = {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40}; // 1f, 2f
+    // {'w': _rebuild_parameter(_rebuild_tensor_v2(ARGS), True, OrderedDict())}
+    String parameter = "\u0080\u0002}\u008c\u0001wctorch._utils\n_rebuild_parameter\n(ctorch._utils\n_rebuild_tensor_v2\n"
+        + TENSOR_ARGS + "R\u0088ccollections\nOrderedDict\n)RtRs.";
+    // {'w': _rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor, ARGS, {})}
+    String subclass = "\u0080\u0002}\u008c\u0001wctorch._tensor\n_rebuild_from_type_v2\n(ctorch._utils\n"
+        + "_rebuild_tensor_v2\nctorch\nTensor\n" + TENSOR_ARGS + "}tRs.";
+    for (String pickle : List.of(parameter, subclass)) {
+      Path p = zipWith(ascii(pickle), Map.of("0", storage));
+      try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+        assertEquals("a dict with 1 key [w]", c.describeRoot());
+        assertArrayEquals(new float[] {1f, 2f}, c.stateDict("").get("w").toArray(), pickle);
+      }
+    }
+  }
 }
