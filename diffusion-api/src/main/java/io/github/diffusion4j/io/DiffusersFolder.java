@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +139,36 @@ public record DiffusersFolder(
     return read(directory, false);
   }
 
+  /**
+   * The files that {@link #read} reads from a folder, relative to it and with {@code /} between names, in the order it
+   * reads them: {@value #MODEL_INDEX} if there is one, the model's {@value #CONFIG}, its one weights file (the first of
+   * {@value #WEIGHTS}, {@value #WEIGHTS_BIN}, {@value #WEIGHTS_FP16} that is there) and the scheduler's
+   * {@value #SCHEDULER} if there is one, in {@code unet/} and {@code scheduler/} for a pipeline folder. For a copy of a
+   * folder that loads as the folder does (a cluster's executors get these files); files that are missing are left out
+   * ({@link #read} names them).
+   *
+   * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
+   * @return the relative names of the files that are there
+   */
+  public static List<String> files(Path directory) {
+    List<String> files = new ArrayList<>();
+    if (Files.isRegularFile(directory.resolve(MODEL_INDEX))) {
+      files.add(MODEL_INDEX);
+    }
+    boolean pipeline = Files.isRegularFile(directory.resolve("unet").resolve(CONFIG));
+    String unet = pipeline ? "unet/" : "";
+    if (Files.isRegularFile(directory.resolve(unet + CONFIG))) {
+      files.add(unet + CONFIG);
+    }
+    Optional<Path> weights = weightsFileIfAny(pipeline ? directory.resolve("unet") : directory);
+    weights.ifPresent(w -> files.add(unet + w.getFileName()));
+    String scheduler = (pipeline ? "scheduler/" : "") + SCHEDULER;
+    if (Files.isRegularFile(directory.resolve(scheduler))) {
+      files.add(scheduler);
+    }
+    return List.copyOf(files);
+  }
+
   private static DiffusersFolder read(Path directory, boolean forSampling) {
     if (!Files.isDirectory(directory)) {
       throw CheckpointException.of(directory, Files.exists(directory) ? "not a folder" : "no such folder");
@@ -255,11 +286,20 @@ public record DiffusersFolder(
     }
   }
 
-  private static Path weightsFile(Path dir) {
+  /** The weights file {@link #read} reads from a model folder: the first of those it knows that is there. */
+  private static Optional<Path> weightsFileIfAny(Path dir) {
     for (String name : new String[] {WEIGHTS, WEIGHTS_BIN, WEIGHTS_FP16}) {
       if (Files.isRegularFile(dir.resolve(name))) {
-        return dir.resolve(name);
+        return Optional.of(dir.resolve(name));
       }
+    }
+    return Optional.empty();
+  }
+
+  private static Path weightsFile(Path dir) {
+    Optional<Path> found = weightsFileIfAny(dir);
+    if (found.isPresent()) {
+      return found.get();
     }
     for (String name : new String[] {WEIGHTS, WEIGHTS_BIN}) {
       if (Files.exists(dir.resolve(name + ".index.json"))) {

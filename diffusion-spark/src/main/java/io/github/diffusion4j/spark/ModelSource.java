@@ -3,6 +3,7 @@ package io.github.diffusion4j.spark;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.Checkpoint;
 import io.github.diffusion4j.io.CheckpointException;
+import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.runtime.TrainedModel;
 import java.io.IOException;
@@ -28,9 +29,21 @@ import org.apache.spark.broadcast.Broadcast;
 final class ModelSource implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** The files {@link TrainedModel#load} reads that decide the samples. */
+  /** The files {@link TrainedModel#load} reads from a diffusion4j checkpoint folder that decide the samples. */
   static final List<String> FILES = List.of(Checkpoint.MODEL_FILE, Checkpoint.EMA_FILE, Checkpoint.CONFIG_FILE,
       Checkpoint.SCHEDULER_FILE);
+
+  /**
+   * The files {@link TrainedModel#load} reads from a folder, relative to it: a diffusers folder's as {@link
+   * DiffusersFolder#files} lists them (in {@code unet/} and {@code scheduler/} for a pipeline), else a checkpoint's
+   * {@link #FILES}.
+   *
+   * @param dir the folder the driver loaded
+   * @return the names, with {@code /} between folders
+   */
+  static List<String> files(Path dir) {
+    return DiffusersFolder.isDiffusersFolder(dir) ? DiffusersFolder.files(dir) : FILES;
+  }
 
   private final String directory;
   private final List<String> overrides;
@@ -60,12 +73,17 @@ final class ModelSource implements Serializable {
     Path dir = checkpoint.toAbsolutePath().normalize();
     TreeMap<String, String> hashes = new TreeMap<>();
     long total = 0;
-    for (String name : FILES) {
+    for (String name : files(dir)) {
       Path f = dir.resolve(name);
       if (Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
         hashes.put(name, Sha256.of(f));
         total += size(f);
       }
+    }
+    if (hashes.isEmpty()) {
+      // an executor would load an empty folder (broadcast) or files nobody checked (path)
+      throw new CheckpointException(dir + ": none of the files a model loads from (" + String.join(", ", files(dir))
+          + ") is there to send to the executors");
     }
     boolean broadcast = shipping == Shipping.BROADCAST
         || (shipping == Shipping.AUTO && total <= Shipping.BROADCAST_LIMIT);
@@ -150,7 +168,9 @@ final class ModelSource implements Serializable {
       removeStale(tmp.getParent(), java.time.Instant.now().minus(STALE_AFTER));
       for (Map.Entry<String, byte[]> e : bytes.value().entrySet()) {
         verify(Path.of(directory, e.getKey()), Sha256.of(e.getValue()), sha256.get(e.getKey()));
-        Files.write(tmp.resolve(e.getKey()), e.getValue());
+        Path f = tmp.resolve(e.getKey());
+        Files.createDirectories(f.getParent()); // unet/ and scheduler/ of a diffusers pipeline
+        Files.write(f, e.getValue());
       }
       return TrainedModel.load(tmp, overrides);
     } catch (IOException e) {

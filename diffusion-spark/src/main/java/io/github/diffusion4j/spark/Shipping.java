@@ -9,7 +9,8 @@ public enum Shipping {
   PATH,
   /**
    * The driver reads the files the executors load ({@code model.safetensors}, {@code ema.safetensors},
-   * {@code config.yaml}, {@code scheduler_config.json}) and broadcasts their bytes (Spark's torrent
+   * {@code config.yaml}, {@code scheduler_config.json}; a diffusers folder's {@code model_index.json}, model
+   * {@code config.json}, weights and {@code scheduler_config.json}) and broadcasts their bytes (Spark's torrent
    * broadcast: once to each executor, not once per task); each executor writes them to a temporary folder
    * to load them. For small checkpoints, and clusters without shared storage.
    */

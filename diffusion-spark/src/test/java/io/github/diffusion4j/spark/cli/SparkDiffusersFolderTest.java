@@ -1,0 +1,83 @@
+package io.github.diffusion4j.spark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.StateDict;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
+import io.github.diffusion4j.spark.SampleManifest;
+import io.github.diffusion4j.spark.SparkTestSupport;
+import io.github.diffusion4j.testkit.GoldenCases;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * {@code diffusion spark} on diffusers folders: the pipeline folder {@code diffusion export} writes, and a bare
+ * {@code UNet2DModel} folder, reach the executors whichever way they are shipped.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SparkDiffusersFolderTest {
+  private Path dir;
+  private Path pipeline;
+  private Path bare;
+
+  @BeforeAll
+  void setUp() throws IOException {
+    SparkTestSupport.context();
+    dir = SparkTestSupport.root().resolve("diffusers");
+    UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "DownBlock2D"), "up_block_types", List.of("UpBlock2D", "UpBlock2D"),
+        "norm_num_groups", 4, "sample_size", 8));
+    StateDict w = GoldenCases.testWeights(UNet2DSpec.of(c, 1000).parameterShapes(), 3);
+    pipeline = dir.resolve("pipeline");
+    DiffusersFolder.write(pipeline, c, w, SchedulerConfig.DIFFUSERS_DEFAULTS); // what diffusion export writes
+    bare = Files.createDirectories(dir.resolve("bare"));
+    Files.copy(pipeline.resolve("unet/config.json"), bare.resolve("config.json"));
+    Files.copy(pipeline.resolve("unet/diffusion_pytorch_model.safetensors"),
+        bare.resolve("diffusion_pytorch_model.safetensors"));
+  }
+
+  private SparkTestSupport.Cli sample(Path folder, String name, String ship) {
+    return SparkTestSupport.cli("spark", "sample", "--checkpoint", folder.toString(), "--backend", "nd4j",
+        "--steps", "2", "--count", "3", "--seed", "2", "--out", dir.resolve(name).toString(), "--master",
+        SparkTestSupport.MASTER, "--ship", ship, "--verify");
+  }
+
+  /**
+   * A diffusers folder has none of a checkpoint's files: {@code --ship auto} broadcast an empty map (every task failed
+   * with "missing model.safetensors" in an executor's temporary folder) and {@code --ship path} checked no file.
+   */
+  @Test
+  void aPipelineFolderSamplesTheBytesOfDiffusionSampleShippedEitherWay() {
+    byte[] single = SparkTestSupport.singleProcessSamples(pipeline, 3, 2, "--backend", "nd4j", "--steps", "2");
+    for (String ship : new String[] {"auto", "broadcast", "path"}) {
+      SparkTestSupport.Cli r = sample(pipeline, "pipeline-" + ship, ship);
+      assertEquals(0, r.code(), ship + ": " + r.all());
+      Path out = dir.resolve("pipeline-" + ship);
+      SampleManifest m = SampleManifest.read(out);
+      assertEquals(List.of("model_index.json", "scheduler/scheduler_config.json", "unet/config.json",
+          "unet/diffusion_pytorch_model.safetensors"), List.copyOf(m.checkpointSha256().keySet()), ship);
+      assertArrayEquals(single, SparkTestSupport.joinedShards(out, m), ship);
+    }
+  }
+
+  @Test
+  void aBareModelFolderSamplesTheBytesOfDiffusionSample() {
+    byte[] single = SparkTestSupport.singleProcessSamples(bare, 3, 2, "--backend", "nd4j", "--steps", "2");
+    SparkTestSupport.Cli r = sample(bare, "bare-out", "auto");
+    assertEquals(0, r.code(), r.all());
+    SampleManifest m = SampleManifest.read(dir.resolve("bare-out"));
+    assertEquals(List.of("config.json", "diffusion_pytorch_model.safetensors"),
+        List.copyOf(m.checkpointSha256().keySet()));
+    assertArrayEquals(single, SparkTestSupport.joinedShards(dir.resolve("bare-out"), m));
+  }
+}
