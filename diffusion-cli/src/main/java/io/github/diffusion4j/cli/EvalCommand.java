@@ -10,6 +10,7 @@ import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.eval.VariationalBound;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.runtime.Diffusion;
+import io.github.diffusion4j.runtime.ScoringReferences;
 import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.VarianceType;
@@ -106,18 +107,8 @@ final class EvalCommand implements Callable<Integer> {
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
     try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();
-      if (m.fromDiffusersFolder() && d.config().data().kind() == io.github.diffusion4j.config.DataConfig.Kind.GRADIENTS) {
-        throw new BadInputException("--checkpoint " + checkpoint + ": a diffusers folder has no images to compare the "
-            + "samples with; give them: --set data.kind=folder --set data.root=DIR (or CIFAR-10 batches with "
-            + "data.kind=cifar10, IDX files with data.kind=idx; docs/data.md)");
-      }
+      checkReferences(checkpoint, m);
       checkHeap(d, count);
-      int available = d.referenceImages(0, 2).length / d.imageShape().size();
-      if (available < 2) {
-        throw new BadInputException("--checkpoint " + checkpoint + ": the samples are compared with "
-            + d.referenceSource() + ", of which there " + (available == 1 ? "is 1" : "are none") + "; the Frechet "
-            + "distance needs at least 2 real images (data.eval_root, or data.root without it; docs/data.md)");
-      }
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
       d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
@@ -133,6 +124,18 @@ final class EvalCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /**
+   * Refuses, before anything is sampled, a model whose samples have no real images to be compared with ({@link
+   * ScoringReferences#check}, which {@code diffusion spark eval} makes too), naming {@code --checkpoint}.
+   */
+  private static void checkReferences(Path checkpoint, TrainedModel m) {
+    try {
+      ScoringReferences.check(m);
+    } catch (ScoringReferences.Unavailable e) {
+      throw new BadInputException("--checkpoint " + checkpoint + ": " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -156,6 +156,8 @@ public final class SparkDiffusion {
    * @return the scores and the two Gaussians
    * @throws io.github.diffusion4j.io.CheckpointException if the checkpoint cannot be used
    * @throws io.github.diffusion4j.config.ConfigException if an override is wrong
+   * @throws io.github.diffusion4j.runtime.ScoringReferences.Unavailable if the samples have no real images to be
+   *     compared with (a diffusers folder without data, fewer than 2 real images), before any task runs
    * @throws io.github.diffusion4j.eval.ScoringMemoryException if the driver's heap would not hold the fits (half
    *     of it is allowed for them), before any task runs
    * @throws SparkJobException if a shard fails on every attempt Spark allows
@@ -178,6 +180,8 @@ public final class SparkDiffusion {
         TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
       Diffusion d = m.diffusion();
       Shape shape = d.imageShape();
+      // refused as diffusion eval refuses it, before any task: a diffusers folder without data, fewer than 2 real images
+      io.github.diffusion4j.runtime.ScoringReferences.check(m);
       // the driver fits the real images and receives the samples' merged fit: refused before any task if they
       // would not fit its heap
       io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, job.count());

@@ -5,6 +5,7 @@ import io.github.diffusion4j.cli.QualityTable;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.FileProblems;
+import io.github.diffusion4j.runtime.ScoringReferences;
 import io.github.diffusion4j.spark.EvalJob;
 import io.github.diffusion4j.spark.EvalResult;
 import io.github.diffusion4j.spark.SparkDiffusion;
@@ -66,6 +67,8 @@ final class SparkEvalCommand implements Callable<Integer> {
     long start = System.nanoTime();
     java.util.Optional<EvalResult> done = cluster.run("eval", sc -> SparkDiffusion.evaluate(sc, job),
         e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s ? BadInputException.ofScoringCount(count, s)
+            : e instanceof ScoringReferences.Unavailable u
+                ? new BadInputException("--checkpoint " + sampling.checkpoint + ": " + u.getMessage(), u)
             : sampling.translate(e), spec.commandLine().getErr());
     if (done.isEmpty()) {
       return 1; // reported under Ctrl-C or SIGTERM

@@ -80,4 +80,31 @@ class SparkDiffusersFolderTest {
         List.copyOf(m.checkpointSha256().keySet()));
     assertArrayEquals(single, SparkTestSupport.joinedShards(dir.resolve("bare-out"), m));
   }
+
+  /**
+   * {@code spark eval} refuses what {@code eval} refuses, with its line and before any task: a diffusers folder scored
+   * against its placeholder gradients, and real images fewer than 2 (it used to score the first, and fail the second
+   * only after the whole job).
+   */
+  @Test
+  void evalRefusesAFolderWithoutRealImagesAsDiffusionEvalDoes() throws IOException {
+    Path one = Files.createDirectories(dir.resolve("one-picture"));
+    javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB), "png",
+        one.resolve("a.png").toFile());
+    List<List<String>> cases = List.of(List.of(),
+        List.of("--set", "data.kind=folder", "--set", "data.root=" + one, "--set",
+            "data.cache_dir=" + dir.resolve("cache")));
+    for (List<String> more : cases) {
+      List<String> args = new java.util.ArrayList<>(List.of("eval", "--checkpoint", pipeline.toString(), "--backend",
+          "nd4j", "--steps", "2", "--count", "4"));
+      args.addAll(more);
+      SparkTestSupport.Cli single = SparkTestSupport.cli(args.toArray(String[]::new));
+      assertEquals(2, single.code(), single.all());
+      args.add(0, "spark");
+      args.addAll(List.of("--master", SparkTestSupport.MASTER));
+      SparkTestSupport.Cli r = SparkTestSupport.cli(args.toArray(String[]::new));
+      assertEquals(2, r.code(), r.all());
+      assertEquals(single.err(), r.err());
+    }
+  }
 }
