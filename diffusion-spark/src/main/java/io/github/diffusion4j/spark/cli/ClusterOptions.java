@@ -63,14 +63,8 @@ final class ClusterOptions {
 
   /** Checks the values before anything starts. */
   void check() {
-    if (master != null && !MASTER.matcher(master).matches()) {
-      throw new BadInputException("--master " + master + ": not a Spark master URL (allowed: local, local[N], "
-          + "local[*], local[N,F] with N and F at least 1, spark://HOST:PORT, yarn, k8s://HOST:PORT)");
-    }
-    if (master != null && !master.startsWith("local") && !master.startsWith("spark://") && !hasClusterManager(master)) {
-      throw new BadInputException("--master " + master + ": no Spark cluster manager for it on the class path (the "
-          + "diffusion launcher carries Spark's core: local, local[N], spark://HOST:PORT; for YARN or Kubernetes run "
-          + "the job with spark-submit, which brings them; docs/spark.md)");
+    if (master != null) {
+      checkMaster("--master " + master, master);
     }
     if (partitions != null && partitions < 1) {
       throw new BadInputException("--partitions " + partitions + ": must be at least 1");
@@ -84,6 +78,23 @@ final class ClusterOptions {
       if (eq < 1 || !c.startsWith("spark.")) {
         throw new BadInputException("--conf " + c + ": expected spark.KEY=VALUE");
       }
+      if (c.substring(0, eq).equals("spark.master")) {
+        // it overrides --master (conf sets it last), and the launcher takes it as the master too
+        checkMaster("--conf " + c, c.substring(eq + 1));
+      }
+    }
+  }
+
+  /** Refuses a master URL that is not one, or whose cluster manager is not on the class path; {@code what} names it. */
+  private static void checkMaster(String what, String master) {
+    if (!MASTER.matcher(master).matches()) {
+      throw new BadInputException(what + ": not a Spark master URL (allowed: local, local[N], "
+          + "local[*], local[N,F] with N and F at least 1, spark://HOST:PORT, yarn, k8s://HOST:PORT)");
+    }
+    if (!master.startsWith("local") && !master.startsWith("spark://") && !hasClusterManager(master)) {
+      throw new BadInputException(what + ": no Spark cluster manager for it on the class path (the "
+          + "diffusion launcher carries Spark's core: local, local[N], spark://HOST:PORT; for YARN or Kubernetes run "
+          + "the job with spark-submit, which brings them; docs/spark.md)");
     }
   }
 

@@ -39,6 +39,19 @@ class ClusterOptionsTest {
     assertFalse(jars.stream().anyMatch(j -> j.contains("spark-core_")), jars.toString());
   }
 
+  /** A master given with --conf (which overrides --master) is checked as --master is, and named as given. */
+  @Test
+  void aMasterGivenWithConfIsChecked() {
+    BadInputException e = assertThrows(BadInputException.class, () -> options(null, "spark.master=bogus").check());
+    assertTrue(e.getMessage().startsWith("--conf spark.master=bogus: not a Spark master URL"), e.getMessage());
+    e = assertThrows(BadInputException.class, () -> options("local[2]", "spark.master=mesos://head:5050").check());
+    assertTrue(e.getMessage().startsWith("--conf spark.master=mesos://head:5050: no Spark cluster manager"),
+        e.getMessage());
+    options(null, "spark.master=spark://head:7077").check();
+    assertEquals("spark://head:7077", options("local[2]", "spark.master=spark://head:7077").conf("sample", false)
+        .get("spark.master"));
+  }
+
   @Test
   void localModeAndAGivenSparkJarsAreLeftAlone() {
     assertFalse(options("local[2]").conf("sample", false).contains("spark.jars"));
