@@ -28,11 +28,19 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Writing what the commands produce: image grids, raw samples, GIFs, frame strips, the loss chart and the
  * likelihood chart.
  */
-final class OutputFiles {
+public final class OutputFiles {
   private OutputFiles() {}
 
-  /** Fails with a one-line bad-input error unless {@code file}'s folder exists and is writable. */
-  static void checkWritable(String option, Path file) {
+  /**
+   * Fails with a one-line bad-input error unless {@code file}'s folder exists and files can be created in it, and
+   * {@code file} is not a folder: the check of an output file's option before anything is computed (also {@code
+   * diffusion spark eval --json}'s, before its job).
+   *
+   * @param option the option that names the file, for the message
+   * @param file the file to be written
+   * @throws BadInputException if it cannot be written there
+   */
+  public static void checkWritable(String option, Path file) {
     Path parent = file.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
       throw new BadInputException(option + " " + file + ": " + (parent != null && Files.exists(parent)

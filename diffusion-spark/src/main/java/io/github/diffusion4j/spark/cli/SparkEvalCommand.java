@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.cli.OutputFiles;
 import io.github.diffusion4j.cli.QualityTable;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.io.AtomicFiles;
@@ -12,7 +13,6 @@ import io.github.diffusion4j.spark.SparkDiffusion;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -55,11 +55,7 @@ final class SparkEvalCommand implements Callable<Integer> {
       throw new BadInputException("--count " + count + ": needs at least 2 samples");
     }
     if (json != null) {
-      Path parent = json.toAbsolutePath().getParent();
-      if (Files.isDirectory(json) || (parent != null && !Files.isDirectory(parent))) {
-        throw new BadInputException("--json " + json + ": " + (Files.isDirectory(json) ? "is a folder; give a file"
-            : "its folder " + parent + " does not exist"));
-      }
+      OutputFiles.checkWritable("--json", json); // as diffusion eval checks it, before the job
     }
     cluster.check();
     EvalJob job = new EvalJob(sampling.checkpoint, sampling.overrides(), count, seed, cluster.partitions(),

@@ -81,6 +81,30 @@ class SparkCliTest {
     assertEquals(got, Files.readString(json).strip());
   }
 
+  /**
+   * {@code spark eval --json} into a folder where no file can be created is refused before the job, as by {@code
+   * diffusion eval} (it was found only after the whole job, when the report was written).
+   */
+  @Test
+  void evalJsonInAnUnwritableFolderIsRefusedBeforeTheJob() throws IOException {
+    Path readOnly;
+    if ("root".equals(System.getProperty("user.name"))) {
+      readOnly = Path.of("/sys/kernel");
+    } else {
+      readOnly = Files.createDirectories(dir.resolve("read-only"));
+      readOnly.toFile().setWritable(false, false);
+    }
+    org.junit.jupiter.api.Assumptions.assumeFalse(io.github.diffusion4j.io.FileProblems.canCreateFilesIn(readOnly),
+        "the test needs a folder where files cannot be created");
+    Path json = readOnly.resolve("q.json");
+    SparkTestSupport.Cli single = cli("eval", "--checkpoint", run.toString(), "--count", "300", "--json", json.toString());
+    assertBad(single, "--json " + json + ": the folder " + readOnly + " is not writable");
+    SparkTestSupport.Cli r = cli("spark", "eval", "--checkpoint", run.toString(), "--count", "300", "--master",
+        SparkTestSupport.MASTER, "--json", json.toString());
+    assertBad(r, "--json " + json + ": the folder " + readOnly + " is not writable");
+    assertEquals("", r.out(), "nothing was computed");
+  }
+
   @Test
   void badInputIsOneLineAndExitCode2() throws IOException {
     String ck = run.toString();
