@@ -23,7 +23,7 @@ import scala.runtime.BoxedUnit;
  *
  * <p>The caller's own job group, tags and interrupt setting are left as they were when the scope closes.
  */
-final class JobScope implements AutoCloseable {
+class JobScope implements AutoCloseable { // not final: tests watch its calls
   /** How long a shutdown waits for the clean-up, and the clean-up for the tasks: under Hadoop's 30 s per hook. */
   private static final long WAIT_MILLIS = 25_000;
 
@@ -101,7 +101,9 @@ final class JobScope implements AutoCloseable {
   /**
    * Waits, a bounded time, until no task of this scope's jobs runs: a failed or cancelled job's other tasks go
    * on until they notice (an interrupted task at its next sampling step), and must not write into a folder the
-   * driver is cleaning.
+   * driver is cleaning; after a job that succeeded, the attempts Spark kills because another attempt of their task
+   * succeeded (speculative copies) may still be renaming or writing, and must not after the driver checked the
+   * shards and deleted the temporaries.
    */
   void awaitTasks() {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);

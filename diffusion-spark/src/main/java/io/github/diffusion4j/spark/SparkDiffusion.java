@@ -122,6 +122,9 @@ public final class SparkDiffusion {
         } finally {
           source.release();
         }
+        // a speculative or duplicate attempt that Spark is still killing may yet rename its shard over the finished one
+        // (a PNG folder is moved aside for that, the name briefly free) or write a temporary: it ends first
+        scope.awaitTasks();
         results.sort(Comparator.comparingInt(ShardResult::index));
         for (ShardResult r : results) {
           Path p = out.resolve(r.file());

@@ -217,6 +217,35 @@ class SparkSampleTest {
     assertEquals("the job was cancelled: the JVM is shutting down (Ctrl-C or SIGTERM?)", e.getCause().getMessage());
   }
 
+  /**
+   * After a job that succeeded, the driver waits for the attempts Spark is still killing (a speculative copy of a
+   * shard, which may rename a PNG folder over the finished one or leave a temporary) before it checks the shards and
+   * deletes the temporaries; it used to wait only after a failure. Here the late attempt is played by the scope: what
+   * it writes while the driver waits is a temporary, deleted before the manifest is written.
+   */
+  @Test
+  void aSucceededJobWaitsForItsLateAttemptsBeforeCleaningUp() {
+    Path out = out("late-attempts");
+    List<Boolean> manifestWhileWaiting = new ArrayList<>();
+    SampleManifest m = SparkDiffusion.sample(sc, SampleJob.of(run, 10, out).withSeed(SEED), TaskHook.NONE,
+        c -> new JobScope(c) {
+          @Override
+          void awaitTasks() {
+            manifestWhileWaiting.add(Files.exists(out.resolve(SampleManifest.FILE)));
+            try {
+              // the late attempt's temporary, left as an attempt killed while it wrote leaves it
+              Files.writeString(out.resolve(".tmp-shard-00000.npy-late"), "partial");
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            super.awaitTasks();
+          }
+        });
+    assertEquals(List.of(false), manifestWhileWaiting, "the driver waited once, before the manifest");
+    assertEquals(10, m.count());
+    assertFalse(Files.exists(out.resolve(".tmp-shard-00000.npy-late")), "the late temporary was deleted");
+  }
+
   @Test
   void theCallersJobGroupTagsAndInterruptSettingAreAsTheyWereAfterAJob() {
     sc.setJobGroup("callers-group", "the caller's", false);
