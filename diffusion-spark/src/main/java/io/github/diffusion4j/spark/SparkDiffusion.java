@@ -22,7 +22,11 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaRDD;
@@ -194,23 +198,73 @@ public final class SparkDiffusion {
       long seed = job.seed();
       int batch = plan.batchSize();
       // the real images' Gaussian on the driver, while the cluster samples: the same code and batches as
-      // diffusion eval, so it is the same numbers
-      CompletableFuture<Gaussian> reference = CompletableFuture.supplyAsync(() -> d.referenceGaussian(count));
-      QualityAccumulator samples;
+      // diffusion eval, so it is the same numbers. On a thread of its own, which a failed job interrupts and which
+      // ends before the model closes (a CompletableFuture's cancel interrupted nothing: the reading went on with a
+      // closed model)
+      ExecutorService referenceThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, REFERENCE_THREAD);
+        t.setDaemon(true);
+        return t;
+      });
       try {
-        sc.setJobDescription("diffusion4j: evaluate " + count + " samples in " + plan.shards().size() + " shards");
-        samples = scope.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
-            (acc, shard) -> ShardTasks.accumulate(source, count, seed, batch, acc, shard, hook),
-            QualityAccumulator::merge, 2));
-      } catch (RuntimeException e) {
-        reference.cancel(true);
-        throw e;
+        Future<Gaussian> reference = referenceThread.submit(() -> d.referenceGaussian(count));
+        QualityAccumulator samples;
+        try {
+          sc.setJobDescription("diffusion4j: evaluate " + count + " samples in " + plan.shards().size() + " shards");
+          samples = scope.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
+              (acc, shard) -> ShardTasks.accumulate(source, count, seed, batch, acc, shard, hook),
+              QualityAccumulator::merge, 2));
+        } finally {
+          source.release();
+        }
+        Gaussian ref = join(reference);
+        return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size(),
+            d.referenceSource(), d.sampler().name(), d.plan().size());
       } finally {
-        source.release();
+        stop(referenceThread);
       }
-      Gaussian ref = reference.join();
-      return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, plan.shards().size(),
-          d.referenceSource(), d.sampler().name(), d.plan().size());
+    }
+  }
+
+  /** The name of the driver's thread that fits the real images during an evaluation. */
+  static final String REFERENCE_THREAD = "diffusion4j-reference";
+
+  /** The reference fit's result; its failure as it was thrown. */
+  private static Gaussian join(Future<Gaussian> reference) {
+    try {
+      return reference.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SparkJobException("the evaluation was interrupted while the real images were read", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /**
+   * Interrupts the reference fit if it still runs (a failed job: it stops at a read that an interrupt ends, else at
+   * its end) and waits for it, so that the model it reads with is closed only after it.
+   */
+  private static void stop(ExecutorService referenceThread) {
+    referenceThread.shutdownNow();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        if (referenceThread.awaitTermination(1, TimeUnit.DAYS)) {
+          break;
+        }
+      } catch (InterruptedException e) {
+        interrupted = true; // the model must not close under the reading; the caller's interrupt is kept
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 

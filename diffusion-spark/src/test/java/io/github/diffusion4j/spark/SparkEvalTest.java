@@ -97,4 +97,23 @@ class SparkEvalTest {
     }
     return d;
   }
+
+  /**
+   * A failed evaluation returns only once the driver's fit of the real images has ended: it ran in the common pool
+   * and was "cancelled" with a CompletableFuture's cancel, which interrupts nothing, so it went on reading with a
+   * model the call had closed.
+   */
+  @Test
+  void aFailedEvaluationLeavesNoReferenceFitRunning() {
+    Path run = SparkTestSupport.gradientRun();
+    TaskHook fail = (shard, done) -> {
+      throw new IllegalStateException("a task that fails on every attempt");
+    };
+    SparkJobException e = org.junit.jupiter.api.Assertions.assertThrows(SparkJobException.class,
+        () -> SparkDiffusion.evaluate(SparkTestSupport.context(), EvalJob.of(run, 1_500_000).withPartitions(1), fail));
+    assertTrue(e.getMessage().contains("a task that fails on every attempt"), e.getMessage());
+    // no thread reads the real images any more (with few cores, supplyAsync ran it on a thread of its own)
+    assertTrue(Thread.getAllStackTraces().values().stream().noneMatch(trace -> java.util.Arrays.stream(trace)
+        .anyMatch(f -> f.getMethodName().equals("referenceGaussian"))), "the fit of the real images has ended");
+  }
 }
