@@ -77,6 +77,35 @@ public final class SparkJobException extends RuntimeException {
       // no task failed: the context stopped under the job (Ctrl-C, SIGTERM, a lost master)
       return new SparkJobException("the job was cancelled: Spark shut down while it ran (interrupted?)", e);
     }
-    return new SparkJobException("a task failed on every attempt Spark allows (spark.task.maxFailures): " + line, e);
+    String message = "a task failed on every attempt Spark allows (spark.task.maxFailures): " + line;
+    if (!executorFileProblem(e)) {
+      return new SparkJobException(message, e);
+    }
+    // not chained, so that the command line does not take it for the user's bad input (exit 2, as a missing
+    // --checkpoint); --verbose still shows it, with the executor's stack trace
+    SparkJobException x = new SparkJobException(message, null);
+    x.addSuppressed(e);
+    return x;
+  }
+
+  /**
+   * Whether a failed task's error is a file an executor could not find or open ({@link
+   * java.nio.file.NoSuchFileException}, {@link java.nio.file.AccessDeniedException}, {@link
+   * java.io.FileNotFoundException} in its causes: a temporary folder it may not write, an output folder that is not
+   * on storage it shares with the driver) rather than bad input, which the driver checked before the job; a checkpoint
+   * or configuration that an executor refuses (a checkpoint changed under the job, {@code --ship path} without shared
+   * storage) stays the user's to fix.
+   */
+  static boolean executorFileProblem(Throwable e) {
+    boolean file = false;
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.github.diffusion4j.io.CheckpointException
+          || t instanceof io.github.diffusion4j.config.ConfigException) {
+        return false;
+      }
+      file |= t instanceof java.nio.file.NoSuchFileException || t instanceof java.nio.file.AccessDeniedException
+          || t instanceof java.io.FileNotFoundException;
+    }
+    return file;
   }
 }

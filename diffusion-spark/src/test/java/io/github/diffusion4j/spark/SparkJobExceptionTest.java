@@ -1,8 +1,10 @@
 package io.github.diffusion4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SparkJobExceptionTest {
@@ -31,5 +33,29 @@ class SparkJobExceptionTest {
     assertEquals(other, assertThrows(IllegalStateException.class, () -> SparkJobException.run(() -> {
       throw other;
     })));
+  }
+
+  /**
+   * An executor's file problem (its temporary folder not writable, an output folder it does not share) is not the
+   * user's bad input: it is not in the exception's causes, where the command line's exit code 2 looked for it, but
+   * beside them for --verbose. A checkpoint an executor refuses (changed under the job) stays in them (exit 2).
+   */
+  @Test
+  void anExecutorsFileProblemIsNotChainedAsBadInputButACheckpointProblemIs() {
+    Exception unwritable = new org.apache.spark.SparkException("Job aborted due to stage failure", new
+        java.io.UncheckedIOException("cannot write the broadcast checkpoint to a temporary folder: "
+            + "/tmp/diffusion4j-checkpoint-1-2: permission denied",
+            new java.nio.file.AccessDeniedException("/tmp/diffusion4j-checkpoint-1-2")));
+    SparkJobException x = SparkJobException.of(unwritable);
+    assertEquals("a task failed on every attempt Spark allows (spark.task.maxFailures): cannot write the broadcast "
+        + "checkpoint to a temporary folder: /tmp/diffusion4j-checkpoint-1-2: permission denied", x.getMessage());
+    for (Throwable t = x; t != null; t = t.getCause()) {
+      assertFalse(t instanceof java.nio.file.AccessDeniedException, "in the causes: " + t);
+    }
+    assertEquals(List.of(unwritable), List.of(x.getSuppressed()));
+    Exception changed = new org.apache.spark.SparkException("Job aborted due to stage failure",
+        new io.github.diffusion4j.io.CheckpointException("/shared/ck/model.safetensors: not the file the driver "
+            + "checked", new java.nio.file.NoSuchFileException("/shared/ck/model.safetensors")));
+    assertEquals(changed, SparkJobException.of(changed).getCause());
   }
 }
