@@ -155,7 +155,7 @@ public record DiffusersFolder(
     if (Files.isRegularFile(directory.resolve(MODEL_INDEX))) {
       files.add(MODEL_INDEX);
     }
-    boolean pipeline = Files.isRegularFile(directory.resolve("unet").resolve(CONFIG));
+    boolean pipeline = !unetConfigFile(directory).getParent().equals(directory);
     String unet = pipeline ? "unet/" : "";
     if (Files.isRegularFile(directory.resolve(unet + CONFIG))) {
       files.add(unet + CONFIG);

@@ -316,11 +316,17 @@ public final class Diffusion implements AutoCloseable {
    *
    * @param count how many real images (fewer if the file data has fewer), at least 2
    * @return the fit
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (checked between batches;
+   *     the thread stays interrupted)
    */
   public Gaussian referenceGaussian(int count) {
     Gaussian.Accumulator g = new Gaussian.Accumulator(imageShape().size());
     int batch = samplingBatchSize();
     for (int first = 0; first < count; first += batch) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new java.util.concurrent.CancellationException("interrupted while fitting the reference images, after "
+            + first + " of " + count);
+      }
       float[] images = referenceImages(first, Math.min(batch, count - first));
       if (images.length == 0) {
         break;

@@ -111,7 +111,9 @@ final class EvalCommand implements Callable<Integer> {
       checkHeap(d, count);
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
-      d.sampleImages(m.model(), s, d.request(count, seed), console(d, s, count), (first, images, n) -> samples.add(images));
+      try (SamplingConsole progress = console(d, s, count)) {
+        d.sampleImages(m.model(), s, d.request(count, seed), progress, (first, images, n) -> samples.add(images));
+      }
       Gaussian reference = d.referenceGaussian(count);
       QualityReport r = score(d, samples, reference);
       PrintWriter o = spec.commandLine().getOut();

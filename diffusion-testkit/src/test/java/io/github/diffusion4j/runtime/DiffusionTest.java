@@ -86,6 +86,23 @@ class DiffusionTest {
     }
   }
 
+  /** Fitting the reference images stops between batches once the thread is interrupted (a failed spark eval's). */
+  @Test
+  void anInterruptEndsTheReferenceFitBetweenBatches() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY))) {
+      Thread.currentThread().interrupt();
+      java.util.concurrent.CancellationException e;
+      try {
+        e = assertThrows(java.util.concurrent.CancellationException.class, () -> d.referenceGaussian(8));
+        assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
+      } finally {
+        Thread.interrupted();
+      }
+      assertEquals("interrupted while fitting the reference images, after 0 of 8", e.getMessage());
+      assertEquals(75, d.referenceGaussian(8).mean().length, "fits once the interrupt is gone");
+    }
+  }
+
   @Test
   void overridesApply() throws IOException {
     try (Diffusion d = Diffusion.open(yaml(TINY), List.of("training.epochs=5", "sampling.sampler=ddpm"))) {
