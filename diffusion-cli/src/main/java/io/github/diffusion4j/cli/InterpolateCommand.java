@@ -45,11 +45,11 @@ final class InterpolateCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of the two end latents.")
   long seed;
 
-  @Option(names = "--between", paramLabel = "I,J", split = ",",
+  @Option(names = "--between", paramLabel = "I,J", split = ",", hideParamSyntax = true,
       description = "Start at sample I and end at sample J of 'sample --seed S' (sample numbers from 0).")
   long[] between;
 
-  @Option(names = "--images", paramLabel = "A,B", split = ",",
+  @Option(names = "--images", paramLabel = "A,B", split = ",", hideParamSyntax = true,
       description = "Start at image file A and end at image file B (centre-cropped and resized to the model's images; "
           + "a file whose name has a comma: give a folder of the two).")
   List<Path> images;
