@@ -255,7 +255,8 @@ final class DjlBackend implements Backend, TensorFactory {
 
   /**
    * libtorch's intra-op threads at one for the calling thread, then back to this backend's count
-   * ({@link IntraOpThreads}: per thread, nested, and without leaving other threads at one).
+   * ({@link IntraOpThreads}: per thread and nested; a thread whose first operation came meanwhile takes the
+   * backend's count on its first pass).
    */
   @Override
   public ThreadConfinement confineToCallingThread() {
@@ -264,6 +265,13 @@ final class DjlBackend implements Backend, TensorFactory {
       return ThreadConfinement.NONE;
     }
     return IntraOpThreads.confine(threads);
+  }
+
+  /**
+   * Gives the calling thread this backend's intra-op count on its first pass ({@link IntraOpThreads#ensureOwnCount}).
+   */
+  void useOnThisThread() {
+    IntraOpThreads.ensureOwnCount(threads);
   }
 
   /** Throws if the backend is closed. */

@@ -152,6 +152,7 @@ final class DjlLayers implements LayerBackend {
   @Override
   public Pass open(Network network, int items, boolean training) {
     backend.checkOpen();
+    backend.useOnThisThread();
     boolean manual = differentiation(network) == Differentiation.MANUAL;
     return new DjlPass(backend, items, training, training && !manual,
         manual ? backend.confineToCallingThread() : ThreadConfinement.NONE);

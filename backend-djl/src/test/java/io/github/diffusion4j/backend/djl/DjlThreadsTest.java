@@ -84,10 +84,10 @@ class DjlThreadsTest {
   }
 
   /**
-   * A thread whose first libtorch operation comes while another thread is confined takes the backend's count,
-   * not the confined thread's one, and keeps it after; confinements on two threads closing out of order, and
-   * confinements nested on one thread, each leave the backend's count behind; a thread that confines before its
-   * first operation runs at one inside.
+   * A thread whose first libtorch operation comes while another thread is confined copies the confined thread's one
+   * (libtorch's process-wide count), and takes the backend's count on its first pass, for good; confinements on two
+   * threads closing out of order, and confinements nested on one thread, each leave the backend's count behind; a
+   * thread that confines before its first operation runs at one inside.
    */
   @Test
   void confinementsStayOnTheirThreads() {
@@ -96,7 +96,10 @@ class DjlThreadsTest {
       AtomicInteger after = new AtomicInteger();
       CountDownLatch read = new CountDownLatch(1);
       CountDownLatch released = new CountDownLatch(1);
+      AtomicInteger copied = new AtomicInteger();
       Thread starting = new Thread(() -> {
+        copied.set(JniUtils.getNumThreads());
+        two.useOnThisThread(); // what its first pass does
         inside.set(JniUtils.getNumThreads());
         read.countDown();
         try {
@@ -117,7 +120,8 @@ class DjlThreadsTest {
       } catch (InterruptedException e) {
         throw new AssertionError(e);
       }
-      assertEquals(2, inside.get(), "a thread starting during another's confinement");
+      assertEquals(1, copied.get(), "libtorch: a thread's first operation copies the process-wide count");
+      assertEquals(2, inside.get(), "a thread starting during another's confinement, after its first pass");
       assertEquals(2, after.get(), "and after it closed");
       assertEquals(2, JniUtils.getNumThreads());
 
