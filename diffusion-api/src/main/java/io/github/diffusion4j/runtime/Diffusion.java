@@ -675,11 +675,13 @@ public final class Diffusion implements AutoCloseable {
    */
   void trainingStarted(TrainingRun run) {
     inUse.readLock().lock();
+    // added before the check: a close that set closing after the check sees the run and asks it to stop
+    training.add(run);
     if (closing || closed) {
+      training.remove(run);
       inUse.readLock().unlock();
       throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
     }
-    training.add(run);
   }
 
   /** The end of {@link #trainingStarted}, on the same thread. */

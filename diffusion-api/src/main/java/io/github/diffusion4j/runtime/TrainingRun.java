@@ -48,6 +48,8 @@ public final class TrainingRun implements AutoCloseable {
   /** Whether {@link #run} has been called: a run trains once (another {@code run} would train on from where the
    * model is, while the progress and the checkpoints' steps start again from {@link #from}). */
   private boolean ran;
+  /** Set by {@link #close()}: a later {@link #run} is refused. */
+  private boolean closed;
   /** Held by {@link #run} while it trains: {@link #close()} waits for it. */
   private final java.util.concurrent.locks.ReentrantLock running = new java.util.concurrent.locks.ReentrantLock();
   /** Where {@link #lastCheckpoint} stands: the position resumed from, or the last one saved; null for none. */
@@ -354,16 +356,21 @@ public final class TrainingRun implements AutoCloseable {
    *     {@link #resume})
    */
   public TrainingSummary run(TrainingListener... listeners) {
-    running.lock();
+    // the Diffusion's shared hold first, then this run's lock, the order a sampling call's listener that closes
+    // this run takes them in (the reverse could deadlock against a Diffusion.close waiting between them)
+    diffusion.trainingStarted(this);
     try {
-      diffusion.trainingStarted(this);
+      running.lock();
       try {
+        if (closed) {
+          throw new IllegalStateException(folder.root() + ": this run is closed");
+        }
         return runOnce(listeners);
       } finally {
-        diffusion.trainingEnded(this);
+        running.unlock();
       }
     } finally {
-      running.unlock();
+      diffusion.trainingEnded(this);
     }
   }
 
@@ -507,6 +514,7 @@ public final class TrainingRun implements AutoCloseable {
     requestStop();
     running.lock();
     try {
+      closed = true;
       model.close();
     } finally {
       try {

@@ -244,12 +244,13 @@ public final class Trainer {
    * ListenerFailure} at it, and an interrupt that came before the call stays set although a listener cleared it (JDK
    * code that listeners run clears it: Java2D's font loading, behind an image log).
    */
-  private static void notifyAt(TrainingProgress position, Runnable call) {
+  private static void notifyAt(java.util.function.Supplier<TrainingProgress> position, Runnable call) {
     boolean interrupted = Thread.currentThread().isInterrupted();
     try {
       call.run();
     } catch (RuntimeException | Error e) {
-      throw new ListenerFailure(position, e);
+      // the position when the call failed: a log written before the failure has reset its interval's sums
+      throw new ListenerFailure(position.get(), e);
     } finally {
       if (interrupted && !Thread.currentThread().isInterrupted()) {
         Thread.currentThread().interrupt();
@@ -425,7 +426,7 @@ public final class Trainer {
       intervalSteps++;
       timedSteps++;
       float[] logged = prediction;
-      notifyAt(at(epoch, b + 1), () -> {
+      notifyAt(() -> at(epoch, b + 1), () -> {
         listener.onStep(step, epoch, loss);
         log(epoch, loss, logged);
       });
@@ -474,7 +475,7 @@ public final class Trainer {
       }
       EpochSummary summary = new EpochSummary(epoch, step, lastEpochLoss, evalLoss, seconds(startNanos),
           at(epoch + 1, 0));
-      notifyAt(summary.progress(), () -> listener.onEpochEnd(summary));
+      notifyAt(summary::progress, () -> listener.onEpochEnd(summary));
     }
 
     /** The summary of a run stopped at {@code at}: the loss is the current epoch's so far, if any. */

@@ -72,9 +72,8 @@ final class DemoCommand implements Callable<Integer> {
       TrainCommand.checkDrawable(d, "the demo always draws them");
       out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
           + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
-      java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
       try (TrainingRun run = TrainingRun.start(d, folder);
-          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop, sampling)) {
+          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = TrainCommand.runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);
@@ -82,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));
           return DiffusionCli.FAILURE;
         }
-        sampling.set(true);
+        guard.nowSampling();
         TrainableModel ema = RunArtifacts.samplingModel(d, run.model());
         try {
           NoisePredictor m = ema != null ? ema : run.model();

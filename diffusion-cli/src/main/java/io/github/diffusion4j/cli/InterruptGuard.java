@@ -13,27 +13,48 @@ import java.util.concurrent.TimeUnit;
 final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
   private final Thread hook;
+  /** What a signal does first (then the hook waits for {@link #close()}). */
+  private final Runnable stop;
+
+  /** Set by the hook when a signal came (a guard of {@link #stoppingThenInterrupting}). */
+  private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Set by {@link #nowSampling()}. */
+  private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
+  /** The command's thread, which a signal interrupts once it samples; null for the other guards. */
+  private Thread command;
 
   /**
    * The guard of a command that trains, then samples: a signal during training asks it to stop ({@code stop}: its
-   * final checkpoint follows), one once {@code sampling} is set interrupts the command's thread (the calling one), so
-   * the sampling ends at its next step and its outputs' temporaries are deleted.
+   * final checkpoint follows); once the command calls {@link #nowSampling()}, a signal (also one that came between
+   * the training's end and that call) interrupts the command's thread (the calling one), so the sampling ends at its
+   * next step and its outputs' temporaries are deleted.
    *
    * @param stop asks the training to stop
-   * @param sampling set when the command has moved on to sampling
    * @return the guard
    */
-  static InterruptGuard stoppingThenInterrupting(Runnable stop, java.util.concurrent.atomic.AtomicBoolean sampling) {
-    Thread command = Thread.currentThread();
-    return new InterruptGuard(() -> {
+  static InterruptGuard stoppingThenInterrupting(Runnable stop) {
+    InterruptGuard[] guard = new InterruptGuard[1];
+    guard[0] = new InterruptGuard(() -> {
+      guard[0].signalled.set(true);
       stop.run();
-      if (sampling.get()) {
-        command.interrupt();
+      if (guard[0].sampling.get()) {
+        guard[0].command.interrupt();
       }
     });
+    guard[0].command = Thread.currentThread();
+    return guard[0];
+  }
+
+  /** The command has moved from training to sampling: a signal, earlier or later, now interrupts its thread. */
+  void nowSampling() {
+    sampling.set(true);
+    if (signalled.get()) {
+      command.interrupt();
+    }
   }
 
   InterruptGuard(Runnable stop) {
+    this.stop = stop;
     hook = new Thread(() -> {
       stop.run();
       try {
@@ -43,6 +64,11 @@ final class InterruptGuard implements AutoCloseable {
       }
     }, "diffusion-stop");
     Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
+  void signalled() {
+    stop.run();
   }
 
   @Override

@@ -63,9 +63,8 @@ final class TrainCommand implements Callable<Integer> {
         checkDrawable(d, "train --no-samples does not");
       }
       DataConsole.print(out, d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true)), 5);
-      java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
-          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop, sampling)) {
+          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
         TrainingSummary s = runWithProgress(d, run, out);
@@ -76,7 +75,7 @@ final class TrainCommand implements Callable<Integer> {
           return DiffusionCli.FAILURE;
         }
         if (!noSamples) {
-          sampling.set(true);
+          guard.nowSampling();
           finalSamples(d, run, folder, out);
         }
         out.println("checkpoint: " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));

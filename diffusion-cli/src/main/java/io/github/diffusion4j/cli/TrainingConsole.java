@@ -144,13 +144,13 @@ final class TrainingConsole implements TrainingListener {
         s.progress().step(), s.elapsedSeconds(), rate(s.stepsPerSecond()));
   }
 
-  /** Steps per second as printed: whole numbers from 10, two decimals below (a U-Net's 0.47 is not 0). */
-  /** {@code " lr 2.5e-04"} where the run's rate changes and is known, else nothing. */
+  /** {@code " lr 2.50e-04"} where the run's rate changes and is known, else nothing. */
   String rateText(double learningRate) {
     return showRate && Double.isFinite(learningRate)
         ? String.format(Locale.ROOT, " lr %.2e", learningRate) : "";
   }
 
+  /** Steps per second as printed: whole numbers from 10, two decimals below (a U-Net's 0.47 is not 0). */
   static String rate(double stepsPerSecond) {
     return String.format(Locale.ROOT, stepsPerSecond >= 10 ? "%.0f" : "%.2f", stepsPerSecond);
   }

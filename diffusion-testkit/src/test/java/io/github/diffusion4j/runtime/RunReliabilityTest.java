@@ -460,6 +460,47 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * A closed run, or a run of a closed {@code Diffusion}, is refused; closing from within the run (a listener) is
+   * refused rather than waiting for itself.
+   */
+  @Test
+  void closedRunsAreRefusedAndAListenerCannotCloseItsOwnRun() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open()) {
+      TrainingRun run = TrainingRun.start(d, a);
+      run.close();
+      IllegalStateException e = assertThrows(IllegalStateException.class, run::run);
+      assertTrue(e.getMessage().endsWith("this run is closed"), e.getMessage());
+    }
+    Diffusion d = open();
+    TrainingRun run = TrainingRun.start(d, new RunFolder(dir.resolve("b")));
+    d.close();
+    assertThrows(IllegalStateException.class, run::run, "the Diffusion is closed");
+    run.close();
+    try (Diffusion e = open(); TrainingRun own = TrainingRun.start(e, new RunFolder(dir.resolve("c")))) {
+      List<String> refused = new ArrayList<>();
+      own.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 1) {
+            for (Runnable close : List.<Runnable>of(own::close, e::close)) {
+              try {
+                close.run();
+              } catch (IllegalStateException x) {
+                refused.add(x.getMessage());
+              }
+            }
+          }
+        }
+      });
+      assertEquals(2, refused.size(), refused.toString());
+      assertTrue(refused.get(0).endsWith("close() from within run() (a listener) on the same thread; close after run "
+          + "returns"), refused.get(0));
+      assertTrue(refused.get(1).startsWith("close() from within a sampling call or training run"), refused.get(1));
+    }
+  }
+
   /** A stop asked for while the run loads its data (before training's first step) is not lost. */
   @Test
   void aStopRequestedBeforeTheFirstStepStopsTheRun() throws IOException {

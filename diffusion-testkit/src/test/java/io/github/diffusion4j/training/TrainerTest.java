@@ -150,6 +150,36 @@ class TrainerTest {
     }
   }
 
+  /**
+   * A listener that fails at a step whose log was written (log every 5, images every 10; the image log fails): the end
+   * position holds the interval as the log left it (reset), so a resume logs the next interval over its own steps.
+   */
+  @Test
+  void aListenerFailureAfterTheStepsLogEndsWithTheIntervalReset() {
+    OptimizerSpec opt = OptimizerSpec.adam(1e-3);
+    try (TrainableModel m = ref.createModel(spec, opt, 5)) {
+      Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(2, 32));
+      TrainingSummary[] ended = new TrainingSummary[1];
+      assertThrows(IllegalStateException.class, () -> t.train(train, null, TrainingProgress.START,
+          new TrainingListener() {
+            @Override
+            public void onImages(ImageLog log) {
+              throw new IllegalStateException("the image log failed");
+            }
+
+            @Override
+            public void onEnd(TrainingSummary s) {
+              ended[0] = s;
+            }
+          }));
+      TrainingProgress p = ended[0].progress();
+      assertEquals(10, p.step());
+      assertEquals(0, p.losses().intervalSteps(), "step 10's log reset the interval before the image log failed");
+      assertEquals(List.of(0, 10), List.of(p.epoch(), p.batchInEpoch()), "after epoch 1's last batch (of 10)");
+      assertEquals(10, p.losses().epochSteps(), "the epoch's ten steps, for its end that a resume runs first");
+    }
+  }
+
   @Test
   void resumingGivesTheUninterruptedRun() {
     OptimizerSpec opt = OptimizerSpec.adam(1e-3);
