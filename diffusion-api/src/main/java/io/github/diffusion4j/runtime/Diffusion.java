@@ -539,6 +539,62 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
+  /**
+   * Image-to-image sampling (SDEdit, {@link io.github.diffusion4j.sampling.ImageToImage}) batch by batch, as
+   * {@link #sampleImages(NoisePredictor, Sampler, SamplingRequest, SamplingListener, ImageSink)} samples: sample
+   * {@code i} starts from {@code images.apply(i)} noised part of the way up the request's plan, with its own initial
+   * noise, so the images are the same however they are batched, and memory does not grow with their number.
+   *
+   * @param model the model
+   * @param sampler the sampler
+   * @param request what to sample: the whole plan, the count, the seed (without initial latents)
+   * @param strength how far up the images are noised, in {@code (0, 1]} (the last {@code floor(steps x strength)}
+   *     positions of the plan are walked)
+   * @param images the starting image of each sample ({@code i} from 0 to {@code count - 1}): {@code [C, H, W]} in
+   *     {@code [-1, 1]} (e.g. {@link io.github.diffusion4j.data.ImageFit#read}); called once per sample, in order
+   * @param listener sees every step of every batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   * @throws IllegalArgumentException if the strength walks no step of the plan, or an image is not of the shape
+   */
+  public void sampleFromImages(NoisePredictor model, Sampler sampler, SamplingRequest request, double strength,
+      java.util.function.LongFunction<float[]> images, SamplingListener listener, ImageSink sink) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(sampler, "sampler must not be null");
+    java.util.Objects.requireNonNull(request, "request must not be null");
+    java.util.Objects.requireNonNull(images, "images must not be null");
+    java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
+    java.util.Objects.requireNonNull(sink, "sink must not be null");
+    io.github.diffusion4j.sampling.ImageToImage.plan(request.plan(), strength); // refused before any image is read
+    java.util.concurrent.locks.Lock using = inUse.readLock();
+    using.lock();
+    try {
+      Backend b = backend();
+      int k = request.imageShape().size();
+      int batch = samplingBatchSize();
+      for (int first = 0; first < request.count(); first += batch) {
+        int n = Math.min(batch, request.count() - first);
+        float[] x0 = new float[n * k];
+        for (int i = 0; i < n; i++) {
+          float[] image = images.apply(request.firstSample() + first + i);
+          if (image == null || image.length != k) {
+            throw new IllegalArgumentException("images: sample " + (request.firstSample() + first + i) + "'s image has "
+                + (image == null ? "no values" : image.length + " values") + ", expected " + k + " ("
+                + request.imageShape() + ")");
+          }
+          System.arraycopy(image, 0, x0, i * k, k);
+        }
+        long at = first;
+        try (TensorScope s = b.tensors().openScope()) {
+          SamplingRequest edit = io.github.diffusion4j.sampling.ImageToImage.request(b.tensors(), schedule(),
+              request.slice(request.firstSample() + first, n), x0, strength);
+          sampleImagesInUse(model, sampler, edit, listener, (f, values, c) -> sink.accept(at + f, values, c));
+        }
+      }
+    } finally {
+      using.unlock();
+    }
+  }
+
   private void sampleImagesInUse(NoisePredictor model, Sampler sampler, SamplingRequest request,
       SamplingListener listener, ImageSink sink) {
     Backend b = backend();

@@ -386,6 +386,21 @@ public final class TrainedModel implements AutoCloseable {
     diffusion.sampleImages(model, sampler, request, listener, sink);
   }
 
+  /**
+   * Image-to-image sampling (SDEdit) batch by batch into a sink: see {@link Diffusion#sampleFromImages}.
+   *
+   * @param sampler the sampler
+   * @param request what to sample (the whole plan; without initial latents)
+   * @param strength how far up the images are noised, in {@code (0, 1]}
+   * @param images the starting image of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param listener sees each step of each batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void sampleFromImages(Sampler sampler, SamplingRequest request, double strength,
+      java.util.function.LongFunction<float[]> images, SamplingListener listener, Diffusion.ImageSink sink) {
+    diffusion.sampleFromImages(model, sampler, request, strength, images, listener, sink);
+  }
+
   /** Waits for the sampling calls in progress, then releases the model and its backend. Closing twice does nothing. */
   @Override
   public void close() {

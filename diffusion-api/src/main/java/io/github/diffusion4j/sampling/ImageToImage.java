@@ -25,9 +25,9 @@ import java.util.Objects;
  * }
  * }</pre>
  *
- * <p>A request with initial latents is sampled as one batch; for many images make one request per batch of
- * {@code request.slice(first, n)} (each sample's start is the same however they are sliced), as
- * {@code diffusion sample --init} does.
+ * <p>A request with initial latents is sampled as one batch; {@code Diffusion.sampleFromImages} samples any number
+ * batch by batch (one request per batch of {@code request.slice(first, n)}: each sample's start is the same however
+ * they are sliced), as {@code diffusion sample --init} does.
  */
 public final class ImageToImage {
   private ImageToImage() {}

@@ -7,7 +7,6 @@ import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
-import io.github.diffusion4j.tensor.TensorScope;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -206,29 +205,21 @@ final class SampleCommand implements Callable<Integer> {
   }
 
   /**
-   * Samples from the {@code --init} images batch by batch (each batch's images decoded once, so memory does not grow
-   * with the count): sample i starts from image i mod their number, noised with sample i's own initial noise.
+   * Samples from the {@code --init} images batch by batch ({@link TrainedModel#sampleFromImages}): sample i starts from
+   * image i mod their number (a picture decoded again is decoded once per run of samples that share it).
    */
   private static void sampleFromImages(TrainedModel m, Sampler s, SamplingRequest request, InputImages inits,
       double strength, SamplingConsole progress, OutputFiles.SampleOutput output) {
-    Diffusion d = m.diffusion();
-    int k = d.imageShape().size();
-    int batch = d.samplingBatchSize();
-    for (int first = 0; first < request.count(); first += batch) {
-      int n = Math.min(batch, request.count() - first);
-      float[] x0 = new float[n * k];
-      Map<Integer, float[]> decoded = new java.util.HashMap<>();
-      for (int i = 0; i < n; i++) {
-        float[] values = decoded.computeIfAbsent((first + i) % inits.size(), inits::read);
-        System.arraycopy(values, 0, x0, i * k, k);
+    int[] lastIndex = {-1};
+    float[][] last = {null};
+    m.sampleFromImages(s, request, strength, i -> {
+      int index = (int) (i % inits.size());
+      if (index != lastIndex[0]) {
+        last[0] = inits.read(index);
+        lastIndex[0] = index;
       }
-      int at = first;
-      try (TensorScope scope = d.backend().tensors().openScope()) {
-        SamplingRequest edit = ImageToImage.request(d.backend().tensors(), d.schedule(), request.slice(first, n), x0,
-            strength);
-        d.sampleImages(m.model(), s, edit, progress, (f, images, c) -> output.accept(at + f, images, c));
-      }
-    }
+      return last[0];
+    }, progress, output);
   }
 
   /** Refuses what the outputs asked for cannot hold for {@code count} images of {@code image}. */

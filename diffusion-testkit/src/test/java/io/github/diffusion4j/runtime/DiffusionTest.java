@@ -1,5 +1,6 @@
 package io.github.diffusion4j.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -83,6 +84,45 @@ class DiffusionTest {
           assertTrue(v >= 0 && v <= 1);
         }
       }
+    }
+  }
+
+  /**
+   * {@code sampleFromImages} batch by batch gives each sample what {@code ImageToImage.request} gives it alone: 1,100
+   * tiny images are two batches (at most 1,024 a batch); the reference backend computes every image alone, so the bits
+   * are the same however they are batched. Sample i starts from the image the function gives for i.
+   */
+  @Test
+  void samplingFromImagesBatchByBatchIsEachSamplesOwnRequest() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY)); TrainableModel m = d.createModel()) {
+      int count = 1100;
+      int k = d.imageShape().size();
+      java.util.function.LongFunction<float[]> image = i -> {
+        float[] v = new float[k];
+        java.util.Arrays.fill(v, (float) ((i % 7) / 3.5 - 1));
+        return v;
+      };
+      float[] all = new float[count * k];
+      List<Long> firsts = new java.util.ArrayList<>();
+      d.sampleFromImages(m, d.sampler(), d.request(count, 4), 0.5, image, SamplingListener.NONE,
+          (first, images, n) -> {
+            firsts.add(first);
+            System.arraycopy(images, 0, all, (int) first * k, n * k);
+          });
+      assertEquals(List.of(0L, 1024L), firsts, "two batches");
+      for (int i : new int[] {0, 6, 1023, 1024, 1099}) {
+        float[] alone;
+        try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
+          alone = d.sampleImages(m, d.sampler(), io.github.diffusion4j.sampling.ImageToImage.request(d.backend().tensors(),
+              d.schedule(), d.request(count, 4).slice(i, 1), image.apply(i), 0.5), SamplingListener.NONE);
+        }
+        assertArrayEquals(alone, java.util.Arrays.copyOfRange(all, i * k, (i + 1) * k), "sample " + i);
+      }
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m,
+          d.sampler(), d.request(2, 4), 0.5, i -> new float[3], SamplingListener.NONE, (first, images, n) -> { }));
+      assertEquals("images: sample 0's image has 3 values, expected 75 ([3, 5, 5])", e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m, d.sampler(), d.request(2, 4), 0.001,
+          image, SamplingListener.NONE, (first, images, n) -> { }), "a strength that walks no step");
     }
   }
 

@@ -34,7 +34,6 @@ class DocSnippetsTest {
       "import io.github.diffusion4j.runtime.RunFolder;",
       "import io.github.diffusion4j.runtime.TrainedModel;",
       "import io.github.diffusion4j.runtime.TrainingRun;",
-      "import io.github.diffusion4j.sampling.ImageToImage;",
       "import io.github.diffusion4j.sampling.ReverseStepResult;",
       "import io.github.diffusion4j.sampling.Sampler;",
       "import io.github.diffusion4j.sampling.SamplerSpec;",
@@ -45,7 +44,6 @@ class DocSnippetsTest {
       "import io.github.diffusion4j.spi.Backend;",
       "import io.github.diffusion4j.tensor.Shape;",
       "import io.github.diffusion4j.tensor.Tensor;",
-      "import io.github.diffusion4j.tensor.TensorScope;",
       "import io.github.diffusion4j.testkit.LayerContractTests;",
       "import io.github.diffusion4j.testkit.TensorContractTest;",
       "import org.junit.jupiter.api.Nested;");
