@@ -26,7 +26,7 @@ class LauncherMasterTest {
   private static String decision(Map<String, String> env, String... args) throws IOException, InterruptedException {
     assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
     List<String> command = new ArrayList<>(List.of("bash", "-c",
-        "eval \"$(sed -n '/^spark_master_is_local() {/,/^}/p' \"$1\")\"\nshift\n"
+        "eval \"$(sed -n '/^spark_master_is_local() (/,/^)/p' \"$1\")\"\nshift\n"
             + "if spark_master_is_local \"$@\"; then echo local; else echo cluster; fi",
         "bash", LAUNCHER.toString()));
     command.addAll(List.of(args));
