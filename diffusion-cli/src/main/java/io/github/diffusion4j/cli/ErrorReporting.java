@@ -15,6 +15,9 @@ final class ErrorReporting {
 
   static boolean isBadInput(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof NotBadInput) {
+        return false;
+      }
       if (t instanceof BadInputException
           || t instanceof io.github.diffusion4j.config.ConfigException
           || t instanceof io.github.diffusion4j.data.DataFileException

@@ -73,5 +73,15 @@ class ErrorReportingTest {
     assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(property));
     assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(new IllegalStateException("backend", property)));
     assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new IllegalArgumentException("a bug's argument")));
+    // a failure marked NotBadInput is one whatever its causes say (an executor's missing temporary file)
+    class ExecutorFailure extends RuntimeException implements NotBadInput {
+      ExecutorFailure(Throwable cause) {
+        super("a task failed", cause);
+      }
+    }
+    java.nio.file.NoSuchFileException missing = new java.nio.file.NoSuchFileException("/tmp/x");
+    assertEquals(DiffusionCli.BAD_INPUT, ErrorReporting.exitCode(new IllegalStateException("a task failed", missing)));
+    assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new ExecutorFailure(missing)));
+    assertEquals(DiffusionCli.FAILURE, ErrorReporting.exitCode(new IllegalStateException(new ExecutorFailure(missing))));
   }
 }

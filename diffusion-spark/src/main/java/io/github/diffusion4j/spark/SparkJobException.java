@@ -5,7 +5,7 @@ package io.github.diffusion4j.spark;
  * ({@code spark.task.maxFailures}), or the job was cancelled. The message is the task's own error (the first
  * line of the innermost cause); the cause is Spark's exception, with the remote stack trace.
  */
-public final class SparkJobException extends RuntimeException {
+public class SparkJobException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   /**
@@ -78,14 +78,18 @@ public final class SparkJobException extends RuntimeException {
       return new SparkJobException("the job was cancelled: Spark shut down while it ran (interrupted?)", e);
     }
     String message = "a task failed on every attempt Spark allows (spark.task.maxFailures): " + line;
-    if (!executorFileProblem(e)) {
-      return new SparkJobException(message, e);
+    // an executor's own file problem is marked, so that the command line does not take it for the user's bad input
+    // (exit 2, as a missing --checkpoint); the cause is kept for callers and --verbose
+    return executorFileProblem(e) ? new ExecutorFileProblem(message, e) : new SparkJobException(message, e);
+  }
+
+  /** A task's failure that is a file an executor could not find or open: a failure, not the user's bad input. */
+  static final class ExecutorFileProblem extends SparkJobException implements io.github.diffusion4j.cli.NotBadInput {
+    private static final long serialVersionUID = 1L;
+
+    ExecutorFileProblem(String message, Throwable cause) {
+      super(message, cause);
     }
-    // not chained, so that the command line does not take it for the user's bad input (exit 2, as a missing
-    // --checkpoint); --verbose still shows it, with the executor's stack trace
-    SparkJobException x = new SparkJobException(message, null);
-    x.addSuppressed(e);
-    return x;
   }
 
   /**

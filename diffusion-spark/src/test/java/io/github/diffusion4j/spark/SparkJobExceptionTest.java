@@ -3,6 +3,7 @@ package io.github.diffusion4j.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,8 +38,8 @@ class SparkJobExceptionTest {
 
   /**
    * An executor's file problem (its temporary folder not writable, an output folder it does not share) is not the
-   * user's bad input: it is not in the exception's causes, where the command line's exit code 2 looked for it, but
-   * beside them for --verbose. A checkpoint an executor refuses (changed under the job) stays in them (exit 2).
+   * user's bad input: the exception is marked {@code NotBadInput} (exit 1 however its causes read), its cause kept
+   * for callers and --verbose. A checkpoint an executor refuses (changed under the job) is not marked (exit 2).
    */
   @Test
   void anExecutorsFileProblemIsNotChainedAsBadInputButACheckpointProblemIs() {
@@ -49,13 +50,12 @@ class SparkJobExceptionTest {
     SparkJobException x = SparkJobException.of(unwritable);
     assertEquals("a task failed on every attempt Spark allows (spark.task.maxFailures): cannot write the broadcast "
         + "checkpoint to a temporary folder: /tmp/diffusion4j-checkpoint-1-2: permission denied", x.getMessage());
-    for (Throwable t = x; t != null; t = t.getCause()) {
-      assertFalse(t instanceof java.nio.file.AccessDeniedException, "in the causes: " + t);
-    }
-    assertEquals(List.of(unwritable), List.of(x.getSuppressed()));
+    assertTrue(x instanceof io.github.diffusion4j.cli.NotBadInput, "marked: a failure, not bad input");
+    assertEquals(unwritable, x.getCause(), "the cause is kept");
     Exception changed = new org.apache.spark.SparkException("Job aborted due to stage failure",
         new io.github.diffusion4j.io.CheckpointException("/shared/ck/model.safetensors: not the file the driver "
             + "checked", new java.nio.file.NoSuchFileException("/shared/ck/model.safetensors")));
     assertEquals(changed, SparkJobException.of(changed).getCause());
+    assertFalse(SparkJobException.of(changed) instanceof io.github.diffusion4j.cli.NotBadInput);
   }
 }
