@@ -92,12 +92,12 @@ class SamplingConsoleTest {
   /** A run that ends early (a failure, an interrupt) closes its bar, whose thread would go on drawing it. */
   @Test
   void closingEndsABarLeftOpenByARunThatEndedEarly() {
-    boolean[] closed = {false};
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     SamplingConsole console = new SamplingConsole("ddim", true, 0, 0,
         new DelegatingProgressBarConsumer(line -> { }, 120) {
           @Override
           public void close() {
-            closed[0] = true;
+            closed.set(true);
             super.close();
           }
         }, null, System::nanoTime);
@@ -107,9 +107,15 @@ class SamplingConsoleTest {
       console.onStart(plan, x);
       console.onStep(0, plan, new ReverseStepResult(x, null)); // the run fails before its second step
     }
-    assertFalse(closed[0], "open while the run goes on");
+    assertFalse(closed.get(), "open while the run goes on");
     console.close();
-    assertTrue(closed[0], "closed");
+    // the library closes its consumer on the bar's own thread, after close returns: wait for it (a loaded machine
+    // took more than the test's next line)
+    long until = System.nanoTime() + 10_000_000_000L;
+    while (!closed.get() && System.nanoTime() < until) {
+      Thread.onSpinWait();
+    }
+    assertTrue(closed.get(), "closed");
     console.close(); // again: nothing left to close
   }
 
