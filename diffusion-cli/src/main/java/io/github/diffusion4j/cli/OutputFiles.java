@@ -41,6 +41,7 @@ public final class OutputFiles {
    * @throws BadInputException if it cannot be written there
    */
   public static void checkWritable(String option, Path file) {
+    fileName(option, file);
     Path parent = file.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
       throw new BadInputException(option + " " + file + ": " + (parent != null && Files.exists(parent)
@@ -115,9 +116,21 @@ public final class OutputFiles {
         + " FILE.npy or FILE.safetensors");
   }
 
+  /**
+   * The last name of {@code file}, failing with a one-line bad-input error where it has none (a root such as
+   * {@code /}, which names a folder and no file in it).
+   */
+  static String fileName(String option, Path file) {
+    Path name = file.getFileName();
+    if (name == null) {
+      throw new BadInputException(option + " " + file + ": is a folder (the root); give a file name");
+    }
+    return name.toString();
+  }
+
   /** The output formats {@code --out} accepts, by extension. */
   static String format(String option, Path file) {
-    String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    String n = fileName(option, file).toLowerCase(Locale.ROOT);
     for (String ext : List.of(".png", ".npy", ".safetensors")) {
       if (n.endsWith(ext)) {
         return ext.substring(1);

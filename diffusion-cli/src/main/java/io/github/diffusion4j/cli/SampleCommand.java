@@ -98,7 +98,7 @@ final class SampleCommand implements Callable<Integer> {
     OutputFiles.format("--out", out);
     OutputFiles.checkWritable("--out", out);
     if (gif != null) {
-      if (!gif.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gif")) {
+      if (!OutputFiles.fileName("--gif", gif).toLowerCase(java.util.Locale.ROOT).endsWith(".gif")) {
         throw new BadInputException("--gif " + gif + ": the file name must end in .gif");
       }
       OutputFiles.checkWritable("--gif", gif);

@@ -516,6 +516,20 @@ class CliTest {
   }
 
   /** Bad input as the CLI must report it: exit 2, no stack trace, one line "diffusion: ..." holding the fragment. */
+  @Test
+  void aRootFolderAsAnOutputFileIsBadInput() {
+    // Path.of("/").getFileName() is null: these exited 1 with a NullPointerException's message
+    String root = dir.getRoot().toString();
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--count", "2", "--out", root),
+        "--out " + root + ": is a folder (the root); give a file name");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--count", "2", "--out", dir.resolve("g.png").toString(),
+        "--gif", root), "--gif " + root + ": is a folder (the root); give a file name");
+    assertBad(cli("interpolate", "--checkpoint", run.toString(), "--out", root),
+        "--out " + root + ": is a folder (the root); give a file name");
+    assertBad(cli("eval", "--checkpoint", run.toString(), "--count", "2", "--json", root),
+        "--json " + root + ": is a folder (the root); give a file name");
+  }
+
   static void assertBad(Result r, String fragment) {
     assertEquals(2, r.code(), r.all());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
