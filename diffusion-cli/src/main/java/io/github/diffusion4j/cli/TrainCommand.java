@@ -107,6 +107,7 @@ final class TrainCommand implements Callable<Integer> {
 
   private RunFolder runFolder(Diffusion d) throws IOException {
     if (runDir != null) {
+      checkRunDir(runDir);
       return new RunFolder(runDir);
     }
     Path out = d.config().output().dir();
@@ -123,6 +124,22 @@ final class TrainCommand implements Callable<Integer> {
     }
     return new RunFolder(newest.orElseThrow(() -> new BadInputException("--resume: no run with checkpoints under "
         + out.toAbsolutePath() + "; give --run-dir DIR or set output.name")));
+  }
+
+  /**
+   * Refuses a {@code --run-dir} that is, or lies under, something other than a folder (a file, a device), which
+   * would otherwise fail as an I/O error when the run folder is made.
+   */
+  static void checkRunDir(Path runDir) {
+    for (Path p = runDir.toAbsolutePath(); p != null; p = p.getParent()) {
+      if (Files.exists(p)) {
+        if (!Files.isDirectory(p)) {
+          throw new BadInputException("--run-dir " + runDir + ": " + (p.equals(runDir.toAbsolutePath()) ? "is"
+              : p + " is") + " not a folder; give a folder (a new one, or a run folder to --resume)");
+        }
+        return;
+      }
+    }
   }
 
   /**

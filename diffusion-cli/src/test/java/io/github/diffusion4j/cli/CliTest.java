@@ -530,6 +530,19 @@ class CliTest {
         "--json " + root + ": is a folder (the root); give a file name");
   }
 
+  @Test
+  void aRunDirThatIsAFileIsBadInput() throws IOException {
+    // these exited 1 ("is not a folder", an I/O failure) once the run folder was made
+    Path file = Files.writeString(dir.resolve("run-dir-file.txt"), "x");
+    String tiny = dir.resolve("tiny.yaml").toString();
+    assertBad(cli("train", "-c", tiny, "--no-samples", "--run-dir", file.toString()),
+        "--run-dir " + file + ": is not a folder");
+    assertBad(cli("train", "-c", tiny, "--no-samples", "--resume", "--run-dir", file.toString()),
+        "--run-dir " + file + ": is not a folder");
+    assertBad(cli("train", "-c", tiny, "--no-samples", "--run-dir", file.resolve("run").toString()),
+        "--run-dir " + file.resolve("run") + ": " + file + " is not a folder");
+  }
+
   static void assertBad(Result r, String fragment) {
     assertEquals(2, r.code(), r.all());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
