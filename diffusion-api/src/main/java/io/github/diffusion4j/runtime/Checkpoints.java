@@ -12,6 +12,7 @@ import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.training.TrainingProgress;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** Between models and checkpoint contents. */
@@ -159,6 +160,13 @@ final class Checkpoints {
   static TrainingProgress.Losses losses(Path file, Map<String, String> extra) {
     if (!extra.containsKey(EPOCH_LOSS_SUM)) {
       return TrainingProgress.Losses.NONE;
+    }
+    for (String key : List.of(EPOCH_LOSS_STEPS, INTERVAL_LOSS_SUM, INTERVAL_LOSS_STEPS)) {
+      if (!extra.containsKey(key)) {
+        throw new CheckpointException(file + ": loss sums: " + EPOCH_LOSS_SUM + " is given but " + key + " is missing"
+            + " (a checkpoint holds all four of " + EPOCH_LOSS_SUM + ", " + EPOCH_LOSS_STEPS + ", " + INTERVAL_LOSS_SUM
+            + " and " + INTERVAL_LOSS_STEPS + ", or none)");
+      }
     }
     try {
       return new TrainingProgress.Losses(Double.parseDouble(extra.get(EPOCH_LOSS_SUM)),

@@ -666,6 +666,12 @@ class RunReliabilityTest {
             Checkpoints.INTERVAL_LOSS_SUM, "0", Checkpoints.INTERVAL_LOSS_STEPS, "-1")));
     assertTrue(e.getMessage().startsWith(file + ": loss sums x/3/0/-1 are not two finite sums and two step counts"),
         e.getMessage());
+    // a missing one was reported with a NullPointerException's text ("Cannot invoke String.trim() ...")
+    e = assertThrows(CheckpointException.class, () -> Checkpoints.losses(file,
+        java.util.Map.of(Checkpoints.EPOCH_LOSS_SUM, "0.5", Checkpoints.EPOCH_LOSS_STEPS, "3",
+            Checkpoints.INTERVAL_LOSS_STEPS, "1")));
+    assertEquals(file + ": loss sums: epoch_loss_sum is given but interval_loss_sum is missing (a checkpoint holds all "
+        + "four of epoch_loss_sum, epoch_loss_steps, interval_loss_sum and interval_loss_steps, or none)", e.getMessage());
   }
 
   @Test
