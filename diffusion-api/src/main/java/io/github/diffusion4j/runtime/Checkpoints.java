@@ -64,8 +64,25 @@ final class Checkpoints {
     }
   }
 
+  /** Refuses a checkpoint file's tensor holding NaN or an infinity, naming the file, the tensor and the index. */
+  static void requireFiniteIn(Path file, StateDict d) {
+    for (Map.Entry<String, FloatArray> e : d.entries().entrySet()) {
+      int bad = e.getValue().firstNonFinite();
+      if (bad >= 0) {
+        throw new CheckpointException(file + ": tensor '" + e.getKey() + "' holds " + e.getValue().get(bad)
+            + " at index " + bad + "; checkpoints are written with finite values only, so the file is damaged");
+      }
+    }
+  }
+
   /** Restores weights, EMA and optimiser state; returns where to resume. */
   static TrainingProgress restore(Path dir, CheckpointContent c, TrainableModel model) {
+    // content() never writes a non-finite value, so one here is damage (behind a manifest that matches it, or
+    // none); resumed, it would fail as a divergence of the training at its first step
+    requireFiniteIn(dir.resolve(io.github.diffusion4j.io.Checkpoint.MODEL_FILE), c.model());
+    c.ema().ifPresent(e -> requireFiniteIn(dir.resolve(io.github.diffusion4j.io.Checkpoint.EMA_FILE), e));
+    c.trainingState().ifPresent(s -> requireFiniteIn(
+        dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE), s.optimizer()));
     loadWeights(dir, model, c.model(), io.github.diffusion4j.io.Checkpoint.MODEL_FILE, null);
     c.ema().ifPresent(e -> {
       try {

@@ -258,6 +258,31 @@ class RunReliabilityTest {
   }
 
   @Test
+  void aNonFiniteValueInACheckpointStopsResumingAsDamageNotAsADivergence() throws IOException {
+    // a NaN behind a matching (or no) manifest was resumed and failed at the first step as "training diverged"
+    Path cp = trained();
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    Path model = cp.resolve(Checkpoint.MODEL_FILE);
+    io.github.diffusion4j.io.TensorFile f = io.github.diffusion4j.io.SafeTensors.read(model);
+    StateDict.Builder b = StateDict.builder();
+    String first = f.tensors().entries().keySet().iterator().next();
+    f.tensors().entries().forEach((name, t) -> {
+      float[] v = t.toArray();
+      if (name.equals(first)) {
+        v[1] = Float.NaN;
+      }
+      b.put(name, FloatArray.of(t.shape(), v));
+    });
+    io.github.diffusion4j.io.SafeTensors.write(model, b.build(), f.metadata());
+    CheckpointException e;
+    try (Diffusion d = open()) {
+      e = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, new RunFolder(dir.resolve("a"))));
+    }
+    assertEquals(model + ": tensor '" + first + "' holds NaN at index 1; checkpoints are written with finite values "
+        + "only, so the file is damaged", e.getMessage());
+  }
+
+  @Test
   void aFolderOrAFifoWhereAFileShouldBeIsNamedAndNeverBlocks() throws Exception {
     Path cp = trained();
     Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
