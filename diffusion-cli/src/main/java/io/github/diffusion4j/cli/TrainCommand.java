@@ -127,10 +127,15 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /**
-   * Refuses a {@code --run-dir} that is, or lies under, something other than a folder (a file, a device), which
-   * would otherwise fail as an I/O error when the run folder is made.
+   * Refuses an empty {@code --run-dir} (which would train into the working folder), and one that is, or lies
+   * under, something other than a folder (a file, a device), which would otherwise fail as an I/O error when the
+   * run folder is made.
    */
   static void checkRunDir(Path runDir) {
+    if (runDir.toString().isBlank()) { // "$UNSET": an empty path is the working folder, which is no run folder
+      throw new BadInputException("--run-dir '" + runDir + "': is empty; give a folder (a new one, or a run folder to "
+          + "--resume)");
+    }
     for (Path p = runDir.toAbsolutePath(); p != null; p = p.getParent()) {
       if (Files.exists(p)) {
         if (!Files.isDirectory(p)) {

@@ -541,6 +541,9 @@ class CliTest {
         "--run-dir " + file + ": is not a folder");
     assertBad(cli("train", "-c", tiny, "--no-samples", "--run-dir", file.resolve("run").toString()),
         "--run-dir " + file.resolve("run") + ": " + file + " is not a folder");
+    // an empty --run-dir ("$UNSET") trained into the working folder, next to whatever it holds
+    assertBad(cli("train", "-c", tiny, "--no-samples", "--run-dir", ""), "--run-dir '': is empty; give a folder");
+    assertBad(cli("train", "-c", tiny, "--no-samples", "--resume", "--run-dir", " "), "--run-dir ' ': is empty");
   }
 
   static void assertBad(Result r, String fragment) {
