@@ -245,12 +245,16 @@ final class ImageDecoder {
     }
   }
 
-  private static String describe(Throwable e) {
+  static String describe(Throwable e) {
     StringBuilder b = new StringBuilder();
     for (Throwable t = e; t != null && b.length() < 300; t = t.getCause() == t ? null : t.getCause()) {
       String m = t instanceof EOFException && t.getMessage() == null ? "the file ends early" : t.getMessage();
       if (m == null) {
         m = t.getClass().getSimpleName();
+      } else if (m.chars().noneMatch(Character::isLetter)) {
+        // a decoder's bare number ("-3": an array index a damaged file sent it to) says nothing on its own
+        m = (t instanceof IndexOutOfBoundsException ? "the decoder read outside its data" : "the decoder failed")
+            + " (" + m + ")";
       }
       if (b.indexOf(m) < 0) {
         if (b.length() > 0) {

@@ -204,4 +204,14 @@ class ImageFitTest {
         () -> new ImageFit(Shape.of(3, 2, 3), Resize.CROP, false).read(dir.resolve("none.png")));
     assertTrue(missing.getMessage().startsWith(dir.resolve("none.png") + ": no such file"), missing.getMessage());
   }
+
+  /** A decoder's bare number (ImageIO's decoders throw "-3" on some damaged files) is said in words. */
+  @Test
+  void aDecodersBareNumberIsSaidInWords() {
+    assertEquals("the decoder read outside its data (-3)",
+        ImageDecoder.describe(new ArrayIndexOutOfBoundsException("-3")));
+    assertEquals("the decoder failed (42)", ImageDecoder.describe(new IllegalStateException("42")));
+    assertEquals("Unexpected end of ZLIB input stream",
+        ImageDecoder.describe(new java.io.IOException("Unexpected end of ZLIB input stream")));
+  }
 }
