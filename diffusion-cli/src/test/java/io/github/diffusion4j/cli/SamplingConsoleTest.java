@@ -93,8 +93,9 @@ class SamplingConsoleTest {
   @Test
   void closingEndsABarLeftOpenByARunThatEndedEarly() {
     java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger drawn = new java.util.concurrent.atomic.AtomicInteger();
     SamplingConsole console = new SamplingConsole("ddim", true, 0, 0,
-        new DelegatingProgressBarConsumer(line -> { }, 120) {
+        new DelegatingProgressBarConsumer(line -> drawn.incrementAndGet(), 120) {
           @Override
           public void close() {
             closed.set(true);
@@ -107,14 +108,15 @@ class SamplingConsoleTest {
       console.onStart(plan, x);
       console.onStep(0, plan, new ReverseStepResult(x, null)); // the run fails before its second step
     }
-    assertFalse(closed.get(), "open while the run goes on");
-    console.close();
-    // the library closes its consumer on the bar's own thread, after close returns: wait for it (a loaded machine
-    // took more than the test's next line)
+    // the bar's thread has drawn it (progressbar 0.10 closes its consumer only once the bar has been drawn: a bar
+    // closed before is cancelled without the call this test watches for)
     long until = System.nanoTime() + 10_000_000_000L;
-    while (!closed.get() && System.nanoTime() < until) {
+    while (drawn.get() == 0 && System.nanoTime() < until) {
       Thread.onSpinWait();
     }
+    assertTrue(drawn.get() > 0, "drawn");
+    assertFalse(closed.get(), "open while the run goes on");
+    console.close(); // waits for the bar's thread to close it
     assertTrue(closed.get(), "closed");
     console.close(); // again: nothing left to close
   }
