@@ -6,6 +6,9 @@ package io.github.diffusion4j.config;
  * Used for the {@code config.yaml} of a run or checkpoint.
  */
 public final class ConfigWriter {
+  /** The first line of every {@link #toYaml} text: how a run's {@code config.yaml} is told from a user's own. */
+  public static final String FIRST_LINE = "# diffusion4j configuration (fully resolved)";
+
   private ConfigWriter() {}
 
   /**
@@ -15,7 +18,7 @@ public final class ConfigWriter {
    * @return the YAML text; {@code ConfigLoader.loadString(toYaml(c), name).equals(c)}
    */
   public static String toYaml(DiffusionConfig config) {
-    return YamlEmitter.write(config, false, "diffusion4j configuration (fully resolved)");
+    return YamlEmitter.write(config, false, FIRST_LINE.substring(2));
   }
 
   /**

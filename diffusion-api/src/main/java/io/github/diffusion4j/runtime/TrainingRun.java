@@ -103,6 +103,7 @@ public final class TrainingRun implements AutoCloseable {
     if (Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
       throw holdsCheckpoints(folder); // a user's mistake: said before the data is built
     }
+    checkNewRunFolder(folder);
     diffusion.trainingData();
     diffusion.evalData();
     boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
@@ -181,6 +182,52 @@ public final class TrainingRun implements AutoCloseable {
       }
       lock.close();
       throw e;
+    }
+  }
+
+  /** What a run writes into its folder, which a new run may find there (a run killed before its first checkpoint). */
+  private static final java.util.Set<String> RUN_FILES = java.util.Set.of("config.yaml", "metrics.jsonl", "loss.png",
+      "images", "samples.png", "denoise.gif", "checkpoints", "samples-ddpm.png", "quality.json");
+
+  /**
+   * Refuses, before anything is written, a folder for a new run that holds files a run does not write, or a
+   * {@code config.yaml} a run did not write (the user's own configuration, which the run's would replace): a run's
+   * files would be written among them, over any of the same name. Hidden files ({@code .lock}, temporaries, a data
+   * cache) are left alone.
+   */
+  private static void checkNewRunFolder(RunFolder folder) {
+    Path root = folder.root();
+    if (!Files.isDirectory(root)) {
+      return;
+    }
+    List<String> others = new ArrayList<>();
+    try (java.util.stream.Stream<Path> files = Files.list(root)) {
+      files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".") && !RUN_FILES.contains(n)).sorted()
+          .forEach(others::add);
+    } catch (IOException e) {
+      throw new UncheckedIOException(root + ": cannot be listed: " + FileProblems.describe(e), e);
+    }
+    if (!others.isEmpty()) {
+      throw new io.github.diffusion4j.io.CheckpointException(root.toAbsolutePath() + ": holds files a run does not "
+          + "write (" + String.join(", ", others.subList(0, Math.min(3, others.size())))
+          + (others.size() > 3 ? ", ... " + others.size() + " in all" : "") + "); a new run needs a new or empty "
+          + "folder (choose another output.name or --run-dir)");
+    }
+    Path config = folder.config();
+    if (Files.isRegularFile(config) && !writtenByARun(config)) {
+      throw new io.github.diffusion4j.io.CheckpointException(config.toAbsolutePath() + ": is not a run's resolved "
+          + "configuration, and a new run writes its own there; keep your configuration elsewhere, or choose "
+          + "another output.name or --run-dir");
+    }
+  }
+
+  /** Whether a {@code config.yaml} starts as the resolved configuration a run writes ({@link ConfigWriter}). */
+  private static boolean writtenByARun(Path config) {
+    try (java.io.BufferedReader r = Files.newBufferedReader(config, java.nio.charset.StandardCharsets.UTF_8)) {
+      String first = r.readLine();
+      return ConfigWriter.FIRST_LINE.equals(first);
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 

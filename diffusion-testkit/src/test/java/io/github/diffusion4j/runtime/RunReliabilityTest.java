@@ -526,6 +526,44 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * A new run's folder holding other files, or a {@code config.yaml} a run did not write (the user's own, which the
+   * run's resolved one replaced), is refused before anything is written; a folder a run was started in (killed before
+   * its first checkpoint) is taken.
+   */
+  @Test
+  void aNewRunRefusesAFolderOfOtherFiles() throws IOException {
+    Path mine = Files.createDirectories(dir.resolve("project"));
+    Files.writeString(mine.resolve("notes.txt"), "mine");
+    try (Diffusion d = open()) {
+      io.github.diffusion4j.io.CheckpointException e = assertThrows(io.github.diffusion4j.io.CheckpointException.class,
+          () -> TrainingRun.start(d, new RunFolder(mine)));
+      assertEquals(mine.toAbsolutePath() + ": holds files a run does not write (notes.txt); a new run needs a new or "
+          + "empty folder (choose another output.name or --run-dir)", e.getMessage());
+      Files.delete(mine.resolve("notes.txt"));
+      Files.writeString(mine.resolve("config.yaml"), TrainingRunTest.TINY);
+      e = assertThrows(io.github.diffusion4j.io.CheckpointException.class, () -> TrainingRun.start(d, new RunFolder(mine)));
+      assertTrue(e.getMessage().startsWith(mine.resolve("config.yaml").toAbsolutePath() + ": is not a run's resolved "
+          + "configuration"), e.getMessage());
+      assertEquals(TrainingRunTest.TINY, Files.readString(mine.resolve("config.yaml")), "the user's file is kept");
+      assertEquals(List.of("config.yaml"), listing(mine), "nothing written");
+    }
+    // a run's own leftovers (killed before its first checkpoint): config.yaml, metrics.jsonl, the lock
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      assertTrue(Files.exists(a.config()));
+    }
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      assertFalse(run.run().progress().step() == 0);
+    }
+  }
+
+  private static List<String> listing(Path folder) throws IOException {
+    try (var files = Files.list(folder)) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+
   /** A stop asked for while the run loads its data (before training's first step) is not lost. */
   @Test
   void aStopRequestedBeforeTheFirstStepStopsTheRun() throws IOException {
