@@ -59,6 +59,18 @@ public final class AtomicFiles {
     }
   }
 
+  /**
+   * {@link #uninterrupted(java.util.function.Supplier)} for work without a result.
+   *
+   * @param work the work
+   */
+  public static void uninterrupted(Runnable work) {
+    uninterrupted(() -> {
+      work.run();
+      return null;
+    });
+  }
+
   /** Writes a file's content to a stream; the stream must not be closed by the writer. */
   @FunctionalInterface
   public interface Content {

@@ -436,26 +436,17 @@ public final class TrainingRun implements AutoCloseable {
     all.add(0, new TrainingListener() {
       @Override
       public void onLog(LogRecord record) {
-        AtomicFiles.uninterrupted(() -> {
-          metrics.log(record);
-          return null;
-        });
+        AtomicFiles.uninterrupted(() -> metrics.log(record));
       }
 
       @Override
       public void onImages(ImageLog log) {
-        AtomicFiles.uninterrupted(() -> {
-          writeImageLog(log);
-          return null;
-        });
+        AtomicFiles.uninterrupted(() -> writeImageLog(log));
       }
 
       @Override
       public void onEpochEnd(EpochSummary e) {
-        AtomicFiles.uninterrupted(() -> {
-          metrics.epoch(e);
-          return null;
-        });
+        AtomicFiles.uninterrupted(() -> metrics.epoch(e));
         if ((e.epoch() + 1) % every == 0 || e.epoch() + 1 == c.training().epochs()) {
           checkpoint(e.progress(), ema);
         }
