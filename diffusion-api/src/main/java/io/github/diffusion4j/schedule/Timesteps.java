@@ -103,14 +103,15 @@ public final class Timesteps {
       throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
     }
     int ratio = numTrainTimesteps / n;
+    long first = (long) (n - 1) * ratio + stepsOffset; // in long: a large offset must not wrap to a negative step
+    if (first >= numTrainTimesteps) {
+      throw new IllegalArgumentException(
+          "steps_offset " + stepsOffset + " with " + n + " leading steps puts timestep " + first
+              + " outside [0, " + numTrainTimesteps + "); lower steps_offset or use trailing spacing");
+    }
     int[] s = new int[n];
     for (int i = 0; i < n; i++) {
       s[i] = (n - 1 - i) * ratio + stepsOffset;
-    }
-    if (s[0] >= numTrainTimesteps) {
-      throw new IllegalArgumentException(
-          "steps_offset " + stepsOffset + " with " + n + " leading steps puts timestep " + s[0]
-              + " outside [0, " + numTrainTimesteps + "); lower steps_offset or use trailing spacing");
     }
     return new Timesteps(numTrainTimesteps, s);
   }

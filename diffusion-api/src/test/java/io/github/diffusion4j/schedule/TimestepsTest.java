@@ -97,6 +97,11 @@ class TimestepsTest {
     assertTrue(e.getMessage().contains("[1, 100]"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> Timesteps.leading(1000, 1000, 1));
     assertTrue(e.getMessage().contains("steps_offset"), e.getMessage());
+    // an offset so large that (n - 1) * ratio + offset passes Integer.MAX_VALUE is still named as the offset
+    e = assertThrows(IllegalArgumentException.class,
+        () -> Timesteps.leading(1000, 10, Integer.MAX_VALUE - 100));
+    assertTrue(e.getMessage().contains("steps_offset " + (Integer.MAX_VALUE - 100)), e.getMessage());
+    assertTrue(e.getMessage().contains("timestep " + (900L + Integer.MAX_VALUE - 100)), e.getMessage());
     for (TimestepSpacing spacing : TimestepSpacing.values()) {
       for (int n : new int[] {0, 101}) {
         e = assertThrows(IllegalArgumentException.class, () -> Timesteps.create(100, n, spacing, 0));
