@@ -84,6 +84,8 @@ public final class Latents {
    * @param image the shape of one latent, {@code [C, H, W]}
    * @param count the number of latents, at least 2
    * @return a tensor {@code [count, C, H, W]}
+   * @throws IllegalArgumentException if {@code count} is below 2, a latent is not of {@code image}'s size, or
+   *     {@code count} latents hold more values than an array can
    */
   public static Tensor interpolate(TensorFactory tensors, float[] a, float[] b, Shape image, int count) {
     if (count < 2) {
@@ -93,10 +95,11 @@ public final class Latents {
     if (a.length != k || b.length != k) {
       throw new IllegalArgumentException("latents must have " + k + " values (" + image + ")");
     }
-    float[] all = new float[count * k];
+    Shape batch = Shape.batchOf(count, image); // refuses a count whose values overflow an array, before allocating
+    float[] all = new float[batch.size()];
     for (int i = 0; i < count; i++) {
       System.arraycopy(slerp(a, b, (double) i / (count - 1)), 0, all, i * k, k);
     }
-    return tensors.fromArray(all, Shape.batchOf(count, image));
+    return tensors.fromArray(all, batch);
   }
 }
