@@ -327,11 +327,18 @@ public final class CornerUniformity {
    * correction, {@code lambda = (sqrt(n) + 0.12 + 0.11 / sqrt(n)) D}): the probability that {@code n}
    * uniform values give a statistic at least {@code d}.
    *
-   * @param d the statistic
+   * @param d the statistic, in {@code [0, 1]}
    * @param n the sample size, positive
    * @return the p-value in {@code [0, 1]}
+   * @throws IllegalArgumentException if {@code d} is not in {@code [0, 1]} or {@code n} is not positive
    */
   public static double pValue(double d, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("the KS p-value needs a sample size of at least 1, got n = " + n);
+    }
+    if (!(d >= 0 && d <= 1)) {
+      throw new IllegalArgumentException("a KS statistic is in [0, 1], got d = " + d);
+    }
     double sn = Math.sqrt(n);
     double lambda = (sn + 0.12 + 0.11 / sn) * d;
     if (lambda < 0.2) {

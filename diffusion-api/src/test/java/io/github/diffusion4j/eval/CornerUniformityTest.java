@@ -121,4 +121,21 @@ class CornerUniformityTest {
     assertEquals(0.01, CornerUniformity.pValue(1.6276 / Math.sqrt(n), n), 2e-4);
     assertEquals(1.0, CornerUniformity.pValue(0.0, n), 0.0);
   }
+
+  @Test
+  void pValueRefusesASampleSizeOrStatisticItHasNoAnswerFor() {
+    // n = 0 gave 0.0 (a certain rejection from no data), a negative n and a NaN statistic gave NaN
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> CornerUniformity.pValue(0.1, 0));
+    assertTrue(e.getMessage().contains("n = 0") && e.getMessage().contains("at least 1"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> CornerUniformity.pValue(0.1, -5));
+    assertTrue(e.getMessage().contains("n = -5"), e.getMessage());
+    for (double d : new double[] {Double.NaN, -0.1, 1.5}) {
+      e = assertThrows(IllegalArgumentException.class, () -> CornerUniformity.pValue(d, 10));
+      assertTrue(e.getMessage().contains("d = " + d) && e.getMessage().contains("[0, 1]"), e.getMessage());
+    }
+    assertEquals(1.0, CornerUniformity.pValue(0.0, 1), 0.0); // the ends of the range stay allowed
+    double p = CornerUniformity.pValue(1.0, 1); // lambda = 1.23: Q = 0.097 (standard tables)
+    assertEquals(0.097, p, 1e-3);
+  }
 }
