@@ -63,8 +63,12 @@ public enum BetaSchedule {
    * @param betaStart the first beta (unused by the cosine schedule)
    * @param betaEnd the last beta (unused by the cosine schedule)
    * @return {@code T} betas
+   * @throws IllegalArgumentException if {@code numTrainTimesteps} is below 2
    */
   public double[] betas(int numTrainTimesteps, double betaStart, double betaEnd) {
+    if (numTrainTimesteps < 2) {
+      throw new IllegalArgumentException("num_train_timesteps must be at least 2, got " + numTrainTimesteps);
+    }
     int n = numTrainTimesteps;
     double[] b = new double[n];
     switch (this) {
@@ -108,8 +112,12 @@ public enum BetaSchedule {
    * @param stop the last value
    * @param n how many values, positive
    * @return the values
+   * @throws IllegalArgumentException if {@code n} is not positive
    */
   public static double[] linspace(double start, double stop, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("linspace needs a positive number of values, got n = " + n);
+    }
     double[] out = new double[n];
     if (n == 1) {
       out[0] = start;

@@ -106,6 +106,24 @@ class ScheduleTest {
   }
 
   @Test
+  void theCurvesRefuseACountBelowTheirMinimumInOneLine() {
+    // a negative count was a NegativeArraySizeException, T = 0 and 1 gave schedules no ScheduleSpec allows
+    for (BetaSchedule b : BetaSchedule.values()) {
+      for (int t : new int[] {-1, 0, 1}) {
+        IllegalArgumentException e =
+            assertThrows(IllegalArgumentException.class, () -> b.betas(t, 1e-4, 0.02), b + ", " + t);
+        assertTrue(e.getMessage().contains("num_train_timesteps must be at least 2, got " + t), e.getMessage());
+      }
+      assertEquals(2, b.betas(2, 1e-4, 0.02).length);
+    }
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> BetaSchedule.linspace(0, 1, -1));
+    assertTrue(e.getMessage().contains("n = -1"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> BetaSchedule.linspace(0, 1, 0));
+    assertEquals(0.5, BetaSchedule.linspace(0.5, 1, 1)[0], 0.0);
+  }
+
+  @Test
   void configNamesRoundTrip() {
     for (BetaSchedule b : BetaSchedule.values()) {
       assertEquals(b, BetaSchedule.fromConfigName(b.configName()).orElseThrow());
