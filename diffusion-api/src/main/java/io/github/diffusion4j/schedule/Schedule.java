@@ -140,7 +140,10 @@ public final class Schedule {
    * @throws IllegalArgumentException if {@code t} is outside {@code [-1, T)}
    */
   public double alphaBarOrOne(int t) {
-    return t == -1 ? 1.0 : alphaBars[checkTimestep(t)];
+    if (t < -1 || t >= alphaBars.length) {
+      throw new IllegalArgumentException("timestep " + t + " is outside [-1, " + alphaBars.length + ")");
+    }
+    return t == -1 ? 1.0 : alphaBars[t];
   }
 
   /**

@@ -103,6 +103,12 @@ class ScheduleTest {
     assertEquals(0.02, two.beta(1), 1e-15);
     assertThrows(IllegalArgumentException.class, () -> two.alphaBar(2));
     assertThrows(IllegalArgumentException.class, () -> two.alpha(-1));
+    // alphaBarOrOne takes -1 (before the first step): its error names the range it allows, not [0, T)
+    assertEquals(1.0, two.alphaBarOrOne(-1), 0.0);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> two.alphaBarOrOne(-2));
+    assertEquals("timestep -2 is outside [-1, 2)", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> two.alphaBarOrOne(2));
+    assertEquals("timestep 2 is outside [-1, 2)", e.getMessage());
   }
 
   @Test

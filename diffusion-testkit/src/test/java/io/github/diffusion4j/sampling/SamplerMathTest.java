@@ -617,7 +617,7 @@ class SamplerMathTest {
     assertEquals(live, REF.liveTensors(), "every tensor of the failed runs is released");
     assertEquals("timestep 40 is outside [0, 40)",
         assertThrows(IllegalArgumentException.class, () -> sch.alphaBar(40)).getMessage());
-    assertEquals("timestep -2 is outside [0, 40)",
+    assertEquals("timestep -2 is outside [-1, 40)",
         assertThrows(IllegalArgumentException.class, () -> sch.alphaBarOrOne(-2)).getMessage());
     assertEquals(1.0, sch.alphaBarOrOne(-1));
     assertEquals("position 4 is outside the plan's [0, 4)",
