@@ -184,7 +184,10 @@ public final class VariationalBound {
    * @param timesteps each item's timestep in {@code [0, T)}; {@code n} values
    * @param eps the noise, as long as {@code x0}
    * @param bpd where item {@code i}'s term goes, at least {@code n} long
-   * @param x0Mse where item {@code i}'s mean squared error of the predicted {@code x_0} goes (may be null)
+   * @param x0Mse where item {@code i}'s mean squared error of the predicted {@code x_0} goes (may be null), at
+   *     least {@code n} long
+   * @throws IllegalArgumentException if the arrays do not hold {@code n} items, or a timestep is outside
+   *     {@code [0, T)}
    */
   public void terms(NoisePredictor model, TensorFactory tensors, Shape imageShape, float[] x0, int[] timesteps,
       float[] eps, double[] bpd, double[] x0Mse) {
@@ -193,6 +196,10 @@ public final class VariationalBound {
     if (x0.length != (long) n * d || eps.length != x0.length) {
       throw new IllegalArgumentException("x0 and eps must hold " + n + " images of " + imageShape + ", got "
           + x0.length + " and " + eps.length + " values");
+    }
+    if (bpd.length < n || (x0Mse != null && x0Mse.length < n)) {
+      throw new IllegalArgumentException("bpd and x0Mse must hold a value for each of the " + n + " items, got "
+          + bpd.length + " and " + (x0Mse == null ? "no" : Integer.toString(x0Mse.length)) + " places");
     }
     for (int t : timesteps) {
       if (t < 0 || t >= numTimesteps) {
