@@ -1,0 +1,55 @@
+package io.github.diffusion4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.diffusion4j.runtime.TrainedModel;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** An executor JVM's models outlive their job only briefly. */
+class ExecutorModelsTest {
+  @AfterEach
+  void restore() {
+    ExecutorModels.idleMillis(ExecutorModels.IDLE_MILLIS);
+  }
+
+  /**
+   * A long-lived executor (a notebook's application) held the last job's model, with its native memory, until the
+   * JVM ended; a model no task uses is now closed after the idle time, and the next job loads it again.
+   */
+  @Test
+  void aModelNoTaskUsesIsClosedAfterTheIdleTimeAndLoadedAgainWhenNeeded() throws Exception {
+    Path checkpoint;
+    try (TrainedModel m = TrainedModel.load(SparkTestSupport.gradientRun(), List.of())) {
+      checkpoint = m.checkpoint().directory();
+    }
+    ModelSource source = ModelSource.prepare(null, checkpoint, List.of(), Shipping.PATH);
+    ExecutorModels.idleMillis(200);
+    int loads = ExecutorModels.loads();
+    ExecutorModels.with(source, m -> m.diffusion().imageShape());
+    assertEquals(1, ExecutorModels.held(), "the job's model is held between its tasks");
+    ExecutorModels.with(source, m -> m.diffusion().imageShape());
+    assertEquals(loads + 1, ExecutorModels.loads(), "the next task shares the loaded model");
+    awaitHeld(0);
+    ExecutorModels.with(source, m -> m.diffusion().imageShape());
+    assertEquals(loads + 2, ExecutorModels.loads(), "a later job loads the model again");
+    // a task that starts while the idle time runs keeps the model: the close belongs to the idle period it ended
+    ExecutorModels.idleMillis(60_000);
+    ExecutorModels.with(source, m -> m.diffusion().imageShape());
+    assertEquals(1, ExecutorModels.held());
+    ExecutorModels.idleMillis(200);
+    ExecutorModels.with(source, m -> m.diffusion().imageShape());
+    awaitHeld(0);
+    assertEquals(loads + 2, ExecutorModels.loads());
+  }
+
+  private static void awaitHeld(int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (ExecutorModels.held() != expected && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(expected, ExecutorModels.held(), "models held after the idle time");
+  }
+}
