@@ -61,7 +61,10 @@ final class ClusterOptions {
     }
   }
 
-  /** Checks the values before anything starts. */
+  /**
+   * Checks the values before anything starts, the master too wherever it comes from: {@code --master}, a
+   * {@code --conf spark.master=...}, or else the {@code spark.master} system property.
+   */
   void check() {
     if (master != null) {
       checkMaster("--master " + master, master);
@@ -73,6 +76,7 @@ final class ClusterOptions {
       throw new BadInputException("--threads " + threads + ": must be at least 1");
     }
     shipping();
+    boolean confMaster = false;
     for (String c : conf) {
       int eq = c.indexOf('=');
       if (eq < 1 || !c.startsWith("spark.")) {
@@ -81,7 +85,15 @@ final class ClusterOptions {
       if (c.substring(0, eq).equals("spark.master")) {
         // it overrides --master (conf sets it last), and the launcher takes it as the master too
         checkMaster("--conf " + c, c.substring(eq + 1));
+        confMaster = true;
       }
+    }
+    String property = System.getProperty("spark.master");
+    if (master == null && !confMaster && property != null) {
+      // the master conf() starts with when no option gives one: a -Dspark.master=... (DIFFUSION_JAVA_OPTS) or
+      // spark-submit's --master; unchecked, a malformed one failed inside Spark, in Spark's words
+      checkMaster((System.getProperty("SPARK_SUBMIT") != null ? "spark-submit --master " : "-Dspark.master=")
+          + property, property);
     }
   }
 

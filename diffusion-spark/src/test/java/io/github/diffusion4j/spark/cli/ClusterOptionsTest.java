@@ -52,6 +52,36 @@ class ClusterOptionsTest {
         .get("spark.master"));
   }
 
+  /**
+   * A master given as the spark.master system property (-Dspark.master=..., which the configuration starts with when
+   * no option gives one) was not checked, and a malformed one failed inside Spark, in Spark's words.
+   */
+  @Test
+  void aMasterGivenAsASystemPropertyIsChecked() {
+    String before = System.getProperty("spark.master");
+    try {
+      System.setProperty("spark.master", "bogus");
+      BadInputException e = assertThrows(BadInputException.class, () -> options(null).check());
+      assertTrue(e.getMessage().startsWith("-Dspark.master=bogus: not a Spark master URL (allowed: local, "),
+          e.getMessage());
+      System.setProperty("spark.master", "mesos://head:5050");
+      e = assertThrows(BadInputException.class, () -> options(null).check());
+      assertTrue(e.getMessage().startsWith("-Dspark.master=mesos://head:5050: no Spark cluster manager"),
+          e.getMessage());
+      // an option's master overrides the property, and is the one checked
+      options("local[2]").check();
+      options(null, "spark.master=local[2]").check();
+      System.setProperty("spark.master", "local[3]");
+      options(null).check();
+    } finally {
+      if (before == null) {
+        System.clearProperty("spark.master");
+      } else {
+        System.setProperty("spark.master", before);
+      }
+    }
+  }
+
   @Test
   void localModeAndAGivenSparkJarsAreLeftAlone() {
     assertFalse(options("local[2]").conf("sample", false).contains("spark.jars"));
