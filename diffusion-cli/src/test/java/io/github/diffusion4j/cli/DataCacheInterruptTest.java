@@ -1,0 +1,75 @@
+package io.github.diffusion4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.testkit.TestImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Ctrl-C while {@code train} builds its image cache. */
+class DataCacheInterruptTest {
+  @TempDir
+  Path dir;
+
+  /**
+   * The cache was built before train's guard was open, so Ctrl-C ended the JVM at once and left the cache's
+   * temporary (as large as the data set) until a later build; the build is now interrupted, its temporary deleted,
+   * and train says so, before any run folder is made.
+   */
+  @Test
+  void ctrlCWhileTheCacheIsBuiltLeavesNoTemporaryAndNoRunFolder() throws Exception {
+    // 600 large PNGs (one file, linked): seconds of decoding
+    Path root = dir.resolve("pics/a");
+    Path first = TestImages.write(root.resolve("0.png"), TestImages.encode(TestImages.rgb(1024, 1024, 3, 5, 7), "png"));
+    for (int i = 1; i < 600; i++) {
+      Files.createLink(root.resolve(i + ".png"), first);
+    }
+    Path runs = dir.resolve("runs");
+    Path yaml = dir.resolve("folder.yaml");
+    Files.writeString(yaml, String.join("\n",
+        "backend: reference",
+        "seed: 2",
+        "data:",
+        "  kind: folder",
+        "  image_shape: [3, 8, 8]",
+        "  root: " + dir.resolve("pics"),
+        "model:",
+        "  hidden: 8",
+        "schedule:",
+        "  num_train_timesteps: 10",
+        "training:",
+        "  epochs: 1",
+        "  batch_size: 4",
+        "sampling:",
+        "  num_inference_steps: 3",
+        "  count: 4",
+        "output:",
+        "  dir: " + runs,
+        "  name: f",
+        ""));
+    Path log = dir.resolve("train.log");
+    Process p = ChildCli.builder(dir, log, "train", "-c", yaml.toString()).start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (p.isAlive() && !ChildCli.read(log).contains("decoding") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(300); // into the build
+    assertTrue(p.isAlive(), "still caching when signalled: " + ChildCli.read(log));
+    ChildCli.signal(p, "INT");
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), ChildCli.read(log));
+    String out = ChildCli.read(log);
+    try (Stream<Path> files = Files.walk(runs)) {
+      List<String> names = files.map(f -> runs.relativize(f).toString()).toList();
+      assertTrue(names.stream().noneMatch(n -> n.contains(".tmp-")), "no temporary: " + names);
+      assertTrue(names.stream().noneMatch(n -> n.startsWith("f")), "no run folder: " + names);
+    }
+    assertTrue(out.contains("interrupted while preparing the data; nothing was trained"), out);
+    assertFalse(out.contains("\tat "), "no stack trace: " + out);
+  }
+}
