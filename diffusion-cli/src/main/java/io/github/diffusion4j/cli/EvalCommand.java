@@ -207,27 +207,61 @@ final class EvalCommand implements Callable<Integer> {
       BoundOptions options = new BoundOptions(allImages ? 0 : count, batch, seed, timesteps == null ? 0 : timesteps);
       VariationalBound vb = new VariationalBound(d.schedule(), d.predictionType(), variance, !noClip);
       int n = allImages ? images.size() : Math.min(count, images.size());
-      long start = System.nanoTime();
-      BoundReport r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
-          new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
-      double seconds = (System.nanoTime() - start) / 1e9;
-      PrintWriter o = spec.commandLine().getOut();
-      printBound(o, r);
-      long work = (long) r.images() * r.timestepsPerImage();
-      o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work, seconds,
-          work / seconds, d.backend().name(), batch);
-      Path summary = dir.resolve("bpd.json");
-      Path terms = dir.resolve("bpd_terms.jsonl");
-      Path chart = dir.resolve("bpd.png");
-      AtomicFiles.writeString(summary, r.toJson() + "\n");
-      AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");
-      OutputFiles.writeBoundChart(r, chart);
-      if (json != null) {
-        AtomicFiles.writeString(json, r.toJson() + "\n");
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the evaluation, which ends before its next model call and says so before
+      // the guard lets the JVM go (before, the JVM ended at once, without a word); a signal once the bound is computed
+      // waits for its files, all written (not a new bpd.json beside an older run's bpd_terms.jsonl, nor a temporary)
+      try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
+        long start = System.nanoTime();
+        PrintWriter o = spec.commandLine().getOut();
+        BoundReport r;
+        try {
+          r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
+              new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
+        } catch (java.util.concurrent.CancellationException e) {
+          if (!Thread.interrupted()) {
+            throw e;
+          }
+          // said while the guard holds the JVM: once it lets go, the JVM may end before a later line is printed
+          o.println("interrupted; nothing was written to " + dir);
+          o.flush();
+          return DiffusionCli.FAILURE;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        printBound(o, r);
+        long work = (long) r.images() * r.timestepsPerImage();
+        o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work,
+            seconds, work / seconds, d.backend().name(), batch);
+        Path summary = dir.resolve("bpd.json");
+        Path terms = dir.resolve("bpd_terms.jsonl");
+        Path chart = dir.resolve("bpd.png");
+        writeBound(r, summary, terms, chart, json);
+        o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
       }
-      o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
     }
     return DiffusionCli.OK;
+  }
+
+  /**
+   * Writes the bound's files, each atomically, all of them even when a signal interrupts the command meanwhile (the
+   * interrupt is kept for after them).
+   */
+  static void writeBound(BoundReport r, Path summary, Path terms, Path chart, Path json) throws IOException {
+    try {
+      AtomicFiles.uninterrupted(() -> {
+        try {
+          AtomicFiles.writeString(summary, r.toJson() + "\n");
+          AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");
+          OutputFiles.writeBoundChart(r, chart);
+          if (json != null) {
+            AtomicFiles.writeString(json, r.toJson() + "\n");
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   /** Creates the output folder (before the long evaluation), or fails with a one-line bad-input error. */
