@@ -61,7 +61,7 @@ final class DemoCommand implements Callable<Integer> {
     all.add("output.dir=" + SamplingOverrides.yamlString(outDir.toString()));
     all.add("output.name=demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     if (backend != null) {
-      all.add("backend=" + backend);
+      all.add("backend=" + SamplingOverrides.yamlString(backend));
     }
     all.addAll(overrides);
     LoadedConfig loaded = ConfigLoader.readBundled("default", all);

@@ -174,7 +174,7 @@ final class EvalCommand implements Callable<Integer> {
     }
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
-      all.add("backend=" + backend);
+      all.add("backend=" + SamplingOverrides.yamlString(backend));
     }
     try (TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();

@@ -50,7 +50,7 @@ final class ExportCommand implements Callable<Integer> {
     OutputFiles.checkFolderWritable("--out", out);
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
-      all.add("backend=" + backend);
+      all.add("backend=" + SamplingOverrides.yamlString(backend));
     }
     // Ctrl-C (SIGINT) or SIGTERM interrupts the export, whose next file operation then fails and deletes the
     // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)

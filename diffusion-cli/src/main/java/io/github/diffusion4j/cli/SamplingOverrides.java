@@ -14,7 +14,9 @@ public final class SamplingOverrides {
   private SamplingOverrides() {}
 
   /**
-   * The overrides of the options given (null for an option not given), after the {@code --set} ones.
+   * The overrides of the options given (null for an option not given), after the {@code --set} ones. The names
+   * ({@code --backend}, {@code --sampler}) are given as YAML strings, so that any text is a name (and an unknown one
+   * is refused as such, with the names allowed), never YAML syntax.
    *
    * @param set the {@code --set KEY=VALUE} overrides
    * @param backend {@code --backend}, or null
@@ -30,11 +32,13 @@ public final class SamplingOverrides {
       throw new BadInputException("--eta " + typed + ": must be a finite number at least 0");
     }
     List<String> all = new ArrayList<>(set);
+    // the names are quoted: an override's value is read as YAML, so '--sampler @x' was a YAML syntax error and
+    // '--sampler [ddim]' a list, where the user is owed 'unknown sampler ...; available: ...'
     if (backend != null) {
-      all.add("backend=" + backend);
+      all.add("backend=" + yamlString(backend));
     }
     if (sampler != null) {
-      all.add("sampling.sampler=" + sampler);
+      all.add("sampling.sampler=" + yamlString(sampler));
     }
     if (eta != null) {
       all.add("sampling.eta=" + eta);

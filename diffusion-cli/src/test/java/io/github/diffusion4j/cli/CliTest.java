@@ -393,6 +393,18 @@ class CliTest {
         "diffusion: --set sampling.sampler=euler: sampling.sampler: unknown sampler 'euler'");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--backend", "tpu"),
         "diffusion: --backend tpu: backend: unknown backend 'tpu'");
+    // a name is a name, never YAML: '@x' was "YAML syntax error: found character '@' that cannot start any token",
+    // '[ddim]' a list; now any text is a name, refused as one with what names are allowed
+    for (String odd : List.of("@x", "[ddim]", "a: b", "x #2", "")) {
+      assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", odd), "diffusion: --sampler " + odd
+          + ": sampling.sampler: must be a lowercase identifier ([a-z][a-z0-9_]*), got '" + odd + "'");
+    }
+    for (String[] c : new String[][] {{"sample"}, {"eval", "--bpd"}, {"interpolate"}}) {
+      List<String> args = new java.util.ArrayList<>(List.of(c));
+      args.addAll(List.of("--checkpoint", ck.toString(), "--backend", "@x"));
+      assertBad(cli(args.toArray(String[]::new)),
+          "diffusion: --backend @x: backend: must be a lowercase identifier ([a-z][a-z0-9_]*), got '@x'");
+    }
     assertBad(cli("eval", "--checkpoint", ck.toString(), "--backend", "tpu"), "diffusion: --backend tpu: backend:");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--nonsense"), "Unknown option");
     assertBad(cli("sample", "--checkpoint"), "Missing required");
