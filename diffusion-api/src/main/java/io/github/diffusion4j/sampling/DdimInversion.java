@@ -23,8 +23,11 @@ import java.util.Arrays;
  *   x   = sqrt(a_next) x0^ + sqrt(1 - a_next) eps
  * </pre>
  *
- * <p>For epsilon models (every bundled and published DDPM model) this is diffusers' {@code DDIMInverseScheduler} step
- * for step. Two differences for others: a {@code v_prediction} or {@code sample} output is converted to noise with
+ * <p>For epsilon models (every bundled and published DDPM model) on plans whose steps are {@code T / N} apart
+ * ({@code leading} plans, {@code trailing} ones where N divides T) this is diffusers' {@code DDIMInverseScheduler} step
+ * for step. On other plans diffusers takes {@code a_cur} at {@code s_j - T // N} (its DDIM step's rule, run
+ * backwards: docs/diffusers.md), where this class takes the plan's previous position, so that DDIM sampling
+ * undoes each step with the same two alpha-bars. Two differences for other prediction types: a {@code v_prediction} or {@code sample} output is converted to noise with
  * {@code a_next}, the alpha-bar of the timestep the model was asked about (as DDIM sampling converts it there);
  * diffusers converts with {@code a_cur}, which for {@code sample} divides by zero at the first step ({@code a_cur =
  * 1}). And {@code x0^} is never clipped (diffusers clips it where the scheduler's {@code clip_sample} is set).

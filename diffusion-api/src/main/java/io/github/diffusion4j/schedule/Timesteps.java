@@ -118,7 +118,11 @@ public final class Timesteps {
 
   /**
    * {@code trailing} spacing: {@code round(T - i * T / N) - 1} for {@code i = 0 .. N-1}, rounding half to
-   * even as numpy does.
+   * even, in the double arithmetic of diffusers' {@code np.round(np.arange(T, 0, -T / N)) - 1}
+   * ({@code DDPMScheduler.set_timesteps}, {@code DDIMScheduler.set_timesteps}). numpy's {@code arange} fills
+   * element {@code i >= 2} as {@code T + i * d} with {@code d = (T - T / N) - T}, its first two elements' difference,
+   * not {@code -T / N} itself: where {@code T - T / N} rounds, a value landing near a half rounds the other way
+   * (T = 100, N = 24: 86 at position 3, where {@code T - 3 * T / N} gives 87), so this computes it that way.
    *
    * @param numTrainTimesteps {@code T}
    * @param n {@code N}
@@ -126,10 +130,13 @@ public final class Timesteps {
    */
   public static Timesteps trailing(int numTrainTimesteps, int n) {
     checkCount(numTrainTimesteps, n);
-    double ratio = (double) numTrainTimesteps / n;
+    double start = numTrainTimesteps;
+    double second = start + -(start / n);
+    double delta = second - start; // numpy's fill: the first two elements' difference
     int[] s = new int[n];
     for (int i = 0; i < n; i++) {
-      s[i] = (int) Math.rint(numTrainTimesteps - i * ratio) - 1;
+      double value = i == 0 ? start : i == 1 ? second : start + i * delta;
+      s[i] = (int) Math.rint(value) - 1;
     }
     return new Timesteps(numTrainTimesteps, s);
   }
