@@ -22,7 +22,13 @@ final class Suggestions {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String c : candidates) {
-      int d = distance(w, normalise(c));
+      String n = normalise(c);
+      if (Math.abs(w.length() - n.length()) > limit) {
+        // at least that many edits apart: never close enough, and a long word (a value of megabytes) would cost
+        // a table of its length times the candidate's
+        continue;
+      }
+      int d = distance(w, n);
       if (d < bestDistance) {
         best = c;
         bestDistance = d;

@@ -1,7 +1,10 @@
 package io.github.diffusion4j.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -32,5 +35,21 @@ class SuggestionsTest {
     assertEquals("did you mean 'epochs'? (allowed: epochs, seed)",
         Suggestions.didYouMean("epoch", List.of("epochs", "seed")));
     assertEquals("allowed: epochs, seed", Suggestions.didYouMean("zzz", List.of("epochs", "seed")));
+  }
+
+  @Test
+  void aLongWordIsNotComparedWithShortCandidates() {
+    // a config value may be megabytes long (a file holds up to 3 M characters); the table of its edit distance to
+    // each candidate took 5-10 s and hundreds of megabytes before the word was found to be too far from them all
+    assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+        && t.isThreadAllocatedMemorySupported() && t.isThreadAllocatedMemoryEnabled());
+    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    String word = "q".repeat(3_000_000);
+    List<String> values = List.of("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid");
+    long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+    assertEquals("allowed: linear, scaled_linear, squaredcos_cap_v2, sigmoid", Suggestions.didYouMean(word, values));
+    long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+    assertTrue(allocated < 64L << 20, "allocated " + allocated + " bytes");
+    assertEquals(Optional.of("sigmoid"), Suggestions.closest("sigmoids_", values), "near lengths are still compared");
   }
 }
