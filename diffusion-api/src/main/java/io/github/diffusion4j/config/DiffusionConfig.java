@@ -1,5 +1,6 @@
 package io.github.diffusion4j.config;
 
+import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
 
 /**
@@ -153,7 +154,7 @@ public record DiffusionConfig(
               "must be at least sampling.num_inference_steps (" + s.numInferenceSteps() + "), got " + t));
     }
     try {
-      s.plan(t);
+      Timesteps.check(t, s.numInferenceSteps(), s.timestepSpacing(), s.stepsOffset()); // the plan is built later
     } catch (IllegalArgumentException e) {
       throw new ConfigException(SamplingConfig.STEPS_OFFSET.path(), e.getMessage());
     }

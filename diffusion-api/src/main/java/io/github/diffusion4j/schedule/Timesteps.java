@@ -81,12 +81,42 @@ public final class Timesteps {
    *     {@code T - 1}
    */
   public static Timesteps create(int numTrainTimesteps, int n, TimestepSpacing spacing, int stepsOffset) {
-    checkCount(numTrainTimesteps, n);
+    check(numTrainTimesteps, n, spacing, stepsOffset);
     return switch (spacing) {
       case LEADING -> leading(numTrainTimesteps, n, stepsOffset);
       case TRAILING -> trailing(numTrainTimesteps, n);
       case LINSPACE -> linspace(numTrainTimesteps, n);
     };
+  }
+
+  /**
+   * Checks what {@link #create} would refuse, without building the plan (a configuration is checked when it is
+   * loaded, where a plan of a billion steps would take gigabytes).
+   *
+   * @param numTrainTimesteps {@code T}
+   * @param n the number of inference steps
+   * @param spacing the spacing
+   * @param stepsOffset the offset of a {@code leading} plan
+   * @throws IllegalArgumentException if {@link #create} would throw it
+   */
+  public static void check(int numTrainTimesteps, int n, TimestepSpacing spacing, int stepsOffset) {
+    checkCount(numTrainTimesteps, n);
+    if (spacing == TimestepSpacing.LEADING) {
+      checkLeading(numTrainTimesteps, n, stepsOffset);
+    }
+  }
+
+  /** The first (largest) step of a leading plan must be below {@code T}; computed in 64 bits, as it may overflow. */
+  private static void checkLeading(int numTrainTimesteps, int n, int stepsOffset) {
+    if (stepsOffset < 0) {
+      throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
+    }
+    long first = (long) (n - 1) * (numTrainTimesteps / n) + stepsOffset;
+    if (first >= numTrainTimesteps) {
+      throw new IllegalArgumentException(
+          "steps_offset " + stepsOffset + " with " + n + " leading steps puts timestep " + first
+              + " outside [0, " + numTrainTimesteps + "); lower steps_offset or use trailing spacing");
+    }
   }
 
   /**
@@ -99,9 +129,7 @@ public final class Timesteps {
    */
   public static Timesteps leading(int numTrainTimesteps, int n, int stepsOffset) {
     checkCount(numTrainTimesteps, n);
-    if (stepsOffset < 0) {
-      throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
-    }
+    checkLeading(numTrainTimesteps, n, stepsOffset);
     int ratio = numTrainTimesteps / n;
     long first = (long) (n - 1) * ratio + stepsOffset; // in long: a large offset must not wrap to a negative step
     if (first >= numTrainTimesteps) {

@@ -408,6 +408,24 @@ class ConfigErrorsTest {
     assertError("run.yaml:3:3: sampling.steps_offset: steps_offset 10 with 20 leading steps puts timestep 105 "
         + "outside [0, 100); lower steps_offset or use trailing spacing",
         "sampling:\n  timestep_spacing: leading\n  steps_offset: 10\n");
+    // the first step is computed in 64 bits: an offset near 2^31 was a negative "timestep -2147483601" before
+    assertError("run.yaml:3:3: sampling.steps_offset: steps_offset 2147483600 with 20 leading steps puts timestep "
+        + "2147483695 outside [0, 100); lower steps_offset or use trailing spacing",
+        "sampling:\n  timestep_spacing: leading\n  steps_offset: 2147483600\n");
+  }
+
+  @Test
+  void aPlanOfBillionsOfStepsIsCheckedWithoutBuildingIt() {
+    // the plan was built to check it: 2 billion steps took 8 GB, an OutOfMemoryError while loading the file
+    for (String spacing : List.of("trailing", "leading", "linspace")) {
+      DiffusionConfig c = ConfigLoader.loadString("schedule:\n  num_train_timesteps: 2000000000\nsampling:\n"
+          + "  num_inference_steps: 2000000000\n  timestep_spacing: " + spacing + "\n", "run.yaml");
+      assertEquals(2_000_000_000, c.sampling().numInferenceSteps());
+    }
+    assertError("run.yaml:5:3: sampling.steps_offset: steps_offset 1 with 2000000000 leading steps puts timestep "
+        + "2000000000 outside [0, 2000000000); lower steps_offset or use trailing spacing",
+        "schedule:\n  num_train_timesteps: 2000000000\nsampling:\n  num_inference_steps: 2000000000\n"
+            + "  steps_offset: 1\n  timestep_spacing: leading\n");
   }
 
   @Test
