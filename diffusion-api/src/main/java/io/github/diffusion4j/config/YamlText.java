@@ -58,7 +58,10 @@ final class YamlText {
         case '\r' -> b.append("\\r");
         case '\t' -> b.append("\\t");
         default -> {
-          if (c < 0x20 || c == 0x7F || c == 0x85 || c == 0x2028 || c == 0x2029 || c == 0xFEFF) {
+          // outside YAML's printable set (C0 and C1 controls, DEL, surrogates, U+FFFE and U+FFFF), which a reader
+          // refuses even quoted, and the line separators and byte-order mark, which it would not read back as such
+          if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 || c == 0xFEFF
+              || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF) {
             b.append(String.format("\\u%04X", c));
           } else {
             b.appendCodePoint(c);

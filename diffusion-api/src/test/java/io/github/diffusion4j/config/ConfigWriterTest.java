@@ -124,6 +124,17 @@ class ConfigWriterTest {
   }
 
   @Test
+  void charactersOutsideYamlsPrintableSetAreEscaped() {
+    // C1 controls and U+FFFE are valid in a quoted YAML value (as escapes) and in a Linux file name, but were written
+    // raw, and the run's config.yaml then failed to load: "special characters are not allowed"
+    for (String escape : List.of("\\x80", "\\x9F", "\\x85", "\\x7F", "\\uFFFE", "\\uFFFF")) {
+      DiffusionConfig c = ConfigLoader.loadString("data:\n  kind: folder\n  root: \"/data/a" + escape + "b\"\n"
+          + "  image_shape: [3, 8, 8]\nsampling:\n  options: {k: \"x" + escape + "y\"}\n", "run.yaml");
+      assertEquals(c, roundTrip(c), escape);
+    }
+  }
+
+  @Test
   void idxConfigRoundTripsWithAbsolutePaths() {
     DiffusionConfig c = ConfigLoader.loadString(
         "data:\n  kind: idx\n  train_images: rel/train\n  train_labels: rel/labels\n  eval_images: rel/eval\n",
