@@ -166,7 +166,8 @@ final class ImageDecoder {
 
   /**
    * The subsampling step: 1 unless the image has more than {@link #MAX_DECODED_PIXELS}; then the smallest
-   * step that brings it under, but never below the target's size.
+   * step that brings it under, but never below the target's size along the side the fit scales to it (crop: the
+   * shorter side relative to the target, pad: the longer).
    */
   static int subsampling(int w, int h, ImageFit fit) {
     double pixels = (double) w * h;
@@ -175,7 +176,12 @@ final class ImageDecoder {
     }
     int step = (int) Math.ceil(Math.sqrt(pixels / MAX_DECODED_PIXELS));
     if (fit != null) {
-      step = Math.min(step, Math.max(1, Math.min(w / fit.width(), h / fit.height())));
+      int across = w / fit.width();
+      int down = h / fit.height();
+      // pad scales the longer side to the target: a long, narrow image is shrunk by its length, and subsampled so
+      // (capped by its narrow side, 2^20 x 1024 padded to 1024 x 1024 was decoded whole: 2^30 pixels)
+      int finest = fit.resize() == ImageFit.Resize.PAD ? Math.max(across, down) : Math.min(across, down);
+      step = Math.min(step, Math.max(1, finest));
     }
     return Math.max(1, step);
   }

@@ -297,6 +297,17 @@ class ImageFolderTest {
   }
 
   @Test
+  void aLongNarrowImageToPadIsSubsampledByItsLength() {
+    // pad shrinks 2^20 x 1024 by 1024 to fit 1024 x 1024: every pixel (2^30) was decoded, more than a raster holds
+    // ("is corrupt: Invalid scanline stride"); every 8th is 2^24, as the documented limit says
+    ImageFit pad = new ImageFit(Shape.of(3, 1024, 1024), Resize.PAD, false);
+    assertEquals(8, ImageDecoder.subsampling(1 << 20, 1024, pad));
+    assertEquals(8, ImageDecoder.subsampling(1024, 1 << 20, pad));
+    Path strip = TestImages.write(dir.resolve("strip.png"), TestImages.lyingPng(1 << 20, 1024));
+    assertTrue(bad(strip, pad).getMessage().startsWith(strip + ": is truncated or corrupt: "));
+  }
+
+  @Test
   void foldersWithoutImagesAndMissingFoldersAreErrors() throws IOException {
     assertEquals(dir.resolve("nope") + ": no such folder",
         assertThrows(DataFileException.class, () -> ImageFolder.scan(dir.resolve("nope"), rgb(4, 4))).getMessage());
