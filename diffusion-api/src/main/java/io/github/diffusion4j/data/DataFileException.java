@@ -11,6 +11,11 @@ public final class DataFileException extends RuntimeException {
 
   /** The file, as a string so that the exception stays serialisable. */
   private final String file;
+  /**
+   * The file as given (not serialised): a name the platform encoding cannot show as a string (LANG=C and
+   * {@code bild-ü.png}, or bytes that are not UTF-8) has replacement characters there, and names no path.
+   */
+  private final transient Path path;
   private final String problem;
 
   /**
@@ -33,16 +38,17 @@ public final class DataFileException extends RuntimeException {
   public DataFileException(Path file, String problem, Throwable cause) {
     super(file + ": " + problem, cause);
     this.file = file.toString();
+    this.path = file;
     this.problem = problem;
   }
 
   /**
    * The file at fault.
    *
-   * @return the path
+   * @return the path given, or after deserialisation the path its name reads as
    */
   public Path file() {
-    return Path.of(file);
+    return path != null ? path : Path.of(file);
   }
 
   /**
