@@ -15,6 +15,9 @@ import io.github.diffusion4j.tensor.Shape;
  * the portable generator, so a seed gives the same images everywhere.
  */
 public final class GradientImages {
+  /** The most values one Java array holds. */
+  private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
   private GradientImages() {}
 
   /**
@@ -64,6 +67,7 @@ public final class GradientImages {
    * @param imageShape {@code [C, H, W]}
    * @param noise the stream the corner colours are drawn from
    * @return {@code count * C * H * W} values in {@code [0, 1]}
+   * @throws IllegalArgumentException if {@code count} is negative or the images are more values than one array holds
    */
   public static float[] generate(long first, int count, Shape imageShape, Noise noise) {
     if (imageShape.rank() != 3) {
@@ -74,7 +78,12 @@ public final class GradientImages {
     int w = imageShape.dim(2);
     double[] g = grid(h, w);
     int k = imageShape.size();
-    float[] out = new float[count * k];
+    long values = (long) count * k;
+    if (count < 0 || values > MAX_ARRAY) {
+      throw new IllegalArgumentException(count + " images of " + imageShape + " are " + values
+          + " values; count must be between 0 and " + MAX_ARRAY / k + " (one array holds at most " + MAX_ARRAY + ")");
+    }
+    float[] out = new float[(int) values];
     for (int n = 0; n < count; n++) {
       RandomGenerator r = noise.split(first + n).generator();
       int[] start = new int[c];

@@ -35,6 +35,20 @@ class DataTest {
   }
 
   @Test
+  void gradientsThatNoArrayHoldsAreRefusedBeforeAllocating() {
+    // count * C * H * W was an int product: 65536 images of 1x256x256 wrapped to a float[0] and an
+    // ArrayIndexOutOfBoundsException, 50000 of 3x128x128 to a NegativeArraySizeException
+    Shape shape = Shape.of(1, 256, 256);
+    assertEquals("65536 images of [1, 256, 256] are 4294967296 values; count must be between 0 and 32767 (one array "
+        + "holds at most 2147483639)", assertThrows(IllegalArgumentException.class,
+            () -> GradientImages.generate(65536, shape, Noise.seeded(1))).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> GradientImages.generate(50_000, Shape.of(3, 128, 128),
+        Noise.seeded(1)));
+    assertThrows(IllegalArgumentException.class, () -> GradientImages.generate(-1, shape, Noise.seeded(1)));
+    assertEquals(0, GradientImages.generate(0, shape, Noise.seeded(1)).length);
+  }
+
+  @Test
   void gradientsHaveIntegerCornersAndLinearRamps() {
     Shape shape = Shape.of(3, 16, 16);
     float[] imgs = GradientImages.generate(200, shape, Noise.seeded(1));
