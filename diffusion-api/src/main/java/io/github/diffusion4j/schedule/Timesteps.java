@@ -106,7 +106,7 @@ public final class Timesteps {
     }
   }
 
-  /** The first (largest) step of a leading plan must be below {@code T}; computed in 64 bits, as it may overflow. */
+  /** The first (largest) step of a leading plan must be below {@code T}; computed in 64 bits: a large offset must not wrap to a negative step. */
   private static void checkLeading(int numTrainTimesteps, int n, int stepsOffset) {
     if (stepsOffset < 0) {
       throw new IllegalArgumentException("steps_offset must be at least 0, got " + stepsOffset);
@@ -131,12 +131,6 @@ public final class Timesteps {
     checkCount(numTrainTimesteps, n);
     checkLeading(numTrainTimesteps, n, stepsOffset);
     int ratio = numTrainTimesteps / n;
-    long first = (long) (n - 1) * ratio + stepsOffset; // in long: a large offset must not wrap to a negative step
-    if (first >= numTrainTimesteps) {
-      throw new IllegalArgumentException(
-          "steps_offset " + stepsOffset + " with " + n + " leading steps puts timestep " + first
-              + " outside [0, " + numTrainTimesteps + "); lower steps_offset or use trailing spacing");
-    }
     int[] s = new int[n];
     for (int i = 0; i < n; i++) {
       s[i] = (n - 1 - i) * ratio + stepsOffset;
