@@ -99,8 +99,8 @@ final class Overrides {
    * @return {@code overridden}, without the file's sampler options where they belong to a sampler no longer chosen
    */
   static Node.MapNode withoutOtherSamplersOptions(Node.MapNode file, Node.MapNode overridden) {
-    Object before = samplingValue(file, "sampler");
-    Object after = samplingValue(overridden, "sampler");
+    Object before = samplerName(file);
+    Object after = samplerName(overridden);
     if (java.util.Objects.equals(before, after)
         || !(overridden.get("sampling") != null && overridden.get("sampling").value() instanceof Node.MapNode s)
         || s.get("options") == null
@@ -109,6 +109,12 @@ final class Overrides {
     }
     Node.Entry sampling = overridden.get("sampling");
     return overridden.with("sampling", new Node.Entry(sampling.keyLocation(), s.without("options")));
+  }
+
+  /** The sampler a tree chooses: its {@code sampling.sampler}, or the default where it names none. */
+  private static Object samplerName(Node.MapNode root) {
+    Object named = samplingValue(root, "sampler");
+    return named != null ? named : SamplingConfig.SAMPLER.defaultFor(null);
   }
 
   private static Object samplingValue(Node.MapNode root, String key) {

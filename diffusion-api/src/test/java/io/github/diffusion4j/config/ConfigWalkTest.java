@@ -91,6 +91,15 @@ class ConfigWalkTest {
   }
 
   @Test
+  void optionsOfTheDefaultSamplerStayWhenAnOverrideNamesItExplicitly() {
+    String yaml = "sampling:\n  options:\n    order: 3\n"; // no sampler: ddim's options
+    assertEquals(3, ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=ddim"))
+        .sampling().options().getInt("order", 0, 0, 9), "the same sampler as the file's default keeps them");
+    assertTrue(ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=ddpm"))
+        .sampling().options().isEmpty(), "another sampler does not");
+  }
+
+  @Test
   void settingsGivenWithoutEffectAreListedWhereTheyAreWritten() {
     String yaml = "sampling:\n  sampler: ddpm\n  eta: 0.5\n  clip_sample: false\n  clip_sample_range: 2.0\n"
         + "  steps_offset: 1\ntraining:\n  ema:\n    enabled: false\n    decay: 0.99\n";
