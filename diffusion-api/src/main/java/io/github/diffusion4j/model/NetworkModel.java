@@ -615,9 +615,29 @@ public final class NetworkModel implements TrainableModel {
     if (step < 0 || step != Math.rint(step)) {
       throw new IllegalArgumentException("Adam state: 'step' must be a whole number at least 0, got " + step);
     }
+    writeOptimizerState(state, (long) step);
+  }
+
+  /** Takes the exact count: the {@code step} tensor is float32, exact only up to 2^24 steps. */
+  @Override
+  public void loadOptimizerState(StateDict state, long stepCount) {
+    checkOpen();
+    if (stepCount < 0) {
+      throw new IllegalArgumentException("Adam state: the step count must be at least 0, got " + stepCount);
+    }
+    state.requireLayout(optimizerLayout(), "Adam state");
+    float step = state.get(STEP).get(0);
+    if (step != (float) stepCount) {
+      throw new IllegalArgumentException("Adam state: 'step' is " + step + " but the exact step count " + stepCount
+          + " rounds to " + (float) stepCount + " in float32: they do not describe one state");
+    }
+    writeOptimizerState(state, stepCount);
+  }
+
+  private void writeOptimizerState(StateDict state, long stepCount) {
     parameters.write(Buffer.FIRST_MOMENT, join(state, EXP_AVG));
     parameters.write(Buffer.SECOND_MOMENT, join(state, EXP_AVG_SQ));
-    steps = (long) step;
+    steps = stepCount;
   }
 
   @Override

@@ -118,6 +118,25 @@ public interface TrainableModel extends NoisePredictor, AutoCloseable {
   void loadOptimizerState(StateDict state);
 
   /**
+   * Restores the optimiser's state written by {@link #optimizerState()} with Adam's exact step count, which a
+   * checkpoint keeps beside it: the state's {@code step} entry is float32 (as PyTorch's), which counts exactly only up
+   * to 2^24 = 16,777,216 steps, so past that it holds the count rounded.
+   *
+   * <p>The default loads the state alone ({@link #loadOptimizerState(StateDict)}), so its step count is the
+   * {@code step} entry's; a model that counts its steps in a {@code long} overrides this method to take the exact
+   * count.
+   *
+   * @param state the state
+   * @param stepCount Adam's step count ({@link #stepCount()} when the state was written), at least 0; the state's
+   *     {@code step} entry holds it rounded to float32
+   * @throws IllegalArgumentException if the state does not match this model, or its {@code step} entry is not the
+   *     count rounded to float32 (the two were not written together)
+   */
+  default void loadOptimizerState(StateDict state, long stepCount) {
+    loadOptimizerState(state);
+  }
+
+  /**
    * Updates the exponential moving average of the weights: {@code ema = decay * ema + (1 - decay) *
    * weights}. The first call starts the average at the current weights (then applies the update).
    *

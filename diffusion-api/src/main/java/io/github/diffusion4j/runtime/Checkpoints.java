@@ -94,8 +94,14 @@ final class Checkpoints {
     });
     TrainingState s = c.trainingState().orElseThrow(() -> new CheckpointException(
         dir + ": has no training_state.safetensors, so it cannot be resumed (it can still be sampled)"));
+    Path stateFile = dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE);
+    java.util.OptionalLong adamStep = adamStep(stateFile, s.extra());
     try {
-      model.loadOptimizerState(s.optimizer());
+      if (adamStep.isPresent()) {
+        model.loadOptimizerState(s.optimizer(), adamStep.getAsLong());
+      } else {
+        model.loadOptimizerState(s.optimizer()); // an older checkpoint: the float32 'step' tensor's count
+      }
     } catch (IllegalArgumentException ex) {
       throw new CheckpointException(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE) + ": "
           + ex.getMessage());
@@ -106,6 +112,27 @@ final class Checkpoints {
     }
     return new TrainingProgress((int) s.epoch(), (int) s.noisePosition(), s.step(),
         losses(dir.resolve(io.github.diffusion4j.io.Checkpoint.TRAINING_STATE_FILE), s.extra()));
+  }
+
+  /**
+   * Adam's exact step count ({@value #ADAM_STEP}); empty for a checkpoint written without it, whose count is then the
+   * float32 {@code step} tensor's (exact up to 2^24 steps).
+   */
+  static java.util.OptionalLong adamStep(Path file, Map<String, String> extra) {
+    String v = extra.get(ADAM_STEP);
+    if (v == null) {
+      return java.util.OptionalLong.empty();
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n >= 0) {
+        return java.util.OptionalLong.of(n);
+      }
+    } catch (NumberFormatException e) {
+      // said below
+    }
+    throw new CheckpointException(file + ": " + ADAM_STEP + " '" + v + "' is not a step count (a whole number at "
+        + "least 0)");
   }
 
   /** The prefix of the tutorial's schedule buffers in its module's state dict ({@code NoiseSchedule}). */

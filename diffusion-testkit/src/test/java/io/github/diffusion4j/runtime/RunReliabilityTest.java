@@ -737,6 +737,58 @@ class RunReliabilityTest {
         + "four of epoch_loss_sum, epoch_loss_steps, interval_loss_sum and interval_loss_steps, or none)", e.getMessage());
   }
 
+  /**
+   * A checkpoint keeps Adam's exact step count beside the float32 {@code step} tensor (PyTorch's), which counts exactly
+   * only to 2^24; a resume read the tensor, so a run past 16,777,216 steps resumed with its count rounded (Adam's bias
+   * correction then off, and the run's next counts too). Checkpoints without the exact count still resume from the
+   * tensor.
+   */
+  @Test
+  void aResumePastTwoToTheTwentyFourStepsTakesAdamsExactStepCount() {
+    io.github.diffusion4j.testkit.ReferenceBackend ref = new io.github.diffusion4j.testkit.ReferenceBackend();
+    io.github.diffusion4j.model.MlpSpec spec =
+        new io.github.diffusion4j.model.MlpSpec(io.github.diffusion4j.tensor.Shape.of(3, 5, 5), 100, 32);
+    io.github.diffusion4j.model.OptimizerSpec adam = io.github.diffusion4j.model.OptimizerSpec.adam(1e-3);
+    long exact = (1L << 24) + 1; // float32 holds 16777216 and 16777218, not this
+    assertEquals((float) (1L << 24), (float) exact, "a count float32 rounds");
+    try (TrainableModel written = ref.createModel(spec, adam, 1);
+        TrainableModel resumed = ref.createModel(spec, adam, 2)) {
+      StateDict.Builder b = StateDict.builder();
+      written.optimizerState().entries().forEach((name, a) -> {
+        if (!name.equals("step")) {
+          b.put(name, a);
+        }
+      });
+      b.put("step", FloatArray.scalar(exact)); // what optimizerState() writes at this count
+      StateDict optimizer = b.build();
+      Map<String, String> extra = new LinkedHashMap<>();
+      extra.put(Checkpoints.ADAM_STEP, Long.toString(exact));
+      io.github.diffusion4j.io.CheckpointContent c = io.github.diffusion4j.io.CheckpointContent
+          .of(written.stateDict(), "model: {}\n")
+          .withTrainingState(new io.github.diffusion4j.io.TrainingState(exact, 3, 0, optimizer, extra));
+      io.github.diffusion4j.training.TrainingProgress p = Checkpoints.restore(dir, c, resumed);
+      assertEquals(exact, p.step());
+      assertEquals(exact, resumed.stepCount(), "Adam's exact count, not the float32 tensor's " + (float) exact);
+
+      // an older checkpoint, without the exact count: the tensor's, as before
+      c = c.withTrainingState(new io.github.diffusion4j.io.TrainingState(exact, 3, 0, optimizer, Map.of()));
+      Checkpoints.restore(dir, c, resumed);
+      assertEquals(1L << 24, resumed.stepCount());
+
+      // an exact count the tensor does not round from, or one that is not a count, is damage, named
+      for (String bad : List.of(Long.toString(exact + 2), "-1", "x")) {
+        c = c.withTrainingState(new io.github.diffusion4j.io.TrainingState(exact, 3, 0, optimizer,
+            Map.of(Checkpoints.ADAM_STEP, bad)));
+        io.github.diffusion4j.io.CheckpointContent damaged = c;
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.restore(dir, damaged,
+            resumed));
+        assertTrue(e.getMessage().startsWith(dir.resolve(Checkpoint.TRAINING_STATE_FILE) + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(bad.equals("x") || bad.equals("-1") ? "adam_step '" + bad + "' is not a step"
+            : "'step' is 1.6777216E7 but the exact step count 16777219"), e.getMessage());
+      }
+    }
+  }
+
   @Test
   void aRunNameIsOneFolderInsideTheOutputFolder() {
     Path out = dir.resolve("runs");
