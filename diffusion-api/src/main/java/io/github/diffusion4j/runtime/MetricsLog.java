@@ -30,8 +30,17 @@ final class MetricsLog {
     this.file = file;
   }
 
-  /** Keeps only lines up to a step (a resumed run rewrites what the interrupted run logged after it). */
-  void truncateAfter(long step) {
+  /**
+   * Keeps only the lines logged up to a position (a resumed run rewrites what the interrupted run logged after it),
+   * rewriting the file atomically: those of steps up to {@code step}, less the evaluations of epoch {@code epoch} and
+   * later. A position at an epoch's last step before its evaluation (a run stopped during it) evaluates that epoch
+   * first when resumed; a resume killed after it logged the evaluation, before a checkpoint past it, left that line at
+   * the position's step, and the next resume logged the evaluation again.
+   *
+   * @param step the position's step (-1 for none: the log starts again)
+   * @param epoch the position's epoch, counted from 0: the first whose evaluation is not before it
+   */
+  void truncateAfter(long step, int epoch) {
     if (!Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
@@ -42,7 +51,14 @@ final class MetricsLog {
       List<String> kept = new ArrayList<>();
       for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
         try {
-          if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= step) {
+          if (line.isBlank()) {
+            continue;
+          }
+          com.fasterxml.jackson.databind.JsonNode o = JSON.readTree(line);
+          // an evaluation's line counts its epoch from 1
+          boolean evaluatedAfter = o.path("type").asText().equals("eval")
+              && o.path("epoch").asLong(Long.MAX_VALUE) > epoch;
+          if (o.path("step").asLong(Long.MAX_VALUE) <= step && !evaluatedAfter) {
             kept.add(line);
           }
         } catch (IOException e) {

@@ -125,7 +125,7 @@ public final class TrainingRun implements AutoCloseable {
       run.initialWeights = initial.map(InitialWeights.Loaded::file);
       run.recorded = recorded;
       // a run killed before its first checkpoint left its log lines here: this run starts the log again
-      run.metrics.truncateAfter(-1);
+      run.metrics.truncateAfter(-1, 0);
       return run;
     } catch (RuntimeException e) {
       model.close();
@@ -174,7 +174,7 @@ public final class TrainingRun implements AutoCloseable {
       if (!changed.isEmpty()) {
         LOG.warn("{}: resumed with changed settings: {}", folder.root(), String.join("; ", changed));
       }
-      run.metrics.truncateAfter(p.step());
+      run.metrics.truncateAfter(p.step(), p.epoch());
       return run;
     } catch (RuntimeException e) {
       if (model != null) {

@@ -686,6 +686,77 @@ class RunReliabilityTest {
         "both epochs' evaluations, as the uninterrupted run logged them");
   }
 
+  /**
+   * A run stopped during an epoch's evaluation is saved before it, and a resume evaluates first. A resume killed after
+   * it logged that evaluation, before a checkpoint past it (here: checkpoints at the end only), left the line at the
+   * checkpoint's step, which the next resume kept (it kept every line up to the step) and then logged the evaluation
+   * again: two evaluation lines for one epoch.
+   */
+  @Test
+  void aResumeKilledAfterTheEvaluationItOwedLeavesOneLineForTheEpoch() throws IOException {
+    String[] config = {"training.epochs=2", "training.checkpoint_every=100"};
+    RunFolder whole = new RunFolder(dir.resolve("whole"));
+    try (Diffusion d = open(config); TrainingRun run = TrainingRun.start(d, whole)) {
+      assertTrue(run.run().completed());
+    }
+    RunFolder cut = new RunFolder(dir.resolve("cut"));
+    try (Diffusion d = open(config); TrainingRun run = TrainingRun.start(d, cut)) {
+      run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 7) { // epoch 1's last step: a stop during its evaluation
+            run.requestStop();
+          }
+        }
+      });
+    }
+    assertEquals(List.of(cut.checkpoints().resolve("step-00000007")),
+        io.github.diffusion4j.io.CheckpointStore.listIn(cut.checkpoints()));
+    // the resume evaluates epoch 1 and logs it, and is killed during epoch 2: what it leaves is copied at step 8
+    RunFolder killed = new RunFolder(dir.resolve("killed"));
+    try (Diffusion d = open(config); TrainingRun run = TrainingRun.resume(d, cut)) {
+      run.run(new TrainingListener() {
+        @Override
+        public void onStep(long step, int epoch, double loss) {
+          if (step == 8) {
+            copyWithoutLock(cut.root(), killed.root());
+            run.requestStop();
+          }
+        }
+      });
+    }
+    assertEquals(1, Files.readAllLines(killed.metrics()).stream().filter(l -> l.contains("\"eval_loss\"")).count(),
+        "the killed resume logged epoch 1's evaluation");
+    try (Diffusion d = open(config); TrainingRun run = TrainingRun.resume(d, killed)) {
+      assertEquals(7, run.startsFrom().step());
+      assertTrue(run.run().completed());
+    }
+    java.util.function.Function<RunFolder, List<String>> evals = f -> {
+      try {
+        return Files.readAllLines(f.metrics()).stream().filter(l -> l.contains("\"eval_loss\""))
+            .map(l -> l.replaceAll(",\"elapsed\":[^,}]*", "")).toList();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    assertEquals(evals.apply(whole), evals.apply(killed), "one line an epoch, as the uninterrupted run logged them");
+  }
+
+  private static void copyWithoutLock(Path from, Path to) {
+    try (java.util.stream.Stream<Path> all = Files.walk(from)) {
+      for (Path p : all.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else if (!p.getFileName().toString().equals(FolderLock.FILE)) {
+          Files.copy(p, target);
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   @Test
   void aStopDuringTheLastEvaluationEndsWithTheEpochsCheckpointOnResume() throws IOException {
     RunFolder cut = new RunFolder(dir.resolve("cut"));
