@@ -153,7 +153,7 @@ public final class Diffusion implements AutoCloseable {
     // libraries load for seconds) is then released by that close, not left open after it
     synchronized (backendLock) {
       if (closed) {
-        throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+        throw new IllegalStateException(CLOSED);
       }
       Backend b = Session.get(session.backend);
       backendCreated = true;
@@ -162,6 +162,8 @@ public final class Diffusion implements AutoCloseable {
   }
 
   private final Object backendLock = new Object();
+  /** What a call after {@link #close()} is told. */
+  private static final String CLOSED = "this Diffusion is closed (its backend is released): open another";
 
   /**
    * The noise schedule.
@@ -533,7 +535,7 @@ public final class Diffusion implements AutoCloseable {
     java.util.concurrent.locks.Lock using = inUse.readLock();
     using.lock();
     try {
-      sampleImagesInUse(model, sampler, request, listener, sink);
+      sampleImagesInUse(sampled(model), sampler, request, listener, sink);
     } finally {
       using.unlock();
     }
@@ -587,7 +589,8 @@ public final class Diffusion implements AutoCloseable {
         try (TensorScope s = b.tensors().openScope()) {
           SamplingRequest edit = io.github.diffusion4j.sampling.ImageToImage.request(b.tensors(), schedule(),
               request.slice(request.firstSample() + first, n), x0, strength);
-          sampleImagesInUse(model, sampler, edit, listener, (f, values, c) -> sink.accept(at + f, values, c));
+          sampleImagesInUse(sampled(model), sampler, edit, listener,
+              (f, values, c) -> sink.accept(at + f, values, c));
         }
       }
     } finally {
@@ -736,8 +739,50 @@ public final class Diffusion implements AutoCloseable {
     if (closing || closed) {
       training.remove(run);
       inUse.readLock().unlock();
-      throw new IllegalStateException("this Diffusion is closed (its backend is released): open another");
+      throw new IllegalStateException(CLOSED);
     }
+  }
+
+  /**
+   * Runs work on this configuration's backend as a sampling call runs: {@link #close()} waits for it to return, and
+   * once closed it is refused ({@link IllegalStateException}, as sampling is). For what reads a model's native
+   * memory outside a sampling call ({@code TrainedModel.exportDiffusers}, the calls of {@code TrainedModel.model()}).
+   *
+   * @throws IllegalStateException if this is closed
+   */
+  <T> T whileOpen(java.util.function.Supplier<T> work) {
+    java.util.concurrent.locks.Lock using = inUse.readLock();
+    using.lock();
+    try {
+      if (closed) { // set under the write lock: it cannot change while this holds the read lock
+        throw new IllegalStateException(CLOSED);
+      }
+      return work.get();
+    } finally {
+      using.unlock();
+    }
+  }
+
+  /** {@link #whileOpen} as the guard of a model this configuration hands out ({@code TrainedModel.model()}). */
+  private final io.github.diffusion4j.model.GuardedModel.Guard hold = new io.github.diffusion4j.model.GuardedModel.Guard() {
+    @Override
+    public <T> T run(java.util.function.Supplier<T> call) {
+      return whileOpen(call);
+    }
+  };
+
+  /** The guard of the models this configuration hands out, held by {@link #whileOpen}. */
+  io.github.diffusion4j.model.GuardedModel.Guard hold() {
+    return hold;
+  }
+
+  /**
+   * The model a sampling call runs, which holds this configuration for the whole call: one this configuration handed
+   * out unguarded, so that the sampling loop's slice threads do not take the hold again (behind a waiting
+   * {@link #close()} they would wait for it, and it for the call: a deadlock).
+   */
+  private NoisePredictor sampled(NoisePredictor model) {
+    return model instanceof io.github.diffusion4j.model.GuardedModel g ? g.within(hold) : model;
   }
 
   /** The end of {@link #trainingStarted}, on the same thread. */

@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * ({@link #fromDiffusersFolder()}) unless the overrides give the data ({@code data.kind=...}).
  *
  * <p>Sampling ({@link #sample}) may run on several threads at once, each call with its own tensors; {@link #close}
- * waits for the calls in progress to return, and a call after it fails with {@link IllegalStateException}.
+ * waits for the calls in progress to return (sampling, {@link #exportDiffusers}, the calls of {@link #model()}), and a
+ * call after it fails with {@link IllegalStateException}.
  */
 public final class TrainedModel implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainedModel.class);
@@ -51,12 +52,15 @@ public final class TrainedModel implements AutoCloseable {
 
   private final Diffusion diffusion;
   private final TrainableModel model;
+  /** What {@link #model()} returns: {@link #model}, each call of it held as a sampling call is. */
+  private final io.github.diffusion4j.model.GuardedModel held;
   private final Checkpoint checkpoint;
   private final boolean diffusers;
 
   private TrainedModel(Diffusion diffusion, TrainableModel model, Checkpoint checkpoint, boolean diffusers) {
     this.diffusion = diffusion;
     this.model = model;
+    this.held = io.github.diffusion4j.model.GuardedModel.of(model, diffusion.hold(), this::close);
     this.checkpoint = checkpoint;
     this.diffusers = diffusers;
   }
@@ -315,12 +319,14 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
-   * The model, holding the sampling weights (EMA if the checkpoint has them and {@code sampling.use_ema}).
+   * The model, holding the sampling weights (EMA if the checkpoint has them and {@code sampling.use_ema}). Its calls
+   * are held as sampling calls are ({@link #close} waits for those in progress; after it they fail with
+   * {@link IllegalStateException}), and its {@code close()} closes this {@code TrainedModel}.
    *
    * @return the model
    */
   public TrainableModel model() {
-    return model;
+    return held;
   }
 
   /**
@@ -350,13 +356,19 @@ public final class TrainedModel implements AutoCloseable {
    * diffusers' names ({@link DiffusersConversion}), and the schedule and sampler settings as a
    * {@code DDPMScheduler} config.
    *
+   * <p>It may run while other threads sample; {@link #close} waits for it to return.
+   *
    * @param directory the folder to write (replaced if it exists)
    * @throws IllegalArgumentException if the model has no diffusers equivalent (the tutorial's MLP)
    * @throws CheckpointException if writing fails
+   * @throws IllegalStateException if this is closed
    */
   public void exportDiffusers(Path directory) {
-    DiffusersFolder.write(directory, DiffusersConversion.config(model.spec()),
-        DiffusersConversion.weights(model.spec(), model.stateDict()), Checkpoints.schedulerConfig(diffusion.config()));
+    diffusion.whileOpen(() -> {
+      DiffusersFolder.write(directory, DiffusersConversion.config(model.spec()),
+          DiffusersConversion.weights(model.spec(), model.stateDict()), Checkpoints.schedulerConfig(diffusion.config()));
+      return null;
+    });
   }
 
   /**
@@ -401,7 +413,10 @@ public final class TrainedModel implements AutoCloseable {
     diffusion.sampleFromImages(model, sampler, request, strength, images, listener, sink);
   }
 
-  /** Waits for the sampling calls in progress, then releases the model and its backend. Closing twice does nothing. */
+  /**
+   * Waits for the calls in progress (sampling, {@link #exportDiffusers}, those of {@link #model()}), then releases the
+   * model and its backend. Closing twice does nothing.
+   */
   @Override
   public void close() {
     diffusion.closeAfter(model::close);

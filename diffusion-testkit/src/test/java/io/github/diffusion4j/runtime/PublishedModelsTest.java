@@ -156,6 +156,49 @@ class PublishedModelsTest {
     }
   }
 
+  /**
+   * An export reads the model's native memory: a close from another thread waits for it to finish (it freed the
+   * memory under it), and an export after the close is refused as sampling is. The model is large enough (about 12 MB
+   * of weights) that the close comes while the export writes.
+   */
+  @Test
+  void closeWaitsForAnExportInProgress() throws Exception {
+    UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(128, 128), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "DownBlock2D"), "up_block_types", List.of("UpBlock2D", "UpBlock2D"),
+        "norm_num_groups", 8, "sample_size", 8));
+    StateDict w = GoldenCases.testWeights(UNet2DSpec.of(c, 1000).parameterShapes(), 3);
+    Path folder = dir.resolve("ddpm-medium");
+    DiffusersFolder.write(folder, c, w, SchedulerConfig.DIFFUSERS_DEFAULTS.withClassName("DDPMScheduler"));
+    Path exports = Files.createDirectories(dir.resolve("exports"));
+    Path out = exports.resolve("exported");
+    TrainedModel m = TrainedModel.load(folder, REFERENCE);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<?> export = pool.submit(() -> m.exportDiffusers(out));
+      // the export is writing once its temporary folder is there
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (!export.isDone() && System.nanoTime() < deadline) {
+        try (java.util.stream.Stream<Path> files = Files.list(exports)) {
+          if (files.anyMatch(p -> p.getFileName().toString().startsWith(io.github.diffusion4j.io.AtomicFiles.TEMP_PREFIX))) {
+            break;
+          }
+        }
+      }
+      assertFalse(export.isDone(), "the close is to come during the export");
+      m.close();
+      // the folder is renamed into place as the export's last step (its task ends a moment later)
+      assertTrue(Files.isDirectory(out), "close returned before the export ended");
+      export.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      try (TrainedModel back = TrainedModel.load(out, REFERENCE)) {
+        assertEquals(w, back.model().stateDict(), "the whole export");
+      }
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.exportDiffusers(dir.resolve("after")));
+      assertEquals("this Diffusion is closed (its backend is released): open another", e.getMessage());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void theAuthorsCheckpointConvertsInOneStepToEitherFormat() throws IOException {
     StateDict w = GoldenCases.testWeights(MINI.parameterShapes(), 12);

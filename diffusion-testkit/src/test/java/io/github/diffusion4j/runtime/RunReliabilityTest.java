@@ -401,6 +401,73 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * The calls of {@code TrainedModel.model()} are held as sampling calls are: a close from another thread waits for a
+   * prediction in progress (it freed the model's native memory under it), and a later call is refused as sampling
+   * is. The prediction here reads its input slowly, until the test lets it go.
+   */
+  @Test
+  void closeWaitsForAPredictionOfTheModelAndLaterCallsAreRefused() throws Exception {
+    Path cp = trained();
+    TrainedModel m = TrainedModel.load(cp, List.of());
+    java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      io.github.diffusion4j.tensor.TensorFactory f = m.diffusion().backend().tensors();
+      io.github.diffusion4j.tensor.Shape shape = io.github.diffusion4j.tensor.Shape.batchOf(2, m.diffusion().imageShape());
+      java.util.concurrent.Future<float[]> predicted = pool.submit(() -> {
+        try (TensorScope s = f.openScope()) {
+          io.github.diffusion4j.tensor.Tensor x = f.zeros(shape);
+          io.github.diffusion4j.tensor.Tensor slow = (io.github.diffusion4j.tensor.Tensor) java.lang.reflect.Proxy
+              .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {io.github.diffusion4j.tensor.Tensor.class},
+                  (proxy, method, args) -> {
+                    if (method.getName().equals("toFloatArray")) {
+                      reading.countDown();
+                      assertTrue(release.await(30, TimeUnit.SECONDS));
+                    }
+                    try {
+                      return method.invoke(x, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                      throw e.getCause();
+                    }
+                  });
+          return m.model().predict(slow, new int[] {1, 2}).toFloatArray();
+        }
+      });
+      assertTrue(reading.await(30, TimeUnit.SECONDS), "the prediction is under way");
+      // a sampling call of its own Diffusion holds it for the whole call, and runs the model itself (its slice
+      // threads do not take the hold again behind a waiting close)
+      io.github.diffusion4j.model.GuardedModel held = (io.github.diffusion4j.model.GuardedModel) m.model();
+      org.junit.jupiter.api.Assertions.assertNotSame(held, held.within(m.diffusion().hold()));
+      org.junit.jupiter.api.Assertions.assertSame(held, held.within(new io.github.diffusion4j.model.GuardedModel.Guard() {
+        @Override
+        public <T> T run(java.util.function.Supplier<T> call) {
+          return call.get();
+        }
+      }), "another guard's caller gets the guarded model");
+      assertEquals(2 * 75, m.diffusion().sampleImages(m.model(), m.diffusion().sampler(), m.diffusion().request(2, 1),
+          SamplingListener.NONE).length);
+      java.util.concurrent.Future<?> closing = pool.submit(m::close);
+      Thread.sleep(300);
+      assertFalse(closing.isDone(), "close waits for the prediction in progress");
+      release.countDown();
+      closing.get(30, TimeUnit.SECONDS);
+      assertEquals(2 * 75, predicted.get(30, TimeUnit.SECONDS).length);
+      for (org.junit.jupiter.api.function.Executable after : List.<org.junit.jupiter.api.function.Executable>of(
+          () -> m.model().predict(null, new int[] {1}), () -> m.model().stateDict(),
+          () -> m.exportDiffusers(dir.resolve("after")))) {
+        IllegalStateException e = assertThrows(IllegalStateException.class, after);
+        assertEquals("this Diffusion is closed (its backend is released): open another", e.getMessage(),
+            "as sampling is refused");
+      }
+      assertFalse(Files.exists(dir.resolve("after")));
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void closeFromWithinASamplingCallIsRefusedNotADeadlock() throws IOException {
     Path cp = trained();
