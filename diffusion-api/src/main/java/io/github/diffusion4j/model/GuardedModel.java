@@ -3,7 +3,6 @@ package io.github.diffusion4j.model;
 import io.github.diffusion4j.tensor.Tensor;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.function.Supplier;
 
 /**
@@ -86,12 +85,6 @@ public final class GuardedModel implements TrainableModel {
   @Override
   public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target, double learningRate) {
     return guard.run(() -> model.step(noisy, timesteps, target, learningRate));
-  }
-
-  @Override
-  public TrainingStepResult step(Tensor noisy, int[] timesteps, Tensor target, OptionalDouble learningRate,
-      boolean withPrediction) {
-    return guard.run(() -> model.step(noisy, timesteps, target, learningRate, withPrediction));
   }
 
   @Override
