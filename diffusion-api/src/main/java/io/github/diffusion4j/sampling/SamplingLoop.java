@@ -111,10 +111,38 @@ public final class SamplingLoop {
       TensorFactory tensors,
       SamplingRequest request,
       SamplingListener listener) {
+    return run(sampler, model, tensors, request, listener, null);
+  }
+
+  /**
+   * Runs a sampler over a request's plan with a constraint applied after every step ({@link StepConstraint}: the
+   * loop walks on from the constrained sample, and the listener sees it), e.g. {@link Inpainting}. The sampler's
+   * {@link Sampler#step} is called as in {@link #run(Sampler, NoisePredictor, TensorFactory, SamplingRequest,
+   * SamplingListener)} (a sampler that overrides {@link Sampler#sample} is walked by this loop here all the same).
+   *
+   * @param sampler the sampler
+   * @param model the model
+   * @param tensors the factory
+   * @param request the request
+   * @param listener the listener
+   * @param constraint applied to each step's sample, or null for none (plain sampling, with no work for it)
+   * @return the final samples, owned by the caller's current scope
+   * @throws IllegalStateException if a step's or the constraint's result is not a sample of the batch's shape, or
+   *     the final samples hold NaN or infinite values
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted (as the run without a
+   *     constraint)
+   */
+  public static Tensor run(
+      Sampler sampler,
+      NoisePredictor model,
+      TensorFactory tensors,
+      SamplingRequest request,
+      SamplingListener listener,
+      StepConstraint constraint) {
     int slices = request.initialNoise().isPresent() ? 1 : Math.min(tensors.threads(), request.count());
     Tensor samples = slices > 1
-        ? runSliced(sampler, model, tensors, request, listener, slices)
-        : runWhole(sampler, model, tensors, request, listener);
+        ? runSliced(sampler, model, tensors, request, listener, slices, constraint)
+        : runWhole(sampler, model, tensors, request, listener, constraint);
     if (!Double.isFinite(samples.sum())) { // one pass over the batch, against a model's pass per step
       samples.close();
       throw new IllegalStateException("sampler '" + sampler.name() + "': the samples of " + request.plan().size()
@@ -126,12 +154,12 @@ public final class SamplingLoop {
 
   private static Tensor runWhole(
       Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-      SamplingListener listener) {
+      SamplingListener listener, StepConstraint constraint) {
     Timesteps plan = request.plan();
     LoopThread<float[]> noiseThread =
         tensors.threads() > 1 && plan.size() > 1 ? new LoopThread<>("diffusion4j-noise") : null;
     try (Walk walk = new Walk(sampler, model, tensors, request, noiseThread, ThreadConfinement.NONE,
-        listener.readsPredictedX0())) {
+        listener.readsPredictedX0(), constraint)) {
       listener.onStart(plan, walk.x);
       for (int i = 0; i < plan.size(); i++) {
         checkInterrupt(sampler, i, plan);
@@ -151,7 +179,7 @@ public final class SamplingLoop {
    */
   private static Tensor runSliced(
       Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-      SamplingListener listener, int n) {
+      SamplingListener listener, int n, StepConstraint constraint) {
     Timesteps plan = request.plan();
     Walk[] walks = new Walk[n];
     List<LoopThread<Void>> helpers = new ArrayList<>(n - 1);
@@ -166,7 +194,8 @@ public final class SamplingLoop {
         SamplingRequest slice = request.slice(request.firstSample() + from, bound(request.count(), n, k + 1) - from);
         ThreadConfinement confinement = k == 0 ? ThreadConfinement.NONE : tensors.confineToCallingThread();
         try {
-          walks[k] = new Walk(sampler, model, tensors, slice, null, confinement, listener.readsPredictedX0());
+          walks[k] = new Walk(sampler, model, tensors, slice, null, confinement, listener.readsPredictedX0(),
+              constraint);
         } catch (RuntimeException | Error e) {
           confinement.close();
           throw e;
@@ -315,6 +344,8 @@ public final class SamplingLoop {
     private final TensorScope outer;
     private Tensor x;
     private final boolean predictedX0Wanted;
+    /** Applied to each step's sample, or null (plain sampling: one branch a step, nothing else). */
+    private final StepConstraint constraint;
     private ReverseStepResult previous;
     private boolean drewNoise = true;
     private boolean closed;
@@ -326,9 +357,11 @@ public final class SamplingLoop {
      * @param confinement closed with the walk
      * @param predictedX0Wanted whether the steps' predicted {@code x_0} is read
      *     ({@link StepContext#predictedX0Wanted()})
+     * @param constraint applied to each step's sample, or null
      */
     Walk(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-        LoopThread<float[]> noiseThread, ThreadConfinement confinement, boolean predictedX0Wanted) {
+        LoopThread<float[]> noiseThread, ThreadConfinement confinement, boolean predictedX0Wanted,
+        StepConstraint constraint) {
       this.sampler = sampler;
       this.model = model;
       this.tensors = tensors;
@@ -336,6 +369,7 @@ public final class SamplingLoop {
       this.noiseThread = noiseThread;
       this.confinement = confinement;
       this.predictedX0Wanted = predictedX0Wanted;
+      this.constraint = constraint;
       this.t = new int[request.count()];
       this.noise = new float[request.batchShape().size()];
       this.given = request.initialNoise().orElse(null);
@@ -370,6 +404,9 @@ public final class SamplingLoop {
         if (ahead && !drewNoise) {
           noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
         }
+        if (constraint != null) {
+          result = constrained(result, i);
+        }
         step.keep(result.prev());
         if (result.predictedX0() != null) {
           step.keep(result.predictedX0());
@@ -383,6 +420,24 @@ public final class SamplingLoop {
       previous = result;
       x = result.prev();
       return result;
+    }
+
+    /**
+     * The step's result with the constraint's sample in place of the sampler's (which the step's scope releases);
+     * the predicted {@code x_0} stays the sampler's.
+     */
+    private ReverseStepResult constrained(ReverseStepResult result, int i) {
+      Tensor x = constraint.apply(tensors, request, i, result.prev());
+      if (x == result.prev()) {
+        return result;
+      }
+      Shape shape = request.batchShape();
+      if (x == null || !x.shape().equals(shape)) {
+        throw new IllegalStateException("step constraint, step " + (i + 1) + " of " + request.plan().size()
+            + ": returned " + (x == null ? "no sample" : "a sample of shape " + x.shape()) + " for a batch of "
+            + shape);
+      }
+      return new ReverseStepResult(x, result.predictedX0());
     }
 
     /**
