@@ -598,6 +598,85 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
+  /**
+   * Inpainting ({@link io.github.diffusion4j.sampling.Inpainting}, RePaint without resampling) batch by batch, as
+   * {@link #sampleImages(NoisePredictor, Sampler, SamplingRequest, SamplingListener, ImageSink)} samples: sample
+   * {@code i} walks the whole plan from its own {@code x_T}, and after every step the region its mask keeps is put
+   * back from its picture; the known region's noise is drawn per sample, so the images are the same however they are
+   * batched (up to the rounding of the model's products, as plain sampling), and memory does not grow with their
+   * number.
+   *
+   * @param model the model
+   * @param sampler any sampler
+   * @param request what to sample: the whole plan, the count, the seed (without initial latents)
+   * @param images the picture of each sample ({@code i} from {@code request.firstSample()} on): {@code [C, H, W]} in
+   *     {@code [-1, 1]} (e.g. {@link io.github.diffusion4j.data.ImageFit#read}); called once per sample, in order
+   * @param masks the mask of each sample, called as {@code images}: {@code [H, W]} in {@code [0, 1]}, 1 (white)
+   *     regenerate, 0 (black) keep (the opposite of diffusers' {@code RePaintScheduler}'s {@code mask_image})
+   * @param listener sees every step of every batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   * @throws IllegalArgumentException if the request has initial latents, or a picture or mask is not of the shape
+   *     or a mask value is outside {@code [0, 1]}
+   */
+  public void inpaint(NoisePredictor model, Sampler sampler, SamplingRequest request,
+      java.util.function.LongFunction<float[]> images, java.util.function.LongFunction<float[]> masks,
+      SamplingListener listener, ImageSink sink) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(sampler, "sampler must not be null");
+    java.util.Objects.requireNonNull(request, "request must not be null");
+    java.util.Objects.requireNonNull(images, "images must not be null");
+    java.util.Objects.requireNonNull(masks, "masks must not be null");
+    java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
+    java.util.Objects.requireNonNull(sink, "sink must not be null");
+    if (request.initialNoise().isPresent()) {
+      throw new IllegalArgumentException("the request has initial latents of its own; inpainting batch by batch "
+          + "draws each sample's (give a request without them, or use Inpainting.of with it)");
+    }
+    schedule().checkPlan(request.plan());
+    Shape shape = request.imageShape();
+    if (shape.rank() != 3) {
+      throw new IllegalArgumentException("inpainting needs images [C, H, W], the request's are " + shape);
+    }
+    java.util.concurrent.locks.Lock using = inUse.readLock();
+    using.lock();
+    try {
+      Backend b = backend();
+      int k = shape.size();
+      int hw = shape.dim(1) * shape.dim(2);
+      int batch = samplingBatchSize();
+      for (int first = 0; first < request.count(); first += batch) {
+        int n = Math.min(batch, request.count() - first);
+        float[] x0 = new float[n * k];
+        float[] m = new float[n * hw];
+        for (int i = 0; i < n; i++) {
+          long sample = request.firstSample() + first + i;
+          copy("images", "image", sample, images.apply(sample), x0, i, k, shape.toString());
+          copy("masks", "mask", sample, masks.apply(sample), m, i, hw, "[" + shape.dim(1) + ", " + shape.dim(2) + "]");
+        }
+        SamplingRequest part = request.slice(request.firstSample() + first, n);
+        io.github.diffusion4j.sampling.Inpainting fill =
+            io.github.diffusion4j.sampling.Inpainting.of(schedule(), part, x0, m);
+        float[] out;
+        try (TensorScope s = b.tensors().openScope()) {
+          out = Normalization.denormalize(fill.sample(sampler, model, b.tensors(), listener).toFloatArray());
+        }
+        sink.accept(first, out, n);
+      }
+    } finally {
+      using.unlock();
+    }
+  }
+
+  /** Copies one sample's values into place, or names the sample whose values are not of the shape. */
+  private static void copy(String what, String noun, long sample, float[] values, float[] dst, int i, int size,
+      String shape) {
+    if (values == null || values.length != size) {
+      throw new IllegalArgumentException(what + ": sample " + sample + "'s " + noun + " has " + (values == null ? "no values"
+          : values.length + " values") + ", expected " + size + " (" + shape + ")");
+    }
+    System.arraycopy(values, 0, dst, i * size, size);
+  }
+
   private void sampleImagesInUse(NoisePredictor model, Sampler sampler, SamplingRequest request,
       SamplingListener listener, ImageSink sink) {
     Backend b = backend();

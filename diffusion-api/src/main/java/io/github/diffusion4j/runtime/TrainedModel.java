@@ -414,6 +414,21 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
+   * Inpainting (RePaint) batch by batch into a sink: see {@link Diffusion#inpaint}.
+   *
+   * @param sampler any sampler
+   * @param request what to sample (the whole plan; without initial latents)
+   * @param images the picture of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param masks the mask of each sample, {@code [H, W]} in {@code [0, 1]}: 1 regenerate, 0 keep
+   * @param listener sees each step of each batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void inpaint(Sampler sampler, SamplingRequest request, java.util.function.LongFunction<float[]> images,
+      java.util.function.LongFunction<float[]> masks, SamplingListener listener, Diffusion.ImageSink sink) {
+    diffusion.inpaint(model, sampler, request, images, masks, listener, sink);
+  }
+
+  /**
    * Waits for the calls in progress (sampling, {@link #exportDiffusers}, those of {@link #model()}), then releases the
    * model and its backend. Closing twice does nothing.
    */

@@ -126,6 +126,62 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * {@code inpaint} batch by batch gives each sample what {@code Inpainting.of} gives it alone: 1,100 tiny images are
+   * two batches (at most 1,024 a batch), the reference backend computes every image alone, so the bits are the same
+   * however they are batched; sample i takes the picture and mask the functions give for i, and the pixels its mask
+   * keeps are the picture's, to the rounding of the denormalisation ({@code (x + 1) / 2} of the same float: exact).
+   */
+  @Test
+  void inpaintingBatchByBatchIsEachSamplesOwnRequest() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY)); TrainableModel m = d.createModel()) {
+      int count = 1100;
+      int k = d.imageShape().size();
+      java.util.function.LongFunction<float[]> image = i -> {
+        float[] v = new float[k];
+        java.util.Arrays.fill(v, (float) ((i % 7) / 3.5 - 1));
+        return v;
+      };
+      java.util.function.LongFunction<float[]> mask = i -> {
+        float[] v = new float[25];
+        for (int p = 0; p < 25; p++) {
+          v[p] = (p + i) % 3 == 0 ? 1 : 0; // a third of the pixels regenerated, another third per sample
+        }
+        return v;
+      };
+      float[] all = new float[count * k];
+      List<Long> firsts = new java.util.ArrayList<>();
+      d.inpaint(m, d.sampler(), d.request(count, 4), image, mask, SamplingListener.NONE, (first, images, n) -> {
+        firsts.add(first);
+        System.arraycopy(images, 0, all, (int) first * k, n * k);
+      });
+      assertEquals(List.of(0L, 1024L), firsts, "two batches");
+      for (int i : new int[] {0, 6, 1023, 1024, 1099}) {
+        float[] alone;
+        try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
+          alone = io.github.diffusion4j.data.Normalization.denormalize(io.github.diffusion4j.sampling.Inpainting.of(
+              d.schedule(), d.request(count, 4).slice(i, 1), image.apply(i), mask.apply(i))
+              .sample(d.sampler(), m, d.backend().tensors(), SamplingListener.NONE).toFloatArray());
+        }
+        float[] mine = java.util.Arrays.copyOfRange(all, i * k, (i + 1) * k);
+        assertArrayEquals(alone, mine, "sample " + i);
+        float[] picture = io.github.diffusion4j.data.Normalization.denormalize(image.apply(i));
+        float[] regenerated = mask.apply(i);
+        for (int j = 0; j < k; j++) {
+          if (regenerated[j % 25] == 0) {
+            assertEquals(picture[j], mine[j], 0.0, "sample " + i + ", kept value " + j);
+          }
+        }
+      }
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.inpaint(m, d.sampler(),
+          d.request(2, 4), image, i -> new float[75], SamplingListener.NONE, (first, images, n) -> { }));
+      assertEquals("masks: sample 0's mask has 75 values, expected 25 ([5, 5])", e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> d.inpaint(m, d.sampler(), d.request(2, 4),
+          i -> new float[3], mask, SamplingListener.NONE, (first, images, n) -> { }));
+      assertEquals("images: sample 0's image has 3 values, expected 75 ([3, 5, 5])", e.getMessage());
+    }
+  }
+
   /** Fitting the reference images stops between batches once the thread is interrupted (a failed spark eval's). */
   @Test
   void anInterruptEndsTheReferenceFitBetweenBatches() throws IOException {
