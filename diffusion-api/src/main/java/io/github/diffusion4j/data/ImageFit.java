@@ -139,12 +139,32 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
    *     cannot take ({@link #problem})
    */
   public float[] read(java.nio.file.Path file) {
-    Objects.requireNonNull(file, "file must not be null");
-    byte[] bytes = new byte[shape.size()];
-    ImageDecoder.read(file, this, bytes, 0);
-    float[] values = new float[bytes.length];
-    Normalization.fromBytes(bytes, values, 0);
+    float[] values = new float[shape.size()];
+    read(file, values);
     return values;
+  }
+
+  /**
+   * {@link #read(java.nio.file.Path)} into a given array, saying what the file held before it was fitted (its size,
+   * e.g. to check that an inpainting mask is its picture's size).
+   *
+   * @param file a PNG, JPEG, BMP or GIF file, or a format of an ImageIO plugin on the class path
+   * @param dst takes {@code shape().size()} values at its start, channel-major, in {@code [-1, 1]}
+   * @return the file's image before fitting
+   * @throws DataFileException naming the file, as {@link #read(java.nio.file.Path)}
+   * @throws IllegalArgumentException if {@code dst} is shorter than {@code shape().size()}
+   */
+  public ImageInfo read(java.nio.file.Path file, float[] dst) {
+    Objects.requireNonNull(file, "file must not be null");
+    Objects.requireNonNull(dst, "dst must not be null");
+    if (dst.length < shape.size()) {
+      throw new IllegalArgumentException("dst has " + dst.length + " values, fewer than the " + shape.size()
+          + " of " + shape);
+    }
+    byte[] bytes = new byte[shape.size()];
+    ImageInfo info = ImageDecoder.read(file, this, bytes, 0);
+    Normalization.fromBytes(bytes, dst, 0);
+    return info;
   }
 
   /**

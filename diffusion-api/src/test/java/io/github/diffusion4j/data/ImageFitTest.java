@@ -200,6 +200,13 @@ class ImageFitTest {
     assertEquals(png, small.file());
     assertTrue(small.getMessage().contains("is 3x2, smaller than the target 4x4"), small.getMessage());
     assertEquals(48, new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true).read(png).length, "enlarged when upscale");
+    // into a given array, with the file's size before the fit (an inpainting mask is checked against its picture's)
+    float[] into = new float[50];
+    ImageInfo info = new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true).read(png, into);
+    assertEquals(new ImageInfo(3, 2, "RGB"), info);
+    assertArrayEquals(new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true).read(png), java.util.Arrays.copyOf(into, 48));
+    assertThrows(IllegalArgumentException.class, () -> new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true).read(png,
+        new float[47]));
     DataFileException missing = assertThrows(DataFileException.class,
         () -> new ImageFit(Shape.of(3, 2, 3), Resize.CROP, false).read(dir.resolve("none.png")));
     assertTrue(missing.getMessage().startsWith(dir.resolve("none.png") + ": no such file"), missing.getMessage());
