@@ -3,6 +3,7 @@ package io.github.diffusion4j.cli;
 import io.github.diffusion4j.data.DataFileException;
 import io.github.diffusion4j.data.ImageFit;
 import io.github.diffusion4j.data.ImageFolder;
+import io.github.diffusion4j.data.ImageInfo;
 import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ final class InputImages {
   private final List<Path> files;
   /** The decoded images, or null where they are decoded where used. */
   private final float[][] kept;
+  /** What each file held before it was fitted (its size), from the decoding when listed. */
+  private final ImageInfo[] infos;
 
   /** The most values kept decoded: 16 MB of float32, a sampling batch's worth. */
   static final long KEPT_VALUES = 1L << 22;
@@ -31,6 +34,7 @@ final class InputImages {
     this.fit = fit;
     this.files = files;
     this.kept = (long) files.size() * fit.shape().size() <= KEPT_VALUES ? new float[files.size()][] : null;
+    this.infos = new ImageInfo[files.size()];
   }
 
   /**
@@ -65,7 +69,8 @@ final class InputImages {
     }
     InputImages images = new InputImages(option, fit, List.copyOf(files));
     for (int i = 0; i < files.size(); i++) {
-      float[] values = images.decode(i);
+      float[] values = new float[fit.shape().size()];
+      images.infos[i] = images.decode(i, values);
       if (images.kept != null) {
         images.kept[i] = values;
       }
@@ -114,12 +119,27 @@ final class InputImages {
    * @return its values in {@code [-1, 1]}, {@code [C, H, W]} (the caller must not change them)
    */
   float[] read(int index) {
-    return kept != null ? kept[index] : decode(index);
+    if (kept != null) {
+      return kept[index];
+    }
+    float[] values = new float[fit.shape().size()];
+    decode(index, values);
+    return values;
   }
 
-  private float[] decode(int index) {
+  /**
+   * What an image's file held before it was fitted.
+   *
+   * @param index the image
+   * @return its size and colour type
+   */
+  ImageInfo info(int index) {
+    return infos[index];
+  }
+
+  private ImageInfo decode(int index, float[] values) {
     try {
-      return fit.read(files.get(index));
+      return fit.read(files.get(index), values);
     } catch (DataFileException e) {
       throw new BadInputException(option + " " + e.getMessage(), e);
     }

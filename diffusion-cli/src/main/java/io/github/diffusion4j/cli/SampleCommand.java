@@ -25,7 +25,9 @@ import picocli.CommandLine.Spec;
         "--out FILE.png writes a grid; FILE.npy or FILE.safetensors the raw samples (float32 N x C x H x W in [0, 1]).",
         "--init FILE|DIR starts from images instead of noise (SDEdit): each is noised part of the way up and sampled "
         + "back down, the last floor(steps x --strength) steps of the plan; sample i starts from image i mod the "
-        + "number of images."})
+        + "number of images.",
+        "--init FILE|DIR --mask FILE|DIR inpaints (RePaint): sampling walks the whole plan from noise and after every "
+        + "step puts back the images where their masks are black; white is regenerated."})
 final class SampleCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -55,6 +57,12 @@ final class SampleCommand implements Callable<Integer> {
       description = "With --init: how far up the images are noised, in (0, 1]; 1 keeps little of them (default: "
           + DEFAULT_STRENGTH + ").")
   Double strength;
+
+  @Option(names = "--mask", paramLabel = "FILE|DIR", split = ",",
+      description = "With --init: inpaint. WHITE (gray level 128 or more) = regenerate, BLACK = keep the --init image; "
+          + "gray or RGB PNG, JPEG, BMP, GIF, each its image's size (fitted as it is, then thresholded); one mask for "
+          + "all --init images, or one each in the same order (a folder: all its images). Not with --strength.")
+  List<Path> mask;
 
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -88,6 +96,14 @@ final class SampleCommand implements Callable<Integer> {
       throw new BadInputException("--strength " + strength + ": only with --init (how far up the --init images are "
           + "noised)");
     }
+    if (mask != null && init == null) {
+      throw new BadInputException("--mask: only with --init (the images whose black mask region is kept; the white "
+          + "region is regenerated)");
+    }
+    if (mask != null && strength != null) {
+      throw new BadInputException("--strength " + strength + ": not with --mask (inpainting samples the whole plan "
+          + "from noise; --strength is image-to-image's, --init without --mask)");
+    }
     if (strength != null && !(strength > 0 && strength <= 1)) {
       throw new BadInputException("--strength " + strength + ": must be in (0, 1] (1 noises the --init images all "
           + "the way up)");
@@ -112,6 +128,8 @@ final class SampleCommand implements Callable<Integer> {
     // configuration says the shape
     Optional<Shape> known = TrainedModel.imageShape(checkpoint, all);
     InputImages checked = init == null ? null : known.map(shape -> InputImages.of("--init", init, shape)).orElse(null);
+    InputMasks checkedMasks = mask == null || checked == null ? null
+        : InputMasks.of(mask, checked, known.orElseThrow());
     known.ifPresent(shape -> checkOutputs(shape, count(checked)));
     PrintWriter o = spec.commandLine().getOut();
     try (TrainedModel m = loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
@@ -119,11 +137,12 @@ final class SampleCommand implements Callable<Integer> {
       Sampler s = d.sampler();
       Shape image = d.imageShape();
       InputImages inits = init != null && checked == null ? InputImages.of("--init", init, image) : checked;
+      InputMasks masks = mask != null && checkedMasks == null ? InputMasks.of(mask, inits, image) : checkedMasks;
       int total = count(inits);
       checkOutputs(image, total);
       SamplingRequest request = d.request(total, seed);
       double strengthUsed = strength == null ? DEFAULT_STRENGTH : strength;
-      Timesteps walked = inits == null ? request.plan() : walked(request.plan(), strengthUsed);
+      Timesteps walked = inits == null || masks != null ? request.plan() : walked(request.plan(), strengthUsed);
       boolean trajectory = gif != null || frames != null;
       int keep = trajectory ? Math.min(Math.min(total, gif != null ? 16 : 4), d.samplingBatchSize()) : 0;
       int batches = (int) ((total + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
@@ -135,9 +154,11 @@ final class SampleCommand implements Callable<Integer> {
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
-            metadata(s, request.plan(), walked, inits, strengthUsed))) {
+            metadata(s, request.plan(), walked, inits, masks, strengthUsed))) {
           if (inits == null) {
             d.sampleImages(m.model(), s, request, progress, output);
+          } else if (masks != null) {
+            inpaint(m, s, request, inits, masks, progress, output);
           } else {
             sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
           }
@@ -145,6 +166,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
             + (inits == null ? request.plan().size() + " steps, "
+                : masks != null ? request.plan().size() + " steps, inpainting the --init images where --mask is white, "
                 : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed
                     + ", ")
             + d.backend().name() + ")");
@@ -190,7 +212,7 @@ final class SampleCommand implements Callable<Integer> {
 
   /** The output's metadata: {@code steps} is the plan's (as {@code --steps}); with --init also what was walked. */
   private Map<String, String> metadata(Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
-      double strength) {
+      InputMasks masks, double strength) {
     Map<String, String> m = new java.util.LinkedHashMap<>();
     m.put("range", "[0, 1]");
     m.put("sampler", s.name());
@@ -198,6 +220,11 @@ final class SampleCommand implements Callable<Integer> {
     m.put("steps", Integer.toString(plan.size()));
     if (inits != null) {
       m.put("init", inits.size() == 1 ? inits.file(0).getFileName().toString() : inits.size() + " images");
+    }
+    if (masks != null) {
+      m.put("mask", masks.size() == 1 ? masks.file(0).getFileName().toString() : masks.size() + " masks");
+      m.put("inpainting", "repaint (white: regenerated, black: kept)");
+    } else if (inits != null) {
       m.put("strength", Double.toString(strength));
       m.put("walked_steps", Integer.toString(walked.size()));
     }
@@ -219,6 +246,31 @@ final class SampleCommand implements Callable<Integer> {
         lastIndex[0] = index;
       }
       return last[0];
+    }, progress, output);
+  }
+
+  /**
+   * Inpaints the {@code --init} images batch by batch ({@link TrainedModel#inpaint}): sample i takes image i mod their
+   * number and that image's mask (or the one mask), the whole plan from its own noise.
+   */
+  private static void inpaint(TrainedModel m, Sampler s, SamplingRequest request, InputImages inits, InputMasks masks,
+      SamplingConsole progress, OutputFiles.SampleOutput output) {
+    int[] lastIndex = {-1, -1};
+    float[][] last = {null, null};
+    m.inpaint(s, request, i -> {
+      int index = (int) (i % inits.size());
+      if (index != lastIndex[0]) {
+        last[0] = inits.read(index);
+        lastIndex[0] = index;
+      }
+      return last[0];
+    }, i -> {
+      int index = (int) (i % inits.size());
+      if (index != lastIndex[1]) {
+        last[1] = masks.forPicture(index);
+        lastIndex[1] = index;
+      }
+      return last[1];
     }, progress, output);
   }
 

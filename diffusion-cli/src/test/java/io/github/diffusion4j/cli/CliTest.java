@@ -263,6 +263,109 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", text.toString()), "is not an image");
   }
 
+  /** A mask file: white where {@code white(x, y)}, black elsewhere; RGB or gray. */
+  private static Path maskPng(String name, int w, int h, boolean rgb,
+      java.util.function.BiPredicate<Integer, Integer> white) throws IOException {
+    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h,
+        rgb ? java.awt.image.BufferedImage.TYPE_INT_RGB : java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        img.setRGB(x, y, white.test(x, y) ? 0xffffff : 0);
+      }
+    }
+    Path png = dir.resolve(name);
+    ImageIO.write(img, "png", png.toFile());
+    return png;
+  }
+
+  /**
+   * {@code sample --init --mask}: the api's {@code inpaint} with the same pictures (fitted as {@code --init} fits them)
+   * and the masks fitted alike and thresholded at gray level 128, sample i from image i mod their number and its
+   * mask, bit for bit (one batch, the same steps); where a mask is black the result is its picture (denormalised from
+   * the same float: exact), where white it is not; and the refusals, one line each, exit 2.
+   */
+  @Test
+  void sampleInpaintsTheInitImagesWhereTheMaskIsWhite() throws IOException {
+    Path a = randomPng("paint-a.png", 5, 5, 6);
+    Path b = randomPng("paint-b.png", 9, 7, 7);
+    Path maskA = maskPng("mask-a.png", 5, 5, false, (x, y) -> x >= 3);
+    Path maskB = maskPng("mask-b.png", 9, 7, true, (x, y) -> y < 3);
+    Path out = dir.resolve("painted.safetensors");
+    Result r = cli("sample", "--checkpoint", run.toString(), "--init", a + "," + b, "--mask", maskA + "," + maskB,
+        "--count", "3", "--seed", "5", "--sampler", "ddpm", "--out", out.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("wrote " + out + " (3 images, ddpm, 6 steps, inpainting the --init images where --mask "
+        + "is white,"), r.out());
+    TensorFile file = SafeTensors.read(out);
+    float[] cli = file.tensors().get("samples").toArray();
+    assertEquals("2 images", file.metadata().get("init"));
+    assertEquals("2 masks", file.metadata().get("mask"));
+    assertEquals("6", file.metadata().get("steps"));
+    assertFalse(file.metadata().containsKey("strength"), "inpainting walks the whole plan");
+    float[] api = new float[cli.length];
+    float[] x0;
+    float[][] masks = new float[2][];
+    try (io.github.diffusion4j.runtime.TrainedModel m = io.github.diffusion4j.runtime.TrainedModel.load(run,
+        List.of("sampling.sampler=ddpm"))) {
+      io.github.diffusion4j.runtime.Diffusion d = m.diffusion();
+      x0 = fitted(d, a, b, a);
+      io.github.diffusion4j.data.ImageFit gray = new io.github.diffusion4j.data.ImageFit(
+          io.github.diffusion4j.tensor.Shape.of(1, 5, 5), io.github.diffusion4j.data.ImageFit.Resize.CROP, true);
+      Path[] maskFiles = {maskA, maskB};
+      for (int i = 0; i < 2; i++) {
+        float[] g = gray.read(maskFiles[i]);
+        masks[i] = new float[g.length];
+        for (int p = 0; p < g.length; p++) {
+          masks[i][p] = g[p] > 0 ? 1 : 0;
+        }
+      }
+      m.inpaint(d.sampler(), d.request(3, 5), i -> Arrays.copyOfRange(x0, (int) i * 75, (int) (i + 1) * 75),
+          i -> masks[(int) (i % 2)], io.github.diffusion4j.sampling.SamplingListener.NONE,
+          (first, images, n) -> System.arraycopy(images, 0, api, (int) first * 75, n * 75));
+    }
+    assertArrayEquals(api, cli);
+    float[] picture = io.github.diffusion4j.data.Normalization.denormalize(x0);
+    int kept = 0;
+    int regenerated = 0;
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 75; j++) {
+        int at = i * 75 + j;
+        if (masks[i % 2][j % 25] == 0) {
+          assertEquals(picture[at], cli[at], 0.0, "sample " + i + ", kept value " + j);
+          kept++;
+        } else if (cli[at] != picture[at]) {
+          regenerated++;
+        }
+      }
+    }
+    // mask a keeps its left 3 of 5 columns exactly (5x5 is copied as it is); mask b, cropped and shrunk, keeps rows
+    int regeneratedA = 0;
+    for (int p = 0; p < 25; p++) {
+      assertEquals(p % 5 >= 3 ? 1f : 0f, masks[0][p], "mask a, pixel " + p);
+      regeneratedA += (int) masks[0][p];
+    }
+    assertTrue(kept > 0 && regenerated > 0.9 * (225 - kept), kept + " kept, " + regenerated + " regenerated values");
+    assertEquals(10, regeneratedA);
+
+    // one mask for all the --init images (a PNG of one size for images of that size)
+    r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(), "--count", "2",
+        "--out", dir.resolve("painted.png").toString());
+    assertEquals(0, r.code(), r.all());
+
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--mask", maskA.toString()), "--mask: only with --init");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+        "--strength", "0.5"), "--strength 0.5: not with --mask");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA + "," + maskB),
+        "--mask: 2 masks for 1 --init image; give one mask for all the --init images, or one for each");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a + "," + b, "--mask", maskA.toString()),
+        "--mask " + maskA + ": is 5x5, its --init image " + b + " is 9x7; a mask must be its image's size");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask",
+        dir.resolve("no-mask.png").toString()), "--mask " + dir.resolve("no-mask.png") + ": no such file or folder");
+    Path text = Files.writeString(dir.resolve("mask-notes.png"), "not a mask");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", text.toString()),
+        "--mask " + text);
+  }
+
   /**
    * {@code interpolate --images}: the strip's ends are DDIM's samples from the two images' DDIM inversions (the api's
    * {@link io.github.diffusion4j.sampling.DdimInversion} over the same plan, bit for bit), and the line says how far
