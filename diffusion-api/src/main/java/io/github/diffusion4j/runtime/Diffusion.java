@@ -621,6 +621,29 @@ public final class Diffusion implements AutoCloseable {
   public void inpaint(NoisePredictor model, Sampler sampler, SamplingRequest request,
       java.util.function.LongFunction<float[]> images, java.util.function.LongFunction<float[]> masks,
       SamplingListener listener, ImageSink sink) {
+    inpaint(model, sampler, request, io.github.diffusion4j.sampling.Resampling.NONE, images, masks, listener, sink);
+  }
+
+  /**
+   * {@link #inpaint(NoisePredictor, Sampler, SamplingRequest, java.util.function.LongFunction,
+   * java.util.function.LongFunction, SamplingListener, ImageSink)} with RePaint's resampling
+   * ({@link io.github.diffusion4j.sampling.Resampling}: jumps back of {@code jumpLength} positions, each jumping
+   * position walked {@code resamples} times); the listener sees every reverse step, a position walked again again.
+   *
+   * @param model the model
+   * @param sampler any sampler
+   * @param request what to sample: the whole plan, the count, the seed (without initial latents)
+   * @param resampling the jump length and resample count ({@code Resampling.NONE}: none)
+   * @param images the picture of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param masks the mask of each sample, {@code [H, W]} in {@code [0, 1]}: 1 regenerate, 0 keep
+   * @param listener sees every reverse step of every batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   * @throws IllegalArgumentException as the method without resampling
+   */
+  public void inpaint(NoisePredictor model, Sampler sampler, SamplingRequest request,
+      io.github.diffusion4j.sampling.Resampling resampling, java.util.function.LongFunction<float[]> images,
+      java.util.function.LongFunction<float[]> masks, SamplingListener listener, ImageSink sink) {
+    java.util.Objects.requireNonNull(resampling, "resampling must not be null (Resampling.NONE for none)");
     java.util.Objects.requireNonNull(model, "model must not be null");
     java.util.Objects.requireNonNull(sampler, "sampler must not be null");
     java.util.Objects.requireNonNull(request, "request must not be null");
@@ -658,7 +681,8 @@ public final class Diffusion implements AutoCloseable {
             io.github.diffusion4j.sampling.Inpainting.of(schedule(), part, x0, m);
         float[] out;
         try (TensorScope s = b.tensors().openScope()) {
-          out = Normalization.denormalize(fill.sample(sampler, model, b.tensors(), listener).toFloatArray());
+          out = Normalization.denormalize(fill.sample(sampler, model, b.tensors(), listener, resampling)
+              .toFloatArray());
         }
         sink.accept(first, out, n);
       }

@@ -429,6 +429,26 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
+   * Inpainting with RePaint's resampling batch by batch into a sink: see
+   * {@link Diffusion#inpaint(io.github.diffusion4j.model.NoisePredictor, Sampler, SamplingRequest,
+   * io.github.diffusion4j.sampling.Resampling, java.util.function.LongFunction, java.util.function.LongFunction,
+   * SamplingListener, Diffusion.ImageSink)}.
+   *
+   * @param sampler any sampler
+   * @param request what to sample (the whole plan; without initial latents)
+   * @param resampling the jump length and resample count
+   * @param images the picture of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param masks the mask of each sample, {@code [H, W]} in {@code [0, 1]}: 1 regenerate, 0 keep
+   * @param listener sees each reverse step of each batch
+   * @param sink takes the batches, in {@code [0, 1]}
+   */
+  public void inpaint(Sampler sampler, SamplingRequest request, io.github.diffusion4j.sampling.Resampling resampling,
+      java.util.function.LongFunction<float[]> images, java.util.function.LongFunction<float[]> masks,
+      SamplingListener listener, Diffusion.ImageSink sink) {
+    diffusion.inpaint(model, sampler, request, resampling, images, masks, listener, sink);
+  }
+
+  /**
    * Waits for the calls in progress (sampling, {@link #exportDiffusers}, those of {@link #model()}), then releases the
    * model and its backend. Closing twice does nothing.
    */

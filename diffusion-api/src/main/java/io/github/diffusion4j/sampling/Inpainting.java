@@ -11,8 +11,8 @@ import java.util.Objects;
 
 /**
  * Inpainting with an unconditional model, as RePaint does it with a pretrained DDPM (Lugmayr et al. 2022, "RePaint:
- * Inpainting using Denoising Diffusion Probabilistic Models", Algorithm 1 without resampling): sampling starts from
- * pure noise and walks the whole plan with any sampler, and after every reverse step the region to keep is put back,
+ * Inpainting using Denoising Diffusion Probabilistic Models", Algorithm 1): sampling starts from pure noise and walks
+ * the whole plan with any sampler, and after every reverse step the region to keep is put back,
  * the picture noised by the forward process to the step's next timestep:
  *
  * <pre>
@@ -30,7 +30,8 @@ import java.util.Objects;
  * {@code 1 - mask} from there.)
  *
  * <p><b>Noise</b>: the known region's {@code z} of plan position {@code k} for sample number {@code s} is the first
- * {@code C * H * W} normals of {@code root.split(}{@value #KNOWN_REGION_NOISE}{@code ).split(k).split(s)}, with
+ * {@code C * H * W} normals of {@code root.split(}{@value #KNOWN_REGION_NOISE}{@code ).split(k).split(s)} ({@code k}
+ * the walk's operation number where it resamples, below), with
  * {@code root = Noise.seeded(seed).withVersion(noise)} of the request: a stream of its own, independent of the
  * request's {@code x_T} and step noise ({@code root.split(k + 1)}, {@link SamplingRequest}) and of how the samples are
  * batched or split over threads, so sample {@code i}'s result is the same in any batch (up to the rounding of the
@@ -50,6 +51,14 @@ import java.util.Objects;
  * }
  * }</pre>
  *
+ * <p><b>Resampling</b> ({@link #sample(Sampler, NoisePredictor, TensorFactory, SamplingListener, Resampling)}, RePaint's
+ * {@code j} and {@code r}): the walk goes back {@code j} positions now and then, noising the whole sample forward in
+ * one draw ({@link Resampling}), and walks them again. Operation {@code v} of the walk ({@link Resampling#route}) uses
+ * the step noise {@code root.split(v + 1)}, the known region's noise {@code root.split(-1).split(v)} and, for a jump,
+ * {@code root.split(}{@value #JUMP_NOISE}{@code ).split(v)}, each split by sample number; up to the first jump the walk
+ * is the plain one, bit for bit. The listener sees every reverse step (a position walked again is shown again) and
+ * no jump. Multistep samplers start over after a jump (their previous step is forgotten).
+ *
  * <p>{@code Diffusion.inpaint} samples any number batch by batch, as {@code diffusion sample --init --mask} does.
  */
 public final class Inpainting implements StepConstraint {
@@ -58,6 +67,9 @@ public final class Inpainting implements StepConstraint {
    * {@code split(0)} to {@code split(plan size)}, so a negative tag never meets it).
    */
   public static final long KNOWN_REGION_NOISE = -1;
+
+  /** The split of the request's root stream that a resampling jump's noise comes from. */
+  public static final long JUMP_NOISE = -2;
 
   private final Schedule schedule;
   private final SamplingRequest request;
@@ -148,23 +160,68 @@ public final class Inpainting implements StepConstraint {
   }
 
   /**
-   * The known region's noise after plan position {@code index} for every sample of a batch (see the class's
-   * comment): what {@link #apply} blends in.
+   * Samples the request with RePaint's resampling (see the class's comment); {@link Resampling#NONE} is
+   * {@link #sample(Sampler, NoisePredictor, TensorFactory, SamplingListener)}.
    *
-   * @param batch the samples (their seed, noise version, first sample and count)
-   * @param index the plan position
-   * @return {@code batch.count() * C * H * W} standard normals
+   * @param sampler any sampler
+   * @param model the model
+   * @param tensors the backend's factory
+   * @param listener sees every reverse step
+   * @param resampling the jump length and the number of walks of each jumping position
+   * @return the samples {@code [count, C, H, W]} in the model's range, owned by the caller's current scope
    */
-  public static float[] knownRegionNoise(SamplingRequest batch, int index) {
-    Objects.requireNonNull(batch, "batch must not be null");
+  public Tensor sample(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingListener listener,
+      Resampling resampling) {
+    Objects.requireNonNull(resampling, "resampling must not be null (Resampling.NONE for none)");
+    if (resampling.equals(Resampling.NONE)) {
+      return sample(sampler, model, tensors, listener);
+    }
+    return SamplingLoop.run(sampler, model, tensors, request, listener, this,
+        resampling.route(request.plan().size()), this::jump);
+  }
+
+  /**
+   * A resampling jump: the whole sample noised forward from level {@code from} to level {@code to} in one draw,
+   * {@code sqrt(abar_to / abar_from) x + sqrt(1 - abar_to / abar_from) z}.
+   */
+  private Tensor jump(TensorFactory tensors, SamplingRequest batch, int from, int to, int visit, Tensor x) {
+    first(batch);
+    Timesteps plan = batch.plan();
+    double high = schedule.alphaBar(plan.get(to));
+    double low = from >= plan.size() ? 1 : schedule.alphaBar(plan.get(from));
+    float a = (float) Math.sqrt(high / low);
+    float b = (float) Math.sqrt(1 - high / low);
+    float[] v = x.toFloatArray();
+    float[] z = noise(batch, JUMP_NOISE, visit);
+    for (int j = 0; j < v.length; j++) {
+      v[j] = a * v[j] + b * z[j];
+    }
+    return tensors.fromArray(v, batch.batchShape());
+  }
+
+  /** The normals of {@code root.split(purpose).split(visit)}, split by sample, for a batch. */
+  private static float[] noise(SamplingRequest batch, long purpose, int visit) {
     Shape shape = batch.batchShape();
     float[] z = new float[shape.size()];
     Noise.seeded(batch.seed())
         .withVersion(batch.noise())
-        .split(KNOWN_REGION_NOISE)
-        .split(index)
+        .split(purpose)
+        .split(visit)
         .fillPerItem(z, batch.count(), shape.itemSize(), batch.firstSample());
     return z;
+  }
+
+  /**
+   * The known region's noise after the walk's step {@code visit} (the plan position, unless the walk resamples) for
+   * every sample of a batch (see the class's comment): what {@link #apply} blends in.
+   *
+   * @param batch the samples (their seed, noise version, first sample and count)
+   * @param visit the step's number in the walk
+   * @return {@code batch.count() * C * H * W} standard normals
+   */
+  public static float[] knownRegionNoise(SamplingRequest batch, int visit) {
+    Objects.requireNonNull(batch, "batch must not be null");
+    return noise(batch, KNOWN_REGION_NOISE, visit);
   }
 
   /**
@@ -173,13 +230,14 @@ public final class Inpainting implements StepConstraint {
    * @param tensors the factory; the result is a tensor of its current scope
    * @param batch the samples walked: this inpainting's request or a slice of it
    * @param index the plan position whose step made {@code sample}
+   * @param visit the step's number in the walk (the known region's noise is keyed by it)
    * @param sample {@code x_{t-1}} of the batch
    * @return {@code sample} itself where the batch keeps no pixel, else a new tensor
    * @throws IllegalArgumentException if the batch is not a part of this inpainting's request (other samples, image
    *     shape or plan)
    */
   @Override
-  public Tensor apply(TensorFactory tensors, SamplingRequest batch, int index, Tensor sample) {
+  public Tensor apply(TensorFactory tensors, SamplingRequest batch, int index, int visit, Tensor sample) {
     int from = first(batch);
     boolean any = false;
     for (int i = 0; i < batch.count() && !any; i++) {
@@ -191,7 +249,7 @@ public final class Inpainting implements StepConstraint {
     Timesteps plan = batch.plan();
     int prevT = plan.next(index);
     boolean end = prevT < 0;
-    float[] z = end ? null : knownRegionNoise(batch, index);
+    float[] z = end ? null : knownRegionNoise(batch, visit);
     double abar = end ? 1 : schedule.alphaBar(prevT);
     float a = (float) Math.sqrt(abar);
     float b = (float) Math.sqrt(1 - abar);

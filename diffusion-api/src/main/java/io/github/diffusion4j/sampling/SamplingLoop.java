@@ -139,10 +139,43 @@ public final class SamplingLoop {
       SamplingRequest request,
       SamplingListener listener,
       StepConstraint constraint) {
+    return run(sampler, model, tensors, request, listener, constraint, null, null);
+  }
+
+  /**
+   * Noises a batch forward from one level of the plan to a lower one, for a walk that resamples
+   * ({@link Resampling}); level {@code q} is the noise of plan position {@code q}, level {@code plan.size()} the final
+   * samples.
+   */
+  @FunctionalInterface
+  interface Jump {
+    /**
+     * Noises the batch forward.
+     *
+     * @param tensors the factory; the result is made in its current scope
+     * @param batch the samples walked (a slice of the run's request on a slice's thread)
+     * @param from the sample's level
+     * @param to the level to noise it to, below {@code from}
+     * @param visit the operation's number in the walk (for its noise)
+     * @param x the sample at level {@code from} (not to be closed)
+     * @return the sample at level {@code to}
+     */
+    Tensor apply(TensorFactory tensors, SamplingRequest batch, int from, int to, int visit, Tensor x);
+  }
+
+  /**
+   * The run of {@link #run(Sampler, NoisePredictor, TensorFactory, SamplingRequest, SamplingListener, StepConstraint)}
+   * along a route ({@link Resampling#route}): each value {@code p >= 0} the step at plan position {@code p}, each
+   * {@code -1 - q} a jump back to level {@code q} by {@code jump}; operation {@code v} of the route draws the step
+   * noise of {@code v} ({@code root.split(v + 1)}), and a jump forgets the previous step (a multistep sampler starts
+   * over). Null route: the plan, once.
+   */
+  static Tensor run(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
+      SamplingListener listener, StepConstraint constraint, int[] route, Jump jump) {
     int slices = request.initialNoise().isPresent() ? 1 : Math.min(tensors.threads(), request.count());
     Tensor samples = slices > 1
-        ? runSliced(sampler, model, tensors, request, listener, slices, constraint)
-        : runWhole(sampler, model, tensors, request, listener, constraint);
+        ? runSliced(sampler, model, tensors, request, listener, slices, constraint, route, jump)
+        : runWhole(sampler, model, tensors, request, listener, constraint, route, jump);
     if (!Double.isFinite(samples.sum())) { // one pass over the batch, against a model's pass per step
       samples.close();
       throw new IllegalStateException("sampler '" + sampler.name() + "': the samples of " + request.plan().size()
@@ -154,16 +187,22 @@ public final class SamplingLoop {
 
   private static Tensor runWhole(
       Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-      SamplingListener listener, StepConstraint constraint) {
+      SamplingListener listener, StepConstraint constraint, int[] route, Jump jump) {
     Timesteps plan = request.plan();
     LoopThread<float[]> noiseThread =
         tensors.threads() > 1 && plan.size() > 1 ? new LoopThread<>("diffusion4j-noise") : null;
     try (Walk walk = new Walk(sampler, model, tensors, request, noiseThread, ThreadConfinement.NONE,
         listener.readsPredictedX0(), constraint)) {
       listener.onStart(plan, walk.x);
-      for (int i = 0; i < plan.size(); i++) {
+      int ops = route == null ? plan.size() : route.length;
+      for (int v = 0; v < ops; v++) {
+        int i = route == null ? v : route[v];
+        if (i < 0) {
+          walk.jump(-1 - i, v, jump);
+          continue;
+        }
         checkInterrupt(sampler, i, plan);
-        notify(listener, tensors, i, plan, walk.step(i));
+        notify(listener, tensors, i, plan, walk.step(i, v));
       }
       return walk.finish();
     } finally {
@@ -179,7 +218,7 @@ public final class SamplingLoop {
    */
   private static Tensor runSliced(
       Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingRequest request,
-      SamplingListener listener, int n, StepConstraint constraint) {
+      SamplingListener listener, int n, StepConstraint constraint, int[] route, Jump jump) {
     Timesteps plan = request.plan();
     Walk[] walks = new Walk[n];
     List<LoopThread<Void>> helpers = new ArrayList<>(n - 1);
@@ -203,11 +242,17 @@ public final class SamplingLoop {
       });
       listener.onStart(plan, JoinedBatch.of(tensors, Arrays.stream(walks).map(w -> w.x).toArray(Tensor[]::new)));
       ReverseStepResult[] results = new ReverseStepResult[n];
-      for (int i = 0; i < plan.size(); i++) {
-        checkInterrupt(sampler, i, plan);
-        final int index = i;
-        onEach(helpers, k -> results[k] = walks[k].step(index));
-        notify(listener, tensors, i, plan, joined(tensors, results));
+      int ops = route == null ? plan.size() : route.length;
+      for (int v = 0; v < ops; v++) {
+        final int index = route == null ? v : route[v];
+        final int visit = v;
+        if (index < 0) {
+          onEach(helpers, k -> walks[k].jump(-1 - index, visit, jump));
+          continue;
+        }
+        checkInterrupt(sampler, index, plan);
+        onEach(helpers, k -> results[k] = walks[k].step(index, visit));
+        notify(listener, tensors, index, plan, joined(tensors, results));
       }
       float[][] values = new float[n][];
       onEach(helpers, k -> {
@@ -347,6 +392,8 @@ public final class SamplingLoop {
     /** Applied to each step's sample, or null (plain sampling: one branch a step, nothing else). */
     private final StepConstraint constraint;
     private ReverseStepResult previous;
+    /** The level of {@link #x}: the plan position it is the input of ({@code plan.size()} after the last step). */
+    private int level;
     private boolean drewNoise = true;
     private boolean closed;
 
@@ -386,18 +433,18 @@ public final class SamplingLoop {
     }
 
     /** Makes plan position {@code i}'s step and releases the tensors of the step before it. */
-    ReverseStepResult step(int i) {
+    ReverseStepResult step(int i, int visit) {
       Timesteps plan = request.plan();
       boolean ahead = noiseThread != null && drewNoise;
       if (ahead) {
-        noiseThread.submit(() -> noiseValues(request, i, noise));
+        noiseThread.submit(() -> noiseValues(request, visit, noise));
       }
       ReverseStepResult result;
       try (TensorScope step = tensors.openScope()) {
         Arrays.fill(t, plan.get(i));
         Tensor output = model.predict(x, t);
         StepContext context = new StepContext(plan, i, x, output,
-            () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, i, noise),
+            () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, visit, noise),
                 request.batchShape()), previous, predictedX0Wanted);
         result = checked(sampler.step(context), i);
         drewNoise = context.drewNoise();
@@ -405,7 +452,7 @@ public final class SamplingLoop {
           noiseThread.await(); // a draw the step did not use still writes the buffer: let it finish first
         }
         if (constraint != null) {
-          result = constrained(result, i);
+          result = constrained(result, i, visit);
         }
         step.keep(result.prev());
         if (result.predictedX0() != null) {
@@ -419,15 +466,43 @@ public final class SamplingLoop {
       }
       previous = result;
       x = result.prev();
+      level = i + 1;
       return result;
+    }
+
+    /**
+     * Noises the sample forward to level {@code to} (a resampling walk's jump back): the step before is forgotten,
+     * and its tensors released.
+     */
+    void jump(int to, int visit, Jump jump) {
+      Tensor next;
+      try (TensorScope scope = tensors.openScope()) {
+        next = jump.apply(tensors, request, level, to, visit, x);
+        if (next == null || !next.shape().equals(request.batchShape())) {
+          throw new IllegalStateException("resampling jump: returned " + (next == null ? "no sample"
+              : "a sample of shape " + next.shape()) + " for a batch of " + request.batchShape());
+        }
+        scope.keep(next);
+      }
+      if (previous != null) {
+        if (previous.predictedX0() != null && previous.predictedX0() != x) {
+          previous.predictedX0().close();
+        }
+        previous = null;
+      }
+      if (x != given && x != next) {
+        x.close();
+      }
+      x = next;
+      level = to;
     }
 
     /**
      * The step's result with the constraint's sample in place of the sampler's (which the step's scope releases);
      * the predicted {@code x_0} stays the sampler's.
      */
-    private ReverseStepResult constrained(ReverseStepResult result, int i) {
-      Tensor x = constraint.apply(tensors, request, i, result.prev());
+    private ReverseStepResult constrained(ReverseStepResult result, int i, int visit) {
+      Tensor x = constraint.apply(tensors, request, i, visit, result.prev());
       if (x == result.prev()) {
         return result;
       }

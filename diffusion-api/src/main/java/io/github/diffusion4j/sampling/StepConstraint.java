@@ -25,8 +25,11 @@ public interface StepConstraint {
    * @param tensors the backend's factory; a new tensor is made in its current scope (the step's)
    * @param batch the samples being walked: the run's request, or the slice of it one thread walks
    * @param index the plan position whose step made {@code sample}
+   * @param visit the step's number in the walk: {@code index} itself, unless the walk resamples ({@link Resampling}),
+   *     where a position is walked more than once and {@code visit} counts the walk's operations (a constraint that
+   *     draws noise keys it by {@code visit}, so a position walked again draws afresh)
    * @param sample {@code x_{t-1}} of {@code batch}, {@code [count, C, H, W]} (not to be closed)
    * @return {@code sample} itself, or a new tensor of its shape to walk on from
    */
-  Tensor apply(TensorFactory tensors, SamplingRequest batch, int index, Tensor sample);
+  Tensor apply(TensorFactory tensors, SamplingRequest batch, int index, int visit, Tensor sample);
 }

@@ -173,6 +173,19 @@ class DiffusionTest {
           }
         }
       }
+      // with resampling: 1,100 in two batches are each sample's own request too
+      io.github.diffusion4j.sampling.Resampling resampling = new io.github.diffusion4j.sampling.Resampling(2, 2);
+      d.inpaint(m, d.sampler(), d.request(count, 4), resampling, image, mask, SamplingListener.NONE,
+          (first, images, n) -> System.arraycopy(images, 0, all, (int) first * k, n * k));
+      for (int i : new int[] {0, 1099}) {
+        float[] alone;
+        try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
+          alone = io.github.diffusion4j.data.Normalization.denormalize(io.github.diffusion4j.sampling.Inpainting.of(
+              d.schedule(), d.request(count, 4).slice(i, 1), image.apply(i), mask.apply(i))
+              .sample(d.sampler(), m, d.backend().tensors(), SamplingListener.NONE, resampling).toFloatArray());
+        }
+        assertArrayEquals(alone, java.util.Arrays.copyOfRange(all, i * k, (i + 1) * k), "resampled sample " + i);
+      }
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.inpaint(m, d.sampler(),
           d.request(2, 4), image, i -> new float[75], SamplingListener.NONE, (first, images, n) -> { }));
       assertEquals("masks: sample 0's mask has 75 values, expected 25 ([5, 5])", e.getMessage());

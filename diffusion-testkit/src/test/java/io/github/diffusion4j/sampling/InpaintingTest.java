@@ -205,7 +205,7 @@ class InpaintingTest {
     Inpainting fill = Inpainting.of(schedule, request, x0, masks);
     for (int index : new int[] {0, 4, plan.size() - 1}) {
       try (TensorScope s = REF.openScope()) {
-        float[] out = fill.apply(REF, request, index, REF.fromArray(x, request.batchShape())).toFloatArray();
+        float[] out = fill.apply(REF, request, index, index, REF.fromArray(x, request.batchShape())).toFloatArray();
         boolean end = index == plan.size() - 1;
         double abar = end ? 1 : schedule.alphaBar(plan.get(index + 1));
         float[] z = Inpainting.knownRegionNoise(request, index);
@@ -303,12 +303,12 @@ class InpaintingTest {
         assertEquals(Math.sqrt(abar) * 0.75 + Math.sqrt(1 - abar) * z[0], seen.get(i)[0], 2e-6, "step " + i);
       }
       assertArrayEquals(x0, seen.get(4));
-      StepConstraint wrongShape = (tensors, batch, index, sample) -> tensors.zeros(IMAGE);
+      StepConstraint wrongShape = (tensors, batch, index, visit, sample) -> tensors.zeros(IMAGE);
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> SamplingLoop.run(ddim, mixing(REF), REF, request, SamplingListener.NONE, wrongShape));
       assertEquals("step constraint, step 1 of 5: returned a sample of shape [3, 4, 4] for a batch of [1, 3, 4, 4]",
           e.getMessage());
-      StepConstraint same = (tensors, batch, index, sample) -> sample;
+      StepConstraint same = (tensors, batch, index, visit, sample) -> sample;
       assertArrayEquals(ddim.sample(mixing(REF), REF, request).toFloatArray(),
           SamplingLoop.run(ddim, mixing(REF), REF, request, SamplingListener.NONE, same).toFloatArray());
     }
@@ -339,11 +339,133 @@ class InpaintingTest {
     try (TensorScope s = REF.openScope()) {
       Tensor x = REF.zeros(Shape.batchOf(2, IMAGE));
       IllegalArgumentException outside = assertThrows(IllegalArgumentException.class,
-          () -> fill.apply(REF, request.slice(1, 2), 0, x));
+          () -> fill.apply(REF, request.slice(1, 2), 0, 0, x));
       assertEquals("inpainting: the batch of samples 1 to 2 ([3, 4, 4], 10 steps) is not a part of the request of "
           + "samples 0 to 1 ([3, 4, 4], 10 steps)", outside.getMessage());
-      assertSame(x, Inpainting.of(schedule, request, x0, fillOnes(2 * HW)).apply(REF, request, 0, x),
+      assertSame(x, Inpainting.of(schedule, request, x0, fillOnes(2 * HW)).apply(REF, request, 0, 0, x),
           "a batch that keeps nothing is not copied");
+    }
+  }
+
+  /**
+   * The walk of RePaint's resampling is diffusers' {@code RePaintScheduler.set_timesteps}: its timestep lists (in
+   * inference indices, for the plan sizes, jump lengths and resample counts of each row, from running its loop) are
+   * translated here to plan positions ({@code n - 1 - t}) and jumps (a run of increasing indices ending at {@code t}
+   * is one jump back to the level of position {@code n - t}).
+   */
+  @Test
+  void resamplingWalksDiffusersRoute() {
+    assertArrayEquals(new int[] {0, 1, 2, 3, -3, 2, 3, -3, 2, 3, 4, 5, -5, 4, 5, -5, 4, 5},
+        new Resampling(2, 3).route(6), "[5, 4, 3, 2, 3, 4, 3, 2, 3, 4, 3, 2, 1, 0, 1, 2, 1, 0, 1, 2, 1, 0]");
+    assertArrayEquals(new int[] {0, 1, -2, 1, 2, -3, 2, 3, -4, 3, 4, -5, 4}, new Resampling(1, 2).route(5),
+        "[4, 3, 4, 3, 2, 3, 2, 1, 2, 1, 0, 1, 0]");
+    assertArrayEquals(new int[] {0, 1, 2, 3, -2, 1, 2, 3, 4, 5, 6, -5, 4, 5, 6, 7, 8, 9, -8, 7, 8, 9},
+        new Resampling(3, 2).route(10));
+    assertArrayEquals(new int[] {0, 1, 2, 3}, new Resampling(10, 10).route(4), "a jump longer than the plan: none");
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4}, Resampling.NONE.route(5));
+    assertEquals(14, new Resampling(2, 3).modelCalls(6));
+    assertEquals("jumpLength must be at least 1 (plan positions a jump goes back), got 0",
+        assertThrows(IllegalArgumentException.class, () -> new Resampling(0, 2)).getMessage());
+    assertEquals("resamples must be at least 1 (1: no resampling), got 0",
+        assertThrows(IllegalArgumentException.class, () -> new Resampling(2, 0)).getMessage());
+  }
+
+  /**
+   * Inpainting with resampling (DDPM, jump 2, twice, over 6 positions): each jump is the closed-form forward process
+   * between the two levels with its own noise ({@code root.split(-2).split(v)}, v the jump's operation number),
+   * checked in double precision at the next step's input (float32 rounding of values below 8: bound 4e-6); the walk
+   * up to its first jump is the plain inpainting's, bit for bit; the kept region ends as the picture exactly; and each
+   * sample is the same bits in any batch, on one thread or two.
+   */
+  @Test
+  void resamplingJumpsByTheForwardProcessAndKeepsThePicture() {
+    int n = 4;
+    float[] x0 = Batches.normal(Shape.batchOf(n, IMAGE), 9);
+    float[] masks = halfMasks(n);
+    Timesteps plan = Timesteps.trailing(1000, 6);
+    SamplingRequest request = SamplingRequest.of(n, IMAGE, 21, plan);
+    Resampling resampling = new Resampling(2, 2);
+    int[] route = resampling.route(6);
+    Sampler ddpm = samplers().get(0);
+    List<float[]> inputs = new ArrayList<>();
+    Sampler recording = new Sampler() {
+      @Override
+      public String name() {
+        return "recording-ddpm";
+      }
+
+      @Override
+      public ReverseStepResult step(StepContext c) {
+        inputs.add(c.sample().toFloatArray());
+        return ddpm.step(c);
+      }
+    };
+    List<float[]> outputs = new ArrayList<>();
+    SamplingListener listener = new SamplingListener() {
+      @Override
+      public void onStep(int index, Timesteps p, ReverseStepResult result) {
+        outputs.add(result.prev().toFloatArray());
+      }
+    };
+    try (TensorScope s = REF.openScope()) {
+      Inpainting fill = Inpainting.of(schedule, request, x0, masks);
+      float[] out = fill.sample(recording, mixing(REF), REF, listener, resampling).toFloatArray();
+      assertEquals(resampling.modelCalls(6), outputs.size(), "the listener sees every reverse step");
+      int step = 0;
+      int jumps = 0;
+      int level = 0;
+      for (int v = 0; v < route.length; v++) {
+        if (route[v] >= 0) {
+          level = route[v] + 1;
+          step++;
+          continue;
+        }
+        int to = -1 - route[v];
+        double ratio = schedule.alphaBar(plan.get(to)) / (level == 6 ? 1 : schedule.alphaBar(plan.get(level)));
+        float[] before = outputs.get(step - 1);
+        float[] after = inputs.get(step);
+        for (int i = 0; i < n; i++) {
+          float[] z = Noise.seeded(21).split(-2).split(v).split(i).normals(K);
+          for (int j = 0; j < K; j++) {
+            assertEquals(Math.sqrt(ratio) * before[i * K + j] + Math.sqrt(1 - ratio) * z[j], after[i * K + j], 4e-6,
+                "jump " + v + " from level " + level + " to " + to + ", sample " + i + ", value " + j);
+          }
+        }
+        level = to;
+        jumps++;
+      }
+      assertEquals(2, jumps);
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < K; j++) {
+          if (kept(masks, i, j)) {
+            assertEquals(Float.floatToIntBits(x0[i * K + j]), Float.floatToIntBits(out[i * K + j]),
+                "sample " + i + ", kept value " + j);
+          }
+        }
+      }
+      List<float[]> plain = new ArrayList<>();
+      fill.sample(ddpm, mixing(REF), REF, new SamplingListener() {
+        @Override
+        public void onStep(int index, Timesteps p, ReverseStepResult result) {
+          plain.add(result.prev().toFloatArray());
+        }
+      });
+      for (int k = 0; k < 4; k++) { // route 0, 1, 2, 3, then the first jump
+        assertArrayEquals(plain.get(k), outputs.get(k), "step " + k + " before the first jump");
+      }
+      assertFalse(Arrays.equals(plain.get(5), out), "resampling changes the result");
+      for (int[] part : new int[][] {{0, 2}, {2, 2}, {3, 1}}) {
+        int from = part[0];
+        int c = part[1];
+        float[] alone = Inpainting.of(schedule, request.slice(from, c), Arrays.copyOfRange(x0, from * K, (from + c) * K),
+            Arrays.copyOfRange(masks, from * HW, (from + c) * HW))
+            .sample(ddpm, mixing(REF), REF, SamplingListener.NONE, resampling).toFloatArray();
+        assertArrayEquals(Arrays.copyOfRange(out, from * K, (from + c) * K), alone, "samples " + from + "+" + c);
+      }
+      assertArrayEquals(out, fill.sample(ddpm, mixing(REF), new TwoThreads(), SamplingListener.NONE, resampling)
+          .toFloatArray(), "two threads");
+      assertArrayEquals(fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE).toFloatArray(),
+          fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE, Resampling.NONE).toFloatArray());
     }
   }
 

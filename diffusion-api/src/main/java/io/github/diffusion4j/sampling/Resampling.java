@@ -1,0 +1,86 @@
+package io.github.diffusion4j.sampling;
+
+import java.util.Arrays;
+
+/**
+ * RePaint's resampling (Lugmayr et al. 2022, section 4.2 and Algorithm 1's inner loop): during inpainting, after some
+ * reverse steps the sample is noised forward again by {@link #jumpLength()} plan positions and those positions are
+ * walked again, {@link #resamples()} times in all, so the regenerated region has more steps to agree with the kept
+ * one. The walk is diffusers' ({@code schedulers/scheduling_repaint.py}, {@code RePaintScheduler.set_timesteps}, read
+ * for this port and written anew): counting plan positions from the least noisy ({@code u = 0} is the plan's last), a
+ * jump happens after the step at every {@code u} in {@code 0, j, 2j, ...} below {@code steps - j}, {@code r - 1}
+ * times each. {@code Resampling(1, 1)} ({@link #NONE}) is the plain walk.
+ *
+ * <p>Where diffusers' {@code undo_step} noises one training timestep at a time, the walk here noises the
+ * {@code jumpLength} positions in one draw of the same law, {@code x_hi = sqrt(abar_hi / abar_lo) x_lo +
+ * sqrt(1 - abar_hi / abar_lo) z} (Ho et al. eq. 4 between two timesteps; {@code abar_lo = 1} after the last step).
+ *
+ * @param jumpLength how many plan positions a jump goes back, at least 1 (RePaint's {@code j}, diffusers'
+ *     {@code jump_length}; the paper uses 10)
+ * @param resamples how many times each jumping position is walked, at least 1 (RePaint's {@code r}, diffusers'
+ *     {@code jump_n_sample}; the paper uses 10; 1 is no resampling)
+ */
+public record Resampling(int jumpLength, int resamples) {
+  /** No resampling: the plan walked once. */
+  public static final Resampling NONE = new Resampling(1, 1);
+
+  /**
+   * Checks the values.
+   *
+   * @param jumpLength at least 1
+   * @param resamples at least 1
+   */
+  public Resampling {
+    if (jumpLength < 1) {
+      throw new IllegalArgumentException("jumpLength must be at least 1 (plan positions a jump goes back), got "
+          + jumpLength);
+    }
+    if (resamples < 1) {
+      throw new IllegalArgumentException("resamples must be at least 1 (1: no resampling), got " + resamples);
+    }
+  }
+
+  /**
+   * The walk over a plan of {@code steps} positions: each value {@code p >= 0} is the reverse step at plan position
+   * {@code p}, each value {@code -1 - q} a jump that noises the sample forward to level {@code q} (the noise of plan
+   * position {@code q}, from which position {@code q} is walked next).
+   *
+   * @param steps the plan's size, at least 1
+   * @return the operations in order
+   */
+  public int[] route(int steps) {
+    if (steps < 1) {
+      throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+    }
+    int[] jumps = new int[steps];
+    for (int u = 0; u < steps - jumpLength; u += jumpLength) {
+      jumps[u] = resamples - 1;
+    }
+    int[] ops = new int[16];
+    int n = 0;
+    int u = steps;
+    while (u >= 1) {
+      u--;
+      if (n + 2 > ops.length) {
+        ops = Arrays.copyOf(ops, ops.length * 2);
+      }
+      ops[n++] = steps - 1 - u; // the step at u: from level steps-1-u to steps-u
+      if (jumps[u] > 0) {
+        jumps[u]--;
+        u += jumpLength;
+        ops[n++] = -1 - (steps - u); // back to the level of position steps-u, walked next
+      }
+    }
+    return Arrays.copyOf(ops, n);
+  }
+
+  /**
+   * The number of reverse steps (model calls) of a walk over {@code steps} positions.
+   *
+   * @param steps the plan's size
+   * @return the steps in {@link #route(int)}
+   */
+  public int modelCalls(int steps) {
+    return (int) Arrays.stream(route(steps)).filter(op -> op >= 0).count();
+  }
+}
