@@ -3,6 +3,7 @@ package io.github.diffusion4j.cli;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.sampling.ImageToImage;
+import io.github.diffusion4j.sampling.Resampling;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Timesteps;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Spec;
         + "back down, the last floor(steps x --strength) steps of the plan; sample i starts from image i mod the "
         + "number of images.",
         "--init FILE|DIR --mask FILE|DIR inpaints (RePaint): sampling walks the whole plan from noise and after every "
-        + "step puts back the images where their masks are black; white is regenerated."})
+        + "step puts back the images where their masks are black; white is regenerated (--resample J,R: RePaint's "
+        + "resampling)."})
 final class SampleCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -63,6 +65,11 @@ final class SampleCommand implements Callable<Integer> {
           + "gray or RGB PNG, JPEG, BMP, GIF, each its image's size (fitted as it is, then thresholded); one mask for "
           + "all --init images, or one each in the same order (a folder: all its images). Not with --strength.")
   List<Path> mask;
+
+  @Option(names = "--resample", paramLabel = "J,R", split = ",",
+      description = "With --mask: RePaint's resampling, jump back J steps, walk each jumping step R times in all "
+          + "(the paper: 10,10; costs about R times the steps). Default: none.")
+  List<Integer> resample;
 
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -100,6 +107,10 @@ final class SampleCommand implements Callable<Integer> {
       throw new BadInputException("--mask: only with --init (the images whose black mask region is kept; the white "
           + "region is regenerated)");
     }
+    if (resample != null && mask == null) {
+      throw new BadInputException("--resample: only with --mask (RePaint's resampling of an inpainting)");
+    }
+    Resampling resampling = resampling();
     if (mask != null && strength != null) {
       throw new BadInputException("--strength " + strength + ": not with --mask (inpainting samples the whole plan "
           + "from noise; --strength is image-to-image's, --init without --mask)");
@@ -148,17 +159,21 @@ final class SampleCommand implements Callable<Integer> {
       int batches = (int) ((total + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
+      int stepsPerBatch = resampling.modelCalls(request.plan().size());
+      if (!resampling.equals(Resampling.NONE)) {
+        progress.stepsPerBatch(stepsPerBatch);
+      }
       // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
       // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes), and
       // a GIF or strip being written is abandoned with its temporary deleted, as the guard covers them too
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
-            metadata(s, request.plan(), walked, inits, masks, strengthUsed))) {
+            metadata(s, request.plan(), walked, inits, masks, resampling, strengthUsed))) {
           if (inits == null) {
             d.sampleImages(m.model(), s, request, progress, output);
           } else if (masks != null) {
-            inpaint(m, s, request, inits, masks, progress, output);
+            inpaint(m, s, request, resampling, inits, masks, progress, output);
           } else {
             sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
           }
@@ -166,7 +181,8 @@ final class SampleCommand implements Callable<Integer> {
         }
         o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
             + (inits == null ? request.plan().size() + " steps, "
-                : masks != null ? request.plan().size() + " steps, inpainting the --init images where --mask is white, "
+                : masks != null ? request.plan().size() + " steps" + (resampling.equals(Resampling.NONE) ? ""
+                    : " resampled to " + stepsPerBatch) + ", inpainting the --init images where --mask is white, "
                 : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed
                     + ", ")
             + d.backend().name() + ")");
@@ -181,12 +197,29 @@ final class SampleCommand implements Callable<Integer> {
           for (float[] frame : f) {
             firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
           }
-          OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image, walked.size(), frames);
+          OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image,
+              resampling.equals(Resampling.NONE) ? walked.size() : stepsPerBatch, frames);
           o.println("wrote " + strip);
         }
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** {@code --resample J,R} as the api's value, or none; a bad pair is a bad-input error naming the option. */
+  private Resampling resampling() {
+    if (resample == null) {
+      return Resampling.NONE;
+    }
+    if (resample.size() != 2 || resample.get(0) == null || resample.get(1) == null) {
+      throw new BadInputException("--resample " + String.join(",", resample.stream().map(String::valueOf).toList())
+          + ": give J,R, two whole numbers (jump length and resamples, e.g. 10,10)");
+    }
+    try {
+      return new Resampling(resample.get(0), resample.get(1));
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--resample " + resample.get(0) + "," + resample.get(1) + ": " + e.getMessage(), e);
+    }
   }
 
   /** The number of images: {@code --count}, else one per {@code --init} image, else {@link #DEFAULT_COUNT}. */
@@ -212,7 +245,7 @@ final class SampleCommand implements Callable<Integer> {
 
   /** The output's metadata: {@code steps} is the plan's (as {@code --steps}); with --init also what was walked. */
   private Map<String, String> metadata(Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
-      InputMasks masks, double strength) {
+      InputMasks masks, Resampling resampling, double strength) {
     Map<String, String> m = new java.util.LinkedHashMap<>();
     m.put("range", "[0, 1]");
     m.put("sampler", s.name());
@@ -224,6 +257,9 @@ final class SampleCommand implements Callable<Integer> {
     if (masks != null) {
       m.put("mask", masks.size() == 1 ? masks.file(0).getFileName().toString() : masks.size() + " masks");
       m.put("inpainting", "repaint (white: regenerated, black: kept)");
+      if (!resampling.equals(Resampling.NONE)) {
+        m.put("resample", resampling.jumpLength() + "," + resampling.resamples());
+      }
     } else if (inits != null) {
       m.put("strength", Double.toString(strength));
       m.put("walked_steps", Integer.toString(walked.size()));
@@ -253,11 +289,11 @@ final class SampleCommand implements Callable<Integer> {
    * Inpaints the {@code --init} images batch by batch ({@link TrainedModel#inpaint}): sample i takes image i mod their
    * number and that image's mask (or the one mask), the whole plan from its own noise.
    */
-  private static void inpaint(TrainedModel m, Sampler s, SamplingRequest request, InputImages inits, InputMasks masks,
-      SamplingConsole progress, OutputFiles.SampleOutput output) {
+  private static void inpaint(TrainedModel m, Sampler s, SamplingRequest request, Resampling resampling,
+      InputImages inits, InputMasks masks, SamplingConsole progress, OutputFiles.SampleOutput output) {
     int[] lastIndex = {-1, -1};
     float[][] last = {null, null};
-    m.inpaint(s, request, i -> {
+    m.inpaint(s, request, resampling, i -> {
       int index = (int) (i % inits.size());
       if (index != lastIndex[0]) {
         last[0] = inits.read(index);

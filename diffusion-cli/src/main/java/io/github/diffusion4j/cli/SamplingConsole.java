@@ -27,6 +27,10 @@ final class SamplingConsole implements SamplingListener, AutoCloseable {
   private final List<Integer> frameSteps = new ArrayList<>();
   private int batches = 1;
   private int batch;
+  /** The reverse steps of a batch where they are not the plan's positions (RePaint's resampling), else 0. */
+  private int stepsPerBatch;
+  /** The steps of the current batch so far, counted where {@link #stepsPerBatch} is set. */
+  private int stepInBatch;
   private ProgressBar bar;
   private final ProgressBarConsumer consumer;
   /** Off a terminal: where a progress line goes at most every {@link #LINE_EVERY_NANOS}, or null. */
@@ -76,6 +80,18 @@ final class SamplingConsole implements SamplingListener, AutoCloseable {
   }
 
   /**
+   * Sets how many reverse steps a batch takes where the walk is not the plan once (inpainting with resampling walks
+   * some positions again): the bar and the frames then count the steps as they come, not by plan position.
+   *
+   * @param n the steps of one batch, at least 1
+   * @return this
+   */
+  SamplingConsole stepsPerBatch(int n) {
+    this.stepsPerBatch = Math.max(1, n);
+    return this;
+  }
+
+  /**
    * Starts the bar, at 0 steps, before the first step runs (its clock then counts that step: a bar started after it
    * showed "1/4 steps (0:00:00 / 0:00:00)" where the step of a 256x256 model had taken 5 s, and every later ETA was
    * short by one step's share), and records the first batch's starting noise {@code x_T} as the first frame (step -1).
@@ -101,9 +117,11 @@ final class SamplingConsole implements SamplingListener, AutoCloseable {
 
   @Override
   public void onStep(int index, Timesteps plan, ReverseStepResult result) {
-    long total = (long) plan.size() * batches;
+    int steps = steps(plan);
+    int step = stepsPerBatch > 0 ? stepInBatch++ : index;
+    long total = (long) steps * batches;
     startBar(plan);
-    long done = (long) batch * plan.size() + index + 1;
+    long done = (long) batch * steps + step + 1;
     if (bar != null) {
       bar.stepTo(done);
       if (done >= total) {
@@ -112,13 +130,19 @@ final class SamplingConsole implements SamplingListener, AutoCloseable {
       }
     }
     printLine(done, total);
-    if (batch == 0 && keep > 0 && maxFrames > 0 && isFrame(index, plan.size())) {
+    if (batch == 0 && keep > 0 && maxFrames > 0 && isFrame(step, steps)) {
       frames.add(firstImages(result.prev()));
-      frameSteps.add(index);
+      frameSteps.add(step);
     }
-    if (index == plan.size() - 1) {
+    if (step == steps - 1) {
       batch++;
+      stepInBatch = 0;
     }
+  }
+
+  /** The reverse steps of one batch: {@link #stepsPerBatch} where set, else the plan's positions. */
+  private int steps(Timesteps plan) {
+    return stepsPerBatch > 0 ? stepsPerBatch : plan.size();
   }
 
   /**
@@ -151,7 +175,7 @@ final class SamplingConsole implements SamplingListener, AutoCloseable {
 
   private void startBar(Timesteps plan) {
     if (bar == null && terminal && batch < batches) {
-      ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax((long) plan.size() * batches)
+      ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax((long) steps(plan) * batches)
           .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).setUnit(" steps", 1);
       if (consumer != null) {
         b.setConsumer(consumer);

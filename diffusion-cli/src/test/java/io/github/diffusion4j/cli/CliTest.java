@@ -347,6 +347,33 @@ class CliTest {
     assertTrue(kept > 0 && regenerated > 0.9 * (225 - kept), kept + " kept, " + regenerated + " regenerated values");
     assertEquals(10, regeneratedA);
 
+    // with RePaint's resampling (jump 2, twice: 6 positions walked in 10 steps), the api's resampled inpainting
+    Path resampled = dir.resolve("painted-resampled.safetensors");
+    r = cli("sample", "--checkpoint", run.toString(), "--init", a + "," + b, "--mask", maskA + "," + maskB,
+        "--resample", "2,2", "--count", "3", "--seed", "5", "--sampler", "ddpm", "--out", resampled.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(3 images, ddpm, 6 steps resampled to 10, inpainting"), r.out());
+    TensorFile again = SafeTensors.read(resampled);
+    assertEquals("2,2", again.metadata().get("resample"));
+    float[] apiResampled = new float[cli.length];
+    try (io.github.diffusion4j.runtime.TrainedModel m = io.github.diffusion4j.runtime.TrainedModel.load(run,
+        List.of("sampling.sampler=ddpm"))) {
+      io.github.diffusion4j.runtime.Diffusion d = m.diffusion();
+      m.inpaint(d.sampler(), d.request(3, 5), new io.github.diffusion4j.sampling.Resampling(2, 2),
+          i -> Arrays.copyOfRange(x0, (int) i * 75, (int) (i + 1) * 75), i -> masks[(int) (i % 2)],
+          io.github.diffusion4j.sampling.SamplingListener.NONE,
+          (first, images, n) -> System.arraycopy(images, 0, apiResampled, (int) first * 75, n * 75));
+    }
+    float[] cliResampled = again.tensors().get("samples").toArray();
+    assertArrayEquals(apiResampled, cliResampled);
+    assertFalse(Arrays.equals(cli, cliResampled), "resampling changes the samples");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--resample", "2,2"),
+        "--resample: only with --mask");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+        "--resample", "0,2"), "--resample 0,2: jumpLength must be at least 1");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+        "--resample", "3"), "--resample 3: give J,R, two whole numbers");
+
     // one mask for all the --init images (a PNG of one size for images of that size)
     r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(), "--count", "2",
         "--out", dir.resolve("painted.png").toString());

@@ -156,4 +156,33 @@ class SamplingConsoleTest {
     }
     assertEquals("", quick.toString(), "a run shorter than 30 s prints nothing");
   }
+
+  /**
+   * A resampled inpainting walks some positions again: with the steps of a batch set, the lines count the steps as
+   * they come (2 batches of the route 0, 1, 2, 1, 2, 3: 12 steps), not by plan position, and the batches turn over
+   * after each batch's steps although the last position comes more than once.
+   */
+  @Test
+  void stepsPerBatchCountsTheStepsOfAResampledWalk() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    long[] now = {0};
+    Timesteps plan = Timesteps.of(1000, 999, 749, 499, 249);
+    SamplingConsole console = new SamplingConsole("ddpm", false, 0, 0, null, new java.io.PrintWriter(text),
+        () -> now[0]).batches(2).stepsPerBatch(6);
+    long second = 1_000_000_000L;
+    try (TensorScope scope = REF.openScope()) {
+      var x = REF.zeros(Shape.of(1, 1, 2, 2));
+      for (int b = 0; b < 2; b++) {
+        console.onStart(plan, x);
+        for (int i : new int[] {0, 1, 2, 3, 2, 3}) {
+          now[0] += 20 * second;
+          console.onStep(i, plan, new ReverseStepResult(x, null));
+        }
+      }
+    }
+    assertEquals(String.join("\n", "ddpm: 2/12 steps, 0m40s elapsed, eta 3m20s",
+        "ddpm: 4/12 steps, 1m20s elapsed, eta 2m40s", "ddpm: 6/12 steps, 2m00s elapsed, eta 2m00s",
+        "ddpm: 8/12 steps, 2m40s elapsed, eta 1m20s", "ddpm: 10/12 steps, 3m20s elapsed, eta 0m40s", ""),
+        text.toString());
+  }
 }
