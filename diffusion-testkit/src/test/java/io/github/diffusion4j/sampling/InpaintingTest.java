@@ -170,7 +170,7 @@ class InpaintingTest {
     float[] masks = new float[4 * HW];
     Arrays.fill(masks, 1f);
     SamplingRequest request = SamplingRequest.of(4, IMAGE, 2, Timesteps.trailing(1000, 10));
-    for (TensorFactory tensors : List.of(REF, new TwoThreads())) {
+    for (TensorFactory tensors : List.of(REF, new SamplerMathTest.TwoThreads())) {
       for (Sampler sampler : samplers()) {
         try (TensorScope s = REF.openScope()) {
           float[] out = Inpainting.of(schedule, request, x0, masks)
@@ -275,7 +275,7 @@ class InpaintingTest {
       }
       // on two threads the loop walks slices {0, 1} and {2, 3}, each calling the constraint with its part
       float[] twoThreads = Inpainting.of(schedule, request, x0, masks)
-          .sample(ddpm, mixing(REF), new TwoThreads(), SamplingListener.NONE).toFloatArray();
+          .sample(ddpm, mixing(REF), new SamplerMathTest.TwoThreads(), SamplingListener.NONE).toFloatArray();
       assertArrayEquals(all, twoThreads);
     }
   }
@@ -462,7 +462,7 @@ class InpaintingTest {
             .sample(ddpm, mixing(REF), REF, SamplingListener.NONE, resampling).toFloatArray();
         assertArrayEquals(Arrays.copyOfRange(out, from * K, (from + c) * K), alone, "samples " + from + "+" + c);
       }
-      assertArrayEquals(out, fill.sample(ddpm, mixing(REF), new TwoThreads(), SamplingListener.NONE, resampling)
+      assertArrayEquals(out, fill.sample(ddpm, mixing(REF), new SamplerMathTest.TwoThreads(), SamplingListener.NONE, resampling)
           .toFloatArray(), "two threads");
       assertArrayEquals(fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE).toFloatArray(),
           fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE, Resampling.NONE).toFloatArray());
@@ -473,33 +473,5 @@ class InpaintingTest {
     float[] v = new float[n];
     Arrays.fill(v, 1f);
     return v;
-  }
-
-  /** The reference backend, reporting that it was given two threads (the loop then walks two slices). */
-  private static final class TwoThreads implements TensorFactory {
-    @Override
-    public Tensor zeros(Shape shape) {
-      return REF.zeros(shape);
-    }
-
-    @Override
-    public Tensor fromArray(float[] data, Shape shape) {
-      return REF.fromArray(data, shape);
-    }
-
-    @Override
-    public TensorScope openScope() {
-      return REF.openScope();
-    }
-
-    @Override
-    public int threads() {
-      return 2;
-    }
-
-    @Override
-    public ThreadConfinement confineToCallingThread() {
-      return ThreadConfinement.NONE;
-    }
   }
 }

@@ -414,7 +414,7 @@ class SamplerMathTest {
    * The reference backend, reporting that it was given two threads, and recording each confinement as
    * "open THREAD" and "close THREAD".
    */
-  private static final class TwoThreads implements TensorFactory {
+  static final class TwoThreads implements TensorFactory { // InpaintingTest walks two slices with it too
     final List<String> confinements = java.util.Collections.synchronizedList(new ArrayList<>());
 
     @Override
