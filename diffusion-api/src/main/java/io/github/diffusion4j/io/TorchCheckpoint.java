@@ -131,13 +131,17 @@ public final class TorchCheckpoint implements AutoCloseable {
    * @throws CheckpointException naming the file if it is missing, not a PyTorch file, or malformed
    */
   public static TorchCheckpoint open(Path file) {
+    if (!Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw CheckpointException.of(file, "file not found");
+    }
+    FileSupport.requireReadable(file); // a folder or a FIFO is named as such, and never blocks the reader
     byte[] head;
     try (InputStream in = Files.newInputStream(file)) {
       head = in.readNBytes(512);
     } catch (NoSuchFileException e) {
       throw CheckpointException.of(file, "file not found");
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
     if (head.length >= 4 && Arrays.equals(Arrays.copyOf(head, 4), ZIP_MAGIC)) {
       return openZip(file);
@@ -162,7 +166,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     } catch (ZipException e) {
       throw CheckpointException.of(file, "not a readable zip archive: " + e.getMessage());
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
     try {
       List<String> pickles = new ArrayList<>();
@@ -231,7 +235,7 @@ public final class TorchCheckpoint implements AutoCloseable {
       }
       return b;
     } catch (IOException x) {
-      throw CheckpointException.of(file, "cannot read " + e.getName() + ": " + x, x);
+      throw CheckpointException.of(file, "cannot read " + e.getName() + ": " + FileProblems.describe(x), x);
     }
   }
 
@@ -260,7 +264,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     try {
       ch = FileChannel.open(file, StandardOpenOption.READ);
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
     try {
       long size = ch.size();
@@ -278,7 +282,7 @@ public final class TorchCheckpoint implements AutoCloseable {
       }
     } catch (IOException e) {
       closeQuietly(ch);
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     } catch (RuntimeException e) {
       closeQuietly(ch);
       throw e;
@@ -612,7 +616,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     try {
       bytes = reader.read(s, first, span);
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read storage '" + s.key() + "': " + e, e);
+      throw CheckpointException.of(file, "cannot read storage '" + s.key() + "': " + FileProblems.describe(e), e);
     }
     float[] out = new float[(int) n];
     if (contiguous) {

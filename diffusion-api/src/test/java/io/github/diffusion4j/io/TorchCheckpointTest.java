@@ -266,6 +266,20 @@ class TorchCheckpointTest {
     assertTrue(e.getMessage().contains("truncated"), e.getMessage());
   }
 
+  /** A folder or a FIFO under the name is refused in words, before it is opened: a FIFO used to block forever. */
+  @Test
+  void aFolderOrAFifoIsNamedAndNeverBlocksTheReader() throws Exception {
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(dir));
+    assertEquals(dir + ": is a folder, not a file", e.getMessage());
+    Path fifo = dir.resolve("model.pt");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+        && mk.exitValue() == 0, "mkfifo is available");
+    e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(fifo)));
+    assertEquals(fifo + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
+  }
+
   /** Random damage gives a state dict or a CheckpointException, never another exception, a hang or a huge allocation. */
   @Test
   void damagedFilesFailCleanly() throws IOException {
