@@ -27,7 +27,9 @@ import java.util.stream.Stream;
  * rename itself is durable. A reader therefore sees the old content or the new content, never a part.
  *
  * <p>Leftover temporaries (from a killed process) start with {@link #TEMP_PREFIX} and can be deleted
- * at any time; {@link CheckpointStore} does so when it opens.
+ * at any time, except a directory {@link #writeDirectory} moved aside ({@code .tmp-<name>-<random>-old}), which is
+ * the previous content when a crash came between its two renames; {@link CheckpointStore} deletes the others when it
+ * opens and puts such a directory back.
  */
 public final class AtomicFiles {
   /** The prefix of every temporary file or directory written here. */

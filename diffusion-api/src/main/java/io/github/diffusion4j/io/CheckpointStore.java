@@ -2,6 +2,7 @@ package io.github.diffusion4j.io;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -21,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code step-<N>} with {@code N} zero-padded to {@value #STEP_DIGITS} digits (so names sort like
  * steps), keeping the last {@code K}.
  *
- * <p>{@link #open} deletes the {@code .tmp-*} leftovers of a process that was killed while writing, so
+ * <p>{@link #open} deletes the {@code .tmp-*} leftovers of a process that was killed while writing (a checkpoint
+ * that a replacing save had moved aside is put back under its name if nothing took it), so
  * only the process that owns the run (holds its {@link FolderLock}) opens its store; readers use
  * {@link #listIn(Path)}, which changes nothing.
  */
@@ -35,6 +37,10 @@ public final class CheckpointStore {
   public static final int KEEP_ALL = Integer.MAX_VALUE;
 
   private static final Pattern STEP_NAME = Pattern.compile("step-(\\d{" + STEP_DIGITS + ",18})");
+
+  /** A checkpoint that {@link AtomicFiles#writeDirectory} moved aside to replace it ({@code .tmp-<name>-<hex>-old}). */
+  private static final Pattern LEFT_ASIDE =
+      Pattern.compile(Pattern.quote(AtomicFiles.TEMP_PREFIX) + "(step-\\d{" + STEP_DIGITS + ",18})-[0-9a-f]+-old");
 
   private final Path directory;
   private final int keepLast;
@@ -62,7 +68,14 @@ public final class CheckpointStore {
       int cleaned = 0;
       try (Stream<Path> entries = Files.list(directory)) {
         for (Path p : (Iterable<Path>) entries::iterator) {
-          if (AtomicFiles.isTemporary(p.getFileName().toString())) {
+          String name = p.getFileName().toString();
+          Matcher aside = LEFT_ASIDE.matcher(name);
+          if (aside.matches() && !Files.exists(directory.resolve(aside.group(1)), LinkOption.NOFOLLOW_LINKS)) {
+            // a checkpoint moved aside by a replacing save that crashed before renaming the new one in: the
+            // only copy of that step
+            Files.move(p, directory.resolve(aside.group(1)), StandardCopyOption.ATOMIC_MOVE);
+            LOG.info("{}: restored {} from {}, left by an interrupted save", directory, aside.group(1), name);
+          } else if (AtomicFiles.isTemporary(name)) {
             AtomicFiles.deleteRecursively(p);
             cleaned++;
           }

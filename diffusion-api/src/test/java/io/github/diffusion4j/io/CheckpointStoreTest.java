@@ -105,6 +105,29 @@ class CheckpointStoreTest {
     assertEquals(at(100), reopened.latest().orElseThrow().content());
   }
 
+  /**
+   * Saving a step again moves the old folder aside ({@code .tmp-step-N-<hex>-old}) before the new one is renamed in: a
+   * crash between the two renames leaves the step under temporary names only. Opening the store deleted both, losing
+   * the checkpoint; the folder moved aside is put back.
+   */
+  @Test
+  void aCheckpointLeftAsideBetweenTheTwoRenamesOfAReplacementIsRestoredOnOpen() throws IOException {
+    Path folder = dir.resolve("checkpoints");
+    CheckpointStore store = CheckpointStore.open(folder, 3);
+    Path step = store.save(300, at(1), CheckpointTest.PROVENANCE);
+    // the state a crash of the second save(300, ...) leaves between its two renames
+    Files.move(step, folder.resolve(".tmp-step-00000300-1a2b3c-old"));
+    Path unfinished = folder.resolve(".tmp-step-00000300-4d5e6f");
+    Files.createDirectories(unfinished);
+
+    CheckpointStore reopened = CheckpointStore.open(folder, 3);
+    assertEquals(List.of("step-00000300"), names(reopened.list()));
+    assertEquals(at(1), reopened.latest().orElseThrow().content());
+    try (java.util.stream.Stream<Path> left = Files.list(folder)) {
+      assertEquals(List.of("step-00000300"), left.map(p -> p.getFileName().toString()).toList());
+    }
+  }
+
   @Test
   void aFailedSaveKeepsTheEarlierCheckpoints() {
     CheckpointStore store = CheckpointStore.open(dir, 2);
