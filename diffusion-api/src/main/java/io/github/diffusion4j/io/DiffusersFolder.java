@@ -322,7 +322,7 @@ public record DiffusersFolder(
             + "'git lfs pull' in the clone (or clone again after 'git lfs install')");
       }
     } catch (IOException e) {
-      throw CheckpointException.of(file, "cannot read: " + e, e);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
   }
 

@@ -97,6 +97,19 @@ class DiffusersFolderTest {
     assertTrue(e.getMessage().contains("Git LFS pointer"), e.getMessage());
   }
 
+  /** A weights file that cannot be read is named with the failure in words, not with a Java class name. */
+  @Test
+  void unreadableWeightsAreNamedInWords() throws IOException {
+    Path mem = Path.of("/proc/self/mem"); // a regular file whose first bytes cannot be read (EIO)
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(mem), "Linux /proc");
+    Path d = Files.createDirectories(dir.resolve("eio"));
+    Files.writeString(d.resolve("config.json"), StrictJson.pretty(micro().toMap()));
+    Files.createSymbolicLink(d.resolve("diffusion_pytorch_model.safetensors"), mem);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().endsWith("diffusion_pytorch_model.safetensors: cannot read: Input/output error"),
+        e.getMessage());
+  }
+
   @Test
   void weightsThatDoNotFitTheConfigNameBothFiles() throws IOException {
     UNet2DConfig c = micro();
