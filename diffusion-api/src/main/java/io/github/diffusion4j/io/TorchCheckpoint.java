@@ -112,9 +112,12 @@ public final class TorchCheckpoint implements AutoCloseable {
    * Whether a file starts like a {@code torch.save} file (a zip archive, or a pickle).
    *
    * @param file the file
-   * @return true if its first bytes are a zip or pickle header
+   * @return true if it is a readable regular file whose first bytes are a zip or pickle header
    */
   public static boolean looksLikeTorchFile(Path file) {
+    if (FileProblems.ofReading(file).isPresent()) {
+      return false; // a folder, or a FIFO whose reading would block until a writer comes
+    }
     try (InputStream in = Files.newInputStream(file)) {
       byte[] head = in.readNBytes(4);
       return head.length == 4 && (Arrays.equals(head, ZIP_MAGIC) || (head[0] & 0xFF) == 0x80);

@@ -332,6 +332,17 @@ class TorchCheckpointTest {
     assertTrue(ok > 0 && ok < 600, ok + " of 600 damaged files still read");
   }
 
+  /** Telling a FIFO's kind used to open and read it, blocking until a writer came: it is no torch file. */
+  @Test
+  void aFifoDoesNotLookLikeATorchFileAndIsNotRead() throws Exception {
+    Path fifo = dir.resolve("weights.bin");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+        && mk.exitValue() == 0, "mkfifo is available");
+    assertFalse(assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> TorchCheckpoint.looksLikeTorchFile(fifo)));
+  }
+
   @Test
   void looksLikeTorchFileByItsFirstFourBytes() throws IOException {
     assertTrue(TorchCheckpoint.looksLikeTorchFile(resource("state_dict_zip.pt")));
