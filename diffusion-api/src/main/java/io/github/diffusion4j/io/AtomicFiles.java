@@ -188,7 +188,9 @@ public final class AtomicFiles {
     /**
      * Flushes the content to disk, renames the temporary over the target and flushes the folder.
      *
-     * @throws IOException if any of that fails (the target is then unchanged and the temporary deleted)
+     * @throws IOException if any of that fails: before the rename, the target is unchanged and the temporary deleted;
+     *     if only the folder's flush fails, the new content is already under the target's name (every reader sees it)
+     *     but the rename may not survive a crash of the machine
      * @throws IllegalStateException if already committed or closed
      */
     public void commit() throws IOException {
