@@ -72,6 +72,12 @@ public final class FolderLock implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(folder + ": cannot create the folder: " + FileProblems.describe(e), e);
     }
+    synchronized (HELD) { // owner() reads the lock file under this monitor: never while a lock is being taken
+      return lock(folder, real, command);
+    }
+  }
+
+  private static FolderLock lock(Path folder, Path real, String command) {
     if (!HELD.add(real)) {
       throw new FolderInUseException(folder, "by this process");
     }
@@ -118,18 +124,22 @@ public final class FolderLock implements AutoCloseable {
     } catch (IOException e) {
       return Optional.empty();
     }
-    if (HELD.contains(real)) {
-      return Optional.of("this process");
-    }
-    Path file = real.resolve(FILE);
-    if (!Files.isRegularFile(file)) {
-      return Optional.empty();
-    }
     String text;
-    try {
-      text = Files.readString(file, StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      return Optional.empty();
+    // under HELD's monitor, as acquire takes a lock: reading closes a descriptor of the file, which on POSIX systems
+    // releases every lock this process holds on it, so it must not interleave with a thread of this JVM taking one
+    synchronized (HELD) {
+      if (HELD.contains(real)) {
+        return Optional.of("this process");
+      }
+      Path file = real.resolve(FILE);
+      if (!Files.isRegularFile(file)) {
+        return Optional.empty();
+      }
+      try {
+        text = Files.readString(file, StandardCharsets.UTF_8).trim();
+      } catch (IOException e) {
+        return Optional.empty();
+      }
     }
     long me = ProcessHandle.current().pid();
     return pidOf(text).filter(pid -> pid != me).flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive)
