@@ -59,9 +59,15 @@ public final class NpyWriter {
    * @param data the values
    * @param shape their shape
    * @return the file content
+   * @throws IllegalArgumentException if the file would not fit one Java array (2 GiB; write a file instead)
    */
   public static byte[] toBytes(float[] data, Shape shape) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    long length = preamble(shape).length + 4L * data.length;
+    if (length > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("a .npy file of " + data.length + " float32 values takes " + length
+          + " bytes, more than one Java array holds (2 GiB); write it to a file instead");
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream((int) length);
     try {
       write(out, data, shape);
     } catch (IOException e) {
