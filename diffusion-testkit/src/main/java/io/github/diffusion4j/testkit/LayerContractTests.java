@@ -2,6 +2,7 @@ package io.github.diffusion4j.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.FloatArray;
@@ -16,6 +17,9 @@ import io.github.diffusion4j.tensor.TensorScope;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +34,13 @@ import org.junit.jupiter.api.Test;
  * wrong index, sign or constant misses by 1e-2 or more. Finite differences: {@code eps = 1e-2} in a random
  * unit direction per parameter; truncation ({@code eps^2}) and float32 rounding of the loss ({@code 1e-7 /
  * eps}) stay near 1e-4, so the check allows {@code 2e-3} absolute plus 2 percent.
+ *
+ * <p>A backend may lack layer kinds ({@link io.github.diffusion4j.spi.Backend#createModel} and {@link
+ * io.github.diffusion4j.nn.LayerBackend#kernel} then throw {@code UnsupportedOperationException}): it overrides
+ * {@link #supports(Class)}, the cases whose networks use a kind it lacks are skipped (a kind all of whose cases
+ * are skipped reports its tests as aborted, naming the kinds), and {@code unsupportedKindsAreRefused} checks that
+ * the backend does refuse them. Every case has a 1x1 {@code Conv2d} in front of the kind it tests, so a backend
+ * without {@code Conv2d} skips them all.
  */
 public abstract class LayerContractTests extends BackendFixture {
   private static final double TOL = 1e-5;
@@ -38,12 +49,56 @@ public abstract class LayerContractTests extends BackendFixture {
     return backend.tensors();
   }
 
+  /**
+   * Whether the backend under test implements a layer kind; all of them unless overridden. Sources ({@link
+   * io.github.diffusion4j.nn.Layer#isSource()}) are computed by the model and never asked about.
+   *
+   * @param kind a layer kind, e.g. {@code Layer.GroupNorm.class}
+   * @return false for a kind whose {@code kernel} throws {@code UnsupportedOperationException}
+   */
+  protected boolean supports(Class<? extends io.github.diffusion4j.nn.Layer> kind) {
+    return true;
+  }
+
+  /** The simple names of the kinds a case's network uses that the backend lacks, sorted. */
+  private Set<String> lacking(LayerCases.Case c) {
+    Set<String> lacking = new TreeSet<>();
+    for (io.github.diffusion4j.nn.Node n : c.spec().network().nodes()) {
+      if (!n.layer().isSource() && !supports(n.layer().getClass())) {
+        lacking.add(n.layer().getClass().getSimpleName());
+      }
+    }
+    return lacking;
+  }
+
+  /** A backend that says it lacks a kind must refuse a network that uses it, as the SPI says. */
+  @Test
+  void unsupportedKindsAreRefused() {
+    for (String name : LayerCases.names()) {
+      LayerCases.Case c = LayerCases.get(name);
+      Set<String> lacking = lacking(c);
+      if (!lacking.isEmpty()) {
+        assertThrows(UnsupportedOperationException.class,
+            () -> backend.createModel(c.spec(), OptimizerSpec.adam(1e-3), 0).close(),
+            name + ": supports(...) is false for " + lacking + ", so createModel must throw UnsupportedOperationException");
+      }
+    }
+  }
+
   /** The checks every kind runs on its cases. */
   abstract class Kind {
     private final List<String> cases;
 
     Kind(String... cases) {
       this.cases = List.of(cases);
+    }
+
+    /** The cases the backend has every kind of; aborts the test (JUnit reports it skipped) when there is none. */
+    List<String> cases() {
+      List<String> run = cases.stream().filter(n -> lacking(LayerCases.get(n)).isEmpty()).toList();
+      Assumptions.assumeFalse(run.isEmpty(), () -> "the backend lacks " + lacking(LayerCases.get(cases.get(0)))
+          + " (supports(...) is false), which case " + cases.get(0) + " uses");
+      return run;
     }
 
     private TrainableModel model(LayerCases.Case c, long seed) {
@@ -60,7 +115,7 @@ public abstract class LayerContractTests extends BackendFixture {
 
     @Test
     void forwardMatchesPyTorch() {
-      for (String name : cases) {
+      for (String name : cases()) {
         if (name.equals("dropout")) {
           continue; // PyTorch's numbers are the training pass; see trainingAppliesThePortableMask
         }
@@ -73,7 +128,7 @@ public abstract class LayerContractTests extends BackendFixture {
 
     @Test
     void gradientsMatchPyTorch() {
-      for (String name : cases) {
+      for (String name : cases()) {
         if (name.equals("dropout")) {
           continue;
         }
@@ -100,7 +155,7 @@ public abstract class LayerContractTests extends BackendFixture {
 
     @Test
     void gradientsMatchFiniteDifferences() {
-      for (String name : cases) {
+      for (String name : cases()) {
         LayerCases.Case c = LayerCases.get(name);
         try (TrainableModel m = model(c, 0)) {
           Shape shape = c.batch();
@@ -269,6 +324,7 @@ public abstract class LayerContractTests extends BackendFixture {
 
     @Test
     void trainingAppliesThePortableMask() {
+      cases();
       LayerCases.Case c = LayerCases.get("dropout");
       Shape shape = c.batch();
       try (TrainableModel m = backend.createModel(c.spec(), OptimizerSpec.adam(1e-3), 0);

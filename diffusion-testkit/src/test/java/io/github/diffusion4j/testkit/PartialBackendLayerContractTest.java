@@ -1,0 +1,127 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.tensor.TensorFactory;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link LayerContractTests#supports(Class)}: a backend that lacks layer kinds, as the SPI allows, runs the layer
+ * suite on the kinds it has, and is held to refusing the others.
+ */
+class PartialBackendLayerContractTest {
+  private static final Set<Class<? extends Layer>> LACKED = Set.of(Layer.GroupNorm.class, Layer.Attention.class);
+
+  /** The reference backend without the kinds in {@code lacked}. */
+  static Backend lacking(Set<Class<? extends Layer>> lacked) {
+    ReferenceBackend ref = new ReferenceBackend();
+    LayerBackend all = ref.layers();
+    LayerBackend some = new LayerBackend() {
+      @Override
+      public Differentiation differentiation(Network network) {
+        return all.differentiation(network);
+      }
+
+      @Override
+      public ParameterStore parameters(Map<String, int[]> layout) {
+        return all.parameters(layout);
+      }
+
+      @Override
+      public Kernel kernel(Network network, Node node, ParameterStore parameters) {
+        if (lacked.contains(node.layer().getClass())) {
+          throw new UnsupportedOperationException("no " + node.layer().getClass().getSimpleName());
+        }
+        return all.kernel(network, node, parameters);
+      }
+
+      @Override
+      public Pass open(Network network, int items, boolean training) {
+        return all.open(network, items, training);
+      }
+    };
+    return new Backend() {
+      @Override
+      public String name() {
+        return "partial";
+      }
+
+      @Override
+      public String describe() {
+        return "the reference backend without " + lacked;
+      }
+
+      @Override
+      public TensorFactory tensors() {
+        return ref;
+      }
+
+      @Override
+      public LayerBackend layers() {
+        return some;
+      }
+
+      @Override
+      public void close() {
+        ref.close();
+      }
+    };
+  }
+
+  /** The suite as a backend without GroupNorm and Attention extends it: everything else runs and passes. */
+  @Nested
+  class WithoutGroupNormAndAttention extends LayerContractTests {
+    @Override
+    protected Backend createBackend() {
+      return lacking(LACKED);
+    }
+
+    @Override
+    protected boolean supports(Class<? extends Layer> kind) {
+      return !LACKED.contains(kind);
+    }
+  }
+
+  @Test
+  void aLackedKindsTestsAreAbortedNamingTheKind() {
+    WithoutGroupNormAndAttention suite = new WithoutGroupNormAndAttention();
+    suite.backend = suite.createBackend();
+    try {
+      // JUnit's TestAbortedException (opentest4j): the test is reported skipped, with the message
+      RuntimeException e = assertThrows(RuntimeException.class, () -> suite.new GroupNorm().forwardMatchesPyTorch());
+      assertEquals("TestAbortedException", e.getClass().getSimpleName());
+      assertTrue(e.getMessage().contains("the backend lacks [GroupNorm]"), e.getMessage());
+      e = assertThrows(RuntimeException.class, () -> suite.new Attention().gradientsMatchFiniteDifferences());
+      assertEquals("TestAbortedException", e.getClass().getSimpleName());
+      suite.new Linear().forwardMatchesPyTorch(); // a kind it has still runs
+    } finally {
+      suite.backend.close();
+    }
+  }
+
+  /** A backend that says it lacks a kind it runs is caught: the SPI says it must throw. */
+  @Test
+  void sayingAKindIsLackedWhileRunningItFails() {
+    WithoutGroupNormAndAttention suite = new WithoutGroupNormAndAttention();
+    suite.backend = new ReferenceBackend(); // runs GroupNorm and Attention, while supports(...) says it lacks them
+    try {
+      AssertionError e = assertThrows(AssertionError.class, suite::unsupportedKindsAreRefused);
+      assertTrue(e.getMessage().contains("supports(...) is false for [GroupNorm]"), e.getMessage());
+    } finally {
+      suite.backend.close();
+    }
+  }
+}
