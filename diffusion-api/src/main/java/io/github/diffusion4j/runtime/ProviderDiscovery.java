@@ -205,7 +205,9 @@ public final class ProviderDiscovery {
       b.append("; add the dependency ").append(artifact).append(" to use it");
     } else {
       b.append("; official backends: ").append(OFFICIAL_BACKENDS.entrySet().stream().sorted(Map.Entry.comparingByKey())
-          .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")));
+          .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")))
+          .append("; another backend is found when its jar, with its provider listed in META-INF/services/")
+          .append(BackendProvider.class.getName()).append(", is on the class path (for ./diffusion, in DIFFUSION_CLASSPATH)");
     }
     if (!found.broken().isEmpty()) {
       b.append("; broken providers: ").append(String.join("; ", found.broken()));

@@ -250,6 +250,16 @@ class DiffusionTest {
   }
 
   @Test
+  void anUnknownThirdPartyBackendIsToldHowABackendIsFound() {
+    String m = ProviderDiscovery.unknownBackend("javaf", ProviderDiscovery.backends());
+    assertTrue(m.startsWith("unknown backend 'javaf'; available: reference"), m);
+    assertTrue(m.contains("official backends: djl (io.github.diffusion4j:backend-djl), nd4j"), m);
+    assertTrue(m.endsWith("; another backend is found when its jar, with its provider listed in "
+        + "META-INF/services/io.github.diffusion4j.spi.BackendProvider, is on the class path "
+        + "(for ./diffusion, in DIFFUSION_CLASSPATH)"), m);
+  }
+
+  @Test
   void unknownSamplerIsALocatedError() throws IOException {
     Path p = yaml(TINY.replace("sampler: ddim", "sampler: euler"));
     try (Diffusion d = Diffusion.open(p)) {
