@@ -95,7 +95,7 @@ final class DiffusionModule extends AbstractModule {
   @Provides
   @Singleton
   Backend backend(BackendProvider provider) {
-    return provider.create(new BackendOptions(config.config().threads()));
+    return ProviderDiscovery.create(provider, new BackendOptions(config.config().threads()));
   }
 
   @Provides

@@ -2,7 +2,10 @@ package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.sampling.BuiltInSamplers;
 import io.github.diffusion4j.sampling.SamplerProvider;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.spi.BackendUnavailableException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -213,6 +216,36 @@ public final class ProviderDiscovery {
       b.append("; broken providers: ").append(String.join("; ", found.broken()));
     }
     return b.toString();
+  }
+
+  /**
+   * Creates the backend, naming it in a {@link BackendUnavailableException} whose message does not (a third-party
+   * provider's "libfoo.so not found" would otherwise reach the user without saying which backend failed to load).
+   *
+   * @param provider the chosen provider
+   * @param options its options
+   * @return the backend
+   * @throws BackendUnavailableException as the provider's, its message starting with {@code backend 'NAME'} (or the
+   *     provider's own, where it starts with that or with {@code NAME:})
+   */
+  static Backend create(BackendProvider provider, BackendOptions options) {
+    try {
+      return provider.create(options);
+    } catch (BackendUnavailableException e) {
+      String name = provider.name();
+      String m = e.getMessage() == null ? "" : e.getMessage();
+      if (m.startsWith("backend '" + name + "'") || m.startsWith(name + ":")) {
+        throw e;
+      }
+      String artifact;
+      try {
+        artifact = " (" + provider.artifact() + ")";
+      } catch (RuntimeException | LinkageError again) {
+        artifact = "";
+      }
+      throw new BackendUnavailableException("backend '" + name + "'" + artifact + " cannot be loaded here"
+          + (m.isEmpty() ? "" : ": " + m), e);
+    }
   }
 
   private static boolean loads(String className, ClassLoader loader) {

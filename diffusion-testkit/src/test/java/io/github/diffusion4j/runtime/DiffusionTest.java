@@ -13,7 +13,10 @@ import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.sampling.DdimSampler;
 import io.github.diffusion4j.sampling.DdpmSampler;
 import io.github.diffusion4j.sampling.SamplingListener;
+import io.github.diffusion4j.spi.Backend;
+import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.spi.BackendUnavailableException;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.testkit.ReferenceBackendProvider;
 import io.github.diffusion4j.training.TrainingListener;
@@ -247,6 +250,43 @@ class DiffusionTest {
     assertTrue(absent.contains("add the dependency io.github.diffusion4j:backend-djl"), absent);
     assertFalse(absent.contains("ServicesResourceTransformer"), absent);
     assertTrue(ProviderDiscovery.unknownBackend("djl", found).contains("add the dependency"), "djl is not here");
+  }
+
+  @Test
+  void aBackendThatCannotLoadIsNamedInTheMessage() {
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> ProviderDiscovery.create(unavailable("libboom.so not found"), BackendOptions.defaults()));
+    assertEquals("backend 'boom' (com.example:boom) cannot be loaded here: libboom.so not found", e.getMessage());
+    assertEquals("libboom.so not found", e.getCause().getMessage());
+    // a provider that names itself, as nd4j's ("backend 'nd4j': ...") and djl's ("djl: ...") do, is left alone
+    for (String own : List.of("backend 'boom': libboom.so not found", "boom: libboom.so not found")) {
+      assertEquals(own, assertThrows(BackendUnavailableException.class,
+          () -> ProviderDiscovery.create(unavailable(own), BackendOptions.defaults())).getMessage());
+    }
+  }
+
+  private static BackendProvider unavailable(String message) {
+    return new BackendProvider() {
+      @Override
+      public String name() {
+        return "boom";
+      }
+
+      @Override
+      public String description() {
+        return "a backend whose library is missing";
+      }
+
+      @Override
+      public String artifact() {
+        return "com.example:boom";
+      }
+
+      @Override
+      public Backend create(BackendOptions options) {
+        throw new BackendUnavailableException(message, new UnsatisfiedLinkError("no boom in java.library.path"));
+      }
+    };
   }
 
   @Test
