@@ -7,7 +7,10 @@ package io.github.diffusion4j.tensor;
  * Every operation returns a new tensor and leaves its operands unchanged; the result belongs to the
  * innermost {@link TensorScope} open on the calling thread for the backend (see
  * {@link TensorFactory#openScope()}), so native memory is bounded by scopes rather than by the garbage
- * collector. Binary operations need operands of the same shape and the same backend.
+ * collector. Binary operations need operands of the same shape and the same backend: an operand of another
+ * shape is an {@code IllegalArgumentException} with the message {@code operand has shape [3, 8], expected [3, 2, 2,
+ * 2]} (the operand's shape first). Using a released tensor (closed, or its scope closed) is an
+ * {@code IllegalStateException}. The testkit's {@code TensorContractTest} holds a backend to these.
  *
  * <p>The fused forms ({@link #combine(double, Tensor, double)},
  * {@link #combine(double, Tensor, double, Tensor, double)} and
@@ -104,6 +107,7 @@ public interface Tensor {
    *
    * @param scale one factor per item, of length {@code shape().batch()}
    * @return the scaled tensor
+   * @throws IllegalArgumentException if {@code scale} has another length
    */
   Tensor mulPerSample(double[] scale);
 
@@ -163,6 +167,8 @@ public interface Tensor {
    * @param other a tensor of the same shape
    * @param b factors of {@code other}, one per item
    * @return the combination
+   * @throws IllegalArgumentException if {@code a} or {@code b} has another length than {@code shape().batch()}, or
+   *     {@code other} another shape
    */
   default Tensor combinePerSample(double[] a, Tensor other, double[] b) {
     return mulPerSample(a).add(other.mulPerSample(b));
@@ -181,6 +187,8 @@ public interface Tensor {
    * @param min the lower bound
    * @param max the upper bound, at least {@code min}
    * @return the clamped tensor
+   * @throws IllegalArgumentException if {@code max < min} or a bound is NaN, with the message {@code clamp: needs
+   *     min <= max, got min 1.0 and max -1.0}
    */
   Tensor clamp(double min, double max);
 
@@ -205,6 +213,7 @@ public interface Tensor {
    *
    * @param shape the new shape
    * @return a tensor with that shape (it may share memory with this one; both stay immutable)
+   * @throws IllegalArgumentException if the new shape has another size
    */
   Tensor reshape(Shape shape);
 
@@ -217,7 +226,7 @@ public interface Tensor {
 
   /**
    * Releases this tensor's memory now instead of when its scope closes. Using it afterwards is an
-   * error. Closing twice does nothing.
+   * error ({@code IllegalStateException}). Closing twice does nothing.
    */
   void close();
 }

@@ -6,7 +6,9 @@ import io.github.diffusion4j.random.Noise;
  * Creates tensors on one backend and opens the {@link TensorScope}s that own them.
  *
  * <p>Tensors created while no scope is open on the calling thread belong to the backend until they are
- * closed or the backend closes.
+ * closed or the backend closes. Once the backend is closed, {@link #zeros}, {@link #fromArray}, {@link #normal}
+ * and {@link #openScope} throw {@code IllegalStateException} with the message {@code the NAME backend is closed}
+ * ({@link ScopeStack#close(String)} gives it, and releases the backend's tensors).
  */
 public interface TensorFactory {
 
@@ -24,6 +26,8 @@ public interface TensorFactory {
    * @param data the elements in row-major order; its length must equal {@code shape.size()}
    * @param shape the shape
    * @return the tensor
+   * @throws IllegalArgumentException if {@code data} is null or of another length, with the message {@code shape
+   *     [3, 2, 2, 2] needs 24 values, got 5} (or {@code got null})
    */
   Tensor fromArray(float[] data, Shape shape);
 
