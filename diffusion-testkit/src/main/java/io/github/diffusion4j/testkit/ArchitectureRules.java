@@ -5,6 +5,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.CompositeArchRule;
 import com.tngtech.archunit.lang.syntax.elements.ClassesShouldConjunction;
 import com.tngtech.archunit.lang.syntax.elements.GivenClassesConjunction;
 import com.tngtech.archunit.library.Architectures;
@@ -24,6 +25,17 @@ import com.tngtech.archunit.library.Architectures;
  * Rules about classes a module does not contain (the backends, in the api module) allow an empty
  * selection; every rule is a {@code @ArchTest} field, which {@code ArchitectureRulesTest} checks, so no
  * rule is built without being evaluated.
+ *
+ * <p>These fields select classes under {@code io.github.diffusion4j}: a backend of another package checks nothing
+ * with them (and four of them fail on the empty selection). Such a backend checks its own package with
+ * {@link #backendIn(String)}:
+ *
+ * <pre>{@code
+ * @AnalyzeClasses(packages = "com.example.mybackend", importOptions = ImportOption.DoNotIncludeTests.class)
+ * class ArchitectureTest {
+ *   @ArchTest static final ArchRule BACKEND = ArchitectureRules.backendIn("com.example.mybackend");
+ * }
+ * }</pre>
  */
 public final class ArchitectureRules {
   private ArchitectureRules() {}
@@ -88,16 +100,18 @@ public final class ArchitectureRules {
 
   /** Backends see only the SPI side of the api: tensors, the layer SPI and the backend SPI. */
   @ArchTest
-  public static final ArchRule BACKENDS_USE_ONLY_THE_SPI =
-      noClasses()
-          .that().resideInAPackage(ROOT + ".backend..")
-          .should().dependOnClassesThat().resideInAnyPackage(
-              ROOT + ".schedule..", ROOT + ".model..", ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..",
-              ROOT + ".io..", ROOT + ".training..", ROOT + ".config..", ROOT + ".runtime..", ROOT + ".cli..",
-              ROOT + ".examples..")
-          .allowEmptyShould(true)
-          .because("backends implement tensor, nn (the layer kinds) and spi; models, samplers and everything else"
-              + " are written once in the api");
+  public static final ArchRule BACKENDS_USE_ONLY_THE_SPI = backendsUseOnlyTheSpi(ROOT + ".backend..").allowEmptyShould(true);
+
+  private static ArchRule backendsUseOnlyTheSpi(String packages) {
+    return noClasses()
+        .that().resideInAPackage(packages)
+        .should().dependOnClassesThat().resideInAnyPackage(
+            ROOT + ".schedule..", ROOT + ".model..", ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..",
+            ROOT + ".io..", ROOT + ".training..", ROOT + ".config..", ROOT + ".runtime..", ROOT + ".cli..",
+            ROOT + ".examples..", ROOT + ".testkit..")
+        .because("backends implement tensor, nn (the layer kinds) and spi; models, samplers and everything else"
+            + " are written once in the api");
+  }
 
   /** The layer package is the bottom of the model stack: it knows tensors and random numbers, nothing above. */
   @ArchTest
@@ -111,18 +125,20 @@ public final class ArchitectureRules {
 
   /** A backend implements layer kinds, never a network. */
   @ArchTest
-  public static final ArchRule BACKENDS_DEFINE_NO_NETWORK =
-      noClasses()
-          .that().resideInAPackage(ROOT + ".backend..")
-          .should().haveSimpleNameContaining("UNet")
-          .orShould().haveSimpleNameContaining("Unet")
-          .orShould().haveSimpleNameContaining("Mlp")
-          .orShould().haveSimpleNameContaining("MLP")
-          .orShould().implement(ROOT + ".model.ModelSpec")
-          .orShould().implement(ROOT + ".model.TrainableModel")
-          .orShould().implement(ROOT + ".model.NoisePredictor")
-          .allowEmptyShould(true)
-          .because("architectures are written once in the api out of layer kinds (issue: networks defined once)");
+  public static final ArchRule BACKENDS_DEFINE_NO_NETWORK = backendsDefineNoNetwork(ROOT + ".backend..").allowEmptyShould(true);
+
+  private static ArchRule backendsDefineNoNetwork(String packages) {
+    return noClasses()
+        .that().resideInAPackage(packages)
+        .should().haveSimpleNameContaining("UNet")
+        .orShould().haveSimpleNameContaining("Unet")
+        .orShould().haveSimpleNameContaining("Mlp")
+        .orShould().haveSimpleNameContaining("MLP")
+        .orShould().implement(ROOT + ".model.ModelSpec")
+        .orShould().implement(ROOT + ".model.TrainableModel")
+        .orShould().implement(ROOT + ".model.NoisePredictor")
+        .because("architectures are written once in the api out of layer kinds (issue: networks defined once)");
+  }
 
   /** Architectures and the model that runs them live in the api's model package. */
   @ArchTest
@@ -214,12 +230,33 @@ public final class ArchitectureRules {
   /** Backend implementations hide behind their provider. */
   @ArchTest
   public static final ArchRule BACKEND_IMPLEMENTATIONS_ARE_PACKAGE_PRIVATE =
-      classes()
-          .that().resideInAPackage(ROOT + ".backend..")
-          .and().arePublic()
-          .should().haveSimpleNameEndingWith("BackendProvider")
-          .allowEmptyShould(true)
-          .because("a backend's only public type is its provider (docs/design.md section 1)");
+      backendImplementationsArePackagePrivate(ROOT + ".backend..").allowEmptyShould(true);
+
+  private static ArchRule backendImplementationsArePackagePrivate(String packages) {
+    return classes()
+        .that().resideInAPackage(packages)
+        .and().arePublic()
+        .should().haveSimpleNameEndingWith("BackendProvider")
+        .because("a backend's only public type is its provider (docs/design.md section 1)");
+  }
+
+  /**
+   * The rules every backend keeps, for a backend outside this project: the classes of {@code packageName} and its
+   * subpackages use only the api's {@code tensor}, {@code random}, {@code nn}, {@code settings} and {@code spi}
+   * packages (not the models, samplers, runtime or the testkit, which is a test dependency: see
+   * {@link #BACKENDS_USE_ONLY_THE_SPI}), define no network ({@link #BACKENDS_DEFINE_NO_NETWORK}), and make
+   * only their {@code *BackendProvider} public ({@link #BACKEND_IMPLEMENTATIONS_ARE_PACKAGE_PRIVATE}). Unlike the
+   * fields, each part fails on a package with no classes (a misspelt name).
+   *
+   * @param packageName the backend's package, e.g. {@code "com.example.mybackend"}
+   * @return one rule of the three parts, for an {@code @ArchTest} field
+   */
+  public static ArchRule backendIn(String packageName) {
+    String packages = packageName + "..";
+    return CompositeArchRule.of(backendsUseOnlyTheSpi(packages))
+        .and(backendsDefineNoNetwork(packages))
+        .and(backendImplementationsArePackagePrivate(packages));
+  }
 
   /**
    * One vector width per element type in a process. Java 17's Vector API keeps the profiles C2 compiles its loops

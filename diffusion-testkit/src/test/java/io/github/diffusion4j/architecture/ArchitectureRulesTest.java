@@ -1,7 +1,10 @@
 package io.github.diffusion4j.architecture;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 import io.github.diffusion4j.testkit.ArchitectureRules;
@@ -22,5 +25,21 @@ class ArchitectureRulesTest {
       }
     }
     assertTrue(rules >= 9, "found " + rules + " rules");
+  }
+
+  /** A backend outside io.github.diffusion4j is checked by backendIn, which the fields would leave unchecked. */
+  @Test
+  void backendInChecksAThirdPartyBackendsPackage() {
+    ClassFileImporter importer = new ClassFileImporter();
+    JavaClasses good = importer.importPackages("com.example.archfixture.good");
+    assertFalse(ArchitectureRules.backendIn("com.example.archfixture.good").evaluate(good).hasViolation());
+    JavaClasses bad = importer.importPackages("com.example.archfixture.bad");
+    String report = ArchitectureRules.backendIn("com.example.archfixture.bad").evaluate(bad).getFailureReport().toString();
+    assertTrue(report.contains("BadBackendProvider") && report.contains("ReferenceBackend"), "uses the testkit: " + report);
+    assertTrue(report.contains("PublicMlpKernels") && report.contains("simple name containing 'Mlp'"), "a network: " + report);
+    assertTrue(report.contains("PublicMlpKernels> does not have simple name ending with 'BackendProvider'"),
+        "public: " + report);
+    assertFalse(ArchitectureRules.BACKENDS_USE_ONLY_THE_SPI.evaluate(bad).hasViolation(),
+        "the fields select io.github.diffusion4j's backends only");
   }
 }

@@ -44,9 +44,14 @@ class DocSnippetsTest {
       "import io.github.diffusion4j.spi.Backend;",
       "import io.github.diffusion4j.tensor.Shape;",
       "import io.github.diffusion4j.tensor.Tensor;",
+      "import io.github.diffusion4j.testkit.ArchitectureRules;",
       "import io.github.diffusion4j.testkit.LayerContractTests;",
       "import io.github.diffusion4j.testkit.TensorContractTest;",
-      "import org.junit.jupiter.api.Nested;");
+      "import org.junit.jupiter.api.Nested;",
+      "import com.tngtech.archunit.core.importer.ImportOption;",
+      "import com.tngtech.archunit.junit.AnalyzeClasses;",
+      "import com.tngtech.archunit.junit.ArchTest;",
+      "import com.tngtech.archunit.lang.ArchRule;");
 
   /** What the README names as the reader's own. */
   static final Map<String, String> STAND_INS = Map.of("MyBackend", """
