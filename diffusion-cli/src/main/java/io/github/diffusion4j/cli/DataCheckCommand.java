@@ -112,7 +112,10 @@ final class DataCheckCommand implements Callable<Integer> {
   private int checkConfig(PrintWriter out) {
     LoadedConfig loaded = TrainCommand.load(config, null, overrides);
     try (Diffusion d = Diffusion.open(loaded)) {
-      DataReport report = d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true));
+      DataReport report = DataConsole.prepare(d, out, "the cache was not built");
+      if (report == null) {
+        return DiffusionCli.FAILURE;
+      }
       out.println("data kind " + report.kind() + ", images " + d.imageShape().toCompactString());
       DataConsole.print(out, report, show);
     }

@@ -2,6 +2,7 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.runtime.DataReport;
+import io.github.diffusion4j.runtime.Diffusion;
 import java.io.PrintWriter;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
@@ -31,6 +32,40 @@ final class DataConsole implements DataProgress {
     this.out = out;
     this.terminal = terminal;
     this.cache = cache;
+  }
+
+  /**
+   * Checks the data and builds its image cache ({@link Diffusion#prepareData}), which can take minutes, with its
+   * progress on {@code out}: Ctrl-C (or SIGTERM) interrupts the build, whose temporary cache file is deleted before
+   * the guard lets the JVM go (without the guard the JVM exited at once and left it, as large as the data set, until
+   * a later build tidied it).
+   *
+   * @param d the session
+   * @param out where the progress goes
+   * @param nothingDone what an interrupt left undone, said after "interrupted while preparing the data; "
+   * @return the report, or null if a signal interrupted the preparation (then said on {@code out}; nothing is left
+   *     of it)
+   */
+  static DataReport prepare(Diffusion d, PrintWriter out, String nothingDone) {
+    Thread preparing = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(preparing::interrupt)) {
+      DataReport report = null;
+      try {
+        report = d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true));
+      } catch (RuntimeException e) {
+        if (!Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        // the build failed because it was interrupted (a channel closed by the interrupt, a decoding cut short)
+      }
+      if (Thread.interrupted()) {
+        // said while the guard holds the JVM: once it lets go, the JVM may end before a later line is printed
+        out.println("interrupted while preparing the data; " + nothingDone);
+        out.flush();
+        return null;
+      }
+      return report;
+    }
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.io.CheckpointStore;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.runtime.DataReport;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.RunFolder;
 import io.github.diffusion4j.runtime.TrainingRun;
@@ -62,9 +63,11 @@ final class TrainCommand implements Callable<Integer> {
       if (!noSamples) {
         checkDrawable(d, "train --no-samples does not");
       }
-      if (!prepareData(d, out)) {
+      DataReport data = DataConsole.prepare(d, out, "nothing was trained");
+      if (data == null) {
         return DiffusionCli.FAILURE;
       }
+      DataConsole.print(out, data, 5);
       try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
           InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop)) {
         out.println("run folder: " + folder.root().toAbsolutePath());
@@ -85,35 +88,6 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
-  }
-
-  /**
-   * Checks the data and builds its image cache, which can take minutes: Ctrl-C (or SIGTERM) interrupts the build,
-   * whose temporary cache file is deleted before the guard lets the JVM go (before, the JVM exited at once and left
-   * it, as large as the data set, until a later build tidied it).
-   *
-   * @return false if a signal interrupted the preparation, which is then reported (nothing is left of it; the run
-   *     folder is not made yet)
-   */
-  static boolean prepareData(Diffusion d, PrintWriter out) {
-    Thread preparing = Thread.currentThread();
-    try (InterruptGuard guard = new InterruptGuard(preparing::interrupt)) {
-      try {
-        DataConsole.print(out, d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true)), 5);
-      } catch (RuntimeException e) {
-        if (!Thread.currentThread().isInterrupted()) {
-          throw e;
-        }
-        // the build failed because it was interrupted (a channel closed by the interrupt, a decoding cut short)
-      }
-      if (Thread.interrupted()) {
-        // said while the guard holds the JVM: once it lets go, the JVM may end before a later line is printed
-        out.println("interrupted while preparing the data; nothing was trained");
-        out.flush();
-        return false;
-      }
-      return true;
-    }
   }
 
   static LoadedConfig load(Path config, String bundled, List<String> overrides) {

@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Ctrl-C while {@code train} builds its image cache. */
+/** Ctrl-C while {@code train} or {@code data check -c} builds the image cache. */
 class DataCacheInterruptTest {
   @TempDir
   Path dir;
@@ -24,6 +24,16 @@ class DataCacheInterruptTest {
    */
   @Test
   void ctrlCWhileTheCacheIsBuiltLeavesNoTemporaryAndNoRunFolder() throws Exception {
+    interruptWhileCaching("nothing was trained", "train", "-c");
+  }
+
+  /** {@code data check -c} builds the same cache, and had no guard either. */
+  @Test
+  void ctrlCWhileDataCheckBuildsTheCacheLeavesNoTemporary() throws Exception {
+    interruptWhileCaching("the cache was not built", "data", "check", "-c");
+  }
+
+  private void interruptWhileCaching(String said, String... command) throws Exception {
     // 600 large PNGs (one file, linked): seconds of decoding
     Path root = dir.resolve("pics/a");
     Path first = TestImages.write(root.resolve("0.png"), TestImages.encode(TestImages.rgb(1024, 1024, 3, 5, 7), "png"));
@@ -54,7 +64,9 @@ class DataCacheInterruptTest {
         "  name: f",
         ""));
     Path log = dir.resolve("train.log");
-    Process p = ChildCli.builder(dir, log, "train", "-c", yaml.toString()).start();
+    List<String> args = new java.util.ArrayList<>(List.of(command));
+    args.add(yaml.toString());
+    Process p = ChildCli.builder(dir, log, args.toArray(String[]::new)).start();
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (p.isAlive() && !ChildCli.read(log).contains("decoding") && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -69,7 +81,7 @@ class DataCacheInterruptTest {
       assertTrue(names.stream().noneMatch(n -> n.contains(".tmp-")), "no temporary: " + names);
       assertTrue(names.stream().noneMatch(n -> n.startsWith("f")), "no run folder: " + names);
     }
-    assertTrue(out.contains("interrupted while preparing the data; nothing was trained"), out);
+    assertTrue(out.contains("interrupted while preparing the data; " + said), out);
     assertFalse(out.contains("\tat "), "no stack trace: " + out);
   }
 }
