@@ -664,6 +664,7 @@ public final class Diffusion implements AutoCloseable {
     using.lock();
     try {
       Backend b = backend();
+      NoisePredictor walked = sampled(model); // its slice threads must not take the hold again (see sampled)
       int k = shape.size();
       int hw = shape.dim(1) * shape.dim(2);
       int batch = samplingBatchSize();
@@ -681,7 +682,7 @@ public final class Diffusion implements AutoCloseable {
             io.github.diffusion4j.sampling.Inpainting.of(schedule(), part, x0, m);
         float[] out;
         try (TensorScope s = b.tensors().openScope()) {
-          out = Normalization.denormalize(fill.sample(sampler, model, b.tensors(), listener, resampling)
+          out = Normalization.denormalize(fill.sample(sampler, walked, b.tensors(), listener, resampling)
               .toFloatArray());
         }
         sink.accept(first, out, n);
