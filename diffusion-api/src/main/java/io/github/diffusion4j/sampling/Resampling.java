@@ -1,7 +1,5 @@
 package io.github.diffusion4j.sampling;
 
-import java.util.Arrays;
-
 /**
  * RePaint's resampling (Lugmayr et al. 2022, section 4.2 and Algorithm 1's inner loop): during inpainting, after some
  * reverse steps the sample is noised forward again by {@link #jumpLength()} plan positions and those positions are
@@ -47,23 +45,19 @@ public record Resampling(int jumpLength, int resamples) {
    *
    * @param steps the plan's size, at least 1
    * @return the operations in order
+   * @throws IllegalArgumentException if {@code steps} is below 1, or the walk has more operations than an array holds
+   *     (its length is counted first: a large {@code resamples} is refused, not run out of memory on)
    */
   public int[] route(int steps) {
-    if (steps < 1) {
-      throw new IllegalArgumentException("steps must be at least 1, got " + steps);
-    }
+    int[] ops = new int[(int) operations(steps)];
     int[] jumps = new int[steps];
     for (int u = 0; u < steps - jumpLength; u += jumpLength) {
       jumps[u] = resamples - 1;
     }
-    int[] ops = new int[16];
     int n = 0;
     int u = steps;
     while (u >= 1) {
       u--;
-      if (n + 2 > ops.length) {
-        ops = Arrays.copyOf(ops, ops.length * 2);
-      }
       ops[n++] = steps - 1 - u; // the step at u: from level steps-1-u to steps-u
       if (jumps[u] > 0) {
         jumps[u]--;
@@ -71,16 +65,39 @@ public record Resampling(int jumpLength, int resamples) {
         ops[n++] = -1 - (steps - u); // back to the level of position steps-u, walked next
       }
     }
-    return Arrays.copyOf(ops, n);
+    return ops;
+  }
+
+  /** The most operations a route holds (an int[]'s length, with the JVM's header room). */
+  static final long MAX_OPERATIONS = Integer.MAX_VALUE - 8;
+
+  /**
+   * The length of {@link #route}, counted without building it: each of the {@code (steps - 1) / jumpLength} jumping
+   * positions jumps {@code resamples - 1} times, and each jump walks {@code jumpLength} positions again.
+   */
+  private long operations(int steps) {
+    if (steps < 1) {
+      throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+    }
+    long jumps = (long) ((steps - 1) / jumpLength) * (resamples - 1);
+    long ops = steps + jumps * ((long) jumpLength + 1);
+    if (ops > MAX_OPERATIONS) {
+      throw new IllegalArgumentException("jumpLength " + jumpLength + " and resamples " + resamples + " over " + steps
+          + " steps walk " + ops + " operations (" + (steps + jumps * jumpLength) + " model calls), more than "
+          + MAX_OPERATIONS + "; lower the resamples or the jump length");
+    }
+    return ops;
   }
 
   /**
    * The number of reverse steps (model calls) of a walk over {@code steps} positions.
    *
-   * @param steps the plan's size
-   * @return the steps in {@link #route(int)}
+   * @param steps the plan's size, at least 1
+   * @return the steps in {@link #route(int)}, counted without building it
+   * @throws IllegalArgumentException as {@link #route(int)}
    */
   public int modelCalls(int steps) {
-    return (int) Arrays.stream(route(steps)).filter(op -> op >= 0).count();
+    long ops = operations(steps);
+    return (int) (ops - (long) ((steps - 1) / jumpLength) * (resamples - 1));
   }
 }

@@ -159,7 +159,7 @@ final class SampleCommand implements Callable<Integer> {
       int batches = (int) ((total + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
-      int stepsPerBatch = resampling.modelCalls(request.plan().size());
+      int stepsPerBatch = modelCalls(resampling, request.plan().size());
       if (!resampling.equals(Resampling.NONE)) {
         progress.stepsPerBatch(stepsPerBatch);
       }
@@ -219,6 +219,16 @@ final class SampleCommand implements Callable<Integer> {
       return new Resampling(resample.get(0), resample.get(1));
     } catch (IllegalArgumentException e) {
       throw new BadInputException("--resample " + resample.get(0) + "," + resample.get(1) + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The reverse steps of one batch's walk; a walk too long to hold is a bad-input error naming {@code --resample}. */
+  private static int modelCalls(Resampling resampling, int steps) {
+    try {
+      return resampling.modelCalls(steps);
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--resample " + resampling.jumpLength() + "," + resampling.resamples() + ": "
+          + e.getMessage(), e);
     }
   }
 

@@ -373,6 +373,8 @@ class CliTest {
         "--resample", "0,2"), "--resample 0,2: jumpLength must be at least 1");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
         "--resample", "3"), "--resample 3: give J,R, two whole numbers");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+        "--resample", "1,1000000000"), "--resample 1,1000000000: jumpLength 1 and resamples 1000000000 over 6 steps walk");
 
     // one mask for all the --init images (a PNG of one size for images of that size)
     r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(), "--count", "2",
