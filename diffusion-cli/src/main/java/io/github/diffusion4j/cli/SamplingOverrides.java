@@ -88,20 +88,23 @@ public final class SamplingOverrides {
    * a mapping, a list, or cut at the comment.
    *
    * @param text the text
-   * @return {@code "text"}, with quotes, backslashes and control characters escaped
+   * @return {@code "text"}, with quotes, backslashes, control characters and what else YAML reads otherwise escaped
    */
   static String yamlString(String text) {
     StringBuilder b = new StringBuilder(text.length() + 2).append('"');
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
+    text.codePoints().forEach(c -> {
       if (c == '"' || c == '\\') {
-        b.append('\\').append(c);
-      } else if (c < 0x20 || c == 0x7f) {
-        b.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+        b.append('\\').appendCodePoint(c);
+      } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0xfeff
+          || (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff) {
+        // outside YAML's printable set (a reader refuses them even quoted: "special characters are not allowed"),
+        // or line breaks a quoted scalar would fold (U+0085, U+2028, U+2029: another name or path) and the byte-order
+        // mark; as the config package's YamlText writes them
+        b.append(String.format(java.util.Locale.ROOT, "\\u%04x", c));
       } else {
-        b.append(c);
+        b.appendCodePoint(c);
       }
-    }
+    });
     return b.append('"').toString();
   }
 

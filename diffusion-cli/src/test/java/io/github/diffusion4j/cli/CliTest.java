@@ -526,10 +526,16 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--backend", "tpu"),
         "diffusion: --backend tpu: backend: unknown backend 'tpu'");
     // a name is a name, never YAML: '@x' was "YAML syntax error: found character '@' that cannot start any token",
-    // '[ddim]' a list; now any text is a name, refused as one with what names are allowed
+    // '[ddim]' a list; now any text is a name, refused as one with what names are allowed (a C1 control or U+FFFE
+    // was "YAML syntax error: special characters are not allowed", and U+0085 or U+2028 a folded line: 'a b')
     for (String odd : List.of("@x", "[ddim]", "a: b", "x #2", "")) {
       assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", odd), "diffusion: --sampler " + odd
           + ": sampling.sampler: must be a lowercase identifier ([a-z][a-z0-9_]*), got '" + odd + "'");
+    }
+    for (String odd : List.of("a\u0080b", "a\uFFFEb", "a\u0085b", "a\u2028b")) {
+      Result bad = cli("sample", "--checkpoint", ck.toString(), "--sampler", odd);
+      assertBad(bad, ": sampling.sampler: must be a lowercase identifier ([a-z][a-z0-9_]*), got 'a");
+      assertFalse(bad.err().contains("YAML") || bad.err().contains("got 'a b'"), bad.err());
     }
     for (String[] c : new String[][] {{"sample"}, {"eval", "--bpd"}, {"interpolate"}}) {
       List<String> args = new java.util.ArrayList<>(List.of(c));
