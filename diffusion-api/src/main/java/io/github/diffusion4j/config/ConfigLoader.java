@@ -88,6 +88,22 @@ public final class ConfigLoader {
   }
 
   /**
+   * An override that sets a key to a text, read as that text whatever it holds: an override's value is read as
+   * YAML, so a folder named {@code d: x}, {@code [runs]} or {@code runs #2} would be a mapping, a list or cut at the
+   * comment, and {@code yes} a boolean; the value is written as the run folder's {@code config.yaml} writes strings
+   * (plain where that reads back the same, else double-quoted with escapes).
+   *
+   * @param key the key's path, e.g. {@code output.dir}
+   * @param text the value
+   * @return {@code key=value}, for {@link #load(Path, List)} and the other methods taking overrides
+   */
+  public static String stringOverride(String key, String text) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(text, "text");
+    return key + "=" + YamlText.string(text);
+  }
+
+  /**
    * Loads a configuration shipped with diffusion4j.
    *
    * @param name {@code tutorial} (the DDPM tutorial's exact setup) or {@code default} (the recommended

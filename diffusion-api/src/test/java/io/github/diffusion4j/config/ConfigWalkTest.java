@@ -91,6 +91,15 @@ class ConfigWalkTest {
   }
 
   @Test
+  void aStringOverrideSetsTheTextWhateverItHolds() {
+    for (String text : List.of("runs", "d: x", "[runs]", "runs #2", "yes", "a\"b\\c", "tab\there", "a\u0085b",
+        "a\u2028b", "\u00e9t\u00e9 \ud83d\ude00")) {
+      assertEquals(text, ConfigLoader.loadString("seed: 1\n", "run.yaml", List.of(ConfigLoader.stringOverride(
+          "output.dir", text))).output().dir().getFileName().toString(), text);
+    }
+  }
+
+  @Test
   void optionsOfTheDefaultSamplerStayWhenAnOverrideNamesItExplicitly() {
     String yaml = "sampling:\n  options:\n    order: 3\n"; // no sampler: ddim's options
     assertEquals(3, ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=ddim"))

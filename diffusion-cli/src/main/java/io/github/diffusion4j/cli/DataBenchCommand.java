@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
@@ -78,7 +79,7 @@ final class DataBenchCommand implements Callable<Integer> {
     Path cacheDir = probe.config().output().dir().resolve(".data-cache")
         .resolve("bench-" + Long.toHexString(System.nanoTime()));
     List<String> all = new ArrayList<>(overrides);
-    all.add("data.cache_dir=" + SamplingOverrides.yamlString(cacheDir.toAbsolutePath().toString()));
+    all.add(ConfigLoader.stringOverride("data.cache_dir", cacheDir.toAbsolutePath().toString()));
     all.add("data.random_flip=false");
     LoadedConfig loaded = TrainCommand.load(config, null, all);
     // Ctrl-C or SIGTERM interrupts the timing (training stops at its next step), and bench deletes

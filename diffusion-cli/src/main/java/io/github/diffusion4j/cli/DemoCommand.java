@@ -58,10 +58,10 @@ final class DemoCommand implements Callable<Integer> {
       throw new BadInputException("--count " + count + ": needs at least 2 samples");
     }
     List<String> all = new ArrayList<>();
-    all.add("output.dir=" + SamplingOverrides.yamlString(outDir.toString()));
+    all.add(ConfigLoader.stringOverride("output.dir", outDir.toString()));
     all.add("output.name=demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     if (backend != null) {
-      all.add("backend=" + SamplingOverrides.yamlString(backend));
+      all.add(ConfigLoader.stringOverride("backend", backend));
     }
     all.addAll(overrides);
     LoadedConfig loaded = ConfigLoader.readBundled("default", all);

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.eval.BoundOptions;
 import io.github.diffusion4j.eval.BoundReport;
@@ -174,7 +175,7 @@ final class EvalCommand implements Callable<Integer> {
     }
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
-      all.add("backend=" + SamplingOverrides.yamlString(backend));
+      all.add(ConfigLoader.stringOverride("backend", backend));
     }
     try (TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
       Diffusion d = m.diffusion();

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.runtime.TrainedModel;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ final class ExportCommand implements Callable<Integer> {
     OutputFiles.checkFolderWritable("--out", out);
     List<String> all = new ArrayList<>(overrides);
     if (backend != null) {
-      all.add("backend=" + SamplingOverrides.yamlString(backend));
+      all.add(ConfigLoader.stringOverride("backend", backend));
     }
     // Ctrl-C (SIGINT) or SIGTERM interrupts the export, whose next file operation then fails and deletes the
     // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)

@@ -1,6 +1,7 @@
 package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.config.ConfigException;
+import io.github.diffusion4j.config.ConfigLoader;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,10 +36,10 @@ public final class SamplingOverrides {
     // the names are quoted: an override's value is read as YAML, so '--sampler @x' was a YAML syntax error and
     // '--sampler [ddim]' a list, where the user is owed 'unknown sampler ...; available: ...'
     if (backend != null) {
-      all.add("backend=" + yamlString(backend));
+      all.add(ConfigLoader.stringOverride("backend", backend));
     }
     if (sampler != null) {
-      all.add("sampling.sampler=" + yamlString(sampler));
+      all.add(ConfigLoader.stringOverride("sampling.sampler", sampler));
     }
     if (eta != null) {
       all.add("sampling.eta=" + eta);
@@ -72,7 +73,7 @@ public final class SamplingOverrides {
       }
       Object value = command.matchedOption(e.getKey()).getValue();
       String key = e.getValue();
-      for (String override : List.of(key + "=" + value, key + "=" + yamlString(String.valueOf(value)))) {
+      for (String override : List.of(key + "=" + value, ConfigLoader.stringOverride(key, String.valueOf(value)))) {
         String prefix = "--set " + override + ": ";
         if (message.startsWith(prefix) && !sets.contains(override)) {
           return e.getKey() + " " + value + ": " + message.substring(prefix.length());
@@ -80,32 +81,6 @@ public final class SamplingOverrides {
       }
     }
     return message;
-  }
-
-  /**
-   * A text as a YAML double-quoted scalar, for an override whose value is a path given on the command line: the
-   * value of an override is read as YAML, so a folder named {@code d: x}, {@code [runs]} or {@code runs #2} was
-   * a mapping, a list, or cut at the comment.
-   *
-   * @param text the text
-   * @return {@code "text"}, with quotes, backslashes, control characters and what else YAML reads otherwise escaped
-   */
-  static String yamlString(String text) {
-    StringBuilder b = new StringBuilder(text.length() + 2).append('"');
-    text.codePoints().forEach(c -> {
-      if (c == '"' || c == '\\') {
-        b.append('\\').appendCodePoint(c);
-      } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0xfeff
-          || (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff) {
-        // outside YAML's printable set (a reader refuses them even quoted: "special characters are not allowed"),
-        // or line breaks a quoted scalar would fold (U+0085, U+2028, U+2029: another name or path) and the byte-order
-        // mark; as the config package's YamlText writes them
-        b.append(String.format(java.util.Locale.ROOT, "\\u%04x", c));
-      } else {
-        b.appendCodePoint(c);
-      }
-    });
-    return b.append('"').toString();
   }
 
   /**
