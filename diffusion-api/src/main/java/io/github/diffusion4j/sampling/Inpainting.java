@@ -173,7 +173,7 @@ public final class Inpainting implements StepConstraint {
   public Tensor sample(Sampler sampler, NoisePredictor model, TensorFactory tensors, SamplingListener listener,
       Resampling resampling) {
     Objects.requireNonNull(resampling, "resampling must not be null (Resampling.NONE for none)");
-    if (resampling.equals(Resampling.NONE)) {
+    if (resampling.isNone()) {
       return sample(sampler, model, tensors, listener);
     }
     return SamplingLoop.run(sampler, model, tensors, request, listener, this,

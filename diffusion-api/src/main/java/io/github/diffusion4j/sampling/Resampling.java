@@ -39,6 +39,16 @@ public record Resampling(int jumpLength, int resamples) {
   }
 
   /**
+   * Whether this walks the plan once, as {@link #NONE} does: one walk of each position ({@code resamples} 1) makes no
+   * jump, whatever the jump length.
+   *
+   * @return true where {@code resamples} is 1
+   */
+  public boolean isNone() {
+    return resamples == 1;
+  }
+
+  /**
    * The walk over a plan of {@code steps} positions: each value {@code p >= 0} is the reverse step at plan position
    * {@code p}, each value {@code -1 - q} a jump that noises the sample forward to level {@code q} (the noise of plan
    * position {@code q}, from which position {@code q} is walked next).

@@ -2,6 +2,7 @@ package io.github.diffusion4j.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,14 @@ class ResamplingTest {
         }
       }
     }
+  }
+
+  @Test
+  void oneWalkOfEachPositionIsNoResamplingWhateverTheJumpLength() {
+    assertTrue(Resampling.NONE.isNone());
+    assertTrue(new Resampling(10, 1).isNone());
+    assertFalse(new Resampling(1, 2).isNone());
+    assertArrayEquals(Resampling.NONE.route(25), new Resampling(10, 1).route(25));
   }
 
   @Test

@@ -160,7 +160,7 @@ final class SampleCommand implements Callable<Integer> {
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
       int stepsPerBatch = modelCalls(resampling, request.plan().size());
-      if (!resampling.equals(Resampling.NONE)) {
+      if (!resampling.isNone()) {
         progress.stepsPerBatch(stepsPerBatch);
       }
       // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
@@ -181,7 +181,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
             + (inits == null ? request.plan().size() + " steps, "
-                : masks != null ? request.plan().size() + " steps" + (resampling.equals(Resampling.NONE) ? ""
+                : masks != null ? request.plan().size() + " steps" + (resampling.isNone() ? ""
                     : " resampled to " + stepsPerBatch) + ", inpainting the --init images where --mask is white, "
                 : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed
                     + ", ")
@@ -198,7 +198,7 @@ final class SampleCommand implements Callable<Integer> {
             firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
           }
           OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image,
-              resampling.equals(Resampling.NONE) ? walked.size() : stepsPerBatch, frames);
+              resampling.isNone() ? walked.size() : stepsPerBatch, frames);
           o.println("wrote " + strip);
         }
       }
@@ -267,7 +267,7 @@ final class SampleCommand implements Callable<Integer> {
     if (masks != null) {
       m.put("mask", masks.size() == 1 ? masks.file(0).getFileName().toString() : masks.size() + " masks");
       m.put("inpainting", "repaint (white: regenerated, black: kept)");
-      if (!resampling.equals(Resampling.NONE)) {
+      if (!resampling.isNone()) {
         m.put("resample", resampling.jumpLength() + "," + resampling.resamples());
       }
     } else if (inits != null) {
