@@ -532,13 +532,7 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
     java.util.Objects.requireNonNull(sink, "sink must not be null");
     schedule().checkPlan(request.plan());
-    java.util.concurrent.locks.Lock using = inUse.readLock();
-    using.lock();
-    try {
-      sampleImagesInUse(sampled(model), sampler, request, listener, sink);
-    } finally {
-      using.unlock();
-    }
+    holding(model, walked -> sampleImagesInUse(walked, sampler, request, listener, sink));
   }
 
   /**
@@ -567,9 +561,7 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
     java.util.Objects.requireNonNull(sink, "sink must not be null");
     io.github.diffusion4j.sampling.ImageToImage.plan(request.plan(), strength); // refused before any image is read
-    java.util.concurrent.locks.Lock using = inUse.readLock();
-    using.lock();
-    try {
+    holding(model, walked -> {
       Backend b = backend();
       int k = request.imageShape().size();
       int batch = samplingBatchSize();
@@ -577,25 +569,17 @@ public final class Diffusion implements AutoCloseable {
         int n = Math.min(batch, request.count() - first);
         float[] x0 = new float[n * k];
         for (int i = 0; i < n; i++) {
-          float[] image = images.apply(request.firstSample() + first + i);
-          if (image == null || image.length != k) {
-            throw new IllegalArgumentException("images: sample " + (request.firstSample() + first + i) + "'s image has "
-                + (image == null ? "no values" : image.length + " values") + ", expected " + k + " ("
-                + request.imageShape() + ")");
-          }
-          System.arraycopy(image, 0, x0, i * k, k);
+          long sample = request.firstSample() + first + i;
+          copy("images", "image", sample, images.apply(sample), x0, i, k, request.imageShape().toString());
         }
         long at = first;
         try (TensorScope s = b.tensors().openScope()) {
           SamplingRequest edit = io.github.diffusion4j.sampling.ImageToImage.request(b.tensors(), schedule(),
               request.slice(request.firstSample() + first, n), x0, strength);
-          sampleImagesInUse(sampled(model), sampler, edit, listener,
-              (f, values, c) -> sink.accept(at + f, values, c));
+          sampleImagesInUse(walked, sampler, edit, listener, (f, values, c) -> sink.accept(at + f, values, c));
         }
       }
-    } finally {
-      using.unlock();
-    }
+    });
   }
 
   /**
@@ -660,11 +644,8 @@ public final class Diffusion implements AutoCloseable {
     if (shape.rank() != 3) {
       throw new IllegalArgumentException("inpainting needs images [C, H, W], the request's are " + shape);
     }
-    java.util.concurrent.locks.Lock using = inUse.readLock();
-    using.lock();
-    try {
+    holding(model, walked -> {
       Backend b = backend();
-      NoisePredictor walked = sampled(model); // its slice threads must not take the hold again (see sampled)
       int k = shape.size();
       int hw = shape.dim(1) * shape.dim(2);
       int batch = samplingBatchSize();
@@ -687,6 +668,19 @@ public final class Diffusion implements AutoCloseable {
         }
         sink.accept(first, out, n);
       }
+    });
+  }
+
+  /**
+   * Runs a sampling call with this configuration held for the whole call ({@link #close()} waits for it), on the
+   * model as {@link #sampled} gives it: every method that holds the configuration while the sampling loop's threads
+   * run the model goes through here, so none of them forgets to unwrap a handed-out model.
+   */
+  private void holding(NoisePredictor model, java.util.function.Consumer<NoisePredictor> call) {
+    java.util.concurrent.locks.Lock using = inUse.readLock();
+    using.lock();
+    try {
+      call.accept(sampled(model));
     } finally {
       using.unlock();
     }
