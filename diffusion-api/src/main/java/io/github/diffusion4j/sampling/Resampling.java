@@ -7,7 +7,10 @@ package io.github.diffusion4j.sampling;
  * one. The walk is diffusers' ({@code schedulers/scheduling_repaint.py}, {@code RePaintScheduler.set_timesteps}, read
  * for this port and written anew): counting plan positions from the least noisy ({@code u = 0} is the plan's last), a
  * jump happens after the step at every {@code u} in {@code 0, j, 2j, ...} below {@code steps - j}, {@code r - 1}
- * times each. {@code Resampling(1, 1)} ({@link #NONE}) is the plain walk.
+ * times each. {@code Resampling(1, 1)} ({@link #NONE}) is the plain walk, and so is any {@code jumpLength} at or above
+ * the plan's steps (no position is far enough from the start to jump back from; {@code diffusion sample --resample}
+ * refuses it). The walk makes {@code steps + (r - 1) * j * ceil(steps / j - 1)} reverse steps ({@link #modelCalls}):
+ * 410 for {@code (10, 10)} over 50 steps.
  *
  * <p>Where diffusers' {@code undo_step} noises one training timestep at a time, the walk here noises the
  * {@code jumpLength} positions in one draw of the same law, {@code x_hi = sqrt(abar_hi / abar_lo) x_lo +

@@ -396,6 +396,26 @@ class CliTest {
   }
 
   /**
+   * {@code sample --resample J,R} with J at or above the plan's steps is refused in one line: the walk would never
+   * jump back, and the command used to sample plain inpainting while saying "resampled".
+   */
+  @Test
+  void aResampleJumpNotBelowTheStepsIsRefused() throws IOException {
+    Path a = randomPng("jump-a.png", 5, 5, 6);
+    Path mask = maskPng("jump-mask.png", 5, 5, false, (x, y) -> x >= 3);
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
+        "--resample", "6,3", "--sampler", "ddpm", "--out", dir.resolve("jump.npy").toString()),
+        "--resample 6,3: the jump length J must be below the plan's 6 steps");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
+        "--resample", "10,10", "--steps", "4", "--out", dir.resolve("jump.npy").toString()),
+        "--resample 10,10: the jump length J must be below the plan's 4 steps");
+    Result r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
+        "--resample", "5,2", "--sampler", "ddpm", "--out", dir.resolve("jump.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("6 steps resampled to 11"), r.out());
+  }
+
+  /**
    * {@code interpolate --images}: the strip's ends are DDIM's samples from the two images' DDIM inversions (the api's
    * {@link io.github.diffusion4j.sampling.DdimInversion} over the same plan, bit for bit), and the line says how far
    * they are from the images.
