@@ -217,11 +217,17 @@ final class SampleCommand implements Callable<Integer> {
       throw new BadInputException("--resample " + String.join(",", resample.stream().map(String::valueOf).toList())
           + ": give J,R, two whole numbers (jump length and resamples, e.g. 10,10)");
     }
-    try {
-      return new Resampling(resample.get(0), resample.get(1));
-    } catch (IllegalArgumentException e) {
-      throw new BadInputException("--resample " + resample.get(0) + "," + resample.get(1) + ": " + e.getMessage(), e);
+    int j = resample.get(0);
+    int r = resample.get(1);
+    if (j < 1) {
+      throw new BadInputException("--resample " + j + "," + r + ": J (the jump length, in steps) must be at least 1 "
+          + "(e.g. 10,10)");
     }
+    if (r < 1) {
+      throw new BadInputException("--resample " + j + "," + r + ": R (the walks of each jumping step) must be at "
+          + "least 1 (1: no resampling; e.g. 10,10)");
+    }
+    return new Resampling(j, r);
   }
 
   /** The reverse steps of one batch's walk; a walk too long to hold is a bad-input error naming {@code --resample}. */

@@ -370,7 +370,9 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--resample", "2,2"),
         "--resample: only with --mask");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
-        "--resample", "0,2"), "--resample 0,2: jumpLength must be at least 1");
+        "--resample", "0,2"), "--resample 0,2: J (the jump length, in steps) must be at least 1");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+        "--resample", "2,-1"), "--resample 2,-1: R (the walks of each jumping step) must be at least 1");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
         "--resample", "3"), "--resample 3: give J,R, two whole numbers");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
