@@ -171,7 +171,7 @@ final class SampleCommand implements Callable<Integer> {
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
-            metadata(s, request.plan(), walked, inits, masks, resampling, strengthUsed))) {
+            metadata(d, s, request.plan(), walked, inits, masks, resampling, strengthUsed))) {
           if (inits == null) {
             d.sampleImages(m.model(), s, request, progress, output);
           } else if (masks != null) {
@@ -273,14 +273,25 @@ final class SampleCommand implements Callable<Integer> {
     }
   }
 
-  /** The output's metadata: {@code steps} is the plan's (as {@code --steps}); with --init also what was walked. */
-  private Map<String, String> metadata(Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
+  /**
+   * The output's metadata: what reproduces the samples with the same checkpoint ({@code steps} is the plan's, as
+   * {@code --steps}; DDIM's {@code eta}, which draws noise where it is above 0; the backend; the {@code --set}
+   * overrides as given); with --init also what was walked.
+   */
+  private Map<String, String> metadata(Diffusion d, Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
       InputMasks masks, Resampling resampling, double strength) {
     Map<String, String> m = new java.util.LinkedHashMap<>();
     m.put("range", "[0, 1]");
     m.put("sampler", s.name());
     m.put("seed", Long.toString(seed));
     m.put("steps", Integer.toString(plan.size()));
+    if (s.name().equals("ddim")) {
+      m.put("eta", Double.toString(d.config().sampling().eta()));
+    }
+    m.put("backend", d.config().backend());
+    if (!overrides.isEmpty()) {
+      m.put("set", String.join("; ", overrides));
+    }
     if (inits != null) {
       m.put("init", inits.size() == 1 ? inits.file(0).getFileName().toString() : inits.size() + " images");
     }

@@ -172,6 +172,9 @@ class CliTest {
     r = cli("interpolate", "--checkpoint", run.toString(), "--between", "1,4", "--count", "3", "--seed", "7", "--set",
         "sampling.noise_version=2", "--out", stripV2.toString());
     assertEquals(0, r.code(), r.all());
+    java.util.Map<String, String> meta = SafeTensors.read(v2).metadata();
+    assertEquals("0.0", meta.get("eta"), "DDIM's eta, which draws noise above 0");
+    assertEquals("sampling.noise_version=2", meta.get("set"), "the overrides, as given");
     float[] s2 = SafeTensors.read(v2).tensors().get("samples").toArray();
     float[] i2 = SafeTensors.read(stripV2).tensors().get("samples").toArray();
     assertArrayEquals(Arrays.copyOfRange(s2, 75, 150), Arrays.copyOfRange(i2, 0, 75), tolerance, "version 2's sample 1");
@@ -227,6 +230,9 @@ class CliTest {
     assertEquals("0.5", file.metadata().get("strength"));
     assertEquals("6", file.metadata().get("steps"), "the plan's, as --steps");
     assertEquals("3", file.metadata().get("walked_steps"));
+    assertEquals("reference", file.metadata().get("backend"));
+    assertFalse(file.metadata().containsKey("eta"), "DDPM has no eta");
+    assertFalse(file.metadata().containsKey("set"), "no --set given");
     float[] api;
     try (io.github.diffusion4j.runtime.TrainedModel m = io.github.diffusion4j.runtime.TrainedModel.load(run,
         List.of("sampling.sampler=ddpm"))) {
