@@ -87,6 +87,9 @@ public final class TrainedModel implements AutoCloseable {
     Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
     TrainableModel m = null;
     try {
+      // a NaN or an infinity is damage, said as such (as a resume says it), not as weights that do not fit the model
+      Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.MODEL_FILE), c.content().model());
+      c.content().ema().ifPresent(e -> Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.EMA_FILE), e));
       m = d.createModel();
       // every weight file is checked against the model, whichever is sampled with: the model's weights
       // first, then the EMA weights (which then stay loaded when sampling with them)
