@@ -42,8 +42,13 @@ public final class Latents {
    * @param b the second, same length
    * @param t the position, 0 gives {@code a} and 1 gives {@code b} (exactly: the weights are then 1 and 0)
    * @return the interpolated latent
+   * @throws IllegalArgumentException if the latents differ in size or {@code t} is NaN or infinite (outside
+   *     {@code [0, 1]} it extrapolates along the same arc)
    */
   public static float[] slerp(float[] a, float[] b, double t) {
+    if (!Double.isFinite(t)) {
+      throw new IllegalArgumentException("t must be a finite position (0: a, 1: b), got " + t);
+    }
     if (a.length != b.length) {
       throw new IllegalArgumentException("latents differ in size: " + a.length + " vs " + b.length);
     }

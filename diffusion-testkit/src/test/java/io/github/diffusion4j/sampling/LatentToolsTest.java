@@ -28,6 +28,9 @@ class LatentToolsTest {
     float[] b = {0, 1, 0};
     assertArrayEquals(a, Latents.slerp(a, b, 0), 1e-7f);
     assertArrayEquals(b, Latents.slerp(a, b, 1), 1e-7f);
+    assertEquals("t must be a finite position (0: a, 1: b), got NaN",
+        assertThrows(IllegalArgumentException.class, () -> Latents.slerp(a, b, Double.NaN)).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Latents.slerp(a, b, Double.POSITIVE_INFINITY));
     float[] mid = Latents.slerp(a, b, 0.5);
     assertEquals(1.0, Math.hypot(mid[0], mid[1]), 1e-6, "unit norm kept between orthogonal unit vectors");
     assertEquals(mid[0], mid[1], 1e-7);
