@@ -66,11 +66,11 @@ final class SampleCommand implements Callable<Integer> {
           + "all --init images, or one each in the same order (a folder: all its images). Not with --strength.")
   List<Path> mask;
 
-  @Option(names = "--resample", paramLabel = "J,R", split = ",",
+  @Option(names = "--resample", paramLabel = "J,R",
       description = "With --mask: RePaint's resampling, jump back J steps, walk each jumping step R times in all "
           + "(the paper: 10,10); J below the steps; steps + (R-1) x J x ceil(steps/J - 1) model calls (10,10 of 50 "
           + "steps: 410). Default: none.")
-  List<Integer> resample;
+  String resample; // one J,R pair, parsed by resampling() (picocli's split would show J,R[,J,R...] in the usage)
 
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -213,12 +213,19 @@ final class SampleCommand implements Callable<Integer> {
     if (resample == null) {
       return Resampling.NONE;
     }
-    if (resample.size() != 2 || resample.get(0) == null || resample.get(1) == null) {
-      throw new BadInputException("--resample " + String.join(",", resample.stream().map(String::valueOf).toList())
-          + ": give J,R, two whole numbers (jump length and resamples, e.g. 10,10)");
+    String[] pair = resample.split(",", -1);
+    int j;
+    int r;
+    try {
+      if (pair.length != 2) {
+        throw new NumberFormatException();
+      }
+      j = Integer.parseInt(pair[0].strip());
+      r = Integer.parseInt(pair[1].strip());
+    } catch (NumberFormatException e) {
+      throw new BadInputException("--resample " + resample + ": give J,R, two whole numbers (jump length and "
+          + "resamples, e.g. 10,10)");
     }
-    int j = resample.get(0);
-    int r = resample.get(1);
     if (j < 1) {
       throw new BadInputException("--resample " + j + "," + r + ": J (the jump length, in steps) must be at least 1 "
           + "(e.g. 10,10)");

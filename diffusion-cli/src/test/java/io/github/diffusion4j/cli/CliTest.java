@@ -381,6 +381,12 @@ class CliTest {
         "--resample", "2,-1"), "--resample 2,-1: R (the walks of each jumping step) must be at least 1");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
         "--resample", "3"), "--resample 3: give J,R, two whole numbers");
+    for (String pair : List.of("a,b", "10,10,10", "2,", "2.5,3")) {
+      assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
+          "--resample", pair), "--resample " + pair + ": give J,R, two whole numbers");
+    }
+    Result help = cli("sample", "--help");
+    assertTrue(help.out().contains("--resample=J,R") && !help.out().contains("J,R[,J,R"), "one pair: " + help.out());
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", maskA.toString(),
         "--resample", "1,1000000000"), "--resample 1,1000000000: jumpLength 1 and resamples 1000000000 over 6 steps walk");
 
