@@ -1,7 +1,6 @@
 package io.github.diffusion4j.sampling;
 
 import io.github.diffusion4j.model.NoisePredictor;
-import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
@@ -201,14 +200,8 @@ public final class Inpainting implements StepConstraint {
 
   /** The normals of {@code root.split(purpose).split(visit)}, split by sample, for a batch. */
   private static float[] noise(SamplingRequest batch, long purpose, int visit) {
-    Shape shape = batch.batchShape();
-    float[] z = new float[shape.size()];
-    Noise.seeded(batch.seed())
-        .withVersion(batch.noise())
-        .split(purpose)
-        .split(visit)
-        .fillPerItem(z, batch.count(), shape.itemSize(), batch.firstSample());
-    return z;
+    return SamplingLoop.fillPerSample(SamplingLoop.noiseRoot(batch).split(purpose).split(visit), batch,
+        new float[batch.batchShape().size()]);
   }
 
   /**

@@ -82,11 +82,20 @@ public final class SamplingLoop {
    * a new array per step would be zeroed by the JVM first, a pass over the batch for nothing).
    */
   static float[] noiseValues(SamplingRequest request, int index, float[] data) {
-    Shape shape = request.batchShape();
-    Noise.seeded(request.seed())
-        .withVersion(request.noise())
-        .split(index + 1L)
-        .fillPerItem(data, request.count(), shape.itemSize(), request.firstSample());
+    return fillPerSample(noiseRoot(request).split(index + 1L), request, data);
+  }
+
+  /** The request's noise root, whose splits are the run's streams: step noise, latents, inpainting's. */
+  static Noise noiseRoot(SamplingRequest request) {
+    return Noise.seeded(request.seed()).withVersion(request.noise());
+  }
+
+  /**
+   * Fills {@code data} with a stream's normals, split by sample ({@code request.firstSample()} on), so that a sample's
+   * values do not depend on the batch it is drawn in.
+   */
+  static float[] fillPerSample(Noise stream, SamplingRequest request, float[] data) {
+    stream.fillPerItem(data, request.count(), request.batchShape().itemSize(), request.firstSample());
     return data;
   }
 
