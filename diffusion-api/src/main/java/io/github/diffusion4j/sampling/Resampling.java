@@ -58,8 +58,10 @@ public record Resampling(int jumpLength, int resamples) {
    *
    * @param steps the plan's size, at least 1
    * @return the operations in order
-   * @throws IllegalArgumentException if {@code steps} is below 1, or the walk has more operations than an array holds
-   *     (its length is counted first: a large {@code resamples} is refused, not run out of memory on)
+   * @throws IllegalArgumentException if {@code steps} is below 1, the jump length is not below {@code steps} where
+   *     {@code resamples} is above 1 (the walk would never jump: nothing resampled), or the walk has more operations
+   *     than an array holds (its length is counted first: a large {@code resamples} is refused, not run out of memory
+   *     on)
    */
   public int[] route(int steps) {
     int[] ops = new int[(int) operations(steps)];
@@ -91,6 +93,12 @@ public record Resampling(int jumpLength, int resamples) {
   private long operations(int steps) {
     if (steps < 1) {
       throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+    }
+    if (!isNone() && jumpLength >= steps) { // the walk jumps only from positions more than jumpLength from its start
+      throw new IllegalArgumentException("the jump length " + jumpLength + " must be below the plan's " + steps
+          + " steps (a walk of " + steps + " steps never jumps back " + jumpLength + ", so nothing would be resampled); "
+          + (steps == 1 ? "resampling needs a plan of at least 2 steps" : "give one from 1 to " + (steps - 1)
+              + ", or more steps"));
     }
     long jumps = (long) ((steps - 1) / jumpLength) * (resamples - 1);
     long ops = steps + jumps * ((long) jumpLength + 1);

@@ -41,6 +41,14 @@ class ResamplingTest {
           int[] expected = diffusersRoute(steps, j, r);
           Resampling resampling = new Resampling(j, r);
           String what = steps + " steps, " + j + "," + r;
+          if (r > 1 && j >= steps) { // diffusers walks the plan once: nothing is resampled, so it is refused
+            assertEquals(java.util.stream.IntStream.range(0, steps).boxed().toList(),
+                java.util.Arrays.stream(expected).boxed().toList(), what);
+            int n = steps;
+            assertThrows(IllegalArgumentException.class, () -> resampling.route(n), what);
+            assertThrows(IllegalArgumentException.class, () -> resampling.modelCalls(n), what);
+            continue;
+          }
           assertArrayEquals(expected, resampling.route(steps), what);
           assertEquals((int) java.util.Arrays.stream(expected).filter(op -> op >= 0).count(),
               resampling.modelCalls(steps), what);
@@ -66,7 +74,9 @@ class ResamplingTest {
     assertEquals("jumpLength 1 and resamples 1000000000 over 50 steps walk 97999999952 operations (49000000001 model "
         + "calls), more than 2147483639; lower the resamples or the jump length", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> huge.modelCalls(50));
-    assertEquals(1, huge.modelCalls(1), "one step: no jump");
+    assertEquals("the jump length 1 must be below the plan's 1 steps (a walk of 1 steps never jumps back 1, so nothing "
+        + "would be resampled); resampling needs a plan of at least 2 steps",
+        assertThrows(IllegalArgumentException.class, () -> huge.modelCalls(1)).getMessage());
     assertTrue(new Resampling(10, 10).modelCalls(1000) == 1000 + 99 * 9 * 10);
   }
 }

@@ -160,7 +160,6 @@ final class SampleCommand implements Callable<Integer> {
       int batches = (int) ((total + (long) d.samplingBatchSize() - 1) / d.samplingBatchSize());
       SamplingConsole progress = new SamplingConsole(s.name(), TrainingConsole.isTerminal(), keep,
           frames != null ? Math.max(frames, 50) : 50).batches(batches);
-      checkJump(resampling, request.plan().size());
       int stepsPerBatch = modelCalls(resampling, request.plan().size());
       if (!resampling.isNone()) {
         progress.stepsPerBatch(stepsPerBatch);
@@ -244,18 +243,6 @@ final class SampleCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new BadInputException("--resample " + resampling.jumpLength() + "," + resampling.resamples() + ": "
           + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * Refuses a {@code --resample J,R} whose jump never happens: RePaint's walk jumps back only from positions more than
-   * J steps from the plan's start, so with J at or above the plan's steps it is plain inpainting, silently.
-   */
-  private static void checkJump(Resampling resampling, int steps) {
-    if (resampling.resamples() > 1 && resampling.jumpLength() >= steps) {
-      throw new BadInputException("--resample " + resampling.jumpLength() + "," + resampling.resamples()
-          + ": the jump length J must be below the plan's " + steps + " steps (a walk of " + steps + " steps never "
-          + "jumps back " + resampling.jumpLength() + "); give J from 1 to " + (steps - 1) + ", or more --steps");
     }
   }
 

@@ -419,10 +419,10 @@ class CliTest {
     Path mask = maskPng("jump-mask.png", 5, 5, false, (x, y) -> x >= 3);
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
         "--resample", "6,3", "--sampler", "ddpm", "--out", dir.resolve("jump.npy").toString()),
-        "--resample 6,3: the jump length J must be below the plan's 6 steps");
+        "--resample 6,3: the jump length 6 must be below the plan's 6 steps");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
         "--resample", "10,10", "--steps", "4", "--out", dir.resolve("jump.npy").toString()),
-        "--resample 10,10: the jump length J must be below the plan's 4 steps");
+        "--resample 10,10: the jump length 10 must be below the plan's 4 steps");
     Result r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
         "--resample", "5,2", "--sampler", "ddpm", "--out", dir.resolve("jump.npy").toString());
     assertEquals(0, r.code(), r.all());
