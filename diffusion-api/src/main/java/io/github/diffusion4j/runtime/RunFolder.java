@@ -16,6 +16,8 @@ import java.util.Locale;
  *   samples.png          samples from the final model
  *   denoise.gif          the denoising trajectory
  *   checkpoints/step-N/  checkpoints (the last few are kept)
+ *   samples-ddpm.png     the demo's DDPM samples beside samples.png (DDIM)
+ *   quality.json         the demo's scores of both
  * </pre>
  *
  * @param root the run folder
@@ -124,5 +126,35 @@ public record RunFolder(Path root) {
    */
   public Path checkpoints() {
     return root.resolve("checkpoints");
+  }
+
+  /**
+   * The demo's DDPM samples, beside {@link #samples()} (its DDIM samples).
+   *
+   * @return {@code samples-ddpm.png}
+   */
+  public Path ddpmSamples() {
+    return root.resolve("samples-ddpm.png");
+  }
+
+  /**
+   * The demo's scores of its samples.
+   *
+   * @return {@code quality.json}
+   */
+  public Path quality() {
+    return root.resolve("quality.json");
+  }
+
+  /**
+   * The names of every file and folder a run (or the demo) writes at the top of its folder: what a new run may find
+   * there from a run killed before its first checkpoint.
+   *
+   * @return the names
+   */
+  public java.util.Set<String> fileNames() {
+    return java.util.stream.Stream.of(config(), metrics(), lossChart(), images(), samples(), denoiseGif(),
+        checkpoints(), ddpmSamples(), quality()).map(p -> p.getFileName().toString())
+        .collect(java.util.stream.Collectors.toUnmodifiableSet());
   }
 }

@@ -185,10 +185,6 @@ public final class TrainingRun implements AutoCloseable {
     }
   }
 
-  /** What a run writes into its folder, which a new run may find there (a run killed before its first checkpoint). */
-  private static final java.util.Set<String> RUN_FILES = java.util.Set.of("config.yaml", "metrics.jsonl", "loss.png",
-      "images", "samples.png", "denoise.gif", "checkpoints", "samples-ddpm.png", "quality.json");
-
   /**
    * Refuses, before anything is written, a folder for a new run that holds files a run does not write, or a
    * {@code config.yaml} a run did not write (the user's own configuration, which the run's would replace): a run's
@@ -201,8 +197,9 @@ public final class TrainingRun implements AutoCloseable {
       return;
     }
     List<String> others = new ArrayList<>();
+    java.util.Set<String> runFiles = folder.fileNames();
     try (java.util.stream.Stream<Path> files = Files.list(root)) {
-      files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".") && !RUN_FILES.contains(n)).sorted()
+      files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".") && !runFiles.contains(n)).sorted()
           .forEach(others::add);
     } catch (IOException e) {
       throw new UncheckedIOException(root + ": cannot be listed: " + FileProblems.describe(e), e);

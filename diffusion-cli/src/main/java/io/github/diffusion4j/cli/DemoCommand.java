@@ -92,14 +92,14 @@ final class DemoCommand implements Callable<Integer> {
           Sampler ddpm = d.sampler("ddpm");
           SamplingRequest full = SamplingRequest.of(count, d.imageShape(), 2, Timesteps.full(d.schedule().size()));
           QualityAccumulator ddpmImages = new QualityAccumulator(d.imageShape());
-          RunArtifacts.samples(d, m, ddpm, full, folder.root().resolve("samples-ddpm.png"), null, terminal,
+          RunArtifacts.samples(d, m, ddpm, full, folder.ddpmSamples(), null, terminal,
               (first, images, n) -> ddpmImages.add(images));
           Gaussian reference = d.referenceGaussian(count);
           QualityReport qDdim = ddim.report(reference);
           QualityReport qDdpm = ddpmImages.report(reference);
           EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
-          AtomicFiles.writeString(folder.root().resolve("quality.json"), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
+          AtomicFiles.writeString(folder.quality(), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
               + ", \"ddpm\": " + qDdpm.toJson() + "}\n");
         } finally {
           if (ema != null) {
