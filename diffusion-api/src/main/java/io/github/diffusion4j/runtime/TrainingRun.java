@@ -356,7 +356,9 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   /**
-   * The model being trained.
+   * The model being trained, for use on the thread that runs {@link #run} (in a listener) or after {@code run}
+   * returns. It is not guarded as {@link TrainedModel#model()} is: a call from another thread while {@code run}
+   * trains races with the training step, and no call is supported after {@link #close()}.
    *
    * @return the model (closed with the run)
    */
