@@ -49,7 +49,8 @@ public final class ImageGrid {
    * @param padding pixels between and around cells, at least 0
    * @param minCellPixels the smallest cell side after enlarging, at least 1 (1 disables enlarging)
    * @param padValue the grey level of the padding and title bands, in {@code [0, 1]}
-   * @param columnTitles titles above the columns, at most {@code nrow} (may be empty)
+   * @param columnTitles titles above the columns, at most {@code nrow} (may be empty); a grid of fewer images than
+   *     {@code nrow} has as many columns as images, and refuses more titles than that
    * @param rowTitles titles left of the rows (may be empty)
    */
   public record Options(
@@ -67,7 +68,8 @@ public final class ImageGrid {
      * @param padding pixels between and around cells, at least 0
      * @param minCellPixels the smallest cell side after enlarging, at least 1 (1 disables enlarging)
      * @param padValue the grey level of the padding and title bands, in {@code [0, 1]}
-     * @param columnTitles titles above the columns, at most {@code nrow} (may be empty)
+     * @param columnTitles titles above the columns, at most {@code nrow} (may be empty); a grid of fewer images than
+     *     {@code nrow} has as many columns as images, and refuses more titles than that
      * @param rowTitles titles left of the rows (may be empty)
      * @throws IllegalArgumentException if a value is out of range
      */
@@ -177,7 +179,8 @@ public final class ImageGrid {
    * @param options the layout
    * @return an RGB image
    * @throws IllegalArgumentException if the shape or length is wrong, there are more row titles than
-   *     rows, or the grid would have more than {@link #MAX_PIXELS} pixels
+   *     rows or more column titles than columns (fewer images than {@code nrow} make as many columns as images), or
+   *     the grid would have more than {@link #MAX_PIXELS} pixels
    */
   public static BufferedImage render(float[] images, Shape shape, Options options) {
     if (images.length != shape.size()) {
@@ -208,8 +211,8 @@ public final class ImageGrid {
    *
    * @param shape {@code [N, C, H, W]}
    * @param options the layout
-   * @throws IllegalArgumentException if the shape is wrong or the grid is too large; the message says how
-   *     many pixels it would have
+   * @throws IllegalArgumentException if the shape is wrong, the titles outnumber the rows or columns, or the grid is
+   *     too large; the message says how many pixels it would have
    */
   public static void checkSize(Shape shape, Options options) {
     new Layout(shape, options);
@@ -332,6 +335,11 @@ public final class ImageGrid {
       rows = (n + cols - 1) / cols;
       if (options.rowTitles().size() > rows) {
         throw new IllegalArgumentException(options.rowTitles().size() + " row titles for " + rows + " rows");
+      }
+      if (options.columnTitles().size() > cols) {
+        // fewer images than nrow make fewer columns: a title beyond the last would be drawn past the grid's edge
+        throw new IllegalArgumentException(options.columnTitles().size() + " column titles for " + cols
+            + " columns (" + n + " image" + (n == 1 ? "" : "s") + ", nrow " + options.nrow() + ")");
       }
       int s = scaleFor(h, w, options.minCellPixels());
       int widest = 0;

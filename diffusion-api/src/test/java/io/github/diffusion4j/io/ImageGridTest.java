@@ -149,6 +149,20 @@ class ImageGridTest {
   }
 
   @Test
+  void moreColumnTitlesThanImagesAreRefused() {
+    // nrow 8 but 2 images: 2 columns, and a third title would be drawn past the grid's right edge
+    ImageGrid.Options o = ImageGrid.Options.defaults().withColumnTitles(List.of("a", "b", "c"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> ImageGrid.render(new float[50], Shape.of(2, 1, 5, 5), o));
+    assertEquals("3 column titles for 2 columns (2 images, nrow 8)", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(Shape.of(2, 1, 5, 5), o));
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.canvas(Shape.of(1, 1, 5, 5), o));
+    // as many titles as columns, or fewer, are drawn
+    ImageGrid.render(new float[75], Shape.of(3, 1, 5, 5), o);
+    ImageGrid.render(new float[100], Shape.of(4, 1, 5, 5), o);
+  }
+
+  @Test
   void rejectsBadInput() {
     ImageGrid.Options d = ImageGrid.Options.defaults();
     assertThrows(IllegalArgumentException.class, () -> ImageGrid.render(new float[50], Shape.of(2, 25), d));
