@@ -135,7 +135,8 @@ public final class CheckpointStore {
 
   /**
    * Saves a checkpoint under the step of its training state, then deletes the oldest beyond
-   * {@link #keepLast()}.
+   * {@link #keepLast()}. An old checkpoint that cannot be deleted does not fail the save (the new checkpoint is
+   * already in place): it is logged and tried again by the next save; {@link #saveAndPrune} returns it instead.
    *
    * @param content the content, with a training state
    * @param provenance for the manifest
@@ -155,7 +156,8 @@ public final class CheckpointStore {
 
   /**
    * Saves a checkpoint as {@code step-<step>} (replacing one of the same step), then deletes the oldest
-   * beyond {@link #keepLast()}.
+   * beyond {@link #keepLast()}. An old checkpoint that cannot be deleted does not fail the save: it is logged and
+   * tried again by the next save; {@link #saveAndPrune} returns it instead.
    *
    * @param step the step
    * @param content the content
@@ -164,10 +166,47 @@ public final class CheckpointStore {
    * @throws CheckpointException if writing fails (earlier checkpoints are then untouched)
    */
   public Path save(long step, CheckpointContent content, Provenance provenance) {
+    Saved saved = saveAndPrune(step, content, provenance);
+    saved.notPruned().forEach(problem -> LOG.warn("{}", problem));
+    return saved.directory();
+  }
+
+  /**
+   * What {@link #saveAndPrune} did.
+   *
+   * @param directory the checkpoint written (durable: in place under its name)
+   * @param notPruned one line per old checkpoint beyond {@link #keepLast()} that could not be deleted, naming it
+   *     and why; empty when all went. Such a checkpoint stays complete and loadable, and the next save tries again
+   */
+  public record Saved(Path directory, List<String> notPruned) {
+    /**
+     * Checks and copies.
+     *
+     * @param directory the checkpoint written
+     * @param notPruned the old checkpoints not deleted, one line each
+     */
+    public Saved {
+      java.util.Objects.requireNonNull(directory, "directory");
+      notPruned = List.copyOf(notPruned);
+    }
+  }
+
+  /**
+   * Saves a checkpoint as {@code step-<step>} (replacing one of the same step), then deletes the oldest
+   * beyond {@link #keepLast()}, as {@link #save(long, CheckpointContent, Provenance)} does, but returns, rather than
+   * logs, the old checkpoints that could not be deleted, for a caller that reports them itself (a training run warns
+   * and trains on). A failure to delete one never fails the save: the new checkpoint is already durable.
+   *
+   * @param step the step
+   * @param content the content
+   * @param provenance for the manifest
+   * @return the checkpoint's directory and what could not be pruned
+   * @throws CheckpointException if writing fails (earlier checkpoints are then untouched)
+   */
+  public Saved saveAndPrune(long step, CheckpointContent content, Provenance provenance) {
     Path target = directory.resolve(directoryName(step));
     Checkpoint.write(target, content, provenance);
-    prune();
-    return target;
+    return new Saved(target, prune());
   }
 
   /**
@@ -225,19 +264,41 @@ public final class CheckpointStore {
     return latestDirectory().map(Checkpoint::read);
   }
 
-  /** Deletes the oldest checkpoints beyond {@code keepLast}, each renamed away first. */
-  private void prune() {
-    List<Path> all = list();
+  /**
+   * Deletes the oldest checkpoints beyond {@code keepLast}, each renamed away first; returns one line for each that
+   * could not be (it stays, complete, under its name, or under a {@code .tmp-} name that the next {@link #open}
+   * deletes, and the next save tries again).
+   */
+  private List<String> prune() {
+    List<String> problems = new ArrayList<>();
+    List<Path> all;
+    try {
+      all = list();
+    } catch (CheckpointException e) {
+      return List.of(e.getMessage() + "; old checkpoints not pruned this time");
+    }
     for (int i = 0; i < all.size() - keepLast; i++) {
       Path old = all.get(i);
       Path doomed = AtomicFiles.temporarySibling(old, "deleted");
       try {
         // renamed first, so that a crash mid-delete leaves a .tmp- entry, never a partial step-N
         Files.move(old, doomed, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException | RuntimeException e) {
+        problems.add(old + ": cannot delete old checkpoint (kept; the next save tries again): "
+            + describe(e));
+        continue;
+      }
+      try {
         AtomicFiles.deleteRecursively(doomed);
-      } catch (IOException e) {
-        throw CheckpointException.of(old, "cannot delete old checkpoint: " + FileProblems.describe(e), e);
+      } catch (IOException | RuntimeException e) {
+        problems.add(old + ": cannot delete old checkpoint (moved aside as " + doomed.getFileName()
+            + ", which the next opening of the store deletes): " + describe(e));
       }
     }
+    return problems;
+  }
+
+  private static String describe(Exception e) {
+    return e instanceof IOException io ? FileProblems.describe(io) : String.valueOf(e.getMessage());
   }
 }

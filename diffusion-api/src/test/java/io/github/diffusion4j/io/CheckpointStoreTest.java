@@ -140,6 +140,49 @@ class CheckpointStoreTest {
     assertEquals(List.of("step-00000100", "step-00000200"), names(store.list()));
   }
 
+  /**
+   * Makes a folder immutable ({@code chattr +i}: not even root may rename it), or skips the test where that cannot be
+   * done (no chattr, no CAP_LINUX_IMMUTABLE, a file system without the attribute).
+   */
+  static void immutable(Path folder, boolean on) throws IOException, InterruptedException {
+    Process p;
+    try {
+      p = new ProcessBuilder("chattr", on ? "+i" : "-i", folder.toString()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("no chattr: " + e.getMessage());
+      return;
+    }
+    p.getInputStream().readAllBytes();
+    int rc = p.waitFor();
+    if (on) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(rc == 0, "chattr +i not possible here");
+    }
+  }
+
+  @Test
+  void anOldCheckpointThatCannotBeDeletedDoesNotFailTheSaveAndIsTriedAgain() throws Exception {
+    CheckpointStore store = CheckpointStore.open(dir, 1);
+    Path first = store.save(at(100), CheckpointTest.PROVENANCE);
+    immutable(first, true);
+    try {
+      CheckpointStore.Saved saved = store.saveAndPrune(200, at(200), CheckpointTest.PROVENANCE);
+      assertEquals(dir.resolve("step-00000200"), saved.directory());
+      assertEquals(1, saved.notPruned().size(), saved.notPruned().toString());
+      assertTrue(saved.notPruned().get(0).startsWith(first + ": cannot delete old checkpoint"), saved.notPruned().get(0));
+      assertEquals(List.of("step-00000100", "step-00000200"), names(store.list()));
+      // the plain save neither throws: it logs
+      store.save(at(300), CheckpointTest.PROVENANCE);
+      assertEquals(List.of("step-00000100", "step-00000300"), names(store.list()));
+      assertEquals(at(300), store.latest().orElseThrow().content());
+    } finally {
+      immutable(first, false);
+    }
+    // freed: the next save prunes it
+    CheckpointStore.Saved saved = store.saveAndPrune(400, at(400), CheckpointTest.PROVENANCE);
+    assertEquals(List.of(), saved.notPruned());
+    assertEquals(List.of("step-00000400"), names(store.list()));
+  }
+
   @Test
   void savingTheSameStepAgainReplacesIt() {
     CheckpointStore store = CheckpointStore.open(dir, 5);

@@ -83,6 +83,54 @@ class TrainingRunTest {
   }
 
   /**
+   * An old checkpoint that cannot be pruned (here made immutable, which stops even root from renaming it) used to stop
+   * the run with a CheckpointException although the new checkpoint was already durable; now it is a warning, the run
+   * trains to its end, and a later checkpoint prunes it once it can be deleted.
+   */
+  @Test
+  void anOldCheckpointThatCannotBeDeletedIsAWarningAndTrainingGoesOn() throws Exception {
+    RunFolder folder = new RunFolder(dir.resolve("stuck"));
+    Path first = folder.checkpoints().resolve("step-00000007");
+    boolean[] made = {false};
+    TrainingListener stick = new TrainingListener() {
+      @Override
+      public void onEpochEnd(io.github.diffusion4j.training.EpochSummary e) {
+        if (e.epoch() == 0) {
+          made[0] = chattr(first, "+i"); // after the run's own listener wrote the epoch's checkpoint
+        } else if (e.epoch() == 1) {
+          chattr(first, "-i"); // the next checkpoint prunes it
+        }
+      }
+    };
+    try (Diffusion d = open("training.keep_checkpoints=1", "training.epochs=3");
+        TrainingRun run = TrainingRun.start(d, folder)) {
+      TrainingSummary s = run.run(stick);
+      org.junit.jupiter.api.Assumptions.assumeTrue(made[0], "chattr +i not possible here");
+      assertTrue(s.completed());
+      assertEquals(21, s.progress().step());
+    } finally {
+      chattr(first, "-i");
+    }
+    try (Stream<Path> cps = Files.list(folder.checkpoints())) {
+      assertEquals(List.of("step-00000021"), cps.map(p -> p.getFileName().toString()).toList(),
+          "the stuck checkpoint is pruned by the last save");
+    }
+  }
+
+  private static boolean chattr(Path p, String flag) {
+    try {
+      Process proc = new ProcessBuilder("chattr", flag, p.toString()).redirectErrorStream(true).start();
+      proc.getInputStream().readAllBytes();
+      return proc.waitFor() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
    * The checkpoint's config decides the noise version: a config written before {@code sampling.noise_version}
    * existed samples with version 1 (the same images as then), and the key or an override chooses version 2.
    */
