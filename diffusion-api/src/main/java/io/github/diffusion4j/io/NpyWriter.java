@@ -11,10 +11,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Writes float32 arrays in NumPy's {@code .npy} format, version 1.0, as {@code numpy.save} does: the
- * magic {@code \x93NUMPY}, the version, a little-endian 16-bit header length, and the header {@code
- * {'descr': '<f4', 'fortran_order': False, 'shape': (N, C, H, W), }} padded with spaces and a final
- * newline so that the data starts at a multiple of 64 bytes; then the values, little-endian, row-major.
+ * Writes float32 arrays in NumPy's {@code .npy} format, version 1.0, as the format's specification
+ * ({@code numpy.lib.format}, NEP 1) describes it: the magic {@code \x93NUMPY}, the version bytes {@code 1 0}, a
+ * little-endian 16-bit header length, and the header {@code {'descr': '<f4', 'fortran_order': False, 'shape':
+ * (N, C, H, W), }} (a 1-dimensional shape as {@code (N,)}) padded with spaces and ended by a newline so that the data
+ * starts at the next multiple of 64 bytes; then the values, little-endian, row-major.
+ *
+ * <p>The header is the shortest the specification allows, so the bytes are not always those {@code numpy.save}
+ * writes: NumPy 1.23 and later add spaces for 21 digits of the first dimension (so that a file can grow along it in
+ * place), which makes their header 64 bytes longer for some shapes (for {@code [N, C, H, W]} samples both are 128
+ * bytes). {@code numpy.load} reads both alike.
  */
 public final class NpyWriter {
   private static final int ALIGN = 64;
