@@ -22,7 +22,8 @@ import java.util.stream.Stream;
 
 /**
  * Crash-safe writing of files and directories: the content goes to a temporary sibling named
- * {@code .tmp-<name>-<random>}, is flushed to disk ({@code fsync}), and is then renamed over the final
+ * {@code .tmp-<name>-<random>} (for a name too long for that to fit in 255 bytes, a beginning of the name and a hash
+ * of it stand for {@code <name>}), is flushed to disk ({@code fsync}), and is then renamed over the final
  * name with {@link StandardCopyOption#ATOMIC_MOVE}; finally the parent directory is flushed so that the
  * rename itself is durable. A reader therefore sees the old content or the new content, never a part.
  *
@@ -432,7 +433,7 @@ public final class AtomicFiles {
     if (parent == null || target.getFileName() == null || !Files.isDirectory(parent)) {
       return;
     }
-    String prefix = TEMP_PREFIX + target.getFileName() + "-";
+    String prefix = TEMP_PREFIX + tempStem(target.getFileName().toString()) + "-";
     long now = System.currentTimeMillis();
     try (DirectoryStream<Path> ls = Files.newDirectoryStream(parent,
         p -> p.getFileName().toString().startsWith(prefix))) {
@@ -557,7 +558,7 @@ public final class AtomicFiles {
   private static Path newTempFile(Path parent, String name) throws IOException {
     while (true) {
       try {
-        return Files.createFile(parent.resolve(TEMP_PREFIX + name + "-" + randomSuffix()));
+        return Files.createFile(parent.resolve(TEMP_PREFIX + tempStem(name) + "-" + randomSuffix()));
       } catch (FileAlreadyExistsException e) {
         // try another suffix
       }
@@ -567,7 +568,7 @@ public final class AtomicFiles {
   private static Path newTempDirectory(Path parent, String name) throws IOException {
     while (true) {
       try {
-        return Files.createDirectory(parent.resolve(TEMP_PREFIX + name + "-" + randomSuffix()));
+        return Files.createDirectory(parent.resolve(TEMP_PREFIX + tempStem(name) + "-" + randomSuffix()));
       } catch (FileAlreadyExistsException e) {
         // try another suffix
       }
@@ -583,7 +584,48 @@ public final class AtomicFiles {
    */
   static Path temporarySibling(Path target, String tag) {
     return parentOf(target)
-        .resolve(TEMP_PREFIX + target.getFileName() + "-" + randomSuffix() + "-" + tag);
+        .resolve(TEMP_PREFIX + tempStem(target.getFileName().toString()) + "-" + randomSuffix() + "-" + tag);
+  }
+
+  /**
+   * The longest file name, in bytes, that the usual file systems take (ext4, XFS, btrfs, ZFS, tmpfs, APFS: 255; NTFS
+   * counts 255 UTF-16 units, never fewer than the UTF-8 bytes of the same name).
+   */
+  static final int MAX_NAME_BYTES = 255;
+
+  /** The most a temporary's name adds around its stem: the prefix, {@code -<16 hex>} and {@code -deleted}. */
+  private static final int TEMP_OVERHEAD = TEMP_PREFIX.length() + 1 + 16 + "-deleted".length();
+
+  /**
+   * The part of a temporary's name that stands for its target's name: the name itself where
+   * {@code .tmp-<name>-<16 hex>-deleted} fits in {@link #MAX_NAME_BYTES} UTF-8 bytes; for a longer name (which a file
+   * system takes, while its temporary's would be refused: "File name too long"), the longest beginning of it that
+   * fits with {@code ~} and 8 hex digits of a hash of the whole name, so that every write of that name makes, and
+   * {@link #cleanStaleTemporaries} recognises, temporaries of the same stem, and names that only share a beginning
+   * do not share temporaries.
+   *
+   * @param name a file name
+   * @return the stem
+   */
+  static String tempStem(String name) {
+    byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
+    if (utf8.length + TEMP_OVERHEAD <= MAX_NAME_BYTES) {
+      return name;
+    }
+    String hash = String.format(Locale.ROOT, "%08x", name.hashCode());
+    int budget = MAX_NAME_BYTES - TEMP_OVERHEAD - 1 - hash.length();
+    int end = 0;
+    int bytes = 0;
+    while (end < name.length()) {
+      int cp = name.codePointAt(end);
+      int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+      if (bytes + n > budget) {
+        break;
+      }
+      bytes += n;
+      end += Character.charCount(cp);
+    }
+    return name.substring(0, end) + "~" + hash;
   }
 
   private static String randomSuffix() {

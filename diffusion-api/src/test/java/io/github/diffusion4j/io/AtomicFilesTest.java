@@ -117,6 +117,47 @@ class AtomicFilesTest {
     assertFalse(Files.exists(staleDir), "left by a killed 'diffusion convert --out d'");
   }
 
+  /**
+   * A name the file system takes but whose {@code .tmp-NAME-<hex>} would pass 255 bytes (a long {@code convert --out}
+   * or {@code sample --out}) used to fail with "File name too long" at the write, after the work; its temporaries now
+   * stand for it with a beginning of the name and a hash, which the next write of that name still recognises.
+   */
+  @Test
+  void aNameTooLongForItsTemporaryIsWrittenAndItsStaleTemporariesAreStillCleaned() throws IOException {
+    String file = "s".repeat(230) + ".npy"; // the name fits in 255 bytes, .tmp-NAME-<hex> did not
+    String folder = "x".repeat(240);
+    AtomicFiles.writeString(dir.resolve(file), "one");
+    AtomicFiles.writeString(dir.resolve(file), "two");
+    assertEquals("two", Files.readString(dir.resolve(file)));
+    AtomicFiles.writeDirectory(dir.resolve(folder), tmp -> AtomicFiles.writeDurably(tmp.resolve("a"), out -> out.write(1)));
+    AtomicFiles.writeDirectory(dir.resolve(folder), tmp -> AtomicFiles.writeDurably(tmp.resolve("b"), out -> out.write(2)));
+    assertTrue(Files.exists(dir.resolve(folder).resolve("b")));
+    assertEquals(List.of(file, folder).stream().sorted().toList(), entries());
+
+    for (String name : List.of(file, folder, "short.npy", "y".repeat(255 - 30), "z".repeat(255 - 29), "é".repeat(127),
+        "😀".repeat(63))) {
+      String stem = AtomicFiles.tempStem(name);
+      int longest = (AtomicFiles.TEMP_PREFIX + stem + "-" + "f".repeat(16) + "-deleted")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      assertTrue(longest <= 255, name.length() + " chars: " + longest + " bytes");
+      assertEquals(stem, AtomicFiles.tempStem(name), "the same stem every time");
+      assertTrue(name.startsWith(stem.replaceFirst("~[0-9a-f]{8}$", "")), "cut between characters: " + stem);
+    }
+    assertEquals("short.npy", AtomicFiles.tempStem("short.npy"));
+    assertEquals("y".repeat(225), AtomicFiles.tempStem("y".repeat(225)), "the longest name kept whole");
+    assertTrue(!AtomicFiles.tempStem("x".repeat(240) + "a").equals(AtomicFiles.tempStem("x".repeat(240) + "b")),
+        "names that share a beginning do not share temporaries");
+
+    // a killed writer's stale temporary of a long name is deleted by the next write of that name
+    Path stale = Files.createDirectories(dir.resolve(AtomicFiles.TEMP_PREFIX + AtomicFiles.tempStem(folder) + "-9a"));
+    age(stale);
+    Path staleFile = Files.write(dir.resolve(AtomicFiles.TEMP_PREFIX + AtomicFiles.tempStem(file) + "-1f"), new byte[1]);
+    age(staleFile);
+    AtomicFiles.writeDirectory(dir.resolve(folder), tmp -> AtomicFiles.writeDurably(tmp.resolve("c"), out -> out.write(3)));
+    AtomicFiles.cleanStaleTemporaries(dir.resolve(file)); // as a SampleWriter of that name does
+    assertEquals(List.of(file, folder).stream().sorted().toList(), entries());
+  }
+
   @Test
   void anOldDirectoryLeftBetweenTheTwoRenamesIsRestoredNotDeleted() throws IOException {
     Path old = Files.createDirectories(dir.resolve(".tmp-d-77-old"));
