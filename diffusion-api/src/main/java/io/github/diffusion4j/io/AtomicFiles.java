@@ -587,11 +587,8 @@ public final class AtomicFiles {
         .resolve(TEMP_PREFIX + tempStem(target.getFileName().toString()) + "-" + randomSuffix() + "-" + tag);
   }
 
-  /**
-   * The longest file name, in bytes, that the usual file systems take (ext4, XFS, btrfs, ZFS, tmpfs, APFS: 255; NTFS
-   * counts 255 UTF-16 units, never fewer than the UTF-8 bytes of the same name).
-   */
-  static final int MAX_NAME_BYTES = 255;
+  /** The longest name a temporary may have ({@link FileProblems#MAX_NAME_BYTES}). */
+  static final int MAX_NAME_BYTES = FileProblems.MAX_NAME_BYTES;
 
   /** The most a temporary's name adds around its stem: the prefix, {@code -<16 hex>} and {@code -deleted}. */
   private static final int TEMP_OVERHEAD = TEMP_PREFIX.length() + 1 + 16 + "-deleted".length();

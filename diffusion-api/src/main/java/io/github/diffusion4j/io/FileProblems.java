@@ -51,6 +51,35 @@ public final class FileProblems {
   }
 
   /**
+   * The longest file or folder name, in bytes, that the usual file systems take (ext4, XFS, btrfs, ZFS, tmpfs, APFS:
+   * 255; NTFS counts 255 UTF-16 units, never fewer than the UTF-8 bytes of the same name).
+   */
+  public static final int MAX_NAME_BYTES = 255;
+
+  /**
+   * Whether a path to be written has a name longer than {@link #MAX_NAME_BYTES} (its last name or a folder on its way
+   * that does not exist yet): found up front, a command refuses it before any work instead of failing at the write
+   * with "File name too long".
+   *
+   * @param path the file or folder to be written
+   * @return empty if every name fits; else the problem, e.g. {@code "the name ooo...o.npy is 304 bytes long (UTF-8),
+   *     more than the 255 a file name may have"}
+   */
+  public static Optional<String> ofNameLength(Path path) {
+    for (Path name : path.toAbsolutePath().normalize()) {
+      int bytes = name.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      if (bytes > MAX_NAME_BYTES) {
+        String shown = name.toString().length() > 40
+            ? name.toString().substring(0, 20) + "..." + name.toString().substring(name.toString().length() - 12)
+            : name.toString();
+        return Optional.of("the name " + shown + " is " + bytes + " bytes long (UTF-8), more than the "
+            + MAX_NAME_BYTES + " a file name may have");
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
    * Why files cannot be created in a folder (created first, with its missing parents, if need be), found
    * without changing anything: a creation is tried for real in the folder or its nearest existing ancestor
    * (permission bits do not tell the whole story: read-only file systems, and root, whom they do not bind).
@@ -60,6 +89,10 @@ public final class FileProblems {
    *     {@code "cannot create files in /data (read-only or permission denied)"}
    */
   public static Optional<String> ofWritingInto(Path folder) {
+    Optional<String> name = ofNameLength(folder);
+    if (name.isPresent()) {
+      return name;
+    }
     Path existing = folder.toAbsolutePath().normalize();
     while (existing != null && !Files.exists(existing)) {
       existing = existing.getParent();

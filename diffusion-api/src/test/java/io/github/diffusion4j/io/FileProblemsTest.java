@@ -64,6 +64,17 @@ class FileProblemsTest {
   }
 
   @Test
+  void aNameLongerThanAFileSystemTakesIsFoundUpFront(@TempDir Path dir) {
+    assertEquals(Optional.empty(), FileProblems.ofNameLength(dir.resolve("x".repeat(255))));
+    String long300 = "o".repeat(296) + ".npy";
+    assertEquals(Optional.of("the name oooooooooooooooooooo...oooooooo.npy is 300 bytes long (UTF-8), more than the 255 "
+        + "a file name may have"), FileProblems.ofNameLength(dir.resolve(long300)));
+    assertEquals(Optional.of("the name éééééééééééééééééééé...éééééééééééé is 256 bytes long (UTF-8), more than the "
+        + "255 a file name may have"), FileProblems.ofNameLength(Path.of("é".repeat(128), "x")), "a folder on the way");
+    assertTrue(FileProblems.ofWritingInto(dir.resolve("e".repeat(256))).orElseThrow().contains("256 bytes long"));
+  }
+
+  @Test
   void whyFilesCannotBeCreatedInAFolder(@TempDir Path dir) throws IOException {
     assertEquals(Optional.empty(), FileProblems.ofWritingInto(dir));
     assertEquals(Optional.empty(), FileProblems.ofWritingInto(dir.resolve("a/b")), "created later, under dir");

@@ -32,9 +32,9 @@ public final class OutputFiles {
   private OutputFiles() {}
 
   /**
-   * Fails with a one-line bad-input error unless {@code file}'s folder exists and files can be created in it, and
-   * {@code file} is not a folder: the check of an output file's option before anything is computed (also {@code
-   * diffusion spark eval --json}'s, before its job).
+   * Fails with a one-line bad-input error unless {@code file}'s folder exists and files can be created in it, its name
+   * fits in {@link FileProblems#MAX_NAME_BYTES}, and {@code file} is not a folder: the check of an output file's
+   * option before anything is computed (also {@code diffusion spark eval --json}'s, before its job).
    *
    * @param option the option that names the file, for the message
    * @param file the file to be written
@@ -42,6 +42,9 @@ public final class OutputFiles {
    */
   public static void checkWritable(String option, Path file) {
     fileName(option, file);
+    FileProblems.ofNameLength(file).ifPresent(problem -> {
+      throw new BadInputException(option + " " + file + ": " + problem);
+    });
     Path parent = file.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
       throw new BadInputException(option + " " + file + ": " + (parent != null && Files.exists(parent)

@@ -548,6 +548,13 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--frames", "3", "--out", dir.resolve("strip.png").toString()),
         "--frames (the strip strip-frames.png) " + strip + ": is a folder; give a file name");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", dir.resolve("x.jpg").toString()), "unknown format");
+    // a name no file system takes is refused before sampling (it failed at the write, after the work, exit 1)
+    Path tooLong = dir.resolve("o".repeat(296) + ".npy");
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--out", tooLong.toString()),
+        "diffusion: --out " + tooLong + ": the name oooooooooooooooooooo...oooooooo.npy is 300 bytes long (UTF-8), "
+            + "more than the 255 a file name may have");
+    assertBad(cli("export", "--checkpoint", ck.toString(), "--out", dir.resolve("e".repeat(256)).toString()),
+        "is 256 bytes long (UTF-8), more than the 255");
     assertBad(cli("sample", "--checkpoint", dir.resolve("nope").toString()), "no such checkpoint");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta -1: must be a finite number at least 0");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-0.25"), "--eta -0.25: must");
