@@ -35,7 +35,9 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * GIF is used.
  *
  * <p>Memory: an image larger than {@link #MAX_DECODED_PIXELS} is decoded with ImageIO's source subsampling
- * (every n-th pixel), so that decoding holds at most about that many pixels whatever the file declares.
+ * (every n-th pixel), so that decoding holds at most about that many pixels whatever the file declares. A crop
+ * decodes only the part it reads ({@link ImageFit#region}, ImageIO's source region on the subsampling's grid), so a
+ * long, narrow image's middle is all that is decoded; the bytes are those of the whole image fitted.
  */
 final class ImageDecoder {
   /** The most pixels decoded at once (16.7 million); larger images are subsampled while decoding. */
@@ -141,13 +143,28 @@ final class ImageDecoder {
     if (step > 1) {
       param.setSourceSubsampling(step, step, 0, 0);
     }
+    // the image as decoded whole (every step-th pixel), and the part of it the fit reads: a crop decodes only that
+    // (a 2^20 x 1024 image cropped to 1024 x 1024 was decoded whole, more than a raster holds), on the same grid of
+    // pixels, so the bytes are those of the whole image
+    int decodedW = (w + step - 1) / step;
+    int decodedH = (h + step - 1) / step;
+    int[] part = fit == null ? new int[] {0, decodedW, 0, decodedH} : fit.region(decodedW, decodedH);
+    if (part[0] > 0 || part[1] < decodedW || part[2] > 0 || part[3] < decodedH) {
+      param.setSourceRegion(new java.awt.Rectangle(part[0] * step, part[2] * step, (part[1] - 1 - part[0]) * step + 1,
+          (part[3] - 1 - part[2]) * step + 1));
+    }
     BufferedImage image = reader.read(0, param);
     if (!warnings.isEmpty()) {
       throw new DataFileException(file, "is truncated or corrupt: " + warnings.get(0));
     }
     ImageInfo info = new ImageInfo(w, h, colour(image.getColorModel()));
     if (fit != null) {
-      fit.apply(image.getWidth(), image.getHeight(), rows(image, fit.channels()), dst, offset);
+      if (image.getWidth() != part[1] - part[0] || image.getHeight() != part[3] - part[2]) {
+        throw new DataFileException(file, "decoded as " + image.getWidth() + "x" + image.getHeight() + " pixels, not "
+            + "the " + (part[1] - part[0]) + "x" + (part[3] - part[2]) + " asked for; the " + format + " reader is "
+            + "at odds with the file");
+      }
+      fit.apply(decodedW, decodedH, part[0], part[2], image.getWidth(), rows(image, fit.channels()), dst, offset);
     }
     return info;
   }

@@ -177,13 +177,46 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
    * @param offset where the first byte goes
    */
   void apply(int imageWidth, int imageHeight, PixelRows rows, byte[] dst, int offset) {
+    apply(imageWidth, imageHeight, 0, 0, imageWidth, rows, dst, offset);
+  }
+
+  /**
+   * The part of an image that {@link #apply} reads: {@code {x0, x1, y0, y1}}, the columns {@code [x0, x1)} and rows
+   * {@code [y0, y1)}; all of it for pad, the centre for crop (a long, narrow image's middle). Decoding only that part
+   * gives the same bytes ({@link #apply(int, int, int, int, int, PixelRows, byte[], int)}).
+   *
+   * @param imageWidth the image's width
+   * @param imageHeight the image's height
+   * @return the region
+   */
+  int[] region(int imageWidth, int imageHeight) {
     double s = scale(imageWidth, imageHeight);
-    Axis xs = Axis.of(imageWidth, width(), s);
+    int[] x = Axis.of(imageWidth, width(), s).span(imageWidth);
+    int[] y = Axis.of(imageHeight, height(), s).span(imageHeight);
+    return new int[] {x[0], x[1], y[0], y[1]};
+  }
+
+  /**
+   * {@link #apply(int, int, PixelRows, byte[], int)} from a part of the image ({@link #region}): the weights are the
+   * whole image's, so the bytes are those of the whole image.
+   *
+   * @param imageWidth the whole image's width
+   * @param imageHeight the whole image's height
+   * @param x0 the part's first column
+   * @param y0 the part's first row
+   * @param partWidth the part's width
+   * @param rows the part's rows ({@code 0} is the image's row {@code y0}), in this fit's channels
+   * @param dst the destination
+   * @param offset where the first byte goes
+   */
+  void apply(int imageWidth, int imageHeight, int x0, int y0, int partWidth, PixelRows rows, byte[] dst, int offset) {
+    double s = scale(imageWidth, imageHeight);
+    Axis xs = Axis.of(imageWidth, width(), s).shifted(x0);
     Axis ys = Axis.of(imageHeight, height(), s);
     int c = channels();
     int w = width();
     int h = height();
-    double[][] src = new double[c][imageWidth];
+    double[][] src = new double[c][partWidth];
     double[][] across = new double[c][w];
     double[][] out = new double[c][h * w];
     int cachedRow = -1;
@@ -191,7 +224,7 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
       for (int k = ys.start[i]; k < ys.start[i + 1]; k++) {
         int y = ys.index[k];
         if (y != cachedRow) {
-          rows.row(y, src);
+          rows.row(y - y0, src);
           for (int ch = 0; ch < c; ch++) {
             xs.resample(src[ch], across[ch]);
           }
@@ -258,6 +291,33 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
       }
       start[n] = k;
       return new Axis(start, index, weight);
+    }
+
+    /** The source pixels read: {@code {first, last + 1}}; {@code {0, length}} if none. */
+    int[] span(int length) {
+      int n = start[start.length - 1];
+      if (n == 0) {
+        return new int[] {0, length};
+      }
+      int lo = Integer.MAX_VALUE;
+      int hi = -1;
+      for (int k = 0; k < n; k++) {
+        lo = Math.min(lo, index[k]);
+        hi = Math.max(hi, index[k]);
+      }
+      return new int[] {lo, hi + 1};
+    }
+
+    /** The same weights over a source that starts at pixel {@code from}. */
+    Axis shifted(int from) {
+      if (from == 0) {
+        return this;
+      }
+      int[] moved = index.clone();
+      for (int k = 0; k < start[start.length - 1]; k++) {
+        moved[k] -= from;
+      }
+      return new Axis(start, moved, weight);
     }
 
     void resample(double[] src, double[] dst) {

@@ -9,6 +9,7 @@ import io.github.diffusion4j.data.ImageFit.Resize;
 import io.github.diffusion4j.random.RandomGenerator;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.tensor.Shape;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -220,5 +221,79 @@ class ImageFitTest {
     assertEquals("the decoder failed (42)", ImageDecoder.describe(new IllegalStateException("42")));
     assertEquals("Unexpected end of ZLIB input stream",
         ImageDecoder.describe(new java.io.IOException("Unexpected end of ZLIB input stream")));
+  }
+
+  /**
+   * The old path: the whole image decoded (every step-th pixel past 16.7 million), then fitted. A crop now decodes
+   * only the part it reads; the bytes must be the same, PNG and JPEG, gray and RGB, wide and tall.
+   */
+  private static byte[] fittedWhole(java.nio.file.Path file, ImageFit fit) throws java.io.IOException {
+    try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(file.toFile())) {
+      javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReaders(in).next();
+      try {
+        reader.setInput(in, true, true);
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        javax.imageio.ImageReadParam param = reader.getDefaultReadParam();
+        int step = ImageDecoder.subsampling(w, h, fit);
+        if (step > 1) {
+          param.setSourceSubsampling(step, step, 0, 0);
+        }
+        java.awt.image.BufferedImage image = reader.read(0, param);
+        byte[] out = new byte[fit.shape().size()];
+        fit.apply(image.getWidth(), image.getHeight(), ImageDecoder.rows(image, fit.channels()), out, 0);
+        return out;
+      } finally {
+        reader.dispose();
+      }
+    }
+  }
+
+  @Test
+  void aCropDecodesOnlyItsPartAndGivesTheBytesOfTheWholeImage(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.util.Random random = new java.util.Random(11);
+    int[][] sizes = {{97, 61}, {61, 97}, {300, 40}, {33, 33}, {40, 301}, {4400, 3900}};
+    int n = 0;
+    for (int[] size : sizes) {
+      int w = size[0];
+      int h = size[1];
+      boolean big = (long) w * h > ImageDecoder.MAX_DECODED_PIXELS; // decoded every 2nd pixel: the part on that grid
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h,
+          big ? java.awt.image.BufferedImage.TYPE_BYTE_GRAY : java.awt.image.BufferedImage.TYPE_INT_RGB);
+      if (big) {
+        byte[] data = ((java.awt.image.DataBufferByte) img.getRaster().getDataBuffer()).getData();
+        for (int p = 0; p < data.length; p++) {
+          data[p] = (byte) ((p % w) * 7 + (p / w) * 13 + ((p * 2654435761L) >>> 28));
+        }
+      }
+      for (int y = 0; y < (big ? 0 : h); y++) {
+        for (int x = 0; x < w; x++) {
+          // smooth with some noise: JPEG's blocks and chroma subsampling have something to work on
+          int r = (x * 255 / w + random.nextInt(40)) & 0xff;
+          int g = (y * 255 / h + random.nextInt(40)) & 0xff;
+          img.setRGB(x, y, (r << 16) | (g << 8) | ((r ^ g) & 0xff));
+        }
+      }
+      for (String format : big ? new String[] {"png"} : new String[] {"png", "jpg"}) {
+        java.nio.file.Path file = dir.resolve(w + "x" + h + "." + format);
+        assertTrue(javax.imageio.ImageIO.write(img, format, file.toFile()));
+        for (ImageFit fit : List.of(new ImageFit(Shape.of(3, 16, 16), Resize.CROP, false),
+            new ImageFit(Shape.of(1, 8, 24), Resize.CROP, false), new ImageFit(Shape.of(3, 32, 32), Resize.CROP, true),
+            new ImageFit(Shape.of(3, 16, 16), Resize.PAD, false))) {
+          if (fit.problem(w, h).isPresent()) {
+            continue;
+          }
+          byte[] part = new byte[fit.shape().size()];
+          ImageDecoder.read(file, fit, part, 0);
+          assertArrayEquals(fittedWhole(file, fit), part, file.getFileName() + " " + fit);
+          n++;
+        }
+      }
+    }
+    assertTrue(n >= 30, n + " comparisons");
+    int[] region = new ImageFit(Shape.of(3, 1024, 1024), Resize.CROP, false).region(1 << 20, 1024);
+    assertArrayEquals(new int[] {(1 << 19) - 512, (1 << 19) + 512, 0, 1024}, region,
+        "a 2^20 x 1024 image cropped to 1024 x 1024 reads its middle 1024 columns");
   }
 }

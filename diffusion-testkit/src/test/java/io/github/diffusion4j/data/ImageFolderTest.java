@@ -308,6 +308,20 @@ class ImageFolderTest {
   }
 
   @Test
+  void aLongNarrowImageToCropDecodesOnlyItsMiddle() {
+    // crop takes the middle 1024 x 1024 of 2^20 x 1024 unscaled: nothing to subsample, and the whole image (2^30
+    // pixels, more than a raster holds) was decoded ("is corrupt: Invalid scanline stride"); now only the middle is,
+    // and the file's missing data is found
+    ImageFit crop = new ImageFit(Shape.of(3, 1024, 1024), Resize.CROP, false);
+    assertEquals(1, ImageDecoder.subsampling(1 << 20, 1024, crop));
+    for (int[] size : new int[][] {{1 << 20, 1024}, {1024, 1 << 20}}) {
+      Path strip = TestImages.write(dir.resolve("strip-" + size[0] + ".png"), TestImages.lyingPng(size[0], size[1]));
+      String message = bad(strip, crop).getMessage();
+      assertTrue(message.startsWith(strip + ": is truncated or corrupt: "), message);
+    }
+  }
+
+  @Test
   void foldersWithoutImagesAndMissingFoldersAreErrors() throws IOException {
     assertEquals(dir.resolve("nope") + ": no such folder",
         assertThrows(DataFileException.class, () -> ImageFolder.scan(dir.resolve("nope"), rgb(4, 4))).getMessage());
