@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * formula, the noise layout, and the loop's hook.
  */
 class InpaintingTest {
-  private static final ReferenceBackend REF = new ReferenceBackend();
+  private static final ReferenceBackend REF = SamplerMathTest.REF; // TwoThreads makes its tensors there too
   private final Schedule schedule = Schedule.of(ScheduleSpec.linear(1000));
   private static final Shape IMAGE = Shape.of(3, 4, 4);
   private static final int K = IMAGE.size();

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * reproduce that distribution.
  */
 class SamplerMathTest {
-  private static final ReferenceBackend REF = new ReferenceBackend();
+  static final ReferenceBackend REF = new ReferenceBackend(); // InpaintingTest shares it with TwoThreads
   private final ReferenceBackend ref = REF;
   private static final Shape BATCH = Shape.of(4, 1, 3, 3);
 
