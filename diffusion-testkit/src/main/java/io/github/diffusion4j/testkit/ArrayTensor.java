@@ -27,8 +27,9 @@ public final class ArrayTensor implements Tensor, ScopeStack.Resource {
   }
 
   private float[] other(Tensor t) {
-    if (!(t instanceof ArrayTensor a)) {
-      throw new IllegalArgumentException("not a reference tensor: " + t);
+    if (!(t instanceof ArrayTensor a) || a.backend != backend) {
+      throw new IllegalArgumentException(
+          "operand " + t + " is not a tensor of this reference backend; create it with this backend's factory");
     }
     shape.checkSame(a.shape, "operand");
     return a.data();

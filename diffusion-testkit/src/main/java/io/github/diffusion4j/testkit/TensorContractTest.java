@@ -3,6 +3,7 @@ package io.github.diffusion4j.testkit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.spi.Backend;
@@ -274,6 +275,106 @@ public abstract class TensorContractTest extends BackendFixture {
       assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.add(y)).getMessage());
       assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1)).getMessage());
       assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(5, 5)));
+    }
+  }
+
+  /**
+   * Every binary operation checks its operand's shape, not only its size: {@code [3, 8]} has as many elements as
+   * {@code [3, 2, 2, 2]} (a size check passes it), and {@code [1, 2, 2, 2]} broadcasts against it (a library's
+   * broadcasting passes it), in either direction.
+   */
+  @Test
+  void everyBinaryOperationRejectsAnotherShape() {
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      for (Shape wrong : List.of(Shape.of(3, 8), Shape.of(1, 2, 2, 2), Shape.of(3, 2, 2, 1))) {
+        Tensor y = t().zeros(wrong);
+        String expected = "operand has shape " + wrong + ", expected " + SHAPE;
+        List<Executable> ops = List.of(() -> x.add(y), () -> x.sub(y), () -> x.mul(y), () -> x.div(y),
+            () -> x.combine(1, y, 1), () -> x.combine(1, y, 1, x, 1), () -> x.combine(1, x, 1, y, 1),
+            () -> x.combinePerSample(new double[3], y, new double[3]));
+        for (int i = 0; i < ops.size(); i++) {
+          assertEquals(expected, assertThrows(IllegalArgumentException.class, ops.get(i), "operation " + i + " with "
+              + wrong).getMessage(), "operation " + i);
+        }
+        Tensor small = t().zeros(Shape.of(1, 2, 2, 2));
+        assertThrows(IllegalArgumentException.class, () -> small.add(x), "a [1, ...] tensor plus a batch of 3");
+        assertThrows(IllegalArgumentException.class, () -> small.mul(x), "a [1, ...] tensor times a batch of 3");
+      }
+    }
+  }
+
+  /** Each factor array of the per-item forms is checked on its own: one of the right length does not vouch for both. */
+  @Test
+  void perItemFactorsOfAnotherLengthAreRejected() {
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      Tensor y = t().zeros(SHAPE);
+      assertThrows(IllegalArgumentException.class, () -> x.combinePerSample(new double[3], y, new double[4]));
+      assertThrows(IllegalArgumentException.class, () -> x.combinePerSample(new double[3], y, new double[2]));
+      assertThrows(IllegalArgumentException.class, () -> x.combinePerSample(new double[4], y, new double[3]));
+      assertThrows(IllegalArgumentException.class, () -> x.mulPerSample(new double[4]));
+      assertThrows(IllegalArgumentException.class, () -> x.mulPerSample(new float[2]));
+    }
+  }
+
+  /**
+   * A released tensor is refused as an operand too, not only as the receiver: a backend that recycles memory would
+   * otherwise read whatever tensor now lives there.
+   */
+  @Test
+  void aReleasedOperandIsRefused() {
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().fromArray(values(SHAPE.size(), 12), SHAPE);
+      Tensor gone = t().fromArray(values(SHAPE.size(), 13), SHAPE);
+      gone.close();
+      t().zeros(SHAPE); // may reuse the released memory
+      for (Executable e : List.<Executable>of(() -> x.add(gone), () -> x.sub(gone), () -> x.mul(gone),
+          () -> x.div(gone), () -> x.combine(1, gone, 1), () -> x.combine(1, x, 1, gone, 1),
+          () -> x.combine(1, gone, 1, x, 1), () -> x.combinePerSample(new double[3], gone, new double[3]))) {
+        assertThrows(IllegalStateException.class, e);
+      }
+    }
+  }
+
+  /** An operand of another backend (another instance of the same kind too) is refused, as {@link Tensor} says. */
+  @Test
+  void anOperandOfAnotherBackendIsRefused() {
+    Backend other = createBackend();
+    try (TensorScope s = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      Tensor foreign = other.tensors().zeros(SHAPE);
+      for (Executable e : List.<Executable>of(() -> x.add(foreign), () -> x.mul(foreign), () -> x.combine(1, foreign, 1),
+          () -> x.combine(1, x, 1, foreign, 1), () -> x.combinePerSample(new double[3], foreign, new double[3]))) {
+        assertThrows(IllegalArgumentException.class, e);
+      }
+    } finally {
+      other.close();
+    }
+  }
+
+  /** The square root of a negative element is NaN, as {@link Tensor#sqrt()} says (not the root of its magnitude). */
+  @Test
+  void sqrtOfANegativeIsNaN() {
+    try (TensorScope s = t().openScope()) {
+      float[] r = t().fromArray(new float[] {-4f, -0f, 0f, 4f}, Shape.of(1, 4)).sqrt().toFloatArray();
+      assertTrue(Float.isNaN(r[0]), "sqrt(-4) is NaN, got " + r[0]);
+      assertEquals(0f, r[1], 0f);
+      assertEquals(0f, r[2], 0f);
+      assertEquals(2f, r[3], 0f);
+    }
+  }
+
+  /** {@link Tensor#toFloatArray()} copies: writing into the array it gave changes neither the tensor nor the next copy. */
+  @Test
+  void toFloatArrayIsACopy() {
+    try (TensorScope s = t().openScope()) {
+      float[] a = values(SHAPE.size(), 14);
+      Tensor x = t().fromArray(a, SHAPE);
+      float[] first = x.toFloatArray();
+      java.util.Arrays.fill(first, 7f);
+      assertArrayEquals(a, x.toFloatArray(), "the tensor after its copy was written");
+      assertArrayEquals(a, x.add(0.0).toFloatArray(), "an operation on the tensor after its copy was written");
     }
   }
 
