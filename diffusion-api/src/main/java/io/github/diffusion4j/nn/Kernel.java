@@ -23,6 +23,12 @@ public interface Kernel {
    * adds the gradients of the layer's parameters to the parameter store's gradient and returns the
    * gradients of its inputs. The inputs and the output stay alive until this returns.
    *
+   * <p>A returned gradient may be {@code gradOutput} itself or share its memory (a reshape's, a residual sum's),
+   * and one value may be returned for several inputs: the model counts the references to each value by identity
+   * and gives each back ({@link Pass#release}) once, after its last reader, releasing {@code gradOutput} (where it
+   * was not returned) as soon as this returns. A value that shares memory with {@code gradOutput} must therefore
+   * stay valid after {@code gradOutput} is released. The kernel releases none of its arguments.
+   *
    * @param gradOutput the gradient of the loss with respect to the output
    * @param inputs the values the forward pass read
    * @param output the value the forward pass returned

@@ -39,7 +39,8 @@ public interface ParameterStore extends AutoCloseable {
   int size();
 
   /**
-   * A copy of one vector.
+   * A copy of one vector. Before the moving average has started ({@link #hasAverage()} false), {@link
+   * Buffer#AVERAGE} reads as a copy of the weights, the value the first {@link #updateAverage} starts it at.
    *
    * @param buffer which one
    * @return its {@link #size()} values in layout order
@@ -47,10 +48,11 @@ public interface ParameterStore extends AutoCloseable {
   float[] read(Buffer buffer);
 
   /**
-   * Overwrites one vector.
+   * Overwrites one vector (a write of {@link Buffer#AVERAGE} starts the moving average at {@code values}).
    *
    * @param buffer which one
    * @param values {@link #size()} values in layout order
+   * @throws IllegalArgumentException if {@code values} has another length than {@link #size()}
    */
   void write(Buffer buffer, float[] values);
 

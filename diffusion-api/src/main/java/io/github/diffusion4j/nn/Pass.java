@@ -34,11 +34,13 @@ public interface Pass extends AutoCloseable {
   Value input(Tensor x, int from);
 
   /**
-   * Values computed in Java (a timestep embedding, a dropout mask).
+   * Values computed in Java (a timestep embedding, a dropout mask). The pass copies {@code data} and keeps no
+   * reference to it: the caller may reuse the array as soon as this returns.
    *
    * @param data {@code items() * itemShape.size()} values, row-major {@code [items, itemShape...]}
    * @param itemShape the shape of one item
    * @return the value
+   * @throws IllegalArgumentException if {@code data} has another length
    */
   Value host(float[] data, Shape itemShape);
 

@@ -356,6 +356,56 @@ public abstract class LayerContractTests extends BackendFixture {
     }
   }
 
+  /**
+   * {@link io.github.diffusion4j.nn.Pass#host} copies its array (the model may reuse it) and refuses one of another
+   * length than {@code items() * itemShape.size()}, shorter or longer, rather than reading past it or ignoring the
+   * rest. Exact comparison: the values only travel, no arithmetic touches them.
+   */
+  @Test
+  void hostValuesAreCopiedAndCheckedForLength() {
+    io.github.diffusion4j.nn.Network network = LayerCases.get("linear").spec().network();
+    Shape item = Shape.of(2, 4);
+    float[] data = GoldenCases.input(3 * item.size());
+    float[] copy = data.clone();
+    try (TensorScope s = t().openScope(); io.github.diffusion4j.nn.Pass pass = backend.layers().open(network, 3, false)) {
+      io.github.diffusion4j.nn.Value v = pass.host(data, item);
+      java.util.Arrays.fill(data, 9f);
+      assertArrayEquals(copy, pass.output(v, Shape.batchOf(3, item)).toFloatArray(), "the values the pass was given");
+      assertThrows(IllegalArgumentException.class, () -> pass.host(new float[3 * item.size() - 1], item), "one short");
+      assertThrows(IllegalArgumentException.class, () -> pass.host(new float[3 * item.size() + 1], item), "one over");
+      assertThrows(IllegalArgumentException.class, () -> pass.host(new float[2 * item.size()], item), "two items of three");
+    }
+  }
+
+  /**
+   * {@link io.github.diffusion4j.nn.ParameterStore}'s moving average, as its Javadoc says: before it starts it reads as
+   * the weights, the first update starts it there, a write starts it at the values written, and a vector of another
+   * length is refused. Exact comparisons: {@code 0.5 * w + 0.5 * w} is {@code w} in any precision.
+   */
+  @Test
+  void theMovingAverageReadsAsTheWeightsUntilItStarts() {
+    Map<String, int[]> layout = LayerCases.get("linear").spec().parameterShapes();
+    try (io.github.diffusion4j.nn.ParameterStore store = backend.layers().parameters(layout)) {
+      float[] w = GoldenCases.input(store.size());
+      store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.WEIGHTS, w);
+      assertTrue(!store.hasAverage(), "no average before updateAverage or a write of it");
+      assertArrayEquals(w, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE), "the average before it starts");
+      assertThrows(IllegalArgumentException.class,
+          () -> store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE, new float[store.size() - 1]));
+      assertThrows(IllegalArgumentException.class,
+          () -> store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.WEIGHTS, new float[store.size() + 1]));
+      store.updateAverage(0.5);
+      assertTrue(store.hasAverage());
+      assertArrayEquals(w, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE), "started at the weights");
+    }
+    try (io.github.diffusion4j.nn.ParameterStore store = backend.layers().parameters(layout)) {
+      float[] a = GoldenCases.target(store.size());
+      store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE, a);
+      assertTrue(store.hasAverage(), "a write starts the average");
+      assertArrayEquals(a, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE));
+    }
+  }
+
   @Test
   void everyGoldenCaseBelongsToAKind() {
     assertArrayEquals(

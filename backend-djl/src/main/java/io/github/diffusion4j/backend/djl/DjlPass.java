@@ -208,6 +208,10 @@ final class DjlPass implements Pass {
 
   @Override
   public Value host(float[] data, Shape itemShape) {
+    if (data.length != (long) items * itemShape.size()) {
+      throw new IllegalArgumentException("djl: host: " + data.length + " values for " + items + " items of shape "
+          + itemShape + ", expected " + (long) items * itemShape.size());
+    }
     return value(PtArrays.fromArray(backend.root(), data, batchDims(itemShape)));
   }
 
