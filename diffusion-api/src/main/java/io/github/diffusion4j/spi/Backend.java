@@ -58,7 +58,9 @@ public interface Backend extends AutoCloseable {
 
   /**
    * Releases every tensor and model of this backend; closing twice does nothing. Its factory then refuses new
-   * tensors and scopes ({@code IllegalStateException}: "the NAME backend is closed").
+   * tensors and scopes ({@code IllegalStateException}: "the NAME backend is closed"). Close it after the scopes
+   * opened on it: a tensor in a scope still open when the backend closes is released at the latest when that
+   * scope closes (a backend may release it at once).
    */
   @Override
   void close();

@@ -6,8 +6,8 @@ import java.util.Arrays;
  * The immutable shape of a {@link Tensor}: its dimensions, outermost first (a batch of images is
  * {@code [N, C, H, W]}).
  *
- * <p>Every dimension is positive and the total number of elements fits in an {@code int}, so a tensor
- * can always be copied into one Java array.
+ * <p>Every dimension is positive and the total number of elements is at most {@code Integer.MAX_VALUE - 8}, so a
+ * tensor can always be copied into one Java array.
  */
 public final class Shape {
   private final int[] dims;
@@ -38,8 +38,8 @@ public final class Shape {
    *
    * @param dims the dimensions, outermost first; each positive
    * @return the shape
-   * @throws IllegalArgumentException if there are no dimensions, one is not positive, or the element
-   *     count overflows an {@code int}
+   * @throws IllegalArgumentException if there are no dimensions, one is not positive, or there are more than
+   *     {@code Integer.MAX_VALUE - 8} elements (the largest Java array)
    */
   public static Shape of(int... dims) {
     if (dims == null) {
@@ -54,6 +54,8 @@ public final class Shape {
    * @param batch the number of items, positive
    * @param item the shape of one item
    * @return the batch shape
+   * @throws IllegalArgumentException if {@code batch} is not positive, {@code item} is null, or the batch has too
+   *     many elements (see {@link #of})
    */
   public static Shape batchOf(int batch, Shape item) {
     if (item == null) {
@@ -164,8 +166,10 @@ public final class Shape {
   /**
    * This shape with another batch size.
    *
-   * @param batch the new first dimension
+   * @param batch the new first dimension, positive
    * @return the new shape
+   * @throws IllegalArgumentException if {@code batch} is not positive or the shape would have too many elements
+   *     (see {@link #of})
    */
   public Shape withBatch(int batch) {
     int[] d = dims.clone();
