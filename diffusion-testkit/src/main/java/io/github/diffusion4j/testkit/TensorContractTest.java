@@ -275,6 +275,9 @@ public abstract class TensorContractTest extends BackendFixture {
       assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.add(y)).getMessage());
       assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> x.combine(1, y, 1)).getMessage());
       assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(5, 5)));
+      // smaller shapes too: a check of "fits" rather than "same size" would drop the tail
+      assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(23)));
+      assertThrows(IllegalArgumentException.class, () -> x.reshape(Shape.of(2, 2, 2, 2)));
     }
   }
 
