@@ -446,6 +446,42 @@ public abstract class TensorContractTest extends BackendFixture {
     outer.close();
   }
 
+  /** {@link TensorScope#keep} on a closed scope is refused, as its Javadoc says, rather than moving the tensor. */
+  @Test
+  void keepOnAClosedScopeIsRefused() {
+    try (TensorScope outer = t().openScope()) {
+      Tensor x = t().zeros(SHAPE);
+      TensorScope inner = t().openScope();
+      inner.close();
+      assertThrows(IllegalStateException.class, () -> inner.keep(x));
+      assertEquals(0.0, x.sum(), 0.0, "the tensor stays with its scope");
+    }
+  }
+
+  /**
+   * A scope is closed on the thread that opened it: another thread's close is refused and leaves it open, its tensors
+   * alive, so that the opening thread still closes it.
+   */
+  @Test
+  void aScopeClosedOnAnotherThreadIsRefused() throws Exception {
+    TensorScope s = t().openScope();
+    try {
+      Tensor x = t().zeros(SHAPE);
+      ExecutorService pool = Executors.newSingleThreadExecutor();
+      try {
+        Future<?> closing = pool.submit(s::close);
+        java.util.concurrent.ExecutionException e =
+            assertThrows(java.util.concurrent.ExecutionException.class, closing::get);
+        assertTrue(e.getCause() instanceof IllegalStateException, "refused with " + e.getCause());
+      } finally {
+        pool.shutdownNow();
+      }
+      assertEquals(0.0, x.sum(), 0.0, "the scope is still open");
+    } finally {
+      s.close();
+    }
+  }
+
   @Test
   void scopesAreThreadConfined() throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(4);
