@@ -308,4 +308,46 @@ class FrechetDistanceTest {
     assertEquals(n, g.count());
     assertEquals(d, g.dimension());
   }
+
+  @Test
+  void theHeapEstimateIsItsDocumentedSumOfArrays() {
+    // heapBytes' own accounting, by hand for d = 100:
+    // kept vectors (n <= d): 12 d n per set, and 8 (n1 n2 + 2 min(n1, n2)^2) for the products
+    assertEquals(12 * 100 * 50 * 2 + 8 * (50 * 50 + 2 * 50 * 50), FrechetDistance.heapBytes(100, 50, 50));
+    assertEquals(12 * 100 * 100 * 2 + 8 * (100 * 100 + 2 * 100 * 100), FrechetDistance.heapBytes(100, 100, 100),
+        "n = d still keeps the vectors");
+    assertEquals(12 * 100 * 30 + 12 * 100 * 40 + 8 * (30 * 40 + 2 * 30 * 30), FrechetDistance.heapBytes(100, 30, 40));
+    // covariances (n > d): 16 d^2 per set, 40 d^2 for the decomposition, 8 d^2 per set whose covariance is built
+    assertEquals(16 * 100 * 100 * 2 + 40 * 100 * 100, FrechetDistance.heapBytes(100, 101, 200));
+    assertEquals(12 * 100 * 50 + 16 * 100 * 100 + 48 * 100 * 100, FrechetDistance.heapBytes(100, 50, 200),
+        "one set kept: its covariance is built too");
+    assertEquals(12 * 100 * 50 + 16 * 100 * 100 + 48 * 100 * 100, FrechetDistance.heapBytes(100, 200, 50));
+  }
+
+  @Test
+  void theHeapCheckNamesTheExactLargestCountAndWhatTheEstimateIs() {
+    Shape small = Shape.of(1, 10, 10); // d = 100: heapBytes(100, n, n) = 2400 n + 24 n^2 for n <= 100
+    FrechetDistance.checkHeap(small, 50, 180_000L); // exactly the estimate fits
+    ScoringMemoryException e =
+        assertThrows(ScoringMemoryException.class, () -> FrechetDistance.checkHeap(small, 50, 179_999L));
+    // n = 49: 117600 + 57624 = 175224 fits, n = 50 does not
+    assertEquals(49, e.largestCount());
+    assertEquals(180_000L, e.neededBytes());
+    assertEquals(179_999L, e.budgetBytes());
+    assertTrue(e.getMessage().contains("scoring 50 samples of 1x10x10 images (100 values each)")
+        && e.getMessage().contains("the images as double-precision vectors")
+        && e.getMessage().contains("score 49 or fewer"), e.getMessage());
+    // n = 2 takes 4896 bytes and n = 3 7416: a count of 2 is still an answer
+    ScoringMemoryException two =
+        assertThrows(ScoringMemoryException.class, () -> FrechetDistance.checkHeap(small, 100, 5000L));
+    assertEquals(2, two.largestCount());
+    assertTrue(two.getMessage().contains("score 2 or fewer") && two.getMessage().contains("double-precision"),
+        two.getMessage());
+    // past the dimension: 72 d^2 bytes for d = 12288 is 10.87 GB, against 2.0 GB
+    ScoringMemoryException big = assertThrows(ScoringMemoryException.class,
+        () -> FrechetDistance.checkHeap(Shape.of(3, 64, 64), 50_000, 2_000_000_000L));
+    assertEquals(72L * 12288 * 12288, big.neededBytes());
+    assertTrue(big.getMessage().contains("about 10.9 GB") && big.getMessage().contains("2.0 GB are available")
+        && big.getMessage().contains("their 12288 x 12288 covariances"), big.getMessage());
+  }
 }
