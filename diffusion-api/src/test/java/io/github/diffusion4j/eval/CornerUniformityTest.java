@@ -2,6 +2,7 @@ package io.github.diffusion4j.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,5 +138,43 @@ class CornerUniformityTest {
     assertEquals(1.0, CornerUniformity.pValue(0.0, 1), 0.0); // the ends of the range stay allowed
     double p = CornerUniformity.pValue(1.0, 1); // lambda = 1.23: Q = 0.097 (standard tables)
     assertEquals(0.097, p, 1e-3);
+  }
+
+  @Test
+  void pValueSumsTheAlternatingSeriesWhereMoreThanOneTermCounts() {
+    // Q(lambda) = 2 sum_k (-1)^(k-1) exp(-2 k^2 lambda^2); the reference values come from the other form of
+    // Kolmogorov's distribution, 1 - sqrt(2 pi) / lambda sum_k exp(-(2k-1)^2 pi^2 / (8 lambda^2)), summed in
+    // Python: Q(0.5) = 0.9639452, Q(0.8) = 0.5441424. At lambda = 0.5 the first term alone is 1.21 and the
+    // second -0.27: a sum cut short is far off. Tolerance: both are the exact series, so 1e-9 is rounding.
+    int n = 100;
+    double scale = Math.sqrt(n) + 0.12 + 0.11 / Math.sqrt(n);
+    assertEquals(0.9639452436648751, CornerUniformity.pValue(0.5 / scale, n), 1e-9);
+    assertEquals(0.544142411574198, CornerUniformity.pValue(0.8 / scale, n), 1e-9);
+  }
+
+  @Test
+  void theAccumulatorRefusesTooFewValuesAndNamesBothChannelCounts() {
+    Shape rgb = Shape.of(3, 2, 2);
+    CornerUniformity.Accumulator a = new CornerUniformity.Accumulator(3);
+    // 2 RGB images of 2x2 are 24 values: 23 do not hold them (an index error otherwise, or corners of the
+    // next image's channels)
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> a.add(new float[23], rgb, 2));
+    assertTrue(e.getMessage().contains("23 values hold fewer than 2 images"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> a.add(new float[24], rgb, -1));
+    assertSame(a, a.add(new float[24], rgb, 0), "no images is allowed and adds nothing");
+    assertEquals(0, a.count());
+    assertSame(a, a.add(new float[24], rgb, 2), "exactly enough values");
+    assertEquals(2 * 2 * 3, a.count());
+    e = assertThrows(IllegalArgumentException.class, () -> new CornerUniformity.Accumulator(1).add(new float[24],
+        rgb, 2));
+    assertTrue(e.getMessage().contains("3 channels, the accumulator 1"), e.getMessage());
+    CornerUniformity.Accumulator other = new CornerUniformity.Accumulator(3).add(new float[24], rgb, 1);
+    assertSame(a, a.merge(other), "merge returns the accumulator it adds to");
+    assertEquals(2 * 2 * 3 + 2 * 3, a.count());
+    e = assertThrows(IllegalArgumentException.class, () -> new CornerUniformity.Accumulator(1).merge(a));
+    assertEquals("cannot merge corners of 3 channels into 1", e.getMessage());
+    assertEquals(1, new CornerUniformity.Accumulator(1).add(new float[4], Shape.of(1, 2, 2), 1).count() / 2,
+        "one channel is allowed");
   }
 }
