@@ -261,4 +261,20 @@ class StreamingMetricsTest {
     assertArrayEquals(gw.mean(), gm.mean(), 1e-14);
     assertThrows(IllegalArgumentException.class, () -> a.merge(new QualityAccumulator(Shape.of(1, 5, 5))));
   }
+
+  @Test
+  void gaussianAccumulatorEdgesTwoVectorsOneDimensionNoVectorsAndChaining() {
+    // the smallest fit: two vectors of dimension 1, {0, 2}: mean 1, unbiased variance (1 + 1) / 1 = 2
+    Gaussian g = Gaussian.fit(new float[] {0f, 2f}, 1);
+    assertEquals(1.0, g.mean()[0], 0.0);
+    assertEquals(2.0, g.covariance()[0][0], 0.0);
+    Gaussian.Accumulator a = new Gaussian.Accumulator(1);
+    assertTrue(a == a.add(new float[] {0f}, 0) && a.count() == 0, "no vectors is allowed and adds nothing");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new Gaussian.Accumulator(3).add(new float[5], 2));
+    assertEquals("5 values hold fewer than 2 vectors of length 3", e.getMessage());
+    Gaussian.Accumulator b = new Gaussian.Accumulator(1).add(new float[] {2f});
+    assertTrue(a.add(new float[] {0f}).merge(b) == a, "merge returns the accumulator it adds to");
+    assertEquals(2.0, a.fit().covariance()[0][0], 0.0);
+  }
 }
