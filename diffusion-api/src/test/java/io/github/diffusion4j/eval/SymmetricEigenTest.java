@@ -113,4 +113,15 @@ class SymmetricEigenTest {
   void rejectsNonSquare() {
     assertThrows(IllegalArgumentException.class, () -> SymmetricEigen.of(new double[][] {{1, 2}}));
   }
+
+  @Test
+  void blockDiagonalMatricesWhoseLastRowIsAlreadyReduced() {
+    // the Householder reduction meets a row with nothing left of the diagonal and must still carry the rows
+    // above it on: a coupled 2x2 block (eigenvalues 1 and 3) above a lone 5, and the lone value first
+    assertArrayEquals(new double[] {1, 3, 5}, SymmetricEigen.values(new double[][] {{2, 1, 0}, {1, 2, 0}, {0, 0, 5}}),
+        1e-14);
+    assertDecomposes(new double[][] {{2, 1, 0}, {1, 2, 0}, {0, 0, 5}});
+    assertDecomposes(new double[][] {{5, 0, 0}, {0, 2, 1}, {0, 1, 2}});
+    assertDecomposes(new double[][] {{4, 1, 2, 0}, {1, 3, 0, 0}, {2, 0, 1, 0}, {0, 0, 0, -2}});
+  }
 }
