@@ -274,4 +274,89 @@ class VariationalBoundTest {
     assertTrue(lines.get(2).startsWith("{\"term\": \"prior\", \"t\": 4, "), lines.get(2));
     assertTrue(r.toString().contains("estimate from 2 of 4 timesteps"), r.toString());
   }
+
+  @Test
+  void aModelGivenTheDocumentedNoiseRecoversTheImageFromTheDocumentedXt() {
+    // x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, eps from split(NOISE_STREAM).split(t).split(i): an epsilon
+    // model that returns that very eps predicts x0 up to x_t's float32 rounding (~6e-8 / sqrt(abar) <= 1e-7),
+    // so every KL term is at most coef1^2 / beta~ (~1e4) * (1e-7)^2 / 2 ~ 1e-10 nats. Any other x_t leaves an
+    // error of order eps.
+    Schedule s = Schedule.of(ScheduleSpec.linear(20));
+    InMemoryDataset data = oneImage();
+    long seed = 11;
+    int d = IMAGE.size();
+    NoisePredictor eps = (noisy, ts) -> {
+      float[] out = new float[ts.length * d];
+      for (int i = 0; i < ts.length; i++) {
+        Noise.seeded(seed).split(VariationalBound.NOISE_STREAM).split(ts[i]).split(i).fillNormal(out, i * d, d);
+      }
+      return backend.fromArray(out, noisy.shape());
+    };
+    BoundReport r = new VariationalBound(s, PredictionType.EPSILON, VarianceType.FIXED_SMALL, false)
+        .evaluate(eps, backend, data, new BoundOptions(1, 1, seed, 0), BoundListener.NONE);
+    for (BoundTerm t : r.terms().subList(1, 20)) {
+      assertEquals(0.0, t.bpd(), 1e-9, "KL at t = " + t.t());
+      assertEquals(0.0, t.x0Mse(), 1e-12, "x0 at t = " + t.t());
+    }
+  }
+
+  @Test
+  void anOffsetX0CostsTheClosedFormKlAndTheReportAddsTheTermsUp() {
+    // a sample model off by delta everywhere, unclipped: the two means differ by coef1_t delta with
+    // coef1_t = beta_t sqrt(abar_(t-1)) / (1 - abar_t) (Ho et al. eq. 7) and equal variances beta~_t, so
+    // KL_t = coef1_t^2 delta^2 / (2 beta~_t) per pixel, independent of x_t. The float32 output (delta = 0.01 on
+    // values below 1 + delta: relative error 6e-8) makes the term exact to ~1e-7 relative.
+    Schedule s = Schedule.of(ScheduleSpec.linear(12));
+    double delta = 0.01;
+    float[] all = GradientImages.dataset(3, IMAGE, Noise.seeded(8)).head(3);
+    for (int j = 0; j < all.length; j++) {
+      all[j] = (float) GaussianTerms.level(all[j]);
+    }
+    InMemoryDataset data = new InMemoryDataset(IMAGE, all);
+    int d = IMAGE.size();
+    NoisePredictor offset = (noisy, ts) -> {
+      // the batch is the whole set here (batch size 3): item i is image i
+      float[] out = new float[ts.length * d];
+      for (int j = 0; j < out.length; j++) {
+        out[j] = (float) (all[j] + delta);
+      }
+      return backend.fromArray(out, noisy.shape());
+    };
+    List<Double> perImage = new ArrayList<>();
+    BoundReport r = new VariationalBound(s, PredictionType.SAMPLE, VarianceType.FIXED_SMALL, false)
+        .evaluate(offset, backend, data, new BoundOptions(0, 3, 2, 0), new BoundListener() {
+          @Override
+          public void onProgress(long done, long total) {}
+
+          @Override
+          public void onImages(int first, double[] totalBpd) {
+            for (double v : totalBpd) {
+              perImage.add(v);
+            }
+          }
+        });
+    double kl = 0;
+    for (int t = 1; t < 12; t++) {
+      double coef1 = s.beta(t) * Math.sqrt(s.alphaBar(t - 1)) / (1 - s.alphaBar(t));
+      double expected = coef1 * coef1 * delta * delta / (2 * posteriorVariance(s, t)) / LN2;
+      assertEquals(expected, r.terms().get(t).bpd(), 1e-6 * expected, "t = " + t);
+      assertEquals(delta * delta, r.terms().get(t).x0Mse(), 1e-8, "x0 error at t = " + t);
+      assertEquals(3, r.terms().get(t).count());
+      kl += expected;
+    }
+    assertEquals(kl, r.klBpd(), 1e-6 * kl, "the KL part is the sum of the terms, averaged over the images");
+    // the per-image totals the listener saw: their mean and sample standard deviation are the report's
+    assertEquals(3, perImage.size());
+    double mean = (perImage.get(0) + perImage.get(1) + perImage.get(2)) / 3;
+    double ss = 0;
+    for (double v : perImage) {
+      ss += (v - mean) * (v - mean);
+    }
+    assertEquals(mean, r.totalBpd(), 1e-12);
+    assertTrue(ss > 0, "the images differ");
+    assertEquals(Math.sqrt(ss / 2), r.totalStdDev(), 1e-9 * Math.sqrt(ss));
+    assertEquals(r.totalStdDev() / Math.sqrt(3), r.standardError(), 1e-15);
+    assertEquals(r.priorBpd() + r.decoderBpd() + r.klBpd(), r.totalBpd(), 1e-9);
+    assertTrue(!r.isEstimate() && r.timestepsPerImage() == 12);
+  }
 }
