@@ -77,11 +77,21 @@ public class SparkJobException extends RuntimeException {
       // no task failed: the context stopped under the job (Ctrl-C, SIGTERM, a lost master)
       return new SparkJobException("the job was cancelled: Spark shut down while it ran (interrupted?)", e);
     }
+    if (line.startsWith(JOB_CANCELLED)) {
+      // no task failed either: someone cancelled the job (SparkContext.cancelAllJobs or cancelJobGroup of the program
+      // that called, the kill link of Spark's UI), which Spark 4 says as "[SPARK_JOB_CANCELLED] Job 4 cancelled as
+      // part of cancellation of all jobs SQLSTATE: XXKDA"
+      String why = line.substring(JOB_CANCELLED.length()).replaceFirst("\\s*SQLSTATE: \\w+$", "").strip();
+      return new SparkJobException("the job was cancelled: " + why, e);
+    }
     String message = "a task failed on every attempt Spark allows (spark.task.maxFailures): " + line;
     // an executor's own file problem is marked, so that the command line does not take it for the user's bad input
     // (exit 2, as a missing --checkpoint); the cause is kept for callers and --verbose
     return executorFileProblem(e) ? new ExecutorFileProblem(message, e) : new SparkJobException(message, e);
   }
+
+  /** How Spark 4 starts the message of a job that was cancelled (error condition SPARK_JOB_CANCELLED). */
+  private static final String JOB_CANCELLED = "[SPARK_JOB_CANCELLED]";
 
   /** A task's failure that is a file an executor could not find or open: a failure, not the user's bad input. */
   static final class ExecutorFileProblem extends SparkJobException implements io.github.diffusion4j.cli.NotBadInput {

@@ -24,6 +24,11 @@ class SparkJobExceptionTest {
     Exception cancelled = new Exception(new IllegalStateException("Job 0 cancelled because SparkContext was shut down"));
     assertEquals("the job was cancelled: Spark shut down while it ran (interrupted?)",
         SparkJobException.of(cancelled).getMessage());
+    // a job the caller cancelled (its job group, cancelAllJobs, Spark's UI): Spark 4's message without its decoration
+    Exception byCaller = new org.apache.spark.SparkException("[SPARK_JOB_CANCELLED] Job 4 cancelled as part of "
+        + "cancellation of all jobs SQLSTATE: XXKDA");
+    assertEquals("the job was cancelled: Job 4 cancelled as part of cancellation of all jobs",
+        SparkJobException.of(byCaller).getMessage());
     SparkJobException stopped = assertThrows(SparkJobException.class, () -> SparkJobException.run(() -> {
       throw new IllegalStateException("Cannot call methods on a stopped SparkContext.\nThis stopped SparkContext was "
           + "created at:\n\norg.apache.spark.SparkContext.<init>(SparkContext.scala:1)");

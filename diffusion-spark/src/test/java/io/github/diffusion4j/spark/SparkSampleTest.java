@@ -261,6 +261,49 @@ class SparkSampleTest {
     }
   }
 
+  /** Counted down by the cancellation test's tasks after their first batch. */
+  static final CountDownLatch CANCEL_STARTED = new CountDownLatch(1);
+
+  /**
+   * A job that the calling program cancels (its job group, SparkContext.cancelAllJobs, the kill link of Spark's UI) is
+   * said to be cancelled, with Spark's reason: no task failed. It read "a task failed on every attempt Spark allows
+   * (spark.task.maxFailures): [SPARK_JOB_CANCELLED] Job 4 cancelled part of cancelled job group ... SQLSTATE: XXKDA".
+   */
+  @Test
+  void aJobTheCallerCancelsIsSaidToBeCancelledAndLeavesNoFolder() throws Exception {
+    Path out = out("caller-cancelled");
+    TaskHook waitAfterFirstBatch = (shard, done) -> {
+      CANCEL_STARTED.countDown();
+      try {
+        Thread.sleep(120_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread caller = new Thread(() -> {
+      sc.setJobGroup("callers-cancelled-group", "a group the caller cancels", true);
+      try {
+        SparkDiffusion.sample(sc, job("caller-cancelled").withPartitions(2), waitAfterFirstBatch);
+      } catch (Throwable t) {
+        failure.set(t);
+      } finally {
+        sc.clearJobGroup();
+      }
+    });
+    caller.start();
+    assertTrue(CANCEL_STARTED.await(120, TimeUnit.SECONDS), "a task sampled a batch");
+    sc.cancelJobGroup("callers-cancelled-group");
+    caller.join(60_000);
+    assertFalse(caller.isAlive(), "the call returned");
+    assertEquals(SparkJobException.class, failure.get().getClass(), String.valueOf(failure.get()));
+    String message = failure.get().getMessage();
+    assertTrue(message.startsWith("the job was cancelled: Job "), message);
+    assertTrue(message.contains("callers-cancelled-group"), message);
+    assertFalse(message.contains("SQLSTATE") || message.contains("[SPARK_JOB_CANCELLED]"), message);
+    assertFalse(Files.exists(out), "a cancelled job leaves no output folder");
+  }
+
   @Test
   void broadcastAndPathShippingAndSafetensorsShardsGiveTheSameSamples() {
     SampleManifest path = SparkDiffusion.sample(sc, job("path").withPartitions(3).withShipping(Shipping.PATH));
