@@ -29,7 +29,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import scala.Tuple2;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
@@ -53,7 +55,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  *
  * <p>Evaluation never brings samples to the driver: each task folds its shard into a {@link
  * QualityAccumulator} (the samples' mean and centred comoment in double precision, corner histogram,
- * residual sums) and {@code treeAggregate} merges them pairwise with Chan et al.'s update; the reference
+ * residual sums) and a tree of fixed shape merges them pairwise with Chan et al.'s update ({@link #aggregate}); the reference
  * images' Gaussian is fitted on the driver meanwhile, exactly as {@code diffusion eval} fits it.
  *
  * <p>The jobs of a call are interrupt-on-cancel and carry a job tag of their own (the caller's job group, tags
@@ -211,9 +213,14 @@ public final class SparkDiffusion {
         QualityAccumulator samples;
         try {
           sc.setJobDescription("diffusion4j: evaluate " + count + " samples in " + plan.shards().size() + " shards");
-          samples = scope.run(() -> shards(sc, plan).treeAggregate(new QualityAccumulator(shape),
-              (acc, shard) -> ShardTasks.accumulate(source, count, seed, batch, acc, shard, hook),
-              QualityAccumulator::merge, 2));
+          int[] dims = shape.dims(); // a Shape is not serializable
+          samples = scope.run(() -> aggregate(shards(sc, plan).mapPartitionsWithIndex((index, it) -> {
+            QualityAccumulator acc = new QualityAccumulator(Shape.of(dims));
+            while (it.hasNext()) {
+              acc = ShardTasks.accumulate(source, count, seed, batch, acc, it.next(), hook);
+            }
+            return List.of(new Tuple2<>(index, acc)).iterator();
+          }, true), plan.shards().size()));
         } finally {
           source.release();
         }
@@ -223,6 +230,73 @@ public final class SparkDiffusion {
       } finally {
         stop(referenceThread);
       }
+    }
+  }
+
+  /**
+   * Merges the partitions' accumulators in a tree whose shape and order depend only on the number of partitions, so
+   * that the result is the same bits whichever order the tasks finish in (Spark's {@code treeAggregate} merges in the
+   * order they finish, and its shuffle level in the order it fetches them): at each level, {@code fanIn} neighbours
+   * (about the square root of the partitions, as {@code treeAggregate} with depth 2) go to one partition, sorted by
+   * their index, and are merged in that order, until one is left; only that one reaches the driver.
+   *
+   * @param parts each partition's accumulator, keyed by the partition's index
+   * @param n the number of partitions
+   * @return the merged accumulator
+   */
+  static QualityAccumulator aggregate(JavaRDD<Tuple2<Integer, QualityAccumulator>> parts, int n) {
+    JavaPairRDD<Integer, QualityAccumulator> level = JavaPairRDD.fromJavaRDD(parts);
+    int fanIn = Math.max(2, (int) Math.ceil(Math.sqrt(n)));
+    while (n > 1) {
+      int next = (n + fanIn - 1) / fanIn;
+      level = JavaPairRDD.fromJavaRDD(level.repartitionAndSortWithinPartitions(new Neighbours(next, fanIn))
+          .mapPartitionsWithIndex((index, it) -> {
+            QualityAccumulator acc = null;
+            while (it.hasNext()) {
+              QualityAccumulator a = it.next()._2();
+              acc = acc == null ? a : acc.merge(a);
+            }
+            return acc == null ? java.util.Collections.<Tuple2<Integer, QualityAccumulator>>emptyIterator()
+                : List.of(new Tuple2<>(index, acc)).iterator();
+          }, true));
+      n = next;
+    }
+    List<Tuple2<Integer, QualityAccumulator>> last = level.collect();
+    if (last.size() != 1) {
+      throw new IllegalStateException("the evaluation's merge ended with " + last.size() + " accumulators, not 1");
+    }
+    return last.get(0)._2();
+  }
+
+  /** Sends partition {@code i}'s accumulator to partition {@code i / fanIn} of the next level. */
+  private static final class Neighbours extends org.apache.spark.Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int partitions;
+    private final int fanIn;
+
+    Neighbours(int partitions, int fanIn) {
+      this.partitions = partitions;
+      this.fanIn = fanIn;
+    }
+
+    @Override
+    public int numPartitions() {
+      return partitions;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (Integer) key / fanIn;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Neighbours other && other.partitions == partitions && other.fanIn == fanIn;
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * partitions + fanIn;
     }
   }
 
