@@ -75,7 +75,7 @@ final class ShardTasks {
       QualityAccumulator acc, ShardPlan.Shard shard, TaskHook hook) {
     return ExecutorModels.with(source, m -> {
       checkBatch(m, batchSize);
-      sample(m, count, seed, shard, hook, (first, images, n) -> acc.add(images));
+      sample(m, count, seed, shard, hook, SamplingListener.NONE, (first, images, n) -> acc.add(images));
       return acc;
     });
   }
@@ -87,7 +87,7 @@ final class ShardTasks {
       CountingStream counted = new CountingStream(new DigestOutputStream(f.out(), md));
       SampleWriter w = SampleWriter.to(counted, spec.format().writerFormat().orElseThrow(), image, shard.count(),
           spec.metadata());
-      sample(m, spec.count(), spec.seed(), shard, hook, (first, images, n) -> w.write(images, n));
+      sample(m, spec.count(), spec.seed(), shard, hook, SamplingListener.NONE, (first, images, n) -> w.write(images, n));
       w.commit();
       f.commit();
       return counted.count;
@@ -106,8 +106,8 @@ final class ShardTasks {
     long[] bytes = new long[1];
     TaskContext task = TaskContext.get();
     try {
-      AtomicFiles.writeDirectory(target, tmp -> sample(m, spec.count(), spec.seed(), shard, hook,
-          (first, images, n) -> {
+      AtomicFiles.writeDirectory(target, tmp -> sample(m, spec.count(), spec.seed(), shard, hook, keepFresh(tmp, shard,
+          hook), (first, images, n) -> {
             for (int i = 0; i < n; i++) {
               if (task != null) {
                 // a batch is a thousand files written durably, seconds: a killed task stops between two
@@ -139,14 +139,42 @@ final class ShardTasks {
   }
 
   /**
+   * Touches a PNG shard's temporary folder after every sampling step. Another attempt of the shard (a speculative
+   * copy, on another executor) starts with {@link AtomicFiles#writeDirectory}, which deletes the shard's temporaries
+   * that nothing has changed for {@link AtomicFiles#STALE_TEMP_MILLIS}: a folder gets no file while a batch samples,
+   * and a batch of a large model can take longer than that, so the copy deleted the running attempt's folder, which
+   * then failed at its next file ("no such file").
+   */
+  private static SamplingListener keepFresh(Path dir, ShardPlan.Shard shard, TaskHook hook) {
+    return new SamplingListener() {
+      @Override
+      public void onStep(int index, io.github.diffusion4j.schedule.Timesteps plan,
+          io.github.diffusion4j.sampling.ReverseStepResult result) {
+        hook.afterStep(shard, index);
+        try {
+          java.nio.file.Files.setLastModifiedTime(dir, java.nio.file.attribute.FileTime.fromMillis(
+              System.currentTimeMillis()));
+        } catch (IOException | RuntimeException e) {
+          // best effort: the folder is written to at the batch's end anyway
+        }
+      }
+
+      @Override
+      public boolean readsPredictedX0() {
+        return false;
+      }
+    };
+  }
+
+  /**
    * Samples a shard batch by batch: the run's request sliced to the shard, so that the noise and the
    * batches are those of the single-process run; between batches, a task Spark has killed stops.
    */
   private static void sample(TrainedModel m, int count, long seed, ShardPlan.Shard shard, TaskHook hook,
-      Diffusion.ImageSink sink) {
+      SamplingListener listener, Diffusion.ImageSink sink) {
     Diffusion d = m.diffusion();
     TaskContext task = TaskContext.get();
-    m.sample(d.sampler(), d.request(count, seed).slice(shard.first(), shard.count()), SamplingListener.NONE,
+    m.sample(d.sampler(), d.request(count, seed).slice(shard.first(), shard.count()), listener,
         (first, images, n) -> {
           sink.accept(first, images, n);
           hook.afterBatch(shard, first + n);

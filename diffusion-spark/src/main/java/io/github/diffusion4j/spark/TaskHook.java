@@ -18,4 +18,12 @@ interface TaskHook extends Serializable {
    * @param done how many of its samples are done
    */
   void afterBatch(ShardPlan.Shard shard, long done);
+
+  /**
+   * After each sampling step of a batch of a PNG shard, before the step keeps the shard's temporary folder fresh.
+   *
+   * @param shard the shard being sampled
+   * @param step the step's position in the plan
+   */
+  default void afterStep(ShardPlan.Shard shard, int step) {}
 }

@@ -86,6 +86,67 @@ class ShardCommitTest {
     assertArrayEquals(Arrays.copyOf(single, 1024 * 75 * 4), SparkTestSupport.npyData(target));
   }
 
+  /**
+   * A speculative copy of a PNG shard starts while the original attempt is in a batch that has run for longer than
+   * AtomicFiles.STALE_TEMP_MILLIS (a large model: no file is written while a batch samples; here the time is simulated
+   * by setting the folder's times back). The copy's writeDirectory deleted the original's temporary folder as a killed
+   * writer's leftover, and the original failed at its next file; now the original's folder is touched at every step,
+   * and both attempts commit the same shard.
+   */
+  @Test
+  void aSpeculativeCopyOfAPngShardLeavesTheFolderOfAnAttemptInALongBatch() throws Exception {
+    ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("threads=1"), Shipping.PATH);
+    Path out = SparkTestSupport.root().resolve("commit-png");
+    Files.createDirectories(out);
+    ShardTasks.Spec spec = new ShardTasks.Spec(COUNT, SEED, 1024, out.toString(), SampleFormat.PNG, Map.of());
+    ShardPlan.Shard shard = ShardPlan.of(COUNT, 1024, 1).shards().get(0); // two batches
+    ExecutorService pool = Executors.newFixedThreadPool(1);
+    java.util.concurrent.atomic.AtomicReference<ShardResult> copy = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean firstBatchDone = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean copied = new java.util.concurrent.atomic.AtomicBoolean();
+    TaskHook original = new TaskHook() {
+      @Override
+      public void afterBatch(ShardPlan.Shard s, long done) {
+        firstBatchDone.set(true);
+      }
+
+      @Override
+      public void afterStep(ShardPlan.Shard s, int step) {
+        if (!firstBatchDone.get()) {
+          return;
+        }
+        try {
+          if (step == 0) {
+            // the second batch has run for 11 minutes so far: nothing in the folder has changed since its first files
+            java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - io.github.diffusion4j.io.AtomicFiles.STALE_TEMP_MILLIS - 60_000);
+            try (java.util.stream.Stream<Path> all = Files.walk(out)) {
+              for (Path p : (Iterable<Path>) all::iterator) {
+                if (!p.equals(out)) {
+                  Files.setLastModifiedTime(p, old);
+                }
+              }
+            }
+          } else if (step == 1 && !copied.getAndSet(true)) {
+            // a speculative copy starts (on another executor) and finishes while this attempt samples
+            copy.set(pool.submit(() -> ShardTasks.write(source, spec, shard, TaskHook.NONE)).get(120, TimeUnit.SECONDS));
+          }
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+    try {
+      ShardResult first = ShardTasks.write(source, spec, shard, original);
+      assertTrue(copied.get(), "the copy ran during the original's second batch");
+      assertEquals(copy.get(), first);
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(List.of("shard-00000"), SparkTestSupport.list(out));
+    assertEquals(COUNT, SparkTestSupport.list(out.resolve("shard-00000")).size());
+  }
+
   @Test
   void anExecutorRefusesACheckpointThatChangedAfterTheDriverReadIt() throws IOException {
     Path copy = SparkTestSupport.root().resolve("changing-checkpoint");
