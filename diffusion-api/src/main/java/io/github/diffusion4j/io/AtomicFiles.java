@@ -294,13 +294,27 @@ public final class AtomicFiles {
     cleanStaleTemporaries(target);
     String name = target.getFileName().toString();
     Path temp = newTempDirectory(parent, name);
+    // alive while filled, however long that takes without a file written (a shard of PNGs samples a batch
+    // first): this JVM's cleanStaleTemporaries passes over it, as over a PendingFile's
+    Object liveKey = liveKey(temp);
+    LIVE.add(liveKey);
     try {
       content.writeInto(temp);
       fsyncDirectory(temp);
     } catch (IOException | RuntimeException | Error e) {
+      LIVE.remove(liveKey);
       deleteQuietly(temp, e);
       throw e;
     }
+    try {
+      replaceDirectory(target, parent, temp);
+    } finally {
+      LIVE.remove(liveKey);
+    }
+  }
+
+  /** The second half of {@link #writeDirectory}: {@code temp}, filled and flushed, takes {@code target}'s place. */
+  private static void replaceDirectory(Path target, Path parent, Path temp) throws IOException {
     // Another process may write the same target at once (two exports to one --out): it may move the old
     // directory away between our look and our rename, or put its new one in place before ours. Then the
     // replacement is tried again, so both writers succeed and the last rename wins, as for files.
@@ -392,7 +406,8 @@ public final class AtomicFiles {
   }
 
   /**
-   * The temporaries of this JVM's {@link PendingFile}s being written: never judged stale here. Other processes see
+   * The temporaries of this JVM's {@link PendingFile}s and {@link #writeDirectory}s being written: never judged stale
+   * here (a directory's, by other processes, by its age alone). Other processes see
    * them locked ({@link FileChannel#tryLock()}); a JVM does not open a file it locks itself (on POSIX systems closing
    * any descriptor of a locked file releases the process's lock).
    */

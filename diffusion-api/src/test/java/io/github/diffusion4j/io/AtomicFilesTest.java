@@ -250,6 +250,29 @@ class AtomicFilesTest {
     assertEquals(List.of("a.npy"), entries());
   }
 
+  @Test
+  void aDirectoryStillBeingFilledIsNotDeletedHoweverOldItLooks() throws IOException {
+    // a shard of PNGs samples a whole batch before its first file: another writer of the name in this JVM (a
+    // speculative copy of the Spark task in the same executor) deleted the folder of one that took longer than
+    // STALE_TEMP_MILLIS, which then failed at its next file ("no such file")
+    Path target = dir.resolve("shard");
+    AtomicFiles.writeDirectory(target, tmp -> {
+      long old = System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS;
+      Files.setLastModifiedTime(tmp, java.nio.file.attribute.FileTime.fromMillis(old));
+      AtomicFiles.cleanStaleTemporaries(target);
+      assertTrue(Files.isDirectory(tmp), "still being filled");
+      Files.write(tmp.resolve("0.png"), new byte[] {1});
+    });
+    assertEquals(List.of("shard"), entries());
+    assertEquals(1, Files.size(target.resolve("0.png")));
+    // and once it is in place, a stale leftover of the name is still deleted
+    Path left = Files.createDirectory(dir.resolve(".tmp-shard-0123456789abcdef"));
+    Files.setLastModifiedTime(left, java.nio.file.attribute.FileTime.fromMillis(
+        System.currentTimeMillis() - 2 * AtomicFiles.STALE_TEMP_MILLIS));
+    AtomicFiles.cleanStaleTemporaries(target);
+    assertEquals(List.of("shard"), entries());
+  }
+
   private Path onlyTemporary(Path folder) throws IOException {
     try (Stream<Path> list = Files.list(folder)) {
       List<Path> t = list.filter(p -> AtomicFiles.isTemporary(p.getFileName().toString())).toList();
