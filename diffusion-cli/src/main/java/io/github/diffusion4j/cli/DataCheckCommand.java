@@ -140,7 +140,13 @@ final class DataCheckCommand implements Callable<Integer> {
       case "pad" -> ImageFit.Resize.PAD;
       default -> throw new BadInputException("--resize " + resize + ": use crop or pad");
     };
-    return new ImageFit(Shape.of(imageShape.get(0), imageShape.get(1), imageShape.get(2)), r, upscale);
+    Shape shape;
+    try {
+      shape = Shape.of(imageShape.get(0), imageShape.get(1), imageShape.get(2));
+    } catch (IllegalArgumentException e) { // more elements than an array holds
+      throw new BadInputException("--image-shape " + given + ": " + e.getMessage() + "; give smaller H and W");
+    }
+    return new ImageFit(shape, r, upscale);
   }
 
   /**
