@@ -94,6 +94,7 @@ final class InterpolateCommand implements Callable<Integer> {
       if (png) {
         strip(shape);
       } else {
+        checkCount(shape);
         OutputFiles.checkCapacity("--out", out, count, shape);
       }
     });
@@ -101,6 +102,7 @@ final class InterpolateCommand implements Callable<Integer> {
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
       ImageGrid.Options layout = png ? strip(image) : null;
+      checkCount(image);
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
@@ -187,9 +189,27 @@ final class InterpolateCommand implements Callable<Integer> {
     return sum / k * 255;
   }
 
+  /**
+   * Refuses a {@code --count} whose images, sampled in one piece, would not fit in an array (they were refused as
+   * a shape's error, exit 1, not naming the option).
+   */
+  private void checkCount(Shape image) {
+    long values = (long) count * image.size();
+    if (values > Integer.MAX_VALUE - 8) {
+      throw new BadInputException("--count " + count + ": " + count + " images of " + image + " are " + values
+          + " values, more than the " + (Integer.MAX_VALUE - 8) + " an interpolation samples at once; give at most "
+          + (Integer.MAX_VALUE - 8) / image.size());
+    }
+  }
+
   /** The strip's layout for {@code count} images of {@code image}, refused if too long to show. */
   private ImageGrid.Options strip(Shape image) {
     OutputFiles.checkDrawable("--out", out, image, "write --out FILE.npy or FILE.safetensors instead");
+    try { // without its titles first: a strip too long is refused before a title is made for each of its images
+      ImageGrid.checkSize(Shape.batchOf(count, image), ImageGrid.Options.defaults().withNrow(count));
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--count " + count + ": the strip is too long: " + e.getMessage());
+    }
     List<String> titles = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       titles.add(String.format(java.util.Locale.ROOT, "%.2f", (double) i / (count - 1)));

@@ -141,6 +141,25 @@ class CliTest {
     assertTrue(Files.readString(json).contains("\"frechet\""));
   }
 
+  /**
+   * A count whose strip or raw images cannot be held is refused at once, naming {@code --count}: a strip of 10^8 images
+   * made a title for each before its size was checked (minutes, then out of memory), and 3 x 10^7 raw images were
+   * refused as a shape's error (exit 1, no option named).
+   */
+  @Test
+  void interpolateRefusesAHugeCountAtOnceNamingIt() {
+    Path strip = dir.resolve("huge-strip.png");
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> cli("interpolate", "--checkpoint", run.toString(), "--count", "100000000", "--out", strip.toString()));
+    assertBad(r, "--count 100000000: the strip is too long");
+    assertFalse(Files.exists(strip));
+    Path raw = dir.resolve("huge-strip.npy");
+    assertBad(cli("interpolate", "--checkpoint", run.toString(), "--count", "30000000", "--out", raw.toString()),
+        "--count 30000000: 30000000 images of [3, 5, 5] are 2250000000 values, more than the 2147483639 an "
+            + "interpolation samples at once; give at most 28633115");
+    assertFalse(Files.exists(raw));
+  }
+
   @Test
   void interpolateBetweenTwoSamplesStartsAndEndsAtThoseSamples() throws IOException {
     Path samples = dir.resolve("five.safetensors");
