@@ -12,6 +12,7 @@ import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -160,7 +161,22 @@ final class InterpolateCommand implements Callable<Integer> {
       throw new BadInputException("--images: " + ends.size() + (ends.size() == 1 ? " image" : " images")
           + "; give two, A,B (the strip's start and end)");
     }
+    for (int i = 0; i < 2; i++) {
+      if (sameFile(out, ends.file(i))) { // the strip replaced the picture, and was then compared with itself
+        throw new BadInputException("--out " + out + ": is the --images file " + ends.file(i) + ", which the strip "
+            + "would replace; give another --out");
+      }
+    }
     return ends;
+  }
+
+  /** Whether {@code out} exists and is the file {@code input} (by another name too: a link, a relative path). */
+  private static boolean sameFile(Path out, Path input) {
+    try {
+      return Files.exists(out) && Files.isSameFile(out, input);
+    } catch (java.io.IOException | SecurityException e) {
+      return false;
+    }
   }
 
   /** The latents of the two images, by DDIM inversion over the plan the strip is sampled with. */

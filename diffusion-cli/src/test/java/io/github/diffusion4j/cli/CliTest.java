@@ -449,6 +449,24 @@ class CliTest {
   }
 
   /**
+   * {@code interpolate --out} naming one of the {@code --images} is refused before the model is loaded: the strip
+   * replaced the user's picture (and was then compared with itself for the line on how far the ends are).
+   */
+  @Test
+  void interpolateRefusesAnOutThatIsOneOfTheImages() throws IOException {
+    Path a = randomPng("keep-a.png", 5, 5, 7);
+    Path b = randomPng("keep-b.png", 5, 5, 8);
+    byte[] before = Files.readAllBytes(b);
+    assertBad(cli("interpolate", "--checkpoint", run.toString(), "--images", a + "," + b, "--count", "3", "--out",
+        b.toString()), "--out " + b + ": is the --images file " + b + ", which the strip would replace");
+    // by another name too
+    Path other = dir.resolve(".").resolve(b.getFileName());
+    assertBad(cli("interpolate", "--checkpoint", run.toString(), "--images", a + "," + b, "--count", "3", "--out",
+        other.toString()), "which the strip would replace");
+    assertArrayEquals(before, Files.readAllBytes(b), "the picture is kept");
+  }
+
+  /**
    * {@code interpolate --images}: the strip's ends are DDIM's samples from the two images' DDIM inversions (the api's
    * {@link io.github.diffusion4j.sampling.DdimInversion} over the same plan, bit for bit), and the line says how far
    * they are from the images.
