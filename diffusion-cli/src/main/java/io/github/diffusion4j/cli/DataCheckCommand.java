@@ -52,9 +52,9 @@ final class DataCheckCommand implements Callable<Integer> {
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "With -c: override a key (repeatable).")
   List<String> overrides = new ArrayList<>();
 
-  @Option(names = "--image-shape", paramLabel = "C,H,W", split = ",",
+  @Option(names = "--image-shape", paramLabel = "C,H,W",
       description = "Fit every image to this shape, as data.image_shape does (C: 1 gray, 3 RGB).")
-  List<Integer> imageShape;
+  String imageShape; // one C,H,W, parsed by fit() (picocli's split would show C,H,W[,C,H,W...] in the usage)
 
   @Option(names = "--resize", paramLabel = "crop|pad", defaultValue = "crop",
       description = "With --image-shape: crop (default) or pad, as data.resize.")
@@ -129,9 +129,17 @@ final class DataCheckCommand implements Callable<Integer> {
       }
       return null;
     }
-    String given = imageShape.stream().map(String::valueOf).collect(Collectors.joining(","));
-    if (imageShape.size() != 3 || imageShape.stream().anyMatch(v -> v < 1)
-        || (imageShape.get(0) != 1 && imageShape.get(0) != 3)) {
+    String given = imageShape;
+    String[] parts = given.split(",", -1);
+    int[] dims = new int[parts.length];
+    try {
+      for (int i = 0; i < parts.length; i++) {
+        dims[i] = Integer.parseInt(parts[i].strip());
+      }
+    } catch (NumberFormatException e) {
+      dims = new int[0]; // refused below
+    }
+    if (dims.length != 3 || dims[0] != 1 && dims[0] != 3 || dims[1] < 1 || dims[2] < 1) {
       throw new BadInputException("--image-shape " + given + ": give C,H,W with C 1 (gray) or 3 (RGB) and positive "
           + "H and W, e.g. 3,32,32");
     }
@@ -142,7 +150,7 @@ final class DataCheckCommand implements Callable<Integer> {
     };
     Shape shape;
     try {
-      shape = Shape.of(imageShape.get(0), imageShape.get(1), imageShape.get(2));
+      shape = Shape.of(dims);
     } catch (IllegalArgumentException e) { // more elements than an array holds
       throw new BadInputException("--image-shape " + given + ": " + e.getMessage() + "; give smaller H and W");
     }

@@ -114,6 +114,15 @@ class DataCliTest {
     CliTest.assertBad(cli("data", "check", root.toString(), "-c", "x.yaml"), "not both");
     CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "2,8,8"),
         "--image-shape 2,8,8: give C,H,W with C 1 (gray) or 3 (RGB)");
+    // one shape: the usage showed C,H,W[,C,H,W...], and two shapes were refused
+    Result help = cli("data", "check", "--help");
+    assertTrue(help.out().contains("--image-shape=C,H,W") && !help.out().contains("C,H,W[,C,H,W"), help.out());
+    CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "3,8,8,3,8,8"),
+        "--image-shape 3,8,8,3,8,8: give C,H,W with C 1 (gray) or 3 (RGB)");
+    CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "3,x,8"),
+        "--image-shape 3,x,8: give C,H,W with C 1 (gray) or 3 (RGB)");
+    CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "3,8"),
+        "--image-shape 3,8: give C,H,W with C 1 (gray) or 3 (RGB)");
     // more elements than an array holds: refused naming the option (was exit 1, the shape's message alone)
     CliTest.assertBad(cli("data", "check", root.toString(), "--image-shape", "3,100000,100000"),
         "--image-shape 3,100000,100000: shape [3, 100000, 100000] has more than 2147483639 elements; give smaller");
