@@ -70,6 +70,8 @@ final class DemoCommand implements Callable<Integer> {
     try (Diffusion d = Diffusion.open(loaded)) {
       RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
       TrainCommand.checkDrawable(d, "the demo always draws them");
+      // the scoring's heap, as eval checks it, before the training and the sampling (it ran out of memory after both)
+      EvalCommand.checkHeap(d, count);
       out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
           + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
       try (TrainingRun run = TrainingRun.start(d, folder);

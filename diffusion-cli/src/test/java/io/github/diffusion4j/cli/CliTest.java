@@ -160,6 +160,21 @@ class CliTest {
     assertFalse(Files.exists(raw));
   }
 
+  /**
+   * {@code demo --count} whose scoring would not fit the heap is refused before anything is trained, as eval refuses
+   * it before sampling (the demo trained, sampled twice, then ran out of memory while scoring, exit 1).
+   */
+  @Test
+  void demoRefusesACountWhoseScoringWouldNotFitBeforeTraining() {
+    Path out = dir.resolve("demo-heap");
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> cli("demo", "--backend", "reference", "--out-dir", out.toString(), "--set", "data.image_shape=[3,64,64]",
+            "--set", "data.train_size=64", "--set", "data.eval_size=8", "--set", "training.batch_size=32", "--set",
+            "training.epochs=1", "--set", "model.hidden=16", "--count", "50000"));
+    assertBad(r, "--count 50000: scoring 50000 samples of 3x64x64 images");
+    assertFalse(Files.exists(out), "nothing was made");
+  }
+
   @Test
   void interpolateBetweenTwoSamplesStartsAndEndsAtThoseSamples() throws IOException {
     Path samples = dir.resolve("five.safetensors");
