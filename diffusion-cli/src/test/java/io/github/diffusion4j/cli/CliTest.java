@@ -175,6 +175,23 @@ class CliTest {
     assertFalse(Files.exists(out), "nothing was made");
   }
 
+  /**
+   * A run folder that training refuses for its checkpoints (a finished run trained again, a resume without any) is
+   * refused before the data is prepared: a folder's image cache was built first (minutes), then the run refused.
+   */
+  @Test
+  void aRunFolderRefusedForItsCheckpointsIsRefusedBeforeTheData() {
+    String tiny = dir.resolve("tiny.yaml").toString();
+    Result again = cli("train", "-c", tiny, "--set", "output.dir=" + dir.resolve("runs"));
+    assertBad(again, run + " already holds checkpoints; resume it");
+    assertFalse(again.out().contains("data train"), again.out());
+    Path none = dir.resolve("no-run");
+    Result resume = cli("train", "-c", tiny, "--resume", "--run-dir", none.toString());
+    assertBad(resume, none.resolve("checkpoints") + ": no checkpoint to resume from");
+    assertFalse(resume.out().contains("data train"), resume.out());
+    assertFalse(Files.exists(none));
+  }
+
   @Test
   void interpolateBetweenTwoSamplesStartsAndEndsAtThoseSamples() throws IOException {
     Path samples = dir.resolve("five.safetensors");
