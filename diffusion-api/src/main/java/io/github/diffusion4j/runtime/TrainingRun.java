@@ -100,9 +100,7 @@ public final class TrainingRun implements AutoCloseable {
    */
   public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
     diffusion.check();
-    if (Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
-      throw holdsCheckpoints(folder); // a user's mistake: said before the data is built
-    }
+    checkFolder(folder, false); // a user's mistake: said before the data is built
     checkNewRunFolder(folder);
     diffusion.trainingData();
     diffusion.evalData();
@@ -140,6 +138,27 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   /**
+   * The check that {@link #start} ({@code resume} false) and {@link #resume} ({@code resume} true) make of a run
+   * folder's checkpoints before anything is loaded, for a caller that prepares something costly first (the command
+   * line builds a folder's image cache): a new run refuses a folder that holds checkpoints, a resume a folder that
+   * does not exist. An existing folder without checkpoints is left to {@link #resume}, which first says whether
+   * another process trains into it.
+   *
+   * @param folder the run folder
+   * @param resume whether the run is to be resumed
+   * @throws io.github.diffusion4j.io.CheckpointException if the folder is refused, in the words of {@code start} or
+   *     {@code resume}
+   */
+  public static void checkFolder(RunFolder folder, boolean resume) {
+    if (resume && !Files.isDirectory(folder.root())) {
+      throw noCheckpoint(folder);
+    }
+    if (!resume && Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
+      throw holdsCheckpoints(folder);
+    }
+  }
+
+  /**
    * Resumes a run from its latest checkpoint, once the configuration passes {@link Diffusion#check()} and
    * the folder is taken ({@link FolderLock}).
    *
@@ -151,9 +170,7 @@ public final class TrainingRun implements AutoCloseable {
    */
   public static TrainingRun resume(Diffusion diffusion, RunFolder folder) {
     diffusion.check(false); // its weights are its checkpoint's: training.init_from is not read, nor need be there
-    if (!Files.isDirectory(folder.root())) {
-      throw noCheckpoint(folder);
-    }
+    checkFolder(folder, true);
     FolderLock lock = FolderLock.acquire(folder.root(), OWNER);
     TrainableModel model = null;
     try {

@@ -63,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
       if (!noSamples) {
         checkDrawable(d, "train --no-samples does not");
       }
-      checkCheckpoints(folder, resume);
+      TrainingRun.checkFolder(folder, resume); // before the data is prepared (a folder's cache: minutes)
       DataReport data = DataConsole.prepare(d, out, "nothing was trained");
       if (data == null) {
         return DiffusionCli.FAILURE;
@@ -163,24 +163,6 @@ final class TrainCommand implements Callable<Integer> {
     if (!io.github.diffusion4j.io.ImageGrid.canShow(d.imageShape())) {
       throw d.loadedConfig().error("data.image_shape", "must have 1 (grayscale) or 3 (RGB) channels for the "
           + "samples.png and denoise.gif that train draws at its end (" + unless + "), got " + d.imageShape());
-    }
-  }
-
-  /**
-   * Refuses, before the data is prepared (building a folder's image cache can take minutes), a run folder that
-   * {@link TrainingRun#start} or {@link TrainingRun#resume} refuses for its checkpoints, in their words: one that
-   * holds checkpoints for a new run, a missing one to resume (an existing folder without checkpoints is left to
-   * resume, which first says whether another process is training into it).
-   */
-  static void checkCheckpoints(RunFolder folder, boolean resume) {
-    boolean has = Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty();
-    if (resume && !Files.isDirectory(folder.root())) {
-      throw new BadInputException(folder.checkpoints().toAbsolutePath() + ": no checkpoint to resume from (a relative "
-          + "output.dir is resolved against the working folder); start the run without --resume");
-    }
-    if (!resume && has) {
-      throw new BadInputException(folder.root().toAbsolutePath() + " already holds checkpoints; resume it (--resume; "
-          + "TrainingRun.resume from Java) or choose another output.name");
     }
   }
 
