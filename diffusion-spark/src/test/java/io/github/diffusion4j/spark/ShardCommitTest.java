@@ -104,6 +104,7 @@ class ShardCommitTest {
     java.util.concurrent.atomic.AtomicReference<ShardResult> copy = new java.util.concurrent.atomic.AtomicReference<>();
     java.util.concurrent.atomic.AtomicBoolean firstBatchDone = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.atomic.AtomicBoolean copied = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean touched = new java.util.concurrent.atomic.AtomicBoolean();
     TaskHook original = new TaskHook() {
       @Override
       public void afterBatch(ShardPlan.Shard s, long done) {
@@ -128,6 +129,17 @@ class ShardCommitTest {
               }
             }
           } else if (step == 1 && !copied.getAndSet(true)) {
+            // the attempt's own step 0 touched its folder again: another process, which does not share this JVM's
+            // record of live temporaries, judges it by that time alone
+            try (java.util.stream.Stream<Path> tmp = Files.list(out)) {
+              long now = System.currentTimeMillis();
+              List<Path> folders = tmp.filter(p -> p.getFileName().toString().startsWith(".tmp-shard-00000-")).toList();
+              boolean fresh = folders.size() == 1;
+              for (Path p : folders) {
+                fresh &= now - Files.getLastModifiedTime(p).toMillis() < io.github.diffusion4j.io.AtomicFiles.STALE_TEMP_MILLIS;
+              }
+              touched.set(fresh);
+            }
             // a speculative copy starts (on another executor) and finishes while this attempt samples
             copy.set(pool.submit(() -> ShardTasks.write(source, spec, shard, TaskHook.NONE)).get(120, TimeUnit.SECONDS));
           }
@@ -139,6 +151,7 @@ class ShardCommitTest {
     try {
       ShardResult first = ShardTasks.write(source, spec, shard, original);
       assertTrue(copied.get(), "the copy ran during the original's second batch");
+      assertTrue(touched.get(), "the attempt's folder was touched by its step after the times were set back");
       assertEquals(copy.get(), first);
     } finally {
       pool.shutdownNow();
