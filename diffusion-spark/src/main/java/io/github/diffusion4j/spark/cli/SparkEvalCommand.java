@@ -25,8 +25,9 @@ import picocli.CommandLine.Spec;
 /** {@code diffusion spark eval}: the sample-quality metrics of a checkpoint, the samples drawn on Spark. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Samples a checkpoint on Spark and scores the samples against real images as diffusion eval does: "
-        + "each task folds its shard into the samples' mean and covariance (double precision), which treeAggregate "
-        + "merges; no sample goes to the driver, which fits the real images meanwhile.",
+        + "each task folds its shard into the samples' mean and covariance (double precision), which a tree of fixed "
+        + "shape merges (the same bits whichever order the tasks finish in); no sample goes to the driver, which fits "
+        + "the real images meanwhile.",
         "Prints the table and JSON of diffusion eval (the same numbers, to rounding)."})
 final class SparkEvalCommand implements Callable<Integer> {
   @Spec
