@@ -52,7 +52,8 @@ public final class FileProblems {
 
   /**
    * The longest file or folder name, in bytes, that the usual file systems take (ext4, XFS, btrfs, ZFS, tmpfs, APFS:
-   * 255; NTFS counts 255 UTF-16 units, never fewer than the UTF-8 bytes of the same name).
+   * 255). NTFS counts 255 UTF-16 units, never more than the UTF-8 bytes of the same name, so it takes some names
+   * longer than this (a folder of 100 CJK characters, 300 bytes): only names still to be made are held to it.
    */
   public static final int MAX_NAME_BYTES = 255;
 
@@ -66,9 +67,13 @@ public final class FileProblems {
    *     more than the 255 a file name may have"}
    */
   public static Optional<String> ofNameLength(Path path) {
-    for (Path name : path.toAbsolutePath().normalize()) {
+    Path absolute = path.toAbsolutePath().normalize();
+    Path at = absolute.getRoot();
+    for (Path name : absolute) {
+      at = at == null ? name : at.resolve(name);
       int bytes = name.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-      if (bytes > MAX_NAME_BYTES) {
+      // a name that exists was taken by its file system (NTFS takes longer ones): only the names to be made count
+      if (bytes > MAX_NAME_BYTES && !Files.exists(at, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
         String shown = name.toString().length() > 40
             ? name.toString().substring(0, 20) + "..." + name.toString().substring(name.toString().length() - 12)
             : name.toString();
