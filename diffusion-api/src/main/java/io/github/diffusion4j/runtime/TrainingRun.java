@@ -101,7 +101,6 @@ public final class TrainingRun implements AutoCloseable {
   public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
     diffusion.check();
     checkFolder(folder, false); // a user's mistake: said before the data is built
-    checkNewRunFolder(folder);
     diffusion.trainingData();
     diffusion.evalData();
     boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
@@ -140,9 +139,9 @@ public final class TrainingRun implements AutoCloseable {
   /**
    * The check that {@link #start} ({@code resume} false) and {@link #resume} ({@code resume} true) make of a run
    * folder's checkpoints before anything is loaded, for a caller that prepares something costly first (the command
-   * line builds a folder's image cache): a new run refuses a folder that holds checkpoints, a resume a folder that
-   * does not exist. An existing folder without checkpoints is left to {@link #resume}, which first says whether
-   * another process trains into it.
+   * line builds a folder's image cache): a new run refuses a folder that holds checkpoints or files a run does not
+   * write, a resume a folder that does not exist. An existing folder without checkpoints is left to {@link #resume},
+   * which first says whether another process trains into it.
    *
    * @param folder the run folder
    * @param resume whether the run is to be resumed
@@ -155,6 +154,9 @@ public final class TrainingRun implements AutoCloseable {
     }
     if (!resume && Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
       throw holdsCheckpoints(folder);
+    }
+    if (!resume) {
+      checkNewRunFolder(folder);
     }
   }
 

@@ -190,6 +190,17 @@ class CliTest {
     assertBad(resume, none.resolve("checkpoints") + ": no checkpoint to resume from");
     assertFalse(resume.out().contains("data train"), resume.out());
     assertFalse(Files.exists(none));
+    // a folder of other files, which a new run refuses as well
+    Path stray = dir.resolve("stray-run");
+    try {
+      Files.createDirectories(stray);
+      Files.writeString(stray.resolve("notes.txt"), "mine");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Result foreign = cli("train", "-c", tiny, "--run-dir", stray.toString());
+    assertBad(foreign, "holds files a run does not write (notes.txt)");
+    assertFalse(foreign.out().contains("data train"), foreign.out());
   }
 
   @Test
