@@ -136,7 +136,7 @@ public final class CheckpointStore {
   /**
    * Saves a checkpoint under the step of its training state, then deletes the oldest beyond
    * {@link #keepLast()}. An old checkpoint that cannot be deleted does not fail the save (the new checkpoint is
-   * already in place): it is logged and tried again by the next save; {@link #saveAndPrune} returns it instead.
+   * already in place): it is logged as a warning and tried again by the next save.
    *
    * @param content the content, with a training state
    * @param provenance for the manifest
@@ -156,8 +156,8 @@ public final class CheckpointStore {
 
   /**
    * Saves a checkpoint as {@code step-<step>} (replacing one of the same step), then deletes the oldest
-   * beyond {@link #keepLast()}. An old checkpoint that cannot be deleted does not fail the save: it is logged and
-   * tried again by the next save; {@link #saveAndPrune} returns it instead.
+   * beyond {@link #keepLast()}. An old checkpoint that cannot be deleted does not fail the save (the new checkpoint
+   * is already durable): it is logged as a warning and tried again by the next save.
    *
    * @param step the step
    * @param content the content
@@ -178,32 +178,15 @@ public final class CheckpointStore {
    * @param notPruned one line per old checkpoint beyond {@link #keepLast()} that could not be deleted, naming it
    *     and why; empty when all went. Such a checkpoint stays complete and loadable, and the next save tries again
    */
-  public record Saved(Path directory, List<String> notPruned) {
-    /**
-     * Checks and copies.
-     *
-     * @param directory the checkpoint written
-     * @param notPruned the old checkpoints not deleted, one line each
-     */
-    public Saved {
+  record Saved(Path directory, List<String> notPruned) {
+    Saved {
       java.util.Objects.requireNonNull(directory, "directory");
       notPruned = List.copyOf(notPruned);
     }
   }
 
-  /**
-   * Saves a checkpoint as {@code step-<step>} (replacing one of the same step), then deletes the oldest
-   * beyond {@link #keepLast()}, as {@link #save(long, CheckpointContent, Provenance)} does, but returns, rather than
-   * logs, the old checkpoints that could not be deleted, for a caller that reports them itself (a training run warns
-   * and trains on). A failure to delete one never fails the save: the new checkpoint is already durable.
-   *
-   * @param step the step
-   * @param content the content
-   * @param provenance for the manifest
-   * @return the checkpoint's directory and what could not be pruned
-   * @throws CheckpointException if writing fails (earlier checkpoints are then untouched)
-   */
-  public Saved saveAndPrune(long step, CheckpointContent content, Provenance provenance) {
+  /** {@link #save(long, CheckpointContent, Provenance)}, returning rather than logging what could not be pruned. */
+  Saved saveAndPrune(long step, CheckpointContent content, Provenance provenance) {
     Path target = directory.resolve(directoryName(step));
     Checkpoint.write(target, content, provenance);
     return new Saved(target, prune());

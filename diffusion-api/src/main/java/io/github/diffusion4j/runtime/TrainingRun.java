@@ -495,15 +495,10 @@ public final class TrainingRun implements AutoCloseable {
       return;
     }
     // the checkpoint that an interrupt stops the run for is written with the flag cleared, and set again after
-    CheckpointStore.Saved saved = AtomicFiles.uninterrupted(() -> store.saveAndPrune(p.step(),
-        Checkpoints.content(recorded, model, ema, p), Provenance.now(diffusion.backend().name(), diffusion.config().seed())));
-    lastCheckpoint = saved.directory();
+    // an old checkpoint that cannot be deleted (keep_checkpoints) is the store's warning, not the end of the run
+    lastCheckpoint = AtomicFiles.uninterrupted(() -> store.save(p.step(), Checkpoints.content(recorded, model, ema, p),
+        Provenance.now(diffusion.backend().name(), diffusion.config().seed())));
     savedAt = p;
-    // the new checkpoint is durable: an old one that could not be deleted (keep_checkpoints) is a warning, not the
-    // end of the run; the next checkpoint tries again
-    for (String problem : saved.notPruned()) {
-      LOG.warn("{}; training goes on", problem);
-    }
   }
 
   private void writeImageLog(ImageLog log) {
