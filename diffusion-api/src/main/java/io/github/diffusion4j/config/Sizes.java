@@ -19,7 +19,7 @@ import java.util.Map;
  */
 final class Sizes {
   /** The most elements one Java array (and so one tensor) holds, as {@link Shape} allows. */
-  static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+  static final long MAX_ARRAY = io.github.diffusion4j.tensor.Shape.MAX_ELEMENTS;
 
   /** Float arrays are copied once while data is generated or decoded: the peak is twice the set. */
   private static final int DATA_PEAK_COPIES = 2;

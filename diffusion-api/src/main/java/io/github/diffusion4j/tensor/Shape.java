@@ -6,10 +6,13 @@ import java.util.Arrays;
  * The immutable shape of a {@link Tensor}: its dimensions, outermost first (a batch of images is
  * {@code [N, C, H, W]}).
  *
- * <p>Every dimension is positive and the total number of elements is at most {@code Integer.MAX_VALUE - 8}, so a
- * tensor can always be copied into one Java array.
+ * <p>Every dimension is positive and the total number of elements is at most {@link #MAX_ELEMENTS}, so a tensor can
+ * always be copied into one Java array.
  */
 public final class Shape {
+  /** The most elements a shape has: {@code Integer.MAX_VALUE - 8}, the largest Java array the JVMs allocate. */
+  public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
   private final int[] dims;
   private final int size;
 
@@ -24,9 +27,9 @@ public final class Shape {
             "shape " + Arrays.toString(dims) + ": every dimension must be positive");
       }
       n *= d;
-      if (n > Integer.MAX_VALUE - 8) {
+      if (n > MAX_ELEMENTS) {
         throw new IllegalArgumentException(
-            "shape " + Arrays.toString(dims) + " has more than " + (Integer.MAX_VALUE - 8) + " elements");
+            "shape " + Arrays.toString(dims) + " has more than " + MAX_ELEMENTS + " elements");
       }
     }
     this.dims = dims;
@@ -39,7 +42,7 @@ public final class Shape {
    * @param dims the dimensions, outermost first; each positive
    * @return the shape
    * @throws IllegalArgumentException if there are no dimensions, one is not positive, or there are more than
-   *     {@code Integer.MAX_VALUE - 8} elements (the largest Java array)
+   *     {@link #MAX_ELEMENTS} elements (the largest Java array)
    */
   public static Shape of(int... dims) {
     if (dims == null) {

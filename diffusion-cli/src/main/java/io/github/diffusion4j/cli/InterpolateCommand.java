@@ -211,10 +211,10 @@ final class InterpolateCommand implements Callable<Integer> {
    */
   private void checkCount(Shape image) {
     long values = (long) count * image.size();
-    if (values > Integer.MAX_VALUE - 8) {
+    if (values > Shape.MAX_ELEMENTS) {
       throw new BadInputException("--count " + count + ": " + count + " images of " + image + " are " + values
-          + " values, more than the " + (Integer.MAX_VALUE - 8) + " an interpolation samples at once; give at most "
-          + (Integer.MAX_VALUE - 8) / image.size());
+          + " values, more than the " + Shape.MAX_ELEMENTS + " an interpolation samples at once; give at most "
+          + Shape.MAX_ELEMENTS / image.size());
     }
   }
 
