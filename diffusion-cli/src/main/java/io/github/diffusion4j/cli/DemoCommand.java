@@ -88,17 +88,15 @@ final class DemoCommand implements Callable<Integer> {
         try {
           NoisePredictor m = ema != null ? ema : run.model();
           boolean terminal = TrainingConsole.isTerminal();
-          QualityAccumulator ddim = new QualityAccumulator(d.imageShape());
-          RunArtifacts.samples(d, m, d.sampler(), d.request(count, 1), folder.samples(), folder.denoiseGif(), terminal,
-              (first, images, n) -> ddim.add(images));
+          // each sampler's images are scored before the next samples, so that one accumulator is held at a time,
+          // as eval holds it (EvalCommand.checkHeap's estimate)
+          Gaussian reference = d.referenceGaussian(count);
+          QualityReport qDdim = scored(d, reference, sink -> RunArtifacts.samples(d, m, d.sampler(),
+              d.request(count, 1), folder.samples(), folder.denoiseGif(), terminal, sink));
           Sampler ddpm = d.sampler("ddpm");
           SamplingRequest full = SamplingRequest.of(count, d.imageShape(), 2, Timesteps.full(d.schedule().size()));
-          QualityAccumulator ddpmImages = new QualityAccumulator(d.imageShape());
-          RunArtifacts.samples(d, m, ddpm, full, folder.ddpmSamples(), null, terminal,
-              (first, images, n) -> ddpmImages.add(images));
-          Gaussian reference = d.referenceGaussian(count);
-          QualityReport qDdim = ddim.report(reference);
-          QualityReport qDdpm = ddpmImages.report(reference);
+          QualityReport qDdpm = scored(d, reference, sink -> RunArtifacts.samples(d, m, ddpm, full,
+              folder.ddpmSamples(), null, terminal, sink));
           EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
           AtomicFiles.writeString(folder.quality(), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
@@ -114,5 +112,13 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** The report of the images that {@code sample} hands to its sink, against {@code reference}. */
+  private static QualityReport scored(Diffusion d, Gaussian reference,
+      java.util.function.Consumer<Diffusion.ImageSink> sample) {
+    QualityAccumulator images = new QualityAccumulator(d.imageShape());
+    sample.accept((first, batch, n) -> images.add(batch));
+    return images.report(reference);
   }
 }
