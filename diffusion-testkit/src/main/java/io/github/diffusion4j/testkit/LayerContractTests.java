@@ -346,6 +346,45 @@ public abstract class LayerContractTests extends BackendFixture {
         assertTrue(zeros > 0.2 * plain.length && zeros < 0.4 * plain.length, zeros + " of " + plain.length + " dropped at p = 0.3");
       }
     }
+
+    /**
+     * The training step backpropagates through the mask: {@code gradients()} is that of the prediction pass (no
+     * dropout), so the masked gradient is read from the step's update. Adam with {@code beta1 = beta2 = 0} and
+     * {@code lr = eps = E} moves a weight by {@code u = E g / (|g| + E)}, so {@code g = u E / (E - |u|)} exactly;
+     * with {@code E = 1e4} the update is the gradient itself, and reading it back as the difference of two float32
+     * weights (below 2 here) costs at most {@code 2^-23}, so the check allows 1e-3 of the case's largest gradient
+     * (a gradient that skips the mask, or its {@code 1 / (1 - p)}, misses by tens of percent of it).
+     */
+    @Test
+    void theTrainingStepBackpropagatesThroughTheMask() {
+      cases();
+      LayerCases.Case c = LayerCases.get("dropout");
+      Shape shape = c.batch();
+      double e = 1e4;
+      try (TrainableModel m = backend.createModel(c.spec(), new OptimizerSpec(e, 0, 0, e, 0, 0), 0);
+          TensorScope s = t().openScope()) {
+        StateDict w0 = c.weights();
+        m.loadStateDict(w0);
+        m.step(t().fromArray(GoldenCases.input(shape.size()), shape), LayerCases.TIMESTEPS,
+            t().fromArray(GoldenCases.target(shape.size()), shape));
+        StateDict w1 = m.stateDict();
+        double caseScale = 0;
+        for (float[] v : c.gradients().values()) {
+          for (float f : v) {
+            caseScale = Math.max(caseScale, Math.abs(f));
+          }
+        }
+        for (Map.Entry<String, float[]> g : c.gradients().entrySet()) {
+          float[] a = w0.get(g.getKey()).toArray();
+          float[] b = w1.get(g.getKey()).toArray();
+          for (int i = 0; i < a.length; i++) {
+            double u = (double) a[i] - b[i];
+            assertEquals(g.getValue()[i], u * e / (e - Math.abs(u)), 1e-3 * caseScale,
+                "gradient of " + g.getKey() + "[" + i + "] in the training step of the dropout case");
+          }
+        }
+      }
+    }
   }
 
   /** Reshapes (image to vector and back, in the linear case). */
