@@ -100,7 +100,8 @@ final class DataBenchCommand implements Callable<Integer> {
       report.eval().ifPresent(e -> build(out, "evaluation set", e));
       Dataset mapped = spread(d.trainingData(), images);
       int k = mapped.imageShape().size();
-      float[] copy = new float[Math.multiplyExact(mapped.size(), k)];
+      checkCopy(images, mapped.size(), mapped.imageShape(), Runtime.getRuntime().maxMemory() / 2);
+      float[] copy = new float[mapped.size() * k];
       int[] all0 = new int[mapped.size()];
       for (int i = 0; i < all0.length; i++) {
         all0[i] = i;
@@ -134,6 +135,27 @@ final class DataBenchCommand implements Callable<Integer> {
       } else {
         out.println("cache kept in " + cacheDir.toAbsolutePath());
       }
+    }
+  }
+
+  /**
+   * Refuses, naming {@code --images}, an in-memory copy of the compared images that one array cannot hold or that
+   * would take more than half of the heap (it failed as "integer overflow" or ran out of memory).
+   *
+   * @param images the option's value
+   * @param count the images compared (the option's value, or fewer where the data set has fewer)
+   * @param image their shape
+   * @param heap the bytes the copy may take
+   */
+  static void checkCopy(int images, int count, io.github.diffusion4j.tensor.Shape image, long heap) {
+    long values = (long) count * image.size();
+    long fits = Math.min(io.github.diffusion4j.tensor.Shape.MAX_ELEMENTS, heap / Float.BYTES) / image.size();
+    if (count > fits) {
+      throw new BadInputException(String.format(Locale.ROOT, "--images %d: %d images of %s are %d floats (%.1f GB) "
+          + "in memory, more than %s; give at most %d", images, count, image.toCompactString(), values,
+          values * (double) Float.BYTES / 1e9, values > io.github.diffusion4j.tensor.Shape.MAX_ELEMENTS
+              ? "one Java array holds" : String.format(Locale.ROOT, "half of the heap (%.1f GB; -Xmx)", heap / 1e9),
+          fits));
     }
   }
 

@@ -186,6 +186,22 @@ class DataCliTest {
     CliTest.assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
   }
 
+  @Test
+  void benchRefusesACopyThatNoArrayOrHalfTheHeapHolds() {
+    // the in-memory side of the comparison is one float array: 20,000 images of 3x256x256 (the default --images)
+    // failed as "integer overflow" after the cache was built; a smaller copy past the heap ran out of memory
+    io.github.diffusion4j.tensor.Shape big = io.github.diffusion4j.tensor.Shape.of(3, 256, 256);
+    BadInputException array = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class,
+        () -> DataBenchCommand.checkCopy(20000, 20000, big, Long.MAX_VALUE));
+    assertEquals("--images 20000: 20000 images of 3x256x256 are 3932160000 floats (15.7 GB) in memory, more than one "
+        + "Java array holds; give at most 10922", array.getMessage());
+    BadInputException heap = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class,
+        () -> DataBenchCommand.checkCopy(20000, 1000, big, 500_000_000L));
+    assertEquals("--images 20000: 1000 images of 3x256x256 are 196608000 floats (0.8 GB) in memory, more than half of "
+        + "the heap (0.5 GB; -Xmx); give at most 635", heap.getMessage());
+    DataBenchCommand.checkCopy(20000, 635, big, 500_000_000L); // 499 MB
+  }
+
   private Path writeGradients() throws IOException {
     Path yaml = dir.resolve("g.yaml");
     Files.writeString(yaml, "backend: reference\n");
