@@ -187,6 +187,32 @@ class TrainingRunTest {
   }
 
 
+  /**
+   * Checkpoints are written after every {@code checkpoint_every}-th epoch and after the last one even where the epochs
+   * are not a multiple of it, and {@code keep_checkpoints} keeps exactly that many, the newest. 200 images in batches
+   * of 32 are 7 steps an epoch: epochs 2, 4 and 5 end at steps 14, 28 and 35.
+   */
+  @Test
+  void checkpointsAreWrittenEveryNEpochsAndAtTheEndAndTheNewestAreKept() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    java.util.Set<String> written = new java.util.LinkedHashSet<>();
+    try (Diffusion d = open("training.epochs=5", "training.checkpoint_every=2", "training.keep_checkpoints=2");
+        TrainingRun run = TrainingRun.start(d, a)) {
+      assertTrue(run.run(new TrainingListener() {
+        @Override
+        public void onEpochEnd(io.github.diffusion4j.training.EpochSummary e) {
+          // the run's own listener checkpoints first, so the checkpoint of this epoch's end is already there
+          run.lastCheckpoint().ifPresent(c -> written.add(c.getFileName().toString()));
+        }
+      }).completed());
+    }
+    assertEquals(List.of("step-00000014", "step-00000028", "step-00000035"), List.copyOf(written));
+    try (Stream<Path> cps = Files.list(a.checkpoints())) {
+      assertEquals(List.of("step-00000028", "step-00000035"),
+          cps.map(c -> c.getFileName().toString()).sorted().toList(), "keep_checkpoints: 2, the newest");
+    }
+  }
+
   @Test
   void resumedRunEndsWithTheSameWeights() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
