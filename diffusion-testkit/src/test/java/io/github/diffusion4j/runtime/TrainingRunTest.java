@@ -213,6 +213,26 @@ class TrainingRunTest {
     }
   }
 
+  /**
+   * Each epoch's evaluation loss is that of the evaluation images (eval_size 32), not of the training images: the
+   * value the run logs is the one a fresh evaluation of the trained model on {@link Diffusion#evalData()} gives (the
+   * same timesteps and noise every call, the same arithmetic, so the same bits), and the training images give another.
+   */
+  @Test
+  void theEvaluationLossIsTheEvaluationImagesLoss() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      TrainingSummary s = run.run();
+      assertEquals(1, s.evalLosses().size());
+      double onEval = d.trainer(run.model()).evaluate(d.evalData());
+      double onTrain = d.trainer(run.model()).evaluate(d.trainingData());
+      assertTrue(onEval != onTrain, "the two sets give different losses, so the check below can tell them apart");
+      assertEquals(onEval, s.evalLosses().get(0), 0.0);
+      List<String> lines = Files.readAllLines(a.metrics());
+      assertTrue(lines.get(lines.size() - 1).contains("\"eval_loss\":" + onEval), lines.get(lines.size() - 1));
+    }
+  }
+
   @Test
   void resumedRunEndsWithTheSameWeights() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
