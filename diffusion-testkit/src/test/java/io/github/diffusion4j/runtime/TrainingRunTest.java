@@ -233,6 +233,26 @@ class TrainingRunTest {
     }
   }
 
+  /**
+   * A checkpoint with EMA weights samples with them (sampling.use_ema defaults to true), and with its raw weights
+   * when sampling.use_ema is false; with decay 0.9 after a few steps the two differ, so either mix-up shows.
+   */
+  @Test
+  void aCheckpointSamplesWithItsEmaWeightsUnlessUseEmaIsOff() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, a)) {
+      run.run();
+    }
+    Checkpoint c = Checkpoint.read(a.checkpoints().resolve("step-00000007"));
+    assertFalse(c.content().model().equals(c.content().ema().orElseThrow()), "EMA and raw weights differ");
+    try (TrainedModel m = TrainedModel.load(a.root(), List.of())) {
+      assertEquals(c.content().ema().orElseThrow(), m.model().stateDict(), "the EMA weights by default");
+    }
+    try (TrainedModel m = TrainedModel.load(a.root(), List.of("sampling.use_ema=false"))) {
+      assertEquals(c.content().model(), m.model().stateDict(), "the raw weights with sampling.use_ema: false");
+    }
+  }
+
   @Test
   void resumedRunEndsWithTheSameWeights() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
