@@ -347,6 +347,23 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * A slice of a request (a shard: samples 130 .. 139) gives the same images as those samples of the whole request:
+   * each sample's noise comes from its index in the whole request, not its place in the slice or the batch.
+   */
+  @Test
+  void aSliceOfARequestSamplesTheSameImagesAsTheWholeRequest() throws IOException {
+    try (Diffusion d = open(); TrainableModel m = d.createModel()) {
+      SamplingRequest whole = d.request(140, 4);
+      float[] all = d.sampleImages(m, d.sampler(), whole, SamplingListener.NONE);
+      float[] shard = new float[10 * 75];
+      d.sampleImages(m, d.sampler(), whole.slice(130, 10), SamplingListener.NONE,
+          (first, images, count) -> System.arraycopy(images, 0, shard, (int) first * 75, count * 75));
+      // per-item arithmetic of the reference backend does not depend on the batch: the same bits
+      assertArrayEquals(java.util.Arrays.copyOfRange(all, 130 * 75, 140 * 75), shard, 0f);
+    }
+  }
+
   /** The README's example: a checkpoint sampled into a file batch by batch, as one sample call would. */
   @Test
   void aCheckpointIsSampledIntoAFileBatchByBatch() throws IOException {
