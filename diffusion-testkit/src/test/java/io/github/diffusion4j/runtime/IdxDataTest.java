@@ -86,6 +86,29 @@ class IdxDataTest {
     }
   }
 
+  /**
+   * The reference images of IDX data are the first images of the evaluation set, not of the training set (the fixture's
+   * two files hold different images, so a mix-up shows); the same arithmetic, so the same bits.
+   */
+  @Test
+  void theReferenceImagesAreTheFirstEvaluationImages() throws IOException {
+    try (Diffusion d = Diffusion.open(write(yaml()))) {
+      int k = 32 * 32;
+      float[] eval = new float[5 * k];
+      float[] train = new float[5 * k];
+      for (int i = 0; i < 5; i++) {
+        d.evalData().copyImage(i, eval, i * k);
+        d.trainingData().copyImage(i, train, i * k);
+      }
+      float[] ref = d.referenceImages(5);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(
+          io.github.diffusion4j.data.Normalization.denormalize(eval), ref, 0f);
+      org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(
+          io.github.diffusion4j.data.Normalization.denormalize(train), ref), "the training images differ");
+      assertEquals("the evaluation images", d.referenceSource());
+    }
+  }
+
   @Test
   void allImagesAreUsedWhenTheSizesAreZero() throws IOException {
     String text = yaml().replace("  train_size: 200", "  train_size: 0").replace("  eval_size: 100", "  eval_size: 0")
