@@ -364,6 +364,21 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * The reference Gaussian fitted batch by batch is that of exactly the images asked for, the last partial batch
+   * included: a count one batch and 3 more is fitted on that many images, with the mean of the images taken at once
+   * (1e-9: the batches' sums may round otherwise than one sum).
+   */
+  @Test
+  void theReferenceGaussianIsFittedOnTheImagesAskedFor() throws IOException {
+    try (Diffusion d = open()) {
+      int n = d.samplingBatchSize() + 3;
+      io.github.diffusion4j.eval.Gaussian g = d.referenceGaussian(n);
+      assertEquals(n, g.count());
+      assertArrayEquals(io.github.diffusion4j.eval.Gaussian.fit(d.referenceImages(n), 75).mean(), g.mean(), 1e-9);
+    }
+  }
+
   /** The README's example: a checkpoint sampled into a file batch by batch, as one sample call would. */
   @Test
   void aCheckpointIsSampledIntoAFileBatchByBatch() throws IOException {
