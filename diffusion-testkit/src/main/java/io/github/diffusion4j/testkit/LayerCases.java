@@ -194,20 +194,27 @@ public final class LayerCases {
    * A case's network as a model spec (T = 1000, initial weights the test weights).
    *
    * @param name the case
+   * @param imageShape the images it takes ({@link #IMAGE} for the golden cases)
    * @param layout its parameters
    * @param body the layers between the input and the output
    */
-  public record Spec(String name, LinkedHashMap<String, int[]> layout, BiFunction<NetworkBuilder, Node, Node> body)
-      implements ModelSpec {
+  public record Spec(String name, Shape imageShape, LinkedHashMap<String, int[]> layout,
+      BiFunction<NetworkBuilder, Node, Node> body) implements ModelSpec {
+
+    /**
+     * A golden case's network, on images of {@link #IMAGE}.
+     *
+     * @param name the case
+     * @param layout its parameters
+     * @param body the layers between the input and the output
+     */
+    public Spec(String name, LinkedHashMap<String, int[]> layout, BiFunction<NetworkBuilder, Node, Node> body) {
+      this(name, IMAGE, layout, body);
+    }
 
     @Override
     public String kind() {
       return "layer-case-" + name;
-    }
-
-    @Override
-    public Shape imageShape() {
-      return IMAGE;
     }
 
     @Override
@@ -228,7 +235,7 @@ public final class LayerCases {
     @Override
     public Network network() {
       NetworkBuilder b = new NetworkBuilder(layout);
-      return b.build(body.apply(b, b.input(IMAGE)));
+      return b.build(body.apply(b, b.input(imageShape)));
     }
   }
 }

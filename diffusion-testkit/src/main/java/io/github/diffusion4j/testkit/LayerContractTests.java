@@ -423,42 +423,6 @@ public abstract class LayerContractTests extends BackendFixture {
    */
   @Nested
   class BeyondTheGoldenCases {
-    /** A network on images of any shape, three items (the golden cases' timesteps), the golden test weights. */
-    private record Extra(String name, Shape image, LinkedHashMap<String, int[]> layout,
-        BiFunction<NetworkBuilder, Node, Node> body)
-        implements ModelSpec {
-      @Override
-      public String kind() {
-        return "layer-extra-" + name;
-      }
-
-      @Override
-      public Shape imageShape() {
-        return image;
-      }
-
-      @Override
-      public int numTrainTimesteps() {
-        return 1000;
-      }
-
-      @Override
-      public Map<String, int[]> parameterShapes() {
-        return layout;
-      }
-
-      @Override
-      public StateDict initialWeights(long seed) {
-        return GoldenCases.testWeights(layout, seed);
-      }
-
-      @Override
-      public Network network() {
-        NetworkBuilder b = new NetworkBuilder(layout);
-        return b.build(body.apply(b, b.input(image)));
-      }
-    }
-
     private void check(String name, LinkedHashMap<String, int[]> layout,
         BiFunction<NetworkBuilder, Node, Node> body) {
       check(name, LayerCases.IMAGE, layout, body, true);
@@ -473,7 +437,7 @@ public abstract class LayerContractTests extends BackendFixture {
     private void check(String name, Shape image, LinkedHashMap<String, int[]> layout,
         BiFunction<NetworkBuilder, Node, Node> body,
         boolean finiteDifferences) {
-      Extra spec = new Extra(name, image, layout, body);
+      LayerCases.Spec spec = new LayerCases.Spec(name, image, layout, body);
       for (Node n : spec.network().nodes()) {
         Assumptions.assumeTrue(n.layer().isSource() || supports(n.layer().getClass()),
             () -> name + ": the backend lacks " + n.layer().getClass().getSimpleName());
