@@ -54,7 +54,7 @@ final class DataCheckCommand implements Callable<Integer> {
 
   @Option(names = "--image-shape", paramLabel = "C,H,W",
       description = "Fit every image to this shape, as data.image_shape does (C: 1 gray, 3 RGB).")
-  String imageShape; // one C,H,W, parsed by fit() (picocli's split would show C,H,W[,C,H,W...] in the usage)
+  String imageShape; // one C,H,W, parsed by fit() (CommaInts)
 
   @Option(names = "--resize", paramLabel = "crop|pad", defaultValue = "crop",
       description = "With --image-shape: crop (default) or pad, as data.resize.")
@@ -130,16 +130,8 @@ final class DataCheckCommand implements Callable<Integer> {
       return null;
     }
     String given = imageShape;
-    String[] parts = given.split(",", -1);
-    int[] dims = new int[parts.length];
-    try {
-      for (int i = 0; i < parts.length; i++) {
-        dims[i] = Integer.parseInt(parts[i].strip());
-      }
-    } catch (NumberFormatException e) {
-      dims = new int[0]; // refused below
-    }
-    if (dims.length != 3 || dims[0] != 1 && dims[0] != 3 || dims[1] < 1 || dims[2] < 1) {
+    int[] dims = CommaInts.parse(given, 3);
+    if (dims == null || dims[0] != 1 && dims[0] != 3 || dims[1] < 1 || dims[2] < 1) {
       throw new BadInputException("--image-shape " + given + ": give C,H,W with C 1 (gray) or 3 (RGB) and positive "
           + "H and W, e.g. 3,32,32");
     }

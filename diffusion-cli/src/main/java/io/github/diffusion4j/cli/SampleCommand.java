@@ -70,7 +70,7 @@ final class SampleCommand implements Callable<Integer> {
       description = "With --mask: RePaint's resampling, jump back J steps, walk each jumping step R times in all "
           + "(the paper: 10,10); J below the steps; steps + (R-1) x J x ceil(steps/J - 1) model calls (10,10 of 50 "
           + "steps: 410). Default: none.")
-  String resample; // one J,R pair, parsed by resampling() (picocli's split would show J,R[,J,R...] in the usage)
+  String resample; // one J,R pair, parsed by resampling() (CommaInts)
 
   @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -212,19 +212,13 @@ final class SampleCommand implements Callable<Integer> {
     if (resample == null) {
       return Resampling.NONE;
     }
-    String[] pair = resample.split(",", -1);
-    int j;
-    int r;
-    try {
-      if (pair.length != 2) {
-        throw new NumberFormatException();
-      }
-      j = Integer.parseInt(pair[0].strip());
-      r = Integer.parseInt(pair[1].strip());
-    } catch (NumberFormatException e) {
+    int[] pair = CommaInts.parse(resample, 2);
+    if (pair == null) {
       throw new BadInputException("--resample " + resample + ": give J,R, two whole numbers (jump length and "
           + "resamples, e.g. 10,10)");
     }
+    int j = pair[0];
+    int r = pair[1];
     if (j < 1) {
       throw new BadInputException("--resample " + j + "," + r + ": J (the jump length, in steps) must be at least 1 "
           + "(e.g. 10,10)");
