@@ -27,8 +27,10 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * </pre>
  *
  * The first step has no history and is first order; the last step goes to {@code sigma = 0} and returns
- * {@code D0}; with {@code lower_order_final} and fewer than 15 steps the second-to-last step is first order
- * too (diffusers' stabilisation for few-step sampling).
+ * {@code D0} (first order); every other step is second order. diffusers' {@code lower_order_final} (first order
+ * for the last step of a plan shorter than 15 steps) therefore changes nothing here, as it changes nothing in
+ * diffusers with {@code solver_order=2} and {@code final_sigmas_type="zero"}: its second-to-last step stays second
+ * order ({@code lower_order_second} only lowers a third-order step).
  */
 public final class DpmSolverPlusPlus2M implements Sampler {
   /** The name used in configuration. */
@@ -38,7 +40,6 @@ public final class DpmSolverPlusPlus2M implements Sampler {
   private final PredictionType predictionType;
   private final SampleClipping clipping;
   private final TensorFactory tensors;
-  private final boolean lowerOrderFinal;
 
   /**
    * Creates the sampler.
@@ -47,7 +48,9 @@ public final class DpmSolverPlusPlus2M implements Sampler {
    * @param predictionType what the model outputs
    * @param clipping what to do to the predicted x0
    * @param tensors the backend's factory
-   * @param lowerOrderFinal use first order for the second-to-last step of plans shorter than 15 steps
+   * @param lowerOrderFinal diffusers' {@code lower_order_final}: first order for the last step of plans shorter than
+   *     15 steps, which this solver's last step (to {@code sigma = 0}) is whatever the plan; accepted so that
+   *     diffusers' configurations read the same
    */
   public DpmSolverPlusPlus2M(
       Schedule schedule, PredictionType predictionType, SampleClipping clipping, TensorFactory tensors,
@@ -56,7 +59,6 @@ public final class DpmSolverPlusPlus2M implements Sampler {
     this.predictionType = predictionType;
     this.clipping = clipping;
     this.tensors = tensors;
-    this.lowerOrderFinal = lowerOrderFinal;
   }
 
   @Override
@@ -82,10 +84,8 @@ public final class DpmSolverPlusPlus2M implements Sampler {
     double sigmaRatio = Math.sqrt((1 - abS) / (1 - abT));
     double h = lambda(s) - lambda(t);
     double coef = Math.sqrt(abS) * -Math.expm1(-h);
-    int n = c.plan().size();
-    boolean firstOrder = c.previous() == null || (lowerOrderFinal && n < 15 && c.index() == n - 2);
     Tensor data = d0;
-    if (!firstOrder) {
+    if (c.previous() != null) {
       double r = (lambda(t) - lambda(c.plan().get(c.index() - 1))) / h;
       data = d0.combine(1 + 0.5 / r, c.previous().predictedX0(), -0.5 / r);
     }

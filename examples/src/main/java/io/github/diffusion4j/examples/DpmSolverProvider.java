@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * Registers {@link DpmSolverPlusPlus2M} as {@code dpmpp_2m} (see
  * {@code META-INF/services/io.github.diffusion4j.sampling.SamplerProvider}). Its one option is
- * {@code sampling.options.lower_order_final} (default true).
+ * {@code sampling.options.lower_order_final} (default true), diffusers' option, which changes nothing for this
+ * solver (see {@link DpmSolverPlusPlus2M}).
  */
 public final class DpmSolverProvider implements SamplerProvider {
   /** Creates the provider (ServiceLoader needs a public no-argument constructor). */
