@@ -1,7 +1,8 @@
 /**
  * JMH micro-benchmarks of the hot kernels, so that a regression shows as a number: the portable noise fill
  * ({@link io.github.diffusion4j.benchmarks.NoiseBenchmark}), one sampler step
- * ({@link io.github.diffusion4j.benchmarks.SamplerStepBenchmark}) and one layer of each kind through a
+ * ({@link io.github.diffusion4j.benchmarks.SamplerStepBenchmark}), the MLP's prediction of a sampling step
+ * ({@link io.github.diffusion4j.benchmarks.MlpPredictBenchmark}) and one layer of each kind through a
  * backend's {@link io.github.diffusion4j.nn.LayerBackend}
  * ({@link io.github.diffusion4j.benchmarks.LayerBenchmark}).
  *
