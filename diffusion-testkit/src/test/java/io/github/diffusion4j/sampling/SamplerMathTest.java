@@ -191,6 +191,60 @@ class SamplerMathTest {
     }
   }
 
+  /** {@code alphaBar_t = prod_{s <= t} (1 - beta_s)}, recomputed from the betas (Ho et al. eq. 4), 1 for t = -1. */
+  private static double alphaBarOf(Schedule s, int t) {
+    double[] betas = s.betas();
+    double prod = 1.0;
+    for (int i = 0; i <= t; i++) {
+      prod *= 1.0 - betas[i];
+    }
+    return prod;
+  }
+
+  /**
+   * On a strided plan DDPM's step is the forward posterior {@code q(x_p | x_t, x0^)} between the plan's two timesteps
+   * (Ho et al. eq. 6-7 with {@code alphaBar_{t-1}} replaced by {@code alphaBar_p} and {@code beta_t} by
+   * {@code 1 - alphaBar_t / alphaBar_p}, as diffusers' {@code DDPMScheduler} on a plan of fewer steps), plus noise at
+   * every step but the last: the alpha-bars come from the plan's next position, not from {@code t - 1}. The
+   * alpha-bars are recomputed here from the betas; values are of order 1-10 in float32, so a few ulps is below 2e-5.
+   */
+  @Test
+  void ddpmOnAStridedPlanIsThePosteriorBetweenThePlansTwoTimesteps() {
+    Schedule s = Schedule.of(ScheduleSpec.linear(100));
+    for (Timesteps plan : List.of(Timesteps.trailing(100, 10), Timesteps.leading(100, 7, 1))) {
+      for (VarianceType v : VarianceType.values()) {
+        DdpmSampler ddpm = new DdpmSampler(s, PredictionType.EPSILON, v, SampleClipping.NONE, ref);
+        try (TensorScope scope = ref.openScope()) {
+          for (int i = 0; i < plan.size(); i++) {
+            int t = plan.get(i);
+            int p = i + 1 < plan.size() ? plan.get(i + 1) : -1;
+            double aT = alphaBarOf(s, t);
+            double aP = alphaBarOf(s, p);
+            double beta = 1 - aT / aP;
+            double variance = p < 0 ? 0 : switch (v) {
+              case FIXED_SMALL -> (1 - aP) / (1 - aT) * beta;
+              case FIXED_LARGE -> beta;
+              case TUTORIAL -> beta * beta;
+            };
+            Tensor x = tensor(30 + i);
+            Tensor eps = tensor(60 + i);
+            Tensor z = tensor(90 + i);
+            float[] xv = x.toFloatArray(), ev = eps.toFloatArray(), zv = z.toFloatArray();
+            float[] expected = new float[xv.length];
+            for (int j = 0; j < xv.length; j++) {
+              double x0 = (xv[j] - Math.sqrt(1 - aT) * ev[j]) / Math.sqrt(aT);
+              double mean = Math.sqrt(aP) * beta / (1 - aT) * x0 + Math.sqrt(aT / aP) * (1 - aP) / (1 - aT) * xv[j];
+              expected[j] = (float) (mean + Math.sqrt(variance) * zv[j]);
+            }
+            float[] actual = ddpm.step(context(plan, i, x, eps, z)).prev().toFloatArray();
+            String where = plan + ", " + v + ", position " + i;
+            assertTrue(Batches.maxAbsDiff(expected, actual) < 2e-5, where + ": " + Batches.maxAbsDiff(expected, actual));
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void clipSampleClampsEachValueToTheRange() {
     try (TensorScope scope = ref.openScope()) {
