@@ -491,6 +491,40 @@ class TrainerTest {
     }
   }
 
+  /**
+   * Algorithm 1 of Ho et al. draws {@code t ~ Uniform({1, ..., T})}, here {@code [0, T)}: over six epochs (1,800
+   * draws, 18 per timestep on average) every timestep, the last and the first included, is drawn, and the counts pass
+   * a chi-square test of uniformity. With 99 degrees of freedom the statistic has mean 99 and standard deviation 14;
+   * the bound, 99 + 5 * 14, is a five-sigma margin. A draw from {@code [0, T - 1)} misses the noisiest timestep, whose
+   * chance of going undrawn is {@code 0.99^1800 < 1e-7} when the draw is right.
+   */
+  @Test
+  void timestepsAreDrawnUniformlyFromTheWholeSchedule() {
+    int[] counts = new int[schedule.size()];
+    try (Delegating m = new Delegating(ref.createModel(spec, OptimizerSpec.adam(1e-3), 5)) {
+      @Override
+      public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+          int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
+        for (int t : timesteps) {
+          counts[t]++;
+        }
+        return super.step(noisy, timesteps, target);
+      }
+    }) {
+      new Trainer(m, ref, schedule, PredictionType.EPSILON, options(6, 32)).train(train, null, TrainingProgress.START,
+          new TrainingListener() {});
+    }
+    long n = java.util.Arrays.stream(counts).sum();
+    assertEquals(6 * 300, n, "one timestep per image per epoch");
+    double expected = (double) n / counts.length;
+    double chi2 = 0;
+    for (int t = 0; t < counts.length; t++) {
+      assertTrue(counts[t] > 0, "timestep " + t + " is never drawn");
+      chi2 += (counts[t] - expected) * (counts[t] - expected) / expected;
+    }
+    assertTrue(chi2 < 99 + 5 * 14, "chi-square " + chi2 + " over 99 degrees of freedom");
+  }
+
   /** A model that records the rate each step was given (its own rate's steps counted apart). */
   private static class Recording extends Delegating {
     final List<Double> rates = new ArrayList<>();
