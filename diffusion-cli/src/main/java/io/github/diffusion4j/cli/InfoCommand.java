@@ -30,6 +30,11 @@ final class InfoCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
+    // an unknown --load is refused before the listing: the one-line error (which lists the backends found) alone
+    ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();
+    if (load != null && !backends.providers().containsKey(load)) {
+      throw new BadInputException("--load: " + ProviderDiscovery.unknownBackend(load, backends));
+    }
     for (String v : new DiffusionCli.Version().getVersion()) {
       out.println(v);
     }
@@ -41,7 +46,6 @@ final class InfoCommand implements Callable<Integer> {
         + env("MALLOC_TRIM_THRESHOLD_") + ", MALLOC_TOP_PAD_=" + env("MALLOC_TOP_PAD_") + ", MALLOC_MMAP_MAX_="
         + env("MALLOC_MMAP_MAX_") + " (the launcher sets all four; unset, DJL's passes fault their activations in "
         + "again on every pass: README, From Java)");
-    ProviderDiscovery.Found<BackendProvider> backends = ProviderDiscovery.backends();
     out.println("backends:");
     for (Map.Entry<String, BackendProvider> e : backends.providers().entrySet()) {
       out.printf("  %-10s %s [%s]%n", e.getKey(), e.getValue().description(), e.getValue().artifact());
@@ -64,9 +68,6 @@ final class InfoCommand implements Callable<Integer> {
     }
     if (load != null) {
       BackendProvider p = backends.providers().get(load);
-      if (p == null) {
-        throw new BadInputException("--load: " + ProviderDiscovery.unknownBackend(load, backends));
-      }
       try (Backend b = p.create(BackendOptions.defaults())) {
         out.println("loaded " + load + ": " + b.describe());
       } catch (RuntimeException | LinkageError e) {

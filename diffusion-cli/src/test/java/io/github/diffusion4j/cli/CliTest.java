@@ -778,6 +778,16 @@ class CliTest {
     assertTrue(completion.out().contains("complete"), "a bash completion script");
   }
 
+  /** An unknown {@code info --load} is the one-line error alone, not the listing followed by it. */
+  @Test
+  void infoWithAnUnknownBackendToLoadIsOnlyTheError() {
+    Result r = cli("info", "--load", "nope");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("", r.out(), "no listing before the error");
+    assertEquals(1, r.err().trim().lines().count(), r.err());
+    assertTrue(r.err().contains("--load: unknown backend 'nope'; available: "), r.err());
+  }
+
   @Test
   void verboseShowsTheStackTraceOtherwiseOneLine() {
     Result quiet = cli("sample", "--checkpoint", dir.resolve("nope").toString());
