@@ -44,10 +44,22 @@ public final class BadInputException extends RuntimeException {
    * heap that {@code e}'s budget was of this JVM's (half, unless a budget was given), plus 1 GiB of slack.
    */
   static long heapGigabytes(io.github.diffusion4j.eval.ScoringMemoryException e) {
-    double share = (double) e.budgetBytes() / Runtime.getRuntime().maxMemory();
+    return heapGigabytes(e.neededBytes(), e.budgetBytes());
+  }
+
+  /**
+   * The {@code -Xmx} in GiB under which work of {@code neededBytes} fits, where it may take the share of the maximum
+   * heap that {@code budgetBytes} is of this JVM's (half, where that share is not one), plus 1 GiB of slack.
+   *
+   * @param neededBytes the heap the refused work would take
+   * @param budgetBytes the heap it was allowed in this JVM
+   * @return GiB
+   */
+  static long heapGigabytes(long neededBytes, long budgetBytes) {
+    double share = (double) budgetBytes / Runtime.getRuntime().maxMemory();
     if (!(share > 0) || share > 1) {
       share = 0.5;
     }
-    return (long) Math.ceil(e.neededBytes() / share / (1L << 30)) + 1;
+    return (long) Math.ceil(neededBytes / share / (1L << 30)) + 1;
   }
 }

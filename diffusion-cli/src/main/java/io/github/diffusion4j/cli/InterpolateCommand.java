@@ -94,6 +94,7 @@ final class InterpolateCommand implements Callable<Integer> {
     known.ifPresent(shape -> {
       if (png) {
         strip(shape);
+        checkCount(shape);
       } else {
         checkCount(shape);
         OutputFiles.checkCapacity("--out", out, count, shape);
@@ -207,7 +208,7 @@ final class InterpolateCommand implements Callable<Integer> {
 
   /**
    * Refuses a {@code --count} whose images, sampled in one piece, would not fit in an array (they were refused as
-   * a shape's error, exit 1, not naming the option).
+   * a shape's error, exit 1, not naming the option), or in half of the JVM's heap ({@link #checkHeap}).
    */
   private void checkCount(Shape image) {
     long values = (long) count * image.size();
@@ -216,6 +217,39 @@ final class InterpolateCommand implements Callable<Integer> {
           + " values, more than the " + Shape.MAX_ELEMENTS + " an interpolation samples at once; give at most "
           + Shape.MAX_ELEMENTS / image.size());
     }
+    checkHeap(count, image, Runtime.getRuntime().maxMemory() / 2);
+  }
+
+  /**
+   * Copies of all the images an interpolation holds at once in the Java heap: the latents, the tensor sampled from
+   * them (a heap backend's copy) and the sampled images.
+   */
+  static final int HEAP_COPIES = 3;
+
+  /**
+   * Refuses, before the model is loaded, a {@code --count} whose images, held at once ({@link #HEAP_COPIES} float
+   * copies), would take more than {@code budget} bytes of heap (half of the JVM's, as {@code eval} allows its
+   * scoring: the rest is the model's, the batches' and the JVM's); they ran out of memory after the model was loaded
+   * (exit 1, not naming the option).
+   *
+   * @param count the images along the path
+   * @param image {@code [C, H, W]}
+   * @param budget the heap the images may take, in bytes
+   * @throws BadInputException naming {@code --count}, with the largest count that fits and the heap under which it
+   *     does
+   */
+  static void checkHeap(int count, Shape image, long budget) {
+    long perImage = 4L * HEAP_COPIES * image.size();
+    long need = count * perImage;
+    if (need <= budget) {
+      return;
+    }
+    long largest = budget / perImage;
+    throw new BadInputException(String.format(java.util.Locale.ROOT, "--count %d: %d images of %s take about %.1f GB "
+        + "of Java heap at once (%d float copies of them: the latents, the tensor sampled from them and the images); "
+        + "%.1f GB are available for them (half the heap; the rest is the model's and the JVM's): %s, or "
+        + "DIFFUSION_JAVA_OPTS=-Xmx%dg for ./diffusion", count, count, image, need / 1e9, HEAP_COPIES, budget / 1e9,
+        largest >= 2 ? "give at most " + largest : "no count fits", BadInputException.heapGigabytes(need, budget)));
   }
 
   /** The strip's layout for {@code count} images of {@code image}, refused if too long to show. */

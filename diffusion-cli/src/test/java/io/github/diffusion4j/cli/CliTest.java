@@ -161,6 +161,31 @@ class CliTest {
   }
 
   /**
+   * A count whose images fit an array but not the heap is refused before the model is loaded, naming {@code --count}
+   * (it ran out of memory after loading, exit 1, as eval and demo refuse a scoring that would not fit).
+   */
+  @Test
+  void interpolateRefusesACountThatWouldNotFitTheHeapNamingIt() {
+    Path raw = dir.resolve("heap-strip.npy");
+    // 2 x 10^7 images of [3, 5, 5]: 1.5 x 10^9 values, under the array limit, 18 GB as three float copies
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> cli("interpolate", "--checkpoint", run.toString(), "--count", "20000000", "--out", raw.toString()));
+    assertBad(r, "--count 20000000: 20000000 images of [3, 5, 5] take about 18.0 GB of Java heap at once");
+    assertTrue(r.err().contains("DIFFUSION_JAVA_OPTS=-Xmx"), r.err());
+    assertFalse(Files.exists(raw));
+  }
+
+  @Test
+  void interpolateHeapCheckNamesTheLargestCountThatFits() {
+    io.github.diffusion4j.tensor.Shape image = io.github.diffusion4j.tensor.Shape.of(3, 5, 5);
+    InterpolateCommand.checkHeap(1000, image, 1000L * 3 * 4 * 75); // exactly fits
+    BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class,
+        () -> InterpolateCommand.checkHeap(1001, image, 1000L * 3 * 4 * 75));
+    assertTrue(e.getMessage().startsWith("--count 1001: "), e.getMessage());
+    assertTrue(e.getMessage().contains("give at most 1000,"), e.getMessage());
+  }
+
+  /**
    * {@code demo --count} whose scoring would not fit the heap is refused before anything is trained, as eval refuses
    * it before sampling (the demo trained, sampled twice, then ran out of memory while scoring, exit 1).
    */
