@@ -39,8 +39,12 @@ public enum PredictionType {
    *
    * @param name the name
    * @return the type, or empty
+   * @throws IllegalArgumentException {@code "name must not be null"} if it is null
    */
   public static Optional<PredictionType> fromConfigName(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("name must not be null");
+    }
     String n = name.toLowerCase(Locale.ROOT);
     return Arrays.stream(values()).filter(p -> p.configName.equals(n)).findFirst();
   }

@@ -40,8 +40,12 @@ public enum VarianceType {
    *
    * @param name the name
    * @return the type, or empty
+   * @throws IllegalArgumentException {@code "name must not be null"} if it is null
    */
   public static Optional<VarianceType> fromConfigName(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("name must not be null");
+    }
     String n = name.toLowerCase(Locale.ROOT);
     return Arrays.stream(values()).filter(v -> v.configName.equals(n)).findFirst();
   }

@@ -41,8 +41,12 @@ public enum BetaSchedule {
    *
    * @param name e.g. {@code "linear"}
    * @return the schedule, or empty if the name is unknown
+   * @throws IllegalArgumentException {@code "name must not be null"} if it is null
    */
   public static Optional<BetaSchedule> fromConfigName(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("name must not be null");
+    }
     String n = name.toLowerCase(Locale.ROOT);
     return Arrays.stream(values()).filter(b -> b.configName.equals(n)).findFirst();
   }

@@ -37,8 +37,12 @@ public enum TimestepSpacing {
    *
    * @param name the name
    * @return the spacing, or empty if unknown
+   * @throws IllegalArgumentException {@code "name must not be null"} if it is null
    */
   public static Optional<TimestepSpacing> fromConfigName(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("name must not be null");
+    }
     String n = name.toLowerCase(Locale.ROOT);
     return Arrays.stream(values()).filter(s -> s.configName.equals(n)).findFirst();
   }

@@ -84,9 +84,29 @@ public final class Shape {
    *
    * @param axis the axis, {@code 0 <= axis < rank()}
    * @return its extent
+   * @throws IndexOutOfBoundsException if {@code axis} is not an axis of this shape, with a message naming both, e.g.
+   *     {@code axis 3 of shape [3, 5, 5]: the axes are 0 to 2} (an index out of range, as elsewhere in the api)
    */
   public int dim(int axis) {
+    if (axis < 0 || axis >= dims.length) {
+      throw new IndexOutOfBoundsException("axis " + axis + " of shape " + this + ": the axes are 0 to "
+          + (dims.length - 1));
+    }
     return dims[axis];
+  }
+
+  /**
+   * Checks that a shape was given, as every {@link TensorFactory} method requires (before anything is allocated).
+   *
+   * @param shape the shape a tensor is asked for
+   * @return {@code shape}
+   * @throws IllegalArgumentException {@code "shape must not be null"} if it is null
+   */
+  public static Shape checkGiven(Shape shape) {
+    if (shape == null) {
+      throw new IllegalArgumentException("shape must not be null");
+    }
+    return shape;
   }
 
   /**

@@ -9,6 +9,9 @@ import io.github.diffusion4j.random.Noise;
  * closed or the backend closes. Once the backend is closed, {@link #zeros}, {@link #fromArray}, {@link #normal}
  * and {@link #openScope} throw {@code IllegalStateException} with the message {@code the NAME backend is closed}
  * ({@link ScopeStack#close(String)} gives it, and releases the backend's tensors).
+ *
+ * <p>A null argument is refused with an {@code IllegalArgumentException} naming it, as in the rest of the tensor
+ * package ({@link Shape#checkGiven}: {@code shape must not be null}), before anything is allocated.
  */
 public interface TensorFactory {
 
@@ -17,6 +20,7 @@ public interface TensorFactory {
    *
    * @param shape its shape
    * @return the tensor
+   * @throws IllegalArgumentException if {@code shape} is null ({@code shape must not be null})
    */
   Tensor zeros(Shape shape);
 
@@ -27,7 +31,8 @@ public interface TensorFactory {
    * @param shape the shape
    * @return the tensor
    * @throws IllegalArgumentException if {@code data} is null or of another length, with the message {@code shape
-   *     [3, 2, 2, 2] needs 24 values, got 5} (or {@code got null})
+   *     [3, 2, 2, 2] needs 24 values, got 5} (or {@code got null}), or if {@code shape} is null ({@code shape must
+   *     not be null})
    */
   Tensor fromArray(float[] data, Shape shape);
 
@@ -40,8 +45,14 @@ public interface TensorFactory {
    * @param shape the shape; its first axis is the batch
    * @param noise the root stream
    * @return the noise tensor
+   * @throws IllegalArgumentException if {@code shape} or {@code noise} is null ({@code shape must not be null},
+   *     {@code noise must not be null})
    */
   default Tensor normal(Shape shape, Noise noise) {
+    Shape.checkGiven(shape);
+    if (noise == null) {
+      throw new IllegalArgumentException("noise must not be null");
+    }
     float[] data = new float[shape.size()];
     noise.fillPerItem(data, shape.batch(), shape.itemSize(), 0);
     return fromArray(data, shape);

@@ -180,6 +180,24 @@ class ConfigWalkTest {
     assertEquals("a batch shape needs the item's shape, got null",
         assertThrows(IllegalArgumentException.class, () -> Shape.batchOf(2, null)).getMessage());
     assertEquals("a plan needs its timesteps, got null", assertThrows(IllegalArgumentException.class,
-        () -> io.github.diffusion4j.schedule.Timesteps.of(10, (int[]) null)).getMessage());
+        () -> io.github.diffusion4j.schedule.Timesteps.of(10, (int[]) null)).getMessage());    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.model.PredictionType.fromConfigName(null)).getMessage());
+    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.schedule.BetaSchedule.fromConfigName(null)).getMessage());
+    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.schedule.TimestepSpacing.fromConfigName(null)).getMessage());
+    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.sampling.VarianceType.fromConfigName(null)).getMessage());
+  }
+
+  /** A bad axis is refused naming it, the shape and the axes there are (it was a bare array index error, "3"). */
+  @Test
+  void aShapeRefusesAnAxisItDoesNotHaveNamingIt() {
+    Shape s = Shape.of(3, 5, 5);
+    assertEquals(5, s.dim(2));
+    assertEquals("axis 3 of shape [3, 5, 5]: the axes are 0 to 2",
+        assertThrows(IndexOutOfBoundsException.class, () -> s.dim(3)).getMessage());
+    assertEquals("axis -1 of shape [3, 5, 5]: the axes are 0 to 2",
+        assertThrows(IndexOutOfBoundsException.class, () -> s.dim(-1)).getMessage());
   }
 }

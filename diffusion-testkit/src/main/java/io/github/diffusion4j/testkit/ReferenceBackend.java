@@ -61,12 +61,12 @@ public final class ReferenceBackend implements Backend, TensorFactory {
 
   @Override
   public Tensor zeros(Shape shape) {
-    return new ArrayTensor(this, shape, new float[shape.size()]);
+    return new ArrayTensor(this, shape, new float[Shape.checkGiven(shape).size()]);
   }
 
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
-    return new ArrayTensor(this, shape, shape.checkValues(data).clone());
+    return new ArrayTensor(this, shape, Shape.checkGiven(shape).checkValues(data).clone());
   }
 
   @Override

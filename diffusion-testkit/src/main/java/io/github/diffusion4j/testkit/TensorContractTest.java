@@ -83,6 +83,16 @@ public abstract class TensorContractTest extends BackendFixture {
   }
 
   @Test
+  void aNullShapeOrNoiseIsRefusedNamingIt() {
+    for (Executable e : List.<Executable>of(() -> t().zeros(null), () -> t().fromArray(new float[24], null),
+        () -> t().normal(null, Noise.seeded(1)))) {
+      assertEquals("shape must not be null", assertThrows(IllegalArgumentException.class, e).getMessage());
+    }
+    assertEquals("noise must not be null",
+        assertThrows(IllegalArgumentException.class, () -> t().normal(SHAPE, null)).getMessage());
+  }
+
+  @Test
   void aClosedBackendRefusesNewTensorsAndScopes() {
     Backend other = createBackend();
     TensorFactory f = other.tensors();

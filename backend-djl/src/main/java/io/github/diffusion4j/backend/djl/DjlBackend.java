@@ -233,13 +233,14 @@ final class DjlBackend implements Backend, TensorFactory {
   @Override
   public Tensor zeros(Shape shape) {
     checkOpen();
+    Shape.checkGiven(shape);
     return wrap(PtArrays.zeros(root, PtArrays.dims(shape)), shape);
   }
 
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
     checkOpen();
-    shape.checkValues(data);
+    Shape.checkGiven(shape).checkValues(data);
     return wrap(PtArrays.fromArray(root, data, PtArrays.dims(shape)), shape);
   }
 

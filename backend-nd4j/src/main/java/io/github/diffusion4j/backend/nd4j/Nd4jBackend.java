@@ -216,6 +216,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
   @Override
   public Tensor zeros(Shape shape) {
     checkOpen();
+    Shape.checkGiven(shape);
     INDArray a = allocate(shape);
     Pointer.memset(a.data().addressPointer(), 0, (long) shape.size() * Float.BYTES);
     return Nd4jTensor.owning(this, shape, a);
@@ -224,7 +225,7 @@ final class Nd4jBackend implements Backend, TensorFactory {
   @Override
   public Tensor fromArray(float[] data, Shape shape) {
     checkOpen();
-    shape.checkValues(data);
+    Shape.checkGiven(shape).checkValues(data);
     INDArray a = allocate(shape);
     ((FloatPointer) a.data().addressPointer()).put(data);
     return Nd4jTensor.owning(this, shape, a);
