@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -48,7 +49,14 @@ public abstract class MlpContractTest extends BackendFixture {
   private static final double TOL = 1e-5;
   private static final double TRAINED_PREDICTION_TOL = 2e-5;
 
+  /** The backend the one under test is compared with; closed after the suite ({@link #closeReference}). */
   private final ReferenceBackend reference = new ReferenceBackend();
+
+  /** Closes the reference backend after the suite, as {@link BackendFixture} closes the backend under test. */
+  @AfterAll
+  void closeReference() {
+    reference.close();
+  }
 
   private TensorFactory t() {
     return backend.tensors();

@@ -20,6 +20,7 @@ import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorScope;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,7 +37,14 @@ public abstract class SamplerContractTest extends BackendFixture {
   private static final Schedule SCHEDULE = Schedule.of(ScheduleSpec.linear(100));
   private static final double TOL = 5e-5;
 
+  /** The backend the one under test is compared with; closed after the suite ({@link #closeReference}). */
   private final ReferenceBackend reference = new ReferenceBackend();
+
+  /** Closes the reference backend after the suite, as {@link BackendFixture} closes the backend under test. */
+  @AfterAll
+  void closeReference() {
+    reference.close();
+  }
 
   /** Weights that make the untrained MLP's output non-trivial: one seed's initialisation. */
   private static StateDict weights() {

@@ -1,0 +1,39 @@
+package io.github.diffusion4j.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.github.diffusion4j.spi.Backend;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.platform.commons.support.AnnotationSupport;
+import org.junit.platform.commons.support.HierarchyTraversalMode;
+
+/**
+ * The suites that compare a backend with a reference backend of their own close it after the suite (they left it
+ * open, with the tensors it made).
+ */
+class ContractSuitesCloseTheirReferenceTest {
+  @Test
+  void theSamplerAndMlpSuitesCloseTheirReferenceBackendAfterAll() throws Exception {
+    ReferenceContractTests outer = new ReferenceContractTests();
+    for (BackendFixture suite : List.of(outer.new Samplers(), outer.new Mlp())) {
+      Field f = suite.getClass().getSuperclass().getDeclaredField("reference");
+      f.setAccessible(true);
+      Backend reference = (Backend) f.get(suite);
+      suite.openBackend();
+      // what JUnit runs after the suite's tests: the @AfterAll methods of its class and its superclasses
+      for (Method m : AnnotationSupport.findAnnotatedMethods(suite.getClass(), AfterAll.class,
+          HierarchyTraversalMode.BOTTOM_UP)) {
+        m.setAccessible(true);
+        m.invoke(suite);
+      }
+      IllegalStateException closed = assertThrows(IllegalStateException.class, () -> reference.tensors().openScope(),
+          suite.getClass().getSimpleName() + "'s reference backend is still open after the suite");
+      assertEquals("the reference backend is closed", closed.getMessage());
+    }
+  }
+}
