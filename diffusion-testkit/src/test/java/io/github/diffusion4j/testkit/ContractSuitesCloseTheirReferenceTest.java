@@ -9,8 +9,6 @@ import java.lang.reflect.Method;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.platform.commons.support.AnnotationSupport;
-import org.junit.platform.commons.support.HierarchyTraversalMode;
 
 /**
  * The suites that compare a backend with a reference backend of their own close it after the suite (they left it
@@ -25,11 +23,14 @@ class ContractSuitesCloseTheirReferenceTest {
       f.setAccessible(true);
       Backend reference = (Backend) f.get(suite);
       suite.openBackend();
-      // what JUnit runs after the suite's tests: the @AfterAll methods of its class and its superclasses
-      for (Method m : AnnotationSupport.findAnnotatedMethods(suite.getClass(), AfterAll.class,
-          HierarchyTraversalMode.BOTTOM_UP)) {
-        m.setAccessible(true);
-        m.invoke(suite);
+      // what JUnit runs after the suite's tests: the @AfterAll methods of its class, then of its superclasses
+      for (Class<?> c = suite.getClass(); c != null; c = c.getSuperclass()) {
+        for (Method m : c.getDeclaredMethods()) {
+          if (m.isAnnotationPresent(AfterAll.class)) {
+            m.setAccessible(true);
+            m.invoke(suite);
+          }
+        }
       }
       IllegalStateException closed = assertThrows(IllegalStateException.class, () -> reference.tensors().openScope(),
           suite.getClass().getSimpleName() + "'s reference backend is still open after the suite");
