@@ -33,6 +33,28 @@ public final class Interpolation {
    * @throws Exception on failure
    */
   public static void main(String[] args) throws Exception {
+    run(args);
+  }
+
+  /**
+   * What the example made and measured.
+   *
+   * @param strip the interpolated samples, {@code frames x C x H x W} values in {@code [0, 1]}
+   * @param frames how many
+   * @param imageShape {@code [C, H, W]}
+   * @param file the PNG of the strip
+   * @param roundTripError the largest {@code |x0 - sample(invert(x0))|} over 8 images (in {@code [-1, 1]})
+   */
+  public record Result(float[] strip, int frames, Shape imageShape, Path file, double roundTripError) {}
+
+  /**
+   * Runs the example: writes {@code interpolation.png} and prints the inversion round trip's error.
+   *
+   * @param args {@code [OUT_DIR] [--tiny]}
+   * @return what it made and measured
+   * @throws Exception on failure
+   */
+  public static Result run(String[] args) throws Exception {
     Path out = Examples.outDir(args, "interpolation");
     try (Diffusion d = Diffusion.open(Examples.config("gradients.yaml", out, Examples.tiny(args), "sampling.eta=0"))) {
       try (TrainingRun run = TrainingRun.start(d, RunFolder.under(d.config().output().dir(), "run"))) {
@@ -64,6 +86,7 @@ public final class Interpolation {
           }
           System.out.printf("DDIM inversion round trip over %d steps: max |x0 - sample(invert(x0))| = %.4f "
               + "(images span [-1, 1])%n", d.plan().size(), err);
+          return new Result(strip, n, image, file, err);
         }
       }
     }

@@ -26,6 +26,26 @@ public final class QuickStart {
    * @throws Exception on failure
    */
   public static void main(String[] args) throws Exception {
+    run(args);
+  }
+
+  /**
+   * What the example made.
+   *
+   * @param images the 64 sampled images, {@code 64 x C x H x W} values in {@code [0, 1]}
+   * @param imageShape {@code [C, H, W]}
+   * @param grid the PNG they were written to
+   */
+  public record Result(float[] images, Shape imageShape, Path grid) {}
+
+  /**
+   * Runs the example: trains, samples 64 images and writes them as {@code quickstart.png}.
+   *
+   * @param args {@code [OUT_DIR] [--tiny]}
+   * @return what it made
+   * @throws Exception on failure
+   */
+  public static Result run(String[] args) throws Exception {
     Path out = Examples.outDir(args, "quickstart");
     try (Diffusion d = Diffusion.open(Examples.config("gradients.yaml", out, Examples.tiny(args)))) {
       RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
@@ -38,6 +58,7 @@ public final class QuickStart {
         Path grid = out.resolve("quickstart.png");
         ImageGrid.writePng(grid, images, Shape.batchOf(64, d.imageShape()), ImageGrid.Options.defaults());
         System.out.println("wrote " + grid + " (" + d.sampler().name() + ", " + d.plan().size() + " steps)");
+        return new Result(images, d.imageShape(), grid);
       }
     }
   }

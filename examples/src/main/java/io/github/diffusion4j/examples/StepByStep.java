@@ -46,8 +46,31 @@ public final class StepByStep {
    * @throws Exception on failure
    */
   public static void main(String[] args) throws Exception {
+    run(args);
+  }
+
+  /**
+   * What the walk-through measured (what {@link #main} prints).
+   *
+   * @param reconstructionError the largest {@code |x0 - reconstruct(noise(x0, t=49, eps), eps)|}
+   * @param firstStepLoss the loss of the one training step by hand, on an untrained model
+   * @param evalLosses the evaluation loss after each epoch of training
+   * @param denoisingFrames the intermediate samples shown per image in {@code denoising.png}
+   */
+  public record Result(double reconstructionError, double firstStepLoss, List<Double> evalLosses,
+      int denoisingFrames) {}
+
+  /**
+   * Runs the example: writes {@code forward.png} and {@code denoising.png} and prints what it measures.
+   *
+   * @param args {@code [OUT_DIR] [--tiny]}
+   * @return what it measured
+   * @throws Exception on failure
+   */
+  public static Result run(String[] args) throws Exception {
     Path out = Examples.outDir(args, "step-by-step");
     boolean tiny = Examples.tiny(args);
+    double reconstructionError;
     try (Diffusion d = Diffusion.open(Examples.config("tutorial.yaml", out, tiny))) {
       TensorFactory t = d.backend().tensors();
       Schedule schedule = d.schedule();
@@ -78,8 +101,9 @@ public final class StepByStep {
         // 3. reconstruct inverts the closed form exactly
         Tensor eps = t.normal(x.shape(), Noise.seeded(7));
         Tensor back = q.reconstruct(q.noise(x, new int[] {49}, eps), new int[] {49}, eps);
+        reconstructionError = maxDiff(x0, back.toFloatArray());
         System.out.printf("reconstruct(noise(x0, t=49, eps), eps) differs from x0 by at most %.2e%n",
-            maxDiff(x0, back.toFloatArray()));
+            reconstructionError);
       }
 
       // 4. one training step by hand (Algorithm 1, lines 2-5), then the loop does the rest
@@ -118,6 +142,7 @@ public final class StepByStep {
         }
         writeGrid(out.resolve("denoising.png"), byImage, spec.imageShape(), frames.size(), frameTitles, List.of());
         System.out.println("wrote " + out.resolve("forward.png") + " and " + out.resolve("denoising.png"));
+        return new Result(reconstructionError, o.loss(), summary.evalLosses(), frames.size());
       }
     }
   }
