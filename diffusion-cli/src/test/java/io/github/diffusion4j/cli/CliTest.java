@@ -701,6 +701,63 @@ class CliTest {
     assertBad(cli("frobnicate"), "Unmatched argument");
   }
 
+  /**
+   * Each option's bounds at their edges: the last value the help allows runs, the first it does not is refused in one
+   * line naming the option (an off-by-one in a check refuses what the help promises, or lets through what it refuses).
+   */
+  @Test
+  void optionBoundsAreWhereTheHelpSaysTheyAre() throws IOException {
+    String ck = run.toString();
+    // sample --frames: at least 2
+    assertBad(cli("sample", "--checkpoint", ck, "--frames", "1", "--out", dir.resolve("f1.png").toString()),
+        "--frames 1: must be at least 2");
+    Result r = cli("sample", "--checkpoint", ck, "--count", "1", "--frames", "2", "--out",
+        dir.resolve("f2.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(1 image, "), r.out());
+    assertTrue(Files.exists(dir.resolve("f2-frames.png")), "the strip is written next to --out");
+    // sample --strength: in (0, 1]
+    Path a = randomPng("edge-a.png", 5, 5, 11);
+    r = cli("sample", "--checkpoint", ck, "--init", a.toString(), "--strength", "1", "--out",
+        dir.resolve("s1.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("6 of 6 steps from --init at strength 1.0"), r.out());
+    assertBad(cli("sample", "--checkpoint", ck, "--init", a.toString(), "--strength", "1.5"),
+        "--strength 1.5: must be in (0, 1]");
+    // sample --steps: at least 1
+    assertBad(cli("sample", "--checkpoint", ck, "--steps", "0"), "--steps 0: must be at least 1");
+    // sample --gif: a .gif
+    Path notGif = dir.resolve("t.png");
+    assertBad(cli("sample", "--checkpoint", ck, "--gif", notGif.toString()),
+        "--gif " + notGif + ": the file name must end in .gif");
+    // interpolate --count: at least 2; --between: two different numbers, each at least 0
+    r = cli("interpolate", "--checkpoint", ck, "--count", "2", "--out", dir.resolve("two.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(2 images, DDIM"), r.out());
+    assertBad(cli("interpolate", "--checkpoint", ck, "--between", "-1,2"),
+        "--between -1,2: give two different sample numbers I,J, each at least 0");
+    assertBad(cli("interpolate", "--checkpoint", ck, "--between", "2,-1"), "--between 2,-1: give two different");
+    r = cli("interpolate", "--checkpoint", ck, "--between", "0,1", "--count", "2", "--out",
+        dir.resolve("zero-one.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    // eval --count: at least 2 samples
+    assertBad(cli("eval", "--checkpoint", ck, "--count", "1"), "--count 1: needs at least 2 samples");
+    r = cli("eval", "--checkpoint", ck, "--count", "2");
+    assertEquals(0, r.code(), r.all());
+    // eval: the --bpd options only with --bpd, the sampling ones not with it
+    assertBad(cli("eval", "--checkpoint", ck, "--batch-size", "4"), "--batch-size applies only to --bpd");
+    assertBad(cli("eval", "--checkpoint", ck, "--out", dir.resolve("no-bpd").toString()), "--out applies only to --bpd");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--steps", "3"), "--steps does not apply to --bpd");
+    // eval --bpd --timesteps: in [2, T], T the full bound; --count and --batch-size at least 1
+    r = cli("eval", "--bpd", "--checkpoint", ck, "--count", "1", "--batch-size", "1", "--timesteps", "30", "--out",
+        dir.resolve("bpd-all").toString());
+    assertEquals(0, r.code(), r.all());
+    r = cli("eval", "--bpd", "--checkpoint", ck, "--count", "1", "--timesteps", "2", "--out",
+        dir.resolve("bpd-two").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.exists(dir.resolve("bpd-two/bpd.json")));
+  }
+
   @Test
   void aMisspeltOptionIsNamedBeforeTheRequiredOptionItHid() {
     // without --checkpoint picocli would first complain that it is missing; the typo is the real error
