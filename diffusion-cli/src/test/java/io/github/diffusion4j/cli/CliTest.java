@@ -758,6 +758,34 @@ class CliTest {
     assertTrue(Files.exists(dir.resolve("bpd-two/bpd.json")));
   }
 
+  /** {@code --resample J,R} allows spaces around each number, as its help's "J,R" is often typed "10, 10". */
+  @Test
+  void aResamplePairMayHaveSpaces() throws IOException {
+    Path a = randomPng("space-a.png", 5, 5, 12);
+    Path mask = maskPng("space-mask.png", 5, 5, false, (x, y) -> x >= 3);
+    Result r = cli("sample", "--checkpoint", run.toString(), "--init", a.toString(), "--mask", mask.toString(),
+        "--resample", " 5 , 2 ", "--sampler", "ddpm", "--out", dir.resolve("space.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("6 steps resampled to 11"), r.out());
+  }
+
+  /**
+   * The interpolation heap check's advice: the largest count that fits where two or more do, "no count fits" where
+   * not even the two ends do (it must never advise a count the command refuses).
+   */
+  @Test
+  void interpolateHeapCheckAdvisesNoCountBelowTwo() {
+    io.github.diffusion4j.tensor.Shape image = io.github.diffusion4j.tensor.Shape.of(3, 5, 5);
+    long perImage = 4L * InterpolateCommand.HEAP_COPIES * 75;
+    BadInputException two = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class,
+        () -> InterpolateCommand.checkHeap(3, image, 2 * perImage));
+    assertTrue(two.getMessage().contains("give at most 2,"), two.getMessage());
+    BadInputException none = org.junit.jupiter.api.Assertions.assertThrows(BadInputException.class,
+        () -> InterpolateCommand.checkHeap(2, image, perImage));
+    assertTrue(none.getMessage().contains("no count fits"), none.getMessage());
+    assertFalse(none.getMessage().contains("give at most"), none.getMessage());
+  }
+
   @Test
   void aMisspeltOptionIsNamedBeforeTheRequiredOptionItHid() {
     // without --checkpoint picocli would first complain that it is missing; the typo is the real error
