@@ -67,8 +67,12 @@ final class DataBenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (images < 1 || gatherBatches < 1 || steps < 1 || warmup < 1 || reps < 1) {
-      throw new BadInputException("--images, --gather-batches, --steps, --warmup and --reps must be at least 1");
+    String[] names = {"--images", "--gather-batches", "--steps", "--warmup", "--reps"};
+    int[] values = {images, gatherBatches, steps, warmup, reps};
+    for (int i = 0; i < names.length; i++) {
+      if (values[i] < 1) { // named with its value, as every option's error is (it named all five)
+        throw new BadInputException(names[i] + " " + values[i] + ": must be at least 1");
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     LoadedConfig probe = TrainCommand.load(config, null, overrides);

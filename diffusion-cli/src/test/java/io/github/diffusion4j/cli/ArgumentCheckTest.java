@@ -73,4 +73,12 @@ class ArgumentCheckTest {
     assertBad(cli("data", "check", folder, "--image-shape", "3,0,8"), "--image-shape 3,0,8: give C,H,W");
     assertBad(cli("data", "check", folder, "--image-shape", "1,8,0"), "--image-shape 1,8,0: give C,H,W");
   }
+
+  @Test
+  void dataBenchNamesTheCountThatIsBelowOne() {
+    String config = dir.resolve("x.yaml").toString();
+    for (String option : new String[] {"--images", "--gather-batches", "--steps", "--warmup", "--reps"}) {
+      assertBad(cli("data", "bench", "-c", config, option, "0"), option + " 0: must be at least 1");
+    }
+  }
 }
