@@ -758,6 +758,22 @@ class CliTest {
     assertTrue(Files.exists(dir.resolve("bpd-two/bpd.json")));
   }
 
+  /** The counts a command makes when none is given are the ones its help names. */
+  @Test
+  void theDefaultCountsAreTheHelps() throws IOException {
+    assertTrue(cli("sample", "--help").out().replaceAll("\\s+", " ")
+        .contains("Number of images (default: 64, or one per --init image)."));
+    Path raw = dir.resolve("default-count.safetensors");
+    Result r = cli("sample", "--checkpoint", run.toString(), "--out", raw.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(64 images, "), r.out());
+    assertEquals(64 * 75, SafeTensors.read(raw).tensors().get("samples").toArray().length);
+    assertTrue(cli("interpolate", "--help").out().replaceAll("\\s+", " ").contains("at least 2 (default: 8)."));
+    r = cli("interpolate", "--checkpoint", run.toString(), "--out", dir.resolve("default-strip.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(8 images, DDIM"), r.out());
+  }
+
   /** {@code --resample J,R} allows spaces around each number, as its help's "J,R" is often typed "10, 10". */
   @Test
   void aResamplePairMayHaveSpaces() throws IOException {
