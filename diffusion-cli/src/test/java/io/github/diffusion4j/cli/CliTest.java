@@ -758,6 +758,31 @@ class CliTest {
     assertTrue(Files.exists(dir.resolve("bpd-two/bpd.json")));
   }
 
+  /**
+   * {@code sample --gif}: a GIF that cannot be written is refused before anything is sampled (not after the work), and
+   * the GIF shows up to 16 of the samples (a 3x3 grid of 9, not the 2x2 the frame strip keeps), its line saying where.
+   */
+  @Test
+  void sampleGifIsCheckedFirstAndShowsUpToSixteenSamples() throws IOException {
+    Path out = dir.resolve("gif-first.npy");
+    Path missing = dir.resolve("no-such-folder/t.gif");
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--count", "2", "--out", out.toString(), "--gif",
+        missing.toString()), "--gif " + missing + ": the folder " + missing.getParent().toAbsolutePath()
+        + " does not exist");
+    assertFalse(Files.exists(out), "nothing was sampled");
+    int[] widths = new int[2];
+    int[] counts = {4, 9};
+    for (int i = 0; i < 2; i++) {
+      Path gif = dir.resolve("grid-" + counts[i] + ".gif");
+      Result r = cli("sample", "--checkpoint", run.toString(), "--count", Integer.toString(counts[i]), "--out",
+          dir.resolve("grid-" + counts[i] + ".npy").toString(), "--gif", gif.toString());
+      assertEquals(0, r.code(), r.all());
+      assertTrue(r.out().contains("wrote " + gif), r.out());
+      widths[i] = ImageIO.read(gif.toFile()).getWidth();
+    }
+    assertTrue(widths[1] > widths[0], "9 samples are a grid of 3 columns, 4 of 2: " + Arrays.toString(widths));
+  }
+
   /** The counts a command makes when none is given are the ones its help names. */
   @Test
   void theDefaultCountsAreTheHelps() throws IOException {
