@@ -553,6 +553,17 @@ class CliTest {
         List.of("sampling.sampler=ddim", "sampling.eta=0"))) {
       io.github.diffusion4j.runtime.Diffusion d = m.diffusion();
       float[] x0 = fitted(d, a, b);
+      // the line's distances are those of the strip's first and last images from A and B, in levels of 255; the
+      // plan's 6 of the schedule's 30 steps can come closer
+      double[] levels = new double[2];
+      for (int j = 0; j < 75; j++) {
+        levels[0] += Math.abs((x0[j] + 1) / 2 - cli[j]);
+        levels[1] += Math.abs((x0[75 + j] + 1) / 2 - cli[150 + j]);
+      }
+      levels[0] = levels[0] / 75 * 255;
+      levels[1] = levels[1] / 75 * 255;
+      assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "by a mean of %.1f and %.1f levels of 255 (DDIM "
+          + "inversion over 6 steps; more --steps come closer)", levels[0], levels[1])), r.out());
       try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
         float[] latents = new io.github.diffusion4j.sampling.DdimInversion(d.schedule(), d.predictionType())
             .invert(m.model(), d.backend().tensors(), d.backend().tensors().fromArray(x0,
@@ -781,6 +792,14 @@ class CliTest {
       widths[i] = ImageIO.read(gif.toFile()).getWidth();
     }
     assertTrue(widths[1] > widths[0], "9 samples are a grid of 3 columns, 4 of 2: " + Arrays.toString(widths));
+  }
+
+  /** {@code interpolate --out} in a folder that does not exist is refused before the model is loaded. */
+  @Test
+  void interpolateChecksItsOutBeforeSampling() {
+    Path missing = dir.resolve("no-such-folder/strip.png");
+    assertBad(cli("interpolate", "--checkpoint", run.toString(), "--count", "2", "--out", missing.toString()),
+        "--out " + missing + ": the folder " + missing.getParent().toAbsolutePath() + " does not exist");
   }
 
   /** The counts a command makes when none is given are the ones its help names. */
