@@ -802,6 +802,32 @@ class CliTest {
         "--out " + missing + ": the folder " + missing.getParent().toAbsolutePath() + " does not exist");
   }
 
+  /** {@code --steps 1}, the fewest the help allows, samples with a plan of one step. */
+  @Test
+  void oneStepIsAPlan() {
+    Result r = cli("sample", "--checkpoint", run.toString(), "--steps", "1", "--count", "2", "--out",
+        dir.resolve("one-step.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(2 images, ddim, 1 steps, "), r.out());
+  }
+
+  /**
+   * An interpolation's images may take half the heap, not all of it: a count whose three copies take three quarters
+   * of the heap is refused before the model is loaded, naming {@code --count} (it ran out of memory after loading).
+   */
+  @Test
+  void interpolateLeavesHalfTheHeapToTheModel() {
+    long perImage = 4L * InterpolateCommand.HEAP_COPIES * 75;
+    int count = (int) (Runtime.getRuntime().maxMemory() * 3 / 4 / perImage);
+    Path raw = dir.resolve("three-quarters.npy");
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> cli("interpolate", "--checkpoint", run.toString(), "--count", Integer.toString(count), "--out",
+            raw.toString()));
+    assertBad(r, "--count " + count + ": " + count + " images of [3, 5, 5] take about");
+    assertTrue(r.err().contains("(half the heap; the rest is the model's and the JVM's)"), r.err());
+    assertFalse(Files.exists(raw));
+  }
+
   /** The counts a command makes when none is given are the ones its help names. */
   @Test
   void theDefaultCountsAreTheHelps() throws IOException {
