@@ -727,6 +727,7 @@ class CliTest {
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("(1 image, "), r.out());
     assertTrue(Files.exists(dir.resolve("f2-frames.png")), "the strip is written next to --out");
+    assertTrue(r.out().contains("wrote " + dir.resolve("f2-frames.png")), r.out());
     // sample --strength: in (0, 1]
     Path a = randomPng("edge-a.png", 5, 5, 11);
     r = cli("sample", "--checkpoint", ck, "--init", a.toString(), "--strength", "1", "--out",
@@ -735,6 +736,18 @@ class CliTest {
     assertTrue(r.out().contains("6 of 6 steps from --init at strength 1.0"), r.out());
     assertBad(cli("sample", "--checkpoint", ck, "--init", a.toString(), "--strength", "1.5"),
         "--strength 1.5: must be in (0, 1]");
+    // sample --count: at least the --init images (one each)
+    Path b = randomPng("edge-b.png", 5, 5, 13);
+    r = cli("sample", "--checkpoint", ck, "--init", a + "," + b, "--count", "2", "--out",
+        dir.resolve("one-each.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(2 images, "), r.out());
+    // sample --resample J,R: R at least 1 (1: no resampling, a plain inpainting)
+    Path mask = maskPng("edge-mask.png", 5, 5, false, (x, y) -> x >= 3);
+    r = cli("sample", "--checkpoint", ck, "--init", a.toString(), "--mask", mask.toString(), "--resample", "2,1",
+        "--sampler", "ddpm", "--out", dir.resolve("r1.npy").toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("(1 image, ddpm, 6 steps, inpainting the --init images"), r.out());
     // sample --steps: at least 1
     assertBad(cli("sample", "--checkpoint", ck, "--steps", "0"), "--steps 0: must be at least 1");
     // sample --gif: a .gif
