@@ -761,9 +761,11 @@ class CliTest {
     assertBad(cli("interpolate", "--checkpoint", ck, "--between", "-1,2"),
         "--between -1,2: give two different sample numbers I,J, each at least 0");
     assertBad(cli("interpolate", "--checkpoint", ck, "--between", "2,-1"), "--between 2,-1: give two different");
-    r = cli("interpolate", "--checkpoint", ck, "--between", "0,1", "--count", "2", "--out",
-        dir.resolve("zero-one.npy").toString());
-    assertEquals(0, r.code(), r.all());
+    for (String ends : List.of("0,1", "1,0")) {
+      r = cli("interpolate", "--checkpoint", ck, "--between", ends, "--count", "2", "--out",
+          dir.resolve("between.npy").toString());
+      assertEquals(0, r.code(), r.all());
+    }
     // eval --count: at least 2 samples
     assertBad(cli("eval", "--checkpoint", ck, "--count", "1"), "--count 1: needs at least 2 samples");
     r = cli("eval", "--checkpoint", ck, "--count", "2");
