@@ -139,4 +139,37 @@ class ManifestTest {
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.verify(out));
     assertTrue(e.getMessage().startsWith(shard + ": does not match manifest.json"), e.getMessage());
   }
+
+  @Test
+  void shardsUnderTheWrongNumbersAreRefused() {
+    assertThrows(IllegalArgumentException.class, () -> manifest(List.of(new ShardResult(1, 0, 8, "a.npy", 1, HASH),
+        new ShardResult(0, 8, 2, "b.npy", 1, HASH)), 10));
+    assertThrows(IllegalArgumentException.class, () -> manifest(List.of(new ShardResult(0, 0, 8, "a.npy", 1, HASH),
+        new ShardResult(2, 8, 2, "b.npy", 1, HASH)), 10));
+  }
+
+  @Test
+  void aManifestOfANewerFormatIsRefusedAndAnOlderOneRead() throws IOException {
+    Path file = dir.resolve(SampleManifest.FILE);
+    SampleManifest m = manifest(List.of(new ShardResult(0, 0, 4, "s.npy", 1, HASH)), 4);
+    String good = m.toJson();
+    assertTrue(good.contains("\"format_version\" : 1,"), good);
+    Files.writeString(file, good.replace("\"format_version\" : 1,", "\"format_version\" : 2,"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": format_version: 2 is newer than 1, the newest this release reads", e.getMessage());
+    Files.writeString(file, good.replace("\"format_version\" : 1,", "\"format_version\" : 0,"));
+    assertEquals(m, SampleManifest.read(file));
+  }
+
+  @Test
+  void aShardIsAPlainNameInTheOutputFolderWithAtLeastOneSample() {
+    // verify() resolves the name in the output folder: "..", a hidden or temporary name or a path would reach past it
+    for (String bad : List.of("..", ".", ".tmp-shard-00000.npy", "a\\b.npy", "a/b.npy", "../b.npy", "")) {
+      assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, bad, 1, HASH), bad);
+    }
+    assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 0, "s.npy", 1, HASH));
+    assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, "s.npy", -1, HASH));
+    assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, -1, 1, "s.npy", 1, HASH));
+    assertEquals("shard-00000", new ShardResult(0, 0, 1, "shard-00000", 0, HASH).file());
+  }
 }
