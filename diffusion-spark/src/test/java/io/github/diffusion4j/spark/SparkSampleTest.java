@@ -436,4 +436,18 @@ class SparkSampleTest {
     assertTrue(e.getMessage().startsWith(out.toAbsolutePath() + ": "), e.getMessage());
     assertEquals(claimed, SparkTestSupport.list(out), "the refused job left the first job's folder as it was");
   }
+
+  @Test
+  void aFailedJobIntoTheCallersEmptyFolderEmptiesItAndKeepsIt() throws IOException {
+    Path out = out("given");
+    Files.createDirectories(out);
+    TaskHook always = (shard, done) -> {
+      if (shard.index() == 1) {
+        throw new IllegalStateException("shard 1 cannot be sampled here");
+      }
+    };
+    assertThrows(SparkJobException.class, () -> SparkDiffusion.sample(sc, job("given").withPartitions(3), always));
+    assertTrue(Files.isDirectory(out), "the folder the caller made is not removed");
+    assertEquals(List.of(), SparkTestSupport.list(out), "nothing of the failed job is left in it, its claim neither");
+  }
 }
