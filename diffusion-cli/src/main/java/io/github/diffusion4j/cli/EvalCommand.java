@@ -18,6 +18,7 @@ import io.github.diffusion4j.sampling.VarianceType;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -266,7 +267,11 @@ final class EvalCommand implements Callable<Integer> {
     boolean all = true;
     for (Path f : made) {
       try {
-        Files.deleteIfExists(f);
+        if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+          Files.deleteIfExists(f);
+        } else if (Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+          all = false; // a file or link that took its name meanwhile: not this command's to delete
+        }
       } catch (IOException | SecurityException e) {
         all = false; // not empty (someone else's file), or not deletable: left as it is
       }
@@ -305,7 +310,9 @@ final class EvalCommand implements Callable<Integer> {
    */
   private static List<Path> outputFolder(Path dir) {
     List<Path> missing = new ArrayList<>();
-    for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+    // a link counts as there, dangling or not: it is the user's, not a folder this command makes (and may remove)
+    for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS);
+        p = p.getParent()) {
       missing.add(p);
     }
     try {

@@ -785,6 +785,23 @@ class CliTest {
   }
 
   /**
+   * {@code eval --bpd --out} at a dangling symbolic link (or below one) is refused, and the link, the user's, is left
+   * as it was: the folders eval removes again are only those it made (a dangling link did not "exist" to it, was
+   * counted as its own, and was deleted when the folder could not be made).
+   */
+  @Test
+  void evalBpdLeavesADanglingLinkAtOutAsItWas() throws IOException {
+    Path link = dir.resolve("bpd-dangling");
+    Files.createSymbolicLink(link, dir.resolve("bpd-nowhere"));
+    for (Path out : List.of(link, link.resolve("below"))) {
+      Result r = cli("eval", "--bpd", "--checkpoint", run.toString(), "--count", "1", "--timesteps", "2", "--out",
+          out.toString());
+      assertBad(r, "--out " + out + ": cannot create the folder");
+      assertTrue(Files.isSymbolicLink(link), "the user's link is kept: " + r.all());
+    }
+  }
+
+  /**
    * {@code sample --gif}: a GIF that cannot be written is refused before anything is sampled (not after the work), and
    * the GIF shows up to 16 of the samples (a 3x3 grid of 9, not the 2x2 the frame strip keeps), its line saying where.
    */
