@@ -180,7 +180,8 @@ class ConfigWalkTest {
     assertEquals("a batch shape needs the item's shape, got null",
         assertThrows(IllegalArgumentException.class, () -> Shape.batchOf(2, null)).getMessage());
     assertEquals("a plan needs its timesteps, got null", assertThrows(IllegalArgumentException.class,
-        () -> io.github.diffusion4j.schedule.Timesteps.of(10, (int[]) null)).getMessage());    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
+        () -> io.github.diffusion4j.schedule.Timesteps.of(10, (int[]) null)).getMessage());
+    assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
         () -> io.github.diffusion4j.model.PredictionType.fromConfigName(null)).getMessage());
     assertEquals("name must not be null", assertThrows(IllegalArgumentException.class,
         () -> io.github.diffusion4j.schedule.BetaSchedule.fromConfigName(null)).getMessage());
