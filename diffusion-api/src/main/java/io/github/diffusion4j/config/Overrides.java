@@ -90,9 +90,11 @@ final class Overrides {
   }
 
   /**
-   * The file's {@code sampling.options} belong to the file's sampler: where the overrides name another sampler
-   * and give no options of their own, the file's are dropped (as {@code Diffusion.sampler(name)} gives another
-   * sampler none), so that a run trained with a custom sampler's options samples with {@code --sampler ddim}.
+   * The file's {@code sampling.options} belong to the file's sampler: where the overrides name another sampler,
+   * the file's are dropped (as {@code Diffusion.sampler(name)} gives another sampler none), so that a run trained
+   * with a custom sampler's options samples with {@code --sampler ddim}; options the overrides give are the new
+   * sampler's and stay, whether they replace the whole section ({@code sampling.options={...}}) or set keys of the
+   * file's ({@code sampling.options.KEY=VALUE}, which were dropped with the file's until 2026-12-06).
    *
    * @param file the tree from the file
    * @param overridden the tree after the overrides
@@ -108,7 +110,20 @@ final class Overrides {
       return overridden;
     }
     Node.Entry sampling = overridden.get("sampling");
-    return overridden.with("sampling", new Node.Entry(sampling.keyLocation(), s.without("options")));
+    Node.Entry options = s.get("options");
+    Node.MapNode kept = s.without("options");
+    if (options.value() instanceof Node.MapNode o) {
+      java.util.Map<String, Node.Entry> own = new java.util.LinkedHashMap<>();
+      o.entries().forEach((key, entry) -> {
+        if (isOverride(entry.keyLocation())) {
+          own.put(key, entry);
+        }
+      });
+      if (!own.isEmpty()) {
+        kept = s.with("options", new Node.Entry(options.keyLocation(), new Node.MapNode(o.location(), own)));
+      }
+    }
+    return overridden.with("sampling", new Node.Entry(sampling.keyLocation(), kept));
   }
 
   /** The sampler a tree chooses: its {@code sampling.sampler}, or the default where it names none. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.tensor.Shape;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Messages and checks found by a walk of the configuration surface. */
@@ -106,6 +107,21 @@ class ConfigWalkTest {
         .sampling().options().getInt("order", 0, 0, 9), "the same sampler as the file's default keeps them");
     assertTrue(ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=ddpm"))
         .sampling().options().isEmpty(), "another sampler does not");
+  }
+
+  @Test
+  void optionsGivenForAnotherSamplerKeyByKeyAreItsOwn() {
+    // a checkpoint's config.yaml writes options: {} (or its sampler's); --sampler x --set sampling.options.k=v gives x
+    // its option, where it used to be dropped with the file's
+    for (String yaml : List.of("sampling:\n  options: {}\n", "sampling:\n  sampler: ddpm\n  options:\n    order: 3\n")) {
+      ConfigSection o = ConfigLoader.loadString(yaml, "run.yaml", List.of("sampling.sampler=mine",
+          "sampling.options.solver_type=heun")).sampling().options();
+      assertEquals(Map.of("solver_type", "heun"), o.toMap(), yaml);
+    }
+    // in either order, and the file's own keys beside them stay dropped
+    ConfigSection o = ConfigLoader.loadString("sampling:\n  options:\n    order: 3\n", "run.yaml",
+        List.of("sampling.options.mode=fast", "sampling.sampler=mine")).sampling().options();
+    assertEquals(Map.of("mode", "fast"), o.toMap());
   }
 
   @Test
