@@ -52,7 +52,7 @@ public final class CustomSampler {
     Path out = Examples.outDir(args, "custom-sampler");
     int count = Examples.tiny(args) ? 500 : 2000;
     try (Diffusion d = Diffusion.open(Examples.config("gradients.yaml", out, Examples.tiny(args),
-        "sampling.sampler=dpmpp_2m", "sampling.options.lower_order_final=true"))) {
+        "sampling.sampler=dpmpp_2m", "sampling.options.solver_type=midpoint"))) {
       try (TrainingRun run = TrainingRun.start(d, RunFolder.under(d.config().output().dir(), "run"))) {
         run.run();
         run.model().loadStateDict(run.model().emaStateDict());

@@ -13,7 +13,7 @@ import io.github.diffusion4j.tensor.TensorFactory;
  * DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++: Fast Solver for Guided Sampling of Diffusion
  * Probabilistic Models", algorithm 2), a second-order multistep solver of the diffusion ODE in the data
  * prediction form, as diffusers' {@code DPMSolverMultistepScheduler(algorithm_type="dpmsolver++",
- * solver_order=2, solver_type="midpoint", final_sigmas_type="zero")}. Written against the public
+ * solver_order=2, final_sigmas_type="zero")} with either {@code solver_type}. Written against the public
  * {@link Sampler} API only, as any user's sampler would be.
  *
  * <p>With {@code alpha_t = sqrt(alphaBar_t)}, {@code sigma_t = sqrt(1 - alphaBar_t)}, {@code lambda_t =
@@ -22,15 +22,18 @@ import io.github.diffusion4j.tensor.TensorFactory;
  *
  * <pre>
  *   first order:  x_s = (sigma_s / sigma_t) x_t + alpha_s (1 - e^-h) D0                   (= DDIM)
- *   second order: x_s = (sigma_s / sigma_t) x_t + alpha_s (1 - e^-h) (D0 + D1 / 2),
+ *   second order: x_s = (sigma_s / sigma_t) x_t + alpha_s (1 - e^-h) (D0 + w D1),
  *                 D1 = (D0 - D0_prev) / r,  r = (lambda_t - lambda_prev) / h
+ *   midpoint:     w = 1 / 2
+ *   heun:         w = (1 + (e^-h - 1) / h) / (1 - e^-h)        (-> 1 / 2 as h -> 0)
  * </pre>
  *
- * The first step has no history and is first order; the last step goes to {@code sigma = 0} and returns
- * {@code D0} (first order); every other step is second order. diffusers' {@code lower_order_final} (first order
- * for the last step of a plan shorter than 15 steps) therefore changes nothing here, as it changes nothing in
- * diffusers with {@code solver_order=2} and {@code final_sigmas_type="zero"}: its second-to-last step stays second
- * order ({@code lower_order_second} only lowers a third-order step).
+ * (diffusers' {@code multistep_dpm_solver_second_order_update}, its two {@code solver_type}s.) The first step has
+ * no history and is first order; the last step goes to {@code sigma = 0} and returns {@code D0}; every other step is
+ * second order. diffusers' {@code lower_order_final} (first order for the last step of a plan shorter than 15 steps)
+ * would change nothing here, as it changes nothing in diffusers with {@code solver_order=2} and {@code
+ * final_sigmas_type="zero"}: the last step is first order anyway and the second-to-last stays second order
+ * ({@code lower_order_second} only lowers a third-order step).
  */
 public final class DpmSolverPlusPlus2M implements Sampler {
   /** The name used in configuration. */
@@ -40,6 +43,7 @@ public final class DpmSolverPlusPlus2M implements Sampler {
   private final PredictionType predictionType;
   private final SampleClipping clipping;
   private final TensorFactory tensors;
+  private final boolean heun;
 
   /**
    * Creates the sampler.
@@ -48,17 +52,16 @@ public final class DpmSolverPlusPlus2M implements Sampler {
    * @param predictionType what the model outputs
    * @param clipping what to do to the predicted x0
    * @param tensors the backend's factory
-   * @param lowerOrderFinal diffusers' {@code lower_order_final}: first order for the last step of plans shorter than
-   *     15 steps, which this solver's last step (to {@code sigma = 0}) is whatever the plan; accepted so that
-   *     diffusers' configurations read the same
+   * @param heun diffusers' {@code solver_type="heun"} for the second-order steps, else {@code "midpoint"}
    */
   public DpmSolverPlusPlus2M(
       Schedule schedule, PredictionType predictionType, SampleClipping clipping, TensorFactory tensors,
-      boolean lowerOrderFinal) {
+      boolean heun) {
     this.schedule = schedule;
     this.predictionType = predictionType;
     this.clipping = clipping;
     this.tensors = tensors;
+    this.heun = heun;
   }
 
   @Override
@@ -87,7 +90,8 @@ public final class DpmSolverPlusPlus2M implements Sampler {
     Tensor data = d0;
     if (c.previous() != null) {
       double r = (lambda(t) - lambda(c.plan().get(c.index() - 1))) / h;
-      data = d0.combine(1 + 0.5 / r, c.previous().predictedX0(), -0.5 / r);
+      double w = heun ? (1 + Math.expm1(-h) / h) / -Math.expm1(-h) : 0.5;
+      data = d0.combine(1 + w / r, c.previous().predictedX0(), -w / r);
     }
     return new ReverseStepResult(c.sample().combine(sigmaRatio, data, coef), d0);
   }

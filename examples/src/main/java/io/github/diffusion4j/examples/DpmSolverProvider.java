@@ -8,8 +8,9 @@ import java.util.Set;
 /**
  * Registers {@link DpmSolverPlusPlus2M} as {@code dpmpp_2m} (see
  * {@code META-INF/services/io.github.diffusion4j.sampling.SamplerProvider}). Its one option is
- * {@code sampling.options.lower_order_final} (default true), diffusers' option, which changes nothing for this
- * solver (see {@link DpmSolverPlusPlus2M}).
+ * {@code sampling.options.solver_type}, {@code midpoint} (the default) or {@code heun}, diffusers' two forms of the
+ * second-order step (see {@link DpmSolverPlusPlus2M}); any other key or value is an error at {@code
+ * sampling.options}.
  */
 public final class DpmSolverProvider implements SamplerProvider {
   /** Creates the provider (ServiceLoader needs a public no-argument constructor). */
@@ -27,8 +28,8 @@ public final class DpmSolverProvider implements SamplerProvider {
 
   @Override
   public Sampler create(SamplerSpec s) {
-    s.options().requireOnly(Set.of("lower_order_final"));
-    boolean lowerOrderFinal = s.options().getBoolean("lower_order_final", true);
-    return new DpmSolverPlusPlus2M(s.schedule(), s.predictionType(), s.clipping(), s.tensors(), lowerOrderFinal);
+    s.options().requireOnly(Set.of("solver_type"));
+    boolean heun = s.options().getString("solver_type", "midpoint", Set.of("midpoint", "heun")).equals("heun");
+    return new DpmSolverPlusPlus2M(s.schedule(), s.predictionType(), s.clipping(), s.tensors(), heun);
   }
 }
