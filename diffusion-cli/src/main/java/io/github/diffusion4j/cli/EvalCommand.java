@@ -204,56 +204,60 @@ final class EvalCommand implements Callable<Integer> {
         throw d.loadedConfig().error("data.eval_size", "is 0: the bound is computed on the evaluation images; add "
             + "--set data.eval_size=N");
       }
-      List<Path> made = outputFolder(dir);
-      try {
-        return bound(m, d, images, dir, variance, allImages, made);
-      } catch (IOException | RuntimeException | Error e) {
-        removeFolders(made); // a failed evaluation leaves no folder of its own behind (a folder with files is kept)
-        throw e;
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the evaluation, which ends before its next model call and says so before
+      // the guard lets the JVM go (before, the JVM ended at once, without a word); a signal once the bound is computed
+      // waits for its files, all written (not a new bpd.json beside an older run's bpd_terms.jsonl, nor a temporary).
+      // The guard holds from before the folder is made until it is removed again, so no signal leaves it behind.
+      try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
+        List<Path> made = outputFolder(dir);
+        try {
+          return bound(m, d, images, dir, variance, allImages, made);
+        } catch (IOException | RuntimeException | Error e) {
+          removeFolders(made); // a failed evaluation leaves no folder of its own behind (a folder with files is kept)
+          throw e;
+        }
       }
     }
   }
 
-  /** {@code eval --bpd} once the model is loaded and {@code dir} is made ({@code made}: the folders it took). */
+  /**
+   * {@code eval --bpd} once the model is loaded and {@code dir} is made ({@code made}: the folders it took), under the
+   * caller's interrupt guard.
+   */
   private int bound(TrainedModel m, Diffusion d, Dataset images, Path dir, VarianceType variance, boolean allImages,
       List<Path> made) throws IOException {
     int batch = batchSize != null ? batchSize : d.config().training().batchSize();
     BoundOptions options = new BoundOptions(allImages ? 0 : count, batch, seed, timesteps == null ? 0 : timesteps);
     VariationalBound vb = new VariationalBound(d.schedule(), d.predictionType(), variance, !noClip);
     int n = allImages ? images.size() : Math.min(count, images.size());
-    // Ctrl-C (SIGINT) or SIGTERM interrupts the evaluation, which ends before its next model call and says so before
-    // the guard lets the JVM go (before, the JVM ended at once, without a word); a signal once the bound is computed
-    // waits for its files, all written (not a new bpd.json beside an older run's bpd_terms.jsonl, nor a temporary)
-    try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
-      long start = System.nanoTime();
-      PrintWriter o = spec.commandLine().getOut();
-      BoundReport r;
-      try {
-        r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
-            new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
-      } catch (java.util.concurrent.CancellationException e) {
-        if (!Thread.interrupted()) {
-          throw e;
-        }
-        // the folders made for the files are removed (while the guard holds the JVM, as the line is said: once it
-        // lets go, the JVM may end before a later line is printed)
-        boolean removed = removeFolders(made);
-        o.println("interrupted; nothing was written to " + dir + (removed ? " (the folder made for it is removed)"
-            : ""));
-        o.flush();
-        return DiffusionCli.FAILURE;
+    long start = System.nanoTime();
+    PrintWriter o = spec.commandLine().getOut();
+    BoundReport r;
+    try {
+      r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
+          new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
+    } catch (java.util.concurrent.CancellationException e) {
+      if (!Thread.interrupted()) {
+        throw e;
       }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      printBound(o, r);
-      long work = (long) r.images() * r.timestepsPerImage();
-      o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work,
-          seconds, work / seconds, d.backend().name(), batch);
-      Path summary = dir.resolve("bpd.json");
-      Path terms = dir.resolve("bpd_terms.jsonl");
-      Path chart = dir.resolve("bpd.png");
-      writeBound(r, summary, terms, chart, json);
-      o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
+      // the folders made for the files are removed (while the guard holds the JVM, as the line is said: once it
+      // lets go, the JVM may end before a later line is printed)
+      boolean removed = removeFolders(made);
+      o.println("interrupted; nothing was written to " + dir + (removed ? " (the folder made for it is removed)"
+          : ""));
+      o.flush();
+      return DiffusionCli.FAILURE;
     }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    printBound(o, r);
+    long work = (long) r.images() * r.timestepsPerImage();
+    o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work,
+        seconds, work / seconds, d.backend().name(), batch);
+    Path summary = dir.resolve("bpd.json");
+    Path terms = dir.resolve("bpd_terms.jsonl");
+    Path chart = dir.resolve("bpd.png");
+    writeBound(r, summary, terms, chart, json);
+    o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
     return DiffusionCli.OK;
   }
 
