@@ -91,6 +91,10 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    // (seed is taken: it draws generated data's reference images; the noise seed is --seed)
+    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of("sampling.count", "eval takes the number of "
+        + "samples from --count (default 2000; with --bpd the evaluation images), not from the configuration; give "
+        + "--count VALUE"));
     if (bpd) {
       return bound();
     }

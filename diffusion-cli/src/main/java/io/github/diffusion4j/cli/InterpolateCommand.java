@@ -71,6 +71,15 @@ final class InterpolateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    String onlyDdim = "interpolate always walks deterministic DDIM (eta 0), whatever the configuration says; the --set "
+        + "would not apply";
+    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of(
+        "seed", "interpolate takes the seed of its end latents from --seed (default 0), not from the configuration; "
+            + "give --seed VALUE",
+        "sampling.count", "interpolate takes the number of images from --count (default 8), not from the "
+            + "configuration; give --count VALUE",
+        "sampling.sampler", onlyDdim,
+        "sampling.eta", onlyDdim));
     if (count < 2) {
       throw new BadInputException("--count " + count + ": an interpolation needs at least 2 images");
     }

@@ -97,6 +97,10 @@ final class SampleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of(
+        "seed", "sample takes its noise seed from --seed (default 0), not from the configuration; give --seed VALUE",
+        "sampling.count", "sample takes the number of images from --count (default " + DEFAULT_COUNT + ", or one per "
+            + "--init image), not from the configuration; give --count VALUE"));
     if (count != null && count < 1) {
       throw new BadInputException("--count " + count + ": must be at least 1");
     }

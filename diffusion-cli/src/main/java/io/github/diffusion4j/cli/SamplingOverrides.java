@@ -47,6 +47,26 @@ public final class SamplingOverrides {
     return all;
   }
 
+  /**
+   * Refuses a {@code --set} of a key that the command takes from an option of its own, not from the checkpoint's
+   * configuration ({@code sample}'s noise seed is {@code --seed}, its number of images {@code --count}): such a
+   * {@code --set} was read and then dropped silently ({@code sample --set sampling.count=3} wrote 64 images).
+   *
+   * @param set the {@code --set KEY=VALUE} overrides
+   * @param instead per key ({@code seed}, {@code sampling.count}), why the command does not take it and what to give
+   *     instead; {@code VALUE} in it stands for the value of the {@code --set}
+   * @throws BadInputException for the first such {@code --set}
+   */
+  public static void refuseTakenElsewhere(List<String> set, java.util.Map<String, String> instead) {
+    for (String o : set) {
+      int eq = o == null ? -1 : o.indexOf('=');
+      String reason = eq < 0 ? null : instead.get(o.substring(0, eq).strip()); // as the overrides read the key
+      if (reason != null) {
+        throw new BadInputException("--set " + o + ": " + reason.replace("VALUE", o.substring(eq + 1).strip()));
+      }
+    }
+  }
+
   /** The options that stand for a configuration key, with that key (demo's {@code --out-dir} too). */
   private static final java.util.Map<String, String> OPTION_KEYS = java.util.Map.of("--backend", "backend",
       "--sampler", "sampling.sampler", "--eta", "sampling.eta", "--out-dir", "output.dir");

@@ -52,6 +52,29 @@ class ArgumentCheckTest {
   }
 
   @Test
+  void aSetOfAKeyTheCommandTakesFromItsOwnOptionIsRefusedNotDropped() {
+    // these were dropped silently: sample --set sampling.count=3 wrote 64 images, --set seed=7 the seed 0's
+    String none = dir.resolve("no-checkpoint").toString(); // refused before the checkpoint is read
+    assertBad(cli("sample", "--checkpoint", none, "--set", "seed=7"),
+        "--set seed=7: sample takes its noise seed from --seed (default 0), not from the configuration; give --seed 7");
+    assertBad(cli("sample", "--checkpoint", none, "--set", "sampling.count=3"),
+        "--set sampling.count=3: sample takes the number of images from --count");
+    assertBad(cli("eval", "--checkpoint", none, "--set", "sampling.count=100"),
+        "--set sampling.count=100: eval takes the number of samples from --count");
+    assertBad(cli("interpolate", "--checkpoint", none, "--set", "seed=5"),
+        "--set seed=5: interpolate takes the seed of its end latents from --seed");
+    assertBad(cli("interpolate", "--checkpoint", none, "--set", "sampling.count=3"),
+        "--set sampling.count=3: interpolate takes the number of images from --count");
+    assertBad(cli("interpolate", "--checkpoint", none, "--set", "sampling.sampler=ddpm"),
+        "--set sampling.sampler=ddpm: interpolate always walks deterministic DDIM (eta 0)");
+    assertBad(cli("interpolate", "--checkpoint", none, "--set", "sampling.eta=1"),
+        "--set sampling.eta=1: interpolate always walks deterministic DDIM (eta 0)");
+    // eval's reference images of generated data are drawn from the configuration's seed: taken there
+    CliTest.Result evalSeed = cli("eval", "--checkpoint", none, "--set", "seed=7");
+    assertFalse(evalSeed.err().contains("--set seed=7"), evalSeed.err());
+  }
+
+  @Test
   void demoNeedsTwoSamplesToScore() {
     Path out = dir.resolve("demo");
     assertBad(cli("demo", "--count", "1", "--out-dir", out.toString()), "--count 1: needs at least 2 samples");
