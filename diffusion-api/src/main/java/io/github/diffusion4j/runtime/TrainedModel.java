@@ -82,8 +82,11 @@ public final class TrainedModel implements AutoCloseable {
     Checkpoint c = read(path);
     Path dir = c.directory();
     LoadedConfig loaded = readConfig(c, overrides);
-    c.content().scheduler().ifPresent(s -> checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
-        "the two files must describe the same schedule", s, loaded.config().schedule()));
+    c.content().scheduler().ifPresent(s -> {
+      refuseScheduleOverride(s, loaded, overrides);
+      checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
+          "the two files must describe the same schedule", s, loaded.config().schedule());
+    });
     Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
     TrainableModel m = null;
     try {
@@ -288,6 +291,32 @@ public final class TrainedModel implements AutoCloseable {
         + FolderLock.owner(path).map(o -> "the run is still training (" + o + ") and saves its first checkpoint "
             + "after training.checkpoint_every epochs; sample again then")
             .orElse("the run stopped before it saved one; train it again"));
+  }
+
+  /**
+   * Refuses an override of {@code schedule.*} that differs from the schedule the weights were trained with, at the
+   * override: it was reported as the checkpoint's {@code config.yaml} disagreeing with its {@code
+   * scheduler_config.json} ("config.yaml's schedule.num_train_timesteps is 7"), where config.yaml said 30.
+   */
+  private static void refuseScheduleOverride(SchedulerConfig s, LoadedConfig loaded, List<String> overrides) {
+    ScheduleSpec a = s.schedule();
+    ScheduleConfig c = loaded.config().schedule();
+    ScheduleSpec b = c.spec();
+    Object[][] keys = {
+        {"num_train_timesteps", a.numTrainTimesteps(), b.numTrainTimesteps()},
+        {"beta_schedule", a.betaSchedule().configName(), b.betaSchedule().configName()},
+        {"prediction_type", s.predictionType().configName(), c.predictionType().configName()},
+        {"rescale_betas_zero_snr", a.rescaleBetasZeroSnr(), b.rescaleBetasZeroSnr()},
+        {"beta_start", a.betaStart(), b.betaStart()},
+        {"beta_end", a.betaEnd(), b.betaEnd()}};
+    for (Object[] k : keys) {
+      String key = "schedule." + k[0];
+      if (!Objects.equals(k[1], k[2]) && ConfigLoader.overridesTouch(overrides, key)) {
+        throw loaded.error(key, "is " + k[2] + " but the checkpoint's weights were trained with " + k[1] + " ("
+            + Checkpoint.SCHEDULER_FILE + "); a checkpoint samples with the schedule it was trained with (do not "
+            + "override schedule.*)");
+      }
+    }
   }
 
   static void checkConsistent(String where, String config, String why, SchedulerConfig s, ScheduleConfig c) {

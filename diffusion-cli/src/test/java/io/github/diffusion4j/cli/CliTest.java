@@ -629,6 +629,20 @@ class CliTest {
   }
 
   @Test
+  void aScheduleSetOnACheckpointIsRefusedAtTheSetNotBlamedOnItsConfigYaml() {
+    // was: "scheduler_config.json: num_train_timesteps is 30 but config.yaml's schedule.num_train_timesteps is 7;
+    // the two files must describe the same schedule", where config.yaml says 30 and the 7 is the --set's
+    String ck = run.toString();
+    assertBad(cli("sample", "--checkpoint", ck, "--set", "schedule.num_train_timesteps=7"),
+        "diffusion: --set schedule.num_train_timesteps=7: schedule.num_train_timesteps: is 7 but the checkpoint's "
+            + "weights were trained with 30 (scheduler_config.json); a checkpoint samples with the schedule it was "
+            + "trained with");
+    assertBad(cli("eval", "--bpd", "--checkpoint", ck, "--set", "schedule.beta_schedule=sigmoid"),
+        "diffusion: --set schedule.beta_schedule=sigmoid: schedule.beta_schedule: is sigmoid but the checkpoint's "
+            + "weights were trained with linear");
+  }
+
+  @Test
   void badArgumentsExitTwoWithOneLine() {
     Path ck = run;
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--count", "0"), "--count 0");
