@@ -358,11 +358,20 @@ final class SampleCommand implements Callable<Integer> {
   /** Loads a checkpoint, validating {@code --steps} against its schedule, as {@link #load} says. */
   static TrainedModel loadFor(Path checkpoint, List<String> overrides, Integer steps, PrintWriter err) {
     List<String> all = SamplingOverrides.withSteps(overrides, steps);
+    TrainedModel m;
     try {
-      return load(checkpoint, all, err);
+      m = load(checkpoint, all, err);
     } catch (RuntimeException e) {
       throw SamplingOverrides.forSteps(steps, e);
     }
+    // a --set that the rest leaves without effect (steps_offset on a trailing plan), as train and config --check
+    // warn of it; not the checkpoint's config.yaml, which restates every key (it was sampled without a word)
+    for (String ineffective : m.diffusion().loadedConfig().ineffectiveSettings()) {
+      if (ineffective.startsWith("--set ")) {
+        err.println("diffusion: warning: " + ineffective);
+      }
+    }
+    return m;
   }
 
   /** Loads a checkpoint, saying so on {@code err} when the load takes longer than {@link LoadNotice#DELAY}. */

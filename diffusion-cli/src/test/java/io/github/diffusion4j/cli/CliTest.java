@@ -643,6 +643,21 @@ class CliTest {
   }
 
   @Test
+  void aSetWithoutEffectOnACheckpointIsWarnedOf() throws IOException {
+    // sample --set sampling.steps_offset=1 on a trailing plan sampled as without it, silently (train and config
+    // --check warn of it)
+    Result r = cli("sample", "--checkpoint", run.toString(), "--count", "2", "--out", dir.resolve("offset.npy").toString(),
+        "--set", "sampling.steps_offset=1");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.err().contains("diffusion: warning: --set sampling.steps_offset=1: sampling.steps_offset: has no "
+        + "effect: only a leading plan adds it"), r.all());
+    // the checkpoint's own config.yaml (every key restated) gives no warning
+    Result plain = cli("sample", "--checkpoint", run.toString(), "--count", "2", "--out",
+        dir.resolve("plain.npy").toString());
+    assertFalse(plain.err().contains("warning"), plain.all());
+  }
+
+  @Test
   void badArgumentsExitTwoWithOneLine() {
     Path ck = run;
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--count", "0"), "--count 0");
