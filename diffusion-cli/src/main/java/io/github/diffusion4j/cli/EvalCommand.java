@@ -160,6 +160,14 @@ final class EvalCommand implements Callable<Integer> {
 
   /** {@code eval --bpd}. */
   private int bound() throws IOException {
+    // as --sampler and --steps (below): the bound walks no sampling plan, and clips unless --no-clip
+    String noPlan = "does not apply to --bpd, which evaluates every training timestep (or --timesteps K of them), not "
+        + "a sampling plan";
+    String clip = "eval --bpd clips the predicted x0 to [-1, 1] whatever the configuration says; give --no-clip not to";
+    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of(
+        "sampling.sampler", noPlan, "sampling.num_inference_steps", noPlan, "sampling.timesteps", noPlan,
+        "sampling.timestep_spacing", noPlan, "sampling.steps_offset", noPlan, "sampling.eta", noPlan,
+        "sampling.clip_sample", clip, "sampling.clip_sample_range", clip, "sampling.thresholding", clip));
     if (sampler != null || steps != null) {
       throw new BadInputException((sampler != null ? "--sampler" : "--steps") + " does not apply to --bpd, which "
           + "evaluates every training timestep (or --timesteps K of them), not a sampling plan");

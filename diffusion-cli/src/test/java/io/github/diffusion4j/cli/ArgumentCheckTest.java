@@ -69,6 +69,14 @@ class ArgumentCheckTest {
         "--set sampling.sampler=ddpm: interpolate always walks deterministic DDIM (eta 0)");
     assertBad(cli("interpolate", "--checkpoint", none, "--set", "sampling.eta=1"),
         "--set sampling.eta=1: interpolate always walks deterministic DDIM (eta 0)");
+    // --bpd refuses --sampler and --steps, and clips unless --no-clip: their --sets were dropped silently
+    assertBad(cli("eval", "--bpd", "--checkpoint", none, "--set", "sampling.clip_sample=false"),
+        "--set sampling.clip_sample=false: eval --bpd clips the predicted x0 to [-1, 1] whatever the configuration "
+            + "says; give --no-clip not to");
+    assertBad(cli("eval", "--bpd", "--checkpoint", none, "--set", "sampling.sampler=ddpm"),
+        "--set sampling.sampler=ddpm: does not apply to --bpd, which evaluates every training timestep");
+    assertBad(cli("eval", "--bpd", "--checkpoint", none, "--set", "sampling.num_inference_steps=5"),
+        "--set sampling.num_inference_steps=5: does not apply to --bpd");
     // eval's reference images of generated data are drawn from the configuration's seed: taken there
     CliTest.Result evalSeed = cli("eval", "--checkpoint", none, "--set", "seed=7");
     assertFalse(evalSeed.err().contains("--set seed=7"), evalSeed.err());
