@@ -169,8 +169,7 @@ final class EvalCommand implements Callable<Integer> {
         "sampling.timestep_spacing", noPlan, "sampling.steps_offset", noPlan, "sampling.eta", noPlan,
         "sampling.clip_sample", clip, "sampling.clip_sample_range", clip, "sampling.thresholding", clip));
     if (sampler != null || steps != null) {
-      throw new BadInputException((sampler != null ? "--sampler" : "--steps") + " does not apply to --bpd, which "
-          + "evaluates every training timestep (or --timesteps K of them), not a sampling plan");
+      throw new BadInputException((sampler != null ? "--sampler" : "--steps") + " " + noPlan);
     }
     boolean allImages = !spec.commandLine().getParseResult().hasMatchedOption("--count");
     if (!allImages && count < 1) {
