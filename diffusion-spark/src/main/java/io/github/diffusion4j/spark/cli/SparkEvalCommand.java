@@ -52,6 +52,10 @@ final class SparkEvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // as diffusion eval (seed is taken: it draws generated data's reference images; the noise seed is --seed)
+    io.github.diffusion4j.cli.SamplingOverrides.refuseTakenElsewhere(sampling.overrides, java.util.Map.of(
+        "sampling.count", "spark eval takes the number of samples from --count (default 2000), not from the "
+            + "configuration; give --count VALUE"));
     if (count < 2) {
       throw new BadInputException("--count " + count + ": needs at least 2 samples");
     }

@@ -59,6 +59,12 @@ final class SparkSampleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // as diffusion sample: a --set of what an option of its own gives is refused, not dropped
+    io.github.diffusion4j.cli.SamplingOverrides.refuseTakenElsewhere(sampling.overrides, java.util.Map.of(
+        "seed", "spark sample takes its noise seed from --seed (default 0), not from the configuration; give --seed "
+            + "VALUE",
+        "sampling.count", "spark sample takes the number of images from --count (default 64), not from the "
+            + "configuration; give --count VALUE"));
     if (count < 1) {
       throw new BadInputException("--count " + count + ": must be at least 1");
     }

@@ -111,6 +111,14 @@ class SparkCliTest {
     String m = SparkTestSupport.MASTER;
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--count", "0", "--out", dir.resolve("a").toString()),
         "--count 0: must be at least 1");
+    // what an option gives is refused as a --set, not dropped (64 images were written for sampling.count=3)
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--set", "seed=7", "--out", dir.resolve("a").toString()),
+        "--set seed=7: spark sample takes its noise seed from --seed (default 0), not from the configuration; give "
+            + "--seed 7");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--set", "sampling.count=3", "--out",
+        dir.resolve("a").toString()), "--set sampling.count=3: spark sample takes the number of images from --count");
+    assertBad(cli("spark", "eval", "--checkpoint", ck, "--set", "sampling.count=3"),
+        "--set sampling.count=3: spark eval takes the number of samples from --count (default 2000)");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--format", "jpg", "--out", dir.resolve("a").toString()),
         "--format jpg: unknown (allowed: npy, safetensors, png)");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--ship", "ftp", "--out", dir.resolve("a").toString()),
