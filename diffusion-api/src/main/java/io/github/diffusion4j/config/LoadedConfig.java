@@ -115,7 +115,12 @@ public final class LoadedConfig {
     note(out, "sampling.steps_offset", !s.timesteps().isEmpty()
         || s.timestepSpacing() != io.github.diffusion4j.schedule.TimestepSpacing.LEADING,
         "only a leading plan adds it (sampling.timestep_spacing: leading, without explicit sampling.timesteps)");
-    note(out, "sampling.clip_sample_range", !s.clipSample(), "sampling.clip_sample is false");
+    // thresholding replaces clipping where both are on (SampleClipping.apply, as diffusers' schedulers)
+    note(out, "sampling.clip_sample", s.thresholding(), "sampling.thresholding is true and replaces it");
+    note(out, "sampling.clip_sample_range", !s.clipSample() || s.thresholding(), s.clipSample()
+        ? "sampling.thresholding is true and replaces clipping" : "sampling.clip_sample is false");
+    note(out, "sampling.dynamic_thresholding_ratio", !s.thresholding(), "sampling.thresholding is false");
+    note(out, "sampling.sample_max_value", !s.thresholding(), "sampling.thresholding is false");
     if (!config.training().ema().enabled() && given("training.ema")
         && node("training.ema") instanceof Node.MapNode ema) {
       for (String key : ema.entries().keySet()) {

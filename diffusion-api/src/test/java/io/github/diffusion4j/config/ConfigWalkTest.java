@@ -149,6 +149,32 @@ class ConfigWalkTest {
   }
 
   /**
+   * Thresholding replaces clipping where both are on, and its two parameters do nothing without it (as in
+   * diffusers' schedulers, {@code SampleClipping.apply}): a setting of either side that the other leaves without
+   * effect is warned about; the same settings where they act are not.
+   */
+  @Test
+  void thresholdingAndClippingSettingsWithoutEffectAreNamed() {
+    assertEquals(List.of(
+        "run.yaml:2:31: sampling.dynamic_thresholding_ratio: has no effect: sampling.thresholding is false",
+        "run.yaml:3:21: sampling.sample_max_value: has no effect: sampling.thresholding is false"),
+        ConfigLoader.readString("sampling:\n  dynamic_thresholding_ratio: 0.9\n  sample_max_value: 2.0\n",
+            "run.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of(
+        "run.yaml:3:16: sampling.clip_sample: has no effect: sampling.thresholding is true and replaces it",
+        "run.yaml:4:22: sampling.clip_sample_range: has no effect: sampling.thresholding is true and replaces "
+            + "clipping"),
+        ConfigLoader.readString("sampling:\n  thresholding: true\n  clip_sample: true\n  clip_sample_range: 2.0\n",
+            "run.yaml", List.of()).ineffectiveSettings());
+    assertEquals(List.of(), ConfigLoader.readString("sampling:\n  thresholding: true\n"
+        + "  dynamic_thresholding_ratio: 0.9\n  sample_max_value: 2.0\n", "run.yaml", List.of())
+        .ineffectiveSettings());
+    assertEquals(List.of("--set sampling.sample_max_value=3: sampling.sample_max_value: has no effect: "
+        + "sampling.thresholding is false"), ConfigLoader.readString("sampling:\n  clip_sample: true\n", "run.yaml",
+        List.of("sampling.sample_max_value=3")).ineffectiveSettings());
+  }
+
+  /**
    * A run's or checkpoint's config.yaml lists every key, defaults included: checking it ({@code config --check
    * runs/x/config.yaml}, {@code train -c runs/x/config.yaml --resume}) warns about none of them, and neither does a
    * hand-written file that restates a default; a setting that is not the default still is warned about, in the file
