@@ -184,6 +184,7 @@ public final class TrainingRun implements AutoCloseable {
       io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
       model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
+      checkEpochsLeft(diffusion.config().training().epochs(), p, latest);
       List<String> changed = changedSettings(latest, c, folder, diffusion.config());
       DiffusionConfig recorded = withInitFrom(diffusion.config(), startedFrom(c));
       writeConfig(recorded, folder);
@@ -202,6 +203,22 @@ public final class TrainingRun implements AutoCloseable {
       lock.close();
       throw e;
     }
+  }
+
+  /**
+   * Refuses a resume whose {@code training.epochs} is below what its checkpoint has trained (typically a run raised
+   * with {@code --set training.epochs=N}, resumed without it): it would train nothing, report the run finished, and
+   * record the lower count in the run's {@code config.yaml}. The same count (a finished run resumed) is allowed.
+   */
+  private static void checkEpochsLeft(int epochs, TrainingProgress p, Path latest) {
+    if (p.epoch() < epochs || (p.epoch() == epochs && p.batchInEpoch() == 0)) {
+      return;
+    }
+    String trained = p.epoch() + (p.epoch() == 1 ? " epoch" : " epochs") + (p.batchInEpoch() > 0 ? " and part of the next" : "");
+    throw new io.github.diffusion4j.io.CheckpointException("training.epochs: " + epochs + ", but the checkpoint "
+        + latest + " has trained " + trained + " (step " + p.step() + "); resuming would train nothing: set "
+        + "training.epochs above " + p.epoch() + " to continue the run (--set training.epochs=N), or sample from it "
+        + "(diffusion sample --checkpoint)");
   }
 
   /**

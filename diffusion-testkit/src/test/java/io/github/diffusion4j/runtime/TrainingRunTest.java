@@ -335,6 +335,30 @@ class TrainingRunTest {
     assertTrue(lines.stream().noneMatch(l -> l.endsWith("\"tr")), "the torn line is gone");
   }
 
+  /**
+   * A resume whose {@code training.epochs} is below the epochs its checkpoint has trained (the run was raised with a
+   * {@code --set} that the resume left out) would train nothing, report "finished", and record the lower count in the
+   * run's {@code config.yaml}: refused, naming the key, both counts and the checkpoint, before the folder is touched.
+   */
+  @Test
+  void resumingWithFewerEpochsThanTheCheckpointTrainedIsRefused() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) { // 3 epochs
+      assertTrue(run.run().completed());
+    }
+    String recorded = Files.readString(a.config());
+    try (Diffusion d = open("training.epochs=2")) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, a));
+      assertTrue(e.getMessage().contains("training.epochs: 2"), e.getMessage());
+      assertTrue(e.getMessage().contains("3 epochs"), e.getMessage());
+      assertTrue(e.getMessage().contains("step-00000021"), e.getMessage());
+    }
+    assertEquals(recorded, Files.readString(a.config()), "the run's configuration is left as it was");
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.resume(d, a)) {
+      assertTrue(run.run().completed(), "the same epochs: a finished run resumes (and trains nothing)");
+    }
+  }
+
   @Test
   void refusesToOverwriteAndToResumeNothing() throws IOException {
     RunFolder a = new RunFolder(dir.resolve("a"));
