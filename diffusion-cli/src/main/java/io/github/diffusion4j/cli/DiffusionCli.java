@@ -273,7 +273,29 @@ public final class DiffusionCli {
       List<String> s = u.getSuggestions();
       message += " (did you mean " + String.join(", ", s.subList(0, Math.min(3, s.size()))) + "?)";
     }
+    String yaml = yamlWithoutDashC(shown);
+    if (yaml != null) {
+      message += "; give the configuration with -c: -c " + yaml;
+    }
     return message;
+  }
+
+  /**
+   * The first unmatched argument named like a YAML file where the command takes its configuration with {@code -c}
+   * ({@code diffusion train my.yaml}); null otherwise.
+   */
+  private static String yamlWithoutDashC(CommandLine.ParameterException ex) {
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException u)
+        || ex.getCommandLine().getCommandSpec().findOption("-c") == null) {
+      return null;
+    }
+    for (String a : u.getUnmatched()) {
+      String lower = a.toLowerCase(java.util.Locale.ROOT);
+      if (!a.startsWith("-") && (lower.endsWith(".yaml") || lower.endsWith(".yml"))) {
+        return a;
+      }
+    }
+    return null;
   }
 
   private static boolean isVerbose(String[] args) {
