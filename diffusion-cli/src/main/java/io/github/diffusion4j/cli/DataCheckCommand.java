@@ -84,7 +84,10 @@ final class DataCheckCommand implements Callable<Integer> {
     }
     ImageFit fit = fit();
     if (!Files.isDirectory(dir)) {
-      throw new BadInputException(dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder"));
+      String name = dir.getFileName() == null ? "" : dir.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+      boolean yaml = Files.isRegularFile(dir) && (name.endsWith(".yaml") || name.endsWith(".yml"));
+      throw new BadInputException(dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder")
+          + (yaml ? "; for a configuration's data: diffusion data check -c " + dir : ""));
     }
     if (Cifar10Batches.isBatchFolder(dir)) {
       Path batches = Cifar10Batches.locate(dir);
