@@ -214,7 +214,8 @@ public final class TrainingRun implements AutoCloseable {
     if (p.epoch() < epochs || (p.epoch() == epochs && p.batchInEpoch() == 0)) {
       return;
     }
-    String trained = p.epoch() + (p.epoch() == 1 ? " epoch" : " epochs") + (p.batchInEpoch() > 0 ? " and part of the next" : "");
+    String trained = p.epoch() + (p.epoch() == 1 ? " epoch" : " epochs")
+        + (p.batchInEpoch() > 0 ? " and part of the next" : "");
     throw new io.github.diffusion4j.io.CheckpointException("training.epochs: " + epochs + ", but the checkpoint "
         + latest + " has trained " + trained + " (step " + p.step() + "); resuming would train nothing: set "
         + "training.epochs above " + p.epoch() + " to continue the run (--set training.epochs=N), or sample from it "
