@@ -105,7 +105,8 @@ final class DataCheckCommand implements Callable<Integer> {
         ImageFit.Resize.PAD, false));
     out.println("folder " + folder.root());
     if (folder.ignoredCount() > 0) {
-      out.printf(Locale.ROOT, "ignored: %,d files not named as images (%s%s)%n", folder.ignoredCount(),
+      out.printf(Locale.ROOT, "ignored: %,d %s not named as images (%s%s)%n", folder.ignoredCount(),
+          folder.ignoredCount() == 1 ? "file" : "files",
           String.join(", ", folder.ignored().subList(0, Math.min(5, folder.ignored().size()))),
           folder.ignoredCount() > 5 ? ", ..." : "");
     }

@@ -76,7 +76,7 @@ class DataCliTest {
     assertEquals(2, r.code(), "a bad file: exit 2\n" + r.all());
     String o = r.out();
     assertTrue(o.contains("folder " + root.toAbsolutePath()), o);
-    assertTrue(o.contains("ignored: 1 files not named as images (notes.txt)"), o);
+    assertTrue(o.contains("ignored: 1 file not named as images (notes.txt)"), o);
     assertTrue(o.contains("images: 17 files, 16 usable"), o);
     assertTrue(o.contains("  classes: 2 (cats 12, dogs 4)"), o);
     assertTrue(o.contains("  sizes: 20x16 12, 8x8 4"), o);
