@@ -90,6 +90,7 @@ public final class TrainedModel implements AutoCloseable {
     Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
     TrainableModel m = null;
     try {
+      checkSamplerOverride(d, overrides);
       // a NaN or an infinity is damage, said as such (as a resume says it), not as weights that do not fit the model
       Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.MODEL_FILE), c.content().model());
       c.content().ema().ifPresent(e -> Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.EMA_FILE), e));
@@ -110,6 +111,18 @@ public final class TrainedModel implements AutoCloseable {
       }
       d.close();
       throw e;
+    }
+  }
+
+  /**
+   * A sampler that an override names ({@code --sampler}, {@code --set sampling.sampler=...}) is made before the
+   * weights are read, so that a misspelt name or an option it refuses is reported at once, not after a load that
+   * takes a minute for a 256x256 model. The checkpoint's own sampler is left until it is used: {@code interpolate}
+   * and {@code eval --bpd} do not sample with it, and it may be a custom one no longer on the class path.
+   */
+  private static void checkSamplerOverride(Diffusion d, List<String> overrides) {
+    if (ConfigLoader.overridesTouch(overrides, "sampling.sampler")) {
+      d.sampler();
     }
   }
 
@@ -202,6 +215,7 @@ public final class TrainedModel implements AutoCloseable {
     Diffusion d = Diffusion.open(loaded);
     TrainableModel m = null;
     try {
+      checkSamplerOverride(d, overrides);
       m = d.createModel();
       try {
         m.loadStateDict(f.weights());

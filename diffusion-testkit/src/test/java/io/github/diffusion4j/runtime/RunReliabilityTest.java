@@ -222,6 +222,22 @@ class RunReliabilityTest {
     assertTrue(e.getMessage().endsWith("so the file is damaged"), e.getMessage());
   }
 
+  /**
+   * A sampler named by an override is checked before the weights are read (a large model's take a minute): with a
+   * damaged weight file, a misspelt sampler is what is reported; the checkpoint's own sampler is not checked at load.
+   */
+  @Test
+  void aMisspeltSamplerIsReportedBeforeTheWeightsAreRead() throws IOException {
+    Path cp = trained();
+    Files.delete(cp.resolve(Checkpoint.MANIFEST_FILE));
+    rewrite(cp.resolve(Checkpoint.MODEL_FILE), "model.0.bias", Float.NaN, null);
+    io.github.diffusion4j.config.ConfigException e = assertThrows(io.github.diffusion4j.config.ConfigException.class,
+        () -> TrainedModel.load(cp, List.of("sampling.sampler=ddimm")));
+    assertTrue(e.getMessage().contains("sampling.sampler: unknown sampler 'ddimm'; available: "), e.getMessage());
+    assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of("sampling.sampler=ddpm")),
+        "a known sampler: the damaged weights are found as before");
+  }
+
   @Test
   void theImageShapeIsReadFromTheConfigurationAloneBeforeALoad() throws IOException {
     Path cp = trained();
