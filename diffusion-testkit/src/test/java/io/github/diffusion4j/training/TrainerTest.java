@@ -289,6 +289,10 @@ class TrainerTest {
     assertEquals(Math.max(1 - Math.pow(1 + 5, -0.75), 0.1), warm.decayAt(16), 1e-15);
     // inv_gamma divides the step: s = 8, 1 - (1 + 8 / 2)^(-1/2) = 1 - 1/sqrt(5); a few ulps of pow's rounding
     assertEquals(1 - 1 / Math.sqrt(5), new EmaSchedule(0.9999, 0, true, 2.0, 0.5, 0.0).decayAt(9), 1e-15);
+    // min_decay is a floor: after 2 steps the decay is 2 / 11 without warm-up, raised to a min_decay of 0.5
+    assertEquals(0.5, new EmaSchedule(0.9999, 0, false, 1.0, 2.0 / 3.0, 0.5).decayAt(2), 0.0);
+    assertEquals(0.0, new EmaSchedule(0.9999, 0, false, 1.0, 2.0 / 3.0, 0.5).decayAt(1), 0.0,
+        "no floor before averaging starts");
   }
 
   @Test
