@@ -296,6 +296,40 @@ class TrainerTest {
   }
 
   @Test
+  void theMovingAverageIsUpdatedAfterEachStepWithThatStepsDecay() {
+    // 300 images in batches of 32: 10 steps an epoch, 20 in 2 epochs, each followed by one update of the average
+    List<Double> decays = new ArrayList<>();
+    List<Long> stepsAtUpdate = new ArrayList<>();
+    int[] steps = {0};
+    try (Delegating m = new Delegating(ref.createModel(spec, OptimizerSpec.adam(1e-3), 5)) {
+      @Override
+      public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+          int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
+        steps[0]++;
+        return super.step(noisy, timesteps, target);
+      }
+
+      @Override
+      public void updateEma(double decay) {
+        decays.add(decay);
+        stepsAtUpdate.add((long) steps[0]);
+        super.updateEma(decay);
+      }
+    }) {
+      new Trainer(m, ref, schedule, PredictionType.EPSILON, options(2, 32)).train(train, null, TrainingProgress.START,
+          new TrainingListener() {});
+    }
+    assertEquals(20, decays.size(), "one update per optimiser step");
+    for (int k = 1; k <= 20; k++) {
+      assertEquals(k, stepsAtUpdate.get(k - 1), "update " + k + " comes after step " + k + ", not before it");
+      // diffusers' get_decay without warm-up after k steps, written out: 0 for the first, then (1 + s) / (10 + s)
+      // with s = k - 1, i.e. k / (9 + k), below options' 0.99 here; small integers are exact doubles, so exactly
+      double expected = k == 1 ? 0.0 : k / (9.0 + k);
+      assertEquals(expected, decays.get(k - 1), 0.0, "the decay of the update after step " + k);
+    }
+  }
+
+  @Test
   void emaAndOptionBoundsAreInclusive() {
     // the documented closed ranges: decay in [0, 1], update_after_step >= 0, min_decay in [0, decay]
     assertDoesNotThrow(() -> new EmaSchedule(0.0, 0, false, 1.0, 1.0, 0.0));
