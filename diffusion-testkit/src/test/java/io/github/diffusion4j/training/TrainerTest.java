@@ -263,6 +263,36 @@ class TrainerTest {
   }
 
   @Test
+  void aNanOrInfiniteLossAtAnyStepStopsTheRunAtThatStep() {
+    for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+      int[] steps = {0};
+      List<Long> heard = new ArrayList<>();
+      try (Delegating m = new Delegating(ref.createModel(spec, OptimizerSpec.adam(1e-3), 5)) {
+        @Override
+        public io.github.diffusion4j.model.TrainingStepResult step(io.github.diffusion4j.tensor.Tensor noisy,
+            int[] timesteps, io.github.diffusion4j.tensor.Tensor target) {
+          io.github.diffusion4j.model.TrainingStepResult r = super.step(noisy, timesteps, target);
+          // the 12th step (epoch 2's second batch: 10 batches an epoch) reports the bad loss
+          return ++steps[0] == 12 ? new io.github.diffusion4j.model.TrainingStepResult(bad, r.prediction()) : r;
+        }
+      }) {
+        Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(3, 32));
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+            () -> t.train(train, null, TrainingProgress.START, new TrainingListener() {
+              @Override
+              public void onStep(long step, int epoch, double loss) {
+                heard.add(step);
+              }
+            }), "a loss of " + bad);
+        assertEquals(12, e.step(), "a loss of " + bad);
+        assertTrue(e.getMessage().contains("at step 12 (epoch 2, batch 2)"), e.getMessage());
+        assertEquals(12, steps[0], "no step after the bad one");
+        assertEquals(11, heard.size(), "the bad step is not reported as taken");
+      }
+    }
+  }
+
+  @Test
   void badInputIsRejected() {
     try (TrainableModel m = ref.createModel(spec, OptimizerSpec.adam(1e-3), 1)) {
       Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(1, 301));
