@@ -421,6 +421,36 @@ class TrainerTest {
   }
 
   @Test
+  void eachEpochReadsEveryImageOnceFromItsOwnViewInTheDocumentedOrder() {
+    // 300 images in batches of 32: 9 full batches and one of 12 an epoch
+    EpochReads whole = new EpochReads(train);
+    EpochReads resumed = new EpochReads(train);
+    try (TrainableModel a = ref.createModel(spec, OptimizerSpec.adam(1e-3), 5);
+        TrainableModel b = ref.createModel(spec, OptimizerSpec.adam(1e-3), 5)) {
+      new Trainer(a, ref, schedule, PredictionType.EPSILON, options(2, 32)).train(whole, null, TrainingProgress.START,
+          new TrainingListener() {});
+      // resumed before batch 3 of epoch 1 (step 13)
+      new Trainer(b, ref, schedule, PredictionType.EPSILON, options(2, 32)).train(resumed, null,
+          new TrainingProgress(1, 3, 13), new TrainingListener() {});
+    }
+    assertEquals(java.util.Set.of(0, 1), whole.reads.keySet(), "the views of epochs 0 and 1, never the set itself");
+    for (int e = 0; e < 2; e++) {
+      // the class comment's key, written out: epoch e is shuffled by Noise.seeded(seed).split(1).split(e)
+      int[] order = new int[300];
+      for (int i = 0; i < 300; i++) {
+        order[i] = i;
+      }
+      Noise.seeded(7).split(1).split(e).generator().shuffle(order);
+      assertEquals(java.util.Arrays.stream(order).boxed().toList(), whole.reads.get(e),
+          "epoch " + e + ": every image once, the last batch's 12 too, in the epoch's order");
+    }
+    assertFalse(whole.reads.get(0).equals(whole.reads.get(1)), "each epoch is shuffled anew");
+    assertEquals(java.util.Set.of(1), resumed.reads.keySet(), "a resumed run reads on in the epoch it stopped in");
+    assertEquals(whole.reads.get(1).subList(3 * 32, 300), resumed.reads.get(1),
+        "the resumed epoch's remaining batches, in the uninterrupted run's order");
+  }
+
+  @Test
   void eachStepTakesTheScheduledRate() {
     // 300 images in batches of 32: 10 steps an epoch, N = 20 steps in 2 epochs; W = 4
     OptimizerSpec opt = OptimizerSpec.adam(2e-3);
@@ -618,6 +648,56 @@ class TrainerTest {
       chi2 += (counts[t] - expected) * (counts[t] - expected) / expected;
     }
     assertTrue(chi2 < 99 + 5 * 14, "chi-square " + chi2 + " over 99 degrees of freedom");
+  }
+  /**
+   * A training set that records which images the loop read from each epoch's view ({@link Dataset#epoch}); reads of
+   * the set itself are recorded under epoch -1.
+   */
+  private static final class EpochReads implements Dataset {
+    final Dataset inner;
+    final java.util.Map<Integer, List<Integer>> reads = new java.util.TreeMap<>();
+
+    EpochReads(Dataset inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public int size() {
+      return inner.size();
+    }
+
+    @Override
+    public Shape imageShape() {
+      return inner.imageShape();
+    }
+
+    @Override
+    public void copyImage(int index, float[] dst, int offset) {
+      reads.computeIfAbsent(-1, k -> new ArrayList<>()).add(index);
+      inner.copyImage(index, dst, offset);
+    }
+
+    @Override
+    public Dataset epoch(int epoch) {
+      List<Integer> seen = reads.computeIfAbsent(epoch, k -> new ArrayList<>());
+      return new Dataset() {
+        @Override
+        public int size() {
+          return inner.size();
+        }
+
+        @Override
+        public Shape imageShape() {
+          return inner.imageShape();
+        }
+
+        @Override
+        public void copyImage(int index, float[] dst, int offset) {
+          seen.add(index);
+          inner.copyImage(index, dst, offset);
+        }
+      };
+    }
   }
 
   /** A model that records the rate each step was given (its own rate's steps counted apart). */
