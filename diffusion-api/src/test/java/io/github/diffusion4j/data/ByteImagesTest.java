@@ -80,6 +80,42 @@ class ByteImagesTest {
   }
 
   @Test
+  void aFlipMirrorsEveryRowOfEveryChannelLeftToRight() {
+    // 4 images of [3, 2, 4], value 1000 i + 100 c + 10 h + w: each value says where it came from
+    Shape shape = Shape.of(3, 2, 4);
+    float[] data = new float[4 * 24];
+    for (int i = 0; i < 4; i++) {
+      for (int c = 0; c < 3; c++) {
+        for (int h = 0; h < 2; h++) {
+          for (int w = 0; w < 4; w++) {
+            data[i * 24 + c * 8 + h * 4 + w] = 1000 * i + 100 * c + 10 * h + w;
+          }
+        }
+      }
+    }
+    RandomFlip flips = new RandomFlip(new InMemoryDataset(shape, data), Noise.seeded(2));
+    float[] seen = new float[24];
+    int flipped = 0;
+    for (int epoch = 0; epoch < 3; epoch++) {
+      for (int i = 0; i < 4; i++) {
+        flips.epoch(epoch).copyImage(i, seen, 0);
+        boolean f = flips.flipped(epoch, i);
+        flipped += f ? 1 : 0;
+        for (int c = 0; c < 3; c++) {
+          for (int h = 0; h < 2; h++) {
+            for (int w = 0; w < 4; w++) {
+              float expected = 1000 * i + 100 * c + 10 * h + (f ? 3 - w : w);
+              assertEquals(expected, seen[c * 8 + h * 4 + w], 0f,
+                  "epoch " + epoch + " image " + i + " channel " + c + " row " + h + " column " + w);
+            }
+          }
+        }
+      }
+    }
+    assertTrue(flipped > 0 && flipped < 12, "some flipped and some not: " + flipped);
+  }
+
+  @Test
   void flipsAreKeyedBySeedEpochAndIndex() {
     ByteImages set = images(400, 400);
     RandomFlip flips = new RandomFlip(set, Noise.seeded(1).split(7));
