@@ -654,6 +654,16 @@ GOLDEN_CASES = [
         "_class_name": "UNet2DModel", "block_out_channels": [16, 16], "layers_per_block": 1,
         "down_block_types": ["AttnDownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "AttnUpBlock2D"],
         "mid_block_type": None, "norm_num_groups": 4, "dropout": 0.1, "sample_size": 8}},
+    # the values whose effect the cases above leave below the tolerance or do not reach: a norm_eps large enough to
+    # move every GroupNorm (1e-6 and 1e-5 differ by a few 1e-6 of the output), a middle block without attention
+    # (its scale factor on the residual blocks only), the "swish" spelling, one input channel, a fractional shift,
+    # three residual blocks per level, a tall image
+    {"name": "mini-variants", "base": None, "size": [16, 8], "t": [3, 777], "config": {
+        "_class_name": "UNet2DModel", "in_channels": 1, "out_channels": 1, "block_out_channels": [8, 16],
+        "layers_per_block": 3, "down_block_types": ["AttnDownBlock2D", "DownBlock2D"],
+        "up_block_types": ["UpBlock2D", "AttnUpBlock2D"], "attention_head_dim": 4, "norm_num_groups": 4,
+        "norm_eps": 0.5, "act_fn": "swish", "add_attention": False, "mid_block_scale_factor": 0.5,
+        "freq_shift": 0.5, "time_embedding_dim": 24, "sample_size": [16, 8]}},
     {"name": "ddpm-cifar10-32", "base": "ddpm-cifar10-32", "size": 16, "t": [17, 999]},
     {"name": "ddpm-celebahq-256", "base": "ddpm-celebahq-256", "size": 32, "t": [500]},
     {"name": "ddpm-church-256", "base": "ddpm-church-256", "size": 32, "t": [999]},
