@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.nn.Layer;
 import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.tensor.Shape;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -150,6 +151,42 @@ class UNet2DSpecTest {
     assertEquals(3, halves, "two resnets and the attention of the middle block");
   }
 
+  /**
+   * {@code dropout} acts where diffusers' {@code ResnetBlock2D} has it: in every residual block, between the
+   * nonlinearity after {@code norm2} and {@code conv2}, each block with its own mask index. The golden outputs are
+   * predictions, which dropout leaves alone, so only the network's structure shows a dropout that is dropped or
+   * misplaced.
+   */
+  @Test
+  void dropoutActsBeforeEveryResidualBlocksSecondConvolution() {
+    Map<String, Object> m = cifar10();
+    m.put("dropout", 0.1);
+    UNet2DSpec s = UNet2DSpec.of(UNet2DConfig.fromMap(m), 1000);
+    Network n = s.network();
+    List<String> resnets = s.resnetPrefixes();
+    List<Integer> indices = new ArrayList<>();
+    for (Node x : n.nodes()) {
+      if (!(x.layer() instanceof Layer.Conv2d c) || !c.name().endsWith(".conv2")) {
+        continue;
+      }
+      Node d = n.node(x.inputs().get(0));
+      assertTrue(d.layer() instanceof Layer.Dropout, c.name() + " reads " + d.layer() + ", not the dropout");
+      Layer.Dropout dropout = (Layer.Dropout) d.layer();
+      assertEquals(0.1, dropout.p(), c.name());
+      assertEquals(UNet2DSpec.DROPOUT_STREAM, dropout.stream(), c.name());
+      assertEquals(resnets.indexOf(c.name().substring(0, c.name().length() - ".conv2".length())), dropout.index(), c.name());
+      Node act = n.node(d.inputs().get(0));
+      assertEquals(new Layer.Activation(Layer.Function.SILU), act.layer(), c.name() + ": dropout follows the nonlinearity");
+      assertTrue(n.node(act.inputs().get(0)).layer() instanceof Layer.GroupNorm g && g.name().endsWith(".norm2"),
+          c.name() + ": the nonlinearity follows norm2");
+      indices.add(dropout.index());
+    }
+    assertEquals(resnets.size(), indices.size(), "one dropout per residual block");
+    assertEquals(resnets.size(), indices.stream().distinct().count(), "each with its own masks");
+    assertEquals(resnets.size(), n.nodes().stream().filter(x -> x.layer() instanceof Layer.Dropout).count(),
+        "no dropout elsewhere");
+  }
+
   @Test
   void theConfigRoundTripsThroughItsMap() {
     for (Map<String, Object> m : List.of(cifar10(), lsun256())) {
@@ -277,6 +314,22 @@ class UNet2DSpecTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> DiffusersConversion.config(new MlpSpec(Shape.of(3, 5, 5), 100, 16)));
     assertTrue(e.getMessage().contains("mlp"), e.getMessage());
+  }
+
+  /**
+   * The miniature U-Net's own values reach its diffusers config: its dropout (predictions do not show it, but a run
+   * of the converted model trains with it and the exported {@code config.json} states it), its GroupNorm groups and
+   * eps, and a middle without attention.
+   */
+  @Test
+  void theMiniatureUNetConvertsWithItsDropoutGroupsEpsAndMiddle() {
+    UNetSpec u = new UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, false, 4, 0.2);
+    UNet2DConfig c = DiffusersConversion.config(u);
+    assertEquals(0.2, c.dropout(), "dropout");
+    assertEquals(4, c.normNumGroups(), "norm_num_groups");
+    assertEquals(UNetSpec.GROUP_NORM_EPS, c.normEps(), "norm_eps");
+    assertTrue(c.midBlock(), "mid_block_type");
+    assertFalse(c.addAttention(), "add_attention");
   }
 
   @Test
