@@ -230,13 +230,18 @@ public abstract class DiffusersUNetContractTest extends BackendFixture {
     return maxRelative(a, b);
   }
 
-  /** The miniature U-Net ({@code model.kind: unet}) and its diffusers form compute the same function. */
+  /**
+   * The miniature U-Net ({@code model.kind: unet}) and its diffusers form compute the same function, with its
+   * middle attention and without (then {@code add_attention: false}: the form has no attention weights).
+   */
   @Test
   void theMiniatureUNetAndItsConversionAgree() {
-    io.github.diffusion4j.model.UNetSpec spec =
-        new io.github.diffusion4j.model.UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, true, 4, 0.0);
-    double rel = conversionDifference(spec, new int[] {0, 400, 999});
-    assertTrue(rel < 1e-5, "the miniature U-Net and its diffusers form differ by " + rel);
+    for (boolean attention : new boolean[] {true, false}) {
+      io.github.diffusion4j.model.UNetSpec spec =
+          new io.github.diffusion4j.model.UNetSpec(Shape.of(1, 8, 8), 1000, 8, List.of(1, 2), 1, attention, 4, 0.0);
+      double rel = conversionDifference(spec, new int[] {0, 400, 999});
+      assertTrue(rel < 1e-5, "the miniature U-Net (attention " + attention + ") and its diffusers form differ by " + rel);
+    }
   }
 
   /**
