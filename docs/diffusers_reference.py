@@ -664,6 +664,13 @@ GOLDEN_CASES = [
         "up_block_types": ["UpBlock2D", "AttnUpBlock2D"], "attention_head_dim": 4, "norm_num_groups": 4,
         "norm_eps": 0.5, "act_fn": "swish", "add_attention": False, "mid_block_scale_factor": 0.5,
         "freq_shift": 0.5, "time_embedding_dim": 24, "sample_size": [16, 8]}},
+    # an attention_head_dim that does not divide the channels: channels // head_dim heads of head_dim each, so the
+    # attention's inner width (to_q's outputs, to_out.0's inputs) is below the channels (12: one head of 8; 20 in the
+    # middle: two heads of 8)
+    {"name": "mini-heads", "base": None, "size": 8, "t": [100], "config": {
+        "_class_name": "UNet2DModel", "block_out_channels": [12, 20], "layers_per_block": 1,
+        "down_block_types": ["AttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "AttnUpBlock2D"],
+        "attention_head_dim": 8, "norm_num_groups": 4, "sample_size": 8}},
     {"name": "ddpm-cifar10-32", "base": "ddpm-cifar10-32", "size": 16, "t": [17, 999]},
     {"name": "ddpm-celebahq-256", "base": "ddpm-celebahq-256", "size": 32, "t": [500]},
     {"name": "ddpm-church-256", "base": "ddpm-church-256", "size": 32, "t": [999]},

@@ -48,10 +48,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <ul>
  *   <li>the state-dict layout (names, shapes, registration order) of the five published DDPM configs
- *       (google/ddpm-cifar10-32, -celebahq-256, -church-256, -bedroom-256, -cat-256) and four miniatures that
+ *       (google/ddpm-cifar10-32, -celebahq-256, -church-256, -bedroom-256, -cat-256) and five miniatures that
  *       exercise the other supported values (heads, padding, scale factor, diffusers' defaults, no middle block, a
  *       middle block without attention, a {@code norm_eps} large enough to move every GroupNorm, {@code swish},
- *       one channel, three residual blocks per level);
+ *       one channel, three residual blocks per level, an {@code attention_head_dim} that does not divide the
+ *       channels);
  *   <li>their outputs for dense random weights, within 1e-4 relative (the 256x256 configs at 32x32 and CIFAR-10
  *       at 16x16: the same levels and attention, diffusers places attention by block type);
  *   <li>the DDPM authors' state-dict names mapped to diffusers' as diffusers' conversion script does, and the
