@@ -227,7 +227,8 @@ public record UNet2DConfig(
     int deepest = blockOutChannels.get(levels - 1);
     if (attnNormNumGroups.isPresent()) {
       positive("attn_norm_num_groups", attnNormNumGroups.getAsInt(), MAX_CHANNELS);
-      if (deepest % attnNormNumGroups.getAsInt() != 0) {
+      // only the middle block's attention has it (diffusers' UNetMidBlock2D): without one any count loads there
+      if (midBlock && addAttention && deepest % attnNormNumGroups.getAsInt() != 0) {
         throw new InvalidValue("attn_norm_num_groups", attnNormNumGroups.getAsInt() + " groups must divide the middle block's "
             + deepest + " channels");
       }

@@ -126,6 +126,27 @@ class UNet2DSpecTest {
         && c.padding().equals(Layer.Padding.of(1))));
   }
 
+  /**
+   * {@code attn_norm_num_groups} is the group count of the middle block's attention alone (diffusers' {@code
+   * UNetMidBlock2D}): it must divide the deepest level's channels where that attention exists, and is not refused
+   * where it does not (diffusers loads such a config).
+   */
+  @Test
+  void attentionNormGroupsMustDivideTheMiddleAttentionsChannelsOnlyWhereThereIsOne() {
+    Map<String, Object> m = cifar10(); // the deepest level has 256 channels
+    m.put("attn_norm_num_groups", 3);
+    UNet2DConfig.InvalidValue e = assertThrows(UNet2DConfig.InvalidValue.class, () -> UNet2DConfig.fromMap(m));
+    assertEquals("attn_norm_num_groups", e.key());
+    assertTrue(e.detail().contains("3 groups must divide the middle block's 256 channels"), e.detail());
+    m.put("add_attention", false);
+    assertFalse(UNet2DSpec.of(UNet2DConfig.fromMap(m), 1000).parameterShapes().keySet().stream()
+        .anyMatch(k -> k.startsWith("mid_block.attentions")));
+    m.put("add_attention", true);
+    m.put("mid_block_type", null);
+    assertFalse(UNet2DSpec.of(UNet2DConfig.fromMap(m), 1000).parameterShapes().keySet().stream()
+        .anyMatch(k -> k.startsWith("mid_block")));
+  }
+
   @Test
   void theMiddleBlockCanGoWithoutAttentionOrAltogether() {
     Map<String, Object> m = cifar10();
