@@ -176,6 +176,45 @@ class LauncherTest {
   }
 
   /**
+   * The jar is rebuilt when a module's main sources, resources or a POM are newer than it, not for an edited test
+   * (the tests are not in the jar, and a rebuild takes a minute or two), nor for what lies in a {@code target} folder.
+   */
+  @Test
+  void theJarIsStaleForMainSourcesResourcesAndPomsButNotForTests() throws Exception {
+    assumeTrue(Files.isRegularFile(LAUNCHER), "the launcher is beside the module");
+    Path clone = Files.createDirectories(dir.resolve("stale"));
+    java.util.Map<String, Path> files = new java.util.LinkedHashMap<>();
+    for (String f : List.of("m/src/main/java/A.java", "m/src/test/java/ATest.java", "m/src/test/resources/t.txt",
+        "m/src/main/resources/r.txt", "m/pom.xml", "m/target/classes/B.java", "n/src/test/java/NTest.java")) {
+      files.put(f, Files.createDirectories(clone.resolve(f).getParent()).resolve(clone.resolve(f).getFileName()));
+      Files.writeString(files.get(f), "x");
+      Files.setLastModifiedTime(files.get(f), java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+    }
+    Path jar = Files.writeString(clone.resolve("m/target/m.jar"), "jar");
+    Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L));
+    String script = "eval \"$(sed -n '/^stale() {/,/^}/p' \"$1\")\"\nhere=\"$2\"; jar=\"$here/m/target/m.jar\"\n"
+        + "if stale; then echo stale; else echo fresh; fi";
+    java.util.function.Supplier<String> run = () -> {
+      try {
+        Process p = new ProcessBuilder("bash", "-c", script, "bash", LAUNCHER.toString(), clone.toString())
+            .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bash ended");
+        return out;
+      } catch (java.io.IOException | InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    };
+    assertEquals("fresh", run.get(), "nothing newer than the jar");
+    for (java.util.Map.Entry<String, Path> f : files.entrySet()) {
+      Files.setLastModifiedTime(f.getValue(), java.nio.file.attribute.FileTime.fromMillis(2_000_000_000_000L));
+      boolean rebuilds = !f.getKey().contains("/src/test/") && !f.getKey().contains("/target/");
+      assertEquals(rebuilds ? "stale" : "fresh", run.get(), f.getKey() + " newer than the jar");
+      Files.setLastModifiedTime(f.getValue(), java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+    }
+  }
+
+  /**
    * Two launchers started at once in a clone whose jar is stale (a job scheduler's tasks after a pull) build one
    * after the other: two {@code ./mvnw} at once deleted each other's class files and one failed ("NoSuchFileException:
    * .../target/classes/...class", exit 1). Here a fake {@code ./mvnw} that fails when another runs in the clone.
