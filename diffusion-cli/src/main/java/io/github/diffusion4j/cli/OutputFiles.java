@@ -10,7 +10,6 @@ import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.io.SampleWriter;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.tensor.Shape;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -308,15 +307,39 @@ public final class OutputFiles {
   /** One series of a chart. */
   record Series(String name, List<Double> x, List<Double> y, Style style) {}
 
+  /** How many decades the positive finite y values of the series span (0 for none). */
+  static double decades(List<Series> series) {
+    double min = Double.POSITIVE_INFINITY;
+    double max = 0;
+    for (Series s : series) {
+      for (double y : s.y()) {
+        if (y > 0 && Double.isFinite(y)) {
+          min = Math.min(min, y);
+          max = Math.max(max, y);
+        }
+      }
+    }
+    return max > 0 ? Math.log10(max / min) : 0;
+  }
+
   /** A chart with a logarithmic y axis, drawn to a PNG; nothing is written when there is no series. */
   static void writeChart(Path png, String title, String xTitle, String yTitle, List<Series> series) throws IOException {
     if (series.isEmpty()) {
       return;
     }
     System.setProperty("java.awt.headless", "true");
+    ImageGrid.writePng(png, BitmapEncoder.getBufferedImage(chart(title, xTitle, yTitle, series)));
+  }
+
+  /** The chart {@link #writeChart} draws. */
+  static XYChart chart(String title, String xTitle, String yTitle, List<Series> series) {
     XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(xTitle)
         .yAxisTitle(yTitle).build();
     chart.getStyler().setYAxisLogarithmic(true);
+    // labels at 2, 3, ..., 9 times a power of ten as well where the values span two decades or less (a loss curve
+    // between 0.2 and 0.03 had one label, 0.1); powers of ten alone over a wider span (the bound's terms), which the
+    // intermediate labels would crowd
+    chart.getStyler().setYAxisLogarithmicDecadeOnly(decades(series) > 2);
     for (Series s : series) {
       XYSeries xy = chart.addSeries(s.name(), s.x(), s.y());
       xy.setMarker(s.style() == Style.LINE ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
@@ -324,7 +347,6 @@ public final class OutputFiles {
         xy.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
       }
     }
-    BufferedImage img = BitmapEncoder.getBufferedImage(chart);
-    ImageGrid.writePng(png, img);
+    return chart;
   }
 }
