@@ -326,6 +326,114 @@ public abstract class MlpContractTest extends BackendFixture {
     }
   }
 
+  /**
+   * Three steps follow {@code torch.optim.Adam} written out here in doubles from the model's own gradients
+   * ({@link TrainableModel#gradients}, the unclipped gradient of the same batch at the same weights), so the
+   * reference backend is held to it too and not only compared with itself: PyTorch's global-norm clipping
+   * ({@code clip_grad_norm_}: {@code coef = max_norm / (norm + 1e-6)}, applied only when below 1), then L2 weight
+   * decay added to the clipped gradient, {@code m = b1 m + (1 - b1) g}, {@code v = b2 v + (1 - b2) g^2},
+   * {@code t} counted from 1, {@code w -= lr m / (1 - b1^t) / (sqrt(v / (1 - b2^t)) + eps)}, with each step's own
+   * learning rate (a schedule's, not the optimiser's). The settings make every part visible: betas 0.5 and 0.7
+   * (far apart, and their bias corrections large for three steps), {@code eps = 1e-3} of the order of the gradients
+   * (so adding it inside the square root, or rescaling it, changes updates by a good fraction of {@code lr}), weight
+   * decay 0.1 (of the order of the gradients, so decoupling it or clipping it shows), and a clipping threshold once
+   * below the gradient's norm (0.3 of it: clipped) and once above (3 times it: the coefficient must not scale the
+   * gradient up), which Adam's scale invariance would hide without eps and weight decay.
+   *
+   * <p>Tolerances: the update is computed by the backend in float32 from float32 moments; with the denominator at
+   * least {@code eps = 1e-3} its error is about 1e-7 relative of an update below {@code 3 lr}, far below the float32
+   * rounding of the weights (below 1, so 6e-8), hence 2e-7 absolute for the weights. The moments are float32 sums of
+   * three terms: 1e-5 of their largest value. Every defect listed moves most weights by 1e-5 or more.
+   */
+  @Test
+  void adamStepsFollowTorchOptimAdamWrittenOut() {
+    float[] x0 = Batches.normal(BATCH, 400);
+    float[] y0 = Batches.normal(BATCH, 401);
+    int[] ts0 = Batches.timesteps(BATCH.batch(), 100, 402);
+    double norm0;
+    try (TrainableModel probe = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 41);
+        TensorScope s = t().openScope()) {
+      norm0 = Math.sqrt(sumOfSquares(probe.gradients(t().fromArray(x0, BATCH), ts0, t().fromArray(y0, BATCH))));
+    }
+    double[] learningRates = {2e-3, 5e-4, 1e-3};
+    for (double clipFactor : new double[] {0.3, 3.0}) {
+      // the optimiser's own rate (1e-2) is never the one to use: each step passes its own
+      OptimizerSpec opt = new OptimizerSpec(1e-2, 0.5, 0.7, 1e-3, 0.1, clipFactor * norm0);
+      try (TrainableModel m = backend.createModel(SPEC, opt, 41)) {
+        Map<String, double[]> first = new LinkedHashMap<>();
+        Map<String, double[]> second = new LinkedHashMap<>();
+        boolean clipped = false;
+        for (int step = 0; step < learningRates.length; step++) {
+          float[] x = step == 0 ? x0 : Batches.normal(BATCH, 410 + step);
+          float[] y = step == 0 ? y0 : Batches.normal(BATCH, 420 + step);
+          int[] ts = step == 0 ? ts0 : Batches.timesteps(BATCH.batch(), 100, 430 + step);
+          int adamT = step + 1;
+          double lr = learningRates[step];
+          StateDict before = m.stateDict();
+          StateDict g;
+          try (TensorScope s = t().openScope()) {
+            g = m.gradients(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH));
+          }
+          double norm = Math.sqrt(sumOfSquares(g));
+          double coef = Math.min(1.0, opt.maxGradNorm() / (norm + 1e-6));
+          clipped |= coef < 1;
+          Map<String, float[]> expected = new LinkedHashMap<>();
+          for (String name : before.names()) {
+            float[] w = before.get(name).toArray();
+            float[] gv = g.get(name).toArray();
+            double[] mv = first.computeIfAbsent(name, k -> new double[w.length]);
+            double[] vv = second.computeIfAbsent(name, k -> new double[w.length]);
+            float[] out = new float[w.length];
+            for (int i = 0; i < w.length; i++) {
+              double grad = coef * gv[i] + opt.weightDecay() * w[i];
+              mv[i] = opt.beta1() * mv[i] + (1 - opt.beta1()) * grad;
+              vv[i] = opt.beta2() * vv[i] + (1 - opt.beta2()) * grad * grad;
+              double mHat = mv[i] / (1 - Math.pow(opt.beta1(), adamT));
+              double vHat = vv[i] / (1 - Math.pow(opt.beta2(), adamT));
+              out[i] = (float) (w[i] - lr * mHat / (Math.sqrt(vHat) + opt.epsilon()));
+            }
+            expected.put(name, out);
+          }
+          try (TensorScope s = t().openScope()) {
+            m.step(t().fromArray(x, BATCH), ts, t().fromArray(y, BATCH), lr);
+          }
+          String at = "clip " + clipFactor + " x the norm, step " + adamT;
+          assertEquals(adamT, m.stepCount(), at);
+          StateDict after = m.stateDict();
+          StateDict state = m.optimizerState();
+          assertEquals((float) adamT, state.get("step").get(0), at + ": the state's step");
+          for (String name : before.names()) {
+            double dw = Batches.maxAbsDiff(expected.get(name), after.get(name).toArray());
+            assertTrue(dw < 2e-7, at + ": " + name + " differs from torch.optim.Adam's update by " + dw);
+            assertMoment(first.get(name), state.get(name + ".exp_avg").toArray(), at + ": " + name + ".exp_avg");
+            assertMoment(second.get(name), state.get(name + ".exp_avg_sq").toArray(), at + ": " + name + ".exp_avg_sq");
+          }
+        }
+        assertEquals(clipFactor < 1, clipped, "the threshold " + clipFactor + " x the first norm clips or not");
+      }
+    }
+  }
+
+  private static double sumOfSquares(StateDict d) {
+    double sq = 0;
+    for (String name : d.names()) {
+      for (float v : d.get(name).toArray()) {
+        sq += (double) v * v;
+      }
+    }
+    return sq;
+  }
+
+  private static void assertMoment(double[] expected, float[] actual, String what) {
+    double max = 0;
+    double diff = 0;
+    for (int i = 0; i < expected.length; i++) {
+      max = Math.max(max, Math.abs(expected[i]));
+      diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+    }
+    assertTrue(diff <= 1e-5 * max, what + " differs by " + diff + " (largest " + max + ")");
+  }
+
   @Test
   void stepsAcceptChangingBatchSizes() {
     // an epoch's last batch is smaller (PyTorch DataLoader semantics), and sampling uses other sizes
