@@ -375,6 +375,46 @@ class SafeTensorsTest {
     assertEquals(sd, SafeTensors.read(bytes, SRC).tensors());
   }
 
+  /**
+   * Tensors are laid out in the byte order of their UTF-8 names (Rust's {@code String} order), not in Java's UTF-16
+   * order: U+FB01 (UTF-8 {@code EF AC 81}) comes before U+1F600 (UTF-8 {@code F0 9F 98 80}), although its UTF-16
+   * unit {@code FB01} is above the surrogate {@code D83D}. The expected bytes are written out by hand.
+   */
+  @Test
+  void tensorsAreOrderedByTheBytesOfTheirUtf8Names() {
+    String ligature = "\uFB01";
+    String emoji = "\uD83D\uDE00";
+    StateDict sd =
+        StateDict.builder().put(emoji, new int[] {1}, new float[] {2}).put(ligature, new int[] {1}, new float[] {1}).build();
+    byte[] expected =
+        craftAligned("{" + entry(ligature, "F32", "[1]", 0, 4) + "," + entry(emoji, "F32", "[1]", 4, 8) + "}", f32(1, 2));
+    assertArrayEquals(expected, SafeTensors.toBytes(sd, Map.of()));
+  }
+
+  /** serde_json escapes control characters with lower-case hex digits ({@code \u001f}, not {@code \u001F}). */
+  @Test
+  void controlCharactersAreEscapedWithLowerCaseHex() {
+    StateDict sd = StateDict.builder().put("a\u001fb", new int[] {1}, new float[] {2}).build();
+    byte[] bytes = SafeTensors.toBytes(sd, Map.of());
+    String header = new String(bytes, 8, bytes.length - 12, StandardCharsets.UTF_8);
+    assertTrue(header.startsWith("{\"a\\u001fb\":"), header);
+  }
+
+  /**
+   * Metadata is written first and sorted by key whatever the map's order, so that equal content gives equal bytes;
+   * the expected header is written out by hand.
+   */
+  @Test
+  void metadataIsWrittenSortedByKey() {
+    Map<String, String> meta = new java.util.LinkedHashMap<>();
+    meta.put("step", "7");
+    meta.put("format", "pt");
+    StateDict sd = StateDict.builder().put("w", new int[] {1}, new float[] {3}).build();
+    byte[] expected =
+        craftAligned("{\"__metadata__\":{\"format\":\"pt\",\"step\":\"7\"}," + entry("w", "F32", "[1]", 0, 4) + "}", f32(3));
+    assertArrayEquals(expected, SafeTensors.toBytes(sd, meta));
+  }
+
   @Test
   void headerIsAlwaysPaddedToAMultipleOfEight() {
     for (int len = 1; len <= 9; len++) {
