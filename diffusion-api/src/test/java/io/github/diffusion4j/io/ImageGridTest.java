@@ -80,6 +80,23 @@ class ImageGridTest {
     }
   }
 
+  /**
+   * Grey levels are the bytes torchvision's {@code save_image} writes, {@code x.mul(255).add_(0.5).clamp_(0, 255)
+   * .to(torch.uint8)}: the expected bytes were computed with PyTorch 1.13 for these float32 values. A floor of
+   * {@code x * 256} (equal to the rounding at 0.5 and 0.2) differs at 0.1, 0.3, 0.002 and 0.998.
+   */
+  @Test
+  void greyLevelsAreTheBytesTorchvisionWrites() {
+    float[] v = {0.1f, 0.3f, 0.7f, 0.999f, 0.002f, 0.998f};
+    int[] torch = {26, 77, 179, 255, 1, 254};
+    ImageGrid.Options o = ImageGrid.Options.defaults().withPadding(0).withMinCellPixels(1);
+    BufferedImage img = ImageGrid.render(v, Shape.of(1, 1, 1, v.length), o);
+    assertEquals(v.length, img.getWidth());
+    for (int x = 0; x < v.length; x++) {
+      assertEquals(rgb(torch[x], torch[x], torch[x]), img.getRGB(x, 0) & 0xffffff, "value " + v[x]);
+    }
+  }
+
   @Test
   void enlargesTheTutorialsFiveByFiveImagesToVisibleCells() {
     float[] v = new float[10 * 3 * 25];
