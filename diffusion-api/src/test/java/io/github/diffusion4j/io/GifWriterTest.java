@@ -82,6 +82,32 @@ class GifWriterTest {
     }
   }
 
+  /**
+   * Each frame's Graphic Control Extension, as the GIF89a specification lays it out, written by hand: introducer
+   * {@code 21 F9}, block size 4, packed byte {@code 000 001 0 0} (disposal method 1, "do not dispose", so each frame
+   * is drawn whole over the last; no user input; no transparency), the delay in hundredths of a second little-endian
+   * (125 ms rounds to 13), a transparent index, the terminator 0.
+   */
+  @Test
+  void everyFrameHasTheGraphicControlExtensionOfTheSpecification() throws java.io.IOException {
+    BufferedImage a = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    BufferedImage b = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    b.setRGB(1, 1, 0xffffff);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    GifWriter.write(out, List.of(a, b, a), 125, 0);
+    byte[] gif = out.toByteArray();
+    byte[] gce = {0x21, (byte) 0xF9, 4, 0b0000_0000, 13, 0};
+    int found = 0;
+    for (int i = 0; i + gce.length + 2 <= gif.length; i++) {
+      if (gif[i] == 0x21 && gif[i + 1] == (byte) 0xF9) {
+        assertArrayEquals(gce, java.util.Arrays.copyOfRange(gif, i, i + gce.length), "extension at byte " + i);
+        assertEquals(0, gif[i + gce.length + 1], "block terminator");
+        found++;
+      }
+    }
+    assertEquals(3, found, "one Graphic Control Extension per frame");
+  }
+
   @Test
   void encodesTheLoopCount() throws Exception {
     BufferedImage one = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
