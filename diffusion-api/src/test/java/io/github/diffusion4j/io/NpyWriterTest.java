@@ -1,5 +1,6 @@
 package io.github.diffusion4j.io;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -74,6 +75,28 @@ class NpyWriterTest {
     assertEquals(128 + 40, b.length);
     assertEquals(118, (b[8] & 0xff) | (b[9] & 0xff) << 8, "the header length field: dict and '\\n'");
     parse(b, v);
+  }
+
+  /**
+   * The bytes are those {@code numpy.save} writes (NumPy 1.24, whose header for these shapes is 128 bytes as ours):
+   * the fixtures and the script that wrote them are in {@code src/test/resources/io/github/diffusion4j/io/npy}.
+   */
+  @Test
+  void writesTheBytesNumpySaveWrites() throws java.io.IOException {
+    float[] a = new float[24];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = i / 8f - 1.5f;
+    }
+    a[1] = (float) (1.0 / 3); // a[0, 0, 0, 1]
+    a[12 + 2 * 4 + 1 * 2] = (float) -3e-39; // a[1, 2, 1, 0], a subnormal
+    assertArrayEquals(fixture("nchw_2x3x2x2.npy"), NpyWriter.toBytes(a, Shape.of(2, 3, 2, 2)));
+    assertArrayEquals(fixture("vector_3.npy"), NpyWriter.toBytes(new float[] {0.1f, -2.5f, 65504f}, Shape.of(3)));
+  }
+
+  private static byte[] fixture(String name) throws java.io.IOException {
+    try (java.io.InputStream in = NpyWriterTest.class.getResourceAsStream("npy/" + name)) {
+      return in.readAllBytes();
+    }
   }
 
   @Test
