@@ -56,6 +56,26 @@ class DiffusersFolderTest {
     assertEquals(Map.of("format", "pt"), SafeTensors.read(out.resolve("unet/diffusion_pytorch_model.safetensors")).metadata());
   }
 
+  /**
+   * {@code model_index.json} is what {@code DDPMPipeline.save_pretrained} writes, written out by hand here: diffusers
+   * picks the pipeline class ({@code DiffusionPipeline.from_pretrained}) and each component's class from it, so a
+   * {@code DDIMPipeline} there would sample with DDIM although this reader accepts it too.
+   */
+  @Test
+  void theModelIndexNamesTheDdpmPipelineAndItsComponentsAsDiffusersDoes() throws IOException {
+    Path out = dir.resolve("pipe");
+    UNet2DConfig c = micro();
+    // a configuration that names another scheduler is still written as the pipeline's DDPMScheduler
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER.withClassName("DDIMScheduler"));
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    assertEquals(
+        json.readTree("{\"_class_name\": \"DDPMPipeline\", \"_diffusers_version\": \"0.32.0\", "
+            + "\"scheduler\": [\"diffusers\", \"DDPMScheduler\"], \"unet\": [\"diffusers\", \"UNet2DModel\"]}"),
+        json.readTree(out.resolve("model_index.json").toFile()));
+    assertEquals("DDPMScheduler",
+        json.readTree(out.resolve("scheduler/scheduler_config.json").toFile()).get("_class_name").textValue());
+  }
+
   @Test
   void aModelFolderWithTheOlderAttentionNamesReadsUnderTheCurrentNames() throws IOException {
     UNet2DConfig c = micro();
