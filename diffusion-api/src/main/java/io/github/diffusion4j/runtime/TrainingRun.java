@@ -182,9 +182,9 @@ public final class TrainingRun implements AutoCloseable {
       CheckpointStore store = openStore(diffusion, folder);
       Path latest = store.latestDirectory().orElseThrow(() -> noCheckpoint(folder));
       io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
+      checkEpochsLeft(diffusion.config().training().epochs(), c, latest); // before the model is made and loaded
       model = diffusion.createModel();
       TrainingProgress p = Checkpoints.restore(latest, c.content(), model);
-      checkEpochsLeft(diffusion.config().training().epochs(), p, latest);
       List<String> changed = changedSettings(latest, c, folder, diffusion.config());
       DiffusionConfig recorded = withInitFrom(diffusion.config(), startedFrom(c));
       writeConfig(recorded, folder);
@@ -206,20 +206,38 @@ public final class TrainingRun implements AutoCloseable {
   }
 
   /**
-   * Refuses a resume whose {@code training.epochs} is below what its checkpoint has trained (typically a run raised
-   * with {@code --set training.epochs=N}, resumed without it): it would train nothing, report the run finished, and
-   * record the lower count in the run's {@code config.yaml}. The same count (a finished run resumed) is allowed.
+   * Refuses a resume that would train nothing and record a lower {@code training.epochs} in the run's {@code
+   * config.yaml} (typically a run raised with {@code --set training.epochs=N}, resumed without it): one whose count is
+   * below the epochs its checkpoint has trained, or equal to them while the checkpoint's own configuration asks for
+   * more (the raised run stopped at an epoch's end). A finished run resumed with its own count is allowed.
    */
-  private static void checkEpochsLeft(int epochs, TrainingProgress p, Path latest) {
-    if (p.epoch() < epochs || (p.epoch() == epochs && p.batchInEpoch() == 0)) {
+  private static void checkEpochsLeft(int epochs, io.github.diffusion4j.io.Checkpoint c, Path latest) {
+    Optional<io.github.diffusion4j.io.TrainingState> state = c.content().trainingState();
+    if (state.isEmpty()) {
+      return; // Checkpoints.restore says it cannot be resumed
+    }
+    long epoch = state.get().epoch(); // the epoch it stands in, from 0
+    long batch = state.get().noisePosition(); // the next batch of that epoch
+    int recorded = recordedEpochs(c);
+    if (epoch < epochs || (epoch == epochs && batch == 0 && recorded <= epochs)) {
       return;
     }
-    String trained = p.epoch() + (p.epoch() == 1 ? " epoch" : " epochs")
-        + (p.batchInEpoch() > 0 ? " and part of the next" : "");
+    String trained = epoch + (epoch == 1 ? " epoch" : " epochs") + (batch > 0 ? " and part of the next" : "");
+    long wanted = Math.max(recorded, epoch + 1);
     throw new io.github.diffusion4j.io.CheckpointException("training.epochs: " + epochs + ", but the checkpoint "
-        + latest + " has trained " + trained + " (step " + p.step() + "); resuming would train nothing: set "
-        + "training.epochs above " + p.epoch() + " to continue the run (--set training.epochs=N), or sample from it "
-        + "(diffusion sample --checkpoint)");
+        + latest + " has trained " + trained + " (step " + state.get().step() + ")"
+        + (recorded > epochs ? " of the " + recorded + " its run was configured for" : "")
+        + "; resuming would train nothing: give a training.epochs above " + epoch + " to continue the run "
+        + "(--set training.epochs=" + wanted + "), or sample from it (diffusion sample --checkpoint)");
+  }
+
+  /** The {@code training.epochs} a checkpoint's own {@code config.yaml} records; 0 where it cannot be read. */
+  private static int recordedEpochs(io.github.diffusion4j.io.Checkpoint c) {
+    try {
+      return TrainedModel.readConfig(c, List.of()).config().training().epochs();
+    } catch (RuntimeException e) {
+      return 0; // not a configuration this version reads: compared by the count alone
+    }
   }
 
   /**

@@ -357,6 +357,26 @@ class TrainingRunTest {
     try (Diffusion d = open(); TrainingRun run = TrainingRun.resume(d, a)) {
       assertTrue(run.run().completed(), "the same epochs: a finished run resumes (and trains nothing)");
     }
+    // a run raised to 5 epochs that stopped at the end of its third (its checkpoint records 5), resumed with the
+    // file's 3: it too would train nothing and record 3, so it is refused, naming the 5
+    Path latest = a.checkpoints().resolve("step-00000021");
+    Files.delete(latest.resolve(io.github.diffusion4j.io.Checkpoint.MANIFEST_FILE)); // the edit is not damage here
+    Path config = latest.resolve(io.github.diffusion4j.io.Checkpoint.CONFIG_FILE);
+    String yaml = Files.readString(config);
+    assertTrue(yaml.contains("  epochs: 3\n"), yaml);
+    Files.writeString(config, yaml.replace("  epochs: 3\n", "  epochs: 5\n"));
+    try (Diffusion d = open()) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, a));
+      assertTrue(e.getMessage().contains("has trained 3 epochs (step 21) of the 5 its run was configured for"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("give a training.epochs above 3 to continue the run (--set "
+          + "training.epochs=5)"), e.getMessage());
+    }
+    try (Diffusion d = open("training.epochs=5"); TrainingRun run = TrainingRun.resume(d, a)) {
+      assertTrue(run.run().completed(), "the raised count continues the run");
+      assertEquals(35, run.lastCheckpoint().map(p -> p.getFileName().toString()).map(n -> Integer.parseInt(
+          n.substring("step-".length()))).orElseThrow(), "two more epochs of 7 steps");
+    }
   }
 
   @Test
