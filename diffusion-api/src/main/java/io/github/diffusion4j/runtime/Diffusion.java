@@ -747,8 +747,7 @@ public final class Diffusion implements AutoCloseable {
           + "(training.image_log_every " + config().training().imageLogEvery() + "; 0 turns them off), got "
           + imageShape());
     }
-    create(Session.get(session.samplerProvider),
-        config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors()), true);
+    checkSampler();
     Path out = config().output().dir();
     io.github.diffusion4j.io.FileProblems.ofWritingInto(out).ifPresent(p -> {
       throw loaded.error("output.dir", out + ": " + p);
@@ -770,6 +769,16 @@ public final class Diffusion implements AutoCloseable {
     if (plan.trainImages() > 0) { // else the images are counted as they are loaded: warnWarmupBeyondLoadedRun
       warmupBeyondRun(plan.trainImages()).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
     }
+  }
+
+  /**
+   * Makes the configured sampler once with its tensors deferred, so that an unknown name, or options its provider
+   * refuses, are reported as {@link #sampler()} reports them, without loading the backend: for checks before anything
+   * is loaded ({@link #check()}, a sampler named on a checkpoint's command line before its weights are read).
+   */
+  void checkSampler() {
+    create(Session.get(session.samplerProvider),
+        config().sampling().samplerSpec(schedule(), predictionType(), new DeferredTensors()), true);
   }
 
   /**

@@ -122,7 +122,7 @@ public final class TrainedModel implements AutoCloseable {
    */
   private static void checkSamplerOverride(Diffusion d, List<String> overrides) {
     if (ConfigLoader.overridesTouch(overrides, "sampling.sampler")) {
-      d.sampler();
+      d.checkSampler(); // the backend is not loaded for it: damaged weights are still found before it loads
     }
   }
 
