@@ -161,7 +161,8 @@ public record UNet2DConfig(
    * @param actFn {@code silu}, {@code swish} or {@code relu}
    * @param attentionHeadDim positive and at most the channels of each level with attention, or empty
    * @param normNumGroups positive
-   * @param attnNormNumGroups positive, dividing the deepest level's channels, or empty
+   * @param attnNormNumGroups positive, dividing the deepest level's channels where the middle block has attention, or
+   *     empty
    * @param normEps positive
    * @param addAttention whether the middle block has attention
    * @param timeEmbeddingDim positive, or empty

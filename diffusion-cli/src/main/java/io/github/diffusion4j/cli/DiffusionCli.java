@@ -289,6 +289,10 @@ public final class DiffusionCli {
         || ex.getCommandLine().getCommandSpec().findOption("-c") == null) {
       return null;
     }
+    CommandLine.ParseResult parsed = ex.getCommandLine().getParseResult();
+    if (parsed != null && parsed.hasMatchedOption("-c")) {
+      return null; // -c a.yaml b.yaml: the configuration is given; the second file is only unmatched
+    }
     for (String a : u.getUnmatched()) {
       String lower = a.toLowerCase(java.util.Locale.ROOT);
       if (!a.startsWith("-") && (lower.endsWith(".yaml") || lower.endsWith(".yml"))) {

@@ -41,6 +41,10 @@ class ConfigArgumentTest {
     CliTest.Result r = cli("train", "notes.txt");
     assertBad(r, "Unmatched argument");
     assertFalse(r.err().contains("-c notes.txt"), r.err());
+    // nor where -c is given (a second file is only an unmatched argument)
+    r = cli("train", "-c", "a.yaml", "b.yaml");
+    assertBad(r, "Unmatched argument");
+    assertFalse(r.err().contains("give the configuration with -c"), r.err());
     // a command without -c gets no such hint
     r = cli("sample", "my.yaml");
     assertBad(r, "Unmatched argument");
