@@ -84,8 +84,8 @@ final class DataCheckCommand implements Callable<Integer> {
     }
     ImageFit fit = fit();
     if (!Files.isDirectory(dir)) {
-      String name = dir.getFileName() == null ? "" : dir.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-      boolean yaml = Files.isRegularFile(dir) && (name.endsWith(".yaml") || name.endsWith(".yml"));
+      boolean yaml = Files.isRegularFile(dir) && dir.getFileName() != null
+          && DiffusionCli.isYamlName(dir.getFileName().toString());
       throw new BadInputException(dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder")
           + (yaml ? "; for a configuration's data: diffusion data check -c " + dir : ""));
     }

@@ -294,12 +294,17 @@ public final class DiffusionCli {
       return null; // -c a.yaml b.yaml: the configuration is given; the second file is only unmatched
     }
     for (String a : u.getUnmatched()) {
-      String lower = a.toLowerCase(java.util.Locale.ROOT);
-      if (!a.startsWith("-") && (lower.endsWith(".yaml") || lower.endsWith(".yml"))) {
+      if (!a.startsWith("-") && isYamlName(a)) {
         return a;
       }
     }
     return null;
+  }
+
+  /** Whether a file name ends as a YAML configuration's does ({@code .yaml} or {@code .yml}, in any case). */
+  static boolean isYamlName(String name) {
+    String lower = name.toLowerCase(java.util.Locale.ROOT);
+    return lower.endsWith(".yaml") || lower.endsWith(".yml");
   }
 
   private static boolean isVerbose(String[] args) {
