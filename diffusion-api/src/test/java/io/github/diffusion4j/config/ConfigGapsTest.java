@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,5 +69,49 @@ class ConfigGapsTest {
     assertEquals("run.yaml: training.batch_size: too large", c.error("training.batch_size", "too large").getMessage());
     assertEquals("--set training.epochs=5: training.epochs: too many",
         c.error("training.epochs", "too many").getMessage());
+  }
+
+  @Test
+  void anOverrideKeyPathEndingInADotIsRefused() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.loadString("seed: 1\n", "run.yaml", List.of("training.epochs.=5")));
+    assertTrue(e.getMessage().startsWith("--set training.epochs.=5: ")
+        && e.getMessage().endsWith("got key path 'training.epochs.'"), e.getMessage());
+  }
+
+  @Test
+  void aStepsOffsetIsIneffectiveWithExplicitTimestepsEvenOnALeadingPlan() {
+    LoadedConfig c = ConfigLoader.readString("sampling:\n  timestep_spacing: leading\n  steps_offset: 1\n"
+        + "  timesteps: [9, 5, 1]\n", "run.yaml", List.of());
+    assertEquals(List.of("run.yaml:3:17: sampling.steps_offset: has no effect: only a leading plan adds it "
+        + "(sampling.timestep_spacing: leading, without explicit sampling.timesteps)"), c.ineffectiveSettings());
+  }
+
+  @Test
+  void changesListAnEmptySectionThatIsGone() {
+    assertEquals(List.of("seed: (none) -> 1", "sampling.options: {} -> (none)"),
+        ConfigWriter.changes("sampling:\n  options: {}\n", "seed: 1\n"));
+  }
+
+  @Test
+  void aWordWithEveryLetterWrongHasNoSuggestion() {
+    assertEquals(Optional.empty(), Suggestions.closest("ab", List.of("xy")));
+  }
+
+  @Test
+  void suggestionsTreatDashesAsUnderscores() {
+    assertEquals(Optional.of("a_b_c_d"), Suggestions.closest("a-b-c-d", List.of("zzz", "a_b_c_d")));
+  }
+
+  @Test
+  void aNegativeIntegerWithLeadingZerosIsRefusedNotReadAsOctal() {
+    String m = error("seed: -010\n");
+    assertTrue(m.startsWith("run.yaml:1:1: seed: write -010 without leading zeros"), m);
+  }
+
+  @Test
+  void anEscapedQuoteInsideADoubleQuotedOverrideDoesNotEndIt() {
+    assertEquals(-1, Overrides.commentStart("\"runs \\\" #2\""));
+    assertEquals(7, Overrides.commentStart("\"runs\" #2"));
   }
 }
