@@ -121,22 +121,26 @@ final class InterpolateCommand implements Callable<Integer> {
       // being written is abandoned with its temporary deleted before the guard lets the JVM go
       try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
         InputImages ends = images != null && checked == null ? ends(image) : checked;
-        if (ends != null) { // the latents DDIM samples back to the two images
-          float[][] latents = invert(m, ends);
-          a = latents[0];
-          b = latents[1];
-        } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
-          a = Latents.initialLatent(request, between[0]);
-          b = Latents.initialLatent(request, between[1]);
-        } else {
-          a = Noise.seeded(seed).split(0).normals(image.size());
-          b = Noise.seeded(seed).split(1).normals(image.size());
-        }
         Sampler ddim = d.sampler();
         float[] images;
-        try (TensorScope s = d.backend().tensors().openScope()) {
-          Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
-          images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
+        try {
+          if (ends != null) { // the latents DDIM samples back to the two images
+            float[][] latents = invert(m, ends);
+            a = latents[0];
+            b = latents[1];
+          } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
+            a = Latents.initialLatent(request, between[0]);
+            b = Latents.initialLatent(request, between[1]);
+          } else {
+            a = Noise.seeded(seed).split(0).normals(image.size());
+            b = Noise.seeded(seed).split(1).normals(image.size());
+          }
+          try (TensorScope s = d.backend().tensors().openScope()) {
+            Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
+            images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
+          }
+        } catch (java.util.concurrent.CancellationException e) {
+          return InterruptGuard.nothingWritten(e, spec.commandLine().getOut(), out); // said before the JVM goes
         }
         if (png) {
           ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);

@@ -66,6 +66,27 @@ final class InterruptGuard implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
+  /**
+   * Says that a signal ended the command before its output was written: where {@code e} came from the guard's
+   * interrupt of the command's thread (the flag is cleared), the line {@code interrupted; nothing was written to
+   * FILE} is printed and flushed while the guard still holds the JVM (once it lets go, the JVM may end before a
+   * later line is printed); any other cancellation is rethrown. Call it inside the guard, after the output's
+   * temporary is deleted.
+   *
+   * @param e the cancellation that ended the work
+   * @param out where the command reports
+   * @param file the output that was not written
+   * @return the command's exit code
+   */
+  static int nothingWritten(java.util.concurrent.CancellationException e, java.io.PrintWriter out, Object file) {
+    if (!Thread.interrupted()) {
+      throw e;
+    }
+    out.println("interrupted; nothing was written to " + file);
+    out.flush();
+    return DiffusionCli.FAILURE;
+  }
+
   /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
   void signalled() {
     stop.run();

@@ -99,6 +99,51 @@ class ReliabilityCliTest {
   }
 
   /**
+   * SIGTERM (or Ctrl-C) during {@code sample} and {@code interpolate}: the sampling ends at its next step, the output's
+   * temporary is deleted, and the command says so before the JVM goes (it ended without a word).
+   */
+  @Test
+  void aSigtermDuringSampleOrInterpolateEndsItWithALineAndNoFile() throws Exception {
+    // sample streams its images into a .tmp- file: signalled once that file exists (the sampling has begun)
+    Path out = dir.resolve("stopped.npy");
+    Path log = dir.resolve("stopped.log");
+    Process p = ChildCli.builder(dir, log, "sample", "--checkpoint", run.toString(), "--count", "50000000", "--out",
+        out.toString()).start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (p.isAlive() && temporaries().isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertStopsWithALine(p, log, out);
+    assertEquals(List.of(), temporaries(), "the temporary the samples streamed into is deleted");
+    // interpolate holds its images until the end: signalled once loaded, into 20 steps of 400,000 images
+    Path strip = dir.resolve("stopped-strip.npy");
+    Path log2 = dir.resolve("stopped-strip.log");
+    Process q = ChildCli.builder("1g", dir, log2, "interpolate", "--checkpoint", run.toString(), "--count", "400000",
+        "--steps", "20", "--out", strip.toString()).start();
+    while (q.isAlive() && !ChildCli.read(log2).contains("loading") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(1500); // past the load of the tiny model, into the sampling
+    assertStopsWithALine(q, log2, strip);
+  }
+
+  private static List<String> temporaries() throws IOException {
+    try (var files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".tmp-stopped")).toList();
+    }
+  }
+
+  private static void assertStopsWithALine(Process p, Path log, Path out) throws Exception {
+    assertTrue(p.isAlive(), "still sampling when signalled: " + ChildCli.read(log));
+    ChildCli.signal(p, "TERM");
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), ChildCli.read(log));
+    String text = ChildCli.read(log);
+    assertTrue(text.contains("interrupted; nothing was written to " + out), text);
+    assertFalse(text.contains("\tat "), "no stack trace: " + text);
+    assertFalse(Files.exists(out), "nothing was written");
+  }
+
+  /**
    * 300,000 samples are 90 MB of float32: more than the child's whole 48 MB heap, so this passes only if
    * the samples stream to the file batch by batch (before, they were all held, and 2,000,000 failed with an
    * OutOfMemoryError).
