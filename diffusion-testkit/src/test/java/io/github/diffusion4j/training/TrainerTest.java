@@ -655,10 +655,18 @@ class TrainerTest {
    */
   private static final class EpochReads implements Dataset {
     final Dataset inner;
-    final java.util.Map<Integer, List<Integer>> reads = new java.util.TreeMap<>();
+    final java.util.Map<Integer, List<Integer>> reads;
+    /** The epoch whose view this is; -1 for the set itself. */
+    private final int epoch;
 
     EpochReads(Dataset inner) {
+      this(inner, new java.util.TreeMap<>(), -1);
+    }
+
+    private EpochReads(Dataset inner, java.util.Map<Integer, List<Integer>> reads, int epoch) {
       this.inner = inner;
+      this.reads = reads;
+      this.epoch = epoch;
     }
 
     @Override
@@ -673,30 +681,14 @@ class TrainerTest {
 
     @Override
     public void copyImage(int index, float[] dst, int offset) {
-      reads.computeIfAbsent(-1, k -> new ArrayList<>()).add(index);
+      reads.computeIfAbsent(epoch, k -> new ArrayList<>()).add(index);
       inner.copyImage(index, dst, offset);
     }
 
     @Override
-    public Dataset epoch(int epoch) {
-      List<Integer> seen = reads.computeIfAbsent(epoch, k -> new ArrayList<>());
-      return new Dataset() {
-        @Override
-        public int size() {
-          return inner.size();
-        }
-
-        @Override
-        public Shape imageShape() {
-          return inner.imageShape();
-        }
-
-        @Override
-        public void copyImage(int index, float[] dst, int offset) {
-          seen.add(index);
-          inner.copyImage(index, dst, offset);
-        }
-      };
+    public Dataset epoch(int e) {
+      reads.computeIfAbsent(e, k -> new ArrayList<>()); // a view made is recorded, read or not
+      return new EpochReads(inner, reads, e);
     }
   }
 
