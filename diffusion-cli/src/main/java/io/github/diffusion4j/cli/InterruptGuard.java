@@ -67,22 +67,21 @@ final class InterruptGuard implements AutoCloseable {
   }
 
   /**
-   * Says that a signal ended the command before its output was written: where {@code e} came from the guard's
-   * interrupt of the command's thread (the flag is cleared), the line {@code interrupted; nothing was written to
-   * FILE} is printed and flushed while the guard still holds the JVM (once it lets go, the JVM may end before a
-   * later line is printed); any other cancellation is rethrown. Call it inside the guard, after the output's
-   * temporary is deleted.
+   * Says that a signal ended the command's sampling: where {@code e} came from the guard's interrupt of the command's
+   * thread (the flag is cleared), the line {@code interrupted; WHAT} is printed and flushed while the guard still holds
+   * the JVM (once it lets go, the JVM may end before a later line is printed: these commands ended without a word);
+   * any other cancellation is rethrown. Call it inside the guard, once the output's temporaries are deleted.
    *
-   * @param e the cancellation that ended the work
+   * @param e the cancellation that ended the sampling
    * @param out where the command reports
-   * @param file the output that was not written
+   * @param what what was not done, and what stands (e.g. {@code nothing was written to FILE})
    * @return the command's exit code
    */
-  static int nothingWritten(java.util.concurrent.CancellationException e, java.io.PrintWriter out, Object file) {
+  static int said(java.util.concurrent.CancellationException e, java.io.PrintWriter out, String what) {
     if (!Thread.interrupted()) {
       throw e;
     }
-    out.println("interrupted; nothing was written to " + file);
+    out.println("interrupted; " + what);
     out.flush();
     return DiffusionCli.FAILURE;
   }

@@ -82,7 +82,11 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (!noSamples) {
           guard.nowSampling();
-          finalSamples(d, run, folder, out);
+          try {
+            finalSamples(d, run, folder, out);
+          } catch (java.util.concurrent.CancellationException e) {
+            return InterruptGuard.said(e, out, unsampled(run, folder, "the final samples were not drawn"));
+          }
         }
         out.println("checkpoint: " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));
         out.println("done: " + folder.root().toAbsolutePath());
@@ -170,6 +174,15 @@ final class TrainCommand implements Callable<Integer> {
   static TrainingSummary runWithProgress(Diffusion d, TrainingRun run, PrintWriter out) {
     return run.run(new TrainingConsole(out, TrainingConsole.isTerminal(),
         !d.config().training().learningRateSchedule().isConstant()));
+  }
+
+  /**
+   * What a signal during the samples after a finished training leaves: {@code what}, then that the training is
+   * complete, its checkpoint, and how to draw the samples from it.
+   */
+  static String unsampled(TrainingRun run, RunFolder folder, String what) {
+    return what + "; the training is complete (checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
+        + "): draw samples with diffusion sample --checkpoint " + folder.root();
   }
 
   static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {

@@ -64,7 +64,7 @@ class ReliabilityCliTest {
   /**
    * SIGTERM once training has finished, while train draws its final samples: the sampling stops at its next step and
    * leaves no temporary (the signal only asked the finished training to stop, so the JVM was held two minutes, then
-   * halted, possibly in the middle of samples.png).
+   * halted, possibly in the middle of samples.png), and says what stands.
    */
   @Test
   void aSigtermDuringTrainsFinalSamplesEndsThemPromptly() throws Exception {
@@ -96,14 +96,19 @@ class ReliabilityCliTest {
     }
     assertFalse(ChildCli.read(log).contains("\tat "), "no stack trace: " + ChildCli.read(log));
     assertTrue(Files.exists(folder.resolve("checkpoints/step-00000001/model.safetensors")), "the training's checkpoint");
+    // said before the JVM went (it ended without a word after "finished at step")
+    assertTrue(ChildCli.read(log).contains("interrupted; the final samples were not drawn; the training is complete "
+        + "(checkpoint " + folder.resolve("checkpoints/step-00000001") + "): draw samples with diffusion sample "
+        + "--checkpoint " + folder), ChildCli.read(log));
   }
 
   /**
-   * SIGTERM (or Ctrl-C) during {@code sample} and {@code interpolate}: the sampling ends at its next step, the output's
-   * temporary is deleted, and the command says so before the JVM goes (it ended without a word).
+   * SIGTERM (or Ctrl-C) during {@code sample}, and its guard's interrupt during {@code interpolate}: the sampling ends
+   * at its next step, the output's temporary is deleted, and the command says so before the JVM goes (it ended
+   * without a word).
    */
   @Test
-  void aSigtermDuringSampleOrInterpolateEndsItWithALineAndNoFile() throws Exception {
+  void aSignalDuringSampleOrInterpolateEndsItWithALineAndNoFile() throws Exception {
     // sample streams its images into a .tmp- file: signalled once that file exists (the sampling has begun)
     Path out = dir.resolve("stopped.npy");
     Path log = dir.resolve("stopped.log");
@@ -115,16 +120,33 @@ class ReliabilityCliTest {
     }
     assertStopsWithALine(p, log, out);
     assertEquals(List.of(), temporaries(), "the temporary the samples streamed into is deleted");
-    // interpolate holds its images until the end: signalled once loaded, into 20 steps of 400,000 images
+    // interpolate holds its images until the end and shows no progress: run in this JVM, and interrupted as its
+    // guard's signal does once its thread is seen sampling (a child signalled during its load, before the guard,
+    // ends at once without a word, as any command does)
     Path strip = dir.resolve("stopped-strip.npy");
-    Path log2 = dir.resolve("stopped-strip.log");
-    Process q = ChildCli.builder("1g", dir, log2, "interpolate", "--checkpoint", run.toString(), "--count", "400000",
-        "--steps", "20", "--out", strip.toString()).start();
-    while (q.isAlive() && !ChildCli.read(log2).contains("loading") && System.nanoTime() < deadline) {
-      Thread.sleep(20);
+    CliTest.Result[] result = new CliTest.Result[1];
+    Thread command = new Thread(() -> result[0] = CliTest.cli("interpolate", "--checkpoint", run.toString(), "--count",
+        "100000", "--steps", "20", "--out", strip.toString()), "interpolate");
+    command.start();
+    while (command.isAlive() && !sampling(command) && System.nanoTime() < deadline) {
+      Thread.sleep(5);
     }
-    Thread.sleep(1500); // past the load of the tiny model, into the sampling
-    assertStopsWithALine(q, log2, strip);
+    assertTrue(command.isAlive(), "still sampling when interrupted: " + result[0]);
+    command.interrupt();
+    command.join(60_000);
+    assertFalse(command.isAlive(), "ended at the next step");
+    assertEquals(1, result[0].code(), result[0].all());
+    assertTrue(result[0].out().contains("interrupted; nothing was written to " + strip), result[0].all());
+    assertFalse(Files.exists(strip), "nothing was written");
+  }
+
+  private static boolean sampling(Thread t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if (e.getClassName().equals("io.github.diffusion4j.sampling.SamplingLoop")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static List<String> temporaries() throws IOException {
