@@ -56,6 +56,47 @@ class LatentToolsTest {
     }
   }
 
+  /**
+   * The other side of the angle: at 120 degrees (cos < 0) slerp still rotates by t times the angle, 2 (cos 120t,
+   * sin 120t). Float results of order 1: 1e-6.
+   */
+  @Test
+  void slerpRotatesByObtuseAnglesToo() {
+    float[] a = {2, 0, 0};
+    float[] b = {-1, (float) Math.sqrt(3), 0};
+    for (double t : new double[] {0.25, 0.5, 0.75}) {
+      double angle = Math.toRadians(120 * t);
+      assertArrayEquals(new float[] {(float) (2 * Math.cos(angle)), (float) (2 * Math.sin(angle)), 0},
+          Latents.slerp(a, b, t), 1e-6f, "t = " + t);
+    }
+  }
+
+  /**
+   * The linear fallback where {@code |cos theta| > 0.9995} (the documented threshold, on both sides: parallel and
+   * opposite vectors): there the result is {@code (1 - t) a + t b}, exact here (every value a multiple of 1/8 or
+   * 1e-5 scaled by one). Just inside the threshold (cos 0.9990, theta 0.0447) slerp keeps the norm of unit
+   * vectors, 1 at the midpoint, where the linear midpoint's is cos(theta / 2) = 0.99975; just outside (cos 0.9998)
+   * the midpoint is the linear one, of norm cos(theta / 2) = 0.99995. Float32 norms of order 1: 1e-6, far below
+   * the 5e-5 and 2.5e-4 these differ by.
+   */
+  @Test
+  void nearlyParallelOrOppositeLatentsAreInterpolatedLinearly() {
+    float[] a = {1, 0, 0};
+    float[] near = {1, 1e-5f, 0};
+    for (double t : new double[] {0.25, 0.5, 0.75}) {
+      float[] c = Latents.slerp(a, near, t);
+      assertArrayEquals(new float[] {1, (float) (t * 1e-5f), 0}, c, 1e-12f, "nearly parallel, t = " + t);
+      float[] d = Latents.slerp(a, new float[] {-1, 0, 0}, t);
+      assertArrayEquals(new float[] {(float) (1 - 2 * t), 0, 0}, d, 0f, "opposite, t = " + t);
+    }
+    double inside = Math.acos(0.9990);
+    float[] in = Latents.slerp(a, new float[] {(float) Math.cos(inside), (float) Math.sin(inside), 0}, 0.5);
+    assertEquals(1.0, Math.hypot(in[0], in[1]), 1e-6, "cos 0.9990: spherical");
+    double outside = Math.acos(0.9998);
+    float[] out = Latents.slerp(a, new float[] {(float) Math.cos(outside), (float) Math.sin(outside), 0}, 0.5);
+    assertEquals(Math.cos(outside / 2), Math.hypot(out[0], out[1]), 1e-6, "cos 0.9998: linear");
+  }
+
   @Test
   void interpolateBuildsABatch() {
     Shape image = Shape.of(1, 2, 2);
@@ -103,6 +144,63 @@ class LatentToolsTest {
       }
     }
     assertThrows(IllegalArgumentException.class, () -> Latents.initialLatent(SamplingRequest.of(1, image, 1, plan), -1));
+  }
+
+  /**
+   * DDIM inversion step by step against its formula (the class's comment; diffusers' {@code DDIMInverseScheduler.step}
+   * for epsilon models, Song et al. 2021 eq. 13 run towards {@code t}) written out in doubles, for a model of each
+   * prediction type: the model outputs the exact posterior mean of data {@code N(mu, s2)} at the timestep it is asked
+   * about, as noise, sample or v; so every type must give the epsilon model's latents, each output turned into noise
+   * with the alpha-bar of that timestep ({@code a_next}). A plan of 7 uneven steps ({@code trailing(1000, 7)}),
+   * walked up from {@code a_cur = 1}. Tolerance: float32 rounding over 7 steps of values below 4 (about 1e-6 a
+   * step), with the output conversions' roundings; 1e-5.
+   */
+  @Test
+  void inversionIsDdimRunBackwardsStepByStepForEachPredictionType() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(1000));
+    double mu = 0.3;
+    double s2 = 0.5;
+    Timesteps plan = Timesteps.trailing(1000, 7);
+    float[] x0 = {-0.9f, -0.2f, 0.1f, 0.6f, 1.0f};
+    double[] expected = new double[x0.length];
+    for (int j = 0; j < x0.length; j++) {
+      double x = x0[j];
+      double aCur = 1;
+      for (int step : plan.ascending()) {
+        double a = sch.alphaBar(step);
+        double mean = mu + Math.sqrt(a) * s2 / (a * s2 + 1 - a) * (x - Math.sqrt(a) * mu);
+        double eps = (x - Math.sqrt(a) * mean) / Math.sqrt(1 - a);
+        double x0Hat = (x - Math.sqrt(1 - aCur) * eps) / Math.sqrt(aCur);
+        x = Math.sqrt(a) * x0Hat + Math.sqrt(1 - a) * eps;
+        aCur = a;
+      }
+      expected[j] = x;
+    }
+    for (PredictionType type : PredictionType.values()) {
+      NoisePredictor model = (x, ts) -> {
+        float[] v = x.toFloatArray();
+        float[] out = new float[v.length];
+        int k = v.length / ts.length;
+        for (int i = 0; i < v.length; i++) {
+          double a = sch.alphaBar(ts[i / k]);
+          double mean = mu + Math.sqrt(a) * s2 / (a * s2 + 1 - a) * (v[i] - Math.sqrt(a) * mu);
+          double eps = (v[i] - Math.sqrt(a) * mean) / Math.sqrt(1 - a);
+          out[i] = (float) switch (type) {
+            case EPSILON -> eps;
+            case SAMPLE -> mean;
+            case V_PREDICTION -> Math.sqrt(a) * eps - Math.sqrt(1 - a) * mean;
+          };
+        }
+        return ref.fromArray(out, x.shape());
+      };
+      try (TensorScope s = ref.openScope()) {
+        float[] got = new DdimInversion(sch, type).invert(model, ref, ref.fromArray(x0, Shape.of(x0.length, 1, 1, 1)),
+            plan).toFloatArray();
+        for (int j = 0; j < x0.length; j++) {
+          assertEquals(expected[j], got[j], 1e-5, type + ", sample " + j);
+        }
+      }
+    }
   }
 
   @Test
