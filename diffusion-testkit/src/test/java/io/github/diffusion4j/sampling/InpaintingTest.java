@@ -373,7 +373,9 @@ class InpaintingTest {
 
   /**
    * Inpainting with resampling (DDPM, jump 2, twice, over 6 positions): each jump is the closed-form forward process
-   * between the two levels with its own noise ({@code root.split(-2).split(v)}, v the jump's operation number),
+   * between the two levels with its own noise ({@code root.split(-2).split(v)}, v the jump's operation number), each
+   * step's kept region the picture noised with {@code root.split(-1).split(v)} (v the step's operation number, not its
+   * plan position: they differ after the first jump),
    * checked in double precision at the next step's input (float32 rounding of values below 8: bound 4e-6); the walk
    * up to its first jump is the plain inpainting's, bit for bit; the kept region ends as the picture exactly; and each
    * sample is the same bits in any batch, on one thread or two.
@@ -418,6 +420,18 @@ class InpaintingTest {
       for (int v = 0; v < route.length; v++) {
         if (route[v] >= 0) {
           level = route[v] + 1;
+          if (level < 6) { // the known region of operation v is noised with root.split(-1).split(v), v counting jumps
+            double a = schedule.alphaBar(plan.get(level));
+            for (int i = 0; i < n; i++) {
+              float[] z = Noise.seeded(21).split(-1).split(v).split(i).normals(K);
+              for (int j = 0; j < K; j++) {
+                if (kept(masks, i, j)) {
+                  assertEquals(Math.sqrt(a) * x0[i * K + j] + Math.sqrt(1 - a) * z[j], outputs.get(step)[i * K + j],
+                      4e-6, "operation " + v + " (position " + route[v] + "), sample " + i + ", kept value " + j);
+                }
+              }
+            }
+          }
           step++;
           continue;
         }
@@ -467,6 +481,36 @@ class InpaintingTest {
           .toFloatArray(), "two threads");
       assertArrayEquals(fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE).toFloatArray(),
           fill.sample(ddpm, mixing(REF), REF, SamplingListener.NONE, Resampling.NONE).toFloatArray());
+    }
+  }
+
+  /**
+   * Where the loop walks a batch in slices (two threads), a slice whose samples keep pixels is constrained even when
+   * the request's first samples keep none: samples 0-1 regenerate everything (mask 1), samples 2-3 keep the left half,
+   * which ends as their pictures bit for bit; samples 0-1 are plain sampling's, bit for bit.
+   */
+  @Test
+  void aSliceIsConstrainedByItsOwnSamplesMasks() {
+    int n = 4;
+    float[] x0 = Batches.normal(Shape.batchOf(n, IMAGE), 12);
+    float[] masks = halfMasks(n);
+    Arrays.fill(masks, 0, 2 * HW, 1f);
+    SamplingRequest request = SamplingRequest.of(n, IMAGE, 5, Timesteps.trailing(1000, 5));
+    Sampler ddim = samplers().get(1);
+    try (TensorScope s = REF.openScope()) {
+      SamplerMathTest.TwoThreads two = new SamplerMathTest.TwoThreads();
+      float[] out = Inpainting.of(schedule, request, x0, masks).sample(ddim, mixing(two), two, SamplingListener.NONE)
+          .toFloatArray();
+      for (int i = 2; i < n; i++) {
+        for (int j = 0; j < K; j++) {
+          if (kept(masks, i, j)) {
+            assertEquals(Float.floatToIntBits(x0[i * K + j]), Float.floatToIntBits(out[i * K + j]),
+                "sample " + i + ", kept value " + j);
+          }
+        }
+      }
+      float[] plain = ddim.sample(mixing(REF), REF, request).toFloatArray();
+      assertArrayEquals(Arrays.copyOfRange(plain, 0, 2 * K), Arrays.copyOfRange(out, 0, 2 * K), "samples 0-1");
     }
   }
 
