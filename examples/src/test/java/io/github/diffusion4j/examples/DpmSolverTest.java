@@ -9,8 +9,11 @@ import io.github.diffusion4j.sampling.DdimSampler;
 import io.github.diffusion4j.sampling.ReverseStepResult;
 import io.github.diffusion4j.sampling.SampleClipping;
 import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplerOptions;
+import io.github.diffusion4j.sampling.SamplerSpec;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.sampling.StepContext;
+import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.Timesteps;
@@ -19,8 +22,10 @@ import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -99,7 +104,131 @@ class DpmSolverTest {
     int n = 10;
     Timesteps plan = Timesteps.trailing(1000, n);
     float[] start = {-1.7f, -0.3f, 0.2f, 1.1f, 2.4f};
-    Shape shape = Shape.of(start.length, 1, 1, 1);
+    double[] expected = diffusers(start, plan, solverType.equals("heun"), Double.POSITIVE_INFINITY);
+    Sampler dpm = new DpmSolverPlusPlus2M(SCH, PredictionType.EPSILON, SampleClipping.NONE, REF,
+        solverType.equals("heun"));
+    float[] got = walk(dpm, oracle(SCH), plan, start);
+    for (int j = 0; j < start.length; j++) {
+      assertEquals(expected[j], got[j], 1e-5, solverType + ", sample " + j);
+    }
+  }
+
+  /**
+   * The same comparison for the sampler the provider makes from a {@link SamplerSpec}, with {@code clip_sample} on and
+   * each prediction type: diffusers' {@code convert_model_output} turns the output into {@code x0} with the step's
+   * own alpha-bar ({@code x0 = (x - sigma eps) / alpha} for epsilon, the output for sample, {@code alpha x - sigma v}
+   * for v) and post-processes that {@code x0} before the update (diffusers' DPM-Solver offers thresholding there; the
+   * SDK's clipping, clamping to {@code [-clip_sample_range, clip_sample_range]}, goes in the same place); the range
+   * 0.8 clips the predicted {@code x0} of the sample starting at 2.4 in the later steps (the test checks that a result
+   * moves). The model here outputs the oracle's exact posterior mean in each type, computed on the heap in doubles.
+   * Also pins that the spec's prediction type and clipping reach the sampler, and that an absent {@code solver_type}
+   * means midpoint. Tolerance as above: float32
+   * rounding of values below 3 over ten steps, with the output conversions' few roundings more. A first-order second
+   * step (on the whole plan within 1e-5: there the data prediction hardly moves in the first steps) is off by 3.6e-4 on
+   * the shorter plan.
+   */
+  @ParameterizedTest
+  @CsvSource({"EPSILON, ", "SAMPLE, midpoint", "V_PREDICTION, heun", "EPSILON, heun"})
+  void theProvidersSamplerMatchesDiffusersWithClippingForEachPredictionType(PredictionType type, String solverType) {
+    float[] start = {-1.7f, -0.3f, 0.2f, 1.1f, 2.4f};
+    double clip = 0.8;
+    Sampler dpm = new DpmSolverProvider().create(new SamplerSpec(SCH, type, REF, 0.0, VarianceType.FIXED_SMALL, true,
+        SampleClipping.clip(clip), options(solverType)));
+    NoisePredictor model = (x, ts) -> {
+      float[] v = x.toFloatArray();
+      float[] out = new float[v.length];
+      int k = v.length / ts.length;
+      for (int i = 0; i < v.length; i++) {
+        double a = SCH.alphaBar(ts[i / k]);
+        double m0 = posteriorMean(a, v[i]);
+        double eps = (v[i] - Math.sqrt(a) * m0) / Math.sqrt(1 - a);
+        out[i] = (float) switch (type) {
+          case EPSILON -> eps;
+          case SAMPLE -> m0;
+          case V_PREDICTION -> Math.sqrt(a) * eps - Math.sqrt(1 - a) * m0;
+        };
+      }
+      return REF.fromArray(out, x.shape());
+    };
+    // the whole plan; its last six positions (as image-to-image walks it), where the data prediction already moves
+    // between the first steps, so that their order shows; and a leading plan, whose second-to-last step goes to
+    // timestep 0 (sigma > 0, an ordinary second-order step) and whose last step goes from 0 to sigma = 0
+    for (Timesteps plan : new Timesteps[] {Timesteps.trailing(1000, 10), Timesteps.trailing(1000, 10).last(6),
+        Timesteps.leading(1000, 10, 0)}) {
+      double[] expected = diffusers(start, plan, "heun".equals(solverType), clip);
+      double[] unclipped = diffusers(start, plan, "heun".equals(solverType), Double.POSITIVE_INFINITY);
+      float[] got = walk(dpm, model, plan, start);
+      boolean clipped = false;
+      for (int j = 0; j < start.length; j++) {
+        assertEquals(expected[j], got[j], 1e-5, type + ", " + solverType + ", " + plan.size() + " steps, sample " + j);
+        clipped |= Math.abs(expected[j] - unclipped[j]) > 1e-3;
+      }
+      assertTrue(clipped, "the clipping changed a result");
+    }
+  }
+
+  /** Sampler options holding only {@code solver_type} (none where null). */
+  private static SamplerOptions options(String solverType) {
+    if (solverType == null) {
+      return SamplerOptions.EMPTY;
+    }
+    return new SamplerOptions() {
+      @Override
+      public int getInt(String key, int defaultValue, int min, int max) {
+        return defaultValue;
+      }
+
+      @Override
+      public double getDouble(String key, double defaultValue, double min, double max) {
+        return defaultValue;
+      }
+
+      @Override
+      public boolean getBoolean(String key, boolean defaultValue) {
+        return defaultValue;
+      }
+
+      @Override
+      public String getString(String key, String defaultValue, Set<String> allowed) {
+        return key.equals("solver_type") ? solverType : defaultValue;
+      }
+
+      @Override
+      public void requireOnly(Set<String> allowedKeys) {}
+    };
+  }
+
+  /** The oracle's exact {@code E[x0 | x_t]} for data {@code N(MU, S2)}. */
+  private static double posteriorMean(double a, double x) {
+    return MU + Math.sqrt(a) * S2 / (a * S2 + 1 - a) * (x - Math.sqrt(a) * MU);
+  }
+
+  /** Walks the plan with {@code sampler}, one value per sample, step by step. */
+  private static float[] walk(Sampler sampler, NoisePredictor model, Timesteps plan, float[] start) {
+    try (TensorScope scope = REF.openScope()) {
+      Tensor x = REF.fromArray(start, Shape.of(start.length, 1, 1, 1));
+      ReverseStepResult previous = null;
+      for (int i = 0; i < plan.size(); i++) {
+        int[] ts = new int[start.length];
+        java.util.Arrays.fill(ts, plan.get(i));
+        Tensor out = model.predict(x, ts);
+        previous = sampler.step(new StepContext(plan, i, x, out, () -> {
+          throw new AssertionError("an ODE solver draws no noise");
+        }, previous));
+        x = previous.prev();
+      }
+      return x.toFloatArray();
+    }
+  }
+
+  /**
+   * diffusers' {@code DPMSolverMultistepScheduler(algorithm_type="dpmsolver++", solver_order=2,
+   * final_sigmas_type="zero")} from each start, its {@code multistep_dpm_solver_first_order_update} and {@code
+   * multistep_dpm_solver_second_order_update} written out in doubles, with the oracle's posterior mean clamped to
+   * {@code [-clip, clip]} as the data prediction.
+   */
+  private static double[] diffusers(float[] start, Timesteps plan, boolean heun, double clip) {
+    int n = plan.size();
     double[] expected = new double[start.length];
     for (int j = 0; j < start.length; j++) {
       double x = start[j];
@@ -108,7 +237,7 @@ class DpmSolverTest {
         int t = plan.get(i);
         int s = plan.next(i);
         double a = SCH.alphaBar(t);
-        double m0 = MU + Math.sqrt(a) * S2 / (a * S2 + 1 - a) * (x - Math.sqrt(a) * MU);
+        double m0 = Math.max(-clip, Math.min(clip, posteriorMean(a, x)));
         if (s < 0) {
           x = m0;
           break;
@@ -122,7 +251,7 @@ class DpmSolverTest {
         } else {
           double r0 = (lam(a) - lam(SCH.alphaBar(plan.get(i - 1)))) / h;
           double d1 = (m0 - m1) / r0;
-          x = solverType.equals("midpoint")
+          x = !heun
               ? ratio * x - alphaT * (Math.exp(-h) - 1) * m0 - 0.5 * alphaT * (Math.exp(-h) - 1) * d1
               : ratio * x - alphaT * (Math.exp(-h) - 1) * m0 + alphaT * ((Math.exp(-h) - 1) / h + 1) * d1;
         }
@@ -130,26 +259,7 @@ class DpmSolverTest {
       }
       expected[j] = x;
     }
-    Sampler dpm = new DpmSolverPlusPlus2M(SCH, PredictionType.EPSILON, SampleClipping.NONE, REF,
-        solverType.equals("heun"));
-    NoisePredictor model = oracle(SCH);
-    try (TensorScope scope = REF.openScope()) {
-      Tensor x = REF.fromArray(start, shape);
-      ReverseStepResult previous = null;
-      for (int i = 0; i < n; i++) {
-        int[] ts = new int[start.length];
-        java.util.Arrays.fill(ts, plan.get(i));
-        Tensor out = model.predict(x, ts);
-        previous = dpm.step(new StepContext(plan, i, x, out, () -> {
-          throw new AssertionError("an ODE solver draws no noise");
-        }, previous));
-        x = previous.prev();
-      }
-      float[] got = x.toFloatArray();
-      for (int j = 0; j < start.length; j++) {
-        assertEquals(expected[j], got[j], 1e-5, solverType + ", sample " + j);
-      }
-    }
+    return expected;
   }
 
   private static double lam(double alphaBar) {
