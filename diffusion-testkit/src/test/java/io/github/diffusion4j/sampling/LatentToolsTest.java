@@ -177,22 +177,7 @@ class LatentToolsTest {
       expected[j] = x;
     }
     for (PredictionType type : PredictionType.values()) {
-      NoisePredictor model = (x, ts) -> {
-        float[] v = x.toFloatArray();
-        float[] out = new float[v.length];
-        int k = v.length / ts.length;
-        for (int i = 0; i < v.length; i++) {
-          double a = sch.alphaBar(ts[i / k]);
-          double mean = mu + Math.sqrt(a) * s2 / (a * s2 + 1 - a) * (v[i] - Math.sqrt(a) * mu);
-          double eps = (v[i] - Math.sqrt(a) * mean) / Math.sqrt(1 - a);
-          out[i] = (float) switch (type) {
-            case EPSILON -> eps;
-            case SAMPLE -> mean;
-            case V_PREDICTION -> Math.sqrt(a) * eps - Math.sqrt(1 - a) * mean;
-          };
-        }
-        return ref.fromArray(out, x.shape());
-      };
+      NoisePredictor model = GaussianOracle.of(sch, mu, s2, ref, type);
       try (TensorScope s = ref.openScope()) {
         float[] got = new DdimInversion(sch, type).invert(model, ref, ref.fromArray(x0, Shape.of(x0.length, 1, 1, 1)),
             plan).toFloatArray();

@@ -3,6 +3,7 @@ package io.github.diffusion4j.examples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.diffusion4j.config.ConfigSection;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.DdimSampler;
@@ -22,7 +23,6 @@ import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.GaussianOracle;
 import io.github.diffusion4j.testkit.ReferenceBackend;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -134,22 +134,7 @@ class DpmSolverTest {
     double clip = 0.8;
     Sampler dpm = new DpmSolverProvider().create(new SamplerSpec(SCH, type, REF, 0.0, VarianceType.FIXED_SMALL, true,
         SampleClipping.clip(clip), options(solverType)));
-    NoisePredictor model = (x, ts) -> {
-      float[] v = x.toFloatArray();
-      float[] out = new float[v.length];
-      int k = v.length / ts.length;
-      for (int i = 0; i < v.length; i++) {
-        double a = SCH.alphaBar(ts[i / k]);
-        double m0 = posteriorMean(a, v[i]);
-        double eps = (v[i] - Math.sqrt(a) * m0) / Math.sqrt(1 - a);
-        out[i] = (float) switch (type) {
-          case EPSILON -> eps;
-          case SAMPLE -> m0;
-          case V_PREDICTION -> Math.sqrt(a) * eps - Math.sqrt(1 - a) * m0;
-        };
-      }
-      return REF.fromArray(out, x.shape());
-    };
+    NoisePredictor model = GaussianOracle.of(SCH, MU, S2, REF, type);
     // the whole plan; its last six positions (as image-to-image walks it), where the data prediction already moves
     // between the first steps, so that their order shows; and a leading plan, whose second-to-last step goes to
     // timestep 0 (sigma > 0, an ordinary second-order step) and whose last step goes from 0 to sigma = 0
@@ -167,35 +152,10 @@ class DpmSolverTest {
     }
   }
 
-  /** Sampler options holding only {@code solver_type} (none where null). */
+  /** Sampler options holding only {@code solver_type} (none where null), as a YAML's {@code sampling.options}. */
   private static SamplerOptions options(String solverType) {
-    if (solverType == null) {
-      return SamplerOptions.EMPTY;
-    }
-    return new SamplerOptions() {
-      @Override
-      public int getInt(String key, int defaultValue, int min, int max) {
-        return defaultValue;
-      }
-
-      @Override
-      public double getDouble(String key, double defaultValue, double min, double max) {
-        return defaultValue;
-      }
-
-      @Override
-      public boolean getBoolean(String key, boolean defaultValue) {
-        return defaultValue;
-      }
-
-      @Override
-      public String getString(String key, String defaultValue, Set<String> allowed) {
-        return key.equals("solver_type") ? solverType : defaultValue;
-      }
-
-      @Override
-      public void requireOnly(Set<String> allowedKeys) {}
-    };
+    return solverType == null ? SamplerOptions.EMPTY
+        : ConfigSection.of("sampling.options", java.util.Map.of("solver_type", solverType));
   }
 
   /** The oracle's exact {@code E[x0 | x_t]} for data {@code N(MU, S2)}. */
