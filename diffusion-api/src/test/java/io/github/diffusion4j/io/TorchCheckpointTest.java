@@ -77,6 +77,49 @@ class TorchCheckpointTest {
     }
   }
 
+  /**
+   * {@code torch.save(..., pickle_protocol=4)} of a Lightning-style {@code {'state_dict', 'ema', 'epoch'}} dict
+   * ({@code torch/make_checkpoint_v4.py}): FRAME, MEMOIZE, STACK_GLOBAL and LONG_BINGET; 40 views of one storage, a
+   * dimension of 200, a stride of 0, half subnormals, infinities and NaN, bfloat16 and a transposed float64. Every
+   * value must have the bits of PyTorch's own {@code tensor.float()} (NaN payloads aside).
+   */
+  @Test
+  void readsProtocol4AsTorchSaveWritesIt() throws IOException {
+    JsonNode expected;
+    try (InputStream in = TorchCheckpointTest.class.getResourceAsStream("torch/checkpoint_v4.json")) {
+      expected = new ObjectMapper().readTree(in);
+    }
+    try (TorchCheckpoint c = TorchCheckpoint.open(resource("checkpoint_v4.pt"))) {
+      assertEquals(List.of("state_dict", "ema"), c.stateDictNames());
+      assertEquals("a dict with 3 keys [state_dict, ema, epoch]", c.describeRoot());
+      for (String name : List.of("state_dict", "ema")) {
+        StateDict sd = c.stateDict(name);
+        JsonNode want = expected.get(name);
+        assertEquals(List.copyOf(iterable(want.fieldNames())), List.copyOf(sd.names()), name);
+        for (Iterator<Map.Entry<String, JsonNode>> it = want.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          String where = name + "/" + e.getKey();
+          int[] shape = e.getValue().get("shape").isEmpty() ? new int[] {1}
+              : new ObjectMapper().convertValue(e.getValue().get("shape"), int[].class);
+          assertArrayEquals(shape, c.shapes(name).get(e.getKey()), where);
+          float[] got = sd.get(e.getKey()).toArray();
+          JsonNode bits = e.getValue().get("bits");
+          assertEquals(bits.size(), got.length, where);
+          for (int i = 0; i < got.length; i++) {
+            assertEquals(Float.floatToIntBits(Float.intBitsToFloat(bits.get(i).asInt())), Float.floatToIntBits(got[i]),
+                where + "[" + i + "] = " + got[i]);
+          }
+        }
+      }
+    }
+  }
+
+  private static <T> List<T> iterable(Iterator<T> it) {
+    List<T> out = new java.util.ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
+  }
+
   @Test
   void findsTheModelAndTheAverageInTheDdimAuthorsList() throws IOException {
     try (TorchCheckpoint c = TorchCheckpoint.open(resource("ddim_list.pth"))) {
