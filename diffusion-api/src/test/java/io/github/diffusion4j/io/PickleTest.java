@@ -99,6 +99,17 @@ class PickleTest {
     assertTrue(failure(0x80, 2, "G", new byte[] {1, 2, 3}).contains("a length of 8 bytes runs past the end"));
   }
 
+  /** Python's own bytes: {@code pickle.dumps(200, 2)}, {@code pickle.dumps(40000, 2)}, {@code pickle.dumps('\u00e9', 4)}. */
+  @Test
+  void unsignedOperandsAndProtocol4FramesAsPythonWritesThem() {
+    // BININT1 and BININT2 are unsigned: 0xc8 is 200 and 0x9c40 is 40000 (a dimension or a step count), not negative
+    assertEquals(200L, read(0x80, 2, "K", 0xc8, "."));
+    assertEquals(40000L, read(0x80, 2, "M", new byte[] {0x40, (byte) 0x9c}, "."));
+    // protocol 4: FRAME with its 8-byte length 6, SHORT_BINUNICODE of the two UTF-8 bytes of e-acute, MEMOIZE
+    assertEquals("\u00e9", read(0x80, 4, 0x95, new byte[] {6, 0, 0, 0, 0, 0, 0, 0}, 0x8c, 2,
+        new byte[] {(byte) 0xC3, (byte) 0xA9}, 0x94, "."));
+  }
+
   @Test
   void stringsBytesAndNames() {
     assertEquals("ab", read(0x80, 2, "T", new byte[] {2, 0, 0, 0}, "ab."));
