@@ -208,6 +208,79 @@ class TorchCheckpointTest {
     }
   }
 
+  /** The last element of a storage is in it, the one after is not (an off-by-one would read the next storage). */
+  @Test
+  void aTensorMayEndAtTheLastElementOfItsStorageAndNoFurther() throws IOException {
+    byte[] storage = {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40}; // 1f, 2f
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 1, (1,), (1,), ...)}: the last element
+    try (TorchCheckpoint c = TorchCheckpoint.open(zipWith(oneTensor("K\u0001K\u0001\u0085K\u0001\u0085"),
+        Map.of("0", storage)))) {
+      assertArrayEquals(new float[] {2f}, c.stateDict("").get("w").toArray());
+    }
+    // offset 1, size (2,): elements 1 and 2 of a 2-element storage
+    Path p = zipWith(oneTensor("K\u0001K\u0002\u0085K\u0001\u0085"), Map.of("0", storage));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertEquals(p + ": tensor 'w' reaches element 2 of storage '0', which has 2", e.getMessage());
+    }
+  }
+
+  /** A storage entry longer than its element count is as malformed as a shorter one. */
+  @Test
+  void aStorageEntryOfAnotherSizeThanItsElementsIsRefused() throws IOException {
+    for (int bytes : new int[] {4, 12}) {
+      Path p = zipWith(oneTensor("K\0K\u0002\u0085K\u0001\u0085"), Map.of("0", new byte[bytes]));
+      try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+        assertEquals(p + ": storage '0' holds " + bytes + " bytes but its 2 elements need 8", e.getMessage());
+      }
+    }
+  }
+
+  /** Tensors of rank 8 (the most read) are read; rank 9 is no tensor of a state dict. */
+  @Test
+  void tensorsUpToRank8AreRead() throws IOException {
+    byte[] storage = {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40}; // 1f, 2f
+    String ones8 = "(" + "K\u0001".repeat(8) + "t";
+    try (TorchCheckpoint c = TorchCheckpoint.open(zipWith(oneTensor("K\u0001" + ones8 + ones8), Map.of("0", storage)))) {
+      assertArrayEquals(new int[] {1, 1, 1, 1, 1, 1, 1, 1}, c.shapes("").get("w"));
+      assertArrayEquals(new float[] {2f}, c.stateDict("").get("w").toArray());
+    }
+    String ones9 = "(" + "K\u0001".repeat(9) + "t";
+    try (TorchCheckpoint c = TorchCheckpoint.open(zipWith(oneTensor("K\u0000" + ones9 + ones9), Map.of("0", storage)))) {
+      assertEquals(List.of(), c.stateDictNames());
+    }
+  }
+
+  /** torch.save writes one pickle per archive: two data.pkl entries leave it unknown which is the checkpoint. */
+  @Test
+  void aZipWithTwoPicklesIsRefused() throws IOException {
+    byte[] pickle = oneTensor("K\0K\u0002\u0085K\u0001\u0085");
+    Map<String, byte[]> entries = new java.util.LinkedHashMap<>();
+    entries.put("a/data.pkl", pickle);
+    entries.put("a/data/0", new byte[8]);
+    entries.put("b/data.pkl", pickle);
+    Path p = zipWithEntries(entries);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": a zip archive with 2 data.pkl entries; torch.save writes exactly one", e.getMessage());
+  }
+
+  /**
+   * The legacy fixture's system-info pickle (bytes 21 to 137) holds {@code 'little_endian': True} as NEWTRUE at byte
+   * 73 ({@code python3 -m pickletools}); NEWFALSE there is a file from a big-endian machine, whose storages are not
+   * little-endian.
+   */
+  @Test
+  void aLegacyFileFromABigEndianMachineIsRefused() throws IOException {
+    byte[] legacy = Files.readAllBytes(resource("state_dict_legacy.pt"));
+    assertEquals((byte) 0x88, legacy[73]);
+    legacy[73] = (byte) 0x89;
+    Path p = dir.resolve("big.pt");
+    Files.write(p, legacy);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": written on a big-endian machine; only little-endian files are read", e.getMessage());
+  }
+
   /** Each dimension fits an int, their product does not: named with the file, not a bare "shape ... has more". */
   @Test
   void aShapeWithTooManyElementsIsNamedWithItsFile() throws IOException {
