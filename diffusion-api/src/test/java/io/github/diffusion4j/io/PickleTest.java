@@ -76,6 +76,28 @@ class PickleTest {
     assertTrue(failure(0x80, 2, "N", "p-1\n.").contains("negative memo index"));
   }
 
+  /**
+   * BINPUT and BINGET take a one-byte unsigned index, LONG_BINPUT and LONG_BINGET a four-byte one: 200 and 70000
+   * (0x00011170) are memo entries like 1 (a large model's state dict memoizes tens of thousands of objects).
+   */
+  @Test
+  void memoIndicesUseTheirWholeOperand() {
+    assertEquals(new Pickle.Tuple(List.of(5L, 5L)), read(0x80, 2, "K", 5, "q", 200, "h", 200, 0x86, "."));
+    assertEquals(new Pickle.Tuple(List.of(5L, 5L)), read(0x80, 2, "K", 5, "q", 255, "h", 255, 0x86, "."));
+    assertTrue(failure(0x80, 2, "K", 5, "q", 200, "h", 72, ".").contains("memo entry 72 was never stored"));
+    byte[] i70000 = {0x70, 0x11, 0x01, 0x00};
+    assertEquals(new Pickle.Tuple(List.of(5L, 5L)), read(0x80, 2, "K", 5, "r", i70000, "j", i70000, 0x86, "."));
+    assertTrue(failure(0x80, 2, "K", 5, "r", i70000, "j", new byte[] {0x70, 0x11, 0, 0}, ".")
+        .contains("memo entry 4464 was never stored"));
+  }
+
+  /** An error names the byte where the offending opcode starts: 2, after PROTO's two bytes. */
+  @Test
+  void anUnknownOpcodeIsNamedWithItsOffset() {
+    RuntimeException e = assertThrows(CheckpointException.class, () -> read(0x80, 2, 0xff, "."));
+    assertEquals("t.pkl: pickle at byte 2: opcode 0xff is not part of what torch.save writes", e.getMessage());
+  }
+
   @Test
   void numbersOfEveryWidth() {
     assertEquals(Boolean.TRUE, read("I01\n."));
