@@ -33,6 +33,52 @@ class DiffusersFolderTest {
 
   private static final SchedulerConfig SCHEDULER = SchedulerConfig.DIFFUSERS_DEFAULTS;
 
+  /**
+   * A {@code config.json} written as diffusers writes one ({@code unet_every_key/make_config.py}), every key at a
+   * value other than diffusers' default, so a key name misspelt in the reader (which then takes the default) shows;
+   * the layout is that of the Python reference model built from the same file.
+   */
+  @Test
+  void everyKeyOfARealConfigIsRead() throws IOException {
+    Path file = dir.resolve("config.json");
+    try (java.io.InputStream in = DiffusersFolderTest.class.getResourceAsStream("unet_every_key/config.json")) {
+      Files.copy(in, file);
+    }
+    UNet2DConfig c = DiffusersFolder.readConfig(file);
+    assertEquals(List.of(8, 12), c.sampleSize());
+    assertEquals(1, c.inChannels());
+    assertEquals(1, c.outChannels());
+    assertEquals(java.util.OptionalInt.of(24), c.timeEmbeddingDim());
+    assertEquals(2.0, c.freqShift());
+    assertFalse(c.flipSinToCos());
+    assertEquals(List.of("AttnDownBlock2D", "DownBlock2D"), c.downBlockTypes());
+    assertFalse(c.midBlock(), "mid_block_type null");
+    assertEquals(List.of("UpBlock2D", "AttnUpBlock2D"), c.upBlockTypes());
+    assertEquals(List.of(8, 12), c.blockOutChannels());
+    assertEquals(1, c.layersPerBlock());
+    assertEquals(1.5, c.midBlockScaleFactor());
+    assertEquals(0, c.downsamplePadding());
+    assertEquals(0.25, c.dropout());
+    assertEquals("relu", c.actFn());
+    assertEquals(java.util.OptionalInt.of(2), c.attentionHeadDim());
+    assertEquals(4, c.normNumGroups());
+    assertEquals(java.util.OptionalInt.of(2), c.attnNormNumGroups());
+    assertEquals(1e-4, c.normEps());
+    assertFalse(c.addAttention());
+    com.fasterxml.jackson.databind.JsonNode layout;
+    try (java.io.InputStream in = DiffusersFolderTest.class.getResourceAsStream("unet_every_key/layout.json")) {
+      layout = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+    }
+    Map<String, int[]> got = DiffusersFolder.layout(c);
+    assertEquals(layout.size(), got.size());
+    int i = 0;
+    for (Map.Entry<String, int[]> e : got.entrySet()) {
+      assertEquals(layout.get(i).get(0).textValue(), e.getKey(), "name " + i);
+      assertEquals(layout.get(i).get(1).toString(), java.util.Arrays.toString(e.getValue()).replace(" ", ""), e.getKey());
+      i++;
+    }
+  }
+
   @Test
   void aWrittenPipelineFolderReadsBack() throws IOException {
     UNet2DConfig c = micro();
