@@ -122,7 +122,8 @@ class TorchCheckpointTest {
 
   @Test
   void findsTheModelAndTheAverageInTheDdimAuthorsList() throws IOException {
-    try (TorchCheckpoint c = TorchCheckpoint.open(resource("ddim_list.pth"))) {
+    Path file = resource("ddim_list.pth");
+    try (TorchCheckpoint c = TorchCheckpoint.open(file)) {
       assertEquals(List.of("[0]", "[4]"), c.stateDictNames(), "the optimizer state is no state dict of tensors");
       StateDict ema = c.stateDict("[4]");
       assertEquals(List.of("module.conv.weight", "module.conv.bias"), List.copyOf(ema.names()));
@@ -130,7 +131,8 @@ class TorchCheckpointTest {
       assertEquals(0.5f, ema.get("module.conv.weight").get(0), "base[1][0][0] = 12 / 8 - 1");
       assertEquals("a list of 5 items", c.describeRoot());
       CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict("[1]"));
-      assertTrue(e.getMessage().contains("[[0], [4]]"), e.getMessage());
+      assertEquals(file + ": holds no state dict at '[1]'; state dicts are at [[0], [4]]", e.getMessage(),
+          "the place asked for, and those there are");
     }
   }
 
