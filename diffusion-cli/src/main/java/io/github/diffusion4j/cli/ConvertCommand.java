@@ -66,8 +66,12 @@ final class ConvertCommand implements Callable<Integer> {
     // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)
     Thread converting = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(converting::interrupt)) {
-      r = DdpmImport.convert(file, out, new DdpmImport.Options(
-          imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
+      try {
+        r = DdpmImport.convert(file, out, new DdpmImport.Options(
+            imageSize == null ? OptionalInt.empty() : OptionalInt.of(imageSize), Optional.ofNullable(entry), f));
+      } catch (RuntimeException e) {
+        return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out);
+      }
     }
     var s = r.spec();
     spec.commandLine().getOut().println("wrote " + out + " (" + format + "): the DDPM authors' model, "

@@ -62,6 +62,8 @@ final class ExportCommand implements Callable<Integer> {
         m.exportDiffusers(out);
       } catch (IllegalArgumentException e) {
         throw new BadInputException("--checkpoint " + checkpoint + ": " + e.getMessage());
+      } catch (RuntimeException e) {
+        return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out);
       }
       spec.commandLine().getOut().println("wrote " + out + " (diffusers DDPMPipeline: " + m.model().spec().kind()
           + " as UNet2DModel, " + m.model().spec().network().parameterCount() + " parameters)");

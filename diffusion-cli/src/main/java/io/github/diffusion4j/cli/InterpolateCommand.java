@@ -140,7 +140,7 @@ final class InterpolateCommand implements Callable<Integer> {
             images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
           }
         } catch (java.util.concurrent.CancellationException e) {
-          return InterruptGuard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
+          return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
         }
         if (png) {
           ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);

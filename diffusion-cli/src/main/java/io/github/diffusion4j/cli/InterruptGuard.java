@@ -16,7 +16,7 @@ final class InterruptGuard implements AutoCloseable {
   /** What a signal does first (then the hook waits for {@link #close()}). */
   private final Runnable stop;
 
-  /** Set by the hook when a signal came (a guard of {@link #stoppingThenInterrupting}). */
+  /** Set by the hook when a signal came, before it asks the work to stop. */
   private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Set by {@link #nowSampling()}. */
   private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
@@ -35,7 +35,6 @@ final class InterruptGuard implements AutoCloseable {
   static InterruptGuard stoppingThenInterrupting(Runnable stop) {
     InterruptGuard[] guard = new InterruptGuard[1];
     guard[0] = new InterruptGuard(() -> {
-      guard[0].signalled.set(true);
       stop.run();
       if (guard[0].sampling.get()) {
         guard[0].command.interrupt();
@@ -56,6 +55,7 @@ final class InterruptGuard implements AutoCloseable {
   InterruptGuard(Runnable stop) {
     this.stop = stop;
     hook = new Thread(() -> {
+      signalled.set(true);
       stop.run();
       try {
         finished.await(120, TimeUnit.SECONDS);
@@ -67,18 +67,20 @@ final class InterruptGuard implements AutoCloseable {
   }
 
   /**
-   * Says that a signal ended the command's sampling: where {@code e} came from the guard's interrupt of the command's
-   * thread (the flag is cleared), the line {@code interrupted; WHAT} is printed and flushed while the guard still holds
-   * the JVM (once it lets go, the JVM may end before a later line is printed: these commands ended without a word);
-   * any other cancellation is rethrown. Call it inside the guard, once the output's temporaries are deleted.
+   * Says what a signal left, where one ended the command's work ({@code e}: the sampling's cancellation, or the failure
+   * of a file operation that the interrupt cut short): the line {@code interrupted; WHAT} is printed and flushed while
+   * the guard still holds the JVM (once it lets go, the JVM may end before a later line is printed: these commands
+   * ended without a word); where neither a signal came nor the thread was interrupted, {@code e} is rethrown. The thread's interrupt flag is cleared, so the
+   * command's resources still close normally. Call it inside the guard, once the output's temporaries are deleted.
    *
-   * @param e the cancellation that ended the sampling
+   * @param e what ended the work
    * @param out where the command reports
    * @param what what was not done, and what stands (e.g. {@code nothing was written to FILE})
    * @return the command's exit code
    */
-  static int said(java.util.concurrent.CancellationException e, java.io.PrintWriter out, String what) {
-    if (!Thread.interrupted()) {
+  int said(RuntimeException e, java.io.PrintWriter out, String what) {
+    boolean interrupted = Thread.interrupted();
+    if (!interrupted && !signalled.get()) {
       throw e;
     }
     out.println("interrupted; " + what);
@@ -88,6 +90,7 @@ final class InterruptGuard implements AutoCloseable {
 
   /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
   void signalled() {
+    signalled.set(true);
     stop.run();
   }
 

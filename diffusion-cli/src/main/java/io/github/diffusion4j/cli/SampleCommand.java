@@ -185,7 +185,7 @@ final class SampleCommand implements Callable<Integer> {
           output.commit();
         } catch (java.util.concurrent.CancellationException e) {
           bar.close(); // the progress line ends before the message
-          return InterruptGuard.said(e, o, "nothing was written to " + out); // said before the guard lets the JVM go (it was silent)
+          return guard.said(e, o, "nothing was written to " + out); // said before the guard lets the JVM go (it was silent)
         }
         o.println("wrote " + out + " (" + total + (total == 1 ? " image, " : " images, ") + s.name() + ", "
             + (inits == null ? request.plan().size() + " steps, "

@@ -85,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
           try {
             finalSamples(d, run, folder, out);
           } catch (java.util.concurrent.CancellationException e) {
-            return InterruptGuard.said(e, out, unsampled(run, folder, "the final samples were not drawn"));
+            return guard.said(e, out, unsampled(run, folder, "the final samples were not drawn"));
           }
         }
         out.println("checkpoint: " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));

@@ -240,6 +240,11 @@ class PublishedModelsCliTest {
         assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), ChildCli.read(log));
         assertEquals(List.of(), temporaries(parent), format + ": " + ChildCli.read(log));
         assertFalse(ChildCli.read(log).contains("\tat "), "no stack trace: " + ChildCli.read(log));
+        String text = ChildCli.read(log);
+        if (caught) { // it says what the signal left (it ended without a word), unless it had just finished
+          assertTrue(text.contains("interrupted; nothing was written to " + out) ? !Files.exists(out)
+              : text.contains("wrote " + out) && Files.isDirectory(out), format + ": " + text);
+        }
       }
       assertTrue(caught, format + ": the conversion was signalled while it wrote");
     }
