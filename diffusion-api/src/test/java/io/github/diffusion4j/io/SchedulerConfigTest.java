@@ -161,4 +161,124 @@ class SchedulerConfigTest {
       assertEquals(1, s.count());
     }
   }
+
+  /**
+   * Every key with a value that differs from its default and from the other keys' of its type, in the form
+   * diffusers' {@code save_config} writes (a DDIMScheduler with {@code variance_type} added, which diffusion4j
+   * also writes): a reader and a writer that both swapped two keys, or two names of an enum, still round-trip
+   * each other, so the expected values here are written out by hand.
+   */
+  private static final String ALL_KEYS =
+      "{\n"
+          + "  \"_class_name\": \"DDIMScheduler\",\n"
+          + "  \"beta_end\": 0.012,\n"
+          + "  \"beta_schedule\": \"squaredcos_cap_v2\",\n"
+          + "  \"beta_start\": 0.00085,\n"
+          + "  \"clip_sample\": false,\n"
+          + "  \"clip_sample_range\": 1.5,\n"
+          + "  \"dynamic_thresholding_ratio\": 0.9,\n"
+          + "  \"num_train_timesteps\": 500,\n"
+          + "  \"prediction_type\": \"sample\",\n"
+          + "  \"rescale_betas_zero_snr\": true,\n"
+          + "  \"sample_max_value\": 2.0,\n"
+          + "  \"set_alpha_to_one\": true,\n"
+          + "  \"steps_offset\": 1,\n"
+          + "  \"thresholding\": true,\n"
+          + "  \"timestep_spacing\": \"linspace\",\n"
+          + "  \"variance_type\": \"fixed_large\"\n"
+          + "}\n";
+
+  @Test
+  void readsAndWritesEveryKeyUnderItsOwnName() {
+    SchedulerConfig c =
+        SchedulerConfig.fromJson(
+            ALL_KEYS.replace("{\n", "{\n  \"_diffusers_version\": \"0.27.2\",\n  \"trained_betas\": null,\n"), SRC);
+    assertEquals("DDIMScheduler", c.className());
+    assertEquals(500, c.schedule().numTrainTimesteps());
+    assertEquals(0.00085, c.schedule().betaStart());
+    assertEquals(0.012, c.schedule().betaEnd());
+    assertEquals(BetaSchedule.SQUAREDCOS_CAP_V2, c.schedule().betaSchedule());
+    assertTrue(c.schedule().rescaleBetasZeroSnr());
+    assertEquals(PredictionType.SAMPLE, c.predictionType());
+    assertEquals(VarianceType.FIXED_LARGE, c.varianceType());
+    assertFalse(c.clipSample());
+    assertEquals(1.5, c.clipSampleRange());
+    assertTrue(c.setAlphaToOne());
+    assertEquals(1, c.stepsOffset());
+    assertEquals(TimestepSpacing.LINSPACE, c.timestepSpacing());
+    assertTrue(c.thresholding());
+    assertEquals(0.9, c.dynamicThresholdingRatio());
+    assertEquals(2.0, c.sampleMaxValue());
+    assertEquals(ALL_KEYS, c.toJson());
+  }
+
+  @Test
+  void eachEnumValueHasDiffusersName() {
+    // the strings diffusers' schedulers accept, each read and written under its own name
+    String[][] cases = {
+      {"beta_schedule", "linear", "LINEAR"},
+      {"beta_schedule", "scaled_linear", "SCALED_LINEAR"},
+      {"beta_schedule", "squaredcos_cap_v2", "SQUAREDCOS_CAP_V2"},
+      {"beta_schedule", "sigmoid", "SIGMOID"},
+      {"prediction_type", "epsilon", "EPSILON"},
+      {"prediction_type", "sample", "SAMPLE"},
+      {"prediction_type", "v_prediction", "V_PREDICTION"},
+      {"timestep_spacing", "leading", "LEADING"},
+      {"timestep_spacing", "trailing", "TRAILING"},
+      {"timestep_spacing", "linspace", "LINSPACE"},
+      {"variance_type", "fixed_small", "FIXED_SMALL"},
+      {"variance_type", "fixed_large", "FIXED_LARGE"},
+      {"variance_type", "tutorial", "TUTORIAL"},
+    };
+    for (String[] k : cases) {
+      SchedulerConfig c = SchedulerConfig.fromJson("{\"" + k[0] + "\": \"" + k[1] + "\"}", SRC);
+      Enum<?> read =
+          switch (k[0]) {
+            case "beta_schedule" -> c.schedule().betaSchedule();
+            case "prediction_type" -> c.predictionType();
+            case "timestep_spacing" -> c.timestepSpacing();
+            default -> c.varianceType();
+          };
+      assertEquals(k[2], read.name(), k[0] + ": " + k[1]);
+      assertTrue(c.toJson().contains("\n  \"" + k[0] + "\": \"" + k[1] + "\""), k[0] + ": " + k[1]);
+    }
+  }
+
+  @Test
+  void aMissingKeyTakesDiffusersDefault() {
+    // the defaults of DDPMScheduler.__init__ (set_alpha_to_one: DDIMScheduler's), written out, not taken from
+    // DIFFUSERS_DEFAULTS, which this checks too
+    SchedulerConfig c = SchedulerConfig.fromJson("{}", SRC);
+    assertEquals(SchedulerConfig.DIFFUSERS_DEFAULTS, c);
+    assertEquals("DDPMScheduler", c.className());
+    assertEquals(new ScheduleSpec(1000, 0.0001, 0.02, BetaSchedule.LINEAR, false), c.schedule());
+    assertEquals(PredictionType.EPSILON, c.predictionType());
+    assertEquals(VarianceType.FIXED_SMALL, c.varianceType());
+    assertTrue(c.clipSample());
+    assertEquals(1.0, c.clipSampleRange());
+    assertTrue(c.setAlphaToOne());
+    assertEquals(0, c.stepsOffset());
+    assertEquals(TimestepSpacing.LEADING, c.timestepSpacing());
+    assertFalse(c.thresholding());
+    assertEquals(0.995, c.dynamicThresholdingRatio());
+    assertEquals(1.0, c.sampleMaxValue());
+  }
+
+  @Test
+  void theLargestAllowedNumTrainTimestepsIsAccepted() {
+    assertEquals(
+        SchedulerConfig.MAX_NUM_TRAIN_TIMESTEPS,
+        SchedulerConfig.fromJson("{\"num_train_timesteps\": 1000000}", SRC).schedule().numTrainTimesteps());
+  }
+
+  @Test
+  void aLargeWholeNumberIsWrittenAsPythonWritesAFloat() {
+    // json.dumps(1e7) == "10000000.0": a float stays a float for diffusers
+    SchedulerConfig c =
+        SchedulerConfig.of(
+            ScheduleSpec.linear(1000), PredictionType.EPSILON, VarianceType.FIXED_SMALL,
+            new SampleClipping(true, 1e7, false, 0.995, 1e7), TimestepSpacing.LEADING, 0);
+    assertTrue(c.toJson().contains("  \"clip_sample_range\": 10000000.0,\n"), c.toJson());
+    assertTrue(c.toJson().contains("  \"sample_max_value\": 10000000.0,\n"), c.toJson());
+  }
 }
