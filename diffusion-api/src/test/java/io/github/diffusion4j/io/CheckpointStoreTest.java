@@ -200,4 +200,33 @@ class CheckpointStoreTest {
         IllegalArgumentException.class,
         () -> store.save(CheckpointContent.of(CheckpointTest.weights(1), ""), CheckpointTest.PROVENANCE));
   }
+
+  /**
+   * A save that replaces a step renames the new folder in and then deletes the old one it moved aside: a crash between
+   * the two leaves both. Opening the store keeps the new checkpoint and deletes the old copy.
+   */
+  @Test
+  void anOldCopyLeftAsideNextToItsReplacementIsDeletedOnOpen() throws IOException {
+    Path folder = dir.resolve("checkpoints");
+    CheckpointStore store = CheckpointStore.open(folder, 3);
+    Path step = store.save(300, at(1), CheckpointTest.PROVENANCE);
+    Path aside = folder.resolve(".tmp-step-00000300-1a2b3c-old");
+    Files.move(step, aside);
+    store.save(300, at(2), CheckpointTest.PROVENANCE);
+
+    CheckpointStore reopened = CheckpointStore.open(folder, 3);
+    assertEquals(at(2), reopened.latest().orElseThrow().content(), "the replacement, not the old copy");
+    try (java.util.stream.Stream<Path> left = Files.list(folder)) {
+      assertEquals(List.of("step-00000300"), left.map(p -> p.getFileName().toString()).toList());
+    }
+  }
+
+  @Test
+  void aFileNamedLikeAStepIsNotACheckpoint() throws IOException {
+    CheckpointStore store = CheckpointStore.open(dir, 3);
+    store.save(at(100), CheckpointTest.PROVENANCE);
+    Files.writeString(dir.resolve("step-00000900"), "notes\n");
+    assertEquals(List.of("step-00000100"), names(store.list()));
+    assertEquals(at(100), store.latest().orElseThrow().content());
+  }
 }
