@@ -288,4 +288,62 @@ class CheckpointTest {
     // 0 is a valid counter (a run saved before its first step)
     assertEquals(0, TrainingState.of(0, 0, 0, empty).step());
   }
+
+  /**
+   * The manifest in the form this release writes it (the class documentation's), with every field distinct, written
+   * out by hand: a writer and a reader that both swapped two keys would still round-trip each other.
+   */
+  @Test
+  void aManifestReadsAndWritesEachFieldUnderItsOwnKey() {
+    String json =
+        "{\n"
+            + "  \"format_version\" : 1,\n"
+            + "  \"diffusion4j_version\" : \"0.1.0\",\n"
+            + "  \"backend\" : \"djl\",\n"
+            + "  \"seed\" : 5000000000,\n"
+            + "  \"created\" : \"2025-01-31T12:00:00Z\",\n"
+            + "  \"files\" : {\n"
+            + "    \"a.yaml\" : \"37b128c59f1f5097f73f82691cb519f1f568667faab5ced1b4ab979d36837eae\",\n"
+            + "    \"config.yaml\" : \"d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e\"\n"
+            + "  }\n"
+            + "}\n";
+    Manifest m = Manifest.fromJson(json, "manifest.json");
+    assertEquals(1, m.formatVersion());
+    assertEquals("0.1.0", m.diffusion4jVersion());
+    assertEquals("djl", m.backend());
+    assertEquals(5_000_000_000L, m.seed(), "a seed beyond an int");
+    assertEquals(Instant.parse("2025-01-31T12:00:00Z"), m.created());
+    assertEquals(
+        List.of("a.yaml", "config.yaml"), List.copyOf(m.sha256().keySet()), "files sorted by name");
+    assertEquals("d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e", m.sha256().get("config.yaml"));
+    assertTrue(m.noiseVersion().isEmpty());
+    assertEquals(json, m.toJson());
+  }
+
+  @Test
+  void theManifestHoldsTheSha256OfEachFileAsSha256sumComputesIt() throws IOException {
+    Path ck = dir.resolve("ck");
+    Manifest m = Checkpoint.write(ck, full(1), PROVENANCE);
+    // printf 'model:\n  hidden: 64  # größe\n' | sha256sum   (config.yaml is stored verbatim, UTF-8)
+    assertEquals("d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e", m.sha256().get("config.yaml"));
+  }
+
+  @Test
+  void aManifestRefusesAFormatVersionBelowOneAndUpperCaseHashes() {
+    String json =
+        "{\"format_version\": 1, \"diffusion4j_version\": \"0.1.0\", \"backend\": \"nd4j\", \"seed\": 1,"
+            + " \"created\": \"2025-01-31T12:00:00Z\", \"files\": {\"config.yaml\":"
+            + " \"d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e\"}}";
+    CheckpointException zero =
+        assertThrows(
+            CheckpointException.class,
+            () -> Manifest.fromJson(json.replace("\"format_version\": 1", "\"format_version\": 0"), "manifest.json"));
+    assertEquals("manifest.json: format_version must be at least 1, got 0", zero.getMessage());
+    CheckpointException upper =
+        assertThrows(
+            CheckpointException.class, () -> Manifest.fromJson(json.replace("d27d6460", "D27D6460"), "manifest.json"));
+    assertTrue(
+        upper.getMessage().startsWith("manifest.json: files.config.yaml: expected 64 lower-case hex digits, got 'D27D"),
+        upper.getMessage());
+  }
 }
