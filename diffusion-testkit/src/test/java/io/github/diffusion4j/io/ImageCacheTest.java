@@ -37,7 +37,7 @@ class ImageCacheTest {
   private static final ImageFit FIT = new ImageFit(Shape.of(3, 4, 4), ImageFit.Resize.CROP, false);
 
   /** Counts and optionally sabotages reads of another source. */
-  private static final class Counting implements ImageSource {
+  private static class Counting implements ImageSource {
     final ImageSource inner;
     final AtomicInteger reads = new AtomicInteger();
     final int failAt;
@@ -302,5 +302,76 @@ class ImageCacheTest {
         new ImageFit(Shape.of(3, 4, 4), ImageFit.Resize.PAD, false))));
     assertNotEquals(a, ImageCache.fileFor(d, ImageFolder.scan(root, new ImageFit(Shape.of(1, 4, 4),
         ImageFit.Resize.CROP, false))));
+  }
+
+  /**
+   * Each thing the cache's fingerprint covers, changed alone, rebuilds it: a file's modification time (its size and
+   * name unchanged), its size (its time put back), its name, and how the images are fitted (the same cache file
+   * opened for another fit). The file changed is the last in the folder's order.
+   */
+  @Test
+  void eachPartOfTheFingerprintRebuildsTheCacheAlone() throws IOException {
+    Path root = images(3); // even/0.png, even/2.png, odd/1.png: odd/1.png is last
+    Path file = dir.resolve("c.cache");
+    open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    String modified = "the source changed: a file was replaced, resized or modified since the cache was built";
+
+    Path last = root.resolve("odd/1.png");
+    FileTime was = Files.getLastModifiedTime(last);
+    Files.setLastModifiedTime(last, FileTime.fromMillis(was.toMillis() + 5000));
+    ImageCache touched = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, touched.status(), "modification time");
+    assertEquals(modified, touched.reason());
+
+    FileTime now = Files.getLastModifiedTime(last);
+    long size = Files.size(last);
+    TestImages.write(last, TestImages.rgb(9, 4, 50, 60, 70));
+    assertNotEquals(size, Files.size(last));
+    Files.setLastModifiedTime(last, now);
+    ImageCache resized = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, resized.status(), "size");
+    assertEquals(modified, resized.reason());
+
+    Files.move(last, root.resolve("odd/9.png"));
+    ImageCache renamed = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, renamed.status(), "name");
+    assertEquals(modified, renamed.reason());
+
+    ImageFit pad = new ImageFit(Shape.of(3, 4, 4), ImageFit.Resize.PAD, false);
+    ImageCache padded = open(file, ImageFolder.scan(root, pad), BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, padded.status(), "fit");
+    assertEquals(ImageCache.Status.REUSED, open(file, ImageFolder.scan(root, pad), BadDataPolicy.STOP).status());
+  }
+
+  @Test
+  void aCacheOfAnOlderFormatVersionIsRebuilt() throws IOException {
+    ImageFolder folder = ImageFolder.scan(images(2), FIT);
+    Path file = dir.resolve("c.cache");
+    open(file, folder, BadDataPolicy.STOP);
+    byte[] bad = Files.readAllBytes(file);
+    bad[8 + 3] = 0;
+    Files.write(file, bad);
+    assertEquals("the cache file is damaged (format version 0, this version of the SDK reads 1)",
+        open(file, folder, BadDataPolicy.STOP).reason());
+  }
+
+  /** A source that declares another image shape but the same fingerprint (a source whose identity omits the fit). */
+  @Test
+  void aCacheOfAnotherImageShapeIsRebuiltEvenWhenTheFingerprintMatches() {
+    ImageFolder folder = ImageFolder.scan(images(2), FIT);
+    Path file = dir.resolve("c.cache");
+    open(file, folder, BadDataPolicy.STOP);
+    ImageFolder gray = ImageFolder.scan(dir.resolve("images"), new ImageFit(Shape.of(1, 4, 4), ImageFit.Resize.CROP,
+        false));
+    Counting sameFingerprint = new Counting(gray, -1) {
+      @Override
+      public byte[] fingerprint() {
+        return folder.fingerprint();
+      }
+    };
+    ImageCache c = open(file, sameFingerprint, BadDataPolicy.STOP);
+    assertEquals(ImageCache.Status.REBUILT, c.status());
+    assertEquals("it holds 3x4x4 images, the configuration asks for 1x4x4", c.reason());
+    assertEquals(Shape.of(1, 4, 4), c.imageShape());
   }
 }
