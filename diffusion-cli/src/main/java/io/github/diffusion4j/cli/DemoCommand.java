@@ -101,7 +101,7 @@ final class DemoCommand implements Callable<Integer> {
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
           AtomicFiles.writeString(folder.quality(), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
               + ", \"ddpm\": " + qDdpm.toJson() + "}\n");
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           return guard.said(e, out, TrainCommand.unsampled(run, folder, "the samples were not all drawn and scored"));
         } finally {
           if (ema != null) {

@@ -139,19 +139,19 @@ final class InterpolateCommand implements Callable<Integer> {
             Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
             images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
           }
-        } catch (java.util.concurrent.CancellationException e) {
-          return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
-        }
-        if (png) {
-          ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
-        } else {
-          try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
-              "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
-              Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1],
-              "images", ends == null ? "none" : ends.file(0).getFileName() + "," + ends.file(1).getFileName()))) {
-            output.accept(0, images, count);
-            output.commit();
+          if (png) {
+            ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
+          } else {
+            try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
+                "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
+                Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1],
+                "images", ends == null ? "none" : ends.file(0).getFileName() + "," + ends.file(1).getFileName()))) {
+              output.accept(0, images, count);
+              output.commit();
+            }
           }
+        } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
+          return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
         }
         spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
         if (ends != null) {

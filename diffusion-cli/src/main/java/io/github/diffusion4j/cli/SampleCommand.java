@@ -183,7 +183,7 @@ final class SampleCommand implements Callable<Integer> {
             sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
           }
           output.commit();
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           bar.close(); // the progress line ends before the message
           return guard.said(e, o, "nothing was written to " + out); // said before the guard lets the JVM go (it was silent)
         }

@@ -84,8 +84,8 @@ final class TrainCommand implements Callable<Integer> {
           guard.nowSampling();
           try {
             finalSamples(d, run, folder, out);
-          } catch (java.util.concurrent.CancellationException e) {
-            return guard.said(e, out, unsampled(run, folder, "the final samples were not drawn"));
+          } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
+            return guard.said(e, out, unsampled(run, folder, "the final samples were not finished"));
           }
         }
         out.println("checkpoint: " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));

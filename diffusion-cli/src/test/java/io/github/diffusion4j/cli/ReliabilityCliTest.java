@@ -97,7 +97,7 @@ class ReliabilityCliTest {
     assertFalse(ChildCli.read(log).contains("\tat "), "no stack trace: " + ChildCli.read(log));
     assertTrue(Files.exists(folder.resolve("checkpoints/step-00000001/model.safetensors")), "the training's checkpoint");
     // said before the JVM went (it ended without a word after "finished at step")
-    assertTrue(ChildCli.read(log).contains("interrupted; the final samples were not drawn; the training is complete "
+    assertTrue(ChildCli.read(log).contains("interrupted; the final samples were not finished; the training is complete "
         + "(checkpoint " + folder.resolve("checkpoints/step-00000001") + "): draw samples with diffusion sample "
         + "--checkpoint " + folder), ChildCli.read(log));
   }
