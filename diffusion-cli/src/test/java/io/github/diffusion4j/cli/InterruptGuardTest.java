@@ -2,12 +2,17 @@ package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** What a signal does to a command that trains, then samples (train, demo). */
+/** What a signal does to a command that trains, then samples (train, demo), and what a command says of it. */
 class InterruptGuardTest {
   @Test
   void aSignalDuringTrainingStopsItAndOneOnceSamplingInterruptsTheCommand() {
@@ -25,6 +30,32 @@ class InterruptGuardTest {
       guard.signalled(); // during sampling
       assertTrue(Thread.interrupted(), "a signal during sampling interrupts the command's thread");
       assertEquals(2, stops.get());
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  /**
+   * {@code said} prints its line only for a failure a signal (or an interrupt of the command's thread) caused, clears
+   * the interrupt so the command's resources close normally, and rethrows any other failure unchanged.
+   */
+  @Test
+  void aFailureIsSaidAsAnInterruptOnlyWhereASignalOrAnInterruptCame() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    RuntimeException other = new IllegalStateException("disk full");
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) {
+      assertSame(other, assertThrows(IllegalStateException.class, () -> guard.said(other, out, "x")));
+      assertEquals("", text.toString(), "no signal, no line");
+      Thread.currentThread().interrupt(); // as the guard's own stop does
+      assertEquals(DiffusionCli.FAILURE, guard.said(new CancellationException(), out, "nothing was written to a.npy"));
+      assertFalse(Thread.currentThread().isInterrupted(), "the interrupt is cleared");
+      assertEquals("interrupted; nothing was written to a.npy" + System.lineSeparator(), text.toString());
+    }
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) {
+      guard.signalled(); // a signal whose interrupt a file operation consumed (its failure is what reaches said)
+      assertEquals(DiffusionCli.FAILURE, guard.said(other, out, "nothing was written to b"));
+      assertTrue(text.toString().endsWith("interrupted; nothing was written to b" + System.lineSeparator()));
     } finally {
       Thread.interrupted();
     }
