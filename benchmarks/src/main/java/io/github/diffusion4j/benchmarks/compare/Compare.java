@@ -277,10 +277,9 @@ public final class Compare implements Callable<Integer> {
       List<String> references = new ArrayList<>();
       if (script != null) {
         System.err.println("timing the PyTorch reference: " + script);
-        Map<String, Double> torch = runPython(List.of(script.toString(), "--threads", String.valueOf(threads),
-            "--train-steps", String.valueOf(trainSteps), "--n-samples", String.valueOf(samples),
-            "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
-            "--sampling-warmup", String.valueOf(samplingWarmup)));
+        List<String> command = new ArrayList<>(List.of(script.toString()));
+        command.addAll(mlpReferenceArgs());
+        Map<String, Double> torch = runPython(command);
         if (torch != null) {
           rows.put(Rounds.REFERENCE, torch);
           references.add(Rounds.REFERENCE);
@@ -290,6 +289,27 @@ public final class Compare implements Callable<Integer> {
       return rows;
     });
     return 0;
+  }
+
+  /** The arguments of torch_timing.py after its path: this run's workload, threads and repetitions. */
+  List<String> mlpReferenceArgs() {
+    return List.of("--threads", String.valueOf(threads), "--train-steps", String.valueOf(trainSteps),
+        "--n-samples", String.valueOf(samples), "--ddim-steps", String.valueOf(ddimSteps), "--reps",
+        String.valueOf(reps), "--sampling-warmup", String.valueOf(samplingWarmup));
+  }
+
+  /** The arguments of {@code docs/unet_reference.py} for the unet workload: {@code bench STEPS THREADS WARMUP}. */
+  List<String> unetReferenceArgs() {
+    return List.of("bench", String.valueOf(trainSteps), String.valueOf(threads), String.valueOf(trainWarmup));
+  }
+
+  /**
+   * The arguments of {@code docs/ddpm_reference.py} for the ddpm workload:
+   * {@code bench CONFIG BATCH THREADS STEPS DDIM_STEPS WARMUP}.
+   */
+  List<String> ddpmReferenceArgs() {
+    return List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps),
+        String.valueOf(Workloads.UNET_DDIM_STEPS), String.valueOf(trainWarmup));
   }
 
   /** "1 thread", "2 threads": for the tables' headings. */
@@ -423,16 +443,13 @@ public final class Compare implements Callable<Integer> {
   /** The U-Net comparison: each backend in a child JVM, then the reference module in PyTorch. */
   private int unet() throws IOException, InterruptedException {
     return model("the U-Net", "U-Net 1x32x32 base 32 mult [1,2,2] attention", Workloads.unetSpec(),
-        Workloads.UNET_BATCH, "docs/unet_reference.py", List.of("bench", String.valueOf(trainSteps),
-            String.valueOf(threads), String.valueOf(trainWarmup)));
+        Workloads.UNET_BATCH, "docs/unet_reference.py", unetReferenceArgs());
   }
 
   /** The DDPM CIFAR-10 model's comparison, as {@link #unet()}, at {@code --batch}. */
   private int ddpm() throws IOException, InterruptedException {
     return model("the DDPM CIFAR-10 model", "the DDPM CIFAR-10 model (35.7M parameters, 3x32x32)",
-        io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, "docs/ddpm_reference.py",
-        List.of("bench", "{}", String.valueOf(batch), String.valueOf(threads), String.valueOf(trainSteps),
-            String.valueOf(Workloads.UNET_DDIM_STEPS), String.valueOf(trainWarmup)));
+        io.github.diffusion4j.model.DdpmUNetSpec.cifar10(), batch, "docs/ddpm_reference.py", ddpmReferenceArgs());
   }
 
   /**
@@ -469,6 +486,20 @@ public final class Compare implements Callable<Integer> {
         rows.put(Rounds.REFERENCE, torch);
       }
     }
+    printModel(rows, title, spec, size);
+    return rows;
+  }
+
+  /**
+   * Prints a model workload's table: each row's figures, the ratios against the reference's and the floors.
+   *
+   * @param rows the figures by row name, the reference's under {@value Rounds#REFERENCE}
+   * @param title how the table names the workload
+   * @param spec the model
+   * @param size the batch
+   */
+  void printModel(Map<String, Map<String, Double>> rows, String title, io.github.diffusion4j.model.ModelSpec spec,
+      int size) {
     System.out.printf(Locale.ROOT, "workload: %s, batch %d; %s%n", title, size, threadCount(threads));
     // DDIM-50 images/s: from the measured sampling where the workload samples (the U-Net's DDIM-5 of the batch, ten
     // times as many steps), else from the forward pass (50 passes a sampling)
@@ -498,7 +529,6 @@ public final class Compare implements Callable<Integer> {
     printFloors(rows, List.of(
         new Floor("unet_train_steps_per_s", "training step", size * (double) products.training(), true),
         new Floor("unet_forward_s", "forward pass", size * (double) products.forward(), false)));
-    return rows;
   }
 
   /**
@@ -544,7 +574,7 @@ public final class Compare implements Callable<Integer> {
   }
 
   /** The reference's single-matrix-product rate in GFLOP/s, measured once per run; NaN until then or if unknown. */
-  private double sgemmGflops = Double.NaN;
+  double sgemmGflops = Double.NaN;
 
   private boolean engineDescribed;
 
@@ -618,7 +648,7 @@ public final class Compare implements Callable<Integer> {
    * @param figures per figure: its JSON key, its label, its operations, and whether it is a rate (per second)
    *     rather than a time
    */
-  private void printFloors(Map<String, Map<String, Double>> rows, List<Floor> figures) {
+  void printFloors(Map<String, Map<String, Double>> rows, List<Floor> figures) {
     if (!(sgemmGflops > 0)) {
       return;
     }
@@ -644,7 +674,7 @@ public final class Compare implements Callable<Integer> {
   }
 
   /** One figure of a workload with its operations, for {@link #printFloors}. */
-  private record Floor(String key, String label, double flops, boolean rate) {}
+  record Floor(String key, String label, double flops, boolean rate) {}
 
   private Map<String, Double> runChild(String name) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
@@ -667,15 +697,7 @@ public final class Compare implements Callable<Integer> {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(Compare.class.getName());
-    cmd.addAll(List.of("--in-process", "--workload", workload, "--backend", name, "--threads",
-        String.valueOf(threads),
-        "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
-        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
-        "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch),
-        "--sampling-warmup", String.valueOf(samplingWarmup), "--train-warmup", String.valueOf(trainWarmup)));
-    if (checkpoint != null) {
-      cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
-    }
+    cmd.addAll(childArgs(name));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
     pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
@@ -684,6 +706,25 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalStateException("the benchmark of backend " + name + " failed");
     }
     return parse(json);
+  }
+
+  /**
+   * The arguments of a child JVM timing one backend: {@code --in-process} and every option of this run.
+   *
+   * @param name the backend
+   * @return the arguments after the class name
+   */
+  List<String> childArgs(String name) {
+    List<String> cmd = new ArrayList<>(List.of("--in-process", "--workload", workload, "--backend", name, "--threads",
+        String.valueOf(threads),
+        "--train-steps", String.valueOf(trainSteps), "--samples", String.valueOf(samples),
+        "--ddim-steps", String.valueOf(ddimSteps), "--reps", String.valueOf(reps),
+        "--noise-version", String.valueOf(noiseVersion), "--batch", String.valueOf(batch),
+        "--sampling-warmup", String.valueOf(samplingWarmup), "--train-warmup", String.valueOf(trainWarmup)));
+    if (checkpoint != null) {
+      cmd.addAll(List.of("--checkpoint", checkpoint.toAbsolutePath().toString()));
+    }
+    return cmd;
   }
 
   /**
@@ -759,7 +800,7 @@ public final class Compare implements Callable<Integer> {
     return m;
   }
 
-  private void print(Map<String, Map<String, Double>> rows, List<String> references) {
+  void print(Map<String, Map<String, Double>> rows, List<String> references) {
     System.out.printf(Locale.ROOT, "workload: 3x5x5 MLP(128), batch 128, T=100; %d samples; %s%n", samples,
         threadCount(threads));
     System.out.printf(Locale.ROOT, "%-13s %14s %12s %12s%n", "", "train steps/s", "ddpm-100 s", "ddim-" + ddimSteps + " s");
@@ -816,16 +857,29 @@ public final class Compare implements Callable<Integer> {
       noise.split(i).fillPerItem(draw, samples, item, 0);
       times[i] = (System.nanoTime() - t) / 1e9;
     }
-    double perDraw = Workloads.median(times);
+    System.out.println(noiseFloorLine(Workloads.median(times), draw.length, flopsPerStep, torch));
+  }
+
+  /**
+   * The line of {@link #printNoiseFloor}: DDPM's {@code T} steps of products and {@code T} draws ({@code x_T} and
+   * every step but the last), deterministic DDIM's steps of products and one draw, each against PyTorch's time.
+   *
+   * @param perDraw seconds of one draw of the batch
+   * @param values the values of one draw
+   * @param flopsPerStep the products' operations of one sampling step of the batch
+   * @param torch the reference's figures ({@code ddpm_s}, {@code ddim_s})
+   * @return the line
+   */
+  String noiseFloorLine(double perDraw, int values, double flopsPerStep, Map<String, Double> torch) {
     double ddpm = Workloads.MLP_TIMESTEPS * (flopsPerStep / 1e9 / sgemmGflops + perDraw);
     double ddim = ddimSteps * flopsPerStep / 1e9 / sgemmGflops + perDraw;
-    System.out.printf(Locale.ROOT, "with the portable noise (version %d, %d values a draw, %.2f ns a value in this "
-        + "process): DDPM-%d (%d draws) %.4f s = %.2fx pytorch's time; DDIM-%d (1 draw) %.4f s = %.2fx%n",
-        noiseVersion, draw.length, perDraw / draw.length * 1e9, Workloads.MLP_TIMESTEPS, Workloads.MLP_TIMESTEPS,
+    return String.format(Locale.ROOT, "with the portable noise (version %d, %d values a draw, %.2f ns a value in this "
+        + "process): DDPM-%d (%d draws) %.4f s = %.2fx pytorch's time; DDIM-%d (1 draw) %.4f s = %.2fx",
+        noiseVersion, values, perDraw / values * 1e9, Workloads.MLP_TIMESTEPS, Workloads.MLP_TIMESTEPS,
         ddpm, ddpm / torch.get("ddpm_s"), ddimSteps, ddim, ddim / torch.get("ddim_s"));
   }
 
-  private static String ratio(Map<String, Double> v, Map<String, Double> ref, String key) {
+  static String ratio(Map<String, Double> v, Map<String, Double> ref, String key) {
     if (ref == null || !ref.containsKey(key) || !v.containsKey(key)) {
       return "-";
     }

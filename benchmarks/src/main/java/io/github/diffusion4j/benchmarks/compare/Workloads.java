@@ -237,10 +237,7 @@ final class Workloads {
           }
         }
       });
-      double[] rates = new double[reps];
-      for (int i = 0; i < reps; i++) {
-        rates[i] = trainSteps / ((marks[i + 1] - marks[i]) / 1e9);
-      }
+      double[] rates = rates(marks, trainSteps);
       Sampler ddpm = new DdpmSampler(schedule, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE,
           backend.tensors());
       Sampler ddim = new DdimSampler(schedule, PredictionType.EPSILON, 0.0, true, SampleClipping.NONE, backend.tensors());
@@ -251,6 +248,18 @@ final class Workloads {
           warmupSeconds);
       return new Result(backend.name(), threads, median(rates), ddpmS, ddimS, samples, ddimSteps);
     }
+  }
+
+  /**
+   * Steps per second between consecutive marks: {@code marks[i]} is the time in nanoseconds at which block
+   * {@code i} of {@code steps} steps began, {@code marks[i + 1]} when it ended.
+   */
+  static double[] rates(long[] marks, int steps) {
+    double[] rates = new double[marks.length - 1];
+    for (int i = 0; i < rates.length; i++) {
+      rates[i] = steps / ((marks[i + 1] - marks[i]) / 1e9);
+    }
+    return rates;
   }
 
   /**
@@ -273,7 +282,7 @@ final class Workloads {
   }
 
   /** Calls {@code call} once, then again until {@code seconds} have passed since the first call began. */
-  private static void repeatFor(double seconds, Runnable call) {
+  static void repeatFor(double seconds, Runnable call) {
     long end = System.nanoTime() + (long) (seconds * 1e9);
     do {
       call.run();
@@ -281,7 +290,7 @@ final class Workloads {
   }
 
   /** The seconds {@code times} calls of {@code call} take. */
-  private static double seconds(Runnable call, int times) {
+  static double seconds(Runnable call, int times) {
     long start = System.nanoTime();
     for (int i = 0; i < times; i++) {
       call.run();
@@ -295,6 +304,12 @@ final class Workloads {
     }
   }
 
+  /**
+   * The median; of an even number of values, the upper of the two middle ones (docs/benchmarks.md).
+   *
+   * @param v the values
+   * @return their median
+   */
   static double median(double[] v) {
     double[] s = v.clone();
     Arrays.sort(s);
