@@ -41,4 +41,17 @@ class ProductFlopsTest {
     assertEquals(new ProductFlops(conv3 + conv1 + attention + out,
         2 * conv3 + 3 * conv1 + 3 * attention + 3 * out), ProductFlops.of(net));
   }
+
+  @Test
+  void aStridedConvolutionIsCountedOverItsSmallerOutput() {
+    NetworkBuilder b = new NetworkBuilder(Map.of(
+        "c.weight", new int[] {3, 2, 3, 3}, "c.bias", new int[] {3},
+        "u.weight", new int[] {2, 3, 3, 3}, "u.bias", new int[] {2}));
+    Node x = b.input(Shape.of(2, 4, 4));
+    Node c = b.conv("c", x, 3, 3, 2, Layer.Padding.of(1)); // 3x2x2
+    Network net = b.build(b.conv("u", b.upsample(c, 2), 2, 3, 1, Layer.Padding.of(1))); // 2x4x4 again
+    long down = 2L * 2 * 9 * (3 * 2 * 2); // 12 output values, each 2 channels x 9 taps
+    long up = 2L * 3 * 9 * (2 * 16); // 32 output values, each 3 channels x 9 taps
+    assertEquals(new ProductFlops(down + up, 2 * down + 3 * up), ProductFlops.of(net));
+  }
 }

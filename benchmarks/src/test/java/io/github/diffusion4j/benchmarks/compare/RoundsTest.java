@@ -49,4 +49,15 @@ class RoundsTest {
     assertEquals(List.of("over 3 rounds, no median ratios: the pytorch reference ran in 1 of them (--no-reference, "
         + "or it failed or was not found)"), r.summary());
   }
+
+  @Test
+  void ofAnEvenNumberOfRoundsTheMedianIsTheUpperMiddleValueAndEveryRoundIsPrintedInOrder() {
+    Rounds r = new Rounds(List.of("train"), List.of("train"));
+    for (double ratio : new double[] {1.0, 4.0, 2.0, 3.0}) {
+      r.add(round(ratio, 1, 1, 1));
+    }
+    List<String> lines = r.summary();
+    // sorted 1 2 3 4: the upper of the two middle values is 3 (docs/benchmarks.md)
+    assertTrue(lines.get(1).contains("train 3.00x [1.00 4.00 2.00 3.00]"), lines.get(1));
+  }
 }

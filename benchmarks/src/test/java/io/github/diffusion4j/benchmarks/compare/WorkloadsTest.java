@@ -1,0 +1,63 @@
+package io.github.diffusion4j.benchmarks.compare;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The arithmetic and the clocks under every figure of {@code diffusion bench}'s Java side. */
+class WorkloadsTest {
+
+  @Test
+  void theMedianOfAnEvenNumberIsTheUpperOfTheTwoMiddleValuesAsDocumented() {
+    assertEquals(3.0, Workloads.median(new double[] {4, 1, 3, 2})); // sorted 1 2 3 4: the upper middle
+    assertEquals(3.0, Workloads.median(new double[] {5, 1, 3}));
+    assertEquals(7.0, Workloads.median(new double[] {7}));
+    double[] given = {4, 1, 3, 2};
+    Workloads.median(given);
+    assertArrayEquals(new double[] {4, 1, 3, 2}, given, "the caller's values are not sorted in place");
+  }
+
+  @Test
+  void stepsPerSecondAreEachBlocksStepsOverItsOwnTime() {
+    // blocks of 10 steps from 1 s to 3 s and from 3 s to 4 s
+    assertArrayEquals(new double[] {5.0, 10.0}, Workloads.rates(new long[] {1_000_000_000L, 3_000_000_000L,
+        4_000_000_000L}, 10), 1e-12);
+  }
+
+  @Test
+  void aTimingCountsEveryCallFromTheFirst() {
+    AtomicInteger calls = new AtomicInteger();
+    double s = Workloads.seconds(() -> {
+      calls.incrementAndGet();
+      sleep(40);
+    }, 3);
+    assertEquals(3, calls.get());
+    assertTrue(s >= 0.12 && s < 2, "three calls of 40 ms: " + s);
+  }
+
+  @Test
+  void aWarmUpCallsOnceAtLeastAndGoesOnForItsSeconds() {
+    AtomicInteger calls = new AtomicInteger();
+    Workloads.repeatFor(0, calls::incrementAndGet);
+    assertEquals(1, calls.get());
+    calls.set(0);
+    long start = System.nanoTime();
+    Workloads.repeatFor(0.1, () -> {
+      calls.incrementAndGet();
+      sleep(10);
+    });
+    assertTrue(System.nanoTime() - start >= 100_000_000L);
+    assertTrue(calls.get() >= 2, calls + " calls");
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
