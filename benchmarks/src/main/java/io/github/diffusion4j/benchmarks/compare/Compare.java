@@ -828,7 +828,7 @@ public final class Compare implements Callable<Integer> {
         new Floor("ddpm_s", "DDPM-" + Workloads.MLP_TIMESTEPS, (double) samples * Workloads.MLP_TIMESTEPS
             * mlp.forward(), false),
         new Floor("ddim_s", "DDIM-" + ddimSteps, (double) samples * ddimSteps * mlp.forward(), false)));
-    printNoiseFloor(rows, (double) samples * mlp.forward());
+    printNoiseFloor(rows);
   }
 
   /**
@@ -839,7 +839,7 @@ public final class Compare implements Callable<Integer> {
    * deterministic DDIM: {@code x_T}) against PyTorch's measured time: where that ratio is above a target, no backend
    * drawing this noise with products at the reference's rate can reach the target.
    */
-  private void printNoiseFloor(Map<String, Map<String, Double>> rows, double flopsPerStep) {
+  private void printNoiseFloor(Map<String, Map<String, Double>> rows) {
     Map<String, Double> torch = rows.get("pytorch");
     if (!(sgemmGflops > 0) || torch == null) {
       return;
@@ -857,20 +857,21 @@ public final class Compare implements Callable<Integer> {
       noise.split(i).fillPerItem(draw, samples, item, 0);
       times[i] = (System.nanoTime() - t) / 1e9;
     }
-    System.out.println(noiseFloorLine(Workloads.median(times), draw.length, flopsPerStep, torch));
+    System.out.println(noiseFloorLine(Workloads.median(times), draw.length, torch));
   }
 
   /**
    * The line of {@link #printNoiseFloor}: DDPM's {@code T} steps of products and {@code T} draws ({@code x_T} and
-   * every step but the last), deterministic DDIM's steps of products and one draw, each against PyTorch's time.
+   * every step but the last), deterministic DDIM's steps of products and one draw, a step's products those of the
+   * MLP's forward pass for each of {@code --samples} images, each against PyTorch's time.
    *
    * @param perDraw seconds of one draw of the batch
    * @param values the values of one draw
-   * @param flopsPerStep the products' operations of one sampling step of the batch
    * @param torch the reference's figures ({@code ddpm_s}, {@code ddim_s})
    * @return the line
    */
-  String noiseFloorLine(double perDraw, int values, double flopsPerStep, Map<String, Double> torch) {
+  String noiseFloorLine(double perDraw, int values, Map<String, Double> torch) {
+    double flopsPerStep = (double) samples * ProductFlops.of(Workloads.mlpSpec().network()).forward();
     double ddpm = Workloads.MLP_TIMESTEPS * (flopsPerStep / 1e9 / sgemmGflops + perDraw);
     double ddim = ddimSteps * flopsPerStep / 1e9 / sgemmGflops + perDraw;
     return String.format(Locale.ROOT, "with the portable noise (version %d, %d values a draw, %.2f ns a value in this "

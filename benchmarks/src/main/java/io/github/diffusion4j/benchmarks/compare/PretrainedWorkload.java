@@ -57,6 +57,12 @@ final class PretrainedWorkload {
       System.err.println(c.checkpoint + " is not a diffusers folder; for the PyTorch reference, export it first: "
           + "diffusion export --checkpoint " + c.checkpoint + " --out DIR");
     }
+    print(c, rows);
+    return 0;
+  }
+
+  /** The table of {@link #compare}: seconds per image, and each row's over PyTorch's. */
+  static void print(Compare c, Map<String, Map<String, Double>> rows) {
     System.out.printf(Locale.ROOT, "workload: %s, DDIM-%d, one image at a time; %s%n", c.checkpoint, c.ddimSteps,
         Compare.threadCount(c.threads));
     Map<String, Double> ref = rows.get("pytorch");
@@ -66,6 +72,5 @@ final class PretrainedWorkload {
       String ratio = ref == null ? "-" : String.format(Locale.ROOT, "%.2fx", s / ref.get("seconds_per_image"));
       System.out.printf(Locale.ROOT, "%-13s %16.4f %18s%n", e.getKey(), s, ratio);
     }
-    return 0;
   }
 }

@@ -108,12 +108,7 @@ final class Workloads {
           model.predict(xt, t);
         }
       };
-      repeatFor(trainWarmupSeconds, step);
-      repeatFor(0, predict);
-      for (int r = 0; r < reps; r++) {
-        train[r] = steps / seconds(step, steps);
-        forward[r] = seconds(predict, steps) / steps;
-      }
+      timeTrainingAndForward(step, predict, steps, trainWarmupSeconds, train, forward);
       if (ddimSteps > 0) {
         int n = spec.numTrainTimesteps();
         Sampler ddim = new DdimSampler(Schedule.of(ScheduleSpec.linear(n)), PredictionType.EPSILON, 0.0, true,
@@ -225,18 +220,8 @@ final class Workloads {
       Trainer trainer = new Trainer(model, backend.tensors(), schedule, PredictionType.EPSILON,
           new TrainerOptions(epochs, batch, 0, Integer.MAX_VALUE, 0, 0, Optional.empty()));
       long[] marks = new long[reps + 1];
-      trainer.train(data, null, TrainingProgress.START, new TrainingListener() {
-        @Override
-        public void onStep(long step, int epoch, double loss) {
-          if (step >= warmup && (step - warmup) % trainSteps == 0) {
-            int i = (int) ((step - warmup) / trainSteps);
-            marks[i] = System.nanoTime();
-            if (i == reps) {
-              trainer.requestStop();
-            }
-          }
-        }
-      });
+      trainer.train(data, null, TrainingProgress.START,
+          blockMarks(marks, warmup, trainSteps, System::nanoTime, trainer::requestStop));
       double[] rates = rates(marks, trainSteps);
       Sampler ddpm = new DdpmSampler(schedule, PredictionType.EPSILON, VarianceType.FIXED_LARGE, SampleClipping.NONE,
           backend.tensors());
@@ -248,6 +233,42 @@ final class Workloads {
           warmupSeconds);
       return new Result(backend.name(), threads, median(rates), ddpmS, ddimS, samples, ddimSteps);
     }
+  }
+
+  /**
+   * Fills {@code train} with steps per second and {@code forward} with seconds per call, each over a block of
+   * {@code steps} calls, after calls of {@code step} for {@code warmupSeconds} (at least one) and one of
+   * {@code predict}.
+   */
+  static void timeTrainingAndForward(Runnable step, Runnable predict, int steps, double warmupSeconds,
+      double[] train, double[] forward) {
+    repeatFor(warmupSeconds, step);
+    repeatFor(0, predict);
+    for (int r = 0; r < train.length; r++) {
+      train[r] = steps / seconds(step, steps);
+      forward[r] = seconds(predict, steps) / steps;
+    }
+  }
+
+  /**
+   * A listener that marks the time ({@code clock}, nanoseconds) at which each block of {@code steps} training
+   * steps after the first {@code warmup} begins, {@code marks[i]} for block {@code i}, and asks for the stop
+   * once the last block has ended.
+   */
+  static TrainingListener blockMarks(long[] marks, int warmup, int steps, java.util.function.LongSupplier clock,
+      Runnable stop) {
+    return new TrainingListener() {
+      @Override
+      public void onStep(long step, int epoch, double loss) {
+        if (step >= warmup && (step - warmup) % steps == 0) {
+          int i = (int) ((step - warmup) / steps);
+          marks[i] = clock.getAsLong();
+          if (i == marks.length - 1) {
+            stop.run();
+          }
+        }
+      }
+    };
   }
 
   /**

@@ -107,7 +107,7 @@ class CompareTablesTest {
     c.sgemmGflops = 10.0;
     // a step of 1000 samples: 3.8656e7 operations, 3.8656 ms at 10 GFLOP/s; a draw of 75,000 values 1.5 ms
     // (20 ns a value). DDPM-100: 100 x (3.8656 + 1.5) ms = 0.53656 s; DDIM-20: 20 x 3.8656 + 1.5 ms = 0.078812 s
-    String line = c.noiseFloorLine(0.0015, 75_000, 1000 * 38_656.0, Map.of("ddpm_s", 0.26828, "ddim_s", 0.019703));
+    String line = c.noiseFloorLine(0.0015, 75_000, Map.of("ddpm_s", 0.26828, "ddim_s", 0.019703));
     assertEquals("with the portable noise (version 2, 75000 values a draw, 20.00 ns a value in this process): "
         + "DDPM-100 (100 draws) 0.5366 s = 2.00x pytorch's time; DDIM-20 (1 draw) 0.0788 s = 4.00x", line);
   }
@@ -141,6 +141,20 @@ class CompareTablesTest {
     Map<String, Double> figures = c.runPython(List.of("script.py", "--threads", "3"));
     assertEquals(Map.of("omp", 3.0, "openblas", 3.0, "args", 3.0, "ddpm_s", 0.25), figures);
     assertEquals(12.5, c.sgemmGflops);
+  }
+
+  @Test
+  void thePretrainedTableGivesEachRowsTimeOverTorchs() {
+    Compare c = compare(1);
+    c.checkpoint = Path.of("ddpm-cifar10");
+    c.ddimSteps = 50;
+    Map<String, Map<String, Double>> rows = new LinkedHashMap<>();
+    rows.put("nd4j", Map.of("seconds_per_image", 3.0));
+    rows.put("pytorch", Map.of("seconds_per_image", 1.5));
+    List<String> lines = printed(() -> PretrainedWorkload.print(c, rows));
+    assertEquals("workload: ddpm-cifar10, DDIM-50, one image at a time; 1 thread", lines.get(0));
+    assertEquals(List.of("nd4j", "3.0000", "2.00x"), tokens(lines, "nd4j", 0));
+    assertEquals(List.of("pytorch", "1.5000", "1.00x"), tokens(lines, "pytorch", 0));
   }
 
   /** The whitespace-separated fields of the {@code n}th line (from 0) that starts with {@code name}. */

@@ -53,6 +53,37 @@ class WorkloadsTest {
     assertTrue(calls.get() >= 2, calls + " calls");
   }
 
+  @Test
+  void trainingIsTimedAfterItsWarmUpAsStepsPerSecondAndTheForwardPassAsSecondsPerCall() {
+    long start = System.nanoTime();
+    double[] train = new double[2];
+    double[] forward = new double[2];
+    Workloads.timeTrainingAndForward(() -> {
+      // steps in the first 0.2 s, the warm-up's, are slow, as a JIT's first steps are
+      sleep(System.nanoTime() - start < 200_000_000L ? 60 : 10);
+    }, () -> sleep(30), 4, 0.2, train, forward);
+    for (int r = 0; r < 2; r++) {
+      assertTrue(train[r] > 50 && train[r] <= 100, "4 steps of 10 ms: at most 100 steps/s, " + train[r]);
+      assertTrue(forward[r] >= 0.03 && forward[r] < 0.1, "30 ms a call: " + forward[r]);
+    }
+  }
+
+  @Test
+  void theTrainingBlocksBeginAfterTheWarmUpAndTheLastEndStopsTraining() {
+    long[] now = {0};
+    long[] marks = new long[3];
+    AtomicInteger stops = new AtomicInteger();
+    io.github.diffusion4j.training.TrainingListener l = Workloads.blockMarks(marks, 4, 2, () -> now[0],
+        stops::incrementAndGet);
+    for (long step = 0; step <= 8 && stops.get() == 0; step++) {
+      now[0] = 1000 * step;
+      l.onStep(step, 0, 0.0);
+    }
+    // warm-up steps 0-3; blocks of 2 steps begin at steps 4 and 6, the last ends at step 8
+    assertArrayEquals(new long[] {4000, 6000, 8000}, marks);
+    assertEquals(1, stops.get());
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
