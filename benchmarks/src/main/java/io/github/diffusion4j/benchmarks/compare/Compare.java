@@ -657,8 +657,8 @@ public final class Compare implements Callable<Integer> {
       what.append(String.format(Locale.ROOT, "%s%s %.3g GFLOP = %.4f s", what.length() == 0 ? "" : "; ", f.label,
           f.flops / 1e9, f.flops / 1e9 / sgemmGflops));
     }
-    System.out.printf(Locale.ROOT, "floor: the matrix products alone at the reference's sgemm rate (1024^3, %d "
-        + "threads: %.1f GFLOP/s): %s%n", threads, sgemmGflops, what);
+    System.out.printf(Locale.ROOT, "floor: the matrix products alone at the reference's sgemm rate (1024^3, %s: "
+        + "%.1f GFLOP/s): %s%n", threadCount(threads), sgemmGflops, what);
     System.out.println("fraction of the floor reached (the floor's time over the measured time; above 100%: faster "
         + "products, or fewer multiply-adds, as Winograd's convolutions do):");
     for (Map.Entry<String, Map<String, Double>> e : rows.entrySet()) {

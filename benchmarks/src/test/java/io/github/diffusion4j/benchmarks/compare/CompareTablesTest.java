@@ -66,7 +66,7 @@ class CompareTablesTest {
     List<String> lines = printed(() -> c.print(rows, List.of()));
     // training: batch 128 x 96,512 = 12,353,536; DDPM-100: 1000 samples x 100 steps x 38,656 = 3.8656e9;
     // DDIM-20: 1000 x 20 x 38,656 = 7.7312e8; at 1 GFLOP/s as many seconds as GFLOP
-    assertTrue(lines.contains("floor: the matrix products alone at the reference's sgemm rate (1024^3, 1 threads: "
+    assertTrue(lines.contains("floor: the matrix products alone at the reference's sgemm rate (1024^3, 1 thread: "
         + "1.0 GFLOP/s): training step 0.0124 GFLOP = 0.0124 s; DDPM-100 3.87 GFLOP = 3.8656 s; DDIM-20 0.773 GFLOP "
         + "= 0.7731 s"), String.join("\n", lines));
     // the floor's time over the measured: 0.012353536 s x 3000 steps/s; 3.8656 / 0.5; 0.77312 / 0.2

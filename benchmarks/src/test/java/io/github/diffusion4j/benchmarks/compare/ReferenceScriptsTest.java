@@ -50,6 +50,7 @@ class ReferenceScriptsTest {
         "ddim = u.ddim_seconds(model, (1, 1), 1, torch.Generator().manual_seed(0))",
         "print(json.dumps({'rate': rate, 'ddim': ddim, 'left': len(sleeps)}))");
     Path root = Compare.inRepository(Compare.REFERENCE_SCRIPT).getParent().getParent().getParent();
+    assumePython();
     Process p = new ProcessBuilder("/usr/bin/python3", "-c", snippet).directory(root.toFile())
         .redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -57,9 +58,10 @@ class ReferenceScriptsTest {
     Assumptions.assumeFalse(out.contains("No module named"), () -> "skipped: " + out.strip());
     assertEquals(0, p.exitValue(), out);
     Map<String, Double> m = Compare.parse(out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse("{}"));
-    assertTrue(m.get("rate") > 50 && m.get("rate") <= 100, "4 steps of 10 ms after the warm-up: " + m);
+    // above 30: a loaded machine's sleeps overrun, but timing the warm-up's 60 ms steps gives at most 17 steps/s
+    assertTrue(m.get("rate") > 30 && m.get("rate") <= 100, "4 steps of 10 ms after the warm-up: " + m);
     // the sorted times 0.01, 0.03, 0.05: the median is the second
-    assertTrue(m.get("ddim") >= 0.03 && m.get("ddim") < 0.045, "the median of 0.05, 0.01, 0.03 s: " + m);
+    assertTrue(m.get("ddim") >= 0.03 && m.get("ddim") < 0.05, "the median of 0.05, 0.01, 0.03 s: " + m);
     assertEquals(0.0, m.get("left"), "one unmeasured sampling and three measured");
   }
 
@@ -84,8 +86,14 @@ class ReferenceScriptsTest {
     assertEquals("0", fields[1], "four repetitions, no warm-up call: " + out);
   }
 
+  /** Skips the test where the machine has no {@code /usr/bin/python3} (the reference's interpreter). */
+  private static void assumePython() {
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "skipped: no /usr/bin/python3");
+  }
+
   /** What {@code /usr/bin/python3 -c snippet} prints in the repository's root; it must succeed. */
   private static String python(String snippet) throws Exception {
+    assumePython();
     Path root = Compare.inRepository(Compare.REFERENCE_SCRIPT).getParent().getParent().getParent();
     Process p = new ProcessBuilder("/usr/bin/python3", "-c", snippet).directory(root.toFile())
         .redirectErrorStream(true).start();

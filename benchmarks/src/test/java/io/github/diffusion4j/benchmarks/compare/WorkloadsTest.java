@@ -63,7 +63,8 @@ class WorkloadsTest {
       sleep(System.nanoTime() - start < 200_000_000L ? 60 : 10);
     }, () -> sleep(30), 4, 0.2, train, forward);
     for (int r = 0; r < 2; r++) {
-      assertTrue(train[r] > 50 && train[r] <= 100, "4 steps of 10 ms: at most 100 steps/s, " + train[r]);
+      // above 30: a loaded machine's sleeps overrun, but a block with the warm-up's 60 ms steps runs at 17 steps/s
+      assertTrue(train[r] > 30 && train[r] <= 100, "4 steps of 10 ms: at most 100 steps/s, " + train[r]);
       assertTrue(forward[r] >= 0.03 && forward[r] < 0.1, "30 ms a call: " + forward[r]);
     }
   }
