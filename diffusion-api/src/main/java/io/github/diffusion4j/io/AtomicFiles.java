@@ -210,16 +210,7 @@ public final class AtomicFiles {
         deleteQuietly(temp, e);
         throw e;
       }
-      // the file is in place under its name: an interrupt now must not report the write as failed (FileChannel.force
-      // of the folder is interruptible)
-      boolean interrupted = Thread.interrupted();
-      try {
-        fsyncDirectory(parentOf(target));
-      } finally {
-        if (interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      }
+      syncAfterRename(parentOf(target)); // the file is in place under its name
     }
 
     /** Deletes the temporary unless committed; the target stays as it was. */
@@ -365,10 +356,9 @@ public final class AtomicFiles {
       }
     }
     // the new directory is in place: an interrupt (Ctrl-C) now must not leave the old ones behind, nor fail the
-    // write (FileChannel.force is interruptible), and an old one already deleted by another writer is no error
-    boolean interrupted = Thread.interrupted();
+    // write, and an old one already deleted by another writer is no error
     try {
-      fsyncDirectory(parent);
+      syncAfterRename(parent);
     } finally {
       for (Path old : olds) {
         try {
@@ -377,6 +367,22 @@ public final class AtomicFiles {
           // gone already, or left for a later write of the name (cleanStaleTemporaries) to delete
         }
       }
+    }
+  }
+
+  /**
+   * Syncs the folder of a rename that has put a written file or folder in place. The write is complete: an interrupt
+   * (Ctrl-C) before the sync or during it ({@code FileChannel.force} is interruptible, and a signal's interrupt can
+   * come at any moment) must not report it as failed, so the sync is then cut short without an error, and the
+   * interrupt is kept for the caller.
+   */
+  private static void syncAfterRename(Path directory) throws IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      fsyncDirectory(directory);
+    } catch (java.nio.channels.ClosedByInterruptException e) {
+      interrupted = true; // interrupted during the sync: the rename stands, its durability is the kernel's
+    } finally {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
