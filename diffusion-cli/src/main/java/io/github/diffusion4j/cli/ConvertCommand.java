@@ -72,13 +72,17 @@ final class ConvertCommand implements Callable<Integer> {
       } catch (RuntimeException e) {
         return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out);
       }
+      // said while the guard holds the JVM: a signal just after the write must not end it before the line
+      var s = r.spec();
+      spec.commandLine().getOut().println("wrote " + out + " (" + format + "): the DDPM authors' model, "
+          + s.imageShape().toCompactString() + " images" + (r.imageSizeGuessed() ? " (the published size for ch_mult "
+          + s.channelMult() + "; --image-size to change)" : "") + ", ch " + s.baseChannels() + ", ch_mult "
+          + s.channelMult() + ", attention at " + s.attnResolutions() + (r.entry().isEmpty() ? "" : ", from "
+          + r.entry()));
+      spec.commandLine().getOut().println("sample it: diffusion sample --checkpoint " + out
+          + " --count 16 --out samples.png");
+      spec.commandLine().getOut().flush();
     }
-    var s = r.spec();
-    spec.commandLine().getOut().println("wrote " + out + " (" + format + "): the DDPM authors' model, "
-        + s.imageShape().toCompactString() + " images" + (r.imageSizeGuessed() ? " (the published size for ch_mult "
-        + s.channelMult() + "; --image-size to change)" : "") + ", ch " + s.baseChannels() + ", ch_mult " + s.channelMult()
-        + ", attention at " + s.attnResolutions() + (r.entry().isEmpty() ? "" : ", from " + r.entry()));
-    spec.commandLine().getOut().println("sample it: diffusion sample --checkpoint " + out + " --count 16 --out samples.png");
     return DiffusionCli.OK;
   }
 }

@@ -102,7 +102,7 @@ final class DemoCommand implements Callable<Integer> {
           AtomicFiles.writeString(folder.quality(), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
               + ", \"ddpm\": " + qDdpm.toJson() + "}\n");
         } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
-          return guard.said(e, out, TrainCommand.unsampled(run, folder, "the samples were not all drawn and scored"));
+          return guard.said(e, out, TrainCommand.unsampled(run, folder, "the samples were not all drawn, scored and written"));
         } finally {
           if (ema != null) {
             ema.close();

@@ -18,6 +18,8 @@ final class InterruptGuard implements AutoCloseable {
 
   /** Set by the hook when a signal came, before it asks the work to stop. */
   private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Set by {@link #said} where it cleared an interrupt that no signal made, which {@link #close()} sets again. */
+  private boolean handBack;
   /** Set by {@link #nowSampling()}. */
   private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
   /** The command's thread, which a signal interrupts once it samples; null for the other guards. */
@@ -70,8 +72,10 @@ final class InterruptGuard implements AutoCloseable {
    * Says what a signal left, where one ended the command's work ({@code e}: the sampling's cancellation, or the failure
    * of a file operation that the interrupt cut short): the line {@code interrupted; WHAT} is printed and flushed while
    * the guard still holds the JVM (once it lets go, the JVM may end before a later line is printed: these commands
-   * ended without a word); where neither a signal came nor the thread was interrupted, {@code e} is rethrown. The thread's interrupt flag is cleared, so the
-   * command's resources still close normally. Call it inside the guard, once the output's temporaries are deleted.
+   * ended without a word); where neither a signal came nor the thread was interrupted, or {@code e} is bad input,
+   * {@code e} is rethrown. The thread's interrupt flag is cleared, so the command's resources still close normally;
+   * an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same JVM cancelling it) is set again
+   * by {@link #close()}. Call it inside the guard, once the output's temporaries are deleted.
    *
    * @param e what ended the work
    * @param out where the command reports
@@ -80,9 +84,14 @@ final class InterruptGuard implements AutoCloseable {
    */
   int said(RuntimeException e, java.io.PrintWriter out, String what) {
     boolean interrupted = Thread.interrupted();
-    if (!interrupted && !signalled.get()) {
-      throw e;
+    if (e instanceof BadInputException || (!interrupted && !signalled.get())) {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      throw e; // bad input is the user's, whenever it is found
     }
+    // an interrupt of the command's thread without a signal is its in-process caller's: handed back by close()
+    handBack = interrupted && !signalled.get();
     out.println("interrupted; " + what);
     out.flush();
     return DiffusionCli.FAILURE;
@@ -101,6 +110,9 @@ final class InterruptGuard implements AutoCloseable {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException shuttingDown) {
       // the hook is running and has just been released
+    }
+    if (handBack) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -49,13 +49,25 @@ class InterruptGuardTest {
       assertEquals("", text.toString(), "no signal, no line");
       Thread.currentThread().interrupt(); // as the guard's own stop does
       assertEquals(DiffusionCli.FAILURE, guard.said(new CancellationException(), out, "nothing was written to a.npy"));
-      assertFalse(Thread.currentThread().isInterrupted(), "the interrupt is cleared");
+      assertFalse(Thread.currentThread().isInterrupted(), "the interrupt is cleared while the command closes");
       assertEquals("interrupted; nothing was written to a.npy" + System.lineSeparator(), text.toString());
     }
+    assertTrue(Thread.interrupted(), "an interrupt without a signal (an in-process caller's) is handed back at close");
     try (InterruptGuard guard = new InterruptGuard(() -> { })) {
       guard.signalled(); // a signal whose interrupt a file operation consumed (its failure is what reaches said)
+      BadInputException bad = new BadInputException("--out x: exists");
+      assertSame(bad, assertThrows(BadInputException.class, () -> guard.said(bad, out, "x")), "bad input stays so");
       assertEquals(DiffusionCli.FAILURE, guard.said(other, out, "nothing was written to b"));
       assertTrue(text.toString().endsWith("interrupted; nothing was written to b" + System.lineSeparator()));
+    }
+    assertFalse(Thread.currentThread().isInterrupted(), "a signal's interrupt is not handed back: the JVM is ending");
+    try {
+      Thread.currentThread().interrupt();
+      BadInputException bad = new BadInputException("--count 0: give at least 1");
+      try (InterruptGuard guard = new InterruptGuard(() -> { })) {
+        assertSame(bad, assertThrows(BadInputException.class, () -> guard.said(bad, out, "x")));
+        assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is left as it was");
+      }
     } finally {
       Thread.interrupted();
     }
