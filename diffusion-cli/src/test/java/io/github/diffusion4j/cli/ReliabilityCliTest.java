@@ -109,10 +109,11 @@ class ReliabilityCliTest {
    */
   @Test
   void aSignalDuringSampleOrInterpolateEndsItWithALineAndNoFile() throws Exception {
-    // sample streams its images into a .tmp- file: signalled once that file exists (the sampling has begun)
+    // sample streams its images into a .tmp- file: signalled once that file exists (the sampling has begun); 3,000,000
+    // images (900 MB, which the free space must hold: it is checked first) sample for seconds (about 12 here)
     Path out = dir.resolve("stopped.npy");
     Path log = dir.resolve("stopped.log");
-    Process p = ChildCli.builder(dir, log, "sample", "--checkpoint", run.toString(), "--count", "50000000", "--out",
+    Process p = ChildCli.builder(dir, log, "sample", "--checkpoint", run.toString(), "--count", "3000000", "--out",
         out.toString()).start();
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (p.isAlive() && temporaries().isEmpty() && System.nanoTime() < deadline) {
