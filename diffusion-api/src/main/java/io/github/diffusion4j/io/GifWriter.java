@@ -59,6 +59,10 @@ public final class GifWriter {
       int loopCount) {
     List<RenderedImage> images = new ArrayList<>(frames.size());
     for (float[] f : frames) {
+      if (Thread.currentThread().isInterrupted()) { // its file could not be written: end now, not after every frame
+        throw new UncheckedIOException("cannot write " + file + ": interrupted",
+            new java.io.InterruptedIOException("interrupted"));
+      }
       images.add(ImageGrid.render(f, shape, options));
     }
     write(file, images, delayMillis, loopCount);
@@ -80,6 +84,9 @@ public final class GifWriter {
       writer.prepareWriteSequence(null);
       int centis = Math.round(delayMillis / 10f);
       for (int i = 0; i < frames.size(); i++) {
+        if (Thread.currentThread().isInterrupted()) { // an interrupted writer's file is not written: end now
+          throw new java.io.InterruptedIOException("interrupted before frame " + i + " of " + frames.size());
+        }
         RenderedImage frame = frames.get(i);
         ImageWriteParam param = writer.getDefaultWriteParam();
         IIOMetadata meta =

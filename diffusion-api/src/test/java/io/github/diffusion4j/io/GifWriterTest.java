@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.tensor.Shape;
 import java.awt.image.BufferedImage;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -123,6 +125,38 @@ class GifWriterTest {
       assertArrayEquals(new byte[] {1, (byte) (300 & 0xff), (byte) (300 >> 8)}, (byte[]) app.getUserObject());
     } finally {
       reader.dispose();
+    }
+  }
+
+  /**
+   * A writer whose thread is interrupted (Ctrl-C in the CLI) cannot write the file anyway: it ends before encoding the
+   * frames (it encoded them all, seconds for a large GIF, and failed only at the write), leaving no file, no temporary.
+   */
+  @Test
+  void anInterruptedWriterEndsBeforeTheFramesAndLeavesNoFile() throws Exception {
+    Shape shape = Shape.of(1, 3, 4, 4);
+    List<float[]> frames = List.of(new float[shape.size()], new float[shape.size()]);
+    Path gif = dir.resolve("interrupted.gif");
+    Thread.currentThread().interrupt();
+    try {
+      UncheckedIOException e = assertThrows(UncheckedIOException.class,
+          () -> GifWriter.writeGrids(gif, frames, shape, ImageGrid.Options.defaults(), 100, 0));
+      assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+      assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept for the caller");
+    } finally {
+      Thread.interrupted();
+    }
+    BufferedImage a = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+    Thread.currentThread().interrupt();
+    try {
+      assertThrows(java.io.InterruptedIOException.class,
+          () -> GifWriter.write(new java.io.ByteArrayOutputStream(), List.of(a, a), 10, 0));
+    } finally {
+      Thread.interrupted();
+    }
+    try (var files = Files.list(dir)) {
+      assertEquals(List.of(), files.map(f -> f.getFileName().toString())
+          .filter(n -> n.contains("interrupted")).toList(), "no file and no temporary");
     }
   }
 
