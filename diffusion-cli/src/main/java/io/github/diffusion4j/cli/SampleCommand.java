@@ -194,19 +194,31 @@ final class SampleCommand implements Callable<Integer> {
                 : walked.size() + " of " + request.plan().size() + " steps from --init at strength " + strengthUsed
                     + ", ")
             + d.backend().name() + ")");
+        // a signal while the GIF or the strip is written (after the samples are) ends that write, its temporary
+        // deleted: said here, inside the guard (past it, the JVM went before the error was printed: no word at all)
+        Path strip = frames != null ? sibling(out, "-frames.png") : null;
         if (gif != null) {
-          OutputFiles.writeGif(gif, progress.frames(), image);
+          try {
+            OutputFiles.writeGif(gif, progress.frames(), image);
+          } catch (RuntimeException e) {
+            return guard.said(e, o, "nothing was written to " + gif + (strip != null ? " nor " + strip : "")
+                + " (" + out + " was written)");
+          }
           o.println("wrote " + gif);
         }
         if (frames != null) {
-          Path strip = sibling(out, "-frames.png");
           List<float[]> f = progress.frames();
           List<float[]> firstRows = new ArrayList<>();
           for (float[] frame : f) {
             firstRows.add(java.util.Arrays.copyOf(frame, Math.min(frame.length, 4 * image.size())));
           }
-          OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image,
-              resampling.isNone() ? walked.size() : stepsPerBatch, frames);
+          try {
+            OutputFiles.writeFrames(strip, firstRows, progress.frameSteps(), image,
+                resampling.isNone() ? walked.size() : stepsPerBatch, frames);
+          } catch (RuntimeException e) {
+            return guard.said(e, o, "nothing was written to " + strip + " (" + out + (gif != null ? " and " + gif + " were" : " was")
+                + " written)");
+          }
           o.println("wrote " + strip);
         }
       }
