@@ -90,7 +90,14 @@ final class DataBenchCommand implements Callable<Integer> {
     // the cache built for it (as large as the data set) before the guard lets the JVM go
     Thread timing = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(timing::interrupt)) {
-      bench(out, loaded, cacheDir);
+      try {
+        bench(out, loaded, cacheDir);
+      } catch (RuntimeException e) { // the timing's cancellation, or a file operation the interrupt cut short
+        // said inside the guard: past it, a signalled JVM went before the error was printed (no word, or at times
+        // "diffusion: data bench: interrupted")
+        return guard.said(e, out, "the bench was not finished" + (keepCache ? ""
+            : " (the cache built for it is deleted)"));
+      }
     }
     return DiffusionCli.OK;
   }
