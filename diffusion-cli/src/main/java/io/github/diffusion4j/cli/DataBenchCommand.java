@@ -213,6 +213,9 @@ final class DataBenchCommand implements Callable<Integer> {
     io.github.diffusion4j.random.RandomGenerator r = Noise.seeded(11).generator();
     long start = System.nanoTime();
     for (int b = 0; b < gatherBatches; b++) {
+      if (Thread.currentThread().isInterrupted()) { // Ctrl-C: end now (it went on through every batch, seconds)
+        throw new java.util.concurrent.CancellationException("data bench: interrupted");
+      }
       for (int i = 0; i < batch; i++) {
         idx[i] = r.nextInt(data.size());
       }
