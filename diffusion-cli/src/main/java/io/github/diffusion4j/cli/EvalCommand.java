@@ -117,18 +117,39 @@ final class EvalCommand implements Callable<Integer> {
       checkHeap(d, count);
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
-      try (SamplingConsole progress = console(d, s, count)) {
-        d.sampleImages(m.model(), s, d.request(count, seed), progress, (first, images, n) -> samples.add(images));
-      }
-      Gaussian reference = d.referenceGaussian(count);
-      QualityReport r = score(d, samples, reference);
       PrintWriter o = spec.commandLine().getOut();
-      QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
-      QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
-          d.imageShape().size());
-      o.println(r.toJson());
-      if (json != null) {
-        AtomicFiles.writeString(json, r.toJson() + "\n");
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling (or the reference images' fit), which ends at its next
+      // step; said inside the guard (without one the JVM ended at once without a word); once scored, the report and
+      // --json are finished
+      Thread evaluating = Thread.currentThread();
+      try (InterruptGuard guard = new InterruptGuard(evaluating::interrupt)) {
+        Gaussian reference;
+        QualityReport r;
+        try (SamplingConsole progress = console(d, s, count)) {
+          try {
+            d.sampleImages(m.model(), s, d.request(count, seed), progress, (first, images, n) -> samples.add(images));
+            reference = d.referenceGaussian(count);
+            r = score(d, samples, reference);
+          } catch (RuntimeException e) { // the sampling's cancellation
+            progress.close(); // the progress line ends before the message
+            return guard.said(e, o, json != null ? "nothing was written to " + json : "nothing was scored");
+          }
+        }
+        QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
+        QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
+            d.imageShape().size());
+        o.println(r.toJson());
+        if (json != null) {
+          String text = r.toJson() + "\n";
+          AtomicFiles.uninterrupted(() -> { // a signal now waits for the file (an interrupted channel refuses it)
+            try {
+              AtomicFiles.writeString(json, text);
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+        }
+        o.flush();
       }
     }
     return DiffusionCli.OK;

@@ -189,6 +189,30 @@ class ReliabilityCliTest {
     return false;
   }
 
+  /**
+   * Ctrl-C (its guard's interrupt) while {@code eval} samples: it ends at the next step and says so, and no --json is
+   * written (it had no guard: the JVM ended at once without a word).
+   */
+  @Test
+  void anInterruptDuringEvalSaysSoAndWritesNoJson() throws Exception {
+    Path json = dir.resolve("stopped-quality.json");
+    CliTest.Result[] result = new CliTest.Result[1];
+    Thread command = new Thread(() -> result[0] = CliTest.cli("eval", "--checkpoint", run.toString(), "--count",
+        "200000", "--steps", "20", "--json", json.toString()), "eval");
+    command.start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (command.isAlive() && !sampling(command) && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertTrue(command.isAlive(), "still sampling when interrupted: " + result[0]);
+    command.interrupt();
+    command.join(60_000);
+    assertFalse(command.isAlive(), "ended at the next step");
+    assertEquals(1, result[0].code(), result[0].all());
+    assertTrue(result[0].out().contains("interrupted; nothing was written to " + json), result[0].all());
+    assertFalse(Files.exists(json), "no report");
+  }
+
   private static boolean sampling(Thread t) {
     for (StackTraceElement e : t.getStackTrace()) {
       if (e.getClassName().equals("io.github.diffusion4j.sampling.SamplingLoop")) {
