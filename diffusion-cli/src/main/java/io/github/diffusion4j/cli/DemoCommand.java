@@ -80,7 +80,10 @@ final class DemoCommand implements Callable<Integer> {
         TrainingSummary s = TrainCommand.runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);
         if (!s.completed()) {
-          out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)"));
+          // the demo has no --resume: the command that continues it (the run folder's resolved configuration)
+          Path root = folder.root();
+          out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
+              + "; continue with diffusion train -c " + root.resolve("config.yaml") + " --run-dir " + root + " --resume");
           return DiffusionCli.FAILURE;
         }
         guard.nowSampling();

@@ -213,6 +213,40 @@ class ReliabilityCliTest {
     assertFalse(Files.exists(json), "no report");
   }
 
+  /**
+   * Ctrl-C during the demo's training: a final checkpoint, and the line names the command that continues it (the demo
+   * has no --resume; the line named only the checkpoint), which does.
+   */
+  @Test
+  void aSignalDuringTheDemosTrainingNamesTheCommandThatContinuesIt() throws Exception {
+    Path out = dir.resolve("demo-runs");
+    Path log = dir.resolve("demo.log");
+    Process p = ChildCli.builder(dir, log, "demo", "--backend", "reference", "--out-dir", out.toString(), "--set",
+        "data.train_size=12800", "--set", "data.eval_size=0", "--set", "model.hidden=8", "--set",
+        "training.epochs=100000", "--set", "training.batch_size=64").start(); // 200 steps an epoch
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (p.isAlive() && !ChildCli.read(log).contains("epoch 1 done") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(p.isAlive(), "still training when signalled: " + ChildCli.read(log));
+    ChildCli.signal(p, "INT");
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), ChildCli.read(log));
+    String text = ChildCli.read(log);
+    Path run;
+    try (var runs = Files.list(out)) {
+      run = runs.findFirst().orElseThrow();
+    }
+    assertTrue(text.contains("; continue with diffusion train -c " + run.resolve("config.yaml") + " --run-dir " + run
+        + " --resume"), text);
+    java.util.regex.Matcher step = java.util.regex.Pattern.compile("step-0*(\\d+); continue").matcher(text);
+    assertTrue(step.find(), text);
+    long epochs = Long.parseLong(step.group(1)) / 200 + 2; // two epochs past the one it stopped in
+    CliTest.Result resumed = CliTest.cli("train", "-c", run.resolve("config.yaml").toString(), "--run-dir",
+        run.toString(), "--resume", "--no-samples", "--set", "training.epochs=" + epochs);
+    assertEquals(0, resumed.code(), resumed.all());
+    assertTrue(resumed.out().contains("resuming at step"), resumed.all());
+  }
+
   private static boolean sampling(Thread t) {
     for (StackTraceElement e : t.getStackTrace()) {
       if (e.getClassName().equals("io.github.diffusion4j.sampling.SamplingLoop")) {
