@@ -362,10 +362,21 @@ public final class ImageGrid {
         throw new IllegalArgumentException(
             "a grid of " + n + " images of " + h + "x" + w + " (cells scaled by " + scale + ") would be " + width + " x "
                 + height + " pixels, more than the " + MAX_PIXELS + " a grid may have; at most "
-                + maxImages(h, w, scale, pad) + " such images fit in a square grid");
+                + (rows == 1 ? maxInOneRow(cw, ch, pad, top, left) + " such images fit in one row"
+                    : maxImages(h, w, scale, pad) + " such images fit in a square grid"));
       }
       cellW = (int) cw;
       cellH = (int) ch;
+    }
+
+    /**
+     * The most cells of {@code cw x ch} pixels in one row (a strip, as {@code interpolate} draws) within {@link
+     * #MAX_PIXELS}, with its title band ({@code top}) and row titles ({@code left}).
+     */
+    private static long maxInOneRow(long cw, long ch, int pad, int top, int left) {
+      long height = top + ch + 2L * pad;
+      long widest = Math.min(MAX_PIXELS, MAX_PIXELS / height);
+      return Math.max(0, (widest - left - pad) / (cw + pad));
     }
 
     /** The most images of a square grid (as many rows as columns) within {@link #MAX_PIXELS}. */

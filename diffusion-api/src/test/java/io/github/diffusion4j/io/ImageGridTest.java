@@ -228,9 +228,14 @@ class ImageGridTest {
     assertThrows(IllegalArgumentException.class, () -> ImageGrid.canvas(shape, o));
     // the largest square grid the message names does fit
     ImageGrid.checkSize(Shape.of(14884, 3, 5, 5), o.withNrow(122));
-    // one long row is refused too
-    assertThrows(IllegalArgumentException.class,
+    // one long row is refused too, naming what fits in one row (a square grid's count was named, which a strip of
+    // that many does not fit): cells of 5 x 13 = 65 pixels plus 2 of padding, a row 69 high, so 67,108,864 / 69 =
+    // 972,592 pixels wide at most: (972,592 - 2) / 67 = 14,516 cells
+    IllegalArgumentException row = assertThrows(IllegalArgumentException.class,
         () -> ImageGrid.checkSize(Shape.of(2_000_000, 1, 5, 5), o.withNrow(2_000_000)));
+    assertTrue(row.getMessage().endsWith("at most 14516 such images fit in one row"), row.getMessage());
+    ImageGrid.checkSize(Shape.of(14516, 1, 5, 5), o.withNrow(14516));
+    assertThrows(IllegalArgumentException.class, () -> ImageGrid.checkSize(Shape.of(14517, 1, 5, 5), o.withNrow(14517)));
   }
 
   /** Four grey 1x1 images in a 2x2 grid, cells enlarged to 2x2, padding 1: every pixel where torchvision puts it. */
