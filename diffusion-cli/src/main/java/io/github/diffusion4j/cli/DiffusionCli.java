@@ -124,13 +124,19 @@ public final class DiffusionCli {
   }
 
   /**
-   * Quiet engine logs (ND4J's and DJL's start-up chatter) unless {@code --verbose}; a user's own
-   * {@code -Dorg.slf4j.simpleLogger.*} settings win.
+   * Quiet engine logs (ND4J's and DJL's start-up chatter) unless {@code --verbose}, and the library's warnings as a
+   * level and the message ({@code WARN runs/x: resumed with changed settings: ...}, not {@code [main] WARN
+   * io.github.diffusion4j.runtime.TrainingRun - runs/x: ...}; with {@code --verbose}, the logger's full lines); a
+   * user's own {@code -Dorg.slf4j.simpleLogger.*} settings win.
    */
   static void configureLogging(boolean verbose) {
     setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
     setIfAbsent("org.slf4j.simpleLogger.log.ai.djl", verbose ? "info" : "error");
     setIfAbsent("org.slf4j.simpleLogger.log.org.nd4j", verbose ? "info" : "error");
+    if (!verbose) {
+      setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
+      setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
+    }
     setIfAbsent("java.awt.headless", "true");
   }
 

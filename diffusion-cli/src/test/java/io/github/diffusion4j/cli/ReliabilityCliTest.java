@@ -273,6 +273,28 @@ class ReliabilityCliTest {
   }
 
   /**
+   * The library's warnings on the command line are the level and the message, as the README shows them, not the
+   * logger's line with its thread and class ({@code [main] WARN io.github.diffusion4j.runtime.TrainingRun - ...}).
+   */
+  @Test
+  void aLibraryWarningIsTheLevelAndTheMessage() throws Exception {
+    CliTest.Result t = CliTest.cli("train", "-c", dir.resolve("r.yaml").toString(), "--no-samples", "--set",
+        "output.dir=" + dir.resolve("runs"), "--set", "output.name=warned");
+    assertEquals(0, t.code(), t.all());
+    Path folder = dir.resolve("runs/warned");
+    Path log = dir.resolve("warned.log");
+    Process p = ChildCli.builder(dir, log, "train", "-c", dir.resolve("r.yaml").toString(), "--no-samples", "--set",
+        "output.dir=" + dir.resolve("runs"), "--set", "output.name=warned", "--resume", "--set", "training.epochs=2",
+        "--set", "training.learning_rate=5e-4").start();
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), ChildCli.read(log));
+    assertEquals(0, p.exitValue(), ChildCli.read(log));
+    String text = ChildCli.read(log);
+    assertTrue(text.contains("\nWARN " + folder + ": resumed with changed settings: training.learning_rate: 0.001 -> "
+        + "5.0e-4\n"), text);
+    assertFalse(text.contains("[main]") || text.contains("runtime.TrainingRun"), text);
+  }
+
+  /**
    * 300,000 samples are 90 MB of float32: more than the child's whole 48 MB heap, so this passes only if
    * the samples stream to the file batch by batch (before, they were all held, and 2,000,000 failed with an
    * OutOfMemoryError).
