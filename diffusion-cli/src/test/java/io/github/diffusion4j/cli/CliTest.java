@@ -44,6 +44,37 @@ class CliTest {
     return new Result(code, out.toString(), err.toString());
   }
 
+  /**
+   * Runs a command in this JVM on a thread of its own and interrupts that thread, as the command's guard does on a
+   * signal, once the thread is seen in a frame that {@code where} accepts (polled every millisecond, for up to two
+   * minutes); the command must then end within a minute.
+   *
+   * @param where the frame the command must be in when interrupted
+   * @param args the command line
+   * @return what the command said and its exit code
+   */
+  static Result interruptedWhere(java.util.function.Predicate<StackTraceElement> where, String... args)
+      throws InterruptedException {
+    Result[] result = new Result[1];
+    Thread command = new Thread(() -> result[0] = cli(args), "command");
+    command.start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (command.isAlive() && java.util.Arrays.stream(command.getStackTrace()).noneMatch(where)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    org.junit.jupiter.api.Assertions.assertTrue(command.isAlive(), "still running when interrupted: " + result[0]);
+    command.interrupt();
+    command.join(60_000);
+    org.junit.jupiter.api.Assertions.assertFalse(command.isAlive(), "ended after the interrupt");
+    return result[0];
+  }
+
+  /** A frame of the given class, for {@link #interruptedWhere}. */
+  static java.util.function.Predicate<StackTraceElement> inClass(String className) {
+    return e -> e.getClassName().equals(className);
+  }
+
   static final String TINY = String.join("\n",
       "backend: reference",
       "seed: 9",

@@ -195,38 +195,21 @@ class DataCliTest {
   @Test
   void anInterruptDuringTheBenchSaysSoAndDeletesItsCache() throws Exception {
     Path root = folder(false);
-    Result[] result = new Result[1];
     Path yaml = config(root);
-    Thread command = new Thread(() -> result[0] = cli("data", "bench", "-c", yaml.toString(), "--images", "10",
-        "--steps", "100000000", "--warmup", "1", "--reps", "1", "--gather-batches", "20", "--set",
-        "training.epochs=100000000"), "bench");
-    command.start();
-    long deadline = System.nanoTime() + 120_000_000_000L;
-    while (command.isAlive() && !timing(command) && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertTrue(command.isAlive(), "still timing when interrupted: " + result[0]);
-    command.interrupt();
-    command.join(60_000);
-    assertFalse(command.isAlive(), "ended at the next step");
-    assertEquals(1, result[0].code(), result[0].all());
-    assertTrue(result[0].out().contains("interrupted; the bench was not finished (the cache built for it is deleted)"),
-        result[0].all());
-    assertFalse(result[0].all().contains("\tat "), result[0].all());
+    // interrupted in the timing's training (its cache built)
+    Result stopped = CliTest.interruptedWhere(e -> e.getClassName().equals(DataBenchCommand.class.getName())
+        && e.getMethodName().equals("train"), "data", "bench", "-c", yaml.toString(), "--images", "10", "--steps",
+        "100000000", "--warmup", "1", "--reps", "1", "--gather-batches", "20", "--set", "training.epochs=100000000");
+    assertEquals(1, stopped.code(), stopped.all());
+    assertTrue(stopped.out().contains("interrupted; the bench was not finished (the cache built for it is deleted)"),
+        stopped.all());
+    assertFalse(stopped.all().contains("\tat "), stopped.all());
     try (Stream<Path> left = Files.list(dir.resolve("runs/.data-cache"))) {
       assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith("bench-")).toList(),
           "the timing's cache is deleted");
     }
   }
 
-  private static boolean timing(Thread t) {
-    for (StackTraceElement e : t.getStackTrace()) {
-      if (e.getClassName().equals(DataBenchCommand.class.getName()) && e.getMethodName().equals("train")) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   @Test
   void benchRefusesACopyThatNoArrayOrHalfTheHeapHolds() {

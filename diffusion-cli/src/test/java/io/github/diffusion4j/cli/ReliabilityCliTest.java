@@ -125,19 +125,10 @@ class ReliabilityCliTest {
     // guard's signal does once its thread is seen sampling (a child signalled during its load, before the guard,
     // ends at once without a word, as any command does)
     Path strip = dir.resolve("stopped-strip.npy");
-    CliTest.Result[] result = new CliTest.Result[1];
-    Thread command = new Thread(() -> result[0] = CliTest.cli("interpolate", "--checkpoint", run.toString(), "--count",
-        "100000", "--steps", "20", "--out", strip.toString()), "interpolate");
-    command.start();
-    while (command.isAlive() && !sampling(command) && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertTrue(command.isAlive(), "still sampling when interrupted: " + result[0]);
-    command.interrupt();
-    command.join(60_000);
-    assertFalse(command.isAlive(), "ended at the next step");
-    assertEquals(1, result[0].code(), result[0].all());
-    assertTrue(result[0].out().contains("interrupted; nothing was written to " + strip), result[0].all());
+    CliTest.Result stopped = CliTest.interruptedWhere(SAMPLING, "interpolate", "--checkpoint", run.toString(),
+        "--count", "100000", "--steps", "20", "--out", strip.toString());
+    assertEquals(1, stopped.code(), stopped.all());
+    assertTrue(stopped.out().contains("interrupted; nothing was written to " + strip), stopped.all());
     assertFalse(Files.exists(strip), "nothing was written");
   }
 
@@ -157,36 +148,17 @@ class ReliabilityCliTest {
     assertEquals(0, trained.code(), trained.all());
     Path out = dir.resolve("gif-samples.png");
     Path gif = dir.resolve("gif-trajectory.gif");
-    CliTest.Result[] result = new CliTest.Result[1];
-    Thread command = new Thread(() -> result[0] = CliTest.cli("sample", "--checkpoint",
-        dir.resolve("runs/gif").toString(), "--count", "16", "--steps", "50", "--out", out.toString(), "--gif",
-        gif.toString()), "sample-gif");
-    command.start();
-    long deadline = System.nanoTime() + 120_000_000_000L;
-    while (command.isAlive() && !in(command, "io.github.diffusion4j.io.GifWriter") && System.nanoTime() < deadline) {
-      Thread.sleep(1);
-    }
-    assertTrue(command.isAlive(), "still writing the GIF when interrupted: " + result[0]);
-    command.interrupt();
-    command.join(60_000);
-    assertFalse(command.isAlive(), "ended");
-    assertEquals(1, result[0].code(), result[0].all());
-    assertTrue(result[0].out().contains("interrupted; nothing was written to " + gif + " (" + out + " was written)"),
-        result[0].all());
+    CliTest.Result stopped = CliTest.interruptedWhere(CliTest.inClass("io.github.diffusion4j.io.GifWriter"), "sample",
+        "--checkpoint", dir.resolve("runs/gif").toString(), "--count", "16", "--steps", "50", "--out", out.toString(),
+        "--gif", gif.toString());
+    assertEquals(1, stopped.code(), stopped.all());
+    assertTrue(stopped.out().contains("interrupted; nothing was written to " + gif + " (" + out + " was written)"),
+        stopped.all());
     assertFalse(Files.exists(gif), "no GIF");
     assertTrue(Files.exists(out), "the samples were written before");
     try (var files = Files.list(dir)) {
       assertEquals(List.of(), files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".tmp-gif")).toList());
     }
-  }
-
-  private static boolean in(Thread t, String className) {
-    for (StackTraceElement e : t.getStackTrace()) {
-      if (e.getClassName().equals(className)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
@@ -196,20 +168,10 @@ class ReliabilityCliTest {
   @Test
   void anInterruptDuringEvalSaysSoAndWritesNoJson() throws Exception {
     Path json = dir.resolve("stopped-quality.json");
-    CliTest.Result[] result = new CliTest.Result[1];
-    Thread command = new Thread(() -> result[0] = CliTest.cli("eval", "--checkpoint", run.toString(), "--count",
-        "200000", "--steps", "20", "--json", json.toString()), "eval");
-    command.start();
-    long deadline = System.nanoTime() + 120_000_000_000L;
-    while (command.isAlive() && !sampling(command) && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertTrue(command.isAlive(), "still sampling when interrupted: " + result[0]);
-    command.interrupt();
-    command.join(60_000);
-    assertFalse(command.isAlive(), "ended at the next step");
-    assertEquals(1, result[0].code(), result[0].all());
-    assertTrue(result[0].out().contains("interrupted; nothing was written to " + json), result[0].all());
+    CliTest.Result stopped = CliTest.interruptedWhere(SAMPLING, "eval", "--checkpoint", run.toString(), "--count",
+        "200000", "--steps", "20", "--json", json.toString());
+    assertEquals(1, stopped.code(), stopped.all());
+    assertTrue(stopped.out().contains("interrupted; nothing was written to " + json), stopped.all());
     assertFalse(Files.exists(json), "no report");
   }
 
@@ -247,14 +209,9 @@ class ReliabilityCliTest {
     assertTrue(resumed.out().contains("resuming at step"), resumed.all());
   }
 
-  private static boolean sampling(Thread t) {
-    for (StackTraceElement e : t.getStackTrace()) {
-      if (e.getClassName().equals("io.github.diffusion4j.sampling.SamplingLoop")) {
-        return true;
-      }
-    }
-    return false;
-  }
+  /** A command's thread in the sampling loop. */
+  private static final java.util.function.Predicate<StackTraceElement> SAMPLING =
+      CliTest.inClass("io.github.diffusion4j.sampling.SamplingLoop");
 
   private static List<String> temporaries() throws IOException {
     try (var files = Files.list(dir)) {
