@@ -2,7 +2,6 @@ package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.LoadedConfig;
-import io.github.diffusion4j.data.DataProgress;
 import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.data.InMemoryDataset;
 import io.github.diffusion4j.io.AtomicFiles;
@@ -105,13 +104,15 @@ final class DataBenchCommand implements Callable<Integer> {
   /** The timing itself; the cache built for it is deleted at the end unless kept. */
   private void bench(PrintWriter out, LoadedConfig loaded, Path cacheDir) throws IOException {
     try (Diffusion d = Diffusion.open(loaded)) {
-      DataReport report = d.prepareData(DataProgress.NONE);
+      // a line per tenth of the decoding (a live bar's thread would share the timed build's cores)
+      DataReport report = d.prepareData(new DataConsole(out, false, true));
       out.printf(Locale.ROOT, "data: %s, %s images%n", report.train().source(), d.imageShape().toCompactString());
       build(out, "training set", report.train());
       report.eval().ifPresent(e -> build(out, "evaluation set", e));
       Dataset mapped = spread(d.trainingData(), images);
       int k = mapped.imageShape().size();
       checkCopy(images, mapped.size(), mapped.imageShape(), Runtime.getRuntime().maxMemory() / 2);
+      checkSteps(loaded.config().training().trainerOptions(0), mapped.size(), warmup, steps);
       float[] copy = new float[mapped.size() * k];
       int[] all0 = new int[mapped.size()];
       for (int i = 0; i < all0.length; i++) {
@@ -167,6 +168,26 @@ final class DataBenchCommand implements Callable<Integer> {
           values * (double) Float.BYTES / 1e9, values > io.github.diffusion4j.tensor.Shape.MAX_ELEMENTS
               ? "one Java array holds" : String.format(Locale.ROOT, "half of the heap (%.1f GB; -Xmx)", heap / 1e9),
           fits));
+    }
+  }
+
+  /**
+   * Refuses, naming {@code --steps}, a timing that the configured epochs cannot give: each repetition trains a fresh
+   * model on the compared images for {@code warmup + steps} steps (found only once the cache was built, and the
+   * copy made and timed; now before either is made).
+   *
+   * @param options the configured training (epochs, batch size)
+   * @param count the images compared
+   * @param warmup the {@code --warmup} steps
+   * @param steps the {@code --steps} timed
+   */
+  static void checkSteps(io.github.diffusion4j.training.TrainerOptions options, int count, int warmup, int steps) {
+    long total = options.totalSteps(count);
+    if (total < (long) warmup + steps) {
+      throw new BadInputException(String.format(Locale.ROOT, "--steps %d: training.epochs %d x %d batches of %d "
+          + "images (training.batch_size %d) give %d steps, fewer than --warmup %d + --steps %d; raise "
+          + "training.epochs (--set training.epochs=N) or lower --steps", steps, options.epochs(),
+          options.batchesPerEpoch(count), count, options.batchSize(), total, warmup, steps));
     }
   }
 
@@ -244,9 +265,8 @@ final class DataBenchCommand implements Callable<Integer> {
       if (marks[1] == 0 && Thread.currentThread().isInterrupted()) {
         throw new java.util.concurrent.CancellationException("data bench: interrupted");
       }
-      if (marks[1] == 0) {
-        throw new BadInputException("training.epochs x the batches of " + data.size() + " images give fewer than "
-            + (warmup + steps) + " steps; raise training.epochs (--set training.epochs=N) or lower --steps");
+      if (marks[1] == 0) { // checkSteps made sure the epochs give them
+        throw new IllegalStateException("training ended before step " + (warmup + steps));
       }
       return steps / ((marks[1] - marks[0]) / 1e9);
     }

@@ -182,8 +182,26 @@ class DataCliTest {
     try (Stream<Path> left = Files.list(dir.resolve("runs/.data-cache"))) {
       assertEquals(List.of(), left.toList(), "the timing's cache is deleted");
     }
+    assertTrue(r.out().contains("decoding pics: 16 images into the image cache"), "its build is not silent: " + r.out());
     Result gradients = cli("data", "bench", "-c", writeGradients().toString());
     CliTest.assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
+  }
+
+  /** Steps that the configured epochs cannot give are refused before the copy and the timing (it was after both). */
+  @Test
+  void benchRefusesStepsTheEpochsCannotGiveBeforeTiming() throws IOException {
+    Result r = cli("data", "bench", "-c", config(folder(false)).toString(), "--images", "10", "--reps", "1",
+        "--gather-batches", "20");
+    CliTest.assertBad(r, "--steps 100: training.epochs 3 x 3 batches of 10 images (training.batch_size 4) give 9 steps, "
+        + "fewer than --warmup 10 + --steps 100; raise training.epochs (--set training.epochs=N) or lower --steps");
+    assertFalse(r.out().contains("compared:"), "refused before the copy: " + r.out());
+    try (Stream<Path> left = Files.list(dir.resolve("runs/.data-cache"))) {
+      assertEquals(List.of(), left.toList(), "the timing's cache is deleted");
+    }
+    // the boundary: exactly the steps the epochs give
+    Result exact = cli("data", "bench", "-c", config(folder(false)).toString(), "--images", "10", "--reps", "1",
+        "--gather-batches", "20", "--warmup", "1", "--steps", "8");
+    assertEquals(0, exact.code(), exact.all());
   }
 
   /**
