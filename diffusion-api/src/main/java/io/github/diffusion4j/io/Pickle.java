@@ -419,7 +419,10 @@ final class Pickle {
         }
         case 0x8a -> push(longN(u8()));
         case 0x8b -> {
-          long n = le(4);
+          long n = (int) le(4); // LONG4's length is signed, as BINSTRING's (Python refuses a negative one)
+          if (n < 0) {
+            throw error("a negative length");
+          }
           if (n > 64) {
             throw error("an integer of " + n + " bytes; state dicts hold no such numbers");
           }
@@ -440,7 +443,7 @@ final class Pickle {
         case 'X' -> push(utf8(le(4)));
         case 0x8c -> push(utf8(u8()));
         case 0x8d -> push(utf8(le(8)));
-        case 'T' -> push(new String(bytes(le(4)), StandardCharsets.ISO_8859_1));
+        case 'T' -> push(new String(bytes((int) le(4)), StandardCharsets.ISO_8859_1)); // a signed length
         case 'U' -> push(new String(bytes(u8()), StandardCharsets.ISO_8859_1));
         case 'B' -> push(new Bytes(bytes(le(4))));
         case 'C' -> push(new Bytes(bytes(u8())));

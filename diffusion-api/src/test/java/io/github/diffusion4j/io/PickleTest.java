@@ -213,6 +213,12 @@ class PickleTest {
     String m = failure(0x80, 2, "U", 4, "ab.");
     assertTrue(m.contains("at byte 4: a length of 4 bytes runs past the end of the data (3 left;"), m);
     assertTrue(failure(0x80, 2, 0x8d, new byte[] {-1, -1, -1, -1, -1, -1, -1, -1}, ".").contains("a negative length"));
+    // BINSTRING's and LONG4's four-byte lengths are signed (Python's pickle refuses a negative one): said so, not
+    // read as 4,294,967,295 bytes running past the end (BINBYTES' and BINUNICODE's are unsigned)
+    assertTrue(failure(0x80, 2, "T", new byte[] {-1, -1, -1, -1}, ".").contains("a negative length"));
+    assertTrue(failure(0x80, 2, 0x8b, new byte[] {-2, -1, -1, -1}, ".").contains("a negative length"));
+    assertTrue(failure(0x80, 2, "B", new byte[] {-1, -1, -1, -1}, ".").contains("a length of 4294967295 bytes runs "
+        + "past the end"));
   }
 
   @Test
