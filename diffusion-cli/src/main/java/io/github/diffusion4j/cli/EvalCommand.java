@@ -141,7 +141,7 @@ final class EvalCommand implements Callable<Integer> {
         o.println(r.toJson());
         if (json != null) {
           String text = r.toJson() + "\n";
-          AtomicFiles.uninterrupted(() -> { // a signal now waits for the file (an interrupted channel refuses it)
+          guard.finish(() -> { // a signal now waits for the file (an interrupted channel refuses it)
             try {
               AtomicFiles.writeString(json, text);
             } catch (IOException e) {
@@ -243,7 +243,7 @@ final class EvalCommand implements Callable<Integer> {
       try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
         List<Path> made = outputFolder(dir);
         try {
-          return bound(m, d, images, dir, variance, allImages, made);
+          return bound(m, d, images, dir, variance, allImages, made, guard);
         } catch (IOException | RuntimeException | Error e) {
           removeFolders(made); // a failed evaluation leaves no folder of its own behind (a folder with files is kept)
           throw e;
@@ -257,7 +257,7 @@ final class EvalCommand implements Callable<Integer> {
    * caller's interrupt guard.
    */
   private int bound(TrainedModel m, Diffusion d, Dataset images, Path dir, VarianceType variance, boolean allImages,
-      List<Path> made) throws IOException {
+      List<Path> made, InterruptGuard guard) throws IOException {
     int batch = batchSize != null ? batchSize : d.config().training().batchSize();
     BoundOptions options = new BoundOptions(allImages ? 0 : count, batch, seed, timesteps == null ? 0 : timesteps);
     VariationalBound vb = new VariationalBound(d.schedule(), d.predictionType(), variance, !noClip);
@@ -288,7 +288,7 @@ final class EvalCommand implements Callable<Integer> {
     Path summary = dir.resolve("bpd.json");
     Path terms = dir.resolve("bpd_terms.jsonl");
     Path chart = dir.resolve("bpd.png");
-    writeBound(r, summary, terms, chart, json);
+    writeBound(r, summary, terms, chart, json, guard);
     o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
     return DiffusionCli.OK;
   }
@@ -316,12 +316,13 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /**
-   * Writes the bound's files, each atomically, all of them even when a signal interrupts the command meanwhile (the
-   * interrupt is kept for after them).
+   * Writes the bound's files, each atomically, all of them even when a signal comes meanwhile ({@code guard} then
+   * waits for them; an interrupt already present is kept for after them).
    */
-  static void writeBound(BoundReport r, Path summary, Path terms, Path chart, Path json) throws IOException {
+  static void writeBound(BoundReport r, Path summary, Path terms, Path chart, Path json, InterruptGuard guard)
+      throws IOException {
     try {
-      AtomicFiles.uninterrupted(() -> {
+      guard.finish(() -> {
         try {
           AtomicFiles.writeString(summary, r.toJson() + "\n");
           AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");

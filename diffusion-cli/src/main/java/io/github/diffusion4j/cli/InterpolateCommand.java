@@ -139,17 +139,9 @@ final class InterpolateCommand implements Callable<Integer> {
             Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
             images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
           }
-          if (png) {
-            ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
-          } else {
-            try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
-                "range", "[0, 1]", "sampler", ddim.name(), "seed", Long.toString(seed), "steps",
-                Integer.toString(d.plan().size()), "between", between == null ? "none" : between[0] + "," + between[1],
-                "images", ends == null ? "none" : ends.file(0).getFileName() + "," + ends.file(1).getFileName()))) {
-              output.accept(0, images, count);
-              output.commit();
-            }
-          }
+          float[] drawn = images;
+          int planned = d.plan().size();
+          guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, ends)); // all drawn: a signal waits
         } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
         }
@@ -166,6 +158,22 @@ final class InterpolateCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** Writes the drawn images to {@code --out}: the strip ({@code layout}), or the raw images with their metadata. */
+  private void write(float[] images, Shape image, ImageGrid.Options layout, String sampler, int planned,
+      InputImages ends) {
+    if (layout != null) {
+      ImageGrid.writePng(out, images, Shape.batchOf(count, image), layout);
+      return;
+    }
+    try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, count, image, java.util.Map.of(
+        "range", "[0, 1]", "sampler", sampler, "seed", Long.toString(seed), "steps", Integer.toString(planned),
+        "between", between == null ? "none" : between[0] + "," + between[1],
+        "images", ends == null ? "none" : ends.file(0).getFileName() + "," + ends.file(1).getFileName()))) {
+      output.accept(0, images, count);
+      output.commit();
+    }
   }
 
   /** The two --images, checked for the model's {@code image} shape. */

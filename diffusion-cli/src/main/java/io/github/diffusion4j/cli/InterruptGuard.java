@@ -16,6 +16,10 @@ final class InterruptGuard implements AutoCloseable {
   /** What a signal does first (then the hook waits for {@link #close()}). */
   private final Runnable stop;
 
+  /** Guards {@link #finishing} and the hook's decision to stop the work. */
+  private final Object lock = new Object();
+  /** Set inside {@link #finish}: a signal then waits for the work instead of stopping it. */
+  private boolean finishing;
   /** Set by the hook when a signal came, before it asks the work to stop. */
   private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Set by {@link #said} where it cleared an interrupt that no signal made, which {@link #close()} sets again. */
@@ -57,8 +61,7 @@ final class InterruptGuard implements AutoCloseable {
   InterruptGuard(Runnable stop) {
     this.stop = stop;
     hook = new Thread(() -> {
-      signalled.set(true);
-      stop.run();
+      stopOnSignal();
       try {
         finished.await(120, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
@@ -99,8 +102,40 @@ final class InterruptGuard implements AutoCloseable {
 
   /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
   void signalled() {
-    signalled.set(true);
-    stop.run();
+    stopOnSignal();
+  }
+
+  private void stopOnSignal() {
+    synchronized (lock) {
+      signalled.set(true);
+      if (!finishing) {
+        stop.run();
+      }
+    }
+  }
+
+  /**
+   * Finishes work that must not be cut short once begun, such as writing a file from results already computed (the
+   * samples' commit, a report's JSON): a signal meanwhile waits for it (an interrupted file channel closes and refuses
+   * the write, so the finished work was lost and "nothing was written" said), and asks the command to stop once it is
+   * done. An interrupt present before the work is kept for after it ({@link io.github.diffusion4j.io.AtomicFiles#uninterrupted(Runnable)}).
+   *
+   * @param work the work
+   */
+  void finish(Runnable work) {
+    synchronized (lock) {
+      finishing = true;
+    }
+    try {
+      io.github.diffusion4j.io.AtomicFiles.uninterrupted(work);
+    } finally {
+      synchronized (lock) {
+        finishing = false;
+        if (signalled.get()) {
+          stop.run(); // the signal that came meanwhile (or before) stops what follows
+        }
+      }
+    }
   }
 
   @Override

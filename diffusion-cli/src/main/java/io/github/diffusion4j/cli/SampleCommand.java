@@ -182,7 +182,7 @@ final class SampleCommand implements Callable<Integer> {
           } else {
             sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
           }
-          output.commit();
+          guard.finish(output::commit); // every sample is drawn: a signal now waits for the file
         } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           bar.close(); // the progress line ends before the message
           return guard.said(e, o, "nothing was written to " + out); // said before the guard lets the JVM go (it was silent)

@@ -72,4 +72,45 @@ class InterruptGuardTest {
       Thread.interrupted();
     }
   }
+
+  /**
+   * Work that must not be cut short once begun (a commit of samples already drawn, a report's JSON) runs to its end
+   * under {@code finish} when a signal comes meanwhile or came just before: the signal's interrupt closed the file's
+   * channel mid-write, so the finished work was lost; it now stops the command once the work is done.
+   */
+  @Test
+  void aSignalWhileFinishingWaitsForTheWorkThenStopsTheCommand(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Path file = dir.resolve("report.json");
+    Thread command = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(command::interrupt)) {
+      guard.finish(() -> {
+        guard.signalled(); // mid-work, as the hook does on a signal
+        assertFalse(Thread.currentThread().isInterrupted(), "the signal waits for the work");
+        write(file, "{\"a\": 1}");
+      });
+      assertTrue(Thread.interrupted(), "the signal stops the command once the work is done");
+    }
+    assertEquals("{\"a\": 1}", java.nio.file.Files.readString(file));
+    try (InterruptGuard guard = new InterruptGuard(command::interrupt)) {
+      guard.signalled(); // just before the work: its interrupt is already set
+      guard.finish(() -> write(file, "{\"b\": 2}"));
+      assertTrue(Thread.interrupted(), "kept for after the work");
+    }
+    assertEquals("{\"b\": 2}", java.nio.file.Files.readString(file));
+    try (InterruptGuard guard = new InterruptGuard(command::interrupt)) {
+      guard.finish(() -> write(file, "{\"c\": 3}"));
+      assertFalse(Thread.currentThread().isInterrupted(), "no signal, no interrupt");
+      guard.signalled(); // after the work: stops the command as before
+      assertTrue(Thread.interrupted());
+    }
+  }
+
+  private static void write(java.nio.file.Path file, String text) {
+    try {
+      io.github.diffusion4j.io.AtomicFiles.writeString(file, text);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }
