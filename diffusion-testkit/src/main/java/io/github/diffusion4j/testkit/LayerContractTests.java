@@ -15,6 +15,7 @@ import io.github.diffusion4j.nn.Layer;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
@@ -528,6 +529,56 @@ public abstract class LayerContractTests extends BackendFixture {
       check("conv3x3_16_channels", Shape.of(16, 16, 16), layout("pre", new int[] {16, 16, 1, 1}, "c", new int[] {16, 16, 3, 3}),
           (b, x) -> b.conv("c", b.conv("pre", x, 16, 1, 1, NONE), 16, 3, 1, same));
     }
+
+    /**
+     * Paddings that differ between the sides or between the axes, and an image that is not square: the golden cases
+     * and the U-Nets pad every side alike or only the bottom and right by the same amount, and their images are
+     * square, so a backend that swapped the rows' and columns' paddings or sizes would pass them. Each case here
+     * gives another output shape or other values if the vertical and horizontal settings were exchanged.
+     */
+    @Test
+    void asymmetricPaddingsAndNonSquareImages() {
+      Shape wide = Shape.of(4, 6, 8);
+      // top 1, left 0, bottom 1, right 2: symmetric rows, asymmetric columns
+      check("conv3x3_pad_1_0_1_2", wide, layout("pre", new int[] {4, 4, 1, 1}, "c", new int[] {4, 4, 3, 3}),
+          (b, x) -> b.conv("c", b.conv("pre", x, 4, 1, 1, NONE), 4, 3, 1, new Layer.Padding(1, 0, 1, 2)));
+      // each axis symmetric, but 2 rows against 1 column (6 x 8 -> 8 x 8), then 0 rows against 1 column (-> 6 x 8)
+      check("conv3x3_pad_2_1", wide, layout("pre", new int[] {4, 4, 1, 1}, "c", new int[] {4, 4, 3, 3},
+          "d", new int[] {4, 4, 3, 3}),
+          (b, x) -> b.conv("d", b.conv("c", b.conv("pre", x, 4, 1, 1, NONE), 4, 3, 1, new Layer.Padding(2, 1, 2, 1)),
+              4, 3, 1, new Layer.Padding(0, 1, 0, 1)));
+      // a stride-2 downsampling with only a left and a top pad, then nearest upsampling of a 3 x 4 plane
+      check("conv_stride2_pad_top_left_upsample", wide, layout("pre", new int[] {4, 4, 1, 1}, "c", new int[] {4, 4, 3, 3}),
+          (b, x) -> b.upsample(b.conv("c", b.conv("pre", x, 4, 1, 1, NONE), 4, 3, 2, new Layer.Padding(1, 1, 0, 0)), 2));
+    }
+
+    /**
+     * A group norm read by an activation and by another layer: a backend that fuses a group norm with its only
+     * reader's activation must not take this activation as applied (nor apply it to the other reader's input).
+     */
+    @Test
+    void groupNormReadByAnActivationAndAnotherLayer() {
+      check("group_norm_two_readers", layout("pre", new int[] {4, 4, 1, 1}, "gn", new int[] {4}),
+          (b, x) -> {
+            Node g = b.groupNorm("gn", b.conv("pre", x, 4, 1, 1, NONE), 2, 1e-5);
+            return b.add(b.silu(g), g);
+          });
+    }
+
+    /**
+     * A concatenation whose first part needs no gradient (the network's input) and whose second does, in a network of
+     * linear layers, activations, concatenations and reshapes only (the kinds a backend may differentiate by hand):
+     * the second part's gradient starts after the first part's channels whether or not the first one's is wanted.
+     */
+    @Test
+    void aConcatenationWhoseFirstPartNeedsNoGradient() {
+      LinkedHashMap<String, int[]> layout = layout("a", new int[] {12, 144}, "c", new int[] {144, 156});
+      check("concat_input_first", layout, (b, x) -> {
+        Node flat = b.reshape(x, Shape.of(144));
+        Node h = b.concat(flat, b.silu(b.linear("a", flat, 12)));
+        return b.reshape(b.linear("c", h, 144), LayerCases.IMAGE);
+      });
+    }
   }
 
   /** Reshapes (image to vector and back, in the linear case). */
@@ -567,24 +618,73 @@ public abstract class LayerContractTests extends BackendFixture {
   @Test
   void theMovingAverageReadsAsTheWeightsUntilItStarts() {
     Map<String, int[]> layout = LayerCases.get("linear").spec().parameterShapes();
-    try (io.github.diffusion4j.nn.ParameterStore store = backend.layers().parameters(layout)) {
+    try (ParameterStore store = backend.layers().parameters(layout)) {
       float[] w = GoldenCases.input(store.size());
-      store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.WEIGHTS, w);
+      store.write(ParameterStore.Buffer.WEIGHTS, w);
       assertTrue(!store.hasAverage(), "no average before updateAverage or a write of it");
-      assertArrayEquals(w, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE), "the average before it starts");
+      assertArrayEquals(w, store.read(ParameterStore.Buffer.AVERAGE), "the average before it starts");
       assertThrows(IllegalArgumentException.class,
-          () -> store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE, new float[store.size() - 1]));
+          () -> store.write(ParameterStore.Buffer.AVERAGE, new float[store.size() - 1]));
       assertThrows(IllegalArgumentException.class,
-          () -> store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.WEIGHTS, new float[store.size() + 1]));
+          () -> store.write(ParameterStore.Buffer.WEIGHTS, new float[store.size() + 1]));
       store.updateAverage(0.5);
       assertTrue(store.hasAverage());
-      assertArrayEquals(w, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE), "started at the weights");
+      assertArrayEquals(w, store.read(ParameterStore.Buffer.AVERAGE), "started at the weights");
     }
-    try (io.github.diffusion4j.nn.ParameterStore store = backend.layers().parameters(layout)) {
+    try (ParameterStore store = backend.layers().parameters(layout)) {
       float[] a = GoldenCases.target(store.size());
-      store.write(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE, a);
+      store.write(ParameterStore.Buffer.AVERAGE, a);
       assertTrue(store.hasAverage(), "a write starts the average");
-      assertArrayEquals(a, store.read(io.github.diffusion4j.nn.ParameterStore.Buffer.AVERAGE));
+      assertArrayEquals(a, store.read(ParameterStore.Buffer.AVERAGE));
+    }
+  }
+
+  /**
+   * {@link ParameterStore#adam} and {@link ParameterStore#updateAverage}
+   * give the reference store's weights, moments and average, in settings where every term of the update counts: a
+   * large epsilon (the models' 1e-8 is lost next to gradients of order one, so a misplaced bias correction of it would
+   * go unseen), a large weight decay, no clipping ({@code maxGradNorm} 0) and clipping that is active, three steps
+   * (the bias corrections differ per step), and an average decay other than one half (which is symmetric in the
+   * average and the weights). Tolerance 1e-5 relative to each buffer's largest value: a few float32 operations per
+   * value, against the reference's double arithmetic rounded to float per step (the suite's {@code TOL}).
+   */
+  @Test
+  void parameterUpdatesMatchTheReferenceStore() {
+    Map<String, int[]> layout = LayerCases.get("linear").spec().parameterShapes();
+    ParameterStore.AdamUpdate[] settings = {
+      new ParameterStore.AdamUpdate(0.05, 0.8, 0.99, 0.3, 0.2, 0, 1),
+      new ParameterStore.AdamUpdate(0.05, 0.8, 0.99, 0.3, 0.2, 0.5, 1)};
+    try (ReferenceBackend ref = new ReferenceBackend()) {
+      for (ParameterStore.AdamUpdate u : settings) {
+        try (ParameterStore expected = ref.layers().parameters(layout);
+            ParameterStore actual = backend.layers().parameters(layout)) {
+          float[] w = GoldenCases.input(expected.size());
+          for (ParameterStore s : List.of(expected, actual)) {
+            s.write(ParameterStore.Buffer.WEIGHTS, w);
+            s.updateAverage(0.9);
+          }
+          for (int step = 1; step <= 3; step++) {
+            float[] g = GoldenCases.target(expected.size());
+            for (int i = 0; i < g.length; i++) {
+              g[i] *= step; // a norm of about 5 to 15: above the clipping bound of 0.5
+            }
+            ParameterStore.AdamUpdate at = new ParameterStore.AdamUpdate(
+                u.learningRate(), u.beta1(), u.beta2(), u.epsilon(), u.weightDecay(), u.maxGradNorm(), step);
+            for (ParameterStore s : List.of(expected, actual)) {
+              s.write(ParameterStore.Buffer.GRADIENTS, g);
+              s.adam(at);
+              s.updateAverage(0.9);
+            }
+            for (ParameterStore.Buffer b : ParameterStore.Buffer.values()) {
+              if (b == ParameterStore.Buffer.GRADIENTS) {
+                continue;
+              }
+              float[] e = expected.read(b);
+              assertClose(e, actual.read(b), b + " after Adam step " + step + " of " + u);
+            }
+          }
+        }
+      }
     }
   }
 
