@@ -107,9 +107,57 @@ class ConvolutionTest {
       PtNDArray one = PtArrays.fromArray(sub, java.util.Arrays.copyOf(v, 40), 2, 1, 4, 5);
       PtNDArray oneCl = PtArrays.channelsLast(one);
       assertArrayEquals(java.util.Arrays.copyOf(v, 40), PtArrays.read(PtArrays.contiguous(oneCl), 40));
+      for (int c = 2; c <= 4; c++) { // few channels, the single channel's shortcut not applying
+        PtNDArray few = PtArrays.fromArray(sub, java.util.Arrays.copyOf(v, 2 * c * 20), 2, c, 4, 5);
+        PtNDArray fewCl = PtArrays.channelsLast(few);
+        assertTrue(PtArrays.isContiguous(JniUtils.permute(fewCl, new long[] {0, 2, 3, 1})), c + " channels");
+        assertArrayEquals(java.util.Arrays.copyOf(v, 2 * c * 20), PtArrays.read(PtArrays.contiguous(fewCl), 2 * c * 20),
+            c + " channels");
+      }
       PtNDArray flat = PtArrays.fromArray(sub, new float[6], 2, 3);
       assertSame(flat, PtArrays.channelsLast(flat), "only 4-D arrays have a channels-last layout");
     }
+  }
+
+  /**
+   * A convolution asked for channels-last input gets it, whether the caller's array is plain or channels-last already,
+   * and its output is channels-last too (so the next layers stay in that layout), with either strategy; without it a
+   * row-major input gives a row-major output. Only the
+   * layout is checked: the direct strategy's numbers may be wrong on this CPU, which is what the self-check is for.
+   */
+  @Test
+  void aChannelsLastConvolutionTakesAndGivesChannelsLastArrays() {
+    boolean before = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try (PtNDManager sub = (PtNDManager) manager.newSubManager()) {
+      Random r = new Random(11);
+      PtNDArray x = PtArrays.fromArray(sub, Convolution.SelfCheck.gaussian(r, 2 * 3 * 5 * 5), 2, 3, 5, 5);
+      PtNDArray w = PtArrays.fromArray(sub, Convolution.SelfCheck.gaussian(r, 4 * 3 * 3 * 3), 4, 3, 3, 3);
+      for (Convolution.Strategy s : Convolution.Strategy.values()) {
+        for (PtNDArray in : List.of(x, PtArrays.channelsLast(x))) {
+          PtNDArray y = Convolution.apply(s, true, in, w, null, 1, new int[] {1, 1, 1, 1});
+          assertFalse(PtArrays.isContiguous(y), s + ": a channels-last output of 4 channels is not row-major");
+          assertTrue(PtArrays.isContiguous(JniUtils.permute(y, new long[] {0, 2, 3, 1})), s + ": channels-last output");
+        }
+        PtNDArray plain = Convolution.apply(s, false, x, w, null, 1, new int[] {1, 1, 1, 1});
+        assertTrue(PtArrays.isContiguous(plain), s + ": a plain convolution of a row-major input is row-major");
+      }
+    } finally {
+      JniUtils.setGradMode(before);
+    }
+  }
+
+  /**
+   * The self-check's comparison passes float rounding and fails a NaN (the input gradient's known failure can read
+   * freed memory) and an error of a tenth of a percent, ten times its tolerance (the known failures are larger, but a
+   * comparison that let such errors through would let a wrong strategy through).
+   */
+  @Test
+  void theSelfChecksComparisonRefusesNanAndErrorsAboveItsTolerance() {
+    float[] expected = {1f, -2f, 0.5f};
+    assertNull(Convolution.SelfCheck.compare("x", new float[] {1f, -2f, 0.5f + 1e-6f}, expected));
+    assertNotNull(Convolution.SelfCheck.compare("x", new float[] {1f, Float.NaN, 0.5f}, expected));
+    assertNotNull(Convolution.SelfCheck.compare("x", new float[] {1f, -2f, 0.5f + 2e-3f}, expected));
   }
 
   @Test

@@ -243,6 +243,24 @@ class DjlLayersTest extends DjlBackendTest {
    * reference kernels', to the tolerances of {@link #everyLayerKindMatchesTheReferenceKernels}, in one pass and
    * in one-item passes whose gradients add up.
    */
+  /**
+   * A layer's view of a parameter must have the parameter's size, and one of another size is refused by the store
+   * with an {@link IllegalArgumentException} that names the parameter and both shapes, before libtorch sees it (its
+   * own error names neither, and a view of another size would read a neighbouring parameter's values).
+   */
+  @Test
+  void aParameterViewOfAnotherSizeIsRefused() {
+    Map<String, int[]> layout = new LinkedHashMap<>();
+    layout.put("a", new int[] {2, 3});
+    layout.put("b", new int[] {4});
+    try (DjlParameters p = (DjlParameters) backend.layers().parameters(layout)) {
+      assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 5));
+      assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 7));
+      assertThrows(IllegalArgumentException.class, () -> p.leaf("b", 3));
+      assertEquals(6, p.leaf("a", 3, 2).size());
+    }
+  }
+
   @Test
   void aNetworkOfTheHandDifferentiatedKindsMatchesTheReferenceKernels() {
     Probe spec = Probe.handDifferentiated();
