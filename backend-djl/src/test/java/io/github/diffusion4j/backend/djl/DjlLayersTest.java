@@ -297,8 +297,10 @@ class DjlLayersTest extends DjlBackendTest {
    * With a pass memory of one byte every item is a pass of its own: the gradients of the five passes add up in
    * the flat gradient (and the loss's factor is applied once), so gradients, losses and predictions are those of
    * the whole batch in one pass to float rounding (1e-5 relative; a pass that lost another's gradient would be
-   * off by tens of percent), and the weights after three Adam steps (lr 1e-3) agree to 1e-6, a thousandth of
-   * one step.
+   * off by tens of percent), and the weights after three Adam steps (lr 1e-3) agree to 1e-5, a hundredth of one
+   * step: Adam divides each gradient element by its own running size, so an element whose gradient is near the
+   * rounding of the five passes' sum moves by a rounding-sized fraction of a step (0.86e-6 seen on the Zen 5, 1.07e-6
+   * with oneDNN limited to AVX2, where the bound was 1e-6); a lost pass moves them by tenths of a step.
    */
   @Test
   void aBatchSplitIntoPassesGivesTheWholeBatchsResults() {
@@ -320,7 +322,7 @@ class DjlLayersTest extends DjlBackendTest {
       }
       double w = absoluteDifference(whole.stateDict(), split.stateDict());
       System.out.printf(Locale.ROOT, "one pass against one-item passes: gradients %.2e, weights %.2e%n", g, w);
-      assertTrue(w < 1e-6, "weights differ by " + w);
+      assertTrue(w < 1e-5, "weights differ by " + w);
       float[] p = whole.predict(x, ts).toFloatArray();
       assertTrue(Batches.maxAbsDiff(p, split.predict(x, ts).toFloatArray()) < 1e-5 * scaleOf(p));
     }
