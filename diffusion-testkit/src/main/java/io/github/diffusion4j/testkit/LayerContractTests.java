@@ -688,6 +688,235 @@ public abstract class LayerContractTests extends BackendFixture {
     }
   }
 
+  // ------------------------------------------------------------------ passes reading several stores
+
+  /** The loss factor of the passes below: not 1 (nor 1/2), so a factor of the gradient taken once too often or too few times shows. */
+  private static final double SCALE = 0.37;
+
+  /** Another loss factor, for a pass that adds to a gradient begun with {@link #SCALE}. */
+  private static final double OTHER_SCALE = 0.21;
+
+  /**
+   * A network whose parameters live in two stores, one per layer with parameters ({@code "a.*"} in store A,
+   * {@code "b.*"} in store B), compiled by one backend, with a second network of one layer {@code "c"} like a, whose
+   * parameters are also in store A (a backend may compile each parameter into one kernel only, so the second network
+   * reads other entries of the same store).
+   * It drives the kernels as the SPI lets any caller: forward in node order, then {@link
+   * io.github.diffusion4j.nn.Pass#mseBackward} or {@link io.github.diffusion4j.nn.Pass#mse} and each kernel's
+   * backward in reverse, as {@link io.github.diffusion4j.nn.LayerBackend#differentiation} says.
+   */
+  private static final class TwoStores implements AutoCloseable {
+    private final Backend backend;
+    private final Network both;
+    private final Network aOnly;
+    final ParameterStore a;
+    final ParameterStore b;
+    private final io.github.diffusion4j.nn.Kernel[] bothKernels;
+    private final io.github.diffusion4j.nn.Kernel[] aOnlyKernels;
+
+    /**
+     * Compiles the networks.
+     *
+     * @param backend the backend
+     * @param convolution whether layer a is a 3x3 convolution (else a linear layer, so the whole network has
+     *     kernels that differentiate by hand on every backend that can)
+     */
+    TwoStores(Backend backend, boolean convolution) {
+      this.backend = backend;
+      Shape image = Shape.of(2, 3, 3);
+      Map<String, int[]> layoutLayerA = layoutOfA("a", convolution);
+      Map<String, int[]> layoutLayerC = layoutOfA("c", convolution);
+      LinkedHashMap<String, int[]> layoutA = new LinkedHashMap<>(layoutLayerA);
+      layoutA.putAll(layoutLayerC);
+      LinkedHashMap<String, int[]> layoutB = new LinkedHashMap<>();
+      layoutB.put("b.weight", new int[] {18, 18});
+      layoutB.put("b.bias", new int[] {18});
+      LinkedHashMap<String, int[]> layout = new LinkedHashMap<>(layoutLayerA);
+      layout.putAll(layoutB);
+      NetworkBuilder nb = new NetworkBuilder(layout);
+      Node h = layerA(nb, "a", nb.input(image), convolution);
+      Node out = nb.linear("b", nb.reshape(nb.silu(h), Shape.of(18)), 18);
+      this.both = nb.build(nb.reshape(out, image));
+      NetworkBuilder na = new NetworkBuilder(layoutLayerC);
+      this.aOnly = na.build(layerA(na, "c", na.input(image), convolution));
+      this.a = backend.layers().parameters(layoutA);
+      this.b = backend.layers().parameters(layoutB);
+      float[] wa = GoldenCases.input(a.size());
+      float[] wb = GoldenCases.target(b.size());
+      for (int i = 0; i < wa.length; i++) {
+        wa[i] *= 0.4f; // keeps the activations of order one
+      }
+      a.write(ParameterStore.Buffer.WEIGHTS, wa);
+      b.write(ParameterStore.Buffer.WEIGHTS, wb);
+      this.bothKernels = compile(both);
+      this.aOnlyKernels = compile(aOnly);
+    }
+
+    /** The parameters of a layer of store A. */
+    private static Map<String, int[]> layoutOfA(String name, boolean convolution) {
+      LinkedHashMap<String, int[]> layout = new LinkedHashMap<>();
+      layout.put(name + ".weight", convolution ? new int[] {2, 2, 3, 3} : new int[] {18, 18});
+      layout.put(name + ".bias", new int[] {convolution ? 2 : 18});
+      return layout;
+    }
+
+    /** A layer of store A, {@code [2, 3, 3] -> [2, 3, 3]} (a network's output has its input's shape). */
+    private static Node layerA(NetworkBuilder nb, String name, Node x, boolean convolution) {
+      return convolution
+          ? nb.conv(name, x, 2, 3, 1, Layer.Padding.of(1))
+          : nb.reshape(nb.linear(name, nb.reshape(x, Shape.of(18)), 18), x.itemShape());
+    }
+
+    /** Each node's kernel, bound to the store of its parameters (A for parameter-free kinds). */
+    private io.github.diffusion4j.nn.Kernel[] compile(Network network) {
+      io.github.diffusion4j.nn.Kernel[] k = new io.github.diffusion4j.nn.Kernel[network.size()];
+      for (Node n : network.nodes()) {
+        if (!n.layer().isSource()) {
+          boolean inB = n.layer().parameterNames().stream().anyMatch(p -> p.startsWith("b."));
+          k[n.id()] = backend.layers().kernel(network, n, inB ? b : a);
+        }
+      }
+      return k;
+    }
+
+    /**
+     * One training pass over items {@code [from, from + items)} of a batch of three, adding to the stores'
+     * gradients.
+     *
+     * @param readBoth whether the pass evaluates the network of both stores (else the one reading store A alone)
+     * @return the loss
+     */
+    double pass(boolean readBoth, int from, int items, double scale) {
+      Network network = readBoth ? both : aOnly;
+      io.github.diffusion4j.nn.Kernel[] kernels = readBoth ? bothKernels : aOnlyKernels;
+      boolean manual = backend.layers().differentiation(network) == io.github.diffusion4j.nn.LayerBackend.Differentiation.MANUAL;
+      TensorFactory t = backend.tensors();
+      Shape outItem = network.node(network.output()).itemShape();
+      try (TensorScope s = t.openScope();
+          io.github.diffusion4j.nn.Pass pass = backend.layers().open(network, items, true)) {
+        io.github.diffusion4j.tensor.Tensor x = t.fromArray(GoldenCases.input(3 * 18), Shape.batchOf(3, network.inputShape()));
+        io.github.diffusion4j.tensor.Tensor target = t.fromArray(GoldenCases.target(3 * outItem.size()), Shape.batchOf(3, outItem));
+        io.github.diffusion4j.nn.Value[] values = new io.github.diffusion4j.nn.Value[network.size()];
+        io.github.diffusion4j.nn.Saved[] saved = new io.github.diffusion4j.nn.Saved[network.size()];
+        for (Node n : network.nodes()) {
+          if (n.layer().isSource()) {
+            values[n.id()] = pass.input(x, from);
+            continue;
+          }
+          io.github.diffusion4j.nn.Value[] in = n.inputs().stream().map(i -> values[i]).toArray(io.github.diffusion4j.nn.Value[]::new);
+          saved[n.id()] = new io.github.diffusion4j.nn.Saved();
+          values[n.id()] = kernels[n.id()].forward(in, pass, saved[n.id()]);
+        }
+        io.github.diffusion4j.nn.Value prediction = values[network.output()];
+        if (!manual) {
+          return pass.mseBackward(prediction, target, from, scale);
+        }
+        io.github.diffusion4j.nn.Pass.Loss loss = pass.mse(prediction, target, from, scale);
+        io.github.diffusion4j.nn.Value g = loss.gradient();
+        for (int id = network.output(); id >= 0; id--) { // a chain: each node reads the one before it
+          Node n = network.node(id);
+          if (n.layer().isSource()) {
+            break;
+          }
+          io.github.diffusion4j.nn.Value[] in = n.inputs().stream().map(i -> values[i]).toArray(io.github.diffusion4j.nn.Value[]::new);
+          boolean[] needed = new boolean[in.length];
+          for (int i = 0; i < in.length; i++) {
+            needed[i] = !network.node(n.inputs().get(i)).layer().isSource();
+          }
+          g = kernels[id].backward(g, in, values[id], needed, pass, saved[id])[0];
+        }
+        return loss.value();
+      }
+    }
+
+    @Override
+    public void close() {
+      a.close();
+      b.close();
+    }
+  }
+
+  /** Store A's and store B's buffer, one after the other. */
+  private static float[] both(TwoStores s, ParameterStore.Buffer buffer) {
+    float[] x = s.a.read(buffer);
+    float[] y = s.b.read(buffer);
+    float[] r = java.util.Arrays.copyOf(x, x.length + y.length);
+    System.arraycopy(y, 0, r, x.length, y.length);
+    return r;
+  }
+
+  /**
+   * Runs the same passes on the reference backend and the backend under test, then compares each store's gradient,
+   * and the weights after an Adam step on each store. Tolerance: the suite's {@code TOL} (1e-5 relative to each
+   * vector's largest value), as for the layer cases: three layers of float32 arithmetic; a gradient off by a factor
+   * (2, 0.37, 0) misses by far more.
+   */
+  private void checkPasses(boolean convolution, String what, java.util.function.Consumer<TwoStores> passes) {
+    try (ReferenceBackend ref = new ReferenceBackend();
+        TwoStores expected = new TwoStores(ref, convolution);
+        TwoStores actual = new TwoStores(backend, convolution)) {
+      String net = (convolution ? "conv" : "linear") + " then linear, " + what;
+      passes.accept(expected);
+      passes.accept(actual);
+      assertClose(expected.a.read(ParameterStore.Buffer.GRADIENTS), actual.a.read(ParameterStore.Buffer.GRADIENTS),
+          net + ": store A's gradient");
+      assertClose(expected.b.read(ParameterStore.Buffer.GRADIENTS), actual.b.read(ParameterStore.Buffer.GRADIENTS),
+          net + ": store B's gradient");
+      ParameterStore.AdamUpdate u = new ParameterStore.AdamUpdate(0.05, 0.8, 0.99, 0.3, 0.2, 0, 1);
+      for (TwoStores s : List.of(expected, actual)) {
+        s.a.adam(u);
+        s.b.adam(u);
+      }
+      assertClose(both(expected, ParameterStore.Buffer.WEIGHTS), both(actual, ParameterStore.Buffer.WEIGHTS),
+          net + ": the weights after an Adam step on each store");
+    }
+  }
+
+  /**
+   * A pass whose kernels read two stores (the SPI compiles each node with any store of the backend) adds each
+   * layer's gradient, at the loss's whole factor {@code 2 scale}, to its own store, as one store would: a batch of
+   * three in two passes, the loss at a factor other than one.
+   */
+  @Test
+  void aPassReadingTwoStoresAddsToEach() {
+    for (boolean convolution : new boolean[] {false, true}) {
+      checkPasses(convolution, "two passes reading both stores", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(true, 0, 2, SCALE);
+        s.pass(true, 2, 1, SCALE);
+      });
+    }
+  }
+
+  /**
+   * {@link ParameterStore.Buffer#GRADIENTS} is the gradient accumulated since {@link ParameterStore#zeroGradients()},
+   * and a backward pass adds to the store's gradient ({@link io.github.diffusion4j.nn.Kernel#backward}, {@link
+   * io.github.diffusion4j.nn.Pass#mseBackward}): a gradient written with {@link ParameterStore#write} is where the
+   * next backward passes start adding, at their own loss factors.
+   */
+  @Test
+  void aBackwardPassAddsToAWrittenGradient() {
+    for (boolean convolution : new boolean[] {false, true}) {
+      checkPasses(convolution, "a written gradient, then passes", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        float[] g = GoldenCases.target(s.a.size());
+        s.a.write(ParameterStore.Buffer.GRADIENTS, g);
+        s.b.write(ParameterStore.Buffer.GRADIENTS, GoldenCases.input(s.b.size()));
+        s.pass(false, 0, 3, SCALE);
+        s.pass(false, 0, 2, OTHER_SCALE);
+      });
+      checkPasses(convolution, "a pass, a written gradient, then passes", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(false, 0, 3, OTHER_SCALE);
+        s.a.write(ParameterStore.Buffer.GRADIENTS, GoldenCases.target(s.a.size()));
+        s.pass(true, 0, 3, SCALE);
+      });
+    }
+  }
+
   @Test
   void everyGoldenCaseBelongsToAKind() {
     assertArrayEquals(
