@@ -890,6 +890,28 @@ public abstract class LayerContractTests extends BackendFixture {
   }
 
   /**
+   * A store's gradient is the sum of every backward pass since {@link ParameterStore#zeroGradients()}, whether the
+   * pass read that store alone or with another, in either order, and whatever each pass's loss factor.
+   */
+  @Test
+  void aStoreReadAloneAndWithAnotherAddsBoth() {
+    for (boolean convolution : new boolean[] {false, true}) {
+      checkPasses(convolution, "store A alone, then both", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(false, 0, 3, OTHER_SCALE);
+        s.pass(true, 0, 3, SCALE);
+      });
+      checkPasses(convolution, "both, then store A alone", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(true, 0, 3, SCALE);
+        s.pass(false, 0, 3, OTHER_SCALE);
+      });
+    }
+  }
+
+  /**
    * {@link ParameterStore.Buffer#GRADIENTS} is the gradient accumulated since {@link ParameterStore#zeroGradients()},
    * and a backward pass adds to the store's gradient ({@link io.github.diffusion4j.nn.Kernel#backward}, {@link
    * io.github.diffusion4j.nn.Pass#mseBackward}): a gradient written with {@link ParameterStore#write} is where the

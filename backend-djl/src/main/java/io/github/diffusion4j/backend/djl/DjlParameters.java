@@ -301,6 +301,23 @@ final class DjlParameters implements ParameterStore {
     return factor / gradientScale;
   }
 
+  /**
+   * Gives up the gradient's pending factor ({@link #scaleGradient}) before a backward pass that feeds the whole loss
+   * gradient, one whose kernels read several stores (one fed gradient cannot suit each store's factor): multiplies
+   * what the gradient holds by its factor, which is then 1, so that this pass and later ones, of this store alone
+   * or with others, add to the gradient at its true scale. Without this, a pass of this store alone before or after
+   * such a pass would apply its factor to the other pass's gradient as well.
+   */
+  void unscaleGradient() {
+    if (!Double.isNaN(gradientScale) && gradientScale != 1 && size > 0) {
+      collect();
+      try (PtNDArray factor = PtArrays.scalar(manager, gradientScale)) {
+        JniUtils.muli(gradient, factor);
+      }
+    }
+    gradientScale = 1;
+  }
+
   /** The factor to multiply the flat gradient's values by. */
   private double gradientFactor() {
     return Double.isNaN(gradientScale) ? 1 : gradientScale;

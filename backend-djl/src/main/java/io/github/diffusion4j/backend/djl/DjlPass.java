@@ -312,9 +312,12 @@ final class DjlPass implements Pass {
   /**
    * Makes {@code d} the loss's gradient up to the factor the parameters take on ({@link
    * DjlParameters#scaleGradient}): multiplies it by what they do not (all of {@code 2 scale} when no single store
-   * was read).
+   * was read, after each store read has applied its own pending factor, {@link DjlParameters#unscaleGradient}).
    */
   private void scaleForParameters(PtNDArray d, double scale) {
+    if (mixed) {
+      stores.forEach(DjlParameters::unscaleGradient);
+    }
     double rest = parameters == null || mixed ? 2 * scale : parameters.scaleGradient(2 * scale);
     if (rest != 1) {
       try (PtNDArray factor = PtArrays.scalar(backend.root(), rest)) {
