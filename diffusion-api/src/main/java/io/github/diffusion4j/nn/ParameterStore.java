@@ -48,7 +48,9 @@ public interface ParameterStore extends AutoCloseable {
   float[] read(Buffer buffer);
 
   /**
-   * Overwrites one vector (a write of {@link Buffer#AVERAGE} starts the moving average at {@code values}).
+   * Overwrites one vector (a write of {@link Buffer#AVERAGE} starts the moving average at {@code values}). A write
+   * of {@link Buffer#GRADIENTS} replaces the gradient: the backward passes that follow add to the values written, as
+   * to any gradient ({@link Kernel#backward}, {@link Pass#mseBackward}), whatever their loss factors.
    *
    * @param buffer which one
    * @param values {@link #size()} values in layout order
