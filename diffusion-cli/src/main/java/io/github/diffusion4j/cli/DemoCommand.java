@@ -102,8 +102,14 @@ final class DemoCommand implements Callable<Integer> {
               folder.ddpmSamples(), null, terminal, sink));
           EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
-          AtomicFiles.writeString(folder.quality(), "{\"" + d.sampler().name() + "\": " + qDdim.toJson()
-              + ", \"ddpm\": " + qDdpm.toJson() + "}\n");
+          String quality = "{\"" + d.sampler().name() + "\": " + qDdim.toJson() + ", \"ddpm\": " + qDdpm.toJson() + "}\n";
+          guard.finish(() -> { // scored: a signal now waits for the file
+            try {
+              AtomicFiles.writeString(folder.quality(), quality);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
         } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           return guard.said(e, out, TrainCommand.unsampled(run, folder, "the samples were not all drawn, scored and written"));
         } finally {

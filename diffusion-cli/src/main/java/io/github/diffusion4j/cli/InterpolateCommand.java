@@ -117,8 +117,8 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      // Ctrl-C (SIGINT) or SIGTERM interrupts the inversion or sampling, which ends before its next step, and a file
-      // being written is abandoned with its temporary deleted before the guard lets the JVM go
+      // Ctrl-C (SIGINT) or SIGTERM interrupts the inversion or sampling, which ends before its next step; once every
+      // image is drawn, a signal waits for the file to be written (InterruptGuard.finish)
       try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
         InputImages ends = images != null && checked == null ? ends(image) : checked;
         Sampler ddim = d.sampler();
@@ -142,11 +142,11 @@ final class InterpolateCommand implements Callable<Integer> {
           float[] drawn = images;
           int planned = d.plan().size();
           guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, ends)); // all drawn: a signal waits
-        } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
+        } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
           return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
         }
         spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
-        if (ends != null) {
+        if (ends != null && !Thread.currentThread().isInterrupted()) { // a signal came during the write: done
           int k = image.size();
           boolean fewer = d.plan().size() < d.schedule().size();
           spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "

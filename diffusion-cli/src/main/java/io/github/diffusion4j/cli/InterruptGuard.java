@@ -8,7 +8,8 @@ import java.util.concurrent.TimeUnit;
  * holds the JVM until the command has finished its clean-up, or two minutes at most: training's final
  * checkpoint and report ({@code requestStop}), or, for sampling and {@code data bench}, an interrupt of the
  * command's thread, which ends sampling and training at their next step, and the deletion of their
- * temporaries as their resources close (open the guard first, so it is released last).
+ * temporaries as their resources close (open the guard first, so it is released last). Inside {@link #finish}
+ * (the writing of results already computed) a signal waits for the work, then stops the command.
  */
 final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -18,8 +19,8 @@ final class InterruptGuard implements AutoCloseable {
 
   /** Guards {@link #finishing} and the hook's decision to stop the work. */
   private final Object lock = new Object();
-  /** Set inside {@link #finish}: a signal then waits for the work instead of stopping it. */
-  private boolean finishing;
+  /** How many {@link #finish} calls are running: while any is, a signal waits for the work instead of stopping it. */
+  private int finishing;
   /** Set by the hook when a signal came, before it asks the work to stop. */
   private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Set by {@link #said} where it cleared an interrupt that no signal made, which {@link #close()} sets again. */
@@ -108,7 +109,7 @@ final class InterruptGuard implements AutoCloseable {
   private void stopOnSignal() {
     synchronized (lock) {
       signalled.set(true);
-      if (!finishing) {
+      if (finishing == 0) {
         stop.run();
       }
     }
@@ -124,14 +125,14 @@ final class InterruptGuard implements AutoCloseable {
    */
   void finish(Runnable work) {
     synchronized (lock) {
-      finishing = true;
+      finishing++;
     }
     try {
       io.github.diffusion4j.io.AtomicFiles.uninterrupted(work);
     } finally {
       synchronized (lock) {
-        finishing = false;
-        if (signalled.get()) {
+        finishing--;
+        if (finishing == 0 && signalled.get()) {
           stop.run(); // the signal that came meanwhile (or before) stops what follows
         }
       }

@@ -169,8 +169,9 @@ final class SampleCommand implements Callable<Integer> {
         progress.stepsPerBatch(stepsPerBatch);
       }
       // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
-      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes), and
-      // a GIF or strip being written is abandoned with its temporary deleted, as the guard covers them too
+      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes); once
+      // every sample is drawn, a signal waits for the output's commit; a GIF or strip being written afterwards is
+      // abandoned with its temporary deleted, as the guard covers them too
       Thread sampling = Thread.currentThread();
       try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
@@ -183,7 +184,7 @@ final class SampleCommand implements Callable<Integer> {
             sampleFromImages(m, s, request, inits, strengthUsed, progress, output);
           }
           guard.finish(output::commit); // every sample is drawn: a signal now waits for the file
-        } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
+        } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
           bar.close(); // the progress line ends before the message
           return guard.said(e, o, "nothing was written to " + out); // said before the guard lets the JVM go (it was silent)
         }
