@@ -419,10 +419,7 @@ final class Pickle {
         }
         case 0x8a -> push(longN(u8()));
         case 0x8b -> {
-          long n = (int) le(4); // LONG4's length is signed, as BINSTRING's (Python refuses a negative one)
-          if (n < 0) {
-            throw error("a negative length");
-          }
+          long n = (int) le(4); // LONG4's length is signed, as BINSTRING's (need() refuses a negative one)
           if (n > 64) {
             throw error("an integer of " + n + " bytes; state dicts hold no such numbers");
           }

@@ -10,6 +10,7 @@ import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.runtime.DataReport;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.training.Trainer;
+import io.github.diffusion4j.training.TrainerOptions;
 import io.github.diffusion4j.training.TrainingListener;
 import io.github.diffusion4j.training.TrainingProgress;
 import java.io.IOException;
@@ -173,15 +174,14 @@ final class DataBenchCommand implements Callable<Integer> {
 
   /**
    * Refuses, naming {@code --steps}, a timing that the configured epochs cannot give: each repetition trains a fresh
-   * model on the compared images for {@code warmup + steps} steps (found only once the cache was built, and the
-   * copy made and timed; now before either is made).
+   * model on the compared images for {@code warmup + steps} steps. Called before the in-memory copy and the timing.
    *
    * @param options the configured training (epochs, batch size)
    * @param count the images compared
    * @param warmup the {@code --warmup} steps
    * @param steps the {@code --steps} timed
    */
-  static void checkSteps(io.github.diffusion4j.training.TrainerOptions options, int count, int warmup, int steps) {
+  static void checkSteps(TrainerOptions options, int count, int warmup, int steps) {
     long total = options.totalSteps(count);
     if (total < (long) warmup + steps) {
       throw new BadInputException(String.format(Locale.ROOT, "--steps %d: training.epochs %d x %d batches of %d "

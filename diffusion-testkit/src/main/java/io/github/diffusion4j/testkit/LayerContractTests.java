@@ -11,11 +11,16 @@ import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.StateDict;
 import io.github.diffusion4j.model.TrainingStepResult;
 import io.github.diffusion4j.model.TrainableModel;
+import io.github.diffusion4j.nn.Kernel;
 import io.github.diffusion4j.nn.Layer;
+import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
 import io.github.diffusion4j.nn.ParameterStore;
+import io.github.diffusion4j.nn.Pass;
+import io.github.diffusion4j.nn.Saved;
+import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
@@ -44,7 +49,7 @@ import org.junit.jupiter.api.Test;
  * eps}) stay near 1e-4, so the check allows {@code 2e-3} absolute plus 2 percent.
  *
  * <p>A backend may lack layer kinds ({@link io.github.diffusion4j.spi.Backend#createModel} and {@link
- * io.github.diffusion4j.nn.LayerBackend#kernel} then throw {@code UnsupportedOperationException}): it overrides
+ * LayerBackend#kernel} then throw {@code UnsupportedOperationException}): it overrides
  * {@link #supports(Class)}, the cases whose networks use a kind it lacks are skipped (a kind all of whose cases
  * are skipped reports its tests as aborted, naming the kinds), and {@code unsupportedKindsAreRefused} checks that
  * the backend does refuse them. Every case has a 1x1 {@code Conv2d} in front of the kind it tests, so a backend
@@ -59,12 +64,12 @@ public abstract class LayerContractTests extends BackendFixture {
 
   /**
    * Whether the backend under test implements a layer kind; all of them unless overridden. Sources ({@link
-   * io.github.diffusion4j.nn.Layer#isSource()}) are computed by the model and never asked about.
+   * Layer#isSource()}) are computed by the model and never asked about.
    *
    * @param kind a layer kind, e.g. {@code Layer.GroupNorm.class}
    * @return false for a kind whose {@code kernel} throws {@code UnsupportedOperationException}
    */
-  protected boolean supports(Class<? extends io.github.diffusion4j.nn.Layer> kind) {
+  protected boolean supports(Class<? extends Layer> kind) {
     return true;
   }
 
@@ -590,7 +595,7 @@ public abstract class LayerContractTests extends BackendFixture {
   }
 
   /**
-   * {@link io.github.diffusion4j.nn.Pass#host} copies its array (the model may reuse it) and refuses one of another
+   * {@link Pass#host} copies its array (the model may reuse it) and refuses one of another
    * length than {@code items() * itemShape.size()}, shorter or longer, rather than reading past it or ignoring the
    * rest. Exact comparison: the values only travel, no arithmetic touches them.
    */
@@ -600,8 +605,8 @@ public abstract class LayerContractTests extends BackendFixture {
     Shape item = Shape.of(2, 4);
     float[] data = GoldenCases.input(3 * item.size());
     float[] copy = data.clone();
-    try (TensorScope s = t().openScope(); io.github.diffusion4j.nn.Pass pass = backend.layers().open(network, 3, false)) {
-      io.github.diffusion4j.nn.Value v = pass.host(data, item);
+    try (TensorScope s = t().openScope(); Pass pass = backend.layers().open(network, 3, false)) {
+      Value v = pass.host(data, item);
       java.util.Arrays.fill(data, 9f);
       assertArrayEquals(copy, pass.output(v, Shape.batchOf(3, item)).toFloatArray(), "the values the pass was given");
       assertThrows(IllegalArgumentException.class, () -> pass.host(new float[3 * item.size() - 1], item), "one short");
@@ -611,7 +616,7 @@ public abstract class LayerContractTests extends BackendFixture {
   }
 
   /**
-   * {@link io.github.diffusion4j.nn.ParameterStore}'s moving average, as its Javadoc says: before it starts it reads as
+   * {@link ParameterStore}'s moving average, as its Javadoc says: before it starts it reads as
    * the weights, the first update starts it there, a write starts it at the values written, and a vector of another
    * length is refused. Exact comparisons: {@code 0.5 * w + 0.5 * w} is {@code w} in any precision.
    */
@@ -702,8 +707,8 @@ public abstract class LayerContractTests extends BackendFixture {
    * parameters are also in store A (a backend may compile each parameter into one kernel only, so the second network
    * reads other entries of the same store).
    * It drives the kernels as the SPI lets any caller: forward in node order, then {@link
-   * io.github.diffusion4j.nn.Pass#mseBackward} or {@link io.github.diffusion4j.nn.Pass#mse} and each kernel's
-   * backward in reverse, as {@link io.github.diffusion4j.nn.LayerBackend#differentiation} says.
+   * Pass#mseBackward} or {@link Pass#mse} and each kernel's
+   * backward in reverse, as {@link LayerBackend#differentiation} says.
    */
   private static final class TwoStores implements AutoCloseable {
     private final Backend backend;
@@ -711,8 +716,8 @@ public abstract class LayerContractTests extends BackendFixture {
     private final Network aOnly;
     final ParameterStore a;
     final ParameterStore b;
-    private final io.github.diffusion4j.nn.Kernel[] bothKernels;
-    private final io.github.diffusion4j.nn.Kernel[] aOnlyKernels;
+    private final Kernel[] bothKernels;
+    private final Kernel[] aOnlyKernels;
 
     /**
      * Compiles the networks.
@@ -768,8 +773,8 @@ public abstract class LayerContractTests extends BackendFixture {
     }
 
     /** Each node's kernel, bound to the store of its parameters (A for parameter-free kinds). */
-    private io.github.diffusion4j.nn.Kernel[] compile(Network network) {
-      io.github.diffusion4j.nn.Kernel[] k = new io.github.diffusion4j.nn.Kernel[network.size()];
+    private Kernel[] compile(Network network) {
+      Kernel[] k = new Kernel[network.size()];
       for (Node n : network.nodes()) {
         if (!n.layer().isSource()) {
           boolean inB = n.layer().parameterNames().stream().anyMatch(p -> p.startsWith("b."));
@@ -788,37 +793,37 @@ public abstract class LayerContractTests extends BackendFixture {
      */
     double pass(boolean readBoth, int from, int items, double scale) {
       Network network = readBoth ? both : aOnly;
-      io.github.diffusion4j.nn.Kernel[] kernels = readBoth ? bothKernels : aOnlyKernels;
-      boolean manual = backend.layers().differentiation(network) == io.github.diffusion4j.nn.LayerBackend.Differentiation.MANUAL;
+      Kernel[] kernels = readBoth ? bothKernels : aOnlyKernels;
+      boolean manual = backend.layers().differentiation(network) == LayerBackend.Differentiation.MANUAL;
       TensorFactory t = backend.tensors();
       Shape outItem = network.node(network.output()).itemShape();
       try (TensorScope s = t.openScope();
-          io.github.diffusion4j.nn.Pass pass = backend.layers().open(network, items, true)) {
+          Pass pass = backend.layers().open(network, items, true)) {
         io.github.diffusion4j.tensor.Tensor x = t.fromArray(GoldenCases.input(3 * 18), Shape.batchOf(3, network.inputShape()));
         io.github.diffusion4j.tensor.Tensor target = t.fromArray(GoldenCases.target(3 * outItem.size()), Shape.batchOf(3, outItem));
-        io.github.diffusion4j.nn.Value[] values = new io.github.diffusion4j.nn.Value[network.size()];
-        io.github.diffusion4j.nn.Saved[] saved = new io.github.diffusion4j.nn.Saved[network.size()];
+        Value[] values = new Value[network.size()];
+        Saved[] saved = new Saved[network.size()];
         for (Node n : network.nodes()) {
           if (n.layer().isSource()) {
             values[n.id()] = pass.input(x, from);
             continue;
           }
-          io.github.diffusion4j.nn.Value[] in = n.inputs().stream().map(i -> values[i]).toArray(io.github.diffusion4j.nn.Value[]::new);
-          saved[n.id()] = new io.github.diffusion4j.nn.Saved();
+          Value[] in = n.inputs().stream().map(i -> values[i]).toArray(Value[]::new);
+          saved[n.id()] = new Saved();
           values[n.id()] = kernels[n.id()].forward(in, pass, saved[n.id()]);
         }
-        io.github.diffusion4j.nn.Value prediction = values[network.output()];
+        Value prediction = values[network.output()];
         if (!manual) {
           return pass.mseBackward(prediction, target, from, scale);
         }
-        io.github.diffusion4j.nn.Pass.Loss loss = pass.mse(prediction, target, from, scale);
-        io.github.diffusion4j.nn.Value g = loss.gradient();
+        Pass.Loss loss = pass.mse(prediction, target, from, scale);
+        Value g = loss.gradient();
         for (int id = network.output(); id >= 0; id--) { // a chain: each node reads the one before it
           Node n = network.node(id);
           if (n.layer().isSource()) {
             break;
           }
-          io.github.diffusion4j.nn.Value[] in = n.inputs().stream().map(i -> values[i]).toArray(io.github.diffusion4j.nn.Value[]::new);
+          Value[] in = n.inputs().stream().map(i -> values[i]).toArray(Value[]::new);
           boolean[] needed = new boolean[in.length];
           for (int i = 0; i < in.length; i++) {
             needed[i] = !network.node(n.inputs().get(i)).layer().isSource();
@@ -913,8 +918,8 @@ public abstract class LayerContractTests extends BackendFixture {
 
   /**
    * {@link ParameterStore.Buffer#GRADIENTS} is the gradient accumulated since {@link ParameterStore#zeroGradients()},
-   * and a backward pass adds to the store's gradient ({@link io.github.diffusion4j.nn.Kernel#backward}, {@link
-   * io.github.diffusion4j.nn.Pass#mseBackward}): a gradient written with {@link ParameterStore#write} is where the
+   * and a backward pass adds to the store's gradient ({@link Kernel#backward}, {@link
+   * Pass#mseBackward}): a gradient written with {@link ParameterStore#write} is where the
    * next backward passes start adding, at their own loss factors.
    */
   @Test

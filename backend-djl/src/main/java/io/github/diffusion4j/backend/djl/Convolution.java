@@ -14,9 +14,10 @@ import java.util.Random;
  *
  * <p><b>The bug routed around.</b> libtorch 2.7.1's bundled oneDNN convolution kernels give wrong results on
  * some CPUs (seen on AMD EPYC Zen 5, family 0x1A, AVX-512 with bf16/vnni; Debian's PyTorch 1.13 with oneDNN 2.6
- * is correct there): the forward pass is wrong when the input channels exceed the kernel's channel block (16
- * for AVX-512, 8 where oneDNN is limited to AVX2) and are not a multiple of it; the input gradient is wrong when the output channels are not a
- * multiple of the block, and for every stride-2 convolution, and can read freed memory (NaN). The weight
+ * is correct there): the forward pass is wrong when the input channels exceed the kernel's channel
+ * block (16 for AVX-512, 8 where oneDNN is limited to AVX2) and are not a multiple of it; the input gradient
+ * is wrong when the output channels are not a multiple of the block, and for every stride-2 convolution, and
+ * can read freed memory (NaN). The weight
  * gradient and {@code linear} are correct. {@code docs/djl-convolutions.md} has the details and the upstream
  * report.
  *

@@ -238,12 +238,6 @@ class DjlLayersTest extends DjlBackendTest {
   }
 
   /**
-   * A network of the kinds whose DJL kernels have their own backward passes is differentiated by hand (grad mode
-   * off in its training passes), and its outputs, gradients, losses and weights after three Adam steps are the
-   * reference kernels', to the tolerances of {@link #everyLayerKindMatchesTheReferenceKernels}, in one pass and
-   * in one-item passes whose gradients add up.
-   */
-  /**
    * A layer's view of a parameter must have the parameter's size, and one of another size is refused by the store
    * with an {@link IllegalArgumentException} that names the parameter and both shapes, before libtorch sees it (its
    * own error names neither, and a view of another size would read a neighbouring parameter's values).
@@ -254,13 +248,20 @@ class DjlLayersTest extends DjlBackendTest {
     layout.put("a", new int[] {2, 3});
     layout.put("b", new int[] {4});
     try (DjlParameters p = (DjlParameters) backend.layers().parameters(layout)) {
-      assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 5));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 5));
+      assertEquals("djl: parameter 'a' [2, 3] cannot be viewed as [5]", e.getMessage());
       assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 7));
       assertThrows(IllegalArgumentException.class, () -> p.leaf("b", 3));
       assertEquals(6, p.leaf("a", 3, 2).size());
     }
   }
 
+  /**
+   * A network of the kinds whose DJL kernels have their own backward passes is differentiated by hand (grad mode
+   * off in its training passes), and its outputs, gradients, losses and weights after three Adam steps are the
+   * reference kernels', to the tolerances of {@link #everyLayerKindMatchesTheReferenceKernels}, in one pass and
+   * in one-item passes whose gradients add up.
+   */
   @Test
   void aNetworkOfTheHandDifferentiatedKindsMatchesTheReferenceKernels() {
     Probe spec = Probe.handDifferentiated();
