@@ -584,6 +584,51 @@ public abstract class LayerContractTests extends BackendFixture {
         return b.reshape(b.linear("c", h, 144), LayerCases.IMAGE);
       });
     }
+
+    /**
+     * A concatenation read by an activation, not by a linear layer: the gradient that reaches the concatenation is
+     * one value of all its channels rather than one per part, so each part's gradient is cut out of it at that part's
+     * own columns (here the second part's 12 start after the input's 144).
+     */
+    @Test
+    void aConcatenationReadByAnActivation() {
+      LinkedHashMap<String, int[]> layout = layout("a", new int[] {12, 144}, "c", new int[] {144, 156});
+      check("concat_then_silu", layout, (b, x) -> {
+        Node flat = b.reshape(x, Shape.of(144));
+        Node h = b.silu(b.concat(flat, b.linear("a", flat, 12)));
+        return b.reshape(b.linear("c", h, 144), LayerCases.IMAGE);
+      });
+    }
+
+    /**
+     * A value read by a convolution and by a linear layer (through a reshape): the two gradients that add up at it
+     * may come back in different memory layouts (one plane after another against one item after another), and the
+     * sum must pair the same elements.
+     */
+    @Test
+    void aValueReadByAConvolutionAndALinearLayer() {
+      LinkedHashMap<String, int[]> layout = layout("pre", new int[] {4, 4, 1, 1}, "c", new int[] {4, 4, 1, 1},
+          "l", new int[] {144, 144});
+      check("conv_and_linear_readers", layout, (b, x) -> {
+        Node h = b.conv("pre", x, 4, 1, 1, NONE);
+        Node flat = b.linear("l", b.reshape(h, Shape.of(144)), 144);
+        return b.add(b.conv("c", h, 4, 1, 1, NONE), b.reshape(flat, LayerCases.IMAGE));
+      });
+    }
+
+    /**
+     * The sum of two channel slices of one value of 48 channels that leave channels out: the second operand starts
+     * inside the value (not at its start), and the gradient of the left-out channels is zero (channel 4, and channels
+     * 9 to 47: for the first slice 44 channels after its own 4, of 44 x 3 items x 36 = 4752 values, more than a
+     * backend's chunk of 4096 may be).
+     */
+    @Test
+    void aSumOfTwoChannelSlices() {
+      check("add_two_slices", layout("pre", new int[] {48, 4, 1, 1}), (b, x) -> {
+        Node h = b.conv("pre", x, 48, 1, 1, NONE);
+        return b.add(b.sliceChannels(h, 0, 4), b.sliceChannels(h, 5, 9));
+      });
+    }
   }
 
   /** Reshapes (image to vector and back, in the linear case). */
