@@ -345,6 +345,48 @@ public abstract class LayerContractTests extends BackendFixture {
     TimestepEmbedding() {
       super("embedding_ddpm", "embedding_diffusers_flip", "embedding_double", "add_broadcast");
     }
+
+    /**
+     * Batches whose timesteps are alike in some rows only and in all (a sampling step), in the embedding cases and in
+     * the tutorial MLP's input (the flattened image beside the scaled timestep, into a linear layer): a backend that
+     * computes one row for a batch of alike timesteps must find every row alike, not the first two, nor the first and
+     * the last (every golden case has {@code {0, 500, 999}}). Against the reference backend at the suite's tolerance.
+     */
+    @Test
+    void timestepsAlikeInSomeRowsOnly() {
+      Map<String, ModelSpec> specs = new LinkedHashMap<>();
+      Map<String, StateDict> weights = new LinkedHashMap<>();
+      for (String name : cases()) {
+        specs.put(name, LayerCases.get(name).spec());
+        weights.put(name, LayerCases.get(name).weights());
+      }
+      LinkedHashMap<String, int[]> mlp = new LinkedHashMap<>();
+      mlp.put("l.weight", new int[] {LayerCases.IMAGE.size(), LayerCases.IMAGE.size() + 1});
+      mlp.put("l.bias", new int[] {LayerCases.IMAGE.size()});
+      specs.put("image_beside_timestep", new LayerCases.Spec("image_beside_timestep", LayerCases.IMAGE, mlp,
+          (b, x) -> b.reshape(b.linear("l", b.concat(b.reshape(x, Shape.of(LayerCases.IMAGE.size())),
+              b.timestepScale(1000)), LayerCases.IMAGE.size()), LayerCases.IMAGE)));
+      weights.put("image_beside_timestep", GoldenCases.testWeights(mlp, LayerCases.weightSeed()));
+      Shape shape = Shape.batchOf(LayerCases.TIMESTEPS.length, LayerCases.IMAGE);
+      for (String name : specs.keySet()) {
+        try (ReferenceBackend ref = new ReferenceBackend();
+            TrainableModel r = ref.createModel(specs.get(name), OptimizerSpec.adam(1e-3), 0);
+            TrainableModel m = backend.createModel(specs.get(name), OptimizerSpec.adam(1e-3), 0)) {
+          r.loadStateDict(weights.get(name));
+          m.loadStateDict(weights.get(name));
+          for (int[] ts : new int[][] {{3, 3, 800}, {800, 3, 3}, {3, 800, 3}, {3, 3, 3}}) {
+            assertClose(predictAt(ref, r, shape, ts), predictAt(backend, m, shape, ts),
+                name + " at timesteps " + java.util.Arrays.toString(ts));
+          }
+        }
+      }
+    }
+
+    private float[] predictAt(Backend b, TrainableModel m, Shape shape, int[] timesteps) {
+      try (TensorScope s = b.tensors().openScope()) {
+        return m.predict(b.tensors().fromArray(GoldenCases.input(shape.size()), shape), timesteps).toFloatArray();
+      }
+    }
   }
 
   /** Dropout: the portable mask in training, the identity in prediction. */
