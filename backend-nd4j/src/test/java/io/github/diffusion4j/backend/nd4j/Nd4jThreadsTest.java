@@ -126,6 +126,15 @@ class Nd4jThreadsTest {
     assertBitIdentical(new MlpSpec(Shape.of(3, 5, 5), 100, 128), 1100);
   }
 
+  /**
+   * The attention's backward split over the two lanes (36 positions, two heads: at least 12 of the 64 items a lane),
+   * each lane with its own scratch of the softmax's gradient; the U-Nets above are too small a batch for the split.
+   */
+  @Test
+  void attentionSplitOverTheLanesIsBitIdentical() {
+    assertBitIdentical(io.github.diffusion4j.testkit.LayerCases.get("attention_two_heads").spec(), 64);
+  }
+
   @Test
   void ddpmUNetIsBitIdenticalWithTwoThreads() {
     assertBitIdentical(new DdpmUNetSpec(Shape.of(3, 16, 16), 1000, 32, List.of(1, 2), 1, List.of(8), 0.0), 3);
