@@ -125,11 +125,16 @@ class ReliabilityCliTest {
     // guard's signal does once its thread is seen sampling (a child signalled during its load, before the guard,
     // ends at once without a word, as any command does)
     Path strip = dir.resolve("stopped-strip.npy");
-    CliTest.Result stopped = CliTest.interruptedWhere(SAMPLING, "interpolate", "--checkpoint", run.toString(),
-        "--count", "100000", "--steps", "20", "--out", strip.toString());
+    assertInterruptedWithNothingWritten(strip, "interpolate", "--checkpoint", run.toString(), "--count", "100000",
+        "--steps", "20", "--out", strip.toString());
+  }
+
+  /** Runs a command interrupted while it samples: exit 1, its line names {@code file}, which does not exist. */
+  private static void assertInterruptedWithNothingWritten(Path file, String... args) throws InterruptedException {
+    CliTest.Result stopped = CliTest.interruptedWhere(SAMPLING, args);
     assertEquals(1, stopped.code(), stopped.all());
-    assertTrue(stopped.out().contains("interrupted; nothing was written to " + strip), stopped.all());
-    assertFalse(Files.exists(strip), "nothing was written");
+    assertTrue(stopped.out().contains("interrupted; nothing was written to " + file), stopped.all());
+    assertFalse(Files.exists(file), "nothing was written");
   }
 
   /**
@@ -168,11 +173,8 @@ class ReliabilityCliTest {
   @Test
   void anInterruptDuringEvalSaysSoAndWritesNoJson() throws Exception {
     Path json = dir.resolve("stopped-quality.json");
-    CliTest.Result stopped = CliTest.interruptedWhere(SAMPLING, "eval", "--checkpoint", run.toString(), "--count",
-        "200000", "--steps", "20", "--json", json.toString());
-    assertEquals(1, stopped.code(), stopped.all());
-    assertTrue(stopped.out().contains("interrupted; nothing was written to " + json), stopped.all());
-    assertFalse(Files.exists(json), "no report");
+    assertInterruptedWithNothingWritten(json, "eval", "--checkpoint", run.toString(), "--count", "200000",
+        "--steps", "20", "--json", json.toString());
   }
 
   /**
