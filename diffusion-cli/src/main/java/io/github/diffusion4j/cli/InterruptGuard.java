@@ -25,6 +25,8 @@ final class InterruptGuard implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Set by {@link #said} where it cleared an interrupt that no signal made, which {@link #close()} sets again. */
   private boolean handBack;
+  /** What the last {@link #finish} work threw (its own failure: it ran uninterrupted), which {@link #said} names. */
+  private volatile Throwable finishFailure;
   /** Set by {@link #nowSampling()}. */
   private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
   /** The command's thread, which a signal interrupts once it samples; null for the other guards. */
@@ -77,7 +79,8 @@ final class InterruptGuard implements AutoCloseable {
    * of a file operation that the interrupt cut short): the line {@code interrupted; WHAT} is printed and flushed while
    * the guard still holds the JVM (once it lets go, the JVM may end before a later line is printed: these commands
    * ended without a word); where neither a signal came nor the thread was interrupted, or {@code e} is bad input,
-   * {@code e} is rethrown. The thread's interrupt flag is cleared, so the command's resources still close normally;
+   * {@code e} is rethrown. Where {@code e} is (or wraps) a failure of {@link #finish}'s work, which the signal did not
+   * cause (a full disk), its message follows {@code WHAT}. The thread's interrupt flag is cleared, so the command's resources still close normally;
    * an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same JVM cancelling it) is set again
    * by {@link #close()}. Call it inside the guard, once the output's temporaries are deleted.
    *
@@ -96,9 +99,19 @@ final class InterruptGuard implements AutoCloseable {
     }
     // an interrupt of the command's thread without a signal is its in-process caller's: handed back by close()
     handBack = interrupted && !signalled.get();
-    out.println("interrupted; " + what);
+    out.println("interrupted; " + what + (causedBy(e, finishFailure)
+        ? " (" + ErrorReporting.message(finishFailure) + ")" : "")); // the work's own failure, not the signal's: said too
     out.flush();
     return DiffusionCli.FAILURE;
+  }
+
+  private static boolean causedBy(Throwable e, Throwable failure) {
+    for (Throwable t = e; failure != null && t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t == failure) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
@@ -129,6 +142,9 @@ final class InterruptGuard implements AutoCloseable {
     }
     try {
       io.github.diffusion4j.io.AtomicFiles.uninterrupted(work);
+    } catch (RuntimeException | Error e) {
+      finishFailure = e;
+      throw e;
     } finally {
       synchronized (lock) {
         finishing--;

@@ -106,6 +106,33 @@ class InterruptGuardTest {
     }
   }
 
+  /**
+   * A failure of the finishing work itself (a full disk) while a signal is pending is said with the interrupt: the
+   * signal did not cause it (the work ran uninterrupted), and "nothing was written" alone hid it.
+   */
+  @Test
+  void aFailureWhileFinishingIsSaidBesideTheSignal() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    Thread command = Thread.currentThread();
+    java.io.UncheckedIOException full = new java.io.UncheckedIOException(new java.nio.file.FileSystemException(
+        "out.npy", null, "No space left on device"));
+    try (InterruptGuard guard = new InterruptGuard(command::interrupt)) {
+      RuntimeException e = assertThrows(RuntimeException.class, () -> guard.finish(() -> {
+        guard.signalled();
+        throw full;
+      }));
+      assertSame(full, e);
+      assertEquals(DiffusionCli.FAILURE, guard.said(new IllegalStateException("commit failed", e), out,
+          "nothing was written to out.npy"));
+      assertEquals("interrupted; nothing was written to out.npy (out.npy: " + io.github.diffusion4j.io.FileProblems.describe(
+          (java.nio.file.FileSystemException) full.getCause()) + ")" + System.lineSeparator(), text.toString());
+      assertEquals(DiffusionCli.FAILURE, guard.said(new CancellationException(), out, "nothing was scored"));
+      assertTrue(text.toString().endsWith("interrupted; nothing was scored" + System.lineSeparator()),
+          "another failure is the signal's alone");
+    }
+  }
+
   private static void write(java.nio.file.Path file, String text) {
     try {
       io.github.diffusion4j.io.AtomicFiles.writeString(file, text);
