@@ -190,11 +190,13 @@ public record DiffusersFolder(
     UNet2DConfig config = readConfig(configFile);
     Path weightsFile = weightsFile(unetDir);
     rejectLfsPointer(weightsFile);
-    StateDict weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
-        ? readBin(weightsFile) : SafeTensors.read(weightsFile).tensors(), weightsFile);
     Map<String, int[]> layout = layout(config);
+    String what = weightsFile.getFileName() + "'s weights";
+    StateDict weights;
     try {
-      weights.requireLayout(layout, weightsFile.getFileName() + "'s weights");
+      weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
+          ? readBin(weightsFile, layout, what) : SafeTensors.read(weightsFile).tensors(), weightsFile);
+      weights.requireLayout(layout, what);
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(weightsFile, "does not fit " + configFile + ": " + e.getMessage());
     }
@@ -326,14 +328,36 @@ public record DiffusersFolder(
     }
   }
 
-  private static StateDict readBin(Path file) {
+  /**
+   * The state dict of a {@code torch.save} file, its names (under the current attention names) and shapes checked
+   * against the layout before a tensor is read: a tensor the model does not have (a BatchNorm's int64
+   * {@code num_batches_tracked}, an empty tensor) is named as any entry it does not expect, and a parameter that is
+   * not floating-point is refused.
+   *
+   * @throws IllegalArgumentException naming the first entry that does not fit the layout
+   */
+  private static StateDict readBin(Path file, Map<String, int[]> layout, String what) {
     try (TorchCheckpoint c = TorchCheckpoint.open(file)) {
       List<String> names = c.stateDictNames();
       if (!names.contains("")) {
         throw CheckpointException.of(file, "holds " + c.describeRoot() + ", not a state dict");
       }
-      return c.stateDict("");
+      Map<String, int[]> shapes = new LinkedHashMap<>();
+      c.shapes("").forEach((name, shape) -> shapes.put(currentName(name), shape));
+      StateDict.requireShapes(shapes, layout, what);
+      return c.parameters("");
     }
+  }
+
+  /** A name under diffusers' current attention names ({@link #renameDeprecated}); other names as they are. */
+  private static String currentName(String name) {
+    String[] parts = name.split("\\.");
+    int at = parts.length - 2;
+    if (at >= 2 && parts[at - 2].equals("attentions") && DEPRECATED.containsKey(parts[at])) {
+      parts[at] = DEPRECATED.get(parts[at]);
+      return String.join(".", parts);
+    }
+    return name;
   }
 
   /**
@@ -350,11 +374,8 @@ public record DiffusersFolder(
     int renamed = 0;
     for (Map.Entry<String, io.github.diffusion4j.model.FloatArray> e : weights.entries().entrySet()) {
       String name = e.getKey();
-      String[] parts = name.split("\\.");
-      int at = parts.length - 2;
-      if (at >= 2 && parts[at - 2].equals("attentions") && DEPRECATED.containsKey(parts[at])) {
-        parts[at] = DEPRECATED.get(parts[at]);
-        String now = String.join(".", parts);
+      String now = currentName(name);
+      if (!now.equals(name)) {
         if (weights.contains(now)) {
           throw CheckpointException.of(source, "holds both '" + name + "' and '" + now + "'");
         }

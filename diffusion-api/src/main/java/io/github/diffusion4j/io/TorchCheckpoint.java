@@ -34,7 +34,10 @@ import java.util.zip.ZipFile;
  * and knows only the names a state dict uses ({@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2},
  * {@code torch.FloatStorage}, ...); any other name (a class, {@code os.system}) stays an inert placeholder that is
  * never imported or called, so a file can at worst hold no usable state dict. Every size is checked against the
- * file before anything is allocated; tensors are read only when asked for, one at a time.
+ * file before anything is allocated; tensors are read only when asked for, one at a time. Every element type is
+ * read (integer and bool buffers such as BatchNorm's {@code num_batches_tracked} too, as float32), and an empty
+ * tensor keeps its shape: whether a tensor fits a model is the loader's question ({@link #shapes}, then
+ * {@link #parameters}).
  *
  * <pre>{@code
  * try (TorchCheckpoint c = TorchCheckpoint.open(Path.of("model-790000.ckpt"))) {
@@ -51,17 +54,39 @@ public final class TorchCheckpoint implements AutoCloseable {
   private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
   private static final int MAX_RANK = 8;
 
-  /** A storage's element type. */
+  /** A storage's element type: its float32 conversion (none for integers and bool) and its torch dtype name. */
   private enum Kind {
-    FLOAT(DType.F32, 4), DOUBLE(DType.F64, 8), HALF(DType.F16, 2), BFLOAT16(DType.BF16, 2), LONG(null, 8),
-    INT(null, 4), SHORT(null, 2), CHAR(null, 1), BYTE(null, 1), BOOL(null, 1);
+    FLOAT(DType.F32, 4, "float32"), DOUBLE(DType.F64, 8, "float64"), HALF(DType.F16, 2, "float16"),
+    BFLOAT16(DType.BF16, 2, "bfloat16"), LONG(null, 8, "int64"), INT(null, 4, "int32"), SHORT(null, 2, "int16"),
+    CHAR(null, 1, "int8"), BYTE(null, 1, "uint8"), BOOL(null, 1, "bool");
 
     final DType dtype;
     final int bytes;
+    final String torchName;
 
-    Kind(DType dtype, int bytes) {
+    Kind(DType dtype, int bytes, String torchName) {
       this.dtype = dtype;
       this.bytes = bytes;
+      this.torchName = torchName;
+    }
+
+    /** Decodes {@code count} little-endian elements into floats (an integer to the nearest float, bool to 0 or 1). */
+    void decode(ByteBuffer src, float[] dst, int offset, int count) {
+      if (dtype != null) {
+        dtype.decode(src, dst, offset, count);
+        return;
+      }
+      for (int i = 0; i < count; i++) {
+        dst[offset + i] = switch (this) {
+          case LONG -> src.getLong();
+          case INT -> src.getInt();
+          case SHORT -> src.getShort();
+          case CHAR -> src.get();
+          case BYTE -> src.get() & 0xFF;
+          case BOOL -> src.get() != 0 ? 1 : 0;
+          default -> throw new AssertionError(this);
+        };
+      }
     }
 
     static Kind of(Pickle.Global g) {
@@ -532,11 +557,24 @@ public final class TorchCheckpoint implements AutoCloseable {
    * The names and shapes of a state dict, without reading its tensors.
    *
    * @param name a place of {@link #stateDictNames()}
-   * @return the shapes by name, in file order (a scalar as {@code [1]})
+   * @return the shapes by name, in file order (a scalar as {@code [1]}, an empty tensor with its zero dimensions)
    */
   public Map<String, int[]> shapes(String name) {
     Map<String, int[]> out = new LinkedHashMap<>();
     dictAt(name).forEach((k, v) -> out.put((String) k, shape((String) k, (TensorRef) v)));
+    return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * The names and element types of a state dict, without reading its tensors.
+   *
+   * @param name a place of {@link #stateDictNames()}
+   * @return torch's dtype names by tensor name, in file order ({@code "float32"}, {@code "int64"}, {@code "bool"},
+   *     ...)
+   */
+  public Map<String, String> dtypes(String name) {
+    Map<String, String> out = new LinkedHashMap<>();
+    dictAt(name).forEach((k, v) -> out.put((String) k, ((TensorRef) v).view().storage().kind().torchName));
     return Collections.unmodifiableMap(out);
   }
 
@@ -547,9 +585,9 @@ public final class TorchCheckpoint implements AutoCloseable {
     int[] s = new int[t.shape().length];
     long elements = 1;
     for (int i = 0; i < s.length; i++) {
-      if (t.shape()[i] < 1 || t.shape()[i] > Integer.MAX_VALUE - 8) {
+      if (t.shape()[i] < 0 || t.shape()[i] > Integer.MAX_VALUE - 8) {
         throw CheckpointException.of(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
-            + "; dimensions must be positive");
+            + "; dimensions must be between 0 and " + (Integer.MAX_VALUE - 8));
       }
       s[i] = (int) t.shape()[i];
       elements *= s[i]; // below 2^31 before, a factor below 2^31: no overflow
@@ -562,28 +600,56 @@ public final class TorchCheckpoint implements AutoCloseable {
   }
 
   /**
-   * Reads a state dict as float32 (float16, bfloat16 and float64 tensors are converted).
+   * Reads a state dict as float32: float16, bfloat16 and float64 tensors are converted, and so are integer and bool
+   * tensors (a BatchNorm's {@code num_batches_tracked}, a step counter: to the nearest float, bool to 0 or 1), so
+   * that a model's layout check names one it does not expect as it names any other entry. To load a model's
+   * parameters, check the names and shapes ({@link #shapes}) first, then read with {@link #parameters}.
    *
    * @param name a place of {@link #stateDictNames()}
    * @return the tensors, in file order
-   * @throws CheckpointException naming the file and tensor if one is not floating-point or lies outside its storage
+   * @throws CheckpointException naming the file and tensor if one is empty (a zero dimension: {@link #shapes} and
+   *     {@link #dtypes} describe it) or lies outside its storage
    */
   public StateDict stateDict(String name) {
     StateDict.Builder b = StateDict.builder();
     for (Map.Entry<?, ?> e : dictAt(name).entrySet()) {
       String key = (String) e.getKey();
       TensorRef t = (TensorRef) e.getValue();
-      b.put(key, FloatArray.wrap(Shape.of(shape(key, t)), read(key, t)));
+      int[] shape = shape(key, t);
+      if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
+        throw CheckpointException.of(file, "tensor '" + key + "' has shape " + Arrays.toString(shape)
+            + ": an empty tensor has no values to read (shapes() and dtypes() describe it)");
+      }
+      b.put(key, FloatArray.wrap(Shape.of(shape), read(key, t)));
     }
     return b.build();
   }
 
+  /** The floating-point dtypes a model parameter may have, for messages. */
+  private static final String FLOATING = "float32, float64, float16 or bfloat16";
+
+  /**
+   * Reads a state dict whose every tensor is a model parameter (the caller has checked the names and shapes of
+   * {@link #shapes} against the model's, refusing the entries it does not expect): as {@link #stateDict}, but a
+   * tensor that is not floating-point is refused.
+   *
+   * @param name a place of {@link #stateDictNames()}
+   * @return the tensors as float32, in file order
+   * @throws CheckpointException naming the file, the tensor, its dtype and the dtypes allowed
+   */
+  public StateDict parameters(String name) {
+    dictAt(name).forEach((key, t) -> {
+      Kind kind = ((TensorRef) t).view().storage().kind();
+      if (kind.dtype == null) {
+        throw CheckpointException.of(file, "tensor '" + key + "' is " + kind.torchName + "; a model parameter must be "
+            + FLOATING);
+      }
+    });
+    return stateDict(name);
+  }
+
   private float[] read(String name, TensorRef t) {
     Storage s = t.view().storage();
-    if (s.kind().dtype == null) {
-      throw CheckpointException.of(file, "tensor '" + name + "' holds " + s.kind().name().toLowerCase(java.util.Locale.ROOT)
-          + " values; only floating-point tensors are read");
-    }
     long n;
     long first = t.view().offset() + t.offset();
     long last = first;
@@ -623,7 +689,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     }
     float[] out = new float[(int) n];
     if (contiguous) {
-      s.kind().dtype.decode(bytes, out, 0, (int) n);
+      s.kind().decode(bytes, out, 0, (int) n);
       return out;
     }
     int rank = t.shape().length;
@@ -634,7 +700,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         at += idx[d] * t.stride()[d];
       }
       bytes.position((int) (at * s.kind().bytes));
-      s.kind().dtype.decode(bytes, out, i, 1);
+      s.kind().decode(bytes, out, i, 1);
       for (int d = rank - 1; d >= 0 && ++idx[d] == t.shape()[d]; d--) {
         idx[d] = 0;
       }

@@ -175,6 +175,10 @@ public record DdpmUNetSpec(
       throw new IllegalArgumentException("no conv_in.weight of rank 4: not the DDPM authors' Model layout");
     }
     int ch = in[0];
+    if (ch < 1) {
+      throw new IllegalArgumentException("conv_in.weight has shape " + java.util.Arrays.toString(in)
+          + ": an empty tensor, not the DDPM authors' Model layout");
+    }
     int levels = 0;
     while (layout.containsKey("down." + levels + ".block.0.conv1.weight")) {
       levels++;

@@ -105,44 +105,57 @@ public final class StateDict {
    * @throws IllegalArgumentException naming the first problem
    */
   public void requireLayout(Map<String, int[]> expected, String what) {
-    for (Map.Entry<String, int[]> e : expected.entrySet()) {
-      FloatArray a = entries.get(e.getKey());
-      if (a == null) {
-        List<String> missing = expected.keySet().stream().filter(k -> !entries.containsKey(k)).toList();
-        throw new IllegalArgumentException(
-            what + ": missing '" + e.getKey() + "' (expected shape " + Arrays.toString(e.getValue()) + ")"
-                + others(missing.size() - 1, "missing", missing.subList(1, missing.size()))
-                + "; the file has " + entries.size() + " entries, the model expects " + expected.size()
-                + unexpectedHint(expected));
-      }
-      if (!a.shape().equals(Shape.of(e.getValue()))) {
-        throw new IllegalArgumentException(
-            what + ": '" + e.getKey() + "' has shape " + a.shape() + ", expected "
-                + Arrays.toString(e.getValue()));
-      }
+    Map<String, int[]> found = new LinkedHashMap<>();
+    entries.forEach((k, v) -> found.put(k, v.shape().dims()));
+    requireShapes(found, expected, what);
+    for (String name : expected.keySet()) {
+      FloatArray a = entries.get(name);
       int bad = a.firstNonFinite();
       if (bad >= 0) {
         throw new IllegalArgumentException(
-            what + ": '" + e.getKey() + "' has a non-finite value (" + a.get(bad) + ") at index " + bad);
-      }
-    }
-    for (String name : entries.keySet()) {
-      if (!expected.containsKey(name)) {
-        List<String> unexpected =
-            entries.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
-        throw new IllegalArgumentException(
-            what + ": unexpected entry '" + name + "'"
-                + others(unexpected.size() - 1, "unexpected", unexpected.subList(1, unexpected.size()))
-                + "; the file has " + entries.size() + " entries, the model expects " + expected.size()
-                + " (" + abbreviated(expected.keySet()) + ")");
+            what + ": '" + name + "' has a non-finite value (" + a.get(bad) + ") at index " + bad);
       }
     }
   }
 
-  /** Names the file has that the model does not: a renamed or prefixed layout shows here. */
-  private String unexpectedHint(Map<String, int[]> expected) {
-    List<String> unexpected = entries.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
-    return unexpected.isEmpty() ? "" : "; not expected: " + abbreviated(unexpected);
+  /**
+   * Checks that the names and shapes found (of a file's tensors, before they are read) are exactly the expected
+   * ones: the names and shapes part of {@link #requireLayout}, with its messages.
+   *
+   * @param found the shapes by name (a dimension may be 0: an empty tensor)
+   * @param expected the shapes by name
+   * @param what what is being loaded, for the message (e.g. "model weights")
+   * @throws IllegalArgumentException naming the first missing entry, the first of another shape, or the first
+   *     entry not expected
+   */
+  public static void requireShapes(Map<String, int[]> found, Map<String, int[]> expected, String what) {
+    for (Map.Entry<String, int[]> e : expected.entrySet()) {
+      int[] shape = found.get(e.getKey());
+      if (shape == null) {
+        List<String> missing = expected.keySet().stream().filter(k -> !found.containsKey(k)).toList();
+        List<String> unexpected = found.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
+        throw new IllegalArgumentException(
+            what + ": missing '" + e.getKey() + "' (expected shape " + Arrays.toString(e.getValue()) + ")"
+                + others(missing.size() - 1, "missing", missing.subList(1, missing.size()))
+                + "; the file has " + found.size() + " entries, the model expects " + expected.size()
+                + (unexpected.isEmpty() ? "" : "; not expected: " + abbreviated(unexpected)));
+      }
+      if (!Arrays.equals(shape, e.getValue())) {
+        throw new IllegalArgumentException(
+            what + ": '" + e.getKey() + "' has shape " + Arrays.toString(shape) + ", expected "
+                + Arrays.toString(e.getValue()));
+      }
+    }
+    for (String name : found.keySet()) {
+      if (!expected.containsKey(name)) {
+        List<String> unexpected = found.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
+        throw new IllegalArgumentException(
+            what + ": unexpected entry '" + name + "'"
+                + others(unexpected.size() - 1, "unexpected", unexpected.subList(1, unexpected.size()))
+                + "; the file has " + found.size() + " entries, the model expects " + expected.size()
+                + " (" + abbreviated(expected.keySet()) + ")");
+      }
+    }
   }
 
   private static String others(int count, String kind, Collection<String> names) {

@@ -107,35 +107,35 @@ public final class DdpmImport {
   public static Result convert(Path file, Path out, Options options) {
     StateDict weights;
     String entry;
-    Map<String, int[]> shapes;
+    DdpmUNetSpec spec;
+    OptionalInt given = options.imageSize();
     try (TorchCheckpoint c = TorchCheckpoint.open(file)) {
       entry = options.entry().orElseGet(() -> choose(c, file));
       if (!c.stateDictNames().contains(entry)) {
         throw new CheckpointException(file + ": no state dict at '" + entry + "'; there are state dicts at "
             + c.stateDictNames());
       }
-      shapes = stripPrefix(c.shapes(entry));
-      weights = c.stateDict(entry);
-    }
-    weights = stripPrefix(weights);
-    OptionalInt given = options.imageSize();
-    DdpmUNetSpec probe;
-    try {
-      probe = DdpmUNetSpec.fromLayout(shapes, 1 << 10, 1000, 0.0);
-    } catch (IllegalArgumentException e) {
-      throw new CheckpointException(file + ": " + where(entry) + "is not the DDPM authors' Model: " + e.getMessage());
-    }
-    Integer guess = PUBLISHED.get(probe.channelMult());
-    if (given.isEmpty() && guess == null) {
-      throw new CheckpointException(file + ": ch_mult " + probe.channelMult() + " is none of the published models'; "
-          + "give the image size (--image-size)");
-    }
-    int size = given.orElse(guess == null ? 0 : guess);
-    DdpmUNetSpec spec;
-    try {
-      spec = DdpmUNetSpec.fromLayout(shapes, size, 1000, size <= 64 ? 0.1 : 0.0);
-    } catch (IllegalArgumentException e) {
-      throw new CheckpointException(file + ": " + where(entry) + "with image size " + size + ": " + e.getMessage());
+      // the names and shapes first: a tensor the model does not have (a BatchNorm's int64 num_batches_tracked, an
+      // empty tensor) is named as any entry it does not expect, before a parameter's dtype is checked
+      Map<String, int[]> shapes = stripPrefix(c.shapes(entry));
+      DdpmUNetSpec probe;
+      try {
+        probe = DdpmUNetSpec.fromLayout(shapes, 1 << 10, 1000, 0.0);
+      } catch (IllegalArgumentException e) {
+        throw new CheckpointException(file + ": " + where(entry) + "is not the DDPM authors' Model: " + e.getMessage());
+      }
+      Integer guess = PUBLISHED.get(probe.channelMult());
+      if (given.isEmpty() && guess == null) {
+        throw new CheckpointException(file + ": ch_mult " + probe.channelMult() + " is none of the published models'; "
+            + "give the image size (--image-size)");
+      }
+      int size = given.orElse(guess == null ? 0 : guess);
+      try {
+        spec = DdpmUNetSpec.fromLayout(shapes, size, 1000, size <= 64 ? 0.1 : 0.0);
+      } catch (IllegalArgumentException e) {
+        throw new CheckpointException(file + ": " + where(entry) + "with image size " + size + ": " + e.getMessage());
+      }
+      weights = stripPrefix(c.parameters(entry));
     }
     try {
       // before anything is written, in either format: a NaN or infinite weight (a diverged or damaged checkpoint)

@@ -141,6 +141,42 @@ class DiffusersFolderTest {
     assertTrue(w.names().stream().anyMatch(n -> n.endsWith("attentions.0.to_out.0.weight")));
   }
 
+  /**
+   * A {@code diffusion_pytorch_model.bin} with an int64 {@code num_batches_tracked} or an empty tensor is read, and
+   * judged by the model's layout: a tensor the model does not have is an unexpected entry, as any other; an int64
+   * tensor where the model has a float parameter, or an empty one where it has a parameter of another shape, is
+   * refused naming the file, the tensor and what was found.
+   */
+  @Test
+  void aBinWithIntegerOrEmptyTensorsIsJudgedByTheModelsLayout() throws IOException {
+    UNet2DConfig c = micro();
+    StateDict w = weights(c);
+    Path d = Files.createDirectories(dir.resolve("bin"));
+    Files.writeString(d.resolve("config.json"), StrictJson.pretty(c.toMap()));
+    Path bin = d.resolve("diffusion_pytorch_model.bin");
+    String fits = bin + ": does not fit " + d.resolve("config.json") + ": diffusion_pytorch_model.bin's weights: ";
+    TorchFiles.zip(bin, w);
+    assertEquals(w, DiffusersFolder.read(d).weights());
+
+    TorchFiles.zip(bin, w, new TorchFiles.Tensor("conv_norm_out.num_batches_tracked", "Long", "x", 1));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().startsWith(fits + "unexpected entry 'conv_norm_out.num_batches_tracked'; the file has "
+        + (w.size() + 1) + " entries, the model expects " + w.size()), e.getMessage());
+
+    TorchFiles.zip(bin, w, new TorchFiles.Tensor("conv_in.weight", "Long", "x", 8 * 3 * 9, 8, 3, 3, 3));
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertEquals(bin + ": tensor 'conv_in.weight' is int64; a model parameter must be float32, float64, float16 or "
+        + "bfloat16", e.getMessage());
+
+    TorchFiles.zip(bin, w, new TorchFiles.Tensor("conv_in.weight", "Float", "x", 0, 0, 3, 3, 3));
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertEquals(fits + "'conv_in.weight' has shape [0, 3, 3, 3], expected [8, 3, 3, 3]", e.getMessage());
+
+    TorchFiles.zip(bin, w, new TorchFiles.Tensor("extra", "Float", "x", 0, 0));
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertTrue(e.getMessage().startsWith(fits + "unexpected entry 'extra'"), e.getMessage());
+  }
+
   @Test
   void missingOrUnfetchedWeightsSayWhatToDo() throws IOException {
     Path d = Files.createDirectories(dir.resolve("lfs"));

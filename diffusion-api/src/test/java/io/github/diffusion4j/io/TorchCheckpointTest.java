@@ -137,18 +137,7 @@ class TorchCheckpointTest {
   }
 
   private Path zipWith(byte[] pickle, Map<String, byte[]> storages) throws IOException {
-    Path p = Files.createTempFile(dir, "x", ".pt");
-    try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(p))) {
-      z.putNextEntry(new ZipEntry("archive/data.pkl"));
-      z.write(pickle);
-      z.closeEntry();
-      for (Map.Entry<String, byte[]> e : storages.entrySet()) {
-        z.putNextEntry(new ZipEntry("archive/data/" + e.getKey()));
-        z.write(e.getValue());
-        z.closeEntry();
-      }
-    }
-    return p;
+    return TorchFiles.zip(Files.createTempFile(dir, "x", ".pt"), pickle, storages);
   }
 
   private static byte[] ascii(String s) {
@@ -653,5 +642,115 @@ class TorchCheckpointTest {
         assertArrayEquals(new float[] {1f, 2f}, c.stateDict("").get("w").toArray(), pickle);
       }
     }
+  }
+
+  /**
+   * A BatchNorm's state dict holds an int64 scalar, {@code num_batches_tracked}, beside its float parameters and
+   * buffers; integer and bool buffers are read (as float32 values), with their dtypes, and a file holding one is
+   * readable, not refused whole.
+   */
+  @Test
+  void integerAndBoolTensorsAreReadWithTheirDtypes() throws IOException {
+    Map<String, byte[]> storages = new java.util.LinkedHashMap<>();
+    storages.put("0", TorchFiles.littleEndian(8, b -> b.putFloat(1.5f).putFloat(-2f)));
+    storages.put("1", TorchFiles.littleEndian(8, b -> b.putLong(1234)));
+    storages.put("2", TorchFiles.littleEndian(12, b -> b.putInt(-7).putInt(0).putInt(1 << 24)));
+    storages.put("3", TorchFiles.littleEndian(2, b -> b.put((byte) 1).put((byte) 0)));
+    storages.put("4", TorchFiles.littleEndian(2, b -> b.put((byte) 200).put((byte) -3)));
+    Path p = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("bn.weight", "Float", "0", 2, 2),
+        new TorchFiles.Tensor("bn.num_batches_tracked", "Long", "1", 1), new TorchFiles.Tensor("step", "Int", "2", 3, 3),
+        new TorchFiles.Tensor("mask", "Bool", "3", 2, 2), new TorchFiles.Tensor("bytes", "Byte", "4", 2, 2)), storages);
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(List.of(""), c.stateDictNames());
+      assertEquals(Map.of("bn.weight", "float32", "bn.num_batches_tracked", "int64", "step", "int32", "mask", "bool",
+          "bytes", "uint8"), c.dtypes(""));
+      StateDict sd = c.stateDict("");
+      assertEquals(List.of("bn.weight", "bn.num_batches_tracked", "step", "mask", "bytes"), List.copyOf(sd.names()));
+      assertArrayEquals(new float[] {1.5f, -2f}, sd.get("bn.weight").toArray());
+      assertEquals(Shape.of(1), sd.get("bn.num_batches_tracked").shape(), "a scalar, as every scalar, is [1]");
+      assertArrayEquals(new float[] {1234f}, sd.get("bn.num_batches_tracked").toArray());
+      assertArrayEquals(new float[] {-7f, 0f, 1 << 24}, sd.get("step").toArray());
+      assertArrayEquals(new float[] {1f, 0f}, sd.get("mask").toArray());
+      assertArrayEquals(new float[] {200f, 253f}, sd.get("bytes").toArray(), "uint8, unsigned");
+    }
+  }
+
+  /**
+   * An integer tensor where a model needs a parameter is refused, naming the file, the tensor, its dtype and the
+   * dtypes allowed; float tensors of each precision are parameters.
+   */
+  @Test
+  void aParameterMustBeFloatingPoint() throws IOException {
+    Map<String, byte[]> storages = Map.of("0", TorchFiles.littleEndian(8, b -> b.putDouble(0.25)),
+        "1", TorchFiles.littleEndian(2, b -> b.putShort((short) 0x3c00)), "2", new byte[8]);
+    TorchFiles.Tensor f64 = new TorchFiles.Tensor("a", "Double", "0", 1, 1);
+    TorchFiles.Tensor f16 = new TorchFiles.Tensor("b", "Half", "1", 1, 1);
+    try (TorchCheckpoint c = TorchCheckpoint.open(zipWith(TorchFiles.stateDict(f64, f16), storages))) {
+      assertArrayEquals(new float[] {0.25f}, c.parameters("").get("a").toArray());
+      assertArrayEquals(new float[] {1f}, c.parameters("").get("b").toArray());
+    }
+    Path p = zipWith(TorchFiles.stateDict(f64, new TorchFiles.Tensor("conv.weight", "Long", "2", 1, 1, 1, 1, 1)),
+        storages);
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertEquals(Map.of("a", new int[] {1}, "conv.weight", new int[] {1, 1, 1, 1}).keySet(), c.shapes("").keySet());
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.parameters(""));
+      assertEquals(p + ": tensor 'conv.weight' is int64; a model parameter must be float32, float64, float16 or "
+          + "bfloat16", e.getMessage());
+    }
+  }
+
+  /**
+   * A tensor with a zero dimension (its storage empty, or holding other tensors) keeps its shape; it has no values
+   * to read, which stateDict says; the other tensors of the file are read.
+   */
+  @Test
+  void anEmptyTensorKeepsItsShape() throws IOException {
+    Map<String, byte[]> storages = Map.of("0", TorchFiles.littleEndian(8, b -> b.putFloat(1).putFloat(2)),
+        "1", new byte[0]);
+    Path p = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("w", "Float", "0", 2, 2),
+        new TorchFiles.Tensor("empty", "Float", "0", 2, 0, 3), new TorchFiles.Tensor("ids", "Long", "1", 0, 4, 0)),
+        storages);
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertArrayEquals(new int[] {0, 3}, c.shapes("").get("empty"));
+      assertArrayEquals(new int[] {4, 0}, c.shapes("").get("ids"));
+      assertEquals("int64", c.dtypes("").get("ids"));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertEquals(p + ": tensor 'empty' has shape [0, 3]: an empty tensor has no values to read (shapes() and "
+          + "dtypes() describe it)", e.getMessage());
+    }
+    // a zero dimension beside one larger than an array: still refused by its size, not read as empty
+    Path huge = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("x", "Long", "1", 0, 0, 1L << 40)), storages);
+    try (TorchCheckpoint c = TorchCheckpoint.open(huge)) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.shapes(""));
+      assertEquals(huge + ": tensor 'x' has shape [0, 1099511627776]; dimensions must be between 0 and "
+          + (Integer.MAX_VALUE - 8), e.getMessage());
+    }
+  }
+
+  /**
+   * An integer tensor's sizes are checked as a float's before anything is allocated: a storage claiming 2^27 int64
+   * elements (1 GiB) over 8 bytes in the file, a tensor of 2^28 of them (2 GiB), a shape of more elements than an
+   * array holds.
+   */
+  @Test
+  void aHostileIntegerTensorIsRefusedBeforeItIsAllocated() throws IOException {
+    Map<String, byte[]> storages = Map.of("0", new byte[8]);
+    Path lying = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("n", "Long", "0", 1L << 27, 1L << 27)), storages);
+    Path wide = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("n", "Long", "0", 1L << 28, 1L << 28)), storages);
+    Path many = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("n", "Int", "0", 1L << 40, 1L << 20, 1L << 20)),
+        storages);
+    assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+      for (Path p : List.of(lying, wide, many)) {
+        try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+          assertEquals(p == many ? "int32" : "int64", c.dtypes("").get("n"));
+          CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+          String expected = p == lying ? "storage '0' holds 8 bytes but its 134217728 elements need 1073741824"
+              : p == wide ? "tensor 'n' spans more than 2 GB of its storage"
+              : "tensor 'n' has shape [1048576, 1048576], more than the " + (Integer.MAX_VALUE - 8)
+                  + " elements an array holds";
+          assertEquals(p + ": " + expected, e.getMessage());
+        }
+      }
+    });
   }
 }
