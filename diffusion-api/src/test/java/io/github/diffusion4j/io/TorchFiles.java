@@ -13,7 +13,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** {@code torch.save} files of a state dict, written byte by byte as PyTorch writes them (the zip format). */
-final class TorchFiles {
+public final class TorchFiles {
   private TorchFiles() {}
 
   /**
@@ -26,7 +26,7 @@ final class TorchFiles {
    * @param numel the storage's element count
    * @param shape the tensor's shape (none: a scalar)
    */
-  record Tensor(String name, String type, String key, long numel, long... shape) {}
+  public record Tensor(String name, String type, String key, long numel, long... shape) {}
 
   /**
    * The pickle of a dict of tensors, as {@code torch.save(model.state_dict())} writes it (protocol 2).
@@ -34,7 +34,7 @@ final class TorchFiles {
    * @param tensors the tensors, in order
    * @return the pickle
    */
-  static byte[] stateDict(Tensor... tensors) {
+  public static byte[] stateDict(Tensor... tensors) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     b.writeBytes(new byte[] {(byte) 0x80, 2, '}', '('});
     for (Tensor t : tensors) {
@@ -71,8 +71,9 @@ final class TorchFiles {
    * @param pickle {@code archive/data.pkl}
    * @param storages the bytes of {@code archive/data/KEY} by key
    * @return the file
+   * @throws IOException if writing fails
    */
-  static Path zip(Path file, byte[] pickle, Map<String, byte[]> storages) throws IOException {
+  public static Path zip(Path file, byte[] pickle, Map<String, byte[]> storages) throws IOException {
     try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(file))) {
       z.putNextEntry(new ZipEntry("archive/data.pkl"));
       z.write(pickle);
@@ -93,7 +94,7 @@ final class TorchFiles {
    * @param fill writes them
    * @return the bytes
    */
-  static byte[] littleEndian(int bytes, Consumer<ByteBuffer> fill) {
+  public static byte[] littleEndian(int bytes, Consumer<ByteBuffer> fill) {
     ByteBuffer b = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     fill.accept(b);
     return b.array();
@@ -120,7 +121,7 @@ final class TorchFiles {
    * @param type Float, Long, Int, Bool, ...
    * @return the element size
    */
-  static int bytes(String type) {
+  public static int bytes(String type) {
     return switch (type) {
       case "Double", "Long" -> 8;
       case "Float", "Int" -> 4;
@@ -137,8 +138,9 @@ final class TorchFiles {
    * @param weights the float tensors
    * @param extra tensors replacing those of their names, or added after them
    * @return the file
+   * @throws IOException if writing fails
    */
-  static Path zip(Path file, io.github.diffusion4j.model.StateDict weights, Tensor... extra) throws IOException {
+  public static Path zip(Path file, io.github.diffusion4j.model.StateDict weights, Tensor... extra) throws IOException {
     Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
     Map<String, byte[]> storages = new java.util.HashMap<>();
     weights.entries().forEach((name, a) -> {
