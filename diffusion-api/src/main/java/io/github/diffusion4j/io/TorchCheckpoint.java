@@ -687,6 +687,11 @@ public final class TorchCheckpoint implements AutoCloseable {
     } catch (IOException e) {
       throw CheckpointException.of(file, "cannot read storage '" + s.key() + "': " + FileProblems.describe(e), e);
     }
+    long heap = Runtime.getRuntime().maxMemory();
+    if (4 * n > heap) { // a view with a stride of 0 repeats its storage: a few bytes of file can ask for gigabytes
+      throw CheckpointException.of(file, "tensor '" + name + "' has " + n + " elements (" + (4 * n >> 20)
+          + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
+    }
     float[] out = new float[(int) n];
     if (contiguous) {
       s.kind().decode(bytes, out, 0, (int) n);

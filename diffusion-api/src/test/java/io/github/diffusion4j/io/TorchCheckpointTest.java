@@ -187,6 +187,26 @@ class TorchCheckpointTest {
     return b.toByteArray();
   }
 
+  /**
+   * A view with strides of 0 repeats one stored element as often as its shape says: 8 bytes of storage asking for
+   * 2,147,418,112 float32 values (8 GB, more than the tests' 2 GB heap) is refused before the array is allocated,
+   * naming the tensor and the heap (it was an {@code OutOfMemoryError}, or with a larger heap gigabytes taken and
+   * filled one element at a time).
+   */
+  @Test
+  void aRepeatingViewLargerThanTheHeapIsRefusedBeforeItIsAllocated() throws IOException {
+    long n = 65536L * 32767;
+    assertTrue(4 * n > Runtime.getRuntime().maxMemory(), "the test needs a heap below 8 GB");
+    // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (65536, 32767), (0, 0), False, ...)}
+    Path p = zipWith(oneTensor("K\0J\0\0\u0001\0M\u00ff\u007f\u0086K\0K\0\u0086"), Map.of("0", new byte[8]));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertArrayEquals(new int[] {65536, 32767}, c.shapes("").get("w"));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertEquals(p + ": tensor 'w' has " + n + " elements (" + (4 * n >> 20) + " MB as float32), more than this "
+          + "JVM's heap of at most " + (Runtime.getRuntime().maxMemory() >> 20) + " MB holds", e.getMessage());
+    }
+  }
+
   @Test
   void aTensorOutsideItsStorageIsRefused() throws IOException {
     // {'w': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (1000,), (1,), False, OrderedDict())}
