@@ -671,6 +671,24 @@ public abstract class LayerContractTests extends BackendFixture {
         return b.add(b.sliceChannels(h, 0, 4), b.sliceChannels(h, 5, 9));
       });
     }
+
+    /**
+     * A channel slice whose backward pass runs just after a value of its input's size was freed: channels 2 to 5 of a
+     * value {@code h} of 48 channels feed a 1x1 convolution back to 48 channels, whose channels 0 to 3 are added to
+     * the slice. Backwards, the convolution's output (3 items x 48 x 36 = 5184 non-zero values) is no longer needed
+     * when the slice of {@code h} gets its gradient, so a backend that reuses memory may hand the slice that value's
+     * memory: every one of the 2 + 42 channels outside the slice (216 values before it, 4536 after it, more than a
+     * backend's chunk of 4096 may be) must be written as zero, not left as it was. (In {@link
+     * #aSumOfTwoChannelSlices} the memory is fresh, and zero already.)
+     */
+    @Test
+    void aSliceWhoseGradientReusesAFreedValue() {
+      check("slice_after_a_freed_value", layout("pre", new int[] {48, 4, 1, 1}, "k", new int[] {48, 4, 1, 1}),
+          (b, x) -> {
+            Node s = b.sliceChannels(b.conv("pre", x, 48, 1, 1, NONE), 2, 6);
+            return b.add(b.sliceChannels(b.conv("k", s, 48, 1, 1, NONE), 0, 4), s);
+          });
+    }
   }
 
   /** Reshapes (image to vector and back, in the linear case). */
