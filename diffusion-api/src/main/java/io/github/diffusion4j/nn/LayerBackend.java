@@ -39,6 +39,11 @@ public interface LayerBackend {
   /**
    * Compiles one node (never a source, see {@link Layer#isSource()}).
    *
+   * <p>Any caller may compile nodes of several networks against one store, or one network twice, so a parameter may
+   * be read by several kernels (a tied weight; one network's layers never read a parameter twice, see {@link
+   * Network}): every backend then gives each kernel the same weights, and the parameter's gradient is the sum of
+   * every kernel's uses, as if each use had a parameter of its own and their gradients were added.
+   *
    * @param network the network
    * @param node one of its nodes
    * @param parameters the store created for the network by this backend

@@ -6,7 +6,8 @@ import java.util.Map;
  * A backend's storage of a network's parameters: the weights, their gradient, Adam's two moments and the
  * moving average, each one flat float32 vector in state-dict order (so the optimiser and the average are
  * single fused passes). Created by {@link LayerBackend#parameters}; the {@link Kernel}s of the same backend
- * read the weights and add to the gradient directly.
+ * read the weights and add to the gradient directly. Several kernels may read one parameter ({@link
+ * LayerBackend#kernel}); its gradient is then the sum of theirs.
  */
 public interface ParameterStore extends AutoCloseable {
 

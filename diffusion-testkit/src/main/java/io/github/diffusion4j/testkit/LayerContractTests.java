@@ -808,9 +808,9 @@ public abstract class LayerContractTests extends BackendFixture {
 
   /**
    * A network whose parameters live in two stores, one per layer with parameters ({@code "a.*"} in store A,
-   * {@code "b.*"} in store B), compiled by one backend, with a second network of one layer {@code "c"} like a, whose
-   * parameters are also in store A (a backend may compile each parameter into one kernel only, so the second network
-   * reads other entries of the same store).
+   * {@code "b.*"} in store B), compiled by one backend, with a second network of one layer like a whose parameters
+   * are also in store A: either other entries of it ({@code "c.*"}), or layer a's own, so that each of a's parameters
+   * is read by two compiled kernels (a tied weight; a network may not read a parameter twice, so two networks do).
    * It drives the kernels as the SPI lets any caller: forward in node order, then {@link
    * Pass#mseBackward} or {@link Pass#mse} and each kernel's
    * backward in reverse, as {@link LayerBackend#differentiation} says.
@@ -823,6 +823,8 @@ public abstract class LayerContractTests extends BackendFixture {
     final ParameterStore b;
     private final Kernel[] bothKernels;
     private final Kernel[] aOnlyKernels;
+    /** The losses of the passes so far, in order. */
+    final List<Double> losses = new java.util.ArrayList<>();
 
     /**
      * Compiles the networks.
@@ -830,14 +832,16 @@ public abstract class LayerContractTests extends BackendFixture {
      * @param backend the backend
      * @param convolution whether layer a is a 3x3 convolution (else a linear layer, so the whole network has
      *     kernels that differentiate by hand on every backend that can)
+     * @param shared whether the second network's layer reads layer a's parameters (else entries {@code "c.*"})
      */
-    TwoStores(Backend backend, boolean convolution) {
+    TwoStores(Backend backend, boolean convolution, boolean shared) {
       this.backend = backend;
       Shape image = Shape.of(2, 3, 3);
+      String second = shared ? "a" : "c";
       Map<String, int[]> layoutLayerA = layoutOfA("a", convolution);
-      Map<String, int[]> layoutLayerC = layoutOfA("c", convolution);
+      Map<String, int[]> layoutSecond = layoutOfA(second, convolution);
       LinkedHashMap<String, int[]> layoutA = new LinkedHashMap<>(layoutLayerA);
-      layoutA.putAll(layoutLayerC);
+      layoutA.putAll(layoutSecond);
       LinkedHashMap<String, int[]> layoutB = new LinkedHashMap<>();
       layoutB.put("b.weight", new int[] {18, 18});
       layoutB.put("b.bias", new int[] {18});
@@ -847,8 +851,8 @@ public abstract class LayerContractTests extends BackendFixture {
       Node h = layerA(nb, "a", nb.input(image), convolution);
       Node out = nb.linear("b", nb.reshape(nb.silu(h), Shape.of(18)), 18);
       this.both = nb.build(nb.reshape(out, image));
-      NetworkBuilder na = new NetworkBuilder(layoutLayerC);
-      this.aOnly = na.build(layerA(na, "c", na.input(image), convolution));
+      NetworkBuilder na = new NetworkBuilder(layoutSecond);
+      this.aOnly = na.build(layerA(na, second, na.input(image), convolution));
       this.a = backend.layers().parameters(layoutA);
       this.b = backend.layers().parameters(layoutB);
       float[] wa = GoldenCases.input(a.size());
@@ -894,9 +898,15 @@ public abstract class LayerContractTests extends BackendFixture {
      * gradients.
      *
      * @param readBoth whether the pass evaluates the network of both stores (else the one reading store A alone)
-     * @return the loss
+     * @return the loss, also added to {@link #losses}
      */
     double pass(boolean readBoth, int from, int items, double scale) {
+      double loss = forwardAndBackward(readBoth, from, items, scale);
+      losses.add(loss);
+      return loss;
+    }
+
+    private double forwardAndBackward(boolean readBoth, int from, int items, double scale) {
       Network network = readBoth ? both : aOnly;
       Kernel[] kernels = readBoth ? bothKernels : aOnlyKernels;
       boolean manual = backend.layers().differentiation(network) == LayerBackend.Differentiation.MANUAL;
@@ -962,12 +972,25 @@ public abstract class LayerContractTests extends BackendFixture {
    * (2, 0.37, 0) misses by far more.
    */
   private void checkPasses(boolean convolution, String what, java.util.function.Consumer<TwoStores> passes) {
+    checkPasses(convolution, false, what, passes);
+  }
+
+  /**
+   * {@link #checkPasses(boolean, String, java.util.function.Consumer)}, with the second network's layer reading
+   * layer a's parameters or not ({@link TwoStores#TwoStores}); the passes' losses are compared too.
+   */
+  private void checkPasses(
+      boolean convolution, boolean shared, String what, java.util.function.Consumer<TwoStores> passes) {
     try (ReferenceBackend ref = new ReferenceBackend();
-        TwoStores expected = new TwoStores(ref, convolution);
-        TwoStores actual = new TwoStores(backend, convolution)) {
+        TwoStores expected = new TwoStores(ref, convolution, shared);
+        TwoStores actual = new TwoStores(backend, convolution, shared)) {
       String net = (convolution ? "conv" : "linear") + " then linear, " + what;
       passes.accept(expected);
       passes.accept(actual);
+      for (int i = 0; i < expected.losses.size(); i++) {
+        assertEquals(expected.losses.get(i), actual.losses.get(i), TOL * Math.abs(expected.losses.get(i)),
+            net + ": the loss of pass " + i);
+      }
       assertClose(expected.a.read(ParameterStore.Buffer.GRADIENTS), actual.a.read(ParameterStore.Buffer.GRADIENTS),
           net + ": store A's gradient");
       assertClose(expected.b.read(ParameterStore.Buffer.GRADIENTS), actual.b.read(ParameterStore.Buffer.GRADIENTS),
@@ -1017,6 +1040,30 @@ public abstract class LayerContractTests extends BackendFixture {
         s.b.zeroGradients();
         s.pass(true, 0, 3, SCALE);
         s.pass(false, 0, 3, OTHER_SCALE);
+      });
+    }
+  }
+
+  /**
+   * A parameter read by two compiled kernels (the SPI lets any caller compile nodes of several networks against one
+   * store, here layer a of both networks; a tied weight) gets the sum of both kernels' gradients, whichever network's
+   * passes ran, in either order, split or whole, as on the reference backend ({@link LayerBackend#kernel}).
+   */
+  @Test
+  void aParameterReadByTwoKernelsGetsTheSumOfTheirGradients() {
+    for (boolean convolution : new boolean[] {false, true}) {
+      checkPasses(convolution, true, "layer a in both networks, alone then both", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(false, 0, 3, OTHER_SCALE);
+        s.pass(true, 0, 3, SCALE);
+      });
+      checkPasses(convolution, true, "layer a in both networks, both split around a pass alone", s -> {
+        s.a.zeroGradients();
+        s.b.zeroGradients();
+        s.pass(true, 0, 2, SCALE);
+        s.pass(false, 0, 3, SCALE);
+        s.pass(true, 2, 1, SCALE);
       });
     }
   }

@@ -9,6 +9,7 @@ import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -25,6 +26,11 @@ import java.util.Map;
  * vector (it shares its memory), shaped for the kernel's use (a convolution's {@code [out, in, k, k]}, a group
  * norm's {@code [C, 1, 1]}), marked {@code requires_grad}. So writing the weights is one copy into the flat
  * vector, the kernels see the new values at once, and the optimiser is one fused native call for all weights.
+ * A parameter read by several kernels (a tied weight, or one network compiled twice) is one leaf for all the
+ * kernels that view it with the same dimensions, and one more leaf per other view (a 1x1 convolution's {@code [out,
+ * in, 1, 1]} of a linear layer's {@code [out, in]}): libtorch adds every use's gradient into the leaf's {@code
+ * .grad}, a kernel differentiated by hand adds its own, and each leaf's gradient goes into the entry's slice of the
+ * flat gradient, so the entry's gradient is the sum of all uses, as on the other backends.
  *
  * <p><b>Gradient.</b> libtorch's backward pass accumulates each leaf's gradient in the leaf's own {@code .grad},
  * so the gradient of a batch split into several passes is their sum. The store's gradient is one flat vector
@@ -74,14 +80,15 @@ final class DjlParameters implements ParameterStore {
   private final PtNDArray weights;
   private final PtNDArray firstMoment;
   private final PtNDArray secondMoment;
-  /** The autograd leaf of each entry, once a kernel has asked for it. */
-  private final PtNDArray[] leaves;
-  /** The entry of each leaf. */
-  private final Map<PtNDArray, Integer> leafIndex = new IdentityHashMap<>();
-  /** Each leaf's slice of {@link #gradient}, with the leaf's dimensions (a view). */
-  private final PtNDArray[] gradientSlices;
-  /** Each leaf's {@code .grad}, once a backward pass has created it (libtorch keeps it and adds into it). */
-  private final PtNDArray[] leafGradients;
+  /**
+   * The autograd leaves, in the order kernels asked for them: one per entry and view dimensions (usually one per
+   * entry, each entry being read by one layer).
+   */
+  private final List<Leaf> leaves = new ArrayList<>();
+  /** The leaves of each entry that has any, by the entry's index. */
+  private final Map<Integer, List<Leaf>> entryLeaves = new HashMap<>();
+  /** Each leaf's record, by its array. */
+  private final Map<PtNDArray, Leaf> leafIndex = new IdentityHashMap<>();
   /** Whether a backward pass may have added to the leaves' {@code .grad}s since they were last collected. */
   private boolean leafGradientsPending;
   /** The flat gradient, in layout order, less what the leaves' {@code .grad}s hold (see {@link #collect}). */
@@ -122,9 +129,6 @@ final class DjlParameters implements ParameterStore {
     }
     this.size = (int) total;
     offsets[names.size()] = size;
-    this.leaves = new PtNDArray[names.size()];
-    this.gradientSlices = new PtNDArray[names.size()];
-    this.leafGradients = new PtNDArray[names.size()];
     this.manager = (PtNDManager) backend.root().newSubManager();
     this.weights = PtArrays.zeros(manager, size);
     this.firstMoment = PtArrays.zeros(manager, size);
@@ -138,15 +142,46 @@ final class DjlParameters implements ParameterStore {
     return manager;
   }
 
+  /** An autograd leaf and what the store keeps for it. */
+  private static final class Leaf {
+    /** The leaf: a view of the weights that records its gradient. */
+    final PtNDArray array;
+    /** Its dimensions. */
+    final long[] dims;
+    /** Its entry's slice of the flat gradient, with its dimensions (a view). */
+    final PtNDArray gradientSlice;
+    /** Its {@code .grad}, once a backward pass has created it (libtorch keeps it and adds into it). */
+    private PtNDArray grad;
+
+    Leaf(PtNDArray array, long[] dims, PtNDArray gradientSlice) {
+      this.array = array;
+      this.dims = dims;
+      this.gradientSlice = gradientSlice;
+    }
+
+    /** Its {@code .grad}, looked up until a backward pass has created it; null before. */
+    PtNDArray gradient() {
+      if (grad == null) {
+        PtNDArray g = JniUtils.getGradient(array);
+        if (g != null) {
+          NDScope.unregister(g);
+          grad = g;
+        }
+      }
+      return grad;
+    }
+  }
+
   /**
    * The autograd leaf of one entry: a view of the weights with the given dimensions that records its
-   * gradient. Each entry has one leaf (each parameter is read by one layer).
+   * gradient. Every kernel that asks for an entry with the same dimensions gets the same leaf, so libtorch sums
+   * their uses' gradients in it; a view of other dimensions is a leaf of its own, whose gradient is added to the
+   * same entry's.
    *
    * @param name the entry's state-dict name
    * @param dims the view's dimensions, whose product is the entry's size
    * @return the leaf, owned by this store
    * @throws IllegalArgumentException if there is no such entry, or the dimensions do not fit it
-   * @throws IllegalStateException if the entry already has a leaf
    */
   PtNDArray leaf(String name, long... dims) {
     Integer i = index.get(name);
@@ -162,14 +197,18 @@ final class DjlParameters implements ParameterStore {
           "djl: parameter '" + name + "' " + Arrays.toString(layout.get(name)) + " cannot be viewed as "
               + Arrays.toString(dims));
     }
-    if (leaves[i] != null) {
-      throw new IllegalStateException("djl: parameter '" + name + "' is already read by another layer");
+    List<Leaf> ofEntry = entryLeaves.computeIfAbsent(i, k -> new ArrayList<>(1));
+    for (Leaf l : ofEntry) {
+      if (Arrays.equals(l.dims, dims)) {
+        return l.array;
+      }
     }
     PtNDArray view = slice(weights, i, dims);
     JniUtils.attachGradient(view, true);
-    leaves[i] = view;
-    leafIndex.put(view, i);
-    gradientSlices[i] = slice(gradient, i, dims);
+    Leaf l = new Leaf(view, dims.clone(), slice(gradient, i, dims));
+    ofEntry.add(l);
+    leaves.add(l);
+    leafIndex.put(view, l);
     return view;
   }
 
@@ -192,11 +231,11 @@ final class DjlParameters implements ParameterStore {
    * @throws IllegalArgumentException if the leaf is not one of this store's
    */
   void addGradient(PtNDArray leaf, PtNDArray g) {
-    Integer i = leafIndex.get(leaf);
-    if (i == null) {
+    Leaf l = leafIndex.get(leaf);
+    if (l == null) {
       throw new IllegalArgumentException("djl: not a parameter of this store");
     }
-    JniUtils.addi(gradientSlices[i], g);
+    JniUtils.addi(l.gradientSlice, g);
   }
 
   /**
@@ -340,26 +379,14 @@ final class DjlParameters implements ParameterStore {
     if (!leafGradientsPending) {
       return;
     }
-    for (int i = 0; i < leaves.length; i++) {
-      PtNDArray g = leafGradient(i);
+    for (Leaf l : leaves) {
+      PtNDArray g = l.gradient();
       if (g != null) {
-        JniUtils.addi(gradientSlices[i], g);
-        JniUtils.zeroGrad(leaves[i]);
+        JniUtils.addi(l.gradientSlice, g);
+        JniUtils.zeroGrad(l.array);
       }
     }
     leafGradientsPending = false;
-  }
-
-  /** Leaf {@code i}'s {@code .grad}, looked up until a backward pass has created it; null before. */
-  private PtNDArray leafGradient(int i) {
-    if (leafGradients[i] == null && leaves[i] != null) {
-      PtNDArray g = JniUtils.getGradient(leaves[i]);
-      if (g != null) {
-        NDScope.unregister(g);
-        leafGradients[i] = g;
-      }
-    }
-    return leafGradients[i];
   }
 
   /** Zeroes the {@code .grad} of every leaf that has one, unless no backward pass has run since the last time. */
@@ -367,9 +394,9 @@ final class DjlParameters implements ParameterStore {
     if (!leafGradientsPending) {
       return;
     }
-    for (int i = 0; i < leaves.length; i++) {
-      if (leafGradient(i) != null) {
-        JniUtils.zeroGrad(leaves[i]);
+    for (Leaf l : leaves) {
+      if (l.gradient() != null) {
+        JniUtils.zeroGrad(l.array);
       }
     }
     leafGradientsPending = false;

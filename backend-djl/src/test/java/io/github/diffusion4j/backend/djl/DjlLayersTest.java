@@ -1,10 +1,14 @@
 package io.github.diffusion4j.backend.djl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.github.diffusion4j.model.FloatArray;
 import io.github.diffusion4j.model.ModelSpec;
@@ -18,6 +22,7 @@ import io.github.diffusion4j.nn.LayerBackend;
 import io.github.diffusion4j.nn.Network;
 import io.github.diffusion4j.nn.NetworkBuilder;
 import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.nn.Pass;
 import io.github.diffusion4j.nn.PassMemory;
 import io.github.diffusion4j.random.Noise;
@@ -253,6 +258,55 @@ class DjlLayersTest extends DjlBackendTest {
       assertThrows(IllegalArgumentException.class, () -> p.leaf("a", 7));
       assertThrows(IllegalArgumentException.class, () -> p.leaf("b", 3));
       assertEquals(6, p.leaf("a", 3, 2).size());
+    }
+  }
+
+  /**
+   * Kernels that view one parameter with the same dimensions share its leaf, so libtorch sums their uses' gradients
+   * in it; a view of other dimensions (a 1x1 convolution's weight read as a linear layer's) is a leaf of its own whose
+   * gradient goes to the same entry. Either way the entry's gradient is the sum of every use, added by hand ({@link
+   * DjlParameters#addGradient}) or by libtorch's backward pass (one graph using the shared leaf twice and the other
+   * view once). Exact: small integers, whose products and sums float32 holds exactly.
+   */
+  @Test
+  void aParameterViewedTwiceGetsTheSumOfItsUsesGradients() {
+    Map<String, int[]> layout = new LinkedHashMap<>();
+    layout.put("a", new int[] {2, 3});
+    layout.put("b", new int[] {4});
+    float[] x = {1, 2, 3, 4, 5, 6};
+    float[] y = {-3, 1, 0, 2, 7, -1};
+    float[] expected = new float[10];
+    for (int i = 0; i < 6; i++) {
+      expected[i] = 2 * x[i] + y[i];
+    }
+    try (DjlParameters p = (DjlParameters) backend.layers().parameters(layout)) {
+      PtNDArray same = p.leaf("a", 2, 3);
+      assertSame(same, p.leaf("a", 2, 3), "one leaf for one view");
+      PtNDArray other = p.leaf("a", 3, 2);
+      assertNotSame(same, other, "a leaf for another view");
+      PtNDArray xs = p.constant(x, 2, 3);
+      PtNDArray ys = p.constant(y, 3, 2);
+      p.zeroGradients();
+      p.addGradient(same, xs);
+      p.addGradient(other, ys);
+      p.addGradient(same, xs);
+      assertArrayEquals(expected, p.read(ParameterStore.Buffer.GRADIENTS), "added by hand");
+      p.zeroGradients();
+      boolean before = JniUtils.isGradMode();
+      JniUtils.setGradMode(true);
+      try (PtNDArray u = JniUtils.mul(same, xs);
+          PtNDArray u2 = JniUtils.mul(same, xs);
+          PtNDArray v = JniUtils.mul(other, ys);
+          PtNDArray vr = JniUtils.reshape(v, new long[] {2, 3});
+          PtNDArray sum = JniUtils.add(u, u2);
+          PtNDArray z = JniUtils.add(sum, vr);
+          PtNDArray ones = p.constant(new float[] {1, 1, 1, 1, 1, 1}, 2, 3)) {
+        p.backwardRan();
+        JniUtils.backward(z, ones, false, false);
+      } finally {
+        JniUtils.setGradMode(before);
+      }
+      assertArrayEquals(expected, p.read(ParameterStore.Buffer.GRADIENTS), "by libtorch's backward pass");
     }
   }
 
