@@ -350,24 +350,36 @@ class DjlLayersTest extends DjlBackendTest {
 
   /**
    * With a pass memory of one byte every item is a pass of its own: the gradients of the five passes add up in
-   * the flat gradient (and the loss's factor is applied once), so gradients, losses and predictions are those of
-   * the whole batch in one pass to float rounding (1e-5 relative; a pass that lost another's gradient would be
-   * off by tens of percent), and the weights after three Adam steps (lr 1e-3) agree to 1e-5, a hundredth of one
-   * step: Adam divides each gradient element by its own running size, so an element whose gradient is near the
-   * rounding of the five passes' sum moves by a rounding-sized fraction of a step (0.86e-6 seen on the Zen 5, 1.07e-6
-   * with oneDNN limited to AVX2, where the bound was 1e-6); a lost pass moves them by tenths of a step.
+   * the flat gradient (and the loss's factor is applied once), so gradients, losses (with dropout masks) and
+   * predictions are those of the whole batch in one pass to float rounding (1e-5 relative; a pass that lost
+   * another's gradient would be off by tens of percent).
+   *
+   * <p>The weights after three Adam steps are checked against a bound derived from the gradients' difference, on the
+   * same U-Net without dropout (whose step gradient is then what {@link TrainableModel#gradients} gives), with
+   * Adam's epsilon {@code eps = 10} far above any {@code sqrt(v)}, so that the update is nearly linear in the
+   * gradient. Let {@code D_t} be the L2 norm of the two models' gradient difference before step {@code t} (measured,
+   * each at its own weights, and itself bounded by float32 rounding of the summed passes to 1e-5 of the gradient's
+   * norm). Clipping to the norm {@code c = 0.5} does not increase a difference (it is a contraction), so each
+   * element of the clipped gradients differs by at most {@code D_t}, and each is at most {@code c}. Adam's {@code
+   * m^} and {@code v^} are averages of the clipped gradients and their squares with weights summing to one, so
+   * {@code |dm^| <= max D} and {@code |d sqrt(v^)| <= max D} (a weighted root mean square is 1-Lipschitz), {@code
+   * |m^| <= c}; the update {@code lr m^ / (sqrt(v^) + eps)} then differs by at most {@code lr / eps (1 + c / eps)
+   * max D}. Over the steps that sums to the bound below, plus float32 rounding: each step rounds each weight to half
+   * an ulp in each model ({@code 2^-23 max|w|} together) and the update to a few ulps of its size {@code lr c / eps}
+   * ({@code 2^-20 lr c / eps}). A pass's gradient dropped or doubled in a step moves the weights by a tenth or more
+   * of a step, {@code lr / eps} times the gradient's largest elements: hundreds of times the bound.
    */
   @Test
   void aBatchSplitIntoPassesGivesTheWholeBatchsResults() {
     UNetSpec spec = new UNetSpec(Shape.of(1, 8, 8), 100, 8, List.of(1, 2), 1, true, 4, 0.1);
     OptimizerSpec adam = new OptimizerSpec(1e-3, 0.9, 0.999, 1e-8, 0.0, 0.5);
     Shape batch = Shape.batchOf(5, spec.imageShape());
+    int[] ts = {1, 20, 40, 60, 99};
     try (TrainableModel whole = backend.createModel(spec, adam, 3);
         TrainableModel split = NetworkModel.create(spec, new DjlLayers(backend, 1), backend, adam, 3);
         TensorScope s = backend.openScope()) {
       Tensor x = backend.fromArray(Batches.normal(batch, 4), batch);
       Tensor y = backend.fromArray(Batches.normal(batch, 5), batch);
-      int[] ts = {1, 20, 40, 60, 99};
       double g = relativeDifference(whole.gradients(x, ts, y), split.gradients(x, ts, y));
       assertTrue(g < 1e-5, "gradients differ by " + g);
       for (int i = 0; i < 3; i++) {
@@ -375,12 +387,63 @@ class DjlLayersTest extends DjlBackendTest {
         double b = split.step(x, ts, y).loss();
         assertEquals(a, b, 1e-5 * a);
       }
-      double w = absoluteDifference(whole.stateDict(), split.stateDict());
-      System.out.printf(Locale.ROOT, "one pass against one-item passes: gradients %.2e, weights %.2e%n", g, w);
-      assertTrue(w < 1e-5, "weights differ by " + w);
       float[] p = whole.predict(x, ts).toFloatArray();
       assertTrue(Batches.maxAbsDiff(p, split.predict(x, ts).toFloatArray()) < 1e-5 * scaleOf(p));
     }
+    UNetSpec noDropout = new UNetSpec(Shape.of(1, 8, 8), 100, 8, List.of(1, 2), 1, true, 4, 0.0);
+    double lr = 0.1;
+    double eps = 10;
+    double clip = 0.5;
+    OptimizerSpec linear = new OptimizerSpec(lr, 0.9, 0.999, eps, 0.0, clip);
+    try (TrainableModel whole = backend.createModel(noDropout, linear, 3);
+        TrainableModel split = NetworkModel.create(noDropout, new DjlLayers(backend, 1), backend, linear, 3);
+        TensorScope s = backend.openScope()) {
+      Tensor x = backend.fromArray(Batches.normal(batch, 4), batch);
+      Tensor y = backend.fromArray(Batches.normal(batch, 5), batch);
+      double bound = 0;
+      double largest = 0;
+      for (int i = 0; i < 3; i++) {
+        float[] gw = flat(whole.gradients(x, ts, y));
+        double d = l2(gw, flat(split.gradients(x, ts, y)));
+        assertTrue(d < 1e-5 * l2(gw, new float[gw.length]), "step " + i + ": gradients differ by " + d);
+        largest = Math.max(largest, d);
+        double a = whole.step(x, ts, y).loss();
+        double b = split.step(x, ts, y).loss();
+        assertEquals(a, b, 1e-5 * a);
+        bound += lr / eps * (1 + clip / eps) * largest + 0x1p-20 * lr * clip / eps
+            + 0x1p-23 * scaleOf(flat(whole.stateDict()));
+      }
+      double w = absoluteDifference(whole.stateDict(), split.stateDict());
+      System.out.printf(Locale.ROOT, "one pass against one-item passes: gradients %.2e, weights %.2e (bound %.2e)%n",
+          largest, w, bound);
+      assertTrue(w <= bound, "weights differ by " + w + ", above the bound " + bound);
+    }
+  }
+
+  /** A state dict's entries, one after the other. */
+  private static float[] flat(StateDict d) {
+    float[][] parts = d.entries().values().stream().map(FloatArray::toArray).toArray(float[][]::new);
+    int n = 0;
+    for (float[] part : parts) {
+      n += part.length;
+    }
+    float[] all = new float[n];
+    int at = 0;
+    for (float[] part : parts) {
+      System.arraycopy(part, 0, all, at, part.length);
+      at += part.length;
+    }
+    return all;
+  }
+
+  /** The L2 norm of {@code a - b}, in double. */
+  private static double l2(float[] a, float[] b) {
+    double sum = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = (double) a[i] - b[i];
+      sum += d * d;
+    }
+    return Math.sqrt(sum);
   }
 
   /** A pass sets grad mode on its own thread (on in training, off in prediction) and gives back what it found. */
