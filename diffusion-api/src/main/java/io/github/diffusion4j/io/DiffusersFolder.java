@@ -342,11 +342,26 @@ public record DiffusersFolder(
       if (!names.contains("")) {
         throw CheckpointException.of(file, "holds " + c.describeRoot() + ", not a state dict");
       }
-      Map<String, int[]> shapes = new LinkedHashMap<>();
-      c.shapes("").forEach((name, shape) -> shapes.put(currentName(name), shape));
-      StateDict.requireShapes(shapes, layout, what);
+      StateDict.requireShapes(underCurrentNames(c.shapes(""), file), layout, what);
       return c.parameters("");
     }
+  }
+
+  /**
+   * Entries under diffusers' current attention names ({@link #currentName}), in the same order.
+   *
+   * @throws CheckpointException if {@code source} holds a parameter under both its old and its current name
+   */
+  private static <V> Map<String, V> underCurrentNames(Map<String, V> byName, Path source) {
+    Map<String, V> out = new LinkedHashMap<>();
+    byName.forEach((name, value) -> {
+      String now = currentName(name);
+      if (!now.equals(name) && byName.containsKey(now)) {
+        throw CheckpointException.of(source, "holds both '" + name + "' and '" + now + "'");
+      }
+      out.put(now, value);
+    });
+    return out;
   }
 
   /** A name under diffusers' current attention names ({@link #renameDeprecated}); other names as they are. */
@@ -371,19 +386,8 @@ public record DiffusersFolder(
    */
   public static StateDict renameDeprecated(StateDict weights, Path source) {
     StateDict.Builder b = StateDict.builder();
-    int renamed = 0;
-    for (Map.Entry<String, io.github.diffusion4j.model.FloatArray> e : weights.entries().entrySet()) {
-      String name = e.getKey();
-      String now = currentName(name);
-      if (!now.equals(name)) {
-        if (weights.contains(now)) {
-          throw CheckpointException.of(source, "holds both '" + name + "' and '" + now + "'");
-        }
-        name = now;
-        renamed++;
-      }
-      b.put(name, e.getValue());
-    }
+    underCurrentNames(weights.entries(), source).forEach(b::put);
+    long renamed = weights.names().stream().filter(n -> !currentName(n).equals(n)).count();
     if (renamed > 0) {
       LOG.info("{}: renamed {} attention parameters from diffusers' older names (query, key, value, proj_attn)", source,
           renamed);

@@ -583,14 +583,19 @@ public final class TorchCheckpoint implements AutoCloseable {
       return new int[] {1};
     }
     int[] s = new int[t.shape().length];
-    long elements = 1;
     for (int i = 0; i < s.length; i++) {
       if (t.shape()[i] < 0 || t.shape()[i] > Integer.MAX_VALUE - 8) {
         throw CheckpointException.of(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
             + "; dimensions must be between 0 and " + (Integer.MAX_VALUE - 8));
       }
       s[i] = (int) t.shape()[i];
-      elements *= s[i]; // below 2^31 before, a factor below 2^31: no overflow
+    }
+    if (Arrays.stream(s).anyMatch(d -> d == 0)) {
+      return s; // empty, whatever its other dimensions
+    }
+    long elements = 1;
+    for (int d : s) {
+      elements *= d; // below 2^31 before, a factor below 2^31: no overflow
       if (elements > Integer.MAX_VALUE - 8) {
         throw CheckpointException.of(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
             + ", more than the " + (Integer.MAX_VALUE - 8) + " elements an array holds");
@@ -635,14 +640,23 @@ public final class TorchCheckpoint implements AutoCloseable {
    *
    * @param name a place of {@link #stateDictNames()}
    * @return the tensors as float32, in file order
-   * @throws CheckpointException naming the file, the tensor, its dtype and the dtypes allowed
+   * @throws CheckpointException naming the file, the tensor (and the state dict's place, where not the root), and its
+   *     dtype and the dtypes allowed, or the dimension along which it repeats its values (a stride of 0)
    */
   public StateDict parameters(String name) {
-    dictAt(name).forEach((key, t) -> {
-      Kind kind = ((TensorRef) t).view().storage().kind();
+    String at = name.isEmpty() ? "" : " of the state dict at '" + name + "'";
+    dictAt(name).forEach((key, v) -> {
+      TensorRef t = (TensorRef) v;
+      Kind kind = t.view().storage().kind();
       if (kind.dtype == null) {
-        throw CheckpointException.of(file, "tensor '" + key + "' is " + kind.torchName + "; a model parameter must be "
-            + FLOATING);
+        throw CheckpointException.of(file, "tensor '" + key + "'" + at + " is " + kind.torchName
+            + "; a model parameter must be " + FLOATING);
+      }
+      for (int d = 0; d < t.shape().length; d++) {
+        if (t.shape()[d] > 1 && t.stride()[d] == 0) { // only a hostile file or an expand()ed buffer has one
+          throw CheckpointException.of(file, "tensor '" + key + "'" + at + " repeats its values along dimension " + d
+              + " (a stride of 0: an expanded view); a model parameter is stored whole (save it after .contiguous())");
+        }
       }
     });
     return stateDict(name);
@@ -681,16 +695,16 @@ public final class TorchCheckpoint implements AutoCloseable {
     if (span * s.kind().bytes > Integer.MAX_VALUE - 8) {
       throw CheckpointException.of(file, "tensor '" + name + "' spans more than 2 GB of its storage");
     }
+    long heap = Runtime.getRuntime().maxMemory();
+    if (4 * n > heap) { // a view with a stride of 0 repeats its storage: a few bytes of file can ask for gigabytes
+      throw CheckpointException.of(file, "tensor '" + name + "' has " + n + " elements (" + (4 * n >> 20)
+          + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
+    }
     ByteBuffer bytes;
     try {
       bytes = reader.read(s, first, span);
     } catch (IOException e) {
       throw CheckpointException.of(file, "cannot read storage '" + s.key() + "': " + FileProblems.describe(e), e);
-    }
-    long heap = Runtime.getRuntime().maxMemory();
-    if (4 * n > heap) { // a view with a stride of 0 repeats its storage: a few bytes of file can ask for gigabytes
-      throw CheckpointException.of(file, "tensor '" + name + "' has " + n + " elements (" + (4 * n >> 20)
-          + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
     }
     float[] out = new float[(int) n];
     if (contiguous) {

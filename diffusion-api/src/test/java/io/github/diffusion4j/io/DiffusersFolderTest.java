@@ -177,6 +177,27 @@ class DiffusersFolderTest {
     assertTrue(e.getMessage().startsWith(fits + "unexpected entry 'extra'"), e.getMessage());
   }
 
+  /**
+   * A .bin holding a parameter under both its deprecated and its current attention name, and an unexpected entry:
+   * the two names are said first (their layout check merged them into one entry, so the message counted one entry
+   * fewer than the file has, or named the other tensor's shape).
+   */
+  @Test
+  void aBinHoldingBothNamesOfARenamedParameterSaysSo() throws IOException {
+    UNet2DConfig c = micro();
+    StateDict w = weights(c);
+    String current = w.names().stream().filter(n -> n.contains("attentions.0.to_q.")).findFirst().orElseThrow();
+    long[] shape = java.util.Arrays.stream(w.get(current).shape().dims()).asLongStream().toArray();
+    Path d = Files.createDirectories(dir.resolve("both"));
+    Files.writeString(d.resolve("config.json"), StrictJson.pretty(c.toMap()));
+    Path bin = d.resolve("diffusion_pytorch_model.bin");
+    TorchFiles.zip(bin, w, new TorchFiles.Tensor(current.replace(".to_q.", ".query."), "Float", "y",
+        w.get(current).size(), shape), new TorchFiles.Tensor("extra", "Float", "x", 1, 1));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d));
+    assertEquals(bin + ": holds both '" + current.replace(".to_q.", ".query.") + "' and '" + current + "'",
+        e.getMessage());
+  }
+
   @Test
   void missingOrUnfetchedWeightsSayWhatToDo() throws IOException {
     Path d = Files.createDirectories(dir.resolve("lfs"));
