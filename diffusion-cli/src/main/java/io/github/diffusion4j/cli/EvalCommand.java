@@ -141,13 +141,17 @@ final class EvalCommand implements Callable<Integer> {
         o.println(r.toJson());
         if (json != null) {
           String text = r.toJson() + "\n";
-          guard.finish(() -> { // a signal now waits for the file (an interrupted channel refuses it)
-            try {
-              AtomicFiles.writeString(json, text);
-            } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-          });
+          try {
+            guard.finish(() -> { // a signal now waits for the file (an interrupted channel refuses it)
+              try {
+                AtomicFiles.writeString(json, text);
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
+          } catch (RuntimeException e) { // a failed write: said with a signal that came meanwhile, else rethrown
+            return guard.said(e, o, "nothing was written to " + json);
+          }
         }
         o.flush();
       }

@@ -80,9 +80,10 @@ final class InterruptGuard implements AutoCloseable {
    * the guard still holds the JVM (once it lets go, the JVM may end before a later line is printed: these commands
    * ended without a word); where neither a signal came nor the thread was interrupted, or {@code e} is bad input,
    * {@code e} is rethrown. Where {@code e} is (or wraps) a failure of {@link #finish}'s work, which the signal did not
-   * cause (a full disk), its message follows {@code WHAT}. The thread's interrupt flag is cleared, so the command's resources still close normally;
-   * an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same JVM cancelling it) is set again
-   * by {@link #close()}. Call it inside the guard, once the output's temporaries are deleted.
+   * cause (a full disk), its message follows {@code WHAT}. The thread's interrupt flag is cleared, so the command's
+   * resources still close normally; an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same
+   * JVM cancelling it) is set again by {@link #close()}. Call it inside the guard, once the output's temporaries are
+   * deleted.
    *
    * @param e what ended the work
    * @param out where the command reports
@@ -99,17 +100,20 @@ final class InterruptGuard implements AutoCloseable {
     }
     // an interrupt of the command's thread without a signal is its in-process caller's: handed back by close()
     handBack = interrupted && !signalled.get();
+    // the finishing work's own failure (not the signal's) is said too
     out.println("interrupted; " + what + (causedBy(e, finishFailure)
-        ? " (" + ErrorReporting.message(finishFailure) + ")" : "")); // the work's own failure, not the signal's: said too
+        ? " (" + ErrorReporting.message(finishFailure) + ")" : ""));
     out.flush();
     return DiffusionCli.FAILURE;
   }
 
   private static boolean causedBy(Throwable e, Throwable failure) {
-    for (Throwable t = e; failure != null && t != null; t = t.getCause() == t ? null : t.getCause()) {
+    Throwable t = e;
+    for (int depth = 0; failure != null && t != null && depth < 64; depth++) { // a bounded walk: causes may cycle
       if (t == failure) {
         return true;
       }
+      t = t.getCause();
     }
     return false;
   }
