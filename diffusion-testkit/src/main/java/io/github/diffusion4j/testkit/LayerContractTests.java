@@ -689,6 +689,32 @@ public abstract class LayerContractTests extends BackendFixture {
             return b.add(b.sliceChannels(b.conv("k", s, 48, 1, 1, NONE), 0, 4), s);
           });
     }
+
+    /**
+     * Convolutions whose backward passes run on memory a backend may have used before. A 5x5 convolution {@code c}
+     * of 18 channels to 48 is followed by a 1x1 convolution {@code d} back to 18 channels, so backwards {@code d}'s
+     * output (3 items x 18 x 9 x 9 = 4374 non-zero values, more than a backend's chunk of 4096 may be) is no longer
+     * needed when {@code c}'s input gradient (the same size) is taken, and a backend that reuses memory may hand it
+     * that value's memory: {@code c} must write its input gradient, not add to what was there. Before {@code c}, a
+     * 5x5 convolution {@code s} of stride 2 from 44 channels runs its backward pass after {@code c}'s, so staging
+     * memory a backend keeps between layers holds {@code c}'s numbers: {@code s} must write its weight gradient's
+     * partial sums before adding to them. The sizes are chosen so that a backend computing these gradients from
+     * columns (48 channels x 25 taps x 81 positions = 97200 floats an item for {@code c}'s output gradient, 44 x 25 x
+     * 81 = 89100 for {@code s}'s input) stages them in more than one piece for 3 items, each piece's result written or
+     * added by itself (in the ND4J backend no other case of this suite reaches these paths).
+     */
+    @Test
+    void convolutionGradientsOnReusedMemory() {
+      Layer.Padding two = Layer.Padding.of(2);
+      check("conv5x5_on_reused_memory", Shape.of(4, 18, 18), layout("pre", new int[] {44, 4, 1, 1},
+          "s", new int[] {18, 44, 5, 5}, "c", new int[] {48, 18, 5, 5}, "d", new int[] {18, 48, 1, 1},
+          "post", new int[] {4, 18, 1, 1}),
+          (b, x) -> {
+            Node h = b.conv("s", b.conv("pre", x, 44, 1, 1, NONE), 18, 5, 2, two);
+            Node back = b.conv("d", b.conv("c", h, 48, 5, 1, two), 18, 1, 1, NONE);
+            return b.conv("post", b.upsample(back, 2), 4, 1, 1, NONE);
+          });
+    }
   }
 
   /** Reshapes (image to vector and back, in the linear case). */
