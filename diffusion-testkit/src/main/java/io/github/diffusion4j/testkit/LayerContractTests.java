@@ -679,7 +679,8 @@ public abstract class LayerContractTests extends BackendFixture {
      * when the slice of {@code h} gets its gradient, so a backend that reuses memory may hand the slice that value's
      * memory: every one of the 2 + 42 channels outside the slice (216 values before it, 4536 after it, more than a
      * backend's chunk of 4096 may be) must be written as zero, not left as it was. (In {@link
-     * #aSumOfTwoChannelSlices} the memory is fresh, and zero already.)
+     * #aSumOfTwoChannelSlices} what lies past the first 4096 values outside a slice was zero already, so a zeroing
+     * that stops there passed.)
      */
     @Test
     void aSliceWhoseGradientReusesAFreedValue() {
