@@ -27,4 +27,30 @@ class JobScopeTest {
     }
     hook.get(10, TimeUnit.SECONDS);
   }
+
+  /**
+   * Two calls of one program (two threads) hold the shutdown until both have reported, whichever reports first: the
+   * shutdown waited for one of them only (the first in its set), in either order once.
+   */
+  @Test
+  void aShutdownWaitsForEveryCallersReport() throws Exception {
+    for (boolean firstFirst : new boolean[] {true, false}) {
+      JobScope scope = new JobScope(SparkTestSupport.context());
+      ShutdownHold first = ShutdownHold.acquire();
+      ShutdownHold second = ShutdownHold.acquire();
+      CompletableFuture<Void> hook;
+      try {
+        scope.close();
+        hook = CompletableFuture.runAsync(scope::cancelForShutdown);
+        Thread.sleep(300); // the hook waits for the holds by now
+        (firstFirst ? first : second).close();
+        Thread.sleep(300);
+        assertFalse(hook.isDone(), "the shutdown went on while a caller had not reported");
+      } finally {
+        first.close();
+        second.close();
+      }
+      hook.get(10, TimeUnit.SECONDS);
+    }
+  }
 }

@@ -28,11 +28,14 @@ class ModelSourceTest {
     Path deadOld = folder(tmp, ModelSource.TEMP_PREFIX + dead + "-123", old);
     Path deadNew = folder(tmp, ModelSource.TEMP_PREFIX + dead + "-456", now);
     Path mine = folder(tmp, ModelSource.TEMP_PREFIX + me + "-789", old);
+    // an executor of another process that is still loading (a long load): old, but its process is alive
+    long live = ProcessHandle.current().parent().orElseThrow().pid();
+    Path liveOld = folder(tmp, ModelSource.TEMP_PREFIX + live + "-321", old);
     Path oldStyle = folder(tmp, ModelSource.TEMP_PREFIX + "5555555555", old); // no process id in its name
     Path other = folder(tmp, "something-" + dead + "-1", old);
     ModelSource.removeStale(tmp, now.minus(ModelSource.STALE_AFTER));
     assertFalse(Files.exists(deadOld), "a dead process's old folder is removed with its files");
-    for (Path kept : new Path[] {deadNew, mine, oldStyle, other}) {
+    for (Path kept : new Path[] {deadNew, mine, liveOld, oldStyle, other}) {
       assertTrue(Files.exists(kept.resolve("model.safetensors")), kept + " is kept");
     }
   }

@@ -160,6 +160,87 @@ class ShardCommitTest {
     assertEquals(COUNT, SparkTestSupport.list(out.resolve("shard-00000")).size());
   }
 
+  /**
+   * A PNG shard after the first names its files by the run's sample numbers (those {@code diffusion sample} gives
+   * them), holds those samples, and reports the bytes and SHA-256 of all its files in name order (what {@link
+   * SampleManifest#verify} reads back). The single-shard PNG test of {@code SparkSampleTest} cannot tell the run's
+   * numbers from the shard's own.
+   */
+  @Test
+  void aLaterPngShardNamesItsFilesByTheRunsSampleNumbers() throws Exception {
+    ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("threads=1"), Shipping.PATH);
+    Path out = SparkTestSupport.root().resolve("commit-png-later");
+    Files.createDirectories(out);
+    ShardTasks.Spec spec = new ShardTasks.Spec(COUNT, SEED, 1024, out.toString(), SampleFormat.PNG, Map.of());
+    ShardPlan.Shard shard = ShardPlan.of(COUNT, 1024, 2).shards().get(1); // samples 1024 .. 1033
+    ShardResult r = ShardTasks.write(source, spec, shard, TaskHook.NONE);
+    Path folder = out.resolve("shard-00001");
+    List<String> expected = new java.util.ArrayList<>();
+    for (int i = 1024; i < COUNT; i++) {
+      expected.add(String.format(java.util.Locale.ROOT, "%08d.png", i));
+    }
+    assertEquals(expected, SparkTestSupport.list(folder));
+    assertEquals(new ShardResult(1, 1024, COUNT - 1024, "shard-00001", r.bytes(), r.sha256()), r);
+    java.security.MessageDigest md = Sha256.digest();
+    long bytes = 0;
+    for (String f : expected) {
+      bytes += Sha256.update(md, folder.resolve(f));
+    }
+    assertEquals(bytes, r.bytes(), "the bytes of all the shard's files");
+    assertEquals(Sha256.hex(md), r.sha256(), "the SHA-256 of the shard's files in name order");
+    // sample 1030 is the single-process run's sample 1030 (8-bit pixels of its [0, 1] values)
+    float[] images = new float[COUNT * 75];
+    java.nio.ByteBuffer.wrap(single).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(images);
+    java.awt.image.BufferedImage want = io.github.diffusion4j.io.ImageGrid.render(
+        Arrays.copyOfRange(images, 1030 * 75, 1031 * 75), io.github.diffusion4j.tensor.Shape.of(1, 3, 5, 5),
+        new io.github.diffusion4j.io.ImageGrid.Options(1, 0, 1, 0.0, List.of(), List.of()));
+    java.awt.image.BufferedImage got = javax.imageio.ImageIO.read(folder.resolve("00001030.png").toFile());
+    for (int y = 0; y < 5; y++) {
+      for (int x = 0; x < 5; x++) {
+        assertEquals(want.getRGB(x, y), got.getRGB(x, y), "sample 1030, pixel " + x + "," + y);
+      }
+    }
+  }
+
+  /**
+   * By default ({@link Shipping#AUTO}) a checkpoint of at most 64 MiB travels as a broadcast, so that executors without
+   * the driver's storage can sample it; and an executor's model is that of the job's overrides, not only of the
+   * checkpoint's files: a later job of the same checkpoint with another sampler, in the same executor JVM, samples
+   * with its own sampler.
+   */
+  @Test
+  void aSmallCheckpointIsBroadcastByDefaultAndAnExecutorsModelIsThatOfTheOverrides() {
+    assertTrue(ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("threads=1"), Shipping.AUTO)
+        .broadcast(), "the gradient checkpoint (under 1 MB) is broadcast by default");
+    for (String sampler : new String[] {"ddpm", "ddim", "ddpm"}) {
+      ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint,
+          List.of("threads=1", "sampling.sampler=" + sampler), Shipping.PATH);
+      assertEquals(sampler, ExecutorModels.with(source, m -> m.diffusion().sampler().name()));
+    }
+  }
+
+  /**
+   * An executor whose sampling batch differs from the driver's plan (another diffusion4j version) refuses the shard,
+   * for sampling and for evaluation, and writes nothing: its batches would not be the single-process run's, and the
+   * samples not its bits.
+   */
+  @Test
+  void anExecutorThatSamplesInOtherBatchesThanThePlanRefusesTheShard() throws IOException {
+    ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("threads=1"), Shipping.PATH);
+    Path out = SparkTestSupport.root().resolve("commit-other-batch");
+    Files.createDirectories(out);
+    ShardTasks.Spec spec = new ShardTasks.Spec(COUNT, SEED, 512, out.toString(), SampleFormat.NPY, Map.of());
+    ShardPlan.Shard shard = ShardPlan.of(COUNT, 512, 3).shards().get(2);
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> ShardTasks.write(source, spec, shard, TaskHook.NONE));
+    assertEquals("this executor samples in batches of 1024 but the driver planned 512; the executors and the driver "
+        + "must run the same diffusion4j version", e.getMessage());
+    assertEquals(List.of(), SparkTestSupport.list(out));
+    assertThrows(IllegalStateException.class, () -> ShardTasks.accumulate(source, COUNT, SEED, 512,
+        new io.github.diffusion4j.eval.QualityAccumulator(io.github.diffusion4j.tensor.Shape.of(3, 5, 5)), shard,
+        TaskHook.NONE));
+  }
+
   @Test
   void anExecutorRefusesACheckpointThatChangedAfterTheDriverReadIt() throws IOException {
     Path copy = SparkTestSupport.root().resolve("changing-checkpoint");

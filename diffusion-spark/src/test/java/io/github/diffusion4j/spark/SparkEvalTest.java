@@ -63,10 +63,11 @@ class SparkEvalTest {
       expected = acc.report(reference);
     }
     Gaussian singleFit = single.gaussian();
-    for (int p : new int[] {1, 3}) {
+    // 0: the context's default parallelism (2 of local[2,3]), the merge tree of as many shards
+    for (int p : new int[] {1, 3, 0}) {
       EvalResult r = SparkDiffusion.evaluate(SparkTestSupport.context(),
           new EvalJob(run, List.of(), COUNT, SEED, p, Shipping.AUTO, 1));
-      assertEquals(p, r.shards());
+      assertEquals(p == 0 ? SparkTestSupport.context().defaultParallelism() : p, r.shards());
       assertEquals(COUNT, r.report().sampleCount());
       double[] mean = singleFit.mean();
       double meanScale = java.util.Arrays.stream(mean).map(Math::abs).max().orElseThrow();

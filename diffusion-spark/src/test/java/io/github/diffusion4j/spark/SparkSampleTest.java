@@ -69,10 +69,11 @@ class SparkSampleTest {
   @Test
   void oneThreeAndSevenPartitionsGiveTheSingleProcessBytes() {
     int loadsBefore = ExecutorModels.loads();
-    for (int p : new int[] {1, 3, 7}) {
+    // 0: the context's default parallelism (2 of local[2,3])
+    for (int p : new int[] {1, 3, 7, 0}) {
       Path out = out("p" + p);
       SampleManifest m = SparkDiffusion.sample(sc, job("p" + p).withPartitions(p));
-      assertEquals(p, m.shards().size());
+      assertEquals(p == 0 ? sc.defaultParallelism() : p, m.shards().size());
       assertEquals(COUNT, m.count());
       assertEquals(1024, m.batchSize());
       for (ShardResult s : m.shards()) {
@@ -87,7 +88,7 @@ class SparkSampleTest {
       expected.add(SampleManifest.FILE);
       assertEquals(expected.stream().sorted().toList(), SparkTestSupport.list(out));
     }
-    // 11 tasks, 2 at a time: the checkpoint is loaded once in this JVM (or was already), not once per task
+    // 13 tasks, 2 at a time: the checkpoint is loaded once in this JVM (or was already), not once per task
     int loads = ExecutorModels.loads() - loadsBefore;
     assertTrue(loads <= 1, loads + " loads");
   }
@@ -362,6 +363,15 @@ class SparkSampleTest {
     assertEquals("2", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("seed=3", "threads=2"), 0)));
     assertEquals("3", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("threads=2"), 3)), "--threads wins");
     assertEquals("1", threadsOfTasks(SparkDiffusion.withThreads(sc, List.of("seed=3"), 0)), "spark.task.cpus");
+    // a context whose tasks get 2 cores each (the same context, its configuration seen with spark.task.cpus=2)
+    JavaSparkContext twoCores = new JavaSparkContext(sc.sc()) {
+      @Override
+      public org.apache.spark.SparkConf getConf() {
+        return super.getConf().set("spark.task.cpus", "2");
+      }
+    };
+    assertEquals("2", threadsOfTasks(SparkDiffusion.withThreads(twoCores, List.of("seed=3"), 0)),
+        "spark.task.cpus=2: the cores Spark gives each task");
   }
 
   /** The value of the last {@code threads} override: the one the tasks' configuration takes. */

@@ -121,4 +121,18 @@ class ClusterOptionsTest {
     assertEquals("-Dx=1 -Dai.djl.offline=true", c.get("spark.executor.extraJavaOptions"));
     assertFalse(options("local[2]").conf("sample", false).contains("spark.executor.extraJavaOptions"));
   }
+
+  /**
+   * {@code --threads N} gives the executors started for the job {@code OMP_NUM_THREADS=N} in their environment (a
+   * native backend's thread pool is sized by it), unless a --conf sets it; without --threads nothing is set.
+   */
+  @Test
+  void threadsPerTaskReachTheExecutorsEnvironment() {
+    ClusterOptions o = options("local[2]");
+    assertFalse(o.conf("sample", false).contains("spark.executorEnv.OMP_NUM_THREADS"));
+    o.threads = 3;
+    assertEquals("3", o.conf("sample", false).get("spark.executorEnv.OMP_NUM_THREADS"));
+    o.conf.add("spark.executorEnv.OMP_NUM_THREADS=5");
+    assertEquals("5", o.conf("sample", false).get("spark.executorEnv.OMP_NUM_THREADS"));
+  }
 }
