@@ -23,6 +23,8 @@ import java.util.function.Function;
 final class ExecutorModels {
   private static final Map<String, Entry> MODELS = new HashMap<>();
   private static final AtomicInteger LOADS = new AtomicInteger();
+  /** Models loaded and not yet closed, retired ones (no longer in {@link #MODELS}, still in use) included. */
+  private static final AtomicInteger OPEN = new AtomicInteger();
   /** How long a model no task uses stays loaded: longer than the gap between a job's tasks on one executor. */
   static final long IDLE_MILLIS = 60_000;
   private static long idleMillis = IDLE_MILLIS; // guarded by MODELS
@@ -49,6 +51,7 @@ final class ExecutorModels {
       if (model == null) {
         model = source.load();
         LOADS.incrementAndGet();
+        OPEN.incrementAndGet();
       }
       return model;
     }
@@ -57,6 +60,7 @@ final class ExecutorModels {
       if (model != null) {
         model.close();
         model = null;
+        OPEN.decrementAndGet();
       }
     }
   }
@@ -141,20 +145,12 @@ final class ExecutorModels {
   }
 
   /**
-   * How many models this JVM holds loaded.
+   * How many models this JVM holds loaded: the current checkpoint's and any retired one a task still uses.
    *
-   * @return the models not yet closed
+   * @return the models loaded and not yet closed
    */
   static int held() {
-    synchronized (MODELS) {
-      int n = 0;
-      for (Entry e : MODELS.values()) {
-        synchronized (e) {
-          n += e.model != null ? 1 : 0;
-        }
-      }
-      return n;
-    }
+    return OPEN.get();
   }
 
   /**

@@ -45,6 +45,32 @@ class ExecutorModelsTest {
     assertEquals(loads + 2, ExecutorModels.loads());
   }
 
+  /**
+   * A task of another checkpoint (or other overrides) retires the models before it: one no task uses is closed at
+   * once, one a task still samples with is closed when that task ends, so a long-lived executor holds the current
+   * model only ({@link ExecutorModels#held()} counts the retired models still open too: a retired model never closed
+   * was invisible before).
+   */
+  @Test
+  void aRetiredModelIsClosedWhenItsLastTaskEnds() throws Exception {
+    Path checkpoint;
+    try (TrainedModel m = TrainedModel.load(SparkTestSupport.gradientRun(), List.of())) {
+      checkpoint = m.checkpoint().directory();
+    }
+    ModelSource ddpm = ModelSource.prepare(null, checkpoint, List.of("sampling.sampler=ddpm"), Shipping.PATH);
+    ModelSource ddim = ModelSource.prepare(null, checkpoint, List.of("sampling.sampler=ddim"), Shipping.PATH);
+    ExecutorModels.with(ddpm, m -> m.diffusion().imageShape());
+    assertEquals(1, ExecutorModels.held(), "the first job's model is held between its tasks");
+    ExecutorModels.with(ddim, m -> m.diffusion().imageShape());
+    assertEquals(1, ExecutorModels.held(), "an unused model is closed when another job's task arrives");
+    int inside = ExecutorModels.with(ddpm, outer -> {
+      // a task of the other job arrives while this one still samples: both are open until this one ends
+      return ExecutorModels.with(ddim, inner -> ExecutorModels.held());
+    });
+    assertEquals(2, inside, "the retired model stays open while its task samples");
+    assertEquals(1, ExecutorModels.held(), "the retired model is closed when its last task ends");
+  }
+
   private static void awaitHeld(int expected) throws InterruptedException {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (ExecutorModels.held() != expected && System.nanoTime() < deadline) {
