@@ -5,7 +5,6 @@ import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
-import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.TrainableModel;
 import io.github.diffusion4j.runtime.Diffusion;
@@ -103,13 +102,7 @@ final class DemoCommand implements Callable<Integer> {
           EvalCommand.print(out, d.sampler().name() + " " + d.plan().size() + " steps", qDdim);
           EvalCommand.print(out, "ddpm " + d.schedule().size() + " steps", qDdpm);
           String quality = "{\"" + d.sampler().name() + "\": " + qDdim.toJson() + ", \"ddpm\": " + qDdpm.toJson() + "}\n";
-          guard.finish(() -> { // scored: a signal now waits for the file
-            try {
-              AtomicFiles.writeString(folder.quality(), quality);
-            } catch (java.io.IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-          });
+          guard.finishWriting(folder.quality(), quality); // scored: a signal now waits for the file
         } catch (RuntimeException e) { // the sampling's cancellation, or a write the interrupt cut short
           return guard.said(e, out, TrainCommand.unsampled(run, folder, "the samples were not all drawn, scored and written"));
         } finally {

@@ -140,15 +140,8 @@ final class EvalCommand implements Callable<Integer> {
             d.imageShape().size());
         o.println(r.toJson());
         if (json != null) {
-          String text = r.toJson() + "\n";
           try {
-            guard.finish(() -> { // a signal now waits for the file (an interrupted channel refuses it)
-              try {
-                AtomicFiles.writeString(json, text);
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            });
+            guard.finishWriting(json, r.toJson() + "\n"); // a signal now waits for the file
           } catch (RuntimeException e) { // a failed write: said with a signal that came meanwhile, else rethrown
             return guard.said(e, o, "nothing was written to " + json);
           }

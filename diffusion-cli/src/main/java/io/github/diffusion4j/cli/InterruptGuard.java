@@ -159,6 +159,24 @@ final class InterruptGuard implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes {@code text} to {@code file} atomically under {@link #finish}: a signal meanwhile waits for the file, and
+   * the write's own failure (a full disk) is thrown as an {@link java.io.UncheckedIOException}, which {@link #said}
+   * names beside a signal that came meanwhile.
+   *
+   * @param file the file, replaced whole or left as it was
+   * @param text what it holds
+   */
+  void finishWriting(java.nio.file.Path file, String text) {
+    finish(() -> {
+      try {
+        io.github.diffusion4j.io.AtomicFiles.writeString(file, text);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+  }
+
   @Override
   public void close() {
     finished.countDown();
