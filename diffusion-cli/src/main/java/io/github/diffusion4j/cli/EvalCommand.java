@@ -282,12 +282,7 @@ final class EvalCommand implements Callable<Integer> {
     long work = (long) r.images() * r.timestepsPerImage();
     o.printf(Locale.ROOT, "evaluated %d image-timesteps in %.1f s (%.0f per second, %s, batch %d)%n", work,
         seconds, work / seconds, d.backend().name(), batch);
-    Path summary = dir.resolve("bpd.json");
-    Path terms = dir.resolve("bpd_terms.jsonl");
-    Path chart = dir.resolve("bpd.png");
-    writeBound(r, summary, terms, chart, json, guard);
-    o.println("wrote " + summary + ", " + terms + ", " + chart + (json != null ? ", " + json : ""));
-    return DiffusionCli.OK;
+    return writeBound(r, dir, json, guard, o, made);
   }
 
   /**
@@ -313,27 +308,62 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /**
-   * Writes the bound's files, each atomically, all of them even when a signal comes meanwhile ({@code guard} then
-   * waits for them; an interrupt already present is kept for after them).
+   * Writes the bound's files into {@code dir} (and {@code json}, unless null), each atomically, all of them even when
+   * a signal comes meanwhile ({@code guard} then waits for them; an interrupt already present is kept for after them),
+   * and says so on {@code o}. Where one fails on its own (a full disk) while a signal is pending, the guard's line
+   * says which were written and names the failure, as the other commands' finishing writes do (before, the failure
+   * was a plain error beside the signal); without a signal the failure is thrown as it was. A failure before any
+   * file was written removes the folders the command made ({@code made}, {@link #outputFolder}).
+   *
+   * @return the command's exit code
+   * @throws IOException the write's failure, where no signal came
    */
-  static void writeBound(BoundReport r, Path summary, Path terms, Path chart, Path json, InterruptGuard guard)
+  static int writeBound(BoundReport r, Path dir, Path json, InterruptGuard guard, PrintWriter o, List<Path> made)
       throws IOException {
+    Path summary = dir.resolve("bpd.json");
+    Path terms = dir.resolve("bpd_terms.jsonl");
+    Path chart = dir.resolve("bpd.png");
+    List<Path> files = new ArrayList<>(List.of(summary, terms, chart));
+    if (json != null) {
+      files.add(json);
+    }
+    List<Path> written = new ArrayList<>();
     try {
       guard.finish(() -> {
         try {
-          AtomicFiles.writeString(summary, r.toJson() + "\n");
-          AtomicFiles.writeString(terms, String.join("\n", r.termLines()) + "\n");
-          OutputFiles.writeBoundChart(r, chart);
-          if (json != null) {
-            AtomicFiles.writeString(json, r.toJson() + "\n");
+          for (Path f : files) {
+            if (f == chart) {
+              OutputFiles.writeBoundChart(r, chart);
+            } else {
+              AtomicFiles.writeString(f, f == terms ? String.join("\n", r.termLines()) + "\n" : r.toJson() + "\n");
+            }
+            written.add(f);
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
       });
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
+    } catch (java.io.UncheckedIOException e) { // a failed write: said with a signal that came meanwhile, else thrown
+      String what;
+      if (written.isEmpty()) {
+        what = "nothing was written to " + dir + (removeFolders(made) ? " (the folder made for it is removed)" : "");
+      } else {
+        List<String> missing = files.subList(written.size(), files.size()).stream().map(Path::toString).toList();
+        what = "only " + join(written) + (written.size() == 1 ? " was" : " were") + " written, not "
+            + String.join(", ", missing);
+      }
+      try {
+        return guard.said(e, o, what);
+      } catch (java.io.UncheckedIOException noSignal) {
+        throw noSignal.getCause(); // as before: the write's own error, for the command to report
+      }
     }
+    o.println("wrote " + join(written));
+    return DiffusionCli.OK;
+  }
+
+  private static String join(List<Path> files) {
+    return String.join(", ", files.stream().map(Path::toString).toList());
   }
 
   /**
