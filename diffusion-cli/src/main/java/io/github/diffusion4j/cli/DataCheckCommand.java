@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
@@ -89,13 +90,27 @@ final class DataCheckCommand implements Callable<Integer> {
       throw new BadInputException(dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder")
           + (yaml ? "; for a configuration's data: diffusion data check -c " + dir : ""));
     }
+    // Ctrl-C (SIGINT) or SIGTERM ends the check once the images being decoded are done, and says so while the guard
+    // holds the JVM (it ended at once without a word)
+    Thread checking = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(checking::interrupt)) {
+      try {
+        return checkFolder(out, fit, checking);
+      } catch (RuntimeException e) { // the check's cancellation
+        return guard.said(e, out, "the check of " + dir + " was not finished");
+      }
+    }
+  }
+
+  /** {@code data check DIR}, under the caller's interrupt guard: an interrupt of {@code checking} ends it. */
+  private int checkFolder(PrintWriter out, ImageFit fit, Thread checking) {
     if (Cifar10Batches.isBatchFolder(dir)) {
       Path batches = Cifar10Batches.locate(dir);
       out.println("CIFAR-10 binary batches in " + batches);
       ImageFit records = fit != null ? fit : new ImageFit(Shape.of(3, 32, 32), ImageFit.Resize.CROP, false);
-      int bad = inspect(out, "train", Cifar10Batches.train(dir, records), fit);
+      int bad = inspect(out, "train", Cifar10Batches.train(dir, records), fit, checking);
       if (Files.exists(batches.resolve(Cifar10Batches.TEST_FILE))) {
-        bad += inspect(out, "test", Cifar10Batches.test(dir, records), fit);
+        bad += inspect(out, "test", Cifar10Batches.test(dir, records), fit, checking);
       } else {
         out.println("test: no " + Cifar10Batches.TEST_FILE + " (training will have no evaluation set)");
       }
@@ -110,13 +125,13 @@ final class DataCheckCommand implements Callable<Integer> {
           String.join(", ", folder.ignored().subList(0, Math.min(5, folder.ignored().size()))),
           folder.ignoredCount() > 5 ? ", ..." : "");
     }
-    return inspect(out, "images", folder, fit) == 0 ? DiffusionCli.OK : DiffusionCli.BAD_INPUT;
+    return inspect(out, "images", folder, fit, checking) == 0 ? DiffusionCli.OK : DiffusionCli.BAD_INPUT;
   }
 
   private int checkConfig(PrintWriter out) {
     LoadedConfig loaded = TrainCommand.load(config, null, overrides);
     try (Diffusion d = Diffusion.open(loaded)) {
-      DataReport report = DataConsole.prepare(d, out, "the cache was not built");
+      DataReport report = DataConsole.prepare(d, out, "the data was not prepared (the cache was not built)");
       if (report == null) {
         return DiffusionCli.FAILURE;
       }
@@ -156,9 +171,12 @@ final class DataCheckCommand implements Callable<Integer> {
   /**
    * Decodes every item (in parallel, a chunk at a time) and prints the summary and the bad items.
    *
+   * @param checking the command's thread, whose interrupt (the guard's, on a signal) ends the check once the chunk
+   *     being decoded is done (its remaining items are skipped)
    * @return the number of bad items
+   * @throws CancellationException if {@code checking} is interrupted
    */
-  private int inspect(PrintWriter out, String name, ImageSource source, ImageFit fit) {
+  private int inspect(PrintWriter out, String name, ImageSource source, ImageFit fit, Thread checking) {
     int n = source.size();
     Map<String, Integer> sizes = new LinkedHashMap<>();
     Map<String, Integer> colours = new LinkedHashMap<>();
@@ -169,9 +187,11 @@ final class DataCheckCommand implements Callable<Integer> {
     DataConsole progress = new DataConsole(out, TrainingConsole.isTerminal(), false);
     int chunk = 512;
     for (int first = 0; first < n; first += chunk) {
+      stopIfInterrupted(checking, progress, first, n, name);
       int from = first;
       List<Object> results = IntStream.range(first, Math.min(n, first + chunk)).parallel()
-          .mapToObj(i -> decode(source, i, fit)).toList();
+          .mapToObj(i -> checking.isInterrupted() ? null : decode(source, i, fit)).toList();
+      stopIfInterrupted(checking, progress, first, n, name); // before the chunk's skipped items (null) are counted
       for (int k = 0; k < results.size(); k++) {
         Object r = results.get(k);
         if (r instanceof DataFileException e) {
@@ -222,6 +242,14 @@ final class DataCheckCommand implements Callable<Integer> {
       }
     }
     return badCount;
+  }
+
+  /** Ends the check where {@code checking} is interrupted (the guard's stop), its progress line first. */
+  private static void stopIfInterrupted(Thread checking, DataConsole progress, int done, int n, String name) {
+    if (checking.isInterrupted()) {
+      progress.close(); // the progress line ends before the guard's
+      throw new CancellationException("interrupted after " + done + " of " + n + " " + name);
+    }
   }
 
   private static Object decode(ImageSource source, int index, ImageFit fit) {

@@ -38,34 +38,35 @@ final class DataConsole implements DataProgress {
    * Checks the data and builds its image cache ({@link Diffusion#prepareData}), which can take minutes, with its
    * progress on {@code out}: Ctrl-C (or SIGTERM) interrupts the build, whose temporary cache file is deleted before
    * the guard lets the JVM go (without the guard the JVM exited at once and left it, as large as the data set, until
-   * a later build tidied it).
+   * a later build tidied it), and the guard says {@code interrupted; NOTHINGDONE} ({@link InterruptGuard#said}).
    *
    * @param d the session
    * @param out where the progress goes
-   * @param nothingDone what an interrupt left undone, said after "interrupted while preparing the data; "
+   * @param nothingDone what an interrupt left undone, said after "interrupted; "
    * @return the report, or null if a signal interrupted the preparation (then said on {@code out}; nothing is left
    *     of it)
    */
   static DataReport prepare(Diffusion d, PrintWriter out, String nothingDone) {
     Thread preparing = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(preparing::interrupt)) {
-      DataReport report = null;
+      DataConsole console = new DataConsole(out, TrainingConsole.isTerminal(), true);
       try {
-        report = d.prepareData(new DataConsole(out, TrainingConsole.isTerminal(), true));
-      } catch (RuntimeException e) {
-        if (!Thread.currentThread().isInterrupted()) {
-          throw e;
+        DataReport report = d.prepareData(console);
+        if (Thread.currentThread().isInterrupted()) { // a signal as the build ended: the command goes no further
+          throw new java.util.concurrent.CancellationException("interrupted once the data was prepared");
         }
-        // the build failed because it was interrupted (a channel closed by the interrupt, a decoding cut short)
-      }
-      if (Thread.interrupted()) {
-        // said while the guard holds the JVM: once it lets go, the JVM may end before a later line is printed
-        out.println("interrupted while preparing the data; " + nothingDone);
-        out.flush();
+        return report;
+      } catch (RuntimeException e) { // the build's cancellation (a channel closed by the interrupt, a decoding cut short)
+        console.close(); // the progress line ends before the guard's
+        guard.said(e, out, nothingDone); // said while the guard holds the JVM; another failure is rethrown
         return null;
       }
-      return report;
     }
+  }
+
+  /** Ends a live progress bar, if one is drawn (before a line that follows it). */
+  void close() {
+    finish();
   }
 
   @Override

@@ -266,16 +266,11 @@ final class EvalCommand implements Callable<Integer> {
       r = vb.evaluate(m.model(), d.backend().tensors(), images, options,
           new BoundConsole("bpd " + n + " images", TrainingConsole.isTerminal()));
     } catch (java.util.concurrent.CancellationException e) {
-      if (!Thread.interrupted()) {
-        throw e;
-      }
       // the folders made for the files are removed (while the guard holds the JVM, as the line is said: once it
-      // lets go, the JVM may end before a later line is printed)
+      // lets go, the JVM may end before a later line is printed); without a signal or an interrupt, e is rethrown
       boolean removed = removeFolders(made);
-      o.println("interrupted; nothing was written to " + dir + (removed ? " (the folder made for it is removed)"
+      return guard.said(e, o, "nothing was written to " + dir + (removed ? " (the folder made for it is removed)"
           : ""));
-      o.flush();
-      return DiffusionCli.FAILURE;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     printBound(o, r);

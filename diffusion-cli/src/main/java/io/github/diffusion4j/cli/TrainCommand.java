@@ -64,7 +64,7 @@ final class TrainCommand implements Callable<Integer> {
         checkDrawable(d, "train --no-samples does not");
       }
       TrainingRun.checkFolder(folder, resume); // before the data is prepared (a folder's cache: minutes)
-      DataReport data = DataConsole.prepare(d, out, "nothing was trained");
+      DataReport data = DataConsole.prepare(d, out, "nothing was trained (the data was being prepared)");
       if (data == null) {
         return DiffusionCli.FAILURE;
       }

@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Ctrl-C while {@code train} or {@code data check -c} builds the image cache. */
+/** Ctrl-C while {@code train} or {@code data check -c} builds the image cache, or {@code data check DIR} decodes. */
 class DataCacheInterruptTest {
   @TempDir
   Path dir;
@@ -24,13 +24,13 @@ class DataCacheInterruptTest {
    */
   @Test
   void ctrlCWhileTheCacheIsBuiltLeavesNoTemporaryAndNoRunFolder() throws Exception {
-    interruptWhileCaching("nothing was trained", "train", "-c");
+    interruptWhileCaching("nothing was trained (the data was being prepared)", "train", "-c");
   }
 
   /** {@code data check -c} builds the same cache, and had no guard either. */
   @Test
   void ctrlCWhileDataCheckBuildsTheCacheLeavesNoTemporary() throws Exception {
-    interruptWhileCaching("the cache was not built", "data", "check", "-c");
+    interruptWhileCaching("the data was not prepared (the cache was not built)", "data", "check", "-c");
   }
 
   private void interruptWhileCaching(String said, String... command) throws Exception {
@@ -81,7 +81,35 @@ class DataCacheInterruptTest {
       assertTrue(names.stream().noneMatch(n -> n.contains(".tmp-")), "no temporary: " + names);
       assertTrue(names.stream().noneMatch(n -> n.startsWith("f")), "no run folder: " + names);
     }
-    assertTrue(out.contains("interrupted while preparing the data; " + said), out);
+    assertTrue(out.contains("interrupted; " + said), out);
+    assertFalse(out.contains("\tat "), "no stack trace: " + out);
+  }
+
+  /**
+   * {@code data check DIR} decodes every image with no guard: Ctrl-C ended the JVM at once, without a word, where the
+   * other data commands say what it left; it now ends once the images being decoded are done and says so.
+   */
+  @Test
+  void ctrlCWhileDataCheckDecodesAFolderSaysSo() throws Exception {
+    // 2,000 large PNGs (one file, linked), decoded to 8x8 in chunks of 512: seconds a chunk; the progress line comes
+    // after the first chunk, and the signal during the second
+    Path root = dir.resolve("pics");
+    Path first = TestImages.write(root.resolve("0.png"), TestImages.encode(TestImages.rgb(1024, 1024, 3, 5, 7), "png"));
+    for (int i = 1; i < 2000; i++) {
+      Files.createLink(root.resolve(i + ".png"), first);
+    }
+    Path log = dir.resolve("check.log");
+    Process p = ChildCli.builder(dir, log, "data", "check", root.toString(), "--image-shape", "3,8,8").start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (p.isAlive() && !ChildCli.read(log).contains("decoding") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(p.isAlive(), "still checking when signalled: " + ChildCli.read(log));
+    ChildCli.signal(p, "INT");
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), ChildCli.read(log));
+    String out = ChildCli.read(log);
+    assertTrue(out.contains("interrupted; the check of " + root + " was not finished"), out);
+    assertFalse(out.contains("usable"), "no report of a partial check: " + out);
     assertFalse(out.contains("\tat "), "no stack trace: " + out);
   }
 }
