@@ -111,43 +111,46 @@ final class EvalCommand implements Callable<Integer> {
       OutputFiles.checkWritable("--json", json);
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
-    try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
+    PrintWriter o = spec.commandLine().getOut();
+    // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
+    // sampling (or the reference images' fit), which ends at its next step; said inside the guard (without one the
+    // JVM ended at once without a word); once scored, the report and --json are finished
+    Thread evaluating = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(evaluating::interrupt);
+        TrainedModel m = guard.load(o, json != null ? "nothing was written to " + json : "nothing was scored",
+            () -> SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
       Diffusion d = m.diffusion();
       checkReferences(checkpoint, m);
       checkHeap(d, count);
       Sampler s = d.sampler();
       QualityAccumulator samples = new QualityAccumulator(d.imageShape());
-      PrintWriter o = spec.commandLine().getOut();
-      // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling (or the reference images' fit), which ends at its next
-      // step; said inside the guard (without one the JVM ended at once without a word); once scored, the report and
-      // --json are finished
-      Thread evaluating = Thread.currentThread();
-      try (InterruptGuard guard = new InterruptGuard(evaluating::interrupt)) {
-        Gaussian reference;
-        QualityReport r;
-        try (SamplingConsole progress = console(d, s, count)) {
-          try {
-            d.sampleImages(m.model(), s, d.request(count, seed), progress, (first, images, n) -> samples.add(images));
-            reference = d.referenceGaussian(count);
-            r = score(d, samples, reference);
-          } catch (RuntimeException e) { // the sampling's cancellation
-            progress.close(); // the progress line ends before the message
-            return guard.said(e, o, json != null ? "nothing was written to " + json : "nothing was scored");
-          }
+      Gaussian reference;
+      QualityReport r;
+      try (SamplingConsole progress = console(d, s, count)) {
+        try {
+          d.sampleImages(m.model(), s, d.request(count, seed), progress, (first, images, n) -> samples.add(images));
+          reference = d.referenceGaussian(count);
+          r = score(d, samples, reference);
+        } catch (RuntimeException e) { // the sampling's cancellation
+          progress.close(); // the progress line ends before the message
+          return guard.said(e, o, json != null ? "nothing was written to " + json : "nothing was scored");
         }
-        QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
-        QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
-            d.imageShape().size());
-        o.println(r.toJson());
-        if (json != null) {
-          try {
-            guard.finishWriting(json, r.toJson() + "\n"); // a signal now waits for the file
-          } catch (RuntimeException e) { // a failed write: said with a signal that came meanwhile, else rethrown
-            return guard.said(e, o, "nothing was written to " + json);
-          }
-        }
-        o.flush();
       }
+      QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
+      QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
+          d.imageShape().size());
+      o.println(r.toJson());
+      if (json != null) {
+        try {
+          guard.finishWriting(json, r.toJson() + "\n"); // a signal now waits for the file
+        } catch (RuntimeException e) { // a failed write: said with a signal that came meanwhile, else rethrown
+          return guard.said(e, o, "nothing was written to " + json);
+        }
+      }
+      o.flush();
     }
     return DiffusionCli.OK;
   }
@@ -207,7 +210,17 @@ final class EvalCommand implements Callable<Integer> {
     if (backend != null) {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
-    try (TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
+    // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
+    // evaluation, which ends before its next model call and says so before the guard lets the JVM go (before, the
+    // JVM ended at once, without a word); a signal once the bound is computed waits for its files, all written (not a
+    // new bpd.json beside an older run's bpd_terms.jsonl, nor a temporary). The guard holds from before the folder
+    // is made until it is removed again, so no signal leaves it behind.
+    try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt);
+        TrainedModel m = guard.load(spec.commandLine().getOut(), "nothing was written to " + dir,
+            () -> SampleCommand.load(checkpoint, all, spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
       Diffusion d = m.diffusion();
       int t = d.schedule().size();
       if (timesteps != null && (timesteps < 2 || timesteps > t)) {
@@ -233,18 +246,12 @@ final class EvalCommand implements Callable<Integer> {
         throw d.loadedConfig().error("data.eval_size", "is 0: the bound is computed on the evaluation images; add "
             + "--set data.eval_size=N");
       }
-      // Ctrl-C (SIGINT) or SIGTERM interrupts the evaluation, which ends before its next model call and says so before
-      // the guard lets the JVM go (before, the JVM ended at once, without a word); a signal once the bound is computed
-      // waits for its files, all written (not a new bpd.json beside an older run's bpd_terms.jsonl, nor a temporary).
-      // The guard holds from before the folder is made until it is removed again, so no signal leaves it behind.
-      try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
-        List<Path> made = outputFolder(dir);
-        try {
-          return bound(m, d, images, dir, variance, allImages, made, guard);
-        } catch (IOException | RuntimeException | Error e) {
-          removeFolders(made); // a failed evaluation leaves no folder of its own behind (a folder with files is kept)
-          throw e;
-        }
+      List<Path> made = outputFolder(dir);
+      try {
+        return bound(m, d, images, dir, variance, allImages, made, guard);
+      } catch (IOException | RuntimeException | Error e) {
+        removeFolders(made); // a failed evaluation leaves no folder of its own behind (a folder with files is kept)
+        throw e;
       }
     }
   }

@@ -53,11 +53,16 @@ final class ExportCommand implements Callable<Integer> {
     if (backend != null) {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
-    // Ctrl-C (SIGINT) or SIGTERM interrupts the export, whose next file operation then fails and deletes the
+    // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load; the guard held the JVM
+    // until the load was done); later it interrupts the export, whose next file operation then fails and deletes the
     // temporary folder it writes into (a 256x256 model's is 455 MB, which stayed behind as --out's .tmp- sibling)
     Thread exporting = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(exporting::interrupt);
-        TrainedModel m = SampleCommand.load(checkpoint, all, spec.commandLine().getErr())) {
+        TrainedModel m = guard.load(spec.commandLine().getOut(), "nothing was written to " + out,
+            () -> SampleCommand.load(checkpoint, all, spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
       try {
         m.exportDiffusers(out);
       } catch (IllegalArgumentException e) {

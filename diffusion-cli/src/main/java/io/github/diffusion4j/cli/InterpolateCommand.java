@@ -109,7 +109,15 @@ final class InterpolateCommand implements Callable<Integer> {
         OutputFiles.checkCapacity("--out", out, count, shape);
       }
     });
-    try (TrainedModel m = SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
+    // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
+    // inversion or sampling, which ends before its next step; once every image is drawn, a signal waits for the file
+    // to be written (InterruptGuard.finish)
+    try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt);
+        TrainedModel m = guard.load(spec.commandLine().getOut(), "nothing was written to " + out,
+            () -> SampleCommand.loadFor(checkpoint, all, steps, spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
       Diffusion d = m.diffusion();
       Shape image = d.imageShape();
       ImageGrid.Options layout = png ? strip(image) : null;
@@ -117,44 +125,40 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      // Ctrl-C (SIGINT) or SIGTERM interrupts the inversion or sampling, which ends before its next step; once every
-      // image is drawn, a signal waits for the file to be written (InterruptGuard.finish)
-      try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
-        InputImages ends = images != null && checked == null ? ends(image) : checked;
-        Sampler ddim = d.sampler();
-        float[] images;
-        try {
-          if (ends != null) { // the latents DDIM samples back to the two images
-            float[][] latents = invert(m, ends);
-            a = latents[0];
-            b = latents[1];
-          } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
-            a = Latents.initialLatent(request, between[0]);
-            b = Latents.initialLatent(request, between[1]);
-          } else {
-            a = Noise.seeded(seed).split(0).normals(image.size());
-            b = Noise.seeded(seed).split(1).normals(image.size());
-          }
-          try (TensorScope s = d.backend().tensors().openScope()) {
-            Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
-            images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
-          }
-          float[] drawn = images;
-          int planned = d.plan().size();
-          guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, ends)); // all drawn: a signal waits
-        } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
-          return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
+      InputImages ends = images != null && checked == null ? ends(image) : checked;
+      Sampler ddim = d.sampler();
+      float[] images;
+      try {
+        if (ends != null) { // the latents DDIM samples back to the two images
+          float[][] latents = invert(m, ends);
+          a = latents[0];
+          b = latents[1];
+        } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
+          a = Latents.initialLatent(request, between[0]);
+          b = Latents.initialLatent(request, between[1]);
+        } else {
+          a = Noise.seeded(seed).split(0).normals(image.size());
+          b = Noise.seeded(seed).split(1).normals(image.size());
         }
-        spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
-        if (ends != null && !Thread.currentThread().isInterrupted()) { // a signal came during the write: done
-          int k = image.size();
-          boolean fewer = d.plan().size() < d.schedule().size();
-          spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
-              + "%.1f levels of 255 (DDIM inversion over %d steps%s)%n", ends.file(0).getFileName(),
-              ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
-              meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size(),
-              fewer ? "; more --steps come closer" : "");
+        try (TensorScope s = d.backend().tensors().openScope()) {
+          Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
+          images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
         }
+        float[] drawn = images;
+        int planned = d.plan().size();
+        guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, ends)); // all drawn: a signal waits
+      } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
+        return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
+      }
+      spec.commandLine().getOut().println("wrote " + out + " (" + count + " images, DDIM " + d.plan().size() + " steps)");
+      if (ends != null && !Thread.currentThread().isInterrupted()) { // a signal came during the write: done
+        int k = image.size();
+        boolean fewer = d.plan().size() < d.schedule().size();
+        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "the ends differ from %s and %s by a mean of %.1f and "
+            + "%.1f levels of 255 (DDIM inversion over %d steps%s)%n", ends.file(0).getFileName(),
+            ends.file(1).getFileName(), meanLevels(ends.read(0), images, 0, k),
+            meanLevels(ends.read(1), images, (count - 1) * k, k), d.plan().size(),
+            fewer ? "; more --steps come closer" : "");
       }
     }
     return DiffusionCli.OK;

@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
  * checkpoint and report ({@code requestStop}), or, for sampling and {@code data bench}, an interrupt of the
  * command's thread, which ends sampling and training at their next step, and the deletion of their
  * temporaries as their resources close (open the guard first, so it is released last). Inside {@link #finish}
- * (the writing of results already computed) a signal waits for the work, then stops the command.
+ * (the writing of results already computed) a signal waits for the work, then stops the command; during {@link
+ * #load} (a model's, before anything is written) it says the command's line at once and lets the JVM go.
  */
 final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -31,6 +32,12 @@ final class InterruptGuard implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
   /** The command's thread, which a signal interrupts once it samples; null for the other guards. */
   private Thread command;
+  /** Where a signal during {@link #load} says its line at once; null while no load runs. Guarded by {@link #lock}. */
+  private java.io.PrintWriter loadingOut;
+  /** The line a signal during {@link #load} says. Guarded by {@link #lock}. */
+  private String loadingLine;
+  /** Set where a signal came during {@link #load}: its line is said and the JVM let go. Guarded by {@link #lock}. */
+  private boolean saidWhileLoading;
 
   /**
    * The guard of a command that trains, then samples: a signal during training asks it to stop ({@code stop}: its
@@ -126,6 +133,10 @@ final class InterruptGuard implements AutoCloseable {
   private void stopOnSignal() {
     synchronized (lock) {
       signalled.set(true);
+      if (loadingOut != null) { // a model is loading: said now, and the JVM goes without waiting for the load
+        sayLoadingLine();
+        return;
+      }
       if (finishing == 0) {
         stop.run();
       }
@@ -157,6 +168,75 @@ final class InterruptGuard implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Loads a model (a checkpoint, a diffusers folder) under the guard, before the command's work: a signal meanwhile
+   * says {@code interrupted; WHAT} at once and lets the JVM go without waiting for the load, which reads and builds
+   * the model for up to tens of seconds (a 256x256 model's) without heeding an interrupt; nothing is written yet, so
+   * holding the JVM for it would only delay the exit (whose status is then the signal's: 130 for SIGINT, 143 for
+   * SIGTERM). Without this a signal during the load ended the JVM without a word. A signal once the model is loaded
+   * does what the guard's {@code stop} does.
+   *
+   * @param out where the command reports
+   * @param what what was not done (e.g. {@code nothing was written to FILE})
+   * @param loading the load
+   * @param <T> the model
+   * @return the model; null where a signal came meanwhile (its line is said, and the JVM is ending: the command then
+   *     returns {@link DiffusionCli#FAILURE} at once; the model, if loaded, is closed)
+   */
+  <T extends AutoCloseable> T load(java.io.PrintWriter out, String what, java.util.function.Supplier<T> loading) {
+    synchronized (lock) {
+      loadingOut = out;
+      loadingLine = "interrupted; " + what;
+      if (signalled.get()) { // the signal came as the guard opened: its stop ran, the load is not begun
+        sayLoadingLine();
+      }
+    }
+    T model;
+    try {
+      model = saidWhileLoading() ? null : loading.get();
+    } catch (RuntimeException | Error e) {
+      if (endLoading()) {
+        return null; // said: a failure of the load as the JVM ends is not the user's to read
+      }
+      throw e;
+    }
+    if (endLoading()) {
+      if (model != null) {
+        try {
+          model.close();
+        } catch (Exception e) {
+          // the JVM is ending
+        }
+      }
+      return null;
+    }
+    return model;
+  }
+
+  private boolean saidWhileLoading() {
+    synchronized (lock) {
+      return saidWhileLoading;
+    }
+  }
+
+  /** Ends {@link #load}'s phase: a later signal does what {@code stop} does. @return whether its line was said */
+  private boolean endLoading() {
+    synchronized (lock) {
+      loadingOut = null;
+      return saidWhileLoading;
+    }
+  }
+
+  /** Says the line of a signal during {@link #load} (holding {@link #lock}), and lets the JVM go. */
+  private void sayLoadingLine() {
+    if (!saidWhileLoading) {
+      loadingOut.println(loadingLine);
+      loadingOut.flush();
+      saidWhileLoading = true;
+    }
+    finished.countDown(); // the hook stops waiting: nothing of the command's is to be cleaned up
   }
 
   /**

@@ -148,7 +148,18 @@ final class SampleCommand implements Callable<Integer> {
         : InputMasks.of(mask, checked, known.orElseThrow());
     known.ifPresent(shape -> checkOutputs(shape, count(checked)));
     PrintWriter o = spec.commandLine().getOut();
-    try (TrainedModel m = loadFor(checkpoint, all, steps, spec.commandLine().getErr())) {
+    // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
+    // sampling, which ends before its next step; closing the output (before the guard lets the JVM go) deletes the
+    // temporary the samples stream into (it can be gigabytes); once every sample is drawn, a signal waits for the
+    // output's commit; a GIF or strip being written afterwards is abandoned with its temporary deleted, as the guard
+    // covers them too
+    Thread sampling = Thread.currentThread();
+    try (InterruptGuard guard = new InterruptGuard(sampling::interrupt);
+        TrainedModel m = guard.load(o, "nothing was written to " + out,
+            () -> loadFor(checkpoint, all, steps, spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
       Shape image = d.imageShape();
@@ -168,12 +179,7 @@ final class SampleCommand implements Callable<Integer> {
       if (!resampling.isNone()) {
         progress.stepsPerBatch(stepsPerBatch);
       }
-      // Ctrl-C (SIGINT) or SIGTERM interrupts the sampling, which ends before its next step; closing the output
-      // (before the guard lets the JVM go) deletes the temporary the samples stream into (it can be gigabytes); once
-      // every sample is drawn, a signal waits for the output's commit; a GIF or strip being written afterwards is
-      // abandoned with its temporary deleted, as the guard covers them too
-      Thread sampling = Thread.currentThread();
-      try (InterruptGuard guard = new InterruptGuard(sampling::interrupt); SamplingConsole bar = progress) {
+      try (SamplingConsole bar = progress) {
         try (OutputFiles.SampleOutput output = OutputFiles.samples("--out", out, total, image,
             metadata(d, s, request.plan(), walked, inits, masks, resampling, strengthUsed))) {
           if (inits == null) {

@@ -32,14 +32,11 @@ class EvalBoundInterruptTest {
    */
   @Test
   void aSignalDuringTheEvaluationEndsItPromptlyWithALineAndNoFiles() throws Exception {
-    Files.writeString(dir.resolve("r.yaml"), ReliabilityCliTest.CONFIG);
-    CliTest.Result t = CliTest.cli("train", "-c", dir.resolve("r.yaml").toString(), "--no-samples", "--set",
-        "output.dir=" + dir.resolve("runs"), "--set", "output.name=small");
-    assertEquals(0, t.code(), t.all());
+    Path run = ReliabilityCliTest.trainSmall(dir);
     Path out = dir.resolve("made/bpd");
     Path log = dir.resolve("bpd.log");
     // 20,000 images, one per model call, at 20 timesteps each: far longer than the test waits
-    Process p = ChildCli.builder(dir, log, "eval", "--bpd", "--checkpoint", dir.resolve("runs/small").toString(),
+    Process p = ChildCli.builder(dir, log, "eval", "--bpd", "--checkpoint", run.toString(),
         "--set", "data.eval_size=20000", "--batch-size", "1", "--out", out.toString()).start();
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (p.isAlive() && !Files.isDirectory(out) && System.nanoTime() < deadline) {

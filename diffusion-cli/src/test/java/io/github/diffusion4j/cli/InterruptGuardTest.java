@@ -133,6 +133,52 @@ class InterruptGuardTest {
     }
   }
 
+  /**
+   * A signal while a model loads says the command's line at once and lets the JVM go (the hook stops waiting), without
+   * interrupting the load, which would not heed it; the loaded model is closed and null returned, so the command
+   * returns without a second line. Without a signal the model (or the load's failure) is the caller's, and a signal
+   * after the load does what the guard's stop does.
+   */
+  @Test
+  void aSignalWhileAModelLoadsIsSaidAtOnce() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    AtomicInteger stops = new AtomicInteger();
+    AtomicInteger closed = new AtomicInteger();
+    AutoCloseable model = closed::incrementAndGet;
+    try (InterruptGuard guard = new InterruptGuard(stops::incrementAndGet)) {
+      AutoCloseable loaded = guard.load(out, "nothing was written to a.npy", () -> {
+        guard.signalled(); // as the hook does, mid-load
+        assertEquals("interrupted; nothing was written to a.npy" + System.lineSeparator(), text.toString(),
+            "said at once, before the load ends");
+        return model;
+      });
+      assertEquals(null, loaded, "the command returns at once");
+      assertEquals(1, closed.get(), "the model loaded meanwhile is closed");
+      assertEquals(0, stops.get(), "the load is not interrupted");
+    }
+    try (InterruptGuard guard = new InterruptGuard(stops::incrementAndGet)) {
+      AutoCloseable failed = guard.load(out, "nothing was scored", () -> {
+        guard.signalled();
+        throw new IllegalStateException("the JVM ended under the load");
+      });
+      assertEquals(null, failed, "a failure of the load after the line is not said: the line is");
+    }
+    assertEquals("interrupted; nothing was written to a.npy" + System.lineSeparator() + "interrupted; nothing was "
+        + "scored" + System.lineSeparator(), text.toString(), "one line a load");
+    text.getBuffer().setLength(0);
+    try (InterruptGuard guard = new InterruptGuard(stops::incrementAndGet)) {
+      assertSame(model, guard.load(out, "x", () -> model));
+      IllegalStateException bad = new IllegalStateException("no checkpoint");
+      assertSame(bad, assertThrows(IllegalStateException.class, () -> guard.load(out, "x", () -> {
+        throw bad;
+      })));
+      guard.signalled(); // after the load: the guard's stop
+      assertEquals(1, stops.get());
+    }
+    assertEquals("", text.toString(), "no line but for a signal during a load");
+  }
+
   private static void write(java.nio.file.Path file, String text) {
     try {
       io.github.diffusion4j.io.AtomicFiles.writeString(file, text);

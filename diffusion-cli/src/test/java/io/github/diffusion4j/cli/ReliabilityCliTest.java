@@ -54,11 +54,16 @@ class ReliabilityCliTest {
 
   @BeforeAll
   void train() throws IOException {
+    run = trainSmall(dir);
+  }
+
+  /** Trains {@link #CONFIG} without samples in this JVM, into {@code dir/runs/small}, which it returns. */
+  static Path trainSmall(Path dir) throws IOException {
     Files.writeString(dir.resolve("r.yaml"), CONFIG);
     CliTest.Result r = CliTest.cli("train", "-c", dir.resolve("r.yaml").toString(), "--no-samples", "--set",
         "output.dir=" + dir.resolve("runs"), "--set", "output.name=small");
     assertEquals(0, r.code(), r.all());
-    run = dir.resolve("runs/small");
+    return dir.resolve("runs/small");
   }
 
   /**
@@ -122,8 +127,8 @@ class ReliabilityCliTest {
     assertStopsWithALine(p, log, out);
     assertEquals(List.of(), temporaries(), "the temporary the samples streamed into is deleted");
     // interpolate holds its images until the end and shows no progress: run in this JVM, and interrupted as its
-    // guard's signal does once its thread is seen sampling (a child signalled during its load, before the guard,
-    // ends at once without a word, as any command does)
+    // guard's signal does once its thread is seen sampling (a child signalled during its load says the line at once:
+    // LoadInterruptTest)
     Path strip = dir.resolve("stopped-strip.npy");
     assertInterruptedWithNothingWritten(strip, "interpolate", "--checkpoint", run.toString(), "--count", "100000",
         "--steps", "20", "--out", strip.toString());
