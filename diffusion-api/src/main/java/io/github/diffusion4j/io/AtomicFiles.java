@@ -204,7 +204,11 @@ public final class AtomicFiles {
         channel.force(true);
         LIVE.remove(liveKey);
         channel.close();
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.nio.file.FileSystemException e) {
+          throw namedByTarget(e);
+        }
       } catch (IOException | RuntimeException | Error e) {
         closeQuietly(e);
         deleteQuietly(temp, e);
@@ -221,6 +225,23 @@ public final class AtomicFiles {
         closeQuietly(null);
         deleteQuietly(temp, null);
       }
+    }
+
+    /**
+     * A failed rename, named by the file asked for: the JDK names the temporary ({@code .tmp-NAME-...: Is a directory}),
+     * which is deleted and which the user never sees. The kind (access denied, ...) is kept; the JDK's is the cause.
+     */
+    private java.nio.file.FileSystemException namedByTarget(java.nio.file.FileSystemException e) {
+      if (!temp.toString().equals(e.getFile())) {
+        return e;
+      }
+      String t = target.toString();
+      java.nio.file.FileSystemException named = e instanceof java.nio.file.AccessDeniedException
+          ? new java.nio.file.AccessDeniedException(t, null, e.getReason())
+          : e instanceof java.nio.file.DirectoryNotEmptyException ? new java.nio.file.DirectoryNotEmptyException(t)
+          : new java.nio.file.FileSystemException(t, null, e.getReason());
+      named.initCause(e);
+      return named;
     }
 
     private void closeQuietly(Throwable failure) {

@@ -85,6 +85,21 @@ class AtomicFilesTest {
     assertEquals(List.of("f"), entries());
   }
 
+  /**
+   * A file whose rename fails (its name is a folder's) is refused naming the file asked for, not the temporary that
+   * was deleted: the rename's error named {@code .tmp-a.txt-...}, which a user never sees in the folder.
+   */
+  @Test
+  void aFailedRenameNamesTheTargetNotTheTemporary() throws IOException {
+    Path f = Files.createDirectory(dir.resolve("a.txt"));
+    Files.writeString(f.resolve("inside"), "kept");
+    java.nio.file.FileSystemException e =
+        assertThrows(java.nio.file.FileSystemException.class, () -> AtomicFiles.writeString(f, "text"));
+    assertEquals(f.toString(), e.getFile(), e.getMessage());
+    assertEquals(List.of("a.txt"), entries());
+    assertEquals("kept", Files.readString(f.resolve("inside")));
+  }
+
   @Test
   void recognisesTemporaries() {
     assertTrue(AtomicFiles.isTemporary(".tmp-model.safetensors-1f"));
