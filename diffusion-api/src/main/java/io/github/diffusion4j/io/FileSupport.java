@@ -23,6 +23,19 @@ final class FileSupport {
   private FileSupport() {}
 
   /**
+   * Closes a file without throwing: after its content was read, or when reading it has already failed.
+   *
+   * @param c what to close
+   */
+  static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // nothing to report beyond what was read or has failed
+    }
+  }
+
+  /**
    * Reads a whole file as strict UTF-8.
    *
    * @param file the file

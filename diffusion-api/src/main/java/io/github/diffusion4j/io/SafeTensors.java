@@ -22,15 +22,21 @@ import java.util.Map;
  * bytes). Any violation is a {@link CheckpointException} naming the file; nothing is allocated from a
  * size that has not been checked against the file's length.
  *
- * <p>Reading accepts {@code F32}, and converts {@code F16}, {@code BF16} and {@code F64} to float32.
- * A tensor of rank 0 (a scalar) is read with shape {@code [1]}; tensors with a zero dimension are
- * rejected (a {@link StateDict} cannot hold them). Writing produces {@code F32} little-endian, tensors
+ * <p>Every dtype of the format is read ({@link #open}): {@link SafeTensorsReader#dtypes} names it (in torch's
+ * names: {@code I64} is {@code int64}) and {@link SafeTensorsReader#shapes} gives its shape, an empty tensor's with
+ * its zero dimensions, without reading values. Values are read as float32: {@code F16}, {@code BF16}, {@code F64}
+ * and the float8 types converted, the integer types to the nearest float, {@code BOOL} to 0 or 1; complex64 and the
+ * packed 4- and 6-bit floats are described but their values are not read. As with {@link TorchCheckpoint}, whether a
+ * tensor fits a model is the loader's question, asked of the names and shapes before the values
+ * ({@link SafeTensorsReader#parameters} refuses a tensor that is not floating-point). A tensor of rank 0 (a scalar)
+ * is read with shape {@code [1]}; an empty tensor has no values to read (a {@link StateDict} cannot hold it), so
+ * {@link #read} refuses it, naming it. Writing produces {@code F32} little-endian, tensors
  * sorted by name (byte order of their UTF-8 encoding) and laid out in that order, the compact JSON
  * header of the reference implementation padded with spaces to a multiple of 8 bytes: for float32
  * tensors and at most one metadata entry, the same bytes as Python's {@code safetensors.torch.save_file}.
  * Metadata entries are written sorted by key.
  *
- * <p>This class is the entry point; the package-private {@code SafeTensorsReader} and
+ * <p>This class is the entry point; {@link SafeTensorsReader} (an open file) and the package-private
  * {@code SafeTensorsWriter} hold the two halves.
  */
 public final class SafeTensors {
@@ -48,11 +54,36 @@ public final class SafeTensors {
   // ------------------------------------------------------------------------------------------ read
 
   /**
-   * Reads a safetensors file.
+   * Opens a safetensors file and checks its header, without reading its tensors: to judge the names, dtypes and
+   * shapes before reading the values.
+   *
+   * @param file the file
+   * @return the open file; close it when done
+   * @throws CheckpointException if the file is missing, unreadable, or its header violates the format
+   */
+  public static SafeTensorsReader open(Path file) {
+    return SafeTensorsReader.open(file);
+  }
+
+  /**
+   * Opens safetensors bytes held in memory, as {@link #open(Path)}.
+   *
+   * @param bytes the content of a file
+   * @param sourceName a name for messages (e.g. where the bytes came from)
+   * @return the open content
+   * @throws CheckpointException if the header violates the format
+   */
+  public static SafeTensorsReader open(byte[] bytes, String sourceName) {
+    return SafeTensorsReader.open(bytes, sourceName);
+  }
+
+  /**
+   * Reads a safetensors file: every tensor as float32 ({@link SafeTensorsReader#tensors}) and the metadata.
    *
    * @param file the file
    * @return the tensors (float32) and metadata
-   * @throws CheckpointException if the file is missing, unreadable, or violates the format
+   * @throws CheckpointException if the file is missing, unreadable, or violates the format, or a tensor has no
+   *     float32 values (an empty one, complex64, a packed 4- or 6-bit float)
    */
   public static TensorFile read(Path file) {
     return SafeTensorsReader.read(file);
@@ -64,7 +95,7 @@ public final class SafeTensors {
    * @param bytes the content of a file
    * @param sourceName a name for messages (e.g. where the bytes came from)
    * @return the tensors (float32) and metadata
-   * @throws CheckpointException if the bytes violate the format
+   * @throws CheckpointException if the bytes violate the format, or a tensor has no float32 values
    */
   public static TensorFile read(byte[] bytes, String sourceName) {
     return SafeTensorsReader.read(bytes, sourceName);

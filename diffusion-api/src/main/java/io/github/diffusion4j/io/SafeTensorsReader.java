@@ -14,6 +14,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -21,40 +23,71 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The reading half of {@link SafeTensors}: parses a header, checks every rule of the format (see the
- * class comment there) and decodes the tensors to float32, from a file or from bytes in memory.
+ * A safetensors file opened for reading ({@link SafeTensors#open}): its header parsed and checked against every rule
+ * of the format (see {@link SafeTensors}), its tensors read only when asked for. As {@link TorchCheckpoint}, every
+ * element type is described ({@link #dtypes}, {@link #shapes}: an empty tensor with its zero dimensions), and whether
+ * a tensor fits a model is the loader's question: check the names and shapes first, then read the values with
+ * {@link #parameters} (a model's weights) or {@link #tensors} (any float32 values).
+ *
+ * <pre>{@code
+ * try (SafeTensorsReader f = SafeTensors.open(Path.of("diffusion_pytorch_model.safetensors"))) {
+ *   StateDict.requireShapes(f.shapes(), layout, "weights");
+ *   StateDict weights = f.parameters();
+ * }
+ * }</pre>
  */
-final class SafeTensorsReader {
-  private SafeTensorsReader() {}
+public final class SafeTensorsReader implements AutoCloseable {
+  private final String name;
+  private final Source src;
+  private final long dataStart;
+  private final List<Entry> entries;
+  private final Map<String, String> metadata;
+
+  private SafeTensorsReader(String name, Source src, long dataStart, List<Entry> entries, Map<String, String> metadata) {
+    this.name = name;
+    this.src = src;
+    this.dataStart = dataStart;
+    this.entries = entries;
+    this.metadata = Collections.unmodifiableMap(metadata);
+  }
 
   /**
-   * Reads a safetensors file.
+   * Opens a safetensors file and checks its header.
    *
    * @param file the file
-   * @return the tensors (float32) and metadata
+   * @return the open file; close it when done
    * @throws CheckpointException if the file is missing, unreadable, or violates the format
    */
-  public static TensorFile read(Path file) {
+  static SafeTensorsReader open(Path file) {
     FileSupport.requireReadable(file);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      return parse(new ChannelSource(ch), file.toString());
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(file, StandardOpenOption.READ);
     } catch (NoSuchFileException e) {
       throw CheckpointException.of(file, "no such file");
     } catch (IOException e) {
       throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     }
+    try {
+      return parse(new ChannelSource(ch), file.toString());
+    } catch (IOException e) {
+      FileSupport.closeQuietly(ch);
+      throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
+    } catch (RuntimeException e) {
+      FileSupport.closeQuietly(ch);
+      throw e;
+    }
   }
 
-
   /**
-   * Reads safetensors bytes held in memory.
+   * Opens safetensors bytes held in memory and checks their header.
    *
    * @param bytes the content of a file
    * @param sourceName a name for messages
-   * @return the tensors (float32) and metadata
+   * @return the open content
    * @throws CheckpointException if the bytes violate the format
    */
-  public static TensorFile read(byte[] bytes, String sourceName) {
+  static SafeTensorsReader open(byte[] bytes, String sourceName) {
     try {
       return parse(new ArraySource(bytes), sourceName);
     } catch (IOException e) {
@@ -62,7 +95,35 @@ final class SafeTensorsReader {
     }
   }
 
-  private static TensorFile parse(Source src, String name) throws IOException {
+  /**
+   * Reads a whole file: its tensors as {@link #tensors} and its metadata.
+   *
+   * @param file the file
+   * @return the tensors (float32) and metadata
+   * @throws CheckpointException if the file is missing, unreadable, violates the format, or holds a tensor without
+   *     float32 values (an empty one, a complex or packed sub-byte one)
+   */
+  static TensorFile read(Path file) {
+    try (SafeTensorsReader r = open(file)) {
+      return new TensorFile(r.tensors(), r.metadata());
+    }
+  }
+
+  /**
+   * Reads safetensors bytes held in memory, as {@link #read(Path)}.
+   *
+   * @param bytes the content of a file
+   * @param sourceName a name for messages
+   * @return the tensors (float32) and metadata
+   * @throws CheckpointException if the bytes violate the format or hold a tensor without float32 values
+   */
+  static TensorFile read(byte[] bytes, String sourceName) {
+    try (SafeTensorsReader r = open(bytes, sourceName)) {
+      return new TensorFile(r.tensors(), r.metadata());
+    }
+  }
+
+  private static SafeTensorsReader parse(Source src, String name) throws IOException {
     long size = src.size();
     if (size < 8) {
       throw CheckpointException.of(
@@ -108,26 +169,113 @@ final class SafeTensorsReader {
 
     long bufferLength = size - 8 - n;
     checkCoverage(entries, bufferLength, name);
+    return new SafeTensorsReader(name, src, 8 + n, List.copyOf(entries), metadata);
+  }
 
+  /**
+   * The {@code __metadata__} strings.
+   *
+   * @return the map, empty if the file has none, unmodifiable
+   */
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  /**
+   * The names and shapes of the tensors, without reading them.
+   *
+   * @return the shapes by name, in the order of their data in the file (a scalar as {@code [1]}, an empty tensor with
+   *     its zero dimensions)
+   */
+  public Map<String, int[]> shapes() {
+    Map<String, int[]> out = new LinkedHashMap<>();
+    entries.forEach(e -> out.put(e.name, e.shape.clone()));
+    return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * The names and element types of the tensors, without reading them, in torch's names (as
+   * {@link TorchCheckpoint#dtypes}): {@code F32} is {@code "float32"}, {@code I64} {@code "int64"}, {@code BOOL}
+   * {@code "bool"}, {@code F8_E4M3} {@code "float8_e4m3fn"}, ...
+   *
+   * @return the dtypes by tensor name, in the order of {@link #shapes}
+   */
+  public Map<String, String> dtypes() {
+    Map<String, String> out = new LinkedHashMap<>();
+    entries.forEach(e -> out.put(e.name, e.dtype.torchName()));
+    return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * Reads every tensor as float32: float16, bfloat16, float64 and the float8 types are converted, and so are integer
+   * and bool tensors (to the nearest float, bool to 0 or 1), so that a model's layout check names one it does not
+   * expect as it names any other entry. To load a model's parameters, check the names and shapes ({@link #shapes})
+   * first, then read with {@link #parameters}.
+   *
+   * @return the tensors, in the order of their data in the file
+   * @throws CheckpointException naming the file and tensor if one is empty (a zero dimension: {@link #shapes} and
+   *     {@link #dtypes} describe it), has no float32 values (complex64, the packed F4 and F6 types), or would not fit
+   *     in the heap as float32
+   */
+  public StateDict tensors() {
+    for (Entry e : entries) {
+      DType.requireValues(name, e.name, e.shape);
+      if (!e.dtype.readable()) {
+        throw CheckpointException.of(name, "tensor '" + e.name + "' is " + e.dtype.torchName() + " (" + e.dtype
+            + "), whose values are not read as float32; read are the float, integer and bool types "
+            + Arrays.stream(DType.values()).filter(DType::readable).map(Enum::name).toList());
+      }
+      DType.requireHeapFor(name, e.name, e.elements);
+    }
     StateDict.Builder tensors = StateDict.builder();
     ByteBuffer chunk = ByteBuffer.allocate(FileSupport.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     for (Entry e : entries) {
-      float[] values = new float[e.elements]; // e.elements * dtype size <= bufferLength: checked
-      long pos = 8 + n + e.begin;
+      float[] values = new float[(int) e.elements]; // elements * dtype size <= the data buffer: checked
+      long pos = dataStart + e.begin;
       int done = 0;
       int perChunk = FileSupport.CHUNK_BYTES / e.dtype.bytes();
-      while (done < e.elements) {
-        int count = Math.min(perChunk, e.elements - done);
-        chunk.clear().limit(count * e.dtype.bytes());
-        src.read(pos, chunk);
-        chunk.flip();
-        e.dtype.decode(chunk, values, done, count);
-        pos += (long) count * e.dtype.bytes();
-        done += count;
+      try {
+        while (done < values.length) {
+          int count = Math.min(perChunk, values.length - done);
+          chunk.clear().limit(count * e.dtype.bytes());
+          src.read(pos, chunk);
+          chunk.flip();
+          e.dtype.decode(chunk, values, done, count);
+          pos += (long) count * e.dtype.bytes();
+          done += count;
+        }
+      } catch (IOException x) {
+        throw CheckpointException.of(name, "cannot read: " + FileProblems.describe(x), x);
       }
-      tensors.put(e.name, FloatArray.wrap(e.shape, values));
+      tensors.put(e.name, FloatArray.wrap(Shape.of(e.shape), values));
     }
-    return new TensorFile(tensors.build(), metadata);
+    return tensors.build();
+  }
+
+  /**
+   * Reads tensors that are all model parameters (the caller has checked the names and shapes of {@link #shapes}
+   * against the model's, refusing the entries it does not expect): as {@link #tensors}, but a tensor that is not
+   * float32, float64, float16 or bfloat16 is refused.
+   *
+   * @return the tensors as float32, in the order of their data in the file
+   * @throws CheckpointException naming the file, the tensor, its dtype and the dtypes allowed
+   *     ({@code tensor 'conv_in.weight' is int64; a model parameter must be float32, float64, float16 or bfloat16}),
+   *     or as {@link #tensors}
+   */
+  public StateDict parameters() {
+    for (Entry e : entries) {
+      if (!e.dtype.isParameterType()) {
+        throw e.dtype.notAParameter(name, "'" + e.name + "'");
+      }
+    }
+    return tensors();
+  }
+
+  @Override
+  public void close() {
+    if (src instanceof ChannelSource c) {
+      FileSupport.closeQuietly(c.channel());
+    }
   }
 
   private static void readMetadata(JsonNode node, Map<String, String> out, String name) {
@@ -191,16 +339,16 @@ final class SafeTensorsReader {
   private static final class Entry {
     final String name;
     final DType dtype;
-    final Shape shape;
-    final int elements;
+    final int[] shape;
+    final long elements;
     final long begin;
     final long end;
 
-    private Entry(String name, DType dtype, Shape shape, long begin, long end) {
+    private Entry(String name, DType dtype, int[] shape, long elements, long begin, long end) {
       this.name = name;
       this.dtype = dtype;
       this.shape = shape;
-      this.elements = shape.size();
+      this.elements = elements;
       this.begin = begin;
       this.end = end;
     }
@@ -232,24 +380,21 @@ final class SafeTensorsReader {
                   () ->
                       CheckpointException.of(
                           file,
-                          where + (DType.FORMAT_NAMES.contains(dtName) ? "dtype " : "unknown dtype ")
-                              + "'" + StrictJson.abbreviate(dtName) + "' is not supported; supported are "
-                              + DType.supportedNames()));
+                          where + "unknown dtype '" + StrictJson.abbreviate(dtName) + "'; the format's dtypes are "
+                              + DType.formatNames()));
 
       JsonNode sh = node.get("shape");
       if (sh == null || !sh.isArray()) {
         throw CheckpointException.of(file, where + "shape must be an array, got " + StrictJson.kind(sh));
       }
       long[] raw = new long[sh.size()];
-      long elements = 1;
+      boolean empty = false;
       for (int i = 0; i < raw.length; i++) {
         raw[i] = nonNegative(sh.get(i), file, where + "shape[" + i + "]");
-        if (raw[i] == 0) {
-          throw CheckpointException.of(
-              file, where + "shape " + sh + " has a zero dimension; empty tensors are not supported");
-        }
+        empty |= raw[i] == 0;
       }
-      for (long d : raw) {
+      long elements = empty ? 0 : 1; // an empty tensor whatever its other dimensions (their product may overflow)
+      for (long d : empty ? new long[0] : raw) {
         try {
           elements = Math.multiplyExact(elements, d);
         } catch (ArithmeticException e) {
@@ -262,12 +407,27 @@ final class SafeTensorsReader {
             where + "shape " + sh + " has " + elements + " elements, more than a Java array holds ("
                 + (Integer.MAX_VALUE - 8) + ")");
       }
+      for (int i = 0; i < raw.length; i++) {
+        if (raw[i] > Integer.MAX_VALUE - 8) { // only an empty tensor gets here with one: the others' product is smaller
+          throw CheckpointException.of(
+              file,
+              where + "shape " + sh + ": dimension " + i + " is " + raw[i] + "; dimensions must be between 0 and "
+                  + (Integer.MAX_VALUE - 8));
+        }
+      }
       int[] dims = new int[Math.max(raw.length, 1)];
       dims[0] = 1; // rank 0 (a scalar) is read as [1]
       for (int i = 0; i < raw.length; i++) {
-        dims[i] = (int) raw[i]; // each dimension <= elements < 2^31
+        dims[i] = (int) raw[i]; // each dimension <= 2^31 - 9: checked
       }
-      long bytes = elements * dtype.bytes(); // elements < 2^31, bytes < 2^34: no overflow
+      long bits = elements * dtype.bits(); // elements < 2^31, bits < 2^38: no overflow
+      if (bits % 8 != 0) {
+        throw CheckpointException.of(
+            file,
+            where + "shape " + sh + " has " + elements + " elements of " + dtype.bits() + " bits each, which do not "
+                + "fill whole bytes");
+      }
+      long bytes = bits / 8;
 
       JsonNode off = node.get("data_offsets");
       if (off == null || !off.isArray() || off.size() != 2) {
@@ -286,7 +446,7 @@ final class SafeTensorsReader {
             where + "data_offsets [" + begin + ", " + end + "] hold " + (end - begin) + " bytes, but dtype "
                 + dtype + " and shape " + sh + " need " + bytes);
       }
-      return new Entry(key, dtype, Shape.of(dims), begin, end);
+      return new Entry(key, dtype, dims, elements, begin, end);
     }
 
     private static long nonNegative(JsonNode v, String file, String what) {

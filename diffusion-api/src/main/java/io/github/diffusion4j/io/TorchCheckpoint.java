@@ -54,53 +54,29 @@ public final class TorchCheckpoint implements AutoCloseable {
   private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
   private static final int MAX_RANK = 8;
 
-  /** A storage's element type: its float32 conversion (none for integers and bool) and its torch dtype name. */
+  /** The element types of torch's storage classes ({@code torch.LongStorage} holds int64). */
   private enum Kind {
-    FLOAT(DType.F32, 4, "float32"), DOUBLE(DType.F64, 8, "float64"), HALF(DType.F16, 2, "float16"),
-    BFLOAT16(DType.BF16, 2, "bfloat16"), LONG(null, 8, "int64"), INT(null, 4, "int32"), SHORT(null, 2, "int16"),
-    CHAR(null, 1, "int8"), BYTE(null, 1, "uint8"), BOOL(null, 1, "bool");
+    FLOAT(DType.F32), DOUBLE(DType.F64), HALF(DType.F16), BFLOAT16(DType.BF16), LONG(DType.I64), INT(DType.I32),
+    SHORT(DType.I16), CHAR(DType.I8), BYTE(DType.U8), BOOL(DType.BOOL);
 
     final DType dtype;
-    final int bytes;
-    final String torchName;
 
-    Kind(DType dtype, int bytes, String torchName) {
+    Kind(DType dtype) {
       this.dtype = dtype;
-      this.bytes = bytes;
-      this.torchName = torchName;
     }
 
-    /** Decodes {@code count} little-endian elements into floats (an integer to the nearest float, bool to 0 or 1). */
-    void decode(ByteBuffer src, float[] dst, int offset, int count) {
-      if (dtype != null) {
-        dtype.decode(src, dst, offset, count);
-        return;
-      }
-      for (int i = 0; i < count; i++) {
-        dst[offset + i] = switch (this) {
-          case LONG -> src.getLong();
-          case INT -> src.getInt();
-          case SHORT -> src.getShort();
-          case CHAR -> src.get();
-          case BYTE -> src.get() & 0xFF;
-          case BOOL -> src.get() != 0 ? 1 : 0;
-          default -> throw new AssertionError(this);
-        };
-      }
-    }
-
-    static Kind of(Pickle.Global g) {
+    static DType of(Pickle.Global g) {
       String n = g.name();
       if (!g.module().equals("torch") || !n.endsWith("Storage")) {
         return null;
       }
       String base = n.substring(0, n.length() - "Storage".length()).toUpperCase(java.util.Locale.ROOT);
-      return Arrays.stream(values()).filter(k -> k.name().equals(base)).findFirst().orElse(null);
+      return Arrays.stream(values()).filter(k -> k.name().equals(base)).findFirst().map(k -> k.dtype).orElse(null);
     }
   }
 
   /** One storage: its key, element type and length in elements. */
-  private record Storage(String key, Kind kind, long numel) {}
+  private record Storage(String key, DType dtype, long numel) {}
 
   /** A storage seen from an element offset (legacy views). */
   private record StorageView(Storage storage, long offset) {}
@@ -228,16 +204,16 @@ public final class TorchCheckpoint implements AutoCloseable {
         if (e == null) {
           throw CheckpointException.of(file, "storage '" + s.key() + "' has no entry " + prefix + "data/" + s.key());
         }
-        long bytes = Math.multiplyExact(s.numel(), s.kind().bytes);
+        long bytes = Math.multiplyExact(s.numel(), s.dtype().bytes());
         if (e.getSize() != bytes) {
           throw CheckpointException.of(file, "storage '" + s.key() + "' holds " + e.getSize() + " bytes but its "
               + s.numel() + " elements need " + bytes);
         }
         checkExpansion(e, file);
         try (InputStream in = zip.getInputStream(e)) {
-          in.skipNBytes(from * s.kind().bytes);
-          byte[] b = in.readNBytes((int) (count * s.kind().bytes));
-          if (b.length != count * s.kind().bytes) {
+          in.skipNBytes(from * s.dtype().bytes());
+          byte[] b = in.readNBytes((int) (count * s.dtype().bytes()));
+          if (b.length != count * s.dtype().bytes()) {
             throw CheckpointException.of(file, "storage '" + s.key() + "' is truncated");
           }
           return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
@@ -245,7 +221,7 @@ public final class TorchCheckpoint implements AutoCloseable {
       };
       return new TorchCheckpoint(file, root, reader, zip);
     } catch (RuntimeException e) {
-      closeQuietly(zip);
+      FileSupport.closeQuietly(zip);
       throw e;
     }
   }
@@ -309,10 +285,10 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
       }
     } catch (IOException e) {
-      closeQuietly(ch);
+      FileSupport.closeQuietly(ch);
       throw CheckpointException.of(file, "cannot read: " + FileProblems.describe(e), e);
     } catch (RuntimeException e) {
-      closeQuietly(ch);
+      FileSupport.closeQuietly(ch);
       throw e;
     }
   }
@@ -378,7 +354,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             + s.numel());
       }
       offsets.put(s.key(), at + 8);
-      at = Math.addExact(at + 8, Math.multiplyExact(numel, s.kind().bytes));
+      at = Math.addExact(at + 8, Math.multiplyExact(numel, s.dtype().bytes()));
       if (at > size) {
         throw CheckpointException.of(file, "truncated: storage '" + s.key() + "' runs past the end of the file");
       }
@@ -388,8 +364,8 @@ public final class TorchCheckpoint implements AutoCloseable {
       if (base == null) {
         throw CheckpointException.of(file, "storage '" + s.key() + "' is not in the file's storage list");
       }
-      ByteBuffer b = ByteBuffer.allocate((int) (count * s.kind().bytes)).order(ByteOrder.LITTLE_ENDIAN);
-      long p = base + from * s.kind().bytes;
+      ByteBuffer b = ByteBuffer.allocate((int) (count * s.dtype().bytes())).order(ByteOrder.LITTLE_ENDIAN);
+      long p = base + from * s.dtype().bytes();
       while (b.hasRemaining()) {
         int n = ch.read(b, p + b.position());
         if (n < 0) {
@@ -423,8 +399,8 @@ public final class TorchCheckpoint implements AutoCloseable {
   }
 
   private static Storage storage(Object type, Object key, Object numel, Path file) {
-    Kind kind = type instanceof Pickle.Global g ? Kind.of(g) : null;
-    if (kind == null) {
+    DType dtype = type instanceof Pickle.Global g ? Kind.of(g) : null;
+    if (dtype == null) {
       throw CheckpointException.of(file, "a storage of type " + Pickle.kind(type) + "; known are torch.FloatStorage, "
           + "DoubleStorage, HalfStorage, BFloat16Storage and the integer storages");
     }
@@ -435,7 +411,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     if (n == null || n < 0) {
       throw CheckpointException.of(file, "storage '" + k + "' has a size that is not a count");
     }
-    return new Storage(k, kind, n);
+    return new Storage(k, dtype, n);
   }
 
   /** The values of the functions a state dict's pickle calls. */
@@ -574,7 +550,7 @@ public final class TorchCheckpoint implements AutoCloseable {
    */
   public Map<String, String> dtypes(String name) {
     Map<String, String> out = new LinkedHashMap<>();
-    dictAt(name).forEach((k, v) -> out.put((String) k, ((TensorRef) v).view().storage().kind().torchName));
+    dictAt(name).forEach((k, v) -> out.put((String) k, ((TensorRef) v).view().storage().dtype().torchName()));
     return Collections.unmodifiableMap(out);
   }
 
@@ -621,17 +597,11 @@ public final class TorchCheckpoint implements AutoCloseable {
       String key = (String) e.getKey();
       TensorRef t = (TensorRef) e.getValue();
       int[] shape = shape(key, t);
-      if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
-        throw CheckpointException.of(file, "tensor '" + key + "' has shape " + Arrays.toString(shape)
-            + ": an empty tensor has no values to read (shapes() and dtypes() describe it)");
-      }
+      DType.requireValues(file, key, shape);
       b.put(key, FloatArray.wrap(Shape.of(shape), read(key, t)));
     }
     return b.build();
   }
-
-  /** The floating-point dtypes a model parameter may have, for messages. */
-  private static final String FLOATING = "float32, float64, float16 or bfloat16";
 
   /**
    * Reads a state dict whose every tensor is a model parameter (the caller has checked the names and shapes of
@@ -647,10 +617,9 @@ public final class TorchCheckpoint implements AutoCloseable {
     String at = name.isEmpty() ? "" : " of the state dict at '" + name + "'";
     dictAt(name).forEach((key, v) -> {
       TensorRef t = (TensorRef) v;
-      Kind kind = t.view().storage().kind();
-      if (kind.dtype == null) {
-        throw CheckpointException.of(file, "tensor '" + key + "'" + at + " is " + kind.torchName
-            + "; a model parameter must be " + FLOATING);
+      DType dtype = t.view().storage().dtype();
+      if (!dtype.isParameterType()) {
+        throw dtype.notAParameter(file, "'" + key + "'" + at);
       }
       for (int d = 0; d < t.shape().length; d++) {
         if (t.shape()[d] > 1 && t.stride()[d] == 0) { // only a hostile file or an expand()ed buffer has one
@@ -692,14 +661,10 @@ public final class TorchCheckpoint implements AutoCloseable {
           + "', which has " + s.numel());
     }
     long span = last - first + 1;
-    if (span * s.kind().bytes > Integer.MAX_VALUE - 8) {
+    if (span * s.dtype().bytes() > Integer.MAX_VALUE - 8) {
       throw CheckpointException.of(file, "tensor '" + name + "' spans more than 2 GB of its storage");
     }
-    long heap = Runtime.getRuntime().maxMemory();
-    if (4 * n > heap) { // a view with a stride of 0 repeats its storage: a few bytes of file can ask for gigabytes
-      throw CheckpointException.of(file, "tensor '" + name + "' has " + n + " elements (" + (4 * n >> 20)
-          + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
-    }
+    DType.requireHeapFor(file, name, n); // a view with a stride of 0 repeats its storage: a few bytes can ask for GBs
     ByteBuffer bytes;
     try {
       bytes = reader.read(s, first, span);
@@ -708,7 +673,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     }
     float[] out = new float[(int) n];
     if (contiguous) {
-      s.kind().decode(bytes, out, 0, (int) n);
+      s.dtype().decode(bytes, out, 0, (int) n);
       return out;
     }
     int rank = t.shape().length;
@@ -718,8 +683,8 @@ public final class TorchCheckpoint implements AutoCloseable {
       for (int d = 0; d < rank; d++) {
         at += idx[d] * t.stride()[d];
       }
-      bytes.position((int) (at * s.kind().bytes));
-      s.kind().decode(bytes, out, i, 1);
+      bytes.position((int) (at * s.dtype().bytes()));
+      s.dtype().decode(bytes, out, i, 1);
       for (int d = rank - 1; d >= 0 && ++idx[d] == t.shape()[d]; d--) {
         idx[d] = 0;
       }
@@ -727,16 +692,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     return out;
   }
 
-  private static void closeQuietly(AutoCloseable c) {
-    try {
-      c.close();
-    } catch (Exception ignored) {
-      // already failing
-    }
-  }
-
   @Override
   public void close() {
-    closeQuietly(resource);
+    FileSupport.closeQuietly(resource);
   }
 }

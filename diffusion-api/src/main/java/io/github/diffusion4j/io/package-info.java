@@ -2,8 +2,9 @@
  * Files: checkpoints and pictures, with no native library and every write atomic.
  *
  * <ul>
- *   <li>{@link io.github.diffusion4j.io.SafeTensors}: the safetensors codec (read F32, F16, BF16, F64;
- *       write F32), strict about every rule of the format; errors are
+ *   <li>{@link io.github.diffusion4j.io.SafeTensors}: the safetensors codec (read every dtype of the format, the
+ *       names and shapes before the values, as float32; write F32), strict about every rule of the format;
+ *       {@link io.github.diffusion4j.io.SafeTensorsReader} is an open file; errors are
  *       {@link io.github.diffusion4j.io.CheckpointException}s naming the file.
  *   <li>{@link io.github.diffusion4j.io.Checkpoint}: a checkpoint directory ({@code model.safetensors},
  *       {@code config.yaml}, optional EMA weights, training state and diffusers-style

@@ -82,6 +82,44 @@ class SafeTensorsTest {
         + begin + "," + end + "]}";
   }
 
+  /** A tensor for {@link #file}: its safetensors dtype, its shape as JSON and its little-endian bytes. */
+  record Raw(String name, String dtype, String shape, byte[] data) {}
+
+  /**
+   * A file of {@code weights} as F32, each of {@code raw} replacing the tensor of its name or added after them, laid
+   * out in that order.
+   */
+  static byte[] file(StateDict weights, Raw... raw) {
+    Map<String, Raw> all = new java.util.LinkedHashMap<>();
+    weights.entries().forEach((n, a) ->
+        all.put(n, new Raw(n, "F32", java.util.Arrays.toString(a.shape().dims()), f32(a.toArray()))));
+    for (Raw r : raw) {
+      all.put(r.name(), r);
+    }
+    StringBuilder header = new StringBuilder();
+    ByteArrayOutputStream data = new ByteArrayOutputStream();
+    for (Raw r : all.values()) {
+      header.append(header.length() == 0 ? "{" : ",")
+          .append(entry(r.name(), r.dtype(), r.shape(), data.size(), data.size() + r.data().length));
+      data.writeBytes(r.data());
+    }
+    return craftAligned(header.append('}').toString(), data.toByteArray());
+  }
+
+  static byte[] bytes(int... v) {
+    byte[] b = new byte[v.length];
+    for (int i = 0; i < v.length; i++) {
+      b[i] = (byte) v[i];
+    }
+    return b;
+  }
+
+  static byte[] littleEndian(int bytes, java.util.function.Consumer<ByteBuffer> fill) {
+    ByteBuffer b = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    fill.accept(b);
+    return b.array();
+  }
+
   static CheckpointException rejects(byte[] file, String expectedFragment) {
     CheckpointException e =
         assertThrows(CheckpointException.class, () -> SafeTensors.read(file, SRC));
@@ -267,12 +305,179 @@ class SafeTensorsTest {
   }
 
   @Test
-  void rejectsUnknownAndUnsupportedDtypes() {
-    rejects(craftAligned("{" + entry("a", "F33", "[1]", 0, 4) + "}", f32(1)), "unknown dtype 'F33'");
+  void rejectsUnknownDtypes() {
     rejects(
-        craftAligned("{" + entry("a", "I64", "[1]", 0, 8) + "}", f64(1)),
-        "tensor 'a': dtype 'I64' is not supported; supported are [F32, F16, BF16, F64]");
+        craftAligned("{" + entry("a", "F33", "[1]", 0, 4) + "}", f32(1)),
+        "tensor 'a': unknown dtype 'F33'; the format's dtypes are [F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, "
+            + "U16, U8, BOOL, F8_E5M2, F8_E4M3, F8_E8M0, F6_E2M3, F6_E3M2, F4, C64]");
     rejects(craftAligned("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,4]}}", f32(1)), "dtype must be a string");
+  }
+
+  /**
+   * Every integer dtype and BOOL is read as torch reads it (a BatchNorm's {@code num_batches_tracked}, a mask): named
+   * as torch names it, each value the nearest float32 (a bool 0 or 1); the old reader refused the file whole.
+   */
+  @Test
+  void readsEveryIntegerAndBoolDtypeWithTorchsNames() {
+    byte[] file = file(StateDict.builder().put("bn.weight", new int[] {2}, new float[] {1.5f, -2f}).build(),
+        new Raw("bn.num_batches_tracked", "I64", "[]", littleEndian(8, b -> b.putLong(1234))),
+        new Raw("i32", "I32", "[3]", littleEndian(12, b -> b.putInt(-7).putInt(0).putInt((1 << 24) + 1))),
+        new Raw("i16", "I16", "[2]", littleEndian(4, b -> b.putShort((short) -300).putShort((short) 300))),
+        new Raw("i8", "I8", "[2]", bytes(-128, 127)),
+        new Raw("u8", "U8", "[2]", bytes(200, 255)),
+        new Raw("u16", "U16", "[1]", littleEndian(2, b -> b.putShort((short) 0xffff))),
+        new Raw("u32", "U32", "[1]", littleEndian(4, b -> b.putInt(0xffffffff))),
+        new Raw("mask", "BOOL", "[1,3]", bytes(1, 0, 1)));
+    try (SafeTensorsReader r = SafeTensors.open(file, SRC)) {
+      assertEquals(List.of("bn.weight", "bn.num_batches_tracked", "i32", "i16", "i8", "u8", "u16", "u32", "mask"),
+          List.copyOf(r.dtypes().keySet()));
+      assertEquals(List.of("float32", "int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "bool"),
+          List.copyOf(r.dtypes().values()));
+      assertArrayEquals(new int[] {1, 3}, r.shapes().get("mask"));
+    }
+    StateDict sd = SafeTensors.read(file, SRC).tensors();
+    assertArrayEquals(new float[] {1.5f, -2f}, sd.get("bn.weight").toArray());
+    assertEquals(Shape.of(1), sd.get("bn.num_batches_tracked").shape(), "a scalar, as every scalar, is [1]");
+    assertArrayEquals(new float[] {1234}, sd.get("bn.num_batches_tracked").toArray());
+    // 2^24 + 1 has no float32: the nearest (a tie, to even) is 2^24
+    assertArrayEquals(new float[] {-7, 0, 1 << 24}, sd.get("i32").toArray());
+    assertArrayEquals(new float[] {-300, 300}, sd.get("i16").toArray());
+    assertArrayEquals(new float[] {-128, 127}, sd.get("i8").toArray());
+    assertArrayEquals(new float[] {200, 255}, sd.get("u8").toArray(), "unsigned");
+    assertArrayEquals(new float[] {65535}, sd.get("u16").toArray(), "unsigned");
+    assertArrayEquals(new float[] {4294967295f}, sd.get("u32").toArray(), "unsigned");
+    assertArrayEquals(new float[] {1, 0, 1}, sd.get("mask").toArray());
+  }
+
+  /**
+   * U64 values at and above 2^63 are unsigned and rounded to the nearest float32 as a whole: 2^63 + 2^39 is halfway
+   * between 2^63 and the next float (2^63 + 2^40) and goes to the even one, 2^63; one more goes up (a conversion that
+   * halved the value first and dropped its lowest bit would round it down too).
+   */
+  @Test
+  void readsU64UnsignedAndRoundedToTheNearestFloat() {
+    long[] v = {5, -1L, Long.MIN_VALUE, Long.MIN_VALUE + (1L << 39), Long.MIN_VALUE + (1L << 39) + 1};
+    byte[] file = file(StateDict.builder().build(), new Raw("u", "U64", "[5]", littleEndian(40, b -> {
+      for (long x : v) {
+        b.putLong(x);
+      }
+    })));
+    assertArrayEquals(new float[] {5, 0x1p64f, 0x1p63f, 0x1p63f, 0x1p63f + 0x1p40f},
+        SafeTensors.read(file, SRC).tensors().get("u").toArray());
+  }
+
+  /** The float8 dtypes, exactly: e5m2 (the upper byte of a float16), e4m3fn (bias 7, no infinities), e8m0 (2^(e-127)). */
+  @Test
+  void readsTheFloat8Dtypes() {
+    byte[] file = file(StateDict.builder().build(),
+        new Raw("e5m2", "F8_E5M2", "[5]", bytes(0x3c, 0xc0, 0x7b, 0x01, 0x7c)),
+        new Raw("e4m3", "F8_E4M3", "[7]", bytes(0x38, 0xc0, 0x7e, 0x08, 0x01, 0x7f, 0x80)),
+        new Raw("e8m0", "F8_E8M0", "[4]", bytes(0x7f, 0x80, 0x00, 0xff)));
+    try (SafeTensorsReader r = SafeTensors.open(file, SRC)) {
+      assertEquals(Map.of("e5m2", "float8_e5m2", "e4m3", "float8_e4m3fn", "e8m0", "float8_e8m0fnu"), r.dtypes());
+    }
+    StateDict sd = SafeTensors.read(file, SRC).tensors();
+    assertArrayEquals(new float[] {1, -2, 57344, 0x1p-16f, Float.POSITIVE_INFINITY}, sd.get("e5m2").toArray());
+    assertArrayEquals(new float[] {1, -2, 448, 0x1p-6f, 0x1p-9f, Float.NaN, -0f}, sd.get("e4m3").toArray());
+    assertArrayEquals(new float[] {1, 2, 0x1p-127f, Float.NaN}, sd.get("e8m0").toArray());
+  }
+
+  /**
+   * complex64 and the packed 4- and 6-bit floats: their sizes are checked (a packed tensor fills whole bytes) and
+   * they are described, but their values are not read as float32, which reading says, naming the tensor.
+   */
+  @Test
+  void complexAndPackedFloatsAreDescribedButNotRead() {
+    byte[] file = file(StateDict.builder().build(), new Raw("c", "C64", "[1]", f32(1, 2)),
+        new Raw("q", "F4", "[2,3]", bytes(0, 0, 0)), new Raw("s", "F6_E2M3", "[4]", bytes(0, 0, 0)));
+    try (SafeTensorsReader r = SafeTensors.open(file, SRC)) {
+      assertEquals(Map.of("c", "complex64", "q", "float4_e2m1fn", "s", "float6_e2m3fn"), r.dtypes());
+      assertArrayEquals(new int[] {2, 3}, r.shapes().get("q"));
+      CheckpointException e = assertThrows(CheckpointException.class, r::tensors);
+      assertEquals(SRC + ": tensor 'c' is complex64 (C64), whose values are not read as float32; read are the float, "
+          + "integer and bool types [F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, U16, U8, BOOL, F8_E5M2, "
+          + "F8_E4M3, F8_E8M0]", e.getMessage());
+    }
+    rejects(craftAligned("{" + entry("q", "F4", "[3]", 0, 1) + "}", bytes(0)),
+        "tensor 'q': shape [3] has 3 elements of 4 bits each, which do not fill whole bytes");
+    rejects(craftAligned("{" + entry("q", "F6_E3M2", "[4]", 0, 4) + "}", bytes(0, 0, 0, 0)),
+        "hold 4 bytes, but dtype F6_E3M2 and shape [4] need 3");
+  }
+
+  /**
+   * A tensor where a model needs a parameter must be floating-point: an integer one is refused with the file, the
+   * tensor, its dtype and the dtypes allowed, as {@link TorchCheckpoint#parameters} refuses one; the names and shapes
+   * were described before.
+   */
+  @Test
+  void aParameterMustBeFloatingPoint() {
+    byte[] floats = file(StateDict.builder().build(), new Raw("a", "F64", "[1]", f64(0.25)),
+        new Raw("b", "F16", "[1]", u16(0x3c00)), new Raw("c", "BF16", "[1]", u16(0x3f80)));
+    try (SafeTensorsReader r = SafeTensors.open(floats, SRC)) {
+      StateDict p = r.parameters();
+      assertArrayEquals(new float[] {0.25f, 1, 1}, new float[] {p.get("a").get(0), p.get("b").get(0), p.get("c").get(0)});
+    }
+    for (String dtype : List.of("I64", "BOOL", "F8_E4M3", "C64")) {
+      DType t = DType.of(dtype).orElseThrow();
+      byte[] file = file(StateDict.builder().build(), new Raw("a", "F32", "[1]", f32(1)),
+          new Raw("conv.weight", dtype, "[1,1,1,1]", new byte[t.bytes()]));
+      try (SafeTensorsReader r = SafeTensors.open(file, SRC)) {
+        assertArrayEquals(new int[] {1, 1, 1, 1}, r.shapes().get("conv.weight"));
+        CheckpointException e = assertThrows(CheckpointException.class, r::parameters);
+        assertEquals(SRC + ": tensor 'conv.weight' is " + t.torchName() + "; a model parameter must be float32, "
+            + "float64, float16 or bfloat16", e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * A tensor with a zero dimension (and no bytes) keeps its shape, whatever the order of its dimensions (a zero after
+   * two whose product exceeds an array's size too); it has no values to read, which reading says; a dimension larger
+   * than an array is refused even beside a zero.
+   */
+  @Test
+  void anEmptyTensorKeepsItsShape() {
+    String header = "{" + entry("w", "F32", "[2]", 0, 8) + "," + entry("empty", "F32", "[0,3]", 8, 8) + ","
+        + entry("ids", "I64", "[4,0]", 8, 8) + "," + entry("a", "F16", "[0,65536,65536]", 8, 8) + ","
+        + entry("b", "BOOL", "[65536,65536,0]", 8, 8) + "}";
+    byte[] file = craftAligned(header, f32(1, 2));
+    try (SafeTensorsReader r = SafeTensors.open(file, SRC)) {
+      assertEquals(List.of("w", "empty", "ids", "a", "b"), List.copyOf(r.shapes().keySet()));
+      assertArrayEquals(new int[] {0, 3}, r.shapes().get("empty"));
+      assertArrayEquals(new int[] {4, 0}, r.shapes().get("ids"));
+      assertArrayEquals(new int[] {0, 65536, 65536}, r.shapes().get("a"));
+      assertArrayEquals(new int[] {65536, 65536, 0}, r.shapes().get("b"));
+      assertEquals("int64", r.dtypes().get("ids"));
+    }
+    CheckpointException e = assertThrows(CheckpointException.class, () -> SafeTensors.read(file, SRC));
+    assertEquals(SRC + ": tensor 'empty' has shape [0, 3]: an empty tensor has no values to read (shapes() and "
+        + "dtypes() describe it)", e.getMessage());
+    rejects(craftAligned("{" + entry("x", "I64", "[0,1099511627776]", 0, 0) + "}", new byte[0]),
+        "tensor 'x': shape [0,1099511627776]: dimension 1 is 1099511627776; dimensions must be between 0 and "
+            + (Integer.MAX_VALUE - 8));
+  }
+
+  /**
+   * A U8 tensor (one byte a value in the file, four as float32) larger than a quarter of the heap is refused before
+   * its values are allocated, naming the heap; the file is sparse, so the test costs no disk.
+   */
+  @Test
+  void aTensorLargerThanTheHeapAsFloat32IsRefusedBeforeItIsAllocated() throws java.io.IOException {
+    long heap = Runtime.getRuntime().maxMemory();
+    long n = heap / 4 + 1;
+    org.junit.jupiter.api.Assumptions.assumeTrue(n <= Integer.MAX_VALUE - 8, "needs a heap below 8 GB");
+    byte[] head = craftAligned("{" + entry("u", "U8", "[" + n + "]", 0, n) + "}", new byte[0]);
+    Path p = dir.resolve("sparse.safetensors");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+      f.write(head);
+      f.setLength(head.length + n);
+    }
+    try (SafeTensorsReader r = SafeTensors.open(p)) {
+      assertEquals(Map.of("u", "uint8"), r.dtypes());
+      CheckpointException e = assertThrows(CheckpointException.class, r::tensors);
+      assertEquals(p + ": tensor 'u' has " + n + " elements (" + (4 * n >> 20) + " MB as float32), more than this "
+          + "JVM's heap of at most " + (heap >> 20) + " MB holds", e.getMessage());
+    }
   }
 
   @Test
@@ -288,7 +493,9 @@ class SafeTensorsTest {
         craftAligned("{" + entry("a", "F32", "[65536,65536]", 0, 4) + "}", f32(1)),
         "more than a Java array holds");
     rejects(craftAligned("{" + entry("a", "F32", "[1.5]", 0, 4) + "}", f32(1)), "non-negative integer");
-    rejects(craftAligned("{" + entry("a", "F32", "[2,0]", 0, 0) + "}", new byte[0]), "zero dimension");
+    rejects(
+        craftAligned("{" + entry("a", "I64", "[65536,65536]", 0, 4) + "}", f32(1)),
+        "more than a Java array holds");
   }
 
   @Test
@@ -296,6 +503,13 @@ class SafeTensorsTest {
     // 10^9 floats would be 4 GB: the offsets agree with the shape, but the file has 4 bytes of data
     rejects(
         craftAligned("{" + entry("a", "F32", "[1000000000]", 0, 4_000_000_000L) + "}", f32(1)),
+        "ends past the data buffer, which has 4 bytes");
+    // and so for the integer and bool dtypes: 10^9 int64 would be 8 GB, 2 * 10^9 bools 8 GB as float32
+    rejects(
+        craftAligned("{" + entry("a", "I64", "[1000000000]", 0, 8_000_000_000L) + "}", f32(1)),
+        "ends past the data buffer, which has 4 bytes");
+    rejects(
+        craftAligned("{" + entry("a", "BOOL", "[2000000000]", 0, 2_000_000_000L) + "}", f32(1)),
         "ends past the data buffer, which has 4 bytes");
   }
 
