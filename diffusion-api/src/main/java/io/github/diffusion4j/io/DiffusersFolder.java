@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #read} takes the weights from {@code diffusion_pytorch_model.safetensors}, else from
  * {@code diffusion_pytorch_model.bin} (a {@code torch.save} file, read by {@link TorchCheckpoint} without running
- * it), else from {@code diffusion_pytorch_model.fp16.safetensors}; renames the attention parameters of older
+ * it), else from {@code diffusion_pytorch_model.fp16.safetensors}, judging the names and shapes of either kind of
+ * file before reading its values (an integer buffer the model lacks is an unexpected entry, an empty tensor where it
+ * has a parameter one of the wrong shape, a parameter that is not floating-point is refused by its dtype); renames the attention parameters of older
  * folders ({@code query}, {@code key}, {@code value}, {@code proj_attn}) to the current names ({@code to_q},
  * {@code to_k}, {@code to_v}, {@code to_out.0}) as diffusers does when it loads them; and checks that the weights
  * are exactly the layout of the config. Every problem is a {@link CheckpointException} naming the file and key.
@@ -195,7 +197,7 @@ public record DiffusersFolder(
     StateDict weights;
     try {
       weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
-          ? readBin(weightsFile, layout, what) : SafeTensors.read(weightsFile).tensors(), weightsFile);
+          ? readBin(weightsFile, layout, what) : readSafeTensors(weightsFile, layout, what), weightsFile);
       weights.requireLayout(layout, what);
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(weightsFile, "does not fit " + configFile + ": " + e.getMessage());
@@ -344,6 +346,19 @@ public record DiffusersFolder(
       }
       StateDict.requireShapes(underCurrentNames(c.shapes(""), file), layout, what);
       return c.parameters("");
+    }
+  }
+
+  /**
+   * The tensors of a safetensors file, checked as {@link #readBin} checks a {@code torch.save} file's: names (under
+   * the current attention names) and shapes against the layout first, then the dtypes of the parameters.
+   *
+   * @throws IllegalArgumentException naming the first entry that does not fit the layout
+   */
+  private static StateDict readSafeTensors(Path file, Map<String, int[]> layout, String what) {
+    try (SafeTensorsReader f = SafeTensors.open(file)) {
+      StateDict.requireShapes(underCurrentNames(f.shapes(), file), layout, what);
+      return f.parameters();
     }
   }
 

@@ -178,6 +178,67 @@ class DiffusersFolderTest {
   }
 
   /**
+   * A {@code diffusion_pytorch_model.safetensors} (and an fp16 one) holding what the .bin above holds is judged as
+   * the .bin is, with the same messages: an int64 {@code num_batches_tracked} the model lacks is an unexpected entry,
+   * an int64 tensor where it has a parameter is refused by its dtype, an empty one by its shape, an empty extra as an
+   * unexpected entry. The safetensors reader used to refuse such a file whole, for its dtype or its zero dimension.
+   */
+  @Test
+  void aSafetensorsWithIntegerOrEmptyTensorsIsJudgedAsTheBinIs() throws IOException {
+    UNet2DConfig c = micro();
+    StateDict w = weights(c);
+    List<TorchFiles.Tensor> cases = List.of(
+        new TorchFiles.Tensor("conv_norm_out.num_batches_tracked", "Long", "x", 1),
+        new TorchFiles.Tensor("conv_in.weight", "Long", "x", 8 * 3 * 9, 8, 3, 3, 3),
+        new TorchFiles.Tensor("conv_in.weight", "Bool", "x", 8 * 3 * 9, 8, 3, 3, 3),
+        new TorchFiles.Tensor("conv_in.weight", "Float", "x", 0, 0, 3, 3, 3),
+        new TorchFiles.Tensor("conv_in.weight", "Long", "x", 0, 8, 3, 0, 3),
+        new TorchFiles.Tensor("extra", "Float", "x", 0, 0));
+    for (String name : List.of(DiffusersFolder.WEIGHTS, DiffusersFolder.WEIGHTS_FP16)) {
+      Path d = Files.createDirectories(dir.resolve("st-" + name));
+      Path b = Files.createDirectories(dir.resolve("bin-" + name));
+      Files.writeString(d.resolve("config.json"), StrictJson.pretty(c.toMap()));
+      Files.writeString(b.resolve("config.json"), StrictJson.pretty(c.toMap()));
+      Path st = d.resolve(name);
+      Path bin = b.resolve(DiffusersFolder.WEIGHTS_BIN);
+      Files.write(st, SafeTensorsTest.file(w));
+      assertEquals(w, DiffusersFolder.read(d).weights());
+      String fits = st + ": does not fit " + d.resolve("config.json") + ": " + name + "'s weights: ";
+      for (TorchFiles.Tensor t : cases) {
+        Files.write(st, SafeTensorsTest.file(w, raw(t)));
+        TorchFiles.zip(bin, w, t);
+        String got = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d)).getMessage();
+        String fromBin = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(b)).getMessage();
+        assertEquals(fromBin.replace(b.toString(), d.toString()).replace(DiffusersFolder.WEIGHTS_BIN, name), got, t.toString());
+        String expected = switch (t.name() + " " + t.type() + " " + t.numel()) {
+          case "conv_norm_out.num_batches_tracked Long 1" -> fits + "unexpected entry 'conv_norm_out.num_batches_tracked'"
+              + "; the file has " + (w.size() + 1) + " entries, the model expects " + w.size();
+          case "conv_in.weight Long 216" -> st + ": tensor 'conv_in.weight' is int64; a model parameter must be float32, "
+              + "float64, float16 or bfloat16";
+          case "conv_in.weight Bool 216" -> st + ": tensor 'conv_in.weight' is bool; a model parameter must be float32, "
+              + "float64, float16 or bfloat16";
+          case "conv_in.weight Float 0" -> fits + "'conv_in.weight' has shape [0, 3, 3, 3], expected [8, 3, 3, 3]";
+          case "conv_in.weight Long 0" -> fits + "'conv_in.weight' has shape [8, 3, 0, 3], expected [8, 3, 3, 3]";
+          default -> fits + "unexpected entry 'extra'";
+        };
+        assertTrue(got.startsWith(expected), got);
+      }
+    }
+  }
+
+  /** A tensor of {@link TorchFiles#zip} as a safetensors entry: the same dtype, shape and (zero) values. */
+  private static SafeTensorsTest.Raw raw(TorchFiles.Tensor t) {
+    String dtype = switch (t.type()) {
+      case "Float" -> "F32";
+      case "Long" -> "I64";
+      case "Bool" -> "BOOL";
+      default -> throw new IllegalArgumentException(t.type());
+    };
+    return new SafeTensorsTest.Raw(t.name(), dtype, java.util.Arrays.toString(t.shape()),
+        new byte[Math.toIntExact(t.numel() * TorchFiles.bytes(t.type()))]);
+  }
+
+  /**
    * A .bin holding a parameter under both its deprecated and its current attention name, and an unexpected entry:
    * the two names are said first (their layout check merged them into one entry, so the message counted one entry
    * fewer than the file has, or named the other tensor's shape).
