@@ -205,10 +205,9 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
       verify(directory, m, withTrainingState);
       manifest = Optional.of(m);
     }
-    StateDict model = SafeTensors.read(directory.resolve(MODEL_FILE)).tensors();
+    StateDict model = readWeights(directory.resolve(MODEL_FILE));
     String yaml = FileSupport.readUtf8(directory.resolve(CONFIG_FILE));
-    Optional<StateDict> ema =
-        optional(directory, EMA_FILE).map(p -> SafeTensors.read(p).tensors());
+    Optional<StateDict> ema = optional(directory, EMA_FILE).map(Checkpoint::readWeights);
     Optional<TrainingState> state =
         optional(directory, TRAINING_STATE_FILE)
             .filter(p -> withTrainingState)
@@ -216,6 +215,16 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
     Optional<SchedulerConfig> scheduler = optional(directory, SCHEDULER_FILE).map(SchedulerConfig::read);
     return new Checkpoint(
         directory, new CheckpointContent(model, ema, state, yaml, scheduler), manifest);
+  }
+
+  /**
+   * A weights file's tensors, every one a model parameter: a tensor that is not floating-point (an integer buffer) is
+   * refused, naming it and its dtype; the model's layout check names the rest.
+   */
+  private static StateDict readWeights(Path file) {
+    try (SafeTensorsReader f = SafeTensors.open(file)) {
+      return f.parameters();
+    }
   }
 
   /** A file the checkpoint may hold, if anything (even a broken link) is there under its name. */

@@ -95,6 +95,28 @@ class CheckpointTest {
     assertEquals(weights(3), read.content().samplingWeights());
   }
 
+  /**
+   * Every tensor of a checkpoint's weights is a model parameter: an int64 one (a BatchNorm's counter saved with
+   * {@code save_file(model.state_dict())}) is refused naming the file, the tensor and its dtype, in the model's
+   * weights and in the EMA weights, as a diffusers folder refuses one.
+   */
+  @Test
+  void anIntegerTensorInTheWeightsIsNamedWithItsDtype() throws IOException {
+    Path ck = dir.resolve("int");
+    Checkpoint.write(ck, CheckpointContent.of(weights(1), "a: 1\n").withEma(weights(1)), PROVENANCE);
+    Files.delete(ck.resolve("manifest.json"));
+    byte[] withCounter = SafeTensorsTest.file(weights(1), new SafeTensorsTest.Raw("bn.num_batches_tracked", "I64",
+        "[]", new byte[8]));
+    for (String name : List.of("model.safetensors", "ema.safetensors")) {
+      byte[] good = Files.readAllBytes(ck.resolve(name));
+      Files.write(ck.resolve(name), withCounter);
+      CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.read(ck));
+      assertEquals(ck.resolve(name) + ": tensor 'bn.num_batches_tracked' is int64; a model parameter must be "
+          + "float32, float64, float16 or bfloat16", e.getMessage());
+      Files.write(ck.resolve(name), good);
+    }
+  }
+
   @Test
   void writesOnlyWhatTheContentHas() throws IOException {
     Path ck = dir.resolve("small");
