@@ -862,6 +862,25 @@ public abstract class LayerContractTests extends BackendFixture {
      * @param shared whether the second network's layer reads layer a's parameters (else entries {@code "c.*"})
      */
     TwoStores(Backend backend, boolean convolution, boolean shared) {
+      this(backend, convolution, shared, false);
+    }
+
+    /**
+     * Compiles the networks, the second network's layer a possibly viewing layer a's entries with other dimensions.
+     *
+     * @param backend the backend
+     * @param convolution whether layer a is a 3x3 convolution (else a linear layer)
+     * @param shared whether the second network's layer reads layer a's parameters (else entries {@code "c.*"})
+     * @param otherView whether the second network is a 1x1 convolution of 18 channels on an {@code [18, 1, 1]} image
+     *     instead of a layer like a, reading the entries of linear layer a ({@code shared}, not {@code convolution})
+     *     as a 1x1 convolution stored as a linear weight does: the {@code [18, 18]} weight viewed as {@code [18, 18,
+     *     1, 1]}
+     */
+    TwoStores(Backend backend, boolean convolution, boolean shared, boolean otherView) {
+      if (otherView && (convolution || !shared)) {
+        throw new IllegalArgumentException("otherView needs shared linear entries, got convolution=" + convolution
+            + ", shared=" + shared);
+      }
       this.backend = backend;
       Shape image = Shape.of(2, 3, 3);
       String second = shared ? "a" : "c";
@@ -879,7 +898,9 @@ public abstract class LayerContractTests extends BackendFixture {
       Node out = nb.linear("b", nb.reshape(nb.silu(h), Shape.of(18)), 18);
       this.both = nb.build(nb.reshape(out, image));
       NetworkBuilder na = new NetworkBuilder(layoutSecond);
-      this.aOnly = na.build(layerA(na, second, na.input(image), convolution));
+      this.aOnly = otherView
+          ? na.build(na.conv(second, na.input(Shape.of(18, 1, 1)), 18, 1, 1, Layer.Padding.of(0)))
+          : na.build(layerA(na, second, na.input(image), convolution));
       this.a = backend.layers().parameters(layoutA);
       this.b = backend.layers().parameters(layoutB);
       float[] wa = GoldenCases.input(a.size());
@@ -1008,9 +1029,18 @@ public abstract class LayerContractTests extends BackendFixture {
    */
   private void checkPasses(
       boolean convolution, boolean shared, String what, java.util.function.Consumer<TwoStores> passes) {
+    checkPasses(convolution, shared, false, what, passes);
+  }
+
+  /**
+   * {@link #checkPasses(boolean, boolean, String, java.util.function.Consumer)}, with the second network possibly
+   * viewing layer a's entries with other dimensions ({@link TwoStores#TwoStores(Backend, boolean, boolean, boolean)}).
+   */
+  private void checkPasses(boolean convolution, boolean shared, boolean otherView, String what,
+      java.util.function.Consumer<TwoStores> passes) {
     try (ReferenceBackend ref = new ReferenceBackend();
-        TwoStores expected = new TwoStores(ref, convolution, shared);
-        TwoStores actual = new TwoStores(backend, convolution, shared)) {
+        TwoStores expected = new TwoStores(ref, convolution, shared, otherView);
+        TwoStores actual = new TwoStores(backend, convolution, shared, otherView)) {
       String net = (convolution ? "conv" : "linear") + " then linear, " + what;
       passes.accept(expected);
       passes.accept(actual);
@@ -1093,6 +1123,30 @@ public abstract class LayerContractTests extends BackendFixture {
         s.pass(true, 2, 1, SCALE);
       });
     }
+  }
+
+  /**
+   * A parameter read by two compiled kernels that view it with other dimensions: linear layer a's {@code [18, 18]}
+   * weight, read by a 1x1 convolution of the second network as a 1x1 convolution stored as a linear weight may be
+   * ({@code [18, 18, 1, 1]}; {@link io.github.diffusion4j.nn.Network} allows that layout), and its bias. A backend
+   * that keeps one view of an entry per dimensions (as DJL's leaves) must still add every view's gradient into the
+   * entry, whichever network's passes ran, in either order, split or whole.
+   */
+  @Test
+  void aParameterViewedWithOtherDimensionsByTwoKernelsGetsTheSumOfTheirGradients() {
+    checkPasses(false, true, true, "layer a's entries as a 1x1 convolution too, alone then both", s -> {
+      s.a.zeroGradients();
+      s.b.zeroGradients();
+      s.pass(false, 0, 3, OTHER_SCALE);
+      s.pass(true, 0, 3, SCALE);
+    });
+    checkPasses(false, true, true, "layer a's entries as a 1x1 convolution too, both split around it", s -> {
+      s.a.zeroGradients();
+      s.b.zeroGradients();
+      s.pass(true, 0, 2, SCALE);
+      s.pass(false, 0, 3, SCALE);
+      s.pass(true, 2, 1, SCALE);
+    });
   }
 
   /**
