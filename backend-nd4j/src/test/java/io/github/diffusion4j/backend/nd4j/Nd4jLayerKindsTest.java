@@ -288,6 +288,20 @@ class Nd4jLayerKindsTest {
   }
 
   @Test
+  void stridedConvolutionGradientsOfPlanesLargerThanAChunk() {
+    // a stride-2 downsampling, as a U-Net's on 128x128 images, on 66x66 planes: its input gradient comes from columns
+    // on every backend here (no other form takes a stride of 2), added back onto each plane of 4,356 values, more
+    // than a heap chunk of 4,096 (Workspace.CHUNK), in scratch that holds the plane before (two channels, two
+    // images): a zeroing of only the first 4,096 leaves the rest of the plane before in the gradient
+    Layout l = new Layout().conv("pre", 2, 2, 1).conv("down", 2, 2, 3);
+    Spec spec = new Spec(Shape.of(2, 66, 66), l.m, (b, x) -> {
+      Node h = b.conv("pre", x, 2, 1, 1, pad(0));
+      return b.upsample(b.conv("down", h, 2, 3, 2, new Layer.Padding(0, 0, 1, 1)), 2);
+    });
+    check("strided convolution of 66x66 planes", spec, 2);
+  }
+
+  @Test
   void groupNormOnImagesAndVectorsWithActivations() {
     Layout l = new Layout().conv("a", 4, 6, 3).norm("gn", 6).conv("b", 6, 4, 3).norm("gn2", 4).norm("gn3", 4)
         .linear("fc", 1, 6).norm("vn", 6).linear("fc2", 6, 4 * 5 * 3);
