@@ -241,7 +241,7 @@ class Nd4jLayerKindsTest {
       Node h = b.conv("a", x, 5, 3, 1, pad(1));
       h = b.conv("b", h, 4, 1, 1, pad(0));
       h = b.conv("c", h, 6, 3, 1, pad(0)); // 5x4
-      h = b.conv("d", h, 3, 3, 1, new Layer.Padding(2, 1, 0, 1)); // keeps 5x4, padded asymmetrically
+      h = b.conv("d", h, 3, 3, 1, new Layer.Padding(2, 0, 0, 2)); // keeps 5x4, asymmetric along both axes
       Node down = b.conv("down", h, 4, 3, 2, new Layer.Padding(0, 0, 1, 1)); // 2x2, right and bottom padding
       Node down2 = b.conv("down2", down, 2, 2, 2, pad(0)); // 1x1
       Node v = b.linear("fc", b.reshape(down2, Shape.of(down2.itemShape().size())), 3 * 7 * 6);
