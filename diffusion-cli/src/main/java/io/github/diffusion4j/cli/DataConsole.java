@@ -49,18 +49,33 @@ final class DataConsole implements DataProgress {
   static DataReport prepare(Diffusion d, PrintWriter out, String nothingDone) {
     Thread preparing = Thread.currentThread();
     try (InterruptGuard guard = new InterruptGuard(preparing::interrupt)) {
-      DataConsole console = new DataConsole(out, TrainingConsole.isTerminal(), true);
-      try {
-        DataReport report = d.prepareData(console);
-        if (Thread.currentThread().isInterrupted()) { // a signal as the build ended: the command goes no further
-          throw new java.util.concurrent.CancellationException("interrupted once the data was prepared");
-        }
-        return report;
-      } catch (RuntimeException e) { // the build's cancellation (a channel closed by the interrupt, a decoding cut short)
-        console.close(); // the progress line ends before the guard's
-        guard.said(e, out, nothingDone); // said while the guard holds the JVM; another failure is rethrown
-        return null;
+      return prepare(d, out, nothingDone, guard);
+    }
+  }
+
+  /**
+   * {@link #prepare(Diffusion, PrintWriter, String)} under the command's own guard, which a signal makes interrupt the
+   * command's thread meanwhile ({@link InterruptGuard#beforeTraining}): {@code train}'s, which holds from before its
+   * configuration is opened until it ends, so that no signal falls between two guards.
+   *
+   * @param d the session
+   * @param out where the progress goes
+   * @param nothingDone what an interrupt left undone, said after "interrupted; "
+   * @param guard the command's guard
+   * @return the report, or null if a signal interrupted the preparation (then said on {@code out})
+   */
+  static DataReport prepare(Diffusion d, PrintWriter out, String nothingDone, InterruptGuard guard) {
+    DataConsole console = new DataConsole(out, TrainingConsole.isTerminal(), true);
+    try {
+      DataReport report = d.prepareData(console);
+      if (Thread.currentThread().isInterrupted()) { // a signal as the build ended (or before it): no further
+        throw new java.util.concurrent.CancellationException("interrupted once the data was prepared");
       }
+      return report;
+    } catch (RuntimeException e) { // the build's cancellation (a channel closed by the interrupt, a decoding cut short)
+      console.close(); // the progress line ends before the guard's
+      guard.said(e, out, nothingDone); // said while the guard holds the JVM; another failure is rethrown
+      return null;
     }
   }
 

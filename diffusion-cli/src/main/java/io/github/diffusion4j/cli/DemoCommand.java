@@ -1,7 +1,6 @@
 package io.github.diffusion4j.cli;
 
 import io.github.diffusion4j.config.ConfigLoader;
-import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.eval.Gaussian;
 import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
@@ -63,18 +62,31 @@ final class DemoCommand implements Callable<Integer> {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
     all.addAll(overrides);
-    LoadedConfig loaded = ConfigLoader.readBundled("default", all);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try (Diffusion d = Diffusion.open(loaded)) {
+    // one guard from before the configuration is opened to the end, as train's: the opening and the run's start (the
+    // backend's load, for seconds with a native engine, then the model's) are loads, so a signal meanwhile says what
+    // stands at once and lets the JVM go (they ended it without a word); then the training is asked to stop
+    try (InterruptGuard guard = InterruptGuard.beforeTraining();
+        Diffusion d = guard.load(out, TrainCommand.NOTHING_TOUCHED,
+            () -> Diffusion.open(ConfigLoader.readBundled("default", all)))) {
+      if (d == null) {
+        return DiffusionCli.FAILURE; // a signal came while it opened: said, and the JVM is ending
+      }
       RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
-      TrainCommand.checkDrawable(d, "the demo always draws them");
-      // the scoring's heap, as eval checks it, before the training and the sampling (it ran out of memory after both)
-      EvalCommand.checkHeap(d, count);
-      out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on " + d.imageShape().toCompactString()
-          + " colour gradients, " + d.config().training().epochs() + " epochs, backend " + d.backend().name());
-      try (TrainingRun run = TrainingRun.start(d, folder);
-          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop)) {
+      try (TrainingRun run = guard.load(out, TrainCommand.notStarted(folder), () -> {
+        TrainCommand.checkDrawable(d, "the demo always draws them");
+        // the scoring's heap, as eval checks it, before the training and the sampling (it ran out of memory after both)
+        EvalCommand.checkHeap(d, count);
+        out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on "
+            + d.imageShape().toCompactString() + " colour gradients, " + d.config().training().epochs()
+            + " epochs, backend " + d.backend().name());
+        return TrainingRun.start(d, folder);
+      })) {
+        if (run == null) {
+          return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+        }
+        guard.nowTraining(run::requestStop);
         out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = TrainCommand.runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);

@@ -10,7 +10,9 @@ import java.util.concurrent.TimeUnit;
  * command's thread, which ends sampling and training at their next step, and the deletion of their
  * temporaries as their resources close (open the guard first, so it is released last). Inside {@link #finish}
  * (the writing of results already computed) a signal waits for the work, then stops the command; during {@link
- * #load} (a model's, before anything is written) it says the command's line at once and lets the JVM go.
+ * #load} (a model's, before anything is written) it says the command's line at once and lets the JVM go. {@code
+ * train} and {@code demo} hold one guard from before their configuration is opened to their end ({@link
+ * #beforeTraining}), whose phases are loads, the data's preparation, the training and the samples.
  */
 final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -30,8 +32,10 @@ final class InterruptGuard implements AutoCloseable {
   private volatile Throwable finishFailure;
   /** Set by {@link #nowSampling()}. */
   private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
-  /** The command's thread, which a signal interrupts once it samples; null for the other guards. */
+  /** The command's thread, which a signal interrupts before it trains and once it samples; null for the other guards. */
   private Thread command;
+  /** What a signal asks of the training, once {@link #nowTraining} is called; null before, and for the other guards. */
+  private volatile Runnable training;
   /** Where a signal during {@link #load} says its line at once; null while no load runs. Guarded by {@link #lock}. */
   private java.io.PrintWriter loadingOut;
   /** The line a signal during {@link #load} says. Guarded by {@link #lock}. */
@@ -40,24 +44,49 @@ final class InterruptGuard implements AutoCloseable {
   private boolean saidWhileLoading;
 
   /**
-   * The guard of a command that trains, then samples: a signal during training asks it to stop ({@code stop}: its
-   * final checkpoint follows); once the command calls {@link #nowSampling()}, a signal (also one that came between
-   * the training's end and that call) interrupts the command's thread (the calling one), so the sampling ends at its
-   * next step and its outputs' temporaries are deleted.
+   * The guard of a command that prepares a training, trains, then samples ({@code train}, {@code demo}), opened before
+   * anything else the command does, so that no signal falls between two guards: until {@link #nowTraining}, a signal
+   * interrupts the command's thread (the data's preparation ends and says its line through {@link #said}), and one
+   * during a {@link #load} (the configuration's opening; the backend's and the model's load, a checkpoint's read, the
+   * run folder's making) says the load's line at once and lets the JVM go; once training, a signal asks the training
+   * to stop ({@code stop}: its final checkpoint follows); once the command calls {@link #nowSampling()}, a signal
+   * (also one that came between the training's end and that call) interrupts the command's thread (the calling one),
+   * so the sampling ends at its next step and its outputs' temporaries are deleted.
    *
-   * @param stop asks the training to stop
    * @return the guard
    */
-  static InterruptGuard stoppingThenInterrupting(Runnable stop) {
+  static InterruptGuard beforeTraining() {
+    Thread command = Thread.currentThread(); // not the field: the hook can run before the constructor returns
     InterruptGuard[] guard = new InterruptGuard[1];
     guard[0] = new InterruptGuard(() -> {
-      stop.run();
-      if (guard[0].sampling.get()) {
-        guard[0].command.interrupt();
+      Runnable training = guard[0] == null ? null : guard[0].training;
+      if (training != null) {
+        training.run();
+      }
+      if (training == null || guard[0].sampling.get()) {
+        command.interrupt();
       }
     });
-    guard[0].command = Thread.currentThread();
+    guard[0].command = command;
     return guard[0];
+  }
+
+  /**
+   * The command's preparation is done and its training begins (call it on the command's thread): a signal now asks
+   * the training to stop; one that came since the last {@link #load} (which interrupted the command's thread: that
+   * interrupt is cleared) asks it too, so the training stops before its first step and writes its checkpoint, as for
+   * a signal just after this call.
+   *
+   * @param stop asks the training to stop
+   */
+  void nowTraining(Runnable stop) {
+    synchronized (lock) {
+      training = stop;
+      if (signalled.get()) {
+        Thread.interrupted(); // the signal's, made before the training's stop was known: the stop replaces it
+        stop.run();
+      }
+    }
   }
 
   /** The command has moved from training to sampling: a signal, earlier or later, now interrupts its thread. */

@@ -55,22 +55,36 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    LoadedConfig loaded = load(config, bundled, overrides);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try (Diffusion d = Diffusion.open(loaded)) {
+    // One guard from before the configuration is opened to the end (no signal falls between two guards, where the JVM
+    // ended without a word): the opening and the start of the run (the backend's and the model's load, for seconds
+    // with a native engine, heeding no interrupt; the checkpoint's read) are loads, so a signal meanwhile says what
+    // stands at once and lets the JVM go (InterruptGuard.load); the data's preparation is interrupted and says so
+    // (DataConsole.prepare); then the training is asked to stop (its final checkpoint), and the samples interrupted
+    try (InterruptGuard guard = InterruptGuard.beforeTraining();
+        Diffusion d = guard.load(out, NOTHING_TOUCHED, () -> Diffusion.open(load(config, bundled, overrides)))) {
+      if (d == null) {
+        return DiffusionCli.FAILURE; // a signal came while it opened: said, and the JVM is ending
+      }
       RunFolder folder = runFolder(d);
       if (!noSamples) {
         checkDrawable(d, "train --no-samples does not");
       }
       TrainingRun.checkFolder(folder, resume); // before the data is prepared (a folder's cache: minutes)
-      DataReport data = DataConsole.prepare(d, out, "nothing was trained (the data was being prepared)");
+      DataReport data = DataConsole.prepare(d, out, "nothing was trained (the data was being prepared)", guard);
       if (data == null) {
         return DiffusionCli.FAILURE;
       }
       DataConsole.print(out, data, 5);
-      try (TrainingRun run = resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder);
-          InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(run::requestStop)) {
+      // a new run's folder is made at the end of its start: one killed meanwhile holds no checkpoint, which a plain
+      // train takes (a resumed run's checkpoints are only read)
+      try (TrainingRun run = guard.load(out, resume ? notResumed(folder) : notStarted(folder),
+          () -> resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder))) {
+        if (run == null) {
+          return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+        }
+        guard.nowTraining(run::requestStop);
         out.println("run folder: " + folder.root().toAbsolutePath());
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
         TrainingSummary s = runWithProgress(d, run, out);
@@ -93,6 +107,24 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     return DiffusionCli.OK;
+  }
+
+  /** What a signal while {@code train} or {@code demo} opens its configuration leaves. */
+  static final String NOTHING_TOUCHED = "nothing was trained; no run folder was made or changed";
+
+  /**
+   * What a signal while a new run starts ({@link TrainingRun#start}: the backend's and the model's load, then the
+   * folder's making) leaves.
+   */
+  static String notStarted(RunFolder folder) {
+    return "nothing was trained (the backend and the model were being loaded); no checkpoint was written to "
+        + folder.root();
+  }
+
+  /** What a signal while a run resumes ({@link TrainingRun#resume}: the backend's load, the checkpoint's read) leaves. */
+  static String notResumed(RunFolder folder) {
+    return "nothing was trained (the backend and the checkpoint were being loaded); the checkpoints of " + folder.root()
+        + " are as they were: --resume continues from the latest";
   }
 
   static LoadedConfig load(Path config, String bundled, List<String> overrides) {

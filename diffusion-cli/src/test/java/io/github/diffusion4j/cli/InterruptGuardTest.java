@@ -17,19 +17,60 @@ class InterruptGuardTest {
   @Test
   void aSignalDuringTrainingStopsItAndOneOnceSamplingInterruptsTheCommand() {
     AtomicInteger stops = new AtomicInteger();
-    try (InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(stops::incrementAndGet)) {
+    try (InterruptGuard guard = training(stops)) {
       guard.signalled(); // during training: asks it to stop, no interrupt
       assertEquals(1, stops.get());
       assertFalse(Thread.currentThread().isInterrupted(), "training stops at its next step, by request");
       guard.nowSampling(); // the signal came before sampling started: sampling is interrupted at once
       assertTrue(Thread.interrupted(), "a signal between the training's end and the sampling is not lost");
     }
-    try (InterruptGuard guard = InterruptGuard.stoppingThenInterrupting(stops::incrementAndGet)) {
+    try (InterruptGuard guard = training(stops)) {
       guard.nowSampling();
       assertFalse(Thread.currentThread().isInterrupted(), "no signal, no interrupt");
       guard.signalled(); // during sampling
       assertTrue(Thread.interrupted(), "a signal during sampling interrupts the command's thread");
       assertEquals(2, stops.get());
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  private static InterruptGuard training(AtomicInteger stops) {
+    InterruptGuard guard = InterruptGuard.beforeTraining();
+    guard.nowTraining(stops::incrementAndGet);
+    return guard;
+  }
+
+  /**
+   * Train's and the demo's one guard before their training: a signal during a load (the configuration's, the
+   * backend's and the model's) says its line at once; one between the loads interrupts the command's thread (the
+   * data's preparation ends and says its line, or the next load says its own at once); one after the last load, once
+   * the training begins, asks the training to stop, with the interrupt cleared (the training's stop replaces it).
+   */
+  @Test
+  void beforeTheTrainingASignalInterruptsTheCommandOrSaysTheLoadsLine() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    AtomicInteger stops = new AtomicInteger();
+    AutoCloseable backend = () -> { };
+    try (InterruptGuard guard = InterruptGuard.beforeTraining()) {
+      assertSame(backend, guard.load(out, "nothing was trained", () -> backend));
+      guard.signalled(); // between two loads: the data's preparation
+      assertTrue(Thread.currentThread().isInterrupted(), "the preparation is interrupted");
+      assertEquals(DiffusionCli.FAILURE, guard.said(new CancellationException(), out, "the data was not prepared"));
+      assertFalse(Thread.currentThread().isInterrupted(), "said clears it");
+      assertEquals(null, guard.load(out, "no checkpoint was written", () -> backend), "a later load is not begun");
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals("interrupted; the data was not prepared" + System.lineSeparator() + "interrupted; no checkpoint was "
+        + "written" + System.lineSeparator(), text.toString());
+    try (InterruptGuard guard = InterruptGuard.beforeTraining()) {
+      assertSame(backend, guard.load(out, "x", () -> backend));
+      guard.signalled(); // after the last load, before the training's stop is known
+      guard.nowTraining(stops::incrementAndGet);
+      assertEquals(1, stops.get(), "the training is asked to stop before its first step");
+      assertFalse(Thread.currentThread().isInterrupted(), "by request: the interrupt is cleared");
     } finally {
       Thread.interrupted();
     }

@@ -14,6 +14,9 @@ public final class SlowLoadingBackendProvider implements BackendProvider {
   /** How long a load takes: far longer than the tests wait for a command to end after a signal. */
   static final long LOAD_MILLIS = 60_000;
 
+  /** What a creation prints on standard error as it begins. */
+  static final String STARTED = "slow_load: the backend is being created (" + LOAD_MILLIS / 1000 + " s)";
+
   /** Made by {@link java.util.ServiceLoader}. */
   public SlowLoadingBackendProvider() {}
 
@@ -34,6 +37,10 @@ public final class SlowLoadingBackendProvider implements BackendProvider {
 
   @Override
   public Backend create(BackendOptions options) {
+    // for a test that signals a command whose backend loads (train, demo: no line of their own says so); not the
+    // "loading " of a model's load, which LoadInterruptTest waits for
+    System.err.println(STARTED);
+    System.err.flush();
     long end = System.nanoTime() + LOAD_MILLIS * 1_000_000;
     boolean interrupted = false;
     for (long left; (left = end - System.nanoTime()) > 0; ) {
