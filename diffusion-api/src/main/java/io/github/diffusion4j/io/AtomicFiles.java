@@ -229,7 +229,8 @@ public final class AtomicFiles {
 
     /**
      * A failed rename, named by the file asked for: the JDK names the temporary ({@code .tmp-NAME-...: Is a directory}),
-     * which is deleted and which the user never sees. The kind (access denied, ...) is kept; the JDK's is the cause.
+     * which is deleted and which the user never sees. The kind (access denied, no such file, ...) is kept, as
+     * {@link FileProblems#describe} tells them by it (the JDK gives some no reason); the JDK's is the cause.
      */
     private java.nio.file.FileSystemException namedByTarget(java.nio.file.FileSystemException e) {
       if (!temp.toString().equals(e.getFile())) {
@@ -238,6 +239,9 @@ public final class AtomicFiles {
       String t = target.toString();
       java.nio.file.FileSystemException named = e instanceof java.nio.file.AccessDeniedException
           ? new java.nio.file.AccessDeniedException(t, null, e.getReason())
+          : e instanceof java.nio.file.NoSuchFileException
+              ? new java.nio.file.NoSuchFileException(t, null, e.getReason())
+          : e instanceof FileAlreadyExistsException ? new FileAlreadyExistsException(t, null, e.getReason())
           : e instanceof java.nio.file.DirectoryNotEmptyException ? new java.nio.file.DirectoryNotEmptyException(t)
           : new java.nio.file.FileSystemException(t, null, e.getReason());
       named.initCause(e);

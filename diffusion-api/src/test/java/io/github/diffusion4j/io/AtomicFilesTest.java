@@ -100,6 +100,25 @@ class AtomicFilesTest {
     assertEquals("kept", Files.readString(f.resolve("inside")));
   }
 
+  /**
+   * A rename that fails because the file's folder was removed meanwhile (an {@code rm -rf} of the output folder
+   * during a long sampling run) keeps its kind when it is named by the target: the JDK's NoSuchFileException carries
+   * no reason, so a plain FileSystemException of the target was described as {@code input/output error}.
+   */
+  @Test
+  void aFailedRenameNamedByTheTargetKeepsItsKind() throws IOException {
+    Path folder = Files.createDirectory(dir.resolve("out"));
+    Path f = folder.resolve("a.txt");
+    AtomicFiles.PendingFile pending = AtomicFiles.create(f);
+    pending.out().write(new byte[] {1, 2, 3});
+    AtomicFiles.deleteRecursively(folder); // the temporary with it, still open
+    java.nio.file.FileSystemException e =
+        assertThrows(java.nio.file.FileSystemException.class, pending::commit);
+    assertEquals(f.toString(), e.getFile(), e.getMessage());
+    assertTrue(e instanceof java.nio.file.NoSuchFileException, "the kind is kept: " + e);
+    assertEquals("no such file", FileProblems.describe(e));
+  }
+
   @Test
   void recognisesTemporaries() {
     assertTrue(AtomicFiles.isTemporary(".tmp-model.safetensors-1f"));
