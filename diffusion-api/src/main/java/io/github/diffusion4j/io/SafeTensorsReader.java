@@ -215,9 +215,10 @@ public final class SafeTensorsReader implements AutoCloseable {
    * @return the tensors, in the order of their data in the file
    * @throws CheckpointException naming the file and tensor if one is empty (a zero dimension: {@link #shapes} and
    *     {@link #dtypes} describe it), has no float32 values (complex64, the packed F4 and F6 types), or would not fit
-   *     in the heap as float32
+   *     in the heap as float32; naming the file if all of them together would not
    */
   public StateDict tensors() {
+    long total = 0;
     for (Entry e : entries) {
       DType.requireValues(name, e.name, e.shape);
       if (!e.dtype.readable()) {
@@ -226,6 +227,12 @@ public final class SafeTensorsReader implements AutoCloseable {
             + Arrays.stream(DType.values()).filter(DType::readable).map(Enum::name).toList());
       }
       DType.requireHeapFor(name, e.name, e.elements);
+      total += e.elements;
+    }
+    long heap = Runtime.getRuntime().maxMemory();
+    if (4 * total > heap) { // each fits, not all: a byte of U8 or BOOL is four of float32 (total < 2^62: no overflow)
+      throw CheckpointException.of(name, "its " + entries.size() + " tensors have " + total + " elements together ("
+          + (4 * total >> 20) + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
     }
     StateDict.Builder tensors = StateDict.builder();
     ByteBuffer chunk = ByteBuffer.allocate(FileSupport.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);

@@ -480,6 +480,31 @@ class SafeTensorsTest {
     }
   }
 
+  /**
+   * Two U8 tensors, each of whose float32 values fits in the heap (so each passes the check above), but not both
+   * together: 0.55 of the heap each. The file promises more float32 values than the heap holds, which can be said
+   * before anything is allocated; reading them one by one ended in an OutOfMemoryError instead (a U8, I8, BOOL or
+   * float8 file of a third of the heap is enough, as each byte becomes four). The file is sparse.
+   */
+  @Test
+  void tensorsTogetherLargerThanTheHeapAsFloat32AreRefusedBeforeTheyAreAllocated() throws java.io.IOException {
+    long heap = Runtime.getRuntime().maxMemory();
+    long n = heap * 55 / 100 / 4; // 0.55 of the heap as float32 each: 1.1 of it together
+    org.junit.jupiter.api.Assumptions.assumeTrue(n <= Integer.MAX_VALUE - 8, "needs a heap below 14 GB");
+    byte[] head = craftAligned("{" + entry("a", "U8", "[" + n + "]", 0, n) + "," + entry("b", "U8", "[" + n + "]",
+        n, 2 * n) + "}", new byte[0]);
+    Path p = dir.resolve("sparse2.safetensors");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+      f.write(head);
+      f.setLength(head.length + 2 * n);
+    }
+    try (SafeTensorsReader r = SafeTensors.open(p)) {
+      CheckpointException e = assertThrows(CheckpointException.class, r::tensors);
+      assertTrue(e.getMessage().startsWith(p + ": "), e.getMessage());
+      assertTrue(e.getMessage().contains("heap"), e.getMessage());
+    }
+  }
+
   @Test
   void rejectsNegativeOverflowingAndOversizedShapes() {
     rejects(craftAligned("{" + entry("a", "F32", "[-1,2]", 0, 4) + "}", f32(1)), "shape[0] must be a non-negative integer");
