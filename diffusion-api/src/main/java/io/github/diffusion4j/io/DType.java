@@ -105,7 +105,7 @@ enum DType {
   static void requireValues(Object file, String tensor, int[] shape) {
     if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
       throw CheckpointException.of(file, "tensor '" + tensor + "' has shape " + Arrays.toString(shape)
-          + ": an empty tensor has no values to read (shapes() and dtypes() describe it)");
+          + ": an empty tensor (a zero dimension) has no values to read; a tensor read needs every dimension at least 1");
     }
   }
 
@@ -118,11 +118,27 @@ enum DType {
    * @throws CheckpointException naming the file, tensor, size and heap
    */
   static void requireHeapFor(Object file, String tensor, long elements) {
+    requireHeap(file, "tensor '" + tensor + "' has " + elements + " elements", elements);
+  }
+
+  /**
+   * Refuses tensors whose values as float32 would not fit in this JVM's heap together, before any is allocated (each
+   * may pass {@link #requireHeapFor}: a byte of uint8 or bool is four bytes of float32).
+   *
+   * @param file the file
+   * @param tensors how many tensors are read
+   * @param elements their elements together
+   * @throws CheckpointException naming the file, the elements and the heap
+   */
+  static void requireHeapForAll(Object file, int tensors, long elements) {
+    requireHeap(file, "its " + tensors + " tensors have " + elements + " elements together", elements);
+  }
+
+  private static void requireHeap(Object file, String what, long elements) {
     long heap = Runtime.getRuntime().maxMemory();
-    if (4 * elements > heap) { // elements < 2^31: no overflow
-      throw CheckpointException.of(file, "tensor '" + tensor + "' has " + elements + " elements ("
-          + (4 * elements >> 20) + " MB as float32), more than this JVM's heap of at most " + (heap >> 20)
-          + " MB holds");
+    if (elements > heap / 4) {
+      throw CheckpointException.of(file, what + " (" + (elements >> 18) + " MB as float32), more than this JVM's "
+          + "heap of at most " + (heap >> 20) + " MB holds; give it a larger heap (-Xmx)");
     }
   }
 

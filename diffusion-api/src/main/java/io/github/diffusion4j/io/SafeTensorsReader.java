@@ -229,11 +229,7 @@ public final class SafeTensorsReader implements AutoCloseable {
       DType.requireHeapFor(name, e.name, e.elements);
       total += e.elements;
     }
-    long heap = Runtime.getRuntime().maxMemory();
-    if (4 * total > heap) { // each fits, not all: a byte of U8 or BOOL is four of float32 (total < 2^62: no overflow)
-      throw CheckpointException.of(name, "its " + entries.size() + " tensors have " + total + " elements together ("
-          + (4 * total >> 20) + " MB as float32), more than this JVM's heap of at most " + (heap >> 20) + " MB holds");
-    }
+    DType.requireHeapForAll(name, entries.size(), total); // each fits, not all: a byte of U8 is four of float32
     StateDict.Builder tensors = StateDict.builder();
     ByteBuffer chunk = ByteBuffer.allocate(FileSupport.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     for (Entry e : entries) {

@@ -589,11 +589,27 @@ public final class TorchCheckpoint implements AutoCloseable {
    * @param name a place of {@link #stateDictNames()}
    * @return the tensors, in file order
    * @throws CheckpointException naming the file and tensor if one is empty (a zero dimension: {@link #shapes} and
-   *     {@link #dtypes} describe it) or lies outside its storage
+   *     {@link #dtypes} describe it) or lies outside its storage; naming the file if their float32 values together
+   *     would not fit in the heap
    */
   public StateDict stateDict(String name) {
+    Map<?, ?> dict = dictAt(name);
+    long total = 0; // the float32 values of all the tensors, checked against the heap before any is read
+    for (Map.Entry<?, ?> e : dict.entrySet()) {
+      long n;
+      try {
+        n = ((TensorRef) e.getValue()).numel();
+      } catch (ArithmeticException overflow) {
+        continue; // said by the tensor's read
+      }
+      if (n <= Integer.MAX_VALUE - 8) { // a larger one is said by its read: more than an array holds
+        DType.requireHeapFor(file, (String) e.getKey(), n);
+        total += n; // each below 2^31, fewer than 2^31 tensors: no overflow
+      }
+    }
+    DType.requireHeapForAll(file, dict.size(), total); // each fits, not all: a byte of int8 is four of float32
     StateDict.Builder b = StateDict.builder();
-    for (Map.Entry<?, ?> e : dictAt(name).entrySet()) {
+    for (Map.Entry<?, ?> e : dict.entrySet()) {
       String key = (String) e.getKey();
       TensorRef t = (TensorRef) e.getValue();
       int[] shape = shape(key, t);

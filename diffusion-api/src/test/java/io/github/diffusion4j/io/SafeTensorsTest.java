@@ -450,8 +450,8 @@ class SafeTensorsTest {
       assertEquals("int64", r.dtypes().get("ids"));
     }
     CheckpointException e = assertThrows(CheckpointException.class, () -> SafeTensors.read(file, SRC));
-    assertEquals(SRC + ": tensor 'empty' has shape [0, 3]: an empty tensor has no values to read (shapes() and "
-        + "dtypes() describe it)", e.getMessage());
+    assertEquals(SRC + ": tensor 'empty' has shape [0, 3]: an empty tensor (a zero dimension) has no values "
+        + "to read; a tensor read needs every dimension at least 1", e.getMessage());
     rejects(craftAligned("{" + entry("x", "I64", "[0,1099511627776]", 0, 0) + "}", new byte[0]),
         "tensor 'x': shape [0,1099511627776]: dimension 1 is 1099511627776; dimensions must be between 0 and "
             + (Integer.MAX_VALUE - 8));
@@ -476,7 +476,7 @@ class SafeTensorsTest {
       assertEquals(Map.of("u", "uint8"), r.dtypes());
       CheckpointException e = assertThrows(CheckpointException.class, r::tensors);
       assertEquals(p + ": tensor 'u' has " + n + " elements (" + (4 * n >> 20) + " MB as float32), more than this "
-          + "JVM's heap of at most " + (heap >> 20) + " MB holds", e.getMessage());
+          + "JVM's heap of at most " + (heap >> 20) + " MB holds; give it a larger heap (-Xmx)", e.getMessage());
     }
   }
 

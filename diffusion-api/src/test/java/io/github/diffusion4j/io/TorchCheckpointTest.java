@@ -188,6 +188,38 @@ class TorchCheckpointTest {
   }
 
   /**
+   * Two views that repeat one stored element, each of whose float32 values fits in the heap (0.55 of it), but not
+   * both: the state dict promises more float32 values than the heap holds, said before any is allocated, naming the
+   * file (read one by one, the second ended in an {@code OutOfMemoryError}; an int8 or bool file of a third of the
+   * heap does the same, as each byte becomes four).
+   */
+  @Test
+  void tensorsTogetherLargerThanTheHeapAreRefusedBeforeAnyIsAllocated() throws IOException {
+    long heap = Runtime.getRuntime().maxMemory();
+    long n = heap * 55 / 100 / 4;
+    org.junit.jupiter.api.Assumptions.assumeTrue(n <= Integer.MAX_VALUE - 8, "needs a heap below 14 GB");
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(new byte[] {(byte) 0x80, 2, '}'});
+    for (String name : new String[] {"a", "b"}) {
+      // 'NAME': _rebuild_tensor_v2(storage('0', FloatStorage, 2 elements), 0, (n,), (0,), False, OrderedDict())
+      b.writeBytes(new byte[] {(byte) 0x8c, 1, (byte) name.charAt(0)});
+      b.writeBytes(ascii("ctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\0"
+          + "0X\u0003\0\0\0cpuK\u0002tQK\0J"));
+      b.writeBytes(TorchFiles.littleEndian(4, buf -> buf.putInt((int) n)));
+      b.writeBytes(ascii("\u0085K\0\u0085\u0089ccollections\nOrderedDict\n)RtRs"));
+    }
+    b.write('.');
+    Path p = zipWith(b.toByteArray(), Map.of("0", new byte[8]));
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      assertArrayEquals(new int[] {(int) n}, c.shapes("").get("b"));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertEquals(p + ": its 2 tensors have " + 2 * n + " elements together (" + (2 * n >> 18) + " MB as float32), "
+          + "more than this JVM's heap of at most " + (heap >> 20) + " MB holds; give it a larger heap (-Xmx)",
+          e.getMessage());
+    }
+  }
+
+  /**
    * A view with strides of 0 repeats one stored element as often as its shape says: 8 bytes of storage asking for
    * 2,147,418,112 float32 values (8 GB, more than the tests' 2 GB heap) is refused before the array is allocated,
    * naming the tensor and the heap (it was an {@code OutOfMemoryError}, or with a larger heap gigabytes taken and
@@ -203,7 +235,8 @@ class TorchCheckpointTest {
       assertArrayEquals(new int[] {65536, 32767}, c.shapes("").get("w"));
       CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
       assertEquals(p + ": tensor 'w' has " + n + " elements (" + (4 * n >> 20) + " MB as float32), more than this "
-          + "JVM's heap of at most " + (Runtime.getRuntime().maxMemory() >> 20) + " MB holds", e.getMessage());
+          + "JVM's heap of at most " + (Runtime.getRuntime().maxMemory() >> 20) + " MB holds; give it a larger heap "
+          + "(-Xmx)", e.getMessage());
     }
   }
 
@@ -753,8 +786,8 @@ class TorchCheckpointTest {
       assertArrayEquals(new int[] {4, 0}, c.shapes("").get("ids"));
       assertEquals("int64", c.dtypes("").get("ids"));
       CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
-      assertEquals(p + ": tensor 'empty' has shape [0, 3]: an empty tensor has no values to read (shapes() and "
-          + "dtypes() describe it)", e.getMessage());
+      assertEquals(p + ": tensor 'empty' has shape [0, 3]: an empty tensor (a zero dimension) has no values "
+          + "to read; a tensor read needs every dimension at least 1", e.getMessage());
     }
     // a zero dimension beside one larger than an array: still refused by its size, not read as empty
     Path huge = zipWith(TorchFiles.stateDict(new TorchFiles.Tensor("x", "Long", "1", 0, 0, 1L << 40)), storages);
