@@ -58,9 +58,12 @@ final class ExecutorModels {
 
     synchronized void close() {
       if (model != null) {
-        model.close();
-        model = null;
-        OPEN.decrementAndGet();
+        try {
+          model.close();
+        } finally { // a close that fails has still let the model go: it is not closed again, nor counted as open
+          model = null;
+          OPEN.decrementAndGet();
+        }
       }
     }
   }
