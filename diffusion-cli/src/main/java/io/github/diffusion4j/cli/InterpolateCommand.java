@@ -125,10 +125,13 @@ final class InterpolateCommand implements Callable<Integer> {
       SamplingRequest request = d.request(count, seed);
       float[] a;
       float[] b;
-      InputImages ends = images != null && checked == null ? ends(image) : checked;
+      InputImages ends = checked;
       Sampler ddim = d.sampler();
       float[] images;
       try {
+        if (this.images != null && checked == null) { // read here where only the model says the images' shape
+          ends = ends(image);
+        }
         if (ends != null) { // the latents DDIM samples back to the two images
           float[][] latents = invert(m, ends);
           a = latents[0];
@@ -146,7 +149,8 @@ final class InterpolateCommand implements Callable<Integer> {
         }
         float[] drawn = images;
         int planned = d.plan().size();
-        guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, ends)); // all drawn: a signal waits
+        InputImages shown = ends;
+        guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, shown)); // all drawn: a signal waits
       } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
         return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
       }

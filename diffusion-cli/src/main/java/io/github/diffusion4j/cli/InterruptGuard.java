@@ -114,7 +114,8 @@ final class InterruptGuard implements AutoCloseable {
    * Says what a signal left, where one ended the command's work ({@code e}: the sampling's cancellation, or the failure
    * of a file operation that the interrupt cut short): the line {@code interrupted; WHAT} is printed and flushed while
    * the guard still holds the JVM (once it lets go, the JVM may end before a later line is printed: these commands
-   * ended without a word); where neither a signal came nor the thread was interrupted, or {@code e} is bad input,
+   * ended without a word); where neither a signal came nor the thread was interrupted, or {@code e} is bad input (not
+   * made by the signal's interrupt: a file channel it closed mid-read),
    * {@code e} is rethrown. Where {@code e} is (or wraps) a failure of {@link #finish}'s work, which the signal did not
    * cause (a full disk), its message follows {@code WHAT}. The thread's interrupt flag is cleared, so the command's
    * resources still close normally; an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same
@@ -128,11 +129,12 @@ final class InterruptGuard implements AutoCloseable {
    */
   int said(RuntimeException e, java.io.PrintWriter out, String what) {
     boolean interrupted = Thread.interrupted();
-    if (e instanceof BadInputException || (!interrupted && !signalled.get())) {
+    if (e instanceof BadInputException && !(signalled.get() && causedByInterrupt(e))
+        || (!interrupted && !signalled.get())) {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
-      throw e; // bad input is the user's, whenever it is found
+      throw e; // bad input is the user's, whenever it is found (unless the signal's interrupt cut its file's read)
     }
     // an interrupt of the command's thread without a signal is its in-process caller's: handed back by close()
     handBack = interrupted && !signalled.get();
@@ -141,6 +143,18 @@ final class InterruptGuard implements AutoCloseable {
         ? " (" + ErrorReporting.message(finishFailure) + ")" : ""));
     out.flush();
     return DiffusionCli.FAILURE;
+  }
+
+  /** Whether an interrupt made {@code e}: a file channel it closed, an I/O or a wait it cut short. */
+  private static boolean causedByInterrupt(Throwable e) {
+    Throwable t = e;
+    for (int depth = 0; t != null && depth < 64; depth++, t = t.getCause()) { // a bounded walk: causes may cycle
+      if (t instanceof java.nio.channels.ClosedByInterruptException || t instanceof java.io.InterruptedIOException
+          || t instanceof InterruptedException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean causedBy(Throwable e, Throwable failure) {

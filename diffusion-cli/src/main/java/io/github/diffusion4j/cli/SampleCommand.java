@@ -163,8 +163,14 @@ final class SampleCommand implements Callable<Integer> {
       Diffusion d = m.diffusion();
       Sampler s = d.sampler();
       Shape image = d.imageShape();
-      InputImages inits = init != null && checked == null ? InputImages.of("--init", init, image) : checked;
-      InputMasks masks = mask != null && checkedMasks == null ? InputMasks.of(mask, inits, image) : checkedMasks;
+      InputImages inits;
+      InputMasks masks;
+      try { // read here where only the model says the images' shape: a signal meanwhile cuts the reading short
+        inits = init != null && checked == null ? InputImages.of("--init", init, image) : checked;
+        masks = mask != null && checkedMasks == null ? InputMasks.of(mask, inits, image) : checkedMasks;
+      } catch (RuntimeException e) {
+        return guard.said(e, o, "nothing was written to " + out); // bad input of its own is rethrown
+      }
       int total = count(inits);
       checkOutputs(image, total);
       SamplingRequest request = d.request(total, seed);

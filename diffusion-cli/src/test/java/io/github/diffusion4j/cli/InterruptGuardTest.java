@@ -115,6 +115,29 @@ class InterruptGuardTest {
   }
 
   /**
+   * A file the command reads after its model loads (an {@code --init} image, where only the model says the images'
+   * shape) fails as bad input when a signal's interrupt closed its channel mid-read ({@code --init a.png cannot be
+   * read}); that is the signal's doing, not the user's: said as the interrupt. Bad input of its own stays bad input.
+   */
+  @Test
+  void badInputThatTheSignalsInterruptCausedIsSaidAsTheInterrupt() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt)) {
+      guard.signalled();
+      BadInputException cut = new BadInputException("--init a.png cannot be read",
+          new java.io.UncheckedIOException(new java.nio.channels.ClosedByInterruptException()));
+      assertEquals(DiffusionCli.FAILURE, guard.said(cut, out, "nothing was written to s.png"));
+      assertEquals("interrupted; nothing was written to s.png" + System.lineSeparator(), text.toString());
+    }
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) {
+      guard.signalled();
+      BadInputException own = new BadInputException("--init a.png is not an image", new java.io.IOException("x"));
+      assertSame(own, assertThrows(BadInputException.class, () -> guard.said(own, out, "x")));
+    }
+  }
+
+  /**
    * Work that must not be cut short once begun (a commit of samples already drawn, a report's JSON) runs to its end
    * under {@code finish} when a signal comes meanwhile or came just before: the signal's interrupt closed the file's
    * channel mid-write, so the finished work was lost; it now stops the command once the work is done.
