@@ -21,7 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -322,24 +324,22 @@ final class EvalCommand implements Callable<Integer> {
    */
   static int writeBound(BoundReport r, Path dir, Path json, InterruptGuard guard, PrintWriter o, List<Path> made)
       throws IOException {
-    Path summary = dir.resolve("bpd.json");
-    Path terms = dir.resolve("bpd_terms.jsonl");
-    Path chart = dir.resolve("bpd.png");
-    List<Path> files = new ArrayList<>(List.of(summary, terms, chart));
+    String summary = r.toJson() + "\n";
+    Map<Path, FileWriting> writes = new LinkedHashMap<>(); // in the order they are written
+    writes.put(dir.resolve("bpd.json"), f -> AtomicFiles.writeString(f, summary));
+    writes.put(dir.resolve("bpd_terms.jsonl"), f -> AtomicFiles.writeString(f, String.join("\n", r.termLines()) + "\n"));
+    writes.put(dir.resolve("bpd.png"), f -> OutputFiles.writeBoundChart(r, f));
     if (json != null) {
-      files.add(json);
+      writes.put(json, f -> AtomicFiles.writeString(f, summary));
     }
+    List<Path> files = List.copyOf(writes.keySet());
     List<Path> written = new ArrayList<>();
     try {
       guard.finish(() -> {
         try {
-          for (Path f : files) {
-            if (f == chart) {
-              OutputFiles.writeBoundChart(r, chart);
-            } else {
-              AtomicFiles.writeString(f, f == terms ? String.join("\n", r.termLines()) + "\n" : r.toJson() + "\n");
-            }
-            written.add(f);
+          for (Map.Entry<Path, FileWriting> w : writes.entrySet()) {
+            w.getValue().write(w.getKey());
+            written.add(w.getKey());
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
@@ -362,6 +362,11 @@ final class EvalCommand implements Callable<Integer> {
     }
     o.println("wrote " + join(written));
     return DiffusionCli.OK;
+  }
+
+  /** Writes one of the bound's files, atomically. */
+  private interface FileWriting {
+    void write(Path file) throws IOException;
   }
 
   private static String join(List<Path> files) {
