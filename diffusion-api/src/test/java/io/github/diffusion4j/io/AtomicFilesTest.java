@@ -96,6 +96,9 @@ class AtomicFilesTest {
     java.nio.file.FileSystemException e =
         assertThrows(java.nio.file.FileSystemException.class, () -> AtomicFiles.writeString(f, "text"));
     assertEquals(f.toString(), e.getFile(), e.getMessage());
+    // the kind is the JDK's (EISDIR is a plain FileSystemException): not made an access-denied or not-empty one
+    assertEquals(java.nio.file.FileSystemException.class, e.getClass(), e.toString());
+    assertEquals(((java.nio.file.FileSystemException) e.getCause()).getReason(), e.getReason());
     assertEquals(List.of("a.txt"), entries());
     assertEquals("kept", Files.readString(f.resolve("inside")));
   }
@@ -179,6 +182,14 @@ class AtomicFilesTest {
     }
     assertEquals("short.npy", AtomicFiles.tempStem("short.npy"));
     assertEquals("y".repeat(225), AtomicFiles.tempStem("y".repeat(225)), "the longest name kept whole");
+    // a name cut short keeps the longest beginning that fits: its longest temporary is exactly 255 bytes (216 bytes
+    // of the name, whole characters of 1, 2 or 4 bytes, then ~ and 8 hex digits), not just the hash
+    for (String name : List.of("z".repeat(226), "é".repeat(127), "😀".repeat(63))) {
+      String stem = AtomicFiles.tempStem(name);
+      assertEquals(255, (AtomicFiles.TEMP_PREFIX + stem + "-" + "f".repeat(16) + "-deleted")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8).length, stem);
+      assertEquals(String.format(java.util.Locale.ROOT, "~%08x", name.hashCode()), stem.substring(stem.length() - 9));
+    }
     assertTrue(!AtomicFiles.tempStem("x".repeat(240) + "a").equals(AtomicFiles.tempStem("x".repeat(240) + "b")),
         "names that share a beginning do not share temporaries");
 
@@ -421,5 +432,74 @@ class AtomicFilesTest {
     g.close();
     assertEquals(List.of("a.bin", "b.bin"), entries());
     assertTrue(Files.exists(folder.resolve("x")));
+  }
+
+  /**
+   * Work run uninterrupted sees no interrupt, and the caller's interrupt is back after it (a Ctrl-C during a
+   * checkpoint still stops the run); one that came during the work is kept too, and none is made up.
+   */
+  @Test
+  void uninterruptedWorkKeepsTheInterruptForAfterItAndMakesNoneUp() {
+    try {
+      Thread.currentThread().interrupt();
+      assertEquals(Boolean.FALSE, AtomicFiles.uninterrupted(() -> Thread.currentThread().isInterrupted()));
+      assertTrue(Thread.interrupted(), "the caller's interrupt is set again");
+
+      AtomicFiles.uninterrupted(() -> Thread.currentThread().interrupt());
+      assertTrue(Thread.interrupted(), "an interrupt during the work is kept");
+
+      AtomicFiles.uninterrupted(() -> { });
+      assertFalse(Thread.interrupted(), "no interrupt where there was none");
+
+      Thread.currentThread().interrupt();
+      assertThrows(IllegalStateException.class, () -> AtomicFiles.uninterrupted((Runnable) () -> {
+        throw new IllegalStateException("failed");
+      }));
+      assertTrue(Thread.interrupted(), "set again when the work fails");
+
+      assertThrows(IllegalStateException.class, () -> AtomicFiles.uninterrupted((Runnable) () -> {
+        throw new IllegalStateException("failed");
+      }));
+      assertFalse(Thread.interrupted(), "none made up when the work fails");
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  /**
+   * A temporary folder is judged by its newest entry, not by its own time: a writer in another process filling one
+   * big file adds no entry, so the folder's time stays old while the file grows; it must not be deleted under it.
+   */
+  @Test
+  void aTemporaryFolderWithAFreshFileInsideIsNotStaleHoweverOldTheFolderLooks() throws IOException {
+    Path busy = Files.createDirectory(dir.resolve(".tmp-d-0123456789abcdef"));
+    Files.write(busy.resolve("model.safetensors"), new byte[10]);
+    age(busy);
+    AtomicFiles.cleanStaleTemporaries(dir.resolve("d"));
+    assertTrue(Files.exists(busy.resolve("model.safetensors")), "still being filled by another process");
+    age(busy.resolve("model.safetensors"));
+    age(busy);
+    AtomicFiles.cleanStaleTemporaries(dir.resolve("d"));
+    assertEquals(List.of(), entries(), "stale once nothing in it was touched for long");
+  }
+
+  /**
+   * A pending file closed without a commit closes its file, as one committed does: an abandoned write (a sampling
+   * batch that failed) must not keep a descriptor of its deleted temporary open until the garbage collector runs.
+   */
+  @Test
+  void aPendingFileClosedWithoutACommitClosesItsFile() throws IOException {
+    Path target = dir.resolve("a.npy");
+    try (AtomicFiles.PendingFile f = AtomicFiles.create(target)) {
+      f.out().write(1);
+      assertEquals(1, OpenFiles.in(dir), "the temporary is open while written");
+    }
+    assertEquals(0, OpenFiles.in(dir), "nothing of the folder left open");
+    assertEquals(List.of(), entries());
+  }
+
+  @Test
+  void flushingAFolderThatIsNotThereFails() {
+    assertThrows(java.nio.file.NoSuchFileException.class, () -> AtomicFiles.fsyncDirectory(dir.resolve("missing")));
   }
 }
