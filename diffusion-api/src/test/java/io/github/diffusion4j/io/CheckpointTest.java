@@ -247,6 +247,23 @@ class CheckpointTest {
     assertThrows(CheckpointException.class, () -> Checkpoint.readForSampling(ck));
   }
 
+  /**
+   * A folder where a file of the checkpoint should be is refused naming it, even the training state that sampling
+   * does not read and the manifest leaves out for it: the checkpoint is broken, and resuming from it would fail later.
+   */
+  @Test
+  void aFolderInPlaceOfAnyFileIsRefusedNamingItWhenReadingForSampling() throws IOException {
+    for (String name : List.of("training_state.safetensors", "ema.safetensors", "scheduler_config.json",
+        "manifest.json")) {
+      Path ck = dir.resolve("ck-" + name);
+      Checkpoint.write(ck, full(1), PROVENANCE);
+      Files.delete(ck.resolve(name));
+      Files.createDirectory(ck.resolve(name));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.readForSampling(ck));
+      assertEquals(ck.resolve(name) + ": is a folder, not a file", e.getMessage());
+    }
+  }
+
   @Test
   void anExceptionMidWriteLeavesThePreviousCheckpointAndNoPartialDirectory() throws IOException {
     Path ck = dir.resolve("ck");
@@ -348,6 +365,16 @@ class CheckpointTest {
     Manifest m = Checkpoint.write(ck, full(1), PROVENANCE);
     // printf 'model:\n  hidden: 64  # größe\n' | sha256sum   (config.yaml is stored verbatim, UTF-8)
     assertEquals("d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e", m.sha256().get("config.yaml"));
+  }
+
+  /**
+   * The version a manifest records is never blank: the jar's, or "dev" where the library runs from its classes (as
+   * in this build, which has no jar metadata) and names no version.
+   */
+  @Test
+  void theLibraryVersionIsNeverBlank() {
+    String v = Manifest.libraryVersion();
+    assertTrue(v.equals("dev") || v.matches("[0-9]+\\.[0-9]+.*"), "'" + v + "'");
   }
 
   @Test
