@@ -2,6 +2,7 @@ package io.github.diffusion4j.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.diffusion4j.tensor.Shape;
@@ -102,5 +103,11 @@ class NpyWriterTest {
   @Test
   void rejectsAWrongLength() {
     assertThrows(IllegalArgumentException.class, () -> NpyWriter.toBytes(new float[5], Shape.of(2, 3)));
+    // refused before anything is made on disk: not even the folders the file would go in
+    Path folder = dir.resolve("out");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> NpyWriter.write(folder.resolve("a.npy"), new float[5], Shape.of(2, 3)));
+    assertEquals("shape [2, 3] needs 6 values, got 5", e.getMessage());
+    assertFalse(Files.exists(folder), "nothing written");
   }
 }
