@@ -455,6 +455,42 @@ class SafeTensorsTest {
     rejects(craftAligned("{" + entry("x", "I64", "[0,1099511627776]", 0, 0) + "}", new byte[0]),
         "tensor 'x': shape [0,1099511627776]: dimension 1 is 1099511627776; dimensions must be between 0 and "
             + (Integer.MAX_VALUE - 8));
+    // the zero last: the product of the others overflows, yet the tensor is empty and its too large dimension named
+    rejects(craftAligned("{" + entry("x", "I64", "[1099511627776,1099511627776,0]", 0, 0) + "}", new byte[0]),
+        "tensor 'x': shape [1099511627776,1099511627776,0]: dimension 0 is 1099511627776; dimensions must be between "
+            + "0 and " + (Integer.MAX_VALUE - 8));
+  }
+
+  /**
+   * The data ranges are checked in the order of their offsets, an empty range before a full one that begins where it
+   * does (as the reference's validate sorts them), whatever the order of the header: a valid file listed otherwise is
+   * read, not refused as having a gap or an overlap.
+   */
+  @Test
+  void rangesAreCheckedInTheOrderOfTheirOffsetsWhateverTheHeadersOrder() {
+    String header = "{" + entry("b", "F32", "[1]", 4, 8) + "," + entry("e", "F32", "[0]", 4, 4) + ","
+        + entry("a", "F32", "[1]", 0, 4) + "}";
+    try (SafeTensorsReader r = SafeTensors.open(craftAligned(header, f32(1, 2)), SRC)) {
+      assertEquals(List.of("a", "e", "b"), List.copyOf(r.shapes().keySet()));
+    }
+  }
+
+  /** A reader closes its file when closed, and when the file is refused as it is opened. */
+  @Test
+  void aReaderLeavesNoFileOpenWhetherItReadsOrRefuses() throws java.io.IOException {
+    Path good = dir.resolve("good.safetensors");
+    SafeTensors.write(good, sample(), Map.of());
+    try (SafeTensorsReader r = SafeTensors.open(good)) {
+      assertEquals(1, OpenFiles.in(dir), "open while read");
+      r.tensors();
+    }
+    assertEquals(0, OpenFiles.in(dir), "closed");
+    assertEquals(sample(), SafeTensors.read(good).tensors());
+    assertEquals(0, OpenFiles.in(dir), "closed after a whole read");
+    Path bad = dir.resolve("bad.safetensors");
+    Files.write(bad, craftAligned("{" + entry("a", "F32", "[1]", 0, 8) + "}", f32(1, 2)));
+    assertThrows(CheckpointException.class, () -> SafeTensors.open(bad));
+    assertEquals(0, OpenFiles.in(dir), "closed when refused");
   }
 
   /**
