@@ -654,6 +654,9 @@ class TorchCheckpointTest {
     try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("N"))) {
       assertArrayEquals(new float[] {10, 11}, c.stateDict("").get("w").toArray());
     }
+    try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("(X\u0001\0\0\0vK\u0000K\u0002t"))) {
+      assertArrayEquals(new float[] {10, 11}, c.stateDict("").get("w").toArray(), "a view from the storage's start");
+    }
     try (TorchCheckpoint c = TorchCheckpoint.open(legacyWithView("(X\u0001\0\0\0vK\u0001K\u0002t"))) {
       assertArrayEquals(new float[] {11, 12}, c.stateDict("").get("w").toArray());
     }
@@ -665,6 +668,33 @@ class TorchCheckpointTest {
       Path p = legacyWithView(bad);
       CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p), bad);
       assertEquals(p + ": a malformed storage view of '0'", e.getMessage());
+    }
+  }
+
+  /**
+   * A checkpoint closes its file when closed, and when the file is refused as it is opened: in both formats (on
+   * Windows a file left open can be neither deleted nor replaced, and a long-lived process runs out of descriptors).
+   */
+  @Test
+  void aCheckpointLeavesNoFileOpenWhetherItReadsOrRefuses() throws IOException {
+    for (Path p : List.of(resource("state_dict_zip.pt"), resource("state_dict_legacy.pt"))) {
+      try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+        assertEquals(1, OpenFiles.in(dir), p + " open while read");
+        for (String name : c.stateDictNames()) {
+          c.stateDict(name);
+        }
+      }
+      assertEquals(0, OpenFiles.in(dir), p + " closed");
+    }
+    byte[] pickle = oneTensor("K\0K\u0002\u0085K\u0001\u0085");
+    Map<String, byte[]> entries = new java.util.LinkedHashMap<>();
+    entries.put("a/data.pkl", pickle);
+    entries.put("b/data.pkl", pickle);
+    Path twoPickles = zipWithEntries(entries);
+    Path badView = legacyWithView("K\u0001");
+    for (Path p : List.of(twoPickles, badView)) {
+      assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+      assertEquals(0, OpenFiles.in(dir), p + " closed when refused");
     }
   }
 
