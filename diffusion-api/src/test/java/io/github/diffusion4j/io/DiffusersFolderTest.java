@@ -307,6 +307,52 @@ class DiffusersFolderTest {
         + out.resolve("unet/config.json")), e.getMessage());
   }
 
+  /**
+   * Weights of the right names and shapes holding a NaN or an infinity (a diverged run's, or a damaged file) are
+   * refused as they are read, naming the file and the parameter, not sampled into NaN images.
+   */
+  @Test
+  void nonFiniteWeightsAreRefusedNamingTheParameter() throws IOException {
+    UNet2DConfig c = micro();
+    Path out = dir.resolve("pipe");
+    DiffusersFolder.write(out, c, weights(c), SCHEDULER);
+    StateDict.Builder damaged = StateDict.builder();
+    String first = weights(c).names().iterator().next();
+    weights(c).entries().forEach((name, a) -> {
+      float[] v = a.toArray();
+      if (name.equals(first)) {
+        v[1] = Float.NaN;
+      }
+      damaged.put(name, a.shape().dims(), v);
+    });
+    Path file = out.resolve("unet/diffusion_pytorch_model.safetensors");
+    SafeTensors.write(file, damaged.build(), Map.of());
+    CheckpointException e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertTrue(e.getMessage().startsWith(file + ": does not fit " + out.resolve("unet/config.json") + ": "),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith("'" + first + "' has a non-finite value (NaN) at index 1"), e.getMessage());
+  }
+
+  /** Weights that do not fit the configuration are refused before anything is written: no folder that cannot load. */
+  @Test
+  void weightsThatDoNotFitTheConfigAreNotWritten() {
+    UNet2DConfig c = micro();
+    StateDict.Builder fewer = StateDict.builder();
+    StateDict w = weights(c);
+    String first = w.names().iterator().next();
+    w.entries().forEach((name, a) -> {
+      if (!name.equals(first)) {
+        fewer.put(name, a);
+      }
+    });
+    Path out = dir.resolve("pipe");
+    CheckpointException e = assertThrows(CheckpointException.class,
+        () -> DiffusersFolder.write(out, c, fewer.build(), SCHEDULER));
+    assertTrue(e.getMessage().startsWith(out + ": diffusers weights"), e.getMessage());
+    assertTrue(e.getMessage().contains("'" + first + "'"), e.getMessage());
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
   @Test
   void unsupportedPipelinesAndValuesAreNamed() throws IOException {
     UNet2DConfig c = micro();
