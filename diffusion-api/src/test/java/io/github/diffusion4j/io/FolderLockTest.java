@@ -31,6 +31,7 @@ class FolderLockTest {
       lock.close();
       lock.close(); // idempotent
       assertEquals("", Files.readString(run.resolve(FolderLock.FILE)), "no owner any more");
+      assertEquals(0, OpenFiles.in(dir), "the lock file is closed with the lock");
       assertEquals(Optional.empty(), FolderLock.owner(run));
     }
     try (FolderLock again = FolderLock.acquire(run, "diffusion train")) {
@@ -60,6 +61,7 @@ class FolderLockTest {
       FolderLock.FolderInUseException e = assertThrows(FolderLock.FolderInUseException.class,
           () -> FolderLock.acquire(run, "diffusion sample"));
       assertTrue(e.getMessage().startsWith(run + ": in use by " + owner + "; only one process"), e.getMessage());
+      assertEquals(0, OpenFiles.in(dir), "a refused attempt leaves the lock file closed");
       assertEquals(Optional.of(owner), FolderLock.owner(run));
     }
     // gone: the folder is free, its line names a process that no longer lives
