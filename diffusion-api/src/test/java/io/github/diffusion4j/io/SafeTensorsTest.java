@@ -666,13 +666,16 @@ class SafeTensorsTest {
     assertArrayEquals(expected, SafeTensors.toBytes(sd, Map.of()));
   }
 
-  /** serde_json escapes control characters with lower-case hex digits ({@code \u001f}, not {@code \u001F}). */
+  /**
+   * serde_json escapes control characters with lower-case hex digits ({@code \u001f}, not {@code \u001F}), and only
+   * them: a space, the first character after them, is written as it is.
+   */
   @Test
   void controlCharactersAreEscapedWithLowerCaseHex() {
-    StateDict sd = StateDict.builder().put("a\u001fb", new int[] {1}, new float[] {2}).build();
+    StateDict sd = StateDict.builder().put("a\u001fb c", new int[] {1}, new float[] {2}).build();
     byte[] bytes = SafeTensors.toBytes(sd, Map.of());
     String header = new String(bytes, 8, bytes.length - 12, StandardCharsets.UTF_8);
-    assertTrue(header.startsWith("{\"a\\u001fb\":"), header);
+    assertTrue(header.startsWith("{\"a\\u001fb c\":"), header);
   }
 
   /**
