@@ -187,6 +187,8 @@ class SampleWriterTest {
           () -> w.write(Arrays.copyOf(one, IMAGE.size() - 1), 1));
       assertEquals(f + ": " + (IMAGE.size() - 1) + " values hold fewer than 1 images of " + IMAGE, e.getMessage());
       assertThrows(IllegalArgumentException.class, () -> w.write(one, -1));
+      w.write(one, 0); // an empty batch (a last one with nothing left) writes nothing
+      assertEquals(1, w.written());
       w.write(one, 1);
       assertEquals(2, w.written());
       w.commit();
