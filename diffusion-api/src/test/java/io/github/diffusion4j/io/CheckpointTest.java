@@ -371,6 +371,19 @@ class CheckpointTest {
    * The version a manifest records is never blank: the jar's, or "dev" where the library runs from its classes (as
    * in this build, which has no jar metadata) and names no version.
    */
+  /** A manifest's provenance names a backend and a time: a blank or missing one is refused when it is made. */
+  @Test
+  void aProvenanceNeedsABackendAndATime() {
+    java.time.Instant t = java.time.Instant.parse("2025-01-31T12:00:00Z");
+    assertEquals("nd4j", new Provenance("nd4j", 7, t).backend());
+    for (String bad : java.util.Arrays.asList(null, "", "  ")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Provenance(bad, 7, t));
+      assertEquals("backend must be a non-empty name", e.getMessage());
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Provenance("nd4j", 7, null));
+    assertEquals("created must not be null", e.getMessage());
+  }
+
   @Test
   void theLibraryVersionIsNeverBlank() {
     String v = Manifest.libraryVersion();
