@@ -79,15 +79,10 @@ final class DataConsole implements DataProgress {
     }
   }
 
-  /** Ends a live progress bar, if one is drawn (before a line that follows it). */
-  void close() {
-    finish();
-  }
-
   @Override
   public void onProgress(String what, int done, int total) {
     if (!what.equals(current)) {
-      finish();
+      close();
       current = what;
       lastTenth = 0;
       out.printf(Locale.ROOT, cache ? "decoding %s: %,d images into the image cache (once; later runs reuse it)%n"
@@ -104,12 +99,13 @@ final class DataConsole implements DataProgress {
       out.printf(Locale.ROOT, "  %,d / %,d%n", done, total);
     }
     if (done == total) {
-      finish();
+      close();
       current = null;
     }
   }
 
-  private void finish() {
+  /** Ends a live progress bar, if one is drawn (before a line that follows it). */
+  void close() {
     if (bar != null) {
       bar.close();
       bar = null;

@@ -147,23 +147,21 @@ final class InterruptGuard implements AutoCloseable {
 
   /** Whether an interrupt made {@code e}: a file channel it closed, an I/O or a wait it cut short. */
   private static boolean causedByInterrupt(Throwable e) {
-    Throwable t = e;
-    for (int depth = 0; t != null && depth < 64; depth++, t = t.getCause()) { // a bounded walk: causes may cycle
-      if (t instanceof java.nio.channels.ClosedByInterruptException || t instanceof java.io.InterruptedIOException
-          || t instanceof InterruptedException) {
-        return true;
-      }
-    }
-    return false;
+    return anyCause(e, t -> t instanceof java.nio.channels.ClosedByInterruptException
+        || t instanceof java.io.InterruptedIOException || t instanceof InterruptedException);
   }
 
   private static boolean causedBy(Throwable e, Throwable failure) {
+    return failure != null && anyCause(e, t -> t == failure);
+  }
+
+  /** Whether {@code e} or one of its causes is {@code which}: a bounded walk, as causes may cycle. */
+  private static boolean anyCause(Throwable e, java.util.function.Predicate<Throwable> which) {
     Throwable t = e;
-    for (int depth = 0; failure != null && t != null && depth < 64; depth++) { // a bounded walk: causes may cycle
-      if (t == failure) {
+    for (int depth = 0; t != null && depth < 64; depth++, t = t.getCause()) {
+      if (which.test(t)) {
         return true;
       }
-      t = t.getCause();
     }
     return false;
   }
@@ -229,16 +227,18 @@ final class InterruptGuard implements AutoCloseable {
    *     returns {@link DiffusionCli#FAILURE} at once; the model, if loaded, is closed)
    */
   <T extends AutoCloseable> T load(java.io.PrintWriter out, String what, java.util.function.Supplier<T> loading) {
+    boolean said;
     synchronized (lock) {
       loadingOut = out;
       loadingLine = "interrupted; " + what;
       if (signalled.get()) { // the signal came as the guard opened: its stop ran, the load is not begun
         sayLoadingLine();
       }
+      said = saidWhileLoading;
     }
     T model;
     try {
-      model = saidWhileLoading() ? null : loading.get();
+      model = said ? null : loading.get();
     } catch (RuntimeException | Error e) {
       if (endLoading()) {
         return null; // said: a failure of the load as the JVM ends is not the user's to read
@@ -256,12 +256,6 @@ final class InterruptGuard implements AutoCloseable {
       return null;
     }
     return model;
-  }
-
-  private boolean saidWhileLoading() {
-    synchronized (lock) {
-      return saidWhileLoading;
-    }
   }
 
   /** Ends {@link #load}'s phase: a later signal does what {@code stop} does. @return whether its line was said */
