@@ -1,6 +1,5 @@
 package io.github.diffusion4j.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.sampling.SampleClipping;
@@ -9,7 +8,6 @@ import io.github.diffusion4j.schedule.BetaSchedule;
 import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -259,30 +257,24 @@ public record SchedulerConfig(
    * @return the text
    */
   public String toJson() {
-    Map<String, String> v = new TreeMap<>();
-    v.put("_class_name", quote(className));
-    v.put("num_train_timesteps", Integer.toString(schedule.numTrainTimesteps()));
-    v.put("beta_start", number(schedule.betaStart()));
-    v.put("beta_end", number(schedule.betaEnd()));
-    v.put("beta_schedule", quote(schedule.betaSchedule().configName()));
-    v.put("prediction_type", quote(predictionType.configName()));
-    v.put("variance_type", quote(varianceType.configName()));
-    v.put("clip_sample", Boolean.toString(clipSample));
-    v.put("clip_sample_range", number(clipSampleRange));
-    v.put("set_alpha_to_one", Boolean.toString(setAlphaToOne));
-    v.put("steps_offset", Integer.toString(stepsOffset));
-    v.put("timestep_spacing", quote(timestepSpacing.configName()));
-    v.put("rescale_betas_zero_snr", Boolean.toString(schedule.rescaleBetasZeroSnr()));
-    v.put("thresholding", Boolean.toString(thresholding));
-    v.put("dynamic_thresholding_ratio", number(dynamicThresholdingRatio));
-    v.put("sample_max_value", number(sampleMaxValue));
-    StringBuilder b = new StringBuilder("{\n");
-    int i = 0;
-    for (Map.Entry<String, String> e : v.entrySet()) {
-      b.append("  \"").append(e.getKey()).append("\": ").append(e.getValue());
-      b.append(++i < v.size() ? ",\n" : "\n");
-    }
-    return b.append("}\n").toString();
+    Map<String, Object> v = new TreeMap<>();
+    v.put("_class_name", className);
+    v.put("num_train_timesteps", schedule.numTrainTimesteps());
+    v.put("beta_start", schedule.betaStart());
+    v.put("beta_end", schedule.betaEnd());
+    v.put("beta_schedule", schedule.betaSchedule().configName());
+    v.put("prediction_type", predictionType.configName());
+    v.put("variance_type", varianceType.configName());
+    v.put("clip_sample", clipSample);
+    v.put("clip_sample_range", clipSampleRange);
+    v.put("set_alpha_to_one", setAlphaToOne);
+    v.put("steps_offset", stepsOffset);
+    v.put("timestep_spacing", timestepSpacing.configName());
+    v.put("rescale_betas_zero_snr", schedule.rescaleBetasZeroSnr());
+    v.put("thresholding", thresholding);
+    v.put("dynamic_thresholding_ratio", dynamicThresholdingRatio);
+    v.put("sample_max_value", sampleMaxValue);
+    return StrictJson.pretty(v) + "\n";
   }
 
   /**
@@ -297,25 +289,6 @@ public record SchedulerConfig(
     } catch (IOException e) {
       throw CheckpointException.of(file, "cannot write: " + FileProblems.describe(e), e);
     }
-  }
-
-  /** A JSON string literal. */
-  private static String quote(String s) {
-    try {
-      return StrictJson.MAPPER.writeValueAsString(s);
-    } catch (JsonProcessingException e) {
-      throw new AssertionError(e); // a String always serialises
-    }
-  }
-
-  /** A number as Python's json writes it: {@code 0.0001}, {@code 1.0} (not {@code 1.0E-4}). */
-  private static String number(double d) {
-    String s = Double.toString(d);
-    if (s.indexOf('E') < 0) {
-      return s;
-    }
-    String plain = BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
-    return plain.indexOf('.') < 0 ? plain + ".0" : plain;
   }
 
   /** Typed access to the keys of one JSON object, with diffusers' defaults for absent keys. */

@@ -14,10 +14,10 @@ import java.util.Arrays;
  * {@code x0 = clamp(x0, -s, s) / s}. It takes precedence over {@code clip_sample}, as in diffusers.
  *
  * @param clipSample clamp {@code x0} to {@code [-clipSampleRange, clipSampleRange]}
- * @param clipSampleRange the clamp bound, positive
+ * @param clipSampleRange the clamp bound, positive and finite
  * @param thresholding use dynamic thresholding
  * @param dynamicThresholdingRatio the quantile, in (0, 1]
- * @param sampleMaxValue the largest threshold, at least 1
+ * @param sampleMaxValue the largest threshold, at least 1 and finite
  */
 public record SampleClipping(
     boolean clipSample,
@@ -33,21 +33,21 @@ public record SampleClipping(
    * Validates the values.
    *
    * @param clipSample clamp {@code x0} to {@code [-clipSampleRange, clipSampleRange]}
-   * @param clipSampleRange the clamp bound, positive
+   * @param clipSampleRange the clamp bound, positive and finite
    * @param thresholding use dynamic thresholding
    * @param dynamicThresholdingRatio the quantile, in (0, 1]
-   * @param sampleMaxValue the largest threshold, at least 1
+   * @param sampleMaxValue the largest threshold, at least 1 and finite
    */
   public SampleClipping {
-    if (!(clipSampleRange > 0)) {
-      throw new IllegalArgumentException("clip_sample_range must be positive, got " + clipSampleRange);
+    if (!(clipSampleRange > 0 && clipSampleRange < Double.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("clip_sample_range must be positive and finite, got " + clipSampleRange);
     }
     if (!(dynamicThresholdingRatio > 0 && dynamicThresholdingRatio <= 1)) {
       throw new IllegalArgumentException(
           "dynamic_thresholding_ratio must be in (0, 1], got " + dynamicThresholdingRatio);
     }
-    if (!(sampleMaxValue >= 1)) {
-      throw new IllegalArgumentException("sample_max_value must be at least 1, got " + sampleMaxValue);
+    if (!(sampleMaxValue >= 1 && sampleMaxValue < Double.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("sample_max_value must be at least 1 and finite, got " + sampleMaxValue);
     }
   }
 

@@ -281,4 +281,25 @@ class SchedulerConfigTest {
     assertTrue(c.toJson().contains("  \"clip_sample_range\": 10000000.0,\n"), c.toJson());
     assertTrue(c.toJson().contains("  \"sample_max_value\": 10000000.0,\n"), c.toJson());
   }
+
+  @Test
+  void numbersOutsidePythonsPlainRangeAreWrittenInItsExponentForm() {
+    // json.dumps(1e-05) == "1e-05", json.dumps(1e16) == "1e+16", json.dumps(1e15) == "1000000000000000.0"
+    SchedulerConfig c =
+        SchedulerConfig.of(
+            new ScheduleSpec(1000, 1e-5, 0.02, BetaSchedule.LINEAR, false), PredictionType.EPSILON,
+            VarianceType.FIXED_SMALL, new SampleClipping(true, 1e16, false, 0.995, 1e15), TimestepSpacing.LEADING, 0);
+    String json = c.toJson();
+    assertTrue(json.contains("  \"beta_start\": 1e-05,\n"), json);
+    assertTrue(json.contains("  \"clip_sample_range\": 1e+16,\n"), json);
+    assertTrue(json.contains("  \"sample_max_value\": 1000000000000000.0,\n"), json);
+    assertEquals(c, SchedulerConfig.fromJson(json, SRC));
+  }
+
+  @Test
+  void aBoundTooLargeForADoubleIsRefused() {
+    // 1e400 reads as infinity, which no JSON writer can write back
+    rejects("{\"clip_sample_range\": 1e400}", "clip_sample_range must be positive and finite, got Infinity");
+    rejects("{\"sample_max_value\": 1e400}", "sample_max_value must be at least 1 and finite, got Infinity");
+  }
 }
