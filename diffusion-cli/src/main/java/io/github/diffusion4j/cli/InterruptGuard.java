@@ -12,9 +12,10 @@ import java.util.concurrent.TimeUnit;
  * (the writing of results already computed) a signal waits for the work, then stops the command; during {@link
  * #load} (a model's, before anything is written) it says the command's line at once and lets the JVM go. {@code
  * train} and {@code demo} hold one guard from before their configuration is opened to their end ({@link
- * #beforeTraining}), whose phases are loads, the data's preparation, the training and the samples.
+ * #beforeTraining}), whose phases are loads, the data's preparation, the training and the samples. Public for the
+ * commands of other modules ({@code diffusion spark sample} and {@code eval}), which say their interrupts as these do.
  */
-final class InterruptGuard implements AutoCloseable {
+public final class InterruptGuard implements AutoCloseable {
   private final CountDownLatch finished = new CountDownLatch(1);
   private final Thread hook;
   /** What a signal does first (then the hook waits for {@link #close()}). */
@@ -97,7 +98,14 @@ final class InterruptGuard implements AutoCloseable {
     }
   }
 
-  InterruptGuard(Runnable stop) {
+  /**
+   * Registers the guard's shutdown hook: a signal runs {@code stop} (unless a {@link #load} or a {@link #finish}
+   * runs), then holds the JVM until {@link #close()}, two minutes at most.
+   *
+   * @param stop what a signal does first: interrupt the command's work, or nothing where something else stops it
+   *     (a Spark job, cancelled by its own shutdown hook)
+   */
+  public InterruptGuard(Runnable stop) {
     this.stop = stop;
     hook = new Thread(() -> {
       stopOnSignal();
@@ -127,7 +135,7 @@ final class InterruptGuard implements AutoCloseable {
    * @param what what was not done, and what stands (e.g. {@code nothing was written to FILE})
    * @return the command's exit code
    */
-  int said(RuntimeException e, java.io.PrintWriter out, String what) {
+  public int said(RuntimeException e, java.io.PrintWriter out, String what) {
     boolean interrupted = Thread.interrupted();
     if (e instanceof BadInputException && !(signalled.get() && causedByInterrupt(e))
         || (!interrupted && !signalled.get())) {
@@ -166,8 +174,12 @@ final class InterruptGuard implements AutoCloseable {
     return false;
   }
 
-  /** What the shutdown hook does first when a signal comes, for tests (which cannot send one to their own JVM). */
-  void signalled() {
+  /**
+   * What the shutdown hook does first when a signal comes: for tests (which cannot send one to their own JVM), and for
+   * a command that learns of the shutdown first from elsewhere (Spark's shutdown hook cancels its job, which may end
+   * before this guard's hook has run), so that {@link #said} says its line.
+   */
+  public void signalled() {
     stopOnSignal();
   }
 
@@ -192,7 +204,7 @@ final class InterruptGuard implements AutoCloseable {
    *
    * @param work the work
    */
-  void finish(Runnable work) {
+  public void finish(Runnable work) {
     synchronized (lock) {
       finishing++;
     }
@@ -226,7 +238,7 @@ final class InterruptGuard implements AutoCloseable {
    * @return the model; null where a signal came meanwhile (its line is said, and the JVM is ending: the command then
    *     returns {@link DiffusionCli#FAILURE} at once; the model, if loaded, is closed)
    */
-  <T extends AutoCloseable> T load(java.io.PrintWriter out, String what, java.util.function.Supplier<T> loading) {
+  public <T extends AutoCloseable> T load(java.io.PrintWriter out, String what, java.util.function.Supplier<T> loading) {
     boolean said;
     synchronized (lock) {
       loadingOut = out;
@@ -284,7 +296,7 @@ final class InterruptGuard implements AutoCloseable {
    * @param file the file, replaced whole or left as it was
    * @param text what it holds
    */
-  void finishWriting(java.nio.file.Path file, String text) {
+  public void finishWriting(java.nio.file.Path file, String text) {
     finish(() -> {
       try {
         io.github.diffusion4j.io.AtomicFiles.writeString(file, text);

@@ -9,8 +9,9 @@ import org.apache.spark.util.ShutdownHookManager;
 /**
  * Holds a JVM shutdown (Ctrl-C, SIGTERM) that cancelled a {@link SparkDiffusion} job until its caller has reported
  * it: the shutdown hook that cancels the job waits for the call's clean-up and then for every open hold, so that
- * the command line's one line ("the job was cancelled: ...") is printed before the JVM halts. Without it the JVM
- * could halt between the clean-up and the report, and the command ended with exit 143 and no word.
+ * the caller's report of the {@link SparkJobException} ("the job was cancelled: ...") is printed before the JVM
+ * halts. Without it the JVM could halt between the clean-up and the report. (The command line holds the JVM with
+ * its {@code InterruptGuard} instead, whose hook waits for the command's {@code interrupted; ...} line.)
  *
  * <pre>{@code
  * try (ShutdownHold hold = ShutdownHold.acquire()) {

@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.cli.InterruptGuard;
 import io.github.diffusion4j.spark.Shipping;
 import io.github.diffusion4j.spark.SparkContexts;
 import java.nio.file.Files;
@@ -251,41 +252,46 @@ final class ClusterOptions {
   }
 
   /**
-   * Runs a job on the shared context ({@link #start}). A failure is translated; under Ctrl-C or SIGTERM it is printed
-   * at once, before the context stops (which takes seconds of the shutdown's budget: the JVM halts once its hooks end,
-   * and they wait for the {@link io.github.diffusion4j.spark.ShutdownHold} only, so a line printed later could be
-   * lost: exit 143 and no word), and the result is empty for the command to exit 1.
+   * Runs a job on the shared context ({@link #start}) under the command's {@code guard}, which holds the JVM under
+   * Ctrl-C or SIGTERM until the command has said what it left: a signal while Spark starts says {@code interrupted;
+   * WHAT} at once and lets the JVM go ({@link InterruptGuard#load}: the context's start heeds no interrupt, and nothing
+   * is written yet); one during the job (the driver's load of the checkpoint, the tasks, the merge) is the job's
+   * cancellation ({@link io.github.diffusion4j.spark.SparkDiffusion}'s shutdown hook, which cleans up first), said as
+   * {@code interrupted; WHAT} too. Any other failure is translated and thrown, a job cancelled by other means
+   * ({@code the job was cancelled: ...}) among them.
    *
    * @param what the application's name
    * @param job the job on the context
    * @param translate what a failure means to the user
-   * @param err where the line goes under a shutdown
+   * @param guard the command's guard, open around this call and the command's report
+   * @param out where the line goes under a signal
+   * @param notStarted what a signal while Spark starts leaves (e.g. {@code nothing was written to DIR})
+   * @param cancelled what a signal during the job leaves, once it is cancelled and cleaned up
    * @param <T> the job's result
-   * @return the result; empty after a failure reported under a shutdown
+   * @return the result; empty where a signal ended the job (its line is said)
    */
   <T> java.util.Optional<T> run(String what, java.util.function.Function<org.apache.spark.api.java.JavaSparkContext, T> job,
-      java.util.function.UnaryOperator<RuntimeException> translate, java.io.PrintWriter err) {
-    try (io.github.diffusion4j.spark.ShutdownHold hold = io.github.diffusion4j.spark.ShutdownHold.acquire()) {
-      SparkContexts.Lease spark;
-      try {
-        spark = start(what, Terminal.isTerminal());
-      } catch (RuntimeException e) {
-        return reported(translate.apply(e), err);
-      }
-      try (spark) {
-        return java.util.Optional.of(job.apply(spark.context()));
-      } catch (RuntimeException e) {
-        return reported(translate.apply(e), err);
-      }
+      java.util.function.UnaryOperator<RuntimeException> translate, InterruptGuard guard, java.io.PrintWriter out,
+      String notStarted, String cancelled) {
+    SparkContexts.Lease spark;
+    try {
+      spark = guard.load(out, notStarted, () -> start(what, Terminal.isTerminal()));
+    } catch (RuntimeException e) {
+      throw translate.apply(e);
     }
-  }
-
-  private static <T> java.util.Optional<T> reported(RuntimeException t, java.io.PrintWriter err) {
-    if (!io.github.diffusion4j.spark.ShutdownHold.inShutdown()) {
-      throw t;
+    if (spark == null) {
+      return java.util.Optional.empty(); // a signal while Spark started: said, and the JVM is ending
     }
-    err.println("diffusion: " + t.getMessage());
-    err.flush();
-    return java.util.Optional.empty();
+    try (spark) {
+      return java.util.Optional.of(job.apply(spark.context()));
+    } catch (RuntimeException e) {
+      if (!io.github.diffusion4j.spark.ShutdownHold.inShutdown()) {
+        throw translate.apply(e); // a failure, or a job cancelled by other means: not the signal's
+      }
+      // Spark's shutdown hook cancelled the job, perhaps before the guard's own hook ran
+      guard.signalled();
+      guard.said(e, out, cancelled);
+      return java.util.Optional.empty();
+    }
   }
 }

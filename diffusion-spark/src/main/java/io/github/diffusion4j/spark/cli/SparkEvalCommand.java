@@ -1,16 +1,14 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.cli.InterruptGuard;
 import io.github.diffusion4j.cli.OutputFiles;
 import io.github.diffusion4j.cli.QualityTable;
 import io.github.diffusion4j.eval.QualityReport;
-import io.github.diffusion4j.io.AtomicFiles;
-import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.runtime.ScoringReferences;
 import io.github.diffusion4j.spark.EvalJob;
 import io.github.diffusion4j.spark.EvalResult;
 import io.github.diffusion4j.spark.SparkDiffusion;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -66,29 +64,37 @@ final class SparkEvalCommand implements Callable<Integer> {
     EvalJob job = new EvalJob(sampling.checkpoint, sampling.overrides(), count, seed, cluster.partitions(),
         cluster.shipping(), cluster.threads());
     long start = System.nanoTime();
-    java.util.Optional<EvalResult> done = cluster.run("eval", sc -> SparkDiffusion.evaluate(sc, job),
-        e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s ? BadInputException.ofScoringCount(count, s)
-            : e instanceof ScoringReferences.Unavailable u
-                ? new BadInputException("--checkpoint " + sampling.checkpoint + ": " + u.getMessage(), u)
-            : sampling.translate(e), spec.commandLine().getErr());
-    if (done.isEmpty()) {
-      return 1; // reported under Ctrl-C or SIGTERM
-    }
-    EvalResult r = done.get();
-    double seconds = (System.nanoTime() - start) / 1e9;
-    QualityReport q = r.report();
     PrintWriter o = spec.commandLine().getOut();
-    QualityTable.printTable(o, String.format(Locale.ROOT, "%s %d steps, %d %s, %.1f s", r.sampler(), r.steps(),
-        r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
-    QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), count,
-        r.reference().dimension());
-    o.println(q.toJson());
-    if (json != null) {
-      try {
-        AtomicFiles.writeString(json, q.toJson() + "\n");
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write " + json + ": " + FileProblems.describe(e), e);
+    String notScored = json != null ? "nothing was written to " + json : "nothing was scored";
+    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion eval's: while Spark starts, at once; during the job (the
+    // driver's load, the tasks, the merge of their statistics, the real images' fit), once the job is cancelled; once
+    // scored, the guard holds the JVM for the report and --json, as diffusion eval's
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
+      java.util.Optional<EvalResult> done = cluster.run("eval", sc -> SparkDiffusion.evaluate(sc, job),
+          e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s
+              ? BadInputException.ofScoringCount(count, s)
+              : e instanceof ScoringReferences.Unavailable u
+                  ? new BadInputException("--checkpoint " + sampling.checkpoint + ": " + u.getMessage(), u)
+              : sampling.translate(e), guard, o, notScored, notScored + " (the job was cancelled)");
+      if (done.isEmpty()) {
+        return io.github.diffusion4j.cli.DiffusionCli.FAILURE; // said under Ctrl-C or SIGTERM
       }
+      EvalResult r = done.get();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      QualityReport q = r.report();
+      QualityTable.printTable(o, String.format(Locale.ROOT, "%s %d steps, %d %s, %.1f s", r.sampler(), r.steps(),
+          r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
+      QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), count,
+          r.reference().dimension());
+      o.println(q.toJson());
+      if (json != null) {
+        try {
+          guard.finishWriting(json, q.toJson() + "\n"); // a signal now waits for the file
+        } catch (UncheckedIOException e) { // a failed write: said with a signal that came meanwhile
+          return guard.said(e, o, "nothing was written to " + json);
+        }
+      }
+      o.flush();
     }
     return 0;
   }

@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark.cli;
 
 import io.github.diffusion4j.cli.BadInputException;
+import io.github.diffusion4j.cli.InterruptGuard;
 import io.github.diffusion4j.io.AtomicFiles;
 import io.github.diffusion4j.io.FileProblems;
 import io.github.diffusion4j.spark.SampleFormat;
@@ -76,21 +77,42 @@ final class SparkSampleCommand implements Callable<Integer> {
         cluster.shipping(), cluster.threads());
     PrintWriter o = spec.commandLine().getOut();
     long start = System.nanoTime();
-    java.util.Optional<SampleManifest> done = cluster.run("sample", sc -> SparkDiffusion.sample(sc, job),
-        sampling::translate, spec.commandLine().getErr());
-    if (done.isEmpty()) {
-      return 1; // reported under Ctrl-C or SIGTERM
+    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion sample's: while Spark starts, at once; during the job (the
+    // driver's load of the checkpoint, the tasks), once the job is cancelled and what it wrote deleted (the folder, if
+    // it made it: nothing is left to resume, and the same command starts again); once the manifest is written, the
+    // guard holds the JVM for the report (without it the JVM could end before a word)
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
+      java.util.Optional<SampleManifest> done = cluster.run("sample", sc -> SparkDiffusion.sample(sc, job),
+          sampling::translate, guard, o, "nothing was written to " + out, cancelled(out));
+      if (done.isEmpty()) {
+        return io.github.diffusion4j.cli.DiffusionCli.FAILURE; // said under Ctrl-C or SIGTERM
+      }
+      SampleManifest m = done.get();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      // a signal once the manifest is written: the folder is complete, its reading back is left out
+      boolean verified = verify && !io.github.diffusion4j.spark.ShutdownHold.inShutdown();
+      if (verified) {
+        m.verify(out);
+      }
+      o.printf(Locale.ROOT, "wrote %s (%d %s in %d %s %s, %s %d steps, seed %d, %s) in %.1f s%s%n",
+          out.resolve(SampleManifest.FILE), m.count(), m.count() == 1 ? "image" : "images", m.shards().size(),
+          m.format().configName(), m.shards().size() == 1 ? "shard" : "shards", m.sampler(), m.steps(),
+          m.seed(), m.backend(), seconds, verified ? "; every shard verified" : "");
+      if (verify && !verified) {
+        o.println("interrupted; the shards were not verified (" + out + " is complete)");
+      }
+      o.flush();
     }
-    SampleManifest m = done.get();
-    double seconds = (System.nanoTime() - start) / 1e9;
-    if (verify) {
-      m.verify(out);
-    }
-    o.printf(Locale.ROOT, "wrote %s (%d %s in %d %s %s, %s %d steps, seed %d, %s) in %.1f s%s%n",
-        out.resolve(SampleManifest.FILE), m.count(), m.count() == 1 ? "image" : "images", m.shards().size(),
-        m.format().configName(), m.shards().size() == 1 ? "shard" : "shards", m.sampler(), m.steps(),
-        m.seed(), m.backend(), seconds, verify ? "; every shard verified" : "");
     return 0;
+  }
+
+  /**
+   * What a signal during the job leaves: nothing (the shards its tasks finished are deleted, the folder too if the job
+   * made it), so the same command starts again; there is no partial run to resume.
+   */
+  static String cancelled(Path out) {
+    return "nothing was written to " + out + " (the job was cancelled and the shards it wrote deleted; the same "
+        + "command starts it again)";
   }
 
   /**

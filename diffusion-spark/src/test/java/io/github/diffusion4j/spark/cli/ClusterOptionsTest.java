@@ -135,4 +135,25 @@ class ClusterOptionsTest {
     o.conf.add("spark.executorEnv.OMP_NUM_THREADS=5");
     assertEquals("5", o.conf("sample", false).get("spark.executorEnv.OMP_NUM_THREADS"));
   }
+
+  /**
+   * A signal as the command starts Spark (here, before: the guard's hook already ran) says the command's line and starts
+   * no context and no job: the context's start heeds no interrupt, and the JVM ended without a word, after seconds.
+   */
+  @Test
+  void aSignalWhileSparkStartsIsSaidAndRunsNoJob() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    java.io.PrintWriter out = new java.io.PrintWriter(text);
+    boolean[] ran = new boolean[1];
+    try (io.github.diffusion4j.cli.InterruptGuard guard = new io.github.diffusion4j.cli.InterruptGuard(() -> { })) {
+      guard.signalled(); // what the guard's shutdown hook does first
+      java.util.Optional<Integer> done = options("local[1]").run("sample", sc -> {
+        ran[0] = true;
+        return 1;
+      }, e -> e, guard, out, "nothing was written to DIR", "cancelled");
+      assertTrue(done.isEmpty(), "no result");
+    }
+    assertFalse(ran[0], "no job ran");
+    assertEquals("interrupted; nothing was written to DIR", text.toString().strip());
+  }
 }
