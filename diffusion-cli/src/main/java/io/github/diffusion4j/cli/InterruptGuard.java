@@ -128,7 +128,8 @@ public final class InterruptGuard implements AutoCloseable {
    * cause (a full disk), its message follows {@code WHAT}. The thread's interrupt flag is cleared, so the command's
    * resources still close normally; an interrupt that no signal made (a caller of {@link DiffusionCli#run} in the same
    * JVM cancelling it) is set again by {@link #close()}. Call it inside the guard, once the output's temporaries are
-   * deleted.
+   * deleted. Where a signal during a {@link #load} has said its line (a command whose work itself runs a load under
+   * this guard, and fails once it returns null), nothing more is said.
    *
    * @param e what ended the work
    * @param out where the command reports
@@ -136,6 +137,11 @@ public final class InterruptGuard implements AutoCloseable {
    * @return the command's exit code
    */
   public int said(RuntimeException e, java.io.PrintWriter out, String what) {
+    synchronized (lock) {
+      if (saidWhileLoading) {
+        return DiffusionCli.FAILURE; // a load's line was said, and the JVM is ending: one line, not two
+      }
+    }
     boolean interrupted = Thread.interrupted();
     if (e instanceof BadInputException && !(signalled.get() && causedByInterrupt(e))
         || (!interrupted && !signalled.get())) {

@@ -250,4 +250,23 @@ class InterruptGuardTest {
       throw new java.io.UncheckedIOException(e);
     }
   }
+
+  /**
+   * A command whose work runs a load under its guard and fails once the load returns null ({@code diffusion spark
+   * sample}: the driver's load inside the job, the job then cancelled) says the load's line only: said adds none.
+   */
+  @Test
+  void afterALoadsLineSaidAddsNone() {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
+    try (InterruptGuard guard = new InterruptGuard(() -> { })) {
+      assertEquals(null, guard.load(out, "nothing was written to d", () -> {
+        guard.signalled();
+        return (AutoCloseable) () -> { };
+      }));
+      assertEquals(DiffusionCli.FAILURE, guard.said(new IllegalStateException("cancelled"), out,
+          "nothing was written to d (the job was cancelled)"));
+    }
+    assertEquals("interrupted; nothing was written to d" + System.lineSeparator(), text.toString(), "one line");
+  }
 }

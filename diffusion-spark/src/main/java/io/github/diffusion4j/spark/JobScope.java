@@ -94,7 +94,8 @@ class JobScope implements AutoCloseable { // not final: tests watch its calls
     }
   }
 
-  private static SparkJobException cancelledException(Throwable cause) {
+  /** The exception of a call whose jobs a shutdown cancelled (or would have: before they ran). */
+  static SparkJobException cancelledException(Throwable cause) {
     return new SparkJobException("the job was cancelled: the JVM is shutting down (Ctrl-C or SIGTERM?)", cause);
   }
 

@@ -61,7 +61,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  * <p>The jobs of a call are interrupt-on-cancel and carry a job tag of their own (the caller's job group, tags
  * and interrupt setting are as they were afterwards). If the JVM shuts down during a call (Ctrl-C, SIGTERM),
  * its jobs are cancelled before Spark stops the context, their tasks interrupted, and the call cleans up and
- * throws {@link SparkJobException} before the shutdown goes on (25 seconds at most).
+ * throws {@link SparkJobException} before the shutdown goes on (25 seconds at most). The driver loads the checkpoint
+ * before it makes or claims the output folder, through a {@link DriverLoad} the caller may give.
  */
 public final class SparkDiffusion {
   private SparkDiffusion() {}
@@ -82,6 +83,22 @@ public final class SparkDiffusion {
     return sample(sc, job, TaskHook.NONE);
   }
 
+  /**
+   * As {@link #sample(JavaSparkContext, SampleJob)}, with the driver's load of the checkpoint run by {@code driverLoad}
+   * (the command line's runs it under its interrupt guard, which says a Ctrl-C meanwhile at once). The load comes
+   * before the output folder is made or claimed and before the shutdown hook of the job's scope, so that a shutdown
+   * during it waits for nothing and leaves nothing.
+   *
+   * @param sc the Spark context
+   * @param job the job
+   * @param driverLoad runs the load it is given and returns its model; or returns null, the load's model (if any)
+   *     closed, where the JVM is shutting down: the call then throws {@link SparkJobException}, nothing written
+   * @return the manifest written to {@code job.out()/manifest.json}
+   */
+  public static SampleManifest sample(JavaSparkContext sc, SampleJob job, DriverLoad driverLoad) {
+    return sample(sc, job, TaskHook.NONE, JobScope::new, driverLoad);
+  }
+
   static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook) {
     return sample(sc, job, hook, JobScope::new);
   }
@@ -89,8 +106,13 @@ public final class SparkDiffusion {
   /** With the scope of the job's Spark jobs made by {@code scopes} (tests shut it down by hand). */
   static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook,
       Function<JavaSparkContext, JobScope> scopes) {
+    return sample(sc, job, hook, scopes, DriverLoad.DIRECT);
+  }
+
+  private static SampleManifest sample(JavaSparkContext sc, SampleJob job, TaskHook hook,
+      Function<JavaSparkContext, JobScope> scopes, DriverLoad driverLoad) {
     try {
-      return sampleOn(sc, job, hook, scopes);
+      return sampleOn(sc, job, hook, scopes, driverLoad);
     } catch (RuntimeException e) {
       // the context stopped before the job, under the driver's check of the checkpoint or its broadcast
       throw SparkJobException.ifStopped(e);
@@ -98,13 +120,16 @@ public final class SparkDiffusion {
   }
 
   private static SampleManifest sampleOn(JavaSparkContext sc, SampleJob job, TaskHook hook,
-      Function<JavaSparkContext, JobScope> scopes) {
+      Function<JavaSparkContext, JobScope> scopes, DriverLoad driverLoad) {
     Path out = job.out().toAbsolutePath().normalize();
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
-    try (JobScope scope = scopes.apply(sc)) {
+    // the driver's load first (seconds for a large model, heeding no interrupt): a shutdown meanwhile has no folder
+    // to clean and no scope to wait for
+    try (TrainedModel m = loaded(driverLoad, job.checkpoint(), overrides);
+        JobScope scope = scopes.apply(sc)) {
       boolean created = prepareOutput(out);
       boolean done = false;
-      try (TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+      try {
         Diffusion d = m.diffusion();
         ShardPlan plan = ShardPlan.of(job.count(), d.samplingBatchSize(), partitions(sc, job.partitions()));
         ModelSource source =
@@ -175,18 +200,36 @@ public final class SparkDiffusion {
     return evaluate(sc, job, TaskHook.NONE);
   }
 
+  /**
+   * As {@link #evaluate(JavaSparkContext, EvalJob)}, with the driver's load of the checkpoint run by {@code driverLoad},
+   * before the shutdown hook of the job's scope (see {@link #sample(JavaSparkContext, SampleJob, DriverLoad)}).
+   *
+   * @param sc the Spark context
+   * @param job the job
+   * @param driverLoad runs the load it is given and returns its model, or null where the JVM is shutting down (the
+   *     call then throws {@link SparkJobException})
+   * @return the scores and the two Gaussians
+   */
+  public static EvalResult evaluate(JavaSparkContext sc, EvalJob job, DriverLoad driverLoad) {
+    return evaluate(sc, job, TaskHook.NONE, driverLoad);
+  }
+
   static EvalResult evaluate(JavaSparkContext sc, EvalJob job, TaskHook hook) {
+    return evaluate(sc, job, hook, DriverLoad.DIRECT);
+  }
+
+  private static EvalResult evaluate(JavaSparkContext sc, EvalJob job, TaskHook hook, DriverLoad driverLoad) {
     try {
-      return evaluateOn(sc, job, hook);
+      return evaluateOn(sc, job, hook, driverLoad);
     } catch (RuntimeException e) {
       throw SparkJobException.ifStopped(e);
     }
   }
 
-  private static EvalResult evaluateOn(JavaSparkContext sc, EvalJob job, TaskHook hook) {
+  private static EvalResult evaluateOn(JavaSparkContext sc, EvalJob job, TaskHook hook, DriverLoad driverLoad) {
     List<String> overrides = withThreads(sc, job.overrides(), job.threadsPerTask());
-    try (JobScope scope = new JobScope(sc);
-        TrainedModel m = TrainedModel.load(job.checkpoint(), overrides)) {
+    try (TrainedModel m = loaded(driverLoad, job.checkpoint(), overrides);
+        JobScope scope = new JobScope(sc)) {
       Diffusion d = m.diffusion();
       Shape shape = d.imageShape();
       // refused as diffusion eval refuses it, before any task: a diffusers folder without data, fewer than 2 real images
@@ -298,6 +341,33 @@ public final class SparkDiffusion {
     public int hashCode() {
       return 31 * partitions + fanIn;
     }
+  }
+
+  /**
+   * How the driver's load of a job's checkpoint runs: the command line's runs it under its interrupt guard, which says
+   * a Ctrl-C or SIGTERM meanwhile at once and lets the JVM go, without waiting for the load.
+   */
+  @FunctionalInterface
+  public interface DriverLoad {
+    /** The load itself, as it is. */
+    DriverLoad DIRECT = java.util.function.Supplier::get;
+
+    /**
+     * Runs the load.
+     *
+     * @param load the driver's load of the checkpoint
+     * @return its model; or null where the JVM is shutting down (a model loaded meanwhile is closed)
+     */
+    TrainedModel load(java.util.function.Supplier<TrainedModel> load);
+  }
+
+  /** The driver's model, loaded by {@code driverLoad}; a shutdown during the load is the job's cancellation. */
+  private static TrainedModel loaded(DriverLoad driverLoad, Path checkpoint, List<String> overrides) {
+    TrainedModel m = driverLoad.load(() -> TrainedModel.load(checkpoint, overrides));
+    if (m == null) {
+      throw JobScope.cancelledException(null);
+    }
+    return m;
   }
 
   /** The name of the driver's thread that fits the real images during an evaluation. */

@@ -460,4 +460,29 @@ class SparkSampleTest {
     assertTrue(Files.isDirectory(out), "the folder the caller made is not removed");
     assertEquals(List.of(), SparkTestSupport.list(out), "nothing of the failed job is left in it, its claim neither");
   }
+
+  /**
+   * The driver loads the checkpoint before it makes or claims the output folder, through the caller's {@link
+   * SparkDiffusion.DriverLoad} (the command line's interrupt guard): a Ctrl-C during that load, which heeds no
+   * interrupt, has nothing to clean up and nothing to wait for (the folder and its claim were made first: a signal then
+   * waited for the load, and a JVM that ended meanwhile left the claim, which the next run refused). A load that
+   * returns null (a shutdown meanwhile) is the job's cancellation, with nothing written.
+   */
+  @Test
+  void theDriverLoadsBeforeTheFolderIsClaimedAndANullLoadIsTheShutdownsCancellation() {
+    Path out = out("driver-load");
+    AtomicBoolean folderAtLoad = new AtomicBoolean(true);
+    SampleManifest m = SparkDiffusion.sample(sc, job("driver-load").withPartitions(1), load -> {
+      folderAtLoad.set(Files.exists(out));
+      return load.get();
+    });
+    assertFalse(folderAtLoad.get(), "the folder was not yet made when the driver loaded the checkpoint");
+    assertEquals(COUNT, m.count());
+    Path cancelled = out("driver-load-cancelled");
+    SparkJobException e = assertThrows(SparkJobException.class,
+        () -> SparkDiffusion.sample(sc, job("driver-load-cancelled"), load -> null));
+    assertEquals("the job was cancelled: the JVM is shutting down (Ctrl-C or SIGTERM?)", e.getMessage());
+    assertFalse(Files.exists(cancelled), "nothing written");
+    assertThrows(SparkJobException.class, () -> SparkDiffusion.evaluate(sc, EvalJob.of(run, 10), load -> null));
+  }
 }

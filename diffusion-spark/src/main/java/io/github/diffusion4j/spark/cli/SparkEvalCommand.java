@@ -66,11 +66,12 @@ final class SparkEvalCommand implements Callable<Integer> {
     long start = System.nanoTime();
     PrintWriter o = spec.commandLine().getOut();
     String notScored = json != null ? "nothing was written to " + json : "nothing was scored";
-    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion eval's: while Spark starts, at once; during the job (the
-    // driver's load, the tasks, the merge of their statistics, the real images' fit), once the job is cancelled; once
+    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion eval's: while Spark starts or the driver loads the
+    // checkpoint, at once; during the job (the tasks, the merge of their statistics, the real images' fit), once the job is cancelled; once
     // scored, the guard holds the JVM for the report and --json, as diffusion eval's
     try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
-      java.util.Optional<EvalResult> done = cluster.run("eval", sc -> SparkDiffusion.evaluate(sc, job),
+      java.util.Optional<EvalResult> done = cluster.run("eval",
+          sc -> SparkDiffusion.evaluate(sc, job, load -> guard.load(o, notScored, load)),
           e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s
               ? BadInputException.ofScoringCount(count, s)
               : e instanceof ScoringReferences.Unavailable u

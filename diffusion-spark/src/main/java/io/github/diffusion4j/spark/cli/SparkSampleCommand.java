@@ -77,12 +77,13 @@ final class SparkSampleCommand implements Callable<Integer> {
         cluster.shipping(), cluster.threads());
     PrintWriter o = spec.commandLine().getOut();
     long start = System.nanoTime();
-    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion sample's: while Spark starts, at once; during the job (the
-    // driver's load of the checkpoint, the tasks), once the job is cancelled and what it wrote deleted (the folder, if
+    // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion sample's: while Spark starts or the driver loads the
+    // checkpoint, at once (nothing is written yet); during the job's tasks, once the job is cancelled and what it wrote deleted (the folder, if
     // it made it: nothing is left to resume, and the same command starts again); once the manifest is written, the
     // guard holds the JVM for the report (without it the JVM could end before a word)
     try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
-      java.util.Optional<SampleManifest> done = cluster.run("sample", sc -> SparkDiffusion.sample(sc, job),
+      java.util.Optional<SampleManifest> done = cluster.run("sample",
+          sc -> SparkDiffusion.sample(sc, job, load -> guard.load(o, "nothing was written to " + out, load)),
           sampling::translate, guard, o, "nothing was written to " + out, cancelled(out));
       if (done.isEmpty()) {
         return io.github.diffusion4j.cli.DiffusionCli.FAILURE; // said under Ctrl-C or SIGTERM
