@@ -49,7 +49,9 @@ public class CoverageReport {
       CoverageBuilder b = new CoverageBuilder();
       Analyzer an = new Analyzer(loader.getExecutionDataStore(), b);
       try (var s = Files.walk(classes)) {
-        for (Path p : (Iterable<Path>) s.filter(x -> x.toString().endsWith(".class"))::iterator) {
+        // JMH's generated harness is not our code
+        for (Path p : (Iterable<Path>) s.filter(x -> x.toString().endsWith(".class")
+            && !x.toString().contains("/jmh_generated/"))::iterator) {
           try (InputStream in = Files.newInputStream(p)) {
             an.analyzeClass(in, p.toString());
           }
