@@ -75,7 +75,8 @@ final class ArrayMath {
     return total;
   }
 
-  private static float sumRun(float[] x, int from, int to) {
+  /** {@code sum(x[i])} over {@code [from, to)}, at most {@link #RUN} elements, in float chains. */
+  static float sumRun(float[] x, int from, int to) {
     float s0 = 0;
     float s1 = 0;
     float s2 = 0;
@@ -102,7 +103,7 @@ final class ArrayMath {
   }
 
   /** {@code sum((x[i] - mean)^2)} over {@code [from, to)}, at most {@link #RUN} elements, in float chains. */
-  private static float sumSquaredDeviations(float[] x, int from, int to, float mean) {
+  static float sumSquaredDeviations(float[] x, int from, int to, float mean) {
     float s0 = 0;
     float s1 = 0;
     float s2 = 0;
@@ -138,7 +139,7 @@ final class ArrayMath {
   }
 
   /** {@code sum(a[i] * (b[i] - c))} over {@code [from, to)}, at most {@link #RUN} elements, in float chains. */
-  private static float dotRun(float[] a, float[] b, float c, int from, int to) {
+  static float dotRun(float[] a, float[] b, float c, int from, int to) {
     float s0 = 0;
     float s1 = 0;
     float s2 = 0;

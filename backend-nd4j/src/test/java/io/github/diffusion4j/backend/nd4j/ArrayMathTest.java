@@ -8,12 +8,31 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link ArrayMath}'s reductions, the scalar chains and the Vector API's (built on any CPU, even where
- * {@link ArrayMath#SIMD} would not use them), against sums in double, over ranges that start and end inside a
- * vector and runs of {@value ArrayMath#RUN}.
+ * {@link ArrayMath}'s reductions, the scalar chains and the Vector API's (each built and checked on any CPU, even
+ * where {@link ArrayMath#SIMD} would use the other: the scalar chains run where the module is absent, the CPU's
+ * vectors are narrower than 256 bits or the Vector API is turned off), against sums in double, over ranges that start
+ * and end inside a vector and runs of {@value ArrayMath#RUN}.
  */
 class ArrayMathTest {
   private static final ArrayMath.Simd SIMD = Nd4jTests.simd(ArrayMath.Simd.class);
+
+  /** The scalar chains, which {@link ArrayMath}'s reductions use where {@link ArrayMath#SIMD} is null. */
+  private static final ArrayMath.Simd PLAIN = new ArrayMath.Simd() {
+    @Override
+    public float sumRun(float[] x, int from, int to) {
+      return ArrayMath.sumRun(x, from, to);
+    }
+
+    @Override
+    public float squaredDeviationsRun(float[] x, int from, int to, float mean) {
+      return ArrayMath.sumSquaredDeviations(x, from, to, mean);
+    }
+
+    @Override
+    public float dotRun(float[] a, float[] b, float c, int from, int to) {
+      return ArrayMath.dotRun(a, b, c, from, to);
+    }
+  };
 
   /**
    * Float sums of up to {@value ArrayMath#RUN} terms in chains: each chain's error is at most its length times
@@ -24,6 +43,15 @@ class ArrayMathTest {
 
   @Test
   void theVectorRunsAddUpAsTheDoubleSums() {
+    theRunsAddUpAsTheDoubleSums(SIMD, "vector");
+  }
+
+  @Test
+  void theScalarRunsAddUpAsTheDoubleSums() {
+    theRunsAddUpAsTheDoubleSums(PLAIN, "scalar");
+  }
+
+  private static void theRunsAddUpAsTheDoubleSums(ArrayMath.Simd runs, String kind) {
     Random r = new Random(5);
     float[] a = new float[3000];
     float[] b = new float[3000];
@@ -49,10 +77,10 @@ class ArrayMathTest {
         dot += a[i] * d;
         dotAbs += Math.abs(a[i] * d);
       }
-      String what = "[" + from + ", " + to + ")";
-      assertEquals(sum, SIMD.sumRun(a, from, to), TOL * abs + 1e-30, "sum of " + what);
-      assertEquals(sq, SIMD.squaredDeviationsRun(b, from, to, c), TOL * sq + 1e-30, "squared deviations of " + what);
-      assertEquals(dot, SIMD.dotRun(a, b, c, from, to), TOL * dotAbs + 1e-30, "dot of " + what);
+      String what = "[" + from + ", " + to + ") in " + kind + " chains";
+      assertEquals(sum, runs.sumRun(a, from, to), TOL * abs + 1e-30, "sum of " + what);
+      assertEquals(sq, runs.squaredDeviationsRun(b, from, to, c), TOL * sq + 1e-30, "squared deviations of " + what);
+      assertEquals(dot, runs.dotRun(a, b, c, from, to), TOL * dotAbs + 1e-30, "dot of " + what);
     }
   }
 
