@@ -57,7 +57,7 @@ import java.util.Map;
  *
  * <p><b>Memory.</b> Every array lives on a sub-manager of the backend's root manager (closed by {@link
  * #close}), and is kept out of any DJL scope open on the calling thread; arrays a method creates for its own
- * use are closed before it returns. Kernels put their constants on {@link #manager()} ({@link #constant}), so
+ * use are closed before it returns. Kernels put their constants on its manager ({@link #constant}), so
  * they live as long as the parameters.
  *
  * <p>Not thread-safe for writes: the model serialises training and state access; concurrent predictions only
@@ -135,11 +135,6 @@ final class DjlParameters implements ParameterStore {
     this.secondMoment = PtArrays.zeros(manager, size);
     this.gradient = PtArrays.zeros(manager, size);
     NDScope.unregister(weights, firstMoment, secondMoment, gradient);
-  }
-
-  /** The manager that owns the vectors, the leaves and the kernels' constants. */
-  PtNDManager manager() {
-    return manager;
   }
 
   /** An autograd leaf and what the store keeps for it. */

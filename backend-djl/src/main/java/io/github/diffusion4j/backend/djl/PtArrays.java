@@ -39,16 +39,6 @@ final class PtArrays {
   private PtArrays() {}
 
   /**
-   * DJL's shape for ours.
-   *
-   * @param shape our shape
-   * @return the same dimensions as a DJL shape
-   */
-  static ai.djl.ndarray.types.Shape shape(Shape shape) {
-    return new ai.djl.ndarray.types.Shape(dims(shape));
-  }
-
-  /**
    * The dimensions of a shape as longs.
    *
    * @param shape the shape

@@ -21,9 +21,4 @@ final class Joined implements Value {
     this.parts = parts;
     this.shape = shape;
   }
-
-  /** The number of items. */
-  int items() {
-    return parts[0].items;
-  }
 }

@@ -160,8 +160,7 @@ final class Workspace implements AutoCloseable {
   /**
    * The heap scratch of one lane of a {@link KernelPool}: what a range of a split loop works in, so that
    * lanes running at once never share an array. Lane 0 is the pass's own thread, and the workspace's
-   * {@link Workspace#chunk}, {@link Workspace#scratch}, {@link Workspace#doubles} and {@link Workspace#math}
-   * are lane 0's.
+   * {@link Workspace#chunk}, {@link Workspace#scratch} and {@link Workspace#doubles} are lane 0's.
    */
   static final class Lane {
     private final VectorMath.Scratch math = new VectorMath.Scratch();
@@ -416,15 +415,6 @@ final class Workspace implements AutoCloseable {
    */
   double[] doubles(int size) {
     return lanes[0].doubles(size);
-  }
-
-  /**
-   * Scratch for {@link VectorMath}.
-   *
-   * @return the scratch
-   */
-  VectorMath.Scratch math() {
-    return lanes[0].math();
   }
 
   /**
