@@ -30,6 +30,7 @@ public interface Pass extends AutoCloseable {
    * @param x a batch {@code [N, C, H, W]} of this backend
    * @param from the first item
    * @return the value
+   * @throws IllegalArgumentException if {@code x} is not a tensor of this backend or does not hold those items
    */
   Value input(Tensor x, int from);
 
@@ -51,6 +52,7 @@ public interface Pass extends AutoCloseable {
    * @param shape the tensor's shape, {@code [items(), item shape...]}
    * @return a new tensor owned by the calling thread's innermost scope; it stays valid after the value is
    *     released and the pass is closed
+   * @throws IllegalArgumentException if {@code shape} has another size than the value
    */
   Tensor output(Value v, Shape shape);
 
@@ -73,6 +75,8 @@ public interface Pass extends AutoCloseable {
    * @param from the first item
    * @param scale the factor, {@code 1 / (N * item size)} for the batch's mean
    * @return the loss and its gradient
+   * @throws IllegalArgumentException if {@code target} does not hold those items, or its items have another shape
+   *     than the prediction's
    */
   default Loss mse(Value prediction, Tensor target, int from, double scale) {
     throw new UnsupportedOperationException("this backend differentiates with its own autograd: use mseBackward");
@@ -87,6 +91,8 @@ public interface Pass extends AutoCloseable {
    * @param from the first item
    * @param scale the factor
    * @return the loss
+   * @throws IllegalArgumentException if {@code target} does not hold those items, or its items have another shape
+   *     than the prediction's
    */
   default double mseBackward(Value prediction, Tensor target, int from, double scale) {
     throw new UnsupportedOperationException("this backend differentiates by hand: use mse and the kernels' backward");

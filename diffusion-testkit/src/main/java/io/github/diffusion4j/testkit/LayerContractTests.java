@@ -748,6 +748,62 @@ public abstract class LayerContractTests extends BackendFixture {
   }
 
   /**
+   * A pass reads items {@code [from, from + items())} of a batch ({@link Pass#input}, the loss's target), exactly
+   * those, and refuses with an {@link IllegalArgumentException} a range the batch does not hold (past its last item,
+   * or from a negative index), a target whose items have another shape than the prediction's, and a tensor shape of
+   * another size than the value's ({@link Pass#output}), rather than reading fewer items, wrapping a negative index
+   * round or broadcasting (what libtorch's slice and subtraction would do). {@link Pass#items}, {@link Pass#training},
+   * {@link ParameterStore#layout} and {@link ParameterStore#size} answer what they were created with. Exact
+   * comparisons: the values only travel.
+   */
+  @Test
+  void passesReadTheItemsAskedForAndRefuseOthers() {
+    Network network = LayerCases.get("linear").spec().network();
+    Shape item = network.inputShape();
+    Shape outItem = network.node(network.output()).itemShape();
+    boolean manual = backend.layers().differentiation(network) == LayerBackend.Differentiation.MANUAL;
+    float[] data = GoldenCases.input(4 * item.size());
+    try (TensorScope s = t().openScope(); Pass pass = backend.layers().open(network, 3, false)) {
+      assertEquals(3, pass.items());
+      assertTrue(!pass.training(), "a pass opened for prediction");
+      io.github.diffusion4j.tensor.Tensor x = t().fromArray(data, Shape.batchOf(4, item));
+      Value v = pass.input(x, 1);
+      assertArrayEquals(java.util.Arrays.copyOfRange(data, item.size(), 4 * item.size()),
+          pass.output(v, Shape.batchOf(3, item)).toFloatArray(), "items [1, 4) of 4");
+      assertThrows(IllegalArgumentException.class, () -> pass.input(x, 2), "items [2, 5) of 4");
+      assertThrows(IllegalArgumentException.class, () -> pass.input(x, -1), "items [-1, 2) of 4");
+      assertThrows(IllegalArgumentException.class, () -> pass.output(v, Shape.batchOf(2, item)), "two items of three");
+    }
+    try (TensorScope s = t().openScope(); Pass pass = backend.layers().open(network, 3, true)) {
+      assertTrue(pass.training(), "a pass opened for training");
+      Value prediction = pass.host(GoldenCases.target(3 * outItem.size()), outItem);
+      int[] column = outItem.dims();
+      column[column.length - 1] = 1; // [..., 1]: a subtraction that broadcasts would take it
+      for (Shape target : List.of(Shape.batchOf(3, Shape.of(column)), Shape.batchOf(3, Shape.of(outItem.size())),
+          Shape.batchOf(2, outItem))) {
+        io.github.diffusion4j.tensor.Tensor y = t().fromArray(GoldenCases.input(target.size()), target);
+        assertThrows(IllegalArgumentException.class, () -> {
+          if (manual) {
+            pass.mse(prediction, y, 0, 1);
+          } else {
+            pass.mseBackward(prediction, y, 0, 1);
+          }
+        }, "a target " + target + " for a prediction of 3 items " + outItem);
+      }
+    }
+    Map<String, int[]> layout = LayerCases.get("linear").spec().parameterShapes();
+    try (ParameterStore store = backend.layers().parameters(layout)) {
+      assertEquals(List.copyOf(layout.keySet()), List.copyOf(store.layout().keySet()), "the names, in order");
+      int size = 0;
+      for (Map.Entry<String, int[]> e : layout.entrySet()) {
+        assertArrayEquals(e.getValue(), store.layout().get(e.getKey()), e.getKey());
+        size += Shape.of(e.getValue()).size();
+      }
+      assertEquals(size, store.size());
+    }
+  }
+
+  /**
    * {@link ParameterStore}'s moving average, as its Javadoc says: before it starts it reads as
    * the weights, the first update starts it there, a write starts it at the values written, and a vector of another
    * length is refused. Exact comparisons: {@code 0.5 * w + 0.5 * w} is {@code w} in any precision.

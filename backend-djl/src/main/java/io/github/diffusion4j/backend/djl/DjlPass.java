@@ -10,6 +10,7 @@ import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.ThreadConfinement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -194,6 +195,19 @@ final class DjlPass implements Pass {
     return DjlTensor.of(backend, t, t.shape(), what).nd();
   }
 
+  /**
+   * A batch of this backend that holds the pass's items from {@code from} (libtorch's slice would clamp a range
+   * past the end to the items there are, and count a negative start from the end).
+   */
+  private PtNDArray items(Tensor t, int from, String what) {
+    PtNDArray a = array(t, what);
+    if (from < 0 || from + items > t.shape().batch()) {
+      throw new IllegalArgumentException(
+          "djl: " + what + " " + t.shape() + " has no items [" + from + ", " + (from + items) + ")");
+    }
+    return a;
+  }
+
   /** Whether the pass covers every item of a batch from {@code from}. */
   private boolean whole(Tensor t, int from) {
     return from == 0 && items == t.shape().batch();
@@ -202,7 +216,7 @@ final class DjlPass implements Pass {
   /** The batch itself (borrowed, never closed by the pass) or a view of the pass's items. */
   @Override
   public Value input(Tensor x, int from) {
-    PtNDArray a = array(x, "input");
+    PtNDArray a = items(x, from, "input");
     return whole(x, from) ? new NdValue(a, false) : value(JniUtils.slice(a, 0, from, from + items, 1));
   }
 
@@ -226,6 +240,10 @@ final class DjlPass implements Pass {
   @Override
   public Tensor output(Value v, Shape shape) {
     NdValue value = (NdValue) v;
+    if (shape.size() != value.array.size()) {
+      throw new IllegalArgumentException(
+          "djl: a value of " + value.array.size() + " floats cannot be a tensor " + shape);
+    }
     PtNDArray a;
     if (training || !value.owned) {
       a = JniUtils.detachGradient(value.array);
@@ -261,7 +279,7 @@ final class DjlPass implements Pass {
       throw new IllegalStateException("djl: mseBackward in a pass that libtorch does not record");
     }
     gradMode(false); // the loss and its gradient are computed, not recorded
-    PtNDArray d = JniUtils.sub(nd(prediction), target(target, from));
+    PtNDArray d = JniUtils.sub(nd(prediction), target(prediction, target, from));
     double loss = squaredSum(d, target) * scale;
     if (parameters == null) {
       d.close();
@@ -289,15 +307,24 @@ final class DjlPass implements Pass {
     if (!training || recording) {
       throw new IllegalStateException("djl: mse outside a training pass differentiated by hand");
     }
-    PtNDArray d = JniUtils.sub(nd(prediction), target(target, from));
+    PtNDArray d = JniUtils.sub(nd(prediction), target(prediction, target, from));
     double loss = squaredSum(d, target) * scale;
     scaleForParameters(d, scale);
     return new Loss(loss, value(d));
   }
 
-  /** The pass's items of a target batch. */
-  private PtNDArray target(Tensor target, int from) {
-    PtNDArray all = array(target, "target");
+  /**
+   * The pass's items of a target batch, whose items have the prediction's shape (libtorch's subtraction would
+   * broadcast a target of one column over the prediction's).
+   */
+  private PtNDArray target(Value prediction, Tensor target, int from) {
+    PtNDArray all = items(target, from, "target");
+    long[] p = nd(prediction).getShape().getShape();
+    long[] t = PtArrays.dims(target.shape());
+    if (!Arrays.equals(p, 1, p.length, t, 1, t.length)) {
+      throw new IllegalArgumentException("djl: target items " + target.shape().item()
+          + " do not match the prediction's " + Arrays.toString(Arrays.copyOfRange(p, 1, p.length)));
+    }
     return whole(target, from) ? all : JniUtils.slice(all, 0, from, from + items, 1);
   }
 
