@@ -49,6 +49,8 @@ public interface LayerBackend {
    * @param parameters the store created for the network by this backend
    * @return the kernel
    * @throws UnsupportedOperationException if this backend lacks the node's layer kind
+   * @throws IllegalArgumentException if the store is not one of this backend's, or lacks a parameter the node reads
+   *     or holds it with another number of values than the network's shape of it
    */
   Kernel kernel(Network network, Node node, ParameterStore parameters);
 

@@ -804,6 +804,33 @@ public abstract class LayerContractTests extends BackendFixture {
   }
 
   /**
+   * {@link LayerBackend#kernel} refuses, with an {@link IllegalArgumentException}, a store of another backend and a
+   * store that does not hold the node's parameters at their shapes (one without them, one whose weight has fewer
+   * rows), rather than reading another entry's values or past the store's end.
+   */
+  @Test
+  void kernelsRefuseAStoreWithoutTheirParameters() {
+    Network network = LayerCases.get("linear").spec().network();
+    Node lin = network.nodes().stream().filter(n -> n.layer() instanceof Layer.Linear).findFirst().orElseThrow();
+    Map<String, int[]> layout = LayerCases.get("linear").spec().parameterShapes();
+    LinkedHashMap<String, int[]> without = new LinkedHashMap<>(layout);
+    without.remove("lin.weight");
+    without.remove("lin.bias");
+    LinkedHashMap<String, int[]> fewerRows = new LinkedHashMap<>(layout);
+    fewerRows.put("lin.weight", new int[] {12, 144});
+    try (ReferenceBackend ref = new ReferenceBackend(); ParameterStore other = ref.layers().parameters(layout)) {
+      assertThrows(IllegalArgumentException.class, () -> backend.layers().kernel(network, lin, other),
+          "a store of the reference backend");
+    }
+    for (Map<String, int[]> bad : List.of(without, fewerRows)) {
+      try (ParameterStore store = backend.layers().parameters(bad)) {
+        assertThrows(IllegalArgumentException.class, () -> backend.layers().kernel(network, lin, store),
+            "a store of " + bad.keySet() + " with lin.weight " + java.util.Arrays.toString(bad.get("lin.weight")));
+      }
+    }
+  }
+
+  /**
    * {@link ParameterStore}'s moving average, as its Javadoc says: before it starts it reads as
    * the weights, the first update starts it there, a write starts it at the values written, and a vector of another
    * length is refused. Exact comparisons: {@code 0.5 * w + 0.5 * w} is {@code w} in any precision.

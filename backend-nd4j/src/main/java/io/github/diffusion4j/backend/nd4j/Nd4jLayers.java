@@ -107,6 +107,10 @@ final class Nd4jLayers implements LayerBackend {
       throw new IllegalArgumentException("parameters " + parameters + " were not created by this nd4j backend");
     }
     Layer layer = node.layer();
+    Map<String, int[]> shapes = network.parameterShapes();
+    for (String name : layer.parameterNames()) {
+      p.requireEntry(name, shapes.get(name));
+    }
     List<Shape> in = new ArrayList<>();
     for (int i : node.inputs()) {
       in.add(network.node(i).itemShape());

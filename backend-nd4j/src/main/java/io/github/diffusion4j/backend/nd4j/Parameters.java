@@ -2,6 +2,7 @@ package io.github.diffusion4j.backend.nd4j;
 
 import io.github.diffusion4j.nn.ParameterStore;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -53,10 +54,7 @@ final class Parameters implements ParameterStore {
     long total = 0;
     for (Map.Entry<String, int[]> e : layout.entrySet()) {
       offsets.put(e.getKey(), (int) total);
-      long k = 1;
-      for (int d : e.getValue()) {
-        k *= d;
-      }
+      long k = count(e.getValue());
       total += k;
       if (total > Nd4jBackend.MAX_BUFFER_FLOATS) {
         throw new IllegalArgumentException("more than " + Nd4jBackend.MAX_BUFFER_FLOATS
@@ -88,6 +86,37 @@ final class Parameters implements ParameterStore {
   private FloatBuffer buffer(Buffer b) {
     checkOpen();
     return buffers[b.ordinal()];
+  }
+
+  /** The number of values of a shape. */
+  private static long count(int[] shape) {
+    long k = 1;
+    for (int d : shape) {
+      k *= d;
+    }
+    return k;
+  }
+
+  /**
+   * Checks that the store holds an entry a layer reads, with as many values as the network's shape of it: the
+   * layer's kernel reads that many from the entry's offset, so a smaller entry would be read past its end (into
+   * the next entry, or past the vectors).
+   *
+   * @param name the entry's state-dict name
+   * @param shape the network's shape of it
+   * @throws IllegalArgumentException naming the entry if the store lacks it or it has another number of values
+   */
+  void requireEntry(String name, int[] shape) {
+    int[] have = layout.get(name);
+    if (have == null) {
+      throw new IllegalArgumentException("the parameter store has no entry '" + name
+          + "' that the network reads; compile a network against a store of its layout");
+    }
+    if (count(have) != count(shape)) {
+      throw new IllegalArgumentException("the parameter store's entry '" + name + "' is " + Arrays.toString(have)
+          + ", but the network reads it as " + Arrays.toString(shape)
+          + "; compile a network against a store of its layout");
+    }
   }
 
   /**
