@@ -554,6 +554,18 @@ public abstract class LayerContractTests extends BackendFixture {
     }
 
     /**
+     * A ReLU that no layer before it applies (it reads a reshape, not a linear layer), in a network of linear layers,
+     * reshapes and activations only, which a backend may differentiate by hand (the golden relu case reads a
+     * convolution). Against the reference only: a finite-difference step of 1e-2 moves some of the 432 values across
+     * ReLU's kink.
+     */
+    @Test
+    void aReluThatNoLayerAppliesInANetworkOfLinearLayers() {
+      check("reshape_relu", LayerCases.IMAGE, layout("lin", new int[] {144, 144}),
+          (b, x) -> b.relu(b.reshape(b.linear("lin", b.reshape(x, Shape.of(144)), 144), LayerCases.IMAGE)), false);
+    }
+
+    /**
      * Size-keeping 3x3 convolutions on planes of 64x64 (a backend may run large planes without columns), 17x17 (odd:
      * the last tile of a Winograd form is partial) and 16x16 with 16 channels (a Winograd F(4x4, 3x3) form).
      */
