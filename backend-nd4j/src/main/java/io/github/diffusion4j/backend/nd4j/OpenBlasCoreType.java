@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Chooses OpenBLAS's kernels before its library loads.
@@ -57,11 +59,7 @@ final class OpenBlasCoreType {
     if (fromEnv != null && !fromEnv.isBlank()) {
       return fromEnv + " (from " + ENV + ")";
     }
-    String property = System.getProperty(PROPERTY, "").strip();
-    if (property.equalsIgnoreCase(AUTO)) {
-      return "auto-detected";
-    }
-    Optional<String> choice = property.isEmpty() ? choose(cpuFlags()) : Optional.of(property);
+    Optional<String> choice = choice(System.getProperty(PROPERTY, ""), OpenBlasCoreType::cpuFlags);
     if (choice.isEmpty()) {
       return "auto-detected";
     }
@@ -76,6 +74,22 @@ final class OpenBlasCoreType {
       }
     }
     return "auto-detected";
+  }
+
+  /**
+   * The core type to set for a value of the system property {@value #PROPERTY}: none for {@code auto} (in any
+   * case), the value itself for any other, and for none (blank) the one the CPU's flags call for ({@link #choose}).
+   *
+   * @param property the property's value, blank if unset
+   * @param flags the CPU's feature flags, read only for a blank property
+   * @return the core type, or empty to leave OpenBLAS's detection alone
+   */
+  static Optional<String> choice(String property, Supplier<Set<String>> flags) {
+    String p = property.strip();
+    if (p.equalsIgnoreCase(AUTO)) {
+      return Optional.empty();
+    }
+    return p.isEmpty() ? choose(flags.get()) : Optional.of(p);
   }
 
   /**
@@ -106,13 +120,24 @@ final class OpenBlasCoreType {
       return Set.of();
     }
     try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      return lines
-          .filter(l -> l.startsWith("flags"))
-          .findFirst()
-          .map(l -> Set.<String>copyOf(Arrays.asList(l.substring(l.indexOf(':') + 1).strip().split("\\s+"))))
-          .orElse(Set.of());
+      return flags(lines);
     } catch (IOException | RuntimeException e) {
       return Set.of();
     }
+  }
+
+  /**
+   * The feature flags of the first processor in the text of {@code /proc/cpuinfo}: the words after the colon of
+   * its first line that starts with {@code flags}.
+   *
+   * @param cpuinfo the file's lines
+   * @return the flags, empty if no line starts with {@code flags}
+   */
+  static Set<String> flags(Stream<String> cpuinfo) {
+    return cpuinfo
+        .filter(l -> l.startsWith("flags"))
+        .findFirst()
+        .map(l -> Set.<String>copyOf(Arrays.asList(l.substring(l.indexOf(':') + 1).strip().split("\\s+"))))
+        .orElse(Set.of());
   }
 }

@@ -193,6 +193,8 @@ class Nd4jBackendProviderTest {
     assertTrue(reason.contains("UnsatisfiedLinkError: no jnind4jcpu in java.library.path"), reason);
     assertTrue(reason.contains("org.nd4j:nd4j-native"), reason);
     assertTrue(reason.contains("classifier"), reason);
+    String bare = NativeRuntime.reason(new ExceptionInInitializerError(new UnsatisfiedLinkError()));
+    assertTrue(bare.contains("(UnsatisfiedLinkError); add org.nd4j:nd4j-native"), "a cause without a message: " + bare);
   }
 
   /** No writable folder to unpack into (read-only home, java.io.tmpdir missing) is named as such, not as missing jars. */
@@ -205,6 +207,10 @@ class Nd4jBackendProviderTest {
     assertTrue(reason.contains("-Dorg.bytedeco.javacpp.cachedir=DIR"), reason);
     assertFalse(reason.contains("classifier"), reason);
     assertFalse(NativeRuntime.unpackingFailed(new UnsatisfiedLinkError("no jnind4jcpu in java.library.path")));
+    assertTrue(NativeRuntime.unpackingFailed(
+        new RuntimeException(new java.nio.file.AccessDeniedException("/home/u/.javacpp/cache"))), "a file system error");
+    assertTrue(NativeRuntime.unpackingFailed(new IllegalStateException("set org.bytedeco.javacpp.cachedir")),
+        "a message that names the property");
   }
 
   @Test
@@ -214,6 +220,47 @@ class Nd4jBackendProviderTest {
     assertEquals(Optional.of("Haswell"), OpenBlasCoreType.choose(Set.of("sse3", "avx", "avx2", "fma")));
     assertEquals(Optional.of("Haswell"), OpenBlasCoreType.choose(Set.of("avx2", "fma", "avx512f")));
     assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of("sse3", "avx")));
+    assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of("avx", "avx2")), "AVX2 without FMA");
+    assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of("avx", "fma")), "FMA without AVX2");
     assertEquals(Optional.empty(), OpenBlasCoreType.choose(Set.of()));
+  }
+
+  /**
+   * The flags come from the first processor's {@code flags} line of {@code /proc/cpuinfo} (checked on its text, as
+   * the file of this machine is one CPU's): the words after its colon, not the {@code vmx flags} or {@code bugs}
+   * lines nor a later processor's; none where the file has no such line (an ARM CPU's lists {@code Features}).
+   */
+  @Test
+  void theCpuFlagsAreTheFirstProcessorsFlagsLine() {
+    String cpuinfo = """
+        processor\t: 0
+        model name\t: AMD Ryzen 9 9950X 16-Core Processor
+        flags\t\t: fpu sse3 avx2 fma avx512f  avx512cd
+        vmx flags\t: vnmi preemption_timer
+        bugs\t\t: sysret_ss_attrs
+        
+        processor\t: 1
+        flags\t\t: fpu sse3
+        """;
+    assertEquals(Set.of("fpu", "sse3", "avx2", "fma", "avx512f", "avx512cd"),
+        OpenBlasCoreType.flags(cpuinfo.lines()));
+    assertEquals(Set.of(), OpenBlasCoreType.flags("processor\t: 0\nFeatures\t: fp asimd evtstrm\n".lines()));
+  }
+
+  /**
+   * The system property {@value OpenBlasCoreType#PROPERTY}: {@code auto}, in any case and with spaces, leaves
+   * OpenBLAS's detection alone; another value is the core type whatever the CPU; unset, the CPU's flags choose (and
+   * are read only then).
+   */
+  @Test
+  void theCoreTypePropertyOverridesTheFlags() {
+    Set<String> haswell = Set.of("avx2", "fma");
+    assertEquals(Optional.empty(), OpenBlasCoreType.choice(" Auto ", () -> haswell));
+    assertEquals(Optional.of("Zen"), OpenBlasCoreType.choice(" Zen", () -> haswell));
+    assertEquals(Optional.of("Haswell"), OpenBlasCoreType.choice("", () -> haswell));
+    assertEquals(Optional.empty(), OpenBlasCoreType.choice("  ", Set::of));
+    assertEquals(Optional.of("Zen"), OpenBlasCoreType.choice("Zen", () -> {
+      throw new AssertionError("the flags are read only without a value");
+    }));
   }
 }
