@@ -201,7 +201,18 @@ final class InnerProduct {
     if (forcedRoute == Route.ADDMM) {
       return new Choice(Route.ADDMM, null);
     }
-    String failure = selfCheck(manager, ops);
+    return decide(forcedRoute, selfCheck(manager, ops));
+  }
+
+  /**
+   * The choice for a forced route other than addmm (or none) and the self-check's result.
+   *
+   * @param forcedRoute {@link Route#ONEDNN} or null
+   * @param failure what failed the self-check first, or null if it passed
+   * @return oneDNN if the self-check passed, else addmm with the failure
+   * @throws IllegalStateException if oneDNN is forced and failed the self-check
+   */
+  static Choice decide(Route forcedRoute, String failure) {
     if (failure != null && forcedRoute == Route.ONEDNN) {
       throw new IllegalStateException("djl: system property " + PROPERTY + "=onednn, but oneDNN's inner products "
           + "failed the self-check on this CPU: " + failure + " (use addmm or leave the property unset)");

@@ -139,4 +139,24 @@ class InnerProductTest extends DjlBackendTest {
       assertThrows(IllegalStateException.class, () -> InnerProduct.choose(root, ops, "onednn"));
     }
   }
+
+  /**
+   * What a CPU whose oneDNN fails the self-check gets, on any CPU: libtorch's addmm with the failure named in {@code
+   * diffusion info}, and a forced oneDNN refused naming the property and the failure; oneDNN where it passes.
+   */
+  @Test
+  void aFailedSelfCheckChoosesAddmmAndRefusesAForcedOneDnn() {
+    String failure = "forward with bias of [8, 72] x [40, 72]^T: element 3 is 1.5, expected 2.5";
+    InnerProduct.Choice auto = InnerProduct.decide(null, failure);
+    assertEquals(InnerProduct.Route.ADDMM, auto.route());
+    assertEquals(failure, auto.failure());
+    assertTrue(auto.describe().contains("failed the self-check on this CPU: " + failure), auto.describe());
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> InnerProduct.decide(InnerProduct.Route.ONEDNN, failure));
+    assertTrue(e.getMessage().contains(InnerProduct.PROPERTY + "=onednn") && e.getMessage().contains(failure),
+        e.getMessage());
+    assertEquals(new InnerProduct.Choice(InnerProduct.Route.ONEDNN, null), InnerProduct.decide(null, null));
+    assertEquals(new InnerProduct.Choice(InnerProduct.Route.ONEDNN, null),
+        InnerProduct.decide(InnerProduct.Route.ONEDNN, null));
+  }
 }
