@@ -68,10 +68,6 @@ final class DjlPass implements Pass {
    * @param confinement closed with the pass
    */
   DjlPass(DjlBackend backend, int items, boolean training, boolean recording, ThreadConfinement confinement) {
-    if (recording && !training) {
-      confinement.close();
-      throw new IllegalArgumentException("djl: only a training pass is recorded");
-    }
     this.confinement = confinement;
     this.backend = backend;
     this.items = items;

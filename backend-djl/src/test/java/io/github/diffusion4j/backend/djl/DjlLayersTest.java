@@ -513,6 +513,38 @@ class DjlLayersTest extends DjlBackendTest {
     }
   }
 
+  /**
+   * A training pass has one loss: {@link Pass#mse} where the kernels differentiate by hand, {@link Pass#mseBackward}
+   * where libtorch records; the other is refused, and both in a prediction pass, naming why (not a libtorch error, nor
+   * a loss whose gradient no backward pass would feed).
+   */
+  @Test
+  void aPassRefusesTheLossOfTheOtherDifferentiation() {
+    Network byHand = Probe.handDifferentiated().network();
+    Network recorded = Probe.everyKind().network();
+    assertLossRefused(byHand, true, false, "does not record");
+    assertLossRefused(recorded, true, true, "outside a training pass differentiated by hand");
+    assertLossRefused(byHand, false, true, "outside a training pass differentiated by hand");
+    assertLossRefused(byHand, false, false, "does not record");
+  }
+
+  /** Opens a pass of two items and calls the loss of one kind on a prediction of zeros, expecting a refusal. */
+  private void assertLossRefused(Network network, boolean training, boolean byHand, String why) {
+    Shape out = network.node(network.output()).itemShape();
+    try (TensorScope s = backend.openScope(); Pass pass = backend.layers().open(network, 2, training)) {
+      Tensor target = backend.zeros(Shape.batchOf(2, out));
+      var prediction = pass.host(new float[2 * out.size()], out);
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
+        if (byHand) {
+          pass.mse(prediction, target, 0, 1);
+        } else {
+          pass.mseBackward(prediction, target, 0, 1);
+        }
+      }, (byHand ? "mse" : "mseBackward") + " in a " + (training ? "training" : "prediction") + " pass");
+      assertTrue(e.getMessage().contains(why), e.getMessage());
+    }
+  }
+
   @Test
   void thePassMemoryIsASystemPropertyInMib() {
     assertEquals(2048L << 20, PassMemory.parse(DjlLayers.PASS_MEMORY_PROPERTY, null));
