@@ -79,41 +79,29 @@ final class Kernels {
   }
 
   /**
-   * {@code r[i] = x[i] op s}: a tensor and a scalar (a NaN scalar makes every value NaN, as IEEE says).
+   * {@code r[i] = x[i] + s} or {@code x[i] * s}: a tensor and a scalar (a NaN scalar makes every value NaN, as IEEE
+   * says). Only these two: {@code Tensor}'s {@code sub} and {@code div} of a scalar are its defaults on them.
    *
-   * @param op the operation
+   * @param multiply whether to multiply, else add
    * @param x the tensor's values
    * @param v the scalar
    * @param r result
    * @param n element count
    */
-  static void apply(Arithmetic op, FloatBuffer x, float v, FloatBuffer r, int n) {
+  static void apply(boolean multiply, FloatBuffer x, float v, FloatBuffer r, int n) {
     float[][] s = SCRATCH.get();
     float[] hx = s[0];
     float[] hr = s[2];
     for (int off = 0; off < n; off += CHUNK) {
       int len = Math.min(CHUNK, n - off);
       x.get(off, hx, 0, len);
-      switch (op) {
-        case ADD -> {
-          for (int i = 0; i < len; i++) {
-            hr[i] = hx[i] + v;
-          }
+      if (multiply) {
+        for (int i = 0; i < len; i++) {
+          hr[i] = hx[i] * v;
         }
-        case SUB -> {
-          for (int i = 0; i < len; i++) {
-            hr[i] = hx[i] - v;
-          }
-        }
-        case MUL -> {
-          for (int i = 0; i < len; i++) {
-            hr[i] = hx[i] * v;
-          }
-        }
-        case DIV -> {
-          for (int i = 0; i < len; i++) {
-            hr[i] = hx[i] / v;
-          }
+      } else {
+        for (int i = 0; i < len; i++) {
+          hr[i] = hx[i] + v;
         }
       }
       r.put(off, hr, 0, len);

@@ -149,12 +149,12 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
 
   @Override
   public Tensor add(double s) {
-    return arithmetic(Kernels.Arithmetic.ADD, s);
+    return scalar(false, s);
   }
 
   @Override
   public Tensor mul(double s) {
-    return arithmetic(Kernels.Arithmetic.MUL, s);
+    return scalar(true, s);
   }
 
   /** {@code this op other}, elementwise. */
@@ -166,11 +166,11 @@ final class Nd4jTensor implements Tensor, ScopeStack.Resource {
     return r;
   }
 
-  /** {@code this op s}, elementwise. */
-  private Nd4jTensor arithmetic(Kernels.Arithmetic op, double s) {
+  /** {@code this * s} or {@code this + s}, elementwise. */
+  private Nd4jTensor scalar(boolean multiply, double s) {
     FloatBuffer x = buffer();
     Nd4jTensor r = uninitialized();
-    Kernels.apply(op, x, (float) s, r.buffer(), shape.size());
+    Kernels.apply(multiply, x, (float) s, r.buffer(), shape.size());
     return r;
   }
 
