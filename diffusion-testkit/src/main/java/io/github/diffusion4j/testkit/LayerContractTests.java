@@ -553,6 +553,15 @@ public abstract class LayerContractTests extends BackendFixture {
           (b, x) -> b.silu(b.groupNorm("gn", b.conv("pre", x, 4, 1, 1, NONE), 2, 1e-5)));
     }
 
+    /** A linear layer without a bias (the golden cases' have one), after a convolution so its input gradient counts. */
+    @Test
+    void aLinearLayerWithoutABias() {
+      LinkedHashMap<String, int[]> layout = layout("pre", new int[] {4, 4, 1, 1});
+      layout.put("lin.weight", new int[] {144, 144});
+      check("linear_no_bias", layout, (b, x) -> b.reshape(
+          b.linear("lin", b.reshape(b.conv("pre", x, 4, 1, 1, NONE), Shape.of(144)), 144, false), LayerCases.IMAGE));
+    }
+
     /**
      * A ReLU that no layer before it applies (it reads a reshape, not a linear layer), in a network of linear layers,
      * reshapes and activations only, which a backend may differentiate by hand (the golden relu case reads a
