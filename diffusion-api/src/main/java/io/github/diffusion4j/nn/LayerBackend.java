@@ -58,9 +58,10 @@ public interface LayerBackend {
    * Opens a pass on the calling thread.
    *
    * @param network the network it evaluates
-   * @param items how many items
+   * @param items how many items, at least one
    * @param training whether a backward pass follows
    * @return the pass
+   * @throws IllegalArgumentException if {@code items} is less than one
    */
   Pass open(Network network, int items, boolean training);
 

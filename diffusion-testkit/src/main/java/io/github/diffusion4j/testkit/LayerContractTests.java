@@ -773,7 +773,7 @@ public abstract class LayerContractTests extends BackendFixture {
    * those, and refuses with an {@link IllegalArgumentException} a range the batch does not hold (past its last item,
    * or from a negative index), a target whose items have another shape than the prediction's, and a tensor shape of
    * another size than the value's ({@link Pass#output}), rather than reading fewer items, wrapping a negative index
-   * round or broadcasting (what libtorch's slice and subtraction would do). {@link Pass#items}, {@link Pass#training},
+   * round or broadcasting (what libtorch's slice and subtraction would do); a pass of no items is refused too. {@link Pass#items}, {@link Pass#training},
    * {@link ParameterStore#layout} and {@link ParameterStore#size} answer what they were created with. Exact
    * comparisons: the values only travel.
    */
@@ -784,6 +784,7 @@ public abstract class LayerContractTests extends BackendFixture {
     Shape outItem = network.node(network.output()).itemShape();
     boolean manual = backend.layers().differentiation(network) == LayerBackend.Differentiation.MANUAL;
     float[] data = GoldenCases.input(4 * item.size());
+    assertThrows(IllegalArgumentException.class, () -> backend.layers().open(network, 0, false).close(), "no items");
     try (TensorScope s = t().openScope(); Pass pass = backend.layers().open(network, 3, false)) {
       assertEquals(3, pass.items());
       assertTrue(!pass.training(), "a pass opened for prediction");

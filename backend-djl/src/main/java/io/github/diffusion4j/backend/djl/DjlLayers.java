@@ -151,6 +151,9 @@ final class DjlLayers implements LayerBackend {
    */
   @Override
   public Pass open(Network network, int items, boolean training) {
+    if (items < 1) {
+      throw new IllegalArgumentException("djl: a pass needs at least one item, got " + items);
+    }
     backend.checkOpen();
     backend.useOnThisThread();
     boolean manual = differentiation(network) == Differentiation.MANUAL;
