@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -164,6 +165,66 @@ class Nd4jThreadsTest {
     SplitSampling.assertEqualUpToRounding("U-Net", sample(1, unet, 3, 10), sample(2, unet, 3, 10));
   }
 
+  /**
+   * A split while another thread's split holds the workers (two passes at once), and a split after the pool is
+   * closed, run every range on the calling thread, each once and with its own lane (whose scratch it uses): the
+   * ranges a split on the workers runs, so the results are the same. The other split is held inside its range by a
+   * latch, not by time.
+   */
+  @Test
+  void aSplitWhileTheWorkersAreBusyRunsItsRangesOnItsCaller() throws Exception {
+    KernelPool pool = new KernelPool(2, "test-busy");
+    Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    List<String> free = ranges(pool, threads);
+    assertEquals(2, threads.size(), "a free pool's split runs on the caller and a worker");
+    CountDownLatch inside = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Thread other = new Thread(() -> pool.split(100, 1, (lane, from, to) -> {
+      if (lane == 0) {
+        inside.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }));
+    other.start();
+    try {
+      inside.await();
+      threads.clear();
+      assertEquals(free, ranges(pool, threads), "while another split runs");
+      assertEquals(Set.of(Thread.currentThread()), threads, "while another split runs");
+    } finally {
+      release.countDown();
+      other.join();
+    }
+    pool.close();
+    threads.clear();
+    assertEquals(free, ranges(pool, threads), "after close");
+    assertEquals(Set.of(Thread.currentThread()), threads, "after close");
+  }
+
+  /**
+   * The ranges of a split of 101 outputs, as {@code lane:from-to} in lane order, with the threads that ran them
+   * added to {@code threads}; asserts that every output was covered once.
+   */
+  private static List<String> ranges(KernelPool pool, Set<Thread> threads) {
+    Map<Integer, String> byLane = new ConcurrentHashMap<>();
+    int[] covered = new int[101];
+    pool.split(101, 10, (lane, from, to) -> {
+      threads.add(Thread.currentThread());
+      byLane.put(lane, lane + ":" + from + "-" + to);
+      for (int i = from; i < to; i++) {
+        covered[i]++;
+      }
+    });
+    for (int c : covered) {
+      assertEquals(1, c);
+    }
+    return new ArrayList<>(new java.util.TreeMap<>(byLane).values());
+  }
+
   @Test
   void poolSplitsOverItsLanesAndRethrows() {
     try (KernelPool pool = new KernelPool(2, "test-kernels")) {
@@ -209,17 +270,17 @@ class Nd4jThreadsTest {
     }
   }
 
-  /**
-   * A thread under {@link KernelPool#confine()} runs its splits as one range on lane 0, itself, while another
-   * thread's splits still use both lanes; confinements nest, closing twice does nothing, and after the last
-   * is closed the thread's splits use both lanes again.
-   */
   /** Throws {@code t} whatever its type, as code compiled without checked exceptions may. */
   @SuppressWarnings("unchecked")
   private static <T extends Throwable> void sneaky(Throwable t) throws T {
     throw (T) t;
   }
 
+  /**
+   * A thread under {@link KernelPool#confine()} runs its splits as one range on lane 0, itself, while another
+   * thread's splits still use both lanes; confinements nest, closing twice does nothing, and after the last
+   * is closed the thread's splits use both lanes again.
+   */
   @Test
   void aConfinedThreadRunsItsSplitsAlone() throws Exception {
     try (KernelPool pool = new KernelPool(2, "test-confine")) {
