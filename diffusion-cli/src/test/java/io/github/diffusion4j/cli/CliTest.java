@@ -217,6 +217,46 @@ class CliTest {
   }
 
   /**
+   * The demo end to end (its Ctrl-C is ReliabilityCliTest's): it trains, samples with DDIM and DDPM, scores both, prints
+   * each report, writes every file it names, quality.json holding the two reports it printed, and exits 0.
+   */
+  @Test
+  void demoTrainsSamplesScoresAndWritesTheRunFolder() throws IOException {
+    Path out = dir.resolve("demo-full");
+    Result r = cli("demo", "--backend", "reference", "--out-dir", out.toString(), "--count", "4", "--set",
+        "data.train_size=128", "--set", "data.eval_size=16", "--set", "model.hidden=8", "--set", "training.epochs=1",
+        "--set", "training.batch_size=64", "--set", "schedule.num_train_timesteps=10", "--set",
+        "sampling.num_inference_steps=3");
+    assertEquals(0, r.code(), r.all());
+    Path run;
+    try (var runs = Files.list(out)) {
+      run = runs.findFirst().orElseThrow();
+    }
+    assertTrue(run.getFileName().toString().startsWith("demo-"), run.toString());
+    for (String f : List.of("config.yaml", "samples.png", "samples-ddpm.png", "denoise.gif", "loss.png", "metrics.jsonl",
+        "quality.json", "images", "checkpoints/step-00000002/model.safetensors")) {
+      assertTrue(Files.exists(run.resolve(f)), f + ": " + r.all());
+    }
+    assertTrue(ImageIO.read(run.resolve("samples-ddpm.png").toFile()).getWidth() > 0, "samples-ddpm.png is a PNG");
+    List<String> lines = r.out().lines().toList();
+    assertTrue(lines.contains("run folder: " + run.toAbsolutePath()), r.out());
+    assertTrue(lines.contains("done: " + run.toAbsolutePath()), r.out());
+    String ddim = lines.get(indexOfRowStarting(lines, "ddim 3 steps") + 1);
+    String ddpm = lines.get(indexOfRowStarting(lines, "ddpm 10 steps") + 1);
+    assertTrue(ddim.startsWith("{") && ddpm.startsWith("{"), r.out());
+    assertEquals("{\"ddim\": " + ddim + ", \"ddpm\": " + ddpm + "}\n", Files.readString(run.resolve("quality.json")));
+  }
+
+  private static int indexOfRowStarting(List<String> lines, String label) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).startsWith(label + " ")) {
+        return i;
+      }
+    }
+    throw new AssertionError("no row " + label + " in " + lines);
+  }
+
+  /**
    * {@code demo --count} whose scoring would not fit the heap is refused before anything is trained, as eval refuses
    * it before sampling (the demo trained, sampled twice, then ran out of memory while scoring, exit 1).
    */
@@ -257,6 +297,44 @@ class CliTest {
     Result foreign = cli("train", "-c", tiny, "--run-dir", stray.toString());
     assertBad(foreign, "holds files a run does not write (notes.txt)");
     assertFalse(foreign.out().contains("data train"), foreign.out());
+  }
+
+  /**
+   * {@code train --resume} with no output.name and no --run-dir continues the run under output.dir whose checkpoints
+   * folder changed last, passing over a folder without checkpoints; with none there it is bad input naming the folder.
+   */
+  @Test
+  void resumeWithoutANameContinuesTheNewestRunUnderTheOutputFolder() throws IOException {
+    String tiny = dir.resolve("tiny.yaml").toString();
+    Path runs = dir.resolve("newest");
+    Files.createDirectories(runs.resolve("no-checkpoints"));
+    assertBad(cli("train", "-c", tiny, "--set", "output.dir=" + runs, "--set", "output.name=", "--resume"),
+        "--resume: no run with checkpoints under " + runs.toAbsolutePath() + "; give --run-dir DIR or set output.name");
+    for (String name : List.of("older", "newer", "oldest")) {
+      Result r = cli("train", "-c", tiny, "--set", "output.dir=" + runs, "--set", "output.name=" + name, "--no-samples");
+      assertEquals(0, r.code(), r.all());
+    }
+    long now = System.currentTimeMillis(); // the order set apart from when each finished
+    assertTrue(runs.resolve("oldest/checkpoints").toFile().setLastModified(now - 300_000));
+    assertTrue(runs.resolve("older/checkpoints").toFile().setLastModified(now - 200_000));
+    assertTrue(runs.resolve("newer/checkpoints").toFile().setLastModified(now - 100_000));
+    assertTrue(runs.resolve("no-checkpoints").toFile().setLastModified(now));
+    Result resumed = cli("train", "-c", tiny, "--set", "output.dir=" + runs, "--set", "output.name=", "--resume",
+        "--no-samples", "--set", "training.epochs=3");
+    assertEquals(0, resumed.code(), resumed.all());
+    assertTrue(resumed.out().contains("done: " + runs.resolve("newer").toAbsolutePath()), resumed.out());
+    assertTrue(Files.exists(runs.resolve("newer/checkpoints/step-00000012")), resumed.out());
+    assertFalse(Files.exists(runs.resolve("older/checkpoints/step-00000012")));
+    assertFalse(Files.exists(runs.resolve("oldest/checkpoints/step-00000012")));
+  }
+
+  /** {@code info --load NAME} creates the backend and describes it after the listing. */
+  @Test
+  void infoLoadsTheBackendItIsAskedFor() {
+    Result r = cli("info", "--load", "reference");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("samplers:"), "the listing first: " + r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("loaded reference: ")), r.out());
   }
 
   @Test
