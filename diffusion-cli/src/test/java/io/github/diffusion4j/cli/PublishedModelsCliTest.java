@@ -142,6 +142,11 @@ class PublishedModelsCliTest {
     r = cli("export", "--checkpoint", mine.toString(), "--out", exported.toString(), "--backend", "reference");
     assertEquals(0, r.code(), r.all());
     assertTrue(DiffusersFolder.isDiffusersFolder(exported));
+    // the bound needs evaluation images, which a diffusers folder has none of: the line says how to give them
+    CliTest.assertBad(cli("eval", "--bpd", "--checkpoint", exported.toString(), "--backend", "reference", "--out",
+        dir.resolve("bpd").toString()), "--checkpoint " + exported + ": a diffusers folder has no evaluation images; "
+        + "give them: --set data.kind=folder --set data.root=DIR --set data.eval_root=DIR (docs/data.md)");
+    assertFalse(Files.exists(dir.resolve("bpd")), "no folder made for it");
     Path a = dir.resolve("a.npy");
     Path b = dir.resolve("b.npy");
     assertEquals(0, cli("sample", "--checkpoint", mine.toString(), "--backend", "reference", "--steps", "3", "--count", "2",
