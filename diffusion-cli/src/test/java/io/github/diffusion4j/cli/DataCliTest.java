@@ -92,6 +92,38 @@ class DataCliTest {
     assertEquals(0, cli("data", "check", root.toString()).code(), "every image usable: exit 0");
   }
 
+  /**
+   * A folder without sub-folders has no classes, and says so; images directly in a folder that has class folders are
+   * counted apart; bad files past {@code --show N} are counted, not named; with every file bad, no sizes or colours.
+   */
+  @Test
+  void checkTellsAFlatFolderLooseImagesAndBadFilesPastShow() {
+    Path flat = dir.resolve("flat");
+    for (int i = 0; i < 3; i++) {
+      TestImages.write(flat.resolve(i + ".png"), TestImages.gray(8, 8, 10 * i));
+    }
+    Result r = cli("data", "check", flat.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("images: 3 files, 3 usable\n  classes: none (no sub-folders)\n"), r.out());
+
+    Path mixed = folder(false);
+    TestImages.write(mixed.resolve("loose.png"), TestImages.gray(8, 8, 1));
+    TestImages.write(mixed.resolve("loose2.png"), TestImages.gray(8, 8, 2));
+    r = cli("data", "check", mixed.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("  classes: 2 (cats 12, dogs 4; 2 directly in the folder (no class))\n"), r.out());
+
+    Path broken = dir.resolve("broken");
+    for (int i = 0; i < 3; i++) {
+      TestImages.write(broken.resolve(i + ".png"), new byte[0]);
+    }
+    r = cli("data", "check", broken.toString(), "--show", "1");
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.out().contains("  sizes: -\n  colour: -\n  unusable: 3\n    "), r.out());
+    assertTrue(r.out().contains("is empty (0 bytes), not an image\n    ... and 2 more (--show N lists more)\n"), r.out());
+    assertEquals(1, r.out().lines().filter(l -> l.endsWith("not an image")).count(), r.out());
+  }
+
   @Test
   void checkReadsCifarBatches() {
     Path root = dir.resolve("cifar/cifar-10-batches-bin");
@@ -103,6 +135,11 @@ class DataCliTest {
     assertTrue(r.out().contains("classes: 10 (airplane 1, automobile 2, bird 0,"), r.out());
     assertTrue(r.out().contains("record 4 of 4: label 42 is outside 0..9"), r.out());
     assertTrue(r.out().contains("test: no test_batch.bin (training will have no evaluation set)"), r.out());
+    TestImages.cifarBatch(root.resolve("test_batch.bin"), 3, 3);
+    r = cli("data", "check", dir.resolve("cifar").toString());
+    assertTrue(r.out().contains("test: 2 records, 2 usable"), r.out());
+    assertTrue(r.out().contains("classes: 10 (airplane 0, automobile 0, bird 0, cat 2,"), r.out());
+    assertFalse(r.out().contains("test: no test_batch.bin"), r.out());
   }
 
   @Test
