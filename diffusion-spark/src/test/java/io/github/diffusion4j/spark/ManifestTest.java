@@ -69,6 +69,12 @@ class ManifestTest {
     Files.writeString(file, good.replace("\"count\" : 10,", "\"count\" : \"ten\","));
     e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
     assertEquals(file + ": count: expected an integer, got \"ten\"", e.getMessage());
+    Files.writeString(file, good.replace("\"sampler\" : \"ddim\",", "\"sampler\" : 5,"));
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": sampler: expected a string, got 5", e.getMessage());
+    Files.writeString(file, good.replace("\"sampler\" : \"ddim\",", ""));
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertEquals(file + ": sampler: missing", e.getMessage());
     Files.writeString(file, "not json");
     e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
     assertTrue(e.getMessage().startsWith(file + ": not JSON"), e.getMessage());
@@ -124,6 +130,34 @@ class ManifestTest {
     Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
     e = assertThrows(IllegalStateException.class, () -> m.verify(out));
     assertEquals(shard + ": is not a regular file (a FIFO, socket or device)", e.getMessage());
+  }
+
+  /**
+   * A PNG shard is a folder of plain files: a missing folder, a file in its place and a folder inside it are named;
+   * a writer's temporary file in it is passed over, in its size and its hash.
+   */
+  @Test
+  void verifyOfAPngShardWantsAFolderOfPlainFilesAndPassesOverTemporaries() throws IOException {
+    SampleManifest m = new SampleManifest(4, 7, List.of(3, 5, 5), SampleFormat.PNG, 4, "ddim", 20, "nd4j", 2, "/ck",
+        Map.of("model.safetensors", HASH), List.of(new ShardResult(0, 0, 4, "part-0", 5, HASH)));
+    Path out = Files.createDirectories(dir.resolve("png"));
+    Path shard = out.resolve("part-0");
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard + ": no such folder", e.getMessage());
+    Files.writeString(shard, "12345");
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard + ": is not a folder", e.getMessage());
+    Files.delete(shard);
+    Files.createDirectories(shard.resolve("inner"));
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard.resolve("inner") + ": is not a regular file (a symbolic link, folder, FIFO or device)",
+        e.getMessage());
+    Files.delete(shard.resolve("inner"));
+    Files.writeString(shard.resolve("0.png"), "12345");
+    Files.writeString(shard.resolve(".tmp-1.png"), "a killed writer's temporary");
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out)); // the 5 bytes counted, their hash not HASH
+    assertTrue(e.getMessage().startsWith(shard + ": does not match manifest.json (5 bytes, SHA-256 "), e.getMessage());
+    assertTrue(e.getMessage().endsWith("; expected 5 bytes, 0123456789ab...)"), e.getMessage());
   }
 
   @Test
