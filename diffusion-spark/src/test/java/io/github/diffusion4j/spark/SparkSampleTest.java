@@ -431,6 +431,10 @@ class SparkSampleTest {
         () -> SparkDiffusion.sample(sc, job("full")));
     assertEquals(full.toAbsolutePath() + ": not empty; give a new or empty folder for the shards", e.getMessage());
     assertEquals(List.of("other.txt"), SparkTestSupport.list(full));
+    Path file = Files.writeString(out("a-file"), "mine");
+    e = assertThrows(IllegalArgumentException.class, () -> SparkDiffusion.sample(sc, job("a-file")));
+    assertEquals(file.toAbsolutePath() + ": is a file; give a new or empty folder for the shards", e.getMessage());
+    assertEquals("mine", Files.readString(file));
   }
 
   @Test
