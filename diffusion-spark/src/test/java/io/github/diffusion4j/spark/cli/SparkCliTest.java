@@ -165,6 +165,8 @@ class SparkCliTest {
         + ": not empty");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x").toString()), "--out "
         + full.resolve("x") + ": is a file");
+    assertBad(cli("spark", "sample", "--checkpoint", ck, "--out", full.resolve("x/shards").toString()), "--out "
+        + full.resolve("x/shards") + ": " + full.resolve("x").toAbsolutePath() + " is a file");
     assertBad(cli("spark", "sample", "--checkpoint", dir.resolve("nope").toString(), "--master", m, "--out",
         dir.resolve("b").toString()), dir.resolve("nope") + ": no such checkpoint folder");
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--steps", "31", "--out",
