@@ -224,6 +224,23 @@ class DataCliTest {
     CliTest.assertBad(gradients, "data.kind is gradients; the image cache is used by folder and cifar10");
   }
 
+  /** {@code data bench --keep-cache} keeps the cache it built and says where; the only folder under the cache root. */
+  @Test
+  void benchKeepsItsCacheWhenAsked() throws IOException {
+    Result r = cli("data", "bench", "-c", config(folder(false)).toString(), "--images", "10", "--steps", "3", "--warmup",
+        "1", "--reps", "1", "--gather-batches", "20", "--set", "training.epochs=20", "--keep-cache");
+    assertEquals(0, r.code(), r.all());
+    List<Path> kept;
+    try (Stream<Path> left = Files.list(dir.resolve("runs/.data-cache"))) {
+      kept = left.toList();
+    }
+    assertEquals(1, kept.size(), kept.toString());
+    assertTrue(r.out().lines().anyMatch(l -> l.equals("cache kept in " + kept.get(0).toAbsolutePath())), r.out());
+    try (Stream<Path> files = Files.walk(kept.get(0))) {
+      assertTrue(files.anyMatch(Files::isRegularFile), "the cache's files are there");
+    }
+  }
+
   /** Steps that the configured epochs cannot give are refused before the copy and the timing (it was after both). */
   @Test
   void benchRefusesStepsTheEpochsCannotGiveBeforeTiming() throws IOException {
