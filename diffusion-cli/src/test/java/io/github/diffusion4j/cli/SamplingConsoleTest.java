@@ -51,6 +51,23 @@ class SamplingConsoleTest {
   }
 
   /**
+   * A plan of more steps than frames keeps every ceil(steps / frames)-th step and the last (12 steps, 5 frames: x_T,
+   * then steps 2, 5, 8 and 11, counted from 0), so the GIF spreads over the whole walk.
+   */
+  @Test
+  void aPlanLongerThanTheFramesKeepsEvenlySpreadStepsAndTheLast() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(12));
+    Sampler ddpm = new DdpmSampler(sch, PredictionType.EPSILON, VarianceType.FIXED_SMALL, SampleClipping.NONE, REF);
+    SamplingRequest all = SamplingRequest.of(2, Shape.of(1, 2, 2), 17, Timesteps.full(12));
+    SamplingConsole console = new SamplingConsole("ddpm", false, 1, 5).batches(1);
+    try (TensorScope scope = REF.openScope()) {
+      ddpm.sample(GaussianOracle.of(sch, 0.1, 0.5, REF), REF, all, console);
+    }
+    assertEquals(List.of(-1, 2, 5, 8, 11), console.frameSteps());
+    assertEquals(5, console.frames().size());
+  }
+
+  /**
    * The bar's clock starts before the first step: started after it (as before), the first step's time was missing from
    * the elapsed time and the ETA, and a DDIM-2 run of a 256x256 model showed "1/2 steps (0:00:00 / 0:00:00)".
    */
