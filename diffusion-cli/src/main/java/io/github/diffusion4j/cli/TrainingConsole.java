@@ -27,10 +27,6 @@ final class TrainingConsole implements TrainingListener {
   /** The rate of the last logged step, shown on the bar (NaN before the first log). */
   private double lastRate = Double.NaN;
 
-  TrainingConsole(PrintWriter out, boolean terminal) {
-    this(out, terminal, false);
-  }
-
   /**
    * A console.
    *
