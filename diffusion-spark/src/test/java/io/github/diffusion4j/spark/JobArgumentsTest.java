@@ -35,5 +35,16 @@ class JobArgumentsTest {
         assertThrows(IllegalArgumentException.class,
             () -> new EvalJob(CK, List.of(), 2, 1, 0, Shipping.AUTO, -1)).getMessage());
     assertEquals(1, EvalJob.of(CK, 2).seed(), "seed 1, as diffusion eval");
+    assertEquals("checkpoint and shipping are required", assertThrows(IllegalArgumentException.class,
+        () -> new EvalJob(CK, List.of(), 2, 1, 0, null, 0)).getMessage());
+  }
+
+  /** Each {@code with} changes its own value only, and a job's overrides are its own copy. */
+  @Test
+  void anEvalJobsWithersChangeOneValue() {
+    List<String> overrides = new java.util.ArrayList<>(List.of("backend=djl"));
+    EvalJob job = new EvalJob(CK, List.of(), 300, 5, 0, Shipping.PATH, 2).withPartitions(3).withOverrides(overrides);
+    overrides.add("threads=4");
+    assertEquals(new EvalJob(CK, List.of("backend=djl"), 300, 5, 3, Shipping.PATH, 2), job);
   }
 }
