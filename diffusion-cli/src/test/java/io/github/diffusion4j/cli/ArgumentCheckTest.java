@@ -52,6 +52,17 @@ class ArgumentCheckTest {
   }
 
   @Test
+  void exportAndConvertNameAnUnknownFormatAndAFileThatIsNotThere() throws IOException {
+    String out = dir.resolve("o").toString();
+    assertBad(cli("export", "--checkpoint", dir.resolve("ck").toString(), "--out", out, "--format", "onnx"),
+        "--format onnx: supported is diffusers");
+    assertBad(cli("convert", dir.resolve("nope.ckpt").toString(), "--out", out), dir.resolve("nope.ckpt") + ": no such file");
+    Path folder = Files.createDirectories(dir.resolve("model.ckpt"));
+    assertBad(cli("convert", folder.toString(), "--out", out), folder + ": not a file");
+    assertFalse(Files.exists(dir.resolve("o")), "nothing written");
+  }
+
+  @Test
   void aSetOfAKeyTheCommandTakesFromItsOwnOptionIsRefusedNotDropped() {
     // these were dropped silently: sample --set sampling.count=3 wrote 64 images, --set seed=7 the seed 0's
     String none = dir.resolve("no-checkpoint").toString(); // refused before the checkpoint is read

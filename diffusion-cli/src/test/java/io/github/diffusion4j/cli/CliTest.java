@@ -328,6 +328,15 @@ class CliTest {
     assertFalse(Files.exists(runs.resolve("oldest/checkpoints/step-00000012")));
   }
 
+  /** {@code export} of a model diffusers has no pipeline for (the MLP) is bad input naming the kinds it takes; no folder. */
+  @Test
+  void exportOfAnMlpNamesTheKindsItTakesAndWritesNothing() {
+    Path out = dir.resolve("mlp-export");
+    assertBad(cli("export", "--checkpoint", run.toString(), "--out", out.toString()), "--checkpoint " + run
+        + ": model.kind mlp has no diffusers UNet2DModel equivalent; supported are unet2d, ddpm and unet");
+    assertFalse(Files.exists(out), "no folder");
+  }
+
   /** {@code info --load NAME} creates the backend and describes it after the listing. */
   @Test
   void infoLoadsTheBackendItIsAskedFor() {
