@@ -472,6 +472,9 @@ class CliTest {
         "--init " + dir.resolve("none.png") + ": no such file or folder");
     Path text = Files.writeString(dir.resolve("notes.png"), "hello world");
     assertBad(cli("sample", "--checkpoint", run.toString(), "--init", text.toString()), "is not an image");
+    Path noImages = Files.createDirectories(dir.resolve("no-init-images"));
+    assertBad(cli("sample", "--checkpoint", run.toString(), "--init", noImages.toString()),
+        "--init " + noImages.toAbsolutePath() + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files");
   }
 
   /** A mask file: white where {@code white(x, y)}, black elsewhere; RGB or gray. */
