@@ -451,6 +451,37 @@ class SparkSampleTest {
     assertEquals(claimed, SparkTestSupport.list(out), "the refused job left the first job's folder as it was");
   }
 
+  /**
+   * A shard its task reported written that the driver cannot see (executors writing to storage of their own, not
+   * shared with the driver) fails the job with a line naming the shard and what the folder must be; no manifest, and
+   * the folder the job made is removed. Made here by shard 1's task, which removes shard 0 once that is written and
+   * before shard 1 is (both run at once on the two slots).
+   */
+  @Test
+  void aShardTheDriverCannotSeeFailsTheJobNamingIt() {
+    Path out = out("unshared");
+    String first = out.toAbsolutePath().resolve(SampleFormat.NPY.shardName(0)).toString();
+    TaskHook hideFirst = (shard, done) -> {
+      if (shard.index() == 1 && done >= shard.count()) {
+        Path p = Path.of(first);
+        long deadline = System.nanoTime() + 120_000_000_000L; // shard 0 is as long as this one: it ends about now
+        try {
+          while (!Files.exists(p) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+          }
+          Files.delete(p);
+        } catch (IOException | InterruptedException e) {
+          throw new IllegalStateException("shard 0 was not written within two minutes", e);
+        }
+      }
+    };
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> SparkDiffusion.sample(sc, job("unshared").withPartitions(2), hideFirst));
+    assertEquals(first + ": reported written by its task but not visible to the driver; the output folder must be on "
+        + "storage the driver and every executor share", e.getMessage());
+    assertFalse(Files.exists(out), "the folder the job made is removed");
+  }
+
   @Test
   void aFailedJobIntoTheCallersEmptyFolderEmptiesItAndKeepsIt() throws IOException {
     Path out = out("given");
