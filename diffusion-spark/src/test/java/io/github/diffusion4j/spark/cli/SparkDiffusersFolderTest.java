@@ -2,6 +2,7 @@ package io.github.diffusion4j.spark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.io.DiffusersFolder;
 import io.github.diffusion4j.io.SchedulerConfig;
@@ -106,6 +107,39 @@ class SparkDiffusersFolderTest {
       assertEquals(2, r.code(), r.all());
       assertEquals(withoutLoadNotice(single.err()), withoutLoadNotice(r.err()));
     }
+  }
+
+  /**
+   * {@code spark eval} of a model scored against real images (a folder of pictures, not the gradients) reports the
+   * Frechet distance alone, as {@code eval} does: the gradient and corner metrics mean nothing for other images. One
+   * sampling batch is one shard, so the report is eval's to the digit.
+   */
+  @Test
+  void evalAgainstPicturesReportsTheFrechetDistanceAloneAsDiffusionEvalDoes() throws IOException {
+    Path pictures = Files.createDirectories(dir.resolve("pictures"));
+    for (int i = 0; i < 4; i++) {
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      for (int y = 0; y < 8; y++) {
+        for (int x = 0; x < 8; x++) {
+          img.setRGB(x, y, (30 * i + 20 * x) << 16 | (25 * y) << 8 | 60 * i);
+        }
+      }
+      javax.imageio.ImageIO.write(img, "png", pictures.resolve(i + ".png").toFile());
+    }
+    List<String> args = new java.util.ArrayList<>(List.of("eval", "--checkpoint", pipeline.toString(), "--backend",
+        "nd4j", "--steps", "2", "--count", "4", "--set", "data.kind=folder", "--set", "data.root=" + pictures, "--set",
+        "data.cache_dir=" + dir.resolve("pictures-cache")));
+    SparkTestSupport.Cli single = SparkTestSupport.cli(args.toArray(String[]::new));
+    assertEquals(0, single.code(), single.all());
+    args.add(0, "spark");
+    args.addAll(List.of("--master", SparkTestSupport.MASTER));
+    SparkTestSupport.Cli r = SparkTestSupport.cli(args.toArray(String[]::new));
+    assertEquals(0, r.code(), r.all());
+    String expected = single.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+    String got = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+    assertTrue(got.matches("\\{\"frechet\": [0-9.E-]+, \"gradient_residual\": null, \"corner_ks_pooled\": null, "
+        + "\"corner_ks_mean\": null, \"corner_ks\": null, \"sample_count\": 4}"), got);
+    assertEquals(expected, got);
   }
 
   /**
