@@ -21,6 +21,8 @@ class JobArgumentsTest {
     assertEquals("threads per task must be at least 1 (or 0 for spark.task.cpus), got -1",
         assertThrows(IllegalArgumentException.class, () -> SampleJob.of(CK, 1, OUT).withThreadsPerTask(-1))
             .getMessage());
+    assertEquals("checkpoint, out, format and shipping are required", assertThrows(IllegalArgumentException.class,
+        () -> SampleJob.of(CK, 1, null)).getMessage());
     SampleJob ok = SampleJob.of(CK, 1, OUT).withPartitions(0).withThreadsPerTask(0);
     assertEquals(0, ok.seed(), "seed 0, as diffusion sample");
   }

@@ -42,5 +42,16 @@ class ShardPlanTest {
         List.of(new ShardPlan.Shard(0, 0, 4), new ShardPlan.Shard(1, 0, 4), new ShardPlan.Shard(2, 4, 6))));
     assertThrows(IllegalArgumentException.class, () -> ShardPlan.of(0, 4, 1));
     assertThrows(IllegalArgumentException.class, () -> ShardPlan.of(10, 4, 0));
+    // the records' own checks, which a plan built by hand meets first
+    assertEquals("shard 0: first 0, count 0", assertThrows(IllegalArgumentException.class,
+        () -> new ShardPlan.Shard(0, 0, 0)).getMessage());
+    assertEquals("shard -1: first 0, count 4", assertThrows(IllegalArgumentException.class,
+        () -> new ShardPlan.Shard(-1, 0, 4)).getMessage());
+    assertEquals("shard 0: first -4, count 4", assertThrows(IllegalArgumentException.class,
+        () -> new ShardPlan.Shard(0, -4, 4)).getMessage());
+    assertEquals("count and batch size must be at least 1, got 10 and 0", assertThrows(IllegalArgumentException.class,
+        () -> new ShardPlan(10, 0, List.of(new ShardPlan.Shard(0, 0, 10)))).getMessage());
+    assertEquals("count and batch size must be at least 1, got 0 and 4", assertThrows(IllegalArgumentException.class,
+        () -> new ShardPlan(0, 4, List.of())).getMessage());
   }
 }
