@@ -275,6 +275,12 @@ public final class DiffusionCli {
       }
     }
     String message = ErrorReporting.oneLine(shown.getMessage());
+    if (message.equals("Missing required subcommand")) { // picocli's, for a command that is only a group
+      // a bare 'diffusion' (or 'diffusion -v'): the commands there are, as 'diffusion data' and 'diffusion spark' say
+      List<String> names = shown.getCommandLine().getSubcommands().keySet().stream()
+          .filter(n -> !n.equals("help") && !n.equals("generate-completion")).toList();
+      message += ": " + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+    }
     if (shown instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
       List<String> s = u.getSuggestions();
       message += " (did you mean " + String.join(", ", s.subList(0, Math.min(3, s.size()))) + "?)";

@@ -337,6 +337,18 @@ class CliTest {
     assertFalse(Files.exists(out), "no folder");
   }
 
+  /**
+   * {@code diffusion} without a command (with an option only, too) names the commands, as {@code diffusion data} names
+   * its subcommands (it said only "Missing required subcommand").
+   */
+  @Test
+  void noCommandNamesTheCommands() {
+    String commands = "Missing required subcommand: demo, train, sample, interpolate, eval, info, config, data, export "
+        + "or convert";
+    assertBad(cli(), commands);
+    assertBad(cli("--verbose"), commands);
+  }
+
   /** {@code info --load NAME} creates the backend and describes it after the listing. */
   @Test
   void infoLoadsTheBackendItIsAskedFor() {
