@@ -96,17 +96,26 @@ class SparkDiffusersFolderTest {
         List.of("--set", "data.kind=folder", "--set", "data.root=" + one, "--set",
             "data.cache_dir=" + dir.resolve("cache")));
     for (List<String> more : cases) {
-      List<String> args = new java.util.ArrayList<>(List.of("eval", "--checkpoint", pipeline.toString(), "--backend",
-          "nd4j", "--steps", "2", "--count", "4"));
-      args.addAll(more);
-      SparkTestSupport.Cli single = SparkTestSupport.cli(args.toArray(String[]::new));
-      assertEquals(2, single.code(), single.all());
-      args.add(0, "spark");
-      args.addAll(List.of("--master", SparkTestSupport.MASTER));
-      SparkTestSupport.Cli r = SparkTestSupport.cli(args.toArray(String[]::new));
-      assertEquals(2, r.code(), r.all());
-      assertEquals(withoutLoadNotice(single.err()), withoutLoadNotice(r.err()));
+      SparkTestSupport.Cli[] both = evalOnBoth(more, 2);
+      assertEquals(withoutLoadNotice(both[0].err()), withoutLoadNotice(both[1].err()));
     }
+  }
+
+  /**
+   * {@code eval}, then {@code spark eval}, of the diffusers folder (2 steps, 4 samples) with {@code more} options; each
+   * must exit with {@code code}.
+   */
+  private SparkTestSupport.Cli[] evalOnBoth(List<String> more, int code) {
+    List<String> args = new java.util.ArrayList<>(List.of("eval", "--checkpoint", pipeline.toString(), "--backend",
+        "nd4j", "--steps", "2", "--count", "4"));
+    args.addAll(more);
+    SparkTestSupport.Cli single = SparkTestSupport.cli(args.toArray(String[]::new));
+    assertEquals(code, single.code(), single.all());
+    args.add(0, "spark");
+    args.addAll(List.of("--master", SparkTestSupport.MASTER));
+    SparkTestSupport.Cli r = SparkTestSupport.cli(args.toArray(String[]::new));
+    assertEquals(code, r.code(), r.all());
+    return new SparkTestSupport.Cli[] {single, r};
   }
 
   /**
@@ -126,15 +135,10 @@ class SparkDiffusersFolderTest {
       }
       javax.imageio.ImageIO.write(img, "png", pictures.resolve(i + ".png").toFile());
     }
-    List<String> args = new java.util.ArrayList<>(List.of("eval", "--checkpoint", pipeline.toString(), "--backend",
-        "nd4j", "--steps", "2", "--count", "4", "--set", "data.kind=folder", "--set", "data.root=" + pictures, "--set",
-        "data.cache_dir=" + dir.resolve("pictures-cache")));
-    SparkTestSupport.Cli single = SparkTestSupport.cli(args.toArray(String[]::new));
-    assertEquals(0, single.code(), single.all());
-    args.add(0, "spark");
-    args.addAll(List.of("--master", SparkTestSupport.MASTER));
-    SparkTestSupport.Cli r = SparkTestSupport.cli(args.toArray(String[]::new));
-    assertEquals(0, r.code(), r.all());
+    SparkTestSupport.Cli[] both = evalOnBoth(List.of("--set", "data.kind=folder", "--set", "data.root=" + pictures,
+        "--set", "data.cache_dir=" + dir.resolve("pictures-cache")), 0);
+    SparkTestSupport.Cli single = both[0];
+    SparkTestSupport.Cli r = both[1];
     String expected = single.out().strip().lines().reduce((a, b) -> b).orElseThrow();
     String got = r.out().strip().lines().reduce((a, b) -> b).orElseThrow();
     assertTrue(got.matches("\\{\"frechet\": [0-9.E-]+, \"gradient_residual\": null, \"corner_ks_pooled\": null, "
