@@ -69,7 +69,7 @@ final class SparkEvalCommand implements Callable<Integer> {
     // Ctrl-C (SIGINT) or SIGTERM says one line, as diffusion eval's: while Spark starts or the driver loads the
     // checkpoint, at once; during the job (the tasks, the merge of their statistics, the real images' fit), once the job is cancelled; once
     // scored, the guard holds the JVM for the report and --json, as diffusion eval's
-    try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
+    try (InterruptGuard guard = ClusterOptions.guard()) { // the job's own shutdown hook cancels it
       java.util.Optional<EvalResult> done = cluster.run("eval",
           sc -> SparkDiffusion.evaluate(sc, job, load -> guard.load(o, notScored, load)),
           e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s

@@ -81,7 +81,7 @@ final class SparkSampleCommand implements Callable<Integer> {
     // checkpoint, at once (nothing is written yet); during the job's tasks, once the job is cancelled and what it wrote deleted (the folder, if
     // it made it: nothing is left to resume, and the same command starts again); once the manifest is written, the
     // guard holds the JVM for the report (without it the JVM could end before a word)
-    try (InterruptGuard guard = new InterruptGuard(() -> { })) { // the job's own shutdown hook cancels it
+    try (InterruptGuard guard = ClusterOptions.guard()) { // the job's own shutdown hook cancels it
       java.util.Optional<SampleManifest> done = cluster.run("sample",
           sc -> SparkDiffusion.sample(sc, job, load -> guard.load(o, "nothing was written to " + out, load)),
           sampling::translate, guard, o, "nothing was written to " + out, cancelled(out));

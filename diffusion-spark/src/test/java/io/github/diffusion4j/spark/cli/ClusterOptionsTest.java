@@ -156,4 +156,25 @@ class ClusterOptionsTest {
     assertFalse(ran[0], "no job ran");
     assertEquals("interrupted; nothing was written to DIR", text.toString().strip());
   }
+
+  /**
+   * A signal quiets Spark's task scheduler: its "Task N failed 1 times; aborting job" (a task launched on the executor
+   * that Spark's shutdown stops) would stand beside the command's own line on about half of the Ctrl-Cs.
+   */
+  @Test
+  void aSignalQuietsTheTaskSchedulersLog() {
+    org.apache.logging.log4j.Logger log = org.apache.logging.log4j.LogManager.getLogger(ClusterOptions.TASK_SCHEDULER_LOG);
+    org.apache.logging.log4j.Level before = log.getLevel();
+    // the command line's level for it (log4j2-cli.properties; the tests log at another)
+    org.apache.logging.log4j.core.config.Configurator.setLevel(ClusterOptions.TASK_SCHEDULER_LOG,
+        org.apache.logging.log4j.Level.ERROR);
+    try (io.github.diffusion4j.cli.InterruptGuard guard = ClusterOptions.guard()) {
+      assertTrue(log.isErrorEnabled(), "before a signal");
+      guard.signalled(); // what the guard's shutdown hook does first
+      assertFalse(log.isErrorEnabled(), "after it, off");
+    } finally {
+      org.apache.logging.log4j.core.config.Configurator.setLevel(ClusterOptions.TASK_SCHEDULER_LOG, before);
+      Thread.interrupted(); // whatever interrupt the simulated signal left on this thread
+    }
+  }
 }
