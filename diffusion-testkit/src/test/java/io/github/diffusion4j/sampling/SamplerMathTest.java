@@ -707,6 +707,78 @@ class SamplerMathTest {
     }
     assertEquals(live, REF.liveTensors());
   }
+
+  /**
+   * A failure on the caller's own slice reaches the caller too, once both slices' steps have ended; where both
+   * slices fail, the caller's failure is thrown with the helper's suppressed in it (neither is lost). Every tensor is
+   * released and both confinements are closed.
+   */
+  @Test
+  void aFailureOnTheCallersSliceOrOnBothReachesTheCallerWithTheOtherSuppressed() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddpm = samplers(sch).get(0);
+    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    String caller = Thread.currentThread().getName();
+    for (boolean both : new boolean[] {false, true}) {
+      TwoThreads two = new TwoThreads();
+      int live = REF.liveTensors();
+      try (TensorScope scope = REF.openScope()) {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ddpm.sample((x, t) -> {
+          String name = Thread.currentThread().getName();
+          if (t[0] < 20 && (name.equals(caller) || both)) {
+            throw new IllegalStateException("model failed on " + name);
+          }
+          return oracle.predict(x, t);
+        }, two, r));
+        assertEquals("model failed on " + caller, e.getMessage(), "both " + both);
+        assertEquals(both ? List.of("model failed on diffusion4j-slice") : List.of(),
+            java.util.Arrays.stream(e.getSuppressed()).map(Throwable::getMessage).toList(), "both " + both);
+      }
+      assertEquals(live, REF.liveTensors(), "every tensor of the failed run is released, both " + both);
+      assertEquals(4, two.confinements.size(), two.confinements.toString());
+      assertEquals("close " + caller, two.confinements.get(3));
+    }
+  }
+
+  /**
+   * An interrupt of the caller during a batch split over two threads ends the run before the next step, as with one
+   * thread: the helper's step is interrupted too and awaited, the caller stays interrupted, everything is released, and
+   * the next run on the same threads gives the one-thread samples.
+   */
+  @Test
+  void anInterruptDuringASplitBatchEndsTheRunBeforeTheNextStep() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
+    Sampler ddpm = samplers(sch).get(0);
+    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    String caller = Thread.currentThread().getName();
+    TwoThreads two = new TwoThreads();
+    int live = REF.liveTensors();
+    List<Integer> callerSteps = new ArrayList<>();
+    try (TensorScope scope = REF.openScope()) {
+      java.util.concurrent.CancellationException e = assertThrows(java.util.concurrent.CancellationException.class,
+          () -> ddpm.sample((x, t) -> {
+            if (Thread.currentThread().getName().equals(caller)) {
+              callerSteps.add(t[0]);
+              if (callerSteps.size() == 3) {
+                Thread.currentThread().interrupt();
+              }
+            }
+            return oracle.predict(x, t);
+          }, two, r));
+      assertTrue(Thread.interrupted(), "the interrupt is kept");
+      assertEquals("sampler 'ddpm': interrupted before step 4 of 13", e.getMessage());
+      assertEquals(3, callerSteps.size(), "no step after the interrupted one");
+    }
+    assertEquals(live, REF.liveTensors(), "every tensor of the interrupted run is released");
+    assertEquals(4, two.confinements.size(), two.confinements.toString());
+    try (TensorScope scope = REF.openScope()) {
+      assertArrayEquals(ddpm.sample(oracle, REF, r).toFloatArray(), ddpm.sample(oracle, two, r).toFloatArray());
+    }
+    assertEquals(live, REF.liveTensors());
+  }
+
   /**
    * Without a listener that reads the predicted {@code x_0} (none, or one whose {@code readsPredictedX0()} is
    * false) the built-in samplers skip it: the listener sees null for it, the samples are the same bits as with a
