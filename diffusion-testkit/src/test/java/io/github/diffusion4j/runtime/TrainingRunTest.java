@@ -405,6 +405,62 @@ class TrainingRunTest {
     }
   }
 
+  /**
+   * An existing run folder without checkpoints (a run killed before its first) is refused for a resume before
+   * anything is created in it: no checkpoints or images folder appears, and the lock is let go.
+   */
+  @Test
+  void resumingAFolderWithoutCheckpointsIsRefusedAndCreatesNothing() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    Files.createDirectories(a.root());
+    try (Diffusion d = open()) {
+      CheckpointException c = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, a));
+      assertEquals(a.checkpoints().toAbsolutePath() + ": no checkpoint to resume from (a relative output.dir is "
+          + "resolved against the working folder); start the run without --resume", c.getMessage());
+      try (Stream<Path> files = Files.list(a.root())) {
+        assertEquals(List.of(), files.filter(f -> !f.getFileName().toString().startsWith(".")).toList(),
+            "the refused resume created nothing but its lock file");
+      }
+      try (TrainingRun run = TrainingRun.start(d, a)) {
+        assertEquals(0, run.startsFrom().step(), "the folder was let go: a new run starts in it");
+      }
+    }
+  }
+
+  /**
+   * A run that diverges says whether a checkpoint survives it: none where it diverged before its first, else the
+   * last good one, which is kept as it was and loads.
+   */
+  @Test
+  void aDivergedRunNamesTheLastGoodCheckpointOrSaysThereIsNone() throws IOException {
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    try (Diffusion d = open("training.learning_rate=1e38"); TrainingRun run = TrainingRun.start(d, a)) {
+      io.github.diffusion4j.training.TrainingDivergedException e =
+          assertThrows(io.github.diffusion4j.training.TrainingDivergedException.class, run::run);
+      assertTrue(e.getMessage().endsWith("; no checkpoint had been written yet"), e.getMessage());
+      assertTrue(e.getMessage().startsWith("loss became "), e.getMessage());
+    }
+    RunFolder b = new RunFolder(dir.resolve("b"));
+    try (Diffusion d = open("training.epochs=1"); TrainingRun run = TrainingRun.start(d, b)) {
+      run.run();
+    }
+    Path good = b.checkpoints().resolve("step-00000007");
+    byte[] weights = Files.readAllBytes(good.resolve(Checkpoint.MODEL_FILE));
+    try (Diffusion d = open("training.learning_rate=1e38"); TrainingRun run = TrainingRun.resume(d, b)) {
+      io.github.diffusion4j.training.TrainingDivergedException e =
+          assertThrows(io.github.diffusion4j.training.TrainingDivergedException.class, run::run);
+      assertTrue(e.getMessage().endsWith("; the last good checkpoint is kept: " + good), e.getMessage());
+      assertTrue(e.step() > 7, "diverged after the checkpoint's step 7: " + e.step());
+    }
+    try (Stream<Path> cps = Files.list(b.checkpoints())) {
+      assertEquals(List.of(good), cps.toList(), "no checkpoint is written for a diverged run");
+    }
+    assertArrayEquals(weights, Files.readAllBytes(good.resolve(Checkpoint.MODEL_FILE)));
+    try (TrainedModel m = TrainedModel.load(b.root(), List.of())) {
+      assertEquals(3 * 75, m.sample(m.diffusion().sampler(), m.diffusion().request(3, 1), SamplingListener.NONE).length);
+    }
+  }
+
   @Test
   void checkpointsLoadWithOnlyWeightsAndConfig() throws IOException {
     Path cp = oneEpochCheckpoint();
