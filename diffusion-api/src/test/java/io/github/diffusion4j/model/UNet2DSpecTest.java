@@ -241,6 +241,43 @@ class UNet2DSpecTest {
     assertFalse(e.getMessage().contains("\n"));
   }
 
+  /**
+   * A config.json value of the wrong type or out of range is refused with one line naming its key, what it was and
+   * what is allowed, as diffusers would fail to build the model from it (or build another).
+   */
+  @Test
+  void aValueOfTheWrongTypeOrRangeNamesItsKeyWhatItWasAndWhatIsAllowed() {
+    List<Object[]> cases = List.of(
+        new Object[] {"sample_size", List.of(0, 32), "sample_size: must be a positive integer or [height, width], got [0, 32]"},
+        new Object[] {"sample_size", List.of(32), "sample_size: expected an integer, [height, width] or null, got [32]"},
+        new Object[] {"block_out_channels", List.of(), "block_out_channels: must list 1 to 16 levels, got []"},
+        new Object[] {"block_out_channels", List.of(128, 0, 256, 256),
+            "block_out_channels: entries must be in [1, 16384], got [128, 0, 256, 256]"},
+        new Object[] {"block_out_channels", List.of(128, "256", 256, 256),
+            "block_out_channels: expected a list of integers, got [128, 256, 256, 256]"},
+        new Object[] {"mid_block_scale_factor", 0, "mid_block_scale_factor: must be a finite number other than 0, got 0.0"},
+        new Object[] {"mid_block_scale_factor", "1", "mid_block_scale_factor: expected a number, got '1'"},
+        new Object[] {"dropout", 1, "dropout: must be in [0, 1), got 1.0"},
+        new Object[] {"norm_eps", 0, "norm_eps: must be a positive number, got 0.0"},
+        new Object[] {"in_channels", 0, "in_channels: must be an integer in [1, 16384], got 0"},
+        new Object[] {"in_channels", 1L << 40, "in_channels: expected an integer, got 1099511627776"},
+        new Object[] {"attention_head_dim", 8.5, "attention_head_dim: expected an integer or null, got 8.5"},
+        new Object[] {"flip_sin_to_cos", "false", "flip_sin_to_cos: expected true or false, got 'false'"},
+        new Object[] {"act_fn", 1, "act_fn: expected a string, got 1"},
+        new Object[] {"down_block_types", "DownBlock2D", "down_block_types: expected a list of block type names, got "
+            + "'DownBlock2D'"},
+        new Object[] {"up_block_types", List.of("UpBlock2D", 2, "AttnUpBlock2D", "UpBlock2D"),
+            "up_block_types: expected a list of block type names, got [UpBlock2D, 2, AttnUpBlock2D, UpBlock2D]"});
+    for (Object[] c : cases) {
+      Map<String, Object> m = cifar10();
+      m.put((String) c[0], c[1]);
+      UNet2DConfig.InvalidValue e = assertThrows(UNet2DConfig.InvalidValue.class, () -> UNet2DConfig.fromMap(m),
+          c[0] + ": " + c[1]);
+      assertEquals(c[0], e.key(), e.getMessage());
+      assertEquals(c[2], e.getMessage());
+    }
+  }
+
   /** A list of a million entries, or a string of a million characters, is not copied into the one-line message. */
   @Test
   void hugeValuesAreAbbreviatedInMessages() {
