@@ -408,4 +408,38 @@ class CheckpointTest {
         upper.getMessage().startsWith("manifest.json: files.config.yaml: expected 64 lower-case hex digits, got 'D27D"),
         upper.getMessage());
   }
+  /**
+   * A hand-edited manifest with a field missing or of the wrong type is refused in one line naming the file, the key,
+   * what it holds and what is expected (a checkpoint whose manifest cannot be trusted is not loaded).
+   */
+  @Test
+  void aManifestsMissingOrMistypedFieldIsNamedWithWhatItHolds() {
+    String json =
+        "{\"format_version\": 1, \"diffusion4j_version\": \"0.1.0\", \"backend\": \"nd4j\", \"seed\": 1,"
+            + " \"created\": \"2025-01-31T12:00:00Z\", \"files\": {\"config.yaml\":"
+            + " \"d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e\"}}";
+    assertEquals("nd4j", Manifest.fromJson(json, "manifest.json").backend(), "the unedited manifest reads");
+    String[][] cases = {
+        {"\"format_version\": 1", "\"format_version\": 1.5",
+            "manifest.json: key 'format_version': expected an integer, got a number (1.5)"},
+        {"\"format_version\": 1", "\"format_version\": 99999999999",
+            "manifest.json: key 'format_version': expected an integer, got a number (99999999999)"},
+        {"\"seed\": 1", "\"seed\": \"1\"", "manifest.json: key 'seed': expected an integer, got a string (\"1\")"},
+        {"\"seed\": 1", "\"seed\": 1e3", "manifest.json: key 'seed': expected an integer, got a number (1000.0)"},
+        {"\"created\": \"2025-01-31T12:00:00Z\"", "\"created\": \"2025-01-31\"",
+            "manifest.json: key 'created': expected an ISO-8601 instant like 2025-01-31T12:00:00Z, got '2025-01-31'"},
+        {"\"backend\": \"nd4j\"", "\"backend\": 4", "manifest.json: key 'backend': expected a string, got a number (4)"},
+        {"\"backend\": \"nd4j\", ", "", "manifest.json: missing key 'backend'"},
+        {"\"files\": {", "\"files\": [], \"x\": {",
+            "manifest.json: key 'files': expected an object of file name to SHA-256, got an array"},
+        {"\"config.yaml\": \"d27d6460506ba4ea79c2b62b8fdea71c657107dc6558c1e36a2105781493374e\"",
+            "\"config.yaml\": null", "manifest.json: key 'files.config.yaml': expected a string, got null"}};
+    for (String[] c : cases) {
+      String edited = json.replace(c[0], c[1]);
+      assertTrue(!edited.equals(json), c[1]);
+      CheckpointException e =
+          assertThrows(CheckpointException.class, () -> Manifest.fromJson(edited, "manifest.json"), c[1]);
+      assertEquals(c[2], e.getMessage());
+    }
+  }
 }
