@@ -311,6 +311,11 @@ class SafeTensorsTest {
         "tensor 'a': unknown dtype 'F33'; the format's dtypes are [F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, "
             + "U16, U8, BOOL, F8_E5M2, F8_E4M3, F8_E8M0, F6_E2M3, F6_E3M2, F4, C64]");
     rejects(craftAligned("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,4]}}", f32(1)), "dtype must be a string");
+    // a shape given as its element count, or missing, is not taken for a one-dimensional tensor
+    rejects(craftAligned("{\"a\":{\"dtype\":\"F32\",\"shape\":1,\"data_offsets\":[0,4]}}", f32(1)),
+        "tensor 'a': shape must be an array, got a number (1)");
+    rejects(craftAligned("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", f32(1)),
+        "tensor 'a': shape must be an array, got missing");
   }
 
   /**
