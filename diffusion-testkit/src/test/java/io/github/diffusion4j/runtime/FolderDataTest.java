@@ -260,6 +260,49 @@ class FolderDataTest {
     }
   }
 
+  /**
+   * With {@code bad_data: skip}, the images left after the unusable ones are skipped must still fill a batch (the
+   * listing had enough, the decoding left too few), and a folder of which none is usable names a file and its
+   * problem; a data.root or data.eval_root that is a file is refused at its key.
+   */
+  @Test
+  void tooFewUsableImagesAndAFileForAFolderAreRefusedAtTheirKeys() throws IOException {
+    Path root = folder("train", 9);
+    byte[] png = TestImages.encode(TestImages.rgb(10, 8, 1, 2, 3), "png");
+    for (String name : List.of("cats/000.png", "dogs/001.png")) {
+      TestImages.write(root.resolve(name), TestImages.truncated(png, png.length / 2));
+    }
+    Path yaml = write(yaml(folderData(root, "  bad_data: skip")));
+    try (Diffusion d = Diffusion.open(yaml)) {
+      ConfigException batch = assertThrows(ConfigException.class, d::trainingData);
+      assertEquals("training.batch_size", batch.path());
+      assertEquals("must be at most the 7 usable training images of " + root + " (2 skipped), got 8", batch.detail());
+    }
+    Path allBad = dir.resolve("bad");
+    for (int i = 0; i < 8; i++) {
+      TestImages.write(allBad.resolve(String.format("%03d.png", i)), TestImages.truncated(png, png.length / 2));
+    }
+    Files.writeString(yaml, yaml(folderData(allBad, "  bad_data: skip")));
+    try (Diffusion d = Diffusion.open(yaml)) {
+      DataFileException e = assertThrows(DataFileException.class, d::trainingData);
+      assertEquals(allBad.resolve("000.png").toAbsolutePath(), e.file());
+      assertTrue(e.getMessage().contains("is truncated or corrupt"), e.getMessage());
+      assertTrue(e.getMessage().endsWith("(none of the 8 items of bad is usable; 'diffusion data check' lists the "
+          + "problems)"), e.getMessage());
+    }
+    Path file = dir.resolve("not-a-folder.png");
+    Files.write(file, png);
+    for (String key : List.of("root", "eval_root")) {
+      String data = key.equals("root") ? folderData(file) : folderData(root, "  eval_root: " + file);
+      Files.writeString(yaml, yaml(data));
+      try (Diffusion d = Diffusion.open(yaml)) {
+        ConfigException e = assertThrows(ConfigException.class, d::trainingData);
+        assertEquals("data." + key, e.path());
+        assertEquals("is not a folder: " + file, e.detail());
+      }
+    }
+  }
+
   @Test
   void theChecksBeforeTrainingListTheFoldersWithoutDecodingThem() throws IOException {
     Path root = folder("train", 8);
