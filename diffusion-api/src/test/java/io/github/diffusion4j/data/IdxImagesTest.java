@@ -237,6 +237,10 @@ class IdxImagesTest {
     assertProblem(p, "corrupt gzip data: ", () -> IdxImages.reader().read(p));
     Path header = write("header.gz", Arrays.copyOf(whole, 5));
     assertProblem(header, "truncated gzip header", () -> IdxImages.reader().read(header));
+    byte[] method = whole.clone();
+    method[2] = 7; // gzip's compression method byte: 8 (deflate) is the only one
+    Path m = write("method.gz", method);
+    assertProblem(m, "corrupt gzip data: Unsupported compression method", () -> IdxImages.reader().read(m));
   }
 
   @Test
@@ -293,6 +297,9 @@ class IdxImagesTest {
   void truncatedHeaderIsNamed() throws IOException {
     Path p = write("header.idx", Arrays.copyOf(images(IdxImages.IMAGES_MAGIC, 1, 1, 1, new byte[1]), 10));
     assertProblem(p, "truncated header: expected 16 bytes, found 10", () -> IdxImages.reader().read(p));
+    // shorter than the magic number: said as a cut header, not as a file of another magic
+    Path three = write("three.idx", Arrays.copyOf(images(IdxImages.IMAGES_MAGIC, 1, 1, 1, new byte[1]), 3));
+    assertProblem(three, "truncated header: expected 16 bytes, found 3", () -> IdxImages.reader().read(three));
   }
 
   @Test
