@@ -367,6 +367,12 @@ class DiffusersFolderTest {
     Files.writeString(index, "{\"_class_name\": \"DDPMPipeline\", \"unet\": [\"diffusers\", \"UNet2DConditionModel\"]}");
     e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
     assertTrue(e.getMessage().startsWith(index + ": key 'unet':"), e.getMessage());
+    // a component the loader would silently leave out (a safety checker, a VAE) is refused, not ignored
+    Files.writeString(index, "{\"_class_name\": \"DDPMPipeline\", \"unet\": [\"diffusers\", \"UNet2DModel\"], "
+        + "\"vae\": [\"diffusers\", \"AutoencoderKL\"]}");
+    e = assertThrows(CheckpointException.class, () -> DiffusersFolder.read(out));
+    assertEquals(index + ": key 'vae': a pipeline with a vae component is not supported; supported are a unet and a "
+        + "scheduler", e.getMessage());
     Files.writeString(index, DiffusersFolder.modelIndexJson());
     Path config = out.resolve("unet/config.json");
     Files.writeString(config, Files.readString(config).replace("\"positional\"", "\"fourier\""));
@@ -407,6 +413,20 @@ class DiffusersFolderTest {
     // the model alone (the start of a fine-tuning, whose own schedule replaces the scheduler) is read from both
     assertEquals("PNDMScheduler", DiffusersFolder.readModel(model).scheduler().orElseThrow().className());
     assertEquals(c, DiffusersFolder.readModel(out).unet(), "the pipeline whose model_index.json names PNDMScheduler");
+  }
+
+  /** A path that is no folder, or a folder without a config.json in it or in unet/, is named as such. */
+  @Test
+  void aMissingFileOrConfiglessFolderIsNamed() throws IOException {
+    Path none = dir.resolve("nowhere");
+    assertEquals(none + ": no such folder",
+        assertThrows(CheckpointException.class, () -> DiffusersFolder.read(none)).getMessage());
+    Path file = Files.writeString(dir.resolve("model.safetensors"), "");
+    assertEquals(file + ": not a folder",
+        assertThrows(CheckpointException.class, () -> DiffusersFolder.read(file)).getMessage());
+    Path empty = Files.createDirectories(dir.resolve("empty/unet"));
+    assertEquals(empty.getParent() + ": not a diffusers folder: no config.json in it or in unet/",
+        assertThrows(CheckpointException.class, () -> DiffusersFolder.read(empty.getParent())).getMessage());
   }
 
   @Test
