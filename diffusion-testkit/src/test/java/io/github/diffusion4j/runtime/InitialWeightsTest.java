@@ -119,12 +119,20 @@ class InitialWeightsTest {
     }
   }
 
+  /** A missing path, a file (the weights file itself, say) and a folder without a model are each said as such. */
   @Test
   void aFolderWithoutAModelIsRefusedByTheChecks() throws IOException {
-    for (Path bad : List.of(dir.resolve("missing"), Files.createDirectories(dir.resolve("empty")))) {
-      try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + bad)) {
+    Path file = Files.writeString(dir.resolve("model.safetensors"), "");
+    java.util.Map<Path, String> problems = java.util.Map.of(
+        dir.resolve("missing"), "no such folder",
+        file, "not a folder",
+        Files.createDirectories(dir.resolve("empty")), "holds no model (no model.safetensors, no checkpoints/ with a "
+            + "checkpoint, no diffusers config.json)");
+    for (java.util.Map.Entry<Path, String> bad : problems.entrySet()) {
+      try (Diffusion d = open(TrainingRunTest.TINY, "training.init_from=" + bad.getKey())) {
         ConfigException e = assertThrows(ConfigException.class, d::check);
-        assertTrue(e.getMessage().contains("training.init_from: " + bad + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains("training.init_from: " + bad.getKey() + ": " + bad.getValue()
+            + "; give a checkpoint folder, a run folder or a diffusers folder"), e.getMessage());
         assertTrue(e.getMessage().endsWith("give a checkpoint folder, a run folder or a diffusers folder"),
             e.getMessage());
       }
