@@ -183,6 +183,24 @@ class RunReliabilityTest {
         e.getMessage());
   }
 
+  /**
+   * A path that is no checkpoint is said as what it is: missing, a file (the weights file itself), a folder without
+   * model.safetensors or checkpoints/.
+   */
+  @Test
+  void aPathThatIsNoCheckpointIsSaidAsWhatItIs() throws IOException {
+    Path file = Files.writeString(dir.resolve("model.safetensors"), "");
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    Map<Path, String> said = Map.of(
+        dir.resolve("missing"), ": no such checkpoint folder",
+        file, ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder",
+        empty, ": missing model.safetensors (not a checkpoint folder, and no checkpoints/ inside)");
+    for (Map.Entry<Path, String> p : said.entrySet()) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(p.getKey(), List.of()));
+      assertEquals(p.getKey() + p.getValue(), e.getMessage());
+    }
+  }
+
   // ---- item 4: every file is checked before use and named ------------------------------------------------
 
   private static void rewrite(Path file, String entry, float value, int[] shape) {
