@@ -142,6 +142,12 @@ public final class ImageCache {
 
   static ImageCache open(Path file, ImageSource source, BadDataPolicy policy, DataProgress progress,
       long maxMapping) {
+    return open(file, source, policy, progress, maxMapping, decodeThreads());
+  }
+
+  /** {@link #open(Path, ImageSource, BadDataPolicy, DataProgress)} decoding on {@code threads} threads. */
+  static ImageCache open(Path file, ImageSource source, BadDataPolicy policy, DataProgress progress,
+      long maxMapping, int threads) {
     byte[] fingerprint = source.fingerprint();
     String reason = null;
     Status status = Status.BUILT;
@@ -167,7 +173,8 @@ public final class ImageCache {
     long start = System.nanoTime();
     AtomicFiles.cleanStaleTemporaries(file);
     try {
-      AtomicFiles.write(file, out -> build(new DataOutputStream(out), source, policy, fingerprint, progress));
+      AtomicFiles.write(file, out -> build(new DataOutputStream(out), source, policy, fingerprint, progress,
+          threads));
       Layout l = Layout.read(file);
       ImageCache c = map(file, l, status, reason, (System.nanoTime() - start) / 1e9, maxMapping);
       c.check(policy);
@@ -194,11 +201,10 @@ public final class ImageCache {
   }
 
   private static void build(DataOutputStream out, ImageSource source, BadDataPolicy policy, byte[] fingerprint,
-      DataProgress progress) throws IOException {
+      DataProgress progress, int threads) throws IOException {
     Shape shape = source.imageShape();
     int k = shape.size();
     int n = source.size();
-    int threads = decodeThreads();
     int chunk = Math.max(threads * 4, Math.min(256, (16 << 20) / k));
     byte[][] pixels = new byte[chunk][k];
     int[] labels = new int[n];

@@ -217,6 +217,33 @@ class ImageCacheTest {
     assertTrue(refused.getMessage().contains("(1 of 5 items are unusable; data.bad_data is stop"), refused.getMessage());
   }
 
+  /**
+   * A machine with one core (or a heap under 512 MiB) decodes on the calling thread: the cache is the same bytes as
+   * one decoded on several threads, bad images skipped in the same order, and a source's failure stops the build as
+   * it does there.
+   */
+  @Test
+  void oneDecodingThreadWritesTheSameCacheAsSeveral() throws IOException {
+    Path root = images(9);
+    Path empty = TestImages.write(root.resolve("even/2.png"), new byte[0]);
+    Path small = TestImages.write(root.resolve("odd/5.png"), TestImages.rgb(2, 2, 0, 0, 0));
+    ImageFolder folder = ImageFolder.scan(root, FIT);
+    Path one = dir.resolve("one/c.cache");
+    Path three = dir.resolve("three/c.cache");
+    ImageCache a = ImageCache.open(one, folder, BadDataPolicy.SKIP, DataProgress.NONE, Long.MAX_VALUE, 1);
+    ImageCache.open(three, folder, BadDataPolicy.SKIP, DataProgress.NONE, Long.MAX_VALUE, 3);
+    assertEquals(7, a.count());
+    assertEquals(List.of(empty.toAbsolutePath(), small.toAbsolutePath()),
+        a.skipped().stream().map(io.github.diffusion4j.data.SkippedImage::file).toList());
+    assertArrayEquals(Files.readAllBytes(three), Files.readAllBytes(one));
+    Counting failing = new Counting(folder, 4);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> ImageCache.open(dir.resolve("f.cache"),
+        failing, BadDataPolicy.SKIP, DataProgress.NONE, Long.MAX_VALUE, 1));
+    assertEquals("the disk went away", e.getMessage());
+    assertEquals(5, failing.reads.get(), "the build stopped at the failing item");
+    assertFalse(Files.exists(dir.resolve("f.cache")));
+  }
+
   @Test
   void aSourceWithNoUsableImageGivesAnEmptyCache() {
     Path root = dir.resolve("bad");
