@@ -102,6 +102,42 @@ class SampleWriterTest {
     assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(f, IMAGE, 0, Map.of()));
   }
 
+  /**
+   * A folder given for the file is refused before anything is written (its content left alone), a count whose bytes
+   * overflow a file size is refused naming it, and a second commit is refused, to a file (kept as committed) or to
+   * a stream.
+   */
+  @Test
+  void aFolderAnOverflowingCountAndASecondCommitAreRefused() throws IOException {
+    Path folder = Files.createDirectories(dir.resolve("out.npy"));
+    Path inside = Files.writeString(folder.resolve("keep.txt"), "mine");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(folder, IMAGE, 3, Map.of()));
+    assertEquals(folder + ": is a folder; give a .npy or .safetensors file", e.getMessage());
+    assertEquals("mine", Files.readString(inside));
+    Path f = dir.resolve("s.npy");
+    long huge = Long.MAX_VALUE / 4 / IMAGE.size() + 1;
+    e = assertThrows(IllegalArgumentException.class, () -> SampleWriter.create(f, IMAGE, huge, Map.of()));
+    assertEquals(f + ": " + huge + " images of " + IMAGE + " do not fit in a file", e.getMessage());
+    try (SampleWriter w = SampleWriter.create(f, IMAGE, 2, Map.of())) {
+      w.write(values(2));
+      w.commit();
+      byte[] committed = Files.readAllBytes(f);
+      IllegalStateException twice = assertThrows(IllegalStateException.class, w::commit);
+      assertEquals(f + ": already committed or closed", twice.getMessage());
+      assertArrayEquals(committed, Files.readAllBytes(f));
+    }
+    assertTrue(Files.exists(f), "closing after the commit keeps the file");
+    // a stream has no file of its own to refuse a second commit: the writer does
+    ByteArrayOutputStream stream = new ByteArrayOutputStream();
+    try (SampleWriter w = SampleWriter.to(stream, SampleWriter.Format.NPY, IMAGE, 2, Map.of())) {
+      w.write(values(2));
+      w.commit();
+      IllegalStateException twice = assertThrows(IllegalStateException.class, w::commit);
+      assertEquals("<stream>: already committed or closed", twice.getMessage());
+    }
+  }
+
   @Test
   void theHeaderHoldsCountsBeyondWhatAnArrayHolds() throws IOException {
     // 40 million 3x32x32 images: 1.2e11 values, more than any Java array; the header is exact
