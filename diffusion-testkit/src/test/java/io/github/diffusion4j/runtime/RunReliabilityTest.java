@@ -227,6 +227,13 @@ class RunReliabilityTest {
     // and so when sampling with the model's own weights: every weight file is checked
     e = assertThrows(CheckpointException.class, () -> TrainedModel.load(cp, List.of("sampling.use_ema=false")));
     assertTrue(e.getMessage().startsWith(cp.resolve(Checkpoint.EMA_FILE) + ":"), e.getMessage());
+    // and so when the run is resumed: the EMA file is named, not the model's weights that fit
+    RunFolder run = new RunFolder(cp.getParent().getParent());
+    try (Diffusion d = open("training.epochs=2")) {
+      e = assertThrows(CheckpointException.class, () -> TrainingRun.resume(d, run));
+      assertTrue(e.getMessage().startsWith(cp.resolve(Checkpoint.EMA_FILE) + ": "), e.getMessage());
+      assertTrue(e.getMessage().contains("'model.2.bias'"), e.getMessage());
+    }
   }
 
   @Test
