@@ -287,7 +287,7 @@ class TorchCheckpointTest {
     }
   }
 
-  /** A storage entry longer than its element count is as malformed as a shorter one. */
+  /** A storage entry longer than its element count is as malformed as a shorter one, or a missing one. */
   @Test
   void aStorageEntryOfAnotherSizeThanItsElementsIsRefused() throws IOException {
     for (int bytes : new int[] {4, 12}) {
@@ -296,6 +296,12 @@ class TorchCheckpointTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
         assertEquals(p + ": storage '0' holds " + bytes + " bytes but its 2 elements need 8", e.getMessage());
       }
+    }
+    // a storage the pickle names with no entry at all (a zip cut before it, or an entry renamed) is named too
+    Path p = zipWith(oneTensor("K\0K\u0002\u0085K\u0001\u0085"), Map.of());
+    try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> c.stateDict(""));
+      assertEquals(p + ": storage '0' has no entry archive/data/0", e.getMessage());
     }
   }
 
