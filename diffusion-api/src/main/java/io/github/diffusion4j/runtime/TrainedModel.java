@@ -297,12 +297,16 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   private static CheckpointException noCheckpointYet(Path path, Path checkpoints) {
-    if (!Files.isDirectory(checkpoints) || path.equals(checkpoints)) {
+    // a run's own checkpoints/ folder, given instead of the run: as empty as the run
+    Path name = path.getFileName();
+    Path run = path.equals(checkpoints) && name != null && name.toString().equals("checkpoints")
+        ? path.toAbsolutePath().getParent() : path;
+    if (!Files.isDirectory(checkpoints) || run.equals(checkpoints)) {
       return new CheckpointException(path + ": missing " + Checkpoint.MODEL_FILE
           + " (not a checkpoint folder, and no checkpoints/ inside)");
     }
     return new CheckpointException(path + ": no checkpoint yet; "
-        + FolderLock.owner(path).map(o -> "the run is still training (" + o + ") and saves its first checkpoint "
+        + FolderLock.owner(run).map(o -> "the run is still training (" + o + ") and saves its first checkpoint "
             + "after training.checkpoint_every epochs; sample again then")
             .orElse("the run stopped before it saved one; train it again"));
   }

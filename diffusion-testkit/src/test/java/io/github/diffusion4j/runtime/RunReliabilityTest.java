@@ -181,6 +181,11 @@ class RunReliabilityTest {
     CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(run, List.of()));
     assertTrue(e.getMessage().endsWith("no checkpoint yet; the run stopped before it saved one; train it again"),
         e.getMessage());
+    // its checkpoints/ folder given instead: the same (it said "missing model.safetensors (not a checkpoint folder,
+    // and no checkpoints/ inside)")
+    e = assertThrows(CheckpointException.class, () -> TrainedModel.load(run.resolve("checkpoints"), List.of()));
+    assertEquals(run.resolve("checkpoints") + ": no checkpoint yet; the run stopped before it saved one; train it again",
+        e.getMessage());
   }
 
   /**
