@@ -840,9 +840,12 @@ public abstract class LayerContractTests extends BackendFixture {
     without.remove("lin.bias");
     LinkedHashMap<String, int[]> fewerRows = new LinkedHashMap<>(layout);
     fewerRows.put("lin.weight", new int[] {12, 144});
-    try (ReferenceBackend ref = new ReferenceBackend(); ParameterStore other = ref.layers().parameters(layout)) {
-      assertThrows(IllegalArgumentException.class, () -> backend.layers().kernel(network, lin, other),
-          "a store of the reference backend");
+    try (ReferenceBackend ref = new ReferenceBackend(); ParameterStore other = ref.layers().parameters(layout);
+        ParameterStore own = backend.layers().parameters(layout)) {
+      if (other.getClass() != own.getClass()) { // not for the reference backend itself (or one built on it)
+        assertThrows(IllegalArgumentException.class, () -> backend.layers().kernel(network, lin, other),
+            "a store of the reference backend");
+      }
     }
     for (Map<String, int[]> bad : List.of(without, fewerRows)) {
       try (ParameterStore store = backend.layers().parameters(bad)) {

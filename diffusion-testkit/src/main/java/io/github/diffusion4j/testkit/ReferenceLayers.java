@@ -74,6 +74,9 @@ public final class ReferenceLayers implements LayerBackend {
 
   @Override
   public Pass open(Network network, int items, boolean training) {
+    if (items < 1) {
+      throw new IllegalArgumentException("reference: a pass needs at least one item, got " + items);
+    }
     return new RefPass(items, training);
   }
 
@@ -229,6 +232,7 @@ public final class ReferenceLayers implements LayerBackend {
 
     @Override
     public Value input(Tensor x, int from) {
+      requireItems(x, from, "input");
       int item = x.shape().itemSize();
       float[] all = x.toFloatArray();
       return new Data(Arrays.copyOfRange(all, from * item, (from + items) * item), items, x.shape().item());
@@ -241,6 +245,10 @@ public final class ReferenceLayers implements LayerBackend {
 
     @Override
     public Tensor output(Value v, Shape shape) {
+      if (shape.size() != data(v).v.length) {
+        throw new IllegalArgumentException(
+            "reference: a value of " + data(v).v.length + " floats cannot be a tensor " + shape);
+      }
       return tensors.fromArray(data(v).v, shape);
     }
 
@@ -258,6 +266,11 @@ public final class ReferenceLayers implements LayerBackend {
     @Override
     public Loss mse(Value prediction, Tensor target, int from, double scale) {
       Data p = data(prediction);
+      requireItems(target, from, "target");
+      if (!target.shape().item().equals(p.shape)) {
+        throw new IllegalArgumentException(
+            "reference: target items " + target.shape().item() + " do not match the prediction's " + p.shape);
+      }
       int item = p.shape.size();
       float[] t = target.toFloatArray();
       float[] grad = new float[p.v.length];
@@ -270,6 +283,14 @@ public final class ReferenceLayers implements LayerBackend {
       return new Loss(scale * sum, new Data(grad, p.items, p.shape));
     }
 
+    /** The pass's items of a batch from {@code from} must be in it. */
+    private void requireItems(Tensor t, int from, String what) {
+      if (from < 0 || from + items > t.shape().batch()) {
+        throw new IllegalArgumentException(
+            "reference: " + what + " " + t.shape() + " has no items [" + from + ", " + (from + items) + ")");
+      }
+    }
+
     @Override
     public void release(Value v) {}
 
@@ -279,7 +300,18 @@ public final class ReferenceLayers implements LayerBackend {
 
   @Override
   public Kernel kernel(Network network, Node node, ParameterStore parameters) {
-    Store st = (Store) parameters;
+    if (!(parameters instanceof Store st)) {
+      throw new IllegalArgumentException("parameters " + parameters + " were not created by the reference backend");
+    }
+    Map<String, int[]> shapes = network.parameterShapes();
+    for (String name : node.layer().parameterNames()) {
+      int[] have = st.layout.get(name);
+      if (have == null || Shape.of(have).size() != Shape.of(shapes.get(name)).size()) {
+        throw new IllegalArgumentException("reference: the store's entry '" + name + "' is "
+            + (have == null ? "missing" : Arrays.toString(have)) + ", but the network reads it as "
+            + Arrays.toString(shapes.get(name)));
+      }
+    }
     Shape out = node.itemShape();
     List<Integer> ins = node.inputs();
     Shape in0 = network.node(ins.get(0)).itemShape();
