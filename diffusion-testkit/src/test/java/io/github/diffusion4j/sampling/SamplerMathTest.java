@@ -36,6 +36,10 @@ class SamplerMathTest {
   static final ReferenceBackend REF = new ReferenceBackend(); // InpaintingTest shares it with TwoThreads
   private final ReferenceBackend ref = REF;
   private static final Shape BATCH = Shape.of(4, 1, 3, 3);
+  /** The split-batch tests' schedule and request: 8 images, two slices of 4, DDPM over 13 of 40 steps. */
+  private static final Schedule SPLIT_SCHEDULE = Schedule.of(ScheduleSpec.linear(40));
+  private static final SamplingRequest SPLIT_BATCH =
+      SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
 
   private Tensor tensor(long seed) {
     return ref.fromArray(Batches.normal(BATCH, seed), BATCH);
@@ -684,10 +688,9 @@ class SamplerMathTest {
    */
   @Test
   void aFailureOnASliceThreadReachesTheCallerAndReleasesEverything() {
-    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
-    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
-    Sampler ddpm = samplers(sch).get(0);
-    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    NoisePredictor oracle = gaussianOracle(SPLIT_SCHEDULE, 0.1, 0.5);
+    Sampler ddpm = samplers(SPLIT_SCHEDULE).get(0);
+    SamplingRequest r = SPLIT_BATCH;
     TwoThreads two = new TwoThreads();
     int live = REF.liveTensors();
     try (TensorScope scope = REF.openScope()) {
@@ -715,10 +718,9 @@ class SamplerMathTest {
    */
   @Test
   void aFailureOnTheCallersSliceOrOnBothReachesTheCallerWithTheOtherSuppressed() {
-    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
-    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
-    Sampler ddpm = samplers(sch).get(0);
-    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    NoisePredictor oracle = gaussianOracle(SPLIT_SCHEDULE, 0.1, 0.5);
+    Sampler ddpm = samplers(SPLIT_SCHEDULE).get(0);
+    SamplingRequest r = SPLIT_BATCH;
     String caller = Thread.currentThread().getName();
     for (boolean both : new boolean[] {false, true}) {
       TwoThreads two = new TwoThreads();
@@ -748,10 +750,9 @@ class SamplerMathTest {
    */
   @Test
   void anInterruptDuringASplitBatchEndsTheRunBeforeTheNextStep() {
-    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
-    NoisePredictor oracle = gaussianOracle(sch, 0.1, 0.5);
-    Sampler ddpm = samplers(sch).get(0);
-    SamplingRequest r = SamplingRequest.of(8, Shape.of(1, 2, 2), 3, Timesteps.trailing(40, 13));
+    NoisePredictor oracle = gaussianOracle(SPLIT_SCHEDULE, 0.1, 0.5);
+    Sampler ddpm = samplers(SPLIT_SCHEDULE).get(0);
+    SamplingRequest r = SPLIT_BATCH;
     String caller = Thread.currentThread().getName();
     TwoThreads two = new TwoThreads();
     int live = REF.liveTensors();
