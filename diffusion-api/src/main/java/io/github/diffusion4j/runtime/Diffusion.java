@@ -421,7 +421,18 @@ public final class Diffusion implements AutoCloseable {
     return session.samplerProviders;
   }
 
-  private SamplerSpec samplerSpec() {
+  /**
+   * The configured sampler settings: what a {@link SamplerProvider}'s {@code create} is given for this configuration
+   * (the schedule, {@code schedule.prediction_type}, the backend's tensors, and {@code sampling:}'s eta, variance type,
+   * {@code set_alpha_to_one}, clipping and {@code options}). A sampler of your own that you use without registering a
+   * provider is made from it: {@code m.sample(new MySampler(d.samplerSpec()), d.request(16, 1), listener)}. Its
+   * {@code options} are {@code sampling.options}, which belong to the configured sampler ({@code sampling.sampler}).
+   * Loads the backend, as {@link #sampler()} does.
+   *
+   * @return the settings
+   * @throws IllegalStateException if this is closed
+   */
+  public SamplerSpec samplerSpec() {
     return config().sampling().samplerSpec(schedule(), predictionType(), backend().tensors());
   }
 

@@ -373,6 +373,57 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * A sampler of the user's own, used without a provider, is made from {@code samplerSpec()}: the configured
+   * prediction type (x0, {@code sample}, where a spec of diffusers' defaults says epsilon) and eta reach it, and the
+   * README's skeleton (a deterministic DDIM step) made from it samples what the built-in DDIM samples.
+   */
+  @Test
+  void aSamplerOfTheUsersOwnIsMadeFromTheConfiguredSpec() throws IOException {
+    String sample = TINY.replace("  num_train_timesteps: 50", "  num_train_timesteps: 50\n  prediction_type: sample");
+    try (Diffusion d = Diffusion.open(yaml(sample + "  eta: 0.5\n"))) {
+      io.github.diffusion4j.sampling.SamplerSpec spec = d.samplerSpec();
+      assertEquals(io.github.diffusion4j.model.PredictionType.SAMPLE, spec.predictionType());
+      assertEquals(0.5, spec.eta());
+      assertEquals(d.schedule(), spec.schedule());
+    }
+    try (Diffusion d = Diffusion.open(yaml(sample)); TrainableModel m = d.createModel()) {
+      float[] own = d.sampleImages(m, new SkeletonDdim(d.samplerSpec()), d.request(4, 7), SamplingListener.NONE);
+      float[] ddim = d.sampleImages(m, d.sampler("ddim"), d.request(4, 7), SamplingListener.NONE);
+      // the same formula in float32 by other sequences of tensor operations: each of the 10 steps rounds a few
+      // values of order 1 at ~6e-8, and the images are in [0, 1], so 1e-5 leaves a wide margin over the rounding
+      for (int i = 0; i < own.length; i++) {
+        assertEquals(ddim[i], own[i], 1e-5, "value " + i);
+      }
+    }
+  }
+
+  /** The README's "Write your own sampler" skeleton: a deterministic DDIM step, made from a spec. */
+  static final class SkeletonDdim implements io.github.diffusion4j.sampling.Sampler {
+    private final io.github.diffusion4j.schedule.Schedule schedule;
+    private final io.github.diffusion4j.model.PredictionType predictionType;
+
+    SkeletonDdim(io.github.diffusion4j.sampling.SamplerSpec spec) {
+      this.schedule = spec.schedule();
+      this.predictionType = spec.predictionType();
+    }
+
+    @Override
+    public String name() {
+      return "mine";
+    }
+
+    @Override
+    public io.github.diffusion4j.sampling.ReverseStepResult step(io.github.diffusion4j.sampling.StepContext c) {
+      double aT = schedule.alphaBar(c.timestep());
+      io.github.diffusion4j.tensor.Tensor x0 = predictionType.toSample(c.modelOutput(), c.sample(), aT);
+      io.github.diffusion4j.tensor.Tensor eps = predictionType.toEpsilon(c.modelOutput(), c.sample(), aT);
+      double aPrev = schedule.alphaBarOrOne(c.prevTimestep());
+      return new io.github.diffusion4j.sampling.ReverseStepResult(
+          x0.combine(Math.sqrt(aPrev), eps, Math.sqrt(1 - aPrev)), x0);
+    }
+  }
+
   @Test
   void builtInSamplersRejectOptions() throws IOException {
     Path p = yaml(TINY + "  options:\n    order: 2\n");

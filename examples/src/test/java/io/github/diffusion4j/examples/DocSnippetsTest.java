@@ -61,6 +61,13 @@ class DocSnippetsTest {
         public io.github.diffusion4j.tensor.TensorFactory tensors() { throw new UnsupportedOperationException(); }
         public io.github.diffusion4j.nn.LayerBackend layers() { throw new UnsupportedOperationException(); }
         public void close() {}
+      }""", "MySampler", """
+      class MySampler implements io.github.diffusion4j.sampling.Sampler {
+        MySampler(io.github.diffusion4j.sampling.SamplerSpec spec) {}
+        public String name() { return "mine"; }
+        public io.github.diffusion4j.sampling.ReverseStepResult step(io.github.diffusion4j.sampling.StepContext c) {
+          throw new UnsupportedOperationException();
+        }
       }""");
 
   /** Compiled by diffusion-spark's test, which has Spark on its class path. */
