@@ -183,9 +183,14 @@ public final class ImageGrid {
    *     the grid would have more than {@link #MAX_PIXELS} pixels
    */
   public static BufferedImage render(float[] images, Shape shape, Options options) {
+    // the shape first: an image's [C, H, W] where the batch's belongs is the likelier slip than a wrong length
+    checkSize(shape, options);
     if (images.length != shape.size()) {
+      Shape image = Shape.of(shape.dim(1), shape.dim(2), shape.dim(3));
+      String count = images.length % image.size() == 0
+          ? images.length / image.size() + " images of " + image : "not a whole number of " + image + " images";
       throw new IllegalArgumentException(
-          "shape " + shape + " needs " + shape.size() + " values, got " + images.length);
+          "images: shape " + shape + " needs " + shape.size() + " values, got " + images.length + " (" + count + ")");
     }
     // Java2D's font loading clears an interrupt of the calling thread: keep it for the caller
     return AtomicFiles.uninterrupted(() -> {
@@ -324,7 +329,7 @@ public final class ImageGrid {
 
     Layout(Shape shape, Options options) {
       if (shape.rank() != 4 || !canShow(Shape.of(shape.dim(1), shape.dim(2), shape.dim(3)))) {
-        throw new IllegalArgumentException("images must have shape [N, C, H, W] with C = 1 or 3, got " + shape);
+        throw new IllegalArgumentException("images must have shape [N, C, H, W] (Shape.batchOf(n, imageShape)) with C = 1 or 3, got " + shape);
       }
       this.options = options;
       n = shape.dim(0);

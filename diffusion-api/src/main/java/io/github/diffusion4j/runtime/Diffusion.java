@@ -163,7 +163,8 @@ public final class Diffusion implements AutoCloseable {
 
   private final Object backendLock = new Object();
   /** What a call after {@link #close()} is told. */
-  private static final String CLOSED = "this Diffusion is closed (its backend is released): open another";
+  private static final String CLOSED = "this Diffusion is closed (its backend is released; closing a TrainedModel "
+      + "closes its Diffusion): open or load another";
 
   /**
    * The noise schedule.

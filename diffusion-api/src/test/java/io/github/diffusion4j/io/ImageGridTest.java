@@ -193,6 +193,25 @@ class ImageGridTest {
         () -> ImageGrid.render(new float[25], Shape.of(1, 1, 5, 5), d.withRowTitles(List.of("a", "b"))));
   }
 
+  /**
+   * The likely slips name what the grid takes: an image's shape where the batch's belongs ({@code d.imageShape()} for
+   * {@code Shape.batchOf(n, d.imageShape())}) is told so, not counted as a length mismatch, and a count that does not
+   * match the values says how many images of that shape they are.
+   */
+  @Test
+  void anImageShapeForTheBatchShapeAndAWrongCountAreNamed() {
+    ImageGrid.Options d = ImageGrid.Options.defaults();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ImageGrid.writePng(Path.of("unwritten.png"), new float[150], Shape.of(3, 5, 5), d));
+    assertEquals("images must have shape [N, C, H, W] (Shape.batchOf(n, imageShape)) with C = 1 or 3, got [3, 5, 5]",
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ImageGrid.render(new float[150], Shape.of(4, 3, 5, 5), d));
+    assertEquals("images: shape [4, 3, 5, 5] needs 300 values, got 150 (2 images of [3, 5, 5])", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> ImageGrid.render(new float[149], Shape.of(2, 3, 5, 5), d));
+    assertEquals("images: shape [2, 3, 5, 5] needs 150 values, got 149 (not a whole number of [3, 5, 5] images)",
+        e.getMessage());
+  }
+
   @Test
   void aCanvasDrawnBatchByBatchIsTheRenderedGrid() {
     float[] v = new float[7 * 3 * 4 * 4];

@@ -193,7 +193,7 @@ class PublishedModelsTest {
         assertEquals(w, back.model().stateDict(), "the whole export");
       }
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.exportDiffusers(dir.resolve("after")));
-      assertEquals("this Diffusion is closed (its backend is released): open another", e.getMessage());
+      assertEquals("this Diffusion is closed (its backend is released; closing a TrainedModel closes its Diffusion): open or load another", e.getMessage());
     } finally {
       pool.shutdownNow();
     }

@@ -541,7 +541,7 @@ class RunReliabilityTest {
           () -> m.model().predict(null, new int[] {1}), () -> m.model().stateDict(),
           () -> m.exportDiffusers(dir.resolve("after")))) {
         IllegalStateException e = assertThrows(IllegalStateException.class, after);
-        assertEquals("this Diffusion is closed (its backend is released): open another", e.getMessage(),
+        assertEquals("this Diffusion is closed (its backend is released; closing a TrainedModel closes its Diffusion): open or load another", e.getMessage(),
             "as sampling is refused");
       }
       assertFalse(Files.exists(dir.resolve("after")));
