@@ -285,7 +285,7 @@ public final class TrainedModel implements AutoCloseable {
   /** A checkpoint folder itself, or null for a run folder (or a checkpoints/ folder). */
   private static Path resolve(Path path) {
     if (!Files.exists(path)) {
-      throw new CheckpointException(path + ": no such checkpoint folder");
+      throw new CheckpointException(path + ": no such checkpoint folder" + besides(path));
     }
     if (!Files.isDirectory(path)) {
       throw new CheckpointException(path + ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder");
@@ -294,6 +294,27 @@ public final class TrainedModel implements AutoCloseable {
       return path;
     }
     return null;
+  }
+
+  /**
+   * The checkpoints beside a missing one (a step typed without its zero padding, or one no longer kept), whose names
+   * are the way to spell one: all of them where they are few, else their count and range; empty where there are none.
+   */
+  private static String besides(Path missing) {
+    Path parent = missing.toAbsolutePath().getParent();
+    List<Path> there;
+    try {
+      there = parent == null ? List.of() : CheckpointStore.listIn(parent);
+    } catch (CheckpointException e) {
+      return ""; // a folder that cannot be listed adds nothing to the missing one's message
+    }
+    if (there.isEmpty()) {
+      return "";
+    }
+    Path shown = missing.getParent() == null ? parent : missing.getParent();
+    List<String> names = there.stream().map(p -> p.getFileName().toString()).toList();
+    return "; " + shown + " holds " + (names.size() <= 4 ? String.join(", ", names)
+        : names.size() + " checkpoints, " + names.get(0) + " to " + names.get(names.size() - 1));
   }
 
   private static CheckpointException noCheckpointYet(Path path, Path checkpoints) {

@@ -206,6 +206,29 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * A checkpoint folder that is not there, beside checkpoints that are (a step written without its zero padding, or
+   * one no longer kept), names the checkpoints its folder holds: their names are the way to spell one. Many are
+   * given as a range.
+   */
+  @Test
+  void aMissingCheckpointBesideOthersNamesThem() throws IOException {
+    Path checkpoints = Files.createDirectories(dir.resolve("run").resolve("checkpoints"));
+    for (long step : new long[] {140, 145, 150}) {
+      Files.createDirectories(checkpoints.resolve(io.github.diffusion4j.io.CheckpointStore.directoryName(step)));
+    }
+    Path typed = checkpoints.resolve("step-150");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(typed, List.of()));
+    assertEquals(typed + ": no such checkpoint folder; " + checkpoints
+        + " holds step-00000140, step-00000145, step-00000150", e.getMessage());
+    for (long step = 1; step <= 3; step++) {
+      Files.createDirectories(checkpoints.resolve(io.github.diffusion4j.io.CheckpointStore.directoryName(step)));
+    }
+    e = assertThrows(CheckpointException.class, () -> TrainedModel.load(typed, List.of()));
+    assertEquals(typed + ": no such checkpoint folder; " + checkpoints
+        + " holds 6 checkpoints, step-00000001 to step-00000150", e.getMessage());
+  }
+
   // ---- item 4: every file is checked before use and named ------------------------------------------------
 
   private static void rewrite(Path file, String entry, float value, int[] shape) {
