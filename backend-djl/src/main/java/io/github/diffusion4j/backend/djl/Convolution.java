@@ -50,6 +50,10 @@ import java.util.Random;
  * #CHANNELS_LAST_PROPERTY}{@code =false} turns it off, for diagnosis and comparisons). The system property
  * {@value #PROPERTY} ({@code direct} or {@code padded}) forces a strategy, for tests and diagnosis; a forced
  * strategy that fails the self-check is refused too.
+ *
+ * <p>The decisions are functions of explicit inputs, so that every branch is tested on any CPU: {@link #decide} (the
+ * choice, given the self-checks' results), {@link #plan} (how one convolution is computed, given its strategy, grad
+ * mode and dimensions) and {@link #channelsLastInput}.
  */
 final class Convolution {
   /** The system property that forces a strategy. */
@@ -96,6 +100,19 @@ final class Convolution {
      */
     boolean workaround() {
       return strategy == Strategy.CHANNEL_PADDED;
+    }
+
+    /**
+     * The strategy, where there is one.
+     *
+     * @return the strategy
+     * @throws IllegalStateException with the refusal, if no strategy is correct on this CPU
+     */
+    Strategy require() {
+      if (strategy == null) {
+        throw new IllegalStateException("djl: " + refusal);
+      }
+      return strategy;
     }
 
     /**
@@ -152,20 +169,48 @@ final class Convolution {
   }
 
   private static Choice choose(PtNDManager manager, String forced) {
-    boolean channelsLastAllowed = channelsLastAllowed();
+    boolean channelsLastAllowed = channelsLastAllowed(); // read first: a bad value is refused before any self-check
+    return decide(forced, channelsLastAllowed, (strategy, layout) -> SelfCheck.run(manager, strategy, layout));
+  }
+
+  /** A self-check of a strategy on an input layout ({@link SelfCheck#run(PtNDManager, Strategy, boolean)}). */
+  @FunctionalInterface
+  interface Check {
+    /**
+     * Runs the self-check.
+     *
+     * @param strategy the strategy
+     * @param channelsLast whether the inputs are given channels-last
+     * @return null if it passes, else what failed first
+     */
+    String run(Strategy strategy, boolean channelsLast);
+  }
+
+  /**
+   * The choice for a value of {@value #PROPERTY}, the channels-last switch and the self-checks' results, running
+   * only the checks it needs: the forced strategy's, else the direct one's and, where that fails, the channel-padded
+   * one's; then, for the direct strategy where the switch allows it, the direct one's on channels-last inputs. A
+   * forced strategy that fails is refused, never replaced by the other.
+   *
+   * @param forced the value of {@value #PROPERTY}, or null
+   * @param channelsLastAllowed whether {@value #CHANNELS_LAST_PROPERTY} allows channels-last inputs
+   * @param check the self-check
+   * @return the choice
+   * @throws IllegalArgumentException if {@code forced} names no strategy
+   */
+  static Choice decide(String forced, boolean channelsLastAllowed, Check check) {
     Strategy s = forcedStrategy(forced);
     if (s != null) {
-      String failure = SelfCheck.run(manager, s);
+      String failure = check.run(s, false);
       return failure == null
-          ? new Choice(s, channelsLastAllowed && channelsLastPasses(manager, s), null, null)
+          ? new Choice(s, channelsLastAllowed && channelsLastPasses(s, check), null, null)
           : new Choice(null, false, failure, "the forced strategy " + forced + " failed the self-check: " + failure);
     }
-    String direct = SelfCheck.run(manager, Strategy.DIRECT);
+    String direct = check.run(Strategy.DIRECT, false);
     if (direct == null) {
-      return new Choice(
-          Strategy.DIRECT, channelsLastAllowed && channelsLastPasses(manager, Strategy.DIRECT), null, null);
+      return new Choice(Strategy.DIRECT, channelsLastAllowed && channelsLastPasses(Strategy.DIRECT, check), null, null);
     }
-    String padded = SelfCheck.run(manager, Strategy.CHANNEL_PADDED);
+    String padded = check.run(Strategy.CHANNEL_PADDED, false);
     if (padded == null) {
       return new Choice(Strategy.CHANNEL_PADDED, false, direct, null);
     }
@@ -212,8 +257,56 @@ final class Convolution {
   }
 
   /** Whether channels-last inputs are correct here: the direct strategy, passing its self-check on them. */
-  private static boolean channelsLastPasses(PtNDManager manager, Strategy strategy) {
-    return strategy == Strategy.DIRECT && SelfCheck.run(manager, strategy, true) == null;
+  private static boolean channelsLastPasses(Strategy strategy, Check check) {
+    return strategy == Strategy.DIRECT && check.run(strategy, true) == null;
+  }
+
+  /**
+   * How one convolution is computed, as its strategy and the thread's grad mode decide (docs/djl-convolutions.md).
+   * The direct strategy computes it as asked; the channel-padded one pads input channels above {@link
+   * #UNPADDED_INPUT_CHANNELS} to a multiple of {@link #BLOCK} and, while a gradient is recorded, the output channels
+   * too, and computes a strided convolution as the stride-1 one subsampled.
+   *
+   * @param padFirst whether the input is padded explicitly first (asymmetric padding), rather than by the convolution
+   * @param inputChannels the input channels convolved: the weight's, or more (zero channels added)
+   * @param outputChannels the output channels computed: the weight's, or more (sliced back)
+   * @param stride the convolution's stride
+   * @param subsample the stride its output is then subsampled by, 1 for none
+   */
+  record Plan(boolean padFirst, long inputChannels, long outputChannels, int stride, int subsample) {}
+
+  /**
+   * The plan of a convolution: a function of its strategy, grad mode and dimensions alone (no CPU, no thread count).
+   *
+   * @param strategy the strategy
+   * @param recording whether libtorch records a gradient (grad mode on)
+   * @param ci the weight's input channels
+   * @param co the weight's output channels
+   * @param stride the stride, at least 1
+   * @param pad the padding {@code top, left, bottom, right}
+   * @return the plan
+   */
+  static Plan plan(Strategy strategy, boolean recording, long ci, long co, int stride, int[] pad) {
+    boolean padFirst = pad[0] != pad[2] || pad[1] != pad[3];
+    if (strategy == Strategy.DIRECT) {
+      return new Plan(padFirst, ci, co, stride, 1);
+    }
+    long ciPadded = ci <= UNPADDED_INPUT_CHANNELS ? ci : roundUp(ci);
+    long coPadded = recording ? roundUp(co) : co;
+    boolean subsample = recording && stride != 1;
+    return new Plan(padFirst, ciPadded, coPadded, subsample ? 1 : stride, subsample ? stride : 1);
+  }
+
+  /**
+   * Whether a convolution is given its input channels-last: where the choice says so ({@link Choice#channelsLast})
+   * and no gradient is recorded (training keeps the plain layout).
+   *
+   * @param chosen the choice's {@link Choice#channelsLast}
+   * @param recording whether libtorch records a gradient
+   * @return whether the input is made channels-last
+   */
+  static boolean channelsLastInput(boolean chosen, boolean recording) {
+    return chosen && !recording;
   }
 
   /**
@@ -230,10 +323,9 @@ final class Convolution {
    */
   static PtNDArray apply(PtNDManager manager, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
     Choice c = choice(manager);
-    if (c.strategy() == null) {
-      throw new IllegalStateException("djl: " + c.refusal());
-    }
-    return apply(c.strategy(), c.channelsLast() && !JniUtils.isGradMode(), x, w, b, stride, pad);
+    Strategy strategy = c.require();
+    boolean recording = JniUtils.isGradMode();
+    return apply(strategy, channelsLastInput(c.channelsLast(), recording), recording, x, w, b, stride, pad);
   }
 
   /**
@@ -265,15 +357,17 @@ final class Convolution {
    */
   static PtNDArray apply(
       Strategy strategy, boolean channelsLast, PtNDArray x, PtNDArray w, PtNDArray b, int stride, int[] pad) {
-    boolean symmetric = pad[0] == pad[2] && pad[1] == pad[3];
-    PtNDArray padded = symmetric ? x : JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0);
+    return apply(strategy, channelsLast, JniUtils.isGradMode(), x, w, b, stride, pad);
+  }
+
+  private static PtNDArray apply(Strategy strategy, boolean channelsLast, boolean recording, PtNDArray x, PtNDArray w,
+      PtNDArray b, int stride, int[] pad) {
+    Plan plan = plan(strategy, recording, w.getShape().get(1), w.getShape().get(0), stride, pad);
+    PtNDArray padded = plan.padFirst() ? JniUtils.pad(x, new long[] {pad[1], pad[3], pad[0], pad[2]}, 0.0) : x;
     PtNDArray in = channelsLast ? PtArrays.channelsLast(padded) : padded;
-    Shape padding = symmetric ? new Shape(pad[0], pad[1]) : new Shape(0, 0);
+    Shape padding = plan.padFirst() ? new Shape(0, 0) : new Shape(pad[0], pad[1]);
     try {
-      if (strategy == Strategy.DIRECT) {
-        return JniUtils.convolution(in, w, b, new Shape(stride, stride), padding, ONE, 1);
-      }
-      return padded(in, w, b, stride, padding);
+      return run(plan, in, w, b, padding);
     } finally {
       closeIfNew(in, padded);
       closeIfNew(padded, x);
@@ -296,28 +390,27 @@ final class Convolution {
     }
   }
 
-  private static PtNDArray padded(PtNDArray x, PtNDArray w, PtNDArray b, int stride, Shape padding) {
-    boolean recording = JniUtils.isGradMode();
+  /** Computes a convolution by its plan: zero channels added, convolved, subsampled and sliced back as it says. */
+  private static PtNDArray run(Plan plan, PtNDArray x, PtNDArray w, PtNDArray b, Shape padding) {
     long ci = w.getShape().get(1);
     long co = w.getShape().get(0);
-    long ciPadded = ci <= UNPADDED_INPUT_CHANNELS ? ci : roundUp(ci);
-    long coPadded = recording ? roundUp(co) : co;
+    long ciPadded = plan.inputChannels();
+    long coPadded = plan.outputChannels();
     PtNDArray xx = ciPadded == ci ? x : JniUtils.pad(x, new long[] {0, 0, 0, 0, 0, ciPadded - ci}, 0.0);
     PtNDArray ww =
         ciPadded == ci && coPadded == co
             ? w
             : JniUtils.pad(w, new long[] {0, 0, 0, 0, 0, ciPadded - ci, 0, coPadded - co}, 0.0);
     PtNDArray bb = coPadded == co || b == null ? b : JniUtils.pad(b, new long[] {0, coPadded - co}, 0.0);
-    boolean subsample = recording && stride != 1;
-    Shape strides = subsample ? ONE : new Shape(stride, stride);
-    PtNDArray y = JniUtils.convolution(xx, ww, bb, strides, padding, ONE, 1);
+    PtNDArray y = JniUtils.convolution(xx, ww, bb, new Shape(plan.stride(), plan.stride()), padding, ONE, 1);
     closeIfNew(xx, x);
     closeIfNew(ww, w);
     closeIfNew(bb, b);
-    if (subsample) {
-      PtNDArray rows = JniUtils.slice(y, 2, 0, y.getShape().get(2), stride);
+    int subsample = plan.subsample();
+    if (subsample != 1) {
+      PtNDArray rows = JniUtils.slice(y, 2, 0, y.getShape().get(2), subsample);
       y.close();
-      y = JniUtils.slice(rows, 3, 0, rows.getShape().get(3), stride);
+      y = JniUtils.slice(rows, 3, 0, rows.getShape().get(3), subsample);
       rows.close();
     }
     if (coPadded == co) {
