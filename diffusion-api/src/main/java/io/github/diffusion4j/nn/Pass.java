@@ -6,7 +6,9 @@ import io.github.diffusion4j.tensor.Tensor;
 /**
  * One evaluation of a {@link Network} on a contiguous run of a batch's items, on one thread: the backend's
  * working memory for it, and the conversions between the api's {@link Tensor}s and the backend's
- * {@link Value}s. Opened by {@link LayerBackend#open}; closing it releases every value it still holds.
+ * {@link Value}s. Opened by {@link LayerBackend#open}; closing it releases every value it still holds. A closed
+ * pass refuses to make or read values ({@link #input}, {@link #host}, {@link #output}, {@link #accumulate}, the loss)
+ * with an {@link IllegalStateException}; releasing a value after close, and closing again, do nothing.
  */
 public interface Pass extends AutoCloseable {
 
@@ -105,7 +107,7 @@ public interface Pass extends AutoCloseable {
    */
   void release(Value v);
 
-  /** Ends the pass, releasing every value of it that was not given back. */
+  /** Ends the pass, releasing every value of it that was not given back; a second call does nothing. */
   @Override
   void close();
 

@@ -1,5 +1,6 @@
 package io.github.diffusion4j.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -822,6 +823,68 @@ public abstract class LayerContractTests extends BackendFixture {
         size += Shape.of(e.getValue()).size();
       }
       assertEquals(size, store.size());
+    }
+  }
+
+  /**
+   * A closed pass refuses every use that makes or reads a value ({@link Pass#input}, {@link Pass#host}, {@link
+   * Pass#output}, {@link Pass#accumulate}, the loss) with an {@link IllegalStateException} saying it was closed, rather
+   * than use memory it gave back (the ND4J pass's workspace goes back to the backend's pool, where the next pass takes
+   * it, and is freed with the backend; the DJL pass's arrays are freed); releasing a value after close and closing
+   * again do nothing. A second close gives nothing back twice: a pass opened after another closed does not overwrite
+   * the values of a pass still open (a workspace given back twice went to two passes, and the first to close freed the
+   * other's blocks for the next). Exact comparisons: the values only travel.
+   */
+  @Test
+  void aClosedPassRefusesUseAndASecondCloseDoesNothing() {
+    Network network = LayerCases.get("linear").spec().network();
+    Shape item = network.inputShape();
+    Shape outItem = network.node(network.output()).itemShape();
+    boolean manual = backend.layers().differentiation(network) == LayerBackend.Differentiation.MANUAL;
+    float[] a = GoldenCases.input(2 * item.size());
+    float[] b = GoldenCases.target(2 * item.size());
+    try (TensorScope s = t().openScope()) {
+      io.github.diffusion4j.tensor.Tensor x = t().fromArray(a, Shape.batchOf(2, item));
+      io.github.diffusion4j.tensor.Tensor y = t().fromArray(GoldenCases.input(2 * outItem.size()),
+          Shape.batchOf(2, outItem));
+      Pass pass = backend.layers().open(network, 2, true);
+      Value v = pass.input(x, 0);
+      Value h = pass.host(b, item);
+      Value prediction = pass.host(GoldenCases.target(2 * outItem.size()), outItem);
+      pass.close();
+      pass.close();
+      Map<String, org.junit.jupiter.api.function.Executable> uses = new LinkedHashMap<>();
+      uses.put("input", () -> pass.input(x, 0));
+      uses.put("host", () -> pass.host(b, item));
+      uses.put("output", () -> pass.output(h, Shape.batchOf(2, item)));
+      uses.put("accumulate", () -> pass.accumulate(v, h));
+      uses.put("the loss", () -> {
+        if (manual) {
+          pass.mse(prediction, y, 0, 1);
+        } else {
+          pass.mseBackward(prediction, y, 0, 1);
+        }
+      });
+      assertAll(uses.entrySet().stream().map(use -> () -> { // every use checked, each failure reported
+        IllegalStateException e = assertThrows(IllegalStateException.class, use.getValue(), use.getKey() + " after close");
+        assertTrue(e.getMessage().contains("pass was closed"), use.getKey() + ": " + e.getMessage());
+      }));
+      pass.release(v);
+      pass.release(h);
+      pass.close();
+      try (Pass first = backend.layers().open(network, 2, false);
+          Pass second = backend.layers().open(network, 2, false)) {
+        first.host(a, item);
+        Value kept = second.host(b, item);
+        first.close();
+        try (Pass third = backend.layers().open(network, 2, false)) {
+          for (int i = 0; i < 3; i++) { // enough values of that size to take every block the first pass freed
+            third.host(a, item);
+          }
+          assertArrayEquals(b, second.output(kept, Shape.batchOf(2, item)).toFloatArray(),
+              "a value of a pass still open, after another pass closed and a third made values");
+        }
+      }
     }
   }
 

@@ -210,10 +210,14 @@ public final class ReferenceLayers implements LayerBackend {
     public void close() {}
   }
 
-  /** A pass: values are heap arrays, so releasing one only drops it. */
+  /**
+   * A pass: values are heap arrays, so releasing one only drops it. A closed pass refuses to be used, as the native
+   * backends' passes must (their memory is gone), so code that would fail there fails here too.
+   */
   final class RefPass implements Pass {
     private final int items;
     private final boolean training;
+    private boolean closed;
 
     RefPass(int items, boolean training) {
       this.items = items;
@@ -230,8 +234,16 @@ public final class ReferenceLayers implements LayerBackend {
       return training;
     }
 
+    /** Refuses the use of a closed pass. */
+    private void checkOpen() {
+      if (closed) {
+        throw new IllegalStateException("reference: this pass was closed; open a new pass to evaluate again");
+      }
+    }
+
     @Override
     public Value input(Tensor x, int from) {
+      checkOpen();
       requireItems(x, from, "input");
       int item = x.shape().itemSize();
       float[] all = x.toFloatArray();
@@ -240,11 +252,13 @@ public final class ReferenceLayers implements LayerBackend {
 
     @Override
     public Value host(float[] values, Shape itemShape) {
+      checkOpen();
       return new Data(values.clone(), items, itemShape);
     }
 
     @Override
     public Tensor output(Value v, Shape shape) {
+      checkOpen();
       if (shape.size() != data(v).v.length) {
         throw new IllegalArgumentException(
             "reference: a value of " + data(v).v.length + " floats cannot be a tensor " + shape);
@@ -254,6 +268,7 @@ public final class ReferenceLayers implements LayerBackend {
 
     @Override
     public Value accumulate(Value sum, Value addend) {
+      checkOpen();
       Data a = data(sum);
       Data b = data(addend);
       float[] r = new float[a.v.length];
@@ -265,6 +280,7 @@ public final class ReferenceLayers implements LayerBackend {
 
     @Override
     public Loss mse(Value prediction, Tensor target, int from, double scale) {
+      checkOpen();
       Data p = data(prediction);
       requireItems(target, from, "target");
       if (!target.shape().item().equals(p.shape)) {
@@ -295,7 +311,9 @@ public final class ReferenceLayers implements LayerBackend {
     public void release(Value v) {}
 
     @Override
-    public void close() {}
+    public void close() {
+      closed = true;
+    }
   }
 
   @Override

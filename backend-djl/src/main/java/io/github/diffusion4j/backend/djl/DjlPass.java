@@ -37,6 +37,9 @@ import java.util.List;
  * {@code scale * sum(d^2)} and its gradient {@code 2 scale d}, and starts libtorch's backward pass at the
  * prediction with that gradient: the loss's own operations are never recorded or differentiated, and the
  * constant factor goes to the optimiser's fused update rather than through the activations.
+ *
+ * <p><b>Closed.</b> Closing again does nothing, and so does releasing a value; every other use of a closed pass is
+ * refused ({@link #checkOpen}).
  */
 final class DjlPass implements Pass {
   private final DjlBackend backend;
@@ -186,6 +189,19 @@ final class DjlPass implements Pass {
     return d;
   }
 
+  /**
+   * Refuses the use of a closed pass: its scope has closed its arrays, the thread's grad mode is the caller's again,
+   * and an array made now would belong to no pass (held by the backend's root manager until the backend closes).
+   *
+   * @throws IllegalStateException if the pass is closed
+   */
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("djl: this pass was closed (its arrays were freed); open a new pass to "
+          + "evaluate again");
+    }
+  }
+
   /** A tensor of this backend, checked. */
   private PtNDArray array(Tensor t, String what) {
     return DjlTensor.of(backend, t, t.shape(), what).nd();
@@ -212,12 +228,14 @@ final class DjlPass implements Pass {
   /** The batch itself (borrowed, never closed by the pass) or a view of the pass's items. */
   @Override
   public Value input(Tensor x, int from) {
+    checkOpen();
     PtNDArray a = items(x, from, "input");
     return whole(x, from) ? new NdValue(a, false) : value(JniUtils.slice(a, 0, from, from + items, 1));
   }
 
   @Override
   public Value host(float[] data, Shape itemShape) {
+    checkOpen();
     if (data.length != (long) items * itemShape.size()) {
       throw new IllegalArgumentException("djl: host: " + data.length + " values for " + items + " items of shape "
           + itemShape + ", expected " + (long) items * itemShape.size());
@@ -235,6 +253,7 @@ final class DjlPass implements Pass {
    */
   @Override
   public Tensor output(Value v, Shape shape) {
+    checkOpen();
     NdValue value = (NdValue) v;
     if (shape.size() != value.array.size()) {
       throw new IllegalArgumentException(
@@ -256,6 +275,7 @@ final class DjlPass implements Pass {
 
   @Override
   public Value accumulate(Value sum, Value addend) {
+    checkOpen();
     return value(JniUtils.add(nd(sum), nd(addend)));
   }
 
@@ -271,6 +291,7 @@ final class DjlPass implements Pass {
    */
   @Override
   public double mseBackward(Value prediction, Tensor target, int from, double scale) {
+    checkOpen();
     if (!recording) {
       throw new IllegalStateException("djl: mseBackward in a pass that libtorch does not record");
     }
@@ -300,6 +321,7 @@ final class DjlPass implements Pass {
    */
   @Override
   public Loss mse(Value prediction, Tensor target, int from, double scale) {
+    checkOpen();
     if (!training || recording) {
       throw new IllegalStateException("djl: mse outside a training pass differentiated by hand");
     }
@@ -360,7 +382,7 @@ final class DjlPass implements Pass {
   @Override
   public void release(Value v) {
     NdValue value = (NdValue) v;
-    if (value.owned) {
+    if (!closed && value.owned) { // after close the scope has closed it
       value.array.close();
     }
   }

@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * lifetime (so concurrent predictions never share memory), the conversions between the api's tensors and
  * {@link NativeValue}s, and the few operations every kernel needs (new values, views, layout
  * conversions). Used by one thread; closing it makes every block of the workspace free and gives the
- * workspace back.
+ * workspace back. Closing again does nothing; a closed pass refuses to make or read values ({@link #checkOpen}).
  */
 final class NativePass implements Pass {
   private final Nd4jLayers layers;
@@ -254,6 +254,7 @@ final class NativePass implements Pass {
    * @return the value
    */
   NativeValue allocate(Shape shape, Layout layout) {
+    checkOpen();
     return new NativeValue(items, shape, layout, ws.take((long) items * shape.size()), 0);
   }
 
@@ -267,6 +268,7 @@ final class NativePass implements Pass {
    * @return the view; releasing it and {@code of} are independent
    */
   NativeValue view(NativeValue of, Shape shape, Layout layout, int offset) {
+    checkOpen();
     of.block.retain();
     return new NativeValue(of.items, shape, layout, of.block, offset);
   }
@@ -496,6 +498,20 @@ final class NativePass implements Pass {
 
   // ------------------------------------------------------------------ Pass
 
+  /**
+   * Refuses the use of a closed pass. Its workspace went back to the backend's pool when it closed: another pass may
+   * own it by now (its blocks, this pass's values included, are that pass's memory), or the backend has freed it, so
+   * a value made or read through this pass would overwrite another pass's values or read freed native memory.
+   *
+   * @throws IllegalStateException if the pass is closed
+   */
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("nd4j: this pass was closed (its workspace went back to the backend); "
+          + "open a new pass to evaluate again");
+    }
+  }
+
   private Nd4jTensor tensor(Tensor t, String what) {
     if (!(t instanceof Nd4jTensor n) || n.backend() != layers.backend()) {
       throw new IllegalArgumentException(
@@ -518,11 +534,13 @@ final class NativePass implements Pass {
 
   @Override
   public Value input(Tensor x, int from) {
+    checkOpen();
     return slice(x, from, "input");
   }
 
   @Override
   public Value host(float[] data, Shape itemShape) {
+    checkOpen();
     if (data.length != items * itemShape.size()) {
       throw new IllegalArgumentException(
           data.length + " values for " + items + " items of " + itemShape);
@@ -534,6 +552,7 @@ final class NativePass implements Pass {
 
   @Override
   public Tensor output(Value v, Shape shape) {
+    checkOpen();
     NativeValue n = dense(v);
     if (shape.size() != n.size()) {
       throw new IllegalArgumentException("a value of " + n.size() + " floats cannot be a tensor " + shape);
@@ -556,6 +575,7 @@ final class NativePass implements Pass {
 
   @Override
   public Value accumulate(Value sum, Value addend) {
+    checkOpen();
     NativeValue a = dense(sum);
     return elementwise(a, as(addend, a.layout), (x, y, len) -> {
       for (int i = 0; i < len; i++) {
@@ -566,6 +586,7 @@ final class NativePass implements Pass {
 
   @Override
   public Loss mse(Value prediction, Tensor target, int from, double scale) {
+    checkOpen();
     NativeValue p = dense(prediction);
     NativeValue t = slice(target, from, "target");
     if (!t.shape.equals(p.shape)) {

@@ -1,11 +1,17 @@
 package io.github.diffusion4j.backend.nd4j;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.backend.nd4j.NativeValue.Layout;
+import io.github.diffusion4j.nn.Kernel;
+import io.github.diffusion4j.nn.Layer;
 import io.github.diffusion4j.nn.Network;
+import io.github.diffusion4j.nn.Node;
+import io.github.diffusion4j.nn.ParameterStore;
+import io.github.diffusion4j.nn.Value;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.testkit.LayerCases;
@@ -14,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * The size limit of one native array: the kernels read them through direct {@code FloatBuffer}s, whose bytes an
@@ -74,6 +81,34 @@ class WorkspaceTest {
         } else {
           assertEquals(first, layers.footprint()[0], "native floats after pass " + (pass + 1));
         }
+      }
+    }
+  }
+
+  /**
+   * A closed pass's workspace is back in the pool (the next pass takes it; the backend frees it when it closes), so
+   * neither a kernel nor the pass's own helpers may make a value in it any more: a new block or a view of a value of
+   * the closed pass is refused with the one line the SPI's methods give ({@code
+   * LayerContractTests.aClosedPassRefusesUseAndASecondCloseDoesNothing}), before anything is computed.
+   */
+  @Test
+  void aKernelRunWithAClosedPassIsRefused() {
+    try (Nd4jBackend b = (Nd4jBackend) Nd4jTests.createBackend()) {
+      Nd4jLayers layers = b.nd4jLayers();
+      Node lin = NETWORK.nodes().stream().filter(n -> n.layer() instanceof Layer.Linear).findFirst().orElseThrow();
+      Shape in = NETWORK.node(lin.inputs().get(0)).itemShape();
+      try (ParameterStore store = layers.parameters(LayerCases.get("linear").spec().parameterShapes())) {
+        Kernel kernel = layers.kernel(NETWORK, lin, store);
+        NativePass p = (NativePass) layers.open(NETWORK, 2, false);
+        NativeValue x = p.allocate(in, Layout.ROWS);
+        p.close();
+        Map<String, Executable> uses = Map.of(
+            "the linear kernel", () -> kernel.forward(new Value[] {x}, p, null),
+            "allocate", () -> p.allocate(in, Layout.ROWS),
+            "view", () -> p.view(x, in, Layout.ROWS, 0));
+        assertAll(uses.entrySet().stream().map(use -> () -> assertEquals("nd4j: this pass was closed (its workspace went "
+            + "back to the backend); open a new pass to evaluate again",
+            assertThrows(IllegalStateException.class, use.getValue(), use.getKey()).getMessage(), use.getKey())));
       }
     }
   }
