@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.testkit.ChildJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,6 +60,7 @@ final class ChildCli {
       // fill) are the ones these children exercise, as users' runs do
       cmd.addAll(List.of("--add-modules", "jdk.incubator.vector"));
     }
+    cmd.addAll(ChildJvm.coverageAgent()); // measured under -Pcoverage, as this JVM is
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(DiffusionCli.class.getName());

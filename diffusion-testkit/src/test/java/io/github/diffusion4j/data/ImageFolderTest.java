@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.diffusion4j.data.ImageFit.Resize;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.ChildJvm;
 import io.github.diffusion4j.testkit.TestImages;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -88,8 +90,10 @@ class ImageFolderTest {
         {"dog/a.png", "30"}}) {
       TestImages.write(dir.resolve(f[0]), TestImages.encode(TestImages.rgb(4, 4, Integer.parseInt(f[1]), 0, 0), "png"));
     }
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        System.getProperty("java.class.path"), ScanUnderC.class.getName(), dir.toString()).redirectErrorStream(true);
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    command.addAll(ChildJvm.coverageAgent()); // measured under -Pcoverage, as this JVM is
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), ScanUnderC.class.getName(), dir.toString()));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("LC_") || k.equals("LANG") || k.equals("JAVA_TOOL_OPTIONS"));
     pb.environment().put("LC_ALL", "C");
     Process p = pb.start();

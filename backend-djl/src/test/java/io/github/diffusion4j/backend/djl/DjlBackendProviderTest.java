@@ -20,6 +20,7 @@ import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
 import io.github.diffusion4j.spi.BackendUnavailableException;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.testkit.ChildJvm;
 import java.io.File;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -138,8 +139,11 @@ class DjlBackendProviderTest {
   @Test
   void createSetsThreadsAndOfflineModeBeforeTheEngineLoads() throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(ChildJvm.coverageAgent()); // measured under -Pcoverage, as this JVM is
+    command.addAll(List.of("-cp", testClassPath(), ThreadsProbe.class.getName(), "3"));
     Process p =
-        new ProcessBuilder(java, "-cp", testClassPath(), ThreadsProbe.class.getName(), "3")
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

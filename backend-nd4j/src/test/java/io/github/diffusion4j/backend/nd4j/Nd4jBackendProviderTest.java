@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
+import io.github.diffusion4j.testkit.ChildJvm;
 import io.github.diffusion4j.testkit.ReferenceBackendProvider;
 import java.io.BufferedReader;
 import java.io.File;
@@ -165,8 +166,11 @@ class Nd4jBackendProviderTest {
             .filter(e -> !(e.contains("nd4j-native") && e.endsWith("-linux-x86_64.jar")))
             .collect(Collectors.joining(File.pathSeparator));
     String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(ChildJvm.coverageAgent()); // measured under -Pcoverage, as this JVM is
+    command.addAll(List.of("-cp", classPath, Nd4jLoadProbe.class.getName()));
     Process p =
-        new ProcessBuilder(java, "-cp", classPath, Nd4jLoadProbe.class.getName())
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .start();
     List<String> lines;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.spark.SparkTestSupport;
+import io.github.diffusion4j.testkit.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ class SparkInterruptTest {
         command.add(a);
       }
     }
+    command.addAll(ChildJvm.coverageAgent()); // measured under -Pcoverage, as this JVM is
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.github.diffusion4j.cli.DiffusionCli",
         "spark", "sample", "--checkpoint", checkpoint.toString(), "--count", Integer.toString(32 * 1024),
         "--partitions", "32", "--out", out.toString(), "--master", "local[1]"));
