@@ -6,14 +6,16 @@
 #
 # Each module's own report (its classes, its tests) is in MODULE/target/site/jacoco after the build; this one counts
 # a class as tested wherever its tests live (the api's classes are exercised by the testkit, the backends and the
-# command line too). Child JVMs that tests start (the command line's signal tests, Spark's) are not measured, and the
-# benchmarks module's JMH suite is not run by the tests. The Maven build takes about twice the plain suite's time.
+# command line too). Child JVMs that tests start (the command line's signal tests, Spark's) carry the same agent and
+# are measured (testkit's ChildJvm); the benchmarks module's JMH suite is not run by the tests. The Maven build takes
+# about twice the plain suite's time. Maven's own MAVEN_ARGS reach it (MAVEN_ARGS="-o -Dmaven.repo.local=DIR"; give
+# MAVEN_REPO=DIR to the report too).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "${1:-}" in
   --report) ;;
   '') (cd "$root" && ./mvnw -B -Pcoverage verify) ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 repo=${MAVEN_REPO:-$HOME/.m2/repository}
 jacoco=0.8.15 # the root pom's coverage profile
