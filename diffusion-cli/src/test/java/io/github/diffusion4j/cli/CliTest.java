@@ -653,6 +653,28 @@ class CliTest {
    * {@code interpolate --out} naming one of the {@code --images} is refused before the model is loaded: the strip
    * replaced the user's picture (and was then compared with itself for the line on how far the ends are).
    */
+  /**
+   * Image files start only a model of gray or RGB images: a model of two channels is refused at {@code --init} with
+   * one line, before it is loaded, as are {@code interpolate --images}.
+   */
+  @Test
+  void imageFilesAreRefusedForAModelOfNeitherGrayNorRgbImages() throws IOException {
+    Path yaml = dir.resolve("two-channels.yaml");
+    Files.writeString(yaml, TINY.replace("image_shape: [3, 5, 5]", "image_shape: [2, 5, 5]")
+        .replace("epochs: 2", "epochs: 1").replace("image_log_every: 4", "image_log_every: 0")
+        .replace("name: tiny", "name: two-channels")); // no image logs: they take 1 or 3 channels only
+    Result trained = cli("train", "-c", yaml.toString(), "--no-samples", "--set", "output.dir=" + dir.resolve("runs"));
+    assertEquals(0, trained.code(), trained.all());
+    Path two = dir.resolve("runs/two-channels");
+    Path png = randomPng("two-channels.png", 5, 5, 3);
+    String refused = ": the model's images are [2, 5, 5]; only a model of gray (1 channel) or RGB (3 channels) images "
+        + "can start from image files";
+    assertBad(cli("sample", "--checkpoint", two.toString(), "--init", png.toString(), "--strength", "0.5", "--out",
+        dir.resolve("two.png").toString()), "diffusion: --init" + refused);
+    assertBad(cli("interpolate", "--checkpoint", two.toString(), "--images", png + "," + png, "--out",
+        dir.resolve("two-strip.png").toString()), "diffusion: --images" + refused);
+  }
+
   @Test
   void interpolateRefusesAnOutThatIsOneOfTheImages() throws IOException {
     Path a = randomPng("keep-a.png", 5, 5, 7);
@@ -1097,6 +1119,9 @@ class CliTest {
         "is not writable");
     assertBad(cli("eval", "--checkpoint", run.toString(), "--json", readOnly.resolve("q.json").toString()),
         "is not writable");
+    // eval --bpd's folder: refused before the evaluation, not when its first file is written after it
+    assertBad(cli("eval", "--bpd", "--checkpoint", run.toString(), "--out", readOnly.toString()),
+        "diffusion: --out " + readOnly + ": the folder is not writable");
   }
 
   @Test
