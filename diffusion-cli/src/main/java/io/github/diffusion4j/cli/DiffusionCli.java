@@ -195,7 +195,8 @@ public final class DiffusionCli {
     });
     try {
       return cl.execute(args);
-    } catch (OutOfMemoryError e) { // an Error, which picocli's handler above does not see
+    } catch (VirtualMachineError e) { // an Error, which picocli's handler above does not see: out of memory, or a
+      // stack overflow, in one line (it was Java's "Exception in thread main" and a stack trace)
       err.println("diffusion: " + ErrorReporting.message(e));
       if (root.verbose || isVerbose(args)) {
         e.printStackTrace(err);

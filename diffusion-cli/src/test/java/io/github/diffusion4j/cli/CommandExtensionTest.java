@@ -50,6 +50,42 @@ class CommandExtensionTest {
     }
   }
 
+  /**
+   * A command that runs out of memory for real (an array larger than any test heap: 16 GiB of longs), or overflows
+   * its stack ({@code stack}).
+   */
+  @Command(name = "greedy-ext")
+  static final class Greedy implements Callable<Integer> {
+    @Parameters
+    String what;
+
+    @Override
+    public Integer call() {
+      if (what.equals("stack")) {
+        return recurse(0);
+      }
+      long[] all = new long[Integer.MAX_VALUE - 8];
+      return all.length;
+    }
+
+    private static int recurse(int depth) {
+      return recurse(depth + 1) + 1;
+    }
+  }
+
+  /** Registers {@link Greedy}. */
+  public static final class GreedyExtension implements CommandExtension {
+    @Override
+    public String name() {
+      return "greedy-ext";
+    }
+
+    @Override
+    public Object command() {
+      return new Greedy();
+    }
+  }
+
   /** An extension whose module's dependencies are missing. */
   public static final class BrokenExtension implements CommandExtension {
     @Override
@@ -91,6 +127,42 @@ class CommandExtensionTest {
     assertEquals("diffusion: WORD bad: not allowed (allowed: anything else)", bad.err().strip());
     Result help = runWith(services, "--help");
     assertTrue(help.out().contains("echo-ext"), help.out());
+  }
+
+  /** {@code -v} is {@code --verbose}: either shows the stack trace of a command's error, which is otherwise one line. */
+  @Test
+  void theShortVerboseFlagShowsTheStackTraceAsVerboseDoes() throws IOException {
+    String services = EchoExtension.class.getName() + "\n";
+    for (String flag : new String[] {"-v", "--verbose"}) {
+      Result bad = runWith(services, flag, "echo-ext", "bad");
+      assertEquals(DiffusionCli.BAD_INPUT, bad.code(), bad.err());
+      assertTrue(bad.err().startsWith("diffusion: WORD bad: not allowed (allowed: anything else)\n"), bad.err());
+      assertTrue(bad.err().contains("BadInputException") && bad.err().contains("\tat "), flag + ": " + bad.err());
+    }
+  }
+
+  /**
+   * An error of the JVM during a command (out of memory, a stack overflow), which picocli's handler does not see, is
+   * one line and exit 1; its stack trace only with {@code -v}/{@code --verbose} (a stack overflow was Java's
+   * {@code Exception in thread "main"} and 1,024 frames).
+   */
+  @Test
+  void anErrorOfTheJvmIsOneLineAndItsStackTraceOnlyWhenVerbose() throws IOException {
+    String services = GreedyExtension.class.getName() + "\n";
+    Result oom = runWith(services, "greedy-ext", "heap");
+    assertEquals(DiffusionCli.FAILURE, oom.code(), oom.err());
+    assertTrue(oom.err().startsWith("diffusion: out of memory (Java heap space) with a heap of at most "), oom.err());
+    assertEquals(1, oom.err().strip().lines().count(), oom.err());
+    Result stack = runWith(services, "greedy-ext", "stack");
+    assertEquals(DiffusionCli.FAILURE, stack.code(), stack.err());
+    assertEquals("diffusion: internal error; run again with --verbose to see where", stack.err().strip());
+    for (String flag : new String[] {"-v", "--verbose"}) {
+      Result shown = runWith(services, flag, "greedy-ext", "heap");
+      assertEquals(DiffusionCli.FAILURE, shown.code(), shown.err());
+      assertTrue(shown.err().startsWith("diffusion: out of memory (Java heap space)"), shown.err());
+      // the JVM's preallocated error may have no frames: the trace is its line, under the one-line message
+      assertTrue(shown.err().contains("\njava.lang.OutOfMemoryError: Java heap space"), flag + ": " + shown.err());
+    }
   }
 
   @Test

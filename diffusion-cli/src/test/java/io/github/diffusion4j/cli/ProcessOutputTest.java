@@ -1,6 +1,7 @@
 package io.github.diffusion4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -43,6 +44,57 @@ class ProcessOutputTest {
     String err = ChildCli.read(log);
     assertEquals(DiffusionCli.FAILURE, p.exitValue(), err);
     assertTrue(err.contains("diffusion: cannot write to standard output: No space left on device"), err);
+  }
+
+  /**
+   * {@code diffusion config --bundled tutorial | head -1}: the reader goes before the output is written; the command
+   * ends quietly (no error, no stack trace), as Unix tools do, with its own exit code.
+   */
+  @Test
+  void aReaderThatGoesFirstIsABrokenPipeAndQuiet() throws Exception {
+    Path log = dir.resolve("pipe.log");
+    ProcessBuilder pb = ChildCli.builder(dir, log, "config", "--bundled", "tutorial");
+    pb.redirectErrorStream(false);
+    pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
+    pb.redirectError(log.toFile());
+    Process p = pb.start();
+    p.getInputStream().close(); // long before the child's JVM has started and written a line
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the child ended");
+    String err = ChildCli.read(log);
+    assertEquals(DiffusionCli.OK, p.exitValue(), err);
+    // the JVM's own notice of the Vector API, which ChildCli adds on AVX2 CPUs as the launcher does, aside
+    assertEquals("", err.replace("WARNING: Using incubator modules: jdk.incubator.vector\n", ""),
+        "nothing on standard error");
+  }
+
+  /** Every way of writing through the stream records its first error, which {@link DiffusionCli#afterOutput} says. */
+  @Test
+  void theRecordingStreamKeepsTheFirstErrorOfEachKindOfWrite() {
+    class Failing extends java.io.OutputStream {
+      int calls;
+
+      @Override
+      public void write(int b) throws IOException {
+        throw new IOException("write " + ++calls);
+      }
+
+      @Override
+      public void flush() throws IOException {
+        throw new IOException("flush " + ++calls);
+      }
+    }
+    DiffusionCli.RecordingStream single = new DiffusionCli.RecordingStream(new Failing());
+    assertEquals(null, single.failure());
+    assertEquals("write 1", assertThrows(IOException.class,
+        () -> single.write('x')).getMessage());
+    assertThrows(IOException.class, single::flush);
+    assertEquals("write 1", single.failure().getMessage(), "the first error is kept");
+    DiffusionCli.RecordingStream flushed = new DiffusionCli.RecordingStream(new Failing());
+    assertThrows(IOException.class, flushed::flush);
+    assertEquals("flush 1", flushed.failure().getMessage());
+    DiffusionCli.RecordingStream array = new DiffusionCli.RecordingStream(new Failing());
+    assertThrows(IOException.class, () -> array.write(new byte[] {1, 2}, 0, 2));
+    assertEquals("write 1", array.failure().getMessage());
   }
 
   @Test
