@@ -320,6 +320,26 @@ class ReliabilityCliTest {
   }
 
   /**
+   * A strip that fits without its titles but not with them (their 20-pixel band makes each 65-pixel cell's column
+   * taller, so fewer fit in the grid's pixels): refused by the check of the titled strip, in one line, not drawn.
+   */
+  @Test
+  void aStripThatFitsOnlyWithoutItsTitlesIsRefused() {
+    int count = 12_000; // 3x5x5 images: at most 14,516 fit in one row untitled, about 11,250 titled (MAX_PIXELS 2^26)
+    io.github.diffusion4j.io.ImageGrid.checkSize(io.github.diffusion4j.tensor.Shape.of(count, 3, 5, 5),
+        io.github.diffusion4j.io.ImageGrid.Options.defaults().withNrow(count)); // untitled, it fits
+    Path strip = dir.resolve("titled.png");
+    CliTest.Result r = CliTest.cli("interpolate", "--checkpoint", run.toString(), "--count", Integer.toString(count),
+        "--out", strip.toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().startsWith("diffusion: --count 12000: the strip is too long: a grid of 12000 images"), r.err());
+    // the titled limit: 65-pixel cells and 2-pixel padding, 20 + 65 + 2 * 2 = 89 rows: (2^26 / 89 - 2) / 67 = 11,254
+    assertTrue(r.err().contains("at most 11254 such images fit in one row"), r.err());
+    assertEquals(1, r.err().trim().lines().count(), r.err());
+    assertFalse(Files.exists(strip));
+  }
+
+  /**
    * What the output cannot hold is refused before the model is loaded (for a 256x256 model that took 26-40 s and
    * 3.6 GB): here the weights could not even be read, and the count is still what is named.
    */
