@@ -209,14 +209,24 @@ public record SampleManifest(
         throw new IllegalArgumentException("format_version: " + root.get("format_version") + " is newer than "
             + FORMAT_VERSION + ", the newest this release reads");
       }
+      // a key of the wrong JSON type is named, not read as empty (a string image_shape read as [], a list of
+      // hashes as none, the shards as an object's values)
       List<Integer> shape = new ArrayList<>();
-      for (JsonNode d : node(root, "image_shape")) {
-        shape.add(d.asInt());
+      JsonNode dims = array(root, "image_shape");
+      for (int i = 0; i < dims.size(); i++) {
+        shape.add(int32(dims, i, "image_shape[" + i + "]"));
       }
       Map<String, String> hashes = new TreeMap<>();
-      node(root, "checkpoint_sha256").properties().forEach(e -> hashes.put(e.getKey(), e.getValue().asText()));
+      for (Map.Entry<String, JsonNode> e : object(root, "checkpoint_sha256").properties()) {
+        hashes.put(e.getKey(), textValue(e.getValue(), "checkpoint_sha256." + e.getKey()));
+      }
       List<ShardResult> shards = new ArrayList<>();
-      for (JsonNode s : node(root, "shards")) {
+      JsonNode list = array(root, "shards");
+      for (int i = 0; i < list.size(); i++) {
+        JsonNode s = list.get(i);
+        if (!s.isObject()) {
+          throw new IllegalArgumentException("shards[" + i + "]: expected an object, got " + s);
+        }
         shards.add(new ShardResult(int32(s, "index"), integer(s, "first"), int32(s, "count"),
             text(s, "file"), integer(s, "bytes"), text(s, "sha256")));
       }
@@ -239,27 +249,59 @@ public record SampleManifest(
     return v;
   }
 
-  private static String text(JsonNode o, String key) {
+  private static JsonNode array(JsonNode o, String key) {
     JsonNode v = node(o, key);
+    if (!v.isArray()) {
+      throw new IllegalArgumentException(key + ": expected a list, got " + v);
+    }
+    return v;
+  }
+
+  private static JsonNode object(JsonNode o, String key) {
+    JsonNode v = node(o, key);
+    if (!v.isObject()) {
+      throw new IllegalArgumentException(key + ": expected an object, got " + v);
+    }
+    return v;
+  }
+
+  private static String text(JsonNode o, String key) {
+    return textValue(node(o, key), key);
+  }
+
+  /** A value that must be a string; {@code name} names it in the error. */
+  private static String textValue(JsonNode v, String name) {
     if (!v.isTextual()) {
-      throw new IllegalArgumentException(key + ": expected a string, got " + v);
+      throw new IllegalArgumentException(name + ": expected a string, got " + v);
     }
     return v.asText();
   }
 
   private static long integer(JsonNode o, String key) {
-    JsonNode v = node(o, key);
+    return integerValue(node(o, key), key);
+  }
+
+  /** A value that must be an integer; {@code name} names it in the error. */
+  private static long integerValue(JsonNode v, String name) {
     if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-      throw new IllegalArgumentException(key + ": expected an integer, got " + v);
+      throw new IllegalArgumentException(name + ": expected an integer, got " + v);
     }
     return v.asLong();
   }
 
-  /** An integer that must fit a Java int: a larger one is refused, not wrapped around. */
   private static int int32(JsonNode o, String key) {
-    long v = integer(o, key);
+    return int32(integer(o, key), key);
+  }
+
+  /** Element {@code i} of a list, an integer that must fit a Java int. */
+  private static int int32(JsonNode list, int i, String name) {
+    return int32(integerValue(list.get(i), name), name);
+  }
+
+  /** An integer that must fit a Java int: a larger one is refused, not wrapped around. */
+  private static int int32(long v, String name) {
     if (v != (int) v) {
-      throw new IllegalArgumentException(key + ": " + v + " is out of range (at most " + Integer.MAX_VALUE + ")");
+      throw new IllegalArgumentException(name + ": " + v + " is out of range (at most " + Integer.MAX_VALUE + ")");
     }
     return (int) v;
   }

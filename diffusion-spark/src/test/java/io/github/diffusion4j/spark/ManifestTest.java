@@ -80,6 +80,45 @@ class ManifestTest {
     assertTrue(e.getMessage().startsWith(file + ": not JSON"), e.getMessage());
   }
 
+  /**
+   * A key of the wrong JSON type is named, not read as empty or as text: a string image_shape was read as [], a list
+   * of checkpoint hashes as none, a number as a hash, the shards as an object's values; an unknown format, a file
+   * that is not a JSON object and a key set to null are named too.
+   */
+  @Test
+  void aKeyOfTheWrongTypeIsNamedNotReadAsEmpty() throws IOException {
+    Path file = dir.resolve(SampleManifest.FILE);
+    String good = manifest(List.of(new ShardResult(0, 0, 10, "s.npy", 1, HASH)), 10).toJson();
+    String shape = good.substring(good.indexOf("\"image_shape\""), good.indexOf("\"format\""));
+    String hashes = "\"model.safetensors\" : \"" + HASH + "\"";
+    assertTrue(good.contains(hashes), good);
+    Map<String, String> damaged = new java.util.LinkedHashMap<>();
+    damaged.put(good.replace(shape, "\"image_shape\" : \"3x5x5\",\n  "),
+        "image_shape: expected a list, got \"3x5x5\"");
+    damaged.put(good.replace(shape, "\"image_shape\" : [ 3, \"five\", 5 ],\n  "),
+        "image_shape[1]: expected an integer, got \"five\"");
+    damaged.put(good.replace(shape, "\"image_shape\" : [ 3, 5, 4294967301 ],\n  "),
+        "image_shape[2]: 4294967301 is out of range (at most 2147483647)");
+    damaged.put(good.replace("{\n    " + hashes + "\n  }", "[ \"" + HASH + "\" ]"),
+        "checkpoint_sha256: expected an object, got [\"" + HASH + "\"]");
+    damaged.put(good.replace(hashes, "\"model.safetensors\" : 12"),
+        "checkpoint_sha256.model.safetensors: expected a string, got 12");
+    damaged.put(good.replace("\"shards\" : [", "\"shards\" : 5, \"x\" : ["), "shards: expected a list, got 5");
+    damaged.put(good.replace("\"shards\" : [", "\"shards\" : [ 7, "), "shards[0]: expected an object, got 7");
+    damaged.put(good.replace("\"format\" : \"npy\"", "\"format\" : \"jpg\""),
+        "format: unknown 'jpg' (allowed: npy, safetensors, png)");
+    damaged.put(good.replace("\"sampler\" : \"ddim\"", "\"sampler\" : null"), "sampler: missing");
+    damaged.put("[ 1, 2 ]", "kind: not a diffusion4j samples manifest");
+    damaged.put("null", "kind: not a diffusion4j samples manifest");
+    for (Map.Entry<String, String> d : damaged.entrySet()) {
+      assertTrue(!d.getKey().equals(good), d.getValue()); // the replacement took place
+      Files.writeString(file, d.getKey());
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file),
+          d.getValue());
+      assertEquals(file + ": " + d.getValue(), e.getMessage());
+    }
+  }
+
   @Test
   void aManifestThatIsAFifoOrTooLargeIsRefusedBeforeItIsRead() throws Exception {
     Path fifo = dir.resolve("fifo");
