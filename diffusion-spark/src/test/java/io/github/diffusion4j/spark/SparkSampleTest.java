@@ -435,6 +435,13 @@ class SparkSampleTest {
     e = assertThrows(IllegalArgumentException.class, () -> SparkDiffusion.sample(sc, job("a-file")));
     assertEquals(file.toAbsolutePath() + ": is a file; give a new or empty folder for the shards", e.getMessage());
     assertEquals("mine", Files.readString(file));
+    // a folder that cannot be made (under a file) is one line naming it, as the library's callers see it
+    Path under = file.resolve("shards").toAbsolutePath();
+    java.io.UncheckedIOException made = assertThrows(java.io.UncheckedIOException.class,
+        () -> SparkDiffusion.sample(sc, job("a-file/shards")));
+    assertTrue(made.getMessage().startsWith("cannot create " + under + ": "), made.getMessage());
+    assertFalse(made.getMessage().contains("\n"), made.getMessage());
+    assertEquals("mine", Files.readString(file));
   }
 
   @Test

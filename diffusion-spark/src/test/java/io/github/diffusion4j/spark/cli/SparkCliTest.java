@@ -174,6 +174,8 @@ class SparkCliTest {
     assertBad(cli("spark", "sample", "--checkpoint", ck, "--master", m, "--backend", "tpu", "--out",
         dir.resolve("d").toString()), "--backend tpu: backend: unknown backend 'tpu'");
     assertBad(cli("spark", "eval", "--checkpoint", ck, "--count", "1"), "--count 1: needs at least 2 samples");
+    // a wrong override is said as by spark sample (the driver's load translates it), not as an internal error
+    assertBad(cli("spark", "eval", "--checkpoint", ck, "--master", m, "--count", "8", "--steps", "31"), "--steps 31: ");
     assertBad(cli("spark"), "Missing required subcommand");
     assertBad(cli("spark", "sample"), "Missing required option");
     // a failed job leaves no folder behind
