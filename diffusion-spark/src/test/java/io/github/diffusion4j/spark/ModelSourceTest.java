@@ -33,11 +33,16 @@ class ModelSourceTest {
     Path liveOld = folder(tmp, ModelSource.TEMP_PREFIX + live + "-321", old);
     Path oldStyle = folder(tmp, ModelSource.TEMP_PREFIX + "5555555555", old); // no process id in its name
     Path other = folder(tmp, "something-" + dead + "-1", old);
+    // under the prefix but not an executor's folder: a name without a number, a dead id's plain file
+    Path named = folder(tmp, ModelSource.TEMP_PREFIX + "backup-1", old);
+    Path file = Files.writeString(tmp.resolve(ModelSource.TEMP_PREFIX + dead + "-9.lock"), "x");
+    Files.setLastModifiedTime(file, FileTime.from(old));
     ModelSource.removeStale(tmp, now.minus(ModelSource.STALE_AFTER));
     assertFalse(Files.exists(deadOld), "a dead process's old folder is removed with its files");
-    for (Path kept : new Path[] {deadNew, mine, liveOld, oldStyle, other}) {
+    for (Path kept : new Path[] {deadNew, mine, liveOld, oldStyle, other, named}) {
       assertTrue(Files.exists(kept.resolve("model.safetensors")), kept + " is kept");
     }
+    assertTrue(Files.isRegularFile(file), file + " is kept");
   }
 
   private static Path folder(Path tmp, String name, Instant modified) throws IOException {

@@ -153,6 +153,29 @@ class SparkSampleTest {
   }
 
   /**
+   * A shard file its task cannot put in place (here a folder that took its name while it sampled) fails every attempt
+   * with one line naming the file; the attempts' temporaries and the folder the job made are removed.
+   */
+  @Test
+  void aShardThatCannotBeWrittenFailsTheJobNamingItAndLeavesNoFolder() {
+    Path out = out("unwritable");
+    String target = out.toAbsolutePath().resolve(SampleFormat.NPY.shardName(0)).toString();
+    TaskHook occupy = (shard, done) -> {
+      try {
+        Files.createDirectories(Path.of(target, "in-the-way"));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    SparkJobException e = assertThrows(SparkJobException.class, () -> SparkDiffusion.sample(sc,
+        SampleJob.of(run, 16, out).withSeed(SEED).withPartitions(1), occupy));
+    assertTrue(e.getMessage().startsWith("a task failed on every attempt Spark allows (spark.task.maxFailures): "
+        + "cannot write " + target + ": "), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    assertFalse(Files.exists(out), "a failed job leaves no output folder");
+  }
+
+  /**
    * A context that a standalone master stopped (unreachable, or its executors failed to start) while the driver
    * checked the checkpoint: the broadcast is the first call on it. That was Spark's "Cannot call methods on a stopped
    * SparkContext" with the context's creation stack trace as the command's message; it is one line now.
