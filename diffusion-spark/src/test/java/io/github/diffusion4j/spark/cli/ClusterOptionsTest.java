@@ -39,6 +39,30 @@ class ClusterOptionsTest {
     assertFalse(jars.stream().anyMatch(j -> j.contains("spark-core_")), jars.toString());
   }
 
+  /**
+   * Without --master the context runs where spark-submit's spark.master says, else on every core with 4 attempts per
+   * task (the retries of a failed shard that docs/spark.md describes); --master overrides the property.
+   */
+  @Test
+  void withoutAMasterTheJobRunsLocallyWithRetriesOrWhereSparkSubmitSays() {
+    String before = System.getProperty("spark.master");
+    try {
+      System.clearProperty("spark.master");
+      SparkConf c = options(null).conf("sample", false);
+      assertEquals("local[*,4]", c.get("spark.master"));
+      assertEquals("diffusion4j sample", c.get("spark.app.name"));
+      System.setProperty("spark.master", "local[3]");
+      assertEquals("local[3]", options(null).conf("sample", false).get("spark.master"));
+      assertEquals("local[2]", options("local[2]").conf("sample", false).get("spark.master"));
+    } finally {
+      if (before == null) {
+        System.clearProperty("spark.master");
+      } else {
+        System.setProperty("spark.master", before);
+      }
+    }
+  }
+
   /** A master given with --conf (which overrides --master) is checked as --master is, and named as given. */
   @Test
   void aMasterGivenWithConfIsChecked() {
