@@ -55,6 +55,10 @@ class ManifestTest {
     IllegalArgumentException few = assertThrows(IllegalArgumentException.class,
         () -> manifest(List.of(new ShardResult(0, 0, 8, "a.npy", 1, HASH)), 10));
     assertEquals("shards: they hold 8 samples, but count is 10", few.getMessage());
+    IllegalArgumentException noFormat = assertThrows(IllegalArgumentException.class, () -> new SampleManifest(1, 7,
+        List.of(3, 5, 5), null, 4, "ddim", 20, "nd4j", 2, "/ck", Map.of(), List.of(new ShardResult(0, 0, 1, "a.npy",
+            1, HASH))));
+    assertEquals("format, sampler, backend and checkpoint are required", noFormat.getMessage());
     assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, "../x.npy", 1, HASH));
     assertThrows(IllegalArgumentException.class, () -> new ShardResult(0, 0, 1, "x.npy", 1, "ABC"));
   }
@@ -183,6 +187,14 @@ class ManifestTest {
     Path shard = out.resolve("part-0");
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.verify(out));
     assertEquals(shard + ": no such folder", e.getMessage());
+    // a link to a folder of matching files elsewhere is not the job's shard
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+    Files.writeString(elsewhere.resolve("0.png"), "12345");
+    Files.createSymbolicLink(shard, elsewhere);
+    e = assertThrows(IllegalStateException.class, () -> m.verify(out));
+    assertEquals(shard + ": is a symbolic link; a shard is a folder the job wrote into the output folder",
+        e.getMessage());
+    Files.delete(shard);
     Files.writeString(shard, "12345");
     e = assertThrows(IllegalStateException.class, () -> m.verify(out));
     assertEquals(shard + ": is not a folder", e.getMessage());
