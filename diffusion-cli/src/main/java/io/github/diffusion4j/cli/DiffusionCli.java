@@ -195,8 +195,9 @@ public final class DiffusionCli {
     });
     try {
       return cl.execute(args);
-    } catch (VirtualMachineError e) { // an Error, which picocli's handler above does not see: out of memory, or a
-      // stack overflow, in one line (it was Java's "Exception in thread main" and a stack trace)
+    } catch (VirtualMachineError | LinkageError e) { // Errors, which picocli's handler above does not see: out of
+      // memory, a stack overflow, a class or native library missing or of another version, in one line (it was Java's
+      // "Exception in thread main" and a stack trace)
       err.println("diffusion: " + ErrorReporting.message(e));
       if (root.verbose || isVerbose(args)) {
         e.printStackTrace(err);

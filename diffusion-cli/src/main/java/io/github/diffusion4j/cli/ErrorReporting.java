@@ -60,6 +60,9 @@ final class ErrorReporting {
             + (heap >> 20) + " MB; give the JVM more (DIFFUSION_JAVA_OPTS=" + largerHeap(heap)
             + " for ./diffusion) or use smaller sizes";
       }
+      if (t instanceof LinkageError) {
+        return linkage((LinkageError) t);
+      }
     }
     Throwable t = e;
     // skip wrappers without a message of their own (new RuntimeException(cause) copies cause.toString(),
@@ -76,6 +79,20 @@ final class ErrorReporting {
     }
     String m = t.getMessage();
     return m == null ? "internal error; run again with --verbose to see where" : oneLine(m);
+  }
+
+  /**
+   * A class or native library that could not be linked: a jar missing from the class path or of another version than
+   * its callers were built against (an extension's dependency, a mixed installation), or a native library that does
+   * not load. What is missing, in words.
+   */
+  private static String linkage(LinkageError e) {
+    String what = e.getMessage() == null ? "" : oneLine(e.getMessage()) + ": ";
+    String kind = e instanceof UnsatisfiedLinkError ? "a native library could not be loaded"
+        : e instanceof NoClassDefFoundError ? "a class is missing from the class path"
+        : "a class is of another version than its callers expect";
+    return what + kind + " (a jar missing or of another version: check the installation and any command extension's "
+        + "dependencies); run again with --verbose to see where";
   }
 
   static String oneLine(String m) {

@@ -64,6 +64,12 @@ class CommandExtensionTest {
       if (what.equals("stack")) {
         return recurse(0);
       }
+      if (what.equals("native")) {
+        System.loadLibrary("diffusion4j-test-no-such-library"); // a real UnsatisfiedLinkError
+      }
+      if (what.equals("class")) { // as the JVM throws it where a jar of the class path is missing
+        throw new NoClassDefFoundError("org/example/Missing");
+      }
       long[] all = new long[Integer.MAX_VALUE - 8];
       return all.length;
     }
@@ -142,8 +148,8 @@ class CommandExtensionTest {
   }
 
   /**
-   * An error of the JVM during a command (out of memory, a stack overflow), which picocli's handler does not see, is
-   * one line and exit 1; its stack trace only with {@code -v}/{@code --verbose} (a stack overflow was Java's
+   * An error of the JVM during a command (out of memory, a stack overflow, a class or native library that cannot be
+   * linked), which picocli's handler does not see, is one line and exit 1; its stack trace only with {@code -v}/{@code --verbose} (a stack overflow was Java's
    * {@code Exception in thread "main"} and 1,024 frames).
    */
   @Test
@@ -156,6 +162,18 @@ class CommandExtensionTest {
     Result stack = runWith(services, "greedy-ext", "stack");
     assertEquals(DiffusionCli.FAILURE, stack.code(), stack.err());
     assertEquals("diffusion: internal error; run again with --verbose to see where", stack.err().strip());
+    // a class or native library that cannot be linked: one line saying which, and what to check
+    Result missing = runWith(services, "greedy-ext", "class");
+    assertEquals(DiffusionCli.FAILURE, missing.code(), missing.err());
+    assertEquals("diffusion: org/example/Missing: a class is missing from the class path (a jar missing or of another "
+        + "version: check the installation and any command extension's dependencies); run again with --verbose to "
+        + "see where", missing.err().strip());
+    Result unlinked = runWith(services, "greedy-ext", "native");
+    assertEquals(DiffusionCli.FAILURE, unlinked.code(), unlinked.err());
+    assertTrue(unlinked.err().startsWith("diffusion: no diffusion4j-test-no-such-library in java.library.path"),
+        unlinked.err());
+    assertTrue(unlinked.err().contains(": a native library could not be loaded (a jar missing or of another version")
+        && unlinked.err().strip().lines().count() == 1, unlinked.err());
     for (String flag : new String[] {"-v", "--verbose"}) {
       Result shown = runWith(services, flag, "greedy-ext", "heap");
       assertEquals(DiffusionCli.FAILURE, shown.code(), shown.err());
