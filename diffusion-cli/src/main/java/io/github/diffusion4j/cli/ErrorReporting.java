@@ -60,9 +60,9 @@ final class ErrorReporting {
             + (heap >> 20) + " MB; give the JVM more (DIFFUSION_JAVA_OPTS=" + largerHeap(heap)
             + " for ./diffusion) or use smaller sizes";
       }
-      if (t instanceof LinkageError) {
-        return linkage((LinkageError) t);
-      }
+    }
+    if (e instanceof LinkageError l) { // thrown out of a command; one a library caught is explained by its message
+      return linkage(l);
     }
     Throwable t = e;
     // skip wrappers without a message of their own (new RuntimeException(cause) copies cause.toString(),

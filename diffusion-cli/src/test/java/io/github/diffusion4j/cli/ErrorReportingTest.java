@@ -62,6 +62,19 @@ class ErrorReportingTest {
     assertEquals("internal error; run again with --verbose to see where", shown(new NullPointerException()));
   }
 
+  /**
+   * A class or native library that cannot be linked, thrown out of a command, says so in one line; one that a library
+   * caught and explained (a backend whose native engine does not load) keeps that explanation.
+   */
+  @Test
+  void aLinkageErrorIsSaidAsOneAndOneExplainedByItsCatcherKeepsTheExplanation() {
+    assertTrue(ErrorReporting.message(new NoClassDefFoundError("org/example/Missing"))
+        .startsWith("org/example/Missing: a class is missing from the class path"));
+    String explained = "nd4j: cannot load the native library (no jnind4jcpu in java.library.path); check the jars";
+    assertEquals(explained, ErrorReporting.message(new io.github.diffusion4j.spi.BackendUnavailableException(explained,
+        new UnsatisfiedLinkError("no jnind4jcpu in java.library.path"))));
+  }
+
   @Test
   void exitCodes() {
     assertEquals(DiffusionCli.BAD_INPUT,
