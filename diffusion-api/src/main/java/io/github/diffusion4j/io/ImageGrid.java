@@ -329,7 +329,8 @@ public final class ImageGrid {
 
     Layout(Shape shape, Options options) {
       if (shape.rank() != 4 || !canShow(Shape.of(shape.dim(1), shape.dim(2), shape.dim(3)))) {
-        throw new IllegalArgumentException("images must have shape [N, C, H, W] (Shape.batchOf(n, imageShape)) with C = 1 or 3, got " + shape);
+        throw new IllegalArgumentException(
+            "images must have shape [N, C, H, W] (Shape.batchOf(n, imageShape)) with C = 1 or 3, got " + shape);
       }
       this.options = options;
       n = shape.dim(0);
