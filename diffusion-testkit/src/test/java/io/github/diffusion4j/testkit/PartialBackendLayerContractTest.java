@@ -95,6 +95,40 @@ class PartialBackendLayerContractTest {
     }
   }
 
+  /** The kinds of the tutorial's MLP, which the README says a partial backend may have alone. */
+  private static final Set<Class<? extends Layer>> MLP_KINDS =
+      Set.of(Layer.Linear.class, Layer.Activation.class, Layer.Concat.class, Layer.Reshape.class);
+
+  /**
+   * The suite as a backend with the MLP's kinds alone extends it (no convolution, which every golden case and the
+   * two-store cases' convolution variants use): the cases it cannot run are skipped, none fails for a kind it lacks.
+   */
+  @Nested
+  class OnlyTheMlpKinds extends LayerContractTests {
+    @Override
+    protected Backend createBackend() {
+      return lacking(kindsOtherThan(MLP_KINDS));
+    }
+
+    @Override
+    protected boolean supports(Class<? extends Layer> kind) {
+      return MLP_KINDS.contains(kind);
+    }
+  }
+
+  /** Every layer kind that is not a source, other than {@code kept}. */
+  @SuppressWarnings("unchecked")
+  private static Set<Class<? extends Layer>> kindsOtherThan(Set<Class<? extends Layer>> kept) {
+    Set<Class<? extends Layer>> other = new java.util.HashSet<>();
+    for (Class<?> c : Layer.class.getPermittedSubclasses()) {
+      Class<? extends Layer> kind = (Class<? extends Layer>) c;
+      if (!kept.contains(kind)) {
+        other.add(kind);
+      }
+    }
+    return other;
+  }
+
   @Test
   void aLackedKindsTestsAreAbortedNamingTheKind() {
     WithoutGroupNormAndAttention suite = new WithoutGroupNormAndAttention();
