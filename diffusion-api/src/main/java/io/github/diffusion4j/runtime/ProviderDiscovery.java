@@ -2,6 +2,7 @@ package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.sampling.BuiltInSamplers;
 import io.github.diffusion4j.sampling.SamplerProvider;
+import io.github.diffusion4j.settings.InvalidPropertyException;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.spi.BackendOptions;
 import io.github.diffusion4j.spi.BackendProvider;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.concurrent.CancellationException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -226,7 +228,9 @@ public final class ProviderDiscovery {
    * @param options its options
    * @return the backend
    * @throws BackendUnavailableException as the provider's, its message starting with {@code backend 'NAME'} (or the
-   *     provider's own, where it starts with that or with {@code NAME:})
+   *     provider's own, where it starts with that or with {@code NAME:}); any other exception or linkage error of
+   *     {@code create} as its cause, {@code backend 'NAME' (ARTIFACT) failed to start: TYPE: MESSAGE}, but an
+   *     {@link InvalidPropertyException} (which names the switch) and a {@link CancellationException} unchanged
    */
   static Backend create(BackendProvider provider, BackendOptions options) {
     try {
@@ -237,14 +241,25 @@ public final class ProviderDiscovery {
       if (m.startsWith("backend '" + name + "'") || m.startsWith(name + ":")) {
         throw e;
       }
-      String artifact;
-      try {
-        artifact = " (" + provider.artifact() + ")";
-      } catch (RuntimeException | LinkageError again) {
-        artifact = "";
-      }
-      throw new BackendUnavailableException("backend '" + name + "'" + artifact + " cannot be loaded here"
+      throw new BackendUnavailableException("backend '" + name + "'" + artifactOf(provider) + " cannot be loaded here"
           + (m.isEmpty() ? "" : ": " + m), e);
+    } catch (InvalidPropertyException | CancellationException e) {
+      throw e; // a switch's refusal names the property and what is allowed; an interrupt is not a failure
+    } catch (RuntimeException | LinkageError e) {
+      // outside the contract (a provider's bug, a native library that does not link): its message alone ("native lib
+      // missing", or none) would not say which backend failed, nor that a backend did
+      String m = e.getMessage() == null ? "" : ": " + e.getMessage().replace('\n', ' ');
+      throw new BackendUnavailableException("backend '" + provider.name() + "'" + artifactOf(provider)
+          + " failed to start: " + e.getClass().getSimpleName() + m, e);
+    }
+  }
+
+  /** {@code " (ARTIFACT)"}, or nothing where the provider cannot say. */
+  private static String artifactOf(BackendProvider provider) {
+    try {
+      return " (" + provider.artifact() + ")";
+    } catch (RuntimeException | LinkageError again) {
+      return "";
     }
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.config.ConfigException;
@@ -263,6 +264,64 @@ class DiffusionTest {
       assertEquals(own, assertThrows(BackendUnavailableException.class,
           () -> ProviderDiscovery.create(unavailable(own), BackendOptions.defaults())).getMessage());
     }
+  }
+
+  /**
+   * A provider's {@code create} that breaks its contract (any exception but {@code BackendUnavailableException}: a bug,
+   * or a native library that does not link) is named too: its own message alone ("native lib missing") said neither
+   * which backend failed nor that it was the backend at all.
+   */
+  @Test
+  void aBackendWhoseCreateFailsOtherwiseIsNamedInTheMessage() {
+    IllegalStateException bug = new IllegalStateException("native lib missing");
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> ProviderDiscovery.create(failing(bug), BackendOptions.defaults()));
+    assertEquals("backend 'boom' (com.example:boom) failed to start: IllegalStateException: native lib missing",
+        e.getMessage());
+    assertSame(bug, e.getCause());
+    UnsatisfiedLinkError link = new UnsatisfiedLinkError("no boom in java.library.path");
+    e = assertThrows(BackendUnavailableException.class,
+        () -> ProviderDiscovery.create(failing(link), BackendOptions.defaults()));
+    assertEquals("backend 'boom' (com.example:boom) failed to start: UnsatisfiedLinkError: no boom in "
+        + "java.library.path", e.getMessage());
+    assertSame(link, e.getCause());
+    e = assertThrows(BackendUnavailableException.class,
+        () -> ProviderDiscovery.create(failing(new NullPointerException()), BackendOptions.defaults()));
+    assertEquals("backend 'boom' (com.example:boom) failed to start: NullPointerException", e.getMessage());
+    // a switch's refusal already names what to change, and an interrupt is no failure: both are thrown as they are
+    for (RuntimeException own : List.of(
+        new io.github.diffusion4j.settings.InvalidPropertyException("-Dboom.x=y: not true or false"),
+        new java.util.concurrent.CancellationException("interrupted"))) {
+      assertSame(own, assertThrows(RuntimeException.class,
+          () -> ProviderDiscovery.create(failing(own), BackendOptions.defaults())));
+    }
+  }
+
+  private static BackendProvider failing(Throwable t) {
+    return new BackendProvider() {
+      @Override
+      public String name() {
+        return "boom";
+      }
+
+      @Override
+      public String description() {
+        return "a backend whose create fails";
+      }
+
+      @Override
+      public String artifact() {
+        return "com.example:boom";
+      }
+
+      @Override
+      public Backend create(BackendOptions options) {
+        if (t instanceof Error err) {
+          throw err;
+        }
+        throw (RuntimeException) t;
+      }
+    };
   }
 
   private static BackendProvider unavailable(String message) {
