@@ -103,7 +103,13 @@ public final class NetworkModel implements TrainableModel {
     try {
       for (Node node : network.nodes()) {
         if (!node.layer().isSource()) {
-          kernels[node.id()] = layers.kernel(network, node, parameters);
+          try {
+            kernels[node.id()] = layers.kernel(network, node, parameters);
+          } catch (UnsupportedOperationException e) {
+            // the backend's own words need not say which model or node (Backend.createModel adds the backend)
+            throw new UnsupportedOperationException("model '" + spec.kind() + "': node " + node.id() + " ("
+                + node.layer() + "): " + e.getMessage(), e);
+          }
         }
         boolean needs = !node.layer().parameterNames().isEmpty();
         for (int in : node.inputs()) {

@@ -50,10 +50,17 @@ public interface Backend extends AutoCloseable {
    * @param seed the seed of the portable generator that initialises the weights; the same seed gives
    *     the same initial weights on every backend
    * @return the model
-   * @throws UnsupportedOperationException if this backend lacks one of the network's layer kinds
+   * @throws UnsupportedOperationException if this backend lacks one of the network's layer kinds: {@code backend
+   *     'NAME' cannot run model 'KIND': node N (LAYER): } and the message of {@link LayerBackend#kernel}'s exception
    */
   default TrainableModel createModel(ModelSpec spec, OptimizerSpec optimizer, long seed) {
-    return NetworkModel.create(spec, layers(), tensors(), optimizer, seed);
+    try {
+      return NetworkModel.create(spec, layers(), tensors(), optimizer, seed);
+    } catch (UnsupportedOperationException e) {
+      String m = String.valueOf(e.getMessage());
+      throw new UnsupportedOperationException("backend '" + name() + "' cannot run "
+          + (m.startsWith("model '") ? m : "model '" + spec.kind() + "': " + m), e);
+    }
   }
 
   /**

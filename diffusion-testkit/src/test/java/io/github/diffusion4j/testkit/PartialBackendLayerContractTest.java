@@ -146,6 +146,24 @@ class PartialBackendLayerContractTest {
     }
   }
 
+  /**
+   * A model that needs a kind the backend lacks is refused in one line naming the backend, the model and the node,
+   * around the backend's own words (which need not name the backend: a third party's "no GroupNorm" alone said
+   * neither which backend nor which model).
+   */
+  @Test
+  void aModelNeedingALackedKindIsRefusedNamingTheBackendModelAndNode() {
+    try (Backend b = lacking(LACKED)) {
+      LayerCases.Case c = LayerCases.get("group_norm");
+      UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+          () -> b.createModel(c.spec(), io.github.diffusion4j.model.OptimizerSpec.adam(1e-3), 0).close());
+      Node norm = c.spec().network().nodes().stream().filter(n -> n.layer() instanceof Layer.GroupNorm)
+          .findFirst().orElseThrow();
+      assertEquals("backend 'partial' cannot run model 'layer-case-group_norm': node " + norm.id() + " ("
+          + norm.layer() + "): no GroupNorm", e.getMessage());
+    }
+  }
+
   /** A backend that says it lacks a kind it runs is caught: the SPI says it must throw. */
   @Test
   void sayingAKindIsLackedWhileRunningItFails() {
