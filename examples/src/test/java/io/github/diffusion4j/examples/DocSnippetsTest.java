@@ -27,9 +27,15 @@ class DocSnippetsTest {
       "import io.github.diffusion4j.eval.BoundOptions;",
       "import io.github.diffusion4j.eval.BoundReport;",
       "import io.github.diffusion4j.eval.VariationalBound;",
+      "import io.github.diffusion4j.config.ConfigWriter;",
+      "import io.github.diffusion4j.io.Checkpoint;",
+      "import io.github.diffusion4j.io.CheckpointContent;",
       "import io.github.diffusion4j.io.ImageGrid;",
+      "import io.github.diffusion4j.io.Provenance;",
       "import io.github.diffusion4j.io.SampleWriter;",
+      "import io.github.diffusion4j.model.OptimizerSpec;",
       "import io.github.diffusion4j.model.PredictionType;",
+      "import io.github.diffusion4j.model.TrainableModel;",
       "import io.github.diffusion4j.runtime.Diffusion;",
       "import io.github.diffusion4j.runtime.RunFolder;",
       "import io.github.diffusion4j.runtime.TrainedModel;",
@@ -44,6 +50,8 @@ class DocSnippetsTest {
       "import io.github.diffusion4j.spi.Backend;",
       "import io.github.diffusion4j.tensor.Shape;",
       "import io.github.diffusion4j.tensor.Tensor;",
+      "import io.github.diffusion4j.training.TrainingListener;",
+      "import io.github.diffusion4j.training.TrainingProgress;",
       "import io.github.diffusion4j.testkit.ArchitectureRules;",
       "import io.github.diffusion4j.testkit.LayerContractTests;",
       "import io.github.diffusion4j.testkit.TensorContractTest;",
@@ -68,6 +76,15 @@ class DocSnippetsTest {
         public io.github.diffusion4j.sampling.ReverseStepResult step(io.github.diffusion4j.sampling.StepContext c) {
           throw new UnsupportedOperationException();
         }
+      }""", "MySpec", """
+      record MySpec(io.github.diffusion4j.tensor.Shape imageShape, int numTrainTimesteps)
+          implements io.github.diffusion4j.model.ModelSpec {
+        public String kind() { return "mine"; }
+        public Map<String, int[]> parameterShapes() { return Map.of(); }
+        public io.github.diffusion4j.model.StateDict initialWeights(long seed) {
+          throw new UnsupportedOperationException();
+        }
+        public io.github.diffusion4j.nn.Network network() { throw new UnsupportedOperationException(); }
       }""");
 
   /** Compiled by diffusion-spark's test, which has Spark on its class path. */
