@@ -230,11 +230,13 @@ public final class ProviderDiscovery {
    * @throws BackendUnavailableException as the provider's, its message starting with {@code backend 'NAME'} (or the
    *     provider's own, where it starts with that or with {@code NAME:}); any other exception or linkage error of
    *     {@code create} as its cause, {@code backend 'NAME' (ARTIFACT) failed to start: TYPE: MESSAGE}, but an
-   *     {@link InvalidPropertyException} (which names the switch) and a {@link CancellationException} unchanged
+   *     {@link InvalidPropertyException} (which names the switch) and a {@link CancellationException} unchanged; and
+   *     where {@code create} returned null
    */
   static Backend create(BackendProvider provider, BackendOptions options) {
+    Backend backend;
     try {
-      return provider.create(options);
+      backend = provider.create(options);
     } catch (BackendUnavailableException e) {
       String name = provider.name();
       String m = e.getMessage() == null ? "" : e.getMessage();
@@ -252,6 +254,11 @@ public final class ProviderDiscovery {
       throw new BackendUnavailableException("backend '" + provider.name() + "'" + artifactOf(provider)
           + " failed to start: " + e.getClass().getSimpleName() + m, e);
     }
+    if (backend == null) { // else a NullPointerException at the backend's first use, naming no backend
+      throw new BackendUnavailableException("backend '" + provider.name() + "'" + artifactOf(provider)
+          + " failed to start: its provider's create(BackendOptions) returned null", null);
+    }
+    return backend;
   }
 
   /** {@code " (ARTIFACT)"}, or nothing where the provider cannot say. */

@@ -297,6 +297,16 @@ class DiffusionTest {
     }
   }
 
+  /** A provider whose create returns null is named at once (it was a NullPointerException at first use). */
+  @Test
+  void aBackendWhoseCreateReturnsNullIsNamedInTheMessage() {
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> ProviderDiscovery.create(failing(null), BackendOptions.defaults()));
+    assertEquals("backend 'boom' (com.example:boom) failed to start: its provider's create(BackendOptions) returned "
+        + "null", e.getMessage());
+  }
+
+  /** A provider whose create throws {@code t}, or returns null for a null {@code t}. */
   private static BackendProvider failing(Throwable t) {
     return new BackendProvider() {
       @Override
@@ -316,6 +326,9 @@ class DiffusionTest {
 
       @Override
       public Backend create(BackendOptions options) {
+        if (t == null) {
+          return null;
+        }
         if (t instanceof Error err) {
           throw err;
         }
