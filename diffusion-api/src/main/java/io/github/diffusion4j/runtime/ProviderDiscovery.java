@@ -222,7 +222,9 @@ public final class ProviderDiscovery {
 
   /**
    * Creates the backend, naming it in a {@link BackendUnavailableException} whose message does not (a third-party
-   * provider's "libfoo.so not found" would otherwise reach the user without saying which backend failed to load).
+   * provider's "libfoo.so not found" would otherwise reach the user without saying which backend failed to load). Every
+   * creation of a backend for a user goes through here ({@code Diffusion.open}, the command line's {@code info
+   * --load}).
    *
    * @param provider the chosen provider
    * @param options its options
@@ -233,7 +235,7 @@ public final class ProviderDiscovery {
    *     {@link InvalidPropertyException} (which names the switch) and a {@link CancellationException} unchanged; and
    *     where {@code create} returned null
    */
-  static Backend create(BackendProvider provider, BackendOptions options) {
+  public static Backend create(BackendProvider provider, BackendOptions options) {
     Backend backend;
     try {
       backend = provider.create(options);

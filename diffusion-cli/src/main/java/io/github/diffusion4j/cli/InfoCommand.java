@@ -68,7 +68,7 @@ final class InfoCommand implements Callable<Integer> {
     }
     if (load != null) {
       BackendProvider p = backends.providers().get(load);
-      try (Backend b = p.create(BackendOptions.defaults())) {
+      try (Backend b = ProviderDiscovery.create(p, BackendOptions.defaults())) {
         out.println("loaded " + load + ": " + b.describe());
       } catch (RuntimeException | LinkageError e) {
         out.println("loading " + load + " failed: " + ErrorReporting.message(e));

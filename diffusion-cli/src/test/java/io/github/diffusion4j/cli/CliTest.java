@@ -358,6 +358,23 @@ class CliTest {
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("loaded reference: ")), r.out());
   }
 
+  /**
+   * A backend whose creation fails outside the contract is named, by {@code info --load} and by a command, in one
+   * line: the provider's own words ({@code native lib missing}) do not say which backend failed.
+   */
+  @Test
+  void aBackendThatFailsToStartIsNamedInOneLine() {
+    String line = "backend 'fails_to_start' (com.example:fails-to-start) failed to start: IllegalStateException: "
+        + FailingToStartBackendProvider.MESSAGE;
+    Result info = cli("info", "--load", "fails_to_start");
+    assertEquals(DiffusionCli.FAILURE, info.code(), info.all());
+    assertTrue(info.out().lines().anyMatch(l -> l.equals("loading fails_to_start failed: " + line)), info.out());
+    Result sample = cli("sample", "--checkpoint", run.toString(), "--backend", "fails_to_start", "--count", "1",
+        "--out", dir.resolve("never.png").toString());
+    assertEquals(DiffusionCli.FAILURE, sample.code(), sample.all());
+    assertEquals("diffusion: " + line, sample.err().strip());
+  }
+
   @Test
   void interpolateBetweenTwoSamplesStartsAndEndsAtThoseSamples() throws IOException {
     Path samples = dir.resolve("five.safetensors");
