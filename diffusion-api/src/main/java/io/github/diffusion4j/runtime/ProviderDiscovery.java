@@ -133,7 +133,10 @@ public final class ProviderDiscovery {
         }
         p = it.next();
       } catch (ServiceConfigurationError | LinkageError e) {
-        broken.add(type.getSimpleName() + ": " + oneLine(e));
+        // ServiceLoader's own message starts with the service's full name, which the line's start already says
+        String line = oneLine(e);
+        String prefix = type.getName() + ": ";
+        broken.add(type.getSimpleName() + ": " + (line.startsWith(prefix) ? line.substring(prefix.length()) : line));
         continue;
       }
       String n;
@@ -208,6 +211,11 @@ public final class ProviderDiscovery {
               + "maven-shade-plugin's ServicesResourceTransformer (README, \"Packaging an application\")");
     } else if (artifact != null) {
       b.append("; add the dependency ").append(artifact).append(" to use it");
+    } else if (!found.broken().isEmpty()) {
+      // the backend asked for is likely among them (its provider failed to load): the hint on how a backend is
+      // found would send its author to a services file that already lists it
+      return b.append("; broken providers, among them perhaps '").append(name).append("': ")
+          .append(String.join("; ", found.broken())).toString();
     } else {
       b.append("; official backends: ").append(OFFICIAL_BACKENDS.entrySet().stream().sorted(Map.Entry.comparingByKey())
           .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")))

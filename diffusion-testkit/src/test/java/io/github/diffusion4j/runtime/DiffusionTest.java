@@ -527,6 +527,36 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * A backend whose provider cannot be made (its constructor throws) is "unknown"; the line then says which providers
+   * failed and why, once (not the service type twice), and not how a backend is found (its services file lists it).
+   */
+  @Test
+  void aBackendWhoseProviderCannotBeMadeIsNamedAmongTheBrokenOnes() throws IOException {
+    Path services = dir.resolve("cp3/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BackendProvider.class.getName()), ThrowingConstructor.class.getName() + "\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp3").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends(loader);
+      assertEquals(List.of("BackendProvider: Provider " + ThrowingConstructor.class.getName()
+          + " could not be instantiated: native lib missing"), found.broken());
+      String m = ProviderDiscovery.unknownBackend("mine", found);
+      assertTrue(m.startsWith("unknown backend 'mine'; available: "), m);
+      assertTrue(m.endsWith("; broken providers, among them perhaps 'mine': " + found.broken().get(0)), m);
+      assertFalse(m.contains("another backend is found"), m);
+    }
+  }
+
+  /** A provider whose constructor fails, as a third party's may where its native library is missing. */
+  public static final class ThrowingConstructor extends Renamed {
+    /** Fails. */
+    public ThrowingConstructor() {
+      super("mine");
+      throw new IllegalStateException("native lib missing");
+    }
+  }
+
   @Test
   void brokenAndDuplicateProvidersAreLoggedAsWarnings() throws IOException {
     Path services = dir.resolve("cp2/META-INF/services");
