@@ -139,6 +139,36 @@ final class ModelSource implements Serializable {
   }
 
   /**
+   * Loads a checkpoint folder on this executor. The driver loaded it with the same overrides, so a backend this JVM
+   * does not know is missing from the executors' class path (the job's jars left out of {@code spark.jars}), which
+   * the error says, rather than the api's advice to add a dependency or the {@code --set} that carried
+   * {@code --backend}.
+   */
+  private static TrainedModel loadHere(Path dir, List<String> overrides) {
+    try {
+      return TrainedModel.load(dir, overrides);
+    } catch (io.github.diffusion4j.config.ConfigException e) {
+      java.util.regex.Matcher m = UNKNOWN_BACKEND.matcher(e.detail());
+      if (!"backend".equals(e.path()) || !m.find()) {
+        throw e;
+      }
+      String has = m.group(2) == null ? "none" : java.util.Arrays.stream(m.group(2).split(",\\s*")).sorted()
+          .collect(java.util.stream.Collectors.joining(", "));
+      io.github.diffusion4j.config.ConfigException here = new io.github.diffusion4j.config.ConfigException("backend",
+          "'" + m.group(1) + "' is not on this executor's class path (it has: " + has + "), though the driver has it: "
+          + "give the executors the backend's jars (spark.jars, spark-submit --jars or spark.executor.extraClassPath; "
+          + "docs/spark.md, \"The executors' class path\")");
+      // no cause: a failed job says its innermost error (SparkJobException.of), which would be the api's again
+      here.setStackTrace(e.getStackTrace());
+      throw here;
+    }
+  }
+
+  /** The api's error for a backend no provider has: its name, and what this JVM has (absent: none). */
+  private static final java.util.regex.Pattern UNKNOWN_BACKEND = java.util.regex.Pattern.compile(
+      "^unknown backend '([^']*)'; (?:available: ([^;]*)|no backend is on the class path)");
+
+  /**
    * Loads the model on an executor: from the broadcast bytes (written to a temporary folder, deleted once
    * loaded) or from the folder, after checking every file against the driver's hash.
    *
@@ -160,7 +190,7 @@ final class ModelSource implements Serializable {
       for (Map.Entry<String, String> e : sha256.entrySet()) {
         verify(dir.resolve(e.getKey()), Sha256.of(dir.resolve(e.getKey())), e.getValue());
       }
-      return TrainedModel.load(dir, overrides);
+      return loadHere(dir, overrides);
     }
     Path tmp = null;
     try {
@@ -172,7 +202,7 @@ final class ModelSource implements Serializable {
         Files.createDirectories(f.getParent()); // unet/ and scheduler/ of a diffusers pipeline
         Files.write(f, e.getValue());
       }
-      return TrainedModel.load(tmp, overrides);
+      return loadHere(tmp, overrides);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the broadcast checkpoint to a temporary folder: "
           + FileProblems.describe(e), e);

@@ -270,4 +270,23 @@ class ShardCommitTest {
         + "at the driver's path on every executor: put it on storage they all see, or use --ship broadcast)",
         gone.getMessage());
   }
+  /**
+   * A backend the driver has and an executor lacks (the job's jars left out of spark.jars): the executor's error names
+   * its class path and how to fix it, not the dependency to add or the {@code --set} of a {@code --backend}.
+   */
+  @Test
+  void anExecutorWithoutTheJobsBackendNamesItsClassPath() {
+    for (Shipping shipping : new Shipping[] {Shipping.PATH, Shipping.BROADCAST}) {
+      ModelSource source = ModelSource.prepare(SparkTestSupport.context(), checkpoint, List.of("backend=elsewhere"),
+          shipping);
+      io.github.diffusion4j.config.ConfigException e =
+          assertThrows(io.github.diffusion4j.config.ConfigException.class, source::load);
+      assertEquals("backend: 'elsewhere' is not on this executor's class path (it has: djl, nd4j), though the driver "
+          + "has it: give the executors the backend's jars (spark.jars, spark-submit --jars or "
+          + "spark.executor.extraClassPath; docs/spark.md, \"The executors' class path\")", e.getMessage());
+      // and the command line says that line, not the api's error under it (a failed job names its innermost error)
+      assertEquals("a task failed on every attempt Spark allows (spark.task.maxFailures): " + e.getMessage(),
+          SparkJobException.of(new Exception("Job aborted", e)).getMessage());
+    }
+  }
 }
