@@ -244,11 +244,37 @@ final class ClusterOptions {
       return SparkContexts.acquire(c);
     } catch (RuntimeException e) {
       // a standalone master that cannot be reached: the context's start waits for it, then stops the context
-      throw io.github.diffusion4j.spark.SparkJobException.ifStopped(e);
+      throw startFailure(io.github.diffusion4j.spark.SparkJobException.ifStopped(e));
     } catch (Exception e) { // Scala throws SparkException undeclared
       throw new IllegalStateException("Spark cannot start with master " + c.get("spark.master") + ": "
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
+  }
+
+  /** Spark's refusal of a driver heap below its minimum: the heap and the minimum, in bytes. */
+  private static final java.util.regex.Pattern DRIVER_MEMORY = java.util.regex.Pattern.compile(
+      "^\\[INVALID_DRIVER_MEMORY] System memory (\\d+) must be at least (\\d+)");
+
+  /**
+   * An error of the context's start, as the command says it: a driver heap below Spark's minimum is bad input naming
+   * how to raise it (Spark's own advice, {@code --driver-memory} or {@code spark.driver.memory}, cannot reach a JVM
+   * that runs already); any other error as it is.
+   *
+   * @param e the error
+   * @return the error to throw
+   */
+  static RuntimeException startFailure(RuntimeException e) {
+    java.util.regex.Matcher m = DRIVER_MEMORY.matcher(String.valueOf(e.getMessage()));
+    if (!m.find()) {
+      return e;
+    }
+    return new BadInputException("Spark needs a driver heap of at least " + mib(m.group(2))
+        + " MiB, and this JVM's is " + mib(m.group(1)) + " MiB: give the JVM more (-Xmx1g in DIFFUSION_JAVA_OPTS for "
+        + "./diffusion, --driver-memory 1g for spark-submit)", e);
+  }
+
+  private static long mib(String bytes) {
+    return Long.parseLong(bytes) >> 20;
   }
 
   /** The logger of Spark's task scheduler, quieted under a signal ({@link #guard}). */

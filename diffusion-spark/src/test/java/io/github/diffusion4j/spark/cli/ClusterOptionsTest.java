@@ -201,4 +201,20 @@ class ClusterOptionsTest {
       Thread.interrupted(); // whatever interrupt the simulated signal left on this thread
     }
   }
+  /**
+   * A driver heap below Spark's minimum (DIFFUSION_JAVA_OPTS=-Xmx300m) stopped the context's start with Spark's
+   * error, exit 1, whose advice (--driver-memory, spark.driver.memory) a running JVM cannot take.
+   */
+  @Test
+  void aHeapBelowSparksMinimumIsBadInputNamingHowToRaiseIt() {
+    RuntimeException spark = new IllegalArgumentException("[INVALID_DRIVER_MEMORY] System memory 314572800 must be at "
+        + "least 471859200.\nPlease increase heap size using the --driver-memory option or \"spark.driver.memory\" in "
+        + "Spark configuration. SQLSTATE: F0000");
+    RuntimeException e = ClusterOptions.startFailure(spark);
+    assertTrue(e instanceof BadInputException, e.toString());
+    assertEquals("Spark needs a driver heap of at least 450 MiB, and this JVM's is 300 MiB: give the JVM more (-Xmx1g "
+        + "in DIFFUSION_JAVA_OPTS for ./diffusion, --driver-memory 1g for spark-submit)", e.getMessage());
+    RuntimeException other = new IllegalStateException("something else");
+    assertTrue(ClusterOptions.startFailure(other) == other);
+  }
 }
