@@ -100,8 +100,9 @@ public record DiffusersFolder(
 
   /**
    * Whether a path is a diffusers folder (it has {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, or a
-   * {@value #CONFIG} beside diffusers weights or a {@value #SCHEDULER}) rather than a diffusion4j checkpoint or run
-   * folder; a model folder whose weights are missing is one, so that reading it says which weights it lacks.
+   * {@value #CONFIG} beside a {@value #SCHEDULER}, or diffusers weights in it or in {@code unet/}) rather than a
+   * diffusion4j checkpoint or run folder; a model folder whose weights or {@value #CONFIG} are missing is one, so that
+   * reading it says which file it lacks.
    *
    * @param path a path
    * @return true if it looks like a diffusers folder
@@ -111,9 +112,13 @@ public record DiffusersFolder(
       return false;
     }
     return Files.isRegularFile(path.resolve(MODEL_INDEX)) || Files.isRegularFile(path.resolve("unet").resolve(CONFIG))
-        || (Files.isRegularFile(path.resolve(CONFIG)) && (Files.exists(path.resolve(WEIGHTS))
-            || Files.exists(path.resolve(WEIGHTS_BIN)) || Files.exists(path.resolve(WEIGHTS_FP16))
-            || Files.isRegularFile(path.resolve(SCHEDULER))));
+        || (Files.isRegularFile(path.resolve(CONFIG)) && Files.isRegularFile(path.resolve(SCHEDULER)))
+        || hasWeights(path) || hasWeights(path.resolve("unet"));
+  }
+
+  private static boolean hasWeights(Path dir) {
+    return Files.exists(dir.resolve(WEIGHTS)) || Files.exists(dir.resolve(WEIGHTS_BIN))
+        || Files.exists(dir.resolve(WEIGHTS_FP16));
   }
 
   /**
@@ -183,7 +188,10 @@ public record DiffusersFolder(
     }
     Path configFile = unetConfigFile(directory);
     if (!Files.isRegularFile(configFile)) {
-      throw CheckpointException.of(directory, "not a diffusers folder: no " + CONFIG + " in it or in unet/");
+      Optional<Path> weights = weightsFileIfAny(directory).or(() -> weightsFileIfAny(directory.resolve("unet")));
+      throw CheckpointException.of(directory, weights.map(w -> "no " + CONFIG + " in it or in unet/ beside the weights ("
+          + directory.relativize(w) + "); a diffusers folder holds the UNet2DModel's " + CONFIG + " with its weights")
+          .orElse("not a diffusers folder: no " + CONFIG + " in it or in unet/"));
     }
     if (!configFile.getParent().equals(directory)) {
       unetDir = directory.resolve("unet");

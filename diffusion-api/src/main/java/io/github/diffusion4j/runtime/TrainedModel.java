@@ -288,7 +288,14 @@ public final class TrainedModel implements AutoCloseable {
       throw new CheckpointException(path + ": no such checkpoint folder" + besides(path));
     }
     if (!Files.isDirectory(path)) {
-      throw new CheckpointException(path + ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder");
+      Path parent = path.toAbsolutePath().getParent();
+      boolean inModelFolder = parent != null && (DiffusersFolder.isDiffusersFolder(parent)
+          || Files.isRegularFile(parent.resolve(Checkpoint.MODEL_FILE))
+          && Files.isRegularFile(parent.resolve(Checkpoint.CONFIG_FILE)));
+      throw new CheckpointException(path + ": not a folder; " + (inModelFolder
+          ? "pass the folder that holds it (" + (path.getParent() == null ? parent : path.getParent()) + ")"
+          : "pass a checkpoint folder (with " + Checkpoint.MODEL_FILE + "), a run folder or a diffusers folder (with "
+              + DiffusersFolder.CONFIG + ")"));
     }
     if (Files.exists(path.resolve(Checkpoint.MODEL_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return path;

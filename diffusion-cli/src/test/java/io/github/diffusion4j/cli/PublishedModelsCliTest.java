@@ -129,6 +129,31 @@ class PublishedModelsCliTest {
         + "'default' (the value of the published DDPM models) can be computed with this SDK's layer kinds\n", r.err());
   }
 
+  /** Weights without their config.json: the file that is missing is named, not a diffusion4j checkpoint's. */
+  @Test
+  void aFolderOfWeightsWithoutItsConfigNamesConfigJson() throws IOException {
+    Path folder = diffusersFolder();
+    Files.delete(folder.resolve("unet/config.json"));
+    CliTest.Result r = cli("sample", "--checkpoint", folder.toString(), "--backend", "reference");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: " + folder + ": no config.json in it or in unet/ beside the weights "
+        + "(unet/diffusion_pytorch_model.safetensors); a diffusers folder holds the UNet2DModel's config.json with "
+        + "its weights\n", r.err());
+  }
+
+  /** A file of a model folder given for the folder: the folder that holds it is the advice. */
+  @Test
+  void aFileOfAModelFolderNamesTheFolderThatHoldsIt() {
+    Path folder = diffusersFolder();
+    for (String name : List.of("unet/config.json", "unet/diffusion_pytorch_model.safetensors")) {
+      Path file = folder.resolve(name);
+      CliTest.Result r = cli("sample", "--checkpoint", file.toString(), "--backend", "reference");
+      assertEquals(2, r.code(), r.all());
+      assertEquals("diffusion: " + file + ": not a folder; pass the folder that holds it (" + file.getParent()
+          + ")\n", r.err());
+    }
+  }
+
   @Test
   void exportWritesAFolderThatSamplesLikeTheCheckpoint() throws IOException {
     DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);

@@ -198,7 +198,8 @@ class RunReliabilityTest {
     Path empty = Files.createDirectories(dir.resolve("empty"));
     Map<Path, String> said = Map.of(
         dir.resolve("missing"), ": no such checkpoint folder",
-        file, ": not a folder; pass a checkpoint folder (with model.safetensors) or a run folder",
+        file, ": not a folder; pass a checkpoint folder (with model.safetensors), a run folder or a diffusers folder "
+            + "(with config.json)",
         empty, ": missing model.safetensors (not a checkpoint folder, and no checkpoints/ inside)");
     for (Map.Entry<Path, String> p : said.entrySet()) {
       CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(p.getKey(), List.of()));
