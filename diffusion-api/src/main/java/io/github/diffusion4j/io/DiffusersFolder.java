@@ -284,11 +284,27 @@ public record DiffusersFolder(
    * @throws CheckpointException naming the file and key of a malformed or unsupported value
    */
   public static UNet2DConfig readConfig(Path file) {
+    return readConfig(file, true);
+  }
+
+  /**
+   * {@link #readConfig(Path)} without the warning about keys {@code UNet2DModel} does not take: for a look at a
+   * {@code config.json} ahead of the load that reads it again (and warns once), as a command's image size is.
+   *
+   * @param file the file
+   * @return the configuration
+   * @throws CheckpointException naming the file and key of a malformed or unsupported value
+   */
+  public static UNet2DConfig readConfigQuietly(Path file) {
+    return readConfig(file, false);
+  }
+
+  private static UNet2DConfig readConfig(Path file, boolean warn) {
     JsonNode root = StrictJson.parseObject(FileSupport.readUtf8(file), file, "");
     @SuppressWarnings("unchecked")
     Map<String, Object> values = StrictJson.MAPPER.convertValue(root, LinkedHashMap.class);
     Set<String> unknown = UNet2DConfig.unknownKeys(values);
-    if (!unknown.isEmpty()) {
+    if (warn && !unknown.isEmpty()) {
       LOG.warn("{}: ignoring keys that UNet2DModel does not take (as diffusers does): {}", file, unknown);
     }
     try {

@@ -143,7 +143,8 @@ public final class TrainedModel implements AutoCloseable {
         if (ConfigLoader.overridesTouch(overrides, "data") || ConfigLoader.overridesTouch(overrides, "model")) {
           return Optional.empty();
         }
-        UNet2DConfig unet = DiffusersFolder.readConfig(DiffusersFolder.unetConfigFile(path));
+        // the load reads it again and warns of keys it ignores, once
+        UNet2DConfig unet = DiffusersFolder.readConfigQuietly(DiffusersFolder.unetConfigFile(path));
         return unet.sampleSize().isEmpty() ? Optional.empty()
             : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
       }

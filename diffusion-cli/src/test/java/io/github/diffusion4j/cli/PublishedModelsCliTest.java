@@ -154,6 +154,21 @@ class PublishedModelsCliTest {
     }
   }
 
+  /** A key UNet2DModel does not take is warned about once per load, as diffusers does, not once per reading. */
+  @Test
+  void anUnknownConfigKeyIsWarnedAboutOnce() throws Exception {
+    Path folder = diffusersFolder();
+    Path config = folder.resolve("unet/config.json");
+    Files.writeString(config, Files.readString(config).replaceFirst("\\{", "{\"foo_bar\": 3, "));
+    Path log = dir.resolve("child.log"); // in a child JVM: the command line's logging prints to its own stderr
+    int code = ChildCli.run(dir, log, "sample", "--checkpoint", folder.toString(), "--backend", "reference",
+        "--steps", "2", "--count", "1", "--out", dir.resolve("one.png").toString());
+    String out = ChildCli.read(log);
+    assertEquals(0, code, out);
+    String warning = "ignoring keys that UNet2DModel does not take (as diffusers does): [foo_bar]";
+    assertEquals(1, out.split(java.util.regex.Pattern.quote(warning), -1).length - 1, out);
+  }
+
   @Test
   void exportWritesAFolderThatSamplesLikeTheCheckpoint() throws IOException {
     DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
