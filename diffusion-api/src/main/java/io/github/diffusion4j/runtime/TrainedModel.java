@@ -1,5 +1,6 @@
 package io.github.diffusion4j.runtime;
 
+import io.github.diffusion4j.config.ConfigException;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.ConfigWriter;
 import io.github.diffusion4j.config.LoadedConfig;
@@ -198,7 +199,7 @@ public final class TrainedModel implements AutoCloseable {
       throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
           + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
     }
-    if (shape != null && !ConfigLoader.overridesTouch(overrides, "data.image_shape")) {
+    if (shape != null) {
       // the image size against the levels, named in the user's config.json (this surfaced from the YAML built below,
       // as "DIR (diffusers folder):8:789: model.unet2d.sample_size: ... (data.image_shape is [3, 100, 100])")
       try {
@@ -210,10 +211,30 @@ public final class TrainedModel implements AutoCloseable {
     boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
     String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,
         !ownData);
-    LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
-    checkConsistent(dir + ": the scheduler config's ", "the configuration",
-        "the model was trained with the scheduler's schedule (do not override schedule.*)", s, loaded.config().schedule());
-    Diffusion d = Diffusion.open(loaded);
+    Diffusion d = null;
+    try {
+      LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
+      checkConsistent(dir + ": the scheduler config's ", "the configuration",
+          "the model was trained with the scheduler's schedule (do not override schedule.*)", s,
+          loaded.config().schedule());
+      d = Diffusion.open(loaded);
+      d.modelSpec(); // the image size against the folder's model, refused here rather than at createModel
+    } catch (RuntimeException e) {
+      if (d != null) {
+        d.close();
+      }
+      // the folder's model, checked above, refuses only the overridden image size: said at the override, not at a
+      // line of the YAML built above, which the user never sees
+      if (!(e instanceof ConfigException c) || shape == null || c.path() == null
+          || !c.path().startsWith("model.unet2d.") || ConfigLoader.overridesTouch(overrides, "model")) {
+        throw e;
+      }
+      String given = overrides.stream().filter(o -> ConfigLoader.overridesTouch(List.of(o), "data.image_shape"))
+          .reduce((a, b) -> b).orElseThrow(() -> e);
+      throw new CheckpointException("--set " + given + ": the model's images are " + shape + " (sample_size "
+          + unet.sampleSize() + " in " + f.configFile() + "); a diffusers folder samples at its sample_size: leave "
+          + "data.image_shape out");
+    }
     TrainableModel m = null;
     try {
       checkSamplerOverride(d, overrides);
@@ -223,7 +244,7 @@ public final class TrainedModel implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new CheckpointException(f.weightsFile() + ": does not fit the configured model: " + e.getMessage());
       }
-      Checkpoint c = new Checkpoint(dir, CheckpointContent.of(f.weights(), ConfigWriter.toYaml(loaded.config()))
+      Checkpoint c = new Checkpoint(dir, CheckpointContent.of(f.weights(), ConfigWriter.toYaml(d.config()))
           .withScheduler(s), Optional.empty());
       return new TrainedModel(d, m, c, true);
     } catch (RuntimeException e) {

@@ -154,6 +154,18 @@ class PublishedModelsCliTest {
     }
   }
 
+  /** Another image size than the folder's sample_size is named at the user's override, not in a YAML not shown. */
+  @Test
+  void anotherImageSizeThanTheModelsIsRefusedAtTheOverride() {
+    Path folder = diffusersFolder();
+    CliTest.Result r = cli("sample", "--checkpoint", folder.toString(), "--backend", "reference", "--set",
+        "data.image_shape=[3, 16, 16]");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: --set data.image_shape=[3, 16, 16]: the model's images are [3, 8, 8] (sample_size [8, 8] "
+        + "in " + folder.resolve("unet/config.json") + "); a diffusers folder samples at its sample_size: leave "
+        + "data.image_shape out\n", r.err());
+  }
+
   /** A key UNet2DModel does not take is warned about once per load, as diffusers does, not once per reading. */
   @Test
   void anUnknownConfigKeyIsWarnedAboutOnce() throws Exception {
