@@ -123,6 +123,16 @@ public final class SafeTensorsReader implements AutoCloseable {
     }
   }
 
+  /** The torch.save format whose first bytes these are (zip or pickle), or null. */
+  private static String torchSaveFormat(byte[] first8) {
+    if (first8[0] == 'P' && first8[1] == 'K' && first8[2] == 3 && first8[3] == 4) {
+      return "a zip archive, as torch.save writes since PyTorch 1.6";
+    }
+    // a pickle of protocol 2 to 5 (PROTO opcode), as torch.save wrote before PyTorch 1.6
+    return (first8[0] & 0xFF) == 0x80 && first8[1] >= 2 && first8[1] <= 5
+        ? "a pickle, torch.save's format before PyTorch 1.6" : null;
+  }
+
   private static SafeTensorsReader parse(Source src, String name) throws IOException {
     long size = src.size();
     if (size < 8) {
@@ -132,6 +142,13 @@ public final class SafeTensorsReader implements AutoCloseable {
     ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     src.read(0, lenBuf);
     long n = lenBuf.getLong(0);
+    if (n < 0 || n > SafeTensors.MAX_HEADER_BYTES || n > size - 8 || n == 0) {
+      // a torch.save file under a .safetensors name: said as what it is, not as a header length
+      String torch = torchSaveFormat(lenBuf.array());
+      if (torch != null) {
+        throw CheckpointException.of(name, "not a safetensors file: a torch.save file (" + torch + ")");
+      }
+    }
     if (n < 0 || n > SafeTensors.MAX_HEADER_BYTES) {
       throw CheckpointException.of(
           name,

@@ -157,8 +157,21 @@ public final class TorchCheckpoint implements AutoCloseable {
       throw CheckpointException.of(file, "a tar archive (PyTorch before 0.4); load and save it again with a newer "
           + "torch (torch.save writes the zip format)");
     }
+    if (looksLikeSafetensors(head)) {
+      throw CheckpointException.of(file, "not a PyTorch checkpoint but a safetensors file (torch.save writes a zip "
+          + "archive or, before PyTorch 1.6, a pickle)");
+    }
     throw CheckpointException.of(file, "not a PyTorch checkpoint: it is neither a zip archive (torch.save since "
         + "PyTorch 1.6) nor a pickle (the legacy format)");
+  }
+
+  /** A safetensors file's start: an 8-byte little-endian header length, then its JSON object's '{'. */
+  private static boolean looksLikeSafetensors(byte[] head) {
+    if (head.length < 10 || head[8] != '{') {
+      return false;
+    }
+    long n = java.nio.ByteBuffer.wrap(head, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    return n >= 2 && n <= SafeTensors.MAX_HEADER_BYTES;
   }
 
   // ------------------------------------------------------------------------------------------ zip format

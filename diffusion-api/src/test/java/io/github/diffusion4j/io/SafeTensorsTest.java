@@ -265,6 +265,15 @@ class SafeTensorsTest {
     rejects(f, "header length 9 exceeds the 8 bytes that follow it");
   }
 
+  /** A torch.save file under a .safetensors name: what it is, not its first 8 bytes as a header length. */
+  @Test
+  void aTorchSaveFileIsNamedForWhatItIs() {
+    byte[] zip = {'P', 'K', 3, 4, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+    rejects(zip, "not a safetensors file: a torch.save file (a zip archive, as torch.save writes since PyTorch 1.6)");
+    byte[] pickle = {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20};
+    rejects(pickle, "not a safetensors file: a torch.save file (a pickle, torch.save's format before PyTorch 1.6)");
+  }
+
   @Test
   void rejectsAHeaderOverTheLimitWithoutAllocatingIt() {
     byte[] f = craft("{}", 6, new byte[0]);

@@ -435,6 +435,16 @@ class TorchCheckpointTest {
     assertEquals(p + ": legacy protocol list; only 1001 is known", e.getMessage());
   }
 
+  /** A safetensors file under a torch.save name (diffusion_pytorch_model.bin) is named for what it is. */
+  @Test
+  void aSafetensorsFileIsNamedForWhatItIs() throws IOException {
+    Path p = dir.resolve("diffusion_pytorch_model.bin");
+    Files.write(p, SafeTensorsTest.craft("{\"__metadata__\":{\"format\":\"pt\"}}", 4, new byte[0]));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.open(p));
+    assertEquals(p + ": not a PyTorch checkpoint but a safetensors file (torch.save writes a zip archive or, before "
+        + "PyTorch 1.6, a pickle)", e.getMessage());
+  }
+
   @Test
   void otherFilesAreNamedForWhatTheyAreNot() throws IOException {
     Path text = dir.resolve("notes.txt");
