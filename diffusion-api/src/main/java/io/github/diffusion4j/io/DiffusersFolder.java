@@ -129,21 +129,23 @@ public record DiffusersFolder(
    * @throws CheckpointException naming the file and key if something is missing, malformed or not supported
    */
   public static DiffusersFolder read(Path directory) {
-    return read(directory, true);
+    return read(directory, true, true);
   }
 
   /**
    * Reads a diffusers folder for its model alone, as the start of a training run ({@code training.init_from}): a
    * scheduler of another class than {@code DDPMScheduler} and {@code DDIMScheduler} (a pipeline saved after
    * {@code pipe.scheduler = DPMSolverMultistepScheduler...}) is not refused, since the run's own schedule and
-   * samplers replace it.
+   * samplers replace it. Keys of {@value #CONFIG} that {@code UNet2DModel} does not take are ignored without the
+   * warning {@link #read} gives: the run's checks before it starts ({@code diffusion config --check} makes them too)
+   * read the same {@value #CONFIG} and warn of them, once.
    *
    * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
    * @return the folder's model and scheduler
    * @throws CheckpointException naming the file and key if the model is missing, malformed or not supported
    */
   public static DiffusersFolder readModel(Path directory) {
-    return read(directory, false);
+    return read(directory, false, false);
   }
 
   /**
@@ -176,7 +178,7 @@ public record DiffusersFolder(
     return List.copyOf(files);
   }
 
-  private static DiffusersFolder read(Path directory, boolean forSampling) {
+  private static DiffusersFolder read(Path directory, boolean forSampling, boolean warn) {
     if (!Files.isDirectory(directory)) {
       throw CheckpointException.of(directory, Files.exists(directory) ? "not a folder" : "no such folder");
     }
@@ -197,7 +199,7 @@ public record DiffusersFolder(
       unetDir = directory.resolve("unet");
       schedulerDir = directory.resolve("scheduler");
     }
-    UNet2DConfig config = readConfig(configFile);
+    UNet2DConfig config = readConfig(configFile, warn);
     Path weightsFile = weightsFile(unetDir);
     rejectLfsPointer(weightsFile);
     Map<String, int[]> layout = layout(config);

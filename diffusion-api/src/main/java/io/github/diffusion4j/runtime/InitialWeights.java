@@ -123,7 +123,8 @@ final class InitialWeights {
   }
 
   private static Loaded loadDiffusers(Diffusion diffusion, Path from, TrainableModel model) {
-    DiffusersFolder f = DiffusersFolder.readModel(from); // its scheduler's class is the run's to replace
+    // its scheduler's class is the run's to replace; keys config.json has beyond UNet2DModel's: warned at the check
+    DiffusersFolder f = DiffusersFolder.readModel(from);
     Path file = f.weightsFile();
     sameFunction(diffusion, f.configFile() + ": key '", f.unet().toMap(), f.directory(), model.spec(), DIFFUSERS_ADVICE);
     StateDict weights;

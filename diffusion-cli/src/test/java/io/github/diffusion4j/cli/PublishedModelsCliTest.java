@@ -181,6 +181,25 @@ class PublishedModelsCliTest {
     assertEquals(1, out.split(java.util.regex.Pattern.quote(warning), -1).length - 1, out);
   }
 
+  /** A run starting from a folder with such a key is warned once too: at the check, not again at the load. */
+  @Test
+  void anUnknownConfigKeyOfTheFolderARunStartsFromIsWarnedAboutOnce() throws Exception {
+    Path folder = diffusersFolder();
+    Path config = folder.resolve("unet/config.json");
+    String json = Files.readString(config);
+    Files.writeString(config, json.replaceFirst("\\{", "{\"foo_bar\": 3, "));
+    Path yaml = Files.writeString(dir.resolve("tiny.yaml"), "backend: reference\nmodel:\n  kind: unet2d\n  unet2d: "
+        + json.replace("\n", " ") + "\ndata:\n  image_shape: [3, 8, 8]\n  train_size: 8\n  eval_size: 4\n"
+        + "training:\n  epochs: 1\n  batch_size: 8\n");
+    Path log = dir.resolve("train.log");
+    int code = ChildCli.run(dir, log, "train", "-c", yaml.toString(), "--set", "training.init_from=" + folder,
+        "--set", "output.dir=" + dir.resolve("runs"));
+    String out = ChildCli.read(log);
+    assertEquals(0, code, out);
+    String warning = "ignoring keys that UNet2DModel does not take (as diffusers does): [foo_bar]";
+    assertEquals(1, out.split(java.util.regex.Pattern.quote(warning), -1).length - 1, out);
+  }
+
   @Test
   void exportWritesAFolderThatSamplesLikeTheCheckpoint() throws IOException {
     DdpmUNetSpec spec = new DdpmUNetSpec(Shape.of(3, 8, 8), 1000, 32, List.of(1, 2), 1, List.of(4), 0.0);
