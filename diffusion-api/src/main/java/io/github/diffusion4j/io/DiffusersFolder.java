@@ -191,9 +191,9 @@ public record DiffusersFolder(
     Path configFile = unetConfigFile(directory);
     if (!Files.isRegularFile(configFile)) {
       Optional<Path> weights = weightsFileIfAny(directory).or(() -> weightsFileIfAny(directory.resolve("unet")));
-      throw CheckpointException.of(directory, weights.map(w -> "no " + CONFIG + " in it or in unet/ beside the weights ("
-          + directory.relativize(w) + "); a diffusers folder holds the UNet2DModel's " + CONFIG + " with its weights")
-          .orElse("not a diffusers folder: no " + CONFIG + " in it or in unet/"));
+      throw CheckpointException.of(directory, weights.map(w -> "no " + CONFIG + " in it or in unet/ beside the "
+          + "weights (" + directory.relativize(w) + "); a diffusers folder holds the UNet2DModel's " + CONFIG
+          + " with its weights").orElse("not a diffusers folder: no " + CONFIG + " in it or in unet/"));
     }
     if (!configFile.getParent().equals(directory)) {
       unetDir = directory.resolve("unet");
