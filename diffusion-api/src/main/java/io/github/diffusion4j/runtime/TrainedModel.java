@@ -314,6 +314,12 @@ public final class TrainedModel implements AutoCloseable {
       boolean inModelFolder = parent != null && (DiffusersFolder.isDiffusersFolder(parent)
           || Files.isRegularFile(parent.resolve(Checkpoint.MODEL_FILE))
           && Files.isRegularFile(parent.resolve(Checkpoint.CONFIG_FILE)));
+      String name = String.valueOf(path.getFileName()).toLowerCase(java.util.Locale.ROOT);
+      if (!inModelFolder && (name.endsWith(".ckpt") || name.endsWith(".pth") || name.endsWith(".pt")
+          || name.endsWith(".bin"))) {
+        throw new CheckpointException(path + ": not a folder but a PyTorch file; the DDPM and DDIM authors' "
+            + "checkpoints convert to a checkpoint folder first: diffusion convert " + path + " --out DIR");
+      }
       throw new CheckpointException(path + ": not a folder; " + (inModelFolder
           ? "pass the folder that holds it (" + (path.getParent() == null ? parent : path.getParent()) + ")"
           : "pass a checkpoint folder (with " + Checkpoint.MODEL_FILE + "), a run folder or a diffusers folder (with "

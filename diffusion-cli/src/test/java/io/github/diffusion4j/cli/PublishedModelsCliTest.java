@@ -154,6 +154,16 @@ class PublishedModelsCliTest {
     }
   }
 
+  /** The DDPM authors' checkpoint file given for a folder: the command that makes one of it is the advice. */
+  @Test
+  void aTorchCheckpointFileGivenForAFolderIsToldToConvertIt() throws IOException {
+    Path ckpt = Files.writeString(dir.resolve("model-790000.ckpt"), "not read");
+    CliTest.Result r = cli("sample", "--checkpoint", ckpt.toString(), "--backend", "reference");
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: " + ckpt + ": not a folder but a PyTorch file; the DDPM and DDIM authors' checkpoints "
+        + "convert to a checkpoint folder first: diffusion convert " + ckpt + " --out DIR\n", r.err());
+  }
+
   /** Another image size than the folder's sample_size is named at the user's override, not in a YAML not shown. */
   @Test
   void anotherImageSizeThanTheModelsIsRefusedAtTheOverride() {
