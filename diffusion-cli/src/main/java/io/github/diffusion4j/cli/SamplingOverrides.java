@@ -24,13 +24,20 @@ public final class SamplingOverrides {
    * @param sampler {@code --sampler}, or null
    * @param eta {@code --eta}, or null
    * @return the overrides
-   * @throws BadInputException if {@code --eta} is negative or not finite
+   * @throws BadInputException if {@code --eta} is negative or not finite, or given with {@code --sampler ddpm}
    */
   public static List<String> of(List<String> set, String backend, String sampler, Double eta) {
-    if (eta != null && !(eta >= 0 && Double.isFinite(eta))) {
+    if (eta != null) {
       // as typed where it can be: -1, not -1.0
-      String typed = Double.isFinite(eta) ? java.math.BigDecimal.valueOf(eta).stripTrailingZeros().toString() : "" + eta;
-      throw new BadInputException("--eta " + typed + ": must be a finite number at least 0");
+      String typed = Double.isFinite(eta) ? java.math.BigDecimal.valueOf(eta).stripTrailingZeros().toString()
+          : "" + eta;
+      if (!(eta >= 0 && Double.isFinite(eta))) {
+        throw new BadInputException("--eta " + typed + ": must be a finite number at least 0");
+      }
+      if ("ddpm".equals(sampler)) { // it was taken and had no effect
+        throw new BadInputException("--eta " + typed + ": the ddpm sampler takes no eta (its noise is "
+            + "sampling.variance_type's); eta is DDIM's: --sampler ddim --eta " + typed);
+      }
     }
     List<String> all = new ArrayList<>(set);
     // the names are quoted: an override's value is read as YAML, so '--sampler @x' was a YAML syntax error and
