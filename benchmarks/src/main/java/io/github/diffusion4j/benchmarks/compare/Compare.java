@@ -353,15 +353,26 @@ public final class Compare implements Callable<Integer> {
    * @return null if it does, else its last line of output (or its exit code)
    * @throws IllegalArgumentException if it cannot be run at all
    */
+  /**
+   * Why a program could not be started, from {@link ProcessBuilder#start}'s message: the system's words alone.
+   *
+   * @param message e.g. {@code Cannot run program "x": error=2, No such file or directory} (Java 17), or
+   *     {@code Cannot run program "x": Exec failed, error: 2 (No such file or directory) } (Java 25)
+   * @return e.g. {@code No such file or directory}; the message as it is where it has neither form
+   */
+  static String startFailure(String message) {
+    Matcher m = START_FAILURE.matcher(String.valueOf(message));
+    return !m.find() ? message : m.group(1) != null ? m.group(1).strip() : m.group(2);
+  }
+
+  private static final Pattern START_FAILURE = Pattern.compile("error=\\d+, (.*)|error: \\d+ \\((.*)\\)");
+
   static String pythonProblem(String python) throws IOException, InterruptedException {
     Process p;
     try {
       p = new ProcessBuilder(python, "-c", "import torch").redirectErrorStream(true).start();
     } catch (IOException e) {
-      // "Cannot run program "x": error=2, No such file or directory"
-      Matcher m = Pattern.compile("error=\\d+, (.*)").matcher(String.valueOf(e.getMessage()));
-      throw new IllegalArgumentException("--python " + python + ": cannot run it ("
-          + (m.find() ? m.group(1) : e.getMessage()) + ")");
+      throw new IllegalArgumentException("--python " + python + ": cannot run it (" + startFailure(e.getMessage()) + ")");
     }
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     int code = p.waitFor();

@@ -131,6 +131,17 @@ class CompareTest {
     assertNull(Compare.pythonProblem(withTorch.toString()));
   }
 
+  /** The system's reason a program did not start, in the message forms of Java 17 and of Java 25, on any JVM. */
+  @Test
+  void aStartFailureIsTheSystemsReasonOnEveryJavaVersion() {
+    assertEquals("No such file or directory",
+        Compare.startFailure("Cannot run program \"x\": error=2, No such file or directory"));
+    assertEquals("No such file or directory",
+        Compare.startFailure("Cannot run program \"x\": Exec failed, error: 2 (No such file or directory) "));
+    assertEquals("Permission denied", Compare.startFailure("Cannot run program \"x\": error=13, Permission denied"));
+    assertEquals("something else", Compare.startFailure("something else"));
+  }
+
   @Test
   void aPretrainedWorkloadWithoutItsFolderIsABadArgumentBeforeAnyChildStarts(@org.junit.jupiter.api.io.TempDir Path dir) {
     String printed = stderr(() -> {
