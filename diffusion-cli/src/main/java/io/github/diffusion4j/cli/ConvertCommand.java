@@ -52,6 +52,10 @@ final class ConvertCommand implements Callable<Integer> {
     if (imageSize != null && (imageSize < 1 || imageSize > 1 << 14)) {
       throw new BadInputException("--image-size " + imageSize + ": must be in [1, 16384]");
     }
+    if (Files.isDirectory(file) && DiffusersFolder.isDiffusersFolder(file)) {
+      throw new BadInputException(file + ": a diffusers folder, which needs no conversion: sample it as it is "
+          + "(diffusion sample --checkpoint " + file + "); convert takes a torch.save file (.ckpt, .pth, .pt, .bin)");
+    }
     if (!Files.isRegularFile(file)) {
       throw new BadInputException(file + ": " + (Files.exists(file) ? "not a file" : "no such file"));
     }

@@ -292,6 +292,13 @@ class PublishedModelsCliTest {
       assertEquals(2, r.code(), r.all());
       assertEquals("diffusion: --out " + under + ": " + text + " is not a folder\n", r.err());
     }
+    // a diffusers folder needs no conversion (it said "not a file")
+    Path folder = diffusersFolder();
+    r = cli("convert", folder.toString(), "--out", dir.resolve("o").toString());
+    assertEquals(2, r.code(), r.all());
+    assertEquals("diffusion: " + folder + ": a diffusers folder, which needs no conversion: sample it as it is "
+        + "(diffusion sample --checkpoint " + folder + "); convert takes a torch.save file (.ckpt, .pth, .pt, .bin)\n",
+        r.err());
   }
 
   /**
