@@ -10,6 +10,7 @@ import io.github.diffusion4j.eval.QualityAccumulator;
 import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.eval.VariationalBound;
 import io.github.diffusion4j.io.AtomicFiles;
+import io.github.diffusion4j.io.SampleReader;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.ScoringReferences;
 import io.github.diffusion4j.runtime.TrainedModel;
@@ -39,6 +40,8 @@ import picocli.CommandLine.Spec;
     description = {"Samples a checkpoint and scores the samples against real images: pixel-space Frechet distance, "
         + "gradient residual and corner uniformity (KS pooled over all corners, and the mean of the per-corner-and-channel "
         + "tests); prints a table and JSON.",
+        "With --samples FILE: scores the samples diffusion sample --out FILE.npy or FILE.safetensors wrote, read "
+        + "batch by batch, instead of sampling (the first --count of them; default: all).",
         "With --bpd: the DDPM authors' variational bound on the negative log-likelihood of the evaluation images, in "
         + "bits per dimension (T model evaluations per image; --timesteps K for an unbiased estimate from K), written "
         + "to --out: bpd.json, bpd_terms.jsonl (one line per term) and bpd.png."})
@@ -50,8 +53,14 @@ final class EvalCommand implements Callable<Integer> {
   Path checkpoint;
 
   @Option(names = "--count", paramLabel = "N", defaultValue = "2000", description = "Samples and real images "
-      + "(default: ${DEFAULT-VALUE}); with --bpd, the evaluation images used, from the first (default: all).")
+      + "(default: ${DEFAULT-VALUE}); with --bpd, the evaluation images used, from the first (default: all); with "
+      + "--samples, the file's first N (default: all of them).")
   int count;
+
+  @Option(names = "--samples", paramLabel = "FILE", description = "Score the samples in this file (the .npy or "
+      + ".safetensors diffusion sample --out wrote: float32 N x C x H x W in [0, 1]) instead of sampling; not with "
+      + "--sampler, --steps, --seed or --backend, which only say how samples are drawn.")
+  Path samples;
 
   @Option(names = "--bpd", description = "Compute the variational bound in bits per dimension instead of sampling.")
   boolean bpd;
@@ -98,6 +107,10 @@ final class EvalCommand implements Callable<Integer> {
         + "samples from --count (default 2000; with --bpd the evaluation images), not from the configuration; give "
         + "--count VALUE"));
     if (bpd) {
+      if (samples != null) {
+        throw new BadInputException("--samples: not with --bpd (the bound is computed on the evaluation images, not "
+            + "on samples)");
+      }
       return bound();
     }
     for (Object[] o : new Object[][] {{"--timesteps", timesteps}, {"--batch-size", batchSize}, {"--out", out},
@@ -111,6 +124,9 @@ final class EvalCommand implements Callable<Integer> {
     }
     if (json != null) {
       OutputFiles.checkWritable("--json", json);
+    }
+    if (samples != null) {
+      return scoreFile();
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
     PrintWriter o = spec.commandLine().getOut();
@@ -155,6 +171,86 @@ final class EvalCommand implements Callable<Integer> {
       o.flush();
     }
     return DiffusionCli.OK;
+  }
+
+  /**
+   * {@code eval --samples FILE}: the samples in the file, read batch by batch ({@link SampleReader}, the batches of
+   * the sampling, so the accumulator sees what {@code eval} itself would), scored as {@code eval} scores its own.
+   */
+  private int scoreFile() {
+    for (String option : new String[] {"--sampler", "--steps", "--seed", "--backend"}) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+        throw new BadInputException(option + ": not with --samples " + samples + ", whose samples are drawn already "
+            + "(" + option + " says how eval draws its own)");
+      }
+    }
+    String drawn = "not with --samples " + samples + ", whose samples are drawn already";
+    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of("sampling.sampler", drawn,
+        "sampling.num_inference_steps", drawn, "sampling.eta", drawn, "backend", drawn));
+    boolean allSamples = !spec.commandLine().getParseResult().hasMatchedOption("--count");
+    // the file's header is checked before the model loads where the configuration says the images' shape
+    TrainedModel.imageShape(checkpoint, overrides).ifPresent(shape -> open(shape).close());
+    PrintWriter o = spec.commandLine().getOut();
+    String nothing = json != null ? "nothing was written to " + json : "nothing was scored";
+    try (InterruptGuard guard = new InterruptGuard(Thread.currentThread()::interrupt);
+        TrainedModel m = guard.load(o, nothing, () -> SampleCommand.load(checkpoint, overrides,
+            spec.commandLine().getErr()))) {
+      if (m == null) {
+        return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
+      }
+      Diffusion d = m.diffusion();
+      checkReferences(checkpoint, m);
+      QualityReport r;
+      Gaussian reference;
+      int n;
+      try (SampleReader file = open(d.imageShape())) {
+        if (!allSamples && count > file.count()) {
+          throw new BadInputException("--count " + count + ": more than the " + file.count() + " samples in "
+              + samples + "; give at most " + file.count() + " (or leave --count out: all of them)");
+        }
+        if (file.count() < 2) {
+          throw new BadInputException("--samples " + samples + ": " + file.count() + " sample; the Frechet distance "
+              + "needs at least 2");
+        }
+        n = allSamples ? Math.toIntExact(Math.min(file.count(), Integer.MAX_VALUE)) : count;
+        checkHeap(d, n);
+        QualityAccumulator acc = new QualityAccumulator(d.imageShape());
+        try {
+          file.forEachBatch(n, d.samplingBatchSize(), batch -> {
+            if (Thread.currentThread().isInterrupted()) {
+              throw new java.util.concurrent.CancellationException("interrupted while scoring " + samples);
+            }
+            acc.add(batch);
+          });
+          reference = d.referenceGaussian(n);
+          r = score(d, acc, reference);
+        } catch (RuntimeException e) { // the scoring's cancellation (or a failed read)
+          return guard.said(e, o, nothing);
+        }
+      }
+      QualityTable.printTable(o, String.valueOf(samples.getFileName()), r);
+      QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), n,
+          d.imageShape().size());
+      o.println(r.toJson());
+      if (json != null) {
+        try {
+          guard.finishWriting(json, r.toJson() + "\n");
+        } catch (RuntimeException e) {
+          return guard.said(e, o, "nothing was written to " + json);
+        }
+      }
+      o.flush();
+    }
+    return DiffusionCli.OK;
+  }
+
+  /** The {@code --samples} file, its header checked against the model's images; a bad file is a bad-input error. */
+  private SampleReader open(io.github.diffusion4j.tensor.Shape shape) {
+    try {
+      return SampleReader.open(samples, shape);
+    } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+      throw new BadInputException("--samples " + e.getMessage(), e);
+    }
   }
 
   /**
