@@ -277,6 +277,94 @@ public final class SparkDiffusion {
   }
 
   /**
+   * Scores samples already on disk, the output folder of {@link #sample} ({@code diffusion spark eval --samples DIR}),
+   * against the real images of a checkpoint, as {@link #evaluate} scores the samples it draws: the driver reads and
+   * verifies the {@value SampleManifest#FILE} ({@link SampleManifest#read}, {@link SampleManifest#verify}: every
+   * shard's size and SHA-256), each shard is read by a task of its own (batch by batch, {@link
+   * io.github.diffusion4j.io.SampleReader}, the same code as {@code diffusion eval --samples}) into a {@link
+   * QualityAccumulator}, and the tree of {@link #aggregate} merges them; the reference is fitted on the driver. The
+   * folder must be on storage the executors share (where the job wrote it).
+   *
+   * @param sc the Spark context
+   * @param checkpoint a checkpoint folder or a run folder: its configuration's real images are the reference
+   * @param overrides configuration overrides
+   * @param folder the output folder of a sampling job
+   * @param count the first samples to score, at least 2 and at most the manifest's count, or 0 for all of them
+   * @param driverLoad runs the driver's load of the checkpoint ({@link DriverLoad#DIRECT} for none of its own)
+   * @return the scores and the two Gaussians; the sampler and steps are the manifest's
+   * @throws IllegalArgumentException naming the manifest or the value: not a manifest, PNG shards (8 bits per channel,
+   *     not the samples' values), another image shape than the model's, a count out of range
+   * @throws IllegalStateException naming the first shard that is missing or differs from the manifest
+   * @throws io.github.diffusion4j.runtime.ScoringReferences.Unavailable if the samples have no real images to be
+   *     compared with
+   * @throws io.github.diffusion4j.eval.ScoringMemoryException if the driver's heap would not hold the fits
+   * @throws SparkJobException if a shard cannot be read on every attempt Spark allows
+   */
+  public static EvalResult evaluateSamples(JavaSparkContext sc, Path checkpoint, List<String> overrides, Path folder,
+      int count, DriverLoad driverLoad) {
+    try {
+      return evaluateSamplesOn(sc, checkpoint, overrides, folder, count, driverLoad);
+    } catch (RuntimeException e) {
+      throw SparkJobException.ifStopped(e);
+    }
+  }
+
+  private static EvalResult evaluateSamplesOn(JavaSparkContext sc, Path checkpoint, List<String> overrides,
+      Path folder, int count, DriverLoad driverLoad) {
+    Path dir = folder.toAbsolutePath().normalize();
+    SampleManifest manifest = SampleManifest.read(dir);
+    Path file = dir.resolve(SampleManifest.FILE);
+    if (manifest.format() == SampleFormat.PNG) {
+      throw new IllegalArgumentException(file + ": format png, 8 bits per channel, not the samples' values; allowed: "
+          + "npy or safetensors shards (spark sample --format npy)");
+    }
+    if (count != 0 && (count < 2 || count > manifest.count())) {
+      throw new IllegalArgumentException("count " + count + ": must be in [2, " + manifest.count() + "], the samples "
+          + "in " + file);
+    }
+    int n = count == 0 ? manifest.count() : count;
+    if (n < 2) {
+      throw new IllegalArgumentException(file + ": " + n + " sample; the Frechet distance needs at least 2");
+    }
+    try (TrainedModel m = loaded(driverLoad, checkpoint, overrides);
+        JobScope scope = new JobScope(sc)) {
+      Diffusion d = m.diffusion();
+      Shape shape = d.imageShape();
+      if (!manifest.imageShape().equals(Arrays.stream(shape.dims()).boxed().toList())) {
+        throw new IllegalArgumentException(file + ": image_shape " + manifest.imageShape() + "; the model's images are "
+            + shape);
+      }
+      io.github.diffusion4j.runtime.ScoringReferences.check(m);
+      io.github.diffusion4j.eval.FrechetDistance.checkHeap(shape, n);
+      manifest.verify(dir); // every shard as the manifest says, before any task reads one
+      List<Tuple2<String, Integer>> parts = new ArrayList<>();
+      for (ShardResult s : manifest.shards()) {
+        if (s.first() < n) {
+          parts.add(new Tuple2<>(dir.resolve(s.file()).toString(), (int) Math.min(s.count(), n - s.first())));
+        }
+      }
+      int[] dims = shape.dims(); // a Shape is not serializable
+      int batch = d.samplingBatchSize();
+      sc.setJobDescription("diffusion4j: evaluate " + n + " samples of " + parts.size() + " shards in " + dir);
+      QualityAccumulator samples = scope.run(() -> aggregate(sc.parallelize(parts, parts.size())
+          .mapPartitionsWithIndex((index, it) -> {
+            QualityAccumulator acc = new QualityAccumulator(Shape.of(dims));
+            while (it.hasNext()) {
+              Tuple2<String, Integer> part = it.next();
+              try (io.github.diffusion4j.io.SampleReader r =
+                  io.github.diffusion4j.io.SampleReader.open(Path.of(part._1()), Shape.of(dims))) {
+                r.forEachBatch(part._2(), batch, acc::add);
+              }
+            }
+            return List.of(new Tuple2<>(index, acc)).iterator();
+          }, true), parts.size()));
+      Gaussian ref = d.referenceGaussian(n);
+      return new EvalResult(score(d, samples, ref), samples.gaussian(), ref, parts.size(), d.referenceSource(),
+          manifest.sampler(), manifest.steps());
+    }
+  }
+
+  /**
    * Merges the partitions' accumulators in a tree whose shape and order depend only on the number of partitions, so
    * that the result is the same bits whichever order the tasks finish in (Spark's {@code treeAggregate} merges in the
    * order they finish, and its shuffle level in the order it fetches them): at each level, {@code fanIn} neighbours

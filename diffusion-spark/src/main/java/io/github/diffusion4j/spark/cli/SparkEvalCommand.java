@@ -8,6 +8,7 @@ import io.github.diffusion4j.eval.QualityReport;
 import io.github.diffusion4j.runtime.ScoringReferences;
 import io.github.diffusion4j.spark.EvalJob;
 import io.github.diffusion4j.spark.EvalResult;
+import io.github.diffusion4j.spark.SampleManifest;
 import io.github.diffusion4j.spark.SparkDiffusion;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -26,7 +27,10 @@ import picocli.CommandLine.Spec;
         + "each task folds its shard into the samples' mean and covariance (double precision), which a tree of fixed "
         + "shape merges (the same bits whichever order the tasks finish in); no sample goes to the driver, which fits "
         + "the real images meanwhile.",
-        "Prints the table and JSON of diffusion eval (the same numbers, to rounding)."})
+        "Prints the table and JSON of diffusion eval (the same numbers, to rounding).",
+        "With --samples DIR: scores the shards a diffusion spark sample job wrote there instead of sampling: the "
+        + "driver verifies them against its manifest.json (sizes and SHA-256), a task reads each shard batch by batch "
+        + "and the same tree merges their statistics."})
 final class SparkEvalCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -41,6 +45,11 @@ final class SparkEvalCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Noise seed (default: "
       + "${DEFAULT-VALUE}, as diffusion eval).")
   long seed;
+
+  @Option(names = "--samples", paramLabel = "DIR", description = "Score the npy or safetensors shards of this "
+      + "diffusion spark sample output folder (the first --count samples; default: all) instead of sampling; not "
+      + "with --sampler, --steps, --eta, --backend, --seed or --partitions, which only say how samples are drawn.")
+  Path samples;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to this file.")
   Path json;
@@ -61,6 +70,9 @@ final class SparkEvalCommand implements Callable<Integer> {
       OutputFiles.checkWritable("--json", json); // as diffusion eval checks it, before the job
     }
     cluster.check();
+    if (samples != null) {
+      return scoreFolder();
+    }
     EvalJob job = new EvalJob(sampling.checkpoint, sampling.overrides(), count, seed, cluster.partitions(),
         cluster.shipping(), cluster.threads());
     long start = System.nanoTime();
@@ -80,23 +92,74 @@ final class SparkEvalCommand implements Callable<Integer> {
       if (done.isEmpty()) {
         return io.github.diffusion4j.cli.DiffusionCli.FAILURE; // said under Ctrl-C or SIGTERM
       }
-      EvalResult r = done.get();
-      double seconds = (System.nanoTime() - start) / 1e9;
-      QualityReport q = r.report();
-      QualityTable.printTable(o, String.format(Locale.ROOT, "%s %d steps, %d %s, %.1f s", r.sampler(), r.steps(),
-          r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
-      QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), count,
-          r.reference().dimension());
-      o.println(q.toJson());
-      if (json != null) {
-        try {
-          guard.finishWriting(json, q.toJson() + "\n"); // a signal now waits for the file
-        } catch (UncheckedIOException e) { // a failed write: said with a signal that came meanwhile
-          return guard.said(e, o, "nothing was written to " + json);
-        }
-      }
-      o.flush();
+      return report(done.get(), start, count, guard, o);
     }
+  }
+
+  /** {@code spark eval --samples DIR}: the shards of a sampling job's folder, scored on Spark. */
+  private int scoreFolder() {
+    for (String option : new String[] {"--sampler", "--steps", "--eta", "--backend", "--seed", "--partitions"}) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+        throw new BadInputException(option + ": not with --samples " + samples + ", whose samples are drawn already "
+            + "(in the shards its manifest.json lists)");
+      }
+    }
+    if (!java.nio.file.Files.isDirectory(samples)) {
+      throw new BadInputException("--samples " + samples + ": " + (java.nio.file.Files.exists(samples) ? "not a folder"
+          : "no such folder") + "; give the output folder of diffusion spark sample (its manifest.json and shards)");
+    }
+    SampleManifest manifest;
+    try {
+      manifest = SampleManifest.read(samples);
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      throw new BadInputException("--samples " + e.getMessage(), e);
+    }
+    boolean all = !spec.commandLine().getParseResult().hasMatchedOption("--count");
+    if (!all && count > manifest.count()) {
+      throw new BadInputException("--count " + count + ": more than the " + manifest.count() + " samples in "
+          + samples + "; give at most " + manifest.count() + " (or leave --count out: all of them)");
+    }
+    int n = all ? manifest.count() : count;
+    String folder = samples.toAbsolutePath().normalize().toString();
+    long start = System.nanoTime();
+    PrintWriter o = spec.commandLine().getOut();
+    String notScored = json != null ? "nothing was written to " + json : "nothing was scored";
+    try (InterruptGuard guard = ClusterOptions.guard()) {
+      java.util.Optional<EvalResult> done = cluster.run("eval",
+          sc -> SparkDiffusion.evaluateSamples(sc, sampling.checkpoint, sampling.overrides, samples, all ? 0 : count,
+              load -> guard.load(o, notScored, load)),
+          e -> e instanceof io.github.diffusion4j.eval.ScoringMemoryException s
+              ? BadInputException.ofScoringCount(n, s)
+              : e instanceof ScoringReferences.Unavailable u
+                  ? new BadInputException("--checkpoint " + sampling.checkpoint + ": " + u.getMessage(), u)
+              : (e instanceof IllegalArgumentException || e instanceof IllegalStateException)
+                  && String.valueOf(e.getMessage()).startsWith(folder)
+                  ? new BadInputException("--samples " + e.getMessage(), e)
+              : e, guard, o, notScored, notScored + " (the job was cancelled)");
+      if (done.isEmpty()) {
+        return io.github.diffusion4j.cli.DiffusionCli.FAILURE; // said under Ctrl-C or SIGTERM
+      }
+      return report(done.get(), start, n, guard, o);
+    }
+  }
+
+  /** Prints a finished evaluation's table, real images and JSON (and writes --json), as diffusion eval does. */
+  private int report(EvalResult r, long start, int n, InterruptGuard guard, PrintWriter o) {
+    double seconds = (System.nanoTime() - start) / 1e9;
+    QualityReport q = r.report();
+    QualityTable.printTable(o, String.format(Locale.ROOT, "%s %d steps, %d %s, %.1f s", r.sampler(), r.steps(),
+        r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
+    QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), n,
+        r.reference().dimension());
+    o.println(q.toJson());
+    if (json != null) {
+      try {
+        guard.finishWriting(json, q.toJson() + "\n"); // a signal now waits for the file
+      } catch (UncheckedIOException e) { // a failed write: said with a signal that came meanwhile
+        return guard.said(e, o, "nothing was written to " + json);
+      }
+    }
+    o.flush();
     return 0;
   }
 }
