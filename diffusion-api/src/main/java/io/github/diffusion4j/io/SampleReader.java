@@ -176,9 +176,10 @@ public final class SampleReader implements AutoCloseable {
       tensors += it.next().equals(SafeTensors.METADATA_KEY) ? 0 : 1;
     }
     if (t == null || tensors != 1) {
-      throw new IllegalArgumentException(file + ": " + tensors + " tensors" + (t == null ? ", none named '"
-          + SafeTensors.SAMPLES_KEY + "'" : "") + "; allowed: one F32 tensor named '" + SafeTensors.SAMPLES_KEY
-          + "', as diffusion sample --out writes");
+      String found = tensors + (tensors == 1 ? " tensor" : " tensors") + (t == null ? ", none named '"
+          + SafeTensors.SAMPLES_KEY + "'" : "");
+      throw new IllegalArgumentException(file + ": " + found + "; allowed: one F32 tensor named '"
+          + SafeTensors.SAMPLES_KEY + "', as diffusion sample --out writes");
     }
     String dtype = t.path("dtype").asText("");
     if (!dtype.equals("F32")) {

@@ -48,7 +48,8 @@ final class SparkEvalCommand implements Callable<Integer> {
 
   @Option(names = "--samples", paramLabel = "DIR", description = "Score the npy or safetensors shards of this "
       + "diffusion spark sample output folder (the first --count samples; default: all) instead of sampling; not "
-      + "with --sampler, --steps, --eta, --backend, --seed or --partitions, which only say how samples are drawn.")
+      + "with --sampler, --steps, --eta, --backend, --seed, --partitions, --threads or --ship, which only say how "
+      + "samples are drawn.")
   Path samples;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to this file.")
@@ -98,12 +99,16 @@ final class SparkEvalCommand implements Callable<Integer> {
 
   /** {@code spark eval --samples DIR}: the shards of a sampling job's folder, scored on Spark. */
   private int scoreFolder() {
-    for (String option : new String[] {"--sampler", "--steps", "--eta", "--backend", "--seed", "--partitions"}) {
+    for (String option : new String[] {"--sampler", "--steps", "--eta", "--backend", "--seed", "--partitions",
+        "--threads", "--ship"}) {
       if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
         throw new BadInputException(option + ": not with --samples " + samples + ", whose samples are drawn already "
             + "(in the shards its manifest.json lists)");
       }
     }
+    String drawn = "not with --samples " + samples + ", whose samples are drawn already";
+    io.github.diffusion4j.cli.SamplingOverrides.refuseTakenElsewhere(sampling.overrides, java.util.Map.of(
+        "sampling.sampler", drawn, "sampling.num_inference_steps", drawn, "sampling.eta", drawn, "backend", drawn));
     if (!java.nio.file.Files.isDirectory(samples)) {
       throw new BadInputException("--samples " + samples + ": " + (java.nio.file.Files.exists(samples) ? "not a folder"
           : "no such folder") + "; give the output folder of diffusion spark sample (its manifest.json and shards)");

@@ -70,9 +70,9 @@ class SparkEvalSamplesTest {
     String s = shards.toString();
     String m = SparkTestSupport.MASTER;
     for (String[] o : new String[][] {{"--sampler", "ddim"}, {"--steps", "3"}, {"--seed", "4"}, {"--partitions", "2"},
-        {"--backend", "nd4j"}}) {
+        {"--backend", "nd4j"}, {"--ship", "path"}, {"--threads", "1"}, {"--set", "sampling.num_inference_steps=3"}}) {
       assertBad(cli("spark", "eval", "--checkpoint", run, "--samples", s, "--master", m, o[0], o[1]),
-          o[0] + ": not with --samples " + s);
+          (o[0].equals("--set") ? o[0] + " " + o[1] : o[0]) + ": not with --samples " + s);
     }
     assertBad(cli("spark", "eval", "--checkpoint", run, "--samples", s, "--master", m, "--count", "1101"),
         "--count 1101: more than the 1100 samples in " + s);
