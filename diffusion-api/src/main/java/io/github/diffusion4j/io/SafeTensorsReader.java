@@ -211,6 +211,23 @@ public final class SafeTensorsReader implements AutoCloseable {
   }
 
   /**
+   * Where a tensor's data start in the file (its header checked, every tensor's bytes within the file): for a reader
+   * of a part of one ({@link SampleReader}, batch by batch).
+   *
+   * @param tensor the tensor's name
+   * @return the offset of its first byte from the file's start
+   * @throws IllegalArgumentException if the file has no such tensor
+   */
+  long dataOffset(String tensor) {
+    for (Entry e : entries) {
+      if (e.name.equals(tensor)) {
+        return dataStart + e.begin;
+      }
+    }
+    throw new IllegalArgumentException(name + ": no tensor '" + tensor + "'");
+  }
+
+  /**
    * The names and element types of the tensors, without reading them, in torch's names (as
    * {@link TorchCheckpoint#dtypes}): {@code F32} is {@code "float32"}, {@code I64} {@code "int64"}, {@code BOOL}
    * {@code "bool"}, {@code F8_E4M3} {@code "float8_e4m3fn"}, ...

@@ -1,6 +1,5 @@
 package io.github.diffusion4j.io;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.github.diffusion4j.tensor.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Iterator;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -72,8 +70,7 @@ public final class SampleReader implements AutoCloseable {
     }
     try {
       long size = ch.size();
-      long[] header = format == SampleWriter.Format.NPY ? npyHeader(file, ch, size)
-          : safetensorsHeader(file, ch, size);
+      long[] header = format == SampleWriter.Format.NPY ? npyHeader(file, ch, size) : safetensorsHeader(file);
       long start = header[0];
       long[] dims = java.util.Arrays.copyOfRange(header, 1, header.length);
       String found = java.util.Arrays.toString(dims);
@@ -153,54 +150,34 @@ public final class SampleReader implements AutoCloseable {
     return out;
   }
 
-  /** The data's start and the dimensions of a safetensors file's {@value SafeTensors#SAMPLES_KEY} tensor. */
-  private static long[] safetensorsHeader(Path file, FileChannel ch, long size) throws IOException {
-    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-    read(ch, 0, len, size, file);
-    long n = len.getLong(0);
-    if (n < 2 || n > SafeTensors.MAX_HEADER_BYTES || n > size - 8) {
-      throw new IllegalArgumentException(file + ": header length " + Long.toUnsignedString(n) + " does not fit the "
-          + size + "-byte file; allowed: the .safetensors diffusion sample --out writes");
-    }
-    ByteBuffer h = ByteBuffer.allocate((int) n);
-    read(ch, 8, h, size, file);
-    JsonNode root;
-    try {
-      root = StrictJson.parseObject(FileSupport.decodeUtf8(h.array()), file, "header is ");
-    } catch (java.nio.charset.CharacterCodingException | CheckpointException e) {
-      throw new IllegalArgumentException(file + ": the safetensors header is not a JSON object");
-    }
-    JsonNode t = root.get(SafeTensors.SAMPLES_KEY);
-    int tensors = 0;
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      tensors += it.next().equals(SafeTensors.METADATA_KEY) ? 0 : 1;
-    }
-    if (t == null || tensors != 1) {
-      String found = tensors + (tensors == 1 ? " tensor" : " tensors") + (t == null ? ", none named '"
-          + SafeTensors.SAMPLES_KEY + "'" : "");
-      throw new IllegalArgumentException(file + ": " + found + "; allowed: one F32 tensor named '"
-          + SafeTensors.SAMPLES_KEY + "', as diffusion sample --out writes");
-    }
-    String dtype = t.path("dtype").asText("");
-    if (!dtype.equals("F32")) {
-      throw new IllegalArgumentException(file + ": tensor '" + SafeTensors.SAMPLES_KEY + "' has dtype '"
-          + StrictJson.abbreviate(dtype) + "'; allowed: F32, as diffusion sample --out writes");
-    }
-    JsonNode shape = t.path("shape");
-    JsonNode offsets = t.path("data_offsets");
-    long[] out = new long[shape.size() + 1];
-    for (int i = 0; i < shape.size(); i++) {
-      if (!shape.get(i).canConvertToLong() || shape.get(i).asLong() < 0) {
-        throw new IllegalArgumentException(file + ": the shape " + shape + " is not whole numbers");
+  /**
+   * The data's start and the dimensions of a safetensors file's {@value SafeTensors#SAMPLES_KEY} tensor, its header
+   * read and checked by {@link SafeTensorsReader} (the one reader of the format).
+   */
+  private static long[] safetensorsHeader(Path file) {
+    try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
+      java.util.Map<String, int[]> shapes = r.shapes();
+      int[] dims = shapes.get(SafeTensors.SAMPLES_KEY);
+      if (dims == null || shapes.size() != 1) {
+        int tensors = shapes.size();
+        throw new IllegalArgumentException(file + ": " + tensors + (tensors == 1 ? " tensor" : " tensors")
+            + (dims == null ? ", none named '" + SafeTensors.SAMPLES_KEY + "'" : "") + "; allowed: one F32 tensor "
+            + "named '" + SafeTensors.SAMPLES_KEY + "', as diffusion sample --out writes");
       }
-      out[i + 1] = shape.get(i).asLong();
+      String dtype = r.dtypes().get(SafeTensors.SAMPLES_KEY);
+      if (!dtype.equals(DType.F32.torchName())) {
+        throw new IllegalArgumentException(file + ": tensor '" + SafeTensors.SAMPLES_KEY + "' is " + dtype
+            + "; allowed: F32 (float32), as diffusion sample --out writes");
+      }
+      long[] out = new long[dims.length + 1];
+      out[0] = r.dataOffset(SafeTensors.SAMPLES_KEY);
+      for (int i = 0; i < dims.length; i++) {
+        out[i + 1] = dims[i];
+      }
+      return out;
+    } catch (CheckpointException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
-    if (!shape.isArray() || !offsets.isArray() || offsets.size() != 2 || offsets.get(0).asLong(-1) != 0) {
-      throw new IllegalArgumentException(file + ": tensor '" + SafeTensors.SAMPLES_KEY + "' has shape " + shape
-          + " and data_offsets " + offsets + "; allowed: [N, C, H, W] from offset 0");
-    }
-    out[0] = 8 + n;
-    return out;
   }
 
   private static void read(FileChannel ch, long position, ByteBuffer dst, long size, Path file) throws IOException {

@@ -91,8 +91,19 @@ class SampleReaderTest {
         refused(f8));
     Path fortran = edited(npy, "fortran.npy", "False", "True ");
     assertTrue(refused(fortran).startsWith(fortran + ": fortran_order True; allowed: False"), refused(fortran));
-    Path f16 = edited(st, "f16.safetensors", "\"F32\"", "\"F16\"");
-    assertTrue(refused(f16).startsWith(f16 + ": tensor 'samples' has dtype 'F16'; allowed: F32"), refused(f16));
+    // a well-formed file of float16 samples: the header, then 4 x 3 x 5 x 5 two-byte values
+    Path f16 = dir.resolve("f16.safetensors");
+    byte[] header = "{\"samples\":{\"dtype\":\"F16\",\"shape\":[4,3,5,5],\"data_offsets\":[0,600]}}"
+        .getBytes(StandardCharsets.US_ASCII);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + header.length + 600).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putLong(header.length).put(header);
+    Files.write(f16, b.array());
+    assertEquals(f16 + ": tensor 'samples' is float16; allowed: F32 (float32), as diffusion sample --out writes",
+        refused(f16));
+    // a header that does not fit its data is the safetensors reader's refusal
+    Path halved = edited(st, "halved.safetensors", "\"F32\"", "\"F16\"");
+    assertTrue(refused(halved).startsWith(halved + ": tensor 'samples': data_offsets [0, 1200] hold 1200 bytes, but "
+        + "dtype F16 and shape [4,3,5,5] need 600"), refused(halved));
     Path other = edited(st, "other.safetensors", "\"samples\"", "\"weights\"");
     assertTrue(refused(other).startsWith(other + ": 1 tensor, none named 'samples'; allowed: one F32 tensor"),
         refused(other));
@@ -100,8 +111,12 @@ class SampleReaderTest {
         assertThrows(IllegalArgumentException.class, () -> SampleReader.open(npy, Shape.of(1, 5, 5))).getMessage());
     Path longer = dir.resolve("longer.safetensors");
     Files.write(longer, Arrays.copyOf(Files.readAllBytes(st), (int) Files.size(st) + 4));
-    assertTrue(refused(longer).startsWith(longer + ": " + (Files.size(st) + 4) + " bytes, but its header's "
-        + "[4, 3, 5, 5] float32 samples make " + Files.size(st)), refused(longer));
+    assertEquals(longer + ": 4 trailing bytes after the last tensor: the tensors cover 1200 of the data buffer's 1204 "
+        + "bytes", refused(longer));
+    Path longerNpy = dir.resolve("longer.npy");
+    Files.write(longerNpy, Arrays.copyOf(Files.readAllBytes(npy), (int) Files.size(npy) + 4));
+    assertTrue(refused(longerNpy).startsWith(longerNpy + ": " + (Files.size(npy) + 4) + " bytes, but its header's "
+        + "[4, 3, 5, 5] float32 samples make " + Files.size(npy)), refused(longerNpy));
     Path cut = dir.resolve("cut.npy");
     Files.write(cut, Arrays.copyOf(Files.readAllBytes(npy), 60));
     assertEquals(cut + ": 60 bytes, too short for its header (truncated)", refused(cut));
