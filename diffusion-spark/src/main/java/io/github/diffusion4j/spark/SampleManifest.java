@@ -197,7 +197,13 @@ public record SampleManifest(
       }
       root = MAPPER.readTree(Files.readString(f, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(f + ": not JSON (" + e.getOriginalMessage() + ")");
+      // Jackson's own words, without its "[Source: REDACTED (...); line: 1, column: 1]" (a truncated file's end)
+      String why = String.valueOf(e.getOriginalMessage()).replace('\n', ' ')
+          .replaceAll(" *\\(start marker at \\[Source: [^]]*\\]\\)", "").replaceAll("\\[Source: [^]]*\\]", "");
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new IllegalArgumentException(f + ": not JSON (" + why.strip()
+          + (at != null && at.getLineNr() > 0 ? ", line " + at.getLineNr() + ", column " + at.getColumnNr() : "")
+          + ")");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + f + ": " + FileProblems.describe(e), e);
     }

@@ -1,6 +1,7 @@
 package io.github.diffusion4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,6 +83,12 @@ class ManifestTest {
     Files.writeString(file, "not json");
     e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
     assertTrue(e.getMessage().startsWith(file + ": not JSON"), e.getMessage());
+    // a truncated manifest: Jackson's words and where, not its "[Source: REDACTED ...]"
+    Files.writeString(file, good.substring(0, good.length() / 2));
+    e = assertThrows(IllegalArgumentException.class, () -> SampleManifest.read(file));
+    assertTrue(e.getMessage().startsWith(file + ": not JSON (Unexpected end-of-input"), e.getMessage());
+    assertFalse(e.getMessage().contains("Source") || e.getMessage().contains("REDACTED"), e.getMessage());
+    assertTrue(e.getMessage().matches(".*, line \\d+, column \\d+\\)"), e.getMessage());
   }
 
   /**
