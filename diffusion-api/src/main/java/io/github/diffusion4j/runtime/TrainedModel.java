@@ -82,7 +82,7 @@ public final class TrainedModel implements AutoCloseable {
     }
     Checkpoint c = read(path);
     Path dir = c.directory();
-    LoadedConfig loaded = readConfig(c, overrides);
+    LoadedConfig loaded = withTheRunsImageCache(c, readConfig(c, overrides), overrides);
     c.content().scheduler().ifPresent(s -> {
       refuseScheduleOverride(s, loaded, overrides);
       checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
@@ -159,6 +159,32 @@ public final class TrainedModel implements AutoCloseable {
     } catch (RuntimeException e) {
       return Optional.empty(); // the load names it
     }
+  }
+
+  /**
+   * A folder's or CIFAR-10's images ({@code eval}'s reference images, {@code eval --bpd}'s evaluation images) are
+   * read through the image cache. Without {@code data.cache_dir}, training put it in {@code output.dir/.data-cache},
+   * and {@code output.dir} is the folder that holds the run folder ({@link RunFolder#under}); the recorded {@code
+   * output.dir} may be relative to the folder training ran in, or the runs may have moved since, so for a checkpoint
+   * inside a run folder ({@code RUN/checkpoints/step-N}) the cache is the one beside the run folder, not one built
+   * anew under the working directory of the command. A cache folder of the configuration's own, or of an override,
+   * is left as it is.
+   */
+  private static LoadedConfig withTheRunsImageCache(Checkpoint c, LoadedConfig loaded, List<String> overrides) {
+    io.github.diffusion4j.config.DataConfig d = loaded.config().data();
+    boolean cached = d.kind() == io.github.diffusion4j.config.DataConfig.Kind.FOLDER
+        || d.kind() == io.github.diffusion4j.config.DataConfig.Kind.CIFAR10;
+    Path checkpoints = c.directory().toAbsolutePath().normalize().getParent();
+    if (!cached || d.cacheDir().isPresent() || checkpoints == null || checkpoints.getFileName() == null
+        || !checkpoints.getFileName().toString().equals("checkpoints") || checkpoints.getParent() == null
+        || checkpoints.getParent().getParent() == null) {
+      return loaded;
+    }
+    Path outputDir = checkpoints.getParent().getParent();
+    List<String> withCache = new ArrayList<>(overrides);
+    withCache.add(ConfigLoader.stringOverride("data.cache_dir",
+        outputDir.resolve(DataSets.DEFAULT_CACHE_DIR).toString()));
+    return readConfig(c, withCache);
   }
 
   /**

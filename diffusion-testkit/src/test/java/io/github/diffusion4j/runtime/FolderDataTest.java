@@ -135,6 +135,34 @@ class FolderDataTest {
   }
 
   @Test
+  void aCheckpointReadsItsImagesThroughTheCacheBesideItsRunFolderWhereverOutputDirPointed() throws IOException {
+    Path train = folder("train", 16);
+    Path eval = folder("eval", 8);
+    Path yaml = write(yaml(folderData(train, "  eval_root: " + eval)));
+    RunFolder run = new RunFolder(dir.resolve("runs/c"));
+    try (Diffusion d = Diffusion.open(yaml); TrainingRun r = TrainingRun.start(d, run)) {
+      assertTrue(r.run().completed());
+    }
+    // the runs folder moved (or, as for a relative output.dir, eval runs in another working directory): the
+    // recorded output.dir no longer holds the run, the folder beside the run folder does
+    Path moved = Files.move(dir.resolve("runs"), dir.resolve("moved"));
+    try (TrainedModel m = TrainedModel.load(moved.resolve("c"), List.of())) {
+      assertEquals(8, m.diffusion().evalData().size());
+      DataReport.Part part = m.diffusion().dataReport().eval().orElseThrow();
+      assertEquals(ImageCache.Status.REUSED, part.cacheStatus().orElseThrow(), "the training run's cache");
+      assertTrue(part.cacheFile().orElseThrow().startsWith(moved.resolve(DataSets.DEFAULT_CACHE_DIR)),
+          part.cacheFile().toString());
+    }
+    assertFalse(Files.exists(dir.resolve("runs")), "nothing made where the recorded output.dir points");
+    // a cache_dir of the configuration's own, or given with --set, is where it says
+    Path own = dir.resolve("own-cache");
+    try (TrainedModel m = TrainedModel.load(moved.resolve("c"), List.of("data.cache_dir=" + own))) {
+      assertEquals(8, m.diffusion().evalData().size());
+      assertTrue(m.diffusion().dataReport().eval().orElseThrow().cacheFile().orElseThrow().startsWith(own));
+    }
+  }
+
+  @Test
   void tenThousandImagesWithOneBadOne() throws IOException {
     Path root = dir.resolve("many");
     byte[] png = TestImages.encode(TestImages.rgb(8, 8, 1, 2, 3), "png");
