@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
 /**
  * Reads back, batch by batch, the samples {@link SampleWriter} wrote: a {@code .npy} file (version 1.0,
  * {@code <f4}, C order) or a {@code .safetensors} file with one F32 tensor named {@value SafeTensors#SAMPLES_KEY},
- * either of shape {@code [N, C, H, W]}, values in {@code [0, 1]}; memory does not grow with {@code N}. Used by
+ * either of shape {@code [N, C, H, W]}, values in {@code [0, 1]} (others are refused as they are read); memory does
+ * not grow with {@code N}. Used by
  * {@code diffusion eval --samples} and {@code diffusion spark eval --samples} to score samples already on disk.
  *
  * <pre>{@code
@@ -209,7 +210,8 @@ public final class SampleReader implements AutoCloseable {
    * @param n how many samples, from the first, at most {@link #count()}
    * @param batch images per batch, at least 1
    * @param sink takes each batch, {@code [b, C, H, W]} row-major
-   * @throws IllegalArgumentException if {@code n} is out of range or {@code batch < 1}
+   * @throws IllegalArgumentException if {@code n} is out of range or {@code batch < 1}, or in one line naming the file
+   *     and the sample if a value read is outside {@code [0, 1]} (NaN passes: a diverged model's samples)
    * @throws UncheckedIOException naming the file if it cannot be read (or shrank meanwhile)
    */
   public void forEachBatch(long n, int batch, Consumer<float[]> sink) {
@@ -236,7 +238,24 @@ public final class SampleReader implements AutoCloseable {
       float[] values = new float[b * image];
       bytes.flip();
       bytes.asFloatBuffer().get(values);
+      requireUnitRange(values, first, image);
       sink.accept(values);
+    }
+  }
+
+  /**
+   * Refuses a value outside {@code [0, 1]}: {@code sample --out} clamps its images there, and another tool's {@code
+   * [-1, 1]} or {@code 0..255} values would be scored as nonsense. A NaN passes, as {@code sample --out} writes a
+   * diverged model's NaN and {@code eval} of its own samples scores it (NaN).
+   */
+  private void requireUnitRange(float[] values, long first, int image) {
+    for (int i = 0; i < values.length; i++) {
+      float v = values[i];
+      if (v < 0f || v > 1f) {
+        throw new IllegalArgumentException(file + ": sample " + (first + i / image) + " holds " + v + " (value "
+            + i % image + " of its " + image + "), outside [0, 1]; allowed: values in [0, 1], as diffusion sample "
+            + "--out writes (map other ranges first: (x + 1) / 2 for [-1, 1], x / 255 for 0..255)");
+      }
     }
   }
 

@@ -124,4 +124,26 @@ class SampleReaderTest {
     Files.write(noise, new byte[200]);
     assertTrue(refused(noise).startsWith(noise + ": not a NumPy .npy file"), refused(noise));
   }
+
+  /**
+   * Values outside [0, 1] (another tool's [-1, 1] or 0..255 samples) are refused where they are read, naming the
+   * sample; a NaN passes, as sample --out writes a diverged model's and eval scores it.
+   */
+  @Test
+  void valuesOutsideTheUnitRangeAreRefusedNamingTheSample() {
+    for (String name : new String[] {"r.npy", "r.safetensors"}) {
+      Path f = dir.resolve(name);
+      float[] v = values(6);
+      v[4 * IMAGE.size() + 10] = 255f;
+      v[IMAGE.size()] = Float.NaN;
+      try (SampleWriter w = SampleWriter.create(f, IMAGE, 6, Map.of())) {
+        w.write(v);
+        w.commit();
+      }
+      assertArrayEquals(Arrays.copyOf(v, 4 * IMAGE.size()), read(f, 4, 3, new ArrayList<>()), "the first 4 read");
+      assertEquals(f + ": sample 4 holds 255.0 (value 10 of its 75), outside [0, 1]; allowed: values in [0, 1], as "
+          + "diffusion sample --out writes (map other ranges first: (x + 1) / 2 for [-1, 1], x / 255 for 0..255)",
+          assertThrows(IllegalArgumentException.class, () -> read(f, 6, 3, new ArrayList<>())).getMessage());
+    }
+  }
 }

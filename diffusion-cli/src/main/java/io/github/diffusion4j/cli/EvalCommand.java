@@ -209,19 +209,23 @@ final class EvalCommand implements Callable<Integer> {
               + samples + "; give at most " + file.count() + " (or leave --count out: all of them)");
         }
         if (file.count() < 2) {
-          throw new BadInputException("--samples " + samples + ": " + file.count() + " sample; the Frechet distance "
-              + "needs at least 2");
+          throw new BadInputException("--samples " + samples + ": " + file.count() + (file.count() == 1 ? " sample"
+              : " samples") + "; the Frechet distance needs at least 2");
         }
         n = allSamples ? Math.toIntExact(Math.min(file.count(), Integer.MAX_VALUE)) : count;
         checkHeap(d, n);
         QualityAccumulator acc = new QualityAccumulator(d.imageShape());
         try {
-          file.forEachBatch(n, d.samplingBatchSize(), batch -> {
-            if (Thread.currentThread().isInterrupted()) {
-              throw new java.util.concurrent.CancellationException("interrupted while scoring " + samples);
-            }
-            acc.add(batch);
-          });
+          try {
+            file.forEachBatch(n, d.samplingBatchSize(), batch -> {
+              if (Thread.currentThread().isInterrupted()) {
+                throw new java.util.concurrent.CancellationException("interrupted while scoring " + samples);
+              }
+              acc.add(batch);
+            });
+          } catch (IllegalArgumentException e) { // a value outside [0, 1]: the file's, said as bad input
+            throw new BadInputException("--samples " + e.getMessage(), e);
+          }
           reference = d.referenceGaussian(n);
           r = score(d, acc, reference);
         } catch (RuntimeException e) { // the scoring's cancellation (or a failed read)

@@ -123,6 +123,18 @@ class EvalSamplesTest {
     assertBad(cli("eval", "--checkpoint", run, "--samples", cut.toString()),
         "--samples " + cut + ": " + (128 + 39 * 75 * 4) + " bytes, but its header's [40, 3, 5, 5] float32 samples "
             + "make " + (128 + 40 * 75 * 4) + " (truncated)");
+    // another tool's [-1, 1] (or 0..255) values would be scored as nonsense: refused at the first one outside [0, 1]
+    Path signed = dir.resolve("signed.npy");
+    float[] values = new float[3 * 75];
+    values[2 * 75 + 7] = -0.5f;
+    NpyWriter.write(signed, values, Shape.of(3, 3, 5, 5));
+    assertBad(cli("eval", "--checkpoint", run, "--samples", signed.toString()),
+        "--samples " + signed + ": sample 2 holds -0.5 (value 7 of its 75), outside [0, 1]; allowed: values in [0, 1]");
+    Path none = dir.resolve("none-in.npy");
+    String empty = new String(Files.readAllBytes(npy), 0, 128, StandardCharsets.ISO_8859_1).replace("(40,", "(0, ");
+    Files.write(none, empty.getBytes(StandardCharsets.ISO_8859_1)); // a header of 0 samples and no data
+    assertBad(cli("eval", "--checkpoint", run, "--samples", none.toString()),
+        "--samples " + none + ": 0 samples; the Frechet distance needs at least 2");
     Path missing = dir.resolve("none.npy");
     assertBad(cli("eval", "--checkpoint", run, "--samples", missing.toString()), "--samples " + missing + ": ");
     Path png = dir.resolve("s.png");
