@@ -338,27 +338,7 @@ class DiffusionTest {
   }
 
   private static BackendProvider unavailable(String message) {
-    return new BackendProvider() {
-      @Override
-      public String name() {
-        return "boom";
-      }
-
-      @Override
-      public String description() {
-        return "a backend whose library is missing";
-      }
-
-      @Override
-      public String artifact() {
-        return "com.example:boom";
-      }
-
-      @Override
-      public Backend create(BackendOptions options) {
-        throw new BackendUnavailableException(message, new UnsatisfiedLinkError("no boom in java.library.path"));
-      }
-    };
+    return failing(new BackendUnavailableException(message, new UnsatisfiedLinkError("no boom in java.library.path")));
   }
 
   @Test
