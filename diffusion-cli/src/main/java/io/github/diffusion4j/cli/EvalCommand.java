@@ -178,15 +178,9 @@ final class EvalCommand implements Callable<Integer> {
    * the sampling, so the accumulator sees what {@code eval} itself would), scored as {@code eval} scores its own.
    */
   private int scoreFile() {
-    for (String option : new String[] {"--sampler", "--steps", "--seed", "--backend"}) {
-      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-        throw new BadInputException(option + ": not with --samples " + samples + ", whose samples are drawn already "
-            + "(" + option + " says how eval draws its own)");
-      }
-    }
-    String drawn = "not with --samples " + samples + ", whose samples are drawn already";
-    SamplingOverrides.refuseTakenElsewhere(overrides, java.util.Map.of("sampling.sampler", drawn,
-        "sampling.num_inference_steps", drawn, "sampling.eta", drawn, "backend", drawn));
+    SamplingOverrides.refuseDrawingOptions(spec.commandLine().getParseResult(),
+        List.of("--sampler", "--steps", "--seed", "--backend"), overrides, samples, "it says how eval draws "
+            + "its own");
     boolean allSamples = !spec.commandLine().getParseResult().hasMatchedOption("--count");
     // the file's header is checked before the model loads where the configuration says the images' shape
     TrainedModel.imageShape(checkpoint, overrides).ifPresent(shape -> open(shape).close());

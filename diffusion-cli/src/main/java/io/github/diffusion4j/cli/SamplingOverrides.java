@@ -74,6 +74,29 @@ public final class SamplingOverrides {
     }
   }
 
+  /**
+   * Refuses, for a command given samples drawn already ({@code eval --samples}, {@code spark eval --samples}), the
+   * options and {@code --set}s that only say how samples are drawn: given, they would have no effect.
+   *
+   * @param parsed the command's parse result
+   * @param options the command's drawing options ({@code --sampler}, {@code --steps}, ...)
+   * @param set the {@code --set KEY=VALUE} overrides
+   * @param samples the {@code --samples} path, for the message
+   * @param where where the samples' drawing is recorded, for the message
+   * @throws BadInputException for the first such option or {@code --set}
+   */
+  public static void refuseDrawingOptions(picocli.CommandLine.ParseResult parsed, List<String> options,
+      List<String> set, java.nio.file.Path samples, String where) {
+    String drawn = "not with --samples " + samples + ", whose samples are drawn already";
+    for (String option : options) {
+      if (parsed.hasMatchedOption(option)) {
+        throw new BadInputException(option + ": " + drawn + " (" + where + ")");
+      }
+    }
+    refuseTakenElsewhere(set, java.util.Map.of("sampling.sampler", drawn, "sampling.num_inference_steps", drawn,
+        "sampling.eta", drawn, "backend", drawn));
+  }
+
   /** The options that stand for a configuration key, with that key (demo's {@code --out-dir} too). */
   private static final java.util.Map<String, String> OPTION_KEYS = java.util.Map.of("--backend", "backend",
       "--sampler", "sampling.sampler", "--eta", "sampling.eta", "--out-dir", "output.dir");

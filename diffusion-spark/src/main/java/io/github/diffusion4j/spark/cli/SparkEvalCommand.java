@@ -99,16 +99,9 @@ final class SparkEvalCommand implements Callable<Integer> {
 
   /** {@code spark eval --samples DIR}: the shards of a sampling job's folder, scored on Spark. */
   private int scoreFolder() {
-    for (String option : new String[] {"--sampler", "--steps", "--eta", "--backend", "--seed", "--partitions",
-        "--threads", "--ship"}) {
-      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-        throw new BadInputException(option + ": not with --samples " + samples + ", whose samples are drawn already "
-            + "(in the shards its manifest.json lists)");
-      }
-    }
-    String drawn = "not with --samples " + samples + ", whose samples are drawn already";
-    io.github.diffusion4j.cli.SamplingOverrides.refuseTakenElsewhere(sampling.overrides, java.util.Map.of(
-        "sampling.sampler", drawn, "sampling.num_inference_steps", drawn, "sampling.eta", drawn, "backend", drawn));
+    io.github.diffusion4j.cli.SamplingOverrides.refuseDrawingOptions(spec.commandLine().getParseResult(),
+        java.util.List.of("--sampler", "--steps", "--eta", "--backend", "--seed", "--partitions", "--threads",
+            "--ship"), sampling.overrides, samples, "in the shards its manifest.json lists");
     if (!java.nio.file.Files.isDirectory(samples)) {
       throw new BadInputException("--samples " + samples + ": " + (java.nio.file.Files.exists(samples) ? "not a folder"
           : "no such folder") + "; give the output folder of diffusion spark sample (its manifest.json and shards)");
