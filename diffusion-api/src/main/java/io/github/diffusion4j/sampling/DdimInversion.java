@@ -57,6 +57,10 @@ public final class DdimInversion {
    * @return the latents {@code x_T}, in the caller's scope
    */
   public Tensor invert(NoisePredictor model, TensorFactory tensors, Tensor x0, Timesteps plan) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(tensors, "tensors must not be null");
+    java.util.Objects.requireNonNull(x0, "x0 must not be null");
+    java.util.Objects.requireNonNull(plan, "plan must not be null");
     schedule.checkPlan(plan);
     int[] ascending = plan.ascending();
     int[] t = new int[x0.shape().batch()];

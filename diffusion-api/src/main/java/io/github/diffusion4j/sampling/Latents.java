@@ -90,7 +90,8 @@ public final class Latents {
    * @param count the number of latents, at least 2
    * @return a tensor {@code [count, C, H, W]}
    * @throws IllegalArgumentException if {@code count} is below 2, a latent is not of {@code image}'s size, or
-   *     {@code count} latents hold more values than an array can
+   *     {@code count} latents hold more values than an array can or than half of the heap takes
+   *     ({@link io.github.diffusion4j.tensor.HeapBudget})
    */
   public static Tensor interpolate(TensorFactory tensors, float[] a, float[] b, Shape image, int count) {
     if (count < 2) {
@@ -101,6 +102,9 @@ public final class Latents {
       throw new IllegalArgumentException("latents must have " + k + " values (" + image + ")");
     }
     Shape batch = Shape.batchOf(count, image); // refuses a count whose values overflow an array, before allocating
+    io.github.diffusion4j.tensor.HeapBudget.requireArray("count: " + count + " latents of " + image + " are "
+        + batch.size() + " values", batch.size(), Float.BYTES,
+        "interpolate fewer points, or give the JVM more heap (-Xmx)");
     float[] all = new float[batch.size()];
     for (int i = 0; i < count; i++) {
       System.arraycopy(slerp(a, b, (double) i / (count - 1)), 0, all, i * k, k);

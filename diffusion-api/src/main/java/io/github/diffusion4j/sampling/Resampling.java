@@ -60,11 +60,15 @@ public record Resampling(int jumpLength, int resamples) {
    * @return the operations in order
    * @throws IllegalArgumentException if {@code steps} is below 1, the jump length is not below {@code steps} where
    *     {@code resamples} is above 1 (the walk would never jump: nothing resampled), or the walk has more operations
-   *     than an array holds (its length is counted first: a large {@code resamples} is refused, not run out of memory
-   *     on)
+   *     than an array holds or than half of the heap takes ({@link io.github.diffusion4j.tensor.HeapBudget}; its
+   *     length is counted first: a large {@code resamples} is refused, not run out of memory on)
    */
   public int[] route(int steps) {
-    int[] ops = new int[(int) operations(steps)];
+    long length = operations(steps);
+    io.github.diffusion4j.tensor.HeapBudget.requireArray("jumpLength " + jumpLength + " and resamples " + resamples
+        + " over " + steps + " steps walk " + length + " operations (" + modelCalls(steps) + " model calls) in a route",
+        length, Integer.BYTES, "lower the resamples or the jump length");
+    int[] ops = new int[(int) length];
     int[] jumps = new int[steps];
     for (int u = 0; u < steps - jumpLength; u += jumpLength) {
       jumps[u] = resamples - 1;

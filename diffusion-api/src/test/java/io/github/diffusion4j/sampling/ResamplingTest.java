@@ -79,4 +79,17 @@ class ResamplingTest {
         assertThrows(IllegalArgumentException.class, () -> huge.modelCalls(1)).getMessage());
     assertTrue(new Resampling(10, 10).modelCalls(1000) == 1000 + 99 * 9 * 10);
   }
+
+  @Test
+  void aWalkLargerThanHalfTheHeapIsRefusedBeforeItsRouteIsAllocated() {
+    // 3 jumping positions of 5 over 20 steps, each walked 100 million times: 1.8 billion operations fit an int[] but
+    // not the tests' 2 GB heap (-Xmx2g, surefire): it ran out of heap space, nothing said of the resamples
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new Resampling(5, 100_000_000).route(20));
+    assertTrue(e.getMessage().startsWith("jumpLength 5 and resamples 100000000 over 20 steps walk 1800000002 "
+        + "operations (1500000005 model calls) in a route (6866 MB), more than half of this JVM's heap of at most "),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith(" MB; lower the resamples or the jump length"), e.getMessage());
+    assertEquals(1_500_000_005, new Resampling(5, 100_000_000).modelCalls(20), "counted, not built");
+  }
 }
