@@ -480,9 +480,15 @@ public final class Diffusion implements AutoCloseable {
    * @param request what to sample
    * @param listener sees every step
    * @return the images in {@code [0, 1]}
+   * @throws IllegalArgumentException if the images would take more than half of the heap
+   *     ({@link io.github.diffusion4j.tensor.HeapBudget}; the method with an {@link ImageSink} takes any number)
    */
   public float[] sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener) {
     java.util.Objects.requireNonNull(request, "request must not be null");
+    io.github.diffusion4j.tensor.HeapBudget.requireArray("request: " + request.count() + " images of "
+        + request.imageShape() + " are " + request.batchShape().size() + " values", request.batchShape().size(),
+        Float.BYTES, "sample them batch by batch into an ImageSink (a SampleWriter for a file), or give the JVM more "
+            + "heap (-Xmx)");
     int k = request.imageShape().size();
     float[] out = new float[request.batchShape().size()];
     sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,
@@ -562,7 +568,8 @@ public final class Diffusion implements AutoCloseable {
    *     {@code [-1, 1]} (e.g. {@link io.github.diffusion4j.data.ImageFit#read}); called once per sample, in order
    * @param listener sees every step of every batch
    * @param sink takes the batches, in {@code [0, 1]}
-   * @throws IllegalArgumentException if the strength walks no step of the plan, or an image is not of the shape
+   * @throws IllegalArgumentException if the request has initial latents, the strength walks no step of the plan, or
+   *     an image is not of the shape or holds a value outside {@code [-1, 1]} (or NaN)
    */
   public void sampleFromImages(NoisePredictor model, Sampler sampler, SamplingRequest request, double strength,
       java.util.function.LongFunction<float[]> images, SamplingListener listener, ImageSink sink) {
@@ -572,6 +579,11 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(images, "images must not be null");
     java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
     java.util.Objects.requireNonNull(sink, "sink must not be null");
+    if (request.initialNoise().isPresent()) {
+      throw new IllegalArgumentException("the request has initial latents of its own; image-to-image sampling batch "
+          + "by batch starts each sample from its image (give a request without them, or use ImageToImage.request with "
+          + "it)");
+    }
     io.github.diffusion4j.sampling.ImageToImage.plan(request.plan(), strength); // refused before any image is read
     holding(model, walked -> {
       Backend b = backend();
@@ -582,7 +594,9 @@ public final class Diffusion implements AutoCloseable {
         float[] x0 = new float[n * k];
         for (int i = 0; i < n; i++) {
           long sample = request.firstSample() + first + i;
-          copy("images", "image", sample, images.apply(sample), x0, i, k, request.imageShape().toString());
+          float[] picture = images.apply(sample);
+          copy("images", "image", sample, picture, x0, i, k, request.imageShape().toString());
+          checkPicture(sample, picture, request.imageShape());
         }
         long at = first;
         try (TensorScope s = b.tensors().openScope()) {
@@ -611,8 +625,8 @@ public final class Diffusion implements AutoCloseable {
    *     regenerate, 0 (black) keep (the opposite of diffusers' {@code RePaintScheduler}'s {@code mask_image})
    * @param listener sees every step of every batch
    * @param sink takes the batches, in {@code [0, 1]}
-   * @throws IllegalArgumentException if the request has initial latents, or a picture or mask is not of the shape
-   *     or a mask value is outside {@code [0, 1]}
+   * @throws IllegalArgumentException if the request has initial latents, or a picture or mask is not of the shape,
+   *     a picture value is outside {@code [-1, 1]} or a mask value outside {@code [0, 1]} (or NaN)
    */
   public void inpaint(NoisePredictor model, Sampler sampler, SamplingRequest request,
       java.util.function.LongFunction<float[]> images, java.util.function.LongFunction<float[]> masks,
@@ -667,7 +681,9 @@ public final class Diffusion implements AutoCloseable {
         float[] m = new float[n * hw];
         for (int i = 0; i < n; i++) {
           long sample = request.firstSample() + first + i;
-          copy("images", "image", sample, images.apply(sample), x0, i, k, shape.toString());
+          float[] picture = images.apply(sample);
+          copy("images", "image", sample, picture, x0, i, k, shape.toString());
+          checkPicture(sample, picture, shape);
           copy("masks", "mask", sample, masks.apply(sample), m, i, hw, "[" + shape.dim(1) + ", " + shape.dim(2) + "]");
         }
         SamplingRequest part = request.slice(request.firstSample() + first, n);
@@ -706,6 +722,21 @@ public final class Diffusion implements AutoCloseable {
           : values.length + " values") + ", expected " + size + " (" + shape + ")");
     }
     System.arraycopy(values, 0, dst, i * size, size);
+  }
+
+  /**
+   * Refuses a picture value outside the model's range {@code [-1, 1]} (or NaN), naming its sample, channel and pixel:
+   * another tool's {@code 0..255} or a NaN was noised and sampled, into garbage or into NaN said as a diverged model.
+   */
+  private static void checkPicture(long sample, float[] picture, Shape shape) {
+    int hw = shape.rank() == 3 ? shape.dim(1) * shape.dim(2) : shape.size();
+    for (int j = 0; j < picture.length; j++) {
+      if (!(picture[j] >= -1 && picture[j] <= 1)) {
+        throw new IllegalArgumentException("images: sample " + sample + ", value " + j + " (channel " + j / hw
+            + ", pixel " + j % hw + ") is " + picture[j] + "; a picture's values are in [-1, 1] (level v of 255 is "
+            + "v / 255 * 2 - 1, as ImageFit.read gives them)");
+      }
+    }
   }
 
   private void sampleImagesInUse(NoisePredictor model, Sampler sampler, SamplingRequest request,

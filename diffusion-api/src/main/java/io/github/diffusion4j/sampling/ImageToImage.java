@@ -2,6 +2,7 @@ package io.github.diffusion4j.sampling;
 
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
+import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorFactory;
 import java.util.Objects;
 
@@ -82,7 +83,8 @@ public final class ImageToImage {
    * @param strength how far up the images are noised, in {@code (0, 1]}
    * @return the request with the shorter plan and the noised images as its initial latents
    * @throws IllegalArgumentException if the strength walks no step, the plan is not the schedule's, the images
-   *     are not {@code request.count()} of its shape, or the request has initial latents of its own
+   *     are not {@code request.count()} of its shape or hold a NaN or an infinite value, or the request has
+   *     initial latents of its own
    */
   public static SamplingRequest request(TensorFactory tensors, Schedule schedule, SamplingRequest request,
       float[] images, double strength) {
@@ -101,6 +103,7 @@ public final class ImageToImage {
       throw new IllegalArgumentException("images: " + images.length + " values, expected " + values + " ("
           + request.count() + " images of " + request.imageShape() + ")");
     }
+    checkFinite(request, images);
     // the forward process's closed form as the training loop computes it (data.ForwardProcess, a layer above)
     double alphaBar = schedule.alphaBar(walked.get(0));
     float a = (float) Math.sqrt(alphaBar);
@@ -111,5 +114,28 @@ public final class ImageToImage {
     }
     SamplingRequest part = request.withPlan(walked);
     return part.withInitialNoise(tensors.fromArray(x, part.batchShape()));
+  }
+
+  /**
+   * Refuses a NaN or an infinite value among the pictures, naming its sample (counted from the request's first),
+   * channel and pixel: it would be noised and sampled into NaN, said only after sampling as a diverged model. (Any
+   * finite value is taken here: a model's data may be latents rather than pictures; {@code Diffusion}'s batch-by-batch
+   * methods, which take pictures in {@code [-1, 1]}, refuse values outside it.)
+   *
+   * @param request the pictures' request: its first sample and image shape {@code [C, H, W]}
+   * @param images {@code request.count()} pictures, one after another, of the request's length
+   */
+  static void checkFinite(SamplingRequest request, float[] images) {
+    Shape image = request.imageShape();
+    int k = image.size();
+    int hw = image.rank() == 3 ? image.dim(1) * image.dim(2) : k;
+    for (int j = 0; j < images.length; j++) {
+      if (!Float.isFinite(images[j])) {
+        int value = j % k;
+        throw new IllegalArgumentException("images: sample " + (request.firstSample() + j / k) + ", value " + value
+            + " (channel " + value / hw + ", pixel " + value % hw + ") is " + images[j] + "; a picture's values must "
+            + "be finite");
+      }
+    }
   }
 }

@@ -96,8 +96,9 @@ public final class Inpainting implements StepConstraint {
    *     0 keep (see the class's comment); copied
    * @return the constraint
    * @throws IllegalArgumentException if the plan is not the schedule's, the images are not {@code request.count()}
-   *     of its shape, the masks not {@code request.count()} of {@code [H, W]}, or a mask value is outside
-   *     {@code [0, 1]}
+   *     of its shape, the masks not {@code request.count()} of {@code [H, W]}, or a picture value is NaN or
+   *     infinite or a mask value outside {@code [0, 1]} (or NaN), naming the sample (counted as the request's
+   *     samples: from its {@code firstSample()})
    */
   public static Inpainting of(Schedule schedule, SamplingRequest request, float[] images, float[] masks) {
     Objects.requireNonNull(schedule, "schedule must not be null");
@@ -114,6 +115,7 @@ public final class Inpainting implements StepConstraint {
       throw new IllegalArgumentException("images: " + images.length + " values, expected " + values + " ("
           + request.count() + " images of " + image + ")");
     }
+    ImageToImage.checkFinite(request, images);
     int hw = image.dim(1) * image.dim(2);
     long maskValues = (long) request.count() * hw;
     if (masks.length != maskValues) {
@@ -125,8 +127,8 @@ public final class Inpainting implements StepConstraint {
     for (int j = 0; j < masks.length; j++) {
       float m = masks[j];
       if (!(m >= 0 && m <= 1)) {
-        throw new IllegalArgumentException("masks: sample " + j / hw + ", pixel " + j % hw + " is " + m
-            + "; a mask's values are in [0, 1] (1: regenerate, 0: keep)");
+        throw new IllegalArgumentException("masks: sample " + (request.firstSample() + j / hw) + ", pixel " + j % hw
+            + " is " + m + "; a mask's values are in [0, 1] (1: regenerate, 0: keep)");
       }
       keep[j] = 1 - m;
       keepsAny[j / hw] |= m < 1;

@@ -199,6 +199,74 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * What a Java user gets wrong when editing pictures is refused in one line naming the sample: a picture of another
+   * tool's range (0..255) or with a NaN (it was sampled, a NaN said as a diverged model, 0..255 kept as garbage), a
+   * mask value outside [0, 1] in the second batch (named by its index in the batch, 6, not the request's 1030), a
+   * request's own initial latents (silently dropped by {@code sampleFromImages}).
+   */
+  @Test
+  void editingRefusesWhatAJavaUserGetsWrongNamingTheSample() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY)); TrainableModel m = d.createModel()) {
+      int k = d.imageShape().size();
+      float[] picture = new float[k];
+      java.util.function.LongFunction<float[]> bytes = i -> {
+        float[] v = new float[k];
+        v[7] = i == 1030 ? 200 : 0; // another tool's 0..255 levels, in the second batch of 1,024
+        return v;
+      };
+      Diffusion.ImageSink none = (first, images, n) -> { };
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m,
+          d.sampler(), d.request(1100, 4), 0.5, bytes, SamplingListener.NONE, none));
+      assertEquals("images: sample 1030, value 7 (channel 0, pixel 7) is 200.0; a picture's values are in [-1, 1] "
+          + "(level v of 255 is v / 255 * 2 - 1, as ImageFit.read gives them)", e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> d.inpaint(m, d.sampler(), d.request(1100, 4), bytes,
+          i -> new float[25], SamplingListener.NONE, none));
+      assertEquals("images: sample 1030, value 7 (channel 0, pixel 7) is 200.0; a picture's values are in [-1, 1] "
+          + "(level v of 255 is v / 255 * 2 - 1, as ImageFit.read gives them)", e.getMessage());
+      float[] nan = new float[k];
+      nan[30] = Float.NaN;
+      e = assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m, d.sampler(), d.request(2, 4), 0.5,
+          i -> nan, SamplingListener.NONE, none));
+      assertEquals("images: sample 0, value 30 (channel 1, pixel 5) is NaN; a picture's values are in [-1, 1] "
+          + "(level v of 255 is v / 255 * 2 - 1, as ImageFit.read gives them)", e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> d.inpaint(m, d.sampler(), d.request(1100, 4),
+          i -> picture, i -> {
+            float[] v = new float[25];
+            v[3] = i == 1030 ? 2 : 0;
+            return v;
+          }, SamplingListener.NONE, none));
+      assertEquals("masks: sample 1030, pixel 3 is 2.0; a mask's values are in [0, 1] (1: regenerate, 0: keep)",
+          e.getMessage());
+      try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
+        io.github.diffusion4j.sampling.SamplingRequest latents = d.request(2, 4).withInitialNoise(
+            d.backend().tensors().fromArray(new float[2 * k], Shape.batchOf(2, d.imageShape())));
+        e = assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m, d.sampler(), latents, 0.5,
+            i -> picture, SamplingListener.NONE, none));
+        assertEquals("the request has initial latents of its own; image-to-image sampling batch by batch starts each "
+            + "sample from its image (give a request without them, or use ImageToImage.request with it)",
+            e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * {@code sampleImages} into an array refuses a count whose array would take more than half the heap before it
+   * allocates it (10 million tiny images are 750 million floats, 2.8 GB: it ran out of heap at once, nothing said of
+   * the count), naming the sink for any count; the surefire JVM's heap is 2 GB ({@code -Xmx2g}).
+   */
+  @Test
+  void anArrayOfSamplesLargerThanHalfTheHeapIsRefusedBeforeItIsAllocated() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY)); TrainableModel m = d.createModel()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.sampleImages(m, d.sampler(),
+          d.request(10_000_000, 4), SamplingListener.NONE));
+      assertTrue(e.getMessage().startsWith("request: 10000000 images of [3, 5, 5] are 750000000 values (2861 MB), "
+          + "more than half of this JVM's heap of at most "), e.getMessage());
+      assertTrue(e.getMessage().endsWith(" MB; sample them batch by batch into an ImageSink (a SampleWriter for a "
+          + "file), or give the JVM more heap (-Xmx)"), e.getMessage());
+    }
+  }
+
   /** Fitting the reference images stops between batches once the thread is interrupted (a failed spark eval's). */
   @Test
   void anInterruptEndsTheReferenceFitBetweenBatches() throws IOException {

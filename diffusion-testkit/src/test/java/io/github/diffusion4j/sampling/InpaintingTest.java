@@ -332,6 +332,20 @@ class InpaintingTest {
         range.getMessage());
     bad[HW + 5] = Float.NaN;
     assertThrows(IllegalArgumentException.class, () -> Inpainting.of(schedule, request, x0, bad));
+    // a slice of a run names the run's sample (it said "sample 1", its index in the slice), and a NaN or infinite
+    // picture value is refused as a mask value is (it was sampled into NaN, said as a diverged model)
+    SamplingRequest slice = request.slice(40, 2);
+    bad[HW + 5] = 2;
+    assertEquals("masks: sample 41, pixel 5 is 2.0; a mask's values are in [0, 1] (1: regenerate, 0: keep)",
+        assertThrows(IllegalArgumentException.class, () -> Inpainting.of(schedule, slice, x0, bad)).getMessage());
+    float[] infinite = new float[2 * K];
+    infinite[K + HW + 3] = Float.NEGATIVE_INFINITY;
+    assertEquals("images: sample 41, value 19 (channel 1, pixel 3) is -Infinity; a picture's values must be finite",
+        assertThrows(IllegalArgumentException.class,
+            () -> Inpainting.of(schedule, slice, infinite, new float[2 * HW])).getMessage());
+    assertEquals("images: sample 41, value 19 (channel 1, pixel 3) is -Infinity; a picture's values must be finite",
+        assertThrows(IllegalArgumentException.class, () -> ImageToImage.request(REF, schedule, slice, infinite, 0.5))
+            .getMessage());
     SamplingRequest otherT = SamplingRequest.of(2, IMAGE, 0, Timesteps.trailing(500, 10));
     assertThrows(IllegalArgumentException.class, () -> Inpainting.of(schedule, otherT, x0, new float[2 * HW]),
         "another schedule's plan");
