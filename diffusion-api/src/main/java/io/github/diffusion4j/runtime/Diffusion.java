@@ -485,10 +485,10 @@ public final class Diffusion implements AutoCloseable {
    */
   public float[] sampleImages(NoisePredictor model, Sampler sampler, SamplingRequest request, SamplingListener listener) {
     java.util.Objects.requireNonNull(request, "request must not be null");
+    long values = (long) request.count() * request.imageShape().size(); // counted: no array may hold them
     io.github.diffusion4j.tensor.HeapBudget.requireArray("request: " + request.count() + " images of "
-        + request.imageShape() + " are " + request.batchShape().size() + " values", request.batchShape().size(),
-        Float.BYTES, "sample them batch by batch into an ImageSink (a SampleWriter for a file), or give the JVM more "
-            + "heap (-Xmx)");
+        + request.imageShape() + " are " + values + " values", values, Float.BYTES, "sample them batch by batch into an "
+            + "ImageSink (a SampleWriter for a file), or give the JVM more heap (-Xmx)");
     int k = request.imageShape().size();
     float[] out = new float[request.batchShape().size()];
     sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,

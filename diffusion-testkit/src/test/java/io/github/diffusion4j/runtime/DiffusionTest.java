@@ -264,6 +264,12 @@ class DiffusionTest {
           + "more than half of this JVM's heap of at most "), e.getMessage());
       assertTrue(e.getMessage().endsWith(" MB; sample them batch by batch into an ImageSink (a SampleWriter for a "
           + "file), or give the JVM more heap (-Xmx)"), e.getMessage());
+      // more than an array holds: said as the request's count too (it was "shape [2000000000, 3, 5, 5] has more
+      // than 2147483639 elements", without the way out)
+      e = assertThrows(IllegalArgumentException.class, () -> d.sampleImages(m, d.sampler(),
+          d.request(2_000_000_000, 4), SamplingListener.NONE));
+      assertTrue(e.getMessage().startsWith("request: 2000000000 images of [3, 5, 5] are 150000000000 values "
+          + "(572204 MB), more than half of this JVM's heap"), e.getMessage());
     }
   }
 
