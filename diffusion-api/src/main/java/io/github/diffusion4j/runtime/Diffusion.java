@@ -564,7 +564,8 @@ public final class Diffusion implements AutoCloseable {
    * @param request what to sample: the whole plan, the count, the seed (without initial latents)
    * @param strength how far up the images are noised, in {@code (0, 1]} (the last {@code floor(steps x strength)}
    *     positions of the plan are walked)
-   * @param images the starting image of each sample ({@code i} from 0 to {@code count - 1}): {@code [C, H, W]} in
+   * @param images the starting image of each sample ({@code i} from {@code request.firstSample()} on, as
+   *     {@link #inpaint} numbers them: a shard's function is asked for the run's sample numbers): {@code [C, H, W]} in
    *     {@code [-1, 1]} (e.g. {@link io.github.diffusion4j.data.ImageFit#read}); called once per sample, in order
    * @param listener sees every step of every batch
    * @param sink takes the batches, in {@code [0, 1]}

@@ -536,7 +536,8 @@ public final class TrainedModel implements AutoCloseable {
    * @param sampler the sampler
    * @param request what to sample (the whole plan; without initial latents)
    * @param strength how far up the images are noised, in {@code (0, 1]}
-   * @param images the starting image of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param images the starting image of each sample ({@code i} from {@code request.firstSample()} on),
+   *     {@code [C, H, W]} in {@code [-1, 1]}
    * @param listener sees each step of each batch
    * @param sink takes the batches, in {@code [0, 1]}
    */
@@ -550,7 +551,8 @@ public final class TrainedModel implements AutoCloseable {
    *
    * @param sampler any sampler
    * @param request what to sample (the whole plan; without initial latents)
-   * @param images the picture of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param images the picture of each sample ({@code i} from {@code request.firstSample()} on), {@code [C, H, W]} in
+   *     {@code [-1, 1]}
    * @param masks the mask of each sample, {@code [H, W]} in {@code [0, 1]}: 1 regenerate, 0 keep
    * @param listener sees each step of each batch
    * @param sink takes the batches, in {@code [0, 1]}
@@ -569,7 +571,8 @@ public final class TrainedModel implements AutoCloseable {
    * @param sampler any sampler
    * @param request what to sample (the whole plan; without initial latents)
    * @param resampling the jump length and resample count
-   * @param images the picture of each sample, {@code [C, H, W]} in {@code [-1, 1]}
+   * @param images the picture of each sample ({@code i} from {@code request.firstSample()} on), {@code [C, H, W]} in
+   *     {@code [-1, 1]}
    * @param masks the mask of each sample, {@code [H, W]} in {@code [0, 1]}: 1 regenerate, 0 keep
    * @param listener sees each reverse step of each batch
    * @param sink takes the batches, in {@code [0, 1]}

@@ -238,6 +238,13 @@ class DiffusionTest {
           }, SamplingListener.NONE, none));
       assertEquals("masks: sample 1030, pixel 3 is 2.0; a mask's values are in [0, 1] (1: regenerate, 0: keep)",
           e.getMessage());
+      // a shard's functions are asked for the run's sample numbers (the Javadoc said 0 to count - 1)
+      List<Long> asked = new ArrayList<>();
+      d.sampleFromImages(m, d.sampler(), d.request(10, 4).slice(5, 2), 0.5, i -> {
+        asked.add(i);
+        return picture;
+      }, SamplingListener.NONE, none);
+      assertEquals(List.of(5L, 6L), asked);
       try (io.github.diffusion4j.tensor.TensorScope s = d.backend().tensors().openScope()) {
         io.github.diffusion4j.sampling.SamplingRequest latents = d.request(2, 4).withInitialNoise(
             d.backend().tensors().fromArray(new float[2 * k], Shape.batchOf(2, d.imageShape())));
