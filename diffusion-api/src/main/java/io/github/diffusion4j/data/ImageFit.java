@@ -168,6 +168,48 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
   }
 
   /**
+   * Decodes an inpainting mask for a picture this fit read ({@link #read(java.nio.file.Path, float[])}), fitted as
+   * the picture was (the same crop or pad and resampling, in one channel) and thresholded: a fitted pixel of gray
+   * level 128 or more (of 255) is <b>white: regenerate</b>, below it <b>black: keep</b>, as image editors and Stable
+   * Diffusion's inpainting pipelines have it (the opposite of diffusers' {@code RePaintScheduler}'s
+   * {@code mask_image}). The values are what {@link io.github.diffusion4j.sampling.Inpainting} and the inpainting
+   * methods of {@code Diffusion} and {@code TrainedModel} take; {@code diffusion sample --mask} reads its files so.
+   *
+   * @param file a gray or RGB PNG, JPEG, BMP or GIF of the picture's size (colours count by their ITU-R 601 luma,
+   *     alpha is ignored)
+   * @param picture what the picture's file held before it was fitted, as {@code read(file, dst)} returns it
+   * @return {@code H * W} values, 1 (regenerate) or 0 (keep)
+   * @throws DataFileException naming the mask's file: missing, unreadable, not an image, damaged, or not of the
+   *     picture's size (a mask of another size, fitted, would no longer cover the picture's pixels)
+   */
+  public float[] readMask(java.nio.file.Path file, ImageInfo picture) {
+    Objects.requireNonNull(picture, "picture must not be null");
+    float[] gray = new float[height() * width()];
+    ImageInfo mask = new ImageFit(Shape.of(1, height(), width()), resize, upscale).read(file, gray);
+    if (mask.width() != picture.width() || mask.height() != picture.height()) {
+      throw new DataFileException(file, "is " + mask.width() + "x" + mask.height() + ", its picture "
+          + picture.width() + "x" + picture.height() + "; a mask must be its picture's size (white: regenerate, "
+          + "black: keep)");
+    }
+    return thresholdMask(gray);
+  }
+
+  /**
+   * A fitted gray mask thresholded as {@link #readMask} does it: 1 (regenerate) where the level is 128 or more of
+   * 255, else 0 (keep).
+   *
+   * @param gray fitted gray values in {@code [-1, 1]} ({@code v / 255 * 2 - 1} for level {@code v})
+   * @return as many values, 1 or 0
+   */
+  public static float[] thresholdMask(float[] gray) {
+    float[] m = new float[gray.length];
+    for (int p = 0; p < gray.length; p++) {
+      m[p] = gray[p] > 0 ? 1 : 0; // level v is v / 255 * 2 - 1: above 0 exactly for v >= 128
+    }
+    return m;
+  }
+
+  /**
    * Fits an image: {@code C * H * W} bytes, channel-major, written at {@code dst[offset]}.
    *
    * @param imageWidth the image's width

@@ -213,6 +213,41 @@ class ImageFitTest {
     assertTrue(missing.getMessage().startsWith(dir.resolve("none.png") + ": no such file"), missing.getMessage());
   }
 
+  /**
+   * An inpainting mask from Java reads as {@code sample --mask} does: fitted as its picture (here an enlarged 4x2 file
+   * to 8x8, crop), thresholded at level 128 (white regenerate), and refused naming the file where its size is not
+   * the picture's.
+   */
+  @Test
+  void aMaskIsFittedAsItsPictureThresholdedAndCheckedAgainstItsSize(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws java.io.IOException {
+    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(4, 2, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+    int[] levels = {255, 128, 127, 0, 0, 200, 255, 10};
+    for (int i = 0; i < levels.length; i++) {
+      img.getRaster().setSample(i % 4, i / 4, 0, levels[i]);
+    }
+    java.nio.file.Path mask = dir.resolve("mask.png");
+    javax.imageio.ImageIO.write(img, "png", mask.toFile());
+    ImageFit fit = new ImageFit(Shape.of(3, 4, 4), Resize.CROP, true);
+    float[] m = fit.readMask(mask, new ImageInfo(4, 2, "RGB"));
+    // the same fit in one channel, then level >= 128 -> 1: computed here from the levels, not from the method
+    float[] gray = new ImageFit(Shape.of(1, 4, 4), Resize.CROP, true).read(mask);
+    assertEquals(16, m.length);
+    for (int p = 0; p < 16; p++) {
+      int level = Math.round((gray[p] + 1) / 2 * 255);
+      assertEquals(level >= 128 ? 1f : 0f, m[p], "pixel " + p + " at level " + level);
+    }
+    // the 4x2 crops to its centre 2x2 (x 1..2) enlarged by 2: levels 128, 127 / 200, 255
+    assertArrayEquals(new float[] {1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, m);
+    DataFileException other = assertThrows(DataFileException.class,
+        () -> fit.readMask(mask, new ImageInfo(5, 2, "RGB")));
+    assertEquals(mask, other.file());
+    assertEquals(mask + ": is 4x2, its picture 5x2; a mask must be its picture's size (white: regenerate, black: keep)",
+        other.getMessage());
+    assertThrows(NullPointerException.class, () -> fit.readMask(mask, null));
+    assertArrayEquals(new float[] {1, 1, 0, 0}, ImageFit.thresholdMask(new float[] {1, 1 / 255f, -1 / 255f, -1}));
+  }
+
   /** A decoder's bare number (ImageIO's decoders throw "-3" on some damaged files) is said in words. */
   @Test
   void aDecodersBareNumberIsSaidInWords() {

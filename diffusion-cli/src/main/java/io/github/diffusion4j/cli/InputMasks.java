@@ -1,5 +1,6 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.data.ImageFit;
 import io.github.diffusion4j.data.ImageInfo;
 import io.github.diffusion4j.tensor.Shape;
 import java.nio.file.Path;
@@ -13,7 +14,8 @@ import java.util.List;
  * (of 255) is <b>white: regenerated</b>, below 128 <b>black: kept</b> from the picture, as image editors and Stable
  * Diffusion's inpainting pipelines (which binarize their masks at one half) have it. The api's
  * {@link io.github.diffusion4j.sampling.Inpainting} also takes soft values; the threshold keeps a JPEG's ringing and
- * the resampled edges from blending the picture into the regenerated region.
+ * the resampled edges from blending the picture into the regenerated region. (The threshold is the api's
+ * {@link ImageFit#thresholdMask}, as {@link ImageFit#readMask} applies it for Java callers.)
  */
 final class InputMasks {
   /** The option's name. */
@@ -88,11 +90,6 @@ final class InputMasks {
     if (picture < 0 || picture >= pictures) {
       throw new IndexOutOfBoundsException("picture " + picture + " of " + pictures);
     }
-    float[] gray = masks.read(masks.size() == 1 ? 0 : picture);
-    float[] m = new float[gray.length];
-    for (int p = 0; p < gray.length; p++) {
-      m[p] = gray[p] > 0 ? 1 : 0; // level v is v / 255 * 2 - 1: above 0 exactly for v >= 128
-    }
-    return m;
+    return ImageFit.thresholdMask(masks.read(masks.size() == 1 ? 0 : picture));
   }
 }
