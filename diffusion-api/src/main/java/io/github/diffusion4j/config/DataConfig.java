@@ -87,8 +87,11 @@ public record DataConfig(
   static final Key<DataConfig, Optional<Path>> EVAL_LABELS = Key.of("data.eval_labels",
       DataConfig::evalLabels, ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
       "IDX file of the evaluation labels (optional)").onlyFor(IDX);
+  /** The one side {@code pad_to} pads to, besides 0 (none). */
+  static final int PADDED_SIDE = 32;
+
   static final Key<DataConfig, Integer> PAD_TO = Key.of("data.pad_to", DataConfig::padTo,
-      ValueType.oneOf(0, 32), 0,
+      ValueType.oneOf(0, PADDED_SIDE), 0,
       "pad images with zeros to pad_to x pad_to (0 = no padding; 32 pads MNIST's 28x28)").onlyFor(IDX);
   static final Key<DataConfig, Optional<Path>> ROOT = Key.of("data.root", DataConfig::root,
       ValueType.optional(ValueType.path(true)), Optional.<Path>empty(),
@@ -288,9 +291,17 @@ public record DataConfig(
       actual = Shape.of(fromFiles.dim(0), padTo, padTo);
     }
     if (imageShape.isPresent() && !imageShape.get().equals(actual)) {
+      Shape want = imageShape.get();
+      // the two mistakes a user makes with MNIST-like files: colour channels, and the padded size without pad_to
+      boolean gray = want.dim(0) != actual.dim(0) && actual.dim(0) == 1;
+      boolean padded = padTo == 0 && want.dim(0) == actual.dim(0) && want.dim(1) == PADDED_SIDE
+          && want.dim(2) == PADDED_SIDE && actual.dim(1) <= PADDED_SIDE && actual.dim(2) <= PADDED_SIDE;
       throw new ConfigException(IMAGE_SHAPE.path(),
-          "is " + imageShape.get() + " but the IDX files give " + actual
-              + (padTo > 0 ? " after pad_to " + padTo : "") + "; remove image_shape or correct it");
+          "is " + want + " but the IDX files give " + actual + (padTo > 0 ? " after pad_to " + padTo : "")
+              + (gray ? " (IDX images are gray: C = 1)" : "")
+              + (padded ? "; remove image_shape, correct it, or set " + PAD_TO.path() + ": " + PADDED_SIDE
+                  + " to pad the images to " + PADDED_SIDE + "x" + PADDED_SIDE
+                  : "; remove image_shape or correct it"));
     }
     return actual;
   }

@@ -246,6 +246,21 @@ class ConfigLoaderTest {
         + "correct it", e.getMessage());
   }
 
+  /** 28x28 files under image_shape [1, 32, 32] (docs/unet.md's padded images) point at pad_to. */
+  @Test
+  void idxImageShapeOfThePaddedSizeNamesPadTo() {
+    DiffusionConfig c = ConfigLoader.loadString(
+        "data:\n  kind: idx\n  image_shape: [1, 32, 32]\n  train_images: a\n  eval_images: b\n", "run.yaml");
+    ConfigException e = assertThrows(ConfigException.class, () -> c.data().resolveImageShape(Shape.of(1, 28, 28)));
+    assertEquals("data.image_shape: is [1, 32, 32] but the IDX files give [1, 28, 28]; remove image_shape, correct "
+        + "it, or set data.pad_to: 32 to pad the images to 32x32", e.getMessage());
+    DiffusionConfig rgb = ConfigLoader.loadString(
+        "data:\n  kind: idx\n  image_shape: [3, 28, 28]\n  train_images: a\n  eval_images: b\n", "run.yaml");
+    e = assertThrows(ConfigException.class, () -> rgb.data().resolveImageShape(Shape.of(1, 28, 28)));
+    assertEquals("data.image_shape: is [3, 28, 28] but the IDX files give [1, 28, 28] (IDX images are gray: C = 1); "
+        + "remove image_shape or correct it", e.getMessage());
+  }
+
   @Test
   void enumValuesIgnoreCase() {
     assertEquals(BetaSchedule.SCALED_LINEAR,
