@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * A folder of images, searched recursively: every file named {@code *.png}, {@code *.jpg}, {@code *.jpeg},
@@ -40,6 +41,9 @@ public final class ImageFolder implements ImageSource {
   /** The file name extensions taken as images, lower case. */
   public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif");
   private static final int IGNORED_KEPT = 20;
+
+  /** The names of MNIST-style IDX files ({@code train-images-idx3-ubyte.gz}), which {@code data.kind: idx} reads. */
+  private static final Pattern IDX_NAME = Pattern.compile("(?i).*-idx[0-9]-ubyte(\\.gz)?");
 
   private final Path root;
   private final ImageFit fit;
@@ -87,6 +91,7 @@ public final class ImageFolder implements ImageSource {
     List<Entry> entries = new ArrayList<>();
     List<String> ignored = new ArrayList<>();
     int[] ignoredCount = {0};
+    String[] idxFile = {null};
     try {
       Files.walkFileTree(dir, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
           new SimpleFileVisitor<>() {
@@ -112,6 +117,9 @@ public final class ImageFolder implements ImageSource {
                   ignored.add(rel);
                 }
                 ignoredCount[0]++;
+                if (idxFile[0] == null && IDX_NAME.matcher(f.getFileName().toString()).matches()) {
+                  idxFile[0] = rel;
+                }
               }
               return FileVisitResult.CONTINUE;
             }
@@ -134,7 +142,8 @@ public final class ImageFolder implements ImageSource {
       throw new DataFileException(dir, "holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files"
           + (ignoredCount[0] == 0 ? ", and no other files" : "; " + ignoredCount[0] + " other files, e.g. "
               + String.join(", ", ignored.subList(0, Math.min(3, ignored.size()))))
-          + ")");
+          + ")" + (idxFile[0] == null ? "" : "; " + idxFile[0] + " is an IDX file, read with data.kind: idx "
+              + "(data.train_images), not as a folder of images"));
     }
     // names that differ only in characters the platform encoding cannot show are equal as strings (each such
     // character is a replacement character under LANG=C): their paths, bytes on Unix, order them

@@ -340,6 +340,17 @@ class ImageFolderTest {
         + "x/notes.txt)", assertThrows(DataFileException.class, () -> ImageFolder.scan(empty, rgb(4, 4))).getMessage());
   }
 
+  /** The folder scripts/fetch-fashion-mnist.sh writes holds IDX files, which data.kind idx reads, not a folder. */
+  @Test
+  void aFolderOfIdxFilesSaysWhichKindReadsThem() throws IOException {
+    Path idx = Files.createDirectories(dir.resolve("fashion-mnist"));
+    TestImages.write(idx.resolve("train-images-idx3-ubyte.gz"), new byte[] {1});
+    assertEquals(idx + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files; 1 other files, e.g. "
+        + "train-images-idx3-ubyte.gz); train-images-idx3-ubyte.gz is an IDX file, read with data.kind: idx "
+        + "(data.train_images), not as a folder of images",
+        assertThrows(DataFileException.class, () -> ImageFolder.scan(idx, rgb(4, 4))).getMessage());
+  }
+
   @Test
   void aSymbolicLinkLoopIsListedOnce() throws IOException {
     TestImages.write(dir.resolve("a/x.png"), TestImages.rgb(4, 4, 0, 0, 0));
