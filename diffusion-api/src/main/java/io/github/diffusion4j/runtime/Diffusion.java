@@ -23,6 +23,7 @@ import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.training.Trainer;
@@ -399,18 +400,22 @@ public final class Diffusion implements AutoCloseable {
    */
   public Sampler sampler(String name) {
     java.util.Objects.requireNonNull(name, "name: the sampler's name must not be null");
+    return sampler(name, samplerSpec().eta());
+  }
+
+  /** {@link #sampler(String)} with another eta than {@code sampling.eta} (deterministic DDIM: 0). */
+  private Sampler sampler(String name, double eta) {
     Map<String, SamplerProvider> all = samplerProviders();
     SamplerProvider p = all.get(name);
     if (p == null) {
       throw new IllegalArgumentException(ProviderDiscovery.unknownSampler(name, ProviderDiscovery.samplers()));
     }
     SamplerSpec spec = samplerSpec();
-    if (!name.equals(config().sampling().sampler())) {
-      spec = new SamplerSpec(spec.schedule(), spec.predictionType(), spec.tensors(), spec.eta(),
-          spec.varianceType(), spec.setAlphaToOne(), spec.clipping(),
-          io.github.diffusion4j.sampling.SamplerOptions.EMPTY);
-    }
-    return create(p, spec, name.equals(config().sampling().sampler()));
+    boolean configured = name.equals(config().sampling().sampler());
+    spec = new SamplerSpec(spec.schedule(), spec.predictionType(), spec.tensors(), eta, spec.varianceType(),
+        spec.setAlphaToOne(), spec.clipping(), configured ? spec.options()
+            : io.github.diffusion4j.sampling.SamplerOptions.EMPTY);
+    return create(p, spec, configured);
   }
 
   /**
@@ -705,6 +710,77 @@ public final class Diffusion implements AutoCloseable {
    * model as {@link #sampled} gives it: every method that holds the configuration while the sampling loop's threads
    * run the model goes through here, so none of them forgets to unwrap a handed-out model.
    */
+  /**
+   * The latents that deterministic DDIM samples back to the given pictures, approximately: DDIM inversion (Song et al.
+   * 2021, {@link io.github.diffusion4j.sampling.DdimInversion}) over {@link #plan()}, as {@code diffusion interpolate
+   * --images} finds its strip's ends (more steps come closer; {@link #interpolate} between two of them ends near the
+   * pictures). The pictures are inverted in one batch: give a few.
+   *
+   * @param model the model
+   * @param pictures one or more pictures, each {@code [C, H, W]} of the image shape in {@code [-1, 1]}
+   *     ({@link io.github.diffusion4j.data.ImageFit#read})
+   * @return one latent of {@code C * H * W} values per picture, in order
+   * @throws IllegalArgumentException if no picture is given, or one is not of the image shape or holds a value
+   *     outside {@code [-1, 1]} (or NaN), naming it
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted
+   */
+  public float[][] invert(NoisePredictor model, float[]... pictures) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(pictures, "pictures must not be null");
+    if (pictures.length == 0) {
+      throw new IllegalArgumentException("pictures: none given; give the pictures to invert");
+    }
+    Shape image = imageShape();
+    int k = image.size();
+    float[] x0 = new float[Shape.batchOf(pictures.length, image).size()];
+    for (int i = 0; i < pictures.length; i++) {
+      copy("pictures", "picture", i, pictures[i], x0, i, k, image.toString());
+      checkPicture(i, pictures[i], image);
+    }
+    float[][] latents = new float[pictures.length][];
+    holding(model, walked -> {
+      TensorFactory tensors = backend().tensors();
+      try (TensorScope s = tensors.openScope()) {
+        float[] all = new io.github.diffusion4j.sampling.DdimInversion(schedule(), predictionType()).invert(walked,
+            tensors, tensors.fromArray(x0, Shape.batchOf(pictures.length, image)), plan()).toFloatArray();
+        for (int i = 0; i < latents.length; i++) {
+          latents[i] = java.util.Arrays.copyOfRange(all, i * k, (i + 1) * k);
+        }
+      }
+    });
+    return latents;
+  }
+
+  /**
+   * Images along a spherical path between two latents ({@link io.github.diffusion4j.sampling.Latents#interpolate}),
+   * each sampled by deterministic DDIM (eta 0) over {@link #plan()} whatever {@code sampling.sampler} and
+   * {@code sampling.eta} say, as {@code diffusion interpolate} draws its strip: between the latents of two pictures
+   * ({@link #invert}), of two samples of a seed ({@link io.github.diffusion4j.sampling.Latents#initialLatent}: the
+   * strip then ends at the images DDIM with eta 0 samples for them), or of any two draws.
+   *
+   * @param model the model
+   * @param from the first end's latent, {@code C * H * W} values
+   * @param to the last end's latent
+   * @param count the images along the path, the ends included, at least 2
+   * @param listener sees every step
+   * @return the images {@code [count, C, H, W]} in {@code [0, 1]}, from {@code from}'s to {@code to}'s
+   * @throws IllegalArgumentException if {@code count} is below 2, a latent is not of the image's size, or the images
+   *     would take more than half of the heap
+   * @throws java.util.concurrent.CancellationException if the calling thread is interrupted
+   */
+  public float[] interpolate(NoisePredictor model, float[] from, float[] to, int count, SamplingListener listener) {
+    java.util.Objects.requireNonNull(model, "model must not be null");
+    java.util.Objects.requireNonNull(from, "from must not be null");
+    java.util.Objects.requireNonNull(to, "to must not be null");
+    java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
+    Sampler ddim = sampler("ddim", 0.0);
+    TensorFactory tensors = backend().tensors();
+    try (TensorScope s = tensors.openScope()) {
+      Tensor latents = io.github.diffusion4j.sampling.Latents.interpolate(tensors, from, to, imageShape(), count);
+      return sampleImages(model, ddim, request(count, 0).withInitialNoise(latents), listener);
+    }
+  }
+
   private void holding(NoisePredictor model, java.util.function.Consumer<NoisePredictor> call) {
     java.util.concurrent.locks.Lock using = inUse.readLock();
     using.lock();

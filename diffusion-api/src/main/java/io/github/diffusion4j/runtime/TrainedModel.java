@@ -584,6 +584,32 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
+   * The latents deterministic DDIM samples back to pictures, approximately (DDIM inversion): see
+   * {@link Diffusion#invert}.
+   *
+   * @param pictures one or more pictures, each {@code [C, H, W]} in {@code [-1, 1]}
+   * @return one latent per picture
+   */
+  public float[][] invert(float[]... pictures) {
+    return diffusion.invert(model, pictures);
+  }
+
+  /**
+   * Images along a spherical path between two latents, each sampled by deterministic DDIM (eta 0), as
+   * {@code diffusion interpolate} draws its strip: see {@link Diffusion#interpolate}. Between two pictures:
+   * {@code float[][] ends = m.invert(a, b); m.interpolate(ends[0], ends[1], 10, SamplingListener.NONE)}.
+   *
+   * @param from the first end's latent
+   * @param to the last end's latent
+   * @param count the images along the path, the ends included, at least 2
+   * @param listener sees every step
+   * @return the images {@code [count, C, H, W]} in {@code [0, 1]}
+   */
+  public float[] interpolate(float[] from, float[] to, int count, SamplingListener listener) {
+    return diffusion.interpolate(model, from, to, count, listener);
+  }
+
+  /**
    * Waits for the calls in progress (sampling, {@link #exportDiffusers}, those of {@link #model()}), then releases the
    * model and its backend. Closing twice does nothing.
    */

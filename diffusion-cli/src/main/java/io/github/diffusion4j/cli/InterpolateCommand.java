@@ -4,14 +4,10 @@ import io.github.diffusion4j.io.ImageGrid;
 import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.TrainedModel;
-import io.github.diffusion4j.sampling.DdimInversion;
 import io.github.diffusion4j.sampling.Latents;
-import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.tensor.Shape;
-import io.github.diffusion4j.tensor.Tensor;
-import io.github.diffusion4j.tensor.TensorScope;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -126,14 +122,13 @@ final class InterpolateCommand implements Callable<Integer> {
       float[] a;
       float[] b;
       InputImages ends = checked;
-      Sampler ddim = d.sampler();
       float[] images;
       try {
         if (this.images != null && checked == null) { // read here where only the model says the images' shape
           ends = ends(image);
         }
         if (ends != null) { // the latents DDIM samples back to the two images
-          float[][] latents = invert(m, ends);
+          float[][] latents = m.invert(ends.read(0), ends.read(1));
           a = latents[0];
           b = latents[1];
         } else if (between != null) { // the latents 'sample --seed S' draws for samples I and J (its noise version's)
@@ -143,14 +138,11 @@ final class InterpolateCommand implements Callable<Integer> {
           a = Noise.seeded(seed).split(0).normals(image.size());
           b = Noise.seeded(seed).split(1).normals(image.size());
         }
-        try (TensorScope s = d.backend().tensors().openScope()) {
-          Tensor latents = Latents.interpolate(d.backend().tensors(), a, b, image, count);
-          images = m.sample(ddim, request.withInitialNoise(latents), SamplingListener.NONE);
-        }
+        images = m.interpolate(a, b, count, SamplingListener.NONE);
         float[] drawn = images;
         int planned = d.plan().size();
         InputImages shown = ends;
-        guard.finish(() -> write(drawn, image, layout, ddim.name(), planned, shown)); // all drawn: a signal waits
+        guard.finish(() -> write(drawn, image, layout, "ddim", planned, shown)); // all drawn: a signal waits
       } catch (RuntimeException e) { // the sampling's cancellation (or a failed write)
         return guard.said(e, spec.commandLine().getOut(), "nothing was written to " + out); // said before the JVM goes
       }
@@ -207,23 +199,6 @@ final class InterpolateCommand implements Callable<Integer> {
     } catch (java.io.IOException | SecurityException e) {
       return false;
     }
-  }
-
-  /** The latents of the two images, by DDIM inversion over the plan the strip is sampled with. */
-  private static float[][] invert(TrainedModel m, InputImages ends) {
-    Diffusion d = m.diffusion();
-    Shape image = d.imageShape();
-    float[] x0 = new float[2 * image.size()];
-    System.arraycopy(ends.read(0), 0, x0, 0, image.size());
-    System.arraycopy(ends.read(1), 0, x0, image.size(), image.size());
-    float[] latents;
-    try (TensorScope s = d.backend().tensors().openScope()) {
-      Tensor x = d.backend().tensors().fromArray(x0, Shape.batchOf(2, image));
-      latents = new DdimInversion(d.schedule(), d.predictionType()).invert(m.model(), d.backend().tensors(), x, d.plan())
-          .toFloatArray();
-    }
-    return new float[][] {java.util.Arrays.copyOfRange(latents, 0, image.size()),
-        java.util.Arrays.copyOfRange(latents, image.size(), latents.length)};
   }
 
   /** The mean absolute difference, in 8-bit levels, of an image in {@code [-1, 1]} and a sample in {@code [0, 1]}. */

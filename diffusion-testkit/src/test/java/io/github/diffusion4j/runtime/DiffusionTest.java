@@ -258,6 +258,65 @@ class DiffusionTest {
   }
 
   /**
+   * Interpolating from Java draws what {@code diffusion interpolate} draws: the strip is deterministic DDIM (eta 0)
+   * over slerped latents whatever the configuration samples with (here DDIM with eta 0.7, which draws otherwise), and
+   * {@code invert} is DDIM inversion over the plan; bad pictures and counts are refused naming them.
+   */
+  @Test
+  void interpolationIsDeterministicDdimOverSlerpedLatentsAndInvertIsDdimInversion() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY.replace("  num_inference_steps: 10", "  num_inference_steps: 10\n"
+        + "  eta: 0.7"))); TrainableModel m = d.createModel()) {
+      int k = d.imageShape().size();
+      io.github.diffusion4j.tensor.TensorFactory tensors = d.backend().tensors();
+      float[] a = new float[k];
+      float[] b = new float[k];
+      for (int j = 0; j < k; j++) {
+        a[j] = (float) Math.sin(j) * 0.9f;
+        b[j] = (float) Math.cos(3 * j) * 0.8f;
+      }
+      float[][] latents = d.invert(m, a, b);
+      float[] inverted;
+      try (io.github.diffusion4j.tensor.TensorScope s = tensors.openScope()) {
+        float[] both = new float[2 * k];
+        System.arraycopy(a, 0, both, 0, k);
+        System.arraycopy(b, 0, both, k, k);
+        inverted = new io.github.diffusion4j.sampling.DdimInversion(d.schedule(), d.predictionType()).invert(m, tensors,
+            tensors.fromArray(both, Shape.batchOf(2, d.imageShape())), d.plan()).toFloatArray();
+      }
+      assertArrayEquals(java.util.Arrays.copyOfRange(inverted, 0, k), latents[0]);
+      assertArrayEquals(java.util.Arrays.copyOfRange(inverted, k, 2 * k), latents[1]);
+
+      float[] strip = d.interpolate(m, latents[0], latents[1], 4, SamplingListener.NONE);
+      io.github.diffusion4j.sampling.SamplerSpec configured = d.samplerSpec();
+      assertEquals(0.7, configured.eta());
+      DdimSampler deterministic = new DdimSampler(configured.schedule(), configured.predictionType(), 0.0,
+          configured.setAlphaToOne(), configured.clipping(), tensors);
+      float[] expected;
+      float[] withEta;
+      try (io.github.diffusion4j.tensor.TensorScope s = tensors.openScope()) {
+        io.github.diffusion4j.sampling.SamplingRequest path = d.request(4, 0).withInitialNoise(
+            io.github.diffusion4j.sampling.Latents.interpolate(tensors, latents[0], latents[1], d.imageShape(), 4));
+        expected = d.sampleImages(m, deterministic, path, SamplingListener.NONE);
+        withEta = d.sampleImages(m, d.sampler(), path, SamplingListener.NONE);
+      }
+      assertArrayEquals(expected, strip, "deterministic DDIM over the slerped latents");
+      assertFalse(java.util.Arrays.equals(withEta, strip), "the configured eta 0.7 draws another strip");
+      assertArrayEquals(strip, d.interpolate(m, latents[0], latents[1], 4, SamplingListener.NONE), "deterministic");
+
+      assertEquals("pictures: none given; give the pictures to invert",
+          assertThrows(IllegalArgumentException.class, () -> d.invert(m)).getMessage());
+      assertEquals("pictures: sample 1's picture has 3 values, expected 75 ([3, 5, 5])",
+          assertThrows(IllegalArgumentException.class, () -> d.invert(m, a, new float[3])).getMessage());
+      float[] levels = a.clone();
+      levels[4] = 255;
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> d.invert(m, a, levels)).getMessage()
+          .startsWith("images: sample 1, value 4 (channel 0, pixel 4) is 255.0; a picture's values are in [-1, 1]"));
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> d.interpolate(m, a, b, 1, SamplingListener.NONE))
+          .getMessage().startsWith("interpolation needs at least 2 points, got 1"));
+    }
+  }
+
+  /**
    * {@code sampleImages} into an array refuses a count whose array would take more than half the heap before it
    * allocates it (10 million tiny images are 750 million floats, 2.8 GB: it ran out of heap at once, nothing said of
    * the count), naming the sink for any count; the surefire JVM's heap is 2 GB ({@code -Xmx2g}).

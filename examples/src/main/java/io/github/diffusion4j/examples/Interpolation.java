@@ -6,10 +6,8 @@ import io.github.diffusion4j.runtime.Diffusion;
 import io.github.diffusion4j.runtime.RunFolder;
 import io.github.diffusion4j.runtime.TrainingRun;
 import io.github.diffusion4j.sampling.DdimInversion;
-import io.github.diffusion4j.sampling.Latents;
 import io.github.diffusion4j.sampling.Sampler;
 import io.github.diffusion4j.sampling.SamplingListener;
-import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
@@ -19,7 +17,8 @@ import java.nio.file.Path;
 /**
  * Deterministic DDIM ({@code eta = 0}) maps each latent to one image, so walking a great circle between two
  * latents walks between two images (Song et al. 2021, section 5.3). Then the way back: DDIM inversion maps
- * images to latents, and sampling those latents gives the images again.
+ * images to latents, and sampling those latents gives the images again ({@code Diffusion.invert} does it for pictures
+ * in {@code [-1, 1]}; here, on the sampler's own tensors, {@link DdimInversion} directly).
  *
  * <pre>java -cp "examples/target/classes:examples/target/lib/*" io.github.diffusion4j.examples.Interpolation [OUT_DIR] [--tiny]</pre>
  */
@@ -67,9 +66,8 @@ public final class Interpolation {
         float[] a = Noise.seeded(1).normals(image.size());
         float[] b = Noise.seeded(2).normals(image.size());
         try (TensorScope scope = tensors.openScope()) {
-          Tensor latents = Latents.interpolate(tensors, a, b, image, n);
-          float[] strip = d.sampleImages(run.model(), ddim, SamplingRequest.of(n, image, 0, d.plan())
-              .withInitialNoise(latents), SamplingListener.NONE);
+          // the great circle's n latents (Latents.interpolate), each sampled by deterministic DDIM
+          float[] strip = d.interpolate(run.model(), a, b, n, SamplingListener.NONE);
           Path file = out.resolve("interpolation.png");
           ImageGrid.writePng(file, strip, Shape.batchOf(n, image), ImageGrid.Options.defaults().withNrow(n));
           System.out.println("wrote " + file);
