@@ -39,7 +39,8 @@ final class InterpolateCommand implements Callable<Integer> {
   @Option(names = "--count", paramLabel = "N", defaultValue = "8", description = "Images along the path, at least 2 (default: ${DEFAULT-VALUE}).")
   int count;
 
-  @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of the two end latents.")
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+      description = "Seed of the two end latents (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--between", paramLabel = "I,J", split = ",", hideParamSyntax = true,

@@ -37,7 +37,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The YAML configuration.")
   Path config;
 
-  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: default, tutorial, ddpm-cifar10, ddpm-celeba, ddpm-lsun256.")
+  @Option(names = "--bundled", paramLabel = "NAME", description = "Use a bundled configuration instead: "
+      + "${COMPLETION-CANDIDATES}.", completionCandidates = ConfigCommand.Bundled.class)
   String bundled;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a key, e.g. --set training.epochs=5 (repeatable).")

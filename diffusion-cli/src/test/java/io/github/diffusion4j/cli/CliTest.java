@@ -1218,6 +1218,24 @@ class CliTest {
     assertTrue(completion.out().contains("complete"), "a bash completion script");
   }
 
+  /**
+   * Every option that takes a bundled configuration's name completes to the names in bash ({@code train --bundled}
+   * as {@code config --bundled}), and the help gives each option's name for its value and its default.
+   */
+  @Test
+  void completionAndHelpNameTheBundledConfigsAndDefaults() {
+    String script = cli("generate-completion").out();
+    for (String c : List.of("train", "config")) {
+      int start = script.indexOf("function _picocli_diffusion_" + c + "() {");
+      assertTrue(start >= 0, c);
+      String function = script.substring(start, script.indexOf("\n}\n", start));
+      assertTrue(function.contains("\"default\" \"tutorial\" \"ddpm-cifar10\""), c + ": " + function);
+    }
+    assertTrue(cli("info", "--help").out().contains("--load=NAME"), cli("info", "--help").out());
+    String interpolate = cli("interpolate", "--help").out().replaceAll("\\s+", " ");
+    assertTrue(interpolate.contains("--seed=S Seed of the two end latents (default: 0)"), interpolate);
+  }
+
   /** An unknown {@code info --load} is the one-line error alone, not the listing followed by it. */
   @Test
   void infoWithAnUnknownBackendToLoadIsOnlyTheError() {
