@@ -86,21 +86,25 @@ public final class Compare implements Callable<Integer> {
   @Option(names = "--verbose", description = "Print the stack trace of a failure.")
   boolean verbose;
 
-  @Option(names = "--backend", description = "Only this backend (default: every backend found).")
+  @Option(names = "--backend", paramLabel = "NAME", description = "Only this backend (default: every backend found).")
   String backend;
 
-  @Option(names = "--threads", defaultValue = "1", description = "Native threads, 1 to 1024 (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+      description = "Native threads, 1 to 1024 (default: ${DEFAULT-VALUE}).")
   int threads;
 
-  @Option(names = "--train-steps", description = "Timed steps per repetition (default: 4000 for mlp, 10 for unet, 3 for ddpm, 2 for cifar10).")
+  @Option(names = "--train-steps", paramLabel = "N",
+      description = "Timed steps per repetition (default: 4000 for mlp, 10 for unet, 3 for ddpm, 2 for cifar10).")
   Integer trainStepsOption;
 
   int trainSteps;
 
-  @Option(names = "--samples", defaultValue = "1000", description = "Images to sample (mlp workload; default: ${DEFAULT-VALUE}).")
+  @Option(names = "--samples", paramLabel = "N", defaultValue = "1000",
+      description = "Images to sample (mlp workload; default: ${DEFAULT-VALUE}).")
   int samples;
 
-  @Option(names = "--ddim-steps", description = "DDIM steps of the mlp and pretrained workloads (default: 20; 50 for pretrained).")
+  @Option(names = "--ddim-steps", paramLabel = "N",
+      description = "DDIM steps of the mlp and pretrained workloads (default: 20; 50 for pretrained).")
   Integer ddimStepsOption;
 
   int ddimSteps;
@@ -109,9 +113,10 @@ public final class Compare implements Callable<Integer> {
       description = "Sampling noise of the mlp workload (sampling.noise_version, docs/noise.md; default: ${DEFAULT-VALUE}).")
   int noiseVersion;
 
-  @Option(names = "--reps", defaultValue = "3", description = "Repetitions of each timing; the median is reported "
-      + "(default: ${DEFAULT-VALUE}; the unet, ddpm and pretrained workloads' PyTorch references do not take it: "
-      + "they time training once, DDIM the median of three, and one image).")
+  @Option(names = "--reps", paramLabel = "N", defaultValue = "3",
+      description = "Repetitions of each timing; the median is reported "
+          + "(default: ${DEFAULT-VALUE}; the unet, ddpm and pretrained workloads' PyTorch references do not take it: "
+          + "they time training once, DDIM the median of three, and one image).")
   int reps;
 
   @Option(names = "--sampling-warmup", paramLabel = "SECONDS", defaultValue = "5",
@@ -126,16 +131,18 @@ public final class Compare implements Callable<Integer> {
           + "U-Net's first ~20 steps).")
   double trainWarmup;
 
-  @Option(names = "--rounds", defaultValue = "1", description = "Rounds of the whole comparison (every backend, "
-      + "then the reference), each printed; with two or more, each ratio's median over the rounds and every "
-      + "round's value (mlp, unet and ddpm workloads; default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rounds", paramLabel = "N", defaultValue = "1",
+      description = "Rounds of the whole comparison (every backend, "
+          + "then the reference), each printed; with two or more, each ratio's median over the rounds and every "
+          + "round's value (mlp, unet and ddpm workloads; default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--reference", description = "Path of torch_timing.py (default: the repository's "
-      + "benchmarks/reference/torch_timing.py, found from the working directory up).")
+  @Option(names = "--reference", paramLabel = "FILE",
+      description = "Path of torch_timing.py (default: the repository's "
+          + "benchmarks/reference/torch_timing.py, found from the working directory up).")
   Path reference;
 
-  @Option(names = "--python", defaultValue = "/usr/bin/python3",
+  @Option(names = "--python", paramLabel = "FILE", defaultValue = "/usr/bin/python3",
       description = "The Python interpreter of the PyTorch reference (default: ${DEFAULT-VALUE}, Debian's).")
   String python;
 
@@ -155,7 +162,8 @@ public final class Compare implements Callable<Integer> {
       + "folder (or a checkpoint folder; then without the PyTorch reference).")
   Path checkpoint;
 
-  @Option(names = "--batch", description = "Batch of the ddpm and cifar10 workloads (default: 16 for ddpm, 64 for cifar10).")
+  @Option(names = "--batch", paramLabel = "N",
+      description = "Batch of the ddpm and cifar10 workloads (default: 16 for ddpm, 64 for cifar10).")
   Integer batchOption;
 
   int batch;

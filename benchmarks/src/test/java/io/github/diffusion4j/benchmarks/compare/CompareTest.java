@@ -18,6 +18,14 @@ import org.junit.jupiter.api.Test;
  */
 class CompareTest {
 
+  /** The help names every option's value ({@code --rounds=N}), never picocli's field name ({@code =<rounds>}). */
+  @Test
+  void helpNamesEveryValueNotAField() {
+    String help = new picocli.CommandLine(new Compare()).getUsageMessage();
+    assertTrue(help.contains("--rounds=N") && help.contains("--python=FILE"), help);
+    assertTrue(!help.contains("=<"), help);
+  }
+
   @Test
   void badArgumentsAreOneLineAndExitCodeTwoBeforeAnythingIsTimed() {
     String printed = stderr(() -> {
