@@ -3,6 +3,8 @@
 #
 #   scripts/coverage.sh            # ./mvnw -Pcoverage verify, then the report in target/coverage
 #   scripts/coverage.sh --report   # the report only, from the last -Pcoverage run's target/jacoco.exec files
+#   scripts/coverage.sh --check    # the build and the report, then exit 1 where a module's coverage is below its
+#                                  # floor in scripts/coverage/floors.txt (CI's second pass)
 #
 # Each module's own report (its classes, its tests) is in MODULE/target/site/jacoco after the build; this one counts
 # a class as tested wherever its tests live (the api's classes are exercised by the testkit, the backends and the
@@ -12,10 +14,12 @@
 # MAVEN_ARGS reach it (MAVEN_ARGS="-o -Dmaven.repo.local=DIR"; give MAVEN_REPO=DIR to the report too).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+floors=()
 case "${1:-}" in
   --report) ;;
+  --check) (cd "$root" && ./mvnw -B -Pcoverage verify); floors=("$root/scripts/coverage/floors.txt") ;;
   '') (cd "$root" && ./mvnw -B -Pcoverage verify) ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 repo=${MAVEN_REPO:-$HOME/.m2/repository}
 jacoco=0.8.15 # the root pom's coverage profile
@@ -28,4 +32,4 @@ for j in org/jacoco/org.jacoco.core/$jacoco/org.jacoco.core-$jacoco.jar \
   [ -f "$repo/$j" ] || { echo "coverage: $repo/$j is missing; run the -Pcoverage build first (it downloads JaCoCo), or set MAVEN_REPO" >&2; exit 2; }
   cp="$cp${cp:+:}$repo/$j"
 done
-java -cp "$cp" "$root/scripts/coverage/CoverageReport.java" "$root" "$root/target/coverage"
+"${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$cp" "$root/scripts/coverage/CoverageReport.java" "$root" "$root/target/coverage" "${floors[@]}"
