@@ -140,7 +140,8 @@ public final class ImageFolder implements ImageSource {
     }
     if (entries.isEmpty()) {
       throw new DataFileException(dir, "holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files"
-          + (ignoredCount[0] == 0 ? ", and no other files" : "; " + ignoredCount[0] + " other files, e.g. "
+          + (ignoredCount[0] == 0 ? ", and no other files" : "; " + ignoredCount[0]
+              + (ignoredCount[0] == 1 ? " other file, e.g. " : " other files, e.g. ")
               + String.join(", ", ignored.subList(0, Math.min(3, ignored.size()))))
           + ")" + (idxFile[0] == null ? "" : "; " + idxFile[0] + " is an IDX file, read with data.kind: idx "
               + "(data.train_images), not as a folder of images"));

@@ -336,8 +336,11 @@ class ImageFolderTest {
     assertEquals(empty + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files, and no other files)",
         assertThrows(DataFileException.class, () -> ImageFolder.scan(empty, rgb(4, 4))).getMessage());
     TestImages.write(empty.resolve("x/notes.txt"), new byte[] {1});
-    assertEquals(empty + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files; 1 other files, e.g. "
+    assertEquals(empty + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files; 1 other file, e.g. "
         + "x/notes.txt)", assertThrows(DataFileException.class, () -> ImageFolder.scan(empty, rgb(4, 4))).getMessage());
+    TestImages.write(empty.resolve("y.txt"), new byte[] {1});
+    String two = assertThrows(DataFileException.class, () -> ImageFolder.scan(empty, rgb(4, 4))).getMessage();
+    assertTrue(two.contains("gif files; 2 other files, e.g. "), two);
   }
 
   /** The folder scripts/fetch-fashion-mnist.sh writes holds IDX files, which data.kind idx reads, not a folder. */
@@ -345,7 +348,7 @@ class ImageFolderTest {
   void aFolderOfIdxFilesSaysWhichKindReadsThem() throws IOException {
     Path idx = Files.createDirectories(dir.resolve("fashion-mnist"));
     TestImages.write(idx.resolve("train-images-idx3-ubyte.gz"), new byte[] {1});
-    assertEquals(idx + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files; 1 other files, e.g. "
+    assertEquals(idx + ": holds no images (no *.png, *.jpg, *.jpeg, *.bmp or *.gif files; 1 other file, e.g. "
         + "train-images-idx3-ubyte.gz); train-images-idx3-ubyte.gz is an IDX file, read with data.kind: idx "
         + "(data.train_images), not as a folder of images",
         assertThrows(DataFileException.class, () -> ImageFolder.scan(idx, rgb(4, 4))).getMessage());
