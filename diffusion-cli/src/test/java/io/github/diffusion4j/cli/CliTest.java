@@ -345,8 +345,8 @@ class CliTest {
   void noCommandNamesTheCommands() {
     String commands = "Missing required subcommand: demo, train, sample, interpolate, eval, info, config, data, export "
         + "or convert";
-    assertBad(cli(), commands);
-    assertBad(cli("--verbose"), commands);
+    assertBadWithHint(cli(), commands, "");
+    assertBadWithHint(cli("--verbose"), commands, "");
   }
 
   /** {@code info --load NAME} creates the backend and describes it after the listing. */
@@ -906,15 +906,17 @@ class CliTest {
           "diffusion: --backend @x: backend: must be a lowercase identifier ([a-z][a-z0-9_]*), got '@x'");
     }
     assertBad(cli("eval", "--checkpoint", ck.toString(), "--backend", "tpu"), "diffusion: --backend tpu: backend:");
-    assertBad(cli("sample", "--checkpoint", ck.toString(), "--nonsense"), "Unknown option");
-    assertBad(cli("sample", "--checkpoint"), "Missing required");
+    assertBadWithHint(cli("sample", "--checkpoint", ck.toString(), "--nonsense"), "Unknown option", "sample");
+    assertBadWithHint(cli("sample", "--checkpoint"), "Missing required", "sample");
     assertBad(cli("interpolate", "--checkpoint", ck.toString(), "--count", "1"), "--count 1");
     assertBad(cli("train", "-c", dir.resolve("none.yaml").toString()), "no such file");
     // training again into the finished run's folder: refused before anything is built
     assertBad(cli("train", "-c", dir.resolve("tiny.yaml").toString(), "--set", "output.dir=" + dir.resolve("runs")),
         run + " already holds checkpoints; resume it (--resume; TrainingRun.resume from Java) or choose another "
             + "output.name");
-    assertBad(cli("frobnicate"), "Unmatched argument");
+    assertBadWithHint(cli("frobnicate"), "Unmatched argument", "");
+    // a value's error is one line without the hint (the option is named; its help would not say more)
+    assertEquals(1, cli("sample", "--checkpoint", ck.toString(), "--count", "0").err().lines().count());
   }
 
   /**
@@ -1116,9 +1118,9 @@ class CliTest {
   @Test
   void aMisspeltOptionIsNamedBeforeTheRequiredOptionItHid() {
     // without --checkpoint picocli would first complain that it is missing; the typo is the real error
-    assertBad(cli("sample", "--chekpoint", run.toString()), "Unknown options: '--chekpoint'");
-    assertBad(cli("sample", "--chekpoint", run.toString()), "(did you mean --checkpoint?)");
-    assertBad(cli("samle", "--checkpoint", run.toString()), "(did you mean sample");
+    assertBadWithHint(cli("sample", "--chekpoint", run.toString()), "Unknown options: '--chekpoint'", "sample");
+    assertBadWithHint(cli("sample", "--chekpoint", run.toString()), "(did you mean --checkpoint?)", "sample");
+    assertBadWithHint(cli("samle", "--checkpoint", run.toString()), "(did you mean sample", "");
   }
 
   /**
@@ -1185,6 +1187,13 @@ class CliTest {
     Result r = cli("config", "--check", bad.toString());
     assertEquals(2, r.code());
     assertTrue(r.err().startsWith("diffusion: " + bad + ":2:3: training.epochs:"), r.err());
+    // a misspelt key: located, the closest key suggested and the allowed ones listed (docs/reliability.md's row)
+    Path misspelt = dir.resolve("misspelt.yaml");
+    Files.writeString(misspelt, "training:\n  batch_sise: 4\n");
+    Result unknown = cli("config", "--check", misspelt.toString());
+    assertBad(unknown, "diffusion: " + misspelt + ":2:3: training.batch_sise: unknown key; did you mean 'batch_size'? "
+        + "(allowed: epochs, batch_size, ");
+    assertEquals(1, unknown.err().lines().count(), unknown.err());
     assertEquals(0, cli("config", "--check", dir.resolve("tiny.yaml").toString()).code());
     // the file as train takes it (-c), a bundled config with overrides, and what does not go together
     assertEquals(0, cli("config", "--check", "-c", dir.resolve("tiny.yaml").toString()).code());
@@ -1285,10 +1294,28 @@ class CliTest {
     assertBad(cli("train", "-c", tiny, "--no-samples", "--resume", "--run-dir", " "), "--run-dir ' ': is empty");
   }
 
+  /**
+   * Bad input as docs/reliability.md promises it: exit 2, no stack trace, and one line that holds the fragment; the
+   * argument parser's own errors (an unknown option or command, a missing value) add its hint, {@link #HELP_HINT}.
+   */
   static void assertBad(Result r, String fragment) {
     assertEquals(2, r.code(), r.all());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    String first = r.err().lines().findFirst().orElse("");
+    List<String> lines = r.err().lines().toList();
+    String first = lines.isEmpty() ? "" : lines.get(0);
     assertTrue(first.startsWith("diffusion: ") && first.contains(fragment), r.err());
+    assertTrue(lines.size() == 1 || lines.size() == 2 && HELP_HINT.matcher(lines.get(1)).matches(),
+        "one line, or the parser's error and its hint: " + r.err());
+  }
+
+  /** The second line of an error of the argument parser: where to read how the command is used. */
+  static final java.util.regex.Pattern HELP_HINT =
+      java.util.regex.Pattern.compile("Try 'diffusion (?:[a-z-]+ )*--help' for more information\\.");
+
+  /** Bad input that the argument parser found: {@link #assertBad}, and the hint names the command's help. */
+  static void assertBadWithHint(Result r, String fragment, String command) {
+    assertBad(r, fragment);
+    assertEquals("Try 'diffusion " + (command.isEmpty() ? "" : command + " ") + "--help' for more information.",
+        r.err().lines().skip(1).findFirst().orElse("(no hint)"), r.err());
   }
 }

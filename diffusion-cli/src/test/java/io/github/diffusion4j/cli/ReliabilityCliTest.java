@@ -180,6 +180,13 @@ class ReliabilityCliTest {
     Path json = dir.resolve("stopped-quality.json");
     assertInterruptedWithNothingWritten(json, "eval", "--checkpoint", run.toString(), "--count", "200000",
         "--steps", "20", "--json", json.toString());
+    // without --json there is no file to name: the line says that nothing was scored (docs/reliability.md's row)
+    CliTest.Result unscored = CliTest.interruptedWhere(SAMPLING, "eval", "--checkpoint", run.toString(), "--count",
+        "200000", "--steps", "20");
+    assertEquals(1, unscored.code(), unscored.all());
+    assertTrue(unscored.out().lines().anyMatch(l -> l.equals("interrupted; nothing was scored")), unscored.all());
+    assertFalse(unscored.out().lines().anyMatch(l -> l.startsWith("{")), "no report of a partial scoring: "
+        + unscored.all());
   }
 
   /**
