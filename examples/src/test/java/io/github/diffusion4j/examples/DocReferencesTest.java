@@ -1,6 +1,7 @@
 package io.github.diffusion4j.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.testkit.DocSnippets;
@@ -35,6 +36,18 @@ class DocReferencesTest {
   private static final Pattern HEADING = Pattern.compile("#{1,6}\\s+(.+?)\\s*");
   private static final Pattern BOLD_OPENING = Pattern.compile("\\s*(?:[-*]\\s+)?\\*\\*([^*]+)\\*\\*.*");
   private static final Path ROOT = Path.of("..");
+  /** Code in backticks, or a table's cell border. */
+  private static final Pattern CODE_OR_CELL = Pattern.compile("`([^`]+)`|\\|");
+  /** {@code Class.member}, {@code Class.prefix*} or {@code Class.member()}. */
+  private static final Pattern QUALIFIED = Pattern.compile("([A-Z]\\w*)\\.([a-z]\\w*)(\\*?)(?:\\(\\))?");
+  private static final Pattern TEST_CLASS = Pattern.compile("[A-Z]\\w*Tests?");
+  /** A class's tests counted: {@code `ClassTest` (N tests)} or {@code `ClassTest.prefix*` (N tests)}. */
+  private static final Pattern COUNTED =
+      Pattern.compile("`([A-Z]\\w*Tests?)(?:\\.([a-z]\\w*)\\*)?` \\((\\d+) tests\\)");
+  private static final Pattern TEST_ANNOTATION =
+      Pattern.compile("(?m)^\\s*@(?:Test|ParameterizedTest|RepeatedTest|TestFactory)\\b");
+  /** A test method's name alone: lower camel case of four words or more, as the tests are named. */
+  private static final Pattern BARE_METHOD = Pattern.compile("[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*){3,}\\*?");
 
   @Test
   void everySectionNamedInTheDocsAndTheCodeExists() {
@@ -73,6 +86,96 @@ class DocReferencesTest {
     assertEquals("", String.join("\n", missing), "files named under docs/ that do not exist");
   }
 
+  /**
+   * Every test the docs name exists: {@code `ClassTest.method`} (or {@code `ClassTest.prefix*`} for several), and in a
+   * table's cell a method named alone after its class ({@code `ClassTest.first`, `second`}) or a test class alone. A
+   * test renamed or deleted leaves docs/reliability.md's rows claiming what nothing checks any more.
+   */
+  @Test
+  void everyTestNamedInTheDocsExists() {
+    Map<String, String> sources = javaSources();
+    List<String> missing = new ArrayList<>();
+    int found = 0;
+    for (Path doc : markdown()) {
+      String[] lines = read(doc).split("\\R");
+      for (int i = 0; i < lines.length; i++) {
+        boolean row = lines[i].startsWith("|");
+        String where = ROOT.relativize(doc) + ":" + (i + 1) + ": ";
+        String test = null; // the test class a bare method name in this cell belongs to
+        Matcher m = CODE_OR_CELL.matcher(lines[i]);
+        while (m.find()) {
+          String code = m.group(1);
+          Matcher q = code == null ? null : QUALIFIED.matcher(code);
+          if (code == null) {
+            test = null; // the next cell
+          } else if (q.matches() && TEST_CLASS.matcher(q.group(1)).matches()) {
+            found++;
+            test = q.group(1);
+            if (!sources.containsKey(test)) {
+              missing.add(where + code + " (no class " + test + ")");
+              test = null;
+            } else if (!declares(sources.get(test), q.group(2), !q.group(3).isEmpty())) {
+              missing.add(where + code);
+            }
+          } else if (q.matches()) {
+            test = null; // another class's member: what follows is not a test of the one before
+          } else if (row && TEST_CLASS.matcher(code).matches()) {
+            found++;
+            test = sources.containsKey(code) ? code : null;
+            if (test == null) {
+              missing.add(where + code + " (no such class)");
+            }
+          } else if (row && test != null && BARE_METHOD.matcher(code).matches()) {
+            found++;
+            String name = code.endsWith("*") ? code.substring(0, code.length() - 1) : code;
+            if (!declares(sources.get(test), name, code.endsWith("*"))) {
+              missing.add(where + code + " (in " + test + ")");
+            }
+          }
+        }
+      }
+    }
+    assertTrue(found >= 300, "the tests named are found: " + found);
+    assertEquals("", String.join("\n", missing), "tests named in the docs that do not exist");
+  }
+
+  /**
+   * A count of tests the docs give ({@code `SizesTest` (10 tests)}, {@code `SafeTensorsTest.rejects*` (17 tests)}) is
+   * the class's tests, or its methods of that prefix, as they are now: the counts had fallen behind the tests added.
+   */
+  @Test
+  void everyCountOfTestsInTheDocsIsTheNumberThereAre() {
+    Map<String, String> sources = javaSources();
+    List<String> wrong = new ArrayList<>();
+    int found = 0;
+    for (Path doc : markdown()) {
+      Matcher m = COUNTED.matcher(read(doc));
+      while (m.find()) {
+        found++;
+        String source = sources.getOrDefault(m.group(1), "");
+        Matcher tests = m.group(2) == null ? TEST_ANNOTATION.matcher(source)
+            : Pattern.compile("\\bvoid\\s+" + Pattern.quote(m.group(2)) + "\\w*\\s*\\(").matcher(source);
+        long there = tests.results().count();
+        if (there != Long.parseLong(m.group(3))) {
+          wrong.add(ROOT.relativize(doc) + ": " + m.group() + ", but there are " + there);
+        }
+      }
+    }
+    assertTrue(found >= 5, "the counts are found: " + found);
+    assertEquals("", String.join("\n", wrong), "counts of tests in the docs that are not the tests' number");
+  }
+
+  @Test
+  void aTestIsFoundByItsDeclarationNotByACall() {
+    String source = "class T {\n  @Test\n  void aFileIsRead() {\n    helperCalled(1);\n  }\n  private static int "
+        + "helperOf(int x) {\n    return x;\n  }\n}";
+    assertTrue(declares(source, "aFileIsRead", false));
+    assertTrue(declares(source, "helperOf", false));
+    assertTrue(declares(source, "aFile", true), "a prefix with *");
+    assertFalse(declares(source, "helperCalled", false), "a call is no declaration");
+    assertFalse(declares(source, "aFile", false), "without * the whole name");
+  }
+
   @Test
   void aSectionIsNamedByItsWholeTitleOrTheTitleBeforeItsColonOrBracket() {
     assertTrue(names("Another CPU: the same bits", "Another CPU"));
@@ -104,9 +207,7 @@ class DocReferencesTest {
   /** Each markdown file's headings and bold paragraph openings, by its path from the root. */
   private static Map<String, List<String>> sections() {
     Map<String, List<String>> out = new LinkedHashMap<>();
-    List<Path> docs = new ArrayList<>(DocSnippets.markdownFiles(ROOT.resolve("docs")));
-    docs.add(ROOT.resolve("README.md"));
-    for (Path doc : docs) {
+    for (Path doc : markdown()) {
       List<String> names = new ArrayList<>();
       boolean fenced = false;
       for (String line : read(doc).split("\\R")) {
@@ -127,6 +228,31 @@ class DocReferencesTest {
       out.put(ROOT.relativize(doc).toString().replace('\\', '/'), names);
     }
     return out;
+  }
+
+  /** Whether a class's source declares a method of that name (or, with {@code prefix}, of a name that starts so). */
+  static boolean declares(String source, String name, boolean prefix) {
+    return Pattern.compile("\\b(?:void|boolean|int|long|double|float|[A-Z][\\w.<>\\[\\], ?]*)\\s+"
+        + Pattern.quote(name) + (prefix ? "\\w*" : "") + "\\s*\\(").matcher(source).find();
+  }
+
+  /** Every module's Java sources (main and test), by the simple name of the file; the texts of one name joined. */
+  private static Map<String, String> javaSources() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Path file : sources()) {
+      String name = file.getFileName().toString();
+      if (name.endsWith(".java")) {
+        out.merge(name.substring(0, name.length() - ".java".length()), read(file), (a, b) -> a + "\n" + b);
+      }
+    }
+    return out;
+  }
+
+  /** The README and docs/*.md. */
+  private static List<Path> markdown() {
+    List<Path> docs = new ArrayList<>(DocSnippets.markdownFiles(ROOT.resolve("docs")));
+    docs.add(ROOT.resolve("README.md"));
+    return docs;
   }
 
   /** The README, docs/*.md and every module's Java sources. */
