@@ -64,6 +64,28 @@ class EvalEdgeTest {
     assertTrue(r.err().contains("note: 8 real images of 192 values each (fewer than the 200 samples)"), r.err());
   }
 
+  /**
+   * {@code eval --count N} whose pixel-space scoring would not fit the heap is refused on the command line, exit 2,
+   * before anything is sampled (docs/reliability.md's row; it would sample for minutes, then run out of memory).
+   */
+  @Test
+  void aCountWhoseScoringWouldNotFitTheHeapIsRefusedBeforeSampling() throws IOException {
+    Path yaml = dir.resolve("large.yaml");
+    Files.writeString(yaml, String.join("\n", "backend: reference", "seed: 2", "data:", "  image_shape: [3, 64, 64]",
+        "  train_size: 8", "  eval_size: 8", "model:", "  hidden: 4", "schedule:", "  num_train_timesteps: 10",
+        "training:", "  epochs: 1", "  batch_size: 8", "  image_log_every: 0", "sampling:", "  num_inference_steps: 3",
+        "output:", "  dir: " + dir.resolve("runs"), "  name: large", ""));
+    Result trained = CliTest.cli("train", "-c", yaml.toString(), "--no-samples");
+    assertEquals(0, trained.code(), trained.all());
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> CliTest.cli("eval", "--checkpoint", dir.resolve("runs/large").toString(), "--count", "50000"));
+    CliTest.assertBad(r, "diffusion: --count 50000: scoring 50000 samples of 3x64x64 images (12288 values each) "
+        + "against as many real images takes about 10.9 GB of Java heap in pixel space");
+    assertTrue(r.err().matches("(?s).*: score \\d+ or fewer, or give the JVM more heap \\(-Xmx\\); "
+        + "DIFFUSION_JAVA_OPTS=-Xmx\\d+g for ./diffusion\\R"), r.err());
+    assertFalse(r.all().contains("frechet"), "nothing scored: " + r.all());
+  }
+
   @Test
   void heapAdviceIsEnoughForTheRefusedCount() {
     long max = Runtime.getRuntime().maxMemory();
