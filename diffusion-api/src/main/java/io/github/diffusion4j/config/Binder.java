@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -98,8 +99,10 @@ final class Binder {
   }
 
   /**
-   * Adds a location to an error from a record: that of the first of its alternatives whose key the
-   * user wrote, else that of the nearest enclosing key that was written, else the source alone.
+   * Adds a location to an error from a record: that of the first of its alternatives whose key an override
+   * ({@code --set}) gave, else of the first whose key the user wrote, else that of the nearest enclosing key that
+   * was written, else the source alone. A clash between two keys that an override caused is the override's
+   * ({@code --set model.base_channels=30} against the file's {@code groups: 8} pointed at the file's groups line).
    */
   ConfigException locate(ConfigException e, Node.MapNode root) {
     if (e.located()) {
@@ -108,11 +111,20 @@ final class Binder {
     List<ConfigException> candidates = new ArrayList<>();
     candidates.add(e);
     candidates.addAll(e.alternatives());
+    ConfigException inFile = null;
+    Location inFileAt = null;
     for (ConfigException c : candidates) {
       Optional<Location> at = find(root, c.path(), false);
-      if (at.isPresent()) {
+      if (at.isPresent() && !Objects.equals(at.get().source(), source)) {
         return c.at(at.get());
       }
+      if (at.isPresent() && inFile == null) {
+        inFile = c;
+        inFileAt = at.get();
+      }
+    }
+    if (inFile != null) {
+      return inFile.at(inFileAt);
     }
     return e.at(find(root, e.path(), true).orElse(Location.of(source)));
   }

@@ -440,6 +440,27 @@ class ConfigErrorsTest {
         + "channel_mult 1 = 32 is not a multiple of 12", "model:\n  kind: unet\n  groups: 12\n");
   }
 
+  /**
+   * A clash between two keys that one {@code --set} caused points at that override, not at the other key's line in
+   * the file (base_channels=30 against the file's groups: 8 pointed at the file's groups line).
+   */
+  @Test
+  void aClashCausedByAnOverrideIsReportedAtTheOverride() {
+    String yaml = "model:\n  kind: unet\n  base_channels: 32\n  groups: 8\n";
+    ConfigException e = oneLine(assertThrows(ConfigException.class,
+        () -> ConfigLoader.loadString(yaml, "run.yaml", List.of("model.base_channels=30"))));
+    assertEquals("--set model.base_channels=30: model.base_channels: base_channels 30 x channel_mult 1 must be a "
+        + "multiple of groups (8)", e.getMessage());
+    // the other way round: the overridden groups is named, as it was already
+    e = oneLine(assertThrows(ConfigException.class,
+        () -> ConfigLoader.loadString(yaml, "run.yaml", List.of("model.groups=12"))));
+    assertEquals("--set model.groups=12: model.groups: must divide the channels of every level, but base_channels 32 "
+        + "x channel_mult 1 = 32 is not a multiple of 12", e.getMessage());
+    // both from the file: the preferred key, as before
+    assertError("run.yaml:4:3: model.groups: must divide the channels of every level, but base_channels 30 x "
+        + "channel_mult 1 = 30 is not a multiple of 8", "model:\n  kind: unet\n  base_channels: 30\n  groups: 8\n");
+  }
+
   // ---- combinations -------------------------------------------------------------------------------
 
   @Test
