@@ -75,11 +75,11 @@ class SizesTest {
   @Test
   void aRunThatNeedsMoreMemoryThanTheHeapNamesItsLargestPart() {
     DiffusionConfig c = ConfigLoader.loadString("data:\n  train_size: 1000000\n", "run.yaml");
-    // 1e6 images of 75 values, twice while they are generated: 600 MB
+    // 1e6 images of 75 values, generated into one array: 300 MB
     ConfigException e = assertThrows(ConfigException.class,
         () -> c.checkSizes(Shape.of(3, 5, 5), 1_000_000, 1000, 256L << 20));
     assertEquals("data.train_size", e.path());
-    assertTrue(e.detail().startsWith("the training set (1000000 images of 3x5x5) needs 572 MB of memory"), e.detail());
+    assertTrue(e.detail().startsWith("the training set (1000000 images of 3x5x5) needs 286 MB of memory"), e.detail());
     assertTrue(e.detail().contains("more than the 256 MB the Java heap may grow to"), e.detail());
     c.checkSizes(Shape.of(3, 5, 5), 1_000_000, 1000, 1L << 30);
     // a schedule of two billion steps is eight double arrays of 16 GB
