@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import picocli.CommandLine;
@@ -172,6 +171,7 @@ public final class DiffusionCli {
     DiffusionCli root = new DiffusionCli();
     CommandLine cl = new CommandLine(root);
     addExtensions(cl, err);
+    OptionalCommands.addStandIns(cl);
     cl.setColorScheme(CommandLine.Help.defaultColorScheme(ansi(System.getenv("TERM"))));
     cl.setOut(out);
     cl.setErr(err);
@@ -179,7 +179,7 @@ public final class DiffusionCli {
     cl.setParameterExceptionHandler((ex, a) -> {
       String missing = missingOptionalCommand(cl, args);
       if (missing != null) {
-        err.println("diffusion: '" + missing + "' needs " + OPTIONAL_COMMANDS.get(missing));
+        err.println("diffusion: '" + missing + "' needs " + OptionalCommands.NEEDS.get(missing));
         return BAD_INPUT;
       }
       err.println("diffusion: " + parameterError(ex));
@@ -221,13 +221,6 @@ public final class DiffusionCli {
   }
 
   /**
-   * The subcommands of optional modules, by name, and what to do when one is asked for but its module is not
-   * on the class path.
-   */
-  static final Map<String, String> OPTIONAL_COMMANDS = Map.of("spark", "the optional module diffusion-spark with "
-      + "Apache Spark on the class path; ./diffusion spark builds and runs it (docs/spark.md)");
-
-  /**
    * Adds the subcommands of the {@link CommandExtension}s on the class path. One that cannot be loaded (its
    * module's own dependencies missing) is reported in one line and left out; the other commands work.
    */
@@ -247,7 +240,7 @@ public final class DiffusionCli {
         }
       } catch (ServiceConfigurationError | LinkageError | RuntimeException e) {
         err.println("diffusion: warning: the optional command '" + name + "' cannot be loaded ("
-            + ErrorReporting.oneLine(String.valueOf(e.getMessage())) + "); it needs " + OPTIONAL_COMMANDS.getOrDefault(
+            + ErrorReporting.oneLine(String.valueOf(e.getMessage())) + "); it needs " + OptionalCommands.NEEDS.getOrDefault(
                 name, "its module's dependencies on the class path"));
       }
     }
@@ -257,7 +250,8 @@ public final class DiffusionCli {
   private static String missingOptionalCommand(CommandLine root, String[] args) {
     for (String a : args) {
       if (!a.startsWith("-")) {
-        return OPTIONAL_COMMANDS.containsKey(a) && !root.getSubcommands().containsKey(a) ? a : null;
+        CommandLine sub = root.getSubcommands().get(a);
+        return OptionalCommands.NEEDS.containsKey(a) && (sub == null || OptionalCommands.isStandIn(sub)) ? a : null;
       }
     }
     return null;

@@ -343,8 +343,8 @@ class CliTest {
    */
   @Test
   void noCommandNamesTheCommands() {
-    String commands = "Missing required subcommand: demo, train, sample, interpolate, eval, info, config, data, export "
-        + "or convert";
+    String commands = "Missing required subcommand: demo, train, sample, interpolate, eval, info, config, data, export, "
+        + "convert, spark or bench";
     assertBadWithHint(cli(), commands, "");
     assertBadWithHint(cli("--verbose"), commands, "");
   }

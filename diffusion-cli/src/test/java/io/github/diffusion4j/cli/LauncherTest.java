@@ -264,4 +264,37 @@ class LauncherTest {
     assertTrue(out.endsWith("built") && !out.contains("waiting"), out);
     assertEquals(List.of("build", "build"), Files.readAllLines(clone.resolve("builds.log")));
   }
+
+  /**
+   * The completion script ({@code diffusion generate-completion}, sourced in bash) completes what the launcher runs:
+   * after {@code spark}, the subcommands and options of diffusion-spark's commands, and after {@code bench}, the
+   * options of the benchmarks' program; it completed both to the main commands (train, sample, ...), which this
+   * jar alone has. The top-level help lists them too.
+   */
+  @Test
+  void completionAndHelpCoverTheCommandsTheLauncherRunsFromOtherModules() throws Exception {
+    Path script = Files.writeString(dir.resolve("completion.bash"), CliTest.cli("generate-completion").out());
+    String out = withFunctions(List.of("script_dir"), String.join("\n", "source \"$2\"",
+        "compopt() { :; } # bash's, which works only while bash itself completes",
+        "complete_at() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE};",
+        "  COMPREPLY=(); local w=\"${COMP_WORDS[COMP_CWORD]}\" before=\"${COMP_WORDS[COMP_CWORD - 1]}\";",
+        "  _complete_diffusion diffusion \"$w\" \"$before\";",
+        "  echo \"$1 ${*:2}: ${COMPREPLY[*]}\"; }",
+        "complete_at diffusion spark ''", "complete_at diffusion spark sample --",
+        "complete_at diffusion spark sample --checkpoint \"${2%.bash}\"", "complete_at diffusion bench --",
+        "complete_at diffusion ''"),
+        null, script.toString());
+    List<String> lines = out.lines().toList();
+    assertEquals(5, lines.size(), out);
+    List<String> spark = List.of(lines.get(0).split(": ", 2)[1].split(" "));
+    assertTrue(spark.contains("sample") && spark.contains("eval") && !spark.contains("train"), out);
+    String sample = lines.get(1);
+    assertTrue(sample.contains("--master") && sample.contains("--count") && !sample.contains("--bundled"), out);
+    assertTrue(lines.get(2).contains(script.getFileName().toString()), "a file name: " + out);
+    assertTrue(lines.get(3).contains("--train-steps") && lines.get(3).contains("--backend")
+        && !lines.get(3).contains("--bundled"), out);
+    assertTrue(lines.get(4).contains("spark") && lines.get(4).contains("bench"), out);
+    String help = CliTest.cli("--help").out();
+    assertTrue(help.contains("  spark ") && help.contains("  bench "), help);
+  }
 }

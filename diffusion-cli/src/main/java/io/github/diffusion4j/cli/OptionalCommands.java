@@ -1,0 +1,205 @@
+package io.github.diffusion4j.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * The commands that the launcher {@code ./diffusion} runs from other modules: {@code spark} (diffusion-spark, with
+ * Apache Spark on the class path) and {@code bench} (the module benchmarks). This jar has neither, so its help and
+ * its completion script ({@code generate-completion}) know them by a description of their commands and options
+ * kept beside this class ({@code optional-commands/NAME.tsv}), from which a stand-in command is built. The
+ * description is written from the real commands' picocli classes by a test of their module
+ * ({@link #staleDescription}), which fails while it differs: those classes stay the one source of the options.
+ * Run here (the jar without the module), a stand-in says what the command needs.
+ */
+public final class OptionalCommands {
+  /** The optional commands, by name, and what each needs when it is asked for without its module. */
+  static final Map<String, String> NEEDS = needs();
+
+  /** The system property that makes {@link #staleDescription} rewrite the description instead of failing. */
+  public static final String REGENERATE = "diffusion4j.regenerate";
+
+  private OptionalCommands() {}
+
+  private static Map<String, String> needs() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("spark", "the optional module diffusion-spark with Apache Spark on the class path; ./diffusion spark builds "
+        + "and runs it (docs/spark.md)");
+    m.put("bench", "the module benchmarks, a program of its own; ./diffusion bench builds and runs it "
+        + "(docs/benchmarks.md)");
+    return Map.copyOf(m);
+  }
+
+  /** What a stand-in runs: the one-line error that the command needs its module. */
+  static final class StandIn implements Runnable {
+    private final String name;
+
+    StandIn(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public void run() {
+      throw new BadInputException("'" + name + "' needs " + NEEDS.get(name));
+    }
+  }
+
+  /**
+   * Whether a subcommand is a stand-in (its module is not on the class path).
+   *
+   * @param cl the subcommand
+   * @return true for a stand-in
+   */
+  static boolean isStandIn(CommandLine cl) {
+    return cl.getCommandSpec().userObject() instanceof StandIn;
+  }
+
+  /**
+   * Adds a stand-in for each optional command the root does not have (spark, then bench).
+   *
+   * @param root the root command
+   */
+  static void addStandIns(CommandLine root) {
+    for (String name : List.of("spark", "bench")) {
+      if (!root.getSubcommands().containsKey(name)) {
+        java.util.Set<String> inherited = new java.util.HashSet<>();
+        root.getCommandSpec().options().stream().filter(o -> o.inherited() || o.scopeType()
+            == CommandLine.ScopeType.INHERIT).forEach(o -> inherited.addAll(List.of(o.names())));
+        root.addSubcommand(name, standIn(name, inherited));
+      }
+    }
+  }
+
+  /**
+   * The stand-in for {@code name}, from its description, without the options named in {@code inherited} (which the
+   * root gives every subcommand: {@code --verbose}, which bench declares as well).
+   */
+  static CommandLine standIn(String name, java.util.Set<String> inherited) {
+    String text;
+    try (InputStream in = OptionalCommands.class.getResourceAsStream("optional-commands/" + name + ".tsv")) {
+      if (in == null) {
+        throw new IllegalStateException("no description of the optional command '" + name + "' in the jar");
+      }
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Map<String, CommandLine> commands = new LinkedHashMap<>();
+    for (String line : text.split("\n")) {
+      if (line.isBlank() || line.startsWith("#")) {
+        continue;
+      }
+      String[] f = line.split("\t", -1);
+      if (f[0].equals("command")) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(new StandIn(name));
+        spec.usageMessage().description(f[2]);
+        CommandLine cl = new CommandLine(spec);
+        String path = f[1];
+        int space = path.lastIndexOf(' ');
+        if (space >= 0) {
+          commands.get(path.substring(0, space)).addSubcommand(path.substring(space + 1), cl);
+        }
+        commands.put(path, cl);
+      } else {
+        if (Arrays.stream(f[2].split(",")).anyMatch(inherited::contains)) {
+          continue;
+        }
+        OptionSpec.Builder o = OptionSpec.builder(f[2].split(","));
+        if (!f[3].isEmpty()) {
+          o.paramLabel(f[3]);
+        }
+        switch (f[4]) {
+          case "flag" -> o.type(boolean.class).arity("0");
+          case "file" -> o.type(Path.class);
+          default -> o.type(String.class);
+        }
+        if (!f[5].isEmpty()) {
+          o.completionCandidates(Arrays.asList(f[5].split(",")));
+        }
+        commands.get(f[1]).getCommandSpec().addOption(o.build());
+      }
+    }
+    return commands.get(name);
+  }
+
+  /**
+   * The description of a command tree, as the stand-ins read it: a line per command ({@code command}, its path,
+   * the first line of its description) and per option ({@code option}, the command's path, the option's names, its
+   * value's label, {@code flag}, {@code file} or {@code value}, and the values it completes to).
+   *
+   * @param name the command's name on the {@code diffusion} command line
+   * @param real the real command
+   * @return the text
+   */
+  public static String describe(String name, CommandLine real) {
+    StringBuilder out = new StringBuilder("# written from the picocli classes of '" + name + "' by a test of their "
+        + "module (" + REGENERATE + "=true rewrites it); do not edit\n");
+    describe(name, real, out);
+    return out.toString();
+  }
+
+  private static void describe(String path, CommandLine cl, StringBuilder out) {
+    CommandSpec spec = cl.getCommandSpec();
+    String[] description = spec.usageMessage().description();
+    out.append("command\t").append(path).append('\t').append(description.length == 0 ? "" : oneField(description[0]))
+        .append('\n');
+    for (OptionSpec o : spec.options()) {
+      if (o.hidden()) {
+        continue;
+      }
+      boolean flag = o.arity().max() == 0;
+      Class<?> type = o.type();
+      String kind = flag ? "flag" : type == Path.class || type == java.io.File.class ? "file" : "value";
+      List<String> candidates = new ArrayList<>();
+      if (!flag && o.completionCandidates() != null) {
+        o.completionCandidates().forEach(candidates::add);
+      }
+      out.append("option\t").append(path).append('\t').append(String.join(",", o.names())).append('\t')
+          .append(flag ? "" : oneField(o.paramLabel())).append('\t').append(kind).append('\t')
+          .append(String.join(",", candidates)).append('\n');
+    }
+    for (Map.Entry<String, CommandLine> sub : cl.getSubcommands().entrySet()) {
+      if (sub.getValue().getCommandSpec().parent() == spec && sub.getKey().equals(sub.getValue().getCommandName())) {
+        describe(path + " " + sub.getKey(), sub.getValue(), out);
+      }
+    }
+  }
+
+  private static String oneField(String s) {
+    return s.replaceAll("[\t\r\n]+", " ").strip();
+  }
+
+  /**
+   * Compares the description of a real command with the one in this module's sources, for the tests of the
+   * command's module; with the system property {@link #REGENERATE} set to true, rewrites it instead.
+   *
+   * @param name the command's name on the {@code diffusion} command line
+   * @param real the real command
+   * @param cliModule the folder of the module diffusion-cli
+   * @return what is wrong, if the description in the sources is not the real command's
+   * @throws IOException if the description cannot be read or written
+   */
+  public static Optional<String> staleDescription(String name, CommandLine real, Path cliModule) throws IOException {
+    Path file = cliModule.resolve("src/main/resources/io/github/diffusion4j/cli/optional-commands/" + name + ".tsv");
+    String want = describe(name, real);
+    if (Boolean.getBoolean(REGENERATE)) {
+      Files.writeString(file, want, StandardCharsets.UTF_8);
+    }
+    String have = Files.isRegularFile(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+    return have.equals(want) ? Optional.empty() : Optional.of(file + " does not describe the command '" + name
+        + "' of this module; rerun this test with -D" + REGENERATE + "=true to rewrite it. Expected:\n" + want);
+  }
+}
