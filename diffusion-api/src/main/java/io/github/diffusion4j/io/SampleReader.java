@@ -52,11 +52,16 @@ public final class SampleReader implements AutoCloseable {
    * @param imageShape the {@code [C, H, W]} its images must have
    * @return the open file; close it when done
    * @throws IllegalArgumentException in one line naming the file, what was found and what is allowed: a missing or
-   *     unreadable file, another extension, another dtype or layout, another image shape, a file shorter or longer
-   *     than its header says
+   *     unreadable file, a folder (a folder of diffusion spark sample's shards is named as such), another extension,
+   *     another dtype or layout, another image shape, a file shorter or longer than its header says
    * @throws UncheckedIOException naming the file if it cannot be read
    */
   public static SampleReader open(Path file, Shape imageShape) {
+    if (java.nio.file.Files.isDirectory(file)) {
+      throw new IllegalArgumentException(file + ": a folder, not a samples file; give the .npy or .safetensors file "
+          + "diffusion sample --out wrote (diffusion spark eval --samples DIR scores the folder diffusion spark sample "
+          + "wrote)");
+    }
     SampleWriter.Format format = SampleWriter.Format.of(file).orElseThrow(() -> new IllegalArgumentException(
         file + ": not a samples file; give the .npy or .safetensors file diffusion sample --out wrote"));
     String problem = FileProblems.ofReading(file).orElse(null);

@@ -83,6 +83,16 @@ class SampleReaderTest {
   }
 
   @Test
+  void aFolderIsRefusedNamingTheCommandThatScoresOne() throws IOException {
+    // a folder of shards (diffusion spark sample's output) given where a file goes: it said "not a samples file"
+    Path shards = Files.createDirectories(dir.resolve("spark-out"));
+    assertEquals(shards + ": a folder, not a samples file; give the .npy or .safetensors file diffusion sample --out "
+        + "wrote (diffusion spark eval --samples DIR scores the folder diffusion spark sample wrote)", refused(shards));
+    Path named = Files.createDirectories(dir.resolve("folder.npy"));
+    assertTrue(refused(named).startsWith(named + ": a folder, not a samples file;"), refused(named));
+  }
+
+  @Test
   void otherLayoutsAreRefusedNamingTheFileWhatWasFoundAndWhatIsAllowed() throws IOException {
     Path npy = written("a.npy", 4);
     Path st = written("a.safetensors", 4);

@@ -140,5 +140,9 @@ class EvalSamplesTest {
     Path png = dir.resolve("s.png");
     assertBad(cli("eval", "--checkpoint", run, "--samples", png.toString()),
         "--samples " + png + ": not a samples file; give the .npy or .safetensors file");
+    Path shards = Files.createDirectories(dir.resolve("spark-out"));
+    assertBad(cli("eval", "--checkpoint", run, "--samples", shards.toString()),
+        "--samples " + shards + ": a folder, not a samples file; give the .npy or .safetensors file diffusion sample "
+            + "--out wrote (diffusion spark eval --samples DIR scores the folder diffusion spark sample wrote)");
   }
 }

@@ -104,7 +104,8 @@ final class SparkEvalCommand implements Callable<Integer> {
             "--ship"), sampling.overrides, samples, "in the shards its manifest.json lists");
     if (!java.nio.file.Files.isDirectory(samples)) {
       throw new BadInputException("--samples " + samples + ": " + (java.nio.file.Files.exists(samples) ? "not a folder"
-          : "no such folder") + "; give the output folder of diffusion spark sample (its manifest.json and shards)");
+          : "no such folder") + "; give the output folder of diffusion spark sample (its manifest.json and shards; "
+          + "diffusion eval --samples FILE scores the file diffusion sample --out wrote)");
     }
     SampleManifest manifest;
     try {

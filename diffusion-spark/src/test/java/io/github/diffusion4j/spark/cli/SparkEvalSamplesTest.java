@@ -66,7 +66,7 @@ class SparkEvalSamplesTest {
   }
 
   @Test
-  void samplingOptionsAndTooManyAreRefused() {
+  void samplingOptionsAndTooManyAreRefused() throws IOException {
     String s = shards.toString();
     String m = SparkTestSupport.MASTER;
     for (String[] o : new String[][] {{"--sampler", "ddim"}, {"--steps", "3"}, {"--seed", "4"}, {"--partitions", "2"},
@@ -79,6 +79,11 @@ class SparkEvalSamplesTest {
     Path none = dir.resolve("none");
     assertBad(cli("spark", "eval", "--checkpoint", run, "--samples", none.toString(), "--master", m),
         "--samples " + none + ": no such folder; give the output folder of diffusion spark sample");
+    // the file diffusion sample --out wrote is diffusion eval's to score: said "not a folder" without naming it
+    Path file = Files.write(dir.resolve("samples.npy"), new byte[] {1});
+    assertBad(cli("spark", "eval", "--checkpoint", run, "--samples", file.toString(), "--master", m),
+        "--samples " + file + ": not a folder; give the output folder of diffusion spark sample (its manifest.json "
+            + "and shards; diffusion eval --samples FILE scores the file diffusion sample --out wrote)");
     Path empty = dir.resolve("empty");
     assertTrue(empty.toFile().mkdirs());
     assertBad(cli("spark", "eval", "--checkpoint", run, "--samples", empty.toString(), "--master", m),
