@@ -601,8 +601,8 @@ public final class Diffusion implements AutoCloseable {
         for (int i = 0; i < n; i++) {
           long sample = request.firstSample() + first + i;
           float[] picture = images.apply(sample);
-          copy("images", "image", sample, picture, x0, i, k, request.imageShape().toString());
-          checkPicture(sample, picture, request.imageShape());
+          copy("images: sample " + sample + "'s image", picture, x0, i, k, request.imageShape());
+          checkPicture("images: sample " + sample, picture, request.imageShape());
         }
         long at = first;
         try (TensorScope s = b.tensors().openScope()) {
@@ -688,9 +688,9 @@ public final class Diffusion implements AutoCloseable {
         for (int i = 0; i < n; i++) {
           long sample = request.firstSample() + first + i;
           float[] picture = images.apply(sample);
-          copy("images", "image", sample, picture, x0, i, k, shape.toString());
-          checkPicture(sample, picture, shape);
-          copy("masks", "mask", sample, masks.apply(sample), m, i, hw, "[" + shape.dim(1) + ", " + shape.dim(2) + "]");
+          copy("images: sample " + sample + "'s image", picture, x0, i, k, shape);
+          checkPicture("images: sample " + sample, picture, shape);
+          copy("masks: sample " + sample + "'s mask", masks.apply(sample), m, i, hw, Shape.of(shape.dim(1), shape.dim(2)));
         }
         SamplingRequest part = request.slice(request.firstSample() + first, n);
         io.github.diffusion4j.sampling.Inpainting fill =
@@ -734,8 +734,8 @@ public final class Diffusion implements AutoCloseable {
     int k = image.size();
     float[] x0 = new float[Shape.batchOf(pictures.length, image).size()];
     for (int i = 0; i < pictures.length; i++) {
-      copy("pictures", "picture", i, pictures[i], x0, i, k, image.toString());
-      checkPicture(i, pictures[i], image);
+      copy("pictures: picture " + i, pictures[i], x0, i, k, image);
+      checkPicture("pictures: picture " + i, pictures[i], image);
     }
     float[][] latents = new float[pictures.length][];
     holding(model, walked -> {
@@ -791,25 +791,28 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
-  /** Copies one sample's values into place, or names the sample whose values are not of the shape. */
-  private static void copy(String what, String noun, long sample, float[] values, float[] dst, int i, int size,
-      String shape) {
+  /**
+   * Copies one sample's values into place at {@code i * size}, or names them ({@code which}, e.g. {@code "images:
+   * sample 5's image"}) where they are not of the shape.
+   */
+  private static void copy(String which, float[] values, float[] dst, int i, int size, Shape shape) {
     if (values == null || values.length != size) {
-      throw new IllegalArgumentException(what + ": sample " + sample + "'s " + noun + " has " + (values == null ? "no values"
-          : values.length + " values") + ", expected " + size + " (" + shape + ")");
+      throw new IllegalArgumentException(which + " has " + (values == null ? "no values" : values.length + " values")
+          + ", expected " + size + " (" + shape + ")");
     }
     System.arraycopy(values, 0, dst, i * size, size);
   }
 
   /**
-   * Refuses a picture value outside the model's range {@code [-1, 1]} (or NaN), naming its sample, channel and pixel:
+   * Refuses a picture value outside the model's range {@code [-1, 1]} (or NaN), naming the picture ({@code which},
+   * e.g. {@code "images: sample 5"}), the value's channel and pixel:
    * another tool's {@code 0..255} or a NaN was noised and sampled, into garbage or into NaN said as a diverged model.
    */
-  private static void checkPicture(long sample, float[] picture, Shape shape) {
+  private static void checkPicture(String which, float[] picture, Shape shape) {
     int hw = shape.rank() == 3 ? shape.dim(1) * shape.dim(2) : shape.size();
     for (int j = 0; j < picture.length; j++) {
       if (!(picture[j] >= -1 && picture[j] <= 1)) {
-        throw new IllegalArgumentException("images: sample " + sample + ", value " + j + " (channel " + j / hw
+        throw new IllegalArgumentException(which + ", value " + j + " (channel " + j / hw
             + ", pixel " + j % hw + ") is " + picture[j] + "; a picture's values are in [-1, 1] (level v of 255 is "
             + "v / 255 * 2 - 1, as ImageFit.read gives them)");
       }

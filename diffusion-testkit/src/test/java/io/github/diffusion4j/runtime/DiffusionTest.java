@@ -305,12 +305,12 @@ class DiffusionTest {
 
       assertEquals("pictures: none given; give the pictures to invert",
           assertThrows(IllegalArgumentException.class, () -> d.invert(m)).getMessage());
-      assertEquals("pictures: sample 1's picture has 3 values, expected 75 ([3, 5, 5])",
+      assertEquals("pictures: picture 1 has 3 values, expected 75 ([3, 5, 5])",
           assertThrows(IllegalArgumentException.class, () -> d.invert(m, a, new float[3])).getMessage());
       float[] levels = a.clone();
       levels[4] = 255;
       assertTrue(assertThrows(IllegalArgumentException.class, () -> d.invert(m, a, levels)).getMessage()
-          .startsWith("images: sample 1, value 4 (channel 0, pixel 4) is 255.0; a picture's values are in [-1, 1]"));
+          .startsWith("pictures: picture 1, value 4 (channel 0, pixel 4) is 255.0; a picture's values are in [-1, 1]"));
       assertTrue(assertThrows(IllegalArgumentException.class, () -> d.interpolate(m, a, b, 1, SamplingListener.NONE))
           .getMessage().startsWith("interpolation needs at least 2 points, got 1"));
     }
