@@ -63,6 +63,56 @@ class ErrorReportingTest {
   }
 
   /**
+   * JavaCPP's limits on the nd4j backend's native memory, reached (a U-Net batch of 2,048 under -Xmx512m: resident
+   * 2205M over maxPhysicalBytes 2048M) are said as native memory, not as the heap, with the limit that was reached,
+   * twice its value and the -Xmx this JVM has (DIFFUSION_JAVA_OPTS replaces the launcher's). The errors are built as
+   * JavaCPP 1.5.7 builds them: a pointer's "Cannot allocate" whose cause is Pointer's refusal at a limit.
+   */
+  @Test
+  void javacppsLimitsAreSaidAsNativeMemoryWithThePropertyThatRaisesThem() {
+    String xmx = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(a -> a.startsWith("-Xmx")).reduce((a, b) -> b)
+        .orElse("-Xmx" + (Runtime.getRuntime().maxMemory() >> 20) + "m");
+    OutOfMemoryError physical = new OutOfMemoryError("Cannot allocate new LongPointer(1): totalBytes = 0, "
+        + "physicalBytes = 2205M");
+    physical.initCause(new OutOfMemoryError("Physical memory usage is too high: physicalBytes (2205M) > "
+        + "maxPhysicalBytes (2048M)"));
+    String said = shown(new IllegalStateException("training step", physical));
+    assertEquals("out of native memory (the backend's arrays, outside the Java heap: the process's resident memory, "
+        + "heap included, was 2205M, over its limit org.bytedeco.javacpp.maxPhysicalBytes of 2048M; JavaCPP's limits "
+        + "follow -Xmx unless set, and this JVM has " + xmx + "): raise the limit (DIFFUSION_JAVA_OPTS=\"" + xmx
+        + " -Dorg.bytedeco.javacpp.maxPhysicalBytes=4g\" for ./diffusion, where the machine has the memory) or use "
+        + "less: a lower -Ddiffusion4j.nd4j.passMemoryMb (MiB per pass of a batch, 2048 unless set) or a smaller "
+        + "training.batch_size", said);
+    assertFalse(said.contains("heap of at most"), said);
+
+    OutOfMemoryError bytes = new OutOfMemoryError("Cannot allocate new FloatPointer(1048576): totalBytes = 510M, "
+        + "physicalBytes = 700M");
+    bytes.initCause(new OutOfMemoryError("Failed to allocate memory within limits: totalBytes (510M) + size (4M) > "
+        + "maxBytes (512M)"));
+    assertTrue(shown(bytes).contains("its native arrays held 510M and needed 4M more, over its limit "
+        + "org.bytedeco.javacpp.maxBytes of 512M;"), shown(bytes));
+    assertTrue(shown(bytes).contains(xmx + " -Dorg.bytedeco.javacpp.maxBytes=1g\""), shown(bytes));
+
+    // the system's allocator refused it (no JavaCPP limit reached): none of its properties would help
+    OutOfMemoryError malloc = new OutOfMemoryError("Cannot allocate new FloatPointer(4): totalBytes = 1M, "
+        + "physicalBytes = 90M");
+    malloc.initCause(new OutOfMemoryError("Native allocator returned address == 0"));
+    assertTrue(shown(malloc).startsWith("out of native memory (the backend's arrays, outside the Java heap: Cannot "
+        + "allocate new FloatPointer(4)"), shown(malloc));
+    assertTrue(shown(malloc).contains("the system refused it"), shown(malloc));
+    assertFalse(shown(malloc).contains("org.bytedeco"), shown(malloc)); // no JavaCPP limit to raise
+
+    // JavaCPP writes sizes in bytes, K, M, G, T
+    assertEquals("4g", ErrorReporting.twice("2048M"));
+    assertEquals("2g", ErrorReporting.twice("1G"));
+    assertEquals("1m", ErrorReporting.twice("12345"));
+    assertEquals("200m", ErrorReporting.twice("102400K"));
+    // the heap's own is still the heap's
+    assertTrue(shown(new OutOfMemoryError("Java heap space")).contains("with a heap of at most"));
+  }
+
+  /**
    * A class or native library that cannot be linked, thrown out of a command, says so in one line; one that a library
    * caught and explained (a backend whose native engine does not load) keeps that explanation.
    */
