@@ -79,14 +79,16 @@ final class TrainCommand implements Callable<Integer> {
       }
       DataConsole.print(out, data, 5);
       // a new run's folder is made at the end of its start: one killed meanwhile holds no checkpoint, which a plain
-      // train takes (a resumed run's checkpoints are only read)
+      // train takes (a resumed run's checkpoints are only read), and says it takes (a run that failed at its first
+      // step, out of memory, left its config.yaml and log, which were taken without a word)
+      boolean takenAgain = !resume && Files.exists(folder.config());
       try (TrainingRun run = guard.load(out, resume ? notResumed(folder) : notStarted(folder),
           () -> resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder))) {
         if (run == null) {
           return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
         }
         guard.nowTraining(run::requestStop);
-        out.println("run folder: " + folder.root().toAbsolutePath());
+        out.println("run folder: " + folder.root().toAbsolutePath() + (takenAgain ? " (" + TAKEN_AGAIN + ")" : ""));
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
         TrainingSummary s = runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);
@@ -109,6 +111,13 @@ final class TrainCommand implements Callable<Integer> {
     }
     return DiffusionCli.OK;
   }
+
+  /**
+   * Said of a run folder a plain {@code train} takes again: one that holds a run's configuration and no checkpoint
+   * (the start refuses one that holds checkpoints), left by a run killed or failed before its first checkpoint.
+   */
+  static final String TAKEN_AGAIN = "it held no checkpoint, left by a run that stopped before its first: taken again, "
+      + "its log started anew";
 
   /** What a signal while {@code train} or {@code demo} opens its configuration leaves. */
   static final String NOTHING_TOUCHED = "nothing was trained; no run folder was made or changed";

@@ -312,6 +312,46 @@ class ReliabilityCliTest {
     assertTrue(ChildCli.read(log).contains("\"sample_count\": 300000"), ChildCli.read(log));
   }
 
+  /**
+   * The nd4j backend's arrays are native memory under JavaCPP's limits, which follow -Xmx unless set: a U-Net batch
+   * of 1,024 under -Xmx256m and org.bytedeco.javacpp.maxPhysicalBytes=600m (its start takes about 150-250 MB here)
+   * reaches the limit at its first step. It is said as native memory, with the property that raises it and the heap
+   * the JVM has (it was "out of memory ... with a heap of at most 256 MB; give the JVM more (-Xmx1g)", which raises
+   * nothing that ran out); the folder it leaves (its config.yaml and log, no checkpoint) is taken again by a plain
+   * train, which says so (it took it without a word).
+   */
+  @Test
+  void nativeMemoryOfTheBackendIsToldFromTheHeapAndItsFolderIsSaidWhenTakenAgain() throws Exception {
+    Path config = dir.resolve("native.yaml");
+    Files.writeString(config, String.join("\n", "backend: nd4j", "seed: 1", "threads: 1", "data:",
+        "  image_shape: [1, 28, 28]", "  train_size: 1024", "  eval_size: 0", "model:", "  kind: unet",
+        "  base_channels: 32", "  channel_mult: [1, 2, 2]", "  num_res_blocks: 1", "  attention: true", "  groups: 8",
+        "training:", "  epochs: 1", "  batch_size: 1024", "  image_log_every: 0", "output:",
+        "  dir: " + dir.resolve("runs"), "  name: native", ""));
+    Path log = dir.resolve("native.log");
+    ProcessBuilder pb = ChildCli.builder("256m", dir, log, "train", "-c", config.toString(), "--no-samples");
+    pb.command().add(pb.command().indexOf("-Xmx256m") + 1, "-Dorg.bytedeco.javacpp.maxPhysicalBytes=600m");
+    Process p = pb.start();
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "timed out");
+    String said = ChildCli.read(log);
+    assertEquals(1, p.exitValue(), said);
+    String last = said.strip().lines().reduce((a, b) -> b).orElse("");
+    assertTrue(last.startsWith("diffusion: out of native memory (the backend's arrays, outside the Java heap: the "
+        + "process's resident memory, heap included, was "), said);
+    assertTrue(last.contains("over its limit org.bytedeco.javacpp.maxPhysicalBytes of 600M; JavaCPP's limits follow "
+        + "-Xmx unless set, and this JVM has -Xmx256m): raise the limit (DIFFUSION_JAVA_OPTS=\"-Xmx256m "
+        + "-Dorg.bytedeco.javacpp.maxPhysicalBytes=1200m\" for ./diffusion"), said);
+    assertFalse(said.contains("heap of at most"), said);
+    Path folder = dir.resolve("runs/native");
+    assertTrue(Files.exists(folder.resolve("config.yaml")), "failed at its first step, not at its start: " + said);
+    CliTest.Result again = CliTest.cli("train", "-c", config.toString(), "--no-samples", "--set",
+        "data.train_size=4", "--set", "training.batch_size=4");
+    assertEquals(0, again.code(), again.all());
+    assertTrue(again.out().lines().anyMatch(l -> l.equals("run folder: " + folder.toAbsolutePath() + " ("
+        + TrainCommand.TAKEN_AGAIN + ")")), again.out());
+    assertTrue(Files.exists(folder.resolve("checkpoints/step-00000001/model.safetensors")), again.all());
+  }
+
   @Test
   void aGridOfMoreImagesThanCanBeShownIsRefusedBeforeSampling() {
     CliTest.Result r = CliTest.cli("sample", "--checkpoint", run.toString(), "--count", "2000000", "--out",
