@@ -848,8 +848,9 @@ public final class Diffusion implements AutoCloseable {
    * checkpoint's {@code config.yaml}) describes the configured network (its weights are read when the run
    * starts). Settings
    * given without effect ({@link LoadedConfig#ineffectiveSettings()}) are logged as warnings.
-   * {@code diffusion config --check} runs it, and
-   * {@link TrainingRun} runs it before it creates anything.
+   * {@code diffusion config --check} runs it, {@code diffusion train} before it prepares the data
+   * ({@link TrainingRun#check}), and {@link TrainingRun} before it creates anything; once it has passed, this
+   * {@code Diffusion} does not make it again (nor log its warnings again).
    *
    * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
    */
@@ -859,7 +860,10 @@ public final class Diffusion implements AutoCloseable {
 
   /** {@link #check()}; {@code training.init_from} is checked only for a new run (a resumed one does not read it). */
   void check(boolean newRun) {
-    Session.get(session.backendProvider);
+    if (passed.get() >= (newRun ? 2 : 1)) {
+      return; // checked before (train checks before it prepares the data, the run when it starts): said once
+    }
+    checkBackend();
     DataSets.Plan plan = Session.get(session.dataPlan);
     DataSets.checkSizes(loaded, plan, Runtime.getRuntime().maxMemory());
     Session.get(session.dataLoader).checkListing();
@@ -886,12 +890,28 @@ public final class Diffusion implements AutoCloseable {
     if (newRun) {
       config().training().initFrom().ifPresent(from -> InitialWeights.check(this, from));
     }
+    passed.accumulateAndGet(newRun ? 2 : 1, Math::max);
     for (String ineffective : loaded.ineffectiveSettings()) { // once every check passed: warnings, not errors
       org.slf4j.LoggerFactory.getLogger(Diffusion.class).warn(ineffective);
     }
     if (plan.trainImages() > 0) { // else the images are counted as they are loaded: warnWarmupBeyondLoadedRun
       warmupBeyondRun(plan.trainImages()).ifPresent(org.slf4j.LoggerFactory.getLogger(Diffusion.class)::warn);
     }
+  }
+
+  /**
+   * The widest check that passed: 0 none, 1 {@code check(false)}, 2 {@code check(true)} (which includes it). A check
+   * that passed is not made again, nor its warnings logged again: the configuration does not change, and the files
+   * it reads are read again when the run loads them.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger passed = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * Refuses a backend name that no provider on the class path registers, without loading the backend: for checks
+   * before anything is loaded ({@link #check()}, a checkpoint's configuration before its weights are read).
+   */
+  void checkBackend() {
+    Session.get(session.backendProvider);
   }
 
   /**

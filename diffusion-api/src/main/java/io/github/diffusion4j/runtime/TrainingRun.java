@@ -99,8 +99,7 @@ public final class TrainingRun implements AutoCloseable {
    * @throws FolderLock.FolderInUseException if another process holds the folder
    */
   public static TrainingRun start(Diffusion diffusion, RunFolder folder) {
-    diffusion.check();
-    checkFolder(folder, false); // a user's mistake: said before the data is built
+    check(diffusion, folder, false); // said before the data is built
     diffusion.trainingData();
     diffusion.evalData();
     boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
@@ -134,6 +133,24 @@ public final class TrainingRun implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * Every check that {@link #start} ({@code resume} false) and {@link #resume} ({@code resume} true) make before
+   * anything is loaded, for a caller that prepares something costly first (the command line builds a folder's image
+   * cache, for minutes): the configuration's ({@link Diffusion#check()}: a backend or sampler name no provider
+   * registers, data that does not fit, ...; a resumed run's {@code training.init_from} is not read, as its weights
+   * are its checkpoint's), then the folder's ({@link #checkFolder}).
+   *
+   * @param diffusion the configuration
+   * @param folder the run folder
+   * @param resume whether the run is to be resumed
+   * @throws io.github.diffusion4j.config.ConfigException located at the key at fault
+   * @throws io.github.diffusion4j.io.CheckpointException if the folder is refused
+   */
+  public static void check(Diffusion diffusion, RunFolder folder, boolean resume) {
+    diffusion.check(!resume);
+    checkFolder(folder, resume); // a user's mistake
   }
 
   /**
@@ -171,8 +188,7 @@ public final class TrainingRun implements AutoCloseable {
    * @throws FolderLock.FolderInUseException if another process holds the folder
    */
   public static TrainingRun resume(Diffusion diffusion, RunFolder folder) {
-    diffusion.check(false); // its weights are its checkpoint's: training.init_from is not read, nor need be there
-    checkFolder(folder, true);
+    check(diffusion, folder, true);
     FolderLock lock = FolderLock.acquire(folder.root(), OWNER);
     TrainableModel model = null;
     try {

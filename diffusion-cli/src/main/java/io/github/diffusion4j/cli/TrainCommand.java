@@ -72,7 +72,9 @@ final class TrainCommand implements Callable<Integer> {
       if (!noSamples) {
         checkDrawable(d, "train --no-samples does not");
       }
-      TrainingRun.checkFolder(folder, resume); // before the data is prepared (a folder's cache: minutes)
+      // everything the run refuses without work (a backend name no provider registers, a full folder) is refused
+      // before the data is prepared (a folder's cache: minutes)
+      TrainingRun.check(d, folder, resume);
       DataReport data = DataConsole.prepare(d, out, "nothing was trained (the data was being prepared)", guard);
       if (data == null) {
         return DiffusionCli.FAILURE;

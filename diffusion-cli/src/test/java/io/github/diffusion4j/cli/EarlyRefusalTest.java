@@ -1,0 +1,84 @@
+package io.github.diffusion4j.cli;
+
+import static io.github.diffusion4j.cli.CliTest.assertBad;
+import static io.github.diffusion4j.cli.CliTest.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.diffusion4j.cli.CliTest.Result;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a command can refuse without work is refused before the work: {@code train} before it prepares the data (a
+ * folder's image cache takes minutes), {@code sample}, {@code eval} and {@code interpolate} before they read the
+ * checkpoint's weights (seconds for a large model). The work not done is seen by what it would have said: the data's
+ * lines, or a damaged weights file's error, which a read of the weights reports.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EarlyRefusalTest {
+  @TempDir
+  static Path dir;
+
+  private Path yaml;
+  private Path damaged;
+
+  @BeforeAll
+  void trainAndDamage() throws IOException {
+    yaml = dir.resolve("tiny.yaml");
+    Files.writeString(yaml, CliTest.TINY.replace("  epochs: 2", "  epochs: 1"));
+    Result r = cli("train", "-c", yaml.toString(), "--no-samples", "--set", "output.dir=" + dir.resolve("runs"));
+    assertEquals(0, r.code(), r.all());
+    // a copy whose weights are cut short: any read of them fails, naming the file
+    damaged = dir.resolve("damaged");
+    Path run = dir.resolve("runs/tiny");
+    try (Stream<Path> all = Files.walk(run)) {
+      for (Path p : all.toList()) {
+        Path to = damaged.resolve(run.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(p, to);
+        }
+      }
+    }
+    try (Stream<Path> all = Files.walk(damaged)) {
+      for (Path p : all.filter(p -> p.getFileName().toString().equals("model.safetensors")).toList()) {
+        try (FileChannel c = FileChannel.open(p, StandardOpenOption.WRITE)) {
+          c.truncate(100);
+        }
+      }
+    }
+    assertBad(cli("sample", "--checkpoint", damaged.toString(), "--out", dir.resolve("x.npy").toString()),
+        "model.safetensors");
+  }
+
+  @Test
+  void trainRefusesAnUnknownBackendBeforeItPreparesTheData() throws IOException {
+    Result r = cli("train", "-c", yaml.toString(), "--set", "backend=nd4k", "--set",
+        "output.dir=" + dir.resolve("never"));
+    assertBad(r, "--set backend=nd4k: backend: unknown backend 'nd4k'");
+    assertFalse(r.out().contains("data train"), "the data was prepared first: " + r.out());
+    Path inYaml = dir.resolve("nd4k.yaml");
+    Files.writeString(inYaml, CliTest.TINY.replace("backend: reference", "backend: nd4k"));
+    r = cli("train", "-c", inYaml.toString(), "--set", "output.dir=" + dir.resolve("never"));
+    assertBad(r, "backend: unknown backend 'nd4k'");
+    assertFalse(r.out().contains("data train"), "the data was prepared first: " + r.out());
+    // --resume as well (a folder it refuses came before; an unknown backend came after the data)
+    r = cli("train", "-c", yaml.toString(), "--resume", "--set", "backend=nd4k", "--set",
+        "output.dir=" + dir.resolve("runs"));
+    assertBad(r, "--set backend=nd4k: backend: unknown backend 'nd4k'");
+    assertFalse(r.out().contains("data train"), "the data was prepared first: " + r.out());
+    assertFalse(Files.exists(dir.resolve("never")), "no output folder");
+  }
+}
