@@ -3,6 +3,7 @@ package io.github.diffusion4j.runtime;
 import io.github.diffusion4j.config.ConfigException;
 import io.github.diffusion4j.config.ConfigLoader;
 import io.github.diffusion4j.config.ConfigWriter;
+import io.github.diffusion4j.config.DiffusionConfig;
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.config.ScheduleConfig;
 import io.github.diffusion4j.io.Checkpoint;
@@ -80,6 +81,7 @@ public final class TrainedModel implements AutoCloseable {
     if (DiffusersFolder.isDiffusersFolder(path)) {
       return loadDiffusers(path, overrides);
     }
+    checkBeforeRead(path, overrides);
     Checkpoint c = read(path);
     Path dir = c.directory();
     LoadedConfig loaded = withTheRunsImageCache(c, readConfig(c, overrides), overrides);
@@ -149,15 +151,64 @@ public final class TrainedModel implements AutoCloseable {
         return unet.sampleSize().isEmpty() ? Optional.empty()
             : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
       }
-      resolve(path); // a missing path or a file: the load names it
-      Optional<Path> dir = checkpointFolder(path);
-      if (dir.isEmpty()) {
-        return Optional.empty();
-      }
-      // as a YAML file is read (a FIFO or a huge file refused, not waited on)
-      return ConfigLoader.load(dir.get().resolve(Checkpoint.CONFIG_FILE), overrides).data().imageShape();
+      return configuration(path, overrides).flatMap(c -> c.data().imageShape());
     } catch (RuntimeException e) {
       return Optional.empty(); // the load names it
+    }
+  }
+
+  /**
+   * The configuration a checkpoint folder samples with ({@code config.yaml} of the checkpoint {@link #load} would
+   * read, with the overrides), without its weights: for checks a caller makes before a load that can take a minute
+   * (a 256x256 model), such as an option against the schedule's {@code num_train_timesteps}. Empty for a diffusers
+   * folder (its configuration is made from its files as it loads) and where it cannot be read, neither alone nor
+   * with the overrides; {@link #load} then reports what is wrong.
+   *
+   * @param path as for {@link #load}
+   * @param overrides as for {@link #load}
+   * @return the configuration, or empty
+   */
+  public static Optional<DiffusionConfig> configuration(Path path, List<String> overrides) {
+    try {
+      return configFile(path).map(file -> ConfigLoader.load(file, overrides));
+    } catch (RuntimeException e) {
+      return Optional.empty(); // the load names it
+    }
+  }
+
+  /** The {@code config.yaml} that {@link #load} reads for a checkpoint or run folder, without reading it. */
+  private static Optional<Path> configFile(Path path) {
+    if (DiffusersFolder.isDiffusersFolder(path)) {
+      return Optional.empty();
+    }
+    resolve(path); // a missing path or a file: the load names it
+    return checkpointFolder(path).map(dir -> dir.resolve(Checkpoint.CONFIG_FILE));
+  }
+
+  /**
+   * Refuses, from the checkpoint's configuration alone and before its weights are read and checked (seconds for a
+   * large model), what the overrides get wrong (a number of steps beyond the schedule, a sampler's options) and a
+   * backend or an overriding sampler that no provider registers, in the words the load would use. A configuration
+   * that does not read without the overrides is left to the load, which says what is damaged.
+   */
+  private static void checkBeforeRead(Path path, List<String> overrides) {
+    Optional<Path> file;
+    try {
+      file = configFile(path);
+      if (file.isPresent()) {
+        ConfigLoader.read(file.get(), List.of()); // as a YAML file is read (a FIFO or a huge file refused)
+      }
+    } catch (RuntimeException e) {
+      return; // the load names it
+    }
+    if (file.isEmpty()) {
+      return;
+    }
+    // the file reads alone: what the overrides get wrong is theirs, said as the load would say it after its read
+    LoadedConfig loaded = ConfigLoader.read(file.get(), overrides);
+    try (Diffusion d = Diffusion.open(loaded)) {
+      d.checkBackend();
+      checkSamplerOverride(d, overrides);
     }
   }
 

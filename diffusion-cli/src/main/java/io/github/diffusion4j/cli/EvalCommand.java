@@ -263,6 +263,14 @@ final class EvalCommand implements Callable<Integer> {
     }
   }
 
+  /** Refuses {@code --timesteps K} (null: not given) outside {@code [2, T]} for a schedule of {@code t} steps. */
+  static void checkTimesteps(Integer timesteps, int t) {
+    if (timesteps != null && (timesteps < 2 || timesteps > t)) {
+      throw new BadInputException("--timesteps " + timesteps + ": must be in [2, " + t + "] (the decoder term and at "
+          + "least one of the " + (t - 1) + " KL terms; " + t + " = all, the full bound)");
+    }
+  }
+
   /**
    * Refuses, before anything is sampled, a count whose pixel-space scoring would not fit half of the JVM's heap
    * ({@link FrechetDistance#checkHeap}; the rest is the model's, the batches' and the JVM's).
@@ -306,6 +314,10 @@ final class EvalCommand implements Callable<Integer> {
     if (backend != null) {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
+    if (timesteps != null) { // before the load, where the checkpoint's configuration says the schedule's length
+      TrainedModel.configuration(checkpoint, all)
+          .ifPresent(c -> checkTimesteps(timesteps, c.schedule().spec().numTrainTimesteps()));
+    }
     // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
     // evaluation, which ends before its next model call and says so before the guard lets the JVM go (before, the
     // JVM ended at once, without a word); a signal once the bound is computed waits for its files, all written (not a
@@ -318,11 +330,7 @@ final class EvalCommand implements Callable<Integer> {
         return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
       }
       Diffusion d = m.diffusion();
-      int t = d.schedule().size();
-      if (timesteps != null && (timesteps < 2 || timesteps > t)) {
-        throw new BadInputException("--timesteps " + timesteps + ": must be in [2, " + t + "] (the decoder term and at "
-            + "least one of the " + (t - 1) + " KL terms; " + t + " = all, the full bound)");
-      }
+      checkTimesteps(timesteps, d.schedule().size()); // a diffusers folder's schedule: known only now
       VarianceType variance = d.config().sampling().varianceType();
       if (variance == VarianceType.TUTORIAL) {
         throw d.loadedConfig().error("sampling.variance_type", "is 'tutorial' (sigma = beta), which is not one of the "

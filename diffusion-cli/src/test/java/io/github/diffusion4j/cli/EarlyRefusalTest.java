@@ -81,4 +81,29 @@ class EarlyRefusalTest {
     assertFalse(r.out().contains("data train"), "the data was prepared first: " + r.out());
     assertFalse(Files.exists(dir.resolve("never")), "no output folder");
   }
+
+  @Test
+  void anUnknownBackendIsRefusedBeforeTheWeightsAreRead() {
+    String c = damaged.toString();
+    assertBad(cli("sample", "--checkpoint", c, "--backend", "nd4k", "--out", dir.resolve("s.npy").toString()),
+        "diffusion: --backend nd4k: backend: unknown backend 'nd4k'");
+    assertBad(cli("eval", "--checkpoint", c, "--bpd", "--backend", "nd4k", "--out", dir.resolve("b").toString()),
+        "diffusion: --backend nd4k: backend: unknown backend 'nd4k'");
+    assertBad(cli("interpolate", "--checkpoint", c, "--backend", "nd4k", "--out", dir.resolve("i.npy").toString()),
+        "diffusion: --backend nd4k: backend: unknown backend 'nd4k'");
+    assertBad(cli("sample", "--checkpoint", c, "--sampler", "eulr", "--out", dir.resolve("s.npy").toString()),
+        "diffusion: --sampler eulr: sampling.sampler: unknown sampler 'eulr'");
+  }
+
+  @Test
+  void optionsTheConfigurationDecidesAreRefusedBeforeTheWeightsAreRead() {
+    String c = damaged.toString();
+    assertBad(cli("eval", "--checkpoint", c, "--bpd", "--timesteps", "31", "--out", dir.resolve("b").toString()),
+        "diffusion: --timesteps 31: must be in [2, 30]");
+    assertBad(cli("sample", "--checkpoint", c, "--steps", "31", "--out", dir.resolve("s.npy").toString()),
+        "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
+    assertBad(cli("eval", "--checkpoint", c, "--steps", "31", "--count", "2"),
+        "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
+    assertFalse(Files.exists(dir.resolve("b")), "no --out folder");
+  }
 }
