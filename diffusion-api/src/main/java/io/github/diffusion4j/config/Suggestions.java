@@ -4,8 +4,8 @@ import java.util.Collection;
 import java.util.Locale;
 import java.util.Optional;
 
-/** "Did you mean" by edit distance, for misspelt keys and values. */
-final class Suggestions {
+/** "Did you mean" by edit distance, for misspelt keys and values (and the command line's misspelt commands). */
+public final class Suggestions {
   private Suggestions() {}
 
   /**
@@ -16,7 +16,7 @@ final class Suggestions {
    * @param candidates the allowed words
    * @return the suggestion, or empty if none is close
    */
-  static Optional<String> closest(String word, Collection<String> candidates) {
+  public static Optional<String> closest(String word, Collection<String> candidates) {
     String w = normalise(word);
     int limit = Math.max(2, w.length() / 3);
     String best = null;

@@ -277,8 +277,8 @@ public final class DiffusionCli {
           .filter(n -> !n.equals("help") && !n.equals("generate-completion")).toList();
       message += ": " + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
     }
-    if (shown instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-      List<String> s = u.getSuggestions();
+    if (shown instanceof CommandLine.UnmatchedArgumentException u && !closeSuggestions(u).isEmpty()) {
+      List<String> s = closeSuggestions(u);
       message += " (did you mean " + String.join(", ", s.subList(0, Math.min(3, s.size()))) + "?)";
     }
     String yaml = yamlWithoutDashC(shown);
@@ -286,6 +286,21 @@ public final class DiffusionCli {
       message += "; give the configuration with -c: -c " + yaml;
     }
     return message;
+  }
+
+  /**
+   * Picocli's suggestions for an unmatched argument. For a misspelt command only the commands close to it by edit
+   * distance, as keys and values are suggested ({@code samle}: sample; picocli's likeness also offered
+   * generate-completion); an option's are left as picocli makes them.
+   */
+  private static List<String> closeSuggestions(CommandLine.UnmatchedArgumentException u) {
+    List<String> unmatched = u.getUnmatched();
+    if (unmatched.isEmpty() || unmatched.get(0).startsWith("-")) {
+      return u.getSuggestions();
+    }
+    String word = unmatched.get(0);
+    return u.getSuggestions().stream()
+        .filter(s -> io.github.diffusion4j.config.Suggestions.closest(word, List.of(s)).isPresent()).toList();
   }
 
   /**

@@ -106,4 +106,18 @@ class EarlyRefusalTest {
         "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
     assertFalse(Files.exists(dir.resolve("b")), "no --out folder");
   }
+
+  @Test
+  void aMisspeltCommandIsOfferedOnlyTheCloseCommands() {
+    for (List<String> typo : List.of(List.of("samle", "sample"), List.of("trian", "train"),
+        List.of("interpolat", "interpolate"))) {
+      Result r = cli(typo.get(0));
+      assertBad(r, "'" + typo.get(0) + "' (did you mean " + typo.get(1) + "?)");
+    }
+    Result far = cli("xyzzy");
+    assertBad(far, "Unmatched argument at index 0: 'xyzzy'");
+    assertFalse(far.err().contains("did you mean"), far.err());
+    // an option's suggestions are picocli's, as before
+    assertTrue(cli("sample", "--chekpoint", "x").err().contains("(did you mean --checkpoint?)"));
+  }
 }
