@@ -129,6 +129,8 @@ final class EvalCommand implements Callable<Integer> {
       return scoreFile();
     }
     List<String> all = SamplingOverrides.of(overrides, backend, sampler, null);
+    // a count the scoring cannot hold is refused before the load, where the checkpoint's configuration says the shape
+    TrainedModel.imageShape(checkpoint, all).ifPresent(shape -> checkHeap(shape, count));
     PrintWriter o = spec.commandLine().getOut();
     // Ctrl-C (SIGINT) or SIGTERM while the model loads says so at once (InterruptGuard.load); later it interrupts the
     // sampling (or the reference images' fit), which ends at its next step; said inside the guard (without one the
@@ -276,8 +278,13 @@ final class EvalCommand implements Callable<Integer> {
    * ({@link FrechetDistance#checkHeap}; the rest is the model's, the batches' and the JVM's).
    */
   static void checkHeap(Diffusion d, int count) {
+    checkHeap(d.imageShape(), count);
+  }
+
+  /** {@link #checkHeap(Diffusion, int)} for images of a shape known before the model is loaded. */
+  static void checkHeap(io.github.diffusion4j.tensor.Shape image, int count) {
     try {
-      FrechetDistance.checkHeap(d.imageShape(), count);
+      FrechetDistance.checkHeap(image, count);
     } catch (io.github.diffusion4j.eval.ScoringMemoryException e) {
       throw BadInputException.ofScoringCount(count, e);
     }

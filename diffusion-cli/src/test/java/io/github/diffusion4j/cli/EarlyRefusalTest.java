@@ -104,6 +104,10 @@ class EarlyRefusalTest {
         "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
     assertBad(cli("eval", "--checkpoint", c, "--steps", "31", "--count", "2"),
         "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
+    // a scoring that would not fit half the heap: images of 3x1024x1024 (as a large model's), whose pixel-space
+    // covariances alone take 79 TB
+    assertBad(cli("eval", "--checkpoint", c, "--count", "100", "--set", "data.image_shape=[3, 1024, 1024]"),
+        "diffusion: --count 100: scoring 100 samples of 3x1024x1024 images");
     assertFalse(Files.exists(dir.resolve("b")), "no --out folder");
   }
 
