@@ -61,12 +61,31 @@ public final class Diffusion implements AutoCloseable {
   private volatile boolean closing;
 
   private Diffusion(LoadedConfig loaded) {
+    this(loaded, ProviderDiscovery.backends(), ProviderDiscovery.samplers());
+  }
+
+  private Diffusion(LoadedConfig loaded, ProviderDiscovery.Found<io.github.diffusion4j.spi.BackendProvider> backends,
+      ProviderDiscovery.Found<io.github.diffusion4j.sampling.SamplerProvider> samplers) {
     this.loaded = loaded;
     this.noise = loaded.config().sampling().noise();
+    this.backends = backends;
+    this.samplers = samplers;
     DiffusionModule module = new DiffusionModule(loaded,
         DiffusionModule.BackendChoice.of(loaded.config(), System.getProperty(DiffusionModule.BACKEND_PROPERTY)),
-        ProviderDiscovery.backends(), ProviderDiscovery.samplers());
+        backends, samplers);
     this.session = Guice.createInjector(Stage.DEVELOPMENT, module).getInstance(Session.class);
+  }
+
+  private final ProviderDiscovery.Found<io.github.diffusion4j.spi.BackendProvider> backends;
+  private final ProviderDiscovery.Found<io.github.diffusion4j.sampling.SamplerProvider> samplers;
+
+  /**
+   * Another configuration with the providers this one discovered: discovery runs (and logs a broken provider) once
+   * where a configuration is checked before the one that is used ({@link TrainedModel#load}'s check of a
+   * checkpoint's configuration before its weights are read).
+   */
+  Diffusion reopen(LoadedConfig other) {
+    return new Diffusion(java.util.Objects.requireNonNull(other, "other must not be null"), backends, samplers);
   }
 
   /**

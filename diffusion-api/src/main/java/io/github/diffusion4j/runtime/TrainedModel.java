@@ -81,16 +81,21 @@ public final class TrainedModel implements AutoCloseable {
     if (DiffusersFolder.isDiffusersFolder(path)) {
       return loadDiffusers(path, overrides);
     }
-    checkBeforeRead(path, overrides);
-    Checkpoint c = read(path);
+    Diffusion d;
+    Checkpoint c;
+    LoadedConfig loaded;
+    try (Diffusion checked = checkBeforeRead(path, overrides)) {
+      c = read(path);
+      loaded = withTheRunsImageCache(c, readConfig(c, overrides), overrides);
+      c.content().scheduler().ifPresent(s -> {
+        refuseScheduleOverride(s, loaded, overrides);
+        checkConsistent(c.directory().resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
+            "the two files must describe the same schedule", s, loaded.config().schedule());
+      });
+      // its sampling.noise_version (absent: 1, as before the key existed); the providers the check discovered
+      d = checked != null ? checked.reopen(loaded) : Diffusion.open(loaded);
+    }
     Path dir = c.directory();
-    LoadedConfig loaded = withTheRunsImageCache(c, readConfig(c, overrides), overrides);
-    c.content().scheduler().ifPresent(s -> {
-      refuseScheduleOverride(s, loaded, overrides);
-      checkConsistent(dir.resolve(Checkpoint.SCHEDULER_FILE) + ": ", "config.yaml",
-          "the two files must describe the same schedule", s, loaded.config().schedule());
-    });
-    Diffusion d = Diffusion.open(loaded); // its sampling.noise_version (absent: 1, as before the key existed)
     TrainableModel m = null;
     try {
       checkSamplerOverride(d, overrides);
@@ -190,8 +195,10 @@ public final class TrainedModel implements AutoCloseable {
    * large model), what the overrides get wrong (a number of steps beyond the schedule, a sampler's options) and a
    * backend or an overriding sampler that no provider registers, in the words the load would use. A configuration
    * that does not read without the overrides is left to the load, which says what is damaged.
+   *
+   * @return the checked configuration, whose providers the load's configuration reuses; null where it was not read
    */
-  private static void checkBeforeRead(Path path, List<String> overrides) {
+  private static Diffusion checkBeforeRead(Path path, List<String> overrides) {
     Optional<Path> file;
     try {
       file = configFile(path);
@@ -199,16 +206,21 @@ public final class TrainedModel implements AutoCloseable {
         ConfigLoader.read(file.get(), List.of()); // as a YAML file is read (a FIFO or a huge file refused)
       }
     } catch (RuntimeException e) {
-      return; // the load names it
+      return null; // the load names it
     }
     if (file.isEmpty()) {
-      return;
+      return null;
     }
     // the file reads alone: what the overrides get wrong is theirs, said as the load would say it after its read
     LoadedConfig loaded = ConfigLoader.read(file.get(), overrides);
-    try (Diffusion d = Diffusion.open(loaded)) {
+    Diffusion d = Diffusion.open(loaded); // no backend is loaded: closing it releases nothing
+    try {
       d.checkBackend();
       checkSamplerOverride(d, overrides);
+      return d;
+    } catch (RuntimeException e) {
+      d.close();
+      throw e;
     }
   }
 

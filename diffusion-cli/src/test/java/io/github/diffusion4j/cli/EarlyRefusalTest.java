@@ -111,6 +111,29 @@ class EarlyRefusalTest {
     assertFalse(Files.exists(dir.resolve("b")), "no --out folder");
   }
 
+  /**
+   * The check before the weights are read opens the checkpoint's configuration once more: the providers it discovers
+   * serve the load, so a broken provider on the class path is still logged once (in a child JVM, whose log this
+   * reads), not once per configuration.
+   */
+  @Test
+  void aBrokenProviderIsLoggedOnceBySample() throws Exception {
+    Path services = dir.resolve("broken/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve("io.github.diffusion4j.spi.BackendProvider"), "com.example.DoesNotExist\n");
+    Path log = dir.resolve("broken.log");
+    ProcessBuilder pb = ChildCli.builder(dir, log, "sample", "--checkpoint", dir.resolve("runs/tiny").toString(),
+        "--steps", "2", "--count", "1", "--out", dir.resolve("one.npy").toString());
+    List<String> cmd = new java.util.ArrayList<>(pb.command());
+    int cp = cmd.indexOf("-cp") + 1;
+    cmd.set(cp, cmd.get(cp) + java.io.File.pathSeparator + dir.resolve("broken"));
+    Process p = pb.command(cmd).start();
+    assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "the child ended");
+    String out = ChildCli.read(log);
+    assertEquals(0, p.exitValue(), out);
+    assertEquals(1, out.split("BackendProvider discovery: ", -1).length - 1, out);
+  }
+
   @Test
   void aMisspeltCommandIsOfferedOnlyTheCloseCommands() {
     for (List<String> typo : List.of(List.of("samle", "sample"), List.of("trian", "train"),
