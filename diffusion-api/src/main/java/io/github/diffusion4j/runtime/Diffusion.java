@@ -511,8 +511,8 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(request, "request must not be null");
     long values = (long) request.count() * request.imageShape().size(); // counted: no array may hold them
     io.github.diffusion4j.tensor.HeapBudget.requireArray("request: " + request.count() + " images of "
-        + request.imageShape() + " are " + values + " values", values, Float.BYTES, "sample them batch by batch into an "
-            + "ImageSink (a SampleWriter for a file), or give the JVM more heap (-Xmx)");
+        + request.imageShape() + " are " + values + " values", values, Float.BYTES,
+        "sample them batch by batch into an ImageSink (a SampleWriter for a file), or give the JVM more heap (-Xmx)");
     int k = request.imageShape().size();
     float[] out = new float[request.batchShape().size()];
     sampleImages(model, sampler, request, listener, (first, images, n) -> System.arraycopy(images, 0, out,
@@ -709,7 +709,8 @@ public final class Diffusion implements AutoCloseable {
           float[] picture = images.apply(sample);
           copy("images: sample " + sample + "'s image", picture, x0, i, k, shape);
           checkPicture("images: sample " + sample, picture, shape);
-          copy("masks: sample " + sample + "'s mask", masks.apply(sample), m, i, hw, Shape.of(shape.dim(1), shape.dim(2)));
+          copy("masks: sample " + sample + "'s mask", masks.apply(sample), m, i, hw,
+              Shape.of(shape.dim(1), shape.dim(2)));
         }
         SamplingRequest part = request.slice(request.firstSample() + first, n);
         io.github.diffusion4j.sampling.Inpainting fill =

@@ -240,8 +240,8 @@ public final class DiffusionCli {
         }
       } catch (ServiceConfigurationError | LinkageError | RuntimeException e) {
         err.println("diffusion: warning: the optional command '" + name + "' cannot be loaded ("
-            + ErrorReporting.oneLine(String.valueOf(e.getMessage())) + "); it needs " + OptionalCommands.NEEDS.getOrDefault(
-                name, "its module's dependencies on the class path"));
+            + ErrorReporting.oneLine(String.valueOf(e.getMessage())) + "); it needs "
+            + OptionalCommands.NEEDS.getOrDefault(name, "its module's dependencies on the class path"));
       }
     }
   }

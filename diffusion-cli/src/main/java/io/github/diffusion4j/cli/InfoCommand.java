@@ -24,7 +24,8 @@ final class InfoCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--load", paramLabel = "NAME", description = "Also load this backend to report its engine (loads native code).")
+  @Option(names = "--load", paramLabel = "NAME",
+      description = "Also load this backend to report its engine (loads native code).")
   String load;
 
   @Override
