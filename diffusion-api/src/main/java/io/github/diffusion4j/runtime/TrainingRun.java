@@ -56,6 +56,8 @@ public final class TrainingRun implements AutoCloseable {
   private TrainingProgress savedAt;
   /** What {@link #initialWeights()} returns. */
   private Optional<Path> initialWeights = Optional.empty();
+  /** What {@link #startedOver()} returns. */
+  private boolean startedOver;
   /**
    * The configuration the run folder's and its checkpoints' {@code config.yaml} record: the run's, with
    * {@code training.init_from} as the run started (the checkpoint folder whose weights it read, not a run folder whose
@@ -116,8 +118,16 @@ public final class TrainingRun implements AutoCloseable {
         created = false;
         throw holdsCheckpoints(folder); // written meanwhile by a process that has since let the folder go
       }
+      // the folder's config.yaml is a run's (checkFolder refused any other): one left by a run that stopped before
+      // its first checkpoint
+      boolean startedOver = Files.exists(folder.config());
       writeConfig(recorded, folder);
       TrainingRun run = new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+      run.startedOver = startedOver;
+      if (startedOver) {
+        LOG.info("{}: held no checkpoint, left by a run that stopped before its first: taken again, its log started "
+            + "anew", folder.root());
+      }
       run.initialWeights = initial.map(InitialWeights.Loaded::file);
       run.recorded = recorded;
       // a run killed before its first checkpoint left its log lines here: this run starts the log again
@@ -382,6 +392,17 @@ public final class TrainingRun implements AutoCloseable {
    */
   public Optional<Path> initialWeights() {
     return initialWeights;
+  }
+
+  /**
+   * Whether this new run took a folder that a run stopped before its first checkpoint left (killed, or failed at its
+   * first step: its {@code config.yaml} and log, no checkpoint); the folder's configuration was replaced and its log
+   * started anew. Logged too.
+   *
+   * @return true for such a folder; false for a new or empty folder and for a resumed run
+   */
+  public boolean startedOver() {
+    return startedOver;
   }
 
   /**

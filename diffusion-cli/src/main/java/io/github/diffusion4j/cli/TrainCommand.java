@@ -80,17 +80,13 @@ final class TrainCommand implements Callable<Integer> {
         return DiffusionCli.FAILURE;
       }
       DataConsole.print(out, data, 5);
-      // a new run's folder is made at the end of its start: one killed meanwhile holds no checkpoint, which a plain
-      // train takes (a resumed run's checkpoints are only read), and says it takes (a run that failed at its first
-      // step, out of memory, left its config.yaml and log, which were taken without a word)
-      boolean takenAgain = !resume && Files.exists(folder.config());
       try (TrainingRun run = guard.load(out, resume ? notResumed(folder) : notStarted(folder),
           () -> resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder))) {
         if (run == null) {
           return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
         }
         guard.nowTraining(run::requestStop);
-        out.println("run folder: " + folder.root().toAbsolutePath() + (takenAgain ? " (" + TAKEN_AGAIN + ")" : ""));
+        out.println("run folder: " + folder.root().toAbsolutePath() + (run.startedOver() ? " (" + TAKEN_AGAIN + ")" : ""));
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));
         TrainingSummary s = runWithProgress(d, run, out);
         RunArtifacts.lossChart(folder, err);

@@ -703,7 +703,7 @@ class RunReliabilityTest {
   /**
    * A new run's folder holding other files, or a {@code config.yaml} a run did not write (the user's own, which the
    * run's resolved one replaced), is refused before anything is written; a folder a run was started in (killed before
-   * its first checkpoint) is taken.
+   * its first checkpoint) is taken, and {@link TrainingRun#startedOver()} says so.
    */
   @Test
   void aNewRunRefusesAFolderOfOtherFiles() throws IOException {
@@ -726,9 +726,14 @@ class RunReliabilityTest {
     RunFolder a = new RunFolder(dir.resolve("a"));
     try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
       assertTrue(Files.exists(a.config()));
+      assertFalse(run.startedOver(), "a new folder");
     }
     try (Diffusion d = open(); TrainingRun run = TrainingRun.start(d, a)) {
+      assertTrue(run.startedOver(), "the folder a run left before its first checkpoint is said to be taken again");
       assertFalse(run.run().progress().step() == 0);
+    }
+    try (Diffusion d = open(); TrainingRun run = TrainingRun.resume(d, a)) {
+      assertFalse(run.startedOver(), "a resume");
     }
   }
 
