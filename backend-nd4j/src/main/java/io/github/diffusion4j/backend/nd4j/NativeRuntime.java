@@ -79,6 +79,13 @@ final class NativeRuntime {
     }
     String platform =
         System.getProperty("os.name", "?").toLowerCase(Locale.ROOT) + "-" + System.getProperty("os.arch", "?");
+    if (outOfMemory(e)) {
+      // ND4J's start allocates its environment and JavaCPP's pointers: the libraries are there, the memory is not
+      return "backend 'nd4j': ND4J ran out of memory while loading (" + root.getClass().getSimpleName()
+          + (msg.isEmpty() ? "" : ": " + msg) + ") with a heap of at most " + (Runtime.getRuntime().maxMemory() >> 20)
+          + " MB; give the JVM more memory (-Xmx, and JavaCPP's -Dorg.bytedeco.javacpp.maxPhysicalBytes where it is "
+          + "set) or load the backend before the rest fills it";
+    }
     if (unpackingFailed(e)) {
       // the libraries are there, but JavaCPP found no folder to unpack them into (no writable home folder and
       // java.io.tmpdir missing or read-only, as in a container with a read-only root): adding jars is no fix
@@ -91,6 +98,16 @@ final class NativeRuntime {
         + root.getClass().getSimpleName() + (msg.isEmpty() ? "" : ": " + msg)
         + "); add org.nd4j:nd4j-native and org.bytedeco:openblas with this platform's classifier"
         + " (e.g. linux-x86_64), or choose another backend";
+  }
+
+  /** Whether a load failed for want of memory (the heap's, or JavaCPP's native limits), not of the libraries. */
+  static boolean outOfMemory(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof OutOfMemoryError) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a load failed for want of a writable folder to unpack into (JavaCPP's cache), not of the libraries. */

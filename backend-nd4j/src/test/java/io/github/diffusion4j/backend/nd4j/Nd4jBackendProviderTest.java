@@ -217,6 +217,22 @@ class Nd4jBackendProviderTest {
         "a message that names the property");
   }
 
+  /**
+   * Memory that ran out while ND4J loads (its environment's allocations, JavaCPP's limits) is named as memory, not as
+   * missing jars: adding jars is no fix.
+   */
+  @Test
+  void memoryThatRanOutWhileLoadingIsNamedNotMissingJars() {
+    Throwable e = new ExceptionInInitializerError(new OutOfMemoryError(
+        "Physical memory usage is too high: physicalBytes (600M) > maxPhysicalBytes (512M)\nsecond line"));
+    String reason = NativeRuntime.reason(e);
+    assertTrue(reason.startsWith("backend 'nd4j': ND4J ran out of memory while loading (OutOfMemoryError: Physical "
+        + "memory usage is too high: physicalBytes (600M) > maxPhysicalBytes (512M)) with a heap of at most "), reason);
+    assertTrue(reason.contains("-Xmx") && reason.contains("maxPhysicalBytes"), reason);
+    assertFalse(reason.contains("classifier") || reason.contains("\n"), reason);
+    assertFalse(NativeRuntime.outOfMemory(new UnsatisfiedLinkError("no jnind4jcpu in java.library.path")));
+  }
+
   @Test
   void openBlasKernelsFollowTheCpuFlags() {
     Set<String> avx512 = Set.of("sse3", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl");
