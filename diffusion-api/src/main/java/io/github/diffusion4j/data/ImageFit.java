@@ -107,10 +107,17 @@ public record ImageFit(Shape shape, Resize resize, boolean upscale) {
   public Optional<String> problem(int imageWidth, int imageHeight) {
     if (resize == Resize.CROP && !upscale && (imageWidth < width() || imageHeight < height())) {
       return Optional.of("is " + imageWidth + "x" + imageHeight + ", smaller than the target " + width() + "x"
-          + height() + "; set data.upscale: true to enlarge such images, or data.resize: pad to pad them");
+          + height() + "; " + TOO_SMALL_FIX);
     }
     return Optional.empty();
   }
+
+  /**
+   * How {@link #problem} ends, in the configuration's keys: a tool that takes these settings otherwise (the command
+   * line's {@code data check --upscale}) says its own in its place.
+   */
+  public static final String TOO_SMALL_FIX = "set data.upscale: true to enlarge such images, or data.resize: pad to "
+      + "pad them";
 
   /**
    * The factor an image is scaled by: for crop the larger of {@code W / width} and {@code H / height}, for

@@ -235,7 +235,9 @@ final class DataCheckCommand implements Callable<Integer> {
     if (badCount > 0) {
       out.printf(Locale.ROOT, "  unusable: %,d%n", badCount);
       for (DataFileException e : bad) {
-        out.println("    " + e.getMessage());
+        // the fit is this command's options, not the keys (checkConfig reports through DataConsole)
+        out.println("    " + e.getMessage().replace(ImageFit.TOO_SMALL_FIX, "give --upscale to enlarge such images, or "
+            + "--resize pad to pad them"));
       }
       if (badCount > bad.size()) {
         out.printf(Locale.ROOT, "    ... and %,d more (--show N lists more)%n", badCount - bad.size());

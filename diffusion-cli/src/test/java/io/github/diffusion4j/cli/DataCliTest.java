@@ -85,7 +85,8 @@ class DataCliTest {
         + ": is empty (0 bytes), not an image"), o);
     Result fitted = cli("data", "check", root.toString(), "--image-shape", "3,10,10");
     assertTrue(fitted.out().contains("images: 17 files, 12 usable as 3x10x10 crop"), fitted.out());
-    assertTrue(fitted.out().contains("is 8x8, smaller than the target 10x10"), fitted.out());
+    assertTrue(fitted.out().contains("is 8x8, smaller than the target 10x10; give --upscale to enlarge such images, "
+        + "or --resize pad to pad them\n"), "this command's options, not the keys: " + fitted.out());
     Result padded = cli("data", "check", root.toString(), "--image-shape", "1,10,10", "--resize", "pad");
     assertTrue(padded.out().contains("16 usable as 1x10x10 pad"), padded.out());
     TestImages.write(root.resolve("dogs/broken.jpg"), TestImages.encode(TestImages.rgb(9, 9, 0, 0, 0), "jpeg"));
