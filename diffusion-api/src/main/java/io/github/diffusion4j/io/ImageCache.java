@@ -172,9 +172,19 @@ public final class ImageCache {
     }
     long start = System.nanoTime();
     AtomicFiles.cleanStaleTemporaries(file);
+    Path folder = file.toAbsolutePath().getParent();
+    Path made = firstMissing(folder); // the folders the build makes: a build that fails leaves none
     try {
       AtomicFiles.write(file, out -> build(new DataOutputStream(out), source, policy, fingerprint, progress,
           threads));
+    } catch (IOException e) {
+      deleteEmptyFolders(folder, made, e);
+      throw new UncheckedIOException(file + ": cannot write the image cache: " + FileProblems.describe(e), e);
+    } catch (RuntimeException | Error e) { // bad data under data.bad_data: stop, an interrupt
+      deleteEmptyFolders(folder, made, e);
+      throw e;
+    }
+    try {
       Layout l = Layout.read(file);
       ImageCache c = map(file, l, status, reason, (System.nanoTime() - start) / 1e9, maxMapping);
       c.check(policy);
@@ -182,8 +192,32 @@ public final class ImageCache {
     } catch (Damaged e) {
       throw new UncheckedIOException(new IOException(file + ": the cache just written does not read back: "
           + e.getMessage()));
-    } catch (IOException e) {
-      throw new UncheckedIOException(file + ": cannot write the image cache: " + FileProblems.describe(e), e);
+    }
+  }
+
+  /** The outermost folder of {@code dir}'s that does not exist yet ({@code dir} or one of its parents), or null. */
+  private static Path firstMissing(Path dir) {
+    Path missing = null;
+    for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+      missing = p;
+    }
+    return missing;
+  }
+
+  /** Deletes {@code dir} and its parents up to {@code made} (the folders a build made) while they are empty. */
+  private static void deleteEmptyFolders(Path dir, Path made, Throwable failure) {
+    if (made == null) {
+      return;
+    }
+    for (Path p = dir; p != null && p.startsWith(made); p = p.getParent()) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (java.nio.file.DirectoryNotEmptyException e) {
+        return; // another writer's file: kept
+      } catch (IOException e) {
+        failure.addSuppressed(e);
+        return;
+      }
     }
   }
 

@@ -185,9 +185,10 @@ class DataCliTest {
     Result refused = cli("data", "check", "-c", stop.toString());
     CliTest.assertBad(refused, root.toAbsolutePath().resolve("dogs/broken.jpg") + ": is empty (0 bytes), not an image (item");
     assertTrue(refused.err().contains("data.bad_data is stop"), refused.err());
+    assertFalse(Files.exists(dir.resolve("runs")), "the cache's folders, made for the build it stopped, are gone");
     Result trained = cli("train", "-c", stop.toString());
     CliTest.assertBad(trained, "broken.jpg: is empty (0 bytes)");
-    assertFalse(Files.exists(dir.resolve("runs/f")), "no run folder for data that cannot be used");
+    assertFalse(Files.exists(dir.resolve("runs")), "no run folder, no empty cache folder, for data that cannot be used");
     Path skip = config(root, "  bad_data: skip");
     Result ok = cli("data", "check", "-c", skip.toString());
     assertEquals(0, ok.code(), ok.all());

@@ -199,9 +199,11 @@ class ImageCacheTest {
     assertEquals(broken.toAbsolutePath() + ": is empty (0 bytes), not an image (item 2 of 5; data.bad_data is stop: "
         + "fix or remove such files, or set data.bad_data: skip to train without them; 'diffusion data check' "
         + "lists them all)", stop.getMessage());
-    assertFalse(Files.exists(file), "nothing written");
+    assertFalse(Files.exists(file.getParent()), "nothing written, no temporary file and no folder made for it left");
+    Files.createDirectories(file.getParent());
+    assertThrows(DataFileException.class, () -> open(file, ImageFolder.scan(root, FIT), BadDataPolicy.STOP));
     try (Stream<Path> left = Files.list(file.getParent())) {
-      assertEquals(0, left.count(), "no temporary file left");
+      assertEquals(0, left.count(), "no temporary file left in a folder that was there, which is kept");
     }
     ImageCache skip = open(file, ImageFolder.scan(root, FIT), BadDataPolicy.SKIP);
     assertEquals(4, skip.count());
