@@ -63,7 +63,7 @@ final class LoopThread<T> implements AutoCloseable {
    * Waits for the job handed over last.
    *
    * @return its result
-   * @throws RuntimeException or Error: the job's failure
+   * @throws Throwable the job's failure as it was thrown, a checked exception too (code in Kotlin declares none)
    */
   T await() {
     waitFinished();
@@ -71,13 +71,24 @@ final class LoopThread<T> implements AutoCloseable {
     T r = result;
     failure = null;
     result = null;
-    if (f instanceof RuntimeException e) {
-      throw e;
-    }
-    if (f instanceof Error e) {
-      throw e;
+    if (f != null) {
+      throw LoopThread.<RuntimeException>rethrow(f);
     }
     return r;
+  }
+
+  /**
+   * Throws a failure as it was, a checked exception too, where the signature declares none: a sampler, model or
+   * listener in Kotlin (or Java code that throws one sneakily) may throw one through the api's interfaces.
+   *
+   * @param failure what to throw
+   * @param <E> inferred as {@code RuntimeException}
+   * @return never returns ({@code throw rethrow(f)} tells the compiler so)
+   * @throws E always: {@code failure}
+   */
+  @SuppressWarnings("unchecked")
+  static <E extends Throwable> E rethrow(Throwable failure) throws E {
+    throw (E) failure;
   }
 
   private void waitFinished() {

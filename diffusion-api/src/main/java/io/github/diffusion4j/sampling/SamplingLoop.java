@@ -311,8 +311,8 @@ public final class SamplingLoop {
    * Runs {@code job(k)} for every slice {@code k}, slice 0 on the calling thread and slice {@code k > 0} on
    * helper {@code k - 1}, and returns when all have ended.
    *
-   * @throws RuntimeException or Error: the first failure (slice 0's, else the lowest helper's), the others
-   *     suppressed in it
+   * @throws Throwable the first failure as it was thrown, a checked one too (slice 0's, else the lowest helper's),
+   *     the others suppressed in it
    */
   private static void onEach(List<LoopThread<Void>> helpers, IntConsumer job) {
     for (int k = 1; k <= helpers.size(); k++) {
@@ -325,7 +325,7 @@ public final class SamplingLoop {
     Throwable failure = null;
     try {
       job.accept(0);
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) { // a checked one too (Kotlin's): the helpers' steps are awaited before it is thrown on
       failure = e;
     }
     if (Thread.currentThread().isInterrupted()) {
@@ -336,7 +336,7 @@ public final class SamplingLoop {
     for (LoopThread<Void> h : helpers) {
       try {
         h.await();
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) {
         if (failure == null) {
           failure = e;
         } else if (failure != e) {
@@ -344,11 +344,8 @@ public final class SamplingLoop {
         }
       }
     }
-    if (failure instanceof RuntimeException e) {
-      throw e;
-    }
-    if (failure instanceof Error e) {
-      throw e;
+    if (failure != null) {
+      throw LoopThread.<RuntimeException>rethrow(failure);
     }
   }
 

@@ -212,7 +212,7 @@ public final class Trainer {
       // that a run folder writes its final checkpoint, then throw what the listener threw
       try {
         run.stopped(f.position);
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) {
         f.getCause().addSuppressed(e);
       }
       throw f.rethrown();
@@ -230,12 +230,20 @@ public final class Trainer {
       this.position = position;
     }
 
-    /** The listener's own exception (unchecked: listeners throw nothing else). */
+    /**
+     * The listener's own exception, thrown as it was: an unchecked one is returned for the caller to throw, an Error
+     * or a checked exception (a listener in Kotlin declares none, and Java code may throw one sneakily) thrown here.
+     */
     RuntimeException rethrown() {
-      if (getCause() instanceof Error e) {
-        throw e;
+      if (getCause() instanceof RuntimeException e) {
+        return e;
       }
-      return (RuntimeException) getCause();
+      throw ListenerFailure.<RuntimeException>rethrow(getCause());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> E rethrow(Throwable failure) throws E {
+      throw (E) failure;
     }
   }
 
@@ -248,7 +256,7 @@ public final class Trainer {
     boolean interrupted = Thread.currentThread().isInterrupted();
     try {
       call.run();
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) { // a checked exception too: Kotlin's listeners declare none
       // the position when the call failed: a log written before the failure has reset its interval's sums
       throw new ListenerFailure(position.get(), e);
     } finally {

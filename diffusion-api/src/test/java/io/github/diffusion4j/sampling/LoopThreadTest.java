@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,25 @@ class LoopThreadTest {
     ahead.close();
     t.join(5_000);
     assertFalse(t.isAlive(), "the noise thread still runs after close");
+  }
+
+  /** A checked exception from a job (Kotlin code declares none) is rethrown as it was, not dropped as a null result. */
+  @Test
+  void aCheckedFailureIsRethrownNotDropped() {
+    try (LoopThread<float[]> ahead = new LoopThread<>("diffusion4j-noise")) {
+      java.io.IOException io = new java.io.IOException("cannot read");
+      ahead.submit(() -> {
+        throw LoopThreadTest.<RuntimeException>sneaky(io);
+      });
+      assertSame(io, assertThrows(java.io.IOException.class, ahead::await));
+      ahead.submit(() -> new float[] {1f});
+      assertArrayEquals(new float[] {1f}, ahead.await(), "the thread serves the next job");
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneaky(Throwable t) throws E {
+    throw (E) t;
   }
 
   @Test

@@ -702,9 +702,7 @@ class SamplerMathTest {
       }, two, r));
       assertEquals("model failed", e.getMessage());
     }
-    assertEquals(live, REF.liveTensors(), "every tensor of the failed run is released");
-    assertEquals(4, two.confinements.size(), two.confinements.toString());
-    assertEquals("close " + Thread.currentThread().getName(), two.confinements.get(3));
+    assertReleased(two, live, "a helper's failure");
     try (TensorScope scope = REF.openScope()) {
       assertArrayEquals(ddpm.sample(oracle, REF, r).toFloatArray(), ddpm.sample(oracle, two, r).toFloatArray());
     }
@@ -737,10 +735,51 @@ class SamplerMathTest {
         assertEquals(both ? List.of("model failed on diffusion4j-slice") : List.of(),
             java.util.Arrays.stream(e.getSuppressed()).map(Throwable::getMessage).toList(), "both " + both);
       }
-      assertEquals(live, REF.liveTensors(), "every tensor of the failed run is released, both " + both);
-      assertEquals(4, two.confinements.size(), two.confinements.toString());
-      assertEquals("close " + caller, two.confinements.get(3));
+      assertReleased(two, live, "both " + both);
     }
+  }
+
+  /**
+   * A checked exception from the model (Kotlin code declares none, and Java code may throw one sneakily) reaches the
+   * caller as it was thrown, on either slice: a helper's was dropped (its step taken as done, with no result) and the
+   * caller's left the helper's step unawaited. Every tensor is released and both confinements are closed.
+   */
+  @Test
+  void aCheckedFailureOnEitherSliceReachesTheCallerAndReleasesEverything() {
+    NoisePredictor oracle = gaussianOracle(SPLIT_SCHEDULE, 0.1, 0.5);
+    Sampler ddpm = samplers(SPLIT_SCHEDULE).get(0);
+    SamplingRequest r = SPLIT_BATCH;
+    String caller = Thread.currentThread().getName();
+    for (String failing : List.of("diffusion4j-slice", caller)) {
+      TwoThreads two = new TwoThreads();
+      int live = REF.liveTensors();
+      java.io.IOException io = new java.io.IOException("model failed on " + failing);
+      try (TensorScope scope = REF.openScope()) {
+        assertSame(io, assertThrows(java.io.IOException.class, () -> ddpm.sample((x, t) -> {
+          if (t[0] < 20 && Thread.currentThread().getName().equals(failing)) {
+            throw SamplerMathTest.<RuntimeException>sneaky(io);
+          }
+          return oracle.predict(x, t);
+        }, two, r)));
+      }
+      assertReleased(two, live, "failing " + failing);
+    }
+  }
+
+  /**
+   * Checks that a failed run split over two threads released every tensor and closed both confinements, the
+   * caller's last.
+   */
+  private static void assertReleased(TwoThreads two, int live, String what) {
+    assertEquals(live, REF.liveTensors(), "every tensor of the failed run is released, " + what);
+    assertEquals(4, two.confinements.size(), two.confinements.toString());
+    assertEquals("close " + Thread.currentThread().getName(), two.confinements.get(3), what);
+  }
+
+  /** Throws a checked exception where the compiler would not let Java code throw it, as Kotlin code can. */
+  @SuppressWarnings("unchecked")
+  static <E extends Throwable> E sneaky(Throwable t) throws E {
+    throw (E) t;
   }
 
   /**

@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The training loop on the reference backend. */
 class TrainerTest {
@@ -119,21 +121,24 @@ class TrainerTest {
 
   /**
    * A listener that throws after a step ends the run there: {@code onEnd} hears of a stop at the position after that
-   * step (so a run folder writes its final checkpoint), then the listener's own exception is thrown.
+   * step (so a run folder writes its final checkpoint), then the listener's own exception is thrown. A checked one
+   * (Kotlin code declares none; Java code may throw one sneakily) likewise: it went past the run's handling, and a
+   * run folder kept no checkpoint of the steps taken.
    */
-  @Test
-  void aListenerFailureEndsTheRunAtItsPositionThenIsThrown() {
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aListenerFailureEndsTheRunAtItsPositionThenIsThrown(boolean checked) {
     OptimizerSpec opt = OptimizerSpec.adam(1e-3);
     try (TrainableModel m = ref.createModel(spec, opt, 5)) {
       Trainer t = new Trainer(m, ref, schedule, PredictionType.EPSILON, options(2, 32));
       TrainingSummary[] ended = new TrainingSummary[1];
-      IllegalStateException boom = new IllegalStateException("boom");
-      IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.train(train, null,
+      Exception boom = checked ? new java.io.IOException("disk full") : new IllegalStateException("boom");
+      Exception e = assertThrows(boom.getClass(), () -> t.train(train, null,
           TrainingProgress.START, new TrainingListener() {
             @Override
             public void onStep(long step, int epoch, double loss) {
               if (step == 13) {
-                throw boom;
+                throw TrainerTest.<RuntimeException>sneaky(boom);
               }
             }
 
@@ -148,6 +153,12 @@ class TrainerTest {
       assertEquals(List.of(1, 3, 13L), List.of(p.epoch(), p.batchInEpoch(), p.step()), "after step 13: epoch 2, batch 4");
       assertEquals(13, m.stepCount(), "the model took step 13");
     }
+  }
+
+  /** Throws a checked exception where the compiler would not let Java code throw it, as Kotlin code can. */
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneaky(Throwable t) throws E {
+    throw (E) t;
   }
 
   /**
