@@ -117,7 +117,7 @@ public final class NetworkModel implements TrainableModel {
         }
         needsGradient[node.id()] = needs;
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // an Error too (out of memory): the store's memory is native
       parameters.close();
       throw e;
     }
@@ -153,7 +153,7 @@ public final class NetworkModel implements TrainableModel {
     NetworkModel m = new NetworkModel(spec, spec.network(), layers, tensors, optimizer, seed);
     try {
       m.loadStateDict(spec.initialWeights(seed));
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // an Error, or a checked exception from a spec in Kotlin, which declares none
       m.close();
       throw e;
     }

@@ -1,14 +1,20 @@
 package io.github.diffusion4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.diffusion4j.nn.LayerBackend;
+import io.github.diffusion4j.nn.ParameterStore;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorScope;
 import io.github.diffusion4j.testkit.Batches;
 import io.github.diffusion4j.testkit.ReferenceBackend;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Prediction-type conversions, the MLP spec and state dicts. */
@@ -49,6 +55,67 @@ class ModelTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ref.createModel(wrong, OptimizerSpec.adam(1e-3), 1));
     assertEquals("custom: the network's input [2, 4, 4] is not the spec's image shape [2, 8, 8]", e.getMessage());
+  }
+
+  /**
+   * A spec whose initial weights fail with a checked exception (Kotlin code declares none: weights read from a file,
+   * an {@code IOException}) or an Error fails {@code createModel} with it as thrown, and the parameter store the
+   * model had allocated is closed (it stayed open, a backend's native memory, for all but unchecked exceptions).
+   */
+  @Test
+  void aSpecWhoseInitialWeightsFailLeavesNoParameterStoreOpen() {
+    MlpSpec mlp = new MlpSpec(Shape.of(2, 4, 4), 100, 8);
+    for (Throwable failure : List.of(new java.io.IOException("weights.bin: no such file"), new OutOfMemoryError())) {
+      ModelSpec failing = new ModelSpec() {
+        @Override public String kind() { return "custom"; }
+        @Override public Shape imageShape() { return mlp.imageShape(); }
+        @Override public int numTrainTimesteps() { return 100; }
+        @Override public java.util.Map<String, int[]> parameterShapes() { return mlp.parameterShapes(); }
+        @Override public StateDict initialWeights(long seed) { throw ModelTest.<RuntimeException>sneaky(failure); }
+        @Override public io.github.diffusion4j.nn.Network network() { return mlp.network(); }
+      };
+      List<String> stores = new ArrayList<>();
+      ParameterStore[] store = new ParameterStore[1]; // the reference store, which the reference kernels are given
+      LayerBackend layers = (LayerBackend) Proxy.newProxyInstance(getClass().getClassLoader(),
+          new Class<?>[] {LayerBackend.class}, (proxy, method, args) -> {
+            if (method.getName().equals("kernel")) {
+              args[2] = store[0];
+            }
+            Object result = invoke(method, ref.layers(), args);
+            if (method.getName().equals("parameters")) {
+              store[0] = (ParameterStore) result;
+              return recordingClose(store[0], stores);
+            }
+            return result;
+          });
+      assertSame(failure, assertThrows(failure.getClass(),
+          () -> NetworkModel.create(failing, layers, ref, OptimizerSpec.adam(1e-3), 1)));
+      assertEquals(List.of("closed"), stores, "the store is closed, failing with " + failure);
+    }
+  }
+
+  /** A parameter store that adds "closed" to a list when it is closed. */
+  private static ParameterStore recordingClose(ParameterStore store, List<String> closes) {
+    return (ParameterStore) Proxy.newProxyInstance(ModelTest.class.getClassLoader(),
+        new Class<?>[] {ParameterStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("close")) {
+            closes.add("closed");
+          }
+          return invoke(method, store, args);
+        });
+  }
+
+  private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneaky(Throwable t) throws E {
+    throw (E) t;
   }
 
   @Test
