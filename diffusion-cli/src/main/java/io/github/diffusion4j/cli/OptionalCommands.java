@@ -26,22 +26,17 @@ import picocli.CommandLine.Model.OptionSpec;
  * Run here (the jar without the module), a stand-in says what the command needs.
  */
 public final class OptionalCommands {
-  /** The optional commands, by name, and what each needs when it is asked for without its module. */
-  static final Map<String, String> NEEDS = needs();
+  /** The optional commands, by name, and what each needs when it is asked for without its module (unordered). */
+  static final Map<String, String> NEEDS = Map.of(
+      "spark", "the optional module diffusion-spark with Apache Spark on the class path; ./diffusion spark builds and "
+          + "runs it (docs/spark.md)",
+      "bench", "the module benchmarks, a program of its own; ./diffusion bench builds and runs it "
+          + "(docs/benchmarks.md)");
 
   /** The system property that makes {@link #staleDescription} rewrite the description instead of failing. */
   public static final String REGENERATE = "diffusion4j.regenerate";
 
   private OptionalCommands() {}
-
-  private static Map<String, String> needs() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("spark", "the optional module diffusion-spark with Apache Spark on the class path; ./diffusion spark builds "
-        + "and runs it (docs/spark.md)");
-    m.put("bench", "the module benchmarks, a program of its own; ./diffusion bench builds and runs it "
-        + "(docs/benchmarks.md)");
-    return Map.copyOf(m);
-  }
 
   /** What a stand-in runs: the one-line error that the command needs its module. */
   static final class StandIn implements Runnable {
