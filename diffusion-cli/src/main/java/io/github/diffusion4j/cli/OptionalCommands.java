@@ -4,14 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -21,20 +18,21 @@ import picocli.CommandLine.Model.OptionSpec;
  * Apache Spark on the class path) and {@code bench} (the module benchmarks). This jar has neither, so its help and
  * its completion script ({@code generate-completion}) know them by a description of their commands and options
  * kept beside this class ({@code optional-commands/NAME.tsv}), from which a stand-in command is built. The
- * description is written from the real commands' picocli classes by a test of their module
- * ({@link #staleDescription}), which fails while it differs: those classes stay the one source of the options.
- * Run here (the jar without the module), a stand-in says what the command needs.
+ * description is written from the real commands' picocli classes by a test of their module with
+ * {@code OptionalCommandDescriptions} (test tooling in this module's test-jar, not in this jar), which fails while
+ * it differs: those classes stay the one source of the options. A description has a line per command
+ * ({@code command}, its path, the first line of its description) and per option ({@code option}, the command's
+ * path, the option's names, its value's label, {@code flag}, {@code file} or {@code value}, and the values it
+ * completes to), separated by tabs. Run here (the jar without the module), a stand-in says what the command
+ * needs.
  */
-public final class OptionalCommands {
+final class OptionalCommands {
   /** The optional commands, by name, and what each needs when it is asked for without its module (unordered). */
   static final Map<String, String> NEEDS = Map.of(
       "spark", "the optional module diffusion-spark with Apache Spark on the class path; ./diffusion spark builds and "
           + "runs it (docs/spark.md)",
       "bench", "the module benchmarks, a program of its own; ./diffusion bench builds and runs it "
           + "(docs/benchmarks.md)");
-
-  /** The system property that makes {@link #staleDescription} rewrite the description instead of failing. */
-  public static final String REGENERATE = "diffusion4j.regenerate";
 
   private OptionalCommands() {}
 
@@ -128,73 +126,5 @@ public final class OptionalCommands {
       }
     }
     return commands.get(name);
-  }
-
-  /**
-   * The description of a command tree, as the stand-ins read it: a line per command ({@code command}, its path,
-   * the first line of its description) and per option ({@code option}, the command's path, the option's names, its
-   * value's label, {@code flag}, {@code file} or {@code value}, and the values it completes to).
-   *
-   * @param name the command's name on the {@code diffusion} command line
-   * @param real the real command
-   * @return the text
-   */
-  public static String describe(String name, CommandLine real) {
-    StringBuilder out = new StringBuilder("# written from the picocli classes of '" + name + "' by a test of their "
-        + "module (" + REGENERATE + "=true rewrites it); do not edit\n");
-    describe(name, real, out);
-    return out.toString();
-  }
-
-  private static void describe(String path, CommandLine cl, StringBuilder out) {
-    CommandSpec spec = cl.getCommandSpec();
-    String[] description = spec.usageMessage().description();
-    out.append("command\t").append(path).append('\t').append(description.length == 0 ? "" : oneField(description[0]))
-        .append('\n');
-    for (OptionSpec o : spec.options()) {
-      if (o.hidden()) {
-        continue;
-      }
-      boolean flag = o.arity().max() == 0;
-      Class<?> type = o.type();
-      String kind = flag ? "flag" : type == Path.class || type == java.io.File.class ? "file" : "value";
-      List<String> candidates = new ArrayList<>();
-      if (!flag && o.completionCandidates() != null) {
-        o.completionCandidates().forEach(candidates::add);
-      }
-      out.append("option\t").append(path).append('\t').append(String.join(",", o.names())).append('\t')
-          .append(flag ? "" : oneField(o.paramLabel())).append('\t').append(kind).append('\t')
-          .append(String.join(",", candidates)).append('\n');
-    }
-    for (Map.Entry<String, CommandLine> sub : cl.getSubcommands().entrySet()) {
-      if (sub.getValue().getCommandSpec().parent() == spec && sub.getKey().equals(sub.getValue().getCommandName())) {
-        describe(path + " " + sub.getKey(), sub.getValue(), out);
-      }
-    }
-  }
-
-  private static String oneField(String s) {
-    return s.replaceAll("[\t\r\n]+", " ").strip();
-  }
-
-  /**
-   * Compares the description of a real command with the one in this module's sources, for the tests of the
-   * command's module; with the system property {@link #REGENERATE} set to true, rewrites it instead.
-   *
-   * @param name the command's name on the {@code diffusion} command line
-   * @param real the real command
-   * @param cliModule the folder of the module diffusion-cli
-   * @return what is wrong, if the description in the sources is not the real command's
-   * @throws IOException if the description cannot be read or written
-   */
-  public static Optional<String> staleDescription(String name, CommandLine real, Path cliModule) throws IOException {
-    Path file = cliModule.resolve("src/main/resources/io/github/diffusion4j/cli/optional-commands/" + name + ".tsv");
-    String want = describe(name, real);
-    if (Boolean.getBoolean(REGENERATE)) {
-      Files.writeString(file, want, StandardCharsets.UTF_8);
-    }
-    String have = Files.isRegularFile(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-    return have.equals(want) ? Optional.empty() : Optional.of(file + " does not describe the command '" + name
-        + "' of this module; rerun this test with -D" + REGENERATE + "=true to rewrite it. Expected:\n" + want);
   }
 }

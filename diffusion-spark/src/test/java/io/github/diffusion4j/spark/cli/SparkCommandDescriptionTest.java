@@ -2,7 +2,7 @@ package io.github.diffusion4j.spark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.github.diffusion4j.cli.OptionalCommands;
+import io.github.diffusion4j.cli.OptionalCommandDescriptions;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -17,6 +17,7 @@ class SparkCommandDescriptionTest {
   @Test
   void theMainCliDescribesTheseCommands() throws Exception {
     CommandLine real = new CommandLine(new SparkCommandExtension().command());
-    assertEquals(Optional.empty(), OptionalCommands.staleDescription("spark", real, Path.of("..", "diffusion-cli")));
+    assertEquals(Optional.empty(),
+        OptionalCommandDescriptions.staleDescription("spark", real, Path.of("..", "diffusion-cli")));
   }
 }
