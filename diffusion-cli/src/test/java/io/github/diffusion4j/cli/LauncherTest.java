@@ -269,7 +269,8 @@ class LauncherTest {
    * The completion script ({@code diffusion generate-completion}, sourced in bash) completes what the launcher runs:
    * after {@code spark}, the subcommands and options of diffusion-spark's commands, and after {@code bench}, the
    * options of the benchmarks' program; it completed both to the main commands (train, sample, ...), which this
-   * jar alone has. The top-level help lists them too.
+   * jar alone has. An option's value from a fixed set ({@code spark sample --format}) completes to the set. The
+   * top-level help lists them too.
    */
   @Test
   void completionAndHelpCoverTheCommandsTheLauncherRunsFromOtherModules() throws Exception {
@@ -282,10 +283,11 @@ class LauncherTest {
         "  echo \"$1 ${*:2}: ${COMPREPLY[*]}\"; }",
         "complete_at diffusion spark ''", "complete_at diffusion spark sample --",
         "complete_at diffusion spark sample --checkpoint \"${2%.bash}\"", "complete_at diffusion bench --",
-        "complete_at diffusion ''"),
+        "complete_at diffusion ''", "complete_at diffusion spark sample --format ''",
+        "complete_at diffusion spark eval --ship ''", "complete_at diffusion bench --workload ''"),
         null, script.toString());
     List<String> lines = out.lines().toList();
-    assertEquals(5, lines.size(), out);
+    assertEquals(8, lines.size(), out);
     List<String> spark = List.of(lines.get(0).split(": ", 2)[1].split(" "));
     assertTrue(spark.contains("sample") && spark.contains("eval") && !spark.contains("train"), out);
     String sample = lines.get(1);
@@ -294,6 +296,10 @@ class LauncherTest {
     assertTrue(lines.get(3).contains("--train-steps") && lines.get(3).contains("--backend")
         && !lines.get(3).contains("--bundled"), out);
     assertTrue(lines.get(4).contains("spark") && lines.get(4).contains("bench"), out);
+    // a value from a fixed set completes to the set, as config --bundled's does (it completed to nothing)
+    assertEquals("diffusion spark sample --format : npy safetensors png", lines.get(5), out);
+    assertEquals("diffusion spark eval --ship : path broadcast auto", lines.get(6), out);
+    assertEquals("diffusion bench --workload : mlp unet ddpm pretrained cifar10", lines.get(7), out);
     String help = CliTest.cli("--help").out();
     assertTrue(help.contains("  spark ") && help.contains("  bench "), help);
   }

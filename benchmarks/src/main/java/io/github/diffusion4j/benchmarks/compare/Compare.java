@@ -155,8 +155,19 @@ public final class Compare implements Callable<Integer> {
           "ddpm: the DDPM authors' CIFAR-10 model (35.7M parameters) at --batch against docs/ddpm_reference.py bench;",
           "pretrained: seconds per image of DDIM sampling (batch 1) with --checkpoint DIR against "
               + "docs/diffusers_reference.py bench (the reference needs a diffusers folder);",
-          "cifar10: memory, not speed: the DDPM CIFAR-10 model's training steps at --batch, peak resident size."})
+          "cifar10: memory, not speed: the DDPM CIFAR-10 model's training steps at --batch, peak resident size."},
+      completionCandidates = WorkloadNames.class)
   String workload;
+
+  /** The workloads' names, for completion (the main CLI's too, through its description) and errors. */
+  static final class WorkloadNames implements Iterable<String> {
+    private static final List<String> NAMES = List.of("mlp", "unet", "ddpm", "pretrained", "cifar10");
+
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return NAMES.iterator();
+    }
+  }
 
   @Option(names = "--checkpoint", paramLabel = "DIR", description = "The model of the pretrained workload: a diffusers "
       + "folder (or a checkpoint folder; then without the PyTorch reference).")
@@ -209,7 +220,7 @@ public final class Compare implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--train-steps, --samples, --ddim-steps, --reps, --threads, --batch and --rounds must be at least 1");
     }
-    if (!List.of("mlp", "unet", "ddpm", "pretrained", "cifar10").contains(workload)) {
+    if (!WorkloadNames.NAMES.contains(workload)) {
       throw new IllegalArgumentException("--workload " + workload + ": use mlp, unet, ddpm, pretrained or cifar10");
     }
     if (threads > MAX_THREADS) {

@@ -30,7 +30,8 @@ final class ClusterOptions {
   Integer threads;
 
   @Option(names = "--ship", paramLabel = "HOW", defaultValue = "auto", description = "How executors get the "
-      + "checkpoint: path (shared storage), broadcast (its bytes), auto (broadcast up to 64 MiB; default).")
+      + "checkpoint: path (shared storage), broadcast (its bytes), auto (broadcast up to 64 MiB; default).",
+      completionCandidates = Ways.class)
   String ship;
 
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "A Spark configuration value (repeatable), e.g. "
@@ -115,7 +116,15 @@ final class ClusterOptions {
     try {
       return Shipping.valueOf(ship.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new BadInputException("--ship " + ship + ": unknown (allowed: path, broadcast, auto)");
+      throw new BadInputException("--ship " + ship + ": unknown (allowed: " + String.join(", ", new Ways()) + ")");
+    }
+  }
+
+  /** The ways to ship a checkpoint by name, for completion (the main CLI's too, through its description) and errors. */
+  static final class Ways implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return java.util.Arrays.stream(Shipping.values()).map(w -> w.name().toLowerCase(Locale.ROOT)).iterator();
     }
   }
 

@@ -48,7 +48,7 @@ final class SparkSampleCommand implements Callable<Integer> {
   Path out;
 
   @Option(names = "--format", paramLabel = "F", defaultValue = "npy", description = "npy, safetensors or png "
-      + "(default: ${DEFAULT-VALUE}).")
+      + "(default: ${DEFAULT-VALUE}).", completionCandidates = Formats.class)
   String format;
 
   @Option(names = "--verify", description = "After the job, read every shard back on the driver and check it against "
@@ -70,7 +70,7 @@ final class SparkSampleCommand implements Callable<Integer> {
       throw new BadInputException("--count " + count + ": must be at least 1");
     }
     SampleFormat f = SampleFormat.named(format).orElseThrow(() -> new BadInputException("--format " + format
-        + ": unknown (allowed: npy, safetensors, png)"));
+        + ": unknown (allowed: " + String.join(", ", new Formats()) + ")"));
     checkOutput(out);
     cluster.check();
     SampleJob job = new SampleJob(sampling.checkpoint, sampling.overrides(), count, seed, out, f, cluster.partitions(),
@@ -179,6 +179,14 @@ final class SparkSampleCommand implements Callable<Integer> {
       if (parent != null && Files.exists(parent) && !Files.isDirectory(parent)) {
         throw new BadInputException("--out " + out + ": " + parent + " is a file");
       }
+    }
+  }
+
+  /** The names of the formats, for completion (the main CLI's too, through its description) and errors. */
+  static final class Formats implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return Stream.of(SampleFormat.values()).map(SampleFormat::configName).iterator();
     }
   }
 }
