@@ -21,8 +21,7 @@ import picocli.CommandLine.Option;
     description = "Train and sample denoising diffusion models (DDPM, DDIM) on ND4J or DJL/PyTorch.",
     subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InterpolateCommand.class,
         EvalCommand.class, InfoCommand.class, ConfigCommand.class, DataCommand.class,
-        ExportCommand.class, ConvertCommand.class,
-        picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
+        ExportCommand.class, ConvertCommand.class}) // then spark and bench, and the tools last (run)
 public final class DiffusionCli {
   /** Exit code for success. */
   public static final int OK = 0;
@@ -172,6 +171,9 @@ public final class DiffusionCli {
     CommandLine cl = new CommandLine(root);
     addExtensions(cl, err);
     OptionalCommands.addStandIns(cl);
+    // the tools after every command, which --help lists in the order added (spark and bench came after help)
+    cl.addSubcommand(picocli.AutoComplete.GenerateCompletion.class);
+    cl.addSubcommand(CommandLine.HelpCommand.class);
     cl.setColorScheme(CommandLine.Help.defaultColorScheme(ansi(System.getenv("TERM"))));
     cl.setOut(out);
     cl.setErr(err);

@@ -349,6 +349,19 @@ class CliTest {
     assertBadWithHint(cli("--verbose"), commands, "");
   }
 
+  /**
+   * {@code diffusion --help} lists the commands the launcher runs from other modules ({@code spark}, {@code bench})
+   * with the other commands, and the tools ({@code generate-completion}, {@code help}) last, as in the synopsis of
+   * a bare {@code diffusion} (they came after {@code help}).
+   */
+  @Test
+  void theHelpListsEveryCommandBeforeTheTools() {
+    List<String> listed = cli("--help").out().lines().dropWhile(l -> !l.equals("Commands:")).skip(1)
+        .filter(l -> l.matches("  \\S.*")).map(l -> l.strip().split("\\s+")[0]).toList();
+    assertEquals(List.of("demo", "train", "sample", "interpolate", "eval", "info", "config", "data", "export",
+        "convert", "spark", "bench", "generate-completion", "help"), listed);
+  }
+
   /** {@code info --load NAME} creates the backend and describes it after the listing. */
   @Test
   void infoLoadsTheBackendItIsAskedFor() {
