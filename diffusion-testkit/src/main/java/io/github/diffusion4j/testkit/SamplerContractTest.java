@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.model.MlpSpec;
+import io.github.diffusion4j.model.NoisePredictor;
 import io.github.diffusion4j.model.OptimizerSpec;
 import io.github.diffusion4j.model.PredictionType;
 import io.github.diffusion4j.model.StateDict;
@@ -20,6 +21,13 @@ import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.spi.Backend;
 import io.github.diffusion4j.tensor.Shape;
 import io.github.diffusion4j.tensor.TensorScope;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -124,6 +132,80 @@ public abstract class SamplerContractTest extends BackendFixture {
       } finally {
         pool.shutdownNow();
       }
+    }
+  }
+
+  /**
+   * A service's per-request timeout: a sampling call cancelled from another thread ({@code Future.cancel(true)},
+   * which interrupts the pool's thread) ends with a {@link java.util.concurrent.CancellationException} before its
+   * next model call, and the same model, sampled again on the same pool thread, gives the images it gave before.
+   * The model call in progress when the cancel comes waits for it, so the test does not depend on timing.
+   */
+  @Test
+  void aSamplingCallCancelledFromAnotherThreadEndsAtItsNextStepAndTheModelSamplesOnUnchanged() throws Exception {
+    Timesteps plan = Timesteps.full(100);
+    try (TrainableModel m = backend.createModel(SPEC, OptimizerSpec.adam(1e-3), 0)) {
+      m.loadStateDict(weights());
+      Sampler ddpm = ddpm(backend);
+      ExecutorService pool = Executors.newSingleThreadExecutor();
+      try {
+        float[] before = pool.submit(() -> sampleWith(m, ddpm, plan)).get();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch cancelled = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        NoisePredictor watched = (x, t) -> {
+          if (calls.incrementAndGet() == 1) {
+            started.countDown();
+            awaitKeepingTheInterrupt(cancelled);
+          }
+          return m.predict(x, t);
+        };
+        AtomicReference<Throwable> ended = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        Future<?> f = pool.submit(() -> {
+          try (TensorScope s = backend.tensors().openScope()) {
+            ddpm.sample(watched, backend.tensors(), SamplingRequest.of(3, SPEC.imageShape(), 11, plan));
+          } catch (Throwable e) {
+            ended.set(e);
+          } finally {
+            done.countDown();
+          }
+        });
+        started.await();
+        f.cancel(true);
+        cancelled.countDown();
+        assertTrue(done.await(60, TimeUnit.SECONDS), "the cancelled call did not end");
+        assertTrue(ended.get() instanceof java.util.concurrent.CancellationException,
+            "a cancelled call ends with a CancellationException, got " + ended.get());
+        assertTrue(calls.get() == 1, "the call went on for " + calls.get() + " model calls of 100 after its cancel");
+        assertArrayEquals(before, pool.submit(() -> sampleWith(m, ddpm, plan)).get(),
+            "the model, sampled again on the cancelled call's thread");
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  /** Samples three images of seed 11 with a model already made, in a scope of the calling thread. */
+  private float[] sampleWith(TrainableModel m, Sampler sampler, Timesteps plan) {
+    try (TensorScope s = backend.tensors().openScope()) {
+      return sampler.sample(m, backend.tensors(), SamplingRequest.of(3, SPEC.imageShape(), 11, plan)).toFloatArray();
+    }
+  }
+
+  /** Waits for the latch as work that heeds no interrupt would, then leaves the thread's interrupt as it came. */
+  private static void awaitKeepingTheInterrupt(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
