@@ -484,6 +484,26 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
+   * A request for {@code count} samples over {@code steps} denoising steps instead of the configured
+   * {@code sampling.num_inference_steps}, laid out by the configured {@code timestep_spacing} and
+   * {@code steps_offset}, as {@code diffusion sample --steps} does (an explicit {@code sampling.timesteps} list is
+   * replaced, as there): a service's per-request step count, for the model it has loaded. The same request as
+   * {@link #request(int, long)} of a configuration with {@code num_inference_steps: steps}.
+   *
+   * @param count the number of samples, at least 1
+   * @param seed the noise seed
+   * @param steps the number of denoising steps, in {@code [1, T]} ({@code schedule.num_train_timesteps})
+   * @return the request
+   * @throws IllegalArgumentException in one line naming what is out of range and what is allowed: a count below 1,
+   *     {@code steps} outside {@code [1, T]}, or a {@code leading} plan that {@code steps_offset} pushes past T
+   */
+  public SamplingRequest request(int count, long seed, int steps) {
+    io.github.diffusion4j.config.SamplingConfig s = config().sampling();
+    Timesteps plan = Timesteps.create(schedule().size(), steps, s.timestepSpacing(), s.stepsOffset());
+    return SamplingRequest.of(count, imageShape(), seed, plan).withNoise(noise);
+  }
+
+  /**
    * Samples images with the configured sampler and plan.
    *
    * @param model the model (its EMA weights are not swapped in here)

@@ -68,6 +68,28 @@ class DiffusionTest {
     return p;
   }
 
+  /**
+   * A service's per-request step count: {@code request(count, seed, steps)} is the request of the configuration with
+   * {@code num_inference_steps: steps}, its spacing and offset kept (as {@code sample --steps}; an explicit
+   * {@code timesteps} plan replaced), and samples its images; steps outside {@code [1, T]} are refused naming the range.
+   */
+  @Test
+  void aRequestWithItsOwnStepCountIsTheRequestOfTheConfigurationWithThatCount() throws IOException {
+    String leading = TINY + "  timestep_spacing: leading\n  steps_offset: 1\n";
+    try (Diffusion d = Diffusion.open(yaml(leading + "  timesteps: [40, 20, 0]\n"));
+        Diffusion seven = Diffusion.open(yaml(leading.replace("num_inference_steps: 10", "num_inference_steps: 7")));
+        TrainableModel m = d.createModel()) {
+      io.github.diffusion4j.sampling.SamplingRequest r = d.request(3, 5, 7);
+      assertEquals(seven.request(3, 5), r);
+      assertEquals("[43, 36, 29, 22, 15, 8, 1]", java.util.Arrays.toString(r.plan().toArray()));
+      assertEquals(3 * 75, d.sampleImages(m, d.sampler(), r, SamplingListener.NONE).length);
+      assertEquals("the number of inference steps must be in [1, 50] (num_train_timesteps), got 51",
+          assertThrows(IllegalArgumentException.class, () -> d.request(3, 5, 51)).getMessage());
+      assertEquals("the number of inference steps must be in [1, 50] (num_train_timesteps), got 0",
+          assertThrows(IllegalArgumentException.class, () -> d.request(3, 5, 0)).getMessage());
+    }
+  }
+
   @Test
   void opensTrainsAndSamples() throws IOException {
     try (Diffusion d = Diffusion.open(yaml(TINY))) {
