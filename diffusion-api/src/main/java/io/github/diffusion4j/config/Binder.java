@@ -60,7 +60,7 @@ final class Binder {
       Node.Entry entry = node.get(m.name());
       if (m instanceof Key<R, ?> key) {
         if (entry != null && !key.appliesTo(kind)) {
-          throw key.notApplicable(kind).at(entry.keyLocation());
+          throw notApplicable(key, kind, entry, node.get(section.kindKey().name()), section.path());
         }
         values.put(key, read(key, entry, kind));
       } else {
@@ -69,6 +69,23 @@ final class Binder {
       }
     }
     return section.build(values);
+  }
+
+  /**
+   * A key given for a kind it does not apply to, located at the key; but where an override changed the kind of a
+   * section the file gives keys of (the bundled tutorial's {@code model.hidden} under {@code --set model.kind=unet}),
+   * at the override, with the way to replace the whole section: the file's key cannot be removed from there.
+   */
+  private static ConfigException notApplicable(Key<?, ?> key, String kind, Node.Entry entry, Node.Entry kindEntry,
+      String sectionPath) {
+    Location keyAt = entry.keyLocation();
+    if (kindEntry == null || !Overrides.isOverride(kindEntry.keyLocation()) || Overrides.isOverride(keyAt)) {
+      return key.notApplicable(kind).at(keyAt);
+    }
+    String given = keyAt.source() + (keyAt.line() > 0 ? ":" + keyAt.line() + ":" + keyAt.column() : "");
+    return key.notApplicable(kind, "it is given at " + given + ": give the section whole to change its kind (--set '"
+        + sectionPath + "={kind: " + kind + "}' replaces it, with the keys of that kind you add)")
+        .at(kindEntry.keyLocation());
   }
 
   private <T> T read(Key<?, T> key, Node.Entry entry, String kind) {

@@ -176,8 +176,13 @@ final class Key<R, T> implements Section.Member<R> {
 
   /** The error for a key given for a kind it does not apply to. */
   ConfigException notApplicable(String kind) {
+    return notApplicable(kind, "remove it or change kind");
+  }
+
+  /** {@link #notApplicable(String)} with another way out than removing the key or changing the kind. */
+  ConfigException notApplicable(String kind, String fix) {
     return new ConfigException(path, "applies only when kind is " + String.join(" or ", onlyFor)
-        + " (kind here is " + kind + "); remove it or change kind");
+        + " (kind here is " + kind + "); " + fix);
   }
 
   @Override

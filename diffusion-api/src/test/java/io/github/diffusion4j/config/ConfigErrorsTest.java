@@ -249,6 +249,27 @@ class ConfigErrorsTest {
         + "remove it or change kind", "data:\n  image_shape: [1, 28, 28]\n  pad_to: 32\n");
   }
 
+  /**
+   * A kind changed by an override, where the file gives keys of the old kind (the bundled tutorial's model.hidden
+   * under --set model.kind=unet): said at the override, with the way out the command line has (the file's key
+   * cannot be removed from there); the section given whole then loads.
+   */
+  @Test
+  void kindChangedByAnOverrideNamesTheOverrideAndTheWholeSection() {
+    String yaml = "model:\n  kind: mlp\n  hidden: 64\n";
+    ConfigException e = oneLine(assertThrows(ConfigException.class,
+        () -> ConfigLoader.loadString(yaml, "run.yaml", List.of("model.kind=unet"))));
+    assertEquals("--set model.kind=unet: model.hidden: applies only when kind is mlp (kind here is unet); it is given "
+        + "at run.yaml:3:3: give the section whole to change its kind (--set 'model={kind: unet}' replaces it, with "
+        + "the keys of that kind you add)", e.getMessage());
+    assertEquals(io.github.diffusion4j.config.ModelConfig.Kind.UNET,
+        ConfigLoader.loadString(yaml, "run.yaml", List.of("model={kind: unet}")).model().kind());
+    // both from overrides, or both from the file: at the key, as before
+    assertEquals("--set model.hidden=8: model.hidden: applies only when kind is mlp (kind here is unet); remove it or "
+        + "change kind", oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.loadString("seed: 1\n",
+            "run.yaml", List.of("model.kind=unet", "model.hidden=8")))).getMessage());
+  }
+
   // ---- types --------------------------------------------------------------------------------------
 
   @Test
