@@ -594,7 +594,7 @@ public final class Diffusion implements AutoCloseable {
     java.util.Objects.requireNonNull(listener, "listener must not be null (SamplingListener.NONE for none)");
     java.util.Objects.requireNonNull(sink, "sink must not be null");
     schedule().checkPlan(request.plan());
-    holding(model, walked -> sampleImagesInUse(walked, sampler, request, listener, sink));
+    holding(model, request.imageShape(), walked -> sampleImagesInUse(walked, sampler, request, listener, sink));
   }
 
   /**
@@ -630,7 +630,7 @@ public final class Diffusion implements AutoCloseable {
           + "it)");
     }
     io.github.diffusion4j.sampling.ImageToImage.plan(request.plan(), strength); // refused before any image is read
-    holding(model, walked -> {
+    holding(model, request.imageShape(), walked -> {
       Backend b = backend();
       int k = request.imageShape().size();
       int batch = samplingBatchSize();
@@ -715,7 +715,7 @@ public final class Diffusion implements AutoCloseable {
     if (shape.rank() != 3) {
       throw new IllegalArgumentException("inpainting needs images [C, H, W], the request's are " + shape);
     }
-    holding(model, walked -> {
+    holding(model, shape, walked -> {
       Backend b = backend();
       int k = shape.size();
       int hw = shape.dim(1) * shape.dim(2);
@@ -771,6 +771,7 @@ public final class Diffusion implements AutoCloseable {
       throw new IllegalArgumentException("pictures: none given; give the pictures to invert");
     }
     Shape image = imageShape();
+    checkShape(model, image); // before the pictures, which are the model's
     int k = image.size();
     float[] x0 = new float[Shape.batchOf(pictures.length, image).size()];
     for (int i = 0; i < pictures.length; i++) {
@@ -778,7 +779,7 @@ public final class Diffusion implements AutoCloseable {
       checkPicture("pictures: picture " + i, pictures[i], image);
     }
     float[][] latents = new float[pictures.length][];
-    holding(model, walked -> {
+    holding(model, image, walked -> {
       TensorFactory tensors = backend().tensors();
       try (TensorScope s = tensors.openScope()) {
         float[] all = new io.github.diffusion4j.sampling.DdimInversion(schedule(), predictionType()).invert(walked,
@@ -821,13 +822,27 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
-  private void holding(NoisePredictor model, java.util.function.Consumer<NoisePredictor> call) {
+  private void holding(NoisePredictor model, Shape images, java.util.function.Consumer<NoisePredictor> call) {
+    checkShape(model, images);
     java.util.concurrent.locks.Lock using = inUse.readLock();
     using.lock();
     try {
       call.accept(sampled(model));
     } finally {
       using.unlock();
+    }
+  }
+
+  /**
+   * Refuses images of another shape than a model of this SDK's takes (a request made with another configuration's
+   * {@code Diffusion}), before a batch is drawn: the network said it in its own words at its first layer. A model
+   * of one's own ({@link NoisePredictor} alone) says nothing of its shape and is not checked.
+   */
+  private static void checkShape(NoisePredictor model, Shape images) {
+    if (model instanceof io.github.diffusion4j.model.TrainableModel m && !m.spec().imageShape().equals(images)) {
+      throw new IllegalArgumentException("the model (" + m.spec().kind() + ") takes images " + m.spec().imageShape()
+          + ", the request's are " + images + "; make the request with the model's own Diffusion (its request(count, "
+          + "seed), or TrainedModel.diffusion())");
     }
   }
 

@@ -69,6 +69,31 @@ class DiffusionTest {
   }
 
   /**
+   * A model of one configuration given a request or pictures of another's image shape is refused before anything is
+   * drawn, naming both shapes and the way out (the model's own Diffusion), by every entry point that takes a model;
+   * it was the network's message from inside its first layer ("mlp: noisy must have shape ...").
+   */
+  @Test
+  void aRequestOfAnotherImageShapeThanTheModelsIsRefusedNamingBoth() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY)); TrainableModel m = d.createModel();
+        Diffusion other = Diffusion.open(Files.writeString(dir.resolve("gray.yaml"), TINY.replace("[3, 5, 5]",
+            "[1, 5, 5]")))) {
+      String expected = "the model (mlp) takes images [3, 5, 5], the request's are [1, 5, 5]; make the request with "
+          + "the model's own Diffusion (its request(count, seed), or TrainedModel.diffusion())";
+      io.github.diffusion4j.sampling.SamplingRequest wrong = other.request(2, 1);
+      Diffusion.ImageSink none = (first, images, n) -> { };
+      float[] gray = new float[25];
+      assertEquals(expected, assertThrows(IllegalArgumentException.class,
+          () -> d.sampleImages(m, d.sampler(), wrong, SamplingListener.NONE)).getMessage());
+      assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> d.sampleFromImages(m, d.sampler(),
+          wrong, 0.5, i -> gray, SamplingListener.NONE, none)).getMessage());
+      assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> other.invert(m, gray)).getMessage());
+      assertEquals(2 * 75, d.sampleImages(m, d.sampler(), d.request(2, 1), SamplingListener.NONE).length,
+          "the model's own request samples");
+    }
+  }
+
+  /**
    * A service's per-request step count: {@code request(count, seed, steps)} is the request of the configuration with
    * {@code num_inference_steps: steps}, its spacing and offset kept (as {@code sample --steps}; an explicit
    * {@code timesteps} plan replaced), and samples its images; steps outside {@code [1, T]} are refused naming the range.
