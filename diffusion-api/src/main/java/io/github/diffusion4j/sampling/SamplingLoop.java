@@ -523,7 +523,8 @@ public final class SamplingLoop {
 
     /**
      * A step's result as the loop needs it: a sample of the batch's shape (and a predicted {@code x_0} of it, or
-     * none), else an error that names the sampler, not the model the next step would hand it to.
+     * none where no one reads it), else an error that names the sampler, not the model the next step would hand it
+     * to or the listener that would read a null.
      */
     private ReverseStepResult checked(ReverseStepResult result, int i) {
       Shape shape = request.batchShape();
@@ -534,6 +535,10 @@ public final class SamplingLoop {
       if (!result.prev().shape().equals(shape)) {
         throw new IllegalStateException(where + "returned a sample of shape " + result.prev().shape() + " for a batch "
             + "of " + shape);
+      }
+      if (result.predictedX0() == null && predictedX0Wanted) {
+        throw new IllegalStateException(where + "returned no predicted x0, which a listener reads "
+            + "(StepContext.predictedX0Wanted() was true)");
       }
       if (result.predictedX0() != null && !result.predictedX0().shape().equals(shape)) {
         throw new IllegalStateException(where + "returned a predicted x0 of shape " + result.predictedX0().shape()

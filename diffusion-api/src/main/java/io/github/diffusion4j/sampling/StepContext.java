@@ -174,7 +174,8 @@ public final class StepContext {
    * then return null for it instead of computing it (the built-in samplers save a pass over the batch a step);
    * a sampler that reads its own {@code previous().predictedX0()} at the next step keeps computing it, and one that
    * calls another sampler's {@code step} and reads the result's predicted {@code x_0} passes it a context of its own
-   * that wants it (the seven-argument constructor).
+   * that wants it (the seven-argument constructor). Where it is true, a null predicted {@code x_0} is an error
+   * naming the sampler and the step ({@link Sampler#sample}'s loop checks each step's result).
    *
    * @return whether the step's predicted {@code x_0} is read after the step
    */

@@ -683,6 +683,42 @@ class SamplerMathTest {
   }
 
   /**
+   * A sampler may leave out the predicted x0 only where its step context says no one reads it: one that leaves it
+   * out while a listener reads it is named at the step, on one thread and on a batch split over two, and the
+   * listener never sees a null; with a listener that does not read it the same sampler runs. Nothing is left
+   * allocated.
+   */
+  @Test
+  void aSamplerThatLeavesOutThePredictedX0AListenerReadsIsNamedAtTheStep() {
+    Sampler ddim = samplers(SPLIT_SCHEDULE).get(1);
+    Sampler noX0 = named("mine", c -> new ReverseStepResult(ddim.step(c).prev(), null));
+    SamplingListener reads = (i, plan, result) -> result.predictedX0().shape();
+    int live = REF.liveTensors();
+    TwoThreads two = new TwoThreads();
+    try (TensorScope scope = REF.openScope()) {
+      NoisePredictor oracle = gaussianOracle(SPLIT_SCHEDULE, 0.1, 0.5);
+      SamplingRequest r = SPLIT_BATCH;
+      for (TensorFactory tensors : List.of(REF, two)) {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> noX0.sample(oracle, tensors, r, reads));
+        assertEquals("sampler 'mine', step 1 of 13: returned no predicted x0, which a listener reads "
+            + "(StepContext.predictedX0Wanted() was true)", e.getMessage());
+        SamplingListener progress = new SamplingListener() {
+          @Override
+          public void onStep(int i, Timesteps plan, ReverseStepResult result) {}
+
+          @Override
+          public boolean readsPredictedX0() {
+            return false;
+          }
+        };
+        noX0.sample(oracle, tensors, r, progress).close();
+      }
+    }
+    assertEquals(live, REF.liveTensors(), "every tensor of the failed runs is released");
+  }
+
+  /**
    * A failure on a slice's thread reaches the caller as it was thrown; both slices' tensors are released and
    * both confinements closed, and the next run on the same threads gives the one-thread samples.
    */
