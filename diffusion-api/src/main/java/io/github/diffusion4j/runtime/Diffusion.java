@@ -390,7 +390,8 @@ public final class Diffusion implements AutoCloseable {
 
   /**
    * A provider's sampler: a refusal of its settings is the configuration's error, located at {@code
-   * sampling.options} where they are the configured ones; a provider that returns no sampler is named.
+   * sampling.options} where they are the configured ones; a provider that fails otherwise, returns no sampler or
+   * one under another name is named.
    */
   private Sampler create(SamplerProvider p, SamplerSpec spec, boolean configured) {
     Sampler s;
@@ -401,12 +402,25 @@ public final class Diffusion implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       String refused = "sampler '" + p.name() + "' refused its settings: " + e.getMessage();
       throw configured ? loaded.error("sampling.options", refused) : new IllegalArgumentException(refused, e);
+    } catch (java.util.concurrent.CancellationException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(provider(p) + " failed to make its sampler: "
+          + (e.getMessage() == null ? e.getClass().getName() : e.getMessage()), e);
     }
     if (s == null) {
-      throw new IllegalStateException("sampler provider " + p.getClass().getName() + " ('" + p.name()
-          + "') returned no sampler");
+      throw new IllegalStateException(provider(p) + " returned no sampler");
+    }
+    if (!p.name().equals(s.name())) {
+      throw new IllegalStateException(provider(p) + " returned a sampler named '" + s.name()
+          + "'; Sampler.name() must be its provider's name");
     }
     return s;
+  }
+
+  /** A provider as errors name it: its class and its name. */
+  private static String provider(SamplerProvider p) {
+    return "sampler provider " + p.getClass().getName() + " ('" + p.name() + "')";
   }
 
   /**

@@ -15,7 +15,9 @@ import io.github.diffusion4j.tensor.TensorFactory;
 public interface Sampler {
 
   /**
-   * The name used in configuration ({@code sampling.sampler}).
+   * The name used in configuration ({@code sampling.sampler}): a sampler a {@link SamplerProvider} makes has its
+   * provider's {@link SamplerProvider#name()} (another is an error naming the provider); errors of the sampling
+   * loop name the sampler by it.
    *
    * @return e.g. {@code "ddim"}
    */

@@ -29,7 +29,10 @@ public interface SamplerProvider {
    * {@link SamplerOptions#requireOnly} so misspelt keys are reported).
    *
    * @param spec the schedule, prediction type, backend, common sampling settings and own options
-   * @return the sampler
+   * @return the sampler, whose {@link Sampler#name()} is this provider's {@link #name()}
+   * @throws IllegalArgumentException if the settings are refused: its message is shown at {@code sampling.options}
+   *     ("sampler 'NAME' refused its settings: ..."); any other exception is wrapped in an {@link
+   *     IllegalStateException} that names this provider's class and name
    */
   Sampler create(SamplerSpec spec);
 }

@@ -566,6 +566,56 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * A provider's other failure to make its sampler, and a sampler whose name is not its provider's, are errors that
+   * name the provider (its class and name); the failure's own message stays in the line, and the failure is the
+   * cause. A sampler under another name would sample and print, and record, a name no configuration can choose.
+   */
+  @Test
+  void aProvidersFailureAndASamplerUnderAnotherNameAreNamedWithTheProvider() throws IOException {
+    try (Diffusion d = Diffusion.open(yaml(TINY))) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> d.sampler("failing"));
+      assertEquals("sampler provider " + FailingSampler.class.getName() + " ('failing') failed to make its sampler: "
+          + "needs at least 1000 training timesteps", e.getMessage());
+      assertEquals("needs at least 1000 training timesteps", e.getCause().getMessage());
+      assertEquals("sampler provider " + RenamedSampler.class.getName() + " ('renamed') returned a sampler named "
+          + "'other'; Sampler.name() must be its provider's name",
+          assertThrows(IllegalStateException.class, () -> d.sampler("renamed")).getMessage());
+    }
+    try (Diffusion d = Diffusion.open(yaml(TINY.replace("sampler: ddim", "sampler: failing")))) {
+      assertTrue(assertThrows(IllegalStateException.class, d::sampler).getMessage()
+          .startsWith("sampler provider " + FailingSampler.class.getName() + " ('failing') failed"));
+    }
+  }
+
+  /** A sampler provider whose create fails otherwise than by refusing its settings (registered in the services). */
+  public static final class FailingSampler extends TestSamplerProvider {
+    /** Creates it. */
+    public FailingSampler() {
+      super("failing", spec -> {
+        throw new IllegalStateException("needs at least 1000 training timesteps");
+      });
+    }
+  }
+
+  /** A sampler provider whose sampler has another name (registered in this module's test services). */
+  public static final class RenamedSampler extends TestSamplerProvider {
+    /** Creates it. */
+    public RenamedSampler() {
+      super("renamed", spec -> new io.github.diffusion4j.sampling.Sampler() {
+        @Override
+        public String name() {
+          return "other";
+        }
+
+        @Override
+        public io.github.diffusion4j.sampling.ReverseStepResult step(io.github.diffusion4j.sampling.StepContext c) {
+          return new io.github.diffusion4j.sampling.ReverseStepResult(c.sample(), c.sample());
+        }
+      });
+    }
+  }
+
   /** A sampler provider that refuses every setting (registered in this module's test services). */
   public static final class RefusingSampler extends TestSamplerProvider {
     /** Creates it. */
