@@ -104,6 +104,10 @@ public final class ProviderDiscovery {
     return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(), loaders(), LOG);
   }
 
+  static Found<SamplerProvider> samplers(ClassLoader loader, Logger log) {
+    return load(SamplerProvider.class, SamplerProvider::name, BuiltInSamplers.all(), List.of(loader), log);
+  }
+
   private static <T> Found<T> load(
       Class<T> type, java.util.function.Function<T, String> name, List<T> builtIns, List<ClassLoader> loaders,
       Logger log) {
@@ -113,7 +117,7 @@ public final class ProviderDiscovery {
       found.put(name.apply(b), b);
     }
     for (ClassLoader loader : loaders) {
-      find(type, name, loader, found, broken);
+      find(type, name, loader, found, builtIns, broken);
     }
     for (String line : broken) {
       log.warn("{} discovery: {}", type.getSimpleName(), line);
@@ -123,7 +127,7 @@ public final class ProviderDiscovery {
 
   /** Adds the providers one loader finds; one a loader before it found (by delegation) is the same, not a duplicate. */
   private static <T> void find(Class<T> type, java.util.function.Function<T, String> name, ClassLoader loader,
-      Map<String, T> found, List<String> broken) {
+      Map<String, T> found, List<T> builtIns, List<String> broken) {
     Iterator<T> it = ServiceLoader.load(type, loader).iterator();
     while (true) {
       T p;
@@ -155,8 +159,10 @@ public final class ProviderDiscovery {
         continue; // seen through an earlier loader
       }
       if (found.containsKey(n)) {
-        broken.add(p.getClass().getName() + ": duplicate name '" + n + "' (already provided by "
-            + found.get(n).getClass().getName() + "); ignored");
+        broken.add(p.getClass().getName() + ": duplicate name '" + n + "' ("
+            + (builtIns.contains(found.get(n)) // the built-in samplers, anonymous classes: named in words
+                ? "a built-in sampler's, which a provider cannot replace; give it another name"
+                : "already provided by " + found.get(n).getClass().getName()) + "); ignored");
         continue;
       }
       found.put(n, p);

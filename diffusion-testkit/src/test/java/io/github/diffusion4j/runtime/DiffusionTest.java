@@ -797,6 +797,34 @@ class DiffusionTest {
     assertEquals(List.of(), quiet.warnings, "a clean class path logs nothing");
   }
 
+  /**
+   * A sampler provider named as a built-in sampler is ignored and reported as such, in words (the built-ins are
+   * anonymous classes, whose names, {@code BuiltInSamplers$2}, said nothing), with what to do.
+   */
+  @Test
+  void aSamplerProviderNamedAsABuiltInIsReportedAsTheBuiltInsClash() throws IOException {
+    Path services = dir.resolve("cp4/META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(io.github.diffusion4j.sampling.SamplerProvider.class.getName()),
+        SecondDdim.class.getName() + "\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.resolve("cp4").toUri().toURL()},
+        DiffusionTest.class.getClassLoader())) {
+      ProviderDiscovery.Found<io.github.diffusion4j.sampling.SamplerProvider> found =
+          ProviderDiscovery.samplers(loader, new RecordingLogger());
+      assertSame(io.github.diffusion4j.sampling.BuiltInSamplers.DDIM, found.providers().get("ddim"), "the built-in");
+      assertEquals(List.of(SecondDdim.class.getName() + ": duplicate name 'ddim' (a built-in sampler's, which a "
+          + "provider cannot replace; give it another name); ignored"), found.broken());
+    }
+  }
+
+  /** A sampler provider under a built-in's name. */
+  public static final class SecondDdim extends TestSamplerProvider {
+    /** Creates it. */
+    public SecondDdim() {
+      super("ddim", spec -> null);
+    }
+  }
+
   @Test
   void providersWithoutAUsableNameAreReportedAndIgnored() throws IOException {
     Path services = dir.resolve("cp3/META-INF/services");
