@@ -162,10 +162,16 @@ final class EvalCommand implements Callable<Integer> {
       QualityTable.printTable(o, s.name() + " " + d.plan().size() + " steps", r);
       QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), count,
           d.imageShape().size());
-      o.println(r.toJson());
+      java.util.Map<String, Object> drawn = new java.util.LinkedHashMap<>();
+      drawn.put("sampler", s.name());
+      drawn.put("steps", d.plan().size());
+      drawn.put("seed", seed);
+      drawn.put("checkpoint", checkpoint.toAbsolutePath().normalize()); // as given (a run folder: its latest)
+      String line = QualityTable.json(r, drawn);
+      o.println(line);
       if (json != null) {
         try {
-          guard.finishWriting(json, r.toJson() + "\n"); // a signal now waits for the file
+          guard.finishWriting(json, line + "\n"); // a signal now waits for the file
         } catch (RuntimeException e) { // a failed write: said with a signal that came meanwhile, else rethrown
           return guard.said(e, o, "nothing was written to " + json);
         }
@@ -231,10 +237,11 @@ final class EvalCommand implements Callable<Integer> {
       QualityTable.printTable(o, String.valueOf(samples.getFileName()), r);
       QualityTable.describeReference(o, spec.commandLine().getErr(), d.referenceSource(), reference.count(), n,
           d.imageShape().size());
-      o.println(r.toJson());
+      String line = QualityTable.json(r, java.util.Map.of("samples", samples.toAbsolutePath().normalize()));
+      o.println(line);
       if (json != null) {
         try {
-          guard.finishWriting(json, r.toJson() + "\n");
+          guard.finishWriting(json, line + "\n");
         } catch (RuntimeException e) {
           return guard.said(e, o, "nothing was written to " + json);
         }

@@ -24,6 +24,40 @@ public final class QualityTable {
   }
 
   /**
+   * The report's JSON ({@link QualityReport#toJson()}) with what was scored after its scores, in the order given:
+   * how the samples were drawn ({@code "sampler"}, {@code "steps"}, {@code "seed"}, {@code "checkpoint"}) or the
+   * file or folder they were read from ({@code "samples"}), so that two reports say what they compare. Numbers are
+   * written as numbers, anything else as a JSON string.
+   *
+   * @param r the report
+   * @param scored the keys to add, in the map's order (a {@code LinkedHashMap})
+   * @return one line of JSON
+   */
+  public static String json(QualityReport r, java.util.Map<String, ?> scored) {
+    String scores = r.toJson();
+    StringBuilder b = new StringBuilder(scores.substring(0, scores.length() - 1));
+    scored.forEach((key, value) -> b.append(", ").append(string(key)).append(": ")
+        .append(value instanceof Number n ? n.toString() : string(String.valueOf(value))));
+    return b.append('}').toString();
+  }
+
+  /** A JSON string: quotes, backslashes and control characters escaped. */
+  private static String string(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  /**
    * The table only: a header and one row; metrics the data has no meaning for are {@code -}.
    *
    * @param out where it goes

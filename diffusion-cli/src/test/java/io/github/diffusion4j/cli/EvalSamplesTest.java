@@ -58,11 +58,27 @@ class EvalSamplesTest {
   @Test
   void scoresAsEvalScoresTheSameSamples() throws IOException {
     String drawn = report(dir.resolve("a.json"), "eval", "--checkpoint", run, "--count", "40", "--seed", "3");
-    assertEquals(drawn, report(dir.resolve("b.json"), "eval", "--checkpoint", run, "--samples", npy.toString()));
+    String read = report(dir.resolve("b.json"), "eval", "--checkpoint", run, "--samples", npy.toString());
+    assertEquals(scores(drawn), scores(read));
     Path st = dir.resolve("s.safetensors");
     assertEquals(0, cli("sample", "--checkpoint", run, "--count", "40", "--seed", "3", "--out", st.toString()).code());
-    assertEquals(drawn, report(dir.resolve("c.json"), "eval", "--checkpoint", run, "--samples", st.toString()));
+    assertEquals(scores(drawn), scores(report(dir.resolve("c.json"), "eval", "--checkpoint", run, "--samples",
+        st.toString())));
     assertTrue(drawn.contains("\"frechet\""), drawn);
+    // each report says what it scored: how the samples were drawn, or the file they were read from
+    assertEquals(scores(drawn).replace("}", ", \"sampler\": \"ddim\", \"steps\": 6, \"seed\": 3, \"checkpoint\": \""
+        + Path.of(run).toAbsolutePath().normalize() + "\"}"), drawn);
+    assertEquals(scores(read).replace("}", ", \"samples\": \"" + npy.toAbsolutePath().normalize() + "\"}"), read);
+  }
+
+  /** A report's scores: its JSON without what it says it scored (the keys after sample_count). */
+  private static String scores(String json) {
+    int count = json.indexOf("\"sample_count\": ");
+    int end = count;
+    while (!(json.charAt(end) == ',' || json.charAt(end) == '}')) {
+      end++;
+    }
+    return json.substring(0, end) + "}";
   }
 
   /** --count takes the file's first N: the numbers of a file holding only those (written in one batch, as they). */

@@ -150,10 +150,20 @@ final class SparkEvalCommand implements Callable<Integer> {
         r.shards(), r.shards() == 1 ? "shard" : "shards", seconds), q);
     QualityTable.describeReference(o, spec.commandLine().getErr(), r.referenceSource(), r.reference().count(), n,
         r.reference().dimension());
-    o.println(q.toJson());
+    java.util.Map<String, Object> scored = new java.util.LinkedHashMap<>();
+    scored.put("sampler", r.sampler());
+    scored.put("steps", r.steps());
+    if (samples != null) {
+      scored.put("samples", samples.toAbsolutePath().normalize());
+    } else { // as diffusion eval says how it drew its own
+      scored.put("seed", seed);
+      scored.put("checkpoint", sampling.checkpoint.toAbsolutePath().normalize());
+    }
+    String line = QualityTable.json(q, scored);
+    o.println(line);
     if (json != null) {
       try {
-        guard.finishWriting(json, q.toJson() + "\n"); // a signal now waits for the file
+        guard.finishWriting(json, line + "\n"); // a signal now waits for the file
       } catch (UncheckedIOException e) { // a failed write: said with a signal that came meanwhile
         return guard.said(e, o, "nothing was written to " + json);
       }

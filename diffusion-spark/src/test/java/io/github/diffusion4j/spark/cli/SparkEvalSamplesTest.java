@@ -58,7 +58,12 @@ class SparkEvalSamplesTest {
         "--partitions", "2", "--master", SparkTestSupport.MASTER));
     SparkTestSupport.Cli r = cli("spark", "eval", "--checkpoint", run, "--samples", shards.toString(), "--master",
         SparkTestSupport.MASTER);
-    assertEquals(drawn, lastLine(r));
+    String read = lastLine(r);
+    String scores = drawn.substring(0, drawn.indexOf(", \"sampler\""));
+    assertEquals(scores + ", \"sampler\": \"ddpm\", \"steps\": 10, \"seed\": 4, \"checkpoint\": \""
+        + java.nio.file.Path.of(run).toAbsolutePath().normalize() + "\"}", drawn, "how they were drawn");
+    assertEquals(scores + ", \"sampler\": \"ddpm\", \"steps\": 10, \"samples\": \"" + shards.toAbsolutePath().normalize()
+        + "\"}", read, "the same scores, and the folder they were read from");
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("ddpm 10 steps, 2 shards, ")), r.out());
     String first = lastLine(cli("spark", "eval", "--checkpoint", run, "--samples", shards.toString(), "--count", "500",
         "--master", SparkTestSupport.MASTER));
