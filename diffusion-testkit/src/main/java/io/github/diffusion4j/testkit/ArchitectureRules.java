@@ -186,7 +186,8 @@ public final class ArchitectureRules {
           .should().onlyDependOnClassesThat().resideInAnyPackage(
               ROOT + ".tensor..", ROOT + ".random..", ROOT + ".schedule..", ROOT + ".model..", ROOT + ".spi..",
               ROOT + ".sampling..", ROOT + ".data..", ROOT + ".eval..", ROOT + ".io..", ROOT + ".training..",
-              ROOT + ".config..", ROOT + ".runtime..", ROOT + ".examples..", "java..", "javax.imageio..")
+              ROOT + ".config..", ROOT + ".runtime..", ROOT + ".nn..", ROOT + ".settings..", ROOT + ".examples..",
+              "java..", "javax.imageio..")
           .allowEmptyShould(true)
           .because("the examples show that diffusion-api alone is enough");
 
