@@ -179,6 +179,87 @@ public record DiffusersFolder(
   }
 
   private static DiffusersFolder read(Path directory, boolean forSampling, boolean warn) {
+    return readHeader(directory, forSampling, warn).readWeights();
+  }
+
+  /**
+   * What {@link #read} reads of a diffusers folder before its weights, the files of a few kilobytes: the folder's
+   * {@value #MODEL_INDEX} (checked), the model's {@value #CONFIG}, the scheduler's {@value #SCHEDULER} if there is one,
+   * and which weights file is there (not a Git LFS pointer). For checks that the configuration alone decides (an
+   * override's backend, sampler or steps), made before the weights are read: a minute for a 256x256 model.
+   *
+   * @param directory the folder
+   * @param configFile the {@code config.json} read
+   * @param weightsFile the weights file {@link #readWeights} reads
+   * @param unet the model's configuration
+   * @param scheduler the scheduler configuration, if the folder has one
+   */
+  public record Header(Path directory, Path configFile, Path weightsFile, UNet2DConfig unet,
+      Optional<SchedulerConfig> scheduler) {
+    /**
+     * Checks for nulls.
+     *
+     * @param directory the folder
+     * @param configFile the config file
+     * @param weightsFile the weights file
+     * @param unet the configuration
+     * @param scheduler the scheduler configuration
+     */
+    public Header {
+      if (directory == null || configFile == null || weightsFile == null || unet == null || scheduler == null) {
+        throw new IllegalArgumentException("every component of a diffusers folder's header is required");
+      }
+    }
+
+    /**
+     * Reads the weights, checked against {@link #unet} as {@link DiffusersFolder#read} checks them.
+     *
+     * @return the folder with its weights
+     * @throws CheckpointException naming the file and key if the weights are malformed or do not fit the config
+     */
+    public DiffusersFolder readWeights() {
+      Map<String, int[]> layout = layout(unet);
+      String what = weightsFile.getFileName() + "'s weights";
+      StateDict weights;
+      try {
+        weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
+            ? readBin(weightsFile, layout, what) : readSafeTensors(weightsFile, layout, what), weightsFile);
+        weights.requireLayout(layout, what);
+      } catch (IllegalArgumentException e) {
+        throw CheckpointException.of(weightsFile, "does not fit " + configFile + ": " + e.getMessage());
+      }
+      StateDict.Builder ordered = StateDict.builder();
+      layout.keySet().forEach(name -> ordered.put(name, weights.get(name)));
+      return new DiffusersFolder(directory, configFile, weightsFile, unet, ordered.build(), scheduler);
+    }
+  }
+
+  /**
+   * Reads what {@link #read} reads of a folder before its weights ({@link Header}), with its checks and warnings (of
+   * {@value #CONFIG}'s keys that {@code UNet2DModel} does not take); {@link Header#readWeights} then reads the weights.
+   * {@code readHeader(dir).readWeights()} is {@code read(dir)}.
+   *
+   * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
+   * @return the folder's files, model and scheduler configuration
+   * @throws CheckpointException naming the file and key if something is missing, malformed or not supported
+   */
+  public static Header readHeader(Path directory) {
+    return readHeader(directory, true, true);
+  }
+
+  /**
+   * {@link #readHeader} without its warnings: for a look at a folder ahead of the load that reads it again (and
+   * warns once), as a command's checks before the load are.
+   *
+   * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
+   * @return the folder's files, model and scheduler configuration
+   * @throws CheckpointException naming the file and key if something is missing, malformed or not supported
+   */
+  public static Header readHeaderQuietly(Path directory) {
+    return readHeader(directory, true, false);
+  }
+
+  private static Header readHeader(Path directory, boolean forSampling, boolean warn) {
     if (!Files.isDirectory(directory)) {
       throw CheckpointException.of(directory, Files.exists(directory) ? "not a folder" : "no such folder");
     }
@@ -202,25 +283,13 @@ public record DiffusersFolder(
     UNet2DConfig config = readConfig(configFile, warn);
     Path weightsFile = weightsFile(unetDir);
     rejectLfsPointer(weightsFile);
-    Map<String, int[]> layout = layout(config);
-    String what = weightsFile.getFileName() + "'s weights";
-    StateDict weights;
-    try {
-      weights = renameDeprecated(weightsFile.getFileName().toString().equals(WEIGHTS_BIN)
-          ? readBin(weightsFile, layout, what) : readSafeTensors(weightsFile, layout, what), weightsFile);
-      weights.requireLayout(layout, what);
-    } catch (IllegalArgumentException e) {
-      throw CheckpointException.of(weightsFile, "does not fit " + configFile + ": " + e.getMessage());
-    }
-    StateDict.Builder ordered = StateDict.builder();
-    layout.keySet().forEach(name -> ordered.put(name, weights.get(name)));
     Path schedulerFile = schedulerDir.resolve(SCHEDULER);
     Optional<SchedulerConfig> scheduler = Files.isRegularFile(schedulerFile)
         ? Optional.of(SchedulerConfig.read(schedulerFile)) : Optional.empty();
     if (forSampling) {
       scheduler.ifPresent(c -> checkScheduler(schedulerFile, "_class_name", c.className()));
     }
-    return new DiffusersFolder(directory, configFile, weightsFile, config, ordered.build(), scheduler);
+    return new Header(directory, configFile, weightsFile, config, scheduler);
   }
 
   /**

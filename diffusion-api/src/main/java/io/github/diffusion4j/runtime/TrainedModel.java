@@ -135,39 +135,26 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
-   * The image shape a model folder samples, read from its configuration alone ({@code config.yaml} of the checkpoint
-   * {@link #load} would read, or a diffusers folder's {@code config.json}), without its weights: for checks a caller
-   * makes before a load that can take a minute and gigabytes (a 256x256 model), such as whether the output can hold
-   * the images asked for. Empty where the configuration alone does not say (data whose shape comes from its files,
-   * or overrides of a diffusers folder's model or data) or cannot be read; {@link #load} then reports what is wrong.
+   * The image shape a model folder samples, read from its configuration alone ({@link #configuration}), without its
+   * weights: for checks a caller makes before a load that can take a minute and gigabytes (a 256x256 model), such as
+   * whether the output can hold the images asked for. Empty where the configuration alone does not say (data whose
+   * shape comes from its files) or cannot be read; {@link #load} then reports what is wrong.
    *
    * @param path as for {@link #load}
    * @param overrides as for {@link #load}
    * @return {@code [C, H, W]}, or empty
    */
   public static Optional<Shape> imageShape(Path path, List<String> overrides) {
-    try {
-      if (DiffusersFolder.isDiffusersFolder(path)) {
-        if (ConfigLoader.overridesTouch(overrides, "data") || ConfigLoader.overridesTouch(overrides, "model")) {
-          return Optional.empty();
-        }
-        // the load reads it again and warns of keys it ignores, once
-        UNet2DConfig unet = DiffusersFolder.readConfigQuietly(DiffusersFolder.unetConfigFile(path));
-        return unet.sampleSize().isEmpty() ? Optional.empty()
-            : Optional.of(Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1)));
-      }
-      return configuration(path, overrides).flatMap(c -> c.data().imageShape());
-    } catch (RuntimeException e) {
-      return Optional.empty(); // the load names it
-    }
+    return configuration(path, overrides).flatMap(c -> c.data().imageShape());
   }
 
   /**
-   * The configuration a checkpoint folder samples with ({@code config.yaml} of the checkpoint {@link #load} would
-   * read, with the overrides), without its weights: for checks a caller makes before a load that can take a minute
-   * (a 256x256 model), such as an option against the schedule's {@code num_train_timesteps}. Empty for a diffusers
-   * folder (its configuration is made from its files as it loads) and where it cannot be read, neither alone nor
-   * with the overrides; {@link #load} then reports what is wrong.
+   * The configuration a model folder samples with, with the overrides, without its weights: a checkpoint's
+   * ({@code config.yaml} of the checkpoint {@link #load} would read), or a diffusers folder's (made from its
+   * {@code config.json} and {@code scheduler_config.json} as {@link #load} makes it). For checks a caller makes before
+   * a load that can take a minute (a 256x256 model), such as an option against the schedule's
+   * {@code num_train_timesteps}. Empty where it cannot be read, neither alone nor with the overrides; {@link #load}
+   * then reports what is wrong. Nothing is logged: the load warns of what it ignores, once.
    *
    * @param path as for {@link #load}
    * @param overrides as for {@link #load}
@@ -175,17 +162,21 @@ public final class TrainedModel implements AutoCloseable {
    */
   public static Optional<DiffusionConfig> configuration(Path path, List<String> overrides) {
     try {
+      if (DiffusersFolder.isDiffusersFolder(path)) {
+        DiffusersFolder.Header h = DiffusersFolder.readHeaderQuietly(path);
+        return Optional.of(diffusersConfig(h, schedulerOf(h, false), overrides).config());
+      }
       return configFile(path).map(file -> ConfigLoader.load(file, overrides));
     } catch (RuntimeException e) {
       return Optional.empty(); // the load names it
     }
   }
 
-  /** The {@code config.yaml} that {@link #load} reads for a checkpoint or run folder, without reading it. */
+  /**
+   * The {@code config.yaml} that {@link #load} reads for a checkpoint or run folder (not a diffusers folder), without
+   * reading it.
+   */
   private static Optional<Path> configFile(Path path) {
-    if (DiffusersFolder.isDiffusersFolder(path)) {
-      return Optional.empty();
-    }
     resolve(path); // a missing path or a file: the load names it
     return checkpointFolder(path).map(dir -> dir.resolve(Checkpoint.CONFIG_FILE));
   }
@@ -213,7 +204,16 @@ public final class TrainedModel implements AutoCloseable {
     }
     // the file reads alone: what the overrides get wrong is theirs, said as the load would say it after its read
     LoadedConfig loaded = ConfigLoader.read(file.get(), overrides);
-    Diffusion d = Diffusion.open(loaded); // no backend is loaded: closing it releases nothing
+    return checked(Diffusion.open(loaded), overrides); // no backend is loaded: closing it releases nothing
+  }
+
+  /**
+   * Refuses, before a model folder's weights are read, a backend or an overriding sampler that no provider registers
+   * or a sampler's options (a checkpoint's and a diffusers folder's alike); closes the configuration if it does.
+   *
+   * @return {@code d}
+   */
+  private static Diffusion checked(Diffusion d, List<String> overrides) {
     try {
       d.checkBackend();
       checkSamplerOverride(d, overrides);
@@ -268,65 +268,18 @@ public final class TrainedModel implements AutoCloseable {
     return ConfigLoader.readString(c.content().configYaml(), source, withRecorded);
   }
 
+  /**
+   * Loads a diffusers folder: what its small files say first ({@link DiffusersFolder#readHeader}), the configuration
+   * made of them with the overrides, and the checks a checkpoint's configuration gets before its weights are read
+   * ({@link #checked}), in the same words; then the weights.
+   */
   private static TrainedModel loadDiffusers(Path dir, List<String> overrides) {
-    DiffusersFolder f = DiffusersFolder.read(dir);
-    SchedulerConfig s = f.scheduler().orElseGet(() -> {
-      LOG.warn("{}: no scheduler_config.json; using diffusers' DDPMScheduler defaults (linear 1e-4 to 0.02, T = 1000)",
-          dir);
-      return SchedulerConfig.DIFFUSERS_DEFAULTS;
-    });
-    UNet2DConfig unet = f.unet();
-    Shape shape;
-    try {
-      shape = unet.sampleSize().isEmpty() ? null
-          : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
-    } catch (IllegalArgumentException e) {
-      throw new CheckpointException(f.configFile() + ": key 'sample_size': " + unet.sampleSize() + " with in_channels "
-          + unet.inChannels() + " makes images too large: " + e.getMessage());
-    }
-    if (shape == null && !ConfigLoader.overridesTouch(overrides, "data.image_shape")) {
-      throw new CheckpointException(f.configFile() + ": sample_size is null; give the image size with "
-          + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
-    }
-    if (shape != null) {
-      // the image size against the levels, named in the user's config.json (this surfaced from the YAML built below,
-      // as "DIR (diffusers folder):8:789: model.unet2d.sample_size: ... (data.image_shape is [3, 100, 100])")
-      try {
-        UNet2DSpec.of(unet, s.schedule().numTrainTimesteps());
-      } catch (UNet2DConfig.InvalidValue e) {
-        throw new CheckpointException(f.configFile() + ": key '" + e.key() + "': " + e.detail());
-      }
-    }
-    boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
-    String yaml = PublishedConfigs.yaml(shape, List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s,
-        !ownData);
-    Diffusion d = null;
-    try {
-      LoadedConfig loaded = ConfigLoader.readString(yaml, dir + " (diffusers folder)", overrides);
-      checkConsistent(dir + ": the scheduler config's ", "the configuration",
-          "the model was trained with the scheduler's schedule (do not override schedule.*)", s,
-          loaded.config().schedule());
-      d = Diffusion.open(loaded);
-      d.modelSpec(); // the image size against the folder's model, refused here rather than at createModel
-    } catch (RuntimeException e) {
-      if (d != null) {
-        d.close();
-      }
-      // the folder's model, checked above, refuses only the overridden image size: said at the override, not at a
-      // line of the YAML built above, which the user never sees
-      if (!(e instanceof ConfigException c) || shape == null || c.path() == null
-          || !c.path().startsWith("model.unet2d.") || ConfigLoader.overridesTouch(overrides, "model")) {
-        throw e;
-      }
-      String given = overrides.stream().filter(o -> ConfigLoader.overridesTouch(List.of(o), "data.image_shape"))
-          .reduce((a, b) -> b).orElseThrow(() -> e);
-      throw new CheckpointException("--set " + given + ": the model's images are " + shape + " (sample_size "
-          + unet.sampleSize() + " in " + f.configFile() + "); a diffusers folder samples at its sample_size: leave "
-          + "data.image_shape out");
-    }
+    DiffusersFolder.Header h = DiffusersFolder.readHeader(dir);
+    SchedulerConfig s = schedulerOf(h, true);
+    Diffusion d = checked(openDiffusers(h, s, overrides), overrides);
     TrainableModel m = null;
     try {
-      checkSamplerOverride(d, overrides);
+      DiffusersFolder f = h.readWeights();
       m = d.createModel();
       try {
         m.loadStateDict(f.weights());
@@ -342,6 +295,85 @@ public final class TrainedModel implements AutoCloseable {
       }
       d.close();
       throw e;
+    }
+  }
+
+  /** A diffusers folder's scheduler configuration: its {@code scheduler_config.json}, else diffusers' defaults. */
+  private static SchedulerConfig schedulerOf(DiffusersFolder.Header h, boolean warn) {
+    return h.scheduler().orElseGet(() -> {
+      if (warn) {
+        LOG.warn("{}: no scheduler_config.json; using diffusers' DDPMScheduler defaults (linear 1e-4 to 0.02, "
+            + "T = 1000)", h.directory());
+      }
+      return SchedulerConfig.DIFFUSERS_DEFAULTS;
+    });
+  }
+
+  /** The image shape of a diffusers folder's {@code sample_size}, or null where it is null. */
+  private static Shape sampleShape(DiffusersFolder.Header h) {
+    UNet2DConfig unet = h.unet();
+    try {
+      return unet.sampleSize().isEmpty() ? null
+          : Shape.of(unet.inChannels(), unet.sampleSize().get(0), unet.sampleSize().get(1));
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(h.configFile() + ": key 'sample_size': " + unet.sampleSize() + " with in_channels "
+          + unet.inChannels() + " makes images too large: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The configuration a diffusers folder samples with, made from its {@code config.json} and scheduler configuration
+   * with the overrides; the overrides' steps, sampler options and schedule are checked as a checkpoint's are.
+   */
+  private static LoadedConfig diffusersConfig(DiffusersFolder.Header h, SchedulerConfig s, List<String> overrides) {
+    UNet2DConfig unet = h.unet();
+    Shape shape = sampleShape(h);
+    if (shape == null && !ConfigLoader.overridesTouch(overrides, "data.image_shape")) {
+      throw new CheckpointException(h.configFile() + ": sample_size is null; give the image size with "
+          + "data.image_shape=[" + unet.inChannels() + ", H, W] (--set on the command line)");
+    }
+    if (shape != null) {
+      // the image size against the levels, named in the user's config.json (this surfaced from the YAML built below,
+      // as "DIR (diffusers folder):8:789: model.unet2d.sample_size: ... (data.image_shape is [3, 100, 100])")
+      try {
+        UNet2DSpec.of(unet, s.schedule().numTrainTimesteps());
+      } catch (UNet2DConfig.InvalidValue e) {
+        throw new CheckpointException(h.configFile() + ": key '" + e.key() + "': " + e.detail());
+      }
+    }
+    boolean ownData = overrides.stream().anyMatch(o -> o.startsWith("data.kind="));
+    String yaml = PublishedConfigs.yaml(shape,
+        List.of("kind: unet2d", "unet2d: " + PublishedConfigs.flow(unet.toMap())), s, !ownData);
+    LoadedConfig loaded = ConfigLoader.readString(yaml, h.directory() + " (diffusers folder)", overrides);
+    checkConsistent(h.directory() + ": the scheduler config's ", "the configuration",
+        "the model was trained with the scheduler's schedule (do not override schedule.*)", s,
+        loaded.config().schedule());
+    return loaded;
+  }
+
+  /** {@link #diffusersConfig} opened, its image size checked against the folder's model. */
+  private static Diffusion openDiffusers(DiffusersFolder.Header h, SchedulerConfig s, List<String> overrides) {
+    Diffusion d = null;
+    try {
+      d = Diffusion.open(diffusersConfig(h, s, overrides));
+      d.modelSpec(); // the image size against the folder's model, refused here rather than at createModel
+      return d;
+    } catch (RuntimeException e) {
+      if (d != null) {
+        d.close();
+      }
+      // the folder's model, checked above, refuses only the overridden image size: said at the override, not at a
+      // line of the YAML built above, which the user never sees
+      UNet2DConfig unet = h.unet();
+      if (!(e instanceof ConfigException c) || unet.sampleSize().isEmpty() || c.path() == null
+          || !c.path().startsWith("model.unet2d.") || ConfigLoader.overridesTouch(overrides, "model")) {
+        throw e;
+      }
+      String given = overrides.stream().filter(o -> ConfigLoader.overridesTouch(List.of(o), "data.image_shape"))
+          .reduce((a, b) -> b).orElseThrow(() -> e);
+      throw new CheckpointException("--set " + given + ": the model's images are " + sampleShape(h) + " (sample_size "
+          + unet.sampleSize() + " in " + h.configFile() + "); a diffusers folder samples at its sample_size: leave "
+          + "data.image_shape out");
     }
   }
 

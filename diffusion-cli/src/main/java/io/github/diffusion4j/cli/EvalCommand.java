@@ -328,7 +328,7 @@ final class EvalCommand implements Callable<Integer> {
     if (backend != null) {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
-    if (timesteps != null) { // before the load, where the checkpoint's configuration says the schedule's length
+    if (timesteps != null) { // before the load: the configuration (a diffusers folder's too) says the schedule's length
       TrainedModel.configuration(checkpoint, all)
           .ifPresent(c -> checkTimesteps(timesteps, c.schedule().spec().numTrainTimesteps()));
     }
@@ -344,7 +344,7 @@ final class EvalCommand implements Callable<Integer> {
         return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
       }
       Diffusion d = m.diffusion();
-      checkTimesteps(timesteps, d.schedule().size()); // a diffusers folder's schedule: known only now
+      checkTimesteps(timesteps, d.schedule().size()); // the checkpoint read: a run may have saved a newer one
       VarianceType variance = d.config().sampling().varianceType();
       if (variance == VarianceType.TUTORIAL) {
         throw d.loadedConfig().error("sampling.variance_type", "is 'tutorial' (sigma = beta), which is not one of the "

@@ -7,12 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.diffusion4j.cli.CliTest.Result;
+import io.github.diffusion4j.io.DiffusersFolder;
+import io.github.diffusion4j.io.SchedulerConfig;
+import io.github.diffusion4j.model.UNet2DConfig;
+import io.github.diffusion4j.model.UNet2DSpec;
+import io.github.diffusion4j.testkit.GoldenCases;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What a command can refuse without work is refused before the work: {@code train} before it prepares the data (a
  * folder's image cache takes minutes), {@code sample}, {@code eval} and {@code interpolate} before they read the
- * checkpoint's weights (seconds for a large model). The work not done is seen by what it would have said: the data's
- * lines, or a damaged weights file's error, which a read of the weights reports.
+ * checkpoint's weights (seconds for a large model), or a diffusers folder's. The work not done is seen by what it
+ * would have said: the data's lines, or a damaged weights file's error, which a read of the weights reports.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EarlyRefusalTest {
@@ -32,6 +38,7 @@ class EarlyRefusalTest {
 
   private Path yaml;
   private Path damaged;
+  private Path damagedDiffusers;
 
   @BeforeAll
   void trainAndDamage() throws IOException {
@@ -61,6 +68,19 @@ class EarlyRefusalTest {
     }
     assertBad(cli("sample", "--checkpoint", damaged.toString(), "--out", dir.resolve("x.npy").toString()),
         "model.safetensors");
+    // a diffusers folder (T = 1000, diffusers' defaults) whose weights are cut short likewise
+    damagedDiffusers = dir.resolve("ddpm-damaged");
+    UNet2DConfig c = UNet2DConfig.fromMap(Map.of("block_out_channels", List.of(8, 8), "layers_per_block", 1,
+        "down_block_types", List.of("DownBlock2D", "DownBlock2D"), "up_block_types", List.of("UpBlock2D", "UpBlock2D"),
+        "norm_num_groups", 4, "sample_size", 8));
+    DiffusersFolder.write(damagedDiffusers, c, GoldenCases.testWeights(UNet2DSpec.of(c, 1000).parameterShapes(), 3),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    try (FileChannel ch = FileChannel.open(damagedDiffusers.resolve("unet").resolve(DiffusersFolder.WEIGHTS),
+        StandardOpenOption.WRITE)) {
+      ch.truncate(100);
+    }
+    assertBad(cli("sample", "--checkpoint", damagedDiffusers.toString(), "--out", dir.resolve("x.npy").toString()),
+        DiffusersFolder.WEIGHTS);
   }
 
   @Test
@@ -84,7 +104,25 @@ class EarlyRefusalTest {
 
   @Test
   void anUnknownBackendIsRefusedBeforeTheWeightsAreRead() {
-    String c = damaged.toString();
+    refusesAnUnknownBackendOrSampler(damaged.toString());
+  }
+
+  @Test
+  void optionsTheConfigurationDecidesAreRefusedBeforeTheWeightsAreRead() {
+    refusesWhatTheScheduleDecides(damaged.toString(), 30);
+  }
+
+  /**
+   * A diffusers folder's configuration is made from its config.json and scheduler_config.json, which are read before
+   * its weights: what the options get wrong is refused before the weights are read, in the words of a checkpoint's.
+   */
+  @Test
+  void aDiffusersFolderRefusesWhatTheOptionsGetWrongBeforeItsWeightsAreRead() {
+    refusesAnUnknownBackendOrSampler(damagedDiffusers.toString());
+    refusesWhatTheScheduleDecides(damagedDiffusers.toString(), 1000);
+  }
+
+  private static void refusesAnUnknownBackendOrSampler(String c) {
     assertBad(cli("sample", "--checkpoint", c, "--backend", "nd4k", "--out", dir.resolve("s.npy").toString()),
         "diffusion: --backend nd4k: backend: unknown backend 'nd4k'");
     assertBad(cli("eval", "--checkpoint", c, "--bpd", "--backend", "nd4k", "--out", dir.resolve("b").toString()),
@@ -95,15 +133,15 @@ class EarlyRefusalTest {
         "diffusion: --sampler eulr: sampling.sampler: unknown sampler 'eulr'");
   }
 
-  @Test
-  void optionsTheConfigurationDecidesAreRefusedBeforeTheWeightsAreRead() {
-    String c = damaged.toString();
-    assertBad(cli("eval", "--checkpoint", c, "--bpd", "--timesteps", "31", "--out", dir.resolve("b").toString()),
-        "diffusion: --timesteps 31: must be in [2, 30]");
-    assertBad(cli("sample", "--checkpoint", c, "--steps", "31", "--out", dir.resolve("s.npy").toString()),
-        "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
-    assertBad(cli("eval", "--checkpoint", c, "--steps", "31", "--count", "2"),
-        "diffusion: --steps 31: must be at most schedule.num_train_timesteps (30), got 31");
+  /** Options beyond the schedule's {@code t} timesteps, and a scoring the heap cannot hold, are refused. */
+  private static void refusesWhatTheScheduleDecides(String c, int t) {
+    String over = Integer.toString(t + 1);
+    assertBad(cli("eval", "--checkpoint", c, "--bpd", "--timesteps", over, "--out", dir.resolve("b").toString()),
+        "diffusion: --timesteps " + over + ": must be in [2, " + t + "]");
+    assertBad(cli("sample", "--checkpoint", c, "--steps", over, "--out", dir.resolve("s.npy").toString()),
+        "diffusion: --steps " + over + ": must be at most schedule.num_train_timesteps (" + t + "), got " + over);
+    assertBad(cli("eval", "--checkpoint", c, "--steps", over, "--count", "2"),
+        "diffusion: --steps " + over + ": must be at most schedule.num_train_timesteps (" + t + "), got " + over);
     // a scoring that would not fit half the heap: images of 3x1024x1024 (as a large model's), whose pixel-space
     // covariances alone take 79 TB
     assertBad(cli("eval", "--checkpoint", c, "--count", "100", "--set", "data.image_shape=[3, 1024, 1024]"),

@@ -124,6 +124,40 @@ class PublishedModelsTest {
         + "so its height and width must be multiples of 2, got 9x9", e.getMessage());
   }
 
+  /**
+   * A diffusers folder's configuration is made from its small files alone: {@code configuration} and
+   * {@code imageShape} answer without its weights, and the load refuses what the overrides get wrong (a backend, a
+   * sampler, steps beyond T) before it reads them, as it does a checkpoint's. The weights here are cut short, so a
+   * read of them would be what the load reports.
+   */
+  @Test
+  void aDiffusersFolderIsConfiguredAndItsOverridesCheckedBeforeItsWeightsAreRead() throws IOException {
+    Path folder = dir.resolve("damaged");
+    DiffusersFolder.write(folder, micro(), GoldenCases.testWeights(UNet2DSpec.of(micro(), 1000).parameterShapes(), 3),
+        SchedulerConfig.DIFFUSERS_DEFAULTS);
+    Path weights = folder.resolve("unet").resolve(DiffusersFolder.WEIGHTS);
+    try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(weights,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      c.truncate(100);
+    }
+    assertTrue(assertThrows(CheckpointException.class, () -> TrainedModel.load(folder, REFERENCE)).getMessage()
+        .startsWith(weights.toString()), "the weights are read by the load");
+    io.github.diffusion4j.config.DiffusionConfig c = TrainedModel.configuration(folder,
+        List.of("sampling.num_inference_steps=7")).orElseThrow();
+    assertEquals(1000, c.schedule().spec().numTrainTimesteps());
+    assertEquals(7, c.sampling().numInferenceSteps());
+    assertEquals("ddim", c.sampling().sampler());
+    assertEquals(Optional.of(Shape.of(3, 8, 8)), TrainedModel.imageShape(folder, List.of()));
+    assertEquals(Optional.of(Shape.of(3, 16, 16)), TrainedModel.imageShape(folder,
+        List.of("data.kind=folder", "data.root=x", "data.image_shape=[3, 16, 16]")), "the overrides' data");
+    for (String bad : List.of("backend=nd4k", "sampling.sampler=eulr", "sampling.num_inference_steps=1001")) {
+      RuntimeException e = assertThrows(RuntimeException.class,
+          () -> TrainedModel.load(folder, List.of("backend=reference", bad)));
+      String key = bad.substring(0, bad.indexOf('='));
+      assertTrue(e.getMessage().contains(key + ": ") && !e.getMessage().contains(weights.toString()), e.getMessage());
+    }
+  }
+
   private Path ddpmCheckpoint(DdpmUNetSpec spec, StateDict weights) {
     String yaml = PublishedConfigs.yaml(spec.imageShape(), List.of("kind: ddpm", "base_channels: " + spec.baseChannels(),
         "channel_mult: " + spec.channelMult(), "num_res_blocks: " + spec.numResBlocks(),
