@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * has a parameter one of the wrong shape, a parameter that is not floating-point is refused by its dtype); renames the attention parameters of older
  * folders ({@code query}, {@code key}, {@code value}, {@code proj_attn}) to the current names ({@code to_q},
  * {@code to_k}, {@code to_v}, {@code to_out.0}) as diffusers does when it loads them; and checks that the weights
- * are exactly the layout of the config. Every problem is a {@link CheckpointException} naming the file and key.
+ * are exactly the layout of the config. Every problem is a {@link CheckpointException} naming the file and key. Keys
+ * of {@value #CONFIG} that {@code UNet2DModel} does not take, and of {@value #SCHEDULER} that neither
+ * {@code DDPMScheduler} nor {@code DDIMScheduler} takes, are ignored with one warning per file naming them.
  *
  * <p>{@link #write} writes a {@code DDPMPipeline} folder atomically that {@code DDPMPipeline.from_pretrained} and
  * {@code UNet2DModel.from_pretrained(dir, subfolder="unet")} load.
@@ -136,9 +138,10 @@ public record DiffusersFolder(
    * Reads a diffusers folder for its model alone, as the start of a training run ({@code training.init_from}): a
    * scheduler of another class than {@code DDPMScheduler} and {@code DDIMScheduler} (a pipeline saved after
    * {@code pipe.scheduler = DPMSolverMultistepScheduler...}) is not refused, since the run's own schedule and
-   * samplers replace it. Keys of {@value #CONFIG} that {@code UNet2DModel} does not take are ignored without the
-   * warning {@link #read} gives: the run's checks before it starts ({@code diffusion config --check} makes them too)
-   * read the same {@value #CONFIG} and warn of them, once.
+   * samplers replace it. Keys of {@value #SCHEDULER} that the samplers do not take are ignored without a warning, and
+   * so are those of {@value #CONFIG} that {@code UNet2DModel} does not take, without the warning {@link #read} gives:
+   * the run's checks before it starts ({@code diffusion config --check} makes them too) read the same {@value #CONFIG}
+   * and warn of them, once.
    *
    * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
    * @return the folder's model and scheduler
@@ -236,7 +239,8 @@ public record DiffusersFolder(
 
   /**
    * Reads what {@link #read} reads of a folder before its weights ({@link Header}), with its checks and warnings (of
-   * {@value #CONFIG}'s keys that {@code UNet2DModel} does not take); {@link Header#readWeights} then reads the weights.
+   * {@value #CONFIG}'s keys that {@code UNet2DModel} does not take, and of {@value #SCHEDULER}'s that neither
+   * {@code DDPMScheduler} nor {@code DDIMScheduler} takes); {@link Header#readWeights} then reads the weights.
    * {@code readHeader(dir).readWeights()} is {@code read(dir)}.
    *
    * @param directory a {@code DDPMPipeline} folder or a {@code UNet2DModel} folder
@@ -285,7 +289,7 @@ public record DiffusersFolder(
     rejectLfsPointer(weightsFile);
     Path schedulerFile = schedulerDir.resolve(SCHEDULER);
     Optional<SchedulerConfig> scheduler = Files.isRegularFile(schedulerFile)
-        ? Optional.of(SchedulerConfig.read(schedulerFile)) : Optional.empty();
+        ? Optional.of(readScheduler(schedulerFile, warn)) : Optional.empty();
     if (forSampling) {
       scheduler.ifPresent(c -> checkScheduler(schedulerFile, "_class_name", c.className()));
     }
@@ -371,17 +375,41 @@ public record DiffusersFolder(
   }
 
   private static UNet2DConfig readConfig(Path file, boolean warn) {
-    JsonNode root = StrictJson.parseObject(FileSupport.readUtf8(file), file, "");
-    @SuppressWarnings("unchecked")
-    Map<String, Object> values = StrictJson.MAPPER.convertValue(root, LinkedHashMap.class);
-    Set<String> unknown = UNet2DConfig.unknownKeys(values);
-    if (warn && !unknown.isEmpty()) {
-      LOG.warn("{}: ignoring keys that UNet2DModel does not take (as diffusers does): {}", file, unknown);
+    Map<String, Object> values = jsonObject(FileSupport.readUtf8(file), file);
+    if (warn) {
+      warnOfIgnoredKeys(file, "UNet2DModel does not take", UNet2DConfig.unknownKeys(values));
     }
     try {
       return UNet2DConfig.fromMap(values);
     } catch (UNet2DConfig.InvalidValue e) {
       throw CheckpointException.of(file, "key '" + e.key() + "': " + e.detail());
+    }
+  }
+
+  /**
+   * A {@value #SCHEDULER}; with {@code warn}, keys that neither {@code DDPMScheduler} nor {@code DDIMScheduler} takes
+   * are warned of, as {@value #CONFIG}'s are.
+   */
+  private static SchedulerConfig readScheduler(Path file, boolean warn) {
+    String json = FileSupport.readUtf8(file);
+    SchedulerConfig config = SchedulerConfig.fromJson(json, file.toString());
+    if (warn) {
+      warnOfIgnoredKeys(file, "DDPMScheduler and DDIMScheduler do not take", SchedulerConfig.unknownKeys(
+          jsonObject(json, file)));
+    }
+    return config;
+  }
+
+  /** The keys and values of a JSON object. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> jsonObject(String json, Path file) {
+    return StrictJson.MAPPER.convertValue(StrictJson.parseObject(json, file, ""), LinkedHashMap.class);
+  }
+
+  /** One warning naming the file and the keys a class does not take, which reading it ignores (as diffusers does). */
+  private static void warnOfIgnoredKeys(Path file, String notTaking, Set<String> unknown) {
+    if (!unknown.isEmpty()) {
+      LOG.warn("{}: ignoring keys that {} (as diffusers does): {}", file, notTaking, unknown);
     }
   }
 

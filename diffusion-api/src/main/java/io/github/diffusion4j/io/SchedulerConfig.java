@@ -9,9 +9,6 @@ import io.github.diffusion4j.schedule.ScheduleSpec;
 import io.github.diffusion4j.schedule.TimestepSpacing;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,7 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reading is tolerant the way diffusers is: a missing key takes diffusers' default, and keys this
  * class does not use ({@code _diffusers_version}, {@code trained_betas: null}, other schedulers' keys
- * such as {@code skip_prk_steps}) are ignored. A value of the wrong type, an unknown enum value, or
+ * such as {@code skip_prk_steps}) are ignored ({@link #unknownKeys} lists those neither scheduler takes, which a
+ * diffusers folder's load warns of). A value of the wrong type, an unknown enum value, or
  * explicit {@code trained_betas} is an error naming the key. Writing follows diffusers'
  * {@code to_json_string}: keys sorted, two-space indent, a final newline.
  *
@@ -85,8 +83,14 @@ public record SchedulerConfig(
           PredictionType.EPSILON, VarianceType.FIXED_SMALL, true, 1.0, true, 0, TimestepSpacing.LEADING, false,
           0.995, 1.0);
 
-  /** Keys diffusers writes that carry nothing for diffusion4j (accepted silently). */
-  private static final Set<String> IGNORED_SILENTLY = Set.of("_diffusers_version", "trained_betas");
+  /**
+   * The keys {@code DDPMScheduler} and {@code DDIMScheduler} take: those read here, and {@code trained_betas} (null, or
+   * refused).
+   */
+  private static final Set<String> KEYS = Set.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
+      "rescale_betas_zero_snr", "prediction_type", "variance_type", "clip_sample", "clip_sample_range",
+      "set_alpha_to_one", "steps_offset", "timestep_spacing", "thresholding", "dynamic_thresholding_ratio",
+      "sample_max_value", "trained_betas");
 
   /**
    * Checks the values; the messages use the JSON keys.
@@ -238,17 +242,24 @@ public record SchedulerConfig(
     } catch (IllegalArgumentException e) {
       throw CheckpointException.of(source, e.getMessage());
     }
-    List<String> ignored = new ArrayList<>();
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      String k = it.next();
-      if (!r.used.contains(k) && !IGNORED_SILENTLY.contains(k)) {
-        ignored.add(k);
-      }
-    }
+    @SuppressWarnings("unchecked")
+    Set<String> ignored = unknownKeys(StrictJson.MAPPER.convertValue(root, java.util.LinkedHashMap.class));
     if (!ignored.isEmpty()) {
       LOG.debug("{}: ignoring keys diffusion4j does not use: {}", source, ignored);
     }
     return config;
+  }
+
+  /**
+   * The keys of a {@code scheduler_config.json} that neither {@code DDPMScheduler} nor {@code DDIMScheduler} takes
+   * (another scheduler's, such as PNDM's {@code skip_prk_steps}, or a misspelt one), which reading ignores; keys
+   * starting with {@code _} are metadata and not listed.
+   *
+   * @param values the file's keys and values
+   * @return those keys, sorted
+   */
+  public static Set<String> unknownKeys(Map<String, ?> values) {
+    return io.github.diffusion4j.model.UNet2DConfig.keysNotIn(values, KEYS);
   }
 
   /**
@@ -295,7 +306,6 @@ public record SchedulerConfig(
   private static final class Reader {
     private final JsonNode root;
     private final String source;
-    private final Set<String> used = new HashSet<>();
 
     Reader(JsonNode root, String source) {
       this.root = root;
@@ -303,7 +313,6 @@ public record SchedulerConfig(
     }
 
     private JsonNode get(String key) {
-      used.add(key);
       return root.get(key);
     }
 

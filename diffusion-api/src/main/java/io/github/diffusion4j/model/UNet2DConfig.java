@@ -397,9 +397,22 @@ public record UNet2DConfig(
    * @return the unknown keys, sorted
    */
   public static Set<String> unknownKeys(Map<String, ?> values) {
+    return keysNotIn(values, KEYS);
+  }
+
+  /**
+   * The keys of a diffusers configuration file ({@code config.json}, {@code scheduler_config.json}) that are not
+   * among those its class takes, leaving out the metadata whose keys start with an underscore
+   * ({@code _class_name}, {@code _diffusers_version}).
+   *
+   * @param values the file's keys and values
+   * @param taken the keys the class takes
+   * @return the other keys, sorted
+   */
+  public static Set<String> keysNotIn(Map<String, ?> values, Set<String> taken) {
     Set<String> out = new TreeSet<>();
     for (String k : values.keySet()) {
-      if (!k.startsWith("_") && !KEYS.contains(k)) {
+      if (!k.startsWith("_") && !taken.contains(k)) {
         out.add(k);
       }
     }

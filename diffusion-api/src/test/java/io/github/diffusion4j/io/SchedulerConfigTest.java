@@ -302,4 +302,21 @@ class SchedulerConfigTest {
     rejects("{\"clip_sample_range\": 1e400}", "clip_sample_range must be positive and finite, got Infinity");
     rejects("{\"sample_max_value\": 1e400}", "sample_max_value must be at least 1 and finite, got Infinity");
   }
+
+  /** The keys neither DDPMScheduler nor DDIMScheduler takes, which a diffusers folder's load warns of. */
+  @Test
+  void unknownKeysAreThoseNeitherSchedulerTakes() throws Exception {
+    java.util.Map<String, Object> values = new java.util.LinkedHashMap<>();
+    values.put("_class_name", "DDIMScheduler");
+    values.put("_diffusers_version", "0.1.1");
+    values.put("trained_betas", null);
+    values.put("variance_type", "fixed_small"); // DDPM's, in a DDIM config saved from a DDPM one
+    values.put("set_alpha_to_one", true); // DDIM's
+    values.put("skip_prk_steps", true); // PNDM's
+    values.put("beta_ends", 0.02); // misspelt
+    assertEquals(java.util.Set.of("skip_prk_steps", "beta_ends"), SchedulerConfig.unknownKeys(values));
+    assertEquals(java.util.Set.of(), SchedulerConfig.unknownKeys(
+        new com.fasterxml.jackson.databind.ObjectMapper().readValue(SchedulerConfig.DIFFUSERS_DEFAULTS.toJson(),
+            java.util.Map.class)), "every key it writes");
+  }
 }

@@ -191,6 +191,27 @@ class PublishedModelsCliTest {
     assertEquals(1, out.split(java.util.regex.Pattern.quote(warning), -1).length - 1, out);
   }
 
+  /**
+   * A key of scheduler_config.json that neither DDPMScheduler nor DDIMScheduler takes is warned about once per load
+   * too, naming the file, as config.json's are (it was ignored without a word); the checks before the load read it
+   * quietly.
+   */
+  @Test
+  void anUnknownSchedulerConfigKeyIsWarnedAboutOnce() throws Exception {
+    Path folder = diffusersFolder();
+    Path config = folder.resolve("scheduler/scheduler_config.json");
+    Files.writeString(config,
+        Files.readString(config).replaceFirst("\\{", "{\"beta_ends\": 0.02, \"skip_prk_steps\": true, "));
+    Path log = dir.resolve("scheduler.log");
+    int code = ChildCli.run(dir, log, "sample", "--checkpoint", folder.toString(), "--backend", "reference",
+        "--steps", "2", "--count", "1", "--out", dir.resolve("one.png").toString());
+    String out = ChildCli.read(log);
+    assertEquals(0, code, out);
+    String warning = config + ": ignoring keys that DDPMScheduler and DDIMScheduler do not take (as diffusers does): "
+        + "[beta_ends, skip_prk_steps]";
+    assertEquals(1, out.split(java.util.regex.Pattern.quote(warning), -1).length - 1, out);
+  }
+
   /** A run starting from a folder with such a key is warned once too: at the check, not again at the load. */
   @Test
   void anUnknownConfigKeyOfTheFolderARunStartsFromIsWarnedAboutOnce() throws Exception {
