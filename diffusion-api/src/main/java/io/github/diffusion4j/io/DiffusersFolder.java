@@ -104,18 +104,41 @@ public record DiffusersFolder(
    * Whether a path is a diffusers folder (it has {@value #MODEL_INDEX}, {@code unet/}{@value #CONFIG}, or a
    * {@value #CONFIG} beside a {@value #SCHEDULER}, or diffusers weights in it or in {@code unet/}) rather than a
    * diffusion4j checkpoint or run folder; a model folder whose weights or {@value #CONFIG} are missing is one, so that
-   * reading it says which file it lacks.
+   * reading it says which file it lacks, and so is a {@value #CONFIG} beside weights under another name and no
+   * {@code config.yaml} (a checkpoint's {@code model.safetensors}, {@code pytorch_model.bin}), so that reading it says
+   * the names it reads.
    *
    * @param path a path
    * @return true if it looks like a diffusers folder
    */
   public static boolean isDiffusersFolder(Path path) {
-    if (!Files.isDirectory(path) || Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+    if (!Files.isDirectory(path)) {
       return false;
+    }
+    boolean renamed = Files.isRegularFile(path.resolve(CONFIG)) && !Files.exists(path.resolve(Checkpoint.CONFIG_FILE))
+        && !otherWeights(path).isEmpty();
+    if (Files.exists(path.resolve(Checkpoint.MODEL_FILE))) {
+      return renamed;
     }
     return Files.isRegularFile(path.resolve(MODEL_INDEX)) || Files.isRegularFile(path.resolve("unet").resolve(CONFIG))
         || (Files.isRegularFile(path.resolve(CONFIG)) && Files.isRegularFile(path.resolve(SCHEDULER)))
-        || hasWeights(path) || hasWeights(path.resolve("unet"));
+        || hasWeights(path) || hasWeights(path.resolve("unet")) || renamed;
+  }
+
+  /**
+   * The files of a folder that look like weights (a {@code .safetensors}, {@code .bin}, {@code .ckpt}, {@code .pt} or
+   * {@code .pth} file) under another name than those {@link #read} reads, sorted.
+   */
+  private static List<String> otherWeights(Path dir) {
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      return files.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
+          .filter(n -> !n.equals(WEIGHTS) && !n.equals(WEIGHTS_BIN) && !n.equals(WEIGHTS_FP16))
+          .filter(n -> java.util.stream.Stream.of(".safetensors", ".bin", ".ckpt", ".pt", ".pth")
+              .anyMatch(e -> n.toLowerCase(java.util.Locale.ROOT).endsWith(e)))
+          .sorted().toList();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return List.of(); // a folder that cannot be listed: reading it names the weights it lacks
+    }
   }
 
   private static boolean hasWeights(Path dir) {
@@ -435,6 +458,15 @@ public record DiffusersFolder(
             + "one file is read: " + WEIGHTS + ", " + WEIGHTS_BIN + " or " + WEIGHTS_FP16 + " (save_pretrained with "
             + "a max_shard_size above the model's size writes one)");
       }
+    }
+    List<String> others = otherWeights(dir);
+    if (!others.isEmpty()) {
+      String first = others.get(0);
+      String lower = first.toLowerCase(java.util.Locale.ROOT);
+      String to = !lower.endsWith(".safetensors") ? WEIGHTS_BIN : lower.contains("fp16") ? WEIGHTS_FP16 : WEIGHTS;
+      throw CheckpointException.of(dir, "a diffusers folder (" + CONFIG + ") whose weights file has another name: "
+          + String.join(", ", others) + "; its weights are read from " + WEIGHTS + ", " + WEIGHTS_BIN + " or "
+          + WEIGHTS_FP16 + ": rename " + first + " to " + to);
     }
     throw CheckpointException.of(dir, "no weights: expected " + WEIGHTS + " (or " + WEIGHTS_BIN + ", " + WEIGHTS_FP16
         + "); a hub repository's weights come with git lfs (git lfs install before git clone, or git lfs pull)");

@@ -429,13 +429,36 @@ class DiffusersFolderTest {
         assertThrows(CheckpointException.class, () -> DiffusersFolder.read(empty.getParent())).getMessage());
   }
 
+  /**
+   * A checkpoint's model.safetensors and config.yaml make it a diffusion4j checkpoint, whatever else it holds; a
+   * config.json beside model.safetensors without a config.yaml is a diffusers model folder whose weights were renamed.
+   */
   @Test
   void aDiffusion4jCheckpointIsNotADiffusersFolder() throws IOException {
     Path ckpt = Files.createDirectories(dir.resolve("ckpt"));
     Files.writeString(ckpt.resolve("config.json"), "{}");
     Files.writeString(ckpt.resolve(Checkpoint.MODEL_FILE), "");
+    Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), "");
     assertFalse(DiffusersFolder.isDiffusersFolder(ckpt));
     assertFalse(DiffusersFolder.isDiffusersFolder(dir.resolve("nowhere")));
+    Files.delete(ckpt.resolve(Checkpoint.CONFIG_FILE));
+    assertTrue(DiffusersFolder.isDiffusersFolder(ckpt), "config.json with renamed weights");
+  }
+
+  /** Weights under another name than diffusers' are named with the names read, and the one to rename them to. */
+  @Test
+  void weightsUnderAnotherNameAreNamedWithTheNamesRead() throws IOException {
+    UNet2DConfig c = micro();
+    Path d = Files.createDirectories(dir.resolve("renamed"));
+    Files.writeString(d.resolve("config.json"), StrictJson.pretty(c.toMap()));
+    SafeTensors.write(d.resolve("model.fp16.safetensors"), weights(c), Map.of());
+    Files.writeString(d.resolve("model.ckpt"), "not read");
+    assertTrue(DiffusersFolder.isDiffusersFolder(d));
+    assertEquals(d + ": a diffusers folder (config.json) whose weights file has another name: model.ckpt, "
+        + "model.fp16.safetensors; its weights are read from diffusion_pytorch_model.safetensors, "
+        + "diffusion_pytorch_model.bin or diffusion_pytorch_model.fp16.safetensors: rename model.ckpt to "
+        + "diffusion_pytorch_model.bin", assertThrows(CheckpointException.class, () -> DiffusersFolder.read(d))
+        .getMessage());
   }
 
   @Test

@@ -141,6 +141,31 @@ class PublishedModelsCliTest {
         + "its weights\n", r.err());
   }
 
+  /**
+   * A model folder whose weights were renamed (to model.safetensors, a diffusion4j checkpoint's name, or to
+   * pytorch_model.bin) is told as such, with the names it looks for: it was taken for a checkpoint missing its
+   * config.yaml, or for no model at all.
+   */
+  @Test
+  void aModelFolderWhoseWeightsHaveAnotherNameSaysSo() throws IOException {
+    Path folder = dir.resolve("renamed");
+    Files.createDirectories(folder);
+    Path pipeline = diffusersFolder();
+    Files.copy(pipeline.resolve("unet/config.json"), folder.resolve("config.json"));
+    Files.copy(pipeline.resolve("unet/diffusion_pytorch_model.safetensors"), folder.resolve("model.safetensors"));
+    for (String[] names : new String[][] {{"model.safetensors", "diffusion_pytorch_model.safetensors"},
+        {"pytorch_model.bin", "diffusion_pytorch_model.bin"}}) {
+      if (!Files.exists(folder.resolve(names[0]))) {
+        Files.move(folder.resolve("model.safetensors"), folder.resolve(names[0]));
+      }
+      CliTest.Result r = cli("sample", "--checkpoint", folder.toString(), "--backend", "reference");
+      assertEquals(2, r.code(), r.all());
+      assertEquals("diffusion: " + folder + ": a diffusers folder (config.json) whose weights file has another name: "
+          + names[0] + "; its weights are read from diffusion_pytorch_model.safetensors, diffusion_pytorch_model.bin "
+          + "or diffusion_pytorch_model.fp16.safetensors: rename " + names[0] + " to " + names[1] + "\n", r.err());
+    }
+  }
+
   /** A file of a model folder given for the folder: the folder that holds it is the advice. */
   @Test
   void aFileOfAModelFolderNamesTheFolderThatHoldsIt() {
