@@ -48,12 +48,14 @@ final class InfoCommand implements Callable<Integer> {
         + env("MALLOC_MMAP_MAX_") + " (the launcher sets all four; unset, DJL's passes fault their activations in "
         + "again on every pass: README, From Java)");
     out.println("backends:");
+    String backendName = column(backends.providers().keySet(), ProviderDiscovery.OFFICIAL_BACKENDS.keySet());
     for (Map.Entry<String, BackendProvider> e : backends.providers().entrySet()) {
-      out.printf("  %-10s %s [%s]%n", e.getKey(), e.getValue().description(), e.getValue().artifact());
+      out.printf(backendName + " %s [%s]%n", e.getKey(), e.getValue().description(), e.getValue().artifact());
     }
     for (String missing : ProviderDiscovery.OFFICIAL_BACKENDS.keySet()) {
       if (!backends.providers().containsKey(missing)) {
-        out.printf("  %-10s not on the class path (add %s)%n", missing, ProviderDiscovery.OFFICIAL_BACKENDS.get(missing));
+        out.printf(backendName + " not on the class path (add %s)%n", missing,
+            ProviderDiscovery.OFFICIAL_BACKENDS.get(missing));
       }
     }
     for (String b : backends.broken()) {
@@ -61,8 +63,9 @@ final class InfoCommand implements Callable<Integer> {
     }
     ProviderDiscovery.Found<SamplerProvider> samplers = ProviderDiscovery.samplers();
     out.println("samplers:");
+    String samplerName = column(samplers.providers().keySet(), java.util.Set.of());
     for (Map.Entry<String, SamplerProvider> e : samplers.providers().entrySet()) {
-      out.printf("  %-10s %s%n", e.getKey(), e.getValue().description());
+      out.printf(samplerName + " %s%n", e.getKey(), e.getValue().description());
     }
     for (String b : samplers.broken()) {
       out.println("  broken: " + b);
@@ -83,4 +86,19 @@ final class InfoCommand implements Callable<Integer> {
     String v = System.getenv(name);
     return v == null ? "(unset)" : v;
   }
+
+  /**
+   * The format of a listing's name column: indented, at least 10 wide and as wide as the longest name, so that the
+   * descriptions line up (a provider of one's own named {@code fails_to_start} pushed its line out of the column).
+   */
+  private static String column(java.util.Collection<String> names, java.util.Collection<String> more) {
+    int width = 10;
+    for (java.util.Collection<String> c : java.util.List.of(names, more)) {
+      for (String n : c) {
+        width = Math.max(width, n.length());
+      }
+    }
+    return "  %-" + width + "s";
+  }
+
 }

@@ -369,6 +369,17 @@ class CliTest {
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("samplers:"), "the listing first: " + r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("loaded reference: ")), r.out());
+    // the backends' descriptions line up, the test backend fails_to_start's too (its name is wider than 10)
+    List<String> rows = r.out().lines().dropWhile(l -> !l.equals("backends:")).skip(1)
+        .takeWhile(l -> l.startsWith("  ") && !l.startsWith("  broken")).toList();
+    assertTrue(rows.stream().anyMatch(l -> l.startsWith("  fails_to_start ")), r.out());
+    assertEquals(1, rows.stream().map(l -> {
+      int at = l.indexOf(' ', 2); // the end of the name
+      while (l.charAt(at) == ' ') {
+        at++;
+      }
+      return at; // where the description starts
+    }).distinct().count(), "one column: " + rows);
   }
 
   /**
