@@ -6,6 +6,43 @@ package io.github.diffusion4j.training;
  */
 public interface TrainingListener {
 
+  /** A listener that hears nothing. */
+  TrainingListener NONE = new TrainingListener() {};
+
+  /**
+   * A listener of the metrics logged every {@code training.log_every} steps, written as a lambda (this interface has
+   * only default methods, so it takes none itself): {@code run.run(TrainingListener.ofLogs(r ->
+   * System.out.println(r.step() + " " + r.meanLoss())))}.
+   *
+   * @param log called with each record, on the training thread
+   * @return the listener
+   */
+  static TrainingListener ofLogs(java.util.function.Consumer<LogRecord> log) {
+    java.util.Objects.requireNonNull(log, "log must not be null");
+    return new TrainingListener() {
+      @Override
+      public void onLog(LogRecord record) {
+        log.accept(record);
+      }
+    };
+  }
+
+  /**
+   * A listener of each epoch's figures (its evaluation loss among them), written as a lambda.
+   *
+   * @param epochs called after each epoch, on the training thread
+   * @return the listener
+   */
+  static TrainingListener ofEpochs(java.util.function.Consumer<EpochSummary> epochs) {
+    java.util.Objects.requireNonNull(epochs, "epochs must not be null");
+    return new TrainingListener() {
+      @Override
+      public void onEpochEnd(EpochSummary summary) {
+        epochs.accept(summary);
+      }
+    };
+  }
+
   /**
    * Before the first step of this (possibly resumed) run.
    *

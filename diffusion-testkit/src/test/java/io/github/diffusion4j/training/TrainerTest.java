@@ -92,6 +92,25 @@ class TrainerTest {
     }
   }
 
+  /** The lambda listeners hear what their method of a whole listener hears, and NONE hears nothing and trains. */
+  @Test
+  void lambdaListenersHearTheirOwnCalls() {
+    List<LogRecord> logs = new ArrayList<>();
+    List<EpochSummary> epochs = new ArrayList<>();
+    for (TrainingListener l : List.of(TrainingListener.ofLogs(logs::add), TrainingListener.ofEpochs(epochs::add),
+        TrainingListener.NONE)) {
+      try (TrainableModel m = ref.createModel(spec, OptimizerSpec.adam(1e-2), 3)) {
+        assertTrue(new Trainer(m, ref, schedule, PredictionType.EPSILON, options(2, 32)).train(train, eval,
+            TrainingProgress.START, l).completed());
+      }
+    }
+    // 300 images in batches of 32: 10 steps an epoch, logged every 5 (lossGoesDownAndListenersHearEverything)
+    assertEquals(List.of(5L, 10L, 15L, 20L), logs.stream().map(LogRecord::step).toList());
+    assertEquals(2, epochs.size());
+    assertTrue(epochs.get(1).evalLoss().isPresent());
+    assertThrows(NullPointerException.class, () -> TrainingListener.ofLogs(null));
+  }
+
   /**
    * A stop asked for before {@code train} (a signal while a run loads its data) stops that call before its first step;
    * the call then forgets it, so the next call trains.
