@@ -385,18 +385,6 @@ public record DiffusersFolder(
     return readConfig(file, true);
   }
 
-  /**
-   * {@link #readConfig(Path)} without the warning about keys {@code UNet2DModel} does not take: for a look at a
-   * {@code config.json} ahead of the load that reads it again (and warns once), as a command's image size is.
-   *
-   * @param file the file
-   * @return the configuration
-   * @throws CheckpointException naming the file and key of a malformed or unsupported value
-   */
-  public static UNet2DConfig readConfigQuietly(Path file) {
-    return readConfig(file, false);
-  }
-
   private static UNet2DConfig readConfig(Path file, boolean warn) {
     Map<String, Object> values = jsonObject(FileSupport.readUtf8(file), file);
     if (warn) {
