@@ -41,20 +41,9 @@ public final class QualityTable {
     return b.append('}').toString();
   }
 
-  /** A JSON string: quotes, backslashes and control characters escaped. */
+  /** A JSON string, quoted and escaped as Jackson writes it. */
   private static String string(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '"' || c == '\\') {
-        b.append('\\').append(c);
-      } else if (c < 0x20) {
-        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-      } else {
-        b.append(c);
-      }
-    }
-    return b.append('"').toString();
+    return com.fasterxml.jackson.databind.node.TextNode.valueOf(s).toString();
   }
 
   /**
