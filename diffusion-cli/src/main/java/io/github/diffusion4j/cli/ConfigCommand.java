@@ -64,8 +64,8 @@ final class ConfigCommand implements Callable<Integer> {
         if (c.data().kind() == DataConfig.Kind.FOLDER) {
           // listing a folder is cheap; decoding 50,000 images is not, and is data check's work
           spec.commandLine().getOut().println("  the images were listed, not decoded: 'diffusion data check "
-              + (file != null ? "-c " + file + (overrides.isEmpty() ? "" : " --set ...")
-                  : c.data().root().map(Path::toString).orElse("DIR"))
+              + (file != null ? "-c " + ShellWords.quote(file) + (overrides.isEmpty() ? "" : " --set ...")
+                  : c.data().root().map(ShellWords::quote).orElse("DIR"))
               + "' decodes every one, as training will");
         }
       }

@@ -54,7 +54,8 @@ final class ConvertCommand implements Callable<Integer> {
     }
     if (Files.isDirectory(file) && DiffusersFolder.isDiffusersFolder(file)) {
       throw new BadInputException(file + ": a diffusers folder, which needs no conversion: sample it as it is "
-          + "(diffusion sample --checkpoint " + file + "); convert takes a torch.save file (.ckpt, .pth, .pt, .bin)");
+          + "(diffusion sample --checkpoint " + ShellWords.quote(file)
+          + "); convert takes a torch.save file (.ckpt, .pth, .pt, .bin)");
     }
     if (!Files.isRegularFile(file)) {
       throw new BadInputException(file + ": " + (Files.exists(file) ? "not a file" : "no such file"));
@@ -83,7 +84,7 @@ final class ConvertCommand implements Callable<Integer> {
           + s.channelMult() + "; --image-size to change)" : "") + ", ch " + s.baseChannels() + ", ch_mult "
           + s.channelMult() + ", attention at " + s.attnResolutions() + (r.entry().isEmpty() ? "" : ", from "
           + r.entry()));
-      spec.commandLine().getOut().println("sample it: diffusion sample --checkpoint " + out
+      spec.commandLine().getOut().println("sample it: diffusion sample --checkpoint " + ShellWords.quote(out)
           + " --count 16 --out samples.png");
       spec.commandLine().getOut().flush();
     }

@@ -88,7 +88,7 @@ final class DataCheckCommand implements Callable<Integer> {
       boolean yaml = Files.isRegularFile(dir) && dir.getFileName() != null
           && DiffusionCli.isYamlName(dir.getFileName().toString());
       throw new BadInputException(dir + ": " + (Files.exists(dir) ? "not a folder" : "no such folder")
-          + (yaml ? "; for a configuration's data: diffusion data check -c " + dir : ""));
+          + (yaml ? "; for a configuration's data: diffusion data check -c " + ShellWords.quote(dir) : ""));
     }
     // Ctrl-C (SIGINT) or SIGTERM ends the check once the images being decoded are done, and says so while the guard
     // holds the JVM (it ended at once without a word)

@@ -94,7 +94,8 @@ final class DemoCommand implements Callable<Integer> {
           // the demo has no --resume: the command that continues it (the run folder's resolved configuration)
           Path root = folder.root();
           out.println("interrupted; final checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
-              + "; continue with diffusion train -c " + root.resolve("config.yaml") + " --run-dir " + root + " --resume");
+              + "; continue with diffusion train -c " + ShellWords.quote(root.resolve("config.yaml")) + " --run-dir "
+              + ShellWords.quote(root) + " --resume");
           return DiffusionCli.FAILURE;
         }
         guard.nowSampling();

@@ -285,7 +285,7 @@ public final class DiffusionCli {
     }
     String yaml = yamlWithoutDashC(shown);
     if (yaml != null) {
-      message += "; give the configuration with -c: -c " + yaml;
+      message += "; give the configuration with -c: -c " + ShellWords.quote(yaml);
     }
     return message;
   }

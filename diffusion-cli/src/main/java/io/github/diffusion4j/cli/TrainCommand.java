@@ -222,7 +222,7 @@ final class TrainCommand implements Callable<Integer> {
    */
   static String unsampled(TrainingRun run, RunFolder folder, String what) {
     return what + "; the training is complete (checkpoint " + run.lastCheckpoint().map(Path::toString).orElse("(none)")
-        + "): draw samples with diffusion sample --checkpoint " + folder.root();
+        + "): draw samples with diffusion sample --checkpoint " + ShellWords.quote(folder.root());
   }
 
   static void finalSamples(Diffusion d, TrainingRun run, RunFolder folder, PrintWriter out) {

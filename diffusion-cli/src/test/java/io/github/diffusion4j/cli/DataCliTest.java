@@ -173,6 +173,21 @@ class DataCliTest {
     CliTest.assertBad(cli("data", "bench", "-c", config(root).toString(), "--steps", "0"), "must be at least 1");
   }
 
+  /**
+   * The command config --check suggests names a configuration at a path with spaces in single quotes, so that it
+   * pastes as one argument (it was printed bare: 'diffusion data check -c /x/my data/folder.yaml').
+   */
+  @Test
+  void theSuggestedCommandQuotesAPathThatAShellWouldSplit() throws IOException {
+    Path root = folder(false);
+    Path yaml = Files.createDirectories(dir.resolve("my data ü")).resolve("it's.yaml");
+    Files.move(config(root), yaml);
+    Result listed = cli("config", "--check", yaml.toString());
+    assertEquals(0, listed.code(), listed.all());
+    assertTrue(listed.out().contains("'diffusion data check -c '" + yaml.toString().replace("'", "'\\''")
+        + "'' decodes every one"), listed.out());
+  }
+
   @Test
   void checkWithAConfigPreparesTheCacheAsTrainingDoes() throws IOException {
     Path root = folder(true);
