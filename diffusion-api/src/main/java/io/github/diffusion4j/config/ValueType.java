@@ -549,7 +549,8 @@ abstract class ValueType<T> {
           }
           return p;
         } catch (InvalidPathException e) {
-          throw new ConfigException(path, "not a valid path: " + e.getMessage());
+          throw new ConfigException(path, "'" + s.text() + "': "
+              + io.github.diffusion4j.io.FileProblems.describe(e));
         }
       }
       throw expected(path, "a path", node);

@@ -5,6 +5,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -168,5 +169,31 @@ public final class FileProblems {
     }
     String m = e.getMessage();
     return m == null || m.isBlank() ? "input/output error" : CheckpointException.oneLine(m);
+  }
+
+  /**
+   * Why a text is no path, in one line. Under a locale whose character set is ASCII (C or POSIX: a container or
+   * an {@code env -i} without a locale) the JVM encodes file names in ASCII, so a name with any other character
+   * ({@code données}, {@code 日本}) cannot be given to the file system: that is said with the remedy, where Java
+   * said only "Malformed input or input contains unmappable characters".
+   *
+   * @param e the failure of {@code Path.of}
+   * @return e.g. {@code "not a valid path (Nul character not allowed)"}, or for a name the file-name encoding
+   *     cannot hold, what the encoding is and that a UTF-8 locale ({@code LC_ALL=C.UTF-8}) takes it
+   */
+  public static String describe(InvalidPathException e) {
+    return describe(e, System.getProperty("sun.jnu.encoding", ""));
+  }
+
+  /** {@link #describe(InvalidPathException)} for a JVM whose file names are encoded in {@code encoding}. */
+  static String describe(InvalidPathException e, String encoding) {
+    String reason = CheckpointException.oneLine(String.valueOf(e.getReason()));
+    if (reason.startsWith("Malformed input or input contains unmappable characters")
+        && !encoding.replace("-", "").equalsIgnoreCase("UTF8")) {
+      return "not a file name this JVM can use: it encodes file names in " + encoding + " (its locale's character "
+          + "set; that of the C and POSIX locales is ASCII), which has no character for some of the name's; run it "
+          + "under a UTF-8 locale (LC_ALL=C.UTF-8, which the ./diffusion launcher sets for the C and POSIX locales)";
+    }
+    return "not a valid path (" + reason + ")";
   }
 }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -92,5 +93,24 @@ class FileProblemsTest {
       assertEquals(Optional.of("cannot create files in /proc (read-only or permission denied)"),
           FileProblems.ofWritingInto(proc.resolve("x")));
     }
+  }
+
+  /**
+   * A text Java cannot take as a path is said in words; under a locale whose character set is ASCII (LANG=C, where
+   * Java's file names are ANSI_X3.4-1968) with what to run instead, not Java's "Malformed input or input contains
+   * unmappable characters" alone.
+   */
+  @Test
+  void anInvalidPathIsSaidInWordsAndAnAsciiLocaleWithItsRemedy() {
+    InvalidPathException unmappable = new InvalidPathException("donn\uFFFDes",
+        "Malformed input or input contains unmappable characters");
+    String ascii = FileProblems.describe(unmappable, "ANSI_X3.4-1968");
+    assertTrue(ascii.startsWith("not a file name this JVM can use: it encodes file names in ANSI_X3.4-1968 "), ascii);
+    assertTrue(ascii.endsWith("run it under a UTF-8 locale (LC_ALL=C.UTF-8, which the ./diffusion launcher sets for "
+        + "the C and POSIX locales)"), ascii);
+    assertEquals("not a valid path (Malformed input or input contains unmappable characters)",
+        FileProblems.describe(unmappable, "UTF-8"), "a UTF-8 JVM has no locale to blame");
+    assertEquals("not a valid path (Nul character not allowed)",
+        FileProblems.describe(new InvalidPathException("a\0b", "Nul character not allowed"), "ANSI_X3.4-1968"));
   }
 }

@@ -1,11 +1,14 @@
 package io.github.diffusion4j.cli;
 
+import io.github.diffusion4j.io.FileProblems;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -174,6 +177,10 @@ public final class DiffusionCli {
     // the tools after every command, which --help lists in the order added (spark and bench came after help)
     cl.addSubcommand(picocli.AutoComplete.GenerateCompletion.class);
     cl.addSubcommand(CommandLine.HelpCommand.class);
+    // a path Java cannot take is said in words (under the C locale, a name with a non-ASCII character: picocli's
+    // own conversion said "cannot convert '...' to interface java.nio.file.Path (java.nio.file.InvalidPathException:
+    // Malformed input or input contains unmappable characters: ...)")
+    cl.registerConverter(Path.class, DiffusionCli::path);
     cl.setColorScheme(CommandLine.Help.defaultColorScheme(ansi(System.getenv("TERM"))));
     cl.setOut(out);
     cl.setErr(err);
@@ -257,6 +264,15 @@ public final class DiffusionCli {
       }
     }
     return null;
+  }
+
+  /** An argument as a path; one Java cannot take is a conversion error in words ({@link FileProblems#describe}). */
+  static Path path(String text) {
+    try {
+      return Path.of(text);
+    } catch (InvalidPathException e) {
+      throw new CommandLine.TypeConversionException("'" + text + "': " + FileProblems.describe(e));
+    }
   }
 
   /**
