@@ -46,6 +46,11 @@ final class YamlTree {
    * @throws ConfigException if the bytes are not valid UTF-8
    */
   static String decodeUtf8(byte[] bytes, String source) {
+    String other = utf16Or32(bytes);
+    if (other != null) {
+      throw new ConfigException(source, 1, 1, "", "the file is " + other + ", not UTF-8; save it as UTF-8 "
+          + "(Windows PowerShell's > and Notepad's 'Unicode' write UTF-16)");
+    }
     CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -73,6 +78,39 @@ final class YamlTree {
     }
     String text = out.toString();
     return text.startsWith("\uFEFF") ? text.substring(1) : text;
+  }
+
+  /**
+   * The encoding of a text in UTF-16 or UTF-32 by its first bytes: a byte-order mark, or a NUL byte beside a
+   * character (no YAML text holds NUL). Decoded as UTF-8, such a file failed at its first byte ("not valid UTF-8
+   * (byte 0xFF at offset 0)") or, without a mark, read as NULs between the characters ("special characters are not
+   * allowed"), neither naming the encoding.
+   *
+   * @return e.g. {@code "UTF-16 (little-endian)"}; null for any other start
+   */
+  private static String utf16Or32(byte[] b) {
+    if (b.length < 2) {
+      return null;
+    }
+    if (b.length >= 4 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xFE && b[2] == 0 && b[3] == 0) {
+      return "UTF-32 (little-endian)";
+    }
+    if (b.length >= 4 && b[0] == 0 && b[1] == 0 && (b[2] & 0xFF) == 0xFE && (b[3] & 0xFF) == 0xFF) {
+      return "UTF-32 (big-endian)";
+    }
+    if ((b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xFE) {
+      return "UTF-16 (little-endian)";
+    }
+    if ((b[0] & 0xFF) == 0xFE && (b[1] & 0xFF) == 0xFF) {
+      return "UTF-16 (big-endian)";
+    }
+    if (b[0] != 0 && b[1] == 0) {
+      return "UTF-16 or UTF-32 (little-endian, without a byte-order mark)";
+    }
+    if (b[0] == 0 && b[1] != 0) {
+      return "UTF-16 (big-endian, without a byte-order mark)";
+    }
+    return null;
   }
 
   /**

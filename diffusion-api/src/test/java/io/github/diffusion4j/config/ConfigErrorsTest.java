@@ -193,6 +193,34 @@ class ConfigErrorsTest {
     assertEquals(12, e.column());
   }
 
+  /**
+   * A configuration saved as UTF-16 (Windows PowerShell's {@code >}, Notepad's "Unicode") is named as UTF-16: it was
+   * "not valid UTF-8 (byte 0xFF at offset 0)" with a byte-order mark and "YAML syntax error: special characters are
+   * not allowed" without one.
+   */
+  @Test
+  void utf16AndUtf32AreNamed() throws IOException {
+    String text = "seed: 1\n";
+    byte[] le = text.getBytes(StandardCharsets.UTF_16LE);
+    byte[] leMarked = new byte[le.length + 2];
+    leMarked[0] = (byte) 0xFF;
+    leMarked[1] = (byte) 0xFE;
+    System.arraycopy(le, 0, leMarked, 2, le.length);
+    Object[][] cases = {
+        {leMarked, "UTF-16 (little-endian)"},
+        {text.getBytes(StandardCharsets.UTF_16), "UTF-16 (big-endian)"}, // Java's UTF_16 writes FE FF first
+        {le, "UTF-16 or UTF-32 (little-endian, without a byte-order mark)"},
+        {text.getBytes(StandardCharsets.UTF_16BE), "UTF-16 (big-endian, without a byte-order mark)"},
+        {"\uFEFFseed: 1\n".getBytes(java.nio.charset.Charset.forName("UTF-32LE")), "UTF-32 (little-endian)"},
+        {"\uFEFFseed: 1\n".getBytes(java.nio.charset.Charset.forName("UTF-32BE")), "UTF-32 (big-endian)"}};
+    for (Object[] c : cases) {
+      Path f = Files.write(dir.resolve("utf.yaml"), (byte[]) c[0]);
+      ConfigException e = oneLine(assertThrows(ConfigException.class, () -> ConfigLoader.load(f)));
+      assertEquals(f + ":1:1: the file is " + c[1] + ", not UTF-8; save it as UTF-8 (Windows PowerShell's > and "
+          + "Notepad's 'Unicode' write UTF-16)", e.getMessage());
+    }
+  }
+
   @Test
   void utf8WithByteOrderMarkAndNonAsciiCommentsLoads() throws IOException {
     byte[] bytes = "\uFEFF# caf\u00e9 \u2013 \u6e2c\u8a66\nseed: 7\n".getBytes(StandardCharsets.UTF_8);
