@@ -176,6 +176,36 @@ class LauncherTest {
   }
 
   /**
+   * A system without C.UTF-8 (glibc before 2.35 without the distribution's patch: CentOS 7, Amazon Linux 2) gives
+   * the JVM US English in UTF-8 where it has that (the launcher gave it nothing, so a non-ASCII file name failed);
+   * with no UTF-8 locale at all, an argument, the working folder or the clone's with a non-ASCII character gets one
+   * warning line that says so, and an all-ASCII command line none. A stand-in {@code locale} on PATH plays systems
+   * with the UTF-8 locales given.
+   */
+  @Test
+  void withoutCUtf8AnotherUtf8LocaleIsTakenAndWithoutAnyAnArgumentOfOtherCharactersIsWarnedOf() throws Exception {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path locale = bin.resolve("locale");
+    // charmap: UTF-8 for the locales in $UTF8_LOCALES, else ASCII, as glibc's locale says for one it lacks
+    Files.writeString(locale, "#!/bin/sh\ncase \" $UTF8_LOCALES \" in *\" ${LC_ALL:-C} \"*) echo UTF-8 ;; "
+        + "*) echo ANSI_X3.4-1968 ;; esac\n");
+    Files.setPosixFilePermissions(locale, PosixFilePermissions.fromString("rwxr-xr-x"));
+    // (bash's own "setlocale: cannot change locale" for the locale the stand-in claims and this system lacks is left
+    // out; a real system has the locale its charmap names)
+    String call = "export PATH=\"$2:$PATH\" UTF8_LOCALES=\"$3\" LC_ALL=C; here=/opt/clone;"
+        + " utf8_if_ascii \"$4\" 2>\"$2/err\"; grep -v 'setlocale: ' \"$2/err\"; echo \"LC_ALL=$LC_ALL\"";
+    List<String> got = new ArrayList<>();
+    for (String[] c : new String[][] {{"en_US.UTF-8", "b\u00e4ume.png"}, {"C.utf8 en_US.UTF-8", "x.png"},
+        {"", "x.png"}, {"", "b\u00e4ume.png"}}) {
+      got.add(withFunctions(List.of("utf8_if_ascii"), call, dir, bin.toString(), c[0], c[1]));
+    }
+    assertEquals(List.of("LC_ALL=en_US.UTF-8", "LC_ALL=C.utf8", "LC_ALL=C",
+        "diffusion: warning: this locale's character set is ASCII and the system has no UTF-8 locale (C.UTF-8, "
+            + "en_US.UTF-8) to give Java: a file name or argument with other characters will be refused; install one "
+            + "(Debian: apt-get install locales) and set LC_ALL to it\nLC_ALL=C"), got);
+  }
+
+  /**
    * The jar is rebuilt when a module's main sources, resources or a POM are newer than it, not for an edited test
    * (the tests are not in the jar, and a rebuild takes a minute or two), nor for what lies in a {@code target} folder.
    */
