@@ -441,7 +441,7 @@ public final class Diffusion implements AutoCloseable {
     Map<String, SamplerProvider> all = samplerProviders();
     SamplerProvider p = all.get(name);
     if (p == null) {
-      throw new IllegalArgumentException(ProviderDiscovery.unknownSampler(name, ProviderDiscovery.samplers()));
+      throw new IllegalArgumentException(ProviderDiscovery.unknownSampler(name, samplers));
     }
     SamplerSpec spec = samplerSpec();
     boolean configured = name.equals(config().sampling().sampler());
@@ -760,11 +760,6 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
-   * Runs a sampling call with this configuration held for the whole call ({@link #close()} waits for it), on the
-   * model as {@link #sampled} gives it: every method that holds the configuration while the sampling loop's threads
-   * run the model goes through here, so none of them forgets to unwrap a handed-out model.
-   */
-  /**
    * The latents that deterministic DDIM samples back to the given pictures, approximately: DDIM inversion (Song et al.
    * 2021, {@link io.github.diffusion4j.sampling.DdimInversion}) over {@link #plan()}, as {@code diffusion interpolate
    * --images} finds its strip's ends (more steps come closer; {@link #interpolate} between two of them ends near the
@@ -836,6 +831,12 @@ public final class Diffusion implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs a sampling call with this configuration held for the whole call ({@link #close()} waits for it), on the
+   * model as {@link #sampled} gives it: every method that holds the configuration while the sampling loop's threads
+   * run the model goes through here, so none of them forgets to unwrap a handed-out model; a model of this SDK's is
+   * first checked to take {@code images} ({@link #checkShape}).
+   */
   private void holding(NoisePredictor model, Shape images, java.util.function.Consumer<NoisePredictor> call) {
     checkShape(model, images);
     java.util.concurrent.locks.Lock using = inUse.readLock();

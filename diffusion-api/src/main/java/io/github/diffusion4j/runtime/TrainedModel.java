@@ -84,7 +84,9 @@ public final class TrainedModel implements AutoCloseable {
     Diffusion d;
     Checkpoint c;
     LoadedConfig loaded;
+    boolean checkedBefore;
     try (Diffusion checked = checkBeforeRead(path, overrides)) {
+      checkedBefore = checked != null;
       c = read(path);
       loaded = withTheRunsImageCache(c, readConfig(c, overrides), overrides);
       c.content().scheduler().ifPresent(s -> {
@@ -98,7 +100,9 @@ public final class TrainedModel implements AutoCloseable {
     Path dir = c.directory();
     TrainableModel m = null;
     try {
-      checkSamplerOverride(d, overrides);
+      if (!checkedBefore) {
+        checkSamplerOverride(d, overrides); // else made before the read, from the same configuration
+      }
       // a NaN or an infinity is damage, said as such (as a resume says it), not as weights that do not fit the model
       Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.MODEL_FILE), c.content().model());
       c.content().ema().ifPresent(e -> Checkpoints.requireFiniteIn(dir.resolve(Checkpoint.EMA_FILE), e));
