@@ -161,6 +161,18 @@ public final class LoadedConfig {
     return node(keyPath) != null;
   }
 
+  /**
+   * Whether an override ({@code --set}, an option that stands for a key, or an override a Java caller gave) set the
+   * key, rather than the file or its default.
+   *
+   * @param keyPath a dotted key path such as {@code sampling.eta}
+   * @return true if the value at the key came from an override
+   */
+  public boolean overridden(String keyPath) {
+    Node node = node(keyPath);
+    return node != null && !java.util.Objects.equals(node.location().source(), source);
+  }
+
   private Node node(String keyPath) {
     Node node = root;
     for (String part : keyPath.split("\\.")) {

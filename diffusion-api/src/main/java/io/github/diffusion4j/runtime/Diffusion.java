@@ -394,6 +394,15 @@ public final class Diffusion implements AutoCloseable {
    * one under another name is named.
    */
   private Sampler create(SamplerProvider p, SamplerSpec spec, boolean configured) {
+    if (configured && !p.takesEta() && loaded.overridden("sampling.eta")) {
+      // asked for now, and it would have no effect (an eta in the file is for a sampler chosen later)
+      List<String> taking = samplerProviders().values().stream().filter(SamplerProvider::takesEta)
+          .map(SamplerProvider::name).sorted().toList();
+      throw loaded.error("sampling.eta", "the sampler '" + p.name() + "' takes no eta"
+          + (p == io.github.diffusion4j.sampling.BuiltInSamplers.DDPM
+              ? " (its noise is sampling.variance_type's)" : "")
+          + (taking.isEmpty() ? "" : "; samplers that take it: " + String.join(", ", taking)));
+    }
     Sampler s;
     try {
       s = p.create(spec);

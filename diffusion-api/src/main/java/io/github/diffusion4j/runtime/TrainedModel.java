@@ -127,13 +127,14 @@ public final class TrainedModel implements AutoCloseable {
   }
 
   /**
-   * A sampler that an override names ({@code --sampler}, {@code --set sampling.sampler=...}) is made before the
-   * weights are read, so that a misspelt name or an option it refuses is reported at once, not after a load that
-   * takes a minute for a 256x256 model. The checkpoint's own sampler is left until it is used: {@code interpolate}
+   * A sampler that an override names ({@code --sampler}, {@code --set sampling.sampler=...}), or that an override's
+   * eta is for, is made before the weights are read, so that a misspelt name, an option it refuses or an eta it
+   * takes none of is reported at once, not after a load that takes a minute for a 256x256 model. The checkpoint's own sampler is left until it is used: {@code interpolate}
    * and {@code eval --bpd} do not sample with it, and it may be a custom one no longer on the class path.
    */
   private static void checkSamplerOverride(Diffusion d, List<String> overrides) {
-    if (ConfigLoader.overridesTouch(overrides, "sampling.sampler")) {
+    if (ConfigLoader.overridesTouch(overrides, "sampling.sampler")
+        || ConfigLoader.overridesTouch(overrides, "sampling.eta")) {
       d.checkSampler(); // the backend is not loaded for it: damaged weights are still found before it loads
     }
   }

@@ -20,6 +20,11 @@ public final class BuiltInSamplers {
     }
 
     @Override
+    public boolean takesEta() {
+      return false; // its reverse variance is variance_type's
+    }
+
+    @Override
     public Sampler create(SamplerSpec s) {
       s.options().requireOnly(Set.of());
       return new DdpmSampler(s.schedule(), s.predictionType(), s.varianceType(), s.clipping(), s.tensors());

@@ -25,6 +25,20 @@ public interface SamplerProvider {
   String description();
 
   /**
+   * Whether this provider's samplers read {@link SamplerSpec#eta()} (DDIM's stochasticity; the built-in {@code ddpm}
+   * does not). A sampler that ignores eta should say so: then an eta asked for by an override ({@code --eta},
+   * {@code --set sampling.eta=...}, or an override a Java caller gives) is refused with this sampler configured,
+   * rather than taken without effect, and {@code diffusion sample} records eta in its output's metadata only for a
+   * sampler that reads it. An eta in the configuration file is never refused: it is what another sampler chosen
+   * later ({@code --sampler ddim}) samples with.
+   *
+   * @return true (the default) if the samplers read eta
+   */
+  default boolean takesEta() {
+    return true;
+  }
+
+  /**
    * Builds the sampler; read and validate your own keys from {@code spec.options()} here (call
    * {@link SamplerOptions#requireOnly} so misspelt keys are reported).
    *
