@@ -5,6 +5,7 @@ import io.github.diffusion4j.runtime.TrainedModel;
 import io.github.diffusion4j.sampling.ImageToImage;
 import io.github.diffusion4j.sampling.Resampling;
 import io.github.diffusion4j.sampling.Sampler;
+import io.github.diffusion4j.sampling.SamplerProvider;
 import io.github.diffusion4j.sampling.SamplingRequest;
 import io.github.diffusion4j.schedule.Timesteps;
 import io.github.diffusion4j.tensor.Shape;
@@ -295,7 +296,7 @@ final class SampleCommand implements Callable<Integer> {
 
   /**
    * The output's metadata: what reproduces the samples with the same checkpoint ({@code steps} is the plan's, as
-   * {@code --steps}; DDIM's {@code eta}, which draws noise where it is above 0; the backend; the {@code --set}
+   * {@code --steps}; {@code eta} for a sampler that takes it (DDIM's draws noise where it is above 0); the backend; the {@code --set}
    * overrides as given); with --init also what was walked.
    */
   private Map<String, String> metadata(Diffusion d, Sampler s, Timesteps plan, Timesteps walked, InputImages inits,
@@ -305,7 +306,8 @@ final class SampleCommand implements Callable<Integer> {
     m.put("sampler", s.name());
     m.put("seed", Long.toString(seed));
     m.put("steps", Integer.toString(plan.size()));
-    if (s.name().equals("ddim")) {
+    SamplerProvider provider = d.samplerProviders().get(s.name());
+    if (provider != null && provider.takesEta()) {
       m.put("eta", Double.toString(d.config().sampling().eta()));
     }
     m.put("backend", d.config().backend());

@@ -24,7 +24,8 @@ public final class SamplingOverrides {
    * @param sampler {@code --sampler}, or null
    * @param eta {@code --eta}, or null
    * @return the overrides
-   * @throws BadInputException if {@code --eta} is negative or not finite, or given with {@code --sampler ddpm}
+   * @throws BadInputException if {@code --eta} is negative or not finite (one for a sampler that takes no eta, such as
+   *     {@code ddpm}, is refused where the sampler is made: {@code SamplerProvider.takesEta})
    */
   public static List<String> of(List<String> set, String backend, String sampler, Double eta) {
     if (eta != null) {
@@ -33,10 +34,6 @@ public final class SamplingOverrides {
           : "" + eta;
       if (!(eta >= 0 && Double.isFinite(eta))) {
         throw new BadInputException("--eta " + typed + ": must be a finite number at least 0");
-      }
-      if ("ddpm".equals(sampler)) { // it was taken and had no effect
-        throw new BadInputException("--eta " + typed + ": the ddpm sampler takes no eta (its noise is "
-            + "sampling.variance_type's); eta is DDIM's: --sampler ddim --eta " + typed);
       }
     }
     List<String> all = new ArrayList<>(set);

@@ -900,10 +900,16 @@ class CliTest {
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-1"), "--eta -1: must be a finite number at least 0");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "-0.25"), "--eta -0.25: must");
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--eta", "NaN"), "--eta NaN: must");
-    // DDPM takes no eta: the option was taken and had no effect
+    // DDPM takes no eta: the option was taken and had no effect, whichever way ddpm was chosen (a --set of the
+    // sampler, or the checkpoint's own, took it silently), and a --set of eta likewise
+    String noEta = "sampling.eta: the sampler 'ddpm' takes no eta (its noise is sampling.variance_type's); samplers "
+        + "that take it: ddim";
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "ddpm", "--eta", "0.5"),
-        "--eta 0.5: the ddpm sampler takes no eta (its noise is sampling.variance_type's); eta is DDIM's: --sampler "
-            + "ddim --eta 0.5");
+        "diffusion: --eta 0.5: " + noEta);
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--set", "sampling.sampler=ddpm", "--eta", "0.5"),
+        "diffusion: --eta 0.5: " + noEta);
+    assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "ddpm", "--set", "sampling.eta=0.5"),
+        "diffusion: --set sampling.eta=0.5: " + noEta);
     // an option's error names the option as typed, a --set's names the --set
     assertBad(cli("sample", "--checkpoint", ck.toString(), "--sampler", "euler"),
         "diffusion: --sampler euler: sampling.sampler: unknown sampler 'euler'");

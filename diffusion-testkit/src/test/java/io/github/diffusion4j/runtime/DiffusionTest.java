@@ -588,6 +588,30 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * An eta that an override asks for, with a sampler that takes none (the built-in ddpm), is refused at the override
+   * rather than taken without effect; an eta in the file stays (it is what a sampler chosen later samples with), and a
+   * sampler that takes eta takes the override.
+   */
+  @Test
+  void anEtaOverriddenForASamplerThatTakesNoneIsRefusedAtTheOverride() throws IOException {
+    Path ddpm = yaml(TINY.replace("sampler: ddim", "sampler: ddpm"));
+    try (Diffusion d = Diffusion.open(ddpm, List.of("sampling.eta=0.5"))) {
+      ConfigException e = assertThrows(ConfigException.class, d::sampler);
+      assertEquals("sampling.eta", e.path());
+      assertTrue(e.getMessage().startsWith("--set sampling.eta=0.5: sampling.eta: the sampler 'ddpm' takes no eta "
+          + "(its noise is sampling.variance_type's); samplers that take it: ddim"), e.getMessage());
+      assertEquals("sampling.eta", assertThrows(ConfigException.class, d::check).path(), "check() says the same");
+    }
+    try (Diffusion d = Diffusion.open(yaml(TINY.replace("sampler: ddim", "sampler: ddpm\n  eta: 0.5")))) {
+      assertEquals("ddpm", d.sampler().name());
+      assertEquals(0.5, d.samplerSpec().eta(), "the file's eta, for a sampler chosen later");
+    }
+    try (Diffusion d = Diffusion.open(ddpm, List.of("sampling.eta=0.5", "sampling.sampler=ddim"))) {
+      assertEquals("ddim", d.sampler().name());
+    }
+  }
+
   /** A sampler provider whose create fails otherwise than by refusing its settings (registered in the services). */
   public static final class FailingSampler extends TestSamplerProvider {
     /** Creates it. */

@@ -26,6 +26,12 @@ public final class DpmSolverProvider implements SamplerProvider {
     return "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep ODE solver, good samples in 10-20 steps";
   }
 
+  /** A deterministic ODE solver: an eta asked for with it is refused rather than ignored. */
+  @Override
+  public boolean takesEta() {
+    return false;
+  }
+
   @Override
   public Sampler create(SamplerSpec s) {
     s.options().requireOnly(Set.of("solver_type"));

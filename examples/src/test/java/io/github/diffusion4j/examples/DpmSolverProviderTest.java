@@ -41,4 +41,16 @@ class DpmSolverProviderTest {
     });
     assertTrue(unknown.getMessage().contains("lower_order_final"), unknown.getMessage());
   }
+
+  /** A deterministic solver takes no eta: one asked for by an override is refused, naming the samplers that take it. */
+  @Test
+  void anEtaAskedForIsRefused() throws Exception {
+    RuntimeException e = assertThrows(RuntimeException.class, () -> {
+      try (Diffusion d = open("sampling.eta=0.3")) {
+        d.sampler();
+      }
+    });
+    assertTrue(e.getMessage().endsWith("sampling.eta: the sampler 'dpmpp_2m' takes no eta; samplers that take it: "
+        + "ddim"), e.getMessage());
+  }
 }
