@@ -2,6 +2,7 @@ package io.github.diffusion4j.runtime;
 
 import io.github.diffusion4j.config.LoadedConfig;
 import io.github.diffusion4j.data.DataProgress;
+import io.github.diffusion4j.data.Dataset;
 import io.github.diffusion4j.tensor.Shape;
 
 /**
@@ -15,6 +16,8 @@ final class DataLoader {
   private DataSets sets;
   /** The folder listing the checks made ({@link #checkListing}), which loading then uses instead of listing again. */
   private DataSets.Sources listed;
+  /** The evaluation set loaded without the training set ({@link #eval}), or null. */
+  private Dataset evalAlone;
 
   DataLoader(LoadedConfig loaded, DataSets.Plan plan) {
     this.loaded = loaded;
@@ -27,6 +30,21 @@ final class DataLoader {
       listed = null;
     }
     return sets;
+  }
+
+  /**
+   * The evaluation set: the loaded sets' where they are loaded; else, where the configuration gives the evaluation
+   * images a folder of their own ({@link DataSets#evalLoadsAlone}), that folder's alone, without the training folder
+   * (which a checkpoint's evaluation does not need, and which may have moved since); else the sets', loaded.
+   */
+  synchronized Dataset eval(DataProgress progress) {
+    if (sets != null || !DataSets.evalLoadsAlone(loaded.config().data())) {
+      return get(progress).eval();
+    }
+    if (evalAlone == null) {
+      evalAlone = DataSets.loadEval(loaded, progress);
+    }
+    return evalAlone;
   }
 
   /**

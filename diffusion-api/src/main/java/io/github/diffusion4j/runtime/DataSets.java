@@ -192,6 +192,33 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
   }
 
   /**
+   * Whether the evaluation set loads without the training set: a folder configuration with its own evaluation
+   * folder ({@code data.eval_root}). CIFAR-10's test batch lies beside its training batches; IDX headers are read
+   * for both sets by the plan.
+   */
+  static boolean evalLoadsAlone(DataConfig d) {
+    return d.kind() == DataConfig.Kind.FOLDER && d.evalRoot().isPresent();
+  }
+
+  /**
+   * The evaluation set of a configuration for which {@link #evalLoadsAlone} holds, neither listing nor decoding the
+   * training folder: what {@code eval} and {@code eval --bpd} judge a checkpoint against, so that it is evaluated
+   * where only its evaluation images are (the training folder moved, or on another machine). The images are those
+   * of {@link #load}'s evaluation set, from the same cache.
+   */
+  static Dataset loadEval(LoadedConfig loaded, DataProgress progress) {
+    DataConfig d = loaded.config().data();
+    Path evalRoot = folder(loaded, "data.eval_root", d.evalRoot().orElseThrow());
+    ImageSource source = ImageFolder.scan(evalRoot, d.fit());
+    return cache(cacheDir(loaded, d), source, d, progress).images().spread(d.evalSize());
+  }
+
+  /** Where a folder's or CIFAR-10's image caches are: {@code data.cache_dir}, else under {@code output.dir}. */
+  private static Path cacheDir(LoadedConfig loaded, DataConfig d) {
+    return d.cacheDir().orElse(loaded.config().output().dir().resolve(DEFAULT_CACHE_DIR));
+  }
+
+  /**
    * Folders and CIFAR-10: each set is listed, decoded into its cache (or its cache reused) and read from the
    * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
    * DataFileException} (with {@code bad_data: stop}).
@@ -202,7 +229,7 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
     ImageSource trainSource = listed.train();
     ImageSource evalSource = listed.eval();
     int batch = loaded.config().training().batchSize();
-    Path cacheDir = d.cacheDir().orElse(loaded.config().output().dir().resolve(DEFAULT_CACHE_DIR));
+    Path cacheDir = cacheDir(loaded, d);
     ImageCache trainCache = cache(cacheDir, trainSource, d, progress);
     ByteImages train = trainCache.images().spread(d.trainSize());
     if (train.size() < batch) {

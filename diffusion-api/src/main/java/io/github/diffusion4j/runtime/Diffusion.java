@@ -254,12 +254,13 @@ public final class Diffusion implements AutoCloseable {
   }
 
   /**
-   * The evaluation images.
+   * The evaluation images. Where they are a folder of their own ({@code data.eval_root}) and the training data is
+   * not loaded yet, only that folder is read: a checkpoint is evaluated without its training folder.
    *
    * @return the dataset, or null when the configuration has none
    */
   public Dataset evalData() {
-    return Session.get(session.dataLoader).get(DataProgress.NONE).eval();
+    return Session.get(session.dataLoader).eval(DataProgress.NONE);
   }
 
   /**

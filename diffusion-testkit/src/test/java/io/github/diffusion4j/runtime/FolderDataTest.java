@@ -162,6 +162,33 @@ class FolderDataTest {
     }
   }
 
+  /**
+   * A checkpoint whose evaluation images are a folder of their own is evaluated without its training folder (moved,
+   * or on another machine: it was "data.root: no such folder"): the same reference images, from the same cache, as
+   * with the training folder there; the training data itself is still refused at its key.
+   */
+  @Test
+  void aCheckpointWithItsOwnEvaluationFolderIsEvaluatedWithoutItsTrainingFolder() throws IOException {
+    Path train = folder("train", 16);
+    Path eval = folder("eval", 8);
+    Path yaml = write(yaml(folderData(train, "  eval_root: " + eval)));
+    RunFolder run = new RunFolder(dir.resolve("runs/e"));
+    try (Diffusion d = Diffusion.open(yaml); TrainingRun r = TrainingRun.start(d, run)) {
+      assertTrue(r.run().completed());
+    }
+    float[] before;
+    try (TrainedModel m = TrainedModel.load(run.root(), List.of())) {
+      before = m.diffusion().referenceImages(8);
+    }
+    Files.move(train, dir.resolve("train-moved"));
+    try (TrainedModel m = TrainedModel.load(run.root(), List.of())) {
+      assertArrayEquals(before, m.diffusion().referenceImages(8), "the evaluation folder's images, as before");
+      assertEquals("the evaluation images", m.diffusion().referenceSource());
+      ConfigException e = assertThrows(ConfigException.class, () -> m.diffusion().trainingData());
+      assertEquals("data.root", e.path());
+    }
+  }
+
   @Test
   void tenThousandImagesWithOneBadOne() throws IOException {
     Path root = dir.resolve("many");
