@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import io.github.diffusion4j.io.JacksonVersions;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
@@ -27,7 +28,7 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * {@link ConfigException}s at SnakeYAML's position.
  */
 final class YamlTree {
-  /** Built at the first parse, after {@link JacksonVersions#require()} (a mix of versions may fail here). */
+  /** Built at the first parse, after {@link JacksonVersions#require()} (a mix of versions or an old one fails here). */
   private static final class Factory {
     /** An empty plain value ({@code key:}) reads as null; a quoted {@code ''} stays a string. */
     static final YAMLFactory INSTANCE =

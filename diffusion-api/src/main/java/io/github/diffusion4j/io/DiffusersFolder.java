@@ -414,7 +414,7 @@ public record DiffusersFolder(
   /** The keys and values of a JSON object. */
   @SuppressWarnings("unchecked")
   private static Map<String, Object> jsonObject(String json, Path file) {
-    return StrictJson.MAPPER.convertValue(StrictJson.parseObject(json, file, ""), LinkedHashMap.class);
+    return StrictJson.mapper().convertValue(StrictJson.parseObject(json, file, ""), LinkedHashMap.class);
   }
 
   /** One warning naming the file and the keys a class does not take, which reading it ignores (as diffusers does). */

@@ -158,7 +158,7 @@ public record Manifest(
    * @return the text, pretty-printed, with a final newline
    */
   public String toJson() {
-    ObjectNode root = StrictJson.MAPPER.createObjectNode();
+    ObjectNode root = StrictJson.mapper().createObjectNode();
     root.put("format_version", formatVersion);
     root.put("diffusion4j_version", diffusion4jVersion);
     root.put("backend", backend);
@@ -168,7 +168,7 @@ public record Manifest(
     sha256.forEach(files::put);
     noiseVersion.ifPresent(v -> root.put("noise_version", v.number()));
     try {
-      return StrictJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+      return StrictJson.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new AssertionError(e); // a tree of strings and numbers always serialises
     }

@@ -243,7 +243,7 @@ public record SchedulerConfig(
       throw CheckpointException.of(source, e.getMessage());
     }
     @SuppressWarnings("unchecked")
-    Set<String> ignored = unknownKeys(StrictJson.MAPPER.convertValue(root, java.util.LinkedHashMap.class));
+    Set<String> ignored = unknownKeys(StrictJson.mapper().convertValue(root, java.util.LinkedHashMap.class));
     if (!ignored.isEmpty()) {
       LOG.debug("{}: ignoring keys diffusion4j does not use: {}", source, ignored);
     }

@@ -22,18 +22,32 @@ final class StrictJson {
   /** Large enough for a 100 MB safetensors header, which may hold one long string. */
   private static final int MAX_LENGTH = 100_000_000;
 
-  static final ObjectMapper MAPPER =
-      JsonMapper.builder(
-              JsonFactory.builder()
-                  .streamReadConstraints(
-                      StreamReadConstraints.builder()
-                          .maxStringLength(MAX_LENGTH)
-                          .maxNameLength(MAX_LENGTH)
-                          .build())
-                  .build())
-          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .build();
+  /** Built at the first use, after {@link JacksonVersions#require()} (an older Jackson fails here). */
+  private static final class Holder {
+    static final ObjectMapper MAPPER =
+        JsonMapper.builder(
+                JsonFactory.builder()
+                    .streamReadConstraints(
+                        StreamReadConstraints.builder()
+                            .maxStringLength(MAX_LENGTH)
+                            .maxNameLength(MAX_LENGTH)
+                            .build())
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+  }
+
+  /**
+   * The strict mapper, once the Jackson modules on the class path are known to fit.
+   *
+   * @return the mapper
+   * @throws IllegalStateException where {@link JacksonVersions#require()} refuses the Jackson modules
+   */
+  static ObjectMapper mapper() {
+    JacksonVersions.require();
+    return Holder.MAPPER;
+  }
 
   private StrictJson() {}
 
@@ -46,7 +60,7 @@ final class StrictJson {
    *     duplicate key
    */
   static JsonNode parse(String text) throws JsonProcessingException {
-    return MAPPER.readTree(text);
+    return mapper().readTree(text);
   }
 
   /**
@@ -154,7 +168,7 @@ final class StrictJson {
         b.append("{\n");
         int i = 0;
         for (Map.Entry<?, ?> e : m.entrySet()) {
-          b.append(indent).append("  ").append(MAPPER.writeValueAsString(String.valueOf(e.getKey()))).append(": ");
+          b.append(indent).append("  ").append(mapper().writeValueAsString(String.valueOf(e.getKey()))).append(": ");
           pretty(b, e.getValue(), indent + "  ");
           b.append(++i < m.size() ? ",\n" : "\n");
         }
@@ -178,7 +192,7 @@ final class StrictJson {
         }
         b.append(pythonFloat(d));
       } else {
-        b.append(MAPPER.writeValueAsString(v));
+        b.append(mapper().writeValueAsString(v));
       }
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("not writable as JSON: " + e.getOriginalMessage(), e);
