@@ -200,12 +200,16 @@ public final class ArchitectureRules {
           .should().dependOnClassesThat().resideInAnyPackage("com.google.inject..", "jakarta.inject..")
           .because("wiring is declarative and lives in the runtime package (docs/design.md section 5.5)");
 
-  /** YAML is read in one place. */
+  /**
+   * YAML is read in one place. {@code io.JacksonVersions} reads the YAML module's version (not YAML) to check, before
+   * the first JSON read, that the three Jackson modules agree.
+   */
   @ArchTest
   public static final ArchRule ONLY_CONFIG_READS_YAML =
       noClasses()
           .that().resideOutsideOfPackage(ROOT + ".config..")
           .and().resideInAPackage(ROOT + "..")
+          .and().doNotHaveFullyQualifiedName(ROOT + ".io.JacksonVersions")
           .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml.jackson.dataformat.yaml..", "org.yaml..")
           .because("the config package is the only YAML reader, so every config error has one format");
 
