@@ -7,6 +7,7 @@ import io.github.diffusion4j.random.Noise;
 import io.github.diffusion4j.sampling.VarianceType;
 import io.github.diffusion4j.schedule.Schedule;
 import io.github.diffusion4j.tensor.Shape;
+import io.github.diffusion4j.tensor.Tensor;
 import io.github.diffusion4j.tensor.TensorFactory;
 import io.github.diffusion4j.tensor.TensorScope;
 import java.util.ArrayList;
@@ -217,7 +218,9 @@ public final class VariationalBound {
     }
     float[] output;
     try (TensorScope scope = tensors.openScope()) {
-      output = model.predict(tensors.fromArray(noisy, Shape.batchOf(n, imageShape)), timesteps).toFloatArray();
+      Tensor batch = tensors.fromArray(noisy, Shape.batchOf(n, imageShape));
+      output = NoisePredictor.checkOutput(model.predict(batch, timesteps), batch, () -> "likelihood bound")
+          .toFloatArray();
     }
     for (int i = 0; i < n; i++) {
       int t = timesteps[i];

@@ -1,6 +1,7 @@
 package io.github.diffusion4j.model;
 
 import io.github.diffusion4j.tensor.Tensor;
+import java.util.function.Supplier;
 
 /**
  * The network a sampler calls: given a noisy batch {@code x_t} and each item's integer timestep, it
@@ -22,4 +23,29 @@ public interface NoisePredictor {
    *     SDK check between two layers; the thread stays interrupted)
    */
   Tensor predict(Tensor noisy, int[] timesteps);
+
+  /**
+   * Checks what a model returned for a batch, where a walk takes it (the sampling loop, DDIM inversion, the
+   * likelihood bound): a model of the user's own, such as a network from another framework whose output comes back
+   * flattened or as one item, is then named at the step where it went wrong instead of failing inside the next
+   * tensor operation.
+   *
+   * @param output what {@link #predict} returned
+   * @param noisy the batch it was given
+   * @param where the walk and step, e.g. {@code sampler 'ddim', step 1 of 4 (timestep 39)}; asked for only when the
+   *     output is refused
+   * @return {@code output}
+   * @throws IllegalStateException {@code WHERE: the model returned no output} for null, or {@code WHERE: the model
+   *     returned an output of shape S for a batch of B (a NoisePredictor returns its input's shape)}
+   */
+  static Tensor checkOutput(Tensor output, Tensor noisy, Supplier<String> where) {
+    if (output == null) {
+      throw new IllegalStateException(where.get() + ": the model returned no output");
+    }
+    if (!output.shape().equals(noisy.shape())) {
+      throw new IllegalStateException(where.get() + ": the model returned an output of shape " + output.shape()
+          + " for a batch of " + noisy.shape() + " (a NoisePredictor returns its input's shape)");
+    }
+    return output;
+  }
 }

@@ -67,11 +67,14 @@ public final class DdimInversion {
     Tensor x = x0;
     double aCur = 1.0;
     try (TensorScope outer = tensors.openScope()) {
-      for (int step : ascending) {
+      for (int k = 0; k < ascending.length; k++) {
+        int step = ascending[k];
+        int position = k + 1;
         Tensor next;
         try (TensorScope s = tensors.openScope()) {
           Arrays.fill(t, step);
-          Tensor out = model.predict(x, t);
+          Tensor out = NoisePredictor.checkOutput(model.predict(x, t), x, () -> "DDIM inversion, step " + position
+              + " of " + ascending.length + " (timestep " + step + ")");
           double aNext = schedule.alphaBar(step);
           Tensor eps = predictionType.toEpsilon(out, x, aNext);
           Tensor x0Hat = x.combine(1.0 / Math.sqrt(aCur), eps, -Math.sqrt(1 - aCur) / Math.sqrt(aCur));

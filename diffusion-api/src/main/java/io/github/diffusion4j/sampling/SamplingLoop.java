@@ -448,7 +448,8 @@ public final class SamplingLoop {
       ReverseStepResult result;
       try (TensorScope step = tensors.openScope()) {
         Arrays.fill(t, plan.get(i));
-        Tensor output = model.predict(x, t);
+        Tensor output = NoisePredictor.checkOutput(model.predict(x, t), x, () -> "sampler '" + sampler.name()
+            + "', step " + (i + 1) + " of " + plan.size() + " (timestep " + plan.get(i) + ")");
         StepContext context = new StepContext(plan, i, x, output,
             () -> tensors.fromArray(ahead ? noiseThread.await() : noiseValues(request, visit, noise),
                 request.batchShape()), previous, predictedX0Wanted);

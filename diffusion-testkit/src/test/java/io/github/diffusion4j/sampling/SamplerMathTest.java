@@ -683,6 +683,49 @@ class SamplerMathTest {
   }
 
   /**
+   * A model of the user's own (a TorchScript network, say, whose output comes back flattened or as one item) is
+   * checked where its output is taken, naming the walk, the step, the timestep and both shapes: it surfaced as a
+   * tensor operation's {@code operand has shape [3, 4], expected [3, 1, 2, 2]} inside the sampler, or as a
+   * NullPointerException, with nothing that said the model was at fault. The same for DDIM inversion and the
+   * likelihood bound; nothing is left allocated.
+   */
+  @Test
+  void aModelsMissingOrMisshapenOutputIsNamedWhereItIsTaken() {
+    Schedule sch = Schedule.of(ScheduleSpec.linear(40));
+    SamplingRequest r = SamplingRequest.of(3, Shape.of(1, 2, 2), 5, Timesteps.trailing(40, 4));
+    NoisePredictor flat = (x, t) -> x.reshape(Shape.of(3, 4));
+    NoisePredictor one = (x, t) -> REF.zeros(Shape.of(1, 1, 2, 2));
+    NoisePredictor none = (x, t) -> null;
+    int live = REF.liveTensors();
+    try (TensorScope scope = REF.openScope()) {
+      for (Sampler s : samplers(sch)) {
+        String at = "sampler '" + s.name() + "', step 1 of 4 (timestep 39): ";
+        assertEquals(at + "the model returned an output of shape [3, 4] for a batch of [3, 1, 2, 2] (a "
+            + "NoisePredictor returns its input's shape)",
+            assertThrows(IllegalStateException.class, () -> s.sample(flat, REF, r)).getMessage());
+        assertEquals(at + "the model returned an output of shape [1, 1, 2, 2] for a batch of [3, 1, 2, 2] (a "
+            + "NoisePredictor returns its input's shape)",
+            assertThrows(IllegalStateException.class, () -> s.sample(one, REF, r)).getMessage());
+        assertEquals(at + "the model returned no output",
+            assertThrows(IllegalStateException.class, () -> s.sample(none, REF, r)).getMessage());
+      }
+      Tensor x0 = REF.zeros(Shape.of(3, 1, 2, 2));
+      assertEquals("DDIM inversion, step 1 of 4 (timestep 9): the model returned an output of shape [3, 4] for a "
+          + "batch of [3, 1, 2, 2] (a NoisePredictor returns its input's shape)",
+          assertThrows(IllegalStateException.class,
+              () -> new DdimInversion(sch, PredictionType.EPSILON).invert(flat, REF, x0, r.plan())).getMessage());
+      io.github.diffusion4j.eval.VariationalBound bound = new io.github.diffusion4j.eval.VariationalBound(sch,
+          PredictionType.EPSILON, VarianceType.FIXED_SMALL, false);
+      float[] values = new float[12];
+      assertEquals("likelihood bound: the model returned an output of shape [1, 1, 2, 2] for a batch of "
+          + "[3, 1, 2, 2] (a NoisePredictor returns its input's shape)",
+          assertThrows(IllegalStateException.class, () -> bound.terms(one, REF, Shape.of(1, 2, 2), values,
+              new int[] {1, 2, 3}, values, new double[3], null)).getMessage());
+    }
+    assertEquals(live, REF.liveTensors(), "every tensor of the failed runs is released");
+  }
+
+  /**
    * A sampler may leave out the predicted x0 only where its step context says no one reads it: one that leaves it
    * out while a listener reads it is named at the step, on one thread and on a batch split over two, and the
    * listener never sees a null; with a listener that does not read it the same sampler runs. Nothing is left
