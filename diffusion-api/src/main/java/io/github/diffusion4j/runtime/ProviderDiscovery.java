@@ -235,6 +235,28 @@ public final class ProviderDiscovery {
   }
 
   /**
+   * Creates the backend of a name, as {@code backend: NAME} in a configuration does, for code that samples or trains
+   * without one (a network of the user's own, README "Your own network"): discovery ({@link #backends()}), then
+   * {@link #create(BackendProvider, BackendOptions)}.
+   *
+   * @param name the backend's name, e.g. {@code djl}
+   * @param options its options
+   * @return the backend; close it when done
+   * @throws IllegalArgumentException where no provider has the name, with {@link #unknownBackend(String, Found)}'s
+   *     line (what was found, the artifact to add)
+   * @throws BackendUnavailableException as {@link #create(BackendProvider, BackendOptions)}
+   */
+  public static Backend create(String name, BackendOptions options) {
+    java.util.Objects.requireNonNull(name, "name must not be null");
+    Found<BackendProvider> found = backends();
+    BackendProvider provider = found.providers().get(name);
+    if (provider == null) {
+      throw new IllegalArgumentException(unknownBackend(name, found));
+    }
+    return create(provider, options);
+  }
+
+  /**
    * Creates the backend, naming it in a {@link BackendUnavailableException} whose message does not (a third-party
    * provider's "libfoo.so not found" would otherwise reach the user without saying which backend failed to load). Every
    * creation of a backend for a user goes through here ({@code Diffusion.open}, the command line's {@code info

@@ -424,6 +424,23 @@ class DiffusionTest {
     }
   }
 
+  /**
+   * Code without a configuration (a network of the user's own) opens a backend by its name; an unknown name is the
+   * configuration's line without the location. It was a NullPointerException from {@code create(null, ...)} after
+   * {@code backends().providers().get(name)}, with nothing that said which backend was missing or where to find it.
+   */
+  @Test
+  void aBackendIsOpenedByNameWithoutAConfigurationAndAnUnknownNameIsNamed() {
+    try (Backend b = ProviderDiscovery.create("reference", BackendOptions.defaults())) {
+      assertEquals("reference", b.name());
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ProviderDiscovery.create("djl", BackendOptions.defaults()));
+    assertEquals(ProviderDiscovery.unknownBackend("djl", ProviderDiscovery.backends()), e.getMessage());
+    assertTrue(e.getMessage().startsWith("unknown backend 'djl'; available: reference"), e.getMessage());
+    assertTrue(e.getMessage().contains("io.github.diffusion4j:backend-djl"), e.getMessage());
+  }
+
   @Test
   void aBackendWhoseServiceEntryWasLostIsToldToMergeServiceFilesNotToAddTheDependency() {
     ProviderDiscovery.Found<BackendProvider> found = ProviderDiscovery.backends();

@@ -88,12 +88,11 @@ public final class OwnNetwork {
    * @return what it measured
    */
   public static Result run(String[] args) {
-    String name = Examples.option(args, "backend", "nd4j");
+    String name = Examples.option(args, "backend", "nd4j"); // an unknown name is refused naming those found
     Shape image = Shape.of(1, 8, 8);
     Schedule schedule = Schedule.of(ScheduleSpec.linear(1000)); // the schedule the network was trained with
     Timesteps plan = Timesteps.trailing(1000, 20);
-    try (Backend backend = ProviderDiscovery.create(ProviderDiscovery.backends().providers().get(name),
-        BackendOptions.defaults())) {
+    try (Backend backend = ProviderDiscovery.create(name, BackendOptions.defaults())) {
       TensorFactory tensors = backend.tensors();
       NoisePredictor model = exact(schedule, MU, tensors);
       Sampler ddim = BuiltInSamplers.DDIM.create(SamplerSpec.defaults(schedule, tensors)); // eta 0
