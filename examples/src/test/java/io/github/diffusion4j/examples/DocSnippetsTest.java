@@ -24,6 +24,7 @@ class DocSnippetsTest {
       "import java.util.Map;",
       "import io.github.diffusion4j.data.ImageFit;",
       "import io.github.diffusion4j.data.ImageInfo;",
+      "import io.github.diffusion4j.data.Normalization;",
       "import io.github.diffusion4j.eval.BoundListener;",
       "import io.github.diffusion4j.eval.BoundOptions;",
       "import io.github.diffusion4j.eval.BoundReport;",
