@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -22,6 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * from it (seed 7, four DDPM-100 images, on ND4J and on DJL), the weights that build's {@code --resume} to two epochs
  * wrote, and its {@code config --bundled default}, {@code --bundled tutorial} and {@code config} (every key). The
  * files are test resources under {@code upgrade/2026-11-26}; docs/reliability.md, "Upgrading: files of older builds".
+ * Beside them, under {@code upgrade/2026-12-02}, the same MLP's run folder (2 steps) and samples from the build of
+ * commit 3700d92e, which sampled with noise version 2 and recorded it only in the manifest.
  *
  * <p>The tolerance: this build's arithmetic is not that build's (the samplers' fused update of 2026-12-02,
  * 3700d92e, and the kernels of both backends; docs/noise.md), and the backends' bits differ between CPUs. On an AMD
@@ -37,25 +40,36 @@ class OlderBuildFilesTest {
   Path dir;
 
   private static Path old() {
+    return old("2026-11-26");
+  }
+
+  private static Path old(String build) {
     try {
-      return Path.of(OlderBuildFilesTest.class.getResource("/upgrade/2026-11-26").toURI());
+      return Path.of(OlderBuildFilesTest.class.getResource("/upgrade/" + build).toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }
   }
 
+  /**
+   * Each build's checkpoint samples, on each backend, the images that build sampled from it. The build of 2026-12-02
+   * ({@code 3700d92e}, one of the builds between noise version 2 and its key) recorded {@code "noise_version" : 2}
+   * in its manifest and no key in its config: its images are version 2's, and version 1's are far from them.
+   */
   @ParameterizedTest
-  @ValueSource(strings = {"nd4j", "djl"})
-  void itsCheckpointSamplesTheImagesItSampled(String backend) throws Exception {
-    float[] expected = SafeTensors.read(old().resolve("samples-" + backend + ".safetensors")).tensors()
+  @CsvSource({"2026-11-26, nd4j, 2", "2026-11-26, djl, 2", "2026-12-02, nd4j, 1", "2026-12-02, djl, 1"})
+  void itsCheckpointSamplesTheImagesItSampled(String build, String backend, int otherNoiseVersion) throws Exception {
+    Path files = old(build);
+    float[] expected = SafeTensors.read(files.resolve("samples-" + backend + ".safetensors")).tensors()
         .get("samples").toArray();
-    float[] now = sample(backend);
+    float[] now = sample(files, backend);
     assertEquals(expected.length, now.length);
     double max = maxDifference(expected, now);
-    assertTrue(max <= TOLERANCE, backend + ": max |2026-11-26 - now| = " + max);
-    // the tolerance tells a misread file: the other noise version (which no key of that build asked for) is far off
-    double other = maxDifference(expected, sample(backend, "--set", "sampling.noise_version=2"));
-    assertTrue(other > 0.1, backend + ": noise version 2 differs by only " + other);
+    assertTrue(max <= TOLERANCE, backend + ": max |" + build + " - now| = " + max);
+    // the tolerance tells a misread file: the other noise version is far off
+    double other = maxDifference(expected, sample(files, backend, "--set",
+        "sampling.noise_version=" + otherNoiseVersion));
+    assertTrue(other > 0.1, backend + ": noise version " + otherNoiseVersion + " differs by only " + other);
   }
 
   @Test
@@ -82,10 +96,10 @@ class OlderBuildFilesTest {
     assertTrue(r.out().contains(": OK"), r.all());
   }
 
-  private float[] sample(String backend, String... more) throws IOException, InterruptedException {
+  private float[] sample(Path files, String backend, String... more) throws IOException, InterruptedException {
     Path out = dir.resolve(backend + "-" + more.length + ".safetensors");
     Path log = dir.resolve(backend + ".log");
-    String[] args = Stream.concat(Stream.of("sample", "--checkpoint", old().resolve("run").toString(), "--backend",
+    String[] args = Stream.concat(Stream.of("sample", "--checkpoint", files.resolve("run").toString(), "--backend",
         backend, "--seed", "7", "--count", "4", "--out", out.toString()), Stream.of(more)).toArray(String[]::new);
     assertEquals(0, ChildCli.run(dir, log, args), ChildCli.read(log));
     return SafeTensors.read(out).tensors().get("samples").toArray();
