@@ -91,6 +91,10 @@ final class DjlBackend implements Backend, TensorFactory {
           if (System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
           }
+          String given = System.getProperty("DJL_CACHE_DIR", System.getenv("DJL_CACHE_DIR"));
+          ownCacheDir(given, java.nio.file.Files.isWritable(java.nio.file.Path.of(System.getProperty("user.home"))),
+              java.nio.file.Path.of(System.getProperty("java.io.tmpdir")), System.getProperty("user.name", "user"))
+              .ifPresent(dir -> System.setProperty("DJL_CACHE_DIR", dir.toString()));
           System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
           System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(threads));
           engine = Engine.getEngine(ENGINE);
@@ -124,6 +128,27 @@ final class DjlBackend implements Backend, TensorFactory {
     }
   }
 
+  /**
+   * The folder DJL is to unpack libtorch into where it would otherwise take one that every user of the machine
+   * shares. DJL takes {@code DJL_CACHE_DIR}, else {@code ~/.djl.ai}, else, where the home folder cannot be written
+   * (a locked-down login node), {@code java.io.tmpdir/.djl.ai}: one folder for all users, owned by the first, so
+   * the engine of the second failed to load ("permission denied" under {@code /tmp/.djl.ai/pytorch}). There, each
+   * user gets {@code java.io.tmpdir/.djl.ai-USER}, as JavaCPP's {@code .javacpp-USER}.
+   *
+   * @param given {@code DJL_CACHE_DIR} (the system property, else the environment variable), or null
+   * @param homeWritable whether the home folder can be written, the test DJL makes
+   * @param tmp java.io.tmpdir
+   * @param user the user's name
+   * @return the folder to set as {@code DJL_CACHE_DIR}; empty where DJL's own choice stands
+   */
+  static java.util.Optional<java.nio.file.Path> ownCacheDir(String given, boolean homeWritable, java.nio.file.Path tmp,
+      String user) {
+    if (given != null && !given.isEmpty() || homeWritable) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(tmp.resolve(".djl.ai-" + user.replaceAll("[/\\\\]", "_")));
+  }
+
   /** Whether loading failed while unpacking libtorch (no writable cache folder), not for want of it. */
   static boolean unpackingFailed(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -134,15 +159,18 @@ final class DjlBackend implements Backend, TensorFactory {
     return false;
   }
 
-  /** The innermost cause's message on one line (with its type where the message is only a file's name). */
+  /** The innermost cause's message on one line (a file system failure as its file and what went wrong, in words). */
   static String reason(Throwable e) {
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    String m = t.getMessage() == null ? t.getClass().getSimpleName()
-        : t instanceof java.nio.file.FileSystemException ? t.getClass().getSimpleName() + ": " + t.getMessage()
-        : t.getMessage();
+    // the api's FileProblems says it for the api; a backend uses the spi only (the architecture rules)
+    String m = t instanceof java.nio.file.FileSystemException fs && fs.getFile() != null
+        ? fs.getFile() + ": " + (fs instanceof java.nio.file.AccessDeniedException ? "permission denied"
+            : fs instanceof java.nio.file.NoSuchFileException ? "no such file"
+            : fs.getReason() != null ? fs.getReason() : fs.getClass().getSimpleName())
+        : t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     int nl = m.indexOf('\n');
     return (nl >= 0 ? m.substring(0, nl) : m).strip();
   }

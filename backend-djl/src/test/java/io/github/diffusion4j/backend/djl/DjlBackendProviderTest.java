@@ -70,10 +70,30 @@ class DjlBackendProviderTest {
     RuntimeException e = new ai.djl.engine.EngineException("Failed to extract PyTorch native library",
         new java.nio.file.AccessDeniedException("/nonexistent"));
     assertTrue(DjlBackend.unpackingFailed(e));
-    assertEquals("AccessDeniedException: /nonexistent", DjlBackend.reason(e));
+    assertEquals("/nonexistent: permission denied", DjlBackend.reason(e));
     Error missing = new UnsatisfiedLinkError("no torch in java.library.path");
     assertFalse(DjlBackend.unpackingFailed(missing));
     assertEquals("no torch in java.library.path", DjlBackend.reason(missing));
+  }
+
+  /**
+   * A home folder the user cannot write (a locked-down login node): DJL falls back to java.io.tmpdir/.djl.ai, one
+   * folder for every user, owned by whoever came first; a second user's engine did not load ("cannot unpack the
+   * PyTorch native library (AccessDeniedException: /tmp/.djl.ai/pytorch/tmp...)"). Each user gets their own,
+   * as JavaCPP's .javacpp-USER; a DJL_CACHE_DIR given, or a writable home, is left to DJL.
+   */
+  @Test
+  void aHomeThatCannotBeWrittenUnpacksIntoAFolderOfTheUsersOwnNotOneSharedWithOthers() {
+    java.nio.file.Path tmp = java.nio.file.Path.of("/scratch");
+    assertEquals(java.util.Optional.of(tmp.resolve(".djl.ai-walker")),
+        DjlBackend.ownCacheDir(null, false, tmp, "walker"));
+    assertEquals(java.util.Optional.of(tmp.resolve(".djl.ai-walker")),
+        DjlBackend.ownCacheDir("", false, tmp, "walker"));
+    assertEquals(java.util.Optional.empty(), DjlBackend.ownCacheDir(null, true, tmp, "walker"));
+    assertEquals(java.util.Optional.empty(), DjlBackend.ownCacheDir("/data/djl", false, tmp, "walker"));
+    // a user name that is no file name (a directory service's "DOMAIN\\user", a slash) is made one
+    assertEquals(java.util.Optional.of(tmp.resolve(".djl.ai-CORP_ann_b")),
+        DjlBackend.ownCacheDir(null, false, tmp, "CORP\\ann/b"));
   }
 
   @Test
