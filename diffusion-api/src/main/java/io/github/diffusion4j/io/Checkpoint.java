@@ -190,10 +190,10 @@ public record Checkpoint(Path directory, CheckpointContent content, Optional<Man
     // such (and never blocks the reader), whether or not this caller would use the file
     for (String name : new String[] {MODEL_FILE, CONFIG_FILE}) {
       Path p = directory.resolve(name);
-      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-        throw CheckpointException.of(p, "missing; a checkpoint needs " + MODEL_FILE + " and " + CONFIG_FILE);
-      }
-      FileSupport.requireReadable(p);
+      FileProblems.ofReading(p).ifPresent(problem -> {
+        throw CheckpointException.of(p, problem.equals("no such file")
+            ? "missing; a checkpoint needs " + MODEL_FILE + " and " + CONFIG_FILE : problem);
+      });
     }
     for (String name : new String[] {EMA_FILE, TRAINING_STATE_FILE, SCHEDULER_FILE, MANIFEST_FILE}) {
       optional(directory, name).ifPresent(FileSupport::requireReadable);

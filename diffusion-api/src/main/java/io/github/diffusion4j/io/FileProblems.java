@@ -11,6 +11,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 
 /**
@@ -32,17 +33,36 @@ public final class FileProblems {
    * @param file the path
    * @return empty if it is a readable regular file; else the problem, e.g. {@code "no such file"},
    *     {@code "is a folder, not a file"}, {@code "is not a regular file (a FIFO, socket or device)"},
-   *     {@code "is a broken symbolic link"}, {@code "cannot be read (permission denied)"}
+   *     {@code "is a broken symbolic link"}, {@code "cannot be read (permission denied)"}, {@code "cannot be read
+   *     (permission denied: a folder on its path cannot be searched)"}
    */
   public static Optional<String> ofReading(Path file) {
-    if (!Files.exists(file)) {
+    return ofReading(file, p -> Files.readAttributes(p, BasicFileAttributes.class));
+  }
+
+  /** How a path's attributes are read, following links: the seam where tests simulate the file system's refusals. */
+  interface Attributes {
+    BasicFileAttributes of(Path path) throws IOException;
+  }
+
+  /**
+   * {@link #ofReading(Path)} with the attributes read by {@code attributes}. A file in a folder the user may not
+   * search (mode 000, another user's) cannot even be looked up: that is said as denied, not as missing.
+   */
+  static Optional<String> ofReading(Path file, Attributes attributes) {
+    BasicFileAttributes a;
+    try {
+      a = attributes.of(file);
+    } catch (AccessDeniedException e) {
+      return Optional.of("cannot be read (permission denied: a folder on its path cannot be searched)");
+    } catch (IOException e) { // no such file, a broken link, a loop of links
       return Optional.of(Files.exists(file, LinkOption.NOFOLLOW_LINKS)
           ? "is a broken symbolic link" : "no such file");
     }
-    if (Files.isDirectory(file)) {
+    if (a.isDirectory()) {
       return Optional.of("is a folder, not a file");
     }
-    if (!Files.isRegularFile(file)) {
+    if (!a.isRegularFile()) {
       return Optional.of("is not a regular file (a FIFO, socket or device)");
     }
     if (!Files.isReadable(file)) {

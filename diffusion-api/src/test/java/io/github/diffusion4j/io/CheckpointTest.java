@@ -264,6 +264,27 @@ class CheckpointTest {
     }
   }
 
+  /**
+   * A checkpoint folder the user may not read (mode 000, another user's) was "model.safetensors: missing; a
+   * checkpoint needs ...": it is said to be denied. Root is denied nothing, so this runs only for other users;
+   * FileProblemsTest.aFileInAFolderThatCannotBeSearchedIsSaidToBeDeniedNotMissing simulates it for everyone.
+   */
+  @Test
+  void aCheckpointFolderThatCannotBeReadIsSaidToBeDeniedNotMissing() throws IOException {
+    org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+        "root may read any folder");
+    Path ck = dir.resolve("ck-denied");
+    Checkpoint.write(ck, full(1), PROVENANCE);
+    Files.setPosixFilePermissions(ck, java.util.Set.of());
+    try {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.readForSampling(ck));
+      assertEquals(ck.resolve("model.safetensors")
+          + ": cannot be read (permission denied: a folder on its path cannot be searched)", e.getMessage());
+    } finally {
+      Files.setPosixFilePermissions(ck, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+  }
+
   @Test
   void anExceptionMidWriteLeavesThePreviousCheckpointAndNoPartialDirectory() throws IOException {
     Path ck = dir.resolve("ck");

@@ -26,6 +26,24 @@ class FileProblemsTest {
     assertEquals("input/output error", FileProblems.describe(new IOException()));
   }
 
+  /**
+   * A file in a folder the user may not search (mode 000, another user's): the file system refuses to look the
+   * file up at all, and Files.exists said false, so a checkpoint in such a folder was "model.safetensors: missing".
+   * The refusal is simulated (root is refused nothing); CheckpointTest sees the real one where the tests do not run
+   * as root.
+   */
+  @Test
+  void aFileInAFolderThatCannotBeSearchedIsSaidToBeDeniedNotMissing() {
+    Path file = Path.of("/x/ckpt/model.safetensors");
+    assertEquals(Optional.of("cannot be read (permission denied: a folder on its path cannot be searched)"),
+        FileProblems.ofReading(file, p -> {
+          throw new AccessDeniedException(p.toString());
+        }));
+    assertEquals(Optional.of("no such file"), FileProblems.ofReading(file, p -> {
+      throw new java.nio.file.NoSuchFileException(p.toString());
+    }));
+  }
+
   @Test
   void imageIoWrappersAreDescribedByTheirCause() {
     // what ImageIO's PNG writer throws when the disk is full
