@@ -433,7 +433,11 @@ public final class TrainedModel implements AutoCloseable {
   /** A checkpoint folder itself, or null for a run folder (or a checkpoints/ folder). */
   private static Path resolve(Path path) {
     if (!Files.exists(path)) {
-      throw new CheckpointException(path + ": no such checkpoint folder" + besides(path));
+      // a folder on its path the user may not search (another user's, mode 000) hides it: said as denied
+      String denied = io.github.diffusion4j.io.FileProblems.ofReading(path)
+          .filter(p -> p.contains("permission denied")).orElse(null);
+      throw new CheckpointException(path + (denied != null ? ": " + denied
+          : ": no such checkpoint folder" + besides(path)));
     }
     if (!Files.isDirectory(path)) {
       Path parent = path.toAbsolutePath().getParent();

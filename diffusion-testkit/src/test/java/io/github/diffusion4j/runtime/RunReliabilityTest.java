@@ -208,6 +208,27 @@ class RunReliabilityTest {
   }
 
   /**
+   * A checkpoint inside a run folder the user may not search (mode 000, another user's) was "no such checkpoint
+   * folder": it is said to be denied. Root is denied nothing, so this runs only for other users; the refusal is
+   * simulated for everyone in FileProblemsTest.aFileInAFolderThatCannotBeSearchedIsSaidToBeDeniedNotMissing.
+   */
+  @Test
+  void aCheckpointInAFolderThatCannotBeSearchedIsSaidToBeDeniedNotMissing() throws IOException {
+    org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+        "root may search any folder");
+    Path run = Files.createDirectories(dir.resolve("denied"));
+    Path checkpoint = Files.createDirectories(run.resolve("checkpoints").resolve("step-00000001"));
+    Files.setPosixFilePermissions(run, java.util.Set.of());
+    try {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> TrainedModel.load(checkpoint, List.of()));
+      assertEquals(checkpoint + ": cannot be read (permission denied: a folder on its path cannot be searched)",
+          e.getMessage());
+    } finally {
+      Files.setPosixFilePermissions(run, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+  }
+
+  /**
    * A checkpoint folder that is not there, beside checkpoints that are (a step written without its zero padding, or
    * one no longer kept), names the checkpoints its folder holds: their names are the way to spell one. Many are
    * given as a range.
