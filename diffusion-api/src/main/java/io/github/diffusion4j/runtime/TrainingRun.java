@@ -205,6 +205,7 @@ public final class TrainingRun implements AutoCloseable {
       if (CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
         throw noCheckpoint(folder); // before openStore creates anything
       }
+      requireWritable(folder);
       CheckpointStore store = openStore(diffusion, folder);
       Path latest = store.latestDirectory().orElseThrow(() -> noCheckpoint(folder));
       io.github.diffusion4j.io.Checkpoint c = io.github.diffusion4j.io.Checkpoint.read(latest);
@@ -428,6 +429,23 @@ public final class TrainingRun implements AutoCloseable {
 
   private static DiffusionConfig withInitFrom(DiffusionConfig c, Optional<Path> initFrom) {
     return c.training().initFrom().equals(initFrom) ? c : c.withTraining(c.training().withInitFrom(initFrom));
+  }
+
+  /**
+   * Refuses to resume a run whose folders it writes cannot be written, before the model is loaded: a checkpoints/
+   * or images/ of another user's (a shared runs folder) was resumed, trained every epoch and failed at the checkpoint
+   * that would have saved them ("cannot write checkpoint: permission denied"). The files in the run folder itself
+   * are found by its config.yaml, written before the training.
+   */
+  private static void requireWritable(RunFolder folder) {
+    for (Path dir : List.of(folder.checkpoints(), folder.images())) {
+      if (Files.isDirectory(dir)) {
+        FileProblems.ofWritingInto(dir).ifPresent(p -> {
+          String said = "cannot resume " + folder.root() + ": " + p + "; resume a copy of the run that you own (cp -r)";
+          throw new UncheckedIOException(said, new java.nio.file.AccessDeniedException(dir.toString()));
+        });
+      }
+    }
   }
 
   private static void writeConfig(DiffusionConfig config, RunFolder folder) {

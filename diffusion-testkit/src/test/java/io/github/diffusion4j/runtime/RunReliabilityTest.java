@@ -328,6 +328,48 @@ class RunReliabilityTest {
         "what it cannot read, the load names");
   }
 
+  /**
+   * A run folder whose checkpoints/ or images/ the user may not write (a shared runs folder, another user's run)
+   * was resumed, trained all its epochs and failed only at the checkpoint that would have saved them ("cannot write
+   * checkpoint: permission denied"): it is refused before any training, naming the folder. /proc stands for a
+   * folder no one may write (root is refused nothing else); checkpoints/ itself is tried where the tests do not run
+   * as root.
+   */
+  @Test
+  void aRunWhosePartsCannotBeWrittenIsRefusedBeforeAnyTraining() throws IOException {
+    trained();
+    RunFolder a = new RunFolder(dir.resolve("a"));
+    Path proc = Path.of("/proc");
+    if (Files.isDirectory(proc) && !io.github.diffusion4j.io.FileProblems.canCreateFilesIn(proc)) {
+      if (Files.exists(a.images())) {
+        io.github.diffusion4j.io.AtomicFiles.deleteRecursively(a.images());
+      }
+      Files.createSymbolicLink(a.images(), proc);
+      String metrics = Files.readString(a.metrics());
+      try (Diffusion d = open("training.epochs=2")) {
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+            () -> TrainingRun.resume(d, a));
+        assertEquals("cannot resume " + a.root() + ": cannot create files in " + a.images() + " (read-only or "
+            + "permission denied); resume a copy of the run that you own (cp -r)", e.getMessage());
+      }
+      assertEquals(metrics, Files.readString(a.metrics()), "nothing trained, nothing logged");
+      Files.delete(a.images());
+    }
+    if (!"root".equals(System.getProperty("user.name"))) {
+      Files.setPosixFilePermissions(a.checkpoints(), java.nio.file.attribute.PosixFilePermissions.fromString(
+          "r-xr-xr-x"));
+      try (Diffusion d = open("training.epochs=2")) {
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+            () -> TrainingRun.resume(d, a));
+        assertEquals("cannot resume " + a.root() + ": cannot create files in " + a.checkpoints() + " (read-only or "
+            + "permission denied); resume a copy of the run that you own (cp -r)", e.getMessage());
+      } finally {
+        Files.setPosixFilePermissions(a.checkpoints(), java.nio.file.attribute.PosixFilePermissions.fromString(
+            "rwxr-xr-x"));
+      }
+    }
+  }
+
   @Test
   void aDamagedTrainingStateStopsResumingButNotSampling() throws IOException {
     Path cp = trained();
