@@ -156,6 +156,13 @@ public final class ImageCache {
       throw new DataFileException(file, FileProblems.ofReading(file).orElse("is not a regular file")
           + ", where the image cache should be; delete it, and the cache is built again");
     }
+    if (Files.exists(file) && !Files.isReadable(file)) {
+      // another user's cache in a shared folder, written under umask 077: taken for damaged, it was decoded again and
+      // failed at the end where the folder (sticky, as /tmp) would not let the other user's file be replaced
+      throw new DataFileException(file, FileProblems.ofReading(file).orElse("cannot be read")
+          + ", where the image cache should be (another user's, written under umask 077?); set data.cache_dir to a "
+          + "folder of your own");
+    }
     if (Files.exists(file)) {
       try {
         Layout l = Layout.read(file);
