@@ -37,22 +37,31 @@ public final class FileProblems {
    *     (permission denied: a folder on its path cannot be searched)"}
    */
   public static Optional<String> ofReading(Path file) {
-    return ofReading(file, p -> Files.readAttributes(p, BasicFileAttributes.class));
+    return ofReading(file, Access.FILES);
   }
 
-  /** How a path's attributes are read, following links: the seam where tests simulate the file system's refusals. */
+  /**
+   * How the file system is asked about a path: its attributes (following links) and whether the user may read it.
+   * The seam where tests simulate the file system's refusals, which root never meets.
+   */
+  record Access(Attributes attributes, java.util.function.Predicate<Path> readable) {
+    /** The file system's own answers. */
+    static final Access FILES = new Access(p -> Files.readAttributes(p, BasicFileAttributes.class), Files::isReadable);
+  }
+
+  /** How a path's attributes are read, following links. */
   interface Attributes {
     BasicFileAttributes of(Path path) throws IOException;
   }
 
   /**
-   * {@link #ofReading(Path)} with the attributes read by {@code attributes}. A file in a folder the user may not
+   * {@link #ofReading(Path)} with the file system asked through {@code access}. A file in a folder the user may not
    * search (mode 000, another user's) cannot even be looked up: that is said as denied, not as missing.
    */
-  static Optional<String> ofReading(Path file, Attributes attributes) {
+  static Optional<String> ofReading(Path file, Access access) {
     BasicFileAttributes a;
     try {
-      a = attributes.of(file);
+      a = access.attributes().of(file);
     } catch (AccessDeniedException e) {
       return Optional.of("cannot be read (permission denied: a folder on its path cannot be searched)");
     } catch (IOException e) { // no such file, a broken link, a loop of links
@@ -65,7 +74,7 @@ public final class FileProblems {
     if (!a.isRegularFile()) {
       return Optional.of("is not a regular file (a FIFO, socket or device)");
     }
-    if (!Files.isReadable(file)) {
+    if (!access.readable().test(file)) {
       return Optional.of("cannot be read (permission denied)");
     }
     return Optional.empty();

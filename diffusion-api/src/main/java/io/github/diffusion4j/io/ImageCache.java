@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -148,20 +149,24 @@ public final class ImageCache {
   /** {@link #open(Path, ImageSource, BadDataPolicy, DataProgress)} decoding on {@code threads} threads. */
   static ImageCache open(Path file, ImageSource source, BadDataPolicy policy, DataProgress progress,
       long maxMapping, int threads) {
+    return open(file, source, policy, progress, maxMapping, threads, FileProblems.Access.FILES);
+  }
+
+  /** {@link #open(Path, ImageSource, BadDataPolicy, DataProgress)} asking the file system through {@code access}. */
+  static ImageCache open(Path file, ImageSource source, BadDataPolicy policy, DataProgress progress,
+      long maxMapping, int threads, FileProblems.Access access) {
     byte[] fingerprint = source.fingerprint();
     String reason = null;
     Status status = Status.BUILT;
-    if (Files.exists(file) && !Files.isRegularFile(file)) {
-      // checked before anything is decoded: a FIFO would block the reader forever, a folder fails the rename
-      throw new DataFileException(file, FileProblems.ofReading(file).orElse("is not a regular file")
-          + ", where the image cache should be; delete it, and the cache is built again");
-    }
-    if (Files.exists(file) && !Files.isReadable(file)) {
-      // another user's cache in a shared folder, written under umask 077: taken for damaged, it was decoded again and
-      // failed at the end where the folder (sticky, as /tmp) would not let the other user's file be replaced
-      throw new DataFileException(file, FileProblems.ofReading(file).orElse("cannot be read")
-          + ", where the image cache should be (another user's, written under umask 077?); set data.cache_dir to a "
-          + "folder of your own");
+    Optional<String> problem = Files.exists(file) ? FileProblems.ofReading(file, access) : Optional.empty();
+    if (problem.isPresent()) {
+      // checked before anything is decoded: a FIFO would block the reader forever, a folder fails the rename; another
+      // user's cache in a shared folder, written under umask 077, was taken for damaged, decoded again and failed at
+      // the end where the folder (sticky, as /tmp) would not let the other user's file be replaced
+      throw new DataFileException(file, problem.get() + (problem.get().contains("permission denied")
+          ? ", where the image cache should be (another user's, written under umask 077?); set data.cache_dir to a "
+              + "folder of your own"
+          : ", where the image cache should be; delete it, and the cache is built again"));
     }
     if (Files.exists(file)) {
       try {

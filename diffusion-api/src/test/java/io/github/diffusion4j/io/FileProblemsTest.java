@@ -36,12 +36,12 @@ class FileProblemsTest {
   void aFileInAFolderThatCannotBeSearchedIsSaidToBeDeniedNotMissing() {
     Path file = Path.of("/x/ckpt/model.safetensors");
     assertEquals(Optional.of("cannot be read (permission denied: a folder on its path cannot be searched)"),
-        FileProblems.ofReading(file, p -> {
+        FileProblems.ofReading(file, new FileProblems.Access(p -> {
           throw new AccessDeniedException(p.toString());
-        }));
-    assertEquals(Optional.of("no such file"), FileProblems.ofReading(file, p -> {
+        }, p -> true)));
+    assertEquals(Optional.of("no such file"), FileProblems.ofReading(file, new FileProblems.Access(p -> {
       throw new java.nio.file.NoSuchFileException(p.toString());
-    }));
+    }, p -> true)));
   }
 
   @Test
