@@ -126,6 +126,26 @@ public final class ImageCache {
   }
 
   /**
+   * Whether {@link #open} would reuse {@code file} as it is, writing nothing: it is there, readable, undamaged and
+   * matches the source. A cache folder the user may not write (another user's, shared read-only) serves where this
+   * holds for every source it is to cache.
+   *
+   * @param file the cache file (see {@link #fileFor})
+   * @param source the images
+   * @return true if the file is the source's cache, up to date
+   */
+  public static boolean isUpToDate(Path file, ImageSource source) {
+    if (FileProblems.ofReading(file).isPresent()) {
+      return false;
+    }
+    try {
+      return Layout.read(file).mismatch(source, source.fingerprint()) == null;
+    } catch (Damaged e) {
+      return false;
+    }
+  }
+
+  /**
    * Opens the cache of a source: reuses {@code file} when it matches the source, else builds it (decoding
    * every item, in parallel when the heap allows), then maps it.
    *

@@ -57,6 +57,22 @@ final class DataLoader {
     }
   }
 
+  /**
+   * Whether loading would write nothing into the cache folder {@code dir}: the data is loaded already, or every image
+   * set's cache is there and up to date ({@link io.github.diffusion4j.io.ImageCache#isUpToDate}). False for data
+   * without image caches.
+   */
+  synchronized boolean cachesUpToDate(java.nio.file.Path dir) {
+    if (sets != null) {
+      return true;
+    }
+    checkListing();
+    return listed != null && java.util.stream.Stream.of(listed.train(), listed.eval())
+        .filter(java.util.Objects::nonNull)
+        .allMatch(s -> io.github.diffusion4j.io.ImageCache.isUpToDate(
+            io.github.diffusion4j.io.ImageCache.fileFor(dir, s), s));
+  }
+
   Shape imageShape() {
     return plan.imageShape();
   }

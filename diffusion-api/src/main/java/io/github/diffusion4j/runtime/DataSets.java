@@ -219,6 +219,16 @@ record DataSets(Dataset train, Dataset eval, Shape imageShape, DataReport report
   }
 
   /**
+   * The folder loading writes image caches into: {@code data.cache_dir} where it is given, else for folders and
+   * CIFAR-10 {@code output.dir/.data-cache}; empty for the other kinds, which have no cache.
+   */
+  static Optional<Path> cacheDirOf(LoadedConfig loaded) {
+    DataConfig d = loaded.config().data();
+    return d.cacheDir().isPresent() || d.kind() == DataConfig.Kind.FOLDER || d.kind() == DataConfig.Kind.CIFAR10
+        ? Optional.of(cacheDir(loaded, d)) : Optional.empty();
+  }
+
+  /**
    * Folders and CIFAR-10: each set is listed, decoded into its cache (or its cache reused) and read from the
    * mapping. A configured folder that is missing is an error at its key; a bad image is the cache's {@code
    * DataFileException} (with {@code bad_data: stop}).

@@ -963,9 +963,14 @@ public final class Diffusion implements AutoCloseable {
     if (java.nio.file.Files.exists(run) && !java.nio.file.Files.isDirectory(run)) {
       throw loaded.error("output.name", run + " is a file, not a run folder");
     }
-    config().data().cacheDir().ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
+    // a cache folder the user may not write (another user's, shared) serves where it holds every cache up to date:
+    // else the images were decoded and the build failed at the end (the default .data-cache of a shared output.dir)
+    DataSets.cacheDirOf(loaded).ifPresent(cache -> io.github.diffusion4j.io.FileProblems.ofWritingInto(cache)
         .ifPresent(p -> {
-          throw loaded.error("data.cache_dir", cache + ": " + p);
+          if (!Session.get(session.dataLoader).cachesUpToDate(cache)) {
+            throw loaded.error("data.cache_dir", cache + ": " + p + "; a folder that cannot be written serves only "
+                + "where it holds these images' caches, up to date: give a data.cache_dir of your own");
+          }
         }));
     if (newRun) {
       config().training().initFrom().ifPresent(from -> InitialWeights.check(this, from));

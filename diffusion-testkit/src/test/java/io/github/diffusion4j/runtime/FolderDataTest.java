@@ -358,6 +358,49 @@ class FolderDataTest {
     }
   }
 
+  /**
+   * A cache folder the user may not write (another user's, shared read-only, or the .data-cache another user left in
+   * a shared output.dir) serves where it holds every cache up to date: data.cache_dir was refused up front however
+   * up to date its caches were, and a default .data-cache with a stale cache was found only once every image had
+   * been decoded ("cannot write the image cache: permission denied"). isUpToDate is what the check asks, run for
+   * everyone; the folder itself is made read-only where the tests do not run as root (root may write anywhere).
+   */
+  @Test
+  void aCacheFolderThatCannotBeWrittenServesWhereItsCachesAreUpToDate() throws IOException {
+    Path root = folder("train", 8);
+    Path cache = dir.resolve("shared-cache");
+    Path yaml = write(yaml(folderData(root, "  cache_dir: " + cache)));
+    io.github.diffusion4j.data.ImageFit fit;
+    try (Diffusion d = Diffusion.open(yaml)) {
+      d.trainingData();
+      fit = d.config().data().fit();
+    }
+    io.github.diffusion4j.data.ImageFolder listed = io.github.diffusion4j.data.ImageFolder.scan(root, fit);
+    Path file = io.github.diffusion4j.io.ImageCache.fileFor(cache, listed);
+    assertTrue(io.github.diffusion4j.io.ImageCache.isUpToDate(file, listed));
+    assertFalse(io.github.diffusion4j.io.ImageCache.isUpToDate(cache.resolve("other.cache"), listed));
+    if ("root".equals(System.getProperty("user.name"))) {
+      return;
+    }
+    Files.setPosixFilePermissions(cache, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+    try {
+      try (Diffusion d = Diffusion.open(yaml)) {
+        d.check();
+        d.trainingData(); // reused, nothing written
+      }
+      Files.setLastModifiedTime(root.resolve("cats/000.png"), java.nio.file.attribute.FileTime.fromMillis(0));
+      try (Diffusion d = Diffusion.open(yaml)) {
+        ConfigException e = assertThrows(ConfigException.class, d::check);
+        assertEquals("data.cache_dir", e.path());
+        assertEquals(cache + ": cannot create files in " + cache + " (read-only or permission denied); a folder that "
+            + "cannot be written serves only where it holds these images' caches, up to date: give a data.cache_dir "
+            + "of your own", e.detail());
+      }
+    } finally {
+      Files.setPosixFilePermissions(cache, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+  }
+
   @Test
   void theChecksBeforeTrainingListTheFoldersWithoutDecodingThem() throws IOException {
     Path root = folder("train", 8);
