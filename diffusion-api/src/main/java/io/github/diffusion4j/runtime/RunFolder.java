@@ -1,5 +1,7 @@
 package io.github.diffusion4j.runtime;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -21,13 +23,17 @@ import java.util.Locale;
  * </pre>
  *
  * @param root the run folder
+ * @param stamped whether the folder's name is a timestamp the SDK chose ({@link #under} without a name): a new run
+ *     ({@link TrainingRun#start}) then takes the first of {@code root}, {@code root-2}, {@code root-3}, ... that does
+ *     not exist yet, so runs started in the same second each get a folder of their own
  */
-public record RunFolder(Path root) {
+public record RunFolder(Path root, boolean stamped) {
 
   /**
    * Checks the folder.
    *
    * @param root the run folder
+   * @param stamped whether the name is a timestamp the SDK chose
    * @throws NullPointerException if {@code root} is null
    */
   public RunFolder {
@@ -35,7 +41,19 @@ public record RunFolder(Path root) {
   }
 
   /**
-   * The folder for a new run: {@code dir/name}, or {@code dir/<yyyyMMdd-HHmmss>} when the name is empty.
+   * A run folder of a name of one's own: a new run takes exactly this folder.
+   *
+   * @param root the run folder
+   * @throws NullPointerException if {@code root} is null
+   */
+  public RunFolder(Path root) {
+    this(root, false);
+  }
+
+  /**
+   * The folder for a new run: {@code dir/name}, or {@code dir/<yyyyMMdd-HHmmss>} when the name is empty (a
+   * {@linkplain #stamped() stamped} folder: a run started in the same second as another, whose folder that is, takes
+   * {@code <yyyyMMdd-HHmmss>-2}, and so on; {@link TrainingRun#folder()} says which).
    *
    * @param dir the output directory
    * @param name the run name (one folder name, as {@code output.name} takes it), or empty or null
@@ -52,7 +70,36 @@ public record RunFolder(Path root) {
       throw new IllegalArgumentException("run name '" + n + "': must be one folder name inside " + dir
           + " (no '/', not '.' or '..')");
     }
-    return new RunFolder(run);
+    return new RunFolder(run, name == null || name.isBlank());
+  }
+
+  /**
+   * The folder a new run takes, created: this one, or where it is {@linkplain #stamped() stamped}, the first of
+   * {@code root}, {@code root-2}, {@code root-3}, ... that does not exist, made at once ({@link Files#createDirectory}
+   * makes it for one process only), so two runs started in the same second never share one.
+   */
+  RunFolder claim() {
+    if (!stamped) {
+      return this;
+    }
+    try {
+      if (root.getParent() != null) {
+        Files.createDirectories(root.getParent());
+      }
+      for (int k = 1; k <= 10_000; k++) {
+        Path p = k == 1 ? root : root.resolveSibling(root.getFileName() + "-" + k);
+        try {
+          Files.createDirectory(p);
+          return new RunFolder(p);
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+          // another run's (or anything else's): the next
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(root + ": cannot create the run folder: "
+          + io.github.diffusion4j.io.FileProblems.describe(e), e);
+    }
+    throw new IllegalStateException(root + ": 10000 run folders of this name and second exist already; set a name");
   }
 
   /**

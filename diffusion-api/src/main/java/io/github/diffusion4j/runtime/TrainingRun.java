@@ -107,26 +107,31 @@ public final class TrainingRun implements AutoCloseable {
     boolean created = !Files.exists(folder.root(), LinkOption.NOFOLLOW_LINKS);
     TrainableModel model = diffusion.createModel();
     FolderLock lock = null;
+    RunFolder taken = folder;
     try {
       Optional<Path> initFrom = diffusion.config().training().initFrom();
       // before the folder is made: weights that do not fit leave none
       Optional<InitialWeights.Loaded> initial = initFrom.map(from -> InitialWeights.load(diffusion, from, model));
       DiffusionConfig recorded = withInitFrom(diffusion.config(), initial.map(InitialWeights.Loaded::folder));
-      lock = FolderLock.acquire(folder.root(), OWNER);
-      CheckpointStore store = openStore(diffusion, folder);
+      if (folder.stamped()) { // a timestamp the SDK chose: a folder of its own, made now, even in another run's second
+        taken = folder.claim();
+        created = true;
+      }
+      lock = FolderLock.acquire(taken.root(), OWNER);
+      CheckpointStore store = openStore(diffusion, taken);
       if (!store.list().isEmpty()) {
         created = false;
-        throw holdsCheckpoints(folder); // written meanwhile by a process that has since let the folder go
+        throw holdsCheckpoints(taken); // written meanwhile by a process that has since let the folder go
       }
       // the folder's config.yaml is a run's (checkFolder refused any other): one left by a run that stopped before
       // its first checkpoint
-      boolean startedOver = Files.exists(folder.config());
-      writeConfig(recorded, folder);
-      TrainingRun run = new TrainingRun(diffusion, folder, model, store, TrainingProgress.START, null, lock);
+      boolean startedOver = Files.exists(taken.config());
+      writeConfig(recorded, taken);
+      TrainingRun run = new TrainingRun(diffusion, taken, model, store, TrainingProgress.START, null, lock);
       run.startedOver = startedOver;
       if (startedOver) {
         LOG.info("{}: held no checkpoint, left by a run that stopped before its first: taken again, its log started "
-            + "anew", folder.root());
+            + "anew", taken.root());
       }
       run.initialWeights = initial.map(InitialWeights.Loaded::file);
       run.recorded = recorded;
@@ -137,9 +142,9 @@ public final class TrainingRun implements AutoCloseable {
       model.close();
       if (lock != null) {
         lock.close();
-        if (created) {
-          deleteQuietly(folder.root(), e);
-        }
+      }
+      if (created && (lock != null || taken != folder)) { // made here: locked, or claimed and then refused the lock
+        deleteQuietly(taken.root(), e);
       }
       throw e;
     }
@@ -168,7 +173,8 @@ public final class TrainingRun implements AutoCloseable {
    * folder's checkpoints before anything is loaded, for a caller that prepares something costly first (the command
    * line builds a folder's image cache): a new run refuses a folder that holds checkpoints or files a run does not
    * write, a resume a folder that does not exist. An existing folder without checkpoints is left to {@link #resume},
-   * which first says whether another process trains into it.
+   * which first says whether another process trains into it. A {@linkplain RunFolder#stamped() stamped} folder of a
+   * new run is not checked: the run takes a free folder of its name.
    *
    * @param folder the run folder
    * @param resume whether the run is to be resumed
@@ -178,6 +184,9 @@ public final class TrainingRun implements AutoCloseable {
   public static void checkFolder(RunFolder folder, boolean resume) {
     if (resume && !Files.isDirectory(folder.root())) {
       throw noCheckpoint(folder);
+    }
+    if (!resume && folder.stamped()) {
+      return; // the run takes a new folder of the name (RunFolder.claim), not this one if it exists
     }
     if (!resume && Files.isDirectory(folder.checkpoints()) && !CheckpointStore.listIn(folder.checkpoints()).isEmpty()) {
       throw holdsCheckpoints(folder);

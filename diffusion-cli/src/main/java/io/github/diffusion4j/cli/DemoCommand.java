@@ -57,7 +57,8 @@ final class DemoCommand implements Callable<Integer> {
     }
     List<String> all = new ArrayList<>();
     all.add(ConfigLoader.stringOverride("output.dir", outDir.toString()));
-    all.add("output.name=demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    String stamp = "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    all.add("output.name=" + stamp);
     if (backend != null) {
       all.add(ConfigLoader.stringOverride("backend", backend));
     }
@@ -73,19 +74,22 @@ final class DemoCommand implements Callable<Integer> {
       if (d == null) {
         return DiffusionCli.FAILURE; // a signal came while it opened: said, and the JVM is ending
       }
-      RunFolder folder = RunFolder.under(d.config().output().dir(), d.config().output().name());
-      try (TrainingRun run = guard.load(out, TrainCommand.notStarted(folder), () -> {
+      String name = d.config().output().name();
+      // the demo's own timestamp (not a --set output.name): another demo's in the same second makes it -2, -3, ...
+      RunFolder named = new RunFolder(RunFolder.under(d.config().output().dir(), name).root(), name.equals(stamp));
+      try (TrainingRun run = guard.load(out, TrainCommand.notStarted(named), () -> {
         TrainCommand.checkDrawable(d, "the demo always draws them");
         // the scoring's heap, as eval checks it, before the training and the sampling (it ran out of memory after both)
         EvalCommand.checkHeap(d, count);
         out.println("diffusion4j demo: " + d.config().model().kind().configName() + " on "
             + d.imageShape().toCompactString() + " colour gradients, " + d.config().training().epochs()
             + " epochs, backend " + d.backend().name());
-        return TrainingRun.start(d, folder);
+        return TrainingRun.start(d, named);
       })) {
         if (run == null) {
           return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
         }
+        RunFolder folder = run.folder();
         guard.nowTraining(run::requestStop);
         out.println("run folder: " + folder.root().toAbsolutePath());
         TrainingSummary s = TrainCommand.runWithProgress(d, run, out);

@@ -68,23 +68,24 @@ final class TrainCommand implements Callable<Integer> {
       if (d == null) {
         return DiffusionCli.FAILURE; // a signal came while it opened: said, and the JVM is ending
       }
-      RunFolder folder = runFolder(d);
+      RunFolder named = runFolder(d);
       if (!noSamples) {
         checkDrawable(d, "train --no-samples does not");
       }
       // everything the run refuses without work (a backend name no provider registers, a full folder) is refused
       // before the data is prepared (a folder's cache: minutes)
-      TrainingRun.check(d, folder, resume);
+      TrainingRun.check(d, named, resume);
       DataReport data = DataConsole.prepare(d, out, "nothing was trained (the data was being prepared)", guard);
       if (data == null) {
         return DiffusionCli.FAILURE;
       }
       DataConsole.print(out, data, 5);
-      try (TrainingRun run = guard.load(out, resume ? notResumed(folder) : notStarted(folder),
-          () -> resume ? TrainingRun.resume(d, folder) : TrainingRun.start(d, folder))) {
+      try (TrainingRun run = guard.load(out, resume ? notResumed(named) : notStarted(named),
+          () -> resume ? TrainingRun.resume(d, named) : TrainingRun.start(d, named))) {
         if (run == null) {
           return DiffusionCli.FAILURE; // a signal came while it loaded: said, and the JVM is ending
         }
+        RunFolder folder = run.folder(); // without output.name: the timestamp's, or -2, -3 in another run's second
         guard.nowTraining(run::requestStop);
         out.println("run folder: " + folder.root().toAbsolutePath() + (run.startedOver() ? " (" + TAKEN_AGAIN + ")" : ""));
         run.initialWeights().ifPresent(w -> out.println("starting from: " + w.toAbsolutePath()));

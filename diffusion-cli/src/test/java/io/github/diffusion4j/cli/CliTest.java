@@ -328,6 +328,33 @@ class CliTest {
     assertFalse(Files.exists(runs.resolve("oldest/checkpoints/step-00000012")));
   }
 
+  /**
+   * A sweep's {@code train} without {@code output.name} in a second whose timestamped folder another run holds (two
+   * started side by side; here the folders of the coming minute, taken beforehand) trains into the name with
+   * {@code -2} and says that folder in {@code run folder:} and {@code done:} (it was refused: the folder was another
+   * run's).
+   */
+  @Test
+  void aTrainWithoutANameTakesAFolderOfItsOwnInAnotherRunsSecond() throws IOException {
+    String tiny = dir.resolve("tiny.yaml").toString();
+    Path runs = dir.resolve("stamped");
+    java.time.LocalDateTime now = java.time.LocalDateTime.now();
+    for (int s = 0; s < 60; s++) { // another run's folder, with a file of its own, for every second the train may take
+      Path other = runs.resolve(now.plusSeconds(s).format(java.time.format.DateTimeFormatter.ofPattern(
+          "yyyyMMdd-HHmmss")));
+      Files.createDirectories(other);
+      Files.writeString(other.resolve("notes.txt"), "another run's");
+    }
+    Result r = cli("train", "-c", tiny, "--set", "output.dir=" + runs, "--set", "output.name=", "--no-samples");
+    assertEquals(0, r.code(), r.all());
+    String done = r.out().lines().filter(l -> l.startsWith("done: ")).findFirst().orElseThrow();
+    Path folder = Path.of(done.substring("done: ".length()));
+    assertTrue(folder.getFileName().toString().endsWith("-2"), done);
+    assertTrue(r.out().contains("run folder: " + folder + "\n"), r.out());
+    assertTrue(Files.isDirectory(folder.resolve("checkpoints")), r.out());
+    assertTrue(Files.exists(runs.resolve(folder.getFileName().toString().replace("-2", "")).resolve("notes.txt")));
+  }
+
   /** {@code export} of a model diffusers has no pipeline for (the MLP) is bad input naming the kinds it takes; no folder. */
   @Test
   void exportOfAnMlpNamesTheKindsItTakesAndWritesNothing() {

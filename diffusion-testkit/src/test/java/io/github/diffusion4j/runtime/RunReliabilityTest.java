@@ -1102,6 +1102,37 @@ class RunReliabilityTest {
     }
   }
 
+  /**
+   * A sweep's runs without {@code output.name}, started side by side: two in the same second were given the same
+   * timestamped folder, and the second was refused as a folder in use (or, once the first had finished, as one that
+   * holds checkpoints).
+   */
+  @Test
+  void runsWithoutANameStartedInTheSameSecondEachTakeAFolderOfTheirOwn() throws IOException {
+    Path out = dir.resolve("runs");
+    RunFolder a = RunFolder.under(out, "");
+    RunFolder b = RunFolder.under(out, null);
+    while (!a.root().equals(b.root())) { // the clock's second turned between the two: again, in the same second
+      a = RunFolder.under(out, "");
+      b = RunFolder.under(out, null);
+    }
+    assertTrue(a.stamped() && !RunFolder.under(out, "x").stamped(), "only the SDK's name is stamped");
+    try (Diffusion d = open(); TrainingRun first = TrainingRun.start(d, a);
+        Diffusion d2 = open(); TrainingRun second = TrainingRun.start(d2, b)) {
+      assertEquals(a.root(), first.folder().root());
+      assertEquals(out.resolve(a.root().getFileName() + "-2"), second.folder().root());
+      second.run();
+      first.run();
+    }
+    // a third after both have finished (their folders hold checkpoints): the next free name, not a refusal
+    try (Diffusion d = open(); TrainingRun third = TrainingRun.start(d, b)) {
+      assertEquals(out.resolve(a.root().getFileName() + "-3"), third.folder().root());
+    }
+    try (java.util.stream.Stream<Path> runs = Files.list(out)) {
+      assertEquals(3, runs.count());
+    }
+  }
+
   @Test
   void aRunNameIsOneFolderInsideTheOutputFolder() {
     Path out = dir.resolve("runs");
