@@ -275,6 +275,63 @@ class ImageCacheTest {
     assertFalse(Files.exists(dir.resolve("f.cache")));
   }
 
+  /**
+   * Two runs of a sweep that start together build the same cache at once (docs/data.md: each writes its own
+   * temporary file, the last rename wins): both builds overlap here (each waits inside its first decode for the
+   * other's), both end whole with the images as decoded, a later open reuses the file, and no temporary is left.
+   */
+  @Test
+  void twoBuildsOfTheSameCacheAtOnceBothEndWholeAndTheNextOpenReusesIt() throws Exception {
+    Path root = images(6);
+    ImageFolder folder = ImageFolder.scan(root, FIT);
+    Path file = ImageCache.fileFor(dir.resolve("cache"), folder);
+    java.util.concurrent.CountDownLatch bothDecoding = new java.util.concurrent.CountDownLatch(2);
+    class Overlapping extends Counting {
+      Overlapping() {
+        super(folder, -1);
+      }
+
+      @Override
+      public ImageInfo read(int index, byte[] dst, int offset) {
+        if (index == 0) {
+          bothDecoding.countDown();
+          try {
+            assertTrue(bothDecoding.await(30, java.util.concurrent.TimeUnit.SECONDS), "the other build never decoded");
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+        return super.read(index, dst, offset);
+      }
+    }
+    java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<ImageCache>> builds = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        builds.add(two.submit(() -> ImageCache.open(file, new Overlapping(), BadDataPolicy.STOP, DataProgress.NONE,
+            Long.MAX_VALUE, 1)));
+      }
+      for (java.util.concurrent.Future<ImageCache> f : builds) {
+        ImageCache c = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(ImageCache.Status.BUILT, c.status());
+        for (int i = 0; i < 6; i++) {
+          byte[] direct = new byte[48];
+          folder.read(i, direct, 0);
+          assertArrayEquals(direct, bytes(c.images(), i), "image " + i + " as decoded, whichever rename won");
+        }
+      }
+    } finally {
+      two.shutdownNow();
+    }
+    Counting again = new Counting(folder, -1);
+    assertEquals(ImageCache.Status.REUSED, open(file, again, BadDataPolicy.STOP).status());
+    assertEquals(0, again.reads.get());
+    try (Stream<Path> left = Files.list(file.getParent())) {
+      assertEquals(List.of(file.getFileName().toString()), left.map(p -> p.getFileName().toString()).toList(),
+          "no temporary left");
+    }
+  }
+
   @Test
   void aSourceWithNoUsableImageGivesAnEmptyCache() {
     Path root = dir.resolve("bad");
